@@ -1,0 +1,109 @@
+/**
+ * The per-deployment config file (config/*.json): which flows run, vendor accounts (secret *names*),
+ * mappings and thresholds. Validated with zod at synth (lib/), at sandbox start, and again at cold
+ * start (each Lambda validates its own part). A bad file fails naming the path of every bad field.
+ */
+import { readFileSync } from 'node:fs';
+import * as z from 'zod/mini';
+import { machineMetricsConfigSchema } from '../connectors/machinemetrics/config.ts';
+import { upkeepConfigSchema } from '../connectors/upkeep/config.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { AnyFlow } from '../core/flow.ts';
+import { listProblems } from '../core/schema.ts';
+
+export const deploymentSchema = z.strictObject({
+  $schema: z.optional(z.string()),
+  /** Prefix for stack and resource names. */
+  name: z._default(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,30}$/)), 'Millwright'),
+  vendors: z._default(
+    z.strictObject({
+      machinemetrics: z.optional(machineMetricsConfigSchema),
+      upkeep: z.optional(upkeepConfigSchema),
+    }),
+    {},
+  ),
+  /** Flow id -> its config (validated by the flow's own schema) plus `enabled`. */
+  flows: z._default(z.record(z.string(), z.record(z.string(), z.unknown())), {}),
+  runtime: z._default(
+    z.strictObject({
+      logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
+      logRetentionDays: z._default(z.number().check(z.int(), z.minimum(1)), 30),
+      /** Deliveries of one event before it goes to the flow's dead-letter queue. */
+      maxReceiveCount: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(10)), 3),
+      workerTimeoutSeconds: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(900)), 30),
+      /** Largest webhook body the ingress accepts, in bytes. */
+      maxWebhookBytes: z._default(z.number().check(z.int(), z.minimum(1024), z.maximum(1_000_000)), 262_144),
+      /** HTTP API throttling for webhook routes. */
+      webhookRateLimit: z._default(z.number().check(z.minimum(1)), 50),
+      webhookBurstLimit: z._default(z.number().check(z.int(), z.minimum(1)), 100),
+    }),
+    {
+      logLevel: 'INFO',
+      logRetentionDays: 30,
+      maxReceiveCount: 3,
+      workerTimeoutSeconds: 30,
+      maxWebhookBytes: 262_144,
+      webhookRateLimit: 50,
+      webhookBurstLimit: 100,
+    },
+  ),
+});
+export type DeploymentInput = z.infer<typeof deploymentSchema>;
+
+export interface EnabledFlow {
+  flow: AnyFlow;
+  /** The flow's validated config. */
+  config: unknown;
+}
+
+export interface Deployment extends DeploymentInput {
+  enabled: EnabledFlow[];
+}
+
+const fail = (problems: { path: string; message: string }[], source: string): never => {
+  const first = problems[0] ?? { path: '', message: 'invalid' };
+  const list = problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n');
+  throw new ConfigError(first.path, `${first.message}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}\nin ${source}:\n${list}`);
+};
+
+/** Validate a parsed config against the registry. Every flow in `flows` must exist in the registry. */
+export function validateDeployment(raw: unknown, registry: readonly AnyFlow[], source = 'config'): Deployment {
+  const base = deploymentSchema.safeParse(raw);
+  if (!base.success) fail(listProblems(base.error), source);
+  const input = base.data as DeploymentInput;
+  const problems: { path: string; message: string }[] = [];
+  const enabled: EnabledFlow[] = [];
+  for (const [id, value] of Object.entries(input.flows)) {
+    const flow = registry.find((f) => f.id === id);
+    if (!flow) {
+      problems.push({ path: `flows.${id}`, message: `unknown flow (known: ${registry.map((f) => f.id).join(', ')})` });
+      continue;
+    }
+    const { enabled: on = true, ...rest } = value as { enabled?: unknown };
+    if (typeof on !== 'boolean') problems.push({ path: `flows.${id}.enabled`, message: 'expected boolean' });
+    const parsed = flow.config.safeParse(rest);
+    if (!parsed.success) {
+      for (const p of listProblems(parsed.error)) problems.push({ path: `flows.${id}.${p.path}`.replace(/\.$/, ''), message: p.message });
+      continue;
+    }
+    if (on === false) continue;
+    for (const vendor of flow.vendors) {
+      if (!(input.vendors as Record<string, unknown>)[vendor]) {
+        problems.push({ path: `vendors.${vendor}`, message: `required by flow ${id}` });
+      }
+    }
+    enabled.push({ flow, config: parsed.data });
+  }
+  if (problems.length > 0) fail(problems, source);
+  return { ...input, enabled };
+}
+
+export function loadDeployment(path: string, registry: readonly AnyFlow[]): Deployment {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError('', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return validateDeployment(raw, registry, path);
+}

@@ -1,0 +1,379 @@
+/**
+ * The REST-only downtime-episode detector of reference §4.3, as pure code.
+ *
+ * MachineMetrics REST has no downtime records, ids or push: only `downtimeMs` totals over a query
+ * window. Episodes are synthesised from deterministic windows:
+ *
+ * - Windows end on `tEnd = lastEvaluatedEnd + P` while `tEnd <= floorToMinute(now) - L` (P = step,
+ *   L = settle delay). They never derive from `now` directly, so a retried run evaluates the same
+ *   windows and produces the same event ids. The first run evaluates one window, aligned to P
+ *   (no backfill). Missed runs are replayed window by window, at most `maxCatchUpMinutes`.
+ * - Per window (N = minimum minutes, ε = 2 %):
+ *   Q1 `[tEnd-N, tEnd)` by machine, reason: a machine is DOWN_N when `downtimeMs >= N·(1-ε)`.
+ *      UP → DOWN emits `started` (episodeKey `${machine}/${tEnd}`), with startedAt refined by
+ *      `[tEnd-N-P, tEnd-N)` (startedAt = tEnd-N - that downtime) and the dominant Q1 reason.
+ *   Q2 `[tEnd-P, tEnd)` by machine, for DOWN machines: less than `P·(1-ε)` down means it ran
+ *      again: `ended` at `(tEnd-P) + slice downtime`; the entry stays ENDED for a grace period.
+ *   Q3 `[startedAt, min(endedAt, tEnd))` by machine, reason, per DOWN or in-grace machine: a new
+ *      dominant reason (non-virtual first) emits `categorized`.
+ *   Q2 and Q3 run only when some machine is DOWN or in grace: one request per window otherwise.
+ *
+ * `evaluateWindow` is a generator that yields the report queries it needs and receives their
+ * answers; it does no I/O, reads no clock and does not mutate its input. `driveWindow` runs it
+ * against any reader (the MachineMetrics client, or an in-memory fake in tests).
+ */
+import * as z from 'zod/mini';
+import type { FlowEvent } from '../../core/flow.ts';
+import type { DowntimeGroup, DowntimeReport, MachineDowntime } from './client.ts';
+import {
+  DOWNTIME_CATEGORIZED,
+  DOWNTIME_ENDED,
+  DOWNTIME_STARTED,
+  type DowntimeCategorized,
+  type DowntimeEnded,
+  type DowntimeStarted,
+} from './events.ts';
+
+export const MINUTE_MS = 60_000;
+/** ε: a window counts as "down throughout" at 98 % downtime (rounding, ingest jitter). */
+export const DOWN_TOLERANCE = 0.02;
+export const POLL_EVENT_SOURCE = 'machinemetrics.poll';
+
+const minutes = (min: number) => z.number().check(z.int(), z.minimum(min));
+
+export const downtimePollOptionsSchema = z
+  .object({
+    /** N: a machine must be down this long before an episode starts. */
+    minimumMinutes: minutes(1),
+    /** P: evaluation step (and schedule rate). */
+    stepMinutes: z._default(minutes(1), 5),
+    /** L: the last L minutes are not evaluated yet (vendor ingest latency). */
+    settleMinutes: z._default(minutes(0), 5),
+    /** Missed runs are replayed up to this far back; older windows are skipped (and logged). */
+    maxCatchUpMinutes: z._default(minutes(1), 1440),
+    /** How long after an episode ended a re-categorisation is still reported. */
+    recategorizeGraceMinutes: z._default(minutes(0), 60),
+    /** Report filter; undefined = every machine of the company. */
+    machines: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+  })
+  .check(
+    z.refine((o) => o.minimumMinutes >= o.stepMinutes, {
+      message: 'minimumMinutes must be >= stepMinutes (pick N >= 2·P)',
+      path: ['minimumMinutes'],
+    }),
+  );
+/** What a flow passes (defaults optional). */
+export type DowntimePollOptions = z.input<typeof downtimePollOptionsSchema>;
+/** With defaults applied. */
+export type ResolvedDowntimePollOptions = z.output<typeof downtimePollOptionsSchema>;
+
+export const episodeStateSchema = z.object({
+  status: z.enum(['DOWN', 'ENDED']),
+  episodeKey: z.string().check(z.minLength(1)),
+  machineName: z.string(),
+  startedAt: z.iso.datetime(),
+  detectedAt: z.iso.datetime(),
+  reasonId: z.string(),
+  reasonName: z.string(),
+  endedAt: z.optional(z.iso.datetime()),
+  graceUntil: z.optional(z.iso.datetime()),
+});
+export type EpisodeState = z.infer<typeof episodeStateSchema>;
+
+/** Watermark plus the open (DOWN) and in-grace (ENDED) episodes; UP machines have no entry. */
+export const downtimePollStateSchema = z.object({
+  lastEvaluatedEnd: z.iso.datetime(),
+  machines: z.record(z.string(), episodeStateSchema),
+});
+export type DowntimePollState = z.infer<typeof downtimePollStateSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Windows
+
+export interface WindowPlan {
+  /** Window ends to evaluate, oldest first. */
+  windows: Date[];
+  /** Windows beyond the catch-up cap that were not evaluated. */
+  skipped?: { count: number; firstEnd: string; lastEnd: string };
+}
+
+const floorTo = (ms: number, unit: number) => Math.floor(ms / unit) * unit;
+
+/** Which windows to evaluate now. Pure: same watermark and same minute ⇒ same windows. */
+export function planWindows(
+  lastEvaluatedEnd: string | undefined,
+  now: Date,
+  options: Pick<ResolvedDowntimePollOptions, 'stepMinutes' | 'settleMinutes' | 'maxCatchUpMinutes'>,
+): WindowPlan {
+  const step = options.stepMinutes * MINUTE_MS;
+  const limit = floorTo(now.getTime(), MINUTE_MS) - options.settleMinutes * MINUTE_MS;
+  if (lastEvaluatedEnd === undefined) return { windows: [new Date(floorTo(limit, step))] };
+  const last = Date.parse(lastEvaluatedEnd);
+  const due = Math.floor((limit - last) / step);
+  if (due <= 0) return { windows: [] };
+  const maxWindows = Math.max(1, Math.floor(options.maxCatchUpMinutes / options.stepMinutes));
+  const skip = Math.max(0, due - maxWindows);
+  const windows: Date[] = [];
+  for (let k = skip + 1; k <= due; k++) windows.push(new Date(last + k * step));
+  if (skip === 0) return { windows };
+  return {
+    windows,
+    skipped: {
+      count: skip,
+      firstEnd: new Date(last + step).toISOString(),
+      lastEnd: new Date(last + skip * step).toISOString(),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One window
+
+export type DetectorQueryPurpose = 'detect' | 'refine-start' | 'still-down' | 'reason';
+
+export interface DetectorQuery {
+  purpose: DetectorQueryPurpose;
+  start: Date;
+  end: Date;
+  groupBy: DowntimeGroup[];
+  machines?: string[];
+}
+
+export interface WindowOutcome {
+  events: FlowEvent[];
+  state: DowntimePollState;
+  summary: string;
+  /** Report requests this window needed. */
+  requests: number;
+}
+
+export const episodeKeyFor = (machineId: string, tEnd: Date) => `${machineId}/${tEnd.toISOString()}`;
+export const startedEventId = (episodeKey: string) => `mm:downtime:${episodeKey}:started`;
+export const categorizedEventId = (episodeKey: string, reasonId: string) =>
+  `mm:downtime:${episodeKey}:categorized:${reasonId}`;
+export const endedEventId = (episodeKey: string) => `mm:downtime:${episodeKey}:ended`;
+
+interface Dominant {
+  id: string;
+  name: string;
+}
+
+const byDowntimeThenId = (a: [string, { downtimeMs: number }], b: [string, { downtimeMs: number }]) =>
+  b[1].downtimeMs - a[1].downtimeMs || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+/** The reason with the most downtime (ties: lowest id, so the choice is deterministic). */
+export function dominantReason(
+  machine: MachineDowntime | undefined,
+  preferNonVirtual: boolean,
+): Dominant | undefined {
+  const reasons = Object.entries(machine?.reasons ?? {}).filter(([, r]) => r.downtimeMs > 0);
+  const real = preferNonVirtual ? reasons.filter(([, r]) => !r.virtual) : [];
+  const pick = (real.length > 0 ? real : reasons).sort(byDowntimeThenId)[0];
+  return pick ? { id: pick[0], name: pick[1].name } : undefined;
+}
+
+const clamp = (value: number, max: number) => Math.min(Math.max(value, 0), max);
+const sorted = (ids: Iterable<string>) => [...ids].sort();
+
+function event<T extends Record<string, unknown>>(
+  id: string,
+  type: string,
+  machineId: string,
+  tEnd: string,
+  data: T,
+): FlowEvent {
+  return { id, type, source: POLL_EVENT_SOURCE, occurredAt: tEnd, subject: machineId, data };
+}
+
+/**
+ * Evaluate the window ending at `tEnd`: yields report queries, receives reports, returns events and
+ * the state after the window. The runtime saves that state only after the events are enqueued.
+ */
+export function* evaluateWindow(
+  state: DowntimePollState | undefined,
+  tEnd: Date,
+  options: ResolvedDowntimePollOptions,
+): Generator<DetectorQuery, WindowOutcome, DowntimeReport> {
+  const N = options.minimumMinutes * MINUTE_MS;
+  const P = options.stepMinutes * MINUTE_MS;
+  const grace = options.recategorizeGraceMinutes * MINUTE_MS;
+  const t = tEnd.getTime();
+  const tIso = tEnd.toISOString();
+  const prev = state?.machines ?? {};
+  let requests = 0;
+
+  // Episodes we keep watching this window: DOWN, or ENDED and still within their grace period.
+  const tracked = new Map<string, EpisodeState>();
+  let expired = 0;
+  for (const id of sorted(Object.keys(prev))) {
+    const entry = prev[id];
+    if (!entry) continue;
+    const inGrace =
+      entry.status === 'ENDED' && entry.graceUntil !== undefined && t <= Date.parse(entry.graceUntil);
+    if (entry.status === 'DOWN' || inGrace) tracked.set(id, { ...entry });
+    else expired++;
+  }
+
+  // Q1: who has been down (nearly) all of the last N minutes?
+  requests++;
+  const q1 = yield {
+    purpose: 'detect',
+    start: new Date(t - N),
+    end: tEnd,
+    groupBy: ['machine', 'reason'],
+    ...(options.machines ? { machines: [...options.machines] } : {}),
+  };
+  const downN = sorted(Object.keys(q1.machines)).filter(
+    (id) => (q1.machines[id]?.downtimeMs ?? 0) >= N * (1 - DOWN_TOLERANCE),
+  );
+  const newlyDown = downN.filter((id) => tracked.get(id)?.status !== 'DOWN');
+
+  // Refine the start of new episodes with the step before the detection window.
+  let refine: DowntimeReport | undefined;
+  if (newlyDown.length > 0) {
+    requests++;
+    refine = yield {
+      purpose: 'refine-start',
+      start: new Date(t - N - P),
+      end: new Date(t - N),
+      groupBy: ['machine'],
+      machines: newlyDown,
+    };
+  }
+
+  // Q2: did the DOWN machines run during the last step?
+  const down = [...tracked].filter(([, e]) => e.status === 'DOWN').map(([id]) => id);
+  const endedNow = new Set<string>();
+  if (down.length > 0) {
+    requests++;
+    const q2 = yield {
+      purpose: 'still-down',
+      start: new Date(t - P),
+      end: tEnd,
+      groupBy: ['machine'],
+      machines: down,
+    };
+    for (const id of down) {
+      const sliceMs = clamp(q2.machines[id]?.downtimeMs ?? 0, P);
+      if (sliceMs >= P * (1 - DOWN_TOLERANCE)) continue;
+      const entry = tracked.get(id);
+      if (!entry) continue;
+      const endedAt = t - P + sliceMs;
+      entry.status = 'ENDED';
+      entry.endedAt = new Date(endedAt).toISOString();
+      entry.graceUntil = new Date(endedAt + grace).toISOString();
+      endedNow.add(id);
+    }
+  }
+
+  const eventsByMachine = new Map<string, FlowEvent[]>();
+  const push = (id: string, e: FlowEvent) => {
+    const list = eventsByMachine.get(id) ?? [];
+    list.push(e);
+    eventsByMachine.set(id, list);
+  };
+
+  // Q3: has the episode's reason been (re)categorised?
+  for (const [id, entry] of tracked) {
+    const end = Math.min(entry.endedAt ? Date.parse(entry.endedAt) : t, t);
+    const start = Date.parse(entry.startedAt);
+    if (start >= end) continue;
+    requests++;
+    const q3 = yield {
+      purpose: 'reason',
+      start: new Date(start),
+      end: new Date(end),
+      groupBy: ['machine', 'reason'],
+      machines: [id],
+    };
+    const reason = dominantReason(q3.machines[id], true);
+    if (!reason || reason.id === entry.reasonId) continue;
+    entry.reasonId = reason.id;
+    entry.reasonName = reason.name;
+    push(
+      id,
+      event(categorizedEventId(entry.episodeKey, reason.id), DOWNTIME_CATEGORIZED, id, tIso, {
+        machineId: id,
+        machineName: entry.machineName,
+        episodeKey: entry.episodeKey,
+        reasonId: reason.id,
+        reasonName: reason.name,
+        categorizedAt: tIso,
+      } satisfies DowntimeCategorized),
+    );
+  }
+
+  for (const id of endedNow) {
+    const entry = tracked.get(id);
+    if (!entry?.endedAt) continue;
+    const downtimeMs = Date.parse(entry.endedAt) - Date.parse(entry.startedAt);
+    push(
+      id,
+      event(endedEventId(entry.episodeKey), DOWNTIME_ENDED, id, tIso, {
+        machineId: id,
+        machineName: entry.machineName,
+        episodeKey: entry.episodeKey,
+        startedAt: entry.startedAt,
+        endedAt: entry.endedAt,
+        downtimeMs,
+      } satisfies DowntimeEnded),
+    );
+  }
+
+  // New episodes (a machine in grace that goes down again starts a new one; its old entry goes).
+  for (const id of newlyDown) {
+    const machine = q1.machines[id];
+    if (!machine) continue;
+    const beforeMs = clamp(refine?.machines[id]?.downtimeMs ?? 0, P);
+    const startedAt = new Date(t - N - beforeMs).toISOString();
+    const reason = dominantReason(machine, false) ?? { id: 'uncategorized', name: 'Uncategorized' };
+    const episodeKey = episodeKeyFor(id, tEnd);
+    tracked.set(id, {
+      status: 'DOWN',
+      episodeKey,
+      machineName: machine.name,
+      startedAt,
+      detectedAt: tIso,
+      reasonId: reason.id,
+      reasonName: reason.name,
+    });
+    push(
+      id,
+      event(startedEventId(episodeKey), DOWNTIME_STARTED, id, tIso, {
+        machineId: id,
+        machineName: machine.name,
+        episodeKey,
+        startedAt,
+        detectedAt: tIso,
+        reasonId: reason.id,
+        reasonName: reason.name,
+        downtimeMs: machine.downtimeMs + beforeMs,
+      } satisfies DowntimeStarted),
+    );
+  }
+
+  const machines: Record<string, EpisodeState> = {};
+  for (const id of sorted(tracked.keys())) {
+    const entry = tracked.get(id);
+    if (entry) machines[id] = entry;
+  }
+  const events = sorted(eventsByMachine.keys()).flatMap((id) => eventsByMachine.get(id) ?? []);
+  const count = (type: string) => events.filter((e) => e.type === type).length;
+  const open = Object.values(machines).filter((e) => e.status === 'DOWN').length;
+  const inGrace = Object.values(machines).length - open;
+  const summary =
+    `window ending ${tIso}: ${events.length} event${events.length === 1 ? '' : 's'}` +
+    ` (started ${count(DOWNTIME_STARTED)}, categorized ${count(DOWNTIME_CATEGORIZED)}, ended ${count(DOWNTIME_ENDED)});` +
+    ` ${open} down, ${inGrace} in grace${expired ? `, ${expired} expired` : ''}; ${requests} report${requests === 1 ? '' : 's'}`;
+  return { events, state: { lastEvaluatedEnd: tIso, machines }, summary, requests };
+}
+
+/** Run one window against a report reader (the client, or a fake). */
+export async function driveWindow(
+  window: Generator<DetectorQuery, WindowOutcome, DowntimeReport>,
+  read: (query: DetectorQuery) => Promise<DowntimeReport>,
+): Promise<WindowOutcome> {
+  let step = window.next();
+  while (!step.done) step = window.next(await read(step.value));
+  return step.value;
+}

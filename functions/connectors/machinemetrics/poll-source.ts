@@ -1,0 +1,71 @@
+/**
+ * The `machinemetrics.downtime` poll source: runs the window detector (detector.ts) against
+ * `POST /reports/downtime`, one PollStep per evaluated window. The runtime enqueues a step's events
+ * and only then saves its state, so a crash between the two replays the same window from the same
+ * state, which yields the same event ids (deduplicated downstream).
+ */
+import { ConfigError } from '../../core/errors.ts';
+import type { PollSource } from '../../core/flow.ts';
+import { parseWith } from '../../core/schema.ts';
+import { connectMachineMetrics, type MachineMetricsClient } from './client.ts';
+import {
+  type DowntimePollOptions,
+  type DowntimePollState,
+  downtimePollOptionsSchema,
+  downtimePollStateSchema,
+  driveWindow,
+  evaluateWindow,
+  planWindows,
+  type ResolvedDowntimePollOptions,
+} from './detector.ts';
+
+export {
+  type DowntimePollOptions,
+  type DowntimePollState,
+  downtimePollOptionsSchema,
+  downtimePollStateSchema,
+  type ResolvedDowntimePollOptions,
+} from './detector.ts';
+
+export interface DowntimePollDeps {
+  client: MachineMetricsClient;
+}
+
+export const DOWNTIME_POLL_SOURCE_ID = 'machinemetrics.downtime';
+
+/** Apply defaults and validate; a ConfigError names the bad option. */
+export const resolveDowntimePollOptions = (options: unknown): ResolvedDowntimePollOptions =>
+  parseWith(downtimePollOptionsSchema, options, (p) => new ConfigError(`options.${p.path}`, p.message));
+
+export const downtimePollSource: PollSource<DowntimePollOptions, DowntimePollState, DowntimePollDeps> = {
+  id: DOWNTIME_POLL_SOURCE_ID,
+  vendor: 'machinemetrics',
+  stateSchema: downtimePollStateSchema,
+  connect: (env) => ({ client: connectMachineMetrics(env) }),
+
+  async *poll({ state, options, now, deps, log }) {
+    const resolved = resolveDowntimePollOptions(options);
+    const plan = planWindows(state?.lastEvaluatedEnd, now, resolved);
+    let note = '';
+    if (plan.skipped) {
+      const { count, firstEnd, lastEnd } = plan.skipped;
+      note = `skipped ${count} window${count === 1 ? '' : 's'} ending ${firstEnd}..${lastEnd} (beyond the ${resolved.maxCatchUpMinutes}-minute catch-up cap); `;
+      log.warn('machinemetrics downtime: polling gap beyond the catch-up cap, older windows skipped', {
+        source: DOWNTIME_POLL_SOURCE_ID,
+        skippedWindows: count,
+        firstSkippedEnd: firstEnd,
+        lastSkippedEnd: lastEnd,
+        maxCatchUpMinutes: resolved.maxCatchUpMinutes,
+      });
+    }
+    let current = state;
+    for (const tEnd of plan.windows) {
+      const outcome = await driveWindow(evaluateWindow(current, tEnd, resolved), (query) =>
+        deps.client.downtimeReport(query),
+      );
+      current = outcome.state;
+      yield { events: outcome.events, state: outcome.state, summary: `${note}${outcome.summary}` };
+      note = '';
+    }
+  },
+};

@@ -1,0 +1,63 @@
+/**
+ * Response schemas of the MachineMetrics report API (reference §3.3, §6), beside their types.
+ *
+ * Tolerant on purpose: unknown keys are dropped, unknown entity groups (day, shift, ...) are
+ * ignored, reason ids may be numbers or strings, `virtual`/`color`/`recordCount` may be missing.
+ * Strict where we rely on the data: `range`, `items` and every `aggregate.downtimeMs` must be there,
+ * because reading "no downtime" out of a body we do not understand would end episodes that are
+ * still running.
+ */
+import * as z from 'zod/mini';
+
+const id = z.union([z.string(), z.number()]);
+
+export const downtimeAggregateSchema = z.object({
+  downtimeMs: z.number().check(z.minimum(0)),
+  recordCount: z.optional(z.number()),
+});
+export type DowntimeAggregate = z.infer<typeof downtimeAggregateSchema>;
+
+export const reportEntityRefSchema = z.object({ type: z.string(), id });
+export type ReportEntityRef = z.infer<typeof reportEntityRefSchema>;
+
+/** One node of the nested `items` tree; children follow the next `groupBy` level. */
+export interface DowntimeReportItem {
+  entity: ReportEntityRef;
+  aggregate: DowntimeAggregate;
+  items?: DowntimeReportItem[] | undefined;
+}
+
+export const downtimeReportItemSchema: z.ZodMiniType<DowntimeReportItem> = z.object({
+  entity: reportEntityRefSchema,
+  aggregate: downtimeAggregateSchema,
+  get items() {
+    return z.optional(z.array(downtimeReportItemSchema));
+  },
+});
+
+export const machineEntitySchema = z.object({ id: z.optional(z.string()), name: z.string() });
+export type MachineEntity = z.infer<typeof machineEntitySchema>;
+
+/** `id` is a number for user reasons (33) and a string for virtual ones ("uncategorized"). */
+export const reasonEntitySchema = z.object({
+  id,
+  name: z.string(),
+  color: z.optional(z.string()),
+  virtual: z.optional(z.boolean()),
+});
+export type ReasonEntity = z.infer<typeof reasonEntitySchema>;
+
+export const downtimeReportResponseSchema = z.object({
+  range: z.object({ start: z.string(), end: z.string() }),
+  aggregate: downtimeAggregateSchema,
+  entities: z._default(
+    z.object({
+      machine: z.optional(z.record(z.string(), machineEntitySchema)),
+      reason: z.optional(z.record(z.string(), reasonEntitySchema)),
+    }),
+    {},
+  ),
+  items: z.array(downtimeReportItemSchema),
+  csv: z.optional(z.object({ url: z.string(), expires: z.optional(z.string()) })),
+});
+export type DowntimeReportResponse = z.infer<typeof downtimeReportResponseSchema>;

@@ -1,0 +1,343 @@
+/**
+ * The UpKeep API client (reference §3.1 work orders, §3.3 asset downtime), over the core HttpClient.
+ *
+ * - Every call sends `Session-Token` and `upkeep-version`.
+ * - A 401 invalidates the session, logs in again once and retries the call once; a second 401 is a
+ *   VendorHttpError (no refresh loop).
+ * - `createWorkOrder` is not idempotent (UpKeep has no idempotency key): a timeout after sending is
+ *   an AmbiguousWriteError, and the caller must look for the work order before trying again.
+ * - Nothing is read or fetched in the constructor: credentials are read on the first call.
+ */
+import type * as z from 'zod/mini';
+import { MillwrightError, VendorHttpError, VendorResponseError, redact } from '../../core/errors.ts';
+import type { RuntimeEnv } from '../../core/flow.ts';
+import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../../core/http.ts';
+import type { Log } from '../../core/log.ts';
+import { silentLog } from '../../core/log.ts';
+import { parseWith } from '../../core/schema.ts';
+import { readSecret } from '../../core/secrets.ts';
+import { type CredentialsLoader, UpKeepSessionProvider } from './auth.ts';
+import { parseUpKeepConfig, type UpKeepConfig, upkeepSecretSchema } from './config.ts';
+import {
+  type CreateWorkOrderInput,
+  createWorkOrderInputSchema,
+  type DowntimeEntry,
+  type DowntimeRowError,
+  type DowntimeRowResult,
+  downtimeInputSchema,
+  downtimeResponseSchema,
+  type UpdateWorkOrderInput,
+  updateWorkOrderInputSchema,
+  type WorkOrder,
+  type WorkOrderListFilter,
+  workOrderListFilterSchema,
+  workOrderListResponseSchema,
+  workOrderResponseSchema,
+  workOrderSchema,
+} from './schemas.ts';
+
+export type { CreateWorkOrderInput, DowntimeEntry, UpdateWorkOrderInput, WorkOrder, WorkOrderListFilter };
+
+const VENDOR = 'upkeep';
+
+/** A call was refused before sending because its input would be rejected by UpKeep. Not retryable. */
+export class UpKeepInputError extends MillwrightError {
+  constructor(
+    readonly operation: string,
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${VENDOR} ${operation}: invalid input at ${field || '(root)'}: ${message}`);
+  }
+}
+
+export interface DowntimeFailure {
+  assetId: string;
+  recordedOn: string | number | undefined;
+  /** UpKeep's row number (not the array index, reference §7.33). */
+  row: number | undefined;
+  slug: string | undefined;
+  message: string;
+}
+
+/**
+ * `POST /assets/downtime` answered `success: false`. Rows without errors *were* recorded (see
+ * `recorded`), so re-sending the whole batch would record them twice: not retryable.
+ */
+export class UpKeepDowntimeError extends VendorResponseError {
+  constructor(
+    readonly failures: DowntimeFailure[],
+    readonly recorded: DowntimeRowResult[],
+    field: string,
+    summary: string,
+  ) {
+    super(VENDOR, 'recordAssetDowntime', field, summary);
+    // VendorResponseError is retryable by default (a shape problem may be transient); this is not.
+    (this as { retryable: boolean }).retryable = false;
+  }
+}
+
+export interface ListAllOptions {
+  pageSize?: number;
+  maxPages?: number;
+  /** When `maxPages` full pages were read and more may follow: throw (default) or return what was read. */
+  onLimit?: 'throw' | 'return';
+}
+
+/** `maxPages` full pages were read and the list may go on; raise maxPages or narrow the filter. */
+export class UpKeepPageLimitError extends MillwrightError {
+  constructor(
+    readonly operation: string,
+    readonly pages: number,
+  ) {
+    super(`${VENDOR} ${operation}: stopped after ${pages} full pages; more results may follow`);
+  }
+}
+
+export interface UpKeepClientOptions {
+  config: UpKeepConfig;
+  /** Reads `{email, password}`; called lazily, `refresh: true` after a rejected login. */
+  loadCredentials: CredentialsLoader;
+  /** HttpClient settings for tests and tuning (fetch, sleep, random, timeoutMs, retries). */
+  http?: Partial<Omit<HttpClientOptions, 'vendor' | 'baseUrl' | 'headers' | 'secrets'>>;
+  now?: () => Date;
+  log?: Log;
+}
+
+type ConnectOverrides = Omit<UpKeepClientOptions, 'config' | 'loadCredentials'>;
+
+function inputError(operation: string) {
+  return (p: { path: string; message: string }) => new UpKeepInputError(operation, p.path, p.message);
+}
+
+const encodeId = (operation: string, id: string): string => {
+  if (typeof id !== 'string' || id.length === 0) throw new UpKeepInputError(operation, 'id', 'must be a non-empty string');
+  return encodeURIComponent(id);
+};
+
+export class UpKeepClient {
+  readonly config: UpKeepConfig;
+  readonly session: UpKeepSessionProvider;
+  private readonly http: HttpClient;
+  private readonly log: Log;
+
+  constructor(options: UpKeepClientOptions) {
+    this.config = options.config;
+    this.log = options.log ?? silentLog;
+    const log = this.log;
+    const userOnRetry = options.http?.onRetry;
+    // `session` is assigned below; the callback only runs once a request is made.
+    const secrets = () => this.session.sensitiveValues();
+    this.http = new HttpClient({
+      ...options.http,
+      vendor: VENDOR,
+      baseUrl: options.config.baseUrl,
+      headers: { 'upkeep-version': options.config.apiVersion },
+      secrets,
+      onRetry: (info) => {
+        log.warn('upkeep request retried', { ...info });
+        userOnRetry?.(info);
+      },
+    });
+    this.session = new UpKeepSessionProvider({
+      http: this.http,
+      loadCredentials: options.loadCredentials,
+      refreshMarginMs: options.config.tokenRefreshMarginSeconds * 1000,
+      now: options.now,
+      log: this.log,
+    });
+  }
+
+  /** Sends with the session token; on a 401, logs in again once and retries once. */
+  private async send<S extends z.ZodMiniType | undefined = undefined>(
+    req: HttpRequest<S>,
+  ): Promise<HttpResponse<S extends z.ZodMiniType ? z.infer<S> : unknown>> {
+    const token = await this.session.getToken();
+    try {
+      return await this.http.request({ ...req, headers: { ...req.headers, 'session-token': token } });
+    } catch (error) {
+      if (!(error instanceof VendorHttpError) || error.status !== 401) throw error;
+      this.log.info('upkeep session rejected (401); logging in again once', { operation: req.operation });
+      this.session.invalidate(token);
+      const fresh = await this.session.getToken();
+      return await this.http.request({ ...req, headers: { ...req.headers, 'session-token': fresh } });
+    }
+  }
+
+  async createWorkOrder(input: CreateWorkOrderInput): Promise<WorkOrder> {
+    const operation = 'createWorkOrder';
+    const body = parseWith(createWorkOrderInputSchema, input, inputError(operation));
+    const { data } = await this.send({
+      operation,
+      method: 'POST',
+      path: '/work-orders/',
+      body,
+      schema: workOrderResponseSchema,
+    });
+    return data.result;
+  }
+
+  /** `undefined` when UpKeep answers 404. */
+  async getWorkOrder(id: string): Promise<WorkOrder | undefined> {
+    const operation = 'getWorkOrder';
+    const response = await this.send({
+      operation,
+      method: 'GET',
+      path: `/work-orders/${encodeId(operation, id)}`,
+      acceptStatus: [404],
+    });
+    if (response.status === 404) return undefined;
+    return parseWith(
+      workOrderResponseSchema,
+      response.data,
+      (p) => new VendorResponseError(VENDOR, operation, p.path, p.message),
+    ).result;
+  }
+
+  /** PATCH of absolute values, so safe to repeat. */
+  async updateWorkOrder(id: string, patch: UpdateWorkOrderInput): Promise<WorkOrder> {
+    const operation = 'updateWorkOrder';
+    const path = `/work-orders/${encodeId(operation, id)}`;
+    const body = parseWith(updateWorkOrderInputSchema, patch, inputError(operation));
+    const { data } = await this.send({
+      operation,
+      method: 'PATCH',
+      path,
+      body,
+      idempotent: true,
+      schema: workOrderResponseSchema,
+    });
+    return data.result;
+  }
+
+  /** One page. Only documented filters are sent; unknown keys in `filter` are dropped. */
+  async listWorkOrders(filter: WorkOrderListFilter = {}): Promise<WorkOrder[]> {
+    const { data } = await this.send({
+      operation: 'listWorkOrders',
+      method: 'GET',
+      path: '/work-orders',
+      query: workOrderQuery(filter),
+      schema: workOrderListResponseSchema,
+    });
+    return data.results;
+  }
+
+  /**
+   * Every page from `filter.offset` (default 0) until a short page. A 404 on a later page means the
+   * end (reference §2.4 EXT). Rows repeated across pages (offset paging over a changing set) are
+   * returned once, with their latest version.
+   */
+  async listAllWorkOrders(filter: WorkOrderListFilter = {}, options: ListAllOptions = {}): Promise<WorkOrder[]> {
+    const operation = 'listAllWorkOrders';
+    const pageSize = options.pageSize ?? 100;
+    const maxPages = options.maxPages ?? 50;
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new UpKeepInputError(operation, 'pageSize', 'must be >= 1');
+    if (!Number.isInteger(maxPages) || maxPages < 1) throw new UpKeepInputError(operation, 'maxPages', 'must be >= 1');
+    const byId = new Map<string, WorkOrder>();
+    let offset = filter.offset ?? 0;
+    for (let page = 1; page <= maxPages; page++) {
+      let rows: WorkOrder[];
+      try {
+        rows = await this.listWorkOrders({ ...filter, limit: pageSize, offset });
+      } catch (error) {
+        if (error instanceof VendorHttpError && error.status === 404 && offset > 0) break;
+        throw error;
+      }
+      for (const row of rows) {
+        byId.delete(row.id);
+        byId.set(row.id, row);
+      }
+      if (rows.length < pageSize) return [...byId.values()];
+      offset += pageSize;
+      if (page === maxPages) {
+        if (options.onLimit === 'return') break;
+        throw new UpKeepPageLimitError(operation, maxPages);
+      }
+    }
+    return [...byId.values()];
+  }
+
+  /**
+   * Records downtime events in bulk. Returns the per-row results; `success: false` throws
+   * UpKeepDowntimeError naming each failing asset. Not idempotent (each call records activity).
+   */
+  async recordAssetDowntime(entries: DowntimeEntry[]): Promise<DowntimeRowResult[]> {
+    const operation = 'recordAssetDowntime';
+    const body = parseWith(downtimeInputSchema, entries, inputError(operation));
+    // The HTTP status of a partial failure is undocumented: read a 400 body too.
+    const response = await this.send({ operation, method: 'POST', path: '/assets/downtime', body, acceptStatus: [400] });
+    const data = parseWith(
+      downtimeResponseSchema,
+      response.data,
+      (p) => new VendorResponseError(VENDOR, operation, p.path, p.message),
+    );
+    const results = data.results ?? [];
+    if (data.success && response.status < 300) return results;
+
+    const failures: DowntimeFailure[] = [];
+    let firstField = '';
+    results.forEach((row, index) => {
+      const errors: DowntimeRowError[] = row.errors ?? [];
+      if (errors.length === 0) return;
+      if (!firstField) firstField = `results[${index}].errors`;
+      for (const e of errors) {
+        failures.push({
+          assetId: row.assetId,
+          recordedOn: row.recordedOn,
+          row: row.row,
+          slug: e.slug,
+          message: e.message ?? 'no message',
+        });
+      }
+    });
+    if (failures.length === 0) {
+      // No row-level detail: a plain error answer (e.g. a malformed batch).
+      const message = redact(data.message ?? 'success: false without row errors', this.session.sensitiveValues());
+      if (response.status >= 300) throw new VendorHttpError(VENDOR, operation, response.status, message);
+      throw new VendorResponseError(VENDOR, operation, 'success', message);
+    }
+    const recorded = results.filter((row) => (row.errors ?? []).length === 0);
+    const summary = failures
+      .map((f) => `asset ${f.assetId}${f.row !== undefined ? ` (row ${f.row})` : ''}: ${f.slug ?? 'error'}: ${f.message}`)
+      .join('; ');
+    const text = redact(`${failures.length} row error(s): ${summary}`, this.session.sensitiveValues());
+    throw new UpKeepDowntimeError(failures, recorded, firstField, text);
+  }
+}
+
+/** Maps our filter names to UpKeep's documented query names; nothing else is ever sent. */
+export function workOrderQuery(filter: WorkOrderListFilter): Record<string, string | number> {
+  const f = parseWith(workOrderListFilterSchema, filter, inputError('listWorkOrders'));
+  const query: Record<string, string | number | undefined> = {
+    asset: f.asset,
+    title: f.title,
+    status: f.status,
+    createdAtGreaterThanOrEqualTo: f.createdAtGte,
+    updatedAtGreaterThanOrEqualTo: f.updatedAtGte,
+    orderBy: f.orderBy,
+    limit: f.limit,
+    offset: f.offset,
+  };
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as Record<string, string | number>;
+}
+
+/**
+ * The client for a runtime env: validates `env.vendors.upkeep` now (ConfigError naming
+ * `vendors.upkeep.<field>`), reads the secret only when the first call needs it.
+ */
+export function connectUpKeep(env: RuntimeEnv, overrides: ConnectOverrides = {}): UpKeepClient {
+  const config = parseUpKeepConfig(env.vendors.upkeep);
+  return new UpKeepClient({
+    now: env.now,
+    log: env.log,
+    ...overrides,
+    config,
+    loadCredentials: async ({ refresh }) => {
+      const secret = await readSecret(env.secrets, config.secretName, upkeepSecretSchema, { refresh });
+      return { email: secret.email, password: secret.password };
+    },
+  });
+}
+
+/** Re-exported for callers that validate stored work orders. */
+export { workOrderSchema };

@@ -1,0 +1,192 @@
+/**
+ * UpKeep webhooks (reference §4). UpKeep signs nothing and documents no payload, so:
+ * - verify: the webhook URL carries a random token (`POST /webhooks/upkeep/{token}`), compared in
+ *   constant time with the secret's `webhookToken`, before the body is looked at;
+ * - parse: the event name and object id are read defensively from the shapes one could expect
+ *   (envelope `{event, data}`, a flat record, or `?event=` on a per-event registration URL);
+ * - the body is a trigger only: `fetchWebhookSubject` re-reads the object from the API.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import * as z from 'zod/mini';
+import { MillwrightError, WebhookError } from '../../core/errors.ts';
+import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
+import { readSecret } from '../../core/secrets.ts';
+import type { UpKeepClient } from './client.ts';
+import { parseUpKeepConfig, upkeepSecretSchema } from './config.ts';
+import type { WorkOrder } from './schemas.ts';
+
+/** The 20 documented event names (reference §4), exactly as UpKeep spells them. */
+export const UPKEEP_WEBHOOK_EVENTS = [
+  'WORK_ORDER_CREATED',
+  'WORK_ORDER_UPDATED',
+  'WORK_ORDER_STATUS_UPDATED',
+  'WORK_ORDER_DELETED',
+  'PM_WORK_ORDER_CREATED',
+  'PM_WORK_ORDER_UPDATED',
+  'PM_WORK_ORDER_DELETED',
+  'WORK_ORDER_SCHEDULE_CREATED',
+  'WORK_ORDER_SCHEDULE_UPDATED',
+  'WORK_ORDER_SCHEDULE_STATUS_UPDATED',
+  'WORK_ORDER_SCHEDULE_DELETED',
+  'PURCHASE_ORDER_UPDATED',
+  'PURCHASE_ORDER_CREATED',
+  'PURCHASE_ORDER_DELETED',
+  'PURCHASE_ORDER_APPROVED',
+  'PURCHASE_ORDER_DECLINED',
+  'REQUEST_CREATED',
+  'REQUEST_UPDATED',
+  'REQUEST_APPROVED',
+  'REQUEST_REJECTED',
+] as const;
+export type UpKeepWebhookEvent = (typeof UPKEEP_WEBHOOK_EVENTS)[number];
+
+export const UPKEEP_OBJECT_TYPES = ['workOrder', 'pmWorkOrder', 'workOrderSchedule', 'purchaseOrder', 'request'] as const;
+export type UpKeepObjectType = (typeof UPKEEP_OBJECT_TYPES)[number];
+
+export const UPKEEP_WEBHOOK_SOURCE = 'upkeep.webhook';
+export const UPKEEP_WEBHOOK_ROUTE = 'POST /webhooks/upkeep/{token}';
+/** Minimum token length (matches `upkeepSecretSchema.webhookToken`). */
+export const UPKEEP_WEBHOOK_TOKEN_MIN_LENGTH = 32;
+
+/** `data` of the FlowEvents this receiver emits. */
+export const upkeepWebhookDataSchema = z.object({
+  event: z.enum(UPKEEP_WEBHOOK_EVENTS),
+  objectId: z.string().check(z.minLength(1)),
+  objectType: z.enum(UPKEEP_OBJECT_TYPES),
+});
+export type UpKeepWebhookData = z.output<typeof upkeepWebhookDataSchema>;
+
+const KNOWN = new Set<string>(UPKEEP_WEBHOOK_EVENTS);
+const isKnownEvent = (name: string): name is UpKeepWebhookEvent => KNOWN.has(name);
+
+/** Longest prefix first: `WORK_ORDER_SCHEDULE_` before `WORK_ORDER_`. */
+export function objectTypeOf(event: UpKeepWebhookEvent): UpKeepObjectType {
+  if (event.startsWith('WORK_ORDER_SCHEDULE_')) return 'workOrderSchedule';
+  if (event.startsWith('PM_WORK_ORDER_')) return 'pmWorkOrder';
+  if (event.startsWith('WORK_ORDER_')) return 'workOrder';
+  if (event.startsWith('PURCHASE_ORDER_')) return 'purchaseOrder';
+  return 'request';
+}
+
+const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** Constant-time equality of two strings of any length (compares their SHA-256 digests). */
+export function tokensEqual(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
+  const config = parseUpKeepConfig(env.vendors.upkeep);
+  const secret = await readSecret(env.secrets, config.secretName, upkeepSecretSchema);
+  const expected = secret.webhookToken;
+  const given = req.pathParameters.token ?? '';
+  // Compare whatever we got (even an empty token) so every rejection costs the same.
+  const equal = tokensEqual(given, expected ?? '');
+  if (!expected) {
+    throw new WebhookError(401, `UpKeep webhook token is not configured (set webhookToken in secret ${config.secretName})`);
+  }
+  if (given.length === 0) throw new WebhookError(401, 'missing UpKeep webhook token in the URL');
+  if (given.length < UPKEEP_WEBHOOK_TOKEN_MIN_LENGTH || !equal) {
+    throw new WebhookError(401, 'invalid UpKeep webhook token');
+  }
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+const idOf = (v: unknown): string | undefined =>
+  str(v) ?? (typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
+
+/** The records a delivery may carry its object in, most specific first. */
+const containers = (body: Json): Json[] =>
+  [body.data, body.object, body.result].filter(isObject).concat(body);
+
+function eventNameOf(body: Json, query: Record<string, string>): string | undefined {
+  const candidates = [body.event, body.eventType, body.type, body.webhookEvent, query.event]
+    .map(str)
+    .filter((c): c is string => c !== undefined);
+  // A flat record may carry an unrelated `type`; prefer a candidate that is a documented event.
+  return candidates.find((c) => isKnownEvent(c.toUpperCase()))?.toUpperCase() ?? candidates[0];
+}
+
+function objectIdOf(body: Json): string | undefined {
+  const data = isObject(body.data) ? body.data : undefined;
+  const object = isObject(body.object) ? body.object : undefined;
+  const result = isObject(body.result) ? body.result : undefined;
+  return idOf(data?.id) ?? idOf(object?.id) ?? idOf(result?.id) ?? idOf(body.objectId) ?? idOf(body.id);
+}
+
+function updatedAtOf(body: Json): string | undefined {
+  for (const record of containers(body)) {
+    const value = str(record.updatedAt);
+    if (!value) continue;
+    // UpKeep asset timestamps come without a zone; they are UTC (reference §2.7).
+    const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value);
+    const ms = Date.parse(hasZone || !value.includes('T') ? value : `${value}Z`);
+    if (!Number.isNaN(ms)) return new Date(ms).toISOString();
+  }
+  return undefined;
+}
+
+function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } {
+  let body: unknown;
+  try {
+    body = JSON.parse(req.rawBody);
+  } catch (error) {
+    throw new WebhookError(400, 'UpKeep webhook body is not valid JSON', { cause: error });
+  }
+  if (!isObject(body)) throw new WebhookError(400, 'UpKeep webhook body must be a JSON object');
+
+  const event = eventNameOf(body, req.query);
+  const objectId = objectIdOf(body);
+  if (!event && !objectId) {
+    throw new WebhookError(400, 'UpKeep webhook has no event name (event|eventType|type|webhookEvent|?event=) and no object id');
+  }
+  if (!event) {
+    throw new WebhookError(400, 'UpKeep webhook has no event name (body event|eventType|type|webhookEvent, or ?event=)');
+  }
+  if (!isKnownEvent(event)) return { events: [], ignored: [event] };
+  if (!objectId) {
+    throw new WebhookError(400, `UpKeep webhook ${event} has no object id (data.id|object.id|result.id|objectId|id)`);
+  }
+
+  const updatedAt = updatedAtOf(body);
+  const version = updatedAt ?? createHash('sha256').update(req.rawBody, 'utf8').digest('hex').slice(0, 16);
+  const data: UpKeepWebhookData = { event, objectId, objectType: objectTypeOf(event) };
+  return {
+    events: [
+      {
+        id: `upkeep:${event}:${objectId}:${version}`,
+        type: `upkeep.${event}`,
+        source: UPKEEP_WEBHOOK_SOURCE,
+        subject: objectId,
+        occurredAt: updatedAt ?? req.receivedAt.toISOString(),
+        data,
+      },
+    ],
+    ignored: [],
+  };
+}
+
+export const upkeepWebhook: WebhookReceiver = {
+  vendor: 'upkeep',
+  route: UPKEEP_WEBHOOK_ROUTE,
+  verify,
+  parse,
+};
+
+/**
+ * Re-reads the object a webhook is about; the body itself is never trusted (anyone who learns the
+ * URL can post anything). Work orders only for now: `undefined` for other object types (PM work
+ * orders, schedules, purchase orders, requests have no client method yet) and for a work order that
+ * no longer exists (e.g. after WORK_ORDER_DELETED).
+ */
+export async function fetchWebhookSubject(client: UpKeepClient, data: unknown): Promise<WorkOrder | undefined> {
+  const parsed = upkeepWebhookDataSchema.safeParse(data);
+  if (!parsed.success) {
+    // A replayed or hand-made event with the wrong data: retrying cannot help.
+    throw new MillwrightError('not an UpKeep webhook event: data needs event, objectId and objectType');
+  }
+  if (parsed.data.objectType !== 'workOrder') return undefined;
+  return client.getWorkOrder(parsed.data.objectId);
+}

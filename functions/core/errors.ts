@@ -1,0 +1,115 @@
+/**
+ * Named errors. Every error says whether a retry can help (`retryable`), so the worker can let SQS
+ * retry it (and finally dead-letter it) and the ingress can map it to one HTTP status in one place.
+ */
+export class MillwrightError extends Error {
+  readonly retryable: boolean;
+  constructor(message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A config value failed validation; `path` is the dotted path of the bad field. */
+export class ConfigError extends MillwrightError {
+  constructor(
+    readonly path: string,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`invalid config at ${path || '(root)'}: ${message}`, options);
+  }
+}
+
+/** A vendor answered with a non-success HTTP status. */
+export class VendorHttpError extends MillwrightError {
+  constructor(
+    readonly vendor: string,
+    readonly operation: string,
+    readonly status: number,
+    message: string,
+    options: { cause?: unknown; retryable?: boolean; retryAfterMs?: number } = {},
+  ) {
+    super(`${vendor} ${operation} failed with HTTP ${status}: ${message}`, {
+      cause: options.cause,
+      retryable: options.retryable ?? (status === 429 || status >= 500),
+    });
+    this.retryAfterMs = options.retryAfterMs;
+  }
+  readonly retryAfterMs: number | undefined;
+}
+
+/** The vendor could not be reached or did not answer in time, and the request was safe to repeat. */
+export class VendorUnavailableError extends MillwrightError {
+  constructor(
+    readonly vendor: string,
+    readonly operation: string,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`${vendor} ${operation} unavailable: ${message}`, { cause: options.cause, retryable: true });
+  }
+}
+
+/**
+ * A non-idempotent write was sent but its outcome is unknown (timeout or reset after sending).
+ * The caller must look for the effect before trying again; never re-send blindly.
+ */
+export class AmbiguousWriteError extends MillwrightError {
+  constructor(
+    readonly vendor: string,
+    readonly operation: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`${vendor} ${operation}: outcome unknown after sending (timeout or connection reset)`, {
+      cause: options.cause,
+      retryable: true,
+    });
+  }
+}
+
+/** The vendor answered 2xx but the body does not have the shape we rely on; `field` names it. */
+export class VendorResponseError extends MillwrightError {
+  constructor(
+    readonly vendor: string,
+    readonly operation: string,
+    readonly field: string,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`${vendor} ${operation}: unexpected response at ${field || '(root)'}: ${message}`, {
+      cause: options.cause,
+      retryable: true,
+    });
+  }
+}
+
+/** Another worker holds the claim for this side effect; retry later. */
+export class ClaimBusyError extends MillwrightError {
+  constructor(readonly key: string) {
+    super(`side effect ${key} is being performed by another worker`, { retryable: true });
+  }
+}
+
+/** Webhook errors carry the HTTP status the ingress answers with. */
+export class WebhookError extends MillwrightError {
+  constructor(
+    readonly statusCode: 400 | 401 | 404 | 413,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+export const isRetryable = (error: unknown): boolean => error instanceof MillwrightError && error.retryable;
+
+/** Replace every occurrence of each secret with a marker. Used on anything that may reach a log. */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) out = out.split(secret).join('[REDACTED]');
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+/**
+ * The contracts every connector, flow and runtime handler shares. A flow is one file that calls
+ * `defineFlow`; the registry (functions/flows/index.ts) is the single list the CDK stack and the
+ * sandbox both read.
+ */
+import * as z from 'zod/mini';
+import type { Log } from './log.ts';
+import type { SecretSource } from './secrets.ts';
+import type { StateStore } from './state.ts';
+
+export type VendorId = 'machinemetrics' | 'upkeep' | 'mobility-work' | 'click-maint' | 'deepomatic';
+
+/** The one event shape on every queue. `id` is the source event identity, the dedup key end to end. */
+export const flowEventSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  /** e.g. `machinemetrics.downtime.started`, `upkeep.WORK_ORDER_STATUS_UPDATED`. */
+  type: z.string().check(z.minLength(1)),
+  /** Where it entered: `machinemetrics.poll`, `machinemetrics.webhook`, `upkeep.webhook`, `replay`. */
+  source: z.string(),
+  occurredAt: z.string(),
+  /** The entity it is about (machine UUID, work order id), for logs and ordering. */
+  subject: z.optional(z.string()),
+  data: z.record(z.string(), z.unknown()),
+});
+export type FlowEvent = z.infer<typeof flowEventSchema>;
+
+/** What every factory gets: vendor settings, secrets, state, a logger and a clock. */
+export interface RuntimeEnv {
+  /** Vendor settings from the deployment config (base URLs, secret names; never secret values). */
+  vendors: Partial<Record<VendorId, unknown>>;
+  secrets: SecretSource;
+  state: StateStore;
+  log: Log;
+  now: () => Date;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Poll sources (connector side): a watermark-driven reader that turns vendor reads into events.
+
+export interface PollStep<S> {
+  /** Events this step covers. The runtime enqueues all of them before it saves `state`. */
+  events: FlowEvent[];
+  /** State after this step (watermark, per-entity state); saved only after `events` are enqueued. */
+  state: S;
+  /** One line for the log/run log, e.g. `window 10:05-10:10: 1 event`. */
+  summary: string;
+}
+
+export interface PollInput<O, S, D> {
+  state: S | undefined;
+  options: O;
+  now: Date;
+  deps: D;
+  log: Log;
+}
+
+export interface PollSource<O, S, D> {
+  id: string;
+  vendor: VendorId;
+  /** Validates stored state on load, so a corrupt item fails loudly instead of resetting. */
+  stateSchema: z.ZodMiniType<S>;
+  /** Creates the clients the source reads with (once per container). */
+  connect(env: RuntimeEnv): D;
+  /** Yields one step per evaluated window; must be deterministic for a given state and vendor data. */
+  poll(input: PollInput<O, S, D>): AsyncIterable<PollStep<S>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook receivers (connector side): verify over the raw body, then parse, then normalise.
+
+export interface WebhookRequest {
+  /** Raw body exactly as received (base64-decoded if the gateway encoded it). */
+  rawBody: string;
+  /** Header names lower-cased. */
+  headers: Record<string, string>;
+  pathParameters: Record<string, string>;
+  query: Record<string, string>;
+  receivedAt: Date;
+}
+
+export interface WebhookVerifyContext {
+  env: RuntimeEnv;
+}
+
+export interface WebhookReceiver {
+  vendor: VendorId;
+  /** API route key, e.g. `POST /webhooks/upkeep/{token}`. One per vendor. */
+  route: string;
+  /** Throws WebhookError(401) unless the request is authentic. Runs before any JSON parsing. */
+  verify(req: WebhookRequest, ctx: WebhookVerifyContext): Promise<void>;
+  /**
+   * Parses and normalises; throws WebhookError(400) on malformed input. Unknown event names give
+   * `ignored` entries (acknowledged and logged), not errors.
+   */
+  parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flows.
+
+export type Trigger<C> =
+  | {
+      kind: 'schedule';
+      // biome-ignore lint/suspicious/noExplicitAny: a flow may use any poll source; its options are checked where they are built.
+      source: PollSource<any, any, any>;
+      everyMinutes: (config: C) => number;
+      options: (config: C) => unknown;
+    }
+  | { kind: 'webhook'; receiver: WebhookReceiver; events: readonly string[] };
+
+export type FlowOutcome = 'done' | 'skipped' | 'duplicate' | 'echo';
+
+export interface FlowResult {
+  outcome: FlowOutcome;
+  message: string;
+  /** Ids of what the flow created or changed, e.g. `{ workOrderId: 'abc' }`, for the run log. */
+  effects?: Record<string, string>;
+}
+
+export interface FlowContext<C, D> {
+  flowId: string;
+  config: C;
+  deps: D;
+  state: StateStore;
+  log: Log;
+  now: () => Date;
+}
+
+export interface FlowDefinition<C, D> {
+  id: string;
+  description: string;
+  vendors: readonly VendorId[];
+  config: z.ZodMiniType<C>;
+  triggers: readonly Trigger<C>[];
+  /** Creates clients once per container (module scope in Lambda). */
+  setup(env: RuntimeEnv, config: C): D;
+  handle(event: FlowEvent, ctx: FlowContext<C, D>): Promise<FlowResult>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds flows of any config and deps.
+export type AnyFlow = FlowDefinition<any, any>;
+
+export const defineFlow = <C, D>(flow: FlowDefinition<C, D>): FlowDefinition<C, D> => flow;

@@ -1,0 +1,192 @@
+/**
+ * Vendor HTTP client: timeouts, retries with exponential backoff and full jitter, Retry-After, typed
+ * errors, response validation and secret redaction. Connectors wrap it; it knows nothing of Lambda.
+ *
+ * Retry policy:
+ * - A request that is safe to repeat (GET/HEAD/PUT/DELETE, or `idempotent: true`) is retried on
+ *   network errors, timeouts, 429 and 5xx.
+ * - A non-idempotent write (POST/PATCH by default) is retried only when the vendor provably did not
+ *   act on it: HTTP 429 or 503, or a connection that was refused before anything was sent. A timeout
+ *   or reset after sending raises AmbiguousWriteError: the caller must look for the effect first.
+ */
+import type * as z from 'zod/mini';
+import {
+  AmbiguousWriteError,
+  VendorHttpError,
+  VendorResponseError,
+  VendorUnavailableError,
+  redact,
+} from './errors.ts';
+import { parseWith } from './schema.ts';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpClientOptions {
+  vendor: string;
+  baseUrl: string;
+  /** Per-attempt timeout. */
+  timeoutMs?: number;
+  /** Total attempts including the first. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Headers added to every request (auth goes through `authorize`). */
+  headers?: Record<string, string>;
+  /** Strings that must never appear in an error message or log line (keys, tokens, passwords). */
+  secrets?: () => readonly (string | undefined)[];
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  onRetry?: (info: { operation: string; attempt: number; delayMs: number; reason: string }) => void;
+}
+
+export interface HttpRequest<S extends z.ZodMiniType | undefined = undefined> {
+  /** Short name used in errors and logs, e.g. `createWorkOrder`. */
+  operation: string;
+  method: HttpMethod;
+  path: string;
+  query?: Record<string, string | number | boolean | undefined | readonly (string | number)[]>;
+  body?: unknown;
+  /** Already-encoded body (e.g. form encoding); `body` is JSON-encoded otherwise. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+  /** Overrides the method's default; PATCH of absolute values is idempotent, for example. */
+  idempotent?: boolean;
+  schema?: S;
+  /** Status codes that are not errors for this call (e.g. 404 on a lookup). */
+  acceptStatus?: readonly number[];
+}
+
+export interface HttpResponse<T> {
+  status: number;
+  headers: Headers;
+  data: T;
+}
+
+const SAFE_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Parse Retry-After (delta seconds or HTTP date) into milliseconds from `now`. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Exponential backoff with full jitter: random in [0, min(max, base * 2^(attempt-1))]. */
+export const backoffDelay = (attempt: number, baseMs: number, maxMs: number, random: () => number): number =>
+  Math.round(random() * Math.min(maxMs, baseMs * 2 ** (attempt - 1)));
+
+/** Errors where the request provably never reached the server. */
+function notSent(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } })?.cause?.code ?? (error as { code?: string })?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
+export class HttpClient {
+  readonly vendor: string;
+  readonly baseUrl: string;
+  private readonly options: Required<
+    Pick<HttpClientOptions, 'timeoutMs' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'>
+  > &
+    HttpClientOptions;
+
+  constructor(options: HttpClientOptions) {
+    this.vendor = options.vendor;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.options = { timeoutMs: 10_000, maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 20_000, ...options };
+  }
+
+  url(path: string, query?: HttpRequest['query']): string {
+    const url = new URL(this.baseUrl + (path.startsWith('/') ? path : `/${path}`));
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) url.searchParams.append(key, String(v));
+      else url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  private redact(text: string): string {
+    return redact(text, this.options.secrets?.() ?? []);
+  }
+
+  async request<S extends z.ZodMiniType | undefined = undefined>(
+    req: HttpRequest<S>,
+  ): Promise<HttpResponse<S extends z.ZodMiniType ? z.infer<S> : unknown>> {
+    const { maxAttempts, baseDelayMs, maxDelayMs, timeoutMs } = this.options;
+    const fetchFn = this.options.fetch ?? fetch;
+    const sleep = this.options.sleep ?? realSleep;
+    const random = this.options.random ?? Math.random;
+    const safe = req.idempotent ?? SAFE_METHODS.has(req.method);
+    const url = this.url(req.path, req.query);
+    const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers, ...req.headers };
+    let body: string | undefined = req.rawBody;
+    if (body === undefined && req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] ??= 'application/json';
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fetchFn(url, {
+          method: req.method,
+          headers,
+          body,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        const reason = (error as Error)?.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : 'network error';
+        const repeatable = safe || notSent(error);
+        if (!repeatable) throw new AmbiguousWriteError(this.vendor, req.operation, { cause: error });
+        if (attempt >= maxAttempts) {
+          throw new VendorUnavailableError(this.vendor, req.operation, `${reason} (${attempt} attempts)`, {
+            cause: error,
+          });
+        }
+        const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
+        this.options.onRetry?.({ operation: req.operation, attempt, delayMs, reason });
+        await sleep(delayMs);
+        continue;
+      }
+
+      const { status } = response;
+      if ((status >= 200 && status < 300) || req.acceptStatus?.includes(status)) {
+        const text = await response.text();
+        let parsed: unknown;
+        try {
+          parsed = text.length === 0 ? undefined : JSON.parse(text);
+        } catch (error) {
+          if (req.schema) throw new VendorResponseError(this.vendor, req.operation, '', 'body is not JSON', { cause: error });
+          parsed = text;
+        }
+        const data = req.schema
+          ? parseWith(req.schema, parsed, (p) => new VendorResponseError(this.vendor, req.operation, p.path, p.message))
+          : parsed;
+        return { status, headers: response.headers, data: data as never };
+      }
+
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      const detail = this.redact((await response.text().catch(() => '')).slice(0, 300));
+      const transient = status === 429 || status >= 500;
+      // A 429 or 503 means the vendor refused the request without acting on it.
+      const repeatable = transient && (safe || status === 429 || status === 503);
+      // A Retry-After longer than we may wait inside one invocation goes back to the queue instead.
+      const tooLong = retryAfterMs !== undefined && retryAfterMs > maxDelayMs;
+      if (!repeatable || attempt >= maxAttempts || tooLong) {
+        throw new VendorHttpError(this.vendor, req.operation, status, detail || response.statusText, {
+          retryAfterMs,
+        });
+      }
+      const delayMs =
+        retryAfterMs !== undefined
+          ? retryAfterMs
+          : backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
+      this.options.onRetry?.({ operation: req.operation, attempt, delayMs, reason: `HTTP ${status}` });
+      await sleep(delayMs);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Secrets come from Secrets Manager through Powertools Parameters (cached with a TTL; `refresh`
+ * bypasses the cache, e.g. after a 401). Values are never logged and never put in env vars: config
+ * and env carry secret *names* only. In the sandbox the same code reads a local Secrets Manager
+ * endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) backed by a git-ignored file.
+ */
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import type * as z from 'zod/mini';
+import { ConfigError, MillwrightError } from './errors.ts';
+import { parseWith } from './schema.ts';
+
+export interface SecretSource {
+  getJson(name: string, options?: { refresh?: boolean }): Promise<unknown>;
+}
+
+export class SecretUnavailableError extends MillwrightError {
+  constructor(
+    readonly secretName: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`secret ${secretName} could not be read`, { cause: options.cause, retryable: true });
+  }
+}
+
+export function secretsManagerSource(
+  options: { maxAgeSeconds?: number; clientConfig?: SecretsManagerClientConfig } = {},
+): SecretSource {
+  const maxAge = options.maxAgeSeconds ?? 300;
+  // Created lazily so a cold start does no I/O and no client work until a secret is needed.
+  let provider: SecretsProvider | undefined;
+  return {
+    async getJson(name, opts = {}) {
+      try {
+        provider ??= new SecretsProvider(options.clientConfig ? { clientConfig: options.clientConfig } : undefined);
+        const value = await provider.get(name, { maxAge, transform: 'json', forceFetch: opts.refresh ?? false });
+        if (value === undefined) throw new SecretUnavailableError(name);
+        return value;
+      } catch (error) {
+        if (error instanceof MillwrightError) throw error;
+        // The SDK error text can echo request details but never the secret value; keep it as cause.
+        throw new SecretUnavailableError(name, { cause: error });
+      }
+    },
+  };
+}
+
+/** In-memory secrets for tests. Counts reads so tests can prove caching and refresh. */
+export function staticSecretSource(values: Record<string, unknown>): SecretSource & { reads: string[] } {
+  const reads: string[] = [];
+  return {
+    reads,
+    async getJson(name) {
+      reads.push(name);
+      if (!(name in values)) throw new SecretUnavailableError(name);
+      return values[name];
+    },
+  };
+}
+
+/** Read a secret and validate its shape; errors name the secret and field, never the value. */
+export async function readSecret<S extends z.ZodMiniType>(
+  source: SecretSource,
+  name: string,
+  schema: S,
+  options?: { refresh?: boolean },
+): Promise<z.infer<S>> {
+  const value = await source.getJson(name, options);
+  return parseWith(schema, value, (p) => new ConfigError(`secret ${name}.${p.path}`, p.message));
+}

@@ -1,0 +1,295 @@
+/**
+ * The state store: one DynamoDB table (pk, sk, ttl) holding poll state (watermarks and per-entity
+ * detector state), claims for side effects, entity state, id mappings, webhook nonces, echo marks
+ * and the run log. Every write that guards an invariant is a conditional write.
+ */
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { MillwrightError } from './errors.ts';
+
+export class ConcurrentUpdateError extends MillwrightError {
+  constructor(readonly key: string) {
+    super(`${key} was changed by another writer`, { retryable: true });
+  }
+}
+
+export type ClaimResult = Record<string, string>;
+
+export type ClaimState =
+  | { status: 'acquired'; attempts: number }
+  | { status: 'done'; result: ClaimResult }
+  | { status: 'busy'; leaseUntil: number };
+
+export interface Versioned<T> {
+  data: T;
+  version: number;
+}
+
+export interface RunLogEntry {
+  flowId: string;
+  eventId: string;
+  eventType: string;
+  outcome: string;
+  message: string;
+  at: string;
+  effects?: Record<string, string>;
+}
+
+const DAY = 86_400;
+const isConditionFailure = (error: unknown) =>
+  error instanceof ConditionalCheckFailedException ||
+  (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+
+export interface StateStoreOptions {
+  tableName: string;
+  client?: DynamoDBDocumentClient;
+  clientConfig?: DynamoDBClientConfig;
+  now?: () => Date;
+  /** Days a claim, mapping or run-log entry lives before TTL removes it. */
+  retentionDays?: number;
+}
+
+export class StateStore {
+  readonly tableName: string;
+  private readonly db: DynamoDBDocumentClient;
+  private readonly now: () => Date;
+  private readonly retentionDays: number;
+
+  constructor(options: StateStoreOptions) {
+    this.tableName = options.tableName;
+    this.db =
+      options.client ??
+      DynamoDBDocumentClient.from(new DynamoDBClient(options.clientConfig ?? {}), {
+        marshallOptions: { removeUndefinedValues: true },
+      });
+    this.now = options.now ?? (() => new Date());
+    this.retentionDays = options.retentionDays ?? 90;
+  }
+
+  private ttl(days = this.retentionDays): number {
+    return Math.floor(this.now().getTime() / 1000) + days * DAY;
+  }
+
+  private async getItem(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }));
+    return out.Item;
+  }
+
+  // ---- versioned documents (poll state, entity state) ---------------------------------------
+
+  async getVersioned<T>(pk: string, sk: string): Promise<Versioned<T> | undefined> {
+    const item = await this.getItem(pk, sk);
+    return item ? { data: item.doc as T, version: Number(item.version) } : undefined;
+  }
+
+  /** Write `data` if the stored version is still `expectedVersion` (undefined = must not exist). */
+  async putVersioned<T>(pk: string, sk: string, data: T, expectedVersion: number | undefined): Promise<number> {
+    const version = (expectedVersion ?? 0) + 1;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk, sk, doc: data, version, updatedAt: this.now().toISOString() },
+          ConditionExpression:
+            expectedVersion === undefined ? 'attribute_not_exists(pk)' : '#version = :expected',
+          ExpressionAttributeNames: expectedVersion === undefined ? undefined : { '#version': 'version' },
+          ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ':expected': expectedVersion },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new ConcurrentUpdateError(`${pk}/${sk}`);
+      throw error;
+    }
+    return version;
+  }
+
+  loadPollState<T>(key: string) {
+    return this.getVersioned<T>(`POLL#${key}`, 'STATE');
+  }
+
+  savePollState<T>(key: string, data: T, expectedVersion: number | undefined) {
+    return this.putVersioned(`POLL#${key}`, 'STATE', data, expectedVersion);
+  }
+
+  getEntity<T>(kind: string, id: string) {
+    return this.getVersioned<T>(`ENTITY#${kind}#${id}`, 'STATE');
+  }
+
+  putEntity<T>(kind: string, id: string, data: T, expectedVersion: number | undefined) {
+    return this.putVersioned(`ENTITY#${kind}#${id}`, 'STATE', data, expectedVersion);
+  }
+
+  // ---- claims: "no action twice" ------------------------------------------------------------
+
+  /**
+   * Claim side effect `key` for `owner` for `leaseMs`. `acquired` with attempts > 1 means an earlier
+   * attempt may have acted: look for its effect before acting again.
+   */
+  async acquireClaim(key: string, owner: string, leaseMs: number): Promise<ClaimState> {
+    const now = this.now().getTime();
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `CLAIM#${key}`, sk: 'CLAIM' },
+          UpdateExpression:
+            'SET #owner = :owner, leaseUntil = :lease, #state = if_not_exists(#state, :pending), attempts = if_not_exists(attempts, :zero) + :one, createdAt = if_not_exists(createdAt, :nowIso), #ttl = :ttl',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR (#state <> :done AND (leaseUntil < :now OR #owner = :owner))',
+          ExpressionAttributeNames: { '#owner': 'owner', '#state': 'state', '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':lease': now + leaseMs,
+            ':pending': 'pending',
+            ':done': 'done',
+            ':zero': 0,
+            ':one': 1,
+            ':now': now,
+            ':nowIso': new Date(now).toISOString(),
+            ':ttl': this.ttl(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { status: 'acquired', attempts: Number(out.Attributes?.attempts ?? 1) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = await this.getItem(`CLAIM#${key}`, 'CLAIM');
+      if (item?.state === 'done') return { status: 'done', result: (item.result ?? {}) as ClaimResult };
+      return { status: 'busy', leaseUntil: Number(item?.leaseUntil ?? 0) };
+    }
+  }
+
+  /** Record the effect. Once done, a claim is never performed again. */
+  async completeClaim(key: string, result: ClaimResult): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `CLAIM#${key}`, sk: 'CLAIM' },
+        UpdateExpression: 'SET #state = :done, #result = :result, completedAt = :at REMOVE leaseUntil',
+        ExpressionAttributeNames: { '#state': 'state', '#result': 'result' },
+        ExpressionAttributeValues: { ':done': 'done', ':result': result, ':at': this.now().toISOString() },
+      }),
+    );
+  }
+
+  /** Give the lease up after a failure so the retry need not wait for it to expire. */
+  async releaseClaim(key: string, owner: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `CLAIM#${key}`, sk: 'CLAIM' },
+          UpdateExpression: 'SET leaseUntil = :zero',
+          ConditionExpression: '#owner = :owner AND #state <> :done',
+          ExpressionAttributeNames: { '#owner': 'owner', '#state': 'state' },
+          ExpressionAttributeValues: { ':owner': owner, ':zero': 0, ':done': 'done' },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async getClaim(key: string): Promise<{ state: string; result?: ClaimResult; attempts: number } | undefined> {
+    const item = await this.getItem(`CLAIM#${key}`, 'CLAIM');
+    return item
+      ? { state: String(item.state), result: item.result as ClaimResult | undefined, attempts: Number(item.attempts) }
+      : undefined;
+  }
+
+  // ---- id mappings between systems ----------------------------------------------------------
+
+  async putMapping(namespace: string, sourceId: string, targetId: string): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `MAP#${namespace}`, sk: sourceId, targetId, updatedAt: this.now().toISOString() },
+      }),
+    );
+  }
+
+  async getMapping(namespace: string, sourceId: string): Promise<string | undefined> {
+    const item = await this.getItem(`MAP#${namespace}`, sourceId);
+    return item?.targetId as string | undefined;
+  }
+
+  // ---- webhook replay protection and echo marks ----------------------------------------------
+
+  /** True the first time a nonce is seen within its TTL; false for a replay. */
+  async rememberNonce(namespace: string, nonce: string, ttlSeconds: number): Promise<boolean> {
+    const now = Math.floor(this.now().getTime() / 1000);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `NONCE#${namespace}`, sk: nonce, ttl: now + ttlSeconds },
+          // TTL deletion is lazy, so an expired-but-present nonce may be reused.
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Remember a write we made (e.g. work order id + updatedAt) so its webhook echo is recognised. */
+  async markOwnWrite(namespace: string, id: string, fingerprint: string): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `ECHO#${namespace}#${id}`, sk: fingerprint, ttl: this.ttl(7) },
+      }),
+    );
+  }
+
+  async isOwnWrite(namespace: string, id: string, fingerprint: string): Promise<boolean> {
+    return (await this.getItem(`ECHO#${namespace}#${id}`, fingerprint)) !== undefined;
+  }
+
+  // ---- run log: what happened to each event, for operators -----------------------------------
+
+  async appendRun(entry: RunLogEntry): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `RUN#${entry.flowId}`, sk: `${entry.at}#${entry.eventId}`, ...entry, ttl: this.ttl(30) },
+      }),
+    );
+  }
+
+  async listRuns(flowId: string, limit = 50): Promise<RunLogEntry[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `RUN#${flowId}` },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((item) => ({
+      flowId: String(item.flowId),
+      eventId: String(item.eventId),
+      eventType: String(item.eventType),
+      outcome: String(item.outcome),
+      message: String(item.message),
+      at: String(item.at),
+      effects: item.effects as Record<string, string> | undefined,
+    }));
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The one Lambda function shape every Millwright function shares: Node 22 on arm64, 256 MB, an ESM
+ * bundle built by the local esbuild (no Docker), its own log group with the configured retention,
+ * and a role that may write to that log group and nothing else until a grant adds to it.
+ */
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { PROJECT_ROOT } from '../entries.ts';
+
+/**
+ * esbuild settings shared with bench/bundles.ts, so the bench measures what gets deployed.
+ * The Node 22 runtime ships SDK v3, so `@aws-sdk/*` stays out of every bundle; CommonJS
+ * dependencies inside an ESM bundle get `require` from the banner.
+ */
+export const BUNDLE = {
+  target: 'node22',
+  external: ['@aws-sdk/*'],
+  mainFields: ['module', 'main'],
+  banner: "import { createRequire as __millwrightCreateRequire } from 'node:module'; const require = __millwrightCreateRequire(import.meta.url);",
+} as const;
+
+export interface MillwrightFunctionProps {
+  /** Absolute path of the generated entry file (lib/entries.ts). */
+  entry: string;
+  description: string;
+  /** Names and ARNs only; never secret values. */
+  environment?: Record<string, string>;
+  timeout: Duration;
+  logRetention: logs.RetentionDays;
+  memorySize?: number;
+}
+
+export class MillwrightFunction extends NodejsFunction {
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: MillwrightFunctionProps) {
+    // The log group is a sibling of the function, so it exists (with its retention) before the function runs.
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (execution role)`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout,
+      role,
+      logGroup,
+      tracing: lambda.Tracing.DISABLED,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      bundling: {
+        format: OutputFormat.ESM,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.EXTERNAL,
+        sourcesContent: false,
+        target: BUNDLE.target,
+        externalModules: [...BUNDLE.external],
+        mainFields: [...BUNDLE.mainFields],
+        banner: BUNDLE.banner,
+      },
+    });
+    this.logGroup = logGroup;
+
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'Lambda writes log streams it names itself inside its own log group; the grant is scoped to that one log group (`<log group arn>:*`).',
+          appliesTo: [{ regex: '/^Resource::<.*Logs[0-9A-F]+\\.Arn>:\\*$/g' }],
+        },
+      ],
+      true,
+    );
+  }
+}

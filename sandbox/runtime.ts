@@ -1,0 +1,377 @@
+/**
+ * The sandbox: the same flows and runtime handlers as in AWS, on this machine, with no AWS account.
+ * - local ingress  = API Gateway HTTP API (same routes, same handler)
+ * - local SQS      = queues + DLQs with redrive; an event-source-mapping loop = Lambda's SQS trigger
+ * - scheduler      = EventBridge Scheduler running the pollers
+ * - dynalite       = DynamoDB (persisted under .sandbox/ by `npm start`, in memory in tests)
+ * - local secrets  = Secrets Manager GetSecretValue backed by sandbox/secrets.local.json
+ * - simulators     = MachineMetrics and UpKeep APIs built from their docs
+ * Pointing vendors at real accounts (`vendors: 'real'`) keeps everything else the same.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type Deployment, loadDeployment, validateDeployment } from '../functions/config/deployment.ts';
+import { machineMetricsSecretSchema } from '../functions/connectors/machinemetrics/config.ts';
+import { upkeepSecretSchema } from '../functions/connectors/upkeep/config.ts';
+import type { AnyFlow, RuntimeEnv, Trigger, WebhookReceiver } from '../functions/core/flow.ts';
+import type { Log } from '../functions/core/log.ts';
+import { parseWith } from '../functions/core/schema.ts';
+import { secretsManagerSource } from '../functions/core/secrets.ts';
+import { StateStore } from '../functions/core/state.ts';
+import { ConfigError } from '../functions/core/errors.ts';
+import { flows as registry } from '../functions/flows/index.ts';
+import { buildRouting, handleWebhook, type IngressOptions } from '../functions/runtime/ingress.ts';
+import { type PollRunSummary, runPoll } from '../functions/runtime/poller.ts';
+import { sqsQueue } from '../functions/runtime/queue.ts';
+import { createWorker, type Worker } from '../functions/runtime/worker.ts';
+import { type Clock, realClock } from './clock.ts';
+import { ensureStateTable, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startLocalDynamo } from './dynamo.ts';
+import { consoleLog } from './log.ts';
+import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
+import { startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
+import type { Simulator } from './simulators/server.ts';
+import { startUpKeepSimulator } from './simulators/upkeep.ts';
+import { type FlowQueues, type LocalSqs, pollOnce, queueDepth, startLocalSqs } from './sqs.ts';
+
+export interface SandboxOptions {
+  /** Deployment config file (default config/default.json) or an already-parsed object. */
+  config?: string | Record<string, unknown>;
+  secrets: Record<string, unknown>;
+  clock?: Clock;
+  /** First port; services take consecutive ports. 0 = random ports (tests, demo). */
+  basePort?: number;
+  /** Persist the DynamoDB engine here; omit for in-memory. */
+  dataDir?: string;
+  /** `simulated` (default): vendor base URLs point at the local simulators. */
+  vendors?: 'simulated' | 'real';
+  visibilityTimeoutSeconds?: number;
+  /** Run pollers every N ms (0 = only on `tick()`). */
+  pollIntervalMs?: number;
+  /** Run the event-source-mapping loop every N ms (0 = only on `drain()`). */
+  workerIntervalMs?: number;
+  /** Per-request timeout of the vendor clients (short in the sandbox so fault scenarios are quick). */
+  httpTimeoutMs?: number;
+  log?: Log;
+}
+
+export interface SandboxFlow {
+  flow: AnyFlow;
+  config: unknown;
+  queues: FlowQueues;
+  worker: Worker;
+  pollers: { trigger: Extract<Trigger<unknown>, { kind: 'schedule' }>; deps: unknown }[];
+}
+
+export interface Sandbox {
+  deployment: Deployment;
+  clock: Clock;
+  env: RuntimeEnv;
+  state: StateStore;
+  sqs: LocalSqs;
+  dynamo: LocalDynamo;
+  secrets: LocalSecrets;
+  simulators: { machinemetrics?: Simulator; upkeep?: Simulator };
+  ingressUrl: string;
+  flows: Map<string, SandboxFlow>;
+  /** Every service's URL, as written to .sandbox/endpoints.json. */
+  endpoints: Record<string, string>;
+  /** Run every poller once (what one scheduler tick does). */
+  tick(): Promise<PollRunSummary[]>;
+  /** Run the event-source-mapping loop until every queue is empty and nothing is in flight. */
+  drain(options?: { timeoutMs?: number }): Promise<{ received: number; failed: number }>;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The local ingress: the HTTP API's routes in front of the same handler the Lambda runs. */
+async function startIngress(options: IngressOptions, port: number, log: Log): Promise<Server> {
+  const routes = options.receivers.map((r) => {
+    const [method, path] = r.route.split(' ') as [string, string];
+    const names: string[] = [];
+    const regex = new RegExp(
+      `^${path.replace(/\{(\w+)\}/g, (_, n: string) => {
+        names.push(n);
+        return '([^/]+)';
+      })}/?$`,
+    );
+    return { receiver: r, method, regex, names };
+  });
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? '/', 'http://ingress');
+    const route = routes.find((r) => r.method === req.method && r.regex.test(url.pathname));
+    if (!route) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: `no route ${req.method} ${url.pathname}` }));
+      return;
+    }
+    const match = route.regex.exec(url.pathname) ?? [];
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]),
+    );
+    const out = await handleWebhook(options, route.receiver.route, {
+      rawBody: Buffer.concat(chunks).toString('utf8'),
+      headers,
+      pathParameters: Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? '')])),
+      query: Object.fromEntries(url.searchParams),
+      receivedAt: new Date(),
+    });
+    log.info(`ingress ${req.method} ${url.pathname.replace(/\/webhooks\/upkeep\/[^/]+/, '/webhooks/upkeep/***')} -> ${out.statusCode}`);
+    res.writeHead(out.statusCode, out.headers);
+    res.end(out.body);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return server;
+}
+
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const log = options.log ?? consoleLog();
+  const clock = options.clock ?? realClock;
+  const base = options.basePort ?? 0;
+  const port = (offset: number) => (base === 0 ? 0 : base + offset);
+  const deployment =
+    typeof options.config === 'object'
+      ? validateDeployment(options.config, registry, 'sandbox config')
+      : loadDeployment(options.config ?? 'config/default.json', registry);
+
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const dynamo = await startLocalDynamo({ port: port(1), path: options.dataDir });
+    closers.push(() => dynamo.close());
+    const tableName = `${deployment.name}-state`;
+    await ensureStateTable(dynamo.client, tableName);
+    const sqs = await startLocalSqs({ port: port(2) });
+    closers.push(() => sqs.close());
+    const secrets = await startLocalSecrets(options.secrets, { port: port(3) });
+    closers.push(() => secrets.close());
+
+    // Reserve the ingress port first: simulators send their webhooks to it.
+    const ingressServer = createServer();
+    await new Promise<void>((resolve, reject) => {
+      ingressServer.once('error', reject);
+      ingressServer.listen(port(0), '127.0.0.1', () => resolve());
+    });
+    const ingressPort = (ingressServer.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => ingressServer.close(() => resolve()));
+    const ingressUrl = `http://127.0.0.1:${ingressPort}`;
+
+    const vendors = structuredClone(deployment.vendors) as Record<string, Record<string, unknown>>;
+    const simulators: Sandbox['simulators'] = {};
+    if (options.vendors !== 'real') {
+      if (vendors.machinemetrics) {
+        const secret = parseWith(machineMetricsSecretSchema, options.secrets[String(vendors.machinemetrics.secretName)], (p) =>
+          new ConfigError(`secrets.${String(vendors.machinemetrics?.secretName)}.${p.path}`, p.message),
+        );
+        const webhook = (vendors.machinemetrics.webhook ?? {}) as { scheme?: 'shared-secret-header' | 'hmac-sha256' };
+        simulators.machinemetrics = await startMachineMetricsSimulator({
+          port: port(4),
+          clock,
+          apiKey: secret.apiKey,
+          workflowWebhook: secret.webhookSecret
+            ? {
+                url: `${ingressUrl}/webhooks/machinemetrics`,
+                secret: secret.webhookSecret,
+                scheme: webhook.scheme ?? 'shared-secret-header',
+              }
+            : undefined,
+        });
+        closers.push(() => simulators.machinemetrics?.close() ?? Promise.resolve());
+        vendors.machinemetrics.baseUrl = simulators.machinemetrics.url;
+      }
+      if (vendors.upkeep) {
+        const secret = parseWith(upkeepSecretSchema, options.secrets[String(vendors.upkeep.secretName)], (p) =>
+          new ConfigError(`secrets.${String(vendors.upkeep?.secretName)}.${p.path}`, p.message),
+        );
+        simulators.upkeep = await startUpKeepSimulator({
+          port: port(5),
+          clock,
+          email: secret.email,
+          password: secret.password,
+          webhook: secret.webhookToken
+            ? { url: `${ingressUrl}/webhooks/upkeep/${secret.webhookToken}` }
+            : undefined,
+        });
+        closers.push(() => simulators.upkeep?.close() ?? Promise.resolve());
+        vendors.upkeep.baseUrl = `${simulators.upkeep.url}/api/v2`;
+      }
+    }
+    if (options.httpTimeoutMs) {
+      for (const v of Object.values(vendors)) v.timeoutMs = options.httpTimeoutMs;
+    }
+
+    const state = new StateStore({
+      tableName,
+      client: DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } }),
+    });
+    const env: RuntimeEnv = {
+      vendors,
+      secrets: secretsManagerSource({
+        maxAgeSeconds: 300,
+        clientConfig: { endpoint: secrets.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS },
+      }),
+      state,
+      log,
+      now: () => clock.now(),
+    };
+    const queue = sqsQueue(sqs.client);
+
+    const sandboxFlows = new Map<string, SandboxFlow>();
+    for (const { flow, config } of deployment.enabled) {
+      const queues = await sqs.createQueue(`${deployment.name}-${flow.id}`.slice(0, 76), {
+        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 2,
+        maxReceiveCount: deployment.runtime.maxReceiveCount,
+      });
+      const worker = createWorker({ flow, config, env, maxReceiveCount: deployment.runtime.maxReceiveCount });
+      const pollers = flow.triggers
+        .filter((t): t is Extract<Trigger<unknown>, { kind: 'schedule' }> => t.kind === 'schedule')
+        .map((trigger) => ({ trigger, deps: trigger.source.connect(env) }));
+      sandboxFlows.set(flow.id, { flow, config, queues, worker, pollers });
+    }
+
+    const receivers = new Map<string, WebhookReceiver>();
+    for (const { flow } of deployment.enabled) {
+      for (const t of flow.triggers) if (t.kind === 'webhook') receivers.set(t.receiver.route, t.receiver);
+    }
+    const routing = buildRouting(
+      [...sandboxFlows.values()].map(({ flow, queues }) => ({
+        flowId: flow.id,
+        queueUrl: queues.queueUrl,
+        events: flow.triggers.flatMap((t) => (t.kind === 'webhook' ? t.events : [])),
+      })),
+    );
+    const ingress = await startIngress(
+      { receivers: [...receivers.values()], routing, env, queue, maxBytes: deployment.runtime.maxWebhookBytes },
+      ingressPort,
+      log,
+    );
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          ingress.closeAllConnections();
+          ingress.close(() => resolve());
+        }),
+    );
+
+    const tick = async () => {
+      const out: PollRunSummary[] = [];
+      for (const { flow, config, queues, pollers } of sandboxFlows.values()) {
+        for (const { trigger, deps } of pollers) {
+          out.push(await runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }));
+        }
+      }
+      return out;
+    };
+
+    let busy = false;
+    const pollQueues = async () => {
+      let received = 0;
+      let failed = 0;
+      for (const { queues, worker } of sandboxFlows.values()) {
+        const r = await pollOnce(sqs.client, queues, worker.handler);
+        received += r.received;
+        failed += r.failed;
+      }
+      return { received, failed };
+    };
+
+    const drain = async ({ timeoutMs = 60_000 } = {}) => {
+      const deadline = Date.now() + timeoutMs;
+      let received = 0;
+      let failed = 0;
+      while (Date.now() < deadline) {
+        while (busy) await sleep(10);
+        busy = true;
+        const r = await pollQueues().finally(() => {
+          busy = false;
+        });
+        received += r.received;
+        failed += r.failed;
+        if (r.received > 0) continue;
+        let pending = 0;
+        for (const { queues } of sandboxFlows.values()) {
+          const d = await queueDepth(sqs.client, queues.queueUrl);
+          pending += d.visible + d.inFlight;
+        }
+        if (pending === 0) return { received, failed };
+        await sleep(100);
+      }
+      throw new Error(`sandbox queues did not drain within ${timeoutMs} ms`);
+    };
+
+    const timers: NodeJS.Timeout[] = [];
+    let stopped = false;
+    if (options.workerIntervalMs) {
+      const loop = async () => {
+        while (!stopped) {
+          if (!busy) {
+            busy = true;
+            await pollQueues()
+              .catch((e) => log.error(`event source mapping: ${String(e)}`))
+              .finally(() => {
+                busy = false;
+              });
+          }
+          await sleep(options.workerIntervalMs ?? 200);
+        }
+      };
+      void loop();
+    }
+    if (options.pollIntervalMs) {
+      const run = () =>
+        void tick().catch((e) => log.error(`scheduler: poll failed: ${e instanceof Error ? e.message : String(e)}`));
+      timers.push(setInterval(run, options.pollIntervalMs));
+      run();
+    }
+    closers.push(async () => {
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      while (busy) await sleep(10);
+    });
+
+    const endpoints: Record<string, string> = {
+      ingress: ingressUrl,
+      'ingress.machinemetrics': `${ingressUrl}/webhooks/machinemetrics`,
+      'ingress.upkeep': `${ingressUrl}/webhooks/upkeep/{token}`,
+      dynamodb: dynamo.endpoint,
+      sqs: sqs.endpoint,
+      secretsmanager: secrets.endpoint,
+      ...(simulators.machinemetrics ? { machinemetrics: simulators.machinemetrics.url } : {}),
+      ...(simulators.upkeep ? { upkeep: `${simulators.upkeep.url}/api/v2` } : {}),
+      ...Object.fromEntries(
+        [...sandboxFlows.values()].flatMap(({ flow, queues }) => [
+          [`queue.${flow.id}`, queues.queueUrl],
+          [`dlq.${flow.id}`, queues.dlqUrl],
+        ]),
+      ),
+    };
+
+    return {
+      deployment,
+      clock,
+      env,
+      state,
+      sqs,
+      dynamo,
+      secrets,
+      simulators,
+      ingressUrl,
+      flows: sandboxFlows,
+      endpoints,
+      tick,
+      drain,
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

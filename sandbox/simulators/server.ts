@@ -1,0 +1,214 @@
+/**
+ * A small HTTP toolkit the vendor simulators share: routing with path params, JSON in/out, and
+ * fault injection (status with Retry-After, slow answers, "apply the write then time out").
+ * Every simulator binds 127.0.0.1 only.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SimRequest {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  rawBody: string;
+  /** JSON body if it parsed, else undefined. */
+  json: unknown;
+}
+
+export interface SimResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: SimRequest) => SimResponse | Promise<SimResponse>;
+
+export interface Route {
+  method: string;
+  /** `/work-orders/:id` style. */
+  pattern: string;
+  handler: Handler;
+}
+
+/**
+ * A queued fault, consumed by the next matching request (`match` is a substring of "METHOD /path").
+ * - `status`: answer with it instead of running the handler (e.g. 429 + retryAfterSeconds, 503).
+ * - `delayMs`: answer late (still runs the handler).
+ * - `timeoutAfterWrite`: run the handler (the write happens), then never answer; the socket is
+ *   destroyed after `delayMs` (default 30 s) so the client's own timeout fires first.
+ */
+export interface Fault {
+  match?: string;
+  status?: number;
+  retryAfterSeconds?: number;
+  delayMs?: number;
+  timeoutAfterWrite?: boolean;
+  body?: unknown;
+  /** How many requests it applies to (default 1). */
+  times?: number;
+}
+
+export interface Simulator {
+  name: string;
+  url: string;
+  port: number;
+  server: Server;
+  /** Requests seen, newest last ("METHOD /path"), for tests and the demo summary. */
+  requests: string[];
+  faults: Fault[];
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function compile(pattern: string): (path: string) => Record<string, string> | undefined {
+  const names: string[] = [];
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/\/+$/, '')
+      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/:(\w+)/g, (_, name: string) => {
+        names.push(name);
+        return '([^/]+)';
+      })}/?$`,
+  );
+  return (path) => {
+    const m = regex.exec(path);
+    if (!m) return undefined;
+    return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? '')]));
+  };
+}
+
+export const json = (status: number, body: unknown, headers?: Record<string, string>): SimResponse => ({
+  status,
+  body,
+  headers,
+});
+
+/** Control routes every simulator gets: faults and the request log. */
+function controlRoutes(sim: () => Simulator): Route[] {
+  return [
+    {
+      method: 'POST',
+      pattern: '/_sandbox/faults',
+      handler: (req) => {
+        const faults = (Array.isArray(req.json) ? req.json : [req.json]) as Fault[];
+        sim().faults.push(...faults);
+        return json(200, { queued: sim().faults.length });
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/_sandbox/faults',
+      handler: () => {
+        sim().faults.length = 0;
+        return json(200, { queued: 0 });
+      },
+    },
+    { method: 'GET', pattern: '/_sandbox/requests', handler: () => json(200, { requests: sim().requests }) },
+  ];
+}
+
+export async function startSimulator(options: {
+  name: string;
+  routes: Route[];
+  port?: number;
+}): Promise<Simulator> {
+  let simulator: Simulator | undefined;
+  const self = () => simulator as Simulator;
+  const table = [...controlRoutes(self), ...options.routes].map((r) => ({ ...r, match: compile(r.pattern) }));
+  const sockets = new Set<import('node:net').Socket>();
+
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const method = req.method ?? 'GET';
+    const line = `${method} ${url.pathname}`;
+    let parsed: unknown;
+    try {
+      parsed = rawBody ? JSON.parse(rawBody) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    const send = (r: SimResponse) => {
+      if (res.destroyed) return;
+      const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+      res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
+      res.end(body);
+    };
+
+    const isControl = url.pathname.startsWith('/_sandbox/');
+    if (!isControl) self().requests.push(line);
+    const faultIndex = isControl ? -1 : self().faults.findIndex((f) => !f.match || line.includes(f.match));
+    const fault = faultIndex >= 0 ? self().faults[faultIndex] : undefined;
+    if (fault) {
+      fault.times = (fault.times ?? 1) - 1;
+      if (fault.times <= 0) self().faults.splice(faultIndex, 1);
+    }
+    if (fault?.status) {
+      if (fault.delayMs) await sleep(fault.delayMs);
+      send({
+        status: fault.status,
+        body: fault.body ?? { success: false, message: `simulated ${fault.status}` },
+        headers: fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
+      });
+      return;
+    }
+
+    for (const route of table) {
+      if (route.method !== method) continue;
+      const params = route.match(url.pathname);
+      if (!params) continue;
+      let response: SimResponse;
+      try {
+        response = await route.handler({
+          method,
+          path: url.pathname,
+          params,
+          query: url.searchParams,
+          headers: req.headers,
+          rawBody,
+          json: parsed,
+        });
+      } catch (error) {
+        response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
+      }
+      if (fault?.timeoutAfterWrite) {
+        // The write happened; the caller never hears back.
+        setTimeout(() => res.destroy(), fault.delayMs ?? 30_000).unref();
+        return;
+      }
+      if (fault?.delayMs) await sleep(fault.delayMs);
+      send(response);
+      return;
+    }
+    send(json(404, { success: false, message: `no route for ${line}` }));
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  simulator = {
+    name: options.name,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    requests: [],
+    faults: [],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return simulator;
+}

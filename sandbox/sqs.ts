@@ -1,0 +1,148 @@
+/**
+ * Local SQS (local-aws-sqs on loopback) and the part Lambda plays in AWS: an event source mapping
+ * that receives batches, invokes the worker handler with an SQSEvent, deletes what succeeded and
+ * leaves batchItemFailures to reappear after the visibility timeout, until the queue's redrive
+ * policy moves them to the DLQ.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createSqsServer } from 'local-aws-sqs';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamo.ts';
+
+export interface LocalSqs {
+  endpoint: string;
+  client: SQSClient;
+  createQueue(name: string, options: { visibilityTimeoutSeconds: number; maxReceiveCount: number }): Promise<FlowQueues>;
+  close(): Promise<void>;
+}
+
+export interface FlowQueues {
+  queueUrl: string;
+  queueArn: string;
+  dlqUrl: string;
+}
+
+const ACCOUNT = '123456789012';
+
+export async function startLocalSqs(options: { port?: number } = {}): Promise<LocalSqs> {
+  const server: Server = await createSqsServer({
+    port: options.port ?? 0,
+    hostname: '127.0.0.1',
+    region: LOCAL_REGION,
+    accountId: ACCOUNT,
+    emulateQueueCreationLifecycle: false,
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  return {
+    endpoint,
+    client,
+    async createQueue(name, { visibilityTimeoutSeconds, maxReceiveCount }) {
+      const dlq = await client.send(
+        new CreateQueueCommand({ QueueName: `${name}-dlq`, Attributes: { MessageRetentionPeriod: '1209600' } }),
+      );
+      const dlqArn = `arn:aws:sqs:${LOCAL_REGION}:${ACCOUNT}:${name}-dlq`;
+      const queue = await client.send(
+        new CreateQueueCommand({
+          QueueName: name,
+          Attributes: {
+            VisibilityTimeout: String(visibilityTimeoutSeconds),
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+          },
+        }),
+      );
+      return {
+        queueUrl: queue.QueueUrl as string,
+        queueArn: `arn:aws:sqs:${LOCAL_REGION}:${ACCOUNT}:${name}`,
+        dlqUrl: dlq.QueueUrl as string,
+      };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        client.destroy();
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function queueDepth(client: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+  const out = await client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+}
+
+export function toSqsEvent(messages: Message[], queueArn: string): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId ?? '',
+      receiptHandle: m.ReceiptHandle ?? '',
+      body: m.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+        SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+        SenderId: 'sandbox',
+        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: LOCAL_REGION,
+    })),
+  };
+}
+
+/** One event-source-mapping poll: receive up to `batchSize`, invoke, delete successes. */
+export async function pollOnce(
+  client: SQSClient,
+  queues: FlowQueues,
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse>,
+  batchSize = 10,
+): Promise<{ received: number; failed: number }> {
+  const out = await client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queues.queueUrl,
+      MaxNumberOfMessages: batchSize,
+      WaitTimeSeconds: 0,
+      AttributeNames: ['All'],
+    }),
+  );
+  const messages = out.Messages ?? [];
+  if (messages.length === 0) return { received: 0, failed: 0 };
+  let response: SQSBatchResponse;
+  try {
+    response = await handler(toSqsEvent(messages, queues.queueArn));
+  } catch {
+    // A handler crash fails the whole batch, as in Lambda.
+    return { received: messages.length, failed: messages.length };
+  }
+  const failedIds = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  const done = messages.filter((m) => !failedIds.has(m.MessageId ?? ''));
+  if (done.length > 0) {
+    await client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queues.queueUrl,
+        Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
+    );
+  }
+  return { received: messages.length, failed: failedIds.size };
+}

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { once } from '../../../functions/core/claims.ts';
+import { ClaimBusyError } from '../../../functions/core/errors.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+
+let t: TestState;
+beforeAll(async () => {
+  t = await startTestState();
+});
+afterAll(() => t.close());
+
+describe('once (claimed side effects)', () => {
+  it('performs an effect once and returns the recorded result for duplicates', async () => {
+    const store = t.store();
+    let performed = 0;
+    const perform = async () => {
+      performed++;
+      return { id: 'wo-1' };
+    };
+    const first = await once(store, { key: 'k-dup', perform });
+    const second = await once(store, { key: 'k-dup', perform });
+    expect(first).toEqual({ result: { id: 'wo-1' }, how: 'performed' });
+    expect(second).toEqual({ result: { id: 'wo-1' }, how: 'duplicate' });
+    expect(performed).toBe(1);
+  });
+
+  it('looks for the effect before acting again after a failed attempt', async () => {
+    const store = t.store();
+    let performed = 0;
+    await expect(
+      once(store, {
+        key: 'k-ambiguous',
+        perform: async () => {
+          performed++;
+          throw new Error('timeout after send');
+        },
+      }),
+    ).rejects.toThrow('timeout after send');
+    const retry = await once(store, {
+      key: 'k-ambiguous',
+      find: async () => ({ id: 'made-by-first-attempt' }),
+      perform: async () => {
+        performed++;
+        return { id: 'second' };
+      },
+    });
+    expect(retry).toEqual({ result: { id: 'made-by-first-attempt' }, how: 'found' });
+    expect(performed).toBe(1);
+  });
+
+  it('lets only one of two concurrent workers act; the other is told to retry', async () => {
+    const store = t.store();
+    let performed = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = once(store, {
+      key: 'k-race',
+      perform: async () => {
+        performed++;
+        await gate;
+        return { id: 'only' };
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20)); // let the first claim land
+    await expect(once(store, { key: 'k-race', perform: async () => ({ id: 'second' }) })).rejects.toBeInstanceOf(
+      ClaimBusyError,
+    );
+    release();
+    await expect(slow).resolves.toMatchObject({ how: 'performed' });
+    await expect(once(store, { key: 'k-race', perform: async () => ({ id: 'x' }) })).resolves.toEqual({
+      result: { id: 'only' },
+      how: 'duplicate',
+    });
+    expect(performed).toBe(1);
+  });
+
+  it('takes over an expired lease of a crashed worker', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const store = t.store(() => new Date(now));
+    await store.acquireClaim('k-crash', 'crashed-worker', 1000);
+    now += 5000;
+    const out = await once(store, { key: 'k-crash', find: async () => undefined, perform: async () => ({ id: 'new' }) });
+    expect(out.how).toBe('performed');
+  });
+});
+
+describe('StateStore', () => {
+  it('rejects a stale versioned write', async () => {
+    const store = t.store();
+    const v1 = await store.putEntity('kind', 'e1', { a: 1 }, undefined);
+    await store.putEntity('kind', 'e1', { a: 2 }, v1);
+    await expect(store.putEntity('kind', 'e1', { a: 3 }, v1)).rejects.toMatchObject({ name: 'ConcurrentUpdateError' });
+    await expect(store.putEntity('kind', 'e1', { a: 3 }, undefined)).rejects.toMatchObject({
+      name: 'ConcurrentUpdateError',
+    });
+    expect((await store.getEntity('kind', 'e1'))?.data).toEqual({ a: 2 });
+  });
+
+  it('accepts a nonce once within its TTL', async () => {
+    const store = t.store();
+    expect(await store.rememberNonce('v', 'n1', 300)).toBe(true);
+    expect(await store.rememberNonce('v', 'n1', 300)).toBe(false);
+  });
+
+  it('lists run-log entries newest first', async () => {
+    const store = t.store();
+    for (const [i, at] of ['2026-01-01T00:00:01Z', '2026-01-01T00:00:02Z'].entries()) {
+      await store.appendRun({ flowId: 'f', eventId: `e${i}`, eventType: 't', outcome: 'done', message: 'm', at });
+    }
+    expect((await store.listRuns('f')).map((r) => r.eventId)).toEqual(['e1', 'e0']);
+  });
+});

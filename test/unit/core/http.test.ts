@@ -1,0 +1,138 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as z from 'zod/mini';
+import { AmbiguousWriteError, VendorHttpError, VendorResponseError } from '../../../functions/core/errors.ts';
+import { backoffDelay, HttpClient, parseRetryAfter } from '../../../functions/core/http.ts';
+
+type Reply = { status: number; body?: unknown; headers?: Record<string, string>; hang?: boolean };
+let server: Server;
+let baseUrl: string;
+let script: Reply[] = [];
+let hits: string[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    const next = script.shift() ?? { status: 200, body: { ok: true } };
+    if (next.hang) return; // never answers: the client's timeout fires
+    res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
+    res.end(next.body === undefined ? '' : JSON.stringify(next.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function client(extra: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}) {
+  const sleeps: number[] = [];
+  const http = new HttpClient({
+    vendor: 'acme',
+    baseUrl,
+    timeoutMs: 300,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random: () => 0.5,
+    ...extra,
+  });
+  return { http, sleeps };
+}
+
+const reset = (replies: Reply[]) => {
+  script = replies;
+  hits = [];
+};
+
+describe('HttpClient', () => {
+  it('honours Retry-After on 429 before retrying', async () => {
+    reset([{ status: 429, headers: { 'retry-after': '3' } }, { status: 200, body: { ok: true } }]);
+    const { http, sleeps } = client();
+    const res = await http.request({ operation: 'list', method: 'GET', path: '/things' });
+    expect(res.data).toEqual({ ok: true });
+    expect(sleeps).toEqual([3000]);
+    expect(hits).toHaveLength(2);
+  });
+
+  it('backs off exponentially with jitter on 5xx for safe requests, then gives up with a typed error', async () => {
+    reset([{ status: 502 }, { status: 502 }, { status: 502 }]);
+    const { http, sleeps } = client({ maxAttempts: 3, baseDelayMs: 100 });
+    await expect(http.request({ operation: 'list', method: 'GET', path: '/things' })).rejects.toMatchObject({
+      name: 'VendorHttpError',
+      status: 502,
+      retryable: true,
+    });
+    expect(sleeps).toEqual([50, 100]); // random 0.5 * 100 * 2^(n-1)
+  });
+
+  it('retries a POST on 503 (the vendor did not act) but never on 500', async () => {
+    reset([{ status: 503 }, { status: 201, body: { id: 1 } }]);
+    const { http } = client();
+    await expect(http.request({ operation: 'create', method: 'POST', path: '/things', body: {} })).resolves.toMatchObject({
+      status: 201,
+    });
+    reset([{ status: 500 }, { status: 201 }]);
+    await expect(http.request({ operation: 'create', method: 'POST', path: '/things', body: {} })).rejects.toBeInstanceOf(
+      VendorHttpError,
+    );
+    expect(hits).toHaveLength(1);
+  });
+
+  it('turns a timeout after sending a POST into AmbiguousWriteError without re-sending', async () => {
+    reset([{ status: 0, hang: true }]);
+    const { http } = client();
+    await expect(http.request({ operation: 'create', method: 'POST', path: '/things', body: {} })).rejects.toBeInstanceOf(
+      AmbiguousWriteError,
+    );
+    expect(hits).toEqual(['POST /things']);
+  });
+
+  it('retries a timed-out GET', async () => {
+    reset([{ status: 0, hang: true }, { status: 200, body: { ok: 1 } }]);
+    const { http } = client();
+    await expect(http.request({ operation: 'get', method: 'GET', path: '/x' })).resolves.toMatchObject({ data: { ok: 1 } });
+    expect(hits).toHaveLength(2);
+  });
+
+  it('does not wait inside the call when Retry-After exceeds the maximum delay', async () => {
+    reset([{ status: 429, headers: { 'retry-after': '120' } }]);
+    const { http, sleeps } = client({ maxDelayMs: 10_000 });
+    await expect(http.request({ operation: 'get', method: 'GET', path: '/x' })).rejects.toMatchObject({
+      status: 429,
+      retryAfterMs: 120_000,
+    });
+    expect(sleeps).toEqual([]);
+  });
+
+  it('names the field when a 2xx body has an unexpected shape', async () => {
+    reset([{ status: 200, body: { result: { id: 7 } } }]);
+    const { http } = client();
+    const schema = z.object({ result: z.object({ id: z.string() }) });
+    const error = await http.request({ operation: 'get', method: 'GET', path: '/x', schema }).catch((e) => e);
+    expect(error).toBeInstanceOf(VendorResponseError);
+    expect(error.field).toBe('result.id');
+    expect(error.message).toContain('result.id');
+  });
+
+  it('redacts secrets from error messages', async () => {
+    reset([{ status: 400, body: { message: 'bad token s3cr3t-token-value' } }]);
+    const { http } = client({ secrets: () => ['s3cr3t-token-value'] });
+    const error = await http.request({ operation: 'get', method: 'GET', path: '/x' }).catch((e) => e);
+    expect(error.message).not.toContain('s3cr3t-token-value');
+    expect(error.message).toContain('[REDACTED]');
+  });
+});
+
+describe('retry timing helpers', () => {
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+  it('caps the backoff at the maximum', () => {
+    expect(backoffDelay(10, 200, 5000, () => 1)).toBe(5000);
+  });
+});
