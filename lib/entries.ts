@@ -50,7 +50,11 @@ export type LambdaEntry = WorkerEntry | PollerEntry | IngressEntry;
 
 const unique = <T>(items: Iterable<T>): T[] => [...new Set(items)];
 
-function settingsFor(deployment: Deployment, vendors: readonly VendorId[], flowConfig?: unknown): LambdaSettings {
+function settingsFor(
+  deployment: Deployment,
+  vendors: readonly VendorId[],
+  flowConfig?: unknown,
+): LambdaSettings {
   const configured = deployment.vendors as Partial<Record<VendorId, unknown>>;
   const picked: Record<string, unknown> = {};
   for (const vendor of vendors) {
@@ -142,7 +146,9 @@ export function planEntries(
     const ingressPath = resolve(dir, 'webhook-ingress.ts');
     const settings = settingsFor(deployment, webhookVendors);
     const imports = webhookVendors
-      .map((vendor, i) => `import receiver${i} from '${specifier(ingressPath, webhookModulePath(vendor))}';\n`)
+      .map(
+        (vendor, i) => `import receiver${i} from '${specifier(ingressPath, webhookModulePath(vendor))}';\n`,
+      )
       .join('');
     out.push({
       kind: 'ingress',
@@ -181,4 +187,14 @@ export function writeEntries(deployment: Deployment, dir: string = DEFAULT_ENTRI
     writeIfChanged(entry.entryPath, source);
     return entry;
   });
+}
+
+/** Vendor -> Secrets Manager secret *name* for the vendors an entry's settings carry. */
+export function secretNamesOf(entry: LambdaEntry): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const vendor of entry.vendors) {
+    const settings = entry.settings.vendors[vendor] as { secretName?: unknown } | undefined;
+    if (typeof settings?.secretName === 'string') names[vendor] = settings.secretName;
+  }
+  return names;
 }

@@ -4,7 +4,9 @@ import type { Log } from '../functions/core/log.ts';
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 type Level = (typeof LEVELS)[number];
 
-export function consoleLog(options: { level?: Level; prefix?: string; write?: (line: string) => void } = {}): Log {
+export function consoleLog(
+  options: { level?: Level; prefix?: string; write?: (line: string) => void } = {},
+): Log {
   const min = LEVELS.indexOf(options.level ?? 'info');
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const at =
@@ -13,7 +15,9 @@ export function consoleLog(options: { level?: Level; prefix?: string; write?: (l
       if (LEVELS.indexOf(level) < min) return;
       const time = new Date().toISOString().slice(11, 23);
       const tail = extra && Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
-      write(`${time} ${level.toUpperCase().padEnd(5)} ${options.prefix ? `[${options.prefix}] ` : ''}${message}${tail}`);
+      write(
+        `${time} ${level.toUpperCase().padEnd(5)} ${options.prefix ? `[${options.prefix}] ` : ''}${message}${tail}`,
+      );
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

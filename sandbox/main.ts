@@ -69,10 +69,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof MillwrightError ? error.message : error instanceof Error ? error.stack : String(error);
+  const message =
+    error instanceof MillwrightError ? error.message : error instanceof Error ? error.stack : String(error);
   process.stderr.write(`sandbox failed to start: ${message}\n`);
   if ((error as { code?: string }).code === 'EADDRINUSE') {
-    process.stderr.write('A port is in use: set MILLWRIGHT_SANDBOX_PORT to another base port, or 0 for random ports.\n');
+    process.stderr.write(
+      'A port is in use: set MILLWRIGHT_SANDBOX_PORT to another base port, or 0 for random ports.\n',
+    );
   }
   process.exit(1);
 });

@@ -14,19 +14,31 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Deployment, loadDeployment, validateDeployment } from '../functions/config/deployment.ts';
 import { machineMetricsSecretSchema } from '../functions/connectors/machinemetrics/config.ts';
 import { upkeepSecretSchema } from '../functions/connectors/upkeep/config.ts';
-import type { AnyFlow, RuntimeEnv, Trigger, WebhookReceiver } from '../functions/core/flow.ts';
+import { ConfigError } from '../functions/core/errors.ts';
+import type {
+  AnyFlow,
+  FlowEvent,
+  RuntimeEnv,
+  ScheduleTrigger,
+  WebhookReceiver,
+} from '../functions/core/flow.ts';
 import type { Log } from '../functions/core/log.ts';
 import { parseWith } from '../functions/core/schema.ts';
 import { secretsManagerSource } from '../functions/core/secrets.ts';
 import { StateStore } from '../functions/core/state.ts';
-import { ConfigError } from '../functions/core/errors.ts';
 import { flows as registry } from '../functions/flows/index.ts';
 import { buildRouting, handleWebhook, type IngressOptions } from '../functions/runtime/ingress.ts';
 import { type PollRunSummary, runPoll } from '../functions/runtime/poller.ts';
-import { sqsQueue } from '../functions/runtime/queue.ts';
+import { type EventQueue, sqsQueue } from '../functions/runtime/queue.ts';
 import { createWorker, type Worker } from '../functions/runtime/worker.ts';
 import { type Clock, realClock } from './clock.ts';
-import { ensureStateTable, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startLocalDynamo } from './dynamo.ts';
+import {
+  ensureStateTable,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalDynamo,
+  startLocalDynamo,
+} from './dynamo.ts';
 import { consoleLog } from './log.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
@@ -60,7 +72,7 @@ export interface SandboxFlow {
   config: unknown;
   queues: FlowQueues;
   worker: Worker;
-  pollers: { trigger: Extract<Trigger<unknown>, { kind: 'schedule' }>; deps: unknown }[];
+  pollers: { trigger: ScheduleTrigger; deps: unknown }[];
 }
 
 export interface Sandbox {
@@ -74,6 +86,10 @@ export interface Sandbox {
   simulators: { machinemetrics?: Simulator; upkeep?: Simulator };
   ingressUrl: string;
   flows: Map<string, SandboxFlow>;
+  /** Every event enqueued so far (for the demo and tests; a replay re-sends one of these). */
+  enqueued: { queueUrl: string; event: FlowEvent }[];
+  /** Put events on a flow's queue, as a replay from the DLQ or a duplicate delivery would. */
+  send(flowId: string, events: FlowEvent[]): Promise<void>;
   /** Every service's URL, as written to .sandbox/endpoints.json. */
   endpoints: Record<string, string>;
   /** Run every poller once (what one scheduler tick does). */
@@ -110,16 +126,23 @@ async function startIngress(options: IngressOptions, port: number, log: Log): Pr
     }
     const match = route.regex.exec(url.pathname) ?? [];
     const headers = Object.fromEntries(
-      Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]),
+      Object.entries(req.headers).map(([k, v]) => [
+        k.toLowerCase(),
+        Array.isArray(v) ? v.join(',') : (v ?? ''),
+      ]),
     );
     const out = await handleWebhook(options, route.receiver.route, {
       rawBody: Buffer.concat(chunks).toString('utf8'),
       headers,
-      pathParameters: Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? '')])),
+      pathParameters: Object.fromEntries(
+        route.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? '')]),
+      ),
       query: Object.fromEntries(url.searchParams),
       receivedAt: new Date(),
     });
-    log.info(`ingress ${req.method} ${url.pathname.replace(/\/webhooks\/upkeep\/[^/]+/, '/webhooks/upkeep/***')} -> ${out.statusCode}`);
+    log.info(
+      `ingress ${req.method} ${url.pathname.replace(/\/webhooks\/upkeep\/[^/]+/, '/webhooks/upkeep/***')} -> ${out.statusCode}`,
+    );
     res.writeHead(out.statusCode, out.headers);
     res.end(out.body);
   });
@@ -168,10 +191,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const simulators: Sandbox['simulators'] = {};
     if (options.vendors !== 'real') {
       if (vendors.machinemetrics) {
-        const secret = parseWith(machineMetricsSecretSchema, options.secrets[String(vendors.machinemetrics.secretName)], (p) =>
-          new ConfigError(`secrets.${String(vendors.machinemetrics?.secretName)}.${p.path}`, p.message),
+        const secret = parseWith(
+          machineMetricsSecretSchema,
+          options.secrets[String(vendors.machinemetrics.secretName)],
+          (p) =>
+            new ConfigError(`secrets.${String(vendors.machinemetrics?.secretName)}.${p.path}`, p.message),
         );
-        const webhook = (vendors.machinemetrics.webhook ?? {}) as { scheme?: 'shared-secret-header' | 'hmac-sha256' };
+        const webhook = (vendors.machinemetrics.webhook ?? {}) as {
+          scheme?: 'shared-secret-header' | 'hmac-sha256';
+        };
         simulators.machinemetrics = await startMachineMetricsSimulator({
           port: port(4),
           clock,
@@ -188,8 +216,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         vendors.machinemetrics.baseUrl = simulators.machinemetrics.url;
       }
       if (vendors.upkeep) {
-        const secret = parseWith(upkeepSecretSchema, options.secrets[String(vendors.upkeep.secretName)], (p) =>
-          new ConfigError(`secrets.${String(vendors.upkeep?.secretName)}.${p.path}`, p.message),
+        const secret = parseWith(
+          upkeepSecretSchema,
+          options.secrets[String(vendors.upkeep.secretName)],
+          (p) => new ConfigError(`secrets.${String(vendors.upkeep?.secretName)}.${p.path}`, p.message),
         );
         simulators.upkeep = await startUpKeepSimulator({
           port: port(5),
@@ -210,7 +240,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const state = new StateStore({
       tableName,
-      client: DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } }),
+      client: DynamoDBDocumentClient.from(dynamo.client, {
+        marshallOptions: { removeUndefinedValues: true },
+      }),
     });
     const env: RuntimeEnv = {
       vendors,
@@ -222,7 +254,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       log,
       now: () => clock.now(),
     };
-    const queue = sqsQueue(sqs.client);
+    const sqsSender = sqsQueue(sqs.client);
+    const enqueued: Sandbox['enqueued'] = [];
+    const queue: EventQueue = {
+      async send(queueUrl, events) {
+        await sqsSender.send(queueUrl, events);
+        for (const event of events) enqueued.push({ queueUrl, event });
+      },
+    };
 
     const sandboxFlows = new Map<string, SandboxFlow>();
     for (const { flow, config } of deployment.enabled) {
@@ -232,7 +271,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       });
       const worker = createWorker({ flow, config, env, maxReceiveCount: deployment.runtime.maxReceiveCount });
       const pollers = flow.triggers
-        .filter((t): t is Extract<Trigger<unknown>, { kind: 'schedule' }> => t.kind === 'schedule')
+        .filter((t): t is ScheduleTrigger => t.kind === 'schedule')
         .map((trigger) => ({ trigger, deps: trigger.source.connect(env) }));
       sandboxFlows.set(flow.id, { flow, config, queues, worker, pollers });
     }
@@ -249,7 +288,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       })),
     );
     const ingress = await startIngress(
-      { receivers: [...receivers.values()], routing, env, queue, maxBytes: deployment.runtime.maxWebhookBytes },
+      {
+        receivers: [...receivers.values()],
+        routing,
+        env,
+        queue,
+        maxBytes: deployment.runtime.maxWebhookBytes,
+      },
       ingressPort,
       log,
     );
@@ -327,7 +372,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
     if (options.pollIntervalMs) {
       const run = () =>
-        void tick().catch((e) => log.error(`scheduler: poll failed: ${e instanceof Error ? e.message : String(e)}`));
+        void tick().catch((e) =>
+          log.error(`scheduler: poll failed: ${e instanceof Error ? e.message : String(e)}`),
+        );
       timers.push(setInterval(run, options.pollIntervalMs));
       run();
     }
@@ -365,6 +412,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       simulators,
       ingressUrl,
       flows: sandboxFlows,
+      enqueued,
+      async send(flowId, events) {
+        const target = sandboxFlows.get(flowId);
+        if (!target) throw new Error(`no enabled flow ${flowId}`);
+        await queue.send(target.queues.queueUrl, events);
+      },
       endpoints,
       tick,
       drain,

@@ -39,7 +39,9 @@ export async function startLocalSecrets(
     }
     let secretId = '';
     try {
-      secretId = String((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId?: string }).SecretId ?? '');
+      secretId = String(
+        (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId?: string }).SecretId ?? '',
+      );
     } catch {
       send(400, { __type: 'InvalidRequestException', message: 'body is not JSON' });
       return;

@@ -21,7 +21,10 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamo.ts';
 export interface LocalSqs {
   endpoint: string;
   client: SQSClient;
-  createQueue(name: string, options: { visibilityTimeoutSeconds: number; maxReceiveCount: number }): Promise<FlowQueues>;
+  createQueue(
+    name: string,
+    options: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
+  ): Promise<FlowQueues>;
   close(): Promise<void>;
 }
 
@@ -49,7 +52,10 @@ export async function startLocalSqs(options: { port?: number } = {}): Promise<Lo
     client,
     async createQueue(name, { visibilityTimeoutSeconds, maxReceiveCount }) {
       const dlq = await client.send(
-        new CreateQueueCommand({ QueueName: `${name}-dlq`, Attributes: { MessageRetentionPeriod: '1209600' } }),
+        new CreateQueueCommand({
+          QueueName: `${name}-dlq`,
+          Attributes: { MessageRetentionPeriod: '1209600' },
+        }),
       );
       const dlqArn = `arn:aws:sqs:${LOCAL_REGION}:${ACCOUNT}:${name}-dlq`;
       const queue = await client.send(
@@ -76,7 +82,10 @@ export async function startLocalSqs(options: { port?: number } = {}): Promise<Lo
   };
 }
 
-export async function queueDepth(client: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+export async function queueDepth(
+  client: SQSClient,
+  queueUrl: string,
+): Promise<{ visible: number; inFlight: number }> {
   const out = await client.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
@@ -99,7 +108,8 @@ export function toSqsEvent(messages: Message[], queueArn: string): SQSEvent {
         ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
         SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
         SenderId: 'sandbox',
-        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+        ApproximateFirstReceiveTimestamp:
+          m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
       },
       messageAttributes: {},
       md5OfBody: m.MD5OfBody ?? '',

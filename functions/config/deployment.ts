@@ -63,11 +63,18 @@ export interface Deployment extends DeploymentInput {
 const fail = (problems: { path: string; message: string }[], source: string): never => {
   const first = problems[0] ?? { path: '', message: 'invalid' };
   const list = problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n');
-  throw new ConfigError(first.path, `${first.message}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}\nin ${source}:\n${list}`);
+  throw new ConfigError(
+    first.path,
+    `${first.message}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}\nin ${source}:\n${list}`,
+  );
 };
 
 /** Validate a parsed config against the registry. Every flow in `flows` must exist in the registry. */
-export function validateDeployment(raw: unknown, registry: readonly AnyFlow[], source = 'config'): Deployment {
+export function validateDeployment(
+  raw: unknown,
+  registry: readonly AnyFlow[],
+  source = 'config',
+): Deployment {
   const base = deploymentSchema.safeParse(raw);
   if (!base.success) fail(listProblems(base.error), source);
   const input = base.data as DeploymentInput;
@@ -76,14 +83,18 @@ export function validateDeployment(raw: unknown, registry: readonly AnyFlow[], s
   for (const [id, value] of Object.entries(input.flows)) {
     const flow = registry.find((f) => f.id === id);
     if (!flow) {
-      problems.push({ path: `flows.${id}`, message: `unknown flow (known: ${registry.map((f) => f.id).join(', ')})` });
+      problems.push({
+        path: `flows.${id}`,
+        message: `unknown flow (known: ${registry.map((f) => f.id).join(', ')})`,
+      });
       continue;
     }
     const { enabled: on = true, ...rest } = value as { enabled?: unknown };
     if (typeof on !== 'boolean') problems.push({ path: `flows.${id}.enabled`, message: 'expected boolean' });
     const parsed = flow.config.safeParse(rest);
     if (!parsed.success) {
-      for (const p of listProblems(parsed.error)) problems.push({ path: `flows.${id}.${p.path}`.replace(/\.$/, ''), message: p.message });
+      for (const p of listProblems(parsed.error))
+        problems.push({ path: `flows.${id}.${p.path}`.replace(/\.$/, ''), message: p.message });
       continue;
     }
     if (on === false) continue;

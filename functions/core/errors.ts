@@ -76,11 +76,11 @@ export class VendorResponseError extends MillwrightError {
     readonly operation: string,
     readonly field: string,
     message: string,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; retryable?: boolean } = {},
   ) {
     super(`${vendor} ${operation}: unexpected response at ${field || '(root)'}: ${message}`, {
       cause: options.cause,
-      retryable: true,
+      retryable: options.retryable ?? true,
     });
   }
 }

@@ -108,6 +108,9 @@ export type Trigger<C> =
     }
   | { kind: 'webhook'; receiver: WebhookReceiver; events: readonly string[] };
 
+// biome-ignore lint/suspicious/noExplicitAny: the runtime handles schedule triggers of flows of any config.
+export type ScheduleTrigger<C = any> = Extract<Trigger<C>, { kind: 'schedule' }>;
+
 export type FlowOutcome = 'done' | 'skipped' | 'duplicate' | 'echo';
 
 export interface FlowResult {

@@ -12,10 +12,10 @@
 import type * as z from 'zod/mini';
 import {
   AmbiguousWriteError,
+  redact,
   VendorHttpError,
   VendorResponseError,
   VendorUnavailableError,
-  redact,
 } from './errors.ts';
 import { parseWith } from './schema.ts';
 
@@ -122,7 +122,11 @@ export class HttpClient {
     const random = this.options.random ?? Math.random;
     const safe = req.idempotent ?? SAFE_METHODS.has(req.method);
     const url = this.url(req.path, req.query);
-    const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers, ...req.headers };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...this.options.headers,
+      ...req.headers,
+    };
     let body: string | undefined = req.rawBody;
     if (body === undefined && req.body !== undefined) {
       body = JSON.stringify(req.body);
@@ -139,7 +143,8 @@ export class HttpClient {
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
-        const reason = (error as Error)?.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : 'network error';
+        const reason =
+          (error as Error)?.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : 'network error';
         const repeatable = safe || notSent(error);
         if (!repeatable) throw new AmbiguousWriteError(this.vendor, req.operation, { cause: error });
         if (attempt >= maxAttempts) {
@@ -160,11 +165,18 @@ export class HttpClient {
         try {
           parsed = text.length === 0 ? undefined : JSON.parse(text);
         } catch (error) {
-          if (req.schema) throw new VendorResponseError(this.vendor, req.operation, '', 'body is not JSON', { cause: error });
+          if (req.schema)
+            throw new VendorResponseError(this.vendor, req.operation, '', 'body is not JSON', {
+              cause: error,
+            });
           parsed = text;
         }
         const data = req.schema
-          ? parseWith(req.schema, parsed, (p) => new VendorResponseError(this.vendor, req.operation, p.path, p.message))
+          ? parseWith(
+              req.schema,
+              parsed,
+              (p) => new VendorResponseError(this.vendor, req.operation, p.path, p.message),
+            )
           : parsed;
         return { status, headers: response.headers, data: data as never };
       }
@@ -182,9 +194,7 @@ export class HttpClient {
         });
       }
       const delayMs =
-        retryAfterMs !== undefined
-          ? retryAfterMs
-          : backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
+        retryAfterMs !== undefined ? retryAfterMs : backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
       this.options.onRetry?.({ operation: req.operation, attempt, delayMs, reason: `HTTP ${status}` });
       await sleep(delayMs);
     }

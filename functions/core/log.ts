@@ -12,7 +12,9 @@ export interface Log {
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A Log that records lines, for tests and the demo. */
-export function memoryLog(): Log & { lines: { level: string; message: string; extra?: Record<string, unknown> }[] } {
+export function memoryLog(): Log & {
+  lines: { level: string; message: string; extra?: Record<string, unknown> }[];
+} {
   const lines: { level: string; message: string; extra?: Record<string, unknown> }[] = [];
   const at = (level: string) => (message: string, extra?: Record<string, unknown>) => {
     lines.push({ level, message, extra });

@@ -2,12 +2,15 @@
  * Validation helpers over zod/mini. zod/mini keeps Lambda bundles small (about 14 KB against 450 KB
  * for classic zod with its locales), but it ships no English messages, so we describe issues here.
  */
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 
 type Issue = z.core.$ZodIssue;
 
 export const issuePath = (issue: { path: readonly PropertyKey[] }): string =>
-  issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 
 export function describeIssue(issue: Issue): string {
   switch (issue.code) {

@@ -32,8 +32,14 @@ export function secretsManagerSource(
   return {
     async getJson(name, opts = {}) {
       try {
-        provider ??= new SecretsProvider(options.clientConfig ? { clientConfig: options.clientConfig } : undefined);
-        const value = await provider.get(name, { maxAge, transform: 'json', forceFetch: opts.refresh ?? false });
+        provider ??= new SecretsProvider(
+          options.clientConfig ? { clientConfig: options.clientConfig } : undefined,
+        );
+        const value = await provider.get(name, {
+          maxAge,
+          transform: 'json',
+          forceFetch: opts.refresh ?? false,
+        });
         if (value === undefined) throw new SecretUnavailableError(name);
         return value;
       } catch (error) {

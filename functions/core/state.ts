@@ -3,6 +3,7 @@
  * detector state), claims for side effects, entity state, id mappings, webhook nonces, echo marks
  * and the run log. Every write that guards an invariant is a conditional write.
  */
+import { randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -81,7 +82,9 @@ export class StateStore {
   }
 
   private async getItem(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+    );
     return out.Item;
   }
 
@@ -93,7 +96,12 @@ export class StateStore {
   }
 
   /** Write `data` if the stored version is still `expectedVersion` (undefined = must not exist). */
-  async putVersioned<T>(pk: string, sk: string, data: T, expectedVersion: number | undefined): Promise<number> {
+  async putVersioned<T>(
+    pk: string,
+    sk: string,
+    data: T,
+    expectedVersion: number | undefined,
+  ): Promise<number> {
     const version = (expectedVersion ?? 0) + 1;
     try {
       await this.db.send(
@@ -103,7 +111,8 @@ export class StateStore {
           ConditionExpression:
             expectedVersion === undefined ? 'attribute_not_exists(pk)' : '#version = :expected',
           ExpressionAttributeNames: expectedVersion === undefined ? undefined : { '#version': 'version' },
-          ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ':expected': expectedVersion },
+          ExpressionAttributeValues:
+            expectedVersion === undefined ? undefined : { ':expected': expectedVersion },
         }),
       );
     } catch (error) {
@@ -201,10 +210,16 @@ export class StateStore {
     }
   }
 
-  async getClaim(key: string): Promise<{ state: string; result?: ClaimResult; attempts: number } | undefined> {
+  async getClaim(
+    key: string,
+  ): Promise<{ state: string; result?: ClaimResult; attempts: number } | undefined> {
     const item = await this.getItem(`CLAIM#${key}`, 'CLAIM');
     return item
-      ? { state: String(item.state), result: item.result as ClaimResult | undefined, attempts: Number(item.attempts) }
+      ? {
+          state: String(item.state),
+          result: item.result as ClaimResult | undefined,
+          attempts: Number(item.attempts),
+        }
       : undefined;
   }
 
@@ -267,7 +282,13 @@ export class StateStore {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: `RUN#${entry.flowId}`, sk: `${entry.at}#${entry.eventId}`, ...entry, ttl: this.ttl(30) },
+        // The suffix keeps every attempt of one event, even when attempts share a timestamp.
+        Item: {
+          pk: `RUN#${entry.flowId}`,
+          sk: `${entry.at}#${entry.eventId}#${randomUUID().slice(0, 8)}`,
+          ...entry,
+          ttl: this.ttl(30),
+        },
       }),
     );
   }

@@ -11,11 +11,6 @@
  * is the same downtime seen by another source and creates nothing.
  */
 import * as z from 'zod/mini';
-import { once } from '../core/claims.ts';
-import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { parseWith } from '../core/schema.ts';
-import { MillwrightError } from '../core/errors.ts';
-import { ConcurrentUpdateError } from '../core/state.ts';
 import {
   DOWNTIME_CATEGORIZED,
   DOWNTIME_ENDED,
@@ -27,63 +22,73 @@ import {
   downtimeEndedSchema,
   downtimeStartedSchema,
 } from '../connectors/machinemetrics/events.ts';
-import { machineMetricsWebhook } from '../connectors/machinemetrics/webhook.ts';
 import { downtimePollSource } from '../connectors/machinemetrics/poll-source.ts';
+import { machineMetricsWebhook } from '../connectors/machinemetrics/webhook.ts';
 import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';
 import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
+import { once } from '../core/claims.ts';
+import { MillwrightError } from '../core/errors.ts';
+import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
+import { parseWith } from '../core/schema.ts';
+import { ConcurrentUpdateError } from '../core/state.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-upkeep-work-order';
 
 const reasonMatcher = z.array(z.string().check(z.minLength(1)));
 
-export const configSchema = z.object({
-  /** MachineMetrics machine UUID -> UpKeep asset. */
-  machines: z._default(
-    z.record(
-      z.string().check(z.minLength(1)),
-      z.object({ assetId: z.string().check(z.minLength(1)), location: z.optional(z.string()) }),
+export const configSchema = z
+  .object({
+    /** MachineMetrics machine UUID -> UpKeep asset. */
+    machines: z._default(
+      z.record(
+        z.string().check(z.minLength(1)),
+        z.object({ assetId: z.string().check(z.minLength(1)), location: z.optional(z.string()) }),
+      ),
+      {},
     ),
-    {},
-  ),
-  /** A machine must be down this long before a work order is created. */
-  minimumMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1440)), 10),
-  /** Reason ids or names (case-insensitive). `include` empty = all reasons. */
-  reasons: z._default(z.object({ include: z._default(reasonMatcher, []), exclude: z._default(reasonMatcher, []) }), {
-    include: [],
-    exclude: [],
-  }),
-  workOrder: z._default(
-    z.object({
-      priority: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3)), 2),
-      assignedToUser: z.optional(z.string().check(z.minLength(1))),
-      category: z.optional(z.string().check(z.minLength(1))),
-      titlePrefix: z._default(z.string(), 'Machine down'),
-      /** On recovery: only record the end (`annotate`) or also complete the work order. */
-      onRecovery: z._default(z.enum(['annotate', 'complete']), 'annotate'),
+    /** A machine must be down this long before a work order is created. */
+    minimumMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1440)), 10),
+    /** Reason ids or names (case-insensitive). `include` empty = all reasons. */
+    reasons: z._default(
+      z.object({ include: z._default(reasonMatcher, []), exclude: z._default(reasonMatcher, []) }),
+      {
+        include: [],
+        exclude: [],
+      },
+    ),
+    workOrder: z._default(
+      z.object({
+        priority: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3)), 2),
+        assignedToUser: z.optional(z.string().check(z.minLength(1))),
+        category: z.optional(z.string().check(z.minLength(1))),
+        titlePrefix: z._default(z.string(), 'Machine down'),
+        /** On recovery: only record the end (`annotate`) or also complete the work order. */
+        onRecovery: z._default(z.enum(['annotate', 'complete']), 'annotate'),
+      }),
+      { priority: 2, titlePrefix: 'Machine down', onRecovery: 'annotate' },
+    ),
+    /** Record not-available / available on the UpKeep asset (POST /assets/downtime). */
+    recordAssetDowntime: z._default(z.boolean(), true),
+    /** `skip`: log and move on; `default-asset`: use `defaultAssetId`. */
+    unmappedMachines: z._default(z.enum(['skip', 'default-asset']), 'skip'),
+    defaultAssetId: z.optional(z.string().check(z.minLength(1))),
+    /** Downtime poller settings (reference: shared/vendors/machinemetrics/reference.md section 4.3). */
+    poll: z._default(
+      z.object({
+        everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5),
+        settleMinutes: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(120)), 5),
+        maxCatchUpMinutes: z._default(z.number().check(z.int(), z.minimum(5)), 1440),
+        recategorizeGraceMinutes: z._default(z.number().check(z.int(), z.minimum(0)), 60),
+      }),
+      { everyMinutes: 5, settleMinutes: 5, maxCatchUpMinutes: 1440, recategorizeGraceMinutes: 60 },
+    ),
+  })
+  .check(
+    z.refine((c) => c.unmappedMachines !== 'default-asset' || c.defaultAssetId !== undefined, {
+      message: 'defaultAssetId is required when unmappedMachines is "default-asset"',
+      path: ['defaultAssetId'],
     }),
-    { priority: 2, titlePrefix: 'Machine down', onRecovery: 'annotate' },
-  ),
-  /** Record not-available / available on the UpKeep asset (POST /assets/downtime). */
-  recordAssetDowntime: z._default(z.boolean(), true),
-  /** `skip`: log and move on; `default-asset`: use `defaultAssetId`. */
-  unmappedMachines: z._default(z.enum(['skip', 'default-asset']), 'skip'),
-  defaultAssetId: z.optional(z.string().check(z.minLength(1))),
-  /** Downtime poller settings (reference: shared/vendors/machinemetrics/reference.md section 4.3). */
-  poll: z._default(
-    z.object({
-      everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5),
-      settleMinutes: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(120)), 5),
-      maxCatchUpMinutes: z._default(z.number().check(z.int(), z.minimum(5)), 1440),
-      recategorizeGraceMinutes: z._default(z.number().check(z.int(), z.minimum(0)), 60),
-    }),
-    { everyMinutes: 5, settleMinutes: 5, maxCatchUpMinutes: 1440, recategorizeGraceMinutes: 60 },
-  ),
-}).check(
-  z.refine((c) => c.unmappedMachines !== 'default-asset' || c.defaultAssetId !== undefined, {
-    message: 'defaultAssetId is required when unmappedMachines is "default-asset"',
-    path: ['defaultAssetId'],
-  }),
-);
+  );
 export type DowntimeFlowConfig = z.infer<typeof configSchema>;
 
 export interface Deps {
@@ -294,7 +299,8 @@ async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const current = (await ctx.state.getEntity<MachineSlot>(ctx.flowId, data.machineId))?.data ?? {};
   const which = current.open ? 'open' : current.last ? 'last' : undefined;
   const episode = which ? current[which] : undefined;
-  if (!which || !episode) return { outcome: 'skipped', message: `no downtime episode for machine ${data.machineId}` };
+  if (!which || !episode)
+    return { outcome: 'skipped', message: `no downtime episode for machine ${data.machineId}` };
   if (data.episodeKey && !data.episodeKey.startsWith('wh:') && data.episodeKey !== episode.key) {
     return { outcome: 'skipped', message: `episode ${data.episodeKey} is not the machine's current episode` };
   }
@@ -318,7 +324,9 @@ async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   }
   await updateSlot(ctx, data.machineId, (s) => {
     const target = s[which];
-    return target?.key === episode.key ? { ...s, [which]: { ...target, reasonId: data.reasonId, reasonName: data.reasonName } } : undefined;
+    return target?.key === episode.key
+      ? { ...s, [which]: { ...target, reasonId: data.reasonId, reasonName: data.reasonName } }
+      : undefined;
   });
   return {
     outcome: episode.workOrderId ? 'done' : 'skipped',
@@ -345,7 +353,9 @@ async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
     await once(ctx.state, {
       key: `${ctx.flowId}:asset-up:${episode.key}`,
       perform: async () => {
-        await upkeep.recordAssetDowntime([{ assetId: episode.assetId, status: 'available', recordedOn: data.endedAt }]);
+        await upkeep.recordAssetDowntime([
+          { assetId: episode.assetId, status: 'available', recordedOn: data.endedAt },
+        ]);
         return { assetId: episode.assetId };
       },
     });
@@ -408,7 +418,11 @@ export const flow = defineFlow<DowntimeFlowConfig, Deps>({
         recategorizeGraceMinutes: c.poll.recategorizeGraceMinutes,
       }),
     },
-    { kind: 'webhook', receiver: machineMetricsWebhook, events: [DOWNTIME_STARTED, DOWNTIME_CATEGORIZED, DOWNTIME_ENDED] },
+    {
+      kind: 'webhook',
+      receiver: machineMetricsWebhook,
+      events: [DOWNTIME_STARTED, DOWNTIME_CATEGORIZED, DOWNTIME_ENDED],
+    },
     { kind: 'webhook', receiver: upkeepWebhook, events: UPKEEP_EVENTS },
   ],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),

@@ -50,10 +50,16 @@ export async function handleWebhook(
     ({ events, ignored } = receiver.parse(req));
   } catch (error) {
     if (error instanceof WebhookError) {
-      env.log.warn(`webhook rejected: ${error.message}`, { vendor: receiver.vendor, status: error.statusCode });
+      env.log.warn(`webhook rejected: ${error.message}`, {
+        vendor: receiver.vendor,
+        status: error.statusCode,
+      });
       return reply(error.statusCode, { message: error.message });
     }
-    env.log.error('webhook verification failed unexpectedly', { vendor: receiver.vendor, error: String(error) });
+    env.log.error('webhook verification failed unexpectedly', {
+      vendor: receiver.vendor,
+      error: String(error),
+    });
     return reply(503, { message: 'temporarily unable to verify; retry later' });
   }
 
@@ -71,7 +77,11 @@ export async function handleWebhook(
     return reply(503, { message: 'could not enqueue; retry later' });
   }
   if (ignored.length > 0 || unrouted.length > 0) {
-    env.log.info('webhook events acknowledged without a subscriber', { vendor: receiver.vendor, ignored, unrouted });
+    env.log.info('webhook events acknowledged without a subscriber', {
+      vendor: receiver.vendor,
+      ignored,
+      unrouted,
+    });
   }
   const enqueued = [...byQueue.values()].reduce((n, list) => n + list.length, 0);
   return reply(202, { accepted: events.length, enqueued, ignored: [...ignored, ...unrouted] });
@@ -87,9 +97,13 @@ export function fromApiGateway(event: {
 }): WebhookRequest {
   const clean = (o?: Record<string, string | undefined>) =>
     Object.fromEntries(Object.entries(o ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
-  const headers = Object.fromEntries(Object.entries(clean(event.headers)).map(([k, v]) => [k.toLowerCase(), v]));
+  const headers = Object.fromEntries(
+    Object.entries(clean(event.headers)).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   return {
-    rawBody: event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? ''),
+    rawBody: event.isBase64Encoded
+      ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+      : (event.body ?? ''),
     headers,
     pathParameters: clean(event.pathParameters),
     query: clean(event.queryStringParameters),

@@ -20,7 +20,11 @@ import { createWorker } from './worker.ts';
 
 export interface LambdaSettings {
   vendors: Record<string, unknown>;
-  runtime: { logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'; maxReceiveCount: number; maxWebhookBytes: number };
+  runtime: {
+    logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+    maxReceiveCount: number;
+    maxWebhookBytes: number;
+  };
   /** Worker and poller: the flow's config (validated again here, at cold start). */
   flowConfig?: unknown;
 }
@@ -64,21 +68,24 @@ export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
     env: lambdaEnv(settings, logger),
     maxReceiveCount: settings.runtime.maxReceiveCount,
   });
-  return middy((event: SQSEvent) => worker.handler(event)).use(injectLambdaContext(logger, { resetKeys: true }));
+  return middy((event: SQSEvent) => worker.handler(event)).use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
 }
 
 export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: LambdaSettings) {
   const trigger = flow.triggers[triggerIndex];
-  if (trigger?.kind !== 'schedule') throw new ConfigError(`flows.${flow.id}.triggers[${triggerIndex}]`, 'not a schedule');
+  if (trigger?.kind !== 'schedule')
+    throw new ConfigError(`flows.${flow.id}.triggers[${triggerIndex}]`, 'not a schedule');
   const logger = newLogger(settings, `${flow.id}-poller`);
   const env = lambdaEnv(settings, logger);
   const config = validateFlowConfig(flow, settings.flowConfig);
   const deps = trigger.source.connect(env);
   const queueUrl = requireEnv('QUEUE_URL');
   const queue = sqsQueue();
-  return middy((_event: ScheduledEvent) => runPoll({ flow, trigger, config, env, queue, queueUrl, deps })).use(
-    injectLambdaContext(logger, { resetKeys: true }),
-  );
+  return middy((_event: ScheduledEvent) =>
+    runPoll({ flow, trigger, config, env, queue, queueUrl, deps }),
+  ).use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
 export function ingressLambda(receivers: readonly WebhookReceiver[], settings: LambdaSettings) {

@@ -3,15 +3,16 @@
  * events, and only then saves the step's state (watermark + per-entity state). A crash between the
  * two repeats the step on the next run with the same event ids; the worker's claims absorb them.
  */
-import { ConcurrentUpdateError } from '../core/state.ts';
-import type { AnyFlow, PollSource, RuntimeEnv, Trigger } from '../core/flow.ts';
-import { parseWith } from '../core/schema.ts';
+
 import { ConfigError } from '../core/errors.ts';
+import type { AnyFlow, PollSource, RuntimeEnv, ScheduleTrigger } from '../core/flow.ts';
+import { parseWith } from '../core/schema.ts';
+import { ConcurrentUpdateError } from '../core/state.ts';
 import type { EventQueue } from './queue.ts';
 
 export interface PollRunOptions {
   flow: AnyFlow;
-  trigger: Extract<Trigger<unknown>, { kind: 'schedule' }>;
+  trigger: ScheduleTrigger;
   config: unknown;
   env: RuntimeEnv;
   queue: EventQueue;
@@ -37,7 +38,11 @@ export async function runPoll(options: PollRunOptions): Promise<PollRunSummary> 
   const key = pollStateKey(flow.id, source.id);
   const stored = await env.state.loadPollState<unknown>(key);
   const state = stored
-    ? parseWith(source.stateSchema, stored.data, (p) => new ConfigError(`poll state ${key}.${p.path}`, p.message))
+    ? parseWith(
+        source.stateSchema,
+        stored.data,
+        (p) => new ConfigError(`poll state ${key}.${p.path}`, p.message),
+      )
     : undefined;
   let version = stored?.version;
   const summary: PollRunSummary = { source: source.id, steps: 0, events: 0, summaries: [] };

@@ -34,7 +34,9 @@ export function sqsQueue(client: SQSClient = new SQSClient({})): EventQueue {
         for (let attempt = 1; entries.length > 0; attempt++) {
           let failedIds: Set<string>;
           try {
-            const out = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+            const out = await client.send(
+              new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }),
+            );
             failedIds = new Set((out.Failed ?? []).map((f) => f.Id ?? ''));
           } catch (error) {
             if (attempt >= 3) throw new EnqueueError(queueUrl, entries.length, { cause: error });

@@ -5,8 +5,14 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { MillwrightError } from '../core/errors.ts';
-import { type AnyFlow, type FlowEvent, type FlowResult, flowEventSchema, type RuntimeEnv } from '../core/flow.ts';
+import { ClaimBusyError, MillwrightError } from '../core/errors.ts';
+import {
+  type AnyFlow,
+  type FlowEvent,
+  type FlowResult,
+  flowEventSchema,
+  type RuntimeEnv,
+} from '../core/flow.ts';
 import { parseWith } from '../core/schema.ts';
 
 export class InvalidMessageError extends MillwrightError {
@@ -78,7 +84,9 @@ export function createWorker(options: WorkerOptions): Worker {
     } catch (error) {
       const final = receiveCount >= maxReceiveCount;
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      log.error(`${flow.id}: failed (attempt ${receiveCount}/${maxReceiveCount}): ${message}`, {
+      // Contention with a concurrent worker is expected and resolves on the retry.
+      const level = error instanceof ClaimBusyError && !final ? 'warn' : 'error';
+      log[level](`${flow.id}: failed (attempt ${receiveCount}/${maxReceiveCount}): ${message}`, {
         eventId: event.id,
         eventType: event.type,
         retryable: error instanceof MillwrightError ? error.retryable : undefined,

@@ -288,17 +288,17 @@ interface Segment {
   ms: number;
 }
 
-interface SimItem {
+export interface SimReportItem {
   entity: { type: string; id: string };
   aggregate: { downtimeMs: number; recordCount: number };
-  items?: SimItem[];
+  items?: SimReportItem[];
 }
 
 export interface SimDowntimeReport {
   range: { start: string; end: string };
   aggregate: { downtimeMs: number; recordCount: number };
   entities: Record<string, Record<string, unknown>>;
-  items: SimItem[];
+  items: SimReportItem[];
 }
 
 const aggregateOf = (segments: Segment[]) => ({
@@ -306,7 +306,7 @@ const aggregateOf = (segments: Segment[]) => ({
   recordCount: new Set(segments.map((s) => s.record)).size,
 });
 
-function nest(segments: Segment[], groups: string[], depth: number): SimItem[] {
+function nest(segments: Segment[], groups: string[], depth: number): SimReportItem[] {
   const group = groups[depth];
   if (group === undefined) return [];
   const buckets = new Map<string, Segment[]>();

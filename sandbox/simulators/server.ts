@@ -154,7 +154,8 @@ export async function startSimulator(options: {
       send({
         status: fault.status,
         body: fault.body ?? { success: false, message: `simulated ${fault.status}` },
-        headers: fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
+        headers:
+          fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
       });
       return;
     }

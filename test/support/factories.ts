@@ -5,7 +5,9 @@ import { staticSecretSource } from '../../functions/core/secrets.ts';
 import type { StateStore } from '../../functions/core/state.ts';
 import type { EventQueue } from '../../functions/runtime/queue.ts';
 
-export function recordingQueue(options: { fail?: boolean } = {}): EventQueue & { sent: { queueUrl: string; event: FlowEvent }[] } {
+export function recordingQueue(
+  options: { fail?: boolean } = {},
+): EventQueue & { sent: { queueUrl: string; event: FlowEvent }[] } {
   const sent: { queueUrl: string; event: FlowEvent }[] = [];
   return {
     sent,
@@ -16,7 +18,10 @@ export function recordingQueue(options: { fail?: boolean } = {}): EventQueue & {
   };
 }
 
-export function testEnv(state: StateStore, overrides: Partial<RuntimeEnv> = {}): RuntimeEnv & { log: ReturnType<typeof memoryLog> } {
+export function testEnv(
+  state: StateStore,
+  overrides: Partial<RuntimeEnv> = {},
+): RuntimeEnv & { log: ReturnType<typeof memoryLog> } {
   return {
     vendors: {},
     secrets: staticSecretSource({}),

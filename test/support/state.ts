@@ -15,7 +15,9 @@ export async function startTestState(): Promise<TestState> {
   const dynamo = await startLocalDynamo();
   const tableName = `test-${process.pid}-${counter++}`;
   await ensureStateTable(dynamo.client, tableName);
-  const doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
+  const doc = DynamoDBDocumentClient.from(dynamo.client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   return {
     dynamo,
     store: (now) => new StateStore({ tableName, client: doc, now }),

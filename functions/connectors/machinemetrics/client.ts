@@ -135,7 +135,8 @@ export class MachineMetricsClient {
       timeoutMs: 15_000,
       headers: { 'content-type': 'application/json' },
       secrets: () => [this.apiKey],
-      ...options.http,
+      // An explicit `undefined` must not erase a default.
+      ...Object.fromEntries(Object.entries(options.http ?? {}).filter(([, value]) => value !== undefined)),
     });
   }
 

@@ -324,7 +324,12 @@ export function* evaluateWindow(
   for (const id of newlyDown) {
     const machine = q1.machines[id];
     if (!machine) continue;
-    const beforeMs = clamp(refine?.machines[id]?.downtimeMs ?? 0, P);
+    // Aggregates cannot tell where in the refinement step the downtime lies; it is assumed to run
+    // up to the detection window. A new episode never starts before the previous one ended.
+    const previousEnd = tracked.get(id)?.endedAt;
+    const maxBefore =
+      previousEnd === undefined ? P : Math.min(P, Math.max(0, t - N - Date.parse(previousEnd)));
+    const beforeMs = clamp(refine?.machines[id]?.downtimeMs ?? 0, maxBefore);
     const startedAt = new Date(t - N - beforeMs).toISOString();
     const reason = dominantReason(machine, false) ?? { id: 'uncategorized', name: 'Uncategorized' };
     const episodeKey = episodeKeyFor(id, tEnd);

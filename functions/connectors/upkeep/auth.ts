@@ -111,7 +111,9 @@ export class UpKeepSessionProvider {
       if (!(error instanceof VendorHttpError) || (error.status !== 401 && error.status !== 400)) throw error;
       const fresh = await this.loadCredentials({ refresh: true });
       if (fresh.email === credentials.email && fresh.password === credentials.password) throw error;
-      this.log.info('upkeep login rejected; retrying once with the refreshed secret', { status: error.status });
+      this.log.info('upkeep login rejected; retrying once with the refreshed secret', {
+        status: error.status,
+      });
       return await this.postAuth(fresh);
     }
   }

@@ -9,7 +9,7 @@
  * - Nothing is read or fetched in the constructor: credentials are read on the first call.
  */
 import type * as z from 'zod/mini';
-import { MillwrightError, VendorHttpError, VendorResponseError, redact } from '../../core/errors.ts';
+import { MillwrightError, redact, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../../core/http.ts';
 import type { Log } from '../../core/log.ts';
@@ -71,9 +71,8 @@ export class UpKeepDowntimeError extends VendorResponseError {
     field: string,
     summary: string,
   ) {
-    super(VENDOR, 'recordAssetDowntime', field, summary);
-    // VendorResponseError is retryable by default (a shape problem may be transient); this is not.
-    (this as { retryable: boolean }).retryable = false;
+    // Good rows were recorded; re-sending the batch would record them twice: not retryable.
+    super(VENDOR, 'recordAssetDowntime', field, summary, { retryable: false });
   }
 }
 
@@ -111,7 +110,8 @@ function inputError(operation: string) {
 }
 
 const encodeId = (operation: string, id: string): string => {
-  if (typeof id !== 'string' || id.length === 0) throw new UpKeepInputError(operation, 'id', 'must be a non-empty string');
+  if (typeof id !== 'string' || id.length === 0)
+    throw new UpKeepInputError(operation, 'id', 'must be a non-empty string');
   return encodeURIComponent(id);
 };
 
@@ -128,8 +128,13 @@ export class UpKeepClient {
     const userOnRetry = options.http?.onRetry;
     // `session` is assigned below; the callback only runs once a request is made.
     const secrets = () => this.session.sensitiveValues();
+    // Drop explicit undefineds: they would erase HttpClient's defaults.
+    const overrides = Object.fromEntries(
+      Object.entries(options.http ?? {}).filter(([, v]) => v !== undefined),
+    );
     this.http = new HttpClient({
-      ...options.http,
+      ...(options.config.timeoutMs !== undefined ? { timeoutMs: options.config.timeoutMs } : {}),
+      ...overrides,
       vendor: VENDOR,
       baseUrl: options.config.baseUrl,
       headers: { 'upkeep-version': options.config.apiVersion },
@@ -227,12 +232,17 @@ export class UpKeepClient {
    * end (reference §2.4 EXT). Rows repeated across pages (offset paging over a changing set) are
    * returned once, with their latest version.
    */
-  async listAllWorkOrders(filter: WorkOrderListFilter = {}, options: ListAllOptions = {}): Promise<WorkOrder[]> {
+  async listAllWorkOrders(
+    filter: WorkOrderListFilter = {},
+    options: ListAllOptions = {},
+  ): Promise<WorkOrder[]> {
     const operation = 'listAllWorkOrders';
     const pageSize = options.pageSize ?? 100;
     const maxPages = options.maxPages ?? 50;
-    if (!Number.isInteger(pageSize) || pageSize < 1) throw new UpKeepInputError(operation, 'pageSize', 'must be >= 1');
-    if (!Number.isInteger(maxPages) || maxPages < 1) throw new UpKeepInputError(operation, 'maxPages', 'must be >= 1');
+    if (!Number.isInteger(pageSize) || pageSize < 1)
+      throw new UpKeepInputError(operation, 'pageSize', 'must be >= 1');
+    if (!Number.isInteger(maxPages) || maxPages < 1)
+      throw new UpKeepInputError(operation, 'maxPages', 'must be >= 1');
     const byId = new Map<string, WorkOrder>();
     let offset = filter.offset ?? 0;
     for (let page = 1; page <= maxPages; page++) {
@@ -265,7 +275,13 @@ export class UpKeepClient {
     const operation = 'recordAssetDowntime';
     const body = parseWith(downtimeInputSchema, entries, inputError(operation));
     // The HTTP status of a partial failure is undocumented: read a 400 body too.
-    const response = await this.send({ operation, method: 'POST', path: '/assets/downtime', body, acceptStatus: [400] });
+    const response = await this.send({
+      operation,
+      method: 'POST',
+      path: '/assets/downtime',
+      body,
+      acceptStatus: [400],
+    });
     const data = parseWith(
       downtimeResponseSchema,
       response.data,
@@ -292,13 +308,19 @@ export class UpKeepClient {
     });
     if (failures.length === 0) {
       // No row-level detail: a plain error answer (e.g. a malformed batch).
-      const message = redact(data.message ?? 'success: false without row errors', this.session.sensitiveValues());
+      const message = redact(
+        data.message ?? 'success: false without row errors',
+        this.session.sensitiveValues(),
+      );
       if (response.status >= 300) throw new VendorHttpError(VENDOR, operation, response.status, message);
       throw new VendorResponseError(VENDOR, operation, 'success', message);
     }
     const recorded = results.filter((row) => (row.errors ?? []).length === 0);
     const summary = failures
-      .map((f) => `asset ${f.assetId}${f.row !== undefined ? ` (row ${f.row})` : ''}: ${f.slug ?? 'error'}: ${f.message}`)
+      .map(
+        (f) =>
+          `asset ${f.assetId}${f.row !== undefined ? ` (row ${f.row})` : ''}: ${f.slug ?? 'error'}: ${f.message}`,
+      )
       .join('; ');
     const text = redact(`${failures.length} row error(s): ${summary}`, this.session.sensitiveValues());
     throw new UpKeepDowntimeError(failures, recorded, firstField, text);
@@ -318,7 +340,10 @@ export function workOrderQuery(filter: WorkOrderListFilter): Record<string, stri
     limit: f.limit,
     offset: f.offset,
   };
-  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as Record<string, string | number>;
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string | number
+  >;
 }
 
 /**

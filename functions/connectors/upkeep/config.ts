@@ -19,6 +19,8 @@ export const upkeepConfigSchema = z.object({
   apiVersion: z._default(z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)), UPKEEP_DEFAULT_API_VERSION),
   /** Log in again this long before the session's `expiresAt`. */
   tokenRefreshMarginSeconds: z._default(z.number().check(z.nonnegative()), 3600),
+  /** Per-attempt HTTP timeout (the HttpClient default, 10 s, when absent). The sandbox sets it. */
+  timeoutMs: z.optional(z.int().check(z.gte(50), z.lte(120_000))),
 });
 /** Validated config (defaults applied). */
 export type UpKeepConfig = z.output<typeof upkeepConfigSchema>;

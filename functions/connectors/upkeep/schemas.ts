@@ -64,7 +64,13 @@ export const WORK_ORDER_STATUSES = ['open', 'onHold', 'inProgress', 'complete'] 
 export type WorkOrderStatus = (typeof WORK_ORDER_STATUSES)[number];
 
 /** Fields `orderBy` accepts on `GET /work-orders` (reference §2.4). */
-export const WORK_ORDER_ORDER_FIELDS = ['createdAt', 'updatedAt', 'dueDate', 'endDueDate', 'dateCompleted'] as const;
+export const WORK_ORDER_ORDER_FIELDS = [
+  'createdAt',
+  'updatedAt',
+  'dueDate',
+  'endDueDate',
+  'dateCompleted',
+] as const;
 
 export interface WorkOrder {
   id: string;
@@ -259,6 +265,3 @@ export const downtimeResponseSchema = z.object({
   message: z.optional(z.string()),
 });
 export type DowntimeResponse = z.output<typeof downtimeResponseSchema>;
-
-/** `{ success: false, message }`, the documented error body. */
-export const errorBodySchema = z.object({ success: z.literal(false), message: z.optional(z.string()) });

@@ -40,7 +40,13 @@ export const UPKEEP_WEBHOOK_EVENTS = [
 ] as const;
 export type UpKeepWebhookEvent = (typeof UPKEEP_WEBHOOK_EVENTS)[number];
 
-export const UPKEEP_OBJECT_TYPES = ['workOrder', 'pmWorkOrder', 'workOrderSchedule', 'purchaseOrder', 'request'] as const;
+export const UPKEEP_OBJECT_TYPES = [
+  'workOrder',
+  'pmWorkOrder',
+  'workOrderSchedule',
+  'purchaseOrder',
+  'request',
+] as const;
 export type UpKeepObjectType = (typeof UPKEEP_OBJECT_TYPES)[number];
 
 export const UPKEEP_WEBHOOK_SOURCE = 'upkeep.webhook';
@@ -83,7 +89,10 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
   // Compare whatever we got (even an empty token) so every rejection costs the same.
   const equal = tokensEqual(given, expected ?? '');
   if (!expected) {
-    throw new WebhookError(401, `UpKeep webhook token is not configured (set webhookToken in secret ${config.secretName})`);
+    throw new WebhookError(
+      401,
+      `UpKeep webhook token is not configured (set webhookToken in secret ${config.secretName})`,
+    );
   }
   if (given.length === 0) throw new WebhookError(401, 'missing UpKeep webhook token in the URL');
   if (given.length < UPKEEP_WEBHOOK_TOKEN_MIN_LENGTH || !equal) {
@@ -93,7 +102,8 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
 const idOf = (v: unknown): string | undefined =>
   str(v) ?? (typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
 
@@ -140,14 +150,23 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
   const event = eventNameOf(body, req.query);
   const objectId = objectIdOf(body);
   if (!event && !objectId) {
-    throw new WebhookError(400, 'UpKeep webhook has no event name (event|eventType|type|webhookEvent|?event=) and no object id');
+    throw new WebhookError(
+      400,
+      'UpKeep webhook has no event name (event|eventType|type|webhookEvent|?event=) and no object id',
+    );
   }
   if (!event) {
-    throw new WebhookError(400, 'UpKeep webhook has no event name (body event|eventType|type|webhookEvent, or ?event=)');
+    throw new WebhookError(
+      400,
+      'UpKeep webhook has no event name (body event|eventType|type|webhookEvent, or ?event=)',
+    );
   }
   if (!isKnownEvent(event)) return { events: [], ignored: [event] };
   if (!objectId) {
-    throw new WebhookError(400, `UpKeep webhook ${event} has no object id (data.id|object.id|result.id|objectId|id)`);
+    throw new WebhookError(
+      400,
+      `UpKeep webhook ${event} has no object id (data.id|object.id|result.id|objectId|id)`,
+    );
   }
 
   const updatedAt = updatedAtOf(body);
@@ -181,7 +200,10 @@ export const upkeepWebhook: WebhookReceiver = {
  * orders, schedules, purchase orders, requests have no client method yet) and for a work order that
  * no longer exists (e.g. after WORK_ORDER_DELETED).
  */
-export async function fetchWebhookSubject(client: UpKeepClient, data: unknown): Promise<WorkOrder | undefined> {
+export async function fetchWebhookSubject(
+  client: UpKeepClient,
+  data: unknown,
+): Promise<WorkOrder | undefined> {
   const parsed = upkeepWebhookDataSchema.safeParse(data);
   if (!parsed.success) {
     // A replayed or hand-made event with the wrong data: retrying cannot help.

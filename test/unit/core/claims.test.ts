@@ -64,9 +64,9 @@ describe('once (claimed side effects)', () => {
       },
     });
     await new Promise((resolve) => setTimeout(resolve, 20)); // let the first claim land
-    await expect(once(store, { key: 'k-race', perform: async () => ({ id: 'second' }) })).rejects.toBeInstanceOf(
-      ClaimBusyError,
-    );
+    await expect(
+      once(store, { key: 'k-race', perform: async () => ({ id: 'second' }) }),
+    ).rejects.toBeInstanceOf(ClaimBusyError);
     release();
     await expect(slow).resolves.toMatchObject({ how: 'performed' });
     await expect(once(store, { key: 'k-race', perform: async () => ({ id: 'x' }) })).resolves.toEqual({
@@ -81,7 +81,11 @@ describe('once (claimed side effects)', () => {
     const store = t.store(() => new Date(now));
     await store.acquireClaim('k-crash', 'crashed-worker', 1000);
     now += 5000;
-    const out = await once(store, { key: 'k-crash', find: async () => undefined, perform: async () => ({ id: 'new' }) });
+    const out = await once(store, {
+      key: 'k-crash',
+      find: async () => undefined,
+      perform: async () => ({ id: 'new' }),
+    });
     expect(out.how).toBe('performed');
   });
 });
@@ -91,7 +95,9 @@ describe('StateStore', () => {
     const store = t.store();
     const v1 = await store.putEntity('kind', 'e1', { a: 1 }, undefined);
     await store.putEntity('kind', 'e1', { a: 2 }, v1);
-    await expect(store.putEntity('kind', 'e1', { a: 3 }, v1)).rejects.toMatchObject({ name: 'ConcurrentUpdateError' });
+    await expect(store.putEntity('kind', 'e1', { a: 3 }, v1)).rejects.toMatchObject({
+      name: 'ConcurrentUpdateError',
+    });
     await expect(store.putEntity('kind', 'e1', { a: 3 }, undefined)).rejects.toMatchObject({
       name: 'ConcurrentUpdateError',
     });
@@ -107,7 +113,14 @@ describe('StateStore', () => {
   it('lists run-log entries newest first', async () => {
     const store = t.store();
     for (const [i, at] of ['2026-01-01T00:00:01Z', '2026-01-01T00:00:02Z'].entries()) {
-      await store.appendRun({ flowId: 'f', eventId: `e${i}`, eventType: 't', outcome: 'done', message: 'm', at });
+      await store.appendRun({
+        flowId: 'f',
+        eventId: `e${i}`,
+        eventType: 't',
+        outcome: 'done',
+        message: 'm',
+        at,
+      });
     }
     expect((await store.listRuns('f')).map((r) => r.eventId)).toEqual(['e1', 'e0']);
   });

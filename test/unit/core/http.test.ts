@@ -49,7 +49,10 @@ const reset = (replies: Reply[]) => {
 
 describe('HttpClient', () => {
   it('honours Retry-After on 429 before retrying', async () => {
-    reset([{ status: 429, headers: { 'retry-after': '3' } }, { status: 200, body: { ok: true } }]);
+    reset([
+      { status: 429, headers: { 'retry-after': '3' } },
+      { status: 200, body: { ok: true } },
+    ]);
     const { http, sleeps } = client();
     const res = await http.request({ operation: 'list', method: 'GET', path: '/things' });
     expect(res.data).toEqual({ ok: true });
@@ -71,29 +74,36 @@ describe('HttpClient', () => {
   it('retries a POST on 503 (the vendor did not act) but never on 500', async () => {
     reset([{ status: 503 }, { status: 201, body: { id: 1 } }]);
     const { http } = client();
-    await expect(http.request({ operation: 'create', method: 'POST', path: '/things', body: {} })).resolves.toMatchObject({
+    await expect(
+      http.request({ operation: 'create', method: 'POST', path: '/things', body: {} }),
+    ).resolves.toMatchObject({
       status: 201,
     });
     reset([{ status: 500 }, { status: 201 }]);
-    await expect(http.request({ operation: 'create', method: 'POST', path: '/things', body: {} })).rejects.toBeInstanceOf(
-      VendorHttpError,
-    );
+    await expect(
+      http.request({ operation: 'create', method: 'POST', path: '/things', body: {} }),
+    ).rejects.toBeInstanceOf(VendorHttpError);
     expect(hits).toHaveLength(1);
   });
 
   it('turns a timeout after sending a POST into AmbiguousWriteError without re-sending', async () => {
     reset([{ status: 0, hang: true }]);
     const { http } = client();
-    await expect(http.request({ operation: 'create', method: 'POST', path: '/things', body: {} })).rejects.toBeInstanceOf(
-      AmbiguousWriteError,
-    );
+    await expect(
+      http.request({ operation: 'create', method: 'POST', path: '/things', body: {} }),
+    ).rejects.toBeInstanceOf(AmbiguousWriteError);
     expect(hits).toEqual(['POST /things']);
   });
 
   it('retries a timed-out GET', async () => {
-    reset([{ status: 0, hang: true }, { status: 200, body: { ok: 1 } }]);
+    reset([
+      { status: 0, hang: true },
+      { status: 200, body: { ok: 1 } },
+    ]);
     const { http } = client();
-    await expect(http.request({ operation: 'get', method: 'GET', path: '/x' })).resolves.toMatchObject({ data: { ok: 1 } });
+    await expect(http.request({ operation: 'get', method: 'GET', path: '/x' })).resolves.toMatchObject({
+      data: { ok: 1 },
+    });
     expect(hits).toHaveLength(2);
   });
 
@@ -129,7 +139,9 @@ describe('HttpClient', () => {
 describe('retry timing helpers', () => {
   it('parses Retry-After as seconds or an HTTP date', () => {
     expect(parseRetryAfter('2')).toBe(2000);
-    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
+    expect(
+      parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')),
+    ).toBe(10_000);
     expect(parseRetryAfter('soon')).toBeUndefined();
   });
   it('caps the backoff at the maximum', () => {

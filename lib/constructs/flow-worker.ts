@@ -1,0 +1,80 @@
+/**
+ * One flow's worker: its queue and dead-letter queue, the worker function fed by the queue (partial
+ * batch failures reported, so one bad event does not retry its neighbours), an alarm on anything in
+ * the DLQ, and the grants the flow needs: the state table and its vendors' secrets.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { secretNamesOf, type WorkerEntry } from '../entries.ts';
+import { MillwrightFunction } from './millwright-function.ts';
+
+export interface FlowWorkerProps {
+  entry: WorkerEntry;
+  table: dynamodb.ITable;
+  /** Deliveries of one event before it is dead-lettered (`runtime.maxReceiveCount`). */
+  maxReceiveCount: number;
+  /** `runtime.workerTimeoutSeconds`. */
+  timeoutSeconds: number;
+  logRetention: logs.RetentionDays;
+}
+
+export class FlowWorker extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly worker: MillwrightFunction;
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: FlowWorkerProps) {
+    super(scope, id);
+    const { entry } = props;
+    const flowId = entry.flow.id;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: `This is the dead-letter queue of flow ${flowId}; an operator replays its messages, nothing redrives them further.`,
+    });
+
+    this.queue = new sqs.Queue(this, 'Queue', {
+      // AWS guidance for Lambda event sources: at least 6 x the function timeout.
+      visibilityTimeout: Duration.seconds(6 * props.timeoutSeconds),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+    });
+
+    this.worker = new MillwrightFunction(this, 'Worker', {
+      entry: entry.entryPath,
+      description: `Millwright worker: ${flowId}`,
+      timeout: Duration.seconds(props.timeoutSeconds),
+      logRetention: props.logRetention,
+      environment: { TABLE_NAME: props.table.tableName },
+    });
+    this.worker.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    props.table.grantReadWriteData(this.worker);
+    this.worker.grantReadSecrets(secretNamesOf(entry));
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription: `Flow ${flowId}: events failed ${props.maxReceiveCount} times and wait in its dead-letter queue for replay.`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * One schedule trigger: an EventBridge Scheduler schedule `rate(N minutes)` invoking the poller,
+ * which reads its vendor from its watermark and enqueues new events on the flow's queue. A missed
+ * or failed tick loses nothing: the next one starts from the same watermark.
+ */
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type PollerEntry, secretNamesOf } from '../entries.ts';
+import { MillwrightFunction } from './millwright-function.ts';
+
+export interface PollerProps {
+  entry: PollerEntry;
+  /** `trigger.everyMinutes(config)`. */
+  everyMinutes: number;
+  /** The flow's queue, where the poller enqueues what it finds. */
+  queue: sqs.IQueue;
+  table: dynamodb.ITable;
+  logRetention: logs.RetentionDays;
+}
+
+export class Poller extends Construct {
+  readonly flowId: string;
+  readonly poller: MillwrightFunction;
+  readonly schedule: scheduler.Schedule;
+
+  constructor(scope: Construct, id: string, props: PollerProps) {
+    super(scope, id);
+    const { entry, everyMinutes } = props;
+    this.flowId = entry.flow.id;
+    const trigger = entry.flow.triggers[entry.triggerIndex];
+    const sourceId = trigger?.kind === 'schedule' ? trigger.source.id : `trigger ${entry.triggerIndex}`;
+
+    this.poller = new MillwrightFunction(this, 'Poller', {
+      entry: entry.entryPath,
+      description: `Millwright poller: ${entry.flow.id} (${sourceId}, every ${everyMinutes} min)`,
+      // A long catch-up may use the whole interval; the watermark advances step by step, so a
+      // timeout only defers the rest to the next tick.
+      timeout: Duration.seconds(Math.min(900, Math.max(60, everyMinutes * 60))),
+      logRetention: props.logRetention,
+      environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
+    });
+    props.queue.grantSendMessages(this.poller);
+    props.table.grantReadWriteData(this.poller);
+    this.poller.grantReadSecrets(secretNamesOf(entry));
+
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: `Poll ${sourceId} for flow ${entry.flow.id}`,
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(everyMinutes)),
+      target: new targets.LambdaInvoke(this.poller, {
+        // A tick older than one interval is superseded by the next tick.
+        retryAttempts: 2,
+        maxEventAge: Duration.minutes(Math.max(1, everyMinutes)),
+      }),
+    });
+
+    // The L2 target shares one scheduler role per stack and grants it `lambda:InvokeFunction` on
+    // this function and its versions/aliases (`<arn>:*`); acknowledged for exactly that resource.
+    const stack = Stack.of(this);
+    const logicalId = stack.getLogicalId(this.poller.node.defaultChild as CfnElement);
+    Validations.of(stack).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+      reason: `The scheduler may invoke poller ${entry.id} only; the wildcard covers that function's own versions and aliases, nothing else.`,
+    });
+  }
+}

@@ -1,0 +1,469 @@
+/**
+ * The synthesized stack, checked as CloudFormation. One synth (bundling skipped) shared by every
+ * assertion in this file; bad configs fail before anything is synthesized.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { App, CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import * as z from 'zod/mini';
+import { type Deployment, loadDeployment } from '../../functions/config/deployment.ts';
+import { machineMetricsSecretSchema } from '../../functions/connectors/machinemetrics/config.ts';
+import { upkeepSecretSchema } from '../../functions/connectors/upkeep/config.ts';
+import { ConfigError } from '../../functions/core/errors.ts';
+import { type AnyFlow, defineFlow, type PollSource, type Trigger } from '../../functions/core/flow.ts';
+import { flowModulePath, flows } from '../../functions/flows/index.ts';
+import { buildApp } from '../../lib/app.ts';
+import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
+
+const CONFIG = join(PROJECT_ROOT, 'config/default.json');
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+const DOWNTIME_FLOW = 'machinemetrics-downtime-to-upkeep-work-order';
+
+type Json = Record<string, unknown>;
+interface Resource {
+  Type: string;
+  Properties: Json;
+  DeletionPolicy?: string;
+}
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Effect: string;
+}
+
+let app: App;
+let deployment: Deployment;
+let template: Template;
+let resources: Record<string, Resource>;
+
+const ofType = (type: string): [string, Resource][] =>
+  Object.entries(resources).filter(([, r]) => r.Type === type);
+
+const only = <T>(items: readonly T[], what: string): T => {
+  if (items.length !== 1) throw new Error(`expected exactly one ${what}, found ${items.length}`);
+  return items[0] as T;
+};
+
+/** `{ 'Fn::GetAtt': [id, attr] }` or `{ Ref: id }` -> id. */
+const refId = (value: unknown): string => {
+  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  const id = v.Ref ?? v['Fn::GetAtt']?.[0];
+  if (!id) throw new Error(`not a Ref or GetAtt: ${JSON.stringify(value)}`);
+  return id;
+};
+
+const functionWhere = (description: RegExp): [string, Resource] =>
+  only(
+    ofType('AWS::Lambda::Function').filter(([, r]) => description.test(String(r.Properties.Description))),
+    `function described ${description}`,
+  );
+
+const statementsOf = (policy: Resource): Statement[] =>
+  (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+
+/** Statements of every AWS::IAM::Policy attached to the role. */
+const roleStatements = (roleId: string): Statement[] =>
+  ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as unknown[]).some((r) => refId(r) === roleId))
+    .flatMap(([, p]) => statementsOf(p));
+
+const envOf = (fn: Resource): Json => (fn.Properties.Environment as { Variables: Json }).Variables;
+
+beforeAll(() => {
+  const built = buildApp(CONFIG, NO_BUNDLING);
+  app = built.app;
+  deployment = built.deployment;
+  template = Template.fromStack(built.stack);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+});
+
+describe('webhook ingress', () => {
+  it('exposes one HTTP API with a route per webhook receiver', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/machinemetrics' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/upkeep/{token}' });
+  });
+
+  it('throttles the default stage with the configured rate and burst', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: deployment.runtime.webhookRateLimit,
+        ThrottlingBurstLimit: deployment.runtime.webhookBurstLimit,
+      },
+    });
+  });
+
+  it('keeps URL paths (which carry the UpKeep token) out of the access log', () => {
+    const [, stage] = only(ofType('AWS::ApiGatewayV2::Stage'), 'stage');
+    const { Format } = stage.Properties.AccessLogSettings as { Format: string };
+    expect(Format).toContain('$context.routeKey');
+    expect(Format).not.toMatch(/\$context\.(path|resourcePath)/);
+  });
+
+  it('routes every subscribed event type to the queue of the subscribed flow', () => {
+    const [, ingress] = functionWhere(/^Millwright webhook ingress/);
+    const routing = JSON.stringify(envOf(ingress).ROUTING);
+    for (const type of ['machinemetrics.downtime.started', 'upkeep.WORK_ORDER_STATUS_UPDATED']) {
+      expect(routing).toContain(type);
+    }
+    const queueIds = new Set([...routing.matchAll(/"Ref":"([A-Za-z0-9]+)"/g)].map((m) => m[1] as string));
+    const queueId = only([...queueIds], 'queue in ROUTING');
+    expect(resources[queueId]?.Type).toBe('AWS::SQS::Queue');
+  });
+
+  it('outputs the webhook base URL', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(JSON.stringify(Object.values(outputs))).toContain('execute-api');
+  });
+});
+
+describe('flow workers', () => {
+  it('feeds each enabled flow its own queue, reporting partial batch failures', () => {
+    expect(deployment.enabled.length).toBeGreaterThan(0);
+    for (const { flow } of deployment.enabled) {
+      const [workerId] = functionWhere(new RegExp(`^Millwright worker: ${flow.id}$`));
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: workerId },
+        EventSourceArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
+  });
+
+  it('dead-letters an event after maxReceiveCount deliveries into a 14-day DLQ that raises an alarm', () => {
+    const [, mapping] = only(ofType('AWS::Lambda::EventSourceMapping'), 'event source mapping');
+    const queue = resources[refId(mapping.Properties.EventSourceArn)] as Resource;
+    const redrive = queue.Properties.RedrivePolicy as {
+      maxReceiveCount: number;
+      deadLetterTargetArn: unknown;
+    };
+    expect(redrive.maxReceiveCount).toBe(deployment.runtime.maxReceiveCount);
+    const dlqId = refId(redrive.deadLetterTargetArn);
+    expect(resources[dlqId]?.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600 });
+    expect(queue.Properties.VisibilityTimeout).toBe(6 * deployment.runtime.workerTimeoutSeconds);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('encrypts every queue and refuses non-TLS access', () => {
+    for (const [id, queue] of ofType('AWS::SQS::Queue')) {
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe('pollers', () => {
+  it('invokes the poller on rate(N minutes) from the flow config', () => {
+    const config = deployment.enabled.find((e) => e.flow.id === DOWNTIME_FLOW)?.config as {
+      poll: { everyMinutes: number };
+    };
+    expect(config.poll.everyMinutes).toBe(5);
+    const [, schedule] = only(ofType('AWS::Scheduler::Schedule'), 'schedule');
+    expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
+    const target = resources[refId((schedule.Properties.Target as Json).Arn)];
+    expect(target?.Properties.Description).toMatch(/^Millwright poller: /);
+  });
+
+  it('lets the scheduler role invoke the poller and nothing else', () => {
+    const [roleId] = only(
+      ofType('AWS::IAM::Role').filter(([, r]) =>
+        JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
+      ),
+      'scheduler role',
+    );
+    expect(roleStatements(roleId).map((s) => s.Action)).toEqual(['lambda:InvokeFunction']);
+  });
+});
+
+describe('state table', () => {
+  it('keys pk/sk, bills per request, keeps point-in-time recovery and expires items by ttl', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      },
+    });
+  });
+});
+
+describe('functions', () => {
+  it('run Node.js 22 or newer on arm64 and log to their own log group with the configured retention', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    // One worker and one poller for the flow, plus the webhook ingress.
+    expect(functions).toHaveLength(3);
+    for (const [, { Properties: fn }] of functions) {
+      expect(Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
+      expect(fn.Architectures).toEqual(['arm64']);
+      expect(fn.MemorySize).toBe(256);
+      expect(fn.TracingConfig).toBeUndefined();
+      const logGroup = resources[refId((fn.LoggingConfig as Json).LogGroup)];
+      expect(logGroup?.Type).toBe('AWS::Logs::LogGroup');
+      expect(logGroup?.Properties.RetentionInDays).toBe(deployment.runtime.logRetentionDays);
+    }
+  });
+
+  it('grants no dynamodb, sqs or secretsmanager action on Resource "*"', () => {
+    const guarded = /^(dynamodb|sqs|secretsmanager):|^\*$/;
+    const statements = ofType('AWS::IAM::Policy').flatMap(([, p]) => statementsOf(p));
+    for (const [, role] of ofType('AWS::IAM::Role')) {
+      for (const inline of (role.Properties.Policies as Resource[] | undefined) ?? []) {
+        statements.push(...statementsOf(inline));
+      }
+      // No AWS-managed policies (AWSLambdaBasicExecutionRole allows logs on `*`).
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+    expect(statements.length).toBeGreaterThan(0);
+    const offending = statements.filter(
+      (s) => [s.Action].flat().some((a) => guarded.test(a)) && [s.Resource].flat().includes('*'),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('reads each vendor secret by name, and only in the functions that use that vendor', () => {
+    const secretsReadBy = (description: RegExp): string[] => {
+      const [, fn] = functionWhere(description);
+      return roleStatements(refId(fn.Properties.Role))
+        .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+        .map(
+          (s) => /:secret:([^"]+)-\?{6}"/.exec(JSON.stringify(s.Resource))?.[1] ?? JSON.stringify(s.Resource),
+        )
+        .sort();
+    };
+    expect(secretsReadBy(/^Millwright worker: /)).toEqual(['millwright/machinemetrics', 'millwright/upkeep']);
+    // The downtime poller reads MachineMetrics only.
+    expect(secretsReadBy(/^Millwright poller: /)).toEqual(['millwright/machinemetrics']);
+    expect(secretsReadBy(/^Millwright webhook ingress/)).toEqual([
+      'millwright/machinemetrics',
+      'millwright/upkeep',
+    ]);
+  });
+
+  it('carries names and ARNs in env vars and bundled settings, never secret fields or values', () => {
+    const allowed = ['NODE_OPTIONS', 'TABLE_NAME', 'QUEUE_URL', 'ROUTING'];
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(Object.keys(envOf(fn)).filter((k) => !allowed.includes(k))).toEqual([]);
+    }
+    const secretFields = [
+      ...Object.keys(machineMetricsSecretSchema.shape),
+      ...Object.keys(upkeepSecretSchema.shape),
+    ];
+    const sampleSecrets = JSON.parse(
+      readFileSync(join(PROJECT_ROOT, 'sandbox/secrets.template.json'), 'utf8'),
+    );
+    const secretValues = Object.values(sampleSecrets as Record<string, Json>).flatMap((s) =>
+      Object.values(s),
+    );
+    const rendered = JSON.stringify(template.toJSON());
+    for (const entry of planEntries(deployment)) {
+      const settings = JSON.stringify(entry.settings);
+      for (const field of secretFields) expect(settings).not.toContain(`"${field}":`);
+      for (const value of secretValues) expect(entry.source).not.toContain(String(value));
+    }
+    for (const value of secretValues) expect(rendered).not.toContain(String(value));
+  });
+});
+
+describe('generated entries', () => {
+  const importsOf = (file: string): string[] =>
+    [...readFileSync(file, 'utf8').matchAll(/^import\s[^'"]*['"]([^'"]+)['"]/gm)].map((m) =>
+      resolve(dirname(file), m[1] as string),
+    );
+
+  it("bundles a worker from its own flow's module only, never the registry", () => {
+    const entry = only(
+      planEntries(deployment).filter((e) => e.kind === 'worker' && e.flow.id === DOWNTIME_FLOW),
+      'worker entry',
+    );
+    expect(importsOf(entry.entryPath).sort()).toEqual(
+      [
+        join(PROJECT_ROOT, flowModulePath(DOWNTIME_FLOW)),
+        join(PROJECT_ROOT, 'functions/runtime/lambda.ts'),
+      ].sort(),
+    );
+    expect(readFileSync(entry.entryPath, 'utf8')).toContain(
+      'export const handler = workerLambda(flow, settings)',
+    );
+  });
+
+  it("imports each webhook vendor's receiver into the ingress", () => {
+    const entry = only(
+      planEntries(deployment).filter((e) => e.kind === 'ingress'),
+      'ingress entry',
+    );
+    expect(importsOf(entry.entryPath)).toEqual([
+      join(PROJECT_ROOT, 'functions/connectors/machinemetrics/webhook.ts'),
+      join(PROJECT_ROOT, 'functions/connectors/upkeep/webhook.ts'),
+      join(PROJECT_ROOT, 'functions/runtime/lambda.ts'),
+    ]);
+  });
+});
+
+describe('cdk-nag AwsSolutions checks', () => {
+  it('finds no unacknowledged errors (each acknowledgement is written, with its reason, in lib/)', () => {
+    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(app);
+    const errors = report.violations
+      .filter((v) => v.severity === 'error')
+      .map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('bad config', () => {
+  let dir: string;
+  const base = JSON.parse(readFileSync(CONFIG, 'utf8')) as Json;
+  const write = (
+    name: string,
+    change: (config: { flows: Record<string, Json>; vendors: Json; runtime: Json }) => void,
+  ) => {
+    const config = structuredClone(base) as { flows: Record<string, Json>; vendors: Json; runtime: Json };
+    change(config);
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify(config));
+    return path;
+  };
+  const failure = (path: string): ConfigError => {
+    try {
+      buildApp(path, NO_BUNDLING);
+    } catch (error) {
+      if (error instanceof ConfigError) return error;
+      throw error;
+    }
+    throw new Error('expected buildApp to fail');
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'millwright-infra-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("fails naming the flow field's path when a threshold is out of range", () => {
+    const error = failure(
+      write('minimum', (c) => {
+        c.flows[DOWNTIME_FLOW] = { ...c.flows[DOWNTIME_FLOW], minimumMinutes: 0 };
+      }),
+    );
+    expect(error.path).toBe(`flows.${DOWNTIME_FLOW}.minimumMinutes`);
+    expect(error.message).toContain(`flows.${DOWNTIME_FLOW}.minimumMinutes`);
+  });
+
+  it('fails naming an unknown flow id', () => {
+    const error = failure(
+      write('unknown-flow', (c) => {
+        c.flows['no-such-flow'] = { enabled: true };
+      }),
+    );
+    expect(error.path).toBe('flows.no-such-flow');
+    expect(error.message).toContain('unknown flow');
+  });
+
+  it('fails naming a vendor an enabled flow needs but the config lacks', () => {
+    const error = failure(
+      write('missing-vendor', (c) => {
+        delete c.vendors.upkeep;
+      }),
+    );
+    expect(error.path).toBe('vendors.upkeep');
+  });
+
+  it('fails naming runtime.logRetentionDays when CloudWatch would reject the period', () => {
+    const error = failure(
+      write('retention', (c) => {
+        c.runtime = { ...c.runtime, logRetentionDays: 8 };
+      }),
+    );
+    expect(error.path).toBe('runtime.logRetentionDays');
+  });
+
+  it('fails naming the file when it is not JSON', () => {
+    const path = join(dir, 'broken.json');
+    writeFileSync(path, '{ "flows": ');
+    expect(() => loadDeployment(path, flows)).toThrow(/cannot read .*broken\.json/);
+  });
+});
+
+describe('adding a flow', () => {
+  it('needs no change in lib/: a registered flow gets its own queue, worker, poller and webhook routing', () => {
+    const source: PollSource<unknown, unknown, unknown> = {
+      id: 'test.source',
+      vendor: 'upkeep',
+      stateSchema: z.unknown(),
+      connect: () => undefined,
+      async *poll() {},
+    };
+    const upkeepWebhooks = flows
+      .flatMap((f) => f.triggers)
+      .filter((t) => t.kind === 'webhook' && t.receiver.vendor === 'upkeep');
+    const extra: AnyFlow = defineFlow<{ every: number }, undefined>({
+      id: 'upkeep-test-flow',
+      description: 'test',
+      vendors: ['upkeep'],
+      config: z.object({ every: z._default(z.number(), 15) }),
+      triggers: [
+        { kind: 'schedule', source, everyMinutes: (c) => c.every, options: () => ({}) },
+        ...(upkeepWebhooks as Trigger<{ every: number }>[]),
+      ],
+      setup: () => undefined,
+      handle: async () => ({ outcome: 'skipped', message: 'test' }),
+    });
+    // Entries must sit under the project root (esbuild's root); keep these out of .build/entries.
+    const dir = mkdtempSync(join(PROJECT_ROOT, '.build', 'test-entries-'));
+    try {
+      const raw = structuredClone(JSON.parse(readFileSync(CONFIG, 'utf8'))) as { flows: Json };
+      raw.flows['upkeep-test-flow'] = { enabled: true };
+      const configPath = join(dir, 'config.json');
+      writeFileSync(configPath, JSON.stringify(raw));
+      const { stack } = buildApp(configPath, NO_BUNDLING, { registry: [...flows, extra], entriesDir: dir });
+
+      expect([...stack.workers.keys()].sort()).toEqual([DOWNTIME_FLOW, 'upkeep-test-flow']);
+      expect(stack.pollers.map((p) => p.flowId).sort()).toEqual([DOWNTIME_FLOW, 'upkeep-test-flow']);
+      expect(stack.pollers.find((p) => p.flowId === 'upkeep-test-flow')?.poller.timeout?.toSeconds()).toBe(
+        900,
+      );
+      expect(stack.ingress?.routeKeys.sort()).toEqual([
+        'POST /webhooks/machinemetrics',
+        'POST /webhooks/upkeep/{token}',
+      ]);
+      // Both flows subscribe to UpKeep work-order events: the ingress sends those to both queues.
+      const ingressFn = stack.ingress?.ingress.node.defaultChild as CfnFunction;
+      const env = stack.resolve(ingressFn.environment) as { variables: { ROUTING: unknown } };
+      const routing = JSON.stringify(env.variables.ROUTING);
+      const upkeepPart = routing.slice(routing.indexOf('upkeep.WORK_ORDER_UPDATED'));
+      for (const worker of stack.workers.values()) {
+        expect(upkeepPart).toContain(stack.getLogicalId(worker.queue.node.defaultChild as CfnElement));
+      }
+      expect(readFileSync(join(dir, 'upkeep-test-flow', 'worker.ts'), 'utf8')).toContain(
+        '/functions/flows/upkeep-test-flow.ts',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

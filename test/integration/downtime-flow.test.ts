@@ -1,0 +1,182 @@
+/**
+ * The downtime flow end to end on real local engines: dynalite, local SQS with redrive, the
+ * MachineMetrics and UpKeep simulators, the real ingress, poller and worker handlers.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DOWNTIME_STARTED } from '../../functions/connectors/machinemetrics/events.ts';
+import type { FlowEvent } from '../../functions/core/flow.ts';
+import { memoryLog } from '../../functions/core/log.ts';
+import { FLOW_ID } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
+import { createWorker } from '../../functions/runtime/worker.ts';
+import { manualClock } from '../../sandbox/clock.ts';
+import { type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
+import { queueDepth } from '../../sandbox/sqs.ts';
+
+const MACHINE_1 = '0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c';
+const MACHINE_2 = '5faa6680-fa0f-4e37-ba0b-09a46a945cef';
+const MACHINE_3 = 'f1e76e5f-a9cd-4ae0-9c63-48b78e3cf013';
+const MINUTE = 60_000;
+
+let sandbox: Sandbox;
+const clock = manualClock('2026-11-02T08:00:00.000Z');
+const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<
+  string,
+  Record<string, string>
+>;
+
+interface WorkOrderView {
+  id: string;
+  title: string;
+  description?: string | null;
+  asset?: string | null;
+}
+
+const mmUrl = () => sandbox.simulators.machinemetrics?.url ?? '';
+const upkeepUrl = () => sandbox.simulators.upkeep?.url ?? '';
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+const machine = (id: string, action: 'down' | 'up' | 'categorize', body: Record<string, unknown> = {}) =>
+  post(`${mmUrl()}/_sandbox/machines/${id}/${action}`, { at: clock.now().toISOString(), ...body });
+const workOrdersFor = async (asset: string): Promise<WorkOrderView[]> => {
+  const state = (await (await fetch(`${upkeepUrl()}/_sandbox/state`)).json()) as {
+    workOrders: WorkOrderView[];
+  };
+  return state.workOrders.filter((w) => w.asset === asset);
+};
+const advance = async (minutes: number) => {
+  clock.advance(minutes * MINUTE);
+  await sandbox.tick();
+  await sandbox.drain();
+};
+const startedEventFor = (machineId: string): FlowEvent => {
+  const found = [...sandbox.enqueued]
+    .reverse()
+    .find((e) => e.event.type === DOWNTIME_STARTED && e.event.subject === machineId);
+  if (!found) throw new Error(`no started event for ${machineId}`);
+  return found.event;
+};
+
+beforeAll(async () => {
+  sandbox = await startSandbox({
+    config: 'config/default.json',
+    secrets,
+    clock,
+    basePort: 0,
+    visibilityTimeoutSeconds: 1,
+    httpTimeoutMs: 800,
+    log: memoryLog(),
+  });
+  await advance(0);
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+describe('machinemetrics-downtime-to-upkeep-work-order on the sandbox', () => {
+  it('creates exactly one work order per episode under duplicate deliveries', async () => {
+    await machine(MACHINE_1, 'down');
+    await advance(20);
+    const event = startedEventFor(MACHINE_1);
+    await sandbox.send(FLOW_ID, [event, event, event]);
+    await sandbox.drain();
+    const wos = await workOrdersFor('AssetMill01');
+    expect(wos).toHaveLength(1);
+    expect(wos[0]?.title).toContain('MACHINE 1');
+    await machine(MACHINE_1, 'up');
+    await advance(10);
+  });
+
+  it('two concurrent workers processing the same event create one work order', async () => {
+    await machine(MACHINE_2, 'down');
+    clock.advance(20 * MINUTE);
+    await sandbox.tick(); // enqueued, not yet consumed
+    const event = startedEventFor(MACHINE_2);
+    const flow = sandbox.flows.get(FLOW_ID);
+    if (!flow) throw new Error('flow not enabled');
+    const make = () =>
+      createWorker({ flow: flow.flow, config: flow.config, env: sandbox.env, maxReceiveCount: 3 });
+    const [a, b] = [make(), make()];
+    const results = await Promise.allSettled([
+      a.processRecord(JSON.stringify(event), 1),
+      b.processRecord(JSON.stringify(event), 1),
+    ]);
+    // One acts; the other either sees the open claim (ClaimBusyError, retried by SQS) or a duplicate.
+    expect(results.some((r) => r.status === 'fulfilled' && r.value.outcome === 'done')).toBe(true);
+    await sandbox.drain();
+    expect(await workOrdersFor('AssetLathe2')).toHaveLength(1);
+  });
+
+  it('a retry after a timeout-after-create finds the work order instead of creating another', async () => {
+    await machine(MACHINE_2, 'up');
+    await advance(10);
+    await post(`${upkeepUrl()}/_sandbox/faults`, {
+      match: 'POST /api/v2/work-orders',
+      timeoutAfterWrite: true,
+      delayMs: 2000,
+    });
+    await machine(MACHINE_2, 'down');
+    await advance(20);
+    expect(await workOrdersFor('AssetLathe2')).toHaveLength(2); // two episodes, one work order each
+    const runs = await sandbox.state.listRuns(FLOW_ID, 100);
+    expect(runs.some((r) => r.outcome === 'failed' && r.message.includes('AmbiguousWriteError'))).toBe(true);
+    expect(runs.some((r) => r.message.includes('made by an earlier attempt'))).toBe(true);
+  });
+
+  it('skips an unmapped machine with a run-log entry and no retries', async () => {
+    await machine(MACHINE_3, 'down');
+    await advance(20);
+    const runs = await sandbox.state.listRuns(FLOW_ID, 100);
+    const skipped = runs.filter((r) => r.outcome === 'skipped' && r.message.includes(MACHINE_3));
+    expect(skipped.length).toBeGreaterThanOrEqual(1);
+    expect(runs.some((r) => r.outcome === 'failed' && r.eventId.includes(MACHINE_3))).toBe(false);
+  });
+
+  it('rejects bad webhooks through the real ingress and enqueues nothing', async () => {
+    const before = sandbox.enqueued.length;
+    const token = secrets['millwright/upkeep']?.webhookToken ?? '';
+    const bad = await post(`${sandbox.ingressUrl}/webhooks/upkeep/${'x'.repeat(40)}`, {
+      event: 'WORK_ORDER_UPDATED',
+      data: { id: 'a' },
+    });
+    const malformed = await fetch(`${sandbox.ingressUrl}/webhooks/upkeep/${token}`, {
+      method: 'POST',
+      body: '{"event":',
+    });
+    const big = await fetch(`${sandbox.ingressUrl}/webhooks/upkeep/${token}`, {
+      method: 'POST',
+      body: JSON.stringify({ event: 'WORK_ORDER_UPDATED', data: { id: 'a', pad: 'x'.repeat(300_000) } }),
+    });
+    const unsigned = await post(`${sandbox.ingressUrl}/webhooks/machinemetrics`, {
+      event: 'downtime.categorized',
+    });
+    expect([bad.status, malformed.status, big.status, unsigned.status]).toEqual([401, 400, 413, 401]);
+    expect(sandbox.enqueued.length).toBe(before);
+  });
+
+  it('an unexpected vendor response is a typed error that retries and then lands in the DLQ', async () => {
+    await machine(MACHINE_2, 'up');
+    await advance(10);
+    await post(`${upkeepUrl()}/_sandbox/faults`, {
+      match: 'POST /api/v2/work-orders',
+      status: 201,
+      body: { success: true, result: { title: 'missing id' } },
+      times: 10,
+    });
+    await machine(MACHINE_2, 'down');
+    await advance(20);
+    await fetch(`${upkeepUrl()}/_sandbox/faults`, { method: 'DELETE' });
+    const flow = sandbox.flows.get(FLOW_ID);
+    const dlq = await queueDepth(sandbox.sqs.client, flow?.queues.dlqUrl ?? '');
+    expect(dlq.visible).toBe(1);
+    const runs = await sandbox.state.listRuns(FLOW_ID, 200);
+    const attempts = runs.filter(
+      (r) => r.message.includes('VendorResponseError') && r.message.includes('result.id'),
+    );
+    expect(attempts.map((r) => r.outcome).sort()).toEqual(['dead-lettered', 'failed', 'failed']);
+  });
+});

@@ -1,0 +1,316 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  DOWNTIME_CATEGORIZED,
+  DOWNTIME_STARTED,
+} from '../../../functions/connectors/machinemetrics/events.ts';
+import { machineMetricsWebhook } from '../../../functions/connectors/machinemetrics/webhook.ts';
+import type { FlowEvent } from '../../../functions/core/flow.ts';
+import { memoryLog } from '../../../functions/core/log.ts';
+import { manualClock } from '../../../sandbox/clock.ts';
+import {
+  aggregateDowntime,
+  createMachineMetricsWorld,
+  type MachineMetricsSimulator,
+  markMachineDown,
+  markMachineUp,
+  type SimDowntimeReport,
+  startMachineMetricsSimulator,
+  type ValidationIssue,
+} from '../../../sandbox/simulators/machinemetrics.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+import { MACHINE_1, MACHINE_2, MACHINE_3, mutableSecrets, SECRET_NAME, testEnv } from './fixtures.ts';
+
+const API_KEY = 'sim-api-key-1234';
+const clock = manualClock('2026-11-02T08:00:00.000Z');
+let sim: MachineMetricsSimulator;
+
+beforeAll(async () => {
+  sim = await startMachineMetricsSimulator({ clock, apiKey: API_KEY });
+  sim.down(MACHINE_1, { at: new Date('2026-11-02T07:50:00Z'), reasonId: 33 });
+  sim.up(MACHINE_1, { at: new Date('2026-11-02T08:10:00Z') });
+  sim.down(MACHINE_2, { at: new Date('2026-11-02T08:00:00Z') });
+  clock.advance(7 * 60_000); // 08:07; machine 2 still down
+});
+
+afterAll(async () => {
+  await sim.close();
+});
+
+/** What the report endpoint may answer: a report, a validation error or a token error. */
+type ReportBody = SimDowntimeReport & {
+  code?: string;
+  message?: string;
+  errors: ValidationIssue[];
+  error?: string;
+};
+
+async function report(body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${sim.url}/reports/downtime`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as ReportBody };
+}
+
+describe('MachineMetrics simulator: POST /reports/downtime', () => {
+  it('clips closed records to [start, end)', async () => {
+    const inside = await report({
+      start: '2026-11-02T08:00:00Z',
+      end: '2026-11-02T08:05:00Z',
+      filter: { machine: [MACHINE_1] },
+    });
+    expect(inside.status).toBe(200);
+    expect(inside.body.aggregate).toEqual({ downtimeMs: 300_000, recordCount: 1 });
+    const around = await report({
+      start: '2026-11-02T07:00:00Z',
+      end: '2026-11-02T09:00:00Z',
+      filter: { machine: [MACHINE_1] },
+    });
+    expect(around.body.aggregate.downtimeMs).toBe(20 * 60_000);
+  });
+
+  it('counts an open record only up to the simulated now', async () => {
+    const { body } = await report({
+      start: '2026-11-02T07:00:00Z',
+      end: '2026-11-02T09:00:00Z',
+      filter: { machine: [MACHINE_2] },
+    });
+    expect(body.aggregate.downtimeMs).toBe(7 * 60_000);
+  });
+
+  it('answers in the vendor shape: range, entities, items nested in groupBy order with string ids', async () => {
+    const { body } = await report({
+      start: '2026-11-02T07:55:00Z',
+      end: '2026-11-02T08:05:00Z',
+      groupBy: [{ group: 'reason' }, { group: 'machine' }],
+    });
+    expect(body.range).toEqual({ start: '2026-11-02T07:55:00.000Z', end: '2026-11-02T08:05:00.000Z' });
+    expect(body.aggregate).toEqual({ downtimeMs: 600_000 + 300_000, recordCount: 2 });
+    expect(body.entities.reason?.['33']).toEqual({ id: 33, name: 'Chipping Out', color: '#dea638' });
+    expect(body.entities.reason?.uncategorized).toMatchObject({ id: 'uncategorized', virtual: true });
+    expect(Object.keys(body.entities.machine ?? {})).toEqual([MACHINE_1, MACHINE_2, MACHINE_3]);
+    const byReason = Object.fromEntries(body.items.map((item) => [item.entity.id, item]));
+    expect(byReason['33']).toEqual({
+      entity: { type: 'reason', id: '33' },
+      aggregate: { downtimeMs: 600_000, recordCount: 1 },
+      items: [
+        { entity: { type: 'machine', id: MACHINE_1 }, aggregate: { downtimeMs: 600_000, recordCount: 1 } },
+      ],
+    });
+    expect(byReason.uncategorized?.items).toEqual([
+      { entity: { type: 'machine', id: MACHINE_2 }, aggregate: { downtimeMs: 300_000, recordCount: 1 } },
+    ]);
+    // MACHINE 3 had no downtime: listed in entities, absent from items.
+    expect(JSON.stringify(body.items)).not.toContain(MACHINE_3);
+  });
+
+  it('splits day buckets from the query start with ordinal ids', () => {
+    const world = createMachineMetricsWorld();
+    markMachineDown(world, MACHINE_3, { at: new Date('2026-11-02T09:00:00Z') });
+    markMachineUp(world, MACHINE_3, { at: new Date('2026-11-02T11:00:00Z') });
+    const out = aggregateDowntime(
+      world,
+      { start: new Date('2026-11-01T10:00:00Z'), end: new Date('2026-11-03T10:00:00Z'), groupBy: ['day'] },
+      new Date('2026-11-04T00:00:00Z'),
+    );
+    expect(out.items.map((i) => [i.entity.id, i.aggregate.downtimeMs])).toEqual([
+      ['0', 3_600_000],
+      ['1', 3_600_000],
+    ]);
+    expect(out.entities.day?.['1']).toEqual({
+      start: '2026-11-02T10:00:00.000Z',
+      end: '2026-11-03T10:00:00.000Z',
+      shopDate: '2026-11-02T10:00:00.000Z',
+    });
+  });
+
+  it('answers 401 invalid_token for a missing or wrong key', async () => {
+    const expected = { error: 'invalid_token', error_description: 'Invalid token: access token is invalid' };
+    const body = { start: '2026-11-02T08:00:00Z', end: '2026-11-02T08:05:00Z' };
+    const wrong = await report(body, { authorization: 'Bearer nope' });
+    expect(wrong).toEqual({ status: 401, body: expected });
+    const missing = await fetch(`${sim.url}/reports/downtime`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(missing.status).toBe(401);
+  });
+
+  it('accepts a rotated key and refuses the old one', async () => {
+    sim.setApiKey('sim-api-key-rotated');
+    try {
+      const body = { start: '2026-11-02T08:00:00Z', end: '2026-11-02T08:05:00Z' };
+      expect((await report(body)).status).toBe(401);
+      expect((await report(body, { authorization: 'Bearer sim-api-key-rotated' })).status).toBe(200);
+    } finally {
+      sim.setApiKey(API_KEY);
+    }
+  });
+
+  it('answers 400 ValidationError naming each bad field', async () => {
+    const { status, body } = await report({
+      start: '2026-11-02T08:05:00Z',
+      end: '2026-11-02T08:00:00Z',
+      groupBy: [{ group: 'machine' }, { group: 'planet' }],
+      filter: { machine: MACHINE_1 },
+    });
+    expect(status).toBe(400);
+    expect(body.code).toBe('ValidationError');
+    expect(body.message).toBe('Validation Error');
+    expect(body.errors.map((e) => e.field).sort()).toEqual(['filter.machine', 'groupBy[1].group', 'start']);
+    const missing = await report({ end: 'not a date' });
+    expect(missing.body.errors.map((e) => `${e.field}:${e.code}`)).toEqual([
+      'start:Required',
+      'end:InvalidDateTime',
+    ]);
+  });
+
+  it('answers 400 "Problem parsing JSON" for a body that is not JSON', async () => {
+    expect(await report('{oops')).toEqual({ status: 400, body: { message: 'Problem parsing JSON' } });
+  });
+
+  it('applies queued faults to report requests', async () => {
+    sim.faults.push({ match: 'POST /reports/downtime', status: 503 });
+    const { status } = await report({ start: '2026-11-02T08:00:00Z', end: '2026-11-02T08:05:00Z' });
+    expect(status).toBe(503);
+  });
+});
+
+describe('MachineMetrics simulator: control API', () => {
+  const control = async (path: string, body: unknown = {}) => {
+    const response = await fetch(`${sim.url}/_sandbox/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('records down, categorize and up, and shows them in /_sandbox/state', async () => {
+    const down = await control(`machines/${MACHINE_3}/down`, { at: '2026-11-02T08:01:00Z' });
+    expect(down).toEqual({
+      status: 200,
+      body: { machineId: MACHINE_3, start: '2026-11-02T08:01:00.000Z', end: null, reasonId: 'uncategorized' },
+    });
+    expect((await control(`machines/${MACHINE_3}/categorize`, { reasonId: 95 })).body.reasonId).toBe('95');
+    expect((await control(`machines/${MACHINE_3}/up`)).body.end).toBe(clock.now().toISOString());
+    const state = (await (await fetch(`${sim.url}/_sandbox/state`)).json()) as { records: unknown[] };
+    expect(state.records).toContainEqual({
+      machineId: MACHINE_3,
+      start: '2026-11-02T08:01:00.000Z',
+      end: clock.now().toISOString(),
+      reasonId: '95',
+    });
+  });
+
+  it('refuses unknown machines (404), unknown reasons (400) and a second down (409)', async () => {
+    expect((await control('machines/nope/down')).status).toBe(404);
+    expect((await control(`machines/${MACHINE_2}/categorize`, { reasonId: 12345 })).status).toBe(400);
+    expect((await control(`machines/${MACHINE_2}/down`)).status).toBe(409);
+  });
+});
+
+describe('MachineMetrics simulator: Workflow webhooks', () => {
+  let receiver: Server;
+  let receiverUrl: string;
+  let testState: TestState;
+  const received: { status: number; events: FlowEvent[] }[] = [];
+  let failNext = 0;
+
+  beforeAll(async () => {
+    testState = await startTestState();
+    const store = testState.store(() => clock.now());
+    const env = testEnv({
+      vendors: { machinemetrics: { secretName: SECRET_NAME, webhook: { scheme: 'hmac-sha256' } } },
+      secrets: mutableSecrets({ [SECRET_NAME]: { apiKey: API_KEY, webhookSecret: 'whsec-sim' } }).source,
+      state: store,
+    });
+    receiver = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      if (failNext > 0) {
+        failNext--;
+        res.writeHead(500).end();
+        return;
+      }
+      const request = {
+        rawBody: Buffer.concat(chunks).toString('utf8'),
+        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
+        pathParameters: {},
+        query: {},
+        receivedAt: clock.now(),
+      };
+      try {
+        await machineMetricsWebhook.verify(request, { env });
+        received.push({ status: 200, events: machineMetricsWebhook.parse(request).events });
+        res.writeHead(200).end();
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode ?? 500;
+        received.push({ status, events: [] });
+        res.writeHead(status).end();
+      }
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/machinemetrics`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await testState.close();
+  });
+
+  it('signs deliveries the way the receiver verifies them, and retries a failed delivery once', async () => {
+    const log = memoryLog();
+    const withHook = await startMachineMetricsSimulator({
+      clock,
+      apiKey: API_KEY,
+      workflowWebhook: { url: receiverUrl, secret: 'whsec-sim', scheme: 'hmac-sha256' },
+      webhookRetryDelayMs: 0,
+      log,
+    });
+    try {
+      withHook.down(MACHINE_1, { reasonId: 'setup' });
+      await withHook.flushWebhooks();
+      failNext = 1;
+      withHook.categorize(MACHINE_1, 33);
+      await withHook.flushWebhooks();
+    } finally {
+      await withHook.close();
+    }
+    expect(received.map((r) => r.status)).toEqual([200, 200]);
+    expect(received.flatMap((r) => r.events.map((e) => e.type))).toEqual([
+      DOWNTIME_STARTED,
+      DOWNTIME_CATEGORIZED,
+    ]);
+    expect(received[1]?.events[0]?.data).toMatchObject({
+      machineId: MACHINE_1,
+      reasonId: '33',
+      reasonName: 'Chipping Out',
+    });
+    expect(withHook.webhookDeliveries.map((d) => d.attempts)).toEqual([1, 2]);
+    expect(log.lines.some((l) => l.level === 'warn' && l.message.includes('delivery failed'))).toBe(true);
+  });
+
+  it('never throws from a control action when the webhook target is unreachable', async () => {
+    const log = memoryLog();
+    const withHook = await startMachineMetricsSimulator({
+      clock,
+      apiKey: API_KEY,
+      workflowWebhook: { url: 'http://127.0.0.1:1/unreachable', secret: 's', scheme: 'shared-secret-header' },
+      webhookRetryDelayMs: 0,
+      log,
+    });
+    try {
+      expect(() => withHook.down(MACHINE_2)).not.toThrow();
+      await withHook.flushWebhooks();
+      expect(withHook.webhookDeliveries[0]).toMatchObject({ attempts: 2 });
+      expect(withHook.webhookDeliveries[0]?.error).toBeDefined();
+    } finally {
+      await withHook.close();
+    }
+  });
+});
