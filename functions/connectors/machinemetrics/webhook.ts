@@ -224,3 +224,6 @@ export const machineMetricsWebhook: WebhookReceiver = {
   verify,
   parse,
 };
+
+/** Default export: lib/entries.ts imports each vendor receiver as `<vendor>/webhook.ts` default. */
+export default machineMetricsWebhook;

@@ -212,3 +212,6 @@ export async function fetchWebhookSubject(
   if (parsed.data.objectType !== 'workOrder') return undefined;
   return client.getWorkOrder(parsed.data.objectId);
 }
+
+/** Default export: lib/entries.ts imports each vendor receiver as `<vendor>/webhook.ts` default. */
+export default upkeepWebhook;

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { validateDeployment } from '../../../functions/config/deployment.ts';
+import { ConfigError } from '../../../functions/core/errors.ts';
+import { flows } from '../../../functions/flows/index.ts';
+import { startSandbox } from '../../../sandbox/runtime.ts';
+
+const FLOW = 'machinemetrics-downtime-to-upkeep-work-order';
+// biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary config paths.
+const base = () => JSON.parse(readFileSync('config/default.json', 'utf8')) as Record<string, any>;
+
+const problem = (raw: unknown): ConfigError => {
+  try {
+    validateDeployment(raw, flows, 'test config');
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('config was accepted');
+};
+
+describe('deployment config', () => {
+  it('accepts the committed default config and applies defaults', () => {
+    const d = validateDeployment(base(), flows);
+    expect(d.enabled.map((e) => e.flow.id)).toEqual([FLOW]);
+    expect(d.runtime.maxReceiveCount).toBe(3);
+  });
+
+  it('names the path of a bad flow field', () => {
+    const raw = base();
+    raw.flows[FLOW].minimumMinutes = 0;
+    const error = problem(raw);
+    expect(error.path).toBe(`flows.${FLOW}.minimumMinutes`);
+    expect(error.message).toContain('must be >= 1');
+  });
+
+  it('names a bad machine mapping', () => {
+    const raw = base();
+    raw.flows[FLOW].machines['0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c'] = { asset: 'typo' };
+    expect(problem(raw).message).toContain(
+      `flows.${FLOW}.machines.0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c.assetId`,
+    );
+  });
+
+  it('rejects an unknown flow id', () => {
+    const raw = base();
+    raw.flows['no-such-flow'] = {};
+    expect(problem(raw).path).toBe('flows.no-such-flow');
+  });
+
+  it('requires the vendors an enabled flow uses', () => {
+    const raw = base();
+    delete raw.vendors.upkeep;
+    expect(problem(raw).path).toBe('vendors.upkeep');
+  });
+
+  it('requires defaultAssetId when unmapped machines go to a default asset', () => {
+    const raw = base();
+    raw.flows[FLOW].unmappedMachines = 'default-asset';
+    expect(problem(raw).path).toBe(`flows.${FLOW}.defaultAssetId`);
+  });
+
+  it('rejects unknown top-level keys (typos do not pass silently)', () => {
+    const raw = base();
+    raw.runtme = {};
+    expect(problem(raw).message).toContain('runtme');
+  });
+
+  it('a bad config stops the sandbox at start, naming the field', async () => {
+    const raw = base();
+    raw.vendors.upkeep.apiVersion = 'latest';
+    await expect(startSandbox({ config: raw, secrets: {} })).rejects.toThrow('vendors.upkeep.apiVersion');
+  });
+});
