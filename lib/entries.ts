@@ -12,13 +12,14 @@ import { fileURLToPath } from 'node:url';
 import type { Deployment } from '../functions/config/deployment.ts';
 import type { AnyFlow, VendorId, WebhookReceiver } from '../functions/core/flow.ts';
 import { flowModulePath } from '../functions/flows/index.ts';
-import type { LambdaSettings } from '../functions/runtime/lambda.ts';
+import type { LambdaSettings } from '../functions/runtime/lambda/common.ts';
 
 /** The repository root (this file lives in `<root>/lib/`). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[/\\]$/, '');
 export const DEFAULT_ENTRIES_DIR = join(PROJECT_ROOT, '.build', 'entries');
 
-const RUNTIME_MODULE = 'functions/runtime/lambda.ts';
+/** Each kind's glue is its own module, so a bundle loads only the SDK clients it uses. */
+const runtimeModule = (kind: 'worker' | 'poller' | 'ingress') => `functions/runtime/lambda/${kind}.ts`;
 /** By contract each connector's `webhook.ts` default-exports its WebhookReceiver. */
 export const webhookModulePath = (vendor: VendorId): string => `functions/connectors/${vendor}/webhook.ts`;
 
@@ -105,7 +106,7 @@ export function planEntries(
       source:
         HEADER +
         `import * as flowModule from '${specifier(workerPath, flowModulePath(flow.id))}';\n` +
-        `import { workerLambda } from '${specifier(workerPath, RUNTIME_MODULE)}';\n\n` +
+        `import { workerLambda } from '${specifier(workerPath, runtimeModule('worker'))}';\n\n` +
         flowBinding(flow.id) +
         `const settings = ${literal(workerSettings)};\n\n` +
         'export const handler = workerLambda(flow, settings);\n',
@@ -134,7 +135,7 @@ export function planEntries(
         source:
           HEADER +
           `import * as flowModule from '${specifier(pollerPath, flowModulePath(flow.id))}';\n` +
-          `import { pollerLambda } from '${specifier(pollerPath, RUNTIME_MODULE)}';\n\n` +
+          `import { pollerLambda } from '${specifier(pollerPath, runtimeModule('poller'))}';\n\n` +
           flowBinding(flow.id) +
           `const settings = ${literal(settings)};\n\n` +
           `export const handler = pollerLambda(flow, ${triggerIndex}, settings);\n`,
@@ -160,7 +161,7 @@ export function planEntries(
       source:
         HEADER +
         imports +
-        `import { ingressLambda } from '${specifier(ingressPath, RUNTIME_MODULE)}';\n\n` +
+        `import { ingressLambda } from '${specifier(ingressPath, runtimeModule('ingress'))}';\n\n` +
         `const settings = ${literal(settings)};\n\n` +
         `export const handler = ingressLambda([${webhookVendors.map((_, i) => `receiver${i}`).join(', ')}], settings);\n`,
     });

@@ -305,7 +305,7 @@ describe('generated entries', () => {
     expect(importsOf(entry.entryPath).sort()).toEqual(
       [
         join(PROJECT_ROOT, flowModulePath(DOWNTIME_FLOW)),
-        join(PROJECT_ROOT, 'functions/runtime/lambda.ts'),
+        join(PROJECT_ROOT, 'functions/runtime/lambda/worker.ts'),
       ].sort(),
     );
     expect(readFileSync(entry.entryPath, 'utf8')).toContain(
@@ -321,7 +321,7 @@ describe('generated entries', () => {
     expect(importsOf(entry.entryPath)).toEqual([
       join(PROJECT_ROOT, 'functions/connectors/machinemetrics/webhook.ts'),
       join(PROJECT_ROOT, 'functions/connectors/upkeep/webhook.ts'),
-      join(PROJECT_ROOT, 'functions/runtime/lambda.ts'),
+      join(PROJECT_ROOT, 'functions/runtime/lambda/ingress.ts'),
     ]);
   });
 });

@@ -91,6 +91,14 @@ describe('machinemetrics-downtime-to-upkeep-work-order on the sandbox', () => {
     await advance(10);
   });
 
+  it('recognises our own work-order writes when UpKeep echoes them as webhooks (no loop)', async () => {
+    const runs = await sandbox.state.listRuns(FLOW_ID, 200);
+    const echoes = runs.filter((r) => r.eventType.startsWith('upkeep.') && r.outcome === 'echo');
+    expect(echoes.length).toBeGreaterThanOrEqual(1);
+    // Nothing an echo triggered wrote to UpKeep again: still one work order for the episode.
+    expect(await workOrdersFor('AssetMill01')).toHaveLength(1);
+  });
+
   it('two concurrent workers processing the same event create one work order', async () => {
     await machine(MACHINE_2, 'down');
     clock.advance(20 * MINUTE);

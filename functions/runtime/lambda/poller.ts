@@ -1,0 +1,24 @@
+/** Lambda entry glue for a flow's poller (EventBridge Scheduler). */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { ScheduledEvent } from 'aws-lambda';
+import { ConfigError } from '../../core/errors.ts';
+import type { AnyFlow } from '../../core/flow.ts';
+import { runPoll } from '../poller.ts';
+import { sqsQueue } from '../queue.ts';
+import { type LambdaSettings, lambdaEnv, newLogger, requireEnv, validateFlowConfig } from './common.ts';
+
+export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: LambdaSettings) {
+  const trigger = flow.triggers[triggerIndex];
+  if (trigger?.kind !== 'schedule')
+    throw new ConfigError(`flows.${flow.id}.triggers[${triggerIndex}]`, 'not a schedule');
+  const logger = newLogger(settings, `${flow.id}-poller`);
+  const env = lambdaEnv(settings, logger);
+  const config = validateFlowConfig(flow, settings.flowConfig);
+  const deps = trigger.source.connect(env);
+  const queueUrl = requireEnv('QUEUE_URL');
+  const queue = sqsQueue();
+  return middy((_event: ScheduledEvent) =>
+    runPoll({ flow, trigger, config, env, queue, queueUrl, deps }),
+  ).use(injectLambdaContext(logger, { resetKeys: true }));
+}
