@@ -93,6 +93,11 @@ export interface WebhookReceiver {
    * `ignored` entries (acknowledged and logged), not errors.
    */
   parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] };
+  /**
+   * Called when a verified request could not be accepted (e.g. enqueueing failed and we answer
+   * 503): undo replay-protection state so the vendor's retry of the same delivery is accepted.
+   */
+  release?(req: WebhookRequest, ctx: WebhookVerifyContext): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

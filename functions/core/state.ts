@@ -10,6 +10,7 @@ import {
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -260,6 +261,13 @@ export class StateStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /** Undo `rememberNonce` for a delivery we did not accept, so the vendor's retry is not a "replay". */
+  async forgetNonce(namespace: string, nonce: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: `NONCE#${namespace}`, sk: nonce } }),
+    );
   }
 
   /** Remember a write we made (e.g. work order id + updatedAt) so its webhook echo is recognised. */

@@ -74,6 +74,10 @@ export async function handleWebhook(
     await Promise.all([...byQueue].map(([url, list]) => queue.send(url, list)));
   } catch (error) {
     env.log.error('webhook events could not be enqueued', { vendor: receiver.vendor, error: String(error) });
+    // Nothing was acknowledged: let the vendor's retry of this very delivery through.
+    await receiver
+      .release?.(req, { env })
+      .catch((e) => env.log.warn('webhook release failed', { error: String(e) }));
     return reply(503, { message: 'could not enqueue; retry later' });
   }
   if (ignored.length > 0 || unrouted.length > 0) {

@@ -218,11 +218,20 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
   return { events: [], ignored: [`${name}:${p.status}`] };
 }
 
+/** The ingress could not accept a verified delivery: forget its nonce so the retry is not a replay. */
+async function release(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
+  const settings = webhookSettings(parseMachineMetricsConfig(env.vendors.machinemetrics));
+  if (settings.scheme !== 'hmac-sha256') return;
+  const signature = req.headers[settings.signatureHeader.toLowerCase()]?.trim().replace(/^sha256=/i, '');
+  if (signature) await env.state.forgetNonce(WEBHOOK_NONCE_NAMESPACE, signature.toLowerCase());
+}
+
 export const machineMetricsWebhook: WebhookReceiver = {
   vendor: 'machinemetrics',
   route: MM_WEBHOOK_ROUTE,
   verify,
   parse,
+  release,
 };
 
 /** Default export: lib/entries.ts imports each vendor receiver as `<vendor>/webhook.ts` default. */

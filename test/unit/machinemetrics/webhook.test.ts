@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   DOWNTIME_CATEGORIZED,
   DOWNTIME_ENDED,
+  DOWNTIME_EVENT_TYPES,
   DOWNTIME_STARTED,
 } from '../../../functions/connectors/machinemetrics/events.ts';
 import {
@@ -12,6 +13,8 @@ import {
 import { WebhookError } from '../../../functions/core/errors.ts';
 import type { RuntimeEnv, WebhookRequest } from '../../../functions/core/flow.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
+import { handleWebhook } from '../../../functions/runtime/ingress.ts';
+import { recordingQueue } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { MACHINE_1, mutableSecrets, SECRET_NAME, testEnv } from './fixtures.ts';
 
@@ -121,6 +124,21 @@ describe('machineMetricsWebhook.verify: hmac-sha256 scheme', () => {
 
   it('signs the test vector exactly as computed with openssl', () => {
     expect(signMachineMetricsWebhook(SECRET, TIMESTAMP, BODY)).toBe(SIGNATURE);
+  });
+
+  it('lets the retry of a delivery the ingress could not enqueue through (nonce released on 503)', async () => {
+    const body = BODY.replace('}', ', "note": "retry"}');
+    const req = signed(body, signMachineMetricsWebhook(SECRET, TIMESTAMP, body));
+    const options = (fail: boolean) => ({
+      receivers: [machineMetricsWebhook],
+      routing: Object.fromEntries(Object.values(DOWNTIME_EVENT_TYPES).map((t) => [t, ['q']])),
+      env: hmac(),
+      queue: recordingQueue({ fail }),
+      maxBytes: 100_000,
+    });
+    expect((await handleWebhook(options(true), machineMetricsWebhook.route, req)).statusCode).toBe(503);
+    expect((await handleWebhook(options(false), machineMetricsWebhook.route, req)).statusCode).toBe(202);
+    expect((await handleWebhook(options(false), machineMetricsWebhook.route, req)).statusCode).toBe(401);
   });
 
   it('accepts the valid test vector once, then refuses its replay', async () => {
