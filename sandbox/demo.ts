@@ -6,22 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { FLOW_ID } from '../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
 import { manualClock } from './clock.ts';
+import { MACHINES, postJson, sandboxControl } from './control.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
 import { queueDepth } from './sqs.ts';
 
-const MACHINE_1 = '0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c';
-const MACHINE_2 = '5faa6680-fa0f-4e37-ba0b-09a46a945cef';
-const MACHINE_3 = 'f1e76e5f-a9cd-4ae0-9c63-48b78e3cf013'; // not mapped in config/default.json
+const { one: MACHINE_1, two: MACHINE_2, three: MACHINE_3 } = MACHINES;
 const MINUTE = 60_000;
-
-interface WorkOrderView {
-  id: string;
-  title: string;
-  description?: string | null;
-  asset?: string | null;
-  status: string;
-}
 
 export interface DemoResult {
   passed: number;
@@ -58,32 +49,15 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
 
   const mm = sandbox.simulators.machinemetrics?.url ?? '';
   const upkeep = sandbox.simulators.upkeep?.url ?? '';
-  const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-    });
-  const machine = (id: string, action: 'down' | 'up' | 'categorize', body: Record<string, unknown> = {}) =>
-    post(`${mm}/_sandbox/machines/${id}/${action}`, { at: clock.now().toISOString(), ...body });
-  const fault = (f: Record<string, unknown>) => post(`${upkeep}/_sandbox/faults`, f);
-  const workOrders = async (): Promise<WorkOrderView[]> => {
-    const state = (await (await fetch(`${upkeep}/_sandbox/state`)).json()) as { workOrders: WorkOrderView[] };
-    return state.workOrders;
-  };
-  const assetStatus = async (assetId: string): Promise<string | undefined> => {
-    const state = (await (await fetch(`${upkeep}/_sandbox/state`)).json()) as {
-      assets: { id: string; downtimeStatus?: string }[];
-    };
-    return state.assets.find((a) => a.id === assetId)?.downtimeStatus;
-  };
+  const post = postJson;
+  const { machine, workOrdersFor, assetStatus, advance: advanceAndRun } = sandboxControl(sandbox);
+  const fault = sandboxControl(sandbox).upkeepFault;
+  const clearFaults = sandboxControl(sandbox).clearUpkeepFaults;
+  const workOrders = async () => [
+    ...(await workOrdersFor('AssetMill01')),
+    ...(await workOrdersFor('AssetLathe2')),
+  ];
   const runs = () => sandbox.state.listRuns(FLOW_ID, 200);
-  const advanceAndRun = async (minutes: number) => {
-    clock.advance(minutes * MINUTE);
-    const polls = await sandbox.tick();
-    await sandbox.drain();
-    return polls;
-  };
   const flow = sandbox.flows.get(FLOW_ID);
   const mmSecret = secrets['millwright/machinemetrics'] ?? {};
   const upkeepSecret = secrets['millwright/upkeep'] ?? {};
@@ -238,7 +212,7 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
       dead?.message.includes('result.id') ?? false,
       dead?.message,
     );
-    await fetch(`${upkeep}/_sandbox/faults`, { method: 'DELETE' });
+    await clearFaults();
   } catch (error) {
     failed++;
     out(`  ✘ scenario aborted: ${error instanceof Error ? error.stack : String(error)}`);

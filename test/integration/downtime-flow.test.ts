@@ -10,12 +10,11 @@ import { memoryLog } from '../../functions/core/log.ts';
 import { FLOW_ID } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
 import { createWorker } from '../../functions/runtime/worker.ts';
 import { manualClock } from '../../sandbox/clock.ts';
+import { MACHINES, postJson, sandboxControl } from '../../sandbox/control.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
 import { queueDepth } from '../../sandbox/sqs.ts';
 
-const MACHINE_1 = '0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c';
-const MACHINE_2 = '5faa6680-fa0f-4e37-ba0b-09a46a945cef';
-const MACHINE_3 = 'f1e76e5f-a9cd-4ae0-9c63-48b78e3cf013';
+const { one: MACHINE_1, two: MACHINE_2, three: MACHINE_3 } = MACHINES;
 const MINUTE = 60_000;
 
 let sandbox: Sandbox;
@@ -25,34 +24,12 @@ const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')
   Record<string, string>
 >;
 
-interface WorkOrderView {
-  id: string;
-  title: string;
-  description?: string | null;
-  asset?: string | null;
-}
-
-const mmUrl = () => sandbox.simulators.machinemetrics?.url ?? '';
 const upkeepUrl = () => sandbox.simulators.upkeep?.url ?? '';
-const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-const machine = (id: string, action: 'down' | 'up' | 'categorize', body: Record<string, unknown> = {}) =>
-  post(`${mmUrl()}/_sandbox/machines/${id}/${action}`, { at: clock.now().toISOString(), ...body });
-const workOrdersFor = async (asset: string): Promise<WorkOrderView[]> => {
-  const state = (await (await fetch(`${upkeepUrl()}/_sandbox/state`)).json()) as {
-    workOrders: WorkOrderView[];
-  };
-  return state.workOrders.filter((w) => w.asset === asset);
-};
-const advance = async (minutes: number) => {
-  clock.advance(minutes * MINUTE);
-  await sandbox.tick();
-  await sandbox.drain();
-};
+const post = postJson;
+const machine: ReturnType<typeof sandboxControl>['machine'] = (...args) =>
+  sandboxControl(sandbox).machine(...args);
+const workOrdersFor = (asset: string) => sandboxControl(sandbox).workOrdersFor(asset);
+const advance = (minutes: number) => sandboxControl(sandbox).advance(minutes);
 const startedEventFor = (machineId: string): FlowEvent => {
   const found = [...sandbox.enqueued]
     .reverse()

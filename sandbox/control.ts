@@ -1,0 +1,56 @@
+/**
+ * Driving the sandbox the way the real world would: machines stop and start, operators
+ * categorise, vendors misbehave, time passes. Shared by `npm run demo` and the integration tests.
+ */
+import type { Sandbox } from './runtime.ts';
+
+export const MACHINES = {
+  one: '0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c',
+  two: '5faa6680-fa0f-4e37-ba0b-09a46a945cef',
+  /** Not mapped to an UpKeep asset in config/default.json. */
+  three: 'f1e76e5f-a9cd-4ae0-9c63-48b78e3cf013',
+} as const;
+
+export interface WorkOrderView {
+  id: string;
+  title: string;
+  description?: string | null;
+  asset?: string | null;
+  status: string;
+}
+
+export const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+export function sandboxControl(sandbox: Sandbox) {
+  const mm = sandbox.simulators.machinemetrics?.url ?? '';
+  const upkeep = sandbox.simulators.upkeep?.url ?? '';
+  const upkeepState = async () =>
+    (await (await fetch(`${upkeep}/_sandbox/state`)).json()) as {
+      workOrders: WorkOrderView[];
+      assets: { id: string; downtimeStatus?: string }[];
+    };
+  return {
+    /** A machine event in the MachineMetrics simulator, at the sandbox clock's now. */
+    machine: (id: string, action: 'down' | 'up' | 'categorize', body: Record<string, unknown> = {}) =>
+      postJson(`${mm}/_sandbox/machines/${id}/${action}`, { at: sandbox.clock.now().toISOString(), ...body }),
+    /** Queue a fault in the UpKeep simulator (see sandbox/simulators/server.ts Fault). */
+    upkeepFault: (fault: Record<string, unknown>) => postJson(`${upkeep}/_sandbox/faults`, fault),
+    clearUpkeepFaults: () => fetch(`${upkeep}/_sandbox/faults`, { method: 'DELETE' }),
+    workOrdersFor: async (assetId: string) =>
+      (await upkeepState()).workOrders.filter((w) => w.asset === assetId),
+    assetStatus: async (assetId: string) =>
+      (await upkeepState()).assets.find((a) => a.id === assetId)?.downtimeStatus,
+    /** Let `minutes` pass, run the scheduler once, and process every queue until empty. */
+    advance: async (minutes: number) => {
+      sandbox.clock.advance(minutes * 60_000);
+      const polls = await sandbox.tick();
+      await sandbox.drain();
+      return polls;
+    },
+  };
+}
