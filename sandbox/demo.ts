@@ -50,9 +50,14 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
   const mm = sandbox.simulators.machinemetrics?.url ?? '';
   const upkeep = sandbox.simulators.upkeep?.url ?? '';
   const post = postJson;
-  const { machine, workOrdersFor, assetStatus, advance: advanceAndRun } = sandboxControl(sandbox);
-  const fault = sandboxControl(sandbox).upkeepFault;
-  const clearFaults = sandboxControl(sandbox).clearUpkeepFaults;
+  const {
+    machine,
+    workOrdersFor,
+    assetStatus,
+    advance: advanceAndRun,
+    upkeepFault: fault,
+    clearUpkeepFaults: clearFaults,
+  } = sandboxControl(sandbox);
   const workOrders = async () => [
     ...(await workOrdersFor('AssetMill01')),
     ...(await workOrdersFor('AssetLathe2')),

@@ -28,8 +28,9 @@
  * The simulator (sandbox/simulators/machinemetrics.ts) sends exactly this, so the sandbox and the
  * tests exercise the same assumptions; change them here and the simulator follows.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod/mini';
+import { bodyFingerprint, constantTimeEqual } from '../../core/digest.ts';
 import { WebhookError } from '../../core/errors.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
 import { parseWith } from '../../core/schema.ts';
@@ -88,13 +89,6 @@ export const signMachineMetricsWebhook = (
   rawBody: string,
 ): string => createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex');
 
-const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest();
-
-/** Constant-time equality of two strings of any length (compares equal-length digests). */
-function safeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(sha256(a), sha256(b));
-}
-
 const unauthorized = (message: string) => new WebhookError(401, `machinemetrics webhook: ${message}`);
 
 async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
@@ -111,7 +105,7 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
   if (settings.scheme === 'shared-secret-header') {
     const provided = header(settings.secretHeader);
     if (!provided) throw unauthorized(`missing header ${settings.secretHeader}`);
-    if (!safeEqual(provided, secret.webhookSecret)) throw unauthorized('secret does not match');
+    if (!constantTimeEqual(provided, secret.webhookSecret)) throw unauthorized('secret does not match');
     return;
   }
 
@@ -127,7 +121,10 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
     throw unauthorized(`timestamp outside the ${settings.toleranceSeconds} s tolerance`);
   }
   if (!/^[0-9a-f]{64}$/i.test(signature)) throw unauthorized('signature is not a hex sha256 digest');
-  const expected = createHmac('sha256', secret.webhookSecret).update(`${timestamp}.${req.rawBody}`).digest();
+  const expected = Buffer.from(
+    signMachineMetricsWebhook(secret.webhookSecret, timestamp, req.rawBody),
+    'hex',
+  );
   if (!timingSafeEqual(Buffer.from(signature, 'hex'), expected))
     throw unauthorized('signature does not match');
   const fresh = await env.state.rememberNonce(
@@ -160,7 +157,7 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
   const p = parseWith(machineMetricsWebhookPayloadSchema, body, (problem) =>
     badRequest(`invalid payload at ${problem.path || '(root)'}: ${problem.message}`),
   );
-  const id = `mm:webhook:${p.id ?? sha256(req.rawBody).toString('hex').slice(0, 16)}`;
+  const id = `mm:webhook:${p.id ?? bodyFingerprint(req.rawBody)}`;
   const timestamp = canonical(p.timestamp);
   const startedAt = p.downtimeStartedAt ? canonical(p.downtimeStartedAt) : undefined;
   const episodeKey = (start: string) => `wh:${p.machineId}:${start}`;

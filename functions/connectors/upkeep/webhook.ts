@@ -6,8 +6,8 @@
  *   (envelope `{event, data}`, a flat record, or `?event=` on a per-event registration URL);
  * - the body is a trigger only: `fetchWebhookSubject` re-reads the object from the API.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod/mini';
+import { bodyFingerprint, constantTimeEqual } from '../../core/digest.ts';
 import { MillwrightError, WebhookError } from '../../core/errors.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
 import { readSecret } from '../../core/secrets.ts';
@@ -74,20 +74,13 @@ export function objectTypeOf(event: UpKeepWebhookEvent): UpKeepObjectType {
   return 'request';
 }
 
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-
-/** Constant-time equality of two strings of any length (compares their SHA-256 digests). */
-export function tokensEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
 async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
   const config = parseUpKeepConfig(env.vendors.upkeep);
   const secret = await readSecret(env.secrets, config.secretName, upkeepSecretSchema);
   const expected = secret.webhookToken;
   const given = req.pathParameters.token ?? '';
   // Compare whatever we got (even an empty token) so every rejection costs the same.
-  const equal = tokensEqual(given, expected ?? '');
+  const equal = constantTimeEqual(given, expected ?? '');
   if (!expected) {
     throw new WebhookError(
       401,
@@ -170,7 +163,7 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
   }
 
   const updatedAt = updatedAtOf(body);
-  const version = updatedAt ?? createHash('sha256').update(req.rawBody, 'utf8').digest('hex').slice(0, 16);
+  const version = updatedAt ?? bodyFingerprint(req.rawBody);
   const data: UpKeepWebhookData = { event, objectId, objectType: objectTypeOf(event) };
   return {
     events: [
