@@ -11,6 +11,14 @@ export const MACHINES = {
   three: 'f1e76e5f-a9cd-4ae0-9c63-48b78e3cf013',
 } as const;
 
+/** Parts seeded in both the UpKeep and the Mobility Work simulators (same id / external reference). */
+export const PARTS = {
+  bearing: 'PartBearing6204',
+  belt: 'PartBeltA42',
+  filter: 'PartFilterHF35',
+  seal: 'PartSeal2210',
+} as const;
+
 export interface WorkOrderView {
   id: string;
   title: string;
@@ -29,6 +37,7 @@ export const postJson = (url: string, body: unknown, headers: Record<string, str
 export function sandboxControl(sandbox: Sandbox) {
   const mm = sandbox.simulators.machinemetrics?.url ?? '';
   const upkeep = sandbox.simulators.upkeep?.url ?? '';
+  const mw = sandbox.simulators['mobility-work']?.url ?? '';
   const upkeepState = async () =>
     (await (await fetch(`${upkeep}/_sandbox/state`)).json()) as {
       workOrders: WorkOrderView[];
@@ -45,12 +54,21 @@ export function sandboxControl(sandbox: Sandbox) {
       (await upkeepState()).workOrders.filter((w) => w.asset === assetId),
     assetStatus: async (assetId: string) =>
       (await upkeepState()).assets.find((a) => a.id === assetId)?.downtimeStatus,
-    /** Let `minutes` pass, run the scheduler once, and process every queue until empty. */
+    /** Let `minutes` pass, run the scheduler once, and process everything until the sandbox is quiet. */
     advance: async (minutes: number) => {
       sandbox.clock.advance(minutes * 60_000);
       const polls = await sandbox.tick();
-      await sandbox.drain();
+      await sandbox.settle();
       return polls;
     },
+    /** A store-room change in UpKeep (what a technician taking parts does). */
+    upkeepPart: (id: string, action: 'consume' | 'restock', quantity: number) =>
+      postJson(`${upkeep}/_sandbox/parts/${id}/${action}`, { quantity }),
+    /** A stock change made by a user in Mobility Work (sends Mobility Work's stock webhooks). */
+    mobilityWorkPart: (ref: string, action: 'consume' | 'restock' | 'recount', quantity: number) =>
+      postJson(`${mw}/_sandbox/spare-parts/${ref}/${action}`, { quantity }),
+    /** A planner starts / completes / cancels, in Mobility Work, the task whose metadata[key] = value. */
+    mobilityWorkTask: (action: 'start' | 'complete' | 'cancel', key: string, value: string) =>
+      postJson(`${mw}/_sandbox/tasks/by-metadata/${action}`, { key, value }),
   };
 }

@@ -4,9 +4,14 @@
  * `N passed, N failed`; the exit code is non-zero if any check failed.
  */
 import { readFileSync } from 'node:fs';
+import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/signature.ts';
+import { FLOW_ID as TASK_FLOW } from '../functions/flows/machinemetrics-downtime-to-mobility-work-task.ts';
 import { FLOW_ID } from '../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
+import { FLOW_ID as ALERT_FLOW } from '../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
+import { FLOW_ID as STATUS_FLOW } from '../functions/flows/mobility-work-task-to-upkeep-work-order-status.ts';
+import { FLOW_ID as PART_FLOW } from '../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
 import { manualClock } from './clock.ts';
-import { MACHINES, postJson, sandboxControl } from './control.ts';
+import { MACHINES, PARTS, postJson, sandboxControl } from './control.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
 import { queueDepth } from './sqs.ts';
@@ -57,7 +62,11 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
     advance: advanceAndRun,
     upkeepFault: fault,
     clearUpkeepFaults: clearFaults,
+    upkeepPart,
+    mobilityWorkPart,
+    mobilityWorkTask,
   } = sandboxControl(sandbox);
+  const section = (title: string) => out(`\n━━ ${title}`);
   const workOrders = async () => [
     ...(await workOrdersFor('AssetMill01')),
     ...(await workOrdersFor('AssetLathe2')),
@@ -67,10 +76,221 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
   const mmSecret = secrets['millwright/machinemetrics'] ?? {};
   const upkeepSecret = secrets['millwright/upkeep'] ?? {};
 
+  /** The four Mobility Work flows (issue 3): tasks, task status, stock both ways, and their loop guard. */
+  async function mobilityWorkScenarios(): Promise<void> {
+    const mwSim = sandbox.simulators['mobility-work'];
+    const upSim = sandbox.simulators.upkeep;
+    if (!mwSim || !upSim) throw new Error('the Mobility Work and UpKeep simulators are required');
+    const runsOf = (flowId: string) => sandbox.state.listRuns(flowId, 2000);
+    const tasksOf = (machineId: string) => mwSim.tasks().filter((t) => t.metadata.machineId === machineId);
+    const mwPart = (ref: string) => mwSim.spareParts().find((p) => p.externalReference === ref);
+    const mwCalls = (path: string) => mwSim.requests.filter((r) => r.endsWith(path)).length;
+    const posFor = (partId: string) =>
+      upSim.purchaseOrders().filter((po) => po.parts.some((line) => line.id === partId));
+
+    section(TASK_FLOW);
+    step('MACHINE 1 (mapped to an UpKeep asset and to Mobility Work equipment EQ-MILL-01) had two downtimes');
+    check(
+      'one Mobility Work task per downtime episode (2 episodes -> 2 tasks), despite the duplicate deliveries',
+      tasksOf(MACHINE_1).length === 2,
+      `found ${tasksOf(MACHINE_1).length}`,
+    );
+    const learned = (await runsOf(TASK_FLOW)).filter((r) =>
+      r.message.startsWith('learned Mobility Work task'),
+    );
+    check('each task id was learned from the TaskWasScheduled webhook (via metadata)', learned.length >= 2);
+    check(
+      'MACHINE 3 (Mobility Work only) got its task too',
+      tasksOf(MACHINE_3).length === 1,
+      `found ${tasksOf(MACHINE_3).length}`,
+    );
+
+    step('Mobility Work creates the task but the answer never arrives (MACHINE 3 down again)');
+    await machine(MACHINE_3, 'up');
+    await advanceAndRun(10);
+    await post(`${mwSim.url}/_sandbox/faults`, {
+      match: 'POST /partners/v1/tasks',
+      timeoutAfterWrite: true,
+      delayMs: 3000,
+    });
+    await machine(MACHINE_3, 'down');
+    await advanceAndRun(20);
+    check('no second task was posted (2 episodes -> 2 tasks)', tasksOf(MACHINE_3).length === 2);
+    const unanswered = (await runsOf(TASK_FLOW)).some((r) =>
+      r.message.includes('went unanswered; not resent'),
+    );
+    check('the run log says the create went unanswered and was not resent', unanswered);
+    const second = tasksOf(MACHINE_3)[1];
+    const known = second ? (await runsOf(TASK_FLOW)).some((r) => r.effects?.taskId === second.id) : false;
+    check('its id was still learned from the webhook', known);
+
+    section(STATUS_FLOW);
+    step("a planner starts, then completes, the Mobility Work task of MACHINE 1's first downtime");
+    const task = tasksOf(MACHINE_1)[0];
+    const key = String(task?.metadata.millwrightKey ?? '');
+    const woId = String(
+      (await sandbox.state.getMapping('downtime-episode-upkeep-work-order', key)) ?? 'no work order',
+    );
+    const woStatus = () => upSim.workOrders().find((w) => w.id === woId)?.status;
+    await mobilityWorkTask('start', 'millwrightKey', key);
+    await sandbox.settle();
+    check('the UpKeep work order is inProgress', woStatus() === 'inProgress', woStatus());
+    await mobilityWorkTask('complete', 'millwrightKey', key);
+    await sandbox.settle();
+    check('the UpKeep work order is complete', woStatus() === 'complete', woStatus());
+    const notes = upSim.workOrderMessages(woId);
+    check('each change left a note on the work order', notes.length === 2, `${notes.length} notes`);
+    const completed = sandbox.enqueued.find(
+      (e) => e.event.type === 'mobility-work.TaskWasCompleted' && e.queueUrl.includes(STATUS_FLOW),
+    );
+    if (completed) await sandbox.send(STATUS_FLOW, [completed.event]);
+    await sandbox.settle();
+    check('a redelivered completion changes nothing', upSim.workOrderMessages(woId).length === 2);
+
+    section(`${PART_FLOW} (and the loop back through ${ALERT_FLOW})`);
+    step('a technician takes 9 x Bearing 6204 in UpKeep (12 -> 3; minimum 4)');
+    const stockCalls = mwCalls('/partners/v1/spare-parts/movements/bulk');
+    await upkeepPart(PARTS.bearing, 'consume', 9);
+    sandbox.clock.advance(5 * MINUTE);
+    // Wall time from the poll that sees the change to Mobility Work receiving the stock write.
+    const t0 = performance.now();
+    let pollToWriteMs = Number.NaN;
+    const watch = setInterval(() => {
+      if (Number.isNaN(pollToWriteMs) && mwCalls('/partners/v1/spare-parts/movements/bulk') > stockCalls)
+        pollToWriteMs = performance.now() - t0;
+    }, 2);
+    await sandbox.tick();
+    await sandbox.settle();
+    clearInterval(watch);
+    check(
+      'Mobility Work stock is set to 3',
+      mwPart(PARTS.bearing)?.stock === 3,
+      `${mwPart(PARTS.bearing)?.stock}`,
+    );
+    check('its minimum is aligned to 4', mwPart(PARTS.bearing)?.minimumStock === 4);
+    check('in one stock write', mwCalls('/partners/v1/spare-parts/movements/bulk') === stockCalls + 1);
+    out(
+      `    UpKeep change seen by the poller -> Mobility Work stock write: ${pollToWriteMs.toFixed(0)} ms (plus up to one poll interval, ${5} min by default)`,
+    );
+    const echoes = (await runsOf(ALERT_FLOW)).filter((r) => r.outcome === 'echo');
+    check(
+      "Mobility Work's alert about our own write came back and was recognised (echo)",
+      echoes.length >= 1,
+    );
+    check('so no purchase order was made for it', posFor(PARTS.bearing).length === 0);
+
+    step('one more taken (3 -> 2): the same low episode, nothing written');
+    await upkeepPart(PARTS.bearing, 'consume', 1);
+    await advanceAndRun(5);
+    check('no second write', mwCalls('/partners/v1/spare-parts/movements/bulk') === stockCalls + 1);
+
+    step('restocked in UpKeep (+20 -> 22): the episode re-arms and Mobility Work gets 22');
+    await upkeepPart(PARTS.bearing, 'restock', 20);
+    await advanceAndRun(5);
+    check(
+      'Mobility Work stock is 22',
+      mwPart(PARTS.bearing)?.stock === 22,
+      `${mwPart(PARTS.bearing)?.stock}`,
+    );
+
+    section(ALERT_FLOW);
+    step('a planner uses 2 x V-belt A42 in Mobility Work (3 -> 1; minimum 2)');
+    await mobilityWorkPart(PARTS.belt, 'consume', 2);
+    await sandbox.settle();
+    let pos = posFor(PARTS.belt);
+    check(
+      'one UpKeep purchase order (awaiting approval) for the part',
+      pos.length === 1,
+      `found ${pos.length}`,
+    );
+    check('it orders the part', (pos[0]?.parts[0]?.quantity ?? 0) >= 1 && pos[0]?.status === 'awaiting');
+
+    step('the belt runs out (1 -> 0): the same low episode');
+    await mobilityWorkPart(PARTS.belt, 'consume', 1);
+    await sandbox.settle();
+    check('still one purchase order', posFor(PARTS.belt).length === 1);
+
+    step('Mobility Work sends a delivery again (same _idempotencyKey), and forged ones arrive');
+    const alert = sandbox.enqueued.find(
+      (e) => e.event.type === 'mobility-work.SparePartStockWasUnderMinThreshold',
+    );
+    const mwSecret = (secrets['millwright/mobility-work'] as unknown as { webhookSecrets: string[] })
+      .webhookSecrets[0] as string;
+    const deliver = (body: string, t: number, nonce: string, secret = mwSecret) =>
+      fetch(`${sandbox.ingressUrl}/webhooks/mobility-work`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-mw-signature': signMobilityWorkWebhook({
+            secret,
+            scheme: 't.nonce.body',
+            t,
+            nonce,
+            rawBody: body,
+          }),
+        },
+        body,
+      });
+    const body = JSON.stringify(alert?.event.data ?? {});
+    const now = Math.floor(clock.now().getTime() / 1000);
+    const beforeRetry = sandbox.enqueued.length;
+    const again = await deliver(body, now, 'a'.repeat(40));
+    check('the redelivery is acknowledged with 200', again.status === 200, `HTTP ${again.status}`);
+    check('and not enqueued again', sandbox.enqueued.length === beforeRetry);
+    const replay = await deliver(body, now, 'a'.repeat(40));
+    check('the same nonce again -> 401', replay.status === 401, `HTTP ${replay.status}`);
+    const stale = await deliver(body, now - 3600, 'b'.repeat(40));
+    check('a timestamp an hour old -> 401', stale.status === 401, `HTTP ${stale.status}`);
+    const forged = await deliver(body, now, 'c'.repeat(40), 'not-the-secret');
+    check('a wrong signing key -> 401', forged.status === 401, `HTTP ${forged.status}`);
+
+    step('restocked in Mobility Work (+10 -> 10), then used again down to 1: a new low episode');
+    await mobilityWorkPart(PARTS.belt, 'restock', 10);
+    await sandbox.settle();
+    await mobilityWorkPart(PARTS.belt, 'consume', 9);
+    await sandbox.settle();
+    pos = posFor(PARTS.belt);
+    check('a second purchase order, for the second episode', pos.length === 2, `found ${pos.length}`);
+
+    section(`${PART_FLOW}: 1,000 parts change in one poll`);
+    step('1,000 parts exist in both systems; all of them drop below their minimum in UpKeep');
+    const refs = Array.from({ length: 1000 }, (_, i) => `PartBulk${String(i).padStart(4, '0')}`);
+    const created = await fetch(`${mwSim.url}/partners/v1/spare-parts`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'api-key': (secrets['millwright/mobility-work'] as unknown as { apiKey: string }).apiKey,
+      },
+      body: JSON.stringify(refs.map((ref) => ({ externalReference: ref, name: `Bulk part ${ref}` }))),
+    });
+    await mwSim.settle();
+    await post(`${upkeep}/_sandbox/parts`, {
+      parts: refs.map((id) => ({ id, name: `Bulk part ${id}`, quantity: 1, minimumQuantity: 5 })),
+    });
+    const callsBefore = mwSim.requests.length;
+    const t1 = performance.now();
+    await advanceAndRun(5);
+    const bulkMs = performance.now() - t1;
+    const calls = mwSim.requests.slice(callsBefore);
+    check('spare parts created in Mobility Work (202)', created.status === 202, `HTTP ${created.status}`);
+    check(
+      'Mobility Work calls for 1,000 changed parts: 2 (1 minimum alignment + 1 stock write)',
+      calls.length === 2,
+      calls.join(', '),
+    );
+    const synced = refs.filter((ref) => mwPart(ref)?.stock === 1).length;
+    check('all 1,000 have stock 1 in Mobility Work', synced === 1000, `${synced} of 1000`);
+    out(
+      `    1,000 parts: poll, sync and Mobility Work's echo webhooks processed in ${(bulkMs / 1000).toFixed(1)} s`,
+    );
+  }
+
   try {
-    out(`Millwright demo: ${FLOW_ID}`);
+    out('Millwright demo: every flow of config/default.json on the sandbox');
     out(`  ingress ${sandbox.ingressUrl}, MachineMetrics sim ${mm}, UpKeep sim ${upkeep}`);
+    out(`  Mobility Work sim ${sandbox.simulators['mobility-work']?.url}`);
     await advanceAndRun(0);
+    section(FLOW_ID);
 
     step('MACHINE 1 stops (uncategorized) and stays down for 20 minutes');
     await machine(MACHINE_1, 'down');
@@ -218,6 +438,8 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
       dead?.message,
     );
     await clearFaults();
+
+    await mobilityWorkScenarios();
   } catch (error) {
     failed++;
     out(`  ✘ scenario aborted: ${error instanceof Error ? error.stack : String(error)}`);

@@ -5,7 +5,7 @@
  * - scheduler      = EventBridge Scheduler running the pollers
  * - dynalite       = DynamoDB (persisted under .sandbox/ by `npm start`, in memory in tests)
  * - local secrets  = Secrets Manager GetSecretValue backed by sandbox/secrets.local.json
- * - simulators     = MachineMetrics and UpKeep APIs built from their docs
+ * - simulators     = MachineMetrics, UpKeep and Mobility Work APIs built from their docs
  * Pointing vendors at real accounts (`vendors: 'real'`) keeps everything else the same.
  */
 import { createServer, type Server } from 'node:http';
@@ -13,6 +13,10 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Deployment, loadDeployment, validateDeployment } from '../functions/config/deployment.ts';
 import { machineMetricsSecretSchema } from '../functions/connectors/machinemetrics/config.ts';
+import {
+  mobilityWorkConfigSchema,
+  mobilityWorkSecretSchema,
+} from '../functions/connectors/mobility-work/config.ts';
 import { upkeepSecretSchema } from '../functions/connectors/upkeep/config.ts';
 import { ConfigError } from '../functions/core/errors.ts';
 import type {
@@ -42,8 +46,9 @@ import {
 import { consoleLog } from './log.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
+import { type MobilityWorkSimulator, startMobilityWorkSimulator } from './simulators/mobility-work.ts';
 import type { Simulator } from './simulators/server.ts';
-import { startUpKeepSimulator } from './simulators/upkeep.ts';
+import { startUpKeepSimulator, type UpKeepSimulator } from './simulators/upkeep.ts';
 import { type FlowQueues, type LocalSqs, pollOnce, queueDepth, startLocalSqs } from './sqs.ts';
 
 export interface SandboxOptions {
@@ -62,6 +67,8 @@ export interface SandboxOptions {
   pollIntervalMs?: number;
   /** Run the event-source-mapping loop every N ms (0 = only on `drain()`). */
   workerIntervalMs?: number;
+  /** Mobility Work simulator: real milliseconds before a 202 write is applied (default 300). */
+  mobilityWorkApplyDelayMs?: number;
   /** Per-request timeout of the vendor clients (short in the sandbox so fault scenarios are quick). */
   httpTimeoutMs?: number;
   log?: Log;
@@ -83,7 +90,11 @@ export interface Sandbox {
   sqs: LocalSqs;
   dynamo: LocalDynamo;
   secrets: LocalSecrets;
-  simulators: { machinemetrics?: Simulator; upkeep?: Simulator };
+  simulators: {
+    machinemetrics?: Simulator;
+    upkeep?: UpKeepSimulator;
+    'mobility-work'?: MobilityWorkSimulator;
+  };
   ingressUrl: string;
   flows: Map<string, SandboxFlow>;
   /** Every event enqueued so far (for the demo and tests; a replay re-sends one of these). */
@@ -96,13 +107,21 @@ export interface Sandbox {
   tick(): Promise<PollRunSummary[]>;
   /** Run the event-source-mapping loop until every queue is empty and nothing is in flight. */
   drain(options?: { timeoutMs?: number }): Promise<{ received: number; failed: number }>;
+  /**
+   * Drain, then let the simulators finish their asynchronous work (Mobility Work applies 202 writes
+   * later and sends webhooks), and repeat until nothing new is enqueued: the whole system is quiet.
+   */
+  settle(options?: {
+    timeoutMs?: number;
+    maxRounds?: number;
+  }): Promise<{ received: number; failed: number; rounds: number }>;
   close(): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The local ingress: the HTTP API's routes in front of the same handler the Lambda runs. */
-async function startIngress(options: IngressOptions, port: number, log: Log): Promise<Server> {
+async function startIngress(options: IngressOptions, port: number, log: Log, clock: Clock): Promise<Server> {
   const routes = options.receivers.map((r) => {
     const [method, path] = r.route.split(' ') as [string, string];
     const names: string[] = [];
@@ -138,7 +157,8 @@ async function startIngress(options: IngressOptions, port: number, log: Log): Pr
         route.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? '')]),
       ),
       query: Object.fromEntries(url.searchParams),
-      receivedAt: new Date(),
+      // The sandbox clock is the time of the whole sandbox (simulators sign with it too).
+      receivedAt: clock.now(),
     });
     log.info(
       `ingress ${req.method} ${url.pathname.replace(/\/webhooks\/upkeep\/[^/]+/, '/webhooks/upkeep/***')} -> ${out.statusCode}`,
@@ -233,6 +253,30 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         closers.push(() => simulators.upkeep?.close() ?? Promise.resolve());
         vendors.upkeep.baseUrl = `${simulators.upkeep.url}/api/v2`;
       }
+      if (vendors['mobility-work']) {
+        const settings = mobilityWorkConfigSchema.parse(vendors['mobility-work']);
+        const secret = parseWith(
+          mobilityWorkSecretSchema,
+          options.secrets[settings.secretName],
+          (p) => new ConfigError(`secrets.${settings.secretName}.${p.path}`, p.message),
+        );
+        const webhookSecret = secret.webhookSecrets?.[0];
+        const sim = await startMobilityWorkSimulator({
+          port: port(6),
+          clock,
+          apiKey: secret.apiKey,
+          ...(settings.networkId ? { networkId: settings.networkId } : {}),
+          applyDelayMs: options.mobilityWorkApplyDelayMs ?? 300,
+          webhook: {
+            url: `${ingressUrl}/webhooks/mobility-work`,
+            ...(webhookSecret ? { secret: webhookSecret } : {}),
+            scheme: settings.webhook.signatureScheme,
+          },
+        });
+        simulators['mobility-work'] = sim;
+        closers.push(() => sim.close());
+        vendors['mobility-work'].baseUrl = sim.url;
+      }
     }
     if (options.httpTimeoutMs) {
       for (const v of Object.values(vendors)) v.timeoutMs = options.httpTimeoutMs;
@@ -297,6 +341,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       },
       ingressPort,
       log,
+      clock,
     );
     closers.push(
       () =>
@@ -352,6 +397,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       throw new Error(`sandbox queues did not drain within ${timeoutMs} ms`);
     };
 
+    const settle = async ({ timeoutMs = 60_000, maxRounds = 20 } = {}) => {
+      let received = 0;
+      let failed = 0;
+      for (let rounds = 1; rounds <= maxRounds; rounds++) {
+        const before = enqueued.length;
+        const r = await drain({ timeoutMs });
+        received += r.received;
+        failed += r.failed;
+        await simulators['mobility-work']?.settle();
+        if (enqueued.length === before) return { received, failed, rounds };
+      }
+      throw new Error(`sandbox did not settle within ${maxRounds} rounds (a loop between flows?)`);
+    };
+
     const timers: NodeJS.Timeout[] = [];
     let stopped = false;
     if (options.workerIntervalMs) {
@@ -388,11 +447,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ingress: ingressUrl,
       'ingress.machinemetrics': `${ingressUrl}/webhooks/machinemetrics`,
       'ingress.upkeep': `${ingressUrl}/webhooks/upkeep/{token}`,
+      'ingress.mobility-work': `${ingressUrl}/webhooks/mobility-work`,
       dynamodb: dynamo.endpoint,
       sqs: sqs.endpoint,
       secretsmanager: secrets.endpoint,
       ...(simulators.machinemetrics ? { machinemetrics: simulators.machinemetrics.url } : {}),
       ...(simulators.upkeep ? { upkeep: `${simulators.upkeep.url}/api/v2` } : {}),
+      ...(simulators['mobility-work'] ? { 'mobility-work': simulators['mobility-work'].url } : {}),
       ...Object.fromEntries(
         [...sandboxFlows.values()].flatMap(({ flow, queues }) => [
           [`queue.${flow.id}`, queues.queueUrl],
@@ -421,6 +482,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       endpoints,
       tick,
       drain,
+      settle,
       close: closeAll,
     };
   } catch (error) {

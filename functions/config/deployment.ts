@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 import { machineMetricsConfigSchema } from '../connectors/machinemetrics/config.ts';
+import { mobilityWorkConfigSchema } from '../connectors/mobility-work/config.ts';
 import { upkeepConfigSchema } from '../connectors/upkeep/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { AnyFlow } from '../core/flow.ts';
@@ -19,6 +20,7 @@ export const deploymentSchema = z.strictObject({
     z.strictObject({
       machinemetrics: z.optional(machineMetricsConfigSchema),
       upkeep: z.optional(upkeepConfigSchema),
+      'mobility-work': z.optional(mobilityWorkConfigSchema),
     }),
     {},
   ),

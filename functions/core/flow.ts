@@ -92,12 +92,20 @@ export interface WebhookReceiver {
    * Parses and normalises; throws WebhookError(400) on malformed input. Unknown event names give
    * `ignored` entries (acknowledged and logged), not errors.
    */
-  parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] };
+  parse(req: WebhookRequest, ctx?: WebhookVerifyContext): { events: FlowEvent[]; ignored: string[] };
   /**
    * Called when a verified request could not be accepted (e.g. enqueueing failed and we answer
    * 503): undo replay-protection state so the vendor's retry of the same delivery is accepted.
    */
   release?(req: WebhookRequest, ctx: WebhookVerifyContext): Promise<void>;
+  /** HTTP status of a successful acknowledgement (default 202). Mobility Work accepts only 200. */
+  ackStatus?: number;
+  /**
+   * Drop events whose id was already acknowledged within this many seconds (vendors that resend a
+   * delivery with the same idempotency key). Marked only after enqueueing, so a crash in between
+   * can duplicate (flows are idempotent) but never lose an event.
+   */
+  dedupeSeconds?: number;
 }
 
 // ---------------------------------------------------------------------------------------------

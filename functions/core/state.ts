@@ -10,6 +10,8 @@ import {
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -137,6 +139,54 @@ export class StateStore {
 
   putEntity<T>(kind: string, id: string, data: T, expectedVersion: number | undefined) {
     return this.putVersioned(`ENTITY#${kind}#${id}`, 'STATE', data, expectedVersion);
+  }
+
+  /** Many entities of one kind in BatchGet calls of 100 (a poll of 1,000 parts is 10 reads, not 1,000). */
+  async getEntities<T>(kind: string, ids: readonly string[]): Promise<Map<string, Versioned<T>>> {
+    const found = new Map<string, Versioned<T>>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique
+        .slice(i, i + 100)
+        .map((id) => ({ pk: `ENTITY#${kind}#${id}`, sk: 'STATE' }));
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round > 8) throw new MillwrightError(`batch read of ${kind} kept returning unprocessed keys`);
+        const out = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const id = String(item.pk).slice(`ENTITY#${kind}#`.length);
+          found.set(id, { data: item.doc as T, version: Number(item.version) });
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return found;
+  }
+
+  // ---- latest values: unconditional "last written" records (e.g. stock we set at a vendor) --------
+
+  /** Overwrite the latest value of many ids in BatchWrite calls of 25 (kept `days`, default 7). */
+  async putLatest<T>(kind: string, items: readonly { id: string; data: T }[], days = 7): Promise<void> {
+    const ttl = this.ttl(days);
+    const at = this.now().toISOString();
+    for (let i = 0; i < items.length; i += 25) {
+      let requests: Record<string, unknown>[] | undefined = items.slice(i, i + 25).map(({ id, data }) => ({
+        PutRequest: { Item: { pk: `LATEST#${kind}`, sk: id, doc: data, at, ttl } },
+      }));
+      for (let round = 0; requests && requests.length > 0; round++) {
+        if (round > 8) throw new MillwrightError(`batch write of ${kind} kept returning unprocessed items`);
+        const out = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }),
+        );
+        requests = out.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
+      }
+    }
+  }
+
+  async getLatest<T>(kind: string, id: string): Promise<{ data: T; at: string } | undefined> {
+    const item = await this.getItem(`LATEST#${kind}`, id);
+    return item ? { data: item.doc as T, at: String(item.at) } : undefined;
   }
 
   // ---- claims: "no action twice" ------------------------------------------------------------
@@ -267,6 +317,25 @@ export class StateStore {
   async forgetNonce(namespace: string, nonce: string): Promise<void> {
     await this.db.send(
       new DeleteCommand({ TableName: this.tableName, Key: { pk: `NONCE#${namespace}`, sk: nonce } }),
+    );
+  }
+
+  /** Was an event with this id acknowledged within its TTL (webhook redelivery with the same key)? */
+  async isDelivered(namespace: string, id: string): Promise<boolean> {
+    const item = await this.getItem(`DELIVERY#${namespace}`, id);
+    return item !== undefined && Number(item.ttl) >= Math.floor(this.now().getTime() / 1000);
+  }
+
+  async markDelivered(namespace: string, id: string, ttlSeconds: number): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: `DELIVERY#${namespace}`,
+          sk: id,
+          ttl: Math.floor(this.now().getTime() / 1000) + ttlSeconds,
+        },
+      }),
     );
   }
 

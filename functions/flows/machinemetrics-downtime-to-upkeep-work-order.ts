@@ -22,19 +22,28 @@ import {
   downtimeEndedSchema,
   downtimeStartedSchema,
 } from '../connectors/machinemetrics/events.ts';
-import { downtimePollSource } from '../connectors/machinemetrics/poll-source.ts';
-import { machineMetricsWebhook } from '../connectors/machinemetrics/webhook.ts';
 import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';
 import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { once } from '../core/claims.ts';
-import { MillwrightError } from '../core/errors.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { parseWith } from '../core/schema.ts';
-import { ConcurrentUpdateError } from '../core/state.ts';
+import {
+  downtimeSettingsShape,
+  downtimeTriggers,
+  EPISODE_WORK_ORDER_MAPPING,
+  type EpisodeBase,
+  minutes,
+  openEpisode,
+  parseEventData,
+  patchOpenEpisode,
+  readSlot,
+  startedSkipReason,
+  UPKEEP_WORK_ORDER_ECHO,
+  updateSlot,
+} from './shared/downtime.ts';
+
+export { matchesReason, reasonAllowed } from './shared/downtime.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-upkeep-work-order';
-
-const reasonMatcher = z.array(z.string().check(z.minLength(1)));
 
 export const configSchema = z
   .object({
@@ -46,16 +55,7 @@ export const configSchema = z
       ),
       {},
     ),
-    /** A machine must be down this long before a work order is created. */
-    minimumMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1440)), 10),
-    /** Reason ids or names (case-insensitive). `include` empty = all reasons. */
-    reasons: z._default(
-      z.object({ include: z._default(reasonMatcher, []), exclude: z._default(reasonMatcher, []) }),
-      {
-        include: [],
-        exclude: [],
-      },
-    ),
+    ...downtimeSettingsShape,
     workOrder: z._default(
       z.object({
         priority: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3)), 2),
@@ -72,16 +72,6 @@ export const configSchema = z
     /** `skip`: log and move on; `default-asset`: use `defaultAssetId`. */
     unmappedMachines: z._default(z.enum(['skip', 'default-asset']), 'skip'),
     defaultAssetId: z.optional(z.string().check(z.minLength(1))),
-    /** Downtime poller settings (reference: shared/vendors/machinemetrics/reference.md section 4.3). */
-    poll: z._default(
-      z.object({
-        everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5),
-        settleMinutes: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(120)), 5),
-        maxCatchUpMinutes: z._default(z.number().check(z.int(), z.minimum(5)), 1440),
-        recategorizeGraceMinutes: z._default(z.number().check(z.int(), z.minimum(0)), 60),
-      }),
-      { everyMinutes: 5, settleMinutes: 5, maxCatchUpMinutes: 1440, recategorizeGraceMinutes: 60 },
-    ),
   })
   .check(
     z.refine((c) => c.unmappedMachines !== 'default-asset' || c.defaultAssetId !== undefined, {
@@ -95,44 +85,14 @@ export interface Deps {
   upkeep: UpKeepClient;
 }
 
-/** The machine's episode slot, kept in the state table (entity kind = flow id, id = machine). */
-export interface Episode {
-  key: string;
-  machineId: string;
-  machineName: string;
+/** This flow's episode: the shared fields plus the UpKeep asset and work order. */
+export interface Episode extends EpisodeBase {
   assetId: string;
-  startedAt: string;
-  reasonId: string;
-  reasonName: string;
   workOrderId?: string;
-  endedAt?: string;
-  downtimeMs?: number;
-}
-interface MachineSlot {
-  open?: Episode;
-  /** The last closed episode, so late duplicates and late categorisations are recognised. */
-  last?: Episode;
 }
 
-export class InvalidEventError extends MillwrightError {
-  constructor(type: string, field: string, message: string) {
-    super(`event ${type}: invalid data at ${field}: ${message}`);
-  }
-}
-
-const ECHO_NAMESPACE = 'upkeep-work-order';
+const ECHO_NAMESPACE = UPKEEP_WORK_ORDER_ECHO;
 const marker = (episodeKey: string) => `[millwright:${FLOW_ID}:${episodeKey}]`;
-const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
-
-export function matchesReason(list: readonly string[], id: string, name: string): boolean {
-  const wanted = new Set(list.map((r) => r.toLowerCase()));
-  return wanted.has(id.toLowerCase()) || wanted.has(name.toLowerCase());
-}
-
-export function reasonAllowed(config: DowntimeFlowConfig, id: string, name: string): boolean {
-  if (matchesReason(config.reasons.exclude, id, name)) return false;
-  return config.reasons.include.length === 0 || matchesReason(config.reasons.include, id, name);
-}
 
 export function workOrderTitle(config: DowntimeFlowConfig, episode: Episode): string {
   return `${config.workOrder.titlePrefix}: ${episode.machineName} (${episode.reasonName})`.slice(0, 250);
@@ -159,35 +119,12 @@ export function workOrderDescription(episode: Episode, now: Date): string {
 
 type Ctx = FlowContext<DowntimeFlowConfig, Deps>;
 
-function parseData<S extends z.ZodMiniType>(schema: S, event: FlowEvent): z.infer<S> {
-  return parseWith(schema, event.data, (p) => new InvalidEventError(event.type, p.path, p.message));
-}
-
-/** Read-modify-write the machine slot with optimistic locking (a few tries on conflict). */
-async function updateSlot(
-  ctx: Ctx,
-  machineId: string,
-  change: (slot: MachineSlot) => MachineSlot | undefined,
-): Promise<MachineSlot> {
-  for (let attempt = 0; ; attempt++) {
-    const current = await ctx.state.getEntity<MachineSlot>(ctx.flowId, machineId);
-    const next = change(structuredClone(current?.data ?? {}));
-    if (!next) return current?.data ?? {};
-    try {
-      await ctx.state.putEntity(ctx.flowId, machineId, next, current?.version);
-      return next;
-    } catch (error) {
-      if (!(error instanceof ConcurrentUpdateError) || attempt >= 4) throw error;
-    }
-  }
-}
-
 async function rememberOwnWrite(ctx: Ctx, wo: WorkOrder): Promise<void> {
   await ctx.state.markOwnWrite(ECHO_NAMESPACE, wo.id, wo.updatedAt);
 }
 
 async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data: DowntimeStarted = parseData(downtimeStartedSchema, event);
+  const data: DowntimeStarted = parseEventData(downtimeStartedSchema, event);
   const { config } = ctx;
   const mapping = config.machines[data.machineId];
   const assetId =
@@ -202,15 +139,8 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       message: `machine ${data.machineName} (${data.machineId}) has no UpKeep asset mapping in flows.${FLOW_ID}.machines`,
     };
   }
-  if (data.downtimeMs < config.minimumMinutes * 60_000 * 0.98) {
-    return {
-      outcome: 'skipped',
-      message: `down ${minutes(data.downtimeMs)}, below the ${config.minimumMinutes} min minimum (the poller confirms longer downtime)`,
-    };
-  }
-  if (!reasonAllowed(config, data.reasonId, data.reasonName)) {
-    return { outcome: 'skipped', message: `reason ${data.reasonName} (${data.reasonId}) is not included` };
-  }
+  const skip = startedSkipReason(config, data);
+  if (skip) return { outcome: 'skipped', message: skip };
 
   const candidate: Episode = {
     key: data.episodeKey,
@@ -221,16 +151,7 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
     reasonId: data.reasonId,
     reasonName: data.reasonName,
   };
-  let merged = false;
-  const slot = await updateSlot(ctx, data.machineId, (s) => {
-    if (s.open) {
-      merged = s.open.key !== candidate.key;
-      return undefined;
-    }
-    if (s.last?.key === candidate.key) return undefined;
-    return { ...s, open: candidate };
-  });
-  const episode = slot.open;
+  const { episode, merged } = await openEpisode(ctx, candidate);
   if (!episode) return { outcome: 'duplicate', message: `episode ${candidate.key} already ended` };
   if (episode.workOrderId) {
     return {
@@ -268,10 +189,9 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
     },
   });
   const workOrderId = created.result.workOrderId as string;
-  await updateSlot(ctx, data.machineId, (s) =>
-    s.open?.key === episode.key ? { ...s, open: { ...s.open, workOrderId } } : undefined,
-  );
+  await patchOpenEpisode<Episode>(ctx, data.machineId, episode.key, { workOrderId });
   await ctx.state.putMapping(`${ctx.flowId}:work-order`, workOrderId, `${data.machineId}|${episode.key}`);
+  await ctx.state.putMapping(EPISODE_WORK_ORDER_MAPPING, episode.key, workOrderId);
 
   if (config.recordAssetDowntime) {
     await once(ctx.state, {
@@ -295,8 +215,8 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
 }
 
 async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data: DowntimeCategorized = parseData(downtimeCategorizedSchema, event);
-  const current = (await ctx.state.getEntity<MachineSlot>(ctx.flowId, data.machineId))?.data ?? {};
+  const data: DowntimeCategorized = parseEventData(downtimeCategorizedSchema, event);
+  const current = await readSlot<Episode>(ctx, data.machineId);
   const which = current.open ? 'open' : current.last ? 'last' : undefined;
   const episode = which ? current[which] : undefined;
   if (!which || !episode)
@@ -322,7 +242,7 @@ async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       },
     });
   }
-  await updateSlot(ctx, data.machineId, (s) => {
+  await updateSlot<Episode>(ctx, data.machineId, (s) => {
     const target = s[which];
     return target?.key === episode.key
       ? { ...s, [which]: { ...target, reasonId: data.reasonId, reasonName: data.reasonName } }
@@ -338,8 +258,8 @@ async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
 }
 
 async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data: DowntimeEnded = parseData(downtimeEndedSchema, event);
-  const current = (await ctx.state.getEntity<MachineSlot>(ctx.flowId, data.machineId))?.data ?? {};
+  const data: DowntimeEnded = parseEventData(downtimeEndedSchema, event);
+  const current = await readSlot<Episode>(ctx, data.machineId);
   const episode = current.open;
   if (!episode) {
     return current.last && (!data.episodeKey || data.episodeKey === current.last.key)
@@ -374,7 +294,9 @@ async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       },
     });
   }
-  await updateSlot(ctx, data.machineId, (s) => (s.open?.key === episode.key ? { last: closed } : undefined));
+  await updateSlot<Episode>(ctx, data.machineId, (s) =>
+    s.open?.key === episode.key ? { last: closed } : undefined,
+  );
   return {
     outcome: 'done',
     message: `${episode.machineName} running again after ${minutes(downtimeMs)}`,
@@ -406,23 +328,7 @@ export const flow = defineFlow<DowntimeFlowConfig, Deps>({
   vendors: ['machinemetrics', 'upkeep'],
   config: configSchema,
   triggers: [
-    {
-      kind: 'schedule',
-      source: downtimePollSource,
-      everyMinutes: (c) => c.poll.everyMinutes,
-      options: (c) => ({
-        minimumMinutes: c.minimumMinutes,
-        stepMinutes: c.poll.everyMinutes,
-        settleMinutes: c.poll.settleMinutes,
-        maxCatchUpMinutes: c.poll.maxCatchUpMinutes,
-        recategorizeGraceMinutes: c.poll.recategorizeGraceMinutes,
-      }),
-    },
-    {
-      kind: 'webhook',
-      receiver: machineMetricsWebhook,
-      events: [DOWNTIME_STARTED, DOWNTIME_CATEGORIZED, DOWNTIME_ENDED],
-    },
+    ...downtimeTriggers<DowntimeFlowConfig>(),
     { kind: 'webhook', receiver: upkeepWebhook, events: UPKEEP_EVENTS },
   ],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),

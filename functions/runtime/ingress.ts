@@ -47,7 +47,7 @@ export async function handleWebhook(
   let ignored: string[];
   try {
     await receiver.verify(req, { env });
-    ({ events, ignored } = receiver.parse(req));
+    ({ events, ignored } = receiver.parse(req, { env }));
   } catch (error) {
     if (error instanceof WebhookError) {
       env.log.warn(`webhook rejected: ${error.message}`, {
@@ -61,6 +61,19 @@ export async function handleWebhook(
       error: String(error),
     });
     return reply(503, { message: 'temporarily unable to verify; retry later' });
+  }
+
+  // Redeliveries of an event already acknowledged (same vendor idempotency key) are answered, not
+  // re-enqueued. A lookup failure is not fatal: the flows are idempotent anyway.
+  const duplicates: string[] = [];
+  if (receiver.dedupeSeconds) {
+    const seen = await Promise.all(
+      events.map((e) => env.state.isDelivered(receiver.vendor, e.id).catch(() => false)),
+    );
+    events = events.filter((e, i) => {
+      if (seen[i]) duplicates.push(e.id);
+      return !seen[i];
+    });
   }
 
   const byQueue = new Map<string, FlowEvent[]>();
@@ -80,6 +93,22 @@ export async function handleWebhook(
       .catch((e) => env.log.warn('webhook release failed', { error: String(e) }));
     return reply(503, { message: 'could not enqueue; retry later' });
   }
+  if (receiver.dedupeSeconds) {
+    const ttl = receiver.dedupeSeconds;
+    await Promise.all(
+      events.map((e) =>
+        env.state
+          .markDelivered(receiver.vendor, e.id, ttl)
+          .catch((error) => env.log.warn('could not record webhook delivery', { error: String(error) })),
+      ),
+    );
+  }
+  if (duplicates.length > 0) {
+    env.log.info('webhook redelivery acknowledged without enqueueing', {
+      vendor: receiver.vendor,
+      duplicates,
+    });
+  }
   if (ignored.length > 0 || unrouted.length > 0) {
     env.log.info('webhook events acknowledged without a subscriber', {
       vendor: receiver.vendor,
@@ -88,7 +117,12 @@ export async function handleWebhook(
     });
   }
   const enqueued = [...byQueue.values()].reduce((n, list) => n + list.length, 0);
-  return reply(202, { accepted: events.length, enqueued, ignored: [...ignored, ...unrouted] });
+  return reply(receiver.ackStatus ?? 202, {
+    accepted: events.length,
+    enqueued,
+    duplicates: duplicates.length,
+    ignored: [...ignored, ...unrouted],
+  });
 }
 
 /** API Gateway HTTP API (payload v2) -> WebhookRequest. */

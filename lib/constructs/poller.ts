@@ -58,7 +58,7 @@ export class Poller extends Construct {
       }),
     });
 
-    // The L2 target shares one scheduler role per stack and grants it `lambda:InvokeFunction` on
+    // The L2 target creates a scheduler role per target and grants it `lambda:InvokeFunction` on
     // this function and its versions/aliases (`<arn>:*`); acknowledged for exactly that resource.
     const stack = Stack.of(this);
     const logicalId = stack.getLogicalId(this.poller.node.defaultChild as CfnElement);

@@ -7,11 +7,18 @@
  * messages `title cannot be null`, `<field> not in schema`, `invalid filter key: <key>`,
  * `<field> is not allowed to be set!`, numbers as strings in GET responses (priority, time, cost),
  * asset timestamps without `Z`, and the bulk downtime endpoint with per-row errors and
- * `success: false`. Where the doc is silent the choice is noted in place (e.g. `row` numbering,
- * the HTTP status of a partial downtime failure, webhook payload shape).
+ * `success: false`. Parts return `cost`, `quantity` and `minimumQuantity` as strings and the part
+ * number as `partName` (reference §7.9, §7.20); list them with the documented filters, sorted by the
+ * order field then by id, so parts that share an updatedAt millisecond (a manual clock makes that
+ * common) page stably. Purchase orders (status, partial fulfilment with the documented messages)
+ * and requests (JSON or form body) are served too. Where the doc is silent the choice is noted in
+ * place (e.g. `row` numbering, the HTTP status of a partial downtime failure, webhook payload shape,
+ * fulfilling a purchase order does not restock its parts).
  *
  * Control routes (no auth): `GET /_sandbox/state`, `POST /_sandbox/tokens/expire`,
- * `POST /_sandbox/reset`, plus the shared ones from server.ts (`/_sandbox/faults`, `/_sandbox/requests`).
+ * `POST /_sandbox/reset`, `POST /_sandbox/parts` (`{parts: [...]}`, bulk create),
+ * `POST /_sandbox/parts/:id/consume` and `/restock` (`{quantity}`), plus the shared ones from
+ * server.ts (`/_sandbox/faults`, `/_sandbox/requests`).
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
@@ -43,6 +50,8 @@ export interface UpKeepSimulatorOptions {
   pastEndStatus?: 200 | 404;
   /** For webhook delivery (tests); defaults to global fetch. */
   fetch?: typeof fetch;
+  /** Parts present at start and after reset (default: UPKEEP_SIM_SEED_PARTS; `[]` for none). */
+  parts?: readonly SimPartInput[];
 }
 
 export interface SimWorkOrder {
@@ -99,6 +108,100 @@ export interface SimDowntimeActivity {
   createdAt: string;
 }
 
+export interface SimPart {
+  id: string;
+  name: string;
+  description: string | null;
+  /** Cost per unit; rendered as a string with two decimals (`"88.00"`). */
+  cost: number | null;
+  /** Rendered as a string (`"5"`). */
+  quantity: number;
+  minimumQuantity: number | null;
+  /** The request field `partNumber` (or `partName`); rendered as `partName` (reference §7.9). */
+  partNumber: string | null;
+  /** "ID of the parent part". */
+  partId: string | null;
+  serial: string | null;
+  area: string | null;
+  details: string | null;
+  category: string | null;
+  location: string | null;
+  createdByUser: string;
+  /** Other documented fields, stored as sent (customFieldsPart). */
+  extra: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A part to create through the control API or `addParts` (the fields of `POST /parts`, plus an id). */
+export interface SimPartInput {
+  id?: string;
+  name: string;
+  quantity?: number;
+  minimumQuantity?: number | null;
+  cost?: number | null;
+  partNumber?: string | null;
+  description?: string | null;
+  category?: string | null;
+  location?: string | null;
+  serial?: string | null;
+}
+
+export interface SimPurchaseOrderLine {
+  id: string;
+  quantity: number;
+}
+
+export interface SimPurchaseOrder {
+  id: string;
+  purchaseOrderNumber: number;
+  title: string;
+  description: string | null;
+  status: string;
+  vendor: string | null;
+  category: string | null;
+  /** ISO (sent as `YYYY-MM-DD`). */
+  dueDate: string | null;
+  poDate: string | null;
+  notes: string | null;
+  parts: SimPurchaseOrderLine[];
+  partsPendingQuantities: Record<string, number>;
+  partialFulfillHistory: { timestamp: string; user: string; received: Record<string, number> }[];
+  createdByUser: string;
+  approvedAt: string | null;
+  declinedAt: string | null;
+  fulfilledAt: string | null;
+  fulfilledByUser: string | null;
+  /** Other documented fields, stored as sent (tax, costs, terms, company and shipping blocks, ...). */
+  extra: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A work request (`/requests`). */
+export interface SimWorkRequest {
+  id: string;
+  title: string;
+  description: string | null;
+  priority: number | null;
+  status: string;
+  asset: string | null;
+  location: string | null;
+  team: string | null;
+  assignedToUser: string | null;
+  category: string | null;
+  dueDate: string | null;
+  requestedByUser: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SimUpdateMessage {
+  workOrderId: string;
+  text: string;
+  createdAt: string;
+}
+
 export interface SimCall {
   /** `METHOD /path` (path without the /api/v2 prefix and trailing slash). */
   line: string;
@@ -110,7 +213,10 @@ export interface SimCall {
 
 export interface SimWebhookDelivery {
   event: string;
-  workOrderId: string;
+  /** Id of the work order, purchase order or request. */
+  objectId: string;
+  /** Set for work-order events. */
+  workOrderId?: string;
   attempt: number;
   status?: number;
   error?: string;
@@ -118,8 +224,12 @@ export interface SimWebhookDelivery {
 
 export interface UpKeepSimState {
   workOrders: SimWorkOrder[];
+  updateMessages: SimUpdateMessage[];
   assets: SimAsset[];
   downtime: SimDowntimeActivity[];
+  parts: SimPart[];
+  purchaseOrders: SimPurchaseOrder[];
+  requests: SimWorkRequest[];
 }
 
 export interface UpKeepSimulator extends Simulator {
@@ -130,6 +240,18 @@ export interface UpKeepSimulator extends Simulator {
   workOrders(): SimWorkOrder[];
   assets(): SimAsset[];
   downtime(): SimDowntimeActivity[];
+  parts(): SimPart[];
+  purchaseOrders(): SimPurchaseOrder[];
+  /** Work requests (`/requests`); `requests` is taken by the HTTP request log of server.ts. */
+  workRequests(): SimWorkRequest[];
+  /** Work-order update messages (notes), oldest first; of one work order if given. */
+  workOrderMessages(workOrderId?: string): SimUpdateMessage[];
+  /** Take `quantity` out of stock (as work on the floor would); bumps updatedAt. Throws below zero. */
+  consumePart(id: string, quantity: number): SimPart;
+  /** Put `quantity` into stock; bumps updatedAt. */
+  restockPart(id: string, quantity: number): SimPart;
+  /** Create parts directly (all with the clock's current time); throws on invalid input. */
+  addParts(parts: readonly SimPartInput[]): SimPart[];
   /** Every API call that reached a handler (not fault-answered ones), oldest first. */
   calls(): SimCall[];
   /** `POST /auth` attempts, and those that issued a token. */
@@ -224,6 +346,106 @@ const compare: Record<DateOp, (value: number, bound: number) => boolean> = {
   GreaterThanOrEqualTo: (v, b) => v >= b,
   LessThanOrEqualTo: (v, b) => v <= b,
 };
+const PART_FIELDS = new Set([
+  'name',
+  'description',
+  'cost',
+  'quantity',
+  'minimumQuantity',
+  'serial',
+  'area',
+  'details',
+  'category',
+  'location',
+  'partId',
+  'partNumber',
+  // The doc's own create example sends `partName` (reference §7.9).
+  'partName',
+  'customFieldsPart',
+]);
+const PART_READ_ONLY_FIELDS = new Set(['id', 'createdAt', 'updatedAt', 'createdByUser', 'files']);
+const PART_FILTERS = new Set(['name', 'category', 'location', 'partId', 'partNumber', 'createdByUser']);
+const PART_DATE_FIELDS = ['createdAt', 'updatedAt'];
+const PART_ORDER_FIELDS = ['createdAt', 'updatedAt'];
+const PO_COMPANY_FIELDS = ['Name', 'Slogan', 'Street', 'City', 'State', 'Zip', 'Phone', 'Fax'].map(
+  (f) => `company${f}`,
+);
+const PO_SHIPPING_FIELDS = ['Name', 'Company', 'Street', 'City', 'State', 'Zip', 'Phone', 'Fax'].map(
+  (f) => `shipping${f}`,
+);
+const PO_FIELDS = new Set([
+  'title',
+  'purchaseOrderNumber',
+  'parts',
+  'vendor',
+  'description',
+  'category',
+  'dueDate',
+  'poDate',
+  'tax',
+  'shippingCost',
+  'otherCost',
+  'requisitioner',
+  'shippingMethod',
+  'fobPoint',
+  'terms',
+  'notes',
+  ...PO_COMPANY_FIELDS,
+  ...PO_SHIPPING_FIELDS,
+  'customFieldsPO',
+]);
+const PO_PATCH_ONLY_FIELDS = new Set(['status', 'statusAction', 'partsReceived']);
+const PO_READ_ONLY_FIELDS = new Set([
+  'id',
+  'createdAt',
+  'updatedAt',
+  'createdByUser',
+  'partQuantities',
+  'partsPendingQuantities',
+  'partialFulfillHistory',
+  'totalQuantity',
+  'totalCost',
+  'approvedAt',
+  'declinedAt',
+  'fulfilledAt',
+  'fulfilledByUser',
+]);
+const PO_STATUSES = ['awaiting', 'approved', 'declined', 'fulfilled'];
+const PO_NUMBER_FIELDS = new Set(['tax', 'shippingCost', 'otherCost']);
+const PO_FILTERS = new Set(['title', 'status', 'vendor', 'category', 'createdByUser']);
+const PO_DATE_FIELDS = [
+  'dueDate',
+  'poDate',
+  'fulfilledAt',
+  'approvedAt',
+  'declinedAt',
+  'createdAt',
+  'updatedAt',
+];
+const REQUEST_FIELDS = new Set([
+  'title',
+  'description',
+  'priority',
+  'location',
+  'asset',
+  'team',
+  'assignedToUser',
+  'dueDate',
+  'category',
+]);
+const REQUEST_FILTERS = new Set([
+  'title',
+  'location',
+  'asset',
+  'team',
+  'assignedToUser',
+  'category',
+  'requestedByUser',
+  'publicRequesterEmail',
+]);
+const REQUEST_DATE_FIELDS = ['dueDate', 'endDueDate', 'createdAt', 'updatedAt'];
+/** The user the integration logs in as; owner of what it creates. */
+const SIM_USER = 'UserAdmin1';
 const DOWNTIME_FIELDS = new Set(['assetId', 'status', 'recordedOn', 'statusCategory', 'userId']);
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -254,6 +476,50 @@ function utcMs(value: string): number {
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parts present at start and after reset unless `options.parts` says otherwise. */
+export const UPKEEP_SIM_SEED_PARTS: readonly SimPartInput[] = [
+  {
+    id: 'PartBearing6204',
+    name: 'Deep groove ball bearing 6204-2RS',
+    partNumber: '6204-2RS',
+    quantity: 12,
+    minimumQuantity: 4,
+    cost: 6.4,
+    category: 'Bearings',
+    location: 'LocShopA01',
+  },
+  {
+    id: 'PartBeltA42',
+    name: 'Classic V-belt A42',
+    partNumber: 'A42',
+    quantity: 3,
+    minimumQuantity: 2,
+    cost: 14.5,
+    category: 'Belts',
+    location: 'LocShopA01',
+  },
+  {
+    id: 'PartFilterHF35',
+    name: 'Hydraulic return filter element HF35',
+    partNumber: 'HF35-10',
+    quantity: 20,
+    minimumQuantity: 5,
+    cost: 38,
+    category: 'Filters',
+    location: 'LocShopB02',
+  },
+  {
+    id: 'PartSeal2210',
+    name: 'Rotary shaft seal 22x35x7 NBR',
+    partNumber: 'RS-2235-7',
+    quantity: 8,
+    minimumQuantity: 2,
+    cost: 2.1,
+    category: 'Seals',
+    location: 'LocShopB02',
+  },
+];
 
 function seedAssets(now: string): SimAsset[] {
   const base = {
@@ -314,6 +580,12 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
   let assets: SimAsset[] = seedAssets(nowAssetStamp());
   let downtime: SimDowntimeActivity[] = [];
   let woCounter = 0;
+  /** Seeded at the end of this function, once the helpers below exist. */
+  let parts: SimPart[] = [];
+  let purchaseOrders: SimPurchaseOrder[] = [];
+  let requests: SimWorkRequest[] = [];
+  let updateMessages: SimUpdateMessage[] = [];
+  let poCounter = 0;
   const tokens = new Map<string, number>();
   let issued: string[] = [];
   let calls: SimCall[] = [];
@@ -342,6 +614,19 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     throw error;
   };
 
+  /** A control route (no auth, not recorded); ApiErrors become `{success: false, message}`. */
+  const control = (method: string, pattern: string, handler: (req: SimRequest) => SimResponse): Route => ({
+    method,
+    pattern,
+    handler: (req) => {
+      try {
+        return handler(req);
+      } catch (error) {
+        return failure(error);
+      }
+    },
+  });
+
   /** An authenticated API route. */
   const api = (method: string, path: string, handler: (req: SimRequest) => SimResponse): Route => ({
     method,
@@ -361,12 +646,14 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     },
   });
 
-  function deliverWebhook(event: string, wo: SimWorkOrder): void {
+  /** Work-order, purchase-order and request events (UpKeep has none for parts, reference §4). */
+  function deliverWebhook(event: string, objectId: string, record: unknown): void {
     const target = options.webhook?.url;
     if (!target) return;
     const fetchFn = options.fetch ?? fetch;
+    const ids = event.startsWith('WORK_ORDER_') ? { objectId, workOrderId: objectId } : { objectId };
     // Payload shape is undocumented (reference §4); an envelope with the record as GET returns it.
-    const body = JSON.stringify({ event, data: renderWorkOrder(wo, 'read') });
+    const body = JSON.stringify({ event, data: record });
     const run = async () => {
       for (let attempt = 1; attempt <= 2; attempt++) {
         try {
@@ -377,12 +664,12 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
             signal: AbortSignal.timeout(5_000),
           });
           await res.arrayBuffer().catch(() => undefined);
-          deliveries.push({ event, workOrderId: wo.id, attempt, status: res.status });
+          deliveries.push({ event, ...ids, attempt, status: res.status });
           if (res.ok) return;
         } catch (error) {
           deliveries.push({
             event,
-            workOrderId: wo.id,
+            ...ids,
             attempt,
             error: (error as Error)?.message ?? String(error),
           });
@@ -531,6 +818,8 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     date(record: T, field: string): number | undefined;
     /** Extra key patterns accepted (e.g. customFields[0][type]). */
     extraKey?: (key: string) => boolean;
+    /** Order of records with equal sort values (default: insertion order). */
+    tieKey?: (record: T) => string;
   }
 
   function list<T>(req: SimRequest, records: T[], spec: ListSpec<T>): T[] | 'past-end' {
@@ -564,16 +853,22 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     }
     const field = m[1] as string;
     const dir = m[2] === 'ASC' ? 1 : -1;
-    // Stable sort; records without the field go last.
+    // Stable sort (ties by tieKey, else insertion order); records without the field go last.
+    const tie = (a: { r: T; i: number }, b: { r: T; i: number }): number => {
+      if (!spec.tieKey) return a.i - b.i;
+      const ak = spec.tieKey(a.r);
+      const bk = spec.tieKey(b.r);
+      return ak < bk ? -1 : ak > bk ? 1 : a.i - b.i;
+    };
     out = out
       .map((r, i) => ({ r, i, t: spec.date(r, field) }))
       .sort((a, b) => {
         const at = a.t === undefined || Number.isNaN(a.t) ? undefined : a.t;
         const bt = b.t === undefined || Number.isNaN(b.t) ? undefined : b.t;
         if (at === undefined || bt === undefined) {
-          return at === bt ? a.i - b.i : at === undefined ? 1 : -1;
+          return at === bt ? tie(a, b) : at === undefined ? 1 : -1;
         }
-        return at === bt ? a.i - b.i : (at - bt) * dir;
+        return at === bt ? tie(a, b) : (at - bt) * dir;
       })
       .map((x) => x.r);
     const offsetRaw = req.query.get('offset');
@@ -646,6 +941,439 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     const wo = workOrders.find((w) => w.id === id);
     if (!wo) throw new ApiError(404, 'Work order not found');
     return wo;
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Parts (reference §3.2).
+
+  const findPart = (id: string | undefined): SimPart => {
+    const part = parts.find((p) => p.id === id);
+    if (!part) throw new ApiError(404, `Part not found: ${id ?? ''}`);
+    return part;
+  };
+
+  /** The same in create, PATCH and GET responses: numbers as strings, the number as `partName`. */
+  function renderPart(part: SimPart) {
+    return {
+      ...structuredClone(part.extra),
+      id: part.id,
+      name: part.name,
+      description: part.description,
+      cost: part.cost === null ? null : part.cost.toFixed(2),
+      quantity: String(part.quantity),
+      minimumQuantity: part.minimumQuantity === null ? null : String(part.minimumQuantity),
+      partId: part.partId,
+      partName: part.partNumber,
+      serial: part.serial,
+      area: part.area,
+      details: part.details,
+      category: part.category,
+      location: part.location,
+      createdByUser: part.createdByUser,
+      createdAt: part.createdAt,
+      updatedAt: part.updatedAt,
+    };
+  }
+
+  function checkNumber(field: string, value: unknown, nullable: boolean): number | null {
+    if (value === null) {
+      if (nullable) return null;
+      throw bad(`${field} cannot be null`);
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw bad(`${field} must be a Number`);
+    return value;
+  }
+
+  function checkPartKeys(body: Record<string, unknown>, mode: 'create' | 'patch'): void {
+    for (const field of Object.keys(body)) {
+      if (PART_FIELDS.has(field)) continue;
+      if (mode === 'patch' && PART_READ_ONLY_FIELDS.has(field))
+        throw bad(`${field} is not allowed to be set!`);
+      throw bad(`${field} not in schema`);
+    }
+  }
+
+  function applyPartFields(part: SimPart, body: Record<string, unknown>): void {
+    for (const [field, value] of Object.entries(body)) {
+      if (value === undefined) continue;
+      switch (field) {
+        case 'name':
+          if (value === null || value === '') throw bad('name cannot be null');
+          part.name = checkString('name', value, false) as string;
+          break;
+        case 'quantity':
+          part.quantity = checkNumber(field, value, false) as number;
+          break;
+        case 'cost':
+        case 'minimumQuantity':
+          part[field] = checkNumber(field, value, true);
+          break;
+        case 'partName':
+        case 'partNumber':
+          part.partNumber = checkString(field, value, true);
+          break;
+        case 'description':
+        case 'partId':
+        case 'serial':
+        case 'area':
+        case 'details':
+        case 'category':
+        case 'location':
+          part[field] = checkString(field, value, true);
+          break;
+        default:
+          part.extra[field] = structuredClone(value);
+      }
+    }
+  }
+
+  function newPart(body: Record<string, unknown>, id: string): SimPart {
+    checkPartKeys(body, 'create');
+    if (body.name === undefined || body.name === null || body.name === '') throw bad('name cannot be null');
+    const now = nowIso();
+    const part: SimPart = {
+      id,
+      name: '',
+      description: null,
+      cost: null,
+      quantity: 0,
+      minimumQuantity: null,
+      partNumber: null,
+      partId: null,
+      serial: null,
+      area: null,
+      details: null,
+      category: null,
+      location: null,
+      createdByUser: SIM_USER,
+      extra: {},
+      createdAt: now,
+      updatedAt: now,
+    };
+    applyPartFields(part, body);
+    return part;
+  }
+
+  /** All or nothing: every entry is checked before any is added; all get the clock's current time. */
+  function addParts(list: readonly SimPartInput[]): SimPart[] {
+    if (!Array.isArray(list)) throw bad('parts must be an array');
+    const ids = new Set(parts.map((p) => p.id));
+    const created = list.map((input: unknown, i) => {
+      if (!isObject(input)) throw bad(`parts[${i}] must be an object`);
+      const { id, ...fields } = input;
+      if (id !== undefined && (typeof id !== 'string' || id === '')) {
+        throw bad(`parts[${i}].id must be a non-empty String`);
+      }
+      const partId = (id as string | undefined) ?? upkeepId();
+      if (ids.has(partId)) throw bad(`parts[${i}]: part ${partId} already exists`);
+      ids.add(partId);
+      try {
+        return newPart(fields, partId);
+      } catch (error) {
+        if (error instanceof ApiError) throw bad(`parts[${i}]: ${error.message}`);
+        throw error;
+      }
+    });
+    parts.push(...created);
+    return created;
+  }
+
+  /** Stock moves outside the API (the floor uses or receives parts); updatedAt moves with them. */
+  function adjustStock(id: string | undefined, direction: 1 | -1, quantity: unknown): SimPart {
+    const part = findPart(id);
+    if (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity <= 0) {
+      throw bad('quantity must be a positive Number');
+    }
+    const next = part.quantity + direction * quantity;
+    if (next < 0)
+      throw bad(`not enough stock: part ${part.id} has ${part.quantity}, cannot consume ${quantity}`);
+    part.quantity = next;
+    part.updatedAt = nowIso();
+    return part;
+  }
+
+  const partSpec: ListSpec<SimPart> = {
+    filters: PART_FILTERS,
+    dateFields: PART_DATE_FIELDS,
+    orderFields: PART_ORDER_FIELDS,
+    value(part, key) {
+      const v = (part as unknown as Record<string, unknown>)[key];
+      return typeof v === 'string' ? v : undefined;
+    },
+    date(part, field) {
+      const v = (part as unknown as Record<string, unknown>)[field];
+      return typeof v === 'string' ? utcMs(v) : undefined;
+    },
+    extraKey: (key) => /^customFieldsPart\[(name|value|unit)\]$/.test(key),
+    // Parts sharing an updatedAt millisecond keep one order across pages.
+    tieKey: (part) => part.id,
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Purchase orders (reference §3.8).
+
+  const findPurchaseOrder = (id: string | undefined): SimPurchaseOrder => {
+    const po = purchaseOrders.find((p) => p.id === id);
+    if (!po) throw new ApiError(404, 'Purchase order not found');
+    return po;
+  };
+
+  /** `full` = create, PATCH and single GET; the list omits `parts`/`partQuantities` (reference §3.8). */
+  function renderPurchaseOrder(po: SimPurchaseOrder, mode: 'full' | 'list') {
+    const totalQuantity = po.parts.reduce((sum, l) => sum + l.quantity, 0);
+    const totalCost = po.parts.reduce(
+      (sum, l) => sum + l.quantity * (parts.find((p) => p.id === l.id)?.cost ?? 0),
+      0,
+    );
+    const stamps = Object.fromEntries(
+      (['approvedAt', 'declinedAt', 'fulfilledAt', 'fulfilledByUser'] as const)
+        .filter((k) => po[k] !== null)
+        .map((k) => [k, po[k]]),
+    );
+    return {
+      ...structuredClone(po.extra),
+      id: po.id,
+      createdByUser: po.createdByUser,
+      title: po.title,
+      description: po.description,
+      status: po.status,
+      ...stamps,
+      poDate: po.poDate,
+      dueDate: po.dueDate,
+      vendor: po.vendor,
+      ...(mode === 'full'
+        ? {
+            parts: po.parts.map((l) => l.id),
+            partQuantities: po.parts.map((l) => l.quantity),
+            partialFulfillHistory: structuredClone(po.partialFulfillHistory),
+          }
+        : {}),
+      partsPendingQuantities: { ...po.partsPendingQuantities },
+      totalQuantity,
+      totalCost: Math.round(totalCost * 100) / 100,
+      notes: po.notes,
+      purchaseOrderNumber: po.purchaseOrderNumber,
+      category: po.category,
+      createdAt: po.createdAt,
+      updatedAt: po.updatedAt,
+    };
+  }
+
+  /** PO dates are date Strings (`"2018-06-30"`, reference §2.7); stored as ISO. */
+  function checkDateString(field: string, value: unknown): string | null {
+    if (value === null) return null;
+    if (typeof value !== 'string' || !ISO_8601.test(value) || Number.isNaN(utcMs(value))) {
+      throw bad(`${field} must be a date String (e.g. 2018-06-30)`);
+    }
+    return new Date(utcMs(value)).toISOString();
+  }
+
+  function checkPurchaseOrderParts(value: unknown): SimPurchaseOrderLine[] {
+    if (!Array.isArray(value)) throw bad('parts must be an Array of objects with id and quantity');
+    const seen = new Set<string>();
+    return value.map((line: unknown, i) => {
+      if (!isObject(line)) throw bad(`parts[${i}] must be an object with id and quantity`);
+      for (const key of Object.keys(line)) {
+        if (key !== 'id' && key !== 'quantity') throw bad(`parts[${i}].${key} not in schema`);
+      }
+      const { id, quantity } = line;
+      if (typeof id !== 'string' || id === '') throw bad(`parts[${i}].id cannot be null`);
+      if (!parts.some((p) => p.id === id)) throw bad(`parts[${i}].id: part ${id} not found`);
+      if (seen.has(id)) throw bad(`parts[${i}].id: part ${id} is listed twice`);
+      seen.add(id);
+      if (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity <= 0) {
+        throw bad(`parts[${i}].quantity must be a positive Number`);
+      }
+      return { id, quantity };
+    });
+  }
+
+  function checkPurchaseOrderKeys(body: Record<string, unknown>, mode: 'create' | 'patch'): void {
+    for (const field of Object.keys(body)) {
+      if (PO_FIELDS.has(field)) continue;
+      if (mode === 'patch' && PO_PATCH_ONLY_FIELDS.has(field)) continue;
+      if (mode === 'patch' && PO_READ_ONLY_FIELDS.has(field)) throw bad(`${field} is not allowed to be set!`);
+      throw bad(`${field} not in schema`);
+    }
+  }
+
+  /** Applies documented fields; returns the new status when it changed. */
+  function applyPurchaseOrderFields(po: SimPurchaseOrder, body: Record<string, unknown>): string | undefined {
+    let statusChanged: string | undefined;
+    for (const [field, value] of Object.entries(body)) {
+      if (value === undefined || field === 'statusAction' || field === 'partsReceived') continue;
+      switch (field) {
+        case 'title':
+          if (value === null || value === '') throw bad('title cannot be null');
+          po.title = checkString('title', value, false) as string;
+          break;
+        case 'description':
+        case 'vendor':
+        case 'category':
+        case 'notes':
+          po[field] = checkString(field, value, true);
+          break;
+        case 'dueDate':
+        case 'poDate':
+          po[field] = checkDateString(field, value);
+          break;
+        case 'purchaseOrderNumber':
+          if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+            throw bad('purchaseOrderNumber must be a positive Number');
+          }
+          po.purchaseOrderNumber = value;
+          break;
+        case 'parts': {
+          const lines = checkPurchaseOrderParts(value);
+          const received = (id: string) =>
+            po.partialFulfillHistory.reduce((sum, h) => sum + (h.received[id] ?? 0), 0);
+          po.parts = lines;
+          po.partsPendingQuantities = Object.fromEntries(
+            lines.map((l) => [l.id, Math.max(0, l.quantity - received(l.id))]),
+          );
+          break;
+        }
+        case 'status': {
+          if (typeof value !== 'string' || !PO_STATUSES.includes(value)) {
+            throw bad(`status must be one of ${PO_STATUSES.join(', ')}`);
+          }
+          if (po.status !== value) {
+            po.status = value;
+            statusChanged = value;
+            const now = nowIso();
+            if (value === 'approved') po.approvedAt = now;
+            if (value === 'declined') po.declinedAt = now;
+            if (value === 'fulfilled') {
+              // Whether fulfilment restocks the parts is undocumented (reference §7.45): it does not here.
+              po.fulfilledAt = now;
+              po.fulfilledByUser = SIM_USER;
+            }
+          }
+          break;
+        }
+        default:
+          if (PO_NUMBER_FIELDS.has(field)) checkNumber(field, value, true);
+          else if (field !== 'customFieldsPO') checkString(field, value, true);
+          po.extra[field] = structuredClone(value);
+      }
+    }
+    return statusChanged;
+  }
+
+  /** `statusAction: partially-fulfilled` with `partsReceived`, and the doc's three 400 messages. */
+  function partiallyFulfil(po: SimPurchaseOrder, body: Record<string, unknown>): void {
+    if (body.statusAction !== 'partially-fulfilled') throw bad('statusAction must be partially-fulfilled');
+    const received = body.partsReceived;
+    const invalid = 'Invalid partial-fulfill values; should be valid positive numbers';
+    if (!isObject(received) || Object.keys(received).length === 0) throw bad(invalid);
+    for (const v of Object.values(received)) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw bad(invalid);
+    }
+    if (po.status !== 'approved' && po.status !== 'partially-fulfilled') {
+      throw bad('Can partially-fulfill only if status is approved or partially-fulfilled.');
+    }
+    for (const [id, v] of Object.entries(received)) {
+      const pending = po.partsPendingQuantities[id];
+      if (pending === undefined || (v as number) > pending) {
+        throw bad('Invalid partial-fulfillment values - should not be more than pending quantities');
+      }
+    }
+    for (const [id, v] of Object.entries(received)) {
+      po.partsPendingQuantities[id] = (po.partsPendingQuantities[id] ?? 0) - (v as number);
+    }
+    po.partialFulfillHistory.push({
+      timestamp: nowIso(),
+      user: SIM_USER,
+      received: structuredClone(received) as Record<string, number>,
+    });
+    const done = Object.values(po.partsPendingQuantities).every((n) => n === 0);
+    po.status = done ? 'fulfilled' : 'partially-fulfilled';
+    if (done) {
+      po.fulfilledAt = nowIso();
+      po.fulfilledByUser = SIM_USER;
+    }
+  }
+
+  const poSpec: ListSpec<SimPurchaseOrder> = {
+    filters: PO_FILTERS,
+    dateFields: PO_DATE_FIELDS,
+    orderFields: PO_DATE_FIELDS,
+    value(po, key) {
+      const v = (po as unknown as Record<string, unknown>)[key];
+      return typeof v === 'string' ? v : undefined;
+    },
+    date(po, field) {
+      const v = (po as unknown as Record<string, unknown>)[field];
+      return typeof v === 'string' ? utcMs(v) : undefined;
+    },
+    extraKey: (key) => /^customFieldsPO\[(name|value|unit)\]$/.test(key),
+    tieKey: (po) => po.id,
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Requests (reference §3.7).
+
+  const findRequest = (id: string | undefined): SimWorkRequest => {
+    const request = requests.find((r) => r.id === id);
+    if (!request) throw new ApiError(404, 'Request not found');
+    return request;
+  };
+
+  const renderRequest = (r: SimWorkRequest) => structuredClone(r);
+
+  /** The doc's curl sends a form (`-d title=...`); JSON is accepted too. Form numbers are coerced. */
+  function requestBody(req: SimRequest): Record<string, unknown> {
+    const contentType = String(req.headers['content-type'] ?? '');
+    if (contentType.includes('application/x-www-form-urlencoded')) {
+      const form: Record<string, unknown> = Object.fromEntries(new URLSearchParams(req.rawBody));
+      for (const key of ['priority', 'dueDate']) {
+        const v = form[key];
+        if (typeof v === 'string' && /^\d+$/.test(v)) form[key] = Number(v);
+      }
+      return form;
+    }
+    if (!isObject(req.json)) throw bad('Request body must be a JSON object');
+    return req.json;
+  }
+
+  function newRequest(body: Record<string, unknown>): SimWorkRequest {
+    for (const field of Object.keys(body))
+      if (!REQUEST_FIELDS.has(field)) throw bad(`${field} not in schema`);
+    if (body.title === undefined || body.title === null || body.title === '')
+      throw bad('title cannot be null');
+    const now = nowIso();
+    const str = (field: string) => (body[field] === undefined ? null : checkString(field, body[field], true));
+    return {
+      id: upkeepId(),
+      title: checkString('title', body.title, false) as string,
+      description: str('description'),
+      priority: body.priority === undefined ? null : checkPriority(body.priority),
+      status: 'open',
+      asset: body.asset === undefined ? null : checkAsset(body.asset),
+      location: str('location'),
+      team: str('team'),
+      assignedToUser: str('assignedToUser'),
+      category: str('category'),
+      dueDate: body.dueDate === undefined ? null : checkMs('dueDate', body.dueDate),
+      requestedByUser: SIM_USER,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  const requestSpec: ListSpec<SimWorkRequest> = {
+    filters: REQUEST_FILTERS,
+    dateFields: REQUEST_DATE_FIELDS,
+    orderFields: REQUEST_DATE_FIELDS,
+    value(r, key) {
+      const v = (r as unknown as Record<string, unknown>)[key];
+      return typeof v === 'string' ? v : undefined;
+    },
+    date(r, field) {
+      const v = (r as unknown as Record<string, unknown>)[field];
+      return typeof v === 'string' ? utcMs(v) : undefined;
+    },
+    tieKey: (r) => r.id,
   };
 
   // ---------------------------------------------------------------------------------------------
@@ -803,7 +1531,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
       };
       applyFields(wo, body, 'create');
       workOrders.push(wo);
-      deliverWebhook('WORK_ORDER_CREATED', wo);
+      deliverWebhook('WORK_ORDER_CREATED', wo.id, renderWorkOrder(wo, 'read'));
       return json(200, { success: true, result: renderWorkOrder(wo, 'write') });
     }),
 
@@ -829,15 +1557,26 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
       const statusChanged = applyFields(draft, body, 'patch');
       draft.updatedAt = nowIso();
       Object.assign(wo, draft);
-      deliverWebhook('WORK_ORDER_UPDATED', wo);
-      if (statusChanged) deliverWebhook('WORK_ORDER_STATUS_UPDATED', wo);
+      deliverWebhook('WORK_ORDER_UPDATED', wo.id, renderWorkOrder(wo, 'read'));
+      if (statusChanged) deliverWebhook('WORK_ORDER_STATUS_UPDATED', wo.id, renderWorkOrder(wo, 'read'));
       return json(200, { success: true, result: renderWorkOrder(wo, 'write') });
+    }),
+
+    api('POST', '/work-orders/:id/update-messages', (req) => {
+      const wo = findWorkOrder(req.params.id);
+      const body = req.json;
+      if (!isObject(body) || typeof body.text !== 'string' || body.text === '')
+        throw bad('text cannot be null');
+      const unknown = Object.keys(body).filter((k) => k !== 'text');
+      if (unknown.length > 0) throw bad(`${unknown[0]} is not in schema`);
+      updateMessages.push({ workOrderId: wo.id, text: body.text, createdAt: nowIso() });
+      return json(200, { success: true, message: '1 message Added' });
     }),
 
     api('DELETE', '/work-orders/:id', (req) => {
       const wo = findWorkOrder(req.params.id);
       workOrders = workOrders.filter((w) => w !== wo);
-      deliverWebhook('WORK_ORDER_DELETED', wo);
+      deliverWebhook('WORK_ORDER_DELETED', wo.id, renderWorkOrder(wo, 'read'));
       return json(200, { success: true, message: '1 work order deleted' });
     }),
 
@@ -855,12 +1594,153 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
       return json(200, { success: true, result: structuredClone(asset) });
     }),
 
+    api('POST', '/parts', (req) => {
+      const body = req.json;
+      if (!isObject(body)) throw bad('Request body must be a JSON object');
+      const part = newPart(body, upkeepId());
+      parts.push(part);
+      return json(200, { success: true, result: renderPart(part) });
+    }),
+
+    api('GET', '/parts', (req) => {
+      const page = list(req, parts, partSpec);
+      if (page === 'past-end') return json(404, { success: false, message: 'No parts found' });
+      return json(200, { success: true, results: page.map(renderPart) });
+    }),
+
+    api('GET', '/parts/:id', (req) =>
+      json(200, { success: true, result: renderPart(findPart(req.params.id)) }),
+    ),
+
+    api('PATCH', '/parts/:id', (req) => {
+      const part = findPart(req.params.id);
+      const body = req.json;
+      if (!isObject(body)) throw bad('Request body must be a JSON object');
+      checkPartKeys(body, 'patch');
+      // Validate on a copy so a bad field leaves the record untouched.
+      const draft: SimPart = structuredClone(part);
+      applyPartFields(draft, body);
+      draft.updatedAt = nowIso();
+      Object.assign(part, draft);
+      return json(200, { success: true, result: renderPart(part) });
+    }),
+
+    api('DELETE', '/parts/:id', (req) => {
+      const part = findPart(req.params.id);
+      parts = parts.filter((p) => p !== part);
+      return json(200, { success: true, message: '1 part deleted' });
+    }),
+
+    api('POST', '/purchase-orders', (req) => {
+      const body = req.json;
+      if (!isObject(body)) throw bad('Request body must be a JSON object');
+      checkPurchaseOrderKeys(body, 'create');
+      if (body.title === undefined || body.title === null || body.title === '') {
+        throw bad('title cannot be null');
+      }
+      const now = nowIso();
+      const po: SimPurchaseOrder = {
+        id: upkeepId(),
+        purchaseOrderNumber: 0,
+        title: '',
+        description: null,
+        status: 'awaiting',
+        vendor: null,
+        category: null,
+        dueDate: null,
+        poDate: null,
+        notes: null,
+        parts: [],
+        partsPendingQuantities: {},
+        partialFulfillHistory: [],
+        createdByUser: SIM_USER,
+        approvedAt: null,
+        declinedAt: null,
+        fulfilledAt: null,
+        fulfilledByUser: null,
+        extra: {},
+        createdAt: now,
+        updatedAt: now,
+      };
+      applyPurchaseOrderFields(po, body);
+      // A custom number does not move the account's sequence.
+      if (body.purchaseOrderNumber === undefined) po.purchaseOrderNumber = ++poCounter;
+      purchaseOrders.push(po);
+      deliverWebhook('PURCHASE_ORDER_CREATED', po.id, renderPurchaseOrder(po, 'full'));
+      return json(200, { success: true, result: renderPurchaseOrder(po, 'full') });
+    }),
+
+    api('GET', '/purchase-orders', (req) => {
+      const page = list(req, purchaseOrders, poSpec);
+      if (page === 'past-end') return json(404, { success: false, message: 'No purchase orders found' });
+      return json(200, { success: true, results: page.map((po) => renderPurchaseOrder(po, 'list')) });
+    }),
+
+    api('GET', '/purchase-orders/:id', (req) =>
+      json(200, { success: true, result: renderPurchaseOrder(findPurchaseOrder(req.params.id), 'full') }),
+    ),
+
+    api('PATCH', '/purchase-orders/:id', (req) => {
+      const po = findPurchaseOrder(req.params.id);
+      const body = req.json;
+      if (!isObject(body)) throw bad('Request body must be a JSON object');
+      checkPurchaseOrderKeys(body, 'patch');
+      const draft: SimPurchaseOrder = structuredClone(po);
+      const statusChanged = applyPurchaseOrderFields(draft, body);
+      if (body.statusAction !== undefined || body.partsReceived !== undefined) partiallyFulfil(draft, body);
+      draft.updatedAt = nowIso();
+      Object.assign(po, draft);
+      const record = renderPurchaseOrder(po, 'full');
+      deliverWebhook('PURCHASE_ORDER_UPDATED', po.id, record);
+      if (statusChanged === 'approved') deliverWebhook('PURCHASE_ORDER_APPROVED', po.id, record);
+      if (statusChanged === 'declined') deliverWebhook('PURCHASE_ORDER_DECLINED', po.id, record);
+      return json(200, { success: true, result: record });
+    }),
+
+    api('DELETE', '/purchase-orders/:id', (req) => {
+      const po = findPurchaseOrder(req.params.id);
+      purchaseOrders = purchaseOrders.filter((p) => p !== po);
+      deliverWebhook('PURCHASE_ORDER_DELETED', po.id, renderPurchaseOrder(po, 'full'));
+      return json(200, { success: true, message: '1 Purchase Order deleted' });
+    }),
+
+    api('POST', '/requests', (req) => {
+      const request = newRequest(requestBody(req));
+      requests.push(request);
+      deliverWebhook('REQUEST_CREATED', request.id, renderRequest(request));
+      return json(200, { success: true, result: renderRequest(request) });
+    }),
+
+    api('GET', '/requests', (req) => {
+      const page = list(req, requests, requestSpec);
+      if (page === 'past-end') return json(404, { success: false, message: 'No requests found' });
+      return json(200, { success: true, results: page.map(renderRequest) });
+    }),
+
+    api('GET', '/requests/:id', (req) =>
+      json(200, { success: true, result: renderRequest(findRequest(req.params.id)) }),
+    ),
+
     // Control API (no auth).
     {
       method: 'GET',
       pattern: '/_sandbox/state',
       handler: () => json(200, snapshot()),
     },
+    control('POST', '/_sandbox/parts', (req) => {
+      const body = req.json;
+      if (!isObject(body) || !Array.isArray(body.parts)) throw bad('body must be {"parts": [...]}');
+      const created = addParts(body.parts as SimPartInput[]);
+      return json(200, { created: created.length, ids: created.map((p) => p.id) });
+    }),
+    control('POST', '/_sandbox/parts/:id/consume', (req) => {
+      const quantity = isObject(req.json) ? req.json.quantity : undefined;
+      return json(200, { part: renderPart(adjustStock(req.params.id, -1, quantity)) });
+    }),
+    control('POST', '/_sandbox/parts/:id/restock', (req) => {
+      const quantity = isObject(req.json) ? req.json.quantity : undefined;
+      return json(200, { part: renderPart(adjustStock(req.params.id, 1, quantity)) });
+    }),
     {
       method: 'POST',
       pattern: '/_sandbox/tokens/expire',
@@ -880,7 +1760,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
   ];
 
   function snapshot(): UpKeepSimState {
-    return structuredClone({ workOrders, assets, downtime });
+    return structuredClone({ workOrders, assets, downtime, parts, purchaseOrders, requests, updateMessages });
   }
   function expireTokens(): void {
     for (const token of tokens.keys()) tokens.set(token, 0);
@@ -890,16 +1770,23 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     assets = seedAssets(nowAssetStamp());
     downtime = [];
     woCounter = 0;
+    parts = [];
+    addParts(options.parts ?? UPKEEP_SIM_SEED_PARTS);
+    purchaseOrders = [];
+    requests = [];
+    poCounter = 0;
     tokens.clear();
     issued = [];
     calls = [];
     authAttempts = 0;
     logins = 0;
+    updateMessages = [];
     deliveries = [];
     sim.faults.length = 0;
     sim.requests.length = 0;
   }
 
+  addParts(options.parts ?? UPKEEP_SIM_SEED_PARTS);
   const sim = await startSimulator({ name: 'upkeep', routes, port: options.port });
   return Object.assign(sim, {
     baseUrl: `${sim.url}${UPKEEP_SIM_API_PREFIX}`,
@@ -907,6 +1794,14 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     workOrders: () => structuredClone(workOrders),
     assets: () => structuredClone(assets),
     downtime: () => structuredClone(downtime),
+    parts: () => structuredClone(parts),
+    purchaseOrders: () => structuredClone(purchaseOrders),
+    workRequests: () => structuredClone(requests),
+    workOrderMessages: (workOrderId?: string) =>
+      structuredClone(updateMessages.filter((m) => !workOrderId || m.workOrderId === workOrderId)),
+    consumePart: (id: string, quantity: number) => structuredClone(adjustStock(id, -1, quantity)),
+    restockPart: (id: string, quantity: number) => structuredClone(adjustStock(id, 1, quantity)),
+    addParts: (list: readonly SimPartInput[]) => structuredClone(addParts(list)),
     calls: () => structuredClone(calls),
     authAttempts: () => authAttempts,
     logins: () => logins,

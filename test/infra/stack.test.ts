@@ -13,9 +13,17 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import * as z from 'zod/mini';
 import { type Deployment, loadDeployment } from '../../functions/config/deployment.ts';
 import { machineMetricsSecretSchema } from '../../functions/connectors/machinemetrics/config.ts';
+import { mobilityWorkSecretSchema } from '../../functions/connectors/mobility-work/config.ts';
 import { upkeepSecretSchema } from '../../functions/connectors/upkeep/config.ts';
 import { ConfigError } from '../../functions/core/errors.ts';
-import { type AnyFlow, defineFlow, type PollSource, type Trigger } from '../../functions/core/flow.ts';
+import {
+  type AnyFlow,
+  defineFlow,
+  type PollSource,
+  type ScheduleTrigger,
+  type Trigger,
+  type VendorId,
+} from '../../functions/core/flow.ts';
 import { flowModulePath, flows } from '../../functions/flows/index.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
@@ -23,6 +31,22 @@ import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
 const CONFIG = join(PROJECT_ROOT, 'config/default.json');
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 const DOWNTIME_FLOW = 'machinemetrics-downtime-to-upkeep-work-order';
+/** The flows of the default config with a schedule trigger (each gets a poller). */
+const POLLED_FLOWS = [
+  DOWNTIME_FLOW,
+  'machinemetrics-downtime-to-mobility-work-task',
+  'upkeep-part-low-to-mobility-work-stock',
+];
+const WEBHOOK_ROUTES = [
+  'POST /webhooks/machinemetrics',
+  'POST /webhooks/mobility-work',
+  'POST /webhooks/upkeep/{token}',
+];
+const SECRET_NAMES: Record<string, string> = {
+  machinemetrics: 'millwright/machinemetrics',
+  upkeep: 'millwright/upkeep',
+  'mobility-work': 'millwright/mobility-work',
+};
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -63,6 +87,78 @@ const functionWhere = (description: RegExp): [string, Resource] =>
     `function described ${description}`,
   );
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const workerOf = (flowId: string): [string, Resource] =>
+  functionWhere(new RegExp(`^Millwright worker: ${escapeRegExp(flowId)}$`));
+
+const pollerOf = (flowId: string, trigger: ScheduleTrigger): [string, Resource] =>
+  functionWhere(
+    new RegExp(`^Millwright poller: ${escapeRegExp(flowId)} \\(${escapeRegExp(trigger.source.id)}, `),
+  );
+
+/** The queue feeding a flow's worker (the ARN of its SQS event source mapping) -> queue logical id. */
+const queueOf = (flowId: string): string => {
+  const [workerId] = workerOf(flowId);
+  const [, mapping] = only(
+    ofType('AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) => refId(m.Properties.FunctionName) === workerId,
+    ),
+    `event source mapping of ${flowId}`,
+  );
+  return refId(mapping.Properties.EventSourceArn);
+};
+
+/** Each schedule trigger of the enabled flows, with its flow's config (one poller each). */
+const scheduleTriggers = (): { flow: AnyFlow; config: unknown; trigger: ScheduleTrigger }[] =>
+  deployment.enabled.flatMap(({ flow, config }) =>
+    flow.triggers
+      .filter((t): t is ScheduleTrigger => t.kind === 'schedule')
+      .map((trigger) => ({ flow, config, trigger })),
+  );
+
+/** Event type -> ids of the flows whose webhook triggers subscribe to it. */
+const subscribers = (registry: readonly AnyFlow[]): Map<string, Set<string>> => {
+  const out = new Map<string, Set<string>>();
+  for (const flow of registry) {
+    for (const trigger of flow.triggers) {
+      if (trigger.kind !== 'webhook') continue;
+      for (const type of trigger.events) out.set(type, (out.get(type) ?? new Set()).add(flow.id));
+    }
+  }
+  return out;
+};
+
+/** The routing the ingress should have: event type -> sorted queue ids of its subscribed flows. */
+const expectedRouting = (
+  registry: readonly AnyFlow[],
+  queueIdOf: (flowId: string) => string,
+): Record<string, string[]> =>
+  Object.fromEntries(
+    [...subscribers(registry)].map(([type, flowIds]) => [type, [...flowIds].map(queueIdOf).sort()]),
+  );
+
+/**
+ * The ingress's ROUTING (a JSON string joined around queue URL Refs) -> event type -> sorted queue
+ * logical ids.
+ */
+const routingOf = (value: unknown): Record<string, string[]> => {
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (!join) throw new Error(`ROUTING is not an Fn::Join: ${JSON.stringify(value)}`);
+  const [separator, parts] = join;
+  const text = parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const { Ref } = part as { Ref?: string };
+      if (!Ref)
+        throw new Error(`ROUTING holds something other than a queue URL Ref: ${JSON.stringify(part)}`);
+      return Ref;
+    })
+    .join(separator);
+  const routing = JSON.parse(text) as Record<string, string[]>;
+  return Object.fromEntries(Object.entries(routing).map(([type, ids]) => [type, [...ids].sort()]));
+};
+
 const statementsOf = (policy: Resource): Statement[] =>
   (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
 
@@ -85,9 +181,17 @@ beforeAll(() => {
 describe('webhook ingress', () => {
   it('exposes one HTTP API with a route per webhook receiver', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/machinemetrics' });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/upkeep/{token}' });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', WEBHOOK_ROUTES.length);
+    for (const routeKey of WEBHOOK_ROUTES) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
+    }
+    // One receiver (and route) per vendor the enabled flows receive webhooks from.
+    const receiverRoutes = new Set(
+      deployment.enabled.flatMap(({ flow }) =>
+        flow.triggers.flatMap((t) => (t.kind === 'webhook' ? [t.receiver.route] : [])),
+      ),
+    );
+    expect([...receiverRoutes].sort()).toEqual(WEBHOOK_ROUTES);
   });
 
   it('throttles the default stage with the configured rate and burst', () => {
@@ -108,15 +212,23 @@ describe('webhook ingress', () => {
     expect(Format).not.toMatch(/\$context\.(path|resourcePath)/);
   });
 
-  it('routes every subscribed event type to the queue of the subscribed flow', () => {
+  it('routes every subscribed event type to the queues of the subscribed flows', () => {
+    // The default config enables every registered flow.
+    expect(deployment.enabled.map((e) => e.flow.id)).toEqual(flows.map((f) => f.id));
     const [, ingress] = functionWhere(/^Millwright webhook ingress/);
-    const routing = JSON.stringify(envOf(ingress).ROUTING);
-    for (const type of ['machinemetrics.downtime.started', 'upkeep.WORK_ORDER_STATUS_UPDATED']) {
-      expect(routing).toContain(type);
+    const routing = routingOf(envOf(ingress).ROUTING);
+    expect(routing).toEqual(expectedRouting(flows, queueOf));
+    for (const type of [
+      'machinemetrics.downtime.started',
+      'upkeep.WORK_ORDER_STATUS_UPDATED',
+      'mobility-work.SparePartWasOutOfStock',
+      'mobility-work.TaskWasCompleted',
+    ]) {
+      expect(routing[type]?.length).toBeGreaterThan(0);
     }
-    const queueIds = new Set([...routing.matchAll(/"Ref":"([A-Za-z0-9]+)"/g)].map((m) => m[1] as string));
-    const queueId = only([...queueIds], 'queue in ROUTING');
-    expect(resources[queueId]?.Type).toBe('AWS::SQS::Queue');
+    for (const queueId of new Set(Object.values(routing).flat())) {
+      expect(resources[queueId]?.Type).toBe('AWS::SQS::Queue');
+    }
   });
 
   it('outputs the webhook base URL', () => {
@@ -140,22 +252,28 @@ describe('flow workers', () => {
   });
 
   it('dead-letters an event after maxReceiveCount deliveries into a 14-day DLQ that raises an alarm', () => {
-    const [, mapping] = only(ofType('AWS::Lambda::EventSourceMapping'), 'event source mapping');
-    const queue = resources[refId(mapping.Properties.EventSourceArn)] as Resource;
-    const redrive = queue.Properties.RedrivePolicy as {
-      maxReceiveCount: number;
-      deadLetterTargetArn: unknown;
-    };
-    expect(redrive.maxReceiveCount).toBe(deployment.runtime.maxReceiveCount);
-    const dlqId = refId(redrive.deadLetterTargetArn);
-    expect(resources[dlqId]?.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600 });
-    expect(queue.Properties.VisibilityTimeout).toBe(6 * deployment.runtime.workerTimeoutSeconds);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    });
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', deployment.enabled.length);
+    const dlqIds = new Set<string>();
+    for (const { flow } of deployment.enabled) {
+      const queue = resources[queueOf(flow.id)] as Resource;
+      const redrive = queue.Properties.RedrivePolicy as {
+        maxReceiveCount: number;
+        deadLetterTargetArn: unknown;
+      };
+      expect(redrive.maxReceiveCount).toBe(deployment.runtime.maxReceiveCount);
+      const dlqId = refId(redrive.deadLetterTargetArn);
+      dlqIds.add(dlqId);
+      expect(resources[dlqId]?.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600 });
+      expect(queue.Properties.VisibilityTimeout).toBe(6 * deployment.runtime.workerTimeoutSeconds);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
+    // Each flow dead-letters into its own DLQ.
+    expect(dlqIds.size).toBe(deployment.enabled.length);
   });
 
   it('encrypts every queue and refuses non-TLS access', () => {
@@ -174,25 +292,50 @@ describe('flow workers', () => {
 });
 
 describe('pollers', () => {
-  it('invokes the poller on rate(N minutes) from the flow config', () => {
-    const config = deployment.enabled.find((e) => e.flow.id === DOWNTIME_FLOW)?.config as {
-      poll: { everyMinutes: number };
-    };
-    expect(config.poll.everyMinutes).toBe(5);
-    const [, schedule] = only(ofType('AWS::Scheduler::Schedule'), 'schedule');
-    expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
-    const target = resources[refId((schedule.Properties.Target as Json).Arn)];
-    expect(target?.Properties.Description).toMatch(/^Millwright poller: /);
+  it('invokes each poller on rate(N minutes) from its flow config', () => {
+    const pollers = scheduleTriggers();
+    expect(pollers.map(({ flow }) => flow.id).sort()).toEqual([...POLLED_FLOWS].sort());
+    template.resourceCountIs('AWS::Scheduler::Schedule', pollers.length);
+    for (const { flow, config, trigger } of pollers) {
+      const { everyMinutes } = (config as { poll: { everyMinutes: number } }).poll;
+      expect(everyMinutes).toBe(5);
+      expect(trigger.everyMinutes(config)).toBe(everyMinutes);
+      const [pollerId] = pollerOf(flow.id, trigger);
+      const [, schedule] = only(
+        ofType('AWS::Scheduler::Schedule').filter(
+          ([, s]) => refId((s.Properties.Target as Json).Arn) === pollerId,
+        ),
+        `schedule of the ${flow.id} poller`,
+      );
+      expect(schedule.Properties).toMatchObject({
+        ScheduleExpression: `rate(${everyMinutes} minutes)`,
+        State: 'ENABLED',
+      });
+    }
   });
 
-  it('lets the scheduler role invoke the poller and nothing else', () => {
-    const [roleId] = only(
-      ofType('AWS::IAM::Role').filter(([, r]) =>
-        JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
-      ),
-      'scheduler role',
+  it('lets each scheduler role invoke its own poller and nothing else', () => {
+    const schedulerRoles = ofType('AWS::IAM::Role').filter(([, r]) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
     );
-    expect(roleStatements(roleId).map((s) => s.Action)).toEqual(['lambda:InvokeFunction']);
+    const schedules = ofType('AWS::Scheduler::Schedule');
+    expect(schedules).toHaveLength(POLLED_FLOWS.length);
+    // The L2 target creates one role per target function.
+    expect(schedulerRoles).toHaveLength(schedules.length);
+    const roleIds = new Set<string>();
+    for (const [, schedule] of schedules) {
+      const target = schedule.Properties.Target as Json;
+      const roleId = refId(target.RoleArn);
+      roleIds.add(roleId);
+      expect(schedulerRoles.map(([id]) => id)).toContain(roleId);
+      const pollerArn = { 'Fn::GetAtt': [refId(target.Arn), 'Arn'] };
+      expect(resources[refId(target.Arn)]?.Properties.Description).toMatch(/^Millwright poller: /);
+      const statements = roleStatements(roleId);
+      expect(statements.map((s) => s.Action)).toEqual(['lambda:InvokeFunction']);
+      // The poller and its own versions/aliases only.
+      expect([statements[0]?.Resource].flat()).toEqual([pollerArn, { 'Fn::Join': ['', [pollerArn, ':*']] }]);
+    }
+    expect(roleIds.size).toBe(schedules.length);
   });
 });
 
@@ -217,8 +360,9 @@ describe('state table', () => {
 describe('functions', () => {
   it('run Node.js 22 or newer on arm64 and log to their own log group with the configured retention', () => {
     const functions = ofType('AWS::Lambda::Function');
-    // One worker and one poller for the flow, plus the webhook ingress.
-    expect(functions).toHaveLength(3);
+    // One worker per flow and one poller per schedule trigger, plus the webhook ingress.
+    expect(functions).toHaveLength(deployment.enabled.length + scheduleTriggers().length + 1);
+    expect(functions).toHaveLength(flows.length + POLLED_FLOWS.length + 1);
     for (const [, { Properties: fn }] of functions) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
       expect(fn.Architectures).toEqual(['arm64']);
@@ -248,20 +392,46 @@ describe('functions', () => {
   });
 
   it('reads each vendor secret by name, and only in the functions that use that vendor', () => {
-    const secretsReadBy = (description: RegExp): string[] => {
-      const [, fn] = functionWhere(description);
-      return roleStatements(refId(fn.Properties.Role))
+    const secretsReadBy = ([, fn]: [string, Resource]): string[] =>
+      roleStatements(refId(fn.Properties.Role))
         .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
         .map(
           (s) => /:secret:([^"]+)-\?{6}"/.exec(JSON.stringify(s.Resource))?.[1] ?? JSON.stringify(s.Resource),
         )
         .sort();
-    };
-    expect(secretsReadBy(/^Millwright worker: /)).toEqual(['millwright/machinemetrics', 'millwright/upkeep']);
-    // The downtime poller reads MachineMetrics only.
-    expect(secretsReadBy(/^Millwright poller: /)).toEqual(['millwright/machinemetrics']);
-    expect(secretsReadBy(/^Millwright webhook ingress/)).toEqual([
+    const secretsOf = (vendors: readonly VendorId[]): string[] =>
+      [...new Set(vendors)].map((v) => SECRET_NAMES[v] ?? `no secret name for ${v}`).sort();
+    // The secret names are the configured ones.
+    for (const [vendor, name] of Object.entries(SECRET_NAMES)) {
+      expect((deployment.vendors as Record<string, { secretName?: string }>)[vendor]?.secretName).toBe(name);
+    }
+
+    let checked = 0;
+    for (const { flow } of deployment.enabled) {
+      // A worker reads the secrets of its flow's vendors.
+      expect(secretsReadBy(workerOf(flow.id))).toEqual(secretsOf(flow.vendors));
+      checked++;
+    }
+    for (const { flow, trigger } of scheduleTriggers()) {
+      // A poller reads its source's vendor only (the downtime pollers: MachineMetrics only).
+      expect(secretsReadBy(pollerOf(flow.id, trigger))).toEqual(secretsOf([trigger.source.vendor]));
+      checked++;
+    }
+    expect(secretsReadBy(functionWhere(/^Millwright webhook ingress/))).toEqual([
       'millwright/machinemetrics',
+      'millwright/mobility-work',
+      'millwright/upkeep',
+    ]);
+    checked++;
+    // Every function was checked.
+    expect(checked).toBe(ofType('AWS::Lambda::Function').length);
+    // Spot checks against the flow definitions.
+    expect(secretsReadBy(workerOf(DOWNTIME_FLOW))).toEqual([
+      'millwright/machinemetrics',
+      'millwright/upkeep',
+    ]);
+    expect(secretsReadBy(workerOf('mobility-work-task-to-upkeep-work-order-status'))).toEqual([
+      'millwright/mobility-work',
       'millwright/upkeep',
     ]);
   });
@@ -274,12 +444,13 @@ describe('functions', () => {
     const secretFields = [
       ...Object.keys(machineMetricsSecretSchema.shape),
       ...Object.keys(upkeepSecretSchema.shape),
+      ...Object.keys(mobilityWorkSecretSchema.shape),
     ];
     const sampleSecrets = JSON.parse(
       readFileSync(join(PROJECT_ROOT, 'sandbox/secrets.template.json'), 'utf8'),
     );
     const secretValues = Object.values(sampleSecrets as Record<string, Json>).flatMap((s) =>
-      Object.values(s),
+      Object.values(s).flat(),
     );
     const rendered = JSON.stringify(template.toJSON());
     for (const entry of planEntries(deployment)) {
@@ -298,19 +469,21 @@ describe('generated entries', () => {
     );
 
   it("bundles a worker from its own flow's module only, never the registry", () => {
-    const entry = only(
-      planEntries(deployment).filter((e) => e.kind === 'worker' && e.flow.id === DOWNTIME_FLOW),
-      'worker entry',
-    );
-    expect(importsOf(entry.entryPath).sort()).toEqual(
-      [
-        join(PROJECT_ROOT, flowModulePath(DOWNTIME_FLOW)),
-        join(PROJECT_ROOT, 'functions/runtime/lambda/worker.ts'),
-      ].sort(),
-    );
-    expect(readFileSync(entry.entryPath, 'utf8')).toContain(
-      'export const handler = workerLambda(flow, settings)',
-    );
+    for (const { flow } of deployment.enabled) {
+      const entry = only(
+        planEntries(deployment).filter((e) => e.kind === 'worker' && e.flow.id === flow.id),
+        `worker entry of ${flow.id}`,
+      );
+      expect(importsOf(entry.entryPath).sort()).toEqual(
+        [
+          join(PROJECT_ROOT, flowModulePath(flow.id)),
+          join(PROJECT_ROOT, 'functions/runtime/lambda/worker.ts'),
+        ].sort(),
+      );
+      expect(readFileSync(entry.entryPath, 'utf8')).toContain(
+        'export const handler = workerLambda(flow, settings)',
+      );
+    }
   });
 
   it("imports each webhook vendor's receiver into the ingress", () => {
@@ -321,6 +494,7 @@ describe('generated entries', () => {
     expect(importsOf(entry.entryPath)).toEqual([
       join(PROJECT_ROOT, 'functions/connectors/machinemetrics/webhook.ts'),
       join(PROJECT_ROOT, 'functions/connectors/upkeep/webhook.ts'),
+      join(PROJECT_ROOT, 'functions/connectors/mobility-work/webhook.ts'),
       join(PROJECT_ROOT, 'functions/runtime/lambda/ingress.ts'),
     ]);
   });
@@ -442,22 +616,30 @@ describe('adding a flow', () => {
       writeFileSync(configPath, JSON.stringify(raw));
       const { stack } = buildApp(configPath, NO_BUNDLING, { registry: [...flows, extra], entriesDir: dir });
 
-      expect([...stack.workers.keys()].sort()).toEqual([DOWNTIME_FLOW, 'upkeep-test-flow']);
-      expect(stack.pollers.map((p) => p.flowId).sort()).toEqual([DOWNTIME_FLOW, 'upkeep-test-flow']);
+      const registry = [...flows, extra];
+      expect([...stack.workers.keys()].sort()).toEqual(registry.map((f) => f.id).sort());
+      expect(stack.pollers.map((p) => p.flowId).sort()).toEqual([...POLLED_FLOWS, 'upkeep-test-flow'].sort());
       expect(stack.pollers.find((p) => p.flowId === 'upkeep-test-flow')?.poller.timeout?.toSeconds()).toBe(
         900,
       );
-      expect(stack.ingress?.routeKeys.sort()).toEqual([
-        'POST /webhooks/machinemetrics',
-        'POST /webhooks/upkeep/{token}',
-      ]);
-      // Both flows subscribe to UpKeep work-order events: the ingress sends those to both queues.
+      expect(stack.ingress?.routeKeys.sort()).toEqual(WEBHOOK_ROUTES);
+      // The new flow subscribes to UpKeep work-order events, as the downtime flow does: the ingress
+      // sends those to both queues, and every other event type to its subscribers as before.
+      const queueIdOf = (flowId: string): string => {
+        const worker = stack.workers.get(flowId);
+        if (!worker) throw new Error(`no worker for ${flowId}`);
+        return stack.getLogicalId(worker.queue.node.defaultChild as CfnElement);
+      };
       const ingressFn = stack.ingress?.ingress.node.defaultChild as CfnFunction;
       const env = stack.resolve(ingressFn.environment) as { variables: { ROUTING: unknown } };
-      const routing = JSON.stringify(env.variables.ROUTING);
-      const upkeepPart = routing.slice(routing.indexOf('upkeep.WORK_ORDER_UPDATED'));
-      for (const worker of stack.workers.values()) {
-        expect(upkeepPart).toContain(stack.getLogicalId(worker.queue.node.defaultChild as CfnElement));
+      const routing = routingOf(env.variables.ROUTING);
+      expect(routing).toEqual(expectedRouting(registry, queueIdOf));
+      expect(upkeepWebhooks.length).toBeGreaterThan(0);
+      for (const trigger of upkeepWebhooks) {
+        if (trigger.kind !== 'webhook') continue;
+        for (const type of trigger.events) {
+          expect(routing[type]).toEqual([DOWNTIME_FLOW, 'upkeep-test-flow'].map(queueIdOf).sort());
+        }
       }
       expect(readFileSync(join(dir, 'upkeep-test-flow', 'worker.ts'), 'utf8')).toContain(
         '/functions/flows/upkeep-test-flow.ts',

@@ -1,11 +1,15 @@
 /**
- * The UpKeep API client (reference §3.1 work orders, §3.3 asset downtime), over the core HttpClient.
+ * The UpKeep API client (reference §3.1 work orders, §3.2 parts, §3.3 asset downtime, §3.7 requests,
+ * §3.8 purchase orders), over the core HttpClient.
  *
  * - Every call sends `Session-Token` and `upkeep-version`.
  * - A 401 invalidates the session, logs in again once and retries the call once; a second 401 is a
  *   VendorHttpError (no refresh loop).
- * - `createWorkOrder` is not idempotent (UpKeep has no idempotency key): a timeout after sending is
- *   an AmbiguousWriteError, and the caller must look for the work order before trying again.
+ * - `createWorkOrder`, `createPurchaseOrder` and `createRequest` are not idempotent (UpKeep has no
+ *   idempotency key): a timeout after sending is an AmbiguousWriteError, and the caller must look
+ *   for the record before trying again.
+ * - List calls send only documented query names (UpKeep answers 400 `invalid filter key` to any
+ *   other, reference §7.39); dates in filters are unix ms.
  * - Nothing is read or fetched in the constructor: credentials are read on the first call.
  */
 import type * as z from 'zod/mini';
@@ -19,24 +23,61 @@ import { readSecret } from '../../core/secrets.ts';
 import { type CredentialsLoader, UpKeepSessionProvider } from './auth.ts';
 import { parseUpKeepConfig, type UpKeepConfig, upkeepSecretSchema } from './config.ts';
 import {
+  type CreatePurchaseOrderInput,
+  type CreateRequestInput,
   type CreateWorkOrderInput,
+  createPurchaseOrderInputSchema,
+  createRequestInputSchema,
   createWorkOrderInputSchema,
   type DowntimeEntry,
   type DowntimeRowError,
   type DowntimeRowResult,
   downtimeInputSchema,
   downtimeResponseSchema,
+  type Part,
+  type PartListFilter,
+  type PurchaseOrder,
+  type PurchaseOrderListFilter,
+  partListFilterSchema,
+  partListResponseSchema,
+  partResponseSchema,
+  partSchema,
+  purchaseOrderListFilterSchema,
+  purchaseOrderListResponseSchema,
+  purchaseOrderResponseSchema,
+  type RequestListFilter,
+  requestListFilterSchema,
+  type UpdatePartInput,
   type UpdateWorkOrderInput,
+  updatePartInputSchema,
   updateWorkOrderInputSchema,
   type WorkOrder,
   type WorkOrderListFilter,
+  type WorkRequest,
   workOrderListFilterSchema,
   workOrderListResponseSchema,
   workOrderResponseSchema,
   workOrderSchema,
+  workRequestListResponseSchema,
+  workRequestResponseSchema,
 } from './schemas.ts';
 
-export type { CreateWorkOrderInput, DowntimeEntry, UpdateWorkOrderInput, WorkOrder, WorkOrderListFilter };
+export type {
+  CreatePurchaseOrderInput,
+  CreateRequestInput,
+  CreateWorkOrderInput,
+  DowntimeEntry,
+  Part,
+  PartListFilter,
+  PurchaseOrder,
+  PurchaseOrderListFilter,
+  RequestListFilter,
+  UpdatePartInput,
+  UpdateWorkOrderInput,
+  WorkOrder,
+  WorkOrderListFilter,
+  WorkRequest,
+};
 
 const VENDOR = 'upkeep';
 
@@ -182,6 +223,22 @@ export class UpKeepClient {
     return data.result;
   }
 
+  /**
+   * A work-order update message (a note in the WO's activity), `POST /work-orders/<ID>/update-messages/`.
+   * Not idempotent: a retry after an unanswered call can add the note twice.
+   */
+  async addWorkOrderMessage(id: string, text: string): Promise<void> {
+    const operation = 'addWorkOrderMessage';
+    if (!id) throw new UpKeepInputError(operation, 'id', 'required');
+    if (text.trim().length === 0) throw new UpKeepInputError(operation, 'text', 'required');
+    await this.send({
+      operation,
+      method: 'POST',
+      path: `/work-orders/${encodeURIComponent(id)}/update-messages/`,
+      body: { text },
+    });
+  }
+
   /** `undefined` when UpKeep answers 404. */
   async getWorkOrder(id: string): Promise<WorkOrder | undefined> {
     const operation = 'getWorkOrder';
@@ -236,19 +293,28 @@ export class UpKeepClient {
     filter: WorkOrderListFilter = {},
     options: ListAllOptions = {},
   ): Promise<WorkOrder[]> {
-    const operation = 'listAllWorkOrders';
+    return this.listAll('listAllWorkOrders', filter, options, (f) => this.listWorkOrders(f));
+  }
+
+  /** The pager behind every `listAll*`: offset paging until a short page, 404 past the first = end. */
+  private async listAll<F extends { offset?: number; limit?: number }, T extends { id: string }>(
+    operation: string,
+    filter: F,
+    options: ListAllOptions,
+    listPage: (filter: F) => Promise<T[]>,
+  ): Promise<T[]> {
     const pageSize = options.pageSize ?? 100;
     const maxPages = options.maxPages ?? 50;
     if (!Number.isInteger(pageSize) || pageSize < 1)
       throw new UpKeepInputError(operation, 'pageSize', 'must be >= 1');
     if (!Number.isInteger(maxPages) || maxPages < 1)
       throw new UpKeepInputError(operation, 'maxPages', 'must be >= 1');
-    const byId = new Map<string, WorkOrder>();
+    const byId = new Map<string, T>();
     let offset = filter.offset ?? 0;
     for (let page = 1; page <= maxPages; page++) {
-      let rows: WorkOrder[];
+      let rows: T[];
       try {
-        rows = await this.listWorkOrders({ ...filter, limit: pageSize, offset });
+        rows = await listPage({ ...filter, limit: pageSize, offset });
       } catch (error) {
         if (error instanceof VendorHttpError && error.status === 404 && offset > 0) break;
         throw error;
@@ -265,6 +331,149 @@ export class UpKeepClient {
       }
     }
     return [...byId.values()];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Parts.
+
+  /**
+   * One page of parts. `quantity`, `minimumQuantity` and `cost` arrive as strings and are parsed
+   * with `Number()`; a value that is not numeric is a VendorResponseError at `part.<field>` whose
+   * message names the record (`results[3], part <id>`).
+   */
+  async listParts(filter: PartListFilter = {}): Promise<Part[]> {
+    const operation = 'listParts';
+    const { data } = await this.send({
+      operation,
+      method: 'GET',
+      path: '/parts',
+      query: partQuery(filter),
+      schema: partListResponseSchema,
+    });
+    return data.results.map((raw, i) => parsePart(operation, raw, `results[${i}]`));
+  }
+
+  /** `undefined` when UpKeep answers 404. */
+  async getPart(id: string): Promise<Part | undefined> {
+    const operation = 'getPart';
+    const response = await this.send({
+      operation,
+      method: 'GET',
+      path: `/parts/${encodeId(operation, id)}`,
+      acceptStatus: [404],
+    });
+    if (response.status === 404) return undefined;
+    const { result } = parseWith(
+      partResponseSchema,
+      response.data,
+      (p) => new VendorResponseError(VENDOR, operation, p.path, p.message),
+    );
+    return parsePart(operation, result, 'result');
+  }
+
+  /**
+   * PATCH of absolute values (`quantity` is set, never adjusted: UpKeep has no increment, so a
+   * read-modify-write can race another writer, reference §7.45). Safe to repeat.
+   */
+  async updatePart(id: string, patch: UpdatePartInput): Promise<Part> {
+    const operation = 'updatePart';
+    const path = `/parts/${encodeId(operation, id)}`;
+    const body = parseWith(updatePartInputSchema, patch, inputError(operation));
+    const { data } = await this.send({
+      operation,
+      method: 'PATCH',
+      path,
+      body,
+      idempotent: true,
+      schema: partResponseSchema,
+    });
+    return parsePart(operation, data.result, 'result');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Purchase orders.
+
+  /**
+   * Creates a purchase order (status `awaiting`). Not idempotent: a timeout after sending is an
+   * AmbiguousWriteError; look for it (`listAllPurchaseOrders({ createdAtGte, title })`) first.
+   */
+  async createPurchaseOrder(input: CreatePurchaseOrderInput): Promise<PurchaseOrder> {
+    const operation = 'createPurchaseOrder';
+    const body = parseWith(createPurchaseOrderInputSchema, input, inputError(operation));
+    const { data } = await this.send({
+      operation,
+      method: 'POST',
+      path: '/purchase-orders/',
+      body,
+      schema: purchaseOrderResponseSchema,
+    });
+    return data.result;
+  }
+
+  /** `undefined` when UpKeep answers 404. */
+  async getPurchaseOrder(id: string): Promise<PurchaseOrder | undefined> {
+    const operation = 'getPurchaseOrder';
+    const response = await this.send({
+      operation,
+      method: 'GET',
+      path: `/purchase-orders/${encodeId(operation, id)}`,
+      acceptStatus: [404],
+    });
+    if (response.status === 404) return undefined;
+    return parseWith(
+      purchaseOrderResponseSchema,
+      response.data,
+      (p) => new VendorResponseError(VENDOR, operation, p.path, p.message),
+    ).result;
+  }
+
+  /** One page. The list response carries no `parts`/`partQuantities` (only `partsPendingQuantities`). */
+  async listPurchaseOrders(filter: PurchaseOrderListFilter = {}): Promise<PurchaseOrder[]> {
+    const { data } = await this.send({
+      operation: 'listPurchaseOrders',
+      method: 'GET',
+      path: '/purchase-orders/',
+      query: purchaseOrderQuery(filter),
+      schema: purchaseOrderListResponseSchema,
+    });
+    return data.results;
+  }
+
+  /** Every page, like `listAllWorkOrders`. */
+  async listAllPurchaseOrders(
+    filter: PurchaseOrderListFilter = {},
+    options: ListAllOptions = {},
+  ): Promise<PurchaseOrder[]> {
+    return this.listAll('listAllPurchaseOrders', filter, options, (f) => this.listPurchaseOrders(f));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Requests (work requests).
+
+  /** Creates a work request. Not idempotent, like `createWorkOrder`. */
+  async createRequest(input: CreateRequestInput): Promise<WorkRequest> {
+    const operation = 'createRequest';
+    const body = parseWith(createRequestInputSchema, input, inputError(operation));
+    const { data } = await this.send({
+      operation,
+      method: 'POST',
+      path: '/requests/',
+      body,
+      schema: workRequestResponseSchema,
+    });
+    return data.result;
+  }
+
+  /** One page. UpKeep documents no status filter for requests (reference §7.41). */
+  async listRequests(filter: RequestListFilter = {}): Promise<WorkRequest[]> {
+    const { data } = await this.send({
+      operation: 'listRequests',
+      method: 'GET',
+      path: '/requests',
+      query: requestQuery(filter),
+      schema: workRequestListResponseSchema,
+    });
+    return data.results;
   }
 
   /**
@@ -327,10 +536,15 @@ export class UpKeepClient {
   }
 }
 
+type Query = Record<string, string | number>;
+
+const compactQuery = (query: Record<string, string | number | undefined>): Query =>
+  Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as Query;
+
 /** Maps our filter names to UpKeep's documented query names; nothing else is ever sent. */
-export function workOrderQuery(filter: WorkOrderListFilter): Record<string, string | number> {
+export function workOrderQuery(filter: WorkOrderListFilter): Query {
   const f = parseWith(workOrderListFilterSchema, filter, inputError('listWorkOrders'));
-  const query: Record<string, string | number | undefined> = {
+  return compactQuery({
     asset: f.asset,
     title: f.title,
     status: f.status,
@@ -339,11 +553,74 @@ export function workOrderQuery(filter: WorkOrderListFilter): Record<string, stri
     orderBy: f.orderBy,
     limit: f.limit,
     offset: f.offset,
-  };
-  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as Record<
-    string,
-    string | number
-  >;
+  });
+}
+
+/** `GET /parts` query from our filter names (documented names only). */
+export function partQuery(filter: PartListFilter): Query {
+  const f = parseWith(partListFilterSchema, filter, inputError('listParts'));
+  return compactQuery({
+    name: f.name,
+    category: f.category,
+    location: f.location,
+    partNumber: f.partNumber,
+    createdAtGreaterThanOrEqualTo: f.createdAtGte,
+    createdAtLessThanOrEqualTo: f.createdAtLte,
+    updatedAtGreaterThanOrEqualTo: f.updatedAtGte,
+    updatedAtLessThanOrEqualTo: f.updatedAtLte,
+    orderBy: f.orderBy,
+    limit: f.limit,
+    offset: f.offset,
+  });
+}
+
+/** `GET /purchase-orders` query from our filter names (documented names only). */
+export function purchaseOrderQuery(filter: PurchaseOrderListFilter): Query {
+  const f = parseWith(purchaseOrderListFilterSchema, filter, inputError('listPurchaseOrders'));
+  return compactQuery({
+    title: f.title,
+    status: f.status,
+    vendor: f.vendor,
+    category: f.category,
+    createdAtGreaterThanOrEqualTo: f.createdAtGte,
+    updatedAtGreaterThanOrEqualTo: f.updatedAtGte,
+    orderBy: f.orderBy,
+    limit: f.limit,
+    offset: f.offset,
+  });
+}
+
+/** `GET /requests` query from our filter names (documented names only). */
+export function requestQuery(filter: RequestListFilter): Query {
+  const f = parseWith(requestListFilterSchema, filter, inputError('listRequests'));
+  return compactQuery({
+    title: f.title,
+    asset: f.asset,
+    location: f.location,
+    category: f.category,
+    createdAtGreaterThanOrEqualTo: f.createdAtGte,
+    updatedAtGreaterThanOrEqualTo: f.updatedAtGte,
+    orderBy: f.orderBy,
+    limit: f.limit,
+    offset: f.offset,
+  });
+}
+
+/**
+ * One part record. Errors name the field as `part.<field>` (the same whether it came from a list or
+ * a single GET) and say which record it was in the message.
+ */
+function parsePart(operation: string, raw: unknown, at: string): Part {
+  return parseWith(partSchema, raw, (p) => {
+    const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+    const where = typeof id === 'string' && id ? `${at}, part ${id}` : at;
+    return new VendorResponseError(
+      VENDOR,
+      operation,
+      p.path ? `part.${p.path}` : 'part',
+      `${p.message} (${where})`,
+    );
+  });
 }
 
 /**

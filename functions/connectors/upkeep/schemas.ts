@@ -265,3 +265,503 @@ export const downtimeResponseSchema = z.object({
   message: z.optional(z.string()),
 });
 export type DowntimeResponse = z.output<typeof downtimeResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces for parts, purchase orders and requests.
+
+/**
+ * A quantity UpKeep sends as a string (`"5"`, `"88.00"`, reference §7.20), parsed with `Number()`.
+ * The message carries the value (quantities are not secret), so an operator sees what came back.
+ * `nullable`: absent, `null` and `""` mean "not set" (null); otherwise they are an error.
+ */
+const stringNumber = (nullable: boolean) =>
+  z.pipe(
+    z.unknown(),
+    z.transform((value, ctx): number | null => {
+      const unset =
+        value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+      if (unset) {
+        if (nullable) return null;
+        ctx.issues.push({
+          code: 'custom',
+          message: `expected a number or a numeric string, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
+          input: value,
+        });
+        return z.NEVER;
+      }
+      const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+      if (!Number.isFinite(n)) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `expected a number or a numeric string, got ${JSON.stringify(value)?.slice(0, 40) ?? typeof value}`,
+          input: value,
+        });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  );
+const requiredQuantity = () =>
+  z.pipe(
+    stringNumber(false),
+    z.transform((n) => n as number),
+  );
+
+/** Unix ms of an UpKeep timestamp; a zone-less one (`2017-11-16T15:01:01`) is UTC (reference §2.7). */
+export function upkeepTimestampMs(value: string): number {
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value);
+  return Date.parse(hasZone || !value.includes('T') ? value : `${value}Z`);
+}
+
+/** An ISO timestamp string that must parse (we compute with it). */
+const timestamp = () =>
+  z
+    .string()
+    .check(
+      z.refine((s) => !Number.isNaN(upkeepTimestampMs(s)), { message: 'expected an ISO 8601 timestamp' }),
+    );
+
+const optionalText = () => z.optional(z.nullable(z.string()));
+const compactObject = <T extends Record<string, unknown>>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+const orderByOf = (fields: readonly string[]) =>
+  z.string().check(z.regex(new RegExp(`^(${fields.join('|')}) (ASC|DESC)$`)));
+
+/** `YYYY-MM-DD`, the only form the doc shows for purchase-order dates (reference §2.7). */
+const dateOnly = () =>
+  z.string().check(
+    z.refine((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Date.parse(s)), {
+      message: 'must be a date YYYY-MM-DD',
+    }),
+  );
+
+// ---------------------------------------------------------------------------------------------
+// Parts (reference §3.2).
+
+/** Fields `orderBy` accepts on `GET /parts`. */
+export const PART_ORDER_FIELDS = ['createdAt', 'updatedAt'] as const;
+
+export interface Part {
+  id: string;
+  name: string;
+  description?: string | null;
+  /** Quantity on hand (UpKeep sends `"5"`). */
+  quantity: number;
+  /** Absent, null or `""` at UpKeep -> null ("no minimum"). */
+  minimumQuantity: number | null;
+  /** Cost per unit; null when not set. */
+  cost: number | null;
+  /**
+   * The part number. The doc's request table calls it `partNumber`, but its example body and every
+   * response use `partName` (reference §7.9); either is read here.
+   */
+  partNumber?: string;
+  /** "ID of the parent part" (a 24-hex string, unlike other ids). */
+  partId?: string | null;
+  serial?: string | null;
+  category?: string | null;
+  /** Location id (an expanded location is normalised to its id). */
+  location?: string | null;
+  createdAt: string;
+  updatedAt: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+/** The part as UpKeep sends it (only the fields we use are checked). */
+export const partWireSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  name: z.string(),
+  description: optionalText(),
+  quantity: requiredQuantity(),
+  // Wrapped in optional: zod reports an absent key before a transform could turn it into null.
+  minimumQuantity: z.optional(stringNumber(true)),
+  cost: z.optional(stringNumber(true)),
+  partName: z.optional(z.nullable(z.union([z.string(), z.number()]))),
+  partNumber: z.optional(z.nullable(z.union([z.string(), z.number()]))),
+  partId: optionalText(),
+  serial: optionalText(),
+  category: optionalText(),
+  location: z.optional(z.nullable(idRefSchema)),
+  createdAt: timestamp(),
+  updatedAt: timestamp(),
+});
+
+export const partSchema = z.pipe(
+  partWireSchema,
+  z.transform((p): Part => {
+    const partNumber = p.partName ?? p.partNumber;
+    return {
+      id: p.id,
+      name: p.name,
+      ...compactObject({
+        description: p.description,
+        partId: p.partId,
+        serial: p.serial,
+        category: p.category,
+        location: p.location,
+      }),
+      quantity: p.quantity,
+      minimumQuantity: p.minimumQuantity ?? null,
+      cost: p.cost ?? null,
+      ...(partNumber != null && partNumber !== '' ? { partNumber: String(partNumber) } : {}),
+      createdAt: p.createdAt,
+      updatedAt: p.updatedAt,
+      createdAtMs: upkeepTimestampMs(p.createdAt),
+      updatedAtMs: upkeepTimestampMs(p.updatedAt),
+    };
+  }),
+);
+
+/**
+ * Envelopes whose records are checked one by one (see the client), so an error names the field as
+ * `part.<field>` and says which record it was.
+ */
+export const partResponseSchema = resultEnvelope(z.unknown());
+export const partListResponseSchema = resultsEnvelope(z.unknown());
+
+const quantityInput = () => z.number().check(z.nonnegative());
+
+/** `PATCH /parts/<ID>` body: absolute values (no increment exists, reference §7.45). */
+export const updatePartInputSchema = z.strictObject({
+  name: z.optional(nonEmpty()),
+  description: z.optional(z.nullable(z.string())),
+  cost: z.optional(z.nullable(quantityInput())),
+  quantity: z.optional(quantityInput()),
+  minimumQuantity: z.optional(z.nullable(quantityInput())),
+  serial: z.optional(z.nullable(z.string())),
+  area: z.optional(z.nullable(z.string())),
+  details: z.optional(z.nullable(z.string())),
+  category: z.optional(z.nullable(nonEmpty())),
+  location: z.optional(z.nullable(nonEmpty())),
+});
+export interface UpdatePartInput {
+  name?: string;
+  description?: string | null;
+  cost?: number | null;
+  /** Quantity on hand, absolute. */
+  quantity?: number;
+  minimumQuantity?: number | null;
+  serial?: string | null;
+  area?: string | null;
+  details?: string | null;
+  category?: string | null;
+  location?: string | null;
+}
+
+/** Filters we expose on `GET /parts` (documented names only; unknown keys are dropped). */
+export const partListFilterSchema = z.object({
+  name: z.optional(nonEmpty()),
+  category: z.optional(nonEmpty()),
+  location: z.optional(nonEmpty()),
+  partNumber: z.optional(nonEmpty()),
+  /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
+  createdAtGte: z.optional(unixMs()),
+  /** Unix ms → `createdAtLessThanOrEqualTo`. */
+  createdAtLte: z.optional(unixMs()),
+  /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
+  updatedAtGte: z.optional(unixMs()),
+  /** Unix ms → `updatedAtLessThanOrEqualTo`. */
+  updatedAtLte: z.optional(unixMs()),
+  /** `<createdAt|updatedAt> <ASC|DESC>`. */
+  orderBy: z.optional(orderByOf(PART_ORDER_FIELDS)),
+  limit: z.optional(z.int().check(z.positive())),
+  offset: z.optional(z.int().check(z.nonnegative())),
+});
+export interface PartListFilter {
+  name?: string;
+  category?: string;
+  location?: string;
+  partNumber?: string;
+  createdAtGte?: number;
+  createdAtLte?: number;
+  updatedAtGte?: number;
+  updatedAtLte?: number;
+  orderBy?: string;
+  limit?: number;
+  offset?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Purchase orders (reference §3.8).
+
+/** Values PATCH accepts for `status`; `partially-fulfilled` is also seen after a partial receipt. */
+export const PURCHASE_ORDER_STATUSES = [
+  'awaiting',
+  'approved',
+  'declined',
+  'fulfilled',
+  'partially-fulfilled',
+] as const;
+export type PurchaseOrderStatus = (typeof PURCHASE_ORDER_STATUSES)[number];
+
+export const PURCHASE_ORDER_ORDER_FIELDS = [
+  'createdAt',
+  'updatedAt',
+  'dueDate',
+  'poDate',
+  'fulfilledAt',
+  'approvedAt',
+  'declinedAt',
+] as const;
+
+export interface PurchaseOrderLine {
+  id: string;
+  /** Ordered quantity; absent when UpKeep sent `parts` without `partQuantities`. */
+  quantity?: number;
+}
+
+export interface PurchaseOrder {
+  id: string;
+  title: string;
+  description?: string | null;
+  /** `awaiting | approved | declined | fulfilled | partially-fulfilled` (kept as a string). */
+  status: string;
+  purchaseOrderNumber?: number;
+  vendor?: string | null;
+  category?: string | null;
+  /** Only on create and single GET: the list response omits `parts`/`partQuantities` (§3.8). */
+  parts?: PurchaseOrderLine[];
+  /** `{partId: quantity still expected}`. */
+  partsPendingQuantities?: Record<string, number>;
+  dueDate?: string | null;
+  poDate?: string | null;
+  notes?: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const purchaseOrderWireSchema = z
+  .object({
+    id: z.string().check(z.minLength(1)),
+    title: z.string(),
+    description: optionalText(),
+    status: z.string().check(z.minLength(1)),
+    purchaseOrderNumber: z.optional(z.nullable(numericSchema)),
+    vendor: z.optional(z.nullable(idRefSchema)),
+    category: optionalText(),
+    parts: z.optional(z.nullable(z.array(idRefSchema))),
+    partQuantities: z.optional(z.nullable(z.array(numericSchema))),
+    partsPendingQuantities: z.optional(z.nullable(z.record(z.string(), numericSchema))),
+    dueDate: optionalText(),
+    poDate: optionalText(),
+    notes: optionalText(),
+    createdAt: z.string().check(z.minLength(1)),
+    updatedAt: z.string().check(z.minLength(1)),
+  })
+  .check(
+    z.refine((po) => !po.parts || !po.partQuantities || po.parts.length === po.partQuantities.length, {
+      message: 'parts and partQuantities differ in length',
+      path: ['partQuantities'],
+    }),
+  );
+
+export const purchaseOrderSchema = z.pipe(
+  purchaseOrderWireSchema,
+  z.transform(
+    (po): PurchaseOrder => ({
+      id: po.id,
+      title: po.title,
+      ...compactObject({
+        description: po.description,
+        vendor: po.vendor,
+        category: po.category,
+        dueDate: po.dueDate,
+        poDate: po.poDate,
+        notes: po.notes,
+      }),
+      status: po.status,
+      ...(po.purchaseOrderNumber != null ? { purchaseOrderNumber: po.purchaseOrderNumber } : {}),
+      ...(po.parts
+        ? {
+            parts: po.parts.map((id, i) => {
+              const quantity = po.partQuantities?.[i];
+              return quantity === undefined ? { id } : { id, quantity };
+            }),
+          }
+        : {}),
+      ...(po.partsPendingQuantities ? { partsPendingQuantities: po.partsPendingQuantities } : {}),
+      createdAt: po.createdAt,
+      updatedAt: po.updatedAt,
+    }),
+  ),
+);
+export const purchaseOrderResponseSchema = resultEnvelope(purchaseOrderSchema);
+export const purchaseOrderListResponseSchema = resultsEnvelope(purchaseOrderSchema);
+
+/** `POST /purchase-orders` body: the subset of documented create fields we write. */
+export const createPurchaseOrderInputSchema = z.strictObject({
+  title: nonEmpty(),
+  description: z.optional(z.string()),
+  parts: z.optional(
+    z.array(z.strictObject({ id: nonEmpty(), quantity: z.number().check(z.positive()) })).check(
+      z.minLength(1),
+      z.refine((lines) => new Set(lines.map((l) => l.id)).size === lines.length, {
+        message: 'a part may appear only once',
+      }),
+    ),
+  ),
+  vendor: z.optional(nonEmpty()),
+  category: z.optional(nonEmpty()),
+  dueDate: z.optional(dateOnly()),
+  poDate: z.optional(dateOnly()),
+  notes: z.optional(z.string()),
+  requisitioner: z.optional(z.string()),
+  purchaseOrderNumber: z.optional(z.int().check(z.positive())),
+});
+export interface CreatePurchaseOrderInput {
+  title: string;
+  description?: string;
+  /** Each part once, quantity > 0. */
+  parts?: { id: string; quantity: number }[];
+  /** Vendor id. */
+  vendor?: string;
+  /** One of the account's configured PO categories. */
+  category?: string;
+  /** `YYYY-MM-DD`. */
+  dueDate?: string;
+  /** `YYYY-MM-DD`. */
+  poDate?: string;
+  notes?: string;
+  requisitioner?: string;
+  /** Custom number; UpKeep's own sequence otherwise. */
+  purchaseOrderNumber?: number;
+}
+
+export const purchaseOrderListFilterSchema = z.object({
+  title: z.optional(nonEmpty()),
+  status: z.optional(z.enum(PURCHASE_ORDER_STATUSES)),
+  vendor: z.optional(nonEmpty()),
+  category: z.optional(nonEmpty()),
+  /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
+  createdAtGte: z.optional(unixMs()),
+  /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
+  updatedAtGte: z.optional(unixMs()),
+  orderBy: z.optional(orderByOf(PURCHASE_ORDER_ORDER_FIELDS)),
+  limit: z.optional(z.int().check(z.positive())),
+  offset: z.optional(z.int().check(z.nonnegative())),
+});
+export interface PurchaseOrderListFilter {
+  title?: string;
+  /** One of PURCHASE_ORDER_STATUSES (checked at run time). */
+  status?: string;
+  vendor?: string;
+  category?: string;
+  createdAtGte?: number;
+  updatedAtGte?: number;
+  orderBy?: string;
+  limit?: number;
+  offset?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests (work requests, reference §3.7). No update, approve or status filter is documented.
+
+export const REQUEST_ORDER_FIELDS = ['createdAt', 'updatedAt', 'dueDate', 'endDueDate'] as const;
+
+/** Named WorkRequest (not Request) so it cannot be confused with fetch's Request. */
+export interface WorkRequest {
+  id: string;
+  title: string;
+  description?: string | null;
+  /** `open` on create; absent in the doc's list example. */
+  status?: string;
+  priority?: number;
+  asset?: string | null;
+  location?: string | null;
+  category?: string | null;
+  dueDate?: string | null;
+  requestedByUser?: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const workRequestWireSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  title: z.string(),
+  description: optionalText(),
+  status: z.optional(z.nullable(z.string())),
+  priority: z.optional(z.nullable(numericSchema)),
+  asset: z.optional(z.nullable(idRefSchema)),
+  location: z.optional(z.nullable(idRefSchema)),
+  category: optionalText(),
+  dueDate: optionalText(),
+  requestedByUser: z.optional(z.nullable(idRefSchema)),
+  createdAt: z.string().check(z.minLength(1)),
+  updatedAt: z.string().check(z.minLength(1)),
+});
+export const workRequestSchema = z.pipe(
+  workRequestWireSchema,
+  z.transform(
+    (r): WorkRequest => ({
+      id: r.id,
+      title: r.title,
+      ...compactObject({
+        description: r.description,
+        asset: r.asset,
+        location: r.location,
+        category: r.category,
+        dueDate: r.dueDate,
+        requestedByUser: r.requestedByUser,
+      }),
+      ...(r.status != null ? { status: r.status } : {}),
+      ...(r.priority != null ? { priority: r.priority } : {}),
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+    }),
+  ),
+);
+export const workRequestResponseSchema = resultEnvelope(workRequestSchema);
+export const workRequestListResponseSchema = resultsEnvelope(workRequestSchema);
+
+/** `POST /requests/` body (sent as JSON, reference §2.7 INF). */
+export const createRequestInputSchema = z.strictObject({
+  title: nonEmpty(),
+  description: z.optional(z.string()),
+  priority: z.optional(priorityInput()),
+  asset: z.optional(nonEmpty()),
+  location: z.optional(nonEmpty()),
+  team: z.optional(nonEmpty()),
+  assignedToUser: z.optional(nonEmpty()),
+  category: z.optional(nonEmpty()),
+  dueDate: z.optional(unixMs()),
+});
+export interface CreateRequestInput {
+  title: string;
+  description?: string;
+  priority?: 0 | 1 | 2 | 3;
+  asset?: string;
+  location?: string;
+  team?: string;
+  assignedToUser?: string;
+  /** "Can not be a random string": one of the account's request categories. */
+  category?: string;
+  /** Unix ms. */
+  dueDate?: number;
+}
+
+export const requestListFilterSchema = z.object({
+  title: z.optional(nonEmpty()),
+  asset: z.optional(nonEmpty()),
+  location: z.optional(nonEmpty()),
+  category: z.optional(nonEmpty()),
+  /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
+  createdAtGte: z.optional(unixMs()),
+  /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
+  updatedAtGte: z.optional(unixMs()),
+  orderBy: z.optional(orderByOf(REQUEST_ORDER_FIELDS)),
+  limit: z.optional(z.int().check(z.positive())),
+  offset: z.optional(z.int().check(z.nonnegative())),
+});
+export interface RequestListFilter {
+  title?: string;
+  asset?: string;
+  location?: string;
+  category?: string;
+  createdAtGte?: number;
+  updatedAtGte?: number;
+  orderBy?: string;
+  limit?: number;
+  offset?: number;
+}

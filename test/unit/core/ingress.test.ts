@@ -118,3 +118,45 @@ describe('webhook ingress', () => {
     expect(req.headers['x-signature']).toBe('abc');
   });
 });
+
+describe('webhook ingress: vendor acknowledgement and redelivery', () => {
+  const dedupeReceiver: WebhookReceiver = {
+    ...receiver,
+    route: 'POST /webhooks/dedupe/{token}',
+    ackStatus: 200,
+    dedupeSeconds: 3600,
+  };
+  const call = (queue: ReturnType<typeof recordingQueue>, rawBody: string) =>
+    handleWebhook(
+      {
+        receivers: [dedupeReceiver],
+        routing: { 'test.created': ['queue-a'] },
+        env: testEnv(t.store()),
+        queue,
+        maxBytes: 1024,
+      },
+      dedupeReceiver.route,
+      request('right-token', rawBody),
+    );
+
+  it('answers with the receiver ackStatus (Mobility Work accepts only 200)', async () => {
+    const res = await call(recordingQueue(), '{"id":"ack-1"}');
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('acknowledges a redelivery of the same event id without enqueueing it again', async () => {
+    const queue = recordingQueue();
+    expect((await call(queue, '{"id":"again-1"}')).statusCode).toBe(200);
+    const second = await call(queue, '{"id":"again-1"}');
+    expect(second.statusCode).toBe(200);
+    expect(JSON.parse(second.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it('does not mark an event delivered when enqueueing failed, so the retry goes through', async () => {
+    expect((await call(recordingQueue({ fail: true }), '{"id":"retry-1"}')).statusCode).toBe(503);
+    const queue = recordingQueue();
+    expect((await call(queue, '{"id":"retry-1"}')).statusCode).toBe(200);
+    expect(queue.sent.map((s) => s.event.id)).toEqual(['e-retry-1']);
+  });
+});

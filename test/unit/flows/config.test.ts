@@ -22,7 +22,7 @@ const problem = (raw: unknown): ConfigError => {
 describe('deployment config', () => {
   it('accepts the committed default config and applies defaults', () => {
     const d = validateDeployment(base(), flows);
-    expect(d.enabled.map((e) => e.flow.id)).toEqual([FLOW]);
+    expect(d.enabled.map((e) => e.flow.id)).toEqual(flows.map((f) => f.id));
     expect(d.runtime.maxReceiveCount).toBe(3);
   });
 
@@ -70,5 +70,23 @@ describe('deployment config', () => {
     const raw = base();
     raw.vendors.upkeep.apiVersion = 'latest';
     await expect(startSandbox({ config: raw, secrets: {} })).rejects.toThrow('vendors.upkeep.apiVersion');
+  });
+
+  it('names bad Mobility Work settings and flow fields', () => {
+    const raw = base();
+    raw.vendors['mobility-work'].webhook.signatureScheme = 'sha1';
+    expect(problem(raw).path).toBe('vendors.mobility-work.webhook.signatureScheme');
+    const task = base();
+    task.flows['machinemetrics-downtime-to-mobility-work-task'].task.assignees = [];
+    expect(problem(task).path).toBe('flows.machinemetrics-downtime-to-mobility-work-task.task.assignees');
+    const mode = base();
+    mode.flows['upkeep-part-low-to-mobility-work-stock'].mode = 'sometimes';
+    expect(problem(mode).path).toBe('flows.upkeep-part-low-to-mobility-work-stock.mode');
+  });
+
+  it('requires the Mobility Work vendor settings when a Mobility Work flow is enabled', () => {
+    const raw = base();
+    delete raw.vendors['mobility-work'];
+    expect(problem(raw).path).toBe('vendors.mobility-work');
   });
 });

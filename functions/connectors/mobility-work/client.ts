@@ -1,0 +1,341 @@
+/**
+ * The Mobility Work Public API client (reference §3), over the core HttpClient.
+ *
+ * - Every call sends `Api-Key` and a `User-Agent` naming the integration; MW's `Request-Id` answer
+ *   header is logged and carried by errors (support asks for it).
+ * - 4xx answers are read in full and raised as MobilityWorkApiError naming MW's JSON Pointers.
+ *   A 401 re-reads the key once (rotation) and retries once; MW did not act on a 401.
+ * - `scheduleTask` and `triggerMaintenancePlan` are not idempotent (MW returns no id and has no
+ *   idempotency key): a timeout after sending is an AmbiguousWriteError, never a blind re-send.
+ * - Bulk writes answer 202 = *accepted, not applied*: MW processes them in the background (minutes)
+ *   and reports no per-item outcome. Inputs above `bulkLimit` are split into sequential requests.
+ * - Nothing is read or fetched in the constructor: the key is read on the first call.
+ */
+import * as z from 'zod/mini';
+import { VendorHttpError, VendorResponseError } from '../../core/errors.ts';
+import type { RuntimeEnv } from '../../core/flow.ts';
+import { HttpClient, type HttpClientOptions, type HttpMethod, type HttpResponse } from '../../core/http.ts';
+import { type Log, silentLog } from '../../core/log.ts';
+import { parseWith } from '../../core/schema.ts';
+import { readSecret } from '../../core/secrets.ts';
+import { type MobilityWorkConfig, mobilityWorkSecretSchema, parseMobilityWorkConfig } from './config.ts';
+import { MobilityWorkApiError, MobilityWorkBulkError, MobilityWorkInputError, MW_VENDOR } from './errors.ts';
+
+export const MW_PATHS = {
+  tasks: '/partners/v1/tasks',
+  /** No `/v1` in this one (reference §1). */
+  maintenancePlanTrigger: (planId: string) =>
+    `/partners/maintenance-plans/trigger/${encodeURIComponent(planId)}`,
+  spareParts: '/partners/v1/spare-parts',
+  sparePartAttributes: '/partners/v1/spare-parts/attributes',
+  stockMovements: '/partners/v1/spare-parts/movements/bulk',
+  networkSettings: '/partners/v1/network/settings',
+} as const;
+
+// ---- inputs -----------------------------------------------------------------------------------
+
+const nonEmpty = z.string().check(z.minLength(1));
+const typedId = z.object({ type: nonEmpty, value: z.union([nonEmpty, z.number()]) });
+
+/** A bare string is an external reference (article code); the typed form says so explicitly. */
+export const sparePartIdentifierSchema = z.union([
+  nonEmpty,
+  z.object({ type: z.literal('externalReference'), value: nonEmpty }),
+]);
+export type SparePartIdentifier = z.output<typeof sparePartIdentifierSchema>;
+
+/** Integer = native id, string = item code, or `{type, value}` (reference §2.7). */
+const equipmentIdentifier = z.union([z.int(), nonEmpty, typedId]);
+const isoWithOffset = z.iso.datetime({ offset: true });
+
+export const scheduleTaskInputSchema = z.object({
+  equipment: equipmentIdentifier,
+  description: z.string().check(z.minLength(3), z.maxLength(3000)),
+  startDateTime: isoWithOffset,
+  endDateTime: isoWithOffset,
+  /** Required although documented with a default (reference §7 #20): always sent. */
+  allDay: z.boolean(),
+  /** Native ids and/or e-mails of network members. */
+  assignees: z.array(z.union([z.int(), nonEmpty, typedId])).check(z.minLength(1)),
+  tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedId]))),
+  checklist: z.optional(z.nullable(z.guid())),
+  sendEmailToAssignees: z.optional(z.boolean()),
+  inheritEquipmentTags: z.optional(z.boolean()),
+  /** Comes back in the task webhooks: the only way to correlate (no task id is returned). */
+  metadata: z.optional(z.record(z.string(), z.unknown())),
+});
+export type ScheduleTaskInput = z.input<typeof scheduleTaskInputSchema>;
+
+const triggerPlanInputSchema = z.object({
+  planId: z.guid(),
+  /** Comes back in the task webhooks. */
+  metadata: z.optional(z.record(z.string(), z.unknown())),
+});
+
+const money = z.looseObject({ amount: z.int(), currency: nonEmpty });
+const stockValue = z.number().check(z.gte(0));
+
+/** Extra (undocumented or unnamed) fields pass through unchanged. */
+export const createSparePartSchema = z.looseObject({
+  externalReference: nonEmpty,
+  name: z.string().check(z.minLength(3), z.maxLength(255)),
+  description: z.optional(z.string().check(z.minLength(3), z.maxLength(3000))),
+  minimumStock: z.optional(z.int().check(z.gte(0))),
+  maximumStock: z.optional(z.int().check(z.gte(0))),
+  /** Integer in minor units: 3500 = EUR 35.00. */
+  unitPrice: z.optional(money),
+});
+export type CreateSparePartInput = z.input<typeof createSparePartSchema>;
+
+/** Omit a field to leave it unchanged; `null` unsets it (reference §3.3). */
+export const sparePartAttributesSchema = z.looseObject({
+  id: sparePartIdentifierSchema,
+  name: z.optional(z.string().check(z.minLength(3), z.maxLength(255))),
+  description: z.optional(z.nullable(z.string().check(z.minLength(3), z.maxLength(3000)))),
+  externalReference: z.optional(nonEmpty),
+  minimumStock: z.optional(z.nullable(stockValue)),
+  maximumStock: z.optional(z.nullable(stockValue)),
+  replenishmentLot: z.optional(z.nullable(stockValue)),
+  unitPrice: z.optional(z.nullable(money)),
+});
+export type SparePartAttributesInput = z.input<typeof sparePartAttributesSchema>;
+
+export const stockLevelInputSchema = z.object({ id: sparePartIdentifierSchema, quantity: stockValue });
+/** An absolute stock level (MW's "movement" replaces the stock; it is not a delta). */
+export type StockLevelInput = z.input<typeof stockLevelInputSchema>;
+
+// ---- outputs ----------------------------------------------------------------------------------
+
+export const networkSettingsSchema = z.looseObject({
+  /** The UUID webhooks carry; key the tenant on it. */
+  networkId: z.guid(),
+  legacyNetworkId: z.optional(z.nullable(z.int())),
+  name: z.string(),
+  timezone: nonEmpty,
+  currency: nonEmpty,
+});
+export type NetworkSettings = z.output<typeof networkSettingsSchema>;
+
+/**
+ * Result of a bulk write. `status: 'accepted'` means MW queued it (202), NOT that it was applied:
+ * processing takes up to minutes and per-item failures are not reported anywhere.
+ */
+export interface MwBulkResult {
+  requests: number;
+  items: number;
+  status: 'accepted';
+}
+
+// ---- client -----------------------------------------------------------------------------------
+
+export type MobilityWorkHttpOptions = Partial<Omit<HttpClientOptions, 'vendor' | 'baseUrl' | 'headers'>>;
+
+export interface MobilityWorkClientOptions {
+  config: MobilityWorkConfig;
+  /** Reads the API key; called lazily, with `refresh: true` after a 401 (the key may have rotated). */
+  loadApiKey: (options: { refresh: boolean }) => Promise<string>;
+  /** HttpClient settings for tests and tuning (fetch, sleep, random, timeoutMs, retries). */
+  http?: MobilityWorkHttpOptions;
+  log?: Log;
+}
+
+interface MwRequest {
+  operation: string;
+  method: HttpMethod;
+  path: string;
+  body?: unknown;
+  idempotent?: boolean;
+}
+
+/** Every 4xx but 429 comes back to us (full body, no retry); 429 and 5xx go through HttpClient's retries. */
+const CLIENT_ERRORS = Array.from({ length: 100 }, (_, i) => 400 + i).filter((s) => s !== 429);
+
+const inputError = (operation: string) => (p: { path: string; message: string }) =>
+  new MobilityWorkInputError(operation, p.path, p.message);
+
+export class MobilityWorkClient {
+  readonly config: MobilityWorkConfig;
+  private readonly http: HttpClient;
+  private readonly loadApiKey: MobilityWorkClientOptions['loadApiKey'];
+  private readonly log: Log;
+  private apiKey: string | undefined;
+
+  constructor(options: MobilityWorkClientOptions) {
+    this.config = options.config;
+    this.loadApiKey = options.loadApiKey;
+    this.log = options.log ?? silentLog;
+    const log = this.log;
+    const userOnRetry = options.http?.onRetry;
+    // Drop explicit undefineds: they would erase HttpClient's defaults.
+    const overrides = Object.fromEntries(
+      Object.entries(options.http ?? {}).filter(([, v]) => v !== undefined),
+    );
+    this.http = new HttpClient({
+      ...(options.config.timeoutMs !== undefined ? { timeoutMs: options.config.timeoutMs } : {}),
+      ...overrides,
+      vendor: MW_VENDOR,
+      baseUrl: options.config.baseUrl,
+      headers: { 'user-agent': options.config.userAgent },
+      secrets: () => [this.apiKey],
+      onRetry: (info) => {
+        log.warn('mobility-work request retried', { ...info });
+        userOnRetry?.(info);
+      },
+    });
+  }
+
+  private async key(refresh: boolean): Promise<string> {
+    if (this.apiKey === undefined || refresh) this.apiKey = await this.loadApiKey({ refresh });
+    return this.apiKey;
+  }
+
+  /** Sends with the API key; a 401 re-reads the key once and retries once if it changed. */
+  private async send(req: MwRequest): Promise<HttpResponse<unknown>> {
+    const used = await this.key(false);
+    let response = await this.attempt(req, used);
+    if (response.status === 401) {
+      const fresh = await this.key(true);
+      if (fresh !== used) {
+        this.log.warn('mobility-work answered 401; retrying once with the re-read API key', {
+          operation: req.operation,
+        });
+        response = await this.attempt(req, fresh);
+      }
+    }
+    const requestId = response.headers.get('request-id') ?? undefined;
+    if (response.status >= 400) {
+      throw new MobilityWorkApiError({
+        ...req,
+        status: response.status,
+        body: response.data,
+        requestId,
+        secrets: [this.apiKey],
+      });
+    }
+    this.log.info('mobility-work call', { operation: req.operation, status: response.status, requestId });
+    return response;
+  }
+
+  private async attempt(req: MwRequest, apiKey: string): Promise<HttpResponse<unknown>> {
+    try {
+      return await this.http.request({
+        operation: req.operation,
+        method: req.method,
+        path: req.path,
+        body: req.body,
+        idempotent: req.idempotent,
+        headers: { 'api-key': apiKey },
+        acceptStatus: CLIENT_ERRORS,
+      });
+    } catch (error) {
+      // 429/5xx after HttpClient's retries: same typed error as a 4xx (its text is already redacted).
+      if (!(error instanceof VendorHttpError) || error instanceof MobilityWorkApiError) throw error;
+      const prefix = `${MW_VENDOR} ${req.operation} failed with HTTP ${error.status}: `;
+      const body = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+      throw new MobilityWorkApiError({
+        ...req,
+        status: error.status,
+        body,
+        retryAfterMs: error.retryAfterMs,
+        cause: error,
+      });
+    }
+  }
+
+  /** `POST /partners/v1/tasks` (201, no body, no task id). Not idempotent. */
+  async scheduleTask(input: ScheduleTaskInput): Promise<{ accepted: true }> {
+    const operation = 'scheduleTask';
+    const body = parseWith(scheduleTaskInputSchema, input, inputError(operation));
+    await this.send({ operation, method: 'POST', path: MW_PATHS.tasks, body });
+    return { accepted: true };
+  }
+
+  /** `POST /partners/maintenance-plans/trigger/{uuid}` (204): one task per call. Not idempotent. */
+  async triggerMaintenancePlan(
+    planId: string,
+    metadata?: Record<string, unknown>,
+  ): Promise<{ accepted: true }> {
+    const operation = 'triggerMaintenancePlan';
+    const input = parseWith(triggerPlanInputSchema, { planId, metadata }, inputError(operation));
+    const body = input.metadata === undefined ? {} : { metadata: input.metadata };
+    await this.send({ operation, method: 'POST', path: MW_PATHS.maintenancePlanTrigger(input.planId), body });
+    return { accepted: true };
+  }
+
+  /** `POST /partners/v1/spare-parts` (202). Not marked idempotent: a re-sent create may duplicate. */
+  createSpareParts(items: readonly CreateSparePartInput[]): Promise<MwBulkResult> {
+    return this.bulk('createSpareParts', MW_PATHS.spareParts, items, createSparePartSchema, (i) => i, false);
+  }
+
+  /** `POST /partners/v1/spare-parts/attributes` (202). Absolute values, so safe to repeat. */
+  updateSparePartAttributes(items: readonly SparePartAttributesInput[]): Promise<MwBulkResult> {
+    const path = MW_PATHS.sparePartAttributes;
+    return this.bulk('updateSparePartAttributes', path, items, sparePartAttributesSchema, (i) => i, true);
+  }
+
+  /**
+   * `POST /partners/v1/spare-parts/movements/bulk` (202): sets absolute stock levels (a recount),
+   * hence safe to repeat. Body per `stockMovementFormat` (a named assumption, see config.ts).
+   */
+  setStock(items: readonly StockLevelInput[]): Promise<MwBulkResult> {
+    const nested = this.config.stockMovementFormat === 'nested';
+    const toBody = ({ id, quantity }: StockLevelInput) =>
+      nested ? { id, movement: { type: 'inventory', quantity } } : { id, quantity };
+    return this.bulk('setStock', MW_PATHS.stockMovements, items, stockLevelInputSchema, toBody, true);
+  }
+
+  /** `GET /partners/v1/network/settings`: the key's network UUID, timezone and currency. */
+  async getNetworkSettings(): Promise<NetworkSettings> {
+    const operation = 'getNetworkSettings';
+    const { data } = await this.send({ operation, method: 'GET', path: MW_PATHS.networkSettings });
+    return parseWith(
+      networkSettingsSchema,
+      data,
+      (p) => new VendorResponseError(MW_VENDOR, operation, p.path, p.message),
+    );
+  }
+
+  /** Validates every item first (nothing is sent if one is bad), then sends `bulkLimit` at a time, in order. */
+  private async bulk<S extends z.ZodMiniType>(
+    operation: string,
+    path: string,
+    items: readonly z.input<S>[],
+    schema: S,
+    toBody: (item: z.output<S>) => unknown,
+    idempotent: boolean,
+  ): Promise<MwBulkResult> {
+    const checked: z.output<S>[] = parseWith(z.array(schema), items, inputError(operation));
+    const limit = this.config.bulkLimit;
+    const done = { requests: 0, items: 0 };
+    for (let from = 0; from < checked.length; from += limit) {
+      const chunk = checked.slice(from, from + limit);
+      try {
+        await this.send({ operation, method: 'POST', path, body: chunk.map(toBody), idempotent });
+      } catch (error) {
+        if (done.requests === 0) throw error;
+        throw new MobilityWorkBulkError(operation, { ...done }, from, from + chunk.length, error);
+      }
+      done.requests++;
+      done.items += chunk.length;
+    }
+    return { ...done, status: 'accepted' };
+  }
+}
+
+/**
+ * The client for a runtime env: validates `env.vendors['mobility-work']` now (ConfigError naming
+ * `vendors.mobility-work.<field>`), reads the secret only when the first call needs it.
+ */
+export function connectMobilityWork(
+  env: RuntimeEnv,
+  overrides: { http?: MobilityWorkHttpOptions; log?: Log } = {},
+): MobilityWorkClient {
+  const config = parseMobilityWorkConfig(env.vendors['mobility-work']);
+  return new MobilityWorkClient({
+    log: env.log,
+    ...overrides,
+    config,
+    loadApiKey: async ({ refresh }) =>
+      (await readSecret(env.secrets, config.secretName, mobilityWorkSecretSchema, { refresh })).apiKey,
+  });
+}

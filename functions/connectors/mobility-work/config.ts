@@ -1,0 +1,73 @@
+/**
+ * Mobility Work settings from the deployment config (`vendors.mobility-work`) and the shape of its
+ * secret. Config carries the secret *name* only; the API key and the webhook signing secrets live in
+ * Secrets Manager.
+ */
+import * as z from 'zod/mini';
+import { ConfigError } from '../../core/errors.ts';
+import { parseWith } from '../../core/schema.ts';
+import { DEFAULT_MW_SIGNATURE_SCHEME, MW_SIGNATURE_SCHEME_NAMES } from './signature.ts';
+
+export const MOBILITY_WORK_DEFAULT_BASE_URL = 'https://api.mobility-work.com';
+export const MOBILITY_WORK_DEFAULT_USER_AGENT = 'Millwright (+https://github.com/millwright)';
+/** Every bulk endpoint takes at most 10.000 (ten thousand) items per request (reference §2.3). */
+export const MOBILITY_WORK_MAX_BULK = 10_000;
+/**
+ * NAMED ASSUMPTION: the movement object of `POST /spare-parts/movements/bulk` lost its field names in
+ * the doc. `flat` sends `{id, quantity}` (the documented deprecated PUT shape); `nested` sends
+ * `{id, movement: {type: 'inventory', quantity}}`.
+ */
+export const STOCK_MOVEMENT_FORMATS = ['flat', 'nested'] as const;
+export type StockMovementFormat = (typeof STOCK_MOVEMENT_FORMATS)[number];
+
+export const mobilityWorkWebhookConfigSchema = z.object({
+  /** Which signed string `X-MW-Signature` covers (undocumented; see signature.ts). */
+  signatureScheme: z._default(z.enum(MW_SIGNATURE_SCHEME_NAMES), DEFAULT_MW_SIGNATURE_SCHEME),
+  /** Accepted |receivedAt - t|; nonces are remembered for twice this long. */
+  toleranceSeconds: z._default(z.int().check(z.gte(30), z.lte(3600)), 300),
+  /** Refuse unsigned deliveries (MW signs only when a secret was set on the subscription). */
+  requireSignature: z._default(z.boolean(), true),
+});
+export type MobilityWorkWebhookConfig = z.output<typeof mobilityWorkWebhookConfigSchema>;
+
+export const mobilityWorkConfigSchema = z.object({
+  baseUrl: z._default(z.url({ protocol: /^https?$/ }), MOBILITY_WORK_DEFAULT_BASE_URL),
+  /** Secrets Manager name of a JSON secret matching `mobilityWorkSecretSchema`. */
+  secretName: z.string().check(z.minLength(1)),
+  /** The network (tenant) this deployment serves; webhooks of another network are ignored. */
+  networkId: z.optional(z.guid()),
+  /** Per-attempt HTTP timeout (the HttpClient default, 10 s, when absent). */
+  timeoutMs: z.optional(z.int().check(z.gte(50), z.lte(120_000))),
+  /** MW asks for one that names the integration (reference §1). */
+  userAgent: z._default(z.string().check(z.minLength(1)), MOBILITY_WORK_DEFAULT_USER_AGENT),
+  /** Items per bulk request; larger inputs are split into several requests. */
+  bulkLimit: z._default(z.int().check(z.gte(1), z.lte(MOBILITY_WORK_MAX_BULK)), MOBILITY_WORK_MAX_BULK),
+  stockMovementFormat: z._default(z.enum(STOCK_MOVEMENT_FORMATS), 'flat'),
+  // A function default so the webhook defaults are written once (in the schema above).
+  webhook: z._default(mobilityWorkWebhookConfigSchema, () => mobilityWorkWebhookConfigSchema.parse({})),
+});
+/** Validated config (defaults applied). */
+export type MobilityWorkConfig = z.output<typeof mobilityWorkConfigSchema>;
+/** Config as written by an operator (defaults optional). */
+export type MobilityWorkConfigInput = z.input<typeof mobilityWorkConfigSchema>;
+
+export const mobilityWorkSecretSchema = z.object({
+  apiKey: z.string().check(z.minLength(1)),
+  /** One per event subscription (a secret is set per webhook in MW); any of them may match. */
+  webhookSecrets: z.optional(z.array(z.string().check(z.minLength(8)))),
+});
+export type MobilityWorkSecret = z.output<typeof mobilityWorkSecretSchema>;
+
+export const CONFIG_PATH = 'vendors.mobility-work';
+
+/** Validate `env.vendors['mobility-work']`; a bad value throws ConfigError naming `vendors.mobility-work.<field>`. */
+export function parseMobilityWorkConfig(value: unknown): MobilityWorkConfig {
+  if (value === undefined || value === null) {
+    throw new ConfigError(CONFIG_PATH, 'missing: the Mobility Work vendor settings are required');
+  }
+  return parseWith(
+    mobilityWorkConfigSchema,
+    value,
+    (p) => new ConfigError(p.path ? `${CONFIG_PATH}.${p.path}` : CONFIG_PATH, p.message),
+  );
+}

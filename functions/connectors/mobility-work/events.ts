@@ -1,0 +1,275 @@
+/**
+ * The 11 Mobility Work webhook events (reference §4.5) and the accessors flows read them with.
+ *
+ * MW documents no payload schema (`any`) and its doc collapsed every nested object, so the nested
+ * field names are NAMED ASSUMPTIONS shared with the simulator (contract "(A)" fields). Schemas are
+ * strict on the types of fields we read and tolerant of everything else:
+ * - only `_event` and `networkId` are required; every other field is optional but type-checked;
+ * - unknown fields pass through (loose objects);
+ * - a nested object may be absent, `null`, or `[]` (PHP's empty array, e.g. task `metadata`).
+ * Discriminate on `_event`, never on `_type` (only 5 of 11 events carry it).
+ */
+import * as z from 'zod/mini';
+import { VendorResponseError } from '../../core/errors.ts';
+import { MW_VENDOR } from './errors.ts';
+
+export const MW_EVENT_NAMES = [
+  'TaskWasCompleted',
+  'TaskWasScheduled',
+  'TaskWasCanceled',
+  'TaskWasStarted',
+  'ActivityWasAddedOnTask',
+  'SparePartWasOutOfStock',
+  'SparePartStockWasUnderMinThreshold',
+  'SparePartWasManuallyRecounted',
+  'SparePartWasRestocked',
+  'SparePartWasConsumed',
+  'SparePartConsumptionWasCanceled',
+] as const;
+export type MwEventName = (typeof MW_EVENT_NAMES)[number];
+export type MwFlowEventType = `mobility-work.${MwEventName}`;
+
+/** FlowEvent `type`s, e.g. `MW_EVENT.TaskWasCompleted === 'mobility-work.TaskWasCompleted'`. */
+export const MW_EVENT = Object.fromEntries(MW_EVENT_NAMES.map((name) => [name, `mobility-work.${name}`])) as {
+  readonly [K in MwEventName]: `mobility-work.${K}`;
+};
+
+const KNOWN = new Set<string>(MW_EVENT_NAMES);
+export const isMwEventName = (name: unknown): name is MwEventName =>
+  typeof name === 'string' && KNOWN.has(name);
+
+/** Events about a task (subject = task id); the others are about a spare part. */
+export const MW_TASK_EVENTS: readonly MwEventName[] = [
+  'TaskWasCompleted',
+  'TaskWasScheduled',
+  'TaskWasCanceled',
+  'TaskWasStarted',
+  'ActivityWasAddedOnTask',
+];
+
+// ---- schemas ----------------------------------------------------------------------------------
+
+const str = z.optional(z.string());
+const nullableStr = z.optional(z.nullable(z.string()));
+const num = z.optional(z.number());
+/** Native ids are numbers or strings (UUIDs, 8-hex task ids); flows compare them as strings. */
+const id = z.optional(z.union([z.string(), z.number()]));
+
+/** PHP serialises an empty map as `[]`. */
+const emptyArrayAsObject = (value: unknown): unknown =>
+  Array.isArray(value) && value.length === 0 ? {} : value;
+
+/** A nested object: absent, null, `[]` or a (loose) object whose listed fields are type-checked. */
+const nested = <S extends z.core.$ZodLooseShape>(shape: S) =>
+  z.optional(z.pipe(z.transform(emptyArrayAsObject), z.nullable(z.looseObject(shape))));
+
+const person = nested({ id, email: nullableStr, name: nullableStr });
+const taskRef = nested({ id });
+const sparePart = nested({ id, externalReference: str, name: str });
+const location = nested({ name: str });
+const associatedTo = nested({ equipment: nested({ id, itemCode: nullableStr, name: str }) });
+const metadata = nested({});
+const movedStock = nested({ quantity: num, previousStock: num });
+
+const base = <E extends MwEventName, S extends z.core.$ZodLooseShape>(event: E, shape: S) =>
+  z.looseObject({
+    _event: z.literal(event),
+    _idempotencyKey: z.optional(z.string().check(z.minLength(1))),
+    networkId: z.string().check(z.minLength(1)),
+    _type: str,
+    _sentAt: str,
+    emittedAt: str,
+    _date: str,
+    ...shape,
+  });
+
+const taskLifecycle = <E extends MwEventName, S extends z.core.$ZodLooseShape>(event: E, shape: S) =>
+  base(event, { taskId: id, associatedTo, metadata, ...shape });
+
+const stockAlert = <E extends MwEventName>(event: E) =>
+  base(event, {
+    stock: nested({ quantity: num, minimumStock: z.optional(z.nullable(z.number())) }),
+    sparePart,
+    movement: nested({ type: str, quantity: num }),
+  });
+
+export const MW_EVENT_SCHEMAS = {
+  TaskWasCompleted: base('TaskWasCompleted', {
+    legacyId: id,
+    id,
+    doneAt: str,
+    initiator: person,
+    associatedTo,
+    metadata,
+  }),
+  TaskWasScheduled: taskLifecycle('TaskWasScheduled', {
+    scheduled: nested({ at: str, startDateTime: str, endDateTime: str }),
+  }),
+  TaskWasStarted: taskLifecycle('TaskWasStarted', { started: nested({ at: str }) }),
+  TaskWasCanceled: taskLifecycle('TaskWasCanceled', { canceled: nested({ at: str, reason: nullableStr }) }),
+  ActivityWasAddedOnTask: base('ActivityWasAddedOnTask', {
+    task: taskRef,
+    equipment: nested({ id }),
+    activity: nested({ id, comment: nullableStr }),
+  }),
+  SparePartWasOutOfStock: stockAlert('SparePartWasOutOfStock'),
+  SparePartStockWasUnderMinThreshold: stockAlert('SparePartStockWasUnderMinThreshold'),
+  SparePartWasManuallyRecounted: base('SparePartWasManuallyRecounted', {
+    sparePart,
+    location,
+    initiator: person,
+    recounted: movedStock,
+  }),
+  SparePartWasRestocked: base('SparePartWasRestocked', {
+    task: taskRef,
+    sparePart,
+    location,
+    initiator: person,
+    restocked: movedStock,
+  }),
+  SparePartWasConsumed: base('SparePartWasConsumed', {
+    task: taskRef,
+    sparePart,
+    location,
+    initiator: person,
+    consumed: nested({ _type: str, quantity: num, previousStock: num }),
+  }),
+  SparePartConsumptionWasCanceled: base('SparePartConsumptionWasCanceled', {
+    task: taskRef,
+    sparePart,
+    activity: nested({ id, comment: nullableStr }),
+    location,
+  }),
+} as const satisfies { [K in MwEventName]: z.ZodMiniType };
+
+export type MwEventOf<K extends MwEventName> = z.output<(typeof MW_EVENT_SCHEMAS)[K]>;
+export type MwEvent = { [K in MwEventName]: MwEventOf<K> }[MwEventName];
+
+// ---- accessors (work on FlowEvent.data as received, or on a parsed event) ----------------------
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The value at a dotted path (`sparePart.externalReference`), or undefined. */
+export function fieldAt(payload: unknown, path: string): unknown {
+  let at: unknown = payload;
+  for (const key of path.split('.')) {
+    if (!isObject(at)) return undefined;
+    at = at[key];
+  }
+  return at;
+}
+
+const idString = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
+const numberAt = (payload: unknown, path: string): number | undefined => {
+  const v = fieldAt(payload, path);
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+};
+
+export const eventNameOf = (payload: unknown): MwEventName | undefined => {
+  const name = fieldAt(payload, '_event');
+  return isMwEventName(name) ? name : undefined;
+};
+
+/** `taskId` (Scheduled/Started/Canceled), `id` (Completed) or `task.id` (activity and part events). */
+export const taskIdOf = (payload: unknown): string | undefined =>
+  idString(fieldAt(payload, 'taskId')) ??
+  idString(fieldAt(payload, 'id')) ??
+  idString(fieldAt(payload, 'task.id'));
+
+/** The task's `metadata` (what we sent when scheduling it); `[]`, null or absent give `{}`. */
+export function taskMetadataOf(payload: unknown): Record<string, unknown> {
+  const value = fieldAt(payload, 'metadata');
+  return isObject(value) ? value : {};
+}
+
+export interface MwSparePartRef {
+  externalReference?: string;
+  /** The native id, as a string. */
+  id?: string;
+  name?: string;
+}
+
+export function sparePartRefOf(payload: unknown): MwSparePartRef {
+  const ref: MwSparePartRef = {};
+  const externalReference = fieldAt(payload, 'sparePart.externalReference');
+  const name = fieldAt(payload, 'sparePart.name');
+  const nativeId = idString(fieldAt(payload, 'sparePart.id'));
+  if (typeof externalReference === 'string' && externalReference !== '')
+    ref.externalReference = externalReference;
+  if (nativeId !== undefined) ref.id = nativeId;
+  if (typeof name === 'string') ref.name = name;
+  return ref;
+}
+
+export interface MwStockLevel {
+  /** The stock after the event, when the payload says (or lets us compute) it. */
+  quantity?: number;
+  /** The minimum threshold (stock alerts only); null = none set. */
+  minimum?: number | null;
+}
+
+const sum = (a: number | undefined, b: number | undefined, sign: 1 | -1) =>
+  a === undefined || b === undefined ? undefined : a + sign * b;
+
+/** The stock level an event reports; undefined for events that carry none. */
+export function stockLevelOf(payload: unknown): MwStockLevel | undefined {
+  let quantity: number | undefined;
+  let minimum: number | null | undefined;
+  switch (eventNameOf(payload)) {
+    case 'SparePartWasOutOfStock':
+    case 'SparePartStockWasUnderMinThreshold': {
+      quantity = numberAt(payload, 'stock.quantity');
+      const min = fieldAt(payload, 'stock.minimumStock');
+      minimum = min === null ? null : numberAt(payload, 'stock.minimumStock');
+      break;
+    }
+    case 'SparePartWasManuallyRecounted':
+      quantity = numberAt(payload, 'recounted.quantity');
+      break;
+    case 'SparePartWasRestocked':
+      quantity = sum(
+        numberAt(payload, 'restocked.previousStock'),
+        numberAt(payload, 'restocked.quantity'),
+        1,
+      );
+      break;
+    case 'SparePartWasConsumed':
+      quantity = sum(numberAt(payload, 'consumed.previousStock'), numberAt(payload, 'consumed.quantity'), -1);
+      break;
+    default:
+      return undefined;
+  }
+  return {
+    ...(quantity !== undefined ? { quantity } : {}),
+    ...(minimum !== undefined ? { minimum } : {}),
+  };
+}
+
+/** True when no network is configured or the payload's `networkId` is that network. */
+export function networkMatches(payload: unknown, networkId: string | undefined): boolean {
+  if (!networkId) return true;
+  const actual = fieldAt(payload, 'networkId');
+  return typeof actual === 'string' && actual.toLowerCase() === networkId.toLowerCase();
+}
+
+/**
+ * A field a flow cannot do without, e.g. `requireField(data, 'sparePart.externalReference', 'string')`.
+ * Missing (or of the wrong kind): VendorResponseError naming the path, not retryable (the payload
+ * will not change).
+ */
+export function requireField(payload: unknown, path: string, kind: 'string'): string;
+export function requireField(payload: unknown, path: string, kind: 'number'): number;
+export function requireField(payload: unknown, path: string): NonNullable<unknown>;
+export function requireField(payload: unknown, path: string, kind?: 'string' | 'number'): unknown {
+  const value = fieldAt(payload, path);
+  const operation = `${eventNameOf(payload) ?? 'unknown'} webhook`;
+  const fail = (message: string) =>
+    new VendorResponseError(MW_VENDOR, operation, path, message, { retryable: false });
+  if (value === undefined || value === null || value === '') throw fail('missing');
+  if (kind === 'number' && (typeof value !== 'number' || !Number.isFinite(value)))
+    throw fail('expected number');
+  if (kind === 'string' && typeof value !== 'string') throw fail('expected string');
+  return value;
+}

@@ -1,0 +1,185 @@
+/**
+ * Mobility Work webhooks (route `POST /webhooks/mobility-work`, reference §4).
+ *
+ * - verify: `X-MW-Signature: t=..,nonce=..,signature=..` over the raw body with any of the secret's
+ *   `webhookSecrets` (one per event subscription), for the configured signed-string scheme (a named
+ *   assumption, see signature.ts); `t` within `toleranceSeconds`; the nonce remembered for twice
+ *   that, so a replay is refused. `release` forgets the nonce when we could not accept the delivery.
+ * - parse: discriminates on `_event` (schemas in events.ts); unknown events are acknowledged and
+ *   ignored. The event id is `mobility-work:<networkId>:<_idempotencyKey>`, so MW's retry of one
+ *   delivery (new t and nonce, same key) gives the same id.
+ * - MW counts anything but 200 as a failure: `ackStatus: 200`.
+ * - networkId routing: `parse(req, { env })` drops other networks' events (`ignored: ['network <id>']`).
+ * - MW retries a failed delivery twice with the same `_idempotencyKey`: the ingress acknowledges a
+ *   redelivery of an event it already enqueued without enqueueing it again (`dedupeSeconds`).
+ */
+import { bodyFingerprint } from '../../core/digest.ts';
+import { WebhookError } from '../../core/errors.ts';
+import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
+import { parseWith } from '../../core/schema.ts';
+import { readSecret } from '../../core/secrets.ts';
+import { mobilityWorkSecretSchema, parseMobilityWorkConfig } from './config.ts';
+import {
+  fieldAt,
+  isMwEventName,
+  MW_EVENT,
+  MW_EVENT_SCHEMAS,
+  MW_TASK_EVENTS,
+  type MwEventName,
+  networkMatches,
+  sparePartRefOf,
+  taskIdOf,
+} from './events.ts';
+import {
+  computeMwSignature,
+  MW_SIGNATURE_HEADER,
+  type MwSignatureParts,
+  mwSignatureMatches,
+  parseMwSignatureHeader,
+} from './signature.ts';
+
+export const MW_WEBHOOK_ROUTE = 'POST /webhooks/mobility-work';
+export const MW_WEBHOOK_SOURCE = 'mobility-work.webhook';
+/** Namespace of the replay nonces in the state store. */
+export const MW_NONCE_NAMESPACE = 'mobility-work';
+/** MW marks any other status as failed and retries (reference §4.3). */
+export const MW_ACK_STATUS = 200;
+
+/** `t` is unix seconds (10 digits today); allow a digit either way. */
+const UNIX_SECONDS = /^\d{9,11}$/;
+/** The doc shows 40 hex; accept any short token, it becomes a state-store key. */
+const NONCE = /^[A-Za-z0-9_-]{8,128}$/;
+
+const unauthorized = (message: string) => new WebhookError(401, `mobility-work webhook: ${message}`);
+const badRequest = (message: string) => new WebhookError(400, `mobility-work webhook: ${message}`);
+
+async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
+  const config = parseMobilityWorkConfig(env.vendors['mobility-work']);
+  const { signatureScheme, toleranceSeconds, requireSignature } = config.webhook;
+  const secret = await readSecret(env.secrets, config.secretName, mobilityWorkSecretSchema);
+  const keys = secret.webhookSecrets ?? [];
+  const header = req.headers[MW_SIGNATURE_HEADER];
+
+  if (!header && !requireSignature) {
+    env.log.warn('mobility-work webhook accepted without X-MW-Signature (requireSignature is false)');
+    return;
+  }
+  if (keys.length === 0) {
+    if (requireSignature) {
+      throw unauthorized(
+        `no webhookSecrets in secret ${config.secretName}; webhooks are refused until one is set`,
+      );
+    }
+    env.log.warn(`mobility-work webhook signature not checked: no webhookSecrets in ${config.secretName}`);
+    return;
+  }
+  if (!header) throw unauthorized('missing X-MW-Signature header');
+  const parts = parseMwSignatureHeader(header);
+  if (!parts) throw unauthorized('malformed X-MW-Signature (expected t=..,nonce=..,signature=..)');
+  if (!UNIX_SECONDS.test(parts.t)) throw unauthorized('X-MW-Signature t is not unix seconds');
+  if (!NONCE.test(parts.nonce)) throw unauthorized('X-MW-Signature nonce is malformed');
+  const skew = Math.abs(req.receivedAt.getTime() / 1000 - Number(parts.t));
+  if (skew > toleranceSeconds) {
+    throw unauthorized(
+      `stale X-MW-Signature: t is ${Math.round(skew)} s off (tolerance ${toleranceSeconds} s)`,
+    );
+  }
+  // Try every secret, so the time taken does not tell which one matched.
+  let matched = false;
+  for (const key of keys) {
+    const expected = computeMwSignature(key, signatureScheme, parts.t, parts.nonce, req.rawBody);
+    matched = mwSignatureMatches(parts.signature, expected) || matched;
+  }
+  if (!matched) throw unauthorized(`signature does not match (scheme ${signatureScheme})`);
+  const fresh = await env.state.rememberNonce(MW_NONCE_NAMESPACE, nonceKey(parts), toleranceSeconds * 2);
+  if (!fresh) throw unauthorized('replayed nonce');
+}
+
+const nonceKey = (parts: MwSignatureParts) => parts.nonce.toLowerCase();
+
+/** The ingress could not accept a verified delivery: forget its nonce so MW's retry is not a replay. */
+async function release(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
+  const parts = parseMwSignatureHeader(req.headers[MW_SIGNATURE_HEADER]);
+  if (parts && NONCE.test(parts.nonce)) await env.state.forgetNonce(MW_NONCE_NAMESPACE, nonceKey(parts));
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Where each event keeps its time; the first that parses wins. */
+const TIME_FIELDS = ['doneAt', '_date', 'emittedAt', '_sentAt', 'scheduled.at', 'started.at', 'canceled.at'];
+
+function occurredAtOf(body: Json, receivedAt: Date): string {
+  for (const path of TIME_FIELDS) {
+    const value = fieldAt(body, path);
+    const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+    if (!Number.isNaN(ms)) return new Date(ms).toISOString();
+  }
+  return receivedAt.toISOString();
+}
+
+function subjectOf(name: MwEventName, body: Json): string | undefined {
+  if (MW_TASK_EVENTS.includes(name)) return taskIdOf(body);
+  const ref = sparePartRefOf(body);
+  return ref.externalReference ?? ref.id;
+}
+
+export interface ParsedDelivery {
+  events: FlowEvent[];
+  ignored: string[];
+}
+
+/** Parse one delivery; with `networkId`, another network's event is acknowledged and ignored. */
+export function parseMobilityWorkWebhook(
+  req: WebhookRequest,
+  options: { networkId?: string } = {},
+): ParsedDelivery {
+  let body: unknown;
+  try {
+    body = JSON.parse(req.rawBody);
+  } catch (error) {
+    throw new WebhookError(400, 'mobility-work webhook: body is not valid JSON', { cause: error });
+  }
+  if (!isObject(body)) throw badRequest('body must be a JSON object');
+  const name = body._event;
+  if (typeof name !== 'string' || name === '') throw badRequest('invalid payload at _event: expected string');
+  if (!isMwEventName(name)) return { events: [], ignored: [name] };
+
+  parseWith(MW_EVENT_SCHEMAS[name], body, (p) =>
+    badRequest(`${name}: invalid payload at ${p.path || '(root)'}: ${p.message}`),
+  );
+  const networkId = body.networkId as string;
+  if (!networkMatches(body, options.networkId)) return { events: [], ignored: [`network ${networkId}`] };
+
+  const key = typeof body._idempotencyKey === 'string' ? body._idempotencyKey : undefined;
+  const subject = subjectOf(name, body);
+  const event: FlowEvent = {
+    id: `mobility-work:${networkId}:${key ?? `body-${bodyFingerprint(req.rawBody)}`}`,
+    type: MW_EVENT[name],
+    source: MW_WEBHOOK_SOURCE,
+    occurredAt: occurredAtOf(body, req.receivedAt),
+    ...(subject !== undefined ? { subject } : {}),
+    // As received: flows read it with the accessors in events.ts.
+    data: body,
+  };
+  return { events: [event], ignored: [] };
+}
+
+function parse(req: WebhookRequest, ctx?: WebhookVerifyContext): ParsedDelivery {
+  if (!ctx) return parseMobilityWorkWebhook(req);
+  const { networkId } = parseMobilityWorkConfig(ctx.env.vendors['mobility-work']);
+  return parseMobilityWorkWebhook(req, { networkId });
+}
+
+export const mobilityWorkWebhook = {
+  vendor: 'mobility-work',
+  route: MW_WEBHOOK_ROUTE,
+  ackStatus: MW_ACK_STATUS,
+  dedupeSeconds: 24 * 3600,
+  verify,
+  parse,
+  release,
+} satisfies WebhookReceiver;
+
+/** Default export: lib/entries.ts imports each vendor receiver as `<vendor>/webhook.ts` default. */
+export default mobilityWorkWebhook;

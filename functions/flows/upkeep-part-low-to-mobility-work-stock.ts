@@ -1,0 +1,77 @@
+/**
+ * UpKeep part low -> Mobility Work stock.
+ *
+ * A poller reads the UpKeep parts changed since its watermark (UpKeep sends no part webhooks) and
+ * hands each batch of changes to the shared stock sync: when a part falls to or below its minimum,
+ * Mobility Work's stock for the mapped spare part is set to UpKeep's quantity and its minimum is
+ * aligned, once per low episode (or on every change in `mirror` mode). All the parts of one poll
+ * step go out in one bulk call, split at Mobility Work's 10,000-item limit.
+ */
+import * as z from 'zod/mini';
+import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
+import {
+  UPKEEP_PARTS_CHANGED,
+  upkeepPartsChangedDataSchema,
+  upkeepPartsPollSource,
+} from '../connectors/upkeep/parts-poll-source.ts';
+import { defineFlow, type FlowResult } from '../core/flow.ts';
+import { parseEventData } from './shared/downtime.ts';
+import { type PartLevel, stockSyncShape, syncStock } from './shared/stock-sync.ts';
+
+export const FLOW_ID = 'upkeep-part-low-to-mobility-work-stock';
+
+export const configSchema = z.object({
+  ...stockSyncShape,
+  poll: z._default(
+    z.object({
+      everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5),
+      pageSize: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
+      partsPerEvent: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(2000)), 1000),
+      /** First run: sync every part (`beginning`) or only later changes (`now`). */
+      startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
+    }),
+    { everyMinutes: 5, pageSize: 100, partsPerEvent: 1000, startFrom: 'beginning' },
+  ),
+});
+export type PartLowFlowConfig = z.infer<typeof configSchema>;
+
+export interface Deps {
+  mobilityWork: MobilityWorkClient;
+}
+
+export const flow = defineFlow<PartLowFlowConfig, Deps>({
+  id: FLOW_ID,
+  description: 'UpKeep part low -> Mobility Work stock (and minimum threshold)',
+  vendors: ['upkeep', 'mobility-work'],
+  config: configSchema,
+  triggers: [
+    {
+      kind: 'schedule',
+      source: upkeepPartsPollSource,
+      everyMinutes: (c) => c.poll.everyMinutes,
+      options: (c) => ({
+        pageSize: c.poll.pageSize,
+        partsPerEvent: c.poll.partsPerEvent,
+        startFrom: c.poll.startFrom,
+      }),
+    },
+  ],
+  setup: (env) => ({ mobilityWork: connectMobilityWork(env) }),
+  async handle(event, ctx): Promise<FlowResult> {
+    if (event.type !== UPKEEP_PARTS_CHANGED) {
+      return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
+    }
+    const { parts } = parseEventData(upkeepPartsChangedDataSchema, event);
+    const levels: PartLevel[] = parts.map((p) => ({
+      partId: p.id,
+      name: p.name,
+      quantity: p.quantity,
+      minimum: p.minimumQuantity,
+      changedAtMs: p.updatedAtMs,
+    }));
+    const { result } = await syncStock(ctx, ctx.deps.mobilityWork, event.id, levels);
+    return result;
+  },
+});
+
+export default flow;

@@ -1,0 +1,198 @@
+/**
+ * The Mobility Work flows end to end on real local engines: dynalite, local SQS with redrive, the
+ * MachineMetrics, UpKeep and Mobility Work simulators (signed webhooks, 202 writes applied later),
+ * the real ingress, poller and worker handlers.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DOWNTIME_STARTED } from '../../functions/connectors/machinemetrics/events.ts';
+import { memoryLog } from '../../functions/core/log.ts';
+import { FLOW_ID as TASK_FLOW } from '../../functions/flows/machinemetrics-downtime-to-mobility-work-task.ts';
+import { FLOW_ID as ALERT_FLOW } from '../../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
+import { FLOW_ID as PART_FLOW } from '../../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
+import { manualClock } from '../../sandbox/clock.ts';
+import { MACHINES, PARTS, postJson, sandboxControl } from '../../sandbox/control.ts';
+import { type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
+
+const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<string, unknown>;
+// biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary config paths.
+const baseConfig = () => JSON.parse(readFileSync('config/default.json', 'utf8')) as Record<string, any>;
+
+async function start(config: Record<string, unknown>): Promise<Sandbox> {
+  const sandbox = await startSandbox({
+    config,
+    secrets,
+    clock: manualClock('2026-11-02T08:00:00.000Z'),
+    basePort: 0,
+    visibilityTimeoutSeconds: 1,
+    httpTimeoutMs: 800,
+    mobilityWorkApplyDelayMs: 20,
+    log: memoryLog(),
+  });
+  await sandboxControl(sandbox).advance(0);
+  return sandbox;
+}
+
+const mw = (s: Sandbox) => {
+  const sim = s.simulators['mobility-work'];
+  if (!sim) throw new Error('no Mobility Work simulator');
+  return sim;
+};
+const up = (s: Sandbox) => {
+  const sim = s.simulators.upkeep;
+  if (!sim) throw new Error('no UpKeep simulator');
+  return sim;
+};
+const calls = (s: Sandbox, path: string) => mw(s).requests.filter((r) => r.endsWith(path)).length;
+const posFor = (s: Sandbox, partId: string) =>
+  up(s)
+    .purchaseOrders()
+    .filter((po) => po.parts.some((line) => line.id === partId));
+
+describe('both stock directions at once (loop prevention)', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await start(baseConfig());
+  });
+  afterAll(() => sandbox?.close());
+
+  it('forwards real changes each way once, recognises its own echoes, and goes quiet', async () => {
+    const c = sandboxControl(sandbox);
+    const stockWrites = calls(sandbox, '/partners/v1/spare-parts/movements/bulk');
+    // At the same time: a technician takes bearings in UpKeep, a planner uses belts in Mobility Work.
+    await Promise.all([
+      c.upkeepPart(PARTS.bearing, 'consume', 9),
+      c.mobilityWorkPart(PARTS.belt, 'consume', 2),
+    ]);
+    await c.advance(5);
+
+    // UpKeep -> Mobility Work: one stock write, and Mobility Work now says 3.
+    expect(calls(sandbox, '/partners/v1/spare-parts/movements/bulk')).toBe(stockWrites + 1);
+    expect(
+      mw(sandbox)
+        .spareParts()
+        .find((p) => p.externalReference === PARTS.bearing)?.stock,
+    ).toBe(3);
+    // Mobility Work -> UpKeep: a purchase order for the belt (a real alert) ...
+    expect(posFor(sandbox, PARTS.belt)).toHaveLength(1);
+    // ... and none for the bearing: Mobility Work's alert about our own write is an echo.
+    expect(posFor(sandbox, PARTS.bearing)).toHaveLength(0);
+    const alertRuns = await sandbox.state.listRuns(ALERT_FLOW, 100);
+    expect(alertRuns.some((r) => r.outcome === 'echo' && r.message.includes(PARTS.bearing))).toBe(true);
+
+    // Quiet: more polls create no writes, no purchase orders, and no Mobility Work events.
+    const writes = calls(sandbox, '/partners/v1/spare-parts/movements/bulk');
+    const mwEvents = () => sandbox.enqueued.filter((e) => e.event.type.startsWith('mobility-work.')).length;
+    const before = mwEvents();
+    await c.advance(5);
+    await c.advance(5);
+    expect(calls(sandbox, '/partners/v1/spare-parts/movements/bulk')).toBe(writes);
+    expect(up(sandbox).purchaseOrders()).toHaveLength(1);
+    expect(mwEvents()).toBe(before);
+  });
+
+  it('creates at most one purchase order per Mobility Work low episode, and re-arms on restock', async () => {
+    const c = sandboxControl(sandbox);
+    await c.mobilityWorkPart(PARTS.belt, 'consume', 1); // 1 -> 0: out of stock, same episode
+    await sandbox.settle();
+    expect(posFor(sandbox, PARTS.belt)).toHaveLength(1);
+    await c.mobilityWorkPart(PARTS.belt, 'restock', 10); // above the minimum: episode ends
+    await sandbox.settle();
+    await c.mobilityWorkPart(PARTS.belt, 'consume', 9); // low again: a new episode
+    await sandbox.settle();
+    expect(posFor(sandbox, PARTS.belt)).toHaveLength(2);
+  });
+});
+
+describe('machinemetrics-downtime-to-mobility-work-task', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await start(baseConfig());
+  });
+  afterAll(() => sandbox?.close());
+  const tasksOf = (machineId: string) =>
+    mw(sandbox)
+      .tasks()
+      .filter((t) => t.metadata.machineId === machineId);
+
+  it('creates one task per downtime episode under duplicates, a 503 and an unanswered create', async () => {
+    const c = sandboxControl(sandbox);
+    // Episode 1: a 503 first (refused before creating: retried), then duplicates of the event.
+    await postJson(`${mw(sandbox).url}/_sandbox/faults`, { match: 'POST /partners/v1/tasks', status: 503 });
+    await c.machine(MACHINES.three, 'down');
+    await c.advance(20);
+    const started = sandbox.enqueued.find(
+      (e) =>
+        e.event.type === DOWNTIME_STARTED &&
+        e.event.subject === MACHINES.three &&
+        e.queueUrl.includes(TASK_FLOW),
+    );
+    expect(started).toBeDefined();
+    if (started) await sandbox.send(TASK_FLOW, [started.event, started.event]);
+    await sandbox.settle();
+    expect(tasksOf(MACHINES.three)).toHaveLength(1);
+
+    // Episode 2: Mobility Work creates the task but the answer never arrives; the retry must not post again.
+    await c.machine(MACHINES.three, 'up');
+    await c.advance(10);
+    await postJson(`${mw(sandbox).url}/_sandbox/faults`, {
+      match: 'POST /partners/v1/tasks',
+      timeoutAfterWrite: true,
+      delayMs: 3000,
+    });
+    await c.machine(MACHINES.three, 'down');
+    await c.advance(20);
+    const second = sandbox.enqueued
+      .filter((e) => e.event.type === DOWNTIME_STARTED && e.event.subject === MACHINES.three)
+      .at(-1);
+    if (second) await sandbox.send(TASK_FLOW, [second.event]);
+    await sandbox.settle();
+    const tasks = tasksOf(MACHINES.three);
+    expect(tasks).toHaveLength(2);
+    // Both ids were learned from the TaskWasScheduled webhooks through the metadata.
+    for (const task of tasks) {
+      expect(
+        await sandbox.state.getMapping('mobility-work-task-by-episode', String(task.metadata.millwrightKey)),
+      ).toBe(task.id);
+    }
+  });
+});
+
+describe('bulk stock writes', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    const config = baseConfig();
+    config.vendors['mobility-work'].bulkLimit = 300;
+    sandbox = await start(config);
+  });
+  afterAll(() => sandbox?.close());
+
+  it('sends the parts of one poll in bulk calls split at the limit', async () => {
+    const refs = Array.from({ length: 1000 }, (_, i) => `PartBulk${String(i).padStart(4, '0')}`);
+    const apiKey = (secrets['millwright/mobility-work'] as { apiKey: string }).apiKey;
+    const created = await fetch(`${mw(sandbox).url}/partners/v1/spare-parts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-key': apiKey },
+      body: JSON.stringify(refs.map((ref) => ({ externalReference: ref, name: `Bulk part ${ref}` }))),
+    });
+    expect(created.status).toBe(202);
+    await mw(sandbox).settle();
+    await postJson(`${up(sandbox).url}/_sandbox/parts`, {
+      parts: refs.map((id) => ({ id, name: `Bulk part ${id}`, quantity: 2, minimumQuantity: 5 })),
+    });
+    const before = mw(sandbox).requests.length;
+    await sandboxControl(sandbox).advance(5);
+    const made = mw(sandbox).requests.slice(before);
+    // 1,000 parts, limit 300: 4 + 4 requests (minimum alignment, then stock), not 2,000.
+    expect(made.filter((r) => r.endsWith('/movements/bulk'))).toHaveLength(4);
+    expect(made.filter((r) => r.endsWith('/spare-parts/attributes'))).toHaveLength(4);
+    const stock = new Map(
+      mw(sandbox)
+        .spareParts()
+        .map((p) => [p.externalReference, p.stock]),
+    );
+    expect(refs.every((ref) => stock.get(ref) === 2)).toBe(true);
+    const runs = await sandbox.state.listRuns(PART_FLOW, 10);
+    expect(runs.some((r) => r.outcome === 'done' && r.message.includes('in 8 request(s)'))).toBe(true);
+  });
+});

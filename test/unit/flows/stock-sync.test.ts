@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  MW_STOCK_WRITTEN,
+  type PartLevel,
+  type PartSyncState,
+  planPart,
+  type StockSyncConfig,
+  type StockWriter,
+  syncStock,
+  type WrittenStock,
+} from '../../../functions/flows/shared/stock-sync.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+
+const config = (over: Partial<StockSyncConfig> = {}): StockSyncConfig => ({
+  mode: 'low',
+  parts: {},
+  onlyListedParts: false,
+  alignMinimum: true,
+  writeOnRestock: true,
+  ...over,
+});
+const part = (
+  quantity: number,
+  minimum: number | null = 4,
+  changedAtMs = 1000,
+  partId = 'P1',
+): PartLevel => ({
+  partId,
+  name: `Part ${partId}`,
+  quantity,
+  minimum,
+  changedAtMs,
+});
+
+describe('planPart (one write per low episode)', () => {
+  it('writes when a part falls to its minimum (<=), then not again while it stays low', () => {
+    const first = planPart(part(4), undefined, config());
+    expect(first).toMatchObject({ why: 'low', quantity: 4, minimum: 4 });
+    const again = planPart(part(2, 4, 2000), first.next, config());
+    expect(again.why).toBe('still-low');
+    expect(again.quantity).toBeUndefined();
+  });
+
+  it('re-arms once restocked above the minimum, writing the restocked quantity by default', () => {
+    const low = planPart(part(3), undefined, config()).next;
+    const restocked = planPart(part(10, 4, 2000), low, config());
+    expect(restocked).toMatchObject({ why: 'restocked', quantity: 10 });
+    expect(restocked.next.low).toBe(false);
+    expect(planPart(part(10, 4, 2000), low, config({ writeOnRestock: false })).quantity).toBeUndefined();
+    const lowAgain = planPart(part(1, 4, 3000), restocked.next, config());
+    expect(lowAgain).toMatchObject({ why: 'low', quantity: 1 });
+  });
+
+  it('ignores parts above the minimum, parts without a minimum, and older snapshots', () => {
+    expect(planPart(part(9), undefined, config()).why).toBe('above-minimum');
+    expect(planPart(part(0, null), undefined, config()).quantity).toBeUndefined();
+    const state: PartSyncState = { target: 'P1', quantity: 9, minimum: 4, changedAtMs: 5000, low: false };
+    expect(planPart(part(1, 4, 4000), state, config()).why).toBe('stale');
+  });
+
+  it('mirror mode writes every quantity change and nothing when unchanged', () => {
+    const first = planPart(part(9), undefined, config({ mode: 'mirror' }));
+    expect(first).toMatchObject({ why: 'changed', quantity: 9 });
+    const next = { ...first.next, lastWrite: { quantity: 9, at: 'x', eventId: 'e' } };
+    expect(planPart(part(9, 4, 2000), next, config({ mode: 'mirror' })).why).toBe('unchanged');
+    expect(planPart(part(8, 4, 3000), next, config({ mode: 'mirror' })).quantity).toBe(8);
+  });
+
+  it('maps parts through the config table, and can sync listed parts only', () => {
+    expect(planPart(part(1), undefined, config({ parts: { P1: 'MW-REF-1' } })).target).toBe('MW-REF-1');
+    expect(planPart(part(1), undefined, config({ onlyListedParts: true })).why).toBe('unmapped');
+  });
+});
+
+describe('syncStock', () => {
+  let t: TestState;
+  beforeAll(async () => {
+    t = await startTestState();
+  });
+  afterAll(() => t.close());
+
+  const writer = () => {
+    const calls: { kind: string; items: unknown[] }[] = [];
+    const w: StockWriter = {
+      async setStock(items) {
+        calls.push({ kind: 'stock', items });
+        return { requests: Math.ceil(items.length / 2) };
+      },
+      async updateSparePartAttributes(items) {
+        calls.push({ kind: 'attributes', items });
+        return { requests: 1 };
+      },
+    };
+    return { w, calls };
+  };
+  const ctx = (flowId: string) => ({
+    flowId,
+    config: config(),
+    state: t.store(),
+    now: () => new Date('2026-11-02T09:00:00.000Z'),
+  });
+
+  it('writes all low parts of one event together, records them for echo detection, once per event', async () => {
+    const { w, calls } = writer();
+    const c = ctx('sync-a');
+    const levels = [part(1, 4, 1, 'A'), part(9, 4, 1, 'B'), part(0, 2, 1, 'C')];
+    const { summary } = await syncStock(c, w, 'evt-1', levels);
+    expect(summary).toMatchObject({ parts: 3, written: 2, aligned: 2 });
+    expect(calls.map((x) => x.kind)).toEqual(['attributes', 'stock']);
+    expect(calls[1]?.items).toEqual([
+      { id: 'A', quantity: 1 },
+      { id: 'C', quantity: 0 },
+    ]);
+    expect((await c.state.getLatest<WrittenStock>(MW_STOCK_WRITTEN, 'C'))?.data.quantity).toBe(0);
+
+    // The same event again (a redelivery): the parts are known low, nothing is written.
+    const again = await syncStock(c, w, 'evt-1', levels);
+    expect(again.result.outcome).toBe('skipped');
+    // A later poll with the parts still low: nothing to write.
+    const later = await syncStock(c, w, 'evt-2', [part(1, 4, 2, 'A'), part(0, 2, 2, 'C')]);
+    expect(later.summary.written).toBe(0);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('saves the parts state after a write whose first attempt failed before saving', async () => {
+    const { w, calls } = writer();
+    const c = ctx('sync-b');
+    const failing = { ...c, state: t.store() };
+    const original = failing.state.putEntity.bind(failing.state);
+    let fail = true;
+    failing.state.putEntity = async (...args: Parameters<typeof original>) => {
+      if (fail) throw new Error('dynamodb unavailable');
+      return original(...args);
+    };
+    await expect(syncStock(failing, w, 'evt-x', [part(1, 4, 1, 'A')])).rejects.toThrow(
+      'dynamodb unavailable',
+    );
+    fail = false;
+    const retry = await syncStock(failing, w, 'evt-x', [part(1, 4, 1, 'A')]);
+    expect(retry.result.outcome).toBe('duplicate');
+    // State now says low: the next poll does not write again.
+    const next = await syncStock(failing, w, 'evt-y', [part(1, 4, 2, 'A')]);
+    expect(next.summary.written).toBe(0);
+    expect(calls.filter((x) => x.kind === 'stock')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,916 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  computeMwSignature,
+  type MwSignatureScheme,
+  parseMwSignatureHeader,
+} from '../../../functions/connectors/mobility-work/signature.ts';
+import { type Clock, manualClock } from '../../../sandbox/clock.ts';
+import {
+  type MobilityWorkSimulator,
+  type MobilityWorkSimulatorOptions,
+  MW_SIM_DEFAULT_NETWORK_ID,
+  MW_SIM_MAINTENANCE_PLAN_ID,
+  startMobilityWorkSimulator,
+} from '../../../sandbox/simulators/mobility-work.ts';
+
+const API_KEY = '913a8f7cef6ff084f1635511b9c7d07c3bab2816';
+const SECRET = 'whsec-mw-0123456789abcdef';
+const START = '2026-11-02T08:00:00.000Z';
+
+// ---------------------------------------------------------------------------------------------
+// A receiver that records webhook requests and can be told what to answer.
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON payloads.
+  body: any;
+}
+
+let receiver: Server;
+let receiverUrl: string;
+const received: Received[] = [];
+/** Statuses to answer with, in order; 200 once empty. */
+let answers: number[] = [];
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      received.push({ headers: req.headers, rawBody, body: JSON.parse(rawBody) });
+      res.writeHead(answers.shift() ?? 200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks/mobility-work`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => receiver.close(resolve));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Simulators: a fresh one per test, closed afterwards.
+
+let clock: Clock;
+const started: MobilityWorkSimulator[] = [];
+
+async function start(
+  overrides: Partial<MobilityWorkSimulatorOptions> & { scheme?: MwSignatureScheme } = {},
+): Promise<MobilityWorkSimulator> {
+  const { scheme = 't.nonce.body', ...rest } = overrides;
+  const sim = await startMobilityWorkSimulator({
+    clock,
+    apiKey: API_KEY,
+    webhook: { url: receiverUrl, secret: SECRET, scheme, retryDelayMs: 1 },
+    ...rest,
+  });
+  started.push(sim);
+  return sim;
+}
+
+beforeEach(() => {
+  clock = manualClock(START);
+  received.length = 0;
+  answers = [];
+});
+afterEach(async () => {
+  for (const sim of started.splice(0)) await sim.close();
+});
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON answers.
+  body: any;
+}
+
+async function call(
+  sim: MobilityWorkSimulator,
+  method: string,
+  path: string,
+  options: { body?: unknown; raw?: string; key?: string | null } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const key = options.key === undefined ? API_KEY : options.key;
+  if (key !== null && !path.startsWith('/_sandbox')) headers['api-key'] = key;
+  const body = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const res = await fetch(`${sim.url}${path}`, { method, headers, body });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, body: text ? JSON.parse(text) : undefined };
+}
+
+const validTask = (overrides: Record<string, unknown> = {}) => ({
+  equipment: 2507,
+  description: 'Spindle vibration on Mill 01',
+  startDateTime: '2026-11-02T09:00:00+01:00',
+  endDateTime: '2026-11-02T10:00:00+01:00',
+  allDay: false,
+  assignees: [3, 'planner@plant.example'],
+  metadata: { millwrightKey: 'ep-1', source: 'millwright' },
+  ...overrides,
+});
+
+const stockOf = (sim: MobilityWorkSimulator, ref: string) =>
+  sim.spareParts().find((p) => p.externalReference === ref)?.stock;
+const eventNames = () => received.map((r) => r.body._event as string);
+
+// ---------------------------------------------------------------------------------------------
+
+describe('Mobility Work simulator: auth, errors and network settings', () => {
+  it('answers 401 in MW format to a missing or wrong Api-Key', async () => {
+    const sim = await start();
+    const expected = {
+      http_status_code: 401,
+      code: '401001',
+      message: 'Authentication error',
+      extended_message: {
+        global_errors: [{ messageKey: 'Invalid Api Key.', parameters: {} }],
+        property_errors: {},
+      },
+      more_info_url: null,
+    };
+    const missing = await call(sim, 'GET', '/partners/v1/network/settings', { key: null });
+    const wrong = await call(sim, 'POST', '/partners/v1/tasks', { key: 'nope', body: validTask() });
+    expect(missing).toMatchObject({ status: 401, body: expected });
+    expect(wrong).toMatchObject({ status: 401, body: expected });
+    expect(sim.tasks()).toEqual([]);
+  });
+
+  it('returns the network settings with a Request-Id header', async () => {
+    const sim = await start();
+    const res = await call(sim, 'GET', '/partners/v1/network/settings');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      networkId: MW_SIM_DEFAULT_NETWORK_ID,
+      legacyNetworkId: 686,
+      name: 'Sandbox plant',
+      timezone: 'Europe/Paris',
+      currency: 'EUR',
+    });
+    expect(res.headers.get('request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers 400 to a body that is not JSON', async () => {
+    const sim = await start();
+    const res = await call(sim, 'POST', '/partners/v1/tasks', { raw: '{not json' });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('400044');
+    expect(res.body.extended_message.global_errors[0].messageKey).toBe('error.payload.malformed_json');
+  });
+});
+
+describe('Mobility Work simulator: tasks', () => {
+  it('validates a task and reports every problem under its JSON pointer', async () => {
+    const sim = await start();
+    const res = await call(sim, 'POST', '/partners/v1/tasks', {
+      body: {
+        equipment: 99999,
+        description: 'x',
+        startDateTime: '2026-11-02 09:00',
+        endDateTime: '2026-11-02T10:00:00+01:00',
+        assignees: ['jason.doe@example.com', 3, 'john.doe@example.com', { type: 'native', value: 77 }],
+        metadata: ['not', 'an', 'object'],
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ http_status_code: 400, code: '400044', more_info_url: null });
+    expect(res.body.extended_message.property_errors).toEqual({
+      '/equipment': [
+        { messageKey: 'error.payload.equipment.unknown', parameters: { type: 'native', value: 99999 } },
+      ],
+      '/description': [{ messageKey: 'error.payload.min_length', parameters: { min: 3, length: 1 } }],
+      '/startDateTime': [expect.objectContaining({ messageKey: 'error.payload.date_time' })],
+      '/allDay': [{ messageKey: 'error.payload.required', parameters: {} }],
+      '/assignees/0': [
+        {
+          messageKey: 'error.payload.assignees.unknown',
+          parameters: { type: 'email', value: 'jason.doe@example.com' },
+        },
+      ],
+      '/assignees/2': [
+        {
+          messageKey: 'error.payload.assignees.unknown',
+          parameters: { type: 'email', value: 'john.doe@example.com' },
+        },
+      ],
+      '/assignees/3': [
+        { messageKey: 'error.payload.assignees.unknown', parameters: { type: 'native', value: 77 } },
+      ],
+      '/metadata': [{ messageKey: 'error.payload.type', parameters: { expected: 'object' } }],
+    });
+    expect(sim.tasks()).toEqual([]);
+  });
+
+  it('requires a non-empty assignee list and known equipment item codes', async () => {
+    const sim = await start();
+    const empty = await call(sim, 'POST', '/partners/v1/tasks', { body: validTask({ assignees: [] }) });
+    expect(empty.body.extended_message.property_errors['/assignees']).toEqual([
+      { messageKey: 'error.payload.min_count', parameters: { min: 1, count: 0 } },
+    ]);
+    const code = await call(sim, 'POST', '/partners/v1/tasks', { body: validTask({ equipment: 'EQ-NOPE' }) });
+    expect(code.body.extended_message.property_errors['/equipment']).toEqual([
+      { messageKey: 'error.payload.equipment.unknown', parameters: { type: 'external', value: 'EQ-NOPE' } },
+    ]);
+    const typed = await call(sim, 'POST', '/partners/v1/tasks', {
+      body: validTask({ equipment: { type: 'serial', value: 'x' } }),
+    });
+    expect(Object.keys(typed.body.extended_message.property_errors)).toEqual(['/equipment/type']);
+  });
+
+  it('creates a task: 201 with a null body, an 8-hex id, and resolves every equipment identifier form', async () => {
+    const sim = await start();
+    const forms = [
+      2507,
+      'EQ-LATHE-02',
+      { type: 'external', value: 'EQ-PRESS-03' },
+      { type: 'native', value: 2508 },
+    ];
+    for (const equipment of forms) {
+      const res = await call(sim, 'POST', '/partners/v1/tasks', { body: validTask({ equipment }) });
+      expect(res.status).toBe(201);
+      expect(res.text).toBe('null');
+    }
+    const tasks = sim.tasks();
+    expect(tasks.map((t) => t.equipment.id)).toEqual([2507, 2508, 2509, 2508]);
+    expect(tasks[0]).toMatchObject({
+      id: expect.stringMatching(/^[0-9a-f]{8}$/),
+      state: 'scheduled',
+      description: 'Spindle vibration on Mill 01',
+      metadata: { millwrightKey: 'ep-1', source: 'millwright' },
+      createdAt: '2026-11-02T08:00:00+00:00',
+    });
+    expect(tasks[0]?.legacyId).toBe(tasks[0]?.id);
+    expect(tasks[0]?.assignees.map((a) => a.id)).toEqual([3, 4]);
+  });
+
+  it('sends TaskWasScheduled in the contract shape, signed, with the MW User-Agent', async () => {
+    const sim = await start();
+    await call(sim, 'POST', '/partners/v1/tasks', { body: validTask() });
+    await sim.settle();
+    expect(received).toHaveLength(1);
+    const [hit] = received;
+    const taskId = sim.tasks()[0]?.id;
+    expect(hit?.headers['user-agent']).toBe('Mobility Work - Webhook Service v1');
+    expect(hit?.headers['content-type']).toBe('application/json');
+    expect(hit?.body).toEqual({
+      _event: 'TaskWasScheduled',
+      _idempotencyKey: expect.stringMatching(/^[A-Za-z0-9]{10}$/),
+      taskId,
+      scheduled: {
+        at: '2026-11-02T08:00:00+00:00',
+        startDateTime: '2026-11-02T09:00:00+01:00',
+        endDateTime: '2026-11-02T10:00:00+01:00',
+      },
+      associatedTo: { equipment: { id: 2507, itemCode: 'EQ-MILL-01', name: 'Mill 01' } },
+      tags: [],
+      requiredSpareParts: [],
+      metadata: { millwrightKey: 'ep-1', source: 'millwright' },
+      networkId: MW_SIM_DEFAULT_NETWORK_ID,
+    });
+    const parts = parseMwSignatureHeader(hit?.headers['x-mw-signature'] as string);
+    expect(parts?.t).toBe(String(Date.parse(START) / 1000));
+    expect(parts?.nonce).toMatch(/^[0-9a-f]{40}$/);
+    expect(parts?.signature).toBe(
+      computeMwSignature(SECRET, 't.nonce.body', parts?.t ?? '', parts?.nonce ?? '', hit?.rawBody ?? ''),
+    );
+  });
+
+  it('signs with the configured scheme', async () => {
+    for (const scheme of ['tnoncebody', 't.body', 'body'] as const) {
+      received.length = 0;
+      const sim = await start({ scheme });
+      sim.recount('PartSeal2210', 7);
+      await sim.settle();
+      const hit = received[0];
+      const parts = parseMwSignatureHeader(hit?.headers['x-mw-signature'] as string);
+      expect(parts?.signature).toBe(
+        computeMwSignature(SECRET, scheme, parts?.t ?? '', parts?.nonce ?? '', hit?.rawBody ?? ''),
+      );
+      expect(parts?.signature).not.toBe(
+        computeMwSignature(SECRET, 't.nonce.body', parts?.t ?? '', parts?.nonce ?? '', hit?.rawBody ?? ''),
+      );
+    }
+  });
+
+  it('sends no X-MW-Signature when no secret is configured', async () => {
+    const sim = await start({ webhook: { url: receiverUrl, scheme: 't.nonce.body' } });
+    sim.recount('PartSeal2210', 7);
+    await sim.settle();
+    expect(received).toHaveLength(1);
+    expect(received[0]?.headers['x-mw-signature']).toBeUndefined();
+  });
+
+  it('triggers the seeded maintenance plan (204) and refuses unknown plans with /maintenancePlanId', async () => {
+    const sim = await start();
+    const res = await call(sim, 'POST', `/partners/maintenance-plans/trigger/${MW_SIM_MAINTENANCE_PLAN_ID}`, {
+      body: { metadata: { internalIdentifier: 1234 } },
+    });
+    expect(res.status).toBe(204);
+    expect(res.text).toBe('');
+    expect(sim.tasks()[0]).toMatchObject({
+      equipment: { id: 2507 },
+      metadata: { internalIdentifier: 1234 },
+      origin: { type: 'maintenance-plan', maintenancePlanId: MW_SIM_MAINTENANCE_PLAN_ID },
+    });
+    const unknown = await call(
+      sim,
+      'POST',
+      '/partners/maintenance-plans/trigger/00000000-0000-4000-8000-000000000000',
+    );
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.extended_message.property_errors['/maintenancePlanId'][0].messageKey).toBe(
+      'error.payload.maintenance_plan.unknown',
+    );
+    const malformed = await call(sim, 'POST', '/partners/maintenance-plans/trigger/not-a-uuid');
+    expect(malformed.body.extended_message.property_errors['/maintenancePlanId'][0].messageKey).toBe(
+      'error.payload.format',
+    );
+    await sim.settle();
+    expect(eventNames()).toEqual(['TaskWasScheduled']);
+  });
+});
+
+describe('Mobility Work simulator: webhook delivery', () => {
+  it('retries twice (3 attempts), same key and body, fresh nonce each time, then gives up', async () => {
+    answers = [500, 503, 500];
+    const sim = await start();
+    sim.recount('PartSeal2210', 6);
+    await sim.settle();
+    expect(received).toHaveLength(3);
+    expect(new Set(received.map((r) => r.rawBody)).size).toBe(1);
+    const nonces = received.map((r) => parseMwSignatureHeader(r.headers['x-mw-signature'] as string)?.nonce);
+    expect(new Set(nonces).size).toBe(3);
+    for (const r of received) {
+      const parts = parseMwSignatureHeader(r.headers['x-mw-signature'] as string);
+      expect(parts?.signature).toBe(
+        computeMwSignature(SECRET, 't.nonce.body', parts?.t ?? '', parts?.nonce ?? '', r.rawBody),
+      );
+    }
+    const deliveries = sim.deliveries();
+    expect(deliveries.map((d) => [d.attempt, d.status, d.outcome])).toEqual([
+      [1, 500, 'retrying'],
+      [2, 503, 'retrying'],
+      [3, 500, 'failed'],
+    ]);
+    expect(new Set(deliveries.map((d) => d.idempotencyKey))).toEqual(
+      new Set([received[0]?.body._idempotencyKey]),
+    );
+    expect(deliveries.map((d) => d.nonce)).toEqual(nonces);
+  });
+
+  it('counts only an exact 200 as success: 202 and 204 are failures', async () => {
+    answers = [202, 204, 200];
+    const sim = await start();
+    sim.recount('PartSeal2210', 6);
+    await sim.settle();
+    expect(sim.deliveries().map((d) => [d.attempt, d.status, d.outcome])).toEqual([
+      [1, 202, 'retrying'],
+      [2, 204, 'retrying'],
+      [3, 200, 'delivered'],
+    ]);
+  });
+
+  it('records network errors as failed attempts', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const sim = await start({
+      webhook: { url: `http://127.0.0.1:${port}/x`, secret: SECRET, scheme: 'body', retryDelayMs: 0 },
+    });
+    sim.recount('PartSeal2210', 6);
+    await sim.settle();
+    const deliveries = sim.deliveries();
+    expect(deliveries).toHaveLength(3);
+    expect(deliveries.every((d) => d.status === undefined && typeof d.error === 'string')).toBe(true);
+    expect(deliveries.at(-1)?.outcome).toBe('failed');
+  });
+
+  it('delivers in order through one queue', async () => {
+    answers = [500];
+    const sim = await start();
+    sim.consume('PartBeltA42', 1);
+    sim.consume('PartBeltA42', 2);
+    await sim.settle();
+    // The first delivery's retry comes before the next event.
+    expect(eventNames()).toEqual([
+      'SparePartWasConsumed',
+      'SparePartWasConsumed',
+      'SparePartStockWasUnderMinThreshold',
+      'SparePartWasConsumed',
+      'SparePartWasOutOfStock',
+    ]);
+  });
+});
+
+describe('Mobility Work simulator: spare-part bulk writes', () => {
+  it('accepts a stock write with 202 null, applies it only on settle, then emits its webhooks', async () => {
+    const sim = await start({ applyDelayMs: 60_000 });
+    const res = await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
+      body: [{ id: 'PartBeltA42', quantity: 1 }],
+    });
+    expect(res.status).toBe(202);
+    expect(res.text).toBe('null');
+    expect(stockOf(sim, 'PartBeltA42')).toBe(3);
+    expect(sim.state().pendingWrites).toEqual([
+      {
+        id: 1,
+        endpoint: 'POST /partners/v1/spare-parts/movements/bulk',
+        acceptedAt: '2026-11-02T08:00:00+00:00',
+        items: [{ id: 'PartBeltA42', quantity: 1 }],
+      },
+    ]);
+    expect(received).toEqual([]);
+    await sim.settle();
+    expect(stockOf(sim, 'PartBeltA42')).toBe(1);
+    expect(sim.state().pendingWrites).toEqual([]);
+    expect(eventNames()).toEqual(['SparePartWasManuallyRecounted', 'SparePartStockWasUnderMinThreshold']);
+    expect(received[0]?.body).toEqual({
+      _type: 'SparePartWasManuallyRecountedWebhook',
+      _event: 'SparePartWasManuallyRecounted',
+      _idempotencyKey: expect.stringMatching(/^[A-Za-z0-9]{10}$/),
+      _sentAt: '2026-11-02T08:00:00+00:00',
+      emittedAt: '2026-11-02T08:00:00+00:00',
+      _metadata: '',
+      sparePart: { id: 'sp-2', externalReference: 'PartBeltA42', name: 'V-belt A42' },
+      location: { name: 'Main store' },
+      initiator: { id: 1, email: 'api@plant.example', name: 'Partner API' },
+      recounted: { quantity: 1, previousStock: 3 },
+      networkId: MW_SIM_DEFAULT_NETWORK_ID,
+    });
+    expect(received[1]?.body).toEqual({
+      _event: 'SparePartStockWasUnderMinThreshold',
+      _idempotencyKey: expect.stringMatching(/^[A-Za-z0-9]{10}$/),
+      _date: '2026-11-02T08:00:00+00:00',
+      _metadata: null,
+      stock: { quantity: 1, minimumStock: 2 },
+      sparePart: { id: 'sp-2', externalReference: 'PartBeltA42', name: 'V-belt A42' },
+      movement: { type: 'inventory', quantity: 1 },
+      networkId: MW_SIM_DEFAULT_NETWORK_ID,
+    });
+  });
+
+  it('applies a write by itself after applyDelayMs', async () => {
+    const sim = await start({ applyDelayMs: 5 });
+    await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
+      body: [{ id: 'PartSeal2210', quantity: 5 }],
+    });
+    expect(stockOf(sim, 'PartSeal2210')).toBe(8);
+    const deadline = Date.now() + 2_000;
+    while (stockOf(sim, 'PartSeal2210') !== 5 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(stockOf(sim, 'PartSeal2210')).toBe(5);
+  });
+
+  it('requires an array of 1..10000 items', async () => {
+    const sim = await start();
+    const post = (body: unknown) => call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', { body });
+    const empty = await post([]);
+    expect(empty.status).toBe(400);
+    expect(empty.body.extended_message.property_errors).toEqual({
+      '': [{ messageKey: 'error.payload.min_count', parameters: { min: 1, count: 0 } }],
+    });
+    const tooMany = await post(Array.from({ length: 10_001 }, () => ({ id: 'PartSeal2210', quantity: 1 })));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.extended_message.property_errors).toEqual({
+      '': [{ messageKey: 'error.payload.max_count', parameters: { max: 10_000, count: 10_001 } }],
+    });
+    const object = await post({ id: 'PartSeal2210', quantity: 1 });
+    expect(Object.keys(object.body.extended_message.property_errors)).toEqual(['']);
+    const atLimit = await post(
+      Array.from({ length: 10_000 }, (_, i) => ({ id: `Unknown${i}`, quantity: 1 })),
+    );
+    expect(atLimit.status).toBe(202);
+    for (const path of ['/partners/v1/spare-parts', '/partners/v1/spare-parts/attributes']) {
+      expect((await call(sim, 'POST', path, { body: [] })).status).toBe(400);
+    }
+    expect(sim.state().pendingWrites).toHaveLength(1);
+  });
+
+  it('accepts the flat and the nested movement formats, and reports bad items by pointer', async () => {
+    const sim = await start();
+    const ok = await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
+      body: [
+        { id: 'PartBearing6204', quantity: 10 },
+        {
+          id: { type: 'externalReference', value: 'PartFilterHF35' },
+          movement: { type: 'inventory', quantity: 15 },
+        },
+        { id: 'PartNope', quantity: 1 },
+      ],
+    });
+    expect(ok.status).toBe(202);
+    const bad = await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
+      body: [
+        { id: 'PartSeal2210', quantity: -1 },
+        { id: 'PartSeal2210', quantity: 1.5 },
+        { id: 'PartSeal2210', movement: { type: 'consumption', quantity: 1 } },
+        { id: 'PartSeal2210', movement: { type: 'inventory', quantity: '3' } },
+        { quantity: 1 },
+        { id: { type: 'native', value: 'sp-1' }, quantity: 1 },
+        { id: 'PartSeal2210' },
+        'PartSeal2210',
+      ],
+    });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.extended_message.property_errors)).toEqual([
+      '/0/quantity',
+      '/1/quantity',
+      '/2/movement/type',
+      '/3/movement/quantity',
+      '/4/id',
+      '/5/id/type',
+      '/6/quantity',
+      '/7',
+    ]);
+    expect(bad.body.extended_message.property_errors['/0/quantity']).toEqual([
+      { messageKey: 'error.payload.min', parameters: { min: 0, value: -1 } },
+    ]);
+    await sim.settle();
+    expect(stockOf(sim, 'PartBearing6204')).toBe(10);
+    expect(stockOf(sim, 'PartFilterHF35')).toBe(15);
+    expect(stockOf(sim, 'PartSeal2210')).toBe(8);
+    expect(sim.state().rejectedItems).toEqual([
+      {
+        writeId: 1,
+        endpoint: 'POST /partners/v1/spare-parts/movements/bulk',
+        index: 2,
+        identifier: 'PartNope',
+        reason: 'unknown spare part',
+      },
+    ]);
+  });
+
+  it('emits under-threshold only when the stock crosses the minimum, and out-of-stock at 0', async () => {
+    const sim = await start();
+    const set = async (quantity: number) => {
+      await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
+        body: [{ id: 'PartFilterHF35', quantity }],
+      });
+      await sim.settle();
+    };
+    /** Events received since the last drain, without the recount each write emits. */
+    const drain = () => {
+      const names = eventNames().filter((e) => e !== 'SparePartWasManuallyRecounted');
+      received.length = 0;
+      return names;
+    };
+    await set(6); // 20 -> 6, min 5
+    expect(drain()).toEqual([]);
+    await set(5); // crosses: 6 > 5 -> 5 <= 5
+    expect(drain()).toEqual(['SparePartStockWasUnderMinThreshold']);
+    await set(4); // already under
+    expect(drain()).toEqual([]);
+    await set(10);
+    expect(drain()).toEqual([]);
+    sim.consume('PartFilterHF35', 5); // 10 -> 5 crosses again
+    await sim.settle();
+    expect(drain()).toEqual(['SparePartWasConsumed', 'SparePartStockWasUnderMinThreshold']);
+    sim.consume('PartFilterHF35', 5); // 5 -> 0: out of stock, no second under-threshold
+    await sim.settle();
+    expect(drain()).toEqual(['SparePartWasConsumed', 'SparePartWasOutOfStock']);
+    await set(0); // already 0
+    expect(drain()).toEqual([]);
+  });
+
+  it('updates attributes (null unsets the minimum) and creates spare parts', async () => {
+    const sim = await start();
+    await call(sim, 'POST', '/partners/v1/spare-parts/attributes', {
+      body: [
+        {
+          id: { type: 'externalReference', value: 'PartBeltA42' },
+          minimumStock: null,
+          name: 'V-belt A42 (Gates)',
+        },
+        { id: 'PartSeal2210', minimumStock: 7.5, unitPrice: { amount: 3500, currency: 'EUR' } },
+      ],
+    });
+    await call(sim, 'POST', '/partners/v1/spare-parts', {
+      body: [{ externalReference: 'PartNew01', name: 'New part', minimumStock: 1 }],
+    });
+    const badAttrs = await call(sim, 'POST', '/partners/v1/spare-parts/attributes', {
+      body: [{ id: 'PartSeal2210', minimumStock: -1, name: 'ab' }],
+    });
+    expect(Object.keys(badAttrs.body.extended_message.property_errors)).toEqual([
+      '/0/name',
+      '/0/minimumStock',
+    ]);
+    const badCreate = await call(sim, 'POST', '/partners/v1/spare-parts', { body: [{ name: 'x' }] });
+    expect(Object.keys(badCreate.body.extended_message.property_errors)).toEqual([
+      '/0/externalReference',
+      '/0/name',
+    ]);
+    await sim.settle();
+    const parts = sim.spareParts();
+    expect(parts.find((p) => p.externalReference === 'PartBeltA42')).toMatchObject({
+      name: 'V-belt A42 (Gates)',
+      minimumStock: null,
+    });
+    expect(parts.find((p) => p.externalReference === 'PartSeal2210')).toMatchObject({
+      minimumStock: 7.5,
+      unitPrice: { amount: 3500, currency: 'EUR' },
+    });
+    expect(parts.find((p) => p.externalReference === 'PartNew01')).toMatchObject({ id: 'sp-5', stock: 0 });
+    // No minimum any more: going down does not alert.
+    sim.consume('PartBeltA42', 2);
+    await sim.settle();
+    expect(eventNames()).toEqual(['SparePartWasConsumed']);
+  });
+
+  it('applies the deprecated PUT /spare-parts/stock (flat only) on Premium', async () => {
+    const sim = await start({ plan: 'ultimate' });
+    const res = await call(sim, 'PUT', '/partners/v1/spare-parts/stock', {
+      body: [{ id: 'PartSeal2210', quantity: 4 }],
+    });
+    expect(res.status).toBe(202);
+    const nested = await call(sim, 'PUT', '/partners/v1/spare-parts/stock', {
+      body: [{ id: 'PartSeal2210', movement: { type: 'inventory', quantity: 4 } }],
+    });
+    expect(Object.keys(nested.body.extended_message.property_errors)).toEqual(['/0/quantity']);
+    await sim.settle();
+    expect(stockOf(sim, 'PartSeal2210')).toBe(4);
+  });
+
+  it('applies API writes silently when emitOnApiWrites is false', async () => {
+    const sim = await start({ emitOnApiWrites: false });
+    await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
+      body: [{ id: 'PartBeltA42', quantity: 0 }],
+    });
+    await sim.settle();
+    expect(stockOf(sim, 'PartBeltA42')).toBe(0);
+    expect(received).toEqual([]);
+    sim.recount('PartBeltA42', 3);
+    await sim.settle();
+    expect(eventNames()).toEqual(['SparePartWasManuallyRecounted']);
+  });
+});
+
+describe('Mobility Work simulator: plans', () => {
+  it('refuses the Premium routes on Starter with 403 and never sends webhooks', async () => {
+    const sim = await start({ plan: 'starter' });
+    for (const [method, path] of [
+      ['PUT', '/partners/v1/spare-parts/stock'],
+      ['POST', '/partners/v1/equipment/attributes'],
+      ['POST', '/partners/v1/locations/create/bulk'],
+      ['POST', '/partners/v1/spare-parts/relocate/bulk'],
+    ] as const) {
+      const res = await call(sim, method, path, { body: [{ id: 'PartSeal2210', quantity: 1 }] });
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({
+        http_status_code: 403,
+        code: '403001',
+        message: 'Subscription plan does not allow to use that API',
+      });
+    }
+    expect((await call(sim, 'POST', '/partners/v1/tasks', { body: validTask() })).status).toBe(201);
+    expect(
+      (
+        await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
+          body: [{ id: 'PartBeltA42', quantity: 0 }],
+        })
+      ).status,
+    ).toBe(202);
+    sim.consume('PartSeal2210', 8);
+    await sim.settle();
+    expect(stockOf(sim, 'PartBeltA42')).toBe(0);
+    expect(received).toEqual([]);
+    expect(sim.deliveries()).toEqual([]);
+    // The network still produced the events; a Premium network would have sent them.
+    expect(sim.events().map((e) => [e.event, e.sent])).toContainEqual(['TaskWasScheduled', false]);
+  });
+
+  it('serves the Premium-only routes on Premium (locations, relocation, equipment attributes)', async () => {
+    const sim = await start();
+    expect(
+      (await call(sim, 'POST', '/partners/v1/locations/create/bulk', { body: [{ name: 'Line 2 cabinet' }] }))
+        .status,
+    ).toBe(202);
+    const relocate = await call(sim, 'POST', '/partners/v1/spare-parts/relocate/bulk', {
+      body: [
+        {
+          sparePartId: 'PartSeal2210',
+          source: { locationName: 'Main store' },
+          target: { locationName: 'Line 2 cabinet' },
+        },
+        { sparePartId: 'PartBeltA42', target: { locationName: 'Nowhere' } },
+      ],
+    });
+    expect(relocate.status).toBe(202);
+    expect(
+      (
+        await call(sim, 'POST', '/partners/v1/equipment/attributes', {
+          body: [{ id: 2509, itemCode: 'EQ-PRESS-3B' }],
+        })
+      ).status,
+    ).toBe(202);
+    const bad = await call(sim, 'POST', '/partners/v1/spare-parts/relocate/bulk', {
+      body: [{ sparePartId: 'x' }],
+    });
+    expect(Object.keys(bad.body.extended_message.property_errors)).toEqual(['/0/target']);
+    await sim.settle();
+    const state = sim.state();
+    expect(state.locations).toEqual(['Main store', 'Line 2 cabinet']);
+    expect(state.spareParts.find((p) => p.externalReference === 'PartSeal2210')?.location).toBe(
+      'Line 2 cabinet',
+    );
+    expect(state.equipment.find((e) => e.id === 2509)?.itemCode).toBe('EQ-PRESS-3B');
+    expect(state.rejectedItems.map((r) => r.reason)).toEqual(['unknown location']);
+  });
+});
+
+describe('Mobility Work simulator: control API', () => {
+  it('consumes, restocks and recounts over HTTP with the contract payloads', async () => {
+    const sim = await start();
+    const consumed = await call(sim, 'POST', '/_sandbox/spare-parts/PartBearing6204/consume', {
+      body: { quantity: 8, taskId: '32828f62' },
+    });
+    expect(consumed.status).toBe(200);
+    expect(consumed.body.stock).toBe(4);
+    clock.advance(60_000);
+    await call(sim, 'POST', '/_sandbox/spare-parts/PartBearing6204/restock', { body: { quantity: 6 } });
+    await call(sim, 'POST', '/_sandbox/spare-parts/PartBearing6204/recount', {
+      body: { quantity: 9, initiator: 4 },
+    });
+    expect((await call(sim, 'POST', '/_sandbox/settle')).status).toBe(200);
+    expect(eventNames()).toEqual([
+      'SparePartWasConsumed',
+      'SparePartStockWasUnderMinThreshold',
+      'SparePartWasRestocked',
+      'SparePartWasManuallyRecounted',
+    ]);
+    expect(received[0]?.body).toMatchObject({
+      _type: 'SparePartWasConsumedWebhook',
+      _metadata: '',
+      task: { id: '32828f62' },
+      sparePart: { id: 'sp-1', externalReference: 'PartBearing6204', name: 'Bearing 6204' },
+      location: { name: 'Main store' },
+      initiator: { id: 3, email: 'tech@plant.example' },
+      consumed: { _type: 'SparePartConsumption', quantity: 8, previousStock: 12 },
+    });
+    expect(received[1]?.body).toMatchObject({
+      stock: { quantity: 4, minimumStock: 4 },
+      movement: { type: 'consumption', quantity: 8 },
+    });
+    expect(received[2]?.body).toMatchObject({
+      _type: 'SparePartWasRestockedWebhook',
+      task: null,
+      emittedAt: '2026-11-02T08:01:00+00:00',
+      restocked: { quantity: 6, previousStock: 4 },
+    });
+    expect(received[3]?.body).toMatchObject({
+      initiator: { id: 4, email: 'planner@plant.example' },
+      recounted: { quantity: 9, previousStock: 10 },
+    });
+    expect(stockOf(sim, 'PartBearing6204')).toBe(9);
+    expect(
+      (await call(sim, 'POST', '/_sandbox/spare-parts/PartNope/consume', { body: { quantity: 1 } })).status,
+    ).toBe(404);
+    expect(
+      (await call(sim, 'POST', '/_sandbox/spare-parts/PartBeltA42/consume', { body: { quantity: 9 } }))
+        .status,
+    ).toBe(409);
+    expect(
+      (await call(sim, 'POST', '/_sandbox/spare-parts/PartBeltA42/restock', { body: { quantity: 0 } }))
+        .status,
+    ).toBe(400);
+  });
+
+  it('starts, completes and cancels tasks by id or by metadata', async () => {
+    const sim = await start();
+    await call(sim, 'POST', '/partners/v1/tasks', { body: validTask() });
+    await call(sim, 'POST', '/partners/v1/tasks', {
+      body: validTask({ equipment: 2508, metadata: { millwrightKey: 'ep-2' } }),
+    });
+    const [first, second] = sim.tasks();
+    clock.advance(5 * 60_000);
+    expect((await call(sim, 'POST', `/_sandbox/tasks/${first?.id}/start`)).body.state).toBe('started');
+    clock.advance(30 * 60_000);
+    const done = await call(sim, 'POST', '/_sandbox/tasks/by-metadata/complete', {
+      body: { key: 'millwrightKey', value: 'ep-1' },
+    });
+    expect(done.body).toMatchObject({
+      id: first?.id,
+      state: 'completed',
+      doneAt: '2026-11-02T08:35:00+00:00',
+    });
+    const canceled = await call(sim, 'POST', '/_sandbox/tasks/by-metadata/cancel', {
+      body: { key: 'millwrightKey', value: 'ep-2', reason: 'false alarm' },
+    });
+    expect(canceled.body).toMatchObject({ id: second?.id, state: 'canceled', cancelReason: 'false alarm' });
+    expect((await call(sim, 'POST', `/_sandbox/tasks/${first?.id}/cancel`)).status).toBe(409);
+    expect((await call(sim, 'POST', '/_sandbox/tasks/ffffffff/start')).status).toBe(404);
+    expect(
+      (
+        await call(sim, 'POST', '/_sandbox/tasks/by-metadata/start', {
+          body: { key: 'millwrightKey', value: 'ep-9' },
+        })
+      ).status,
+    ).toBe(404);
+    await sim.settle();
+    const byEvent = Object.fromEntries(received.map((r) => [r.body._event, r.body]));
+    expect(eventNames()).toEqual([
+      'TaskWasScheduled',
+      'TaskWasScheduled',
+      'TaskWasStarted',
+      'TaskWasCompleted',
+      'TaskWasCanceled',
+    ]);
+    expect(byEvent.TaskWasStarted).toMatchObject({
+      taskId: first?.id,
+      started: { at: '2026-11-02T08:05:00+00:00' },
+      associatedTo: { equipment: { id: 2507, itemCode: 'EQ-MILL-01', name: 'Mill 01' } },
+      metadata: { millwrightKey: 'ep-1' },
+    });
+    expect(byEvent.TaskWasCompleted).toEqual({
+      _event: 'TaskWasCompleted',
+      _idempotencyKey: expect.stringMatching(/^[A-Za-z0-9]{10}$/),
+      legacyId: first?.id,
+      id: first?.id,
+      doneAt: '2026-11-02T08:35:00+00:00',
+      initiator: { id: 3, email: 'tech@plant.example', name: 'Tess Technician' },
+      associatedTo: { equipment: { id: 2507, itemCode: 'EQ-MILL-01', name: 'Mill 01' } },
+      tags: [],
+      requiredSpareParts: [],
+      metadata: { millwrightKey: 'ep-1', source: 'millwright' },
+      networkId: MW_SIM_DEFAULT_NETWORK_ID,
+    });
+    expect(byEvent.TaskWasCanceled).toMatchObject({
+      taskId: second?.id,
+      canceled: { at: '2026-11-02T08:35:00+00:00', reason: 'false alarm' },
+      associatedTo: { equipment: { id: 2508 } },
+    });
+    expect(sim.findTaskByMetadata('millwrightKey', 'ep-2')?.id).toBe(second?.id);
+  });
+
+  it('adds activities with consumptions and cancels them', async () => {
+    const sim = await start({ emptyTaskMetadata: 'array' });
+    await call(sim, 'POST', '/partners/v1/tasks', { body: validTask({ metadata: undefined }) });
+    const taskId = sim.tasks()[0]?.id ?? '';
+    const activity = await call(sim, 'POST', `/_sandbox/tasks/${taskId}/activities`, {
+      body: { comment: 'Replaced the belt', consume: [{ externalReference: 'PartBeltA42', quantity: 2 }] },
+    });
+    expect(activity.status).toBe(200);
+    expect(stockOf(sim, 'PartBeltA42')).toBe(1);
+    const undo = await call(sim, 'POST', `/_sandbox/activities/${activity.body.id}/cancel-consumption`);
+    expect(undo.status).toBe(200);
+    expect(stockOf(sim, 'PartBeltA42')).toBe(3);
+    expect(
+      (await call(sim, 'POST', `/_sandbox/activities/${activity.body.id}/cancel-consumption`)).status,
+    ).toBe(409);
+    await sim.settle();
+    expect(eventNames()).toEqual([
+      'TaskWasScheduled',
+      'ActivityWasAddedOnTask',
+      'SparePartWasConsumed',
+      'SparePartStockWasUnderMinThreshold',
+      'SparePartConsumptionWasCanceled',
+    ]);
+    expect(received[0]?.body.metadata).toEqual([]);
+    expect(received[1]?.body).toMatchObject({
+      _type: 'ActivityWasAddedOnTaskWebhook',
+      _metadata: [],
+      task: { id: taskId },
+      equipment: { id: 2507 },
+      activity: { id: activity.body.id, comment: 'Replaced the belt' },
+      requiredSpareParts: [],
+    });
+    expect(received[2]?.body.task).toEqual({ id: taskId });
+    expect(received[4]?.body).toMatchObject({
+      _type: 'SparePartConsumptionWasCanceledWebhook',
+      task: { id: taskId },
+      activity: { id: activity.body.id },
+      sparePart: { externalReference: 'PartBeltA42' },
+      location: { name: 'Main store' },
+    });
+  });
+
+  it('exposes state, deliveries and reset over HTTP', async () => {
+    const sim = await start();
+    await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
+      body: [{ id: 'PartNope', quantity: 1 }],
+    });
+    const before = await call(sim, 'GET', '/_sandbox/state');
+    expect(before.body.pendingWrites).toHaveLength(1);
+    expect(before.body.spareParts.map((p: { externalReference: string }) => p.externalReference)).toEqual([
+      'PartBearing6204',
+      'PartBeltA42',
+      'PartFilterHF35',
+      'PartSeal2210',
+    ]);
+    expect(before.body.equipment).toHaveLength(3);
+    await call(sim, 'POST', '/_sandbox/settle');
+    expect((await call(sim, 'GET', '/_sandbox/state')).body.rejectedItems).toHaveLength(1);
+    sim.recount('PartSeal2210', 1);
+    await sim.settle();
+    expect((await call(sim, 'GET', '/_sandbox/deliveries')).body.deliveries).toHaveLength(2);
+    expect((await call(sim, 'POST', '/_sandbox/reset')).status).toBe(200);
+    expect(sim.state().rejectedItems).toEqual([]);
+    expect(stockOf(sim, 'PartSeal2210')).toBe(8);
+    expect(sim.deliveries()).toEqual([]);
+  });
+});

@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { MobilityWorkConfigInput } from '../../../functions/connectors/mobility-work/config.ts';
+import {
+  MW_SIGNATURE_SCHEME_NAMES,
+  type MwSignatureScheme,
+  signMobilityWorkWebhook,
+} from '../../../functions/connectors/mobility-work/signature.ts';
+import defaultReceiver, {
+  MW_NONCE_NAMESPACE,
+  MW_WEBHOOK_ROUTE,
+  mobilityWorkWebhook,
+} from '../../../functions/connectors/mobility-work/webhook.ts';
+import { WebhookError } from '../../../functions/core/errors.ts';
+import type { RuntimeEnv, WebhookRequest } from '../../../functions/core/flow.ts';
+import { staticSecretSource } from '../../../functions/core/secrets.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
+import { testEnv } from '../../support/factories.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+import { DOC_SAMPLES } from './doc-samples.ts';
+import { NETWORK_ID, OTHER_NETWORK_ID, RICH, SECRET_NAME } from './fixtures.ts';
+
+const SECRET = 'whsec_test_0123456789';
+const SECOND_SECRET = 'whsec_second_subscription';
+const RECEIVED_AT = new Date('2026-11-02T09:00:00.000Z');
+const NOW_S = RECEIVED_AT.getTime() / 1000;
+const BODY = JSON.stringify(RICH.TaskWasCompleted);
+
+let testState: TestState;
+let store: StateStore;
+
+beforeAll(async () => {
+  testState = await startTestState();
+  store = testState.store(() => RECEIVED_AT);
+});
+afterAll(async () => {
+  await testState.close();
+});
+
+function env(
+  vendor: Partial<MobilityWorkConfigInput> = {},
+  secret: Record<string, unknown> = { apiKey: 'k', webhookSecrets: [SECRET] },
+) {
+  return testEnv(store, {
+    vendors: { 'mobility-work': { secretName: SECRET_NAME, ...vendor } },
+    secrets: staticSecretSource({ [SECRET_NAME]: secret }),
+  });
+}
+
+const nonce = () => randomBytes(20).toString('hex');
+
+function signed(
+  rawBody = BODY,
+  options: { secret?: string; scheme?: MwSignatureScheme; t?: number; nonce?: string } = {},
+): WebhookRequest {
+  const header = signMobilityWorkWebhook({
+    secret: options.secret ?? SECRET,
+    scheme: options.scheme ?? 't.nonce.body',
+    t: options.t ?? NOW_S,
+    nonce: options.nonce ?? nonce(),
+    rawBody,
+  });
+  return unsigned(rawBody, { 'x-mw-signature': header });
+}
+
+function unsigned(rawBody = BODY, headers: Record<string, string> = {}): WebhookRequest {
+  return { rawBody, headers, pathParameters: {}, query: {}, receivedAt: RECEIVED_AT };
+}
+
+async function verifyError(req: WebhookRequest, e: RuntimeEnv = env()): Promise<WebhookError | undefined> {
+  try {
+    await mobilityWorkWebhook.verify(req, { env: e });
+    return undefined;
+  } catch (error) {
+    if (error instanceof WebhookError) return error;
+    throw error;
+  }
+}
+
+describe('mobilityWorkWebhook shape', () => {
+  it('is the default export, mounted on POST /webhooks/mobility-work, and acknowledges with 200', () => {
+    expect(defaultReceiver).toBe(mobilityWorkWebhook);
+    expect(mobilityWorkWebhook.vendor).toBe('mobility-work');
+    expect(mobilityWorkWebhook.route).toBe(MW_WEBHOOK_ROUTE);
+    expect(MW_WEBHOOK_ROUTE).toBe('POST /webhooks/mobility-work');
+    expect(mobilityWorkWebhook.ackStatus).toBe(200);
+  });
+});
+
+describe('mobilityWorkWebhook.verify', () => {
+  it.each(MW_SIGNATURE_SCHEME_NAMES)(
+    'accepts a delivery signed with scheme %s when it is configured',
+    async (scheme) => {
+      const e = env({ webhook: { signatureScheme: scheme } });
+      await expect(verifyError(signed(BODY, { scheme }), e)).resolves.toBeUndefined();
+    },
+  );
+
+  it('refuses a delivery signed with another scheme than the configured one', async () => {
+    const error = await verifyError(signed(BODY, { scheme: 't.body' }));
+    expect(error?.statusCode).toBe(401);
+    expect(error?.message).toMatch(/signature does not match \(scheme t\.nonce\.body\)/);
+  });
+
+  it('accepts a signature made with any of the configured secrets (one per subscription)', async () => {
+    const e = env({}, { apiKey: 'k', webhookSecrets: [SECRET, SECOND_SECRET] });
+    await expect(verifyError(signed(BODY, { secret: SECOND_SECRET }), e)).resolves.toBeUndefined();
+  });
+
+  it('refuses a wrong key with 401 and echoes no secret', async () => {
+    const error = await verifyError(signed(BODY, { secret: 'whsec_wrong_secret_value' }));
+    expect(error?.statusCode).toBe(401);
+    expect(error?.message).not.toContain(SECRET);
+    expect(error?.message).not.toContain('whsec_wrong_secret_value');
+  });
+
+  it('refuses a tampered body with 401', async () => {
+    const req = signed(BODY);
+    const error = await verifyError({ ...req, rawBody: BODY.replace('a1b2c3d4', 'a1b2c3d5') });
+    expect(error?.statusCode).toBe(401);
+  });
+
+  it.each([
+    ['too old', NOW_S - 301],
+    ['in the future', NOW_S + 301],
+  ])('refuses a timestamp %s with 401 (stale)', async (_case, t) => {
+    const error = await verifyError(signed(BODY, { t }));
+    expect(error?.statusCode).toBe(401);
+    expect(error?.message).toMatch(/stale/);
+  });
+
+  it('accepts a timestamp exactly at the tolerance, and honours a configured tolerance', async () => {
+    await expect(verifyError(signed(BODY, { t: NOW_S - 300 }))).resolves.toBeUndefined();
+    const wide = env({ webhook: { toleranceSeconds: 900 } });
+    await expect(verifyError(signed(BODY, { t: NOW_S + 800 }), wide)).resolves.toBeUndefined();
+  });
+
+  it('refuses a t that is not unix seconds (e.g. milliseconds) with 401', async () => {
+    const error = await verifyError(signed(BODY, { t: NOW_S * 1000 }));
+    expect(error?.statusCode).toBe(401);
+    expect(error?.message).toMatch(/unix seconds/);
+  });
+
+  it('refuses a replayed delivery (same nonce) with 401, and accepts it again after release()', async () => {
+    const req = signed(BODY);
+    await expect(verifyError(req)).resolves.toBeUndefined();
+    const replay = await verifyError(req);
+    expect(replay?.statusCode).toBe(401);
+    expect(replay?.message).toMatch(/replayed nonce/);
+
+    await mobilityWorkWebhook.release({ ...req }, { env: env() });
+    await expect(verifyError(req)).resolves.toBeUndefined();
+  });
+
+  it('remembers nonces for twice the tolerance, in its own namespace', async () => {
+    const n = nonce();
+    await expect(verifyError(signed(BODY, { nonce: n }))).resolves.toBeUndefined();
+    expect(await store.rememberNonce(MW_NONCE_NAMESPACE, n, 600)).toBe(false);
+    expect(await store.rememberNonce('machinemetrics', n, 600)).toBe(true);
+  });
+
+  it('refuses a missing header with 401', async () => {
+    const error = await verifyError(unsigned(BODY));
+    expect(error?.statusCode).toBe(401);
+    expect(error?.message).toMatch(/missing X-MW-Signature/);
+  });
+
+  it.each([
+    ['no signature part', `t=${NOW_S},nonce=${'a'.repeat(40)}`],
+    ['garbage', 'not-a-signature'],
+    ['the doc example put in the wrong shape', `${NOW_S},${'a'.repeat(40)},${'b'.repeat(64)}`],
+    ['a nonce that is not a token', `t=${NOW_S},nonce=../../x y,signature=${'b'.repeat(64)}`],
+  ])('refuses a garbled header (%s) with 401', async (_case, header) => {
+    expect((await verifyError(unsigned(BODY, { 'x-mw-signature': header })))?.statusCode).toBe(401);
+  });
+
+  it('refuses everything with a 401 naming the secret when it has no webhookSecrets', async () => {
+    const error = await verifyError(signed(BODY), env({}, { apiKey: 'k' }));
+    expect(error?.statusCode).toBe(401);
+    expect(error?.message).toContain(`webhookSecrets in secret ${SECRET_NAME}`);
+  });
+
+  it('with requireSignature=false accepts an unsigned delivery and logs a warning', async () => {
+    const e = env({ webhook: { requireSignature: false } });
+    await expect(verifyError(unsigned(BODY), e)).resolves.toBeUndefined();
+    expect(e.log.lines.some((l) => l.level === 'warn' && /without X-MW-Signature/.test(l.message))).toBe(
+      true,
+    );
+  });
+
+  it('with requireSignature=false still refuses a signed delivery whose signature is wrong', async () => {
+    const e = env({ webhook: { requireSignature: false } });
+    const error = await verifyError(signed(BODY, { secret: 'whsec_wrong_secret_value' }), e);
+    expect(error?.statusCode).toBe(401);
+  });
+});
+
+describe('mobilityWorkWebhook.parse', () => {
+  it('refuses malformed JSON with 400', () => {
+    expect(() => mobilityWorkWebhook.parse(unsigned('{"_event": "TaskWasStarted",'))).toThrow(
+      expect.objectContaining({ statusCode: 400 }),
+    );
+  });
+
+  it('acknowledges and ignores an unknown event', () => {
+    expect(mobilityWorkWebhook.parse(unsigned('{"_event":"EquipmentWasMoved","networkId":"x"}'))).toEqual({
+      events: [],
+      ignored: ['EquipmentWasMoved'],
+    });
+  });
+
+  it('builds the FlowEvent of the contract, its id from networkId and _idempotencyKey', () => {
+    const { events, ignored } = mobilityWorkWebhook.parse(unsigned(BODY));
+    expect(ignored).toEqual([]);
+    expect(events).toEqual([
+      {
+        id: `mobility-work:${NETWORK_ID}:Compl00001`,
+        type: 'mobility-work.TaskWasCompleted',
+        source: 'mobility-work.webhook',
+        occurredAt: '2026-11-02T08:45:00.000Z',
+        subject: 'a1b2c3d4',
+        data: RICH.TaskWasCompleted,
+      },
+    ]);
+  });
+
+  it("gives MW's retry of a delivery (new t and nonce, same _idempotencyKey) the same event id", async () => {
+    const first = signed(BODY, { t: NOW_S - 20 });
+    // MW re-serialises on retry: same event, different bytes, new signature.
+    const retryBody = JSON.stringify({ ...RICH.TaskWasCompleted, tags: [] }, null, 1);
+    const retry = signed(retryBody, { t: NOW_S });
+    await expect(verifyError(first)).resolves.toBeUndefined();
+    await expect(verifyError(retry)).resolves.toBeUndefined();
+    const a = mobilityWorkWebhook.parse(first).events[0];
+    const b = mobilityWorkWebhook.parse(retry).events[0];
+    expect(a?.id).toBe(`mobility-work:${NETWORK_ID}:Compl00001`);
+    expect(b?.id).toBe(a?.id);
+  });
+
+  it('falls back to a body fingerprint when there is no _idempotencyKey (same bytes, same id)', () => {
+    const { _idempotencyKey, ...rest } = RICH.TaskWasStarted;
+    const raw = JSON.stringify(rest);
+    const a = mobilityWorkWebhook.parse(unsigned(raw)).events[0]?.id;
+    expect(a).toMatch(new RegExp(`^mobility-work:${NETWORK_ID}:body-[0-9a-f]{16}$`));
+    expect(mobilityWorkWebhook.parse(unsigned(raw)).events[0]?.id).toBe(a);
+  });
+
+  it('with the env, acknowledges and ignores an event of another network', () => {
+    const e = env({ networkId: NETWORK_ID });
+    const other = JSON.stringify({ ...RICH.TaskWasStarted, networkId: OTHER_NETWORK_ID });
+    expect(mobilityWorkWebhook.parse(unsigned(other), { env: e })).toEqual({
+      events: [],
+      ignored: [`network ${OTHER_NETWORK_ID}`],
+    });
+    expect(
+      mobilityWorkWebhook.parse(unsigned(JSON.stringify(RICH.TaskWasStarted)), { env: e }).events,
+    ).toHaveLength(1);
+  });
+
+  it('without the env (today’s ingress) or without a configured networkId, passes every network', () => {
+    const other = unsigned(JSON.stringify(DOC_SAMPLES.TaskWasStarted));
+    expect(mobilityWorkWebhook.parse(other).events).toHaveLength(1);
+    expect(mobilityWorkWebhook.parse(other, { env: env() }).events).toHaveLength(1);
+  });
+});
