@@ -24,6 +24,17 @@ async function main(): Promise<void> {
   if (!existsSync(SECRETS_FILE)) {
     copyFileSync(SECRETS_TEMPLATE, SECRETS_FILE);
     log.info(`created ${SECRETS_FILE} from ${SECRETS_TEMPLATE} (sandbox values only; git-ignored)`);
+  } else {
+    // A vendor added since the file was created gets its sandbox secret; existing values are kept.
+    const local = readSecretsFile(SECRETS_FILE);
+    const missing = Object.entries(readSecretsFile(SECRETS_TEMPLATE)).filter(([name]) => !(name in local));
+    if (missing.length > 0) {
+      writeFileSync(
+        SECRETS_FILE,
+        `${JSON.stringify({ ...local, ...Object.fromEntries(missing) }, null, 2)}\n`,
+      );
+      log.info(`added ${missing.map(([name]) => name).join(', ')} to ${SECRETS_FILE} from the template`);
+    }
   }
   mkdirSync('.sandbox', { recursive: true });
   const vendors = process.env.MILLWRIGHT_VENDORS === 'real' ? 'real' : 'simulated';
