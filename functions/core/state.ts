@@ -141,6 +141,29 @@ export class StateStore {
     return this.putVersioned(`ENTITY#${kind}#${id}`, 'STATE', data, expectedVersion);
   }
 
+  /**
+   * Read-modify-write an entity with optimistic locking, retried a few times on conflict.
+   * `change` returns the new value, or undefined to leave it as it is (then the current is returned).
+   */
+  async updateEntity<T>(
+    kind: string,
+    id: string,
+    change: (current: T | undefined) => T | undefined,
+    tries = 5,
+  ): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.getEntity<T>(kind, id);
+      const next = change(current === undefined ? undefined : structuredClone(current.data));
+      if (next === undefined) return current?.data;
+      try {
+        await this.putEntity(kind, id, next, current?.version);
+        return next;
+      } catch (error) {
+        if (!(error instanceof ConcurrentUpdateError) || attempt >= tries) throw error;
+      }
+    }
+  }
+
   /** Many entities of one kind in BatchGet calls of 100 (a poll of 1,000 parts is 10 reads, not 1,000). */
   async getEntities<T>(kind: string, ids: readonly string[]): Promise<Map<string, Versioned<T>>> {
     const found = new Map<string, Versioned<T>>();

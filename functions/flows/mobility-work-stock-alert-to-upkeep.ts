@@ -25,7 +25,6 @@ import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { ConcurrentUpdateError } from '../core/state.ts';
 import { MW_STOCK_WRITTEN, type WrittenStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'mobility-work-stock-alert-to-upkeep';
@@ -100,17 +99,7 @@ async function isEcho(
 }
 
 async function updatePart(ctx: Ctx, ref: string, change: (s: PartAlertState) => PartAlertState | undefined) {
-  for (let attempt = 0; ; attempt++) {
-    const current = await ctx.state.getEntity<PartAlertState>(ctx.flowId, ref);
-    const next = change(structuredClone(current?.data ?? {}));
-    if (!next) return current?.data ?? {};
-    try {
-      await ctx.state.putEntity(ctx.flowId, ref, next, current?.version);
-      return next;
-    } catch (error) {
-      if (!(error instanceof ConcurrentUpdateError) || attempt >= 4) throw error;
-    }
-  }
+  return (await ctx.state.updateEntity<PartAlertState>(ctx.flowId, ref, (s) => change(s ?? {}))) ?? {};
 }
 
 async function onAlert(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {

@@ -38,7 +38,9 @@
  * `POST /_sandbox/tasks/by-metadata/{start|complete|cancel|activities}` (body `{key, value, ...}`),
  * `POST /_sandbox/activities/:activityId/cancel-consumption`, plus the shared ones from server.ts.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
+import { MW_EVENT_NAMES, type MwEventName } from '../../functions/connectors/mobility-work/events.ts';
 import {
   type MwSignatureScheme,
   signMobilityWorkWebhook,
@@ -70,20 +72,9 @@ export const MW_SIM_NETWORK_SETTINGS = {
 
 export type MwPlan = 'starter' | 'premium' | 'ultimate';
 
-export const MW_SIM_EVENTS = [
-  'TaskWasCompleted',
-  'TaskWasScheduled',
-  'TaskWasCanceled',
-  'TaskWasStarted',
-  'ActivityWasAddedOnTask',
-  'SparePartWasOutOfStock',
-  'SparePartStockWasUnderMinThreshold',
-  'SparePartWasManuallyRecounted',
-  'SparePartWasRestocked',
-  'SparePartWasConsumed',
-  'SparePartConsumptionWasCanceled',
-] as const;
-export type MwSimEventName = (typeof MW_SIM_EVENTS)[number];
+/** The simulator sends exactly the events the connector knows (one list, in the connector). */
+export const MW_SIM_EVENTS = MW_EVENT_NAMES;
+export type MwSimEventName = MwEventName;
 
 export interface MwSimEquipment {
   id: number;

@@ -9,6 +9,7 @@ import { DOWNTIME_STARTED } from '../../functions/connectors/machinemetrics/even
 import { memoryLog } from '../../functions/core/log.ts';
 import { FLOW_ID as TASK_FLOW } from '../../functions/flows/machinemetrics-downtime-to-mobility-work-task.ts';
 import { FLOW_ID as ALERT_FLOW } from '../../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
+import { FLOW_ID as STATUS_FLOW } from '../../functions/flows/mobility-work-task-to-upkeep-work-order-status.ts';
 import { FLOW_ID as PART_FLOW } from '../../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
 import { manualClock } from '../../sandbox/clock.ts';
 import { MACHINES, PARTS, postJson, sandboxControl } from '../../sandbox/control.ts';
@@ -155,6 +156,108 @@ describe('machinemetrics-downtime-to-mobility-work-task', () => {
         await sandbox.state.getMapping('mobility-work-task-by-episode', String(task.metadata.millwrightKey)),
       ).toBe(task.id);
     }
+  });
+});
+
+describe('mobility-work-task-to-upkeep-work-order-status', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await start(baseConfig());
+  });
+  afterAll(() => sandbox?.close());
+
+  it("moves the work order of the task's downtime episode, once per event, never back from complete", async () => {
+    const c = sandboxControl(sandbox);
+    // MACHINE 1 is mapped in both downtime flows: an UpKeep work order and a Mobility Work task.
+    await c.machine(MACHINES.one, 'down');
+    await c.advance(20);
+    const task = mw(sandbox)
+      .tasks()
+      .find((t) => t.metadata.machineId === MACHINES.one);
+    const key = String(task?.metadata.millwrightKey);
+    const workOrderId = await sandbox.state.getMapping('downtime-episode-upkeep-work-order', key);
+    expect(workOrderId).toBeDefined();
+    const status = () =>
+      up(sandbox)
+        .workOrders()
+        .find((w) => w.id === workOrderId)?.status;
+
+    await c.mobilityWorkTask('start', 'millwrightKey', key);
+    await sandbox.settle();
+    expect(status()).toBe('inProgress');
+    await c.mobilityWorkTask('complete', 'millwrightKey', key);
+    await sandbox.settle();
+    expect(status()).toBe('complete');
+    expect(up(sandbox).workOrderMessages(workOrderId)).toHaveLength(2);
+
+    // A late, redelivered "started" does not reopen it; a redelivered "completed" adds no note.
+    const [startedEvent, completedEvent] = ['TaskWasStarted', 'TaskWasCompleted'].map(
+      (name) => sandbox.enqueued.find((e) => e.event.type === `mobility-work.${name}`)?.event,
+    );
+    if (startedEvent && completedEvent) {
+      await sandbox.send(STATUS_FLOW, [{ ...startedEvent, id: `${startedEvent.id}-late` }, completedEvent]);
+    }
+    await sandbox.settle();
+    expect(status()).toBe('complete');
+    expect(up(sandbox).workOrderMessages(workOrderId)).toHaveLength(2);
+    // Our status writes came back as UpKeep webhooks and were recognised as our own.
+    const downtimeRuns = await sandbox.state.listRuns('machinemetrics-downtime-to-upkeep-work-order', 100);
+    expect(downtimeRuns.some((r) => r.outcome === 'echo')).toBe(true);
+  });
+
+  it('does not reopen a completed work order when a "started" arrives after the completion', async () => {
+    const c = sandboxControl(sandbox);
+    await c.machine(MACHINES.one, 'up');
+    await c.advance(10);
+    await c.machine(MACHINES.one, 'down');
+    await c.advance(20);
+    const task = mw(sandbox)
+      .tasks()
+      .filter((t) => t.metadata.machineId === MACHINES.one)
+      .at(-1);
+    const key = String(task?.metadata.millwrightKey);
+    const workOrderId = await sandbox.state.getMapping('downtime-episode-upkeep-work-order', key);
+    await c.mobilityWorkTask('complete', 'millwrightKey', key);
+    await sandbox.settle();
+    const completed = sandbox.enqueued
+      .filter((e) => e.event.type === 'mobility-work.TaskWasCompleted')
+      .at(-1);
+    if (!completed || !task) throw new Error('no completion event');
+    const data = completed.event.data as Record<string, unknown>;
+    await sandbox.send(STATUS_FLOW, [
+      {
+        ...completed.event,
+        id: `${completed.event.id}-started`,
+        type: 'mobility-work.TaskWasStarted',
+        data: {
+          _event: 'TaskWasStarted',
+          taskId: task.id,
+          metadata: data.metadata,
+          networkId: data.networkId,
+        },
+      },
+    ]);
+    await sandbox.settle();
+    expect(
+      up(sandbox)
+        .workOrders()
+        .find((w) => w.id === workOrderId)?.status,
+    ).toBe('complete');
+    const runs = await sandbox.state.listRuns(STATUS_FLOW, 100);
+    expect(runs.some((r) => r.message.includes('does not reopen'))).toBe(true);
+  });
+
+  it('ignores tasks that correspond to no UpKeep work order', async () => {
+    const c = sandboxControl(sandbox);
+    await c.machine(MACHINES.three, 'down'); // Mobility Work only
+    await c.advance(20);
+    const task = mw(sandbox)
+      .tasks()
+      .find((t) => t.metadata.machineId === MACHINES.three);
+    await c.mobilityWorkTask('complete', 'millwrightKey', String(task?.metadata.millwrightKey));
+    await sandbox.settle();
+    const runs = await sandbox.state.listRuns(STATUS_FLOW, 100);
+    expect(runs.some((r) => r.outcome === 'skipped' && r.message.includes('does not correspond'))).toBe(true);
   });
 });
 

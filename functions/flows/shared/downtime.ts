@@ -18,7 +18,7 @@ import { machineMetricsWebhook } from '../../connectors/machinemetrics/webhook.t
 import { MillwrightError } from '../../core/errors.ts';
 import type { FlowEvent, Trigger } from '../../core/flow.ts';
 import { parseWith } from '../../core/schema.ts';
-import { ConcurrentUpdateError, type StateStore } from '../../core/state.ts';
+import type { StateStore } from '../../core/state.ts';
 
 const reasonMatcher = z.array(z.string().check(z.minLength(1)));
 
@@ -146,17 +146,7 @@ export async function updateSlot<E extends EpisodeBase>(
   machineId: string,
   change: (slot: MachineSlot<E>) => MachineSlot<E> | undefined,
 ): Promise<MachineSlot<E>> {
-  for (let attempt = 0; ; attempt++) {
-    const current = await ctx.state.getEntity<MachineSlot<E>>(ctx.flowId, machineId);
-    const next = change(structuredClone(current?.data ?? {}));
-    if (!next) return current?.data ?? {};
-    try {
-      await ctx.state.putEntity(ctx.flowId, machineId, next, current?.version);
-      return next;
-    } catch (error) {
-      if (!(error instanceof ConcurrentUpdateError) || attempt >= 4) throw error;
-    }
-  }
+  return (await ctx.state.updateEntity<MachineSlot<E>>(ctx.flowId, machineId, (s) => change(s ?? {}))) ?? {};
 }
 
 /**
