@@ -38,6 +38,13 @@ export interface HttpClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   onRetry?: (info: { operation: string; attempt: number; delayMs: number; reason: string }) => void;
+  /**
+   * Called before every attempt (e.g. take a token from a shared rate limiter; it may wait or throw).
+   * A retry after a 429 calls it again, so the limiter's pause applies to the retry too.
+   */
+  beforeAttempt?: (info: { operation: string; attempt: number }) => Promise<void>;
+  /** Called with every HTTP response, success or not (e.g. feed rate-limit headers to the limiter). */
+  afterResponse?: (info: { operation: string; status: number; headers: Headers }) => Promise<void>;
 }
 
 export interface HttpRequest<S extends z.ZodMiniType | undefined = undefined> {
@@ -134,6 +141,7 @@ export class HttpClient {
     }
 
     for (let attempt = 1; ; attempt++) {
+      await this.options.beforeAttempt?.({ operation: req.operation, attempt });
       let response: Response;
       try {
         response = await fetchFn(url, {
@@ -159,6 +167,7 @@ export class HttpClient {
       }
 
       const { status } = response;
+      await this.options.afterResponse?.({ operation: req.operation, status, headers: response.headers });
       if ((status >= 200 && status < 300) || req.acceptStatus?.includes(status)) {
         const text = await response.text();
         let parsed: unknown;

@@ -187,6 +187,41 @@ export class StateStore {
     return found;
   }
 
+  // ---- sets: small named collections a poller walks (e.g. the open Deepomatic work orders) ------
+
+  async putMember<T>(set: string, id: string, data: T): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `SET#${set}`, sk: id, doc: data, updatedAt: this.now().toISOString(), ttl: this.ttl() },
+      }),
+    );
+  }
+
+  async deleteMember(set: string, id: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `SET#${set}`, sk: id } }));
+  }
+
+  /** Members in id order, a page at a time (`after` = the last id of the previous page). */
+  async listMembers<T>(
+    set: string,
+    options: { limit?: number; after?: string } = {},
+  ): Promise<{ id: string; data: T }[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: options.after ? 'pk = :pk AND sk > :after' : 'pk = :pk',
+        ExpressionAttributeValues: {
+          ':pk': `SET#${set}`,
+          ...(options.after ? { ':after': options.after } : {}),
+        },
+        Limit: options.limit ?? 100,
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map((item) => ({ id: String(item.sk), data: item.doc as T }));
+  }
+
   // ---- latest values: unconditional "last written" records (e.g. stock we set at a vendor) --------
 
   /** Overwrite the latest value of many ids in BatchWrite calls of 25 (kept `days`, default 7). */
