@@ -63,7 +63,9 @@ export class MillwrightStack extends Stack {
           entry,
           table,
           maxReceiveCount: runtime.maxReceiveCount,
-          timeoutSeconds: runtime.workerTimeoutSeconds,
+          timeoutSeconds: Math.max(runtime.workerTimeoutSeconds, entry.flow.worker?.timeoutSeconds ?? 0),
+          batchSize: entry.flow.worker?.batchSize,
+          maxConcurrency: entry.flow.worker?.maxConcurrency,
           logRetention: retention,
         }),
       );

@@ -5,11 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/signature.ts';
+import { FLOW_ID as CM_PART_FLOW } from '../functions/flows/click-maint-part-low-to-mobility-work-stock.ts';
+import { FLOW_ID as DM_RESULT_FLOW } from '../functions/flows/deepomatic-validation-to-upkeep-work-order.ts';
+import { FLOW_ID as CM_DOWNTIME_FLOW } from '../functions/flows/machinemetrics-downtime-to-click-maint-work-order.ts';
 import { FLOW_ID as TASK_FLOW } from '../functions/flows/machinemetrics-downtime-to-mobility-work-task.ts';
 import { FLOW_ID } from '../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
 import { FLOW_ID as ALERT_FLOW } from '../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
 import { FLOW_ID as STATUS_FLOW } from '../functions/flows/mobility-work-task-to-upkeep-work-order-status.ts';
 import { FLOW_ID as PART_FLOW } from '../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
+import { FLOW_ID as DM_REQUEST_FLOW } from '../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
 import { manualClock } from './clock.ts';
 import { MACHINES, PARTS, postJson, sandboxControl } from './control.ts';
 import { consoleLog } from './log.ts';
@@ -18,6 +22,8 @@ import { queueDepth } from './sqs.ts';
 
 const { one: MACHINE_1, two: MACHINE_2, three: MACHINE_3 } = MACHINES;
 const MINUTE = 60_000;
+/** Click Maint's rate window in the demo: 5 s instead of 300 s (time compressed 60x). */
+const CLICK_MAINT_WINDOW_SECONDS = 5;
 
 export interface DemoResult {
   passed: number;
@@ -40,6 +46,8 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
     basePort: 0,
     visibilityTimeoutSeconds: 1,
     httpTimeoutMs: 1000,
+    // Click Maint's 300 requests per 5 minutes, compressed 60x to 300 per 5 seconds (simulator and limiter).
+    clickMaintWindowSeconds: CLICK_MAINT_WINDOW_SECONDS,
     log: consoleLog({ level: 'warn', prefix: 'sandbox', write: (l) => out(`    ${l}`) }),
   });
   let passed = 0;
@@ -75,6 +83,185 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
   const flow = sandbox.flows.get(FLOW_ID);
   const mmSecret = secrets['millwright/machinemetrics'] ?? {};
   const upkeepSecret = secrets['millwright/upkeep'] ?? {};
+
+  /** Click Maint (rate-limited polling) and Deepomatic (photo validation) flows (issue 4). */
+  async function clickMaintAndDeepomaticScenarios(): Promise<void> {
+    const cm = sandbox.simulators['click-maint'];
+    const dm = sandbox.simulators.deepomatic;
+    const mwSim = sandbox.simulators['mobility-work'];
+    const upSim = sandbox.simulators.upkeep;
+    if (!cm || !dm || !mwSim || !upSim)
+      throw new Error('the Click Maint, Deepomatic, Mobility Work and UpKeep simulators are required');
+    const runsOf = (flowId: string) => sandbox.state.listRuns(flowId, 2000);
+
+    section(CM_DOWNTIME_FLOW);
+    step('MACHINE 2 (mapped to Click Maint asset 46 "Lathe 02") had downtimes earlier in this demo');
+    const lathe = cm.workOrders(1).filter((w) => w.asset_id === 46);
+    check(
+      'one Click Maint work order per episode',
+      lathe.length >= 1 && new Set(lathe.map((w) => w.title)).size === lathe.length,
+      `${lathe.length} work orders`,
+    );
+    check(
+      'it is reactive and high priority',
+      lathe.every((w) => w.type === 'reactive' && w.priority === 'high'),
+    );
+    const completed = lathe.filter((w) => w.status_id === 5);
+    check(
+      'the machine ran again: its work order is completed (onRecovery "complete")',
+      completed.length >= 1,
+    );
+
+    section(CM_PART_FLOW);
+    step('Click Maint parts at or below their minimum reach Mobility Work; non-stock parts are skipped');
+    const cmRuns = await runsOf(CM_PART_FLOW);
+    check(
+      'the low seeded part was written to Mobility Work',
+      cmRuns.some((r) => r.outcome === 'done'),
+    );
+    check(
+      'the non-stock part was skipped',
+      cmRuns.some((r) => r.message.includes('non-stock part(s) skipped')),
+    );
+
+    step('a backlog: 1,000 Click Maint parts fall below their minimum at once');
+    const refs = Array.from({ length: 1000 }, (_, i) => `CMB-${String(i).padStart(4, '0')}`);
+    await fetch(`${mwSim.url}/partners/v1/spare-parts`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'api-key': (secrets['millwright/mobility-work'] as unknown as { apiKey: string }).apiKey,
+      },
+      body: JSON.stringify(refs.map((ref) => ({ externalReference: ref, name: `Backlog part ${ref}` }))),
+    });
+    await mwSim.settle();
+    cm.addParts(
+      1,
+      refs.map((ref) => ({ name: `Backlog part ${ref}`, number: ref, on_hand_qty: 2, min_qty: 5 })),
+    );
+    const before = cm.stats();
+    let first = 0;
+    let last = 0;
+    let seen = before.requests;
+    const watch = setInterval(() => {
+      const n = cm.stats().requests;
+      if (n > seen) {
+        if (first === 0) first = performance.now();
+        last = performance.now();
+        seen = n;
+      }
+    }, 5);
+    sandbox.clock.advance(5 * MINUTE);
+    await sandbox.tick();
+    await sandbox.settle({ timeoutMs: 300_000 });
+    clearInterval(watch);
+    const after = cm.stats();
+    const requests = after.requests - before.requests;
+    const seconds = (last - first) / 1000;
+    const allowed = after.rateLimit.limit / after.rateLimit.windowSeconds;
+    const share = requests > 1 && seconds > 0 ? (requests - 1) / seconds / allowed : 0;
+    const synced = refs.filter(
+      (ref) => mwSim.spareParts().find((p) => p.externalReference === ref)?.stock === 2,
+    ).length;
+    out(
+      `    ${requests} Click Maint requests in ${seconds.toFixed(1)} s = ${((requests - 1) / seconds).toFixed(1)}/s; allowed ${allowed}/s (300 per 5 min, time compressed 60x): ${(share * 100).toFixed(0)}% of the allowed rate; ${after.rateLimited - before.rateLimited} x 429; at most ${after.maxAcceptedInWindow} requests in one window`,
+    );
+    check('all 1,000 parts reached Mobility Work', synced === 1000, `${synced} of 1000`);
+    check('never more than the limit in any window', after.maxAcceptedInWindow <= after.rateLimit.limit);
+    check('the backlog drained at >= 80% of the allowed rate', share >= 0.8, `${(share * 100).toFixed(0)}%`);
+    check(
+      '429s stayed rare (<= 2)',
+      after.rateLimited - before.rateLimited <= 2,
+      `${after.rateLimited - before.rateLimited}`,
+    );
+
+    section(`${DM_REQUEST_FLOW} and ${DM_RESULT_FLOW}`);
+    const session = await post(`${upSim.baseUrl}/auth`, {
+      email: upkeepSecret.email,
+      password: upkeepSecret.password,
+    });
+    const token = ((await session.json()) as { result: { sessionToken: string } }).result.sessionToken;
+    const createWorkOrder = async (body: Record<string, unknown>) =>
+      (
+        (await (await post(`${upSim.baseUrl}/work-orders/`, body, { 'session-token': token })).json()) as {
+          result: { id: string };
+        }
+      ).result.id;
+    const dmFor = (woId: string) => dm.workOrders().filter((w) => w.name === `upkeep-${woId}`);
+    const woStatus = (id: string) => upSim.workOrders().find((w) => w.id === id)?.status;
+
+    step('an UpKeep work order in the "Photo validation" category is created, then edited');
+    const woPass = await createWorkOrder({
+      title: 'Replace hydraulic filter on Mill 01',
+      category: 'Photo validation',
+    });
+    await sandbox.settle();
+    await fetch(`${upSim.baseUrl}/work-orders/${woPass}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'session-token': token },
+      body: JSON.stringify({ description: 'Take a photo of the nameplate too' }),
+    });
+    await sandbox.settle();
+    check(
+      'exactly one Deepomatic work order, named after the UpKeep id',
+      dmFor(woPass).length === 1,
+      `${dmFor(woPass).length}`,
+    );
+    const other = await createWorkOrder({ title: 'Lubricate conveyor', category: 'Lubrication' });
+    await sandbox.settle();
+    check('a work order without the category or tag gets none', dmFor(other).length === 0);
+
+    step('Deepomatic creates the work order but the answer never arrives (tag #photo-check)');
+    await post(`${dm.url}/_sandbox/faults`, {
+      match: 'POST /v0.2/work-orders',
+      timeoutAfterWrite: true,
+      delayMs: 3000,
+    });
+    const woFail = await createWorkOrder({ title: 'Repaint guard rail #photo-check' });
+    await sandbox.settle();
+    await fetch(`${upSim.baseUrl}/work-orders/${woFail}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', 'session-token': token },
+      body: JSON.stringify({ priority: 3 }),
+    });
+    await sandbox.settle();
+    check(
+      'still one Deepomatic work order for it (not resent)',
+      dmFor(woFail).length === 1,
+      `${dmFor(woFail).length}`,
+    );
+
+    step('the field engineer takes the photos: progress advances; one validation passes, one fails');
+    await advanceAndRun(5);
+    check(
+      'in progress: the UpKeep work order is not touched yet',
+      woStatus(woPass) === 'open',
+      woStatus(woPass),
+    );
+    dm.setOutcome(`upkeep-${woPass}`, 'passed', { review: true });
+    await advanceAndRun(5);
+    check(
+      'validation passed -> UpKeep work order complete',
+      woStatus(woPass) === 'complete',
+      woStatus(woPass),
+    );
+    const note = upSim.workOrderMessages(woPass).at(-1)?.text ?? '';
+    check(
+      'with a note that summarises the result',
+      note.includes('PASSED') && note.includes('equipment_after_intervention'),
+      note,
+    );
+    const manual = await createWorkOrder({ title: 'Check belt tension', category: 'Photo validation' });
+    await sandbox.settle();
+    dm.setOutcome(`upkeep-${manual}`, 'failed', { review: false });
+    await advanceAndRun(5);
+    check('validation failed -> UpKeep work order onHold', woStatus(manual) === 'onHold', woStatus(manual));
+    const followed = await sandbox.state.listMembers('deepomatic-open-work-orders');
+    check(
+      'concluded Deepomatic work orders are no longer followed',
+      !followed.some((m) => dmFor(woPass).some((w) => w.id === m.id)),
+    );
+  }
 
   /** The four Mobility Work flows (issue 3): tasks, task status, stock both ways, and their loop guard. */
   async function mobilityWorkScenarios(): Promise<void> {
@@ -440,6 +627,7 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
     await clearFaults();
 
     await mobilityWorkScenarios();
+    await clickMaintAndDeepomaticScenarios();
   } catch (error) {
     failed++;
     out(`  ✘ scenario aborted: ${error instanceof Error ? error.stack : String(error)}`);

@@ -5,13 +5,19 @@
  * - scheduler      = EventBridge Scheduler running the pollers
  * - dynalite       = DynamoDB (persisted under .sandbox/ by `npm start`, in memory in tests)
  * - local secrets  = Secrets Manager GetSecretValue backed by sandbox/secrets.local.json
- * - simulators     = MachineMetrics, UpKeep and Mobility Work APIs built from their docs
+ * - simulators     = MachineMetrics, UpKeep, Mobility Work, Click Maint and Deepomatic APIs built
+ *                    from their docs
  * Pointing vendors at real accounts (`vendors: 'real'`) keeps everything else the same.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Deployment, loadDeployment, validateDeployment } from '../functions/config/deployment.ts';
+import {
+  clickMaintConfigSchema,
+  clickMaintSecretSchema,
+} from '../functions/connectors/click-maint/config.ts';
+import { deepomaticSecretSchema } from '../functions/connectors/deepomatic/config.ts';
 import { machineMetricsSecretSchema } from '../functions/connectors/machinemetrics/config.ts';
 import {
   mobilityWorkConfigSchema,
@@ -45,6 +51,8 @@ import {
 } from './dynamo.ts';
 import { consoleLog } from './log.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
+import { type ClickMaintSimulator, startClickMaintSimulator } from './simulators/click-maint.ts';
+import { type DeepomaticSimulator, startDeepomaticSimulator } from './simulators/deepomatic.ts';
 import { startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
 import { type MobilityWorkSimulator, startMobilityWorkSimulator } from './simulators/mobility-work.ts';
 import type { Simulator } from './simulators/server.ts';
@@ -69,6 +77,12 @@ export interface SandboxOptions {
   workerIntervalMs?: number;
   /** Mobility Work simulator: real milliseconds before a 202 write is applied (default 300). */
   mobilityWorkApplyDelayMs?: number;
+  /**
+   * Click Maint's rate window in real seconds (default: the configured `rateLimit.windowSeconds`,
+   * 300). The demo compresses it (e.g. 5 s: 300 requests per 5 s instead of per 5 min); the
+   * simulator and the shared limiter then use the same window.
+   */
+  clickMaintWindowSeconds?: number;
   /** Per-request timeout of the vendor clients (short in the sandbox so fault scenarios are quick). */
   httpTimeoutMs?: number;
   log?: Log;
@@ -94,6 +108,8 @@ export interface Sandbox {
     machinemetrics?: Simulator;
     upkeep?: UpKeepSimulator;
     'mobility-work'?: MobilityWorkSimulator;
+    'click-maint'?: ClickMaintSimulator;
+    deepomatic?: DeepomaticSimulator;
   };
   ingressUrl: string;
   flows: Map<string, SandboxFlow>;
@@ -277,6 +293,37 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         closers.push(() => sim.close());
         vendors['mobility-work'].baseUrl = sim.url;
       }
+      if (vendors['click-maint']) {
+        const settings = clickMaintConfigSchema.parse(vendors['click-maint']);
+        const secret = parseWith(
+          clickMaintSecretSchema,
+          options.secrets[settings.secretName],
+          (p) => new ConfigError(`secrets.${settings.secretName}.${p.path}`, p.message),
+        );
+        const windowSeconds = options.clickMaintWindowSeconds ?? settings.rateLimit.windowSeconds;
+        const sim = await startClickMaintSimulator({
+          port: port(7),
+          clock,
+          apiKey: secret.apiKey,
+          rateLimit: { limit: settings.rateLimit.limit, windowSeconds },
+        });
+        simulators['click-maint'] = sim;
+        closers.push(() => sim.close());
+        vendors['click-maint'].baseUrl = `${sim.url}/api/v1`;
+        vendors['click-maint'].rateLimit = { ...settings.rateLimit, windowSeconds };
+      }
+      if (vendors.deepomatic) {
+        const secretName = String(vendors.deepomatic.secretName);
+        const secret = parseWith(
+          deepomaticSecretSchema,
+          options.secrets[secretName],
+          (p) => new ConfigError(`secrets.${secretName}.${p.path}`, p.message),
+        );
+        const sim = await startDeepomaticSimulator({ port: port(8), clock, apiKey: secret.apiKey });
+        simulators.deepomatic = sim;
+        closers.push(() => sim.close());
+        vendors.deepomatic.baseUrl = `${sim.url}/v0.2`;
+      }
     }
     if (options.httpTimeoutMs) {
       for (const v of Object.values(vendors)) v.timeoutMs = options.httpTimeoutMs;
@@ -454,6 +501,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ...(simulators.machinemetrics ? { machinemetrics: simulators.machinemetrics.url } : {}),
       ...(simulators.upkeep ? { upkeep: `${simulators.upkeep.url}/api/v2` } : {}),
       ...(simulators['mobility-work'] ? { 'mobility-work': simulators['mobility-work'].url } : {}),
+      ...(simulators['click-maint'] ? { 'click-maint': `${simulators['click-maint'].url}/api/v1` } : {}),
+      ...(simulators.deepomatic ? { deepomatic: `${simulators.deepomatic.url}/v0.2` } : {}),
       ...Object.fromEntries(
         [...sandboxFlows.values()].flatMap(({ flow, queues }) => [
           [`queue.${flow.id}`, queues.queueUrl],

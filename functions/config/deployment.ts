@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
+import { clickMaintConfigSchema } from '../connectors/click-maint/config.ts';
+import { deepomaticConfigSchema } from '../connectors/deepomatic/config.ts';
 import { machineMetricsConfigSchema } from '../connectors/machinemetrics/config.ts';
 import { mobilityWorkConfigSchema } from '../connectors/mobility-work/config.ts';
 import { upkeepConfigSchema } from '../connectors/upkeep/config.ts';
@@ -21,6 +23,8 @@ export const deploymentSchema = z.strictObject({
       machinemetrics: z.optional(machineMetricsConfigSchema),
       upkeep: z.optional(upkeepConfigSchema),
       'mobility-work': z.optional(mobilityWorkConfigSchema),
+      'click-maint': z.optional(clickMaintConfigSchema),
+      deepomatic: z.optional(deepomaticConfigSchema),
     }),
     {},
   ),

@@ -142,10 +142,24 @@ export interface FlowContext<C, D> {
   now: () => Date;
 }
 
+/**
+ * Worker settings a flow may need beyond the deployment defaults, e.g. a flow whose vendor is
+ * rate limited takes one message at a time, with few concurrent workers and a longer timeout.
+ */
+export interface WorkerSettings {
+  /** At least `runtime.workerTimeoutSeconds`; the larger of the two is used. */
+  timeoutSeconds?: number;
+  /** SQS messages per invocation (default 10). */
+  batchSize?: number;
+  /** Concurrent invocations for this flow's queue (2..1000; default: unbounded). */
+  maxConcurrency?: number;
+}
+
 export interface FlowDefinition<C, D> {
   id: string;
   description: string;
   vendors: readonly VendorId[];
+  worker?: WorkerSettings;
   config: z.ZodMiniType<C>;
   triggers: readonly Trigger<C>[];
   /** Creates clients once per container (module scope in Lambda). */

@@ -18,8 +18,12 @@ export interface FlowWorkerProps {
   table: dynamodb.ITable;
   /** Deliveries of one event before it is dead-lettered (`runtime.maxReceiveCount`). */
   maxReceiveCount: number;
-  /** `runtime.workerTimeoutSeconds`. */
+  /** `runtime.workerTimeoutSeconds`, or the flow's own if longer. */
   timeoutSeconds: number;
+  /** SQS messages per invocation (default 10). */
+  batchSize?: number;
+  /** Concurrent invocations of this worker (the event source mapping's maximum concurrency). */
+  maxConcurrency?: number;
   logRetention: logs.RetentionDays;
 }
 
@@ -60,7 +64,11 @@ export class FlowWorker extends Construct {
       environment: { TABLE_NAME: props.table.tableName },
     });
     this.worker.addEventSource(
-      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
+      new SqsEventSource(this.queue, {
+        batchSize: props.batchSize ?? 10,
+        reportBatchItemFailures: true,
+        ...(props.maxConcurrency ? { maxConcurrency: props.maxConcurrency } : {}),
+      }),
     );
     props.table.grantReadWriteData(this.worker);
     this.worker.grantReadSecrets(secretNamesOf(entry));

@@ -36,6 +36,9 @@ const POLLED_FLOWS = [
   DOWNTIME_FLOW,
   'machinemetrics-downtime-to-mobility-work-task',
   'upkeep-part-low-to-mobility-work-stock',
+  'machinemetrics-downtime-to-click-maint-work-order',
+  'click-maint-part-low-to-mobility-work-stock',
+  'deepomatic-validation-to-upkeep-work-order',
 ];
 const WEBHOOK_ROUTES = [
   'POST /webhooks/machinemetrics',
@@ -46,6 +49,8 @@ const SECRET_NAMES: Record<string, string> = {
   machinemetrics: 'millwright/machinemetrics',
   upkeep: 'millwright/upkeep',
   'mobility-work': 'millwright/mobility-work',
+  'click-maint': 'millwright/click-maint',
+  deepomatic: 'millwright/deepomatic',
 };
 
 type Json = Record<string, unknown>;
@@ -245,10 +250,30 @@ describe('flow workers', () => {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: workerId },
         EventSourceArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
-        BatchSize: 10,
+        BatchSize: flow.worker?.batchSize ?? 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ...(flow.worker?.maxConcurrency
+          ? { ScalingConfig: { MaximumConcurrency: flow.worker.maxConcurrency } }
+          : {}),
       });
     }
+  });
+
+  it('gives rate-limited flows one message per invocation, few workers and time to wait', () => {
+    const flow = deployment.enabled.find(
+      (e) => e.flow.id === 'click-maint-part-low-to-mobility-work-stock',
+    )?.flow;
+    expect(flow?.worker).toEqual({ timeoutSeconds: 180, batchSize: 1, maxConcurrency: 2 });
+    const [workerId, worker] = functionWhere(
+      /^Millwright worker: click-maint-part-low-to-mobility-work-stock$/,
+    );
+    expect(worker.Properties.Timeout).toBe(180);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: workerId },
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    expect((resources[queueOf(flow?.id ?? '')] as Resource).Properties.VisibilityTimeout).toBe(6 * 180);
   });
 
   it('dead-letters an event after maxReceiveCount deliveries into a 14-day DLQ that raises an alarm', () => {
@@ -264,7 +289,8 @@ describe('flow workers', () => {
       const dlqId = refId(redrive.deadLetterTargetArn);
       dlqIds.add(dlqId);
       expect(resources[dlqId]?.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600 });
-      expect(queue.Properties.VisibilityTimeout).toBe(6 * deployment.runtime.workerTimeoutSeconds);
+      const timeout = Math.max(deployment.runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0);
+      expect(queue.Properties.VisibilityTimeout).toBe(6 * timeout);
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
@@ -638,7 +664,11 @@ describe('adding a flow', () => {
       for (const trigger of upkeepWebhooks) {
         if (trigger.kind !== 'webhook') continue;
         for (const type of trigger.events) {
-          expect(routing[type]).toEqual([DOWNTIME_FLOW, 'upkeep-test-flow'].map(queueIdOf).sort());
+          const subscribed = registry
+            .filter((f) => f.triggers.some((t) => t.kind === 'webhook' && t.events.includes(type)))
+            .map((f) => f.id);
+          expect(subscribed).toContain('upkeep-test-flow');
+          expect(routing[type]).toEqual(subscribed.map(queueIdOf).sort());
         }
       }
       expect(readFileSync(join(dir, 'upkeep-test-flow', 'worker.ts'), 'utf8')).toContain(

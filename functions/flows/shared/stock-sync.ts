@@ -36,6 +36,8 @@ export interface PartLevel {
   minimum: number | null;
   /** Source change time; an older snapshot than the stored one is ignored. */
   changedAtMs: number;
+  /** Mobility Work external reference when `parts` does not list the part (default: `partId`). */
+  target?: string;
 }
 
 /** Config fields of every stock-sync flow (spread into the flow's z.object). */
@@ -109,7 +111,7 @@ export function planPart(
   config: StockSyncConfig,
 ): PartPlan {
   const listed = config.parts[part.partId];
-  const target = listed ?? part.partId;
+  const target = listed ?? part.target ?? part.partId;
   const base = {
     target,
     quantity: part.quantity,
@@ -179,13 +181,32 @@ export async function syncStock(
   writer: StockWriter,
   eventId: string,
   levels: readonly PartLevel[],
+  options: {
+    /**
+     * Re-read the parts about to be written (the poll snapshot may be minutes old); the plan is
+     * made again from the fresh levels. Parts it does not return are left out of this sync.
+     */
+    refresh?: (parts: PartLevel[]) => Promise<PartLevel[]>;
+  } = {},
 ): Promise<{ summary: SyncSummary; result: FlowResult }> {
-  const parts = latestPerPart(levels);
+  let parts = latestPerPart(levels);
   const stored = await ctx.state.getEntities<PartSyncState>(
     ctx.flowId,
     parts.map((p) => p.partId),
   );
-  const plans = parts.map((p) => planPart(p, stored.get(p.partId)?.data, ctx.config));
+  const planAll = () => parts.map((p) => planPart(p, stored.get(p.partId)?.data, ctx.config));
+  let plans = planAll();
+  if (options.refresh) {
+    const stale = plans.filter((p) => p.quantity !== undefined || p.minimum !== undefined).map((p) => p.part);
+    if (stale.length > 0) {
+      const fresh = new Map((await options.refresh(stale)).map((p) => [p.partId, p]));
+      const wanted = new Set(stale.map((p) => p.partId));
+      parts = parts.flatMap((p) =>
+        wanted.has(p.partId) ? (fresh.has(p.partId) ? [fresh.get(p.partId) as PartLevel] : []) : [p],
+      );
+      plans = planAll();
+    }
+  }
   const writes = plans.filter((p) => p.quantity !== undefined);
   const aligns = plans.filter((p) => p.minimum !== undefined);
   const counts: SyncSummary['counts'] = {};

@@ -143,4 +143,26 @@ describe('syncStock', () => {
     expect(next.summary.written).toBe(0);
     expect(calls.filter((x) => x.kind === 'stock')).toHaveLength(1);
   });
+
+  it('re-reads the parts it is about to write and plans again from the fresh levels', async () => {
+    const { w, calls } = writer();
+    const c = ctx('sync-c');
+    const asked: string[] = [];
+    // The snapshot says both are low; the fresh read says B was restocked meanwhile and C is gone.
+    const { summary } = await syncStock(
+      c,
+      w,
+      'evt-r',
+      [part(1, 4, 1, 'A'), part(1, 4, 1, 'B'), part(0, 4, 1, 'C'), part(9, 4, 1, 'D')],
+      {
+        refresh: async (parts) => {
+          asked.push(...parts.map((p) => p.partId));
+          return [part(2, 4, 5, 'A'), part(10, 4, 5, 'B')];
+        },
+      },
+    );
+    expect(asked).toEqual(['A', 'B', 'C']);
+    expect(calls.find((x) => x.kind === 'stock')?.items).toEqual([{ id: 'A', quantity: 2 }]);
+    expect(summary.parts).toBe(3);
+  });
 });

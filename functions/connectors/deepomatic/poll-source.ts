@@ -1,0 +1,363 @@
+/**
+ * The `deepomatic.open-work-orders` poll source. Deepomatic sends nothing (no webhooks) and has no
+ * list endpoint (reference §4, §7.2), so the work orders to follow are kept in the StateStore set
+ * DEEPOMATIC_OPEN_SET (`putMember(set, deepomaticId, {cmms, cmmsWorkOrderId, name})` when a flow
+ * creates one, `deleteMember` when it is concluded). Each run walks the whole set in id order, a
+ * page (`pageSize`) at a time, GETs each work order and emits:
+ *
+ * - `deepomatic.work-order.changed` when its progress_score, review_date or task states differ from
+ *   the last run (a member seen for the first time always emits: its last state is unknown);
+ * - `deepomatic.work-order.deleted` when Deepomatic answers 404. The member is then removed from the
+ *   set, but only after the step carrying the event was enqueued and saved (code after `yield` runs
+ *   once the runtime asks for the next step), so a crash in between re-emits the same event id.
+ *
+ * Event ids are deterministic: `deepomatic:<id>:<update_date>:<fingerprint>` for a change (the
+ * fingerprint, 16 hex of the sha256 of score + review + task states, keeps two states distinct even
+ * if Deepomatic did not move update_date between them) and `deepomatic:<id>:deleted`.
+ *
+ * Poll state `{ seen: { [deepomaticId]: fingerprint } }`, one step per page: a step's state holds the
+ * fingerprints of the members walked so far, the old entries of ids after the page (not walked yet),
+ * and nothing for ids before it that are no longer in the set, so the state only ever holds current
+ * members (about 60 bytes each; DynamoDB's 400 KB item allows several thousand open work orders).
+ * A crash before enqueueing repeats the same page from the same state with the same event ids.
+ *
+ * Errors: a member whose GET fails for reasons of its own (a 4xx other than 401/403/429, a body that
+ * does not match the schema) or whose set data is invalid is logged and skipped (its old fingerprint
+ * is kept, so it is judged again next run) and the run ends with a DeepomaticPollError once every
+ * member was walked. Anything else (auth, 429, 5xx, network) stops the walk after handing over the
+ * page read so far, then throws.
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod/mini';
+import { ConfigError, isRetryable, MillwrightError, VendorResponseError } from '../../core/errors.ts';
+import type { FlowEvent, PollSource, PollStep } from '../../core/flow.ts';
+import { parseWith } from '../../core/schema.ts';
+import type { StateStore } from '../../core/state.ts';
+import { connectDeepomatic, type DeepomaticClient } from './client.ts';
+import { DeepomaticApiError, DeepomaticInputError } from './errors.ts';
+import type { DeepomaticWorkOrder } from './schemas.ts';
+
+export const DEEPOMATIC_OPEN_WORK_ORDERS_POLL_SOURCE_ID = 'deepomatic.open-work-orders';
+/** The StateStore set of the Deepomatic work orders being followed (member id = Deepomatic id). */
+export const DEEPOMATIC_OPEN_SET = 'deepomatic-open-work-orders';
+export const DEEPOMATIC_WORK_ORDER_CHANGED = 'deepomatic.work-order.changed';
+export const DEEPOMATIC_WORK_ORDER_DELETED = 'deepomatic.work-order.deleted';
+/** `source` of the events this poller emits. */
+export const DEEPOMATIC_POLL_EVENT_SOURCE = 'deepomatic.poll';
+
+const nonEmpty = z.string().check(z.minLength(1));
+
+/** The data of a DEEPOMATIC_OPEN_SET member. */
+export const deepomaticOpenMemberSchema = z.object({
+  /** The CMMS the work order came from (`upkeep` today). */
+  cmms: nonEmpty,
+  cmmsWorkOrderId: nonEmpty,
+  /** The Deepomatic work-order name (as created). */
+  name: z.string(),
+});
+export type DeepomaticOpenMember = z.infer<typeof deepomaticOpenMemberSchema>;
+
+/** `data` of a `deepomatic.work-order.changed` event. */
+export const deepomaticWorkOrderChangedSchema = z.object({
+  /** Deepomatic work-order id (UUID). */
+  id: nonEmpty,
+  name: z.string(),
+  cmms: nonEmpty,
+  cmmsWorkOrderId: nonEmpty,
+  /** 0..100. */
+  progressScore: z.number(),
+  reviewDate: z.nullable(z.string()),
+  /** Deepomatic's update_date, as sent (ISO-8601 with microseconds). */
+  updateDate: z.string(),
+  /** By name (ids change with the application version); `state` as Deepomatic sent it, null = not analysed. */
+  tasks: z.array(z.object({ name: z.string(), state: z.optional(z.unknown()) })),
+  metadata: z.nullable(z.record(z.string(), z.unknown())),
+});
+export type DeepomaticWorkOrderChangedData = z.infer<typeof deepomaticWorkOrderChangedSchema>;
+
+/** `data` of a `deepomatic.work-order.deleted` event (Deepomatic answered 404). */
+export const deepomaticWorkOrderDeletedSchema = z.object({
+  id: nonEmpty,
+  name: z.string(),
+  cmms: nonEmpty,
+  cmmsWorkOrderId: nonEmpty,
+});
+export type DeepomaticWorkOrderDeletedData = z.infer<typeof deepomaticWorkOrderDeletedSchema>;
+
+export const deepomaticOpenWorkOrdersPollOptionsSchema = z.object({
+  /** Members read from the set per page (one poll step per page). */
+  pageSize: z._default(z.int().check(z.gte(1), z.lte(1000)), 100),
+  /** GETs in flight at once within a page (events keep the set's id order). */
+  concurrency: z._default(z.int().check(z.gte(1), z.lte(16)), 4),
+});
+/** What a flow passes (defaults optional). */
+export type DeepomaticOpenWorkOrdersPollOptions = z.input<typeof deepomaticOpenWorkOrdersPollOptionsSchema>;
+export type ResolvedDeepomaticOpenWorkOrdersPollOptions = z.output<
+  typeof deepomaticOpenWorkOrdersPollOptionsSchema
+>;
+
+export const deepomaticOpenWorkOrdersPollStateSchema = z.object({
+  /** Deepomatic id -> fingerprint of what the last event carried. */
+  seen: z.record(z.string(), z.string()),
+});
+export type DeepomaticOpenWorkOrdersPollState = z.infer<typeof deepomaticOpenWorkOrdersPollStateSchema>;
+
+export interface DeepomaticOpenWorkOrdersPollDeps {
+  client: Pick<DeepomaticClient, 'getWorkOrder'>;
+  /** The StateStore holding DEEPOMATIC_OPEN_SET. */
+  members: Pick<StateStore, 'listMembers' | 'deleteMember'>;
+}
+
+/** Members that could not be judged this run (the rest were). Retryable when every cause is. */
+export class DeepomaticPollError extends MillwrightError {
+  constructor(readonly failures: readonly { id: string; error: unknown }[]) {
+    const shown = failures
+      .slice(0, 5)
+      .map((f) => `${f.id}: ${(f.error as Error)?.message ?? String(f.error)}`)
+      .join('; ');
+    const more = failures.length > 5 ? ` (+${failures.length - 5} more)` : '';
+    super(`deepomatic poll: ${failures.length} open work order(s) could not be read: ${shown}${more}`, {
+      cause: failures[0]?.error,
+      retryable: failures.every((f) => isRetryable(f.error)),
+    });
+  }
+}
+
+/** Apply defaults and validate; a ConfigError names the bad option. */
+export const resolveDeepomaticOpenWorkOrdersPollOptions = (
+  options: unknown,
+): ResolvedDeepomaticOpenWorkOrdersPollOptions =>
+  parseWith(
+    deepomaticOpenWorkOrdersPollOptionsSchema,
+    options ?? {},
+    (p) => new ConfigError(`options.${p.path}`, p.message),
+  );
+
+/** JSON with object keys sorted, so equal states always hash alike. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** 16 hex of the sha256 of what a change is about: progress, review and task states (by task name). */
+export function workOrderFingerprint(
+  wo: Pick<DeepomaticWorkOrder, 'progress_score' | 'review_date' | 'tasks'>,
+): string {
+  const tasks = wo.tasks
+    .map((t) => [t.name, t.state ?? null] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256')
+    .update(stableJson([wo.progress_score, wo.review_date, tasks]), 'utf8')
+    .digest('hex')
+    .slice(0, 16);
+}
+
+export const changedEventId = (wo: Pick<DeepomaticWorkOrder, 'id' | 'update_date'>, fingerprint: string) =>
+  `deepomatic:${wo.id}:${wo.update_date}:${fingerprint}`;
+export const deletedEventId = (id: string) => `deepomatic:${id}:deleted`;
+
+const isoOr = (value: string, fallback: Date): string => {
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? fallback.toISOString() : new Date(ms).toISOString();
+};
+
+/** A failure that concerns this member only; the walk goes on. */
+const memberOnly = (error: unknown): boolean =>
+  error instanceof VendorResponseError ||
+  error instanceof DeepomaticInputError ||
+  (error instanceof DeepomaticApiError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    ![401, 403, 429].includes(error.status));
+
+/** `fn` over `items` with at most `limit` in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+type Inspection =
+  | { kind: 'found'; id: string; member: DeepomaticOpenMember; wo: DeepomaticWorkOrder }
+  | { kind: 'gone'; id: string; member: DeepomaticOpenMember }
+  | { kind: 'failed'; id: string; error: unknown; fatal: boolean }
+  /** Not read: an earlier GET of the page failed for every member (auth, outage). */
+  | { kind: 'skipped'; id: string };
+
+export const deepomaticOpenWorkOrdersPollSource: PollSource<
+  DeepomaticOpenWorkOrdersPollOptions,
+  DeepomaticOpenWorkOrdersPollState,
+  DeepomaticOpenWorkOrdersPollDeps
+> = {
+  id: DEEPOMATIC_OPEN_WORK_ORDERS_POLL_SOURCE_ID,
+  vendor: 'deepomatic',
+  stateSchema: deepomaticOpenWorkOrdersPollStateSchema,
+  connect: (env) => ({ client: connectDeepomatic(env), members: env.state }),
+
+  async *poll({ state, options, now, deps, log }) {
+    const o = resolveDeepomaticOpenWorkOrdersPollOptions(options);
+    const previous = state?.seen ?? {};
+    /** Fingerprints of the members walked so far (present in the set). */
+    const walked: Record<string, string> = {};
+    const failures: { id: string; error: unknown }[] = [];
+    let cursor: string | undefined;
+    let page = 0;
+    let total = 0;
+    let abort = false;
+
+    /** State after walking up to `cursor`: walked members + old entries not reached yet. */
+    const stateAt = (last: string | undefined): DeepomaticOpenWorkOrdersPollState => {
+      const seen: Record<string, string> = {};
+      if (last !== undefined) {
+        for (const [id, fp] of Object.entries(previous)) if (id > last) seen[id] = fp;
+      }
+      return { seen: { ...seen, ...walked } };
+    };
+
+    const inspect = async (entry: { id: string; data: unknown }): Promise<Inspection> => {
+      const parsed = deepomaticOpenMemberSchema.safeParse(entry.data);
+      if (!parsed.success) {
+        const error = new MillwrightError(
+          `member ${entry.id} of ${DEEPOMATIC_OPEN_SET} has invalid data (expected {cmms, cmmsWorkOrderId, name})`,
+        );
+        return { kind: 'failed', id: entry.id, error, fatal: false };
+      }
+      if (abort) return { kind: 'skipped', id: entry.id };
+      try {
+        const wo = await deps.client.getWorkOrder(entry.id);
+        return wo
+          ? { kind: 'found', id: entry.id, member: parsed.data, wo }
+          : { kind: 'gone', id: entry.id, member: parsed.data };
+      } catch (error) {
+        const fatal = !memberOnly(error);
+        // Stop reading the page: the next GETs would fail alike (and each 401 re-reads the secret).
+        if (fatal) abort = true;
+        return { kind: 'failed', id: entry.id, error, fatal };
+      }
+    };
+
+    for (;;) {
+      const members = await deps.members.listMembers<unknown>(DEEPOMATIC_OPEN_SET, {
+        limit: o.pageSize,
+        ...(cursor !== undefined ? { after: cursor } : {}),
+      });
+      if (members.length === 0) {
+        // The end: drop the old entries past the last member (they left the set).
+        const final: DeepomaticOpenWorkOrdersPollState = { seen: { ...walked } };
+        const last = stateAt(cursor);
+        if (page === 0 || Object.keys(last.seen).length !== Object.keys(final.seen).length) {
+          yield {
+            events: [],
+            state: final,
+            summary: page === 0 ? 'no open Deepomatic work orders' : `${total} open work orders walked`,
+          };
+        }
+        break;
+      }
+      page++;
+      total += members.length;
+      const results = await mapLimit(members, o.concurrency, inspect);
+      const events: FlowEvent[] = [];
+      const gone: string[] = [];
+      let fatal: unknown;
+      let failed = 0;
+      for (const r of results) {
+        if (r.kind === 'skipped') {
+          failed++;
+          if (previous[r.id] !== undefined) walked[r.id] = previous[r.id] as string;
+          continue;
+        }
+        if (r.kind === 'failed') {
+          failed++;
+          if (previous[r.id] !== undefined) walked[r.id] = previous[r.id] as string;
+          if (r.fatal) fatal ??= r.error;
+          else failures.push({ id: r.id, error: r.error });
+          log.error('deepomatic poll: open work order not read', {
+            source: DEEPOMATIC_OPEN_WORK_ORDERS_POLL_SOURCE_ID,
+            id: r.id,
+            error: (r.error as Error)?.message ?? String(r.error),
+          });
+          continue;
+        }
+        if (r.kind === 'gone') {
+          gone.push(r.id);
+          events.push({
+            id: deletedEventId(r.id),
+            type: DEEPOMATIC_WORK_ORDER_DELETED,
+            source: DEEPOMATIC_POLL_EVENT_SOURCE,
+            occurredAt: now.toISOString(),
+            subject: r.id,
+            data: {
+              id: r.id,
+              name: r.member.name,
+              cmms: r.member.cmms,
+              cmmsWorkOrderId: r.member.cmmsWorkOrderId,
+            } satisfies DeepomaticWorkOrderDeletedData,
+          });
+          continue;
+        }
+        const { wo, member } = r;
+        const fingerprint = workOrderFingerprint(wo);
+        walked[r.id] = fingerprint;
+        if (previous[r.id] === fingerprint) continue;
+        events.push({
+          id: changedEventId(wo, fingerprint),
+          type: DEEPOMATIC_WORK_ORDER_CHANGED,
+          source: DEEPOMATIC_POLL_EVENT_SOURCE,
+          occurredAt: isoOr(wo.update_date, now),
+          subject: wo.id,
+          data: {
+            id: wo.id,
+            name: wo.name,
+            cmms: member.cmms,
+            cmmsWorkOrderId: member.cmmsWorkOrderId,
+            progressScore: wo.progress_score,
+            reviewDate: wo.review_date,
+            updateDate: wo.update_date,
+            tasks: wo.tasks.map((t) => ({ name: t.name, state: t.state ?? null })),
+            metadata: wo.metadata,
+          } satisfies DeepomaticWorkOrderChangedData,
+        });
+      }
+      cursor = members[members.length - 1]?.id;
+      // A short page is the end: nothing after it is in the set any more.
+      const end = members.length < o.pageSize;
+      const changed = events.length - gone.length;
+      const step: PollStep<DeepomaticOpenWorkOrdersPollState> = {
+        events,
+        state: end ? { seen: { ...walked } } : stateAt(cursor),
+        summary:
+          `page ${page}: ${members.length} open work order${members.length === 1 ? '' : 's'} listed, ` +
+          `${changed} changed, ${gone.length} deleted${failed > 0 ? `, ${failed} not read` : ''}`,
+      };
+      yield step;
+      // The deleted events are enqueued and the state saved: stop following those work orders.
+      for (const id of gone) {
+        try {
+          await deps.members.deleteMember(DEEPOMATIC_OPEN_SET, id);
+        } catch (error) {
+          log.warn('deepomatic poll: could not remove a deleted work order from the open set', {
+            id,
+            error: (error as Error)?.message ?? String(error),
+          });
+        }
+      }
+      if (fatal !== undefined) throw fatal;
+      if (end) break;
+    }
+    if (failures.length > 0) throw new DeepomaticPollError(failures);
+  },
+};

@@ -1,0 +1,146 @@
+/**
+ * Deepomatic validation -> UpKeep work order.
+ *
+ * Deepomatic sends nothing (no webhooks), so a poller follows the open Deepomatic work orders
+ * (the set the validation-request flow fills) and reports each change. When validation is
+ * complete by the configured rules (progress score threshold, and optionally a back-office review
+ * date), the UpKeep work order is completed, or put on hold when a checkpoint failed, with a note
+ * that summarises the result; the Deepomatic work order is then no longer followed.
+ */
+import * as z from 'zod/mini';
+import { validationOutcome } from '../connectors/deepomatic/client.ts';
+import {
+  DEEPOMATIC_OPEN_SET,
+  DEEPOMATIC_WORK_ORDER_CHANGED,
+  DEEPOMATIC_WORK_ORDER_DELETED,
+  deepomaticOpenWorkOrdersPollSource,
+  deepomaticWorkOrderChangedSchema,
+} from '../connectors/deepomatic/poll-source.ts';
+import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
+import { once } from '../core/claims.ts';
+import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
+import { parseEventData, UPKEEP_WORK_ORDER_ECHO } from './shared/downtime.ts';
+
+export const FLOW_ID = 'deepomatic-validation-to-upkeep-work-order';
+
+const woStatus = z.enum(['open', 'onHold', 'inProgress', 'complete']);
+
+export const configSchema = z.object({
+  completion: z._default(
+    z.object({
+      /** Validation is complete when progress_score reaches this (0-100) ... */
+      progressAtLeast: z._default(z.number().check(z.minimum(0), z.maximum(100)), 100),
+      /** ... and, if set, once a back-office reviewer has reviewed it (review_date set). */
+      requireReview: z._default(z.boolean(), false),
+      /** Checkpoints (task names) that must pass; empty = every analysed task. */
+      requiredTasks: z._default(z.array(z.string().check(z.minLength(1))), []),
+    }),
+    { progressAtLeast: 100, requireReview: false, requiredTasks: [] },
+  ),
+  onPassed: z._default(woStatus, 'complete'),
+  onFailed: z._default(woStatus, 'onHold'),
+  poll: z._default(
+    z.object({ everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5) }),
+    { everyMinutes: 5 },
+  ),
+});
+export type DeepomaticResultConfig = z.infer<typeof configSchema>;
+
+export interface Deps {
+  upkeep: UpKeepClient;
+}
+
+type Ctx = FlowContext<DeepomaticResultConfig, Deps>;
+type Changed = z.infer<typeof deepomaticWorkOrderChangedSchema>;
+
+/** Pure: is validation complete by the configured rules, and with what outcome? */
+export function conclusion(
+  config: DeepomaticResultConfig,
+  wo: Changed,
+): { done: false; why: string } | { done: true; outcome: 'passed' | 'failed' } {
+  const { progressAtLeast, requireReview, requiredTasks } = config.completion;
+  if (wo.progressScore < progressAtLeast) {
+    return { done: false, why: `progress ${wo.progressScore}% < ${progressAtLeast}%` };
+  }
+  if (requireReview && !wo.reviewDate) return { done: false, why: 'awaiting back-office review' };
+  const outcome = validationOutcome({ tasks: wo.tasks }, { requiredTasks });
+  if (outcome === 'pending') return { done: false, why: 'checkpoints not analysed yet' };
+  return { done: true, outcome };
+}
+
+export function summary(wo: Changed, outcome: 'passed' | 'failed'): string {
+  const tasks = wo.tasks.map((t) => `${t.name}: ${JSON.stringify(t.state)}`).join('; ');
+  return [
+    `Deepomatic photo validation ${outcome === 'passed' ? 'PASSED' : 'FAILED'} (work order ${wo.name}, progress ${wo.progressScore}%${wo.reviewDate ? `, reviewed ${wo.reviewDate}` : ''}).`,
+    tasks ? `Checkpoints: ${tasks}.` : '',
+    '(Millwright)',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+async function onChanged(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
+  const wo = parseEventData(deepomaticWorkOrderChangedSchema, event);
+  const result = conclusion(ctx.config, wo);
+  if (!result.done) return { outcome: 'skipped', message: `${wo.name}: ${result.why}` };
+  const status = result.outcome === 'passed' ? ctx.config.onPassed : ctx.config.onFailed;
+  const upkeep = ctx.deps.upkeep;
+  const done = await once(ctx.state, {
+    key: `${ctx.flowId}:${wo.id}:concluded`,
+    perform: async () => {
+      const current = await upkeep.getWorkOrder(wo.cmmsWorkOrderId);
+      if (!current) return { workOrderId: wo.cmmsWorkOrderId, result: 'missing' };
+      if (current.status !== status) {
+        const updated = await upkeep.updateWorkOrder(current.id, { status });
+        await ctx.state.markOwnWrite(UPKEEP_WORK_ORDER_ECHO, updated.id, updated.updatedAt);
+      }
+      await upkeep.addWorkOrderMessage(current.id, summary(wo, result.outcome));
+      return { workOrderId: current.id, result: result.outcome };
+    },
+  });
+  // Concluded: stop following it (idempotent, also on a redelivery).
+  await ctx.state.deleteMember(DEEPOMATIC_OPEN_SET, wo.id);
+  if (done.how === 'duplicate') {
+    return {
+      outcome: 'duplicate',
+      message: `${wo.name}: result already applied to ${done.result.workOrderId}`,
+    };
+  }
+  if (done.result.result === 'missing') {
+    return { outcome: 'skipped', message: `UpKeep work order ${wo.cmmsWorkOrderId} no longer exists` };
+  }
+  return {
+    outcome: 'done',
+    message: `${wo.name}: validation ${result.outcome} -> UpKeep work order ${wo.cmmsWorkOrderId} ${status}`,
+    effects: { workOrderId: wo.cmmsWorkOrderId, deepomaticId: wo.id },
+  };
+}
+
+async function onDeleted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
+  const id = String((event.data as { id?: unknown }).id ?? event.subject ?? '');
+  if (id) await ctx.state.deleteMember(DEEPOMATIC_OPEN_SET, id);
+  return { outcome: 'skipped', message: `Deepomatic work order ${id} was deleted; no longer followed` };
+}
+
+export const flow = defineFlow<DeepomaticResultConfig, Deps>({
+  id: FLOW_ID,
+  description: 'Deepomatic validation complete -> UpKeep work order complete / on hold, with a note',
+  vendors: ['deepomatic', 'upkeep'],
+  config: configSchema,
+  triggers: [
+    {
+      kind: 'schedule',
+      source: deepomaticOpenWorkOrdersPollSource,
+      everyMinutes: (c) => c.poll.everyMinutes,
+      options: () => ({}),
+    },
+  ],
+  setup: (env) => ({ upkeep: connectUpKeep(env) }),
+  async handle(event, ctx) {
+    if (event.type === DEEPOMATIC_WORK_ORDER_CHANGED) return onChanged(event, ctx);
+    if (event.type === DEEPOMATIC_WORK_ORDER_DELETED) return onDeleted(event, ctx);
+    return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
+  },
+});
+
+export default flow;

@@ -1,0 +1,176 @@
+/**
+ * UpKeep work order -> Deepomatic work order (photo validation).
+ *
+ * An UpKeep work order created or updated with a configured category (or a configured tag in its
+ * title or description, e.g. `#photo-check`) gets a Deepomatic work order named after the UpKeep
+ * id, with the configured work-order types and field engineer. At most one per UpKeep work order:
+ * - the create is claimed once per UpKeep work order, and an intent is recorded just before the
+ *   POST; a retry after an unanswered POST does not post again (Deepomatic has no lookup by name);
+ * - the Deepomatic id is mapped to the UpKeep id and added to the set of open Deepomatic work
+ *   orders that the validation poller (deepomatic-validation-to-upkeep-work-order) follows.
+ */
+import * as z from 'zod/mini';
+import {
+  connectDeepomatic,
+  type DeepomaticClient,
+  toWorkOrderName,
+} from '../connectors/deepomatic/client.ts';
+import { DEEPOMATIC_OPEN_SET } from '../connectors/deepomatic/poll-source.ts';
+import type { UpKeepClient } from '../connectors/upkeep/client.ts';
+import { connectUpKeep } from '../connectors/upkeep/client.ts';
+import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
+import { once } from '../core/claims.ts';
+import { AmbiguousWriteError } from '../core/errors.ts';
+import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
+import { UPKEEP_WORK_ORDER_ECHO } from './shared/downtime.ts';
+
+export const FLOW_ID = 'upkeep-work-order-to-deepomatic-validation';
+/** UpKeep work order id -> Deepomatic work order id. */
+export const DEEPOMATIC_BY_WORK_ORDER = 'upkeep-work-order-deepomatic';
+
+export const configSchema = z
+  .object({
+    /** Work orders in one of these UpKeep categories (case-insensitive) are validated. */
+    categories: z._default(z.array(z.string().check(z.minLength(1))), []),
+    /** ... or whose title or description contains one of these tags (e.g. `#photo-check`). */
+    tags: z._default(z.array(z.string().check(z.minLength(2))), []),
+    deepomatic: z.object({
+      /** Work-order types configured in the Deepomatic application (they select the tasks). */
+      workOrderTypes: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+      /** Must be a Deepomatic user; otherwise Deepomatic refuses the whole create. */
+      fieldEngineerEmail: z.optional(z.email()),
+      tags: z._default(z.array(z.string()), ['upkeep']),
+      namePrefix: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{0,40}$/)), 'upkeep-'),
+    }),
+  })
+  .check(
+    z.refine((c) => c.categories.length > 0 || c.tags.length > 0, {
+      message: 'list at least one category or tag, or nothing would ever be validated',
+      path: ['categories'],
+    }),
+  );
+export type ValidationFlowConfig = z.infer<typeof configSchema>;
+
+export interface Deps {
+  upkeep: UpKeepClient;
+  deepomatic: DeepomaticClient;
+}
+
+interface Request {
+  /** Set just before the create is sent. */
+  requestedAt?: string;
+  deepomaticId?: string;
+}
+
+type Ctx = FlowContext<ValidationFlowConfig, Deps>;
+
+export function matches(
+  config: ValidationFlowConfig,
+  wo: { category?: string | null; title?: string | null; description?: string | null },
+): string | undefined {
+  const category = wo.category?.toLowerCase();
+  const byCategory = config.categories.find((c) => c.toLowerCase() === category);
+  if (byCategory) return `category ${byCategory}`;
+  const text = `${wo.title ?? ''}\n${wo.description ?? ''}`.toLowerCase();
+  const byTag = config.tags.find((t) => text.includes(t.toLowerCase()));
+  return byTag ? `tag ${byTag}` : undefined;
+}
+
+async function onWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
+  const wo = await fetchWebhookSubject(ctx.deps.upkeep, event.data);
+  if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
+  if (await ctx.state.isOwnWrite(UPKEEP_WORK_ORDER_ECHO, wo.id, wo.updatedAt)) {
+    return { outcome: 'echo', message: `our own write to work order ${wo.id}; not forwarded` };
+  }
+  const why = matches(ctx.config, wo);
+  if (!why) return { outcome: 'skipped', message: `work order ${wo.id} has no configured category or tag` };
+  const known = await ctx.state.getMapping(DEEPOMATIC_BY_WORK_ORDER, wo.id);
+  if (known) {
+    return {
+      outcome: 'duplicate',
+      message: `work order ${wo.id} already has Deepomatic work order ${known}`,
+      effects: { deepomaticId: known },
+    };
+  }
+  const { config } = ctx;
+  const name = toWorkOrderName(config.deepomatic.namePrefix, wo.id);
+  const created = await once(ctx.state, {
+    key: `${ctx.flowId}:create:${wo.id}`,
+    perform: async () => {
+      const request = (await ctx.state.getEntity<Request>(ctx.flowId, wo.id))?.data;
+      if (request?.requestedAt) return { deepomaticId: '', status: 'unconfirmed' };
+      await ctx.state.updateEntity<Request>(ctx.flowId, wo.id, (r) => ({
+        ...r,
+        requestedAt: ctx.now().toISOString(),
+      }));
+      try {
+        const dm = await ctx.deps.deepomatic.createWorkOrder({
+          name,
+          metadata: {
+            cmms: 'upkeep',
+            cmms_work_order_id: wo.id,
+            title: wo.title.slice(0, 200),
+            ...(wo.asset ? { asset: String(wo.asset) } : {}),
+          },
+          tags: config.deepomatic.tags,
+          work_order_types: config.deepomatic.workOrderTypes,
+          ...(config.deepomatic.fieldEngineerEmail
+            ? { field_engineer_email: config.deepomatic.fieldEngineerEmail }
+            : {}),
+        });
+        return { deepomaticId: dm.id, status: 'created' };
+      } catch (error) {
+        if (error instanceof AmbiguousWriteError) return { deepomaticId: '', status: 'unconfirmed' };
+        await ctx.state.updateEntity<Request>(ctx.flowId, wo.id, (r) => ({ ...r, requestedAt: undefined }));
+        throw error;
+      }
+    },
+  });
+  const { deepomaticId, status } = created.result;
+  if (status === 'unconfirmed' || !deepomaticId) {
+    if (created.how === 'duplicate') {
+      return {
+        outcome: 'duplicate',
+        message: `the Deepomatic work order for ${wo.id} was already requested`,
+      };
+    }
+    ctx.log.warn('Deepomatic work order create went unanswered; not resent', { workOrderId: wo.id, name });
+    return {
+      outcome: 'done',
+      message: `Deepomatic create for work order ${wo.id} (${name}) went unanswered; not resent (check Deepomatic for ${name})`,
+    };
+  }
+  // Idempotent, so a retry after a crash between the create and these writes completes them.
+  await ctx.state.putMapping(DEEPOMATIC_BY_WORK_ORDER, wo.id, deepomaticId);
+  await ctx.state.putMember(DEEPOMATIC_OPEN_SET, deepomaticId, {
+    cmms: 'upkeep',
+    cmmsWorkOrderId: wo.id,
+    name,
+  });
+  await ctx.state.updateEntity<Request>(ctx.flowId, wo.id, (r) => ({ ...r, deepomaticId }));
+  if (created.how === 'duplicate') {
+    return {
+      outcome: 'duplicate',
+      message: `Deepomatic work order ${deepomaticId} already exists for ${wo.id}`,
+    };
+  }
+  return {
+    outcome: 'done',
+    message: `Deepomatic work order ${deepomaticId} (${name}) for UpKeep work order ${wo.id} (${why})`,
+    effects: { deepomaticId, workOrderId: wo.id },
+  };
+}
+
+export const UPKEEP_EVENTS = ['upkeep.WORK_ORDER_CREATED', 'upkeep.WORK_ORDER_UPDATED'] as const;
+
+export const flow = defineFlow<ValidationFlowConfig, Deps>({
+  id: FLOW_ID,
+  description: 'UpKeep work order (configured category or tag) -> Deepomatic photo validation',
+  vendors: ['upkeep', 'deepomatic'],
+  config: configSchema,
+  triggers: [{ kind: 'webhook', receiver: upkeepWebhook, events: UPKEEP_EVENTS }],
+  setup: (env) => ({ upkeep: connectUpKeep(env), deepomatic: connectDeepomatic(env) }),
+  handle: (event, ctx) => onWorkOrder(event, ctx),
+});
+
+export default flow;

@@ -1,0 +1,116 @@
+/**
+ * Both part flows (UpKeep and Click Maint -> Mobility Work) run the one shared stock sync: the same
+ * part levels give the same Mobility Work writes and the same per-part state, whichever CMMS they
+ * came from.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { flow as clickMaintFlow } from '../../../functions/flows/click-maint-part-low-to-mobility-work-stock.ts';
+import type { PartSyncState, StockWriter } from '../../../functions/flows/shared/stock-sync.ts';
+import { flow as upkeepFlow } from '../../../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
+import { flowEvent, testEnv } from '../../support/factories.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+
+let t: TestState;
+beforeAll(async () => {
+  t = await startTestState();
+});
+afterAll(() => t.close());
+
+const recordingWriter = () => {
+  const calls: { kind: string; items: unknown[] }[] = [];
+  const writer: StockWriter = {
+    async setStock(items) {
+      calls.push({ kind: 'stock', items });
+      return { requests: 1 };
+    },
+    async updateSparePartAttributes(items) {
+      calls.push({ kind: 'attributes', items });
+      return { requests: 1 };
+    },
+  };
+  return { calls, writer };
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: the context is built for two flows of different config and deps.
+const ctxFor = (flowId: string, config: unknown, deps: unknown): any => {
+  const env = testEnv(t.store());
+  return { flowId, config, deps, state: env.state, log: env.log, now: env.now };
+};
+
+describe('the two part flows share one stock sync', () => {
+  it('make the same Mobility Work writes and keep the same state for the same levels', async () => {
+    const upkeep = recordingWriter();
+    const upkeepConfig = upkeepFlow.config.parse({});
+    await upkeepFlow.handle(
+      flowEvent({
+        id: 'uk-1',
+        type: 'upkeep.parts.changed',
+        data: {
+          parts: [
+            { id: 'BRG-6204', name: 'Bearing', quantity: 3, minimumQuantity: 4, updatedAtMs: 1000 },
+            { id: 'FLT-35', name: 'Filter', quantity: 9, minimumQuantity: 4, updatedAtMs: 1000 },
+          ],
+        },
+      }),
+      ctxFor(upkeepFlow.id, upkeepConfig, { mobilityWork: upkeep.writer }),
+    );
+
+    const clickMaint = recordingWriter();
+    const cmConfig = clickMaintFlow.config.parse({ confirmBeforeWrite: false });
+    const cmResult = await clickMaintFlow.handle(
+      flowEvent({
+        id: 'cm-1',
+        type: 'click-maint.parts.changed',
+        data: {
+          entityId: 1,
+          parts: [
+            {
+              id: 1,
+              name: 'Bearing',
+              number: 'BRG-6204',
+              onHandQty: 3,
+              minQty: 4,
+              available: 3,
+              isNonStock: false,
+              updatedAt: '1970-01-01T00:00:01Z',
+            },
+            {
+              id: 2,
+              name: 'Filter',
+              number: 'FLT-35',
+              onHandQty: 9,
+              minQty: 4,
+              available: 9,
+              isNonStock: false,
+              updatedAt: '1970-01-01T00:00:01Z',
+            },
+            {
+              id: 3,
+              name: 'Towels',
+              number: 'TWL',
+              onHandQty: 0,
+              minQty: 5,
+              available: 0,
+              isNonStock: true,
+              updatedAt: '1970-01-01T00:00:01Z',
+            },
+          ],
+        },
+      }),
+      ctxFor(clickMaintFlow.id, cmConfig, { mobilityWork: clickMaint.writer, clickMaint: {} }),
+    );
+
+    expect(clickMaint.calls).toEqual(upkeep.calls);
+    expect(upkeep.calls.find((c) => c.kind === 'stock')?.items).toEqual([{ id: 'BRG-6204', quantity: 3 }]);
+    expect(cmResult.message).toContain('1 non-stock part(s) skipped');
+    const store = t.store();
+    const a = (await store.getEntity<PartSyncState>(upkeepFlow.id, 'BRG-6204'))?.data;
+    const b = (await store.getEntity<PartSyncState>(clickMaintFlow.id, '1/1'))?.data;
+    expect({ ...b, changedAtMs: 0, lastWrite: undefined }).toEqual({
+      ...a,
+      changedAtMs: 0,
+      lastWrite: undefined,
+    });
+    expect(a?.low).toBe(true);
+  });
+});
