@@ -79,7 +79,7 @@ export interface SandboxOptions {
   mobilityWorkApplyDelayMs?: number;
   /**
    * Click Maint's rate window in real seconds (default: the configured `rateLimit.windowSeconds`,
-   * 300). The demo compresses it (e.g. 5 s: 300 requests per 5 s instead of per 5 min); the
+   * 300). The demo compresses it (10 s: 300 requests per 10 s instead of per 5 min); the
    * simulator and the shared limiter then use the same window.
    */
   clickMaintWindowSeconds?: number;
@@ -412,10 +412,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const pollQueues = async () => {
       let received = 0;
       let failed = 0;
-      for (const { queues, worker } of sandboxFlows.values()) {
-        const r = await pollOnce(sqs.client, queues, worker.handler);
-        received += r.received;
-        failed += r.failed;
+      for (const { flow, queues, worker } of sandboxFlows.values()) {
+        // As the event source mapping would: the flow's batch size, and as many concurrent
+        // invocations as its maximum concurrency (one by default in the sandbox).
+        const invocations = Math.max(1, flow.worker?.maxConcurrency ?? 1);
+        const results = await Promise.all(
+          Array.from({ length: invocations }, () =>
+            pollOnce(sqs.client, queues, worker.handler, flow.worker?.batchSize ?? 10),
+          ),
+        );
+        for (const r of results) {
+          received += r.received;
+          failed += r.failed;
+        }
       }
       return { received, failed };
     };
