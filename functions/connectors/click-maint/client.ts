@@ -17,11 +17,14 @@
  * - Paths other than `/entities`, `/assets`, `/parts` and `/parts/{id}/reconcile` are guessed from
  *   Rails conventions (reference §3.0); they are listed once in CLICK_MAINT_PATHS.
  * - Nothing is read or fetched in the constructor: the key is read on the first call.
+ * - The key, 401 and retry plumbing is core/keyed-http.ts (shared with Mobility Work and Deepomatic);
+ *   this file adds what is Click Maint's: `X-Entity-Id`, the limiter hooks, the 429 -> RateLimitedError.
  */
 import type * as z from 'zod/mini';
 import { MillwrightError, redact, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
-import { HttpClient, type HttpClientOptions, type HttpMethod, type HttpResponse } from '../../core/http.ts';
+import type { HttpClientOptions } from '../../core/http.ts';
+import { KeyedHttpClient, type KeyedRequest } from '../../core/keyed-http.ts';
 import { type Log, silentLog } from '../../core/log.ts';
 import { RateLimitedError, rateLimitHooks, SharedRateLimiter } from '../../core/rate-limit.ts';
 import { parseWith } from '../../core/schema.ts';
@@ -135,21 +138,10 @@ export interface ListAllOptions {
   maxPages?: number;
 }
 
-interface CmRequest {
-  operation: string;
-  method: HttpMethod;
-  path: string;
+interface CmRequest extends KeyedRequest {
   /** Sent as `X-Entity-Id`; undefined only for `GET /entities`. */
   entityId: number | undefined;
-  query?: Record<string, string | number | boolean | undefined>;
-  body?: unknown;
-  idempotent?: boolean;
-  /** Statuses handed back instead of raised (e.g. 404 on a lookup). */
-  accept?: readonly number[];
 }
-
-/** 4xx but 429 come back to us to read the error envelope; 429 and 5xx go through HttpClient's retries. */
-const CLIENT_ERRORS = Array.from({ length: 100 }, (_, i) => 400 + i).filter((s) => s !== 429);
 
 const inputError = (operation: string) => (p: { path: string; message: string }) =>
   new ClickMaintInputError(operation, p.path, p.message);
@@ -178,98 +170,53 @@ function errorMessage(data: unknown, fallback: string): string {
 export class ClickMaintClient {
   readonly config: ClickMaintConfig;
   readonly limiter: SharedRateLimiter | undefined;
-  private readonly http: HttpClient;
-  private readonly loadApiKey: ClickMaintClientOptions['loadApiKey'];
+  /** Key handling, 401 re-read, 4xx pass-through and retries live in KeyedHttpClient (core/keyed-http.ts). */
+  private readonly http: KeyedHttpClient<CmRequest>;
   private readonly log: Log;
-  private apiKey: string | undefined;
   private entityIds: Promise<number[]> | undefined;
 
   constructor(options: ClickMaintClientOptions) {
     this.config = options.config;
     this.limiter = options.limiter;
-    this.loadApiKey = options.loadApiKey;
     this.log = options.log ?? silentLog;
-    const log = this.log;
-    const userOnRetry = options.http?.onRetry;
-    // Drop explicit undefineds: they would erase HttpClient's defaults.
-    const overrides = Object.fromEntries(
-      Object.entries(options.http ?? {}).filter(([, v]) => v !== undefined),
-    );
-    this.http = new HttpClient({
-      ...(options.config.timeoutMs !== undefined ? { timeoutMs: options.config.timeoutMs } : {}),
-      ...overrides,
-      ...(options.limiter ? rateLimitHooks(options.limiter) : {}),
+    this.http = new KeyedHttpClient<CmRequest>({
       vendor: CLICK_MAINT_VENDOR,
       baseUrl: options.config.baseUrl,
-      secrets: () => [this.apiKey],
-      onRetry: (info) => {
-        log.warn('click-maint request retried', { ...info });
-        userOnRetry?.(info);
-      },
-    });
-  }
-
-  private async key(refresh: boolean): Promise<string> {
-    if (this.apiKey === undefined || refresh) this.apiKey = await this.loadApiKey({ refresh });
-    return this.apiKey;
-  }
-
-  /** Sends with the key (and entity); a 401 re-reads the key once and retries once if it changed. */
-  private async send(req: CmRequest): Promise<HttpResponse<unknown>> {
-    const used = await this.key(false);
-    let response = await this.attempt(req, used);
-    if (response.status === 401) {
-      const fresh = await this.key(true);
-      if (fresh !== used) {
-        this.log.warn('click-maint answered 401; retrying once with the re-read API key', {
-          operation: req.operation,
-        });
-        response = await this.attempt(req, fresh);
-      }
-    }
-    if (response.status >= 400 && !req.accept?.includes(response.status)) {
-      throw new ClickMaintApiError(
-        req.operation,
-        response.status,
-        redact(errorMessage(response.data, `HTTP ${response.status}`), [this.apiKey]),
-      );
-    }
-    return response;
-  }
-
-  private async attempt(req: CmRequest, apiKey: string): Promise<HttpResponse<unknown>> {
-    const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
-    if (req.entityId !== undefined) headers['x-entity-id'] = String(req.entityId);
-    try {
-      return await this.http.request({
-        operation: req.operation,
-        method: req.method,
-        path: req.path,
-        query: req.query,
-        body: req.body,
-        headers,
-        idempotent: req.idempotent,
-        acceptStatus: CLIENT_ERRORS,
-      });
-    } catch (error) {
-      if (error instanceof VendorHttpError && error.status === 429) {
-        // HttpClient gave up (retry-after longer than it may wait, or the last attempt): the limiter
-        // has paused the bucket; hand the wait to the queue.
+      timeoutMs: options.config.timeoutMs,
+      http: options.http,
+      hooks: options.limiter ? rateLimitHooks(options.limiter) : undefined,
+      loadApiKey: options.loadApiKey,
+      authHeaders: (apiKey, req) => ({
+        authorization: `Bearer ${apiKey}`,
+        ...(req.entityId !== undefined ? { 'x-entity-id': String(req.entityId) } : {}),
+      }),
+      toError: ({ request, status, body, cause, secrets }) => {
+        if (!cause)
+          return new ClickMaintApiError(
+            request.operation,
+            status,
+            redact(errorMessage(body, `HTTP ${status}`), secrets),
+          );
+        // Only a 429 is Click Maint's own: HttpClient gave up (retry-after longer than it may wait,
+        // or the last attempt); the limiter has paused the bucket; hand the wait to the queue. A
+        // final 5xx stays HttpClient's VendorHttpError.
+        if (status !== 429) return cause;
         const retryAfterMs =
-          error.retryAfterMs ?? Math.ceil((this.config.rateLimit.windowSeconds * 1000) / 10);
-        throw new RateLimitedError(
+          cause.retryAfterMs ?? Math.ceil((this.config.rateLimit.windowSeconds * 1000) / 10);
+        return new RateLimitedError(
           this.limiter?.key ?? clickMaintRateLimitKey(this.config.baseUrl),
           retryAfterMs,
-          `click-maint ${req.operation}: rate limited (HTTP 429); retry in ${retryAfterMs} ms`,
+          `click-maint ${request.operation}: rate limited (HTTP 429); retry in ${retryAfterMs} ms`,
         );
-      }
-      throw error;
-    }
+      },
+      callLog: false,
+      log: this.log,
+    });
   }
 
   /** Send and parse a `{status: 'success', data}` answer with `schema` for `data`. */
   private async call<T>(req: CmRequest, parse: (data: unknown) => T): Promise<T> {
-    const response = await this.send(req);
+    const response = await this.http.send(req);
     return parse(response.data);
   }
 
@@ -279,7 +226,7 @@ export class ClickMaintClient {
         throw new ClickMaintApiError(
           operation,
           200,
-          redact(errorMessage(data, 'status: error'), [this.apiKey]),
+          redact(errorMessage(data, 'status: error'), this.http.secrets()),
           {
             retryable: false,
           },
@@ -386,7 +333,7 @@ export class ClickMaintClient {
   async getWorkOrder(entityId: number, id: number): Promise<ClickMaintWorkOrder | undefined> {
     const operation = 'getWorkOrder';
     checkId(operation, 'entityId', entityId);
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'GET',
       path: CLICK_MAINT_PATHS.workOrder(checkId(operation, 'id', id)),
@@ -476,7 +423,7 @@ export class ClickMaintClient {
   async getPart(entityId: number, id: number): Promise<ClickMaintPart | undefined> {
     const operation = 'getPart';
     checkId(operation, 'entityId', entityId);
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'GET',
       path: CLICK_MAINT_PATHS.part(checkId(operation, 'id', id)),

@@ -16,6 +16,8 @@
  *   `GET /work-orders/{id}/?include_inputs=false`) answers undefined on 404.
  * - Errors: every 4xx body (E1..E4, errors.ts) becomes a DeepomaticApiError naming the fields; 429 and
  *   5xx are retried by HttpClient (GET/PATCH/DELETE) and then raised the same way.
+ * - The key, 401/403 and retry plumbing is core/keyed-http.ts (shared with Mobility Work and Click
+ *   Maint); this file says only what is Deepomatic's: the `Token` header, 403, DeepomaticApiError.
  *
  * NAMED ASSUMPTION (validation outcome; the doc leaves task `state` undocumented, reference §7.1 #8):
  * a task whose `state` is `false`, or an object with `conform: false` / `is_conform: false`, or the
@@ -35,9 +37,10 @@
  * carry both).
  */
 import { createHash } from 'node:crypto';
-import { VendorHttpError, VendorResponseError } from '../../core/errors.ts';
+import { VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
-import { HttpClient, type HttpClientOptions, type HttpMethod, type HttpResponse } from '../../core/http.ts';
+import type { HttpClientOptions } from '../../core/http.ts';
+import { KeyedHttpClient } from '../../core/keyed-http.ts';
 import { type Log, silentLog } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
@@ -101,20 +104,6 @@ export interface DeepomaticClientOptions {
   log?: Log;
 }
 
-interface DmRequest {
-  operation: string;
-  method: HttpMethod;
-  path: string;
-  query?: Record<string, string | boolean>;
-  body?: unknown;
-  idempotent?: boolean;
-  /** Statuses returned to the caller instead of raised (404 on get/delete). */
-  accept?: readonly number[];
-}
-
-/** Every 4xx but 429 comes back to us (full body, no retry); 429 and 5xx go through HttpClient's retries. */
-const CLIENT_ERRORS = Array.from({ length: 100 }, (_, i) => 400 + i).filter((s) => s !== 429);
-
 const inputError = (operation: string) => (p: { path: string; message: string }) =>
   new DeepomaticInputError(operation, p.path, p.message);
 
@@ -133,99 +122,30 @@ export type DeleteWorkOrderResult = 'deleted' | 'already-gone';
 
 export class DeepomaticClient {
   readonly config: DeepomaticConfig;
-  private readonly http: HttpClient;
-  private readonly loadApiKey: DeepomaticClientOptions['loadApiKey'];
+  /** Key handling, 401/403 re-read, 4xx pass-through and retries live in KeyedHttpClient (core/keyed-http.ts). */
+  private readonly http: KeyedHttpClient;
   private readonly log: Log;
-  private apiKey: string | undefined;
 
   constructor(options: DeepomaticClientOptions) {
     this.config = options.config;
-    this.loadApiKey = options.loadApiKey;
     this.log = options.log ?? silentLog;
-    const log = this.log;
-    const userOnRetry = options.http?.onRetry;
-    // Drop explicit undefineds: they would erase HttpClient's defaults.
-    const overrides = Object.fromEntries(
-      Object.entries(options.http ?? {}).filter(([, v]) => v !== undefined),
-    );
-    this.http = new HttpClient({
-      ...(options.config.timeoutMs !== undefined ? { timeoutMs: options.config.timeoutMs } : {}),
-      ...overrides,
+    this.http = new KeyedHttpClient({
       vendor: DEEPOMATIC_VENDOR,
       baseUrl: options.config.baseUrl,
-      secrets: () => [this.apiKey],
-      onRetry: (info) => {
-        log.warn('deepomatic request retried', { ...info });
-        userOnRetry?.(info);
-      },
+      timeoutMs: options.config.timeoutMs,
+      http: options.http,
+      loadApiKey: options.loadApiKey,
+      authHeaders: (apiKey) => ({ authorization: `Token ${apiKey}` }),
+      rejectedKeyStatuses: [401, 403],
+      toError: ({ request: { operation, method, path }, status, body, retryAfterMs, cause, secrets }) =>
+        new DeepomaticApiError({ operation, method, path, status, body, retryAfterMs, cause, secrets }),
+      log: this.log,
     });
   }
 
   /** The full URL a path resolves to (for logs and tests). */
   url(path: string): string {
     return this.http.url(path);
-  }
-
-  private async key(refresh: boolean): Promise<string> {
-    if (this.apiKey === undefined || refresh) this.apiKey = await this.loadApiKey({ refresh });
-    return this.apiKey;
-  }
-
-  /** Sends with the API key; a 401/403 re-reads the key once and retries once if it changed. */
-  private async send(req: DmRequest): Promise<HttpResponse<unknown>> {
-    const used = await this.key(false);
-    let response = await this.attempt(req, used);
-    if (response.status === 401 || response.status === 403) {
-      const fresh = await this.key(true);
-      if (fresh !== used) {
-        this.log.warn(`deepomatic answered ${response.status}; retrying once with the re-read API key`, {
-          operation: req.operation,
-        });
-        response = await this.attempt(req, fresh);
-      }
-    }
-    if (response.status >= 400 && !req.accept?.includes(response.status)) {
-      throw new DeepomaticApiError({
-        operation: req.operation,
-        method: req.method,
-        path: req.path,
-        status: response.status,
-        body: response.data,
-        secrets: [this.apiKey],
-      });
-    }
-    this.log.info('deepomatic call', { operation: req.operation, status: response.status });
-    return response;
-  }
-
-  private async attempt(req: DmRequest, apiKey: string): Promise<HttpResponse<unknown>> {
-    try {
-      return await this.http.request({
-        operation: req.operation,
-        method: req.method,
-        path: req.path,
-        query: req.query,
-        body: req.body,
-        idempotent: req.idempotent,
-        headers: { authorization: `Token ${apiKey}` },
-        acceptStatus: CLIENT_ERRORS,
-      });
-    } catch (error) {
-      // 429/5xx after HttpClient's retries: the same typed error as a 4xx (its text is already redacted).
-      if (!(error instanceof VendorHttpError) || error instanceof DeepomaticApiError) throw error;
-      const prefix = `${DEEPOMATIC_VENDOR} ${req.operation} failed with HTTP ${error.status}: `;
-      const body = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-      throw new DeepomaticApiError({
-        operation: req.operation,
-        method: req.method,
-        path: req.path,
-        status: error.status,
-        body,
-        retryAfterMs: error.retryAfterMs,
-        cause: error,
-        secrets: [this.apiKey],
-      });
-    }
   }
 
   private workOrder(operation: string, data: unknown): DeepomaticWorkOrder {
@@ -245,7 +165,12 @@ export class DeepomaticClient {
     checkName(operation, (input as { name?: unknown } | undefined)?.name);
     const parsed = parseWith(createWorkOrderInputSchema, input, inputError(operation));
     const body = { ...parsed, metadata: parsed.metadata ?? {} };
-    const { data } = await this.send({ operation, method: 'POST', path: DEEPOMATIC_PATHS.workOrders, body });
+    const { data } = await this.http.send({
+      operation,
+      method: 'POST',
+      path: DEEPOMATIC_PATHS.workOrders,
+      body,
+    });
     return this.workOrder(operation, data);
   }
 
@@ -256,7 +181,7 @@ export class DeepomaticClient {
     const body = parseWith(updateWorkOrderInputSchema, patch, inputError(operation));
     if (body.name !== undefined) checkName(operation, body.name);
     if (Object.keys(body).length === 0) throw new DeepomaticInputError(operation, '', 'nothing to update');
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation,
       method: 'PATCH',
       path: DEEPOMATIC_PATHS.workOrder(id),
@@ -270,7 +195,7 @@ export class DeepomaticClient {
   async deleteWorkOrder(id: string): Promise<DeleteWorkOrderResult> {
     const operation = 'deleteWorkOrder';
     checkId(operation, id);
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'DELETE',
       path: DEEPOMATIC_PATHS.workOrder(id),
@@ -287,7 +212,7 @@ export class DeepomaticClient {
   async getWorkOrder(id: string): Promise<DeepomaticWorkOrder | undefined> {
     const operation = 'getWorkOrder';
     checkId(operation, id);
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'GET',
       path: DEEPOMATIC_PATHS.workOrder(id),

@@ -10,12 +10,15 @@
  * - Bulk writes answer 202 = *accepted, not applied*: MW processes them in the background (minutes)
  *   and reports no per-item outcome. Inputs above `bulkLimit` are split into sequential requests.
  * - Nothing is read or fetched in the constructor: the key is read on the first call.
+ * - The key, 401 and retry plumbing is core/keyed-http.ts (shared with Deepomatic and Click Maint);
+ *   this file says only what is Mobility Work's: the headers, MobilityWorkApiError, the Request-Id.
  */
 import * as z from 'zod/mini';
-import { VendorHttpError, VendorResponseError } from '../../core/errors.ts';
+import { VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
-import { HttpClient, type HttpClientOptions, type HttpMethod, type HttpResponse } from '../../core/http.ts';
-import { type Log, silentLog } from '../../core/log.ts';
+import type { HttpClientOptions } from '../../core/http.ts';
+import { KeyedHttpClient } from '../../core/keyed-http.ts';
+import type { Log } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
 import { type MobilityWorkConfig, mobilityWorkSecretSchema, parseMobilityWorkConfig } from './config.ts';
@@ -139,114 +142,45 @@ export interface MobilityWorkClientOptions {
   log?: Log;
 }
 
-interface MwRequest {
-  operation: string;
-  method: HttpMethod;
-  path: string;
-  body?: unknown;
-  idempotent?: boolean;
-}
-
-/** Every 4xx but 429 comes back to us (full body, no retry); 429 and 5xx go through HttpClient's retries. */
-const CLIENT_ERRORS = Array.from({ length: 100 }, (_, i) => 400 + i).filter((s) => s !== 429);
-
 const inputError = (operation: string) => (p: { path: string; message: string }) =>
   new MobilityWorkInputError(operation, p.path, p.message);
 
 export class MobilityWorkClient {
   readonly config: MobilityWorkConfig;
-  private readonly http: HttpClient;
-  private readonly loadApiKey: MobilityWorkClientOptions['loadApiKey'];
-  private readonly log: Log;
-  private apiKey: string | undefined;
+  /** Key handling, 401 re-read, 4xx pass-through and retries live in KeyedHttpClient (core/keyed-http.ts). */
+  private readonly http: KeyedHttpClient;
 
   constructor(options: MobilityWorkClientOptions) {
     this.config = options.config;
-    this.loadApiKey = options.loadApiKey;
-    this.log = options.log ?? silentLog;
-    const log = this.log;
-    const userOnRetry = options.http?.onRetry;
-    // Drop explicit undefineds: they would erase HttpClient's defaults.
-    const overrides = Object.fromEntries(
-      Object.entries(options.http ?? {}).filter(([, v]) => v !== undefined),
-    );
-    this.http = new HttpClient({
-      ...(options.config.timeoutMs !== undefined ? { timeoutMs: options.config.timeoutMs } : {}),
-      ...overrides,
+    this.http = new KeyedHttpClient({
       vendor: MW_VENDOR,
       baseUrl: options.config.baseUrl,
+      timeoutMs: options.config.timeoutMs,
       headers: { 'user-agent': options.config.userAgent },
-      secrets: () => [this.apiKey],
-      onRetry: (info) => {
-        log.warn('mobility-work request retried', { ...info });
-        userOnRetry?.(info);
-      },
+      http: options.http,
+      loadApiKey: options.loadApiKey,
+      authHeaders: (apiKey) => ({ 'api-key': apiKey }),
+      // A 4xx names MW's Request-Id; a final 429/5xx (its text already redacted) has no answer to read.
+      toError: ({ request, status, body, headers, retryAfterMs, cause, secrets }) =>
+        cause
+          ? new MobilityWorkApiError({ ...request, status, body, retryAfterMs, cause })
+          : new MobilityWorkApiError({
+              ...request,
+              status,
+              body,
+              requestId: headers?.get('request-id') ?? undefined,
+              secrets,
+            }),
+      callLog: (response) => ({ requestId: response.headers.get('request-id') ?? undefined }),
+      log: options.log,
     });
-  }
-
-  private async key(refresh: boolean): Promise<string> {
-    if (this.apiKey === undefined || refresh) this.apiKey = await this.loadApiKey({ refresh });
-    return this.apiKey;
-  }
-
-  /** Sends with the API key; a 401 re-reads the key once and retries once if it changed. */
-  private async send(req: MwRequest): Promise<HttpResponse<unknown>> {
-    const used = await this.key(false);
-    let response = await this.attempt(req, used);
-    if (response.status === 401) {
-      const fresh = await this.key(true);
-      if (fresh !== used) {
-        this.log.warn('mobility-work answered 401; retrying once with the re-read API key', {
-          operation: req.operation,
-        });
-        response = await this.attempt(req, fresh);
-      }
-    }
-    const requestId = response.headers.get('request-id') ?? undefined;
-    if (response.status >= 400) {
-      throw new MobilityWorkApiError({
-        ...req,
-        status: response.status,
-        body: response.data,
-        requestId,
-        secrets: [this.apiKey],
-      });
-    }
-    this.log.info('mobility-work call', { operation: req.operation, status: response.status, requestId });
-    return response;
-  }
-
-  private async attempt(req: MwRequest, apiKey: string): Promise<HttpResponse<unknown>> {
-    try {
-      return await this.http.request({
-        operation: req.operation,
-        method: req.method,
-        path: req.path,
-        body: req.body,
-        idempotent: req.idempotent,
-        headers: { 'api-key': apiKey },
-        acceptStatus: CLIENT_ERRORS,
-      });
-    } catch (error) {
-      // 429/5xx after HttpClient's retries: same typed error as a 4xx (its text is already redacted).
-      if (!(error instanceof VendorHttpError) || error instanceof MobilityWorkApiError) throw error;
-      const prefix = `${MW_VENDOR} ${req.operation} failed with HTTP ${error.status}: `;
-      const body = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-      throw new MobilityWorkApiError({
-        ...req,
-        status: error.status,
-        body,
-        retryAfterMs: error.retryAfterMs,
-        cause: error,
-      });
-    }
   }
 
   /** `POST /partners/v1/tasks` (201, no body, no task id). Not idempotent. */
   async scheduleTask(input: ScheduleTaskInput): Promise<{ accepted: true }> {
     const operation = 'scheduleTask';
     const body = parseWith(scheduleTaskInputSchema, input, inputError(operation));
-    await this.send({ operation, method: 'POST', path: MW_PATHS.tasks, body });
+    await this.http.send({ operation, method: 'POST', path: MW_PATHS.tasks, body });
     return { accepted: true };
   }
 
@@ -258,7 +192,12 @@ export class MobilityWorkClient {
     const operation = 'triggerMaintenancePlan';
     const input = parseWith(triggerPlanInputSchema, { planId, metadata }, inputError(operation));
     const body = input.metadata === undefined ? {} : { metadata: input.metadata };
-    await this.send({ operation, method: 'POST', path: MW_PATHS.maintenancePlanTrigger(input.planId), body });
+    await this.http.send({
+      operation,
+      method: 'POST',
+      path: MW_PATHS.maintenancePlanTrigger(input.planId),
+      body,
+    });
     return { accepted: true };
   }
 
@@ -287,7 +226,7 @@ export class MobilityWorkClient {
   /** `GET /partners/v1/network/settings`: the key's network UUID, timezone and currency. */
   async getNetworkSettings(): Promise<NetworkSettings> {
     const operation = 'getNetworkSettings';
-    const { data } = await this.send({ operation, method: 'GET', path: MW_PATHS.networkSettings });
+    const { data } = await this.http.send({ operation, method: 'GET', path: MW_PATHS.networkSettings });
     return parseWith(
       networkSettingsSchema,
       data,
@@ -310,7 +249,7 @@ export class MobilityWorkClient {
     for (let from = 0; from < checked.length; from += limit) {
       const chunk = checked.slice(from, from + limit);
       try {
-        await this.send({ operation, method: 'POST', path, body: chunk.map(toBody), idempotent });
+        await this.http.send({ operation, method: 'POST', path, body: chunk.map(toBody), idempotent });
       } catch (error) {
         if (done.requests === 0) throw error;
         throw new MobilityWorkBulkError(operation, { ...done }, from, from + chunk.length, error);
