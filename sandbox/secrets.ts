@@ -12,6 +12,8 @@ export interface LocalSecrets {
   endpoint: string;
   /** Replace or add a secret at run time (rotation in tests). */
   set(name: string, value: unknown): void;
+  /** GetSecretValue calls answered so far (the cost benchmark counts them). */
+  requests(): number;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startLocalSecrets(
   options: { port?: number } = {},
 ): Promise<LocalSecrets> {
   const secrets = new Map(Object.entries(initial));
+  let requestCount = 0;
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -33,6 +36,7 @@ export async function startLocalSecrets(
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify(body));
     };
+    requestCount++;
     if (target !== 'secretsmanager.GetSecretValue') {
       send(400, { __type: 'InvalidRequestException', message: `${target} is not supported by the sandbox` });
       return;
@@ -70,6 +74,7 @@ export async function startLocalSecrets(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     set: (name, value) => secrets.set(name, value),
+    requests: () => requestCount,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

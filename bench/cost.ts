@@ -1,0 +1,241 @@
+/**
+ * `npm run bench:cost`: the AWS cost of 1M webhook events, from requests counted in the sandbox.
+ *
+ * Sends N signed Mobility Work webhooks through the sandbox (the same ingress and worker handlers
+ * as in Lambda) for two event types, counts every billable request they cause (HTTP API requests,
+ * Lambda invocations and their duration, SQS requests, DynamoDB read/write units, Secrets Manager
+ * calls, log bytes), and prices them per 1M events. Fixed costs that do not grow with events
+ * (pollers on their schedule, Lambda's idle SQS long polls, alarms, the dashboard) are left out and
+ * listed. Durations are measured on this machine against local engines, so they are an estimate.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/signature.ts';
+import type { Log } from '../functions/core/log.ts';
+import { manualClock } from '../sandbox/clock.ts';
+import { startSandbox } from '../sandbox/runtime.ts';
+
+const N = Number(process.env.MILLWRIGHT_COST_EVENTS ?? 200);
+/** us-east-1 on-demand list prices (USD), as published in 2026 (DynamoDB after its Nov 2024 cut). */
+const PRICES = {
+  httpApiPerMillion: 1.0,
+  lambdaRequestsPerMillion: 0.2,
+  lambdaArmGbSecond: 0.0000133334,
+  sqsRequestsPerMillion: 0.4,
+  dynamoWriteUnitsPerMillion: 0.625,
+  dynamoReadUnitsPerMillion: 0.125,
+  secretsManagerPer10k: 0.05,
+  logsIngestPerGb: 0.5,
+};
+const LAMBDA_MEMORY_GB = 256 / 1024; // MillwrightFunction's memory size
+/** START, END and REPORT lines Lambda writes per invocation. */
+const PLATFORM_LOG_BYTES = 350;
+
+interface Counters {
+  dynamoWrites: number;
+  dynamoReads: number;
+  sqsRequests: number;
+  lambdaInvocations: number;
+  lambdaMs: number;
+  logBytes: number;
+}
+
+const zero = (): Counters => ({
+  dynamoWrites: 0,
+  dynamoReads: 0,
+  sqsRequests: 0,
+  lambdaInvocations: 0,
+  lambdaMs: 0,
+  logBytes: 0,
+});
+
+async function main(): Promise<void> {
+  const counters = zero();
+  // What Lambda would ship to CloudWatch at the default INFO level.
+  const log: Log = {
+    debug: () => undefined,
+    info: (m, e) => {
+      counters.logBytes += m.length + (e ? JSON.stringify(e).length : 0) + 120;
+    },
+    warn: (m, e) => {
+      counters.logBytes += m.length + (e ? JSON.stringify(e).length : 0) + 120;
+    },
+    error: (m, e) => {
+      counters.logBytes += m.length + (e ? JSON.stringify(e).length : 0) + 120;
+    },
+  };
+  const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  const clock = manualClock('2026-11-02T08:00:00.000Z');
+  const sandbox = await startSandbox({
+    config: 'config/default.json',
+    secrets,
+    clock,
+    log,
+    httpTimeoutMs: 2000,
+  });
+  try {
+    await sandbox.tick();
+    await sandbox.settle();
+
+    // Count DynamoDB units and SQS requests at the SDK clients (one middleware each).
+    sandbox.dynamo.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as {
+          RequestItems?: Record<string, { Keys?: unknown[] } | unknown[]>;
+        };
+        const name = context.commandName ?? '';
+        const items = Object.values(input.RequestItems ?? {});
+        if (name === 'BatchGetItemCommand') {
+          counters.dynamoReads += items.reduce(
+            (n, t) => n + ((t as { Keys?: unknown[] }).Keys?.length ?? 0),
+            0,
+          );
+        } else if (name === 'BatchWriteItemCommand') {
+          counters.dynamoWrites += items.reduce((n, t) => n + (t as unknown[]).length, 0);
+        } else if (/^(Put|Update|Delete)ItemCommand$/.test(name)) counters.dynamoWrites += 1;
+        else if (/^(GetItem|Query)Command$/.test(name)) counters.dynamoReads += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'millwrightCostCounter' },
+    );
+    sandbox.sqs.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const empty =
+          context.commandName === 'ReceiveMessageCommand' &&
+          ((out.output as { Messages?: unknown[] }).Messages ?? []).length === 0;
+        // Empty receives are Lambda's idle long polling: a fixed cost, not one per event.
+        if (!empty) counters.sqsRequests += 1;
+        return out;
+      },
+      { step: 'initialize', name: 'millwrightCostCounter' },
+    );
+    for (const f of sandbox.flows.values()) {
+      const handler = f.worker.handler;
+      f.worker.handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+        const started = performance.now();
+        try {
+          return await handler(event);
+        } finally {
+          counters.lambdaInvocations += 1;
+          counters.lambdaMs += Math.ceil(performance.now() - started);
+          counters.logBytes += PLATFORM_LOG_BYTES;
+        }
+      };
+    }
+
+    const secret = (secrets['millwright/mobility-work']?.webhookSecrets as string[])[0] as string;
+    const networkId = '17df9a0f-5c04-43c8-b010-b48e1237e6ff';
+    const scenarios: { label: string; body: (i: number) => Record<string, unknown> }[] = [
+      {
+        label: 'SparePartWasRestocked (1 flow)',
+        body: (i) => ({
+          _type: 'SparePartWasRestockedWebhook',
+          _event: 'SparePartWasRestocked',
+          _idempotencyKey: randomBytes(5).toString('hex'),
+          _sentAt: clock.now().toISOString(),
+          emittedAt: clock.now().toISOString(),
+          _metadata: '',
+          task: null,
+          sparePart: { id: `sp-bench-${i}`, externalReference: `BENCH-${i}`, name: 'Bench part' },
+          location: { name: 'Main store' },
+          initiator: { id: 3, email: 'tech@plant.example', name: 'Tech' },
+          restocked: { quantity: 5, previousStock: 1 },
+          networkId,
+        }),
+      },
+      {
+        label: 'TaskWasCompleted (2 flows)',
+        body: (i) => ({
+          _event: 'TaskWasCompleted',
+          _idempotencyKey: randomBytes(5).toString('hex'),
+          legacyId: `b${i}`,
+          id: `b${i}`,
+          doneAt: clock.now().toISOString(),
+          initiator: { id: 3, email: 'tech@plant.example', name: 'Tech' },
+          associatedTo: {},
+          tags: [],
+          requiredSpareParts: [],
+          metadata: { source: 'bench' },
+          networkId,
+        }),
+      },
+    ];
+
+    const rows: string[] = [];
+    let worst = 0;
+    for (const scenario of scenarios) {
+      const c0 = { ...counters };
+      const secrets0 = sandbox.secrets.requests();
+      let ingressMs = 0;
+      for (let i = 0; i < N; i++) {
+        const rawBody = JSON.stringify(scenario.body(i));
+        const header = signMobilityWorkWebhook({
+          secret,
+          scheme: 't.nonce.body',
+          t: Math.floor(clock.now().getTime() / 1000),
+          nonce: randomBytes(20).toString('hex'),
+          rawBody,
+        });
+        const started = performance.now();
+        const res = await fetch(`${sandbox.ingressUrl}/webhooks/mobility-work`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-mw-signature': header },
+          body: rawBody,
+        });
+        ingressMs += Math.ceil(performance.now() - started);
+        if (res.status !== 200) throw new Error(`ingress answered ${res.status}: ${await res.text()}`);
+      }
+      await sandbox.drain();
+      const d = (k: keyof Counters) => (counters[k] - c0[k]) / N;
+      const perEvent = {
+        apiRequests: 1,
+        lambdaInvocations: 1 + d('lambdaInvocations'),
+        lambdaGbSeconds: ((ingressMs / N + d('lambdaMs')) / 1000) * LAMBDA_MEMORY_GB,
+        sqsRequests: d('sqsRequests'),
+        dynamoWrites: d('dynamoWrites'),
+        dynamoReads: d('dynamoReads'),
+        secretsCalls: (sandbox.secrets.requests() - secrets0) / N,
+        logGb: (d('logBytes') + PLATFORM_LOG_BYTES) / 1e9,
+      };
+      const dollars = {
+        'HTTP API': perEvent.apiRequests * PRICES.httpApiPerMillion,
+        'Lambda requests': perEvent.lambdaInvocations * PRICES.lambdaRequestsPerMillion,
+        'Lambda duration': perEvent.lambdaGbSeconds * 1e6 * PRICES.lambdaArmGbSecond,
+        SQS: perEvent.sqsRequests * PRICES.sqsRequestsPerMillion,
+        'DynamoDB writes': perEvent.dynamoWrites * PRICES.dynamoWriteUnitsPerMillion,
+        'DynamoDB reads': perEvent.dynamoReads * PRICES.dynamoReadUnitsPerMillion,
+        'Secrets Manager': perEvent.secretsCalls * 100 * PRICES.secretsManagerPer10k,
+        'CloudWatch Logs': perEvent.logGb * 1e6 * PRICES.logsIngestPerGb,
+      };
+      const total = Object.values(dollars).reduce((a, b) => a + b, 0);
+      worst = Math.max(worst, total);
+      rows.push(
+        `\n${scenario.label}: ${N} signed webhooks, per event: ${perEvent.lambdaInvocations.toFixed(2)} Lambda invocations ` +
+          `(${((perEvent.lambdaGbSeconds / LAMBDA_MEMORY_GB) * 1000).toFixed(1)} ms), ${perEvent.sqsRequests.toFixed(2)} SQS requests, ` +
+          `${perEvent.dynamoWrites.toFixed(2)} DynamoDB WRU, ${perEvent.dynamoReads.toFixed(2)} RRU, ` +
+          `${perEvent.secretsCalls.toFixed(3)} Secrets Manager calls, ${(perEvent.logGb * 1e9) | 0} log bytes`,
+      );
+      for (const [service, usd] of Object.entries(dollars))
+        rows.push(`  ${service.padEnd(16)} $${usd.toFixed(3)} per 1M events`);
+      rows.push(`  ${'total'.padEnd(16)} $${total.toFixed(2)} per 1M events (target <= $3.00)`);
+    }
+    process.stdout.write(
+      `Millwright cost per 1M webhook events (us-east-1 list prices, Lambda arm64 256 MB; counted in the sandbox)${rows.join('\n')}\n` +
+        "\nNot included (fixed, not per event): pollers on their schedules, Lambda's idle SQS long polling,\n" +
+        'alarms, the dashboard, Secrets Manager storage ($0.40/secret/month), DynamoDB storage.\n' +
+        `Worst case: $${worst.toFixed(2)} per 1M events -> ${worst <= 3 ? 'within' : 'OVER'} the $3 target.\n`,
+    );
+  } finally {
+    await sandbox.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`cost benchmark failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
