@@ -130,7 +130,8 @@ async function main(): Promise<void> {
 
     const webhookSecrets = secrets['millwright/mobility-work']?.webhookSecrets as string[] | undefined;
     const secret = webhookSecrets?.[0];
-    if (!secret) throw new Error('sandbox/secrets.template.json has no millwright/mobility-work webhookSecrets');
+    if (!secret)
+      throw new Error('sandbox/secrets.template.json has no millwright/mobility-work webhookSecrets');
     const networkId = '17df9a0f-5c04-43c8-b010-b48e1237e6ff';
     const scenarios: { label: string; body: (i: number) => Record<string, unknown> }[] = [
       {
