@@ -25,6 +25,7 @@ import {
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
+  closingEpisode,
   downtimeSettingsShape,
   downtimeTriggers,
   type EpisodeBase,
@@ -33,8 +34,8 @@ import {
   parseEventData,
   patchOpenEpisode,
   readSlot,
+  saveClosedEpisode,
   startedSkipReason,
-  updateSlot,
 } from './shared/downtime.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-click-maint-work-order';
@@ -213,15 +214,9 @@ async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
 
 async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data = parseEventData(downtimeEndedSchema, event);
-  const current = await readSlot<Episode>(ctx, data.machineId);
-  const episode = current.open;
-  if (!episode) {
-    return current.last && (!data.episodeKey || data.episodeKey === current.last.key)
-      ? { outcome: 'duplicate', message: `episode ${current.last.key} already ended` }
-      : { outcome: 'skipped', message: `no open downtime episode for machine ${data.machineId}` };
-  }
-  const downtimeMs = data.downtimeMs ?? Date.parse(data.endedAt) - Date.parse(episode.startedAt);
-  const closed: Episode = { ...episode, endedAt: data.endedAt, downtimeMs };
+  const closing = await closingEpisode<Episode>(ctx, data);
+  if ('result' in closing) return closing.result;
+  const { episode, closed, downtimeMs } = closing;
   const complete = ctx.config.workOrder.onRecovery === 'complete';
   if (episode.workOrderId) {
     const workOrderId = episode.workOrderId;
@@ -238,9 +233,7 @@ async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       },
     });
   }
-  await updateSlot<Episode>(ctx, data.machineId, (s) =>
-    s.open?.key === episode.key ? { last: closed } : undefined,
-  );
+  await saveClosedEpisode(ctx, closed);
   return {
     outcome: 'done',
     message: `${episode.machineName} running again after ${minutes(downtimeMs)}${episode.workOrderId ? `; work order ${episode.workOrderId} ${complete ? 'completed' : 'annotated'}` : ''}`,

@@ -29,6 +29,7 @@ import { once } from '../core/claims.ts';
 import { AmbiguousWriteError } from '../core/errors.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
+  closingEpisode,
   downtimeSettingsShape,
   downtimeTriggers,
   type EpisodeBase,
@@ -37,6 +38,7 @@ import {
   parseEventData,
   patchOpenEpisode,
   readSlot,
+  saveClosedEpisode,
   startedSkipReason,
   updateSlot,
 } from './shared/downtime.ts';
@@ -207,17 +209,10 @@ async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
 
 async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data = parseEventData(downtimeEndedSchema, event);
-  const current = await readSlot<Episode>(ctx, data.machineId);
-  const episode = current.open;
-  if (!episode) {
-    return current.last && (!data.episodeKey || data.episodeKey === current.last.key)
-      ? { outcome: 'duplicate', message: `episode ${current.last.key} already ended` }
-      : { outcome: 'skipped', message: `no open downtime episode for machine ${data.machineId}` };
-  }
-  const downtimeMs = data.downtimeMs ?? Date.parse(data.endedAt) - Date.parse(episode.startedAt);
-  await updateSlot<Episode>(ctx, data.machineId, (s) =>
-    s.open?.key === episode.key ? { last: { ...episode, endedAt: data.endedAt, downtimeMs } } : undefined,
-  );
+  const closing = await closingEpisode<Episode>(ctx, data);
+  if ('result' in closing) return closing.result;
+  const { episode, closed, downtimeMs } = closing;
+  await saveClosedEpisode(ctx, closed);
   return {
     outcome: 'done',
     message: `${episode.machineName} running again after ${minutes(downtimeMs)}; Mobility Work task ${episode.taskId ?? '(id not yet learned)'} is left to the planners (the API cannot close tasks)`,

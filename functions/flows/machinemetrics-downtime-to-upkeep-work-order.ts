@@ -27,6 +27,7 @@ import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
+  closingEpisode,
   downtimeSettingsShape,
   downtimeTriggers,
   EPISODE_WORK_ORDER_MAPPING,
@@ -36,6 +37,7 @@ import {
   parseEventData,
   patchOpenEpisode,
   readSlot,
+  saveClosedEpisode,
   startedSkipReason,
   UPKEEP_WORK_ORDER_ECHO,
   updateSlot,
@@ -259,15 +261,9 @@ async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
 
 async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data: DowntimeEnded = parseEventData(downtimeEndedSchema, event);
-  const current = await readSlot<Episode>(ctx, data.machineId);
-  const episode = current.open;
-  if (!episode) {
-    return current.last && (!data.episodeKey || data.episodeKey === current.last.key)
-      ? { outcome: 'duplicate', message: `episode ${current.last.key} already ended` }
-      : { outcome: 'skipped', message: `no open downtime episode for machine ${data.machineId}` };
-  }
-  const downtimeMs = data.downtimeMs ?? Date.parse(data.endedAt) - Date.parse(episode.startedAt);
-  const closed: Episode = { ...episode, endedAt: data.endedAt, downtimeMs };
+  const closing = await closingEpisode<Episode>(ctx, data);
+  if ('result' in closing) return closing.result;
+  const { episode, closed, downtimeMs } = closing;
   const upkeep = ctx.deps.upkeep;
   if (ctx.config.recordAssetDowntime) {
     await once(ctx.state, {
@@ -294,9 +290,7 @@ async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       },
     });
   }
-  await updateSlot<Episode>(ctx, data.machineId, (s) =>
-    s.open?.key === episode.key ? { last: closed } : undefined,
-  );
+  await saveClosedEpisode(ctx, closed);
   return {
     outcome: 'done',
     message: `${episode.machineName} running again after ${minutes(downtimeMs)}`,

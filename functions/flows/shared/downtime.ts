@@ -11,12 +11,13 @@ import {
   DOWNTIME_CATEGORIZED,
   DOWNTIME_ENDED,
   DOWNTIME_STARTED,
+  type DowntimeEnded,
   type DowntimeStarted,
 } from '../../connectors/machinemetrics/events.ts';
 import { downtimePollSource } from '../../connectors/machinemetrics/poll-source.ts';
 import { machineMetricsWebhook } from '../../connectors/machinemetrics/webhook.ts';
 import { MillwrightError } from '../../core/errors.ts';
-import type { FlowEvent, Trigger } from '../../core/flow.ts';
+import type { FlowEvent, FlowResult, Trigger } from '../../core/flow.ts';
 import { parseWith } from '../../core/schema.ts';
 import type { StateStore } from '../../core/state.ts';
 
@@ -180,6 +181,32 @@ export function patchOpenEpisode<E extends EpisodeBase>(
     s.open?.key === key ? { ...s, open: { ...s.open, ...patch } } : undefined,
   );
 }
+
+/**
+ * An "ended" event: the machine's open episode as it closes (end time and total downtime set), or
+ * the result to return when there is nothing to close (already ended: a duplicate; none open).
+ */
+export async function closingEpisode<E extends EpisodeBase>(
+  ctx: SlotContext,
+  data: DowntimeEnded,
+): Promise<{ episode: E; closed: E; downtimeMs: number } | { result: FlowResult }> {
+  const current = await readSlot<E>(ctx, data.machineId);
+  const episode = current.open;
+  if (!episode) {
+    return {
+      result:
+        current.last && (!data.episodeKey || data.episodeKey === current.last.key)
+          ? { outcome: 'duplicate', message: `episode ${current.last.key} already ended` }
+          : { outcome: 'skipped', message: `no open downtime episode for machine ${data.machineId}` },
+    };
+  }
+  const downtimeMs = data.downtimeMs ?? Date.parse(data.endedAt) - Date.parse(episode.startedAt);
+  return { episode, closed: { ...episode, endedAt: data.endedAt, downtimeMs }, downtimeMs };
+}
+
+/** Move the closed episode from `open` to `last` (if it is still the open one). */
+export const saveClosedEpisode = <E extends EpisodeBase>(ctx: SlotContext, closed: E) =>
+  updateSlot<E>(ctx, closed.machineId, (s) => (s.open?.key === closed.key ? { last: closed } : undefined));
 
 /** Cross-flow mapping: downtime episode key -> UpKeep work order id (read by the task-status flow). */
 export const EPISODE_WORK_ORDER_MAPPING = 'downtime-episode-upkeep-work-order';
