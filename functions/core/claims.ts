@@ -10,7 +10,7 @@
  * and then sees `done`.
  */
 import { randomUUID } from 'node:crypto';
-import { ClaimBusyError } from './errors.ts';
+import { AmbiguousWriteError, ClaimBusyError } from './errors.ts';
 import type { ClaimResult, StateStore } from './state.ts';
 
 export interface OnceOptions {
@@ -52,3 +52,29 @@ export async function once(store: StateStore, options: OnceOptions): Promise<Onc
     throw error;
   }
 }
+
+/**
+ * A create the vendor offers no way to look up afterwards (no id in the answer, no idempotency key,
+ * no search): call it inside `once`'s `perform`. An intent is recorded just before the call; an
+ * attempt that finds the intent of an earlier one does not call again, and an unanswered call
+ * (AmbiguousWriteError) is not repeated either: both come back `unconfirmed` (the effect is then
+ * learned another way, e.g. from a webhook). A call that certainly failed clears the intent, so
+ * the retry makes it.
+ */
+export async function sendAtMostOnce<T>(
+  store: StateStore,
+  key: string,
+  send: () => Promise<T>,
+): Promise<{ status: 'sent'; value: T } | { status: 'unconfirmed' }> {
+  if (await store.getLatest<{ at: string }>(INTENTS, key)) return { status: 'unconfirmed' };
+  await store.putLatest(INTENTS, [{ id: key, data: { at: new Date().toISOString() } }], 90);
+  try {
+    return { status: 'sent', value: await send() };
+  } catch (error) {
+    if (error instanceof AmbiguousWriteError) return { status: 'unconfirmed' };
+    await store.forgetLatest(INTENTS, key);
+    throw error;
+  }
+}
+
+const INTENTS = 'send-intent';

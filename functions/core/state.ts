@@ -242,6 +242,12 @@ export class StateStore {
     }
   }
 
+  async forgetLatest(kind: string, id: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: `LATEST#${kind}`, sk: id } }),
+    );
+  }
+
   async getLatest<T>(kind: string, id: string): Promise<{ data: T; at: string } | undefined> {
     const item = await this.getItem(`LATEST#${kind}`, id);
     return item ? { data: item.doc as T, at: String(item.at) } : undefined;

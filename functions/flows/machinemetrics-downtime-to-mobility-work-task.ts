@@ -6,10 +6,10 @@
  * Mobility Work returns no id when a task is created and has no idempotency key, so:
  * - the task carries `metadata.millwrightKey` = the episode key; Mobility Work sends the metadata
  *   back in its task webhooks, and this flow learns the task id from them;
- * - the create is claimed once per episode, and an "intent" is written to the episode just before
- *   the POST. A retry after an unanswered POST (timeout, crash) finds the intent and does not post
- *   again: the task is "unconfirmed" until its TaskWasScheduled webhook names it. A POST that
- *   certainly failed (refused, 4xx, 5xx) clears the intent, so the retry creates the task.
+ * - the create is claimed once per episode and sent with `sendAtMostOnce` (core/claims.ts): a retry
+ *   after an unanswered POST (timeout, crash) does not post again, and the task stays "unconfirmed"
+ *   until its TaskWasScheduled webhook names it. A POST that certainly failed (refused, 4xx, 5xx)
+ *   is retried.
  * Mobility Work's API cannot update or close a task, so recovery and categorisation are recorded in
  * the episode (and the run log) only.
  */
@@ -25,8 +25,7 @@ import {
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
 import { MW_EVENT, taskIdOf, taskMetadataOf } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
-import { once } from '../core/claims.ts';
-import { AmbiguousWriteError } from '../core/errors.ts';
+import { once, sendAtMostOnce } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
   closingEpisode,
@@ -36,8 +35,6 @@ import {
   minutes,
   openEpisode,
   parseEventData,
-  patchOpenEpisode,
-  readSlot,
   saveClosedEpisode,
   startedSkipReason,
   updateSlot,
@@ -83,8 +80,6 @@ export interface Deps {
 
 export interface Episode extends EpisodeBase {
   equipment: number | string;
-  /** Set just before the create is sent; a retry that finds it does not send again. */
-  taskRequestedAt?: string;
   /** Learned from Mobility Work's task webhooks (the create returns no id). */
   taskId?: string;
 }
@@ -139,17 +134,9 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       return taskId ? { taskId, status: 'confirmed' } : undefined;
     },
     perform: async () => {
-      const current = (await readSlot<Episode>(ctx, episode.machineId)).open;
-      if (current?.key === episode.key && current.taskRequestedAt) {
-        // An earlier attempt sent (or was about to send) the create and never heard back.
-        return { taskId: '', status: 'unconfirmed' };
-      }
       const startedAt = new Date(episode.startedAt);
-      await patchOpenEpisode<Episode>(ctx, episode.machineId, episode.key, {
-        taskRequestedAt: ctx.now().toISOString(),
-      });
-      try {
-        await ctx.deps.mobilityWork.scheduleTask({
+      const sent = await sendAtMostOnce(ctx.state, `${ctx.flowId}:task:${episode.key}`, () =>
+        ctx.deps.mobilityWork.scheduleTask({
           equipment: episode.equipment,
           description: taskDescription(config, episode),
           startDateTime: startedAt.toISOString(),
@@ -160,14 +147,9 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
           ...(config.task.checklist ? { checklist: config.task.checklist } : {}),
           sendEmailToAssignees: config.task.sendEmailToAssignees,
           metadata: { [METADATA_KEY]: episode.key, machineId: episode.machineId, source: 'millwright' },
-        });
-      } catch (error) {
-        if (error instanceof AmbiguousWriteError) return { taskId: '', status: 'unconfirmed' };
-        // Certainly not created: forget the intent so the retry creates it.
-        await patchOpenEpisode<Episode>(ctx, episode.machineId, episode.key, { taskRequestedAt: undefined });
-        throw error;
-      }
-      return { taskId: '', status: 'requested' };
+        }),
+      );
+      return { taskId: '', status: sent.status === 'sent' ? 'requested' : 'unconfirmed' };
     },
   });
   const { status, taskId } = created.result;

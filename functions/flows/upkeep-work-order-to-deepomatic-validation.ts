@@ -4,8 +4,9 @@
  * An UpKeep work order created or updated with a configured category (or a configured tag in its
  * title or description, e.g. `#photo-check`) gets a Deepomatic work order named after the UpKeep
  * id, with the configured work-order types and field engineer. At most one per UpKeep work order:
- * - the create is claimed once per UpKeep work order, and an intent is recorded just before the
- *   POST; a retry after an unanswered POST does not post again (Deepomatic has no lookup by name);
+ * - the create is claimed once per UpKeep work order and sent with `sendAtMostOnce`
+ *   (core/claims.ts): a retry after an unanswered POST does not post again (Deepomatic has no
+ *   lookup by name);
  * - the Deepomatic id is mapped to the UpKeep id and added to the set of open Deepomatic work
  *   orders that the validation poller (deepomatic-validation-to-upkeep-work-order) follows.
  */
@@ -16,11 +17,9 @@ import {
   toWorkOrderName,
 } from '../connectors/deepomatic/client.ts';
 import { DEEPOMATIC_OPEN_SET } from '../connectors/deepomatic/poll-source.ts';
-import type { UpKeepClient } from '../connectors/upkeep/client.ts';
-import { connectUpKeep } from '../connectors/upkeep/client.ts';
+import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
-import { once } from '../core/claims.ts';
-import { AmbiguousWriteError } from '../core/errors.ts';
+import { once, sendAtMostOnce } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import { UPKEEP_WORK_ORDER_ECHO } from './shared/downtime.ts';
 
@@ -54,12 +53,6 @@ export type ValidationFlowConfig = z.infer<typeof configSchema>;
 export interface Deps {
   upkeep: UpKeepClient;
   deepomatic: DeepomaticClient;
-}
-
-interface Request {
-  /** Set just before the create is sent. */
-  requestedAt?: string;
-  deepomaticId?: string;
 }
 
 type Ctx = FlowContext<ValidationFlowConfig, Deps>;
@@ -97,14 +90,8 @@ async function onWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const created = await once(ctx.state, {
     key: `${ctx.flowId}:create:${wo.id}`,
     perform: async () => {
-      const request = (await ctx.state.getEntity<Request>(ctx.flowId, wo.id))?.data;
-      if (request?.requestedAt) return { deepomaticId: '', status: 'unconfirmed' };
-      await ctx.state.updateEntity<Request>(ctx.flowId, wo.id, (r) => ({
-        ...r,
-        requestedAt: ctx.now().toISOString(),
-      }));
-      try {
-        const dm = await ctx.deps.deepomatic.createWorkOrder({
+      const sent = await sendAtMostOnce(ctx.state, `${ctx.flowId}:create:${wo.id}`, () =>
+        ctx.deps.deepomatic.createWorkOrder({
           name,
           metadata: {
             cmms: 'upkeep',
@@ -117,13 +104,11 @@ async function onWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
           ...(config.deepomatic.fieldEngineerEmail
             ? { field_engineer_email: config.deepomatic.fieldEngineerEmail }
             : {}),
-        });
-        return { deepomaticId: dm.id, status: 'created' };
-      } catch (error) {
-        if (error instanceof AmbiguousWriteError) return { deepomaticId: '', status: 'unconfirmed' };
-        await ctx.state.updateEntity<Request>(ctx.flowId, wo.id, (r) => ({ ...r, requestedAt: undefined }));
-        throw error;
-      }
+        }),
+      );
+      return sent.status === 'sent'
+        ? { deepomaticId: sent.value.id, status: 'created' }
+        : { deepomaticId: '', status: 'unconfirmed' };
     },
   });
   const { deepomaticId, status } = created.result;
@@ -147,7 +132,6 @@ async function onWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
     cmmsWorkOrderId: wo.id,
     name,
   });
-  await ctx.state.updateEntity<Request>(ctx.flowId, wo.id, (r) => ({ ...r, deepomaticId }));
   if (created.how === 'duplicate') {
     return {
       outcome: 'duplicate',

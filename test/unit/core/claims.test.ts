@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { once } from '../../../functions/core/claims.ts';
-import { ClaimBusyError } from '../../../functions/core/errors.ts';
+import { once, sendAtMostOnce } from '../../../functions/core/claims.ts';
+import { AmbiguousWriteError, ClaimBusyError, VendorHttpError } from '../../../functions/core/errors.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
 let t: TestState;
@@ -123,5 +123,31 @@ describe('StateStore', () => {
       });
     }
     expect((await store.listRuns('f')).map((r) => r.eventId)).toEqual(['e1', 'e0']);
+  });
+});
+
+describe('sendAtMostOnce (creates the vendor cannot look up)', () => {
+  it('sends once; an unanswered call is not sent again', async () => {
+    const store = t.store();
+    let calls = 0;
+    const unanswered = async () => {
+      calls++;
+      throw new AmbiguousWriteError('vendor', 'create', { cause: new Error('timeout') });
+    };
+    expect(await sendAtMostOnce(store, 'intent-a', unanswered)).toEqual({ status: 'unconfirmed' });
+    expect(await sendAtMostOnce(store, 'intent-a', async () => 'created')).toEqual({ status: 'unconfirmed' });
+    expect(calls).toBe(1);
+  });
+
+  it('retries a call that certainly failed, and reports what a successful one returned', async () => {
+    const store = t.store();
+    const refused = async () => {
+      throw new VendorHttpError('vendor', 'create', 503, 'unavailable');
+    };
+    await expect(sendAtMostOnce(store, 'intent-b', refused)).rejects.toBeInstanceOf(VendorHttpError);
+    expect(await sendAtMostOnce(store, 'intent-b', async () => 'id-1')).toEqual({
+      status: 'sent',
+      value: 'id-1',
+    });
   });
 });
