@@ -35,7 +35,8 @@ const TARGETS: Record<LambdaEntry['kind'], Target> = {
 const LAMBDA_ENV = {
   TABLE_NAME: 'millwright-bench-table',
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench',
-  ROUTING: JSON.stringify({}),
+  QUEUE_URL_PREFIX: 'https://sqs.us-east-1.amazonaws.com/000000000000/',
+  DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench-dlq',
   AWS_REGION: 'us-east-1',
   AWS_LAMBDA_FUNCTION_NAME: 'millwright-bench',
   NODE_OPTIONS: '--enable-source-maps',

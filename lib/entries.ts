@@ -6,12 +6,14 @@
  * registry), so bundles stay small. Settings are embedded as a JSON literal: vendor settings carry
  * secret *names*, never values. The stack (lib/stack.ts) and the bench (bench/bundles.ts) share it.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Deployment } from '../functions/config/deployment.ts';
 import type { AnyFlow, VendorId, WebhookReceiver } from '../functions/core/flow.ts';
 import { flowModulePath } from '../functions/flows/index.ts';
+import { buildRouting } from '../functions/runtime/ingress.ts';
 import type { LambdaSettings } from '../functions/runtime/lambda/common.ts';
 
 /** The repository root (this file lives in `<root>/lib/`). */
@@ -51,10 +53,26 @@ export type LambdaEntry = WorkerEntry | PollerEntry | IngressEntry;
 
 const unique = <T>(items: Iterable<T>): T[] => [...new Set(items)];
 
+/** SQS allows 80 characters; the DLQ adds `-dlq`. */
+const MAX_QUEUE_NAME = 80 - '-dlq'.length;
+
+/**
+ * The deterministic name of a flow's queue (its DLQ adds `-dlq`). The ingress derives each queue's
+ * URL from it (`QUEUE_URL_PREFIX` + name), so its environment stays the same size whatever the
+ * number of flows (Lambda allows 4 KB of environment in total). Too long a name is shortened and
+ * given a hash suffix, so two flows never share a queue.
+ */
+export function flowQueueName(deploymentName: string, flowId: string): string {
+  const name = `${deploymentName}-${flowId}`;
+  if (name.length <= MAX_QUEUE_NAME) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_QUEUE_NAME - hash.length - 1)}-${hash}`;
+}
+
 function settingsFor(
   deployment: Deployment,
   vendors: readonly VendorId[],
-  flowConfig?: unknown,
+  extra: Pick<LambdaSettings, 'flowConfig' | 'routing'> = {},
 ): LambdaSettings {
   const configured = deployment.vendors as Partial<Record<VendorId, unknown>>;
   const picked: Record<string, unknown> = {};
@@ -62,11 +80,7 @@ function settingsFor(
     if (configured[vendor] !== undefined) picked[vendor] = configured[vendor];
   }
   const { logLevel, maxReceiveCount, maxWebhookBytes } = deployment.runtime;
-  return {
-    vendors: picked,
-    runtime: { logLevel, maxReceiveCount, maxWebhookBytes },
-    ...(flowConfig === undefined ? {} : { flowConfig }),
-  };
+  return { vendors: picked, runtime: { logLevel, maxReceiveCount, maxWebhookBytes }, ...extra };
 }
 
 /** Import specifier from an entry file to a repo file, always relative and with its `.ts` extension. */
@@ -95,7 +109,7 @@ export function planEntries(
   for (const { flow, config } of deployment.enabled) {
     const workerPath = resolve(dir, flow.id, 'worker.ts');
     const vendors = unique(flow.vendors);
-    const workerSettings = settingsFor(deployment, vendors, config);
+    const workerSettings = settingsFor(deployment, vendors, { flowConfig: config });
     out.push({
       kind: 'worker',
       id: `${flow.id}-worker`,
@@ -123,7 +137,7 @@ export function planEntries(
       }
       const pollerPath = resolve(dir, flow.id, `poller-${triggerIndex}.ts`);
       const pollVendors: VendorId[] = [trigger.source.vendor];
-      const settings = settingsFor(deployment, pollVendors, config);
+      const settings = settingsFor(deployment, pollVendors, { flowConfig: config });
       out.push({
         kind: 'poller',
         id: `${flow.id}-poller-${triggerIndex}`,
@@ -145,7 +159,14 @@ export function planEntries(
 
   if (webhookVendors.length > 0) {
     const ingressPath = resolve(dir, 'webhook-ingress.ts');
-    const settings = settingsFor(deployment, webhookVendors);
+    // Event type -> queue *names*, bundled: the environment carries only the URL prefix.
+    const routing = buildRouting(
+      deployment.enabled.map(({ flow }) => ({
+        queue: flowQueueName(deployment.name, flow.id),
+        events: flow.triggers.flatMap((t) => (t.kind === 'webhook' ? t.events : [])),
+      })),
+    );
+    const settings = settingsFor(deployment, webhookVendors, { routing });
     const imports = webhookVendors
       .map(
         (vendor, i) => `import receiver${i} from '${specifier(ingressPath, webhookModulePath(vendor))}';\n`,

@@ -1,7 +1,8 @@
 /**
  * The Millwright stack: built by iterating the deployment's enabled flows (the registry filtered by
- * config), so adding a flow needs no change here. Per flow a queue, DLQ and worker; per schedule
- * trigger a poller; one webhook ingress for every vendor the flows receive webhooks from; one table.
+ * config), so adding a flow needs no change here. Per flow a nested stack (queue, DLQ, worker, a
+ * poller per schedule trigger); one webhook ingress for every vendor the flows receive webhooks
+ * from; one table; the dashboard.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -9,11 +10,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Deployment } from '../functions/config/deployment.ts';
 import { ConfigError } from '../functions/core/errors.ts';
-import { FlowWorker } from './constructs/flow-worker.ts';
-import { Ingress, type IngressRoute } from './constructs/ingress.ts';
-import { Poller } from './constructs/poller.ts';
+import { FlowStack } from './constructs/flow-stack.ts';
+import type { FlowWorker } from './constructs/flow-worker.ts';
+import { Ingress } from './constructs/ingress.ts';
+import type { Poller } from './constructs/poller.ts';
 import { StateTable } from './constructs/state-table.ts';
-import { DEFAULT_ENTRIES_DIR, writeEntries } from './entries.ts';
+import { DEFAULT_ENTRIES_DIR, flowQueueName, type PollerEntry, writeEntries } from './entries.ts';
 
 export interface MillwrightStackProps extends StackProps {
   deployment: Deployment;
@@ -38,6 +40,8 @@ export function logRetention(days: number): logs.RetentionDays {
 
 export class MillwrightStack extends Stack {
   readonly table: StateTable;
+  /** Each flow's nested stack (its queue, DLQ, worker, alarm and pollers). */
+  readonly flowStacks = new Map<string, FlowStack>();
   readonly workers = new Map<string, FlowWorker>();
   readonly pollers: Poller[] = [];
   readonly ingress: Ingress | undefined;
@@ -54,63 +58,40 @@ export class MillwrightStack extends Stack {
 
     this.table = new StateTable(this, 'State');
     const table = this.table.table;
+    const configOf = new Map(deployment.enabled.map(({ flow, config }) => [flow.id, config]));
 
     for (const entry of entries) {
       if (entry.kind !== 'worker') continue;
-      this.workers.set(
-        entry.flow.id,
-        new FlowWorker(this, `Flow-${entry.flow.id}`, {
-          entry,
-          table,
-          maxReceiveCount: runtime.maxReceiveCount,
-          timeoutSeconds: Math.max(runtime.workerTimeoutSeconds, entry.flow.worker?.timeoutSeconds ?? 0),
-          batchSize: entry.flow.worker?.batchSize,
-          maxConcurrency: entry.flow.worker?.maxConcurrency,
-          logRetention: retention,
-        }),
-      );
+      const flow = entry.flow;
+      const flowStack = new FlowStack(this, `Flow-${flow.id}`, {
+        worker: entry,
+        pollers: entries.filter((e): e is PollerEntry => e.kind === 'poller' && e.flow.id === flow.id),
+        config: configOf.get(flow.id),
+        queueName: flowQueueName(deployment.name, flow.id),
+        table,
+        maxReceiveCount: runtime.maxReceiveCount,
+        timeoutSeconds: Math.max(runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0),
+        logRetention: retention,
+      });
+      this.flowStacks.set(flow.id, flowStack);
+      this.workers.set(flow.id, flowStack.worker);
+      this.pollers.push(...flowStack.pollers);
     }
-    const configOf = new Map(deployment.enabled.map(({ flow, config }) => [flow.id, config]));
     const workerOf = (flowId: string): FlowWorker => {
       const worker = this.workers.get(flowId);
       if (!worker) throw new Error(`no worker for flow ${flowId}`);
       return worker;
     };
 
-    for (const entry of entries) {
-      if (entry.kind !== 'poller') continue;
-      const trigger = entry.flow.triggers[entry.triggerIndex];
-      if (trigger?.kind !== 'schedule') continue;
-      const everyMinutes = trigger.everyMinutes(configOf.get(entry.flow.id));
-      if (!Number.isInteger(everyMinutes) || everyMinutes < 1) {
-        throw new ConfigError(
-          `flows.${entry.flow.id}`,
-          `schedule trigger ${entry.triggerIndex}: every ${everyMinutes} minutes is not a whole number >= 1`,
-        );
-      }
-      this.pollers.push(
-        new Poller(this, `Flow-${entry.flow.id}-Poller${entry.triggerIndex}`, {
-          entry,
-          everyMinutes,
-          queue: workerOf(entry.flow.id).queue,
-          table,
-          logRetention: retention,
-        }),
-      );
-    }
-
     const ingressEntry = entries.find((e) => e.kind === 'ingress');
     if (ingressEntry) {
-      const routing: IngressRoute[] = [];
-      for (const { flow } of deployment.enabled) {
-        for (const trigger of flow.triggers) {
-          if (trigger.kind !== 'webhook') continue;
-          for (const eventType of trigger.events) routing.push({ eventType, queue: workerOf(flow.id).queue });
-        }
-      }
+      // The queue names are in the bundled routing (lib/entries.ts); here, what the ingress may send to.
+      const queues = deployment.enabled
+        .filter(({ flow }) => flow.triggers.some((t) => t.kind === 'webhook' && t.events.length > 0))
+        .map(({ flow }) => workerOf(flow.id).queue);
       this.ingress = new Ingress(this, 'Webhooks', {
         entry: ingressEntry,
-        routing,
+        queues,
         table,
         logRetention: retention,
         rateLimit: runtime.webhookRateLimit,

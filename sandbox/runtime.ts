@@ -37,6 +37,7 @@ import { parseWith } from '../functions/core/schema.ts';
 import { secretsManagerSource } from '../functions/core/secrets.ts';
 import { StateStore } from '../functions/core/state.ts';
 import { flows as registry } from '../functions/flows/index.ts';
+import { sqsDeadLetter } from '../functions/runtime/dead-letter.ts';
 import { buildRouting, handleWebhook, type IngressOptions } from '../functions/runtime/ingress.ts';
 import { type PollRunSummary, runPoll } from '../functions/runtime/poller.ts';
 import { type EventQueue, sqsQueue } from '../functions/runtime/queue.ts';
@@ -360,7 +361,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 2,
         maxReceiveCount: deployment.runtime.maxReceiveCount,
       });
-      const worker = createWorker({ flow, config, env, maxReceiveCount: deployment.runtime.maxReceiveCount });
+      const worker = createWorker({
+        flow,
+        config,
+        env,
+        maxReceiveCount: deployment.runtime.maxReceiveCount,
+        deadLetter: sqsDeadLetter(queues.dlqUrl, sqs.client),
+      });
       const pollers = flow.triggers
         .filter((t): t is ScheduleTrigger => t.kind === 'schedule')
         .map((trigger) => ({ trigger, deps: trigger.source.connect(env) }));
@@ -373,11 +380,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
     const routing = buildRouting(
       [...sandboxFlows.values()].map(({ flow, queues }) => ({
-        flowId: flow.id,
-        queueUrl: queues.queueUrl,
+        queue: queues.queueUrl,
         events: flow.triggers.flatMap((t) => (t.kind === 'webhook' ? t.events : [])),
       })),
     );
+
     const ingress = await startIngress(
       {
         receivers: [...receivers.values()],

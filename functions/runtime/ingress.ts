@@ -149,13 +149,16 @@ export function fromApiGateway(event: {
   };
 }
 
-/** Which event types go to which flow queue, from the flows' webhook triggers. */
+/**
+ * Which event types go to which flow queues, from the flows' webhook triggers. `queue` is a URL (the
+ * sandbox) or a queue name (bundled into the ingress in AWS, joined with `QUEUE_URL_PREFIX`).
+ */
 export function buildRouting(
-  flows: readonly { flowId: string; queueUrl: string; events: readonly string[] }[],
+  flows: readonly { queue: string; events: readonly string[] }[],
 ): Record<string, string[]> {
   const routing: Record<string, string[]> = {};
-  for (const { queueUrl, events } of flows) {
-    for (const type of events) routing[type] = [...new Set([...(routing[type] ?? []), queueUrl])];
+  for (const { queue, events } of flows) {
+    for (const type of events) routing[type] = [...new Set([...(routing[type] ?? []), queue])];
   }
   return routing;
 }

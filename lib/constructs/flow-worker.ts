@@ -15,6 +15,8 @@ import { MillwrightFunction } from './millwright-function.ts';
 
 export interface FlowWorkerProps {
   entry: WorkerEntry;
+  /** The queue's name (its DLQ adds `-dlq`): the ingress derives queue URLs from it. */
+  queueName: string;
   table: dynamodb.ITable;
   /** Deliveries of one event before it is dead-lettered (`runtime.maxReceiveCount`). */
   maxReceiveCount: number;
@@ -39,6 +41,7 @@ export class FlowWorker extends Construct {
     const flowId = entry.flow.id;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      queueName: `${props.queueName}-dlq`,
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -49,6 +52,7 @@ export class FlowWorker extends Construct {
     });
 
     this.queue = new sqs.Queue(this, 'Queue', {
+      queueName: props.queueName,
       // AWS guidance for Lambda event sources: at least 6 x the function timeout.
       visibilityTimeout: Duration.seconds(6 * props.timeoutSeconds),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -61,7 +65,8 @@ export class FlowWorker extends Construct {
       description: `Millwright worker: ${flowId}`,
       timeout: Duration.seconds(props.timeoutSeconds),
       logRetention: props.logRetention,
-      environment: { TABLE_NAME: props.table.tableName },
+      // The DLQ too: a failure no retry can mend is dead-lettered at once, with its reason.
+      environment: { TABLE_NAME: props.table.tableName, DLQ_URL: this.deadLetterQueue.queueUrl },
     });
     this.worker.addEventSource(
       new SqsEventSource(this.queue, {
@@ -70,6 +75,7 @@ export class FlowWorker extends Construct {
         ...(props.maxConcurrency ? { maxConcurrency: props.maxConcurrency } : {}),
       }),
     );
+    this.deadLetterQueue.grantSendMessages(this.worker);
     props.table.grantReadWriteData(this.worker);
     this.worker.grantReadSecrets(secretNamesOf(entry));
 

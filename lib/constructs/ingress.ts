@@ -1,9 +1,11 @@
 /**
  * The webhook ingress: one HTTP API with a route per webhook receiver, all integrated with one
  * ingress function that verifies, parses and enqueues each event on the queues of the flows
- * subscribed to its type (env `ROUTING`: event type -> queue URLs), and only then acknowledges.
+ * subscribed to its type, and only then acknowledges. The routing (event type -> queue names) is
+ * bundled into the function (lib/entries.ts); its environment carries only the queues' common URL
+ * prefix, so it stays the same size however many flows there are.
  */
-import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -14,16 +16,13 @@ import { Construct } from 'constructs';
 import { type IngressEntry, secretNamesOf } from '../entries.ts';
 import { MillwrightFunction } from './millwright-function.ts';
 
-export interface IngressRoute {
-  /** Normalised event type, e.g. `upkeep.WORK_ORDER_UPDATED`. */
-  eventType: string;
-  /** Queue of a flow subscribed to it. */
-  queue: sqs.IQueue;
-}
+/** The URL of a queue named `<name>` in this stack's account and region is this prefix + name. */
+export const QUEUE_URL_PREFIX = `https://sqs.${Aws.REGION}.${Aws.URL_SUFFIX}/${Aws.ACCOUNT_ID}/`;
 
 export interface IngressProps {
   entry: IngressEntry;
-  routing: readonly IngressRoute[];
+  /** The queues of the flows subscribed to webhook events (named as in the bundled routing). */
+  queues: readonly sqs.IQueue[];
   table: dynamodb.ITable;
   logRetention: logs.RetentionDays;
   /** Stage throttling (`runtime.webhookRateLimit` / `runtime.webhookBurstLimit`). */
@@ -51,15 +50,6 @@ export class Ingress extends Construct {
     super(scope, id);
     const { entry } = props;
 
-    const routing: Record<string, string[]> = {};
-    const queues = new Set<sqs.IQueue>();
-    for (const { eventType, queue } of props.routing) {
-      const urls = routing[eventType] ?? [];
-      if (!urls.includes(queue.queueUrl)) urls.push(queue.queueUrl);
-      routing[eventType] = urls;
-      queues.add(queue);
-    }
-
     this.ingress = new MillwrightFunction(this, 'Ingress', {
       entry: entry.entryPath,
       description: `Millwright webhook ingress (${entry.vendors.join(', ')})`,
@@ -67,10 +57,10 @@ export class Ingress extends Construct {
       logRetention: props.logRetention,
       environment: {
         TABLE_NAME: props.table.tableName,
-        ROUTING: Stack.of(this).toJsonString(routing),
+        QUEUE_URL_PREFIX,
       },
     });
-    for (const queue of queues) queue.grantSendMessages(this.ingress);
+    for (const queue of new Set(props.queues)) queue.grantSendMessages(this.ingress);
     // The nonce cache (replay protection) lives in the state table.
     props.table.grantReadWriteData(this.ingress);
     this.ingress.grantReadSecrets(secretNamesOf(entry));

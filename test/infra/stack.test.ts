@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { App, CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import * as z from 'zod/mini';
 import { type Deployment, loadDeployment } from '../../functions/config/deployment.ts';
@@ -27,6 +27,7 @@ import {
 import { flowModulePath, flows } from '../../functions/flows/index.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
+import { flatTemplate } from '../support/cfn-flatten.ts';
 
 const CONFIG = join(PROJECT_ROOT, 'config/default.json');
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -143,26 +144,32 @@ const expectedRouting = (
     [...subscribers(registry)].map(([type, flowIds]) => [type, [...flowIds].map(queueIdOf).sort()]),
   );
 
+/** The queue (logical id) with this `QueueName`. */
+const queueNamed = (name: string): string =>
+  only(
+    ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.QueueName === name),
+    `queue named ${name}`,
+  )[0];
+
 /**
- * The ingress's ROUTING (a JSON string joined around queue URL Refs) -> event type -> sorted queue
- * logical ids.
+ * The ingress's routing (event type -> queue names, bundled into its entry) -> event type -> sorted
+ * logical ids of the queues, resolved through the template's queue names.
  */
-const routingOf = (value: unknown): Record<string, string[]> => {
-  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (!join) throw new Error(`ROUTING is not an Fn::Join: ${JSON.stringify(value)}`);
-  const [separator, parts] = join;
-  const text = parts
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const { Ref } = part as { Ref?: string };
-      if (!Ref)
-        throw new Error(`ROUTING holds something other than a queue URL Ref: ${JSON.stringify(part)}`);
-      return Ref;
-    })
-    .join(separator);
-  const routing = JSON.parse(text) as Record<string, string[]>;
-  return Object.fromEntries(Object.entries(routing).map(([type, ids]) => [type, [...ids].sort()]));
+const routingOf = (
+  routing: Record<string, string[]> | undefined,
+  idOfName: (name: string) => string = queueNamed,
+): Record<string, string[]> => {
+  if (!routing) throw new Error('the ingress entry carries no routing');
+  return Object.fromEntries(
+    Object.entries(routing).map(([type, names]) => [type, names.map(idOfName).sort()]),
+  );
 };
+
+const ingressEntryOf = (d: Deployment, dir?: string) =>
+  only(
+    planEntries(d, dir).filter((e) => e.kind === 'ingress'),
+    'ingress entry',
+  );
 
 const statementsOf = (policy: Resource): Statement[] =>
   (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
@@ -179,8 +186,10 @@ beforeAll(() => {
   const built = buildApp(CONFIG, NO_BUNDLING);
   app = built.app;
   deployment = built.deployment;
-  template = Template.fromStack(built.stack);
-  resources = template.toJSON().Resources as Record<string, Resource>;
+  // The root stack and each flow's nested stack, as one template.
+  const flat = flatTemplate(built.stack);
+  template = Template.fromJSON(flat);
+  resources = flat.Resources as Record<string, Resource>;
 });
 
 describe('webhook ingress', () => {
@@ -220,8 +229,7 @@ describe('webhook ingress', () => {
   it('routes every subscribed event type to the queues of the subscribed flows', () => {
     // The default config enables every registered flow.
     expect(deployment.enabled.map((e) => e.flow.id)).toEqual(flows.map((f) => f.id));
-    const [, ingress] = functionWhere(/^Millwright webhook ingress/);
-    const routing = routingOf(envOf(ingress).ROUTING);
+    const routing = routingOf(ingressEntryOf(deployment).settings.routing);
     expect(routing).toEqual(expectedRouting(flows, queueOf));
     for (const type of [
       'machinemetrics.downtime.started',
@@ -463,7 +471,7 @@ describe('functions', () => {
   });
 
   it('carries names and ARNs in env vars and bundled settings, never secret fields or values', () => {
-    const allowed = ['NODE_OPTIONS', 'TABLE_NAME', 'QUEUE_URL', 'ROUTING'];
+    const allowed = ['NODE_OPTIONS', 'TABLE_NAME', 'QUEUE_URL', 'QUEUE_URL_PREFIX', 'DLQ_URL'];
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       expect(Object.keys(envOf(fn)).filter((k) => !allowed.includes(k))).toEqual([]);
     }
@@ -640,7 +648,8 @@ describe('adding a flow', () => {
       raw.flows['upkeep-test-flow'] = { enabled: true };
       const configPath = join(dir, 'config.json');
       writeFileSync(configPath, JSON.stringify(raw));
-      const { stack } = buildApp(configPath, NO_BUNDLING, { registry: [...flows, extra], entriesDir: dir });
+      const built = buildApp(configPath, NO_BUNDLING, { registry: [...flows, extra], entriesDir: dir });
+      const { stack } = built;
 
       const registry = [...flows, extra];
       expect([...stack.workers.keys()].sort()).toEqual(registry.map((f) => f.id).sort());
@@ -656,9 +665,17 @@ describe('adding a flow', () => {
         if (!worker) throw new Error(`no worker for ${flowId}`);
         return stack.getLogicalId(worker.queue.node.defaultChild as CfnElement);
       };
-      const ingressFn = stack.ingress?.ingress.node.defaultChild as CfnFunction;
-      const env = stack.resolve(ingressFn.environment) as { variables: { ROUTING: unknown } };
-      const routing = routingOf(env.variables.ROUTING);
+      const queueNames = new Map(
+        [...stack.workers].map(([flowId, worker]) => [
+          stack.resolve((worker.queue.node.defaultChild as CfnQueue).queueName) as string,
+          queueIdOf(flowId),
+        ]),
+      );
+      const ingress = only(
+        planEntries(built.deployment, dir).filter((e) => e.kind === 'ingress'),
+        'ingress entry',
+      );
+      const routing = routingOf(ingress.settings.routing, (name) => queueNames.get(name) ?? `?${name}`);
       expect(routing).toEqual(expectedRouting(registry, queueIdOf));
       expect(upkeepWebhooks.length).toBeGreaterThan(0);
       for (const trigger of upkeepWebhooks) {

@@ -22,6 +22,8 @@ export interface LambdaSettings {
   };
   /** Worker and poller: the flow's config (validated again here, at cold start). */
   flowConfig?: unknown;
+  /** Ingress: event type -> names of the subscribed flows' queues (URL = `QUEUE_URL_PREFIX` + name). */
+  routing?: Record<string, string[]>;
 }
 
 export function requireEnv(name: string): string {

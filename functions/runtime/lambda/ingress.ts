@@ -10,7 +10,12 @@ import { type LambdaSettings, lambdaEnv, newLogger, requireEnv } from './common.
 export function ingressLambda(receivers: readonly WebhookReceiver[], settings: LambdaSettings) {
   const logger = newLogger(settings, 'webhook-ingress');
   const env = lambdaEnv(settings, logger);
-  const routing = JSON.parse(requireEnv('ROUTING')) as Record<string, string[]>;
+  // Queue names are bundled; only their common URL prefix comes from the environment, so the
+  // environment stays small and constant however many flows subscribe (Lambda allows 4 KB).
+  const prefix = requireEnv('QUEUE_URL_PREFIX');
+  const routing = Object.fromEntries(
+    Object.entries(settings.routing ?? {}).map(([type, names]) => [type, names.map((n) => prefix + n)]),
+  );
   const queue = sqsQueue();
   const options = { receivers, routing, env, queue, maxBytes: settings.runtime.maxWebhookBytes };
   return middy((event: APIGatewayProxyEventV2) =>
