@@ -29,6 +29,9 @@ export class ConcurrentUpdateError extends MillwrightError {
 
 export type ClaimResult = Record<string, string>;
 
+/** What a webhook nonce check found (see `StateStore.rememberNonce`). */
+export type NonceCheck = 'fresh' | 'repeat' | 'replay';
+
 export type ClaimState =
   | { status: 'acquired'; attempts: number }
   | { status: 'done'; result: ClaimResult }
@@ -356,25 +359,51 @@ export class StateStore {
 
   // ---- webhook replay protection and echo marks ----------------------------------------------
 
-  /** True the first time a nonce is seen within its TTL; false for a replay. */
-  async rememberNonce(namespace: string, nonce: string, ttlSeconds: number): Promise<boolean> {
+  /**
+   * Replay protection for signed webhooks. `fresh`: the first time this nonce is seen within its
+   * TTL (it is now remembered with the body's fingerprint). `repeat`: seen before with the same
+   * fingerprint, i.e. the vendor resending a delivery whose answer it did not get; authentic, and
+   * the ingress's delivery marks keep it from being enqueued twice. `replay`: seen with another
+   * body (or none recorded): refuse it.
+   */
+  async rememberNonce(
+    namespace: string,
+    nonce: string,
+    options: { ttlSeconds: number; fingerprint: string },
+  ): Promise<NonceCheck> {
     const now = Math.floor(this.now().getTime() / 1000);
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: `NONCE#${namespace}`, sk: nonce, ttl: now + ttlSeconds },
+          Item: {
+            pk: `NONCE#${namespace}`,
+            sk: nonce,
+            fingerprint: options.fingerprint,
+            ttl: now + options.ttlSeconds,
+          },
           // TTL deletion is lazy, so an expired-but-present nonce may be reused.
           ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
           ExpressionAttributeNames: { '#ttl': 'ttl' },
           ExpressionAttributeValues: { ':now': now },
         }),
       );
-      return true;
+      return 'fresh';
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      return (await this.nonceSeenWith(namespace, nonce, options.fingerprint)) ? 'repeat' : 'replay';
     }
+  }
+
+  /** Was this nonce remembered (and not expired) with exactly this body fingerprint? Reads only. */
+  async nonceSeenWith(namespace: string, nonce: string, fingerprint: string): Promise<boolean> {
+    const item = await this.getItem(`NONCE#${namespace}`, nonce);
+    return (
+      item !== undefined &&
+      Number(item.ttl) >= Math.floor(this.now().getTime() / 1000) &&
+      typeof item.fingerprint === 'string' &&
+      item.fingerprint === fingerprint
+    );
   }
 
   /** Undo `rememberNonce` for a delivery we did not accept, so the vendor's retry is not a "replay". */

@@ -27,7 +27,8 @@ export class TemplateRenderer {
 
   /** A CloudFormation-generated physical name: `<stack>-<logical id>-<13 random characters>`. */
   private physicalName(logicalId: string, max = 128): string {
-    return `${this.stackName}-${logicalId}`.slice(0, max - 14) + '-ABCDEFGHIJKLM';
+    const head = `${this.stackName}-${logicalId}`.slice(0, max - 14);
+    return `${head}-ABCDEFGHIJKLM`;
   }
 
   private resource(logicalId: string): CfnResource {

@@ -12,7 +12,8 @@
  *      upper-case hex HMAC-SHA256 keyed with the secret over `${timestamp}.${rawBody}`, where
  *      `timestamp` is header `timestampHeader` (default `x-mm-timestamp`) in unix seconds and
  *      must be within `toleranceSeconds` (default 300) of our receive time. A `sha256=` prefix is
- *      accepted. Each signature is remembered as a nonce for 2 × tolerance: a replay is refused.
+ *      accepted. Each signature is remembered as a nonce for 2 × tolerance; an exact redelivery
+ *      (same signature and body) is acknowledged and enqueues nothing (delivery marks).
  *    The secret is `webhookSecret` in the vendor secret (`vendors.machinemetrics.secretName`).
  * A2 Payload (JSON object), see `machineMetricsWebhookPayloadSchema`:
  *    `{ event, id?, machineId, machineName?, timestamp, reasonId?, reasonName?, status?,
@@ -127,12 +128,13 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
   );
   if (!timingSafeEqual(Buffer.from(signature, 'hex'), expected))
     throw unauthorized('signature does not match');
-  const fresh = await env.state.rememberNonce(
-    WEBHOOK_NONCE_NAMESPACE,
-    signature.toLowerCase(),
-    settings.toleranceSeconds * 2,
-  );
-  if (!fresh) throw unauthorized('replayed delivery (signature already seen)');
+  // The same signature means the same timestamp and body (HMAC): MachineMetrics resending a
+  // delivery whose answer it did not get. Accepted; the ingress's delivery marks enqueue nothing.
+  const seen = await env.state.rememberNonce(WEBHOOK_NONCE_NAMESPACE, signature.toLowerCase(), {
+    ttlSeconds: settings.toleranceSeconds * 2,
+    fingerprint: bodyFingerprint(req.rawBody),
+  });
+  if (seen === 'replay') throw unauthorized('replayed delivery (signature already seen with another body)');
 }
 
 const badRequest = (message: string) => new WebhookError(400, `machinemetrics webhook: ${message}`);
@@ -226,6 +228,8 @@ async function release(req: WebhookRequest, { env }: WebhookVerifyContext): Prom
 export const machineMetricsWebhook: WebhookReceiver = {
   vendor: 'machinemetrics',
   route: MM_WEBHOOK_ROUTE,
+  // A redelivery (same delivery id, or the same bytes) is acknowledged without being enqueued again.
+  dedupeSeconds: 24 * 3600,
   verify,
   parse,
   release,

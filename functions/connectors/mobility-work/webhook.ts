@@ -3,8 +3,11 @@
  *
  * - verify: `X-MW-Signature: t=..,nonce=..,signature=..` over the raw body with any of the secret's
  *   `webhookSecrets` (one per event subscription), for the configured signed-string scheme (a named
- *   assumption, see signature.ts); `t` within `toleranceSeconds`; the nonce remembered for twice
- *   that, so a replay is refused. `release` forgets the nonce when we could not accept the delivery.
+ *   assumption, see signature.ts); `t` within `toleranceSeconds`; the nonce remembered with the
+ *   body's fingerprint for a day. The same nonce with another body is a replay (401); the same
+ *   nonce with the same body is MW resending a delivery whose 200 was lost: 200, and the ingress's
+ *   delivery marks enqueue nothing (even when it arrives after the tolerance). `release` forgets
+ *   the nonce when we could not accept the delivery.
  * - parse: discriminates on `_event` (schemas in events.ts); unknown events are acknowledged and
  *   ignored. The event id is `mobility-work:<networkId>:<_idempotencyKey>`, so MW's retry of one
  *   delivery (new t and nonce, same key) gives the same id.
@@ -44,6 +47,8 @@ export const MW_WEBHOOK_SOURCE = 'mobility-work.webhook';
 export const MW_NONCE_NAMESPACE = 'mobility-work';
 /** MW marks any other status as failed and retries (reference §4.3). */
 export const MW_ACK_STATUS = 200;
+/** How long a delivery is remembered, so MW's redeliveries of it enqueue nothing. */
+export const MW_DEDUPE_SECONDS = 24 * 3600;
 
 /** `t` is unix seconds (10 digits today); allow a digit either way. */
 const UNIX_SECONDS = /^\d{9,11}$/;
@@ -78,12 +83,6 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
   if (!parts) throw unauthorized('malformed X-MW-Signature (expected t=..,nonce=..,signature=..)');
   if (!UNIX_SECONDS.test(parts.t)) throw unauthorized('X-MW-Signature t is not unix seconds');
   if (!NONCE.test(parts.nonce)) throw unauthorized('X-MW-Signature nonce is malformed');
-  const skew = Math.abs(req.receivedAt.getTime() / 1000 - Number(parts.t));
-  if (skew > toleranceSeconds) {
-    throw unauthorized(
-      `stale X-MW-Signature: t is ${Math.round(skew)} s off (tolerance ${toleranceSeconds} s)`,
-    );
-  }
   // Try every secret, so the time taken does not tell which one matched.
   let matched = false;
   for (const key of keys) {
@@ -91,8 +90,25 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
     matched = mwSignatureMatches(parts.signature, expected) || matched;
   }
   if (!matched) throw unauthorized(`signature does not match (scheme ${signatureScheme})`);
-  const fresh = await env.state.rememberNonce(MW_NONCE_NAMESPACE, nonceKey(parts), toleranceSeconds * 2);
-  if (!fresh) throw unauthorized('replayed nonce');
+
+  // An exact redelivery (same nonce, same body: MW resending a delivery whose 200 it did not get)
+  // is authentic and is answered 200; the ingress's delivery marks keep it from being enqueued
+  // twice. The same nonce with another body is a replay.
+  const fingerprint = bodyFingerprint(req.rawBody);
+  const skew = Math.abs(req.receivedAt.getTime() / 1000 - Number(parts.t));
+  if (skew > toleranceSeconds) {
+    // Late, but byte-identical to a delivery we accepted: a redelivery, not an attack.
+    if (await env.state.nonceSeenWith(MW_NONCE_NAMESPACE, nonceKey(parts), fingerprint)) return;
+    throw unauthorized(
+      `stale X-MW-Signature: t is ${Math.round(skew)} s off (tolerance ${toleranceSeconds} s)`,
+    );
+  }
+  const seen = await env.state.rememberNonce(MW_NONCE_NAMESPACE, nonceKey(parts), {
+    // As long as deliveries are deduplicated, so a late exact redelivery is still recognised.
+    ttlSeconds: Math.max(toleranceSeconds * 2, MW_DEDUPE_SECONDS),
+    fingerprint,
+  });
+  if (seen === 'replay') throw unauthorized('replayed nonce (a different body was signed with it)');
 }
 
 const nonceKey = (parts: MwSignatureParts) => parts.nonce.toLowerCase();
@@ -175,7 +191,7 @@ export const mobilityWorkWebhook = {
   vendor: 'mobility-work',
   route: MW_WEBHOOK_ROUTE,
   ackStatus: MW_ACK_STATUS,
-  dedupeSeconds: 24 * 3600,
+  dedupeSeconds: MW_DEDUPE_SECONDS,
   verify,
   parse,
   release,

@@ -104,10 +104,24 @@ describe('StateStore', () => {
     expect((await store.getEntity('kind', 'e1'))?.data).toEqual({ a: 2 });
   });
 
-  it('accepts a nonce once within its TTL', async () => {
+  it('accepts a nonce once within its TTL; the same nonce is a repeat with the same body, a replay with another', async () => {
     const store = t.store();
-    expect(await store.rememberNonce('v', 'n1', 300)).toBe(true);
-    expect(await store.rememberNonce('v', 'n1', 300)).toBe(false);
+    const nonce = (fingerprint: string) => store.rememberNonce('v', 'n1', { ttlSeconds: 300, fingerprint });
+    expect(await nonce('body-a')).toBe('fresh');
+    expect(await nonce('body-a')).toBe('repeat');
+    expect(await nonce('body-b')).toBe('replay');
+    expect(await store.nonceSeenWith('v', 'n1', 'body-a')).toBe(true);
+    expect(await store.nonceSeenWith('v', 'n1', 'body-b')).toBe(false);
+    expect(await store.nonceSeenWith('v', 'n2', 'body-a')).toBe(false);
+  });
+
+  it('forgets a nonce once its TTL has passed', async () => {
+    let now = new Date('2026-11-02T09:00:00.000Z');
+    const store = t.store(() => now);
+    expect(await store.rememberNonce('v', 'n3', { ttlSeconds: 60, fingerprint: 'a' })).toBe('fresh');
+    now = new Date(now.getTime() + 61_000);
+    expect(await store.nonceSeenWith('v', 'n3', 'a')).toBe(false);
+    expect(await store.rememberNonce('v', 'n3', { ttlSeconds: 60, fingerprint: 'b' })).toBe('fresh');
   });
 
   it('lists run-log entries newest first', async () => {

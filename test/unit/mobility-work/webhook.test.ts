@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { MobilityWorkConfigInput } from '../../../functions/connectors/mobility-work/config.ts';
+import { MW_EVENT } from '../../../functions/connectors/mobility-work/events.ts';
 import {
   MW_SIGNATURE_SCHEME_NAMES,
   type MwSignatureScheme,
@@ -15,7 +16,8 @@ import { WebhookError } from '../../../functions/core/errors.ts';
 import type { RuntimeEnv, WebhookRequest } from '../../../functions/core/flow.ts';
 import { staticSecretSource } from '../../../functions/core/secrets.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
-import { testEnv } from '../../support/factories.ts';
+import { handleWebhook } from '../../../functions/runtime/ingress.ts';
+import { recordingQueue, testEnv } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { DOC_SAMPLES } from './doc-samples.ts';
 import { NETWORK_ID, OTHER_NETWORK_ID, RICH, SECRET_NAME } from './fixtures.ts';
@@ -141,22 +143,44 @@ describe('mobilityWorkWebhook.verify', () => {
     expect(error?.message).toMatch(/unix seconds/);
   });
 
-  it('refuses a replayed delivery (same nonce) with 401, and accepts it again after release()', async () => {
+  it('accepts an exact redelivery (same nonce, same body): MW resending a delivery whose 200 was lost', async () => {
     const req = signed(BODY);
     await expect(verifyError(req)).resolves.toBeUndefined();
-    const replay = await verifyError(req);
+    await expect(verifyError({ ...req })).resolves.toBeUndefined();
+  });
+
+  it('accepts an exact redelivery even after the tolerance, but only of a delivery it saw', async () => {
+    const req = signed(BODY);
+    await expect(verifyError(req)).resolves.toBeUndefined();
+    const late = { ...req, receivedAt: new Date(RECEIVED_AT.getTime() + 3_600_000) };
+    await expect(verifyError(late)).resolves.toBeUndefined();
+    const unseen = { ...signed(BODY), receivedAt: late.receivedAt };
+    const error = await verifyError(unseen);
+    expect(error?.statusCode).toBe(401);
+    expect(error?.message).toMatch(/stale X-MW-Signature/);
+  });
+
+  it('refuses the same nonce signed over a different body with 401, and accepts it again after release()', async () => {
+    const n = nonce();
+    const first = signed(BODY, { nonce: n });
+    await expect(verifyError(first)).resolves.toBeUndefined();
+    const other = signed(JSON.stringify({ ...RICH.TaskWasCompleted, _idempotencyKey: 'other' }), {
+      nonce: n,
+    });
+    const replay = await verifyError(other);
     expect(replay?.statusCode).toBe(401);
     expect(replay?.message).toMatch(/replayed nonce/);
 
-    await mobilityWorkWebhook.release({ ...req }, { env: env() });
-    await expect(verifyError(req)).resolves.toBeUndefined();
+    await mobilityWorkWebhook.release({ ...first }, { env: env() });
+    await expect(verifyError(other)).resolves.toBeUndefined();
   });
 
-  it('remembers nonces for twice the tolerance, in its own namespace', async () => {
+  it('remembers nonces with the body fingerprint, in its own namespace', async () => {
     const n = nonce();
     await expect(verifyError(signed(BODY, { nonce: n }))).resolves.toBeUndefined();
-    expect(await store.rememberNonce(MW_NONCE_NAMESPACE, n, 600)).toBe(false);
-    expect(await store.rememberNonce('machinemetrics', n, 600)).toBe(true);
+    const again = { ttlSeconds: 600, fingerprint: 'another body' };
+    expect(await store.rememberNonce(MW_NONCE_NAMESPACE, n, again)).toBe('replay');
+    expect(await store.rememberNonce('machinemetrics', n, again)).toBe('fresh');
   });
 
   it('refuses a missing header with 401', async () => {
@@ -261,5 +285,42 @@ describe('mobilityWorkWebhook.parse', () => {
     const other = unsigned(JSON.stringify(DOC_SAMPLES.TaskWasStarted));
     expect(mobilityWorkWebhook.parse(other).events).toHaveLength(1);
     expect(mobilityWorkWebhook.parse(other, { env: env() }).events).toHaveLength(1);
+  });
+});
+
+describe('Mobility Work deliveries through the ingress', () => {
+  const ingress = () => {
+    const queue = recordingQueue();
+    const options = {
+      receivers: [mobilityWorkWebhook],
+      routing: Object.fromEntries(Object.values(MW_EVENT).map((type) => [type, ['mw-queue']])),
+      env: env(),
+      queue,
+      maxBytes: 100_000,
+    };
+    return { queue, call: (req: WebhookRequest) => handleWebhook(options, MW_WEBHOOK_ROUTE, req) };
+  };
+  const body = (key: string) => JSON.stringify({ ...RICH.TaskWasCompleted, _idempotencyKey: key });
+
+  it('answers an exact redelivery (our 200 was lost) with 200 and enqueues nothing', async () => {
+    const req = signed(body('lost-200'));
+    const first = ingress();
+    expect((await first.call(req)).statusCode).toBe(200);
+    expect(first.queue.sent).toHaveLength(1);
+
+    const again = ingress();
+    const res = await again.call({ ...req });
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    expect(again.queue.sent).toEqual([]);
+  });
+
+  it('answers a different body signed with a used nonce with 401, and enqueues nothing', async () => {
+    const n = nonce();
+    expect((await ingress().call(signed(body('first'), { nonce: n }))).statusCode).toBe(200);
+    const replay = ingress();
+    const res = await replay.call(signed(body('second'), { nonce: n }));
+    expect(res.statusCode).toBe(401);
+    expect(replay.queue.sent).toEqual([]);
   });
 });
