@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({
     config: process.env.MILLWRIGHT_CONFIG ?? 'config/default.json',
     secrets: readSecretsFile(SECRETS_FILE),
+    secretsFile: SECRETS_FILE,
     basePort: Number(process.env.MILLWRIGHT_SANDBOX_PORT ?? 8900),
     dataDir: '.sandbox/dynamodb',
     vendors,

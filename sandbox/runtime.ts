@@ -12,6 +12,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type * as z from 'zod/mini';
 import { type Deployment, loadDeployment, validateDeployment } from '../functions/config/deployment.ts';
 import {
   clickMaintConfigSchema,
@@ -33,7 +34,7 @@ import type {
   WebhookReceiver,
 } from '../functions/core/flow.ts';
 import type { Log } from '../functions/core/log.ts';
-import { parseWith } from '../functions/core/schema.ts';
+import { checkStrict } from '../functions/core/schema.ts';
 import { secretsManagerSource } from '../functions/core/secrets.ts';
 import { StateStore } from '../functions/core/state.ts';
 import { flows as registry } from '../functions/flows/index.ts';
@@ -64,6 +65,8 @@ export interface SandboxOptions {
   /** Deployment config file (default config/default.json) or an already-parsed object. */
   config?: string | Record<string, unknown>;
   secrets: Record<string, unknown>;
+  /** The file `secrets` came from, named in errors (default "the sandbox secrets"). */
+  secretsFile?: string;
   clock?: Clock;
   /** First port; services take consecutive ports. 0 = random ports (tests, demo). */
   basePort?: number;
@@ -225,15 +228,23 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const ingressUrl = `http://127.0.0.1:${ingressPort}`;
 
     const vendors = structuredClone(deployment.vendors) as Record<string, Record<string, unknown>>;
+    /** A simulated vendor's secret from the secrets file, checked like the config (unknown keys too). */
+    const secretOf = <S extends z.ZodMiniType>(schema: S, name: string): z.infer<S> => {
+      const { data, problems } = checkStrict(schema, options.secrets[name], name);
+      const [first] = problems;
+      if (data === undefined || first) {
+        throw new ConfigError(first?.path ?? name, first?.message ?? 'invalid', {
+          what: 'secrets',
+          source: options.secretsFile ?? 'the sandbox secrets',
+          problems,
+        });
+      }
+      return data;
+    };
     const simulators: Sandbox['simulators'] = {};
     if (options.vendors !== 'real') {
       if (vendors.machinemetrics) {
-        const secret = parseWith(
-          machineMetricsSecretSchema,
-          options.secrets[String(vendors.machinemetrics.secretName)],
-          (p) =>
-            new ConfigError(`secrets.${String(vendors.machinemetrics?.secretName)}.${p.path}`, p.message),
-        );
+        const secret = secretOf(machineMetricsSecretSchema, String(vendors.machinemetrics.secretName));
         const webhook = (vendors.machinemetrics.webhook ?? {}) as {
           scheme?: 'shared-secret-header' | 'hmac-sha256';
         };
@@ -253,11 +264,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         vendors.machinemetrics.baseUrl = simulators.machinemetrics.url;
       }
       if (vendors.upkeep) {
-        const secret = parseWith(
-          upkeepSecretSchema,
-          options.secrets[String(vendors.upkeep.secretName)],
-          (p) => new ConfigError(`secrets.${String(vendors.upkeep?.secretName)}.${p.path}`, p.message),
-        );
+        const secret = secretOf(upkeepSecretSchema, String(vendors.upkeep.secretName));
         simulators.upkeep = await startUpKeepSimulator({
           port: port(5),
           clock,
@@ -272,11 +279,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
       if (vendors['mobility-work']) {
         const settings = mobilityWorkConfigSchema.parse(vendors['mobility-work']);
-        const secret = parseWith(
-          mobilityWorkSecretSchema,
-          options.secrets[settings.secretName],
-          (p) => new ConfigError(`secrets.${settings.secretName}.${p.path}`, p.message),
-        );
+        const secret = secretOf(mobilityWorkSecretSchema, settings.secretName);
         const webhookSecret = secret.webhookSecrets?.[0];
         const sim = await startMobilityWorkSimulator({
           port: port(6),
@@ -296,11 +299,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
       if (vendors['click-maint']) {
         const settings = clickMaintConfigSchema.parse(vendors['click-maint']);
-        const secret = parseWith(
-          clickMaintSecretSchema,
-          options.secrets[settings.secretName],
-          (p) => new ConfigError(`secrets.${settings.secretName}.${p.path}`, p.message),
-        );
+        const secret = secretOf(clickMaintSecretSchema, settings.secretName);
         const windowSeconds = options.clickMaintWindowSeconds ?? settings.rateLimit.windowSeconds;
         const sim = await startClickMaintSimulator({
           port: port(7),
@@ -315,11 +314,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }
       if (vendors.deepomatic) {
         const secretName = String(vendors.deepomatic.secretName);
-        const secret = parseWith(
-          deepomaticSecretSchema,
-          options.secrets[secretName],
-          (p) => new ConfigError(`secrets.${secretName}.${p.path}`, p.message),
-        );
+        const secret = secretOf(deepomaticSecretSchema, secretName);
         const sim = await startDeepomaticSimulator({ port: port(8), clock, apiKey: secret.apiKey });
         simulators.deepomatic = sim;
         closers.push(() => sim.close());

@@ -4,9 +4,11 @@
  * (Powertools Parameters) via AWS_ENDPOINT_URL_SECRETS_MANAGER. The file is git-ignored; a
  * template with sandbox-only values is committed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readJsonFile } from '../functions/config/json-file.ts';
+import { ConfigError } from '../functions/core/errors.ts';
 
 export interface LocalSecrets {
   endpoint: string;
@@ -17,9 +19,17 @@ export interface LocalSecrets {
   close(): Promise<void>;
 }
 
+/** `{ "<secret name>": { ... } }`; a syntax error names the file, line and column. */
 export function readSecretsFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) return {};
-  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const secrets = readJsonFile(path, 'secrets');
+  if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) {
+    throw new ConfigError('', 'expected an object of secret name -> secret', {
+      what: 'secrets',
+      source: path,
+    });
+  }
+  return secrets as Record<string, unknown>;
 }
 
 export async function startLocalSecrets(

@@ -3,7 +3,6 @@
  * mappings and thresholds. Validated with zod at synth (lib/), at sandbox start, and again at cold
  * start (each Lambda validates its own part). A bad file fails naming the path of every bad field.
  */
-import { readFileSync } from 'node:fs';
 import * as z from 'zod/mini';
 import { clickMaintConfigSchema } from '../connectors/click-maint/config.ts';
 import { deepomaticConfigSchema } from '../connectors/deepomatic/config.ts';
@@ -12,7 +11,8 @@ import { mobilityWorkConfigSchema } from '../connectors/mobility-work/config.ts'
 import { upkeepConfigSchema } from '../connectors/upkeep/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { AnyFlow } from '../core/flow.ts';
-import { listProblems } from '../core/schema.ts';
+import { checkStrict, closestKey } from '../core/schema.ts';
+import { readJsonFile } from './json-file.ts';
 
 export const deploymentSchema = z.strictObject({
   $schema: z.optional(z.string()),
@@ -66,44 +66,43 @@ export interface Deployment extends DeploymentInput {
   enabled: EnabledFlow[];
 }
 
-const fail = (problems: { path: string; message: string }[], source: string): never => {
-  const first = problems[0] ?? { path: '', message: 'invalid' };
-  const list = problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n');
-  throw new ConfigError(
-    first.path,
-    `${first.message}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}\nin ${source}:\n${list}`,
-  );
-};
-
-/** Validate a parsed config against the registry. Every flow in `flows` must exist in the registry. */
+/**
+ * Validate a parsed config against the registry: every field at every depth (unknown keys too,
+ * with the closest known key), every flow's own config, and the vendors enabled flows need. All
+ * problems are reported at once, each on one line.
+ */
 export function validateDeployment(
   raw: unknown,
   registry: readonly AnyFlow[],
   source = 'config',
 ): Deployment {
-  const base = deploymentSchema.safeParse(raw);
-  if (!base.success) fail(listProblems(base.error), source);
-  const input = base.data as DeploymentInput;
-  const problems: { path: string; message: string }[] = [];
+  const { data: input, problems } = checkStrict(deploymentSchema, raw);
+  // With a broken top level, the flows are still checked, so every problem shows at once.
+  const rawFlows =
+    (typeof raw === 'object' && raw !== null ? (raw as { flows?: unknown }).flows : undefined) ?? {};
   const enabled: EnabledFlow[] = [];
-  for (const [id, value] of Object.entries(input.flows)) {
+  for (const [id, value] of Object.entries(
+    input?.flows ?? (rawFlows as Record<string, Record<string, unknown>>),
+  )) {
     const flow = registry.find((f) => f.id === id);
     if (!flow) {
+      const known = registry.map((f) => f.id);
+      const suggestion = closestKey(id, known);
       problems.push({
         path: `flows.${id}`,
-        message: `unknown flow (known: ${registry.map((f) => f.id).join(', ')})`,
+        message: suggestion
+          ? `unknown flow (did you mean "${suggestion}"?)`
+          : `unknown flow (known: ${known.join(', ')})`,
       });
       continue;
     }
+    if (typeof value !== 'object' || value === null) continue;
     const { enabled: on = true, ...rest } = value as { enabled?: unknown };
     if (typeof on !== 'boolean') problems.push({ path: `flows.${id}.enabled`, message: 'expected boolean' });
-    const parsed = flow.config.safeParse(rest);
-    if (!parsed.success) {
-      for (const p of listProblems(parsed.error))
-        problems.push({ path: `flows.${id}.${p.path}`.replace(/\.$/, ''), message: p.message });
-      continue;
-    }
-    if (on === false) continue;
+    const parsed = checkStrict(flow.config, rest, `flows.${id}`);
+    problems.push(...parsed.problems);
+    if (parsed.data === undefined) continue;
+    if (on === false || !input) continue;
     for (const vendor of flow.vendors) {
       if (!(input.vendors as Record<string, unknown>)[vendor]) {
         problems.push({ path: `vendors.${vendor}`, message: `required by flow ${id}` });
@@ -111,16 +110,13 @@ export function validateDeployment(
     }
     enabled.push({ flow, config: parsed.data });
   }
-  if (problems.length > 0) fail(problems, source);
+  if (problems.length > 0 || !input) {
+    const [first] = problems;
+    throw new ConfigError(first?.path ?? '', first?.message ?? 'invalid', { source, problems });
+  }
   return { ...input, enabled };
 }
 
 export function loadDeployment(path: string, registry: readonly AnyFlow[]): Deployment {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new ConfigError('', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  return validateDeployment(raw, registry, path);
+  return validateDeployment(readJsonFile(path, 'config'), registry, path);
 }

@@ -11,14 +11,34 @@ export class MillwrightError extends Error {
   }
 }
 
-/** A config value failed validation; `path` is the dotted path of the bad field. */
+/** A config value failed validation; `path` is the dotted path of the (first) bad field. */
 export class ConfigError extends MillwrightError {
+  /** Every problem found (one line each in the message), or just this one. */
+  readonly problems: readonly { path: string; message: string }[];
   constructor(
     readonly path: string,
     message: string,
-    options: { cause?: unknown } = {},
+    options: {
+      cause?: unknown;
+      /** What kind of file or value this is ("config", "secrets"); default "config". */
+      what?: string;
+      /** The file it came from, when there is one. */
+      source?: string;
+      problems?: readonly { path: string; message: string }[];
+    } = {},
   ) {
-    super(`invalid config at ${path || '(root)'}: ${message}`, options);
+    const what = options.what ?? 'config';
+    const where = options.source ? ` in ${options.source}` : '';
+    const problems = options.problems?.length ? options.problems : undefined;
+    const text = problems
+      ? `invalid ${what}${where}${problems.length > 1 ? ` (${problems.length} problems)` : ''}:\n${problems
+          .map((p) => `  - ${p.path || '(root)'}: ${p.message}`)
+          .join('\n')}`
+      : path
+        ? `invalid ${what}${where} at ${path}: ${message}`
+        : `invalid ${what}${where}: ${message}`;
+    super(text, { cause: options.cause });
+    this.problems = problems ?? [{ path, message }];
   }
 }
 

@@ -56,3 +56,139 @@ export function parseWith<S extends z.ZodMiniType>(
 /** Every problem, for messages that should list them all (config validation). */
 export const listProblems = (error: z.core.$ZodError): SchemaProblem[] =>
   error.issues.map((issue) => ({ path: issuePath(issue), message: describeIssue(issue) }));
+
+// ---------------------------------------------------------------------------------------------
+// Unknown keys. zod drops keys a plain object schema does not know, so a misspelt setting
+// (`apiVersoin`) would silently fall back to its default. Config is checked against its schema's
+// shape at every depth instead, whatever object kind each flow or connector schema uses.
+
+interface Def {
+  type: string;
+  shape?: Record<string, z.ZodMiniType>;
+  catchall?: z.ZodMiniType;
+  innerType?: z.ZodMiniType;
+  in?: z.ZodMiniType;
+  out?: z.ZodMiniType;
+  element?: z.ZodMiniType;
+  valueType?: z.ZodMiniType;
+  options?: readonly z.ZodMiniType[];
+  left?: z.ZodMiniType;
+  right?: z.ZodMiniType;
+  getter?: () => z.ZodMiniType;
+}
+
+const defOf = (schema: z.ZodMiniType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Edit distance, for "did you mean": small strings only (config keys). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** The known key closest to `key`, if it is close enough to be a slip (case or a few letters). */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: { key: string; d: number } | undefined;
+  for (const candidate of known) {
+    const d = candidate.toLowerCase() === key.toLowerCase() ? 0 : distance(key, candidate);
+    if (!best || d < best.d) best = { key: candidate, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(best.key.length / 3)) ? best.key : undefined;
+}
+
+function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const suggestion = closestKey(key, known);
+  if (suggestion) return `unknown key "${key}" (did you mean "${suggestion}"?)`;
+  return `unknown key "${key}" (known keys: ${known.join(', ') || 'none'})`;
+}
+
+/**
+ * Keys in `value` that `schema` does not know, at every depth: objects (plain or strict; loose
+ * ones accept anything), arrays, records, optionals, defaults, pipes, and the union branch that
+ * `value` matches. Values that fail validation are left to the schema's own errors.
+ */
+export function unknownKeys(
+  schema: z.ZodMiniType,
+  value: unknown,
+  path: readonly PropertyKey[] = [],
+): SchemaProblem[] {
+  const def = defOf(schema);
+  const at = (key: PropertyKey) => issuePath({ path: [...path, key] });
+  switch (def.type) {
+    case 'object': {
+      if (!isPlainObject(value) || !def.shape) return [];
+      const known = Object.keys(def.shape);
+      const loose = def.catchall !== undefined && defOf(def.catchall).type !== 'never';
+      return Object.entries(value).flatMap(([key, v]) => {
+        const field = def.shape?.[key];
+        if (field) return unknownKeys(field, v, [...path, key]);
+        return loose ? [] : [{ path: at(key), message: unknownKeyMessage(key, known) }];
+      });
+    }
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'prefault':
+    case 'nonoptional':
+    case 'readonly':
+    case 'catch':
+      return value === undefined || value === null || !def.innerType
+        ? []
+        : unknownKeys(def.innerType, value, path);
+    case 'pipe':
+      return def.in ? unknownKeys(def.in, value, path) : [];
+    case 'lazy':
+      return def.getter ? unknownKeys(def.getter(), value, path) : [];
+    case 'array':
+      return Array.isArray(value) && def.element
+        ? value.flatMap((v, i) => unknownKeys(def.element as z.ZodMiniType, v, [...path, i]))
+        : [];
+    case 'record':
+      return isPlainObject(value) && def.valueType
+        ? Object.entries(value).flatMap(([k, v]) =>
+            unknownKeys(def.valueType as z.ZodMiniType, v, [...path, k]),
+          )
+        : [];
+    case 'union': {
+      const branch = def.options?.find((option) => option.safeParse(value).success);
+      return branch ? unknownKeys(branch, value, path) : [];
+    }
+    case 'intersection':
+      return [def.left, def.right].flatMap((s) => (s ? unknownKeys(s, value, path) : []));
+    default:
+      return [];
+  }
+}
+
+const prefixed = (prefix: string, path: string) => (prefix && path ? `${prefix}.${path}` : prefix || path);
+
+/**
+ * Validate a value an operator wrote (a config file, a secrets file): every schema problem and every
+ * unknown key, at every depth, all at once, with `prefix` before each path. `data` is set only when
+ * there is no problem.
+ */
+export function checkStrict<S extends z.ZodMiniType>(
+  schema: S,
+  value: unknown,
+  prefix = '',
+): { data?: z.infer<S>; problems: SchemaProblem[] } {
+  const problems = unknownKeys(schema, value).map((p) => ({ ...p, path: prefixed(prefix, p.path) }));
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      // `unknownKeys` reported those, with a suggestion.
+      if (issue.code === 'unrecognized_keys') continue;
+      problems.push({ path: prefixed(prefix, issuePath(issue)), message: describeIssue(issue) });
+    }
+  }
+  return problems.length === 0 && result.success ? { data: result.data, problems } : { problems };
+}

@@ -1,0 +1,44 @@
+/**
+ * Reads a JSON file an operator edits (deployment config, sandbox secrets). A syntax error names the
+ * file, the line and the column, and shows the line, so the fix takes seconds.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../core/errors.ts';
+
+/** Node reports a JSON syntax error's character offset as "... at position N" (or nothing at the end). */
+function offsetOf(error: Error, text: string): number {
+  const match = /at position (\d+)/.exec(error.message);
+  return match ? Number(match[1]) : text.length;
+}
+
+export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/** `what` names the file's role in messages: "config", "secrets". */
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('', `cannot read ${path}: ${(error as Error).message}`, { cause: error, what });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const { line, column } = lineAndColumn(text, offsetOf(error as Error, text));
+    const source = text.split('\n')[line - 1] ?? '';
+    // Node's own text ends with the position, or quotes the whole input; the line shown is clearer.
+    const reason = (error as Error).message
+      .replace(/ in JSON at position \d+.*$/s, '')
+      .replace(/,? ".*" is not valid JSON$/s, '');
+    const caret = `${' '.repeat(Math.max(0, column - 1))}^`;
+    throw new ConfigError(
+      '',
+      `cannot read ${path}: not valid JSON at line ${line}, column ${column}: ${reason}\n    ${source}\n    ${caret}`,
+      { cause: error, what },
+    );
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Config that is wrong is refused, whatever the depth: a misspelt key never falls back to a default
+ * silently, a JSON slip names the line and column, a bad secrets file names the file, and every
+ * problem is printed once.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as z from 'zod/mini';
+import { loadDeployment, validateDeployment } from '../../../functions/config/deployment.ts';
+import { ConfigError } from '../../../functions/core/errors.ts';
+import { closestKey, unknownKeys } from '../../../functions/core/schema.ts';
+import { flows } from '../../../functions/flows/index.ts';
+import { startSandbox } from '../../../sandbox/runtime.ts';
+import { readSecretsFile } from '../../../sandbox/secrets.ts';
+
+type Json = Record<string, unknown>;
+// biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary config paths.
+const base = () => JSON.parse(readFileSync('config/default.json', 'utf8')) as Record<string, any>;
+const DOWNTIME = 'machinemetrics-downtime-to-upkeep-work-order';
+
+const problem = (raw: unknown): ConfigError => {
+  try {
+    validateDeployment(raw, flows, 'config/test.json');
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('config was accepted');
+};
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'millwright-config-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('unknown keys', () => {
+  it.each([
+    ['vendors.upkeep.apiVersoin', 'apiVersion', (c: Json) => (c.vendors as Json).upkeep as Json],
+    [
+      `flows.${DOWNTIME}.workOrder.prority`,
+      'priority',
+      (c: Json) => ((c.flows as Json)[DOWNTIME] as Json).workOrder as Json,
+    ],
+    [
+      'vendors.mobility-work.webhook.signatureSchema',
+      'signatureScheme',
+      (c: Json) => ((c.vendors as Json)['mobility-work'] as Json).webhook as Json,
+    ],
+  ])('rejects %s, suggesting "%s"', (path, suggestion, parent) => {
+    const raw = base();
+    const key = path.split('.').pop() as string;
+    parent(raw)[key] = 'x';
+    const error = problem(raw);
+    expect(error.path).toBe(path);
+    expect(error.message).toContain(`${path}: unknown key "${key}" (did you mean "${suggestion}"?)`);
+  });
+
+  it('lists the known keys when nothing is close', () => {
+    const raw = base();
+    raw.vendors.upkeep.somethingElseEntirely = true;
+    expect(problem(raw).message).toMatch(/unknown key "somethingElseEntirely" \(known keys: .*apiVersion/);
+  });
+
+  /** Every object in the committed config, by path. */
+  function objectPaths(value: unknown, path: string[] = []): string[][] {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+    return [path, ...Object.entries(value).flatMap(([k, v]) => objectPaths(v, [...path, k]))];
+  }
+
+  it('refuses an extra key in every object of the committed config, naming its path', () => {
+    const paths = objectPaths(base());
+    expect(paths.length).toBeGreaterThan(40);
+    for (const path of paths) {
+      const raw = base();
+      const parent = path.reduce<Json>((o, k) => o[k] as Json, raw);
+      parent.zzUnknownSetting = true;
+      const where = [...path, 'zzUnknownSetting'].join('.');
+      expect({ where, paths: problem(raw).problems.map((p) => p.path) }).toEqual({
+        where,
+        paths: expect.arrayContaining([where]),
+      });
+    }
+  });
+
+  it('reports every problem at once, each printed once', () => {
+    const raw = base();
+    raw.vendors.upkeep.apiVersoin = 'x';
+    raw.runtime.maxReceiveCount = 0;
+    raw.flows[DOWNTIME].minimumMinutes = 0;
+    const error = problem(raw);
+    expect(error.problems.map((p) => p.path).sort()).toEqual(
+      ['runtime.maxReceiveCount', `flows.${DOWNTIME}.minimumMinutes`, 'vendors.upkeep.apiVersoin'].sort(),
+    );
+    expect(error.message.startsWith('invalid config in config/test.json (3 problems):\n')).toBe(true);
+    for (const p of error.problems) expect(error.message.split(`${p.path}:`).length - 1).toBe(1);
+  });
+
+  it('suggests the closest flow id for a misspelt flow', () => {
+    const raw = base();
+    raw.flows['machinemetrics-downtime-to-upkeep-workorder'] = {};
+    expect(problem(raw).message).toContain(`did you mean "${DOWNTIME}"`);
+  });
+});
+
+describe('unknownKeys on every schema shape', () => {
+  const schema = z.object({
+    list: z.optional(z.array(z.object({ name: z.string() }))),
+    byId: z.optional(z.record(z.string(), z.object({ assetId: z.string() }))),
+    either: z.optional(z.union([z.object({ kind: z.literal('a'), a: z.number() }), z.string()])),
+    loose: z.optional(z.looseObject({ known: z.optional(z.string()) })),
+    strict: z._default(z.strictObject({ level: z.optional(z.number()) }), {}),
+  });
+
+  it('finds them in arrays, records, union branches and strict objects, not in loose objects', () => {
+    expect(
+      unknownKeys(schema, {
+        list: [{ name: 'a' }, { name: 'b', nmae: 'typo' }],
+        byId: { m1: { assetId: 'x', asetId: 'y' } },
+        either: { kind: 'a', a: 1, b: 2 },
+        loose: { anything: true },
+        strict: { levle: 2 },
+      }).map((p) => p.path),
+    ).toEqual(['list[1].nmae', 'byId.m1.asetId', 'either.b', 'strict.levle']);
+  });
+
+  it('suggests only close keys', () => {
+    expect(closestKey('prority', ['priority', 'category'])).toBe('priority');
+    expect(closestKey('PRIORITY', ['priority'])).toBe('priority');
+    expect(closestKey('colour', ['priority', 'category'])).toBeUndefined();
+  });
+});
+
+describe('config files', () => {
+  const write = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('names the file, line and column of a JSON syntax error, and shows the line', () => {
+    const text = readFileSync('config/default.json', 'utf8').replace('"upkeep": {', '"upkeep": {,');
+    const lines = text.split('\n');
+    const line = lines.findIndex((l) => l.includes('"upkeep": {,')) + 1;
+    const column = (lines[line - 1]?.indexOf('{,') ?? 0) + 2;
+    const path = write('comma.json', text);
+    expect(() => loadDeployment(path, flows)).toThrow(
+      `cannot read ${path}: not valid JSON at line ${line}, column ${column}`,
+    );
+    expect(() => loadDeployment(path, flows)).toThrow('"upkeep": {,');
+  });
+
+  it('names the end of a truncated file', () => {
+    const path = write('truncated.json', '{\n  "flows": ');
+    expect(() => loadDeployment(path, flows)).toThrow(/not valid JSON at line 2, column 12/);
+  });
+
+  it('names the secrets file (not "config") for a syntax error in it', () => {
+    const path = write('secrets.local.json', '{ "millwright/upkeep": { "email": "a" ');
+    expect(() => readSecretsFile(path)).toThrow(`invalid secrets: cannot read ${path}: not valid JSON`);
+  });
+
+  it('names the secrets file and the secret field for a bad secret, with a suggestion', async () => {
+    const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<string, Json>;
+    const mw = secrets['millwright/mobility-work'] as Json;
+    mw.webhookSecret = mw.webhookSecrets;
+    delete mw.webhookSecrets;
+    await expect(
+      startSandbox({ secrets, secretsFile: 'sandbox/secrets.local.json', basePort: 0 }),
+    ).rejects.toThrow(
+      'invalid secrets in sandbox/secrets.local.json:\n  - millwright/mobility-work.webhookSecret: unknown key "webhookSecret" (did you mean "webhookSecrets"?)',
+    );
+  });
+});
