@@ -140,6 +140,14 @@ export interface Sandbox {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Some pollers of a tick failed (each was logged); the others ran. */
+export class PollTickError extends Error {
+  constructor(readonly failed: readonly string[]) {
+    super(`poll failed for ${failed.join(', ')}`);
+    this.name = 'PollTickError';
+  }
+}
+
 /** The local ingress: the HTTP API's routes in front of the same handler the Lambda runs. */
 async function startIngress(options: IngressOptions, port: number, log: Log, clock: Clock): Promise<Server> {
   const routes = options.receivers.map((r) => {
@@ -400,13 +408,24 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         }),
     );
 
+    /** One scheduler tick: every poller runs, as each is its own Lambda in AWS; one failure stops no other. */
     const tick = async () => {
       const out: PollRunSummary[] = [];
+      const failures: string[] = [];
       for (const { flow, config, queues, pollers } of sandboxFlows.values()) {
         for (const { trigger, deps } of pollers) {
-          out.push(await runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }));
+          try {
+            out.push(await runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }));
+          } catch (error) {
+            const what = `${flow.id} (${trigger.source.id})`;
+            failures.push(what);
+            log.error(
+              `scheduler: poll of ${what} failed; it runs again at the next tick from the same watermark: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          }
         }
       }
+      if (failures.length > 0) throw new PollTickError(failures);
       return out;
     };
 
@@ -488,10 +507,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       void loop();
     }
     if (options.pollIntervalMs) {
+      // Each failed poll was logged by `tick`, naming its flow.
       const run = () =>
-        void tick().catch((e) =>
-          log.error(`scheduler: poll failed: ${e instanceof Error ? e.message : String(e)}`),
-        );
+        void tick().catch((e) => {
+          if (!(e instanceof PollTickError))
+            log.error(`scheduler: ${e instanceof Error ? e.message : String(e)}`);
+        });
       timers.push(setInterval(run, options.pollIntervalMs));
       run();
     }

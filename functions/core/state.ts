@@ -432,18 +432,24 @@ export class StateStore {
     );
   }
 
-  /** Remember a write we made (e.g. work order id + updatedAt) so its webhook echo is recognised. */
-  async markOwnWrite(namespace: string, id: string, fingerprint: string): Promise<void> {
+  /**
+   * Remember a write we made (e.g. work order id + updatedAt) and which flow made it, so the
+   * webhook it causes is recognised, and credited to the right flow.
+   */
+  async markOwnWrite(namespace: string, id: string, fingerprint: string, byFlow: string): Promise<void> {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: `ECHO#${namespace}#${id}`, sk: fingerprint, ttl: this.ttl(7) },
+        Item: { pk: `ECHO#${namespace}#${id}`, sk: fingerprint, by: byFlow, ttl: this.ttl(7) },
       }),
     );
   }
 
-  async isOwnWrite(namespace: string, id: string, fingerprint: string): Promise<boolean> {
-    return (await this.getItem(`ECHO#${namespace}#${id}`, fingerprint)) !== undefined;
+  /** The flow that made this write, or undefined when we did not make it. */
+  async ownWriteBy(namespace: string, id: string, fingerprint: string): Promise<string | undefined> {
+    const item = await this.getItem(`ECHO#${namespace}#${id}`, fingerprint);
+    if (!item) return undefined;
+    return typeof item.by === 'string' ? item.by : 'a Millwright flow';
   }
 
   // ---- run log: what happened to each event, for operators -----------------------------------

@@ -19,7 +19,8 @@ import {
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { parseEventData, UPKEEP_WORK_ORDER_ECHO } from './shared/downtime.ts';
+import { parseEventData } from './shared/downtime.ts';
+import { rememberWorkOrderWrite } from './shared/echo.ts';
 
 export const FLOW_ID = 'deepomatic-validation-to-upkeep-work-order';
 
@@ -92,7 +93,7 @@ async function onChanged(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       if (!current) return { workOrderId: wo.cmmsWorkOrderId, result: 'missing' };
       if (current.status !== status) {
         const updated = await upkeep.updateWorkOrder(current.id, { status });
-        await ctx.state.markOwnWrite(UPKEEP_WORK_ORDER_ECHO, updated.id, updated.updatedAt);
+        await rememberWorkOrderWrite(ctx, updated);
       }
       await upkeep.addWorkOrderMessage(current.id, summary(wo, result.outcome));
       return { workOrderId: current.id, result: result.outcome };

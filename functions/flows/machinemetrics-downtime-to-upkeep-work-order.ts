@@ -39,9 +39,9 @@ import {
   readSlot,
   saveClosedEpisode,
   startedSkipReason,
-  UPKEEP_WORK_ORDER_ECHO,
   updateSlot,
 } from './shared/downtime.ts';
+import { rememberWorkOrderWrite, workOrderEcho } from './shared/echo.ts';
 
 export { matchesReason, reasonAllowed } from './shared/downtime.ts';
 
@@ -93,7 +93,6 @@ export interface Episode extends EpisodeBase {
   workOrderId?: string;
 }
 
-const ECHO_NAMESPACE = UPKEEP_WORK_ORDER_ECHO;
 const marker = (episodeKey: string) => `[millwright:${FLOW_ID}:${episodeKey}]`;
 
 export function workOrderTitle(config: DowntimeFlowConfig, episode: Episode): string {
@@ -120,10 +119,6 @@ export function workOrderDescription(episode: Episode, now: Date): string {
 }
 
 type Ctx = FlowContext<DowntimeFlowConfig, Deps>;
-
-async function rememberOwnWrite(ctx: Ctx, wo: WorkOrder): Promise<void> {
-  await ctx.state.markOwnWrite(ECHO_NAMESPACE, wo.id, wo.updatedAt);
-}
 
 async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data: DowntimeStarted = parseEventData(downtimeStartedSchema, event);
@@ -186,7 +181,7 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
         location: mapping?.location,
         startDate: Date.parse(episode.startedAt),
       });
-      await rememberOwnWrite(ctx, wo);
+      await rememberWorkOrderWrite(ctx, wo);
       return { workOrderId: wo.id };
     },
   });
@@ -239,7 +234,7 @@ async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
           title: workOrderTitle(ctx.config, updated),
           description: workOrderDescription(updated, ctx.now()),
         });
-        await rememberOwnWrite(ctx, wo);
+        await rememberWorkOrderWrite(ctx, wo);
         return { workOrderId };
       },
     });
@@ -285,7 +280,7 @@ async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
           description: workOrderDescription(closed, ctx.now()),
           ...(ctx.config.workOrder.onRecovery === 'complete' ? { status: 'complete' as const } : {}),
         });
-        await rememberOwnWrite(ctx, wo);
+        await rememberWorkOrderWrite(ctx, wo);
         return { workOrderId };
       },
     });
@@ -302,9 +297,8 @@ async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
 async function onUpKeepWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const wo = await fetchWebhookSubject(ctx.deps.upkeep, event.data);
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
-  if (await ctx.state.isOwnWrite(ECHO_NAMESPACE, wo.id, wo.updatedAt)) {
-    return { outcome: 'echo', message: `our own write to work order ${wo.id}; not forwarded` };
-  }
+  const echo = await workOrderEcho(ctx, wo);
+  if (echo) return echo;
   const owner = await ctx.state.getMapping(`${ctx.flowId}:work-order`, wo.id);
   if (!owner) return { outcome: 'skipped', message: `work order ${wo.id} was not created by this flow` };
   return {

@@ -15,7 +15,8 @@ import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { EPISODE_WORK_ORDER_MAPPING, UPKEEP_WORK_ORDER_ECHO } from './shared/downtime.ts';
+import { EPISODE_WORK_ORDER_MAPPING } from './shared/downtime.ts';
+import { rememberWorkOrderWrite } from './shared/echo.ts';
 
 export const FLOW_ID = 'mobility-work-task-to-upkeep-work-order-status';
 
@@ -94,7 +95,7 @@ async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
         return { workOrderId: wo.id, outcome: 'kept', from: wo.status };
       if (wo.status !== status) {
         const updated = await upkeep.updateWorkOrder(wo.id, { status });
-        await ctx.state.markOwnWrite(UPKEEP_WORK_ORDER_ECHO, updated.id, updated.updatedAt);
+        await rememberWorkOrderWrite(ctx, updated);
       }
       if (ctx.config.addNote) await upkeep.addWorkOrderMessage(wo.id, note(kind, event, taskId));
       return { workOrderId: wo.id, outcome: 'updated', from: wo.status };

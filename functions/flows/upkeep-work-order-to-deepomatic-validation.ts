@@ -21,7 +21,7 @@ import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts
 import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { once, sendAtMostOnce } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { UPKEEP_WORK_ORDER_ECHO } from './shared/downtime.ts';
+import { workOrderEcho } from './shared/echo.ts';
 
 export const FLOW_ID = 'upkeep-work-order-to-deepomatic-validation';
 /** UpKeep work order id -> Deepomatic work order id. */
@@ -72,9 +72,8 @@ export function matches(
 async function onWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const wo = await fetchWebhookSubject(ctx.deps.upkeep, event.data);
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
-  if (await ctx.state.isOwnWrite(UPKEEP_WORK_ORDER_ECHO, wo.id, wo.updatedAt)) {
-    return { outcome: 'echo', message: `our own write to work order ${wo.id}; not forwarded` };
-  }
+  const echo = await workOrderEcho(ctx, wo);
+  if (echo) return echo;
   const why = matches(ctx.config, wo);
   if (!why) return { outcome: 'skipped', message: `work order ${wo.id} has no configured category or tag` };
   const known = await ctx.state.getMapping(DEEPOMATIC_BY_WORK_ORDER, wo.id);

@@ -130,21 +130,25 @@ export function createWorker(options: WorkerOptions): Worker {
       }
     }
     const final = deadLettered || receiveCount >= maxReceiveCount;
+    // Contention with a concurrent worker is expected: the retry finds the effect done or free.
+    const waiting = error instanceof ClaimBusyError && !final;
     const message = deadLettered
       ? `not retryable, moved to the dead-letter queue on attempt ${receiveCount}: ${reason}`
-      : `attempt ${receiveCount}/${maxReceiveCount}: ${reason}`;
-    // Contention with a concurrent worker is expected and resolves on the retry.
-    const level = error instanceof ClaimBusyError && !final ? 'warn' : 'error';
-    log[level](`${flow.id}: failed (${message})`, {
+      : waiting
+        ? `another worker is performing this right now; trying again shortly (attempt ${receiveCount}/${maxReceiveCount})`
+        : `attempt ${receiveCount}/${maxReceiveCount}: ${reason}`;
+    const extra = {
       ...ids,
       retryable: error instanceof MillwrightError ? error.retryable : undefined,
       deadLetter: final,
-    });
+    };
+    if (waiting) log.info(`${flow.id}: waiting: ${message}`, { ...ids, claim: (error as ClaimBusyError).key });
+    else log.error(`${flow.id}: failed (${message})`, extra);
     await env.state
       .appendRun({
         flowId: flow.id,
         ...ids,
-        outcome: final ? 'dead-lettered' : 'failed',
+        outcome: final ? 'dead-lettered' : waiting ? 'waiting' : 'failed',
         message,
         at: env.now().toISOString(),
       })

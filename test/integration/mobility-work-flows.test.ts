@@ -200,9 +200,16 @@ describe('mobility-work-task-to-upkeep-work-order-status', () => {
     await sandbox.settle();
     expect(status()).toBe('complete');
     expect(up(sandbox).workOrderMessages(workOrderId)).toHaveLength(2);
-    // Our status writes came back as UpKeep webhooks and were recognised as our own.
+    // Our status writes came back as UpKeep webhooks and were recognised as Millwright's own, credited
+    // to the flow that made them (not logged as an echo of the downtime flow's own write).
     const downtimeRuns = await sandbox.state.listRuns('machinemetrics-downtime-to-upkeep-work-order', 100);
-    expect(downtimeRuns.some((r) => r.outcome === 'echo')).toBe(true);
+    expect(
+      downtimeRuns.some(
+        (r) =>
+          r.outcome === 'skipped' &&
+          r.message.includes(`changed by Millwright (flow ${STATUS_FLOW}), not by a person`),
+      ),
+    ).toBe(true);
   });
 
   it('does not reopen a completed work order when a "started" arrives after the completion', async () => {

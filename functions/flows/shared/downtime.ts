@@ -210,6 +210,3 @@ export const saveClosedEpisode = <E extends EpisodeBase>(ctx: SlotContext, close
 
 /** Cross-flow mapping: downtime episode key -> UpKeep work order id (read by the task-status flow). */
 export const EPISODE_WORK_ORDER_MAPPING = 'downtime-episode-upkeep-work-order';
-
-/** Echo namespace of UpKeep work-order writes (any flow that writes one marks it here). */
-export const UPKEEP_WORK_ORDER_ECHO = 'upkeep-work-order';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { MillwrightError, VendorHttpError } from '../../../functions/core/errors.ts';
+import { ClaimBusyError, MillwrightError, VendorHttpError } from '../../../functions/core/errors.ts';
 import { type AnyFlow, defineFlow, type FlowEvent } from '../../../functions/core/flow.ts';
 import { createWorker } from '../../../functions/runtime/worker.ts';
 import { flowEvent, testEnv } from '../../support/factories.ts';
@@ -34,6 +34,8 @@ const failingFlow = (id: string): AnyFlow =>
           throw new VendorHttpError('upkeep', 'getWorkOrder', 503, 'try later');
         case 'bug':
           throw new TypeError('cannot read properties of undefined');
+        case 'busy':
+          throw new ClaimBusyError('flow:create:WO-1');
         default:
           return { outcome: 'done', message: 'ok' };
       }
@@ -85,6 +87,16 @@ describe('worker failures', () => {
     const { worker, deadLettered } = setup('flow-bug');
     await expect(worker.processRecord(body('bug'), 1)).rejects.toThrow(TypeError);
     expect(deadLettered).toEqual([]);
+  });
+
+  it('reports contention with a concurrent worker as waiting, not as a failure', async () => {
+    const { worker, env, runs } = setup('flow-busy');
+    await expect(worker.processRecord(body('busy'), 1)).rejects.toThrow(ClaimBusyError);
+    const line = env.log.lines.find((l) => l.message.startsWith('flow-busy:'));
+    expect(line?.level).toBe('info');
+    expect(line?.message).toMatch(/^flow-busy: waiting: another worker is performing this right now/);
+    const [run] = await runs();
+    expect(run?.outcome).toBe('waiting');
   });
 
   it('dead-letters a message that is not a flow event at once', async () => {
