@@ -91,6 +91,8 @@ export class AmbiguousWriteError extends MillwrightError {
 
 /** The vendor answered 2xx but the body does not have the shape we rely on; `field` names it. */
 export class VendorResponseError extends MillwrightError {
+  /** What was wrong at `field`, without the vendor/operation prefix (for per-record reports). */
+  readonly detail: string;
   constructor(
     readonly vendor: string,
     readonly operation: string,
@@ -102,6 +104,7 @@ export class VendorResponseError extends MillwrightError {
       cause: options.cause,
       retryable: options.retryable ?? true,
     });
+    this.detail = message;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod/mini';
 import type { Log } from './log.ts';
+import type { RecordProblem } from './records.ts';
 import type { SecretSource } from './secrets.ts';
 import type { StateStore } from './state.ts';
 
@@ -37,6 +38,18 @@ export interface RuntimeEnv {
 // ---------------------------------------------------------------------------------------------
 // Poll sources (connector side): a watermark-driven reader that turns vendor reads into events.
 
+/**
+ * A vendor record a poll source could not parse. It is skipped so that the others go on (one bad
+ * record never stalls a poller): the runtime logs it (WARN), writes a run-log entry for it and counts
+ * it, and the step's state moves past it as past a handled record (never past unread ones).
+ */
+export interface SkippedRecord extends RecordProblem {
+  /** What the record is, for people: `UpKeep part`, `Deepomatic work order`. */
+  kind: string;
+  /** What happens to it now, e.g. `read again when it next changes in UpKeep`. */
+  next?: string;
+}
+
 export interface PollStep<S> {
   /** Events this step covers. The runtime enqueues all of them before it saves `state`. */
   events: FlowEvent[];
@@ -44,6 +57,8 @@ export interface PollStep<S> {
   state: S;
   /** One line for the log/run log, e.g. `window 10:05-10:10: 1 event`. */
   summary: string;
+  /** Records this step read but could not parse; reported (like `events`) before `state` is saved. */
+  skipped?: SkippedRecord[];
 }
 
 export interface PollInput<O, S, D> {

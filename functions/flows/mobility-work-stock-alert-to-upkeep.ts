@@ -75,9 +75,12 @@ const marker = (ref: string, key: string) => `[millwright:${FLOW_ID}:${ref}:${ke
 
 export function orderQuantity(
   config: StockAlertFlowConfig,
-  part: { quantity: number; minimumQuantity: number | null },
+  part: { quantity: number | null; minimumQuantity: number | null },
 ) {
   if (config.purchaseOrder.quantity !== 'refill') return config.purchaseOrder.quantity;
+  // No quantity in UpKeep (optional in its doc): unknown is not 0, so a refill cannot be computed.
+  // Order 1 and say so in the description; the purchase order awaits approval, where it is adjusted.
+  if (part.quantity === null) return 1;
   return Math.max(1, (part.minimumQuantity ?? 0) - part.quantity + 1);
 }
 
@@ -151,7 +154,7 @@ async function onAlert(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
               ? ` (stock ${level.quantity}, minimum ${level.minimum ?? '?'})`
               : '') +
             '.',
-          `UpKeep stock: ${part.quantity}, minimum ${part.minimumQuantity ?? 'not set'}.`,
+          `UpKeep stock: ${part.quantity ?? 'not set'}, minimum ${part.minimumQuantity ?? 'not set'}.`,
           '',
           `Created by Millwright. ${marker(ref, episode.key)}`,
         ].join('\n'),

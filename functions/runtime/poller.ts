@@ -1,11 +1,12 @@
 /**
  * The generic poller: runs one flow's poll source from its stored state, enqueues each step's
- * events, and only then saves the step's state (watermark + per-entity state). A crash between the
- * two repeats the step on the next run with the same event ids; the worker's claims absorb them.
+ * events, reports the records the step skipped, and only then saves the step's state (watermark +
+ * per-entity state). A crash between the two repeats the step on the next run with the same event
+ * ids (the worker's claims absorb them) and at worst reports a skipped record twice, never not at all.
  */
 
 import { ConfigError } from '../core/errors.ts';
-import type { AnyFlow, PollSource, RuntimeEnv, ScheduleTrigger } from '../core/flow.ts';
+import type { AnyFlow, PollSource, RuntimeEnv, ScheduleTrigger, SkippedRecord } from '../core/flow.ts';
 import { parseWith } from '../core/schema.ts';
 import { ConcurrentUpdateError } from '../core/state.ts';
 import type { EventQueue } from './queue.ts';
@@ -25,11 +26,55 @@ export interface PollRunSummary {
   source: string;
   steps: number;
   events: number;
+  /** Vendor records read but not parsed (each has a WARN line and a run-log entry). */
+  skipped: number;
   summaries: string[];
   stoppedBy?: string;
 }
 
 export const pollStateKey = (flowId: string, sourceId: string) => `${flowId}#${sourceId}`;
+
+/** `run-log` outcome and event type of a skipped record. */
+export const SKIPPED_OUTCOME = 'skipped';
+export const skippedEventType = (sourceId: string) => `${sourceId}.record-skipped`;
+
+/** What a maintenance engineer reads: `UpKeep part P-17 skipped: quantity: expected ... (got "abc")`. */
+export const describeSkipped = (s: SkippedRecord): string =>
+  `${s.kind} ${s.record} skipped: ${s.field ? `${s.field}: ` : ''}${s.message}${s.next ? `; ${s.next}` : ''}`;
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** WARN line + run-log entry per skipped record (25 writes at a time). */
+async function reportSkipped(
+  env: RuntimeEnv,
+  flowId: string,
+  sourceId: string,
+  skipped: readonly SkippedRecord[],
+): Promise<void> {
+  const at = env.now().toISOString();
+  for (const s of skipped) {
+    env.log.warn(`${flowId}/${sourceId}: ${describeSkipped(s)}`, {
+      flow: flowId,
+      source: sourceId,
+      record: s.record,
+      field: s.field,
+    });
+  }
+  for (let i = 0; i < skipped.length; i += 25) {
+    await Promise.all(
+      skipped.slice(i, i + 25).map((s) =>
+        env.state.appendRun({
+          flowId,
+          eventId: `${sourceId}:${s.record}`,
+          eventType: skippedEventType(sourceId),
+          outcome: SKIPPED_OUTCOME,
+          message: describeSkipped(s),
+          at,
+        }),
+      ),
+    );
+  }
+}
 
 export async function runPoll(options: PollRunOptions): Promise<PollRunSummary> {
   const { flow, trigger, config, env, queue, queueUrl, deps } = options;
@@ -45,7 +90,7 @@ export async function runPoll(options: PollRunOptions): Promise<PollRunSummary> 
       )
     : undefined;
   let version = stored?.version;
-  const summary: PollRunSummary = { source: source.id, steps: 0, events: 0, summaries: [] };
+  const summary: PollRunSummary = { source: source.id, steps: 0, events: 0, skipped: 0, summaries: [] };
 
   for await (const step of source.poll({
     state,
@@ -55,6 +100,9 @@ export async function runPoll(options: PollRunOptions): Promise<PollRunSummary> 
     log: env.log,
   })) {
     await queue.send(queueUrl, step.events);
+    // A skipped record is "handled" once reported: only then may the state move past it.
+    const skipped = step.skipped ?? [];
+    await reportSkipped(env, flow.id, source.id, skipped);
     try {
       version = await env.state.savePollState(key, step.state, version);
     } catch (error) {
@@ -66,8 +114,14 @@ export async function runPoll(options: PollRunOptions): Promise<PollRunSummary> 
     }
     summary.steps++;
     summary.events += step.events.length;
-    summary.summaries.push(step.summary);
-    env.log.info(`${flow.id}/${source.id}: ${step.summary}`, { events: step.events.length });
+    summary.skipped += skipped.length;
+    const line =
+      skipped.length > 0 ? `${step.summary}; ${plural(skipped.length, 'record')} skipped` : step.summary;
+    summary.summaries.push(line);
+    env.log.info(`${flow.id}/${source.id}: ${line}`, {
+      events: step.events.length,
+      ...(skipped.length > 0 ? { skipped: skipped.length } : {}),
+    });
   }
   return summary;
 }

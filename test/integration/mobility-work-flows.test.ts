@@ -310,3 +310,68 @@ describe('bulk stock writes', () => {
     expect(runs.some((r) => r.outcome === 'done' && r.message.includes('in 8 request(s)'))).toBe(true);
   }, 90_000);
 });
+
+describe('a part UpKeep sends that the poller cannot parse (one bad record never stalls the poller)', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await start(baseConfig());
+  });
+  afterAll(() => sandbox?.close());
+
+  it('is skipped with a run-log entry, and the parts after it still sync', async () => {
+    const c = sandboxControl(sandbox);
+    // The simulator holds only well-formed parts, so the next GET /parts is answered with a page as
+    // UpKeep could send it: a part without a quantity (optional in the doc), one whose quantity is not
+    // a number, then a real part that fell below its minimum.
+    const at = new Date(sandbox.clock.now().getTime() + 60_000).toISOString();
+    const wire = (id: string, fields: Record<string, unknown>) => ({
+      id,
+      name: `Part ${id}`,
+      minimumQuantity: '4',
+      createdAt: at,
+      updatedAt: at,
+      ...fields,
+    });
+    await c.upkeepFault({
+      match: 'GET /api/v2/parts',
+      status: 200,
+      body: {
+        success: true,
+        results: [
+          wire('PartNoQty001', {}),
+          wire('PartBad00017', { quantity: 'abc' }),
+          wire(PARTS.bearing, { quantity: '3' }),
+        ],
+      },
+    });
+    const polls = await c.advance(5);
+
+    expect(polls.find((p) => p.source === 'upkeep.parts')).toMatchObject({ events: 1, skipped: 1 });
+    // The part after the bad one synced: Mobility Work's stock is UpKeep's 3.
+    expect(
+      mw(sandbox)
+        .spareParts()
+        .find((p) => p.externalReference === PARTS.bearing)?.stock,
+    ).toBe(3);
+    const runs = await sandbox.state.listRuns(PART_FLOW, 20);
+    expect(
+      runs.filter((r) => r.outcome === 'skipped' && r.eventType === 'upkeep.parts.record-skipped'),
+    ).toEqual([
+      expect.objectContaining({
+        message:
+          'UpKeep part PartBad00017 skipped: quantity: expected a number or a numeric string, got "abc"; not synced until it changes again in UpKeep',
+      }),
+    ]);
+    // The part without a quantity is unknown, not 0: nothing was written for it.
+    expect(runs.some((r) => r.outcome === 'done' && r.message.includes('1 no-quantity'))).toBe(true);
+    expect(
+      mw(sandbox)
+        .spareParts()
+        .some((p) => p.externalReference === 'PartNoQty001'),
+    ).toBe(false);
+
+    // The next poll neither stalls on the bad part nor reports it again.
+    const next = await c.advance(5);
+    expect(next.find((p) => p.source === 'upkeep.parts')).toMatchObject({ skipped: 0 });
+  }, 60_000);
+});

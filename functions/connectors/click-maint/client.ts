@@ -20,13 +20,14 @@
  * - The key, 401 and retry plumbing is core/keyed-http.ts (shared with Mobility Work and Deepomatic);
  *   this file adds what is Click Maint's: `X-Entity-Id`, the limiter hooks, the 429 -> RateLimitedError.
  */
-import type * as z from 'zod/mini';
+import * as z from 'zod/mini';
 import { MillwrightError, redact, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
 import { KeyedHttpClient, type KeyedRequest } from '../../core/keyed-http.ts';
 import { type Log, silentLog } from '../../core/log.ts';
 import { RateLimitedError, rateLimitHooks, SharedRateLimiter } from '../../core/rate-limit.ts';
+import { parseRecords } from '../../core/records.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
 import { type ClickMaintConfig, clickMaintSecretSchema, parseClickMaintConfig } from './config.ts';
@@ -48,6 +49,7 @@ import {
   type ReconcilePartInput,
   type RestockPartInput,
   reconcileInputSchema,
+  recordPlaceSchema,
   restockInputSchema,
   roundTo,
   successEnvelope,
@@ -240,12 +242,19 @@ export class ClickMaintClient {
     };
   }
 
+  /**
+   * One page. `byRecord`: the envelope is checked, then each record on its own (parseRecords): a
+   * record that does not parse is returned in `skipped` instead of failing the page. Otherwise any
+   * bad record fails the call (lists whose callers must see every record, e.g. a lookup before a
+   * create).
+   */
   private async list<T>(
     operation: string,
     path: string,
     entityId: number | undefined,
     query: ClickMaintListQuery,
     item: z.ZodMiniType<T>,
+    byRecord = false,
   ): Promise<ClickMaintPage<T>> {
     const q = parseWith(listQuerySchema, query, inputError(operation));
     const wire: Record<string, string | number> = {
@@ -257,10 +266,22 @@ export class ClickMaintClient {
     for (const [k, v] of Object.entries(q.filter ?? {})) wire[`filter[${k}]`] = String(v);
     const data = await this.call(
       { operation, method: 'GET', path, entityId, query: wire },
-      this.parser(operation, listEnvelope(item)),
+      this.parser(operation, listEnvelope(byRecord ? z.unknown() : item)),
     );
+    const { records, failures } = byRecord
+      ? parseRecords(data.data, item)
+      : { records: data.data as T[], failures: [] };
     return {
-      items: data.data as T[],
+      items: records,
+      skipped: failures.map(({ record, field, message, raw }) => {
+        const place = recordPlaceSchema.safeParse(raw);
+        return {
+          record,
+          field,
+          message,
+          ...(place.success ? { updatedAtMs: Date.parse(place.data.updated_at) } : {}),
+        };
+      }),
       pagination: data.meta.pagination,
       sort: data.meta.sort ?? [],
       filter: data.meta.filter ?? {},
@@ -282,6 +303,16 @@ export class ClickMaintClient {
     let page = query.page ?? 1;
     for (let read = 1; ; read++) {
       const result = await listPage({ ...query, page });
+      const [bad] = result.skipped;
+      // A partial "all" would look complete to its caller: refuse it, naming the record.
+      if (bad) {
+        throw new VendorResponseError(
+          CLICK_MAINT_VENDOR,
+          'listAll',
+          bad.field,
+          `${bad.message} (record ${bad.record}, page ${page})`,
+        );
+      }
       for (const item of result.items) byId.set(item.id, item);
       const { page: at, total_pages } = result.pagination;
       if (at >= total_pages || result.items.length === 0) break;
@@ -410,13 +441,18 @@ export class ClickMaintClient {
   // -------------------------------------------------------------------------------------------
   // Parts.
 
-  /** One page (`GET /parts`; the API's default sort is `name asc`). `reserved` is null in lists. */
+  /**
+   * One page (`GET /parts`; the API's default sort is `name asc`). `reserved` is null in lists. A
+   * part that does not parse is returned in `skipped` (id, field, reason, updated_at when readable),
+   * so one bad record never hides the others; a bad envelope (no `data` list, no pagination) is
+   * still a VendorResponseError.
+   */
   async listParts(
     entityId: number,
     query: ClickMaintListQuery = {},
   ): Promise<ClickMaintPage<ClickMaintPart>> {
     checkId('listParts', 'entityId', entityId);
-    return this.list('listParts', CLICK_MAINT_PATHS.parts, entityId, query, partSchema);
+    return this.list('listParts', CLICK_MAINT_PATHS.parts, entityId, query, partSchema, true);
   }
 
   /** `undefined` when Click Maint answers 404. */

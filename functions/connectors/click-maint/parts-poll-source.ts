@@ -25,6 +25,12 @@
  * exactly the parts of its event, so a crash in between replays the same step from the same state with
  * the same event id (sha256 of the entity and the ordered `id@updatedAt@onHand/min` list).
  *
+ * A part that does not parse (e.g. `on_hand_qty: "lots"` on a stock part) is skipped, not fatal: it
+ * goes into the step's `skipped` (the runtime logs it and writes a run-log entry) and the watermark
+ * moves past it like past an emitted part (tie key `id@updated_at#unreadable`), so the parts after it
+ * still sync and it is read again only once it changes. One whose updated_at cannot be read either
+ * cannot be placed and is reported on each run that reads it.
+ *
  * Per-entity failures are isolated: the parts read before the failure are handed over, the other
  * entities are polled, then the first error is thrown. A rate-limit error stops the run (every entity
  * shares the account's budget).
@@ -32,13 +38,13 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { ConfigError, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
-import type { FlowEvent, PollSource, PollStep } from '../../core/flow.ts';
+import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
 import type { Log } from '../../core/log.ts';
 import { RateLimitedError } from '../../core/rate-limit.ts';
 import { parseWith } from '../../core/schema.ts';
 import { CLICK_MAINT_VENDOR, type ClickMaintClient, connectClickMaint } from './client.ts';
 import type { UpdatedAtFilterMode } from './config.ts';
-import { type ClickMaintPart, canonicalIso, floorSecond } from './schemas.ts';
+import { type ClickMaintPart, type ClickMaintSkippedRecord, canonicalIso, floorSecond } from './schemas.ts';
 
 export const CLICK_MAINT_PARTS_POLL_SOURCE_ID = 'click-maint.parts';
 export const CLICK_MAINT_PARTS_CHANGED = 'click-maint.parts.changed';
@@ -132,6 +138,10 @@ type Keyed = Pick<ClickMaintPartSnapshot, 'id' | 'updatedAt' | 'onHandQty' | 'mi
 /** A part version: `id@updatedAt#onHand/min` (stock is part of it: two changes in one second differ). */
 export const tieKey = (p: Keyed): string => `${p.id}@${p.updatedAt}#${p.onHandQty}/${p.minQty ?? ''}`;
 
+/** The tie key of a part version that could not be parsed. */
+export const unreadableKey = (record: string, updatedAtMs: number): string =>
+  `${record}@${canonicalIso(updatedAtMs)}#unreadable`;
+
 /** `click-maint.parts:<entityId>:<sha256 of the entity and the ordered id@updatedAt@stock list, 24 hex>`. */
 export function partsEventId(entityId: number, parts: readonly Keyed[]): string {
   const digest = createHash('sha256')
@@ -156,16 +166,17 @@ class Watermark {
     return floorSecond(this.ms);
   }
   /** Already covered: before the watermark's second, or in it and emitted in this very version. */
-  covers(part: Keyed & { updatedAtMs: number }): boolean {
-    return part.updatedAtMs < this.second || this.seen.has(tieKey(part));
+  covers(key: string, ms: number): boolean {
+    return ms < this.second || this.seen.has(key);
   }
-  add(part: Keyed & { updatedAtMs: number }): void {
-    if (floorSecond(part.updatedAtMs) > this.second) {
-      this.ms = part.updatedAtMs;
-      this.seen = new Set([tieKey(part)]);
-    } else if (floorSecond(part.updatedAtMs) === this.second) {
-      this.ms = Math.max(this.ms, part.updatedAtMs);
-      this.seen.add(tieKey(part));
+  /** Fold a record in by its tie key (tieKey or unreadableKey) and updated_at. */
+  add(key: string, ms: number): void {
+    if (floorSecond(ms) > this.second) {
+      this.ms = ms;
+      this.seen = new Set([key]);
+    } else if (floorSecond(ms) === this.second) {
+      this.ms = Math.max(this.ms, ms);
+      this.seen.add(key);
     }
   }
   state(mode: ClickMaintPollMode | undefined): ClickMaintEntityPollState {
@@ -183,6 +194,20 @@ const ascending = (parts: readonly ClickMaintPart[], sign: 1 | -1) =>
   parts.every(
     (p, i) => i === 0 || sign * (p.updatedAtMs - (parts[i - 1] as ClickMaintPart).updatedAtMs) >= 0,
   );
+
+const skippedPart = (entityId: number, bad: ClickMaintSkippedRecord): SkippedRecord => ({
+  kind: `Click Maint part (entity ${entityId})`,
+  record: bad.record,
+  field: bad.field,
+  message: bad.message,
+  next:
+    bad.updatedAtMs === undefined
+      ? 'not synced; its updated_at cannot be read either, so each poll that reads it reports it again'
+      : 'not synced until it changes again in Click Maint',
+});
+
+/** A page's records in updated_at order: parsed parts and the skipped ones that can be placed. */
+type Entry = { ms: number; part: ClickMaintPart } | { ms: number; bad: ClickMaintSkippedRecord };
 
 interface EntityRun {
   entityId: number;
@@ -206,17 +231,33 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
   const emitted = new Watermark(start);
   let pending: ClickMaintPartSnapshot[] = [];
   let pendingMs: number[] = [];
+  /** Skipped records since the last cut, with their tie key when they can be placed. */
+  let pendingSkips: { skip: SkippedRecord; place?: { key: string; ms: number } }[] = [];
+  /** Unplaceable skipped records reported this run (a keyset restart may read them again). */
+  const unplaced = new Set<string>();
   let pendingBytes = 0;
   let emittedCount = 0;
 
   const cut = (note = ''): PollStep<ClickMaintPartsPollState> => {
     const parts = pending;
+    const skips = pendingSkips;
     parts.forEach((p, i) => {
-      emitted.add({ ...p, updatedAtMs: pendingMs[i] as number });
+      emitted.add(tieKey(p), pendingMs[i] as number);
     });
+    for (const { place } of skips) if (place) emitted.add(place.key, place.ms);
     pending = [];
     pendingMs = [];
+    pendingSkips = [];
     pendingBytes = 0;
+    const skipped = skips.length > 0 ? { skipped: skips.map((x) => x.skip) } : {};
+    if (parts.length === 0) {
+      return {
+        events: [],
+        state: run.commit(emitted.state(mode)),
+        summary: `entity ${entityId}: no readable part changes since ${since} (${mode})${note}`,
+        ...skipped,
+      };
+    }
     const first = emittedCount + 1;
     emittedCount += parts.length;
     const last = parts[parts.length - 1] as ClickMaintPartSnapshot;
@@ -232,7 +273,23 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
       events: [event],
       state: run.commit(emitted.state(mode)),
       summary: `entity ${entityId}: parts ${first}..${emittedCount} of changes since ${since} (${mode})${note}`,
+      ...skipped,
     };
+  };
+  /** Queue a skipped record (placed: folded into the watermark with the step that reports it). */
+  const skip = (bad: ClickMaintSkippedRecord, read: Watermark | undefined): void => {
+    if (bad.updatedAtMs === undefined) {
+      if (unplaced.has(bad.record)) return;
+      unplaced.add(bad.record);
+      pendingSkips.push({ skip: skippedPart(entityId, bad) });
+      return;
+    }
+    const key = unreadableKey(bad.record, bad.updatedAtMs);
+    if (read) {
+      if (read.covers(key, bad.updatedAtMs)) return;
+      read.add(key, bad.updatedAtMs);
+    }
+    pendingSkips.push({ skip: skippedPart(entityId, bad), place: { key, ms: bad.updatedAtMs } });
   };
   /** Queue one part for the next event; returns a step when the event is full. */
   const push = (part: ClickMaintPart): PollStep<ClickMaintPartsPollState> | undefined => {
@@ -291,6 +348,8 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
           mode = 'fallback';
           pending = [];
           pendingMs = [];
+          pendingSkips = [];
+          unplaced.clear();
           pendingBytes = 0;
           break;
         }
@@ -303,14 +362,27 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
             'parts are not in updated_at asc order',
           );
         }
-        for (const part of result.items) {
-          if (read.covers(part)) continue;
-          read.add(part);
+        // The API sorts by updated_at; the parsed and skipped records are merged back in that order.
+        const entries: Entry[] = result.items.map((part) => ({ ms: part.updatedAtMs, part }));
+        for (const bad of result.skipped) {
+          if (bad.updatedAtMs === undefined) skip(bad, undefined);
+          else entries.push({ ms: bad.updatedAtMs, bad });
+        }
+        entries.sort((a, b) => a.ms - b.ms);
+        for (const entry of entries) {
+          if ('bad' in entry) {
+            skip(entry.bad, read);
+            continue;
+          }
+          const { part } = entry;
+          if (read.covers(tieKey(part), part.updatedAtMs)) continue;
+          read.add(tieKey(part), part.updatedAtMs);
           const step = push(part);
           if (step) yield step;
         }
         if (pending.length >= o.partsPerEvent) yield cut();
-        if (result.pagination.page >= result.pagination.total_pages || result.items.length === 0) break;
+        const count = result.items.length + result.skipped.length;
+        if (result.pagination.page >= result.pagination.total_pages || count === 0) break;
         // Keyset: the watermark's second moved, so query again from it; else step over the ties.
         page = read.second > second ? 1 : page + 1;
       }
@@ -322,7 +394,8 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
   // ---- fallback: updated_at desc until older than the watermark -------------------------------
   if (mode === 'fallback' && !failure) {
     const from = new Watermark(emitted.state(mode));
-    const newest = new Map<number, ClickMaintPart>();
+    /** Newest version read of each record (parsed or not), by id. */
+    const newest = new Map<string, Entry>();
     let complete = false;
     try {
       for (let page = 1; ; page++) {
@@ -342,17 +415,28 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
           );
         }
         let older = false;
+        // Page numbers over a changing set can repeat a record: keep its newest version.
+        const keep = (id: string, entry: Entry) => {
+          const known = newest.get(id);
+          if (!known || entry.ms >= known.ms) newest.set(id, entry);
+        };
         for (const part of result.items) {
           if (part.updatedAtMs < from.second) {
             older = true;
             break;
           }
-          if (from.covers(part)) continue;
-          // Page numbers over a changing set can repeat a part: keep its newest version.
-          const known = newest.get(part.id);
-          if (!known || part.updatedAtMs >= known.updatedAtMs) newest.set(part.id, part);
+          if (from.covers(tieKey(part), part.updatedAtMs)) continue;
+          keep(String(part.id), { ms: part.updatedAtMs, part });
         }
-        if (older || result.pagination.page >= result.pagination.total_pages || result.items.length === 0) {
+        for (const bad of result.skipped) {
+          if (bad.updatedAtMs === undefined) skip(bad, undefined);
+          else if (bad.updatedAtMs < from.second) older = true;
+          else if (!from.covers(unreadableKey(bad.record, bad.updatedAtMs), bad.updatedAtMs)) {
+            keep(bad.record, { ms: bad.updatedAtMs, bad });
+          }
+        }
+        const count = result.items.length + result.skipped.length;
+        if (older || result.pagination.page >= result.pagination.total_pages || count === 0) {
           complete = true;
           break;
         }
@@ -373,16 +457,24 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
       );
     }
     if (complete) {
-      const ordered = [...newest.values()].sort((a, b) => a.updatedAtMs - b.updatedAtMs || a.id - b.id);
-      for (const part of ordered) {
-        const step = push(part);
+      const idOf = (e: Entry) => ('part' in e ? e.part.id : Number(e.bad.record));
+      const ordered = [...newest.values()].sort((a, b) => a.ms - b.ms || idOf(a) - idOf(b));
+      for (const entry of ordered) {
+        if ('bad' in entry) {
+          skip(entry.bad, undefined);
+          continue;
+        }
+        const step = push(entry.part);
         if (step) yield step;
       }
+    } else {
+      // Nothing of an incomplete read is emitted, skipped records included: they are read again.
+      pendingSkips = [];
     }
   }
 
   // Progress made before a failure is still handed over (enqueued and saved), then the error.
-  if (pending.length > 0) yield cut(limitNote);
+  if (pending.length > 0 || pendingSkips.length > 0) yield cut(limitNote);
   else if (emittedCount === 0 && (!failure || mode !== start.mode)) {
     // Nothing new: an empty step keeps the run (and a newly learned mode) in the state and run log.
     // A failed entity with nothing learned keeps its state untouched.
@@ -437,7 +529,9 @@ export const clickMaintPartsPollSource: PollSource<
       const steps = pollEntity({ entityId, start, configured, o, perPage, client, log, commit });
       try {
         for await (const step of steps) {
-          if (step.events.length === 0) {
+          // A step that reports skipped records is yielded itself, so they are reported before the
+          // state that moves past them is saved.
+          if (step.events.length === 0 && !step.skipped) {
             // A quiet entity: fold into one summary step at the end (its state is already in `current`).
             quiet.push(step.summary);
             continue;

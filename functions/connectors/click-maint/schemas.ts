@@ -12,6 +12,7 @@
  * (a misspelt field fails here instead of being silently dropped by Rails strong parameters).
  */
 import * as z from 'zod/mini';
+import type { RecordProblem } from '../../core/records.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks.
@@ -78,9 +79,16 @@ export const errorEnvelopeSchema = z.object({
   message: z.string(),
 });
 
+/** A list record that did not parse; `updatedAtMs` when its place in `updated_at` order is known. */
+export interface ClickMaintSkippedRecord extends RecordProblem {
+  updatedAtMs?: number;
+}
+
 /** One page of a list. */
 export interface ClickMaintPage<T> {
   items: T[];
+  /** Records of the page that did not parse (lists read record by record only, e.g. parts). */
+  skipped: ClickMaintSkippedRecord[];
   pagination: ClickMaintPagination;
   /** `meta.sort` as echoed (e.g. `['updated_at asc']`). */
   sort: string[];
@@ -179,6 +187,12 @@ export const partSchema = z.pipe(
     }),
   ),
 );
+
+/**
+ * Where a list record sits in `updated_at` order, read from a record that does not parse as a whole,
+ * so a poller can move its watermark past it.
+ */
+export const recordPlaceSchema = z.object({ id: idSchema, updated_at: timestampSchema });
 
 /** Quantities: at most 3 decimals; costs: at most 2 (reference §3.5), rounded before sending. */
 export const roundTo = (value: number, decimals: number): number => {

@@ -42,6 +42,7 @@ import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
 import { KeyedHttpClient } from '../../core/keyed-http.ts';
 import { type Log, silentLog } from '../../core/log.ts';
+import { firstProblem } from '../../core/records.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
 import { type DeepomaticConfig, deepomaticSecretSchema, parseDeepomaticConfig } from './config.ts';
@@ -148,12 +149,12 @@ export class DeepomaticClient {
     return this.http.url(path);
   }
 
+  /** A VendorResponseError names the field and shows the value received (`(got "abc")`). */
   private workOrder(operation: string, data: unknown): DeepomaticWorkOrder {
-    return parseWith(
-      deepomaticWorkOrderSchema,
-      data,
-      (p) => new VendorResponseError(DEEPOMATIC_VENDOR, operation, p.path, p.message),
-    );
+    const result = deepomaticWorkOrderSchema.safeParse(data);
+    if (result.success) return result.data;
+    const { field, message } = firstProblem(result.error, data);
+    throw new VendorResponseError(DEEPOMATIC_VENDOR, operation, field, message);
   }
 
   /**

@@ -21,16 +21,24 @@
  * members (about 60 bytes each; DynamoDB's 400 KB item allows several thousand open work orders).
  * A crash before enqueueing repeats the same page from the same state with the same event ids.
  *
- * Errors: a member whose GET fails for reasons of its own (a 4xx other than 401/403/429, a body that
- * does not match the schema) or whose set data is invalid is logged and skipped (its old fingerprint
- * is kept, so it is judged again next run) and the run ends with a DeepomaticPollError once every
- * member was walked. Anything else (auth, 429, 5xx, network) stops the walk after handing over the
- * page read so far, then throws.
+ * A work order whose body cannot be parsed (VendorResponseError) is skipped, not a failure: the
+ * others are handled, and the page's step reports it in `skipped` (the runtime logs it, writes a
+ * run-log entry and counts it). It stays followed and keeps its old fingerprint, so it is read again
+ * at every run and judged as soon as it parses; until then it is reported at every run, with the time
+ * it was first found unreadable (`unreadable` in the poll state), so an operator sees for how long
+ * its CMMS work order has been waiting.
+ *
+ * Errors: a member whose GET fails for other reasons of its own (a 4xx other than 401/403/429) or
+ * whose set data is invalid (our own data) is logged and skipped (its old fingerprint is kept, so it
+ * is judged again next run) and the run ends with a DeepomaticPollError once every member was walked.
+ * Anything else (auth, 429, 5xx, network) stops the walk after handing over the page read so far,
+ * then throws.
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { ConfigError, isRetryable, MillwrightError, VendorResponseError } from '../../core/errors.ts';
-import type { FlowEvent, PollSource, PollStep } from '../../core/flow.ts';
+import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
+import { problemOf, type RecordProblem } from '../../core/records.ts';
 import { parseWith } from '../../core/schema.ts';
 import type { StateStore } from '../../core/state.ts';
 import { connectDeepomatic, type DeepomaticClient } from './client.ts';
@@ -99,6 +107,8 @@ export type ResolvedDeepomaticOpenWorkOrdersPollOptions = z.output<
 export const deepomaticOpenWorkOrdersPollStateSchema = z.object({
   /** Deepomatic id -> fingerprint of what the last event carried. */
   seen: z.record(z.string(), z.string()),
+  /** Deepomatic id -> when its body was first found unparseable (absent when none is). */
+  unreadable: z.optional(z.record(z.string(), z.string())),
 });
 export type DeepomaticOpenWorkOrdersPollState = z.infer<typeof deepomaticOpenWorkOrdersPollStateSchema>;
 
@@ -169,7 +179,6 @@ const isoOr = (value: string, fallback: Date): string => {
 
 /** A failure that concerns this member only; the walk goes on. */
 const memberOnly = (error: unknown): boolean =>
-  error instanceof VendorResponseError ||
   error instanceof DeepomaticInputError ||
   (error instanceof DeepomaticApiError &&
     error.status >= 400 &&
@@ -194,6 +203,8 @@ type Inspection =
   | { kind: 'found'; id: string; member: DeepomaticOpenMember; wo: DeepomaticWorkOrder }
   | { kind: 'gone'; id: string; member: DeepomaticOpenMember }
   | { kind: 'failed'; id: string; error: unknown; fatal: boolean }
+  /** The body did not parse: skipped (reported), followed on. */
+  | { kind: 'unreadable'; id: string; member: DeepomaticOpenMember; problem: RecordProblem }
   /** Not read: an earlier GET of the page failed for every member (auth, outage). */
   | { kind: 'skipped'; id: string };
 
@@ -210,21 +221,26 @@ export const deepomaticOpenWorkOrdersPollSource: PollSource<
   async *poll({ state, options, now, deps, log }) {
     const o = resolveDeepomaticOpenWorkOrdersPollOptions(options);
     const previous = state?.seen ?? {};
+    const previousUnreadable = state?.unreadable ?? {};
     /** Fingerprints of the members walked so far (present in the set). */
     const walked: Record<string, string> = {};
+    /** Members walked so far whose body did not parse -> since when. */
+    const unreadable: Record<string, string> = {};
     const failures: { id: string; error: unknown }[] = [];
     let cursor: string | undefined;
     let page = 0;
     let total = 0;
     let abort = false;
 
-    /** State after walking up to `cursor`: walked members + old entries not reached yet. */
+    /** State after walking up to `last` (undefined: the whole set): walked + old entries not reached yet. */
     const stateAt = (last: string | undefined): DeepomaticOpenWorkOrdersPollState => {
-      const seen: Record<string, string> = {};
-      if (last !== undefined) {
-        for (const [id, fp] of Object.entries(previous)) if (id > last) seen[id] = fp;
-      }
-      return { seen: { ...seen, ...walked } };
+      const ahead = <T>(old: Record<string, T>) =>
+        last === undefined ? {} : Object.fromEntries(Object.entries(old).filter(([id]) => id > last));
+      const stillUnreadable = { ...ahead(previousUnreadable), ...unreadable };
+      return {
+        seen: { ...ahead(previous), ...walked },
+        ...(Object.keys(stillUnreadable).length > 0 ? { unreadable: stillUnreadable } : {}),
+      };
     };
 
     const inspect = async (entry: { id: string; data: unknown }): Promise<Inspection> => {
@@ -242,6 +258,14 @@ export const deepomaticOpenWorkOrdersPollSource: PollSource<
           ? { kind: 'found', id: entry.id, member: parsed.data, wo }
           : { kind: 'gone', id: entry.id, member: parsed.data };
       } catch (error) {
+        if (error instanceof VendorResponseError) {
+          return {
+            kind: 'unreadable',
+            id: entry.id,
+            member: parsed.data,
+            problem: problemOf(entry.id, error),
+          };
+        }
         const fatal = !memberOnly(error);
         // Stop reading the page: the next GETs would fail alike (and each 401 re-reads the secret).
         if (fatal) abort = true;
@@ -256,9 +280,9 @@ export const deepomaticOpenWorkOrdersPollSource: PollSource<
       });
       if (members.length === 0) {
         // The end: drop the old entries past the last member (they left the set).
-        const final: DeepomaticOpenWorkOrdersPollState = { seen: { ...walked } };
+        const final = stateAt(undefined);
         const last = stateAt(cursor);
-        if (page === 0 || Object.keys(last.seen).length !== Object.keys(final.seen).length) {
+        if (page === 0 || JSON.stringify(last) !== JSON.stringify(final)) {
           yield {
             events: [],
             state: final,
@@ -271,18 +295,36 @@ export const deepomaticOpenWorkOrdersPollSource: PollSource<
       total += members.length;
       const results = await mapLimit(members, o.concurrency, inspect);
       const events: FlowEvent[] = [];
+      const skipped: SkippedRecord[] = [];
       const gone: string[] = [];
       let fatal: unknown;
       let failed = 0;
+      // Not read this run: what we knew of it is kept.
+      const keep = (id: string) => {
+        if (previous[id] !== undefined) walked[id] = previous[id] as string;
+        if (previousUnreadable[id] !== undefined) unreadable[id] = previousUnreadable[id] as string;
+      };
       for (const r of results) {
         if (r.kind === 'skipped') {
           failed++;
+          keep(r.id);
+          continue;
+        }
+        if (r.kind === 'unreadable') {
+          // Still followed: its old fingerprint is kept, so it is judged once it parses.
           if (previous[r.id] !== undefined) walked[r.id] = previous[r.id] as string;
+          const since = previousUnreadable[r.id] ?? now.toISOString();
+          unreadable[r.id] = since;
+          skipped.push({
+            kind: 'Deepomatic work order',
+            ...r.problem,
+            next: `its ${r.member.cmms} work order ${r.member.cmmsWorkOrderId} waits: not judged while unreadable (since ${since}), read again at every poll`,
+          });
           continue;
         }
         if (r.kind === 'failed') {
           failed++;
-          if (previous[r.id] !== undefined) walked[r.id] = previous[r.id] as string;
+          keep(r.id);
           if (r.fatal) fatal ??= r.error;
           else failures.push({ id: r.id, error: r.error });
           log.error('deepomatic poll: open work order not read', {
@@ -338,10 +380,11 @@ export const deepomaticOpenWorkOrdersPollSource: PollSource<
       const changed = events.length - gone.length;
       const step: PollStep<DeepomaticOpenWorkOrdersPollState> = {
         events,
-        state: end ? { seen: { ...walked } } : stateAt(cursor),
+        state: stateAt(end ? undefined : cursor),
         summary:
           `page ${page}: ${members.length} open work order${members.length === 1 ? '' : 's'} listed, ` +
           `${changed} changed, ${gone.length} deleted${failed > 0 ? `, ${failed} not read` : ''}`,
+        ...(skipped.length > 0 ? { skipped } : {}),
       };
       yield step;
       // The deleted events are enqueued and the state saved: stop following those work orders.

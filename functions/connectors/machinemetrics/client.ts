@@ -8,17 +8,23 @@
  *   are retried with backoff by the core HttpClient.
  */
 
-import { VendorHttpError } from '../../core/errors.ts';
+import type * as z from 'zod/mini';
+import { VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
 import { HttpClient } from '../../core/http.ts';
 import type { Log } from '../../core/log.ts';
+import { firstProblem, type RecordProblem } from '../../core/records.ts';
 import { readSecret, type SecretSource } from '../../core/secrets.ts';
 import { machineMetricsSecretSchema, parseMachineMetricsConfig } from './config.ts';
 import {
-  type DowntimeReportItem,
   type DowntimeReportResponse,
+  downtimeAggregateSchema,
   downtimeReportResponseSchema,
+  machineEntitySchema,
+  reasonEntitySchema,
+  reportChildrenSchema,
+  reportEntityRefSchema,
 } from './schemas.ts';
 
 export const VENDOR = 'machinemetrics';
@@ -49,8 +55,13 @@ export interface MachineDowntime {
 
 export interface DowntimeReport {
   range: { start: string; end: string };
-  /** Only machines the report has items for: an absent machine had no downtime in the range. */
+  /**
+   * Only machines the report has items for: an absent machine had no downtime in the range, unless
+   * it is listed in `skipped`.
+   */
   machines: Record<string, MachineDowntime>;
+  /** Machines whose rows did not parse (record = machine id): unknown, not "no downtime". */
+  skipped?: RecordProblem[];
 }
 
 /** The HttpClient knobs tests (and the sandbox) may override. */
@@ -82,41 +93,110 @@ const looksVirtual = (reasonId: string) => !/^\d+$/.test(reasonId);
  * `machine` (machine→reason, reason→machine, or machine only): every item of type `machine` carries
  * that machine's share of its ancestors' groups, so machine totals are the sum of those items, and
  * the item that completes a (machine, reason) pair carries that pair's downtime.
+ *
+ * Rows are parsed one by one. A row that does not parse makes its machine (the row's own, or the
+ * machine it is nested under) unreadable: the machine is left out of `machines` and listed in
+ * `skipped` (first problem per machine, with the row's path), so one bad row never hides the other
+ * machines. A machine left out reads as "no downtime", which is why the detector must treat a
+ * skipped machine as unknown. A bad row that cannot be tied to any machine (its entity is unreadable
+ * and it is not nested under a machine) makes every machine doubtful: VendorResponseError.
  */
 export function normaliseDowntimeReport(response: DowntimeReportResponse): DowntimeReport {
   const machineEntities = response.entities.machine ?? {};
   const reasonEntities = response.entities.reason ?? {};
   const machines: Record<string, MachineDowntime> = {};
+  const unreadable = new Map<string, RecordProblem>();
 
-  const walk = (items: readonly DowntimeReportItem[], machineId?: string, reasonId?: string) => {
-    for (const item of items) {
-      const type = item.entity.type;
-      const id = String(item.entity.id);
+  const problem = (
+    owner: string | undefined,
+    at: string,
+    part: string,
+    error: z.core.$ZodError,
+    raw: unknown,
+  ): void => {
+    const { field, message } = firstProblem(error, raw);
+    const path = `${at}.${part}${field ? `.${field}` : ''}`;
+    if (owner === undefined) {
+      throw new VendorResponseError(
+        VENDOR,
+        'downtimeReport',
+        path,
+        `${message}; a row that cannot be tied to a machine makes the whole report unreadable`,
+      );
+    }
+    if (!unreadable.has(owner)) unreadable.set(owner, { record: owner, field: path, message });
+  };
+
+  const walk = (items: readonly unknown[], path: string, machineId?: string, reasonId?: string) => {
+    for (const [index, raw] of items.entries()) {
+      const at = `${path}[${index}]`;
+      const row = (raw ?? {}) as { entity?: unknown; aggregate?: unknown; items?: unknown };
+      const entity = reportEntityRefSchema.safeParse(row.entity);
+      if (!entity.success) {
+        problem(machineId, at, 'entity', entity.error, row.entity);
+        continue;
+      }
+      const type = entity.data.type;
+      const id = String(entity.data.id);
       const m = type === 'machine' ? id : machineId;
       const r = type === 'reason' ? id : reasonId;
-      const ms = item.aggregate.downtimeMs;
-      if (type === 'machine') {
-        const entry = machines[id] ?? { name: machineEntities[id]?.name ?? id, downtimeMs: 0, reasons: {} };
-        entry.downtimeMs += ms;
-        machines[id] = entry;
+      const children = reportChildrenSchema.safeParse(row.items);
+      if (!children.success) {
+        problem(m, at, 'items', children.error, row.items);
+        continue;
       }
-      const machine = m === undefined ? undefined : machines[m];
-      if ((type === 'machine' || type === 'reason') && machine && r !== undefined) {
-        const entity = reasonEntities[r];
-        const reason = machine.reasons[r] ?? {
-          name: entity?.name ?? r,
-          downtimeMs: 0,
-          virtual: entity ? entity.virtual === true : looksVirtual(r),
-        };
-        reason.downtimeMs += ms;
-        machine.reasons[r] = reason;
+      // The aggregate is read where it counts: a machine's own row, or a reason under a machine.
+      if (type === 'machine' || (type === 'reason' && m !== undefined)) {
+        const aggregate = downtimeAggregateSchema.safeParse(row.aggregate);
+        if (!aggregate.success) {
+          problem(m, at, 'aggregate', aggregate.error, row.aggregate);
+          continue;
+        }
+        const ms = aggregate.data.downtimeMs;
+        if (type === 'machine') {
+          const entry = machines[id] ?? {
+            name: machineName(machineEntities[id]) ?? id,
+            downtimeMs: 0,
+            reasons: {},
+          };
+          entry.downtimeMs += ms;
+          machines[id] = entry;
+        }
+        const machine = m === undefined ? undefined : machines[m];
+        if (machine && r !== undefined) {
+          const known = reasonEntity(reasonEntities[r]);
+          const reason = machine.reasons[r] ?? {
+            name: known?.name ?? r,
+            downtimeMs: 0,
+            virtual: known ? known.virtual === true : looksVirtual(r),
+          };
+          reason.downtimeMs += ms;
+          machine.reasons[r] = reason;
+        }
       }
-      if (item.items) walk(item.items, m, r);
+      if (children.data) walk(children.data, `${at}.items`, m, r);
     }
   };
-  walk(response.items);
-  return { range: { start: response.range.start, end: response.range.end }, machines };
+  walk(response.items, 'items');
+  for (const id of unreadable.keys()) delete machines[id];
+  return {
+    range: { start: response.range.start, end: response.range.end },
+    machines,
+    ...(unreadable.size > 0 ? { skipped: [...unreadable.values()] } : {}),
+  };
 }
+
+/** Display name of a machine from `entities.machine` (undefined when the entry does not parse). */
+const machineName = (entry: unknown): string | undefined => {
+  const parsed = machineEntitySchema.safeParse(entry);
+  return parsed.success ? parsed.data.name : undefined;
+};
+
+/** A reason from `entities.reason` (undefined when the entry does not parse). */
+const reasonEntity = (entry: unknown) => {
+  const parsed = reasonEntitySchema.safeParse(entry);
+  return parsed.success ? parsed.data : undefined;
+};
 
 export class MachineMetricsClient {
   private readonly http: HttpClient;

@@ -17,6 +17,10 @@
  *   Q3 `[startedAt, min(endedAt, tEnd))` by machine, reason, per DOWN or in-grace machine: a new
  *      dominant reason (non-virtual first) emits `categorized`.
  *   Q2 and Q3 run only when some machine is DOWN or in grace: one request per window otherwise.
+ * - A machine whose report rows did not parse (a report's `skipped`) is unknown for the window, not
+ *   "no downtime": it keeps the state it had before the window and gets no event from it (an absent
+ *   row would otherwise end a running episode); it is listed in the outcome's `skipped` and
+ *   evaluated again in the next window. The other machines are evaluated as usual.
  *
  * `evaluateWindow` is a generator that yields the report queries it needs and receives their
  * answers; it does no I/O, reads no clock and does not mutate its input. `driveWindow` runs it
@@ -24,6 +28,7 @@
  */
 import * as z from 'zod/mini';
 import type { FlowEvent } from '../../core/flow.ts';
+import type { RecordProblem } from '../../core/records.ts';
 import type { DowntimeGroup, DowntimeReport, MachineDowntime } from './client.ts';
 import {
   DOWNTIME_CATEGORIZED,
@@ -145,6 +150,8 @@ export interface WindowOutcome {
   summary: string;
   /** Report requests this window needed. */
   requests: number;
+  /** Machines left as they were because their rows did not parse (record = machine id). */
+  skipped: RecordProblem[];
 }
 
 export const episodeKeyFor = (machineId: string, tEnd: Date) => `${machineId}/${tEnd.toISOString()}`;
@@ -201,6 +208,12 @@ export function* evaluateWindow(
   const tIso = tEnd.toISOString();
   const prev = state?.machines ?? {};
   let requests = 0;
+  /** Machines with a row that did not parse in any report of this window: first problem each. */
+  const unreadable = new Map<string, RecordProblem>();
+  const note = (report: DowntimeReport): DowntimeReport => {
+    for (const p of report.skipped ?? []) if (!unreadable.has(p.record)) unreadable.set(p.record, p);
+    return report;
+  };
 
   // Episodes we keep watching this window: DOWN, or ENDED and still within their grace period.
   const tracked = new Map<string, EpisodeState>();
@@ -213,16 +226,20 @@ export function* evaluateWindow(
     if (entry.status === 'DOWN' || inGrace) tracked.set(id, { ...entry });
     else expired++;
   }
+  /** What each tracked machine was before this window (restored for unreadable machines). */
+  const before = new Map([...tracked].map(([id, e]) => [id, { ...e }]));
 
   // Q1: who has been down (nearly) all of the last N minutes?
   requests++;
-  const q1 = yield {
-    purpose: 'detect',
-    start: new Date(t - N),
-    end: tEnd,
-    groupBy: ['machine', 'reason'],
-    ...(options.machines ? { machines: [...options.machines] } : {}),
-  };
+  const q1 = note(
+    yield {
+      purpose: 'detect',
+      start: new Date(t - N),
+      end: tEnd,
+      groupBy: ['machine', 'reason'],
+      ...(options.machines ? { machines: [...options.machines] } : {}),
+    },
+  );
   const downN = sorted(Object.keys(q1.machines)).filter(
     (id) => (q1.machines[id]?.downtimeMs ?? 0) >= N * (1 - DOWN_TOLERANCE),
   );
@@ -232,13 +249,15 @@ export function* evaluateWindow(
   let refine: DowntimeReport | undefined;
   if (newlyDown.length > 0) {
     requests++;
-    refine = yield {
-      purpose: 'refine-start',
-      start: new Date(t - N - P),
-      end: new Date(t - N),
-      groupBy: ['machine'],
-      machines: newlyDown,
-    };
+    refine = note(
+      yield {
+        purpose: 'refine-start',
+        start: new Date(t - N - P),
+        end: new Date(t - N),
+        groupBy: ['machine'],
+        machines: newlyDown,
+      },
+    );
   }
 
   // Q2: did the DOWN machines run during the last step?
@@ -246,13 +265,15 @@ export function* evaluateWindow(
   const endedNow = new Set<string>();
   if (down.length > 0) {
     requests++;
-    const q2 = yield {
-      purpose: 'still-down',
-      start: new Date(t - P),
-      end: tEnd,
-      groupBy: ['machine'],
-      machines: down,
-    };
+    const q2 = note(
+      yield {
+        purpose: 'still-down',
+        start: new Date(t - P),
+        end: tEnd,
+        groupBy: ['machine'],
+        machines: down,
+      },
+    );
     for (const id of down) {
       const sliceMs = clamp(q2.machines[id]?.downtimeMs ?? 0, P);
       if (sliceMs >= P * (1 - DOWN_TOLERANCE)) continue;
@@ -279,13 +300,15 @@ export function* evaluateWindow(
     const start = Date.parse(entry.startedAt);
     if (start >= end) continue;
     requests++;
-    const q3 = yield {
-      purpose: 'reason',
-      start: new Date(start),
-      end: new Date(end),
-      groupBy: ['machine', 'reason'],
-      machines: [id],
-    };
+    const q3 = note(
+      yield {
+        purpose: 'reason',
+        start: new Date(start),
+        end: new Date(end),
+        groupBy: ['machine', 'reason'],
+        machines: [id],
+      },
+    );
     const reason = dominantReason(q3.machines[id], true);
     if (!reason || reason.id === entry.reasonId) continue;
     entry.reasonId = reason.id;
@@ -357,6 +380,14 @@ export function* evaluateWindow(
     );
   }
 
+  // Unreadable machines: as they were before the window, and no event from it.
+  for (const id of unreadable.keys()) {
+    eventsByMachine.delete(id);
+    const was = before.get(id);
+    if (was) tracked.set(id, was);
+    else tracked.delete(id);
+  }
+
   const machines: Record<string, EpisodeState> = {};
   for (const id of sorted(tracked.keys())) {
     const entry = tracked.get(id);
@@ -370,7 +401,8 @@ export function* evaluateWindow(
     `window ending ${tIso}: ${events.length} event${events.length === 1 ? '' : 's'}` +
     ` (started ${count(DOWNTIME_STARTED)}, categorized ${count(DOWNTIME_CATEGORIZED)}, ended ${count(DOWNTIME_ENDED)});` +
     ` ${open} down, ${inGrace} in grace${expired ? `, ${expired} expired` : ''}; ${requests} report${requests === 1 ? '' : 's'}`;
-  return { events, state: { lastEvaluatedEnd: tIso, machines }, summary, requests };
+  const skipped = sorted(unreadable.keys()).map((id) => unreadable.get(id) as RecordProblem);
+  return { events, state: { lastEvaluatedEnd: tIso, machines }, summary, requests, skipped };
 }
 
 /** Run one window against a report reader (the client, or a fake). */

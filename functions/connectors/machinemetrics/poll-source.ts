@@ -3,9 +3,13 @@
  * `POST /reports/downtime`, one PollStep per evaluated window. The runtime enqueues a step's events
  * and only then saves its state, so a crash between the two replays the same window from the same
  * state, which yields the same event ids (deduplicated downstream).
+ *
+ * A machine whose report rows do not parse is skipped for the window (the step's `skipped`: logged,
+ * one run-log entry per machine and window, counted) and left as it was; the other machines are
+ * evaluated and the watermark moves on. While its rows stay unreadable it is reported every window.
  */
 import { ConfigError } from '../../core/errors.ts';
-import type { PollSource } from '../../core/flow.ts';
+import type { PollSource, SkippedRecord } from '../../core/flow.ts';
 import { parseWith } from '../../core/schema.ts';
 import { connectMachineMetrics, type MachineMetricsClient } from './client.ts';
 import {
@@ -64,7 +68,21 @@ export const downtimePollSource: PollSource<DowntimePollOptions, DowntimePollSta
         deps.client.downtimeReport(query),
       );
       current = outcome.state;
-      yield { events: outcome.events, state: outcome.state, summary: `${note}${outcome.summary}` };
+      const skipped = outcome.skipped.map(
+        (p): SkippedRecord => ({
+          kind: 'MachineMetrics machine',
+          record: p.record,
+          field: p.field,
+          message: p.message,
+          next: `left as it was for the window ending ${tEnd.toISOString()} (no episode starts or ends on a row that cannot be read); evaluated again in the next window`,
+        }),
+      );
+      yield {
+        events: outcome.events,
+        state: outcome.state,
+        summary: `${note}${outcome.summary}`,
+        ...(skipped.length > 0 ? { skipped } : {}),
+      };
       note = '';
     }
   },

@@ -3,9 +3,13 @@
  *
  * Tolerant on purpose: unknown keys are dropped, unknown entity groups (day, shift, ...) are
  * ignored, reason ids may be numbers or strings, `virtual`/`color`/`recordCount` may be missing.
- * Strict where we rely on the data: `range`, `items` and every `aggregate.downtimeMs` must be there,
- * because reading "no downtime" out of a body we do not understand would end episodes that are
- * still running.
+ * Strict where we rely on the data: `range` and `items` must be there, because reading "no downtime"
+ * out of a body we do not understand would end episodes that are still running.
+ *
+ * Rows are checked one by one (client.ts, normaliseDowntimeReport), with these schemas: a row that
+ * does not parse makes only its machine unreadable for that report (the detector leaves that machine
+ * as it was), never the whole report, unless the row cannot be tied to a machine. Entries of
+ * `entities` only name things (a bad one falls back to the id), so they never fail a report.
  */
 import * as z from 'zod/mini';
 
@@ -20,20 +24,8 @@ export type DowntimeAggregate = z.infer<typeof downtimeAggregateSchema>;
 export const reportEntityRefSchema = z.object({ type: z.string(), id });
 export type ReportEntityRef = z.infer<typeof reportEntityRefSchema>;
 
-/** One node of the nested `items` tree; children follow the next `groupBy` level. */
-export interface DowntimeReportItem {
-  entity: ReportEntityRef;
-  aggregate: DowntimeAggregate;
-  items?: DowntimeReportItem[] | undefined;
-}
-
-export const downtimeReportItemSchema: z.ZodMiniType<DowntimeReportItem> = z.object({
-  entity: reportEntityRefSchema,
-  aggregate: downtimeAggregateSchema,
-  get items() {
-    return z.optional(z.array(downtimeReportItemSchema));
-  },
-});
+/** Children of one node of the nested `items` tree (they follow the next `groupBy` level). */
+export const reportChildrenSchema = z.optional(z.array(z.unknown()));
 
 export const machineEntitySchema = z.object({ id: z.optional(z.string()), name: z.string() });
 export type MachineEntity = z.infer<typeof machineEntitySchema>;
@@ -52,12 +44,13 @@ export const downtimeReportResponseSchema = z.object({
   aggregate: downtimeAggregateSchema,
   entities: z._default(
     z.object({
-      machine: z.optional(z.record(z.string(), machineEntitySchema)),
-      reason: z.optional(z.record(z.string(), reasonEntitySchema)),
+      machine: z.optional(z.record(z.string(), z.unknown())),
+      reason: z.optional(z.record(z.string(), z.unknown())),
     }),
     {},
   ),
-  items: z.array(downtimeReportItemSchema),
+  /** Rows `{ entity, aggregate, items? }`, nested in `groupBy` order; parsed one by one. */
+  items: z.array(z.unknown()),
   csv: z.optional(z.object({ url: z.string(), expires: z.optional(z.string()) })),
 });
 export type DowntimeReportResponse = z.infer<typeof downtimeReportResponseSchema>;

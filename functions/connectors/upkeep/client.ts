@@ -18,6 +18,7 @@ import type { RuntimeEnv } from '../../core/flow.ts';
 import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../../core/http.ts';
 import type { Log } from '../../core/log.ts';
 import { silentLog } from '../../core/log.ts';
+import { parseRecords, type RecordProblem } from '../../core/records.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
 import { type CredentialsLoader, UpKeepSessionProvider } from './auth.ts';
@@ -40,6 +41,7 @@ import {
   type PurchaseOrderListFilter,
   partListFilterSchema,
   partListResponseSchema,
+  partPlaceSchema,
   partResponseSchema,
   partSchema,
   purchaseOrderListFilterSchema,
@@ -51,6 +53,7 @@ import {
   type UpdateWorkOrderInput,
   updatePartInputSchema,
   updateWorkOrderInputSchema,
+  upkeepTimestampMs,
   type WorkOrder,
   type WorkOrderListFilter,
   type WorkRequest,
@@ -115,6 +118,17 @@ export class UpKeepDowntimeError extends VendorResponseError {
     // Good rows were recorded; re-sending the batch would record them twice: not retryable.
     super(VENDOR, 'recordAssetDowntime', field, summary, { retryable: false });
   }
+}
+
+/** A part `listParts` could not parse; `updatedAtMs` when its place in `updatedAt` order is known. */
+export interface SkippedPart extends RecordProblem {
+  updatedAtMs?: number;
+}
+
+/** One page of `GET /parts`: the parts that parsed, and the ones that did not. */
+export interface PartsPage {
+  items: Part[];
+  skipped: SkippedPart[];
 }
 
 export interface ListAllOptions {
@@ -338,19 +352,32 @@ export class UpKeepClient {
 
   /**
    * One page of parts. `quantity`, `minimumQuantity` and `cost` arrive as strings and are parsed
-   * with `Number()`; a value that is not numeric is a VendorResponseError at `part.<field>` whose
-   * message names the record (`results[3], part <id>`).
+   * with `Number()` (absent, null or `""` = not set). A part that does not parse does not fail the
+   * page: it is returned in `skipped` (its id, the field, the reason, and its updatedAt when that
+   * much can be read), so one bad record never hides the others. A response that is not
+   * `{success: true, results: [...]}` is still a VendorResponseError.
    */
-  async listParts(filter: PartListFilter = {}): Promise<Part[]> {
-    const operation = 'listParts';
+  async listParts(filter: PartListFilter = {}): Promise<PartsPage> {
     const { data } = await this.send({
-      operation,
+      operation: 'listParts',
       method: 'GET',
       path: '/parts',
       query: partQuery(filter),
       schema: partListResponseSchema,
     });
-    return data.results.map((raw, i) => parsePart(operation, raw, `results[${i}]`));
+    const { records, failures } = parseRecords(data.results, partSchema);
+    return {
+      items: records,
+      skipped: failures.map(({ record, field, message, raw }) => {
+        const place = partPlaceSchema.safeParse(raw);
+        return {
+          record,
+          field,
+          message,
+          ...(place.success ? { updatedAtMs: upkeepTimestampMs(place.data.updatedAt) } : {}),
+        };
+      }),
+    };
   }
 
   /** `undefined` when UpKeep answers 404. */

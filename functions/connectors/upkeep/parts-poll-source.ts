@@ -22,6 +22,14 @@
  * exactly the parts of its event, so a crash in between replays the same step from the same state,
  * which yields the same event id.
  *
+ * A part that does not parse (e.g. `quantity: "abc"`) is skipped, not fatal: it goes into the step's
+ * `skipped` (the runtime logs it and writes a run-log entry) and the watermark moves past it like past
+ * an emitted part (key `id#unreadable` at its updatedAt), so the parts after it still sync and it is
+ * read again only when it changes. One whose updatedAt cannot be read either cannot be placed: the
+ * watermark moves past it only with the readable parts, so it is reported on each run that reads it.
+ * A part without a quantity (optional in UpKeep's doc) is not skipped: it is emitted with
+ * `quantity: null` (unknown), and the stock flows write nothing for it.
+ *
  * Limits: `idsAtWatermark` holds every id of the last millisecond, so a bulk import of N parts in
  * one millisecond stores N ids (about 20 bytes each, against DynamoDB's 400 KB item), and each run
  * re-reads those N parts until a later change moves the watermark. `startFrom: 'now'` uses our
@@ -30,9 +38,9 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { ConfigError, VendorHttpError } from '../../core/errors.ts';
-import type { FlowEvent, PollSource, PollStep } from '../../core/flow.ts';
+import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
 import { parseWith } from '../../core/schema.ts';
-import { connectUpKeep, type UpKeepClient } from './client.ts';
+import { connectUpKeep, type SkippedPart, type UpKeepClient } from './client.ts';
 import type { Part } from './schemas.ts';
 
 export const UPKEEP_PARTS_POLL_SOURCE_ID = 'upkeep.parts';
@@ -72,8 +80,8 @@ export type UpKeepPartsPollState = z.infer<typeof upkeepPartsPollStateSchema>;
 export const partSnapshotSchema = z.object({
   id: z.string().check(z.minLength(1)),
   name: z.string(),
-  /** Quantity on hand (a number; UpKeep's string is parsed by the client). */
-  quantity: z.number(),
+  /** Quantity on hand (UpKeep's string is parsed by the client); null when the part has none (unknown). */
+  quantity: z.nullable(z.number()),
   /** null when the part has no minimum. */
   minimumQuantity: z.nullable(z.number()),
   /** The part's updatedAt, unix ms. */
@@ -127,7 +135,13 @@ export function partsEventId(parts: readonly Versioned[]): string {
   return `upkeep.parts:${parts[0]?.updatedAtMs ?? 0}:${digest}`;
 }
 
-/** A watermark that parts (in updatedAt order) are folded into. */
+/** The watermark key of a part that could not be parsed (read again only once it changes). */
+export const unreadableKey = (id: string): string => `${id}#unreadable`;
+
+/**
+ * A watermark that records are folded into by `key` (tieKey, or unreadableKey) and updatedAt. Order
+ * of folding does not matter: what is older than the watermark is covered anyway.
+ */
 class Watermark {
   ms: number;
   private ids: Set<string>;
@@ -136,15 +150,15 @@ class Watermark {
     this.ids = new Set(state.idsAtWatermark);
   }
   /** Already covered: older than the watermark, or at it and emitted in this very version. */
-  covers(part: Versioned): boolean {
-    return part.updatedAtMs < this.ms || (part.updatedAtMs === this.ms && this.ids.has(tieKey(part)));
+  covers(key: string, ms: number): boolean {
+    return ms < this.ms || (ms === this.ms && this.ids.has(key));
   }
-  add(part: Versioned): void {
-    if (part.updatedAtMs > this.ms) {
-      this.ms = part.updatedAtMs;
-      this.ids = new Set([tieKey(part)]);
-    } else if (part.updatedAtMs === this.ms) {
-      this.ids.add(tieKey(part));
+  add(key: string, ms: number): void {
+    if (ms > this.ms) {
+      this.ms = ms;
+      this.ids = new Set([key]);
+    } else if (ms === this.ms) {
+      this.ids.add(key);
     }
   }
   state(): UpKeepPartsPollState {
@@ -153,6 +167,20 @@ class Watermark {
 }
 
 const describeSince = (ms: number) => (ms === 0 ? 'the beginning' : new Date(ms).toISOString());
+
+const skippedPart = (bad: SkippedPart): SkippedRecord => ({
+  kind: 'UpKeep part',
+  record: bad.record,
+  field: bad.field,
+  message: bad.message,
+  next:
+    bad.updatedAtMs === undefined
+      ? 'not synced; its updatedAt cannot be read either, so each poll that reads it reports it again'
+      : 'not synced until it changes again in UpKeep',
+});
+
+/** A page's records in updatedAt order: parsed parts and the skipped ones that can be placed. */
+type Entry = { ms: number; part: Part } | { ms: number; bad: SkippedPart };
 
 export const upkeepPartsPollSource: PollSource<
   UpKeepPartsPollOptions,
@@ -183,18 +211,34 @@ export const upkeepPartsPollSource: PollSource<
     /** Everything covered by the steps yielded so far (what each step saves). */
     const emitted = new Watermark(start);
     let pending: PartSnapshot[] = [];
+    /** Skipped records since the last cut, with their watermark key when they can be placed. */
+    let pendingSkips: { skip: SkippedRecord; place?: { key: string; ms: number } }[] = [];
+    /** Unplaceable skipped records reported this run (a keyset restart may read them again). */
+    const unplaced = new Set<string>();
     let pendingBytes = 0;
     let emittedCount = 0;
     let steps = 0;
 
     const cut = (note = ''): PollStep<UpKeepPartsPollState> => {
       const parts = pending;
+      const skips = pendingSkips;
       pending = [];
+      pendingSkips = [];
       pendingBytes = 0;
-      for (const p of parts) emitted.add(p);
+      for (const p of parts) emitted.add(tieKey(p), p.updatedAtMs);
+      for (const { place } of skips) if (place) emitted.add(place.key, place.ms);
+      steps++;
+      const skipped = skips.length > 0 ? { skipped: skips.map((x) => x.skip) } : {};
+      if (parts.length === 0) {
+        return {
+          events: [],
+          state: emitted.state(),
+          summary: `no readable part changes since ${since}${note}`,
+          ...skipped,
+        };
+      }
       const first = emittedCount + 1;
       emittedCount += parts.length;
-      steps++;
       const last = parts[parts.length - 1] as PartSnapshot;
       const event: FlowEvent = {
         id: partsEventId(parts),
@@ -208,6 +252,7 @@ export const upkeepPartsPollSource: PollSource<
         events: [event],
         state: emitted.state(),
         summary: `parts ${first}..${emittedCount} of changes since ${since}${note}`,
+        ...skipped,
       };
     };
 
@@ -222,7 +267,7 @@ export const upkeepPartsPollSource: PollSource<
           break;
         }
         const watermarkBefore = read.ms;
-        let page: Part[];
+        let page: Awaited<ReturnType<UpKeepClient['listParts']>>;
         try {
           page = await deps.client.listParts({
             updatedAtGte: read.ms,
@@ -236,9 +281,28 @@ export const upkeepPartsPollSource: PollSource<
           throw error;
         }
         pages++;
-        for (const part of page) {
-          if (read.covers(part)) continue;
-          read.add(part);
+        const entries: Entry[] = [];
+        for (const part of page.items) entries.push({ ms: part.updatedAtMs, part });
+        for (const bad of page.skipped) {
+          if (bad.updatedAtMs !== undefined) entries.push({ ms: bad.updatedAtMs, bad });
+          else if (!unplaced.has(bad.record)) {
+            unplaced.add(bad.record);
+            pendingSkips.push({ skip: skippedPart(bad) });
+          }
+        }
+        // UpKeep sorts by updatedAt; the parsed and skipped records are merged back in that order.
+        entries.sort((a, b) => a.ms - b.ms);
+        for (const entry of entries) {
+          if ('bad' in entry) {
+            const key = unreadableKey(entry.bad.record);
+            if (read.covers(key, entry.ms)) continue;
+            read.add(key, entry.ms);
+            pendingSkips.push({ skip: skippedPart(entry.bad), place: { key, ms: entry.ms } });
+            continue;
+          }
+          const { part } = entry;
+          if (read.covers(tieKey(part), part.updatedAtMs)) continue;
+          read.add(tieKey(part), part.updatedAtMs);
           const snapshot = toPartSnapshot(part);
           const bytes = Buffer.byteLength(JSON.stringify(snapshot), 'utf8') + 1;
           const full = pending.length >= o.partsPerEvent || pendingBytes + bytes > MAX_PARTS_EVENT_DATA_BYTES;
@@ -247,17 +311,18 @@ export const upkeepPartsPollSource: PollSource<
           pendingBytes += bytes;
         }
         if (pending.length >= o.partsPerEvent) yield cut();
-        if (page.length < o.pageSize) break;
+        const count = page.items.length + page.skipped.length;
+        if (count < o.pageSize) break;
         // Keyset: the watermark moved, so query again from it. Otherwise the whole page sat at the
         // watermark (a run of ties longer than a page): step over it by offset.
-        offset = read.ms > watermarkBefore ? 0 : offset + page.length;
+        offset = read.ms > watermarkBefore ? 0 : offset + count;
       }
     } catch (error) {
       failure = { error };
     }
 
     const note = stoppedAtLimit ? `; stopped after ${pages} pages (maxPagesPerRun), continuing next run` : '';
-    if (stoppedAtLimit && steps === 0 && pending.length === 0) {
+    if (stoppedAtLimit && steps === 0 && pending.length === 0 && pendingSkips.length === 0) {
       // Every page was already-emitted ties at the watermark: raising a limit is the only way on.
       log.error('upkeep parts poll: no progress; the parts sharing the watermark fill every page', {
         source: UPKEEP_PARTS_POLL_SOURCE_ID,
@@ -277,7 +342,7 @@ export const upkeepPartsPollSource: PollSource<
       });
     }
     // Progress made before a failure is still handed over (enqueued and saved), then the error.
-    if (pending.length > 0) yield cut(note);
+    if (pending.length > 0 || pendingSkips.length > 0) yield cut(note);
     else if (note && steps > 0) {
       yield {
         events: [],

@@ -272,22 +272,14 @@ export type DowntimeResponse = z.output<typeof downtimeResponseSchema>;
 /**
  * A quantity UpKeep sends as a string (`"5"`, `"88.00"`, reference §7.20), parsed with `Number()`.
  * The message carries the value (quantities are not secret), so an operator sees what came back.
- * `nullable`: absent, `null` and `""` mean "not set" (null); otherwise they are an error.
+ * Absent, `null` and `""` mean "not set" (null): every such part field is optional in the doc.
  */
-const stringNumber = (nullable: boolean) =>
+const stringNumber = () =>
   z.pipe(
     z.unknown(),
     z.transform((value, ctx): number | null => {
-      const unset =
-        value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
-      if (unset) {
-        if (nullable) return null;
-        ctx.issues.push({
-          code: 'custom',
-          message: `expected a number or a numeric string, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
-          input: value,
-        });
-        return z.NEVER;
+      if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+        return null;
       }
       const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
       if (!Number.isFinite(n)) {
@@ -300,11 +292,6 @@ const stringNumber = (nullable: boolean) =>
       }
       return n;
     }),
-  );
-const requiredQuantity = () =>
-  z.pipe(
-    stringNumber(false),
-    z.transform((n) => n as number),
   );
 
 /** Unix ms of an UpKeep timestamp; a zone-less one (`2017-11-16T15:01:01`) is UTC (reference §2.7). */
@@ -346,8 +333,12 @@ export interface Part {
   id: string;
   name: string;
   description?: string | null;
-  /** Quantity on hand (UpKeep sends `"5"`). */
-  quantity: number;
+  /**
+   * Quantity on hand (UpKeep sends `"5"`). null when the part has none: the doc marks `quantity`
+   * optional on create ("quantity Number false The quantity on hand.") and PATCH erases with null
+   * ("Null values are allowed to erase the value"). Unknown, not 0: never read it as no stock.
+   */
+  quantity: number | null;
   /** Absent, null or `""` at UpKeep -> null ("no minimum"). */
   minimumQuantity: number | null;
   /** Cost per unit; null when not set. */
@@ -374,10 +365,10 @@ export const partWireSchema = z.object({
   id: z.string().check(z.minLength(1)),
   name: z.string(),
   description: optionalText(),
-  quantity: requiredQuantity(),
   // Wrapped in optional: zod reports an absent key before a transform could turn it into null.
-  minimumQuantity: z.optional(stringNumber(true)),
-  cost: z.optional(stringNumber(true)),
+  quantity: z.optional(stringNumber()),
+  minimumQuantity: z.optional(stringNumber()),
+  cost: z.optional(stringNumber()),
   partName: z.optional(z.nullable(z.union([z.string(), z.number()]))),
   partNumber: z.optional(z.nullable(z.union([z.string(), z.number()]))),
   partId: optionalText(),
@@ -402,7 +393,7 @@ export const partSchema = z.pipe(
         category: p.category,
         location: p.location,
       }),
-      quantity: p.quantity,
+      quantity: p.quantity ?? null,
       minimumQuantity: p.minimumQuantity ?? null,
       cost: p.cost ?? null,
       ...(partNumber != null && partNumber !== '' ? { partNumber: String(partNumber) } : {}),
@@ -413,6 +404,12 @@ export const partSchema = z.pipe(
     };
   }),
 );
+
+/**
+ * Where a part sits in `updatedAt` order, read from a part that does not parse as a whole, so a
+ * poller can move its watermark past it (or not, when even this cannot be read).
+ */
+export const partPlaceSchema = z.object({ id: z.string().check(z.minLength(1)), updatedAt: timestamp() });
 
 /**
  * Envelopes whose records are checked one by one (see the client), so an error names the field as

@@ -8,6 +8,10 @@
  *   raises its own low-stock alert); the episode re-arms when the part is restocked above its
  *   minimum, and (with `writeOnRestock`) that restocked quantity is written too, so the alert clears.
  * - `mirror` mode: every quantity change is written.
+ * - A part whose quantity is unknown (UpKeep's `quantity` is optional; `null` in the snapshot) is
+ *   counted as `no-quantity` and nothing else: no stock write, no minimum alignment, and its stored
+ *   state is left as it was. Unknown is not 0: reading it as no stock would open a low episode and
+ *   write 0 to Mobility Work. Its next known quantity is judged against the last known state.
  *
  * Mobility Work's stock write is absolute, asynchronous (202) and bulk, so a retried write is
  * harmless; a claim per event still keeps the normal path to one call. What we write is recorded
@@ -32,7 +36,8 @@ export interface SyncContext {
 export interface PartLevel {
   partId: string;
   name: string;
-  quantity: number;
+  /** null: the source has no quantity for the part (unknown; never read as 0). */
+  quantity: number | null;
   minimum: number | null;
   /** Source change time; an older snapshot than the stored one is ignored. */
   changedAtMs: number;
@@ -93,8 +98,13 @@ export interface StockWriter {
 export const isLow = (p: { quantity: number; minimum: number | null }) =>
   p.minimum !== null && p.quantity <= p.minimum;
 
+/** A part level whose quantity is known (the only kind that is planned). */
+export type KnownPartLevel = PartLevel & { quantity: number };
+
+export const hasQuantity = (p: PartLevel): p is KnownPartLevel => p.quantity !== null;
+
 export interface PartPlan {
-  part: PartLevel;
+  part: KnownPartLevel;
   target: string;
   /** Stock to write, if any. */
   quantity?: number;
@@ -106,7 +116,7 @@ export interface PartPlan {
 
 /** Pure decision for one part. */
 export function planPart(
-  part: PartLevel,
+  part: KnownPartLevel,
   prev: PartSyncState | undefined,
   config: StockSyncConfig,
 ): PartPlan {
@@ -159,7 +169,8 @@ export interface SyncSummary {
   written: number;
   aligned: number;
   requests: number;
-  counts: Partial<Record<PartPlan['why'], number>>;
+  /** Per decision; `no-quantity` counts the parts left alone because their quantity is unknown. */
+  counts: Partial<Record<PartPlan['why'] | 'no-quantity', number>>;
 }
 
 /** Keep the newest snapshot per part (one event may carry a part twice). */
@@ -189,7 +200,9 @@ export async function syncStock(
     refresh?: (parts: PartLevel[]) => Promise<PartLevel[]>;
   } = {},
 ): Promise<{ summary: SyncSummary; result: FlowResult }> {
-  let parts = latestPerPart(levels);
+  const latest = latestPerPart(levels);
+  let parts = latest.filter(hasQuantity);
+  const unknown = latest.length - parts.length;
   const stored = await ctx.state.getEntities<PartSyncState>(
     ctx.flowId,
     parts.map((p) => p.partId),
@@ -199,10 +212,12 @@ export async function syncStock(
   if (options.refresh) {
     const stale = plans.filter((p) => p.quantity !== undefined || p.minimum !== undefined).map((p) => p.part);
     if (stale.length > 0) {
-      const fresh = new Map((await options.refresh(stale)).map((p) => [p.partId, p]));
+      const fresh = new Map(
+        (await options.refresh(stale)).filter(hasQuantity).map((p) => [p.partId, p] as const),
+      );
       const wanted = new Set(stale.map((p) => p.partId));
       parts = parts.flatMap((p) =>
-        wanted.has(p.partId) ? (fresh.has(p.partId) ? [fresh.get(p.partId) as PartLevel] : []) : [p],
+        wanted.has(p.partId) ? (fresh.has(p.partId) ? [fresh.get(p.partId) as KnownPartLevel] : []) : [p],
       );
       plans = planAll();
     }
@@ -211,6 +226,8 @@ export async function syncStock(
   const aligns = plans.filter((p) => p.minimum !== undefined);
   const counts: SyncSummary['counts'] = {};
   for (const p of plans) counts[p.why] = (counts[p.why] ?? 0) + 1;
+  if (unknown > 0) counts['no-quantity'] = unknown;
+  const total = parts.length + unknown;
 
   let requests = 0;
   if (writes.length > 0 || aligns.length > 0) {
@@ -247,7 +264,7 @@ export async function syncStock(
       // An earlier attempt wrote but may have failed before saving the parts' state.
       await saveStates(ctx, plans, stored, eventId, ctx.now().toISOString());
       return {
-        summary: { parts: parts.length, written: 0, aligned: 0, requests: 0, counts },
+        summary: { parts: total, written: 0, aligned: 0, requests: 0, counts },
         result: { outcome: 'duplicate', message: `stock for event ${eventId} was already written` },
       };
     }
@@ -255,7 +272,7 @@ export async function syncStock(
 
   const at = ctx.now().toISOString();
   await saveStates(ctx, plans, stored, eventId, at);
-  const summary = { parts: parts.length, written: writes.length, aligned: aligns.length, requests, counts };
+  const summary = { parts: total, written: writes.length, aligned: aligns.length, requests, counts };
   const detail = Object.entries(counts)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
@@ -265,8 +282,8 @@ export async function syncStock(
       outcome: writes.length > 0 || aligns.length > 0 ? 'done' : 'skipped',
       message:
         writes.length > 0 || aligns.length > 0
-          ? `${parts.length} part(s) (${detail}): Mobility Work stock set for ${writes.length}, minimum aligned for ${aligns.length}, in ${requests} request(s)`
-          : `${parts.length} part(s) (${detail}): nothing to write`,
+          ? `${total} part(s) (${detail}): Mobility Work stock set for ${writes.length}, minimum aligned for ${aligns.length}, in ${requests} request(s)`
+          : `${total} part(s) (${detail}): nothing to write`,
       effects: {
         stockWrites: String(writes.length),
         minimumAlignments: String(aligns.length),

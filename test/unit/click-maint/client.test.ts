@@ -180,25 +180,54 @@ describe('click-maint client: auth, entity header, envelope', () => {
     expect(part).not.toHaveProperty('surplus');
   });
 
-  it('raises VendorResponseError naming the field for unexpected shapes', async () => {
+  it('names the record and field of a part that does not parse, and still returns the others', async () => {
+    const answer = (body: unknown) => h.client({}, { fetch: async () => json(body) });
+    const good = { id: 8, name: 'Belt', on_hand_qty: 3, updated_at: '2026-11-02T08:00:01Z' };
+    const badQty = await answer({
+      status: 'success',
+      data: [{ id: 7, name: 'Grease', on_hand_qty: 'lots', updated_at: '2026-11-02T08:00:00Z' }, good],
+      meta: { pagination },
+    }).listParts(1);
+    expect(badQty.items.map((p) => p.id)).toEqual([8]);
+    expect(badQty.skipped).toEqual([
+      {
+        record: '7',
+        field: 'on_hand_qty',
+        message: 'expected a number or a numeric string (got "lots")',
+        updatedAtMs: T0,
+      },
+    ]);
+    const zoneless = await answer({
+      status: 'success',
+      data: [{ id: 7, name: 'Grease', on_hand_qty: 1, updated_at: '2026-11-02 08:00:00' }],
+      meta: { pagination },
+    }).listParts(1);
+    expect(zoneless.skipped).toEqual([
+      {
+        record: '7',
+        field: 'updated_at',
+        message: 'must be a valid datetime (got "2026-11-02 08:00:00")',
+      },
+    ]);
+    // listAll cannot return a partial list: a skipped record fails it, naming the field.
+    const all = await answer({
+      status: 'success',
+      data: [{ id: 7, name: 'Grease', on_hand_qty: 'lots', updated_at: '2026-11-02T08:00:00Z' }],
+      meta: { pagination },
+    });
+    const partial = (await all.listAll((q) => all.listParts(1, q)).catch((e: unknown) => e)) as Error;
+    expect(partial).toBeInstanceOf(VendorResponseError);
+    expect((partial as VendorResponseError).field).toBe('on_hand_qty');
+  });
+
+  it('raises VendorResponseError naming the field for an unexpected envelope', async () => {
     const answer = (body: unknown) => h.client({}, { fetch: async () => json(body) });
     const failure = async (body: unknown) =>
       (await answer(body)
         .listParts(1)
         .catch((e: unknown) => e)) as Error;
-    const badQty = await failure({
-      status: 'success',
-      data: [{ id: 7, name: 'Grease', on_hand_qty: 'lots', updated_at: '2026-11-02T08:00:00Z' }],
-      meta: { pagination },
-    });
-    expect(badQty).toBeInstanceOf(VendorResponseError);
-    expect((badQty as VendorResponseError).field).toBe('data[0].on_hand_qty');
-    const zoneless = await failure({
-      status: 'success',
-      data: [{ id: 7, name: 'Grease', on_hand_qty: 1, updated_at: '2026-11-02 08:00:00' }],
-      meta: { pagination },
-    });
-    expect((zoneless as VendorResponseError).field).toBe('data[0].updated_at');
+    const notAList = await failure({ status: 'success', data: { id: 7 }, meta: { pagination } });
+    expect((notAList as VendorResponseError).field).toBe('data');
     const noPaging = await failure({ status: 'success', data: [], meta: {} });
     expect((noPaging as VendorResponseError).field).toBe('meta.pagination');
     const ok200Error = await failure({ status: 'error', message: 'Something went wrong' });

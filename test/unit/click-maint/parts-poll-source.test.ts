@@ -87,6 +87,60 @@ async function poll(
 }
 
 const names = (parts: ClickMaintPartSnapshot[]) => parts.map((p) => p.name);
+
+/** A stock part record as Click Maint would send it, with `overrides` (e.g. a bad on_hand_qty). */
+const wirePart = (id: number, updatedAtMs: number, overrides: Record<string, unknown> = {}) => ({
+  id,
+  name: `Wire ${id}`,
+  is_non_stock: false,
+  on_hand_qty: 10,
+  min_qty: 2,
+  updated_at: iso(updatedAtMs),
+  ...overrides,
+});
+
+/**
+ * A client whose `GET /parts` answers also hold `extra` raw records (records the simulator cannot
+ * hold), kept when they match the updated_at filter and fall within the page (or after it on the
+ * last page), in the page's sort order, as Click Maint would.
+ */
+function clientServing(extra: Record<string, unknown>[], config: Partial<ClickMaintConfigInput> = {}) {
+  return h.client(
+    { entities: [1], ...config },
+    {
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        const url = new URL(String(input));
+        if (!url.pathname.endsWith('/parts') || res.status !== 200) return res;
+        const body = (await res.json()) as {
+          data: Record<string, unknown>[];
+          meta: { pagination: { page: number; total_pages: number } };
+        };
+        const at = (r: Record<string, unknown>) => Date.parse(String(r.updated_at));
+        const since = Date.parse(url.searchParams.get('filter[updated_at_gteq]') ?? EPOCH_WATERMARK);
+        const desc = url.searchParams.get('sort') === 'updated_at desc';
+        const times = body.data.map(at);
+        const lastPage = body.meta.pagination.page >= body.meta.pagination.total_pages;
+        const lo = desc ? (lastPage ? -Infinity : Math.min(...times)) : Math.min(since, ...times);
+        const hi = desc
+          ? body.meta.pagination.page === 1
+            ? Infinity
+            : Math.max(...times)
+          : lastPage
+            ? Infinity
+            : Math.max(...times);
+        const merged = [
+          ...body.data,
+          ...extra.filter((r) => at(r) >= since && at(r) >= lo && at(r) <= hi),
+        ].sort((a, b) => (desc ? at(b) - at(a) : at(a) - at(b)));
+        return new Response(JSON.stringify({ ...body, data: merged }), {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+        });
+      },
+    },
+  );
+}
 /** `[filter[updated_at_gteq], page]` of each `GET /parts`. */
 const ransackQueries = () =>
   callsTo(h.sim, 'GET /parts').map((c) => [c.query['filter[updated_at_gteq]']?.[0], c.query.page?.[0]]);
@@ -238,6 +292,51 @@ describe('click-maint.parts poll source: ransack mode', () => {
     const resumed = await poll(run.steps[0]?.state, { perPage: 2, partsPerEvent: 2 });
     expect(resumed.events.map((e) => e.id)).toEqual(run.events.slice(1).map((e) => e.id));
     expect(new Set(run.events.map((e) => e.id)).size).toBe(3);
+  });
+});
+
+describe('click-maint.parts poll source: records that do not parse', () => {
+  const bad = wirePart(900, T0 + 1_500, { on_hand_qty: 'lots' });
+  const expected = {
+    kind: 'Click Maint part (entity 1)',
+    record: '900',
+    field: 'on_hand_qty',
+    message: 'expected a number or a numeric string (got "lots")',
+    next: 'not synced until it changes again in Click Maint',
+  };
+
+  for (const updatedAtFilter of ['ransack', 'off'] as const) {
+    it(`${updatedAtFilter}: skips a part that does not parse, syncs the parts after it, and moves past it`, async () => {
+      addSpaced(['P1', 'P2', 'P3', 'P4']);
+      const client = clientServing([bad], { updatedAtFilter });
+      const run = await poll(undefined, { perPage: 2 }, {}, client);
+      expect(run.error).toBeUndefined();
+      expect(names(run.parts)).toEqual(['P1', 'P2', 'P3', 'P4']);
+      expect(run.steps.flatMap((s) => s.skipped ?? [])).toEqual([expected]);
+      expect(run.state?.entities['1']).toMatchObject({ watermark: iso(T0 + 3_000) });
+      // Not read, not reported again until it changes.
+      const again = await poll(run.state, { perPage: 2 }, {}, client);
+      expect(again.parts).toEqual([]);
+      expect(again.steps.flatMap((s) => s.skipped ?? [])).toEqual([]);
+    });
+  }
+
+  it('a bad last part moves the watermark past it, so it is reported once, not on every run', async () => {
+    addSpaced(['P1']);
+    const last = wirePart(901, T0 + 5_000, { name: null });
+    const client = clientServing([last]);
+    const run = await poll(undefined, {}, {}, client);
+    expect(names(run.parts)).toEqual(['P1']);
+    expect(run.steps.map((s) => [s.summary, s.skipped?.map((x) => x.record)])).toEqual([
+      ['entity 1: parts 1..1 of changes since the beginning (ransack)', ['901']],
+    ]);
+    expect(run.state?.entities['1']).toEqual({
+      watermark: iso(T0 + 5_000),
+      seen: [`901@${iso(T0 + 5_000)}#unreadable`],
+      mode: 'ransack',
+    });
+    const again = await poll(run.state, {}, {}, client);
+    expect(again.steps.flatMap((s) => s.skipped ?? [])).toEqual([]);
   });
 });
 

@@ -37,6 +37,110 @@ const makeFlow = (until: number) =>
     handle: async () => ({ outcome: 'done', message: '' }),
   });
 
+/**
+ * A source over a fixed list of vendor records, one step per record: a record it cannot read is
+ * skipped (in the step's `skipped`), and the watermark `n` moves past it like past any other.
+ */
+const recordsSource: PollSource<{ records: (number | string)[] }, { n: number }, undefined> = {
+  id: 'test.records',
+  vendor: 'upkeep',
+  stateSchema: z.object({ n: z.number() }),
+  connect: () => undefined,
+  async *poll({ state, options }) {
+    for (let n = (state?.n ?? 0) + 1; n <= options.records.length; n++) {
+      const value = options.records[n - 1];
+      if (typeof value === 'number') {
+        yield { events: [flowEvent({ id: `rec-${n}` })], state: { n }, summary: `record ${n}` };
+      } else {
+        yield {
+          events: [],
+          state: { n },
+          summary: `record ${n}`,
+          skipped: [
+            {
+              kind: 'Test part',
+              record: `R-${n}`,
+              field: 'quantity',
+              message: `expected number (got ${JSON.stringify(value)})`,
+              next: 'read again when it changes',
+            },
+          ],
+        };
+      }
+    }
+  },
+};
+
+const recordsFlow = (id: string, records: (number | string)[]) =>
+  defineFlow({
+    id,
+    description: 'test',
+    vendors: [],
+    config: z.object({}),
+    triggers: [
+      { kind: 'schedule', source: recordsSource, everyMinutes: () => 5, options: () => ({ records }) },
+    ],
+    setup: () => undefined,
+    handle: async () => ({ outcome: 'done', message: '' }),
+  });
+
+describe('runPoll: records a source could not parse', () => {
+  it('reports each skipped record (WARN line, run-log entry, count) and goes on past it', async () => {
+    const flow = recordsFlow('poll-skip-a', [1, 'abc', 3]);
+    const trigger = flow.triggers[0] as Extract<(typeof flow.triggers)[number], { kind: 'schedule' }>;
+    const env = testEnv(t.store());
+    const queue = recordingQueue();
+    const summary = await runPoll({ flow, trigger, config: {}, env, queue, queueUrl: 'q', deps: undefined });
+
+    expect(summary).toMatchObject({ steps: 3, events: 2, skipped: 1 });
+    expect(summary.summaries).toEqual(['record 1', 'record 2; 1 record skipped', 'record 3']);
+    expect(queue.sent.map((s) => s.event.id)).toEqual(['rec-1', 'rec-3']);
+    expect((await env.state.loadPollState(`${flow.id}#test.records`))?.data).toEqual({ n: 3 });
+
+    const message =
+      'Test part R-2 skipped: quantity: expected number (got "abc"); read again when it changes';
+    expect(env.log.lines.filter((l) => l.level === 'warn')).toEqual([
+      {
+        level: 'warn',
+        message: `poll-skip-a/test.records: ${message}`,
+        extra: { flow: 'poll-skip-a', source: 'test.records', record: 'R-2', field: 'quantity' },
+      },
+    ]);
+    expect(await env.state.listRuns(flow.id)).toEqual([
+      {
+        flowId: 'poll-skip-a',
+        eventId: 'test.records:R-2',
+        eventType: 'test.records.record-skipped',
+        outcome: 'skipped',
+        message,
+        at: '2026-11-02T09:00:00.000Z',
+        effects: undefined,
+      },
+    ]);
+
+    // Nothing is read or reported again.
+    const again = await runPoll({ flow, trigger, config: {}, env, queue, queueUrl: 'q', deps: undefined });
+    expect(again).toMatchObject({ steps: 0, events: 0, skipped: 0 });
+    expect(await env.state.listRuns(flow.id)).toHaveLength(1);
+  });
+
+  it('does not move the watermark past a skipped record it could not report', async () => {
+    const flow = recordsFlow('poll-skip-b', [1, 'abc', 3]);
+    const trigger = flow.triggers[0] as Extract<(typeof flow.triggers)[number], { kind: 'schedule' }>;
+    const store = t.store();
+    const failing = Object.assign(Object.create(Object.getPrototypeOf(store)), store) as typeof store;
+    failing.appendRun = async () => {
+      throw new Error('dynamodb unavailable');
+    };
+    const env = testEnv(failing);
+    await expect(
+      runPoll({ flow, trigger, config: {}, env, queue: recordingQueue(), queueUrl: 'q', deps: undefined }),
+    ).rejects.toThrow('dynamodb unavailable');
+    // Record 1 was handled; the run stopped before saving past record 2.
+    expect((await store.loadPollState(`${flow.id}#test.records`))?.data).toEqual({ n: 1 });
+  });
+});
+
 describe('runPoll', () => {
   it('enqueues each step and then saves its state', async () => {
     const flow = makeFlow(3);

@@ -279,10 +279,56 @@ describe('deepomatic.open-work-orders poll source', () => {
     };
     const second = await poll(first.state, {}, flaky);
     expect(changed(second.events).map((d) => d.id)).toEqual([b]);
-    expect(second.error).toBeInstanceOf(DeepomaticPollError);
+    // Skipped and reported, not a failed run: the others are handled and the poll goes on.
+    expect(second.error).toBeUndefined();
+    expect(second.steps.flatMap((s) => s.skipped ?? []).map((x) => [x.record, x.field])).toEqual([
+      [a, 'progress_score'],
+    ]);
     expect(second.state?.seen[a]).toBe(first.state?.seen[a]);
     const third = await poll(second.state);
     expect(changed(third.events).map((d) => d.id)).toEqual([a]);
+  });
+
+  it('reports an unreadable work order at every run with the time it was first found, until it parses', async () => {
+    const a = await follow('A');
+    const b = await follow('B');
+    /** Deepomatic answers A's body with a progress_score that is not a number. */
+    const corrupting = (on: boolean) =>
+      h.client({
+        http: {
+          fetch: async (input, init) => {
+            const res = await fetch(input, init);
+            if (!on || !String(input).includes(a)) return res;
+            const body = (await res.json()) as Record<string, unknown>;
+            return new Response(JSON.stringify({ ...body, progress_score: 'abc' }), { status: res.status });
+          },
+        },
+      });
+    const first = await poll(undefined, {}, corrupting(true));
+    expect(first.error).toBeUndefined();
+    expect(changed(first.events).map((d) => d.id)).toEqual([b]);
+    const entry = {
+      kind: 'Deepomatic work order',
+      record: a,
+      field: 'progress_score',
+      message: 'expected number (got "abc")',
+      next: `its upkeep work order A waits: not judged while unreadable (since ${T0}), read again at every poll`,
+    };
+    expect(first.steps.flatMap((s) => s.skipped ?? [])).toEqual([entry]);
+    expect(first.state?.unreadable).toEqual({ [a]: T0 });
+    expect(first.state?.seen[a]).toBeUndefined();
+
+    // Still unreadable a minute later: reported again, with the same "since".
+    h.clock.advance(60_000);
+    const second = await poll(first.state, {}, corrupting(true));
+    expect(second.steps.flatMap((s) => s.skipped ?? [])).toEqual([entry]);
+    expect(second.state?.unreadable).toEqual({ [a]: T0 });
+
+    // Readable again: judged (first sight of its state: it emits), and no longer reported.
+    const third = await poll(second.state, {}, corrupting(false));
+    expect(changed(third.events).map((d) => d.id)).toContain(a);
+    expect(third.steps.flatMap((s) => s.skipped ?? [])).toEqual([]);
+    expect(third.state?.unreadable).toBeUndefined();
   });
 
   it('an auth failure stops the walk and throws (nothing emitted, state kept, no more GETs)', async () => {
@@ -390,6 +436,54 @@ describe('deepomatic.open-work-orders poll source under runPoll', () => {
     const next = flakyQueue();
     await run(flow, next.queue);
     expect(changed(next.sent).map((d) => d.progressScore)).toEqual([20]);
+  });
+
+  it('an unreadable work order gets a run-log entry and a count at each run, and fails nothing', async () => {
+    const a = await follow('A');
+    await follow('B');
+    const flow = makeFlow();
+    const trigger = flow.triggers[0] as Extract<(typeof flow.triggers)[number], { kind: 'schedule' }>;
+    const env = testEnv(store, { now: () => h.clock.now() });
+    const unreadable: Pick<DeepomaticClient, 'getWorkOrder'> = {
+      getWorkOrder: async (id) => {
+        if (id === a)
+          throw new VendorResponseError('deepomatic', 'getWorkOrder', 'tasks[0].name', 'expected string');
+        return client.getWorkOrder(id);
+      },
+    };
+    const deps = { client: unreadable, members: store };
+    const first = await runPoll({
+      flow,
+      trigger,
+      config: {},
+      env,
+      queue: flakyQueue().queue,
+      queueUrl: 'q',
+      deps,
+    });
+    expect(first).toMatchObject({ events: 1, skipped: 1 });
+    expect(first.summaries).toEqual([
+      'page 1: 2 open work orders listed, 1 changed, 0 deleted; 1 record skipped',
+    ]);
+    h.clock.advance(60_000);
+    const second = await runPoll({
+      flow,
+      trigger,
+      config: {},
+      env,
+      queue: flakyQueue().queue,
+      queueUrl: 'q',
+      deps,
+    });
+    expect(second).toMatchObject({ skipped: 1 });
+    const runs = await store.listRuns(flow.id);
+    expect(runs.map((r) => [r.outcome, r.eventId])).toEqual([
+      ['skipped', `deepomatic.open-work-orders:${a}`],
+      ['skipped', `deepomatic.open-work-orders:${a}`],
+    ]);
+    expect(runs[0]?.message).toBe(
+      `Deepomatic work order ${a} skipped: tasks[0].name: expected string; its upkeep work order A waits: not judged while unreadable (since ${T0}), read again at every poll`,
+    );
   });
 
   it('a crash on a later page keeps the pages already enqueued and repeats only the failed one', async () => {

@@ -5,6 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { flow as clickMaintFlow } from '../../../functions/flows/click-maint-part-low-to-mobility-work-stock.ts';
+import {
+  flow as alertFlow,
+  orderQuantity,
+} from '../../../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
 import type { PartSyncState, StockWriter } from '../../../functions/flows/shared/stock-sync.ts';
 import { flow as upkeepFlow } from '../../../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
 import { flowEvent, testEnv } from '../../support/factories.ts';
@@ -112,5 +116,40 @@ describe('the two part flows share one stock sync', () => {
       lastWrite: undefined,
     });
     expect(a?.low).toBe(true);
+  });
+
+  it('UpKeep: a part without a quantity (unknown) is never written, in low or mirror mode', async () => {
+    for (const mode of ['low', 'mirror'] as const) {
+      const { calls, writer } = recordingWriter();
+      const config = upkeepFlow.config.parse({ mode });
+      const result = await upkeepFlow.handle(
+        flowEvent({
+          id: `uk-noqty-${mode}`,
+          type: 'upkeep.parts.changed',
+          data: {
+            parts: [
+              {
+                id: `NOQ-${mode}`,
+                name: 'No quantity',
+                quantity: null,
+                minimumQuantity: 4,
+                updatedAtMs: 1000,
+              },
+              { id: `LOW-${mode}`, name: 'Low', quantity: 1, minimumQuantity: 4, updatedAtMs: 1000 },
+            ],
+          },
+        }),
+        ctxFor(upkeepFlow.id, config, { mobilityWork: writer }),
+      );
+      expect(calls.find((c) => c.kind === 'stock')?.items).toEqual([{ id: `LOW-${mode}`, quantity: 1 }]);
+      expect(result.message).toContain('1 no-quantity');
+      expect(await t.store().getEntity(upkeepFlow.id, `NOQ-${mode}`)).toBeUndefined();
+    }
+  });
+
+  it('a refill purchase order never reads an unknown UpKeep quantity as 0 (it orders 1)', () => {
+    const config = alertFlow.config.parse({});
+    expect(orderQuantity(config, { quantity: 1, minimumQuantity: 4 })).toBe(4);
+    expect(orderQuantity(config, { quantity: null, minimumQuantity: 4 })).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  type KnownPartLevel,
   MW_STOCK_WRITTEN,
   type PartLevel,
   type PartSyncState,
@@ -24,7 +25,7 @@ const part = (
   minimum: number | null = 4,
   changedAtMs = 1000,
   partId = 'P1',
-): PartLevel => ({
+): KnownPartLevel => ({
   partId,
   name: `Part ${partId}`,
   quantity,
@@ -142,6 +143,36 @@ describe('syncStock', () => {
     const next = await syncStock(failing, w, 'evt-y', [part(1, 4, 2, 'A')]);
     expect(next.summary.written).toBe(0);
     expect(calls.filter((x) => x.kind === 'stock')).toHaveLength(1);
+  });
+
+  it('leaves a part with an unknown quantity alone: no write, no alignment, state kept (unknown is not 0)', async () => {
+    const unknown = (partId: string, changedAtMs: number): PartLevel => ({
+      partId,
+      name: `Part ${partId}`,
+      quantity: null,
+      minimum: 4,
+      changedAtMs,
+    });
+    for (const mode of ['low', 'mirror'] as const) {
+      const { w, calls } = writer();
+      const c = { ...ctx(`sync-unknown-${mode}`), config: config({ mode }) };
+      // A was low (and written); B was never seen.
+      await syncStock(c, w, 'evt-1', [part(1, 4, 1, 'A')]);
+      const before = await c.state.getEntity(c.flowId, 'A');
+      calls.length = 0;
+      const { summary, result } = await syncStock(c, w, 'evt-2', [unknown('A', 2), unknown('B', 2)]);
+      expect(calls).toEqual([]);
+      expect(summary).toMatchObject({ parts: 2, written: 0, aligned: 0, counts: { 'no-quantity': 2 } });
+      expect(result).toMatchObject({
+        outcome: 'skipped',
+        message: '2 part(s) (2 no-quantity): nothing to write',
+      });
+      expect(await c.state.getEntity(c.flowId, 'A')).toEqual(before);
+      expect(await c.state.getEntity(c.flowId, 'B')).toBeUndefined();
+      // Its next known quantity is judged against the last known state: A is still low, no write.
+      await syncStock(c, w, 'evt-3', [part(1, 4, 3, 'A')]);
+      expect(calls.filter((x) => x.kind === 'stock')).toEqual([]);
+    }
   });
 
   it('re-reads the parts it is about to write and plans again from the fresh levels', async () => {

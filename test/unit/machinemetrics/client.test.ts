@@ -129,14 +129,47 @@ describe('MachineMetricsClient.downtimeReport', () => {
     });
   });
 
-  it('names the offending field when the response has an unexpected shape', async () => {
+  it('leaves out a machine whose row does not parse, naming it and the field; the others are kept', async () => {
     const broken = structuredClone(DOC_DOWNTIME_RESPONSE) as { items: { items: { aggregate: unknown }[] }[] };
     const leaf = broken.items[0]?.items[1];
     if (leaf) leaf.aggregate = { downtimeMs: '837607', recordCount: 1 };
     const { client: c } = client([{ status: 200, body: broken }]);
+    const report = await c.downtimeReport(query);
+    // MACHINE_2 is unknown for this report (not "no downtime"); MACHINE_1 and MACHINE_3 are read.
+    expect(Object.keys(report.machines).sort()).toEqual([MACHINE_1, MACHINE_3].sort());
+    expect(report.machines[MACHINE_3]?.downtimeMs).toBe(350032 + 5912801);
+    expect(report.skipped).toEqual([
+      {
+        record: MACHINE_2,
+        field: 'items[0].items[1].aggregate.downtimeMs',
+        message: 'expected number (got "837607")',
+      },
+    ]);
+  });
+
+  it('fails the whole report on a row it cannot tie to a machine (any machine could be under it)', async () => {
+    const broken = structuredClone(DOC_DOWNTIME_RESPONSE) as { items: { entity: unknown }[] };
+    const top = broken.items[0];
+    if (top) top.entity = { type: 'reason' };
+    const { client: c } = client([{ status: 200, body: broken }]);
     const error = await c.downtimeReport(query).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VendorResponseError);
-    expect((error as VendorResponseError).field).toBe('items[0].items[1].aggregate.downtimeMs');
+    expect((error as VendorResponseError).field).toBe('items[0].entity.id');
+  });
+
+  it('names a machine or reason by its id when its entry in entities does not parse', () => {
+    const odd = structuredClone(DOC_DOWNTIME_RESPONSE) as {
+      entities: { machine: Record<string, unknown>; reason: Record<string, unknown> };
+    };
+    odd.entities.machine[MACHINE_1] = { id: MACHINE_1, name: 42 };
+    odd.entities.reason['33'] = 'Chipping Out';
+    const report = normaliseDowntimeReport(downtimeReportResponseSchema.parse(odd));
+    expect(report.skipped).toBeUndefined();
+    expect(report.machines[MACHINE_1]).toEqual({
+      name: MACHINE_1,
+      downtimeMs: 544259,
+      reasons: { '33': { name: '33', downtimeMs: 544259, virtual: false } },
+    });
   });
 
   it('refuses a body without items instead of reading it as "no downtime"', async () => {

@@ -37,17 +37,28 @@ const MIN = 60_000;
 const options = (overrides: Partial<ResolvedDowntimePollOptions> = {}): ResolvedDowntimePollOptions =>
   downtimePollOptionsSchema.parse({ minimumMinutes: 10, ...overrides });
 
+/** A change to a raw report before it is parsed (to send a row the client cannot read). */
+type Corrupt = (
+  query: DetectorQuery,
+  raw: { items: { entity: { id: string }; aggregate: unknown }[] },
+) => void;
+
 /** The vendor as seen at `vendorNow` (open records count up to it). */
-function vendor(world: MachineMetricsWorld, vendorNow: () => Date) {
+function vendor(world: MachineMetricsWorld, vendorNow: () => Date, corrupt?: Corrupt) {
   const queries: DetectorQuery[] = [];
   const read = async (query: DetectorQuery) => {
     queries.push(query);
-    const raw = aggregateDowntime(
-      world,
-      { start: query.start, end: query.end, groupBy: query.groupBy, machines: query.machines },
-      vendorNow(),
+    const raw = JSON.parse(
+      JSON.stringify(
+        aggregateDowntime(
+          world,
+          { start: query.start, end: query.end, groupBy: query.groupBy, machines: query.machines },
+          vendorNow(),
+        ),
+      ),
     );
-    return normaliseDowntimeReport(downtimeReportResponseSchema.parse(JSON.parse(JSON.stringify(raw))));
+    corrupt?.(query, raw);
+    return normaliseDowntimeReport(downtimeReportResponseSchema.parse(raw));
   };
   return { read, queries };
 }
@@ -58,8 +69,9 @@ async function poll(
   state: DowntimePollState | undefined,
   now: Date,
   opts = options(),
+  corrupt?: Corrupt,
 ) {
-  const v = vendor(world, () => now);
+  const v = vendor(world, () => now, corrupt);
   const plan = planWindows(state?.lastEvaluatedEnd, now, opts);
   const steps = [];
   let current = state;
@@ -233,6 +245,61 @@ describe('evaluateWindow: end of an episode', () => {
     const after = await poll(world, inGrace.state, at('09:10:00'));
     expect(after.state?.machines).toEqual({});
     expect(after.queries.map((q) => q.purpose)).toEqual(['detect']);
+  });
+});
+
+describe('evaluateWindow: a machine whose report rows do not parse', () => {
+  /** MACHINE_1's row of the `still-down` report carries a downtime that is not a number. */
+  const badStillDown: Corrupt = (query, raw) => {
+    if (query.purpose !== 'still-down') return;
+    const row = raw.items.find((i) => i.entity.id === MACHINE_1);
+    if (row) row.aggregate = { downtimeMs: 'n/a' };
+  };
+
+  it('is left as it was (never ended on an unreadable row) while the others go on, then evaluated again', async () => {
+    const world = createMachineMetricsWorld();
+    for (const m of [MACHINE_1, MACHINE_2]) {
+      markMachineDown(world, m, { at: at('07:47:00') });
+      markMachineUp(world, m, { at: at('08:13:30') });
+    }
+    const first = await poll(world, stateAt('07:55:00'), at('08:05:00'));
+    expect(Object.values(first.state?.machines ?? {}).map((e) => e.status)).toEqual(['DOWN', 'DOWN']);
+
+    const bad = await poll(world, first.state, at('08:20:00'), options(), badStillDown);
+    expect(bad.events.map((e) => [e.type, e.subject])).toEqual([[DOWNTIME_ENDED, MACHINE_2]]);
+    expect(bad.state?.machines[MACHINE_1]).toEqual(first.state?.machines[MACHINE_1]);
+    expect(bad.state?.machines[MACHINE_2]?.status).toBe('ENDED');
+    expect(bad.state?.lastEvaluatedEnd).toBe(iso('08:15:00'));
+    // Windows ending 08:05, 08:10 and 08:15: reported in each window while it stays unreadable.
+    const problem = {
+      record: MACHINE_1,
+      field: 'items[0].aggregate.downtimeMs',
+      message: 'expected number (got "n/a")',
+    };
+    expect(bad.steps.map((s) => s.skipped)).toEqual([[problem], [problem], [problem]]);
+
+    // Readable again in the next window: the episode ends there, once.
+    const next = await poll(world, bad.state, at('08:25:00'));
+    expect(next.events.map((e) => [e.type, e.subject])).toEqual([[DOWNTIME_ENDED, MACHINE_1]]);
+    expect(next.steps.flatMap((s) => s.skipped)).toEqual([]);
+  });
+
+  it('does not start an episode on a refinement row it cannot read; the next window starts it', async () => {
+    const world = createMachineMetricsWorld();
+    markMachineDown(world, MACHINE_1, { at: at('07:47:00') });
+    const badRefine: Corrupt = (query, raw) => {
+      if (query.purpose !== 'refine-start') return;
+      const row = raw.items.find((i) => i.entity.id === MACHINE_1);
+      if (row) row.aggregate = null;
+    };
+    const bad = await poll(world, stateAt('07:55:00'), at('08:05:00'), options(), badRefine);
+    expect(bad.events).toEqual([]);
+    expect(bad.state?.machines).toEqual({});
+    expect(bad.steps.flatMap((s) => s.skipped).map((p) => [p.record, p.field])).toEqual([
+      [MACHINE_1, 'items[0].aggregate'],
+    ]);
+    const next = await poll(world, bad.state, at('08:10:00'));
+    expect(next.events.map((e) => e.type)).toEqual([DOWNTIME_STARTED]);
   });
 });
 

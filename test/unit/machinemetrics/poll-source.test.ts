@@ -65,10 +65,17 @@ beforeEach(() => {
 async function poll(
   state: DowntimePollState | undefined,
   options: DowntimePollOptions = { minimumMinutes: 10 },
+  pollDeps: DowntimePollDeps = deps,
 ) {
   const log = memoryLog();
   const steps: PollStep<DowntimePollState>[] = [];
-  for await (const step of downtimePollSource.poll({ state, options, now: clock.now(), deps, log })) {
+  for await (const step of downtimePollSource.poll({
+    state,
+    options,
+    now: clock.now(),
+    deps: pollDeps,
+    log,
+  })) {
     // What the runtime does: the state it saves must load again through the source's schema.
     expect(downtimePollSource.stateSchema.parse(JSON.parse(JSON.stringify(step.state)))).toEqual(step.state);
     steps.push(step);
@@ -164,6 +171,44 @@ describe('downtimePollSource', () => {
     );
     expect(steps[1]?.summary).not.toMatch(/skipped/);
     expect(log.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+
+  it('skips a machine whose report row does not parse (named in the step) and evaluates the others', async () => {
+    setClock('2026-11-02T16:00:00.000Z');
+    sim.down(MACHINE_1, { at: new Date('2026-11-02T15:30:00Z') });
+    sim.down(MACHINE_2, { at: new Date('2026-11-02T15:30:00Z') });
+    // Every report answers MACHINE_1's row with a downtime that is not a number.
+    const env = testEnv({
+      vendors: { machinemetrics: { baseUrl: sim.url, secretName: SECRET_NAME } },
+      secrets: mutableSecrets({ [SECRET_NAME]: { apiKey: API_KEY } }).source,
+    });
+    const corrupting = connectMachineMetrics(env, {
+      http: {
+        fetch: async (input, init) => {
+          const res = await fetch(input, init);
+          const body = (await res.json()) as { items: { entity: { id: string }; aggregate: unknown }[] };
+          for (const row of body.items) if (row.entity.id === MACHINE_1) row.aggregate = { downtimeMs: null };
+          return new Response(JSON.stringify(body), { status: res.status });
+        },
+      },
+    });
+    const run = await poll(
+      { lastEvaluatedEnd: '2026-11-02T15:50:00.000Z', machines: {} },
+      { minimumMinutes: 10 },
+      { client: corrupting },
+    );
+    expect(run.events.map((e) => [e.type, e.subject])).toEqual([[DOWNTIME_STARTED, MACHINE_2]]);
+    expect(Object.keys(run.state?.machines ?? {})).toEqual([MACHINE_2]);
+    expect(run.steps).toHaveLength(1);
+    expect(run.steps[0]?.skipped).toEqual([
+      {
+        kind: 'MachineMetrics machine',
+        record: MACHINE_1,
+        field: expect.stringMatching(/^items\[\d+\]\.aggregate\.downtimeMs$/),
+        message: 'expected number (got null)',
+        next: 'left as it was for the window ending 2026-11-02T15:55:00.000Z (no episode starts or ends on a row that cannot be read); evaluated again in the next window',
+      },
+    ]);
   });
 
   it('yields nothing when no window is due yet', async () => {

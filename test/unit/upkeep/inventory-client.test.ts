@@ -73,7 +73,7 @@ describe('UpKeepClient parts', () => {
         ],
       },
     });
-    const parts = await client.listParts();
+    const { items: parts } = await client.listParts();
     expect(parts.map((p) => [p.id, p.quantity, p.minimumQuantity, p.cost])).toEqual([
       ['A', 5, null, null],
       ['B', 5, null, null],
@@ -82,22 +82,83 @@ describe('UpKeepClient parts', () => {
     ]);
   });
 
-  it('rejects a non-numeric quantity with VendorResponseError naming part.quantity and the record', async () => {
+  it('returns the other parts of a page and names a non-numeric quantity, its field and its record', async () => {
     const client = h.client();
     h.sim.faults.push({
       match: `GET ${partsPath}`,
       status: 200,
-      body: { success: true, results: [wirePart(), wirePart({ id: 'PartBad0002', quantity: 'five' })] },
+      body: {
+        success: true,
+        results: [
+          wirePart(),
+          wirePart({ id: 'PartBad0002', quantity: 'five' }),
+          wirePart({ id: 'PartWire003' }),
+        ],
+      },
+    });
+    const page = await client.listParts();
+    expect(page.items.map((p) => p.id)).toEqual(['PartWire001', 'PartWire003']);
+    expect(page.skipped).toEqual([
+      {
+        record: 'PartBad0002',
+        field: 'quantity',
+        message: 'expected a number or a numeric string, got "five"',
+        updatedAtMs: T0,
+      },
+    ]);
+  });
+
+  it('names a record without a readable id by its position, and gives no place without updatedAt', async () => {
+    const client = h.client();
+    h.sim.faults.push({
+      match: `GET ${partsPath}`,
+      status: 200,
+      body: { success: true, results: [wirePart({ id: 7, updatedAt: undefined }), wirePart()] },
+    });
+    const page = await client.listParts();
+    expect(page.items.map((p) => p.id)).toEqual(['PartWire001']);
+    expect(page.skipped).toEqual([{ record: '7', field: 'id', message: 'expected string (got 7)' }]);
+  });
+
+  it('still fails the whole call when the envelope is wrong (results not a list)', async () => {
+    const client = h.client();
+    h.sim.faults.push({
+      match: `GET ${partsPath}`,
+      status: 200,
+      body: { success: true, results: { id: 'PartWire001' } },
     });
     const error = (await client.listParts().catch((e: unknown) => e)) as VendorResponseError;
     expect(error).toBeInstanceOf(VendorResponseError);
-    expect(error.field).toBe('part.quantity');
+    expect(error.field).toBe('results');
     expect(error.operation).toBe('listParts');
-    expect(error.message).toContain('"five"');
-    expect(error.message).toContain('results[1], part PartBad0002');
   });
 
-  it('names each part field that does not parse: missing quantity, bad minimum, bad cost, bad timestamp', async () => {
+  it('reads a quantity that is absent, null or empty as unknown (null), never as 0', async () => {
+    const client = h.client();
+    h.sim.faults.push({
+      match: `GET ${partsPath}`,
+      status: 200,
+      body: {
+        success: true,
+        results: [
+          wirePart({ id: 'A', quantity: undefined }),
+          wirePart({ id: 'B', quantity: null }),
+          wirePart({ id: 'C', quantity: '' }),
+          wirePart({ id: 'D', quantity: '0' }),
+        ],
+      },
+    });
+    const page = await client.listParts();
+    expect(page.skipped).toEqual([]);
+    expect(page.items.map((p) => [p.id, p.quantity])).toEqual([
+      ['A', null],
+      ['B', null],
+      ['C', null],
+      ['D', 0],
+    ]);
+  });
+
+  it('names each part field that does not parse: bad quantity, bad minimum, bad cost, bad timestamp', async () => {
     const client = h.client();
     const fieldOf = async (part: Record<string, unknown>) => {
       h.sim.faults.push({ match: `GET ${partsPath}/`, status: 200, body: { success: true, result: part } });
@@ -105,8 +166,8 @@ describe('UpKeepClient parts', () => {
       expect(error).toBeInstanceOf(VendorResponseError);
       return error.field;
     };
-    expect(await fieldOf(wirePart({ quantity: undefined }))).toBe('part.quantity');
-    expect(await fieldOf(wirePart({ quantity: '' }))).toBe('part.quantity');
+    expect(await fieldOf(wirePart({ quantity: 'five' }))).toBe('part.quantity');
+    expect(await fieldOf(wirePart({ quantity: {} }))).toBe('part.quantity');
     expect(await fieldOf(wirePart({ minimumQuantity: 'n/a' }))).toBe('part.minimumQuantity');
     expect(await fieldOf(wirePart({ cost: '$4' }))).toBe('part.cost');
     expect(await fieldOf(wirePart({ updatedAt: 'yesterday' }))).toBe('part.updatedAt');
@@ -126,7 +187,7 @@ describe('UpKeepClient parts', () => {
         ],
       },
     });
-    const [a, b] = await client.listParts();
+    const [a, b] = (await client.listParts()).items;
     expect(a?.partNumber).toBe('PN-9');
     expect(b?.partNumber).toBeUndefined();
     expect(b?.updatedAtMs).toBe(T0 + 1000);

@@ -85,6 +85,51 @@ async function poll(
 }
 
 const ids = (parts: PartSnapshot[]) => parts.map((p) => p.id);
+
+/** A part record as UpKeep would send it, with `overrides` (e.g. a quantity that does not parse). */
+const wireBadPart = (id: string, updatedAtMs: number, overrides: Record<string, unknown>) => ({
+  id,
+  name: `Part ${id}`,
+  quantity: '10',
+  minimumQuantity: '2',
+  createdAt: new Date(T0).toISOString(),
+  updatedAt: new Date(updatedAtMs).toISOString(),
+  ...overrides,
+});
+
+/**
+ * A client whose `GET /parts` answers also hold `extra` raw records (records the simulator cannot
+ * hold), placed by updatedAt and kept only when they match the query's updatedAt filter, as UpKeep
+ * would. Offsets and limits apply to the simulator's parts only.
+ */
+function clientServing(extra: Record<string, unknown>[]): UpKeepClient {
+  return h.client({
+    http: {
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        const url = new URL(String(input));
+        if (!url.pathname.endsWith('/parts') || res.status !== 200) return res;
+        const body = (await res.json()) as { results: Record<string, unknown>[] };
+        const since = Number(url.searchParams.get('updatedAtGreaterThanOrEqualTo') ?? 0);
+        const at = (r: Record<string, unknown>) => Date.parse(String(r.updatedAt));
+        const shown = body.results;
+        const last = shown.length > 0 ? at(shown[shown.length - 1] as Record<string, unknown>) : Infinity;
+        const first = shown.length > 0 ? at(shown[0] as Record<string, unknown>) : since;
+        // Only records inside this page's span (or past its end when it is the last page).
+        const limit = Number(url.searchParams.get('limit') ?? 100);
+        const lastPage = shown.length < limit;
+        const merged = [
+          ...shown,
+          ...extra.filter((r) => at(r) >= Math.max(since, first) && (lastPage || at(r) <= last)),
+        ].sort((a, b) => at(a) - at(b));
+        return new Response(JSON.stringify({ ...body, results: merged }), {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+        });
+      },
+    },
+  });
+}
 /** `[updatedAtGreaterThanOrEqualTo, offset]` of each authorised `GET /parts` (reset() expires sessions). */
 const partQueries = () =>
   callsTo(h.sim, 'GET /parts')
@@ -333,7 +378,7 @@ describe('upkeep.parts poll source: reading', () => {
     expect(ids(freed.parts)).toEqual(['F']);
   });
 
-  it('hands over the parts read before a malformed page, then fails naming part.quantity', async () => {
+  it('hands over the parts read before a malformed page, then fails naming the bad envelope field', async () => {
     addSpaced(['P1', 'P2', 'P3', 'P4', 'P5']);
     let pages = 0;
     const broken = h.client({
@@ -341,21 +386,11 @@ describe('upkeep.parts poll source: reading', () => {
         fetch: async (input, init) => {
           const res = await fetch(input, init);
           if (String(input).includes('/parts?') && ++pages === 1) {
+            // The next page's whole response is unreadable: no list of parts at all.
             h.sim.faults.push({
               match: 'GET /api/v2/parts',
               status: 200,
-              body: {
-                success: true,
-                results: [
-                  {
-                    id: 'P4',
-                    name: 'Part P4',
-                    quantity: 'lots',
-                    createdAt: '2026-11-02T08:00:03.000Z',
-                    updatedAt: '2026-11-02T08:00:03.000Z',
-                  },
-                ],
-              },
+              body: { success: true, results: { id: 'P4', name: 'Part P4', quantity: 'lots' } },
             });
           }
           return res;
@@ -366,7 +401,62 @@ describe('upkeep.parts poll source: reading', () => {
     expect(ids(run.parts)).toEqual(['P1', 'P2', 'P3']);
     expect(run.state).toEqual({ watermarkMs: T0 + 2_000, idsAtWatermark: ['P3#10/2'] });
     expect(run.error).toBeInstanceOf(VendorResponseError);
-    expect((run.error as VendorResponseError).field).toBe('part.quantity');
+    expect((run.error as VendorResponseError).field).toBe('results');
+  });
+
+  it('skips a part that does not parse, emits the parts before and after it, and moves past it', async () => {
+    addSpaced(['P1', 'P2', 'P3', 'P4', 'P5']);
+    const bad = wireBadPart('BAD', T0 + 2_500, { quantity: 'abc' });
+    const run = await poll(undefined, { pageSize: 2 }, clientServing([bad]));
+    expect(run.error).toBeUndefined();
+    expect(ids(run.parts)).toEqual(['P1', 'P2', 'P3', 'P4', 'P5']);
+    expect(run.steps.flatMap((s) => s.skipped ?? [])).toEqual([
+      {
+        kind: 'UpKeep part',
+        record: 'BAD',
+        field: 'quantity',
+        message: 'expected a number or a numeric string, got "abc"',
+        next: 'not synced until it changes again in UpKeep',
+      },
+    ]);
+    expect(run.state).toEqual({ watermarkMs: T0 + 4_000, idsAtWatermark: ['P5#10/2'] });
+    // Nothing is read again, the bad part included, until something changes.
+    const again = await poll(run.state, { pageSize: 2 }, clientServing([bad]));
+    expect(again.parts).toEqual([]);
+    expect(again.steps.flatMap((s) => s.skipped ?? [])).toEqual([]);
+  });
+
+  it('moves the watermark past a bad last part, so it is reported once, not on every run', async () => {
+    addSpaced(['P1', 'P2']);
+    const bad = wireBadPart('BAD', T0 + 5_000, { minimumQuantity: 'n/a' });
+    const run = await poll(undefined, { pageSize: 10 }, clientServing([bad]));
+    expect(ids(run.parts)).toEqual(['P1', 'P2']);
+    expect(run.steps.flatMap((s) => s.skipped ?? []).map((s) => [s.record, s.field])).toEqual([
+      ['BAD', 'minimumQuantity'],
+    ]);
+    expect(run.state).toEqual({ watermarkMs: T0 + 5_000, idsAtWatermark: ['BAD#unreadable'] });
+    const again = await poll(run.state, { pageSize: 10 }, clientServing([bad]));
+    expect(again.steps.flatMap((s) => s.skipped ?? [])).toEqual([]);
+    expect(again.steps.map((s) => s.summary)).toEqual([
+      `no part changes since ${new Date(T0 + 5_000).toISOString()} (1 page read)`,
+    ]);
+    // Fixed in UpKeep (a new updatedAt): read and emitted like any part.
+    const fixed = { ...bad, minimumQuantity: '1', updatedAt: new Date(T0 + 9_000).toISOString() };
+    const after = await poll(again.state, { pageSize: 10 }, clientServing([fixed]));
+    expect(ids(after.parts)).toEqual(['BAD']);
+  });
+
+  it('emits a part without a quantity as unknown (null), not as 0 and not as an error', async () => {
+    addSpaced(['P1']);
+    const noQuantity = wireBadPart('NOQTY', T0 + 3_000, { quantity: null });
+    const run = await poll(undefined, {}, clientServing([noQuantity]));
+    expect(run.error).toBeUndefined();
+    expect(run.parts.map((p) => [p.id, p.quantity])).toEqual([
+      ['P1', 10],
+      ['NOQTY', null],
+    ]);
+    expect(run.steps.flatMap((s) => s.skipped ?? [])).toEqual([]);
+    expect(run.state).toEqual({ watermarkMs: T0 + 3_000, idsAtWatermark: ['NOQTY#/2'] });
   });
 
   it('keeps one event under the SQS size limit whatever partsPerEvent says', async () => {
@@ -464,10 +554,51 @@ describe('upkeep.parts poll source under runPoll', () => {
     return { queue, attempted, sent };
   }
 
-  async function run(flow: ReturnType<typeof makeFlow>, env: ReturnType<typeof testEnv>, queue: EventQueue) {
+  async function run(
+    flow: ReturnType<typeof makeFlow>,
+    env: ReturnType<typeof testEnv>,
+    queue: EventQueue,
+    pollClient: UpKeepClient = client,
+  ) {
     const trigger = flow.triggers[0] as Extract<(typeof flow.triggers)[number], { kind: 'schedule' }>;
-    return runPoll({ flow, trigger, config: {}, env, queue, queueUrl: 'q', deps: { client } });
+    return runPoll({ flow, trigger, config: {}, env, queue, queueUrl: 'q', deps: { client: pollClient } });
   }
+
+  it('one bad part does not stall the poller: it is reported, counted, and the parts after it sync', async () => {
+    addSpaced(['P1', 'P2', 'P3']);
+    const flow = makeFlow({ pageSize: 2 });
+    const env = testEnv(t.store());
+    const bad = clientServing([wireBadPart('P-17', T0 + 500, { quantity: 'abc' })]);
+
+    const queue = flakyQueue();
+    const summary = await run(flow, env, queue.queue, bad);
+    expect(summary).toMatchObject({ events: 1, skipped: 1 });
+    expect(queue.sent.flatMap((e) => ids(upkeepPartsChangedDataSchema.parse(e.data).parts))).toEqual([
+      'P1',
+      'P2',
+      'P3',
+    ]);
+    expect(summary.summaries).toEqual(['parts 1..3 of changes since the beginning; 1 record skipped']);
+    const message =
+      'UpKeep part P-17 skipped: quantity: expected a number or a numeric string, got "abc"; not synced until it changes again in UpKeep';
+    expect(await env.state.listRuns(flow.id)).toEqual([
+      expect.objectContaining({
+        eventId: 'upkeep.parts:P-17',
+        eventType: 'upkeep.parts.record-skipped',
+        outcome: 'skipped',
+        message,
+      }),
+    ]);
+    expect(env.log.lines).toContainEqual({
+      level: 'warn',
+      message: `${flow.id}/upkeep.parts: ${message}`,
+      extra: { flow: flow.id, source: 'upkeep.parts', record: 'P-17', field: 'quantity' },
+    });
+    // The next run neither stalls on it nor reports it again.
+    const next = await run(flow, env, flakyQueue().queue, bad);
+    expect(next).toMatchObject({ events: 0, skipped: 0 });
+    expect(await env.state.listRuns(flow.id)).toHaveLength(1);
+  });
 
   it('a crash before enqueue repeats nothing and loses nothing', async () => {
     addSpaced(['P1', 'P2', 'P3', 'P4']);
