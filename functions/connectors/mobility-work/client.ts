@@ -21,7 +21,12 @@ import { KeyedHttpClient } from '../../core/keyed-http.ts';
 import type { Log } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
-import { type MobilityWorkConfig, mobilityWorkSecretSchema, parseMobilityWorkConfig } from './config.ts';
+import {
+  type MobilityWorkConfig,
+  MW_STOCK_MOVEMENT,
+  mobilityWorkSecretSchema,
+  parseMobilityWorkConfig,
+} from './config.ts';
 import { MobilityWorkApiError, MobilityWorkBulkError, MobilityWorkInputError, MW_VENDOR } from './errors.ts';
 
 export const MW_PATHS = {
@@ -106,6 +111,14 @@ export type SparePartAttributesInput = z.input<typeof sparePartAttributesSchema>
 export const stockLevelInputSchema = z.object({ id: sparePartIdentifierSchema, quantity: stockValue });
 /** An absolute stock level (MW's "movement" replaces the stock; it is not a delta). */
 export type StockLevelInput = z.input<typeof stockLevelInputSchema>;
+
+/** The documented shape: identifier + the required movement object (names: MW_STOCK_MOVEMENT). */
+export const nestedStockItem = ({ id, quantity }: StockLevelInput) => ({
+  id,
+  [MW_STOCK_MOVEMENT.key]: { type: MW_STOCK_MOVEMENT.type, quantity },
+});
+/** The deprecated `PUT /spare-parts/stock` shape; opt-in (`stockMovementFormat: 'flat'`). */
+export const flatStockItem = ({ id, quantity }: StockLevelInput) => ({ id, quantity });
 
 // ---- outputs ----------------------------------------------------------------------------------
 
@@ -214,12 +227,11 @@ export class MobilityWorkClient {
 
   /**
    * `POST /partners/v1/spare-parts/movements/bulk` (202): sets absolute stock levels (a recount),
-   * hence safe to repeat. Body per `stockMovementFormat` (a named assumption, see config.ts).
+   * hence safe to repeat. Each item is the identifier plus the object the doc marks required
+   * (`nested`, the default); `flat` is the deprecated PUT's shape, sent only when configured.
    */
   setStock(items: readonly StockLevelInput[]): Promise<MwBulkResult> {
-    const nested = this.config.stockMovementFormat === 'nested';
-    const toBody = ({ id, quantity }: StockLevelInput) =>
-      nested ? { id, movement: { type: 'inventory', quantity } } : { id, quantity };
+    const toBody = this.config.stockMovementFormat === 'flat' ? flatStockItem : nestedStockItem;
     return this.bulk('setStock', MW_PATHS.stockMovements, items, stockLevelInputSchema, toBody, true);
   }
 

@@ -425,21 +425,27 @@ describe('MobilityWorkClient bulk writes', () => {
     expect(keyReads).toEqual([]);
   });
 
-  it('builds the flat stock body by default: {id, quantity}', async () => {
+  it('builds the documented stock body by default: {id, movement: {type: inventory, quantity}}', async () => {
     const typed = { type: 'externalReference' as const, value: 'UPK-2' };
     await client().client.setStock([
       { id: 'UPK-1', quantity: 4 },
       { id: typed, quantity: 0 },
     ]);
+    // Every item carries the object the doc marks required; none is the deprecated PUT's shape.
     expect(hits[0]?.body).toEqual([
-      { id: 'UPK-1', quantity: 4 },
-      { id: typed, quantity: 0 },
+      { id: 'UPK-1', movement: { type: 'inventory', quantity: 4 } },
+      { id: typed, movement: { type: 'inventory', quantity: 0 } },
     ]);
   });
 
-  it('builds the nested stock body when configured: {id, movement: {type: inventory, quantity}}', async () => {
+  it('builds the same body when nested is configured explicitly', async () => {
     await client({ stockMovementFormat: 'nested' }).client.setStock([{ id: 'UPK-1', quantity: 4 }]);
     expect(hits[0]?.body).toEqual([{ id: 'UPK-1', movement: { type: 'inventory', quantity: 4 } }]);
+  });
+
+  it('builds the flat body {id, quantity} only when flat is opted into', async () => {
+    await client({ stockMovementFormat: 'flat' }).client.setStock([{ id: 'UPK-1', quantity: 4 }]);
+    expect(hits[0]?.body).toEqual([{ id: 'UPK-1', quantity: 4 }]);
   });
 
   it('reports what was accepted when a later request fails', async () => {
@@ -519,7 +525,7 @@ describe('connectMobilityWork and the config', () => {
       secretName: SECRET_NAME,
       userAgent: 'Millwright (+https://github.com/millwright)',
       bulkLimit: 10_000,
-      stockMovementFormat: 'flat',
+      stockMovementFormat: 'nested',
       webhook: { signatureScheme: 't.nonce.body', toleranceSeconds: 300, requireSignature: true },
     });
   });
