@@ -83,7 +83,11 @@ const triggerPlanInputSchema = z.object({
 const money = z.looseObject({ amount: z.int(), currency: nonEmpty });
 const stockValue = z.number().check(z.gte(0));
 
-/** Extra (undocumented or unnamed) fields pass through unchanged. */
+/**
+ * Extra (undocumented or unnamed) fields pass through unchanged. The two objects the doc marks
+ * required but lost the names of are a named assumption (MW_SPARE_PART_REQUIRED_OBJECTS, config.ts):
+ * `unitPrice` and `location` are required here so a create MW would refuse is never sent.
+ */
 export const createSparePartSchema = z.looseObject({
   externalReference: nonEmpty,
   name: z.string().check(z.minLength(3), z.maxLength(255)),
@@ -91,7 +95,9 @@ export const createSparePartSchema = z.looseObject({
   minimumStock: z.optional(z.int().check(z.gte(0))),
   maximumStock: z.optional(z.int().check(z.gte(0))),
   /** Integer in minor units: 3500 = EUR 35.00. */
-  unitPrice: z.optional(money),
+  unitPrice: money,
+  /** Where the part is stocked; its fields are unknown (`locationName` assumed, passed as given). */
+  location: z.looseObject({}),
 });
 export type CreateSparePartInput = z.input<typeof createSparePartSchema>;
 

@@ -31,6 +31,15 @@ export const DEFAULT_STOCK_MOVEMENT_FORMAT: StockMovementFormat = 'nested';
  */
 export const MW_STOCK_MOVEMENT = { key: 'movement', type: 'inventory' } as const;
 
+/**
+ * NAMED ASSUMPTION: `POST /spare-parts` marks two *objects* required whose names the doc lost
+ * (api-doc.txt, Create spare part(s): "required object" twice after `description`). The endpoint's
+ * text is about the unit price, and the attributes endpoint's examples name its object `unitPrice`
+ * (`{amount, currency}`); the second is taken to be the storage `location` the part is stocked in
+ * (`{locationName}`, the relocate endpoint's word). Shared with the simulator, which requires both.
+ */
+export const MW_SPARE_PART_REQUIRED_OBJECTS = ['unitPrice', 'location'] as const;
+
 export const mobilityWorkWebhookConfigSchema = z.object({
   /** Which signed string `X-MW-Signature` covers (undocumented; see signature.ts). */
   signatureScheme: z._default(z.enum(MW_SIGNATURE_SCHEME_NAMES), DEFAULT_MW_SIGNATURE_SCHEME),

@@ -115,6 +115,14 @@ const TASK = {
   metadata: { millwrightEpisode: 'ep-1' },
 };
 
+/** A create with the two required objects (MW_SPARE_PART_REQUIRED_OBJECTS, a named assumption). */
+const NEW_PART = {
+  externalReference: 'UPK-1',
+  name: 'Bearing',
+  unitPrice: { amount: 640, currency: 'EUR' },
+  location: { locationName: 'Main store' },
+};
+
 /** reference §2.2, verbatim but for the assignee e-mails. */
 const VALIDATION_ERROR = {
   http_status_code: 400,
@@ -199,7 +207,7 @@ describe('MobilityWorkClient requests', () => {
     await expect(
       c.triggerMaintenancePlan('6f1c1d5e-8f7a-4b7e-9a55-2f4a0b0c9d11', { episode: 'ep-1' }),
     ).resolves.toEqual({ accepted: true });
-    await expect(c.createSpareParts([{ externalReference: 'UPK-1', name: 'Bearing' }])).resolves.toEqual({
+    await expect(c.createSpareParts([NEW_PART])).resolves.toEqual({
       requests: 1,
       items: 1,
       status: 'accepted',
@@ -404,7 +412,7 @@ describe('MobilityWorkClient bulk writes', () => {
 
   it('sends one request up to the limit', async () => {
     const { client: c } = client({ bulkLimit: 3 });
-    await expect(c.createSpareParts([{ externalReference: 'A', name: 'Aaa' }])).resolves.toEqual({
+    await expect(c.createSpareParts([{ ...NEW_PART, externalReference: 'A' }])).resolves.toEqual({
       requests: 1,
       items: 1,
       status: 'accepted',
@@ -446,6 +454,17 @@ describe('MobilityWorkClient bulk writes', () => {
   it('builds the flat body {id, quantity} only when flat is opted into', async () => {
     await client({ stockMovementFormat: 'flat' }).client.setStock([{ id: 'UPK-1', quantity: 4 }]);
     expect(hits[0]?.body).toEqual([{ id: 'UPK-1', quantity: 4 }]);
+  });
+
+  it('refuses a create without the two required objects before sending anything', async () => {
+    const { client: c } = client();
+    const { unitPrice, location, ...bare } = NEW_PART;
+    const noPrice = await failure(c.createSpareParts([{ ...bare, location } as typeof NEW_PART]));
+    expect(noPrice).toBeInstanceOf(MobilityWorkInputError);
+    expect(noPrice.message).toContain('invalid input at [0].unitPrice');
+    const noLocation = await failure(c.createSpareParts([{ ...bare, unitPrice } as typeof NEW_PART]));
+    expect(noLocation.message).toContain('invalid input at [0].location');
+    expect(hits).toEqual([]);
   });
 
   it('reports what was accepted when a later request fails', async () => {
