@@ -18,6 +18,7 @@ import { manualClock } from './clock.ts';
 import { MACHINES, PARTS, postJson, sandboxControl } from './control.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
+import { mwSimNewSparePart } from './simulators/mobility-work.ts';
 import { queueDepth } from './sqs.ts';
 
 const { one: MACHINE_1, two: MACHINE_2, three: MACHINE_3 } = MACHINES;
@@ -126,14 +127,15 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
 
     step('a backlog: 1,000 Click Maint parts fall below their minimum at once');
     const refs = Array.from({ length: 1000 }, (_, i) => `CMB-${String(i).padStart(4, '0')}`);
-    await fetch(`${mwSim.url}/partners/v1/spare-parts`, {
+    const backlog = await fetch(`${mwSim.url}/partners/v1/spare-parts`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         'api-key': (secrets['millwright/mobility-work'] as unknown as { apiKey: string }).apiKey,
       },
-      body: JSON.stringify(refs.map((ref) => ({ externalReference: ref, name: `Backlog part ${ref}` }))),
+      body: JSON.stringify(refs.map((ref) => mwSimNewSparePart(ref, `Backlog part ${ref}`))),
     });
+    check('backlog parts created in Mobility Work (202)', backlog.status === 202, `HTTP ${backlog.status}`);
     await mwSim.settle();
     cm.addParts(
       1,
@@ -448,7 +450,7 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
         'content-type': 'application/json',
         'api-key': (secrets['millwright/mobility-work'] as unknown as { apiKey: string }).apiKey,
       },
-      body: JSON.stringify(refs.map((ref) => ({ externalReference: ref, name: `Bulk part ${ref}` }))),
+      body: JSON.stringify(refs.map((ref) => mwSimNewSparePart(ref, `Bulk part ${ref}`))),
     });
     await mwSim.settle();
     await post(`${upkeep}/_sandbox/parts`, {

@@ -26,6 +26,13 @@
  *   `completed_at` is set when the status becomes 5 (unless given) and cleared when it leaves 5.
  * - Validation failures answer 422 `{status: 'error', message}`; a missing wrapper answers 400 like
  *   Rails (`param is missing or the value is empty: work_order`); created work orders answer 201.
+ * - Request contract: what api-doc.txt marks required is required (the `X-Entity-Id` header, the
+ *   wrapper object, restock `quantity` + `cost`, reconcile `quantity` + `note`) and every field
+ *   sent must have its documented type (decimals, integers and integer arrays, `"yes"` strings,
+ *   checklist items; null clears a work-order field); optional fields (restock `note`, every
+ *   work-order field but the title) may be omitted. Beyond the doc, named here: a work order needs a
+ *   `title` (the doc marks only the wrapper required; "Title can't be blank" is Rails' message), a
+ *   restock `quantity` is > 0 (the doc gives no sign), and `type` is accepted on create only.
  *
  * Control routes (no auth, not rate limited): `GET /_sandbox/state`, `GET /_sandbox/stats`,
  * `POST /_sandbox/reset`, `POST /_sandbox/parts` (`{entityId, parts: [...]}`),
@@ -235,6 +242,54 @@ const decimals = (n: number): number => {
 export const isoSeconds = (date: Date): string => `${date.toISOString().slice(0, 19)}Z`;
 const error = (status: number, message: string): SimResponse => json(status, { status: 'error', message });
 const unprocessable = (message: string) => new SimulatorInputError(422, message);
+
+// Documented types of the work-order fields the simulator keeps as sent (api-doc.txt, "Work order to
+// create": integers, integer arrays, `"yes"` strings, checklist items). A field may be null to clear.
+const WO_INTEGER_FIELDS = ['work_order_request_id', 'location_id'];
+const WO_INTEGER_LIST_FIELDS = [
+  'categories_ids',
+  'account_codes_ids',
+  'procedure_template_ids',
+  'technicians_ids',
+  'vendors_ids',
+];
+const WO_STRING_FIELDS = ['notify_vendors_on_create', 'notify_vendors_on_update'];
+
+/** Rails-style attribute label for messages: `categories_ids` -> `Categories ids`. */
+const label = (field: string) => {
+  const words = field.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};
+
+/** A `checklist[]` item: `{text: string, order: integer, checked: boolean}` (each typed when sent). */
+function checkChecklist(value: unknown): void {
+  if (!Array.isArray(value) || !value.every(isObject))
+    throw unprocessable('Checklist must be an array of items');
+  value.forEach((item: Record<string, unknown>, i) => {
+    if (item.text !== undefined && typeof item.text !== 'string')
+      throw unprocessable(`Checklist item ${i} text must be a string`);
+    if (item.order !== undefined && !Number.isInteger(item.order))
+      throw unprocessable(`Checklist item ${i} order must be an integer`);
+    if (item.checked !== undefined && typeof item.checked !== 'boolean')
+      throw unprocessable(`Checklist item ${i} checked must be a boolean`);
+  });
+}
+
+/** The documented type of a kept work-order field; a 422 when it is not met. */
+function checkWorkOrderExtra(field: string, value: unknown): void {
+  if (value === null) return;
+  if (WO_INTEGER_FIELDS.includes(field) && !Number.isInteger(value))
+    throw unprocessable(`${label(field)} must be an integer`);
+  if (
+    WO_INTEGER_LIST_FIELDS.includes(field) &&
+    (!Array.isArray(value) || !value.every((v) => Number.isInteger(v)))
+  ) {
+    throw unprocessable(`${label(field)} must be an array of integers`);
+  }
+  if (WO_STRING_FIELDS.includes(field) && typeof value !== 'string')
+    throw unprocessable(`${label(field)} must be a string`);
+  if (field === 'checklist') checkChecklist(value);
+}
 
 /** Doc-like seed data of entity 1 (reference §3.5 example values for the Air Filter). */
 function seedParts(): (SimPartInput & { id: number })[] {
@@ -783,7 +838,11 @@ export async function startClickMaintSimulator(
     } else if ('status_id' in body && !('completed_at' in body)) {
       wo.completed_at = null;
     }
-    for (const field of WO_EXTRA_FIELDS) if (field in body) wo.extra[field] = body[field];
+    for (const field of WO_EXTRA_FIELDS) {
+      if (!(field in body)) continue;
+      checkWorkOrderExtra(field, body[field]);
+      wo.extra[field] = body[field];
+    }
   }
 
   const findWorkOrder = (entity: SimEntity, id: string): SimWorkOrder => {
@@ -814,6 +873,9 @@ export async function startClickMaintSimulator(
       if (cost === undefined || cost === null) throw unprocessable("Cost can't be blank");
       if (!isNumber(cost) || cost < 0) throw unprocessable('Cost must be greater than or equal to 0');
       if (decimals(cost) > 2) throw unprocessable('Cost must have at most 2 decimal places');
+      // `note` is an optional string ("note | string").
+      if (body.note !== undefined && body.note !== null && typeof body.note !== 'string')
+        throw unprocessable('Note must be a string');
       const note = typeof body.note === 'string' ? body.note : null;
       const before = part.on_hand_qty;
       part.on_hand_qty = round3(before + quantity);

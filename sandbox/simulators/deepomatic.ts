@@ -15,8 +15,11 @@
  * - Statuses: 201 create, 200 get/patch, 204 delete (empty body), 400 validation, 401 auth, 404 not
  *   found. A path without its trailing slash answers 404 `{detail: 'Not found.'}` (the API's paths all
  *   end with one), so a client that drops it is caught.
- * - `metadata` is required on create when `requireMetadata` (default true): the doc lists the
- *   "Field 'metadata' is missing" error although its table says the field may be omitted.
+ * - `metadata` may be omitted on create, as the doc's table and text say ("When a metadata is not
+ *   available, it is not necessary to include the field in the request"); `requireMetadata: true`
+ *   (opt-in) refuses a create without it, as the doc's listed error "Field 'metadata' is missing.
+ *   This field is required." would (reference §7.1 #1). The connector always sends it, so it passes
+ *   both ways. Sent, it must be a key-value object (400).
  * - Duplicate names are accepted (uniqueness is only recommended). `include_inputs` is ignored.
  * - Progress: `progress_score` advances with the sandbox clock from creation, `progressPerMinute`
  *   points per minute (integer steps) until 100; `update_date` moves when it changes. Task states
@@ -173,7 +176,7 @@ export interface DeepomaticSimulatorOptions {
   workOrderTypes?: string[];
   /** Progress points per sandbox-clock minute from creation until 100 (default 20; 0 = never moves). */
   progressPerMinute?: number;
-  /** Refuse a create without `metadata` (default true, see the header). */
+  /** Refuse a create without `metadata` (default false: the doc marks it optional; see the header). */
   requireMetadata?: boolean;
 }
 
@@ -234,7 +237,7 @@ export async function startDeepomaticSimulator(
   );
   const types = [...(options.workOrderTypes ?? DEEPOMATIC_SIM_DEFAULT_TYPES)];
   const rate = options.progressPerMinute ?? 20;
-  const requireMetadata = options.requireMetadata ?? true;
+  const requireMetadata = options.requireMetadata ?? false;
   let apiKey = options.apiKey;
   let sequence = 0;
   let store: DeepomaticSimWorkOrder[] = [];

@@ -8,6 +8,14 @@
  * never overlap; new downtime is `uncategorized` until categorised, and categorising rewrites history.
  * Only `machine`, `reason`, `day` and `hour` groupings are simulated (day/hour buckets run from the
  * query start, with ordinal ids as in the vendor's samples); other documented groups answer 400.
+ * Likewise only `filter.machine` is simulated: another non-empty filter array answers 400
+ * NotSimulated (an empty one means "no filtering", as documented).
+ *
+ * Request contract (api-doc.txt, Downtime Query Object): a JSON body (`application/json`, required)
+ * with `start` and `end` required ISO 8601 date-times, start before end; `groupBy` an array of
+ * `{group}`, `filter` an object of id arrays, `csv` / `flatten` booleans, all optional. The 400 shape
+ * (`{code: 'ValidationError', message, errors: [{field, code, message}]}`) is undocumented (the doc
+ * lists 200/401/403/404 only): a simulator choice.
  */
 
 import { machineMetricsWebhookConfigSchema } from '../../functions/connectors/machinemetrics/config.ts';
@@ -260,6 +268,18 @@ export function validateDowntimeQuery(
             field: `filter.${key}`,
             code: 'InvalidType',
             message: `filter.${key} must be an array of ids`,
+          });
+        }
+      }
+      // "If the array is not supplied, or is empty, no filtering will be done on that item." Only the
+      // machine filter is modelled: another non-empty one is refused rather than silently ignored
+      // (which would answer unfiltered totals), like an unmodelled groupBy.
+      for (const [key, value] of Object.entries(body.filter)) {
+        if (key !== 'machine' && Array.isArray(value) && value.length > 0) {
+          errors.push({
+            field: `filter.${key}`,
+            code: 'NotSimulated',
+            message: `the simulator does not model filter '${key}'`,
           });
         }
       }

@@ -16,8 +16,21 @@
  * - Validation messageKeys other than `error.payload.min_length`, `error.payload.equipment.unknown` and
  *   `error.payload.assignees.unknown` (documented) are invented in the same style.
  * - The equipment typed identifier accepts `native`, `external` and `externalReference` (reference §7.17).
- * - `movements/bulk` accepts both contract formats: flat `{id, quantity}` and nested
- *   `{id, movement: {type: 'inventory', quantity}}`; both are an absolute set (a recount).
+ * - Request contract: every field api-doc.txt marks required is required (400 `error.payload.required`
+ *   at its JSON pointer), with the documented types and constraints (lengths, `>= 0`, patterns,
+ *   1..10000 items); optional fields may be omitted, and `null` unsets an attribute on the two
+ *   `/attributes` endpoints ("To unset an attribute, set it to null") except a `name` or spare-part
+ *   `externalReference` (a record cannot be without one). Unknown extra properties are ignored.
+ * - Objects the doc marks required but whose names it lost are the connector's named assumptions
+ *   (functions/connectors/mobility-work/config.ts): `movements/bulk` items need the movement object
+ *   `{id, movement: {type: 'inventory', quantity}}` (MW_STOCK_MOVEMENT; a flat `{id, quantity}` item,
+ *   the deprecated PUT's shape, is a 400 at `/<i>/movement`), an absolute set (a recount); a
+ *   `POST /spare-parts` item needs `unitPrice` `{amount, currency}` and `location` (optionally
+ *   `{locationName}`; MW_SPARE_PART_REQUIRED_OBJECTS). Relocation uses the [EXT] `sparePartId`,
+ *   `source` / `target` `{locationName}` names.
+ * - Lengths the doc does not give are not invented: identifiers and `costCenter` take any length
+ *   (identifiers must not be empty). A task needs at least one assignee (the doc marks `assignees`
+ *   required but gives no minimum; reference §9 q7 asks MW; the connector always sends one).
  * - Stock webhook triggers (see `afterStockChange`):
  *   - an absolute set (API movement/stock write when `emitOnApiWrites`, or a user recount) emits
  *     `SparePartWasManuallyRecounted` with `recounted: {quantity: <new stock>, previousStock}`;
@@ -40,6 +53,10 @@
  */
 
 import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  MW_SPARE_PART_REQUIRED_OBJECTS,
+  MW_STOCK_MOVEMENT,
+} from '../../functions/connectors/mobility-work/config.ts';
 import { MW_EVENT_NAMES, type MwEventName } from '../../functions/connectors/mobility-work/events.ts';
 import {
   type MwSignatureScheme,
@@ -331,6 +348,20 @@ const SEED_PLANS: readonly MwSimMaintenancePlan[] = [
   },
 ];
 
+/**
+ * A `POST /partners/v1/spare-parts` item the contract accepts: the two required objects (names
+ * assumed, MW_SPARE_PART_REQUIRED_OBJECTS) filled with the main store and a zero price. For demos and
+ * tests that create parts through the API.
+ */
+export function mwSimNewSparePart(externalReference: string, name: string): Record<string, unknown> {
+  return {
+    externalReference,
+    name,
+    unitPrice: { amount: 0, currency: MW_SIM_NETWORK_SETTINGS.currency },
+    location: { locationName: MAIN_STORE },
+  };
+}
+
 function seedParts(): MwSimSparePart[] {
   return SEED_PARTS.map((p, i) => ({
     id: `sp-${i + 1}`,
@@ -521,12 +552,12 @@ function sparePartIdentifier(value: unknown, pointer: string, p: Problems): stri
     p.add(pointer, 'error.payload.required');
     return undefined;
   }
-  if (typeof value === 'string') return requiredString(value, pointer, p, { min: 1, max: 255 });
+  if (typeof value === 'string') return requiredString(value, pointer, p, NON_EMPTY);
   if (isRecord(value)) {
     if (value.type !== 'externalReference') {
       p.add(`${pointer}/type`, 'error.payload.choice', { choices: ['externalReference'], value: value.type });
     }
-    const ref = requiredString(value.value, `${pointer}/value`, p, { min: 1, max: 255 });
+    const ref = requiredString(value.value, `${pointer}/value`, p, NON_EMPTY);
     return value.type === 'externalReference' ? ref : undefined;
   }
   p.add(pointer, 'error.payload.type', { expected: 'string|object' });
@@ -547,7 +578,7 @@ function equipmentIdentifier(value: unknown, pointer: string, p: Problems): Equi
     return undefined;
   }
   if (typeof value === 'string') {
-    const code = requiredString(value, pointer, p, { min: 1, max: 255 });
+    const code = requiredString(value, pointer, p, NON_EMPTY);
     return code === undefined ? undefined : { type: 'external', value: code };
   }
   if (isRecord(value)) {
@@ -559,7 +590,7 @@ function equipmentIdentifier(value: unknown, pointer: string, p: Problems): Equi
       return undefined;
     }
     if (kind === 'external' || kind === 'externalReference') {
-      const code = requiredString(value.value, `${pointer}/value`, p, { min: 1, max: 255 });
+      const code = requiredString(value.value, `${pointer}/value`, p, NON_EMPTY);
       return code === undefined ? undefined : { type: 'external', value: code };
     }
     p.add(`${pointer}/type`, 'error.payload.choice', {
@@ -614,32 +645,61 @@ interface StockItem {
   quantity: number;
 }
 
-function stockItem(item: unknown, index: number, p: Problems, nestedAllowed: boolean): StockItem | undefined {
+/**
+ * `movements/bulk` ('movement': identifier + the required movement object, api-doc.txt Bulk Stock
+ * Movement) or the deprecated `PUT /spare-parts/stock` ('flat': identifier + `quantity`).
+ */
+function stockItem(
+  item: unknown,
+  index: number,
+  p: Problems,
+  shape: 'movement' | 'flat',
+): StockItem | undefined {
   const at = `/${index}`;
   const o = itemObject(item, at, p);
   if (!o) return undefined;
   const ref = sparePartIdentifier(o.id, `${at}/id`, p);
-  let quantity: number | undefined;
-  if (nestedAllowed && o.movement !== undefined) {
-    if (o.quantity !== undefined) {
-      p.add(at, 'error.payload.exclusive', { properties: ['quantity', 'movement'] });
-      return undefined;
-    }
-    const movement = o.movement;
-    if (!isRecord(movement)) {
-      p.add(`${at}/movement`, 'error.payload.type', { expected: 'object' });
-      return undefined;
-    }
-    if (movement.type === undefined) p.add(`${at}/movement/type`, 'error.payload.required');
-    else if (movement.type !== 'inventory') {
-      p.add(`${at}/movement/type`, 'error.payload.choice', { choices: ['inventory'], value: movement.type });
-    }
-    quantity = nonNegativeInteger(movement.quantity, `${at}/movement/quantity`, p);
-  } else {
-    quantity = nonNegativeInteger(o.quantity, `${at}/quantity`, p);
-  }
+  const quantity =
+    shape === 'flat'
+      ? nonNegativeInteger(o.quantity, `${at}/quantity`, p)
+      : movementQuantity(o[MW_STOCK_MOVEMENT.key], `${at}/${MW_STOCK_MOVEMENT.key}`, p);
   return ref === undefined || quantity === undefined ? undefined : { ref, quantity };
 }
+
+/**
+ * The movement object is required (a flat `{id, quantity}` item lacks it: 400). Its fields are the
+ * connector's named assumption (MW_STOCK_MOVEMENT): `{type: 'inventory', quantity: integer >= 0}`.
+ */
+function movementQuantity(value: unknown, pointer: string, p: Problems): number | undefined {
+  const movement = requiredObject(value, pointer, p);
+  if (!movement) return undefined;
+  if (movement.type === undefined) p.add(`${pointer}/type`, 'error.payload.required');
+  else if (movement.type !== MW_STOCK_MOVEMENT.type) {
+    p.add(`${pointer}/type`, 'error.payload.choice', {
+      choices: [MW_STOCK_MOVEMENT.type],
+      value: movement.type,
+    });
+  }
+  return nonNegativeInteger(movement.quantity, `${pointer}/quantity`, p);
+}
+
+/** A property the doc types as `object` and marks required. */
+function requiredObject(value: unknown, pointer: string, p: Problems): Record<string, unknown> | undefined {
+  if (value === undefined) {
+    p.add(pointer, 'error.payload.required');
+    return undefined;
+  }
+  if (!isRecord(value)) {
+    p.add(pointer, 'error.payload.type', { expected: 'object' });
+    return undefined;
+  }
+  return value;
+}
+
+/** `costCenter` and the like: a string the doc gives no length for (any, even empty). */
+const ANY_LENGTH = { min: 0, max: Number.POSITIVE_INFINITY };
+/** An identifier string the doc gives no length for: non-empty (an empty one names nothing). */
+const NON_EMPTY = { min: 1, max: Number.POSITIVE_INFINITY };
 
 interface CreateItem {
   externalReference: string;
@@ -647,37 +707,58 @@ interface CreateItem {
   description: string | null;
   minimumStock: number | null;
   maximumStock: number | null;
-  unitPrice: { amount: number; currency: string } | null;
+  unitPrice: { amount: number; currency: string };
   gtin: string | null;
   costCenter: string | null;
+  /** From the assumed `location.locationName`; the main store when the object names none. */
+  location: string;
 }
 
+/**
+ * `POST /spare-parts`: `externalReference` and `name` required, plus the two required objects whose
+ * names the doc lost (MW_SPARE_PART_REQUIRED_OBJECTS: `unitPrice`, `location`).
+ */
 function createItem(item: unknown, index: number, p: Problems): CreateItem | undefined {
   const at = `/${index}`;
   const o = itemObject(item, at, p);
   if (!o) return undefined;
-  const externalReference = requiredString(o.externalReference, `${at}/externalReference`, p, {
-    min: 1,
-    max: 255,
-  });
+  const externalReference = requiredString(o.externalReference, `${at}/externalReference`, p, NON_EMPTY);
   const name = requiredString(o.name, `${at}/name`, p, { min: 3, max: 255 });
   const description = requiredString(o.description, `${at}/description`, p, { min: 3, max: 3000 }, false);
+  const objects = Object.fromEntries(
+    MW_SPARE_PART_REQUIRED_OBJECTS.map((key) => [key, requiredObject(o[key], `${at}/${key}`, p)]),
+  );
+  const price = objects.unitPrice && unitPrice(objects.unitPrice, `${at}/unitPrice`, p);
+  const location = objects.location && stockLocation(objects.location, `${at}/location`, p);
   const minimumStock = nonNegativeInteger(o.minimumStock, `${at}/minimumStock`, p, false);
   const maximumStock = nonNegativeInteger(o.maximumStock, `${at}/maximumStock`, p, false);
-  const price = o.unitPrice === undefined ? undefined : unitPrice(o.unitPrice, `${at}/unitPrice`, p);
-  const code = gtin(o.gtin, `${at}/gtin`, p);
-  const costCenter = nullableString(o.costCenter, `${at}/costCenter`, p, { min: 1, max: 255 });
-  if (externalReference === undefined || name === undefined) return undefined;
+  const code = o.gtin === null ? typeError(`${at}/gtin`, 'string', p) : gtin(o.gtin, `${at}/gtin`, p);
+  const costCenter = requiredString(o.costCenter, `${at}/costCenter`, p, ANY_LENGTH, false);
+  if (externalReference === undefined || name === undefined || !price || location === undefined) {
+    return undefined;
+  }
   return {
     externalReference,
     name,
     description: description ?? null,
     minimumStock: minimumStock ?? null,
     maximumStock: maximumStock ?? null,
-    unitPrice: price ?? null,
+    unitPrice: price,
     gtin: code ?? null,
     costCenter: costCenter ?? null,
+    location,
   };
+}
+
+/** The assumed `{locationName}` of the create's location object; other fields pass. */
+function stockLocation(value: Record<string, unknown>, pointer: string, p: Problems): string | undefined {
+  if (value.locationName === undefined) return MAIN_STORE;
+  return requiredString(value.locationName, `${pointer}/locationName`, p, { min: 1, max: 255 });
+}
+
+function typeError(pointer: string, expected: string, p: Problems): undefined {
+  p.add(pointer, 'error.payload.type', { expected });
+  return undefined;
 }
 
 type AttributeChanges = Partial<
@@ -695,6 +776,11 @@ type AttributeChanges = Partial<
   >
 >;
 
+/**
+ * `POST /spare-parts/attributes`: only `id` is required; an omitted field is left alone and `null`
+ * unsets it ("To unset an attribute, set it to null"), except `name` and `externalReference`, which
+ * a part cannot be without (simulator choice: null is a type error there).
+ */
 function attributesItem(
   item: unknown,
   index: number,
@@ -705,51 +791,62 @@ function attributesItem(
   if (!o) return undefined;
   const ref = sparePartIdentifier(o.id, `${at}/id`, p);
   const changes: AttributeChanges = {};
-  if (o.name !== undefined) {
-    const name = requiredString(o.name, `${at}/name`, p, { min: 3, max: 255 });
-    if (name !== undefined) changes.name = name;
-  }
-  if (o.externalReference !== undefined) {
-    const value = requiredString(o.externalReference, `${at}/externalReference`, p, { min: 1, max: 255 });
-    if (value !== undefined) changes.externalReference = value;
-  }
-  if (o.description !== undefined) {
-    const value = nullableString(o.description, `${at}/description`, p, { min: 3, max: 3000 });
-    if (value !== undefined) changes.description = value;
-  }
-  for (const key of ['minimumStock', 'maximumStock', 'replenishmentLot'] as const) {
-    if (o[key] === undefined) continue;
-    const value = nullableNonNegativeNumber(o[key], `${at}/${key}`, p);
+  const set = <K extends keyof AttributeChanges>(key: K, value: AttributeChanges[K] | undefined) => {
     if (value !== undefined) changes[key] = value;
+  };
+  if (o.name !== undefined) set('name', requiredString(o.name, `${at}/name`, p, { min: 3, max: 255 }));
+  if (o.externalReference !== undefined) {
+    set('externalReference', requiredString(o.externalReference, `${at}/externalReference`, p, NON_EMPTY));
+  }
+  set('description', nullableString(o.description, `${at}/description`, p, { min: 3, max: 3000 }));
+  for (const key of ['minimumStock', 'maximumStock', 'replenishmentLot'] as const) {
+    set(key, nullableNonNegativeNumber(o[key], `${at}/${key}`, p));
   }
   if (o.unitPrice !== undefined) {
-    const value = o.unitPrice === null ? null : unitPrice(o.unitPrice, `${at}/unitPrice`, p);
-    if (value !== undefined) changes.unitPrice = value;
+    set('unitPrice', o.unitPrice === null ? null : unitPrice(o.unitPrice, `${at}/unitPrice`, p));
   }
-  if (o.gtin !== undefined) {
-    const value = gtin(o.gtin, `${at}/gtin`, p);
-    if (value !== undefined) changes.gtin = value;
-  }
-  if (o.costCenter !== undefined) {
-    const value = nullableString(o.costCenter, `${at}/costCenter`, p, { min: 1, max: 255 });
-    if (value !== undefined) changes.costCenter = value;
-  }
+  set('gtin', gtin(o.gtin, `${at}/gtin`, p));
+  set('costCenter', nullableString(o.costCenter, `${at}/costCenter`, p, ANY_LENGTH));
   return ref === undefined ? undefined : { ref, changes };
 }
 
-function equipmentAttributesItem(
-  item: unknown,
-  index: number,
-  p: Problems,
-): { id: EquipmentIdentifier; name?: string; itemCode?: string } | undefined {
+interface EquipmentChanges {
+  id: EquipmentIdentifier;
+  name?: string;
+  itemCode?: string | null;
+}
+
+/**
+ * `POST /equipment/attributes`: only `id` is required; the others are checked as documented (name
+ * 3..255, description 3..3000, gtin pattern, costCenter 3..255, itemCode 1..255, tags strings) and
+ * may be `null` to unset ("To unset an attribute, set it to null"), except `name` (as above).
+ * Only `name` and `itemCode` are kept: the simulator's equipment has no other field.
+ */
+function equipmentAttributesItem(item: unknown, index: number, p: Problems): EquipmentChanges | undefined {
   const at = `/${index}`;
   const o = itemObject(item, at, p);
   if (!o) return undefined;
   const id = equipmentIdentifier(o.id, `${at}/id`, p);
   const name = requiredString(o.name, `${at}/name`, p, { min: 3, max: 255 }, false);
-  const itemCode = requiredString(o.itemCode, `${at}/itemCode`, p, { min: 1, max: 255 }, false);
+  const itemCode = nullableString(o.itemCode, `${at}/itemCode`, p, { min: 1, max: 255 });
+  nullableString(o.description, `${at}/description`, p, { min: 3, max: 3000 });
+  gtin(o.gtin, `${at}/gtin`, p);
+  nullableString(o.costCenter, `${at}/costCenter`, p, { min: 3, max: 255 });
+  stringList(o.tags, `${at}/tags`, p);
   if (!id) return undefined;
   return { id, ...(name !== undefined ? { name } : {}), ...(itemCode !== undefined ? { itemCode } : {}) };
+}
+
+/** An optional, nullable `Array of strings`. */
+function stringList(value: unknown, pointer: string, p: Problems): void {
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) {
+    p.add(pointer, 'error.payload.type', { expected: 'array' });
+    return;
+  }
+  value.forEach((entry: unknown, i) => {
+    if (typeof entry !== 'string') p.add(`${pointer}/${i}`, 'error.payload.type', { expected: 'string' });
+  });
 }
 
 function locationItem(item: unknown, index: number, p: Problems): { name: string } | undefined {
@@ -1456,13 +1553,7 @@ export async function startMobilityWorkSimulator(
     bulk('POST', '/partners/v1/spare-parts', createItem, (items) => {
       for (const item of items) {
         partCounter++;
-        spareParts.push({
-          id: `sp-${partCounter}`,
-          ...item,
-          stock: 0,
-          replenishmentLot: null,
-          location: MAIN_STORE,
-        });
+        spareParts.push({ id: `sp-${partCounter}`, ...item, stock: 0, replenishmentLot: null });
       }
     }),
     bulk('POST', '/partners/v1/spare-parts/attributes', attributesItem, (items, writeId, endpoint) => {
@@ -1475,13 +1566,13 @@ export async function startMobilityWorkSimulator(
     bulk(
       'POST',
       '/partners/v1/spare-parts/movements/bulk',
-      (item, index, p) => stockItem(item, index, p, true),
+      (item, index, p) => stockItem(item, index, p, 'movement'),
       applyStockItems,
     ),
     bulk(
       'PUT',
       '/partners/v1/spare-parts/stock',
-      (item, index, p) => stockItem(item, index, p, false),
+      (item, index, p) => stockItem(item, index, p, 'flat'),
       applyStockItems,
       true,
     ),

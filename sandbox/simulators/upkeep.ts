@@ -15,6 +15,14 @@
  * place (e.g. `row` numbering, the HTTP status of a partial downtime failure, webhook payload shape,
  * fulfilling a purchase order does not restock its parts).
  *
+ * Request contract (api-doc.txt): the required fields (`title`, part `name`, `email`/`password`,
+ * update-message `text`, downtime `assetId`/`status`/`recordedOn`, additional-cost `amount`/`info`/
+ * `category`/`assignedToUser`, form-item `name`/`type`) are required, documented fields have their
+ * documented types, unknown ones are `not in schema`. Optional fields are not filled in: a part
+ * created without `quantity` holds none (`quantity: null`), and PATCH `null` erases a field ("Null
+ * values are allowed to erase the value unless otherwise stated") except `title` / part `name`.
+ * Update messages take a form body like the doc's curl, or JSON.
+ *
  * Control routes (no auth): `GET /_sandbox/state`, `POST /_sandbox/tokens/expire`,
  * `POST /_sandbox/reset`, `POST /_sandbox/parts` (`{parts: [...]}`, bulk create),
  * `POST /_sandbox/parts/:id/consume` and `/restock` (`{quantity}`), plus the shared ones from
@@ -114,8 +122,11 @@ export interface SimPart {
   description: string | null;
   /** Cost per unit; rendered as a string with two decimals (`"88.00"`). */
   cost: number | null;
-  /** Rendered as a string (`"5"`). */
-  quantity: number;
+  /**
+   * Rendered as a string (`"5"`). Optional in the doc ("quantity Number false"), so a part created
+   * without one holds null (rendered `null`, like an unset minimumQuantity); PATCH null erases it.
+   */
+  quantity: number | null;
   minimumQuantity: number | null;
   /** The request field `partNumber` (or `partName`); rendered as `partName` (reference §7.9). */
   partNumber: string | null;
@@ -137,7 +148,7 @@ export interface SimPart {
 export interface SimPartInput {
   id?: string;
   name: string;
-  quantity?: number;
+  quantity?: number | null;
   minimumQuantity?: number | null;
   cost?: number | null;
   partNumber?: string | null;
@@ -477,6 +488,102 @@ function utcMs(value: string): number {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+// ---------------------------------------------------------------------------------------------
+// Documented types of the work-order fields the simulator stores as sent (api-doc.txt, Create a
+// Work Order / Update a Specific Work Order). `null` is accepted: "Null values are allowed to erase
+// the value unless otherwise stated".
+
+const WO_STRING_FIELDS = new Set([
+  'image',
+  'image2',
+  'image3',
+  'image4',
+  'image5',
+  'signatureImage',
+  'formTemplate',
+  'customWOStatusId',
+]);
+const WO_STRING_LIST_FIELDS = new Set(['files', 'parts', 'additionalUsers']);
+/** "type should be one of TASK, TEXT, NUMBER, CHECKLIST, MULTIPLE_CHOICE, or METER"; form templates
+ * (and reference §7) show METER_READING, accepted too. */
+const FORM_ITEM_TYPES = ['TASK', 'TEXT', 'NUMBER', 'CHECKLIST', 'MULTIPLE_CHOICE', 'METER', 'METER_READING'];
+const DECREASE_INVENTORY = ['auto', 'manual'];
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function checkList(field: string, value: unknown, item: (entry: unknown) => boolean, what: string): void {
+  if (!Array.isArray(value) || !value.every(item)) throw bad(`${field} must be an Array of ${what}`);
+}
+
+/** formItems: "Should include name and type keys"; type from the documented list. */
+function checkFormItems(value: unknown): void {
+  checkList('formItems', value, isObject, 'objects');
+  (value as Record<string, unknown>[]).forEach((item, i) => {
+    if (typeof item.name !== 'string' || item.name === '') throw bad(`formItems[${i}].name cannot be null`);
+    if (item.type === undefined || item.type === null) throw bad(`formItems[${i}].type cannot be null`);
+    if (typeof item.type !== 'string' || !FORM_ITEM_TYPES.includes(item.type)) {
+      throw bad(`formItems[${i}].type must be one of ${FORM_ITEM_TYPES.join(', ')}`);
+    }
+  });
+}
+
+/**
+ * additionalCosts (PATCH): amount (Number), info, category and assignedToUser (String) are marked
+ * required; an item that only deletes a cost (`id` + `deleteAdditionalCostItem: true`) needs its id.
+ */
+function checkAdditionalCosts(value: unknown): void {
+  checkList('additionalCosts', value, isObject, 'objects');
+  (value as Record<string, unknown>[]).forEach((cost, i) => {
+    const at = `additionalCosts[${i}]`;
+    const deleting = cost.deleteAdditionalCostItem === true;
+    if (deleting && typeof cost.id !== 'string') throw bad(`${at}.id cannot be null`);
+    const required: [string, (v: unknown) => boolean, string][] = [
+      ['amount', isFiniteNumber, 'a Number'],
+      ['info', (v) => typeof v === 'string', 'a String'],
+      ['category', (v) => typeof v === 'string', 'a String'],
+      ['assignedToUser', (v) => typeof v === 'string', 'a String'],
+    ];
+    for (const [key, ok, what] of required) {
+      if (cost[key] === undefined || cost[key] === null) {
+        if (!deleting) throw bad(`${at}.${key} cannot be null`);
+      } else if (!ok(cost[key])) throw bad(`${at}.${key} must be ${what}`);
+    }
+    if (cost.id !== undefined && typeof cost.id !== 'string') throw bad(`${at}.id must be a String`);
+    const date = cost.date;
+    if (date !== undefined && typeof date !== 'string' && !isFiniteNumber(date)) {
+      throw bad(`${at}.date must be an ISO string or a unix timestamp`);
+    }
+    for (const flag of ['includedInTotalCost', 'deleteAdditionalCostItem']) {
+      if (cost[flag] !== undefined && typeof cost[flag] !== 'boolean')
+        throw bad(`${at}.${flag} must be a Boolean`);
+    }
+  });
+}
+
+/** The documented type of a work-order field kept in `extra`; throws a 400 when it is not met. */
+function checkWorkOrderExtra(field: string, value: unknown): void {
+  if (value === null) return;
+  if (WO_STRING_FIELDS.has(field)) {
+    if (typeof value !== 'string') throw bad(`${field} must be a String`);
+  } else if (WO_STRING_LIST_FIELDS.has(field)) {
+    checkList(field, value, (v) => typeof v === 'string', 'Strings');
+  } else if (field === 'respectivePartQuantityUsed') {
+    checkList(field, value, isFiniteNumber, 'Numbers');
+  } else if (field === 'estimatedDurationInHours') {
+    if (!isFiniteNumber(value)) throw bad(`${field} must be a Number`);
+  } else if (field === 'decreaseInventory') {
+    if (typeof value !== 'string' || !DECREASE_INVENTORY.includes(value)) {
+      throw bad('decreaseInventory must be "auto" or "manual"');
+    }
+  } else if (field === 'formItems') checkFormItems(value);
+  else if (field === 'additionalCosts') checkAdditionalCosts(value);
+}
+
+/** Legacy custom fields (`customFieldsPart`, `customFieldsPO`): "Array of objects". */
+function checkCustomFields(field: string, value: unknown): void {
+  if (value !== null) checkList(field, value, isObject, 'objects');
+}
+
 /** Parts present at start and after reset unless `options.parts` says otherwise. */
 export const UPKEEP_SIM_SEED_PARTS: readonly SimPartInput[] = [
   {
@@ -791,6 +898,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
           wo.archivedStatus = value;
           break;
         default:
+          checkWorkOrderExtra(field, value);
           wo.extra[field] = structuredClone(value);
       }
     }
@@ -960,7 +1068,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
       name: part.name,
       description: part.description,
       cost: part.cost === null ? null : part.cost.toFixed(2),
-      quantity: String(part.quantity),
+      quantity: part.quantity === null ? null : String(part.quantity),
       minimumQuantity: part.minimumQuantity === null ? null : String(part.minimumQuantity),
       partId: part.partId,
       partName: part.partNumber,
@@ -1002,8 +1110,6 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
           part.name = checkString('name', value, false) as string;
           break;
         case 'quantity':
-          part.quantity = checkNumber(field, value, false) as number;
-          break;
         case 'cost':
         case 'minimumQuantity':
           part[field] = checkNumber(field, value, true);
@@ -1022,6 +1128,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
           part[field] = checkString(field, value, true);
           break;
         default:
+          if (field === 'customFieldsPart') checkCustomFields(field, value);
           part.extra[field] = structuredClone(value);
       }
     }
@@ -1036,7 +1143,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
       name: '',
       description: null,
       cost: null,
-      quantity: 0,
+      quantity: null,
       minimumQuantity: null,
       partNumber: null,
       partId: null,
@@ -1084,7 +1191,9 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     if (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity <= 0) {
       throw bad('quantity must be a positive Number');
     }
-    const next = part.quantity + direction * quantity;
+    // A part without a quantity on hand has none to consume; a restock gives it one.
+    const current = part.quantity ?? 0;
+    const next = current + direction * quantity;
     if (next < 0)
       throw bad(`not enough stock: part ${part.id} has ${part.quantity}, cannot consume ${quantity}`);
     part.quantity = next;
@@ -1253,7 +1362,8 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
         }
         default:
           if (PO_NUMBER_FIELDS.has(field)) checkNumber(field, value, true);
-          else if (field !== 'customFieldsPO') checkString(field, value, true);
+          else if (field === 'customFieldsPO') checkCustomFields(field, value);
+          else checkString(field, value, true);
           po.extra[field] = structuredClone(value);
       }
     }
@@ -1564,9 +1674,10 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
 
     api('POST', '/work-orders/:id/update-messages', (req) => {
       const wo = findWorkOrder(req.params.id);
-      const body = req.json;
-      if (!isObject(body) || typeof body.text !== 'string' || body.text === '')
-        throw bad('text cannot be null');
+      // The doc's curl sends a form (`-d text="New message"`); JSON is accepted too.
+      const body = requestBody(req);
+      if (body.text === undefined || body.text === null || body.text === '') throw bad('text cannot be null');
+      if (typeof body.text !== 'string') throw bad('text must be a String');
       const unknown = Object.keys(body).filter((k) => k !== 'text');
       if (unknown.length > 0) throw bad(`${unknown[0]} is not in schema`);
       updateMessages.push({ workOrderId: wo.id, text: body.text, createdAt: nowIso() });

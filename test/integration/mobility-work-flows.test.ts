@@ -14,6 +14,7 @@ import { FLOW_ID as PART_FLOW } from '../../functions/flows/upkeep-part-low-to-m
 import { manualClock } from '../../sandbox/clock.ts';
 import { MACHINES, PARTS, postJson, sandboxControl } from '../../sandbox/control.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
+import { mwSimNewSparePart } from '../../sandbox/simulators/mobility-work.ts';
 
 const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<string, unknown>;
 // biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary config paths.
@@ -287,7 +288,7 @@ describe('bulk stock writes', () => {
     const created = await fetch(`${mw(sandbox).url}/partners/v1/spare-parts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'api-key': apiKey },
-      body: JSON.stringify(refs.map((ref) => ({ externalReference: ref, name: `Bulk part ${ref}` }))),
+      body: JSON.stringify(refs.map((ref) => mwSimNewSparePart(ref, `Bulk part ${ref}`))),
     });
     expect(created.status).toBe(202);
     await mw(sandbox).settle();

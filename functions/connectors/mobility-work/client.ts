@@ -21,7 +21,12 @@ import { KeyedHttpClient } from '../../core/keyed-http.ts';
 import type { Log } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
-import { type MobilityWorkConfig, mobilityWorkSecretSchema, parseMobilityWorkConfig } from './config.ts';
+import {
+  type MobilityWorkConfig,
+  MW_STOCK_MOVEMENT,
+  mobilityWorkSecretSchema,
+  parseMobilityWorkConfig,
+} from './config.ts';
 import { MobilityWorkApiError, MobilityWorkBulkError, MobilityWorkInputError, MW_VENDOR } from './errors.ts';
 
 export const MW_PATHS = {
@@ -78,7 +83,11 @@ const triggerPlanInputSchema = z.object({
 const money = z.looseObject({ amount: z.int(), currency: nonEmpty });
 const stockValue = z.number().check(z.gte(0));
 
-/** Extra (undocumented or unnamed) fields pass through unchanged. */
+/**
+ * Extra (undocumented or unnamed) fields pass through unchanged. The two objects the doc marks
+ * required but lost the names of are a named assumption (MW_SPARE_PART_REQUIRED_OBJECTS, config.ts):
+ * `unitPrice` and `location` are required here so a create MW would refuse is never sent.
+ */
 export const createSparePartSchema = z.looseObject({
   externalReference: nonEmpty,
   name: z.string().check(z.minLength(3), z.maxLength(255)),
@@ -86,7 +95,9 @@ export const createSparePartSchema = z.looseObject({
   minimumStock: z.optional(z.int().check(z.gte(0))),
   maximumStock: z.optional(z.int().check(z.gte(0))),
   /** Integer in minor units: 3500 = EUR 35.00. */
-  unitPrice: z.optional(money),
+  unitPrice: money,
+  /** Where the part is stocked; its fields are unknown (`locationName` assumed, passed as given). */
+  location: z.looseObject({}),
 });
 export type CreateSparePartInput = z.input<typeof createSparePartSchema>;
 
@@ -106,6 +117,14 @@ export type SparePartAttributesInput = z.input<typeof sparePartAttributesSchema>
 export const stockLevelInputSchema = z.object({ id: sparePartIdentifierSchema, quantity: stockValue });
 /** An absolute stock level (MW's "movement" replaces the stock; it is not a delta). */
 export type StockLevelInput = z.input<typeof stockLevelInputSchema>;
+
+/** The documented shape: identifier + the required movement object (names: MW_STOCK_MOVEMENT). */
+export const nestedStockItem = ({ id, quantity }: StockLevelInput) => ({
+  id,
+  [MW_STOCK_MOVEMENT.key]: { type: MW_STOCK_MOVEMENT.type, quantity },
+});
+/** The deprecated `PUT /spare-parts/stock` shape; opt-in (`stockMovementFormat: 'flat'`). */
+export const flatStockItem = ({ id, quantity }: StockLevelInput) => ({ id, quantity });
 
 // ---- outputs ----------------------------------------------------------------------------------
 
@@ -214,12 +233,11 @@ export class MobilityWorkClient {
 
   /**
    * `POST /partners/v1/spare-parts/movements/bulk` (202): sets absolute stock levels (a recount),
-   * hence safe to repeat. Body per `stockMovementFormat` (a named assumption, see config.ts).
+   * hence safe to repeat. Each item is the identifier plus the object the doc marks required
+   * (`nested`, the default); `flat` is the deprecated PUT's shape, sent only when configured.
    */
   setStock(items: readonly StockLevelInput[]): Promise<MwBulkResult> {
-    const nested = this.config.stockMovementFormat === 'nested';
-    const toBody = ({ id, quantity }: StockLevelInput) =>
-      nested ? { id, movement: { type: 'inventory', quantity } } : { id, quantity };
+    const toBody = this.config.stockMovementFormat === 'flat' ? flatStockItem : nestedStockItem;
     return this.bulk('setStock', MW_PATHS.stockMovements, items, stockLevelInputSchema, toBody, true);
   }
 

@@ -13,12 +13,32 @@ export const MOBILITY_WORK_DEFAULT_USER_AGENT = 'Millwright (+https://github.com
 /** Every bulk endpoint takes at most 10.000 (ten thousand) items per request (reference §2.3). */
 export const MOBILITY_WORK_MAX_BULK = 10_000;
 /**
- * NAMED ASSUMPTION: the movement object of `POST /spare-parts/movements/bulk` lost its field names in
- * the doc. `flat` sends `{id, quantity}` (the documented deprecated PUT shape); `nested` sends
- * `{id, movement: {type: 'inventory', quantity}}`.
+ * The body of `POST /spare-parts/movements/bulk`. api-doc.txt documents each item as a
+ * SparePartIdentifier plus a *required object* (the Bulk Stock Movement request schema), so the
+ * default is `nested`: `{id, movement: {type: 'inventory', quantity}}`. The doc lost that object's
+ * name and fields: `movement` (the key MW's own stock webhooks use), `type: 'inventory'` (a recount,
+ * MW's word for an absolute set) and `quantity` are a NAMED ASSUMPTION, see MW_STOCK_MOVEMENT.
+ * `flat` sends `{id, quantity}`, the shape of the deprecated `PUT /spare-parts/stock`: an explicit
+ * opt-in only, for a network whose bulk endpoint is proven to take it.
  */
-export const STOCK_MOVEMENT_FORMATS = ['flat', 'nested'] as const;
+export const STOCK_MOVEMENT_FORMATS = ['nested', 'flat'] as const;
 export type StockMovementFormat = (typeof STOCK_MOVEMENT_FORMATS)[number];
+export const DEFAULT_STOCK_MOVEMENT_FORMAT: StockMovementFormat = 'nested';
+/**
+ * NAMED ASSUMPTION (one place, shared with the simulator): the key and `type` of the required
+ * movement object. The doc's webhook samples carry a `movement` key on the stock events; MW's help
+ * center calls a recount an "Inventory" movement.
+ */
+export const MW_STOCK_MOVEMENT = { key: 'movement', type: 'inventory' } as const;
+
+/**
+ * NAMED ASSUMPTION: `POST /spare-parts` marks two *objects* required whose names the doc lost
+ * (api-doc.txt, Create spare part(s): "required object" twice after `description`). The endpoint's
+ * text is about the unit price, and the attributes endpoint's examples name its object `unitPrice`
+ * (`{amount, currency}`); the second is taken to be the storage `location` the part is stocked in
+ * (`{locationName}`, the relocate endpoint's word). Shared with the simulator, which requires both.
+ */
+export const MW_SPARE_PART_REQUIRED_OBJECTS = ['unitPrice', 'location'] as const;
 
 export const mobilityWorkWebhookConfigSchema = z.object({
   /** Which signed string `X-MW-Signature` covers (undocumented; see signature.ts). */
@@ -42,7 +62,8 @@ export const mobilityWorkConfigSchema = z.object({
   userAgent: z._default(z.string().check(z.minLength(1)), MOBILITY_WORK_DEFAULT_USER_AGENT),
   /** Items per bulk request; larger inputs are split into several requests. */
   bulkLimit: z._default(z.int().check(z.gte(1), z.lte(MOBILITY_WORK_MAX_BULK)), MOBILITY_WORK_MAX_BULK),
-  stockMovementFormat: z._default(z.enum(STOCK_MOVEMENT_FORMATS), 'flat'),
+  /** `nested` (documented shape, default) or `flat` (deprecated PUT shape, opt-in): see above. */
+  stockMovementFormat: z._default(z.enum(STOCK_MOVEMENT_FORMATS), DEFAULT_STOCK_MOVEMENT_FORMAT),
   // A function default so the webhook defaults are written once (in the schema above).
   webhook: z._default(mobilityWorkWebhookConfigSchema, () => mobilityWorkWebhookConfigSchema.parse({})),
 });

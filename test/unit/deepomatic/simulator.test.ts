@@ -120,11 +120,7 @@ describe('deepomatic simulator: create', () => {
     expect((await create({ name: 'x'.repeat(128), metadata: {} })).status).toBe(201);
   });
 
-  it('requires metadata as a key-value object (400 E1)', async () => {
-    expect(await create({ name: 'a' })).toEqual({
-      status: 400,
-      body: { metadata: ["Field 'metadata' is missing. This field is required."] },
-    });
+  it('requires metadata, when sent, to be a key-value object (400 E1)', async () => {
     for (const metadata of [[1], 'x', null]) {
       const r = await create({ name: 'a', metadata });
       expect(r.status).toBe(400);
@@ -159,13 +155,48 @@ describe('deepomatic simulator: create', () => {
     expect(a.id).not.toBe(b.id);
   });
 
-  it('a metadata-less create passes when requireMetadata is false', async () => {
-    const lax = await startHarness({ requireMetadata: false });
+  it('a metadata-less create passes by default: the doc marks metadata optional', async () => {
+    const r = await create({ name: 'a' });
+    expect(r.status).toBe(201);
+    expect((r.body as DeepomaticSimWorkOrderView).metadata).toBeNull();
+  });
+
+  it('requireMetadata (opt-in) refuses a metadata-less create with the E1 error the doc lists', async () => {
+    const strict = await startHarness({ requireMetadata: true });
     try {
-      expect((await lax.call('POST', '/v0.2/work-orders/', { name: 'a' }, auth)).status).toBe(201);
+      expect(await strict.call('POST', '/v0.2/work-orders/', { name: 'a' }, auth)).toEqual({
+        status: 400,
+        body: { metadata: ["Field 'metadata' is missing. This field is required."] },
+      });
+      expect(
+        (await strict.call('POST', '/v0.2/work-orders/', { name: 'a', metadata: {} }, auth)).status,
+      ).toBe(201);
     } finally {
-      await lax.sim.close();
+      await strict.sim.close();
     }
+  });
+
+  it('accepts a create with only the required name, and every optional field in its documented type', async () => {
+    expect((await create({ name: 'only-a-name' })).status).toBe(201);
+    const full = await create({
+      name: 'work-order',
+      metadata: { region: 'North', intervention_date: '05-29-2023' },
+      tags: ['group-1', 'group-2'],
+      field_engineer_email: 'tech@plant.example',
+      user_group_ids: [],
+      work_order_types: ['maintenance'],
+    });
+    expect(full.status).toBe(201);
+  });
+
+  it.each([
+    ['tags', { tags: 'group-1' }, 'Expected a list of strings.'],
+    ['user_group_ids', { user_group_ids: 'g1' }, 'Expected a list of items.'],
+    ['work_order_types', { work_order_types: 'maintenance' }, 'Expected a list of strings.'],
+    ['field_engineer_email', { field_engineer_email: 7 }, 'Not a valid string.'],
+    ['name', { name: 7 }, 'Not a valid string.'],
+  ])('400 E1: %s has its documented type', async (field, fields, message) => {
+    expect(await create({ name: 'a', ...fields })).toEqual({ status: 400, body: { [field]: [message] } });
   });
 });
 

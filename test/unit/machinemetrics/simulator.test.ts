@@ -180,6 +180,60 @@ describe('MachineMetrics simulator: POST /reports/downtime', () => {
   });
 });
 
+const WINDOW = { start: '2026-11-02T08:00:00Z', end: '2026-11-02T08:05:00Z' };
+
+describe('MachineMetrics simulator: the request contract (Downtime Query Object)', () => {
+  it.each([
+    ['start is required', { end: WINDOW.end }, 'start:Required'],
+    ['end is required', { start: WINDOW.start }, 'end:Required'],
+    ['start is an ISO 8601 date-time', { ...WINDOW, start: '2026-11-02' }, 'start:InvalidDateTime'],
+    ['end is an ISO 8601 date-time', { ...WINDOW, end: 1_700_000_000_000 }, 'end:InvalidDateTime'],
+    ['start is before end', { start: WINDOW.end, end: WINDOW.start }, 'start:InvalidRange'],
+    ['groupBy is an array', { ...WINDOW, groupBy: { group: 'machine' } }, 'groupBy:InvalidType'],
+    [
+      'a group is a documented one',
+      { ...WINDOW, groupBy: [{ group: 'planet' }] },
+      'groupBy[0].group:InvalidGroup',
+    ],
+    ['filter is an object', { ...WINDOW, filter: [MACHINE_1] }, 'filter:InvalidType'],
+    [
+      'a filter holds an array of ids',
+      { ...WINDOW, filter: { machine: MACHINE_1 } },
+      'filter.machine:InvalidType',
+    ],
+    ['csv is a boolean', { ...WINDOW, csv: 'yes' }, 'csv:InvalidType'],
+    ['flatten is a boolean', { ...WINDOW, flatten: 1 }, 'flatten:InvalidType'],
+    [
+      'an unmodelled non-empty filter is refused, not ignored',
+      { ...WINDOW, filter: { shift: ['s1'] } },
+      'filter.shift:NotSimulated',
+    ],
+  ])('400: %s', async (_rule, body, error) => {
+    const res = await report(body);
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e) => `${e.field}:${e.code}`)).toEqual([error]);
+  });
+
+  it('accepts the optional fields absent, empty filter arrays (no filtering) and false flags', async () => {
+    const bare = await report(WINDOW);
+    expect(bare.status).toBe(200);
+    const empty = await report({
+      ...WINDOW,
+      groupBy: [],
+      filter: { machine: [], shift: [] },
+      csv: false,
+      flatten: false,
+    });
+    expect(empty.status).toBe(200);
+    expect(empty.body.aggregate).toEqual(bare.body.aggregate);
+  });
+
+  it('requires a JSON body (application/json)', async () => {
+    const res = await report(WINDOW, { 'content-type': 'text/plain' });
+    expect(res).toEqual({ status: 400, body: { message: 'Problem parsing JSON' } });
+  });
+});
+
 describe('MachineMetrics simulator: control API', () => {
   const control = async (path: string, body: unknown = {}) => {
     const response = await fetch(`${sim.url}/_sandbox/${path}`, {

@@ -115,6 +115,14 @@ const TASK = {
   metadata: { millwrightEpisode: 'ep-1' },
 };
 
+/** A create with the two required objects (MW_SPARE_PART_REQUIRED_OBJECTS, a named assumption). */
+const NEW_PART = {
+  externalReference: 'UPK-1',
+  name: 'Bearing',
+  unitPrice: { amount: 640, currency: 'EUR' },
+  location: { locationName: 'Main store' },
+};
+
 /** reference §2.2, verbatim but for the assignee e-mails. */
 const VALIDATION_ERROR = {
   http_status_code: 400,
@@ -199,7 +207,7 @@ describe('MobilityWorkClient requests', () => {
     await expect(
       c.triggerMaintenancePlan('6f1c1d5e-8f7a-4b7e-9a55-2f4a0b0c9d11', { episode: 'ep-1' }),
     ).resolves.toEqual({ accepted: true });
-    await expect(c.createSpareParts([{ externalReference: 'UPK-1', name: 'Bearing' }])).resolves.toEqual({
+    await expect(c.createSpareParts([NEW_PART])).resolves.toEqual({
       requests: 1,
       items: 1,
       status: 'accepted',
@@ -404,7 +412,7 @@ describe('MobilityWorkClient bulk writes', () => {
 
   it('sends one request up to the limit', async () => {
     const { client: c } = client({ bulkLimit: 3 });
-    await expect(c.createSpareParts([{ externalReference: 'A', name: 'Aaa' }])).resolves.toEqual({
+    await expect(c.createSpareParts([{ ...NEW_PART, externalReference: 'A' }])).resolves.toEqual({
       requests: 1,
       items: 1,
       status: 'accepted',
@@ -425,21 +433,38 @@ describe('MobilityWorkClient bulk writes', () => {
     expect(keyReads).toEqual([]);
   });
 
-  it('builds the flat stock body by default: {id, quantity}', async () => {
+  it('builds the documented stock body by default: {id, movement: {type: inventory, quantity}}', async () => {
     const typed = { type: 'externalReference' as const, value: 'UPK-2' };
     await client().client.setStock([
       { id: 'UPK-1', quantity: 4 },
       { id: typed, quantity: 0 },
     ]);
+    // Every item carries the object the doc marks required; none is the deprecated PUT's shape.
     expect(hits[0]?.body).toEqual([
-      { id: 'UPK-1', quantity: 4 },
-      { id: typed, quantity: 0 },
+      { id: 'UPK-1', movement: { type: 'inventory', quantity: 4 } },
+      { id: typed, movement: { type: 'inventory', quantity: 0 } },
     ]);
   });
 
-  it('builds the nested stock body when configured: {id, movement: {type: inventory, quantity}}', async () => {
+  it('builds the same body when nested is configured explicitly', async () => {
     await client({ stockMovementFormat: 'nested' }).client.setStock([{ id: 'UPK-1', quantity: 4 }]);
     expect(hits[0]?.body).toEqual([{ id: 'UPK-1', movement: { type: 'inventory', quantity: 4 } }]);
+  });
+
+  it('builds the flat body {id, quantity} only when flat is opted into', async () => {
+    await client({ stockMovementFormat: 'flat' }).client.setStock([{ id: 'UPK-1', quantity: 4 }]);
+    expect(hits[0]?.body).toEqual([{ id: 'UPK-1', quantity: 4 }]);
+  });
+
+  it('refuses a create without the two required objects before sending anything', async () => {
+    const { client: c } = client();
+    const { unitPrice, location, ...bare } = NEW_PART;
+    const noPrice = await failure(c.createSpareParts([{ ...bare, location } as typeof NEW_PART]));
+    expect(noPrice).toBeInstanceOf(MobilityWorkInputError);
+    expect(noPrice.message).toContain('invalid input at [0].unitPrice');
+    const noLocation = await failure(c.createSpareParts([{ ...bare, unitPrice } as typeof NEW_PART]));
+    expect(noLocation.message).toContain('invalid input at [0].location');
+    expect(hits).toEqual([]);
   });
 
   it('reports what was accepted when a later request fails', async () => {
@@ -519,7 +544,7 @@ describe('connectMobilityWork and the config', () => {
       secretName: SECRET_NAME,
       userAgent: 'Millwright (+https://github.com/millwright)',
       bulkLimit: 10_000,
-      stockMovementFormat: 'flat',
+      stockMovementFormat: 'nested',
       webhook: { signatureScheme: 't.nonce.body', toleranceSeconds: 300, requireSignature: true },
     });
   });

@@ -115,6 +115,17 @@ const validTask = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** A spare-part create with the two required objects (MW_SPARE_PART_REQUIRED_OBJECTS, assumed names). */
+const NEW_PART = {
+  externalReference: 'PartNew00',
+  name: 'New part',
+  unitPrice: { amount: 640, currency: 'EUR' },
+  location: { locationName: 'Main store' },
+};
+
+/** A `movements/bulk` item in the documented shape: identifier + the required movement object. */
+const move = (id: unknown, quantity: unknown) => ({ id, movement: { type: 'inventory', quantity } });
+
 const stockOf = (sim: MobilityWorkSimulator, ref: string) =>
   sim.spareParts().find((p) => p.externalReference === ref)?.stock;
 const eventNames = () => received.map((r) => r.body._event as string);
@@ -335,6 +346,778 @@ describe('Mobility Work simulator: tasks', () => {
   });
 });
 
+// ---------------------------------------------------------------------------------------------
+// The request contract: every field api-doc.txt marks required, with its documented type and
+// constraints, is enforced (400 naming the field); fields it marks optional or nullable are accepted
+// when absent or null. One row per rule.
+
+const without = (body: Record<string, unknown>, key: string) => {
+  const { [key]: _dropped, ...rest } = body;
+  return rest;
+};
+const TRIGGER = `/partners/maintenance-plans/trigger/${MW_SIM_MAINTENANCE_PLAN_ID}`;
+const SPARE_PARTS = '/partners/v1/spare-parts';
+const ATTRIBUTES = '/partners/v1/spare-parts/attributes';
+const MOVEMENTS = '/partners/v1/spare-parts/movements/bulk';
+const STOCK = '/partners/v1/spare-parts/stock';
+const EQUIPMENT = '/partners/v1/equipment/attributes';
+const LOCATIONS = '/partners/v1/locations/create/bulk';
+const RELOCATE = '/partners/v1/spare-parts/relocate/bulk';
+const BULK_ENDPOINTS = [
+  ['POST', SPARE_PARTS],
+  ['POST', ATTRIBUTES],
+  ['POST', MOVEMENTS],
+  ['PUT', STOCK],
+  ['POST', EQUIPMENT],
+  ['POST', LOCATIONS],
+  ['POST', RELOCATE],
+] as const;
+const RELOCATION = { sparePartId: 'PartSeal2210', target: { locationName: 'Main store' } };
+
+interface Rule {
+  rule: string;
+  method?: 'POST' | 'PUT';
+  path: string;
+  body: unknown;
+  pointer: string;
+  messageKey: string;
+}
+
+const task = validTask();
+const CONTRACT_RULES: Rule[] = [
+  // POST /partners/v1/tasks (Schedule a new task)
+  {
+    rule: 'task equipment is required',
+    path: '/partners/v1/tasks',
+    body: without(task, 'equipment'),
+    pointer: '/equipment',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'task equipment is an integer, string or object',
+    path: '/partners/v1/tasks',
+    body: { ...task, equipment: true },
+    pointer: '/equipment',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task description is required',
+    path: '/partners/v1/tasks',
+    body: without(task, 'description'),
+    pointer: '/description',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'task description has at least 3 characters',
+    path: '/partners/v1/tasks',
+    body: { ...task, description: 'ab' },
+    pointer: '/description',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'task description has at most 3000 characters',
+    path: '/partners/v1/tasks',
+    body: { ...task, description: 'x'.repeat(3001) },
+    pointer: '/description',
+    messageKey: 'error.payload.max_length',
+  },
+  {
+    rule: 'task startDateTime is required',
+    path: '/partners/v1/tasks',
+    body: without(task, 'startDateTime'),
+    pointer: '/startDateTime',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'task startDateTime is a date-time',
+    path: '/partners/v1/tasks',
+    body: { ...task, startDateTime: '2026-11-02' },
+    pointer: '/startDateTime',
+    messageKey: 'error.payload.date_time',
+  },
+  {
+    rule: 'task endDateTime is required',
+    path: '/partners/v1/tasks',
+    body: without(task, 'endDateTime'),
+    pointer: '/endDateTime',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'task endDateTime is a date-time',
+    path: '/partners/v1/tasks',
+    body: { ...task, endDateTime: 1_700_000_000 },
+    pointer: '/endDateTime',
+    messageKey: 'error.payload.date_time',
+  },
+  {
+    rule: 'task allDay is required',
+    path: '/partners/v1/tasks',
+    body: without(task, 'allDay'),
+    pointer: '/allDay',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'task allDay is a boolean',
+    path: '/partners/v1/tasks',
+    body: { ...task, allDay: 'false' },
+    pointer: '/allDay',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task assignees is required',
+    path: '/partners/v1/tasks',
+    body: without(task, 'assignees'),
+    pointer: '/assignees',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'task assignees is an array',
+    path: '/partners/v1/tasks',
+    body: { ...task, assignees: 3 },
+    pointer: '/assignees',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task tags is an array',
+    path: '/partners/v1/tasks',
+    body: { ...task, tags: 'urgent' },
+    pointer: '/tags',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task tags are integers, strings or objects',
+    path: '/partners/v1/tasks',
+    body: { ...task, tags: [true] },
+    pointer: '/tags/0',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task checklist is a uuid',
+    path: '/partners/v1/tasks',
+    body: { ...task, checklist: 'list-1' },
+    pointer: '/checklist',
+    messageKey: 'error.payload.format',
+  },
+  {
+    rule: 'task sendEmailToAssignees is a boolean',
+    path: '/partners/v1/tasks',
+    body: { ...task, sendEmailToAssignees: 1 },
+    pointer: '/sendEmailToAssignees',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task inheritEquipmentTags is a boolean',
+    path: '/partners/v1/tasks',
+    body: { ...task, inheritEquipmentTags: 'yes' },
+    pointer: '/inheritEquipmentTags',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task emailToCreator is a boolean',
+    path: '/partners/v1/tasks',
+    body: { ...task, emailToCreator: 0 },
+    pointer: '/emailToCreator',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task metadata is an object',
+    path: '/partners/v1/tasks',
+    body: { ...task, metadata: 'ep-1' },
+    pointer: '/metadata',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task body is an object',
+    path: '/partners/v1/tasks',
+    body: [task],
+    pointer: '',
+    messageKey: 'error.payload.type',
+  },
+  // POST /partners/maintenance-plans/trigger/{maintenancePlanId}
+  {
+    rule: 'plan trigger maintenancePlanId is a uuid',
+    path: '/partners/maintenance-plans/trigger/plan-1',
+    body: {},
+    pointer: '/maintenancePlanId',
+    messageKey: 'error.payload.format',
+  },
+  {
+    rule: 'plan trigger metadata is an object',
+    path: TRIGGER,
+    body: { metadata: [1] },
+    pointer: '/metadata',
+    messageKey: 'error.payload.type',
+  },
+  // POST /partners/v1/spare-parts (Create spare part(s))
+  {
+    rule: 'create externalReference is required',
+    path: SPARE_PARTS,
+    body: [without(NEW_PART, 'externalReference')],
+    pointer: '/0/externalReference',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'create externalReference is a string',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, externalReference: 7 }],
+    pointer: '/0/externalReference',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'create name is required',
+    path: SPARE_PARTS,
+    body: [without(NEW_PART, 'name')],
+    pointer: '/0/name',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'create name has at least 3 characters',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, name: 'ab' }],
+    pointer: '/0/name',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'create name has at most 255 characters',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, name: 'x'.repeat(256) }],
+    pointer: '/0/name',
+    messageKey: 'error.payload.max_length',
+  },
+  {
+    rule: 'create description has 3..3000 characters',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, description: 'ab' }],
+    pointer: '/0/description',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'create unitPrice (a required object) is required',
+    path: SPARE_PARTS,
+    body: [without(NEW_PART, 'unitPrice')],
+    pointer: '/0/unitPrice',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'create unitPrice is an object',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, unitPrice: 640 }],
+    pointer: '/0/unitPrice',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'create unitPrice amount is an integer (minor units)',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, unitPrice: { amount: 6.4, currency: 'EUR' } }],
+    pointer: '/0/unitPrice/amount',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'create unitPrice currency is a currency code',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, unitPrice: { amount: 640 } }],
+    pointer: '/0/unitPrice/currency',
+    messageKey: 'error.payload.pattern',
+  },
+  {
+    rule: 'create location (a required object) is required',
+    path: SPARE_PARTS,
+    body: [without(NEW_PART, 'location')],
+    pointer: '/0/location',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'create location is an object',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, location: 'Main store' }],
+    pointer: '/0/location',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'create minimumStock is >= 0',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, minimumStock: -1 }],
+    pointer: '/0/minimumStock',
+    messageKey: 'error.payload.min',
+  },
+  {
+    rule: 'create minimumStock is an integer',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, minimumStock: 1.5 }],
+    pointer: '/0/minimumStock',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'create maximumStock is >= 0',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, maximumStock: -2 }],
+    pointer: '/0/maximumStock',
+    messageKey: 'error.payload.min',
+  },
+  {
+    rule: 'create gtin matches ^[0-9]{8,18}$',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, gtin: '1234' }],
+    pointer: '/0/gtin',
+    messageKey: 'error.payload.pattern',
+  },
+  {
+    rule: 'create costCenter is a string',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, costCenter: 42 }],
+    pointer: '/0/costCenter',
+    messageKey: 'error.payload.type',
+  },
+  // PUT /partners/v1/spare-parts/stock (deprecated)
+  {
+    rule: 'stock id is required',
+    method: 'PUT',
+    path: STOCK,
+    body: [{ quantity: 1 }],
+    pointer: '/0/id',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'stock quantity is required',
+    method: 'PUT',
+    path: STOCK,
+    body: [{ id: 'PartSeal2210' }],
+    pointer: '/0/quantity',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'stock quantity is >= 0',
+    method: 'PUT',
+    path: STOCK,
+    body: [{ id: 'PartSeal2210', quantity: -1 }],
+    pointer: '/0/quantity',
+    messageKey: 'error.payload.min',
+  },
+  {
+    rule: 'stock quantity is an integer',
+    method: 'PUT',
+    path: STOCK,
+    body: [{ id: 'PartSeal2210', quantity: 0.5 }],
+    pointer: '/0/quantity',
+    messageKey: 'error.payload.type',
+  },
+  // POST /partners/v1/spare-parts/attributes
+  {
+    rule: 'attributes id is required',
+    path: ATTRIBUTES,
+    body: [{ name: 'Rotor' }],
+    pointer: '/0/id',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'attributes typed id is an externalReference',
+    path: ATTRIBUTES,
+    body: [{ id: { type: 'native', value: 'sp-1' } }],
+    pointer: '/0/id/type',
+    messageKey: 'error.payload.choice',
+  },
+  {
+    rule: 'attributes name has 3..255 characters',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', name: 'ab' }],
+    pointer: '/0/name',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'attributes description has 3..3000 characters',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', description: 'ab' }],
+    pointer: '/0/description',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'attributes minimumStock is >= 0',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', minimumStock: -1 }],
+    pointer: '/0/minimumStock',
+    messageKey: 'error.payload.min',
+  },
+  {
+    rule: 'attributes maximumStock is a number',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', maximumStock: '5' }],
+    pointer: '/0/maximumStock',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'attributes replenishmentLot is >= 0',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', replenishmentLot: -3 }],
+    pointer: '/0/replenishmentLot',
+    messageKey: 'error.payload.min',
+  },
+  {
+    rule: 'attributes unitPrice is an object',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', unitPrice: 3500 }],
+    pointer: '/0/unitPrice',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'attributes gtin matches ^[0-9]{8,18}$',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', gtin: 'ABCDEFGH' }],
+    pointer: '/0/gtin',
+    messageKey: 'error.payload.pattern',
+  },
+  {
+    rule: 'attributes costCenter is a string',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', costCenter: ['CC'] }],
+    pointer: '/0/costCenter',
+    messageKey: 'error.payload.type',
+  },
+  // POST /partners/v1/spare-parts/movements/bulk (Bulk Stock Movement)
+  {
+    rule: 'movement id is required',
+    path: MOVEMENTS,
+    body: [without(move('x', 1), 'id')],
+    pointer: '/0/id',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'movement id is a string or object',
+    path: MOVEMENTS,
+    body: [move(42, 1)],
+    pointer: '/0/id',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'movement object is required (a flat {id, quantity} item has none)',
+    path: MOVEMENTS,
+    body: [{ id: 'PartSeal2210', quantity: 1 }],
+    pointer: '/0/movement',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'movement is an object',
+    path: MOVEMENTS,
+    body: [{ id: 'PartSeal2210', movement: [1] }],
+    pointer: '/0/movement',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'movement type is required (assumed field)',
+    path: MOVEMENTS,
+    body: [{ id: 'PartSeal2210', movement: { quantity: 1 } }],
+    pointer: '/0/movement/type',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'movement quantity is required (assumed field)',
+    path: MOVEMENTS,
+    body: [{ id: 'PartSeal2210', movement: { type: 'inventory' } }],
+    pointer: '/0/movement/quantity',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'movement quantity is >= 0',
+    path: MOVEMENTS,
+    body: [move('PartSeal2210', -1)],
+    pointer: '/0/movement/quantity',
+    messageKey: 'error.payload.min',
+  },
+  {
+    rule: 'movement quantity is an integer',
+    path: MOVEMENTS,
+    body: [move('PartSeal2210', 2.5)],
+    pointer: '/0/movement/quantity',
+    messageKey: 'error.payload.type',
+  },
+  // POST /partners/v1/equipment/attributes
+  {
+    rule: 'equipment id is required',
+    path: EQUIPMENT,
+    body: [{ name: 'Press 3' }],
+    pointer: '/0/id',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'equipment typed id type is known',
+    path: EQUIPMENT,
+    body: [{ id: { type: 'serial', value: 'x' } }],
+    pointer: '/0/id/type',
+    messageKey: 'error.payload.choice',
+  },
+  {
+    rule: 'equipment name has 3..255 characters',
+    path: EQUIPMENT,
+    body: [{ id: 2509, name: 'P3' }],
+    pointer: '/0/name',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'equipment description has 3..3000 characters',
+    path: EQUIPMENT,
+    body: [{ id: 2509, description: 'ab' }],
+    pointer: '/0/description',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'equipment gtin matches ^[0-9]{8,18}$',
+    path: EQUIPMENT,
+    body: [{ id: 2509, gtin: '12' }],
+    pointer: '/0/gtin',
+    messageKey: 'error.payload.pattern',
+  },
+  {
+    rule: 'equipment costCenter has 3..255 characters',
+    path: EQUIPMENT,
+    body: [{ id: 2509, costCenter: 'CC' }],
+    pointer: '/0/costCenter',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'equipment itemCode has 1..255 characters',
+    path: EQUIPMENT,
+    body: [{ id: 2509, itemCode: '' }],
+    pointer: '/0/itemCode',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'equipment tags is an array',
+    path: EQUIPMENT,
+    body: [{ id: 2509, tags: 'press' }],
+    pointer: '/0/tags',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'equipment tags are strings',
+    path: EQUIPMENT,
+    body: [{ id: 2509, tags: [7] }],
+    pointer: '/0/tags/0',
+    messageKey: 'error.payload.type',
+  },
+  // POST /partners/v1/locations/create/bulk
+  {
+    rule: 'location name is required',
+    path: LOCATIONS,
+    body: [{}],
+    pointer: '/0/name',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'location name has at most 255 characters',
+    path: LOCATIONS,
+    body: [{ name: 'x'.repeat(256) }],
+    pointer: '/0/name',
+    messageKey: 'error.payload.max_length',
+  },
+  {
+    rule: 'location name matches ^(?!$)\\w',
+    path: LOCATIONS,
+    body: [{ name: ' cabinet' }],
+    pointer: '/0/name',
+    messageKey: 'error.payload.pattern',
+  },
+  // POST /partners/v1/spare-parts/relocate/bulk
+  {
+    rule: 'relocation spare part identifier is required',
+    path: RELOCATE,
+    body: [without(RELOCATION, 'sparePartId')],
+    pointer: '/0/sparePartId',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'relocation target is required',
+    path: RELOCATE,
+    body: [without(RELOCATION, 'target')],
+    pointer: '/0/target',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'relocation target is an object',
+    path: RELOCATE,
+    body: [{ ...RELOCATION, target: 'Main store' }],
+    pointer: '/0/target',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'relocation source is an object',
+    path: RELOCATE,
+    body: [{ ...RELOCATION, source: 'Main store' }],
+    pointer: '/0/source',
+    messageKey: 'error.payload.type',
+  },
+  // Every bulk endpoint: an array of 1..10000 objects.
+  ...BULK_ENDPOINTS.flatMap(([method, path]): Rule[] => [
+    {
+      rule: `${method} ${path} takes an array`,
+      method,
+      path,
+      body: {},
+      pointer: '',
+      messageKey: 'error.payload.type',
+    },
+    {
+      rule: `${method} ${path} takes at least 1 item`,
+      method,
+      path,
+      body: [],
+      pointer: '',
+      messageKey: 'error.payload.min_count',
+    },
+    {
+      rule: `${method} ${path} items are objects`,
+      method,
+      path,
+      body: ['x'],
+      pointer: '/0',
+      messageKey: 'error.payload.type',
+    },
+  ]),
+];
+
+describe('Mobility Work simulator: the request contract', () => {
+  it.each(CONTRACT_RULES)(
+    '400: $rule ($pointer)',
+    async ({ method = 'POST', path, body, pointer, messageKey }) => {
+      const sim = await start({ plan: 'ultimate' });
+      const res = await call(sim, method, path, { body });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ http_status_code: 400, code: '400044' });
+      // Only the field under test is wrong, and it is named with the expected reason.
+      expect(Object.keys(res.body.extended_message.property_errors)).toEqual([pointer]);
+      expect(res.body.extended_message.property_errors[pointer]).toContainEqual(
+        expect.objectContaining({ messageKey }),
+      );
+      await sim.settle();
+      expect(sim.tasks()).toEqual([]);
+      expect(sim.state().pendingWrites).toEqual([]);
+    },
+  );
+
+  it('refuses at most 10000 items on every bulk endpoint', async () => {
+    const sim = await start({ plan: 'ultimate' });
+    for (const [method, path] of BULK_ENDPOINTS) {
+      const res = await call(sim, method, path, { body: Array.from({ length: 10_001 }, () => ({})) });
+      expect(res.body.extended_message.property_errors).toEqual({
+        '': [{ messageKey: 'error.payload.max_count', parameters: { max: 10_000, count: 10_001 } }],
+      });
+    }
+  });
+
+  const OPTIONAL: { rule: string; method?: 'POST' | 'PUT'; path: string; body?: unknown; status: number }[] =
+    [
+      {
+        rule: 'a task with only the required fields',
+        path: '/partners/v1/tasks',
+        body: without(task, 'metadata'),
+        status: 201,
+      },
+      {
+        rule: 'a task with a null checklist and every documented option',
+        path: '/partners/v1/tasks',
+        body: {
+          ...task,
+          checklist: null,
+          tags: [],
+          emailToCreator: false,
+          sendEmailToAssignees: false,
+          inheritEquipmentTags: true,
+        },
+        status: 201,
+      },
+      { rule: 'a plan trigger without a body', path: TRIGGER, status: 204 },
+      { rule: 'a plan trigger with an empty body', path: TRIGGER, body: {}, status: 204 },
+      {
+        rule: 'a spare-part create with only the required fields',
+        path: SPARE_PARTS,
+        body: [NEW_PART],
+        status: 202,
+      },
+      {
+        rule: 'a spare-part create with an empty location object and an empty costCenter',
+        path: SPARE_PARTS,
+        body: [{ ...NEW_PART, location: {}, costCenter: '' }],
+        status: 202,
+      },
+      {
+        rule: 'an attributes item with only its id',
+        path: ATTRIBUTES,
+        body: [{ id: 'PartSeal2210' }],
+        status: 202,
+      },
+      {
+        rule: 'an attributes item unsetting every nullable field',
+        path: ATTRIBUTES,
+        body: [
+          {
+            id: 'PartSeal2210',
+            description: null,
+            minimumStock: null,
+            maximumStock: null,
+            replenishmentLot: null,
+            unitPrice: null,
+            gtin: null,
+            costCenter: null,
+          },
+        ],
+        status: 202,
+      },
+      {
+        rule: 'a movement with only the identifier and the movement object',
+        path: MOVEMENTS,
+        body: [move('PartSeal2210', 0)],
+        status: 202,
+      },
+      {
+        rule: 'a deprecated stock item with only id and quantity',
+        method: 'PUT',
+        path: STOCK,
+        body: [{ id: 'PartSeal2210', quantity: 0 }],
+        status: 202,
+      },
+      { rule: 'an equipment item with only its id', path: EQUIPMENT, body: [{ id: 2509 }], status: 202 },
+      {
+        rule: 'an equipment item unsetting every nullable field',
+        path: EQUIPMENT,
+        body: [
+          { id: 'EQ-PRESS-03', description: null, gtin: null, costCenter: null, itemCode: null, tags: null },
+        ],
+        status: 202,
+      },
+      {
+        rule: 'a location with only its name',
+        path: LOCATIONS,
+        body: [{ name: 'Line 2 cabinet' }],
+        status: 202,
+      },
+      { rule: 'a relocation without a source', path: RELOCATE, body: [RELOCATION], status: 202 },
+    ];
+
+  it.each(OPTIONAL)('accepts $rule', async ({ method = 'POST', path, body, status }) => {
+    const sim = await start({ plan: 'ultimate' });
+    const res = await call(sim, method, path, body === undefined ? {} : { body });
+    expect(res.status).toBe(status);
+  });
+
+  it('applies the optional fields that were sent and leaves the omitted ones alone', async () => {
+    const sim = await start();
+    await call(sim, 'POST', EQUIPMENT, { body: [{ id: 2509, itemCode: null }] });
+    await call(sim, 'POST', ATTRIBUTES, {
+      body: [{ id: 'PartSeal2210', costCenter: null, gtin: '12345678' }],
+    });
+    await sim.settle();
+    expect(sim.state().equipment.find((e) => e.id === 2509)).toEqual({
+      id: 2509,
+      itemCode: null,
+      name: 'Press 03',
+    });
+    expect(sim.spareParts().find((p) => p.externalReference === 'PartSeal2210')).toMatchObject({
+      name: 'Shaft seal 22x10',
+      minimumStock: 2,
+      gtin: '12345678',
+      costCenter: null,
+    });
+  });
+});
+
 describe('Mobility Work simulator: webhook delivery', () => {
   it('retries twice (3 attempts), same key and body, fresh nonce each time, then gives up', async () => {
     answers = [500, 503, 500];
@@ -412,7 +1195,7 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
   it('accepts a stock write with 202 null, applies it only on settle, then emits its webhooks', async () => {
     const sim = await start({ applyDelayMs: 60_000 });
     const res = await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
-      body: [{ id: 'PartBeltA42', quantity: 1 }],
+      body: [move('PartBeltA42', 1)],
     });
     expect(res.status).toBe(202);
     expect(res.text).toBe('null');
@@ -422,7 +1205,7 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
         id: 1,
         endpoint: 'POST /partners/v1/spare-parts/movements/bulk',
         acceptedAt: '2026-11-02T08:00:00+00:00',
-        items: [{ id: 'PartBeltA42', quantity: 1 }],
+        items: [move('PartBeltA42', 1)],
       },
     ]);
     expect(received).toEqual([]);
@@ -458,7 +1241,7 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
   it('applies a write by itself after applyDelayMs', async () => {
     const sim = await start({ applyDelayMs: 5 });
     await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
-      body: [{ id: 'PartSeal2210', quantity: 5 }],
+      body: [move('PartSeal2210', 5)],
     });
     expect(stockOf(sim, 'PartSeal2210')).toBe(8);
     const deadline = Date.now() + 2_000;
@@ -475,16 +1258,14 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
     expect(empty.body.extended_message.property_errors).toEqual({
       '': [{ messageKey: 'error.payload.min_count', parameters: { min: 1, count: 0 } }],
     });
-    const tooMany = await post(Array.from({ length: 10_001 }, () => ({ id: 'PartSeal2210', quantity: 1 })));
+    const tooMany = await post(Array.from({ length: 10_001 }, () => move('PartSeal2210', 1)));
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.extended_message.property_errors).toEqual({
       '': [{ messageKey: 'error.payload.max_count', parameters: { max: 10_000, count: 10_001 } }],
     });
-    const object = await post({ id: 'PartSeal2210', quantity: 1 });
+    const object = await post(move('PartSeal2210', 1));
     expect(Object.keys(object.body.extended_message.property_errors)).toEqual(['']);
-    const atLimit = await post(
-      Array.from({ length: 10_000 }, (_, i) => ({ id: `Unknown${i}`, quantity: 1 })),
-    );
+    const atLimit = await post(Array.from({ length: 10_000 }, (_, i) => move(`Unknown${i}`, 1)));
     expect(atLimit.status).toBe(202);
     for (const path of ['/partners/v1/spare-parts', '/partners/v1/spare-parts/attributes']) {
       expect((await call(sim, 'POST', path, { body: [] })).status).toBe(400);
@@ -492,43 +1273,50 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
     expect(sim.state().pendingWrites).toHaveLength(1);
   });
 
-  it('accepts the flat and the nested movement formats, and reports bad items by pointer', async () => {
+  it('accepts the documented movement items, refuses a flat one, and reports bad items by pointer', async () => {
     const sim = await start();
     const ok = await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
       body: [
-        { id: 'PartBearing6204', quantity: 10 },
-        {
-          id: { type: 'externalReference', value: 'PartFilterHF35' },
-          movement: { type: 'inventory', quantity: 15 },
-        },
-        { id: 'PartNope', quantity: 1 },
+        move('PartBearing6204', 10),
+        move({ type: 'externalReference', value: 'PartFilterHF35' }, 15),
+        move('PartNope', 1),
       ],
     });
     expect(ok.status).toBe(202);
+    // The deprecated PUT's shape lacks the required object: MW would refuse it, so does the simulator.
+    const flat = await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
+      body: [{ id: 'PartSeal2210', quantity: 1 }],
+    });
+    expect(flat.status).toBe(400);
+    expect(flat.body.extended_message.property_errors).toEqual({
+      '/0/movement': [{ messageKey: 'error.payload.required', parameters: {} }],
+    });
     const bad = await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
       body: [
-        { id: 'PartSeal2210', quantity: -1 },
-        { id: 'PartSeal2210', quantity: 1.5 },
+        move('PartSeal2210', -1),
+        move('PartSeal2210', 1.5),
         { id: 'PartSeal2210', movement: { type: 'consumption', quantity: 1 } },
-        { id: 'PartSeal2210', movement: { type: 'inventory', quantity: '3' } },
-        { quantity: 1 },
-        { id: { type: 'native', value: 'sp-1' }, quantity: 1 },
-        { id: 'PartSeal2210' },
+        move('PartSeal2210', '3'),
+        { movement: { type: 'inventory', quantity: 1 } },
+        move({ type: 'native', value: 'sp-1' }, 1),
+        { id: 'PartSeal2210', movement: { type: 'inventory' } },
         'PartSeal2210',
+        { id: 'PartSeal2210', movement: 3 },
       ],
     });
     expect(bad.status).toBe(400);
     expect(Object.keys(bad.body.extended_message.property_errors)).toEqual([
-      '/0/quantity',
-      '/1/quantity',
+      '/0/movement/quantity',
+      '/1/movement/quantity',
       '/2/movement/type',
       '/3/movement/quantity',
       '/4/id',
       '/5/id/type',
-      '/6/quantity',
+      '/6/movement/quantity',
       '/7',
+      '/8/movement',
     ]);
-    expect(bad.body.extended_message.property_errors['/0/quantity']).toEqual([
+    expect(bad.body.extended_message.property_errors['/0/movement/quantity']).toEqual([
       { messageKey: 'error.payload.min', parameters: { min: 0, value: -1 } },
     ]);
     await sim.settle();
@@ -550,7 +1338,7 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
     const sim = await start();
     const set = async (quantity: number) => {
       await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
-        body: [{ id: 'PartFilterHF35', quantity }],
+        body: [move('PartFilterHF35', quantity)],
       });
       await sim.settle();
     };
@@ -591,7 +1379,7 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
       ],
     });
     await call(sim, 'POST', '/partners/v1/spare-parts', {
-      body: [{ externalReference: 'PartNew01', name: 'New part', minimumStock: 1 }],
+      body: [{ ...NEW_PART, externalReference: 'PartNew01', name: 'New part', minimumStock: 1 }],
     });
     const badAttrs = await call(sim, 'POST', '/partners/v1/spare-parts/attributes', {
       body: [{ id: 'PartSeal2210', minimumStock: -1, name: 'ab' }],
@@ -604,6 +1392,8 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
     expect(Object.keys(badCreate.body.extended_message.property_errors)).toEqual([
       '/0/externalReference',
       '/0/name',
+      '/0/unitPrice',
+      '/0/location',
     ]);
     await sim.settle();
     const parts = sim.spareParts();
@@ -615,7 +1405,12 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
       minimumStock: 7.5,
       unitPrice: { amount: 3500, currency: 'EUR' },
     });
-    expect(parts.find((p) => p.externalReference === 'PartNew01')).toMatchObject({ id: 'sp-5', stock: 0 });
+    expect(parts.find((p) => p.externalReference === 'PartNew01')).toMatchObject({
+      id: 'sp-5',
+      stock: 0,
+      unitPrice: { amount: 640, currency: 'EUR' },
+      location: 'Main store',
+    });
     // No minimum any more: going down does not alert.
     sim.consume('PartBeltA42', 2);
     await sim.settle();
@@ -639,7 +1434,7 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
   it('applies API writes silently when emitOnApiWrites is false', async () => {
     const sim = await start({ emitOnApiWrites: false });
     await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
-      body: [{ id: 'PartBeltA42', quantity: 0 }],
+      body: [move('PartBeltA42', 0)],
     });
     await sim.settle();
     expect(stockOf(sim, 'PartBeltA42')).toBe(0);
@@ -671,7 +1466,7 @@ describe('Mobility Work simulator: plans', () => {
     expect(
       (
         await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
-          body: [{ id: 'PartBeltA42', quantity: 0 }],
+          body: [move('PartBeltA42', 0)],
         })
       ).status,
     ).toBe(202);
@@ -892,7 +1687,7 @@ describe('Mobility Work simulator: control API', () => {
   it('exposes state, deliveries and reset over HTTP', async () => {
     const sim = await start();
     await call(sim, 'POST', '/partners/v1/spare-parts/movements/bulk', {
-      body: [{ id: 'PartNope', quantity: 1 }],
+      body: [move('PartNope', 1)],
     });
     const before = await call(sim, 'GET', '/_sandbox/state');
     expect(before.body.pendingWrites).toHaveLength(1);

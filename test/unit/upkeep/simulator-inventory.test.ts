@@ -117,9 +117,10 @@ describe('UpKeep simulator: parts', () => {
       minimumQuantity: '1',
       cost: '88.00',
     });
+    // quantity is optional ("quantity Number false"): the part holds none rather than an invented 0.
     expect((await post({ name: 'Spacer', partNumber: 'SP-1' })).body.result).toMatchObject({
       partName: 'SP-1',
-      quantity: '0',
+      quantity: null,
       minimumQuantity: null,
       cost: null,
     });
@@ -129,7 +130,7 @@ describe('UpKeep simulator: parts', () => {
     const patch = (body: unknown) => call('PATCH', '/parts/PartSeal2210', { body });
     expect((await patch({ quantity: 1, id: 'x' })).body.message).toBe('id is not allowed to be set!');
     expect((await patch({ quantity: 1, name: null })).body.message).toBe('name cannot be null');
-    expect((await patch({ quantity: null })).body.message).toBe('quantity cannot be null');
+    expect((await patch({ quantity: 'many' })).body.message).toBe('quantity must be a Number');
     expect(sim.parts().find((p) => p.id === 'PartSeal2210')?.quantity).toBe(8);
     clock.advance(5_000);
     const ok = await patch({ quantity: 100, minimumQuantity: null });

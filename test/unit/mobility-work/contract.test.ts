@@ -1,0 +1,98 @@
+/**
+ * The connector's requests against the simulator, which enforces api-doc.txt's request contract:
+ * whatever the client builds by default must be what Mobility Work documents, so a body MW would
+ * refuse (like the deprecated PUT's flat stock item on the bulk movement endpoint) fails here.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { MobilityWorkClient } from '../../../functions/connectors/mobility-work/client.ts';
+import {
+  type MobilityWorkConfigInput,
+  parseMobilityWorkConfig,
+} from '../../../functions/connectors/mobility-work/config.ts';
+import { MobilityWorkApiError } from '../../../functions/connectors/mobility-work/errors.ts';
+import { manualClock } from '../../../sandbox/clock.ts';
+import {
+  type MobilityWorkSimulator,
+  MW_SIM_MAINTENANCE_PLAN_ID,
+  startMobilityWorkSimulator,
+} from '../../../sandbox/simulators/mobility-work.ts';
+import { API_KEY, SECRET_NAME } from './fixtures.ts';
+
+let sim: MobilityWorkSimulator;
+
+beforeEach(async () => {
+  sim = await startMobilityWorkSimulator({ clock: manualClock('2026-11-02T08:00:00Z'), apiKey: API_KEY });
+});
+afterEach(async () => {
+  await sim.close();
+});
+
+const clientFor = (config: Partial<MobilityWorkConfigInput> = {}) =>
+  new MobilityWorkClient({
+    config: parseMobilityWorkConfig({ baseUrl: sim.url, secretName: SECRET_NAME, ...config }),
+    loadApiKey: async () => API_KEY,
+    http: { maxAttempts: 1, sleep: async () => {} },
+  });
+
+const stockOf = (ref: string) => sim.spareParts().find((p) => p.externalReference === ref)?.stock;
+
+describe('Mobility Work connector against the contract simulator', () => {
+  it('sets stock with the default config: the documented movement body is accepted and applied', async () => {
+    await expect(
+      clientFor().setStock([
+        { id: 'PartSeal2210', quantity: 3 },
+        { id: { type: 'externalReference', value: 'PartBeltA42' }, quantity: 0 },
+      ]),
+    ).resolves.toEqual({ requests: 1, items: 2, status: 'accepted' });
+    await sim.settle();
+    expect(stockOf('PartSeal2210')).toBe(3);
+    expect(stockOf('PartBeltA42')).toBe(0);
+  });
+
+  it('shows why flat is opt-in only: the bulk movement endpoint refuses it, naming the missing object', async () => {
+    const error = await clientFor({ stockMovementFormat: 'flat' })
+      .setStock([{ id: 'PartSeal2210', quantity: 3 }])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MobilityWorkApiError);
+    expect((error as MobilityWorkApiError).status).toBe(400);
+    expect((error as Error).message).toContain('/0/movement error.payload.required');
+    await sim.settle();
+    expect(stockOf('PartSeal2210')).toBe(8);
+  });
+
+  it('sends every other request in a shape the contract accepts', async () => {
+    const c = clientFor();
+    await expect(
+      c.scheduleTask({
+        equipment: 'EQ-MILL-01',
+        description: 'Spindle alarm on Mill 01',
+        startDateTime: '2026-11-02T08:00:00+00:00',
+        endDateTime: '2026-11-02T09:00:00+00:00',
+        allDay: false,
+        assignees: [3],
+        metadata: { millwrightEpisode: 'ep-1' },
+      }),
+    ).resolves.toEqual({ accepted: true });
+    await expect(c.triggerMaintenancePlan(MW_SIM_MAINTENANCE_PLAN_ID)).resolves.toEqual({ accepted: true });
+    await expect(
+      c.createSpareParts([
+        {
+          externalReference: 'PartNew01',
+          name: 'Coupling insert',
+          unitPrice: { amount: 1250, currency: 'EUR' },
+          location: { locationName: 'Main store' },
+        },
+      ]),
+    ).resolves.toMatchObject({ status: 'accepted' });
+    await expect(
+      c.updateSparePartAttributes([{ id: 'PartSeal2210', minimumStock: null, maximumStock: 20 }]),
+    ).resolves.toMatchObject({ status: 'accepted' });
+    await expect(c.getNetworkSettings()).resolves.toMatchObject({ currency: 'EUR' });
+    await sim.settle();
+    expect(sim.tasks()).toHaveLength(2);
+    expect(sim.state().rejectedItems).toEqual([]);
+    expect(sim.spareParts().find((p) => p.externalReference === 'PartNew01')).toMatchObject({
+      unitPrice: { amount: 1250, currency: 'EUR' },
+    });
+  });
+});
