@@ -426,8 +426,15 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
     const again = await deliver(body, now, 'a'.repeat(40));
     check('the redelivery is acknowledged with 200', again.status === 200, `HTTP ${again.status}`);
     check('and not enqueued again', sandbox.enqueued.length === beforeRetry);
-    const replay = await deliver(body, now, 'a'.repeat(40));
-    check('the same nonce again -> 401', replay.status === 401, `HTTP ${replay.status}`);
+    const exact = await deliver(body, now, 'a'.repeat(40));
+    check(
+      'the exact same delivery again (our 200 was lost) -> 200, nothing enqueued',
+      exact.status === 200 && sandbox.enqueued.length === beforeRetry,
+      `HTTP ${exact.status}`,
+    );
+    const replayed = JSON.stringify({ ...(alert?.event.data ?? {}), _idempotencyKey: 'forged-key' });
+    const replay = await deliver(replayed, now, 'a'.repeat(40));
+    check('another body signed with a used nonce -> 401', replay.status === 401, `HTTP ${replay.status}`);
     const stale = await deliver(body, now - 3600, 'b'.repeat(40));
     check('a timestamp an hour old -> 401', stale.status === 401, `HTTP ${stale.status}`);
     const forged = await deliver(body, now, 'c'.repeat(40), 'not-the-secret');

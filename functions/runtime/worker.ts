@@ -142,7 +142,8 @@ export function createWorker(options: WorkerOptions): Worker {
       retryable: error instanceof MillwrightError ? error.retryable : undefined,
       deadLetter: final,
     };
-    if (waiting) log.info(`${flow.id}: waiting: ${message}`, { ...ids, claim: (error as ClaimBusyError).key });
+    if (waiting)
+      log.info(`${flow.id}: waiting: ${message}`, { ...ids, claim: (error as ClaimBusyError).key });
     else log.error(`${flow.id}: failed (${message})`, extra);
     await env.state
       .appendRun({

@@ -335,6 +335,10 @@ const SEED_PARTS: readonly (Pick<MwSimSparePart, 'externalReference' | 'name' | 
   { externalReference: 'PartBeltA42', name: 'V-belt A42', stock: 3, minimumStock: 2 },
   { externalReference: 'PartFilterHF35', name: 'Hydraulic filter HF35', stock: 20, minimumStock: 5 },
   { externalReference: 'PartSeal2210', name: 'Shaft seal 22x10', stock: 8, minimumStock: 2 },
+  // Click Maint's seeded parts, referenced by their part number (the Click Maint flow's default).
+  { externalReference: 'FL_A', name: 'Air Filter', stock: 6, minimumStock: 5 },
+  { externalReference: 'B52', name: 'V-Belt B52', stock: 2, minimumStock: 3 },
+  { externalReference: 'GR-400', name: 'Grease cartridge', stock: 40, minimumStock: 10 },
 ];
 
 const SEED_PLANS: readonly MwSimMaintenancePlan[] = [

@@ -282,7 +282,8 @@ export async function syncStock(
       outcome: writes.length > 0 || aligns.length > 0 ? 'done' : 'skipped',
       message:
         writes.length > 0 || aligns.length > 0
-          ? `${total} part(s) (${detail}): Mobility Work stock set for ${writes.length}, minimum aligned for ${aligns.length}, in ${requests} request(s)`
+          ? // 202: Mobility Work queued the writes and applies them in the background (up to minutes).
+            `${total} part(s) (${detail}): Mobility Work accepted ${writes.length} stock write(s) and ${aligns.length} minimum alignment(s) in ${requests} request(s) (202: applied in the background, usually within minutes)`
           : `${total} part(s) (${detail}): nothing to write`,
       effects: {
         stockWrites: String(writes.length),
