@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { App, CfnElement } from 'aws-cdk-lib';
+import type { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -247,6 +247,21 @@ describe('webhook ingress', () => {
   it('outputs the webhook base URL', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.stringify(Object.values(outputs))).toContain('execute-api');
+  });
+});
+
+describe('stack layout', () => {
+  it("puts each flow's queue, DLQ, worker, alarm and pollers in a nested stack of its own", () => {
+    const root = Template.fromStack(app.node.findChild(deployment.name) as Stack).toJSON() as {
+      Resources: Record<string, Resource>;
+    };
+    const nested = Object.values(root.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack');
+    expect(nested).toHaveLength(deployment.enabled.length);
+    // The root holds what all flows share; a flow adds one resource to it, not ten.
+    expect(Object.keys(root.Resources).length).toBeLessThan(40 + deployment.enabled.length);
+    for (const type of ['AWS::SQS::Queue', 'AWS::Lambda::EventSourceMapping', 'AWS::Scheduler::Schedule']) {
+      expect(Object.values(root.Resources).filter((r) => r.Type === type)).toEqual([]);
+    }
   });
 });
 
