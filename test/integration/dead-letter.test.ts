@@ -3,30 +3,19 @@
  * engines (local SQS with redrive, dynalite, the UpKeep simulator): no second call to the vendor,
  * the reason on the message, and a run-log entry that says why.
  */
-import { readFileSync } from 'node:fs';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MW_EVENT } from '../../functions/connectors/mobility-work/events.ts';
-import { memoryLog } from '../../functions/core/log.ts';
-import { manualClock } from '../../sandbox/clock.ts';
 import { sandboxControl } from '../../sandbox/control.ts';
-import { type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
+import type { Sandbox } from '../../sandbox/runtime.ts';
 import { queueDepth } from '../../sandbox/sqs.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
 
 const FLOW = 'mobility-work-task-to-upkeep-work-order-status';
 let sandbox: Sandbox;
-const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<string, unknown>;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    config: 'config/default.json',
-    secrets,
-    clock: manualClock('2026-11-02T08:00:00.000Z'),
-    basePort: 0,
-    visibilityTimeoutSeconds: 1,
-    httpTimeoutMs: 800,
-    log: memoryLog(),
-  });
+  sandbox = await startTestSandbox();
 });
 afterAll(async () => {
   await sandbox?.close();

@@ -2,17 +2,15 @@
  * The sandbox scheduler plays EventBridge Scheduler: every poller runs on each tick, as each is its
  * own Lambda in AWS. One vendor's outage fails its own pollers, named in the log, and no other.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { memoryLog } from '../../functions/core/log.ts';
 import { pollStateKey } from '../../functions/runtime/poller.ts';
-import { manualClock } from '../../sandbox/clock.ts';
 import { postJson } from '../../sandbox/control.ts';
-import { PollTickError, type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
+import { PollTickError, type Sandbox } from '../../sandbox/runtime.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
 const log = memoryLog();
-const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<string, unknown>;
 const MM_FLOWS = [
   'machinemetrics-downtime-to-upkeep-work-order',
   'machinemetrics-downtime-to-mobility-work-task',
@@ -20,14 +18,7 @@ const MM_FLOWS = [
 ];
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    config: 'config/default.json',
-    secrets,
-    clock: manualClock('2026-11-02T08:00:00.000Z'),
-    basePort: 0,
-    httpTimeoutMs: 800,
-    log,
-  });
+  sandbox = await startTestSandbox({ log });
 });
 afterAll(async () => {
   await sandbox?.close();
