@@ -41,6 +41,7 @@
  * (`/_sandbox/faults`, `/_sandbox/requests`).
  */
 import type { Clock } from '../clock.ts';
+import { readSavedState, type SimulatorStateStore, simulatorPersistence } from './persistence.ts';
 import {
   json,
   type Route,
@@ -88,6 +89,27 @@ export interface ClickMaintSimulatorOptions {
   maxPerPage?: number;
   /** Seed the doc-like parts and assets of entity 1 (default true; also after reset). */
   seed?: boolean;
+  /** Start from the state saved here (if any) and save every change to it; omit to live in memory. */
+  store?: SimulatorStateStore;
+}
+
+export const CLICK_MAINT_SIM_STATE_VERSION = 1;
+
+/**
+ * What survives a restart: the records and the sequences of their ids. Entities and settings come
+ * from the options; the rate window, stats and call log describe a run and start afresh.
+ */
+export interface ClickMaintSavedState {
+  simulator: 'click-maint';
+  version: typeof CLICK_MAINT_SIM_STATE_VERSION;
+  parts: SimPart[];
+  assets: SimAsset[];
+  workOrders: SimWorkOrder[];
+  transactions: SimPartTransaction[];
+  /** The last work-order id. */
+  workOrderSequence: number;
+  /** The last part-transaction id. */
+  transactionSequence: number;
 }
 
 export interface SimPart {
@@ -217,6 +239,10 @@ export interface ClickMaintSimulator extends Simulator {
   calls(): SimCall[];
   /** Data, stats, calls and the request log back to the start (settings stay). */
   reset(): void;
+  /** The state that survives a restart (a deep copy). */
+  exportState(): ClickMaintSavedState;
+  /** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
+  importState(saved: unknown): void;
 }
 
 /** A control or API input that cannot be applied; `status` is what the route answers. */
@@ -1103,8 +1129,51 @@ export async function startClickMaintSimulator(
     seed();
   }
 
+  function exportState(): ClickMaintSavedState {
+    return structuredClone({
+      simulator: 'click-maint',
+      version: CLICK_MAINT_SIM_STATE_VERSION,
+      parts,
+      assets,
+      workOrders,
+      transactions,
+      workOrderSequence: woCounter,
+      transactionSequence: txCounter,
+    });
+  }
+
+  function importState(saved: unknown): void {
+    const state = structuredClone(
+      readSavedState<ClickMaintSavedState>(saved, {
+        simulator: 'click-maint',
+        version: CLICK_MAINT_SIM_STATE_VERSION,
+        fields: {
+          parts: 'array',
+          assets: 'array',
+          workOrders: 'array',
+          transactions: 'array',
+          workOrderSequence: 'integer',
+          transactionSequence: 'integer',
+        },
+      }),
+    );
+    parts = state.parts;
+    assets = state.assets;
+    workOrders = state.workOrders;
+    transactions = state.transactions;
+    woCounter = state.workOrderSequence;
+    txCounter = state.transactionSequence;
+  }
+
   seed();
-  const sim = await startSimulator({ name: 'click-maint', routes, port: options.port });
+  const persistence = simulatorPersistence(options.store, { exportState, importState });
+  persistence.restore();
+  const sim = await startSimulator({
+    name: 'click-maint',
+    routes,
+    port: options.port,
+    commit: persistence.commit,
+  });
   const byEntity = <T extends { entityId: number }>(rows: T[], entityId?: number): T[] =>
     structuredClone(rows.filter((r) => entityId === undefined || r.entityId === entityId));
   return Object.assign(sim, {
@@ -1115,16 +1184,24 @@ export async function startClickMaintSimulator(
     workOrders: (entityId?: number) => byEntity(workOrders, entityId),
     transactions: (partId?: number) =>
       structuredClone(transactions.filter((t) => partId === undefined || t.partId === partId)),
-    addParts: (entityId: number, list: readonly SimPartInput[]) => structuredClone(addParts(entityId, list)),
-    consume: (partId: number, quantity: number) => structuredClone(adjust(partId, -1, quantity)),
-    restock: (partId: number, quantity: number) => structuredClone(adjust(partId, 1, quantity)),
+    addParts: persistence.committing((entityId: number, list: readonly SimPartInput[]) =>
+      structuredClone(addParts(entityId, list)),
+    ),
+    consume: persistence.committing((partId: number, quantity: number) =>
+      structuredClone(adjust(partId, -1, quantity)),
+    ),
+    restock: persistence.committing((partId: number, quantity: number) =>
+      structuredClone(adjust(partId, 1, quantity)),
+    ),
     stats: currentStats,
     setRateLimit,
     setAcceptsUpdatedAtFilter: (accepts: boolean) => {
       acceptsUpdatedAtFilter = accepts;
     },
     calls: () => structuredClone(calls),
-    reset,
+    reset: persistence.committing(reset),
+    exportState,
+    importState: persistence.committing(importState),
   });
 }
 

@@ -40,6 +40,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import { readSavedState, type SimulatorStateStore, simulatorPersistence } from './persistence.ts';
 import {
   json,
   type Route,
@@ -178,6 +179,8 @@ export interface DeepomaticSimulatorOptions {
   progressPerMinute?: number;
   /** Refuse a create without `metadata` (default false: the doc marks it optional; see the header). */
   requireMetadata?: boolean;
+  /** Start from the state saved here (if any) and save every change to it; omit to live in memory. */
+  store?: SimulatorStateStore;
 }
 
 export interface DeepomaticSimulator extends Simulator {
@@ -198,6 +201,25 @@ export interface DeepomaticSimulator extends Simulator {
   reset(): void;
   /** Rotate the accepted API key (the old one gets 401). */
   setApiKey(apiKey: string): void;
+  /** The state that survives a restart (a deep copy). */
+  exportState(): DeepomaticSavedState;
+  /** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
+  importState(saved: unknown): void;
+}
+
+export const DEEPOMATIC_SIM_STATE_VERSION = 1;
+
+/**
+ * What survives a restart: the work orders (progress is derived from their creation time and the
+ * clock, so it keeps advancing) and the sequence their ids come from. Engineers, types and the API
+ * key come from the options.
+ */
+export interface DeepomaticSavedState {
+  simulator: 'deepomatic';
+  version: typeof DEEPOMATIC_SIM_STATE_VERSION;
+  workOrders: DeepomaticSimWorkOrder[];
+  /** The last work-order number (ids are derived from it and never reused, even after reset). */
+  workOrderSequence: number;
 }
 
 /** A control action that cannot be applied; `status` is what the control API answers. */
@@ -554,17 +576,43 @@ export async function startDeepomaticSimulator(
     },
   ];
 
-  const simulator = await startSimulator({ name: 'deepomatic', routes, port: options.port });
+  const exportState = (): DeepomaticSavedState =>
+    structuredClone({
+      simulator: 'deepomatic',
+      version: DEEPOMATIC_SIM_STATE_VERSION,
+      workOrders: store,
+      workOrderSequence: sequence,
+    });
+  const importState = (saved: unknown): void => {
+    const state = readSavedState<DeepomaticSavedState>(saved, {
+      simulator: 'deepomatic',
+      version: DEEPOMATIC_SIM_STATE_VERSION,
+      fields: { workOrders: 'array', workOrderSequence: 'integer' },
+    });
+    store = structuredClone(state.workOrders);
+    sequence = state.workOrderSequence;
+  };
+  const persistence = simulatorPersistence(options.store, { exportState, importState });
+  persistence.restore();
+
+  const simulator = await startSimulator({
+    name: 'deepomatic',
+    routes,
+    port: options.port,
+    commit: persistence.commit,
+  });
   return Object.assign(simulator, {
     workOrders: () => store.map(view),
     workOrder: (idOrName: string) => {
       const wo = find(idOrName);
       return wo ? view(wo) : undefined;
     },
-    setOutcome,
-    review,
-    setTaskStates,
-    reset,
+    setOutcome: persistence.committing(setOutcome),
+    review: persistence.committing(review),
+    setTaskStates: persistence.committing(setTaskStates),
+    reset: persistence.committing(reset),
+    exportState,
+    importState: persistence.committing(importState),
     setApiKey: (key: string) => {
       apiKey = key;
     },

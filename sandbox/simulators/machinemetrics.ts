@@ -26,6 +26,7 @@ import {
 } from '../../functions/connectors/machinemetrics/webhook.ts';
 import type { Log } from '../../functions/core/log.ts';
 import type { Clock } from '../clock.ts';
+import { readSavedState, type SimulatorStateStore, simulatorPersistence } from './persistence.ts';
 import {
   json,
   type Route,
@@ -442,6 +443,23 @@ export interface MachineMetricsSimulatorOptions {
   /** Delay before the single retry of a failed webhook delivery (default 500 ms). */
   webhookRetryDelayMs?: number;
   log?: Log;
+  /** Start from the state saved here (if any) and save every change to it; omit to live in memory. */
+  store?: SimulatorStateStore;
+}
+
+export const MACHINEMETRICS_SIM_STATE_VERSION = 1;
+
+/**
+ * What survives a restart. Machines and reasons are the seed's (no route changes them); the webhook
+ * delivery log and the API key (a test hook) are not saved.
+ */
+export interface MachineMetricsSavedState {
+  simulator: 'machinemetrics';
+  version: typeof MACHINEMETRICS_SIM_STATE_VERSION;
+  /** Every machine's up/down history, including an open downtime. */
+  records: DowntimeRecord[];
+  /** The last Workflow webhook id (`mmsim-<n>`): the ingress dedupes by id, so ids must not restart. */
+  webhookSequence: number;
 }
 
 export interface MachineMetricsSimulator extends Simulator {
@@ -456,6 +474,10 @@ export interface MachineMetricsSimulator extends Simulator {
   webhookDeliveries: WebhookDelivery[];
   /** Wait for every webhook delivery in flight (and its retry). */
   flushWebhooks(): Promise<void>;
+  /** The state that survives a restart (a deep copy). */
+  exportState(): MachineMetricsSavedState;
+  /** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
+  importState(saved: unknown): void;
 }
 
 export async function startMachineMetricsSimulator(
@@ -593,6 +615,25 @@ export async function startMachineMetricsSimulator(
     throw new SimulatorInputError(400, 'reasonId must be a string or number');
   };
 
+  const exportState = (): MachineMetricsSavedState =>
+    structuredClone({
+      simulator: 'machinemetrics',
+      version: MACHINEMETRICS_SIM_STATE_VERSION,
+      records: world.records,
+      webhookSequence: sequence,
+    });
+  const importState = (saved: unknown): void => {
+    const state = readSavedState<MachineMetricsSavedState>(saved, {
+      simulator: 'machinemetrics',
+      version: MACHINEMETRICS_SIM_STATE_VERSION,
+      fields: { records: 'array', webhookSequence: 'integer' },
+    });
+    world.records.splice(0, world.records.length, ...structuredClone(state.records));
+    sequence = state.webhookSequence;
+  };
+  const persistence = simulatorPersistence(options.store, { exportState, importState });
+  persistence.restore();
+
   const routes: Route[] = [
     {
       method: 'POST',
@@ -638,13 +679,20 @@ export async function startMachineMetricsSimulator(
     },
   ];
 
-  const simulator = await startSimulator({ name: 'machinemetrics', routes, port: options.port });
+  const simulator = await startSimulator({
+    name: 'machinemetrics',
+    routes,
+    port: options.port,
+    commit: persistence.commit,
+  });
   const close = simulator.close;
   return Object.assign(simulator, {
     world,
-    down,
-    up,
-    categorize,
+    down: persistence.committing(down),
+    up: persistence.committing(up),
+    categorize: persistence.committing(categorize),
+    exportState,
+    importState: persistence.committing(importState),
     setApiKey: (key: string) => {
       apiKey = key;
     },

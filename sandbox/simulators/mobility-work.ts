@@ -64,6 +64,12 @@ import {
 } from '../../functions/connectors/mobility-work/signature.ts';
 import type { Clock } from '../clock.ts';
 import {
+  readSavedState,
+  SavedStateShapeError,
+  type SimulatorStateStore,
+  simulatorPersistence,
+} from './persistence.ts';
+import {
   json,
   type Route,
   type SimRequest,
@@ -252,6 +258,33 @@ export interface MobilityWorkSimulatorOptions {
   emptyTaskMetadata?: 'object' | 'array';
   /** For webhook delivery (tests); defaults to global fetch. */
   fetch?: typeof fetch;
+  /** Start from the state saved here (if any) and save every change to it; omit to live in memory. */
+  store?: SimulatorStateStore;
+}
+
+export const MOBILITY_WORK_SIM_STATE_VERSION = 1;
+
+/**
+ * What survives a restart: the network's records, the 202 writes accepted but not yet applied (a 202
+ * is a promise; they are applied `applyDelayMs` after the restart) and the counters ids come from.
+ * Users, maintenance plans, network id and plan come from the seed and the options. Events,
+ * webhook deliveries and their queue are not saved: a delivery in flight at shutdown is lost, as
+ * the log of deliveries is.
+ */
+export interface MobilityWorkSavedState {
+  simulator: 'mobility-work';
+  version: typeof MOBILITY_WORK_SIM_STATE_VERSION;
+  equipment: MwSimEquipment[];
+  locations: string[];
+  spareParts: MwSimSparePart[];
+  /** The last spare-part number (`sp-<n>`). */
+  sparePartSequence: number;
+  tasks: MwSimTask[];
+  activities: MwSimActivity[];
+  pendingWrites: MwSimPendingWrite[];
+  /** The last 202 write id. */
+  writeSequence: number;
+  rejectedItems: MwSimRejectedItem[];
 }
 
 export interface MobilityWorkSimulator extends Simulator {
@@ -299,6 +332,10 @@ export interface MobilityWorkSimulator extends Simulator {
   /** Cancel the consumptions of an activity (stock goes back up). */
   cancelConsumption(activityId: string): MwSimActivity;
   reset(): void;
+  /** The state that survives a restart (a deep copy). */
+  exportState(): MobilityWorkSavedState;
+  /** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
+  importState(saved: unknown): void;
 }
 
 /** A control action that cannot be applied; `status` is what the control API answers. */
@@ -898,7 +935,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 interface PendingEntry {
   record: MwSimPendingWrite;
-  apply: () => void;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -1109,20 +1145,44 @@ export async function startMobilityWorkSimulator(
   // -------------------------------------------------------------------------------------------
   // 202 writes.
 
+  /**
+   * How each bulk endpoint applies an accepted write, by `METHOD /path`. A pending write is kept as
+   * its request items only, so one restored from disk is applied exactly like one accepted just now.
+   */
+  const bulkAppliers = new Map<string, (items: unknown[], writeId: number) => void>();
+
   function applyUpTo(id: number): void {
+    // Once closed, pending writes belong to the saved state (and the next instance).
+    if (closed) return;
+    let applied = false;
     while (pending.length > 0 && (pending[0]?.record.id ?? Number.POSITIVE_INFINITY) <= id) {
       const entry = pending.shift() as PendingEntry;
       clearTimeout(entry.timer);
-      entry.apply();
+      bulkAppliers.get(entry.record.endpoint)?.(entry.record.items, entry.record.id);
+      applied = true;
+    }
+    if (applied) commitApplied();
+  }
+
+  /** A 202 write applied on a timer changes state outside any request: save it then. */
+  function commitApplied(): void {
+    try {
+      persistence.commit();
+    } catch (error) {
+      // No caller to answer: say it where the sandbox's operator sees it.
+      console.error(`[mobility-work-sim] ${(error as Error).message}`);
     }
   }
 
-  function queueWrite(endpoint: string, items: unknown[], apply: (writeId: number) => void): void {
-    const id = ++writeCounter;
-    const record: MwSimPendingWrite = { id, endpoint, acceptedAt: now(), items: structuredClone(items) };
-    const timer = setTimeout(() => applyUpTo(id), applyDelayMs);
+  function scheduleWrite(record: MwSimPendingWrite): void {
+    const timer = setTimeout(() => applyUpTo(record.id), applyDelayMs);
     timer.unref();
-    pending.push({ record, apply: () => apply(id), timer });
+    pending.push({ record, timer });
+  }
+
+  function queueWrite(endpoint: string, items: unknown[]): void {
+    const id = ++writeCounter;
+    scheduleWrite({ id, endpoint, acceptedAt: now(), items: structuredClone(items) });
   }
 
   const partsByRef = (ref: string) => spareParts.filter((part) => part.externalReference === ref);
@@ -1520,6 +1580,16 @@ export async function startMobilityWorkSimulator(
     premiumOnly = false,
   ): Route {
     const endpoint = `${method} ${path}`;
+    const parseAll = (raw: unknown[], p: Problems): T[] => {
+      const items: T[] = [];
+      raw.forEach((item, index) => {
+        const parsed = parseItem(item, index, p);
+        if (parsed !== undefined) items.push(parsed);
+      });
+      return items;
+    };
+    // The items were valid when accepted; parsing them again at apply time gives the same values.
+    bulkAppliers.set(endpoint, (raw, writeId) => apply(parseAll(raw, new Problems()), writeId, endpoint));
     return api(
       method,
       path,
@@ -1527,13 +1597,9 @@ export async function startMobilityWorkSimulator(
         const p = new Problems();
         const raw = bulkArray(req.json, p);
         if (!raw) return invalidPayload(p);
-        const items: T[] = [];
-        raw.forEach((item, index) => {
-          const parsed = parseItem(item, index, p);
-          if (parsed !== undefined) items.push(parsed);
-        });
+        parseAll(raw, p);
         if (!p.empty) return invalidPayload(p);
-        queueWrite(endpoint, raw, (writeId) => apply(items, writeId, endpoint));
+        queueWrite(endpoint, raw);
         return json(202, null);
       },
       premiumOnly,
@@ -1793,7 +1859,67 @@ export async function startMobilityWorkSimulator(
     sim.requests.length = 0;
   }
 
-  const sim = await startSimulator({ name: 'mobility-work', routes, port: options.port });
+  function exportState(): MobilityWorkSavedState {
+    return structuredClone({
+      simulator: 'mobility-work',
+      version: MOBILITY_WORK_SIM_STATE_VERSION,
+      equipment,
+      locations,
+      spareParts,
+      sparePartSequence: partCounter,
+      tasks,
+      activities,
+      pendingWrites: pending.map((entry) => entry.record),
+      writeSequence: writeCounter,
+      rejectedItems,
+    });
+  }
+
+  function importState(saved: unknown): void {
+    const state = structuredClone(
+      readSavedState<MobilityWorkSavedState>(saved, {
+        simulator: 'mobility-work',
+        version: MOBILITY_WORK_SIM_STATE_VERSION,
+        fields: {
+          equipment: 'array',
+          locations: 'array',
+          spareParts: 'array',
+          sparePartSequence: 'integer',
+          tasks: 'array',
+          activities: 'array',
+          pendingWrites: 'array',
+          writeSequence: 'integer',
+          rejectedItems: 'array',
+        },
+      }),
+    );
+    const unknown = state.pendingWrites.find((w) => !bulkAppliers.has(w.endpoint));
+    if (unknown) {
+      throw new SavedStateShapeError(
+        `pending write ${unknown.id} is for an unknown endpoint ${unknown.endpoint}`,
+      );
+    }
+    for (const entry of pending) clearTimeout(entry.timer);
+    pending = [];
+    equipment = state.equipment;
+    locations = state.locations;
+    spareParts = state.spareParts;
+    partCounter = state.sparePartSequence;
+    tasks = state.tasks;
+    activities = state.activities;
+    writeCounter = state.writeSequence;
+    rejectedItems = state.rejectedItems;
+    for (const record of state.pendingWrites) scheduleWrite(record);
+  }
+
+  const persistence = simulatorPersistence(options.store, { exportState, importState });
+  persistence.restore();
+  const sim = await startSimulator({
+    name: 'mobility-work',
+    routes,
+    port: options.port,
+    commit: persistence.commit,
+  });
   const closeServer = sim.close;
   return Object.assign(sim, {
     networkId,
@@ -1804,20 +1930,23 @@ export async function startMobilityWorkSimulator(
     deliveries: () => structuredClone(deliveries),
     events: () => structuredClone(events),
     settle,
-    consume,
-    restock,
-    recount,
-    startTask,
-    completeTask,
-    cancelTask,
+    consume: persistence.committing(consume),
+    restock: persistence.committing(restock),
+    recount: persistence.committing(recount),
+    startTask: persistence.committing(startTask),
+    completeTask: persistence.committing(completeTask),
+    cancelTask: persistence.committing(cancelTask),
     findTaskByMetadata,
-    addActivity,
-    cancelConsumption,
-    reset,
+    addActivity: persistence.committing(addActivity),
+    cancelConsumption: persistence.committing(cancelConsumption),
+    reset: persistence.committing(reset),
+    exportState,
+    importState: persistence.committing(importState),
     close: async () => {
       closed = true;
+      // Pending writes stay in the saved state (they were committed when accepted) and are applied
+      // after a restart; here they only stop being applied by this instance.
       for (const entry of pending) clearTimeout(entry.timer);
-      pending = [];
       await queue;
       await closeServer();
     },

@@ -115,6 +115,12 @@ export async function startSimulator(options: {
   name: string;
   routes: Route[];
   port?: number;
+  /**
+   * Runs after every handler, before its answer is sent: a simulator saves its state here, as a vendor
+   * commits before it answers, so nothing the sandbox was told survives only in memory. If it throws,
+   * the caller gets a 500 instead of the handler's answer.
+   */
+  commit?: () => void;
 }): Promise<Simulator> {
   let simulator: Simulator | undefined;
   const self = () => simulator as Simulator;
@@ -175,6 +181,11 @@ export async function startSimulator(options: {
           rawBody,
           json: parsed,
         });
+      } catch (error) {
+        response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
+      }
+      try {
+        options.commit?.();
       } catch (error) {
         response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
       }

@@ -30,6 +30,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import { readSavedState, type SimulatorStateStore, simulatorPersistence } from './persistence.ts';
 import {
   json,
   type Route,
@@ -60,6 +61,8 @@ export interface UpKeepSimulatorOptions {
   fetch?: typeof fetch;
   /** Parts present at start and after reset (default: UPKEEP_SIM_SEED_PARTS; `[]` for none). */
   parts?: readonly SimPartInput[];
+  /** Start from the state saved here (if any) and save every change to it; omit to live in memory. */
+  store?: SimulatorStateStore;
 }
 
 export interface SimWorkOrder {
@@ -243,6 +246,22 @@ export interface UpKeepSimState {
   requests: SimWorkRequest[];
 }
 
+export const UPKEEP_SIM_STATE_VERSION = 1;
+
+/**
+ * What survives a restart: the account's records and the sequences their numbers come from. Sessions
+ * are not saved (a client logs in again on 401, as after a real session expiry), nor the call log,
+ * login counters or webhook deliveries.
+ */
+export interface UpKeepSavedState extends UpKeepSimState {
+  simulator: 'upkeep';
+  version: typeof UPKEEP_SIM_STATE_VERSION;
+  /** The last `workOrderNo` given. */
+  workOrderSequence: number;
+  /** The last `purchaseOrderNumber` given. */
+  purchaseOrderSequence: number;
+}
+
 export interface UpKeepSimulator extends Simulator {
   /** `${url}/api/v2`: the client's base URL. */
   baseUrl: string;
@@ -272,6 +291,10 @@ export interface UpKeepSimulator extends Simulator {
   issuedTokens(): string[];
   expireTokens(): void;
   reset(): void;
+  /** The state that survives a restart (a deep copy). */
+  exportState(): UpKeepSavedState;
+  /** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
+  importState(saved: unknown): void;
   webhookDeliveries(): SimWebhookDelivery[];
   /** Resolves when every webhook delivery started so far has finished (including its retry). */
   flushWebhooks(): Promise<void>;
@@ -1897,8 +1920,52 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     sim.requests.length = 0;
   }
 
+  function exportState(): UpKeepSavedState {
+    return {
+      simulator: 'upkeep',
+      version: UPKEEP_SIM_STATE_VERSION,
+      ...snapshot(),
+      workOrderSequence: woCounter,
+      purchaseOrderSequence: poCounter,
+    };
+  }
+  function importState(saved: unknown): void {
+    const state = readSavedState<UpKeepSavedState>(saved, {
+      simulator: 'upkeep',
+      version: UPKEEP_SIM_STATE_VERSION,
+      fields: {
+        workOrders: 'array',
+        updateMessages: 'array',
+        assets: 'array',
+        downtime: 'array',
+        parts: 'array',
+        purchaseOrders: 'array',
+        requests: 'array',
+        workOrderSequence: 'integer',
+        purchaseOrderSequence: 'integer',
+      },
+    });
+    const copy = structuredClone(state);
+    workOrders = copy.workOrders;
+    updateMessages = copy.updateMessages;
+    assets = copy.assets;
+    downtime = copy.downtime;
+    parts = copy.parts;
+    purchaseOrders = copy.purchaseOrders;
+    requests = copy.requests;
+    woCounter = copy.workOrderSequence;
+    poCounter = copy.purchaseOrderSequence;
+  }
+
   addParts(options.parts ?? UPKEEP_SIM_SEED_PARTS);
-  const sim = await startSimulator({ name: 'upkeep', routes, port: options.port });
+  const persistence = simulatorPersistence(options.store, { exportState, importState });
+  persistence.restore();
+  const sim = await startSimulator({
+    name: 'upkeep',
+    routes,
+    port: options.port,
+    commit: persistence.commit,
+  });
   return Object.assign(sim, {
     baseUrl: `${sim.url}${UPKEEP_SIM_API_PREFIX}`,
     state: snapshot,
@@ -1910,15 +1977,21 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     workRequests: () => structuredClone(requests),
     workOrderMessages: (workOrderId?: string) =>
       structuredClone(updateMessages.filter((m) => !workOrderId || m.workOrderId === workOrderId)),
-    consumePart: (id: string, quantity: number) => structuredClone(adjustStock(id, -1, quantity)),
-    restockPart: (id: string, quantity: number) => structuredClone(adjustStock(id, 1, quantity)),
-    addParts: (list: readonly SimPartInput[]) => structuredClone(addParts(list)),
+    consumePart: persistence.committing((id: string, quantity: number) =>
+      structuredClone(adjustStock(id, -1, quantity)),
+    ),
+    restockPart: persistence.committing((id: string, quantity: number) =>
+      structuredClone(adjustStock(id, 1, quantity)),
+    ),
+    addParts: persistence.committing((list: readonly SimPartInput[]) => structuredClone(addParts(list))),
     calls: () => structuredClone(calls),
     authAttempts: () => authAttempts,
     logins: () => logins,
     issuedTokens: () => [...issued],
     expireTokens,
-    reset,
+    reset: persistence.committing(reset),
+    exportState,
+    importState: persistence.committing(importState),
     webhookDeliveries: () => structuredClone(deliveries),
     flushWebhooks: async () => {
       while (pending.size > 0) await Promise.all([...pending]);
