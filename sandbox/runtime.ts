@@ -3,12 +3,14 @@
  * - local ingress  = API Gateway HTTP API (same routes, same handler)
  * - local SQS      = queues + DLQs with redrive; an event-source-mapping loop = Lambda's SQS trigger
  * - scheduler      = EventBridge Scheduler running the pollers
- * - dynalite       = DynamoDB (persisted under .sandbox/ by `npm start`, in memory in tests)
+ * - dynalite       = DynamoDB (persisted in the data folder by `npm start`, in memory in tests)
  * - local secrets  = Secrets Manager GetSecretValue backed by sandbox/secrets.local.json
  * - simulators     = MachineMetrics, UpKeep, Mobility Work, Click Maint and Deepomatic APIs built
- *                    from their docs
+ *                    from their docs; with a data folder their state is saved beside DynamoDB's
+ *                    (see data-dir.ts), so a restart keeps both sides of every id mapping
  * Pointing vendors at real accounts (`vendors: 'real'`) keeps everything else the same.
  */
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -45,6 +47,13 @@ import { type EventQueue, sqsQueue } from '../functions/runtime/queue.ts';
 import { createWorker, type Worker } from '../functions/runtime/worker.ts';
 import { type Clock, realClock } from './clock.ts';
 import {
+  checkDataDirPairs,
+  type DataDirLayout,
+  dataDirLayout,
+  lockDataDir,
+  resetDataDir,
+} from './data-dir.ts';
+import {
   ensureStateTable,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -55,9 +64,9 @@ import { consoleLog } from './log.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { type ClickMaintSimulator, startClickMaintSimulator } from './simulators/click-maint.ts';
 import { type DeepomaticSimulator, startDeepomaticSimulator } from './simulators/deepomatic.ts';
-import { startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
+import { type MachineMetricsSimulator, startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
 import { type MobilityWorkSimulator, startMobilityWorkSimulator } from './simulators/mobility-work.ts';
-import type { Simulator } from './simulators/server.ts';
+import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
 import { startUpKeepSimulator, type UpKeepSimulator } from './simulators/upkeep.ts';
 import { type FlowQueues, type LocalSqs, pollOnce, queueDepth, startLocalSqs } from './sqs.ts';
 
@@ -70,8 +79,14 @@ export interface SandboxOptions {
   clock?: Clock;
   /** First port; services take consecutive ports. 0 = random ports (tests, demo). */
   basePort?: number;
-  /** Persist the DynamoDB engine here; omit for in-memory. */
+  /**
+   * The sandbox's data folder (`npm start`: .sandbox): DynamoDB in `<dataDir>/dynamodb`, the
+   * simulators' state in `<dataDir>/simulators`, and a lock (`<dataDir>/sandbox.lock`) so only one
+   * sandbox uses it. Omit for everything in memory (tests, the demo).
+   */
   dataDir?: string;
+  /** With `dataDir`: delete its DynamoDB data and simulator state, together, before starting. */
+  reset?: boolean;
   /** `simulated` (default): vendor base URLs point at the local simulators. */
   vendors?: 'simulated' | 'real';
   visibilityTimeoutSeconds?: number;
@@ -109,7 +124,7 @@ export interface Sandbox {
   dynamo: LocalDynamo;
   secrets: LocalSecrets;
   simulators: {
-    machinemetrics?: Simulator;
+    machinemetrics?: MachineMetricsSimulator;
     upkeep?: UpKeepSimulator;
     'mobility-work'?: MobilityWorkSimulator;
     'click-maint'?: ClickMaintSimulator;
@@ -201,6 +216,40 @@ async function startIngress(options: IngressOptions, port: number, log: Log, clo
   return server;
 }
 
+/**
+ * Take the data folder (refusing if another sandbox runs on it), reset it if asked, and warn if
+ * only one of DynamoDB and the simulators has data. The lock is released by `closers`.
+ */
+function openDataDir(
+  dataDir: string,
+  options: SandboxOptions,
+  log: Log,
+  closers: (() => Promise<void>)[],
+): DataDirLayout {
+  const lock = lockDataDir(dataDir, log);
+  closers.push(async () => lock.release());
+  if (options.reset) {
+    const removed = resetDataDir(dataDir);
+    log.info(
+      removed.length > 0
+        ? `reset: removed ${removed.join(' and ')}`
+        : `reset: nothing to remove in ${dataDir} (no DynamoDB data or simulator state yet)`,
+    );
+  }
+  checkDataDirPairs(dataDir, log, { simulated: options.vendors !== 'real' });
+  return dataDirLayout(dataDir);
+}
+
+/** Say which simulators continue from saved state and which start from their seed data. */
+function logSavedSimulators(layout: DataDirLayout, vendors: string[], log: Log): void {
+  const restored = vendors.filter((v) => existsSync(layout.simulator(v)));
+  const fresh = vendors.filter((v) => !restored.includes(v));
+  if (restored.length > 0) log.info(`simulators: restoring ${restored.join(', ')} from ${layout.simulators}`);
+  if (fresh.length > 0) {
+    log.info(`simulators: ${fresh.join(', ')} start from seed data (saved to ${layout.simulators})`);
+  }
+}
+
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const log = options.log ?? consoleLog();
   const clock = options.clock ?? realClock;
@@ -216,7 +265,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
-    const dynamo = await startLocalDynamo({ port: port(1), path: options.dataDir });
+    const layout = options.dataDir ? openDataDir(options.dataDir, options, log, closers) : undefined;
+    const storeFor = (vendor: string): SimulatorStateStore | undefined =>
+      layout ? fileStateStore(layout.simulator(vendor)) : undefined;
+    const dynamo = await startLocalDynamo({ port: port(1), path: layout?.dynamodb });
     closers.push(() => dynamo.close());
     const tableName = `${deployment.name}-state`;
     await ensureStateTable(dynamo.client, tableName);
@@ -251,6 +303,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     };
     const simulators: Sandbox['simulators'] = {};
     if (options.vendors !== 'real') {
+      if (layout) logSavedSimulators(layout, Object.keys(vendors), log);
       if (vendors.machinemetrics) {
         const secret = secretOf(machineMetricsSecretSchema, String(vendors.machinemetrics.secretName));
         const webhook = (vendors.machinemetrics.webhook ?? {}) as {
@@ -260,6 +313,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           port: port(4),
           clock,
           apiKey: secret.apiKey,
+          store: storeFor('machinemetrics'),
           workflowWebhook: secret.webhookSecret
             ? {
                 url: `${ingressUrl}/webhooks/machinemetrics`,
@@ -278,6 +332,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           clock,
           email: secret.email,
           password: secret.password,
+          store: storeFor('upkeep'),
           webhook: secret.webhookToken
             ? { url: `${ingressUrl}/webhooks/upkeep/${secret.webhookToken}` }
             : undefined,
@@ -295,6 +350,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           apiKey: secret.apiKey,
           ...(settings.networkId ? { networkId: settings.networkId } : {}),
           applyDelayMs: options.mobilityWorkApplyDelayMs ?? 300,
+          store: storeFor('mobility-work'),
           webhook: {
             url: `${ingressUrl}/webhooks/mobility-work`,
             ...(webhookSecret ? { secret: webhookSecret } : {}),
@@ -314,6 +370,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           clock,
           apiKey: secret.apiKey,
           rateLimit: { limit: settings.rateLimit.limit, windowSeconds },
+          store: storeFor('click-maint'),
         });
         simulators['click-maint'] = sim;
         closers.push(() => sim.close());
@@ -323,7 +380,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       if (vendors.deepomatic) {
         const secretName = String(vendors.deepomatic.secretName);
         const secret = secretOf(deepomaticSecretSchema, secretName);
-        const sim = await startDeepomaticSimulator({ port: port(8), clock, apiKey: secret.apiKey });
+        const sim = await startDeepomaticSimulator({
+          port: port(8),
+          clock,
+          apiKey: secret.apiKey,
+          store: storeFor('deepomatic'),
+        });
         simulators.deepomatic = sim;
         closers.push(() => sim.close());
         vendors.deepomatic.baseUrl = `${sim.url}/v0.2`;
