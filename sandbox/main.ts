@@ -1,15 +1,12 @@
 /**
  * `npm start`: run Millwright on this machine with no AWS account. Starts the local engines, the
  * vendor simulators, the ingress, the event-source-mapping loop and the scheduler; prints every
- * URL and writes them to .sandbox/endpoints.json. Ctrl-C stops it.
- *
- * Environment (all optional):
- *   MILLWRIGHT_CONFIG        deployment config file (default config/default.json)
- *   MILLWRIGHT_SANDBOX_PORT  first port (default 8900; 0 = random ports)
- *   MILLWRIGHT_POLL_SECONDS  scheduler interval (default 10)
- *   MILLWRIGHT_VENDORS       `simulated` (default) or `real` (use the config's vendor URLs)
+ * URL and writes them to <data folder>/endpoints.json. Ctrl-C stops it. Flags and environment: see
+ * USAGE below (`npm start -- --help`).
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { MillwrightError } from '../functions/core/errors.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
@@ -17,9 +14,80 @@ import { readSecretsFile } from './secrets.ts';
 
 const SECRETS_FILE = 'sandbox/secrets.local.json';
 const SECRETS_TEMPLATE = 'sandbox/secrets.template.json';
+const DEFAULT_DATA_DIR = '.sandbox';
+
+const USAGE_LINE = 'Usage: npm start -- [--reset] [--data <dir>] [--help]';
+const USAGE = `${USAGE_LINE}
+
+Runs Millwright on this machine with no AWS account: local DynamoDB, SQS and Secrets Manager, the
+vendor simulators, the webhook ingress and the scheduler. Ctrl-C stops it.
+
+Options:
+  --reset        delete the sandbox data (DynamoDB tables and simulator state, always together)
+                 before starting
+  --data <dir>   the sandbox data folder (default ${DEFAULT_DATA_DIR}); one sandbox at a time per folder
+  -h, --help     print this help and exit
+
+Environment (all optional):
+  MILLWRIGHT_CONFIG        deployment config file (default config/default.json)
+  MILLWRIGHT_SANDBOX_PORT  first port; services take consecutive ports (default 8900; 0 = random ports)
+  MILLWRIGHT_POLL_SECONDS  scheduler interval in seconds (default 10)
+  MILLWRIGHT_VENDORS       simulated (default) or real (the config's vendor URLs)
+  MILLWRIGHT_LOG_LEVEL     info (default) or debug
+`;
+
+/** Bad command line: exit code 2, like most CLIs. */
+class UsageError extends MillwrightError {}
+
+interface Flags {
+  reset: boolean;
+  dataDir: string;
+  help: boolean;
+}
+
+function parseFlags(args: string[]): Flags {
+  // `npm start --reset` (no `--`) gives the flag to npm, which passes it on only as an env var (and
+  // `--data <dir>` leaves `<dir>` behind as a stray argument): say so rather than ignore it.
+  for (const flag of ['reset', 'data']) {
+    const given = args.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+    if (process.env[`npm_config_${flag}`] !== undefined && !given) {
+      throw new UsageError(
+        `npm took --${flag} as its own option; put \`--\` before the sandbox's flags: npm start -- --${flag}\n${USAGE_LINE}`,
+      );
+    }
+  }
+  let values: { reset?: boolean; data?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        reset: { type: 'boolean' },
+        data: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE_LINE} (npm start -- --help for more)`, {
+      cause: error,
+    });
+  }
+  if (values.data === '') throw new UsageError(`--data needs a folder\n${USAGE_LINE}`);
+  return {
+    reset: values.reset ?? false,
+    dataDir: values.data ?? DEFAULT_DATA_DIR,
+    help: values.help ?? false,
+  };
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const flags = parseFlags(process.argv.slice(2));
+  if (flags.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const log = consoleLog({ level: process.env.MILLWRIGHT_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
   if (!existsSync(SECRETS_FILE)) {
     copyFileSync(SECRETS_TEMPLATE, SECRETS_FILE);
@@ -36,20 +104,22 @@ async function main(): Promise<void> {
       log.info(`added ${missing.map(([name]) => name).join(', ')} to ${SECRETS_FILE} from the template`);
     }
   }
-  mkdirSync('.sandbox', { recursive: true });
+  mkdirSync(flags.dataDir, { recursive: true });
+  const endpointsFile = join(flags.dataDir, 'endpoints.json');
   const vendors = process.env.MILLWRIGHT_VENDORS === 'real' ? 'real' : 'simulated';
   const sandbox = await startSandbox({
     config: process.env.MILLWRIGHT_CONFIG ?? 'config/default.json',
     secrets: readSecretsFile(SECRETS_FILE),
     secretsFile: SECRETS_FILE,
     basePort: Number(process.env.MILLWRIGHT_SANDBOX_PORT ?? 8900),
-    dataDir: '.sandbox/dynamodb',
+    dataDir: flags.dataDir,
+    reset: flags.reset,
     vendors,
     pollIntervalMs: Number(process.env.MILLWRIGHT_POLL_SECONDS ?? 10) * 1000,
     workerIntervalMs: 250,
     log,
   });
-  writeFileSync('.sandbox/endpoints.json', `${JSON.stringify(sandbox.endpoints, null, 2)}\n`);
+  writeFileSync(endpointsFile, `${JSON.stringify(sandbox.endpoints, null, 2)}\n`);
 
   const width = Math.max(...Object.keys(sandbox.endpoints).map((k) => k.length));
   const lines = [
@@ -58,7 +128,8 @@ async function main(): Promise<void> {
     ...Object.entries(sandbox.endpoints).map(([name, url]) => `  ${name.padEnd(width)}  ${url}`),
     '',
     `Flows: ${[...sandbox.flows.keys()].join(', ')}`,
-    'Endpoints written to .sandbox/endpoints.json. Try (machine down 15 min ago, then watch the log):',
+    `Data in ${flags.dataDir} (kept across restarts; npm start -- --reset starts fresh).`,
+    `Endpoints written to ${endpointsFile}. Try (machine down 15 min ago, then watch the log):`,
     sandbox.simulators.machinemetrics
       ? `  curl -XPOST ${sandbox.simulators.machinemetrics.url}/_sandbox/machines/0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c/down -H 'content-type: application/json' -d '{"at":"${new Date(Date.now() - 20 * 60_000).toISOString()}"}'`
       : '',
@@ -81,6 +152,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`npm start: ${error.message}\n`);
+    process.exit(2);
+  }
   const message =
     error instanceof MillwrightError ? error.message : error instanceof Error ? error.stack : String(error);
   process.stderr.write(`sandbox failed to start: ${message}\n`);
