@@ -23,13 +23,27 @@ const START = '2026-11-02T08:00:00.000Z';
 
 let dir: string;
 const lockFile = () => join(dir, 'sandbox.lock');
+/** Sandboxes still open: a test that fails half-way leaves none running. */
+const running = new Set<Sandbox>();
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'millwright-sandbox-data-'));
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  for (const sandbox of running) await stop(sandbox);
+  rmSync(dir, { recursive: true, force: true });
+});
 
-const start = (options: { clock?: Clock; reset?: boolean; log?: ReturnType<typeof memoryLog> } = {}) =>
-  startTestSandbox({ dataDir: dir, mobilityWorkApplyDelayMs: 20, ...options });
+async function start(
+  options: { clock?: Clock; reset?: boolean; log?: ReturnType<typeof memoryLog> } = {},
+): Promise<Sandbox> {
+  const sandbox = await startTestSandbox({ dataDir: dir, mobilityWorkApplyDelayMs: 20, ...options });
+  running.add(sandbox);
+  return sandbox;
+}
+async function stop(sandbox: Sandbox): Promise<void> {
+  running.delete(sandbox);
+  await sandbox.close();
+}
 
 const upkeep = (s: Sandbox) => {
   const sim = s.simulators.upkeep;
@@ -67,7 +81,7 @@ async function firstLife(clock: Clock) {
   const [purchaseOrder] = purchaseOrdersFor(sandbox, PARTS.belt);
   if (!workOrder || !purchaseOrder) throw new Error('the first life made no work order or purchase order');
   expect(await failures(sandbox)).toEqual([]);
-  await sandbox.close();
+  await stop(sandbox);
   return { workOrder, purchaseOrder };
 }
 
@@ -78,33 +92,29 @@ describe('a sandbox restarted on the same data folder', () => {
 
     const log = memoryLog();
     const sandbox = await start({ clock: manualClock(clock.now()), log });
-    try {
-      expect(log.lines.map((l) => l.message)).toContainEqual(
-        expect.stringMatching(/^simulators: restoring machinemetrics, upkeep, mobility-work/),
-      );
-      const c = sandboxControl(sandbox);
-      // The vendors still hold the records the flows remember.
-      expect((await c.workOrdersFor('AssetMill01')).map((w) => w.id)).toEqual([workOrder.id]);
-      expect(purchaseOrdersFor(sandbox, PARTS.belt).map((po) => po.id)).toEqual([purchaseOrder.id]);
+    const c = sandboxControl(sandbox);
+    // The vendors still hold the records the flows remember.
+    expect((await c.workOrdersFor('AssetMill01')).map((w) => w.id)).toEqual([workOrder.id]);
+    expect(purchaseOrdersFor(sandbox, PARTS.belt).map((po) => po.id)).toEqual([purchaseOrder.id]);
+    expect(log.lines.map((l) => l.message)).toContainEqual(
+      expect.stringMatching(/^simulators: restoring machinemetrics, upkeep, mobility-work/),
+    );
 
-      // The machine runs again: the open episode ends on its work order (no 404 into the DLQ).
-      expect((await c.machine(MACHINES.one, 'up')).status).toBe(200);
-      await c.advance(10);
-      const [recovered] = await c.workOrdersFor('AssetMill01');
-      expect(recovered?.id).toBe(workOrder.id);
-      expect(recovered?.description).toContain('Running again since');
+    // The machine runs again: the open episode ends on its work order (no 404 into the DLQ).
+    expect((await c.machine(MACHINES.one, 'up')).status).toBe(200);
+    await c.advance(10);
+    const [recovered] = await c.workOrdersFor('AssetMill01');
+    expect(recovered?.id).toBe(workOrder.id);
+    expect(recovered?.description).toContain('Running again since');
 
-      // A second alert in the same low episode: still one purchase order, the one that exists.
-      await c.mobilityWorkPart(PARTS.belt, 'consume', 1); // 1 -> 0: out of stock, same episode
-      await sandbox.settle();
-      expect(purchaseOrdersFor(sandbox, PARTS.belt).map((po) => po.id)).toEqual([purchaseOrder.id]);
-      const runs = await sandbox.state.listRuns(ALERT_FLOW, 100);
-      expect(runs.some((r) => r.outcome === 'duplicate' && r.message.includes(purchaseOrder.id))).toBe(true);
+    // A second alert in the same low episode: still one purchase order, the one that exists.
+    await c.mobilityWorkPart(PARTS.belt, 'consume', 1); // 1 -> 0: out of stock, same episode
+    await sandbox.settle();
+    expect(purchaseOrdersFor(sandbox, PARTS.belt).map((po) => po.id)).toEqual([purchaseOrder.id]);
+    const runs = await sandbox.state.listRuns(ALERT_FLOW, 100);
+    expect(runs.some((r) => r.outcome === 'duplicate' && r.message.includes(purchaseOrder.id))).toBe(true);
 
-      expect(await failures(sandbox)).toEqual([]);
-    } finally {
-      await sandbox.close();
-    }
+    expect(await failures(sandbox)).toEqual([]);
   });
 
   it('with reset, starts with neither DynamoDB data nor simulator state, and says what it removed', async () => {
@@ -113,26 +123,22 @@ describe('a sandbox restarted on the same data folder', () => {
 
     const log = memoryLog();
     const sandbox = await start({ clock: manualClock(clock.now()), reset: true, log });
-    try {
-      const reset = log.lines.find((l) => l.message.startsWith('reset:'));
-      expect(reset?.message).toMatch(
-        /^reset: removed .*dynamodb \(DynamoDB data, \d+ files\) and .*simulators \(simulator state: click-maint\.json, deepomatic\.json, machinemetrics\.json, mobility-work\.json, upkeep\.json\)$/,
-      );
-      expect(await sandboxControl(sandbox).workOrdersFor('AssetMill01')).toEqual([]);
-      expect(purchaseOrdersFor(sandbox, PARTS.belt)).toEqual([]);
-      expect(sandbox.simulators.machinemetrics?.exportState().records).toEqual([]);
-      expect(await sandbox.state.listRuns(DOWNTIME_FLOW, 10)).toEqual([]);
-      expect(await sandbox.state.listRuns(ALERT_FLOW, 10)).toEqual([]);
-    } finally {
-      await sandbox.close();
-    }
+    const reset = log.lines.find((l) => l.message.startsWith('reset:'));
+    expect(reset?.message).toMatch(
+      /^reset: removed .*dynamodb \(DynamoDB data, \d+ files\) and .*simulators \(simulator state: click-maint\.json, deepomatic\.json, machinemetrics\.json, mobility-work\.json, upkeep\.json\)$/,
+    );
+    expect(await sandboxControl(sandbox).workOrdersFor('AssetMill01')).toEqual([]);
+    expect(purchaseOrdersFor(sandbox, PARTS.belt)).toEqual([]);
+    expect(sandbox.simulators.machinemetrics?.exportState().records).toEqual([]);
+    expect(await sandbox.state.listRuns(DOWNTIME_FLOW, 10)).toEqual([]);
+    expect(await sandbox.state.listRuns(ALERT_FLOW, 10)).toEqual([]);
   });
 
   it('warns when DynamoDB data has no simulator state beside it (a folder from before they were saved)', async () => {
-    await (await start()).close();
+    await stop(await start());
     rmSync(join(dir, 'simulators'), { recursive: true });
     const log = memoryLog();
-    await (await start({ log })).close();
+    await stop(await start({ log }));
     const warning = log.lines.find((l) => l.level === 'warn');
     expect(warning?.message).toContain('holds DynamoDB data but');
     expect(warning?.message).toContain('npm start -- --reset');
@@ -142,18 +148,15 @@ describe('a sandbox restarted on the same data folder', () => {
 describe('one sandbox per data folder', () => {
   it('refuses a second sandbox (and its reset) while the first runs, naming the folder and PID', async () => {
     const first = await start();
-    try {
-      const second = start({ reset: true });
-      await expect(second).rejects.toThrow(SandboxLockedError);
-      await expect(second).rejects.toThrow(
-        `another sandbox (PID ${process.pid}, started ${JSON.parse(readFileSync(lockFile(), 'utf8')).startedAt}) is using the data folder ${resolve(dir)}`,
-      );
-      // Refused before anything started: the first sandbox's data is all there.
-      expect(readdirSync(join(dir, 'simulators'))).toHaveLength(5);
-      expect((await sandboxControl(first).upkeepPart(PARTS.bearing, 'consume', 1)).status).toBe(200);
-    } finally {
-      await first.close();
-    }
+    const second = start({ reset: true });
+    await expect(second).rejects.toThrow(SandboxLockedError);
+    await expect(second).rejects.toThrow(
+      `another sandbox (PID ${process.pid}, started ${JSON.parse(readFileSync(lockFile(), 'utf8')).startedAt}) is using the data folder ${resolve(dir)}`,
+    );
+    // Refused before anything started: the first sandbox's data is all there.
+    expect(readdirSync(join(dir, 'simulators'))).toHaveLength(5);
+    expect((await sandboxControl(first).upkeepPart(PARTS.bearing, 'consume', 1)).status).toBe(200);
+    await stop(first);
     expect(existsSync(lockFile())).toBe(false);
   });
 
@@ -161,22 +164,18 @@ describe('one sandbox per data folder', () => {
     const { pid } = spawnSync(process.execPath, ['-e', '']); // exited: its PID is free
     writeFileSync(lockFile(), JSON.stringify({ pid, startedAt: START, token: 'gone' }));
     const log = memoryLog();
-    const sandbox = await start({ log });
-    try {
-      expect(log.lines).toContainEqual(
-        expect.objectContaining({
-          level: 'warn',
-          message: `taking over the lock ${lockFile()} of PID ${pid} (started ${START}), which is no longer running`,
-        }),
-      );
-      expect(JSON.parse(readFileSync(lockFile(), 'utf8')).pid).toBe(process.pid);
-    } finally {
-      await sandbox.close();
-    }
+    await start({ log });
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: `taking over the lock ${lockFile()} of PID ${pid} (started ${START}), which is no longer running`,
+      }),
+    );
+    expect(JSON.parse(readFileSync(lockFile(), 'utf8')).pid).toBe(process.pid);
   });
 
   it('releases the lock when the start fails (an unreadable simulator state names its file)', async () => {
-    await (await start()).close();
+    await stop(await start());
     const file = join(dir, 'simulators', 'upkeep.json');
     writeFileSync(file, 'not json');
     await expect(start()).rejects.toThrow(SimulatorStateError);
