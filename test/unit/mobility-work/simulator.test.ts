@@ -1405,8 +1405,9 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
       minimumStock: 7.5,
       unitPrice: { amount: 3500, currency: 'EUR' },
     });
+    // Seven seeded parts (the four shared with UpKeep, three with Click Maint): the new one is the 8th.
     expect(parts.find((p) => p.externalReference === 'PartNew01')).toMatchObject({
-      id: 'sp-5',
+      id: 'sp-8',
       stock: 0,
       unitPrice: { amount: 640, currency: 'EUR' },
       location: 'Main store',
@@ -1696,6 +1697,9 @@ describe('Mobility Work simulator: control API', () => {
       'PartBeltA42',
       'PartFilterHF35',
       'PartSeal2210',
+      'FL_A',
+      'B52',
+      'GR-400',
     ]);
     expect(before.body.equipment).toHaveLength(3);
     await call(sim, 'POST', '/_sandbox/settle');
