@@ -1,6 +1,7 @@
 /**
  * Embedded DynamoDB-compatible engine (dynalite, pure JS) on loopback, plus the table the stack
- * creates. Used by the sandbox (persisted in .sandbox/) and by integration tests (in memory).
+ * creates. Used by the sandbox (persisted in <data folder>/dynamodb, see data-dir.ts) and by
+ * integration tests (in memory).
  */
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
