@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MillwrightError } from '../functions/core/errors.ts';
+import { readSandboxEnv } from './env.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
 import { readSecretsFile } from './secrets.ts';
@@ -33,7 +34,7 @@ Environment (all optional):
   MILLWRIGHT_SANDBOX_PORT  first port; services take consecutive ports (default 8900; 0 = random ports)
   MILLWRIGHT_POLL_SECONDS  scheduler interval in seconds (default 10)
   MILLWRIGHT_VENDORS       simulated (default) or real (the config's vendor URLs)
-  MILLWRIGHT_LOG_LEVEL     info (default) or debug
+  MILLWRIGHT_LOG_LEVEL     debug, info (default), warn or error
 `;
 
 /** Bad command line: exit code 2, like most CLIs. */
@@ -88,7 +89,8 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const log = consoleLog({ level: process.env.MILLWRIGHT_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
+  const env = readSandboxEnv();
+  const log = consoleLog({ level: env.MILLWRIGHT_LOG_LEVEL });
   if (!existsSync(SECRETS_FILE)) {
     copyFileSync(SECRETS_TEMPLATE, SECRETS_FILE);
     log.info(`created ${SECRETS_FILE} from ${SECRETS_TEMPLATE} (sandbox values only; git-ignored)`);
@@ -106,16 +108,16 @@ async function main(): Promise<void> {
   }
   mkdirSync(flags.dataDir, { recursive: true });
   const endpointsFile = join(flags.dataDir, 'endpoints.json');
-  const vendors = process.env.MILLWRIGHT_VENDORS === 'real' ? 'real' : 'simulated';
+  const vendors = env.MILLWRIGHT_VENDORS;
   const sandbox = await startSandbox({
-    config: process.env.MILLWRIGHT_CONFIG ?? 'config/default.json',
+    config: env.MILLWRIGHT_CONFIG,
     secrets: readSecretsFile(SECRETS_FILE),
     secretsFile: SECRETS_FILE,
-    basePort: Number(process.env.MILLWRIGHT_SANDBOX_PORT ?? 8900),
+    basePort: env.MILLWRIGHT_SANDBOX_PORT,
     dataDir: flags.dataDir,
     reset: flags.reset,
     vendors,
-    pollIntervalMs: Number(process.env.MILLWRIGHT_POLL_SECONDS ?? 10) * 1000,
+    pollIntervalMs: env.MILLWRIGHT_POLL_SECONDS * 1000,
     workerIntervalMs: 250,
     log,
   });

@@ -25,7 +25,10 @@ export function describeIssue(issue: Issue): string {
     case 'unrecognized_keys':
       return `unknown key(s) ${issue.keys.join(', ')}`;
     case 'invalid_format':
-      return `must be a valid ${issue.format}`;
+      // A message given with the check (e.g. z.regex(re, 'must be a number')) says it best.
+      return issue.message && issue.message !== 'Invalid input'
+        ? issue.message
+        : `must be a valid ${issue.format}`;
     case 'invalid_union':
       return 'matches none of the allowed shapes';
     default:

@@ -24,6 +24,7 @@
  * Update messages take a form body like the doc's curl, or JSON.
  *
  * Control routes (no auth): `GET /_sandbox/state`, `POST /_sandbox/tokens/expire`,
+ * `POST /_sandbox/work-orders` (a user creates one in the app: same checks and webhook as the API),
  * `POST /_sandbox/reset`, `POST /_sandbox/parts` (`{parts: [...]}`, bulk create),
  * `POST /_sandbox/parts/:id/consume` and `/restock` (`{quantity}`), plus the shared ones from
  * server.ts (`/_sandbox/faults`, `/_sandbox/requests`).
@@ -818,6 +819,41 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
   // Rendering.
 
   /** `write` = create/PATCH response (numbers as numbers); `read` = GET (numbers as strings). */
+  /** `POST /work-orders`, for the API and for the control route that plays a user of UpKeep's app. */
+  function createWorkOrder(body: unknown) {
+    if (!isObject(body)) throw bad('Request body must be a JSON object');
+    checkKeys(body, 'create');
+    if (body.title === undefined || body.title === null || body.title === '')
+      throw bad('title cannot be null');
+    const now = nowIso();
+    woCounter++;
+    const wo: SimWorkOrder = {
+      id: upkeepId(),
+      workOrderNo: String(woCounter).padStart(3, '0'),
+      title: '',
+      description: null,
+      priority: null,
+      category: null,
+      status: 'open',
+      asset: null,
+      location: null,
+      assignedToUser: null,
+      startDate: null,
+      dueDate: null,
+      dateCompleted: null,
+      archivedStatus: '0',
+      time: null,
+      cost: null,
+      extra: {},
+      createdAt: now,
+      updatedAt: now,
+    };
+    applyFields(wo, body, 'create');
+    workOrders.push(wo);
+    deliverWebhook('WORK_ORDER_CREATED', wo.id, renderWorkOrder(wo, 'read'));
+    return renderWorkOrder(wo, 'write');
+  }
+
   function renderWorkOrder(wo: SimWorkOrder, mode: 'read' | 'write', includes: Set<string> = new Set()) {
     const asNum = (n: number | null) => (n === null ? null : mode === 'read' ? String(n) : n);
     const asset =
@@ -1633,40 +1669,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
       return json(200, { success: true, message: 'session deleted' });
     }),
 
-    api('POST', '/work-orders', (req) => {
-      const body = req.json;
-      if (!isObject(body)) throw bad('Request body must be a JSON object');
-      checkKeys(body, 'create');
-      if (body.title === undefined || body.title === null || body.title === '')
-        throw bad('title cannot be null');
-      const now = nowIso();
-      woCounter++;
-      const wo: SimWorkOrder = {
-        id: upkeepId(),
-        workOrderNo: String(woCounter).padStart(3, '0'),
-        title: '',
-        description: null,
-        priority: null,
-        category: null,
-        status: 'open',
-        asset: null,
-        location: null,
-        assignedToUser: null,
-        startDate: null,
-        dueDate: null,
-        dateCompleted: null,
-        archivedStatus: '0',
-        time: null,
-        cost: null,
-        extra: {},
-        createdAt: now,
-        updatedAt: now,
-      };
-      applyFields(wo, body, 'create');
-      workOrders.push(wo);
-      deliverWebhook('WORK_ORDER_CREATED', wo.id, renderWorkOrder(wo, 'read'));
-      return json(200, { success: true, result: renderWorkOrder(wo, 'write') });
-    }),
+    api('POST', '/work-orders', (req) => json(200, { success: true, result: createWorkOrder(req.json) })),
 
     api('GET', '/work-orders', (req) => {
       const page = list(req, workOrders, woSpec);
@@ -1861,6 +1864,8 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
       pattern: '/_sandbox/state',
       handler: () => json(200, snapshot()),
     },
+    // A technician creates a work order in UpKeep's app: same checks and webhook as the API.
+    control('POST', '/_sandbox/work-orders', (req) => json(200, { workOrder: createWorkOrder(req.json) })),
     control('POST', '/_sandbox/parts', (req) => {
       const body = req.json;
       if (!isObject(body) || !Array.isArray(body.parts)) throw bad('body must be {"parts": [...]}');

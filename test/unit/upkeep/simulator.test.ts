@@ -407,6 +407,27 @@ describe('UpKeep simulator: webhooks', () => {
     );
   });
 
+  it('plays a user creating a work order in the app: same checks, same WORK_ORDER_CREATED webhook', async () => {
+    const res = await fetch(`${hook.url}/_sandbox/work-orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Check the guard', category: 'Photo validation' }),
+    });
+    expect(res.status).toBe(200);
+    const { workOrder } = (await res.json()) as { workOrder: { id: string; category: string } };
+    expect(workOrder.category).toBe('Photo validation');
+    await hook.flushWebhooks();
+    expect((bodies as { event: string; data: { id: string } }[]).map((b) => [b.event, b.data.id])).toEqual([
+      ['WORK_ORDER_CREATED', workOrder.id],
+    ]);
+    const untitled = await fetch(`${hook.url}/_sandbox/work-orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ category: 'Photo validation' }),
+    });
+    expect(untitled.status).toBe(400);
+  });
+
   it('retries a failed delivery once, then gives up without failing the API call', async () => {
     answers = [500, 500];
     const token = await hookLogin();
