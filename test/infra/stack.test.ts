@@ -165,9 +165,9 @@ const routingOf = (
   );
 };
 
-const ingressEntryOf = (d: Deployment, dir?: string) =>
+const ingressEntryOf = (d: Deployment) =>
   only(
-    planEntries(d, dir).filter((e) => e.kind === 'ingress'),
+    planEntries(d).filter((e) => e.kind === 'ingress'),
     'ingress entry',
   );
 
