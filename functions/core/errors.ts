@@ -115,6 +115,37 @@ export class ClaimBusyError extends MillwrightError {
   }
 }
 
+/**
+ * The event depends on something that is not there yet: another flow's result (the UpKeep work order
+ * a task event refers to), or a vendor's asynchronous apply. The worker retries it later without
+ * spending the event's failure attempts, for a bounded wait; past that it is parked (needs
+ * attention), never skipped for being early. `waitingFor` says what, for the run log.
+ */
+export class NotReadyError extends MillwrightError {
+  constructor(
+    readonly waitingFor: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`waiting for ${waitingFor}`, { cause: options.cause, retryable: true });
+  }
+}
+
+/**
+ * The event cannot be completed automatically without risking a duplicate or a loss, e.g. a create
+ * whose answer was lost at a vendor that offers no lookup. The worker parks it ("needs attention"):
+ * it is kept with its body, shown in the run log, raises the needs-attention alarm, and is never
+ * retried or dropped silently. `check` tells the operator what to look at before replaying it.
+ */
+export class NeedsAttentionError extends MillwrightError {
+  constructor(
+    message: string,
+    readonly check: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause, retryable: false });
+  }
+}
+
 /** Webhook errors carry the HTTP status the ingress answers with. */
 export class WebhookError extends MillwrightError {
   constructor(

@@ -139,7 +139,11 @@ export type Trigger<C> =
 // biome-ignore lint/suspicious/noExplicitAny: the runtime handles schedule triggers of flows of any config.
 export type ScheduleTrigger<C = any> = Extract<Trigger<C>, { kind: 'schedule' }>;
 
-export type FlowOutcome = 'done' | 'skipped' | 'duplicate' | 'echo';
+/**
+ * `duplicate`: this event (or its effect) was already applied. `stale`: the event is older than what
+ * the subject's state already reflects (a late or replayed event of a past episode); nothing to do.
+ */
+export type FlowOutcome = 'done' | 'skipped' | 'duplicate' | 'echo' | 'stale';
 
 export interface FlowResult {
   outcome: FlowOutcome;
