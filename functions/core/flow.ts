@@ -4,6 +4,7 @@
  * sandbox both read.
  */
 import * as z from 'zod/mini';
+import { MAX_EVENT_ID_BYTES, MAX_EVENT_NAME_BYTES, utf8Bytes } from './limits.ts';
 import type { Log } from './log.ts';
 import type { RecordProblem } from './records.ts';
 import type { SecretSource } from './secrets.ts';
@@ -11,16 +12,24 @@ import type { StateStore } from './state.ts';
 
 export type VendorId = 'machinemetrics' | 'upkeep' | 'mobility-work' | 'click-maint' | 'deepomatic';
 
-/** The one event shape on every queue. `id` is the source event identity, the dedup key end to end. */
+/** A string within `maxBytes` of UTF-8: the id parts of an event end up in DynamoDB keys. */
+const withinBytes = (maxBytes: number) =>
+  z.refine<string>((s) => utf8Bytes(s) <= maxBytes, `must be at most ${maxBytes} bytes`);
+const boundedString = (maxBytes: number) => z.string().check(z.minLength(1), withinBytes(maxBytes));
+
+/**
+ * The one event shape on every queue. `id` is the source event identity, the dedup key end to end.
+ * Its identifiers are bounded (core/limits.ts) so every key derived from them fits DynamoDB's limits.
+ */
 export const flowEventSchema = z.object({
-  id: z.string().check(z.minLength(1)),
+  id: boundedString(MAX_EVENT_ID_BYTES),
   /** e.g. `machinemetrics.downtime.started`, `upkeep.WORK_ORDER_STATUS_UPDATED`. */
-  type: z.string().check(z.minLength(1)),
+  type: boundedString(MAX_EVENT_NAME_BYTES),
   /** Where it entered: `machinemetrics.poll`, `machinemetrics.webhook`, `upkeep.webhook`, `replay`. */
-  source: z.string(),
-  occurredAt: z.string(),
+  source: z.string().check(z.maxLength(MAX_EVENT_NAME_BYTES)),
+  occurredAt: z.string().check(z.maxLength(64)),
   /** The entity it is about (machine UUID, work order id), for logs and ordering. */
-  subject: z.optional(z.string()),
+  subject: z.optional(z.string().check(withinBytes(MAX_EVENT_ID_BYTES))),
   data: z.record(z.string(), z.unknown()),
 });
 export type FlowEvent = z.infer<typeof flowEventSchema>;

@@ -3,10 +3,27 @@
  * and only then acknowledge. Errors map to HTTP in this one place: 413 too large, 401 not
  * authentic, 400 malformed, 404 unknown route, 503 when enqueueing failed (the vendor retries).
  * A rejected request touches nothing.
+ *
+ * Limits (core/limits.ts), checked before anything is enqueued so that AWS never refuses what we
+ * acknowledged and a request it would refuse never becomes a 503 retry loop:
+ * - the body is at most MAX_WEBHOOK_BODY_BYTES (below SQS's 262,144-byte message limit, since a
+ *   queued event may carry the whole body), whatever `maxBytes` the config allows;
+ * - JSON nesting deeper than MAX_JSON_DEPTH is refused (400) before any JSON.parse;
+ * - every event's identifiers fit DynamoDB's key limits (400 naming the field), and every event fits
+ *   one SQS message (413).
  */
 import { WebhookError } from '../core/errors.ts';
 import type { FlowEvent, RuntimeEnv, WebhookReceiver, WebhookRequest } from '../core/flow.ts';
-import type { EventQueue } from './queue.ts';
+import {
+  jsonDepthExceeds,
+  MAX_EVENT_ID_BYTES,
+  MAX_EVENT_NAME_BYTES,
+  MAX_JSON_DEPTH,
+  MAX_WEBHOOK_BODY_BYTES,
+  SQS_MAX_MESSAGE_BYTES,
+  tooLong,
+} from '../core/limits.ts';
+import { type EventQueue, MessageTooLargeError, messageBytes, toMessage } from './queue.ts';
 
 export interface IngressOptions {
   receivers: readonly WebhookReceiver[];
@@ -37,25 +54,21 @@ export async function handleWebhook(
   const { receivers, routing, env, queue, maxBytes } = options;
   const receiver = receivers.find((r) => r.route === routeKey);
   if (!receiver) return reply(404, { message: `no webhook route ${routeKey}` });
+  const limit = Math.min(maxBytes, MAX_WEBHOOK_BODY_BYTES);
   const size = Buffer.byteLength(req.rawBody, 'utf8');
-  if (size > maxBytes) {
-    env.log.warn('webhook body too large', { vendor: receiver.vendor, bytes: size, maxBytes });
-    return reply(413, { message: `body is ${size} bytes; the limit is ${maxBytes}` });
+  if (size > limit) {
+    env.log.warn('webhook body too large', { vendor: receiver.vendor, bytes: size, maxBytes: limit });
+    return reply(413, { message: `body is ${size} bytes; the limit is ${limit}` });
   }
+  const rejected = (error: WebhookError) => {
+    env.log.warn(`webhook rejected: ${error.message}`, { vendor: receiver.vendor, status: error.statusCode });
+    return reply(error.statusCode, { message: error.message });
+  };
 
-  let events: FlowEvent[];
-  let ignored: string[];
   try {
     await receiver.verify(req, { env });
-    ({ events, ignored } = receiver.parse(req, { env }));
   } catch (error) {
-    if (error instanceof WebhookError) {
-      env.log.warn(`webhook rejected: ${error.message}`, {
-        vendor: receiver.vendor,
-        status: error.statusCode,
-      });
-      return reply(error.statusCode, { message: error.message });
-    }
+    if (error instanceof WebhookError) return rejected(error);
     env.log.error('webhook verification failed unexpectedly', {
       vendor: receiver.vendor,
       error: String(error),
@@ -63,13 +76,41 @@ export async function handleWebhook(
     return reply(503, { message: 'temporarily unable to verify; retry later' });
   }
 
+  let events: FlowEvent[];
+  let ignored: string[];
+  try {
+    // A JSON bomb (deep nesting) is refused in one linear scan, before any parser recurses into it.
+    if (jsonDepthExceeds(req.rawBody, MAX_JSON_DEPTH)) {
+      throw new WebhookError(400, `body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    ({ events, ignored } = receiver.parse(req, { env }));
+    for (const event of events) checkEvent(event);
+  } catch (error) {
+    if (error instanceof WebhookError) return rejected(error);
+    // Parsing is pure: the same body fails the same way on every retry, so no 503.
+    env.log.error('webhook body could not be parsed', { vendor: receiver.vendor, error: String(error) });
+    return reply(400, { message: 'webhook body could not be parsed' });
+  }
+
   // Redeliveries of an event already acknowledged (same vendor idempotency key) are answered, not
-  // re-enqueued. A lookup failure is not fatal: the flows are idempotent anyway.
+  // re-enqueued. A lookup failure is not fatal (the flows are idempotent anyway), except one that
+  // says the key itself is invalid: that delivery could never be marked, so it is refused.
   const duplicates: string[] = [];
   if (receiver.dedupeSeconds) {
-    const seen = await Promise.all(
-      events.map((e) => env.state.isDelivered(receiver.vendor, e.id).catch(() => false)),
-    );
+    let seen: boolean[];
+    try {
+      seen = await Promise.all(
+        events.map((e) =>
+          env.state.isDelivered(receiver.vendor, e.id).catch((error: unknown) => {
+            if (isValidationError(error)) throw error;
+            return false;
+          }),
+        ),
+      );
+    } catch (error) {
+      env.log.error('webhook event id cannot be stored', { vendor: receiver.vendor, error: String(error) });
+      return reply(400, { message: `event id cannot be stored: ${(error as Error).message}` });
+    }
     events = events.filter((e, i) => {
       if (seen[i]) duplicates.push(e.id);
       return !seen[i];
@@ -86,6 +127,7 @@ export async function handleWebhook(
   try {
     await Promise.all([...byQueue].map(([url, list]) => queue.send(url, list)));
   } catch (error) {
+    if (error instanceof MessageTooLargeError) return reply(413, { message: error.message });
     env.log.error('webhook events could not be enqueued', { vendor: receiver.vendor, error: String(error) });
     // Nothing was acknowledged: let the vendor's retry of this very delivery through.
     await receiver
@@ -99,7 +141,8 @@ export async function handleWebhook(
       events.map((e) =>
         env.state
           .markDelivered(receiver.vendor, e.id, ttl)
-          .catch((error) => env.log.warn('could not record webhook delivery', { error: String(error) })),
+          // Enqueued already, so still acknowledged; a redelivery may then be enqueued again.
+          .catch((error) => env.log.error('could not record webhook delivery', { error: String(error) })),
       ),
     );
   }
@@ -123,6 +166,26 @@ export async function handleWebhook(
     duplicates: duplicates.length,
     ignored: [...ignored, ...unrouted],
   });
+}
+
+const isValidationError = (error: unknown) =>
+  (error as { name?: string } | undefined)?.name === 'ValidationException';
+
+/** An event whose keys or message AWS would refuse: 400 naming the field, 413 when too big. */
+function checkEvent(event: FlowEvent): void {
+  const problem =
+    tooLong('event id', event.id, MAX_EVENT_ID_BYTES) ??
+    tooLong('event subject', event.subject, MAX_EVENT_ID_BYTES) ??
+    tooLong('event type', event.type, MAX_EVENT_NAME_BYTES) ??
+    tooLong('event source', event.source, MAX_EVENT_NAME_BYTES);
+  if (problem) throw new WebhookError(400, problem);
+  const bytes = messageBytes(toMessage(event));
+  if (bytes > SQS_MAX_MESSAGE_BYTES) {
+    throw new WebhookError(
+      413,
+      `event ${event.type} would be a ${bytes}-byte queue message; the limit is ${SQS_MAX_MESSAGE_BYTES}`,
+    );
+  }
 }
 
 /** API Gateway HTTP API (payload v2) -> WebhookRequest. */

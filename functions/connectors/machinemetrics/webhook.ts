@@ -34,6 +34,7 @@ import * as z from 'zod/mini';
 import { bodyFingerprint, constantTimeEqual } from '../../core/digest.ts';
 import { WebhookError } from '../../core/errors.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
+import { boundedId } from '../../core/limits.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
 import {
@@ -159,7 +160,9 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
   const p = parseWith(machineMetricsWebhookPayloadSchema, body, (problem) =>
     badRequest(`invalid payload at ${problem.path || '(root)'}: ${problem.message}`),
   );
-  const id = `mm:webhook:${p.id ?? bodyFingerprint(req.rawBody)}`;
+  // Bounded before they become part of an event id or a state key (core/limits.ts).
+  boundedId('machinemetrics webhook', 'machineId', p.machineId);
+  const id = `mm:webhook:${boundedId('machinemetrics webhook', 'id', p.id) ?? bodyFingerprint(req.rawBody)}`;
   const timestamp = canonical(p.timestamp);
   const startedAt = p.downtimeStartedAt ? canonical(p.downtimeStartedAt) : undefined;
   const episodeKey = (start: string) => `wh:${p.machineId}:${start}`;

@@ -19,6 +19,7 @@
 import { bodyFingerprint } from '../../core/digest.ts';
 import { WebhookError } from '../../core/errors.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
+import { boundedId } from '../../core/limits.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
 import { mobilityWorkSecretSchema, parseMobilityWorkConfig } from './config.ts';
@@ -164,11 +165,17 @@ export function parseMobilityWorkWebhook(
   parseWith(MW_EVENT_SCHEMAS[name], body, (p) =>
     badRequest(`${name}: invalid payload at ${p.path || '(root)'}: ${p.message}`),
   );
-  const networkId = body.networkId as string;
+  // Every identifier is bounded before it becomes part of an event id or a state key (core/limits.ts).
+  const bounded = <T extends string | undefined>(field: string, value: T) =>
+    boundedId('mobility-work webhook', field, value);
+  const networkId = bounded('networkId', body.networkId as string);
   if (!networkMatches(body, options.networkId)) return { events: [], ignored: [`network ${networkId}`] };
 
-  const key = typeof body._idempotencyKey === 'string' ? body._idempotencyKey : undefined;
-  const subject = subjectOf(name, body);
+  const key = bounded(
+    '_idempotencyKey',
+    typeof body._idempotencyKey === 'string' ? body._idempotencyKey : undefined,
+  );
+  const subject = bounded('subject (task id or spare part reference)', subjectOf(name, body));
   const event: FlowEvent = {
     id: `mobility-work:${networkId}:${key ?? `body-${bodyFingerprint(req.rawBody)}`}`,
     type: MW_EVENT[name],

@@ -10,6 +10,7 @@ import * as z from 'zod/mini';
 import { bodyFingerprint, constantTimeEqual } from '../../core/digest.ts';
 import { MillwrightError, WebhookError } from '../../core/errors.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
+import { boundedId, MAX_EVENT_NAME_BYTES } from '../../core/limits.ts';
 import { readSecret } from '../../core/secrets.ts';
 import type { UpKeepClient } from './client.ts';
 import { parseUpKeepConfig, upkeepSecretSchema } from './config.ts';
@@ -140,8 +141,9 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
   }
   if (!isObject(body)) throw new WebhookError(400, 'UpKeep webhook body must be a JSON object');
 
-  const event = eventNameOf(body, req.query);
-  const objectId = objectIdOf(body);
+  // Bounded before either becomes part of an event id or a state key (see core/limits.ts).
+  const event = boundedId('UpKeep webhook', 'event name', eventNameOf(body, req.query), MAX_EVENT_NAME_BYTES);
+  const objectId = boundedId('UpKeep webhook', 'object id', objectIdOf(body));
   if (!event && !objectId) {
     throw new WebhookError(
       400,
