@@ -2,7 +2,8 @@
  * Local SQS (local-aws-sqs on loopback) and the part Lambda plays in AWS: an event source mapping
  * that receives batches, invokes the worker handler with an SQSEvent, deletes what succeeded and
  * leaves batchItemFailures to reappear after the visibility timeout, until the queue's redrive
- * policy moves them to the DLQ.
+ * policy moves them to the DLQ. SQS's 262,144-byte message limit, which local-aws-sqs does not
+ * enforce (it takes 1 MiB, counted in characters), is enforced in front of it (aws-limits.ts).
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createSqsServer } from 'local-aws-sqs';
+import { enforceLimits, sqsLimits } from './aws-limits.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamo.ts';
 
 export interface LocalSqs {
@@ -44,6 +46,7 @@ export async function startLocalSqs(options: { port?: number } = {}): Promise<Lo
     accountId: ACCOUNT,
     emulateQueueCreationLifecycle: false,
   });
+  enforceLimits(server, sqsLimits);
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
