@@ -138,7 +138,7 @@ export interface Sandbox {
   send(flowId: string, events: FlowEvent[]): Promise<void>;
   /** Every service's URL, as written to .sandbox/endpoints.json. */
   endpoints: Record<string, string>;
-  /** Run every poller once (what one scheduler tick does). */
+  /** Run every poller once, independently (what one tick of every schedule does). */
   tick(): Promise<PollRunSummary[]>;
   /** Run the event-source-mapping loop until every queue is empty and nothing is in flight. */
   drain(options?: { timeoutMs?: number }): Promise<{ received: number; failed: number }>;
@@ -521,25 +521,45 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         }),
     );
 
-    /** One scheduler tick: every poller runs, as each is its own Lambda in AWS; one failure stops no other. */
+    /**
+     * The scheduler plays EventBridge Scheduler, where each poll source is its own schedule and its
+     * own Lambda: every poller runs on its own, so one that throws, or hangs in a vendor's 5xx
+     * burst, never delays or stops another. A poller's runs never overlap each other (a run still
+     * going when its next is due makes the next one wait for it, or, on its timer, skip).
+     */
+    const schedules = [...sandboxFlows.values()].flatMap(({ flow, config, queues, pollers }) =>
+      pollers.map(({ trigger, deps }) => ({
+        what: `${flow.id} (${trigger.source.id})`,
+        run: () => runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }),
+        running: undefined as Promise<unknown> | undefined,
+      })),
+    );
+    type Schedule = (typeof schedules)[number];
+    const runSchedule = (schedule: Schedule): Promise<PollRunSummary> => {
+      const previous = schedule.running ?? Promise.resolve();
+      const run = previous.then(schedule.run).catch((error: unknown) => {
+        log.error(
+          `scheduler: poll of ${schedule.what} failed; it runs again at the next tick from the same watermark: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        throw error;
+      });
+      const settled = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      schedule.running = settled;
+      void settled.then(() => {
+        if (schedule.running === settled) schedule.running = undefined;
+      });
+      return run;
+    };
+
+    /** Run every poller once, all at once (what one tick of every schedule does). */
     const tick = async () => {
-      const out: PollRunSummary[] = [];
-      const failures: string[] = [];
-      for (const { flow, config, queues, pollers } of sandboxFlows.values()) {
-        for (const { trigger, deps } of pollers) {
-          try {
-            out.push(await runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }));
-          } catch (error) {
-            const what = `${flow.id} (${trigger.source.id})`;
-            failures.push(what);
-            log.error(
-              `scheduler: poll of ${what} failed; it runs again at the next tick from the same watermark: ${error instanceof Error ? error.message : String(error)}`,
-            );
-          }
-        }
-      }
+      const results = await Promise.allSettled(schedules.map(runSchedule));
+      const failures = schedules.filter((_, i) => results[i]?.status === 'rejected').map((s) => s.what);
       if (failures.length > 0) throw new PollTickError(failures);
-      return out;
+      return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     };
 
     let busy = false;
@@ -620,19 +640,21 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       void loop();
     }
     if (options.pollIntervalMs) {
-      // Each failed poll was logged by `tick`, naming its flow.
-      const run = () =>
-        void tick().catch((e) => {
-          if (!(e instanceof PollTickError))
-            log.error(`scheduler: ${e instanceof Error ? e.message : String(e)}`);
-        });
-      timers.push(setInterval(run, options.pollIntervalMs));
-      run();
+      // One timer per poller (each failed poll is logged by runSchedule, naming its flow).
+      for (const schedule of schedules) {
+        const run = () => {
+          if (stopped || schedule.running) return;
+          void runSchedule(schedule).catch(() => undefined);
+        };
+        timers.push(setInterval(run, options.pollIntervalMs));
+        run();
+      }
     }
     closers.push(async () => {
       stopped = true;
       for (const t of timers) clearInterval(t);
       while (busy) await sleep(10);
+      await Promise.all(schedules.map((s) => s.running));
     });
 
     const endpoints: Record<string, string> = {

@@ -1,6 +1,7 @@
 /**
- * The sandbox scheduler plays EventBridge Scheduler: every poller runs on each tick, as each is its
- * own Lambda in AWS. One vendor's outage fails its own pollers, named in the log, and no other.
+ * The sandbox scheduler plays EventBridge Scheduler: every poller runs on its own, as each is its
+ * own schedule and Lambda in AWS. One vendor's outage fails (or slows) its own pollers, named in the
+ * log, and no other.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { memoryLog } from '../../functions/core/log.ts';
@@ -47,4 +48,44 @@ describe('sandbox scheduler', () => {
       await sandbox.state.loadPollState(pollStateKey('upkeep-part-low-to-mobility-work-stock', source)),
     ).toBeDefined();
   });
+
+  it('scheduler: a poller stuck in a vendor 5xx burst never delays another: the UpKeep parts poller runs while the MachineMetrics pollers are still failing', async () => {
+    const mm = sandbox.simulators.machinemetrics?.url ?? '';
+    await fetch(`${mm}/_sandbox/faults`, { method: 'DELETE' });
+    // The next downtime reports (one per MachineMetrics poller) hang past the clients' 800 ms
+    // timeout: each MachineMetrics poller is stuck for at least 800 ms, then retries.
+    await postJson(`${mm}/_sandbox/faults`, {
+      match: 'POST /reports/downtime',
+      status: 500,
+      delayMs: 3_000,
+      times: MM_FLOWS.length,
+    });
+    sandbox.clock.advance(10 * 60_000);
+    const parts = sandbox.flows.get('upkeep-part-low-to-mobility-work-stock');
+    const key = pollStateKey(
+      'upkeep-part-low-to-mobility-work-stock',
+      parts?.pollers[0]?.trigger.source.id ?? '',
+    );
+    const before = (await sandbox.state.loadPollState(key))?.version ?? 0;
+
+    let tickDone = false;
+    const tick = sandbox
+      .tick()
+      .catch((e: unknown) => e)
+      .finally(() => {
+        tickDone = true;
+      });
+    // Wait for the UpKeep parts poller to save its new watermark (an event, polled for).
+    const started = Date.now();
+    while (((await sandbox.state.loadPollState(key))?.version ?? 0) === before) {
+      // Behind three stuck pollers it would take at least 3 x 800 ms.
+      if (Date.now() - started > 1_500) throw new Error('the UpKeep parts poller waited for the others');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // It ran while the MachineMetrics pollers were still stuck, not after them.
+    expect(tickDone).toBe(false);
+    // They got through on retry: nothing failed.
+    expect(await tick).not.toBeInstanceOf(Error);
+    await fetch(`${mm}/_sandbox/faults`, { method: 'DELETE' });
+  }, 30_000);
 });
