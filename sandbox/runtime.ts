@@ -35,7 +35,7 @@ import type {
   ScheduleTrigger,
   WebhookReceiver,
 } from '../functions/core/flow.ts';
-import type { Log } from '../functions/core/log.ts';
+import { type Log, redactingLog } from '../functions/core/log.ts';
 import { checkStrict } from '../functions/core/schema.ts';
 import { secretsManagerSource } from '../functions/core/secrets.ts';
 import { StateStore } from '../functions/core/state.ts';
@@ -302,7 +302,8 @@ function logSavedSimulators(layout: DataDirLayout, vendors: string[], log: Log):
 }
 
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
-  const log = options.log ?? consoleLog();
+  // Every line without a credential a client holds or was issued (see core/log.ts).
+  const log = redactingLog(options.log ?? consoleLog());
   const clock = options.clock ?? realClock;
   const base = options.basePort ?? 0;
   const port = (offset: number) => (base === 0 ? 0 : base + offset);

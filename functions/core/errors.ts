@@ -159,11 +159,52 @@ export class WebhookError extends MillwrightError {
 
 export const isRetryable = (error: unknown): boolean => error instanceof MillwrightError && error.retryable;
 
-/** Replace every occurrence of each secret with a marker. Used on anything that may reach a log. */
+/** The forms a secret may be echoed in: as is, URL-encoded (query, form body), JSON-escaped. */
+function echoedForms(secret: string): string[] {
+  const forms = new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+  forms.add(encodeURIComponent(secret).replace(/%20/g, '+'));
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Replace every occurrence of each secret (and of its URL-encoded and JSON-escaped forms) with a
+ * marker. Used on anything that may reach a log, an error or the state table. Redact before you
+ * truncate: a cut through a secret would leave a prefix no longer recognisable as the secret.
+ */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join('[REDACTED]');
+  for (const secret of [...secrets, ...issuedCredentials]) {
+    if (!secret || secret.length < 4) continue;
+    for (const form of echoedForms(secret)) out = out.split(form).join('[REDACTED]');
   }
   return out;
+}
+
+/**
+ * Credentials this process holds or was issued (API keys, bearer and session tokens, passwords),
+ * registered by the HTTP clients that send them. `redact` always removes them too: a second line
+ * of defence for text built where the client's own list was not at hand (logs, the run log).
+ */
+const issuedCredentials = new Set<string>();
+/** Enough for every vendor's key and recent tokens; the oldest are forgotten first. */
+const MAX_CREDENTIALS = 64;
+
+export function rememberCredential(value: string | undefined): void {
+  if (!value || value.length < 4 || issuedCredentials.has(value)) return;
+  issuedCredentials.add(value);
+  if (issuedCredentials.size > MAX_CREDENTIALS) {
+    const [oldest] = issuedCredentials;
+    if (oldest !== undefined) issuedCredentials.delete(oldest);
+  }
+}
+
+/** `redact` over every string inside a JSON-like value (log extras, run-log fields). */
+export function redactDeep<T>(value: T, secrets: readonly (string | undefined)[] = []): T {
+  if (typeof value === 'string') return redact(value, secrets) as T;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, secrets)) as T;
+  if (value instanceof Error) return redact(String(value), secrets) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, secrets)])) as T;
+  }
+  return value;
 }

@@ -8,11 +8,17 @@
  * - A non-idempotent write (POST/PATCH by default) is retried only when the vendor provably did not
  *   act on it: HTTP 429 or 503, or a connection that was refused before anything was sent. A timeout
  *   or reset after sending raises AmbiguousWriteError: the caller must look for the effect first.
+ *
+ * Redaction: the client knows every credential it sends (the values of its auth headers: bearer
+ * tokens, API keys, session tokens) besides those its owner lists in `secrets`. It removes all of
+ * them, in any echoed form, from every error text it builds, before truncating that text, and
+ * registers them (`rememberCredential`) so the logger and the run log redact them too.
  */
 import type * as z from 'zod/mini';
 import {
   AmbiguousWriteError,
   redact,
+  rememberCredential,
   VendorHttpError,
   VendorResponseError,
   VendorUnavailableError,
@@ -71,6 +77,12 @@ export interface HttpResponse<T> {
 }
 
 const SAFE_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
+/** Headers that carry credentials (X-Entity-Id, an account number, is not one). */
+const CREDENTIAL_HEADER = /auth|token|key|secret|password|session|cookie/i;
+/** How many credentials a client remembers for redaction (rotated keys, renewed session tokens). */
+const KEEP_CREDENTIALS = 16;
+/** The longest excerpt of a vendor's error body put in an error message. */
+const DETAIL_CHARS = 300;
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Parse Retry-After (delta seconds or HTTP date) into milliseconds from `now`. */
@@ -116,8 +128,30 @@ export class HttpClient {
     return url.toString();
   }
 
+  /** Credentials this client has sent (header values; the token alone after `Bearer `/`Token `). */
+  private readonly sent: string[] = [];
+
+  private remember(headers: Record<string, string>): void {
+    for (const [name, value] of Object.entries(headers)) {
+      if (!CREDENTIAL_HEADER.test(name) || !value) continue;
+      // `Bearer x`, `Token x`: the credential is `x` (redacting it redacts the whole value too).
+      const credential = value.replace(/^[A-Za-z]+\s+(?=\S+$)/, '');
+      if (this.sent.includes(credential)) continue;
+      this.sent.push(credential);
+      if (this.sent.length > KEEP_CREDENTIALS) this.sent.shift();
+      rememberCredential(credential);
+    }
+  }
+
+  /** Every credential this client holds or sent: its owner's `secrets` and its auth headers. */
+  credentials(): (string | undefined)[] {
+    const owned = this.options.secrets?.() ?? [];
+    for (const secret of owned) rememberCredential(secret);
+    return [...owned, ...this.sent];
+  }
+
   private redact(text: string): string {
-    return redact(text, this.options.secrets?.() ?? []);
+    return redact(text, this.credentials());
   }
 
   async request<S extends z.ZodMiniType | undefined = undefined>(
@@ -134,6 +168,7 @@ export class HttpClient {
       ...this.options.headers,
       ...req.headers,
     };
+    this.remember(headers);
     let body: string | undefined = req.rawBody;
     if (body === undefined && req.body !== undefined) {
       body = JSON.stringify(req.body);
@@ -191,7 +226,9 @@ export class HttpClient {
       }
 
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-      const detail = this.redact((await response.text().catch(() => '')).slice(0, 300));
+      // Redact first: a cut through a credential would leave a prefix `redact` cannot recognise.
+      const text = (await response.text().catch(() => '')).slice(0, 64 * DETAIL_CHARS);
+      const detail = this.redact(text).slice(0, DETAIL_CHARS);
       const transient = status === 429 || status >= 500;
       // A 429 or 503 means the vendor refused the request without acting on it.
       const repeatable = transient && (safe || status === 429 || status === 503);

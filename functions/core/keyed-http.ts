@@ -50,7 +50,7 @@ export interface KeyedErrorInfo<R extends KeyedRequest> {
   retryAfterMs?: number;
   /** HttpClient's VendorHttpError after its retries (429/5xx); absent for an answered 4xx. */
   cause?: VendorHttpError;
-  /** The key in use, to redact from messages. */
+  /** Every credential the client sent (the key in use, earlier keys), to redact from messages. */
   secrets: (string | undefined)[];
 }
 
@@ -125,9 +125,9 @@ export class KeyedHttpClient<R extends KeyedRequest = KeyedRequest> {
     return this.http.url(path);
   }
 
-  /** The values to redact from any message the client builds itself (the key in use). */
+  /** The values to redact from any message the client builds itself: every credential it sent. */
   secrets(): (string | undefined)[] {
-    return [this.apiKey];
+    return [...new Set([this.apiKey, ...this.http.credentials()])];
   }
 
   private async key(refresh: boolean): Promise<string> {
@@ -155,7 +155,7 @@ export class KeyedHttpClient<R extends KeyedRequest = KeyedRequest> {
         status,
         body: response.data,
         headers: response.headers,
-        secrets: [this.apiKey],
+        secrets: this.secrets(),
       });
     }
     const callLog = this.options.callLog;
@@ -192,7 +192,7 @@ export class KeyedHttpClient<R extends KeyedRequest = KeyedRequest> {
         body,
         retryAfterMs: error.retryAfterMs,
         cause: error,
-        secrets: [this.apiKey],
+        secrets: this.secrets(),
       });
     }
   }

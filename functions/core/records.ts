@@ -5,8 +5,10 @@
  * the bad field inside the record, a readable reason). Envelopes (the list itself, pagination) are
  * still checked strictly by the caller: a response we cannot read as a whole stays a typed error.
  */
+
 import type * as z from 'zod/mini';
 import type { VendorResponseError } from './errors.ts';
+import { redact } from './errors.ts';
 import { describeIssue, issuePath } from './schema.ts';
 
 /** Why one vendor record was not read. */
@@ -35,7 +37,8 @@ const MAX_SHOWN = 40;
 /** A short rendering of a received value for a message (`"abc"`, `null`, `nothing`). */
 export function showValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? typeof value;
+  // Redacted before the cut (a vendor may echo a credential in any field).
+  const text = redact(JSON.stringify(value) ?? typeof value, []);
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}...` : text;
 }
 

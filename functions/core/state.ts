@@ -19,7 +19,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { MillwrightError } from './errors.ts';
+import { MillwrightError, redactDeep } from './errors.ts';
 
 export class ConcurrentUpdateError extends MillwrightError {
   constructor(readonly key: string) {
@@ -305,7 +305,11 @@ export class StateStore {
         Key: { pk: `CLAIM#${key}`, sk: 'CLAIM' },
         UpdateExpression: 'SET #state = :done, #result = :result, completedAt = :at REMOVE leaseUntil',
         ExpressionAttributeNames: { '#state': 'state', '#result': 'result' },
-        ExpressionAttributeValues: { ':done': 'done', ':result': result, ':at': this.now().toISOString() },
+        ExpressionAttributeValues: {
+          ':done': 'done',
+          ':result': redactDeep(result),
+          ':at': this.now().toISOString(),
+        },
       }),
     );
   }
@@ -459,10 +463,11 @@ export class StateStore {
       new PutCommand({
         TableName: this.tableName,
         // The suffix keeps every attempt of one event, even when attempts share a timestamp.
+        // Texts are redacted of every credential a client holds (errors.ts), operators read them.
         Item: {
           pk: `RUN#${entry.flowId}`,
           sk: `${entry.at}#${entry.eventId}#${randomUUID().slice(0, 8)}`,
-          ...entry,
+          ...redactDeep(entry),
           ttl: this.ttl(30),
         },
       }),

@@ -155,6 +155,7 @@ function checkId(operation: string, field: string, id: number): number {
 }
 
 /** The vendor's message from an error body, or a short excerpt of the body. */
+/** The vendor's error text, whole: callers redact it before anything is cut (the message is one line). */
 function errorMessage(data: unknown, fallback: string): string {
   const parsed = errorEnvelopeSchema.safeParse(data);
   if (parsed.success) return parsed.data.message;
@@ -165,7 +166,7 @@ function errorMessage(data: unknown, fallback: string): string {
   ) {
     return (data as { message: string }).message;
   }
-  if (typeof data === 'string' && data.trim()) return data.trim().slice(0, 300);
+  if (typeof data === 'string' && data.trim()) return data.trim();
   return fallback;
 }
 
@@ -197,7 +198,7 @@ export class ClickMaintClient {
           return new ClickMaintApiError(
             request.operation,
             status,
-            redact(errorMessage(body, `HTTP ${status}`), secrets),
+            redact(errorMessage(body, `HTTP ${status}`), secrets).slice(0, 300),
           );
         // Only a 429 is Click Maint's own: HttpClient gave up (retry-after longer than it may wait,
         // or the last attempt); the limiter has paused the bucket; hand the wait to the queue. A

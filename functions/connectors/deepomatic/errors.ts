@@ -108,7 +108,8 @@ function describe(init: DeepomaticApiErrorInit, parsed: DeepomaticErrorBody): st
   const auth = init.status === 401 || init.status === 403 ? ' (API key rejected)' : '';
   if (parsed.shape === 'unknown') {
     const raw = typeof init.body === 'string' ? init.body : (JSON.stringify(init.body) ?? '');
-    const shown = raw.replace(/\s+/g, ' ').trim().slice(0, 300);
+    // Redact before the cut, which could otherwise leave an unrecognisable prefix of a secret.
+    const shown = redact(raw.replace(/\s+/g, ' ').trim(), init.secrets ?? []).slice(0, 300);
     return `${head}${auth}: ${shown && shown !== 'null' ? shown : '(no error body)'}`;
   }
   if (parsed.shape === 'E4') return `${head}${auth}: ${parsed.detail}`;

@@ -182,7 +182,7 @@ export class MobilityWorkClient {
       // A 4xx names MW's Request-Id; a final 429/5xx (its text already redacted) has no answer to read.
       toError: ({ request, status, body, headers, retryAfterMs, cause, secrets }) =>
         cause
-          ? new MobilityWorkApiError({ ...request, status, body, retryAfterMs, cause })
+          ? new MobilityWorkApiError({ ...request, status, body, retryAfterMs, cause, secrets })
           : new MobilityWorkApiError({
               ...request,
               status,

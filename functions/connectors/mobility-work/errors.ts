@@ -138,7 +138,8 @@ function describe(init: MobilityWorkApiErrorInit, parsed: MwErrorBody | undefine
   const tail = init.requestId ? ` [Request-Id ${init.requestId}]` : '';
   if (!parsed) {
     const raw = typeof init.body === 'string' ? init.body : (JSON.stringify(init.body) ?? '');
-    const text = raw.replace(/\s+/g, ' ').trim().slice(0, 300);
+    // Redact before the cut, which could otherwise leave an unrecognisable prefix of a secret.
+    const text = redact(raw.replace(/\s+/g, ' ').trim(), init.secrets ?? []).slice(0, 300);
     const shown = text && text !== 'null' ? text : undefined;
     // Auth and plan refusals keep their plain-words summary even without MW's error format.
     if (init.status === 401 || init.status === 403) {

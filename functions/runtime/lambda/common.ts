@@ -8,7 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigError } from '../../core/errors.ts';
 import type { AnyFlow, RuntimeEnv } from '../../core/flow.ts';
-import type { Log } from '../../core/log.ts';
+import { type Log, redactingLog } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
 import { secretsManagerSource } from '../../core/secrets.ts';
 import { StateStore } from '../../core/state.ts';
@@ -33,12 +33,14 @@ export function requireEnv(name: string): string {
 }
 
 /** Powertools' Logger behind our small Log interface. */
-export const asLog = (logger: Logger): Log => ({
-  debug: (m, extra) => (extra ? logger.debug(m, extra) : logger.debug(m)),
-  info: (m, extra) => (extra ? logger.info(m, extra) : logger.info(m)),
-  warn: (m, extra) => (extra ? logger.warn(m, extra) : logger.warn(m)),
-  error: (m, extra) => (extra ? logger.error(m, extra) : logger.error(m)),
-});
+export const asLog = (logger: Logger): Log =>
+  // Every line goes through the credential redaction (a second line of defence, see log.ts).
+  redactingLog({
+    debug: (m, extra) => (extra ? logger.debug(m, extra) : logger.debug(m)),
+    info: (m, extra) => (extra ? logger.info(m, extra) : logger.info(m)),
+    warn: (m, extra) => (extra ? logger.warn(m, extra) : logger.warn(m)),
+    error: (m, extra) => (extra ? logger.error(m, extra) : logger.error(m)),
+  });
 
 export function lambdaEnv(settings: LambdaSettings, logger: Logger): RuntimeEnv {
   return {
