@@ -200,7 +200,8 @@ async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): 
       await patchEpisode<Episode>(ctx, machineId, key, (x) => ({
         workOrderId,
         assetId,
-        reasonShown: x.reasonShown ?? e.reasonId,
+        // What the record shows is known only when this attempt made it ('' forces a reason update).
+        reasonShown: x.reasonShown ?? (created.how === 'performed' ? e.reasonId : ''),
       }));
       continue;
     }

@@ -292,6 +292,16 @@ function merge<E extends EpisodeBase>(keep: E, other: E): E {
   return merged;
 }
 
+/**
+ * Which of two episodes of one downtime keeps its identity: the one with a record, else one that is
+ * started (its create may be under way with its key as the claim), else the earlier.
+ */
+function keepFirst<E extends EpisodeBase>(x: E, y: E, rules: EpisodeRules<E>): boolean {
+  if (rules.hasRecord(x) !== rules.hasRecord(y)) return rules.hasRecord(x);
+  if (x.started !== y.started) return x.started;
+  return sortKey(x) < sortKey(y);
+}
+
 /** Merge episodes that turn out to be one downtime, apply kept categorisations, drop the oldest. */
 function tidy<E extends EpisodeBase>(m: MachineEpisodes<E>, rules: EpisodeRules<E>): void {
   for (let merged = true; merged; ) {
@@ -300,8 +310,7 @@ function tidy<E extends EpisodeBase>(m: MachineEpisodes<E>, rules: EpisodeRules<
       for (const b of m.episodes) {
         if (a === b || !sameDowntime(a, b, rules.toleranceMs)) continue;
         if (rules.hasRecord(a) && rules.hasRecord(b)) continue;
-        const [keep, other] =
-          rules.hasRecord(b) || (!rules.hasRecord(a) && sortKey(b) < sortKey(a)) ? [b, a] : [a, b];
+        const [keep, other] = keepFirst(b, a, rules) ? [b, a] : [a, b];
         m.episodes = m.episodes.filter((e) => e !== other).map((e) => (e === keep ? merge(keep, other) : e));
         merged = true;
         break outer;
