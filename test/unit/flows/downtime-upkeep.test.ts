@@ -357,11 +357,6 @@ describe('property: any order, duplicates, replays and vendor faults give exactl
       await deliver(rand, interleave(rand, events), run, { clock });
 
       const wos = ids.flatMap(workOrdersOf);
-      if (process.env.DEBUG_SEED) {
-        console.log(JSON.stringify({ episodes, wos: wos.map((w) => [w.title, w.description]) }, null, 1));
-        for (const id of ids)
-          console.log(JSON.stringify((await store.getEntity(FLOW_ID, id))?.data, null, 1));
-      }
       expect(wos).toHaveLength(episodes.length);
       for (const ep of episodes) {
         const mine = wos.filter((wo) => ep.keys.some((k) => wo.description?.includes(marker(k))));
