@@ -5,6 +5,9 @@
  * `machines` (each mapped to a Click Maint entity and asset): one reactive work order per downtime
  * episode, with status and priority from config; recategorisation updates it; when the machine
  * runs again the work order records the end (and, with `onRecovery: "complete"`, is completed).
+ * Every event goes to its episode through the per-machine state machine of shared/downtime.ts (the
+ * transition table is there): a late, replayed or out-of-order event lands on its own episode or is
+ * `stale`, an end or reason seen before the work order exists is applied right after its create.
  *
  * Click Maint has no idempotency key and no external-id field, so the title carries a short tag
  * derived from the episode key; after an unanswered create, the retry searches for the tag
@@ -25,16 +28,18 @@ import {
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
-  closingEpisode,
+  type Applied,
+  applyCategorized,
+  applyEnded,
+  applyStarted,
   downtimeSettingsShape,
   downtimeTriggers,
   type EpisodeBase,
+  episodeRules,
   minutes,
-  openEpisode,
   parseEventData,
-  patchOpenEpisode,
-  readSlot,
-  saveClosedEpisode,
+  patchEpisode,
+  readEpisode,
   startedSkipReason,
 } from './shared/downtime.ts';
 
@@ -82,10 +87,15 @@ export interface Deps {
   clickMaint: ClickMaintClient;
 }
 
+type MachineMapping = ClickMaintDowntimeConfig['machines'][string];
+
 export interface Episode extends EpisodeBase {
-  entityId: number;
-  assetId: number;
+  entityId?: number;
+  assetId?: number;
   workOrderId?: number;
+  /** The reason id the work order shows. */
+  reasonShown?: string;
+  recovered?: boolean;
 }
 
 type Ctx = FlowContext<ClickMaintDowntimeConfig, Deps>;
@@ -102,62 +112,51 @@ export function workOrderDescription(e: Episode, now: Date): string {
   const lines = [
     `Machine: ${e.machineName} (MachineMetrics ${e.machineId})`,
     `Downtime reason: ${e.reasonName}`,
-    `Down since: ${e.startedAt}`,
+    `Down since: ${e.startedAt ?? '(unknown)'}`,
   ];
+  const started = Date.parse(e.startedAt ?? now.toISOString());
   if (e.endedAt) {
     lines.push(`Running again since: ${e.endedAt}`);
-    lines.push(`Total downtime: ${minutes(e.downtimeMs ?? Date.parse(e.endedAt) - Date.parse(e.startedAt))}`);
+    lines.push(`Total downtime: ${minutes(e.downtimeMs ?? Date.parse(e.endedAt) - started)}`);
   } else {
-    lines.push(`Down for at least: ${minutes(now.getTime() - Date.parse(e.startedAt))} when reported`);
+    lines.push(`Down for at least: ${minutes(now.getTime() - started)} when reported`);
   }
   lines.push('', `Created by Millwright (${FLOW_ID}, episode ${e.key}).`);
   return lines.join('\n');
 }
 
-async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data = parseEventData(downtimeStartedSchema, event);
+const rulesFor = (config: ClickMaintDowntimeConfig) =>
+  episodeRules<Episode>(config, (e) => e.workOrderId !== undefined);
+
+/** What one `sync` did to Click Maint. */
+interface Synced {
+  workOrderId?: number;
+  created?: 'performed' | 'found' | 'duplicate';
+  reason?: string;
+  recovered?: boolean;
+}
+
+async function createWorkOrder(ctx: Ctx, episode: Episode, mapping: MachineMapping) {
   const { config } = ctx;
-  const mapping = config.machines[data.machineId];
-  if (!mapping) {
-    return {
-      outcome: 'skipped',
-      message: `machine ${data.machineName} (${data.machineId}) is not in flows.${FLOW_ID}.machines`,
-    };
-  }
-  const skip = startedSkipReason(config, data);
-  if (skip) return { outcome: 'skipped', message: skip };
-  const { episode, merged } = await openEpisode<Episode>(ctx, {
-    key: data.episodeKey,
-    machineId: data.machineId,
-    machineName: data.machineName,
-    startedAt: data.startedAt,
-    reasonId: data.reasonId,
-    reasonName: data.reasonName,
-    entityId: mapping.entityId,
-    assetId: mapping.assetId,
-  });
-  if (!episode) return { outcome: 'duplicate', message: `episode ${data.episodeKey} already ended` };
-  if (episode.workOrderId) {
-    return {
-      outcome: 'duplicate',
-      message: `${merged ? `same downtime as episode ${episode.key}; ` : ''}work order ${episode.workOrderId} exists`,
-      effects: { workOrderId: String(episode.workOrderId) },
-    };
-  }
   const cm = ctx.deps.clickMaint;
-  const created = await once(ctx.state, {
+  return once(ctx.state, {
     key: `${ctx.flowId}:work-order:${episode.key}`,
+    // An earlier attempt may have created it (timeout after the create): search for the title tag.
     find: async () => {
-      const found = await cm.findWorkOrderByTitleTag(episode.entityId, episodeTag(episode.key));
+      const found = await cm.findWorkOrderByTitleTag(mapping.entityId, episodeTag(episode.key));
       return found ? { workOrderId: String(found.id) } : undefined;
     },
     perform: async () => {
-      const wo = await cm.createWorkOrder(episode.entityId, {
+      const wo = await cm.createWorkOrder(mapping.entityId, {
         title: workOrderTitle(config, episode),
         type: 'reactive',
-        description: workOrderDescription(episode, ctx.now()),
+        // The record as of its start; a known end comes with the recovery update right after.
+        description: workOrderDescription(
+          { ...episode, endedAt: undefined, downtimeMs: undefined },
+          ctx.now(),
+        ),
         priority: config.workOrder.priority,
-        asset_id: episode.assetId,
+        asset_id: mapping.assetId,
         ...(mapping.locationId ? { location_id: mapping.locationId } : {}),
         ...(config.workOrder.statusId ? { status_id: config.workOrder.statusId } : {}),
         ...(config.workOrder.categoryIds.length > 0 ? { categories_ids: config.workOrder.categoryIds } : {}),
@@ -168,77 +167,151 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       return { workOrderId: String(wo.id) };
     },
   });
-  const workOrderId = Number(created.result.workOrderId);
-  await patchOpenEpisode<Episode>(ctx, data.machineId, episode.key, { workOrderId });
-  return {
-    outcome: created.how === 'duplicate' ? 'duplicate' : 'done',
-    message:
-      created.how === 'found'
-        ? `found work order ${workOrderId} made by an earlier attempt`
-        : `work order ${workOrderId} in entity ${episode.entityId} for ${episode.machineName} (${episode.reasonName})`,
-    effects: { workOrderId: String(workOrderId) },
-  };
+}
+
+/**
+ * Bring Click Maint in line with the episode: create its work order (only when `create`: a
+ * "started" event), show the current reason, apply the recovery; each step under its own claim and
+ * recorded on the episode, so a retry or another event finishes what is left.
+ */
+async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): Promise<Synced> {
+  const done: Synced = {};
+  const cm = ctx.deps.clickMaint;
+  const { config } = ctx;
+  for (let step = 0; step < 6; step++) {
+    const e = await readEpisode<Episode>(ctx, machineId, key);
+    if (!e?.started) return done;
+    if (e.workOrderId === undefined) {
+      const mapping = config.machines[machineId];
+      if (!create || !mapping) return done;
+      const created = await createWorkOrder(ctx, e, mapping);
+      const workOrderId = Number(created.result.workOrderId);
+      done.created = created.how;
+      await patchEpisode<Episode>(ctx, machineId, key, (x) => ({
+        workOrderId,
+        entityId: mapping.entityId,
+        assetId: mapping.assetId,
+        // What the record shows is known only when this attempt made it ('' forces a reason update).
+        reasonShown: x.reasonShown ?? (created.how === 'performed' ? e.reasonId : ''),
+      }));
+      continue;
+    }
+    const workOrderId = e.workOrderId;
+    const entityId = e.entityId ?? config.machines[machineId]?.entityId ?? 0;
+    done.workOrderId = workOrderId;
+    if (e.reasonShown !== e.reasonId) {
+      await once(ctx.state, {
+        key: `${ctx.flowId}:reason:${e.key}:${e.reasonId}:${e.reasonAt ?? e.reasonFrom ?? ''}`,
+        perform: async () => {
+          await cm.updateWorkOrder(entityId, workOrderId, {
+            title: workOrderTitle(config, e),
+            description: workOrderDescription(e, ctx.now()),
+          });
+          return { workOrderId: String(workOrderId) };
+        },
+      });
+      done.reason = e.reasonName;
+      await patchEpisode<Episode>(ctx, machineId, key, () => ({ reasonShown: e.reasonId }));
+      continue;
+    }
+    if (e.endedAt && !e.recovered) {
+      const endedAt = e.endedAt;
+      const complete = config.workOrder.onRecovery === 'complete';
+      await once(ctx.state, {
+        key: `${ctx.flowId}:recovered:${e.key}`,
+        perform: async () => {
+          await cm.updateWorkOrder(entityId, workOrderId, {
+            description: workOrderDescription(e, ctx.now()),
+            ...(complete ? { status_id: config.workOrder.completedStatusId, completed_at: endedAt } : {}),
+          });
+          return { workOrderId: String(workOrderId) };
+        },
+      });
+      done.recovered = true;
+      await patchEpisode<Episode>(ctx, machineId, key, () => ({ recovered: true }));
+      continue;
+    }
+    return done;
+  }
+  return done;
+}
+
+/** The run-log result of an event, from what applying it and syncing did. */
+function resultOf(applied: Applied<Episode>, synced: Synced, nothing: () => FlowResult): FlowResult {
+  if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
+  const id = synced.workOrderId;
+  const effects = id !== undefined ? { workOrderId: String(id) } : undefined;
+  const complete = synced.recovered ? ' (completed per onRecovery)' : '';
+  const did = [
+    synced.created === 'performed' ? `created work order ${id}` : undefined,
+    synced.created === 'found' ? `found work order ${id} made by an earlier attempt` : undefined,
+    synced.reason ? `work order ${id} reason -> ${synced.reason}` : undefined,
+    synced.recovered ? `recovery recorded on work order ${id}${complete}` : undefined,
+  ].filter((x): x is string => x !== undefined);
+  if (did.length > 0) {
+    const episode = 'episode' in applied ? applied.episode : undefined;
+    const what = episode ? ` (${episode.machineName}, ${episode.reasonName}, episode ${episode.key})` : '';
+    return { outcome: 'done', message: `${did.join('; ')}${what}`, effects };
+  }
+  return { ...nothing(), ...(effects ? { effects } : {}) };
+}
+
+async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
+  const data = parseEventData(downtimeStartedSchema, event);
+  const { config } = ctx;
+  if (!config.machines[data.machineId]) {
+    return {
+      outcome: 'skipped',
+      message: `machine ${data.machineName} (${data.machineId}) is not in flows.${FLOW_ID}.machines`,
+    };
+  }
+  const applied = await applyStarted<Episode>(ctx, rulesFor(config), data, (e) =>
+    startedSkipReason(config, { ...data, reasonId: e.reasonId, reasonName: e.reasonName }),
+  );
+  if (!('episode' in applied)) {
+    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
+  }
+  const episode = applied.episode;
+  if (applied.skip && !episode.started) return { outcome: 'skipped', message: applied.skip };
+  const synced = await sync(ctx, data.machineId, episode.key, true);
+  return resultOf(applied, synced, () => ({
+    outcome: 'duplicate',
+    message: `${episode.key === data.episodeKey ? '' : `same downtime as episode ${episode.key}; `}work order ${synced.workOrderId ?? '?'} exists`,
+  }));
 }
 
 async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data = parseEventData(downtimeCategorizedSchema, event);
-  const slot = await readSlot<Episode>(ctx, data.machineId);
-  const episode = slot.open;
-  if (!episode)
-    return { outcome: 'skipped', message: `no open downtime episode for machine ${data.machineId}` };
-  if (episode.reasonId === data.reasonId)
-    return { outcome: 'duplicate', message: `reason already ${data.reasonName}` };
-  const updated: Episode = { ...episode, reasonId: data.reasonId, reasonName: data.reasonName };
-  if (episode.workOrderId) {
-    const workOrderId = episode.workOrderId;
-    await once(ctx.state, {
-      key: `${ctx.flowId}:reason:${episode.key}:${data.reasonId}`,
-      perform: async () => {
-        await ctx.deps.clickMaint.updateWorkOrder(episode.entityId, workOrderId, {
-          title: workOrderTitle(ctx.config, updated),
-          description: workOrderDescription(updated, ctx.now()),
-        });
-        return { workOrderId: String(workOrderId) };
-      },
-    });
+  const applied = await applyCategorized<Episode>(ctx, rulesFor(ctx.config), data);
+  if (!('episode' in applied)) {
+    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
   }
-  await patchOpenEpisode<Episode>(ctx, data.machineId, episode.key, {
-    reasonId: data.reasonId,
-    reasonName: data.reasonName,
-  });
-  return {
-    outcome: episode.workOrderId ? 'done' : 'skipped',
-    message: `reason ${episode.reasonName} -> ${data.reasonName}${episode.workOrderId ? ` on work order ${episode.workOrderId}` : ''}`,
-  };
+  const synced = await sync(ctx, data.machineId, applied.episode.key, false);
+  return resultOf(applied, synced, () =>
+    applied.status === 'unchanged'
+      ? { outcome: 'duplicate', message: applied.message }
+      : {
+          outcome: 'skipped',
+          message: `${applied.message}; kept on the episode, used when its work order is made`,
+        },
+  );
 }
 
 async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data = parseEventData(downtimeEndedSchema, event);
-  const closing = await closingEpisode<Episode>(ctx, data);
-  if ('result' in closing) return closing.result;
-  const { episode, closed, downtimeMs } = closing;
-  const complete = ctx.config.workOrder.onRecovery === 'complete';
-  if (episode.workOrderId) {
-    const workOrderId = episode.workOrderId;
-    await once(ctx.state, {
-      key: `${ctx.flowId}:recovered:${episode.key}`,
-      perform: async () => {
-        await ctx.deps.clickMaint.updateWorkOrder(episode.entityId, workOrderId, {
-          description: workOrderDescription(closed, ctx.now()),
-          ...(complete
-            ? { status_id: ctx.config.workOrder.completedStatusId, completed_at: data.endedAt }
-            : {}),
-        });
-        return { workOrderId: String(workOrderId) };
-      },
-    });
+  const applied = await applyEnded<Episode>(ctx, rulesFor(ctx.config), data);
+  if (!('episode' in applied)) {
+    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
   }
-  await saveClosedEpisode(ctx, closed);
-  return {
-    outcome: 'done',
-    message: `${episode.machineName} running again after ${minutes(downtimeMs)}${episode.workOrderId ? `; work order ${episode.workOrderId} ${complete ? 'completed' : 'annotated'}` : ''}`,
-    ...(episode.workOrderId ? { effects: { workOrderId: String(episode.workOrderId) } } : {}),
-  };
+  const synced = await sync(ctx, data.machineId, applied.episode.key, false);
+  return resultOf(applied, synced, () =>
+    applied.status === 'unchanged'
+      ? { outcome: 'duplicate', message: applied.message }
+      : {
+          outcome: 'skipped',
+          message: `${applied.message}; kept: the work order is made (and this end recorded) when its started event is processed`,
+        },
+  );
 }
 
 export const flow = defineFlow<ClickMaintDowntimeConfig, Deps>({

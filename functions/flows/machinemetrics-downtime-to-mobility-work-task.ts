@@ -2,16 +2,31 @@
  * MachineMetrics downtime -> Mobility Work task.
  *
  * The downtime flow with Mobility Work as the CMMS, for the machines listed in this flow's
- * `machines` (a machine listed here and in the UpKeep downtime flow gets a record in both).
- * Mobility Work returns no id when a task is created and has no idempotency key, so:
+ * `machines` (a machine listed here and in the UpKeep downtime flow gets a record in both). Every
+ * event goes to its episode through the per-machine state machine of shared/downtime.ts (the
+ * transition table is there; here the "record" is the task, and recovery and categorisation are
+ * recorded in the episode and the run log only: Mobility Work's API cannot update or close a task).
+ *
+ * Mobility Work returns no id when a task is created and has no idempotency key or task read in its
+ * API (reference §3.9, §3.12; the Search Task API is outside api-doc.txt and unverified, §8), so:
  * - the task carries `metadata.millwrightKey` = the episode key; Mobility Work sends the metadata
- *   back in its task webhooks, and this flow learns the task id from them;
- * - the create is claimed once per episode and sent with `sendAtMostOnce` (core/claims.ts): a retry
- *   after an unanswered POST (timeout, crash) does not post again, and the task stays "unconfirmed"
- *   until its TaskWasScheduled webhook names it. A POST that certainly failed (refused, 4xx, 5xx)
- *   is retried.
- * Mobility Work's API cannot update or close a task, so recovery and categorisation are recorded in
- * the episode (and the run log) only.
+ *   back in its task webhooks (TaskWasScheduled, §4.5, §6.4), and this flow learns the task id
+ *   from them;
+ * - the create is claimed once per episode, and an intent (time, sends) is recorded before it is
+ *   sent. A create that certainly failed (refused, 4xx, 5xx) is retried. An unanswered create
+ *   (timeout after sending) is never re-sent blindly: the event waits (NotReadyError, no attempts
+ *   spent) for the TaskWasScheduled webhook with our key; when it comes, the task exists.
+ * - ASSUMPTION MW-A1 (`task.unansweredCreate`): if no TaskWasScheduled webhook with our key came
+ *   within `waitMinutes` (default 15) of the unanswered create:
+ *   - `onNoWebhook: "needs-attention"` (default; the only safe choice for Starter networks, which get no
+ *     webhooks, or when the task webhooks are not configured or not trusted): the event is parked
+ *     with NeedsAttentionError, whose `check` names the equipment, the start and the metadata key to
+ *     look for; replaying that same event afterwards sends the create again (the operator found none);
+ *   - `onNoWebhook: "resend-once"` (Premium/Ultimate networks with TaskWasScheduled configured to this
+ *     deployment): no webhook means Mobility Work did not apply the create, so it is sent once more;
+ *     if that one goes unanswered too, the event is parked as above.
+ *   Mobility Work does not say that API-created tasks emit TaskWasScheduled (reference §9 q5): check
+ *   it on the network before choosing `resend-once`.
  */
 import * as z from 'zod/mini';
 import {
@@ -25,19 +40,22 @@ import {
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
 import { MW_EVENT, taskIdOf, taskMetadataOf } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
-import { once, sendAtMostOnce } from '../core/claims.ts';
+import { once } from '../core/claims.ts';
+import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../core/errors.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
-  closingEpisode,
+  applyCategorized,
+  applyEnded,
+  applyStarted,
   downtimeSettingsShape,
   downtimeTriggers,
   type EpisodeBase,
+  episodeRules,
   minutes,
-  openEpisode,
   parseEventData,
-  saveClosedEpisode,
+  patchEpisode,
+  readEpisode,
   startedSkipReason,
-  updateSlot,
 } from './shared/downtime.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-mobility-work-task';
@@ -46,6 +64,8 @@ export const METADATA_KEY = 'millwrightKey';
 /** Mapping namespaces: episode key -> Mobility Work task id, and back. */
 export const TASK_BY_EPISODE = 'mobility-work-task-by-episode';
 export const EPISODE_BY_TASK = 'mobility-work-episode-by-task';
+/** Latest-value namespace of the task creates sent (the intent, recorded before sending). */
+export const TASK_INTENTS = 'mobility-work-task-intent';
 
 const assignee = z.union([z.number().check(z.int(), z.positive()), z.email()]);
 
@@ -70,6 +90,16 @@ export const configSchema = z.object({
     tags: z._default(z.array(z.union([z.number().check(z.int()), z.string()])), []),
     checklist: z.optional(z.uuid()),
     sendEmailToAssignees: z._default(z.boolean(), false),
+    /** What to do when a create goes unanswered (named assumption MW-A1 in the header). */
+    unansweredCreate: z._default(
+      z.object({
+        /** How long to wait for the TaskWasScheduled webhook carrying our key. */
+        waitMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(24 * 60)), 15),
+        /** Then: park the event (`needs-attention`) or assume it was not applied and send once more. */
+        onNoWebhook: z._default(z.enum(['needs-attention', 'resend-once']), 'needs-attention'),
+      }),
+      { waitMinutes: 15, onNoWebhook: 'needs-attention' },
+    ),
   }),
 });
 export type TaskFlowConfig = z.infer<typeof configSchema>;
@@ -79,9 +109,11 @@ export interface Deps {
 }
 
 export interface Episode extends EpisodeBase {
-  equipment: number | string;
+  equipment?: number | string;
   /** Learned from Mobility Work's task webhooks (the create returns no id). */
   taskId?: string;
+  /** `requested`: Mobility Work answered 201; `confirmed`: its webhook named the task. */
+  task?: 'requested' | 'confirmed';
 }
 
 type Ctx = FlowContext<TaskFlowConfig, Deps>;
@@ -96,109 +128,207 @@ export function taskDescription(config: TaskFlowConfig, episode: Episode): strin
     .slice(0, 3000);
 }
 
+const rulesFor = (config: TaskFlowConfig) =>
+  episodeRules<Episode>(config, (e) => e.task !== undefined || e.taskId !== undefined);
+
+/** A create sent to Mobility Work: when, how many times, and the event parked for it (if any). */
+interface TaskIntent {
+  at: string;
+  sends: number;
+  parkedEventId?: string;
+}
+
+const claimKeyOf = (ctx: Ctx, episode: Episode) => `${ctx.flowId}:task:${episode.key}`;
+
+const checkFor = (episode: Episode) =>
+  `in Mobility Work, look for a task on equipment ${String(episode.equipment)} scheduled from ${episode.startedAt} ` +
+  `(machine ${episode.machineName}) with metadata ${METADATA_KEY}=${episode.key}. If there is one, nothing to do ` +
+  '(its TaskWasScheduled webhook, if any, links it). If there is none, replay this event: the replay sends the create again.';
+
+/**
+ * An earlier attempt sent the create and got no answer (or crashed after recording its intent).
+ * The task exists if its TaskWasScheduled webhook came (the id is mapped); otherwise wait for it up
+ * to `unansweredCreate.waitMinutes`, then decide per `unansweredCreate.onNoWebhook` (see the header).
+ */
+async function resolveUnanswered(ctx: Ctx, event: FlowEvent, episode: Episode) {
+  const taskId = await ctx.state.getMapping(TASK_BY_EPISODE, episode.key);
+  if (taskId) return { taskId, status: 'confirmed' };
+  const intent = (await ctx.state.getLatest<TaskIntent>(TASK_INTENTS, claimKeyOf(ctx, episode)))?.data;
+  // No intent: the earlier attempt failed before sending (or certainly failed): send.
+  if (!intent) return undefined;
+  // Parked, and now this very event again: an operator checked and replayed it.
+  if (intent.parkedEventId === event.id) return undefined;
+  const policy = ctx.config.task.unansweredCreate;
+  const waitedMs = ctx.now().getTime() - Date.parse(intent.at);
+  if (waitedMs < policy.waitMinutes * 60_000) {
+    throw new NotReadyError(
+      `Mobility Work's TaskWasScheduled webhook with ${METADATA_KEY}=${episode.key} (create sent ${intent.at} went unanswered; waiting up to ${policy.waitMinutes} min before ${policy.onNoWebhook === 'resend-once' ? 'sending it once more' : 'parking it'})`,
+    );
+  }
+  if (policy.onNoWebhook === 'resend-once' && intent.sends < 2) {
+    ctx.log.warn('Mobility Work task create unanswered and no TaskWasScheduled webhook: sending once more', {
+      episode: episode.key,
+      sentAt: intent.at,
+      waitMinutes: policy.waitMinutes,
+    });
+    return undefined;
+  }
+  await ctx.state.putLatest<TaskIntent>(
+    TASK_INTENTS,
+    [{ id: claimKeyOf(ctx, episode), data: { ...intent, parkedEventId: event.id } }],
+    90,
+  );
+  throw new NeedsAttentionError(
+    `Mobility Work task create for ${episode.machineName} (episode ${episode.key}) went unanswered ${intent.sends} time(s) and no TaskWasScheduled webhook came within ${policy.waitMinutes} min: the task may or may not exist`,
+    checkFor(episode),
+  );
+}
+
+async function sendCreate(ctx: Ctx, episode: Episode, equipment: number | string) {
+  const { config } = ctx;
+  const id = claimKeyOf(ctx, episode);
+  const previous = (await ctx.state.getLatest<TaskIntent>(TASK_INTENTS, id))?.data;
+  // The intent is recorded before sending, so a retry knows a create may exist.
+  await ctx.state.putLatest<TaskIntent>(
+    TASK_INTENTS,
+    [{ id, data: { at: ctx.now().toISOString(), sends: (previous?.sends ?? 0) + 1 } }],
+    90,
+  );
+  const startedAt = new Date(episode.startedAt ?? ctx.now().toISOString());
+  try {
+    await ctx.deps.mobilityWork.scheduleTask({
+      equipment,
+      description: taskDescription(config, episode),
+      startDateTime: startedAt.toISOString(),
+      endDateTime: new Date(startedAt.getTime() + config.task.durationMinutes * 60_000).toISOString(),
+      allDay: false,
+      assignees: config.task.assignees,
+      tags: config.task.tags,
+      ...(config.task.checklist ? { checklist: config.task.checklist } : {}),
+      sendEmailToAssignees: config.task.sendEmailToAssignees,
+      metadata: { [METADATA_KEY]: episode.key, machineId: episode.machineId, source: 'millwright' },
+    });
+    return { taskId: '', status: 'requested' };
+  } catch (error) {
+    if (error instanceof AmbiguousWriteError) {
+      throw new NotReadyError(
+        `Mobility Work's TaskWasScheduled webhook with ${METADATA_KEY}=${episode.key} (the create went unanswered)`,
+        { cause: error },
+      );
+    }
+    // Certainly not created (refused, 4xx, 5xx): the intent goes back to what it was.
+    if (previous) await ctx.state.putLatest<TaskIntent>(TASK_INTENTS, [{ id, data: previous }], 90);
+    else await ctx.state.forgetLatest(TASK_INTENTS, id);
+    throw error;
+  }
+}
+
+interface Synced {
+  taskId?: string;
+  created?: 'performed' | 'found' | 'duplicate';
+  requested?: boolean;
+}
+
+/** Make sure the episode's task exists (only a "started" event creates it) and learn its id. */
+async function sync(ctx: Ctx, event: FlowEvent, machineId: string, key: string, create: boolean) {
+  const done: Synced = {};
+  const e = await readEpisode<Episode>(ctx, machineId, key);
+  if (!e?.started) return done;
+  const known = e.taskId ?? (await ctx.state.getMapping(TASK_BY_EPISODE, e.key));
+  if (known) {
+    if (!e.taskId)
+      await patchEpisode<Episode>(ctx, machineId, key, () => ({ taskId: known, task: 'confirmed' }));
+    return { taskId: known };
+  }
+  if (e.task === 'requested') return { requested: true };
+  const mapping = ctx.config.machines[machineId];
+  if (!create || !mapping) return done;
+  const episode: Episode = { ...e, equipment: e.equipment ?? mapping.equipment };
+  const created = await once(ctx.state, {
+    key: claimKeyOf(ctx, episode),
+    find: () => resolveUnanswered(ctx, event, episode),
+    perform: () => sendCreate(ctx, episode, mapping.equipment),
+  });
+  const taskId = created.result.taskId || undefined;
+  await patchEpisode<Episode>(ctx, machineId, key, () => ({
+    equipment: mapping.equipment,
+    task: taskId ? 'confirmed' : 'requested',
+    ...(taskId ? { taskId } : {}),
+  }));
+  return { created: created.how, ...(taskId ? { taskId } : { requested: true }) };
+}
+
 async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data = parseEventData(downtimeStartedSchema, event);
   const { config } = ctx;
-  const mapping = config.machines[data.machineId];
-  if (!mapping) {
+  if (!config.machines[data.machineId]) {
     return {
       outcome: 'skipped',
       message: `machine ${data.machineName} (${data.machineId}) is not in flows.${FLOW_ID}.machines`,
     };
   }
-  const skip = startedSkipReason(config, data);
-  if (skip) return { outcome: 'skipped', message: skip };
-
-  const { episode, merged } = await openEpisode<Episode>(ctx, {
-    key: data.episodeKey,
-    machineId: data.machineId,
-    machineName: data.machineName,
-    startedAt: data.startedAt,
-    reasonId: data.reasonId,
-    reasonName: data.reasonName,
-    equipment: mapping.equipment,
-  });
-  if (!episode) return { outcome: 'duplicate', message: `episode ${data.episodeKey} already ended` };
-  if (merged || episode.taskId) {
+  const applied = await applyStarted<Episode>(ctx, rulesFor(config), data, (e) =>
+    startedSkipReason(config, { ...data, reasonId: e.reasonId, reasonName: e.reasonName }),
+  );
+  if (!('episode' in applied)) {
+    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
+  }
+  const episode = applied.episode;
+  if (applied.skip && !episode.started) return { outcome: 'skipped', message: applied.skip };
+  const synced = await sync(ctx, event, data.machineId, episode.key, true);
+  const effects = { episode: episode.key, ...(synced.taskId ? { taskId: synced.taskId } : {}) };
+  if (synced.created === 'performed') {
     return {
-      outcome: 'duplicate',
-      message: `same downtime as episode ${episode.key}; its task ${episode.taskId ?? '(id not yet learned)'} exists`,
-      ...(episode.taskId ? { effects: { taskId: episode.taskId } } : {}),
+      outcome: 'done',
+      message: `task requested on equipment ${String(config.machines[data.machineId]?.equipment)} for ${episode.machineName} (${episode.reasonName}); ${METADATA_KEY}=${episode.key}`,
+      effects,
     };
   }
-
-  const created = await once(ctx.state, {
-    key: `${ctx.flowId}:task:${episode.key}`,
-    find: async () => {
-      const taskId = await ctx.state.getMapping(TASK_BY_EPISODE, episode.key);
-      return taskId ? { taskId, status: 'confirmed' } : undefined;
-    },
-    perform: async () => {
-      const startedAt = new Date(episode.startedAt);
-      const sent = await sendAtMostOnce(ctx.state, `${ctx.flowId}:task:${episode.key}`, () =>
-        ctx.deps.mobilityWork.scheduleTask({
-          equipment: episode.equipment,
-          description: taskDescription(config, episode),
-          startDateTime: startedAt.toISOString(),
-          endDateTime: new Date(startedAt.getTime() + config.task.durationMinutes * 60_000).toISOString(),
-          allDay: false,
-          assignees: config.task.assignees,
-          tags: config.task.tags,
-          ...(config.task.checklist ? { checklist: config.task.checklist } : {}),
-          sendEmailToAssignees: config.task.sendEmailToAssignees,
-          metadata: { [METADATA_KEY]: episode.key, machineId: episode.machineId, source: 'millwright' },
-        }),
-      );
-      return { taskId: '', status: sent.status === 'sent' ? 'requested' : 'unconfirmed' };
-    },
-  });
-  const { status, taskId } = created.result;
-  if (created.how === 'duplicate') {
-    return { outcome: 'duplicate', message: `the task for episode ${episode.key} was already requested` };
-  }
-  if (status === 'unconfirmed') {
-    ctx.log.warn('Mobility Work task create went unanswered; not resent', {
-      episode: episode.key,
-      machineId: episode.machineId,
-    });
+  if (synced.created === 'found') {
+    return {
+      outcome: 'done',
+      message: synced.taskId
+        ? `found task ${synced.taskId} made by an earlier attempt (its TaskWasScheduled webhook came)`
+        : `the task for episode ${episode.key} was requested by an earlier attempt`,
+      effects,
+    };
   }
   return {
-    outcome: 'done',
-    message:
-      status === 'confirmed'
-        ? `found task ${taskId} made by an earlier attempt`
-        : status === 'unconfirmed'
-          ? `task create for ${episode.machineName} went unanswered; not resent (its id comes with the TaskWasScheduled webhook, ${METADATA_KEY}=${episode.key})`
-          : `task requested on equipment ${episode.equipment} for ${episode.machineName} (${episode.reasonName}); ${METADATA_KEY}=${episode.key}`,
-    effects: { episode: episode.key, ...(taskId ? { taskId } : {}) },
+    outcome: 'duplicate',
+    message: `${episode.key === data.episodeKey ? '' : `same downtime as episode ${episode.key}; `}the task for episode ${episode.key} was already requested (task ${synced.taskId ?? 'id not yet learned'})`,
+    effects,
   };
 }
 
 async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data = parseEventData(downtimeCategorizedSchema, event);
-  const slot = await updateSlot<Episode>(ctx, data.machineId, (s) =>
-    s.open && s.open.reasonId !== data.reasonId
-      ? { ...s, open: { ...s.open, reasonId: data.reasonId, reasonName: data.reasonName } }
-      : undefined,
-  );
-  return slot.open
-    ? {
-        outcome: 'skipped',
-        message: `reason ${data.reasonName} recorded; Mobility Work has no API to update task ${slot.open.taskId ?? '(unknown id)'}`,
-      }
-    : { outcome: 'skipped', message: `no open downtime episode for machine ${data.machineId}` };
+  const applied = await applyCategorized<Episode>(ctx, rulesFor(ctx.config), data);
+  if (!('episode' in applied)) {
+    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
+  }
+  if (applied.status === 'unchanged') return { outcome: 'duplicate', message: applied.message };
+  const e = applied.episode;
+  return {
+    outcome: 'skipped',
+    message: e.task
+      ? `${applied.message}; Mobility Work has no API to update task ${e.taskId ?? '(id not yet learned)'}`
+      : `${applied.message}; kept on the episode, used when its task is created`,
+  };
 }
 
 async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data = parseEventData(downtimeEndedSchema, event);
-  const closing = await closingEpisode<Episode>(ctx, data);
-  if ('result' in closing) return closing.result;
-  const { episode, closed, downtimeMs } = closing;
-  await saveClosedEpisode(ctx, closed);
+  const applied = await applyEnded<Episode>(ctx, rulesFor(ctx.config), data);
+  if (!('episode' in applied)) {
+    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
+  }
+  if (applied.status === 'unchanged') return { outcome: 'duplicate', message: applied.message };
+  const e = applied.episode;
+  const took = e.downtimeMs === undefined ? '' : ` after ${minutes(e.downtimeMs)}`;
   return {
     outcome: 'done',
-    message: `${episode.machineName} running again after ${minutes(downtimeMs)}; Mobility Work task ${episode.taskId ?? '(id not yet learned)'} is left to the planners (the API cannot close tasks)`,
-    ...(episode.taskId ? { effects: { taskId: episode.taskId } } : {}),
+    message: `${e.machineName} running again${took} (episode ${e.key}); Mobility Work task ${e.taskId ?? '(id not yet learned)'} is left to the planners (the API cannot close tasks)`,
+    ...(e.taskId ? { effects: { taskId: e.taskId } } : {}),
   };
 }
 
@@ -216,11 +346,9 @@ async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   await ctx.state.putMapping(EPISODE_BY_TASK, taskId, key);
   const machineId = typeof metadata.machineId === 'string' ? metadata.machineId : undefined;
   if (machineId) {
-    await updateSlot<Episode>(ctx, machineId, (s) => {
-      if (s.open?.key === key) return { ...s, open: { ...s.open, taskId } };
-      if (s.last?.key === key) return { ...s, last: { ...s.last, taskId } };
-      return undefined;
-    });
+    await patchEpisode<Episode>(ctx, machineId, key, (e) =>
+      e.taskId === taskId ? undefined : { taskId, task: 'confirmed' },
+    );
   }
   return {
     outcome: 'done',

@@ -6,9 +6,13 @@
  * work order; when the machine runs again the asset is marked available and the work order records
  * the end and total downtime. Unmapped machines are skipped with a log line and a run-log entry.
  *
- * One episode per machine at a time: the first "started" event (poller or Workflow webhook) opens
- * the machine's episode slot with a conditional write; any other "started" event while it is open
- * is the same downtime seen by another source and creates nothing.
+ * Every event goes to its episode through the per-machine state machine of shared/downtime.ts (the
+ * transition table is there), keyed by the source's episode identity: the poller's and the
+ * webhook's events of one downtime are matched by time, a late, replayed or out-of-order event lands
+ * on its own episode or is `stale`, and several episodes of one machine in one batch are each
+ * handled. An end or a reason seen before the work order exists is kept and applied right after the
+ * create (create, asset not-available, reason, then recovery: asset available and the end on the
+ * work order), each step under its own claim, so a retry finishes whatever an earlier attempt left.
  */
 import * as z from 'zod/mini';
 import {
@@ -27,19 +31,20 @@ import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
-  closingEpisode,
+  type Applied,
+  applyCategorized,
+  applyEnded,
+  applyStarted,
   downtimeSettingsShape,
   downtimeTriggers,
   EPISODE_WORK_ORDER_MAPPING,
   type EpisodeBase,
+  episodeRules,
   minutes,
-  openEpisode,
   parseEventData,
-  patchOpenEpisode,
-  readSlot,
-  saveClosedEpisode,
+  patchEpisode,
+  readEpisode,
   startedSkipReason,
-  updateSlot,
 } from './shared/downtime.ts';
 import { rememberWorkOrderWrite, workOrderEcho } from './shared/echo.ts';
 
@@ -89,8 +94,14 @@ export interface Deps {
 
 /** This flow's episode: the shared fields plus the UpKeep asset and work order. */
 export interface Episode extends EpisodeBase {
-  assetId: string;
+  assetId?: string;
   workOrderId?: string;
+  /** The reason id the work order shows. */
+  reasonShown?: string;
+  assetDown?: boolean;
+  recovered?: boolean;
+  /** Keys already mapped to the work order (EPISODE_WORK_ORDER_MAPPING). */
+  mapped?: string[];
 }
 
 const marker = (episodeKey: string) => `[millwright:${FLOW_ID}:${episodeKey}]`;
@@ -104,15 +115,14 @@ export function workOrderDescription(episode: Episode, now: Date): string {
   const lines = [
     `Machine: ${episode.machineName} (MachineMetrics ${episode.machineId})`,
     `Downtime reason: ${episode.reasonName}`,
-    `Down since: ${episode.startedAt}`,
+    `Down since: ${episode.startedAt ?? '(unknown)'}`,
   ];
+  const started = Date.parse(episode.startedAt ?? now.toISOString());
   if (episode.endedAt) {
     lines.push(`Running again since: ${episode.endedAt}`);
-    lines.push(
-      `Total downtime: ${minutes(episode.downtimeMs ?? Date.parse(episode.endedAt) - Date.parse(episode.startedAt))}`,
-    );
+    lines.push(`Total downtime: ${minutes(episode.downtimeMs ?? Date.parse(episode.endedAt) - started)}`);
   } else {
-    lines.push(`Down for at least: ${minutes(now.getTime() - Date.parse(episode.startedAt))} when reported`);
+    lines.push(`Down for at least: ${minutes(now.getTime() - started)} when reported`);
   }
   lines.push('', `Created by Millwright. ${marker(episode.key)}`);
   return lines.join('\n');
@@ -120,13 +130,174 @@ export function workOrderDescription(episode: Episode, now: Date): string {
 
 type Ctx = FlowContext<DowntimeFlowConfig, Deps>;
 
+const rulesFor = (config: DowntimeFlowConfig) =>
+  episodeRules<Episode>(config, (e) => e.workOrderId !== undefined);
+
+const assetFor = (config: DowntimeFlowConfig, machineId: string) =>
+  config.machines[machineId]?.assetId ??
+  (config.unmappedMachines === 'default-asset' ? config.defaultAssetId : undefined);
+
+/** What one `sync` did to UpKeep. */
+interface Synced {
+  workOrderId?: string;
+  created?: 'performed' | 'found' | 'duplicate';
+  reason?: string;
+  recovered?: boolean;
+}
+
+async function createWorkOrder(ctx: Ctx, episode: Episode, assetId: string) {
+  const { config } = ctx;
+  const upkeep = ctx.deps.upkeep;
+  const startedAt = episode.startedAt ?? ctx.now().toISOString();
+  return once(ctx.state, {
+    key: `${ctx.flowId}:work-order:${episode.key}`,
+    // An earlier attempt may have created it (e.g. timeout after the create): look for our marker.
+    find: async () => {
+      const since = Date.parse(startedAt) - 60 * 60_000;
+      const candidates = await upkeep.listAllWorkOrders({ asset: assetId, createdAtGte: since });
+      const found = candidates.find((wo: WorkOrder) => wo.description?.includes(marker(episode.key)));
+      return found ? { workOrderId: found.id } : undefined;
+    },
+    perform: async () => {
+      const wo = await upkeep.createWorkOrder({
+        title: workOrderTitle(config, episode),
+        // The record as of its start; a known end comes with the recovery update right after.
+        description: workOrderDescription(
+          { ...episode, endedAt: undefined, downtimeMs: undefined },
+          ctx.now(),
+        ),
+        priority: config.workOrder.priority as 0 | 1 | 2 | 3,
+        category: config.workOrder.category,
+        assignedToUser: config.workOrder.assignedToUser,
+        asset: assetId,
+        location: config.machines[episode.machineId]?.location,
+        startDate: Date.parse(startedAt),
+      });
+      await rememberWorkOrderWrite(ctx, wo);
+      return { workOrderId: wo.id };
+    },
+  });
+}
+
+/**
+ * Bring UpKeep in line with the episode: create its work order (only when `create`: a "started"
+ * event), mark the asset down, show the current reason, apply the recovery. One step at a time, each
+ * under its own claim and recorded on the episode, so a retry or another event finishes what is left.
+ */
+async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): Promise<Synced> {
+  const done: Synced = {};
+  const upkeep = ctx.deps.upkeep;
+  const { config } = ctx;
+  for (let step = 0; step < 8; step++) {
+    const e = await readEpisode<Episode>(ctx, machineId, key);
+    if (!e?.started) return done;
+    if (!e.workOrderId) {
+      const assetId = assetFor(config, machineId);
+      if (!create || !assetId) return done;
+      const created = await createWorkOrder(ctx, e, assetId);
+      const workOrderId = created.result.workOrderId as string;
+      done.created = created.how;
+      await patchEpisode<Episode>(ctx, machineId, key, (x) => ({
+        workOrderId,
+        assetId,
+        // What the record shows is known only when this attempt made it ('' forces a reason update).
+        reasonShown: x.reasonShown ?? (created.how === 'performed' ? e.reasonId : ''),
+      }));
+      continue;
+    }
+    const workOrderId = e.workOrderId;
+    const assetId = e.assetId ?? assetFor(config, machineId) ?? '';
+    done.workOrderId = workOrderId;
+    if (e.keys.some((k) => !e.mapped?.includes(k))) {
+      await ctx.state.putMapping(`${ctx.flowId}:work-order`, workOrderId, `${machineId}|${e.key}`);
+      // Every key of the downtime, so the task-status flow finds it by the key its task carries.
+      for (const k of e.keys) await ctx.state.putMapping(EPISODE_WORK_ORDER_MAPPING, k, workOrderId);
+      await patchEpisode<Episode>(ctx, machineId, key, () => ({ mapped: [...e.keys] }));
+      continue;
+    }
+    if (config.recordAssetDowntime && !e.assetDown) {
+      await once(ctx.state, {
+        key: `${ctx.flowId}:asset-down:${e.key}`,
+        perform: async () => {
+          await upkeep.recordAssetDowntime([
+            { assetId, status: 'not-available', recordedOn: e.startedAt ?? ctx.now().toISOString() },
+          ]);
+          return { assetId };
+        },
+      });
+      await patchEpisode<Episode>(ctx, machineId, key, () => ({ assetDown: true }));
+      continue;
+    }
+    if (e.reasonShown !== e.reasonId) {
+      await once(ctx.state, {
+        key: `${ctx.flowId}:reason:${e.key}:${e.reasonId}:${e.reasonAt ?? e.reasonFrom ?? ''}`,
+        perform: async () => {
+          const wo = await upkeep.updateWorkOrder(workOrderId, {
+            title: workOrderTitle(config, e),
+            description: workOrderDescription(e, ctx.now()),
+          });
+          await rememberWorkOrderWrite(ctx, wo);
+          return { workOrderId };
+        },
+      });
+      done.reason = e.reasonName;
+      await patchEpisode<Episode>(ctx, machineId, key, () => ({ reasonShown: e.reasonId }));
+      continue;
+    }
+    if (e.endedAt && !e.recovered) {
+      const endedAt = e.endedAt;
+      if (config.recordAssetDowntime) {
+        await once(ctx.state, {
+          key: `${ctx.flowId}:asset-up:${e.key}`,
+          perform: async () => {
+            await upkeep.recordAssetDowntime([{ assetId, status: 'available', recordedOn: endedAt }]);
+            return { assetId };
+          },
+        });
+      }
+      await once(ctx.state, {
+        key: `${ctx.flowId}:recovered:${e.key}`,
+        perform: async () => {
+          const wo = await upkeep.updateWorkOrder(workOrderId, {
+            description: workOrderDescription(e, ctx.now()),
+            ...(config.workOrder.onRecovery === 'complete' ? { status: 'complete' as const } : {}),
+          });
+          await rememberWorkOrderWrite(ctx, wo);
+          return { workOrderId };
+        },
+      });
+      done.recovered = true;
+      await patchEpisode<Episode>(ctx, machineId, key, () => ({ recovered: true }));
+      continue;
+    }
+    return done;
+  }
+  return done;
+}
+
+/** The run-log result of an event, from what applying it and syncing did. */
+function resultOf(applied: Applied<Episode>, synced: Synced, nothing: () => FlowResult): FlowResult {
+  if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
+  const workOrderId = synced.workOrderId;
+  const effects = workOrderId ? { workOrderId } : undefined;
+  const did = [
+    synced.created === 'performed' ? `created work order ${workOrderId}` : undefined,
+    synced.created === 'found' ? `found work order ${workOrderId} made by an earlier attempt` : undefined,
+    synced.reason ? `work order ${workOrderId} reason -> ${synced.reason}` : undefined,
+    synced.recovered ? `recovery recorded on work order ${workOrderId}` : undefined,
+  ].filter((x): x is string => x !== undefined);
+  if (did.length > 0) {
+    const episode = 'episode' in applied ? applied.episode : undefined;
+    const what = episode ? ` (${episode.machineName}, ${episode.reasonName}, episode ${episode.key})` : '';
+    return { outcome: 'done', message: `${did.join('; ')}${what}`, effects };
+  }
+  return { ...nothing(), ...(effects ? { effects } : {}) };
+}
+
 async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data: DowntimeStarted = parseEventData(downtimeStartedSchema, event);
   const { config } = ctx;
-  const mapping = config.machines[data.machineId];
-  const assetId =
-    mapping?.assetId ?? (config.unmappedMachines === 'default-asset' ? config.defaultAssetId : undefined);
-  if (!assetId) {
+  if (!assetFor(config, data.machineId)) {
     ctx.log.warn('machine has no UpKeep asset mapping; skipped', {
       machineId: data.machineId,
       machineName: data.machineName,
@@ -136,161 +307,60 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       message: `machine ${data.machineName} (${data.machineId}) has no UpKeep asset mapping in flows.${FLOW_ID}.machines`,
     };
   }
-  const skip = startedSkipReason(config, data);
-  if (skip) return { outcome: 'skipped', message: skip };
-
-  const candidate: Episode = {
-    key: data.episodeKey,
-    machineId: data.machineId,
-    machineName: data.machineName,
-    assetId,
-    startedAt: data.startedAt,
-    reasonId: data.reasonId,
-    reasonName: data.reasonName,
-  };
-  const { episode, merged } = await openEpisode(ctx, candidate);
-  if (!episode) return { outcome: 'duplicate', message: `episode ${candidate.key} already ended` };
-  if (episode.workOrderId) {
-    return {
-      outcome: 'duplicate',
-      message: merged
-        ? `same downtime as open episode ${episode.key}; work order ${episode.workOrderId} exists`
-        : `work order ${episode.workOrderId} already exists for this episode`,
-      effects: { workOrderId: episode.workOrderId },
-    };
-  }
-
-  const upkeep = ctx.deps.upkeep;
-  const created = await once(ctx.state, {
-    key: `${ctx.flowId}:work-order:${episode.key}`,
-    // An earlier attempt may have created it (e.g. timeout after the create): look for our marker.
-    find: async () => {
-      const since = Date.parse(episode.startedAt) - 60 * 60_000;
-      const candidates = await upkeep.listAllWorkOrders({ asset: episode.assetId, createdAtGte: since });
-      const found = candidates.find((wo: WorkOrder) => wo.description?.includes(marker(episode.key)));
-      return found ? { workOrderId: found.id } : undefined;
-    },
-    perform: async () => {
-      const wo = await upkeep.createWorkOrder({
-        title: workOrderTitle(config, episode),
-        description: workOrderDescription(episode, ctx.now()),
-        priority: config.workOrder.priority as 0 | 1 | 2 | 3,
-        category: config.workOrder.category,
-        assignedToUser: config.workOrder.assignedToUser,
-        asset: episode.assetId,
-        location: mapping?.location,
-        startDate: Date.parse(episode.startedAt),
-      });
-      await rememberWorkOrderWrite(ctx, wo);
-      return { workOrderId: wo.id };
-    },
-  });
-  const workOrderId = created.result.workOrderId as string;
-  await patchOpenEpisode<Episode>(ctx, data.machineId, episode.key, { workOrderId });
-  await ctx.state.putMapping(`${ctx.flowId}:work-order`, workOrderId, `${data.machineId}|${episode.key}`);
-  await ctx.state.putMapping(EPISODE_WORK_ORDER_MAPPING, episode.key, workOrderId);
-
-  if (config.recordAssetDowntime) {
-    await once(ctx.state, {
-      key: `${ctx.flowId}:asset-down:${episode.key}`,
-      perform: async () => {
-        await upkeep.recordAssetDowntime([
-          { assetId: episode.assetId, status: 'not-available', recordedOn: episode.startedAt },
-        ]);
-        return { assetId: episode.assetId };
-      },
-    });
-  }
-  return {
-    outcome: created.how === 'duplicate' ? 'duplicate' : 'done',
+  const wasStarted = (e: Episode | undefined) => e?.started === true;
+  const before = await readEpisode<Episode>(ctx, data.machineId, data.episodeKey);
+  const applied = await applyStarted<Episode>(ctx, rulesFor(config), data, (e) =>
+    startedSkipReason(config, { ...data, reasonId: e.reasonId, reasonName: e.reasonName }),
+  );
+  if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
+  if (!('episode' in applied)) return { outcome: 'skipped', message: applied.message };
+  const episode = applied.episode;
+  if (applied.skip && !episode.started) return { outcome: 'skipped', message: applied.skip };
+  const synced = await sync(ctx, data.machineId, episode.key, true);
+  return resultOf(applied, synced, () => ({
+    outcome: 'duplicate',
     message:
-      created.how === 'found'
-        ? `found work order ${workOrderId} made by an earlier attempt`
-        : `work order ${workOrderId} for ${episode.machineName} (${episode.reasonName})`,
-    effects: { workOrderId },
-  };
+      episode.key !== data.episodeKey && !wasStarted(before)
+        ? `same downtime as episode ${episode.key}; work order ${synced.workOrderId ?? '?'} exists`
+        : episode.endedAt
+          ? `episode ${episode.key} already ended; work order ${synced.workOrderId ?? '?'}`
+          : `work order ${synced.workOrderId ?? '?'} already exists for episode ${episode.key}`,
+  }));
 }
 
 async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data: DowntimeCategorized = parseEventData(downtimeCategorizedSchema, event);
-  const current = await readSlot<Episode>(ctx, data.machineId);
-  const which = current.open ? 'open' : current.last ? 'last' : undefined;
-  const episode = which ? current[which] : undefined;
-  if (!which || !episode)
-    return { outcome: 'skipped', message: `no downtime episode for machine ${data.machineId}` };
-  if (data.episodeKey && !data.episodeKey.startsWith('wh:') && data.episodeKey !== episode.key) {
-    return { outcome: 'skipped', message: `episode ${data.episodeKey} is not the machine's current episode` };
+  const applied = await applyCategorized<Episode>(ctx, rulesFor(ctx.config), data);
+  if (!('episode' in applied)) {
+    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
   }
-  if (episode.reasonId === data.reasonId) {
-    return { outcome: 'duplicate', message: `reason already ${data.reasonName}` };
-  }
-  const updated: Episode = { ...episode, reasonId: data.reasonId, reasonName: data.reasonName };
-  if (episode.workOrderId) {
-    const workOrderId = episode.workOrderId;
-    await once(ctx.state, {
-      key: `${ctx.flowId}:reason:${episode.key}:${data.reasonId}`,
-      perform: async () => {
-        const wo = await ctx.deps.upkeep.updateWorkOrder(workOrderId, {
-          title: workOrderTitle(ctx.config, updated),
-          description: workOrderDescription(updated, ctx.now()),
-        });
-        await rememberWorkOrderWrite(ctx, wo);
-        return { workOrderId };
-      },
-    });
-  }
-  await updateSlot<Episode>(ctx, data.machineId, (s) => {
-    const target = s[which];
-    return target?.key === episode.key
-      ? { ...s, [which]: { ...target, reasonId: data.reasonId, reasonName: data.reasonName } }
-      : undefined;
-  });
-  return {
-    outcome: episode.workOrderId ? 'done' : 'skipped',
-    message: episode.workOrderId
-      ? `work order ${episode.workOrderId}: reason ${episode.reasonName} -> ${data.reasonName}`
-      : `reason recorded (${data.reasonName}); the episode has no work order`,
-    effects: episode.workOrderId ? { workOrderId: episode.workOrderId } : undefined,
-  };
+  const synced = await sync(ctx, data.machineId, applied.episode.key, false);
+  return resultOf(applied, synced, () =>
+    applied.status === 'unchanged'
+      ? { outcome: 'duplicate', message: applied.message }
+      : {
+          outcome: 'skipped',
+          message: `${applied.message}; kept on the episode, used when its work order is made`,
+        },
+  );
 }
 
 async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data: DowntimeEnded = parseEventData(downtimeEndedSchema, event);
-  const closing = await closingEpisode<Episode>(ctx, data);
-  if ('result' in closing) return closing.result;
-  const { episode, closed, downtimeMs } = closing;
-  const upkeep = ctx.deps.upkeep;
-  if (ctx.config.recordAssetDowntime) {
-    await once(ctx.state, {
-      key: `${ctx.flowId}:asset-up:${episode.key}`,
-      perform: async () => {
-        await upkeep.recordAssetDowntime([
-          { assetId: episode.assetId, status: 'available', recordedOn: data.endedAt },
-        ]);
-        return { assetId: episode.assetId };
-      },
-    });
+  const applied = await applyEnded<Episode>(ctx, rulesFor(ctx.config), data);
+  if (!('episode' in applied)) {
+    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
   }
-  if (episode.workOrderId) {
-    const workOrderId = episode.workOrderId;
-    await once(ctx.state, {
-      key: `${ctx.flowId}:recovered:${episode.key}`,
-      perform: async () => {
-        const wo = await upkeep.updateWorkOrder(workOrderId, {
-          description: workOrderDescription(closed, ctx.now()),
-          ...(ctx.config.workOrder.onRecovery === 'complete' ? { status: 'complete' as const } : {}),
-        });
-        await rememberWorkOrderWrite(ctx, wo);
-        return { workOrderId };
-      },
-    });
-  }
-  await saveClosedEpisode(ctx, closed);
-  return {
-    outcome: 'done',
-    message: `${episode.machineName} running again after ${minutes(downtimeMs)}`,
-    effects: episode.workOrderId ? { workOrderId: episode.workOrderId } : undefined,
-  };
+  const episode = applied.episode;
+  const synced = await sync(ctx, data.machineId, episode.key, false);
+  return resultOf(applied, synced, () =>
+    applied.status === 'unchanged'
+      ? { outcome: 'duplicate', message: applied.message }
+      : {
+          outcome: 'skipped',
+          message: `${applied.message}; ${episode.started ? 'its work order is not made yet: the retried started event makes it and records this end' : 'kept until its started event comes (or the downtime stays below the minimum)'}`,
+        },
+  );
 }
 
 /** UpKeep work-order webhooks: recognise our own writes (no loops); note changes made by people. */

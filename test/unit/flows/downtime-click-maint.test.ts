@@ -1,0 +1,123 @@
+/**
+ * MachineMetrics downtime -> Click Maint work order: the episode state machine against the real
+ * Click Maint simulator (title-tag look-before-write) and a real state store.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { ClickMaintClient } from '../../../functions/connectors/click-maint/client.ts';
+import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
+import { memoryLog } from '../../../functions/core/log.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
+import {
+  type ClickMaintDowntimeConfig,
+  episodeTag,
+  FLOW_ID,
+  flow,
+} from '../../../functions/flows/machinemetrics-downtime-to-click-maint-work-order.ts';
+import { manualClock } from '../../../sandbox/clock.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+import { type Harness, startHarness } from '../click-maint/support.ts';
+import {
+  deliver,
+  forSeeds,
+  interleave,
+  MINUTE,
+  pollEnded,
+  pollStarted,
+  prng,
+  REASONS,
+  randomHistory,
+  seedsFromEnv,
+  T0,
+  webhookCategorized,
+  withFaults,
+} from './downtime-support.ts';
+
+// Later than every history (records are made after the downtime they are about).
+const clock = manualClock(new Date(T0 + 12 * 60 * MINUTE));
+let t: TestState;
+let h: Harness;
+let store: StateStore;
+let client: ClickMaintClient;
+
+beforeAll(async () => {
+  t = await startTestState();
+  h = await startHarness({}, { state: t, clock });
+  store = t.store(() => clock.now());
+  client = h.client();
+});
+afterAll(async () => {
+  await h?.close();
+  await t?.close();
+});
+
+let machineCounter = 0;
+const machines = (n: number) => Array.from({ length: n }, () => `m-cm-${++machineCounter}`);
+const ASSETS = [45, 46] as const;
+
+function configFor(ids: readonly string[]): ClickMaintDowntimeConfig {
+  return flow.config.parse({
+    machines: Object.fromEntries(
+      ids.map((id, i) => [id, { entityId: 1, assetId: ASSETS[i % ASSETS.length] }]),
+    ),
+    minimumMinutes: 10,
+  });
+}
+
+function runner(config: ClickMaintDowntimeConfig, clickMaint: ClickMaintClient = client) {
+  const ctx = {
+    flowId: FLOW_ID,
+    config,
+    deps: { clickMaint },
+    state: store,
+    log: memoryLog(),
+    now: () => clock.now(),
+  };
+  return (event: FlowEvent): Promise<FlowResult> => flow.handle(event, ctx);
+}
+
+const workOrdersOf = (machineId: string) =>
+  h.sim.workOrders(1).filter((wo) => wo.description?.includes(`(MachineMetrics ${machineId})`));
+const recovered = (wo: { description: string | null }) =>
+  wo.description?.includes('Running again since') ?? false;
+
+describe('episode transitions (shared/downtime.ts table), Click Maint', () => {
+  it('NOTED + started: an end and a reason seen first are on the work order made by the started', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const startedAt = T0;
+    const detectedAt = T0 + 10 * MINUTE;
+    const ended = await run(pollEnded({ machineId: m, detectedAt, startedAt, endedAt: T0 + 30 * MINUTE }));
+    expect(ended.outcome).toBe('skipped');
+    await run(webhookCategorized({ machineId: m, startedAt, at: T0 + 2 * MINUTE, reason: REASONS[1] }));
+    const started = await run(pollStarted({ machineId: m, detectedAt, startedAt, reason: REASONS[0] }));
+    expect(started.outcome).toBe('done');
+    const wos = workOrdersOf(m);
+    expect(wos).toHaveLength(1);
+    expect(wos[0]?.title).toContain(`(${REASONS[1].name})`);
+    expect(wos[0] && recovered(wos[0])).toBe(true);
+  });
+});
+
+describe('property: any order, duplicates, replays and vendor faults give exactly the expected work orders', () => {
+  it('random histories of 2 machines, 20 seeds (SEEDS=n replays one)', async () => {
+    await forSeeds(seedsFromEnv(20), async (seed) => {
+      const rand = prng(seed);
+      const ids = machines(2);
+      const { events, episodes } = randomHistory(rand, ids);
+      const faulty = withFaults(client, prng(seed * 7919), 'click-maint', {
+        createWorkOrder: 'after',
+        updateWorkOrder: 'before',
+      });
+      await deliver(rand, interleave(rand, events), runner(configFor(ids), faulty), { clock });
+
+      const wos = ids.flatMap(workOrdersOf);
+      expect(wos).toHaveLength(episodes.length);
+      for (const ep of episodes) {
+        const mine = wos.filter((wo) => ep.keys.some((k) => wo.title.includes(`[${episodeTag(k)}]`)));
+        expect(mine).toHaveLength(1);
+        expect(mine[0]?.title).toContain(`(${ep.reasonName})`);
+        expect(mine[0] && recovered(mine[0])).toBe(ep.ended);
+      }
+    });
+  }, 120_000);
+});

@@ -1,0 +1,252 @@
+/**
+ * MachineMetrics downtime -> Mobility Work task: the episode state machine and the unanswered-create
+ * policy (assumption MW-A1 in the flow's header), against the real Mobility Work simulator (201 and
+ * no id on create; TaskWasScheduled carries our metadata) and a real state store.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MobilityWorkClient } from '../../../functions/connectors/mobility-work/client.ts';
+import { parseMobilityWorkConfig } from '../../../functions/connectors/mobility-work/config.ts';
+import { MW_EVENT } from '../../../functions/connectors/mobility-work/events.ts';
+import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../../../functions/core/errors.ts';
+import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
+import { memoryLog } from '../../../functions/core/log.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
+import {
+  FLOW_ID,
+  flow,
+  METADATA_KEY,
+  TASK_BY_EPISODE,
+  type TaskFlowConfig,
+} from '../../../functions/flows/machinemetrics-downtime-to-mobility-work-task.ts';
+import { manualClock } from '../../../sandbox/clock.ts';
+import {
+  type MobilityWorkSimulator,
+  startMobilityWorkSimulator,
+} from '../../../sandbox/simulators/mobility-work.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+import {
+  deliver,
+  forSeeds,
+  interleave,
+  MINUTE,
+  pollEnded,
+  pollStarted,
+  prng,
+  type Rand,
+  randomHistory,
+  seedsFromEnv,
+  T0,
+} from './downtime-support.ts';
+
+const API_KEY = 'mw-test-key-0123456789abcdef';
+// Later than every history (records are made after the downtime they are about).
+const clock = manualClock(new Date(T0 + 12 * 60 * MINUTE));
+let t: TestState;
+let sim: MobilityWorkSimulator;
+let store: StateStore;
+let client: MobilityWorkClient;
+
+beforeAll(async () => {
+  t = await startTestState();
+  sim = await startMobilityWorkSimulator({ clock, apiKey: API_KEY, plan: 'premium' });
+  store = t.store(() => clock.now());
+  client = new MobilityWorkClient({
+    config: parseMobilityWorkConfig({ baseUrl: sim.url, secretName: 'millwright/mobility-work' }),
+    loadApiKey: async () => API_KEY,
+    http: { timeoutMs: 150, random: () => 0.5, sleep: async () => undefined },
+  });
+});
+afterAll(async () => {
+  await sim?.close();
+  await t?.close();
+});
+
+let machineCounter = 0;
+const machines = (n: number) => Array.from({ length: n }, () => `m-mw-${++machineCounter}`);
+const EQUIPMENT = ['EQ-MILL-01', 2508] as const;
+
+function configFor(ids: readonly string[], unansweredCreate?: Record<string, unknown>): TaskFlowConfig {
+  return flow.config.parse({
+    machines: Object.fromEntries(ids.map((id, i) => [id, { equipment: EQUIPMENT[i % EQUIPMENT.length] }])),
+    minimumMinutes: 10,
+    task: { assignees: ['tech@plant.example'], ...(unansweredCreate ? { unansweredCreate } : {}) },
+  });
+}
+
+function runner(config: TaskFlowConfig, mobilityWork: MobilityWorkClient = client) {
+  const ctx = {
+    flowId: FLOW_ID,
+    config,
+    deps: { mobilityWork },
+    state: store,
+    log: memoryLog(),
+    now: () => clock.now(),
+  };
+  return (event: FlowEvent): Promise<FlowResult> => flow.handle(event, ctx);
+}
+
+const tasksOf = (machineId: string) => sim.tasks().filter((task) => task.metadata.machineId === machineId);
+
+/** The TaskWasScheduled webhooks the network produced since the last call, as flow events. */
+function taskWebhooks() {
+  let seen = 0;
+  return (): FlowEvent[] => {
+    const fresh = sim.events().slice(seen);
+    seen += fresh.length;
+    return fresh
+      .filter((e) => e.event === 'TaskWasScheduled')
+      .map((e) => ({
+        id: `mw:${String(e.payload._idempotencyKey)}`,
+        type: MW_EVENT.TaskWasScheduled,
+        source: 'mobility-work.webhook',
+        occurredAt: clock.now().toISOString(),
+        data: e.payload,
+      }));
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+function downtime(machineId: string) {
+  const startedAt = T0;
+  const detectedAt = T0 + 10 * MINUTE;
+  return {
+    started: pollStarted({ machineId, detectedAt, startedAt }),
+    ended: pollEnded({ machineId, detectedAt, startedAt, endedAt: T0 + 40 * MINUTE }),
+    key: `${machineId}/${new Date(detectedAt).toISOString()}`,
+  };
+}
+
+/** Mobility Work never answers, and never applies the create (the request timed out before). */
+const timeoutBeforeApply = () =>
+  sim.faults.push({ match: 'POST /partners/v1/tasks', status: 504, delayMs: 400 });
+
+describe('issue 9 scenario 8 (Mobility Work half)', () => {
+  it('scenario 8: a Mobility Work task create that times out before the vendor applied it is parked as needs attention (never dropped), and its replay creates the task', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = downtime(m);
+    timeoutBeforeApply();
+    const first = await failure(run(d.started));
+    expect(first).toBeInstanceOf(NotReadyError);
+    expect(first.message).toContain(`TaskWasScheduled webhook with ${METADATA_KEY}=${d.key}`);
+    expect((first.cause as Error).name).toBe(AmbiguousWriteError.name);
+    clock.advance(5 * MINUTE);
+    expect(await failure(run(d.started))).toBeInstanceOf(NotReadyError); // still within the wait
+    clock.advance(11 * MINUTE);
+    const parked = await failure(run(d.started));
+    expect(parked).toBeInstanceOf(NeedsAttentionError);
+    expect(parked.message).toContain('may or may not exist');
+    const check = (parked as NeedsAttentionError).check;
+    expect(check).toContain('equipment EQ-MILL-01');
+    expect(check).toContain(new Date(T0).toISOString());
+    expect(check).toContain(`${METADATA_KEY}=${d.key}`);
+    expect(tasksOf(m)).toHaveLength(0);
+    // The operator found no task and replays the parked event: the create is sent again.
+    const replay = await run(d.started);
+    expect(replay.outcome).toBe('done');
+    expect(tasksOf(m)).toHaveLength(1);
+    expect(tasksOf(m)[0]?.metadata[METADATA_KEY]).toBe(d.key);
+  });
+
+  it('scenario 8 (MW-A1, onNoWebhook "resend-once"): no TaskWasScheduled within the wait means not applied: the create is sent once more, 1 task', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m], { waitMinutes: 15, onNoWebhook: 'resend-once' }));
+    const d = downtime(m);
+    timeoutBeforeApply();
+    expect(await failure(run(d.started))).toBeInstanceOf(NotReadyError);
+    clock.advance(16 * MINUTE);
+    const resent = await run(d.started);
+    expect(resent.outcome).toBe('done');
+    expect(tasksOf(m)).toHaveLength(1);
+    // A second unanswered create is not resent: parked after the wait.
+    const [m2] = machines(1) as [string];
+    const run2 = runner(configFor([m2], { waitMinutes: 15, onNoWebhook: 'resend-once' }));
+    const d2 = downtime(m2);
+    timeoutBeforeApply();
+    expect(await failure(run2(d2.started))).toBeInstanceOf(NotReadyError);
+    clock.advance(16 * MINUTE);
+    timeoutBeforeApply();
+    expect(await failure(run2(d2.started))).toBeInstanceOf(NotReadyError);
+    clock.advance(16 * MINUTE);
+    expect(await failure(run2(d2.started))).toBeInstanceOf(NeedsAttentionError);
+    expect(tasksOf(m2)).toHaveLength(0);
+  });
+
+  it('MW-A1 test vector: a create applied but unanswered is found through its TaskWasScheduled webhook, never resent', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m], { waitMinutes: 15, onNoWebhook: 'resend-once' }));
+    const webhooks = taskWebhooks();
+    webhooks(); // only what comes from now on
+    const d = downtime(m);
+    sim.faults.push({ match: 'POST /partners/v1/tasks', timeoutAfterWrite: true, delayMs: 400 });
+    expect(await failure(run(d.started))).toBeInstanceOf(NotReadyError);
+    expect(tasksOf(m)).toHaveLength(1);
+    const [scheduled] = webhooks();
+    if (!scheduled) throw new Error('no TaskWasScheduled');
+    expect((await run(scheduled)).outcome).toBe('done');
+    clock.advance(20 * MINUTE);
+    const retried = await run(d.started);
+    expect(retried.outcome).toBe('duplicate');
+    expect(retried.message).toContain(`task ${tasksOf(m)[0]?.id}`);
+    expect(tasksOf(m)).toHaveLength(1);
+    expect(await store.getMapping(TASK_BY_EPISODE, d.key)).toBe(tasksOf(m)[0]?.id);
+    expect((await run(d.ended)).outcome).toBe('done');
+  });
+});
+
+/** scheduleTask that sometimes fails: refused (503), unanswered and not applied, unanswered but applied. */
+function flakyTasks(rand: Rand): MobilityWorkClient {
+  const ambiguousOnce = new Set<string>();
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'scheduleTask') return typeof value === 'function' ? value.bind(target) : value;
+      return async (input: Parameters<MobilityWorkClient['scheduleTask']>[0]) => {
+        const key = String(input.metadata?.[METADATA_KEY]);
+        const roll = rand.next();
+        if (roll < 0.15) throw new AmbiguousWriteError('mobility-work', 'scheduleTask', { cause: 'refused' });
+        if (roll < 0.3 && !ambiguousOnce.has(key)) {
+          ambiguousOnce.add(key);
+          if (rand.chance(0.5)) await target.scheduleTask(input);
+          throw new AmbiguousWriteError('mobility-work', 'scheduleTask');
+        }
+        return target.scheduleTask(input);
+      };
+    },
+  });
+}
+
+describe('property: any order, duplicates, replays and unanswered creates give exactly one task per downtime', () => {
+  it('random histories of 2 machines, 20 seeds (SEEDS=n replays one)', async () => {
+    await forSeeds(seedsFromEnv(20), async (seed) => {
+      const rand = prng(seed);
+      const ids = machines(2);
+      const { events, episodes } = randomHistory(rand, ids);
+      const run = runner(
+        configFor(ids, { waitMinutes: 15, onNoWebhook: 'resend-once' }),
+        flakyTasks(prng(seed * 7919)),
+      );
+      const more = taskWebhooks();
+      more();
+      await deliver(rand, interleave(rand, events), run, { clock, more });
+
+      const tasks = ids.flatMap(tasksOf);
+      expect(tasks).toHaveLength(episodes.length);
+      for (const ep of episodes) {
+        const mine = tasks.filter((task) => ep.keys.includes(String(task.metadata[METADATA_KEY])));
+        expect(mine).toHaveLength(1);
+        expect(await store.getMapping(TASK_BY_EPISODE, String(mine[0]?.metadata[METADATA_KEY]))).toBe(
+          mine[0]?.id,
+        );
+      }
+    });
+  }, 120_000);
+});

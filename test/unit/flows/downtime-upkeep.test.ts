@@ -1,0 +1,375 @@
+/**
+ * MachineMetrics downtime -> UpKeep work order: the per-machine episode state machine
+ * (functions/flows/shared/downtime.ts), against the real UpKeep simulator and a real state store.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { UpKeepClient } from '../../../functions/connectors/upkeep/client.ts';
+import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
+import { memoryLog } from '../../../functions/core/log.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
+import {
+  type DowntimeFlowConfig,
+  FLOW_ID,
+  flow,
+} from '../../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
+import { manualClock } from '../../../sandbox/clock.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+import { type Harness, startHarness } from '../upkeep/support.ts';
+import {
+  deliver,
+  forSeeds,
+  interleave,
+  MINUTE,
+  pollCategorized,
+  pollEnded,
+  pollStarted,
+  prng,
+  REASONS,
+  randomHistory,
+  seedsFromEnv,
+  T0,
+  webhookCategorized,
+  webhookEnded,
+  webhookStarted,
+  withFaults,
+} from './downtime-support.ts';
+
+// Later than every history (records are made after the downtime they are about).
+const clock = manualClock(new Date(T0 + 12 * 60 * MINUTE));
+let t: TestState;
+let h: Harness;
+let store: StateStore;
+let client: UpKeepClient;
+
+beforeAll(async () => {
+  t = await startTestState();
+  h = await startHarness({ clock });
+  store = t.store(() => clock.now());
+  client = h.client();
+});
+afterAll(async () => {
+  await h?.sim.close();
+  await t?.close();
+});
+
+/** shared/downtime.ts KEPT_EPISODES (not imported, so this file also runs against older code). */
+const KEPT_EPISODES = 20;
+const ASSETS = ['AssetMill01', 'AssetLathe2'] as const;
+let machineCounter = 0;
+/** Fresh machines per test, so tests share the simulator and the store without seeing each other. */
+const machines = (n: number) => Array.from({ length: n }, () => `m-uk-${++machineCounter}`);
+
+function configFor(ids: readonly string[], extra: Record<string, unknown> = {}): DowntimeFlowConfig {
+  return flow.config.parse({
+    machines: Object.fromEntries(ids.map((id, i) => [id, { assetId: ASSETS[i % ASSETS.length] }])),
+    minimumMinutes: 10,
+    ...extra,
+  });
+}
+
+function runner(config: DowntimeFlowConfig, upkeep: UpKeepClient = client) {
+  const log = memoryLog();
+  const ctx = { flowId: FLOW_ID, config, deps: { upkeep }, state: store, log, now: () => clock.now() };
+  return (event: FlowEvent): Promise<FlowResult> => flow.handle(event, ctx);
+}
+
+const marker = (key: string) => `[millwright:${FLOW_ID}:${key}]`;
+const workOrdersOf = (machineId: string) =>
+  h.sim
+    .workOrders()
+    .filter(
+      (wo) =>
+        wo.description?.includes(`[millwright:${FLOW_ID}:`) &&
+        wo.description.includes(`(MachineMetrics ${machineId})`),
+    );
+const recovered = (wo: { description: string | null }) =>
+  wo.description?.includes('Running again since') ?? false;
+const downtimeRecords = () => h.sim.downtime();
+
+/** A downtime seen by the poller: its events, from a start minute. */
+function pollDowntime(
+  machineId: string,
+  startMinute: number,
+  minutes = 20,
+  reason: { id: string; name: string } = REASONS[0],
+) {
+  const startedAt = T0 + startMinute * MINUTE;
+  const detectedAt = startedAt + 10 * MINUTE;
+  return {
+    started: pollStarted({ machineId, detectedAt, startedAt, reason }),
+    ended: pollEnded({ machineId, detectedAt, startedAt, endedAt: startedAt + minutes * MINUTE }),
+    key: `${machineId}/${new Date(detectedAt).toISOString()}`,
+    startedAt,
+    detectedAt,
+  };
+}
+
+async function rejects(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('issue 9 scenarios (UpKeep work orders)', () => {
+  it('scenario 1: a work-order create fails, the machine runs again before the retry, then two more downtimes: 3 work orders + 3 recovery updates', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const before = downtimeRecords().length;
+    const first = pollDowntime(m, 0);
+    // UpKeep refuses the create (503 on every one of the client's attempts): retryable failure.
+    h.sim.faults.push({ match: 'POST /api/v2/work-orders', status: 503, times: 4 });
+    const failure = await rejects(run(first.started));
+    expect(failure.name).toBe('VendorHttpError');
+    h.sim.faults.length = 0;
+    await run(first.ended); // the machine runs again before the retry
+    const retried = await run(first.started);
+    expect(retried.outcome).toBe('done');
+    for (const start of [40, 80]) {
+      const next = pollDowntime(m, start);
+      await run(next.started);
+      await run(next.ended);
+    }
+    const wos = workOrdersOf(m);
+    expect(wos).toHaveLength(3);
+    expect(wos.every(recovered)).toBe(true);
+    const records = downtimeRecords().slice(before);
+    expect(records.filter((r) => r.status === 'available')).toHaveLength(3);
+    expect(records.filter((r) => r.status === 'not-available')).toHaveLength(3);
+    // The first work order has its own end, not another episode's.
+    const firstWo = wos.find((wo) => wo.description?.includes(marker(first.key)));
+    expect(firstWo?.description).toContain(
+      `Running again since: ${new Date(first.startedAt + 20 * MINUTE).toISOString()}`,
+    );
+  });
+
+  it('scenario 2: two downtimes of one machine in one catch-up poll run (one batch, run in any order): 2 work orders + 2 recoveries', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const a = pollDowntime(m, 0, 20);
+    const b = pollDowntime(m, 30, 25);
+    // The order a parallel batch may run them in: the second episode first, the ends last.
+    for (const event of [b.started, a.started, a.ended, b.ended]) await run(event);
+    const wos = workOrdersOf(m);
+    expect(wos).toHaveLength(2);
+    expect(wos.every(recovered)).toBe(true);
+    const woA = wos.find((wo) => wo.description?.includes(marker(a.key)));
+    const woB = wos.find((wo) => wo.description?.includes(marker(b.key)));
+    expect(woA?.description).toContain('Total downtime: 20 min');
+    expect(woB?.description).toContain('Total downtime: 25 min');
+  });
+
+  it('scenario 2 (parallel): the four events of one batch processed concurrently, failures redelivered: 2 work orders + 2 recoveries', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const a = pollDowntime(m, 0, 20);
+    const b = pollDowntime(m, 30, 25);
+    let batch = [a.started, a.ended, b.started, b.ended];
+    for (let round = 0; batch.length > 0 && round < 10; round++) {
+      const settled = await Promise.allSettled(batch.map((e) => run(e)));
+      batch = batch.filter((_, i) => settled[i]?.status === 'rejected');
+    }
+    expect(batch).toHaveLength(0);
+    const wos = workOrdersOf(m);
+    expect(wos).toHaveLength(2);
+    expect(wos.every(recovered)).toBe(true);
+  });
+
+  it("scenario 3: a downtime categorised (Workflow webhook) before the poller has seen it: the reason goes to the new episode's work order, the previous one keeps its own", async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const first = pollDowntime(m, 0, 20, REASONS[1]);
+    await run(first.started);
+    await run(first.ended);
+    const second = pollDowntime(m, 40, 20, { id: 'uncategorized', name: 'Uncategorized' });
+    const categorized = await run(
+      webhookCategorized({
+        machineId: m,
+        startedAt: second.startedAt,
+        at: second.startedAt + 2 * MINUTE,
+        reason: REASONS[2],
+      }),
+    );
+    expect(categorized.outcome).toBe('skipped');
+    await run(second.started);
+    const wos = workOrdersOf(m);
+    const firstWo = wos.find((wo) => wo.description?.includes(marker(first.key)));
+    const secondWo = wos.filter((wo) => !wo.description?.includes(marker(first.key)));
+    expect(firstWo?.title).toContain(`(${REASONS[1].name})`);
+    expect(secondWo).toHaveLength(1);
+    expect(secondWo[0]?.title).toContain(`(${REASONS[2].name})`);
+  });
+
+  it("scenario 5: a replay of an old episode's started event, then a third downtime: 3 work orders", async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const first = pollDowntime(m, 0);
+    const second = pollDowntime(m, 40);
+    const third = pollDowntime(m, 80);
+    for (const e of [first.started, first.ended, second.started, second.ended]) await run(e);
+    const replay = await run(first.started);
+    expect(replay.outcome).toBe('duplicate');
+    expect(replay.message).toContain('already ended');
+    await run(third.started);
+    await run(third.ended);
+    const wos = workOrdersOf(m);
+    expect(wos).toHaveLength(3);
+    expect(wos.every(recovered)).toBe(true);
+  });
+});
+
+describe('episode transitions (shared/downtime.ts table), UpKeep', () => {
+  it('(none) + started, qualifies -> OPEN: one work order, asset not available', async () => {
+    const [m] = machines(1) as [string];
+    const d = pollDowntime(m, 0);
+    const result = await runner(configFor([m]))(d.started);
+    expect(result.outcome).toBe('done');
+    expect(workOrdersOf(m)).toHaveLength(1);
+  });
+
+  it('(none) + started below the minimum -> NOTED: skipped, nothing created', async () => {
+    const [m] = machines(1) as [string];
+    const result = await runner(configFor([m]))(
+      webhookStarted({ machineId: m, startedAt: T0, downtimeMs: 0 }),
+    );
+    expect(result.outcome).toBe('skipped');
+    expect(result.message).toContain('below the 10 min minimum');
+    expect(workOrdersOf(m)).toHaveLength(0);
+  });
+
+  it('(none) + an event of an episode older than the kept ones -> stale', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const all = Array.from({ length: KEPT_EPISODES + 2 }, (_, i) => pollDowntime(m, i * 40));
+    for (const d of all.slice(1)) {
+      await run(d.started);
+      await run(d.ended);
+    }
+    const oldest = all[0];
+    if (!oldest) throw new Error('no episode');
+    const result = await run(oldest.started);
+    expect(result.outcome).toBe('stale');
+    expect(workOrdersOf(m)).toHaveLength(KEPT_EPISODES + 1);
+  }, 60_000);
+
+  it('(none)/NOTED + ended -> NOTED: the end is kept; the started then creates and recovers', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = pollDowntime(m, 0);
+    const ended = await run(d.ended);
+    expect(ended.outcome).toBe('skipped');
+    expect(ended.message).toContain('kept');
+    const started = await run(d.started);
+    expect(started.outcome).toBe('done');
+    expect(started.message).toContain('recovery recorded');
+    const [wo] = workOrdersOf(m);
+    expect(wo && recovered(wo)).toBe(true);
+  });
+
+  it('OPEN + started of the same downtime from the other source -> duplicate, no second work order', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = pollDowntime(m, 0);
+    await run(d.started);
+    const echo = await run(
+      webhookStarted({ machineId: m, startedAt: d.startedAt + MINUTE, downtimeMs: 11 * MINUTE }),
+    );
+    expect(echo.outcome).toBe('duplicate');
+    expect(echo.message).toContain('same downtime');
+    const end = await run(
+      webhookEnded({ machineId: m, startedAt: d.startedAt + MINUTE, endedAt: d.startedAt + 20 * MINUTE }),
+    );
+    expect(end.outcome).toBe('done');
+    expect((await run(d.ended)).outcome).toBe('duplicate');
+    expect(workOrdersOf(m)).toHaveLength(1);
+  });
+
+  it('OPEN + a newer categorisation -> reason updated; an older one -> stale; the same again -> duplicate', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = pollDowntime(m, 0);
+    await run(d.started);
+    const newer = pollCategorized({
+      machineId: m,
+      detectedAt: d.detectedAt,
+      at: d.detectedAt + 10 * MINUTE,
+      reason: REASONS[2],
+    });
+    const older = pollCategorized({
+      machineId: m,
+      detectedAt: d.detectedAt,
+      at: d.detectedAt + 5 * MINUTE,
+      reason: REASONS[3],
+    });
+    expect((await run(newer)).outcome).toBe('done');
+    const stale = await run(older);
+    expect(stale.outcome).toBe('stale');
+    expect(stale.message).toContain('older');
+    expect((await run(newer)).outcome).toBe('duplicate');
+    expect(workOrdersOf(m)[0]?.title).toContain(`(${REASONS[2].name})`);
+  });
+
+  it('OPEN + ended -> CLOSED: recovery once; CLOSED + ended again -> duplicate', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = pollDowntime(m, 0);
+    await run(d.started);
+    expect((await run(d.ended)).outcome).toBe('done');
+    expect((await run(d.ended)).outcome).toBe('duplicate');
+    expect(workOrdersOf(m).filter(recovered)).toHaveLength(1);
+  });
+
+  it("CLOSED + categorized later (within grace) -> the closed episode's work order gets the reason", async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = pollDowntime(m, 0);
+    await run(d.started);
+    await run(d.ended);
+    const late = await run(
+      pollCategorized({
+        machineId: m,
+        detectedAt: d.detectedAt,
+        at: d.detectedAt + 30 * MINUTE,
+        reason: REASONS[3],
+      }),
+    );
+    expect(late.outcome).toBe('done');
+    expect(workOrdersOf(m)[0]?.title).toContain(`(${REASONS[3].name})`);
+  });
+});
+
+describe('property: any order, duplicates, replays and vendor faults give exactly the expected work orders', () => {
+  it('random histories of 2 machines, 20 seeds (SEEDS=n replays one)', async () => {
+    await forSeeds(seedsFromEnv(20), async (seed) => {
+      const rand = prng(seed);
+      const ids = machines(2);
+      const config = configFor(ids);
+      const { events, episodes } = randomHistory(rand, ids);
+      const faulty = withFaults(client, prng(seed * 7919), 'upkeep', {
+        createWorkOrder: 'after',
+        updateWorkOrder: 'before',
+        recordAssetDowntime: 'before',
+      });
+      const before = downtimeRecords().length;
+      const run = runner(config, faulty);
+      await deliver(rand, interleave(rand, events), run, { clock });
+
+      const wos = ids.flatMap(workOrdersOf);
+      expect(wos).toHaveLength(episodes.length);
+      for (const ep of episodes) {
+        const mine = wos.filter((wo) => ep.keys.some((k) => wo.description?.includes(marker(k))));
+        expect(mine).toHaveLength(1);
+        const wo = mine[0];
+        expect(wo?.title).toContain(`(${ep.reasonName})`);
+        expect(wo && recovered(wo)).toBe(ep.ended);
+      }
+      const records = downtimeRecords().slice(before);
+      expect(records.filter((r) => r.status === 'not-available')).toHaveLength(episodes.length);
+      expect(records.filter((r) => r.status === 'available')).toHaveLength(
+        episodes.filter((e) => e.ended).length,
+      );
+    });
+  }, 120_000);
+});
