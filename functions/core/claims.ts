@@ -8,6 +8,11 @@
  * 4. Otherwise act (`perform`), then record the result.
  * A concurrent worker meets a held lease and gets ClaimBusyError, so its message is retried later
  * and then sees `done`.
+ *
+ * Inside `perform`, each non-idempotent write goes through `sendOnce`: an intent recorded before
+ * the call, a look-up of the earlier effect when an intent is found, and NeedsAttentionError (the
+ * event parked visibly) when the outcome of an earlier send cannot be known. `sendAtMostOnce` is the
+ * older form that gives up on ambiguity (kept for flows not moved off it yet).
  */
 import { randomUUID } from 'node:crypto';
 import { AmbiguousWriteError, ClaimBusyError, NeedsAttentionError } from './errors.ts';
