@@ -48,7 +48,7 @@ function context(): FlowContext<ValidationFlowConfig, Deps> {
       categories: ['Photo validation'],
       deepomatic: { workOrderTypes: ['photo-validation'] },
     }),
-    deps: { upkeep: up.client(), deepomatic: dm.client({ http: { timeoutMs: 100 } }) },
+    deps: { upkeep: up.client(), deepomatic: dm.client({ http: { timeoutMs: 1000 } }) },
     state: t.store(),
     log: memoryLog(),
     now: () => new Date('2026-11-02T09:00:00.000Z'),
@@ -121,7 +121,7 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     const id = await upkeepWorkOrder();
     const ctx = context();
     // Deepomatic never applies it: its (late) answer comes after the client gave up.
-    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 504, delayMs: 300 });
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 504, delayMs: 1500 });
     const parked = await parkedBy(flow.handle(created(id), ctx));
     expect(parked.check).toContain(`named upkeep-${id}`);
     expect(parked.check).toContain(`cmms_work_order_id ${id}`);
@@ -138,7 +138,7 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
   it('a create Deepomatic applied but whose answer was lost is parked, and adopting it follows it without a second', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();
-    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', timeoutAfterWrite: true, delayMs: 300 });
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', timeoutAfterWrite: true, delayMs: 5000 });
     await parkedBy(flow.handle(created(id), ctx));
     expect(dmFor(id)).toHaveLength(1);
     const dmId = dmFor(id)[0]?.id as string;

@@ -39,7 +39,7 @@ function context(config: Partial<TaskStatusFlowConfig> = {}): FlowContext<TaskSt
   return {
     flowId: `${FLOW_ID}-t${run}`,
     config: configSchema.parse(config),
-    deps: { upkeep: h.client({ config: { timeoutMs: 100 } }) },
+    deps: { upkeep: h.client({ config: { timeoutMs: 1000 } }) },
     state: t.store(),
     log: memoryLog(),
     now: () => new Date('2026-11-02T09:00:00.000Z'),
@@ -216,7 +216,7 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     h.sim.faults.push({
       match: `POST /api/v2/work-orders/${id}/update-messages`,
       timeoutAfterWrite: true,
-      delayMs: 300,
+      delayMs: 5000,
     });
     await expect(
       flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), ctx),

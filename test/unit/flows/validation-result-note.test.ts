@@ -36,7 +36,7 @@ function context(config: Partial<DeepomaticResultConfig> = {}): FlowContext<Deep
     // A flow id per test, so claims and intents of one test never meet another's.
     flowId: `${FLOW_ID}-t${run}`,
     config: configSchema.parse(config),
-    deps: { upkeep: h.client({ config: { timeoutMs: 100 } }) },
+    deps: { upkeep: h.client({ config: { timeoutMs: 1000 } }) },
     state: t.store(),
     log: memoryLog(),
     now: () => new Date('2026-11-02T09:00:00.000Z'),
@@ -161,7 +161,11 @@ describe('deepomatic-validation-to-upkeep-work-order transitions', () => {
     const id = await newWorkOrder();
     const ctx = context();
     // UpKeep never answers and never applies it (a 504 that comes after the client gave up).
-    h.sim.faults.push({ match: `POST /api/v2/work-orders/${id}/update-messages`, status: 504, delayMs: 300 });
+    h.sim.faults.push({
+      match: `POST /api/v2/work-orders/${id}/update-messages`,
+      status: 504,
+      delayMs: 1500,
+    });
     await expect(flow.handle(changed(id), ctx)).rejects.toBeInstanceOf(AmbiguousWriteError);
     expect(notes(id)).toHaveLength(0);
     const retry = await flow.handle(changed(id), ctx);
