@@ -8,9 +8,14 @@
  * 4. Otherwise act (`perform`), then record the result.
  * A concurrent worker meets a held lease and gets ClaimBusyError, so its message is retried later
  * and then sees `done`.
+ *
+ * Inside `perform`, each non-idempotent write goes through `sendOnce`: an intent recorded before
+ * the call, a look-up of the earlier effect when an intent is found, and NeedsAttentionError (the
+ * event parked visibly) when the outcome of an earlier send cannot be known. `sendAtMostOnce` is the
+ * older form that gives up on ambiguity (kept for flows not moved off it yet).
  */
 import { randomUUID } from 'node:crypto';
-import { AmbiguousWriteError, ClaimBusyError } from './errors.ts';
+import { AmbiguousWriteError, ClaimBusyError, NeedsAttentionError } from './errors.ts';
 import type { ClaimResult, StateStore } from './state.ts';
 
 export interface OnceOptions {
@@ -78,3 +83,75 @@ export async function sendAtMostOnce<T>(
 }
 
 const INTENTS = 'send-intent';
+
+/** What a look-up for an earlier write found: it, certainly not it, or no way to tell. */
+export type Lookup<T> =
+  | { status: 'found'; value: T }
+  | { status: 'absent' }
+  | { status: 'unknown'; why: string };
+
+export interface SendOnceOptions<T> {
+  /** One non-idempotent write (a create, a note): the key of its intent record. */
+  key: string;
+  send: () => Promise<T>;
+  /**
+   * Look for the effect of an earlier send whose outcome is unknown (a marker read back, a record
+   * found by a unique field). Omit it when the vendor offers no way: then an unknown outcome parks.
+   */
+  lookup?: () => Promise<Lookup<T>>;
+  /** What the write is, for people: `Deepomatic work order upkeep-WO1 for UpKeep work order WO1`. */
+  what: string;
+  /** What an operator should check before replaying a parked event (NeedsAttentionError.check). */
+  check: string;
+}
+
+/**
+ * A non-idempotent write sent at most once per key, never lost silently: call it inside `once`'s
+ * `perform`. An intent is recorded just before the call (kept after it, so a crash before the claim
+ * is completed is seen too). A later attempt that finds an intent looks for the earlier effect:
+ * `found` returns it, `absent` sends again, `unknown` (or no `lookup`) throws NeedsAttentionError.
+ * An unanswered call (AmbiguousWriteError) is rethrown when a look-up exists (the retry looks
+ * first) and parks the event when none does. A call that certainly failed clears the intent, so
+ * the retry makes it.
+ */
+export async function sendOnce<T>(
+  store: StateStore,
+  options: SendOnceOptions<T>,
+): Promise<{ how: 'sent' | 'found'; value: T }> {
+  const { key, what, check } = options;
+  const earlier = await store.getLatest<{ at: string }>(INTENTS, key);
+  if (earlier) {
+    const seen: Lookup<T> = options.lookup
+      ? await options.lookup()
+      : { status: 'unknown', why: 'the vendor offers no way to look it up' };
+    if (seen.status === 'found') return { how: 'found', value: seen.value };
+    if (seen.status === 'unknown') {
+      throw new NeedsAttentionError(
+        `${what}: sent at ${earlier.at} without a clear answer, and ${seen.why}; not sent again`,
+        check,
+      );
+    }
+  }
+  await store.putLatest(INTENTS, [{ id: key, data: { at: new Date().toISOString() } }], 90);
+  try {
+    return { how: 'sent', value: await options.send() };
+  } catch (error) {
+    if (error instanceof AmbiguousWriteError) {
+      if (options.lookup) throw error;
+      throw new NeedsAttentionError(
+        `${what}: sent without a clear answer (${error.message}), and the vendor offers no way to look it up; not sent again`,
+        check,
+        { cause: error },
+      );
+    }
+    await store.forgetLatest(INTENTS, key);
+    throw error;
+  }
+}
+
+/**
+ * An operator checked the vendor after a parked unknown outcome and found no effect: forget the
+ * intent, so replaying the event sends the write again.
+ */
+export const forgetUnconfirmedSend = (store: StateStore, key: string): Promise<void> =>
+  store.forgetLatest(INTENTS, key);

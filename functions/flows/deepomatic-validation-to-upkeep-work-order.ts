@@ -6,6 +6,23 @@
  * complete by the configured rules (progress score threshold, and optionally a back-office review
  * date), the UpKeep work order is completed, or put on hold when a checkpoint failed, with a note
  * that summarises the result; the Deepomatic work order is then no longer followed.
+ *
+ * Writes: the status change is a PATCH of an absolute value (safe to repeat). The note is not
+ * idempotent: it carries a marker (`[millwright:<flow>:<deepomatic id>]`) and is sent with
+ * `addNoteOnce` (shared/notes.ts): a retry after an unanswered note reads the work order's update items
+ * back and sends only if the marker is not there; if UpKeep's answer cannot tell, the event is parked
+ * as needs attention (never a second note, never a silent loss).
+ *
+ * | Deepomatic work order (polled)       | UpKeep work order | action                                   | outcome   |
+ * |--------------------------------------|-------------------|------------------------------------------|-----------|
+ * | not concluded (progress, review, ...) | any               | none; polled again                       | skipped   |
+ * | concluded, result already applied     | any               | stop following it                        | duplicate |
+ * | concluded passed / failed             | missing (404)     | stop following it                        | skipped   |
+ * | concluded passed / failed             | other status      | status onPassed / onFailed, note; unfollow | done    |
+ * | concluded passed / failed             | already at status | note only; unfollow                      | done      |
+ * | retry after an unanswered note        | note found        | no second note; unfollow                 | done      |
+ * | retry after an unanswered note        | cannot tell       | parked (NeedsAttentionError)             | -         |
+ * | deleted in Deepomatic                 | any               | stop following it                        | skipped   |
  */
 import * as z from 'zod/mini';
 import { validationOutcome } from '../connectors/deepomatic/client.ts';
@@ -21,6 +38,7 @@ import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import { parseEventData } from './shared/downtime.ts';
 import { rememberWorkOrderWrite } from './shared/echo.ts';
+import { addNoteOnce, noteMarker } from './shared/notes.ts';
 
 export const FLOW_ID = 'deepomatic-validation-to-upkeep-work-order';
 
@@ -69,12 +87,15 @@ export function conclusion(
   return { done: true, outcome };
 }
 
+/** The marker that makes the result note findable after an unanswered POST. */
+export const resultNoteMarker = (deepomaticId: string) => noteMarker(FLOW_ID, deepomaticId);
+
 export function summary(wo: Changed, outcome: 'passed' | 'failed'): string {
   const tasks = wo.tasks.map((t) => `${t.name}: ${JSON.stringify(t.state)}`).join('; ');
   return [
     `Deepomatic photo validation ${outcome === 'passed' ? 'PASSED' : 'FAILED'} (work order ${wo.name}, progress ${wo.progressScore}%${wo.reviewDate ? `, reviewed ${wo.reviewDate}` : ''}).`,
     tasks ? `Checkpoints: ${tasks}.` : '',
-    '(Millwright)',
+    `(Millwright) ${resultNoteMarker(wo.id)}`,
   ]
     .filter(Boolean)
     .join(' ');
@@ -90,13 +111,18 @@ async function onChanged(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
     key: `${ctx.flowId}:${wo.id}:concluded`,
     perform: async () => {
       const current = await upkeep.getWorkOrder(wo.cmmsWorkOrderId);
-      if (!current) return { workOrderId: wo.cmmsWorkOrderId, result: 'missing' };
+      if (!current) return { workOrderId: wo.cmmsWorkOrderId, result: 'missing', note: 'none' };
       if (current.status !== status) {
         const updated = await upkeep.updateWorkOrder(current.id, { status });
         await rememberWorkOrderWrite(ctx, updated);
       }
-      await upkeep.addWorkOrderMessage(current.id, summary(wo, result.outcome));
-      return { workOrderId: current.id, result: result.outcome };
+      const note = await addNoteOnce(ctx, upkeep, {
+        key: `${ctx.flowId}:note:${wo.id}`,
+        workOrderId: current.id,
+        text: summary(wo, result.outcome),
+        marker: resultNoteMarker(wo.id),
+      });
+      return { workOrderId: current.id, result: result.outcome, note };
     },
   });
   // Concluded: stop following it (idempotent, also on a redelivery).
@@ -112,7 +138,7 @@ async function onChanged(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   }
   return {
     outcome: 'done',
-    message: `${wo.name}: validation ${result.outcome} -> UpKeep work order ${wo.cmmsWorkOrderId} ${status}`,
+    message: `${wo.name}: validation ${result.outcome} -> UpKeep work order ${wo.cmmsWorkOrderId} ${status}${done.result.note === 'found' ? ' (the note an earlier attempt added was found, not added again)' : ''}`,
     effects: { workOrderId: wo.cmmsWorkOrderId, deepomaticId: wo.id },
   };
 }

@@ -37,6 +37,7 @@ import {
   applyStarted,
   downtimeSettingsShape,
   downtimeTriggers,
+  EPISODE_WITHOUT_WORK_ORDER,
   EPISODE_WORK_ORDER_MAPPING,
   type EpisodeBase,
   episodeRules,
@@ -302,6 +303,12 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       machineId: data.machineId,
       machineName: data.machineName,
     });
+    // Final for this episode: tasks of it (task-status flow) need not wait for a work order.
+    await ctx.state.putMapping(
+      EPISODE_WITHOUT_WORK_ORDER,
+      data.episodeKey,
+      'the machine has no UpKeep asset',
+    );
     return {
       outcome: 'skipped',
       message: `machine ${data.machineName} (${data.machineId}) has no UpKeep asset mapping in flows.${FLOW_ID}.machines`,

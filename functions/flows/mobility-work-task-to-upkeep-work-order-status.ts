@@ -5,20 +5,51 @@
  * Only tasks that correspond to an UpKeep work order are followed. The correspondence comes from:
  * 1. `metadata.upkeepWorkOrderId` on the task (a task created by another tool that knows it), or
  * 2. `metadata.millwrightKey`: the downtime episode key that Millwright put on the task; the UpKeep
- *    downtime flow recorded the work order it created for that same episode.
- * Each (task, event) acts once; a late "started" never reopens a completed work order. Our status
- * write is marked as our own, so UpKeep's webhook echo of it is not forwarded anywhere.
+ *    downtime flow records the work order it created for that same episode (or that it creates none,
+ *    for a machine it has no asset for). Until it has recorded either, the event WAITS: it throws
+ *    NotReadyError, so the worker retries it later (bounded, then parks it visibly). An event is
+ *    never skipped for arriving before the work order it depends on.
+ * A task with neither can never correspond: skipped.
+ *
+ * Order: each task keeps the time of the last event applied to it; an older event (a "started"
+ * delivered after the "completed", a replay) is `stale` and changes nothing. Millwright never moves
+ * a complete work order back: a "started" or "canceled" that finds it complete is `stale` too.
+ *
+ * Writes: the status change is a PATCH of an absolute value (safe to repeat), marked as our own so
+ * UpKeep's webhook echo of it is not forwarded. The note carries a marker
+ * (`[millwright:<flow>:<task>:<event>]`) and is added with `addNoteOnce` (shared/notes.ts): a retry
+ * after an unanswered note looks for the marker first; when UpKeep cannot tell, the event is parked.
+ *
+ * | task event          | correspondence / task state                 | UpKeep work order  | action                         | outcome   |
+ * |---------------------|---------------------------------------------|--------------------|--------------------------------|-----------|
+ * | any                 | no millwrightKey, no upkeepWorkOrderId       | -                  | none                           | skipped   |
+ * | any                 | key, UpKeep flow recorded "no work order"    | -                  | none                           | skipped   |
+ * | any                 | key, work order not recorded yet             | -                  | NotReadyError: wait and retry  | -         |
+ * | any                 | older than the task's last applied event     | -                  | none                           | stale     |
+ * | same task and event | already applied                              | -                  | none                           | duplicate |
+ * | any                 | -                                            | gone (404)         | none                           | skipped   |
+ * | started             | -                                            | open / onHold      | -> inProgress, note            | done      |
+ * | started             | -                                            | inProgress         | note                           | done      |
+ * | started / canceled  | -                                            | complete           | none (never reopened)          | stale     |
+ * | completed           | -                                            | not complete       | -> complete, note              | done      |
+ * | completed           | -                                            | complete           | note                           | done      |
+ * | canceled            | -                                            | open / inProgress  | -> onHold, note                | done      |
+ * (statuses per event are configurable: `statuses`; notes can be turned off: `addNote`.)
  */
 import * as z from 'zod/mini';
 import { MW_EVENT, taskIdOf, taskMetadataOf } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
+import { NotReadyError } from '../core/errors.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { EPISODE_WORK_ORDER_MAPPING } from './shared/downtime.ts';
+import { EPISODE_WITHOUT_WORK_ORDER, EPISODE_WORK_ORDER_MAPPING } from './shared/downtime.ts';
 import { rememberWorkOrderWrite } from './shared/echo.ts';
+import { addNoteOnce, noteMarker } from './shared/notes.ts';
 
 export const FLOW_ID = 'mobility-work-task-to-upkeep-work-order-status';
+/** The flow that records which UpKeep work order a downtime episode got (what a task event waits for). */
+const WORK_ORDER_FLOW = 'machinemetrics-downtime-to-upkeep-work-order';
 
 const woStatus = z.enum(['open', 'onHold', 'inProgress', 'complete']);
 
@@ -42,46 +73,80 @@ export interface Deps {
 }
 
 type Ctx = FlowContext<TaskStatusFlowConfig, Deps>;
+type Kind = 'started' | 'completed' | 'canceled';
 
-const EVENT_KIND: Record<string, 'started' | 'completed' | 'canceled'> = {
+const EVENT_KIND: Record<string, Kind> = {
   [MW_EVENT.TaskWasStarted]: 'started',
   [MW_EVENT.TaskWasCompleted]: 'completed',
   [MW_EVENT.TaskWasCanceled]: 'canceled',
 };
 
-/** The UpKeep work order this task corresponds to, if any, and how we know. */
+/** Per task: the last event applied to it, so an older one is recognised as stale. */
+interface TaskState {
+  lastAt: string;
+  lastKind: Kind;
+}
+
+export type Correspondence =
+  | { status: 'found'; workOrderId: string; via: string }
+  | { status: 'none'; why: string };
+
+/**
+ * The UpKeep work order this task corresponds to, `none` when it never can, and NotReadyError when it
+ * may but is not known yet (the UpKeep downtime flow has not recorded the episode's work order).
+ */
 export async function correspondingWorkOrder(
   ctx: Pick<Ctx, 'state'>,
   metadata: Record<string, unknown>,
-): Promise<{ workOrderId: string; via: string } | undefined> {
+): Promise<Correspondence> {
   const explicit = metadata.upkeepWorkOrderId;
   if (typeof explicit === 'string' && explicit.length > 0) {
-    return { workOrderId: explicit, via: 'metadata.upkeepWorkOrderId' };
+    return { status: 'found', workOrderId: explicit, via: 'metadata.upkeepWorkOrderId' };
   }
   const key = metadata.millwrightKey;
-  if (typeof key === 'string') {
-    const workOrderId = await ctx.state.getMapping(EPISODE_WORK_ORDER_MAPPING, key);
-    if (workOrderId) return { workOrderId, via: `downtime episode ${key}` };
+  if (typeof key !== 'string' || key.length === 0) {
+    return { status: 'none', why: 'it has no millwrightKey or upkeepWorkOrderId' };
   }
-  return undefined;
+  const workOrderId = await ctx.state.getMapping(EPISODE_WORK_ORDER_MAPPING, key);
+  if (workOrderId) return { status: 'found', workOrderId, via: `downtime episode ${key}` };
+  const without = await ctx.state.getMapping(EPISODE_WITHOUT_WORK_ORDER, key);
+  if (without !== undefined)
+    return { status: 'none', why: `downtime episode ${key} has no UpKeep work order: ${without}` };
+  throw new NotReadyError(
+    `the UpKeep work order of downtime episode ${key} (not recorded yet by ${WORK_ORDER_FLOW})`,
+  );
 }
 
-function note(kind: string, event: FlowEvent, taskId: string): string {
+function note(kind: Kind, event: FlowEvent, taskId: string, marker: string): string {
   const data = event.data as Record<string, unknown>;
   const by = (data.initiator as { name?: unknown; email?: unknown } | undefined) ?? {};
   const who =
     typeof by.name === 'string' ? ` by ${by.name}` : typeof by.email === 'string' ? ` by ${by.email}` : '';
   const reason = (data.canceled as { reason?: unknown } | undefined)?.reason;
-  return `Mobility Work task ${taskId} was ${kind}${who} at ${event.occurredAt}.${typeof reason === 'string' ? ` Reason: ${reason}` : ''} (Millwright)`;
+  return `Mobility Work task ${taskId} was ${kind}${who} at ${event.occurredAt}.${typeof reason === 'string' ? ` Reason: ${reason}` : ''} (Millwright) ${marker}`;
 }
+
+const isOlder = (at: string, than: string | undefined) =>
+  than !== undefined && Date.parse(at) < Date.parse(than);
 
 async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const kind = EVENT_KIND[event.type];
   const taskId = taskIdOf(event.data);
   if (!kind || !taskId) return { outcome: 'skipped', message: `event ${event.type} names no task` };
   const target = await correspondingWorkOrder(ctx, taskMetadataOf(event.data));
-  if (!target) {
-    return { outcome: 'skipped', message: `task ${taskId} does not correspond to an UpKeep work order` };
+  if (target.status === 'none') {
+    return {
+      outcome: 'skipped',
+      message: `task ${taskId} does not correspond to an UpKeep work order (${target.why})`,
+    };
+  }
+  const taskKind = `${ctx.flowId}:task`;
+  const last = (await ctx.state.getEntity<TaskState>(taskKind, taskId))?.data;
+  if (last && isOlder(event.occurredAt, last.lastAt)) {
+    return {
+      outcome: 'stale',
+      message: `task ${taskId} ${kind} at ${event.occurredAt} is older than its ${last.lastKind} at ${last.lastAt}; nothing to do`,
+    };
   }
   const status = ctx.config.statuses[kind];
   const upkeep = ctx.deps.upkeep;
@@ -89,19 +154,33 @@ async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
     key: `${ctx.flowId}:${taskId}:${kind}`,
     perform: async () => {
       const wo = await upkeep.getWorkOrder(target.workOrderId);
-      if (!wo) return { workOrderId: target.workOrderId, outcome: 'missing', from: '' };
-      // Out-of-order delivery: a late "started" must not reopen a finished work order.
-      if (kind === 'started' && wo.status === 'complete')
-        return { workOrderId: wo.id, outcome: 'kept', from: wo.status };
+      if (!wo) return { workOrderId: target.workOrderId, outcome: 'missing', from: '', note: 'none' };
+      // Out of order or after the fact: Millwright never moves a complete work order back.
+      if (wo.status === 'complete' && status !== 'complete')
+        return { workOrderId: wo.id, outcome: 'kept', from: wo.status, note: 'none' };
       if (wo.status !== status) {
         const updated = await upkeep.updateWorkOrder(wo.id, { status });
         await rememberWorkOrderWrite(ctx, updated);
       }
-      if (ctx.config.addNote) await upkeep.addWorkOrderMessage(wo.id, note(kind, event, taskId));
-      return { workOrderId: wo.id, outcome: 'updated', from: wo.status };
+      let added = 'none';
+      if (ctx.config.addNote) {
+        const marker = noteMarker(FLOW_ID, taskId, kind);
+        added = await addNoteOnce(ctx, upkeep, {
+          key: `${ctx.flowId}:note:${taskId}:${kind}`,
+          workOrderId: wo.id,
+          text: note(kind, event, taskId, marker),
+          marker,
+        });
+      }
+      return { workOrderId: wo.id, outcome: 'updated', from: wo.status, note: added };
     },
   });
   const r = done.result;
+  if (r.outcome !== 'missing') {
+    await ctx.state.updateEntity<TaskState>(taskKind, taskId, (s) =>
+      s && !isOlder(s.lastAt, event.occurredAt) ? undefined : { lastAt: event.occurredAt, lastKind: kind },
+    );
+  }
   if (done.how === 'duplicate') {
     return {
       outcome: 'duplicate',
@@ -112,13 +191,13 @@ async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
     return { outcome: 'skipped', message: `work order ${r.workOrderId} no longer exists` };
   if (r.outcome === 'kept') {
     return {
-      outcome: 'skipped',
-      message: `work order ${r.workOrderId} is complete; a late "started" does not reopen it`,
+      outcome: 'stale',
+      message: `work order ${r.workOrderId} is complete; a late "${kind}" does not reopen it`,
     };
   }
   return {
     outcome: 'done',
-    message: `task ${taskId} ${kind} -> work order ${r.workOrderId} ${r.from} -> ${status} (via ${target.via})`,
+    message: `task ${taskId} ${kind} -> work order ${r.workOrderId} ${r.from} -> ${status} (via ${target.via})${r.note === 'found' ? '; the note an earlier attempt added was found, not added again' : ''}`,
     effects: { workOrderId: r.workOrderId as string, taskId },
   };
 }

@@ -3,12 +3,27 @@
  *
  * An UpKeep work order created or updated with a configured category (or a configured tag in its
  * title or description, e.g. `#photo-check`) gets a Deepomatic work order named after the UpKeep
- * id, with the configured work-order types and field engineer. At most one per UpKeep work order:
- * - the create is claimed once per UpKeep work order and sent with `sendAtMostOnce`
- *   (core/claims.ts): a retry after an unanswered POST does not post again (Deepomatic has no
- *   lookup by name);
+ * id, with the configured work-order types and field engineer. At most one per UpKeep work order,
+ * and never lost silently:
+ * - the create is claimed once per UpKeep work order and sent with `sendOnce` (core/claims.ts).
+ *   Deepomatic offers nothing to resolve an unanswered create: no idempotency key, no list or search
+ *   (by name or metadata), no webhooks, and name uniqueness is only "recommended", not enforced
+ *   (reference §0, §6, §7.1 #11, §7.2; the [EXT] GET needs the id the lost answer carried). So a create
+ *   whose answer was lost (timeout or reset after sending) is parked as needs attention
+ *   (NeedsAttentionError), naming the work order to look for; it is neither re-sent (a duplicate) nor
+ *   reported done (a silent loss). An operator who finds it adopts it (`adoptDeepomaticWorkOrder`);
+ *   one who does not clears the unconfirmed send (`forgetUnconfirmedSend`) and replays the event.
  * - the Deepomatic id is mapped to the UpKeep id and added to the set of open Deepomatic work
  *   orders that the validation poller (deepomatic-validation-to-upkeep-work-order) follows.
+ *
+ * | UpKeep work order event                      | state                              | action                  | outcome   |
+ * |----------------------------------------------|------------------------------------|-------------------------|-----------|
+ * | gone (404) / our own write / no category-tag | -                                  | none                    | skipped/echo |
+ * | matches                                      | Deepomatic id mapped               | (re)follow it           | duplicate |
+ * | matches                                      | nothing sent                       | create, map, follow     | done      |
+ * | matches                                      | create certainly failed (4xx, 503) | error; retried          | -         |
+ * | matches                                      | create unanswered (sent, unknown)  | parked, not re-sent     | -         |
+ * | matches (replay, after the operator checked) | adopted / intent cleared           | map+follow / create     | duplicate / done |
  */
 import * as z from 'zod/mini';
 import {
@@ -19,8 +34,10 @@ import {
 import { DEEPOMATIC_OPEN_SET } from '../connectors/deepomatic/poll-source.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
-import { once, sendAtMostOnce } from '../core/claims.ts';
+import { forgetUnconfirmedSend, once, sendOnce } from '../core/claims.ts';
+import { NeedsAttentionError } from '../core/errors.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
+import type { StateStore } from '../core/state.ts';
 import { workOrderEcho } from './shared/echo.ts';
 
 export const FLOW_ID = 'upkeep-work-order-to-deepomatic-validation';
@@ -86,43 +103,41 @@ async function onWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   }
   const { config } = ctx;
   const name = toWorkOrderName(config.deepomatic.namePrefix, wo.id);
+  const key = createKey(ctx.flowId, wo.id);
+  const check = `In Deepomatic, look for a work order named ${name} (metadata cmms_work_order_id ${wo.id}). If it exists, adopt it (adoptDeepomaticWorkOrder(state, "${ctx.flowId}", "${wo.id}", "<its id>"), flows/upkeep-work-order-to-deepomatic-validation.ts) and replay this event. If none exists, clear the unconfirmed send (forgetUnconfirmedSend "${key}", core/claims.ts) and replay this event to create it.`;
   const created = await once(ctx.state, {
-    key: `${ctx.flowId}:create:${wo.id}`,
+    key,
     perform: async () => {
-      const sent = await sendAtMostOnce(ctx.state, `${ctx.flowId}:create:${wo.id}`, () =>
-        ctx.deps.deepomatic.createWorkOrder({
-          name,
-          metadata: {
-            cmms: 'upkeep',
-            cmms_work_order_id: wo.id,
-            title: wo.title.slice(0, 200),
-            ...(wo.asset ? { asset: String(wo.asset) } : {}),
-          },
-          tags: config.deepomatic.tags,
-          work_order_types: config.deepomatic.workOrderTypes,
-          ...(config.deepomatic.fieldEngineerEmail
-            ? { field_engineer_email: config.deepomatic.fieldEngineerEmail }
-            : {}),
-        }),
-      );
-      return sent.status === 'sent'
-        ? { deepomaticId: sent.value.id, status: 'created' }
-        : { deepomaticId: '', status: 'unconfirmed' };
+      const sent = await sendOnce(ctx.state, {
+        key,
+        what: `Deepomatic work order ${name} for UpKeep work order ${wo.id}`,
+        check,
+        send: () =>
+          ctx.deps.deepomatic.createWorkOrder({
+            name,
+            metadata: {
+              cmms: 'upkeep',
+              cmms_work_order_id: wo.id,
+              title: wo.title.slice(0, 200),
+              ...(wo.asset ? { asset: String(wo.asset) } : {}),
+            },
+            tags: config.deepomatic.tags,
+            work_order_types: config.deepomatic.workOrderTypes,
+            ...(config.deepomatic.fieldEngineerEmail
+              ? { field_engineer_email: config.deepomatic.fieldEngineerEmail }
+              : {}),
+          }),
+      });
+      return { deepomaticId: sent.value.id, status: 'created' };
     },
   });
   const { deepomaticId, status } = created.result;
   if (status === 'unconfirmed' || !deepomaticId) {
-    if (created.how === 'duplicate') {
-      return {
-        outcome: 'duplicate',
-        message: `the Deepomatic work order for ${wo.id} was already requested`,
-      };
-    }
-    ctx.log.warn('Deepomatic work order create went unanswered; not resent', { workOrderId: wo.id, name });
-    return {
-      outcome: 'done',
-      message: `Deepomatic create for work order ${wo.id} (${name}) went unanswered; not resent (check Deepomatic for ${name})`,
-    };
+    // Recorded by the former at-most-once sender: an unanswered create that was never resolved.
+    throw new NeedsAttentionError(
+      `Deepomatic create for UpKeep work order ${wo.id} (${name}) went unanswered earlier and was never confirmed`,
+      check,
+    );
   }
   // Idempotent, so a retry after a crash between the create and these writes completes them.
   await ctx.state.putMapping(DEEPOMATIC_BY_WORK_ORDER, wo.id, deepomaticId);
@@ -142,6 +157,29 @@ async function onWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
     message: `Deepomatic work order ${deepomaticId} (${name}) for UpKeep work order ${wo.id} (${why})`,
     effects: { deepomaticId, workOrderId: wo.id },
   };
+}
+
+const createKey = (flowId: string, workOrderId: string) => `${flowId}:create:${workOrderId}`;
+
+/**
+ * Operator resolution of a parked create: the Deepomatic work order `deepomaticId` (found in
+ * Deepomatic after an unanswered create) is the one for UpKeep work order `workOrderId`. Maps it and
+ * follows it; the replayed event then answers `duplicate`.
+ */
+export async function adoptDeepomaticWorkOrder(
+  state: StateStore,
+  flowId: string,
+  workOrderId: string,
+  deepomaticId: string,
+  namePrefix = 'upkeep-',
+): Promise<void> {
+  await state.putMapping(DEEPOMATIC_BY_WORK_ORDER, workOrderId, deepomaticId);
+  await state.putMember(DEEPOMATIC_OPEN_SET, deepomaticId, {
+    cmms: 'upkeep',
+    cmmsWorkOrderId: workOrderId,
+    name: toWorkOrderName(namePrefix, workOrderId),
+  });
+  await forgetUnconfirmedSend(state, createKey(flowId, workOrderId));
 }
 
 export const UPKEEP_EVENTS = ['upkeep.WORK_ORDER_CREATED', 'upkeep.WORK_ORDER_UPDATED'] as const;

@@ -30,6 +30,7 @@
  * server.ts (`/_sandbox/faults`, `/_sandbox/requests`).
  */
 import { randomBytes } from 'node:crypto';
+import { UPKEEP_UPDATE_ITEMS } from '../../functions/connectors/upkeep/client.ts';
 import type { Clock } from '../clock.ts';
 import { readSavedState, type SimulatorStateStore, simulatorPersistence } from './persistence.ts';
 import {
@@ -212,6 +213,8 @@ export interface SimWorkRequest {
 }
 
 export interface SimUpdateMessage {
+  /** The update item's id (listed in the work order's `arrayOfUpdateItems`); older saved states lack it. */
+  id?: string;
   workOrderId: string;
   text: string;
   createdAt: string;
@@ -852,6 +855,20 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     workOrders.push(wo);
     deliverWebhook('WORK_ORDER_CREATED', wo.id, renderWorkOrder(wo, 'read'));
     return renderWorkOrder(wo, 'write');
+  }
+
+  /**
+   * A work order's update messages as the single GET shows them: ids (the doc's example), or, with
+   * `includes=arrayOfUpdateItems`, objects `{id, text, createdAt}`: the connector's NAMED ASSUMPTION
+   * UPKEEP_UPDATE_ITEMS (the doc never shows an expanded item).
+   */
+  function updateItemsOf(wo: SimWorkOrder, includes: Set<string>) {
+    return updateMessages
+      .map((m, index) => ({ ...m, id: m.id ?? `UpdItem${String(index).padStart(6, '0')}` }))
+      .filter((m) => m.workOrderId === wo.id)
+      .map((m) =>
+        includes.has(UPKEEP_UPDATE_ITEMS.include) ? { id: m.id, text: m.text, createdAt: m.createdAt } : m.id,
+      );
   }
 
   function renderWorkOrder(wo: SimWorkOrder, mode: 'read' | 'write', includes: Set<string> = new Set()) {
@@ -1680,7 +1697,11 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
 
     api('GET', '/work-orders/:id', (req) => {
       const wo = findWorkOrder(req.params.id);
-      return json(200, { success: true, result: renderWorkOrder(wo, 'read', includesOf(req)) });
+      const includes = includesOf(req);
+      return json(200, {
+        success: true,
+        result: { ...renderWorkOrder(wo, 'read', includes), arrayOfUpdateItems: updateItemsOf(wo, includes) },
+      });
     }),
 
     api('PATCH', '/work-orders/:id', (req) => {
@@ -1706,7 +1727,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
       if (typeof body.text !== 'string') throw bad('text must be a String');
       const unknown = Object.keys(body).filter((k) => k !== 'text');
       if (unknown.length > 0) throw bad(`${unknown[0]} is not in schema`);
-      updateMessages.push({ workOrderId: wo.id, text: body.text, createdAt: nowIso() });
+      updateMessages.push({ id: upkeepId(), workOrderId: wo.id, text: body.text, createdAt: nowIso() });
       return json(200, { success: true, message: '1 message Added' });
     }),
 

@@ -84,6 +84,24 @@ export type {
 
 const VENDOR = 'upkeep';
 
+/**
+ * NAMED ASSUMPTION (UPKEEP_UPDATE_ITEMS; the doc lists `arrayOfUpdateItems` among the `includes` of
+ * `GET /work-orders/<ID>` and shows it unexpanded as an array of ids, but never shows an expanded
+ * item, reference §2.5, §7.23): expanded, each update item is an object whose message text is in one
+ * of `textKeys`. Shared with the simulator, which renders `{id, text, createdAt}`. Anything else
+ * makes `findWorkOrderMessage` answer `unknown`, which parks the write instead of repeating it.
+ */
+export const UPKEEP_UPDATE_ITEMS = { include: 'arrayOfUpdateItems', textKeys: ['text', 'message'] } as const;
+
+/** What `findWorkOrderMessage` found (the `Lookup` shape of core/claims.ts). */
+export type MessageLookup =
+  | { status: 'found'; value: true }
+  | { status: 'absent' }
+  | { status: 'unknown'; why: string };
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** A call was refused before sending because its input would be rejected by UpKeep. Not retryable. */
 export class UpKeepInputError extends MillwrightError {
   constructor(
@@ -239,7 +257,8 @@ export class UpKeepClient {
 
   /**
    * A work-order update message (a note in the WO's activity), `POST /work-orders/<ID>/update-messages/`.
-   * Not idempotent: a retry after an unanswered call can add the note twice.
+   * Not idempotent: a retry after an unanswered call can add the note twice, so put a unique marker
+   * in `text` and look for it with `findWorkOrderMessage` before sending again.
    */
   async addWorkOrderMessage(id: string, text: string): Promise<void> {
     const operation = 'addWorkOrderMessage';
@@ -251,6 +270,45 @@ export class UpKeepClient {
       path: `/work-orders/${encodeURIComponent(id)}/update-messages/`,
       body: { text },
     });
+  }
+
+  /**
+   * Look-before-write for notes: does a work-order update message containing `marker` exist?
+   * Reads `GET /work-orders/<ID>?includes=arrayOfUpdateItems` (reference §2.5) by the NAMED
+   * ASSUMPTION UPKEEP_UPDATE_ITEMS. `unknown` when the answer cannot tell (the items come back as ids,
+   * not expanded, or not at all), so a caller never re-sends on a guess; `absent` also when the work
+   * order is gone (404: nothing can be on it).
+   */
+  async findWorkOrderMessage(id: string, marker: string): Promise<MessageLookup> {
+    const operation = 'findWorkOrderMessage';
+    if (marker.length < 8) throw new UpKeepInputError(operation, 'marker', 'must be at least 8 characters');
+    const response = await this.send({
+      operation,
+      method: 'GET',
+      path: `/work-orders/${encodeId(operation, id)}`,
+      query: { includes: UPKEEP_UPDATE_ITEMS.include },
+      acceptStatus: [404],
+    });
+    if (response.status === 404) return { status: 'absent' };
+    const result = (response.data as { result?: unknown } | undefined)?.result;
+    const items = isRecord(result) ? result[UPKEEP_UPDATE_ITEMS.include] : undefined;
+    if (!Array.isArray(items)) {
+      return {
+        status: 'unknown',
+        why: `UpKeep returned no ${UPKEEP_UPDATE_ITEMS.include} on work order ${id}`,
+      };
+    }
+    if (items.some((item) => !isRecord(item))) {
+      return {
+        status: 'unknown',
+        why: `UpKeep did not expand ${UPKEEP_UPDATE_ITEMS.include} on work order ${id} (ids only)`,
+      };
+    }
+    return items.some((item) =>
+      UPKEEP_UPDATE_ITEMS.textKeys.some((k) => String(item[k] ?? '').includes(marker)),
+    )
+      ? { status: 'found', value: true }
+      : { status: 'absent' };
   }
 
   /** `undefined` when UpKeep answers 404. */

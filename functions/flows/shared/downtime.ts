@@ -628,3 +628,9 @@ export function applyEnded<E extends EpisodeBase>(
 
 /** Cross-flow mapping: downtime episode key -> UpKeep work order id (read by the task-status flow). */
 export const EPISODE_WORK_ORDER_MAPPING = 'downtime-episode-upkeep-work-order';
+/**
+ * Cross-flow decision: downtime episode key -> why the UpKeep downtime flow creates no work order for
+ * it (e.g. the machine has no UpKeep asset). The task-status flow skips a task of such an episode
+ * instead of waiting for a work order that will never come.
+ */
+export const EPISODE_WITHOUT_WORK_ORDER = 'downtime-episode-no-upkeep-work-order';

@@ -1,0 +1,151 @@
+/**
+ * upkeep-work-order-to-deepomatic-validation against the real UpKeep and Deepomatic simulators and a
+ * real state store: the transitions of the flow's table and scenario 8 (Deepomatic half).
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { DEEPOMATIC_OPEN_SET } from '../../../functions/connectors/deepomatic/poll-source.ts';
+import { forgetUnconfirmedSend } from '../../../functions/core/claims.ts';
+import { NeedsAttentionError } from '../../../functions/core/errors.ts';
+import type { FlowContext } from '../../../functions/core/flow.ts';
+import { memoryLog } from '../../../functions/core/log.ts';
+import { rememberWorkOrderWrite } from '../../../functions/flows/shared/echo.ts';
+import {
+  adoptDeepomaticWorkOrder,
+  configSchema,
+  DEEPOMATIC_BY_WORK_ORDER,
+  type Deps,
+  FLOW_ID,
+  flow,
+  type ValidationFlowConfig,
+} from '../../../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
+import { flowEvent } from '../../support/factories.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+import { type Harness as DmHarness, startHarness as startDeepomatic } from '../deepomatic/support.ts';
+import { startHarness as startUpKeep, type Harness as UpHarness } from '../upkeep/support.ts';
+
+let t: TestState;
+let up: UpHarness;
+let dm: DmHarness;
+let run = 0;
+beforeAll(async () => {
+  t = await startTestState();
+});
+afterAll(() => t.close());
+beforeEach(async () => {
+  up = await startUpKeep();
+  dm = await startDeepomatic();
+  run++;
+});
+afterEach(async () => {
+  await up.sim.close();
+  await dm.sim.close();
+});
+
+function context(): FlowContext<ValidationFlowConfig, Deps> {
+  return {
+    flowId: `${FLOW_ID}-t${run}`,
+    config: configSchema.parse({
+      categories: ['Photo validation'],
+      deepomatic: { workOrderTypes: ['photo-validation'] },
+    }),
+    deps: { upkeep: up.client(), deepomatic: dm.client({ http: { timeoutMs: 1000 } }) },
+    state: t.store(),
+    log: memoryLog(),
+    now: () => new Date('2026-11-02T09:00:00.000Z'),
+  };
+}
+
+const created = (workOrderId: string, n = 1) =>
+  flowEvent({
+    id: `up-${workOrderId}-${n}`,
+    type: 'upkeep.WORK_ORDER_CREATED',
+    subject: workOrderId,
+    data: { event: 'WORK_ORDER_CREATED', objectId: workOrderId, objectType: 'workOrder' },
+  });
+
+async function upkeepWorkOrder(category = 'Photo validation'): Promise<string> {
+  return (await up.client().createWorkOrder({ title: 'Replace filter', category })).id;
+}
+const dmFor = (id: string) => dm.sim.workOrders().filter((w) => w.name === `upkeep-${id}`);
+const parkedBy = async (promise: Promise<unknown>) => {
+  const error = await promise.catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(NeedsAttentionError);
+  return error as NeedsAttentionError;
+};
+
+describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
+  it('no configured category or tag: nothing created (skipped)', async () => {
+    const id = await upkeepWorkOrder('Electrical');
+    expect((await flow.handle(created(id), context())).outcome).toBe('skipped');
+    expect(dmFor(id)).toHaveLength(0);
+  });
+
+  it("our own write's webhook: not forwarded (echo)", async () => {
+    const ctx = context();
+    const wo = await up.client().createWorkOrder({ title: 'Replace filter', category: 'Photo validation' });
+    await rememberWorkOrderWrite(ctx, wo);
+    expect((await flow.handle(created(wo.id), ctx)).outcome).toBe('echo');
+    expect(dmFor(wo.id)).toHaveLength(0);
+  });
+
+  it('matches, nothing sent yet: one Deepomatic work order, mapped and followed (done)', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    const result = await flow.handle(created(id), ctx);
+    expect(result.outcome).toBe('done');
+    expect(dmFor(id)).toHaveLength(1);
+    const dmId = dmFor(id)[0]?.id as string;
+    expect(await ctx.state.getMapping(DEEPOMATIC_BY_WORK_ORDER, id)).toBe(dmId);
+    expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId)).toBe(true);
+  });
+
+  it('matches, already mapped: nothing created again (duplicate)', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    await flow.handle(created(id), ctx);
+    expect((await flow.handle(created(id, 2), ctx)).outcome).toBe('duplicate');
+    expect(dmFor(id)).toHaveLength(1);
+  });
+
+  it('create certainly refused (503): error, and the retry creates exactly one', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 503, times: 5 });
+    await expect(flow.handle(created(id), ctx)).rejects.toThrow(/503/);
+    dm.sim.faults.length = 0;
+    expect((await flow.handle(created(id), ctx)).outcome).toBe('done');
+    expect(dmFor(id)).toHaveLength(1);
+  });
+
+  it('scenario 8 (Deepomatic half): a create that times out before Deepomatic applied it is parked visibly, and creates exactly 1 once the operator checked', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    // Deepomatic never applies it: its (late) answer comes after the client gave up.
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 504, delayMs: 1500 });
+    const parked = await parkedBy(flow.handle(created(id), ctx));
+    expect(parked.check).toContain(`named upkeep-${id}`);
+    expect(parked.check).toContain(`cmms_work_order_id ${id}`);
+    expect(dmFor(id)).toHaveLength(0);
+    // A redelivery of the same event (or an update webhook) never re-sends on a guess.
+    await parkedBy(flow.handle(created(id, 2), ctx));
+    expect(dmFor(id)).toHaveLength(0);
+    // The operator found nothing in Deepomatic, cleared the send and replayed: exactly one.
+    await forgetUnconfirmedSend(ctx.state, `${ctx.flowId}:create:${id}`);
+    expect((await flow.handle(created(id), ctx)).outcome).toBe('done');
+    expect(dmFor(id)).toHaveLength(1);
+  });
+
+  it('a create Deepomatic applied but whose answer was lost is parked, and adopting it follows it without a second', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', timeoutAfterWrite: true, delayMs: 5000 });
+    await parkedBy(flow.handle(created(id), ctx));
+    expect(dmFor(id)).toHaveLength(1);
+    const dmId = dmFor(id)[0]?.id as string;
+    await adoptDeepomaticWorkOrder(ctx.state, ctx.flowId, id, dmId);
+    const replay = await flow.handle(created(id), ctx);
+    expect(replay.outcome).toBe('duplicate');
+    expect(dmFor(id)).toHaveLength(1);
+    expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId)).toBe(true);
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * mobility-work-task-to-upkeep-work-order-status against the real UpKeep simulator and a real state
+ * store: one test per row of the flow's transition table, and scenario 12.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { MW_EVENT } from '../../../functions/connectors/mobility-work/events.ts';
+import { AmbiguousWriteError, NotReadyError } from '../../../functions/core/errors.ts';
+import type { FlowContext } from '../../../functions/core/flow.ts';
+import { memoryLog } from '../../../functions/core/log.ts';
+import {
+  configSchema,
+  type Deps,
+  FLOW_ID,
+  flow,
+  type TaskStatusFlowConfig,
+} from '../../../functions/flows/mobility-work-task-to-upkeep-work-order-status.ts';
+import {
+  EPISODE_WITHOUT_WORK_ORDER,
+  EPISODE_WORK_ORDER_MAPPING,
+} from '../../../functions/flows/shared/downtime.ts';
+import { flowEvent } from '../../support/factories.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
+import { type Harness, startHarness } from '../upkeep/support.ts';
+
+let t: TestState;
+let h: Harness;
+let run = 0;
+beforeAll(async () => {
+  t = await startTestState();
+});
+afterAll(() => t.close());
+beforeEach(async () => {
+  h = await startHarness();
+  run++;
+});
+afterEach(() => h.sim.close());
+
+function context(config: Partial<TaskStatusFlowConfig> = {}): FlowContext<TaskStatusFlowConfig, Deps> {
+  return {
+    flowId: `${FLOW_ID}-t${run}`,
+    config: configSchema.parse(config),
+    deps: { upkeep: h.client({ config: { timeoutMs: 1000 } }) },
+    state: t.store(),
+    log: memoryLog(),
+    now: () => new Date('2026-11-02T09:00:00.000Z'),
+  };
+}
+
+type Kind = 'started' | 'completed' | 'canceled';
+const TYPE: Record<Kind, string> = {
+  started: MW_EVENT.TaskWasStarted,
+  completed: MW_EVENT.TaskWasCompleted,
+  canceled: MW_EVENT.TaskWasCanceled,
+};
+const taskEvent = (kind: Kind, metadata: Record<string, unknown>, at: string, task = `task-${run}`) =>
+  flowEvent({
+    id: `mw-${task}-${kind}-${at}`,
+    type: TYPE[kind],
+    occurredAt: at,
+    data: { _event: TYPE[kind].split('.')[1], taskId: task, metadata },
+  });
+const T1 = '2026-11-02T08:10:00.000Z';
+const T2 = '2026-11-02T08:40:00.000Z';
+
+async function workOrder(status?: 'onHold' | 'inProgress' | 'complete'): Promise<string> {
+  const client = h.client();
+  const wo = await client.createWorkOrder({ title: 'Machine down: Mill 1' });
+  if (status) await client.updateWorkOrder(wo.id, { status });
+  return wo.id;
+}
+const statusOf = (id: string) => h.sim.workOrders().find((w) => w.id === id)?.status;
+const notes = (id: string) => h.sim.workOrderMessages(id);
+const patches = (id: string) => h.sim.calls().filter((c) => c.line === `PATCH /work-orders/${id}`);
+
+describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
+  it('no millwrightKey and no upkeepWorkOrderId: can never correspond (skipped)', async () => {
+    const result = await flow.handle(taskEvent('completed', { source: 'someone' }, T1), context());
+    expect(result.outcome).toBe('skipped');
+    expect(result.message).toContain('does not correspond');
+  });
+
+  it('key whose episode the UpKeep flow recorded as having no work order (skipped)', async () => {
+    const ctx = context();
+    await ctx.state.putMapping(
+      EPISODE_WITHOUT_WORK_ORDER,
+      `ep-none-${run}`,
+      'the machine has no UpKeep asset',
+    );
+    const result = await flow.handle(taskEvent('completed', { millwrightKey: `ep-none-${run}` }, T1), ctx);
+    expect(result.outcome).toBe('skipped');
+    expect(result.message).toContain('no UpKeep asset');
+  });
+
+  it('key whose work order is not recorded yet: waits (NotReadyError naming the episode)', async () => {
+    const error = await flow
+      .handle(taskEvent('started', { millwrightKey: `ep-wait-${run}` }, T1), context())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotReadyError);
+    expect((error as NotReadyError).waitingFor).toContain(`downtime episode ep-wait-${run}`);
+  });
+
+  it('started on an open work order: inProgress and one note (done)', async () => {
+    const id = await workOrder();
+    const result = await flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T1), context());
+    expect(result.outcome).toBe('done');
+    expect(statusOf(id)).toBe('inProgress');
+    expect(notes(id)).toHaveLength(1);
+    expect(notes(id)[0]?.text).toContain(`[millwright:${FLOW_ID}:task-${run}:started]`);
+  });
+
+  it('started on a work order on hold: inProgress (done)', async () => {
+    const id = await workOrder('onHold');
+    expect((await flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T1), context())).outcome).toBe(
+      'done',
+    );
+    expect(statusOf(id)).toBe('inProgress');
+  });
+
+  it('started on a work order already in progress: note only, no status write (done)', async () => {
+    const id = await workOrder('inProgress');
+    const before = patches(id).length;
+    expect(before).toBe(1);
+    expect((await flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T1), context())).outcome).toBe(
+      'done',
+    );
+    expect(patches(id)).toHaveLength(before);
+    expect(notes(id)).toHaveLength(1);
+  });
+
+  it('started or canceled on a complete work order: never reopened (stale)', async () => {
+    const id = await workOrder('complete');
+    const ctx = context();
+    const started = await flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T1), ctx);
+    expect(started.outcome).toBe('stale');
+    expect(started.message).toContain('does not reopen');
+    const canceled = await flow.handle(
+      taskEvent('canceled', { upkeepWorkOrderId: id }, T2, `other-${run}`),
+      ctx,
+    );
+    expect(canceled.outcome).toBe('stale');
+    expect(statusOf(id)).toBe('complete');
+    expect(notes(id)).toHaveLength(0);
+  });
+
+  it('completed on a work order in progress: complete and a note (done)', async () => {
+    const id = await workOrder('inProgress');
+    expect(
+      (await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), context())).outcome,
+    ).toBe('done');
+    expect(statusOf(id)).toBe('complete');
+    expect(notes(id)).toHaveLength(1);
+  });
+
+  it('completed on a work order already complete: note only (done)', async () => {
+    const id = await workOrder('complete');
+    expect(
+      (await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), context())).outcome,
+    ).toBe('done');
+    expect(statusOf(id)).toBe('complete');
+    expect(notes(id)).toHaveLength(1);
+  });
+
+  it('canceled on an open work order: onHold and a note (done)', async () => {
+    const id = await workOrder();
+    expect((await flow.handle(taskEvent('canceled', { upkeepWorkOrderId: id }, T1), context())).outcome).toBe(
+      'done',
+    );
+    expect(statusOf(id)).toBe('onHold');
+  });
+
+  it('the same task event again: nothing twice (duplicate)', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), ctx);
+    expect((await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), ctx)).outcome).toBe(
+      'duplicate',
+    );
+    expect(notes(id)).toHaveLength(1);
+  });
+
+  it('an event older than the last one applied to the task: nothing (stale), e.g. canceled after started', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    await flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T2), ctx);
+    const late = await flow.handle(taskEvent('canceled', { upkeepWorkOrderId: id }, T1), ctx);
+    expect(late.outcome).toBe('stale');
+    expect(statusOf(id)).toBe('inProgress');
+    expect(notes(id)).toHaveLength(1);
+  });
+
+  it('completed delivered before started: complete, and the late started changes nothing (stale)', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    expect((await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), ctx)).outcome).toBe(
+      'done',
+    );
+    expect((await flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T1), ctx)).outcome).toBe(
+      'stale',
+    );
+    expect(statusOf(id)).toBe('complete');
+    expect(notes(id)).toHaveLength(1);
+  });
+
+  it('work order gone in UpKeep: nothing written (skipped)', async () => {
+    const result = await flow.handle(
+      taskEvent('completed', { upkeepWorkOrderId: 'GoneWO0001' }, T1),
+      context(),
+    );
+    expect(result.outcome).toBe('skipped');
+    expect(result.message).toContain('no longer exists');
+  });
+
+  it('a note whose answer was lost: the retry finds it by its marker, 1 note', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    h.sim.faults.push({
+      match: `POST /api/v2/work-orders/${id}/update-messages`,
+      timeoutAfterWrite: true,
+      delayMs: 5000,
+    });
+    await expect(
+      flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), ctx),
+    ).rejects.toBeInstanceOf(AmbiguousWriteError);
+    const retry = await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), ctx);
+    expect(retry.outcome).toBe('done');
+    expect(retry.message).toContain('found, not added again');
+    expect(notes(id)).toHaveLength(1);
+  });
+
+  it('scenario 12: a task completed before its UpKeep work order is known waits and is applied once the work order is recorded: status and note not lost', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const key = `ep-late-${run}`;
+    const completed = taskEvent('completed', { millwrightKey: key, source: 'millwright' }, T2);
+    // The downtime flow is still retrying its create: the task event must wait, not be skipped.
+    await expect(flow.handle(completed, ctx)).rejects.toBeInstanceOf(NotReadyError);
+    expect(statusOf(id)).toBe('open');
+    // The downtime flow records the episode's work order; the retried event now applies.
+    await ctx.state.putMapping(EPISODE_WORK_ORDER_MAPPING, key, id);
+    const retried = await flow.handle(completed, ctx);
+    expect(retried.outcome).toBe('done');
+    expect(statusOf(id)).toBe('complete');
+    expect(notes(id)).toHaveLength(1);
+  });
+});
