@@ -320,7 +320,9 @@ export async function syncStock(
     );
   let plans = planAll();
   if (options.refresh) {
-    const toWrite = plans.filter((p) => p.quantity !== undefined || p.minimum !== undefined).map((p) => p.part);
+    const toWrite = plans
+      .filter((p) => p.quantity !== undefined || p.minimum !== undefined)
+      .map((p) => p.part);
     if (toWrite.length > 0) {
       const fresh = new Map(
         (await options.refresh(toWrite)).filter(hasQuantity).map((p) => [p.partId, p] as const),
