@@ -23,7 +23,7 @@ const PO_ROUTE = 'POST /api/v2/purchase-orders/';
 
 let world: StockWorld;
 let ctx: AlertCtx;
-const tests = 0;
+let tests = 0;
 beforeAll(async () => {
   world = await startStockWorld();
 });
@@ -32,12 +32,9 @@ beforeEach(async () => {
   world.mw.reset();
   world.upkeep.sim.reset();
   world.upkeep.sim.faults.length = 0;
-  // A fresh flow state per test: another part id space is not needed, a later clock and a new flow id are.
+  // A fresh flow state per test (its own flow id), an hour later (past the echo window).
   world.advance(3_600_000);
-  ctx = {
-    ...alertContext(world),
-    flowId: `alert-${expect.getState().currentTestName?.length}-${Date.now()}`,
-  };
+  ctx = { ...alertContext(world), flowId: `stock-alert-test-${++tests}` };
 });
 
 /** A person's stock action in Mobility Work, 5 s after the previous one; its webhooks. */
