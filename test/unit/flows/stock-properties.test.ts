@@ -77,6 +77,20 @@ const mwStock = (ref: string) => world.mw.spareParts().find((p) => p.externalRef
 const change = (rng: Prng, quantity: number) =>
   quantity > 0 && rng.chance(0.6) ? -rng.int(1, Math.min(quantity, 8)) : rng.int(1, 12);
 
+/**
+ * Poll runs at distinct times of our clock (minutes apart in production), while the parts' changes
+ * share the source's timestamps with each other and with a run: a change right after a run, in its
+ * millisecond (or second), ties with the version that run read.
+ */
+function distinctRuns<T>(run: () => Promise<T>): () => Promise<T> {
+  let last = -1;
+  return () => {
+    if (world.now().getTime() === last) world.advance(1);
+    last = world.now().getTime();
+    return run();
+  };
+}
+
 /** Deliver poll events like a queue; Mobility Work answers 503 now and then. */
 async function deliverPartEvents(
   rng: Prng,
@@ -111,13 +125,10 @@ describe('UpKeep part low -> Mobility Work stock (property)', () => {
         await mwParts(refs, () => 10);
         const queue = recordingQueue();
         const env = testEnv(world.store, { now: () => world.now(), log: memoryLog() });
-        // Poll runs happen at distinct times of our clock (minutes apart in production); the parts'
-        // changes still share UpKeep's milliseconds with each other and with the runs.
         const client = world.upkeep.client();
-        const poll = () => {
-          world.advance(1);
-          return runPoll({ flow, trigger, config, env, queue, queueUrl: 'q', deps: { client } });
-        };
+        const poll = distinctRuns(() =>
+          runPoll({ flow, trigger, config, env, queue, queueUrl: 'q', deps: { client } }),
+        );
         for (let step = 0; step < 24; step++) {
           const ref = rng.pick(refs);
           const part = world.upkeep.sim.parts().find((p) => p.id === ref);
@@ -176,10 +187,9 @@ describe('Click Maint part low -> Mobility Work stock (property)', () => {
       const client = cm.client();
       const queue = recordingQueue();
       const env = testEnv(world.store, { now: () => world.now(), log: memoryLog() });
-      const poll = () => {
-        world.advance(1);
-        return runPoll({ flow, trigger, config, env, queue, queueUrl: 'q', deps: { client } });
-      };
+      const poll = distinctRuns(() =>
+        runPoll({ flow, trigger, config, env, queue, queueUrl: 'q', deps: { client } }),
+      );
       for (let step = 0; step < 20; step++) {
         const part = rng.pick(parts);
         const now = cm.sim.parts(1).find((p) => p.id === part.id);
