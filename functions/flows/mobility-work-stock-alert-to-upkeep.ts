@@ -35,11 +35,12 @@
  * description carries a marker; after an unanswered create, the retry looks for it first.
  *
  * Echoes: our own stock writes (the part-low flows) come back as Mobility Work stock webhooks. Each
- * write is kept with the time we sent it (shared/stock-sync.ts). A stock event is the echo of write W
+ * write is kept with the time we sent it (shared/stock-sync.ts). An alert is the echo of write W
  * when it reports W's quantity, its own time is at or after W's send time (less
  * `echoClockSkewSeconds`, and within `echoWindowMinutes`), and it happened at the same second as the
- * first event attributed to W (Mobility Work applies a write once, and every webhook that write
- * causes carries that moment). So a replayed echo of an older write is still recognised after a newer
+ * earliest alert attributed to W (Mobility Work applies a write once, and every webhook that write
+ * causes carries that moment). Restocks and recounts are not matched: they close an episode whoever
+ * caused them. So a replayed echo of an older write is still recognised after a newer
  * write of ours, while a person's later change to the same quantity (a later second) is not an echo.
  * Limits: a person's change to the very quantity we wrote, made between our send and Mobility Work's
  * apply (or in the same second), cannot be told apart and counts as the echo; events of one part in
@@ -431,7 +432,9 @@ async function onStockEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const ref = requireRef(event);
   const base = factOf(event);
   const fact: StockFact = { ...base };
-  const echo = await echoOf(ctx, ref, base.at, base.quantity);
+  // Only alerts are matched to our writes: a restock or recount closes an episode echo or not, and
+  // the alerts of one write share its second, which is all the echo rule needs.
+  const echo = base.kind === 'alert' ? await echoOf(ctx, ref, base.at, base.quantity) : undefined;
   if (echo) fact.echoOf = echo;
   const applied = await apply(ctx, ref, event, fact);
   if (applied.tooOld) {
