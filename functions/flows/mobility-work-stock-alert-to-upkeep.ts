@@ -209,19 +209,28 @@ export function deriveEpisodes(state: PartAlertState): LowEpisode[] {
   return episodes;
 }
 
-/** Drop the oldest facts past MAX_FACTS, never those of an open or unfinished episode (or after one). */
+/**
+ * Drop the oldest facts past MAX_FACTS, whole episodes only: the cut falls right after the restock
+ * that closed an ordered episode, so no kept alert loses its episode's order and nothing pending or
+ * open is dropped.
+ */
 function prune(state: PartAlertState): void {
   if (state.facts.length <= MAX_FACTS) return;
-  const keep = new Set<string>();
-  for (const e of deriveEpisodes(state)) {
-    if (e.closedAt === undefined || e.order?.status === 'pending') for (const a of e.alerts) keep.add(a.id);
-  }
+  const episodes = deriveEpisodes(state);
+  const closers = new Map(episodes.flatMap((e) => (e.closedBy ? [[e.closedBy, e] as const] : [])));
   const sorted = [...state.facts].sort(byTime);
-  let drop = 0;
-  while (sorted.length - drop > MAX_FACTS && !keep.has((sorted[drop] as StockFact).id)) drop++;
-  if (drop === 0) return;
-  state.horizon = Math.max(state.horizon ?? 0, (sorted[drop - 1] as StockFact).at);
-  state.facts = sorted.slice(drop);
+  const needed = sorted.length - MAX_FACTS;
+  let cut = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const closed = closers.get((sorted[i] as StockFact).id);
+    if (!closed) continue;
+    if (closed.order?.status === 'pending') break;
+    cut = i + 1;
+    if (cut >= needed) break;
+  }
+  if (cut === 0) return;
+  state.horizon = Math.max(state.horizon ?? 0, (sorted[cut - 1] as StockFact).at);
+  state.facts = sorted.slice(cut);
   const ids = new Set(state.facts.map((f) => f.id));
   state.orders = state.orders.filter((o) => o.status === 'pending' || ids.has(o.key));
 }
@@ -269,7 +278,8 @@ async function apply(ctx: Ctx, ref: string, event: FlowEvent, fact: StockFact): 
   let tooOld = false;
   const now = ctx.now().getTime();
   const next = await ctx.state.updateEntity<PartAlertState>(ctx.flowId, ref, (current) => {
-    const s = current ?? { facts: [], orders: [] };
+    // A state of the earlier open-slot shape (no facts) cannot be replayed into facts: start afresh.
+    const s = current?.facts ? current : { facts: [], orders: [] };
     known = s.facts.some((f) => f.id === fact.id);
     tooOld = !known && s.horizon !== undefined && fact.at <= s.horizon;
     if (tooOld) return undefined;
