@@ -6,6 +6,10 @@
  * `on_hand_qty <= min_qty`; non-stock parts (`is_non_stock`) are skipped. Before a part's stock is
  * written, the worker re-reads it (`GET /parts/{id}`, through the account's shared rate limiter):
  * the poll snapshot may be minutes old by then, and Mobility Work's stock write is absolute.
+ *
+ * Subject: one Click Maint part (`<entityId>/<partId>`); its state machine is the transition table in
+ * functions/flows/shared/stock-sync.ts. Click Maint's updated_at has whole seconds, so versions that
+ * share it are ordered by when they were read (the poll run's time, or the re-read's time).
  */
 import * as z from 'zod/mini';
 import { type ClickMaintClient, connectClickMaint } from '../connectors/click-maint/client.ts';
@@ -46,8 +50,9 @@ export interface Deps {
 /** `<entityId>/<partId>`: Click Maint part ids are per account, parts live in entities. */
 export const partKey = (entityId: number, partId: number) => `${entityId}/${partId}`;
 
-export function toLevel(entityId: number, p: ClickMaintPartSnapshot): PartLevel {
+export function toLevel(entityId: number, p: ClickMaintPartSnapshot, readAtMs?: number): PartLevel {
   return {
+    ...(readAtMs !== undefined ? { readAtMs } : {}),
     partId: partKey(entityId, p.id),
     name: p.name,
     quantity: p.onHandQty,
@@ -79,7 +84,7 @@ export const flow = defineFlow<ClickMaintPartFlowConfig, Deps>({
     if (event.type !== CLICK_MAINT_PARTS_CHANGED) {
       return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
     }
-    const { entityId, parts } = parseEventData(clickMaintPartsChangedDataSchema, event);
+    const { entityId, parts, readAtMs } = parseEventData(clickMaintPartsChangedDataSchema, event);
     const stock = parts.filter((p) => !p.isNonStock);
     const nonStock = parts.length - stock.length;
     const refresh = ctx.config.confirmBeforeWrite
@@ -88,7 +93,8 @@ export const flow = defineFlow<ClickMaintPartFlowConfig, Deps>({
           for (const level of levels) {
             const id = Number(level.partId.split('/')[1]);
             const part = await ctx.deps.clickMaint.getPart(entityId, id);
-            if (part && !part.isNonStock) out.push(toLevel(entityId, part));
+            // Read now: newer than the poll's snapshot even when updated_at (whole seconds) is the same.
+            if (part && !part.isNonStock) out.push(toLevel(entityId, part, ctx.now().getTime()));
           }
           return out;
         }
@@ -97,7 +103,7 @@ export const flow = defineFlow<ClickMaintPartFlowConfig, Deps>({
       ctx,
       ctx.deps.mobilityWork,
       event.id,
-      stock.map((p) => toLevel(entityId, p)),
+      stock.map((p) => toLevel(entityId, p, readAtMs)),
       refresh ? { refresh } : {},
     );
     return nonStock > 0

@@ -1,31 +1,58 @@
 /**
  * Mobility Work stock alert -> UpKeep purchase order.
  *
- * `SparePartStockWasUnderMinThreshold` and `SparePartWasOutOfStock` open a low episode for the
- * spare part and create, once per episode, an UpKeep purchase order (status `awaiting`, i.e. a
- * purchase request to approve) for the mapped UpKeep part. Purchase orders, not Requests: a PO
- * carries the part and the quantity (`parts: [{id, quantity}]`) and has an approval status; an
- * UpKeep Request has no part field at all (reference §3.7, §3.8).
+ * `SparePartStockWasUnderMinThreshold` and `SparePartWasOutOfStock` belong to a low episode of the
+ * spare part; once per episode an UpKeep purchase order (status `awaiting`, i.e. a purchase request
+ * to approve) is created for the mapped UpKeep part. Purchase orders, not Requests: a PO carries the
+ * part and the quantity (`parts: [{id, quantity}]`) and has an approval status; an UpKeep Request has
+ * no part field at all (reference §3.7, §3.8).
  *
- * - Echoes: our own stock writes (the part-low flows) come back as Mobility Work stock webhooks.
- *   A stock event whose quantity equals the last value we wrote for that part, within
- *   `echoWindowMinutes`, is recognised and not forwarded.
- * - Re-arm: a restock or recount that brings the stock above the minimum ends the episode.
- * - The PO description carries a marker; after an unanswered create, the retry looks for it before
- *   creating again.
+ * Episodes come from Mobility Work's own timeline, not from the order events arrive in. Each stock
+ * event of a part is kept as a fact: its identity (`_idempotencyKey`, through the event id) and its
+ * time (`_date` on alerts, `emittedAt`/`_sentAt` on restocks and recounts: the event's occurredAt).
+ * The part's episodes are derived from the facts in time order: a (non-echo) alert opens an episode
+ * when none is open and joins the open one otherwise; a restock or recount above the minimum closes
+ * it. So a late, replayed or reordered event lands on the episode it belongs to; a restock arriving
+ * late splits an episode where it falls; several episodes in one batch are each ordered once.
+ *
+ * | part state (derived at the event's time) | event                                      | effect                                                        | outcome            |
+ * |------------------------------------------|--------------------------------------------|---------------------------------------------------------------|--------------------|
+ * | no episode open                          | alert                                      | opens an episode; its purchase order is created               | done               |
+ * | episode open, no order yet               | alert                                      | joins it; the purchase order is created                       | done               |
+ * | episode open, ordered (or being ordered) | alert                                      | joins it                                                      | duplicate          |
+ * | episode closed, ordered                  | alert (late or replayed)                   | none                                                          | stale              |
+ * | episode closed, not ordered yet          | alert (a retry after a failed create)      | the purchase order of that episode is created                 | done               |
+ * | any                                      | alert that is the echo of our stock write  | none (not an episode)                                         | echo               |
+ * | episode open                             | restock/recount above the minimum          | closes it (alerts after it open a new one)                    | done               |
+ * | episode open                             | late restock inside an ordered episode     | splits it; the later part is a new episode and is ordered     | done               |
+ * | no episode open                          | restock/recount                            | none                                                          | skipped            |
+ * | any                                      | restock/recount not above the minimum      | none                                                          | skipped            |
+ * | any                                      | an event already applied (same id)         | none (its pending order, if it owns one, is finished)         | duplicate or stale |
+ * | any                                      | older than the part's kept history         | none                                                          | stale              |
+ *
+ * The order of an episode is decided in the same conditional write that records the event (one
+ * event owns it, `by`), so two alerts of one episode handled at once make one purchase order. The PO
+ * description carries a marker; after an unanswered create, the retry looks for it first.
+ *
+ * Echoes: our own stock writes (the part-low flows) come back as Mobility Work stock webhooks. Each
+ * write is kept with the time we sent it (shared/stock-sync.ts). An alert is the echo of write W
+ * when it reports W's quantity, its own time is at or after W's send time (less
+ * `echoClockSkewSeconds`, and within `echoWindowMinutes`), and it happened at the same second as the
+ * earliest alert attributed to W (Mobility Work applies a write once, and every webhook that write
+ * causes carries that moment). Restocks and recounts are not matched: they close an episode whoever
+ * caused them. So a replayed echo of an older write is still recognised after a newer
+ * write of ours, while a person's later change to the same quantity (a later second) is not an echo.
+ * Limits: a person's change to the very quantity we wrote, made between our send and Mobility Work's
+ * apply (or in the same second), cannot be told apart and counts as the echo; events of one part in
+ * the same second (Mobility Work's times have whole seconds) are ordered restock-before-alert.
  */
 import * as z from 'zod/mini';
-import {
-  MW_EVENT,
-  type MwStockLevel,
-  requireField,
-  stockLevelOf,
-} from '../connectors/mobility-work/events.ts';
+import { MW_EVENT, requireField, stockLevelOf } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { MW_STOCK_WRITTEN, type WrittenStock } from './shared/stock-sync.ts';
+import { ownStockWrites, type WrittenStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'mobility-work-stock-alert-to-upkeep';
 
@@ -42,8 +69,10 @@ export const configSchema = z.object({
     }),
     { titlePrefix: 'Restock', quantity: 'refill' },
   ),
-  /** A stock event matching our last write this recently is our own echo. */
+  /** How long after we send a stock write a matching Mobility Work event can still be its echo. */
   echoWindowMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(7 * 24 * 60)), 60),
+  /** How far Mobility Work's clock may run behind ours when an echo is matched to our write. */
+  echoClockSkewSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(300)), 2),
 });
 export type StockAlertFlowConfig = z.infer<typeof configSchema>;
 
@@ -51,16 +80,47 @@ export interface Deps {
   upkeep: UpKeepClient;
 }
 
-interface LowEpisode {
-  key: string;
-  openedAt: string;
-  event: string;
-  minimum: number | null;
-  purchaseOrderId?: string;
+/** One stock event of the part, as Mobility Work's timeline has it. */
+export interface StockFact {
+  /** The event id (from `_idempotencyKey`). */
+  id: string;
+  /** Mobility Work's time of the event (unix ms, whole seconds). */
+  at: number;
+  kind: 'alert' | 'level';
+  type: string;
+  quantity?: number;
+  /** Alerts: the minimum threshold they report (null: none set). */
+  minimum?: number | null;
+  /** Our stock write this event reports the quantity of, if any (`<eventId>@<sent at>`). */
+  echoOf?: { key: string; flowId: string };
 }
-interface PartAlertState {
-  open?: LowEpisode;
-  last?: LowEpisode;
+
+/** The purchase order of one episode. */
+export interface EpisodeOrder {
+  /** The episode's first alert when the order was decided: the claim key and the PO marker. */
+  key: string;
+  status: 'pending' | 'done' | 'skipped';
+  /** The event that makes it (its retries finish it). */
+  by: string;
+  /** Our clock when it was decided (unix ms): where the retry's PO lookup starts. */
+  since: number;
+  purchaseOrderId?: string;
+  note?: string;
+}
+
+export interface PartAlertState {
+  facts: StockFact[];
+  orders: EpisodeOrder[];
+  /** Facts up to this time were pruned: an unknown event this old is stale. */
+  horizon?: number;
+}
+
+export interface LowEpisode {
+  alerts: StockFact[];
+  openedAt: number;
+  closedAt?: number;
+  closedBy?: string;
+  order?: EpisodeOrder;
 }
 
 type Ctx = FlowContext<StockAlertFlowConfig, Deps>;
@@ -70,8 +130,11 @@ const ALERTS: readonly string[] = [
   MW_EVENT.SparePartWasOutOfStock,
 ];
 const RESTOCKS: readonly string[] = [MW_EVENT.SparePartWasRestocked, MW_EVENT.SparePartWasManuallyRecounted];
+/** Facts kept per part (older ones of finished episodes are pruned). */
+export const MAX_FACTS = 100;
 
 const marker = (ref: string, key: string) => `[millwright:${FLOW_ID}:${ref}:${key}]`;
+const iso = (ms: number) => new Date(ms).toISOString();
 
 export function orderQuantity(
   config: StockAlertFlowConfig,
@@ -88,57 +151,171 @@ export function orderQuantity(
 const requireRef = (event: FlowEvent): string =>
   requireField(event.data, 'sparePart.externalReference', 'string');
 
-/** Did our own stock write cause this event? (same quantity as our last write, recently). */
-async function isEcho(
+/** Time order; in one second a restock comes before an alert (the documented tie rule). */
+const byTime = (a: StockFact, b: StockFact) =>
+  a.at - b.at || (a.kind === b.kind ? 0 : a.kind === 'level' ? -1 : 1) || a.id.localeCompare(b.id);
+
+/** An echo: it matches our write, at the second of the first event attributed to that write. */
+function echoes(facts: readonly StockFact[]): (f: StockFact) => boolean {
+  const first = new Map<string, number>();
+  for (const f of facts) {
+    if (f.echoOf) first.set(f.echoOf.key, Math.min(first.get(f.echoOf.key) ?? f.at, f.at));
+  }
+  return (f) => f.echoOf !== undefined && first.get(f.echoOf.key) === f.at;
+}
+
+/** The minimum in force at `at`: the latest alert's at or before it, else the first one after. */
+function minimumAt(sorted: readonly StockFact[], at: number): number | null | undefined {
+  let found: number | null | undefined;
+  for (const f of sorted) {
+    if (f.kind !== 'alert' || f.minimum === undefined) continue;
+    if (f.at <= at || found === undefined) found = f.minimum;
+    if (f.at > at) break;
+  }
+  return found;
+}
+
+/** Is this level fact above the minimum (unknown minimum: nothing to judge against)? */
+function isAbove(sorted: readonly StockFact[], f: StockFact): boolean {
+  const minimum = minimumAt(sorted, f.at);
+  return f.quantity !== undefined && minimum !== undefined && f.quantity > (minimum ?? 0);
+}
+
+/** The part's low episodes, oldest first, from its facts in time order. */
+export function deriveEpisodes(state: PartAlertState): LowEpisode[] {
+  const sorted = [...state.facts].sort(byTime);
+  const isEcho = echoes(sorted);
+  const episodes: LowEpisode[] = [];
+  let open: LowEpisode | undefined;
+  for (const f of sorted) {
+    if (f.kind === 'level') {
+      if (open && isAbove(sorted, f)) {
+        open.closedAt = f.at;
+        open.closedBy = f.id;
+        open = undefined;
+      }
+    } else if (!isEcho(f)) {
+      if (!open) {
+        open = { alerts: [], openedAt: f.at };
+        episodes.push(open);
+      }
+      open.alerts.push(f);
+    }
+  }
+  for (const e of episodes) {
+    const order = state.orders.find((o) => e.alerts.some((a) => a.id === o.key));
+    if (order) e.order = order;
+  }
+  return episodes;
+}
+
+/**
+ * Drop the oldest facts past MAX_FACTS, whole episodes only: the cut falls right after the restock
+ * that closed an ordered episode, so no kept alert loses its episode's order and nothing pending or
+ * open is dropped.
+ */
+function prune(state: PartAlertState): void {
+  if (state.facts.length <= MAX_FACTS) return;
+  const episodes = deriveEpisodes(state);
+  const closers = new Map(episodes.flatMap((e) => (e.closedBy ? [[e.closedBy, e] as const] : [])));
+  const sorted = [...state.facts].sort(byTime);
+  const needed = sorted.length - MAX_FACTS;
+  let cut = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const closed = closers.get((sorted[i] as StockFact).id);
+    if (!closed) continue;
+    if (closed.order?.status === 'pending') break;
+    cut = i + 1;
+    if (cut >= needed) break;
+  }
+  if (cut === 0) return;
+  state.horizon = Math.max(state.horizon ?? 0, (sorted[cut - 1] as StockFact).at);
+  state.facts = sorted.slice(cut);
+  const ids = new Set(state.facts.map((f) => f.id));
+  state.orders = state.orders.filter((o) => o.status === 'pending' || ids.has(o.key));
+}
+
+/** Which of our writes (if any) this event reports: same quantity, its time at or after our send. */
+async function echoOf(
   ctx: Ctx,
   ref: string,
-  level: MwStockLevel | undefined,
-): Promise<WrittenStock | undefined> {
-  if (level?.quantity === undefined) return undefined;
-  const written = await ctx.state.getLatest<WrittenStock>(MW_STOCK_WRITTEN, ref);
-  if (!written || written.data.quantity !== level.quantity) return undefined;
-  const age = ctx.now().getTime() - Date.parse(written.at);
-  return age <= ctx.config.echoWindowMinutes * 60_000 ? written.data : undefined;
+  at: number,
+  quantity: number | undefined,
+): Promise<StockFact['echoOf']> {
+  if (quantity === undefined) return undefined;
+  const skew = ctx.config.echoClockSkewSeconds * 1000;
+  const writes = await ownStockWrites(ctx.state, ref, at - ctx.config.echoWindowMinutes * 60_000, at + skew);
+  // Mobility Work's times have whole seconds: compare with our send time's second.
+  const sentSecond = (w: WrittenStock) => Math.floor(Date.parse(w.at) / 1000) * 1000;
+  const match = writes.filter((w) => w.quantity === quantity && sentSecond(w) - skew <= at).at(-1);
+  return match ? { key: `${match.eventId}@${match.at}`, flowId: match.flowId } : undefined;
 }
 
-async function updatePart(ctx: Ctx, ref: string, change: (s: PartAlertState) => PartAlertState | undefined) {
-  return (await ctx.state.updateEntity<PartAlertState>(ctx.flowId, ref, (s) => change(s ?? {}))) ?? {};
-}
-
-async function onAlert(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const ref = requireRef(event);
+function factOf(event: FlowEvent): Omit<StockFact, 'echoOf'> {
   const level = stockLevelOf(event.data);
-  const echo = await isEcho(ctx, ref, level);
-  if (echo) {
-    return {
-      outcome: 'echo',
-      message: `stock ${level?.quantity} of ${ref} is our own write (${echo.flowId}); not forwarded`,
-    };
-  }
-  const candidate: LowEpisode = {
-    key: event.id,
-    openedAt: ctx.now().toISOString(),
-    event: event.type,
-    minimum: level?.minimum ?? null,
+  const alert = ALERTS.includes(event.type);
+  return {
+    id: event.id,
+    at: Date.parse(event.occurredAt),
+    kind: alert ? 'alert' : 'level',
+    type: event.type,
+    ...(level?.quantity !== undefined ? { quantity: level.quantity } : {}),
+    ...(alert && level?.minimum !== undefined ? { minimum: level.minimum } : {}),
   };
-  const slot = await updatePart(ctx, ref, (s) => (s.open ? undefined : { ...s, open: candidate }));
-  const episode = slot.open as LowEpisode;
-  if (episode.purchaseOrderId) {
-    return {
-      outcome: 'duplicate',
-      message: `purchase order ${episode.purchaseOrderId} already requested for this low episode of ${ref}`,
-      effects: { purchaseOrderId: episode.purchaseOrderId },
-    };
-  }
+}
 
+interface Applied {
+  state: PartAlertState;
+  /** The event was already a fact (a redelivery, replay or retry). */
+  known: boolean;
+  /** Unknown and older than the kept history. */
+  tooOld: boolean;
+}
+
+/** Record the event and decide the orders of episodes that have none, in one conditional write. */
+async function apply(ctx: Ctx, ref: string, event: FlowEvent, fact: StockFact): Promise<Applied> {
+  let known = false;
+  let tooOld = false;
+  const now = ctx.now().getTime();
+  const next = await ctx.state.updateEntity<PartAlertState>(ctx.flowId, ref, (current) => {
+    // A state of the earlier open-slot shape (no facts) cannot be replayed into facts: start afresh.
+    const s = current?.facts ? current : { facts: [], orders: [] };
+    known = s.facts.some((f) => f.id === fact.id);
+    tooOld = !known && s.horizon !== undefined && fact.at <= s.horizon;
+    if (tooOld) return undefined;
+    let changed = !known;
+    if (!known) s.facts.push(fact);
+    for (const e of deriveEpisodes(s)) {
+      const first = e.alerts[0];
+      if (!e.order && first) {
+        s.orders.push({ key: first.id, status: 'pending', by: event.id, since: now });
+        changed = true;
+      }
+    }
+    if (!changed) return undefined;
+    prune(s);
+    return s;
+  });
+  return { state: next ?? { facts: [], orders: [] }, known, tooOld };
+}
+
+interface Made {
+  order: EpisodeOrder;
+  how: 'performed' | 'found' | 'duplicate';
+  quantity?: string;
+  partId: string;
+}
+
+/** Create (once) the purchase order of an episode this event owns, then record it. */
+async function makeOrder(ctx: Ctx, ref: string, order: EpisodeOrder, episode: LowEpisode): Promise<Made> {
   const upkeep = ctx.deps.upkeep;
   const partId = ctx.config.parts[ref] ?? ref;
+  const alert = episode.alerts.find((a) => a.id === order.key) ?? (episode.alerts[0] as StockFact);
   const created = await once(ctx.state, {
-    key: `${ctx.flowId}:po:${ref}:${episode.key}`,
+    key: `${ctx.flowId}:po:${ref}:${order.key}`,
     find: async () => {
-      const since = Date.parse(episode.openedAt) - 60 * 60_000;
-      const found = (await upkeep.listAllPurchaseOrders({ createdAtGte: since })).find((po) =>
-        po.description?.includes(marker(ref, episode.key)),
+      const found = (await upkeep.listAllPurchaseOrders({ createdAtGte: order.since - 60 * 60_000 })).find(
+        (po) => po.description?.includes(marker(ref, order.key)),
       );
       return found ? { purchaseOrderId: found.id } : undefined;
     },
@@ -149,14 +326,14 @@ async function onAlert(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       const po = await upkeep.createPurchaseOrder({
         title: `${ctx.config.purchaseOrder.titlePrefix}: ${part.name}`.slice(0, 250),
         description: [
-          `Mobility Work reported ${event.type === MW_EVENT.SparePartWasOutOfStock ? 'out of stock' : 'stock under the minimum'} for ${ref}` +
-            (level?.quantity !== undefined
-              ? ` (stock ${level.quantity}, minimum ${level.minimum ?? '?'})`
+          `Mobility Work reported ${alert.type === MW_EVENT.SparePartWasOutOfStock ? 'out of stock' : 'stock under the minimum'} for ${ref}` +
+            (alert.quantity !== undefined
+              ? ` (stock ${alert.quantity}, minimum ${alert.minimum ?? '?'})`
               : '') +
-            '.',
+            ` at ${iso(alert.at)}.`,
           `UpKeep stock: ${part.quantity ?? 'not set'}, minimum ${part.minimumQuantity ?? 'not set'}.`,
           '',
-          `Created by Millwright. ${marker(ref, episode.key)}`,
+          `Created by Millwright. ${marker(ref, order.key)}`,
         ].join('\n'),
         parts: [{ id: part.id, quantity }],
         ...(ctx.config.purchaseOrder.vendor ? { vendor: ctx.config.purchaseOrder.vendor } : {}),
@@ -165,43 +342,125 @@ async function onAlert(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       return { purchaseOrderId: po.id, missingPart: '', quantity: String(quantity) };
     },
   });
-  const { purchaseOrderId, missingPart } = created.result;
-  if (missingPart) {
-    await updatePart(ctx, ref, (s) => (s.open?.key === episode.key ? { last: s.open } : undefined));
-    return { outcome: 'skipped', message: `UpKeep has no part ${missingPart} (mapped from ${ref})` };
-  }
-  await updatePart(ctx, ref, (s) =>
-    s.open?.key === episode.key ? { ...s, open: { ...s.open, purchaseOrderId } } : undefined,
-  );
+  const { purchaseOrderId, missingPart, quantity } = created.result;
+  const done: EpisodeOrder = missingPart
+    ? { ...order, status: 'skipped', note: `UpKeep has no part ${missingPart} (mapped from ${ref})` }
+    : { ...order, status: 'done', purchaseOrderId: purchaseOrderId as string };
+  await ctx.state.updateEntity<PartAlertState>(ctx.flowId, ref, (s) => {
+    const at = s?.orders.findIndex((o) => o.key === order.key && o.status === 'pending') ?? -1;
+    if (!s || at < 0) return undefined;
+    s.orders[at] = done;
+    return s;
+  });
+  return { order: done, how: created.how, ...(quantity ? { quantity } : {}), partId };
+}
+
+const describeEpisode = (e: LowEpisode) =>
+  `the low episode opened at ${iso(e.openedAt)}${e.closedAt !== undefined ? ` and closed by a restock at ${iso(e.closedAt)}` : ''}`;
+
+function madeResult(ref: string, made: Made[]): FlowResult {
+  const done = made.filter((m) => m.order.status === 'done');
+  const skipped = made.filter((m) => m.order.status === 'skipped');
+  const lines = [
+    ...done.map((m) =>
+      m.how === 'found'
+        ? `found purchase order ${m.order.purchaseOrderId} made by an earlier attempt`
+        : `purchase order ${m.order.purchaseOrderId} for UpKeep part ${m.partId} (${m.quantity ?? '?'} units)`,
+    ),
+    ...skipped.map((m) => m.order.note ?? `no purchase order for ${ref}`),
+  ];
   return {
-    outcome: created.how === 'duplicate' ? 'duplicate' : 'done',
-    message:
-      created.how === 'found'
-        ? `found purchase order ${purchaseOrderId} made by an earlier attempt`
-        : `purchase order ${purchaseOrderId} for UpKeep part ${partId} (${created.result.quantity ?? '?'} units)`,
-    effects: { purchaseOrderId: purchaseOrderId as string },
+    outcome: done.length > 0 ? (done.every((m) => m.how === 'duplicate') ? 'duplicate' : 'done') : 'skipped',
+    message: lines.join('; '),
+    ...(done[0]?.order.purchaseOrderId
+      ? { effects: { purchaseOrderId: done[0].order.purchaseOrderId } }
+      : {}),
   };
 }
 
-/** A restock or recount above the minimum ends the part's low episode (echo or not). */
-async function onRestock(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const ref = requireRef(event);
-  const level = stockLevelOf(event.data);
-  const before = (await ctx.state.getEntity<PartAlertState>(ctx.flowId, ref))?.data;
-  const open = before?.open;
-  if (!open) return { outcome: 'skipped', message: `${ref}: no low episode open` };
-  const minimum = level?.minimum ?? open.minimum;
-  if (level?.quantity === undefined || minimum === null || level.quantity <= minimum) {
+/** What this event amounted to, from the part's state after it. */
+function outcomeOf(ref: string, fact: StockFact, applied: Applied, made: Made[]): FlowResult {
+  const { state, known } = applied;
+  const stored = state.facts.find((f) => f.id === fact.id) ?? fact;
+  const episodes = deriveEpisodes(state);
+  if (stored.kind === 'alert') {
+    if (echoes(state.facts)(stored)) {
+      return {
+        outcome: 'echo',
+        message: `stock ${stored.quantity} of ${ref} at ${iso(stored.at)} is our own write (${stored.echoOf?.flowId}); not forwarded`,
+      };
+    }
+    const episode = episodes.find((e) => e.alerts.some((a) => a.id === stored.id)) as LowEpisode;
+    const mine = made.find((m) => m.order.key === episode.order?.key);
+    if (mine) return madeResult(ref, [mine]);
+    const order = episode.order as EpisodeOrder;
+    if (order.status === 'pending') {
+      return {
+        outcome: 'duplicate',
+        message: `${ref}: the purchase order of ${describeEpisode(episode)} is being made by event ${order.by}`,
+      };
+    }
+    if (order.status === 'skipped') return { outcome: 'skipped', message: order.note ?? 'no purchase order' };
+    const effects = { purchaseOrderId: order.purchaseOrderId as string };
+    if (episode.closedAt !== undefined) {
+      return {
+        outcome: 'stale',
+        message: `${ref}: ${known ? 'replayed' : 'late'} alert of ${describeEpisode(episode)}; its purchase order ${order.purchaseOrderId} exists`,
+        effects,
+      };
+    }
     return {
-      outcome: 'skipped',
-      message: `${ref}: stock ${level?.quantity ?? '?'} is not above the minimum ${minimum ?? '?'}`,
+      outcome: 'duplicate',
+      message: `purchase order ${order.purchaseOrderId} already requested for ${describeEpisode(episode)} of ${ref}`,
+      effects,
     };
   }
-  await updatePart(ctx, ref, (s) => (s.open?.key === open.key ? { last: s.open } : undefined));
-  return {
-    outcome: 'done',
-    message: `${ref} restocked to ${level.quantity}; low episode closed, alerts re-armed`,
-  };
+  // A restock or recount.
+  const closed = episodes.find((e) => e.closedBy === stored.id);
+  const split = made.length > 0 ? `; ${madeResult(ref, made).message} for the episode it split off` : '';
+  if (closed) {
+    return {
+      outcome: known && made.length === 0 ? 'duplicate' : 'done',
+      message: `${ref} restocked to ${stored.quantity} at ${iso(stored.at)}: ${describeEpisode(closed)}; alerts re-armed${split}`,
+    };
+  }
+  if (made.length > 0) return madeResult(ref, made);
+  if (known)
+    return { outcome: 'duplicate', message: `${ref}: stock event at ${iso(stored.at)} already applied` };
+  const sorted = [...state.facts].sort(byTime);
+  const minimum = minimumAt(sorted, stored.at);
+  if (stored.quantity === undefined || minimum === undefined || !isAbove(sorted, stored)) {
+    return {
+      outcome: 'skipped',
+      message: `${ref}: stock ${stored.quantity ?? '?'} is not above the minimum ${minimum ?? '?'}`,
+    };
+  }
+  return { outcome: 'skipped', message: `${ref}: no low episode open at ${iso(stored.at)}` };
+}
+
+async function onStockEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
+  const ref = requireRef(event);
+  const base = factOf(event);
+  const fact: StockFact = { ...base };
+  // Only alerts are matched to our writes: a restock or recount closes an episode echo or not, and
+  // the alerts of one write share its second, which is all the echo rule needs.
+  const echo = base.kind === 'alert' ? await echoOf(ctx, ref, base.at, base.quantity) : undefined;
+  if (echo) fact.echoOf = echo;
+  const applied = await apply(ctx, ref, event, fact);
+  if (applied.tooOld) {
+    return {
+      outcome: 'stale',
+      message: `${ref}: event at ${iso(fact.at)} is older than the part's kept history (up to ${iso(applied.state.horizon ?? 0)})`,
+    };
+  }
+  // Orders this event owns: decided by it now, or by an earlier attempt of it that failed.
+  const made: Made[] = [];
+  for (const episode of deriveEpisodes(applied.state)) {
+    const order = episode.order;
+    if (order?.status === 'pending' && order.by === event.id)
+      made.push(await makeOrder(ctx, ref, order, episode));
+  }
+  return outcomeOf(ref, fact, applied, made);
 }
 
 export const STOCK_EVENTS = [...ALERTS, ...RESTOCKS];
@@ -214,8 +473,7 @@ export const flow = defineFlow<StockAlertFlowConfig, Deps>({
   triggers: [{ kind: 'webhook', receiver: mobilityWorkWebhook, events: STOCK_EVENTS }],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),
   async handle(event, ctx) {
-    if (ALERTS.includes(event.type)) return onAlert(event, ctx);
-    if (RESTOCKS.includes(event.type)) return onRestock(event, ctx);
+    if (ALERTS.includes(event.type) || RESTOCKS.includes(event.type)) return onStockEvent(event, ctx);
     return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
   },
 });

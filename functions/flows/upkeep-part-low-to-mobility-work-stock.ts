@@ -6,6 +6,11 @@
  * Mobility Work's stock for the mapped spare part is set to UpKeep's quantity and its minimum is
  * aligned, once per low episode (or on every change in `mirror` mode). All the parts of one poll
  * step go out in one bulk call, split at Mobility Work's 10,000-item limit.
+ *
+ * Subject: one UpKeep part; its state machine (none / above / low, one transition per version of the
+ * part, versions ordered by UpKeep's updatedAt then by the poll's read time) is the transition table
+ * in functions/flows/shared/stock-sync.ts. An event older than the part's stored version changes
+ * nothing (`stale` in the counts); a redelivered event is absorbed by its claim and its versions.
  */
 import * as z from 'zod/mini';
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
@@ -61,13 +66,14 @@ export const flow = defineFlow<PartLowFlowConfig, Deps>({
     if (event.type !== UPKEEP_PARTS_CHANGED) {
       return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
     }
-    const { parts } = parseEventData(upkeepPartsChangedDataSchema, event);
+    const { parts, readAtMs } = parseEventData(upkeepPartsChangedDataSchema, event);
     const levels: PartLevel[] = parts.map((p) => ({
       partId: p.id,
       name: p.name,
       quantity: p.quantity,
       minimum: p.minimumQuantity,
       changedAtMs: p.updatedAtMs,
+      ...(readAtMs !== undefined ? { readAtMs } : {}),
     }));
     const { result } = await syncStock(ctx, ctx.deps.mobilityWork, event.id, levels);
     return result;

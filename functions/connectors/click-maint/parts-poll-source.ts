@@ -107,6 +107,11 @@ export type ClickMaintPartSnapshot = z.infer<typeof clickMaintPartSnapshotSchema
 export const clickMaintPartsChangedDataSchema = z.object({
   entityId: z.int(),
   parts: z.array(clickMaintPartSnapshotSchema).check(z.minLength(1)),
+  /**
+   * When the run read these parts (unix ms, our clock). updated_at has whole seconds, so two reads of
+   * one part can share it; the later read is the newer version (stock-sync orders versions by it).
+   */
+  readAtMs: z.optional(z.number()),
 });
 export type ClickMaintPartsChangedData = z.infer<typeof clickMaintPartsChangedDataSchema>;
 
@@ -211,6 +216,8 @@ type Entry = { ms: number; part: ClickMaintPart } | { ms: number; bad: ClickMain
 
 interface EntityRun {
   entityId: number;
+  /** The run's read time (unix ms), carried by its events. */
+  readAtMs: number;
   start: ClickMaintEntityPollState;
   configured: UpdatedAtFilterMode;
   o: ResolvedClickMaintPartsPollOptions;
@@ -267,7 +274,7 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
       source: CLICK_MAINT_POLL_EVENT_SOURCE,
       occurredAt: new Date(Date.parse(last.updatedAt)).toISOString(),
       subject: `entity:${entityId}`,
-      data: { entityId, parts } satisfies ClickMaintPartsChangedData,
+      data: { entityId, parts, readAtMs: run.readAtMs } satisfies ClickMaintPartsChangedData,
     };
     return {
       events: [event],
@@ -526,7 +533,17 @@ export const clickMaintPartsPollSource: PollSource<
         current.entities[key] = entityState;
         return structuredClone(current);
       };
-      const steps = pollEntity({ entityId, start, configured, o, perPage, client, log, commit });
+      const steps = pollEntity({
+        entityId,
+        readAtMs: now.getTime(),
+        start,
+        configured,
+        o,
+        perPage,
+        client,
+        log,
+        commit,
+      });
       try {
         for await (const step of steps) {
           // A step that reports skipped records is yielded itself, so they are reported before the

@@ -20,7 +20,11 @@
  * The end of the list is a page shorter than `pageSize`, or a 404 past offset 0 (reference §2.4 EXT).
  * The runtime enqueues a step's event before it saves the step's state, and a step's state covers
  * exactly the parts of its event, so a crash in between replays the same step from the same state,
- * which yields the same event id.
+ * which yields the same event id when UpKeep is unchanged. When a part changed meanwhile within the
+ * same updatedAt millisecond (a bulk import, a fast second edit), the replay is a different event that
+ * carries the other parts again (absorbed downstream) and the part's newer version at the same
+ * updatedAt: the event's `readAtMs` (this run's time) orders the two versions, so the stock flow
+ * keeps the newer one whichever event it handles last.
  *
  * A part that does not parse (e.g. `quantity: "abc"`) is skipped, not fatal: it goes into the step's
  * `skipped` (the runtime logs it and writes a run-log entry) and the watermark moves past it like past
@@ -93,6 +97,12 @@ export type PartSnapshot = z.infer<typeof partSnapshotSchema>;
 /** `data` of an `upkeep.parts.changed` event: parts in updatedAt order (a part may appear twice). */
 export const upkeepPartsChangedDataSchema = z.object({
   parts: z.array(partSnapshotSchema).check(z.minLength(1)),
+  /**
+   * When the run read these parts (unix ms, our clock). Many parts can share one updatedAt
+   * millisecond, and a step replayed after a crash can carry a newer version of a part at the same
+   * updatedAt as the event enqueued before the crash: the later read is the newer version.
+   */
+  readAtMs: z.optional(z.number()),
 });
 export type UpKeepPartsChangedData = z.infer<typeof upkeepPartsChangedDataSchema>;
 
@@ -246,7 +256,7 @@ export const upkeepPartsPollSource: PollSource<
         source: UPKEEP_POLL_EVENT_SOURCE,
         occurredAt: new Date(last.updatedAtMs).toISOString(),
         subject: 'parts',
-        data: { parts } satisfies UpKeepPartsChangedData,
+        data: { parts, readAtMs: now.getTime() } satisfies UpKeepPartsChangedData,
       };
       return {
         events: [event],

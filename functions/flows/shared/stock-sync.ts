@@ -1,22 +1,43 @@
 /**
  * Stock sync to Mobility Work, shared by every "<CMMS> part low -> Mobility Work stock" flow
- * (UpKeep today; Click Maint reuses it): given part levels read from the source CMMS, decide per
- * part whether Mobility Work's stock must be set, then write all of them in bulk calls.
+ * (UpKeep and Click Maint): given part levels read from the source CMMS, decide per part whether
+ * Mobility Work's stock must be set, then write all of them in bulk calls.
  *
- * - `low` mode: one write per low episode. A part whose quantity falls to or below its minimum gets
- *   its Mobility Work stock set to the source quantity (and its minimum aligned, so Mobility Work
- *   raises its own low-stock alert); the episode re-arms when the part is restocked above its
- *   minimum, and (with `writeOnRestock`) that restocked quantity is written too, so the alert clears.
- * - `mirror` mode: every quantity change is written.
- * - A part whose quantity is unknown (UpKeep's `quantity` is optional; `null` in the snapshot) is
- *   counted as `no-quantity` and nothing else: no stock write, no minimum alignment, and its stored
- *   state is left as it was. Unknown is not 0: reading it as no stock would open a low episode and
- *   write 0 to Mobility Work. Its next known quantity is judged against the last known state.
+ * The subject is one source part; its sync state (`PartSyncState`, entity kind = flow id) is a small
+ * state machine. A part level is a *version* of the part, ordered by the source's own change time
+ * (`changedAtMs`, UpKeep's updatedAt in ms, Click Maint's updated_at in seconds) and, for versions
+ * that share that time, by when we read it (`readAtMs`): a later read of the same change time is at
+ * least as new, which is what makes a poll step replayed after a crash, or an older event redelivered
+ * after a newer one, harmless even when many parts share one millisecond. The versions of one part
+ * in one event (several changes, several low episodes in one poll) are applied in that order, one
+ * transition each; the stock written is the one the last writing transition asks for.
+ *
+ * Transitions (`low` mode; `m` = the source minimum, `q` = the version's quantity):
+ *
+ * | state           | version                                   | write                          | next state  | why           |
+ * |-----------------|-------------------------------------------|--------------------------------|-------------|---------------|
+ * | any             | older than the stored version             | none                           | unchanged   | stale         |
+ * | any             | quantity unknown (null)                   | none (unknown is not 0)        | unchanged   | no-quantity   |
+ * | any             | part not in `parts` and `onlyListedParts` | none                           | (not kept)  | unmapped      |
+ * | none or above   | q <= m                                    | stock q (+ minimum m)          | low         | low           |
+ * | low             | q <= m                                    | none                           | low         | still-low     |
+ * | low             | q > m                                     | stock q if `writeOnRestock`    | above       | restocked     |
+ * | none or above   | q > m, or no minimum                      | none                           | above       | above-minimum |
+ *
+ * `mirror` mode: every version whose quantity differs from the last one written is written
+ * (`changed`), else `unchanged`; the low flag is kept the same way. The minimum is aligned together
+ * with a stock write (or on every change in mirror mode) when it differs from the one last aligned.
  *
  * Mobility Work's stock write is absolute, asynchronous (202) and bulk, so a retried write is
- * harmless; a claim per event still keeps the normal path to one call. What we write is recorded
- * (`MW_STOCK_WRITTEN`, last value per spare part) before the call, so the stock webhooks that our
- * own write triggers are recognised as echoes by the Mobility Work -> CMMS flows.
+ * harmless; a claim per event still keeps the normal path to one call. Every write is recorded first
+ * (`ownStockWrites`: a history per spare part with our write time), so the stock webhooks our own
+ * writes trigger, even a late or replayed one of an older write, are recognised as echoes by the
+ * Mobility Work -> CMMS flow (see mobility-work-stock-alert-to-upkeep.ts for the rule).
+ *
+ * Limits: versions with the same change time and the same read time cannot be ordered (two poll runs
+ * in one millisecond of our clock); two events about one part processed at the same moment by two
+ * workers can both write before the conditional state save makes one of them retry (the worker runs
+ * the records of one subject in order).
  */
 import * as z from 'zod/mini';
 import type { SparePartIdentifier } from '../../connectors/mobility-work/client.ts';
@@ -41,6 +62,8 @@ export interface PartLevel {
   minimum: number | null;
   /** Source change time; an older snapshot than the stored one is ignored. */
   changedAtMs: number;
+  /** When we read it (our clock): orders versions that share `changedAtMs`. Absent: 0. */
+  readAtMs?: number;
   /** Mobility Work external reference when `parts` does not list the part (default: `partId`). */
   target?: string;
 }
@@ -73,19 +96,56 @@ export interface PartSyncState {
   quantity: number;
   minimum: number | null;
   changedAtMs: number;
+  readAtMs?: number;
   low: boolean;
   /** The minimum last aligned in Mobility Work. */
   alignedMinimum?: number | null;
   lastWrite?: { quantity: number; at: string; eventId: string };
 }
 
-/** Last stock value we set per Mobility Work spare part (kind of StateStore.putLatest). */
+/** Our stock writes per Mobility Work spare part (a set per reference; member id `<at ISO>#<event>`). */
 export const MW_STOCK_WRITTEN = 'mobility-work-stock-written';
 export interface WrittenStock {
   quantity: number;
   minimum: number | null;
   flowId: string;
   eventId: string;
+  /** Our clock when the write was sent (Mobility Work applies it at or after this time). */
+  at: string;
+}
+
+const writtenSet = (ref: string) => `${MW_STOCK_WRITTEN}:${ref}`;
+
+/** Record writes before they are sent (a webhook they cause may come back before the call returns). */
+export async function recordOwnStockWrites(
+  state: StateStore,
+  writes: readonly { ref: string; data: WrittenStock }[],
+): Promise<void> {
+  for (let i = 0; i < writes.length; i += 25) {
+    await Promise.all(
+      writes
+        .slice(i, i + 25)
+        .map((w) => state.putMember(writtenSet(w.ref), `${w.data.at}#${w.data.eventId}`, w.data)),
+    );
+  }
+}
+
+/** Our writes to spare part `ref` sent within [fromMs, toMs], oldest first. */
+export async function ownStockWrites(
+  state: StateStore,
+  ref: string,
+  fromMs: number,
+  toMs: number,
+): Promise<WrittenStock[]> {
+  const out: WrittenStock[] = [];
+  let after = new Date(Math.max(0, fromMs) - 1).toISOString();
+  for (;;) {
+    const page = await state.listMembers<WrittenStock>(writtenSet(ref), { after, limit: 100 });
+    for (const m of page) if (Date.parse(m.data.at) <= toMs) out.push(m.data);
+    const last = page.at(-1);
+    if (page.length < 100 || !last || Date.parse(last.data.at) > toMs) return out;
+    after = last.id;
+  }
 }
 
 export interface StockWriter {
@@ -114,7 +174,14 @@ export interface PartPlan {
   why: 'low' | 'restocked' | 'changed' | 'still-low' | 'unchanged' | 'stale' | 'unmapped' | 'above-minimum';
 }
 
-/** Pure decision for one part. */
+/** Version order of a part: the source's change time, then our read time (same change time). */
+export const isOlder = (
+  a: { changedAtMs: number; readAtMs?: number },
+  b: { changedAtMs: number; readAtMs?: number },
+): boolean =>
+  a.changedAtMs < b.changedAtMs || (a.changedAtMs === b.changedAtMs && (a.readAtMs ?? 0) < (b.readAtMs ?? 0));
+
+/** Pure decision for one version of one part (one row of the transition table). */
 export function planPart(
   part: KnownPartLevel,
   prev: PartSyncState | undefined,
@@ -127,12 +194,13 @@ export function planPart(
     quantity: part.quantity,
     minimum: part.minimum,
     changedAtMs: part.changedAtMs,
+    ...(part.readAtMs !== undefined ? { readAtMs: part.readAtMs } : {}),
     low: isLow(part),
     alignedMinimum: prev?.alignedMinimum,
     lastWrite: prev?.lastWrite,
   };
   if (!listed && config.onlyListedParts) return { part, target, next: base, why: 'unmapped' };
-  if (prev && part.changedAtMs < prev.changedAtMs) return { part, target, next: prev, why: 'stale' };
+  if (prev && isOlder(part, prev)) return { part, target, next: prev, why: 'stale' };
   const alignMinimum =
     config.alignMinimum && part.minimum !== null && (prev?.alignedMinimum ?? undefined) !== part.minimum;
   const wasLow = prev?.low ?? false;
@@ -173,14 +241,52 @@ export interface SyncSummary {
   counts: Partial<Record<PartPlan['why'] | 'no-quantity', number>>;
 }
 
-/** Keep the newest snapshot per part (one event may carry a part twice). */
-function latestPerPart(parts: readonly PartLevel[]): PartLevel[] {
-  const byId = new Map<string, PartLevel>();
-  for (const p of parts) {
-    const seen = byId.get(p.partId);
-    if (!seen || p.changedAtMs >= seen.changedAtMs) byId.set(p.partId, p);
+/** Each part's versions in version order; versions that tie keep the event's (read) order. */
+function versionsPerPart(parts: readonly KnownPartLevel[]): KnownPartLevel[][] {
+  const byId = new Map<string, KnownPartLevel[]>();
+  for (const p of parts) byId.set(p.partId, [...(byId.get(p.partId) ?? []), p]);
+  return [...byId.values()].map((versions) =>
+    versions.sort((a, b) => a.changedAtMs - b.changedAtMs || (a.readAtMs ?? 0) - (b.readAtMs ?? 0)),
+  );
+}
+
+/** A part's plan over its versions: one transition each, in order; the last write and alignment win. */
+export interface PartsPlan extends PartPlan {
+  /** The transition of each version, in order. */
+  steps: PartPlan['why'][];
+}
+
+export function planVersions(
+  versions: readonly KnownPartLevel[],
+  prev: PartSyncState | undefined,
+  config: StockSyncConfig,
+): PartsPlan {
+  let state = prev;
+  let plan: PartPlan | undefined;
+  let quantity: number | undefined;
+  let minimum: number | null | undefined;
+  const steps: PartPlan['why'][] = [];
+  for (const version of versions) {
+    plan = planPart(version, state, config);
+    steps.push(plan.why);
+    if (plan.minimum !== undefined) minimum = plan.minimum;
+    if (plan.quantity !== undefined) {
+      quantity = plan.quantity;
+      // The next version is judged against this write (mirror mode compares with the last write).
+      state = { ...plan.next, lastWrite: { quantity, at: '', eventId: '' } };
+    } else {
+      state = plan.next;
+    }
   }
-  return [...byId.values()];
+  if (!plan) throw new RangeError('planVersions needs at least one version');
+  const { quantity: _q, minimum: _m, ...last } = plan;
+  return {
+    ...last,
+    ...(quantity !== undefined ? { quantity } : {}),
+    ...(minimum !== undefined ? { minimum } : {}),
+    next: state ?? plan.next,
+    steps,
+  };
 }
 
 /**
@@ -200,34 +306,43 @@ export async function syncStock(
     refresh?: (parts: PartLevel[]) => Promise<PartLevel[]>;
   } = {},
 ): Promise<{ summary: SyncSummary; result: FlowResult }> {
-  const latest = latestPerPart(levels);
-  let parts = latest.filter(hasQuantity);
-  const unknown = latest.length - parts.length;
+  const known = levels.filter(hasQuantity);
+  const unknown = new Set(levels.filter((p) => !hasQuantity(p)).map((p) => p.partId));
+  for (const p of known) unknown.delete(p.partId);
+  let parts = versionsPerPart(known);
   const stored = await ctx.state.getEntities<PartSyncState>(
     ctx.flowId,
-    parts.map((p) => p.partId),
+    parts.map((versions) => (versions[0] as KnownPartLevel).partId),
   );
-  const planAll = () => parts.map((p) => planPart(p, stored.get(p.partId)?.data, ctx.config));
+  const planAll = () =>
+    parts.map((versions) =>
+      planVersions(versions, stored.get((versions[0] as KnownPartLevel).partId)?.data, ctx.config),
+    );
   let plans = planAll();
   if (options.refresh) {
-    const stale = plans.filter((p) => p.quantity !== undefined || p.minimum !== undefined).map((p) => p.part);
-    if (stale.length > 0) {
+    const toWrite = plans
+      .filter((p) => p.quantity !== undefined || p.minimum !== undefined)
+      .map((p) => p.part);
+    if (toWrite.length > 0) {
       const fresh = new Map(
-        (await options.refresh(stale)).filter(hasQuantity).map((p) => [p.partId, p] as const),
+        (await options.refresh(toWrite)).filter(hasQuantity).map((p) => [p.partId, p] as const),
       );
-      const wanted = new Set(stale.map((p) => p.partId));
-      parts = parts.flatMap((p) =>
-        wanted.has(p.partId) ? (fresh.has(p.partId) ? [fresh.get(p.partId) as KnownPartLevel] : []) : [p],
-      );
+      const wanted = new Set(toWrite.map((p) => p.partId));
+      parts = parts.flatMap((versions) => {
+        const id = (versions[0] as KnownPartLevel).partId;
+        if (!wanted.has(id)) return [versions];
+        const now = fresh.get(id);
+        return now ? [[now]] : [];
+      });
       plans = planAll();
     }
   }
   const writes = plans.filter((p) => p.quantity !== undefined);
   const aligns = plans.filter((p) => p.minimum !== undefined);
   const counts: SyncSummary['counts'] = {};
-  for (const p of plans) counts[p.why] = (counts[p.why] ?? 0) + 1;
-  if (unknown > 0) counts['no-quantity'] = unknown;
-  const total = parts.length + unknown;
+  for (const p of plans) for (const why of p.steps) counts[why] = (counts[why] ?? 0) + 1;
+  if (unknown.size > 0) counts['no-quantity'] = unknown.size;
+  const total = parts.length + unknown.size;
 
   let requests = 0;
   if (writes.length > 0 || aligns.length > 0) {
@@ -235,11 +350,18 @@ export async function syncStock(
       key: `${ctx.flowId}:stock:${eventId}`,
       perform: async () => {
         // Recorded first: Mobility Work may send the resulting webhooks before our call returns.
-        await ctx.state.putLatest<WrittenStock>(
-          MW_STOCK_WRITTEN,
+        const at = ctx.now().toISOString();
+        await recordOwnStockWrites(
+          ctx.state,
           writes.map((w) => ({
-            id: w.target,
-            data: { quantity: w.quantity as number, minimum: w.part.minimum, flowId: ctx.flowId, eventId },
+            ref: w.target,
+            data: {
+              quantity: w.quantity as number,
+              minimum: w.part.minimum,
+              flowId: ctx.flowId,
+              eventId,
+              at,
+            },
           })),
         );
         let calls = 0;

@@ -1,0 +1,256 @@
+/**
+ * Mobility Work stock alert -> UpKeep purchase order: the episode state machine (one test per row of
+ * the transition table in the flow's header) and the issue's scenarios 4, 6 and 7, on the real UpKeep
+ * and Mobility Work simulators and a real state store, with the events delivered in the order each
+ * test chooses.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { FlowEvent } from '../../../functions/core/flow.ts';
+import * as alertFlow from '../../../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
+import { syncStock } from '../../../functions/flows/shared/stock-sync.ts';
+import {
+  type AlertCtx,
+  alertContext,
+  handleAlert,
+  purchaseOrdersFor,
+  type StockWorld,
+  startStockWorld,
+} from './stock-harness.ts';
+
+// Seeded in both simulators: UpKeep 20 (minimum 5), Mobility Work 20 (minimum 5).
+const PART = 'PartFilterHF35';
+const PO_ROUTE = 'POST /api/v2/purchase-orders/';
+
+let world: StockWorld;
+let ctx: AlertCtx;
+let tests = 0;
+beforeAll(async () => {
+  world = await startStockWorld();
+});
+afterAll(() => world?.close());
+beforeEach(async () => {
+  world.mw.reset();
+  world.upkeep.sim.reset();
+  world.upkeep.sim.faults.length = 0;
+  // A fresh flow state per test (its own flow id), an hour later (past the echo window).
+  world.advance(3_600_000);
+  ctx = { ...alertContext(world), flowId: `stock-alert-test-${++tests}` };
+});
+
+/** A person's stock action in Mobility Work, 5 s after the previous one; its webhooks. */
+function person(action: 'consume' | 'restock' | 'recount', quantity: number): FlowEvent[] {
+  world.advance(5_000);
+  const from = world.mw.events().length;
+  world.mw[action](PART, quantity);
+  return world.mwEvents(from).filter((e) => !e.type.endsWith('SparePartWasConsumed'));
+}
+const one = (events: FlowEvent[], type: string): FlowEvent => {
+  const found = events.find((e) => e.type === `mobility-work.${type}`);
+  if (!found) throw new Error(`no ${type} in ${events.map((e) => e.type).join(', ')}`);
+  return found;
+};
+const alertOf = (events: FlowEvent[]) => one(events, 'SparePartStockWasUnderMinThreshold');
+const pos = () => purchaseOrdersFor(world, PART);
+
+/** Our own stock write, as the part-low flows make it (recorded, then sent); its webhooks. */
+async function ourWrite(quantity: number, eventId: string): Promise<FlowEvent[]> {
+  world.advance(5_000);
+  const from = world.mw.events().length;
+  const sync = {
+    flowId: 'upkeep-part-low-to-mobility-work-stock',
+    state: world.store,
+    now: () => world.now(),
+  };
+  await syncStock(
+    {
+      ...sync,
+      config: {
+        mode: 'mirror',
+        parts: {},
+        onlyListedParts: false,
+        alignMinimum: false,
+        writeOnRestock: true,
+      },
+    },
+    world.mwClient,
+    eventId,
+    [{ partId: PART, name: 'Filter', quantity, minimum: 5, changedAtMs: world.now().getTime() }],
+  );
+  await world.mw.settle();
+  return world.mwEvents(from);
+}
+
+describe('scenarios from issue 9', () => {
+  it('scenario 4: a purchase-order create fails, the part is restocked before the retry, then a second low episode: 2 purchase orders', async () => {
+    const low1 = person('consume', 16); // 20 -> 4: under the minimum
+    world.upkeep.sim.faults.push({ match: PO_ROUTE, status: 503, times: 1 });
+    await expect(handleAlert(ctx, alertOf(low1))).rejects.toThrow();
+    expect(pos()).toHaveLength(0);
+
+    const restock = person('restock', 16); // 4 -> 20: the episode ends before the retry
+    expect(await handleAlert(ctx, one(restock, 'SparePartWasRestocked'))).toMatchObject({ outcome: 'done' });
+
+    // The retry still orders for the episode the alert belongs to.
+    expect(await handleAlert(ctx, alertOf(low1))).toMatchObject({ outcome: 'done' });
+    const low2 = person('consume', 17); // 20 -> 3: a second episode
+    expect(await handleAlert(ctx, alertOf(low2))).toMatchObject({ outcome: 'done' });
+    expect(pos()).toHaveLength(2);
+  });
+
+  it('scenario 6: a replay (e.g. from the DLQ) of the second alert of an already closed low episode: no second purchase order', async () => {
+    const low = person('consume', 16); // 20 -> 4: under the minimum
+    const out = person('consume', 4); // 4 -> 0: out of stock, the same episode
+    expect(await handleAlert(ctx, alertOf(low))).toMatchObject({ outcome: 'done' });
+    const second = one(out, 'SparePartWasOutOfStock');
+    expect(await handleAlert(ctx, second)).toMatchObject({ outcome: 'duplicate' });
+    const restock = person('restock', 20);
+    await handleAlert(ctx, one(restock, 'SparePartWasRestocked'));
+
+    const replay = await handleAlert(ctx, { ...second, source: 'replay' });
+    expect(replay.outcome).toBe('stale');
+    expect(replay.message).toMatch(
+      /replayed alert of the low episode opened at .* and closed by a restock at/,
+    );
+    expect(pos()).toHaveLength(1);
+  });
+
+  it('scenario 7: a replay of the echo of our own stock write, arriving after our next write: no purchase order', async () => {
+    const echo1 = await ourWrite(3, 'uk-evt-1'); // 20 -> 3: Mobility Work alerts about our write
+    for (const e of echo1) await handleAlert(ctx, e);
+    await ourWrite(12, 'uk-evt-2'); // our next write
+    // The echo of the first write comes again (a DLQ replay) after the second write.
+    const replayed = await handleAlert(ctx, { ...alertOf(echo1), source: 'replay' });
+    expect(replayed.outcome).toBe('echo');
+    expect(pos()).toHaveLength(0);
+  });
+
+  it('scenario 7 (first delivery late): an echo of an older write of ours seen only after our next write is still an echo', async () => {
+    const echo1 = await ourWrite(3, 'uk-evt-3');
+    await ourWrite(12, 'uk-evt-4');
+    const late = await handleAlert(ctx, alertOf(echo1));
+    expect(late).toMatchObject({ outcome: 'echo' });
+    expect(late.message).toContain('is our own write (upkeep-part-low-to-mobility-work-stock)');
+    expect(pos()).toHaveLength(0);
+  });
+});
+
+describe('the episode state machine, one test per transition', () => {
+  it('no episode open + alert: opens an episode and orders once (done)', async () => {
+    const r = await handleAlert(ctx, alertOf(person('consume', 16)));
+    expect(r).toMatchObject({ outcome: 'done', effects: { purchaseOrderId: pos()[0]?.id } });
+  });
+
+  it('episode open and ordered + alert of it: duplicate, whatever the order they arrive in', async () => {
+    const low = alertOf(person('consume', 16));
+    const out = one(person('consume', 4), 'SparePartWasOutOfStock');
+    // The later alert first: it opens the episode; the earlier one joins it.
+    expect(await handleAlert(ctx, out)).toMatchObject({ outcome: 'done' });
+    const r = await handleAlert(ctx, low);
+    expect(r.outcome).toBe('duplicate');
+    expect(r.message).toContain('already requested for the low episode opened at');
+    expect(pos()).toHaveLength(1);
+  });
+
+  it('episode open, order being made by another event + alert of it: duplicate naming that event', async () => {
+    const low = alertOf(person('consume', 16));
+    const out = one(person('consume', 4), 'SparePartWasOutOfStock');
+    world.upkeep.sim.faults.push({ match: PO_ROUTE, status: 503, times: 1 });
+    await expect(handleAlert(ctx, low)).rejects.toThrow();
+    const r = await handleAlert(ctx, out);
+    expect(r).toMatchObject({ outcome: 'duplicate' });
+    expect(r.message).toContain(`is being made by event ${low.id}`);
+    expect(await handleAlert(ctx, low)).toMatchObject({ outcome: 'done' });
+    expect(pos()).toHaveLength(1);
+  });
+
+  it('episode closed and ordered + a late alert of it: stale', async () => {
+    const low = alertOf(person('consume', 16));
+    const out = one(person('consume', 4), 'SparePartWasOutOfStock');
+    const restock = one(person('restock', 20), 'SparePartWasRestocked');
+    await handleAlert(ctx, low);
+    await handleAlert(ctx, restock);
+    const r = await handleAlert(ctx, out); // first seen after the restock
+    expect(r.outcome).toBe('stale');
+    expect(r.message).toContain('late alert of the low episode');
+    expect(pos()).toHaveLength(1);
+  });
+
+  it('episode closed, not ordered yet + an alert first seen after the restock: the episode is ordered (done)', async () => {
+    const low = alertOf(person('consume', 16));
+    const restock = one(person('restock', 20), 'SparePartWasRestocked');
+    expect(await handleAlert(ctx, restock)).toMatchObject({ outcome: 'skipped' });
+    expect(await handleAlert(ctx, low)).toMatchObject({ outcome: 'done' });
+    expect(pos()).toHaveLength(1);
+  });
+
+  it('an alert that is the echo of our stock write: echo, no episode; a later person change to the same quantity is not', async () => {
+    const echo = await ourWrite(3, 'uk-evt-5');
+    expect(await handleAlert(ctx, alertOf(echo))).toMatchObject({ outcome: 'echo' });
+    person('recount', 20); // a person brings it back up ...
+    const again = person('consume', 17); // ... and down to 3 again, the quantity we wrote, later
+    expect(await handleAlert(ctx, alertOf(again))).toMatchObject({ outcome: 'done' });
+    expect(pos()).toHaveLength(1);
+  });
+
+  it('episode open + restock above the minimum: closes it (done); the next alert opens a new episode', async () => {
+    await handleAlert(ctx, alertOf(person('consume', 16)));
+    const r = await handleAlert(ctx, one(person('recount', 9), 'SparePartWasManuallyRecounted'));
+    expect(r.outcome).toBe('done');
+    expect(r.message).toContain('alerts re-armed');
+    await handleAlert(ctx, alertOf(person('consume', 5)));
+    expect(pos()).toHaveLength(2);
+  });
+
+  it('a late restock inside an ordered episode splits it: the later part is a new episode, ordered (done)', async () => {
+    const low1 = alertOf(person('consume', 16)); // 4
+    const restock = one(person('restock', 16), 'SparePartWasRestocked'); // 20
+    const low2 = alertOf(person('consume', 17)); // 3
+    expect(await handleAlert(ctx, low1)).toMatchObject({ outcome: 'done' });
+    // Without the restock the two alerts look like one episode.
+    expect(await handleAlert(ctx, low2)).toMatchObject({ outcome: 'duplicate' });
+    const r = await handleAlert(ctx, restock);
+    expect(r.outcome).toBe('done');
+    expect(r.message).toContain('for the episode it split off');
+    expect(pos()).toHaveLength(2);
+  });
+
+  it('no episode open + restock: skipped', async () => {
+    const r = await handleAlert(ctx, one(person('restock', 5), 'SparePartWasRestocked'));
+    expect(r.outcome).toBe('skipped');
+  });
+
+  it('restock not above the minimum: skipped, the episode stays open', async () => {
+    await handleAlert(ctx, alertOf(person('consume', 18))); // 2
+    const r = await handleAlert(ctx, one(person('restock', 1), 'SparePartWasRestocked')); // 3
+    expect(r).toMatchObject({ outcome: 'skipped' });
+    expect(r.message).toContain('is not above the minimum 5');
+    expect(await handleAlert(ctx, one(person('consume', 3), 'SparePartWasOutOfStock'))).toMatchObject({
+      outcome: 'duplicate',
+    });
+    expect(pos()).toHaveLength(1);
+  });
+
+  it('an event already applied (same id): duplicate', async () => {
+    const restock = one(person('recount', 30), 'SparePartWasManuallyRecounted');
+    await handleAlert(ctx, alertOf(person('consume', 26)));
+    await handleAlert(ctx, restock);
+    expect(await handleAlert(ctx, restock)).toMatchObject({ outcome: 'duplicate' });
+  });
+
+  it('an event older than the kept history: stale', async () => {
+    const first = alertOf(person('consume', 16));
+    const restockFirst = one(person('restock', 16), 'SparePartWasRestocked');
+    // Many later episodes push the first one out of the kept history, unseen.
+    const later: FlowEvent[] = [];
+    for (let i = 0; i < alertFlow.MAX_FACTS / 2 + 1; i++) {
+      later.push(alertOf(person('consume', 16)), one(person('restock', 16), 'SparePartWasRestocked'));
+    }
+    for (const e of later) await handleAlert(ctx, e);
+    const ordered = pos().length;
+    const r = await handleAlert(ctx, first);
+    expect(r.outcome).toBe('stale');
+    expect(r.message).toContain("older than the part's kept history");
+    expect(await handleAlert(ctx, restockFirst)).toMatchObject({ outcome: 'stale' });
+    expect(pos()).toHaveLength(ordered);
+  }, 30_000);
+});
