@@ -299,14 +299,29 @@ describe('parking and poison', () => {
     expect((await store.listParked('flow-list')).map((p) => p.eventId)).toEqual(['old']);
   });
 
-  it('scenario 10: a poison message goes straight to the dead-letter queue, never re-sent', async () => {
-    const { worker, requeued, deadLettered } = setup('flow-poison', async () => {
+  it('scenario 10: only poison reaches the dead-letter queue: in one batch, contention and 500s are re-sent while the poison message is dead-lettered at once', async () => {
+    const { worker, requeued, deadLettered } = setup('flow-poison', async (event) => {
+      if (event.id === 'busy') throw new ClaimBusyError('flow-poison:work-order:ep-1');
+      if (event.id === 'five-hundred')
+        throw new VendorHttpError('upkeep', 'createWorkOrder', 500, 'internal error');
       throw new VendorHttpError('upkeep', 'getWorkOrder', 404, 'work order WO-9 does not exist');
     });
-    const result = await worker.processRecord(body({ id: 'evt-404' }), 1);
-    expect(result.outcome).toBe('dead-lettered');
-    expect(requeued).toEqual([]);
-    expect(deadLettered.map((d) => d.reason)).toEqual([expect.stringMatching(/HTTP 404/)]);
+    const record = (messageId: string, id: string, receiveCount: number) =>
+      ({
+        messageId,
+        receiptHandle: messageId,
+        body: body({ id, subject: id }),
+        attributes: { ApproximateReceiveCount: String(receiveCount) },
+        messageAttributes: {},
+      }) as unknown as SQSRecord;
+    // Even on what SQS counts as their last delivery (3 of 3), nothing is left for the redrive.
+    const response = await worker.handler({
+      Records: [record('m1', 'busy', 3), record('m2', 'five-hundred', 3), record('m3', 'not-found', 1)],
+    });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(deadLettered.map((d) => JSON.parse(d.body).id)).toEqual(['not-found']);
+    expect(deadLettered[0]?.reason).toMatch(/HTTP 404/);
+    expect(requeued.map((m) => JSON.parse(m.body).id).sort()).toEqual(['busy', 'five-hundred']);
   });
 });
 
