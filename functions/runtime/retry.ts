@@ -116,10 +116,13 @@ export function backoffSeconds(
 export const clampDelay = (seconds: number): number =>
   Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(seconds)));
 
-/** The vendor's Retry-After, when it gave one. */
-export function retryAfterSeconds(error: unknown): number | undefined {
+/**
+ * The vendor's Retry-After, when it gave one, up to `maxDelaySeconds` (a longer one is met by the
+ * next attempt's answer: the vendor says again how long to wait, and the budget counts it all).
+ */
+export function retryAfterSeconds(error: unknown, settings: RetrySettings): number | undefined {
   if (error instanceof VendorHttpError && error.retryAfterMs !== undefined) {
-    return clampDelay(error.retryAfterMs / 1000);
+    return clampDelay(Math.min(error.retryAfterMs / 1000, settings.maxDelaySeconds));
   }
   return undefined;
 }

@@ -316,7 +316,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const history = readHistory(delivery.attributes?.[HISTORY_ATTRIBUTE], env.now());
     const reason = describe(error);
     const n = history.retries + 1;
-    const delay = retryAfterSeconds(error) ?? backoffSeconds(n, retry, random);
+    const delay = retryAfterSeconds(error, retry) ?? backoffSeconds(n, retry, random);
     if (history.retriedSeconds + delay > retry.transientBudgetSeconds && options.deadLetter) {
       const message = `gave up after ${n} failed attempts over ${duration(history.retriedSeconds)} (budget ${duration(retry.transientBudgetSeconds)}), moved to the dead-letter queue: ${reason}`;
       if (await deadLetter(body, event, `retries exhausted: ${reason}`, message)) {

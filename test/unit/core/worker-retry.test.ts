@@ -218,6 +218,18 @@ describe('transient failures', () => {
     expect(requeued[1]?.delaySeconds).toBe(20);
   });
 
+  it('caps a Retry-After at the longest delay the worker may ask for', async () => {
+    const { worker, requeued } = setup(
+      'flow-429-long',
+      async () => {
+        throw new VendorHttpError('upkeep', 'createWorkOrder', 429, 'slow down', { retryAfterMs: 3_600_000 });
+      },
+      { retry: { maxDelaySeconds: 120 } },
+    );
+    await worker.processRecord(body({ id: 'evt-429-long' }), 1);
+    expect(requeued[0]?.delaySeconds).toBe(120);
+  });
+
   it('goes to the dead-letter queue with its reason once the transient budget is spent', async () => {
     const { worker, requeued, deadLettered, redeliver, runs } = setup(
       'flow-outage',
