@@ -49,6 +49,8 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
     httpTimeoutMs: 1000,
     // Click Maint's 300 requests per 5 minutes, compressed 30x to 300 per 10 seconds (simulator and limiter).
     clickMaintWindowSeconds: CLICK_MAINT_WINDOW_SECONDS,
+    // Worker retries compressed too: 1 s delays, a transient failure dead-lettered after ~3 s.
+    retry: { baseDelaySeconds: 1, maxDelaySeconds: 1, transientBudgetSeconds: 3, waitBudgetSeconds: 30 },
     log: consoleLog({ level: 'warn', prefix: 'sandbox', write: (l) => out(`    ${l}`) }),
   });
   let passed = 0;

@@ -40,10 +40,11 @@ import { checkStrict } from '../functions/core/schema.ts';
 import { secretsManagerSource } from '../functions/core/secrets.ts';
 import { StateStore } from '../functions/core/state.ts';
 import { flows as registry } from '../functions/flows/index.ts';
-import { sqsDeadLetter } from '../functions/runtime/dead-letter.ts';
+import { sqsDeadLetter, sqsRequeue } from '../functions/runtime/dead-letter.ts';
 import { buildRouting, handleWebhook, type IngressOptions } from '../functions/runtime/ingress.ts';
 import { type PollRunSummary, runPoll } from '../functions/runtime/poller.ts';
 import { type EventQueue, sqsQueue } from '../functions/runtime/queue.ts';
+import type { RetrySettings } from '../functions/runtime/retry.ts';
 import { createWorker, type Worker } from '../functions/runtime/worker.ts';
 import { type Clock, realClock } from './clock.ts';
 import {
@@ -104,6 +105,31 @@ export interface SandboxOptions {
   clickMaintWindowSeconds?: number;
   /** Per-request timeout of the vendor clients (short in the sandbox so fault scenarios are quick). */
   httpTimeoutMs?: number;
+  /**
+   * A worker invocation's timeout (Lambda's function timeout; default `runtime.workerTimeoutSeconds`).
+   * Past it the whole batch fails and comes back after the visibility timeout, as in Lambda.
+   */
+  workerTimeoutMs?: number;
+  /**
+   * Concurrent worker invocations per flow (default: the flow's `worker.maxConcurrency`, else 1).
+   * Lambda runs many; tests raise it to meet real contention between workers.
+   */
+  workerConcurrency?: number;
+  /**
+   * Worker retry delays and budgets instead of the config's `runtime.retry` (tests and the demo
+   * compress time: seconds instead of minutes and hours).
+   */
+  retry?: Partial<RetrySettings>;
+  /**
+   * Wraps each flow before its worker is built: tests inject worker faults here (e.g. a worker that
+   * dies mid-record, after its vendor write and before recording it).
+   */
+  wrapFlow?: (flow: AnyFlow) => AnyFlow;
+  /**
+   * The state table's notion of time (claim leases, TTLs) follows the sandbox clock instead of the
+   * real one, so a test can expire a dead worker's claim lease by moving the clock.
+   */
+  stateOnSandboxClock?: boolean;
   log?: Log;
 }
 
@@ -452,6 +478,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       client: DynamoDBDocumentClient.from(dynamo.client, {
         marshallOptions: { removeUndefinedValues: true },
       }),
+      ...(options.stateOnSandboxClock ? { now: () => clock.now() } : {}),
     });
     const env: RuntimeEnv = {
       vendors,
@@ -478,12 +505,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 2,
         maxReceiveCount: deployment.runtime.maxReceiveCount,
       });
+      // The same worker as in Lambda: re-sends to its own queue, dead-letters poison at once.
       const worker = createWorker({
-        flow,
+        flow: options.wrapFlow ? options.wrapFlow(flow) : flow,
         config,
         env,
         maxReceiveCount: deployment.runtime.maxReceiveCount,
         deadLetter: sqsDeadLetter(queues.dlqUrl, sqs.client),
+        requeue: sqsRequeue(queues.queueUrl, sqs.client),
+        retry: { ...deployment.runtime.retry, ...options.retry },
+        // No CloudWatch here: the alarm the metric would raise is a log line.
+        metrics: {
+          needsAttention: (flowId) =>
+            log.warn(`alarm: ${flowId}: an event needs attention (metric Millwright/NeedsAttention)`),
+        },
       });
       const pollers = flow.triggers
         .filter((t): t is ScheduleTrigger => t.kind === 'schedule')
@@ -563,6 +598,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     };
 
+    const workerTimeoutMs = (flow: AnyFlow) =>
+      options.workerTimeoutMs ??
+      1000 * Math.max(deployment.runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0);
     let busy = false;
     const pollQueues = async () => {
       let received = 0;
@@ -570,10 +608,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       for (const { flow, queues, worker } of sandboxFlows.values()) {
         // As the event source mapping would: the flow's batch size, and as many concurrent
         // invocations as its maximum concurrency (one by default in the sandbox).
-        const invocations = Math.max(1, flow.worker?.maxConcurrency ?? 1);
+        const invocations = Math.max(1, options.workerConcurrency ?? flow.worker?.maxConcurrency ?? 1);
         const results = await Promise.all(
           Array.from({ length: invocations }, () =>
-            pollOnce(sqs.client, queues, worker.handler, flow.worker?.batchSize ?? 10),
+            pollOnce(sqs.client, queues, worker.handler, flow.worker?.batchSize ?? 10, workerTimeoutMs(flow)),
           ),
         );
         for (const r of results) {
@@ -600,7 +638,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         let pending = 0;
         for (const { queues } of sandboxFlows.values()) {
           const d = await queueDepth(sqs.client, queues.queueUrl);
-          pending += d.visible + d.inFlight;
+          // Delayed messages too: a waiting or retrying event is still to be processed.
+          pending += d.visible + d.inFlight + d.delayed;
         }
         if (pending === 0) return { received, failed };
         await sleep(100);

@@ -1,9 +1,12 @@
 /**
  * Local SQS (local-aws-sqs on loopback) and the part Lambda plays in AWS: an event source mapping
- * that receives batches, invokes the worker handler with an SQSEvent, deletes what succeeded and
- * leaves batchItemFailures to reappear after the visibility timeout, until the queue's redrive
- * policy moves them to the DLQ. SQS's 262,144-byte message limit, which local-aws-sqs does not
- * enforce (it takes 1 MiB, counted in characters), is enforced in front of it (aws-limits.ts).
+ * that receives batches (with their message attributes: the worker's retry history travels there),
+ * invokes the worker handler with an SQSEvent, deletes what succeeded and leaves batchItemFailures
+ * to reappear after the visibility timeout, until the queue's redrive policy moves them to the DLQ.
+ * An invocation that throws or outlives its timeout fails its whole batch, as a crashed or timed-out
+ * Lambda does. local-aws-sqs honours DelaySeconds, so the worker's delayed re-sends behave as in AWS.
+ * SQS's 262,144-byte message limit, which local-aws-sqs does not enforce (it takes 1 MiB, counted
+ * in characters), is enforced in front of it (aws-limits.ts).
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -88,16 +91,21 @@ export async function startLocalSqs(options: { port?: number } = {}): Promise<Lo
 export async function queueDepth(
   client: SQSClient,
   queueUrl: string,
-): Promise<{ visible: number; inFlight: number }> {
+): Promise<{ visible: number; inFlight: number; delayed: number }> {
   const out = await client.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
   return {
     visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
     inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
   };
 }
 
@@ -114,7 +122,17 @@ export function toSqsEvent(messages: Message[], queueArn: string): SQSEvent {
         ApproximateFirstReceiveTimestamp:
           m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
       },
-      messageAttributes: {},
+      messageAttributes: Object.fromEntries(
+        Object.entries(m.MessageAttributes ?? {}).map(([name, value]) => [
+          name,
+          {
+            dataType: value.DataType ?? 'String',
+            ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+            stringListValues: [],
+            binaryListValues: [],
+          },
+        ]),
+      ),
       md5OfBody: m.MD5OfBody ?? '',
       eventSource: 'aws:sqs',
       eventSourceARN: queueArn,
@@ -123,12 +141,34 @@ export function toSqsEvent(messages: Message[], queueArn: string): SQSEvent {
   };
 }
 
-/** One event-source-mapping poll: receive up to `batchSize`, invoke, delete successes. */
+/** The invocation did not finish within the function's timeout. */
+export class InvocationTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`worker invocation timed out after ${timeoutMs} ms`);
+    this.name = 'InvocationTimeoutError';
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, timeoutMs: number | undefined): Promise<T> {
+  if (!timeoutMs) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new InvocationTimeoutError(timeoutMs)), timeoutMs);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One event-source-mapping poll: receive up to `batchSize`, invoke, delete successes. `timeoutMs` is
+ * the function's timeout: past it the batch fails as a whole (the invocation is abandoned, as Lambda
+ * stops a timed-out function).
+ */
 export async function pollOnce(
   client: SQSClient,
   queues: FlowQueues,
   handler: (event: SQSEvent) => Promise<SQSBatchResponse>,
   batchSize = 10,
+  timeoutMs?: number,
 ): Promise<{ received: number; failed: number }> {
   const out = await client.send(
     new ReceiveMessageCommand({
@@ -136,13 +176,14 @@ export async function pollOnce(
       MaxNumberOfMessages: batchSize,
       WaitTimeSeconds: 0,
       AttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
     }),
   );
   const messages = out.Messages ?? [];
   if (messages.length === 0) return { received: 0, failed: 0 };
   let response: SQSBatchResponse;
   try {
-    response = await handler(toSqsEvent(messages, queues.queueArn));
+    response = await withTimeout(handler(toSqsEvent(messages, queues.queueArn)), timeoutMs);
   } catch {
     // A handler crash fails the whole batch, as in Lambda.
     return { received: messages.length, failed: messages.length };

@@ -12,7 +12,17 @@ import { upkeepConfigSchema } from '../connectors/upkeep/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { AnyFlow } from '../core/flow.ts';
 import { checkStrict, closestKey } from '../core/schema.ts';
+import { DEFAULT_RETRY } from '../runtime/retry.ts';
 import { readJsonFile } from './json-file.ts';
+
+const seconds = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+
+const retrySchema = z.strictObject({
+  baseDelaySeconds: z._default(seconds(1, 900), DEFAULT_RETRY.baseDelaySeconds),
+  maxDelaySeconds: z._default(seconds(1, 900), DEFAULT_RETRY.maxDelaySeconds),
+  transientBudgetSeconds: z._default(seconds(1, 14 * 86_400), DEFAULT_RETRY.transientBudgetSeconds),
+  waitBudgetSeconds: z._default(seconds(1, 14 * 86_400), DEFAULT_RETRY.waitBudgetSeconds),
+});
 
 export const deploymentSchema = z.strictObject({
   $schema: z.optional(z.string()),
@@ -42,6 +52,11 @@ export const deploymentSchema = z.strictObject({
       /** HTTP API throttling for webhook routes. */
       webhookRateLimit: z._default(z.number().check(z.minimum(1)), 50),
       webhookBurstLimit: z._default(z.number().check(z.int(), z.minimum(1)), 100),
+      /**
+       * Worker retries that spend no SQS receive count (functions/runtime/retry.ts): delays, the
+       * budget for transient failures (then the DLQ) and for waiting (then needs-attention).
+       */
+      retry: z._default(retrySchema, DEFAULT_RETRY),
     }),
     {
       logLevel: 'INFO',
@@ -51,6 +66,7 @@ export const deploymentSchema = z.strictObject({
       maxWebhookBytes: 262_144,
       webhookRateLimit: 50,
       webhookBurstLimit: 100,
+      retry: DEFAULT_RETRY,
     },
   ),
 });

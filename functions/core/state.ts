@@ -52,6 +52,21 @@ export interface RunLogEntry {
   effects?: Record<string, string>;
 }
 
+/** An event the worker parked ("needs attention"): kept with its body until an operator acts. */
+export interface ParkedEvent {
+  flowId: string;
+  eventId: string;
+  eventType: string;
+  subject?: string;
+  /** Why it was parked (the error's message). */
+  reason: string;
+  /** What the operator should look at before replaying or discarding it. */
+  check: string;
+  /** The queue message body exactly as received, for a replay. */
+  body: string;
+  at: string;
+}
+
 const DAY = 86_400;
 const isConditionFailure = (error: unknown) =>
   error instanceof ConditionalCheckFailedException ||
@@ -493,5 +508,51 @@ export class StateStore {
       at: String(item.at),
       effects: item.effects as Record<string, string> | undefined,
     }));
+  }
+
+  // ---- parked events: needs attention (issue 9; the worker parks, operators list and clear) -----
+
+  /**
+   * Keep an event the worker cannot complete without risking a duplicate or a loss. No TTL: it stays
+   * until an operator replays or discards it. Returns its id (for `removeParked`).
+   */
+  async parkEvent(event: ParkedEvent): Promise<string> {
+    const id = `${event.at}#${event.eventId}#${randomUUID().slice(0, 8)}`;
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: `PARKED#${event.flowId}`, sk: id, ...event } }),
+    );
+    return id;
+  }
+
+  /** A flow's parked events, newest first. */
+  async listParked(flowId: string, limit = 50): Promise<(ParkedEvent & { id: string })[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `PARKED#${flowId}` },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []).map((item) => ({
+      id: String(item.sk),
+      flowId: String(item.flowId),
+      eventId: String(item.eventId),
+      eventType: String(item.eventType),
+      ...(typeof item.subject === 'string' ? { subject: item.subject } : {}),
+      reason: String(item.reason),
+      check: String(item.check),
+      body: String(item.body),
+      at: String(item.at),
+    }));
+  }
+
+  /** Clear a parked event once an operator has replayed or discarded it. */
+  async removeParked(flowId: string, id: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: `PARKED#${flowId}`, sk: id } }),
+    );
   }
 }

@@ -1,13 +1,29 @@
 /**
  * The generic flow worker: an SQS batch consumer that runs one flow's `handle` per message and
- * reports partial batch failures, so one bad event never blocks or repeats the others. Retryable
- * failures are retried by SQS and end in the flow's DLQ after `maxReceiveCount` deliveries; a
- * failure no retry can mend (a `MillwrightError` with `retryable: false`, e.g. a vendor 404 or an
- * invalid message) is sent to the DLQ at once, with its reason, instead of being tried again.
+ * reports partial batch failures, so one bad event never blocks or repeats the others.
+ *
+ * What happens to a failure (see retry.ts for the bounds):
+ * | failure                                                   | the worker                                  | run log           |
+ * |-----------------------------------------------------------|---------------------------------------------|-------------------|
+ * | ClaimBusyError, NotReadyError                             | re-sends it with a delay (receive count     | `waiting` (info)  |
+ * |                                                           | untouched), up to the wait budget            |                   |
+ * | ... past the wait budget                                  | parks it, naming what it waited for          | `needs-attention` |
+ * | retryable MillwrightError (429, 5xx, unreachable,         | re-sends it with exponential backoff or the  | `retrying` (warn) |
+ * | ambiguous write)                                          | vendor's Retry-After, up to the budget        |                   |
+ * | ... past the transient budget                             | sends it to the DLQ with its reason           | `dead-lettered`   |
+ * | NeedsAttentionError                                       | parks it (body kept, alarm metric, ERROR)     | `needs-attention` |
+ * | non-retryable MillwrightError (poison)                    | sends it to the DLQ at once                   | `dead-lettered`   |
+ * | anything else (a bug, an SDK error), or a re-send failing | throws: SQS redelivers it after the           | `failed`          |
+ * |                                                           | visibility timeout, then redrives it to the DLQ |                 |
+ * Without a `requeue` sender, waits and transient failures take the last row's path.
+ *
+ * Order: the records of one subject (the event's `subject`, else its message group) in a batch run
+ * one at a time, in order; different subjects run concurrently. Once a record of a subject is put
+ * off (waiting, retrying or left to SQS), the later records of that subject in the batch are put off
+ * behind it, so an "ended" never overtakes its "started" within a batch.
  */
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ClaimBusyError, MillwrightError } from '../core/errors.ts';
+import { ClaimBusyError, MillwrightError, NeedsAttentionError, NotReadyError } from '../core/errors.ts';
 import {
   type AnyFlow,
   type FlowEvent,
@@ -16,6 +32,21 @@ import {
   type RuntimeEnv,
 } from '../core/flow.ts';
 import { parseWith } from '../core/schema.ts';
+import type { WorkerMetrics } from './metrics.ts';
+import {
+  backoffSeconds,
+  clampDelay,
+  classify,
+  DEFAULT_RETRY,
+  duration,
+  HISTORY_ATTRIBUTE,
+  type RetryHistory,
+  type RetrySettings,
+  readHistory,
+  retryAfterSeconds,
+  waitingFor,
+  writeHistory,
+} from './retry.ts';
 
 export class InvalidMessageError extends MillwrightError {
   constructor(field: string, message: string, options: { cause?: unknown } = {}) {
@@ -25,6 +56,13 @@ export class InvalidMessageError extends MillwrightError {
 
 /** Puts a message body on the flow's dead-letter queue with the reason it failed. */
 export type DeadLetterSender = (body: string, reason: string) => Promise<void>;
+
+/** Puts a message body back on the flow's own queue after `delaySeconds` (<= 900). */
+export type Requeue = (message: {
+  body: string;
+  delaySeconds: number;
+  attributes: Record<string, string>;
+}) => Promise<void>;
 
 export interface WorkerOptions {
   flow: AnyFlow;
@@ -36,10 +74,15 @@ export interface WorkerOptions {
    * message takes the usual path: retried until `maxReceiveCount`, then redriven by SQS.
    */
   deadLetter?: DeadLetterSender;
+  /** Re-sends waits and transient failures with a delay, sparing the receive count. */
+  requeue?: Requeue;
+  /** Delays and budgets (defaults: DEFAULT_RETRY). */
+  retry?: Partial<RetrySettings>;
+  /** Where the needs-attention count goes (Lambda: an EMF line; the alarm watches it). */
+  metrics?: WorkerMetrics;
+  /** Jitter source (tests pin it). */
+  random?: () => number;
 }
-
-/** Not worth another delivery: our own typed errors say so; anything else may be transient. */
-const isPermanent = (error: unknown): boolean => error instanceof MillwrightError && !error.retryable;
 
 export function parseMessage(body: string): FlowEvent {
   let json: unknown;
@@ -51,27 +94,48 @@ export function parseMessage(body: string): FlowEvent {
   return parseWith(flowEventSchema, json, (p) => new InvalidMessageError(p.path, p.message));
 }
 
-/** A message that was dead-lettered at once because no retry could help. */
-export interface DeadLettered {
-  outcome: 'dead-lettered';
-  message: string;
+/** A failure the worker dealt with itself: the delivery in hand is acknowledged. */
+export type Handled =
+  | { outcome: 'dead-lettered' | 'needs-attention'; message: string }
+  | { outcome: 'waiting' | 'retrying'; message: string; delaySeconds: number };
+
+/** Kept for callers that name the dead-letter case alone. */
+export type DeadLettered = Extract<Handled, { outcome: 'dead-lettered' }>;
+
+/** What the queue says about one delivery. */
+export interface Delivery {
+  receiveCount: number;
+  /** String message attributes (the retry history among them). */
+  attributes?: Record<string, string>;
 }
 
 export interface Worker {
   /** Process one queue message; throws to let the queue retry it. */
-  processRecord(body: string, receiveCount: number): Promise<FlowResult | DeadLettered>;
+  processRecord(body: string, delivery: number | Delivery): Promise<FlowResult | Handled>;
   handler(event: SQSEvent): Promise<SQSBatchResponse>;
 }
 
+/** Attributes the worker owns; the others travel with the event unchanged. */
+const OWN_ATTRIBUTES = new Set([HISTORY_ATTRIBUTE, 'deadLetterReason']);
+
+const describe = (error: unknown) =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
 export function createWorker(options: WorkerOptions): Worker {
   const { flow, config, env, maxReceiveCount } = options;
+  const retry: RetrySettings = { ...DEFAULT_RETRY, ...options.retry };
+  const random = options.random ?? Math.random;
   let deps: unknown;
   const getDeps = () => {
     deps ??= flow.setup(env, config);
     return deps;
   };
 
-  async function processRecord(body: string, receiveCount: number): Promise<FlowResult | DeadLettered> {
+  const record = (entry: { eventId: string; eventType: string; outcome: string; message: string }) =>
+    env.state.appendRun({ flowId: flow.id, ...entry, at: env.now().toISOString() }).catch(() => undefined);
+
+  async function processRecord(body: string, delivery: number | Delivery): Promise<FlowResult | Handled> {
+    const d: Delivery = typeof delivery === 'number' ? { receiveCount: delivery } : delivery;
     const log = env.log;
     let event: FlowEvent | undefined;
     const started = Date.now();
@@ -102,68 +166,283 @@ export function createWorker(options: WorkerOptions): Worker {
       });
       return result;
     } catch (error) {
-      return failed(body, event, receiveCount, error);
+      return failed(body, event, d, error);
     }
   }
 
-  /** Log and record a failure; dead-letter it now if no retry can help, else throw to retry. */
+  /** Deal with a failure as the table in the header says; throws only to leave it to SQS. */
   async function failed(
     body: string,
     event: FlowEvent | undefined,
-    receiveCount: number,
+    delivery: Delivery,
     error: unknown,
-  ): Promise<DeadLettered> {
-    const log = env.log;
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const ids = { eventId: event?.id ?? '(unreadable message)', eventType: event?.type ?? '(unknown)' };
-    const permanent = isPermanent(error) && options.deadLetter !== undefined;
-    let deadLettered = false;
-    if (permanent) {
-      try {
-        await options.deadLetter?.(body, reason);
-        deadLettered = true;
-      } catch (sendError) {
-        log.error(`${flow.id}: could not dead-letter a non-retryable failure; SQS will retry it`, {
-          ...ids,
-          error: String(sendError),
-        });
-      }
+    minDelaySeconds = 0,
+  ): Promise<Handled> {
+    const kind = classify(error);
+    if (kind === 'poison' && options.deadLetter) {
+      const reason = describe(error);
+      const message = `not retryable, moved to the dead-letter queue on attempt ${delivery.receiveCount}: ${reason}`;
+      if (await deadLetter(body, event, reason, message)) return { outcome: 'dead-lettered', message };
     }
-    const final = deadLettered || receiveCount >= maxReceiveCount;
+    if (kind === 'park' && event) return park(body, event, error);
+    if (kind === 'wait' && event && options.requeue) {
+      const handled = await wait(body, event, delivery, error, minDelaySeconds);
+      if (handled) return handled;
+    }
+    if (kind === 'transient' && event && options.requeue) {
+      const handled = await retryLater(body, event, delivery, error);
+      if (handled) return handled;
+    }
+    return leaveToSqs(event, delivery, error);
+  }
+
+  const idsOf = (event: FlowEvent | undefined) => ({
+    eventId: event?.id ?? '(unreadable message)',
+    eventType: event?.type ?? '(unknown)',
+  });
+
+  /** True when the message is on the DLQ (logged and in the run log). */
+  async function deadLetter(
+    body: string,
+    event: FlowEvent | undefined,
+    reason: string,
+    message: string,
+  ): Promise<boolean> {
+    const ids = idsOf(event);
+    try {
+      await options.deadLetter?.(body, reason);
+    } catch (sendError) {
+      env.log.error(`${flow.id}: could not dead-letter a failure; SQS will retry it`, {
+        ...ids,
+        error: String(sendError),
+      });
+      return false;
+    }
+    env.log.error(`${flow.id}: dead-lettered: ${message}`, { ...ids, deadLetter: true });
+    await record({ ...ids, outcome: 'dead-lettered', message });
+    return true;
+  }
+
+  /** Keep the event for an operator: state item, ERROR line, alarm metric, run-log entry. */
+  async function park(
+    body: string,
+    event: FlowEvent,
+    error: unknown,
+    why?: { reason: string; check: string },
+  ) {
+    const reason = why?.reason ?? (error instanceof Error ? error.message : String(error));
+    const check =
+      why?.check ?? (error instanceof NeedsAttentionError ? error.check : 'the event and the vendor records');
+    const at = env.now().toISOString();
+    // If this write fails the error propagates: SQS redelivers, nothing is dropped.
+    await env.state.parkEvent({
+      flowId: flow.id,
+      eventId: event.id,
+      eventType: event.type,
+      ...(event.subject ? { subject: event.subject } : {}),
+      reason,
+      check,
+      body,
+      at,
+    });
+    const message = `needs attention: ${reason}. Check: ${check}`;
+    env.log.error(`${flow.id}: ${message}`, { ...idsOf(event), check, needsAttention: true });
+    options.metrics?.needsAttention(flow.id);
+    await record({ ...idsOf(event), outcome: 'needs-attention', message });
+    return { outcome: 'needs-attention' as const, message };
+  }
+
+  /** Re-send with `history` and `delaySeconds`; false (logged) when the queue refused it. */
+  async function requeue(
+    body: string,
+    event: FlowEvent,
+    delivery: Delivery,
+    history: RetryHistory,
+    delaySeconds: number,
+  ): Promise<boolean> {
+    const passThrough = Object.fromEntries(
+      Object.entries(delivery.attributes ?? {}).filter(([name]) => !OWN_ATTRIBUTES.has(name)),
+    );
+    try {
+      await options.requeue?.({
+        body,
+        delaySeconds,
+        attributes: { ...passThrough, [HISTORY_ATTRIBUTE]: writeHistory(history) },
+      });
+      return true;
+    } catch (sendError) {
+      env.log.error(`${flow.id}: could not re-send the event to its queue; SQS will retry it`, {
+        ...idsOf(event),
+        error: String(sendError),
+      });
+      return false;
+    }
+  }
+
+  async function wait(
+    body: string,
+    event: FlowEvent,
+    delivery: Delivery,
+    error: unknown,
+    minDelaySeconds: number,
+  ): Promise<Handled | undefined> {
+    const history = readHistory(delivery.attributes?.[HISTORY_ATTRIBUTE], env.now());
+    const what = waitingFor(error);
+    const n = history.waits + 1;
+    const delay = clampDelay(Math.max(backoffSeconds(n, retry, random), minDelaySeconds));
+    if (history.waitedSeconds + delay > retry.waitBudgetSeconds) {
+      return park(body, event, error, {
+        reason: `waited ${duration(history.waitedSeconds)} (${history.waits} retries since ${history.firstSeen}) for ${what}, longer than the ${duration(retry.waitBudgetSeconds)} allowed`,
+        check: `whether ${what} ever happened; replay the event once it has, or discard it`,
+      });
+    }
+    const next = { ...history, waits: n, waitedSeconds: history.waitedSeconds + delay };
+    if (!(await requeue(body, event, delivery, next, delay))) return undefined;
+    const message = `waiting for ${what}; retry ${n} in ${delay}s (waited ${duration(history.waitedSeconds)} of ${duration(retry.waitBudgetSeconds)})`;
+    env.log.info(`${flow.id}: waiting: ${message}`, {
+      ...idsOf(event),
+      ...(error instanceof ClaimBusyError ? { claim: error.key } : {}),
+    });
+    await record({ ...idsOf(event), outcome: 'waiting', message });
+    return { outcome: 'waiting', message, delaySeconds: delay };
+  }
+
+  async function retryLater(
+    body: string,
+    event: FlowEvent,
+    delivery: Delivery,
+    error: unknown,
+  ): Promise<Handled | undefined> {
+    const history = readHistory(delivery.attributes?.[HISTORY_ATTRIBUTE], env.now());
+    const reason = describe(error);
+    const n = history.retries + 1;
+    const delay = retryAfterSeconds(error, retry) ?? backoffSeconds(n, retry, random);
+    if (history.retriedSeconds + delay > retry.transientBudgetSeconds && options.deadLetter) {
+      const message = `gave up after ${n} failed attempts over ${duration(history.retriedSeconds)} (budget ${duration(retry.transientBudgetSeconds)}), moved to the dead-letter queue: ${reason}`;
+      if (await deadLetter(body, event, `retries exhausted: ${reason}`, message)) {
+        return { outcome: 'dead-lettered', message };
+      }
+      return undefined;
+    }
+    const next = { ...history, retries: n, retriedSeconds: history.retriedSeconds + delay };
+    if (!(await requeue(body, event, delivery, next, delay))) return undefined;
+    const message = `attempt ${n} failed: ${reason}; next in ${delay}s`;
+    env.log.warn(`${flow.id}: retrying: ${message}`, { ...idsOf(event), retryable: true });
+    await record({ ...idsOf(event), outcome: 'retrying', message });
+    return { outcome: 'retrying', message, delaySeconds: delay };
+  }
+
+  /** SQS's path: throw, so the delivery comes back after the visibility timeout (receive count + 1). */
+  async function leaveToSqs(
+    event: FlowEvent | undefined,
+    delivery: Delivery,
+    error: unknown,
+  ): Promise<never> {
+    const log = env.log;
+    const ids = idsOf(event);
+    const receiveCount = delivery.receiveCount;
+    const final = receiveCount >= maxReceiveCount;
     // Contention with a concurrent worker is expected: the retry finds the effect done or free.
     const waiting = error instanceof ClaimBusyError && !final;
-    const message = deadLettered
-      ? `not retryable, moved to the dead-letter queue on attempt ${receiveCount}: ${reason}`
-      : waiting
-        ? `another worker is performing this right now; trying again shortly (attempt ${receiveCount}/${maxReceiveCount})`
-        : `attempt ${receiveCount}/${maxReceiveCount}: ${reason}`;
-    const extra = {
-      ...ids,
-      retryable: error instanceof MillwrightError ? error.retryable : undefined,
-      deadLetter: final,
-    };
+    const message = waiting
+      ? `another worker is performing this right now; trying again shortly (attempt ${receiveCount}/${maxReceiveCount})`
+      : `attempt ${receiveCount}/${maxReceiveCount}: ${describe(error)}`;
     if (waiting)
       log.info(`${flow.id}: waiting: ${message}`, { ...ids, claim: (error as ClaimBusyError).key });
-    else log.error(`${flow.id}: failed (${message})`, extra);
-    await env.state
-      .appendRun({
-        flowId: flow.id,
+    else
+      log.error(`${flow.id}: failed (${message})`, {
         ...ids,
-        outcome: final ? 'dead-lettered' : waiting ? 'waiting' : 'failed',
-        message,
-        at: env.now().toISOString(),
-      })
-      .catch(() => undefined);
-    if (deadLettered) return { outcome: 'dead-lettered', message };
+        retryable: error instanceof MillwrightError ? error.retryable : undefined,
+        deadLetter: final,
+      });
+    await record({ ...ids, outcome: final ? 'dead-lettered' : waiting ? 'waiting' : 'failed', message });
     throw error;
   }
 
-  const processor = new BatchProcessor(EventType.SQS);
-  const recordHandler = async (record: SQSRecord) =>
-    processRecord(record.body, Number(record.attributes?.ApproximateReceiveCount ?? '1'));
+  /** A record behind a put-off record of the same subject: it waits for that one. */
+  async function holdBack(
+    body: string,
+    delivery: Delivery,
+    ahead: { eventId: string; delaySeconds: number },
+  ): Promise<FlowResult | Handled> {
+    let event: FlowEvent;
+    try {
+      event = parseMessage(body);
+    } catch {
+      // Unreadable: it has no subject to keep in order; the usual path dead-letters it.
+      return processRecord(body, delivery);
+    }
+    const behind = new NotReadyError(
+      `earlier event ${ahead.eventId} of the same subject (${event.subject ?? 'message group'}) to be processed first`,
+    );
+    // One second later than the event ahead, so it is back on the queue after it.
+    return failed(body, event, delivery, behind, ahead.delaySeconds + 1);
+  }
 
-  return {
-    processRecord,
-    handler: (event) => processPartialResponse(event, recordHandler, processor),
-  };
+  async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+    const groups = new Map<string, SQSRecord[]>();
+    for (const r of event.Records) {
+      const key = subjectOf(r);
+      const group = groups.get(key);
+      if (group) group.push(r);
+      else groups.set(key, [r]);
+    }
+    const failed = new Set<string>();
+    await Promise.all(
+      [...groups.values()].map(async (records) => {
+        let ahead: { eventId: string; delaySeconds: number } | undefined;
+        for (const r of records) {
+          const delivery = deliveryOf(r);
+          try {
+            const result = ahead
+              ? await holdBack(r.body, delivery, ahead)
+              : await processRecord(r.body, delivery);
+            if ('delaySeconds' in result) {
+              ahead = { eventId: ahead?.eventId ?? eventIdOf(r), delaySeconds: result.delaySeconds };
+            }
+          } catch {
+            failed.add(r.messageId);
+            ahead ??= { eventId: eventIdOf(r), delaySeconds: retry.baseDelaySeconds };
+          }
+        }
+      }),
+    );
+    return {
+      batchItemFailures: event.Records.filter((r) => failed.has(r.messageId)).map((r) => ({
+        itemIdentifier: r.messageId,
+      })),
+    };
+  }
+
+  return { processRecord, handler };
+}
+
+function peek(body: string): { id?: unknown; subject?: unknown } {
+  try {
+    const json: unknown = JSON.parse(body);
+    return typeof json === 'object' && json !== null ? (json as { id?: unknown; subject?: unknown }) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Ordering key: the event's subject, else the SQS message group, else the message alone. */
+function subjectOf(record: SQSRecord): string {
+  const { subject } = peek(record.body);
+  if (typeof subject === 'string' && subject !== '') return `subject:${subject}`;
+  const group = (record.attributes as { MessageGroupId?: string } | undefined)?.MessageGroupId;
+  return group ? `group:${group}` : `message:${record.messageId}`;
+}
+
+const eventIdOf = (record: SQSRecord): string => {
+  const { id } = peek(record.body);
+  return typeof id === 'string' ? id : record.messageId;
+};
+
+function deliveryOf(record: SQSRecord): Delivery {
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+    if (typeof value?.stringValue === 'string') attributes[name] = value.stringValue;
+  }
+  return { receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? '1'), attributes };
 }

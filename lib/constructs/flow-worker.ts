@@ -1,7 +1,9 @@
 /**
  * One flow's worker: its queue and dead-letter queue, the worker function fed by the queue (partial
  * batch failures reported, so one bad event does not retry its neighbours), an alarm on anything in
- * the DLQ, and the grants the flow needs: the state table and its vendors' secrets.
+ * the DLQ, an alarm on anything parked as needs-attention, and the grants the flow needs: the state
+ * table, its vendors' secrets, and sending to its own queue (waits and transient failures go back
+ * there with a delay instead of spending the receive count) and to its DLQ.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -10,6 +12,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FLOW_DIMENSION, METRIC_NAMESPACE, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
 import { secretNamesOf, type WorkerEntry } from '../entries.ts';
 import { MillwrightFunction } from './millwright-function.ts';
 
@@ -34,6 +37,7 @@ export class FlowWorker extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly worker: MillwrightFunction;
   readonly deadLetterAlarm: cloudwatch.Alarm;
+  readonly needsAttentionAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: FlowWorkerProps) {
     super(scope, id);
@@ -65,8 +69,13 @@ export class FlowWorker extends Construct {
       description: `Millwright worker: ${flowId}`,
       timeout: Duration.seconds(props.timeoutSeconds),
       logRetention: props.logRetention,
-      // The DLQ too: a failure no retry can mend is dead-lettered at once, with its reason.
-      environment: { TABLE_NAME: props.table.tableName, DLQ_URL: this.deadLetterQueue.queueUrl },
+      // The DLQ too: a failure no retry can mend is dead-lettered at once, with its reason. Its own
+      // queue: a wait or a transient failure is re-sent there with a delay.
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        DLQ_URL: this.deadLetterQueue.queueUrl,
+        QUEUE_URL: this.queue.queueUrl,
+      },
     });
     this.worker.addEventSource(
       new SqsEventSource(this.queue, {
@@ -76,6 +85,8 @@ export class FlowWorker extends Construct {
       }),
     );
     this.deadLetterQueue.grantSendMessages(this.worker);
+    // SendMessage only: receiving and deleting stay with the event source mapping.
+    this.queue.grant(this.worker, 'sqs:SendMessage');
     props.table.grantReadWriteData(this.worker);
     this.worker.grantReadSecrets(secretNamesOf(entry));
 
@@ -84,6 +95,21 @@ export class FlowWorker extends Construct {
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.needsAttentionAlarm = new cloudwatch.Alarm(this, 'NeedsAttentionAlarm', {
+      alarmDescription: `Flow ${flowId}: an event was parked as needs-attention (it could not be completed without risking a duplicate or a loss, or it waited too long). The run log (outcome needs-attention) and the parked items (PARKED#${flowId}) say what to check.`,
+      metric: new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: NEEDS_ATTENTION_METRIC,
+        dimensionsMap: { [FLOW_DIMENSION]: flowId },
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.SUM,
       }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -25,6 +25,8 @@ import {
   type VendorId,
 } from '../../functions/core/flow.ts';
 import { flowModulePath, flows } from '../../functions/flows/index.ts';
+import { emfLine, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
+import { DEFAULT_RETRY } from '../../functions/runtime/retry.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
@@ -323,6 +325,64 @@ describe('flow workers', () => {
     }
     // Each flow dead-letters into its own DLQ.
     expect(dlqIds.size).toBe(deployment.enabled.length);
+  });
+
+  it('lets each worker re-send to its own queue (SendMessage only) and to its DLQ, knowing both URLs', () => {
+    for (const { flow } of deployment.enabled) {
+      const [, worker] = workerOf(flow.id);
+      const queueId = queueOf(flow.id);
+      const queue = resources[queueId] as Resource;
+      const dlqId = refId(
+        (queue.Properties.RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn,
+      );
+      expect(envOf(worker)).toMatchObject({ QUEUE_URL: { Ref: queueId }, DLQ_URL: { Ref: dlqId } });
+      const statements = roleStatements(refId(worker.Properties.Role));
+      const sendsTo = (id: string) =>
+        statements.filter(
+          (s) =>
+            [s.Action].flat().includes('sqs:SendMessage') &&
+            JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
+        );
+      // Its own queue: exactly SendMessage, nothing more (receiving is the event source mapping's).
+      expect(sendsTo(queueId).map((s) => s.Action)).toEqual(['sqs:SendMessage']);
+      expect(sendsTo(dlqId)).toHaveLength(1);
+      // No other flow's queue.
+      const others = deployment.enabled.filter((e) => e.flow.id !== flow.id).map((e) => queueOf(e.flow.id));
+      for (const other of others) expect(sendsTo(other)).toEqual([]);
+    }
+  });
+
+  it('bundles the retry delays and budgets into each worker (defaults when the config has none)', () => {
+    expect(deployment.runtime.retry).toEqual(DEFAULT_RETRY);
+    for (const entry of planEntries(deployment).filter((e) => e.kind === 'worker')) {
+      expect(entry.settings.runtime.retry).toEqual(DEFAULT_RETRY);
+    }
+  });
+
+  it('raises a needs-attention alarm per flow on the metric its worker emits when it parks an event', () => {
+    for (const { flow } of deployment.enabled) {
+      // What the worker writes (an EMF line) names the metric the alarm watches.
+      const emf = JSON.parse(emfLine(NEEDS_ATTENTION_METRIC, flow.id, new Date())) as {
+        _aws: {
+          CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+        };
+        [key: string]: unknown;
+      };
+      const [directive] = emf._aws.CloudWatchMetrics;
+      const dimension = directive?.Dimensions[0]?.[0] ?? '';
+      expect(emf[dimension]).toBe(flow.id);
+      expect(emf[directive?.Metrics[0]?.Name ?? '']).toBe(1);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: directive?.Namespace,
+        MetricName: directive?.Metrics[0]?.Name,
+        Dimensions: [{ Name: dimension, Value: flow.id }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmDescription: Match.stringLikeRegexp('needs-attention'),
+      });
+    }
   });
 
   it('encrypts every queue and refuses non-TLS access', () => {

@@ -58,7 +58,11 @@ describe('a non-retryable failure', () => {
 
     const queues = sandbox.flows.get(FLOW)?.queues;
     if (!queues) throw new Error(`no queues for ${FLOW}`);
-    expect(await queueDepth(sandbox.sqs.client, queues.dlqUrl)).toEqual({ visible: 1, inFlight: 0 });
+    expect(await queueDepth(sandbox.sqs.client, queues.dlqUrl)).toEqual({
+      visible: 1,
+      inFlight: 0,
+      delayed: 0,
+    });
     const out = await sandbox.sqs.client.send(
       new ReceiveMessageCommand({
         QueueUrl: queues.dlqUrl,

@@ -7,6 +7,14 @@ import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/r
 export const templateSecrets = (): Record<string, unknown> =>
   JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<string, unknown>;
 
+/** Worker retries in seconds, not minutes and hours: a transient failure is dead-lettered after ~3 s. */
+export const TEST_RETRY = {
+  baseDelaySeconds: 1,
+  maxDelaySeconds: 1,
+  transientBudgetSeconds: 3,
+  waitBudgetSeconds: 30,
+};
+
 export function startTestSandbox(overrides: Partial<SandboxOptions> = {}): Promise<Sandbox> {
   return startSandbox({
     config: 'config/default.json',
@@ -15,6 +23,7 @@ export function startTestSandbox(overrides: Partial<SandboxOptions> = {}): Promi
     basePort: 0,
     visibilityTimeoutSeconds: 1,
     httpTimeoutMs: 800,
+    retry: TEST_RETRY,
     log: memoryLog(),
     ...overrides,
   });

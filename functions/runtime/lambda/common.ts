@@ -12,6 +12,7 @@ import { type Log, redactingLog } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
 import { secretsManagerSource } from '../../core/secrets.ts';
 import { StateStore } from '../../core/state.ts';
+import type { RetrySettings } from '../retry.ts';
 
 export interface LambdaSettings {
   vendors: Record<string, unknown>;
@@ -19,6 +20,8 @@ export interface LambdaSettings {
     logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
     maxReceiveCount: number;
     maxWebhookBytes: number;
+    /** Worker retry delays and budgets (absent in bundles built before they existed: defaults). */
+    retry?: RetrySettings;
   };
   /** Worker and poller: the flow's config (validated again here, at cold start). */
   flowConfig?: unknown;

@@ -3,7 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSEvent } from 'aws-lambda';
 import type { AnyFlow } from '../../core/flow.ts';
-import { sqsDeadLetter } from '../dead-letter.ts';
+import { sqsDeadLetter, sqsRequeue } from '../dead-letter.ts';
+import { emfMetrics } from '../metrics.ts';
 import { createWorker } from '../worker.ts';
 import { type LambdaSettings, lambdaEnv, newLogger, requireEnv, validateFlowConfig } from './common.ts';
 
@@ -15,6 +16,11 @@ export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
     env: lambdaEnv(settings, logger),
     maxReceiveCount: settings.runtime.maxReceiveCount,
     deadLetter: sqsDeadLetter(requireEnv('DLQ_URL')),
+    // Waits and transient failures go back on the worker's own queue with a delay.
+    requeue: sqsRequeue(requireEnv('QUEUE_URL')),
+    retry: settings.runtime.retry,
+    // EMF on stdout: CloudWatch turns it into the metric the needs-attention alarm watches.
+    metrics: emfMetrics((line) => process.stdout.write(line)),
   });
   return middy((event: SQSEvent) => worker.handler(event)).use(
     injectLambdaContext(logger, { resetKeys: true }),

@@ -1,0 +1,72 @@
+/**
+ * Waiting on the real local engines: an event that is not ready is re-sent to its queue with a
+ * delay, its retry history travelling in the message attributes through local SQS (as through SQS
+ * and Lambda's event source mapping), and parked as needs-attention once the wait budget is spent:
+ * never dead-lettered, never dropped.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { NotReadyError } from '../../functions/core/errors.ts';
+import type { AnyFlow, FlowEvent } from '../../functions/core/flow.ts';
+import type { memoryLog } from '../../functions/core/log.ts';
+import { FLOW_ID } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
+import type { Sandbox } from '../../sandbox/runtime.ts';
+import { queueDepth } from '../../sandbox/sqs.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
+
+let sandbox: Sandbox;
+/** The downtime flow, except that one event depends on something that never comes. */
+const neverReady = (flow: AnyFlow): AnyFlow =>
+  flow.id !== FLOW_ID
+    ? flow
+    : {
+        ...flow,
+        handle: async (event, ctx) => {
+          if (event.id === 'early-1') throw new NotReadyError('the UpKeep work order of episode ep-early');
+          return flow.handle(event, ctx);
+        },
+      };
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox({
+    // 1 s waits, parked once 3 s of waiting are spent: the 4th attempt parks it.
+    retry: { baseDelaySeconds: 1, maxDelaySeconds: 1, waitBudgetSeconds: 3 },
+    wrapFlow: neverReady,
+  });
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+describe('an event that is not ready', () => {
+  it('scenario 12: waits through local SQS with its history, then is parked visibly with an alarm, not dead-lettered', async () => {
+    const event: FlowEvent = {
+      id: 'early-1',
+      type: 'machinemetrics.downtime.ended',
+      source: 'test',
+      occurredAt: '2026-11-02T08:00:00.000Z',
+      subject: 'machine-early',
+      data: { machineId: 'machine-early', endedAt: '2026-11-02T08:00:00.000Z' },
+    };
+    await sandbox.send(FLOW_ID, [event]);
+    await sandbox.drain({ timeoutMs: 20_000 });
+
+    const runs = (await sandbox.state.listRuns(FLOW_ID, 50)).filter((r) => r.eventId === 'early-1');
+    expect(runs.map((r) => r.outcome).sort()).toEqual(['needs-attention', 'waiting', 'waiting', 'waiting']);
+    const parked = await sandbox.state.listParked(FLOW_ID);
+    expect(parked).toHaveLength(1);
+    expect(parked[0]?.body).toBe(JSON.stringify(event));
+    expect(parked[0]?.reason).toMatch(
+      /^waited 3s \(3 retries since .*\) for the UpKeep work order of episode ep-early/,
+    );
+    const queues = sandbox.flows.get(FLOW_ID)?.queues;
+    expect(await queueDepth(sandbox.sqs.client, queues?.dlqUrl ?? '')).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 0,
+    });
+    const log = sandbox.env.log as ReturnType<typeof memoryLog>;
+    expect(log.lines.some((l) => l.level === 'warn' && /^alarm: .*needs attention/.test(l.message))).toBe(
+      true,
+    );
+  });
+});
