@@ -28,7 +28,7 @@ import {
 } from '../connectors/machinemetrics/events.ts';
 import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';
 import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
-import { once } from '../core/claims.ts';
+import { once, sendOnce } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
   type Applied,
@@ -180,6 +180,51 @@ async function createWorkOrder(ctx: Ctx, episode: Episode, assetId: string) {
   });
 }
 
+/** Per UpKeep asset: the latest `recordedOn` we have sent a downtime record for (kind of putLatest). */
+const ASSET_RECORDS = 'upkeep-asset-downtime-recorded';
+
+/**
+ * Record asset downtime (POST /assets/downtime: no key, no read-back of its rows) at most once,
+ * never lost: through `sendOnce`, whose look-up after a lost answer reads the asset's
+ * `downtimeStatus` (ASSUMPTION UPKEEP_ASSET_STATUS: the asset shows its latest recorded status).
+ * That tells only while this record is the asset's latest one we sent: when a later record of ours
+ * exists (records sent out of order), the status cannot tell, and the event is parked with what to
+ * check rather than recorded twice or not at all.
+ */
+async function recordAssetStatus(
+  ctx: Ctx,
+  upkeep: UpKeepClient,
+  key: string,
+  entry: { assetId: string; status: 'available' | 'not-available'; recordedOn: string },
+) {
+  const { assetId, status, recordedOn } = entry;
+  const at = Date.parse(recordedOn);
+  await sendOnce(ctx.state, {
+    key,
+    what: `UpKeep asset ${assetId} ${status} record at ${recordedOn}`,
+    check: `Open UpKeep asset ${assetId} and look in its downtime history for a "${status}" record at ${recordedOn}. If it is there, discard this event; if not, clear the unconfirmed send (forgetUnconfirmedSend "${key}", core/claims.ts) and replay this event.`,
+    lookup: async () => {
+      const latest = await ctx.state.getLatest<{ recordedOn: string }>(ASSET_RECORDS, assetId);
+      if (latest && Date.parse(latest.data.recordedOn) > at) {
+        return {
+          status: 'unknown',
+          why: `a later record of asset ${assetId} (${latest.data.recordedOn}) hides its status`,
+        };
+      }
+      const shown = await upkeep.getAssetDowntimeStatus(assetId);
+      return shown === status ? { status: 'found', value: undefined } : { status: 'absent' };
+    },
+    send: async () => {
+      const latest = await ctx.state.getLatest<{ recordedOn: string }>(ASSET_RECORDS, assetId);
+      if (!latest || Date.parse(latest.data.recordedOn) <= at) {
+        await ctx.state.putLatest(ASSET_RECORDS, [{ id: assetId, data: { recordedOn } }], 90);
+      }
+      await upkeep.recordAssetDowntime([entry]);
+    },
+  });
+  return { assetId };
+}
+
 /**
  * Bring UpKeep in line with the episode: create its work order (only when `create`: a "started"
  * event), mark the asset down, show the current reason, apply the recovery. One step at a time, each
@@ -219,12 +264,12 @@ async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): 
     if (config.recordAssetDowntime && !e.assetDown) {
       await once(ctx.state, {
         key: `${ctx.flowId}:asset-down:${e.key}`,
-        perform: async () => {
-          await upkeep.recordAssetDowntime([
-            { assetId, status: 'not-available', recordedOn: e.startedAt ?? ctx.now().toISOString() },
-          ]);
-          return { assetId };
-        },
+        perform: () =>
+          recordAssetStatus(ctx, upkeep, `${ctx.flowId}:asset-down:${e.key}`, {
+            assetId,
+            status: 'not-available',
+            recordedOn: e.startedAt ?? ctx.now().toISOString(),
+          }),
       });
       await patchEpisode<Episode>(ctx, machineId, key, () => ({ assetDown: true }));
       continue;
@@ -247,15 +292,7 @@ async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): 
     }
     if (e.endedAt && !e.recovered) {
       const endedAt = e.endedAt;
-      if (config.recordAssetDowntime) {
-        await once(ctx.state, {
-          key: `${ctx.flowId}:asset-up:${e.key}`,
-          perform: async () => {
-            await upkeep.recordAssetDowntime([{ assetId, status: 'available', recordedOn: endedAt }]);
-            return { assetId };
-          },
-        });
-      }
+      // The work order first: it says the most, and an asset record that must be parked does not hold it.
       await once(ctx.state, {
         key: `${ctx.flowId}:recovered:${e.key}`,
         perform: async () => {
@@ -267,6 +304,17 @@ async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): 
           return { workOrderId };
         },
       });
+      if (config.recordAssetDowntime) {
+        await once(ctx.state, {
+          key: `${ctx.flowId}:asset-up:${e.key}`,
+          perform: () =>
+            recordAssetStatus(ctx, upkeep, `${ctx.flowId}:asset-up:${e.key}`, {
+              assetId,
+              status: 'available',
+              recordedOn: endedAt,
+            }),
+        });
+      }
       done.recovered = true;
       await patchEpisode<Episode>(ctx, machineId, key, () => ({ recovered: true }));
       continue;

@@ -311,6 +311,27 @@ export class UpKeepClient {
       : { status: 'absent' };
   }
 
+  /**
+   * The asset's current `downtimeStatus` (`available`, `not-available` or a custom status id; GET
+   * /assets/<ID>, documented in the response example), `undefined` when UpKeep answers 404. The
+   * look-before-write of `recordAssetDowntime`, whose POST has no key and no read-back of its rows.
+   */
+  async getAssetDowntimeStatus(id: string): Promise<string | undefined> {
+    const operation = 'getAssetDowntimeStatus';
+    const response = await this.send({
+      operation,
+      method: 'GET',
+      path: `/assets/${encodeId(operation, id)}`,
+      acceptStatus: [404],
+    });
+    if (response.status === 404) return undefined;
+    const result = (response.data as { result?: { downtimeStatus?: unknown } } | null)?.result;
+    if (typeof result?.downtimeStatus !== 'string') {
+      throw new VendorResponseError(VENDOR, operation, 'result.downtimeStatus', 'expected a string');
+    }
+    return result.downtimeStatus;
+  }
+
   /** `undefined` when UpKeep answers 404. */
   async getWorkOrder(id: string): Promise<WorkOrder | undefined> {
     const operation = 'getWorkOrder';

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { UpKeepClient } from '../../../functions/connectors/upkeep/client.ts';
+import { AmbiguousWriteError, NeedsAttentionError } from '../../../functions/core/errors.ts';
 import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
@@ -217,6 +218,54 @@ describe('issue 9 scenarios (UpKeep work orders)', () => {
     const wos = workOrdersOf(m);
     expect(wos).toHaveLength(3);
     expect(wos.every(recovered)).toBe(true);
+  });
+});
+
+/** The client, except that the next `recordAssetDowntime` reaches UpKeep and then loses its answer. */
+function losingNextAssetAnswer(): UpKeepClient {
+  let armed = true;
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (prop !== 'recordAssetDowntime') return value.bind(target);
+      return async (...args: unknown[]) => {
+        const out = await value.apply(target, args);
+        if (!armed) return out;
+        armed = false;
+        throw new AmbiguousWriteError('upkeep', 'recordAssetDowntime', { cause: new Error('timeout') });
+      };
+    },
+  });
+}
+
+describe('asset downtime records (POST /assets/downtime has no key): look before write', () => {
+  it('scenario 10 (timeout after write): a not-available record whose answer was lost is found on the asset, not recorded twice', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]), losingNextAssetAnswer());
+    const before = downtimeRecords().length;
+    const d = pollDowntime(m, 600);
+    const lost = await rejects(run(d.started));
+    expect(lost.name).toBe('AmbiguousWriteError');
+    expect((await run(d.started)).outcome).toBe('duplicate');
+    await run(d.ended);
+    const records = downtimeRecords().slice(before);
+    expect(records.map((r) => r.status)).toEqual(['not-available', 'available']);
+  });
+
+  it('a lost answer of a record older than a later one of ours cannot be told from the asset: parked with what to check, not recorded twice', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]), losingNextAssetAnswer());
+    const before = downtimeRecords().length;
+    const d = pollDowntime(m, 500); // before the records of the previous test on the same asset
+    const lost = await rejects(run(d.started));
+    expect(lost.name).toBe('AmbiguousWriteError');
+    const parked = await rejects(run(d.started));
+    expect(parked).toBeInstanceOf(NeedsAttentionError);
+    expect((parked as NeedsAttentionError).check).toContain(
+      `"not-available" record at ${new Date(d.startedAt).toISOString()}`,
+    );
+    expect(downtimeRecords().slice(before)).toHaveLength(1);
   });
 });
 
