@@ -12,6 +12,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SQS_MAX_MESSAGE_BYTES } from '../../functions/core/limits.ts';
 import { FLOW_DIMENSION, METRIC_NAMESPACE, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
 import { secretNamesOf, type WorkerEntry } from '../entries.ts';
 import { MillwrightFunction } from './millwright-function.ts';
@@ -47,6 +48,7 @@ export class FlowWorker extends Construct {
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       queueName: `${props.queueName}-dlq`,
       retentionPeriod: Duration.days(14),
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
@@ -57,6 +59,9 @@ export class FlowWorker extends Construct {
 
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: props.queueName,
+      // The limit the ingress, the pollers and the local engine size messages for (core/limits.ts),
+      // stated rather than left to the account's default (SQS allows up to 1 MiB since 2025).
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
       // AWS guidance for Lambda event sources: at least 6 x the function timeout.
       visibilityTimeout: Duration.seconds(6 * props.timeoutSeconds),
       encryption: sqs.QueueEncryption.SQS_MANAGED,

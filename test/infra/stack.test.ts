@@ -385,6 +385,12 @@ describe('flow workers', () => {
     }
   });
 
+  it("limits every queue's messages to 262,144 bytes, the size the ingress and pollers build for", () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues.length).toBeGreaterThan(0);
+    for (const [, queue] of queues) expect(queue.Properties.MaximumMessageSize).toBe(262_144);
+  });
+
   it('encrypts every queue and refuses non-TLS access', () => {
     for (const [id, queue] of ofType('AWS::SQS::Queue')) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
