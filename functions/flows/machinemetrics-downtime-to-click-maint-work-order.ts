@@ -40,7 +40,9 @@ import {
   parseEventData,
   patchEpisode,
   readEpisode,
+  type Synced as SharedSynced,
   startedSkipReason,
+  syncResult,
 } from './shared/downtime.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-click-maint-work-order';
@@ -129,12 +131,7 @@ const rulesFor = (config: ClickMaintDowntimeConfig) =>
   episodeRules<Episode>(config, (e) => e.workOrderId !== undefined);
 
 /** What one `sync` did to Click Maint. */
-interface Synced {
-  workOrderId?: number;
-  created?: 'performed' | 'found' | 'duplicate';
-  reason?: string;
-  recovered?: boolean;
-}
+type Synced = SharedSynced & { workOrderId?: number };
 
 async function createWorkOrder(ctx: Ctx, episode: Episode, mapping: MachineMapping) {
   const { config } = ctx;
@@ -236,25 +233,9 @@ async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): 
   return done;
 }
 
-/** The run-log result of an event, from what applying it and syncing did. */
-function resultOf(applied: Applied<Episode>, synced: Synced, nothing: () => FlowResult): FlowResult {
-  if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
-  const id = synced.workOrderId;
-  const effects = id !== undefined ? { workOrderId: String(id) } : undefined;
-  const complete = synced.recovered ? ' (completed per onRecovery)' : '';
-  const did = [
-    synced.created === 'performed' ? `created work order ${id}` : undefined,
-    synced.created === 'found' ? `found work order ${id} made by an earlier attempt` : undefined,
-    synced.reason ? `work order ${id} reason -> ${synced.reason}` : undefined,
-    synced.recovered ? `recovery recorded on work order ${id}${complete}` : undefined,
-  ].filter((x): x is string => x !== undefined);
-  if (did.length > 0) {
-    const episode = 'episode' in applied ? applied.episode : undefined;
-    const what = episode ? ` (${episode.machineName}, ${episode.reasonName}, episode ${episode.key})` : '';
-    return { outcome: 'done', message: `${did.join('; ')}${what}`, effects };
-  }
-  return { ...nothing(), ...(effects ? { effects } : {}) };
-}
+/** The run-log result of an event (shared/downtime.ts `syncResult`), saying how a recovery completed. */
+const resultOf = (applied: Applied<Episode>, synced: Synced, nothing: () => FlowResult) =>
+  syncResult(applied, synced, nothing, synced.recovered ? ' (completed per onRecovery)' : '');
 
 async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data = parseEventData(downtimeStartedSchema, event);

@@ -31,7 +31,6 @@ import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook
 import { once, sendOnce } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
-  type Applied,
   applyCategorized,
   applyEnded,
   applyStarted,
@@ -45,7 +44,9 @@ import {
   parseEventData,
   patchEpisode,
   readEpisode,
+  type Synced as SharedSynced,
   startedSkipReason,
+  syncResult,
 } from './shared/downtime.ts';
 import { rememberWorkOrderWrite, workOrderEcho } from './shared/echo.ts';
 
@@ -139,12 +140,7 @@ const assetFor = (config: DowntimeFlowConfig, machineId: string) =>
   (config.unmappedMachines === 'default-asset' ? config.defaultAssetId : undefined);
 
 /** What one `sync` did to UpKeep. */
-interface Synced {
-  workOrderId?: string;
-  created?: 'performed' | 'found' | 'duplicate';
-  reason?: string;
-  recovered?: boolean;
-}
+type Synced = SharedSynced & { workOrderId?: string };
 
 async function createWorkOrder(ctx: Ctx, episode: Episode, assetId: string) {
   const { config } = ctx;
@@ -324,24 +320,7 @@ async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): 
   return done;
 }
 
-/** The run-log result of an event, from what applying it and syncing did. */
-function resultOf(applied: Applied<Episode>, synced: Synced, nothing: () => FlowResult): FlowResult {
-  if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
-  const workOrderId = synced.workOrderId;
-  const effects = workOrderId ? { workOrderId } : undefined;
-  const did = [
-    synced.created === 'performed' ? `created work order ${workOrderId}` : undefined,
-    synced.created === 'found' ? `found work order ${workOrderId} made by an earlier attempt` : undefined,
-    synced.reason ? `work order ${workOrderId} reason -> ${synced.reason}` : undefined,
-    synced.recovered ? `recovery recorded on work order ${workOrderId}` : undefined,
-  ].filter((x): x is string => x !== undefined);
-  if (did.length > 0) {
-    const episode = 'episode' in applied ? applied.episode : undefined;
-    const what = episode ? ` (${episode.machineName}, ${episode.reasonName}, episode ${episode.key})` : '';
-    return { outcome: 'done', message: `${did.join('; ')}${what}`, effects };
-  }
-  return { ...nothing(), ...(effects ? { effects } : {}) };
-}
+const resultOf = syncResult<Episode>;
 
 async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   const data: DowntimeStarted = parseEventData(downtimeStartedSchema, event);

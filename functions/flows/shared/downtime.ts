@@ -53,7 +53,7 @@ import {
 import { downtimePollSource } from '../../connectors/machinemetrics/poll-source.ts';
 import { machineMetricsWebhook } from '../../connectors/machinemetrics/webhook.ts';
 import { MillwrightError } from '../../core/errors.ts';
-import type { FlowEvent, Trigger } from '../../core/flow.ts';
+import type { FlowEvent, FlowResult, Trigger } from '../../core/flow.ts';
 import { parseWith } from '../../core/schema.ts';
 import type { StateStore } from '../../core/state.ts';
 
@@ -634,3 +634,38 @@ export const EPISODE_WORK_ORDER_MAPPING = 'downtime-episode-upkeep-work-order';
  * instead of waiting for a work order that will never come.
  */
 export const EPISODE_WITHOUT_WORK_ORDER = 'downtime-episode-no-upkeep-work-order';
+
+/** What bringing a CMMS record in line with an episode did (a work-order flow's `sync`). */
+export interface Synced {
+  workOrderId?: string | number;
+  created?: 'performed' | 'found' | 'duplicate';
+  reason?: string;
+  recovered?: boolean;
+}
+
+/**
+ * The run-log result of a downtime event, from what applying it and syncing did; `nothing` when
+ * the sync changed nothing. `recoveredNote` is added to the recovery line (e.g. how it completed).
+ */
+export function syncResult<E extends EpisodeBase>(
+  applied: Applied<E>,
+  synced: Synced,
+  nothing: () => FlowResult,
+  recoveredNote = '',
+): FlowResult {
+  if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
+  const id = synced.workOrderId;
+  const effects = id !== undefined && id !== '' ? { workOrderId: String(id) } : undefined;
+  const did = [
+    synced.created === 'performed' ? `created work order ${id}` : undefined,
+    synced.created === 'found' ? `found work order ${id} made by an earlier attempt` : undefined,
+    synced.reason ? `work order ${id} reason -> ${synced.reason}` : undefined,
+    synced.recovered ? `recovery recorded on work order ${id}${recoveredNote}` : undefined,
+  ].filter((x): x is string => x !== undefined);
+  if (did.length > 0) {
+    const episode = 'episode' in applied ? applied.episode : undefined;
+    const what = episode ? ` (${episode.machineName}, ${episode.reasonName}, episode ${episode.key})` : '';
+    return { outcome: 'done', message: `${did.join('; ')}${what}`, effects };
+  }
+  return { ...nothing(), ...(effects ? { effects } : {}) };
+}
