@@ -4,7 +4,7 @@
  * synthesized here and every function's environment rendered with realistic lengths; each must stay
  * under 1 KB, whatever the number of flows.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Stack } from 'aws-cdk-lib';
@@ -43,6 +43,8 @@ let built: ReturnType<typeof buildApp>;
 
 beforeAll(() => {
   // Entries must sit under the project root (esbuild's root); keep these out of .build/entries.
+  // On a clean clone nothing has made .build yet when this file runs first.
+  mkdirSync(join(PROJECT_ROOT, '.build'), { recursive: true });
   dir = mkdtempSync(join(PROJECT_ROOT, '.build', 'scale-entries-'));
   const raw = JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/default.json'), 'utf8')) as {
     name?: string;
@@ -56,7 +58,9 @@ beforeAll(() => {
   deploymentName = built.deployment.name;
   resources = flatTemplate(stack).Resources;
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 describe(`a deployment with ${FLOWS} more webhook flows`, () => {
   it('keeps every function environment under 1 KB once deployed', () => {
