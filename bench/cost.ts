@@ -9,12 +9,12 @@
  * listed. Durations are measured on this machine against local engines, so they are an estimate.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/signature.ts';
 import type { Log } from '../functions/core/log.ts';
 import { manualClock } from '../sandbox/clock.ts';
 import { startSandbox } from '../sandbox/runtime.ts';
+import { sandboxSecrets } from '../sandbox/secrets.ts';
 
 const N = Number(process.env.MILLWRIGHT_COST_EVENTS ?? 200);
 /** us-east-1 on-demand list prices (USD), as published in 2026 (DynamoDB after its Nov 2024 cut). */
@@ -65,10 +65,7 @@ async function main(): Promise<void> {
       counters.logBytes += m.length + (e ? JSON.stringify(e).length : 0) + 120;
     },
   };
-  const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<
-    string,
-    Record<string, unknown>
-  >;
+  const secrets = sandboxSecrets() as Record<string, Record<string, unknown>>;
   const clock = manualClock('2026-11-02T08:00:00.000Z');
   const sandbox = await startSandbox({
     config: 'config/default.json',
@@ -130,8 +127,7 @@ async function main(): Promise<void> {
 
     const webhookSecrets = secrets['millwright/mobility-work']?.webhookSecrets as string[] | undefined;
     const secret = webhookSecrets?.[0];
-    if (!secret)
-      throw new Error('sandbox/secrets.template.json has no millwright/mobility-work webhookSecrets');
+    if (!secret) throw new Error('the sandbox secrets have no millwright/mobility-work webhookSecrets');
     const networkId = '17df9a0f-5c04-43c8-b010-b48e1237e6ff';
     const scenarios: { label: string; body: (i: number) => Record<string, unknown> }[] = [
       {

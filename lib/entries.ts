@@ -11,7 +11,13 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Deployment } from '../functions/config/deployment.ts';
-import type { AnyFlow, VendorId, WebhookReceiver } from '../functions/core/flow.ts';
+import { connectorId } from '../functions/connectors/index.ts';
+import {
+  type AnyFlow,
+  type VendorId,
+  type WebhookReceiver,
+  webhookEventsOf,
+} from '../functions/core/flow.ts';
 import { flowModulePath } from '../functions/flows/index.ts';
 import { buildRouting } from '../functions/runtime/ingress.ts';
 import type { LambdaSettings } from '../functions/runtime/lambda/common.ts';
@@ -128,7 +134,7 @@ export function planEntries(
 
     flow.triggers.forEach((trigger, triggerIndex) => {
       if (trigger.kind === 'webhook') {
-        const vendor = trigger.receiver.vendor;
+        const vendor = connectorId(trigger.receiver.vendor);
         if (!receivers.has(vendor)) {
           receivers.set(vendor, trigger.receiver);
           webhookVendors.push(vendor);
@@ -136,7 +142,7 @@ export function planEntries(
         return;
       }
       const pollerPath = resolve(dir, flow.id, `poller-${triggerIndex}.ts`);
-      const pollVendors: VendorId[] = [trigger.source.vendor];
+      const pollVendors: VendorId[] = [connectorId(trigger.source.vendor)];
       const settings = settingsFor(deployment, pollVendors, { flowConfig: config });
       out.push({
         kind: 'poller',
@@ -163,7 +169,7 @@ export function planEntries(
     const routing = buildRouting(
       deployment.enabled.map(({ flow }) => ({
         queue: flowQueueName(deployment.name, flow.id),
-        events: flow.triggers.flatMap((t) => (t.kind === 'webhook' ? t.events : [])),
+        events: webhookEventsOf(flow),
       })),
     );
     const settings = settingsFor(deployment, webhookVendors, { routing });

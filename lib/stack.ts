@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Deployment } from '../functions/config/deployment.ts';
 import { ConfigError } from '../functions/core/errors.ts';
+import { webhookEventsOf } from '../functions/core/flow.ts';
 import { FlowStack } from './constructs/flow-stack.ts';
 import type { FlowWorker } from './constructs/flow-worker.ts';
 import { Ingress } from './constructs/ingress.ts';
@@ -87,7 +88,7 @@ export class MillwrightStack extends Stack {
     if (ingressEntry) {
       // The queue names are in the bundled routing (lib/entries.ts); here, what the ingress may send to.
       const queues = deployment.enabled
-        .filter(({ flow }) => flow.triggers.some((t) => t.kind === 'webhook' && t.events.length > 0))
+        .filter(({ flow }) => webhookEventsOf(flow).length > 0)
         .map(({ flow }) => workerOf(flow.id).queue);
       this.ingress = new Ingress(this, 'Webhooks', {
         entry: ingressEntry,

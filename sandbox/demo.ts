@@ -1,9 +1,3 @@
-/**
- * `npm run demo`: a scripted scenario on the sandbox (simulated vendors, a manual clock so minutes
- * pass instantly, random ports, in-memory state). It prints what happens and ends with the line
- * `N passed, N failed`; the exit code is non-zero if any check failed.
- */
-import { readFileSync } from 'node:fs';
 import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/signature.ts';
 import { FLOW_ID as CM_PART_FLOW } from '../functions/flows/click-maint-part-low-to-mobility-work-stock.ts';
 import { FLOW_ID as DM_RESULT_FLOW } from '../functions/flows/deepomatic-validation-to-upkeep-work-order.ts';
@@ -18,6 +12,7 @@ import { manualClock } from './clock.ts';
 import { MACHINES, PARTS, postJson, sandboxControl } from './control.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
+import { sandboxSecrets } from './secrets.ts';
 import { mwSimNewSparePart } from './simulators/mobility-work.ts';
 import { queueDepth } from './sqs.ts';
 
@@ -35,10 +30,7 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
   const out = (line: string) => {
     if (!options.quiet) process.stdout.write(`${line}\n`);
   };
-  const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<
-    string,
-    Record<string, string>
-  >;
+  const secrets = sandboxSecrets() as Record<string, Record<string, string>>;
   const clock = manualClock('2026-11-02T08:00:00.000Z');
   const sandbox = await startSandbox({
     config: 'config/default.json',
@@ -48,7 +40,7 @@ export async function runDemo(options: { quiet?: boolean } = {}): Promise<DemoRe
     visibilityTimeoutSeconds: 1,
     httpTimeoutMs: 1000,
     // Click Maint's 300 requests per 5 minutes, compressed 30x to 300 per 10 seconds (simulator and limiter).
-    clickMaintWindowSeconds: CLICK_MAINT_WINDOW_SECONDS,
+    simulatorOptions: { 'click-maint': { windowSeconds: CLICK_MAINT_WINDOW_SECONDS } },
     // Worker retries compressed too: 1 s delays, a transient failure dead-lettered after ~3 s.
     retry: { baseDelaySeconds: 1, maxDelaySeconds: 1, transientBudgetSeconds: 3, waitBudgetSeconds: 30 },
     log: consoleLog({ level: 'warn', prefix: 'sandbox', write: (l) => out(`    ${l}`) }),

@@ -4,17 +4,17 @@
  * URL and writes them to <data folder>/endpoints.json. Ctrl-C stops it. Flags and environment: see
  * USAGE below (`npm start -- --help`).
  */
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readJsonFile } from '../functions/config/json-file.ts';
 import { MillwrightError } from '../functions/core/errors.ts';
 import { readSandboxEnv } from './env.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
-import { readSecretsFile } from './secrets.ts';
+import { readSecretsFile, sandboxSecrets } from './secrets.ts';
 
 const SECRETS_FILE = 'sandbox/secrets.local.json';
-const SECRETS_TEMPLATE = 'sandbox/secrets.template.json';
 const DEFAULT_DATA_DIR = '.sandbox';
 
 const USAGE_LINE = 'Usage: npm start -- [--reset] [--data <dir>] [--help]';
@@ -36,6 +36,18 @@ Environment (all optional):
   MILLWRIGHT_VENDORS       simulated (default) or real (the config's vendor URLs)
   MILLWRIGHT_LOG_LEVEL     debug, info (default), warn or error
 `;
+
+/**
+ * The config's `vendors` as written (for their secret names), before validation: a bad config is
+ * reported, naming the field, when the sandbox starts.
+ */
+function configuredVendors(path: string): Record<string, { secretName?: unknown } | undefined> {
+  const raw = readJsonFile(path, 'config') as { vendors?: unknown } | null;
+  const vendors = typeof raw === 'object' && raw !== null ? raw.vendors : undefined;
+  return typeof vendors === 'object' && vendors !== null
+    ? (vendors as Record<string, { secretName?: unknown }>)
+    : {};
+}
 
 /** Bad command line: exit code 2, like most CLIs. */
 class UsageError extends MillwrightError {}
@@ -91,19 +103,25 @@ async function main(): Promise<void> {
   }
   const env = readSandboxEnv();
   const log = consoleLog({ level: env.MILLWRIGHT_LOG_LEVEL });
+  // The connectors' sandbox secrets, under the secret names the config gives them.
+  const template = sandboxSecrets(configuredVendors(env.MILLWRIGHT_CONFIG));
   if (!existsSync(SECRETS_FILE)) {
-    copyFileSync(SECRETS_TEMPLATE, SECRETS_FILE);
-    log.info(`created ${SECRETS_FILE} from ${SECRETS_TEMPLATE} (sandbox values only; git-ignored)`);
+    writeFileSync(SECRETS_FILE, `${JSON.stringify(template, null, 2)}\n`);
+    log.info(
+      `created ${SECRETS_FILE} from the connectors' sandbox secrets (sandbox values only; git-ignored)`,
+    );
   } else {
     // A vendor added since the file was created gets its sandbox secret; existing values are kept.
     const local = readSecretsFile(SECRETS_FILE);
-    const missing = Object.entries(readSecretsFile(SECRETS_TEMPLATE)).filter(([name]) => !(name in local));
+    const missing = Object.entries(template).filter(([name]) => !(name in local));
     if (missing.length > 0) {
       writeFileSync(
         SECRETS_FILE,
         `${JSON.stringify({ ...local, ...Object.fromEntries(missing) }, null, 2)}\n`,
       );
-      log.info(`added ${missing.map(([name]) => name).join(', ')} to ${SECRETS_FILE} from the template`);
+      log.info(
+        `added ${missing.map(([name]) => name).join(', ')} to ${SECRETS_FILE} (connectors' sandbox secrets)`,
+      );
     }
   }
   mkdirSync(flags.dataDir, { recursive: true });

@@ -17,23 +17,21 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod/mini';
 import { type Deployment, loadDeployment, validateDeployment } from '../functions/config/deployment.ts';
 import {
-  clickMaintConfigSchema,
-  clickMaintSecretSchema,
-} from '../functions/connectors/click-maint/config.ts';
-import { deepomaticSecretSchema } from '../functions/connectors/deepomatic/config.ts';
-import { machineMetricsSecretSchema } from '../functions/connectors/machinemetrics/config.ts';
-import {
-  mobilityWorkConfigSchema,
-  mobilityWorkSecretSchema,
-} from '../functions/connectors/mobility-work/config.ts';
-import { upkeepSecretSchema } from '../functions/connectors/upkeep/config.ts';
+  type Connector,
+  type ConnectorId,
+  connectors,
+  type SimulatorOf,
+  type SimulatorOptionsOf,
+} from '../functions/connectors/index.ts';
+import { type RunningSimulator, webhookUrl } from '../functions/core/connector.ts';
 import { ConfigError } from '../functions/core/errors.ts';
-import type {
-  AnyFlow,
-  FlowEvent,
-  RuntimeEnv,
-  ScheduleTrigger,
-  WebhookReceiver,
+import {
+  type AnyFlow,
+  type FlowEvent,
+  type RuntimeEnv,
+  type ScheduleTrigger,
+  type WebhookReceiver,
+  webhookEventsOf,
 } from '../functions/core/flow.ts';
 import { type Log, redactingLog } from '../functions/core/log.ts';
 import { checkStrict } from '../functions/core/schema.ts';
@@ -63,12 +61,7 @@ import {
 } from './dynamo.ts';
 import { consoleLog } from './log.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
-import { type ClickMaintSimulator, startClickMaintSimulator } from './simulators/click-maint.ts';
-import { type DeepomaticSimulator, startDeepomaticSimulator } from './simulators/deepomatic.ts';
-import { type MachineMetricsSimulator, startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
-import { type MobilityWorkSimulator, startMobilityWorkSimulator } from './simulators/mobility-work.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
-import { startUpKeepSimulator, type UpKeepSimulator } from './simulators/upkeep.ts';
 import { type FlowQueues, type LocalSqs, pollOnce, queueDepth, startLocalSqs } from './sqs.ts';
 
 export interface SandboxOptions {
@@ -95,14 +88,13 @@ export interface SandboxOptions {
   pollIntervalMs?: number;
   /** Run the event-source-mapping loop every N ms (0 = only on `drain()`). */
   workerIntervalMs?: number;
-  /** Mobility Work simulator: real milliseconds before a 202 write is applied (default 300). */
-  mobilityWorkApplyDelayMs?: number;
   /**
-   * Click Maint's rate window in real seconds (default: the configured `rateLimit.windowSeconds`,
-   * 300). The demo compresses it (10 s: 300 requests per 10 s instead of per 5 min); the
-   * simulator and the shared limiter then use the same window.
+   * Options per simulator, e.g. `{ 'mobility-work': { applyDelayMs: 0 } }` (real milliseconds
+   * before Mobility Work applies a 202 write; default 300) or `{ 'click-maint': { windowSeconds: 10 } }`
+   * (Click Maint's rate window in real seconds, default the configured one: the demo compresses it,
+   * and the simulator and the shared limiter then use the same window).
    */
-  clickMaintWindowSeconds?: number;
+  simulatorOptions?: { [Id in ConnectorId]?: SimulatorOptionsOf<Id> };
   /** Per-request timeout of the vendor clients (short in the sandbox so fault scenarios are quick). */
   httpTimeoutMs?: number;
   /**
@@ -149,13 +141,8 @@ export interface Sandbox {
   sqs: LocalSqs;
   dynamo: LocalDynamo;
   secrets: LocalSecrets;
-  simulators: {
-    machinemetrics?: MachineMetricsSimulator;
-    upkeep?: UpKeepSimulator;
-    'mobility-work'?: MobilityWorkSimulator;
-    'click-maint'?: ClickMaintSimulator;
-    deepomatic?: DeepomaticSimulator;
-  };
+  /** The running simulator of each configured vendor (none with `vendors: 'real'`). */
+  simulators: { [Id in ConnectorId]?: SimulatorOf<Id> };
   ingressUrl: string;
   flows: Map<string, SandboxFlow>;
   /** Every event enqueued so far (for the demo and tests; a replay re-sends one of these). */
@@ -327,6 +314,47 @@ function logSavedSimulators(layout: DataDirLayout, vendors: string[], log: Log):
   }
 }
 
+/**
+ * Start a configured connector's simulator with its sandbox secret (checked like the config,
+ * unknown keys too) and return it with the vendor settings pointed at it.
+ */
+async function startSimulatorOf(
+  connector: Connector,
+  input: {
+    settings: Record<string, unknown>;
+    secrets: Record<string, unknown>;
+    secretsFile: string | undefined;
+    port: number;
+    clock: Clock;
+    store: SimulatorStateStore | undefined;
+    ingressUrl: string;
+    log: Log;
+    options: unknown;
+  },
+): Promise<{ simulator: RunningSimulator; settings: unknown; apiUrl: string }> {
+  const settings = input.settings as { secretName: string };
+  const { data: secret, problems } = checkStrict(
+    connector.secret as z.ZodMiniType,
+    input.secrets[settings.secretName],
+    settings.secretName,
+  );
+  const [first] = problems;
+  if (secret === undefined || first) {
+    throw new ConfigError(first?.path ?? settings.secretName, first?.message ?? 'invalid', {
+      what: 'secrets',
+      source: input.secretsFile ?? 'the sandbox secrets',
+      problems,
+    });
+  }
+  // Each manifest's start takes its own settings, secret and options; the registry guarantees they match.
+  const start = connector.simulator.start as (i: unknown) => Promise<{
+    simulator: RunningSimulator;
+    settings: unknown;
+    apiUrl: string;
+  }>;
+  return start({ ...input, settings, secret, options: input.options ?? {} });
+}
+
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   // Every line without a credential a client holds or was issued (see core/log.ts).
   const log = redactingLog(options.log ?? consoleLog());
@@ -366,107 +394,33 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const ingressUrl = `http://127.0.0.1:${ingressPort}`;
 
     const vendors = structuredClone(deployment.vendors) as Record<string, Record<string, unknown>>;
-    /** A simulated vendor's secret from the secrets file, checked like the config (unknown keys too). */
-    const secretOf = <S extends z.ZodMiniType>(schema: S, name: string): z.infer<S> => {
-      const { data, problems } = checkStrict(schema, options.secrets[name], name);
-      const [first] = problems;
-      if (data === undefined || first) {
-        throw new ConfigError(first?.path ?? name, first?.message ?? 'invalid', {
-          what: 'secrets',
-          source: options.secretsFile ?? 'the sandbox secrets',
-          problems,
-        });
-      }
-      return data;
-    };
     const simulators: Sandbox['simulators'] = {};
+    const apiUrls: Record<string, string> = {};
     if (options.vendors !== 'real') {
-      if (layout) logSavedSimulators(layout, Object.keys(vendors), log);
-      if (vendors.machinemetrics) {
-        const secret = secretOf(machineMetricsSecretSchema, String(vendors.machinemetrics.secretName));
-        const webhook = (vendors.machinemetrics.webhook ?? {}) as {
-          scheme?: 'shared-secret-header' | 'hmac-sha256';
-        };
-        simulators.machinemetrics = await startMachineMetricsSimulator({
-          port: port(4),
+      const configured = connectors.filter((c) => vendors[c.id]);
+      if (layout)
+        logSavedSimulators(
+          layout,
+          configured.map((c) => c.id),
+          log,
+        );
+      for (const connector of configured) {
+        const started = await startSimulatorOf(connector, {
+          settings: vendors[connector.id] as Record<string, unknown>,
+          secrets: options.secrets,
+          secretsFile: options.secretsFile,
+          // Consecutive ports after the engines, in registry order.
+          port: port(4 + connectors.indexOf(connector)),
           clock,
-          apiKey: secret.apiKey,
-          store: storeFor('machinemetrics'),
-          workflowWebhook: secret.webhookSecret
-            ? {
-                url: `${ingressUrl}/webhooks/machinemetrics`,
-                secret: secret.webhookSecret,
-                scheme: webhook.scheme ?? 'shared-secret-header',
-              }
-            : undefined,
+          store: storeFor(connector.id),
+          ingressUrl,
+          log,
+          options: options.simulatorOptions?.[connector.id] ?? {},
         });
-        closers.push(() => simulators.machinemetrics?.close() ?? Promise.resolve());
-        vendors.machinemetrics.baseUrl = simulators.machinemetrics.url;
-      }
-      if (vendors.upkeep) {
-        const secret = secretOf(upkeepSecretSchema, String(vendors.upkeep.secretName));
-        simulators.upkeep = await startUpKeepSimulator({
-          port: port(5),
-          clock,
-          email: secret.email,
-          password: secret.password,
-          store: storeFor('upkeep'),
-          webhook: secret.webhookToken
-            ? { url: `${ingressUrl}/webhooks/upkeep/${secret.webhookToken}` }
-            : undefined,
-        });
-        closers.push(() => simulators.upkeep?.close() ?? Promise.resolve());
-        vendors.upkeep.baseUrl = `${simulators.upkeep.url}/api/v2`;
-      }
-      if (vendors['mobility-work']) {
-        const settings = mobilityWorkConfigSchema.parse(vendors['mobility-work']);
-        const secret = secretOf(mobilityWorkSecretSchema, settings.secretName);
-        const webhookSecret = secret.webhookSecrets?.[0];
-        const sim = await startMobilityWorkSimulator({
-          port: port(6),
-          clock,
-          apiKey: secret.apiKey,
-          ...(settings.networkId ? { networkId: settings.networkId } : {}),
-          applyDelayMs: options.mobilityWorkApplyDelayMs ?? 300,
-          store: storeFor('mobility-work'),
-          webhook: {
-            url: `${ingressUrl}/webhooks/mobility-work`,
-            ...(webhookSecret ? { secret: webhookSecret } : {}),
-            scheme: settings.webhook.signatureScheme,
-          },
-        });
-        simulators['mobility-work'] = sim;
-        closers.push(() => sim.close());
-        vendors['mobility-work'].baseUrl = sim.url;
-      }
-      if (vendors['click-maint']) {
-        const settings = clickMaintConfigSchema.parse(vendors['click-maint']);
-        const secret = secretOf(clickMaintSecretSchema, settings.secretName);
-        const windowSeconds = options.clickMaintWindowSeconds ?? settings.rateLimit.windowSeconds;
-        const sim = await startClickMaintSimulator({
-          port: port(7),
-          clock,
-          apiKey: secret.apiKey,
-          rateLimit: { limit: settings.rateLimit.limit, windowSeconds },
-          store: storeFor('click-maint'),
-        });
-        simulators['click-maint'] = sim;
-        closers.push(() => sim.close());
-        vendors['click-maint'].baseUrl = `${sim.url}/api/v1`;
-        vendors['click-maint'].rateLimit = { ...settings.rateLimit, windowSeconds };
-      }
-      if (vendors.deepomatic) {
-        const secretName = String(vendors.deepomatic.secretName);
-        const secret = secretOf(deepomaticSecretSchema, secretName);
-        const sim = await startDeepomaticSimulator({
-          port: port(8),
-          clock,
-          apiKey: secret.apiKey,
-          store: storeFor('deepomatic'),
-        });
-        simulators.deepomatic = sim;
-        closers.push(() => sim.close());
-        vendors.deepomatic.baseUrl = `${sim.url}/v0.2`;
+        (simulators as Record<string, RunningSimulator>)[connector.id] = started.simulator;
+        closers.push(() => started.simulator.close());
+        vendors[connector.id] = started.settings as Record<string, unknown>;
+        apiUrls[connector.id] = started.apiUrl;
       }
     }
     if (options.httpTimeoutMs) {
@@ -533,7 +487,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const routing = buildRouting(
       [...sandboxFlows.values()].map(({ flow, queues }) => ({
         queue: queues.queueUrl,
-        events: flow.triggers.flatMap((t) => (t.kind === 'webhook' ? t.events : [])),
+        events: webhookEventsOf(flow),
       })),
     );
 
@@ -655,7 +609,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         const r = await drain({ timeoutMs });
         received += r.received;
         failed += r.failed;
-        await simulators['mobility-work']?.settle();
+        for (const sim of Object.values(simulators) as RunningSimulator[]) await sim.settle?.();
         if (enqueued.length === before) return { received, failed, rounds };
       }
       throw new Error(`sandbox did not settle within ${maxRounds} rounds (a loop between flows?)`);
@@ -699,17 +653,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const endpoints: Record<string, string> = {
       ingress: ingressUrl,
-      'ingress.machinemetrics': `${ingressUrl}/webhooks/machinemetrics`,
-      'ingress.upkeep': `${ingressUrl}/webhooks/upkeep/{token}`,
-      'ingress.mobility-work': `${ingressUrl}/webhooks/mobility-work`,
+      ...Object.fromEntries(
+        connectors.flatMap((c) =>
+          c.webhook ? [[`ingress.${c.id}`, webhookUrl(ingressUrl, c.webhook.route)]] : [],
+        ),
+      ),
       dynamodb: dynamo.endpoint,
       sqs: sqs.endpoint,
       secretsmanager: secrets.endpoint,
-      ...(simulators.machinemetrics ? { machinemetrics: simulators.machinemetrics.url } : {}),
-      ...(simulators.upkeep ? { upkeep: `${simulators.upkeep.url}/api/v2` } : {}),
-      ...(simulators['mobility-work'] ? { 'mobility-work': simulators['mobility-work'].url } : {}),
-      ...(simulators['click-maint'] ? { 'click-maint': `${simulators['click-maint'].url}/api/v1` } : {}),
-      ...(simulators.deepomatic ? { deepomatic: `${simulators.deepomatic.url}/v0.2` } : {}),
+      ...apiUrls,
       ...Object.fromEntries(
         [...sandboxFlows.values()].flatMap(({ flow, queues }) => [
           [`queue.${flow.id}`, queues.queueUrl],

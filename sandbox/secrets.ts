@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readJsonFile } from '../functions/config/json-file.ts';
+import { connectors } from '../functions/connectors/index.ts';
 import { ConfigError } from '../functions/core/errors.ts';
 
 export interface LocalSecrets {
@@ -17,6 +18,25 @@ export interface LocalSecrets {
   /** GetSecretValue calls answered so far (the cost benchmark counts them). */
   requests(): number;
   close(): Promise<void>;
+}
+
+/**
+ * Every connector's sandbox secret (its manifest's `simulator.sandboxSecret`), under the secret
+ * name the config's `vendors.<id>.secretName` gives it (default `millwright/<id>`). `npm start`
+ * creates sandbox/secrets.local.json from it; tests and the demo use it as is.
+ */
+export function sandboxSecrets(
+  vendors: Readonly<Record<string, { secretName?: unknown } | undefined>> = {},
+): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    connectors.map((c) => {
+      const name = vendors[c.id]?.secretName;
+      return [
+        typeof name === 'string' && name !== '' ? name : `millwright/${c.id}`,
+        structuredClone(c.simulator.sandboxSecret) as Record<string, unknown>,
+      ];
+    }),
+  );
 }
 
 /** `{ "<secret name>": { ... } }`; a syntax error names the file, line and column. */

@@ -4,16 +4,19 @@
  * start (each Lambda validates its own part). A bad file fails naming the path of every bad field.
  */
 import * as z from 'zod/mini';
-import { clickMaintConfigSchema } from '../connectors/click-maint/config.ts';
-import { deepomaticConfigSchema } from '../connectors/deepomatic/config.ts';
-import { machineMetricsConfigSchema } from '../connectors/machinemetrics/config.ts';
-import { mobilityWorkConfigSchema } from '../connectors/mobility-work/config.ts';
-import { upkeepConfigSchema } from '../connectors/upkeep/config.ts';
+import { type Connector, connectors } from '../connectors/index.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { AnyFlow } from '../core/flow.ts';
 import { checkStrict, closestKey } from '../core/schema.ts';
 import { DEFAULT_RETRY } from '../runtime/retry.ts';
 import { readJsonFile } from './json-file.ts';
+
+/** `vendors`: one optional block per registered connector, validated by the connector's own schema. */
+const vendorsSchema = z.strictObject(
+  Object.fromEntries(connectors.map((c) => [c.id, z.optional(c.config)])) as {
+    [C in Connector as C['id']]: z.ZodMiniOptional<C['config']>;
+  },
+);
 
 const seconds = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 
@@ -28,16 +31,7 @@ export const deploymentSchema = z.strictObject({
   $schema: z.optional(z.string()),
   /** Prefix for stack and resource names. */
   name: z._default(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,30}$/)), 'Millwright'),
-  vendors: z._default(
-    z.strictObject({
-      machinemetrics: z.optional(machineMetricsConfigSchema),
-      upkeep: z.optional(upkeepConfigSchema),
-      'mobility-work': z.optional(mobilityWorkConfigSchema),
-      'click-maint': z.optional(clickMaintConfigSchema),
-      deepomatic: z.optional(deepomaticConfigSchema),
-    }),
-    {},
-  ),
+  vendors: z._default(vendorsSchema, {}),
   /** Flow id -> its config (validated by the flow's own schema) plus `enabled`. */
   flows: z._default(z.record(z.string(), z.record(z.string(), z.unknown())), {}),
   runtime: z._default(
@@ -130,6 +124,9 @@ export function validateDeployment(
     const [first] = problems;
     throw new ConfigError(first?.path ?? '', first?.message ?? 'invalid', { source, problems });
   }
+  // In registry order, whatever the order of the config's keys: the stack and the sandbox build the
+  // same thing from the same registry.
+  enabled.sort((a, b) => registry.indexOf(a.flow) - registry.indexOf(b.flow));
   return { ...input, enabled };
 }
 

@@ -1,16 +1,19 @@
 /**
  * The contracts every connector, flow and runtime handler shares. A flow is one file that calls
- * `defineFlow`; the registry (functions/flows/index.ts) is the single list the CDK stack and the
+ * `defineFlow`; the registry (functions/flows/registry.ts) is the single list the CDK stack and the
  * sandbox both read.
  */
 import * as z from 'zod/mini';
+import type { ConnectorId } from '../connectors/index.ts';
+import { type DataOf, type EventCatalogue, parseEventData, type TypedEvent } from './events.ts';
 import { MAX_EVENT_ID_BYTES, MAX_EVENT_NAME_BYTES, utf8Bytes } from './limits.ts';
 import type { Log } from './log.ts';
 import type { RecordProblem } from './records.ts';
 import type { SecretSource } from './secrets.ts';
 import type { StateStore } from './state.ts';
 
-export type VendorId = 'machinemetrics' | 'upkeep' | 'mobility-work' | 'click-maint' | 'deepomatic';
+/** A connector's id: derived from the connector registry (functions/connectors/registry.ts). */
+export type VendorId = ConnectorId;
 
 /** A string within `maxBytes` of UTF-8: the id parts of an event end up in DynamoDB keys. */
 const withinBytes = (maxBytes: number) =>
@@ -78,9 +81,13 @@ export interface PollInput<O, S, D> {
   log: Log;
 }
 
-export interface PollSource<O, S, D> {
+// biome-ignore lint/suspicious/noExplicitAny: a poll source's events may be of any data type.
+export interface PollSource<O, S, D, E extends EventCatalogue = any> {
   id: string;
-  vendor: VendorId;
+  /** Its connector's id (a string here: connector manifests hold poll sources, VendorId derives from them). */
+  vendor: string;
+  /** The event types it emits (part of its connector's catalogue). */
+  events: E;
   /** Validates stored state on load, so a corrupt item fails loudly instead of resetting. */
   stateSchema: z.ZodMiniType<S>;
   /** Creates the clients the source reads with (once per container). */
@@ -106,8 +113,12 @@ export interface WebhookVerifyContext {
   env: RuntimeEnv;
 }
 
-export interface WebhookReceiver {
-  vendor: VendorId;
+// biome-ignore lint/suspicious/noExplicitAny: a receiver's events may be of any data type.
+export interface WebhookReceiver<E extends EventCatalogue = any> {
+  /** Its connector's id (a string here: connector manifests hold receivers, VendorId derives from them). */
+  vendor: string;
+  /** The event types it emits (its connector's webhook events). */
+  events: E;
   /** API route key, e.g. `POST /webhooks/upkeep/{token}`. One per vendor. */
   route: string;
   /** Throws WebhookError(401) unless the request is authentic. Runs before any JSON parsing. */
@@ -135,15 +146,16 @@ export interface WebhookReceiver {
 // ---------------------------------------------------------------------------------------------
 // Flows.
 
-export type Trigger<C> =
+// biome-ignore lint/suspicious/noExplicitAny: a trigger's events may be of any data type.
+export type Trigger<C, E extends EventCatalogue = any> =
   | {
       kind: 'schedule';
       // biome-ignore lint/suspicious/noExplicitAny: a flow may use any poll source; its options are checked where they are built.
-      source: PollSource<any, any, any>;
+      source: PollSource<any, any, any, E>;
       everyMinutes: (config: C) => number;
       options: (config: C) => unknown;
     }
-  | { kind: 'webhook'; receiver: WebhookReceiver; events: readonly string[] };
+  | { kind: 'webhook'; receiver: WebhookReceiver<E> };
 
 // biome-ignore lint/suspicious/noExplicitAny: the runtime handles schedule triggers of flows of any config.
 export type ScheduleTrigger<C = any> = Extract<Trigger<C>, { kind: 'schedule' }>;
@@ -183,19 +195,96 @@ export interface WorkerSettings {
   maxConcurrency?: number;
 }
 
-export interface FlowDefinition<C, D> {
+export type EventHandler<Ev, C, D> = (event: Ev, ctx: FlowContext<C, D>) => Promise<FlowResult>;
+
+/** One optional handler per event type of catalogue `E`, given that type's parsed data. */
+export type Handlers<E, C, D> = {
+  [K in keyof E & string]?: EventHandler<TypedEvent<K, DataOf<E[K]>>, C, D>;
+};
+
+type CatalogueOf<T> = T extends { receiver: WebhookReceiver<infer E> }
+  ? E
+  : T extends { source: PollSource<infer _O, infer _S, infer _D, infer E> }
+    ? E
+    : never;
+type Merged<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+/** The events a flow's triggers emit: the catalogues of its receivers and poll sources, merged. */
+export type TriggerEvents<T extends readonly unknown[]> = Merged<CatalogueOf<T[number]>>;
+
+interface FlowBase<C, D> {
   id: string;
   description: string;
   vendors: readonly VendorId[];
   worker?: WorkerSettings;
   config: z.ZodMiniType<C>;
-  triggers: readonly Trigger<C>[];
   /** Creates clients once per container (module scope in Lambda). */
   setup(env: RuntimeEnv, config: C): D;
+}
+
+/** What a flow file writes: its triggers and a handler per event type it acts on. */
+export interface FlowSpec<C, D, T extends readonly Trigger<C>[]> extends FlowBase<C, D> {
+  triggers: T;
+  /**
+   * Handlers by event type (`'mobility-work.TaskWasStarted': (event, ctx) => ...`). Only types the
+   * triggers emit; each gets its data parsed by its type's schema. Which webhook events reach this
+   * flow's queue is derived from these keys.
+   */
+  on: Handlers<TriggerEvents<T>, C, D>;
+}
+
+export interface FlowDefinition<C, D> extends FlowBase<C, D> {
+  triggers: readonly Trigger<C>[];
+  // biome-ignore lint/suspicious/noExplicitAny: handlers of different event types, checked by FlowSpec.
+  on: Readonly<Record<string, EventHandler<TypedEvent<string, any>, C, D>>>;
+  /** The event types this flow has a handler for (its webhook routing comes from these). */
+  handles: readonly string[];
+  /**
+   * Dispatch one event: its data parsed with its type's schema (InvalidEventError naming the field
+   * when it does not match), then its handler. A type with no handler is skipped and logged.
+   */
   handle(event: FlowEvent, ctx: FlowContext<C, D>): Promise<FlowResult>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds flows of any config and deps.
 export type AnyFlow = FlowDefinition<any, any>;
 
-export const defineFlow = <C, D>(flow: FlowDefinition<C, D>): FlowDefinition<C, D> => flow;
+/** The merged event catalogue of a flow's triggers. */
+export function triggerEvents(triggers: readonly Trigger<unknown>[]): EventCatalogue {
+  return Object.assign(
+    {},
+    ...triggers.map((t) => (t.kind === 'webhook' ? t.receiver.events : t.source.events)),
+  ) as EventCatalogue;
+}
+
+/** The webhook event types a flow handles: the routing of its queue. */
+export const webhookEventsOf = (flow: AnyFlow): string[] =>
+  flow.handles.filter((type) =>
+    flow.triggers.some((t) => t.kind === 'webhook' && Object.hasOwn(t.receiver.events, type)),
+  );
+
+export function defineFlow<C, D, const T extends readonly Trigger<C>[]>(
+  spec: FlowSpec<C, D, T>,
+): FlowDefinition<C, D> {
+  const catalogue = triggerEvents(spec.triggers as unknown as readonly Trigger<unknown>[]);
+  const on = spec.on as unknown as FlowDefinition<C, D>['on'];
+  const handles = Object.keys(on);
+  const foreign = handles.filter((type) => !Object.hasOwn(catalogue, type));
+  if (foreign.length > 0) {
+    // The types forbid this; a cast or a plain JS flow could still get here: fail at import.
+    throw new Error(`flow ${spec.id}: no trigger emits ${foreign.join(', ')}`);
+  }
+  return {
+    ...spec,
+    on,
+    handles,
+    async handle(event, ctx) {
+      const handler = on[event.type];
+      const definition = catalogue[event.type];
+      if (!handler || !definition) {
+        ctx.log.info(`${spec.id}: no handler for event type ${event.type}; skipped`, { eventId: event.id });
+        return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
+      }
+      return handler({ ...event, data: parseEventData(definition.schema, event) }, ctx);
+    },
+  };
+}

@@ -16,12 +16,10 @@ import { type ClickMaintClient, connectClickMaint } from '../connectors/click-ma
 import {
   CLICK_MAINT_PARTS_CHANGED,
   type ClickMaintPartSnapshot,
-  clickMaintPartsChangedDataSchema,
   clickMaintPartsPollSource,
 } from '../connectors/click-maint/parts-poll-source.ts';
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
 import { defineFlow, type FlowResult } from '../core/flow.ts';
-import { parseEventData } from './shared/downtime.ts';
 import { type PartLevel, stockSyncShape, syncStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'click-maint-part-low-to-mobility-work-stock';
@@ -63,7 +61,7 @@ export function toLevel(entityId: number, p: ClickMaintPartSnapshot, readAtMs?: 
   };
 }
 
-export const flow = defineFlow<ClickMaintPartFlowConfig, Deps>({
+export const flow = defineFlow({
   id: FLOW_ID,
   description: 'Click Maint part low -> Mobility Work stock (shared stock sync)',
   vendors: ['click-maint', 'mobility-work'],
@@ -80,35 +78,34 @@ export const flow = defineFlow<ClickMaintPartFlowConfig, Deps>({
     },
   ],
   setup: (env) => ({ clickMaint: connectClickMaint(env), mobilityWork: connectMobilityWork(env) }),
-  async handle(event, ctx): Promise<FlowResult> {
-    if (event.type !== CLICK_MAINT_PARTS_CHANGED) {
-      return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
-    }
-    const { entityId, parts, readAtMs } = parseEventData(clickMaintPartsChangedDataSchema, event);
-    const stock = parts.filter((p) => !p.isNonStock);
-    const nonStock = parts.length - stock.length;
-    const refresh = ctx.config.confirmBeforeWrite
-      ? async (levels: PartLevel[]) => {
-          const out: PartLevel[] = [];
-          for (const level of levels) {
-            const id = Number(level.partId.split('/')[1]);
-            const part = await ctx.deps.clickMaint.getPart(entityId, id);
-            // Read now: newer than the poll's snapshot even when updated_at (whole seconds) is the same.
-            if (part && !part.isNonStock) out.push(toLevel(entityId, part, ctx.now().getTime()));
+  on: {
+    [CLICK_MAINT_PARTS_CHANGED]: async (event, ctx): Promise<FlowResult> => {
+      const { entityId, parts, readAtMs } = event.data;
+      const stock = parts.filter((p) => !p.isNonStock);
+      const nonStock = parts.length - stock.length;
+      const refresh = ctx.config.confirmBeforeWrite
+        ? async (levels: PartLevel[]) => {
+            const out: PartLevel[] = [];
+            for (const level of levels) {
+              const id = Number(level.partId.split('/')[1]);
+              const part = await ctx.deps.clickMaint.getPart(entityId, id);
+              // Read now: newer than the poll's snapshot even when updated_at (whole seconds) is the same.
+              if (part && !part.isNonStock) out.push(toLevel(entityId, part, ctx.now().getTime()));
+            }
+            return out;
           }
-          return out;
-        }
-      : undefined;
-    const { result } = await syncStock(
-      ctx,
-      ctx.deps.mobilityWork,
-      event.id,
-      stock.map((p) => toLevel(entityId, p, readAtMs)),
-      refresh ? { refresh } : {},
-    );
-    return nonStock > 0
-      ? { ...result, message: `${result.message}; ${nonStock} non-stock part(s) skipped` }
-      : result;
+        : undefined;
+      const { result } = await syncStock(
+        ctx,
+        ctx.deps.mobilityWork,
+        event.id,
+        stock.map((p) => toLevel(entityId, p, readAtMs)),
+        refresh ? { refresh } : {},
+      );
+      return nonStock > 0
+        ? { ...result, message: `${result.message}; ${nonStock} non-stock part(s) skipped` }
+        : result;
+    },
   },
 });
 

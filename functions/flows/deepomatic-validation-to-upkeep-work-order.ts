@@ -149,7 +149,7 @@ async function onDeleted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   return { outcome: 'skipped', message: `Deepomatic work order ${id} was deleted; no longer followed` };
 }
 
-export const flow = defineFlow<DeepomaticResultConfig, Deps>({
+export const flow = defineFlow({
   id: FLOW_ID,
   description: 'Deepomatic validation complete -> UpKeep work order complete / on hold, with a note',
   vendors: ['deepomatic', 'upkeep'],
@@ -163,10 +163,9 @@ export const flow = defineFlow<DeepomaticResultConfig, Deps>({
     },
   ],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),
-  async handle(event, ctx) {
-    if (event.type === DEEPOMATIC_WORK_ORDER_CHANGED) return onChanged(event, ctx);
-    if (event.type === DEEPOMATIC_WORK_ORDER_DELETED) return onDeleted(event, ctx);
-    return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
+  on: {
+    [DEEPOMATIC_WORK_ORDER_CHANGED]: (event, ctx) => onChanged(event, ctx),
+    [DEEPOMATIC_WORK_ORDER_DELETED]: (event, ctx) => onDeleted(event, ctx),
   },
 });
 

@@ -295,7 +295,7 @@ async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   );
 }
 
-export const flow = defineFlow<ClickMaintDowntimeConfig, Deps>({
+export const flow = defineFlow({
   id: FLOW_ID,
   description: 'MachineMetrics downtime -> Click Maint work order',
   vendors: ['machinemetrics', 'click-maint'],
@@ -304,17 +304,10 @@ export const flow = defineFlow<ClickMaintDowntimeConfig, Deps>({
   worker: { timeoutSeconds: 60, batchSize: 1, maxConcurrency: 2 },
   triggers: downtimeTriggers<ClickMaintDowntimeConfig>(),
   setup: (env) => ({ clickMaint: connectClickMaint(env) }),
-  async handle(event, ctx) {
-    switch (event.type) {
-      case DOWNTIME_STARTED:
-        return onStarted(event, ctx);
-      case DOWNTIME_CATEGORIZED:
-        return onCategorized(event, ctx);
-      case DOWNTIME_ENDED:
-        return onEnded(event, ctx);
-      default:
-        return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
-    }
+  on: {
+    [DOWNTIME_STARTED]: (event, ctx) => onStarted(event, ctx),
+    [DOWNTIME_CATEGORIZED]: (event, ctx) => onCategorized(event, ctx),
+    [DOWNTIME_ENDED]: (event, ctx) => onEnded(event, ctx),
   },
 });
 

@@ -364,28 +364,21 @@ export const TASK_EVENTS = [
   MW_EVENT.TaskWasCanceled,
 ] as const;
 
-export const flow = defineFlow<TaskFlowConfig, Deps>({
+export const flow = defineFlow({
   id: FLOW_ID,
   description: 'MachineMetrics downtime -> Mobility Work task',
   vendors: ['machinemetrics', 'mobility-work'],
   config: configSchema,
-  triggers: [
-    ...downtimeTriggers<TaskFlowConfig>(),
-    { kind: 'webhook', receiver: mobilityWorkWebhook, events: TASK_EVENTS },
-  ],
+  triggers: [...downtimeTriggers<TaskFlowConfig>(), { kind: 'webhook', receiver: mobilityWorkWebhook }],
   setup: (env) => ({ mobilityWork: connectMobilityWork(env) }),
-  async handle(event, ctx) {
-    switch (event.type) {
-      case DOWNTIME_STARTED:
-        return onStarted(event, ctx);
-      case DOWNTIME_CATEGORIZED:
-        return onCategorized(event, ctx);
-      case DOWNTIME_ENDED:
-        return onEnded(event, ctx);
-      default:
-        if ((TASK_EVENTS as readonly string[]).includes(event.type)) return onTaskEvent(event, ctx);
-        return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
-    }
+  on: {
+    [DOWNTIME_STARTED]: (event, ctx) => onStarted(event, ctx),
+    [DOWNTIME_CATEGORIZED]: (event, ctx) => onCategorized(event, ctx),
+    [DOWNTIME_ENDED]: (event, ctx) => onEnded(event, ctx),
+    [MW_EVENT.TaskWasScheduled]: (event, ctx) => onTaskEvent(event, ctx),
+    [MW_EVENT.TaskWasStarted]: (event, ctx) => onTaskEvent(event, ctx),
+    [MW_EVENT.TaskWasCompleted]: (event, ctx) => onTaskEvent(event, ctx),
+    [MW_EVENT.TaskWasCanceled]: (event, ctx) => onTaskEvent(event, ctx),
   },
 });
 

@@ -414,30 +414,19 @@ async function onUpKeepWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult
 
 export const UPKEEP_EVENTS = ['upkeep.WORK_ORDER_UPDATED', 'upkeep.WORK_ORDER_STATUS_UPDATED'] as const;
 
-export const flow = defineFlow<DowntimeFlowConfig, Deps>({
+export const flow = defineFlow({
   id: FLOW_ID,
   description: 'MachineMetrics downtime -> UpKeep work order (and asset downtime)',
   vendors: ['machinemetrics', 'upkeep'],
   config: configSchema,
-  triggers: [
-    ...downtimeTriggers<DowntimeFlowConfig>(),
-    { kind: 'webhook', receiver: upkeepWebhook, events: UPKEEP_EVENTS },
-  ],
+  triggers: [...downtimeTriggers<DowntimeFlowConfig>(), { kind: 'webhook', receiver: upkeepWebhook }],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),
-  async handle(event, ctx) {
-    switch (event.type) {
-      case DOWNTIME_STARTED:
-        return onStarted(event, ctx);
-      case DOWNTIME_CATEGORIZED:
-        return onCategorized(event, ctx);
-      case DOWNTIME_ENDED:
-        return onEnded(event, ctx);
-      case 'upkeep.WORK_ORDER_UPDATED':
-      case 'upkeep.WORK_ORDER_STATUS_UPDATED':
-        return onUpKeepWorkOrder(event, ctx);
-      default:
-        return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
-    }
+  on: {
+    [DOWNTIME_STARTED]: (event, ctx) => onStarted(event, ctx),
+    [DOWNTIME_CATEGORIZED]: (event, ctx) => onCategorized(event, ctx),
+    [DOWNTIME_ENDED]: (event, ctx) => onEnded(event, ctx),
+    'upkeep.WORK_ORDER_UPDATED': (event, ctx) => onUpKeepWorkOrder(event, ctx),
+    'upkeep.WORK_ORDER_STATUS_UPDATED': (event, ctx) => onUpKeepWorkOrder(event, ctx),
   },
 });
 

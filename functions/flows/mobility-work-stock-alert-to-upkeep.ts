@@ -465,16 +465,18 @@ async function onStockEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
 
 export const STOCK_EVENTS = [...ALERTS, ...RESTOCKS];
 
-export const flow = defineFlow<StockAlertFlowConfig, Deps>({
+export const flow = defineFlow({
   id: FLOW_ID,
   description: 'Mobility Work stock alert -> UpKeep purchase order (once per low episode)',
   vendors: ['mobility-work', 'upkeep'],
   config: configSchema,
-  triggers: [{ kind: 'webhook', receiver: mobilityWorkWebhook, events: STOCK_EVENTS }],
+  triggers: [{ kind: 'webhook', receiver: mobilityWorkWebhook }],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),
-  async handle(event, ctx) {
-    if (ALERTS.includes(event.type) || RESTOCKS.includes(event.type)) return onStockEvent(event, ctx);
-    return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
+  on: {
+    [MW_EVENT.SparePartStockWasUnderMinThreshold]: (event, ctx) => onStockEvent(event, ctx),
+    [MW_EVENT.SparePartWasOutOfStock]: (event, ctx) => onStockEvent(event, ctx),
+    [MW_EVENT.SparePartWasRestocked]: (event, ctx) => onStockEvent(event, ctx),
+    [MW_EVENT.SparePartWasManuallyRecounted]: (event, ctx) => onStockEvent(event, ctx),
   },
 });
 

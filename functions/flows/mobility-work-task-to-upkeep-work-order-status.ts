@@ -202,20 +202,18 @@ async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   };
 }
 
-export const flow = defineFlow<TaskStatusFlowConfig, Deps>({
+export const flow = defineFlow({
   id: FLOW_ID,
   description: 'Mobility Work task started/completed/canceled -> UpKeep work order status',
   vendors: ['mobility-work', 'upkeep'],
   config: configSchema,
-  triggers: [
-    {
-      kind: 'webhook',
-      receiver: mobilityWorkWebhook,
-      events: [MW_EVENT.TaskWasStarted, MW_EVENT.TaskWasCompleted, MW_EVENT.TaskWasCanceled],
-    },
-  ],
+  triggers: [{ kind: 'webhook', receiver: mobilityWorkWebhook }],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),
-  handle: (event, ctx) => onTaskEvent(event, ctx),
+  on: {
+    [MW_EVENT.TaskWasStarted]: (event, ctx) => onTaskEvent(event, ctx),
+    [MW_EVENT.TaskWasCompleted]: (event, ctx) => onTaskEvent(event, ctx),
+    [MW_EVENT.TaskWasCanceled]: (event, ctx) => onTaskEvent(event, ctx),
+  },
 });
 
 export default flow;

@@ -14,13 +14,8 @@
  */
 import * as z from 'zod/mini';
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
-import {
-  UPKEEP_PARTS_CHANGED,
-  upkeepPartsChangedDataSchema,
-  upkeepPartsPollSource,
-} from '../connectors/upkeep/parts-poll-source.ts';
+import { UPKEEP_PARTS_CHANGED, upkeepPartsPollSource } from '../connectors/upkeep/parts-poll-source.ts';
 import { defineFlow, type FlowResult } from '../core/flow.ts';
-import { parseEventData } from './shared/downtime.ts';
 import { type PartLevel, stockSyncShape, syncStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'upkeep-part-low-to-mobility-work-stock';
@@ -44,7 +39,7 @@ export interface Deps {
   mobilityWork: MobilityWorkClient;
 }
 
-export const flow = defineFlow<PartLowFlowConfig, Deps>({
+export const flow = defineFlow({
   id: FLOW_ID,
   description: 'UpKeep part low -> Mobility Work stock (and minimum threshold)',
   vendors: ['upkeep', 'mobility-work'],
@@ -62,21 +57,20 @@ export const flow = defineFlow<PartLowFlowConfig, Deps>({
     },
   ],
   setup: (env) => ({ mobilityWork: connectMobilityWork(env) }),
-  async handle(event, ctx): Promise<FlowResult> {
-    if (event.type !== UPKEEP_PARTS_CHANGED) {
-      return { outcome: 'skipped', message: `event type ${event.type} is not handled by this flow` };
-    }
-    const { parts, readAtMs } = parseEventData(upkeepPartsChangedDataSchema, event);
-    const levels: PartLevel[] = parts.map((p) => ({
-      partId: p.id,
-      name: p.name,
-      quantity: p.quantity,
-      minimum: p.minimumQuantity,
-      changedAtMs: p.updatedAtMs,
-      ...(readAtMs !== undefined ? { readAtMs } : {}),
-    }));
-    const { result } = await syncStock(ctx, ctx.deps.mobilityWork, event.id, levels);
-    return result;
+  on: {
+    [UPKEEP_PARTS_CHANGED]: async (event, ctx): Promise<FlowResult> => {
+      const { parts, readAtMs } = event.data;
+      const levels: PartLevel[] = parts.map((p) => ({
+        partId: p.id,
+        name: p.name,
+        quantity: p.quantity,
+        minimum: p.minimumQuantity,
+        changedAtMs: p.updatedAtMs,
+        ...(readAtMs !== undefined ? { readAtMs } : {}),
+      }));
+      const { result } = await syncStock(ctx, ctx.deps.mobilityWork, event.id, levels);
+      return result;
+    },
   },
 });
 

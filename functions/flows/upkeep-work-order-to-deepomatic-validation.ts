@@ -184,14 +184,17 @@ export async function adoptDeepomaticWorkOrder(
 
 export const UPKEEP_EVENTS = ['upkeep.WORK_ORDER_CREATED', 'upkeep.WORK_ORDER_UPDATED'] as const;
 
-export const flow = defineFlow<ValidationFlowConfig, Deps>({
+export const flow = defineFlow({
   id: FLOW_ID,
   description: 'UpKeep work order (configured category or tag) -> Deepomatic photo validation',
   vendors: ['upkeep', 'deepomatic'],
   config: configSchema,
-  triggers: [{ kind: 'webhook', receiver: upkeepWebhook, events: UPKEEP_EVENTS }],
+  triggers: [{ kind: 'webhook', receiver: upkeepWebhook }],
   setup: (env) => ({ upkeep: connectUpKeep(env), deepomatic: connectDeepomatic(env) }),
-  handle: (event, ctx) => onWorkOrder(event, ctx),
+  on: {
+    'upkeep.WORK_ORDER_CREATED': (event, ctx) => onWorkOrder(event, ctx),
+    'upkeep.WORK_ORDER_UPDATED': (event, ctx) => onWorkOrder(event, ctx),
+  },
 });
 
 export default flow;

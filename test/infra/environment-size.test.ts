@@ -29,9 +29,14 @@ const webhookFlow = (n: number): AnyFlow =>
     description: `scale test flow ${n}`,
     vendors: ['mobility-work'],
     config: z.object({}),
-    triggers: [{ kind: 'webhook', receiver: mobilityWorkWebhook, events: Object.values(MW_EVENT) }],
+    triggers: [{ kind: 'webhook', receiver: mobilityWorkWebhook }],
     setup: () => undefined,
-    handle: async () => ({ outcome: 'skipped', message: 'scale test' }),
+    on: Object.fromEntries(
+      Object.values(MW_EVENT).map((type) => [
+        type,
+        async () => ({ outcome: 'skipped' as const, message: 'scale test' }),
+      ]),
+    ),
   });
 
 const extra = Array.from({ length: FLOWS }, (_, i) => webhookFlow(i + 1));

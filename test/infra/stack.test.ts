@@ -12,9 +12,7 @@ import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import * as z from 'zod/mini';
 import { type Deployment, loadDeployment } from '../../functions/config/deployment.ts';
-import { machineMetricsSecretSchema } from '../../functions/connectors/machinemetrics/config.ts';
-import { mobilityWorkSecretSchema } from '../../functions/connectors/mobility-work/config.ts';
-import { upkeepSecretSchema } from '../../functions/connectors/upkeep/config.ts';
+import { connectors } from '../../functions/connectors/index.ts';
 import { ConfigError } from '../../functions/core/errors.ts';
 import {
   type AnyFlow,
@@ -23,12 +21,14 @@ import {
   type ScheduleTrigger,
   type Trigger,
   type VendorId,
+  webhookEventsOf,
 } from '../../functions/core/flow.ts';
 import { flowModulePath, flows } from '../../functions/flows/index.ts';
 import { emfLine, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
 import { DEFAULT_RETRY } from '../../functions/runtime/retry.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
+import { sandboxSecrets } from '../../sandbox/secrets.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
 
 const CONFIG = join(PROJECT_ROOT, 'config/default.json');
@@ -43,18 +43,14 @@ const POLLED_FLOWS = [
   'click-maint-part-low-to-mobility-work-stock',
   'deepomatic-validation-to-upkeep-work-order',
 ];
-const WEBHOOK_ROUTES = [
-  'POST /webhooks/machinemetrics',
-  'POST /webhooks/mobility-work',
-  'POST /webhooks/upkeep/{token}',
-];
-const SECRET_NAMES: Record<string, string> = {
-  machinemetrics: 'millwright/machinemetrics',
-  upkeep: 'millwright/upkeep',
-  'mobility-work': 'millwright/mobility-work',
-  'click-maint': 'millwright/click-maint',
-  deepomatic: 'millwright/deepomatic',
-};
+/** One route per connector that has a webhook receiver (functions/connectors/registry.ts). */
+const WEBHOOK_ROUTES = connectors.flatMap((c) => (c.webhook ? [c.webhook.route] : [])).sort();
+/** Each connector's secret name in the default config. */
+const SECRET_NAMES: Record<string, string> = Object.fromEntries(
+  Object.entries(
+    (JSON.parse(readFileSync(CONFIG, 'utf8')) as { vendors: Record<string, { secretName: string }> }).vendors,
+  ).map(([id, v]) => [id, v.secretName]),
+);
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -129,10 +125,7 @@ const scheduleTriggers = (): { flow: AnyFlow; config: unknown; trigger: Schedule
 const subscribers = (registry: readonly AnyFlow[]): Map<string, Set<string>> => {
   const out = new Map<string, Set<string>>();
   for (const flow of registry) {
-    for (const trigger of flow.triggers) {
-      if (trigger.kind !== 'webhook') continue;
-      for (const type of trigger.events) out.set(type, (out.get(type) ?? new Set()).add(flow.id));
-    }
+    for (const type of webhookEventsOf(flow)) out.set(type, (out.get(type) ?? new Set()).add(flow.id));
   }
   return out;
 };
@@ -529,7 +522,9 @@ describe('functions', () => {
     }
     for (const { flow, trigger } of scheduleTriggers()) {
       // A poller reads its source's vendor only (the downtime pollers: MachineMetrics only).
-      expect(secretsReadBy(pollerOf(flow.id, trigger))).toEqual(secretsOf([trigger.source.vendor]));
+      expect(secretsReadBy(pollerOf(flow.id, trigger))).toEqual(
+        secretsOf([trigger.source.vendor as VendorId]),
+      );
       checked++;
     }
     expect(secretsReadBy(functionWhere(/^Millwright webhook ingress/))).toEqual([
@@ -556,14 +551,10 @@ describe('functions', () => {
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       expect(Object.keys(envOf(fn)).filter((k) => !allowed.includes(k))).toEqual([]);
     }
-    const secretFields = [
-      ...Object.keys(machineMetricsSecretSchema.shape),
-      ...Object.keys(upkeepSecretSchema.shape),
-      ...Object.keys(mobilityWorkSecretSchema.shape),
-    ];
-    const sampleSecrets = JSON.parse(
-      readFileSync(join(PROJECT_ROOT, 'sandbox/secrets.template.json'), 'utf8'),
+    const secretFields = connectors.flatMap((c) =>
+      Object.keys((c.secret as unknown as { shape: Record<string, unknown> }).shape),
     );
+    const sampleSecrets = sandboxSecrets();
     const secretValues = Object.values(sampleSecrets as Record<string, Json>).flatMap((s) =>
       Object.values(s).flat(),
     );
@@ -608,8 +599,8 @@ describe('generated entries', () => {
     );
     expect(importsOf(entry.entryPath)).toEqual([
       join(PROJECT_ROOT, 'functions/connectors/machinemetrics/webhook.ts'),
-      join(PROJECT_ROOT, 'functions/connectors/upkeep/webhook.ts'),
       join(PROJECT_ROOT, 'functions/connectors/mobility-work/webhook.ts'),
+      join(PROJECT_ROOT, 'functions/connectors/upkeep/webhook.ts'),
       join(PROJECT_ROOT, 'functions/runtime/lambda/ingress.ts'),
     ]);
   });
@@ -703,6 +694,7 @@ describe('adding a flow', () => {
     const source: PollSource<unknown, unknown, unknown> = {
       id: 'test.source',
       vendor: 'upkeep',
+      events: {},
       stateSchema: z.unknown(),
       connect: () => undefined,
       async *poll() {},
@@ -710,7 +702,9 @@ describe('adding a flow', () => {
     const upkeepWebhooks = flows
       .flatMap((f) => f.triggers)
       .filter((t) => t.kind === 'webhook' && t.receiver.vendor === 'upkeep');
-    const extra: AnyFlow = defineFlow<{ every: number }, undefined>({
+    // Handlers for the UpKeep webhook events the registered flows handle: the new flow subscribes to them.
+    const upkeepTypes = [...new Set(flows.flatMap(webhookEventsOf))].filter((t) => t.startsWith('upkeep.'));
+    const extra: AnyFlow = defineFlow({
       id: 'upkeep-test-flow',
       description: 'test',
       vendors: ['upkeep'],
@@ -720,7 +714,9 @@ describe('adding a flow', () => {
         ...(upkeepWebhooks as Trigger<{ every: number }>[]),
       ],
       setup: () => undefined,
-      handle: async () => ({ outcome: 'skipped', message: 'test' }),
+      on: Object.fromEntries(
+        upkeepTypes.map((t) => [t, async () => ({ outcome: 'skipped' as const, message: 'test' })]),
+      ),
     });
     // Entries must sit under the project root (esbuild's root); keep these out of .build/entries.
     const dir = mkdtempSync(join(PROJECT_ROOT, '.build', 'test-entries-'));
@@ -759,12 +755,11 @@ describe('adding a flow', () => {
       const routing = routingOf(ingress.settings.routing, (name) => queueNames.get(name) ?? `?${name}`);
       expect(routing).toEqual(expectedRouting(registry, queueIdOf));
       expect(upkeepWebhooks.length).toBeGreaterThan(0);
+      expect(upkeepTypes.length).toBeGreaterThan(0);
       for (const trigger of upkeepWebhooks) {
         if (trigger.kind !== 'webhook') continue;
-        for (const type of trigger.events) {
-          const subscribed = registry
-            .filter((f) => f.triggers.some((t) => t.kind === 'webhook' && t.events.includes(type)))
-            .map((f) => f.id);
+        for (const type of upkeepTypes) {
+          const subscribed = registry.filter((f) => webhookEventsOf(f).includes(type)).map((f) => f.id);
           expect(subscribed).toContain('upkeep-test-flow');
           expect(routing[type]).toEqual(subscribed.map(queueIdOf).sort());
         }

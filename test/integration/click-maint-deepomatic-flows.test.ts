@@ -1,19 +1,12 @@
-/**
- * Click Maint and Deepomatic flows end to end on the sandbox: real local engines, the simulators
- * (Click Maint with its rate limit, Deepomatic with progress over time), the real handlers.
- */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { memoryLog } from '../../functions/core/log.ts';
 import { FLOW_ID as DM_REQUEST_FLOW } from '../../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
 import { manualClock } from '../../sandbox/clock.ts';
 import { MACHINES, postJson, sandboxControl } from '../../sandbox/control.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
+import { sandboxSecrets } from '../../sandbox/secrets.ts';
 
-const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<
-  string,
-  Record<string, string>
->;
+const secrets = sandboxSecrets() as Record<string, Record<string, string>>;
 
 let sandbox: Sandbox;
 beforeAll(async () => {
@@ -24,8 +17,7 @@ beforeAll(async () => {
     basePort: 0,
     visibilityTimeoutSeconds: 1,
     httpTimeoutMs: 800,
-    mobilityWorkApplyDelayMs: 20,
-    clickMaintWindowSeconds: 5,
+    simulatorOptions: { 'mobility-work': { applyDelayMs: 20 }, 'click-maint': { windowSeconds: 5 } },
     log: memoryLog(),
   });
   await sandboxControl(sandbox).advance(0);

@@ -1,8 +1,3 @@
-/**
- * The downtime flow end to end on real local engines: dynalite, local SQS with redrive, the
- * MachineMetrics and UpKeep simulators, the real ingress, poller and worker handlers.
- */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DOWNTIME_STARTED } from '../../functions/connectors/machinemetrics/events.ts';
 import type { FlowEvent } from '../../functions/core/flow.ts';
@@ -12,6 +7,7 @@ import { createWorker } from '../../functions/runtime/worker.ts';
 import { manualClock } from '../../sandbox/clock.ts';
 import { MACHINES, postJson, sandboxControl } from '../../sandbox/control.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
+import { sandboxSecrets } from '../../sandbox/secrets.ts';
 import { queueDepth } from '../../sandbox/sqs.ts';
 import { TEST_RETRY } from '../support/sandbox.ts';
 
@@ -20,10 +16,7 @@ const MINUTE = 60_000;
 
 let sandbox: Sandbox;
 const clock = manualClock('2026-11-02T08:00:00.000Z');
-const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<
-  string,
-  Record<string, string>
->;
+const secrets = sandboxSecrets() as Record<string, Record<string, string>>;
 
 const upkeepUrl = () => sandbox.simulators.upkeep?.url ?? '';
 const post = postJson;

@@ -14,9 +14,10 @@ import { FLOW_ID as PART_FLOW } from '../../functions/flows/upkeep-part-low-to-m
 import { manualClock } from '../../sandbox/clock.ts';
 import { MACHINES, PARTS, postJson, sandboxControl } from '../../sandbox/control.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
+import { sandboxSecrets } from '../../sandbox/secrets.ts';
 import { mwSimNewSparePart } from '../../sandbox/simulators/mobility-work.ts';
 
-const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<string, unknown>;
+const secrets = sandboxSecrets() as Record<string, unknown>;
 // biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary config paths.
 const baseConfig = () => JSON.parse(readFileSync('config/default.json', 'utf8')) as Record<string, any>;
 
@@ -28,7 +29,7 @@ async function start(config: Record<string, unknown>): Promise<Sandbox> {
     basePort: 0,
     visibilityTimeoutSeconds: 1,
     httpTimeoutMs: 800,
-    mobilityWorkApplyDelayMs: 20,
+    simulatorOptions: { 'mobility-work': { applyDelayMs: 20 } },
     log: memoryLog(),
   });
   await sandboxControl(sandbox).advance(0);

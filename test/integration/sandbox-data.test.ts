@@ -36,7 +36,11 @@ afterEach(async () => {
 async function start(
   options: { clock?: Clock; reset?: boolean; log?: ReturnType<typeof memoryLog> } = {},
 ): Promise<Sandbox> {
-  const sandbox = await startTestSandbox({ dataDir: dir, mobilityWorkApplyDelayMs: 20, ...options });
+  const sandbox = await startTestSandbox({
+    dataDir: dir,
+    simulatorOptions: { 'mobility-work': { applyDelayMs: 20 } },
+    ...options,
+  });
   running.add(sandbox);
   return sandbox;
 }

@@ -1,11 +1,9 @@
-/** A sandbox for integration tests: the default config, template secrets, a manual clock, random ports. */
-import { readFileSync } from 'node:fs';
 import { memoryLog } from '../../functions/core/log.ts';
 import { manualClock } from '../../sandbox/clock.ts';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/runtime.ts';
+import { sandboxSecrets } from '../../sandbox/secrets.ts';
 
-export const templateSecrets = (): Record<string, unknown> =>
-  JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<string, unknown>;
+export const templateSecrets = (): Record<string, unknown> => sandboxSecrets() as Record<string, unknown>;
 
 /** Worker retries in seconds, not minutes and hours: a transient failure is dead-lettered after ~3 s. */
 export const TEST_RETRY = {

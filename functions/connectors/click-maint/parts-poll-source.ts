@@ -35,9 +35,11 @@
  * entities are polled, then the first error is thrown. A rate-limit error stops the run (every entity
  * shares the account's budget).
  */
+
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { ConfigError, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
+import { defineEvents } from '../../core/events.ts';
 import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
 import type { Log } from '../../core/log.ts';
 import { RateLimitedError } from '../../core/rate-limit.ts';
@@ -114,6 +116,14 @@ export const clickMaintPartsChangedDataSchema = z.object({
   readAtMs: z.optional(z.number()),
 });
 export type ClickMaintPartsChangedData = z.infer<typeof clickMaintPartsChangedDataSchema>;
+
+/** The one event this source emits: one entity's parts of one poll step that changed. */
+export const clickMaintPartsEvents = defineEvents('click-maint', {
+  'parts.changed': {
+    schema: clickMaintPartsChangedDataSchema,
+    description: 'Click Maint parts of one entity changed since the last poll (on hand and minimum)',
+  },
+});
 
 export interface ClickMaintPartsPollDeps {
   client: ClickMaintClient;
@@ -500,10 +510,12 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
 export const clickMaintPartsPollSource: PollSource<
   ClickMaintPartsPollOptions,
   ClickMaintPartsPollState,
-  ClickMaintPartsPollDeps
+  ClickMaintPartsPollDeps,
+  typeof clickMaintPartsEvents
 > = {
   id: CLICK_MAINT_PARTS_POLL_SOURCE_ID,
   vendor: 'click-maint',
+  events: clickMaintPartsEvents,
   stateSchema: clickMaintPartsPollStateSchema,
   connect: (env) => ({ client: connectClickMaint(env) }),
 

@@ -34,9 +34,11 @@
  * Anything else (auth, 429, 5xx, network) stops the walk after handing over the page read so far,
  * then throws.
  */
+
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { ConfigError, isRetryable, MillwrightError, VendorResponseError } from '../../core/errors.ts';
+import { defineEvents } from '../../core/events.ts';
 import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
 import { problemOf, type RecordProblem } from '../../core/records.ts';
 import { parseWith } from '../../core/schema.ts';
@@ -91,6 +93,18 @@ export const deepomaticWorkOrderDeletedSchema = z.object({
   cmmsWorkOrderId: nonEmpty,
 });
 export type DeepomaticWorkOrderDeletedData = z.infer<typeof deepomaticWorkOrderDeletedSchema>;
+
+/** A followed work order's progress or review changed; or it was deleted in Deepomatic. */
+export const deepomaticEvents = defineEvents('deepomatic', {
+  'work-order.changed': {
+    schema: deepomaticWorkOrderChangedSchema,
+    description: "A followed Deepomatic work order's progress or review changed",
+  },
+  'work-order.deleted': {
+    schema: deepomaticWorkOrderDeletedSchema,
+    description: 'A followed Deepomatic work order no longer exists (404)',
+  },
+});
 
 export const deepomaticOpenWorkOrdersPollOptionsSchema = z.object({
   /** Members read from the set per page (one poll step per page). */
@@ -211,10 +225,12 @@ type Inspection =
 export const deepomaticOpenWorkOrdersPollSource: PollSource<
   DeepomaticOpenWorkOrdersPollOptions,
   DeepomaticOpenWorkOrdersPollState,
-  DeepomaticOpenWorkOrdersPollDeps
+  DeepomaticOpenWorkOrdersPollDeps,
+  typeof deepomaticEvents
 > = {
   id: DEEPOMATIC_OPEN_WORK_ORDERS_POLL_SOURCE_ID,
   vendor: 'deepomatic',
+  events: deepomaticEvents,
   stateSchema: deepomaticOpenWorkOrdersPollStateSchema,
   connect: (env) => ({ client: connectDeepomatic(env), members: env.state }),
 

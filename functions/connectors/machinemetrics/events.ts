@@ -3,6 +3,7 @@
  * receiver both emit these, so a flow handles downtime the same way whichever way it came in.
  */
 import * as z from 'zod/mini';
+import { defineEvents } from '../../core/events.ts';
 
 export const DOWNTIME_STARTED = 'machinemetrics.downtime.started';
 export const DOWNTIME_CATEGORIZED = 'machinemetrics.downtime.categorized';
@@ -48,3 +49,16 @@ export const downtimeEndedSchema = z.object({
   downtimeMs: z.optional(z.number()),
 });
 export type DowntimeEnded = z.infer<typeof downtimeEndedSchema>;
+
+/** The downtime events, as both the poller (detector) and the Workflow webhook emit them. */
+export const machineMetricsEvents = defineEvents('machinemetrics', {
+  'downtime.started': {
+    schema: downtimeStartedSchema,
+    description: 'A machine has been down for at least the configured minimum',
+  },
+  'downtime.categorized': {
+    schema: downtimeCategorizedSchema,
+    description: 'An operator categorised (or re-categorised) the reason of a downtime',
+  },
+  'downtime.ended': { schema: downtimeEndedSchema, description: 'The machine runs again' },
+});

@@ -22,6 +22,7 @@ import {
   planWindows,
   type ResolvedDowntimePollOptions,
 } from './detector.ts';
+import { machineMetricsEvents } from './events.ts';
 
 export {
   type DowntimePollOptions,
@@ -41,9 +42,15 @@ export const DOWNTIME_POLL_SOURCE_ID = 'machinemetrics.downtime';
 export const resolveDowntimePollOptions = (options: unknown): ResolvedDowntimePollOptions =>
   parseWith(downtimePollOptionsSchema, options, (p) => new ConfigError(`options.${p.path}`, p.message));
 
-export const downtimePollSource: PollSource<DowntimePollOptions, DowntimePollState, DowntimePollDeps> = {
+export const downtimePollSource: PollSource<
+  DowntimePollOptions,
+  DowntimePollState,
+  DowntimePollDeps,
+  typeof machineMetricsEvents
+> = {
   id: DOWNTIME_POLL_SOURCE_ID,
   vendor: 'machinemetrics',
+  events: machineMetricsEvents,
   stateSchema: downtimePollStateSchema,
   connect: (env) => ({ client: connectMachineMetrics(env) }),
 

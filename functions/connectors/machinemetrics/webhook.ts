@@ -50,6 +50,7 @@ import {
   type DowntimeCategorized,
   type DowntimeEnded,
   type DowntimeStarted,
+  machineMetricsEvents,
 } from './events.ts';
 
 export const MM_WEBHOOK_ROUTE = 'POST /webhooks/machinemetrics';
@@ -228,8 +229,9 @@ async function release(req: WebhookRequest, { env }: WebhookVerifyContext): Prom
   if (signature) await env.state.forgetNonce(WEBHOOK_NONCE_NAMESPACE, signature.toLowerCase());
 }
 
-export const machineMetricsWebhook: WebhookReceiver = {
+export const machineMetricsWebhook: WebhookReceiver<typeof machineMetricsEvents> = {
   vendor: 'machinemetrics',
+  events: machineMetricsEvents,
   route: MM_WEBHOOK_ROUTE,
   // A redelivery (same delivery id, or the same bytes) is acknowledged without being enqueued again.
   dedupeSeconds: 24 * 3600,

@@ -30,6 +30,7 @@ import {
   MW_EVENT_SCHEMAS,
   MW_TASK_EVENTS,
   type MwEventName,
+  mobilityWorkEvents,
   networkMatches,
   sparePartRefOf,
   taskIdOf,
@@ -197,12 +198,13 @@ function parse(req: WebhookRequest, ctx?: WebhookVerifyContext): ParsedDelivery 
 export const mobilityWorkWebhook = {
   vendor: 'mobility-work',
   route: MW_WEBHOOK_ROUTE,
+  events: mobilityWorkEvents,
   ackStatus: MW_ACK_STATUS,
   dedupeSeconds: MW_DEDUPE_SECONDS,
   verify,
   parse,
   release,
-} satisfies WebhookReceiver;
+} satisfies WebhookReceiver<typeof mobilityWorkEvents>;
 
 /** Default export: lib/entries.ts imports each vendor receiver as `<vendor>/webhook.ts` default. */
 export default mobilityWorkWebhook;

@@ -39,9 +39,11 @@
  * re-reads those N parts until a later change moves the watermark. `startFrom: 'now'` uses our
  * clock against UpKeep's updatedAt: a fast local clock can miss changes made in the skew.
  */
+
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { ConfigError, VendorHttpError } from '../../core/errors.ts';
+import { defineEvents } from '../../core/events.ts';
 import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
 import { parseWith } from '../../core/schema.ts';
 import { connectUpKeep, type SkippedPart, type UpKeepClient } from './client.ts';
@@ -105,6 +107,14 @@ export const upkeepPartsChangedDataSchema = z.object({
   readAtMs: z.optional(z.number()),
 });
 export type UpKeepPartsChangedData = z.infer<typeof upkeepPartsChangedDataSchema>;
+
+/** The one event this source emits: the parts of one poll step that changed. */
+export const upkeepPartsEvents = defineEvents('upkeep', {
+  'parts.changed': {
+    schema: upkeepPartsChangedDataSchema,
+    description: 'UpKeep parts changed since the last poll (quantities and minimums)',
+  },
+});
 
 export interface UpKeepPartsPollDeps {
   client: UpKeepClient;
@@ -195,10 +205,12 @@ type Entry = { ms: number; part: Part } | { ms: number; bad: SkippedPart };
 export const upkeepPartsPollSource: PollSource<
   UpKeepPartsPollOptions,
   UpKeepPartsPollState,
-  UpKeepPartsPollDeps
+  UpKeepPartsPollDeps,
+  typeof upkeepPartsEvents
 > = {
   id: UPKEEP_PARTS_POLL_SOURCE_ID,
   vendor: 'upkeep',
+  events: upkeepPartsEvents,
   stateSchema: upkeepPartsPollStateSchema,
   connect: (env) => ({ client: connectUpKeep(env) }),
 

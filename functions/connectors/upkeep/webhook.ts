@@ -9,6 +9,7 @@
 import * as z from 'zod/mini';
 import { bodyFingerprint, constantTimeEqual } from '../../core/digest.ts';
 import { MillwrightError, WebhookError } from '../../core/errors.ts';
+import { defineEvents, type EventDefinition } from '../../core/events.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
 import { boundedId, MAX_EVENT_NAME_BYTES } from '../../core/limits.ts';
 import { readSecret } from '../../core/secrets.ts';
@@ -62,6 +63,20 @@ export const upkeepWebhookDataSchema = z.object({
   objectType: z.enum(UPKEEP_OBJECT_TYPES),
 });
 export type UpKeepWebhookData = z.output<typeof upkeepWebhookDataSchema>;
+
+/** Every documented event, each with the normalised `data` above (the object is re-read by id). */
+export const upkeepWebhookEvents = defineEvents(
+  'upkeep',
+  Object.fromEntries(
+    UPKEEP_WEBHOOK_EVENTS.map((name) => [
+      name,
+      {
+        schema: upkeepWebhookDataSchema,
+        description: `UpKeep webhook ${name} (the object is re-read by id)`,
+      },
+    ]),
+  ) as unknown as Record<UpKeepWebhookEvent, EventDefinition<UpKeepWebhookData>>,
+);
 
 const KNOWN = new Set<string>(UPKEEP_WEBHOOK_EVENTS);
 const isKnownEvent = (name: string): name is UpKeepWebhookEvent => KNOWN.has(name);
@@ -182,8 +197,9 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
   };
 }
 
-export const upkeepWebhook: WebhookReceiver = {
+export const upkeepWebhook: WebhookReceiver<typeof upkeepWebhookEvents> = {
   vendor: 'upkeep',
+  events: upkeepWebhookEvents,
   route: UPKEEP_WEBHOOK_ROUTE,
   verify,
   parse,

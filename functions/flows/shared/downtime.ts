@@ -42,19 +42,15 @@
  * cap) and neither end is known yet, its episode and the webhook's are not matched.
  */
 import * as z from 'zod/mini';
-import {
-  DOWNTIME_CATEGORIZED,
-  DOWNTIME_ENDED,
-  DOWNTIME_STARTED,
-  type DowntimeCategorized,
-  type DowntimeEnded,
-  type DowntimeStarted,
+import type {
+  DowntimeCategorized,
+  DowntimeEnded,
+  DowntimeStarted,
+  machineMetricsEvents,
 } from '../../connectors/machinemetrics/events.ts';
 import { downtimePollSource } from '../../connectors/machinemetrics/poll-source.ts';
 import { machineMetricsWebhook } from '../../connectors/machinemetrics/webhook.ts';
-import { MillwrightError } from '../../core/errors.ts';
-import type { FlowEvent, FlowResult, Trigger } from '../../core/flow.ts';
-import { parseWith } from '../../core/schema.ts';
+import type { FlowResult, Trigger } from '../../core/flow.ts';
 import type { StateStore } from '../../core/state.ts';
 
 const reasonMatcher = z.array(z.string().check(z.minLength(1)));
@@ -92,7 +88,10 @@ export interface DowntimeSettings {
 }
 
 /** The poller and the MachineMetrics Workflow webhook, configured from the downtime settings. */
-export function downtimeTriggers<C extends DowntimeSettings>(): Trigger<C>[] {
+export function downtimeTriggers<C extends DowntimeSettings>(): readonly [
+  Trigger<C, typeof machineMetricsEvents>,
+  Trigger<C, typeof machineMetricsEvents>,
+] {
   return [
     {
       kind: 'schedule',
@@ -106,11 +105,7 @@ export function downtimeTriggers<C extends DowntimeSettings>(): Trigger<C>[] {
         recategorizeGraceMinutes: c.poll.recategorizeGraceMinutes,
       }),
     },
-    {
-      kind: 'webhook',
-      receiver: machineMetricsWebhook,
-      events: [DOWNTIME_STARTED, DOWNTIME_CATEGORIZED, DOWNTIME_ENDED],
-    },
+    { kind: 'webhook', receiver: machineMetricsWebhook },
   ];
 }
 
@@ -137,15 +132,8 @@ export function startedSkipReason(config: DowntimeSettings, data: DowntimeStarte
   return undefined;
 }
 
-export class InvalidEventError extends MillwrightError {
-  constructor(type: string, field: string, message: string) {
-    super(`event ${type}: invalid data at ${field}: ${message}`);
-  }
-}
-
-export function parseEventData<S extends z.ZodMiniType>(schema: S, event: FlowEvent): z.infer<S> {
-  return parseWith(schema, event.data, (p) => new InvalidEventError(event.type, p.path, p.message));
-}
+/** Moved to core/events.ts; re-exported while flows move to typed handlers. */
+export { InvalidEventError, parseEventData } from '../../core/events.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Episodes: the per-machine state machine (transition table in this file's header).

@@ -552,7 +552,7 @@ describe('click-maint.parts poll source under runPoll', () => {
         },
       ],
       setup: () => undefined,
-      handle: async () => ({ outcome: 'done', message: '' }),
+      on: {},
     });
 
   /** A queue whose `send` throws on the calls listed in `failOn` (1-based); records every attempt. */

@@ -13,7 +13,7 @@ import { ConfigError } from '../../../functions/core/errors.ts';
 import { closestKey, unknownKeys } from '../../../functions/core/schema.ts';
 import { flows } from '../../../functions/flows/index.ts';
 import { startSandbox } from '../../../sandbox/runtime.ts';
-import { readSecretsFile } from '../../../sandbox/secrets.ts';
+import { readSecretsFile, sandboxSecrets } from '../../../sandbox/secrets.ts';
 
 type Json = Record<string, unknown>;
 // biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary config paths.
@@ -163,7 +163,7 @@ describe('config files', () => {
   });
 
   it('names the secrets file and the secret field for a bad secret, with a suggestion', async () => {
-    const secrets = JSON.parse(readFileSync('sandbox/secrets.template.json', 'utf8')) as Record<string, Json>;
+    const secrets = sandboxSecrets() as Record<string, Json>;
     const mw = secrets['millwright/mobility-work'] as Json;
     mw.webhookSecret = mw.webhookSecrets;
     delete mw.webhookSecrets;

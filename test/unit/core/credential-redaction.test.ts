@@ -25,6 +25,7 @@ import { memoryLog, redactingLog } from '../../../functions/core/log.ts';
 import { staticSecretSource } from '../../../functions/core/secrets.ts';
 import { createWorker } from '../../../functions/runtime/worker.ts';
 import { flowEvent, testEnv } from '../../support/factories.ts';
+import { onEach, testTrigger } from '../../support/flows.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
 // Realistic shapes: UpKeep's `r:` session tokens, base64-ish API keys with `/` and `+`.
@@ -178,15 +179,15 @@ describe('a credential echoed while a flow runs', () => {
       description: 'reads an UpKeep work order under a claim',
       vendors: ['upkeep'],
       config: {} as never,
-      triggers: [],
+      triggers: [testTrigger(['test.read'])],
       setup: () => ({ client: upkeep() }),
-      async handle(event, ctx) {
+      on: onEach(['test.read'], async (event, ctx) => {
         const { result } = await once(ctx.state, {
           key: `echo-test-flow:${event.id}`,
           perform: async () => ({ workOrderId: String((await ctx.deps.client.getWorkOrder('wo-1'))?.id) }),
         });
         return { outcome: 'done', message: 'read', effects: result };
-      },
+      }),
     });
     const store = t.store();
     const log = memoryLog();

@@ -68,6 +68,7 @@ describe('ingress limits on the Lambda path', () => {
     // A receiver that enriches its events: the body is small, the queued event is not.
     const enriching: WebhookReceiver = {
       vendor: 'upkeep',
+      events: {},
       route: 'POST /webhooks/enriching',
       async verify() {},
       parse: () => ({
@@ -97,6 +98,7 @@ describe('ingress limits on the Lambda path', () => {
   it('engine limits: a parsed event id over 700 bytes is refused with 400 naming the field', async () => {
     const longId: WebhookReceiver = {
       vendor: 'upkeep',
+      events: {},
       route: 'POST /webhooks/long-id',
       async verify() {},
       parse: () => ({ events: [flowEvent({ id: 'i'.repeat(701), type: 'test.long' })], ignored: [] }),

@@ -14,6 +14,7 @@ afterAll(() => t.close());
 let parsed = 0;
 const receiver: WebhookReceiver = {
   vendor: 'upkeep',
+  events: {},
   route: 'POST /webhooks/test/{token}',
   async verify(req) {
     if (req.pathParameters.token !== 'right-token') throw new WebhookError(401, 'invalid webhook token');

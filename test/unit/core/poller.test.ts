@@ -15,6 +15,7 @@ afterAll(() => t.close());
 const counterSource: PollSource<{ until: number }, { n: number }, undefined> = {
   id: 'test.counter',
   vendor: 'machinemetrics',
+  events: {},
   stateSchema: z.object({ n: z.number() }),
   connect: () => undefined,
   async *poll({ state, options }) {
@@ -34,7 +35,7 @@ const makeFlow = (until: number) =>
       { kind: 'schedule', source: counterSource, everyMinutes: () => 5, options: () => ({ until }) },
     ],
     setup: () => undefined,
-    handle: async () => ({ outcome: 'done', message: '' }),
+    on: {},
   });
 
 /**
@@ -44,6 +45,7 @@ const makeFlow = (until: number) =>
 const recordsSource: PollSource<{ records: (number | string)[] }, { n: number }, undefined> = {
   id: 'test.records',
   vendor: 'upkeep',
+  events: {},
   stateSchema: z.object({ n: z.number() }),
   connect: () => undefined,
   async *poll({ state, options }) {
@@ -81,7 +83,7 @@ const recordsFlow = (id: string, records: (number | string)[]) =>
       { kind: 'schedule', source: recordsSource, everyMinutes: () => 5, options: () => ({ records }) },
     ],
     setup: () => undefined,
-    handle: async () => ({ outcome: 'done', message: '' }),
+    on: {},
   });
 
 describe('runPoll: records a source could not parse', () => {

@@ -20,6 +20,7 @@ import { emfMetrics } from '../../../functions/runtime/metrics.ts';
 import type { RetrySettings } from '../../../functions/runtime/retry.ts';
 import { createWorker, type Delivery, type Requeue } from '../../../functions/runtime/worker.ts';
 import { flowEvent, testEnv } from '../../support/factories.ts';
+import { onEach, testTrigger } from '../../support/flows.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
 let t: TestState;
@@ -37,7 +38,10 @@ const RETRY: RetrySettings = {
 
 type Handle = (event: FlowEvent, attempt: number) => Promise<FlowResult>;
 
-/** A flow whose `handle` is the test's; `attempt` counts calls per event id. */
+/** The event types the tests send. */
+const TYPES = ['test.event', 'machinemetrics.downtime.started', 'mobility-work.TaskWasCompleted'];
+
+/** A flow whose handler is the test's; `attempt` counts calls per event id. */
 function testFlow(id: string, handle: Handle): AnyFlow {
   const calls = new Map<string, number>();
   return defineFlow({
@@ -45,13 +49,13 @@ function testFlow(id: string, handle: Handle): AnyFlow {
     description: 'test',
     vendors: ['upkeep'],
     config: z.object({}),
-    triggers: [],
+    triggers: [testTrigger(TYPES)],
     setup: () => undefined,
-    handle: async (event: FlowEvent) => {
+    on: onEach(TYPES, async (event: FlowEvent) => {
       const attempt = (calls.get(event.id) ?? 0) + 1;
       calls.set(event.id, attempt);
       return handle(event, attempt);
-    },
+    }),
   });
 }
 

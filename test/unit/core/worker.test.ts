@@ -9,6 +9,7 @@ import { ClaimBusyError, MillwrightError, VendorHttpError } from '../../../funct
 import { type AnyFlow, defineFlow, type FlowEvent } from '../../../functions/core/flow.ts';
 import { createWorker } from '../../../functions/runtime/worker.ts';
 import { flowEvent, testEnv } from '../../support/factories.ts';
+import { onEach, testTrigger } from '../../support/flows.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
 let t: TestState;
@@ -24,9 +25,9 @@ const failingFlow = (id: string): AnyFlow =>
     description: 'test',
     vendors: ['upkeep'],
     config: z.object({}),
-    triggers: [],
+    triggers: [testTrigger()],
     setup: () => undefined,
-    handle: async (event: FlowEvent) => {
+    on: onEach(['test.event'], async (event: FlowEvent) => {
       switch (event.data.fail) {
         case 'not-found':
           throw new VendorHttpError('upkeep', 'getWorkOrder', 404, 'work order WO-9 does not exist');
@@ -39,7 +40,7 @@ const failingFlow = (id: string): AnyFlow =>
         default:
           return { outcome: 'done', message: 'ok' };
       }
-    },
+    }),
   });
 
 function setup(id: string, options: { deadLetterFails?: boolean } = {}) {

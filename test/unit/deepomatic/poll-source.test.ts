@@ -371,7 +371,7 @@ describe('deepomatic.open-work-orders poll source under runPoll', () => {
         },
       ],
       setup: () => undefined,
-      handle: async () => ({ outcome: 'done', message: '' }),
+      on: {},
     });
 
   /** A queue whose `send` throws on the calls listed in `failOn` (1-based); records every attempt. */

@@ -57,7 +57,7 @@ const taskEvent = (kind: Kind, metadata: Record<string, unknown>, at: string, ta
     id: `mw-${task}-${kind}-${at}`,
     type: TYPE[kind],
     occurredAt: at,
-    data: { _event: TYPE[kind].split('.')[1], taskId: task, metadata },
+    data: { _event: TYPE[kind].split('.')[1], networkId: 'network-1', taskId: task, metadata },
   });
 const T1 = '2026-11-02T08:10:00.000Z';
 const T2 = '2026-11-02T08:40:00.000Z';

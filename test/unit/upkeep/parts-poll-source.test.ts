@@ -535,7 +535,7 @@ describe('upkeep.parts poll source under runPoll', () => {
         { kind: 'schedule', source: upkeepPartsPollSource, everyMinutes: () => 5, options: () => options },
       ],
       setup: () => undefined,
-      handle: async () => ({ outcome: 'done', message: '' }),
+      on: {},
     });
 
   /** A queue whose `send` throws on the calls listed in `failOn` (1-based); records every attempt. */

@@ -1,0 +1,33 @@
+/** Deepomatic: AI photo validation of field work. Work orders created and polled for progress. */
+import {
+  type DeepomaticSimulatorOptions,
+  startDeepomaticSimulator,
+} from '../../../sandbox/simulators/deepomatic.ts';
+import { defineConnector } from '../../core/connector.ts';
+import { connectDeepomatic } from './client.ts';
+import { deepomaticConfigSchema, deepomaticSecretSchema } from './config.ts';
+import { deepomaticEvents, deepomaticOpenWorkOrdersPollSource } from './poll-source.ts';
+
+export const connector = defineConnector({
+  id: 'deepomatic',
+  name: 'Deepomatic',
+  config: deepomaticConfigSchema,
+  secret: deepomaticSecretSchema,
+  connect: (env) => connectDeepomatic(env),
+  pollSources: [deepomaticOpenWorkOrdersPollSource],
+  events: deepomaticEvents,
+  simulator: {
+    sandboxSecret: { apiKey: 'sandbox-deepomatic-api-key' },
+    async start({ settings, secret, port, clock, store, options }) {
+      const simulator = await startDeepomaticSimulator({
+        ...(options as Partial<DeepomaticSimulatorOptions>),
+        port,
+        clock,
+        apiKey: secret.apiKey,
+        store,
+      });
+      const apiUrl = `${simulator.url}/v0.2`;
+      return { simulator, settings: { ...settings, baseUrl: apiUrl }, apiUrl };
+    },
+  },
+});

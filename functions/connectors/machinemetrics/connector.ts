@@ -1,0 +1,43 @@
+/** MachineMetrics: machine monitoring. Polled for downtime windows; Workflow webhooks optional. */
+
+import {
+  type MachineMetricsSimulatorOptions,
+  startMachineMetricsSimulator,
+} from '../../../sandbox/simulators/machinemetrics.ts';
+import { defineConnector, webhookUrl } from '../../core/connector.ts';
+import { connectMachineMetrics } from './client.ts';
+import { machineMetricsConfigSchema, machineMetricsSecretSchema, webhookSettings } from './config.ts';
+import { machineMetricsEvents } from './events.ts';
+import { downtimePollSource } from './poll-source.ts';
+import { machineMetricsWebhook } from './webhook.ts';
+
+export const connector = defineConnector({
+  id: 'machinemetrics',
+  name: 'MachineMetrics',
+  config: machineMetricsConfigSchema,
+  secret: machineMetricsSecretSchema,
+  connect: connectMachineMetrics,
+  webhook: machineMetricsWebhook,
+  pollSources: [downtimePollSource],
+  events: machineMetricsEvents,
+  simulator: {
+    sandboxSecret: { apiKey: 'sandbox-mm-api-key', webhookSecret: 'sandbox-mm-webhook-secret' },
+    async start({ settings, secret, port, clock, store, ingressUrl, options }) {
+      const simulator = await startMachineMetricsSimulator({
+        ...(options as Partial<MachineMetricsSimulatorOptions>),
+        port,
+        clock,
+        apiKey: secret.apiKey,
+        store,
+        workflowWebhook: secret.webhookSecret
+          ? {
+              url: webhookUrl(ingressUrl, machineMetricsWebhook.route),
+              secret: secret.webhookSecret,
+              scheme: webhookSettings(settings).scheme,
+            }
+          : undefined,
+      });
+      return { simulator, settings: { ...settings, baseUrl: simulator.url }, apiUrl: simulator.url };
+    },
+  },
+});

@@ -1,0 +1,40 @@
+/** UpKeep: CMMS (work orders, parts, assets, purchase orders). Webhooks by URL token; parts polled. */
+import { startUpKeepSimulator, type UpKeepSimulatorOptions } from '../../../sandbox/simulators/upkeep.ts';
+import { defineConnector, webhookUrl } from '../../core/connector.ts';
+import { connectUpKeep } from './client.ts';
+import { upkeepConfigSchema, upkeepSecretSchema } from './config.ts';
+import { upkeepPartsEvents, upkeepPartsPollSource } from './parts-poll-source.ts';
+import { upkeepWebhook, upkeepWebhookEvents } from './webhook.ts';
+
+export const connector = defineConnector({
+  id: 'upkeep',
+  name: 'UpKeep',
+  config: upkeepConfigSchema,
+  secret: upkeepSecretSchema,
+  connect: (env) => connectUpKeep(env),
+  webhook: upkeepWebhook,
+  pollSources: [upkeepPartsPollSource],
+  events: { ...upkeepWebhookEvents, ...upkeepPartsEvents },
+  simulator: {
+    sandboxSecret: {
+      email: 'integration@plant.example',
+      password: 'sandbox-upkeep-password',
+      webhookToken: 'sandbox-upkeep-webhook-token-0123456789abcdef',
+    },
+    async start({ settings, secret, port, clock, store, ingressUrl, options }) {
+      const simulator = await startUpKeepSimulator({
+        ...(options as Partial<UpKeepSimulatorOptions>),
+        port,
+        clock,
+        email: secret.email,
+        password: secret.password,
+        store,
+        webhook: secret.webhookToken
+          ? { url: webhookUrl(ingressUrl, upkeepWebhook.route, { token: secret.webhookToken }) }
+          : undefined,
+      });
+      const apiUrl = `${simulator.url}/api/v2`;
+      return { simulator, settings: { ...settings, baseUrl: apiUrl }, apiUrl };
+    },
+  },
+});

@@ -1,0 +1,124 @@
+/**
+ * The connector manifest: everything Millwright knows about one vendor, declared once in the
+ * vendor's folder (`functions/connectors/<vendor>/connector.ts`) and listed once in the connector
+ * registry (`functions/connectors/registry.ts`). The deployment schema's `vendors`, the `VendorId`
+ * union, the sandbox's simulators and endpoints, the sandbox secrets, the stack's secret grants and
+ * webhook routes are all derived from the registry (activepieces' `createPiece` is the model).
+ *
+ * A manifest must name a simulator (the field is required): the sandbox never starts a connector
+ * against a real API unless the user asked for real vendors.
+ *
+ * Lambda bundles never import a manifest (it reaches the simulator); flows import the connector's
+ * client, receiver, poll sources and events directly.
+ */
+import type * as z from 'zod/mini';
+import type { EventCatalogue } from './events.ts';
+import type { PollSource, RuntimeEnv, WebhookReceiver } from './flow.ts';
+import type { Log } from './log.ts';
+
+/** The settings every vendor block of the deployment config has. */
+export interface VendorSettings {
+  /** The Secrets Manager secret holding the vendor's credentials (a name, never a value). */
+  secretName: string;
+  baseUrl?: string;
+  timeoutMs?: number;
+}
+
+/** What the sandbox hands a simulator when it starts one. */
+export interface SimulatorStart<Settings, Secret, Options> {
+  /** The vendor's settings from the deployment config (validated). */
+  settings: Settings;
+  /** The vendor's sandbox secret (from the sandbox secrets file, validated by the connector's schema). */
+  secret: Secret;
+  /** 0 = a random port. */
+  port: number;
+  /** The sandbox's time (manual in tests and the demo): vendor records and signatures use it. */
+  clock: { now(): Date; advance(ms: number): void; readonly manual: boolean };
+  /** Where the simulator saves its records (with a data folder); absent: in memory. */
+  store?: {
+    readonly location: string;
+    restore(apply: (saved: unknown) => void): boolean;
+    save(state: unknown): void;
+  };
+  /** The local ingress (e.g. `http://127.0.0.1:8900`): where the vendor's webhooks go. */
+  ingressUrl: string;
+  log: Log;
+  /** Sandbox options for this simulator (tests and the demo compress delays and windows). */
+  options: Partial<Options>;
+}
+
+export interface RunningSimulator {
+  /** The simulator's root URL (its `/_sandbox/...` controls live here). */
+  url: string;
+  close(): Promise<void>;
+  /** Resolves when the simulator has no asynchronous work left (e.g. writes applied later). */
+  settle?(): Promise<void>;
+}
+
+export interface StartedSimulator<Settings, Sim extends RunningSimulator> {
+  simulator: Sim;
+  /** The vendor settings pointed at the simulator (base URL, and anything it changed). */
+  settings: Settings;
+  /** The API base URL, listed in `.sandbox/endpoints.json` under the connector id. */
+  apiUrl: string;
+}
+
+export interface SimulatorDefinition<Settings, Secret, Sim extends RunningSimulator, Options> {
+  /** The secret the simulator accepts: the sandbox secrets file is created from these. */
+  sandboxSecret: Secret;
+  start(input: SimulatorStart<Settings, Secret, Options>): Promise<StartedSimulator<Settings, Sim>>;
+}
+
+export interface ConnectorDefinition<
+  Id extends string = string,
+  Settings extends VendorSettings = VendorSettings,
+  Secret = unknown,
+  Sim extends RunningSimulator = RunningSimulator,
+  Options = unknown,
+  Events extends EventCatalogue = EventCatalogue,
+  Client = unknown,
+> {
+  /** Lower-case, dash-separated; the key under `vendors` in the config and the event type prefix. */
+  id: Id;
+  /** The vendor's name for people: `UpKeep`, `Mobility Work`. */
+  name: string;
+  /** The vendor block of the deployment config (`vendors.<id>`). */
+  config: z.ZodMiniType<Settings>;
+  /** The Secrets Manager secret's JSON. */
+  secret: z.ZodMiniType<Secret>;
+  /** A client for the vendor's API (flows import the connect function directly). */
+  connect: (env: RuntimeEnv) => Client;
+  /**
+   * The vendor's webhook receiver, if it sends webhooks (one route per vendor). By contract it is
+   * also the default export of the folder's `webhook.ts`, which the ingress bundle imports alone.
+   */
+  webhook?: WebhookReceiver;
+  /** What the vendor can be polled for. */
+  // biome-ignore lint/suspicious/noExplicitAny: a connector's poll sources have their own options and state.
+  pollSources?: readonly PollSource<any, any, any, any>[];
+  /** Every event type the connector emits (webhook and poll), with its data schema. */
+  events: Events;
+  /** The vendor simulator the sandbox runs instead of the real API (required). */
+  simulator: SimulatorDefinition<Settings, Secret, Sim, Options>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds connectors of any settings and simulator.
+export type AnyConnector = ConnectorDefinition<string, any, any, any, any, any, any>;
+
+export const defineConnector = <
+  const Id extends string,
+  Settings extends VendorSettings,
+  Secret,
+  Sim extends RunningSimulator,
+  Options,
+  Events extends EventCatalogue,
+  Client,
+>(
+  connector: ConnectorDefinition<Id, Settings, Secret, Sim, Options, Events, Client>,
+): ConnectorDefinition<Id, Settings, Secret, Sim, Options, Events, Client> => connector;
+
+/** The URL a vendor posts to for a receiver's route (`POST /webhooks/upkeep/{token}`), params filled in. */
+export function webhookUrl(ingressUrl: string, route: string, params: Record<string, string> = {}): string {
+  const path = route.slice(route.indexOf(' ') + 1);
+  return `${ingressUrl}${path.replace(/\{(\w+)\}/g, (whole, name: string) => (params[name] !== undefined ? encodeURIComponent(params[name]) : whole))}`;
+}
