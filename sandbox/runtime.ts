@@ -27,6 +27,10 @@ import {
   mobilityWorkSecretSchema,
 } from '../functions/connectors/mobility-work/config.ts';
 import { upkeepSecretSchema } from '../functions/connectors/upkeep/config.ts';
+import {
+  startUpKeepSimulator,
+  type UpKeepSimulator,
+} from '../functions/connectors/upkeep/simulator/index.ts';
 import { ConfigError } from '../functions/core/errors.ts';
 import type {
   AnyFlow,
@@ -68,7 +72,6 @@ import { type DeepomaticSimulator, startDeepomaticSimulator } from './simulators
 import { type MachineMetricsSimulator, startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
 import { type MobilityWorkSimulator, startMobilityWorkSimulator } from './simulators/mobility-work.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
-import { startUpKeepSimulator, type UpKeepSimulator } from './simulators/upkeep.ts';
 import { type FlowQueues, type LocalSqs, pollOnce, queueDepth, startLocalSqs } from './sqs.ts';
 
 export interface SandboxOptions {
