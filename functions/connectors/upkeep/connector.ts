@@ -1,9 +1,9 @@
 /** UpKeep: CMMS (work orders, parts, assets, purchase orders). Webhooks by URL token; parts polled. */
-import { startUpKeepSimulator, type UpKeepSimulatorOptions } from '../../../sandbox/simulators/upkeep.ts';
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectUpKeep } from './client.ts';
 import { upkeepConfigSchema, upkeepSecretSchema } from './config.ts';
 import { upkeepPartsEvents, upkeepPartsPollSource } from './parts-poll-source.ts';
+import { startUpKeepSimulator, type UpKeepSimulatorOptions } from './simulator/index.ts';
 import { upkeepWebhook, upkeepWebhookEvents } from './webhook.ts';
 
 export const connector = defineConnector({

@@ -8,6 +8,7 @@
 import { MobilityWorkClient } from '../../../functions/connectors/mobility-work/client.ts';
 import { parseMobilityWorkConfig } from '../../../functions/connectors/mobility-work/config.ts';
 import { parseMobilityWorkWebhook } from '../../../functions/connectors/mobility-work/webhook.ts';
+import type { SimPartInput } from '../../../functions/connectors/upkeep/simulator/index.ts';
 import type { FlowContext, FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
@@ -20,7 +21,6 @@ import {
   type MobilityWorkSimulator,
   startMobilityWorkSimulator,
 } from '../../../sandbox/simulators/mobility-work.ts';
-import type { SimPartInput } from '../../../sandbox/simulators/upkeep.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { startUpKeepSimulator } from '../../../functions/connectors/upkeep/simulator/index.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
 import { startClickMaintSimulator } from '../../../sandbox/simulators/click-maint.ts';
 import { startDeepomaticSimulator } from '../../../sandbox/simulators/deepomatic.ts';
@@ -20,7 +21,6 @@ import {
   SimulatorStateError,
 } from '../../../sandbox/simulators/persistence.ts';
 import type { Simulator } from '../../../sandbox/simulators/server.ts';
-import { startUpKeepSimulator } from '../../../sandbox/simulators/upkeep.ts';
 
 const START = '2026-11-02T08:00:00.000Z';
 const MACHINE = '0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c';

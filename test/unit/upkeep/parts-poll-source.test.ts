@@ -11,12 +11,12 @@ import {
   upkeepPartsChangedDataSchema,
   upkeepPartsPollSource,
 } from '../../../functions/connectors/upkeep/parts-poll-source.ts';
+import type { SimPartInput } from '../../../functions/connectors/upkeep/simulator/index.ts';
 import { ConfigError, VendorResponseError } from '../../../functions/core/errors.ts';
 import { defineFlow, type FlowEvent, type PollStep } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import { runPoll } from '../../../functions/runtime/poller.ts';
 import type { EventQueue } from '../../../functions/runtime/queue.ts';
-import type { SimPartInput } from '../../../sandbox/simulators/upkeep.ts';
 import { testEnv } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { callsTo, type Harness, startHarness } from './support.ts';

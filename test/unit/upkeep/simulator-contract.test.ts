@@ -5,8 +5,11 @@
  * value unless otherwise stated"). One test per rule.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  startUpKeepSimulator,
+  type UpKeepSimulator,
+} from '../../../functions/connectors/upkeep/simulator/index.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
-import { startUpKeepSimulator, type UpKeepSimulator } from '../../../sandbox/simulators/upkeep.ts';
 import { EMAIL, PASSWORD } from './support.ts';
 
 let sim: UpKeepSimulator;

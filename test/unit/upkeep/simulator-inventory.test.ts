@@ -2,8 +2,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  startUpKeepSimulator,
+  type UpKeepSimulator,
+} from '../../../functions/connectors/upkeep/simulator/index.ts';
 import { type Clock, manualClock } from '../../../sandbox/clock.ts';
-import { startUpKeepSimulator, type UpKeepSimulator } from '../../../sandbox/simulators/upkeep.ts';
 import { EMAIL, PASSWORD } from './support.ts';
 
 const T0 = Date.parse('2026-11-02T08:00:00.000Z');

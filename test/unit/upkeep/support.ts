@@ -1,13 +1,16 @@
 /** Factories shared by the UpKeep unit tests: env, secrets that can rotate, a recording sleep. */
 import { UpKeepClient, type UpKeepClientOptions } from '../../../functions/connectors/upkeep/client.ts';
 import { parseUpKeepConfig, type UpKeepConfigInput } from '../../../functions/connectors/upkeep/config.ts';
+import {
+  startUpKeepSimulator,
+  type UpKeepSimulator,
+} from '../../../functions/connectors/upkeep/simulator/index.ts';
 import type { RuntimeEnv } from '../../../functions/core/flow.ts';
 import { silentLog } from '../../../functions/core/log.ts';
 import type { SecretSource } from '../../../functions/core/secrets.ts';
 import { SecretUnavailableError } from '../../../functions/core/secrets.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
 import { type Clock, manualClock } from '../../../sandbox/clock.ts';
-import { startUpKeepSimulator, type UpKeepSimulator } from '../../../sandbox/simulators/upkeep.ts';
 
 export const SECRET_NAME = 'millwright/upkeep';
 export const EMAIL = 'integration@plant.example';

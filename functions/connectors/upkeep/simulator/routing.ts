@@ -1,0 +1,93 @@
+/**
+ * How the UpKeep simulator's routes are wrapped: API routes live under `/api/v2`, need a live
+ * `Session-Token` and are recorded in the call log; control routes need neither. In both, an ApiError
+ * becomes UpKeep's `{success: false, message}` envelope.
+ */
+import {
+  json,
+  type Route,
+  type SimRequest,
+  type SimResponse,
+} from '../../../../sandbox/simulators/server.ts';
+import { ApiError, bad } from './errors.ts';
+import type { UpKeepWorld } from './state.ts';
+import { isObject } from './validation.ts';
+
+export const UPKEEP_SIM_API_PREFIX = '/api/v2';
+
+type RouteHandler = (req: SimRequest) => SimResponse;
+
+export function recordCall(world: UpKeepWorld, req: SimRequest, authorized: boolean): void {
+  const query: Record<string, string[]> = {};
+  for (const [k, v] of req.query) query[k] = [...(query[k] ?? []), v];
+  const version = req.headers['upkeep-version'];
+  world.calls.push({
+    line: `${req.method} ${req.path.slice(UPKEEP_SIM_API_PREFIX.length).replace(/\/+$/, '') || '/'}`,
+    query,
+    version: Array.isArray(version) ? version[0] : version,
+    authorized,
+  });
+}
+
+function failure(error: unknown): SimResponse {
+  if (error instanceof ApiError) return json(error.status, { success: false, message: error.message });
+  throw error;
+}
+
+/** A control route (no auth, not recorded); ApiErrors become `{success: false, message}`. */
+export const control = (method: string, pattern: string, handler: RouteHandler): Route => ({
+  method,
+  pattern,
+  handler: (req) => {
+    try {
+      return handler(req);
+    } catch (error) {
+      return failure(error);
+    }
+  },
+});
+
+/** The `Session-Token` header, if sent. */
+export function sessionToken(req: SimRequest): string | undefined {
+  const header = req.headers['session-token'];
+  return Array.isArray(header) ? header[0] : header;
+}
+
+/** An authenticated API route. */
+export const api = (world: UpKeepWorld, method: string, path: string, handler: RouteHandler): Route => ({
+  method,
+  pattern: `${UPKEEP_SIM_API_PREFIX}${path}`,
+  handler: (req) => {
+    const token = sessionToken(req);
+    const expiresAt = token ? world.tokens.get(token) : undefined;
+    const authorized = expiresAt !== undefined && world.clock.now().getTime() < expiresAt;
+    recordCall(world, req, authorized);
+    if (!authorized) return json(401, { success: false, message: 'Unauthorized' });
+    try {
+      return handler(req);
+    } catch (error) {
+      return failure(error);
+    }
+  },
+});
+
+/** The doc's curl sends a form (`-d title=...`); JSON is accepted too. Form numbers are coerced. */
+export function requestBody(req: SimRequest): Record<string, unknown> {
+  const contentType = String(req.headers['content-type'] ?? '');
+  if (contentType.includes('application/x-www-form-urlencoded')) {
+    const form: Record<string, unknown> = Object.fromEntries(new URLSearchParams(req.rawBody));
+    for (const key of ['priority', 'dueDate']) {
+      const v = form[key];
+      if (typeof v === 'string' && /^\d+$/.test(v)) form[key] = Number(v);
+    }
+    return form;
+  }
+  if (!isObject(req.json)) throw bad('Request body must be a JSON object');
+  return req.json;
+}
+
+/** The JSON object body of a create or PATCH. */
+export function jsonObjectBody(req: SimRequest): Record<string, unknown> {
+  if (!isObject(req.json)) throw bad('Request body must be a JSON object');
+  return req.json;
+}
