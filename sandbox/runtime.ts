@@ -26,6 +26,10 @@ import {
   mobilityWorkConfigSchema,
   mobilityWorkSecretSchema,
 } from '../functions/connectors/mobility-work/config.ts';
+import {
+  type MobilityWorkSimulator,
+  startMobilityWorkSimulator,
+} from '../functions/connectors/mobility-work/simulator/index.ts';
 import { upkeepSecretSchema } from '../functions/connectors/upkeep/config.ts';
 import { ConfigError } from '../functions/core/errors.ts';
 import type {
@@ -66,7 +70,6 @@ import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { type ClickMaintSimulator, startClickMaintSimulator } from './simulators/click-maint.ts';
 import { type DeepomaticSimulator, startDeepomaticSimulator } from './simulators/deepomatic.ts';
 import { type MachineMetricsSimulator, startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
-import { type MobilityWorkSimulator, startMobilityWorkSimulator } from './simulators/mobility-work.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
 import { startUpKeepSimulator, type UpKeepSimulator } from './simulators/upkeep.ts';
 import { type FlowQueues, type LocalSqs, pollOnce, queueDepth, startLocalSqs } from './sqs.ts';
