@@ -84,14 +84,16 @@ export function importState(world: MobilityWorkWorld, saved: unknown): void {
     );
   }
   stopPendingTimers(world);
-  world.pending = [];
-  world.equipment = state.equipment;
-  world.locations = state.locations;
-  world.spareParts = state.spareParts;
-  world.partCounter = state.sparePartSequence;
-  world.tasks = state.tasks;
-  world.activities = state.activities;
-  world.writeCounter = state.writeSequence;
-  world.rejectedItems = state.rejectedItems;
+  Object.assign(world, {
+    pending: [],
+    equipment: state.equipment,
+    locations: state.locations,
+    spareParts: state.spareParts,
+    partCounter: state.sparePartSequence,
+    tasks: state.tasks,
+    activities: state.activities,
+    writeCounter: state.writeSequence,
+    rejectedItems: state.rejectedItems,
+  } satisfies Partial<MobilityWorkWorld>);
   for (const record of state.pendingWrites) scheduleWrite(world, record);
 }

@@ -3,9 +3,29 @@
  * (absolute set), a consumption and a restock, then the threshold events of any decrease.
  */
 
-import type { MwSimSparePart, MwSimUser } from './types.ts';
+import type { MwSimEventName, MwSimSparePart, MwSimUser } from './types.ts';
 import { emit, partRef, userRef } from './webhooks.ts';
 import { type MobilityWorkWorld, now } from './world.ts';
+
+/**
+ * A stock webhook: the envelope they all share (`_type` is the event name + `Webhook`), then the
+ * event's own fields, in the order MW sends them.
+ */
+export function emitStockEvent(
+  world: MobilityWorkWorld,
+  event: MwSimEventName,
+  part: MwSimSparePart,
+  fields: Record<string, unknown>,
+): void {
+  const at = now(world);
+  emit(world, event, part.externalReference, {
+    _type: `${event}Webhook`,
+    _sentAt: at,
+    emittedAt: at,
+    _metadata: '',
+    ...fields,
+  });
+}
 
 function afterStockChange(
   world: MobilityWorkWorld,
@@ -40,12 +60,7 @@ export function setStock(
   const previous = part.stock;
   part.stock = quantity;
   if (!emitEvents) return;
-  const at = now(world);
-  emit(world, 'SparePartWasManuallyRecounted', part.externalReference, {
-    _type: 'SparePartWasManuallyRecountedWebhook',
-    _sentAt: at,
-    emittedAt: at,
-    _metadata: '',
+  emitStockEvent(world, 'SparePartWasManuallyRecounted', part, {
     sparePart: partRef(part),
     location: { name: part.location },
     initiator: userRef(initiator),
@@ -63,12 +78,7 @@ export function consumeStock(
 ): void {
   const previous = part.stock;
   part.stock = previous - quantity;
-  const at = now(world);
-  emit(world, 'SparePartWasConsumed', part.externalReference, {
-    _type: 'SparePartWasConsumedWebhook',
-    _sentAt: at,
-    emittedAt: at,
-    _metadata: '',
+  emitStockEvent(world, 'SparePartWasConsumed', part, {
     task: taskId === null ? null : { id: taskId },
     sparePart: partRef(part),
     location: { name: part.location },
@@ -86,12 +96,7 @@ export function restockStock(
 ): void {
   const previous = part.stock;
   part.stock = previous + quantity;
-  const at = now(world);
-  emit(world, 'SparePartWasRestocked', part.externalReference, {
-    _type: 'SparePartWasRestockedWebhook',
-    _sentAt: at,
-    emittedAt: at,
-    _metadata: '',
+  emitStockEvent(world, 'SparePartWasRestocked', part, {
     task: null,
     sparePart: partRef(part),
     location: { name: part.location },

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { MobilityWorkSimError } from './errors.ts';
 import { MW_SIM_USERS } from './seed.ts';
-import { consumeStock, restockStock, setStock } from './stock.ts';
+import { consumeStock, emitStockEvent, restockStock, setStock } from './stock.ts';
 import { taskContext } from './tasks.ts';
 import type {
   MobilityWorkSimulator,
@@ -183,12 +183,7 @@ export const cancelConsumption: Action<'cancelConsumption'> = (world, activityId
     const part = world.spareParts.find((p) => p.id === consumption.sparePartId);
     if (!part) continue;
     part.stock += consumption.quantity;
-    const at = now(world);
-    emit(world, 'SparePartConsumptionWasCanceled', part.externalReference, {
-      _type: 'SparePartConsumptionWasCanceledWebhook',
-      _sentAt: at,
-      emittedAt: at,
-      _metadata: '',
+    emitStockEvent(world, 'SparePartConsumptionWasCanceled', part, {
       task: { id: activity.taskId },
       sparePart: partRef(part),
       activity: { id: activity.id },
