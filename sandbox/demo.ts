@@ -1,4 +1,5 @@
 import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/signature.ts';
+import { mwSimNewSparePart } from '../functions/connectors/mobility-work/simulator/index.ts';
 import { FLOW_ID as CM_PART_FLOW } from '../functions/flows/click-maint-part-low-to-mobility-work-stock.ts';
 import { FLOW_ID as DM_RESULT_FLOW } from '../functions/flows/deepomatic-validation-to-upkeep-work-order.ts';
 import { FLOW_ID as CM_DOWNTIME_FLOW } from '../functions/flows/machinemetrics-downtime-to-click-maint-work-order.ts';
@@ -13,7 +14,6 @@ import { MACHINES, PARTS, postJson, sandboxControl } from './control.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
 import { sandboxSecrets } from './secrets.ts';
-import { mwSimNewSparePart } from './simulators/mobility-work.ts';
 import { queueDepth } from './sqs.ts';
 
 const { one: MACHINE_1, two: MACHINE_2, three: MACHINE_3 } = MACHINES;

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DOWNTIME_STARTED } from '../../functions/connectors/machinemetrics/events.ts';
+import { mwSimNewSparePart } from '../../functions/connectors/mobility-work/simulator/index.ts';
 import { memoryLog } from '../../functions/core/log.ts';
 import { FLOW_ID as TASK_FLOW } from '../../functions/flows/machinemetrics-downtime-to-mobility-work-task.ts';
 import { FLOW_ID as ALERT_FLOW } from '../../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
@@ -15,7 +16,6 @@ import { manualClock } from '../../sandbox/clock.ts';
 import { MACHINES, PARTS, postJson, sandboxControl } from '../../sandbox/control.ts';
 import { type Sandbox, startSandbox } from '../../sandbox/runtime.ts';
 import { sandboxSecrets } from '../../sandbox/secrets.ts';
-import { mwSimNewSparePart } from '../../sandbox/simulators/mobility-work.ts';
 
 const secrets = sandboxSecrets() as Record<string, unknown>;
 // biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary config paths.

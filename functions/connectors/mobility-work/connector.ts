@@ -1,12 +1,9 @@
 /** Mobility Work: CMMS (tasks, spare parts, stock). Signed webhooks; API key. */
-import {
-  type MobilityWorkSimulatorOptions,
-  startMobilityWorkSimulator,
-} from '../../../sandbox/simulators/mobility-work.ts';
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectMobilityWork } from './client.ts';
 import { mobilityWorkConfigSchema, mobilityWorkSecretSchema } from './config.ts';
 import { mobilityWorkEvents } from './events.ts';
+import { type MobilityWorkSimulatorOptions, startMobilityWorkSimulator } from './simulator/index.ts';
 import { mobilityWorkWebhook } from './webhook.ts';
 
 export const connector = defineConnector({

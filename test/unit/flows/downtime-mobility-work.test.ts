@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MobilityWorkClient } from '../../../functions/connectors/mobility-work/client.ts';
 import { parseMobilityWorkConfig } from '../../../functions/connectors/mobility-work/config.ts';
 import { MW_EVENT } from '../../../functions/connectors/mobility-work/events.ts';
+import {
+  type MobilityWorkSimulator,
+  startMobilityWorkSimulator,
+} from '../../../functions/connectors/mobility-work/simulator/index.ts';
 import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../../../functions/core/errors.ts';
 import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
@@ -19,10 +23,6 @@ import {
   type TaskFlowConfig,
 } from '../../../functions/flows/machinemetrics-downtime-to-mobility-work-task.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
-import {
-  type MobilityWorkSimulator,
-  startMobilityWorkSimulator,
-} from '../../../sandbox/simulators/mobility-work.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import {
   deliver,

@@ -7,6 +7,10 @@
 
 import { MobilityWorkClient } from '../../../functions/connectors/mobility-work/client.ts';
 import { parseMobilityWorkConfig } from '../../../functions/connectors/mobility-work/config.ts';
+import {
+  type MobilityWorkSimulator,
+  startMobilityWorkSimulator,
+} from '../../../functions/connectors/mobility-work/simulator/index.ts';
 import { parseMobilityWorkWebhook } from '../../../functions/connectors/mobility-work/webhook.ts';
 import type { SimPartInput } from '../../../functions/connectors/upkeep/simulator/index.ts';
 import type { FlowContext, FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
@@ -17,10 +21,6 @@ import {
   flow as alertFlow,
   type StockAlertFlowConfig,
 } from '../../../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
-import {
-  type MobilityWorkSimulator,
-  startMobilityWorkSimulator,
-} from '../../../sandbox/simulators/mobility-work.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
 

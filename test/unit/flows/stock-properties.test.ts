@@ -6,13 +6,13 @@
  * expected effects. A failure names its seed; rerun one with SEED=<n>.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mwSimNewSparePart } from '../../../functions/connectors/mobility-work/simulator/index.ts';
 import type { FlowEvent } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import { flow as clickMaintFlow } from '../../../functions/flows/click-maint-part-low-to-mobility-work-stock.ts';
 import { syncStock } from '../../../functions/flows/shared/stock-sync.ts';
 import { flow as upkeepFlow } from '../../../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
 import { runPoll } from '../../../functions/runtime/poller.ts';
-import { mwSimNewSparePart } from '../../../sandbox/simulators/mobility-work.ts';
 import { recordingQueue, testEnv } from '../../support/factories.ts';
 import {
   type Harness as ClickMaintHarness,

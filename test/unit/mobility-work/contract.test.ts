@@ -10,12 +10,12 @@ import {
   parseMobilityWorkConfig,
 } from '../../../functions/connectors/mobility-work/config.ts';
 import { MobilityWorkApiError } from '../../../functions/connectors/mobility-work/errors.ts';
-import { manualClock } from '../../../sandbox/clock.ts';
 import {
   type MobilityWorkSimulator,
   MW_SIM_MAINTENANCE_PLAN_ID,
   startMobilityWorkSimulator,
-} from '../../../sandbox/simulators/mobility-work.ts';
+} from '../../../functions/connectors/mobility-work/simulator/index.ts';
+import { manualClock } from '../../../sandbox/clock.ts';
 import { API_KEY, SECRET_NAME } from './fixtures.ts';
 
 let sim: MobilityWorkSimulator;

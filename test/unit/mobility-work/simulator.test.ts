@@ -6,14 +6,14 @@ import {
   type MwSignatureScheme,
   parseMwSignatureHeader,
 } from '../../../functions/connectors/mobility-work/signature.ts';
-import { type Clock, manualClock } from '../../../sandbox/clock.ts';
 import {
   type MobilityWorkSimulator,
   type MobilityWorkSimulatorOptions,
   MW_SIM_DEFAULT_NETWORK_ID,
   MW_SIM_MAINTENANCE_PLAN_ID,
   startMobilityWorkSimulator,
-} from '../../../sandbox/simulators/mobility-work.ts';
+} from '../../../functions/connectors/mobility-work/simulator/index.ts';
+import { type Clock, manualClock } from '../../../sandbox/clock.ts';
 
 const API_KEY = '913a8f7cef6ff084f1635511b9c7d07c3bab2816';
 const SECRET = 'whsec-mw-0123456789abcdef';

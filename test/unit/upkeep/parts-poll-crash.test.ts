@@ -8,12 +8,12 @@
  * to UpKeep's for all 50 parts.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mwSimNewSparePart } from '../../../functions/connectors/mobility-work/simulator/index.ts';
 import type { FlowEvent } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import { flow as upkeepFlow } from '../../../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
 import { runPoll } from '../../../functions/runtime/poller.ts';
 import type { EventQueue } from '../../../functions/runtime/queue.ts';
-import { mwSimNewSparePart } from '../../../sandbox/simulators/mobility-work.ts';
 import { testEnv } from '../../support/factories.ts';
 import { MW_API_KEY, type StockWorld, startStockWorld } from '../flows/stock-harness.ts';
 

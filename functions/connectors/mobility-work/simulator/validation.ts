@@ -1,0 +1,288 @@
+/**
+ * MW's error format (`property_errors` keyed by JSON pointer) and the checks of request bodies
+ * against api-doc.txt: types, lengths, patterns and identifiers, each reported at its pointer.
+ */
+import { json, type SimResponse } from '../../../../sandbox/simulators/server.ts';
+
+export const MW_SIM_BULK_LIMIT = 10_000;
+
+interface MwErrorDetail {
+  messageKey: string;
+  parameters: Record<string, unknown>;
+}
+
+/** Collects `property_errors` keyed by JSON pointer. */
+export class Problems {
+  readonly property: Record<string, MwErrorDetail[]> = {};
+  readonly global: MwErrorDetail[] = [];
+
+  add(pointer: string, messageKey: string, parameters: Record<string, unknown> = {}): void {
+    const list = this.property[pointer] ?? [];
+    list.push({ messageKey, parameters });
+    this.property[pointer] = list;
+  }
+
+  get empty(): boolean {
+    return this.global.length === 0 && Object.keys(this.property).length === 0;
+  }
+}
+
+export function mwError(status: number, code: string, message: string, problems: Problems): SimResponse {
+  return json(status, {
+    http_status_code: status,
+    code,
+    message,
+    extended_message: { global_errors: problems.global, property_errors: problems.property },
+    more_info_url: null,
+  });
+}
+
+export const invalidPayload = (problems: Problems) =>
+  mwError(400, '400044', 'The request payload is not valid.', problems);
+
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function requiredString(
+  value: unknown,
+  pointer: string,
+  p: Problems,
+  bounds: { min: number; max: number },
+  required = true,
+): string | undefined {
+  if (value === undefined) {
+    if (required) p.add(pointer, 'error.payload.required');
+    return undefined;
+  }
+  if (typeof value !== 'string') {
+    p.add(pointer, 'error.payload.type', { expected: 'string' });
+    return undefined;
+  }
+  if (value.length < bounds.min) {
+    p.add(pointer, 'error.payload.min_length', { min: bounds.min, length: value.length });
+    return undefined;
+  }
+  if (value.length > bounds.max) {
+    p.add(pointer, 'error.payload.max_length', { max: bounds.max, length: value.length });
+    return undefined;
+  }
+  return value;
+}
+
+/** Optional string that may be null (unset). `undefined` = omitted. */
+export function nullableString(
+  value: unknown,
+  pointer: string,
+  p: Problems,
+  bounds: { min: number; max: number },
+): string | null | undefined {
+  if (value === null) return null;
+  return requiredString(value, pointer, p, bounds, false);
+}
+
+export function nonNegativeInteger(
+  value: unknown,
+  pointer: string,
+  p: Problems,
+  required = true,
+): number | undefined {
+  if (value === undefined) {
+    if (required) p.add(pointer, 'error.payload.required');
+    return undefined;
+  }
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    p.add(pointer, 'error.payload.type', { expected: 'integer' });
+    return undefined;
+  }
+  if (value < 0) {
+    p.add(pointer, 'error.payload.min', { min: 0, value });
+    return undefined;
+  }
+  return value;
+}
+
+/** number >= 0 or null (attributes); `undefined` = omitted. */
+export function nullableNonNegativeNumber(
+  value: unknown,
+  pointer: string,
+  p: Problems,
+): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    p.add(pointer, 'error.payload.type', { expected: 'number|null' });
+    return undefined;
+  }
+  if (value < 0) {
+    p.add(pointer, 'error.payload.min', { min: 0, value });
+    return undefined;
+  }
+  return value;
+}
+
+export function unitPrice(
+  value: unknown,
+  pointer: string,
+  p: Problems,
+): { amount: number; currency: string } | undefined {
+  if (!isRecord(value)) {
+    p.add(pointer, 'error.payload.type', { expected: 'object' });
+    return undefined;
+  }
+  const amount = nonNegativeInteger(value.amount, `${pointer}/amount`, p);
+  if (typeof value.currency !== 'string' || !/^[A-Z]{3}$/.test(value.currency)) {
+    p.add(`${pointer}/currency`, 'error.payload.pattern', { pattern: '^[A-Z]{3}$' });
+    return undefined;
+  }
+  return amount === undefined ? undefined : { amount, currency: value.currency };
+}
+
+export function gtin(value: unknown, pointer: string, p: Problems): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'string' || !/^[0-9]{8,18}$/.test(value)) {
+    p.add(pointer, 'error.payload.pattern', { pattern: '^[0-9]{8,18}$' });
+    return undefined;
+  }
+  return value;
+}
+
+/** SparePartIdentifier: a string (= external reference) or `{type: 'externalReference', value}`. */
+export function sparePartIdentifier(value: unknown, pointer: string, p: Problems): string | undefined {
+  if (value === undefined) {
+    p.add(pointer, 'error.payload.required');
+    return undefined;
+  }
+  if (typeof value === 'string') return requiredString(value, pointer, p, NON_EMPTY);
+  if (isRecord(value)) {
+    if (value.type !== 'externalReference') {
+      p.add(`${pointer}/type`, 'error.payload.choice', { choices: ['externalReference'], value: value.type });
+    }
+    const ref = requiredString(value.value, `${pointer}/value`, p, NON_EMPTY);
+    return value.type === 'externalReference' ? ref : undefined;
+  }
+  p.add(pointer, 'error.payload.type', { expected: 'string|object' });
+  return undefined;
+}
+
+export type EquipmentIdentifier = { type: 'native'; value: number } | { type: 'external'; value: string };
+
+/** equipment_identifier: an int (native), a string (item code) or `{type, value}`. */
+export function equipmentIdentifier(
+  value: unknown,
+  pointer: string,
+  p: Problems,
+): EquipmentIdentifier | undefined {
+  if (value === undefined) {
+    p.add(pointer, 'error.payload.required');
+    return undefined;
+  }
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) return { type: 'native', value };
+    p.add(pointer, 'error.payload.type', { expected: 'integer|string|object' });
+    return undefined;
+  }
+  if (typeof value === 'string') {
+    const code = requiredString(value, pointer, p, NON_EMPTY);
+    return code === undefined ? undefined : { type: 'external', value: code };
+  }
+  if (isRecord(value)) {
+    const kind = value.type;
+    if (kind === 'native') {
+      if (typeof value.value === 'number' && Number.isInteger(value.value))
+        return { type: 'native', value: value.value };
+      p.add(`${pointer}/value`, 'error.payload.type', { expected: 'integer' });
+      return undefined;
+    }
+    if (kind === 'external' || kind === 'externalReference') {
+      const code = requiredString(value.value, `${pointer}/value`, p, NON_EMPTY);
+      return code === undefined ? undefined : { type: 'external', value: code };
+    }
+    p.add(`${pointer}/type`, 'error.payload.choice', {
+      choices: ['native', 'external', 'externalReference'],
+      value: kind,
+    });
+    return undefined;
+  }
+  p.add(pointer, 'error.payload.type', { expected: 'integer|string|object' });
+  return undefined;
+}
+
+export function isoDateTime(value: unknown, pointer: string, p: Problems): string | undefined {
+  if (value === undefined) {
+    p.add(pointer, 'error.payload.required');
+    return undefined;
+  }
+  if (typeof value !== 'string' || !ISO_WITH_OFFSET.test(value) || Number.isNaN(Date.parse(value))) {
+    p.add(pointer, 'error.payload.date_time', { format: 'Y-m-d\\TH:i:sP', value });
+    return undefined;
+  }
+  return value;
+}
+
+/** A bulk body: an array of 1..10000 items (pointer `` for the whole body). */
+export function bulkArray(body: unknown, p: Problems): unknown[] | undefined {
+  if (!Array.isArray(body)) {
+    p.add('', 'error.payload.type', { expected: 'array' });
+    return undefined;
+  }
+  if (body.length < 1) {
+    p.add('', 'error.payload.min_count', { min: 1, count: body.length });
+    return undefined;
+  }
+  if (body.length > MW_SIM_BULK_LIMIT) {
+    p.add('', 'error.payload.max_count', { max: MW_SIM_BULK_LIMIT, count: body.length });
+    return undefined;
+  }
+  return body;
+}
+
+export const itemObject = (
+  item: unknown,
+  pointer: string,
+  p: Problems,
+): Record<string, unknown> | undefined => {
+  if (isRecord(item)) return item;
+  p.add(pointer, 'error.payload.type', { expected: 'object' });
+  return undefined;
+};
+
+/** A property the doc types as `object` and marks required. */
+export function requiredObject(
+  value: unknown,
+  pointer: string,
+  p: Problems,
+): Record<string, unknown> | undefined {
+  if (value === undefined) {
+    p.add(pointer, 'error.payload.required');
+    return undefined;
+  }
+  if (!isRecord(value)) {
+    p.add(pointer, 'error.payload.type', { expected: 'object' });
+    return undefined;
+  }
+  return value;
+}
+
+/** `costCenter` and the like: a string the doc gives no length for (any, even empty). */
+export const ANY_LENGTH = { min: 0, max: Number.POSITIVE_INFINITY };
+/** An identifier string the doc gives no length for: non-empty (an empty one names nothing). */
+export const NON_EMPTY = { min: 1, max: Number.POSITIVE_INFINITY };
+
+export function typeError(pointer: string, expected: string, p: Problems): undefined {
+  p.add(pointer, 'error.payload.type', { expected });
+  return undefined;
+}
+
+/** An optional, nullable `Array of strings`. */
+export function stringList(value: unknown, pointer: string, p: Problems): void {
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) {
+    p.add(pointer, 'error.payload.type', { expected: 'array' });
+    return;
+  }
+  value.forEach((entry: unknown, i) => {
+    if (typeof entry !== 'string') p.add(`${pointer}/${i}`, 'error.payload.type', { expected: 'string' });
+  });
+}
