@@ -54,11 +54,14 @@ export function sandboxControl(sandbox: Sandbox) {
       (await upkeepState()).workOrders.filter((w) => w.asset === assetId),
     assetStatus: async (assetId: string) =>
       (await upkeepState()).assets.find((a) => a.id === assetId)?.downtimeStatus,
-    /** Let `minutes` pass, run the scheduler once, and process everything until the sandbox is quiet. */
-    advance: async (minutes: number) => {
+    /**
+     * Let `minutes` pass, run the scheduler once, and process everything until the sandbox is quiet
+     * (within `settleTimeoutMs` per drain, default 60 s: large backlogs on a busy machine need more).
+     */
+    advance: async (minutes: number, settleTimeoutMs?: number) => {
       sandbox.clock.advance(minutes * 60_000);
       const polls = await sandbox.tick();
-      await sandbox.settle();
+      await sandbox.settle(settleTimeoutMs ? { timeoutMs: settleTimeoutMs } : {});
       return polls;
     },
     /** A store-room change in UpKeep (what a technician taking parts does). */

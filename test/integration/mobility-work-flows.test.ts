@@ -297,7 +297,7 @@ describe('bulk stock writes', () => {
       parts: refs.map((id) => ({ id, name: `Bulk part ${id}`, quantity: 2, minimumQuantity: 5 })),
     });
     const before = mw(sandbox).requests.length;
-    await sandboxControl(sandbox).advance(5);
+    await sandboxControl(sandbox).advance(5, 240_000);
     const made = mw(sandbox).requests.slice(before);
     // 1,000 parts, limit 300: 4 + 4 requests (minimum alignment, then stock), not 2,000.
     expect(made.filter((r) => r.endsWith('/movements/bulk'))).toHaveLength(4);
@@ -310,7 +310,7 @@ describe('bulk stock writes', () => {
     expect(refs.every((ref) => stock.get(ref) === 2)).toBe(true);
     const runs = await sandbox.state.listRuns(PART_FLOW, 10);
     expect(runs.some((r) => r.outcome === 'done' && r.message.includes('in 8 request(s)'))).toBe(true);
-  }, 90_000);
+  }, 600_000);
 });
 
 describe('a part UpKeep sends that the poller cannot parse (one bad record never stalls the poller)', () => {
@@ -346,7 +346,7 @@ describe('a part UpKeep sends that the poller cannot parse (one bad record never
         ],
       },
     });
-    const polls = await c.advance(5);
+    const polls = await c.advance(5, 240_000);
 
     expect(polls.find((p) => p.source === 'upkeep.parts')).toMatchObject({ events: 1, skipped: 1 });
     // The part after the bad one synced: Mobility Work's stock is UpKeep's 3.
@@ -373,7 +373,7 @@ describe('a part UpKeep sends that the poller cannot parse (one bad record never
     ).toBe(false);
 
     // The next poll neither stalls on the bad part nor reports it again.
-    const next = await c.advance(5);
+    const next = await c.advance(5, 240_000);
     expect(next.find((p) => p.source === 'upkeep.parts')).toMatchObject({ skipped: 0 });
-  }, 60_000);
+  }, 300_000);
 });
