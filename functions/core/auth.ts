@@ -268,6 +268,7 @@ export class SessionAuth<C> extends CredentialAuth<Session> {
         stale: (s) => now().getTime() >= s.refreshAt.getTime(),
       }),
       headers: (s) => options.headers(s.sessionToken),
+      secretName: options.secretName,
       renewal: 'a new session',
     });
     this.settings = options;

@@ -99,7 +99,7 @@ export class CredentialRejectedError extends VendorHttpError {
       headers: refused.headers,
     });
     const secret = secretName ? `secret ${secretName}` : 'its secret';
-    this.message = `${refused.message} (credential refused again after re-reading ${secret} once; fix or rotate the secret)`;
+    this.message = `${refused.message} (the credential from ${secret} was refused, also after one re-read: fix or rotate the secret)`;
   }
 }
 
