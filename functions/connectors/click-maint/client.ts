@@ -226,6 +226,19 @@ export class ClickMaintClient {
     return parse(response.data);
   }
 
+  /** `GET` one record of an entity: its `data`, or undefined when Click Maint answers 404. */
+  private async getOne<T>(
+    operation: string,
+    entityId: number,
+    path: string,
+    schema: z.ZodMiniType<T>,
+  ): Promise<T | undefined> {
+    const request = { operation, method: 'GET' as const, path, entityId, acceptStatus: [404] };
+    const response = await this.http.send(withEntity(request));
+    if (response.status === 404) return undefined;
+    return this.parser(operation, successEnvelope(schema))(response.data).data;
+  }
+
   private parser<S extends z.ZodMiniType>(operation: string, schema: S) {
     return (data: unknown) => {
       if (errorEnvelopeSchema.safeParse(data).success) {
@@ -368,17 +381,8 @@ export class ClickMaintClient {
   async getWorkOrder(entityId: number, id: number): Promise<ClickMaintWorkOrder | undefined> {
     const operation = 'getWorkOrder';
     checkId(operation, 'entityId', entityId);
-    const response = await this.http.send(
-      withEntity({
-        operation,
-        method: 'GET',
-        path: CLICK_MAINT_PATHS.workOrder(checkId(operation, 'id', id)),
-        entityId,
-        acceptStatus: [404],
-      }),
-    );
-    if (response.status === 404) return undefined;
-    return this.parser(operation, successEnvelope(workOrderSchema))(response.data).data;
+    const path = CLICK_MAINT_PATHS.workOrder(checkId(operation, 'id', id));
+    return this.getOne(operation, entityId, path, workOrderSchema);
   }
 
   /**
@@ -465,17 +469,7 @@ export class ClickMaintClient {
   async getPart(entityId: number, id: number): Promise<ClickMaintPart | undefined> {
     const operation = 'getPart';
     checkId(operation, 'entityId', entityId);
-    const response = await this.http.send(
-      withEntity({
-        operation,
-        method: 'GET',
-        path: CLICK_MAINT_PATHS.part(checkId(operation, 'id', id)),
-        entityId,
-        acceptStatus: [404],
-      }),
-    );
-    if (response.status === 404) return undefined;
-    return this.parser(operation, successEnvelope(partSchema))(response.data).data;
+    return this.getOne(operation, entityId, CLICK_MAINT_PATHS.part(checkId(operation, 'id', id)), partSchema);
   }
 
   /**

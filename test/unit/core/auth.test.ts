@@ -59,13 +59,15 @@ const client = (auth: HttpAuth | ((http: HttpClient) => HttpAuth), fetchFn: type
 };
 
 const GET = { operation: 'getThing', method: 'GET' as const, path: '/things/1' };
-const failure = (promise: Promise<unknown>): Promise<unknown> =>
-  promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error,
-  );
+/** What `promise` was rejected with (a promise that resolves fails the test). */
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
 
 describe('key strategies', () => {
   it('send the key in the header each vendor expects', async () => {
