@@ -42,22 +42,65 @@ export class ConfigError extends MillwrightError {
   }
 }
 
+/** What a vendor's error answer carried, as fields (never recovered from a message string). */
+export interface VendorHttpErrorOptions {
+  cause?: unknown;
+  retryable?: boolean;
+  retryAfterMs?: number;
+  /** The answer's body: parsed JSON, or text; credentials removed. */
+  body?: unknown;
+  /** A short excerpt of the body (credentials removed, then cut); defaults to `message`. */
+  detail?: string;
+  /** The answer's headers (e.g. a vendor's request id). */
+  headers?: Headers;
+}
+
 /** A vendor answered with a non-success HTTP status. */
 export class VendorHttpError extends MillwrightError {
+  readonly retryAfterMs: number | undefined;
+  readonly body: unknown;
+  /** The vendor's error text (redacted, short); undefined when the answer had none. */
+  readonly detail: string | undefined;
+  readonly headers: Headers | undefined;
   constructor(
     readonly vendor: string,
     readonly operation: string,
     readonly status: number,
     message: string,
-    options: { cause?: unknown; retryable?: boolean; retryAfterMs?: number } = {},
+    options: VendorHttpErrorOptions = {},
   ) {
     super(`${vendor} ${operation} failed with HTTP ${status}: ${message}`, {
       cause: options.cause,
       retryable: options.retryable ?? (status === 429 || status >= 500),
     });
     this.retryAfterMs = options.retryAfterMs;
+    this.body = options.body;
+    this.detail = 'detail' in options ? options.detail : message;
+    this.headers = options.headers;
   }
-  readonly retryAfterMs: number | undefined;
+}
+
+/**
+ * The vendor refused a credential (401, or a status the auth strategy names) that had just been
+ * re-read from its secret: rotating the key elsewhere did not help, so the secret itself is wrong.
+ * Carries the refused answer's fields; the message names the secret.
+ */
+export class CredentialRejectedError extends VendorHttpError {
+  constructor(
+    refused: VendorHttpError,
+    readonly secretName: string | undefined,
+  ) {
+    super(refused.vendor, refused.operation, refused.status, refused.detail ?? '', {
+      cause: refused,
+      retryable: false,
+      retryAfterMs: refused.retryAfterMs,
+      body: refused.body,
+      detail: refused.detail,
+      headers: refused.headers,
+    });
+    const secret = secretName ? `secret ${secretName}` : 'its secret';
+    this.message = `${refused.message} (the credential from ${secret} was refused, also after one re-read: fix or rotate the secret)`;
+  }
 }
 
 /** The vendor could not be reached or did not answer in time, and the request was safe to repeat. */

@@ -9,6 +9,9 @@
  *   act on it: HTTP 429 or 503, or a connection that was refused before anything was sent. A timeout
  *   or reset after sending raises AmbiguousWriteError: the caller must look for the effect first.
  *
+ * Error answers raise VendorHttpError carrying `status`, `body` (the whole body, parsed when JSON)
+ * and `detail` (a short excerpt) as fields, both redacted.
+ *
  * Redaction: the client knows every credential it sends (the values of its auth headers: bearer
  * tokens, API keys, session tokens) besides those its owner lists in `secrets`. It removes all of
  * them, in any echoed form, from every error text it builds, before truncating that text, and
@@ -18,6 +21,7 @@ import type * as z from 'zod/mini';
 import {
   AmbiguousWriteError,
   redact,
+  redactDeep,
   rememberCredential,
   VendorHttpError,
   VendorResponseError,
@@ -154,6 +158,16 @@ export class HttpClient {
     return redact(text, this.credentials());
   }
 
+  /** An error answer's whole body, parsed when it is JSON, with every credential removed. */
+  private errorBody(text: string): unknown {
+    if (text.length === 0) return undefined;
+    try {
+      return redactDeep(JSON.parse(text) as unknown, this.credentials());
+    } catch {
+      return this.redact(text);
+    }
+  }
+
   async request<S extends z.ZodMiniType | undefined = undefined>(
     req: HttpRequest<S>,
   ): Promise<HttpResponse<S extends z.ZodMiniType ? z.infer<S> : unknown>> {
@@ -226,9 +240,9 @@ export class HttpClient {
       }
 
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      const text = await response.text().catch(() => '');
       // Redact first: a cut through a credential would leave a prefix `redact` cannot recognise.
-      const text = (await response.text().catch(() => '')).slice(0, 64 * DETAIL_CHARS);
-      const detail = this.redact(text).slice(0, DETAIL_CHARS);
+      const detail = this.redact(text.slice(0, 64 * DETAIL_CHARS)).slice(0, DETAIL_CHARS);
       const transient = status === 429 || status >= 500;
       // A 429 or 503 means the vendor refused the request without acting on it.
       const repeatable = transient && (safe || status === 429 || status === 503);
@@ -237,6 +251,8 @@ export class HttpClient {
       if (!repeatable || attempt >= maxAttempts || tooLong) {
         throw new VendorHttpError(this.vendor, req.operation, status, detail || response.statusText, {
           retryAfterMs,
+          body: this.errorBody(text),
+          headers: response.headers,
         });
       }
       const delayMs =

@@ -17,19 +17,20 @@
  * - Paths other than `/entities`, `/assets`, `/parts` and `/parts/{id}/reconcile` are guessed from
  *   Rails conventions (reference §3.0); they are listed once in CLICK_MAINT_PATHS.
  * - Nothing is read or fetched in the constructor: the key is read on the first call.
- * - The key, 401 and retry plumbing is core/keyed-http.ts (shared with Mobility Work and Deepomatic);
- *   this file adds what is Click Maint's: `X-Entity-Id`, the limiter hooks, the 429 -> RateLimitedError.
+ * - The key, 401 and retry plumbing is core/vendor-http.ts with a bearer key (core/auth.ts); this
+ *   file adds what is Click Maint's: `X-Entity-Id`, the limiter hooks, the 429 -> RateLimitedError.
  */
 import * as z from 'zod/mini';
+import { bearer } from '../../core/auth.ts';
 import { MillwrightError, redact, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
-import type { HttpClientOptions } from '../../core/http.ts';
-import { KeyedHttpClient, type KeyedRequest } from '../../core/keyed-http.ts';
+import type { HttpClientOptions, HttpRequest } from '../../core/http.ts';
 import { type Log, silentLog } from '../../core/log.ts';
 import { RateLimitedError, rateLimitHooks, SharedRateLimiter } from '../../core/rate-limit.ts';
 import { parseRecords } from '../../core/records.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
+import { VendorHttpClient } from '../../core/vendor-http.ts';
 import { type ClickMaintConfig, clickMaintSecretSchema, parseClickMaintConfig } from './config.ts';
 import {
   assetSchema,
@@ -140,10 +141,16 @@ export interface ListAllOptions {
   maxPages?: number;
 }
 
-interface CmRequest extends KeyedRequest {
+interface CmRequest extends HttpRequest {
   /** Sent as `X-Entity-Id`; undefined only for `GET /entities`. */
   entityId: number | undefined;
 }
+
+/** The request as sent: the entity as the `X-Entity-Id` header. */
+const withEntity = ({ entityId, ...request }: CmRequest): HttpRequest => ({
+  ...request,
+  ...(entityId !== undefined ? { headers: { ...request.headers, 'x-entity-id': String(entityId) } } : {}),
+});
 
 const inputError = (operation: string) => (p: { path: string; message: string }) =>
   new ClickMaintInputError(operation, p.path, p.message);
@@ -173,8 +180,8 @@ function errorMessage(data: unknown, fallback: string): string {
 export class ClickMaintClient {
   readonly config: ClickMaintConfig;
   readonly limiter: SharedRateLimiter | undefined;
-  /** Key handling, 401 re-read, 4xx pass-through and retries live in KeyedHttpClient (core/keyed-http.ts). */
-  private readonly http: KeyedHttpClient<CmRequest>;
+  /** Key handling, 401 re-read, retries and error fields live in VendorHttpClient (core/vendor-http.ts). */
+  private readonly http: VendorHttpClient;
   private readonly log: Log;
   private entityIds: Promise<number[]> | undefined;
 
@@ -182,17 +189,13 @@ export class ClickMaintClient {
     this.config = options.config;
     this.limiter = options.limiter;
     this.log = options.log ?? silentLog;
-    this.http = new KeyedHttpClient<CmRequest>({
+    this.http = new VendorHttpClient({
       vendor: CLICK_MAINT_VENDOR,
       baseUrl: options.config.baseUrl,
       timeoutMs: options.config.timeoutMs,
       http: options.http,
       hooks: options.limiter ? rateLimitHooks(options.limiter) : undefined,
-      loadApiKey: options.loadApiKey,
-      authHeaders: (apiKey, req) => ({
-        authorization: `Bearer ${apiKey}`,
-        ...(req.entityId !== undefined ? { 'x-entity-id': String(req.entityId) } : {}),
-      }),
+      auth: bearer({ load: options.loadApiKey, secretName: options.config.secretName }),
       toError: ({ request, status, body, cause, secrets }) => {
         if (!cause)
           return new ClickMaintApiError(
@@ -219,8 +222,21 @@ export class ClickMaintClient {
 
   /** Send and parse a `{status: 'success', data}` answer with `schema` for `data`. */
   private async call<T>(req: CmRequest, parse: (data: unknown) => T): Promise<T> {
-    const response = await this.http.send(req);
+    const response = await this.http.send(withEntity(req));
     return parse(response.data);
+  }
+
+  /** `GET` one record of an entity: its `data`, or undefined when Click Maint answers 404. */
+  private async getOne<T>(
+    operation: string,
+    entityId: number,
+    path: string,
+    schema: z.ZodMiniType<T>,
+  ): Promise<T | undefined> {
+    const request = { operation, method: 'GET' as const, path, entityId, acceptStatus: [404] };
+    const response = await this.http.send(withEntity(request));
+    if (response.status === 404) return undefined;
+    return this.parser(operation, successEnvelope(schema))(response.data).data;
   }
 
   private parser<S extends z.ZodMiniType>(operation: string, schema: S) {
@@ -365,15 +381,8 @@ export class ClickMaintClient {
   async getWorkOrder(entityId: number, id: number): Promise<ClickMaintWorkOrder | undefined> {
     const operation = 'getWorkOrder';
     checkId(operation, 'entityId', entityId);
-    const response = await this.http.send({
-      operation,
-      method: 'GET',
-      path: CLICK_MAINT_PATHS.workOrder(checkId(operation, 'id', id)),
-      entityId,
-      accept: [404],
-    });
-    if (response.status === 404) return undefined;
-    return this.parser(operation, successEnvelope(workOrderSchema))(response.data).data;
+    const path = CLICK_MAINT_PATHS.workOrder(checkId(operation, 'id', id));
+    return this.getOne(operation, entityId, path, workOrderSchema);
   }
 
   /**
@@ -460,15 +469,7 @@ export class ClickMaintClient {
   async getPart(entityId: number, id: number): Promise<ClickMaintPart | undefined> {
     const operation = 'getPart';
     checkId(operation, 'entityId', entityId);
-    const response = await this.http.send({
-      operation,
-      method: 'GET',
-      path: CLICK_MAINT_PATHS.part(checkId(operation, 'id', id)),
-      entityId,
-      accept: [404],
-    });
-    if (response.status === 404) return undefined;
-    return this.parser(operation, successEnvelope(partSchema))(response.data).data;
+    return this.getOne(operation, entityId, CLICK_MAINT_PATHS.part(checkId(operation, 'id', id)), partSchema);
   }
 
   /**

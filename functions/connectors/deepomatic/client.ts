@@ -16,8 +16,8 @@
  *   `GET /work-orders/{id}/?include_inputs=false`) answers undefined on 404.
  * - Errors: every 4xx body (E1..E4, errors.ts) becomes a DeepomaticApiError naming the fields; 429 and
  *   5xx are retried by HttpClient (GET/PATCH/DELETE) and then raised the same way.
- * - The key, 401/403 and retry plumbing is core/keyed-http.ts (shared with Mobility Work and Click
- *   Maint); this file says only what is Deepomatic's: the `Token` header, 403, DeepomaticApiError.
+ * - The key, 401/403 and retry plumbing is core/vendor-http.ts with a `Token` key header (core/auth.ts);
+ *   this file says only what is Deepomatic's: the `Token` header, 403, DeepomaticApiError.
  *
  * NAMED ASSUMPTION (validation outcome; the doc leaves task `state` undocumented, reference §7.1 #8):
  * a task whose `state` is `false`, or an object with `conform: false` / `is_conform: false`, or the
@@ -37,14 +37,15 @@
  * carry both).
  */
 import { createHash } from 'node:crypto';
+import { apiKeyHeader } from '../../core/auth.ts';
 import { VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
-import { KeyedHttpClient } from '../../core/keyed-http.ts';
 import { type Log, silentLog } from '../../core/log.ts';
 import { firstProblem } from '../../core/records.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
+import { VendorHttpClient } from '../../core/vendor-http.ts';
 import { type DeepomaticConfig, deepomaticSecretSchema, parseDeepomaticConfig } from './config.ts';
 import { DEEPOMATIC_VENDOR, DeepomaticApiError, DeepomaticInputError } from './errors.ts';
 import {
@@ -123,21 +124,24 @@ export type DeleteWorkOrderResult = 'deleted' | 'already-gone';
 
 export class DeepomaticClient {
   readonly config: DeepomaticConfig;
-  /** Key handling, 401/403 re-read, 4xx pass-through and retries live in KeyedHttpClient (core/keyed-http.ts). */
-  private readonly http: KeyedHttpClient;
+  /** Key handling, 401/403 re-read, retries and error fields live in VendorHttpClient (core/vendor-http.ts). */
+  private readonly http: VendorHttpClient;
   private readonly log: Log;
 
   constructor(options: DeepomaticClientOptions) {
     this.config = options.config;
     this.log = options.log ?? silentLog;
-    this.http = new KeyedHttpClient({
+    this.http = new VendorHttpClient({
       vendor: DEEPOMATIC_VENDOR,
       baseUrl: options.config.baseUrl,
       timeoutMs: options.config.timeoutMs,
       http: options.http,
-      loadApiKey: options.loadApiKey,
-      authHeaders: (apiKey) => ({ authorization: `Token ${apiKey}` }),
-      rejectedKeyStatuses: [401, 403],
+      auth: apiKeyHeader('authorization', {
+        scheme: 'Token',
+        load: options.loadApiKey,
+        secretName: options.config.secretName,
+        refusedStatuses: [401, 403],
+      }),
       toError: ({ request: { operation, method, path }, status, body, retryAfterMs, cause, secrets }) =>
         new DeepomaticApiError({ operation, method, path, status, body, retryAfterMs, cause, secrets }),
       log: this.log,
@@ -200,7 +204,7 @@ export class DeepomaticClient {
       operation,
       method: 'DELETE',
       path: DEEPOMATIC_PATHS.workOrder(id),
-      accept: [404],
+      acceptStatus: [404],
     });
     if (response.status === 404) {
       this.log.info('deepomatic work order already gone (404 on delete)', { id });
@@ -218,7 +222,7 @@ export class DeepomaticClient {
       method: 'GET',
       path: DEEPOMATIC_PATHS.workOrder(id),
       query: { include_inputs: false },
-      accept: [404],
+      acceptStatus: [404],
     });
     if (response.status === 404) return undefined;
     return this.workOrder(operation, response.data);

@@ -131,7 +131,7 @@ export class DeepomaticApiError extends VendorHttpError {
   /** E3's `error` title. */
   readonly errorTitle: string | undefined;
   /** E4's `detail` text. */
-  readonly detail: string | undefined;
+  override readonly detail: string | undefined;
 
   constructor(init: DeepomaticApiErrorInit) {
     const parsed = parseDeepomaticErrorBody(init.body);

@@ -3,19 +3,21 @@
  * normalisation of its nested `items` tree into per-machine, per-reason totals.
  *
  * - The key is read lazily from Secrets Manager (no I/O in the constructor, so the client can live
- *   at module scope) and re-read once with `refresh` after a 401 (key rotation); a second 401 throws.
+ *   at module scope) and re-read once with `refresh` after a 401 (key rotation); a second 401 throws
+ *   (core/auth.ts `bearer`, over core/vendor-http.ts).
  * - `POST /reports/downtime` only reads, so it is sent as idempotent: network errors, 429 and 5xx
  *   are retried with backoff by the core HttpClient.
  */
 
 import type * as z from 'zod/mini';
-import { VendorHttpError, VendorResponseError } from '../../core/errors.ts';
+import { bearer } from '../../core/auth.ts';
+import { VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
-import { HttpClient } from '../../core/http.ts';
 import type { Log } from '../../core/log.ts';
 import { firstProblem, type RecordProblem } from '../../core/records.ts';
 import { readSecret, type SecretSource } from '../../core/secrets.ts';
+import { VendorHttpClient } from '../../core/vendor-http.ts';
 import { machineMetricsSecretSchema, parseMachineMetricsConfig } from './config.ts';
 import {
   type DowntimeReportResponse,
@@ -199,44 +201,26 @@ const reasonEntity = (entry: unknown) => {
 };
 
 export class MachineMetricsClient {
-  private readonly http: HttpClient;
-  private readonly secretName: string;
-  private readonly secrets: SecretSource;
-  private readonly log: Log | undefined;
-  private apiKey: string | undefined;
+  private readonly http: VendorHttpClient;
 
   constructor(options: MachineMetricsClientOptions) {
-    this.secretName = options.secretName;
-    this.secrets = options.secrets;
-    this.log = options.log;
-    this.http = new HttpClient({
+    const { secretName, secrets } = options;
+    this.http = new VendorHttpClient({
       vendor: VENDOR,
       baseUrl: options.baseUrl,
       timeoutMs: 15_000,
       headers: { 'content-type': 'application/json' },
-      secrets: () => [this.apiKey],
-      // An explicit `undefined` must not erase a default.
-      ...Object.fromEntries(Object.entries(options.http ?? {}).filter(([, value]) => value !== undefined)),
+      http: options.http,
+      auth: bearer({
+        load: async ({ refresh }) =>
+          (await readSecret(secrets, secretName, machineMetricsSecretSchema, { refresh })).apiKey,
+        secretName,
+        // The second try shows the vendor's answer to the re-read key even when it did not change.
+        retryUnchanged: true,
+      }),
+      callLog: false,
+      log: options.log,
     });
-  }
-
-  private async key(refresh: boolean): Promise<string> {
-    if (this.apiKey === undefined || refresh) {
-      const secret = await readSecret(this.secrets, this.secretName, machineMetricsSecretSchema, { refresh });
-      this.apiKey = secret.apiKey;
-    }
-    return this.apiKey;
-  }
-
-  /** Send an authorised request; on a 401 re-read the key once (rotation) and try exactly once more. */
-  private async authorised<T>(send: (authorization: string) => Promise<T>): Promise<T> {
-    try {
-      return await send(`Bearer ${await this.key(false)}`);
-    } catch (error) {
-      if (!(error instanceof VendorHttpError) || error.status !== 401) throw error;
-      this.log?.warn('machinemetrics answered 401; re-reading the API key once', { secret: this.secretName });
-      return send(`Bearer ${await this.key(true)}`);
-    }
   }
 
   /** `POST /reports/downtime` over [start, end), normalised per machine and reason. */
@@ -255,17 +239,14 @@ export class MachineMetricsClient {
       groupBy: query.groupBy.map((group) => ({ group })),
       ...(query.machines && query.machines.length > 0 ? { filter: { machine: [...query.machines] } } : {}),
     };
-    const response = await this.authorised((authorization) =>
-      this.http.request({
-        operation: 'downtimeReport',
-        method: 'POST',
-        path: '/reports/downtime',
-        body,
-        headers: { authorization },
-        idempotent: true,
-        schema: downtimeReportResponseSchema,
-      }),
-    );
+    const response = await this.http.send({
+      operation: 'downtimeReport',
+      method: 'POST',
+      path: '/reports/downtime',
+      body,
+      idempotent: true,
+      schema: downtimeReportResponseSchema,
+    });
     return normaliseDowntimeReport(response.data);
   }
 }

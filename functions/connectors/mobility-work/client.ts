@@ -10,17 +10,19 @@
  * - Bulk writes answer 202 = *accepted, not applied*: MW processes them in the background (minutes)
  *   and reports no per-item outcome. Inputs above `bulkLimit` are split into sequential requests.
  * - Nothing is read or fetched in the constructor: the key is read on the first call.
- * - The key, 401 and retry plumbing is core/keyed-http.ts (shared with Deepomatic and Click Maint);
+ * - The key, 401 and retry plumbing is core/vendor-http.ts with an `Api-Key` header (core/auth.ts);
  *   this file says only what is Mobility Work's: the headers, MobilityWorkApiError, the Request-Id.
  */
 import * as z from 'zod/mini';
+import { apiKeyHeader } from '../../core/auth.ts';
 import { VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
-import { KeyedHttpClient } from '../../core/keyed-http.ts';
 import type { Log } from '../../core/log.ts';
+
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
+import { VendorHttpClient } from '../../core/vendor-http.ts';
 import {
   type MobilityWorkConfig,
   MW_STOCK_MOVEMENT,
@@ -166,30 +168,33 @@ const inputError = (operation: string) => (p: { path: string; message: string })
 
 export class MobilityWorkClient {
   readonly config: MobilityWorkConfig;
-  /** Key handling, 401 re-read, 4xx pass-through and retries live in KeyedHttpClient (core/keyed-http.ts). */
-  private readonly http: KeyedHttpClient;
+  /** Key handling, 401 re-read, retries and error fields live in VendorHttpClient (core/vendor-http.ts). */
+  private readonly http: VendorHttpClient;
 
   constructor(options: MobilityWorkClientOptions) {
     this.config = options.config;
-    this.http = new KeyedHttpClient({
+    this.http = new VendorHttpClient({
       vendor: MW_VENDOR,
       baseUrl: options.config.baseUrl,
       timeoutMs: options.config.timeoutMs,
       headers: { 'user-agent': options.config.userAgent },
       http: options.http,
-      loadApiKey: options.loadApiKey,
-      authHeaders: (apiKey) => ({ 'api-key': apiKey }),
+      auth: apiKeyHeader('api-key', { load: options.loadApiKey, secretName: options.config.secretName }),
       // A 4xx names MW's Request-Id; a final 429/5xx (its text already redacted) has no answer to read.
-      toError: ({ request, status, body, headers, retryAfterMs, cause, secrets }) =>
-        cause
-          ? new MobilityWorkApiError({ ...request, status, body, retryAfterMs, cause, secrets })
+      toError: ({ request, status, body, headers, retryAfterMs, cause, secrets }) => {
+        const { operation, method, path } = request;
+        return cause
+          ? new MobilityWorkApiError({ operation, method, path, status, body, retryAfterMs, cause, secrets })
           : new MobilityWorkApiError({
-              ...request,
+              operation,
+              method,
+              path,
               status,
               body,
               requestId: headers?.get('request-id') ?? undefined,
               secrets,
-            }),
+            });
+      },
       callLog: (response) => ({ requestId: response.headers.get('request-id') ?? undefined }),
       log: options.log,
     });

@@ -4,7 +4,8 @@
  *
  * - Every call sends `Session-Token` and `upkeep-version`.
  * - A 401 invalidates the session, logs in again once and retries the call once; a second 401 is a
- *   VendorHttpError (no refresh loop).
+ *   VendorHttpError (no refresh loop). The session is an auth strategy (auth.ts, core/auth.ts) of the
+ *   core VendorHttpClient.
  * - `createWorkOrder`, `createPurchaseOrder` and `createRequest` are not idempotent (UpKeep has no
  *   idempotency key): a timeout after sending is an AmbiguousWriteError, and the caller must look
  *   for the record before trying again.
@@ -12,15 +13,15 @@
  *   other, reference §7.39); dates in filters are unix ms.
  * - Nothing is read or fetched in the constructor: credentials are read on the first call.
  */
-import type * as z from 'zod/mini';
 import { MillwrightError, redact, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
-import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../../core/http.ts';
+import type { HttpClientOptions } from '../../core/http.ts';
 import type { Log } from '../../core/log.ts';
 import { silentLog } from '../../core/log.ts';
 import { parseRecords, type RecordProblem } from '../../core/records.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
+import { VendorHttpClient } from '../../core/vendor-http.ts';
 import { type CredentialsLoader, UpKeepSessionProvider } from './auth.ts';
 import { parseUpKeepConfig, type UpKeepConfig, upkeepSecretSchema } from './config.ts';
 import {
@@ -191,61 +192,42 @@ const encodeId = (operation: string, id: string): string => {
 export class UpKeepClient {
   readonly config: UpKeepConfig;
   readonly session: UpKeepSessionProvider;
-  private readonly http: HttpClient;
-  private readonly log: Log;
+  /** Sends with the session token; on a 401, logs in again once and retries once. */
+  private readonly http: VendorHttpClient;
 
   constructor(options: UpKeepClientOptions) {
     this.config = options.config;
-    this.log = options.log ?? silentLog;
-    const log = this.log;
-    const userOnRetry = options.http?.onRetry;
-    // `session` is assigned below; the callback only runs once a request is made.
-    const secrets = () => this.session.sensitiveValues();
-    // Drop explicit undefineds: they would erase HttpClient's defaults.
-    const overrides = Object.fromEntries(
-      Object.entries(options.http ?? {}).filter(([, v]) => v !== undefined),
-    );
-    this.http = new HttpClient({
-      ...(options.config.timeoutMs !== undefined ? { timeoutMs: options.config.timeoutMs } : {}),
-      ...overrides,
+    const log = options.log ?? silentLog;
+    let session: UpKeepSessionProvider | undefined;
+    this.http = new VendorHttpClient({
       vendor: VENDOR,
       baseUrl: options.config.baseUrl,
+      timeoutMs: options.config.timeoutMs,
       headers: { 'upkeep-version': options.config.apiVersion },
-      secrets,
-      onRetry: (info) => {
-        log.warn('upkeep request retried', { ...info });
-        userOnRetry?.(info);
+      http: options.http,
+      // The login goes through the same HttpClient, so redaction covers both.
+      auth: (http) => {
+        session = new UpKeepSessionProvider({
+          http,
+          loadCredentials: options.loadCredentials,
+          refreshMarginMs: options.config.tokenRefreshMarginSeconds * 1000,
+          secretName: options.config.secretName,
+          now: options.now,
+          log,
+        });
+        return session;
       },
+      callLog: false,
+      log,
     });
-    this.session = new UpKeepSessionProvider({
-      http: this.http,
-      loadCredentials: options.loadCredentials,
-      refreshMarginMs: options.config.tokenRefreshMarginSeconds * 1000,
-      now: options.now,
-      log: this.log,
-    });
-  }
-
-  /** Sends with the session token; on a 401, logs in again once and retries once. */
-  private async send<S extends z.ZodMiniType | undefined = undefined>(
-    req: HttpRequest<S>,
-  ): Promise<HttpResponse<S extends z.ZodMiniType ? z.infer<S> : unknown>> {
-    const token = await this.session.getToken();
-    try {
-      return await this.http.request({ ...req, headers: { ...req.headers, 'session-token': token } });
-    } catch (error) {
-      if (!(error instanceof VendorHttpError) || error.status !== 401) throw error;
-      this.log.info('upkeep session rejected (401); logging in again once', { operation: req.operation });
-      this.session.invalidate(token);
-      const fresh = await this.session.getToken();
-      return await this.http.request({ ...req, headers: { ...req.headers, 'session-token': fresh } });
-    }
+    if (!session) throw new Error('upkeep: the session provider was not built');
+    this.session = session;
   }
 
   async createWorkOrder(input: CreateWorkOrderInput): Promise<WorkOrder> {
     const operation = 'createWorkOrder';
     const body = parseWith(createWorkOrderInputSchema, input, inputError(operation));
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation,
       method: 'POST',
       path: '/work-orders/',
@@ -264,7 +246,7 @@ export class UpKeepClient {
     const operation = 'addWorkOrderMessage';
     if (!id) throw new UpKeepInputError(operation, 'id', 'required');
     if (text.trim().length === 0) throw new UpKeepInputError(operation, 'text', 'required');
-    await this.send({
+    await this.http.send({
       operation,
       method: 'POST',
       path: `/work-orders/${encodeURIComponent(id)}/update-messages/`,
@@ -282,7 +264,7 @@ export class UpKeepClient {
   async findWorkOrderMessage(id: string, marker: string): Promise<MessageLookup> {
     const operation = 'findWorkOrderMessage';
     if (marker.length < 8) throw new UpKeepInputError(operation, 'marker', 'must be at least 8 characters');
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'GET',
       path: `/work-orders/${encodeId(operation, id)}`,
@@ -318,7 +300,7 @@ export class UpKeepClient {
    */
   async getAssetDowntimeStatus(id: string): Promise<string | undefined> {
     const operation = 'getAssetDowntimeStatus';
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'GET',
       path: `/assets/${encodeId(operation, id)}`,
@@ -335,7 +317,7 @@ export class UpKeepClient {
   /** `undefined` when UpKeep answers 404. */
   async getWorkOrder(id: string): Promise<WorkOrder | undefined> {
     const operation = 'getWorkOrder';
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'GET',
       path: `/work-orders/${encodeId(operation, id)}`,
@@ -354,7 +336,7 @@ export class UpKeepClient {
     const operation = 'updateWorkOrder';
     const path = `/work-orders/${encodeId(operation, id)}`;
     const body = parseWith(updateWorkOrderInputSchema, patch, inputError(operation));
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation,
       method: 'PATCH',
       path,
@@ -367,7 +349,7 @@ export class UpKeepClient {
 
   /** One page. Only documented filters are sent; unknown keys in `filter` are dropped. */
   async listWorkOrders(filter: WorkOrderListFilter = {}): Promise<WorkOrder[]> {
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation: 'listWorkOrders',
       method: 'GET',
       path: '/work-orders',
@@ -437,7 +419,7 @@ export class UpKeepClient {
    * `{success: true, results: [...]}` is still a VendorResponseError.
    */
   async listParts(filter: PartListFilter = {}): Promise<PartsPage> {
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation: 'listParts',
       method: 'GET',
       path: '/parts',
@@ -462,7 +444,7 @@ export class UpKeepClient {
   /** `undefined` when UpKeep answers 404. */
   async getPart(id: string): Promise<Part | undefined> {
     const operation = 'getPart';
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'GET',
       path: `/parts/${encodeId(operation, id)}`,
@@ -485,7 +467,7 @@ export class UpKeepClient {
     const operation = 'updatePart';
     const path = `/parts/${encodeId(operation, id)}`;
     const body = parseWith(updatePartInputSchema, patch, inputError(operation));
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation,
       method: 'PATCH',
       path,
@@ -506,7 +488,7 @@ export class UpKeepClient {
   async createPurchaseOrder(input: CreatePurchaseOrderInput): Promise<PurchaseOrder> {
     const operation = 'createPurchaseOrder';
     const body = parseWith(createPurchaseOrderInputSchema, input, inputError(operation));
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation,
       method: 'POST',
       path: '/purchase-orders/',
@@ -519,7 +501,7 @@ export class UpKeepClient {
   /** `undefined` when UpKeep answers 404. */
   async getPurchaseOrder(id: string): Promise<PurchaseOrder | undefined> {
     const operation = 'getPurchaseOrder';
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'GET',
       path: `/purchase-orders/${encodeId(operation, id)}`,
@@ -535,7 +517,7 @@ export class UpKeepClient {
 
   /** One page. The list response carries no `parts`/`partQuantities` (only `partsPendingQuantities`). */
   async listPurchaseOrders(filter: PurchaseOrderListFilter = {}): Promise<PurchaseOrder[]> {
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation: 'listPurchaseOrders',
       method: 'GET',
       path: '/purchase-orders/',
@@ -560,7 +542,7 @@ export class UpKeepClient {
   async createRequest(input: CreateRequestInput): Promise<WorkRequest> {
     const operation = 'createRequest';
     const body = parseWith(createRequestInputSchema, input, inputError(operation));
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation,
       method: 'POST',
       path: '/requests/',
@@ -572,7 +554,7 @@ export class UpKeepClient {
 
   /** One page. UpKeep documents no status filter for requests (reference §7.41). */
   async listRequests(filter: RequestListFilter = {}): Promise<WorkRequest[]> {
-    const { data } = await this.send({
+    const { data } = await this.http.send({
       operation: 'listRequests',
       method: 'GET',
       path: '/requests',
@@ -590,7 +572,7 @@ export class UpKeepClient {
     const operation = 'recordAssetDowntime';
     const body = parseWith(downtimeInputSchema, entries, inputError(operation));
     // The HTTP status of a partial failure is undocumented: read a 400 body too.
-    const response = await this.send({
+    const response = await this.http.send({
       operation,
       method: 'POST',
       path: '/assets/downtime',

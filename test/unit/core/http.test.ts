@@ -147,4 +147,22 @@ describe('retry timing helpers', () => {
   it('caps the backoff at the maximum', () => {
     expect(backoffDelay(10, 200, 5000, () => 1)).toBe(5000);
   });
+
+  it('raises an error answer with status, whole body, detail and headers as fields, credentials removed', async () => {
+    const key = 'acme-key-0123456789';
+    const body = { error: 'refused', echo: `Bearer ${key}`, pad: 'x'.repeat(400) };
+    reset([{ status: 422, body, headers: { 'request-id': 'r-7' } }]);
+    const { http } = client({ headers: { authorization: `Bearer ${key}` } });
+    const error = (await http
+      .request({ operation: 'create', method: 'POST', path: '/things', body: {} })
+      .catch((e: unknown) => e)) as VendorHttpError;
+    expect(error).toBeInstanceOf(VendorHttpError);
+    expect(error.status).toBe(422);
+    expect(error.body).toEqual({ ...body, echo: 'Bearer [REDACTED]' });
+    expect(error.detail).toHaveLength(300);
+    expect(error.detail).toContain('"error":"refused"');
+    expect(error.detail).not.toContain(key);
+    expect(error.headers?.get('request-id')).toBe('r-7');
+    expect(error.message).toBe(`acme create failed with HTTP 422: ${error.detail}`);
+  });
 });

@@ -1,19 +1,20 @@
-/** KeyedHttpClient: lazy key, one re-read after a refused key, 4xx pass-through, final errors, redaction. */
+/** VendorHttpClient with an API key: lazy key, one re-read after a refused key, 4xx errors, final errors, redaction. */
 import { describe, expect, it } from '@jest/globals';
+import { apiKeyHeader } from '../../../functions/core/auth.ts';
 import { AmbiguousWriteError, redact, VendorHttpError } from '../../../functions/core/errors.ts';
-import {
-  type KeyedErrorInfo,
-  KeyedHttpClient,
-  type KeyedHttpClientOptions,
-  type KeyedRequest,
-} from '../../../functions/core/keyed-http.ts';
+import type { HttpRequest } from '../../../functions/core/http.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
+import {
+  type VendorErrorInfo,
+  VendorHttpClient,
+  type VendorHttpClientOptions,
+} from '../../../functions/core/vendor-http.ts';
 
 type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | 'network-error';
 
 /** The typed error a vendor client would build: its message names the status and the (redacted) body. */
 class AcmeError extends Error {
-  constructor(readonly info: KeyedErrorInfo<KeyedRequest>) {
+  constructor(readonly info: VendorErrorInfo) {
     const body = typeof info.body === 'string' ? info.body : JSON.stringify(info.body);
     super(redact(`acme ${info.request.operation} -> ${info.status}: ${body}`, info.secrets));
   }
@@ -22,8 +23,8 @@ class AcmeError extends Error {
 function harness(
   replies: Reply[],
   keys: string[],
-  extra: Partial<KeyedHttpClientOptions<KeyedRequest>> = {},
-  httpExtra: KeyedHttpClientOptions<KeyedRequest>['http'] = {},
+  extra: Partial<VendorHttpClientOptions> & { rejectedKeyStatuses?: readonly number[] } = {},
+  httpExtra: VendorHttpClientOptions['http'] = {},
 ) {
   const loads: { refresh: boolean }[] = [];
   const sent: { url: string; method: string; headers: Record<string, string> }[] = [];
@@ -43,7 +44,8 @@ function harness(
       headers: { 'content-type': 'application/json', ...next.headers },
     });
   };
-  const client = new KeyedHttpClient({
+  const { rejectedKeyStatuses, ...options } = extra;
+  const client = new VendorHttpClient({
     vendor: 'acme',
     baseUrl: 'https://api.acme.test/v1/',
     http: {
@@ -55,20 +57,23 @@ function harness(
       maxAttempts: 3,
       ...httpExtra,
     },
-    loadApiKey: async (options) => {
-      loads.push(options);
-      return keys[Math.min(loads.length - 1, keys.length - 1)] ?? '';
-    },
-    authHeaders: (apiKey) => ({ authorization: `Key ${apiKey}` }),
+    auth: apiKeyHeader('authorization', {
+      scheme: 'Key',
+      load: async (options) => {
+        loads.push(options);
+        return keys[Math.min(loads.length - 1, keys.length - 1)] ?? '';
+      },
+      refusedStatuses: rejectedKeyStatuses,
+    }),
     toError: (info) => new AcmeError(info),
     log,
-    ...extra,
+    ...options,
   });
   return { client, loads, sent, sleeps, log };
 }
 
-const GET: KeyedRequest = { operation: 'getThing', method: 'GET', path: '/things/1' };
-const POST: KeyedRequest = { operation: 'createThing', method: 'POST', path: '/things', body: { a: 1 } };
+const GET: HttpRequest = { operation: 'getThing', method: 'GET', path: '/things/1' };
+const POST: HttpRequest = { operation: 'createThing', method: 'POST', path: '/things', body: { a: 1 } };
 
 const failure = (promise: Promise<unknown>): Promise<unknown> =>
   promise.then(
@@ -78,7 +83,7 @@ const failure = (promise: Promise<unknown>): Promise<unknown> =>
     (error: unknown) => error,
   );
 
-describe('KeyedHttpClient: the key', () => {
+describe('VendorHttpClient: the key', () => {
   it('reads the key lazily, once, and sends it in the auth headers of every call', async () => {
     const { client, loads, sent } = harness([], ['k-first-key']);
     expect(loads).toEqual([]); // nothing read in the constructor
@@ -156,7 +161,7 @@ describe('KeyedHttpClient: the key', () => {
   });
 });
 
-describe('KeyedHttpClient: errors', () => {
+describe('VendorHttpClient: errors', () => {
   it('hands a 4xx body, status and headers to toError, without retrying', async () => {
     const body = { code: 'E42', fields: { name: 'required' } };
     const { client, sent, sleeps } = harness(
@@ -176,7 +181,7 @@ describe('KeyedHttpClient: errors', () => {
 
   it("returns a status listed in the request's accept instead of raising it", async () => {
     const { client } = harness([{ status: 404, body: { error: 'not found' } }], ['k-first-key']);
-    const response = await client.send({ ...GET, accept: [404] });
+    const response = await client.send({ ...GET, acceptStatus: [404] });
     expect(response.status).toBe(404);
     expect(response.data).toEqual({ error: 'not found' });
   });
@@ -233,7 +238,7 @@ describe('KeyedHttpClient: errors', () => {
   });
 });
 
-describe('KeyedHttpClient: redaction', () => {
+describe('VendorHttpClient: redaction', () => {
   const KEY = 'k-super-secret-key';
 
   it('never shows the key in a final error, its cause or the retry log lines', async () => {
@@ -255,7 +260,7 @@ describe('KeyedHttpClient: redaction', () => {
   });
 });
 
-describe('KeyedHttpClient: settings and logs', () => {
+describe('VendorHttpClient: settings and logs', () => {
   it('logs one info line per answered call; callLog adds fields or turns it off', async () => {
     const plain = harness([], ['k-first-key']);
     await plain.client.send(GET);
