@@ -23,6 +23,10 @@ import {
 import { deepomaticSecretSchema } from '../functions/connectors/deepomatic/config.ts';
 import { machineMetricsSecretSchema } from '../functions/connectors/machinemetrics/config.ts';
 import {
+  type MachineMetricsSimulator,
+  startMachineMetricsSimulator,
+} from '../functions/connectors/machinemetrics/simulator/index.ts';
+import {
   mobilityWorkConfigSchema,
   mobilityWorkSecretSchema,
 } from '../functions/connectors/mobility-work/config.ts';
@@ -65,7 +69,6 @@ import { consoleLog } from './log.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { type ClickMaintSimulator, startClickMaintSimulator } from './simulators/click-maint.ts';
 import { type DeepomaticSimulator, startDeepomaticSimulator } from './simulators/deepomatic.ts';
-import { type MachineMetricsSimulator, startMachineMetricsSimulator } from './simulators/machinemetrics.ts';
 import { type MobilityWorkSimulator, startMobilityWorkSimulator } from './simulators/mobility-work.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
 import { startUpKeepSimulator, type UpKeepSimulator } from './simulators/upkeep.ts';
