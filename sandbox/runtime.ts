@@ -21,6 +21,10 @@ import {
   clickMaintSecretSchema,
 } from '../functions/connectors/click-maint/config.ts';
 import { deepomaticSecretSchema } from '../functions/connectors/deepomatic/config.ts';
+import {
+  type DeepomaticSimulator,
+  startDeepomaticSimulator,
+} from '../functions/connectors/deepomatic/simulator/index.ts';
 import { machineMetricsSecretSchema } from '../functions/connectors/machinemetrics/config.ts';
 import {
   type MachineMetricsSimulator,
@@ -68,7 +72,6 @@ import {
 import { consoleLog } from './log.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { type ClickMaintSimulator, startClickMaintSimulator } from './simulators/click-maint.ts';
-import { type DeepomaticSimulator, startDeepomaticSimulator } from './simulators/deepomatic.ts';
 import { type MobilityWorkSimulator, startMobilityWorkSimulator } from './simulators/mobility-work.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
 import { startUpKeepSimulator, type UpKeepSimulator } from './simulators/upkeep.ts';
