@@ -20,6 +20,10 @@ import {
   clickMaintConfigSchema,
   clickMaintSecretSchema,
 } from '../functions/connectors/click-maint/config.ts';
+import {
+  type ClickMaintSimulator,
+  startClickMaintSimulator,
+} from '../functions/connectors/click-maint/simulator/index.ts';
 import { deepomaticSecretSchema } from '../functions/connectors/deepomatic/config.ts';
 import {
   type DeepomaticSimulator,
@@ -71,7 +75,6 @@ import {
 } from './dynamo.ts';
 import { consoleLog } from './log.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
-import { type ClickMaintSimulator, startClickMaintSimulator } from './simulators/click-maint.ts';
 import { type MobilityWorkSimulator, startMobilityWorkSimulator } from './simulators/mobility-work.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
 import { startUpKeepSimulator, type UpKeepSimulator } from './simulators/upkeep.ts';

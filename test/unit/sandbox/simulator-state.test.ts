@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { startClickMaintSimulator } from '../../../functions/connectors/click-maint/simulator/index.ts';
 import { startDeepomaticSimulator } from '../../../functions/connectors/deepomatic/simulator/index.ts';
 import { startMachineMetricsSimulator } from '../../../functions/connectors/machinemetrics/simulator/index.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
-import { startClickMaintSimulator } from '../../../sandbox/simulators/click-maint.ts';
 import { startMobilityWorkSimulator } from '../../../sandbox/simulators/mobility-work.ts';
 import {
   fileStateStore,
