@@ -1,6 +1,6 @@
 /** Assets: the list and the single GET. */
 import type { Route } from '../../../../sandbox/simulators/server.ts';
-import { type ListSpec, listAnswer } from './lists.ts';
+import { entityListRoute, type ListSpec } from './lists.ts';
 import { api } from './pipeline.ts';
 import type { SimAsset } from './records.ts';
 import { one, type Row, SimulatorInputError } from './responses.ts';
@@ -25,15 +25,7 @@ const renderAsset = (a: SimAsset): Row => ({
 
 export function assetRoutes(world: ClickMaintWorld): Route[] {
   return [
-    api(world, 'GET', '/assets', (req, entity) =>
-      listAnswer(
-        world,
-        req,
-        world.assets.filter((a) => a.entityId === entity.id).map(renderAsset),
-        ASSET_SPEC,
-        entity,
-      ),
-    ),
+    entityListRoute(world, '/assets', ASSET_SPEC, () => world.assets, renderAsset),
     api(world, 'GET', '/assets/:id', (req, entity) => {
       const asset = world.assets.find((a) => String(a.id) === req.params.id && a.entityId === entity.id);
       if (!asset) throw new SimulatorInputError(404, 'Asset not found');

@@ -1,5 +1,11 @@
 /** Lists: Ransack filters, search, sort and pagination, answered in the list envelope. */
-import { json, type SimRequest, type SimResponse } from '../../../../sandbox/simulators/server.ts';
+import {
+  json,
+  type Route,
+  type SimRequest,
+  type SimResponse,
+} from '../../../../sandbox/simulators/server.ts';
+import { api } from './pipeline.ts';
 import type { SimEntity } from './records.ts';
 import { entityMeta, type Row } from './responses.ts';
 import type { ClickMaintWorld } from './state.ts';
@@ -113,3 +119,23 @@ export function listAnswer(
     },
   });
 }
+
+/** `GET <path>` of an entity's records (parts, assets, work orders), rendered, then listed. */
+export const entityListRoute = <T extends { entityId: number }>(
+  world: ClickMaintWorld,
+  path: string,
+  spec: ListSpec,
+  records: () => readonly T[],
+  render: (record: T) => Row,
+): Route =>
+  api(world, 'GET', path, (req, entity) =>
+    listAnswer(
+      world,
+      req,
+      records()
+        .filter((r) => r.entityId === entity.id)
+        .map((r) => render(r)),
+      spec,
+      entity,
+    ),
+  );

@@ -5,7 +5,7 @@
  */
 import type { Route, SimRequest, SimResponse } from '../../../../sandbox/simulators/server.ts';
 import { entityOf } from './entities.ts';
-import { type ListSpec, listAnswer } from './lists.ts';
+import { entityListRoute, type ListSpec } from './lists.ts';
 import { api } from './pipeline.ts';
 import type { SimEntity, SimPart, SimPartInput } from './records.ts';
 import { one, type Row, SimulatorInputError, unprocessable } from './responses.ts';
@@ -173,14 +173,12 @@ function partAction(
 
 export function partRoutes(world: ClickMaintWorld): Route[] {
   return [
-    api(world, 'GET', '/parts', (req, entity) =>
-      listAnswer(
-        world,
-        req,
-        world.parts.filter((p) => p.entityId === entity.id).map((p) => renderPart(p, 'list')),
-        PART_SPEC,
-        entity,
-      ),
+    entityListRoute(
+      world,
+      '/parts',
+      PART_SPEC,
+      () => world.parts,
+      (p) => renderPart(p, 'list'),
     ),
     api(world, 'GET', '/parts/:id', (req, entity) =>
       one(entity, renderPart(findPart(world, Number(req.params.id), entity.id), 'show')),

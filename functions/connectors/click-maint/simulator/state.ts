@@ -138,10 +138,13 @@ export function importClickMaintState(world: ClickMaintWorld, saved: unknown): v
       },
     }),
   );
-  world.parts = state.parts;
-  world.assets = state.assets;
-  world.workOrders = state.workOrders;
-  world.transactions = state.transactions;
-  world.woCounter = state.workOrderSequence;
-  world.txCounter = state.transactionSequence;
+  const { parts, assets, workOrders, transactions } = state;
+  const sequences = { woCounter: state.workOrderSequence, txCounter: state.transactionSequence };
+  Object.assign(world, {
+    parts,
+    assets,
+    workOrders,
+    transactions,
+    ...sequences,
+  } satisfies Partial<ClickMaintWorld>);
 }

@@ -4,7 +4,7 @@
  * when the status becomes 5 (unless given) and cleared when it leaves 5.
  */
 import type { Route } from '../../../../sandbox/simulators/server.ts';
-import { type ListSpec, listAnswer } from './lists.ts';
+import { entityListRoute, type ListSpec } from './lists.ts';
 import { api } from './pipeline.ts';
 import {
   CLICK_MAINT_SIM_COMPLETED_STATUS,
@@ -142,15 +142,7 @@ const findWorkOrder = (world: ClickMaintWorld, entity: SimEntity, id: string): S
 export function workOrderRoutes(world: ClickMaintWorld): Route[] {
   const render = (wo: SimWorkOrder) => renderWorkOrder(world, wo);
   return [
-    api(world, 'GET', '/work_orders', (req, entity) =>
-      listAnswer(
-        world,
-        req,
-        world.workOrders.filter((w) => w.entityId === entity.id).map(render),
-        WO_SPEC,
-        entity,
-      ),
-    ),
+    entityListRoute(world, '/work_orders', WO_SPEC, () => world.workOrders, render),
     api(world, 'GET', '/work_orders/:id', (req, entity) =>
       one(entity, render(findWorkOrder(world, entity, req.params.id ?? ''))),
     ),
