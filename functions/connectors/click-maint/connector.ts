@@ -1,12 +1,10 @@
 /** Click Maint: CMMS (work orders, parts, assets). Polled only; rate limited per account. */
-import {
-  type ClickMaintSimulatorOptions,
-  startClickMaintSimulator,
-} from '../../../sandbox/simulators/click-maint.ts';
+
 import { defineConnector } from '../../core/connector.ts';
 import { connectClickMaint } from './client.ts';
 import { clickMaintConfigSchema, clickMaintSecretSchema } from './config.ts';
 import { clickMaintPartsEvents, clickMaintPartsPollSource } from './parts-poll-source.ts';
+import { type ClickMaintSimulatorOptions, startClickMaintSimulator } from './simulator/index.ts';
 
 /** Sandbox options: the demo compresses the rate window (the simulator and the shared limiter agree). */
 export interface ClickMaintSandboxOptions extends ClickMaintSimulatorOptions {

@@ -1,12 +1,10 @@
 /** Deepomatic: AI photo validation of field work. Work orders created and polled for progress. */
-import {
-  type DeepomaticSimulatorOptions,
-  startDeepomaticSimulator,
-} from '../../../sandbox/simulators/deepomatic.ts';
+
 import { defineConnector } from '../../core/connector.ts';
 import { connectDeepomatic } from './client.ts';
 import { deepomaticConfigSchema, deepomaticSecretSchema } from './config.ts';
 import { deepomaticEvents, deepomaticOpenWorkOrdersPollSource } from './poll-source.ts';
+import { type DeepomaticSimulatorOptions, startDeepomaticSimulator } from './simulator/index.ts';
 
 export const connector = defineConnector({
   id: 'deepomatic',

@@ -1,14 +1,11 @@
 /** MachineMetrics: machine monitoring. Polled for downtime windows; Workflow webhooks optional. */
 
-import {
-  type MachineMetricsSimulatorOptions,
-  startMachineMetricsSimulator,
-} from '../../../sandbox/simulators/machinemetrics.ts';
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectMachineMetrics } from './client.ts';
 import { machineMetricsConfigSchema, machineMetricsSecretSchema, webhookSettings } from './config.ts';
 import { machineMetricsEvents } from './events.ts';
 import { downtimePollSource } from './poll-source.ts';
+import { type MachineMetricsSimulatorOptions, startMachineMetricsSimulator } from './simulator/index.ts';
 import { machineMetricsWebhook } from './webhook.ts';
 
 export const connector = defineConnector({

@@ -26,8 +26,8 @@
  * A3 Identity: `id` is a delivery id that stays the same on redelivery; without it the event id is
  *    derived from the raw body (sha256, first 16 hex), so a byte-identical redelivery dedups too.
  *
- * The simulator (sandbox/simulators/machinemetrics.ts) sends exactly this, so the sandbox and the
- * tests exercise the same assumptions; change them here and the simulator follows.
+ * The simulator (functions/connectors/machinemetrics/simulator/) sends exactly this, so the sandbox
+ * and the tests exercise the same assumptions; change them here and the simulator follows.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod/mini';

@@ -12,13 +12,13 @@ import {
   clickMaintPartsPollSource,
   EPOCH_WATERMARK,
 } from '../../../functions/connectors/click-maint/parts-poll-source.ts';
+import type { SimPartInput } from '../../../functions/connectors/click-maint/simulator/index.ts';
 import { ConfigError, VendorHttpError, VendorResponseError } from '../../../functions/core/errors.ts';
 import { defineFlow, type FlowEvent, type PollStep } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import { RateLimitedError } from '../../../functions/core/rate-limit.ts';
 import { runPoll } from '../../../functions/runtime/poller.ts';
 import type { EventQueue } from '../../../functions/runtime/queue.ts';
-import type { SimPartInput } from '../../../sandbox/simulators/click-maint.ts';
 import { testEnv } from '../../support/factories.ts';
 import { callsTo, type Harness, startHarness, T0 } from './support.ts';
 

@@ -4,11 +4,11 @@
  * optional fields may be omitted. One test per rule.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { manualClock } from '../../../sandbox/clock.ts';
 import {
   type ClickMaintSimulator,
   startClickMaintSimulator,
-} from '../../../sandbox/simulators/click-maint.ts';
+} from '../../../functions/connectors/click-maint/simulator/index.ts';
+import { manualClock } from '../../../sandbox/clock.ts';
 import { API_KEY, T0, virtualTime } from './support.ts';
 
 const clock = manualClock();

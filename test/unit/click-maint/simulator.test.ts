@@ -1,10 +1,10 @@
 /** The Click Maint simulator over raw HTTP: auth, entity scope, rate limit, lists, writes, control API. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { manualClock } from '../../../sandbox/clock.ts';
 import {
   type ClickMaintSimulator,
   startClickMaintSimulator,
-} from '../../../sandbox/simulators/click-maint.ts';
+} from '../../../functions/connectors/click-maint/simulator/index.ts';
+import { manualClock } from '../../../sandbox/clock.ts';
 import { API_KEY, T0, virtualTime } from './support.ts';
 
 const clock = manualClock();

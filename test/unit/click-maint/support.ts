@@ -9,16 +9,16 @@ import {
   connectClickMaint,
 } from '../../../functions/connectors/click-maint/client.ts';
 import type { ClickMaintConfigInput } from '../../../functions/connectors/click-maint/config.ts';
+import {
+  type ClickMaintSimulator,
+  type ClickMaintSimulatorOptions,
+  startClickMaintSimulator,
+} from '../../../functions/connectors/click-maint/simulator/index.ts';
 import type { RuntimeEnv } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import type { SecretSource } from '../../../functions/core/secrets.ts';
 import { SecretUnavailableError } from '../../../functions/core/secrets.ts';
 import { type Clock, manualClock } from '../../../sandbox/clock.ts';
-import {
-  type ClickMaintSimulator,
-  type ClickMaintSimulatorOptions,
-  startClickMaintSimulator,
-} from '../../../sandbox/simulators/click-maint.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
 export const SECRET_NAME = 'millwright/click-maint';

@@ -1,6 +1,6 @@
 /** The Deepomatic simulator over raw HTTP: validations, statuses, progress with the clock, control routes. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import type { DeepomaticSimWorkOrderView } from '../../../sandbox/simulators/deepomatic.ts';
+import type { DeepomaticSimWorkOrderView } from '../../../functions/connectors/deepomatic/simulator/index.ts';
 import { auth, type Harness, startHarness, T0 } from './support.ts';
 
 let h: Harness;

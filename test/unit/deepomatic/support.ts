@@ -7,12 +7,12 @@ import {
   type DeepomaticConfigInput,
   parseDeepomaticConfig,
 } from '../../../functions/connectors/deepomatic/config.ts';
-import { type Clock, manualClock } from '../../../sandbox/clock.ts';
 import {
   type DeepomaticSimulator,
   type DeepomaticSimulatorOptions,
   startDeepomaticSimulator,
-} from '../../../sandbox/simulators/deepomatic.ts';
+} from '../../../functions/connectors/deepomatic/simulator/index.ts';
+import { type Clock, manualClock } from '../../../sandbox/clock.ts';
 
 export const SECRET_NAME = 'millwright/deepomatic';
 export const API_KEY = 'dm-key-5c1e9a7b3d-never-log-me';

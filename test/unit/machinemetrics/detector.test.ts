@@ -27,7 +27,7 @@ import {
   type MachineMetricsWorld,
   markMachineDown,
   markMachineUp,
-} from '../../../sandbox/simulators/machinemetrics.ts';
+} from '../../../functions/connectors/machinemetrics/simulator/index.ts';
 import { MACHINE_1, MACHINE_2 } from './fixtures.ts';
 
 const at = (hhmmss: string) => new Date(`2026-11-02T${hhmmss}Z`);

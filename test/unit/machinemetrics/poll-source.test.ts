@@ -15,14 +15,14 @@ import {
   type DowntimePollState,
   downtimePollSource,
 } from '../../../functions/connectors/machinemetrics/poll-source.ts';
+import {
+  type MachineMetricsSimulator,
+  startMachineMetricsSimulator,
+} from '../../../functions/connectors/machinemetrics/simulator/index.ts';
 import { ConfigError } from '../../../functions/core/errors.ts';
 import type { PollStep } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import { type Clock, manualClock } from '../../../sandbox/clock.ts';
-import {
-  type MachineMetricsSimulator,
-  startMachineMetricsSimulator,
-} from '../../../sandbox/simulators/machinemetrics.ts';
 import { MACHINE_1, MACHINE_2, mutableSecrets, SECRET_NAME, testEnv } from './fixtures.ts';
 
 const API_KEY = 'poll-test-key-5678';

@@ -5,10 +5,6 @@ import {
   DOWNTIME_CATEGORIZED,
   DOWNTIME_STARTED,
 } from '../../../functions/connectors/machinemetrics/events.ts';
-import { machineMetricsWebhook } from '../../../functions/connectors/machinemetrics/webhook.ts';
-import type { FlowEvent } from '../../../functions/core/flow.ts';
-import { memoryLog } from '../../../functions/core/log.ts';
-import { manualClock } from '../../../sandbox/clock.ts';
 import {
   aggregateDowntime,
   createMachineMetricsWorld,
@@ -18,7 +14,11 @@ import {
   type SimDowntimeReport,
   startMachineMetricsSimulator,
   type ValidationIssue,
-} from '../../../sandbox/simulators/machinemetrics.ts';
+} from '../../../functions/connectors/machinemetrics/simulator/index.ts';
+import { machineMetricsWebhook } from '../../../functions/connectors/machinemetrics/webhook.ts';
+import type { FlowEvent } from '../../../functions/core/flow.ts';
+import { memoryLog } from '../../../functions/core/log.ts';
+import { manualClock } from '../../../sandbox/clock.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { MACHINE_1, MACHINE_2, MACHINE_3, mutableSecrets, SECRET_NAME, testEnv } from './fixtures.ts';
 

@@ -9,12 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { startClickMaintSimulator } from '../../../functions/connectors/click-maint/simulator/index.ts';
+import { startDeepomaticSimulator } from '../../../functions/connectors/deepomatic/simulator/index.ts';
+import { startMachineMetricsSimulator } from '../../../functions/connectors/machinemetrics/simulator/index.ts';
 import { startMobilityWorkSimulator } from '../../../functions/connectors/mobility-work/simulator/index.ts';
 import { startUpKeepSimulator } from '../../../functions/connectors/upkeep/simulator/index.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
-import { startClickMaintSimulator } from '../../../sandbox/simulators/click-maint.ts';
-import { startDeepomaticSimulator } from '../../../sandbox/simulators/deepomatic.ts';
-import { startMachineMetricsSimulator } from '../../../sandbox/simulators/machinemetrics.ts';
 import {
   fileStateStore,
   memoryStateStore,

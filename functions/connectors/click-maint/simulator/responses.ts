@@ -1,0 +1,50 @@
+/**
+ * The answers every route shares: the `{status: 'error', message}` body, the named input error that
+ * becomes it, and the `{status: 'success', data, meta}` envelope with `meta.entity` / `meta.customer`.
+ */
+import { json, type SimResponse } from '../../../../sandbox/simulators/server.ts';
+import type { SimEntity } from './records.ts';
+
+const CUSTOMER = { id: 84, name: 'Acme Corporation' };
+
+/** A control or API input that cannot be applied; `status` is what the route answers. */
+export class SimulatorInputError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SimulatorInputError';
+  }
+}
+
+export const errorResponse = (status: number, message: string): SimResponse =>
+  json(status, { status: 'error', message });
+export const unprocessable = (message: string) => new SimulatorInputError(422, message);
+
+/** A record as `Record<string, unknown>`: the rendered row lists filter and sort on. */
+export type Row = Record<string, unknown>;
+
+export const entityMeta = (entity: SimEntity | undefined) => ({
+  entity: entity
+    ? {
+        id: entity.id,
+        name: entity.name,
+        currency: 'USD',
+        currency_symbol: '$',
+        datetime_format: 'MM/DD/YYYY - 11:59 PM',
+        timezone: 'Etc/UTC: +00:00',
+      }
+    : {
+        id: null,
+        name: null,
+        currency: null,
+        currency_symbol: null,
+        datetime_format: null,
+        timezone: null,
+      },
+  customer: CUSTOMER,
+});
+
+export const one = (entity: SimEntity, data: Row, status = 200): SimResponse =>
+  json(status, { status: 'success', data, meta: entityMeta(entity) });

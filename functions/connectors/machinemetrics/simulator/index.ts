@@ -1,0 +1,129 @@
+/**
+ * MachineMetrics simulator: `POST /reports/downtime` as the vendor documents it (reference §2, §3.3)
+ * over an in-memory list of downtime records, plus a control API to make machines go down, come
+ * back and get categorised, and (optionally) Workflow webhooks as webhook.ts assumes them.
+ *
+ * Report semantics follow the detector's assumptions (reference §4.3 A1-A3, A5): aggregates are
+ * clipped to [start, end); an open record counts up to min(end, clock.now()); records of one machine
+ * never overlap; new downtime is `uncategorized` until categorised, and categorising rewrites history.
+ * Only `machine`, `reason`, `day` and `hour` groupings are simulated (day/hour buckets run from the
+ * query start, with ordinal ids as in the vendor's samples); other documented groups answer 400.
+ * Likewise only `filter.machine` is simulated: another non-empty filter array answers 400
+ * NotSimulated (an empty one means "no filtering", as documented).
+ *
+ * Request contract (api-doc.txt, Downtime Query Object): a JSON body (`application/json`, required)
+ * with `start` and `end` required ISO 8601 date-times, start before end; `groupBy` an array of
+ * `{group}`, `filter` an object of id arrays, `csv` / `flatten` booleans, all optional. The 400 shape
+ * (`{code: 'ValidationError', message, errors: [{field, code, message}]}`) is undocumented (the doc
+ * lists 200/401/403/404 only): a simulator choice.
+ */
+
+import type { Clock } from '../../../../sandbox/clock.ts';
+import {
+  type SimulatorStateStore,
+  simulatorPersistence,
+} from '../../../../sandbox/simulators/persistence.ts';
+import { type Simulator, startSimulator } from '../../../../sandbox/simulators/server.ts';
+import type { Log } from '../../../core/log.ts';
+import { type MachineActions, machineActions } from './machines.ts';
+import { reportRoutes } from './report-routes.ts';
+import { sandboxControlRoutes } from './sandbox-controls.ts';
+import {
+  createMachineMetricsSimState,
+  exportMachineMetricsState,
+  importMachineMetricsState,
+  type MachineMetricsSavedState,
+} from './state.ts';
+import { type WebhookDelivery, type WorkflowWebhookTarget, workflowWebhooks } from './webhooks.ts';
+import type { MachineMetricsWorld } from './world.ts';
+
+export { aggregateDowntime, type SimDowntimeReport, type SimReportItem } from './report.ts';
+export { INVALID_TOKEN_BODY } from './report-routes.ts';
+export { MACHINEMETRICS_SIM_STATE_VERSION, type MachineMetricsSavedState } from './state.ts';
+export {
+  DOCUMENTED_GROUPS,
+  type SimDowntimeQuery,
+  type ValidationIssue,
+  validateDowntimeQuery,
+} from './validation.ts';
+export type { WebhookDelivery, WorkflowWebhookTarget } from './webhooks.ts';
+export {
+  categorizeDowntime,
+  createMachineMetricsWorld,
+  type DowntimeRecord,
+  type MachineMetricsWorld,
+  markMachineDown,
+  markMachineUp,
+  reasonOf,
+  SIM_MACHINES,
+  SIM_REASONS,
+  type SimMachine,
+  type SimReason,
+  SimulatorInputError,
+} from './world.ts';
+
+export interface MachineMetricsSimulatorOptions {
+  port?: number;
+  clock: Clock;
+  apiKey: string;
+  workflowWebhook?: WorkflowWebhookTarget;
+  /** Delay before the single retry of a failed webhook delivery (default 500 ms). */
+  webhookRetryDelayMs?: number;
+  log?: Log;
+  /** Start from the state saved here (if any) and save every change to it; omit to live in memory. */
+  store?: SimulatorStateStore;
+}
+
+export interface MachineMetricsSimulator extends Simulator, MachineActions {
+  world: MachineMetricsWorld;
+  /** Rotate the accepted API key (the old one gets 401). */
+  setApiKey(apiKey: string): void;
+  webhookDeliveries: WebhookDelivery[];
+  /** Wait for every webhook delivery in flight (and its retry). */
+  flushWebhooks(): Promise<void>;
+  /** The state that survives a restart (a deep copy). */
+  exportState(): MachineMetricsSavedState;
+  /** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
+  importState(saved: unknown): void;
+}
+
+export async function startMachineMetricsSimulator(
+  options: MachineMetricsSimulatorOptions,
+): Promise<MachineMetricsSimulator> {
+  const state = createMachineMetricsSimState(options.clock, options.apiKey);
+  const webhooks = workflowWebhooks(state, {
+    target: options.workflowWebhook,
+    retryDelayMs: options.webhookRetryDelayMs,
+    log: options.log,
+  });
+  const machines = machineActions(state, webhooks);
+  const exportState = () => exportMachineMetricsState(state);
+  const importState = (saved: unknown) => importMachineMetricsState(state, saved);
+  const persistence = simulatorPersistence(options.store, { exportState, importState });
+  persistence.restore();
+
+  const simulator = await startSimulator({
+    name: 'machinemetrics',
+    routes: [...reportRoutes(state), ...sandboxControlRoutes(state, machines)],
+    port: options.port,
+    commit: persistence.commit,
+  });
+  const close = simulator.close;
+  return Object.assign(simulator, {
+    world: state.world,
+    down: persistence.committing(machines.down),
+    up: persistence.committing(machines.up),
+    categorize: persistence.committing(machines.categorize),
+    exportState,
+    importState: persistence.committing(importState),
+    setApiKey: (key: string) => {
+      state.apiKey = key;
+    },
+    webhookDeliveries: webhooks.deliveries,
+    flushWebhooks: webhooks.flush,
+    close: async () => {
+      await webhooks.flush();
+      await close();
+    },
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The simulator's mutable state beside the world (the accepted API key, the webhook id sequence) and
+ * what of it survives a restart.
+ */
+import type { Clock } from '../../../../sandbox/clock.ts';
+import { readSavedState } from '../../../../sandbox/simulators/persistence.ts';
+import { createMachineMetricsWorld, type DowntimeRecord, type MachineMetricsWorld } from './world.ts';
+
+export const MACHINEMETRICS_SIM_STATE_VERSION = 1;
+
+/**
+ * What survives a restart. Machines and reasons are the seed's (no route changes them); the webhook
+ * delivery log and the API key (a test hook) are not saved.
+ */
+export interface MachineMetricsSavedState {
+  simulator: 'machinemetrics';
+  version: typeof MACHINEMETRICS_SIM_STATE_VERSION;
+  /** Every machine's up/down history, including an open downtime. */
+  records: DowntimeRecord[];
+  /** The last Workflow webhook id (`mmsim-<n>`): the ingress dedupes by id, so ids must not restart. */
+  webhookSequence: number;
+}
+
+/** Everything the routes and control actions read and change. */
+export interface MachineMetricsSimState {
+  readonly clock: Clock;
+  readonly world: MachineMetricsWorld;
+  /** The accepted API key (`setApiKey` rotates it). */
+  apiKey: string;
+  /** The last Workflow webhook id number. */
+  webhookSequence: number;
+}
+
+export function createMachineMetricsSimState(clock: Clock, apiKey: string): MachineMetricsSimState {
+  return { clock, world: createMachineMetricsWorld(), apiKey, webhookSequence: 0 };
+}
+
+export function exportMachineMetricsState(state: MachineMetricsSimState): MachineMetricsSavedState {
+  return structuredClone({
+    simulator: 'machinemetrics',
+    version: MACHINEMETRICS_SIM_STATE_VERSION,
+    records: state.world.records,
+    webhookSequence: state.webhookSequence,
+  });
+}
+
+/** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
+export function importMachineMetricsState(state: MachineMetricsSimState, saved: unknown): void {
+  const restored = readSavedState<MachineMetricsSavedState>(saved, {
+    simulator: 'machinemetrics',
+    version: MACHINEMETRICS_SIM_STATE_VERSION,
+    fields: { records: 'array', webhookSequence: 'integer' },
+  });
+  state.world.records.splice(0, state.world.records.length, ...structuredClone(restored.records));
+  state.webhookSequence = restored.webhookSequence;
+}
