@@ -106,6 +106,9 @@ async function poll(vendor: Vendor, start: State, o: Options = {}) {
   return { steps, state, events, skipped, read };
 }
 
+/** The pages asked for, as `fromMs+offset p<page>`. */
+const reads = (vendor: Vendor) => vendor.calls.map((c) => `${c.fromMs}+${c.offset} p${c.page}`);
+
 const BEGINNING: State = { ms: 0, keys: [] };
 const rec = (id: string, ms: number, v = 1): Rec => ({ id, v, ms });
 
@@ -162,13 +165,7 @@ describe('paging', () => {
     const vendor = new Vendor().put(rec('a', 1), rec('b', 2), rec('c', 3), rec('d', 4), rec('e', 5));
     const run = await poll(vendor, BEGINNING, { pageSize: 2 });
     expect(run.events.flat()).toEqual(['a#1', 'b#1', 'c#1', 'd#1', 'e#1']);
-    expect(vendor.calls.map((c) => [c.fromMs, c.offset, c.page])).toEqual([
-      [0, 0, 1],
-      [2, 0, 1],
-      [3, 0, 1],
-      [4, 0, 1],
-      [5, 0, 1],
-    ]);
+    expect(reads(vendor)).toEqual(['0+0 p1', '2+0 p1', '3+0 p1', '4+0 p1', '5+0 p1']);
     expect(run.read.pages).toBe(5);
   });
 
@@ -177,13 +174,7 @@ describe('paging', () => {
     const vendor = new Vendor().put(...ties, rec('z', 2000));
     const run = await poll(vendor, BEGINNING, { pageSize: 2 });
     expect(run.events.flat()).toEqual(['t1#1', 't2#1', 't3#1', 't4#1', 't5#1', 'z#1']);
-    expect(vendor.calls.map((c) => [c.fromMs, c.offset, c.page])).toEqual([
-      [0, 0, 1],
-      [1000, 0, 1],
-      [1000, 2, 2],
-      [1000, 4, 3],
-      [2000, 0, 1],
-    ]);
+    expect(reads(vendor)).toEqual(['0+0 p1', '1000+0 p1', '1000+2 p2', '1000+4 p3', '2000+0 p1']);
   });
 
   it('loses no record when one read earlier is updated while paging', async () => {
@@ -241,12 +232,7 @@ describe('unreadable records', () => {
     vendor.putBad({ record: 'y', field: 'updatedAt', message: 'missing' }, 2);
     // `y` is read on two pages of this run: the keyset restarts at `a` once it is emitted.
     const first = await poll(vendor, BEGINNING, { pageSize: 2 });
-    expect(vendor.calls.map((c) => [c.fromMs, c.offset])).toEqual([
-      [0, 0],
-      [1, 0],
-      [1, 2],
-      [4, 0],
-    ]);
+    expect(reads(vendor)).toEqual(['0+0 p1', '1+0 p1', '1+2 p2', '4+0 p1']);
     expect(first.skipped).toEqual(['y']);
     expect(first.events.flat()).toEqual(['a#1', 'b#1', 'c#1']);
     // It cannot be placed, so the watermark moves past it only with the readable records.
