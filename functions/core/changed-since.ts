@@ -160,100 +160,127 @@ export interface KeysetResult {
 type Entry<R, B> = { ms: number; readable: true; record: R } | { ms: number; readable: false; bad: B };
 
 /** One run of a "changed since" poll source: what is pending and what the yielded steps cover. */
-export class ChangedSince<R, B extends UnreadableRecord, T, S> {
+export interface ChangedSince<R, B extends UnreadableRecord, S> {
   /** Everything covered by the steps cut so far (what each step saves). */
   readonly emitted: Watermark;
   /** Records emitted this run. */
-  emittedCount = 0;
+  readonly emittedCount: number;
   /** Steps cut this run. */
-  cuts = 0;
-  private pending: { snapshot: T; key: string; ms: number }[] = [];
-  private pendingBytes = 0;
-  /** Skipped records since the last cut, with their watermark key when they can be placed. */
-  private pendingSkips: { skip: SkippedRecord; place?: { key: string; ms: number } }[] = [];
-  /** Unplaceable skipped records reported this run (a keyset restart may read them again). */
-  private readonly unplaced = new Set<string>();
-
-  constructor(private readonly spec: ChangedSinceSpec<R, B, T, S>) {
-    this.emitted = new Watermark(spec.start, spec.floor);
-  }
-
-  get pendingCount(): number {
-    return this.pending.length;
-  }
-
+  readonly cuts: number;
+  readonly pendingCount: number;
   /** Records or skipped records wait for a step. */
-  get hasPending(): boolean {
-    return this.pending.length > 0 || this.pendingSkips.length > 0;
-  }
-
+  readonly hasPending: boolean;
   /** Queue one record for the next event; yields the previous event first when this one would not fit. */
-  *push(record: R): Generator<PollStep<S>, void> {
-    const snapshot = this.spec.snapshot(record);
-    const bytes = Buffer.byteLength(JSON.stringify(snapshot), 'utf8') + 1;
-    const full =
-      this.pending.length >= this.spec.maxPerEvent || this.pendingBytes + bytes > this.spec.maxEventBytes;
-    if (this.pending.length > 0 && full) yield this.cut();
-    this.pending.push({ snapshot, key: this.spec.tieKey(record), ms: this.spec.updatedAtMs(record) });
-    this.pendingBytes += bytes;
-  }
-
+  push(record: R): Generator<PollStep<S>, void>;
   /**
    * Queue an unreadable record for the next step. A placed one is folded into the watermark with
    * that step; given `read`, one that `read` already covers is dropped and `read` moves past it.
    */
-  skip(bad: B, read?: Watermark): void {
-    if (bad.updatedAtMs === undefined) {
-      if (this.unplaced.has(bad.record)) return;
-      this.unplaced.add(bad.record);
-      this.pendingSkips.push({ skip: this.spec.skipped(bad) });
-      return;
-    }
-    const key = this.spec.unreadableKey(bad.record, bad.updatedAtMs);
-    if (read) {
-      if (read.covers(key, bad.updatedAtMs)) return;
-      read.add(key, bad.updatedAtMs);
-    }
-    this.pendingSkips.push({ skip: this.spec.skipped(bad), place: { key, ms: bad.updatedAtMs } });
-  }
-
+  skip(bad: B, read?: Watermark): void;
   /** The step of everything pending (records and skipped ones); the emitted watermark moves past it. */
-  cut(note = ''): PollStep<S> {
-    const items = this.pending;
-    const skips = this.pendingSkips;
-    this.pending = [];
-    this.pendingSkips = [];
-    this.pendingBytes = 0;
-    for (const { key, ms } of items) this.emitted.add(key, ms);
-    for (const { place } of skips) if (place) this.emitted.add(place.key, place.ms);
-    this.cuts++;
-    const first = this.emittedCount + 1;
-    this.emittedCount += items.length;
-    const step = this.spec.step({
-      items: items.map((x) => x.snapshot),
-      first,
-      last: this.emittedCount,
-      watermark: this.emitted.state(),
-      note,
-    });
-    return skips.length > 0 ? { ...step, skipped: skips.map((x) => x.skip) } : step;
-  }
-
+  cut(note?: string): PollStep<S>;
   /** Forget what is pending (it is read again). */
-  discard(): void {
-    this.pending = [];
-    this.pendingSkips = [];
-    this.unplaced.clear();
-    this.pendingBytes = 0;
-  }
-
+  discard(): void;
   /**
    * Pages through the records changed since the emitted watermark (keyset, see above), yielding a
    * step whenever an event is full. What is still pending at the end is left for the caller to
    * `cut`, with a note that fits how the read ended. An error ends the read and is returned.
    */
-  async *readKeyset<P>(reader: KeysetReader<P, R, B>): AsyncGenerator<PollStep<S>, KeysetResult> {
-    const read = this.emitted.copy();
+  readKeyset<P>(reader: KeysetReader<P, R, B>): AsyncGenerator<PollStep<S>, KeysetResult>;
+}
+
+// A closure rather than a class: its state stays in locals, which keeps the Lambda bundles small.
+export function changedSince<R, B extends UnreadableRecord, T, S>(
+  spec: ChangedSinceSpec<R, B, T, S>,
+): ChangedSince<R, B, S> {
+  const { updatedAtMs, tieKey, maxPerEvent } = spec;
+  const emitted = new Watermark(spec.start, spec.floor);
+  let emittedCount = 0;
+  let cuts = 0;
+  let pending: { snapshot: T; key: string; ms: number }[] = [];
+  let pendingBytes = 0;
+  /** Skipped records since the last cut, with their watermark key when they can be placed. */
+  let skips: { skip: SkippedRecord; place?: { key: string; ms: number } }[] = [];
+  /** Unplaceable skipped records reported this run (a keyset restart may read them again). */
+  const unplaced = new Set<string>();
+
+  function* push(record: R): Generator<PollStep<S>, void> {
+    const snapshot = spec.snapshot(record);
+    const bytes = Buffer.byteLength(JSON.stringify(snapshot), 'utf8') + 1;
+    const full = pending.length >= maxPerEvent || pendingBytes + bytes > spec.maxEventBytes;
+    if (pending.length > 0 && full) yield cut();
+    pending.push({ snapshot, key: tieKey(record), ms: updatedAtMs(record) });
+    pendingBytes += bytes;
+  }
+
+  function skip(bad: B, read?: Watermark): void {
+    const ms = bad.updatedAtMs;
+    if (ms === undefined) {
+      if (unplaced.has(bad.record)) return;
+      unplaced.add(bad.record);
+      skips.push({ skip: spec.skipped(bad) });
+      return;
+    }
+    const key = spec.unreadableKey(bad.record, ms);
+    if (read) {
+      if (read.covers(key, ms)) return;
+      read.add(key, ms);
+    }
+    skips.push({ skip: spec.skipped(bad), place: { key, ms } });
+  }
+
+  function cut(note = ''): PollStep<S> {
+    const items = pending;
+    const reported = skips;
+    clearPending();
+    for (const { key, ms } of items) emitted.add(key, ms);
+    for (const { place } of reported) if (place) emitted.add(place.key, place.ms);
+    cuts++;
+    const first = emittedCount + 1;
+    emittedCount += items.length;
+    const step = spec.step({
+      items: items.map((x) => x.snapshot),
+      first,
+      last: emittedCount,
+      watermark: emitted.state(),
+      note,
+    });
+    return reported.length > 0 ? { ...step, skipped: reported.map((x) => x.skip) } : step;
+  }
+
+  function clearPending(): void {
+    pending = [];
+    skips = [];
+    pendingBytes = 0;
+  }
+
+  /** One page's records through `read` (what this run has read), in updatedAt order. */
+  function* take(page: ChangedPage<R, B>, read: Watermark): Generator<PollStep<S>, void> {
+    const entries: Entry<R, B>[] = page.items.map((record) => ({
+      ms: updatedAtMs(record),
+      readable: true,
+      record,
+    }));
+    for (const bad of page.skipped) {
+      if (bad.updatedAtMs === undefined) skip(bad);
+      else entries.push({ ms: bad.updatedAtMs, readable: false, bad });
+    }
+    // The vendor sorts by updatedAt; the parsed and unreadable records are merged back in that order.
+    entries.sort((a, b) => a.ms - b.ms);
+    for (const entry of entries) {
+      if (!entry.readable) {
+        skip(entry.bad, read);
+        continue;
+      }
+      const key = tieKey(entry.record);
+      if (read.covers(key, entry.ms)) continue;
+      read.add(key, entry.ms);
+      yield* push(entry.record);
+    }
+  }
+
+  async function* readKeyset<P>(reader: KeysetReader<P, R, B>): AsyncGenerator<PollStep<S>, KeysetResult> {
+    const read = emitted.copy();
     let at = { offset: 0, page: 1 };
     let pages = 0;
     const result = (more: Partial<KeysetResult> = {}): KeysetResult => ({
@@ -271,8 +298,8 @@ export class ChangedSince<R, B extends UnreadableRecord, T, S> {
         pages++;
         const page = reader.open(raw);
         if (page === undefined) break;
-        yield* this.take(page, read);
-        if (this.pending.length >= this.spec.maxPerEvent) yield this.cut();
+        yield* take(page, read);
+        if (pending.length >= maxPerEvent) yield cut();
         if (page.last) break;
         const count = page.items.length + page.skipped.length;
         // Keyset: the watermark moved, so read again from it. Otherwise the whole page sat at the
@@ -285,28 +312,27 @@ export class ChangedSince<R, B extends UnreadableRecord, T, S> {
     return result();
   }
 
-  /** One page's records through `read` (what this run has read), in updatedAt order. */
-  private *take(page: ChangedPage<R, B>, read: Watermark): Generator<PollStep<S>, void> {
-    const entries: Entry<R, B>[] = page.items.map((record) => ({
-      ms: this.spec.updatedAtMs(record),
-      readable: true,
-      record,
-    }));
-    for (const bad of page.skipped) {
-      if (bad.updatedAtMs === undefined) this.skip(bad);
-      else entries.push({ ms: bad.updatedAtMs, readable: false, bad });
-    }
-    // The vendor sorts by updatedAt; the parsed and unreadable records are merged back in that order.
-    entries.sort((a, b) => a.ms - b.ms);
-    for (const entry of entries) {
-      if (!entry.readable) {
-        this.skip(entry.bad, read);
-        continue;
-      }
-      const key = this.spec.tieKey(entry.record);
-      if (read.covers(key, entry.ms)) continue;
-      read.add(key, entry.ms);
-      yield* this.push(entry.record);
-    }
-  }
+  return {
+    emitted,
+    get emittedCount() {
+      return emittedCount;
+    },
+    get cuts() {
+      return cuts;
+    },
+    get pendingCount() {
+      return pending.length;
+    },
+    get hasPending() {
+      return pending.length > 0 || skips.length > 0;
+    },
+    push,
+    skip,
+    cut,
+    discard: () => {
+      clearPending();
+      unplaced.clear();
+    },
+    readKeyset,
+  };
 }

@@ -39,7 +39,8 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import {
   type ChangeBatch,
-  ChangedSince,
+  type ChangedSince,
+  changedSince,
   type Watermark,
   type WatermarkState,
 } from '../../core/changed-since.ts';
@@ -207,12 +208,7 @@ interface EntityRun {
 interface EntityPoll extends EntityRun {
   since: string;
   mode: ClickMaintPollMode | undefined;
-  changes: ChangedSince<
-    ClickMaintPart,
-    ClickMaintSkippedRecord,
-    ClickMaintPartSnapshot,
-    ClickMaintPartsPollState
-  >;
+  changes: ChangedSince<ClickMaintPart, ClickMaintSkippedRecord, ClickMaintPartsPollState>;
   /** Pages read in either mode (maxPagesPerRun bounds both together). */
   pages: number;
   failure?: { error: unknown };
@@ -261,7 +257,7 @@ function partsStep(
 function startEntityPoll(run: EntityRun): EntityPoll {
   const mode =
     run.configured === 'ransack' ? 'ransack' : run.configured === 'off' ? 'fallback' : run.start.mode;
-  const changes = new ChangedSince<
+  const changes = changedSince<
     ClickMaintPart,
     ClickMaintSkippedRecord,
     ClickMaintPartSnapshot,

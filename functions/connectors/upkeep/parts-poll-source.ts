@@ -43,7 +43,8 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import {
   type ChangeBatch,
-  ChangedSince,
+  type ChangedSince,
+  changedSince,
   type KeysetResult,
   type PageAt,
   type WatermarkState,
@@ -225,7 +226,7 @@ async function listChangedParts(
 function logPageLimit(
   log: Log,
   read: KeysetResult,
-  changes: ChangedSince<Part, SkippedPart, PartSnapshot, UpKeepPartsPollState>,
+  changes: ChangedSince<Part, SkippedPart, UpKeepPartsPollState>,
   start: UpKeepPartsPollState,
   o: ResolvedUpKeepPartsPollOptions,
 ): void {
@@ -274,7 +275,7 @@ export const upkeepPartsPollSource: PollSource<
 
     const start: UpKeepPartsPollState = state ?? { watermarkMs: 0, idsAtWatermark: [] };
     const since = describeSince(start.watermarkMs);
-    const changes = new ChangedSince<Part, SkippedPart, PartSnapshot, UpKeepPartsPollState>({
+    const changes = changedSince<Part, SkippedPart, PartSnapshot, UpKeepPartsPollState>({
       start: { ms: start.watermarkMs, keys: start.idsAtWatermark },
       updatedAtMs: (part) => part.updatedAtMs,
       tieKey,

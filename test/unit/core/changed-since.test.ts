@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   type ChangedPage,
-  ChangedSince,
+  changedSince,
   type KeysetResult,
   type PageAt,
   type UnreadableRecord,
@@ -64,7 +64,7 @@ interface Options {
 
 /** One poll run: every step it yields (the pending rest cut at the end, as a source does). */
 async function poll(vendor: Vendor, start: State, o: Options = {}) {
-  const changes = new ChangedSince<Rec, Bad, Rec, State>({
+  const changes = changedSince<Rec, Bad, Rec, State>({
     start,
     ...(o.floor ? { floor: o.floor } : {}),
     updatedAtMs: (r) => r.ms,
