@@ -38,6 +38,13 @@
 
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
+import {
+  type ChangeBatch,
+  type ChangedSince,
+  changedSince,
+  type Watermark,
+  type WatermarkState,
+} from '../../core/changed-since.ts';
 import { ConfigError, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import { defineEvents } from '../../core/events.ts';
 import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
@@ -168,37 +175,6 @@ export function partsEventId(entityId: number, parts: readonly Keyed[]): string 
   return `click-maint.parts:${entityId}:${digest}`;
 }
 
-/** An entity's watermark that parts (oldest first) are folded into. */
-class Watermark {
-  ms: number;
-  private seen: Set<string>;
-  constructor(state: Pick<ClickMaintEntityPollState, 'watermark' | 'seen'>) {
-    this.ms = Date.parse(state.watermark);
-    this.seen = new Set(state.seen);
-  }
-  /** The second every read starts at (it is read again: the API has whole seconds). */
-  get second(): number {
-    return floorSecond(this.ms);
-  }
-  /** Already covered: before the watermark's second, or in it and emitted in this very version. */
-  covers(key: string, ms: number): boolean {
-    return ms < this.second || this.seen.has(key);
-  }
-  /** Fold a record in by its tie key (tieKey or unreadableKey) and updated_at. */
-  add(key: string, ms: number): void {
-    if (floorSecond(ms) > this.second) {
-      this.ms = ms;
-      this.seen = new Set([key]);
-    } else if (floorSecond(ms) === this.second) {
-      this.ms = Math.max(this.ms, ms);
-      this.seen.add(key);
-    }
-  }
-  state(mode: ClickMaintPollMode | undefined): ClickMaintEntityPollState {
-    return { watermark: canonicalIso(this.ms), seen: [...this.seen], ...(mode ? { mode } : {}) };
-  }
-}
-
 const describeSince = (watermark: string) => (Date.parse(watermark) === 0 ? 'the beginning' : watermark);
 
 /** Errors that say the account's budget is spent: polling the next entity would only wait again. */
@@ -221,8 +197,8 @@ const skippedPart = (entityId: number, bad: ClickMaintSkippedRecord): SkippedRec
       : 'not synced until it changes again in Click Maint',
 });
 
-/** A page's records in updated_at order: parsed parts and the skipped ones that can be placed. */
-type Entry = { ms: number; part: ClickMaintPart } | { ms: number; bad: ClickMaintSkippedRecord };
+/** A record the fallback read: a parsed part or an unreadable one, at its updated_at. */
+type Newest = { ms: number; part: ClickMaintPart } | { ms: number; bad: ClickMaintSkippedRecord };
 
 interface EntityRun {
   entityId: number;
@@ -238,273 +214,259 @@ interface EntityRun {
   commit: (state: ClickMaintEntityPollState) => ClickMaintPartsPollState;
 }
 
-/** Polls one entity; yields its steps (each with the whole poll state). */
-async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPartsPollState>, void> {
-  const { entityId, start, o, client, log } = run;
-  const since = describeSince(start.watermark);
-  let mode: ClickMaintPollMode | undefined =
-    run.configured === 'ransack' ? 'ransack' : run.configured === 'off' ? 'fallback' : start.mode;
-  /** Everything covered by the steps yielded so far (what each step saves). */
-  const emitted = new Watermark(start);
-  let pending: ClickMaintPartSnapshot[] = [];
-  let pendingMs: number[] = [];
-  /** Skipped records since the last cut, with their tie key when they can be placed. */
-  let pendingSkips: { skip: SkippedRecord; place?: { key: string; ms: number } }[] = [];
-  /** Unplaceable skipped records reported this run (a keyset restart may read them again). */
-  const unplaced = new Set<string>();
-  let pendingBytes = 0;
-  let emittedCount = 0;
+/** One entity's poll under way: how it is read, and what it has read and emitted. */
+interface EntityPoll extends EntityRun {
+  since: string;
+  mode: ClickMaintPollMode | undefined;
+  changes: ChangedSince<ClickMaintPart, ClickMaintSkippedRecord, ClickMaintPartsPollState>;
+  /** Pages read in either mode (maxPagesPerRun bounds both together). */
+  pages: number;
+  failure?: { error: unknown };
+  /** Appended to the last step's summary when a page limit stopped the read. */
+  limitNote: string;
+}
 
-  const cut = (note = ''): PollStep<ClickMaintPartsPollState> => {
-    const parts = pending;
-    const skips = pendingSkips;
-    parts.forEach((p, i) => {
-      emitted.add(tieKey(p), pendingMs[i] as number);
-    });
-    for (const { place } of skips) if (place) emitted.add(place.key, place.ms);
-    pending = [];
-    pendingMs = [];
-    pendingSkips = [];
-    pendingBytes = 0;
-    const skipped = skips.length > 0 ? { skipped: skips.map((x) => x.skip) } : {};
-    if (parts.length === 0) {
-      return {
-        events: [],
-        state: run.commit(emitted.state(mode)),
-        summary: `entity ${entityId}: no readable part changes since ${since} (${mode})${note}`,
-        ...skipped,
-      };
-    }
-    const first = emittedCount + 1;
-    emittedCount += parts.length;
-    const last = parts[parts.length - 1] as ClickMaintPartSnapshot;
-    const event: FlowEvent = {
-      id: partsEventId(entityId, parts),
-      type: CLICK_MAINT_PARTS_CHANGED,
-      source: CLICK_MAINT_POLL_EVENT_SOURCE,
-      occurredAt: new Date(Date.parse(last.updatedAt)).toISOString(),
-      subject: `entity:${entityId}`,
-      data: { entityId, parts, readAtMs: run.readAtMs } satisfies ClickMaintPartsChangedData,
-    };
+/** The entity's state at a watermark, with the mode learned so far. */
+const entityState = (p: EntityPoll, w: WatermarkState): ClickMaintEntityPollState => ({
+  watermark: canonicalIso(w.ms),
+  seen: w.keys,
+  ...(p.mode ? { mode: p.mode } : {}),
+});
+
+/** The step of a batch: one `click-maint.parts.changed` event, or none when it only reports skipped parts. */
+function partsStep(
+  p: EntityPoll,
+  batch: ChangeBatch<ClickMaintPartSnapshot>,
+): PollStep<ClickMaintPartsPollState> {
+  const { entityId, since, mode } = p;
+  const state = p.commit(entityState(p, batch.watermark));
+  const parts = batch.items;
+  const last = parts[parts.length - 1];
+  if (last === undefined) {
     return {
-      events: [event],
-      state: run.commit(emitted.state(mode)),
-      summary: `entity ${entityId}: parts ${first}..${emittedCount} of changes since ${since} (${mode})${note}`,
-      ...skipped,
+      events: [],
+      state,
+      summary: `entity ${entityId}: no readable part changes since ${since} (${mode})${batch.note}`,
     };
+  }
+  const event: FlowEvent = {
+    id: partsEventId(entityId, parts),
+    type: CLICK_MAINT_PARTS_CHANGED,
+    source: CLICK_MAINT_POLL_EVENT_SOURCE,
+    occurredAt: new Date(Date.parse(last.updatedAt)).toISOString(),
+    subject: `entity:${entityId}`,
+    data: { entityId, parts, readAtMs: p.readAtMs } satisfies ClickMaintPartsChangedData,
   };
-  /** Queue a skipped record (placed: folded into the watermark with the step that reports it). */
-  const skip = (bad: ClickMaintSkippedRecord, read: Watermark | undefined): void => {
-    if (bad.updatedAtMs === undefined) {
-      if (unplaced.has(bad.record)) return;
-      unplaced.add(bad.record);
-      pendingSkips.push({ skip: skippedPart(entityId, bad) });
-      return;
-    }
-    const key = unreadableKey(bad.record, bad.updatedAtMs);
-    if (read) {
-      if (read.covers(key, bad.updatedAtMs)) return;
-      read.add(key, bad.updatedAtMs);
-    }
-    pendingSkips.push({ skip: skippedPart(entityId, bad), place: { key, ms: bad.updatedAtMs } });
+  return {
+    events: [event],
+    state,
+    summary: `entity ${entityId}: parts ${batch.first}..${batch.last} of changes since ${since} (${mode})${batch.note}`,
   };
-  /** Queue one part for the next event; returns a step when the event is full. */
-  const push = (part: ClickMaintPart): PollStep<ClickMaintPartsPollState> | undefined => {
-    const snapshot = toClickMaintPartSnapshot(part);
-    const bytes = Buffer.byteLength(JSON.stringify(snapshot), 'utf8') + 1;
-    const full = pending.length >= o.partsPerEvent || pendingBytes + bytes > MAX_PARTS_EVENT_DATA_BYTES;
-    const step = pending.length > 0 && full ? cut() : undefined;
-    pending.push(snapshot);
-    pendingMs.push(part.updatedAtMs);
-    pendingBytes += bytes;
-    return step;
-  };
+}
 
-  let pages = 0;
-  let failure: { error: unknown } | undefined;
-  let limitNote = '';
+function startEntityPoll(run: EntityRun): EntityPoll {
+  const mode =
+    run.configured === 'ransack' ? 'ransack' : run.configured === 'off' ? 'fallback' : run.start.mode;
+  const changes = changedSince<
+    ClickMaintPart,
+    ClickMaintSkippedRecord,
+    ClickMaintPartSnapshot,
+    ClickMaintPartsPollState
+  >({
+    start: { ms: Date.parse(run.start.watermark), keys: run.start.seen },
+    // updated_at has whole seconds: the watermark's second is read again on every run.
+    floor: floorSecond,
+    updatedAtMs: (part) => part.updatedAtMs,
+    tieKey,
+    unreadableKey,
+    snapshot: toClickMaintPartSnapshot,
+    skipped: (bad) => skippedPart(run.entityId, bad),
+    maxPerEvent: run.o.partsPerEvent,
+    maxEventBytes: MAX_PARTS_EVENT_DATA_BYTES,
+    step: (batch) => partsStep(poll, batch),
+  });
+  const poll: EntityPoll = {
+    ...run,
+    since: describeSince(run.start.watermark),
+    mode,
+    changes,
+    pages: 0,
+    limitNote: '',
+  };
+  return poll;
+}
 
-  // ---- ransack: keyset over filter[updated_at_gteq] + updated_at asc -------------------------
-  if (mode !== 'fallback') {
-    const read = new Watermark(start);
-    let page = 1;
-    try {
-      for (;;) {
-        if (pages >= o.maxPagesPerRun) {
-          limitNote = `; stopped after ${pages} pages (maxPagesPerRun), continuing next run`;
-          log.warn('click-maint parts poll: page limit reached; the rest is read on the next run', {
-            entityId,
-            pages,
-            watermark: canonicalIso(read.ms),
-          });
-          break;
-        }
-        const second = read.second;
-        const result = await client.listParts(entityId, {
-          filter: { updated_at_gteq: canonicalIso(second) },
-          sort: 'updated_at asc',
-          perPage: run.perPage,
-          page,
-        });
-        pages++;
-        if (!('updated_at_gteq' in result.filter)) {
-          if (run.configured === 'ransack') {
-            throw new VendorResponseError(
-              CLICK_MAINT_VENDOR,
-              'listParts',
-              'meta.filter.updated_at_gteq',
-              'the API ignored filter[updated_at_gteq] (not echoed in meta.filter); set updatedAtFilter to "auto" or "off"',
-              { retryable: false },
-            );
-          }
-          log.warn('click-maint parts poll: the API ignores filter[updated_at_gteq]; using the fallback', {
-            entityId,
-            echoed: Object.keys(result.filter),
-          });
-          // What this run read but did not emit is read again by the fallback.
-          mode = 'fallback';
-          pending = [];
-          pendingMs = [];
-          pendingSkips = [];
-          unplaced.clear();
-          pendingBytes = 0;
-          break;
-        }
-        mode = 'ransack';
-        if (!ascending(result.items, 1)) {
+/**
+ * ransack: keyset over filter[updated_at_gteq] + updated_at asc. Switches the entity to the fallback
+ * (`auto`) or fails (`ransack`) when the API does not echo the filter.
+ */
+async function* readRansack(p: EntityPoll): AsyncGenerator<PollStep<ClickMaintPartsPollState>, void> {
+  const { entityId, log } = p;
+  let ignored = undefined as string[] | undefined;
+  const read = yield* p.changes.readKeyset({
+    maxPages: p.o.maxPagesPerRun,
+    fetch: ({ fromMs, page }) =>
+      p.client.listParts(entityId, {
+        filter: { updated_at_gteq: canonicalIso(fromMs) },
+        sort: 'updated_at asc',
+        perPage: p.perPage,
+        page,
+      }),
+    open: (result) => {
+      if (!('updated_at_gteq' in result.filter)) {
+        if (p.configured === 'ransack') {
           throw new VendorResponseError(
             CLICK_MAINT_VENDOR,
             'listParts',
-            'meta.sort',
-            'parts are not in updated_at asc order',
+            'meta.filter.updated_at_gteq',
+            'the API ignored filter[updated_at_gteq] (not echoed in meta.filter); set updatedAtFilter to "auto" or "off"',
+            { retryable: false },
           );
         }
-        // The API sorts by updated_at; the parsed and skipped records are merged back in that order.
-        const entries: Entry[] = result.items.map((part) => ({ ms: part.updatedAtMs, part }));
-        for (const bad of result.skipped) {
-          if (bad.updatedAtMs === undefined) skip(bad, undefined);
-          else entries.push({ ms: bad.updatedAtMs, bad });
-        }
-        entries.sort((a, b) => a.ms - b.ms);
-        for (const entry of entries) {
-          if ('bad' in entry) {
-            skip(entry.bad, read);
-            continue;
-          }
-          const { part } = entry;
-          if (read.covers(tieKey(part), part.updatedAtMs)) continue;
-          read.add(tieKey(part), part.updatedAtMs);
-          const step = push(part);
-          if (step) yield step;
-        }
-        if (pending.length >= o.partsPerEvent) yield cut();
-        const count = result.items.length + result.skipped.length;
-        if (result.pagination.page >= result.pagination.total_pages || count === 0) break;
-        // Keyset: the watermark's second moved, so query again from it; else step over the ties.
-        page = read.second > second ? 1 : page + 1;
+        ignored = Object.keys(result.filter);
+        return undefined;
       }
-    } catch (error) {
-      failure = { error };
-    }
+      p.mode = 'ransack';
+      if (!ascending(result.items, 1)) {
+        throw new VendorResponseError(
+          CLICK_MAINT_VENDOR,
+          'listParts',
+          'meta.sort',
+          'parts are not in updated_at asc order',
+        );
+      }
+      const count = result.items.length + result.skipped.length;
+      const last = result.pagination.page >= result.pagination.total_pages || count === 0;
+      return { items: result.items, skipped: result.skipped, last };
+    },
+  });
+  p.pages = read.pages;
+  p.failure = read.failure;
+  if (read.stoppedAtLimit) {
+    p.limitNote = `; stopped after ${read.pages} pages (maxPagesPerRun), continuing next run`;
+    log.warn('click-maint parts poll: page limit reached; the rest is read on the next run', {
+      entityId,
+      pages: read.pages,
+      watermark: canonicalIso(read.watermarkMs),
+    });
   }
+  if (ignored) {
+    log.warn('click-maint parts poll: the API ignores filter[updated_at_gteq]; using the fallback', {
+      entityId,
+      echoed: ignored,
+    });
+    // What this run read but did not emit is read again by the fallback.
+    p.mode = 'fallback';
+    p.changes.discard();
+  }
+}
 
-  // ---- fallback: updated_at desc until older than the watermark -------------------------------
-  if (mode === 'fallback' && !failure) {
-    const from = new Watermark(emitted.state(mode));
-    /** Newest version read of each record (parsed or not), by id. */
-    const newest = new Map<string, Entry>();
-    let complete = false;
-    try {
-      for (let page = 1; ; page++) {
-        if (pages >= o.maxPagesPerRun) break;
-        const result = await client.listParts(entityId, {
-          sort: 'updated_at desc',
-          perPage: run.perPage,
-          page,
-        });
-        pages++;
-        if (!ascending(result.items, -1)) {
-          throw new VendorResponseError(
-            CLICK_MAINT_VENDOR,
-            'listParts',
-            'meta.sort',
-            'parts are not in updated_at desc order',
-          );
-        }
-        let older = false;
-        // Page numbers over a changing set can repeat a record: keep its newest version.
-        const keep = (id: string, entry: Entry) => {
-          const known = newest.get(id);
-          if (!known || entry.ms >= known.ms) newest.set(id, entry);
-        };
-        for (const part of result.items) {
-          if (part.updatedAtMs < from.second) {
-            older = true;
-            break;
-          }
-          if (from.covers(tieKey(part), part.updatedAtMs)) continue;
-          keep(String(part.id), { ms: part.updatedAtMs, part });
-        }
-        for (const bad of result.skipped) {
-          if (bad.updatedAtMs === undefined) skip(bad, undefined);
-          else if (bad.updatedAtMs < from.second) older = true;
-          else if (!from.covers(unreadableKey(bad.record, bad.updatedAtMs), bad.updatedAtMs)) {
-            keep(bad.record, { ms: bad.updatedAtMs, bad });
-          }
-        }
-        const count = result.items.length + result.skipped.length;
-        if (older || result.pagination.page >= result.pagination.total_pages || count === 0) {
-          complete = true;
+/**
+ * The fallback's read: updated_at desc until a part older than the watermark's second (or the end),
+ * keeping each record's newest version. `undefined` when it did not get there (failure or page limit).
+ */
+async function readNewestFirst(
+  p: EntityPoll,
+  watermark: Watermark,
+): Promise<Map<string, Newest> | undefined> {
+  const { entityId, changes } = p;
+  /** Newest version read of each record (parsed or not), by id. */
+  const newest = new Map<string, Newest>();
+  // Page numbers over a changing set can repeat a record: keep its newest version.
+  const keep = (id: string, entry: Newest) => {
+    const known = newest.get(id);
+    if (!known || entry.ms >= known.ms) newest.set(id, entry);
+  };
+  try {
+    for (let page = 1; p.pages < p.o.maxPagesPerRun; page++) {
+      const result = await p.client.listParts(entityId, {
+        sort: 'updated_at desc',
+        perPage: p.perPage,
+        page,
+      });
+      p.pages++;
+      if (!ascending(result.items, -1)) {
+        throw new VendorResponseError(
+          CLICK_MAINT_VENDOR,
+          'listParts',
+          'meta.sort',
+          'parts are not in updated_at desc order',
+        );
+      }
+      let older = false;
+      for (const part of result.items) {
+        if (part.updatedAtMs < watermark.from) {
+          older = true;
           break;
         }
+        if (watermark.covers(tieKey(part), part.updatedAtMs)) continue;
+        keep(String(part.id), { ms: part.updatedAtMs, part });
       }
-    } catch (error) {
-      failure = { error };
-    }
-    if (!complete && !failure) {
-      limitNote = `; stopped after ${pages} pages (maxPagesPerRun) before reaching the watermark, nothing emitted`;
-      log.error(
-        'click-maint parts poll: the fallback read did not reach the watermark within maxPagesPerRun',
-        {
-          entityId,
-          pages,
-          watermark: canonicalIso(from.ms),
-          fix: 'raise maxPagesPerRun (or perPage); the fallback cannot emit before it has read down to the watermark',
-        },
-      );
-    }
-    if (complete) {
-      const idOf = (e: Entry) => ('part' in e ? e.part.id : Number(e.bad.record));
-      const ordered = [...newest.values()].sort((a, b) => a.ms - b.ms || idOf(a) - idOf(b));
-      for (const entry of ordered) {
-        if ('bad' in entry) {
-          skip(entry.bad, undefined);
-          continue;
+      for (const bad of result.skipped) {
+        if (bad.updatedAtMs === undefined) changes.skip(bad);
+        else if (bad.updatedAtMs < watermark.from) older = true;
+        else if (!watermark.covers(unreadableKey(bad.record, bad.updatedAtMs), bad.updatedAtMs)) {
+          keep(bad.record, { ms: bad.updatedAtMs, bad });
         }
-        const step = push(entry.part);
-        if (step) yield step;
       }
-    } else {
-      // Nothing of an incomplete read is emitted, skipped records included: they are read again.
-      pendingSkips = [];
+      const count = result.items.length + result.skipped.length;
+      if (older || result.pagination.page >= result.pagination.total_pages || count === 0) return newest;
     }
+  } catch (error) {
+    p.failure = { error };
+    return undefined;
   }
+  p.limitNote = `; stopped after ${p.pages} pages (maxPagesPerRun) before reaching the watermark, nothing emitted`;
+  p.log.error('click-maint parts poll: the fallback read did not reach the watermark within maxPagesPerRun', {
+    entityId,
+    pages: p.pages,
+    watermark: canonicalIso(watermark.ms),
+    fix: 'raise maxPagesPerRun (or perPage); the fallback cannot emit before it has read down to the watermark',
+  });
+  return undefined;
+}
 
-  // Progress made before a failure is still handed over (enqueued and saved), then the error.
-  if (pending.length > 0 || pendingSkips.length > 0) yield cut(limitNote);
-  else if (emittedCount === 0 && (!failure || mode !== start.mode)) {
+/** fallback: read updated_at desc down to the watermark, then emit what was read oldest first. */
+async function* readFallback(p: EntityPoll): AsyncGenerator<PollStep<ClickMaintPartsPollState>, void> {
+  const newest = await readNewestFirst(p, p.changes.emitted.copy());
+  if (!newest) {
+    // Nothing of an incomplete read is emitted, skipped records included: they are read again.
+    p.changes.discard();
+    return;
+  }
+  const idOf = (e: Newest) => ('part' in e ? e.part.id : Number(e.bad.record));
+  const ordered = [...newest.values()].sort((a, b) => a.ms - b.ms || idOf(a) - idOf(b));
+  for (const entry of ordered) {
+    if ('bad' in entry) p.changes.skip(entry.bad);
+    else yield* p.changes.push(entry.part);
+  }
+}
+
+/** Hands over what is pending (progress made before a failure too), then the failure. */
+function* finishEntity(p: EntityPoll): Generator<PollStep<ClickMaintPartsPollState>, void> {
+  const { entityId, changes, mode, pages } = p;
+  if (changes.hasPending) yield changes.cut(p.limitNote);
+  else if (changes.emittedCount === 0 && (!p.failure || mode !== p.start.mode)) {
     // Nothing new: an empty step keeps the run (and a newly learned mode) in the state and run log.
     // A failed entity with nothing learned keeps its state untouched.
     const read = `${mode ?? 'not read'}, ${pages} page${pages === 1 ? '' : 's'} read`;
     yield {
       events: [],
-      state: run.commit(emitted.state(mode)),
-      summary: failure
+      state: p.commit(entityState(p, changes.emitted.state())),
+      summary: p.failure
         ? `entity ${entityId}: read failed (${read})`
-        : `entity ${entityId}: no part changes since ${since} (${read})${limitNote}`,
+        : `entity ${entityId}: no part changes since ${p.since} (${read})${p.limitNote}`,
     };
   }
-  if (failure) throw failure.error;
+  if (p.failure) throw p.failure.error;
+}
+
+/** Polls one entity; yields its steps (each with the whole poll state). */
+async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPartsPollState>, void> {
+  const p = startEntityPoll(run);
+  if (p.mode !== 'fallback') yield* readRansack(p);
+  if (p.mode === 'fallback' && !p.failure) yield* readFallback(p);
+  yield* finishEntity(p);
 }
 
 export const clickMaintPartsPollSource: PollSource<

@@ -42,11 +42,20 @@
 
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
+import {
+  type ChangeBatch,
+  type ChangedSince,
+  changedSince,
+  type KeysetResult,
+  type PageAt,
+  type WatermarkState,
+} from '../../core/changed-since.ts';
 import { ConfigError, VendorHttpError } from '../../core/errors.ts';
 import { defineEvents } from '../../core/events.ts';
 import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
+import type { Log } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
-import { connectUpKeep, type SkippedPart, type UpKeepClient } from './client.ts';
+import { connectUpKeep, type PartsPage, type SkippedPart, type UpKeepClient } from './client.ts';
 import type { Part } from './schemas.ts';
 
 export const UPKEEP_PARTS_POLL_SOURCE_ID = 'upkeep.parts';
@@ -158,34 +167,6 @@ export function partsEventId(parts: readonly Versioned[]): string {
 /** The watermark key of a part that could not be parsed (read again only once it changes). */
 export const unreadableKey = (id: string): string => `${id}#unreadable`;
 
-/**
- * A watermark that records are folded into by `key` (tieKey, or unreadableKey) and updatedAt. Order
- * of folding does not matter: what is older than the watermark is covered anyway.
- */
-class Watermark {
-  ms: number;
-  private ids: Set<string>;
-  constructor(state: UpKeepPartsPollState) {
-    this.ms = state.watermarkMs;
-    this.ids = new Set(state.idsAtWatermark);
-  }
-  /** Already covered: older than the watermark, or at it and emitted in this very version. */
-  covers(key: string, ms: number): boolean {
-    return ms < this.ms || (ms === this.ms && this.ids.has(key));
-  }
-  add(key: string, ms: number): void {
-    if (ms > this.ms) {
-      this.ms = ms;
-      this.ids = new Set([key]);
-    } else if (ms === this.ms) {
-      this.ids.add(key);
-    }
-  }
-  state(): UpKeepPartsPollState {
-    return { watermarkMs: this.ms, idsAtWatermark: [...this.ids] };
-  }
-}
-
 const describeSince = (ms: number) => (ms === 0 ? 'the beginning' : new Date(ms).toISOString());
 
 const skippedPart = (bad: SkippedPart): SkippedRecord => ({
@@ -199,8 +180,86 @@ const skippedPart = (bad: SkippedPart): SkippedRecord => ({
       : 'not synced until it changes again in UpKeep',
 });
 
-/** A page's records in updatedAt order: parsed parts and the skipped ones that can be placed. */
-type Entry = { ms: number; part: Part } | { ms: number; bad: SkippedPart };
+const pollState = (w: WatermarkState): UpKeepPartsPollState => ({
+  watermarkMs: w.ms,
+  idsAtWatermark: w.keys,
+});
+
+/** The step of a batch: one `upkeep.parts.changed` event, or none when it only reports skipped parts. */
+function partsStep(
+  batch: ChangeBatch<PartSnapshot>,
+  since: string,
+  readAtMs: number,
+): PollStep<UpKeepPartsPollState> {
+  const state = pollState(batch.watermark);
+  const parts = batch.items;
+  const last = parts[parts.length - 1];
+  if (last === undefined) {
+    return { events: [], state, summary: `no readable part changes since ${since}${batch.note}` };
+  }
+  const event: FlowEvent = {
+    id: partsEventId(parts),
+    type: UPKEEP_PARTS_CHANGED,
+    source: UPKEEP_POLL_EVENT_SOURCE,
+    occurredAt: new Date(last.updatedAtMs).toISOString(),
+    subject: 'parts',
+    data: { parts, readAtMs } satisfies UpKeepPartsChangedData,
+  };
+  return {
+    events: [event],
+    state,
+    summary: `parts ${batch.first}..${batch.last} of changes since ${since}${batch.note}`,
+  };
+}
+
+/** `GET /parts` changed since `at.fromMs`; `undefined` past the end of the list. */
+async function listChangedParts(
+  client: UpKeepClient,
+  at: PageAt,
+  pageSize: number,
+): Promise<PartsPage | undefined> {
+  try {
+    return await client.listParts({
+      updatedAtGte: at.fromMs,
+      orderBy: 'updatedAt ASC',
+      limit: pageSize,
+      offset: at.offset,
+    });
+  } catch (error) {
+    // Some clients see 404 instead of an empty page past the end (reference §2.4 EXT).
+    if (error instanceof VendorHttpError && error.status === 404 && at.offset > 0) return undefined;
+    throw error;
+  }
+}
+
+/** Says why a run stopped at maxPagesPerRun: no progress at all is an error (only a limit can fix it). */
+function logPageLimit(
+  log: Log,
+  read: KeysetResult,
+  changes: ChangedSince<Part, SkippedPart, UpKeepPartsPollState>,
+  start: UpKeepPartsPollState,
+  o: ResolvedUpKeepPartsPollOptions,
+): void {
+  if (changes.cuts === 0 && !changes.hasPending) {
+    // Every page was already-emitted ties at the watermark: raising a limit is the only way on.
+    log.error('upkeep parts poll: no progress; the parts sharing the watermark fill every page', {
+      source: UPKEEP_PARTS_POLL_SOURCE_ID,
+      watermark: new Date(read.watermarkMs).toISOString(),
+      idsAtWatermark: start.idsAtWatermark.length,
+      pageSize: o.pageSize,
+      maxPagesPerRun: o.maxPagesPerRun,
+      fix: 'raise pageSize or maxPagesPerRun above the number of parts updated in that millisecond',
+    });
+    return;
+  }
+  log.warn('upkeep parts poll: page limit reached; the rest is read on the next run', {
+    source: UPKEEP_PARTS_POLL_SOURCE_ID,
+    pages: read.pages,
+    maxPagesPerRun: o.maxPagesPerRun,
+    watermark: new Date(read.watermarkMs).toISOString(),
+    emitted: changes.emittedCount + changes.pendingCount,
+  });
+}
 
 export const upkeepPartsPollSource: PollSource<
   UpKeepPartsPollOptions,
@@ -228,153 +287,41 @@ export const upkeepPartsPollSource: PollSource<
 
     const start: UpKeepPartsPollState = state ?? { watermarkMs: 0, idsAtWatermark: [] };
     const since = describeSince(start.watermarkMs);
-    /** Everything read so far this run (drives the query and the filter). */
-    const read = new Watermark(start);
-    /** Everything covered by the steps yielded so far (what each step saves). */
-    const emitted = new Watermark(start);
-    let pending: PartSnapshot[] = [];
-    /** Skipped records since the last cut, with their watermark key when they can be placed. */
-    let pendingSkips: { skip: SkippedRecord; place?: { key: string; ms: number } }[] = [];
-    /** Unplaceable skipped records reported this run (a keyset restart may read them again). */
-    const unplaced = new Set<string>();
-    let pendingBytes = 0;
-    let emittedCount = 0;
-    let steps = 0;
+    const changes = changedSince<Part, SkippedPart, PartSnapshot, UpKeepPartsPollState>({
+      start: { ms: start.watermarkMs, keys: start.idsAtWatermark },
+      updatedAtMs: (part) => part.updatedAtMs,
+      tieKey,
+      unreadableKey,
+      snapshot: toPartSnapshot,
+      skipped: skippedPart,
+      maxPerEvent: o.partsPerEvent,
+      maxEventBytes: MAX_PARTS_EVENT_DATA_BYTES,
+      step: (batch) => partsStep(batch, since, now.getTime()),
+    });
+    const read = yield* changes.readKeyset({
+      maxPages: o.maxPagesPerRun,
+      fetch: (at) => listChangedParts(deps.client, at, o.pageSize),
+      // The end of the list is a page shorter than pageSize.
+      open: (page) => ({ ...page, last: page.items.length + page.skipped.length < o.pageSize }),
+    });
 
-    const cut = (note = ''): PollStep<UpKeepPartsPollState> => {
-      const parts = pending;
-      const skips = pendingSkips;
-      pending = [];
-      pendingSkips = [];
-      pendingBytes = 0;
-      for (const p of parts) emitted.add(tieKey(p), p.updatedAtMs);
-      for (const { place } of skips) if (place) emitted.add(place.key, place.ms);
-      steps++;
-      const skipped = skips.length > 0 ? { skipped: skips.map((x) => x.skip) } : {};
-      if (parts.length === 0) {
-        return {
-          events: [],
-          state: emitted.state(),
-          summary: `no readable part changes since ${since}${note}`,
-          ...skipped,
-        };
-      }
-      const first = emittedCount + 1;
-      emittedCount += parts.length;
-      const last = parts[parts.length - 1] as PartSnapshot;
-      const event: FlowEvent = {
-        id: partsEventId(parts),
-        type: UPKEEP_PARTS_CHANGED,
-        source: UPKEEP_POLL_EVENT_SOURCE,
-        occurredAt: new Date(last.updatedAtMs).toISOString(),
-        subject: 'parts',
-        data: { parts, readAtMs: now.getTime() } satisfies UpKeepPartsChangedData,
-      };
-      return {
-        events: [event],
-        state: emitted.state(),
-        summary: `parts ${first}..${emittedCount} of changes since ${since}${note}`,
-        ...skipped,
-      };
-    };
-
-    let offset = 0;
-    let pages = 0;
-    let stoppedAtLimit = false;
-    let failure: { error: unknown } | undefined;
-    try {
-      for (;;) {
-        if (pages >= o.maxPagesPerRun) {
-          stoppedAtLimit = true;
-          break;
-        }
-        const watermarkBefore = read.ms;
-        let page: Awaited<ReturnType<UpKeepClient['listParts']>>;
-        try {
-          page = await deps.client.listParts({
-            updatedAtGte: read.ms,
-            orderBy: 'updatedAt ASC',
-            limit: o.pageSize,
-            offset,
-          });
-        } catch (error) {
-          // Some clients see 404 instead of an empty page past the end (reference §2.4 EXT).
-          if (error instanceof VendorHttpError && error.status === 404 && offset > 0) break;
-          throw error;
-        }
-        pages++;
-        const entries: Entry[] = [];
-        for (const part of page.items) entries.push({ ms: part.updatedAtMs, part });
-        for (const bad of page.skipped) {
-          if (bad.updatedAtMs !== undefined) entries.push({ ms: bad.updatedAtMs, bad });
-          else if (!unplaced.has(bad.record)) {
-            unplaced.add(bad.record);
-            pendingSkips.push({ skip: skippedPart(bad) });
-          }
-        }
-        // UpKeep sorts by updatedAt; the parsed and skipped records are merged back in that order.
-        entries.sort((a, b) => a.ms - b.ms);
-        for (const entry of entries) {
-          if ('bad' in entry) {
-            const key = unreadableKey(entry.bad.record);
-            if (read.covers(key, entry.ms)) continue;
-            read.add(key, entry.ms);
-            pendingSkips.push({ skip: skippedPart(entry.bad), place: { key, ms: entry.ms } });
-            continue;
-          }
-          const { part } = entry;
-          if (read.covers(tieKey(part), part.updatedAtMs)) continue;
-          read.add(tieKey(part), part.updatedAtMs);
-          const snapshot = toPartSnapshot(part);
-          const bytes = Buffer.byteLength(JSON.stringify(snapshot), 'utf8') + 1;
-          const full = pending.length >= o.partsPerEvent || pendingBytes + bytes > MAX_PARTS_EVENT_DATA_BYTES;
-          if (pending.length > 0 && full) yield cut();
-          pending.push(snapshot);
-          pendingBytes += bytes;
-        }
-        if (pending.length >= o.partsPerEvent) yield cut();
-        const count = page.items.length + page.skipped.length;
-        if (count < o.pageSize) break;
-        // Keyset: the watermark moved, so query again from it. Otherwise the whole page sat at the
-        // watermark (a run of ties longer than a page): step over it by offset.
-        offset = read.ms > watermarkBefore ? 0 : offset + count;
-      }
-    } catch (error) {
-      failure = { error };
-    }
-
-    const note = stoppedAtLimit ? `; stopped after ${pages} pages (maxPagesPerRun), continuing next run` : '';
-    if (stoppedAtLimit && steps === 0 && pending.length === 0 && pendingSkips.length === 0) {
-      // Every page was already-emitted ties at the watermark: raising a limit is the only way on.
-      log.error('upkeep parts poll: no progress; the parts sharing the watermark fill every page', {
-        source: UPKEEP_PARTS_POLL_SOURCE_ID,
-        watermark: new Date(read.ms).toISOString(),
-        idsAtWatermark: start.idsAtWatermark.length,
-        pageSize: o.pageSize,
-        maxPagesPerRun: o.maxPagesPerRun,
-        fix: 'raise pageSize or maxPagesPerRun above the number of parts updated in that millisecond',
-      });
-    } else if (stoppedAtLimit) {
-      log.warn('upkeep parts poll: page limit reached; the rest is read on the next run', {
-        source: UPKEEP_PARTS_POLL_SOURCE_ID,
-        pages,
-        maxPagesPerRun: o.maxPagesPerRun,
-        watermark: new Date(read.ms).toISOString(),
-        emitted: emittedCount + pending.length,
-      });
-    }
+    const note = read.stoppedAtLimit
+      ? `; stopped after ${read.pages} pages (maxPagesPerRun), continuing next run`
+      : '';
+    if (read.stoppedAtLimit) logPageLimit(log, read, changes, start, o);
     // Progress made before a failure is still handed over (enqueued and saved), then the error.
-    if (pending.length > 0 || pendingSkips.length > 0) yield cut(note);
-    else if (note && steps > 0) {
+    if (changes.hasPending) yield changes.cut(note);
+    else if (note && changes.cuts > 0) {
       yield {
         events: [],
-        state: emitted.state(),
-        summary: `${emittedCount} part changes since ${since}${note}`,
+        state: pollState(changes.emitted.state()),
+        summary: `${changes.emittedCount} part changes since ${since}${note}`,
       };
     }
-    if (failure) throw failure.error;
-    if (steps === 0) {
+    if (read.failure) throw read.failure.error;
+    if (changes.cuts === 0) {
       // Nothing new: one empty step with the unchanged state keeps the run visible in the run log.
+      const pages = read.pages;
       yield {
         events: [],
         state: start,

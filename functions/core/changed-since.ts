@@ -1,0 +1,338 @@
+/**
+ * The shared half of a "changed since" poll source: one that pages through a vendor's records in
+ * updatedAt order from a watermark and emits them as events (UpKeep parts, Click Maint parts). The
+ * poll source states only what differs: how to read a page, a record's updatedAt, tie key and
+ * snapshot, and the step (event, state, summary) a batch becomes.
+ *
+ * Watermark: the updatedAt of the last record handled plus the tie keys of the records handled at
+ * that instant (`floor` sets the instant: a vendor whose updatedAt has whole seconds shares ties
+ * within a second). Reads start at the watermark inclusive, so a record that shares it is read again
+ * and dropped when its tie key is known: ties are neither skipped nor repeated. A tie key holds more
+ * than the id (e.g. the stock fields) when two versions of a record can share one instant.
+ *
+ * Paging: keyset first. After each page the read starts again at the advanced watermark, so a record
+ * updated while we page (it moves to the end of the order) cannot shift an unseen one out of the
+ * window, which offset paging over updatedAt would do. Offsets (or page numbers) are used only inside
+ * a run of ties longer than a page, where the watermark cannot advance.
+ *
+ * Batches: records are cut into events of at most `maxPerEvent` records and `maxEventBytes` bytes of
+ * snapshots. A step's state covers exactly the records of its event and the ones before, so a crash
+ * between the enqueue and the save replays the same step from the same state.
+ *
+ * Unreadable records: one whose updatedAt is known is reported with the next step and the watermark
+ * moves past it like past an emitted record (under its `unreadableKey`), so the records after it
+ * still sync and it is read again only once it changes. One whose updatedAt is unknown cannot be
+ * placed: it is reported once per run and on every run that reads it.
+ */
+import type { PollStep, SkippedRecord } from './flow.ts';
+import type { RecordProblem } from './records.ts';
+
+/** A watermark as poll state keeps it (each source stores it in its own, unchanged shape). */
+export interface WatermarkState {
+  /** updatedAt (unix ms) of the newest record handled. */
+  ms: number;
+  /** Tie keys of the records handled within the watermark's instant, in the order handled. */
+  keys: string[];
+}
+
+/** A record the vendor's client could not parse; `updatedAtMs` when its place in the order is known. */
+export interface UnreadableRecord extends RecordProblem {
+  updatedAtMs?: number;
+}
+
+const exactMs = (ms: number) => ms;
+
+/**
+ * A watermark that records are folded into by tie key and updatedAt. Order of folding does not
+ * matter: what is older than the watermark is covered anyway.
+ */
+export class Watermark {
+  ms: number;
+  private keys: Set<string>;
+  /** `floor`: the start of the instant a timestamp falls in (the vendor's precision). */
+  constructor(
+    state: WatermarkState,
+    private readonly floor: (ms: number) => number = exactMs,
+  ) {
+    this.ms = state.ms;
+    this.keys = new Set(state.keys);
+  }
+  /** Where every read starts: the watermark's instant is read again. */
+  get from(): number {
+    return this.floor(this.ms);
+  }
+  /** Already covered: before the watermark's instant, or in it and handled in this very version. */
+  covers(key: string, ms: number): boolean {
+    const at = this.floor(ms);
+    return at < this.from || (at === this.from && this.keys.has(key));
+  }
+  add(key: string, ms: number): void {
+    const at = this.floor(ms);
+    if (at > this.from) {
+      this.ms = ms;
+      this.keys = new Set([key]);
+    } else if (at === this.from) {
+      this.ms = Math.max(this.ms, ms);
+      this.keys.add(key);
+    }
+  }
+  state(): WatermarkState {
+    return { ms: this.ms, keys: [...this.keys] };
+  }
+  copy(): Watermark {
+    return new Watermark(this.state(), this.floor);
+  }
+}
+
+/** The records of one event, with what the source needs to make its step. */
+export interface ChangeBatch<T> {
+  /** Snapshots, oldest first; empty when the step only reports unreadable records. */
+  items: T[];
+  /** 1-based position of the first and last item among everything emitted this run. */
+  first: number;
+  last: number;
+  /** The watermark covering this batch and every batch before it (the step's state). */
+  watermark: WatermarkState;
+  /** Appended to the step's summary (e.g. why the run stopped). */
+  note: string;
+}
+
+export interface ChangedSinceSpec<R, B extends UnreadableRecord, T, S> {
+  /** The watermark to start from (the stored state, or the beginning). */
+  start: WatermarkState;
+  /** The instant ties share; default: the millisecond. */
+  floor?: (ms: number) => number;
+  /** A record's updatedAt, unix ms. */
+  updatedAtMs: (record: R) => number;
+  /** A record version's identity at the watermark. */
+  tieKey: (record: R) => string;
+  /** The key an unreadable record is placed under (read again only once it changes). */
+  unreadableKey: (record: string, updatedAtMs: number) => string;
+  /** What an event carries of a record. */
+  snapshot: (record: R) => T;
+  /** How an unreadable record is reported. */
+  skipped: (bad: B) => SkippedRecord;
+  maxPerEvent: number;
+  /** Bound on the JSON of one event's snapshots (an SQS message is at most 256 KB). */
+  maxEventBytes: number;
+  /** The step of a batch: its event (when it has items), state and summary. */
+  step: (batch: ChangeBatch<T>) => PollStep<S>;
+}
+
+/** Where a keyset read asks for a page: from the watermark's instant, skipping ties already paged. */
+export interface PageAt {
+  fromMs: number;
+  /** Records to skip (0 after each restart at an advanced watermark). */
+  offset: number;
+  /** 1-based page number (1 after each restart). */
+  page: number;
+}
+
+/** A page of records in updatedAt order: the parsed ones and the unreadable ones. */
+export interface ChangedPage<R, B> {
+  items: readonly R[];
+  skipped: readonly B[];
+  /** No page follows this one. */
+  last: boolean;
+}
+
+export interface KeysetReader<P, R, B> {
+  /** Reads one page; `undefined` past the end of the list (not counted as a page). */
+  fetch: (at: PageAt) => Promise<P | undefined>;
+  /**
+   * The records of a page read (it counts towards `maxPages`); throws when the page breaks the
+   * source's contract, `undefined` to stop here without using it.
+   */
+  open: (page: P) => ChangedPage<R, B> | undefined;
+  /** The read stops after this many pages; the next run continues from the watermark. */
+  maxPages: number;
+}
+
+export interface KeysetResult {
+  pages: number;
+  stoppedAtLimit: boolean;
+  /** The newest updatedAt read (emitted or still pending). */
+  watermarkMs: number;
+  /** The error that ended the read; what was read before it is still pending (see `cut`). */
+  failure?: { error: unknown };
+}
+
+type Entry<R, B> = { ms: number; readable: true; record: R } | { ms: number; readable: false; bad: B };
+
+/** One run of a "changed since" poll source: what is pending and what the yielded steps cover. */
+export interface ChangedSince<R, B extends UnreadableRecord, S> {
+  /** Everything covered by the steps cut so far (what each step saves). */
+  readonly emitted: Watermark;
+  /** Records emitted this run. */
+  readonly emittedCount: number;
+  /** Steps cut this run. */
+  readonly cuts: number;
+  readonly pendingCount: number;
+  /** Records or skipped records wait for a step. */
+  readonly hasPending: boolean;
+  /** Queue one record for the next event; yields the previous event first when this one would not fit. */
+  push(record: R): Generator<PollStep<S>, void>;
+  /**
+   * Queue an unreadable record for the next step. A placed one is folded into the watermark with
+   * that step; given `read`, one that `read` already covers is dropped and `read` moves past it.
+   */
+  skip(bad: B, read?: Watermark): void;
+  /** The step of everything pending (records and skipped ones); the emitted watermark moves past it. */
+  cut(note?: string): PollStep<S>;
+  /** Forget what is pending (it is read again). */
+  discard(): void;
+  /**
+   * Pages through the records changed since the emitted watermark (keyset, see above), yielding a
+   * step whenever an event is full. What is still pending at the end is left for the caller to
+   * `cut`, with a note that fits how the read ended. An error ends the read and is returned.
+   */
+  readKeyset<P>(reader: KeysetReader<P, R, B>): AsyncGenerator<PollStep<S>, KeysetResult>;
+}
+
+// A closure rather than a class: its state stays in locals, which keeps the Lambda bundles small.
+export function changedSince<R, B extends UnreadableRecord, T, S>(
+  spec: ChangedSinceSpec<R, B, T, S>,
+): ChangedSince<R, B, S> {
+  const { updatedAtMs, tieKey, maxPerEvent } = spec;
+  const emitted = new Watermark(spec.start, spec.floor);
+  let emittedCount = 0;
+  let cuts = 0;
+  let pending: { snapshot: T; key: string; ms: number }[] = [];
+  let pendingBytes = 0;
+  /** Skipped records since the last cut, with their watermark key when they can be placed. */
+  let skips: { skip: SkippedRecord; place?: { key: string; ms: number } }[] = [];
+  /** Unplaceable skipped records reported this run (a keyset restart may read them again). */
+  const unplaced = new Set<string>();
+
+  function* push(record: R): Generator<PollStep<S>, void> {
+    const snapshot = spec.snapshot(record);
+    const bytes = Buffer.byteLength(JSON.stringify(snapshot), 'utf8') + 1;
+    const full = pending.length >= maxPerEvent || pendingBytes + bytes > spec.maxEventBytes;
+    if (pending.length > 0 && full) yield cut();
+    pending.push({ snapshot, key: tieKey(record), ms: updatedAtMs(record) });
+    pendingBytes += bytes;
+  }
+
+  function skip(bad: B, read?: Watermark): void {
+    const ms = bad.updatedAtMs;
+    if (ms === undefined) {
+      if (unplaced.has(bad.record)) return;
+      unplaced.add(bad.record);
+      skips.push({ skip: spec.skipped(bad) });
+      return;
+    }
+    const key = spec.unreadableKey(bad.record, ms);
+    if (read) {
+      if (read.covers(key, ms)) return;
+      read.add(key, ms);
+    }
+    skips.push({ skip: spec.skipped(bad), place: { key, ms } });
+  }
+
+  function cut(note = ''): PollStep<S> {
+    const items = pending;
+    const reported = skips;
+    clearPending();
+    for (const { key, ms } of items) emitted.add(key, ms);
+    for (const { place } of reported) if (place) emitted.add(place.key, place.ms);
+    cuts++;
+    const first = emittedCount + 1;
+    emittedCount += items.length;
+    const step = spec.step({
+      items: items.map((x) => x.snapshot),
+      first,
+      last: emittedCount,
+      watermark: emitted.state(),
+      note,
+    });
+    return reported.length > 0 ? { ...step, skipped: reported.map((x) => x.skip) } : step;
+  }
+
+  function clearPending(): void {
+    pending = [];
+    skips = [];
+    pendingBytes = 0;
+  }
+
+  /** One page's records through `read` (what this run has read), in updatedAt order. */
+  function* take(page: ChangedPage<R, B>, read: Watermark): Generator<PollStep<S>, void> {
+    const entries: Entry<R, B>[] = page.items.map((record) => ({
+      ms: updatedAtMs(record),
+      readable: true,
+      record,
+    }));
+    for (const bad of page.skipped) {
+      if (bad.updatedAtMs === undefined) skip(bad);
+      else entries.push({ ms: bad.updatedAtMs, readable: false, bad });
+    }
+    // The vendor sorts by updatedAt; the parsed and unreadable records are merged back in that order.
+    entries.sort((a, b) => a.ms - b.ms);
+    for (const entry of entries) {
+      if (!entry.readable) {
+        skip(entry.bad, read);
+        continue;
+      }
+      const key = tieKey(entry.record);
+      if (read.covers(key, entry.ms)) continue;
+      read.add(key, entry.ms);
+      yield* push(entry.record);
+    }
+  }
+
+  async function* readKeyset<P>(reader: KeysetReader<P, R, B>): AsyncGenerator<PollStep<S>, KeysetResult> {
+    const read = emitted.copy();
+    let at = { offset: 0, page: 1 };
+    let pages = 0;
+    const result = (more: Partial<KeysetResult> = {}): KeysetResult => ({
+      pages,
+      stoppedAtLimit: false,
+      watermarkMs: read.ms,
+      ...more,
+    });
+    try {
+      for (;;) {
+        if (pages >= reader.maxPages) return result({ stoppedAtLimit: true });
+        const fromMs = read.from;
+        const raw = await reader.fetch({ fromMs, ...at });
+        if (raw === undefined) break;
+        pages++;
+        const page = reader.open(raw);
+        if (page === undefined) break;
+        yield* take(page, read);
+        if (pending.length >= maxPerEvent) yield cut();
+        if (page.last) break;
+        const count = page.items.length + page.skipped.length;
+        // Keyset: the watermark moved, so read again from it. Otherwise the whole page sat at the
+        // watermark (a run of ties longer than a page): step over it.
+        at = read.from > fromMs ? { offset: 0, page: 1 } : { offset: at.offset + count, page: at.page + 1 };
+      }
+    } catch (error) {
+      return result({ failure: { error } });
+    }
+    return result();
+  }
+
+  return {
+    emitted,
+    get emittedCount() {
+      return emittedCount;
+    },
+    get cuts() {
+      return cuts;
+    },
+    get pendingCount() {
+      return pending.length;
+    },
+    get hasPending() {
+      return pending.length > 0 || skips.length > 0;
+    },
+    push,
+    skip,
+    cut,
+    discard: () => {
+      clearPending();
+      unplaced.clear();
+    },
+    readKeyset,
+  };
+}
