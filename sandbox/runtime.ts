@@ -397,7 +397,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const simulators: Sandbox['simulators'] = {};
     const apiUrls: Record<string, string> = {};
     if (options.vendors !== 'real') {
-      const configured = connectors.filter((c) => vendors[c.id]);
+      // In the config's order (the start-up log follows it); ports by registry order.
+      const configured = Object.keys(vendors).flatMap((id) => connectors.filter((c) => c.id === id));
       if (layout)
         logSavedSimulators(
           layout,

@@ -124,10 +124,18 @@ export function validateDeployment(
     const [first] = problems;
     throw new ConfigError(first?.path ?? '', first?.message ?? 'invalid', { source, problems });
   }
-  // In registry order, whatever the order of the config's keys: the stack and the sandbox build the
-  // same thing from the same registry.
+  // Flows in registry order, whatever the order of the config's keys: the stack and the sandbox
+  // build the same thing from the same registry. Vendors as the operator wrote them (logs follow it).
   enabled.sort((a, b) => registry.indexOf(a.flow) - registry.indexOf(b.flow));
-  return { ...input, enabled };
+  return { ...input, vendors: inWrittenOrder(input.vendors, raw), enabled };
+}
+
+/** `vendors` with its keys in the order the config file lists them (zod's output follows the schema). */
+function inWrittenOrder<V extends object>(vendors: V, raw: unknown): V {
+  const written = (raw as { vendors?: unknown } | null)?.vendors;
+  if (typeof written !== 'object' || written === null) return vendors;
+  const keys = [...Object.keys(written), ...Object.keys(vendors)].filter((k) => k in vendors);
+  return Object.fromEntries([...new Set(keys)].map((k) => [k, vendors[k as keyof V]])) as V;
 }
 
 export function loadDeployment(path: string, registry: readonly AnyFlow[]): Deployment {
