@@ -134,7 +134,10 @@ describe('deepomatic-validation-to-upkeep-work-order transitions', () => {
     const ctx = context();
     await ctx.state.putMember(DEEPOMATIC_OPEN_SET, `dm-gone-${run}`, { cmmsWorkOrderId: 'WO' });
     const result = await flow.handle(
-      flowEvent({ type: 'deepomatic.work-order.deleted', data: { id: `dm-gone-${run}`, name: 'upkeep-WO', cmms: 'upkeep', cmmsWorkOrderId: 'WO' } }),
+      flowEvent({
+        type: 'deepomatic.work-order.deleted',
+        data: { id: `dm-gone-${run}`, name: 'upkeep-WO', cmms: 'upkeep', cmmsWorkOrderId: 'WO' },
+      }),
       ctx,
     );
     expect(result.outcome).toBe('skipped');
