@@ -30,13 +30,13 @@ import {
   DEEPOMATIC_OPEN_SET,
   DEEPOMATIC_WORK_ORDER_CHANGED,
   DEEPOMATIC_WORK_ORDER_DELETED,
+  type DeepomaticWorkOrderChangedData,
+  type DeepomaticWorkOrderDeletedData,
   deepomaticOpenWorkOrdersPollSource,
-  deepomaticWorkOrderChangedSchema,
 } from '../connectors/deepomatic/poll-source.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
-import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { parseEventData } from './shared/downtime.ts';
+import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { rememberWorkOrderWrite } from './shared/echo.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
 
@@ -70,7 +70,7 @@ export interface Deps {
 }
 
 type Ctx = FlowContext<DeepomaticResultConfig, Deps>;
-type Changed = z.infer<typeof deepomaticWorkOrderChangedSchema>;
+type Changed = DeepomaticWorkOrderChangedData;
 
 /** Pure: is validation complete by the configured rules, and with what outcome? */
 export function conclusion(
@@ -101,8 +101,7 @@ export function summary(wo: Changed, outcome: 'passed' | 'failed'): string {
     .join(' ');
 }
 
-async function onChanged(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const wo = parseEventData(deepomaticWorkOrderChangedSchema, event);
+async function onChanged(wo: Changed, ctx: Ctx): Promise<FlowResult> {
   const result = conclusion(ctx.config, wo);
   if (!result.done) return { outcome: 'skipped', message: `${wo.name}: ${result.why}` };
   const status = result.outcome === 'passed' ? ctx.config.onPassed : ctx.config.onFailed;
@@ -143,9 +142,8 @@ async function onChanged(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   };
 }
 
-async function onDeleted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const id = String((event.data as { id?: unknown }).id ?? event.subject ?? '');
-  if (id) await ctx.state.deleteMember(DEEPOMATIC_OPEN_SET, id);
+async function onDeleted({ id }: DeepomaticWorkOrderDeletedData, ctx: Ctx): Promise<FlowResult> {
+  await ctx.state.deleteMember(DEEPOMATIC_OPEN_SET, id);
   return { outcome: 'skipped', message: `Deepomatic work order ${id} was deleted; no longer followed` };
 }
 
@@ -164,8 +162,8 @@ export const flow = defineFlow({
   ],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),
   on: {
-    [DEEPOMATIC_WORK_ORDER_CHANGED]: (event, ctx) => onChanged(event, ctx),
-    [DEEPOMATIC_WORK_ORDER_DELETED]: (event, ctx) => onDeleted(event, ctx),
+    [DEEPOMATIC_WORK_ORDER_CHANGED]: (event, ctx) => onChanged(event.data, ctx),
+    [DEEPOMATIC_WORK_ORDER_DELETED]: (event, ctx) => onDeleted(event.data, ctx),
   },
 });
 

@@ -27,8 +27,9 @@ import {
   downtimeStartedSchema,
 } from '../connectors/machinemetrics/events.ts';
 import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';
-import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
+import { fetchWebhookSubject, type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { once, sendOnce } from '../core/claims.ts';
+import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
 import {
   applyCategorized,
@@ -398,7 +399,10 @@ async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
 }
 
 /** UpKeep work-order webhooks: recognise our own writes (no loops); note changes made by people. */
-async function onUpKeepWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
+async function onUpKeepWorkOrder(
+  event: TypedEvent<string, UpKeepWebhookData>,
+  ctx: Ctx,
+): Promise<FlowResult> {
   const wo = await fetchWebhookSubject(ctx.deps.upkeep, event.data);
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
   const echo = await workOrderEcho(ctx, wo);

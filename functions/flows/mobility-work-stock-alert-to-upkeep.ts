@@ -47,11 +47,18 @@
  * the same second (Mobility Work's times have whole seconds) are ordered restock-before-alert.
  */
 import * as z from 'zod/mini';
-import { MW_EVENT, requireField, stockLevelOf } from '../connectors/mobility-work/events.ts';
+import {
+  MW_EVENT,
+  type MwEventName,
+  type mobilityWorkEvents,
+  sparePartReferenceOf,
+  stockLevelOf,
+} from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
-import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
+import type { EventOf } from '../core/events.ts';
+import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { ownStockWrites, type WrittenStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'mobility-work-stock-alert-to-upkeep';
@@ -125,11 +132,15 @@ export interface LowEpisode {
 
 type Ctx = FlowContext<StockAlertFlowConfig, Deps>;
 
-const ALERTS: readonly string[] = [
-  MW_EVENT.SparePartStockWasUnderMinThreshold,
-  MW_EVENT.SparePartWasOutOfStock,
-];
-const RESTOCKS: readonly string[] = [MW_EVENT.SparePartWasRestocked, MW_EVENT.SparePartWasManuallyRecounted];
+type StockEventName = Extract<
+  MwEventName,
+  | 'SparePartStockWasUnderMinThreshold'
+  | 'SparePartWasOutOfStock'
+  | 'SparePartWasRestocked'
+  | 'SparePartWasManuallyRecounted'
+>;
+/** A stock event of the part, its data parsed by its schema. */
+type StockEvent = EventOf<typeof mobilityWorkEvents, `mobility-work.${StockEventName}`>;
 /** Facts kept per part (older ones of finished episodes are pruned). */
 export const MAX_FACTS = 100;
 
@@ -146,10 +157,6 @@ export function orderQuantity(
   if (part.quantity === null) return 1;
   return Math.max(1, (part.minimumQuantity ?? 0) - part.quantity + 1);
 }
-
-/** The spare part's external reference (= UpKeep part id by default); a typed error names the field. */
-const requireRef = (event: FlowEvent): string =>
-  requireField(event.data, 'sparePart.externalReference', 'string');
 
 /** Time order; in one second a restock comes before an alert (the documented tie rule). */
 const byTime = (a: StockFact, b: StockFact) =>
@@ -251,16 +258,15 @@ async function echoOf(
   return match ? { key: `${match.eventId}@${match.at}`, flowId: match.flowId } : undefined;
 }
 
-function factOf(event: FlowEvent): Omit<StockFact, 'echoOf'> {
+function factOf(event: StockEvent, kind: StockFact['kind']): Omit<StockFact, 'echoOf'> {
   const level = stockLevelOf(event.data);
-  const alert = ALERTS.includes(event.type);
   return {
     id: event.id,
     at: Date.parse(event.occurredAt),
-    kind: alert ? 'alert' : 'level',
+    kind,
     type: event.type,
     ...(level?.quantity !== undefined ? { quantity: level.quantity } : {}),
-    ...(alert && level?.minimum !== undefined ? { minimum: level.minimum } : {}),
+    ...(kind === 'alert' && level?.minimum !== undefined ? { minimum: level.minimum } : {}),
   };
 }
 
@@ -273,7 +279,7 @@ interface Applied {
 }
 
 /** Record the event and decide the orders of episodes that have none, in one conditional write. */
-async function apply(ctx: Ctx, ref: string, event: FlowEvent, fact: StockFact): Promise<Applied> {
+async function apply(ctx: Ctx, ref: string, eventId: string, fact: StockFact): Promise<Applied> {
   let known = false;
   let tooOld = false;
   const now = ctx.now().getTime();
@@ -288,7 +294,7 @@ async function apply(ctx: Ctx, ref: string, event: FlowEvent, fact: StockFact): 
     for (const e of deriveEpisodes(s)) {
       const first = e.alerts[0];
       if (!e.order && first) {
-        s.orders.push({ key: first.id, status: 'pending', by: event.id, since: now });
+        s.orders.push({ key: first.id, status: 'pending', by: eventId, since: now });
         changed = true;
       }
     }
@@ -438,15 +444,17 @@ function outcomeOf(ref: string, fact: StockFact, applied: Applied, made: Made[])
   return { outcome: 'skipped', message: `${ref}: no low episode open at ${iso(stored.at)}` };
 }
 
-async function onStockEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const ref = requireRef(event);
-  const base = factOf(event);
+/** An alert (under the minimum, out of stock) or a level (restock, recount) of the part. */
+async function onStockEvent(event: StockEvent, ctx: Ctx, kind: StockFact['kind']): Promise<FlowResult> {
+  // The external reference is the UpKeep part id by default; optional in MW, required here.
+  const ref = sparePartReferenceOf(event.data);
+  const base = factOf(event, kind);
   const fact: StockFact = { ...base };
   // Only alerts are matched to our writes: a restock or recount closes an episode echo or not, and
   // the alerts of one write share its second, which is all the echo rule needs.
   const echo = base.kind === 'alert' ? await echoOf(ctx, ref, base.at, base.quantity) : undefined;
   if (echo) fact.echoOf = echo;
-  const applied = await apply(ctx, ref, event, fact);
+  const applied = await apply(ctx, ref, event.id, fact);
   if (applied.tooOld) {
     return {
       outcome: 'stale',
@@ -463,7 +471,12 @@ async function onStockEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   return outcomeOf(ref, fact, applied, made);
 }
 
-export const STOCK_EVENTS = [...ALERTS, ...RESTOCKS];
+export const STOCK_EVENTS = [
+  MW_EVENT.SparePartStockWasUnderMinThreshold,
+  MW_EVENT.SparePartWasOutOfStock,
+  MW_EVENT.SparePartWasRestocked,
+  MW_EVENT.SparePartWasManuallyRecounted,
+];
 
 export const flow = defineFlow({
   id: FLOW_ID,
@@ -473,10 +486,10 @@ export const flow = defineFlow({
   triggers: [{ kind: 'webhook', receiver: mobilityWorkWebhook }],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),
   on: {
-    [MW_EVENT.SparePartStockWasUnderMinThreshold]: (event, ctx) => onStockEvent(event, ctx),
-    [MW_EVENT.SparePartWasOutOfStock]: (event, ctx) => onStockEvent(event, ctx),
-    [MW_EVENT.SparePartWasRestocked]: (event, ctx) => onStockEvent(event, ctx),
-    [MW_EVENT.SparePartWasManuallyRecounted]: (event, ctx) => onStockEvent(event, ctx),
+    [MW_EVENT.SparePartStockWasUnderMinThreshold]: (event, ctx) => onStockEvent(event, ctx, 'alert'),
+    [MW_EVENT.SparePartWasOutOfStock]: (event, ctx) => onStockEvent(event, ctx, 'alert'),
+    [MW_EVENT.SparePartWasRestocked]: (event, ctx) => onStockEvent(event, ctx, 'level'),
+    [MW_EVENT.SparePartWasManuallyRecounted]: (event, ctx) => onStockEvent(event, ctx, 'level'),
   },
 });
 

@@ -37,12 +37,13 @@
  * (statuses per event are configurable: `statuses`; notes can be turned off: `addNote`.)
  */
 import * as z from 'zod/mini';
-import { MW_EVENT, taskIdOf, taskMetadataOf } from '../connectors/mobility-work/events.ts';
+import { MW_EVENT, type MwTaskRef, taskRefOf } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
 import { NotReadyError } from '../core/errors.ts';
-import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
+import type { TypedEvent } from '../core/events.ts';
+import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { EPISODE_WITHOUT_WORK_ORDER, EPISODE_WORK_ORDER_MAPPING } from './shared/downtime.ts';
 import { rememberWorkOrderWrite } from './shared/echo.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
@@ -75,11 +76,13 @@ export interface Deps {
 type Ctx = FlowContext<TaskStatusFlowConfig, Deps>;
 type Kind = 'started' | 'completed' | 'canceled';
 
-const EVENT_KIND: Record<string, Kind> = {
-  [MW_EVENT.TaskWasStarted]: 'started',
-  [MW_EVENT.TaskWasCompleted]: 'completed',
-  [MW_EVENT.TaskWasCanceled]: 'canceled',
-};
+/** What happened to the task, read from its event's typed data by the handler of its type. */
+interface TaskChange {
+  kind: Kind;
+  task: MwTaskRef;
+  /** Canceled tasks: the reason given, if any. */
+  reason?: string | null | undefined;
+}
 
 /** Per task: the last event applied to it, so an older one is recognised as stale. */
 interface TaskState {
@@ -117,23 +120,20 @@ export async function correspondingWorkOrder(
   );
 }
 
-function note(kind: Kind, event: FlowEvent, taskId: string, marker: string): string {
-  const data = event.data as Record<string, unknown>;
-  const by = (data.initiator as { name?: unknown; email?: unknown } | undefined) ?? {};
-  const who =
-    typeof by.name === 'string' ? ` by ${by.name}` : typeof by.email === 'string' ? ` by ${by.email}` : '';
-  const reason = (data.canceled as { reason?: unknown } | undefined)?.reason;
-  return `Mobility Work task ${taskId} was ${kind}${who} at ${event.occurredAt}.${typeof reason === 'string' ? ` Reason: ${reason}` : ''} (Millwright) ${marker}`;
+function note(change: TaskChange, occurredAt: string, taskId: string, marker: string): string {
+  const { kind, task, reason } = change;
+  const who = task.by !== undefined ? ` by ${task.by}` : '';
+  return `Mobility Work task ${taskId} was ${kind}${who} at ${occurredAt}.${typeof reason === 'string' ? ` Reason: ${reason}` : ''} (Millwright) ${marker}`;
 }
 
 const isOlder = (at: string, than: string | undefined) =>
   than !== undefined && Date.parse(at) < Date.parse(than);
 
-async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const kind = EVENT_KIND[event.type];
-  const taskId = taskIdOf(event.data);
-  if (!kind || !taskId) return { outcome: 'skipped', message: `event ${event.type} names no task` };
-  const target = await correspondingWorkOrder(ctx, taskMetadataOf(event.data));
+async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Promise<FlowResult> {
+  const { kind } = change;
+  const taskId = change.task.id;
+  if (!taskId) return { outcome: 'skipped', message: `event ${event.type} names no task` };
+  const target = await correspondingWorkOrder(ctx, change.task.metadata);
   if (target.status === 'none') {
     return {
       outcome: 'skipped',
@@ -168,7 +168,7 @@ async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
         added = await addNoteOnce(ctx, upkeep, {
           key: `${ctx.flowId}:note:${taskId}:${kind}`,
           workOrderId: wo.id,
-          text: note(kind, event, taskId, marker),
+          text: note(change, event.occurredAt, taskId, marker),
           marker,
         });
       }
@@ -210,9 +210,16 @@ export const flow = defineFlow({
   triggers: [{ kind: 'webhook', receiver: mobilityWorkWebhook }],
   setup: (env) => ({ upkeep: connectUpKeep(env) }),
   on: {
-    [MW_EVENT.TaskWasStarted]: (event, ctx) => onTaskEvent(event, ctx),
-    [MW_EVENT.TaskWasCompleted]: (event, ctx) => onTaskEvent(event, ctx),
-    [MW_EVENT.TaskWasCanceled]: (event, ctx) => onTaskEvent(event, ctx),
+    [MW_EVENT.TaskWasStarted]: (event, ctx) =>
+      onTaskEvent(event, ctx, { kind: 'started', task: taskRefOf(event.data) }),
+    [MW_EVENT.TaskWasCompleted]: (event, ctx) =>
+      onTaskEvent(event, ctx, { kind: 'completed', task: taskRefOf(event.data) }),
+    [MW_EVENT.TaskWasCanceled]: (event, ctx) =>
+      onTaskEvent(event, ctx, {
+        kind: 'canceled',
+        task: taskRefOf(event.data),
+        reason: event.data.canceled?.reason,
+      }),
   },
 });
 

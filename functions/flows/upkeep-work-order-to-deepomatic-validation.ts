@@ -33,10 +33,11 @@ import {
 } from '../connectors/deepomatic/client.ts';
 import { DEEPOMATIC_OPEN_SET } from '../connectors/deepomatic/poll-source.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
-import { fetchWebhookSubject, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
+import { fetchWebhookSubject, type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { forgetUnconfirmedSend, once, sendOnce } from '../core/claims.ts';
 import { NeedsAttentionError } from '../core/errors.ts';
-import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
+import type { TypedEvent } from '../core/events.ts';
+import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import type { StateStore } from '../core/state.ts';
 import { workOrderEcho } from './shared/echo.ts';
 
@@ -86,7 +87,7 @@ export function matches(
   return byTag ? `tag ${byTag}` : undefined;
 }
 
-async function onWorkOrder(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
+async function onWorkOrder(event: TypedEvent<string, UpKeepWebhookData>, ctx: Ctx): Promise<FlowResult> {
   const wo = await fetchWebhookSubject(ctx.deps.upkeep, event.data);
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
   const echo = await workOrderEcho(ctx, wo);

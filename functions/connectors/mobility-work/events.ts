@@ -1,5 +1,6 @@
 /**
- * The 11 Mobility Work webhook events (reference §4.5) and the accessors flows read them with.
+ * The 11 Mobility Work webhook events (reference §4.5), the accessors the webhook receiver reads raw
+ * payloads with, and the typed accessors flows read parsed events with.
  *
  * MW documents no payload schema (`any`) and its doc collapsed every nested object, so the nested
  * field names are NAMED ASSUMPTIONS shared with the simulator (contract "(A)" fields). Schemas are
@@ -172,7 +173,7 @@ export const mobilityWorkEvents = defineEvents(
   ) as unknown as { [K in MwEventName]: EventDefinition<MwEventOf<K>> },
 );
 
-// ---- accessors (work on FlowEvent.data as received, or on a parsed event) ----------------------
+// ---- accessors of payloads as received (the webhook receiver reads them before routing) ---------
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -189,10 +190,6 @@ export function fieldAt(payload: unknown, path: string): unknown {
 
 const idString = (v: unknown): string | undefined =>
   typeof v === 'string' && v !== '' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
-const numberAt = (payload: unknown, path: string): number | undefined => {
-  const v = fieldAt(payload, path);
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-};
 
 export const eventNameOf = (payload: unknown): MwEventName | undefined => {
   const name = fieldAt(payload, '_event');
@@ -239,39 +236,26 @@ export interface MwStockLevel {
 
 const sum = (a: number | undefined, b: number | undefined, sign: 1 | -1) =>
   a === undefined || b === undefined ? undefined : a + sign * b;
+const level = (quantity: number | undefined, minimum?: number | null): MwStockLevel => ({
+  ...(quantity !== undefined ? { quantity } : {}),
+  ...(minimum !== undefined ? { minimum } : {}),
+});
 
-/** The stock level an event reports; undefined for events that carry none. */
-export function stockLevelOf(payload: unknown): MwStockLevel | undefined {
-  let quantity: number | undefined;
-  let minimum: number | null | undefined;
-  switch (eventNameOf(payload)) {
+/** The stock level a (parsed) event reports; undefined for events that carry none. */
+export function stockLevelOf(data: MwEvent): MwStockLevel | undefined {
+  switch (data._event) {
     case 'SparePartWasOutOfStock':
-    case 'SparePartStockWasUnderMinThreshold': {
-      quantity = numberAt(payload, 'stock.quantity');
-      const min = fieldAt(payload, 'stock.minimumStock');
-      minimum = min === null ? null : numberAt(payload, 'stock.minimumStock');
-      break;
-    }
+    case 'SparePartStockWasUnderMinThreshold':
+      return level(data.stock?.quantity, data.stock?.minimumStock);
     case 'SparePartWasManuallyRecounted':
-      quantity = numberAt(payload, 'recounted.quantity');
-      break;
+      return level(data.recounted?.quantity);
     case 'SparePartWasRestocked':
-      quantity = sum(
-        numberAt(payload, 'restocked.previousStock'),
-        numberAt(payload, 'restocked.quantity'),
-        1,
-      );
-      break;
+      return level(sum(data.restocked?.previousStock, data.restocked?.quantity, 1));
     case 'SparePartWasConsumed':
-      quantity = sum(numberAt(payload, 'consumed.previousStock'), numberAt(payload, 'consumed.quantity'), -1);
-      break;
+      return level(sum(data.consumed?.previousStock, data.consumed?.quantity, -1));
     default:
       return undefined;
   }
-  return {
-    ...(quantity !== undefined ? { quantity } : {}),
-    ...(minimum !== undefined ? { minimum } : {}),
-  };
 }
 
 /** True when no network is configured or the payload's `networkId` is that network. */
@@ -280,6 +264,10 @@ export function networkMatches(payload: unknown, networkId: string | undefined):
   const actual = fieldAt(payload, 'networkId');
   return typeof actual === 'string' && actual.toLowerCase() === networkId.toLowerCase();
 }
+
+/** A field a flow cannot do without is missing or of the wrong kind; the payload will not change. */
+const requiredFieldError = (event: string | undefined, path: string, message: string) =>
+  new VendorResponseError(MW_VENDOR, `${event ?? 'unknown'} webhook`, path, message, { retryable: false });
 
 /**
  * A field a flow cannot do without, e.g. `requireField(data, 'sparePart.externalReference', 'string')`.
@@ -291,12 +279,61 @@ export function requireField(payload: unknown, path: string, kind: 'number'): nu
 export function requireField(payload: unknown, path: string): NonNullable<unknown>;
 export function requireField(payload: unknown, path: string, kind?: 'string' | 'number'): unknown {
   const value = fieldAt(payload, path);
-  const operation = `${eventNameOf(payload) ?? 'unknown'} webhook`;
-  const fail = (message: string) =>
-    new VendorResponseError(MW_VENDOR, operation, path, message, { retryable: false });
+  const fail = (message: string) => requiredFieldError(eventNameOf(payload), path, message);
   if (value === undefined || value === null || value === '') throw fail('missing');
   if (kind === 'number' && (typeof value !== 'number' || !Number.isFinite(value)))
     throw fail('expected number');
   if (kind === 'string' && typeof value !== 'string') throw fail('expected string');
   return value;
+}
+
+// ---- accessors of parsed events (what a flow's handler gets: data typed by its event's schema) ----
+
+/** The task lifecycle events, parsed. */
+export type MwTaskEventData = MwEventOf<
+  'TaskWasScheduled' | 'TaskWasStarted' | 'TaskWasCompleted' | 'TaskWasCanceled'
+>;
+
+export interface MwTaskRef {
+  /** `taskId`, `id` (TaskWasCompleted) or `task.id`: the same rule as the webhook's subject. */
+  id?: string;
+  /** The task's `metadata` (what we sent when scheduling it); `{}` when absent. */
+  metadata: Record<string, unknown>;
+  /** Who did it: the initiator's name, else their e-mail, when the event names one. */
+  by?: string;
+}
+
+/** The task a parsed task event is about. MW names its id differently per event (reference §4.5). */
+export function taskRefOf(data: MwTaskEventData): MwTaskRef {
+  const id = taskIdOf(data);
+  const initiator = fieldAt(data, 'initiator');
+  const name = isObject(initiator) ? initiator.name : undefined;
+  const email = isObject(initiator) ? initiator.email : undefined;
+  const by = typeof name === 'string' ? name : typeof email === 'string' ? email : undefined;
+  return {
+    ...(id !== undefined ? { id } : {}),
+    metadata: data.metadata ?? {},
+    ...(by !== undefined ? { by } : {}),
+  };
+}
+
+/** The events about a spare part, parsed. */
+export type MwSparePartEventData = MwEventOf<
+  | 'SparePartWasOutOfStock'
+  | 'SparePartStockWasUnderMinThreshold'
+  | 'SparePartWasManuallyRecounted'
+  | 'SparePartWasRestocked'
+  | 'SparePartWasConsumed'
+  | 'SparePartConsumptionWasCanceled'
+>;
+
+/**
+ * The spare part's external reference, for a flow that cannot do without it (it is optional in MW's
+ * payloads): missing, the same non-retryable VendorResponseError as `requireField` gives.
+ */
+export function sparePartReferenceOf(data: MwSparePartEventData): string {
+  const ref = data.sparePart?.externalReference;
+  if (ref === undefined || ref === '')
+    throw requiredFieldError(data._event, 'sparePart.externalReference', 'missing');
+  return ref;
 }

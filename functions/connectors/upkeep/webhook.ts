@@ -213,15 +213,15 @@ export const upkeepWebhook: WebhookReceiver<typeof upkeepWebhookEvents> = {
  */
 export async function fetchWebhookSubject(
   client: UpKeepClient,
-  data: unknown,
+  data: UpKeepWebhookData,
 ): Promise<WorkOrder | undefined> {
-  const parsed = upkeepWebhookDataSchema.safeParse(data);
-  if (!parsed.success) {
-    // A replayed or hand-made event with the wrong data: retrying cannot help.
+  // Flows pass the event's data already parsed; a cast or a plain-JS caller could still pass any
+  // data (a replayed or hand-made event), and retrying cannot help with that.
+  if (!upkeepWebhookDataSchema.safeParse(data).success) {
     throw new MillwrightError('not an UpKeep webhook event: data needs event, objectId and objectType');
   }
-  if (parsed.data.objectType !== 'workOrder') return undefined;
-  return client.getWorkOrder(parsed.data.objectId);
+  if (data.objectType !== 'workOrder') return undefined;
+  return client.getWorkOrder(data.objectId);
 }
 
 /** Default export: lib/entries.ts imports each vendor receiver as `<vendor>/webhook.ts` default. */

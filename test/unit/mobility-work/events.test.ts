@@ -4,6 +4,7 @@ import {
   MW_EVENT,
   MW_EVENT_NAMES,
   MW_EVENT_SCHEMAS,
+  type MwEvent,
   type MwEventName,
   networkMatches,
   requireField,
@@ -38,6 +39,9 @@ function rejection(body: unknown): WebhookError {
 }
 
 const with_ = (name: MwEventName, patch: Record<string, unknown>) => ({ ...RICH[name], ...patch });
+/** A payload as a flow's handler gets it: parsed by its event's schema. */
+const parsed = (payload: Record<string, unknown>): MwEvent =>
+  MW_EVENT_SCHEMAS[payload._event as MwEventName].parse(payload);
 
 describe('event names and flow types', () => {
   it('lists the 11 documented events, each with a schema and a mobility-work.<event> flow type', () => {
@@ -212,24 +216,27 @@ describe('accessors', () => {
   });
 
   it('stockLevelOf computes the stock after each stock event', () => {
-    expect(stockLevelOf(RICH.SparePartWasOutOfStock)).toEqual({ quantity: 0, minimum: 2 });
-    expect(stockLevelOf(RICH.SparePartStockWasUnderMinThreshold)).toEqual({ quantity: 1, minimum: 2 });
+    expect(stockLevelOf(parsed(RICH.SparePartWasOutOfStock))).toEqual({ quantity: 0, minimum: 2 });
+    expect(stockLevelOf(parsed(RICH.SparePartStockWasUnderMinThreshold))).toEqual({
+      quantity: 1,
+      minimum: 2,
+    });
     expect(
       stockLevelOf(
-        with_('SparePartStockWasUnderMinThreshold', { stock: { quantity: 1, minimumStock: null } }),
+        parsed(with_('SparePartStockWasUnderMinThreshold', { stock: { quantity: 1, minimumStock: null } })),
       ),
     ).toEqual({ quantity: 1, minimum: null });
-    expect(stockLevelOf(RICH.SparePartWasManuallyRecounted)).toEqual({ quantity: 12 });
-    expect(stockLevelOf(RICH.SparePartWasRestocked)).toEqual({ quantity: 6 }); // 1 + 5
-    expect(stockLevelOf(RICH.SparePartWasConsumed)).toEqual({ quantity: 113 }); // 116 - 3
+    expect(stockLevelOf(parsed(RICH.SparePartWasManuallyRecounted))).toEqual({ quantity: 12 });
+    expect(stockLevelOf(parsed(RICH.SparePartWasRestocked))).toEqual({ quantity: 6 }); // 1 + 5
+    expect(stockLevelOf(parsed(RICH.SparePartWasConsumed))).toEqual({ quantity: 113 }); // 116 - 3
   });
 
   it('stockLevelOf: {} when the numbers are missing, undefined for events without a stock level', () => {
-    expect(stockLevelOf(DOC_SAMPLES.SparePartWasOutOfStock)).toEqual({});
-    expect(stockLevelOf(with_('SparePartWasConsumed', { consumed: { quantity: 3 } }))).toEqual({});
-    expect(stockLevelOf(RICH.SparePartConsumptionWasCanceled)).toBeUndefined();
-    expect(stockLevelOf(RICH.TaskWasCompleted)).toBeUndefined();
-    expect(stockLevelOf({})).toBeUndefined();
+    expect(stockLevelOf(parsed(DOC_SAMPLES.SparePartWasOutOfStock))).toEqual({});
+    expect(stockLevelOf(parsed(with_('SparePartWasConsumed', { consumed: { quantity: 3 } })))).toEqual({});
+    expect(stockLevelOf(parsed(RICH.SparePartConsumptionWasCanceled))).toBeUndefined();
+    expect(stockLevelOf(parsed(RICH.TaskWasCompleted))).toBeUndefined();
+    expect(stockLevelOf({} as MwEvent)).toBeUndefined();
   });
 
   it('networkMatches: any network when none is configured, else the same UUID (any case)', () => {

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   fetchWebhookSubject,
   UPKEEP_WEBHOOK_EVENTS,
+  type UpKeepWebhookData,
   upkeepWebhook,
+  upkeepWebhookDataSchema,
 } from '../../../functions/connectors/upkeep/webhook.ts';
 import { WebhookError } from '../../../functions/core/errors.ts';
 import type { WebhookRequest } from '../../../functions/core/flow.ts';
@@ -228,7 +230,8 @@ describe('fetchWebhookSubject', () => {
       data: { id: wo.id, title: 'Forged title', status: 'complete' },
     };
     const [event] = upkeepWebhook.parse(request(forged)).events;
-    const subject = await fetchWebhookSubject(client, event?.data);
+    // As a flow's handler gets it: parsed by the event type's schema.
+    const subject = await fetchWebhookSubject(client, upkeepWebhookDataSchema.parse(event?.data));
     expect(subject).toMatchObject({ id: wo.id, title: 'Real title', status: 'open' });
   });
 
@@ -255,9 +258,12 @@ describe('fetchWebhookSubject', () => {
   });
 
   it('refuses event data that is not from this receiver', async () => {
-    await expect(fetchWebhookSubject(h.client(), { objectId: 'x' })).rejects.toThrow(
-      /not an UpKeep webhook event/,
-    );
+    await expect(
+      fetchWebhookSubject(
+        h.client(),
+        { objectId: 'x' } as UpKeepWebhookData /* a cast: what typed callers cannot pass */,
+      ),
+    ).rejects.toThrow(/not an UpKeep webhook event/);
   });
 });
 
