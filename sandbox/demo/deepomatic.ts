@@ -33,6 +33,7 @@ async function upkeepUser(ctx: DemoContext) {
 
 export async function deepomatic(ctx: DemoContext): Promise<void> {
   const { sandbox, check, step } = ctx;
+  const { advance } = ctx.control;
   const { upkeep: upSim, deepomatic: dm } = simulators(ctx);
   ctx.section(`${DM_REQUEST_FLOW} and ${DM_RESULT_FLOW}`);
   const user = await upkeepUser(ctx);
@@ -73,7 +74,6 @@ export async function deepomatic(ctx: DemoContext): Promise<void> {
   );
 
   step('the field engineer takes the photos: progress advances; one validation passes, one fails');
-  const { advance } = ctx.control;
   await advance(5);
   check(
     'in progress: the UpKeep work order is not touched yet',
