@@ -11,7 +11,7 @@
  * Pointing vendors at real accounts (`vendors: 'real'`) keeps everything else the same.
  */
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod/mini';
@@ -39,7 +39,7 @@ import { secretsManagerSource } from '../functions/core/secrets.ts';
 import { StateStore } from '../functions/core/state.ts';
 import { flows as registry } from '../functions/flows/index.ts';
 import { sqsDeadLetter, sqsRequeue } from '../functions/runtime/dead-letter.ts';
-import { buildRouting, handleWebhook, type IngressOptions } from '../functions/runtime/ingress.ts';
+import { buildRouting } from '../functions/runtime/ingress.ts';
 import { type PollRunSummary, runPoll } from '../functions/runtime/poller.ts';
 import { type EventQueue, sqsQueue } from '../functions/runtime/queue.ts';
 import type { RetrySettings } from '../functions/runtime/retry.ts';
@@ -59,6 +59,7 @@ import {
   type LocalDynamo,
   startLocalDynamo,
 } from './dynamo.ts';
+import { startIngress } from './ingress.ts';
 import { consoleLog } from './log.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
@@ -174,110 +175,6 @@ export class PollTickError extends Error {
     super(`poll failed for ${failed.join(', ')}`);
     this.name = 'PollTickError';
   }
-}
-
-/** API Gateway's own payload limit; the ingress handler applies the (smaller) webhook limit. */
-const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
-
-/** `decodeURIComponent`, or undefined for a malformed encoding (it throws URIError). */
-function safeDecode(text: string): string | undefined {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The whole body; undefined when the client disconnected before sending it; `too large` past
- * `maxBytes` (a request body is never buffered without bound).
- */
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too large' | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) return 'too large';
-      chunks.push(chunk as Buffer);
-    }
-  } catch {
-    return undefined;
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The local ingress: the HTTP API's routes in front of the same handler the Lambda runs. */
-async function startIngress(options: IngressOptions, port: number, log: Log, clock: Clock): Promise<Server> {
-  const routes = options.receivers.map((r) => {
-    const [method, path] = r.route.split(' ') as [string, string];
-    const names: string[] = [];
-    const regex = new RegExp(
-      `^${path.replace(/\{(\w+)\}/g, (_, n: string) => {
-        names.push(n);
-        return '([^/]+)';
-      })}/?$`,
-    );
-    return { receiver: r, method, regex, names };
-  });
-  const answer = (res: ServerResponse, status: number, message: string) => {
-    if (res.headersSent || res.destroyed) return;
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ message }));
-  };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    // A client that disconnects mid-body rejects this read ('aborted'): nothing to answer.
-    const body = await readBody(req, API_GATEWAY_MAX_BODY_BYTES);
-    if (body === undefined) return req.socket.destroy();
-    if (body === 'too large') {
-      // As API Gateway does: refuse without reading the rest.
-      answer(res, 413, `body exceeds ${API_GATEWAY_MAX_BODY_BYTES} bytes`);
-      return req.socket.destroySoon();
-    }
-    const url = new URL(req.url ?? '/', 'http://ingress');
-    const route = routes.find((r) => r.method === req.method && r.regex.test(url.pathname));
-    if (!route) return answer(res, 404, `no route ${req.method} ${url.pathname}`);
-    const match = route.regex.exec(url.pathname) ?? [];
-    const params = route.names.map((n, i) => [n, safeDecode(match[i + 1] ?? '')] as const);
-    // A malformed percent-encoding (`%`, `%E0%A4%A`) cannot name anything: 400, as API Gateway.
-    const bad = params.find(([, v]) => v === undefined);
-    if (bad) return answer(res, 400, `malformed percent-encoding in the path (${bad[0]})`);
-    const headers = Object.fromEntries(
-      Object.entries(req.headers).map(([k, v]) => [
-        k.toLowerCase(),
-        Array.isArray(v) ? v.join(',') : (v ?? ''),
-      ]),
-    );
-    const out = await handleWebhook(options, route.receiver.route, {
-      rawBody: body.toString('utf8'),
-      headers,
-      pathParameters: Object.fromEntries(params) as Record<string, string>,
-      query: Object.fromEntries(url.searchParams),
-      // The sandbox clock is the time of the whole sandbox (simulators sign with it too).
-      receivedAt: clock.now(),
-    });
-    log.info(
-      `ingress ${req.method} ${url.pathname.replace(/\/webhooks\/upkeep\/[^/]+/, '/webhooks/upkeep/***')} -> ${out.statusCode}`,
-    );
-    if (res.destroyed) return;
-    res.writeHead(out.statusCode, out.headers);
-    res.end(out.body);
-  };
-  // No request, however hostile, may take the process down: an unexpected error is a 500.
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      log.error(
-        `ingress: ${req.method} request failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      answer(res, 500, 'internal error');
-    });
-  });
-  server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return server;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRouter } from '../router.ts';
 
 export interface SimRequest {
   method: string;
@@ -63,24 +64,6 @@ export interface Simulator {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function compile(pattern: string): (path: string) => Record<string, string> | undefined {
-  const names: string[] = [];
-  const regex = new RegExp(
-    `^${pattern
-      .replace(/\/+$/, '')
-      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-      .replace(/:(\w+)/g, (_, name: string) => {
-        names.push(name);
-        return '([^/]+)';
-      })}/?$`,
-  );
-  return (path) => {
-    const m = regex.exec(path);
-    if (!m) return undefined;
-    return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1] ?? '')]));
-  };
-}
-
 export const json = (status: number, body: unknown, headers?: Record<string, string>): SimResponse => ({
   status,
   body,
@@ -124,7 +107,7 @@ export async function startSimulator(options: {
 }): Promise<Simulator> {
   let simulator: Simulator | undefined;
   const self = () => simulator as Simulator;
-  const table = [...controlRoutes(self), ...options.routes].map((r) => ({ ...r, match: compile(r.pattern) }));
+  const lookup = createRouter([...controlRoutes(self), ...options.routes]);
   const sockets = new Set<import('node:net').Socket>();
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
@@ -166,39 +149,39 @@ export async function startSimulator(options: {
       return;
     }
 
-    for (const route of table) {
-      if (route.method !== method) continue;
-      const params = route.match(url.pathname);
-      if (!params) continue;
-      let response: SimResponse;
-      try {
-        response = await route.handler({
-          method,
-          path: url.pathname,
-          params,
-          query: url.searchParams,
-          headers: req.headers,
-          rawBody,
-          json: parsed,
-        });
-      } catch (error) {
-        response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
-      }
-      try {
-        options.commit?.();
-      } catch (error) {
-        response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
-      }
-      if (fault?.timeoutAfterWrite) {
-        // The write happened; the caller never hears back.
-        setTimeout(() => res.destroy(), fault.delayMs ?? 30_000).unref();
-        return;
-      }
-      if (fault?.delayMs) await sleep(fault.delayMs);
-      send(response);
+    const found = lookup(method, url.pathname);
+    if (!found) return send(json(404, { success: false, message: `no route for ${line}` }));
+    if ('malformed' in found) {
+      return send(
+        json(400, { success: false, message: `malformed percent-encoding in the path (${found.malformed})` }),
+      );
+    }
+    let response: SimResponse;
+    try {
+      response = await found.route.handler({
+        method,
+        path: url.pathname,
+        params: found.params,
+        query: url.searchParams,
+        headers: req.headers,
+        rawBody,
+        json: parsed,
+      });
+    } catch (error) {
+      response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
+    }
+    try {
+      options.commit?.();
+    } catch (error) {
+      response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
+    }
+    if (fault?.timeoutAfterWrite) {
+      // The write happened; the caller never hears back.
+      setTimeout(() => res.destroy(), fault.delayMs ?? 30_000).unref();
       return;
     }
-    send(json(404, { success: false, message: `no route for ${line}` }));
+    if (fault?.delayMs) await sleep(fault.delayMs);
+    send(response);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
