@@ -54,11 +54,11 @@ export type DowntimeEnded = z.infer<typeof downtimeEndedSchema>;
 export const machineMetricsEvents = defineEvents('machinemetrics', {
   'downtime.started': {
     schema: downtimeStartedSchema,
-    description: 'A machine has been down for at least the configured minimum',
+    description: 'Machine down past the configured minimum',
   },
   'downtime.categorized': {
     schema: downtimeCategorizedSchema,
-    description: 'An operator categorised (or re-categorised) the reason of a downtime',
+    description: 'Downtime reason set or changed',
   },
-  'downtime.ended': { schema: downtimeEndedSchema, description: 'The machine runs again' },
+  'downtime.ended': { schema: downtimeEndedSchema, description: 'Machine runs again' },
 });

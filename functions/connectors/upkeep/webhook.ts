@@ -72,7 +72,7 @@ export const upkeepWebhookEvents = defineEvents(
       name,
       {
         schema: upkeepWebhookDataSchema,
-        description: `UpKeep webhook ${name} (the object is re-read by id)`,
+        description: `${name}; the object is re-read by id`,
       },
     ]),
   ) as unknown as Record<UpKeepWebhookEvent, EventDefinition<UpKeepWebhookData>>,
