@@ -233,6 +233,7 @@ export class SessionAuth<C> implements HttpAuth {
   readonly send: HttpAuth['send'];
   /** Values that must never appear in an error or log: recent passwords and session tokens. */
   readonly sensitiveValues: () => string[];
+  readonly secrets: () => string[];
 
   constructor(options: SessionAuthOptions<C>) {
     const { vendor, secretName, now = () => new Date(), log = silentLog } = options;
@@ -272,7 +273,7 @@ export class SessionAuth<C> implements HttpAuth {
       secretName,
       renewal: this.renewal,
     }).send;
-    this.sensitiveValues = () => [...recent];
+    this.secrets = this.sensitiveValues = () => [...recent];
   }
 
   /** The cached session, if any (no I/O). */
@@ -291,9 +292,5 @@ export class SessionAuth<C> implements HttpAuth {
    */
   invalidate(token?: string): void {
     this.cache.forget(token === undefined ? undefined : (s) => s.sessionToken === token);
-  }
-
-  secrets(): string[] {
-    return this.sensitiveValues();
   }
 }

@@ -109,6 +109,16 @@ function notSent(error: unknown): boolean {
   return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
 }
 
+/** An error answer's whole body, parsed when it is JSON, with every credential removed. */
+function errorBody(text: string, secrets: readonly (string | undefined)[]): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return redactDeep(JSON.parse(text) as unknown, secrets);
+  } catch {
+    return redact(text, secrets);
+  }
+}
+
 export class HttpClient {
   readonly vendor: string;
   readonly baseUrl: string;
@@ -227,7 +237,8 @@ export class HttpClient {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
       const text = await response.text().catch(() => '');
       // Redact first: a cut through a credential would leave a prefix `redact` cannot recognise.
-      const detail = redact(text.slice(0, 64 * DETAIL_CHARS), this.credentials()).slice(0, DETAIL_CHARS);
+      const secrets = this.credentials();
+      const detail = redact(text.slice(0, 64 * DETAIL_CHARS), secrets).slice(0, DETAIL_CHARS);
       const transient = status === 429 || status >= 500;
       // A 429 or 503 means the vendor refused the request without acting on it.
       const repeatable = transient && (safe || status === 429 || status === 503);
@@ -236,21 +247,11 @@ export class HttpClient {
       if (!repeatable || attempt >= maxAttempts || tooLong) {
         throw new VendorHttpError(vendor, operation, status, detail || response.statusText, {
           retryAfterMs,
-          body: this.errorBody(text),
+          body: errorBody(text, secrets),
           headers: response.headers,
         });
       }
       await retry(attempt, `HTTP ${status}`, retryAfterMs);
-    }
-  }
-
-  /** An error answer's whole body, parsed when it is JSON, with every credential removed. */
-  private errorBody(text: string): unknown {
-    if (text.length === 0) return undefined;
-    try {
-      return redactDeep(JSON.parse(text) as unknown, this.credentials());
-    } catch {
-      return redact(text, this.credentials());
     }
   }
 }

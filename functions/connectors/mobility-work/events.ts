@@ -11,7 +11,7 @@
  */
 import * as z from 'zod/mini';
 import { VendorResponseError } from '../../core/errors.ts';
-import { defineEvents, type EventDefinition } from '../../core/events.ts';
+import type { EventDefinition } from '../../core/events.ts';
 import { MW_VENDOR } from './errors.ts';
 
 export const MW_EVENT_NAMES = [
@@ -156,12 +156,14 @@ const describe = (name: MwEventName): string =>
     : name.replace(/\B[A-Z]/g, (letter) => ` ${letter.toLowerCase()}`);
 
 /** The 11 webhook events; `data` is the payload as received, checked by its event's schema. */
-export const mobilityWorkEvents = defineEvents(
-  'mobility-work',
-  Object.fromEntries(
-    MW_EVENT_NAMES.map((name) => [name, { schema: MW_EVENT_SCHEMAS[name], description: describe(name) }]),
-  ) as unknown as { [K in MwEventName]: EventDefinition<MwEventOf<K>> },
-);
+export const mobilityWorkEvents = Object.fromEntries(
+  MW_EVENT_NAMES.map((name) => [
+    MW_EVENT[name],
+    { schema: MW_EVENT_SCHEMAS[name], description: describe(name) },
+  ]),
+) as unknown as {
+  readonly [K in MwEventName as `mobility-work.${K}`]: EventDefinition<MwEventOf<K>>;
+};
 
 // ---- accessors (work on FlowEvent.data as received, or on a parsed event) ----------------------
 
