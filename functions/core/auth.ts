@@ -5,8 +5,8 @@
  *   concurrent callers (one read in flight at a time). When the vendor refuses it, `renew` re-reads it
  *   with `refresh: true` (the secret may have rotated); callers refused with the same value share that
  *   one re-read, and a caller whose value was already replaced gets the newer one without a read.
- * - credentialAuth: sends with the credential's headers; a refused status renews the credential once
- *   and sends once more, only when it changed (an unchanged credential would be refused again) unless
+ * - withRenewal: sends with the credential; a refused status renews the credential once and sends
+ *   once more, only when it changed (an unchanged credential would be refused again) unless
  *   `retryUnchanged`. The vendor did not act on a refused call, so this holds for writes too. A final
  *   refusal is a CredentialRejectedError naming the secret.
  * - Strategies: `apiKeyHeader` (a key as is in a header: `Api-Key: <key>`, `Authorization: Token
@@ -115,12 +115,6 @@ export interface RenewalOptions {
   secretName?: string;
 }
 
-export interface CredentialAuthOptions<T> extends RenewalOptions {
-  cache: CredentialCache<T>;
-  headers: (credential: T) => Record<string, string>;
-  renewal: string;
-}
-
 /**
  * Runs `use` with the cached credential; when the vendor refuses it, renews it once and runs `use` once
  * more, only with a changed credential unless `retryUnchanged`. A final refusal is a
@@ -153,36 +147,30 @@ export async function withRenewal<T, R>(
   }
 }
 
-/** Sends with the cached credential's headers, renewing it once when refused. */
-export const credentialAuth = <T>(options: CredentialAuthOptions<T>): HttpAuth => ({
-  renewal: options.renewal,
-  send: (attempt, onRenew) =>
-    withRenewal(options.cache, (credential) => attempt(options.headers(credential)), {
-      ...options,
-      onRenew,
-    }),
-  secrets() {
-    const value = options.cache.peek();
-    return typeof value === 'string' ? [value] : [];
-  },
-});
-
 export interface ApiKeyOptions extends RenewalOptions {
   /** Reads the key; called lazily, with `refresh: true` after a refusal. */
   load: CredentialLoader<string>;
 }
 
 /** An API key sent as `<header>: <scheme> <key>` (`scheme` omitted: the key alone). */
-export const apiKeyHeader = (
+export function apiKeyHeader(
   header: string,
-  { load, scheme, ...rest }: ApiKeyOptions & { scheme?: string },
-): HttpAuth =>
-  credentialAuth({
-    ...rest,
-    cache: credentialCache({ load }),
-    headers: (key) => ({ [header]: scheme ? `${scheme} ${key}` : key }),
+  { load, scheme, ...renewal }: ApiKeyOptions & { scheme?: string },
+): HttpAuth {
+  const cache = credentialCache({ load });
+  return {
     renewal: 'the re-read API key',
-  });
+    send: (attempt, onRenew) =>
+      withRenewal(cache, (key) => attempt({ [header]: scheme ? `${scheme} ${key}` : key }), {
+        ...renewal,
+        onRenew,
+      }),
+    secrets() {
+      const key = cache.peek();
+      return key === undefined ? [] : [key];
+    },
+  };
+}
 
 /** An API key sent as `Authorization: Bearer <key>`. */
 export const bearer = (options: ApiKeyOptions): HttpAuth =>
@@ -267,12 +255,8 @@ export class SessionAuth<C> implements HttpAuth {
       same: (a, b) => a.sessionToken === b.sessionToken,
       stale: (s) => now().getTime() >= s.refreshAt.getTime(),
     });
-    this.send = credentialAuth({
-      cache: this.cache,
-      headers: (s) => options.headers(s.sessionToken),
-      secretName,
-      renewal: this.renewal,
-    }).send;
+    this.send = (attempt, onRenew) =>
+      withRenewal(this.cache, (s) => attempt(options.headers(s.sessionToken)), { secretName, onRenew });
     this.secrets = this.sensitiveValues = () => [...recent];
   }
 
