@@ -90,13 +90,11 @@ export class CredentialRejectedError extends VendorHttpError {
     refused: VendorHttpError,
     readonly secretName: string | undefined,
   ) {
+    // The refused answer's own fields (retryAfterMs, body, detail, headers) carry over as they are.
     super(refused.vendor, refused.operation, refused.status, refused.detail ?? '', {
+      ...refused,
       cause: refused,
       retryable: false,
-      retryAfterMs: refused.retryAfterMs,
-      body: refused.body,
-      detail: refused.detail,
-      headers: refused.headers,
     });
     const secret = secretName ? `secret ${secretName}` : 'its secret';
     this.message = `${refused.message} (the credential from ${secret} was refused, also after one re-read: fix or rotate the secret)`;
@@ -233,12 +231,14 @@ const issuedCredentials = new Set<string>();
 const MAX_CREDENTIALS = 64;
 
 export function rememberCredential(value: string | undefined): void {
-  if (!value || value.length < 4 || issuedCredentials.has(value)) return;
-  issuedCredentials.add(value);
-  if (issuedCredentials.size > MAX_CREDENTIALS) {
-    const [oldest] = issuedCredentials;
-    if (oldest !== undefined) issuedCredentials.delete(oldest);
-  }
+  if (value && value.length >= 4) rememberRecent(issuedCredentials, value, MAX_CREDENTIALS);
+}
+
+/** Adds `value` to a bounded memory of credentials; beyond `max`, the oldest is forgotten first. */
+export function rememberRecent(recent: Set<string>, value: string, max: number): void {
+  recent.add(value);
+  const [oldest] = recent;
+  if (recent.size > max && oldest !== undefined) recent.delete(oldest);
 }
 
 /** `redact` over every string inside a JSON-like value (log extras, run-log fields). */

@@ -23,6 +23,7 @@ import {
   redact,
   redactDeep,
   rememberCredential,
+  rememberRecent,
   VendorHttpError,
   VendorResponseError,
   VendorUnavailableError,
@@ -108,18 +109,27 @@ function notSent(error: unknown): boolean {
   return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
 }
 
+/** An error answer's whole body, parsed when it is JSON, with every credential removed. */
+function errorBody(text: string, secrets: readonly (string | undefined)[]): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return redactDeep(JSON.parse(text) as unknown, secrets);
+  } catch {
+    return redact(text, secrets);
+  }
+}
+
 export class HttpClient {
   readonly vendor: string;
   readonly baseUrl: string;
-  private readonly options: Required<
-    Pick<HttpClientOptions, 'timeoutMs' | 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'>
-  > &
-    HttpClientOptions;
+  private readonly options: HttpClientOptions;
+  /** Credentials this client has sent (header values; the token alone after `Bearer `/`Token `). */
+  private readonly sent = new Set<string>();
 
   constructor(options: HttpClientOptions) {
     this.vendor = options.vendor;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.options = { timeoutMs: 10_000, maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 20_000, ...options };
+    this.options = options;
   }
 
   url(path: string, query?: HttpRequest['query']): string {
@@ -132,21 +142,6 @@ export class HttpClient {
     return url.toString();
   }
 
-  /** Credentials this client has sent (header values; the token alone after `Bearer `/`Token `). */
-  private readonly sent: string[] = [];
-
-  private remember(headers: Record<string, string>): void {
-    for (const [name, value] of Object.entries(headers)) {
-      if (!CREDENTIAL_HEADER.test(name) || !value) continue;
-      // `Bearer x`, `Token x`: the credential is `x` (redacting it redacts the whole value too).
-      const credential = value.replace(/^[A-Za-z]+\s+(?=\S+$)/, '');
-      if (this.sent.includes(credential)) continue;
-      this.sent.push(credential);
-      if (this.sent.length > KEEP_CREDENTIALS) this.sent.shift();
-      rememberCredential(credential);
-    }
-  }
-
   /** Every credential this client holds or sent: its owner's `secrets` and its auth headers. */
   credentials(): (string | undefined)[] {
     const owned = this.options.secrets?.() ?? [];
@@ -154,27 +149,22 @@ export class HttpClient {
     return [...owned, ...this.sent];
   }
 
-  private redact(text: string): string {
-    return redact(text, this.credentials());
-  }
-
-  /** An error answer's whole body, parsed when it is JSON, with every credential removed. */
-  private errorBody(text: string): unknown {
-    if (text.length === 0) return undefined;
-    try {
-      return redactDeep(JSON.parse(text) as unknown, this.credentials());
-    } catch {
-      return this.redact(text);
-    }
-  }
-
   async request<S extends z.ZodMiniType | undefined = undefined>(
     req: HttpRequest<S>,
   ): Promise<HttpResponse<S extends z.ZodMiniType ? z.infer<S> : unknown>> {
-    const { maxAttempts, baseDelayMs, maxDelayMs, timeoutMs } = this.options;
-    const fetchFn = this.options.fetch ?? fetch;
-    const sleep = this.options.sleep ?? realSleep;
-    const random = this.options.random ?? Math.random;
+    // Defaults here, not in the constructor: an option given as undefined gets its default too.
+    const {
+      timeoutMs = 10_000,
+      maxAttempts = 4,
+      baseDelayMs = 200,
+      maxDelayMs = 20_000,
+      fetch: fetchFn = fetch,
+      sleep = realSleep,
+      random = Math.random,
+      onRetry,
+    } = this.options;
+    const { vendor } = this;
+    const { operation, schema } = req;
     const safe = req.idempotent ?? SAFE_METHODS.has(req.method);
     const url = this.url(req.path, req.query);
     const headers: Record<string, string> = {
@@ -182,15 +172,31 @@ export class HttpClient {
       ...this.options.headers,
       ...req.headers,
     };
-    this.remember(headers);
+    for (const [name, value] of Object.entries(headers)) {
+      if (!CREDENTIAL_HEADER.test(name) || !value) continue;
+      // `Bearer x`, `Token x`: the credential is `x` (redacting it redacts the whole value too).
+      const credential = value.replace(/^[A-Za-z]+\s+(?=\S+$)/, '');
+      rememberRecent(this.sent, credential, KEEP_CREDENTIALS);
+      rememberCredential(credential);
+    }
     let body: string | undefined = req.rawBody;
     if (body === undefined && req.body !== undefined) {
       body = JSON.stringify(req.body);
       headers['content-type'] ??= 'application/json';
     }
+    const badResponse = (field: string, message: string, cause?: unknown) =>
+      new VendorResponseError(vendor, operation, field, message, { cause });
+    const retry = async (
+      attempt: number,
+      reason: string,
+      delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random),
+    ) => {
+      onRetry?.({ operation, attempt, delayMs, reason });
+      await sleep(delayMs);
+    };
 
     for (let attempt = 1; ; attempt++) {
-      await this.options.beforeAttempt?.({ operation: req.operation, attempt });
+      await this.options.beforeAttempt?.({ operation, attempt });
       let response: Response;
       try {
         response = await fetchFn(url, {
@@ -203,62 +209,49 @@ export class HttpClient {
         const reason =
           (error as Error)?.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : 'network error';
         const repeatable = safe || notSent(error);
-        if (!repeatable) throw new AmbiguousWriteError(this.vendor, req.operation, { cause: error });
+        if (!repeatable) throw new AmbiguousWriteError(vendor, operation, { cause: error });
         if (attempt >= maxAttempts) {
-          throw new VendorUnavailableError(this.vendor, req.operation, `${reason} (${attempt} attempts)`, {
+          throw new VendorUnavailableError(vendor, operation, `${reason} (${attempt} attempts)`, {
             cause: error,
           });
         }
-        const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-        this.options.onRetry?.({ operation: req.operation, attempt, delayMs, reason });
-        await sleep(delayMs);
+        await retry(attempt, reason);
         continue;
       }
 
       const { status } = response;
-      await this.options.afterResponse?.({ operation: req.operation, status, headers: response.headers });
+      await this.options.afterResponse?.({ operation, status, headers: response.headers });
       if ((status >= 200 && status < 300) || req.acceptStatus?.includes(status)) {
         const text = await response.text();
         let parsed: unknown;
         try {
           parsed = text.length === 0 ? undefined : JSON.parse(text);
         } catch (error) {
-          if (req.schema)
-            throw new VendorResponseError(this.vendor, req.operation, '', 'body is not JSON', {
-              cause: error,
-            });
+          if (schema) throw badResponse('', 'body is not JSON', error);
           parsed = text;
         }
-        const data = req.schema
-          ? parseWith(
-              req.schema,
-              parsed,
-              (p) => new VendorResponseError(this.vendor, req.operation, p.path, p.message),
-            )
-          : parsed;
+        const data = schema ? parseWith(schema, parsed, (p) => badResponse(p.path, p.message)) : parsed;
         return { status, headers: response.headers, data: data as never };
       }
 
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
       const text = await response.text().catch(() => '');
       // Redact first: a cut through a credential would leave a prefix `redact` cannot recognise.
-      const detail = this.redact(text.slice(0, 64 * DETAIL_CHARS)).slice(0, DETAIL_CHARS);
+      const secrets = this.credentials();
+      const detail = redact(text.slice(0, 64 * DETAIL_CHARS), secrets).slice(0, DETAIL_CHARS);
       const transient = status === 429 || status >= 500;
       // A 429 or 503 means the vendor refused the request without acting on it.
       const repeatable = transient && (safe || status === 429 || status === 503);
       // A Retry-After longer than we may wait inside one invocation goes back to the queue instead.
       const tooLong = retryAfterMs !== undefined && retryAfterMs > maxDelayMs;
       if (!repeatable || attempt >= maxAttempts || tooLong) {
-        throw new VendorHttpError(this.vendor, req.operation, status, detail || response.statusText, {
+        throw new VendorHttpError(vendor, operation, status, detail || response.statusText, {
           retryAfterMs,
-          body: this.errorBody(text),
+          body: errorBody(text, secrets),
           headers: response.headers,
         });
       }
-      const delayMs =
-        retryAfterMs !== undefined ? retryAfterMs : backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
-      this.options.onRetry?.({ operation: req.operation, attempt, delayMs, reason: `HTTP ${status}` });
-      await sleep(delayMs);
+      await retry(attempt, `HTTP ${status}`, retryAfterMs);
     }
   }
 }

@@ -64,88 +64,71 @@ export interface VendorHttpClientOptions {
 
 type Data<S> = S extends z.ZodMiniType ? z.infer<S> : unknown;
 
+/** Its state lives in constructor locals, which minify (every Lambda bundle carries this class). */
 export class VendorHttpClient {
   readonly vendor: string;
   readonly http: HttpClient;
   readonly auth: HttpAuth;
-  private readonly options: VendorHttpClientOptions;
-  private readonly log: Log;
+  /** The values to redact from any message the client builds itself: every credential it sent. */
+  readonly secrets: () => (string | undefined)[];
+  /** Sends with the auth headers; a status outside 2xx and `acceptStatus` raises (see `toError`). */
+  readonly send: <S extends z.ZodMiniType | undefined = undefined>(
+    request: HttpRequest<S>,
+  ) => Promise<HttpResponse<Data<S>>>;
 
   constructor(options: VendorHttpClientOptions) {
-    this.vendor = options.vendor;
-    this.options = options;
-    const log = options.log ?? silentLog;
-    this.log = log;
-    const userOnRetry = options.http?.onRetry;
-    // Drop explicit undefineds: they would erase HttpClient's defaults.
-    const overrides = Object.fromEntries(
-      Object.entries(options.http ?? {}).filter(([, v]) => v !== undefined),
-    );
+    const { vendor, http = {}, log = silentLog, toError, callLog } = options;
+    this.vendor = vendor;
     this.http = new HttpClient({
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...overrides,
+      ...http,
+      // HttpClient's own defaults fill what is still undefined.
+      timeoutMs: http.timeoutMs ?? options.timeoutMs,
       ...options.hooks,
-      vendor: options.vendor,
+      vendor,
       baseUrl: options.baseUrl,
-      ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.headers && { headers: options.headers }),
       secrets: () => this.auth.secrets(),
       onRetry: (info) => {
-        log.warn(`${options.vendor} request retried`, { ...info });
-        userOnRetry?.(info);
+        log.warn(`${vendor} request retried`, info);
+        http.onRetry?.(info);
       },
     });
-    this.auth = typeof options.auth === 'function' ? options.auth(this.http) : options.auth;
+    const auth = typeof options.auth === 'function' ? options.auth(this.http) : options.auth;
+    this.auth = auth;
+    this.secrets = () => [...new Set([...auth.secrets(), ...this.http.credentials()])];
+    this.send = async <S extends z.ZodMiniType | undefined>(request: HttpRequest<S>) => {
+      const { operation } = request;
+      let response: HttpResponse<Data<S>>;
+      try {
+        response = await auth.send(
+          (headers) => this.http.request({ ...request, headers: { ...request.headers, ...headers } }),
+          (refused) =>
+            log.warn(`${vendor} answered ${refused.status}; retrying once with ${auth.renewal}`, {
+              operation,
+            }),
+        );
+      } catch (error) {
+        if (!(error instanceof VendorHttpError) || !toError) throw error;
+        throw toError({
+          request,
+          status: error.status,
+          retryAfterMs: error.retryAfterMs,
+          secrets: this.secrets(),
+          // 429/5xx after HttpClient's retries: its redacted detail; an answered 4xx: the whole body.
+          ...(error.retryable
+            ? { body: error.detail, cause: error }
+            : { body: error.body, headers: error.headers }),
+        });
+      }
+      if (callLog !== false) {
+        log.info(`${vendor} call`, { operation, status: response.status, ...callLog?.(response) });
+      }
+      return response;
+    };
   }
 
   /** The full URL a path resolves to (for logs and tests). */
   url(path: string): string {
     return this.http.url(path);
-  }
-
-  /** The values to redact from any message the client builds itself: every credential it sent. */
-  secrets(): (string | undefined)[] {
-    return [...new Set([...this.auth.secrets(), ...this.http.credentials()])];
-  }
-
-  /** Sends with the auth headers; a status outside 2xx and `acceptStatus` raises (see `toError`). */
-  async send<S extends z.ZodMiniType | undefined = undefined>(
-    request: HttpRequest<S>,
-  ): Promise<HttpResponse<Data<S>>> {
-    let response: HttpResponse<Data<S>>;
-    try {
-      response = await this.auth.send(
-        (headers) => this.http.request({ ...request, headers: { ...request.headers, ...headers } }),
-        (refused) =>
-          this.log.warn(
-            `${this.vendor} answered ${refused.status}; retrying once with ${this.auth.renewal}`,
-            { operation: request.operation },
-          ),
-      );
-    } catch (error) {
-      if (!(error instanceof VendorHttpError) || !this.options.toError) throw error;
-      throw this.options.toError(this.errorInfo(request, error));
-    }
-    const callLog = this.options.callLog;
-    if (callLog !== false) {
-      this.log.info(`${this.vendor} call`, {
-        operation: request.operation,
-        status: response.status,
-        ...callLog?.(response),
-      });
-    }
-    return response;
-  }
-
-  private errorInfo(request: AnyHttpRequest, error: VendorHttpError): VendorErrorInfo {
-    const common = {
-      request,
-      status: error.status,
-      retryAfterMs: error.retryAfterMs,
-      secrets: this.secrets(),
-    };
-    // 429/5xx after HttpClient's retries: its redacted detail; an answered 4xx: the whole body.
-    return error.retryable
-      ? { ...common, body: error.detail, cause: error }
-      : { ...common, body: error.body, headers: error.headers };
   }
 }

@@ -128,7 +128,7 @@ export type ClickMaintPartsChangedData = z.infer<typeof clickMaintPartsChangedDa
 export const clickMaintPartsEvents = defineEvents('click-maint', {
   'parts.changed': {
     schema: clickMaintPartsChangedDataSchema,
-    description: 'Click Maint parts of one entity changed since the last poll (on hand and minimum)',
+    description: "An entity's parts whose stock or minimum changed",
   },
 });
 

@@ -98,11 +98,11 @@ export type DeepomaticWorkOrderDeletedData = z.infer<typeof deepomaticWorkOrderD
 export const deepomaticEvents = defineEvents('deepomatic', {
   'work-order.changed': {
     schema: deepomaticWorkOrderChangedSchema,
-    description: "A followed Deepomatic work order's progress or review changed",
+    description: 'Work order progress or review changed',
   },
   'work-order.deleted': {
     schema: deepomaticWorkOrderDeletedSchema,
-    description: 'A followed Deepomatic work order no longer exists (404)',
+    description: 'Work order gone (404)',
   },
 });
 

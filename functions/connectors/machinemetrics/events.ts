@@ -3,7 +3,7 @@
  * receiver both emit these, so a flow handles downtime the same way whichever way it came in.
  */
 import * as z from 'zod/mini';
-import { defineEvents } from '../../core/events.ts';
+import type { EventCatalogue } from '../../core/events.ts';
 
 export const DOWNTIME_STARTED = 'machinemetrics.downtime.started';
 export const DOWNTIME_CATEGORIZED = 'machinemetrics.downtime.categorized';
@@ -51,14 +51,14 @@ export const downtimeEndedSchema = z.object({
 export type DowntimeEnded = z.infer<typeof downtimeEndedSchema>;
 
 /** The downtime events, as both the poller (detector) and the Workflow webhook emit them. */
-export const machineMetricsEvents = defineEvents('machinemetrics', {
-  'downtime.started': {
+export const machineMetricsEvents = {
+  [DOWNTIME_STARTED]: {
     schema: downtimeStartedSchema,
-    description: 'A machine has been down for at least the configured minimum',
+    description: 'Machine down past the configured minimum',
   },
-  'downtime.categorized': {
+  [DOWNTIME_CATEGORIZED]: {
     schema: downtimeCategorizedSchema,
-    description: 'An operator categorised (or re-categorised) the reason of a downtime',
+    description: 'Downtime reason set or changed',
   },
-  'downtime.ended': { schema: downtimeEndedSchema, description: 'The machine runs again' },
-});
+  [DOWNTIME_ENDED]: { schema: downtimeEndedSchema, description: 'Machine runs again' },
+} as const satisfies EventCatalogue;

@@ -12,7 +12,7 @@
  */
 import * as z from 'zod/mini';
 import { VendorResponseError } from '../../core/errors.ts';
-import { defineEvents, type EventDefinition } from '../../core/events.ts';
+import type { EventDefinition } from '../../core/events.ts';
 import { MW_VENDOR } from './errors.ts';
 
 export const MW_EVENT_NAMES = [
@@ -147,31 +147,24 @@ export const MW_EVENT_SCHEMAS = {
 export type MwEventOf<K extends MwEventName> = z.output<(typeof MW_EVENT_SCHEMAS)[K]>;
 export type MwEvent = { [K in MwEventName]: MwEventOf<K> }[MwEventName];
 
-/** What each webhook means (reference §4.5), for people. */
-const MW_EVENT_DESCRIPTIONS: { [K in MwEventName]: string } = {
-  TaskWasCompleted: 'A task was completed',
-  TaskWasScheduled: 'A task was created or scheduled',
-  TaskWasCanceled: 'A task was canceled',
-  TaskWasStarted: 'A task was started',
-  ActivityWasAddedOnTask: 'An activity was added on a task',
-  SparePartWasOutOfStock: "A spare part's stock reached zero",
-  SparePartStockWasUnderMinThreshold: "A spare part's stock fell under its minimum",
-  SparePartWasManuallyRecounted: "A spare part's stock was recounted",
-  SparePartWasRestocked: 'A spare part was restocked',
-  SparePartWasConsumed: 'A spare part was consumed',
-  SparePartConsumptionWasCanceled: "A spare part's consumption was canceled",
-};
+/**
+ * What a webhook means (reference §4.5), for people: its name in words (`Task was started`). Only
+ * TaskWasScheduled says less than it means.
+ */
+const describe = (name: MwEventName): string =>
+  name === 'TaskWasScheduled'
+    ? 'Task was created or scheduled'
+    : name.replace(/\B[A-Z]/g, (letter) => ` ${letter.toLowerCase()}`);
 
 /** The 11 webhook events; `data` is the payload as received, checked by its event's schema. */
-export const mobilityWorkEvents = defineEvents(
-  'mobility-work',
-  Object.fromEntries(
-    MW_EVENT_NAMES.map((name) => [
-      name,
-      { schema: MW_EVENT_SCHEMAS[name], description: MW_EVENT_DESCRIPTIONS[name] },
-    ]),
-  ) as unknown as { [K in MwEventName]: EventDefinition<MwEventOf<K>> },
-);
+export const mobilityWorkEvents = Object.fromEntries(
+  MW_EVENT_NAMES.map((name) => [
+    MW_EVENT[name],
+    { schema: MW_EVENT_SCHEMAS[name], description: describe(name) },
+  ]),
+) as unknown as {
+  readonly [K in MwEventName as `mobility-work.${K}`]: EventDefinition<MwEventOf<K>>;
+};
 
 // ---- accessors of payloads as received (the webhook receiver reads them before routing) ---------
 

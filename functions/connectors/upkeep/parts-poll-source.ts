@@ -121,7 +121,7 @@ export type UpKeepPartsChangedData = z.infer<typeof upkeepPartsChangedDataSchema
 export const upkeepPartsEvents = defineEvents('upkeep', {
   'parts.changed': {
     schema: upkeepPartsChangedDataSchema,
-    description: 'UpKeep parts changed since the last poll (quantities and minimums)',
+    description: 'Parts whose quantity or minimum changed',
   },
 });
 

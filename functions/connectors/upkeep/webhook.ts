@@ -9,7 +9,7 @@
 import * as z from 'zod/mini';
 import { bodyFingerprint, constantTimeEqual } from '../../core/digest.ts';
 import { MillwrightError, WebhookError } from '../../core/errors.ts';
-import { defineEvents, type EventDefinition } from '../../core/events.ts';
+import type { EventDefinition } from '../../core/events.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
 import { boundedId, MAX_EVENT_NAME_BYTES } from '../../core/limits.ts';
 import { readSecret } from '../../core/secrets.ts';
@@ -65,18 +65,12 @@ export const upkeepWebhookDataSchema = z.object({
 export type UpKeepWebhookData = z.output<typeof upkeepWebhookDataSchema>;
 
 /** Every documented event, each with the normalised `data` above (the object is re-read by id). */
-export const upkeepWebhookEvents = defineEvents(
-  'upkeep',
-  Object.fromEntries(
-    UPKEEP_WEBHOOK_EVENTS.map((name) => [
-      name,
-      {
-        schema: upkeepWebhookDataSchema,
-        description: `UpKeep webhook ${name} (the object is re-read by id)`,
-      },
-    ]),
-  ) as unknown as Record<UpKeepWebhookEvent, EventDefinition<UpKeepWebhookData>>,
-);
+export const upkeepWebhookEvents = Object.fromEntries(
+  UPKEEP_WEBHOOK_EVENTS.map((name) => [
+    `upkeep.${name}`,
+    { schema: upkeepWebhookDataSchema, description: `${name}; the object is re-read by id` },
+  ]),
+) as unknown as { readonly [K in UpKeepWebhookEvent as `upkeep.${K}`]: EventDefinition<UpKeepWebhookData> };
 
 const KNOWN = new Set<string>(UPKEEP_WEBHOOK_EVENTS);
 const isKnownEvent = (name: string): name is UpKeepWebhookEvent => KNOWN.has(name);

@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   apiKeyHeader,
   bearer,
-  CredentialCache,
+  credentialCache,
   type HttpAuth,
   SessionAuth,
 } from '../../../functions/core/auth.ts';
@@ -157,7 +157,7 @@ describe('key strategies', () => {
 describe('CredentialCache', () => {
   it('loads once for concurrent callers and keeps a value another caller already renewed', async () => {
     const s = secret(['v1', 'v2', 'v3']);
-    const cache = new CredentialCache({ load: s.load });
+    const cache = credentialCache({ load: s.load });
     expect(await Promise.all([cache.get(), cache.get()])).toEqual(['v1', 'v1']);
     expect(await cache.renew('v1')).toBe('v2');
     // A caller still holding v1 gets v2 without another read.
