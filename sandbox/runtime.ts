@@ -59,11 +59,13 @@ import {
   type LocalDynamo,
   startLocalDynamo,
 } from './dynamo.ts';
+import { createEventSourceMapping } from './event-source.ts';
 import { startIngress } from './ingress.ts';
 import { consoleLog } from './log.ts';
+import { createScheduler } from './scheduler.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
-import { type FlowQueues, type LocalSqs, pollOnce, queueDepth, startLocalSqs } from './sqs.ts';
+import { type FlowQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
 
 export interface SandboxOptions {
   /** Deployment config file (default config/default.json) or an already-parsed object. */
@@ -167,15 +169,7 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Some pollers of a tick failed (each was logged); the others ran. */
-export class PollTickError extends Error {
-  constructor(readonly failed: readonly string[]) {
-    super(`poll failed for ${failed.join(', ')}`);
-    this.name = 'PollTickError';
-  }
-}
+export { PollTickError } from './scheduler.ts';
 
 /**
  * Take the data folder (refusing if another sandbox runs on it), reset it if asked, and warn if
@@ -252,6 +246,195 @@ async function startSimulatorOf(
   return start({ ...input, settings, secret, options: input.options ?? {} });
 }
 
+/** The local engines: DynamoDB (in the data folder, if any), SQS and Secrets Manager. */
+async function startEngines(
+  options: SandboxOptions,
+  tableName: string,
+  port: (offset: number) => number,
+  layout: DataDirLayout | undefined,
+  closers: (() => Promise<void>)[],
+) {
+  const dynamo = await startLocalDynamo({ port: port(1), path: layout?.dynamodb });
+  closers.push(() => dynamo.close());
+  await ensureStateTable(dynamo.client, tableName);
+  const sqs = await startLocalSqs({ port: port(2) });
+  closers.push(() => sqs.close());
+  const secrets = await startLocalSecrets(options.secrets, { port: port(3) });
+  closers.push(() => secrets.close());
+  return { dynamo, sqs, secrets };
+}
+
+/** A free port for the ingress, known before the simulators start: they send their webhooks to it. */
+async function reservePort(port: number): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const reserved = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return reserved;
+}
+
+/**
+ * The simulator of every configured vendor (none with `vendors: 'real'`), and the vendor settings
+ * pointed at them.
+ */
+async function startSimulators(
+  deployment: Deployment,
+  options: SandboxOptions,
+  context: {
+    port: (offset: number) => number;
+    layout: DataDirLayout | undefined;
+    clock: Clock;
+    ingressUrl: string;
+    log: Log;
+    closers: (() => Promise<void>)[];
+  },
+) {
+  const { layout, log } = context;
+  const vendors = structuredClone(deployment.vendors) as Record<string, Record<string, unknown>>;
+  const simulators: Sandbox['simulators'] = {};
+  const apiUrls: Record<string, string> = {};
+  if (options.vendors !== 'real') {
+    // In the config's order (the start-up log follows it); ports by registry order.
+    const configured = Object.keys(vendors).flatMap((id) => connectors.filter((c) => c.id === id));
+    if (layout)
+      logSavedSimulators(
+        layout,
+        configured.map((c) => c.id),
+        log,
+      );
+    for (const connector of configured) {
+      const started = await startSimulatorOf(connector, {
+        settings: vendors[connector.id] as Record<string, unknown>,
+        secrets: options.secrets,
+        secretsFile: options.secretsFile,
+        // Consecutive ports after the engines, in registry order.
+        port: context.port(4 + connectors.indexOf(connector)),
+        clock: context.clock,
+        store: layout ? fileStateStore(layout.simulator(connector.id)) : undefined,
+        ingressUrl: context.ingressUrl,
+        log,
+        options: options.simulatorOptions?.[connector.id] ?? {},
+      });
+      (simulators as Record<string, RunningSimulator>)[connector.id] = started.simulator;
+      context.closers.push(() => started.simulator.close());
+      vendors[connector.id] = started.settings as Record<string, unknown>;
+      apiUrls[connector.id] = started.apiUrl;
+    }
+  }
+  if (options.httpTimeoutMs) {
+    for (const v of Object.values(vendors)) v.timeoutMs = options.httpTimeoutMs;
+  }
+  return { vendors, simulators, apiUrls };
+}
+
+/** Each enabled flow's queues, worker (the same as in Lambda) and pollers. */
+async function startFlows(
+  deployment: Deployment,
+  options: SandboxOptions,
+  env: RuntimeEnv,
+  sqs: LocalSqs,
+): Promise<Map<string, SandboxFlow>> {
+  const flows = new Map<string, SandboxFlow>();
+  for (const { flow, config } of deployment.enabled) {
+    const queues = await sqs.createQueue(`${deployment.name}-${flow.id}`.slice(0, 76), {
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 2,
+      maxReceiveCount: deployment.runtime.maxReceiveCount,
+    });
+    // The same worker as in Lambda: re-sends to its own queue, dead-letters poison at once.
+    const worker = createWorker({
+      flow: options.wrapFlow ? options.wrapFlow(flow) : flow,
+      config,
+      env,
+      maxReceiveCount: deployment.runtime.maxReceiveCount,
+      deadLetter: sqsDeadLetter(queues.dlqUrl, sqs.client),
+      requeue: sqsRequeue(queues.queueUrl, sqs.client),
+      retry: { ...deployment.runtime.retry, ...options.retry },
+      // No CloudWatch here: the alarm the metric would raise is a log line.
+      metrics: {
+        needsAttention: (flowId) =>
+          env.log.warn(`alarm: ${flowId}: an event needs attention (metric Millwright/NeedsAttention)`),
+      },
+    });
+    const pollers = flow.triggers
+      .filter((t): t is ScheduleTrigger => t.kind === 'schedule')
+      .map((trigger) => ({ trigger, deps: trigger.source.connect(env) }));
+    flows.set(flow.id, { flow, config, queues, worker, pollers });
+  }
+  return flows;
+}
+
+/** The local HTTP API: every enabled flow's webhook receivers, routed by the flows' handlers. */
+async function startFlowIngress(
+  deployment: Deployment,
+  flows: Map<string, SandboxFlow>,
+  context: {
+    env: RuntimeEnv;
+    queue: EventQueue;
+    port: number;
+    clock: Clock;
+    closers: (() => Promise<void>)[];
+  },
+): Promise<void> {
+  const receivers = new Map<string, WebhookReceiver>();
+  for (const { flow } of flows.values()) {
+    for (const t of flow.triggers) if (t.kind === 'webhook') receivers.set(t.receiver.route, t.receiver);
+  }
+  const routing = buildRouting(
+    [...flows.values()].map(({ flow, queues }) => ({
+      queue: queues.queueUrl,
+      events: webhookEventsOf(flow),
+    })),
+  );
+  const ingress = await startIngress(
+    {
+      receivers: [...receivers.values()],
+      routing,
+      env: context.env,
+      queue: context.queue,
+      maxBytes: deployment.runtime.maxWebhookBytes,
+    },
+    context.port,
+    context.env.log,
+    context.clock,
+  );
+  context.closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        ingress.closeAllConnections();
+        ingress.close(() => resolve());
+      }),
+  );
+}
+
+/** Every service's URL, as written to .sandbox/endpoints.json. */
+function endpointsOf(
+  urls: { ingress: string; dynamodb: string; sqs: string; secretsmanager: string },
+  apiUrls: Record<string, string>,
+  flows: Map<string, SandboxFlow>,
+): Record<string, string> {
+  return {
+    ingress: urls.ingress,
+    ...Object.fromEntries(
+      connectors.flatMap((c) =>
+        c.webhook ? [[`ingress.${c.id}`, webhookUrl(urls.ingress, c.webhook.route)]] : [],
+      ),
+    ),
+    dynamodb: urls.dynamodb,
+    sqs: urls.sqs,
+    secretsmanager: urls.secretsmanager,
+    ...apiUrls,
+    ...Object.fromEntries(
+      [...flows.values()].flatMap(({ flow, queues }) => [
+        [`queue.${flow.id}`, queues.queueUrl],
+        [`dlq.${flow.id}`, queues.dlqUrl],
+      ]),
+    ),
+  };
+}
+
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   // Every line without a credential a client holds or was issued (see core/log.ts).
   const log = redactingLog(options.log ?? consoleLog());
@@ -269,61 +452,18 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   };
   try {
     const layout = options.dataDir ? openDataDir(options.dataDir, options, log, closers) : undefined;
-    const storeFor = (vendor: string): SimulatorStateStore | undefined =>
-      layout ? fileStateStore(layout.simulator(vendor)) : undefined;
-    const dynamo = await startLocalDynamo({ port: port(1), path: layout?.dynamodb });
-    closers.push(() => dynamo.close());
     const tableName = `${deployment.name}-state`;
-    await ensureStateTable(dynamo.client, tableName);
-    const sqs = await startLocalSqs({ port: port(2) });
-    closers.push(() => sqs.close());
-    const secrets = await startLocalSecrets(options.secrets, { port: port(3) });
-    closers.push(() => secrets.close());
-
-    // Reserve the ingress port first: simulators send their webhooks to it.
-    const ingressServer = createServer();
-    await new Promise<void>((resolve, reject) => {
-      ingressServer.once('error', reject);
-      ingressServer.listen(port(0), '127.0.0.1', () => resolve());
-    });
-    const ingressPort = (ingressServer.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => ingressServer.close(() => resolve()));
+    const { dynamo, sqs, secrets } = await startEngines(options, tableName, port, layout, closers);
+    const ingressPort = await reservePort(port(0));
     const ingressUrl = `http://127.0.0.1:${ingressPort}`;
-
-    const vendors = structuredClone(deployment.vendors) as Record<string, Record<string, unknown>>;
-    const simulators: Sandbox['simulators'] = {};
-    const apiUrls: Record<string, string> = {};
-    if (options.vendors !== 'real') {
-      // In the config's order (the start-up log follows it); ports by registry order.
-      const configured = Object.keys(vendors).flatMap((id) => connectors.filter((c) => c.id === id));
-      if (layout)
-        logSavedSimulators(
-          layout,
-          configured.map((c) => c.id),
-          log,
-        );
-      for (const connector of configured) {
-        const started = await startSimulatorOf(connector, {
-          settings: vendors[connector.id] as Record<string, unknown>,
-          secrets: options.secrets,
-          secretsFile: options.secretsFile,
-          // Consecutive ports after the engines, in registry order.
-          port: port(4 + connectors.indexOf(connector)),
-          clock,
-          store: storeFor(connector.id),
-          ingressUrl,
-          log,
-          options: options.simulatorOptions?.[connector.id] ?? {},
-        });
-        (simulators as Record<string, RunningSimulator>)[connector.id] = started.simulator;
-        closers.push(() => started.simulator.close());
-        vendors[connector.id] = started.settings as Record<string, unknown>;
-        apiUrls[connector.id] = started.apiUrl;
-      }
-    }
-    if (options.httpTimeoutMs) {
-      for (const v of Object.values(vendors)) v.timeoutMs = options.httpTimeoutMs;
-    }
+    const { vendors, simulators, apiUrls } = await startSimulators(deployment, options, {
+      port,
+      layout,
+      clock,
+      ingressUrl,
+      log,
+      closers,
+    });
 
     const state = new StateStore({
       tableName,
@@ -351,222 +491,37 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       },
     };
 
-    const sandboxFlows = new Map<string, SandboxFlow>();
-    for (const { flow, config } of deployment.enabled) {
-      const queues = await sqs.createQueue(`${deployment.name}-${flow.id}`.slice(0, 76), {
-        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 2,
-        maxReceiveCount: deployment.runtime.maxReceiveCount,
-      });
-      // The same worker as in Lambda: re-sends to its own queue, dead-letters poison at once.
-      const worker = createWorker({
-        flow: options.wrapFlow ? options.wrapFlow(flow) : flow,
-        config,
-        env,
-        maxReceiveCount: deployment.runtime.maxReceiveCount,
-        deadLetter: sqsDeadLetter(queues.dlqUrl, sqs.client),
-        requeue: sqsRequeue(queues.queueUrl, sqs.client),
-        retry: { ...deployment.runtime.retry, ...options.retry },
-        // No CloudWatch here: the alarm the metric would raise is a log line.
-        metrics: {
-          needsAttention: (flowId) =>
-            log.warn(`alarm: ${flowId}: an event needs attention (metric Millwright/NeedsAttention)`),
-        },
-      });
-      const pollers = flow.triggers
-        .filter((t): t is ScheduleTrigger => t.kind === 'schedule')
-        .map((trigger) => ({ trigger, deps: trigger.source.connect(env) }));
-      sandboxFlows.set(flow.id, { flow, config, queues, worker, pollers });
-    }
+    const sandboxFlows = await startFlows(deployment, options, env, sqs);
+    await startFlowIngress(deployment, sandboxFlows, { env, queue, port: ingressPort, clock, closers });
 
-    const receivers = new Map<string, WebhookReceiver>();
-    for (const { flow } of deployment.enabled) {
-      for (const t of flow.triggers) if (t.kind === 'webhook') receivers.set(t.receiver.route, t.receiver);
-    }
-    const routing = buildRouting(
-      [...sandboxFlows.values()].map(({ flow, queues }) => ({
-        queue: queues.queueUrl,
-        events: webhookEventsOf(flow),
-      })),
-    );
-
-    const ingress = await startIngress(
-      {
-        receivers: [...receivers.values()],
-        routing,
-        env,
-        queue,
-        maxBytes: deployment.runtime.maxWebhookBytes,
-      },
-      ingressPort,
+    const scheduler = createScheduler(
+      [...sandboxFlows.values()].flatMap(({ flow, config, queues, pollers }) =>
+        pollers.map(({ trigger, deps }) => ({
+          what: `${flow.id} (${trigger.source.id})`,
+          run: () => runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }),
+        })),
+      ),
       log,
-      clock,
     );
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          ingress.closeAllConnections();
-          ingress.close(() => resolve());
-        }),
-    );
-
-    /**
-     * The scheduler plays EventBridge Scheduler, where each poll source is its own schedule and its
-     * own Lambda: every poller runs on its own, so one that throws, or hangs in a vendor's 5xx
-     * burst, never delays or stops another. A poller's runs never overlap each other (a run still
-     * going when its next is due makes the next one wait for it, or, on its timer, skip).
-     */
-    const schedules = [...sandboxFlows.values()].flatMap(({ flow, config, queues, pollers }) =>
-      pollers.map(({ trigger, deps }) => ({
-        what: `${flow.id} (${trigger.source.id})`,
-        run: () => runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }),
-        running: undefined as Promise<unknown> | undefined,
-      })),
-    );
-    type Schedule = (typeof schedules)[number];
-    const runSchedule = (schedule: Schedule): Promise<PollRunSummary> => {
-      const previous = schedule.running ?? Promise.resolve();
-      const run = previous.then(schedule.run).catch((error: unknown) => {
-        log.error(
-          `scheduler: poll of ${schedule.what} failed; it runs again at the next tick from the same watermark: ${error instanceof Error ? error.message : String(error)}`,
-        );
-        throw error;
-      });
-      const settled = run.then(
-        () => undefined,
-        () => undefined,
-      );
-      schedule.running = settled;
-      void settled.then(() => {
-        if (schedule.running === settled) schedule.running = undefined;
-      });
-      return run;
-    };
-
-    /** Run every poller once, all at once (what one tick of every schedule does). */
-    const tick = async () => {
-      const results = await Promise.allSettled(schedules.map(runSchedule));
-      const failures = schedules.filter((_, i) => results[i]?.status === 'rejected').map((s) => s.what);
-      if (failures.length > 0) throw new PollTickError(failures);
-      return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    };
-
-    const workerTimeoutMs = (flow: AnyFlow) =>
-      options.workerTimeoutMs ??
-      1000 * Math.max(deployment.runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0);
-    let busy = false;
-    const pollQueues = async () => {
-      let received = 0;
-      let failed = 0;
-      for (const { flow, queues, worker } of sandboxFlows.values()) {
-        // As the event source mapping would: the flow's batch size, and as many concurrent
-        // invocations as its maximum concurrency (one by default in the sandbox).
-        const invocations = Math.max(1, options.workerConcurrency ?? flow.worker?.maxConcurrency ?? 1);
-        const results = await Promise.all(
-          Array.from({ length: invocations }, () =>
-            pollOnce(sqs.client, queues, worker.handler, flow.worker?.batchSize ?? 10, workerTimeoutMs(flow)),
-          ),
-        );
-        for (const r of results) {
-          received += r.received;
-          failed += r.failed;
-        }
-      }
-      return { received, failed };
-    };
-
-    const drain = async ({ timeoutMs = 60_000 } = {}) => {
-      const deadline = Date.now() + timeoutMs;
-      let received = 0;
-      let failed = 0;
-      while (Date.now() < deadline) {
-        while (busy) await sleep(10);
-        busy = true;
-        const r = await pollQueues().finally(() => {
-          busy = false;
-        });
-        received += r.received;
-        failed += r.failed;
-        if (r.received > 0) continue;
-        let pending = 0;
-        for (const { queues } of sandboxFlows.values()) {
-          const d = await queueDepth(sqs.client, queues.queueUrl);
-          // Delayed messages too: a waiting or retrying event is still to be processed.
-          pending += d.visible + d.inFlight + d.delayed;
-        }
-        if (pending === 0) return { received, failed };
-        await sleep(100);
-      }
-      throw new Error(`sandbox queues did not drain within ${timeoutMs} ms`);
-    };
-
-    const settle = async ({ timeoutMs = 60_000, maxRounds = 20 } = {}) => {
-      let received = 0;
-      let failed = 0;
-      for (let rounds = 1; rounds <= maxRounds; rounds++) {
-        const before = enqueued.length;
-        const r = await drain({ timeoutMs });
-        received += r.received;
-        failed += r.failed;
+    const mapping = createEventSourceMapping({
+      sqs: sqs.client,
+      flows: () => sandboxFlows.values(),
+      ...(options.workerConcurrency !== undefined ? { concurrency: options.workerConcurrency } : {}),
+      timeoutMs: (flow) =>
+        options.workerTimeoutMs ??
+        1000 * Math.max(deployment.runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0),
+      enqueuedCount: () => enqueued.length,
+      settleSimulators: async () => {
         for (const sim of Object.values(simulators) as RunningSimulator[]) await sim.settle?.();
-        if (enqueued.length === before) return { received, failed, rounds };
-      }
-      throw new Error(`sandbox did not settle within ${maxRounds} rounds (a loop between flows?)`);
-    };
-
-    const timers: NodeJS.Timeout[] = [];
-    let stopped = false;
-    if (options.workerIntervalMs) {
-      const loop = async () => {
-        while (!stopped) {
-          if (!busy) {
-            busy = true;
-            await pollQueues()
-              .catch((e) => log.error(`event source mapping: ${String(e)}`))
-              .finally(() => {
-                busy = false;
-              });
-          }
-          await sleep(options.workerIntervalMs ?? 200);
-        }
-      };
-      void loop();
-    }
-    if (options.pollIntervalMs) {
-      // One timer per poller (each failed poll is logged by runSchedule, naming its flow).
-      for (const schedule of schedules) {
-        const run = () => {
-          if (stopped || schedule.running) return;
-          void runSchedule(schedule).catch(() => undefined);
-        };
-        timers.push(setInterval(run, options.pollIntervalMs));
-        run();
-      }
-    }
-    closers.push(async () => {
-      stopped = true;
-      for (const t of timers) clearInterval(t);
-      while (busy) await sleep(10);
-      await Promise.all(schedules.map((s) => s.running));
+      },
+      log,
     });
-
-    const endpoints: Record<string, string> = {
-      ingress: ingressUrl,
-      ...Object.fromEntries(
-        connectors.flatMap((c) =>
-          c.webhook ? [[`ingress.${c.id}`, webhookUrl(ingressUrl, c.webhook.route)]] : [],
-        ),
-      ),
-      dynamodb: dynamo.endpoint,
-      sqs: sqs.endpoint,
-      secretsmanager: secrets.endpoint,
-      ...apiUrls,
-      ...Object.fromEntries(
-        [...sandboxFlows.values()].flatMap(({ flow, queues }) => [
-          [`queue.${flow.id}`, queues.queueUrl],
-          [`dlq.${flow.id}`, queues.dlqUrl],
-        ]),
-      ),
-    };
+    if (options.workerIntervalMs) mapping.start(options.workerIntervalMs);
+    if (options.pollIntervalMs) scheduler.start(options.pollIntervalMs);
+    closers.push(async () => {
+      await mapping.stop();
+      await scheduler.stop();
+    });
 
     return {
       deployment,
@@ -585,10 +540,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         if (!target) throw new Error(`no enabled flow ${flowId}`);
         await queue.send(target.queues.queueUrl, events);
       },
-      endpoints,
-      tick,
-      drain,
-      settle,
+      endpoints: endpointsOf(
+        {
+          ingress: ingressUrl,
+          dynamodb: dynamo.endpoint,
+          sqs: sqs.endpoint,
+          secretsmanager: secrets.endpoint,
+        },
+        apiUrls,
+        sandboxFlows,
+      ),
+      tick: () => scheduler.tick(),
+      drain: (o) => mapping.drain(o),
+      settle: (o) => mapping.settle(o),
       close: closeAll,
     };
   } catch (error) {
