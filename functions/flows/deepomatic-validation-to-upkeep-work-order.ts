@@ -35,8 +35,8 @@ import {
 } from '../connectors/deepomatic/poll-source.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
+import { parseEventData } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import { parseEventData } from './shared/downtime.ts';
 import { rememberWorkOrderWrite } from './shared/echo.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
 

@@ -50,8 +50,9 @@ import type {
 } from '../../connectors/machinemetrics/events.ts';
 import { downtimePollSource } from '../../connectors/machinemetrics/poll-source.ts';
 import { machineMetricsWebhook } from '../../connectors/machinemetrics/webhook.ts';
-import type { FlowResult, Trigger } from '../../core/flow.ts';
+import type { Trigger } from '../../core/flow.ts';
 import type { StateStore } from '../../core/state.ts';
+import { minutes } from './format.ts';
 
 const reasonMatcher = z.array(z.string().check(z.minLength(1)));
 
@@ -109,8 +110,6 @@ export function downtimeTriggers<C extends DowntimeSettings>(): readonly [
   ];
 }
 
-export const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
-
 export function matchesReason(list: readonly string[], id: string, name: string): boolean {
   const wanted = new Set(list.map((r) => r.toLowerCase()));
   return wanted.has(id.toLowerCase()) || wanted.has(name.toLowerCase());
@@ -131,9 +130,6 @@ export function startedSkipReason(config: DowntimeSettings, data: DowntimeStarte
   }
   return undefined;
 }
-
-/** Moved to core/events.ts; re-exported while flows move to typed handlers. */
-export { InvalidEventError, parseEventData } from '../../core/events.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Episodes: the per-machine state machine (transition table in this file's header).
@@ -457,14 +453,16 @@ export async function patchEpisode<E extends EpisodeBase>(
 /**
  * A "started" event: the episode with its key (or a new one) learns its start, name and reason; it
  * becomes `started` when `qualifies` says so for the episode's reason (a categorisation seen first wins).
+ * `wasStarted`: the episode with the event's key had already started before this event.
  */
 export function applyStarted<E extends EpisodeBase>(
   ctx: ApplyContext,
   rules: EpisodeRules<E>,
   data: DowntimeStarted,
   qualifies: (episode: E) => string | undefined,
-): Promise<Applied<E> & { skip?: string }> {
+): Promise<Applied<E> & { skip?: string; wasStarted: boolean }> {
   let skip: string | undefined;
+  let wasStarted = false;
   return applyEvent<E>(ctx, data.machineId, rules, (m) => {
     const { episode: found, stale } = locate(m, data.machineId, data.episodeKey, data.startedAt);
     if (stale) return { applied: { status: 'stale', message: stale }, changed: false };
@@ -483,7 +481,7 @@ export function applyStarted<E extends EpisodeBase>(
       e.reasonFrom = source;
     }
     skip = qualifies(e);
-    const wasStarted = e.started;
+    wasStarted = e.started;
     if (!skip) e.started = true;
     const changed = JSON.stringify(e) !== before;
     return {
@@ -495,7 +493,7 @@ export function applyStarted<E extends EpisodeBase>(
       changed,
       key: data.episodeKey,
     };
-  }).then((applied) => ({ ...applied, ...(skip ? { skip } : {}) }));
+  }).then((applied) => ({ ...applied, ...(skip ? { skip } : {}), wasStarted }));
 }
 
 /**
@@ -622,38 +620,3 @@ export const EPISODE_WORK_ORDER_MAPPING = 'downtime-episode-upkeep-work-order';
  * instead of waiting for a work order that will never come.
  */
 export const EPISODE_WITHOUT_WORK_ORDER = 'downtime-episode-no-upkeep-work-order';
-
-/** What bringing a CMMS record in line with an episode did (a work-order flow's `sync`). */
-export interface Synced {
-  workOrderId?: string | number;
-  created?: 'performed' | 'found' | 'duplicate';
-  reason?: string;
-  recovered?: boolean;
-}
-
-/**
- * The run-log result of a downtime event, from what applying it and syncing did; `nothing` when
- * the sync changed nothing. `recoveredNote` is added to the recovery line (e.g. how it completed).
- */
-export function syncResult<E extends EpisodeBase>(
-  applied: Applied<E>,
-  synced: Synced,
-  nothing: () => FlowResult,
-  recoveredNote = '',
-): FlowResult {
-  if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
-  const id = synced.workOrderId;
-  const effects = id !== undefined && id !== '' ? { workOrderId: String(id) } : undefined;
-  const did = [
-    synced.created === 'performed' ? `created work order ${id}` : undefined,
-    synced.created === 'found' ? `found work order ${id} made by an earlier attempt` : undefined,
-    synced.reason ? `work order ${id} reason -> ${synced.reason}` : undefined,
-    synced.recovered ? `recovery recorded on work order ${id}${recoveredNote}` : undefined,
-  ].filter((x): x is string => x !== undefined);
-  if (did.length > 0) {
-    const episode = 'episode' in applied ? applied.episode : undefined;
-    const what = episode ? ` (${episode.machineName}, ${episode.reasonName}, episode ${episode.key})` : '';
-    return { outcome: 'done', message: `${did.join('; ')}${what}`, effects };
-  }
-  return { ...nothing(), ...(effects ? { effects } : {}) };
-}
