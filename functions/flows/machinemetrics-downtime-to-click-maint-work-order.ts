@@ -7,7 +7,8 @@
  * runs again the work order records the end (and, with `onRecovery: "complete"`, is completed).
  * Every event goes to its episode through the per-machine state machine of shared/downtime.ts (the
  * transition table is there): a late, replayed or out-of-order event lands on its own episode or is
- * `stale`, an end or reason seen before the work order exists is applied right after its create.
+ * `stale`, an end or reason seen before the work order exists is applied right after its create
+ * (the handlers and that sync are shared/downtime-record.ts's; this file states the Click Maint side).
  *
  * Click Maint has no idempotency key and no external-id field, so the title carries a short tag
  * derived from the episode key; after an unanswered create, the retry searches for the tag

@@ -6,6 +6,7 @@
  * event goes to its episode through the per-machine state machine of shared/downtime.ts (the
  * transition table is there; here the "record" is the task, and recovery and categorisation are
  * recorded in the episode and the run log only: Mobility Work's API cannot update or close a task).
+ * The handlers are shared/downtime-record.ts's; this file states the Mobility Work side.
  *
  * Mobility Work returns no id when a task is created and has no idempotency key or task read in its
  * API (reference §3.9, §3.12; the Search Task API is outside api-doc.txt and unverified, §8), so:

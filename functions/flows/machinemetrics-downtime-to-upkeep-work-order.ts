@@ -13,6 +13,7 @@
  * handled. An end or a reason seen before the work order exists is kept and applied right after the
  * create (create, asset not-available, reason, then recovery: asset available and the end on the
  * work order), each step under its own claim, so a retry finishes whatever an earlier attempt left.
+ * The handlers and that sync are shared/downtime-record.ts's; this file states the UpKeep side.
  */
 import * as z from 'zod/mini';
 import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';

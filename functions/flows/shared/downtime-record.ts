@@ -13,12 +13,11 @@ import {
   DOWNTIME_CATEGORIZED,
   DOWNTIME_ENDED,
   DOWNTIME_STARTED,
-  type DowntimeCategorized,
-  type DowntimeEnded,
   type DowntimeStarted,
+  type machineMetricsEvents,
 } from '../../connectors/machinemetrics/events.ts';
 import { once } from '../../core/claims.ts';
-import type { TypedEvent } from '../../core/events.ts';
+import type { EventOf } from '../../core/events.ts';
 import type { FlowContext, FlowResult } from '../../core/flow.ts';
 import {
   type Applied,
@@ -34,9 +33,11 @@ import {
 } from './downtime.ts';
 import { minutes } from './format.ts';
 
-export type StartedEvent = TypedEvent<typeof DOWNTIME_STARTED, DowntimeStarted>;
-export type CategorizedEvent = TypedEvent<typeof DOWNTIME_CATEGORIZED, DowntimeCategorized>;
-export type EndedEvent = TypedEvent<typeof DOWNTIME_ENDED, DowntimeEnded>;
+/** A downtime event as a handler gets it: its data parsed and typed by its schema. */
+type DowntimeEvent<T extends keyof typeof machineMetricsEvents> = EventOf<typeof machineMetricsEvents, T>;
+export type StartedEvent = DowntimeEvent<typeof DOWNTIME_STARTED>;
+export type CategorizedEvent = DowntimeEvent<typeof DOWNTIME_CATEGORIZED>;
+export type EndedEvent = DowntimeEvent<typeof DOWNTIME_ENDED>;
 
 /** What applying an event did, when it landed on an episode. */
 export type OnEpisode<E extends EpisodeBase> = Extract<Applied<E>, { episode: E }>;
