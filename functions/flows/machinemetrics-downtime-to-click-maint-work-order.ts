@@ -95,7 +95,12 @@ export function workOrderDescription(e: Episode, now: Date): string {
 /** The entity the work order lives in (kept on the episode; the config's as a fallback). */
 const entityOf = (ctx: Ctx, e: Episode) => e.entityId ?? ctx.config.machines[e.machineId]?.entityId ?? 0;
 
-const target = workOrderTarget<ClickMaintDowntimeConfig, Deps, Episode>({
+const target = workOrderTarget<
+  ClickMaintDowntimeConfig,
+  Deps,
+  Episode,
+  { entityId: number; assetId: number }
+>({
   unmapped: unlistedMachine(FLOW_ID),
   placement: (config, machineId) => {
     const mapping = config.machines[machineId];
@@ -103,11 +108,11 @@ const target = workOrderTarget<ClickMaintDowntimeConfig, Deps, Episode>({
   },
   idOf: Number,
   // An earlier attempt may have created it (timeout after the create): search for the title tag.
-  async find(ctx, episode, { entityId = 0 }) {
+  async find(ctx, episode, { entityId }) {
     const found = await ctx.deps.clickMaint.findWorkOrderByTitleTag(entityId, episodeTag(episode.key));
-    return found ? String(found.id) : undefined;
+    return found ? { workOrderId: String(found.id) } : undefined;
   },
-  async create(ctx, episode, { entityId = 0, assetId }) {
+  async create(ctx, episode, { entityId, assetId }) {
     const { config } = ctx;
     const locationId = config.machines[episode.machineId]?.locationId;
     const wo = await ctx.deps.clickMaint.createWorkOrder(entityId, {
@@ -123,7 +128,7 @@ const target = workOrderTarget<ClickMaintDowntimeConfig, Deps, Episode>({
         ? { technicians_ids: config.workOrder.technicianIds }
         : {}),
     });
-    return String(wo.id);
+    return { workOrderId: String(wo.id) };
   },
   showReason: (ctx, e, id) =>
     ctx.deps.clickMaint.updateWorkOrder(entityOf(ctx, e), id, {

@@ -44,12 +44,7 @@ import {
   patchEpisode,
   readEpisode,
 } from './shared/downtime.ts';
-import {
-  type DowntimeTarget,
-  downtimeHandlers,
-  type SyncRequest,
-  unlistedMachine,
-} from './shared/downtime-record.ts';
+import { type DowntimeTarget, downtimeHandlers, unlistedMachine } from './shared/downtime-record.ts';
 import { minutes } from './shared/format.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-mobility-work-task';
@@ -225,7 +220,12 @@ interface Synced {
  * Mobility Work's API cannot update or close a task, so categorisations and ends stay in the
  * episode and the run log.
  */
-async function sync(ctx: Ctx, { machineId, key, create, eventId }: SyncRequest): Promise<Synced> {
+async function sync(
+  ctx: Ctx,
+  { machineId, key }: EpisodeBase,
+  create: boolean,
+  eventId: string,
+): Promise<Synced> {
   const done: Synced = {};
   if (!create) return done;
   const e = await readEpisode<Episode>(ctx, machineId, key);

@@ -17,7 +17,7 @@
  */
 import * as z from 'zod/mini';
 import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';
-import { fetchWebhookSubject, type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
+import { type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { once, sendOnce } from '../core/claims.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
@@ -186,7 +186,7 @@ async function writeWorkOrder(ctx: Ctx, id: string, patch: Parameters<UpKeepClie
   await rememberWorkOrderWrite(ctx, await ctx.deps.upkeep.updateWorkOrder(id, patch));
 }
 
-const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode>({
+const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode, { assetId: string }>({
   async unmapped(ctx, data) {
     if (assetFor(ctx.config, data.machineId)) return undefined;
     ctx.log.warn('machine has no UpKeep asset mapping; skipped', {
@@ -213,9 +213,10 @@ const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode>({
   async find(ctx, episode, { assetId }) {
     const since = Date.parse(episode.startedAt ?? ctx.now().toISOString()) - 60 * 60_000;
     const candidates = await ctx.deps.upkeep.listAllWorkOrders({ asset: assetId, createdAtGte: since });
-    return candidates.find((wo: WorkOrder) => wo.description?.includes(marker(episode.key)))?.id;
+    const found = candidates.find((wo: WorkOrder) => wo.description?.includes(marker(episode.key)));
+    return found ? { workOrderId: found.id } : undefined;
   },
-  async create(ctx, episode, { assetId = '' }) {
+  async create(ctx, episode, { assetId }) {
     const { config } = ctx;
     const wo = await ctx.deps.upkeep.createWorkOrder({
       title: workOrderTitle(config, episode),
@@ -228,7 +229,7 @@ const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode>({
       startDate: Date.parse(episode.startedAt ?? ctx.now().toISOString()),
     });
     await rememberWorkOrderWrite(ctx, wo);
-    return wo.id;
+    return { workOrderId: wo.id };
   },
   steps: upkeepSteps,
   showReason: (ctx, e, id) =>
@@ -262,7 +263,9 @@ type UpKeepWorkOrderEvent = TypedEvent<(typeof UPKEEP_EVENTS)[number], UpKeepWeb
 
 /** UpKeep work-order webhooks: recognise our own writes (no loops); note changes made by people. */
 async function onUpKeepWorkOrder(event: UpKeepWorkOrderEvent, ctx: Ctx): Promise<FlowResult> {
-  const wo = await fetchWebhookSubject(ctx.deps.upkeep, event.data);
+  // The body is a trigger only: the work order is read again from the API.
+  const { objectType, objectId } = event.data;
+  const wo = objectType === 'workOrder' ? await ctx.deps.upkeep.getWorkOrder(objectId) : undefined;
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
   const echo = await workOrderEcho(ctx, wo);
   if (echo) return echo;

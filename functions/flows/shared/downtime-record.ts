@@ -26,6 +26,7 @@ import {
   applyStarted,
   type DowntimeSettings,
   type EpisodeBase,
+  type EpisodeRules,
   episodeRules,
   patchEpisode,
   readEpisode,
@@ -44,29 +45,21 @@ export type OnEpisode<E extends EpisodeBase> = Extract<Applied<E>, { episode: E 
 /** The same for a "started" event: why it makes no record (if so), and whether it was started before. */
 export type StartedOnEpisode<E extends EpisodeBase> = OnEpisode<E> & { skip?: string; wasStarted: boolean };
 
-/** Which episode to bring in line, and whether this event may create its record. */
-export interface SyncRequest {
-  machineId: string;
-  /** Any key of the episode. */
-  key: string;
-  /** Only a "started" event makes a record. */
-  create: boolean;
-  /** The event being handled (a parked event, replayed, is recognised by it). */
-  eventId: string;
-}
-
-/** What a downtime flow states about its target system; the kit does the rest. */
+/** What a downtime flow states about its target system; the kit does the rest (calling these unbound). */
 export interface DowntimeTarget<C extends DowntimeSettings, D, E extends EpisodeBase, S> {
   /** Whether the episode has its record (two episodes that both have one are never merged). */
-  hasRecord(episode: E): boolean;
+  hasRecord: (episode: E) => boolean;
   /** The result for a "started" event of a machine this flow makes no record for; undefined: go on. */
   unmapped(ctx: FlowContext<C, D>, data: DowntimeStarted): Promise<FlowResult | undefined>;
-  /** Bring the record in line with the episode. */
-  sync(ctx: FlowContext<C, D>, request: SyncRequest): Promise<S>;
+  /**
+   * Bring the record in line with the episode (read afresh by its machine and key). Only a "started"
+   * event may `create` it; `eventId` is the event handled (a parked one, replayed, is recognised by it).
+   */
+  sync(ctx: FlowContext<C, D>, episode: EpisodeBase, create: boolean, eventId: string): Promise<S>;
   /** The run-log result of an event that landed on an episode, after the sync. */
   started(applied: StartedOnEpisode<E>, synced: S, data: DowntimeStarted, ctx: FlowContext<C, D>): FlowResult;
-  categorized(applied: OnEpisode<E>, synced: S): FlowResult;
-  ended(applied: OnEpisode<E>, synced: S): FlowResult;
+  categorized: (applied: OnEpisode<E>, synced: S) => FlowResult;
+  ended: (applied: OnEpisode<E>, synced: S) => FlowResult;
 }
 
 const offEpisode = (applied: { status: string; message: string }): FlowResult => ({
@@ -79,9 +72,7 @@ export function downtimeHandlers<C extends DowntimeSettings, D, E extends Episod
   target: DowntimeTarget<C, D, E, S>,
 ) {
   type Ctx = FlowContext<C, D>;
-  const rulesFor = (config: C) => episodeRules<E>(config, (e) => target.hasRecord(e));
-  const sync = (ctx: Ctx, event: { id: string }, machineId: string, key: string, create: boolean) =>
-    target.sync(ctx, { machineId, key, create, eventId: event.id });
+  const rulesFor = (config: C) => episodeRules<E>(config, target.hasRecord);
 
   async function onStarted(event: StartedEvent, ctx: Ctx): Promise<FlowResult> {
     const { data } = event;
@@ -94,25 +85,27 @@ export function downtimeHandlers<C extends DowntimeSettings, D, E extends Episod
     if (!('episode' in applied)) return offEpisode(applied);
     const episode = applied.episode;
     if (applied.skip && !episode.started) return { outcome: 'skipped', message: applied.skip };
-    const synced = await sync(ctx, event, data.machineId, episode.key, true);
+    const synced = await target.sync(ctx, episode, true, event.id);
     return target.started(applied, synced, data, ctx);
   }
 
-  async function onCategorized(event: CategorizedEvent, ctx: Ctx): Promise<FlowResult> {
-    const applied = await applyCategorized<E>(ctx, rulesFor(ctx.config), event.data);
-    if (!('episode' in applied)) return offEpisode(applied);
-    const synced = await sync(ctx, event, event.data.machineId, applied.episode.key, false);
-    return target.categorized(applied, synced);
-  }
+  /** A categorisation or an end: applied to its episode, then the record brought in line. */
+  const onUpdate =
+    <T extends CategorizedEvent | EndedEvent>(
+      apply: (ctx: Ctx, rules: EpisodeRules<E>, data: T['data']) => Promise<Applied<E>>,
+      result: (applied: OnEpisode<E>, synced: S) => FlowResult,
+    ) =>
+    async (event: T, ctx: Ctx): Promise<FlowResult> => {
+      const applied = await apply(ctx, rulesFor(ctx.config), event.data);
+      if (!('episode' in applied)) return offEpisode(applied);
+      return result(applied, await target.sync(ctx, applied.episode, false, event.id));
+    };
 
-  async function onEnded(event: EndedEvent, ctx: Ctx): Promise<FlowResult> {
-    const applied = await applyEnded<E>(ctx, rulesFor(ctx.config), event.data);
-    if (!('episode' in applied)) return offEpisode(applied);
-    const synced = await sync(ctx, event, event.data.machineId, applied.episode.key, false);
-    return target.ended(applied, synced);
-  }
-
-  return { [DOWNTIME_STARTED]: onStarted, [DOWNTIME_CATEGORIZED]: onCategorized, [DOWNTIME_ENDED]: onEnded };
+  return {
+    [DOWNTIME_STARTED]: onStarted,
+    [DOWNTIME_CATEGORIZED]: onUpdate<CategorizedEvent>(applyCategorized, target.categorized),
+    [DOWNTIME_ENDED]: onUpdate<EndedEvent>(applyEnded, target.ended),
+  };
 }
 
 /** `unmapped` for flows that serve only the machines listed in their `machines` config. */
@@ -134,8 +127,10 @@ export function downtimeLines(episode: EpisodeBase, now: Date): string[] {
   ];
   const started = Date.parse(episode.startedAt ?? now.toISOString());
   if (episode.endedAt) {
-    lines.push(`Running again since: ${episode.endedAt}`);
-    lines.push(`Total downtime: ${minutes(episode.downtimeMs ?? Date.parse(episode.endedAt) - started)}`);
+    lines.push(
+      `Running again since: ${episode.endedAt}`,
+      `Total downtime: ${minutes(episode.downtimeMs ?? Date.parse(episode.endedAt) - started)}`,
+    );
   } else {
     lines.push(`Down for at least: ${minutes(now.getTime() - started)} when reported`);
   }
@@ -168,19 +163,26 @@ export interface RecordStep<C, D, E> {
 }
 
 type IdOf<E extends WorkOrderEpisode> = NonNullable<E['workOrderId']>;
+/** What the work order's create claim records. */
+export type WorkOrderClaim = { workOrderId: string };
 
 /** What a work-order flow states about its CMMS; `workOrderTarget` makes the target of it. */
-export interface WorkOrderSpec<C extends DowntimeSettings, D, E extends WorkOrderEpisode> {
+export interface WorkOrderSpec<
+  C extends DowntimeSettings,
+  D,
+  E extends WorkOrderEpisode,
+  P extends Partial<E>,
+> {
   /** Whether (and why not) a "started" event's machine gets a work order: see DowntimeTarget. */
-  unmapped(ctx: FlowContext<C, D>, data: DowntimeStarted): Promise<FlowResult | undefined>;
+  unmapped: DowntimeTarget<C, D, E, Synced>['unmapped'];
   /** Where the machine's work order goes (asset, entity), kept on the episode; undefined: nowhere. */
-  placement(config: C, machineId: string): Partial<E> | undefined;
+  placement(config: C, machineId: string): P | undefined;
   /** The work-order id the create claim records (a string) as the episode keeps it. */
   idOf(claimed: string): IdOf<E>;
   /** The work order an earlier attempt made (e.g. timeout after the create), found by its marker. */
-  find(ctx: FlowContext<C, D>, episode: E, placement: Partial<E>): Promise<string | undefined>;
+  find(ctx: FlowContext<C, D>, episode: E, placement: P): Promise<WorkOrderClaim | undefined>;
   /** Create it, as of the episode's start (a known end comes with the recovery update right after). */
-  create(ctx: FlowContext<C, D>, episode: E, placement: Partial<E>): Promise<string>;
+  create(ctx: FlowContext<C, D>, episode: E, placement: P): Promise<WorkOrderClaim>;
   /** Steps after the create and before the reason update (e.g. asset downtime). */
   steps?: readonly RecordStep<C, D, E>[];
   /** Show the episode's current reason on the work order. */
@@ -198,77 +200,84 @@ export interface WorkOrderSpec<C extends DowntimeSettings, D, E extends WorkOrde
 }
 
 /**
- * Bring the work order in line with the episode: create it (only when `create`: a "started"
- * event), the flow's own steps, show the current reason, apply the recovery. One step at a time,
- * each under its own claim and recorded on the episode, so a retry or another event finishes what is left.
+ * The next step that brings the work order in line with the episode, done now: create it (only
+ * when `create`: a "started" event), the flow's own steps, show the current reason, apply the
+ * recovery; each under its own claim. Returns the episode's change, or undefined when nothing is left.
  */
-async function syncWorkOrder<C extends DowntimeSettings, D, E extends WorkOrderEpisode>(
-  spec: WorkOrderSpec<C, D, E>,
+async function nextStep<C extends DowntimeSettings, D, E extends WorkOrderEpisode, P extends Partial<E>>(
+  spec: WorkOrderSpec<C, D, E, P>,
   ctx: FlowContext<C, D>,
-  { machineId, key, create }: SyncRequest,
+  e: E,
+  create: boolean,
+  done: Synced,
+): Promise<((stored: E) => Partial<E>) | undefined> {
+  if (e.workOrderId === undefined) {
+    const placement = create ? spec.placement(ctx.config, e.machineId) : undefined;
+    if (!placement) return undefined;
+    const created = await once(ctx.state, {
+      key: `${ctx.flowId}:work-order:${e.key}`,
+      find: () => spec.find(ctx, e, placement),
+      perform: () => spec.create(ctx, e, placement),
+    });
+    done.created = created.how;
+    return (x) => ({
+      workOrderId: spec.idOf(created.result.workOrderId as string),
+      ...placement,
+      // What the record shows is known only when this attempt made it ('' forces a reason update).
+      reasonShown: x.reasonShown ?? (created.how === 'performed' ? e.reasonId : ''),
+    });
+  }
+  const workOrderId = e.workOrderId as IdOf<E>;
+  // An update's claim records the work order it wrote to.
+  const claimed = async (write: Promise<unknown>) => {
+    await write;
+    return { workOrderId: String(workOrderId) };
+  };
+  done.workOrderId = workOrderId;
+  const own = spec.steps?.find((s) => s.due(ctx, e));
+  if (own) {
+    const change = await own.run(ctx, e);
+    return () => change;
+  }
+  if (e.reasonShown !== e.reasonId) {
+    await once(ctx.state, {
+      key: `${ctx.flowId}:reason:${e.key}:${e.reasonId}:${e.reasonAt ?? e.reasonFrom ?? ''}`,
+      perform: () => claimed(spec.showReason(ctx, e, workOrderId)),
+    });
+    done.reason = e.reasonName;
+    return () => ({ reasonShown: e.reasonId }) as Partial<E>;
+  }
+  if (e.endedAt && !e.recovered) {
+    // The work order first: it says the most, and a step after it that must be parked does not hold it.
+    await once(ctx.state, {
+      key: `${ctx.flowId}:recovered:${e.key}`,
+      perform: () => claimed(spec.recover(ctx, e, workOrderId)),
+    });
+    await spec.afterRecovery?.(ctx, e);
+    done.recovered = true;
+    return () => ({ recovered: true }) as Partial<E>;
+  }
+  return undefined;
+}
+
+/**
+ * Bring the work order in line with the episode one step at a time, each recorded on the episode,
+ * so a retry or another event finishes what is left.
+ */
+async function syncWorkOrder<C extends DowntimeSettings, D, E extends WorkOrderEpisode, P extends Partial<E>>(
+  spec: WorkOrderSpec<C, D, E, P>,
+  ctx: FlowContext<C, D>,
+  { machineId, key }: EpisodeBase,
+  create: boolean,
 ): Promise<Synced> {
   const done: Synced = {};
-  const steps = spec.steps ?? [];
   // Every step once, plus a few repeats when other events change the episode meanwhile.
-  for (let step = 0; step < steps.length + 6; step++) {
+  for (let step = 0; step < (spec.steps?.length ?? 0) + 6; step++) {
     const e = await readEpisode<E>(ctx, machineId, key);
     if (!e?.started) return done;
-    if (e.workOrderId === undefined) {
-      if (!create) return done;
-      const placement = spec.placement(ctx.config, machineId);
-      if (!placement) return done;
-      const created = await once(ctx.state, {
-        key: `${ctx.flowId}:work-order:${e.key}`,
-        find: async () => {
-          const found = await spec.find(ctx, e, placement);
-          return found === undefined ? undefined : { workOrderId: found };
-        },
-        perform: async () => ({ workOrderId: await spec.create(ctx, e, placement) }),
-      });
-      done.created = created.how;
-      await patchEpisode<E>(ctx, machineId, key, (x) => ({
-        workOrderId: spec.idOf(created.result.workOrderId as string),
-        ...placement,
-        // What the record shows is known only when this attempt made it ('' forces a reason update).
-        reasonShown: x.reasonShown ?? (created.how === 'performed' ? e.reasonId : ''),
-      }));
-      continue;
-    }
-    const workOrderId = e.workOrderId as IdOf<E>;
-    done.workOrderId = workOrderId;
-    const own = steps.find((s) => s.due(ctx, e));
-    if (own) {
-      const change = await own.run(ctx, e);
-      await patchEpisode<E>(ctx, machineId, key, () => change);
-      continue;
-    }
-    if (e.reasonShown !== e.reasonId) {
-      await once(ctx.state, {
-        key: `${ctx.flowId}:reason:${e.key}:${e.reasonId}:${e.reasonAt ?? e.reasonFrom ?? ''}`,
-        perform: async () => {
-          await spec.showReason(ctx, e, workOrderId);
-          return { workOrderId: String(workOrderId) };
-        },
-      });
-      done.reason = e.reasonName;
-      await patchEpisode<E>(ctx, machineId, key, () => ({ reasonShown: e.reasonId }) as Partial<E>);
-      continue;
-    }
-    if (e.endedAt && !e.recovered) {
-      // The work order first: it says the most, and a step after it that must be parked does not hold it.
-      await once(ctx.state, {
-        key: `${ctx.flowId}:recovered:${e.key}`,
-        perform: async () => {
-          await spec.recover(ctx, e, workOrderId);
-          return { workOrderId: String(workOrderId) };
-        },
-      });
-      await spec.afterRecovery?.(ctx, e);
-      done.recovered = true;
-      await patchEpisode<E>(ctx, machineId, key, () => ({ recovered: true }) as Partial<E>);
-      continue;
-    }
-    return done;
+    const change = await nextStep(spec, ctx, e, create, done);
+    if (!change) return done;
+    await patchEpisode<E>(ctx, machineId, key, change);
   }
   return done;
 }
@@ -280,7 +289,7 @@ async function syncWorkOrder<C extends DowntimeSettings, D, E extends WorkOrderE
 export function syncResult<E extends EpisodeBase>(
   applied: Applied<E>,
   synced: Synced,
-  nothing: () => FlowResult,
+  nothing: FlowResult,
   recoveredNote = '',
 ): FlowResult {
   if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
@@ -297,28 +306,28 @@ export function syncResult<E extends EpisodeBase>(
     const what = episode ? ` (${episode.machineName}, ${episode.reasonName}, episode ${episode.key})` : '';
     return { outcome: 'done', message: `${did.join('; ')}${what}`, effects };
   }
-  return { ...nothing(), ...(effects ? { effects } : {}) };
+  return { ...nothing, ...(effects ? { effects } : {}) };
 }
 
 /** The target of a work-order flow: the kit's sync and run-log lines around the flow's CMMS calls. */
-export function workOrderTarget<C extends DowntimeSettings, D, E extends WorkOrderEpisode>(
-  spec: WorkOrderSpec<C, D, E>,
-): DowntimeTarget<C, D, E, Synced> {
-  const resultOf = (applied: Applied<E>, synced: Synced, nothing: () => FlowResult) =>
+export function workOrderTarget<
+  C extends DowntimeSettings,
+  D,
+  E extends WorkOrderEpisode,
+  P extends Partial<E>,
+>(spec: WorkOrderSpec<C, D, E, P>): DowntimeTarget<C, D, E, Synced> {
+  const resultOf = (applied: Applied<E>, synced: Synced, nothing: FlowResult) =>
     syncResult(applied, synced, nothing, spec.recoveredNote);
-  const unchangedOr = (applied: OnEpisode<E>, kept: string) => (): FlowResult =>
+  const unchangedOr = (applied: OnEpisode<E>, kept: string): FlowResult =>
     applied.status === 'unchanged'
       ? { outcome: 'duplicate', message: applied.message }
       : { outcome: 'skipped', message: `${applied.message}; ${kept}` };
   return {
     hasRecord: (e) => e.workOrderId !== undefined,
-    unmapped: (ctx, data) => spec.unmapped(ctx, data),
-    sync: (ctx, request) => syncWorkOrder(spec, ctx, request),
+    unmapped: spec.unmapped,
+    sync: (ctx, episode, create) => syncWorkOrder(spec, ctx, episode, create),
     started: (applied, synced, data) =>
-      resultOf(applied, synced, () => ({
-        outcome: 'duplicate',
-        message: spec.alreadyMade(applied, synced, data),
-      })),
+      resultOf(applied, synced, { outcome: 'duplicate', message: spec.alreadyMade(applied, synced, data) }),
     categorized: (applied, synced) =>
       resultOf(
         applied,

@@ -337,33 +337,33 @@ function containing<E extends EpisodeBase>(m: MachineEpisodes<E>, at: string, to
     .at(-1);
 }
 
-/** What applying one event did to the machine's episodes. */
+/** What applying one event did to the machine's episodes (only `applied` and `kept` change them). */
 export type Applied<E extends EpisodeBase> =
   | { status: 'applied' | 'unchanged'; episode: E; message: string }
   | { status: 'stale' | 'kept' | 'none'; message: string };
 
-interface Located<E> {
-  episode?: E;
-  /** The event's key is not in any kept episode and names a time at or before the watermark. */
-  stale?: string;
-}
-
-function locate<E extends EpisodeBase>(
+/**
+ * The episode that has the event's key, else a new one added to the machine's episodes; `stale`
+ * when no kept episode has the key and it names a time at or before the watermark.
+ */
+function episodeFor<E extends EpisodeBase>(
   m: MachineEpisodes<E>,
-  machineId: string,
+  data: { machineId: string; machineName?: string | undefined },
   key: string,
   startedAt: string | undefined,
-): Located<E> {
+): { episode: E } | { stale: Applied<E> } {
   const episode = m.episodes.find((e) => hasKey(e, key));
   if (episode) return { episode };
+  const { machineId } = data;
   const t = ms(startedAt) ?? keyTime(key, machineId);
   const watermark = ms(m.staleUpTo);
   if (t !== undefined && watermark !== undefined && t <= watermark) {
-    return {
-      stale: `episode ${key} is older than the ${KEPT_EPISODES} episodes kept for machine ${machineId} (kept from ${m.staleUpTo})`,
-    };
+    const message = `episode ${key} is older than the ${KEPT_EPISODES} episodes kept for machine ${machineId} (kept from ${m.staleUpTo})`;
+    return { stale: { status: 'stale', message } };
   }
-  return {};
+  const added = newEpisode<E>(machineId, data.machineName, key, startedAt);
+  m.episodes.push(added);
+  return { episode: added };
 }
 
 function newEpisode<E extends EpisodeBase>(
@@ -399,17 +399,18 @@ async function applyEvent<E extends EpisodeBase>(
   ctx: ApplyContext,
   machineId: string,
   rules: EpisodeRules<E>,
-  step: (m: MachineEpisodes<E>) => { applied: Applied<E>; changed: boolean; key?: string },
+  step: (m: MachineEpisodes<E>) => Applied<E> & { key?: string },
 ): Promise<Applied<E>> {
   let outcome: Applied<E> = { status: 'none', message: '' };
   await ctx.state.updateEntity<MachineEpisodes<E>>(ctx.flowId, machineId, (current) => {
     const m = fromStored<E>(current);
-    const done = step(m);
-    outcome = done.applied;
-    if (!done.changed) return undefined;
+    // `key`: the episode to report after `tidy` (which may merge it into another).
+    const { key, ...applied } = step(m);
+    outcome = applied as Applied<E>;
+    if (outcome.status !== 'applied' && outcome.status !== 'kept') return undefined;
     tidy(m, rules);
-    if (done.key && 'episode' in outcome) {
-      const episode = m.episodes.find((e) => hasKey(e, done.key as string));
+    if (key && 'episode' in outcome) {
+      const episode = m.episodes.find((e) => hasKey(e, key));
       if (episode) outcome = { ...outcome, episode };
     }
     return m;
@@ -464,11 +465,10 @@ export function applyStarted<E extends EpisodeBase>(
   let skip: string | undefined;
   let wasStarted = false;
   return applyEvent<E>(ctx, data.machineId, rules, (m) => {
-    const { episode: found, stale } = locate(m, data.machineId, data.episodeKey, data.startedAt);
-    if (stale) return { applied: { status: 'stale', message: stale }, changed: false };
+    const found = episodeFor(m, data, data.episodeKey, data.startedAt);
+    if ('stale' in found) return found.stale;
     const source = sourceOfKey(data.episodeKey);
-    const e = found ?? newEpisode<E>(data.machineId, data.machineName, data.episodeKey, data.startedAt);
-    if (!found) m.episodes.push(e);
+    const e = found.episode;
     const before = JSON.stringify(e);
     e.machineName = data.machineName;
     if (!e.startedAt || (source === 'webhook' && e.startFrom !== 'webhook')) {
@@ -483,14 +483,10 @@ export function applyStarted<E extends EpisodeBase>(
     skip = qualifies(e);
     wasStarted = e.started;
     if (!skip) e.started = true;
-    const changed = JSON.stringify(e) !== before;
     return {
-      applied: {
-        status: changed ? 'applied' : 'unchanged',
-        episode: e,
-        message: wasStarted ? `episode ${e.key} already started` : `episode ${e.key} started`,
-      },
-      changed,
+      status: JSON.stringify(e) !== before ? 'applied' : 'unchanged',
+      episode: e,
+      message: wasStarted ? `episode ${e.key} already started` : `episode ${e.key} started`,
       key: data.episodeKey,
     };
   }).then((applied) => ({ ...applied, ...(skip ? { skip } : {}), wasStarted }));
@@ -508,10 +504,9 @@ export function applyCategorized<E extends EpisodeBase>(
   return applyEvent<E>(ctx, data.machineId, rules, (m) => {
     let e: E | undefined;
     if (data.episodeKey) {
-      const { episode: found, stale } = locate(m, data.machineId, data.episodeKey, undefined);
-      if (stale) return { applied: { status: 'stale', message: stale }, changed: false };
-      e = found ?? newEpisode<E>(data.machineId, data.machineName, data.episodeKey, undefined);
-      if (!found) m.episodes.push(e);
+      const found = episodeFor(m, data, data.episodeKey, undefined);
+      if ('stale' in found) return found.stale;
+      e = found.episode;
     } else {
       e = containing(m, data.categorizedAt, rules.toleranceMs);
       if (!e) {
@@ -521,11 +516,8 @@ export function applyCategorized<E extends EpisodeBase>(
         ];
         m.pending = pending.slice(-KEPT_PENDING);
         return {
-          applied: {
-            status: 'kept',
-            message: `no kept episode of machine ${data.machineId} contains ${data.categorizedAt}; reason ${data.reasonName} kept for the episode that does`,
-          },
-          changed: true,
+          status: 'kept',
+          message: `no kept episode of machine ${data.machineId} contains ${data.categorizedAt}; reason ${data.reasonName} kept for the episode that does`,
         };
       }
     }
@@ -534,18 +526,12 @@ export function applyCategorized<E extends EpisodeBase>(
       e.reasonAt !== undefined &&
       !laterReason(data.categorizedAt, data.reasonId, e)
     ) {
-      return {
-        applied: { status: 'unchanged', episode: e, message: `reason already ${data.reasonName}` },
-        changed: false,
-      };
+      return { status: 'unchanged', episode: e, message: `reason already ${data.reasonName}` };
     }
     if (!laterReason(data.categorizedAt, data.reasonId, e)) {
       return {
-        applied: {
-          status: 'stale',
-          message: `categorisation ${data.reasonName} at ${data.categorizedAt} is older than ${e.reasonName} at ${e.reasonAt} on episode ${e.key}`,
-        },
-        changed: false,
+        status: 'stale',
+        message: `categorisation ${data.reasonName} at ${data.categorizedAt} is older than ${e.reasonName} at ${e.reasonAt} on episode ${e.key}`,
       };
     }
     const from = e.reasonName;
@@ -553,12 +539,9 @@ export function applyCategorized<E extends EpisodeBase>(
     e.reasonName = data.reasonName;
     e.reasonAt = data.categorizedAt;
     return {
-      applied: {
-        status: 'applied',
-        episode: e,
-        message: `episode ${e.key}: reason ${from} -> ${data.reasonName}`,
-      },
-      changed: true,
+      status: 'applied',
+      episode: e,
+      message: `episode ${e.key}: reason ${from} -> ${data.reasonName}`,
       key: data.episodeKey ?? e.key,
     };
   });
@@ -573,27 +556,20 @@ export function applyEnded<E extends EpisodeBase>(
   return applyEvent<E>(ctx, data.machineId, rules, (m) => {
     let e: E | undefined;
     if (data.episodeKey) {
-      const { episode: found, stale } = locate(m, data.machineId, data.episodeKey, data.startedAt);
-      if (stale) return { applied: { status: 'stale', message: stale }, changed: false };
-      e = found ?? newEpisode<E>(data.machineId, data.machineName, data.episodeKey, data.startedAt);
-      if (!found) m.episodes.push(e);
+      const found = episodeFor(m, data, data.episodeKey, data.startedAt);
+      if ('stale' in found) return found.stale;
+      e = found.episode;
     } else {
       const t = Date.parse(data.endedAt);
       e = m.episodes
         .filter((x) => x.endedAt === undefined && (startOf(x) ?? Number.POSITIVE_INFINITY) <= t)
         .at(-1);
       if (!e) {
-        return {
-          applied: { status: 'none', message: `no open downtime episode for machine ${data.machineId}` },
-          changed: false,
-        };
+        return { status: 'none', message: `no open downtime episode for machine ${data.machineId}` };
       }
     }
     if (e.endedAt !== undefined) {
-      return {
-        applied: { status: 'unchanged', episode: e, message: `episode ${e.key} already ended` },
-        changed: false,
-      };
+      return { status: 'unchanged', episode: e, message: `episode ${e.key} already ended` };
     }
     if (!e.startedAt && data.startedAt) {
       e.startedAt = data.startedAt;
@@ -605,8 +581,9 @@ export function applyEnded<E extends EpisodeBase>(
       data.downtimeMs ?? (start === undefined ? undefined : Date.parse(data.endedAt) - start);
     if (downtimeMs !== undefined) e.downtimeMs = downtimeMs;
     return {
-      applied: { status: 'applied', episode: e, message: `episode ${e.key} ended at ${data.endedAt}` },
-      changed: true,
+      status: 'applied',
+      episode: e,
+      message: `episode ${e.key} ended at ${data.endedAt}`,
       key: data.episodeKey ?? e.key,
     };
   });
