@@ -7,7 +7,8 @@
  * runs again the work order records the end (and, with `onRecovery: "complete"`, is completed).
  * Every event goes to its episode through the per-machine state machine of shared/downtime.ts (the
  * transition table is there): a late, replayed or out-of-order event lands on its own episode or is
- * `stale`, an end or reason seen before the work order exists is applied right after its create.
+ * `stale`, an end or reason seen before the work order exists is applied right after its create
+ * (the handlers and that sync are shared/downtime-record.ts's; this file states the Click Maint side).
  *
  * Click Maint has no idempotency key and no external-id field, so the title carries a short tag
  * derived from the episode key; after an unanswered create, the retry searches for the tag
@@ -17,33 +18,15 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { type ClickMaintClient, connectClickMaint } from '../connectors/click-maint/client.ts';
+import { defineFlow, type FlowContext, type RuntimeEnv } from '../core/flow.ts';
+import { downtimeSettingsShape, downtimeTriggers } from './shared/downtime.ts';
 import {
-  DOWNTIME_CATEGORIZED,
-  DOWNTIME_ENDED,
-  DOWNTIME_STARTED,
-  downtimeCategorizedSchema,
-  downtimeEndedSchema,
-  downtimeStartedSchema,
-} from '../connectors/machinemetrics/events.ts';
-import { once } from '../core/claims.ts';
-import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
-import {
-  type Applied,
-  applyCategorized,
-  applyEnded,
-  applyStarted,
-  downtimeSettingsShape,
-  downtimeTriggers,
-  type EpisodeBase,
-  episodeRules,
-  minutes,
-  parseEventData,
-  patchEpisode,
-  readEpisode,
-  type Synced as SharedSynced,
-  startedSkipReason,
-  syncResult,
-} from './shared/downtime.ts';
+  downtimeHandlers,
+  downtimeLines,
+  unlistedMachine,
+  type WorkOrderEpisode,
+  workOrderTarget,
+} from './shared/downtime-record.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-click-maint-work-order';
 
@@ -89,15 +72,10 @@ export interface Deps {
   clickMaint: ClickMaintClient;
 }
 
-type MachineMapping = ClickMaintDowntimeConfig['machines'][string];
-
-export interface Episode extends EpisodeBase {
+export interface Episode extends WorkOrderEpisode {
   entityId?: number;
   assetId?: number;
   workOrderId?: number;
-  /** The reason id the work order shows. */
-  reasonShown?: string;
-  recovered?: boolean;
 }
 
 type Ctx = FlowContext<ClickMaintDowntimeConfig, Deps>;
@@ -111,189 +89,64 @@ export function workOrderTitle(config: ClickMaintDowntimeConfig, e: Episode): st
 }
 
 export function workOrderDescription(e: Episode, now: Date): string {
-  const lines = [
-    `Machine: ${e.machineName} (MachineMetrics ${e.machineId})`,
-    `Downtime reason: ${e.reasonName}`,
-    `Down since: ${e.startedAt ?? '(unknown)'}`,
-  ];
-  const started = Date.parse(e.startedAt ?? now.toISOString());
-  if (e.endedAt) {
-    lines.push(`Running again since: ${e.endedAt}`);
-    lines.push(`Total downtime: ${minutes(e.downtimeMs ?? Date.parse(e.endedAt) - started)}`);
-  } else {
-    lines.push(`Down for at least: ${minutes(now.getTime() - started)} when reported`);
-  }
-  lines.push('', `Created by Millwright (${FLOW_ID}, episode ${e.key}).`);
-  return lines.join('\n');
+  return [...downtimeLines(e, now), '', `Created by Millwright (${FLOW_ID}, episode ${e.key}).`].join('\n');
 }
 
-const rulesFor = (config: ClickMaintDowntimeConfig) =>
-  episodeRules<Episode>(config, (e) => e.workOrderId !== undefined);
+/** The entity the work order lives in (kept on the episode; the config's as a fallback). */
+const entityOf = (ctx: Ctx, e: Episode) => e.entityId ?? ctx.config.machines[e.machineId]?.entityId ?? 0;
 
-/** What one `sync` did to Click Maint. */
-type Synced = SharedSynced & { workOrderId?: number };
-
-async function createWorkOrder(ctx: Ctx, episode: Episode, mapping: MachineMapping) {
-  const { config } = ctx;
-  const cm = ctx.deps.clickMaint;
-  return once(ctx.state, {
-    key: `${ctx.flowId}:work-order:${episode.key}`,
-    // An earlier attempt may have created it (timeout after the create): search for the title tag.
-    find: async () => {
-      const found = await cm.findWorkOrderByTitleTag(mapping.entityId, episodeTag(episode.key));
-      return found ? { workOrderId: String(found.id) } : undefined;
-    },
-    perform: async () => {
-      const wo = await cm.createWorkOrder(mapping.entityId, {
-        title: workOrderTitle(config, episode),
-        type: 'reactive',
-        // The record as of its start; a known end comes with the recovery update right after.
-        description: workOrderDescription(
-          { ...episode, endedAt: undefined, downtimeMs: undefined },
-          ctx.now(),
-        ),
-        priority: config.workOrder.priority,
-        asset_id: mapping.assetId,
-        ...(mapping.locationId ? { location_id: mapping.locationId } : {}),
-        ...(config.workOrder.statusId ? { status_id: config.workOrder.statusId } : {}),
-        ...(config.workOrder.categoryIds.length > 0 ? { categories_ids: config.workOrder.categoryIds } : {}),
-        ...(config.workOrder.technicianIds.length > 0
-          ? { technicians_ids: config.workOrder.technicianIds }
-          : {}),
-      });
-      return { workOrderId: String(wo.id) };
-    },
-  });
-}
-
-/**
- * Bring Click Maint in line with the episode: create its work order (only when `create`: a
- * "started" event), show the current reason, apply the recovery; each step under its own claim and
- * recorded on the episode, so a retry or another event finishes what is left.
- */
-async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): Promise<Synced> {
-  const done: Synced = {};
-  const cm = ctx.deps.clickMaint;
-  const { config } = ctx;
-  for (let step = 0; step < 6; step++) {
-    const e = await readEpisode<Episode>(ctx, machineId, key);
-    if (!e?.started) return done;
-    if (e.workOrderId === undefined) {
-      const mapping = config.machines[machineId];
-      if (!create || !mapping) return done;
-      const created = await createWorkOrder(ctx, e, mapping);
-      const workOrderId = Number(created.result.workOrderId);
-      done.created = created.how;
-      await patchEpisode<Episode>(ctx, machineId, key, (x) => ({
-        workOrderId,
-        entityId: mapping.entityId,
-        assetId: mapping.assetId,
-        // What the record shows is known only when this attempt made it ('' forces a reason update).
-        reasonShown: x.reasonShown ?? (created.how === 'performed' ? e.reasonId : ''),
-      }));
-      continue;
-    }
-    const workOrderId = e.workOrderId;
-    const entityId = e.entityId ?? config.machines[machineId]?.entityId ?? 0;
-    done.workOrderId = workOrderId;
-    if (e.reasonShown !== e.reasonId) {
-      await once(ctx.state, {
-        key: `${ctx.flowId}:reason:${e.key}:${e.reasonId}:${e.reasonAt ?? e.reasonFrom ?? ''}`,
-        perform: async () => {
-          await cm.updateWorkOrder(entityId, workOrderId, {
-            title: workOrderTitle(config, e),
-            description: workOrderDescription(e, ctx.now()),
-          });
-          return { workOrderId: String(workOrderId) };
-        },
-      });
-      done.reason = e.reasonName;
-      await patchEpisode<Episode>(ctx, machineId, key, () => ({ reasonShown: e.reasonId }));
-      continue;
-    }
-    if (e.endedAt && !e.recovered) {
-      const endedAt = e.endedAt;
-      const complete = config.workOrder.onRecovery === 'complete';
-      await once(ctx.state, {
-        key: `${ctx.flowId}:recovered:${e.key}`,
-        perform: async () => {
-          await cm.updateWorkOrder(entityId, workOrderId, {
-            description: workOrderDescription(e, ctx.now()),
-            ...(complete ? { status_id: config.workOrder.completedStatusId, completed_at: endedAt } : {}),
-          });
-          return { workOrderId: String(workOrderId) };
-        },
-      });
-      done.recovered = true;
-      await patchEpisode<Episode>(ctx, machineId, key, () => ({ recovered: true }));
-      continue;
-    }
-    return done;
-  }
-  return done;
-}
-
-/** The run-log result of an event (shared/downtime.ts `syncResult`), saying how a recovery completed. */
-const resultOf = (applied: Applied<Episode>, synced: Synced, nothing: () => FlowResult) =>
-  syncResult(applied, synced, nothing, synced.recovered ? ' (completed per onRecovery)' : '');
-
-async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data = parseEventData(downtimeStartedSchema, event);
-  const { config } = ctx;
-  if (!config.machines[data.machineId]) {
-    return {
-      outcome: 'skipped',
-      message: `machine ${data.machineName} (${data.machineId}) is not in flows.${FLOW_ID}.machines`,
-    };
-  }
-  const applied = await applyStarted<Episode>(ctx, rulesFor(config), data, (e) =>
-    startedSkipReason(config, { ...data, reasonId: e.reasonId, reasonName: e.reasonName }),
-  );
-  if (!('episode' in applied)) {
-    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
-  }
-  const episode = applied.episode;
-  if (applied.skip && !episode.started) return { outcome: 'skipped', message: applied.skip };
-  const synced = await sync(ctx, data.machineId, episode.key, true);
-  return resultOf(applied, synced, () => ({
-    outcome: 'duplicate',
-    message: `${episode.key === data.episodeKey ? '' : `same downtime as episode ${episode.key}; `}work order ${synced.workOrderId ?? '?'} exists`,
-  }));
-}
-
-async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data = parseEventData(downtimeCategorizedSchema, event);
-  const applied = await applyCategorized<Episode>(ctx, rulesFor(ctx.config), data);
-  if (!('episode' in applied)) {
-    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
-  }
-  const synced = await sync(ctx, data.machineId, applied.episode.key, false);
-  return resultOf(applied, synced, () =>
-    applied.status === 'unchanged'
-      ? { outcome: 'duplicate', message: applied.message }
-      : {
-          outcome: 'skipped',
-          message: `${applied.message}; kept on the episode, used when its work order is made`,
-        },
-  );
-}
-
-async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data = parseEventData(downtimeEndedSchema, event);
-  const applied = await applyEnded<Episode>(ctx, rulesFor(ctx.config), data);
-  if (!('episode' in applied)) {
-    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
-  }
-  const synced = await sync(ctx, data.machineId, applied.episode.key, false);
-  return resultOf(applied, synced, () =>
-    applied.status === 'unchanged'
-      ? { outcome: 'duplicate', message: applied.message }
-      : {
-          outcome: 'skipped',
-          message: `${applied.message}; kept: the work order is made (and this end recorded) when its started event is processed`,
-        },
-  );
-}
+const target = workOrderTarget<
+  ClickMaintDowntimeConfig,
+  Deps,
+  Episode,
+  { entityId: number; assetId: number }
+>({
+  unmapped: unlistedMachine(FLOW_ID),
+  placement: (config, machineId) => {
+    const mapping = config.machines[machineId];
+    return mapping && { entityId: mapping.entityId, assetId: mapping.assetId };
+  },
+  idOf: Number,
+  // An earlier attempt may have created it (timeout after the create): search for the title tag.
+  async find(ctx, episode, { entityId }) {
+    const found = await ctx.deps.clickMaint.findWorkOrderByTitleTag(entityId, episodeTag(episode.key));
+    return found ? { workOrderId: String(found.id) } : undefined;
+  },
+  async create(ctx, episode, { entityId, assetId }) {
+    const { config } = ctx;
+    const locationId = config.machines[episode.machineId]?.locationId;
+    const wo = await ctx.deps.clickMaint.createWorkOrder(entityId, {
+      title: workOrderTitle(config, episode),
+      type: 'reactive',
+      description: workOrderDescription({ ...episode, endedAt: undefined, downtimeMs: undefined }, ctx.now()),
+      priority: config.workOrder.priority,
+      asset_id: assetId,
+      ...(locationId ? { location_id: locationId } : {}),
+      ...(config.workOrder.statusId ? { status_id: config.workOrder.statusId } : {}),
+      ...(config.workOrder.categoryIds.length > 0 ? { categories_ids: config.workOrder.categoryIds } : {}),
+      ...(config.workOrder.technicianIds.length > 0
+        ? { technicians_ids: config.workOrder.technicianIds }
+        : {}),
+    });
+    return { workOrderId: String(wo.id) };
+  },
+  showReason: (ctx, e, id) =>
+    ctx.deps.clickMaint.updateWorkOrder(entityOf(ctx, e), id, {
+      title: workOrderTitle(ctx.config, e),
+      description: workOrderDescription(e, ctx.now()),
+    }),
+  recover: (ctx, e, id) =>
+    ctx.deps.clickMaint.updateWorkOrder(entityOf(ctx, e), id, {
+      description: workOrderDescription(e, ctx.now()),
+      ...(ctx.config.workOrder.onRecovery === 'complete'
+        ? { status_id: ctx.config.workOrder.completedStatusId, completed_at: e.endedAt }
+        : {}),
+    }),
+  alreadyMade: ({ episode }, synced, data) =>
+    `${episode.key === data.episodeKey ? '' : `same downtime as episode ${episode.key}; `}work order ${synced.workOrderId ?? '?'} exists`,
+  endKept: () => 'kept: the work order is made (and this end recorded) when its started event is processed',
+  recoveredNote: ' (completed per onRecovery)',
+});
 
 export const flow = defineFlow({
   id: FLOW_ID,
@@ -303,12 +156,9 @@ export const flow = defineFlow({
   // Click Maint calls wait for the account's shared budget; keep a few workers with time to wait.
   worker: { timeoutSeconds: 60, batchSize: 1, maxConcurrency: 2 },
   triggers: downtimeTriggers<ClickMaintDowntimeConfig>(),
-  setup: (env) => ({ clickMaint: connectClickMaint(env) }),
-  on: {
-    [DOWNTIME_STARTED]: (event, ctx) => onStarted(event, ctx),
-    [DOWNTIME_CATEGORIZED]: (event, ctx) => onCategorized(event, ctx),
-    [DOWNTIME_ENDED]: (event, ctx) => onEnded(event, ctx),
-  },
+  // Typed: the handlers are plain functions, so Deps is inferred from here.
+  setup: (env: RuntimeEnv): Deps => ({ clickMaint: connectClickMaint(env) }),
+  on: downtimeHandlers(target),
 });
 
 export default flow;

@@ -6,6 +6,7 @@
  * event goes to its episode through the per-machine state machine of shared/downtime.ts (the
  * transition table is there; here the "record" is the task, and recovery and categorisation are
  * recorded in the episode and the run log only: Mobility Work's API cannot update or close a task).
+ * The handlers are shared/downtime-record.ts's; this file states the Mobility Work side.
  *
  * Mobility Work returns no id when a task is created and has no idempotency key or task read in its
  * API (reference §3.9, §3.12; the Search Task API is outside api-doc.txt and unverified, §8), so:
@@ -29,34 +30,22 @@
  *   it on the network before choosing `resend-once`.
  */
 import * as z from 'zod/mini';
-import {
-  DOWNTIME_CATEGORIZED,
-  DOWNTIME_ENDED,
-  DOWNTIME_STARTED,
-  downtimeCategorizedSchema,
-  downtimeEndedSchema,
-  downtimeStartedSchema,
-} from '../connectors/machinemetrics/events.ts';
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
-import { MW_EVENT, taskIdOf, taskMetadataOf } from '../connectors/mobility-work/events.ts';
+import { MW_EVENT, type MwEventOf, taskIdOf } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { once } from '../core/claims.ts';
 import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../core/errors.ts';
-import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
+import type { TypedEvent } from '../core/events.ts';
+import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
 import {
-  applyCategorized,
-  applyEnded,
-  applyStarted,
   downtimeSettingsShape,
   downtimeTriggers,
   type EpisodeBase,
-  episodeRules,
-  minutes,
-  parseEventData,
   patchEpisode,
   readEpisode,
-  startedSkipReason,
 } from './shared/downtime.ts';
+import { type DowntimeTarget, downtimeHandlers, unlistedMachine } from './shared/downtime-record.ts';
+import { minutes } from './shared/format.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-mobility-work-task';
 /** Metadata key that carries the episode key to Mobility Work and back. */
@@ -128,9 +117,6 @@ export function taskDescription(config: TaskFlowConfig, episode: Episode): strin
     .slice(0, 3000);
 }
 
-const rulesFor = (config: TaskFlowConfig) =>
-  episodeRules<Episode>(config, (e) => e.task !== undefined || e.taskId !== undefined);
-
 /** A create sent to Mobility Work: when, how many times, and the event parked for it (if any). */
 interface TaskIntent {
   at: string;
@@ -150,14 +136,14 @@ const checkFor = (episode: Episode) =>
  * The task exists if its TaskWasScheduled webhook came (the id is mapped); otherwise wait for it up
  * to `unansweredCreate.waitMinutes`, then decide per `unansweredCreate.onNoWebhook` (see the header).
  */
-async function resolveUnanswered(ctx: Ctx, event: FlowEvent, episode: Episode) {
+async function resolveUnanswered(ctx: Ctx, eventId: string, episode: Episode) {
   const taskId = await ctx.state.getMapping(TASK_BY_EPISODE, episode.key);
   if (taskId) return { taskId, status: 'confirmed' };
   const intent = (await ctx.state.getLatest<TaskIntent>(TASK_INTENTS, claimKeyOf(ctx, episode)))?.data;
   // No intent: the earlier attempt failed before sending (or certainly failed): send.
   if (!intent) return undefined;
   // Parked, and now this very event again: an operator checked and replayed it.
-  if (intent.parkedEventId === event.id) return undefined;
+  if (intent.parkedEventId === eventId) return undefined;
   const policy = ctx.config.task.unansweredCreate;
   const waitedMs = ctx.now().getTime() - Date.parse(intent.at);
   if (waitedMs < policy.waitMinutes * 60_000) {
@@ -175,7 +161,7 @@ async function resolveUnanswered(ctx: Ctx, event: FlowEvent, episode: Episode) {
   }
   await ctx.state.putLatest<TaskIntent>(
     TASK_INTENTS,
-    [{ id: claimKeyOf(ctx, episode), data: { ...intent, parkedEventId: event.id } }],
+    [{ id: claimKeyOf(ctx, episode), data: { ...intent, parkedEventId: eventId } }],
     90,
   );
   throw new NeedsAttentionError(
@@ -229,9 +215,19 @@ interface Synced {
   requested?: boolean;
 }
 
-/** Make sure the episode's task exists (only a "started" event creates it) and learn its id. */
-async function sync(ctx: Ctx, event: FlowEvent, machineId: string, key: string, create: boolean) {
+/**
+ * Make sure the episode's task exists and learn its id. Only a "started" event has anything to do:
+ * Mobility Work's API cannot update or close a task, so categorisations and ends stay in the
+ * episode and the run log.
+ */
+async function sync(
+  ctx: Ctx,
+  { machineId, key }: EpisodeBase,
+  create: boolean,
+  eventId: string,
+): Promise<Synced> {
   const done: Synced = {};
+  if (!create) return done;
   const e = await readEpisode<Episode>(ctx, machineId, key);
   if (!e?.started) return done;
   const known = e.taskId ?? (await ctx.state.getMapping(TASK_BY_EPISODE, e.key));
@@ -242,11 +238,11 @@ async function sync(ctx: Ctx, event: FlowEvent, machineId: string, key: string, 
   }
   if (e.task === 'requested') return { requested: true };
   const mapping = ctx.config.machines[machineId];
-  if (!create || !mapping) return done;
+  if (!mapping) return done;
   const episode: Episode = { ...e, equipment: e.equipment ?? mapping.equipment };
   const created = await once(ctx.state, {
     key: claimKeyOf(ctx, episode),
-    find: () => resolveUnanswered(ctx, event, episode),
+    find: () => resolveUnanswered(ctx, eventId, episode),
     perform: () => sendCreate(ctx, episode, mapping.equipment),
   });
   const taskId = created.result.taskId || undefined;
@@ -258,83 +254,72 @@ async function sync(ctx: Ctx, event: FlowEvent, machineId: string, key: string, 
   return { created: created.how, ...(taskId ? { taskId } : { requested: true }) };
 }
 
-async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data = parseEventData(downtimeStartedSchema, event);
-  const { config } = ctx;
-  if (!config.machines[data.machineId]) {
+const target: DowntimeTarget<TaskFlowConfig, Deps, Episode, Synced> = {
+  hasRecord: (e) => e.task !== undefined || e.taskId !== undefined,
+  unmapped: unlistedMachine(FLOW_ID),
+  sync,
+  started({ episode }, synced, data, { config }) {
+    const effects = { episode: episode.key, ...(synced.taskId ? { taskId: synced.taskId } : {}) };
+    if (synced.created === 'performed') {
+      return {
+        outcome: 'done',
+        message: `task requested on equipment ${String(config.machines[data.machineId]?.equipment)} for ${episode.machineName} (${episode.reasonName}); ${METADATA_KEY}=${episode.key}`,
+        effects,
+      };
+    }
+    if (synced.created === 'found') {
+      return {
+        outcome: 'done',
+        message: synced.taskId
+          ? `found task ${synced.taskId} made by an earlier attempt (its TaskWasScheduled webhook came)`
+          : `the task for episode ${episode.key} was requested by an earlier attempt`,
+        effects,
+      };
+    }
+    return {
+      outcome: 'duplicate',
+      message: `${episode.key === data.episodeKey ? '' : `same downtime as episode ${episode.key}; `}the task for episode ${episode.key} was already requested (task ${synced.taskId ?? 'id not yet learned'})`,
+      effects,
+    };
+  },
+  categorized(applied) {
+    if (applied.status === 'unchanged') return { outcome: 'duplicate', message: applied.message };
+    const e = applied.episode;
     return {
       outcome: 'skipped',
-      message: `machine ${data.machineName} (${data.machineId}) is not in flows.${FLOW_ID}.machines`,
+      message: e.task
+        ? `${applied.message}; Mobility Work has no API to update task ${e.taskId ?? '(id not yet learned)'}`
+        : `${applied.message}; kept on the episode, used when its task is created`,
     };
-  }
-  const applied = await applyStarted<Episode>(ctx, rulesFor(config), data, (e) =>
-    startedSkipReason(config, { ...data, reasonId: e.reasonId, reasonName: e.reasonName }),
-  );
-  if (!('episode' in applied)) {
-    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
-  }
-  const episode = applied.episode;
-  if (applied.skip && !episode.started) return { outcome: 'skipped', message: applied.skip };
-  const synced = await sync(ctx, event, data.machineId, episode.key, true);
-  const effects = { episode: episode.key, ...(synced.taskId ? { taskId: synced.taskId } : {}) };
-  if (synced.created === 'performed') {
+  },
+  ended(applied) {
+    if (applied.status === 'unchanged') return { outcome: 'duplicate', message: applied.message };
+    const e = applied.episode;
+    const took = e.downtimeMs === undefined ? '' : ` after ${minutes(e.downtimeMs)}`;
     return {
       outcome: 'done',
-      message: `task requested on equipment ${String(config.machines[data.machineId]?.equipment)} for ${episode.machineName} (${episode.reasonName}); ${METADATA_KEY}=${episode.key}`,
-      effects,
+      message: `${e.machineName} running again${took} (episode ${e.key}); Mobility Work task ${e.taskId ?? '(id not yet learned)'} is left to the planners (the API cannot close tasks)`,
+      ...(e.taskId ? { effects: { taskId: e.taskId } } : {}),
     };
-  }
-  if (synced.created === 'found') {
-    return {
-      outcome: 'done',
-      message: synced.taskId
-        ? `found task ${synced.taskId} made by an earlier attempt (its TaskWasScheduled webhook came)`
-        : `the task for episode ${episode.key} was requested by an earlier attempt`,
-      effects,
-    };
-  }
-  return {
-    outcome: 'duplicate',
-    message: `${episode.key === data.episodeKey ? '' : `same downtime as episode ${episode.key}; `}the task for episode ${episode.key} was already requested (task ${synced.taskId ?? 'id not yet learned'})`,
-    effects,
-  };
-}
+  },
+};
 
-async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data = parseEventData(downtimeCategorizedSchema, event);
-  const applied = await applyCategorized<Episode>(ctx, rulesFor(ctx.config), data);
-  if (!('episode' in applied)) {
-    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
-  }
-  if (applied.status === 'unchanged') return { outcome: 'duplicate', message: applied.message };
-  const e = applied.episode;
-  return {
-    outcome: 'skipped',
-    message: e.task
-      ? `${applied.message}; Mobility Work has no API to update task ${e.taskId ?? '(id not yet learned)'}`
-      : `${applied.message}; kept on the episode, used when its task is created`,
-  };
-}
+/** The task webhooks this flow learns task ids from. */
+export const TASK_EVENTS = [
+  MW_EVENT.TaskWasScheduled,
+  MW_EVENT.TaskWasStarted,
+  MW_EVENT.TaskWasCompleted,
+  MW_EVENT.TaskWasCanceled,
+] as const;
 
-async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data = parseEventData(downtimeEndedSchema, event);
-  const applied = await applyEnded<Episode>(ctx, rulesFor(ctx.config), data);
-  if (!('episode' in applied)) {
-    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
-  }
-  if (applied.status === 'unchanged') return { outcome: 'duplicate', message: applied.message };
-  const e = applied.episode;
-  const took = e.downtimeMs === undefined ? '' : ` after ${minutes(e.downtimeMs)}`;
-  return {
-    outcome: 'done',
-    message: `${e.machineName} running again${took} (episode ${e.key}); Mobility Work task ${e.taskId ?? '(id not yet learned)'} is left to the planners (the API cannot close tasks)`,
-    ...(e.taskId ? { effects: { taskId: e.taskId } } : {}),
-  };
-}
+type TaskEvent = TypedEvent<
+  (typeof TASK_EVENTS)[number],
+  MwEventOf<'TaskWasScheduled' | 'TaskWasStarted' | 'TaskWasCompleted' | 'TaskWasCanceled'>
+>;
 
 /** Task webhooks: learn the id of the task we created, through the metadata we gave it. */
-async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const metadata = taskMetadataOf(event.data);
+async function onTaskEvent(event: TaskEvent, ctx: Ctx): Promise<FlowResult> {
+  const metadata = event.data.metadata ?? {};
   const key = metadata[METADATA_KEY];
   const taskId = taskIdOf(event.data);
   if (typeof key !== 'string' || !taskId) {
@@ -357,28 +342,20 @@ async function onTaskEvent(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
   };
 }
 
-export const TASK_EVENTS = [
-  MW_EVENT.TaskWasScheduled,
-  MW_EVENT.TaskWasStarted,
-  MW_EVENT.TaskWasCompleted,
-  MW_EVENT.TaskWasCanceled,
-] as const;
-
 export const flow = defineFlow({
   id: FLOW_ID,
   description: 'MachineMetrics downtime -> Mobility Work task',
   vendors: ['machinemetrics', 'mobility-work'],
   config: configSchema,
   triggers: [...downtimeTriggers<TaskFlowConfig>(), { kind: 'webhook', receiver: mobilityWorkWebhook }],
-  setup: (env) => ({ mobilityWork: connectMobilityWork(env) }),
+  // Typed: the handlers are plain functions, so Deps is inferred from here.
+  setup: (env: RuntimeEnv): Deps => ({ mobilityWork: connectMobilityWork(env) }),
   on: {
-    [DOWNTIME_STARTED]: (event, ctx) => onStarted(event, ctx),
-    [DOWNTIME_CATEGORIZED]: (event, ctx) => onCategorized(event, ctx),
-    [DOWNTIME_ENDED]: (event, ctx) => onEnded(event, ctx),
-    [MW_EVENT.TaskWasScheduled]: (event, ctx) => onTaskEvent(event, ctx),
-    [MW_EVENT.TaskWasStarted]: (event, ctx) => onTaskEvent(event, ctx),
-    [MW_EVENT.TaskWasCompleted]: (event, ctx) => onTaskEvent(event, ctx),
-    [MW_EVENT.TaskWasCanceled]: (event, ctx) => onTaskEvent(event, ctx),
+    ...downtimeHandlers(target),
+    [MW_EVENT.TaskWasScheduled]: onTaskEvent,
+    [MW_EVENT.TaskWasStarted]: onTaskEvent,
+    [MW_EVENT.TaskWasCompleted]: onTaskEvent,
+    [MW_EVENT.TaskWasCanceled]: onTaskEvent,
   },
 });
 

@@ -13,45 +13,28 @@
  * handled. An end or a reason seen before the work order exists is kept and applied right after the
  * create (create, asset not-available, reason, then recovery: asset available and the end on the
  * work order), each step under its own claim, so a retry finishes whatever an earlier attempt left.
+ * The handlers and that sync are shared/downtime-record.ts's; this file states the UpKeep side.
  */
 import * as z from 'zod/mini';
-import {
-  DOWNTIME_CATEGORIZED,
-  DOWNTIME_ENDED,
-  DOWNTIME_STARTED,
-  type DowntimeCategorized,
-  type DowntimeEnded,
-  type DowntimeStarted,
-  downtimeCategorizedSchema,
-  downtimeEndedSchema,
-  downtimeStartedSchema,
-} from '../connectors/machinemetrics/events.ts';
 import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';
-import { fetchWebhookSubject, type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
+import { type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { once, sendOnce } from '../core/claims.ts';
 import type { TypedEvent } from '../core/events.ts';
-import { defineFlow, type FlowContext, type FlowEvent, type FlowResult } from '../core/flow.ts';
+import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
 import {
-  applyCategorized,
-  applyEnded,
-  applyStarted,
   downtimeSettingsShape,
   downtimeTriggers,
   EPISODE_WITHOUT_WORK_ORDER,
   EPISODE_WORK_ORDER_MAPPING,
-  type EpisodeBase,
-  episodeRules,
-  minutes,
-  parseEventData,
-  patchEpisode,
-  readEpisode,
-  type Synced as SharedSynced,
-  startedSkipReason,
-  syncResult,
 } from './shared/downtime.ts';
+import {
+  downtimeHandlers,
+  downtimeLines,
+  type RecordStep,
+  type WorkOrderEpisode,
+  workOrderTarget,
+} from './shared/downtime-record.ts';
 import { rememberWorkOrderWrite, workOrderEcho } from './shared/echo.ts';
-
-export { matchesReason, reasonAllowed } from './shared/downtime.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-upkeep-work-order';
 
@@ -96,13 +79,10 @@ export interface Deps {
 }
 
 /** This flow's episode: the shared fields plus the UpKeep asset and work order. */
-export interface Episode extends EpisodeBase {
+export interface Episode extends WorkOrderEpisode {
   assetId?: string;
   workOrderId?: string;
-  /** The reason id the work order shows. */
-  reasonShown?: string;
   assetDown?: boolean;
-  recovered?: boolean;
   /** Keys already mapped to the work order (EPISODE_WORK_ORDER_MAPPING). */
   mapped?: string[];
 }
@@ -115,67 +95,14 @@ export function workOrderTitle(config: DowntimeFlowConfig, episode: Episode): st
 
 /** Rebuilt from the episode every time, so writing it twice changes nothing. */
 export function workOrderDescription(episode: Episode, now: Date): string {
-  const lines = [
-    `Machine: ${episode.machineName} (MachineMetrics ${episode.machineId})`,
-    `Downtime reason: ${episode.reasonName}`,
-    `Down since: ${episode.startedAt ?? '(unknown)'}`,
-  ];
-  const started = Date.parse(episode.startedAt ?? now.toISOString());
-  if (episode.endedAt) {
-    lines.push(`Running again since: ${episode.endedAt}`);
-    lines.push(`Total downtime: ${minutes(episode.downtimeMs ?? Date.parse(episode.endedAt) - started)}`);
-  } else {
-    lines.push(`Down for at least: ${minutes(now.getTime() - started)} when reported`);
-  }
-  lines.push('', `Created by Millwright. ${marker(episode.key)}`);
-  return lines.join('\n');
+  return [...downtimeLines(episode, now), '', `Created by Millwright. ${marker(episode.key)}`].join('\n');
 }
 
 type Ctx = FlowContext<DowntimeFlowConfig, Deps>;
 
-const rulesFor = (config: DowntimeFlowConfig) =>
-  episodeRules<Episode>(config, (e) => e.workOrderId !== undefined);
-
 const assetFor = (config: DowntimeFlowConfig, machineId: string) =>
   config.machines[machineId]?.assetId ??
   (config.unmappedMachines === 'default-asset' ? config.defaultAssetId : undefined);
-
-/** What one `sync` did to UpKeep. */
-type Synced = SharedSynced & { workOrderId?: string };
-
-async function createWorkOrder(ctx: Ctx, episode: Episode, assetId: string) {
-  const { config } = ctx;
-  const upkeep = ctx.deps.upkeep;
-  const startedAt = episode.startedAt ?? ctx.now().toISOString();
-  return once(ctx.state, {
-    key: `${ctx.flowId}:work-order:${episode.key}`,
-    // An earlier attempt may have created it (e.g. timeout after the create): look for our marker.
-    find: async () => {
-      const since = Date.parse(startedAt) - 60 * 60_000;
-      const candidates = await upkeep.listAllWorkOrders({ asset: assetId, createdAtGte: since });
-      const found = candidates.find((wo: WorkOrder) => wo.description?.includes(marker(episode.key)));
-      return found ? { workOrderId: found.id } : undefined;
-    },
-    perform: async () => {
-      const wo = await upkeep.createWorkOrder({
-        title: workOrderTitle(config, episode),
-        // The record as of its start; a known end comes with the recovery update right after.
-        description: workOrderDescription(
-          { ...episode, endedAt: undefined, downtimeMs: undefined },
-          ctx.now(),
-        ),
-        priority: config.workOrder.priority as 0 | 1 | 2 | 3,
-        category: config.workOrder.category,
-        assignedToUser: config.workOrder.assignedToUser,
-        asset: assetId,
-        location: config.machines[episode.machineId]?.location,
-        startDate: Date.parse(startedAt),
-      });
-      await rememberWorkOrderWrite(ctx, wo);
-      return { workOrderId: wo.id };
-    },
-  });
-}
 
 /** Per UpKeep asset: the latest `recordedOn` we have sent a downtime record for (kind of putLatest). */
 const ASSET_RECORDS = 'upkeep-asset-downtime-recorded';
@@ -222,111 +149,46 @@ async function recordAssetStatus(
   return { assetId };
 }
 
-/**
- * Bring UpKeep in line with the episode: create its work order (only when `create`: a "started"
- * event), mark the asset down, show the current reason, apply the recovery. One step at a time, each
- * under its own claim and recorded on the episode, so a retry or another event finishes what is left.
- */
-async function sync(ctx: Ctx, machineId: string, key: string, create: boolean): Promise<Synced> {
-  const done: Synced = {};
-  const upkeep = ctx.deps.upkeep;
-  const { config } = ctx;
-  for (let step = 0; step < 8; step++) {
-    const e = await readEpisode<Episode>(ctx, machineId, key);
-    if (!e?.started) return done;
-    if (!e.workOrderId) {
-      const assetId = assetFor(config, machineId);
-      if (!create || !assetId) return done;
-      const created = await createWorkOrder(ctx, e, assetId);
-      const workOrderId = created.result.workOrderId as string;
-      done.created = created.how;
-      await patchEpisode<Episode>(ctx, machineId, key, (x) => ({
-        workOrderId,
-        assetId,
-        // What the record shows is known only when this attempt made it ('' forces a reason update).
-        reasonShown: x.reasonShown ?? (created.how === 'performed' ? e.reasonId : ''),
-      }));
-      continue;
-    }
-    const workOrderId = e.workOrderId;
-    const assetId = e.assetId ?? assetFor(config, machineId) ?? '';
-    done.workOrderId = workOrderId;
-    if (e.keys.some((k) => !e.mapped?.includes(k))) {
-      await ctx.state.putMapping(`${ctx.flowId}:work-order`, workOrderId, `${machineId}|${e.key}`);
-      // Every key of the downtime, so the task-status flow finds it by the key its task carries.
-      for (const k of e.keys) await ctx.state.putMapping(EPISODE_WORK_ORDER_MAPPING, k, workOrderId);
-      await patchEpisode<Episode>(ctx, machineId, key, () => ({ mapped: [...e.keys] }));
-      continue;
-    }
-    if (config.recordAssetDowntime && !e.assetDown) {
-      await once(ctx.state, {
-        key: `${ctx.flowId}:asset-down:${e.key}`,
-        perform: () =>
-          recordAssetStatus(ctx, upkeep, `${ctx.flowId}:asset-down:${e.key}`, {
-            assetId,
-            status: 'not-available',
-            recordedOn: e.startedAt ?? ctx.now().toISOString(),
-          }),
-      });
-      await patchEpisode<Episode>(ctx, machineId, key, () => ({ assetDown: true }));
-      continue;
-    }
-    if (e.reasonShown !== e.reasonId) {
-      await once(ctx.state, {
-        key: `${ctx.flowId}:reason:${e.key}:${e.reasonId}:${e.reasonAt ?? e.reasonFrom ?? ''}`,
-        perform: async () => {
-          const wo = await upkeep.updateWorkOrder(workOrderId, {
-            title: workOrderTitle(config, e),
-            description: workOrderDescription(e, ctx.now()),
-          });
-          await rememberWorkOrderWrite(ctx, wo);
-          return { workOrderId };
-        },
-      });
-      done.reason = e.reasonName;
-      await patchEpisode<Episode>(ctx, machineId, key, () => ({ reasonShown: e.reasonId }));
-      continue;
-    }
-    if (e.endedAt && !e.recovered) {
-      const endedAt = e.endedAt;
-      // The work order first: it says the most, and an asset record that must be parked does not hold it.
-      await once(ctx.state, {
-        key: `${ctx.flowId}:recovered:${e.key}`,
-        perform: async () => {
-          const wo = await upkeep.updateWorkOrder(workOrderId, {
-            description: workOrderDescription(e, ctx.now()),
-            ...(config.workOrder.onRecovery === 'complete' ? { status: 'complete' as const } : {}),
-          });
-          await rememberWorkOrderWrite(ctx, wo);
-          return { workOrderId };
-        },
-      });
-      if (config.recordAssetDowntime) {
-        await once(ctx.state, {
-          key: `${ctx.flowId}:asset-up:${e.key}`,
-          perform: () =>
-            recordAssetStatus(ctx, upkeep, `${ctx.flowId}:asset-up:${e.key}`, {
-              assetId,
-              status: 'available',
-              recordedOn: endedAt,
-            }),
-        });
-      }
-      done.recovered = true;
-      await patchEpisode<Episode>(ctx, machineId, key, () => ({ recovered: true }));
-      continue;
-    }
-    return done;
-  }
-  return done;
+/** The asset's downtime record (`asset-down` / `asset-up`), under its own claim. */
+function assetStatus(ctx: Ctx, e: Episode, step: 'asset-down' | 'asset-up', recordedOn: string) {
+  const key = `${ctx.flowId}:${step}:${e.key}`;
+  const assetId = e.assetId ?? assetFor(ctx.config, e.machineId) ?? '';
+  const status = step === 'asset-down' ? 'not-available' : 'available';
+  return once(ctx.state, {
+    key,
+    perform: () => recordAssetStatus(ctx, ctx.deps.upkeep, key, { assetId, status, recordedOn }),
+  });
 }
 
-const resultOf = syncResult<Episode>;
+/** After the create: map every key of the downtime to the work order, then mark the asset down. */
+const upkeepSteps: readonly RecordStep<DowntimeFlowConfig, Deps, Episode>[] = [
+  {
+    due: (_ctx, e) => e.keys.some((k) => !e.mapped?.includes(k)),
+    run: async (ctx, e) => {
+      const workOrderId = e.workOrderId ?? '';
+      await ctx.state.putMapping(`${ctx.flowId}:work-order`, workOrderId, `${e.machineId}|${e.key}`);
+      // Every key of the downtime, so the task-status flow finds it by the key its task carries.
+      for (const k of e.keys) await ctx.state.putMapping(EPISODE_WORK_ORDER_MAPPING, k, workOrderId);
+      return { mapped: [...e.keys] };
+    },
+  },
+  {
+    due: (ctx, e) => ctx.config.recordAssetDowntime && !e.assetDown,
+    run: async (ctx, e) => {
+      await assetStatus(ctx, e, 'asset-down', e.startedAt ?? ctx.now().toISOString());
+      return { assetDown: true };
+    },
+  },
+];
 
-async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data: DowntimeStarted = parseEventData(downtimeStartedSchema, event);
-  const { config } = ctx;
-  if (!assetFor(config, data.machineId)) {
+/** Note our own writes, so their webhooks are recognised (no loops). */
+async function writeWorkOrder(ctx: Ctx, id: string, patch: Parameters<UpKeepClient['updateWorkOrder']>[1]) {
+  await rememberWorkOrderWrite(ctx, await ctx.deps.upkeep.updateWorkOrder(id, patch));
+}
+
+const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode, { assetId: string }>({
+  async unmapped(ctx, data) {
+    if (assetFor(ctx.config, data.machineId)) return undefined;
     ctx.log.warn('machine has no UpKeep asset mapping; skipped', {
       machineId: data.machineId,
       machineName: data.machineName,
@@ -341,69 +203,69 @@ async function onStarted(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
       outcome: 'skipped',
       message: `machine ${data.machineName} (${data.machineId}) has no UpKeep asset mapping in flows.${FLOW_ID}.machines`,
     };
-  }
-  const wasStarted = (e: Episode | undefined) => e?.started === true;
-  const before = await readEpisode<Episode>(ctx, data.machineId, data.episodeKey);
-  const applied = await applyStarted<Episode>(ctx, rulesFor(config), data, (e) =>
-    startedSkipReason(config, { ...data, reasonId: e.reasonId, reasonName: e.reasonName }),
-  );
-  if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
-  if (!('episode' in applied)) return { outcome: 'skipped', message: applied.message };
-  const episode = applied.episode;
-  if (applied.skip && !episode.started) return { outcome: 'skipped', message: applied.skip };
-  const synced = await sync(ctx, data.machineId, episode.key, true);
-  return resultOf(applied, synced, () => ({
-    outcome: 'duplicate',
-    message:
-      episode.key !== data.episodeKey && !wasStarted(before)
-        ? `same downtime as episode ${episode.key}; work order ${synced.workOrderId ?? '?'} exists`
-        : episode.endedAt
-          ? `episode ${episode.key} already ended; work order ${synced.workOrderId ?? '?'}`
-          : `work order ${synced.workOrderId ?? '?'} already exists for episode ${episode.key}`,
-  }));
-}
+  },
+  placement: (config, machineId) => {
+    const assetId = assetFor(config, machineId);
+    return assetId ? { assetId } : undefined;
+  },
+  idOf: (claimed) => claimed,
+  // An earlier attempt may have created it (e.g. timeout after the create): look for our marker.
+  async find(ctx, episode, { assetId }) {
+    const since = Date.parse(episode.startedAt ?? ctx.now().toISOString()) - 60 * 60_000;
+    const candidates = await ctx.deps.upkeep.listAllWorkOrders({ asset: assetId, createdAtGte: since });
+    const found = candidates.find((wo: WorkOrder) => wo.description?.includes(marker(episode.key)));
+    return found ? { workOrderId: found.id } : undefined;
+  },
+  async create(ctx, episode, { assetId }) {
+    const { config } = ctx;
+    const wo = await ctx.deps.upkeep.createWorkOrder({
+      title: workOrderTitle(config, episode),
+      description: workOrderDescription({ ...episode, endedAt: undefined, downtimeMs: undefined }, ctx.now()),
+      priority: config.workOrder.priority as 0 | 1 | 2 | 3,
+      category: config.workOrder.category,
+      assignedToUser: config.workOrder.assignedToUser,
+      asset: assetId,
+      location: config.machines[episode.machineId]?.location,
+      startDate: Date.parse(episode.startedAt ?? ctx.now().toISOString()),
+    });
+    await rememberWorkOrderWrite(ctx, wo);
+    return { workOrderId: wo.id };
+  },
+  steps: upkeepSteps,
+  showReason: (ctx, e, id) =>
+    writeWorkOrder(ctx, id, {
+      title: workOrderTitle(ctx.config, e),
+      description: workOrderDescription(e, ctx.now()),
+    }),
+  recover: (ctx, e, id) =>
+    writeWorkOrder(ctx, id, {
+      description: workOrderDescription(e, ctx.now()),
+      ...(ctx.config.workOrder.onRecovery === 'complete' ? { status: 'complete' as const } : {}),
+    }),
+  async afterRecovery(ctx, e) {
+    if (ctx.config.recordAssetDowntime) await assetStatus(ctx, e, 'asset-up', e.endedAt ?? '');
+  },
+  alreadyMade: ({ episode, wasStarted }, synced, data) =>
+    episode.key !== data.episodeKey && !wasStarted
+      ? `same downtime as episode ${episode.key}; work order ${synced.workOrderId ?? '?'} exists`
+      : episode.endedAt
+        ? `episode ${episode.key} already ended; work order ${synced.workOrderId ?? '?'}`
+        : `work order ${synced.workOrderId ?? '?'} already exists for episode ${episode.key}`,
+  endKept: ({ episode }) =>
+    episode.started
+      ? 'its work order is not made yet: the retried started event makes it and records this end'
+      : 'kept until its started event comes (or the downtime stays below the minimum)',
+});
 
-async function onCategorized(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data: DowntimeCategorized = parseEventData(downtimeCategorizedSchema, event);
-  const applied = await applyCategorized<Episode>(ctx, rulesFor(ctx.config), data);
-  if (!('episode' in applied)) {
-    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
-  }
-  const synced = await sync(ctx, data.machineId, applied.episode.key, false);
-  return resultOf(applied, synced, () =>
-    applied.status === 'unchanged'
-      ? { outcome: 'duplicate', message: applied.message }
-      : {
-          outcome: 'skipped',
-          message: `${applied.message}; kept on the episode, used when its work order is made`,
-        },
-  );
-}
-
-async function onEnded(event: FlowEvent, ctx: Ctx): Promise<FlowResult> {
-  const data: DowntimeEnded = parseEventData(downtimeEndedSchema, event);
-  const applied = await applyEnded<Episode>(ctx, rulesFor(ctx.config), data);
-  if (!('episode' in applied)) {
-    return { outcome: applied.status === 'stale' ? 'stale' : 'skipped', message: applied.message };
-  }
-  const episode = applied.episode;
-  const synced = await sync(ctx, data.machineId, episode.key, false);
-  return resultOf(applied, synced, () =>
-    applied.status === 'unchanged'
-      ? { outcome: 'duplicate', message: applied.message }
-      : {
-          outcome: 'skipped',
-          message: `${applied.message}; ${episode.started ? 'its work order is not made yet: the retried started event makes it and records this end' : 'kept until its started event comes (or the downtime stays below the minimum)'}`,
-        },
-  );
-}
+/** The UpKeep webhooks this flow watches its work orders through. */
+export const UPKEEP_EVENTS = ['upkeep.WORK_ORDER_UPDATED', 'upkeep.WORK_ORDER_STATUS_UPDATED'] as const;
+type UpKeepWorkOrderEvent = TypedEvent<(typeof UPKEEP_EVENTS)[number], UpKeepWebhookData>;
 
 /** UpKeep work-order webhooks: recognise our own writes (no loops); note changes made by people. */
-async function onUpKeepWorkOrder(
-  event: TypedEvent<string, UpKeepWebhookData>,
-  ctx: Ctx,
-): Promise<FlowResult> {
-  const wo = await fetchWebhookSubject(ctx.deps.upkeep, event.data);
+async function onUpKeepWorkOrder(event: UpKeepWorkOrderEvent, ctx: Ctx): Promise<FlowResult> {
+  // The body is a trigger only: the work order is read again from the API.
+  const { objectType, objectId } = event.data;
+  const wo = objectType === 'workOrder' ? await ctx.deps.upkeep.getWorkOrder(objectId) : undefined;
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
   const echo = await workOrderEcho(ctx, wo);
   if (echo) return echo;
@@ -416,21 +278,18 @@ async function onUpKeepWorkOrder(
   };
 }
 
-export const UPKEEP_EVENTS = ['upkeep.WORK_ORDER_UPDATED', 'upkeep.WORK_ORDER_STATUS_UPDATED'] as const;
-
 export const flow = defineFlow({
   id: FLOW_ID,
   description: 'MachineMetrics downtime -> UpKeep work order (and asset downtime)',
   vendors: ['machinemetrics', 'upkeep'],
   config: configSchema,
   triggers: [...downtimeTriggers<DowntimeFlowConfig>(), { kind: 'webhook', receiver: upkeepWebhook }],
-  setup: (env) => ({ upkeep: connectUpKeep(env) }),
+  // Typed: the handlers are plain functions, so Deps is inferred from here.
+  setup: (env: RuntimeEnv): Deps => ({ upkeep: connectUpKeep(env) }),
   on: {
-    [DOWNTIME_STARTED]: (event, ctx) => onStarted(event, ctx),
-    [DOWNTIME_CATEGORIZED]: (event, ctx) => onCategorized(event, ctx),
-    [DOWNTIME_ENDED]: (event, ctx) => onEnded(event, ctx),
-    'upkeep.WORK_ORDER_UPDATED': (event, ctx) => onUpKeepWorkOrder(event, ctx),
-    'upkeep.WORK_ORDER_STATUS_UPDATED': (event, ctx) => onUpKeepWorkOrder(event, ctx),
+    ...downtimeHandlers(target),
+    'upkeep.WORK_ORDER_UPDATED': onUpKeepWorkOrder,
+    'upkeep.WORK_ORDER_STATUS_UPDATED': onUpKeepWorkOrder,
   },
 });
 

@@ -50,8 +50,9 @@ import type {
 } from '../../connectors/machinemetrics/events.ts';
 import { downtimePollSource } from '../../connectors/machinemetrics/poll-source.ts';
 import { machineMetricsWebhook } from '../../connectors/machinemetrics/webhook.ts';
-import type { FlowResult, Trigger } from '../../core/flow.ts';
+import type { Trigger } from '../../core/flow.ts';
 import type { StateStore } from '../../core/state.ts';
+import { minutes } from './format.ts';
 
 const reasonMatcher = z.array(z.string().check(z.minLength(1)));
 
@@ -109,8 +110,6 @@ export function downtimeTriggers<C extends DowntimeSettings>(): readonly [
   ];
 }
 
-export const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
-
 export function matchesReason(list: readonly string[], id: string, name: string): boolean {
   const wanted = new Set(list.map((r) => r.toLowerCase()));
   return wanted.has(id.toLowerCase()) || wanted.has(name.toLowerCase());
@@ -131,9 +130,6 @@ export function startedSkipReason(config: DowntimeSettings, data: DowntimeStarte
   }
   return undefined;
 }
-
-/** Moved to core/events.ts; re-exported while flows move to typed handlers. */
-export { InvalidEventError, parseEventData } from '../../core/events.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Episodes: the per-machine state machine (transition table in this file's header).
@@ -341,33 +337,33 @@ function containing<E extends EpisodeBase>(m: MachineEpisodes<E>, at: string, to
     .at(-1);
 }
 
-/** What applying one event did to the machine's episodes. */
+/** What applying one event did to the machine's episodes (only `applied` and `kept` change them). */
 export type Applied<E extends EpisodeBase> =
   | { status: 'applied' | 'unchanged'; episode: E; message: string }
   | { status: 'stale' | 'kept' | 'none'; message: string };
 
-interface Located<E> {
-  episode?: E;
-  /** The event's key is not in any kept episode and names a time at or before the watermark. */
-  stale?: string;
-}
-
-function locate<E extends EpisodeBase>(
+/**
+ * The episode that has the event's key, else a new one added to the machine's episodes; `stale`
+ * when no kept episode has the key and it names a time at or before the watermark.
+ */
+function episodeFor<E extends EpisodeBase>(
   m: MachineEpisodes<E>,
-  machineId: string,
+  data: { machineId: string; machineName?: string | undefined },
   key: string,
   startedAt: string | undefined,
-): Located<E> {
+): { episode: E } | { stale: Applied<E> } {
   const episode = m.episodes.find((e) => hasKey(e, key));
   if (episode) return { episode };
+  const { machineId } = data;
   const t = ms(startedAt) ?? keyTime(key, machineId);
   const watermark = ms(m.staleUpTo);
   if (t !== undefined && watermark !== undefined && t <= watermark) {
-    return {
-      stale: `episode ${key} is older than the ${KEPT_EPISODES} episodes kept for machine ${machineId} (kept from ${m.staleUpTo})`,
-    };
+    const message = `episode ${key} is older than the ${KEPT_EPISODES} episodes kept for machine ${machineId} (kept from ${m.staleUpTo})`;
+    return { stale: { status: 'stale', message } };
   }
-  return {};
+  const added = newEpisode<E>(machineId, data.machineName, key, startedAt);
+  m.episodes.push(added);
+  return { episode: added };
 }
 
 function newEpisode<E extends EpisodeBase>(
@@ -403,17 +399,18 @@ async function applyEvent<E extends EpisodeBase>(
   ctx: ApplyContext,
   machineId: string,
   rules: EpisodeRules<E>,
-  step: (m: MachineEpisodes<E>) => { applied: Applied<E>; changed: boolean; key?: string },
+  step: (m: MachineEpisodes<E>) => Applied<E> & { key?: string },
 ): Promise<Applied<E>> {
   let outcome: Applied<E> = { status: 'none', message: '' };
   await ctx.state.updateEntity<MachineEpisodes<E>>(ctx.flowId, machineId, (current) => {
     const m = fromStored<E>(current);
-    const done = step(m);
-    outcome = done.applied;
-    if (!done.changed) return undefined;
+    // `key`: the episode to report after `tidy` (which may merge it into another).
+    const { key, ...applied } = step(m);
+    outcome = applied as Applied<E>;
+    if (outcome.status !== 'applied' && outcome.status !== 'kept') return undefined;
     tidy(m, rules);
-    if (done.key && 'episode' in outcome) {
-      const episode = m.episodes.find((e) => hasKey(e, done.key as string));
+    if (key && 'episode' in outcome) {
+      const episode = m.episodes.find((e) => hasKey(e, key));
       if (episode) outcome = { ...outcome, episode };
     }
     return m;
@@ -457,20 +454,21 @@ export async function patchEpisode<E extends EpisodeBase>(
 /**
  * A "started" event: the episode with its key (or a new one) learns its start, name and reason; it
  * becomes `started` when `qualifies` says so for the episode's reason (a categorisation seen first wins).
+ * `wasStarted`: the episode with the event's key had already started before this event.
  */
 export function applyStarted<E extends EpisodeBase>(
   ctx: ApplyContext,
   rules: EpisodeRules<E>,
   data: DowntimeStarted,
   qualifies: (episode: E) => string | undefined,
-): Promise<Applied<E> & { skip?: string }> {
+): Promise<Applied<E> & { skip?: string; wasStarted: boolean }> {
   let skip: string | undefined;
+  let wasStarted = false;
   return applyEvent<E>(ctx, data.machineId, rules, (m) => {
-    const { episode: found, stale } = locate(m, data.machineId, data.episodeKey, data.startedAt);
-    if (stale) return { applied: { status: 'stale', message: stale }, changed: false };
+    const found = episodeFor(m, data, data.episodeKey, data.startedAt);
+    if ('stale' in found) return found.stale;
     const source = sourceOfKey(data.episodeKey);
-    const e = found ?? newEpisode<E>(data.machineId, data.machineName, data.episodeKey, data.startedAt);
-    if (!found) m.episodes.push(e);
+    const e = found.episode;
     const before = JSON.stringify(e);
     e.machineName = data.machineName;
     if (!e.startedAt || (source === 'webhook' && e.startFrom !== 'webhook')) {
@@ -483,19 +481,15 @@ export function applyStarted<E extends EpisodeBase>(
       e.reasonFrom = source;
     }
     skip = qualifies(e);
-    const wasStarted = e.started;
+    wasStarted = e.started;
     if (!skip) e.started = true;
-    const changed = JSON.stringify(e) !== before;
     return {
-      applied: {
-        status: changed ? 'applied' : 'unchanged',
-        episode: e,
-        message: wasStarted ? `episode ${e.key} already started` : `episode ${e.key} started`,
-      },
-      changed,
+      status: JSON.stringify(e) !== before ? 'applied' : 'unchanged',
+      episode: e,
+      message: wasStarted ? `episode ${e.key} already started` : `episode ${e.key} started`,
       key: data.episodeKey,
     };
-  }).then((applied) => ({ ...applied, ...(skip ? { skip } : {}) }));
+  }).then((applied) => ({ ...applied, ...(skip ? { skip } : {}), wasStarted }));
 }
 
 /**
@@ -510,10 +504,9 @@ export function applyCategorized<E extends EpisodeBase>(
   return applyEvent<E>(ctx, data.machineId, rules, (m) => {
     let e: E | undefined;
     if (data.episodeKey) {
-      const { episode: found, stale } = locate(m, data.machineId, data.episodeKey, undefined);
-      if (stale) return { applied: { status: 'stale', message: stale }, changed: false };
-      e = found ?? newEpisode<E>(data.machineId, data.machineName, data.episodeKey, undefined);
-      if (!found) m.episodes.push(e);
+      const found = episodeFor(m, data, data.episodeKey, undefined);
+      if ('stale' in found) return found.stale;
+      e = found.episode;
     } else {
       e = containing(m, data.categorizedAt, rules.toleranceMs);
       if (!e) {
@@ -523,11 +516,8 @@ export function applyCategorized<E extends EpisodeBase>(
         ];
         m.pending = pending.slice(-KEPT_PENDING);
         return {
-          applied: {
-            status: 'kept',
-            message: `no kept episode of machine ${data.machineId} contains ${data.categorizedAt}; reason ${data.reasonName} kept for the episode that does`,
-          },
-          changed: true,
+          status: 'kept',
+          message: `no kept episode of machine ${data.machineId} contains ${data.categorizedAt}; reason ${data.reasonName} kept for the episode that does`,
         };
       }
     }
@@ -536,18 +526,12 @@ export function applyCategorized<E extends EpisodeBase>(
       e.reasonAt !== undefined &&
       !laterReason(data.categorizedAt, data.reasonId, e)
     ) {
-      return {
-        applied: { status: 'unchanged', episode: e, message: `reason already ${data.reasonName}` },
-        changed: false,
-      };
+      return { status: 'unchanged', episode: e, message: `reason already ${data.reasonName}` };
     }
     if (!laterReason(data.categorizedAt, data.reasonId, e)) {
       return {
-        applied: {
-          status: 'stale',
-          message: `categorisation ${data.reasonName} at ${data.categorizedAt} is older than ${e.reasonName} at ${e.reasonAt} on episode ${e.key}`,
-        },
-        changed: false,
+        status: 'stale',
+        message: `categorisation ${data.reasonName} at ${data.categorizedAt} is older than ${e.reasonName} at ${e.reasonAt} on episode ${e.key}`,
       };
     }
     const from = e.reasonName;
@@ -555,12 +539,9 @@ export function applyCategorized<E extends EpisodeBase>(
     e.reasonName = data.reasonName;
     e.reasonAt = data.categorizedAt;
     return {
-      applied: {
-        status: 'applied',
-        episode: e,
-        message: `episode ${e.key}: reason ${from} -> ${data.reasonName}`,
-      },
-      changed: true,
+      status: 'applied',
+      episode: e,
+      message: `episode ${e.key}: reason ${from} -> ${data.reasonName}`,
       key: data.episodeKey ?? e.key,
     };
   });
@@ -575,27 +556,20 @@ export function applyEnded<E extends EpisodeBase>(
   return applyEvent<E>(ctx, data.machineId, rules, (m) => {
     let e: E | undefined;
     if (data.episodeKey) {
-      const { episode: found, stale } = locate(m, data.machineId, data.episodeKey, data.startedAt);
-      if (stale) return { applied: { status: 'stale', message: stale }, changed: false };
-      e = found ?? newEpisode<E>(data.machineId, data.machineName, data.episodeKey, data.startedAt);
-      if (!found) m.episodes.push(e);
+      const found = episodeFor(m, data, data.episodeKey, data.startedAt);
+      if ('stale' in found) return found.stale;
+      e = found.episode;
     } else {
       const t = Date.parse(data.endedAt);
       e = m.episodes
         .filter((x) => x.endedAt === undefined && (startOf(x) ?? Number.POSITIVE_INFINITY) <= t)
         .at(-1);
       if (!e) {
-        return {
-          applied: { status: 'none', message: `no open downtime episode for machine ${data.machineId}` },
-          changed: false,
-        };
+        return { status: 'none', message: `no open downtime episode for machine ${data.machineId}` };
       }
     }
     if (e.endedAt !== undefined) {
-      return {
-        applied: { status: 'unchanged', episode: e, message: `episode ${e.key} already ended` },
-        changed: false,
-      };
+      return { status: 'unchanged', episode: e, message: `episode ${e.key} already ended` };
     }
     if (!e.startedAt && data.startedAt) {
       e.startedAt = data.startedAt;
@@ -607,8 +581,9 @@ export function applyEnded<E extends EpisodeBase>(
       data.downtimeMs ?? (start === undefined ? undefined : Date.parse(data.endedAt) - start);
     if (downtimeMs !== undefined) e.downtimeMs = downtimeMs;
     return {
-      applied: { status: 'applied', episode: e, message: `episode ${e.key} ended at ${data.endedAt}` },
-      changed: true,
+      status: 'applied',
+      episode: e,
+      message: `episode ${e.key} ended at ${data.endedAt}`,
       key: data.episodeKey ?? e.key,
     };
   });
@@ -622,38 +597,3 @@ export const EPISODE_WORK_ORDER_MAPPING = 'downtime-episode-upkeep-work-order';
  * instead of waiting for a work order that will never come.
  */
 export const EPISODE_WITHOUT_WORK_ORDER = 'downtime-episode-no-upkeep-work-order';
-
-/** What bringing a CMMS record in line with an episode did (a work-order flow's `sync`). */
-export interface Synced {
-  workOrderId?: string | number;
-  created?: 'performed' | 'found' | 'duplicate';
-  reason?: string;
-  recovered?: boolean;
-}
-
-/**
- * The run-log result of a downtime event, from what applying it and syncing did; `nothing` when
- * the sync changed nothing. `recoveredNote` is added to the recovery line (e.g. how it completed).
- */
-export function syncResult<E extends EpisodeBase>(
-  applied: Applied<E>,
-  synced: Synced,
-  nothing: () => FlowResult,
-  recoveredNote = '',
-): FlowResult {
-  if (applied.status === 'stale') return { outcome: 'stale', message: applied.message };
-  const id = synced.workOrderId;
-  const effects = id !== undefined && id !== '' ? { workOrderId: String(id) } : undefined;
-  const did = [
-    synced.created === 'performed' ? `created work order ${id}` : undefined,
-    synced.created === 'found' ? `found work order ${id} made by an earlier attempt` : undefined,
-    synced.reason ? `work order ${id} reason -> ${synced.reason}` : undefined,
-    synced.recovered ? `recovery recorded on work order ${id}${recoveredNote}` : undefined,
-  ].filter((x): x is string => x !== undefined);
-  if (did.length > 0) {
-    const episode = 'episode' in applied ? applied.episode : undefined;
-    const what = episode ? ` (${episode.machineName}, ${episode.reasonName}, episode ${episode.key})` : '';
-    return { outcome: 'done', message: `${did.join('; ')}${what}`, effects };
-  }
-  return { ...nothing(), ...(effects ? { effects } : {}) };
-}
