@@ -19,10 +19,11 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { type ClickMaintClient, connectClickMaint } from '../connectors/click-maint/client.ts';
 import { defineFlow, type FlowContext, type RuntimeEnv } from '../core/flow.ts';
-import { downtimeSettingsShape, downtimeTriggers } from './shared/downtime.ts';
+import { downtimeSettingsShape } from './shared/downtime.ts';
 import {
   downtimeHandlers,
   downtimeLines,
+  downtimeTriggers,
   unlistedMachine,
   type WorkOrderEpisode,
   workOrderTarget,

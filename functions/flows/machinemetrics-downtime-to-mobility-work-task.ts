@@ -37,14 +37,13 @@ import { once } from '../core/claims.ts';
 import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
+import { downtimeSettingsShape, type EpisodeBase, patchEpisode, readEpisode } from './shared/downtime.ts';
 import {
-  downtimeSettingsShape,
+  type DowntimeTarget,
+  downtimeHandlers,
   downtimeTriggers,
-  type EpisodeBase,
-  patchEpisode,
-  readEpisode,
-} from './shared/downtime.ts';
-import { type DowntimeTarget, downtimeHandlers, unlistedMachine } from './shared/downtime-record.ts';
+  unlistedMachine,
+} from './shared/downtime-record.ts';
 import { minutes } from './shared/format.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-mobility-work-task';

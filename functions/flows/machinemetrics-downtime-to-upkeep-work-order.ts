@@ -23,13 +23,13 @@ import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
 import {
   downtimeSettingsShape,
-  downtimeTriggers,
   EPISODE_WITHOUT_WORK_ORDER,
   EPISODE_WORK_ORDER_MAPPING,
 } from './shared/downtime.ts';
 import {
   downtimeHandlers,
   downtimeLines,
+  downtimeTriggers,
   type RecordStep,
   type WorkOrderEpisode,
   workOrderTarget,

@@ -16,9 +16,11 @@ import {
   type DowntimeStarted,
   type machineMetricsEvents,
 } from '../../connectors/machinemetrics/events.ts';
+import { downtimePollSource } from '../../connectors/machinemetrics/poll-source.ts';
+import { machineMetricsWebhook } from '../../connectors/machinemetrics/webhook.ts';
 import { once } from '../../core/claims.ts';
 import type { EventOf } from '../../core/events.ts';
-import type { FlowContext, FlowResult } from '../../core/flow.ts';
+import type { FlowContext, FlowResult, Trigger } from '../../core/flow.ts';
 import {
   type Applied,
   applyCategorized,
@@ -44,6 +46,31 @@ export type EndedEvent = DowntimeEvent<typeof DOWNTIME_ENDED>;
 export type OnEpisode<E extends EpisodeBase> = Extract<Applied<E>, { episode: E }>;
 /** The same for a "started" event: why it makes no record (if so), and whether it was started before. */
 export type StartedOnEpisode<E extends EpisodeBase> = OnEpisode<E> & { skip?: string; wasStarted: boolean };
+
+/**
+ * The poller and the MachineMetrics Workflow webhook, configured from the downtime settings. Here,
+ * not in downtime.ts: flows that only read downtime state (the task-status flow) do not bundle them.
+ */
+export function downtimeTriggers<C extends DowntimeSettings>(): readonly [
+  Trigger<C, typeof machineMetricsEvents>,
+  Trigger<C, typeof machineMetricsEvents>,
+] {
+  return [
+    {
+      kind: 'schedule',
+      source: downtimePollSource,
+      everyMinutes: (c) => c.poll.everyMinutes,
+      options: (c) => ({
+        minimumMinutes: c.minimumMinutes,
+        stepMinutes: c.poll.everyMinutes,
+        settleMinutes: c.poll.settleMinutes,
+        maxCatchUpMinutes: c.poll.maxCatchUpMinutes,
+        recategorizeGraceMinutes: c.poll.recategorizeGraceMinutes,
+      }),
+    },
+    { kind: 'webhook', receiver: machineMetricsWebhook },
+  ];
+}
 
 /** What a downtime flow states about its target system; the kit does the rest (calling these unbound). */
 export interface DowntimeTarget<C extends DowntimeSettings, D, E extends EpisodeBase, S> {

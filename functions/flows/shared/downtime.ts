@@ -46,11 +46,7 @@ import type {
   DowntimeCategorized,
   DowntimeEnded,
   DowntimeStarted,
-  machineMetricsEvents,
 } from '../../connectors/machinemetrics/events.ts';
-import { downtimePollSource } from '../../connectors/machinemetrics/poll-source.ts';
-import { machineMetricsWebhook } from '../../connectors/machinemetrics/webhook.ts';
-import type { Trigger } from '../../core/flow.ts';
 import type { StateStore } from '../../core/state.ts';
 import { minutes } from './format.ts';
 
@@ -86,28 +82,6 @@ export interface DowntimeSettings {
     maxCatchUpMinutes: number;
     recategorizeGraceMinutes: number;
   };
-}
-
-/** The poller and the MachineMetrics Workflow webhook, configured from the downtime settings. */
-export function downtimeTriggers<C extends DowntimeSettings>(): readonly [
-  Trigger<C, typeof machineMetricsEvents>,
-  Trigger<C, typeof machineMetricsEvents>,
-] {
-  return [
-    {
-      kind: 'schedule',
-      source: downtimePollSource,
-      everyMinutes: (c) => c.poll.everyMinutes,
-      options: (c) => ({
-        minimumMinutes: c.minimumMinutes,
-        stepMinutes: c.poll.everyMinutes,
-        settleMinutes: c.poll.settleMinutes,
-        maxCatchUpMinutes: c.poll.maxCatchUpMinutes,
-        recategorizeGraceMinutes: c.poll.recategorizeGraceMinutes,
-      }),
-    },
-    { kind: 'webhook', receiver: machineMetricsWebhook },
-  ];
 }
 
 export function matchesReason(list: readonly string[], id: string, name: string): boolean {
