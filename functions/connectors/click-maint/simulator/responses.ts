@@ -2,25 +2,30 @@
  * The answers every route shares: the `{status: 'error', message}` body, the named input error that
  * becomes it, and the `{status: 'success', data, meta}` envelope with `meta.entity` / `meta.customer`.
  */
-import { json, type SimResponse } from '../../../../sandbox/simulators/server.ts';
+import {
+  controlRoute,
+  json,
+  type Route,
+  type SimResponse,
+  SimulatorInputError,
+  type SyncHandler,
+} from '../../../../sandbox/simulators/server.ts';
 import type { SimEntity } from './records.ts';
+
+/** A control or API input that cannot be applied: the toolkit's error, whose `status` the route answers. */
+export { SimulatorInputError };
 
 const CUSTOMER = { id: 84, name: 'Acme Corporation' };
 
-/** A control or API input that cannot be applied; `status` is what the route answers. */
-export class SimulatorInputError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SimulatorInputError';
-  }
-}
+const errorBody = (message: string) => ({ status: 'error', message });
 
 export const errorResponse = (status: number, message: string): SimResponse =>
-  json(status, { status: 'error', message });
+  json(status, errorBody(message));
 export const unprocessable = (message: string) => new SimulatorInputError(422, message);
+
+/** A control route whose SimulatorInputErrors answer in Click Maint's error body. */
+export const control = (method: string, pattern: string, handler: SyncHandler): Route =>
+  controlRoute(method, pattern, handler, (error) => errorBody(error.message));
 
 /** A record as `Record<string, unknown>`: the rendered row lists filter and sort on. */
 export type Row = Record<string, unknown>;

@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../../../../sandbox/clock.ts';
 import { readSavedState } from '../../../../sandbox/simulators/persistence.ts';
+import { SimulatorInputError } from '../../../../sandbox/simulators/server.ts';
 import {
   DEEPOMATIC_SIM_DEFAULT_ENGINEERS,
   DEEPOMATIC_SIM_DEFAULT_TYPES,
@@ -64,15 +65,7 @@ export interface DeepomaticSavedState {
 }
 
 /** A control action that cannot be applied; `status` is what the control API answers. */
-export class DeepomaticSimInputError extends Error {
-  constructor(
-    readonly status: 400 | 404,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DeepomaticSimInputError';
-  }
-}
+export class DeepomaticSimInputError extends SimulatorInputError<400 | 404> {}
 
 /** Everything the routes and control actions read and change. */
 export interface DeepomaticSimState {

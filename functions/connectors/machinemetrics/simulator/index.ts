@@ -37,6 +37,7 @@ import {
 import { type WebhookDelivery, type WorkflowWebhookTarget, workflowWebhooks } from './webhooks.ts';
 import type { MachineMetricsWorld } from './world.ts';
 
+export { SimulatorInputError } from '../../../../sandbox/simulators/server.ts';
 export { aggregateDowntime, type SimDowntimeReport, type SimReportItem } from './report.ts';
 export { INVALID_TOKEN_BODY } from './report-routes.ts';
 export { MACHINEMETRICS_SIM_STATE_VERSION, type MachineMetricsSavedState } from './state.ts';
@@ -59,7 +60,6 @@ export {
   SIM_REASONS,
   type SimMachine,
   type SimReason,
-  SimulatorInputError,
 } from './world.ts';
 
 export interface MachineMetricsSimulatorOptions {
