@@ -30,24 +30,21 @@ export const control = (method: string, pattern: string, handler: SyncHandler): 
 /** A record as `Record<string, unknown>`: the rendered row lists filter and sort on. */
 export type Row = Record<string, unknown>;
 
+/** The entity's settings as `meta.entity` shows them (the simulator's entities all use these). */
+const ENTITY_SETTINGS = {
+  currency: 'USD',
+  currency_symbol: '$',
+  datetime_format: 'MM/DD/YYYY - 11:59 PM',
+  timezone: 'Etc/UTC: +00:00',
+};
+
+/** Account-level answers (`GET /entities`) carry `meta.entity` with the same keys, all null. */
+const NO_ENTITY = Object.fromEntries(
+  ['id', 'name', ...Object.keys(ENTITY_SETTINGS)].map((key) => [key, null]),
+);
+
 export const entityMeta = (entity: SimEntity | undefined) => ({
-  entity: entity
-    ? {
-        id: entity.id,
-        name: entity.name,
-        currency: 'USD',
-        currency_symbol: '$',
-        datetime_format: 'MM/DD/YYYY - 11:59 PM',
-        timezone: 'Etc/UTC: +00:00',
-      }
-    : {
-        id: null,
-        name: null,
-        currency: null,
-        currency_symbol: null,
-        datetime_format: null,
-        timezone: null,
-      },
+  entity: entity ? { id: entity.id, name: entity.name, ...ENTITY_SETTINGS } : NO_ENTITY,
   customer: CUSTOMER,
 });
 

@@ -4,6 +4,7 @@
  */
 import { json, type Route } from '../../../../sandbox/simulators/server.ts';
 import { ApiError, bad } from './errors.ts';
+import { applyBody, sameSetter } from './fields.ts';
 import { fieldSpec, listRoute } from './listing.ts';
 import { api, jsonObjectBody } from './routing.ts';
 import { nowIso, SIM_USER, type UpKeepWorld, updateOnCopy, upkeepId } from './state.ts';
@@ -78,35 +79,30 @@ export function renderPart(part: SimPart) {
 }
 
 function applyPartFields(part: SimPart, body: Record<string, unknown>): void {
-  for (const [field, value] of Object.entries(body)) {
-    if (value === undefined) continue;
-    switch (field) {
-      case 'name':
+  applyBody(
+    part,
+    body,
+    {
+      name: (value) => {
         part.name = requiredString('name', value);
-        break;
-      case 'quantity':
-      case 'cost':
-      case 'minimumQuantity':
+      },
+      ...sameSetter(['quantity', 'cost', 'minimumQuantity'], (value, field) => {
         part[field] = checkNumber(field, value, true);
-        break;
-      case 'partName':
-      case 'partNumber':
+      }),
+      ...sameSetter(['partName', 'partNumber'], (value, field) => {
         part.partNumber = checkString(field, value, true);
-        break;
-      case 'description':
-      case 'partId':
-      case 'serial':
-      case 'area':
-      case 'details':
-      case 'category':
-      case 'location':
-        part[field] = checkString(field, value, true);
-        break;
-      default:
-        if (field === 'customFieldsPart') checkCustomFields(field, value);
-        part.extra[field] = structuredClone(value);
-    }
-  }
+      }),
+      ...sameSetter(
+        ['description', 'partId', 'serial', 'area', 'details', 'category', 'location'],
+        (value, field) => {
+          part[field] = checkString(field, value, true);
+        },
+      ),
+    },
+    (field, value) => {
+      if (field === 'customFieldsPart') checkCustomFields(field, value);
+    },
+  );
 }
 
 function newPart(world: UpKeepWorld, body: Record<string, unknown>, id: string): SimPart {

@@ -4,6 +4,7 @@
  */
 import { json, type Route } from '../../../../sandbox/simulators/server.ts';
 import { ApiError, bad } from './errors.ts';
+import { applyBody, ignoreField, sameSetter } from './fields.ts';
 import { fieldSpec, listRoute } from './listing.ts';
 import { api, jsonObjectBody } from './routing.ts';
 import { nowIso, SIM_USER, type UpKeepWorld, updateOnCopy, upkeepId } from './state.ts';
@@ -173,6 +174,23 @@ function setStatus(world: UpKeepWorld, po: SimPurchaseOrder, value: unknown): st
   return value;
 }
 
+/** The order's lines, and what of each is still pending after the receipts so far. */
+function setLines(world: UpKeepWorld, po: SimPurchaseOrder, value: unknown): void {
+  const lines = checkPurchaseOrderParts(world, value);
+  const received = (id: string) =>
+    po.partialFulfillHistory.reduce((sum, h) => sum + (h.received[id] ?? 0), 0);
+  po.parts = lines;
+  po.partsPendingQuantities = Object.fromEntries(
+    lines.map((l) => [l.id, Math.max(0, l.quantity - received(l.id))]),
+  );
+}
+
+function checkPurchaseOrderExtra(field: string, value: unknown): void {
+  if (PO_NUMBER_FIELDS.has(field)) checkNumber(field, value, true);
+  else if (field === 'customFieldsPO') checkCustomFields(field, value);
+  else checkString(field, value, true);
+}
+
 /** Applies documented fields; returns the new status when it changed. */
 function applyPurchaseOrderFields(
   world: UpKeepWorld,
@@ -180,48 +198,35 @@ function applyPurchaseOrderFields(
   body: Record<string, unknown>,
 ): string | undefined {
   let statusChanged: string | undefined;
-  for (const [field, value] of Object.entries(body)) {
-    if (value === undefined || field === 'statusAction' || field === 'partsReceived') continue;
-    switch (field) {
-      case 'title':
+  applyBody(
+    po,
+    body,
+    {
+      // Read by partiallyFulfil.
+      statusAction: ignoreField,
+      partsReceived: ignoreField,
+      title: (value) => {
         po.title = requiredString('title', value);
-        break;
-      case 'description':
-      case 'vendor':
-      case 'category':
-      case 'notes':
+      },
+      ...sameSetter(['description', 'vendor', 'category', 'notes'], (value, field) => {
         po[field] = checkString(field, value, true);
-        break;
-      case 'dueDate':
-      case 'poDate':
+      }),
+      ...sameSetter(['dueDate', 'poDate'], (value, field) => {
         po[field] = checkDateString(field, value);
-        break;
-      case 'purchaseOrderNumber':
+      }),
+      purchaseOrderNumber: (value) => {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
           throw bad('purchaseOrderNumber must be a positive Number');
         }
         po.purchaseOrderNumber = value;
-        break;
-      case 'parts': {
-        const lines = checkPurchaseOrderParts(world, value);
-        const received = (id: string) =>
-          po.partialFulfillHistory.reduce((sum, h) => sum + (h.received[id] ?? 0), 0);
-        po.parts = lines;
-        po.partsPendingQuantities = Object.fromEntries(
-          lines.map((l) => [l.id, Math.max(0, l.quantity - received(l.id))]),
-        );
-        break;
-      }
-      case 'status':
+      },
+      parts: (value) => setLines(world, po, value),
+      status: (value) => {
         statusChanged = setStatus(world, po, value) ?? statusChanged;
-        break;
-      default:
-        if (PO_NUMBER_FIELDS.has(field)) checkNumber(field, value, true);
-        else if (field === 'customFieldsPO') checkCustomFields(field, value);
-        else checkString(field, value, true);
-        po.extra[field] = structuredClone(value);
-    }
-  }
+      },
+    },
+    checkPurchaseOrderExtra,
+  );
   return statusChanged;
 }
 
