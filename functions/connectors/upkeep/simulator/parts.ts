@@ -13,7 +13,6 @@ import {
   checkCustomFields,
   checkKeys,
   checkNumber,
-  checkRequired,
   checkString,
   isObject,
   type KeySchema,
@@ -41,7 +40,11 @@ const PART_READ_ONLY_FIELDS = new Set(['id', 'createdAt', 'updatedAt', 'createdB
 const PART_FILTERS = new Set(['name', 'category', 'location', 'partId', 'partNumber', 'createdByUser']);
 const PART_DATE_FIELDS = ['createdAt', 'updatedAt'];
 
-const PART_KEYS: KeySchema = { fields: PART_FIELDS, readOnly: PART_READ_ONLY_FIELDS };
+const PART_KEYS: KeySchema = {
+  required: 'name',
+  fields: PART_FIELDS,
+  readOnly: PART_READ_ONLY_FIELDS,
+};
 
 const partSpec = fieldSpec<SimPart>(PART_FILTERS, PART_DATE_FIELDS, {
   extraKey: (key) => /^customFieldsPart\[(name|value|unit)\]$/.test(key),
@@ -107,7 +110,6 @@ function applyPartFields(part: SimPart, body: Record<string, unknown>): void {
 
 function newPart(world: UpKeepWorld, body: Record<string, unknown>, id: string): SimPart {
   checkKeys(body, 'create', PART_KEYS);
-  checkRequired(body, 'name');
   const now = nowIso(world);
   const part: SimPart = {
     id,
@@ -185,13 +187,7 @@ export function partRoutes(world: UpKeepWorld): Route[] {
       return json(200, { success: true, result: renderPart(part) });
     }),
 
-    listRoute(
-      world,
-      '/parts',
-      partSpec,
-      () => world.parts,
-      () => renderPart,
-    ),
+    listRoute(world, '/parts', partSpec, () => world.parts, renderPart),
 
     api(world, 'GET', '/parts/:id', (req) =>
       json(200, { success: true, result: renderPart(findPart(world, req.params.id)) }),

@@ -14,7 +14,6 @@ import {
   checkDateString,
   checkKeys,
   checkNumber,
-  checkRequired,
   checkString,
   isObject,
   type KeySchema,
@@ -79,6 +78,7 @@ const PO_DATE_FIELDS = [
 ];
 
 const PO_KEYS: KeySchema = {
+  required: 'title',
   fields: PO_FIELDS,
   patchOnly: PO_PATCH_ONLY_FIELDS,
   readOnly: PO_READ_ONLY_FIELDS,
@@ -267,7 +267,6 @@ function partiallyFulfil(world: UpKeepWorld, po: SimPurchaseOrder, body: Record<
 /** `POST /purchase-orders`: numbered from the account's sequence unless the body gives a number. */
 function createPurchaseOrder(world: UpKeepWorld, body: Record<string, unknown>): SimPurchaseOrder {
   checkKeys(body, 'create', PO_KEYS);
-  checkRequired(body, 'title');
   const now = nowIso(world);
   const po: SimPurchaseOrder = {
     id: upkeepId(),
@@ -308,13 +307,7 @@ export function purchaseOrderRoutes(world: UpKeepWorld): Route[] {
       return json(200, { success: true, result: renderPurchaseOrder(world, po, 'full') });
     }),
 
-    listRoute(
-      world,
-      '/purchase-orders',
-      poSpec,
-      () => world.purchaseOrders,
-      () => renderListed,
-    ),
+    listRoute(world, '/purchase-orders', poSpec, () => world.purchaseOrders, renderListed),
 
     api(world, 'GET', '/purchase-orders/:id', (req) =>
       json(200, {

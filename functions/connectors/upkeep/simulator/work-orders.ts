@@ -7,7 +7,7 @@ import { UPKEEP_UPDATE_ITEMS } from '../client.ts';
 import { checkAsset } from './assets.ts';
 import { ApiError, bad } from './errors.ts';
 import { applyBody, sameSetter } from './fields.ts';
-import { includesOf, type ListSpec, listRoute, stringField } from './listing.ts';
+import { includesOf, type ListSpec, listRouteByRequest, stringField } from './listing.ts';
 import { api, jsonObjectBody, requestBody } from './routing.ts';
 import { nowIso, type UpKeepWorld, updateOnCopy, upkeepId } from './state.ts';
 import type { SimWorkOrder } from './types.ts';
@@ -81,6 +81,7 @@ const WO_DATE_FIELDS = ['dueDate', 'endDueDate', 'dateCompleted', 'createdAt', '
 const WO_ORDER_FIELDS = ['createdAt', 'updatedAt', 'dueDate', 'endDueDate', 'dateCompleted'];
 
 const WO_KEYS: KeySchema = {
+  required: 'title',
   fields: WO_CREATE_FIELDS,
   patchOnly: WO_PATCH_ONLY_FIELDS,
   readOnly: WO_READ_ONLY_FIELDS,
@@ -90,7 +91,6 @@ const WO_KEYS: KeySchema = {
 export function createWorkOrder(world: UpKeepWorld, body: unknown) {
   if (!isObject(body)) throw bad('Request body must be a JSON object');
   checkKeys(body, 'create', WO_KEYS);
-  checkRequired(body, 'title');
   const now = nowIso(world);
   world.woCounter++;
   const wo: SimWorkOrder = {
@@ -265,7 +265,7 @@ export function workOrderRoutes(world: UpKeepWorld): Route[] {
       json(200, { success: true, result: createWorkOrder(world, req.json) }),
     ),
 
-    listRoute(
+    listRouteByRequest(
       world,
       '/work-orders',
       woSpec,
