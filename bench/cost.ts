@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/signature.ts';
 import type { Log } from '../functions/core/log.ts';
-import { manualClock } from '../sandbox/clock.ts';
-import { startSandbox } from '../sandbox/runtime.ts';
+import { type Clock, manualClock } from '../sandbox/clock.ts';
+import { type Sandbox, startSandbox } from '../sandbox/runtime.ts';
 import { sandboxSecrets } from '../sandbox/secrets.ts';
 
 const N = Number(process.env.MILLWRIGHT_COST_EVENTS ?? 200);
@@ -50,178 +50,236 @@ const zero = (): Counters => ({
   logBytes: 0,
 });
 
+/** What Lambda would ship to CloudWatch at the default INFO level (about 120 bytes of envelope a line). */
+function countingLog(counters: Counters): Log {
+  const count = (message: string, extra?: unknown) => {
+    counters.logBytes += message.length + (extra ? JSON.stringify(extra).length : 0) + 120;
+  };
+  return { debug: () => undefined, info: count, warn: count, error: count };
+}
+
+/** Count DynamoDB units and SQS requests at the SDK clients (one middleware each). */
+function countRequests(sandbox: Sandbox, counters: Counters): void {
+  sandbox.dynamo.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as {
+        RequestItems?: Record<string, { Keys?: unknown[] } | unknown[]>;
+      };
+      const name = context.commandName ?? '';
+      const items = Object.values(input.RequestItems ?? {});
+      if (name === 'BatchGetItemCommand') {
+        counters.dynamoReads += items.reduce(
+          (n, t) => n + ((t as { Keys?: unknown[] }).Keys?.length ?? 0),
+          0,
+        );
+      } else if (name === 'BatchWriteItemCommand') {
+        counters.dynamoWrites += items.reduce((n, t) => n + (t as unknown[]).length, 0);
+      } else if (/^(Put|Update|Delete)ItemCommand$/.test(name)) counters.dynamoWrites += 1;
+      else if (/^(GetItem|Query)Command$/.test(name)) counters.dynamoReads += 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'millwrightCostCounter' },
+  );
+  sandbox.sqs.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      const empty =
+        context.commandName === 'ReceiveMessageCommand' &&
+        ((out.output as { Messages?: unknown[] }).Messages ?? []).length === 0;
+      // Empty receives are Lambda's idle long polling: a fixed cost, not one per event.
+      if (!empty) counters.sqsRequests += 1;
+      return out;
+    },
+    { step: 'initialize', name: 'millwrightCostCounter' },
+  );
+}
+
+/** Count every worker invocation, its duration and Lambda's platform log lines. */
+function timeWorkers(sandbox: Sandbox, counters: Counters): void {
+  for (const f of sandbox.flows.values()) {
+    const handler = f.worker.handler;
+    f.worker.handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      const started = performance.now();
+      try {
+        return await handler(event);
+      } finally {
+        counters.lambdaInvocations += 1;
+        counters.lambdaMs += Math.ceil(performance.now() - started);
+        counters.logBytes += PLATFORM_LOG_BYTES;
+      }
+    };
+  }
+}
+
+interface Scenario {
+  label: string;
+  body: (i: number) => Record<string, unknown>;
+}
+
+const NETWORK_ID = '17df9a0f-5c04-43c8-b010-b48e1237e6ff';
+
+/** The two Mobility Work events priced: one that one flow handles, one that two flows handle. */
+function scenarios(clock: Clock): Scenario[] {
+  return [
+    {
+      label: 'SparePartWasRestocked (1 flow)',
+      body: (i) => ({
+        _type: 'SparePartWasRestockedWebhook',
+        _event: 'SparePartWasRestocked',
+        _idempotencyKey: randomBytes(5).toString('hex'),
+        _sentAt: clock.now().toISOString(),
+        emittedAt: clock.now().toISOString(),
+        _metadata: '',
+        task: null,
+        sparePart: { id: `sp-bench-${i}`, externalReference: `BENCH-${i}`, name: 'Bench part' },
+        location: { name: 'Main store' },
+        initiator: { id: 3, email: 'tech@plant.example', name: 'Tech' },
+        restocked: { quantity: 5, previousStock: 1 },
+        networkId: NETWORK_ID,
+      }),
+    },
+    {
+      label: 'TaskWasCompleted (2 flows)',
+      body: (i) => ({
+        _event: 'TaskWasCompleted',
+        _idempotencyKey: randomBytes(5).toString('hex'),
+        legacyId: `b${i}`,
+        id: `b${i}`,
+        doneAt: clock.now().toISOString(),
+        initiator: { id: 3, email: 'tech@plant.example', name: 'Tech' },
+        associatedTo: {},
+        tags: [],
+        requiredSpareParts: [],
+        metadata: { source: 'bench' },
+        networkId: NETWORK_ID,
+      }),
+    },
+  ];
+}
+
+/** Sends N signed webhooks of `scenario` to the ingress; returns the ingress time in ms. */
+async function sendWebhooks(
+  sandbox: Sandbox,
+  clock: Clock,
+  secret: string,
+  scenario: Scenario,
+): Promise<number> {
+  let ingressMs = 0;
+  for (let i = 0; i < N; i++) {
+    const rawBody = JSON.stringify(scenario.body(i));
+    const header = signMobilityWorkWebhook({
+      secret,
+      scheme: 't.nonce.body',
+      t: Math.floor(clock.now().getTime() / 1000),
+      nonce: randomBytes(20).toString('hex'),
+      rawBody,
+    });
+    const started = performance.now();
+    const res = await fetch(`${sandbox.ingressUrl}/webhooks/mobility-work`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-mw-signature': header },
+      body: rawBody,
+    });
+    ingressMs += Math.ceil(performance.now() - started);
+    if (res.status !== 200) throw new Error(`ingress answered ${res.status}: ${await res.text()}`);
+  }
+  return ingressMs;
+}
+
+interface PerEvent {
+  apiRequests: number;
+  lambdaInvocations: number;
+  lambdaGbSeconds: number;
+  sqsRequests: number;
+  dynamoWrites: number;
+  dynamoReads: number;
+  secretsCalls: number;
+  logGb: number;
+}
+
+/** USD per 1M events, by service. */
+const dollarsPerMillion = (perEvent: PerEvent): Record<string, number> => ({
+  'HTTP API': perEvent.apiRequests * PRICES.httpApiPerMillion,
+  'Lambda requests': perEvent.lambdaInvocations * PRICES.lambdaRequestsPerMillion,
+  'Lambda duration': perEvent.lambdaGbSeconds * 1e6 * PRICES.lambdaArmGbSecond,
+  SQS: perEvent.sqsRequests * PRICES.sqsRequestsPerMillion,
+  'DynamoDB writes': perEvent.dynamoWrites * PRICES.dynamoWriteUnitsPerMillion,
+  'DynamoDB reads': perEvent.dynamoReads * PRICES.dynamoReadUnitsPerMillion,
+  'Secrets Manager': perEvent.secretsCalls * 100 * PRICES.secretsManagerPer10k,
+  'CloudWatch Logs': perEvent.logGb * 1e6 * PRICES.logsIngestPerGb,
+});
+
+/** A scenario's lines of the report: usage per event, then the price of each service and the total. */
+function scenarioRows(
+  label: string,
+  perEvent: PerEvent,
+  dollars: Record<string, number>,
+  total: number,
+): string[] {
+  return [
+    `\n${label}: ${N} signed webhooks, per event: ${perEvent.lambdaInvocations.toFixed(2)} Lambda invocations ` +
+      `(${((perEvent.lambdaGbSeconds / LAMBDA_MEMORY_GB) * 1000).toFixed(1)} ms), ${perEvent.sqsRequests.toFixed(2)} SQS requests, ` +
+      `${perEvent.dynamoWrites.toFixed(2)} DynamoDB WRU, ${perEvent.dynamoReads.toFixed(2)} RRU, ` +
+      `${perEvent.secretsCalls.toFixed(3)} Secrets Manager calls, ${(perEvent.logGb * 1e9) | 0} log bytes`,
+    ...Object.entries(dollars).map(
+      ([service, usd]) => `  ${service.padEnd(16)} $${usd.toFixed(3)} per 1M events`,
+    ),
+    `  ${'total'.padEnd(16)} $${total.toFixed(2)} per 1M events (target <= $3.00)`,
+  ];
+}
+
+/** Runs one scenario and prices what it counted: its report lines and its total per 1M events. */
+async function runScenario(
+  run: { sandbox: Sandbox; clock: Clock; secret: string; counters: Counters },
+  scenario: Scenario,
+): Promise<{ rows: string[]; total: number }> {
+  const { sandbox, counters } = run;
+  const c0 = { ...counters };
+  const secrets0 = sandbox.secrets.requests();
+  const ingressMs = await sendWebhooks(sandbox, run.clock, run.secret, scenario);
+  await sandbox.drain();
+  const d = (k: keyof Counters) => (counters[k] - c0[k]) / N;
+  const perEvent: PerEvent = {
+    apiRequests: 1,
+    lambdaInvocations: 1 + d('lambdaInvocations'),
+    lambdaGbSeconds: ((ingressMs / N + d('lambdaMs')) / 1000) * LAMBDA_MEMORY_GB,
+    sqsRequests: d('sqsRequests'),
+    dynamoWrites: d('dynamoWrites'),
+    dynamoReads: d('dynamoReads'),
+    secretsCalls: (sandbox.secrets.requests() - secrets0) / N,
+    logGb: (d('logBytes') + PLATFORM_LOG_BYTES) / 1e9,
+  };
+  const dollars = dollarsPerMillion(perEvent);
+  const total = Object.values(dollars).reduce((a, b) => a + b, 0);
+  return { rows: scenarioRows(scenario.label, perEvent, dollars, total), total };
+}
+
 async function main(): Promise<void> {
   const counters = zero();
-  // What Lambda would ship to CloudWatch at the default INFO level.
-  const log: Log = {
-    debug: () => undefined,
-    info: (m, e) => {
-      counters.logBytes += m.length + (e ? JSON.stringify(e).length : 0) + 120;
-    },
-    warn: (m, e) => {
-      counters.logBytes += m.length + (e ? JSON.stringify(e).length : 0) + 120;
-    },
-    error: (m, e) => {
-      counters.logBytes += m.length + (e ? JSON.stringify(e).length : 0) + 120;
-    },
-  };
   const secrets = sandboxSecrets() as Record<string, Record<string, unknown>>;
   const clock = manualClock('2026-11-02T08:00:00.000Z');
   const sandbox = await startSandbox({
     config: 'config/default.json',
     secrets,
     clock,
-    log,
+    log: countingLog(counters),
     httpTimeoutMs: 2000,
   });
   try {
     await sandbox.tick();
     await sandbox.settle();
-
-    // Count DynamoDB units and SQS requests at the SDK clients (one middleware each).
-    sandbox.dynamo.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as {
-          RequestItems?: Record<string, { Keys?: unknown[] } | unknown[]>;
-        };
-        const name = context.commandName ?? '';
-        const items = Object.values(input.RequestItems ?? {});
-        if (name === 'BatchGetItemCommand') {
-          counters.dynamoReads += items.reduce(
-            (n, t) => n + ((t as { Keys?: unknown[] }).Keys?.length ?? 0),
-            0,
-          );
-        } else if (name === 'BatchWriteItemCommand') {
-          counters.dynamoWrites += items.reduce((n, t) => n + (t as unknown[]).length, 0);
-        } else if (/^(Put|Update|Delete)ItemCommand$/.test(name)) counters.dynamoWrites += 1;
-        else if (/^(GetItem|Query)Command$/.test(name)) counters.dynamoReads += 1;
-        return next(args);
-      },
-      { step: 'initialize', name: 'millwrightCostCounter' },
-    );
-    sandbox.sqs.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const out = await next(args);
-        const empty =
-          context.commandName === 'ReceiveMessageCommand' &&
-          ((out.output as { Messages?: unknown[] }).Messages ?? []).length === 0;
-        // Empty receives are Lambda's idle long polling: a fixed cost, not one per event.
-        if (!empty) counters.sqsRequests += 1;
-        return out;
-      },
-      { step: 'initialize', name: 'millwrightCostCounter' },
-    );
-    for (const f of sandbox.flows.values()) {
-      const handler = f.worker.handler;
-      f.worker.handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-        const started = performance.now();
-        try {
-          return await handler(event);
-        } finally {
-          counters.lambdaInvocations += 1;
-          counters.lambdaMs += Math.ceil(performance.now() - started);
-          counters.logBytes += PLATFORM_LOG_BYTES;
-        }
-      };
-    }
+    countRequests(sandbox, counters);
+    timeWorkers(sandbox, counters);
 
     const webhookSecrets = secrets['millwright/mobility-work']?.webhookSecrets as string[] | undefined;
     const secret = webhookSecrets?.[0];
     if (!secret) throw new Error('the sandbox secrets have no millwright/mobility-work webhookSecrets');
-    const networkId = '17df9a0f-5c04-43c8-b010-b48e1237e6ff';
-    const scenarios: { label: string; body: (i: number) => Record<string, unknown> }[] = [
-      {
-        label: 'SparePartWasRestocked (1 flow)',
-        body: (i) => ({
-          _type: 'SparePartWasRestockedWebhook',
-          _event: 'SparePartWasRestocked',
-          _idempotencyKey: randomBytes(5).toString('hex'),
-          _sentAt: clock.now().toISOString(),
-          emittedAt: clock.now().toISOString(),
-          _metadata: '',
-          task: null,
-          sparePart: { id: `sp-bench-${i}`, externalReference: `BENCH-${i}`, name: 'Bench part' },
-          location: { name: 'Main store' },
-          initiator: { id: 3, email: 'tech@plant.example', name: 'Tech' },
-          restocked: { quantity: 5, previousStock: 1 },
-          networkId,
-        }),
-      },
-      {
-        label: 'TaskWasCompleted (2 flows)',
-        body: (i) => ({
-          _event: 'TaskWasCompleted',
-          _idempotencyKey: randomBytes(5).toString('hex'),
-          legacyId: `b${i}`,
-          id: `b${i}`,
-          doneAt: clock.now().toISOString(),
-          initiator: { id: 3, email: 'tech@plant.example', name: 'Tech' },
-          associatedTo: {},
-          tags: [],
-          requiredSpareParts: [],
-          metadata: { source: 'bench' },
-          networkId,
-        }),
-      },
-    ];
-
     const rows: string[] = [];
     let worst = 0;
-    for (const scenario of scenarios) {
-      const c0 = { ...counters };
-      const secrets0 = sandbox.secrets.requests();
-      let ingressMs = 0;
-      for (let i = 0; i < N; i++) {
-        const rawBody = JSON.stringify(scenario.body(i));
-        const header = signMobilityWorkWebhook({
-          secret,
-          scheme: 't.nonce.body',
-          t: Math.floor(clock.now().getTime() / 1000),
-          nonce: randomBytes(20).toString('hex'),
-          rawBody,
-        });
-        const started = performance.now();
-        const res = await fetch(`${sandbox.ingressUrl}/webhooks/mobility-work`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-mw-signature': header },
-          body: rawBody,
-        });
-        ingressMs += Math.ceil(performance.now() - started);
-        if (res.status !== 200) throw new Error(`ingress answered ${res.status}: ${await res.text()}`);
-      }
-      await sandbox.drain();
-      const d = (k: keyof Counters) => (counters[k] - c0[k]) / N;
-      const perEvent = {
-        apiRequests: 1,
-        lambdaInvocations: 1 + d('lambdaInvocations'),
-        lambdaGbSeconds: ((ingressMs / N + d('lambdaMs')) / 1000) * LAMBDA_MEMORY_GB,
-        sqsRequests: d('sqsRequests'),
-        dynamoWrites: d('dynamoWrites'),
-        dynamoReads: d('dynamoReads'),
-        secretsCalls: (sandbox.secrets.requests() - secrets0) / N,
-        logGb: (d('logBytes') + PLATFORM_LOG_BYTES) / 1e9,
-      };
-      const dollars = {
-        'HTTP API': perEvent.apiRequests * PRICES.httpApiPerMillion,
-        'Lambda requests': perEvent.lambdaInvocations * PRICES.lambdaRequestsPerMillion,
-        'Lambda duration': perEvent.lambdaGbSeconds * 1e6 * PRICES.lambdaArmGbSecond,
-        SQS: perEvent.sqsRequests * PRICES.sqsRequestsPerMillion,
-        'DynamoDB writes': perEvent.dynamoWrites * PRICES.dynamoWriteUnitsPerMillion,
-        'DynamoDB reads': perEvent.dynamoReads * PRICES.dynamoReadUnitsPerMillion,
-        'Secrets Manager': perEvent.secretsCalls * 100 * PRICES.secretsManagerPer10k,
-        'CloudWatch Logs': perEvent.logGb * 1e6 * PRICES.logsIngestPerGb,
-      };
-      const total = Object.values(dollars).reduce((a, b) => a + b, 0);
-      worst = Math.max(worst, total);
-      rows.push(
-        `\n${scenario.label}: ${N} signed webhooks, per event: ${perEvent.lambdaInvocations.toFixed(2)} Lambda invocations ` +
-          `(${((perEvent.lambdaGbSeconds / LAMBDA_MEMORY_GB) * 1000).toFixed(1)} ms), ${perEvent.sqsRequests.toFixed(2)} SQS requests, ` +
-          `${perEvent.dynamoWrites.toFixed(2)} DynamoDB WRU, ${perEvent.dynamoReads.toFixed(2)} RRU, ` +
-          `${perEvent.secretsCalls.toFixed(3)} Secrets Manager calls, ${(perEvent.logGb * 1e9) | 0} log bytes`,
-      );
-      for (const [service, usd] of Object.entries(dollars))
-        rows.push(`  ${service.padEnd(16)} $${usd.toFixed(3)} per 1M events`);
-      rows.push(`  ${'total'.padEnd(16)} $${total.toFixed(2)} per 1M events (target <= $3.00)`);
+    for (const scenario of scenarios(clock)) {
+      const result = await runScenario({ sandbox, clock, secret, counters }, scenario);
+      rows.push(...result.rows);
+      worst = Math.max(worst, result.total);
     }
     process.stdout.write(
       `Millwright cost per 1M webhook events (us-east-1 list prices, Lambda arm64 256 MB; counted in the sandbox)${rows.join('\n')}\n` +

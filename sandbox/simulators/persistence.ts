@@ -176,13 +176,49 @@ export function readSavedState<T>(
   return saved as T;
 }
 
+/** The envelope of every saved state: whose it is and which shape it has. */
+export interface SavedStateEnvelope {
+  simulator: string;
+  version: number;
+}
+
+/** A simulator's state, as `simulatorPersistence` and the simulator's own methods use it. */
+export interface SimulatorStateAccess<S> {
+  /** The state that survives a restart (a deep copy). */
+  exportState(): S;
+  /** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
+  importState(saved: unknown): void;
+}
+
+/**
+ * A simulator's saved shape, stated once: its name and version, the kinds of its top-level fields,
+ * what of the world is saved (`save`) and how a saved state is put back (`load`). Export wraps
+ * `save` in the envelope; import checks envelope and fields (readSavedState) and hands `load` a deep
+ * copy, so neither side aliases the live world. Bound to one world, it gives the simulator's
+ * `exportState` / `importState`.
+ */
+export function versionedState<W, S extends SavedStateEnvelope>(spec: {
+  simulator: S['simulator'];
+  version: S['version'];
+  fields: Record<Exclude<keyof S, keyof SavedStateEnvelope>, FieldKind>;
+  save(world: W): Omit<S, keyof SavedStateEnvelope>;
+  load(world: W, saved: S): void;
+}): (world: W) => SimulatorStateAccess<S> {
+  const { simulator, version, fields } = spec;
+  return (world) => ({
+    exportState: () => structuredClone({ simulator, version, ...spec.save(world) }) as S,
+    importState: (saved) =>
+      spec.load(world, structuredClone(readSavedState<S>(saved, { simulator, version, fields }))),
+  });
+}
+
 /**
  * The persistence half every simulator shares: restore at start, then `commit()` after each change.
  * Without a store (tests, the demo) both do nothing and the simulator lives in memory as before.
  */
 export function simulatorPersistence<S>(
   store: SimulatorStateStore | undefined,
-  state: { exportState(): S; importState(saved: unknown): void },
+  state: SimulatorStateAccess<S>,
 ): {
   restore(): boolean;
   commit(): void;

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MillwrightError } from '../../functions/core/errors.ts';
 import { createRouter } from '../router.ts';
 
 export interface SimRequest {
@@ -69,6 +70,61 @@ export const json = (status: number, body: unknown, headers?: Record<string, str
   body,
   headers,
 });
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A request (API or control) a simulator cannot apply; `status` is what the route answers. Each
+ * simulator names its own subclass (narrowing `S` to the statuses it uses) and its error body.
+ */
+export class SimulatorInputError<S extends number = number> extends MillwrightError {
+  constructor(
+    readonly status: S,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** A vendor's error body for an input error (default `{message}`). */
+export type ErrorBody = (error: SimulatorInputError) => unknown;
+
+const messageBody: ErrorBody = (error) => ({ message: error.message });
+
+/** A handler that answers at once (every control action and vendor check is synchronous). */
+export type SyncHandler = (req: SimRequest) => SimResponse;
+
+/** `handler`, with a SimulatorInputError it throws answered as its status and `errorBody`. */
+export const answeringInputErrors =
+  (handler: SyncHandler, errorBody: ErrorBody = messageBody): SyncHandler =>
+  (req) => {
+    try {
+      return handler(req);
+    } catch (error) {
+      if (error instanceof SimulatorInputError) return json(error.status, errorBody(error));
+      throw error;
+    }
+  };
+
+/** A route whose SimulatorInputErrors answer as their status and `errorBody`. */
+export const controlRoute = (
+  method: string,
+  pattern: string,
+  handler: SyncHandler,
+  errorBody?: ErrorBody,
+): Route => ({ method, pattern, handler: answeringInputErrors(handler, errorBody) });
+
+/**
+ * A `/_sandbox/...` action as a handler: 200 with what `action` returns, or the status of the
+ * SimulatorInputError it throws. `body` is the JSON object sent, or `{}`.
+ */
+export const simControl = (
+  action: (req: SimRequest, body: Record<string, unknown>) => unknown,
+  errorBody?: ErrorBody,
+): SyncHandler =>
+  answeringInputErrors((req) => json(200, action(req, isRecord(req.json) ? req.json : {})), errorBody);
 
 /** Control routes every simulator gets: faults and the request log. */
 function controlRoutes(sim: () => Simulator): Route[] {

@@ -40,6 +40,7 @@ import * as z from 'zod/mini';
 import { ConfigError, isRetryable, MillwrightError, VendorResponseError } from '../../core/errors.ts';
 import { defineEvents } from '../../core/events.ts';
 import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
+import type { Log } from '../../core/log.ts';
 import { problemOf, type RecordProblem } from '../../core/records.ts';
 import { parseWith } from '../../core/schema.ts';
 import type { StateStore } from '../../core/state.ts';
@@ -222,6 +223,245 @@ type Inspection =
   /** Not read: an earlier GET of the page failed for every member (auth, outage). */
   | { kind: 'skipped'; id: string };
 
+/** What a run knows of each member: the last run's state and what this run has walked so far. */
+interface Walk {
+  previous: Record<string, string>;
+  previousUnreadable: Record<string, string>;
+  /** Fingerprints of the members walked so far (present in the set). */
+  walked: Record<string, string>;
+  /** Members walked so far whose body did not parse -> since when. */
+  unreadable: Record<string, string>;
+}
+
+const startWalk = (state: DeepomaticOpenWorkOrdersPollState | undefined): Walk => ({
+  previous: state?.seen ?? {},
+  previousUnreadable: state?.unreadable ?? {},
+  walked: {},
+  unreadable: {},
+});
+
+/** State after walking up to `last` (undefined: the whole set): walked + old entries not reached yet. */
+function stateAt(walk: Walk, last: string | undefined): DeepomaticOpenWorkOrdersPollState {
+  const ahead = <T>(old: Record<string, T>) =>
+    last === undefined ? {} : Object.fromEntries(Object.entries(old).filter(([id]) => id > last));
+  const stillUnreadable = { ...ahead(walk.previousUnreadable), ...walk.unreadable };
+  return {
+    seen: { ...ahead(walk.previous), ...walk.walked },
+    ...(Object.keys(stillUnreadable).length > 0 ? { unreadable: stillUnreadable } : {}),
+  };
+}
+
+/** Not read this run: what we knew of it is kept. */
+function keep(walk: Walk, id: string): void {
+  if (walk.previous[id] !== undefined) walk.walked[id] = walk.previous[id] as string;
+  if (walk.previousUnreadable[id] !== undefined) walk.unreadable[id] = walk.previousUnreadable[id] as string;
+}
+
+/** GETs one member's work order; once a failure is fatal, the members after it are skipped. */
+function memberInspector(
+  client: DeepomaticOpenWorkOrdersPollDeps['client'],
+): (entry: { id: string; data: unknown }) => Promise<Inspection> {
+  let abort = false;
+  return async (entry) => {
+    const parsed = deepomaticOpenMemberSchema.safeParse(entry.data);
+    if (!parsed.success) {
+      const error = new MillwrightError(
+        `member ${entry.id} of ${DEEPOMATIC_OPEN_SET} has invalid data (expected {cmms, cmmsWorkOrderId, name})`,
+      );
+      return { kind: 'failed', id: entry.id, error, fatal: false };
+    }
+    if (abort) return { kind: 'skipped', id: entry.id };
+    try {
+      const wo = await client.getWorkOrder(entry.id);
+      return wo
+        ? { kind: 'found', id: entry.id, member: parsed.data, wo }
+        : { kind: 'gone', id: entry.id, member: parsed.data };
+    } catch (error) {
+      if (error instanceof VendorResponseError) {
+        return {
+          kind: 'unreadable',
+          id: entry.id,
+          member: parsed.data,
+          problem: problemOf(entry.id, error),
+        };
+      }
+      const fatal = !memberOnly(error);
+      // Stop reading the page: the next GETs would fail alike (and each 401 re-reads the secret).
+      if (fatal) abort = true;
+      return { kind: 'failed', id: entry.id, error, fatal };
+    }
+  };
+}
+
+const deletedEvent = (r: Extract<Inspection, { kind: 'gone' }>, now: Date): FlowEvent => ({
+  id: deletedEventId(r.id),
+  type: DEEPOMATIC_WORK_ORDER_DELETED,
+  source: DEEPOMATIC_POLL_EVENT_SOURCE,
+  occurredAt: now.toISOString(),
+  subject: r.id,
+  data: {
+    id: r.id,
+    name: r.member.name,
+    cmms: r.member.cmms,
+    cmmsWorkOrderId: r.member.cmmsWorkOrderId,
+  } satisfies DeepomaticWorkOrderDeletedData,
+});
+
+/** Records the work order's fingerprint; its event when that differs from the last run's. */
+function changedEvent(
+  walk: Walk,
+  r: Extract<Inspection, { kind: 'found' }>,
+  now: Date,
+): FlowEvent | undefined {
+  const { wo, member } = r;
+  const fingerprint = workOrderFingerprint(wo);
+  walk.walked[r.id] = fingerprint;
+  if (walk.previous[r.id] === fingerprint) return undefined;
+  return {
+    id: changedEventId(wo, fingerprint),
+    type: DEEPOMATIC_WORK_ORDER_CHANGED,
+    source: DEEPOMATIC_POLL_EVENT_SOURCE,
+    occurredAt: isoOr(wo.update_date, now),
+    subject: wo.id,
+    data: {
+      id: wo.id,
+      name: wo.name,
+      cmms: member.cmms,
+      cmmsWorkOrderId: member.cmmsWorkOrderId,
+      progressScore: wo.progress_score,
+      reviewDate: wo.review_date,
+      updateDate: wo.update_date,
+      tasks: wo.tasks.map((t) => ({ name: t.name, state: t.state ?? null })),
+      metadata: wo.metadata,
+    } satisfies DeepomaticWorkOrderChangedData,
+  };
+}
+
+/** Still followed: its old fingerprint is kept, so it is judged once it parses. */
+function unreadableRecord(
+  walk: Walk,
+  r: Extract<Inspection, { kind: 'unreadable' }>,
+  now: Date,
+): SkippedRecord {
+  if (walk.previous[r.id] !== undefined) walk.walked[r.id] = walk.previous[r.id] as string;
+  const since = walk.previousUnreadable[r.id] ?? now.toISOString();
+  walk.unreadable[r.id] = since;
+  return {
+    kind: 'Deepomatic work order',
+    ...r.problem,
+    next: `its ${r.member.cmms} work order ${r.member.cmmsWorkOrderId} waits: not judged while unreadable (since ${since}), read again at every poll`,
+  };
+}
+
+/** What one page's inspections come to. */
+interface PageOutcome {
+  events: FlowEvent[];
+  skipped: SkippedRecord[];
+  /** Deepomatic answered 404: to leave the set once their events are enqueued. */
+  gone: string[];
+  /** Members not read (failed or skipped). */
+  failed: number;
+  /** The first failure that stops the run (auth, 429, 5xx, network). */
+  fatal: unknown;
+}
+
+/** Judge a page in the set's id order; member-only failures are added to `failures`. */
+function judgePage(
+  results: readonly Inspection[],
+  walk: Walk,
+  failures: { id: string; error: unknown }[],
+  now: Date,
+  log: Log,
+): PageOutcome {
+  const page: PageOutcome = { events: [], skipped: [], gone: [], failed: 0, fatal: undefined };
+  for (const r of results) {
+    switch (r.kind) {
+      case 'skipped':
+        page.failed++;
+        keep(walk, r.id);
+        break;
+      case 'failed':
+        page.failed++;
+        keep(walk, r.id);
+        if (r.fatal) page.fatal ??= r.error;
+        else failures.push({ id: r.id, error: r.error });
+        log.error('deepomatic poll: open work order not read', {
+          source: DEEPOMATIC_OPEN_WORK_ORDERS_POLL_SOURCE_ID,
+          id: r.id,
+          error: (r.error as Error)?.message ?? String(r.error),
+        });
+        break;
+      case 'unreadable':
+        page.skipped.push(unreadableRecord(walk, r, now));
+        break;
+      case 'gone':
+        page.gone.push(r.id);
+        page.events.push(deletedEvent(r, now));
+        break;
+      case 'found': {
+        const event = changedEvent(walk, r, now);
+        if (event) page.events.push(event);
+      }
+    }
+  }
+  return page;
+}
+
+/** The step of one page; `last` is where the walk stands (undefined: the end of the set). */
+function pageStep(
+  walk: Walk,
+  outcome: PageOutcome,
+  at: { page: number; listed: number; last: string | undefined },
+): PollStep<DeepomaticOpenWorkOrdersPollState> {
+  const { events, gone, failed, skipped } = outcome;
+  const changed = events.length - gone.length;
+  return {
+    events,
+    state: stateAt(walk, at.last),
+    summary:
+      `page ${at.page}: ${at.listed} open work order${at.listed === 1 ? '' : 's'} listed, ` +
+      `${changed} changed, ${gone.length} deleted${failed > 0 ? `, ${failed} not read` : ''}`,
+    ...(skipped.length > 0 ? { skipped } : {}),
+  };
+}
+
+/**
+ * The step after the last page, when it changes anything: it drops the old entries past the last
+ * member (they left the set). A run over an empty set always has it.
+ */
+function endStep(
+  walk: Walk,
+  cursor: string | undefined,
+  pages: number,
+  total: number,
+): PollStep<DeepomaticOpenWorkOrdersPollState> | undefined {
+  const final = stateAt(walk, undefined);
+  if (pages > 0 && JSON.stringify(stateAt(walk, cursor)) === JSON.stringify(final)) return undefined;
+  return {
+    events: [],
+    state: final,
+    summary: pages === 0 ? 'no open Deepomatic work orders' : `${total} open work orders walked`,
+  };
+}
+
+/** Stop following the deleted work orders (their events are enqueued and the state saved). */
+async function forgetGone(
+  members: DeepomaticOpenWorkOrdersPollDeps['members'],
+  gone: readonly string[],
+  log: Log,
+): Promise<void> {
+  for (const id of gone) {
+    try {
+      await members.deleteMember(DEEPOMATIC_OPEN_SET, id);
+    } catch (error) {
+      log.warn('deepomatic poll: could not remove a deleted work order from the open set', {
+        id,
+        error: (error as Error)?.message ?? String(error),
+      });
+    }
+  }
+}
+
 export const deepomaticOpenWorkOrdersPollSource: PollSource<
   DeepomaticOpenWorkOrdersPollOptions,
   DeepomaticOpenWorkOrdersPollState,
@@ -236,185 +476,32 @@ export const deepomaticOpenWorkOrdersPollSource: PollSource<
 
   async *poll({ state, options, now, deps, log }) {
     const o = resolveDeepomaticOpenWorkOrdersPollOptions(options);
-    const previous = state?.seen ?? {};
-    const previousUnreadable = state?.unreadable ?? {};
-    /** Fingerprints of the members walked so far (present in the set). */
-    const walked: Record<string, string> = {};
-    /** Members walked so far whose body did not parse -> since when. */
-    const unreadable: Record<string, string> = {};
+    const walk = startWalk(state);
+    const inspect = memberInspector(deps.client);
     const failures: { id: string; error: unknown }[] = [];
     let cursor: string | undefined;
     let page = 0;
     let total = 0;
-    let abort = false;
-
-    /** State after walking up to `last` (undefined: the whole set): walked + old entries not reached yet. */
-    const stateAt = (last: string | undefined): DeepomaticOpenWorkOrdersPollState => {
-      const ahead = <T>(old: Record<string, T>) =>
-        last === undefined ? {} : Object.fromEntries(Object.entries(old).filter(([id]) => id > last));
-      const stillUnreadable = { ...ahead(previousUnreadable), ...unreadable };
-      return {
-        seen: { ...ahead(previous), ...walked },
-        ...(Object.keys(stillUnreadable).length > 0 ? { unreadable: stillUnreadable } : {}),
-      };
-    };
-
-    const inspect = async (entry: { id: string; data: unknown }): Promise<Inspection> => {
-      const parsed = deepomaticOpenMemberSchema.safeParse(entry.data);
-      if (!parsed.success) {
-        const error = new MillwrightError(
-          `member ${entry.id} of ${DEEPOMATIC_OPEN_SET} has invalid data (expected {cmms, cmmsWorkOrderId, name})`,
-        );
-        return { kind: 'failed', id: entry.id, error, fatal: false };
-      }
-      if (abort) return { kind: 'skipped', id: entry.id };
-      try {
-        const wo = await deps.client.getWorkOrder(entry.id);
-        return wo
-          ? { kind: 'found', id: entry.id, member: parsed.data, wo }
-          : { kind: 'gone', id: entry.id, member: parsed.data };
-      } catch (error) {
-        if (error instanceof VendorResponseError) {
-          return {
-            kind: 'unreadable',
-            id: entry.id,
-            member: parsed.data,
-            problem: problemOf(entry.id, error),
-          };
-        }
-        const fatal = !memberOnly(error);
-        // Stop reading the page: the next GETs would fail alike (and each 401 re-reads the secret).
-        if (fatal) abort = true;
-        return { kind: 'failed', id: entry.id, error, fatal };
-      }
-    };
-
     for (;;) {
       const members = await deps.members.listMembers<unknown>(DEEPOMATIC_OPEN_SET, {
         limit: o.pageSize,
         ...(cursor !== undefined ? { after: cursor } : {}),
       });
       if (members.length === 0) {
-        // The end: drop the old entries past the last member (they left the set).
-        const final = stateAt(undefined);
-        const last = stateAt(cursor);
-        if (page === 0 || JSON.stringify(last) !== JSON.stringify(final)) {
-          yield {
-            events: [],
-            state: final,
-            summary: page === 0 ? 'no open Deepomatic work orders' : `${total} open work orders walked`,
-          };
-        }
+        const step = endStep(walk, cursor, page, total);
+        if (step) yield step;
         break;
       }
       page++;
       total += members.length;
-      const results = await mapLimit(members, o.concurrency, inspect);
-      const events: FlowEvent[] = [];
-      const skipped: SkippedRecord[] = [];
-      const gone: string[] = [];
-      let fatal: unknown;
-      let failed = 0;
-      // Not read this run: what we knew of it is kept.
-      const keep = (id: string) => {
-        if (previous[id] !== undefined) walked[id] = previous[id] as string;
-        if (previousUnreadable[id] !== undefined) unreadable[id] = previousUnreadable[id] as string;
-      };
-      for (const r of results) {
-        if (r.kind === 'skipped') {
-          failed++;
-          keep(r.id);
-          continue;
-        }
-        if (r.kind === 'unreadable') {
-          // Still followed: its old fingerprint is kept, so it is judged once it parses.
-          if (previous[r.id] !== undefined) walked[r.id] = previous[r.id] as string;
-          const since = previousUnreadable[r.id] ?? now.toISOString();
-          unreadable[r.id] = since;
-          skipped.push({
-            kind: 'Deepomatic work order',
-            ...r.problem,
-            next: `its ${r.member.cmms} work order ${r.member.cmmsWorkOrderId} waits: not judged while unreadable (since ${since}), read again at every poll`,
-          });
-          continue;
-        }
-        if (r.kind === 'failed') {
-          failed++;
-          keep(r.id);
-          if (r.fatal) fatal ??= r.error;
-          else failures.push({ id: r.id, error: r.error });
-          log.error('deepomatic poll: open work order not read', {
-            source: DEEPOMATIC_OPEN_WORK_ORDERS_POLL_SOURCE_ID,
-            id: r.id,
-            error: (r.error as Error)?.message ?? String(r.error),
-          });
-          continue;
-        }
-        if (r.kind === 'gone') {
-          gone.push(r.id);
-          events.push({
-            id: deletedEventId(r.id),
-            type: DEEPOMATIC_WORK_ORDER_DELETED,
-            source: DEEPOMATIC_POLL_EVENT_SOURCE,
-            occurredAt: now.toISOString(),
-            subject: r.id,
-            data: {
-              id: r.id,
-              name: r.member.name,
-              cmms: r.member.cmms,
-              cmmsWorkOrderId: r.member.cmmsWorkOrderId,
-            } satisfies DeepomaticWorkOrderDeletedData,
-          });
-          continue;
-        }
-        const { wo, member } = r;
-        const fingerprint = workOrderFingerprint(wo);
-        walked[r.id] = fingerprint;
-        if (previous[r.id] === fingerprint) continue;
-        events.push({
-          id: changedEventId(wo, fingerprint),
-          type: DEEPOMATIC_WORK_ORDER_CHANGED,
-          source: DEEPOMATIC_POLL_EVENT_SOURCE,
-          occurredAt: isoOr(wo.update_date, now),
-          subject: wo.id,
-          data: {
-            id: wo.id,
-            name: wo.name,
-            cmms: member.cmms,
-            cmmsWorkOrderId: member.cmmsWorkOrderId,
-            progressScore: wo.progress_score,
-            reviewDate: wo.review_date,
-            updateDate: wo.update_date,
-            tasks: wo.tasks.map((t) => ({ name: t.name, state: t.state ?? null })),
-            metadata: wo.metadata,
-          } satisfies DeepomaticWorkOrderChangedData,
-        });
-      }
+      const outcome = judgePage(await mapLimit(members, o.concurrency, inspect), walk, failures, now, log);
       cursor = members[members.length - 1]?.id;
       // A short page is the end: nothing after it is in the set any more.
       const end = members.length < o.pageSize;
-      const changed = events.length - gone.length;
-      const step: PollStep<DeepomaticOpenWorkOrdersPollState> = {
-        events,
-        state: stateAt(end ? undefined : cursor),
-        summary:
-          `page ${page}: ${members.length} open work order${members.length === 1 ? '' : 's'} listed, ` +
-          `${changed} changed, ${gone.length} deleted${failed > 0 ? `, ${failed} not read` : ''}`,
-        ...(skipped.length > 0 ? { skipped } : {}),
-      };
-      yield step;
-      // The deleted events are enqueued and the state saved: stop following those work orders.
-      for (const id of gone) {
-        try {
-          await deps.members.deleteMember(DEEPOMATIC_OPEN_SET, id);
-        } catch (error) {
-          log.warn('deepomatic poll: could not remove a deleted work order from the open set', {
-            id,
-            error: (error as Error)?.message ?? String(error),
-          });
-        }
-      }
-      if (fatal !== undefined) throw fatal;
+      yield pageStep(walk, outcome, { page, listed: members.length, last: end ? undefined : cursor });
+      // Runs once the runtime asks for the next step: the page's events are enqueued and saved.
+      await forgetGone(deps.members, outcome.gone, log);
+      if (outcome.fatal !== undefined) throw outcome.fatal;
       if (end) break;
     }
     if (failures.length > 0) throw new DeepomaticPollError(failures);

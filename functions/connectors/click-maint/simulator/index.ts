@@ -63,9 +63,8 @@ import { seedWorld } from './seed.ts';
 import {
   type ClickMaintSavedState,
   type ClickMaintSimSettings,
+  clickMaintSavedState,
   createClickMaintWorld,
-  exportClickMaintState,
-  importClickMaintState,
 } from './state.ts';
 import { workOrderRoutes } from './work-orders.ts';
 
@@ -122,11 +121,10 @@ export async function startClickMaintSimulator(
   const world = createClickMaintWorld(options);
   let sim: Simulator | undefined;
   const controls = clickMaintControls(world, () => sim as Simulator);
-  const exportState = () => exportClickMaintState(world);
-  const importState = (saved: unknown) => importClickMaintState(world, saved);
+  const saved = clickMaintSavedState(world);
 
   seedWorld(world);
-  const persistence = simulatorPersistence(options.store, { exportState, importState });
+  const persistence = simulatorPersistence(options.store, saved);
   persistence.restore();
   sim = await startSimulator({
     name: 'click-maint',
@@ -166,7 +164,7 @@ export async function startClickMaintSimulator(
     },
     calls: () => structuredClone(world.calls),
     reset: persistence.committing(controls.reset),
-    exportState,
-    importState: persistence.committing(importState),
+    exportState: saved.exportState,
+    importState: persistence.committing(saved.importState),
   });
 }

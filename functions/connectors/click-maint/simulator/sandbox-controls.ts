@@ -2,17 +2,11 @@
  * The control API (no auth, not rate limited): state, stats, reset, parts and their stock, settings.
  * The stats and reset also read and clear the server's request log and fault queue.
  */
-import {
-  json,
-  type Route,
-  type SimRequest,
-  type SimResponse,
-  type Simulator,
-} from '../../../../sandbox/simulators/server.ts';
+import { json, type Route, type Simulator } from '../../../../sandbox/simulators/server.ts';
 import { addParts, adjust } from './parts.ts';
 import { setRateLimit } from './rate-limit.ts';
 import type { ClickMaintSimState, ClickMaintSimStats, SimPartInput } from './records.ts';
-import { errorResponse, SimulatorInputError } from './responses.ts';
+import { control, SimulatorInputError } from './responses.ts';
 import { seedWorld } from './seed.ts';
 import type { ClickMaintWorld } from './state.ts';
 import { isNumber, isObject } from './validation.ts';
@@ -52,19 +46,6 @@ export function clickMaintControls(world: ClickMaintWorld, server: () => Simulat
   };
   return { stats, state, reset };
 }
-
-const control = (method: string, pattern: string, handler: (req: SimRequest) => SimResponse): Route => ({
-  method,
-  pattern,
-  handler: (req) => {
-    try {
-      return handler(req);
-    } catch (e) {
-      if (e instanceof SimulatorInputError) return errorResponse(e.status, e.message);
-      throw e;
-    }
-  },
-});
 
 export function sandboxControlRoutes(world: ClickMaintWorld, controls: ClickMaintControls): Route[] {
   return [

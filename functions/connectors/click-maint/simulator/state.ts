@@ -3,7 +3,7 @@
  * stats and call log, and what of it survives a restart.
  */
 import type { Clock } from '../../../../sandbox/clock.ts';
-import { readSavedState } from '../../../../sandbox/simulators/persistence.ts';
+import { versionedState } from '../../../../sandbox/simulators/persistence.ts';
 import {
   CLICK_MAINT_SIM_ENTITIES,
   type SimAsset,
@@ -109,42 +109,34 @@ export const isoSeconds = (date: Date): string => `${date.toISOString().slice(0,
 /** The clock's current second, for created_at / updated_at. */
 export const nowStamp = (world: ClickMaintWorld): string => isoSeconds(world.clock.now());
 
-export function exportClickMaintState(world: ClickMaintWorld): ClickMaintSavedState {
-  return structuredClone({
-    simulator: 'click-maint',
-    version: CLICK_MAINT_SIM_STATE_VERSION,
-    parts: world.parts,
-    assets: world.assets,
-    workOrders: world.workOrders,
-    transactions: world.transactions,
-    workOrderSequence: world.woCounter,
-    transactionSequence: world.txCounter,
-  });
-}
-
-/** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
-export function importClickMaintState(world: ClickMaintWorld, saved: unknown): void {
-  const state = structuredClone(
-    readSavedState<ClickMaintSavedState>(saved, {
-      simulator: 'click-maint',
-      version: CLICK_MAINT_SIM_STATE_VERSION,
-      fields: {
-        parts: 'array',
-        assets: 'array',
-        workOrders: 'array',
-        transactions: 'array',
-        workOrderSequence: 'integer',
-        transactionSequence: 'integer',
-      },
-    }),
-  );
-  const { parts, assets, workOrders, transactions } = state;
-  const sequences = { woCounter: state.workOrderSequence, txCounter: state.transactionSequence };
-  Object.assign(world, {
+/** The saved state of one simulator's world. */
+export const clickMaintSavedState = versionedState<ClickMaintWorld, ClickMaintSavedState>({
+  simulator: 'click-maint',
+  version: CLICK_MAINT_SIM_STATE_VERSION,
+  fields: {
+    parts: 'array',
+    assets: 'array',
+    workOrders: 'array',
+    transactions: 'array',
+    workOrderSequence: 'integer',
+    transactionSequence: 'integer',
+  },
+  save: ({ parts, assets, workOrders, transactions, woCounter, txCounter }) => ({
     parts,
     assets,
     workOrders,
     transactions,
-    ...sequences,
-  } satisfies Partial<ClickMaintWorld>);
-}
+    workOrderSequence: woCounter,
+    transactionSequence: txCounter,
+  }),
+  load: (world, { parts, assets, workOrders, transactions, workOrderSequence, transactionSequence }) => {
+    const sequences = { woCounter: workOrderSequence, txCounter: transactionSequence };
+    Object.assign(world, {
+      parts,
+      assets,
+      workOrders,
+      transactions,
+      ...sequences,
+    } satisfies Partial<ClickMaintWorld>);
+  },
+});

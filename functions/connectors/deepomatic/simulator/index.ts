@@ -48,9 +48,8 @@ import {
   createDeepomaticSimState,
   type DeepomaticSavedState,
   type DeepomaticSimSettings,
-  exportDeepomaticState,
+  deepomaticSavedState,
   findWorkOrder,
-  importDeepomaticState,
 } from './state.ts';
 import { type DeepomaticSimWorkOrderView, viewOf } from './view.ts';
 import { workOrderRoutes } from './work-orders.ts';
@@ -103,9 +102,8 @@ export async function startDeepomaticSimulator(
 ): Promise<DeepomaticSimulator> {
   const state = createDeepomaticSimState(options);
   const controls = deepomaticControls(state);
-  const exportState = () => exportDeepomaticState(state);
-  const importState = (saved: unknown) => importDeepomaticState(state, saved);
-  const persistence = simulatorPersistence(options.store, { exportState, importState });
+  const saved = deepomaticSavedState(state);
+  const persistence = simulatorPersistence(options.store, saved);
   persistence.restore();
 
   const simulator = await startSimulator({
@@ -124,8 +122,8 @@ export async function startDeepomaticSimulator(
     review: persistence.committing(controls.review),
     setTaskStates: persistence.committing(controls.setTaskStates),
     reset: persistence.committing(controls.reset),
-    exportState,
-    importState: persistence.committing(importState),
+    exportState: saved.exportState,
+    importState: persistence.committing(saved.importState),
     setApiKey: (key: string) => {
       state.apiKey = key;
     },

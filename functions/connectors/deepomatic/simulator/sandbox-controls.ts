@@ -2,12 +2,7 @@
  * The control API (no auth): outcomes, back-office reviews, task states and reset, as simulator
  * methods and as `/_sandbox/...` routes. By name = the most recently created work order of that name.
  */
-import {
-  json,
-  type Route,
-  type SimRequest,
-  type SimResponse,
-} from '../../../../sandbox/simulators/server.ts';
+import { json, type Route, type SimRequest, simControl } from '../../../../sandbox/simulators/server.ts';
 import { isoMicro } from './catalogue.ts';
 import {
   DeepomaticSimInputError,
@@ -84,17 +79,6 @@ export function deepomaticControls(state: DeepomaticSimState): DeepomaticControl
   return { setOutcome, review, setTaskStates, reset };
 }
 
-const control =
-  (action: (req: SimRequest, body: Record<string, unknown>) => unknown) =>
-  (req: SimRequest): SimResponse => {
-    try {
-      return json(200, action(req, isRecord(req.json) ? req.json : {}));
-    } catch (error) {
-      if (error instanceof DeepomaticSimInputError) return json(error.status, { message: error.message });
-      throw error;
-    }
-  };
-
 export function sandboxControlRoutes(state: DeepomaticSimState, controls: DeepomaticControls): Route[] {
   const outcomeFrom = (key: string) => (req: SimRequest, body: Record<string, unknown>) => {
     if (body.failedTasks !== undefined && !isStringList(body.failedTasks))
@@ -106,16 +90,16 @@ export function sandboxControlRoutes(state: DeepomaticSimState, controls: Deepom
   };
 
   return [
-    { method: 'POST', pattern: '/_sandbox/work-orders/:id/outcome', handler: control(outcomeFrom('id')) },
+    { method: 'POST', pattern: '/_sandbox/work-orders/:id/outcome', handler: simControl(outcomeFrom('id')) },
     {
       method: 'POST',
       pattern: '/_sandbox/work-orders/by-name/:name/outcome',
-      handler: control(outcomeFrom('name')),
+      handler: simControl(outcomeFrom('name')),
     },
     {
       method: 'POST',
       pattern: '/_sandbox/work-orders/:id/review',
-      handler: control((req, body) => {
+      handler: simControl((req, body) => {
         if (body.at !== undefined && (typeof body.at !== 'string' || Number.isNaN(Date.parse(body.at))))
           throw new DeepomaticSimInputError(400, 'at must be an ISO date-time');
         return controls.review(
@@ -127,7 +111,7 @@ export function sandboxControlRoutes(state: DeepomaticSimState, controls: Deepom
     {
       method: 'POST',
       pattern: '/_sandbox/work-orders/:id/task-states',
-      handler: control((req, body) => {
+      handler: simControl((req, body) => {
         if (!isRecord(body.states)) throw new DeepomaticSimInputError(400, 'states must be an object');
         return controls.setTaskStates(req.params.id ?? '', body.states);
       }),
@@ -135,7 +119,7 @@ export function sandboxControlRoutes(state: DeepomaticSimState, controls: Deepom
     {
       method: 'POST',
       pattern: '/_sandbox/reset',
-      handler: control(() => {
+      handler: simControl(() => {
         controls.reset();
         return { reset: true };
       }),

@@ -4,7 +4,8 @@
  * restart.
  */
 import type { Clock } from '../../../../sandbox/clock.ts';
-import { readSavedState } from '../../../../sandbox/simulators/persistence.ts';
+import { versionedState } from '../../../../sandbox/simulators/persistence.ts';
+import { SimulatorInputError } from '../../../../sandbox/simulators/server.ts';
 import {
   DEEPOMATIC_SIM_DEFAULT_ENGINEERS,
   DEEPOMATIC_SIM_DEFAULT_TYPES,
@@ -64,15 +65,7 @@ export interface DeepomaticSavedState {
 }
 
 /** A control action that cannot be applied; `status` is what the control API answers. */
-export class DeepomaticSimInputError extends Error {
-  constructor(
-    readonly status: 400 | 404,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DeepomaticSimInputError';
-  }
-}
+export class DeepomaticSimInputError extends SimulatorInputError<400 | 404> {}
 
 /** Everything the routes and control actions read and change. */
 export interface DeepomaticSimState {
@@ -120,22 +113,14 @@ export const mustFindWorkOrder = (state: DeepomaticSimState, idOrName: string): 
   return wo;
 };
 
-export function exportDeepomaticState(state: DeepomaticSimState): DeepomaticSavedState {
-  return structuredClone({
-    simulator: 'deepomatic',
-    version: DEEPOMATIC_SIM_STATE_VERSION,
-    workOrders: state.workOrders,
-    workOrderSequence: state.sequence,
-  });
-}
-
-/** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
-export function importDeepomaticState(state: DeepomaticSimState, saved: unknown): void {
-  const restored = readSavedState<DeepomaticSavedState>(saved, {
-    simulator: 'deepomatic',
-    version: DEEPOMATIC_SIM_STATE_VERSION,
-    fields: { workOrders: 'array', workOrderSequence: 'integer' },
-  });
-  state.workOrders = structuredClone(restored.workOrders);
-  state.sequence = restored.workOrderSequence;
-}
+/** The saved state of one simulator's world. */
+export const deepomaticSavedState = versionedState<DeepomaticSimState, DeepomaticSavedState>({
+  simulator: 'deepomatic',
+  version: DEEPOMATIC_SIM_STATE_VERSION,
+  fields: { workOrders: 'array', workOrderSequence: 'integer' },
+  save: (state) => ({ workOrders: state.workOrders, workOrderSequence: state.sequence }),
+  load: (state, saved) => {
+    state.workOrders = saved.workOrders;
+    state.sequence = saved.workOrderSequence;
+  },
+});

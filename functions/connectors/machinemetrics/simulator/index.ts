@@ -30,13 +30,13 @@ import { reportRoutes } from './report-routes.ts';
 import { sandboxControlRoutes } from './sandbox-controls.ts';
 import {
   createMachineMetricsSimState,
-  exportMachineMetricsState,
-  importMachineMetricsState,
   type MachineMetricsSavedState,
+  machineMetricsSavedState,
 } from './state.ts';
 import { type WebhookDelivery, type WorkflowWebhookTarget, workflowWebhooks } from './webhooks.ts';
 import type { MachineMetricsWorld } from './world.ts';
 
+export { SimulatorInputError } from '../../../../sandbox/simulators/server.ts';
 export { aggregateDowntime, type SimDowntimeReport, type SimReportItem } from './report.ts';
 export { INVALID_TOKEN_BODY } from './report-routes.ts';
 export { MACHINEMETRICS_SIM_STATE_VERSION, type MachineMetricsSavedState } from './state.ts';
@@ -59,7 +59,6 @@ export {
   SIM_REASONS,
   type SimMachine,
   type SimReason,
-  SimulatorInputError,
 } from './world.ts';
 
 export interface MachineMetricsSimulatorOptions {
@@ -97,9 +96,8 @@ export async function startMachineMetricsSimulator(
     log: options.log,
   });
   const machines = machineActions(state, webhooks);
-  const exportState = () => exportMachineMetricsState(state);
-  const importState = (saved: unknown) => importMachineMetricsState(state, saved);
-  const persistence = simulatorPersistence(options.store, { exportState, importState });
+  const saved = machineMetricsSavedState(state);
+  const persistence = simulatorPersistence(options.store, saved);
   persistence.restore();
 
   const simulator = await startSimulator({
@@ -114,8 +112,8 @@ export async function startMachineMetricsSimulator(
     down: persistence.committing(machines.down),
     up: persistence.committing(machines.up),
     categorize: persistence.committing(machines.categorize),
-    exportState,
-    importState: persistence.committing(importState),
+    exportState: saved.exportState,
+    importState: persistence.committing(saved.importState),
     setApiKey: (key: string) => {
       state.apiKey = key;
     },

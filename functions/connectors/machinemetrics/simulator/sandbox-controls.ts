@@ -1,26 +1,7 @@
 /** The control API (`/_sandbox/...`, no auth): make machines go down, come back and get categorised. */
-import {
-  json,
-  type Route,
-  type SimRequest,
-  type SimResponse,
-} from '../../../../sandbox/simulators/server.ts';
+import { json, type Route, SimulatorInputError, simControl } from '../../../../sandbox/simulators/server.ts';
 import type { MachineActions } from './machines.ts';
 import type { MachineMetricsSimState } from './state.ts';
-import { isRecord } from './validation.ts';
-import { SimulatorInputError } from './world.ts';
-
-const control =
-  (action: (req: SimRequest, body: Record<string, unknown>) => unknown) =>
-  (req: SimRequest): SimResponse => {
-    const body = isRecord(req.json) ? req.json : {};
-    try {
-      return json(200, action(req, body));
-    } catch (error) {
-      if (error instanceof SimulatorInputError) return json(error.status, { message: error.message });
-      throw error;
-    }
-  };
 
 const optionalDate = (value: unknown): Date | undefined => {
   if (value === undefined) return undefined;
@@ -40,7 +21,7 @@ export function sandboxControlRoutes(state: MachineMetricsSimState, machines: Ma
     {
       method: 'POST',
       pattern: '/_sandbox/machines/:id/down',
-      handler: control((req, body) =>
+      handler: simControl((req, body) =>
         machines.down(req.params.id ?? '', {
           reasonId: reasonParam(body.reasonId),
           at: optionalDate(body.at),
@@ -50,12 +31,12 @@ export function sandboxControlRoutes(state: MachineMetricsSimState, machines: Ma
     {
       method: 'POST',
       pattern: '/_sandbox/machines/:id/up',
-      handler: control((req, body) => machines.up(req.params.id ?? '', { at: optionalDate(body.at) })),
+      handler: simControl((req, body) => machines.up(req.params.id ?? '', { at: optionalDate(body.at) })),
     },
     {
       method: 'POST',
       pattern: '/_sandbox/machines/:id/categorize',
-      handler: control((req, body) => {
+      handler: simControl((req, body) => {
         const reasonId = reasonParam(body.reasonId);
         if (reasonId === undefined) throw new SimulatorInputError(400, 'reasonId is required');
         return machines.categorize(req.params.id ?? '', reasonId);

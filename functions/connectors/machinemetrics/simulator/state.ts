@@ -3,7 +3,7 @@
  * what of it survives a restart.
  */
 import type { Clock } from '../../../../sandbox/clock.ts';
-import { readSavedState } from '../../../../sandbox/simulators/persistence.ts';
+import { versionedState } from '../../../../sandbox/simulators/persistence.ts';
 import { createMachineMetricsWorld, type DowntimeRecord, type MachineMetricsWorld } from './world.ts';
 
 export const MACHINEMETRICS_SIM_STATE_VERSION = 1;
@@ -35,22 +35,14 @@ export function createMachineMetricsSimState(clock: Clock, apiKey: string): Mach
   return { clock, world: createMachineMetricsWorld(), apiKey, webhookSequence: 0 };
 }
 
-export function exportMachineMetricsState(state: MachineMetricsSimState): MachineMetricsSavedState {
-  return structuredClone({
-    simulator: 'machinemetrics',
-    version: MACHINEMETRICS_SIM_STATE_VERSION,
-    records: state.world.records,
-    webhookSequence: state.webhookSequence,
-  });
-}
-
-/** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
-export function importMachineMetricsState(state: MachineMetricsSimState, saved: unknown): void {
-  const restored = readSavedState<MachineMetricsSavedState>(saved, {
-    simulator: 'machinemetrics',
-    version: MACHINEMETRICS_SIM_STATE_VERSION,
-    fields: { records: 'array', webhookSequence: 'integer' },
-  });
-  state.world.records.splice(0, state.world.records.length, ...structuredClone(restored.records));
-  state.webhookSequence = restored.webhookSequence;
-}
+/** The saved state of one simulator's world. */
+export const machineMetricsSavedState = versionedState<MachineMetricsSimState, MachineMetricsSavedState>({
+  simulator: 'machinemetrics',
+  version: MACHINEMETRICS_SIM_STATE_VERSION,
+  fields: { records: 'array', webhookSequence: 'integer' },
+  save: (state) => ({ records: state.world.records, webhookSequence: state.webhookSequence }),
+  load: (state, saved) => {
+    state.world.records.splice(0, state.world.records.length, ...saved.records);
+    state.webhookSequence = saved.webhookSequence;
+  },
+});

@@ -2,6 +2,7 @@
  * The MachineMetrics world: machines, reasons and downtime records, and the changes a machine goes
  * through (down, up, categorised). Records of one machine never overlap (reference §4.3 A1-A3).
  */
+import { SimulatorInputError } from '../../../../sandbox/simulators/server.ts';
 
 export interface SimMachine {
   id: string;
@@ -51,17 +52,6 @@ export function createMachineMetricsWorld(): MachineMetricsWorld {
     reasons: SIM_REASONS.map((r) => ({ ...r })),
     records: [],
   };
-}
-
-/** A control action that cannot be applied; `status` is what the control API answers. */
-export class SimulatorInputError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SimulatorInputError';
-  }
 }
 
 const machineOf = (world: MachineMetricsWorld, machineId: string): SimMachine => {

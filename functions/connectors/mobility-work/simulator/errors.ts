@@ -1,10 +1,4 @@
+import { SimulatorInputError } from '../../../../sandbox/simulators/server.ts';
+
 /** A control action that cannot be applied; `status` is what the control API answers. */
-export class MobilityWorkSimError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'MobilityWorkSimError';
-  }
-}
+export class MobilityWorkSimError extends SimulatorInputError<400 | 404 | 409> {}

@@ -59,7 +59,7 @@ import { equipmentRoutes } from './equipment.ts';
 import { sandboxControlRoutes } from './sandbox-controls.ts';
 import { MW_SIM_NETWORK_SETTINGS } from './seed.ts';
 import { locationRoutes, sparePartRoutes } from './spare-parts.ts';
-import { exportState, importState, resetWorld, snapshot } from './state.ts';
+import { mobilityWorkSavedState, resetWorld, snapshot } from './state.ts';
 import { taskRoutes } from './tasks.ts';
 import type { MobilityWorkSimulator, MobilityWorkSimulatorOptions } from './types.ts';
 import {
@@ -115,10 +115,8 @@ export async function startMobilityWorkSimulator(
     ...locationRoutes(world),
     ...sandboxControlRoutes(world, { reset }),
   ];
-  const persistence = simulatorPersistence(options.store, {
-    exportState: bound(world, exportState),
-    importState: bound(world, importState),
-  });
+  const saved = mobilityWorkSavedState(world);
+  const persistence = simulatorPersistence(options.store, saved);
   world.commit = persistence.commit;
   persistence.restore();
   const sim = await startSimulator({
@@ -149,8 +147,8 @@ export async function startMobilityWorkSimulator(
     addActivity: action(addActivity),
     cancelConsumption: action(cancelConsumption),
     reset: persistence.committing(reset),
-    exportState: bound(world, exportState),
-    importState: action(importState),
+    exportState: saved.exportState,
+    importState: persistence.committing(saved.importState),
     close: async () => {
       world.closed = true;
       // Pending writes stay in the saved state (they were committed when accepted) and are applied

@@ -2,12 +2,7 @@
  * The `/_sandbox/...` control routes (no auth): the state, deliveries and events, settle and reset,
  * and the users' actions on spare parts, tasks and activities.
  */
-import {
-  json,
-  type Route,
-  type SimRequest,
-  type SimResponse,
-} from '../../../../sandbox/simulators/server.ts';
+import { json, type Route, simControl } from '../../../../sandbox/simulators/server.ts';
 import { MobilityWorkSimError } from './errors.ts';
 import { snapshot } from './state.ts';
 import {
@@ -25,18 +20,6 @@ import { isRecord } from './validation.ts';
 import type { MobilityWorkWorld } from './world.ts';
 import { settle } from './writes.ts';
 
-/** A control route's answer: 200 with what the action returns, or the status of its MobilityWorkSimError. */
-const control =
-  (action: (req: SimRequest, body: Record<string, unknown>) => unknown) =>
-  (req: SimRequest): SimResponse => {
-    const body = isRecord(req.json) ? req.json : {};
-    try {
-      return json(200, action(req, body));
-    } catch (error) {
-      if (error instanceof MobilityWorkSimError) return json(error.status, { message: error.message });
-      throw error;
-    }
-  };
 const initiatorParam = (value: unknown): number | string | undefined => {
   if (value === undefined || typeof value === 'number' || typeof value === 'string') return value;
   throw new MobilityWorkSimError(400, 'initiator must be a user id or e-mail');
@@ -113,7 +96,7 @@ export function sandboxControlRoutes(world: MobilityWorkWorld, deps: { reset(): 
       (action): Route => ({
         method: 'POST',
         pattern: `/_sandbox/spare-parts/:externalReference/${action}`,
-        handler: control((req, body) => {
+        handler: simControl((req, body) => {
           const ref = req.params.externalReference ?? '';
           const initiator = initiatorParam(body.initiator);
           if (action === 'consume') {
@@ -132,7 +115,7 @@ export function sandboxControlRoutes(world: MobilityWorkWorld, deps: { reset(): 
     {
       method: 'POST',
       pattern: '/_sandbox/tasks/by-metadata/:action',
-      handler: control((req, body) => {
+      handler: simControl((req, body) => {
         const action = req.params.action as TaskAction;
         if (!TASK_ACTIONS.includes(action))
           throw new MobilityWorkSimError(404, `unknown task action ${action}`);
@@ -152,7 +135,7 @@ export function sandboxControlRoutes(world: MobilityWorkWorld, deps: { reset(): 
     {
       method: 'POST',
       pattern: '/_sandbox/tasks/:taskId/:action',
-      handler: control((req, body) => {
+      handler: simControl((req, body) => {
         const action = req.params.action as TaskAction;
         if (!TASK_ACTIONS.includes(action))
           throw new MobilityWorkSimError(404, `unknown task action ${action}`);
@@ -162,7 +145,7 @@ export function sandboxControlRoutes(world: MobilityWorkWorld, deps: { reset(): 
     {
       method: 'POST',
       pattern: '/_sandbox/activities/:activityId/cancel-consumption',
-      handler: control((req) => cancelConsumption(world, req.params.activityId ?? '')),
+      handler: simControl((req) => cancelConsumption(world, req.params.activityId ?? '')),
     },
   ];
 }

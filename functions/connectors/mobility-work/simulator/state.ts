@@ -2,7 +2,7 @@
  * The world seen from outside: a deep-copied snapshot for `GET /_sandbox/state`, the saved state
  * that survives a restart (version MOBILITY_WORK_SIM_STATE_VERSION), and a reset to the seed.
  */
-import { readSavedState, SavedStateShapeError } from '../../../../sandbox/simulators/persistence.ts';
+import { SavedStateShapeError, versionedState } from '../../../../sandbox/simulators/persistence.ts';
 import { MAIN_STORE, MW_SIM_USERS, SEED_EQUIPMENT, SEED_PLANS, seedParts } from './seed.ts';
 import {
   MOBILITY_WORK_SIM_STATE_VERSION,
@@ -43,10 +43,22 @@ export function resetWorld(world: MobilityWorkWorld): void {
   world.events = [];
 }
 
-export function exportState(world: MobilityWorkWorld): MobilityWorkSavedState {
-  return structuredClone({
-    simulator: 'mobility-work',
-    version: MOBILITY_WORK_SIM_STATE_VERSION,
+/** The saved state of one simulator's world; pending writes are scheduled again on import. */
+export const mobilityWorkSavedState = versionedState<MobilityWorkWorld, MobilityWorkSavedState>({
+  simulator: 'mobility-work',
+  version: MOBILITY_WORK_SIM_STATE_VERSION,
+  fields: {
+    equipment: 'array',
+    locations: 'array',
+    spareParts: 'array',
+    sparePartSequence: 'integer',
+    tasks: 'array',
+    activities: 'array',
+    pendingWrites: 'array',
+    writeSequence: 'integer',
+    rejectedItems: 'array',
+  },
+  save: (world) => ({
     equipment: world.equipment,
     locations: world.locations,
     spareParts: world.spareParts,
@@ -56,44 +68,26 @@ export function exportState(world: MobilityWorkWorld): MobilityWorkSavedState {
     pendingWrites: world.pending.map((entry) => entry.record),
     writeSequence: world.writeCounter,
     rejectedItems: world.rejectedItems,
-  });
-}
-
-export function importState(world: MobilityWorkWorld, saved: unknown): void {
-  const state = structuredClone(
-    readSavedState<MobilityWorkSavedState>(saved, {
-      simulator: 'mobility-work',
-      version: MOBILITY_WORK_SIM_STATE_VERSION,
-      fields: {
-        equipment: 'array',
-        locations: 'array',
-        spareParts: 'array',
-        sparePartSequence: 'integer',
-        tasks: 'array',
-        activities: 'array',
-        pendingWrites: 'array',
-        writeSequence: 'integer',
-        rejectedItems: 'array',
-      },
-    }),
-  );
-  const unknown = state.pendingWrites.find((w) => !world.bulkAppliers.has(w.endpoint));
-  if (unknown) {
-    throw new SavedStateShapeError(
-      `pending write ${unknown.id} is for an unknown endpoint ${unknown.endpoint}`,
-    );
-  }
-  stopPendingTimers(world);
-  Object.assign(world, {
-    pending: [],
-    equipment: state.equipment,
-    locations: state.locations,
-    spareParts: state.spareParts,
-    partCounter: state.sparePartSequence,
-    tasks: state.tasks,
-    activities: state.activities,
-    writeCounter: state.writeSequence,
-    rejectedItems: state.rejectedItems,
-  } satisfies Partial<MobilityWorkWorld>);
-  for (const record of state.pendingWrites) scheduleWrite(world, record);
-}
+  }),
+  load: (world, state) => {
+    const unknown = state.pendingWrites.find((w) => !world.bulkAppliers.has(w.endpoint));
+    if (unknown) {
+      throw new SavedStateShapeError(
+        `pending write ${unknown.id} is for an unknown endpoint ${unknown.endpoint}`,
+      );
+    }
+    stopPendingTimers(world);
+    Object.assign(world, {
+      pending: [],
+      equipment: state.equipment,
+      locations: state.locations,
+      spareParts: state.spareParts,
+      partCounter: state.sparePartSequence,
+      tasks: state.tasks,
+      activities: state.activities,
+      writeCounter: state.writeSequence,
+      rejectedItems: state.rejectedItems,
+    } satisfies Partial<MobilityWorkWorld>);
+    for (const record of state.pendingWrites) scheduleWrite(world, record);
+  },
+});

@@ -41,7 +41,7 @@ export function assetRoutes(world: UpKeepWorld): Route[] {
       '/assets',
       assetSpec,
       () => world.assets,
-      () => (asset) => structuredClone(asset),
+      (asset) => structuredClone(asset),
     ),
 
     api(world, 'GET', '/assets/:id', (req) => {

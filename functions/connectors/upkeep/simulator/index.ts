@@ -44,12 +44,11 @@ import { UPKEEP_SIM_API_PREFIX } from './routing.ts';
 import { sandboxControlRoutes } from './sandbox-controls.ts';
 import {
   createWorld,
-  exportState,
-  importState,
   resetWorld,
   snapshot,
   UPKEEP_SIM_SEED_PARTS,
   type UpKeepWorld,
+  upkeepSavedState,
 } from './state.ts';
 import type { SimPartInput, UpKeepSimulator, UpKeepSimulatorOptions } from './types.ts';
 import { flushWebhooks } from './webhooks.ts';
@@ -88,10 +87,8 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
   ];
 
   seedParts(world);
-  const persistence = simulatorPersistence(options.store, {
-    exportState: () => exportState(world),
-    importState: (saved: unknown) => importState(world, saved),
-  });
+  const saved = upkeepSavedState(world);
+  const persistence = simulatorPersistence(options.store, saved);
   persistence.restore();
   const sim = await startSimulator({
     name: 'upkeep',
@@ -125,8 +122,8 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     issuedTokens: () => [...world.issued],
     expireTokens: () => expireTokens(world),
     reset: persistence.committing(reset),
-    exportState: () => exportState(world),
-    importState: persistence.committing((saved: unknown) => importState(world, saved)),
+    exportState: saved.exportState,
+    importState: persistence.committing(saved.importState),
     webhookDeliveries: () => structuredClone(world.deliveries),
     flushWebhooks: () => flushWebhooks(world),
   });

@@ -134,20 +134,30 @@ export const includesOf = (req: SimRequest): Set<string> =>
   );
 
 /**
- * `GET <path>`: one page of `records()` as `render(req)` shows them, or, past the end when the simulator
- * is told to answer so, 404 `No <what the path names> found` (`/purchase-orders`: `No purchase orders found`).
+ * `GET <path>`: one page of `records()` as `renderFor(req)` shows them, or, past the end when the
+ * simulator is told to answer so, 404 `No <what the path names> found` (`/purchase-orders`:
+ * `No purchase orders found`).
  */
-export function listRoute<T>(
+export function listRouteByRequest<T>(
   world: UpKeepWorld,
   path: string,
   spec: ListSpec<T>,
   records: () => T[],
-  render: (req: SimRequest) => (record: T) => unknown,
+  renderFor: (req: SimRequest) => (record: T) => unknown,
 ): Route {
   const noun = path.slice(1).replaceAll('-', ' ');
   return api(world, 'GET', path, (req) => {
     const page = list(world, req, records(), spec);
     if (page === 'past-end') return json(404, { success: false, message: `No ${noun} found` });
-    return json(200, { success: true, results: page.map(render(req)) });
+    return json(200, { success: true, results: page.map(renderFor(req)) });
   });
 }
+
+/** listRouteByRequest for records shown the same whatever the request asks. */
+export const listRoute = <T>(
+  world: UpKeepWorld,
+  path: string,
+  spec: ListSpec<T>,
+  records: () => T[],
+  render: (record: T) => unknown,
+): Route => listRouteByRequest(world, path, spec, records, () => render);

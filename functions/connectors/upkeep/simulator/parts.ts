@@ -4,6 +4,7 @@
  */
 import { json, type Route } from '../../../../sandbox/simulators/server.ts';
 import { ApiError, bad } from './errors.ts';
+import { applyBody, sameSetter } from './fields.ts';
 import { fieldSpec, listRoute } from './listing.ts';
 import { api, jsonObjectBody } from './routing.ts';
 import { nowIso, SIM_USER, type UpKeepWorld, updateOnCopy, upkeepId } from './state.ts';
@@ -12,7 +13,6 @@ import {
   checkCustomFields,
   checkKeys,
   checkNumber,
-  checkRequired,
   checkString,
   isObject,
   type KeySchema,
@@ -40,7 +40,11 @@ const PART_READ_ONLY_FIELDS = new Set(['id', 'createdAt', 'updatedAt', 'createdB
 const PART_FILTERS = new Set(['name', 'category', 'location', 'partId', 'partNumber', 'createdByUser']);
 const PART_DATE_FIELDS = ['createdAt', 'updatedAt'];
 
-const PART_KEYS: KeySchema = { fields: PART_FIELDS, readOnly: PART_READ_ONLY_FIELDS };
+const PART_KEYS: KeySchema = {
+  required: 'name',
+  fields: PART_FIELDS,
+  readOnly: PART_READ_ONLY_FIELDS,
+};
 
 const partSpec = fieldSpec<SimPart>(PART_FILTERS, PART_DATE_FIELDS, {
   extraKey: (key) => /^customFieldsPart\[(name|value|unit)\]$/.test(key),
@@ -78,40 +82,34 @@ export function renderPart(part: SimPart) {
 }
 
 function applyPartFields(part: SimPart, body: Record<string, unknown>): void {
-  for (const [field, value] of Object.entries(body)) {
-    if (value === undefined) continue;
-    switch (field) {
-      case 'name':
+  applyBody(
+    part,
+    body,
+    {
+      name: (value) => {
         part.name = requiredString('name', value);
-        break;
-      case 'quantity':
-      case 'cost':
-      case 'minimumQuantity':
+      },
+      ...sameSetter(['quantity', 'cost', 'minimumQuantity'], (value, field) => {
         part[field] = checkNumber(field, value, true);
-        break;
-      case 'partName':
-      case 'partNumber':
+      }),
+      ...sameSetter(['partName', 'partNumber'], (value, field) => {
         part.partNumber = checkString(field, value, true);
-        break;
-      case 'description':
-      case 'partId':
-      case 'serial':
-      case 'area':
-      case 'details':
-      case 'category':
-      case 'location':
-        part[field] = checkString(field, value, true);
-        break;
-      default:
-        if (field === 'customFieldsPart') checkCustomFields(field, value);
-        part.extra[field] = structuredClone(value);
-    }
-  }
+      }),
+      ...sameSetter(
+        ['description', 'partId', 'serial', 'area', 'details', 'category', 'location'],
+        (value, field) => {
+          part[field] = checkString(field, value, true);
+        },
+      ),
+    },
+    (field, value) => {
+      if (field === 'customFieldsPart') checkCustomFields(field, value);
+    },
+  );
 }
 
 function newPart(world: UpKeepWorld, body: Record<string, unknown>, id: string): SimPart {
   checkKeys(body, 'create', PART_KEYS);
-  checkRequired(body, 'name');
   const now = nowIso(world);
   const part: SimPart = {
     id,
@@ -189,13 +187,7 @@ export function partRoutes(world: UpKeepWorld): Route[] {
       return json(200, { success: true, result: renderPart(part) });
     }),
 
-    listRoute(
-      world,
-      '/parts',
-      partSpec,
-      () => world.parts,
-      () => renderPart,
-    ),
+    listRoute(world, '/parts', partSpec, () => world.parts, renderPart),
 
     api(world, 'GET', '/parts/:id', (req) =>
       json(200, { success: true, result: renderPart(findPart(world, req.params.id)) }),

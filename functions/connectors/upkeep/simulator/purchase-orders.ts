@@ -4,6 +4,7 @@
  */
 import { json, type Route } from '../../../../sandbox/simulators/server.ts';
 import { ApiError, bad } from './errors.ts';
+import { applyBody, ignoreField, sameSetter } from './fields.ts';
 import { fieldSpec, listRoute } from './listing.ts';
 import { api, jsonObjectBody } from './routing.ts';
 import { nowIso, SIM_USER, type UpKeepWorld, updateOnCopy, upkeepId } from './state.ts';
@@ -13,7 +14,6 @@ import {
   checkDateString,
   checkKeys,
   checkNumber,
-  checkRequired,
   checkString,
   isObject,
   type KeySchema,
@@ -78,6 +78,7 @@ const PO_DATE_FIELDS = [
 ];
 
 const PO_KEYS: KeySchema = {
+  required: 'title',
   fields: PO_FIELDS,
   patchOnly: PO_PATCH_ONLY_FIELDS,
   readOnly: PO_READ_ONLY_FIELDS,
@@ -173,6 +174,23 @@ function setStatus(world: UpKeepWorld, po: SimPurchaseOrder, value: unknown): st
   return value;
 }
 
+/** The order's lines, and what of each is still pending after the receipts so far. */
+function setLines(world: UpKeepWorld, po: SimPurchaseOrder, value: unknown): void {
+  const lines = checkPurchaseOrderParts(world, value);
+  const received = (id: string) =>
+    po.partialFulfillHistory.reduce((sum, h) => sum + (h.received[id] ?? 0), 0);
+  po.parts = lines;
+  po.partsPendingQuantities = Object.fromEntries(
+    lines.map((l) => [l.id, Math.max(0, l.quantity - received(l.id))]),
+  );
+}
+
+function checkPurchaseOrderExtra(field: string, value: unknown): void {
+  if (PO_NUMBER_FIELDS.has(field)) checkNumber(field, value, true);
+  else if (field === 'customFieldsPO') checkCustomFields(field, value);
+  else checkString(field, value, true);
+}
+
 /** Applies documented fields; returns the new status when it changed. */
 function applyPurchaseOrderFields(
   world: UpKeepWorld,
@@ -180,48 +198,35 @@ function applyPurchaseOrderFields(
   body: Record<string, unknown>,
 ): string | undefined {
   let statusChanged: string | undefined;
-  for (const [field, value] of Object.entries(body)) {
-    if (value === undefined || field === 'statusAction' || field === 'partsReceived') continue;
-    switch (field) {
-      case 'title':
+  applyBody(
+    po,
+    body,
+    {
+      // Read by partiallyFulfil.
+      statusAction: ignoreField,
+      partsReceived: ignoreField,
+      title: (value) => {
         po.title = requiredString('title', value);
-        break;
-      case 'description':
-      case 'vendor':
-      case 'category':
-      case 'notes':
+      },
+      ...sameSetter(['description', 'vendor', 'category', 'notes'], (value, field) => {
         po[field] = checkString(field, value, true);
-        break;
-      case 'dueDate':
-      case 'poDate':
+      }),
+      ...sameSetter(['dueDate', 'poDate'], (value, field) => {
         po[field] = checkDateString(field, value);
-        break;
-      case 'purchaseOrderNumber':
+      }),
+      purchaseOrderNumber: (value) => {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
           throw bad('purchaseOrderNumber must be a positive Number');
         }
         po.purchaseOrderNumber = value;
-        break;
-      case 'parts': {
-        const lines = checkPurchaseOrderParts(world, value);
-        const received = (id: string) =>
-          po.partialFulfillHistory.reduce((sum, h) => sum + (h.received[id] ?? 0), 0);
-        po.parts = lines;
-        po.partsPendingQuantities = Object.fromEntries(
-          lines.map((l) => [l.id, Math.max(0, l.quantity - received(l.id))]),
-        );
-        break;
-      }
-      case 'status':
+      },
+      parts: (value) => setLines(world, po, value),
+      status: (value) => {
         statusChanged = setStatus(world, po, value) ?? statusChanged;
-        break;
-      default:
-        if (PO_NUMBER_FIELDS.has(field)) checkNumber(field, value, true);
-        else if (field === 'customFieldsPO') checkCustomFields(field, value);
-        else checkString(field, value, true);
-        po.extra[field] = structuredClone(value);
-    }
-  }
+      },
+    },
+    checkPurchaseOrderExtra,
+  );
   return statusChanged;
 }
 
@@ -262,7 +267,6 @@ function partiallyFulfil(world: UpKeepWorld, po: SimPurchaseOrder, body: Record<
 /** `POST /purchase-orders`: numbered from the account's sequence unless the body gives a number. */
 function createPurchaseOrder(world: UpKeepWorld, body: Record<string, unknown>): SimPurchaseOrder {
   checkKeys(body, 'create', PO_KEYS);
-  checkRequired(body, 'title');
   const now = nowIso(world);
   const po: SimPurchaseOrder = {
     id: upkeepId(),
@@ -303,13 +307,7 @@ export function purchaseOrderRoutes(world: UpKeepWorld): Route[] {
       return json(200, { success: true, result: renderPurchaseOrder(world, po, 'full') });
     }),
 
-    listRoute(
-      world,
-      '/purchase-orders',
-      poSpec,
-      () => world.purchaseOrders,
-      () => renderListed,
-    ),
+    listRoute(world, '/purchase-orders', poSpec, () => world.purchaseOrders, renderListed),
 
     api(world, 'GET', '/purchase-orders/:id', (req) =>
       json(200, {

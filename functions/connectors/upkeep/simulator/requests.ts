@@ -74,13 +74,7 @@ export function requestRoutes(world: UpKeepWorld): Route[] {
       return json(200, { success: true, result: renderRequest(request) });
     }),
 
-    listRoute(
-      world,
-      '/requests',
-      requestSpec,
-      () => world.requests,
-      () => renderRequest,
-    ),
+    listRoute(world, '/requests', requestSpec, () => world.requests, renderRequest),
 
     api(world, 'GET', '/requests/:id', (req) =>
       json(200, { success: true, result: renderRequest(findRequest(world, req.params.id)) }),

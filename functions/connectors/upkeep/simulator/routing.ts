@@ -4,18 +4,19 @@
  * becomes UpKeep's `{success: false, message}` envelope.
  */
 import {
+  answeringInputErrors,
+  controlRoute,
+  type ErrorBody,
   json,
   type Route,
   type SimRequest,
-  type SimResponse,
+  type SyncHandler,
 } from '../../../../sandbox/simulators/server.ts';
-import { ApiError, bad } from './errors.ts';
+import { bad } from './errors.ts';
 import type { UpKeepWorld } from './state.ts';
 import { isObject } from './validation.ts';
 
 export const UPKEEP_SIM_API_PREFIX = '/api/v2';
-
-type RouteHandler = (req: SimRequest) => SimResponse;
 
 export function recordCall(world: UpKeepWorld, req: SimRequest, authorized: boolean): void {
   const query: Record<string, string[]> = {};
@@ -29,23 +30,12 @@ export function recordCall(world: UpKeepWorld, req: SimRequest, authorized: bool
   });
 }
 
-function failure(error: unknown): SimResponse {
-  if (error instanceof ApiError) return json(error.status, { success: false, message: error.message });
-  throw error;
-}
+/** UpKeep's error envelope. */
+const failure: ErrorBody = (error) => ({ success: false, message: error.message });
 
 /** A control route (no auth, not recorded); ApiErrors become `{success: false, message}`. */
-export const control = (method: string, pattern: string, handler: RouteHandler): Route => ({
-  method,
-  pattern,
-  handler: (req) => {
-    try {
-      return handler(req);
-    } catch (error) {
-      return failure(error);
-    }
-  },
-});
+export const control = (method: string, pattern: string, handler: SyncHandler): Route =>
+  controlRoute(method, pattern, handler, failure);
 
 /** The `Session-Token` header, if sent. */
 export function sessionToken(req: SimRequest): string | undefined {
@@ -54,22 +44,21 @@ export function sessionToken(req: SimRequest): string | undefined {
 }
 
 /** An authenticated API route. */
-export const api = (world: UpKeepWorld, method: string, path: string, handler: RouteHandler): Route => ({
-  method,
-  pattern: `${UPKEEP_SIM_API_PREFIX}${path}`,
-  handler: (req) => {
-    const token = sessionToken(req);
-    const expiresAt = token ? world.tokens.get(token) : undefined;
-    const authorized = expiresAt !== undefined && world.clock.now().getTime() < expiresAt;
-    recordCall(world, req, authorized);
-    if (!authorized) return json(401, { success: false, message: 'Unauthorized' });
-    try {
-      return handler(req);
-    } catch (error) {
-      return failure(error);
-    }
-  },
-});
+export const api = (world: UpKeepWorld, method: string, path: string, handler: SyncHandler): Route => {
+  const checked = answeringInputErrors(handler, failure);
+  return {
+    method,
+    pattern: `${UPKEEP_SIM_API_PREFIX}${path}`,
+    handler: (req) => {
+      const token = sessionToken(req);
+      const expiresAt = token ? world.tokens.get(token) : undefined;
+      const authorized = expiresAt !== undefined && world.clock.now().getTime() < expiresAt;
+      recordCall(world, req, authorized);
+      if (!authorized) return json(401, { success: false, message: 'Unauthorized' });
+      return checked(req);
+    },
+  };
+};
 
 /** The doc's curl sends a form (`-d title=...`); JSON is accepted too. Form numbers are coerced. */
 export function requestBody(req: SimRequest): Record<string, unknown> {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../../../sandbox/clock.ts';
-import { readSavedState } from '../../../../sandbox/simulators/persistence.ts';
+import { versionedState } from '../../../../sandbox/simulators/persistence.ts';
 import type {
   SimAsset,
   SimCall,
@@ -156,39 +156,33 @@ export function snapshot(world: UpKeepWorld): UpKeepSimState {
   return structuredClone({ workOrders, assets, downtime, parts, purchaseOrders, requests, updateMessages });
 }
 
-export function exportState(world: UpKeepWorld): UpKeepSavedState {
-  return {
-    simulator: 'upkeep',
-    version: UPKEEP_SIM_STATE_VERSION,
+/** The saved state of one simulator's world: its records and the sequences of their ids. */
+export const upkeepSavedState = versionedState<UpKeepWorld, UpKeepSavedState>({
+  simulator: 'upkeep',
+  version: UPKEEP_SIM_STATE_VERSION,
+  fields: {
+    workOrders: 'array',
+    updateMessages: 'array',
+    assets: 'array',
+    downtime: 'array',
+    parts: 'array',
+    purchaseOrders: 'array',
+    requests: 'array',
+    workOrderSequence: 'integer',
+    purchaseOrderSequence: 'integer',
+  },
+  save: (world) => ({
     ...snapshot(world),
     workOrderSequence: world.woCounter,
     purchaseOrderSequence: world.poCounter,
-  };
-}
-
-/** Replace the records and sequences with a saved state (throws SavedStateShapeError when it is not one). */
-export function importState(world: UpKeepWorld, saved: unknown): void {
-  const state = readSavedState<UpKeepSavedState>(saved, {
-    simulator: 'upkeep',
-    version: UPKEEP_SIM_STATE_VERSION,
-    fields: {
-      workOrders: 'array',
-      updateMessages: 'array',
-      assets: 'array',
-      downtime: 'array',
-      parts: 'array',
-      purchaseOrders: 'array',
-      requests: 'array',
-      workOrderSequence: 'integer',
-      purchaseOrderSequence: 'integer',
-    },
-  });
-  const { workOrders, updateMessages, assets, downtime, parts, purchaseOrders, requests, ...sequences } =
-    structuredClone(state);
-  Object.assign(world, { workOrders, updateMessages, assets, downtime, parts, purchaseOrders, requests });
-  world.woCounter = sequences.workOrderSequence;
-  world.poCounter = sequences.purchaseOrderSequence;
-}
+  }),
+  load: (world, state) => {
+    const { workOrders, updateMessages, assets, downtime, parts, purchaseOrders, requests } = state;
+    Object.assign(world, { workOrders, updateMessages, assets, downtime, parts, purchaseOrders, requests });
+    world.woCounter = state.workOrderSequence;
+    world.poCounter = state.purchaseOrderSequence;
+  },
+});
 
 /** Parts present at start and after reset unless `options.parts` says otherwise. */
 export const UPKEEP_SIM_SEED_PARTS: readonly SimPartInput[] = [

@@ -158,11 +158,16 @@ export function checkDateString(field: string, value: unknown): string | null {
 /** The keys a resource accepts: on create, `fields`; on PATCH, also `patchOnly`; `readOnly` ones are refused. */
 export interface KeySchema {
   fields: ReadonlySet<string>;
+  /** The field a create must carry (`title`, a part's `name`), checked after the keys. */
+  required: string;
   patchOnly?: ReadonlySet<string>;
   readOnly: ReadonlySet<string>;
 }
 
-/** `<field> not in schema`, or on PATCH of a response-only field, `<field> is not allowed to be set!`. */
+/**
+ * `<field> not in schema`, or on PATCH of a response-only field, `<field> is not allowed to be set!`;
+ * then on create, the required field.
+ */
 export function checkKeys(body: Record<string, unknown>, mode: 'create' | 'patch', schema: KeySchema): void {
   for (const field of Object.keys(body)) {
     if (schema.fields.has(field)) continue;
@@ -170,4 +175,5 @@ export function checkKeys(body: Record<string, unknown>, mode: 'create' | 'patch
     if (mode === 'patch' && schema.readOnly.has(field)) throw bad(`${field} is not allowed to be set!`);
     throw bad(`${field} not in schema`);
   }
+  if (mode === 'create') checkRequired(body, schema.required);
 }

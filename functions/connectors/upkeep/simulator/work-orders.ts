@@ -6,7 +6,8 @@ import { json, type Route } from '../../../../sandbox/simulators/server.ts';
 import { UPKEEP_UPDATE_ITEMS } from '../client.ts';
 import { checkAsset } from './assets.ts';
 import { ApiError, bad } from './errors.ts';
-import { includesOf, type ListSpec, listRoute, stringField } from './listing.ts';
+import { applyBody, sameSetter } from './fields.ts';
+import { includesOf, type ListSpec, listRouteByRequest, stringField } from './listing.ts';
 import { api, jsonObjectBody, requestBody } from './routing.ts';
 import { nowIso, type UpKeepWorld, updateOnCopy, upkeepId } from './state.ts';
 import type { SimWorkOrder } from './types.ts';
@@ -80,6 +81,7 @@ const WO_DATE_FIELDS = ['dueDate', 'endDueDate', 'dateCompleted', 'createdAt', '
 const WO_ORDER_FIELDS = ['createdAt', 'updatedAt', 'dueDate', 'endDueDate', 'dateCompleted'];
 
 const WO_KEYS: KeySchema = {
+  required: 'title',
   fields: WO_CREATE_FIELDS,
   patchOnly: WO_PATCH_ONLY_FIELDS,
   readOnly: WO_READ_ONLY_FIELDS,
@@ -89,7 +91,6 @@ const WO_KEYS: KeySchema = {
 export function createWorkOrder(world: UpKeepWorld, body: unknown) {
   if (!isObject(body)) throw bad('Request body must be a JSON object');
   checkKeys(body, 'create', WO_KEYS);
-  checkRequired(body, 'title');
   const now = nowIso(world);
   world.woCounter++;
   const wo: SimWorkOrder = {
@@ -166,6 +167,18 @@ function renderWorkOrder(
   };
 }
 
+/** A status set through PATCH (a create may not set one); returns whether it changed. */
+function setStatus(world: UpKeepWorld, wo: SimWorkOrder, value: unknown, mode: 'create' | 'patch'): boolean {
+  if (mode === 'create') throw bad('status not in schema');
+  if (typeof value !== 'string' || !WO_STATUSES.includes(value)) {
+    throw bad(`status must be one of ${WO_STATUSES.join(', ')}`);
+  }
+  if (wo.status === value) return false;
+  wo.status = value;
+  wo.dateCompleted = value === 'complete' ? nowIso(world) : null;
+  return true;
+}
+
 /** Apply the documented work-order fields of `body` to `wo`; returns whether status changed. */
 function applyFields(
   world: UpKeepWorld,
@@ -174,55 +187,40 @@ function applyFields(
   mode: 'create' | 'patch',
 ): boolean {
   let statusChanged = false;
-  for (const [field, value] of Object.entries(body)) {
-    if (value === undefined) continue;
-    switch (field) {
-      case 'title':
+  applyBody(
+    wo,
+    body,
+    {
+      title: (value) => {
         wo.title = requiredString('title', value);
-        break;
-      case 'description':
-      case 'category':
-      case 'location':
-      case 'assignedToUser':
+      },
+      ...sameSetter(['description', 'category', 'location', 'assignedToUser'], (value, field) => {
         wo[field] = checkString(field, value, true);
-        break;
-      case 'priority':
+      }),
+      priority: (value) => {
         wo.priority = checkPriority(value);
-        break;
-      case 'asset':
+      },
+      asset: (value) => {
         wo.asset = checkAsset(world, value);
-        break;
-      case 'startDate':
-      case 'dueDate':
+      },
+      ...sameSetter(['startDate', 'dueDate'], (value, field) => {
         wo[field] = checkMs(field, value);
-        break;
-      case 'time':
-      case 'cost':
+      }),
+      ...sameSetter(['time', 'cost'], (value, field) => {
         if (value !== null && (typeof value !== 'number' || !Number.isFinite(value)))
           throw bad(`${field} must be a Number`);
         wo[field] = value as number | null;
-        break;
-      case 'status': {
-        if (mode === 'create') throw bad('status not in schema');
-        if (typeof value !== 'string' || !WO_STATUSES.includes(value)) {
-          throw bad(`status must be one of ${WO_STATUSES.join(', ')}`);
-        }
-        if (wo.status !== value) {
-          statusChanged = true;
-          wo.status = value;
-          wo.dateCompleted = value === 'complete' ? nowIso(world) : null;
-        }
-        break;
-      }
-      case 'archivedStatus':
+      }),
+      status: (value) => {
+        statusChanged = setStatus(world, wo, value, mode) || statusChanged;
+      },
+      archivedStatus: (value) => {
         if (value !== '0' && value !== '1') throw bad('archivedStatus must be "0" or "1"');
         wo.archivedStatus = value;
-        break;
-      default:
-        checkWorkOrderExtra(field, value);
-        wo.extra[field] = structuredClone(value);
-    }
-  }
+      },
+    },
+    checkWorkOrderExtra,
+  );
   return statusChanged;
 }
 
@@ -267,7 +265,7 @@ export function workOrderRoutes(world: UpKeepWorld): Route[] {
       json(200, { success: true, result: createWorkOrder(world, req.json) }),
     ),
 
-    listRoute(
+    listRouteByRequest(
       world,
       '/work-orders',
       woSpec,
