@@ -40,65 +40,107 @@ export interface IngressResponse {
   body: string;
 }
 
-const reply = (statusCode: number, body: Record<string, unknown>): IngressResponse => ({
+/** A JSON response; a string is a refusal's `{ message }`. */
+const reply = (statusCode: number, body: string | Record<string, unknown>): IngressResponse => ({
   statusCode,
   headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
+  body: JSON.stringify(typeof body === 'string' ? { message: body } : body),
 });
+
+/** What a step passes on, or the response that ends the request there. */
+type Step<T> = T | IngressResponse;
+
+const answered = <T extends object>(step: Step<T>): step is IngressResponse => 'statusCode' in step;
 
 export async function handleWebhook(
   options: IngressOptions,
   routeKey: string,
   req: WebhookRequest,
 ): Promise<IngressResponse> {
-  const { receivers, routing, env, queue, maxBytes } = options;
+  const { receivers, env, maxBytes } = options;
   const receiver = receivers.find((r) => r.route === routeKey);
-  if (!receiver) return reply(404, { message: `no webhook route ${routeKey}` });
+  if (!receiver) return reply(404, `no webhook route ${routeKey}`);
   const limit = Math.min(maxBytes, MAX_WEBHOOK_BODY_BYTES);
-  const size = Buffer.byteLength(req.rawBody, 'utf8');
+  const size = Buffer.byteLength(req.rawBody); // UTF-8
   if (size > limit) {
     env.log.warn('webhook body too large', { vendor: receiver.vendor, bytes: size, maxBytes: limit });
-    return reply(413, { message: `body is ${size} bytes; the limit is ${limit}` });
+    return reply(413, `body is ${size} bytes; the limit is ${limit}`);
   }
-  const rejected = (error: WebhookError) => {
-    env.log.warn(`webhook rejected: ${error.message}`, { vendor: receiver.vendor, status: error.statusCode });
-    return reply(error.statusCode, { message: error.message });
-  };
+  const parsed = await readEvents(receiver, req, env);
+  if (answered(parsed)) return parsed;
+  const duplicates: string[] = [];
+  const events = await dropRedeliveries(receiver, env, parsed.events, duplicates);
+  if (answered(events)) return events;
+  return enqueue(options, receiver, req, events, duplicates, parsed.ignored);
+}
 
+/**
+ * A refusal: a WebhookError is the sender's (its 4xx, logged as a warning); anything else is ours,
+ * answered `status` with `message` and logged as `text` (the message unless told) with the error.
+ */
+function refuse(
+  receiver: WebhookReceiver,
+  env: RuntimeEnv,
+  error: unknown,
+  status: number,
+  message: string,
+  text = message,
+): IngressResponse {
+  if (error instanceof WebhookError) {
+    env.log.warn(`webhook rejected: ${error.message}`, { vendor: receiver.vendor, status: error.statusCode });
+    return reply(error.statusCode, error.message);
+  }
+  env.log.error(text, { vendor: receiver.vendor, error: String(error) });
+  return reply(status, message);
+}
+
+/** Verify (over the raw body, before parsing), then parse: the events, or the refusal. */
+async function readEvents(
+  receiver: WebhookReceiver,
+  req: WebhookRequest,
+  env: RuntimeEnv,
+): Promise<Step<{ events: FlowEvent[]; ignored: string[] }>> {
   try {
     await receiver.verify(req, { env });
   } catch (error) {
-    if (error instanceof WebhookError) return rejected(error);
-    env.log.error('webhook verification failed unexpectedly', {
-      vendor: receiver.vendor,
-      error: String(error),
-    });
-    return reply(503, { message: 'temporarily unable to verify; retry later' });
+    return refuse(
+      receiver,
+      env,
+      error,
+      503,
+      'temporarily unable to verify; retry later',
+      'webhook verification failed unexpectedly',
+    );
   }
-
-  let events: FlowEvent[];
-  let ignored: string[];
   try {
     // A JSON bomb (deep nesting) is refused in one linear scan, before any parser recurses into it.
     if (jsonDepthExceeds(req.rawBody, MAX_JSON_DEPTH)) {
       throw new WebhookError(400, `body nests deeper than ${MAX_JSON_DEPTH} levels`);
     }
-    ({ events, ignored } = receiver.parse(req, { env }));
-    for (const event of events) checkEvent(event);
+    const parsed = receiver.parse(req, { env });
+    parsed.events.forEach(checkEvent);
+    return parsed;
   } catch (error) {
-    if (error instanceof WebhookError) return rejected(error);
     // Parsing is pure: the same body fails the same way on every retry, so no 503.
-    env.log.error('webhook body could not be parsed', { vendor: receiver.vendor, error: String(error) });
-    return reply(400, { message: 'webhook body could not be parsed' });
+    return refuse(receiver, env, error, 400, 'webhook body could not be parsed');
   }
+}
 
-  // Redeliveries of an event already acknowledged (same vendor idempotency key) are answered, not
-  // re-enqueued. A lookup failure is not fatal (the flows are idempotent anyway), except one that
-  // says the key itself is invalid: that delivery could never be marked, so it is refused.
-  const duplicates: string[] = [];
-  if (receiver.dedupeSeconds) {
-    let seen: boolean[];
-    try {
+/**
+ * Redeliveries of an event already acknowledged (same vendor idempotency key) are answered, not
+ * re-enqueued: the events left, the others' ids noted in `duplicates`. A lookup failure is not
+ * fatal (the flows are idempotent anyway), except one that says the key itself is invalid: that
+ * delivery could never be marked, so it is refused.
+ */
+async function dropRedeliveries(
+  receiver: WebhookReceiver,
+  env: RuntimeEnv,
+  events: FlowEvent[],
+  duplicates: string[],
+): Promise<Step<FlowEvent[]>> {
+  let seen: boolean[] = [];
+  try {
+    if (receiver.dedupeSeconds) {
       seen = await Promise.all(
         events.map((e) =>
           env.state.isDelivered(receiver.vendor, e.id).catch((error: unknown) => {
@@ -107,36 +149,59 @@ export async function handleWebhook(
           }),
         ),
       );
-    } catch (error) {
-      env.log.error('webhook event id cannot be stored', { vendor: receiver.vendor, error: String(error) });
-      return reply(400, { message: `event id cannot be stored: ${(error as Error).message}` });
     }
-    events = events.filter((e, i) => {
-      if (seen[i]) duplicates.push(e.id);
-      return !seen[i];
-    });
+  } catch (error) {
+    // Only a ValidationException gets here (never a WebhookError): a 400 naming it.
+    return refuse(
+      receiver,
+      env,
+      error,
+      400,
+      `event id cannot be stored: ${(error as Error).message}`,
+      'webhook event id cannot be stored',
+    );
   }
+  return events.filter((e, i) => {
+    if (seen[i]) duplicates.push(e.id);
+    return !seen[i];
+  });
+}
 
+/**
+ * Each event onto the queues of the flows subscribed to its type (413 or 503 when that fails),
+ * then the deliveries marked and the request acknowledged.
+ */
+async function enqueue(
+  { routing, env, queue }: IngressOptions,
+  receiver: WebhookReceiver,
+  req: WebhookRequest,
+  events: FlowEvent[],
+  duplicates: string[],
+  ignored: string[],
+): Promise<IngressResponse> {
   const byQueue = new Map<string, FlowEvent[]>();
   const unrouted: string[] = [];
+  let enqueued = 0;
   for (const event of events) {
     const targets = routing[event.type] ?? [];
     if (targets.length === 0) unrouted.push(event.type);
     for (const url of targets) byQueue.set(url, [...(byQueue.get(url) ?? []), event]);
+    enqueued += targets.length;
   }
   try {
     await Promise.all([...byQueue].map(([url, list]) => queue.send(url, list)));
   } catch (error) {
-    if (error instanceof MessageTooLargeError) return reply(413, { message: error.message });
+    if (error instanceof MessageTooLargeError) return reply(413, error.message);
     env.log.error('webhook events could not be enqueued', { vendor: receiver.vendor, error: String(error) });
     // Nothing was acknowledged: let the vendor's retry of this very delivery through.
     await receiver
       .release?.(req, { env })
       .catch((e) => env.log.warn('webhook release failed', { error: String(e) }));
-    return reply(503, { message: 'could not enqueue; retry later' });
+    return reply(503, 'could not enqueue; retry later');
   }
-  if (receiver.dedupeSeconds) {
-    const ttl = receiver.dedupeSeconds;
+  const ttl = receiver.dedupeSeconds;
+  if (ttl) {
+    // Remembered, so that the vendor's redeliveries are answered, not enqueued again.
     await Promise.all(
       events.map((e) =>
         env.state
@@ -159,7 +224,6 @@ export async function handleWebhook(
       unrouted,
     });
   }
-  const enqueued = [...byQueue.values()].reduce((n, list) => n + list.length, 0);
   return reply(receiver.ackStatus ?? 202, {
     accepted: events.length,
     enqueued,

@@ -121,300 +121,353 @@ const OWN_ATTRIBUTES = new Set([HISTORY_ATTRIBUTE, 'deadLetterReason']);
 const describe = (error: unknown) =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
+/** What every step of one worker shares: its options with the defaults applied, and the flow's deps. */
+interface WorkerContext extends Omit<WorkerOptions, 'retry' | 'random'> {
+  retry: RetrySettings;
+  random: () => number;
+  /** Built by `flow.setup` on first use, then reused by every message. */
+  deps?: unknown;
+}
+
+/** The put-off record of a subject, which the later records of that subject in the batch wait behind. */
+interface Ahead {
+  eventId: string;
+  delaySeconds: number;
+}
+
 export function createWorker(options: WorkerOptions): Worker {
-  const { flow, config, env, maxReceiveCount } = options;
-  const retry: RetrySettings = { ...DEFAULT_RETRY, ...options.retry };
-  const random = options.random ?? Math.random;
-  let deps: unknown;
-  const getDeps = () => {
-    deps ??= flow.setup(env, config);
-    return deps;
+  const w: WorkerContext = {
+    ...options,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    random: options.random ?? Math.random,
   };
+  return {
+    processRecord: (body, delivery) => processRecord(w, body, delivery),
+    handler: (event) => handleBatch(w, event),
+  };
+}
 
-  const record = (entry: { eventId: string; eventType: string; outcome: string; message: string }) =>
-    env.state.appendRun({ flowId: flow.id, ...entry, at: env.now().toISOString() }).catch(() => undefined);
+const idsOf = (event: FlowEvent | undefined) => ({
+  eventId: event?.id ?? '(unreadable message)',
+  eventType: event?.type ?? '(unknown)',
+});
 
-  async function processRecord(body: string, delivery: number | Delivery): Promise<FlowResult | Handled> {
-    const d: Delivery = typeof delivery === 'number' ? { receiveCount: delivery } : delivery;
-    const log = env.log;
-    let event: FlowEvent | undefined;
-    const started = Date.now();
-    try {
-      event = parseMessage(body);
-      const result = await flow.handle(event, {
-        flowId: flow.id,
-        config,
-        deps: getDeps(),
-        state: env.state,
-        log,
-        now: env.now,
-      });
-      log.info(`${flow.id}: ${result.outcome}: ${result.message}`, {
-        eventId: event.id,
-        eventType: event.type,
-        outcome: result.outcome,
-        ms: Date.now() - started,
-      });
-      await env.state.appendRun({
-        flowId: flow.id,
-        eventId: event.id,
-        eventType: event.type,
-        outcome: result.outcome,
-        message: result.message,
-        at: env.now().toISOString(),
-        effects: result.effects,
-      });
-      return result;
-    } catch (error) {
-      return failed(body, event, d, error);
-    }
-  }
+/** A log line about one event: `<flow id>: <text>`, the event's ids, then `fields`. */
+const say = (
+  w: WorkerContext,
+  level: 'info' | 'warn' | 'error',
+  text: string,
+  event: FlowEvent | undefined,
+  fields: Record<string, unknown>,
+) => w.env.log[level](`${w.flow.id}: ${text}`, { ...idsOf(event), ...fields });
 
-  /** Deal with a failure as the table in the header says; throws only to leave it to SQS. */
-  async function failed(
-    body: string,
-    event: FlowEvent | undefined,
-    delivery: Delivery,
-    error: unknown,
-    minDelaySeconds = 0,
-  ): Promise<Handled> {
-    const kind = classify(error);
-    if (kind === 'poison' && options.deadLetter) {
-      const reason = describe(error);
-      const message = `not retryable, moved to the dead-letter queue on attempt ${delivery.receiveCount}: ${reason}`;
-      if (await deadLetter(body, event, reason, message)) return { outcome: 'dead-lettered', message };
-    }
-    if (kind === 'park' && event) return park(body, event, error);
-    if (kind === 'wait' && event && options.requeue) {
-      const handled = await wait(body, event, delivery, error, minDelaySeconds);
-      if (handled) return handled;
-    }
-    if (kind === 'transient' && event && options.requeue) {
-      const handled = await retryLater(body, event, delivery, error);
-      if (handled) return handled;
-    }
-    return leaveToSqs(event, delivery, error);
-  }
+/** A run-log entry about one event. */
+const runEntry = (w: WorkerContext, event: FlowEvent | undefined, outcome: string, message: string) => ({
+  flowId: w.flow.id,
+  ...idsOf(event),
+  outcome,
+  message,
+  at: w.env.now().toISOString(),
+});
 
-  const idsOf = (event: FlowEvent | undefined) => ({
-    eventId: event?.id ?? '(unreadable message)',
-    eventType: event?.type ?? '(unknown)',
-  });
+/** The run-log entry of a failure; losing it must not turn a handled failure into a retry. */
+const record = (w: WorkerContext, event: FlowEvent | undefined, outcome: string, message: string) =>
+  w.env.state.appendRun(runEntry(w, event, outcome, message)).catch(() => undefined);
 
-  /** True when the message is on the DLQ (logged and in the run log). */
-  async function deadLetter(
-    body: string,
-    event: FlowEvent | undefined,
-    reason: string,
-    message: string,
-  ): Promise<boolean> {
-    const ids = idsOf(event);
-    try {
-      await options.deadLetter?.(body, reason);
-    } catch (sendError) {
-      env.log.error(`${flow.id}: could not dead-letter a failure; SQS will retry it`, {
-        ...ids,
-        error: String(sendError),
-      });
-      return false;
-    }
-    env.log.error(`${flow.id}: dead-lettered: ${message}`, { ...ids, deadLetter: true });
-    await record({ ...ids, outcome: 'dead-lettered', message });
-    return true;
-  }
+/** An outcome's log line (`<flow id>: <outcome>: <message>`) and its run-log entry. */
+async function report(
+  w: WorkerContext,
+  level: 'info' | 'warn' | 'error',
+  event: FlowEvent | undefined,
+  outcome: string,
+  message: string,
+  fields: Record<string, unknown>,
+) {
+  say(w, level, `${outcome}: ${message}`, event, fields);
+  await record(w, event, outcome, message);
+}
 
-  /** Keep the event for an operator: state item, ERROR line, alarm metric, run-log entry. */
-  async function park(
-    body: string,
-    event: FlowEvent,
-    error: unknown,
-    why?: { reason: string; check: string },
-  ) {
-    const reason = why?.reason ?? (error instanceof Error ? error.message : String(error));
-    const check =
-      why?.check ?? (error instanceof NeedsAttentionError ? error.check : 'the event and the vendor records');
-    const at = env.now().toISOString();
-    // If this write fails the error propagates: SQS redelivers, nothing is dropped.
-    await env.state.parkEvent({
+async function processRecord(
+  w: WorkerContext,
+  body: string,
+  delivery: number | Delivery,
+): Promise<FlowResult | Handled> {
+  const { flow, config, env } = w;
+  const d: Delivery = typeof delivery === 'number' ? { receiveCount: delivery } : delivery;
+  let event: FlowEvent | undefined;
+  const started = Date.now();
+  try {
+    event = parseMessage(body);
+    w.deps ??= flow.setup(env, config);
+    const result = await flow.handle(event, {
       flowId: flow.id,
-      eventId: event.id,
-      eventType: event.type,
-      ...(event.subject ? { subject: event.subject } : {}),
-      reason,
-      check,
-      body,
-      at,
+      config,
+      deps: w.deps,
+      state: env.state,
+      log: env.log,
+      now: env.now,
     });
-    const message = `needs attention: ${reason}. Check: ${check}`;
-    env.log.error(`${flow.id}: ${message}`, { ...idsOf(event), check, needsAttention: true });
-    options.metrics?.needsAttention(flow.id);
-    await record({ ...idsOf(event), outcome: 'needs-attention', message });
-    return { outcome: 'needs-attention' as const, message };
-  }
-
-  /** Re-send with `history` and `delaySeconds`; false (logged) when the queue refused it. */
-  async function requeue(
-    body: string,
-    event: FlowEvent,
-    delivery: Delivery,
-    history: RetryHistory,
-    delaySeconds: number,
-  ): Promise<boolean> {
-    const passThrough = Object.fromEntries(
-      Object.entries(delivery.attributes ?? {}).filter(([name]) => !OWN_ATTRIBUTES.has(name)),
-    );
-    try {
-      await options.requeue?.({
-        body,
-        delaySeconds,
-        attributes: { ...passThrough, [HISTORY_ATTRIBUTE]: writeHistory(history) },
-      });
-      return true;
-    } catch (sendError) {
-      env.log.error(`${flow.id}: could not re-send the event to its queue; SQS will retry it`, {
-        ...idsOf(event),
-        error: String(sendError),
-      });
-      return false;
-    }
-  }
-
-  async function wait(
-    body: string,
-    event: FlowEvent,
-    delivery: Delivery,
-    error: unknown,
-    minDelaySeconds: number,
-  ): Promise<Handled | undefined> {
-    const history = readHistory(delivery.attributes?.[HISTORY_ATTRIBUTE], env.now());
-    const what = waitingFor(error);
-    const n = history.waits + 1;
-    const delay = clampDelay(Math.max(backoffSeconds(n, retry, random), minDelaySeconds));
-    if (history.waitedSeconds + delay > retry.waitBudgetSeconds) {
-      return park(body, event, error, {
-        reason: `waited ${duration(history.waitedSeconds)} (${history.waits} retries since ${history.firstSeen}) for ${what}, longer than the ${duration(retry.waitBudgetSeconds)} allowed`,
-        check: `whether ${what} ever happened; replay the event once it has, or discard it`,
-      });
-    }
-    const next = { ...history, waits: n, waitedSeconds: history.waitedSeconds + delay };
-    if (!(await requeue(body, event, delivery, next, delay))) return undefined;
-    const message = `waiting for ${what}; retry ${n} in ${delay}s (waited ${duration(history.waitedSeconds)} of ${duration(retry.waitBudgetSeconds)})`;
-    env.log.info(`${flow.id}: waiting: ${message}`, {
-      ...idsOf(event),
-      ...(error instanceof ClaimBusyError ? { claim: error.key } : {}),
+    say(w, 'info', `${result.outcome}: ${result.message}`, event, {
+      outcome: result.outcome,
+      ms: Date.now() - started,
     });
-    await record({ ...idsOf(event), outcome: 'waiting', message });
-    return { outcome: 'waiting', message, delaySeconds: delay };
+    await env.state.appendRun({
+      ...runEntry(w, event, result.outcome, result.message),
+      effects: result.effects,
+    });
+    return result;
+  } catch (error) {
+    return failed(w, body, event, d, error);
   }
+}
 
-  async function retryLater(
-    body: string,
-    event: FlowEvent,
-    delivery: Delivery,
-    error: unknown,
-  ): Promise<Handled | undefined> {
-    const history = readHistory(delivery.attributes?.[HISTORY_ATTRIBUTE], env.now());
+/** Deal with a failure as the table in the header says; throws only to leave it to SQS. */
+async function failed(
+  w: WorkerContext,
+  body: string,
+  event: FlowEvent | undefined,
+  delivery: Delivery,
+  error: unknown,
+  minDelaySeconds = 0,
+): Promise<Handled> {
+  const kind = classify(error);
+  if (kind === 'poison' && w.deadLetter) {
     const reason = describe(error);
-    const n = history.retries + 1;
-    const delay = retryAfterSeconds(error, retry) ?? backoffSeconds(n, retry, random);
-    if (history.retriedSeconds + delay > retry.transientBudgetSeconds && options.deadLetter) {
-      const message = `gave up after ${n} failed attempts over ${duration(history.retriedSeconds)} (budget ${duration(retry.transientBudgetSeconds)}), moved to the dead-letter queue: ${reason}`;
-      if (await deadLetter(body, event, `retries exhausted: ${reason}`, message)) {
-        return { outcome: 'dead-lettered', message };
-      }
-      return undefined;
-    }
-    const next = { ...history, retries: n, retriedSeconds: history.retriedSeconds + delay };
-    if (!(await requeue(body, event, delivery, next, delay))) return undefined;
-    const message = `attempt ${n} failed: ${reason}; next in ${delay}s`;
-    env.log.warn(`${flow.id}: retrying: ${message}`, { ...idsOf(event), retryable: true });
-    await record({ ...idsOf(event), outcome: 'retrying', message });
-    return { outcome: 'retrying', message, delaySeconds: delay };
+    const message = `not retryable, moved to the dead-letter queue on attempt ${delivery.receiveCount}: ${reason}`;
+    const handled = await deadLetter(w, body, event, reason, message);
+    if (handled) return handled;
   }
-
-  /** SQS's path: throw, so the delivery comes back after the visibility timeout (receive count + 1). */
-  async function leaveToSqs(
-    event: FlowEvent | undefined,
-    delivery: Delivery,
-    error: unknown,
-  ): Promise<never> {
-    const log = env.log;
-    const ids = idsOf(event);
-    const receiveCount = delivery.receiveCount;
-    const final = receiveCount >= maxReceiveCount;
-    // Contention with a concurrent worker is expected: the retry finds the effect done or free.
-    const waiting = error instanceof ClaimBusyError && !final;
-    const message = waiting
-      ? `another worker is performing this right now; trying again shortly (attempt ${receiveCount}/${maxReceiveCount})`
-      : `attempt ${receiveCount}/${maxReceiveCount}: ${describe(error)}`;
-    if (waiting)
-      log.info(`${flow.id}: waiting: ${message}`, { ...ids, claim: (error as ClaimBusyError).key });
-    else
-      log.error(`${flow.id}: failed (${message})`, {
-        ...ids,
-        retryable: error instanceof MillwrightError ? error.retryable : undefined,
-        deadLetter: final,
-      });
-    await record({ ...ids, outcome: final ? 'dead-lettered' : waiting ? 'waiting' : 'failed', message });
-    throw error;
+  if (kind === 'park' && event) return park(w, body, event, error);
+  if (kind === 'wait' && event && w.requeue) {
+    const handled = await wait(w, body, event, delivery, error, minDelaySeconds);
+    if (handled) return handled;
   }
+  if (kind === 'transient' && event && w.requeue) {
+    const handled = await retryLater(w, body, event, delivery, error);
+    if (handled) return handled;
+  }
+  return leaveToSqs(w, event, delivery, error);
+}
 
-  /** A record behind a put-off record of the same subject: it waits for that one. */
-  async function holdBack(
-    body: string,
-    delivery: Delivery,
-    ahead: { eventId: string; delaySeconds: number },
-  ): Promise<FlowResult | Handled> {
-    let event: FlowEvent;
+/** Its outcome once the message is on the DLQ (logged and in the run log); undefined (logged) if refused. */
+async function deadLetter(
+  w: WorkerContext,
+  body: string,
+  event: FlowEvent | undefined,
+  reason: string,
+  message: string,
+): Promise<Handled | undefined> {
+  try {
+    await w.deadLetter?.(body, reason);
+  } catch (sendError) {
+    say(w, 'error', 'could not dead-letter a failure; SQS will retry it', event, {
+      error: String(sendError),
+    });
+    return undefined;
+  }
+  await report(w, 'error', event, 'dead-lettered', message, { deadLetter: true });
+  return { outcome: 'dead-lettered', message };
+}
+
+/** Keep the event for an operator: state item, ERROR line, alarm metric, run-log entry. */
+async function park(
+  w: WorkerContext,
+  body: string,
+  event: FlowEvent,
+  error: unknown,
+  why?: { reason: string; check: string },
+) {
+  const reason = why?.reason ?? (error instanceof Error ? error.message : String(error));
+  const check =
+    why?.check ?? (error instanceof NeedsAttentionError ? error.check : 'the event and the vendor records');
+  const at = w.env.now().toISOString();
+  // If this write fails the error propagates: SQS redelivers, nothing is dropped.
+  await w.env.state.parkEvent({
+    flowId: w.flow.id,
+    eventId: event.id,
+    eventType: event.type,
+    ...(event.subject ? { subject: event.subject } : {}),
+    reason,
+    check,
+    body,
+    at,
+  });
+  const message = `needs attention: ${reason}. Check: ${check}`;
+  say(w, 'error', message, event, { check, needsAttention: true });
+  w.metrics?.needsAttention(w.flow.id);
+  await record(w, event, 'needs-attention', message);
+  return { outcome: 'needs-attention' as const, message };
+}
+
+/** Re-send with `history` and `delaySeconds`; false (logged) when the queue refused it. */
+async function requeue(
+  w: WorkerContext,
+  body: string,
+  event: FlowEvent,
+  delivery: Delivery,
+  history: RetryHistory,
+  delaySeconds: number,
+): Promise<boolean> {
+  const passThrough = Object.fromEntries(
+    Object.entries(delivery.attributes ?? {}).filter(([name]) => !OWN_ATTRIBUTES.has(name)),
+  );
+  try {
+    await w.requeue?.({
+      body,
+      delaySeconds,
+      attributes: { ...passThrough, [HISTORY_ATTRIBUTE]: writeHistory(history) },
+    });
+    return true;
+  } catch (sendError) {
+    say(w, 'error', 'could not re-send the event to its queue; SQS will retry it', event, {
+      error: String(sendError),
+    });
+    return false;
+  }
+}
+
+async function wait(
+  w: WorkerContext,
+  body: string,
+  event: FlowEvent,
+  delivery: Delivery,
+  error: unknown,
+  minDelaySeconds: number,
+): Promise<Handled | undefined> {
+  const what = waitingFor(error);
+  const { retry } = w;
+  const history = readHistory(delivery.attributes?.[HISTORY_ATTRIBUTE], w.env.now());
+  const n = history.waits + 1;
+  const delay = clampDelay(Math.max(backoffSeconds(n, retry, w.random), minDelaySeconds));
+  if (history.waitedSeconds + delay > retry.waitBudgetSeconds) {
+    return park(w, body, event, error, {
+      reason: `waited ${duration(history.waitedSeconds)} (${history.waits} retries since ${history.firstSeen}) for ${what}, longer than the ${duration(retry.waitBudgetSeconds)} allowed`,
+      check: `whether ${what} ever happened; replay the event once it has, or discard it`,
+    });
+  }
+  const next = { ...history, waits: n, waitedSeconds: history.waitedSeconds + delay };
+  if (!(await requeue(w, body, event, delivery, next, delay))) return undefined;
+  const message = `waiting for ${what}; retry ${n} in ${delay}s (waited ${duration(history.waitedSeconds)} of ${duration(retry.waitBudgetSeconds)})`;
+  await report(
+    w,
+    'info',
+    event,
+    'waiting',
+    message,
+    error instanceof ClaimBusyError ? { claim: error.key } : {},
+  );
+  return { outcome: 'waiting', message, delaySeconds: delay };
+}
+
+async function retryLater(
+  w: WorkerContext,
+  body: string,
+  event: FlowEvent,
+  delivery: Delivery,
+  error: unknown,
+): Promise<Handled | undefined> {
+  const { retry } = w;
+  const history = readHistory(delivery.attributes?.[HISTORY_ATTRIBUTE], w.env.now());
+  const reason = describe(error);
+  const n = history.retries + 1;
+  const delay = retryAfterSeconds(error, retry) ?? backoffSeconds(n, retry, w.random);
+  if (history.retriedSeconds + delay > retry.transientBudgetSeconds && w.deadLetter) {
+    const message = `gave up after ${n} failed attempts over ${duration(history.retriedSeconds)} (budget ${duration(retry.transientBudgetSeconds)}), moved to the dead-letter queue: ${reason}`;
+    return deadLetter(w, body, event, `retries exhausted: ${reason}`, message);
+  }
+  const next = { ...history, retries: n, retriedSeconds: history.retriedSeconds + delay };
+  if (!(await requeue(w, body, event, delivery, next, delay))) return undefined;
+  const message = `attempt ${n} failed: ${reason}; next in ${delay}s`;
+  await report(w, 'warn', event, 'retrying', message, { retryable: true });
+  return { outcome: 'retrying', message, delaySeconds: delay };
+}
+
+/** SQS's path: throw, so the delivery comes back after the visibility timeout (receive count + 1). */
+async function leaveToSqs(
+  w: WorkerContext,
+  event: FlowEvent | undefined,
+  delivery: Delivery,
+  error: unknown,
+): Promise<never> {
+  const { maxReceiveCount } = w;
+  const receiveCount = delivery.receiveCount;
+  const final = receiveCount >= maxReceiveCount;
+  // Contention with a concurrent worker is expected: the retry finds the effect done or free.
+  const waiting = error instanceof ClaimBusyError && !final;
+  const message = waiting
+    ? `another worker is performing this right now; trying again shortly (attempt ${receiveCount}/${maxReceiveCount})`
+    : `attempt ${receiveCount}/${maxReceiveCount}: ${describe(error)}`;
+  if (waiting) await report(w, 'info', event, 'waiting', message, { claim: (error as ClaimBusyError).key });
+  else {
+    say(w, 'error', `failed (${message})`, event, {
+      retryable: error instanceof MillwrightError ? error.retryable : undefined,
+      deadLetter: final,
+    });
+    await record(w, event, final ? 'dead-lettered' : 'failed', message);
+  }
+  throw error;
+}
+
+/** A record behind a put-off record of the same subject: it waits for that one. */
+async function holdBack(
+  w: WorkerContext,
+  body: string,
+  delivery: Delivery,
+  ahead: Ahead,
+): Promise<FlowResult | Handled> {
+  let event: FlowEvent;
+  try {
+    event = parseMessage(body);
+  } catch {
+    // Unreadable: it has no subject to keep in order; the usual path dead-letters it.
+    return processRecord(w, body, delivery);
+  }
+  const behind = new NotReadyError(
+    `earlier event ${ahead.eventId} of the same subject (${event.subject ?? 'message group'}) to be processed first`,
+  );
+  // One second later than the event ahead, so it is back on the queue after it.
+  return failed(w, body, event, delivery, behind, ahead.delaySeconds + 1);
+}
+
+/** The batch: subjects concurrently, each subject's records in order; failures reported to SQS. */
+async function handleBatch(w: WorkerContext, event: SQSEvent): Promise<SQSBatchResponse> {
+  const groups = new Map<string, SQSRecord[]>();
+  for (const r of event.Records) {
+    const key = subjectOf(r);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
+  }
+  const failed = new Set<string>();
+  await Promise.all([...groups.values()].map((records) => runInOrder(w, records, failed)));
+  return {
+    batchItemFailures: event.Records.filter((r) => failed.has(r.messageId)).map((r) => ({
+      itemIdentifier: r.messageId,
+    })),
+  };
+}
+
+/** One subject's records, one at a time; once one is put off, the rest are held back behind it. */
+async function runInOrder(
+  w: WorkerContext,
+  records: readonly SQSRecord[],
+  failed: Set<string>,
+): Promise<void> {
+  let ahead: Ahead | undefined;
+  for (const r of records) {
+    const delivery = deliveryOf(r);
     try {
-      event = parseMessage(body);
+      const result = ahead
+        ? await holdBack(w, r.body, delivery, ahead)
+        : await processRecord(w, r.body, delivery);
+      if ('delaySeconds' in result) {
+        ahead = { eventId: ahead?.eventId ?? eventIdOf(r), delaySeconds: result.delaySeconds };
+      }
     } catch {
-      // Unreadable: it has no subject to keep in order; the usual path dead-letters it.
-      return processRecord(body, delivery);
+      failed.add(r.messageId);
+      ahead ??= { eventId: eventIdOf(r), delaySeconds: w.retry.baseDelaySeconds };
     }
-    const behind = new NotReadyError(
-      `earlier event ${ahead.eventId} of the same subject (${event.subject ?? 'message group'}) to be processed first`,
-    );
-    // One second later than the event ahead, so it is back on the queue after it.
-    return failed(body, event, delivery, behind, ahead.delaySeconds + 1);
   }
-
-  async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-    const groups = new Map<string, SQSRecord[]>();
-    for (const r of event.Records) {
-      const key = subjectOf(r);
-      const group = groups.get(key);
-      if (group) group.push(r);
-      else groups.set(key, [r]);
-    }
-    const failed = new Set<string>();
-    await Promise.all(
-      [...groups.values()].map(async (records) => {
-        let ahead: { eventId: string; delaySeconds: number } | undefined;
-        for (const r of records) {
-          const delivery = deliveryOf(r);
-          try {
-            const result = ahead
-              ? await holdBack(r.body, delivery, ahead)
-              : await processRecord(r.body, delivery);
-            if ('delaySeconds' in result) {
-              ahead = { eventId: ahead?.eventId ?? eventIdOf(r), delaySeconds: result.delaySeconds };
-            }
-          } catch {
-            failed.add(r.messageId);
-            ahead ??= { eventId: eventIdOf(r), delaySeconds: retry.baseDelaySeconds };
-          }
-        }
-      }),
-    );
-    return {
-      batchItemFailures: event.Records.filter((r) => failed.has(r.messageId)).map((r) => ({
-        itemIdentifier: r.messageId,
-      })),
-    };
-  }
-
-  return { processRecord, handler };
 }
 
 function peek(body: string): { id?: unknown; subject?: unknown } {
