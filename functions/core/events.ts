@@ -49,14 +49,6 @@ export function defineEvents<
   };
 }
 
-/** Part of a catalogue (a receiver or poll source that emits only some of its connector's events). */
-export function pickEvents<E extends EventCatalogue, const K extends keyof E & string>(
-  catalogue: E,
-  types: readonly K[],
-): { readonly [T in K]: E[T] } {
-  return Object.fromEntries(types.map((t) => [t, catalogue[t]])) as { readonly [T in K]: E[T] };
-}
-
 /** An event's data does not match its type's schema (a producer bug or a hand-edited replay). */
 export class InvalidEventError extends MillwrightError {
   constructor(type: string, field: string, message: string, options: { cause?: unknown } = {}) {
