@@ -4,13 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ClickMaintClient } from '../../../functions/connectors/click-maint/client.ts';
-import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
-import { memoryLog } from '../../../functions/core/log.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
 import {
   type ClickMaintDowntimeConfig,
   episodeTag,
-  FLOW_ID,
   flow,
 } from '../../../functions/flows/machinemetrics-downtime-to-click-maint-work-order.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
@@ -18,6 +15,7 @@ import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../click-maint/support.ts';
 import {
   deliver,
+  flowRunner,
   forSeeds,
   interleave,
   MINUTE,
@@ -63,17 +61,8 @@ function configFor(ids: readonly string[]): ClickMaintDowntimeConfig {
   });
 }
 
-function runner(config: ClickMaintDowntimeConfig, clickMaint: ClickMaintClient = client) {
-  const ctx = {
-    flowId: FLOW_ID,
-    config,
-    deps: { clickMaint },
-    state: store,
-    log: memoryLog(),
-    now: () => clock.now(),
-  };
-  return (event: FlowEvent): Promise<FlowResult> => flow.handle(event, ctx);
-}
+const runner = (config: ClickMaintDowntimeConfig, clickMaint: ClickMaintClient = client) =>
+  flowRunner(flow, config, { clickMaint }, store, clock);
 
 const workOrdersOf = (machineId: string) =>
   h.sim.workOrders(1).filter((wo) => wo.description?.includes(`(MachineMetrics ${machineId})`));

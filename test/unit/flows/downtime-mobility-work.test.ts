@@ -12,11 +12,9 @@ import {
   startMobilityWorkSimulator,
 } from '../../../functions/connectors/mobility-work/simulator/index.ts';
 import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../../../functions/core/errors.ts';
-import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
-import { memoryLog } from '../../../functions/core/log.ts';
+import type { FlowEvent } from '../../../functions/core/flow.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
 import {
-  FLOW_ID,
   flow,
   METADATA_KEY,
   TASK_BY_EPISODE,
@@ -26,6 +24,7 @@ import { manualClock } from '../../../sandbox/clock.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import {
   deliver,
+  flowRunner,
   forSeeds,
   interleave,
   MINUTE,
@@ -73,17 +72,8 @@ function configFor(ids: readonly string[], unansweredCreate?: Record<string, unk
   });
 }
 
-function runner(config: TaskFlowConfig, mobilityWork: MobilityWorkClient = client) {
-  const ctx = {
-    flowId: FLOW_ID,
-    config,
-    deps: { mobilityWork },
-    state: store,
-    log: memoryLog(),
-    now: () => clock.now(),
-  };
-  return (event: FlowEvent): Promise<FlowResult> => flow.handle(event, ctx);
-}
+const runner = (config: TaskFlowConfig, mobilityWork: MobilityWorkClient = client) =>
+  flowRunner(flow, config, { mobilityWork }, store, clock);
 
 const tasksOf = (machineId: string) => sim.tasks().filter((task) => task.metadata.machineId === machineId);
 

@@ -14,7 +14,9 @@ import {
   NotReadyError,
   VendorHttpError,
 } from '../../../functions/core/errors.ts';
-import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
+import type { FlowDefinition, FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
+import { memoryLog } from '../../../functions/core/log.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
 import type { Clock } from '../../../sandbox/clock.ts';
 
 export const MINUTE = 60_000;
@@ -340,3 +342,15 @@ export const seedsFromEnv = (count: number): number[] =>
   process.env.SEEDS
     ? process.env.SEEDS.split(',').map((s) => Number(s.trim()))
     : Array.from({ length: count }, (_, i) => i + 1);
+
+/** Handle events with one downtime flow, as its worker would: its config, deps, state and clock. */
+export function flowRunner<C, D>(
+  flow: FlowDefinition<C, D>,
+  config: C,
+  deps: D,
+  state: StateStore,
+  clock: Clock,
+) {
+  const ctx = { flowId: flow.id, config, deps, state, log: memoryLog(), now: () => clock.now() };
+  return (event: FlowEvent): Promise<FlowResult> => flow.handle(event, ctx);
+}

@@ -5,8 +5,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { UpKeepClient } from '../../../functions/connectors/upkeep/client.ts';
 import { AmbiguousWriteError, NeedsAttentionError } from '../../../functions/core/errors.ts';
-import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
-import { memoryLog } from '../../../functions/core/log.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
 import {
   type DowntimeFlowConfig,
@@ -18,6 +16,7 @@ import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
 import {
   deliver,
+  flowRunner,
   forSeeds,
   interleave,
   MINUTE,
@@ -68,11 +67,8 @@ function configFor(ids: readonly string[], extra: Record<string, unknown> = {}):
   });
 }
 
-function runner(config: DowntimeFlowConfig, upkeep: UpKeepClient = client) {
-  const log = memoryLog();
-  const ctx = { flowId: FLOW_ID, config, deps: { upkeep }, state: store, log, now: () => clock.now() };
-  return (event: FlowEvent): Promise<FlowResult> => flow.handle(event, ctx);
-}
+const runner = (config: DowntimeFlowConfig, upkeep: UpKeepClient = client) =>
+  flowRunner(flow, config, { upkeep }, store, clock);
 
 const marker = (key: string) => `[millwright:${FLOW_ID}:${key}]`;
 const workOrdersOf = (machineId: string) =>
