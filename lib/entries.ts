@@ -85,8 +85,12 @@ function settingsFor(
   for (const vendor of vendors) {
     if (configured[vendor] !== undefined) picked[vendor] = configured[vendor];
   }
-  const { logLevel, maxReceiveCount, maxWebhookBytes, retry } = deployment.runtime;
-  return { vendors: picked, runtime: { logLevel, maxReceiveCount, maxWebhookBytes, retry }, ...extra };
+  const { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays } = deployment.runtime;
+  return {
+    vendors: picked,
+    runtime: { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays },
+    ...extra,
+  };
 }
 
 /** Import specifier from an entry file to a repo file, always relative and with its `.ts` extension. */

@@ -13,6 +13,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod/mini';
 import { type Deployment, loadDeployment, validateDeployment } from '../functions/config/deployment.ts';
@@ -414,6 +415,7 @@ function endpointsOf(
   urls: { ingress: string; dynamodb: string; sqs: string; secretsmanager: string },
   apiUrls: Record<string, string>,
   flows: Map<string, SandboxFlow>,
+  operator: { table: string; config?: string },
 ): Record<string, string> {
   return {
     ingress: urls.ingress,
@@ -432,6 +434,9 @@ function endpointsOf(
         [`dlq.${flow.id}`, queues.dlqUrl],
       ]),
     ),
+    // What `millwright --sandbox` needs besides the URLs (operator/sandbox-target.ts).
+    table: operator.table,
+    ...(operator.config ? { config: operator.config } : {}),
   };
 }
 
@@ -467,6 +472,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const state = new StateStore({
       tableName,
+      runRetentionDays: deployment.runtime.runLogRetentionDays,
       client: DynamoDBDocumentClient.from(dynamo.client, {
         marshallOptions: { removeUndefinedValues: true },
       }),
@@ -549,6 +555,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         },
         apiUrls,
         sandboxFlows,
+        {
+          table: tableName,
+          config:
+            typeof options.config === 'object' ? undefined : resolve(options.config ?? 'config/default.json'),
+        },
       ),
       tick: () => scheduler.tick(),
       drain: (o) => mapping.drain(o),

@@ -38,6 +38,8 @@ export const deploymentSchema = z.strictObject({
     z.strictObject({
       logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
       logRetentionDays: z._default(z.number().check(z.int(), z.minimum(1)), 30),
+      /** Days the run log keeps each entry (`millwright runs`, `show`); DynamoDB TTL removes it after. */
+      runLogRetentionDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(3650)), 30),
       /** Deliveries of one event before it goes to the flow's dead-letter queue. */
       maxReceiveCount: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(10)), 3),
       workerTimeoutSeconds: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(900)), 30),
@@ -55,6 +57,7 @@ export const deploymentSchema = z.strictObject({
     {
       logLevel: 'INFO',
       logRetentionDays: 30,
+      runLogRetentionDays: 30,
       maxReceiveCount: 3,
       workerTimeoutSeconds: 30,
       maxWebhookBytes: 262_144,

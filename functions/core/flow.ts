@@ -171,6 +171,11 @@ export interface FlowResult {
   message: string;
   /** Ids of what the flow created or changed, e.g. `{ workOrderId: 'abc' }`, for the run log. */
   effects?: Record<string, string>;
+  /**
+   * Entities the event touched beyond its `subject` (e.g. each part of a stock event), so that
+   * `millwright runs --subject <id>` finds this run too (the first few are indexed).
+   */
+  subjects?: readonly string[];
 }
 
 export interface FlowContext<C, D> {

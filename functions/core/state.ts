@@ -50,6 +50,85 @@ export interface RunLogEntry {
   message: string;
   at: string;
   effects?: Record<string, string>;
+  /** The entity the event is about (machine, work order, part, task): `runs --subject` finds it. */
+  subject?: string;
+  /** More entities the run touched (e.g. the parts of one stock event), indexed like `subject`. */
+  subjects?: readonly string[];
+  /** How the event came, when not first-hand: `replay` (DLQ or parked), `backfill`, `test-event`. */
+  via?: string;
+}
+
+/** A run-log lookup: by flow, by subject or by event id (one DynamoDB Query each), newest first. */
+export interface RunQuery {
+  flowId?: string;
+  subject?: string;
+  eventId?: string;
+  /** ISO time: entries at or after it. */
+  since?: string;
+  /** ISO time: entries before it. */
+  until?: string;
+  /** Keep only these outcomes (filtered by DynamoDB, paged until `limit` are found). */
+  outcomes?: readonly string[];
+  /** Default 50. */
+  limit?: number;
+}
+
+/** What a run-log query returned and what it cost (for `millwright runs` and the benchmark). */
+export interface RunPage {
+  entries: RunLogEntry[];
+  /** DynamoDB Query requests made. */
+  requests: number;
+  /** Read capacity units consumed, where the engine reports it. */
+  readUnits: number;
+  /** More entries match than `limit`. */
+  more: boolean;
+}
+
+/** Outcomes an operator must hear about: the latest one is kept per flow as its "last error". */
+export const ERROR_OUTCOMES: readonly string[] = ['failed', 'dead-lettered', 'needs-attention', 'retrying'];
+
+/** A poll run's result as `millwright status` shows it ("last poll"). */
+export interface PollRunRecord {
+  at: string;
+  /** The step summaries joined, or `nothing new`. */
+  summary: string;
+  events: number;
+  skipped: number;
+  /** The error that ended the run, if it failed. */
+  error?: string;
+}
+
+/** A flow's operator switches (`millwright pause` / `resume`). */
+export interface FlowControl {
+  paused: boolean;
+  at: string;
+  by?: string;
+}
+
+/** The most keys one run-log entry is indexed under (one BatchWriteItem takes 25 items). */
+export const MAX_RUN_INDEX_KEYS = 20;
+
+/** The run-log copies' partition keys. */
+export const runKeys = {
+  flow: (flowId: string) => `RUN#${flowId}`,
+  subject: (subject: string) => `SUBJECT#${subject}`,
+  event: (eventId: string) => `EVENT#${eventId}`,
+};
+
+/** Effect values that are vendor record ids (`workOrderId`, `taskId`, `deepomaticId`, ...). */
+const effectIds = (effects: Record<string, string> | undefined): string[] =>
+  Object.entries(effects ?? {})
+    .filter(([key, value]) => /(Id|Ids|Ref)$/.test(key) && typeof value === 'string' && value !== '')
+    .map(([, value]) => value);
+
+/** Every subject an entry is found by: its subject, the record ids of its effects, its extra subjects. */
+export function subjectsOf(entry: RunLogEntry): string[] {
+  const all = [
+    ...(entry.subject ? [entry.subject] : []),
+    ...effectIds(entry.effects),
+    ...(entry.subjects ?? []),
+  ].filter((s) => s !== '' && s.length <= 512);
+  return [...new Set(all)].slice(0, MAX_RUN_INDEX_KEYS - 2);
 }
 
 /** An event the worker parked ("needs attention"): kept with its body until an operator acts. */
@@ -77,8 +156,10 @@ export interface StateStoreOptions {
   client?: DynamoDBDocumentClient;
   clientConfig?: DynamoDBClientConfig;
   now?: () => Date;
-  /** Days a claim, mapping or run-log entry lives before TTL removes it. */
+  /** Days a claim or mapping lives before TTL removes it (default 90). */
   retentionDays?: number;
+  /** Days a run-log entry lives before TTL removes it (`runtime.runLogRetentionDays`, default 30). */
+  runRetentionDays?: number;
 }
 
 export class StateStore {
@@ -86,6 +167,7 @@ export class StateStore {
   private readonly db: DynamoDBDocumentClient;
   private readonly now: () => Date;
   private readonly retentionDays: number;
+  private readonly runRetentionDays: number;
 
   constructor(options: StateStoreOptions) {
     this.tableName = options.tableName;
@@ -96,6 +178,7 @@ export class StateStore {
       });
     this.now = options.now ?? (() => new Date());
     this.retentionDays = options.retentionDays ?? 90;
+    this.runRetentionDays = options.runRetentionDays ?? 30;
   }
 
   private ttl(days = this.retentionDays): number {
@@ -473,41 +556,152 @@ export class StateStore {
 
   // ---- run log: what happened to each event, for operators -----------------------------------
 
+  /**
+   * One entry, written once per key it is found by, in one BatchWriteItem request: `RUN#<flow>`
+   * (by time), `EVENT#<event id>` (`millwright show`), `SUBJECT#<id>` for its subject and every
+   * vendor record id it touched (`millwright runs --subject`), and for an error outcome the flow's
+   * `LAST_ERROR`. Every lookup is then one Query on the table's own key: no scan, no index to add.
+   * Texts are redacted of every credential a client holds (errors.ts): operators read them.
+   */
   async appendRun(entry: RunLogEntry): Promise<void> {
+    const clean = redactDeep({ ...entry, subjects: entry.subjects ? [...entry.subjects] : undefined });
+    const rand = randomUUID().slice(0, 8);
+    const ttl = this.ttl(this.runRetentionDays);
+    const item = (pk: string, sk: string) => ({ PutRequest: { Item: { pk, sk, ...clean, ttl } } });
+    // The suffix keeps every attempt of one event, even when attempts share a timestamp.
+    const puts = [
+      item(runKeys.flow(entry.flowId), `${entry.at}#${entry.eventId}#${rand}`),
+      item(runKeys.event(entry.eventId), `${entry.at}#${entry.flowId}#${rand}`),
+      ...subjectsOf(entry).map((s) =>
+        item(runKeys.subject(s), `${entry.at}#${entry.flowId}#${entry.eventId}#${rand}`),
+      ),
+      ...(ERROR_OUTCOMES.includes(entry.outcome) ? [item(`FLOW#${entry.flowId}`, 'LAST_ERROR')] : []),
+    ];
+    await this.batchWrite(puts, 'run-log entry');
+  }
+
+  private async batchWrite(requests: Record<string, unknown>[], what: string): Promise<void> {
+    let pending: Record<string, unknown>[] | undefined = requests;
+    for (let round = 0; pending && pending.length > 0; round++) {
+      if (round > 8) throw new MillwrightError(`batch write of ${what} kept returning unprocessed items`);
+      const out = await this.db.send(
+        new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }),
+      );
+      pending = out.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
+    }
+  }
+
+  /** The newest entries of one flow (kept for callers that only need a flow's latest runs). */
+  async listRuns(flowId: string, limit = 50): Promise<RunLogEntry[]> {
+    return (await this.queryRuns({ flowId, limit })).entries;
+  }
+
+  /**
+   * Run-log entries by subject, event id or flow (in that order of precedence), newest first: one
+   * Query per page. `since`/`until` narrow the sort key; `outcomes` filter (paged until `limit`).
+   */
+  async queryRuns(q: RunQuery): Promise<RunPage> {
+    const pk = q.subject
+      ? runKeys.subject(q.subject)
+      : q.eventId
+        ? runKeys.event(q.eventId)
+        : q.flowId
+          ? runKeys.flow(q.flowId)
+          : undefined;
+    if (!pk) throw new MillwrightError('a run-log query needs a flow, a subject or an event id');
+    const limit = q.limit ?? 50;
+    const values: Record<string, unknown> = { ':pk': pk };
+    let condition = 'pk = :pk';
+    if (q.since || q.until) {
+      condition += ' AND sk BETWEEN :from AND :to';
+      values[':from'] = q.since ?? '';
+      values[':to'] = q.until ?? '~';
+    }
+    const filters: string[] = [];
+    if (q.outcomes && q.outcomes.length > 0) {
+      filters.push(`outcome IN (${q.outcomes.map((_, i) => `:o${i}`).join(', ')})`);
+      q.outcomes.forEach((o, i) => {
+        values[`:o${i}`] = o;
+      });
+    }
+    // A subject or event partition holds every flow's entries: narrow to one flow if asked.
+    if (q.flowId && pk !== runKeys.flow(q.flowId)) {
+      filters.push('flowId = :flow');
+      values[':flow'] = q.flowId;
+    }
+    const page: RunPage = { entries: [], requests: 0, readUnits: 0, more: false };
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: condition,
+          ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: filters.length > 0 ? Math.max(100, limit) : limit + 1,
+          ExclusiveStartKey: start,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      page.requests++;
+      page.readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
+      for (const item of out.Items ?? []) page.entries.push(toRunEntry(item));
+      start = out.LastEvaluatedKey;
+    } while (start && page.entries.length <= limit);
+    page.more = page.entries.length > limit || (start !== undefined && filters.length === 0);
+    page.entries = page.entries.slice(0, limit);
+    return page;
+  }
+
+  /** The latest error outcome of a flow (see ERROR_OUTCOMES), if any within the run-log retention. */
+  async lastError(flowId: string): Promise<RunLogEntry | undefined> {
+    const item = await this.getItem(`FLOW#${flowId}`, 'LAST_ERROR');
+    return item ? toRunEntry(item) : undefined;
+  }
+
+  // ---- poll runs and flow switches: what `millwright status` shows ------------------------------
+
+  /** Remember a poll run's result (one item per poll source, overwritten each run). */
+  async recordPollRun(key: string, run: PollRunRecord): Promise<void> {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        // The suffix keeps every attempt of one event, even when attempts share a timestamp.
-        // Texts are redacted of every credential a client holds (errors.ts), operators read them.
-        Item: {
-          pk: `RUN#${entry.flowId}`,
-          sk: `${entry.at}#${entry.eventId}#${randomUUID().slice(0, 8)}`,
-          ...redactDeep(entry),
-          ttl: this.ttl(30),
-        },
+        Item: { pk: `POLL#${key}`, sk: 'LAST_RUN', ...redactDeep(run) },
       }),
     );
   }
 
-  async listRuns(flowId: string, limit = 50): Promise<RunLogEntry[]> {
-    const out = await this.db.send(
-      new QueryCommand({
+  async lastPollRun(key: string): Promise<PollRunRecord | undefined> {
+    const item = await this.getItem(`POLL#${key}`, 'LAST_RUN');
+    if (!item) return undefined;
+    return {
+      at: String(item.at),
+      summary: String(item.summary),
+      events: Number(item.events ?? 0),
+      skipped: Number(item.skipped ?? 0),
+      ...(typeof item.error === 'string' ? { error: item.error } : {}),
+    };
+  }
+
+  /** Pause or resume a flow (its worker and pollers check this; see operator/pause.ts). */
+  async setFlowControl(flowId: string, control: FlowControl): Promise<void> {
+    await this.db.send(
+      new PutCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `RUN#${flowId}` },
-        ScanIndexForward: false,
-        Limit: limit,
+        Item: { pk: `FLOW#${flowId}`, sk: 'CONTROL', ...control },
       }),
     );
-    return (out.Items ?? []).map((item) => ({
-      flowId: String(item.flowId),
-      eventId: String(item.eventId),
-      eventType: String(item.eventType),
-      outcome: String(item.outcome),
-      message: String(item.message),
+  }
+
+  async getFlowControl(flowId: string): Promise<FlowControl | undefined> {
+    const item = await this.getItem(`FLOW#${flowId}`, 'CONTROL');
+    if (!item) return undefined;
+    return {
+      paused: item.paused === true,
       at: String(item.at),
-      effects: item.effects as Record<string, string> | undefined,
-    }));
+      ...(typeof item.by === 'string' ? { by: item.by } : {}),
+    };
   }
 
   // ---- parked events: needs attention (issue 9; the worker parks, operators list and clear) -----
@@ -555,4 +749,19 @@ export class StateStore {
       new DeleteCommand({ TableName: this.tableName, Key: { pk: `PARKED#${flowId}`, sk: id } }),
     );
   }
+}
+
+function toRunEntry(item: Record<string, unknown>): RunLogEntry {
+  return {
+    flowId: String(item.flowId),
+    eventId: String(item.eventId),
+    eventType: String(item.eventType),
+    outcome: String(item.outcome),
+    message: String(item.message),
+    at: String(item.at),
+    ...(item.effects ? { effects: item.effects as Record<string, string> } : {}),
+    ...(typeof item.subject === 'string' ? { subject: item.subject } : {}),
+    ...(Array.isArray(item.subjects) ? { subjects: item.subjects.map(String) } : {}),
+    ...(typeof item.via === 'string' ? { via: item.via } : {}),
+  };
 }

@@ -8,7 +8,7 @@
 import { ConfigError } from '../core/errors.ts';
 import type { AnyFlow, PollSource, RuntimeEnv, ScheduleTrigger, SkippedRecord } from '../core/flow.ts';
 import { parseWith } from '../core/schema.ts';
-import { ConcurrentUpdateError } from '../core/state.ts';
+import { ConcurrentUpdateError, type PollRunRecord } from '../core/state.ts';
 import type { EventQueue } from './queue.ts';
 
 export interface PollRunOptions {
@@ -76,7 +76,38 @@ async function reportSkipped(
   }
 }
 
+/**
+ * Run a poll source once and remember how it went (`millwright status` shows the last run of each
+ * source: when, what it found, or the error that stopped it).
+ */
 export async function runPoll(options: PollRunOptions): Promise<PollRunSummary> {
+  const { flow, trigger, env } = options;
+  const key = pollStateKey(flow.id, trigger.source.id);
+  const at = env.now().toISOString();
+  const remember = (run: Omit<PollRunRecord, 'at'>) =>
+    env.state.recordPollRun(key, { at, ...run }).catch((error: unknown) => {
+      env.log.warn(`${flow.id}/${trigger.source.id}: could not record the poll run: ${String(error)}`);
+    });
+  try {
+    const summary = await pollOnce(options);
+    await remember({
+      summary: summary.summaries.join('; ') || 'nothing new',
+      events: summary.events,
+      skipped: summary.skipped,
+    });
+    return summary;
+  } catch (error) {
+    await remember({
+      summary: 'failed',
+      events: 0,
+      skipped: 0,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    throw error;
+  }
+}
+
+async function pollOnce(options: PollRunOptions): Promise<PollRunSummary> {
   const { flow, trigger, config, env, queue, queueUrl, deps } = options;
   // biome-ignore lint/suspicious/noExplicitAny: options are validated by the source's own schema.
   const source = trigger.source as PollSource<any, any, any>;

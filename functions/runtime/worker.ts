@@ -32,6 +32,7 @@ import {
   type RuntimeEnv,
 } from '../core/flow.ts';
 import { parseWith } from '../core/schema.ts';
+import type { RunLogEntry } from '../core/state.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import {
   backoffSeconds,
@@ -161,14 +162,30 @@ const say = (
   fields: Record<string, unknown>,
 ) => w.env.log[level](`${w.flow.id}: ${text}`, { ...idsOf(event), ...fields });
 
+/** The message attribute that says how an event came when not first-hand (`replay`, `backfill`, ...). */
+export const VIA_ATTRIBUTE = 'via';
+
+/** Each parsed event's `via` attribute, for its run-log entries (set where the delivery is read). */
+const vias = new WeakMap<FlowEvent, string>();
+
 /** A run-log entry about one event. */
-const runEntry = (w: WorkerContext, event: FlowEvent | undefined, outcome: string, message: string) => ({
-  flowId: w.flow.id,
-  ...idsOf(event),
-  outcome,
-  message,
-  at: w.env.now().toISOString(),
-});
+const runEntry = (
+  w: WorkerContext,
+  event: FlowEvent | undefined,
+  outcome: string,
+  message: string,
+): RunLogEntry => {
+  const via = event ? vias.get(event) : undefined;
+  return {
+    flowId: w.flow.id,
+    ...idsOf(event),
+    ...(event?.subject ? { subject: event.subject } : {}),
+    ...(via ? { via } : {}),
+    outcome,
+    message,
+    at: w.env.now().toISOString(),
+  };
+};
 
 /** The run-log entry of a failure; losing it must not turn a handled failure into a retry. */
 const record = (w: WorkerContext, event: FlowEvent | undefined, outcome: string, message: string) =>
@@ -198,6 +215,8 @@ async function processRecord(
   const started = Date.now();
   try {
     event = parseMessage(body);
+    const via = d.attributes?.[VIA_ATTRIBUTE];
+    if (via) vias.set(event, via);
     w.deps ??= flow.setup(env, config);
     const result = await flow.handle(event, {
       flowId: flow.id,
@@ -213,7 +232,8 @@ async function processRecord(
     });
     await env.state.appendRun({
       ...runEntry(w, event, result.outcome, result.message),
-      effects: result.effects,
+      ...(result.effects ? { effects: result.effects } : {}),
+      ...(result.subjects ? { subjects: result.subjects } : {}),
     });
     return result;
   } catch (error) {
@@ -418,6 +438,8 @@ async function holdBack(
   let event: FlowEvent;
   try {
     event = parseMessage(body);
+    const via = delivery.attributes?.[VIA_ATTRIBUTE];
+    if (via) vias.set(event, via);
   } catch {
     // Unreadable: it has no subject to keep in order; the usual path dead-letters it.
     return processRecord(w, body, delivery);

@@ -20,6 +20,8 @@ export interface LambdaSettings {
     logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
     maxReceiveCount: number;
     maxWebhookBytes: number;
+    /** Days a run-log entry is kept (absent in bundles built before it existed: 30). */
+    runLogRetentionDays?: number;
     /** Worker retry delays and budgets (absent in bundles built before they existed: defaults). */
     retry?: RetrySettings;
   };
@@ -49,7 +51,10 @@ export function lambdaEnv(settings: LambdaSettings, logger: Logger): RuntimeEnv 
   return {
     vendors: settings.vendors,
     secrets: secretsManagerSource({ maxAgeSeconds: 300 }),
-    state: new StateStore({ tableName: requireEnv('TABLE_NAME') }),
+    state: new StateStore({
+      tableName: requireEnv('TABLE_NAME'),
+      runRetentionDays: settings.runtime.runLogRetentionDays,
+    }),
     log: asLog(logger),
     now: () => new Date(),
   };
