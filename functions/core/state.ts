@@ -56,7 +56,15 @@ export interface RunLogEntry {
   subjects?: readonly string[];
   /** How the event came, when not first-hand: `replay` (DLQ or parked), `backfill`, `test-event`. */
   via?: string;
+  /**
+   * The event as queued (its JSON), for `millwright show`: kept on the `EVENT#` copy only, cut at
+   * MAX_RUN_EVENT_CHARS (a run-log item should cost a write unit or two, not a hundred).
+   */
+  eventBody?: string;
 }
+
+/** The longest event body a run-log entry keeps (`eventTruncated` marks a cut one). */
+export const MAX_RUN_EVENT_CHARS = 4000;
 
 /** A run-log lookup: by flow, by subject or by event id (one DynamoDB Query each), newest first. */
 export interface RunQuery {
@@ -564,14 +572,24 @@ export class StateStore {
    * Texts are redacted of every credential a client holds (errors.ts): operators read them.
    */
   async appendRun(entry: RunLogEntry): Promise<void> {
-    const clean = redactDeep({ ...entry, subjects: entry.subjects ? [...entry.subjects] : undefined });
+    const { eventBody, ...rest } = entry;
+    const clean = redactDeep({ ...rest, subjects: entry.subjects ? [...entry.subjects] : undefined });
     const rand = randomUUID().slice(0, 8);
     const ttl = this.ttl(this.runRetentionDays);
-    const item = (pk: string, sk: string) => ({ PutRequest: { Item: { pk, sk, ...clean, ttl } } });
+    const item = (pk: string, sk: string, extra: Record<string, unknown> = {}) => ({
+      PutRequest: { Item: { pk, sk, ...clean, ...extra, ttl } },
+    });
+    const body =
+      eventBody === undefined
+        ? {}
+        : {
+            eventBody: redactDeep(eventBody.slice(0, MAX_RUN_EVENT_CHARS)),
+            ...(eventBody.length > MAX_RUN_EVENT_CHARS ? { eventTruncated: true } : {}),
+          };
     // The suffix keeps every attempt of one event, even when attempts share a timestamp.
     const puts = [
       item(runKeys.flow(entry.flowId), `${entry.at}#${entry.eventId}#${rand}`),
-      item(runKeys.event(entry.eventId), `${entry.at}#${entry.flowId}#${rand}`),
+      item(runKeys.event(entry.eventId), `${entry.at}#${entry.flowId}#${rand}`, body),
       ...subjectsOf(entry).map((s) =>
         item(runKeys.subject(s), `${entry.at}#${entry.flowId}#${entry.eventId}#${rand}`),
       ),
@@ -763,5 +781,6 @@ function toRunEntry(item: Record<string, unknown>): RunLogEntry {
     ...(typeof item.subject === 'string' ? { subject: item.subject } : {}),
     ...(Array.isArray(item.subjects) ? { subjects: item.subjects.map(String) } : {}),
     ...(typeof item.via === 'string' ? { via: item.via } : {}),
+    ...(typeof item.eventBody === 'string' ? { eventBody: item.eventBody } : {}),
   };
 }

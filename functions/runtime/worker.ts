@@ -165,8 +165,9 @@ const say = (
 /** The message attribute that says how an event came when not first-hand (`replay`, `backfill`, ...). */
 export const VIA_ATTRIBUTE = 'via';
 
-/** Each parsed event's `via` attribute, for its run-log entries (set where the delivery is read). */
+/** Each parsed event's `via` attribute and body, for its run-log entries (set where the delivery is read). */
 const vias = new WeakMap<FlowEvent, string>();
+const bodies = new WeakMap<FlowEvent, string>();
 
 /** A run-log entry about one event. */
 const runEntry = (
@@ -176,11 +177,13 @@ const runEntry = (
   message: string,
 ): RunLogEntry => {
   const via = event ? vias.get(event) : undefined;
+  const body = event ? bodies.get(event) : undefined;
   return {
     flowId: w.flow.id,
     ...idsOf(event),
     ...(event?.subject ? { subject: event.subject } : {}),
     ...(via ? { via } : {}),
+    ...(body ? { eventBody: body } : {}),
     outcome,
     message,
     at: w.env.now().toISOString(),
@@ -217,6 +220,7 @@ async function processRecord(
     event = parseMessage(body);
     const via = d.attributes?.[VIA_ATTRIBUTE];
     if (via) vias.set(event, via);
+    bodies.set(event, body);
     w.deps ??= flow.setup(env, config);
     const result = await flow.handle(event, {
       flowId: flow.id,
@@ -440,6 +444,7 @@ async function holdBack(
     event = parseMessage(body);
     const via = delivery.attributes?.[VIA_ATTRIBUTE];
     if (via) vias.set(event, via);
+    bodies.set(event, body);
   } catch {
     // Unreadable: it has no subject to keep in order; the usual path dead-letters it.
     return processRecord(w, body, delivery);

@@ -394,6 +394,10 @@ export async function syncStock(
 
   const at = ctx.now().toISOString();
   await saveStates(ctx, plans, stored, eventId, at);
+  // `millwright runs --subject <part>` finds this event by the parts it wrote (source and target ids).
+  const subjects = plans
+    .filter((p) => p.quantity !== undefined || p.minimum !== undefined)
+    .flatMap((p) => [p.part.partId, p.target]);
   const summary = { parts: total, written: writes.length, aligned: aligns.length, requests, counts };
   const detail = Object.entries(counts)
     .map(([k, n]) => `${n} ${k}`)
@@ -412,6 +416,7 @@ export async function syncStock(
         minimumAlignments: String(aligns.length),
         requests: String(requests),
       },
+      ...(subjects.length > 0 ? { subjects: [...new Set(subjects)] } : {}),
     },
   };
 }

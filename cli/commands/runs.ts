@@ -1,0 +1,141 @@
+/** `millwright runs` and `millwright show <event-id>`. */
+import type { Command } from 'commander';
+import type { RunLogEntry } from '../../functions/core/state.ts';
+import { runs, show } from '../../operator/runs.ts';
+import { type CliContext, CliError, EXIT, emit, withTarget } from '../context.ts';
+import { ago, parseLimit, parseTime, table } from '../output.ts';
+
+const effectsText = (e: RunLogEntry) =>
+  Object.entries(e.effects ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+
+export function registerRuns(program: Command, ctx: CliContext): void {
+  program
+    .command('runs')
+    .description('the run history, newest first: every event each flow handled, with its outcome and effects')
+    .option('--flow <flow>', 'one flow')
+    .option(
+      '--subject <id>',
+      'everything about one machine, work order, part or task (one query, across flows)',
+    )
+    .option(
+      '--outcome <outcome...>',
+      'only these outcomes (done, skipped, duplicate, echo, stale, waiting, retrying, failed, dead-lettered, needs-attention, replayed)',
+    )
+    .option('--since <time>', 'from this long ago (30m, 2h, 7d) or this ISO time')
+    .option('--until <time>', 'up to this long ago or this ISO time')
+    .option('--limit <n>', 'at most this many entries', '50')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx millwright runs --since 2h\n  npx millwright runs --subject 0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c\n  npx millwright runs --flow machinemetrics-downtime-to-upkeep-work-order --outcome failed dead-lettered --json\n',
+    )
+    .action(
+      async (
+        options: {
+          flow?: string;
+          subject?: string;
+          outcome?: string[];
+          since?: string;
+          until?: string;
+          limit: string;
+        },
+        command: Command,
+      ) => {
+        const now = ctx.now();
+        const query = {
+          ...(options.flow ? { flowId: options.flow } : {}),
+          ...(options.subject ? { subject: options.subject } : {}),
+          ...(options.outcome ? { outcomes: options.outcome } : {}),
+          ...(options.since ? { since: parseTime(options.since, now, '--since') } : {}),
+          ...(options.until ? { until: parseTime(options.until, now, '--until') } : {}),
+          limit: parseLimit(options.limit),
+        };
+        await withTarget(ctx, command, async (target, globals) => {
+          const result = await runs(target, query);
+          emit(ctx, globals, result, () => {
+            if (result.entries.length === 0) return 'No runs match.\n';
+            const body = table(
+              [
+                { header: 'WHEN' },
+                { header: 'FLOW' },
+                { header: 'OUTCOME' },
+                { header: 'EVENT' },
+                { header: 'SUBJECT' },
+                { header: 'EFFECTS' },
+                { header: 'MESSAGE', flexible: true },
+              ],
+              result.entries.map((e) => [
+                ago(e.at, now),
+                e.flowId,
+                e.via ? `${e.outcome} (${e.via})` : e.outcome,
+                e.eventId,
+                e.subject ?? '-',
+                effectsText(e) || '-',
+                e.message,
+              ]),
+              ctx.io.columns,
+            );
+            const more = result.more
+              ? `More entries match: raise --limit (now ${query.limit}) or narrow --since.\n`
+              : '';
+            return `${body}${result.entries.length} entr${result.entries.length === 1 ? 'y' : 'ies'} (${result.cost.requests} DynamoDB quer${result.cost.requests === 1 ? 'y' : 'ies'})\n${more}`;
+          });
+        });
+      },
+    );
+
+  program
+    .command('show <event-id>')
+    .description(
+      'one event: its body, every attempt with its outcome or error, the vendor records it created or changed',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx millwright show mm-downtime:0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c:2026-12-06T08:00:00.000Z:started\n',
+    )
+    .action(async (eventId: string, _options: unknown, command: Command) => {
+      await withTarget(ctx, command, async (target, globals) => {
+        const story = await show(target, eventId);
+        if (!story) {
+          throw new CliError(
+            `no run-log entry for event ${eventId} (kept ${target.deployment.runtime.runLogRetentionDays} days); find ids with: npx millwright runs --since 1d`,
+            EXIT.notFound,
+          );
+        }
+        const now = ctx.now();
+        emit(ctx, globals, story, () =>
+          [
+            `Event ${story.eventId}\n`,
+            `Flows: ${story.flows.join(', ')}\n`,
+            `Effects: ${
+              Object.entries(story.effects)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', ') || 'none'
+            }\n`,
+            '\nAttempts (oldest first)\n',
+            table(
+              [
+                { header: 'WHEN' },
+                { header: 'AT' },
+                { header: 'FLOW' },
+                { header: 'OUTCOME' },
+                { header: 'MESSAGE', flexible: true },
+              ],
+              story.attempts.map((e) => [
+                ago(e.at, now),
+                e.at,
+                e.flowId,
+                e.via ? `${e.outcome} (${e.via})` : e.outcome,
+                e.message,
+              ]),
+              ctx.io.columns,
+            ),
+            story.event !== undefined
+              ? `\nEvent (from the ${story.eventFrom}):\n${JSON.stringify(story.event, null, 2)}\n`
+              : '\nThe event body is no longer kept (only its run-log entries).\n',
+          ].join(''),
+        );
+      });
+    });
+}

@@ -1,0 +1,155 @@
+/** `millwright status`: one row per flow, then what needs attention, then the vendor buckets. */
+import type { Command } from 'commander';
+import { type StatusReport, status } from '../../operator/status.ts';
+import { type CliContext, EXIT, emit, withTarget } from '../context.ts';
+import { ago, duration, table } from '../output.ts';
+
+function render(report: StatusReport, now: Date, width: number): string {
+  const rows = report.flows.map((f) => [
+    f.flowId,
+    f.paused ? 'PAUSED' : 'running',
+    String(f.queue.visible + f.queue.delayed),
+    String(f.queue.inFlight),
+    String(f.deadLetters.depth),
+    f.deadLetters.oldestSentAt
+      ? `${f.deadLetters.oldestExact === false ? '>=' : ''}${duration((now.getTime() - Date.parse(f.deadLetters.oldestSentAt)) / 1000)}`
+      : '-',
+    String(f.parked),
+    Object.entries(f.lastHour)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([o, n]) => `${o} ${n}`)
+      .join(', ') + (f.lastHourTruncated ? ' (10,000+ read)' : '') || '-',
+  ]);
+  const lines = [
+    `${report.target}, ${report.at}\n\n`,
+    table(
+      [
+        { header: 'FLOW' },
+        { header: 'STATE' },
+        { header: 'QUEUED', right: true },
+        { header: 'IN FLIGHT', right: true },
+        { header: 'DLQ', right: true },
+        { header: 'DLQ OLDEST', right: true },
+        { header: 'PARKED', right: true },
+        { header: 'LAST HOUR', flexible: true },
+      ],
+      rows,
+      width,
+    ),
+  ];
+  const polls = report.flows.flatMap((f) =>
+    f.polls.map((p) => [
+      f.flowId,
+      p.sourceId,
+      p.lastRun ? ago(p.lastRun.at, now) : 'never',
+      p.lastRun ? (p.lastRun.error ? `FAILED: ${p.lastRun.error}` : p.lastRun.summary) : '-',
+      p.watermark ?? '-',
+    ]),
+  );
+  if (polls.length > 0) {
+    lines.push(
+      '\nPollers\n',
+      table(
+        [
+          { header: 'FLOW' },
+          { header: 'SOURCE' },
+          { header: 'LAST RUN' },
+          { header: 'RESULT', flexible: true },
+          { header: 'WATERMARK' },
+        ],
+        polls,
+        width,
+      ),
+    );
+  }
+  const errors = report.flows.filter((f) => f.lastError);
+  if (errors.length > 0) {
+    lines.push(
+      '\nLast error per flow\n',
+      table(
+        [
+          { header: 'FLOW' },
+          { header: 'WHEN' },
+          { header: 'OUTCOME' },
+          { header: 'EVENT' },
+          { header: 'MESSAGE', flexible: true },
+        ],
+        errors.map((f) => {
+          const e = f.lastError as NonNullable<typeof f.lastError>;
+          return [f.flowId, ago(e.at, now), e.outcome, e.eventId, e.message];
+        }),
+        width,
+      ),
+    );
+  }
+  const paused = report.flows.filter((f) => f.paused || f.platform);
+  for (const f of paused) {
+    lines.push(
+      `\n${f.flowId}: ${f.paused ? `paused ${ago(f.control?.at, now)}${f.control?.by ? ` by ${f.control.by}` : ''}` : 'running'}${f.platform ? ` (${f.platform})` : ''}`,
+    );
+  }
+  if (paused.length > 0) lines.push('\n');
+  if (report.rateLimits.length > 0) {
+    lines.push(
+      '\nRate-limited vendor accounts\n',
+      table(
+        [
+          { header: 'ACCOUNT' },
+          { header: 'TOKENS', right: true },
+          { header: 'UPDATED' },
+          { header: 'PAUSED UNTIL' },
+        ],
+        report.rateLimits.map((r) => [
+          r.key,
+          Number.isNaN(r.tokens) ? 'full (unused)' : String(r.tokens),
+          ago(r.updatedAt, now),
+          r.pausedUntil ?? '-',
+        ]),
+        width,
+      ),
+    );
+  }
+  return lines.join('');
+}
+
+/** Something an operator should look at. */
+export const needsAttention = (report: StatusReport): string[] =>
+  report.flows.flatMap((f) => [
+    ...(f.deadLetters.depth > 0 ? [`${f.flowId}: ${f.deadLetters.depth} in the dead-letter queue`] : []),
+    ...(f.parked > 0 ? [`${f.flowId}: ${f.parked} parked (needs attention)`] : []),
+    ...f.polls.filter((p) => p.lastRun?.error).map((p) => `${f.flowId}/${p.sourceId}: last poll failed`),
+  ]);
+
+export function registerStatus(program: Command, ctx: CliContext): void {
+  program
+    .command('status')
+    .description(
+      'per flow: running or paused, queue, in flight, DLQ depth and oldest age, parked, last polls, last error, runs in the last hour; vendor rate-limit buckets',
+    )
+    .option('--flow <flow>', 'only this flow')
+    .option(
+      '--check',
+      `exit ${EXIT.attention} when anything needs attention (dead letters, parked events, a failing poller)`,
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx millwright status\n  npx millwright --stack Millwright --region eu-west-1 status --check --json\n',
+    )
+    .action(async (options: { flow?: string; check?: boolean }, command: Command) => {
+      const code = await withTarget(ctx, command, async (target, globals) => {
+        const report = await status(target, {
+          now: ctx.now(),
+          ...(options.flow ? { flowId: options.flow } : {}),
+        });
+        const attention = needsAttention(report);
+        emit(ctx, globals, { ...report, attention }, () => {
+          const text = render(report, ctx.now(), ctx.io.columns);
+          return attention.length > 0
+            ? `${text}\nNeeds attention:\n${attention.map((a) => `  - ${a}`).join('\n')}\n`
+            : text;
+        });
+        return options.check && attention.length > 0 ? EXIT.attention : EXIT.ok;
+      });
+      ctx.result.code = code;
+    });
+}

@@ -1,0 +1,118 @@
+/**
+ * `millwright`: the operator's command line (commander). Every command works the same against the
+ * sandbox (`--sandbox [dir]`, the default: `.sandbox/endpoints.json` written by `npm start`) and a
+ * deployed stack (`--stack NAME [--region R]`: its CloudFormation outputs, the user's own AWS
+ * credentials). Commands are thin: they parse, call one operator function (operator/), and print a
+ * table or `--json`. `runCli` is what bin/millwright.mjs, the demo and the tests call.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, MillwrightError } from '../functions/core/errors.ts';
+import { SandboxNotRunningError, sandboxTargetFromDir } from '../operator/sandbox-target.ts';
+import { type Target, UnknownFlowError } from '../operator/target.ts';
+import { registerRuns } from './commands/runs.ts';
+import { registerStatus } from './commands/status.ts';
+import { type CliContext, CliError, EXIT, type GlobalOptions } from './context.ts';
+import { InputError, type Io, processIo } from './output.ts';
+
+/** Opens the target the global options name. */
+export async function openTarget(options: GlobalOptions): Promise<Target> {
+  if (options.stack) {
+    const { openStackTarget } = await import('./stack.ts');
+    return openStackTarget(options);
+  }
+  return sandboxTargetFromDir(typeof options.sandbox === 'string' ? options.sandbox : '.sandbox');
+}
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('millwright')
+    .description(
+      'Operate Millwright: see every run, replay failures, backfill, pause and test flows, on the sandbox or a deployed stack.',
+    )
+    .addOption(
+      new Option(
+        '--sandbox [dir]',
+        'work on the local sandbox that npm start runs (default; its data folder, default .sandbox)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--stack <name>',
+        'work on a deployed stack (CloudFormation stack name) with your AWS credentials',
+      ).conflicts('sandbox'),
+    )
+    .option('--region <region>', 'AWS region of the stack (default: your AWS config, AWS_REGION)')
+    .option(
+      '--config <file>',
+      'the deployment config the stack was deployed with (default: config/default.json, as cdk deploy)',
+    )
+    .option('--json', 'print JSON for scripts instead of tables')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 the operation failed, 2 bad usage, 3 target unreachable, 4 not found, 5 status --check found something.
+
+Examples:
+  npx millwright status
+  npx millwright runs --subject 0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c
+  npx millwright --stack Millwright --region eu-west-1 dlq list machinemetrics-downtime-to-upkeep-work-order
+`,
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.io.out(text),
+      writeErr: (text) => ctx.io.err(text),
+    });
+  registerStatus(program, ctx);
+  registerRuns(program, ctx);
+  return program;
+}
+
+/** Is this the SDK failing to reach an endpoint (sandbox not running) or to find credentials? */
+function unreachable(error: unknown): string | undefined {
+  const e = error as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  const code = e?.code ?? e?.cause?.code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH') {
+    return 'the target is not answering (is npm start still running? its endpoints.json may be stale)';
+  }
+  if (e?.name === 'CredentialsProviderError') {
+    return 'no AWS credentials found: set AWS_PROFILE (aws sso login) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY';
+  }
+  return undefined;
+}
+
+export async function runCli(argv: readonly string[], options: Partial<CliContext> = {}): Promise<number> {
+  const ctx: CliContext = {
+    io: options.io ?? processIo(),
+    now: options.now ?? (() => new Date()),
+    openTarget: options.openTarget ?? openTarget,
+    ...(options.confirm ? { confirm: options.confirm } : {}),
+    result: { code: EXIT.ok },
+  };
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ctx.result.code;
+  } catch (error) {
+    return report(ctx.io, error);
+  }
+}
+
+function report(io: Io, error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Help and version are "errors" to commander; commander has printed what it had to.
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  const say = (message: string, code: number) => {
+    io.err(`millwright: ${message}\n`);
+    return code;
+  };
+  if (error instanceof CliError) return say(error.message, error.code);
+  if (error instanceof InputError || error instanceof UnknownFlowError) return say(error.message, EXIT.usage);
+  if (error instanceof SandboxNotRunningError) return say(error.message, EXIT.unreachable);
+  if (error instanceof ConfigError) return say(error.message, EXIT.usage);
+  const why = unreachable(error);
+  if (why) return say(why, EXIT.unreachable);
+  if (error instanceof MillwrightError) return say(error.message, EXIT.failed);
+  return say(error instanceof Error ? (error.stack ?? error.message) : String(error), EXIT.failed);
+}
