@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  ago,
+  bufferIo,
+  duration,
+  parseLimit,
+  parseRate,
+  parseTime,
+  progress,
+  table,
+} from '../../../cli/output.ts';
+
+const NOW = new Date('2026-12-06T12:00:00.000Z');
+
+describe('cli output', () => {
+  it('parses durations and ISO times, and names the option of a bad one', () => {
+    expect(parseTime('2h', NOW).toISOString()).toBe('2026-12-06T10:00:00.000Z');
+    expect(parseTime('30m', NOW).toISOString()).toBe('2026-12-06T11:30:00.000Z');
+    expect(parseTime('7d', NOW).toISOString()).toBe('2026-11-29T12:00:00.000Z');
+    expect(parseTime('2026-12-01T08:00:00Z', NOW).toISOString()).toBe('2026-12-01T08:00:00.000Z');
+    expect(() => parseTime('last week', NOW, '--from')).toThrow('--from: "last week" is neither');
+    expect(parseRate('5/s')).toBe(5);
+    expect(parseRate('0.5')).toBe(0.5);
+    expect(() => parseRate('0')).toThrow('--rate');
+    expect(() => parseLimit('1.5')).toThrow('--limit');
+  });
+
+  it('says durations and ages the way people do', () => {
+    expect(duration(42)).toBe('42s');
+    expect(duration(3600 * 3 + 1200)).toBe('3h 20m');
+    expect(duration(86_400 * 2)).toBe('2d');
+    expect(ago('2026-12-06T11:57:00.000Z', NOW)).toBe('3m ago');
+    expect(ago(undefined, NOW)).toBe('-');
+  });
+
+  it('aligns tables and cuts the flexible column to the width', () => {
+    const out = table(
+      [{ header: 'A' }, { header: 'N', right: true }, { header: 'MESSAGE', flexible: true }],
+      [['x', '5', 'y'.repeat(100)]],
+      40,
+    );
+    const lines = out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^A\s+N\s+MESSAGE$/);
+    expect(lines[1]?.endsWith('…')).toBe(true);
+    expect(lines[1]?.length).toBeLessThanOrEqual(40);
+  });
+
+  it('reports progress as plain lines without a terminal', () => {
+    const io = bufferIo();
+    const p = progress(io, 'replay', 8);
+    for (let i = 1; i <= 8; i++) p.update(i);
+    p.stop();
+    expect(io.stderr.join('')).toContain('replay: 8/8 done');
+    expect(io.stderr.length).toBeLessThanOrEqual(6);
+  });
+});
