@@ -187,7 +187,11 @@ export async function stackTarget(options: StackTargetOptions): Promise<StackTar
       );
     }
     const { flows, warnings } = joinFlows(deployment, read.flows, stackName);
-    const regionName = options.region ?? (await cloudFormation.config.region());
+    const regionName =
+      options.region ??
+      (await cloudFormation.config.region().catch((error: unknown) => {
+        throw explainAwsError(error, `reading stack ${stackName}`);
+      }));
     const clientConfig = { region: regionName };
     const dynamodb = make(given.dynamodb, () => new DynamoDBClient(clientConfig));
     const sqs = make(given.sqs, () => new SQSClient(clientConfig));

@@ -163,6 +163,13 @@ describe('refusals', () => {
     expect((error as Error).message).toMatch(/no AWS credentials found: set AWS_PROFILE/);
   });
 
+  it('asks for a region when none is configured', async () => {
+    cfn.on(DescribeStacksCommand).rejects(new Error('Region is missing'));
+    const error = await open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AwsCredentialsError);
+    expect((error as Error).message).toMatch(/no AWS region: pass --region or set AWS_REGION/);
+  });
+
   it('says access was denied, keeping the action AWS named', async () => {
     cfn
       .on(DescribeStacksCommand)
