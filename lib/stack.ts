@@ -4,11 +4,12 @@
  * poller per schedule trigger); one webhook ingress for every vendor the flows receive webhooks
  * from; one table; the dashboard.
  */
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Deployment } from '../functions/config/deployment.ts';
+import { webhookUrl } from '../functions/core/connector.ts';
 import { ConfigError } from '../functions/core/errors.ts';
 import { webhookEventsOf } from '../functions/core/flow.ts';
 import { FlowStack } from './constructs/flow-stack.ts';
@@ -16,7 +17,23 @@ import type { FlowWorker } from './constructs/flow-worker.ts';
 import { Ingress } from './constructs/ingress.ts';
 import type { Poller } from './constructs/poller.ts';
 import { StateTable } from './constructs/state-table.ts';
-import { DEFAULT_ENTRIES_DIR, flowQueueName, type PollerEntry, writeEntries } from './entries.ts';
+import {
+  DEFAULT_ENTRIES_DIR,
+  flowQueueName,
+  type IngressEntry,
+  type PollerEntry,
+  writeEntries,
+} from './entries.ts';
+import {
+  type FlowOutput,
+  flowOutputBound,
+  flowOutputKey,
+  MAX_OUTPUT_VALUE,
+  MAX_OUTPUTS,
+  OPERATOR_VERSION,
+  OUTPUT_KEYS,
+  webhookOutputKey,
+} from './outputs.ts';
 
 export interface MillwrightStackProps extends StackProps {
   deployment: Deployment;
@@ -101,6 +118,91 @@ export class MillwrightStack extends Stack {
     }
 
     this.addDashboard(deployment.name);
+    this.addOutputs(deployment, ingressEntry?.kind === 'ingress' ? ingressEntry : undefined);
+  }
+
+  /**
+   * What `millwright --stack NAME` reads (lib/outputs.ts). On the root stack, with exact logical
+   * ids; values from a flow's nested stack become outputs of that nested stack, which CDK adds.
+   */
+  private addOutputs(deployment: Deployment, ingressEntry: IngressEntry | undefined): void {
+    const output = (key: string, value: string, description: string) =>
+      new CfnOutput(this, key, { value, description }).overrideLogicalId(key);
+    output(
+      OUTPUT_KEYS.table,
+      this.table.table.tableName,
+      'The state table (run log, watermarks, pause flags).',
+    );
+    output(
+      OUTPUT_KEYS.deployment,
+      deployment.name,
+      'The `name` of the deployment config this stack was deployed from.',
+    );
+    output(
+      OUTPUT_KEYS.operatorVersion,
+      String(OPERATOR_VERSION),
+      'Version of these outputs; the millwright CLI refuses a stack whose version differs from its own.',
+    );
+
+    if (this.ingress && ingressEntry) {
+      // The API's own endpoint has no trailing slash (the $default stage's URL has one).
+      const apiUrl = this.ingress.api.apiEndpoint;
+      output(OUTPUT_KEYS.apiUrl, apiUrl, 'The webhook API, without a trailing slash.');
+      const secrets = deployment.vendors as Record<string, { secretName?: string } | undefined>;
+      for (const receiver of ingressEntry.receivers) {
+        const params = [...receiver.route.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '');
+        const secretName = secrets[receiver.vendor]?.secretName ?? `the ${receiver.vendor} secret`;
+        // The URL token is the one route parameter so far (UpKeep's, from its secret's webhookToken).
+        const fill = params.map(
+          (p) =>
+            `replace {${p}} with the webhook${p.charAt(0).toUpperCase()}${p.slice(1)} field of secret ${secretName}`,
+        );
+        output(
+          webhookOutputKey(receiver.vendor),
+          webhookUrl(apiUrl, receiver.route),
+          `Webhook URL for ${receiver.vendor}${fill.length > 0 ? `: ${fill.join('; ')}` : ''}.`,
+        );
+      }
+    }
+
+    for (const [flowId, worker] of this.workers) {
+      const pollers = this.pollers.filter((p) => p.flowId === flowId);
+      const value: FlowOutput = {
+        flow: flowId,
+        queue: worker.queue.queueUrl,
+        dlq: worker.deadLetterQueue.queueUrl,
+        worker: worker.worker.functionName,
+        schedules: pollers.map((p) => ({
+          source: p.sourceId,
+          name: p.schedule.scheduleName,
+          group: p.schedule.scheduleGroup?.scheduleGroupName ?? 'default',
+        })),
+      };
+      const bound = flowOutputBound(
+        flowId,
+        flowQueueName(deployment.name, flowId),
+        pollers.map((p) => p.sourceId),
+      );
+      if (bound > MAX_OUTPUT_VALUE) {
+        throw new ConfigError(
+          `flows.${flowId}`,
+          `the flow's stack output could reach ${bound} characters, over CloudFormation's ${MAX_OUTPUT_VALUE}: shorten the flow id`,
+        );
+      }
+      output(
+        flowOutputKey(flowId),
+        this.toJsonString(value),
+        `Flow ${flowId}: its queue, DLQ, worker and schedules (JSON, for the millwright CLI).`,
+      );
+    }
+
+    const count = this.node.children.filter((c) => c instanceof CfnOutput).length;
+    if (count > MAX_OUTPUTS) {
+      throw new ConfigError(
+        'flows',
+        `${count} stack outputs (one per enabled flow and a few more), over CloudFormation's ${MAX_OUTPUTS}: split the flows over two deployments`,
+      );
+    }
   }
 
   private addDashboard(name: string): void {

@@ -5,7 +5,7 @@
  * bundled into the function (lib/entries.ts); its environment carries only the queues' common URL
  * prefix, so it stays the same size however many flows there are.
  */
-import { Aws, CfnOutput, Duration, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -108,10 +108,6 @@ export class Ingress extends Construct {
           'Vendors call webhooks without AWS credentials or a token an authorizer could check; the ingress function authenticates every request (signature or URL token over the raw body, constant time, replay window) before parsing it.',
       });
     }
-
-    new CfnOutput(this, 'WebhookBaseUrl', {
-      description: 'Base URL for vendor webhooks; append each route path (e.g. /webhooks/machinemetrics).',
-      value: this.stage.url,
-    });
+    // The webhook URLs are root stack outputs (lib/stack.ts: ApiUrl, WebhookUrl<Vendor>).
   }
 }

@@ -25,6 +25,8 @@ export interface PollerProps {
 
 export class Poller extends Construct {
   readonly flowId: string;
+  /** The poll source's id (what the operator's backfill and status name it by). */
+  readonly sourceId: string;
   readonly poller: MillwrightFunction;
   readonly schedule: scheduler.Schedule;
 
@@ -34,6 +36,7 @@ export class Poller extends Construct {
     this.flowId = entry.flow.id;
     const trigger = entry.flow.triggers[entry.triggerIndex];
     const sourceId = trigger?.kind === 'schedule' ? trigger.source.id : `trigger ${entry.triggerIndex}`;
+    this.sourceId = sourceId;
 
     this.poller = new MillwrightFunction(this, 'Poller', {
       entry: entry.entryPath,

@@ -15,6 +15,7 @@ import { type AnyFlow, defineFlow } from '../../functions/core/flow.ts';
 import { flows } from '../../functions/flows/index.ts';
 import { buildApp } from '../../lib/app.ts';
 import { flowQueueName, PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
+import { flowOutputKey, MAX_OUTPUT_VALUE, MAX_OUTPUTS } from '../../lib/outputs.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
 import { type CfnResource, environmentBytes, TemplateRenderer } from '../support/cfn-render.ts';
 
@@ -95,6 +96,22 @@ describe(`a deployment with ${FLOWS} more webhook flows`, () => {
       for (const flow of extra) expect(routed).toContain(flowQueueName(deploymentName, flow.id));
       for (const name of routed) expect(names.has(name)).toBe(true);
     }
+  });
+
+  it("keeps every stack output within CloudFormation's limits once deployed", () => {
+    const outputs = flatTemplate(stack).Outputs ?? {};
+    expect(Object.keys(outputs).length).toBeLessThanOrEqual(MAX_OUTPUTS);
+    const renderer = new TemplateRenderer(resources);
+    let longest = 0;
+    for (const flow of [...flows, ...extra]) {
+      const key = flowOutputKey(flow.id);
+      expect(key).toMatch(/^[A-Za-z0-9]{1,255}$/);
+      const value = renderer.render(outputs[key]?.Value);
+      expect(JSON.parse(value)).toMatchObject({ flow: flow.id });
+      longest = Math.max(longest, value.length);
+    }
+    console.log(`longest rendered flow output: ${longest} characters; limit checked ${MAX_OUTPUT_VALUE}`);
+    expect(longest).toBeLessThan(MAX_OUTPUT_VALUE);
   });
 
   it('gives every flow queue a distinct name within SQS limits', () => {

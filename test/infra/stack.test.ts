@@ -28,6 +28,7 @@ import { emfLine, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics
 import { DEFAULT_RETRY } from '../../functions/runtime/retry.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
+import { flowOutputKey, flowOutputSchema, OPERATOR_VERSION, webhookOutputKey } from '../../lib/outputs.ts';
 import { sandboxSecrets } from '../../sandbox/secrets.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
 
@@ -238,10 +239,92 @@ describe('webhook ingress', () => {
       expect(resources[queueId]?.Type).toBe('AWS::SQS::Queue');
     }
   });
+});
 
-  it('outputs the webhook base URL', () => {
-    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(JSON.stringify(Object.values(outputs))).toContain('execute-api');
+describe('stack outputs (what millwright --stack reads)', () => {
+  type Output = { Value: unknown; Description?: string };
+  const outputs = (): Record<string, Output> => template.toJSON().Outputs as Record<string, Output>;
+  const output = (key: string): Output => {
+    const found = outputs()[key];
+    if (!found) throw new Error(`no output ${key}; outputs: ${Object.keys(outputs()).join(', ')}`);
+    return found;
+  };
+  /** A value as a string with each Ref / GetAtt left as a `<ref:Id>` / `<att:Id.Attr>` marker. */
+  const symbolic = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
+    if (v.Ref) return `<ref:${v.Ref}>`;
+    if (v['Fn::GetAtt']) return `<att:${v['Fn::GetAtt'].join('.')}>`;
+    if (v['Fn::Join']) return v['Fn::Join'][1].map(symbolic).join(v['Fn::Join'][0]);
+    throw new Error(`unexpected output value ${JSON.stringify(value)}`);
+  };
+
+  it('names the state table, the deployment and the operator version', () => {
+    const [tableId] = only(ofType('AWS::DynamoDB::Table'), 'table');
+    expect(output('TableName').Value).toEqual({ Ref: tableId });
+    expect(output('DeploymentName').Value).toBe(deployment.name);
+    expect(output('OperatorVersion').Value).toBe(String(OPERATOR_VERSION));
+  });
+
+  it('gives the API URL without a trailing slash and each webhook URL without a double slash', () => {
+    const [apiId] = only(ofType('AWS::ApiGatewayV2::Api'), 'HTTP API');
+    // ApiEndpoint is `https://<id>.execute-api.<region>.<suffix>`: no trailing slash (the stage URL has one).
+    expect(output('ApiUrl').Value).toEqual({ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] });
+    expect(Object.keys(outputs()).filter((k) => k.startsWith('WebhookUrl'))).toHaveLength(
+      WEBHOOK_ROUTES.length,
+    );
+    for (const connector of connectors) {
+      if (!connector.webhook) continue;
+      const path = connector.webhook.route.slice(connector.webhook.route.indexOf(' ') + 1);
+      expect(path).toMatch(/^\/[^/]/);
+      expect(symbolic(output(webhookOutputKey(connector.id)).Value)).toBe(
+        `<att:${apiId}.ApiEndpoint>${path}`,
+      );
+    }
+    const upkeep = output('WebhookUrlUpkeep');
+    expect(symbolic(upkeep.Value)).toMatch(/\/webhooks\/upkeep\/\{token\}$/);
+    expect(upkeep.Description).toContain('webhookToken');
+    expect(upkeep.Description).toContain(SECRET_NAMES.upkeep);
+    expect(output('WebhookUrlMachinemetrics').Description).not.toContain('replace');
+  });
+
+  it("gives each flow's queue, DLQ, worker and schedules as one JSON output", () => {
+    const flowKeys = Object.keys(outputs()).filter((k) => k.startsWith('Flow'));
+    expect(flowKeys.sort()).toEqual(deployment.enabled.map(({ flow }) => flowOutputKey(flow.id)).sort());
+    for (const { flow } of deployment.enabled) {
+      const key = flowOutputKey(flow.id);
+      expect(key).toMatch(/^[A-Za-z0-9]{1,255}$/);
+      const value = flowOutputSchema.parse(JSON.parse(symbolic(output(key).Value)));
+      const queueId = queueOf(flow.id);
+      const dlqId = refId(
+        ((resources[queueId] as Resource).Properties.RedrivePolicy as { deadLetterTargetArn: unknown })
+          .deadLetterTargetArn,
+      );
+      // Ref of a queue is its URL, of a function its name, of a schedule its name.
+      expect(value).toMatchObject({
+        flow: flow.id,
+        queue: `<ref:${queueId}>`,
+        dlq: `<ref:${dlqId}>`,
+        worker: `<ref:${workerOf(flow.id)[0]}>`,
+      });
+      const triggers = flow.triggers.filter((t): t is ScheduleTrigger => t.kind === 'schedule');
+      expect(value.schedules.map((s) => s.source)).toEqual(triggers.map((t) => t.source.id));
+      for (const [i, trigger] of triggers.entries()) {
+        const [pollerId] = pollerOf(flow.id, trigger);
+        const [scheduleId] = only(
+          ofType('AWS::Scheduler::Schedule').filter(
+            ([, s]) => refId((s.Properties.Target as Json).Arn) === pollerId,
+          ),
+          `schedule of ${flow.id}`,
+        );
+        expect(value.schedules[i]).toEqual({
+          source: trigger.source.id,
+          name: `<ref:${scheduleId}>`,
+          group: 'default',
+        });
+        expect((resources[scheduleId] as Resource).Properties.GroupName).toBeUndefined();
+      }
+    }
   });
 });
 
