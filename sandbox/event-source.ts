@@ -3,11 +3,16 @@
  * batches of the flow's size, with as many concurrent invocations as its maximum concurrency, and
  * hands them to the flow's worker. `drain` runs it until every queue is empty; `settle` also waits
  * for the simulators' asynchronous work, until nothing new is enqueued.
+ *
+ * A paused flow's queue is not received from (as a disabled event source mapping in AWS): its
+ * messages wait on the queue until the flow is resumed. `drain` and `settle` count a paused flow's
+ * queue as nothing to do, so they return while it still holds messages.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { AnyFlow } from '../functions/core/flow.ts';
 import type { Log } from '../functions/core/log.ts';
 import type { Worker } from '../functions/runtime/worker.ts';
+import type { PauseFlags } from './pause-flags.ts';
 import { type FlowQueues, pollOnce, queueDepth } from './sqs.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,6 +34,8 @@ export interface EventSourceOptions {
   enqueuedCount: () => number;
   /** Resolves when the simulators have no asynchronous work left. */
   settleSimulators: () => Promise<void>;
+  /** The flow's pause switch (see pause-flags.ts); none: never paused. */
+  pauses?: PauseFlags;
   log: Log;
 }
 
@@ -47,11 +54,19 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
   let busy = false;
   let stopped = false;
 
+  /** The flows whose queues are received from now: every flow but the paused ones. */
+  const active = async (): Promise<MappedFlow[]> => {
+    const all = [...options.flows()];
+    if (!options.pauses) return all;
+    const paused = await Promise.all(all.map(({ flow }) => options.pauses?.isPaused(flow.id)));
+    return all.filter((_, i) => !paused[i]);
+  };
+
   /** One receive per flow queue (per concurrent invocation), each batch through its worker. */
   const pollQueues = async (): Promise<Counts> => {
     let received = 0;
     let failed = 0;
-    for (const { flow, queues, worker } of options.flows()) {
+    for (const { flow, queues, worker } of await active()) {
       // As the event source mapping would: the flow's batch size, and as many concurrent
       // invocations as its maximum concurrency (one by default in the sandbox).
       const invocations = Math.max(1, options.concurrency ?? flow.worker?.maxConcurrency ?? 1);
@@ -77,7 +92,7 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
   /** Messages still to process in every queue: visible, in flight and delayed (waiting, retrying). */
   const pending = async (): Promise<number> => {
     let total = 0;
-    for (const { queues } of options.flows()) {
+    for (const { queues } of await active()) {
       const d = await queueDepth(options.sqs, queues.queueUrl);
       total += d.visible + d.inFlight + d.delayed;
     }
@@ -86,6 +101,8 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
 
   const drain = async ({ timeoutMs = 60_000 } = {}): Promise<Counts> => {
     const deadline = Date.now() + timeoutMs;
+    // An explicit drain obeys the flags as they are now, not as they were a moment ago.
+    options.pauses?.forget();
     let received = 0;
     let failed = 0;
     while (Date.now() < deadline) {

@@ -63,6 +63,7 @@ import {
 import { createEventSourceMapping } from './event-source.ts';
 import { startIngress } from './ingress.ts';
 import { consoleLog } from './log.ts';
+import { pauseFlags } from './pause-flags.ts';
 import { createScheduler } from './scheduler.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
@@ -122,6 +123,11 @@ export interface SandboxOptions {
    */
   wrapFlow?: (flow: AnyFlow) => AnyFlow;
   /**
+   * How long the background loops trust a read of a flow's pause flag (default 1000 ms). An explicit
+   * `drain()`, `settle()` or `tick()` always reads it afresh.
+   */
+  pauseFlagMaxAgeMs?: number;
+  /**
    * The state table's notion of time (claim leases, TTLs) follows the sandbox clock instead of the
    * real one, so a test can expire a dead worker's claim lease by moving the clock.
    */
@@ -155,9 +161,12 @@ export interface Sandbox {
   send(flowId: string, events: FlowEvent[]): Promise<void>;
   /** Every service's URL, as written to .sandbox/endpoints.json. */
   endpoints: Record<string, string>;
-  /** Run every poller once, independently (what one tick of every schedule does). */
+  /** Run every poller once, independently (what one tick of every schedule does); paused flows' skip. */
   tick(): Promise<PollRunSummary[]>;
-  /** Run the event-source-mapping loop until every queue is empty and nothing is in flight. */
+  /**
+   * Run the event-source-mapping loop until every queue is empty and nothing is in flight. A paused
+   * flow's queue counts as empty: its messages wait there until the flow is resumed.
+   */
   drain(options?: { timeoutMs?: number }): Promise<{ received: number; failed: number }>;
   /**
    * Drain, then let the simulators finish their asynchronous work (Mobility Work applies 202 writes
@@ -500,14 +509,21 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const sandboxFlows = await startFlows(deployment, options, env, sqs);
     await startFlowIngress(deployment, sandboxFlows, { env, queue, port: ingressPort, clock, closers });
 
+    // `millwright pause` (another process) writes the flag; both loops obey it.
+    const pauses = pauseFlags({
+      read: async (flowId) => (await state.getFlowControl(flowId))?.paused === true,
+      ...(options.pauseFlagMaxAgeMs !== undefined ? { maxAgeMs: options.pauseFlagMaxAgeMs } : {}),
+    });
     const scheduler = createScheduler(
       [...sandboxFlows.values()].flatMap(({ flow, config, queues, pollers }) =>
         pollers.map(({ trigger, deps }) => ({
           what: `${flow.id} (${trigger.source.id})`,
+          flowId: flow.id,
           run: () => runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }),
         })),
       ),
       log,
+      { pauses },
     );
     const mapping = createEventSourceMapping({
       sqs: sqs.client,
@@ -517,6 +533,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         options.workerTimeoutMs ??
         1000 * Math.max(deployment.runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0),
       enqueuedCount: () => enqueued.length,
+      pauses,
       settleSimulators: async () => {
         for (const sim of Object.values(simulators) as RunningSimulator[]) await sim.settle?.();
       },

@@ -3,9 +3,12 @@
  * and its own Lambda: every poller runs on its own, so one that throws, or hangs in a vendor's 5xx
  * burst, never delays or stops another. A poller's runs never overlap each other (a run still
  * going when its next is due makes the next one wait for it, or, on its timer, skip).
+ * A paused flow's pollers do not run (as its disabled schedules in AWS); once resumed, the next run
+ * catches up from the watermark where the last one stopped.
  */
 import type { Log } from '../functions/core/log.ts';
 import type { PollRunSummary } from '../functions/runtime/poller.ts';
+import type { PauseFlags } from './pause-flags.ts';
 
 /** Some pollers of a tick failed (each was logged); the others ran. */
 export class PollTickError extends Error {
@@ -18,11 +21,13 @@ export class PollTickError extends Error {
 export interface Schedule {
   /** `<flow id> (<poll source id>)`, for logs. */
   what: string;
+  /** The flow it polls for (its pause switch stops it). */
+  flowId: string;
   run(): Promise<PollRunSummary>;
 }
 
 export interface Scheduler {
-  /** Run every poller once, all at once (what one tick of every schedule does). */
+  /** Run every poller once, all at once (what one tick of every schedule does); paused flows' skip. */
   tick(): Promise<PollRunSummary[]>;
   /** Run each poller every `intervalMs` (one timer per poller), starting now. */
   start(intervalMs: number): void;
@@ -30,10 +35,32 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
-export function createScheduler(schedules: readonly Schedule[], log: Log): Scheduler {
+export function createScheduler(
+  schedules: readonly Schedule[],
+  log: Log,
+  options: { pauses?: PauseFlags } = {},
+): Scheduler {
   const running = new Map<Schedule, Promise<unknown>>();
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
+  /** Schedules seen paused, so the log says it once per pause, not at every timer tick. */
+  const held = new Set<Schedule>();
+
+  /** The schedules whose flow is not paused (logging each change of a schedule's state). */
+  const runnable = async (candidates: readonly Schedule[]): Promise<Schedule[]> => {
+    const { pauses } = options;
+    if (!pauses) return [...candidates];
+    const paused = await Promise.all(candidates.map((s) => pauses.isPaused(s.flowId)));
+    return candidates.filter((schedule, i) => {
+      if (paused[i]) {
+        if (!held.has(schedule)) log.info(`scheduler: ${schedule.what} is paused; its polls wait`);
+        held.add(schedule);
+        return false;
+      }
+      if (held.delete(schedule)) log.info(`scheduler: ${schedule.what} resumed`);
+      return true;
+    });
+  };
 
   const runSchedule = (schedule: Schedule): Promise<PollRunSummary> => {
     const previous = running.get(schedule) ?? Promise.resolve();
@@ -58,8 +85,11 @@ export function createScheduler(schedules: readonly Schedule[], log: Log): Sched
 
   return {
     async tick() {
-      const results = await Promise.allSettled(schedules.map(runSchedule));
-      const failures = schedules.filter((_, i) => results[i]?.status === 'rejected').map((s) => s.what);
+      // An explicit tick obeys the flags as they are now.
+      options.pauses?.forget();
+      const due = await runnable(schedules);
+      const results = await Promise.allSettled(due.map(runSchedule));
+      const failures = due.filter((_, i) => results[i]?.status === 'rejected').map((s) => s.what);
       if (failures.length > 0) throw new PollTickError(failures);
       return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     },
@@ -68,7 +98,17 @@ export function createScheduler(schedules: readonly Schedule[], log: Log): Sched
       for (const schedule of schedules) {
         const run = () => {
           if (stopped || running.has(schedule)) return;
-          void runSchedule(schedule).catch(() => undefined);
+          void runnable([schedule]).then(
+            (due) => {
+              // Checked again: the flag read took a moment.
+              if (due.length === 0 || stopped || running.has(schedule)) return;
+              void runSchedule(schedule).catch(() => undefined);
+            },
+            (error: unknown) =>
+              log.error(
+                `scheduler: could not read the pause flag of ${schedule.what}; it tries again at its next tick: ${String(error)}`,
+              ),
+          );
         };
         timers.push(setInterval(run, intervalMs));
         run();
