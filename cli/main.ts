@@ -7,18 +7,22 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, MillwrightError } from '../functions/core/errors.ts';
+import { AwsAccessDeniedError, AwsCredentialsError, explainAwsError } from '../operator/aws-errors.ts';
 import { SandboxNotRunningError, sandboxTargetFromDir } from '../operator/sandbox-target.ts';
+import { StackConfigMismatchError, StackNotFoundError, StackOutputsError } from '../operator/stack-target.ts';
 import { type Target, UnknownFlowError } from '../operator/target.ts';
+import { registerFailures } from './commands/failures.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerStatus } from './commands/status.ts';
 import { type CliContext, CliError, EXIT, type GlobalOptions } from './context.ts';
 import { InputError, type Io, processIo } from './output.ts';
 
 /** Opens the target the global options name. */
-export async function openTarget(options: GlobalOptions): Promise<Target> {
+export async function openTarget(options: GlobalOptions, io: Io = processIo()): Promise<Target> {
   if (options.stack) {
+    // Loaded only for stacks: the sandbox never needs the CloudFormation, Lambda and Scheduler clients.
     const { openStackTarget } = await import('./stack.ts');
-    return openStackTarget(options);
+    return openStackTarget(options, io);
   }
   return sandboxTargetFromDir(typeof options.sandbox === 'string' ? options.sandbox : '.sandbox');
 }
@@ -65,6 +69,7 @@ Examples:
     });
   registerStatus(program, ctx);
   registerRuns(program, ctx);
+  registerFailures(program, ctx);
   return program;
 }
 
@@ -82,10 +87,11 @@ function unreachable(error: unknown): string | undefined {
 }
 
 export async function runCli(argv: readonly string[], options: Partial<CliContext> = {}): Promise<number> {
+  const io = options.io ?? processIo();
   const ctx: CliContext = {
-    io: options.io ?? processIo(),
+    io,
     now: options.now ?? (() => new Date()),
-    openTarget: options.openTarget ?? openTarget,
+    openTarget: options.openTarget ?? ((o) => openTarget(o, io)),
     ...(options.confirm ? { confirm: options.confirm } : {}),
     result: { code: EXIT.ok },
   };
@@ -110,7 +116,20 @@ function report(io: Io, error: unknown): number {
   if (error instanceof CliError) return say(error.message, error.code);
   if (error instanceof InputError || error instanceof UnknownFlowError) return say(error.message, EXIT.usage);
   if (error instanceof SandboxNotRunningError) return say(error.message, EXIT.unreachable);
+  if (
+    error instanceof StackNotFoundError ||
+    error instanceof StackOutputsError ||
+    error instanceof AwsCredentialsError ||
+    error instanceof AwsAccessDeniedError
+  ) {
+    return say(error.message, EXIT.unreachable);
+  }
+  if (error instanceof StackConfigMismatchError) return say(error.message, EXIT.usage);
   if (error instanceof ConfigError) return say(error.message, EXIT.usage);
+  const explained = explainAwsError(error, 'talking to AWS');
+  if (explained instanceof AwsCredentialsError || explained instanceof AwsAccessDeniedError) {
+    return say(explained.message, EXIT.unreachable);
+  }
   const why = unreachable(error);
   if (why) return say(why, EXIT.unreachable);
   if (error instanceof MillwrightError) return say(error.message, EXIT.failed);

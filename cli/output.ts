@@ -49,12 +49,13 @@ export function table(columns: readonly Column[], rows: readonly (readonly strin
   const flexible = columns.findIndex((c) => c.flexible);
   const total = widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
   if (flexible >= 0 && total > width) {
-    widths[flexible] = Math.max(columns[flexible].header.length, widths[flexible] - (total - width), 20);
+    const header = columns[flexible]?.header.length ?? 0;
+    widths[flexible] = Math.max(header, (widths[flexible] ?? 0) - (total - width), 20);
   }
   const cell = (text: string, i: number) => {
-    const w = widths[i];
+    const w = widths[i] ?? 0;
     const cut = text.length > w ? `${text.slice(0, Math.max(0, w - 1))}…` : text;
-    return columns[i].right ? cut.padStart(w) : cut.padEnd(w);
+    return columns[i]?.right ? cut.padStart(w) : cut.padEnd(w);
   };
   const line = (r: readonly string[]) =>
     r
@@ -95,7 +96,9 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_
 export function parseTime(text: string, now: Date, option = 'time'): Date {
   if (text === 'now') return now;
   const relative = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
-  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]] * 1000);
+  if (relative) {
+    return new Date(now.getTime() - Number(relative[1]) * (UNITS[relative[2] ?? 's'] ?? 1) * 1000);
+  }
   const t = Date.parse(text);
   if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
     throw new InputError(

@@ -8,7 +8,7 @@ import type { PollSource } from '../functions/core/flow.ts';
 import { silentLog } from '../functions/core/log.ts';
 import type { FlowControl, PollRunRecord, RunLogEntry } from '../functions/core/state.ts';
 import { pollStateKey } from '../functions/runtime/poller.ts';
-import { oldestSentAt, type QueueDepth, queueDepth } from './queues.ts';
+import { oldestSentAt, type QueueDepth, queueDepth } from './queue-depth.ts';
 import type { FlowResources, Target } from './target.ts';
 
 export interface PollStatus {
@@ -113,7 +113,7 @@ async function flowStatus(target: Target, flow: FlowResources, now: Date, cost: 
     ),
   ]);
   const dlqDepth = dlq.visible + dlq.inFlight + dlq.delayed;
-  const oldest = await oldestSentAt(sqs, flow.dlqUrl, dlq.visible);
+  const oldest = await oldestSentAt(target, flow.dlqUrl, dlq.visible);
   const lastHour: Record<string, number> = {};
   for (const entry of hour.entries) lastHour[entry.outcome] = (lastHour[entry.outcome] ?? 0) + 1;
   cost.dynamodbRequests += 4 + hour.requests + 2 * polls.length;
