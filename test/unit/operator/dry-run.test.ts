@@ -23,7 +23,7 @@ const dryRuns = new Map(connectors.map((c) => [c.id, c.dryRun]));
 /** A fetch that answers GETs from `records` (by path) and counts every call it got. */
 function stubVendor(records: Record<string, unknown> = {}) {
   const calls: string[] = [];
-  const fetch = (async (input: string | URL | Request, init: RequestInit = {}) => {
+  const fetch: typeof globalThis.fetch = (async (input: string | URL | Request, init: RequestInit = {}) => {
     const url = new URL(String(input));
     calls.push(`${init.method ?? 'GET'} ${url.pathname}`);
     const record = records[url.pathname];
