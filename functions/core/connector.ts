@@ -13,7 +13,7 @@
  */
 import type * as z from 'zod/mini';
 import type { EventCatalogue } from './events.ts';
-import type { PollSource, RuntimeEnv, WebhookReceiver } from './flow.ts';
+import type { FlowEvent, PollSource, RuntimeEnv, WebhookReceiver } from './flow.ts';
 import type { Log } from './log.ts';
 
 /** The settings every vendor block of the deployment config has. */
@@ -69,6 +69,38 @@ export interface SimulatorDefinition<Settings, Secret, Sim extends RunningSimula
   start(input: SimulatorStart<Settings, Secret, Options>): Promise<StartedSimulator<Settings, Sim>>;
 }
 
+/** A vendor write a dry run intercepted (`millwright test-event --dry-run`). */
+export interface DryRunRequest {
+  method: string;
+  url: URL;
+  /** The body as sent: parsed when it is JSON, else the raw text (undefined: none). */
+  body: unknown;
+}
+
+/** The synthetic answer a dry run gives the client in place of the vendor's. */
+export interface DryRunAnswer {
+  status: number;
+  /** JSON-encoded (undefined: an empty body). */
+  body?: unknown;
+}
+
+/**
+ * How a connector's writes behave in a dry run. GET and HEAD always reach the vendor; any other
+ * method is recorded and answered by `respond` unless `passThrough` says it only reads.
+ */
+export interface ConnectorDryRun {
+  /** Writes that are reads in effect (a session login, a report query): sent to the vendor. */
+  passThrough?(request: DryRunRequest): boolean;
+  /**
+   * A plausible answer the client can parse (default 200, empty). `read(url)` GETs from the vendor
+   * with the write's own headers (auth included), e.g. to answer a PATCH with the record it changes.
+   */
+  respond?(
+    request: DryRunRequest,
+    read: (url: string | URL) => Promise<unknown>,
+  ): DryRunAnswer | Promise<DryRunAnswer>;
+}
+
 export interface ConnectorDefinition<
   Id extends string = string,
   Settings extends VendorSettings = VendorSettings,
@@ -98,6 +130,13 @@ export interface ConnectorDefinition<
   pollSources?: readonly PollSource<any, any, any, any>[];
   /** Every event type the connector emits (webhook and poll), with its data schema. */
   events: Events;
+  /**
+   * Example events by short name (`downtime-started`), at least one per event type a flow handles:
+   * `millwright test-event <flow> --example NAME`. Ids match the sandbox's seed data.
+   */
+  examples?: Readonly<Record<string, FlowEvent>>;
+  /** Dry-run behaviour of the vendor's writes (absent: every write recorded, answered 200 empty). */
+  dryRun?: ConnectorDryRun;
   /** The vendor simulator the sandbox runs instead of the real API (required). */
   simulator: SimulatorDefinition<Settings, Secret, Sim, Options>;
 }

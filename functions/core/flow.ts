@@ -45,6 +45,12 @@ export interface RuntimeEnv {
   state: StateStore;
   log: Log;
   now: () => Date;
+  /**
+   * The fetch a connector's client sends its vendor requests with (absent: the global fetch). The
+   * operator's dry run (`millwright test-event --dry-run`) passes one that records writes instead
+   * of sending them; nothing else sets it.
+   */
+  transport?: (vendor: VendorId) => typeof fetch;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -189,6 +189,20 @@ export class StateStore {
     this.runRetentionDays = options.runRetentionDays ?? 30;
   }
 
+  /**
+   * The same table and settings through another client: the operator's dry run puts an overlay in
+   * front of this store's client (reads through, writes kept in memory).
+   */
+  withClient(wrap: (client: DynamoDBDocumentClient) => DynamoDBDocumentClient): StateStore {
+    return new StateStore({
+      tableName: this.tableName,
+      client: wrap(this.db),
+      now: this.now,
+      retentionDays: this.retentionDays,
+      runRetentionDays: this.runRetentionDays,
+    });
+  }
+
   private ttl(days = this.retentionDays): number {
     return Math.floor(this.now().getTime() / 1000) + days * DAY;
   }

@@ -573,6 +573,7 @@ export function connectClickMaint(
     limiter,
     log,
     http: {
+      ...(env.transport ? { fetch: env.transport(CLICK_MAINT_VENDOR) } : {}),
       ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
       ...(overrides.sleep ? { sleep: overrides.sleep } : {}),
       ...overrides.http,

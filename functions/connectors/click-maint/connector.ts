@@ -3,6 +3,8 @@
 import { defineConnector } from '../../core/connector.ts';
 import { connectClickMaint } from './client.ts';
 import { clickMaintConfigSchema, clickMaintSecretSchema } from './config.ts';
+import { clickMaintDryRun } from './dry-run.ts';
+import { clickMaintExamples } from './examples.ts';
 import { clickMaintPartsEvents, clickMaintPartsPollSource } from './parts-poll-source.ts';
 import { type ClickMaintSimulatorOptions, startClickMaintSimulator } from './simulator/index.ts';
 
@@ -20,6 +22,8 @@ export const connector = defineConnector({
   connect: (env) => connectClickMaint(env),
   pollSources: [clickMaintPartsPollSource],
   events: clickMaintPartsEvents,
+  examples: clickMaintExamples,
+  dryRun: clickMaintDryRun,
   simulator: {
     sandboxSecret: { apiKey: 'sandbox-click-maint-api-key' },
     async start({ settings, secret, port, clock, store, options }) {

@@ -241,6 +241,7 @@ export function connectDeepomatic(
   return new DeepomaticClient({
     log: env.log,
     ...overrides,
+    http: { ...(env.transport ? { fetch: env.transport(DEEPOMATIC_VENDOR) } : {}), ...overrides.http },
     config,
     loadApiKey: async ({ refresh }) =>
       (await readSecret(env.secrets, config.secretName, deepomaticSecretSchema, { refresh })).apiKey,

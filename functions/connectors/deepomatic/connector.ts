@@ -3,6 +3,8 @@
 import { defineConnector } from '../../core/connector.ts';
 import { connectDeepomatic } from './client.ts';
 import { deepomaticConfigSchema, deepomaticSecretSchema } from './config.ts';
+import { deepomaticDryRun } from './dry-run.ts';
+import { deepomaticExamples } from './examples.ts';
 import { deepomaticEvents, deepomaticOpenWorkOrdersPollSource } from './poll-source.ts';
 import { type DeepomaticSimulatorOptions, startDeepomaticSimulator } from './simulator/index.ts';
 
@@ -14,6 +16,8 @@ export const connector = defineConnector({
   connect: (env) => connectDeepomatic(env),
   pollSources: [deepomaticOpenWorkOrdersPollSource],
   events: deepomaticEvents,
+  examples: deepomaticExamples,
+  dryRun: deepomaticDryRun,
   simulator: {
     sandboxSecret: { apiKey: 'sandbox-deepomatic-api-key' },
     async start({ settings, secret, port, clock, store, options }) {

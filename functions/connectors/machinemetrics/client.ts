@@ -262,6 +262,6 @@ export function connectMachineMetrics(
     secretName: config.secretName,
     secrets: env.secrets,
     log: env.log,
-    http: options.http,
+    http: { ...(env.transport ? { fetch: env.transport('machinemetrics') } : {}), ...options.http },
   });
 }

@@ -3,7 +3,9 @@
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectMachineMetrics } from './client.ts';
 import { machineMetricsConfigSchema, machineMetricsSecretSchema, webhookSettings } from './config.ts';
+import { machineMetricsDryRun } from './dry-run.ts';
 import { machineMetricsEvents } from './events.ts';
+import { machineMetricsExamples } from './examples.ts';
 import { downtimePollSource } from './poll-source.ts';
 import { type MachineMetricsSimulatorOptions, startMachineMetricsSimulator } from './simulator/index.ts';
 import { machineMetricsWebhook } from './webhook.ts';
@@ -17,6 +19,8 @@ export const connector = defineConnector({
   webhook: machineMetricsWebhook,
   pollSources: [downtimePollSource],
   events: machineMetricsEvents,
+  examples: machineMetricsExamples,
+  dryRun: machineMetricsDryRun,
   simulator: {
     sandboxSecret: { apiKey: 'sandbox-mm-api-key', webhookSecret: 'sandbox-mm-webhook-secret' },
     async start({ settings, secret, port, clock, store, ingressUrl, options }) {

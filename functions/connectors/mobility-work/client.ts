@@ -296,6 +296,7 @@ export function connectMobilityWork(
   return new MobilityWorkClient({
     log: env.log,
     ...overrides,
+    http: { ...(env.transport ? { fetch: env.transport(MW_VENDOR) } : {}), ...overrides.http },
     config,
     loadApiKey: async ({ refresh }) =>
       (await readSecret(env.secrets, config.secretName, mobilityWorkSecretSchema, { refresh })).apiKey,

@@ -2,7 +2,9 @@
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectMobilityWork } from './client.ts';
 import { mobilityWorkConfigSchema, mobilityWorkSecretSchema } from './config.ts';
+import { mobilityWorkDryRun } from './dry-run.ts';
 import { mobilityWorkEvents } from './events.ts';
+import { mobilityWorkExamples } from './examples.ts';
 import { type MobilityWorkSimulatorOptions, startMobilityWorkSimulator } from './simulator/index.ts';
 import { mobilityWorkWebhook } from './webhook.ts';
 
@@ -14,6 +16,8 @@ export const connector = defineConnector({
   connect: (env) => connectMobilityWork(env),
   webhook: mobilityWorkWebhook,
   events: mobilityWorkEvents,
+  examples: mobilityWorkExamples,
+  dryRun: mobilityWorkDryRun,
   simulator: {
     sandboxSecret: {
       apiKey: '913a8f7cef6ff084f1635511b9c7d07c3bab2816',

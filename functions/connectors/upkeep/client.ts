@@ -721,6 +721,7 @@ export function connectUpKeep(env: RuntimeEnv, overrides: ConnectOverrides = {})
     now: env.now,
     log: env.log,
     ...overrides,
+    http: { ...(env.transport ? { fetch: env.transport(VENDOR) } : {}), ...overrides.http },
     config,
     loadCredentials: async ({ refresh }) => {
       const secret = await readSecret(env.secrets, config.secretName, upkeepSecretSchema, { refresh });

@@ -2,6 +2,8 @@
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectUpKeep } from './client.ts';
 import { upkeepConfigSchema, upkeepSecretSchema } from './config.ts';
+import { upkeepDryRun } from './dry-run.ts';
+import { upkeepExamples } from './examples.ts';
 import { upkeepPartsEvents, upkeepPartsPollSource } from './parts-poll-source.ts';
 import { startUpKeepSimulator, type UpKeepSimulatorOptions } from './simulator/index.ts';
 import { upkeepWebhook, upkeepWebhookEvents } from './webhook.ts';
@@ -15,6 +17,8 @@ export const connector = defineConnector({
   webhook: upkeepWebhook,
   pollSources: [upkeepPartsPollSource],
   events: { ...upkeepWebhookEvents, ...upkeepPartsEvents },
+  examples: upkeepExamples,
+  dryRun: upkeepDryRun,
   simulator: {
     sandboxSecret: {
       email: 'integration@plant.example',
