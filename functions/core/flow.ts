@@ -100,6 +100,46 @@ export interface PollSource<O, S, D, E extends EventCatalogue = any> {
   connect(env: RuntimeEnv): D;
   /** Yields one step per evaluated window; must be deterministic for a given state and vendor data. */
   poll(input: PollInput<O, S, D>): AsyncIterable<PollStep<S>>;
+  /**
+   * Re-reads the past window [from, to] of the vendor's data (`millwright backfill`) and yields its
+   * events, to be enqueued again. It must:
+   * - never read or write the live poll state (watermark, per-entity state): it starts from nothing
+   *   and keeps whatever it needs in memory, so the live poll goes on exactly as before;
+   * - be deterministic for the same vendor data, and give the events the live poll gave (or would
+   *   have given) for that data the same ids, so the flows' claims absorb what was already done. A
+   *   source that cannot give the same ids (e.g. its events batch records by poll run) may still
+   *   backfill if its flows absorb repeats per record version; `backfillNote` must then say so;
+   * - not yield events from outside the window (what it reads before `from` to rebuild its state is
+   *   not emitted).
+   */
+  backfill?(input: BackfillInput<O, D>): AsyncIterable<BackfillStep>;
+  /**
+   * For people (`millwright backfill --help`, the README): why this source cannot backfill, or what
+   * its backfill does not cover when it can (shown with its results).
+   */
+  backfillNote?: string;
+}
+
+export interface BackfillInput<O, D> {
+  /** Window start (inclusive) and end (inclusive); the caller checks from < to <= now. */
+  from: Date;
+  to: Date;
+  options: O;
+  deps: D;
+  log: Log;
+  now: Date;
+  /** How far before `from` a source that rebuilds state may read (default: the source's own). */
+  lookbackMinutes?: number;
+}
+
+export interface BackfillStep {
+  events: FlowEvent[];
+  /** One line for the operator, e.g. `window ending 10:05: 1 event`. */
+  summary: string;
+  /** Records read but not parsed (reported like the live poll's). */
+  skipped?: SkippedRecord[];
+  /** How far the backfill is, when the source knows (e.g. windows evaluated of all). */
+  progress?: { done: number; total: number };
 }
 
 // ---------------------------------------------------------------------------------------------

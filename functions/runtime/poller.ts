@@ -44,8 +44,8 @@ export const describeSkipped = (s: SkippedRecord): string =>
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** WARN line + run-log entry per skipped record (25 writes at a time). */
-async function reportSkipped(
+/** WARN line + run-log entry per skipped record (25 writes at a time); backfills report theirs the same way. */
+export async function reportSkipped(
   env: RuntimeEnv,
   flowId: string,
   sourceId: string,

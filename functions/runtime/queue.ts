@@ -12,7 +12,8 @@ import type { FlowEvent } from '../core/flow.ts';
 import { SQS_MAX_BATCH_ENTRIES, SQS_MAX_MESSAGE_BYTES, utf8Bytes } from '../core/limits.ts';
 
 export interface EventQueue {
-  send(queueUrl: string, events: readonly FlowEvent[]): Promise<void>;
+  /** `attributes`: extra string message attributes on every message (e.g. `via: backfill`). */
+  send(queueUrl: string, events: readonly FlowEvent[], attributes?: Record<string, string>): Promise<void>;
 }
 
 export class EnqueueError extends MillwrightError {
@@ -34,10 +35,16 @@ export class MessageTooLargeError extends MillwrightError {
 }
 
 /** The SQS message an event becomes (without the batch entry id). */
-export function toMessage(event: FlowEvent): Omit<SendMessageBatchRequestEntry, 'Id'> {
+export function toMessage(
+  event: FlowEvent,
+  attributes: Record<string, string> = {},
+): Omit<SendMessageBatchRequestEntry, 'Id'> {
   return {
     MessageBody: JSON.stringify(event),
     MessageAttributes: {
+      ...Object.fromEntries(
+        Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+      ),
       eventId: { DataType: 'String', StringValue: event.id },
       eventType: { DataType: 'String', StringValue: event.type },
     },
@@ -61,12 +68,15 @@ export function checkMessageSize(event: FlowEvent): void {
 }
 
 /** Cut entries into batch requests of at most 10 entries and 262,144 bytes together. */
-function batches(events: readonly FlowEvent[]): SendMessageBatchRequestEntry[][] {
+function batches(
+  events: readonly FlowEvent[],
+  attributes?: Record<string, string>,
+): SendMessageBatchRequestEntry[][] {
   const out: SendMessageBatchRequestEntry[][] = [];
   let current: SendMessageBatchRequestEntry[] = [];
   let size = 0;
   for (const event of events) {
-    const message = toMessage(event);
+    const message = toMessage(event, attributes);
     const bytes = messageBytes(message);
     if (bytes > SQS_MAX_MESSAGE_BYTES) throw new MessageTooLargeError(event.id, bytes);
     if (current.length === SQS_MAX_BATCH_ENTRIES || size + bytes > SQS_MAX_MESSAGE_BYTES) {
@@ -83,8 +93,8 @@ function batches(events: readonly FlowEvent[]): SendMessageBatchRequestEntry[][]
 
 export function sqsQueue(client: SQSClient = new SQSClient({})): EventQueue {
   return {
-    async send(queueUrl, events) {
-      for (let entries of batches(events)) {
+    async send(queueUrl, events, attributes) {
+      for (let entries of batches(events, attributes)) {
         // Retry only the entries SQS reports as failed, a couple of times, then give up loudly.
         for (let attempt = 1; entries.length > 0; attempt++) {
           let failedIds: Set<string>;

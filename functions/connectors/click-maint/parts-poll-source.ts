@@ -47,7 +47,14 @@ import {
 } from '../../core/changed-since.ts';
 import { ConfigError, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import { defineEvents } from '../../core/events.ts';
-import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
+import type {
+  BackfillInput,
+  BackfillStep,
+  FlowEvent,
+  PollSource,
+  PollStep,
+  SkippedRecord,
+} from '../../core/flow.ts';
 import type { Log } from '../../core/log.ts';
 import { RateLimitedError } from '../../core/rate-limit.ts';
 import { parseWith } from '../../core/schema.ts';
@@ -212,6 +219,8 @@ interface EntityRun {
   log: Log;
   /** Called with the entity's state after each cut; returns the whole poll state to save. */
   commit: (state: ClickMaintEntityPollState) => ClickMaintPartsPollState;
+  /** Backfill: parts updated after this (unix ms) are left out. */
+  untilMs?: number;
 }
 
 /** One entity's poll under way: how it is read, and what it has read and emitted. */
@@ -225,6 +234,10 @@ interface EntityPoll extends EntityRun {
   /** Appended to the last step's summary when a page limit stopped the read. */
   limitNote: string;
 }
+
+/** Not past a backfill's end (an unplaceable record, without updated_at, is always reported). */
+const within = (p: EntityRun, ms: number | undefined) =>
+  p.untilMs === undefined || ms === undefined || ms <= p.untilMs;
 
 /** The entity's state at a watermark, with the mode learned so far. */
 const entityState = (p: EntityPoll, w: WatermarkState): ClickMaintEntityPollState => ({
@@ -336,8 +349,12 @@ async function* readRansack(p: EntityPoll): AsyncGenerator<PollStep<ClickMaintPa
         );
       }
       const count = result.items.length + result.skipped.length;
-      const last = result.pagination.page >= result.pagination.total_pages || count === 0;
-      return { items: result.items, skipped: result.skipped, last };
+      const items = result.items.filter((part) => within(p, part.updatedAtMs));
+      const skipped = result.skipped.filter((bad) => within(p, bad.updatedAtMs));
+      // Past the backfill's end: the rest is newer still (updated_at asc).
+      const beyond = items.length + skipped.length < count;
+      const last = beyond || result.pagination.page >= result.pagination.total_pages || count === 0;
+      return { items, skipped, last };
     },
   });
   p.pages = read.pages;
@@ -399,12 +416,14 @@ async function readNewestFirst(
           older = true;
           break;
         }
+        if (!within(p, part.updatedAtMs)) continue;
         if (watermark.covers(tieKey(part), part.updatedAtMs)) continue;
         keep(String(part.id), { ms: part.updatedAtMs, part });
       }
       for (const bad of result.skipped) {
         if (bad.updatedAtMs === undefined) changes.skip(bad);
         else if (bad.updatedAtMs < watermark.from) older = true;
+        else if (!within(p, bad.updatedAtMs)) continue;
         else if (!watermark.covers(unreadableKey(bad.record, bad.updatedAtMs), bad.updatedAtMs)) {
           keep(bad.record, { ms: bad.updatedAtMs, bad });
         }
@@ -469,6 +488,58 @@ async function* pollEntity(run: EntityRun): AsyncGenerator<PollStep<ClickMaintPa
   yield* finishEntity(p);
 }
 
+export const CLICK_MAINT_PARTS_BACKFILL_NOTE =
+  'Re-reads, per entity, the parts whose latest change (updated_at) lies in the window, as they are now: ' +
+  'Click Maint keeps no history, so a part changed again since is not in the window (the live poll reads ' +
+  "that change). Its events batch parts differently from the live poll's runs, so their ids are new: " +
+  'repeats are absorbed per part version by the stock sync (a version it already has changes nothing), ' +
+  'not by the event claim. In fallback mode (updatedAtFilter off) every part changed since the window ' +
+  'start is read (newest first) to find those in it.';
+
+/**
+ * Backfill: each entity read like the live poll (ransack keyset, or the fallback) from a watermark at
+ * `from`'s second kept in memory only, leaving out parts updated after `to`. No page limit: the window
+ * bounds the read.
+ */
+async function* backfillParts(
+  input: BackfillInput<ClickMaintPartsPollOptions, ClickMaintPartsPollDeps>,
+): AsyncGenerator<BackfillStep> {
+  const { from, to, deps, log } = input;
+  const o = { ...resolveClickMaintPartsPollOptions(input.options), maxPagesPerRun: 100_000 };
+  const { client } = deps;
+  const window = `${from.toISOString()}..${to.toISOString()}`;
+  let parts = 0;
+  const entityIds = await client.resolveEntities();
+  for (const entityId of entityIds) {
+    const steps = pollEntity({
+      entityId,
+      readAtMs: input.now.getTime(),
+      start: { watermark: canonicalIso(floorSecond(from.getTime())), seen: [] },
+      configured: client.config.updatedAtFilter,
+      o,
+      perPage: o.perPage ?? client.config.perPage,
+      client,
+      log,
+      // Nothing is saved: the live poll state is not this run's.
+      commit: () => ({ entities: {} }),
+      untilMs: to.getTime(),
+    });
+    for await (const step of steps) {
+      if (step.events.length === 0 && !step.skipped) continue;
+      for (const e of step.events) parts += (e.data as ClickMaintPartsChangedData).parts.length;
+      yield {
+        events: step.events,
+        summary: step.summary.replace(/changes since \S+/, `changes in ${window}`),
+        ...(step.skipped ? { skipped: step.skipped } : {}),
+      };
+    }
+  }
+  yield {
+    events: [],
+    summary: `${parts} part change${parts === 1 ? '' : 's'} in ${window} over ${entityIds.length} entit${entityIds.length === 1 ? 'y' : 'ies'}`,
+  };
+}
+
 export const clickMaintPartsPollSource: PollSource<
   ClickMaintPartsPollOptions,
   ClickMaintPartsPollState,
@@ -480,6 +551,8 @@ export const clickMaintPartsPollSource: PollSource<
   events: clickMaintPartsEvents,
   stateSchema: clickMaintPartsPollStateSchema,
   connect: (env) => ({ client: connectClickMaint(env) }),
+  backfillNote: CLICK_MAINT_PARTS_BACKFILL_NOTE,
+  backfill: backfillParts,
 
   async *poll({ state, options, now, deps, log }) {
     const o = resolveClickMaintPartsPollOptions(options);

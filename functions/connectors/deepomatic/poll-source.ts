@@ -473,6 +473,11 @@ export const deepomaticOpenWorkOrdersPollSource: PollSource<
   events: deepomaticEvents,
   stateSchema: deepomaticOpenWorkOrdersPollStateSchema,
   connect: (env) => ({ client: connectDeepomatic(env), members: env.state }),
+  // No backfill: there is no window to re-read.
+  backfillNote:
+    'Cannot backfill: Deepomatic has no list or history endpoint, so this source has no time window to ' +
+    're-read. It follows the work orders still open (a set in the state table) and GETs their current ' +
+    "state on every run; a change it missed is seen on its next run, and a work order's past states are gone.",
 
   async *poll({ state, options, now, deps, log }) {
     const o = resolveDeepomaticOpenWorkOrdersPollOptions(options);

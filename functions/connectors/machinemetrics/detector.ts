@@ -58,6 +58,11 @@ export const downtimePollOptionsSchema = z
     maxCatchUpMinutes: z._default(minutes(1), 1440),
     /** How long after an episode ended a re-categorisation is still reported. */
     recategorizeGraceMinutes: z._default(minutes(0), 60),
+    /**
+     * Backfill only (backfill.ts): how far before the window the detector runs, without emitting, to
+     * rebuild the episodes under way; an episode older than that is not backfilled.
+     */
+    backfillLookbackMinutes: z._default(minutes(0), 720),
     /** Report filter; undefined = every machine of the company. */
     machines: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
   })

@@ -11,6 +11,7 @@
 import { ConfigError } from '../../core/errors.ts';
 import type { PollSource, SkippedRecord } from '../../core/flow.ts';
 import { parseWith } from '../../core/schema.ts';
+import { backfillDowntime, DOWNTIME_BACKFILL_NOTE } from './backfill.ts';
 import { connectMachineMetrics, type MachineMetricsClient } from './client.ts';
 import {
   type DowntimePollOptions,
@@ -53,6 +54,8 @@ export const downtimePollSource: PollSource<
   events: machineMetricsEvents,
   stateSchema: downtimePollStateSchema,
   connect: (env) => ({ client: connectMachineMetrics(env) }),
+  backfillNote: DOWNTIME_BACKFILL_NOTE,
+  backfill: (input) => backfillDowntime(input, resolveDowntimePollOptions),
 
   async *poll({ state, options, now, deps, log }) {
     const resolved = resolveDowntimePollOptions(options);

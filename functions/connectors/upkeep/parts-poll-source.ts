@@ -50,9 +50,16 @@ import {
   type PageAt,
   type WatermarkState,
 } from '../../core/changed-since.ts';
-import { ConfigError, VendorHttpError } from '../../core/errors.ts';
+import { ConfigError, MillwrightError, VendorHttpError } from '../../core/errors.ts';
 import { defineEvents } from '../../core/events.ts';
-import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
+import type {
+  BackfillInput,
+  BackfillStep,
+  FlowEvent,
+  PollSource,
+  PollStep,
+  SkippedRecord,
+} from '../../core/flow.ts';
 import type { Log } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
 import { connectUpKeep, type PartsPage, type SkippedPart, type UpKeepClient } from './client.ts';
@@ -217,10 +224,12 @@ async function listChangedParts(
   client: UpKeepClient,
   at: PageAt,
   pageSize: number,
+  untilMs?: number,
 ): Promise<PartsPage | undefined> {
   try {
     return await client.listParts({
       updatedAtGte: at.fromMs,
+      ...(untilMs !== undefined ? { updatedAtLte: untilMs } : {}),
       orderBy: 'updatedAt ASC',
       limit: pageSize,
       offset: at.offset,
@@ -261,6 +270,74 @@ function logPageLimit(
   });
 }
 
+/** A backfill read whose pages are all parts of one millisecond: raising a limit is the only way on. */
+export class UpKeepPartsBackfillStalledError extends MillwrightError {}
+
+export const UPKEEP_PARTS_BACKFILL_NOTE =
+  'Re-reads the parts whose latest change (updatedAt) lies in the window, as they are now: UpKeep keeps ' +
+  'no history, so a part changed again since is not in the window (the live poll reads that change). ' +
+  "Its events batch parts differently from the live poll's runs, so their ids are new: repeats are " +
+  'absorbed per part version by the stock sync (a version it already has changes nothing), not by the event claim.';
+
+/**
+ * Backfill: the parts with updatedAt in [from, to] (`updatedAtLessThanOrEqualTo` bounds the read), read
+ * like the live poll (keyset over updatedAt) from a watermark at `from` kept in memory only.
+ */
+async function* backfillParts(
+  input: BackfillInput<UpKeepPartsPollOptions, UpKeepPartsPollDeps>,
+): AsyncGenerator<BackfillStep> {
+  const { from, to, deps, log } = input;
+  const o = resolveUpKeepPartsPollOptions(input.options);
+  const window = `${from.toISOString()}..${to.toISOString()}`;
+  const changes = changedSince<Part, SkippedPart, PartSnapshot, UpKeepPartsPollState>({
+    start: { ms: from.getTime(), keys: [] },
+    updatedAtMs: (part) => part.updatedAtMs,
+    tieKey,
+    unreadableKey,
+    snapshot: toPartSnapshot,
+    skipped: (bad) => ({ ...skippedPart(bad), next: 'not backfilled' }),
+    maxPerEvent: o.partsPerEvent,
+    maxEventBytes: MAX_PARTS_EVENT_DATA_BYTES,
+    // The backfill's read time: a later read of one updatedAt is at least as new (stock-sync.ts).
+    step: (batch) => partsStep(batch, from.toISOString(), input.now.getTime()),
+  });
+  const asBackfill = (step: PollStep<UpKeepPartsPollState>): BackfillStep => ({
+    events: step.events,
+    summary: step.summary.replace(/changes since \S+/, `changes in ${window}`),
+    ...(step.skipped ? { skipped: step.skipped } : {}),
+  });
+  let pages = 0;
+  // A read stops at maxPagesPerRun; unlike the live poll, the backfill goes on at once from there.
+  for (;;) {
+    const mark = { ms: changes.emitted.ms, cuts: changes.cuts };
+    const reader = changes.readKeyset({
+      maxPages: o.maxPagesPerRun,
+      fetch: (at) => listChangedParts(deps.client, at, o.pageSize, to.getTime()),
+      open: (page) => ({ ...page, last: page.items.length + page.skipped.length < o.pageSize }),
+    });
+    let next = await reader.next();
+    while (!next.done) {
+      yield asBackfill(next.value);
+      next = await reader.next();
+    }
+    const read = next.value;
+    pages += read.pages;
+    if (changes.hasPending) yield asBackfill(changes.cut());
+    if (read.failure) throw read.failure.error;
+    if (!read.stoppedAtLimit) break;
+    if (changes.emitted.ms === mark.ms && changes.cuts === mark.cuts) {
+      throw new UpKeepPartsBackfillStalledError(
+        `upkeep parts backfill: no progress at ${new Date(changes.emitted.ms).toISOString()}; raise pageSize above the number of parts updated in that millisecond`,
+      );
+    }
+    log.info('upkeep parts backfill: page limit reached, reading on', { pages });
+  }
+  yield {
+    events: [],
+    summary: `${changes.emittedCount} part change${changes.emittedCount === 1 ? '' : 's'} in ${window} (${pages} page${pages === 1 ? '' : 's'} read)`,
+  };
+}
+
 export const upkeepPartsPollSource: PollSource<
   UpKeepPartsPollOptions,
   UpKeepPartsPollState,
@@ -272,6 +349,8 @@ export const upkeepPartsPollSource: PollSource<
   events: upkeepPartsEvents,
   stateSchema: upkeepPartsPollStateSchema,
   connect: (env) => ({ client: connectUpKeep(env) }),
+  backfillNote: UPKEEP_PARTS_BACKFILL_NOTE,
+  backfill: backfillParts,
 
   async *poll({ state, options, now, deps, log }) {
     const o = resolveUpKeepPartsPollOptions(options);

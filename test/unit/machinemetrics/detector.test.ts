@@ -432,6 +432,7 @@ describe('downtimePollOptionsSchema', () => {
       settleMinutes: 5,
       maxCatchUpMinutes: 1440,
       recategorizeGraceMinutes: 60,
+      backfillLookbackMinutes: 720,
     });
   });
 

@@ -1,0 +1,151 @@
+/** backfillFlow's SQS path with aws-sdk-client-mock: attributes, pacing, skipped records, dry run. */
+
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as z from 'zod/mini';
+import type { Deployment } from '../../../functions/config/deployment.ts';
+import { defineFlow, type PollSource } from '../../../functions/core/flow.ts';
+import type { RunLogEntry, StateStore } from '../../../functions/core/state.ts';
+import { backfillFlow, listBackfillSupport } from '../../../operator/backfill.ts';
+import type { Target } from '../../../operator/target.ts';
+import { flowEvent, testEnv } from '../../support/factories.ts';
+
+const sqsMock = mockClient(SQSClient);
+const NOW = new Date('2026-11-02T12:00:00.000Z');
+const FROM = new Date('2026-11-02T08:00:00.000Z');
+const TO = new Date('2026-11-02T10:00:00.000Z');
+const seen: { from?: Date; to?: Date; lookbackMinutes?: number } = {};
+
+const source: PollSource<unknown, unknown, unknown> = {
+  id: 'fake.source',
+  vendor: 'upkeep',
+  events: {},
+  stateSchema: z.unknown(),
+  connect: () => ({}),
+  async *poll() {},
+  backfillNote: 'fake note',
+  async *backfill({ from, to, lookbackMinutes }) {
+    Object.assign(seen, { from, to, lookbackMinutes });
+    yield {
+      events: ['a', 'b', 'c'].map((id) => flowEvent({ id })),
+      summary: 'batch 1',
+      skipped: [{ kind: 'Fake record', record: 'r1', field: 'x', message: 'bad' }],
+      progress: { done: 1, total: 3 },
+    };
+    yield { events: [], summary: 'quiet', progress: { done: 2, total: 3 } };
+    yield { events: [], summary: 'total: 3 events', progress: { done: 3, total: 3 } };
+  },
+};
+
+const flow = defineFlow({
+  id: 'fake-flow',
+  description: 'fake',
+  vendors: ['upkeep'],
+  config: z.object({}),
+  triggers: [{ kind: 'schedule', source, everyMinutes: () => 5, options: () => ({}) }],
+  setup: () => ({}),
+  on: {},
+});
+
+let runs: RunLogEntry[];
+let target: Target;
+let sleeps: number[];
+
+beforeEach(() => {
+  sqsMock.reset();
+  sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  runs = [];
+  sleeps = [];
+  const state = {
+    getFlowControl: async () => ({ paused: true, at: NOW.toISOString() }),
+    appendRun: async (entry: RunLogEntry) => {
+      runs.push(entry);
+    },
+  } as unknown as StateStore;
+  target = {
+    kind: 'stack',
+    label: 'test',
+    deployment: {} as Deployment,
+    state,
+    sqs: new SQSClient({ region: 'eu-west-1' }),
+    flows: new Map([[flow.id, { flow, config: {}, queueUrl: 'https://sqs/q', dlqUrl: 'https://sqs/dlq' }]]),
+    switches: { set: async () => [] },
+    env: (log) => testEnv(state, { log, now: () => NOW }),
+    close: () => undefined,
+  };
+});
+afterEach(() => {
+  sqsMock.reset();
+});
+
+const run = (more: { dryRun?: boolean } = {}) => {
+  const progress: [number, number][] = [];
+  return backfillFlow(target, flow.id, {
+    from: FROM,
+    to: TO,
+    ratePerSecond: 2,
+    lookbackMinutes: 30,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    onProgress: (done, total) => progress.push([done, total]),
+    ...more,
+  }).then((result) => ({ result, progress }));
+};
+
+describe('backfillFlow', () => {
+  it('enqueues every event marked via=backfill, paced at the rate, and reports skipped records', async () => {
+    const { result, progress } = await run();
+    const batches = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+    expect(batches.map((b) => b.QueueUrl)).toEqual(['https://sqs/q', 'https://sqs/q']);
+    const entries = batches.flatMap((b) => b.Entries ?? []);
+    expect(entries.map((e) => e.MessageAttributes?.eventId?.StringValue)).toEqual(['a', 'b', 'c']);
+    expect(entries.every((e) => e.MessageAttributes?.via?.StringValue === 'backfill')).toBe(true);
+    // 2 per second: chunks of 2 then 1.
+    expect(sleeps).toEqual([1000, 500]);
+    expect(runs).toEqual([
+      expect.objectContaining({ flowId: flow.id, eventId: 'fake.source:r1', outcome: 'skipped' }),
+    ]);
+    expect(progress).toEqual([
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ]);
+    expect(seen).toEqual({ from: FROM, to: TO, lookbackMinutes: 30 });
+    expect(result).toEqual({
+      flowId: flow.id,
+      sourceId: 'fake.source',
+      from: FROM.toISOString(),
+      to: TO.toISOString(),
+      steps: 3,
+      events: 3,
+      skipped: 1,
+      enqueued: 3,
+      dryRun: false,
+      summaries: ['batch 1; 1 record(s) skipped', 'total: 3 events'],
+      eventIds: ['a', 'b', 'c'],
+      note: 'fake note',
+      paused: true,
+    });
+  });
+
+  it('a dry run reads and counts, and sends and writes nothing', async () => {
+    const { result } = await run({ dryRun: true });
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(runs).toEqual([]);
+    expect(sleeps).toEqual([]);
+    expect(result).toMatchObject({ dryRun: true, events: 3, skipped: 1, enqueued: 0 });
+  });
+
+  it('fails when a send fails', async () => {
+    sqsMock.on(SendMessageBatchCommand).rejects(new Error('throttled'));
+    await expect(run()).rejects.toThrow(/could not be enqueued/);
+  });
+
+  it('lists the source with its note', () => {
+    expect(listBackfillSupport(target)).toEqual([
+      { flowId: flow.id, sourceId: 'fake.source', supported: true, note: 'fake note' },
+    ]);
+  });
+});
