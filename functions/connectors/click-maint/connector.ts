@@ -3,6 +3,7 @@
 import { defineConnector } from '../../core/connector.ts';
 import { connectClickMaint } from './client.ts';
 import { clickMaintConfigSchema, clickMaintSecretSchema } from './config.ts';
+import { discoverClickMaint } from './discover.ts';
 import { clickMaintPartsEvents, clickMaintPartsPollSource } from './parts-poll-source.ts';
 import { type ClickMaintSimulatorOptions, startClickMaintSimulator } from './simulator/index.ts';
 
@@ -19,6 +20,7 @@ export const connector = defineConnector({
   secret: clickMaintSecretSchema,
   connect: (env) => connectClickMaint(env),
   pollSources: [clickMaintPartsPollSource],
+  discover: discoverClickMaint,
   events: clickMaintPartsEvents,
   simulator: {
     sandboxSecret: { apiKey: 'sandbox-click-maint-api-key' },

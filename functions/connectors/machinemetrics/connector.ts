@@ -3,10 +3,12 @@
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectMachineMetrics } from './client.ts';
 import { machineMetricsConfigSchema, machineMetricsSecretSchema, webhookSettings } from './config.ts';
+import { discoverMachineMetrics } from './discover.ts';
 import { machineMetricsEvents } from './events.ts';
 import { downtimePollSource } from './poll-source.ts';
 import { type MachineMetricsSimulatorOptions, startMachineMetricsSimulator } from './simulator/index.ts';
 import { machineMetricsWebhook } from './webhook.ts';
+import { machineMetricsWebhookSetup } from './webhook-setup.ts';
 
 export const connector = defineConnector({
   id: 'machinemetrics',
@@ -15,6 +17,8 @@ export const connector = defineConnector({
   secret: machineMetricsSecretSchema,
   connect: connectMachineMetrics,
   webhook: machineMetricsWebhook,
+  webhookSetup: machineMetricsWebhookSetup,
+  discover: discoverMachineMetrics,
   pollSources: [downtimePollSource],
   events: machineMetricsEvents,
   simulator: {

@@ -2,9 +2,11 @@
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectMobilityWork } from './client.ts';
 import { mobilityWorkConfigSchema, mobilityWorkSecretSchema } from './config.ts';
+import { discoverMobilityWork } from './discover.ts';
 import { mobilityWorkEvents } from './events.ts';
 import { type MobilityWorkSimulatorOptions, startMobilityWorkSimulator } from './simulator/index.ts';
 import { mobilityWorkWebhook } from './webhook.ts';
+import { mobilityWorkWebhookSetup } from './webhook-setup.ts';
 
 export const connector = defineConnector({
   id: 'mobility-work',
@@ -13,6 +15,8 @@ export const connector = defineConnector({
   secret: mobilityWorkSecretSchema,
   connect: (env) => connectMobilityWork(env),
   webhook: mobilityWorkWebhook,
+  webhookSetup: mobilityWorkWebhookSetup,
+  discover: discoverMobilityWork,
   events: mobilityWorkEvents,
   simulator: {
     sandboxSecret: {
