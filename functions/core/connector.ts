@@ -139,6 +139,66 @@ export interface ConnectorDefinition<
   dryRun?: ConnectorDryRun;
   /** The vendor simulator the sandbox runs instead of the real API (required). */
   simulator: SimulatorDefinition<Settings, Secret, Sim, Options>;
+  /**
+   * `millwright discover <vendor>`: the ids an operator needs for the config mappings, read from
+   * the configured account. Absent when the vendor's API cannot list them: `discoverUnavailable`
+   * then says why.
+   */
+  discover?: (env: RuntimeEnv) => Promise<DiscoveredList[]>;
+  /** Why `discover` is absent (the API has no list endpoint for what the config needs, ...). */
+  discoverUnavailable?: string;
+  /** `millwright webhooks`: how the vendor is told where to send webhooks (with `webhook`). */
+  webhookSetup?: WebhookSetup<Settings, Secret>;
+}
+
+/** One list `discover` read from a vendor account, for a table and a config fragment. */
+export interface DiscoveredList {
+  /** What the rows are: `machines`, `assets`, `parts`, `entities`, `network`. */
+  kind: string;
+  /** Column order for a table (every row has a string for each). */
+  columns: string[];
+  rows: Record<string, string>[];
+  /** Where these ids go in the config, e.g. `flows.<flow id>.machines` (keys). */
+  configPath?: string;
+  /** What the list may leave out, or how to read it. */
+  note?: string;
+}
+
+/** What a vendor needs to send its webhooks to Millwright. */
+export interface WebhookSetup<Settings = unknown, Secret = unknown> {
+  /**
+   * The vendor's names for the event types to subscribe to (default: the types without the
+   * `<vendor>.` prefix). MachineMetrics Workflows, e.g., name triggers rather than events.
+   */
+  vendorEvents?(types: readonly string[]): string[];
+  /** How the vendor must authenticate its deliveries (from the vendor settings), one line each. */
+  auth(settings: Settings): string[];
+  /** Route params that carry a secret (UpKeep's `{token}`), from the vendor secret. */
+  secretParams?(secret: Secret): Record<string, string>;
+  /** The steps to follow in the vendor's own UI (`url` and `events` as `webhookUrls` shows them). */
+  steps(input: { url: string; events: readonly string[]; settings: Settings }): string[];
+  /** Register (or update) the webhook through the vendor's API, where it has one. */
+  register?(env: RuntimeEnv, input: WebhookRegistration): Promise<WebhookRegistrationResult>;
+}
+
+export interface WebhookRegistration {
+  /** How the webhook is named at the vendor (`Millwright (<deployment>)`). */
+  title: string;
+  /** The exact URL, secrets filled in. */
+  url: string;
+  /** The vendor's event names to subscribe to. */
+  events: readonly string[];
+  /** Read what exists and say what would be done, change nothing. */
+  dryRun: boolean;
+}
+
+export interface WebhookRegistrationResult {
+  /** What was done (or, in a dry run, would be). */
+  action: 'created' | 'updated' | 'unchanged';
+  /** The vendor's id of the webhook (absent when a dry run would create it). */
+  id?: string;
+  /** One line per call made or planned. */
+  details: string[];
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds connectors of any settings and simulator.

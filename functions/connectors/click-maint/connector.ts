@@ -3,6 +3,7 @@
 import { defineConnector } from '../../core/connector.ts';
 import { connectClickMaint } from './client.ts';
 import { clickMaintConfigSchema, clickMaintSecretSchema } from './config.ts';
+import { discoverClickMaint } from './discover.ts';
 import { clickMaintDryRun } from './dry-run.ts';
 import { clickMaintExamples } from './examples.ts';
 import { clickMaintPartsEvents, clickMaintPartsPollSource } from './parts-poll-source.ts';
@@ -21,6 +22,7 @@ export const connector = defineConnector({
   secret: clickMaintSecretSchema,
   connect: (env) => connectClickMaint(env),
   pollSources: [clickMaintPartsPollSource],
+  discover: discoverClickMaint,
   events: clickMaintPartsEvents,
   examples: clickMaintExamples,
   dryRun: clickMaintDryRun,

@@ -15,6 +15,8 @@ export const connector = defineConnector({
   secret: deepomaticSecretSchema,
   connect: (env) => connectDeepomatic(env),
   pollSources: [deepomaticOpenWorkOrdersPollSource],
+  discoverUnavailable:
+    "Deepomatic's API has no list endpoint for what the config needs: vendors.deepomatic.siteId is the hostname label shown under Deployments > Credentials in Deepomatic (not the site_id UUID in responses); work-order types are configured in the Deepomatic application (use their names); user group ids come from your Deepomatic CSM",
   events: deepomaticEvents,
   examples: deepomaticExamples,
   dryRun: deepomaticDryRun,

@@ -66,6 +66,13 @@ export interface DowntimeReport {
   skipped?: RecordProblem[];
 }
 
+/** A machine as the report's `entities.machine` names it. */
+export interface ReportedMachine {
+  /** The machine UUID (what `filter.machine` and the flows' `machines` maps take). */
+  id: string;
+  name: string;
+}
+
 /** The HttpClient knobs tests (and the sandbox) may override. */
 export type MachineMetricsHttpOptions = Partial<
   Pick<
@@ -248,6 +255,41 @@ export class MachineMetricsClient {
       schema: downtimeReportResponseSchema,
     });
     return normaliseDowntimeReport(response.data);
+  }
+
+  /**
+   * The machines a downtime report over [start, end) names (`groupBy: machine`, its
+   * `entities.machine`, plus any machine id its rows carry), by name. The REST API has no machine
+   * list (reference §3.10): a machine the report leaves out (no data in the range, on the real API)
+   * is not here. An entry that does not parse is named by its id.
+   */
+  async reportedMachines(range: { start: Date; end: Date }): Promise<ReportedMachine[]> {
+    const start = iso(range.start);
+    const end = iso(range.end);
+    if (range.start.getTime() >= range.end.getTime()) {
+      throw new RangeError(`machines: start ${start} must be before end ${end}`);
+    }
+    const { data } = await this.http.send({
+      operation: 'reportedMachines',
+      method: 'POST',
+      path: '/reports/downtime',
+      body: { start, end, groupBy: [{ group: 'machine' }] },
+      idempotent: true,
+      schema: downtimeReportResponseSchema,
+    });
+    const names = new Map<string, string>();
+    for (const [id, entry] of Object.entries(data.entities.machine ?? {})) {
+      names.set(id, machineName(entry) ?? id);
+    }
+    for (const row of data.items) {
+      const entity = reportEntityRefSchema.safeParse((row as { entity?: unknown } | null)?.entity);
+      if (entity.success && entity.data.type === 'machine' && !names.has(String(entity.data.id))) {
+        names.set(String(entity.data.id), String(entity.data.id));
+      }
+    }
+    return [...names]
+      .map(([id, name]) => ({ id, name }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 }
 

@@ -3,12 +3,14 @@
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectMachineMetrics } from './client.ts';
 import { machineMetricsConfigSchema, machineMetricsSecretSchema, webhookSettings } from './config.ts';
+import { discoverMachineMetrics } from './discover.ts';
 import { machineMetricsDryRun } from './dry-run.ts';
 import { machineMetricsEvents } from './events.ts';
 import { machineMetricsExamples } from './examples.ts';
 import { downtimePollSource } from './poll-source.ts';
 import { type MachineMetricsSimulatorOptions, startMachineMetricsSimulator } from './simulator/index.ts';
 import { machineMetricsWebhook } from './webhook.ts';
+import { machineMetricsWebhookSetup } from './webhook-setup.ts';
 
 export const connector = defineConnector({
   id: 'machinemetrics',
@@ -17,6 +19,8 @@ export const connector = defineConnector({
   secret: machineMetricsSecretSchema,
   connect: connectMachineMetrics,
   webhook: machineMetricsWebhook,
+  webhookSetup: machineMetricsWebhookSetup,
+  discover: discoverMachineMetrics,
   pollSources: [downtimePollSource],
   events: machineMetricsEvents,
   examples: machineMetricsExamples,

@@ -2,11 +2,13 @@
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectMobilityWork } from './client.ts';
 import { mobilityWorkConfigSchema, mobilityWorkSecretSchema } from './config.ts';
+import { discoverMobilityWork } from './discover.ts';
 import { mobilityWorkDryRun } from './dry-run.ts';
 import { mobilityWorkEvents } from './events.ts';
 import { mobilityWorkExamples } from './examples.ts';
 import { type MobilityWorkSimulatorOptions, startMobilityWorkSimulator } from './simulator/index.ts';
 import { mobilityWorkWebhook } from './webhook.ts';
+import { mobilityWorkWebhookSetup } from './webhook-setup.ts';
 
 export const connector = defineConnector({
   id: 'mobility-work',
@@ -15,6 +17,8 @@ export const connector = defineConnector({
   secret: mobilityWorkSecretSchema,
   connect: (env) => connectMobilityWork(env),
   webhook: mobilityWorkWebhook,
+  webhookSetup: mobilityWorkWebhookSetup,
+  discover: discoverMobilityWork,
   events: mobilityWorkEvents,
   examples: mobilityWorkExamples,
   dryRun: mobilityWorkDryRun,

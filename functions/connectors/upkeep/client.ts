@@ -25,11 +25,18 @@ import { VendorHttpClient } from '../../core/vendor-http.ts';
 import { type CredentialsLoader, UpKeepSessionProvider } from './auth.ts';
 import { parseUpKeepConfig, type UpKeepConfig, upkeepSecretSchema } from './config.ts';
 import {
+  type Asset,
+  type AssetListFilter,
+  assetListFilterSchema,
+  assetListResponseSchema,
+  assetSchema,
   type CreatePurchaseOrderInput,
   type CreateRequestInput,
+  type CreateWebhookInput,
   type CreateWorkOrderInput,
   createPurchaseOrderInputSchema,
   createRequestInputSchema,
+  createWebhookInputSchema,
   createWorkOrderInputSchema,
   type DowntimeEntry,
   type DowntimeRowError,
@@ -51,13 +58,18 @@ import {
   type RequestListFilter,
   requestListFilterSchema,
   type UpdatePartInput,
+  type UpdateWebhookInput,
   type UpdateWorkOrderInput,
+  type UpKeepWebhook,
   updatePartInputSchema,
+  updateWebhookInputSchema,
   updateWorkOrderInputSchema,
   upkeepTimestampMs,
   type WorkOrder,
   type WorkOrderListFilter,
   type WorkRequest,
+  webhookListResponseSchema,
+  webhookResponseSchema,
   workOrderListFilterSchema,
   workOrderListResponseSchema,
   workOrderResponseSchema,
@@ -67,8 +79,11 @@ import {
 } from './schemas.ts';
 
 export type {
+  Asset,
+  AssetListFilter,
   CreatePurchaseOrderInput,
   CreateRequestInput,
+  CreateWebhookInput,
   CreateWorkOrderInput,
   DowntimeEntry,
   Part,
@@ -77,7 +92,9 @@ export type {
   PurchaseOrderListFilter,
   RequestListFilter,
   UpdatePartInput,
+  UpdateWebhookInput,
   UpdateWorkOrderInput,
+  UpKeepWebhook,
   WorkOrder,
   WorkOrderListFilter,
   WorkRequest,
@@ -148,6 +165,12 @@ export interface SkippedPart extends RecordProblem {
 export interface PartsPage {
   items: Part[];
   skipped: SkippedPart[];
+}
+
+/** One page of `GET /assets` (or all of them): the assets that parsed, and the ones that did not. */
+export interface AssetsPage {
+  items: Asset[];
+  skipped: RecordProblem[];
 }
 
 export interface ListAllOptions {
@@ -406,6 +429,133 @@ export class UpKeepClient {
       }
     }
     return [...byId.values()];
+  }
+
+  /**
+   * Every page of records parsed one by one (`listParts`, `listAssets`) from `filter.offset` until a
+   * short page, the skipped records counted too (a page of 100 with one bad record is still full).
+   * Limits and the 404 past the end as in `listAll`; each id once, its latest version.
+   */
+  private async listAllRecords<
+    F extends { offset?: number; limit?: number },
+    T extends { id: string },
+    S extends RecordProblem,
+  >(
+    operation: string,
+    filter: F,
+    options: ListAllOptions,
+    listPage: (filter: F) => Promise<{ items: T[]; skipped: S[] }>,
+  ): Promise<{ items: T[]; skipped: S[] }> {
+    const skipped: S[] = [];
+    // listAll ends at a short page: it sees each record, parsed or not, as one row.
+    type Row = { id: string; item?: T };
+    const rows = await this.listAll<F, Row>(operation, filter, options, async (f) => {
+      const page = await listPage(f);
+      skipped.push(...page.skipped);
+      return [
+        ...page.items.map((item) => ({ id: item.id, item })),
+        ...page.skipped.map((s, i) => ({ id: `\u0000skipped:${f.offset ?? 0}:${i}:${s.record}` })),
+      ];
+    });
+    return { items: rows.flatMap((row) => (row.item ? [row.item] : [])), skipped };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Assets.
+
+  /** One page of `GET /assets`; an asset that does not parse is returned in `skipped`, not thrown. */
+  async listAssets(filter: AssetListFilter = {}): Promise<AssetsPage> {
+    const f = parseWith(assetListFilterSchema, filter, inputError('listAssets'));
+    const { data } = await this.http.send({
+      operation: 'listAssets',
+      method: 'GET',
+      path: '/assets',
+      query: compactQuery({ ...f }),
+      schema: assetListResponseSchema,
+    });
+    const { records, failures } = parseRecords(data.results, assetSchema);
+    return {
+      items: records,
+      skipped: failures.map(({ record, field, message }) => ({ record, field, message })),
+    };
+  }
+
+  /** Every asset (offset paging in `createdAt ASC` order unless `filter.orderBy` says otherwise). */
+  listAllAssets(filter: AssetListFilter = {}, options: ListAllOptions = {}): Promise<AssetsPage> {
+    return this.listAllRecords('listAllAssets', { orderBy: 'createdAt ASC', ...filter }, options, (f) =>
+      this.listAssets(f),
+    );
+  }
+
+  /** Every part (offset paging in `createdAt ASC` order unless `filter.orderBy` says otherwise). */
+  listAllParts(filter: PartListFilter = {}, options: ListAllOptions = {}): Promise<PartsPage> {
+    return this.listAllRecords('listAllParts', { orderBy: 'createdAt ASC', ...filter }, options, (f) =>
+      this.listParts(f),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Webhooks (reference §3.11, §4).
+
+  /** `GET /webhooks` (no query parameters are documented; the list is not paged). */
+  async listWebhooks(): Promise<UpKeepWebhook[]> {
+    const { data } = await this.http.send({
+      operation: 'listWebhooks',
+      method: 'GET',
+      path: '/webhooks',
+      schema: webhookListResponseSchema,
+    });
+    return data.results;
+  }
+
+  /** `GET /webhooks/<ID>` (the curl's plural path); `undefined` when UpKeep answers 404. */
+  async getWebhook(id: string): Promise<UpKeepWebhook | undefined> {
+    const operation = 'getWebhook';
+    const response = await this.http.send({
+      operation,
+      method: 'GET',
+      path: `/webhooks/${encodeId(operation, id)}`,
+      acceptStatus: [404],
+    });
+    if (response.status === 404) return undefined;
+    return parseWith(
+      webhookResponseSchema,
+      response.data,
+      (p) => new VendorResponseError(VENDOR, operation, p.path, p.message),
+    ).result;
+  }
+
+  /**
+   * `POST /webhooks`. The doc's answer shows the new webhook disabled: enable it with
+   * `updateWebhook(id, {enabled: true})`. Not idempotent: look for one with the same endpoint first.
+   */
+  async createWebhook(input: CreateWebhookInput): Promise<UpKeepWebhook> {
+    const operation = 'createWebhook';
+    const body = parseWith(createWebhookInputSchema, input, inputError(operation));
+    const { data } = await this.http.send({
+      operation,
+      method: 'POST',
+      path: '/webhooks',
+      body,
+      schema: webhookResponseSchema,
+    });
+    return data.result;
+  }
+
+  /** `PATCH /webhooks/<ID>` (the curl's plural path) of absolute values: safe to repeat. */
+  async updateWebhook(id: string, patch: UpdateWebhookInput): Promise<UpKeepWebhook> {
+    const operation = 'updateWebhook';
+    const path = `/webhooks/${encodeId(operation, id)}`;
+    const body = parseWith(updateWebhookInputSchema, patch, inputError(operation));
+    const { data } = await this.http.send({
+      operation,
+      method: 'PATCH',
+      path,
+      body,
+      idempotent: true,
+      schema: webhookResponseSchema,
+    });
+    return data.result;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 import { defineConnector, webhookUrl } from '../../core/connector.ts';
 import { connectUpKeep } from './client.ts';
 import { upkeepConfigSchema, upkeepSecretSchema } from './config.ts';
+import { discoverUpKeep } from './discover.ts';
 import { upkeepDryRun } from './dry-run.ts';
 import { upkeepExamples } from './examples.ts';
 import { upkeepPartsEvents, upkeepPartsPollSource } from './parts-poll-source.ts';
 import { startUpKeepSimulator, type UpKeepSimulatorOptions } from './simulator/index.ts';
 import { upkeepWebhook, upkeepWebhookEvents } from './webhook.ts';
+import { upkeepWebhookSetup } from './webhook-setup.ts';
 
 export const connector = defineConnector({
   id: 'upkeep',
@@ -15,6 +17,8 @@ export const connector = defineConnector({
   secret: upkeepSecretSchema,
   connect: (env) => connectUpKeep(env),
   webhook: upkeepWebhook,
+  webhookSetup: upkeepWebhookSetup,
+  discover: discoverUpKeep,
   pollSources: [upkeepPartsPollSource],
   events: { ...upkeepWebhookEvents, ...upkeepPartsEvents },
   examples: upkeepExamples,

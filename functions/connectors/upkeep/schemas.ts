@@ -762,3 +762,115 @@ export interface RequestListFilter {
   limit?: number;
   offset?: number;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Assets (reference §3.3): listed for `millwright discover upkeep`.
+
+export const ASSET_ORDER_FIELDS = ['createdAt', 'updatedAt'] as const;
+
+export interface Asset {
+  id: string;
+  name: string;
+  /** "The asset's barcode number." */
+  serial?: string | null;
+  serialNumber?: string | null;
+  model?: string | null;
+  category?: string | null;
+  status?: string | null;
+  /** Location id (an expanded location is normalised to its id). */
+  location?: string | null;
+}
+
+/** Only what discovery shows is checked; other fields (custom fields, files, ...) are dropped. */
+export const assetSchema: z.ZodMiniType<Asset> = z.object({
+  id: z.string().check(z.minLength(1)),
+  name: z.string(),
+  serial: optionalText(),
+  serialNumber: optionalText(),
+  model: optionalText(),
+  category: optionalText(),
+  status: optionalText(),
+  location: z.optional(z.nullable(idRefSchema)),
+});
+/** Records are checked one by one (a bad asset is skipped, not the page). */
+export const assetListResponseSchema = resultsEnvelope(z.unknown());
+
+export const assetListFilterSchema = z.object({
+  name: z.optional(nonEmpty()),
+  location: z.optional(nonEmpty()),
+  category: z.optional(nonEmpty()),
+  status: z.optional(nonEmpty()),
+  orderBy: z.optional(orderByOf(ASSET_ORDER_FIELDS)),
+  limit: z.optional(z.int().check(z.positive())),
+  offset: z.optional(z.int().check(z.nonnegative())),
+});
+export interface AssetListFilter {
+  name?: string;
+  location?: string;
+  category?: string;
+  status?: string;
+  /** `<createdAt|updatedAt> <ASC|DESC>`. */
+  orderBy?: string;
+  limit?: number;
+  offset?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks (reference §3.11, §4): registered by `millwright webhooks register upkeep`.
+
+/** One registered webhook. Ids are numeric strings (`"110"`); the doc's create answer is disabled. */
+export interface UpKeepWebhook {
+  id: string;
+  title: string;
+  endpoint: string;
+  /** `"*"` comes back expanded to the 20 names. */
+  events: string[];
+  enabled: boolean;
+}
+
+export const upkeepWebhookSchema: z.ZodMiniType<UpKeepWebhook> = z.pipe(
+  z.object({
+    id: z.union([z.string().check(z.minLength(1)), z.number()]),
+    title: optionalText(),
+    endpoint: z.string(),
+    events: z.optional(z.nullable(z.array(z.string()))),
+    enabled: z.boolean(),
+  }),
+  z.transform(
+    (w): UpKeepWebhook => ({
+      id: String(w.id),
+      title: w.title ?? '',
+      endpoint: w.endpoint,
+      events: w.events ?? [],
+      enabled: w.enabled,
+    }),
+  ),
+);
+export const webhookResponseSchema = resultEnvelope(upkeepWebhookSchema);
+export const webhookListResponseSchema = resultsEnvelope(upkeepWebhookSchema);
+
+/** `POST /webhooks` body (doc: `title` and `endpoint` required, `events` optional). */
+export const createWebhookInputSchema = z.strictObject({
+  title: nonEmpty(),
+  endpoint: z.url({ protocol: /^https?$/ }),
+  events: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
+});
+export interface CreateWebhookInput {
+  title: string;
+  endpoint: string;
+  events?: string[];
+}
+
+/** `PATCH /webhooks/<ID>` body: any of the create fields, and `enabled`. */
+export const updateWebhookInputSchema = z.strictObject({
+  title: z.optional(nonEmpty()),
+  endpoint: z.optional(z.url({ protocol: /^https?$/ })),
+  events: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
+  enabled: z.optional(z.boolean()),
+});
+export interface UpdateWebhookInput {
+  title?: string;
+  endpoint?: string;
+  events?: string[];
+  enabled?: boolean;
+}

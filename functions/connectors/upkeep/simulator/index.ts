@@ -11,8 +11,9 @@
  * number as `partName` (reference §7.9, §7.20); list them with the documented filters, sorted by the
  * order field then by id, so parts that share an updatedAt millisecond (a manual clock makes that
  * common) page stably. Purchase orders (status, partial fulfilment with the documented messages)
- * and requests (JSON or form body) are served too. Where the doc is silent the choice is noted in
- * place (e.g. `row` numbering, the HTTP status of a partial downtime failure, webhook payload shape,
+ * and requests (JSON or form body) are served too, and webhooks can be registered through the API
+ * (webhooks.ts: events then also go to each enabled registered endpoint). Where the doc is silent
+ * the choice is noted in place (e.g. `row` numbering, the HTTP status of a partial downtime failure, webhook payload shape,
  * fulfilling a purchase order does not restock its parts).
  *
  * Request contract (api-doc.txt): the required fields (`title`, part `name`, `email`/`password`,
@@ -51,7 +52,7 @@ import {
   upkeepSavedState,
 } from './state.ts';
 import type { SimPartInput, UpKeepSimulator, UpKeepSimulatorOptions } from './types.ts';
-import { flushWebhooks } from './webhooks.ts';
+import { flushWebhooks, webhookRoutes } from './webhooks.ts';
 import { workOrderRoutes } from './work-orders.ts';
 
 export { UPKEEP_SIM_API_PREFIX } from './routing.ts';
@@ -83,6 +84,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     ...partRoutes(world),
     ...purchaseOrderRoutes(world),
     ...requestRoutes(world),
+    ...webhookRoutes(world),
     ...sandboxControlRoutes(world, { reset }),
   ];
 
@@ -125,6 +127,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     exportState: saved.exportState,
     importState: persistence.committing(saved.importState),
     webhookDeliveries: () => structuredClone(world.deliveries),
+    registeredWebhooks: () => structuredClone(world.webhooks),
     flushWebhooks: () => flushWebhooks(world),
   });
 }

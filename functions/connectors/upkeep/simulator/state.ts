@@ -15,6 +15,7 @@ import type {
   SimPartInput,
   SimPurchaseOrder,
   SimUpdateMessage,
+  SimWebhook,
   SimWebhookDelivery,
   SimWorkOrder,
   SimWorkRequest,
@@ -81,6 +82,12 @@ export interface UpKeepWorld {
   authAttempts: number;
   logins: number;
   deliveries: SimWebhookDelivery[];
+  /**
+   * Webhooks registered through the API, and the last id given. Kept in memory only, like sessions
+   * (the saved state's shape stays at its version): after a restart, register again.
+   */
+  webhooks: SimWebhook[];
+  webhookCounter: number;
   /** Webhook deliveries still running (a reset does not forget them: `flushWebhooks` waits for them). */
   readonly pending: Set<Promise<void>>;
 }
@@ -109,6 +116,8 @@ export function createWorld(options: UpKeepSimulatorOptions): UpKeepWorld {
     authAttempts: 0,
     logins: 0,
     deliveries: [],
+    webhooks: [],
+    webhookCounter: 109,
     pending: new Set(),
   };
   world.assets = seedAssets(nowAssetStamp(world));
@@ -132,6 +141,8 @@ export function resetWorld(world: UpKeepWorld): void {
   world.logins = 0;
   world.updateMessages = [];
   world.deliveries = [];
+  world.webhooks = [];
+  world.webhookCounter = 109;
 }
 
 /**

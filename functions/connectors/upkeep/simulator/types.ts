@@ -191,8 +191,21 @@ export interface SimCall {
   authorized: boolean;
 }
 
+/** A webhook registered through `POST /webhooks` (reference §3.11). */
+export interface SimWebhook {
+  /** A numeric string, like the doc's `"110"`. */
+  id: string;
+  title: string;
+  endpoint: string;
+  /** The subscribed names (`"*"` stored expanded). */
+  events: string[];
+  enabled: boolean;
+}
+
 export interface SimWebhookDelivery {
   event: string;
+  /** Where it went: the sandbox's configured URL or a registered webhook's endpoint. */
+  url: string;
   /** Id of the work order, purchase order or request. */
   objectId: string;
   /** Set for work-order events. */
@@ -236,6 +249,8 @@ export interface UpKeepSimulator extends Simulator {
   /** Replace the state with a saved one (throws SavedStateShapeError when it is not one). */
   importState(saved: unknown): void;
   webhookDeliveries(): SimWebhookDelivery[];
+  /** Webhooks registered through the API (deep copies); not saved across restarts. */
+  registeredWebhooks(): SimWebhook[];
   /** Resolves when every webhook delivery started so far has finished (including its retry). */
   flushWebhooks(): Promise<void>;
 }
