@@ -5,6 +5,7 @@
  * credentials). Commands are thin: they parse, call one operator function (operator/), and print a
  * table or `--json`. `runCli` is what bin/millwright.mjs, the demo and the tests call.
  */
+import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, MillwrightError } from '../functions/core/errors.ts';
 import { AwsAccessDeniedError, AwsCredentialsError, explainAwsError } from '../operator/aws-errors.ts';
@@ -12,7 +13,9 @@ import { SandboxNotRunningError, sandboxTargetFromDir } from '../operator/sandbo
 import { StackConfigMismatchError, StackNotFoundError, StackOutputsError } from '../operator/stack-target.ts';
 import { type Target, UnknownFlowError } from '../operator/target.ts';
 import { registerFailures } from './commands/failures.ts';
+import { registerFlows } from './commands/flows.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerSetup } from './commands/setup.ts';
 import { registerStatus } from './commands/status.ts';
 import { type CliContext, CliError, EXIT, type GlobalOptions } from './context.ts';
 import { InputError, type Io, processIo } from './output.ts';
@@ -70,7 +73,19 @@ Examples:
   registerStatus(program, ctx);
   registerRuns(program, ctx);
   registerFailures(program, ctx);
+  registerFlows(program, ctx);
+  registerSetup(program, ctx);
   return program;
+}
+
+/** `Replay 3 event(s) ...? [y/N]` on the terminal. */
+async function askOnTerminal(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 /** Is this the SDK failing to reach an endpoint (sandbox not running) or to find credentials? */
@@ -92,7 +107,11 @@ export async function runCli(argv: readonly string[], options: Partial<CliContex
     io,
     now: options.now ?? (() => new Date()),
     openTarget: options.openTarget ?? ((o) => openTarget(o, io)),
-    ...(options.confirm ? { confirm: options.confirm } : {}),
+    ...(options.confirm
+      ? { confirm: options.confirm }
+      : process.stdin.isTTY
+        ? { confirm: askOnTerminal }
+        : {}),
     result: { code: EXIT.ok },
   };
   const program = buildProgram(ctx);

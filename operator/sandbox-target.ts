@@ -30,6 +30,8 @@ interface SandboxParts {
   endpoints: Record<string, string>;
   /** Vendor settings as the sandbox runs them (base URLs at the simulators). */
   vendors: Record<string, unknown>;
+  /** The sandbox's time (manual in the demo and tests); default the wall clock. */
+  now?: () => Date;
 }
 
 function buildTarget(parts: SandboxParts): Target {
@@ -63,7 +65,7 @@ function buildTarget(parts: SandboxParts): Target {
     ...(endpoints.ingress ? { ingressUrl: endpoints.ingress.replace(/\/$/, '') } : {}),
     // The sandbox's event-source mapping and scheduler read the flag in the state table themselves.
     switches: { set: async () => [] },
-    env: (log) => ({ vendors: parts.vendors, secrets, state, log, now: () => new Date() }),
+    env: (log) => ({ vendors: parts.vendors, secrets, state, log, now: parts.now ?? (() => new Date()) }),
     close: () => {
       dynamo.destroy();
       sqs.destroy();
@@ -109,5 +111,6 @@ export function sandboxTarget(sandbox: Sandbox, label = 'sandbox (in process)'):
     deployment: sandbox.deployment,
     endpoints: sandbox.endpoints,
     vendors: sandbox.env.vendors as Record<string, unknown>,
+    now: () => sandbox.clock.now(),
   });
 }

@@ -16,6 +16,7 @@ import {
 import { pauseFlow, resumeFlow } from '../../operator/pause.ts';
 import { type CliContext, CliError, EXIT, emit, withTarget } from '../context.ts';
 import { ago, parseLimit, parseRate, progress, table } from '../output.ts';
+import { confirmed } from './confirm.ts';
 
 /** Who is acting, kept in the run log next to what they did. */
 export const operatorName = (): string => process.env.MILLWRIGHT_OPERATOR ?? safeUser();
@@ -24,17 +25,6 @@ function safeUser(): string {
     return userInfo().username;
   } catch {
     return 'an operator';
-  }
-}
-
-/** Ask before a change unless `--yes`; with no way to ask, refuse (scripts pass --yes). */
-async function confirmed(ctx: CliContext, yes: boolean | undefined, question: string): Promise<void> {
-  if (yes) return;
-  if (!ctx.confirm || !(await ctx.confirm(question))) {
-    throw new CliError(
-      `${question} Not confirmed: add --yes to go ahead (or --dry-run to see what it would do).`,
-      EXIT.failed,
-    );
   }
 }
 
