@@ -43,8 +43,16 @@ export interface Column {
   flexible?: boolean;
 }
 
-/** An aligned table; the flexible column is cut so a row fits `width`. */
-export function table(columns: readonly Column[], rows: readonly (readonly string[])[], width = 160): string {
+/**
+ * An aligned table; the flexible column is cut so a row fits `width`. A row may carry a `detail`
+ * (a message, a reason): printed whole on the line below it, indented, where no column cuts it.
+ */
+export function table(
+  columns: readonly Column[],
+  rows: readonly (readonly string[])[],
+  width = 160,
+  details?: readonly (string | undefined)[],
+): string {
   const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)));
   const flexible = columns.findIndex((c) => c.flexible);
   const total = widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
@@ -62,7 +70,30 @@ export function table(columns: readonly Column[], rows: readonly (readonly strin
       .map((t, i) => cell(t ?? '', i))
       .join('  ')
       .trimEnd();
-  return `${[line(columns.map((c) => c.header)), ...rows.map(line)].join('\n')}\n`;
+  const body = rows.map((r, i) => {
+    const detail = details?.[i];
+    return detail
+      ? `${line(r)}\n${wrap(detail, width - 4)
+          .map((l) => `    ${l}`)
+          .join('\n')}`
+      : line(r);
+  });
+  return `${[line(columns.map((c) => c.header)), ...body].join('\n')}\n`;
+}
+
+/** Break text into lines of at most `width` characters, at spaces where it can. */
+export function wrap(text: string, width: number): string[] {
+  const max = Math.max(20, width);
+  const lines: string[] = [];
+  let rest = text.replace(/\s+/g, ' ').trim();
+  while (rest.length > max) {
+    const cut = rest.lastIndexOf(' ', max);
+    const at = cut > max / 2 ? cut : max;
+    lines.push(rest.slice(0, at));
+    rest = rest.slice(at).trimStart();
+  }
+  if (rest) lines.push(rest);
+  return lines;
 }
 
 /** `42s`, `5m`, `3h 20m`, `2d 4h`. */

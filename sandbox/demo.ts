@@ -11,6 +11,7 @@ import { deepomatic } from './demo/deepomatic.ts';
 import { downtimeToMobilityWorkTask } from './demo/downtime-mobility-work-task.ts';
 import { downtimeToUpkeep } from './demo/downtime-upkeep.ts';
 import { upkeepDeadLetter, upkeepFaults } from './demo/downtime-upkeep-faults.ts';
+import { operatorCli } from './demo/operator.ts';
 import { stockAlert } from './demo/stock-alert.ts';
 import { stockBulk, stockUpkeepToMobilityWork } from './demo/stock-upkeep-to-mobility-work.ts';
 import { taskStatus } from './demo/task-status.ts';
@@ -33,6 +34,7 @@ const SCENES: readonly ((ctx: DemoContext) => Promise<void>)[] = [
   stockBulk,
   clickMaint,
   deepomatic,
+  operatorCli,
 ];
 
 function startDemoSandbox(secrets: DemoSecrets, out: (line: string) => void) {

@@ -44,24 +44,16 @@ export function registerFailures(program: Command, ctx: CliContext): void {
     )
     .action(async (flowId: string, options: { limit: string }, command: Command) => {
       await withTarget(ctx, command, async (target, globals) => {
-        const now = ctx.now();
-        const letters = await listDeadLetters(target, flowId, {
-          limit: parseLimit(options.limit),
-          now: () => now,
-        });
+        // Ages from SQS's own (wall-clock) timestamps.
+        const letters = await listDeadLetters(target, flowId, { limit: parseLimit(options.limit) });
         emit(ctx, globals, letters, () =>
           letters.length === 0
             ? `The dead-letter queue of ${flowId} is empty.\n`
             : table(
-                [
-                  { header: 'EVENT' },
-                  { header: 'TYPE' },
-                  { header: 'SUBJECT' },
-                  { header: 'AGE' },
-                  { header: 'REASON', flexible: true },
-                ],
-                letters.map((l) => [l.eventId, l.eventType, l.subject ?? '-', l.age ?? '-', l.reason]),
+                [{ header: 'EVENT' }, { header: 'TYPE' }, { header: 'SUBJECT' }, { header: 'AGE' }],
+                letters.map((l) => [l.eventId, l.eventType, l.subject ?? '-', l.age ?? '-']),
                 ctx.io.columns,
+                letters.map((l) => `reason: ${l.reason}`),
               ) +
               `${letters.length} message(s). Replay: npx millwright dlq replay ${flowId} --id <event id> (or --all)\n`,
         );
@@ -115,9 +107,10 @@ export function registerFailures(program: Command, ctx: CliContext): void {
           bar?.stop();
           emit(ctx, globals, result, () => {
             const rows = table(
-              [{ header: 'EVENT' }, { header: 'TYPE' }, { header: 'REASON', flexible: true }],
-              result.events.map((e) => [e.eventId, e.eventType, e.reason]),
+              [{ header: 'EVENT' }, { header: 'TYPE' }],
+              result.events.map((e) => [e.eventId, e.eventType]),
               ctx.io.columns,
+              result.events.map((e) => `reason: ${e.reason}`),
             );
             const head = result.dryRun
               ? `Dry run: would replay ${result.selected} event(s) to ${flowId}; nothing was changed.\n`

@@ -55,26 +55,27 @@ export function registerRuns(program: Command, ctx: CliContext): void {
           const result = await runs(target, query);
           emit(ctx, globals, result, () => {
             if (result.entries.length === 0) return 'No runs match.\n';
+            // With --subject every row has the same subject: no column for it. The message goes below.
+            const subject = !query.subject;
             const body = table(
               [
                 { header: 'WHEN' },
                 { header: 'FLOW' },
                 { header: 'OUTCOME' },
-                { header: 'EVENT' },
-                { header: 'SUBJECT' },
+                { header: 'EVENT', flexible: true },
+                ...(subject ? [{ header: 'SUBJECT' }] : []),
                 { header: 'EFFECTS' },
-                { header: 'MESSAGE', flexible: true },
               ],
               result.entries.map((e) => [
                 ago(e.at, now),
                 e.flowId,
                 e.via ? `${e.outcome} (${e.via})` : e.outcome,
                 e.eventId,
-                e.subject ?? '-',
+                ...(subject ? [e.subject ?? '-'] : []),
                 effectsText(e) || '-',
-                e.message,
               ]),
               ctx.io.columns,
+              result.entries.map((e) => e.message),
             );
             const more = result.more
               ? `More entries match: raise --limit (now ${query.limit}) or narrow --since.\n`
@@ -115,21 +116,16 @@ export function registerRuns(program: Command, ctx: CliContext): void {
             }\n`,
             '\nAttempts (oldest first)\n',
             table(
-              [
-                { header: 'WHEN' },
-                { header: 'AT' },
-                { header: 'FLOW' },
-                { header: 'OUTCOME' },
-                { header: 'MESSAGE', flexible: true },
-              ],
+              [{ header: 'WHEN' }, { header: 'AT' }, { header: 'FLOW' }, { header: 'OUTCOME' }],
               story.attempts.map((e) => [
                 ago(e.at, now),
                 e.at,
                 e.flowId,
                 e.via ? `${e.outcome} (${e.via})` : e.outcome,
-                e.message,
               ]),
               ctx.io.columns,
+              // The whole message of each attempt (its error), below it.
+              story.attempts.map((e) => e.message),
             ),
             story.event !== undefined
               ? `\nEvent (from the ${story.eventFrom}):\n${JSON.stringify(story.event, null, 2)}\n`
