@@ -313,10 +313,10 @@ export function registerFailures(program: Command, ctx: CliContext): void {
             globals,
             result,
             () =>
-              [
+              `${[
                 `${flowId}: ${paused ? 'paused' : 'resumed'} (${result.queued} message(s) on its queue${paused ? ', kept until resume' : ''})`,
                 ...result.lines.map((l) => `  ${l}`),
-              ].join('\n') + '\n',
+              ].join('\n')}\n`,
           );
         });
       });

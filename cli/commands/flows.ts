@@ -54,19 +54,10 @@ export function registerFlows(program: Command, ctx: CliContext): void {
             const support = listBackfillSupport(target);
             emit(ctx, globals, support, () =>
               table(
-                [
-                  { header: 'FLOW' },
-                  { header: 'SOURCE' },
-                  { header: 'BACKFILL' },
-                  { header: 'WHY / WHAT IT COVERS', flexible: true },
-                ],
-                support.map((s) => [
-                  s.flowId,
-                  s.sourceId ?? '(webhooks only)',
-                  s.supported ? 'yes' : 'no',
-                  s.note,
-                ]),
+                [{ header: 'FLOW' }, { header: 'SOURCE' }, { header: 'BACKFILL' }],
+                support.map((s) => [s.flowId, s.sourceId ?? '(webhooks only)', s.supported ? 'yes' : 'no']),
                 ctx.io.columns,
+                support.map((s) => s.note),
               ),
             );
             if (!options.list)
@@ -117,7 +108,7 @@ export function registerFlows(program: Command, ctx: CliContext): void {
             globals,
             result,
             () =>
-              [
+              `${[
                 `${result.dryRun ? 'Dry run: found' : 'Backfilled'} ${flowId} (${result.sourceId}) from ${result.from} to ${result.to}: ${result.events} event(s) found, ${result.enqueued} enqueued, ${result.skipped} record(s) skipped.`,
                 ...result.summaries.map((s) => `  ${s}`),
                 ...(result.note ? [`Note: ${result.note}`] : []),
@@ -127,7 +118,7 @@ export function registerFlows(program: Command, ctx: CliContext): void {
                 ...(result.enqueued > 0
                   ? [`Follow them: npx millwright runs --flow ${flowId} --since 10m`]
                   : []),
-              ].join('\n') + '\n',
+              ].join('\n')}\n`,
           );
         });
       },
@@ -212,22 +203,20 @@ export function registerFlows(program: Command, ctx: CliContext): void {
                 ? `  ${w.vendor} ${w.method} ${w.url}${w.body !== undefined ? `\n    ${JSON.stringify(w.body)}` : ''}`
                 : `  state ${w.operation} ${w.key}`,
             );
-            return (
-              [
-                `${result.dryRun ? 'Dry run of' : 'Ran'} ${result.event.type} ${result.event.id}${result.originalId ? ` (a fresh id for ${result.originalId})` : ''} through ${flowId}`,
-                `Outcome: ${result.result.outcome}: ${result.result.message}`,
-                ...('effects' in result.result && result.result.effects
-                  ? [
-                      `Effects: ${Object.entries(result.result.effects)
-                        .map(([k, v]) => `${k}=${v}`)
-                        .join(', ')}`,
-                    ]
-                  : []),
-                ...(result.dryRun
-                  ? [writes.length > 0 ? 'Writes recorded, not sent:' : 'No writes.', ...writes]
-                  : []),
-              ].join('\n') + '\n'
-            );
+            return `${[
+              `${result.dryRun ? 'Dry run of' : 'Ran'} ${result.event.type} ${result.event.id}${result.originalId ? ` (a fresh id for ${result.originalId})` : ''} through ${flowId}`,
+              `Outcome: ${result.result.outcome}: ${result.result.message}`,
+              ...('effects' in result.result && result.result.effects
+                ? [
+                    `Effects: ${Object.entries(result.result.effects)
+                      .map(([k, v]) => `${k}=${v}`)
+                      .join(', ')}`,
+                  ]
+                : []),
+              ...(result.dryRun
+                ? [writes.length > 0 ? 'Writes recorded, not sent:' : 'No writes.', ...writes]
+                : []),
+            ].join('\n')}\n`;
           });
           if (
             result.result.outcome === 'failed' ||

@@ -62,7 +62,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
                 { header: 'WHEN' },
                 { header: 'FLOW' },
                 { header: 'OUTCOME' },
-                { header: 'EVENT', flexible: true },
+                { header: 'EVENT' },
                 ...(subject ? [{ header: 'SUBJECT' }] : []),
                 { header: 'EFFECTS' },
               ],

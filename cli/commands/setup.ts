@@ -68,7 +68,7 @@ export function registerSetup(program: Command, ctx: CliContext): void {
         emit(ctx, globals, hooks, () =>
           hooks.length === 0
             ? 'No enabled flow receives webhooks.\n'
-            : hooks
+            : `${hooks
                 .map((h) =>
                   [
                     `${h.name}${h.registrable ? ` (npx millwright webhooks register ${h.vendor})` : ''}`,
@@ -81,7 +81,7 @@ export function registerSetup(program: Command, ctx: CliContext): void {
                       : []),
                   ].join('\n'),
                 )
-                .join('\n\n') + '\n',
+                .join('\n\n')}\n`,
         );
       });
     });
@@ -100,7 +100,7 @@ export function registerSetup(program: Command, ctx: CliContext): void {
           globals,
           result,
           () =>
-            [
+            `${[
               result.registered
                 ? `${vendor}: webhook ${result.action}${result.id ? ` (${result.id})` : ''} for ${result.url}`
                 : result.action
@@ -108,7 +108,7 @@ export function registerSetup(program: Command, ctx: CliContext): void {
                   : `${vendor}: no API to register webhooks; do it by hand:`,
               ...result.details.map((d) => `  ${d}`),
               ...result.steps.map((s, i) => `  ${i + 1}. ${s}`),
-            ].join('\n') + '\n',
+            ].join('\n')}\n`,
         );
       });
     });

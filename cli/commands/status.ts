@@ -71,7 +71,7 @@ function render(report: StatusReport, now: Date, width: number, wallNow = new Da
     lines.push(
       '\nLast error per flow\n',
       table(
-        [{ header: 'FLOW' }, { header: 'WHEN' }, { header: 'OUTCOME' }, { header: 'EVENT', flexible: true }],
+        [{ header: 'FLOW' }, { header: 'WHEN' }, { header: 'OUTCOME' }, { header: 'EVENT' }],
         errors.map((f) => {
           const e = f.lastError as NonNullable<typeof f.lastError>;
           return [f.flowId, ago(e.at, now), e.outcome, e.eventId];

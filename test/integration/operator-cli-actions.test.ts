@@ -66,7 +66,7 @@ describe('millwright dlq', () => {
     const list = await cli('dlq', 'list', DM_FLOW);
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/^EVENT\s+TYPE\s+SUBJECT\s+AGE$/m);
-    expect(list.out).toMatch(/^    reason: DeepomaticApiError: .*-> 400/m);
+    expect(list.out).toMatch(/^ {4}reason: DeepomaticApiError: .*-> 400/m);
     expect(list.out).toContain(workOrder);
     expect(list.out).toMatch(/400/);
 
