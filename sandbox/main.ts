@@ -154,6 +154,7 @@ async function main(): Promise<void> {
       ? `  curl -XPOST ${sandbox.simulators.machinemetrics.url}/_sandbox/machines/0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c/down -H 'content-type: application/json' -d '{"at":"${new Date(Date.now() - 20 * 60_000).toISOString()}"}'`
       : '',
     sandbox.simulators.upkeep ? `  curl ${sandbox.simulators.upkeep.url}/_sandbox/state` : '',
+    `Operate it from another terminal: npx millwright status, npx millwright runs --since 1h${flags.dataDir === DEFAULT_DATA_DIR ? '' : ` (add --sandbox ${flags.dataDir})`}`,
     'Ctrl-C to stop.',
     '',
   ];

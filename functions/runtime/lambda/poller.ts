@@ -18,7 +18,22 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
   const deps = trigger.source.connect(env);
   const queueUrl = requireEnv('QUEUE_URL');
   const queue = sqsQueue();
-  return middy((_event: ScheduledEvent) =>
-    runPoll({ flow, trigger, config, env, queue, queueUrl, deps }),
-  ).use(injectLambdaContext(logger, { resetKeys: true }));
+  return middy(async (_event: ScheduledEvent) => {
+    // `millwright pause` disables the schedule; a later `cdk deploy` may enable it again, so the
+    // flag in the table has the last word (one GetItem per tick): a paused flow's watermark stays.
+    if ((await env.state.getFlowControl(flow.id))?.paused) {
+      env.log.info(
+        `${flow.id}/${trigger.source.id}: flow paused (millwright resume ${flow.id}); not polling`,
+      );
+      return {
+        source: trigger.source.id,
+        steps: 0,
+        events: 0,
+        skipped: 0,
+        summaries: [],
+        stoppedBy: 'paused',
+      };
+    }
+    return runPoll({ flow, trigger, config, env, queue, queueUrl, deps });
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
 }
