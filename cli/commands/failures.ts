@@ -242,6 +242,10 @@ export function registerFailures(program: Command, ctx: CliContext): void {
       'clear an unconfirmed send (the key in the check text) so the replayed event sends again; only after checking the vendor has no such record',
     )
     .option('-y, --yes', 'do not ask for confirmation')
+    .addHelpText(
+      'after',
+      '\nExample (the key is quoted in the parked event\'s check, see: npx millwright parked list):\n  npx millwright repair forget-send "<key from the check>" --yes\n',
+    )
     .action(async (key: string, options: { yes?: boolean }, command: Command) => {
       await withTarget(ctx, command, async (target, globals) => {
         await confirmed(
@@ -264,6 +268,10 @@ export function registerFailures(program: Command, ctx: CliContext): void {
       'record that a Deepomatic work order found by hand belongs to an UpKeep work order, so the replay does not create another',
     )
     .option('-y, --yes', 'do not ask for confirmation')
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx millwright repair adopt-deepomatic upkeep-work-order-to-deepomatic-validation WoMill0001 3f2c9a1e-0000-4000-8000-000000000001 --yes\n',
+    )
     .action(
       async (
         flowId: string,
