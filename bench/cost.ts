@@ -64,8 +64,15 @@ function countRequests(sandbox: Sandbox, counters: Counters): void {
     (next, context) => async (args) => {
       const input = args.input as {
         RequestItems?: Record<string, { Keys?: unknown[] } | unknown[]>;
+        Key?: { sk?: string | { S?: string } };
       };
       const name = context.commandName ?? '';
+      // The sandbox's event-source loop reads each flow's pause flag (a Lambda event source
+      // mapping is switched off instead): not a per-event cost in AWS.
+      const sk = input.Key?.sk;
+      if (name === 'GetItemCommand' && (sk === 'CONTROL' || (typeof sk === 'object' && sk.S === 'CONTROL'))) {
+        return next(args);
+      }
       const items = Object.values(input.RequestItems ?? {});
       if (name === 'BatchGetItemCommand') {
         counters.dynamoReads += items.reduce(
