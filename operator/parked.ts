@@ -58,16 +58,16 @@ export interface ParkedResult {
 const withoutBody = ({ body: _, ...rest }: Parked) => rest;
 
 /**
- * Put parked events back on their flow's queue (`via=replay`), then clear them: send before
- * remove, so a crash in between replays one twice at worst, which the flow's claims absorb.
+ * Act on the chosen parked events of a flow, one at a time: `act` (send, or nothing), then clear the
+ * item, then the run-log entry. A dry run only says what would be chosen.
  */
-export async function replayParked(
+async function actOnParked(
   target: Target,
   flowId: string,
   ids: readonly string[],
-  options: { dryRun?: boolean; by?: string; now?: () => Date } = {},
+  options: { dryRun?: boolean; now?: () => Date },
+  step: { act(p: Parked): Promise<void>; outcome: string; message: string; via?: string },
 ): Promise<ParkedResult> {
-  const flow = flowOf(target, flowId);
   const { selected, notFound } = selectParked(await target.state.listParked(flowId, MAX_PARKED), ids);
   const result: ParkedResult = {
     selected: selected.length,
@@ -80,7 +80,7 @@ export async function replayParked(
   const now = options.now ?? (() => new Date());
   for (const p of selected) {
     const at = now().toISOString();
-    await sendReplay(target, flow, p.body);
+    await step.act(p);
     await target.state.removeParked(flowId, p.id);
     result.done++;
     await target.state.appendRun({
@@ -88,13 +88,32 @@ export async function replayParked(
       eventId: p.eventId,
       eventType: p.eventType,
       ...(p.subject ? { subject: p.subject } : {}),
-      outcome: 'replayed',
-      message: `replayed from the parked events${byWhom(options.by)}`,
+      outcome: step.outcome,
+      message: step.message,
       at,
-      via: 'replay',
+      ...(step.via ? { via: step.via } : {}),
     });
   }
   return result;
+}
+
+/**
+ * Put parked events back on their flow's queue (`via=replay`), then clear them: send before
+ * remove, so a crash in between replays one twice at worst, which the flow's claims absorb.
+ */
+export async function replayParked(
+  target: Target,
+  flowId: string,
+  ids: readonly string[],
+  options: { dryRun?: boolean; by?: string; now?: () => Date } = {},
+): Promise<ParkedResult> {
+  const flow = flowOf(target, flowId);
+  return actOnParked(target, flowId, ids, options, {
+    act: (p) => sendReplay(target, flow, p.body),
+    outcome: 'replayed',
+    message: `replayed from the parked events${byWhom(options.by)}`,
+    via: 'replay',
+  });
 }
 
 /** Drop parked events for good, with the operator's reason in the run log. */
@@ -106,30 +125,11 @@ export async function discardParked(
 ): Promise<ParkedResult> {
   flowOf(target, flowId);
   if (!options.reason.trim()) throw new ParkedEventError('say why the events are discarded (--reason)');
-  const { selected, notFound } = selectParked(await target.state.listParked(flowId, MAX_PARKED), ids);
-  const result: ParkedResult = {
-    selected: selected.length,
-    done: 0,
-    notFound,
-    dryRun: options.dryRun === true,
-    events: selected.map(withoutBody),
-  };
-  if (options.dryRun) return result;
-  const now = options.now ?? (() => new Date());
-  for (const p of selected) {
-    await target.state.removeParked(flowId, p.id);
-    result.done++;
-    await target.state.appendRun({
-      flowId,
-      eventId: p.eventId,
-      eventType: p.eventType,
-      ...(p.subject ? { subject: p.subject } : {}),
-      outcome: 'discarded',
-      message: `discarded${byWhom(options.by)}: ${options.reason.trim()}`,
-      at: now().toISOString(),
-    });
-  }
-  return result;
+  return actOnParked(target, flowId, ids, options, {
+    act: async () => undefined,
+    outcome: 'discarded',
+    message: `discarded${byWhom(options.by)}: ${options.reason.trim()}`,
+  });
 }
 
 /**

@@ -156,82 +156,59 @@ export function registerFailures(program: Command, ctx: CliContext): void {
         );
       });
     });
-  parked
-    .command('replay <flow>')
-    .description("put parked events back on the flow's queue (do what their check says first)")
-    .requiredOption('--id <id...>', 'event ids or parked ids')
-    .option('--dry-run', 'show what would be replayed; change nothing')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .addHelpText(
-      'after',
-      '\nExample:\n  npx millwright parked replay upkeep-work-order-to-deepomatic-validation --id <event id> --yes\n',
-    )
-    .action(
-      async (
-        flowId: string,
-        options: { id: string[]; dryRun?: boolean; yes?: boolean },
-        command: Command,
-      ) => {
-        await withTarget(ctx, command, async (target, globals) => {
-          if (!options.dryRun)
-            await confirmed(ctx, options.yes, `Replay ${options.id.length} parked event(s) of ${flowId}?`);
-          const result = await replayParked(target, flowId, options.id, {
-            ...(options.dryRun ? { dryRun: true } : {}),
-            by: operatorName(),
-            now: ctx.now,
-          });
-          emit(
-            ctx,
-            globals,
-            result,
-            () =>
-              `${result.dryRun ? 'Dry run: would replay' : 'Replayed'} ${result.dryRun ? result.selected : result.done} parked event(s) of ${flowId}.${result.notFound.length > 0 ? ` Not parked: ${result.notFound.join(', ')}.` : ''}\n`,
-          );
-          if (result.selected === 0) ctx.result.code = EXIT.notFound;
-        });
-      },
-    );
-  parked
-    .command('discard <flow>')
-    .description('drop parked events for good, with the reason (kept in the run log)')
-    .requiredOption('--id <id...>', 'event ids or parked ids')
-    .requiredOption('--reason <text>', 'why (e.g. "work order found in UpKeep, nothing missing")')
-    .option('--dry-run', 'show what would be discarded; change nothing')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .addHelpText(
-      'after',
-      '\nExample:\n  npx millwright parked discard machinemetrics-downtime-to-upkeep-work-order --id <event id> --reason "note found in UpKeep" --yes\n',
-    )
-    .action(
-      async (
-        flowId: string,
-        options: { id: string[]; reason: string; dryRun?: boolean; yes?: boolean },
-        command: Command,
-      ) => {
-        await withTarget(ctx, command, async (target, globals) => {
-          if (!options.dryRun)
-            await confirmed(
+  // replay and discard: the same choice of parked events, confirmation and report.
+  for (const verb of ['replay', 'discard'] as const) {
+    const replay = verb === 'replay';
+    const sub = parked
+      .command(`${verb} <flow>`)
+      .description(
+        replay
+          ? "put parked events back on the flow's queue (do what their check says first)"
+          : 'drop parked events for good, with the reason (kept in the run log)',
+      )
+      .requiredOption('--id <id...>', 'event ids or parked ids');
+    if (!replay)
+      sub.requiredOption('--reason <text>', 'why (e.g. "work order found in UpKeep, nothing missing")');
+    sub
+      .option('--dry-run', `show what would be ${replay ? 'replayed' : 'discarded'}; change nothing`)
+      .option('-y, --yes', 'do not ask for confirmation')
+      .addHelpText(
+        'after',
+        replay
+          ? '\nExample:\n  npx millwright parked replay upkeep-work-order-to-deepomatic-validation --id <event id> --yes\n'
+          : '\nExample:\n  npx millwright parked discard machinemetrics-downtime-to-upkeep-work-order --id <event id> --reason "note found in UpKeep" --yes\n',
+      )
+      .action(
+        async (
+          flowId: string,
+          options: { id: string[]; reason?: string; dryRun?: boolean; yes?: boolean },
+          command: Command,
+        ) => {
+          await withTarget(ctx, command, async (target, globals) => {
+            if (!options.dryRun) {
+              await confirmed(
+                ctx,
+                options.yes,
+                `${replay ? 'Replay' : 'Discard'} ${options.id.length} parked event(s) of ${flowId}${replay ? '' : ' for good'}?`,
+              );
+            }
+            const common = { ...(options.dryRun ? { dryRun: true } : {}), by: operatorName(), now: ctx.now };
+            const result = replay
+              ? await replayParked(target, flowId, options.id, common)
+              : await discardParked(target, flowId, options.id, { ...common, reason: options.reason ?? '' });
+            const done = replay ? 'Replayed' : 'Discarded';
+            emit(
               ctx,
-              options.yes,
-              `Discard ${options.id.length} parked event(s) of ${flowId} for good?`,
+              globals,
+              result,
+              () =>
+                `${result.dryRun ? `Dry run: would ${verb}` : done} ${result.dryRun ? result.selected : result.done} parked event(s) of ${flowId}.${result.notFound.length > 0 ? ` Not parked: ${result.notFound.join(', ')}.` : ''}\n`,
             );
-          const result = await discardParked(target, flowId, options.id, {
-            reason: options.reason,
-            ...(options.dryRun ? { dryRun: true } : {}),
-            by: operatorName(),
-            now: ctx.now,
+            if (result.selected === 0) ctx.result.code = EXIT.notFound;
           });
-          emit(
-            ctx,
-            globals,
-            result,
-            () =>
-              `${result.dryRun ? 'Dry run: would discard' : 'Discarded'} ${result.dryRun ? result.selected : result.done} parked event(s) of ${flowId}.${result.notFound.length > 0 ? ` Not parked: ${result.notFound.join(', ')}.` : ''}\n`,
-          );
-          if (result.selected === 0) ctx.result.code = EXIT.notFound;
-        });
-      },
-    );
+        },
+      );
+  }
 
   const repair = program
     .command('repair')

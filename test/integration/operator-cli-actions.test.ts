@@ -8,6 +8,7 @@ import { runCli } from '../../cli/main.ts';
 import { bufferIo } from '../../cli/output.ts';
 import { FLOW_ID as MM_FLOW } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
 import { FLOW_ID as DM_FLOW } from '../../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
+import { listExamples } from '../../operator/examples.ts';
 import { sandboxTarget } from '../../operator/sandbox-target.ts';
 import { MACHINES, postJson, sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
@@ -98,6 +99,65 @@ describe('millwright dlq', () => {
     expect(again.code).toBe(4);
     expect(again.out).toContain('Not in the dead-letter queue: no-such-event');
     expect(deepomaticFor(workOrder)).toHaveLength(1);
+  });
+});
+
+describe('millwright parked', () => {
+  it('lists parked events with their check, replays one through the flow and discards another with a reason', async () => {
+    const [example] = listExamples(DM_FLOW);
+    if (!example) throw new Error(`no example event for ${DM_FLOW}`);
+    const park = (id: string) =>
+      sandbox.state.parkEvent({
+        flowId: DM_FLOW,
+        eventId: id,
+        eventType: example.event.type,
+        reason: 'no answer to the create',
+        check: 'look for the work order in Deepomatic',
+        body: JSON.stringify({ ...example.event, id }),
+        at: sandbox.clock.now().toISOString(),
+      });
+    await park('parked-replay');
+    await park('parked-discard');
+    const list = await cli('parked', 'list');
+    expect(list.out).toContain('check: look for the work order in Deepomatic');
+    expect(list.out).toContain('parked-replay');
+
+    expect((await cli('parked', 'replay', DM_FLOW, '--id', 'parked-replay', '--yes')).out).toContain(
+      'Replayed 1 parked event(s)',
+    );
+    await sandbox.settle();
+    const replayed = await json<{ entries: { outcome: string; via?: string }[] }>(
+      'runs',
+      '--flow',
+      DM_FLOW,
+      '--limit',
+      '500',
+    );
+    const story = (await json<{ attempts: { outcome: string; via?: string }[] }>('show', 'parked-replay'))
+      .attempts;
+    // The sandbox clock stands still here: the replay and the flow's run share a timestamp.
+    expect(story.map((a) => a.outcome)).toContain('replayed');
+    expect(story.length).toBeGreaterThanOrEqual(2);
+    expect(story.every((a) => a.via === 'replay')).toBe(true);
+    expect(replayed.entries.length).toBeGreaterThan(0);
+
+    const noReason = await cli('parked', 'discard', DM_FLOW, '--id', 'parked-discard', '--yes');
+    expect(noReason.code).toBe(2);
+    const discard = await cli(
+      'parked',
+      'discard',
+      DM_FLOW,
+      '--id',
+      'parked-discard',
+      '--reason',
+      'found it in Deepomatic',
+      '--yes',
+    );
+    expect(discard.out).toContain('Discarded 1 parked event(s)');
+    expect(
+      (await json<{ attempts: { message: string }[] }>('show', 'parked-discard')).attempts[0]?.message,
+    ).toContain('found it in Deepomatic');
+    expect(await json<unknown[]>('parked', 'list')).toEqual([]);
   });
 });
 
