@@ -4,32 +4,17 @@
  * nothing; test-event, examples, discover and webhooks answer from the same sandbox.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { runCli } from '../../cli/main.ts';
-import { bufferIo } from '../../cli/output.ts';
 import { FLOW_ID as MM_FLOW } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
 import { FLOW_ID as DM_FLOW } from '../../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
 import { listExamples } from '../../operator/examples.ts';
-import { sandboxTarget } from '../../operator/sandbox-target.ts';
 import { MACHINES, postJson, sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
+import { sandboxCli } from '../support/cli.ts';
 import { startTestSandbox, templateSecrets } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
 
-async function cli(...argv: string[]) {
-  const io = bufferIo(400);
-  const code = await runCli(argv, {
-    io,
-    now: () => sandbox.clock.now(),
-    openTarget: async () => sandboxTarget(sandbox),
-  });
-  return { code, out: io.stdout.join(''), err: io.stderr.join('') };
-}
-const json = async <T>(...argv: string[]): Promise<T> => {
-  const { code, out, err } = await cli('--json', ...argv);
-  if (code !== 0) throw new Error(`millwright ${argv.join(' ')} exited ${code}: ${err}`);
-  return JSON.parse(out) as T;
-};
+const { cli, json } = sandboxCli(() => sandbox);
 
 const deepomatic = () => sandbox.simulators.deepomatic as NonNullable<Sandbox['simulators']['deepomatic']>;
 const upkeep = () => sandbox.simulators.upkeep as NonNullable<Sandbox['simulators']['upkeep']>;

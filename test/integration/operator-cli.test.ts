@@ -3,26 +3,15 @@
  * with the target opened from the running sandbox instead of .sandbox/endpoints.json.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { runCli } from '../../cli/main.ts';
-import { bufferIo } from '../../cli/output.ts';
 import { FLOW_ID } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
-import { sandboxTarget } from '../../operator/sandbox-target.ts';
 import { MACHINES, sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
+import { sandboxCli } from '../support/cli.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
 
-/** Run one command; its exit code, stdout and stderr. */
-async function cli(...argv: string[]) {
-  const io = bufferIo(400);
-  const code = await runCli(argv, {
-    io,
-    now: () => sandbox.clock.now(),
-    openTarget: async () => sandboxTarget(sandbox),
-  });
-  return { code, out: io.stdout.join(''), err: io.stderr.join('') };
-}
+const { cli } = sandboxCli(() => sandbox);
 
 beforeAll(async () => {
   sandbox = await startTestSandbox();
