@@ -19,6 +19,8 @@ export const OUTPUT_KEYS = {
   operatorVersion: 'OperatorVersion',
   /** The webhook API's URL, without a trailing slash. */
   apiUrl: 'ApiUrl',
+  /** A console link to the CloudWatch dashboard. */
+  dashboardUrl: 'DashboardUrl',
 } as const;
 
 /** Every root output whose key starts with this is one flow's (the operator parses them all). */

@@ -155,7 +155,7 @@ export class MillwrightStack extends Stack {
         // The URL token is the one route parameter so far (UpKeep's, from its secret's webhookToken).
         const fill = params.map(
           (p) =>
-            `replace {${p}} with the webhook${p.charAt(0).toUpperCase()}${p.slice(1)} field of secret ${secretName}`,
+            `replace {${p}} with the webhook${p.charAt(0).toUpperCase()}${p.slice(1)} field of secret ${secretName} (npx millwright --stack ${this.stackName} webhooks urls --show-secrets prints the full URL)`,
         );
         output(
           webhookOutputKey(receiver.vendor),
@@ -163,6 +163,15 @@ export class MillwrightStack extends Stack {
           `Webhook URL for ${receiver.vendor}${fill.length > 0 ? `: ${fill.join('; ')}` : ''}.`,
         );
       }
+    }
+
+    const dashboard = this.node.tryFindChild('Dashboard');
+    if (dashboard instanceof cloudwatch.Dashboard) {
+      output(
+        OUTPUT_KEYS.dashboardUrl,
+        `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${dashboard.dashboardName}`,
+        'The CloudWatch dashboard: per flow, queue and dead-letter queue depth, worker errors and duration.',
+      );
     }
 
     for (const [flowId, worker] of this.workers) {

@@ -285,7 +285,16 @@ describe('stack outputs (what millwright --stack reads)', () => {
     expect(symbolic(upkeep.Value)).toMatch(/\/webhooks\/upkeep\/\{token\}$/);
     expect(upkeep.Description).toContain('webhookToken');
     expect(upkeep.Description).toContain(SECRET_NAMES.upkeep);
+    // The command that prints the full URL, token filled in.
+    expect(upkeep.Description).toContain('webhooks urls --show-secrets');
     expect(output('WebhookUrlMachinemetrics').Description).not.toContain('replace');
+  });
+
+  it('links the CloudWatch dashboard', () => {
+    const [dashboardId] = only(ofType('AWS::CloudWatch::Dashboard'), 'dashboard');
+    expect(symbolic(output('DashboardUrl').Value)).toBe(
+      `https://<ref:AWS::Region>.console.aws.amazon.com/cloudwatch/home?region=<ref:AWS::Region>#dashboards:name=<ref:${dashboardId}>`,
+    );
   });
 
   it("gives each flow's queue, DLQ, worker and schedules as one JSON output", () => {
