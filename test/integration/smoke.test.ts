@@ -3,8 +3,12 @@
  * wrong UpKeep password (rotated in the local Secrets Manager, the simulator keeping the real one)
  * fails UpKeep's auth check by name, with exit code 1. Nothing the checks do moves a watermark.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sandboxTarget } from '../../operator/sandbox-target.ts';
 import type { SmokeReport } from '../../operator/smoke.ts';
+import { smokeCheck } from '../../operator/smoke.ts';
 import { sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
 import { sandboxCli } from '../support/cli.ts';
@@ -73,6 +77,28 @@ describe('millwright smoke', () => {
       expect(report.ok).toBe(false);
     } finally {
       sandbox.secrets.set('millwright/upkeep', good);
+    }
+  });
+
+  it('fails each webhook check when the ingress accepts unsigned requests (answers 200)', async () => {
+    const open = createServer((_req, res) => res.writeHead(200).end('{}'));
+    await new Promise<void>((resolve) => open.listen(0, '127.0.0.1', resolve));
+    const target = {
+      ...sandboxTarget(sandbox),
+      ingressUrl: `http://127.0.0.1:${(open.address() as AddressInfo).port}`,
+    };
+    try {
+      const report = await smokeCheck(target);
+      const webhooks = report.checks.filter((c) => c.kind === 'webhook');
+      expect(webhooks.length).toBe(3);
+      for (const c of webhooks) {
+        expect(c.ok).toBe(false);
+        expect(c.detail).toMatch(/answered 200 to an unsigned request \(expected 401\)/);
+      }
+      expect(report.ok).toBe(false);
+    } finally {
+      target.close();
+      await new Promise((resolve) => open.close(resolve));
     }
   });
 
