@@ -16,6 +16,7 @@ import { registerFailures } from './commands/failures.ts';
 import { registerFlows } from './commands/flows.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerSetup } from './commands/setup.ts';
+import { registerSmoke } from './commands/smoke.ts';
 import { registerStatus } from './commands/status.ts';
 import { type CliContext, CliError, EXIT, type GlobalOptions } from './context.ts';
 import { InputError, type Io, processIo } from './output.ts';
@@ -75,6 +76,7 @@ Examples:
   registerFailures(program, ctx);
   registerFlows(program, ctx);
   registerSetup(program, ctx);
+  registerSmoke(program, ctx);
   return program;
 }
 

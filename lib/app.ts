@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { checkDeployable } from '../functions/config/deploy-checks.ts';
 import { type Deployment, loadDeployment } from '../functions/config/deployment.ts';
 import type { AnyFlow } from '../functions/core/flow.ts';
 import { flows } from '../functions/flows/index.ts';
@@ -43,6 +44,7 @@ export function buildApp(
     configPath ?? (app.node.tryGetContext('config') as string | undefined) ?? DEFAULT_CONFIG,
   );
   const deployment = loadDeployment(path, options.registry ?? flows);
+  checkDeployable(deployment, path);
   const stack = new MillwrightStack(app, deployment.name, { deployment, entriesDir: options.entriesDir });
   const nag = app.node.tryGetContext('nag') as unknown;
   if (nag === true || nag === 'true')

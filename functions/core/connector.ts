@@ -147,6 +147,11 @@ export interface ConnectorDefinition<
   discover?: (env: RuntimeEnv) => Promise<DiscoveredList[]>;
   /** Why `discover` is absent (the API has no list endpoint for what the config needs, ...). */
   discoverUnavailable?: string;
+  /**
+   * `millwright smoke`: one cheap authenticated read (nothing written) that proves the configured
+   * account accepts the secret's credentials; resolves to a line saying what was read.
+   */
+  probe?: (env: RuntimeEnv) => Promise<string>;
   /** `millwright webhooks`: how the vendor is told where to send webhooks (with `webhook`). */
   webhookSetup?: WebhookSetup<Settings, Secret>;
 }

@@ -26,6 +26,10 @@ export const connector = defineConnector({
   events: clickMaintPartsEvents,
   examples: clickMaintExamples,
   dryRun: clickMaintDryRun,
+  probe: async (env) => {
+    const entities = await connectClickMaint(env).listEntities();
+    return `listed entities: ${entities.length}`;
+  },
   simulator: {
     sandboxSecret: { apiKey: 'sandbox-click-maint-api-key' },
     async start({ settings, secret, port, clock, store, options }) {

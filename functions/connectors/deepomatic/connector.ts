@@ -20,6 +20,11 @@ export const connector = defineConnector({
   events: deepomaticEvents,
   examples: deepomaticExamples,
   dryRun: deepomaticDryRun,
+  probe: async (env) => {
+    // No list endpoint: a GET of an id that does not exist answers 404 once the token is accepted.
+    const found = await connectDeepomatic(env).getWorkOrder('millwright-smoke-probe');
+    return `read a work order by id (${found ? 'found' : 'not found, as expected'})`;
+  },
   simulator: {
     sandboxSecret: { apiKey: 'sandbox-deepomatic-api-key' },
     async start({ settings, secret, port, clock, store, options }) {

@@ -25,6 +25,15 @@ export const connector = defineConnector({
   events: machineMetricsEvents,
   examples: machineMetricsExamples,
   dryRun: machineMetricsDryRun,
+  probe: async (env) => {
+    // A one-hour downtime report: the cheapest authenticated read the API has (no machine list).
+    const end = env.now();
+    const machines = await connectMachineMetrics(env).reportedMachines({
+      start: new Date(end.getTime() - 3_600_000),
+      end,
+    });
+    return `downtime report of the last hour: ${machines.length} machine(s)`;
+  },
   simulator: {
     sandboxSecret: { apiKey: 'sandbox-mm-api-key', webhookSecret: 'sandbox-mm-webhook-secret' },
     async start({ settings, secret, port, clock, store, ingressUrl, options }) {

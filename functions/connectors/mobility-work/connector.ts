@@ -22,6 +22,10 @@ export const connector = defineConnector({
   events: mobilityWorkEvents,
   examples: mobilityWorkExamples,
   dryRun: mobilityWorkDryRun,
+  probe: async (env) => {
+    await connectMobilityWork(env).getNetworkSettings();
+    return 'read the network settings';
+  },
   simulator: {
     sandboxSecret: {
       apiKey: '913a8f7cef6ff084f1635511b9c7d07c3bab2816',

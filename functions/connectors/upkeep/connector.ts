@@ -23,6 +23,10 @@ export const connector = defineConnector({
   events: { ...upkeepWebhookEvents, ...upkeepPartsEvents },
   examples: upkeepExamples,
   dryRun: upkeepDryRun,
+  probe: async (env) => {
+    const page = await connectUpKeep(env).listParts({ limit: 1 });
+    return `listed parts (limit 1): ${page.items.length} returned`;
+  },
   simulator: {
     sandboxSecret: {
       email: 'integration@plant.example',

@@ -1,0 +1,43 @@
+/**
+ * What a deployed stack needs beyond what the schema checks (`cdk synth`/`deploy` only: the sandbox
+ * and tests may run a config that maps nothing). A real plant must enable at least one flow, and a
+ * downtime flow must map at least one machine: with an empty `machines` map (and unmapped machines
+ * skipped) it deploys a poller that can never do anything, which looks like a working flow.
+ */
+import { ConfigError } from '../core/errors.ts';
+import type { Deployment } from './deployment.ts';
+
+export interface DeployProblem {
+  path: string;
+  message: string;
+}
+
+export function deployProblems(deployment: Deployment): DeployProblem[] {
+  const problems: DeployProblem[] = [];
+  if (deployment.enabled.length === 0) {
+    problems.push({ path: 'flows', message: 'a deployment must enable at least one flow' });
+  }
+  for (const { flow, config } of deployment.enabled) {
+    const c = config as { machines?: Record<string, unknown>; unmappedMachines?: string };
+    // The downtime flows key their mapping by `machines`; `default-asset` sends unmapped ones somewhere.
+    if (
+      c.machines !== undefined &&
+      Object.keys(c.machines).length === 0 &&
+      c.unmappedMachines !== 'default-asset'
+    ) {
+      problems.push({
+        path: `flows.${flow.id}.machines`,
+        message:
+          'an enabled flow must map at least one machine (MachineMetrics machine UUID -> target); list them with `npx millwright discover machinemetrics`',
+      });
+    }
+  }
+  return problems;
+}
+
+/** Throws a ConfigError naming every path a deployment still lacks. */
+export function checkDeployable(deployment: Deployment, source: string): void {
+  const problems = deployProblems(deployment);
+  const [first] = problems;
+  if (first) throw new ConfigError(first.path, first.message, { source, problems });
+}
