@@ -15,6 +15,7 @@ import { type Target, UnknownFlowError } from '../operator/target.ts';
 import { registerFailures } from './commands/failures.ts';
 import { registerFlows } from './commands/flows.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerSecrets } from './commands/secrets.ts';
 import { registerSetup } from './commands/setup.ts';
 import { registerStatus } from './commands/status.ts';
 import { type CliContext, CliError, EXIT, type GlobalOptions } from './context.ts';
@@ -75,6 +76,7 @@ Examples:
   registerFailures(program, ctx);
   registerFlows(program, ctx);
   registerSetup(program, ctx);
+  registerSecrets(program, ctx);
   return program;
 }
 
