@@ -15,6 +15,7 @@ import { type Target, UnknownFlowError } from '../operator/target.ts';
 import { registerFailures } from './commands/failures.ts';
 import { registerFlows } from './commands/flows.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerSecrets } from './commands/secrets.ts';
 import { registerSetup } from './commands/setup.ts';
 import { registerSmoke } from './commands/smoke.ts';
 import { registerStatus } from './commands/status.ts';
@@ -77,6 +78,7 @@ Examples:
   registerFlows(program, ctx);
   registerSetup(program, ctx);
   registerSmoke(program, ctx);
+  registerSecrets(program, ctx);
   return program;
 }
 

@@ -51,10 +51,8 @@ function buildTarget(parts: SandboxParts): Target {
     if (!queueUrl || !dlqUrl) continue;
     flows.set(flow.id, { flow, config, queueUrl, dlqUrl });
   }
-  const secrets = secretsManagerSource({
-    maxAgeSeconds: 300,
-    clientConfig: { endpoint: endpoints.secretsmanager, ...local },
-  });
+  const secretsClientConfig = { endpoint: endpoints.secretsmanager, ...local };
+  const secrets = secretsManagerSource({ maxAgeSeconds: 300, clientConfig: secretsClientConfig });
   return {
     kind: 'sandbox',
     label: parts.label,
@@ -65,6 +63,7 @@ function buildTarget(parts: SandboxParts): Target {
     ...(endpoints.ingress ? { ingressUrl: endpoints.ingress.replace(/\/$/, '') } : {}),
     // The sandbox's event-source mapping and scheduler read the flag in the state table themselves.
     switches: { set: async () => [] },
+    secretsClientConfig,
     env: (log) => ({ vendors: parts.vendors, secrets, state, log, now: parts.now ?? (() => new Date()) }),
     close: () => {
       dynamo.destroy();

@@ -206,6 +206,7 @@ export async function stackTarget(options: StackTargetOptions): Promise<StackTar
     return {
       kind: 'stack',
       label: `stack ${stackName} (${regionName})`,
+      secretsClientConfig: clientConfig,
       stackName,
       region: regionName,
       outputs: read.outputs,

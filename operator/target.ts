@@ -5,6 +5,7 @@
  * (status, runs, DLQ replay, backfill, pause, ...) takes a Target and nothing else, so the CLI and
  * any later front end share one implementation of each query and action.
  */
+import type { SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Deployment } from '../functions/config/deployment.ts';
 import type { AnyFlow, RuntimeEnv } from '../functions/core/flow.ts';
@@ -54,6 +55,11 @@ export interface Target {
    * discover use it.
    */
   env(log: Log): RuntimeEnv;
+  /**
+   * Where the deployment's secrets live (the sandbox's local Secrets Manager, or the stack's region
+   * with the user's credentials): `secrets generate-webhook` writes there. Absent: read-only here.
+   */
+  secretsClientConfig?: SecretsManagerClientConfig;
   /** Close the clients. */
   close(): void;
 }

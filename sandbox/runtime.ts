@@ -269,7 +269,10 @@ async function startEngines(
   await ensureStateTable(dynamo.client, tableName);
   const sqs = await startLocalSqs({ port: port(2) });
   closers.push(() => sqs.close());
-  const secrets = await startLocalSecrets(options.secrets, { port: port(3) });
+  const secrets = await startLocalSecrets(options.secrets, {
+    port: port(3),
+    ...(options.secretsFile ? { file: options.secretsFile } : {}),
+  });
   closers.push(() => secrets.close());
   return { dynamo, sqs, secrets };
 }

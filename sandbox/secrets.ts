@@ -1,10 +1,11 @@
 /**
- * A loopback stand-in for Secrets Manager's GetSecretValue, backed by a local JSON file
+ * A loopback stand-in for Secrets Manager's GetSecretValue and PutSecretValue (what
+ * `millwright secrets generate-webhook` writes with), backed by a local JSON file
  * (`{ "<secret name>": { ...secret JSON... } }`). The runtime reaches it through the real SDK path
  * (Powertools Parameters) via AWS_ENDPOINT_URL_SECRETS_MANAGER. The file is git-ignored; a
  * template with sandbox-only values is committed.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readJsonFile } from '../functions/config/json-file.ts';
@@ -54,7 +55,11 @@ export function readSecretsFile(path: string): Record<string, unknown> {
 
 export async function startLocalSecrets(
   initial: Record<string, unknown>,
-  options: { port?: number } = {},
+  options: {
+    port?: number;
+    /** Where PutSecretValue also writes (npm start's secrets file), so a restart keeps the value. */
+    file?: string;
+  } = {},
 ): Promise<LocalSecrets> {
   const secrets = new Map(Object.entries(initial));
   let requestCount = 0;
@@ -67,19 +72,19 @@ export async function startLocalSecrets(
       res.end(JSON.stringify(body));
     };
     requestCount++;
-    if (target !== 'secretsmanager.GetSecretValue') {
+    const operation = target.replace(/^secretsmanager\./, '');
+    if (operation !== 'GetSecretValue' && operation !== 'PutSecretValue') {
       send(400, { __type: 'InvalidRequestException', message: `${target} is not supported by the sandbox` });
       return;
     }
-    let secretId = '';
+    let body: { SecretId?: unknown; SecretString?: unknown };
     try {
-      secretId = String(
-        (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId?: string }).SecretId ?? '',
-      );
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
     } catch {
       send(400, { __type: 'InvalidRequestException', message: 'body is not JSON' });
       return;
     }
+    const secretId = String(body.SecretId ?? '');
     if (!secrets.has(secretId)) {
       send(400, {
         __type: 'ResourceNotFoundException',
@@ -87,8 +92,26 @@ export async function startLocalSecrets(
       });
       return;
     }
+    const arn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${secretId}-AbCdEf`;
+    if (operation === 'PutSecretValue') {
+      const value = parseSecretString(body.SecretString);
+      if (value === undefined) {
+        // The sandbox keeps JSON secrets only (every Millwright secret is a JSON object).
+        send(400, { __type: 'InvalidParameterException', message: 'SecretString must be a JSON object' });
+        return;
+      }
+      secrets.set(secretId, value);
+      if (options.file) persist(options.file, secretId, value);
+      send(200, {
+        ARN: arn,
+        Name: secretId,
+        VersionId: `sandbox-${requestCount}`,
+        VersionStages: ['AWSCURRENT'],
+      });
+      return;
+    }
     send(200, {
-      ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${secretId}-AbCdEf`,
+      ARN: arn,
       Name: secretId,
       SecretString: JSON.stringify(secrets.get(secretId)),
       VersionId: 'sandbox',
@@ -111,4 +134,23 @@ export async function startLocalSecrets(
         server.close(() => resolve());
       }),
   };
+}
+
+function parseSecretString(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One secret replaced in the secrets file, the others kept as they are on disk. */
+function persist(file: string, name: string, value: Record<string, unknown>): void {
+  const all = readSecretsFile(file);
+  all[name] = value;
+  writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
 }

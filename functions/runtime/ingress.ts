@@ -2,6 +2,8 @@
  * Webhook ingress: size check, verify (over the raw body, before parsing), parse, route, enqueue,
  * and only then acknowledge. Errors map to HTTP in this one place: 413 too large, 401 not
  * authentic, 400 malformed, 404 unknown route, 503 when enqueueing failed (the vendor retries).
+ * A vendor whose webhook credential is not configured yet gets 503 (secret unreadable) or 401
+ * (secret without the field): see core/webhook-secret.ts.
  * A rejected request touches nothing.
  *
  * Limits (core/limits.ts), checked before anything is enqueued so that AWS never refuses what we
@@ -23,6 +25,7 @@ import {
   SQS_MAX_MESSAGE_BYTES,
   tooLong,
 } from '../core/limits.ts';
+import { RECHECK_SECONDS, WebhookNotConfiguredError } from '../core/webhook-secret.ts';
 import { type EventQueue, MessageTooLargeError, messageBytes, toMessage } from './queue.ts';
 
 export interface IngressOptions {
@@ -86,6 +89,20 @@ function refuse(
   message: string,
   text = message,
 ): IngressResponse {
+  if (error instanceof WebhookNotConfiguredError) {
+    // Expected until the operator adds the credential: a warning naming secret and field, no value.
+    env.log.warn(error.message, {
+      vendor: receiver.vendor,
+      status: error.statusCode,
+      secretName: error.secretName,
+      field: error.field,
+      reason: error.reason,
+      ...(error.cause ? { cause: errorName(error.cause) } : {}),
+    });
+    const response = reply(error.statusCode, error.publicMessage);
+    if (error.statusCode === 503) response.headers['retry-after'] = String(RECHECK_SECONDS);
+    return response;
+  }
   if (error instanceof WebhookError) {
     env.log.warn(`webhook rejected: ${error.message}`, { vendor: receiver.vendor, status: error.statusCode });
     return reply(error.statusCode, error.message);
@@ -230,6 +247,19 @@ async function enqueue(
     duplicates: duplicates.length,
     ignored: [...ignored, ...unrouted],
   });
+}
+
+/**
+ * The innermost error's name (ResourceNotFoundException, AccessDeniedException under Powertools'
+ * GetParameterError), never its details.
+ */
+function errorName(error: unknown): string {
+  let name = 'unknown';
+  for (let e = error as { name?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.name === 'string') name = e.name;
+    e = e.cause as typeof e;
+  }
+  return name;
 }
 
 const isValidationError = (error: unknown) =>

@@ -36,7 +36,7 @@ import { WebhookError } from '../../core/errors.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
 import { boundedId } from '../../core/limits.ts';
 import { parseWith } from '../../core/schema.ts';
-import { readSecret } from '../../core/secrets.ts';
+import { webhookCredential } from '../../core/webhook-secret.ts';
 import {
   type MachineMetricsWebhookConfig,
   machineMetricsSecretSchema,
@@ -97,18 +97,29 @@ const unauthorized = (message: string) => new WebhookError(401, `machinemetrics 
 async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
   const config = parseMachineMetricsConfig(env.vendors.machinemetrics);
   const settings: MachineMetricsWebhookConfig = webhookSettings(config);
-  const secret = await readSecret(env.secrets, config.secretName, machineMetricsSecretSchema);
-  if (!secret.webhookSecret) {
-    throw unauthorized(
-      `no webhookSecret in secret ${config.secretName}; webhooks are refused until it is set`,
-    );
-  }
+  // 503 until the secret exists, 401 until it has a webhookSecret (core/webhook-secret.ts).
+  const credential = await webhookCredential(env, {
+    vendor: 'machinemetrics',
+    secretName: config.secretName,
+    schema: machineMetricsSecretSchema,
+    field: 'webhookSecret',
+    pick: (secret) => secret.webhookSecret,
+    generable: true,
+  });
+  // A mismatch against the cached secret is checked again against a fresh read (it may be new).
+  const matchesEither = async (matches: (secret: string) => boolean): Promise<boolean> => {
+    if (matches(credential.value)) return true;
+    const fresh = await credential.reread();
+    return fresh !== undefined && matches(fresh);
+  };
   const header = (name: string) => req.headers[name.toLowerCase()];
 
   if (settings.scheme === 'shared-secret-header') {
     const provided = header(settings.secretHeader);
     if (!provided) throw unauthorized(`missing header ${settings.secretHeader}`);
-    if (!constantTimeEqual(provided, secret.webhookSecret)) throw unauthorized('secret does not match');
+    if (!(await matchesEither((secret) => constantTimeEqual(provided, secret)))) {
+      throw unauthorized('secret does not match');
+    }
     return;
   }
 
@@ -124,12 +135,10 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
     throw unauthorized(`timestamp outside the ${settings.toleranceSeconds} s tolerance`);
   }
   if (!/^[0-9a-f]{64}$/i.test(signature)) throw unauthorized('signature is not a hex sha256 digest');
-  const expected = Buffer.from(
-    signMachineMetricsWebhook(secret.webhookSecret, timestamp, req.rawBody),
-    'hex',
-  );
-  if (!timingSafeEqual(Buffer.from(signature, 'hex'), expected))
-    throw unauthorized('signature does not match');
+  const given = Buffer.from(signature, 'hex');
+  const signedWith = (secret: string) =>
+    timingSafeEqual(given, Buffer.from(signMachineMetricsWebhook(secret, timestamp, req.rawBody), 'hex'));
+  if (!(await matchesEither(signedWith))) throw unauthorized('signature does not match');
   // The same signature means the same timestamp and body (HMAC): MachineMetrics resending a
   // delivery whose answer it did not get. Accepted; the ingress's delivery marks enqueue nothing.
   const seen = await env.state.rememberNonce(WEBHOOK_NONCE_NAMESPACE, signature.toLowerCase(), {

@@ -22,6 +22,7 @@ import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext }
 import { boundedId } from '../../core/limits.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
+import { webhookCredential } from '../../core/webhook-secret.ts';
 import { mobilityWorkSecretSchema, parseMobilityWorkConfig } from './config.ts';
 import {
   fieldAt,
@@ -63,33 +64,46 @@ const badRequest = (message: string) => new WebhookError(400, `mobility-work web
 async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
   const config = parseMobilityWorkConfig(env.vendors['mobility-work']);
   const { signatureScheme, toleranceSeconds, requireSignature } = config.webhook;
-  const secret = await readSecret(env.secrets, config.secretName, mobilityWorkSecretSchema);
-  const keys = secret.webhookSecrets ?? [];
   const header = req.headers[MW_SIGNATURE_HEADER];
 
   if (!header && !requireSignature) {
     env.log.warn('mobility-work webhook accepted without X-MW-Signature (requireSignature is false)');
     return;
   }
-  if (keys.length === 0) {
-    if (requireSignature) {
-      throw unauthorized(
-        `no webhookSecrets in secret ${config.secretName}; webhooks are refused until one is set`,
-      );
+  if (!requireSignature) {
+    const secret = await readSecret(env.secrets, config.secretName, mobilityWorkSecretSchema);
+    if ((secret.webhookSecrets ?? []).length === 0) {
+      env.log.warn(`mobility-work webhook signature not checked: no webhookSecrets in ${config.secretName}`);
+      return;
     }
-    env.log.warn(`mobility-work webhook signature not checked: no webhookSecrets in ${config.secretName}`);
-    return;
   }
+  // 503 until the secret exists, 401 until it has webhookSecrets (core/webhook-secret.ts).
+  const keys = await webhookCredential(env, {
+    vendor: 'mobility-work',
+    secretName: config.secretName,
+    schema: mobilityWorkSecretSchema,
+    field: 'webhookSecrets',
+    pick: (secret) => secret.webhookSecrets,
+  });
   if (!header) throw unauthorized('missing X-MW-Signature header');
   const parts = parseMwSignatureHeader(header);
   if (!parts) throw unauthorized('malformed X-MW-Signature (expected t=..,nonce=..,signature=..)');
   if (!UNIX_SECONDS.test(parts.t)) throw unauthorized('X-MW-Signature t is not unix seconds');
   if (!NONCE.test(parts.nonce)) throw unauthorized('X-MW-Signature nonce is malformed');
   // Try every secret, so the time taken does not tell which one matched.
-  let matched = false;
-  for (const key of keys) {
-    const expected = computeMwSignature(key, signatureScheme, parts.t, parts.nonce, req.rawBody);
-    matched = mwSignatureMatches(parts.signature, expected) || matched;
+  const signedWithAny = (secrets: readonly string[]) => {
+    let matched = false;
+    for (const key of secrets) {
+      const expected = computeMwSignature(key, signatureScheme, parts.t, parts.nonce, req.rawBody);
+      matched = mwSignatureMatches(parts.signature, expected) || matched;
+    }
+    return matched;
+  };
+  let matched = signedWithAny(keys.value);
+  if (!matched) {
+    // A subscription's secret added since the secret was cached is found by reading it again.
+    const fresh = await keys.reread();
+    matched = fresh !== undefined && signedWithAny(fresh);
   }
   if (!matched) throw unauthorized(`signature does not match (scheme ${signatureScheme})`);
 

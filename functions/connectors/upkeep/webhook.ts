@@ -12,7 +12,7 @@ import { MillwrightError, WebhookError } from '../../core/errors.ts';
 import type { EventDefinition } from '../../core/events.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
 import { boundedId, MAX_EVENT_NAME_BYTES } from '../../core/limits.ts';
-import { readSecret } from '../../core/secrets.ts';
+import { webhookCredential } from '../../core/webhook-secret.ts';
 import type { UpKeepClient } from './client.ts';
 import { parseUpKeepConfig, upkeepSecretSchema } from './config.ts';
 import type { WorkOrder } from './schemas.ts';
@@ -86,21 +86,27 @@ export function objectTypeOf(event: UpKeepWebhookEvent): UpKeepObjectType {
 
 async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
   const config = parseUpKeepConfig(env.vendors.upkeep);
-  const secret = await readSecret(env.secrets, config.secretName, upkeepSecretSchema);
-  const expected = secret.webhookToken;
+  // 503 until the secret exists, 401 until it has a webhookToken (core/webhook-secret.ts).
+  const token = await webhookCredential(env, {
+    vendor: 'upkeep',
+    secretName: config.secretName,
+    schema: upkeepSecretSchema,
+    field: 'webhookToken',
+    pick: (secret) => secret.webhookToken,
+    generable: true,
+  });
   const given = req.pathParameters.token ?? '';
   // Compare whatever we got (even an empty token) so every rejection costs the same.
-  const equal = constantTimeEqual(given, expected ?? '');
-  if (!expected) {
-    throw new WebhookError(
-      401,
-      `UpKeep webhook token is not configured (set webhookToken in secret ${config.secretName})`,
-    );
-  }
+  let equal = constantTimeEqual(given, token.value);
   if (given.length === 0) throw new WebhookError(401, 'missing UpKeep webhook token in the URL');
-  if (given.length < UPKEEP_WEBHOOK_TOKEN_MIN_LENGTH || !equal) {
+  if (given.length < UPKEEP_WEBHOOK_TOKEN_MIN_LENGTH)
     throw new WebhookError(401, 'invalid UpKeep webhook token');
+  if (!equal) {
+    // The cached secret may predate a new token (`secrets generate-webhook upkeep`).
+    const fresh = await token.reread();
+    equal = fresh !== undefined && constantTimeEqual(given, fresh);
   }
+  if (!equal) throw new WebhookError(401, 'invalid UpKeep webhook token');
 }
 
 type Json = Record<string, unknown>;

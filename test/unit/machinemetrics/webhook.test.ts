@@ -14,6 +14,7 @@ import {
 import { WebhookError } from '../../../functions/core/errors.ts';
 import type { RuntimeEnv, WebhookRequest } from '../../../functions/core/flow.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
+import { WebhookNotConfiguredError } from '../../../functions/core/webhook-secret.ts';
 import { handleWebhook } from '../../../functions/runtime/ingress.ts';
 import { recordingQueue } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
@@ -54,12 +55,15 @@ function request(rawBody: string, headers: Record<string, string>, receivedAt = 
   return { rawBody, headers, pathParameters: {}, query: {}, receivedAt };
 }
 
-async function verifyError(req: WebhookRequest, e: RuntimeEnv): Promise<WebhookError | undefined> {
+async function verifyError(
+  req: WebhookRequest,
+  e: RuntimeEnv,
+): Promise<WebhookError | WebhookNotConfiguredError | undefined> {
   try {
     await machineMetricsWebhook.verify(req, { env: e });
     return undefined;
   } catch (error) {
-    if (error instanceof WebhookError) return error;
+    if (error instanceof WebhookError || error instanceof WebhookNotConfiguredError) return error;
     throw error;
   }
 }
@@ -105,7 +109,7 @@ describe('machineMetricsWebhook.verify: shared-secret-header scheme', () => {
       env({}, { apiKey: 'k' }),
     );
     expect(error?.statusCode).toBe(401);
-    expect(error?.message).toMatch(/webhookSecret/);
+    expect(error?.message).toContain(`secret ${SECRET_NAME} has no webhookSecret`);
   });
 
   it('defaults to the shared-secret-header scheme when the config has no webhook section', async () => {

@@ -16,6 +16,7 @@ import { WebhookError } from '../../../functions/core/errors.ts';
 import type { RuntimeEnv, WebhookRequest } from '../../../functions/core/flow.ts';
 import { staticSecretSource } from '../../../functions/core/secrets.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
+import { WebhookNotConfiguredError } from '../../../functions/core/webhook-secret.ts';
 import { handleWebhook } from '../../../functions/runtime/ingress.ts';
 import { recordingQueue, testEnv } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
@@ -69,12 +70,15 @@ function unsigned(rawBody = BODY, headers: Record<string, string> = {}): Webhook
   return { rawBody, headers, pathParameters: {}, query: {}, receivedAt: RECEIVED_AT };
 }
 
-async function verifyError(req: WebhookRequest, e: RuntimeEnv = env()): Promise<WebhookError | undefined> {
+async function verifyError(
+  req: WebhookRequest,
+  e: RuntimeEnv = env(),
+): Promise<WebhookError | WebhookNotConfiguredError | undefined> {
   try {
     await mobilityWorkWebhook.verify(req, { env: e });
     return undefined;
   } catch (error) {
-    if (error instanceof WebhookError) return error;
+    if (error instanceof WebhookError || error instanceof WebhookNotConfiguredError) return error;
     throw error;
   }
 }
@@ -201,7 +205,7 @@ describe('mobilityWorkWebhook.verify', () => {
   it('refuses everything with a 401 naming the secret when it has no webhookSecrets', async () => {
     const error = await verifyError(signed(BODY), env({}, { apiKey: 'k' }));
     expect(error?.statusCode).toBe(401);
-    expect(error?.message).toContain(`webhookSecrets in secret ${SECRET_NAME}`);
+    expect(error?.message).toContain(`secret ${SECRET_NAME} has no webhookSecrets`);
   });
 
   it('with requireSignature=false accepts an unsigned delivery and logs a warning', async () => {
