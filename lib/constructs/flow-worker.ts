@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { SQS_MAX_MESSAGE_BYTES } from '../../functions/core/limits.ts';
 import { FLOW_DIMENSION, METRIC_NAMESPACE, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
 import { secretNamesOf, type WorkerEntry } from '../entries.ts';
+import { grantStateAccess } from '../state-access.ts';
 import { MillwrightFunction } from './millwright-function.ts';
 
 export interface FlowWorkerProps {
@@ -92,7 +93,7 @@ export class FlowWorker extends Construct {
     this.deadLetterQueue.grantSendMessages(this.worker);
     // SendMessage only: receiving and deleting stay with the event source mapping.
     this.queue.grant(this.worker, 'sqs:SendMessage');
-    props.table.grantReadWriteData(this.worker);
+    grantStateAccess(props.table, this.worker, 'worker');
     this.worker.grantReadSecrets(secretNamesOf(entry));
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {

@@ -11,6 +11,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type PollerEntry, secretNamesOf } from '../entries.ts';
+import { grantStateAccess } from '../state-access.ts';
 import { MillwrightFunction } from './millwright-function.ts';
 
 export interface PollerProps {
@@ -48,7 +49,7 @@ export class Poller extends Construct {
       environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
     });
     props.queue.grantSendMessages(this.poller);
-    props.table.grantReadWriteData(this.poller);
+    grantStateAccess(props.table, this.poller, 'poller');
     this.poller.grantReadSecrets(secretNamesOf(entry));
 
     this.schedule = new scheduler.Schedule(this, 'Schedule', {

@@ -29,6 +29,7 @@ import { DEFAULT_RETRY } from '../../functions/runtime/retry.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
 import { flowOutputKey, flowOutputSchema, OPERATOR_VERSION, webhookOutputKey } from '../../lib/outputs.ts';
+import { stateActionsOf } from '../../lib/state-access.ts';
 import { sandboxSecrets } from '../../sandbox/secrets.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
 
@@ -580,6 +581,45 @@ describe('functions', () => {
       (s) => [s.Action].flat().some((a) => guarded.test(a)) && [s.Resource].flat().includes('*'),
     );
     expect(offending).toEqual([]);
+  });
+
+  it('grants each function kind only its DynamoDB actions on the state table (no Scan, no streams)', () => {
+    const [tableId] = only(ofType('AWS::DynamoDB::Table'), 'state table');
+    const dynamoActionsOf = ([, fn]: [string, Resource]): string[] =>
+      roleStatements(refId(fn.Properties.Role))
+        .flatMap((s) => [s.Action].flat())
+        .filter((a) => a.startsWith('dynamodb:'))
+        .sort();
+    const onTable = ([, fn]: [string, Resource]): boolean =>
+      roleStatements(refId(fn.Properties.Role))
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')))
+        .every((s) => JSON.stringify(s.Resource).includes(tableId));
+    const ingress = functionWhere(/^Millwright webhook ingress/);
+    expect(dynamoActionsOf(ingress)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(stateActionsOf('ingress')).toEqual(dynamoActionsOf(ingress));
+    expect(onTable(ingress)).toBe(true);
+    const flowItemActions = [
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ];
+    for (const { flow } of deployment.enabled) {
+      expect(dynamoActionsOf(workerOf(flow.id))).toEqual(flowItemActions);
+      expect(onTable(workerOf(flow.id))).toBe(true);
+    }
+    for (const { flow, trigger } of scheduleTriggers()) {
+      expect(dynamoActionsOf(pollerOf(flow.id, trigger))).toEqual(flowItemActions);
+    }
+    const all = ofType('AWS::IAM::Policy')
+      .flatMap(([, p]) => statementsOf(p))
+      .flatMap((s) => [s.Action].flat());
+    expect(
+      all.filter((a) => /^dynamodb:(Scan|DescribeTable|ConditionCheckItem|.*Stream|\*)/.test(a)),
+    ).toEqual([]);
   });
 
   it('reads each vendor secret by name, and only in the functions that use that vendor', () => {
