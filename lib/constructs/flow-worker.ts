@@ -54,6 +54,10 @@ export class FlowWorker extends Construct {
       enforceSSL: true,
     });
     Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason: `This is the dead-letter queue of flow ${flowId}; an operator replays its messages, nothing redrives them further.`,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: `This is the dead-letter queue of flow ${flowId}; an operator replays its messages, nothing redrives them further.`,
     });
@@ -90,6 +94,16 @@ export class FlowWorker extends Construct {
         ...(props.maxConcurrency ? { maxConcurrency: props.maxConcurrency } : {}),
       }),
     );
+    // The queue's redrive policy is the worker's dead-letter path: SQS event sources take no
+    // on-failure destination and the worker is never invoked asynchronously.
+    Validations.of(this.worker).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: `Fed by the SQS queue of flow ${flowId} (a synchronous event source mapping); failed events go to the queue's DLQ after maxReceiveCount deliveries.`,
+    });
+    Validations.of(this.worker).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason: `Lambda supports on-failure destinations only for stream and Kafka sources; for this SQS source the queue's redrive policy dead-letters failed events of flow ${flowId}.`,
+    });
     this.deadLetterQueue.grantSendMessages(this.worker);
     // SendMessage only: receiving and deleting stay with the event source mapping.
     this.queue.grant(this.worker, 'sqs:SendMessage');

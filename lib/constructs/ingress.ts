@@ -61,6 +61,11 @@ export class Ingress extends Construct {
         QUEUE_URL_PREFIX,
       },
     });
+    Validations.of(this.ingress).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked synchronously by API Gateway: a failure is a 5xx to the vendor, which redelivers; nothing is acknowledged before it is enqueued, so there is no asynchronous event to dead-letter.',
+    });
     for (const queue of new Set(props.queues)) queue.grantSendMessages(this.ingress);
     // Nonces (replay protection) and delivery marks live in the state table (lib/state-access.ts).
     grantStateAccess(props.table, this.ingress, 'ingress');

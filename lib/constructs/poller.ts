@@ -48,6 +48,10 @@ export class Poller extends Construct {
       logRetention: props.logRetention,
       environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
     });
+    Validations.of(this.poller).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: `A tick carries no data: a failed run of poller ${entry.id} is re-done by the next tick from the same watermark, so a dead-lettered tick would hold nothing to replay.`,
+    });
     props.queue.grantSendMessages(this.poller);
     grantStateAccess(props.table, this.poller, 'poller');
     this.poller.grantReadSecrets(secretNamesOf(entry));

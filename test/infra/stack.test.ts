@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import * as z from 'zod/mini';
 import { type Deployment, loadDeployment } from '../../functions/config/deployment.ts';
 import { connectors } from '../../functions/connectors/index.ts';
@@ -729,14 +729,20 @@ describe('generated entries', () => {
   });
 });
 
-describe('cdk-nag AwsSolutions checks', () => {
-  it('finds no unacknowledged errors (each acknowledgement is written, with its reason, in lib/)', () => {
-    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(app);
-    const errors = report.violations
-      .filter((v) => v.severity === 'error')
-      .map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
-    expect(errors).toEqual([]);
-  });
+describe('cdk-nag AwsSolutions and Serverless checks', () => {
+  it.each([
+    ['AwsSolutions', () => new AwsSolutionsChecks(app, { verbose: true })],
+    ['Serverless', () => new ServerlessChecks(app, { verbose: true })],
+  ])(
+    '%s: finds nothing unacknowledged, errors or warnings (each acknowledgement has its reason in lib/)',
+    (_, pack) => {
+      const report = pack().validateScope(app);
+      const findings = report.violations.map(
+        (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      );
+      expect(findings).toEqual([]);
+    },
+  );
 });
 
 describe('bad config', () => {
