@@ -5,7 +5,7 @@
  * table, its vendors' secrets, and sending to its own queue (waits and transient failures go back
  * there with a delay instead of spending the receive count) and to its DLQ.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -73,6 +73,10 @@ export class FlowWorker extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
+
+    // Deleting the stack must not delete events waiting for work or for an operator's replay.
+    this.queue.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.deadLetterQueue.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     this.worker = new MillwrightFunction(this, 'Worker', {
       entry: entry.entryPath,
