@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { checkDeployable } from '../functions/config/deploy-checks.ts';
 import { type Deployment, loadDeployment } from '../functions/config/deployment.ts';
 import type { AnyFlow } from '../functions/core/flow.ts';
@@ -32,7 +32,7 @@ export interface BuildOptions {
  * @param configPath the deployment config; default: context `config` (`cdk synth -c config=<path>`),
  *   else `config/default.json`. Relative paths resolve against the working directory.
  * @param context extra CDK context, e.g. `{ 'aws:cdk:bundling-stacks': [] }` in tests; `nag: true`
- *   applies the cdk-nag AwsSolutions checks.
+ *   applies the cdk-nag AwsSolutions and Serverless checks.
  */
 export function buildApp(
   configPath?: string,
@@ -47,7 +47,11 @@ export function buildApp(
   checkDeployable(deployment, path);
   const stack = new MillwrightStack(app, deployment.name, { deployment, entriesDir: options.entriesDir });
   const nag = app.node.tryGetContext('nag') as unknown;
-  if (nag === true || nag === 'true')
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (nag === true || nag === 'true') {
+    Validations.of(app).addPlugins(
+      new AwsSolutionsChecks(app, { verbose: true }),
+      new ServerlessChecks(app, { verbose: true }),
+    );
+  }
   return { app, stack, deployment, configPath: path };
 }

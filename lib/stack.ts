@@ -1,306 +1,43 @@
 /**
- * The Millwright stack: built by iterating the deployment's enabled flows (the registry filtered by
- * config), so adding a flow needs no change here. Per flow a nested stack (queue, DLQ, worker, a
- * poller per schedule trigger); one webhook ingress for every vendor the flows receive webhooks
- * from; one table; the dashboard.
+ * The Millwright stack: the Millwright construct (lib/millwright.ts) alone in a stack, as
+ * `cdk deploy` deploys it. The construct's id is `Default`, which CDK leaves out of logical ids, so
+ * every logical id is what it was when this stack held the resources itself.
  */
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { Deployment } from '../functions/config/deployment.ts';
-import { webhookUrl } from '../functions/core/connector.ts';
-import { ConfigError } from '../functions/core/errors.ts';
-import { webhookEventsOf } from '../functions/core/flow.ts';
-import { FlowStack } from './constructs/flow-stack.ts';
+import type { FlowStack } from './constructs/flow-stack.ts';
 import type { FlowWorker } from './constructs/flow-worker.ts';
-import { Ingress } from './constructs/ingress.ts';
+import type { Ingress } from './constructs/ingress.ts';
 import type { Poller } from './constructs/poller.ts';
-import { StateTable } from './constructs/state-table.ts';
-import {
-  DEFAULT_ENTRIES_DIR,
-  flowQueueName,
-  type IngressEntry,
-  type PollerEntry,
-  writeEntries,
-} from './entries.ts';
-import {
-  type FlowOutput,
-  flowOutputBound,
-  flowOutputKey,
-  MAX_OUTPUT_VALUE,
-  MAX_OUTPUTS,
-  OPERATOR_VERSION,
-  OUTPUT_KEYS,
-  webhookOutputKey,
-} from './outputs.ts';
+import type { StateTable } from './constructs/state-table.ts';
+import { Millwright, type MillwrightProps } from './millwright.ts';
 
-export interface MillwrightStackProps extends StackProps {
-  deployment: Deployment;
-  /** Where the Lambda entry files are generated (default `.build/entries/`). */
-  entriesDir?: string;
-}
+export { logRetention } from './millwright.ts';
 
-const RETENTION_DAYS = Object.values(logs.RetentionDays).filter(
-  (v): v is number => typeof v === 'number' && v !== logs.RetentionDays.INFINITE,
-);
-
-/** CloudWatch accepts only certain retention periods; anything else would fail at deploy time. */
-export function logRetention(days: number): logs.RetentionDays {
-  if (!RETENTION_DAYS.includes(days)) {
-    throw new ConfigError(
-      'runtime.logRetentionDays',
-      `must be one of ${RETENTION_DAYS.join(', ')} (got ${days})`,
-    );
-  }
-  return days as logs.RetentionDays;
-}
+export interface MillwrightStackProps extends StackProps, MillwrightProps {}
 
 export class MillwrightStack extends Stack {
+  readonly millwright: Millwright;
   readonly table: StateTable;
   /** Each flow's nested stack (its queue, DLQ, worker, alarm and pollers). */
-  readonly flowStacks = new Map<string, FlowStack>();
-  readonly workers = new Map<string, FlowWorker>();
-  readonly pollers: Poller[] = [];
+  readonly flowStacks: Map<string, FlowStack>;
+  readonly workers: Map<string, FlowWorker>;
+  readonly pollers: Poller[];
   readonly ingress: Ingress | undefined;
 
   constructor(scope: Construct, id: string, props: MillwrightStackProps) {
+    const { deployment, entriesDir, ...stackProps } = props;
     super(scope, id, {
-      description: `Millwright integration flows (${props.deployment.name})`,
-      ...props,
+      description: `Millwright integration flows (${deployment.name})`,
+      ...stackProps,
     });
-    const { deployment } = props;
-    const { runtime } = deployment;
-    const retention = logRetention(runtime.logRetentionDays);
-    const entries = writeEntries(deployment, props.entriesDir ?? DEFAULT_ENTRIES_DIR);
-
-    this.table = new StateTable(this, 'State');
-    const table = this.table.table;
-    const configOf = new Map(deployment.enabled.map(({ flow, config }) => [flow.id, config]));
-
-    for (const entry of entries) {
-      if (entry.kind !== 'worker') continue;
-      const flow = entry.flow;
-      const flowStack = new FlowStack(this, `Flow-${flow.id}`, {
-        worker: entry,
-        pollers: entries.filter((e): e is PollerEntry => e.kind === 'poller' && e.flow.id === flow.id),
-        config: configOf.get(flow.id),
-        queueName: flowQueueName(deployment.name, flow.id),
-        table,
-        maxReceiveCount: runtime.maxReceiveCount,
-        timeoutSeconds: Math.max(runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0),
-        logRetention: retention,
-      });
-      this.flowStacks.set(flow.id, flowStack);
-      this.workers.set(flow.id, flowStack.worker);
-      this.pollers.push(...flowStack.pollers);
-    }
-    const workerOf = (flowId: string): FlowWorker => {
-      const worker = this.workers.get(flowId);
-      if (!worker) throw new Error(`no worker for flow ${flowId}`);
-      return worker;
-    };
-
-    const ingressEntry = entries.find((e) => e.kind === 'ingress');
-    if (ingressEntry) {
-      // The queue names are in the bundled routing (lib/entries.ts); here, what the ingress may send to.
-      const queues = deployment.enabled
-        .filter(({ flow }) => webhookEventsOf(flow).length > 0)
-        .map(({ flow }) => workerOf(flow.id).queue);
-      this.ingress = new Ingress(this, 'Webhooks', {
-        entry: ingressEntry,
-        queues,
-        table,
-        logRetention: retention,
-        rateLimit: runtime.webhookRateLimit,
-        burstLimit: runtime.webhookBurstLimit,
-      });
-    }
-
-    this.addDashboard(deployment.name);
-    this.addOutputs(deployment, ingressEntry?.kind === 'ingress' ? ingressEntry : undefined);
-  }
-
-  /**
-   * What `millwright --stack NAME` reads (lib/outputs.ts). On the root stack, with exact logical
-   * ids; values from a flow's nested stack become outputs of that nested stack, which CDK adds.
-   */
-  private addOutputs(deployment: Deployment, ingressEntry: IngressEntry | undefined): void {
-    const output = (key: string, value: string, description: string) =>
-      new CfnOutput(this, key, { value, description }).overrideLogicalId(key);
-    output(
-      OUTPUT_KEYS.table,
-      this.table.table.tableName,
-      'The state table (run log, watermarks, pause flags).',
-    );
-    output(
-      OUTPUT_KEYS.deployment,
-      deployment.name,
-      'The `name` of the deployment config this stack was deployed from.',
-    );
-    output(
-      OUTPUT_KEYS.operatorVersion,
-      String(OPERATOR_VERSION),
-      'Version of these outputs; the millwright CLI refuses a stack whose version differs from its own.',
-    );
-
-    if (this.ingress && ingressEntry) {
-      // The API's own endpoint has no trailing slash (the $default stage's URL has one).
-      const apiUrl = this.ingress.api.apiEndpoint;
-      output(OUTPUT_KEYS.apiUrl, apiUrl, 'The webhook API, without a trailing slash.');
-      const secrets = deployment.vendors as Record<string, { secretName?: string } | undefined>;
-      for (const receiver of ingressEntry.receivers) {
-        const params = [...receiver.route.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '');
-        const secretName = secrets[receiver.vendor]?.secretName ?? `the ${receiver.vendor} secret`;
-        // The URL token is the one route parameter so far (UpKeep's, from its secret's webhookToken).
-        const fill = params.map(
-          (p) =>
-            `replace {${p}} with the webhook${p.charAt(0).toUpperCase()}${p.slice(1)} field of secret ${secretName} (npx millwright --stack ${this.stackName} webhooks urls --show-secrets prints the full URL)`,
-        );
-        output(
-          webhookOutputKey(receiver.vendor),
-          webhookUrl(apiUrl, receiver.route),
-          `Webhook URL for ${receiver.vendor}${fill.length > 0 ? `: ${fill.join('; ')}` : ''}.`,
-        );
-      }
-    }
-
-    const dashboard = this.node.tryFindChild('Dashboard');
-    if (dashboard instanceof cloudwatch.Dashboard) {
-      output(
-        OUTPUT_KEYS.dashboardUrl,
-        `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${dashboard.dashboardName}`,
-        'The CloudWatch dashboard: per flow, queue and dead-letter queue depth, worker errors and duration.',
-      );
-    }
-
-    for (const [flowId, worker] of this.workers) {
-      const pollers = this.pollers.filter((p) => p.flowId === flowId);
-      const value: FlowOutput = {
-        flow: flowId,
-        queue: worker.queue.queueUrl,
-        dlq: worker.deadLetterQueue.queueUrl,
-        worker: worker.worker.functionName,
-        schedules: pollers.map((p) => ({
-          source: p.sourceId,
-          name: p.schedule.scheduleName,
-          group: p.schedule.scheduleGroup?.scheduleGroupName ?? 'default',
-        })),
-      };
-      const bound = flowOutputBound(
-        flowId,
-        flowQueueName(deployment.name, flowId),
-        pollers.map((p) => p.sourceId),
-      );
-      if (bound > MAX_OUTPUT_VALUE) {
-        throw new ConfigError(
-          `flows.${flowId}`,
-          `the flow's stack output could reach ${bound} characters, over CloudFormation's ${MAX_OUTPUT_VALUE}: shorten the flow id`,
-        );
-      }
-      output(
-        flowOutputKey(flowId),
-        this.toJsonString(value),
-        `Flow ${flowId}: its queue, DLQ, worker and schedules (JSON, for the millwright CLI).`,
-      );
-    }
-
-    const count = this.node.children.filter((c) => c instanceof CfnOutput).length;
-    if (count > MAX_OUTPUTS) {
-      throw new ConfigError(
-        'flows',
-        `${count} stack outputs (one per enabled flow and a few more), over CloudFormation's ${MAX_OUTPUTS}: split the flows over two deployments`,
-      );
-    }
-  }
-
-  private addDashboard(name: string): void {
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      defaultInterval: Duration.hours(6),
-    });
-    const period = Duration.minutes(5);
-    dashboard.addWidgets(
-      new cloudwatch.TextWidget({
-        markdown: `# ${name}\nPer flow: queue depth, dead-letter queue depth (replay from there), worker errors and duration.`,
-        width: 24,
-        height: 2,
-      }),
-    );
-    if (this.ingress) {
-      const api = this.ingress.api;
-      dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: 'Webhooks: requests, 4xx, 5xx',
-          left: [
-            api.metricCount({ period, statistic: cloudwatch.Stats.SUM }),
-            api.metricClientError({ period }),
-            api.metricServerError({ period }),
-          ],
-          width: 12,
-        }),
-        new cloudwatch.GraphWidget({
-          title: 'Webhook ingress function: errors and duration',
-          left: [this.ingress.ingress.metricErrors({ period })],
-          right: [
-            this.ingress.ingress.metricDuration({ period, statistic: cloudwatch.Stats.percentile(99) }),
-          ],
-          width: 12,
-        }),
-      );
-    }
-    for (const [flowId, worker] of this.workers) {
-      dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: `${flowId}: queue`,
-          left: [
-            worker.queue.metricApproximateNumberOfMessagesVisible({
-              period,
-              statistic: cloudwatch.Stats.MAXIMUM,
-            }),
-          ],
-          right: [
-            worker.queue.metricApproximateAgeOfOldestMessage({ period, statistic: cloudwatch.Stats.MAXIMUM }),
-          ],
-          width: 6,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${flowId}: dead-letter queue`,
-          left: [
-            worker.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-              period,
-              statistic: cloudwatch.Stats.MAXIMUM,
-            }),
-          ],
-          leftAnnotations: [{ value: 1, label: 'alarm', color: cloudwatch.Color.RED }],
-          width: 6,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${flowId}: worker errors`,
-          left: [worker.worker.metricErrors({ period }), worker.worker.metricThrottles({ period })],
-          width: 6,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${flowId}: worker duration`,
-          left: [
-            worker.worker.metricDuration({ period, statistic: cloudwatch.Stats.AVERAGE }),
-            worker.worker.metricDuration({ period, statistic: cloudwatch.Stats.percentile(99) }),
-          ],
-          width: 6,
-        }),
-      );
-      const pollers = this.pollers.filter((p) => p.flowId === flowId);
-      if (pollers.length > 0) {
-        dashboard.addWidgets(
-          new cloudwatch.GraphWidget({
-            title: `${flowId}: poller errors and duration`,
-            left: pollers.map((p) => p.poller.metricErrors({ period })),
-            right: pollers.map((p) =>
-              p.poller.metricDuration({ period, statistic: cloudwatch.Stats.MAXIMUM }),
-            ),
-            width: 12,
-          }),
-        );
-      }
-    }
+    this.millwright = new Millwright(this, 'Default', { deployment, entriesDir });
+    ({
+      table: this.table,
+      flowStacks: this.flowStacks,
+      workers: this.workers,
+      pollers: this.pollers,
+      ingress: this.ingress,
+    } = this.millwright);
   }
 }

@@ -5,7 +5,7 @@
  * table, its vendors' secrets, and sending to its own queue (waits and transient failures go back
  * there with a delay instead of spending the receive count) and to its DLQ.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { SQS_MAX_MESSAGE_BYTES } from '../../functions/core/limits.ts';
 import { FLOW_DIMENSION, METRIC_NAMESPACE, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
 import { secretNamesOf, type WorkerEntry } from '../entries.ts';
+import { grantStateAccess } from '../state-access.ts';
 import { MillwrightFunction } from './millwright-function.ts';
 
 export interface FlowWorkerProps {
@@ -53,6 +54,10 @@ export class FlowWorker extends Construct {
       enforceSSL: true,
     });
     Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason: `This is the dead-letter queue of flow ${flowId}; an operator replays its messages, nothing redrives them further.`,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: `This is the dead-letter queue of flow ${flowId}; an operator replays its messages, nothing redrives them further.`,
     });
@@ -68,6 +73,10 @@ export class FlowWorker extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
+
+    // Deleting the stack must not delete events waiting for work or for an operator's replay.
+    this.queue.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.deadLetterQueue.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     this.worker = new MillwrightFunction(this, 'Worker', {
       entry: entry.entryPath,
@@ -89,10 +98,20 @@ export class FlowWorker extends Construct {
         ...(props.maxConcurrency ? { maxConcurrency: props.maxConcurrency } : {}),
       }),
     );
+    // The queue's redrive policy is the worker's dead-letter path: SQS event sources take no
+    // on-failure destination and the worker is never invoked asynchronously.
+    Validations.of(this.worker).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: `Fed by the SQS queue of flow ${flowId} (a synchronous event source mapping); failed events go to the queue's DLQ after maxReceiveCount deliveries.`,
+    });
+    Validations.of(this.worker).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason: `Lambda supports on-failure destinations only for stream and Kafka sources; for this SQS source the queue's redrive policy dead-letters failed events of flow ${flowId}.`,
+    });
     this.deadLetterQueue.grantSendMessages(this.worker);
     // SendMessage only: receiving and deleting stay with the event source mapping.
     this.queue.grant(this.worker, 'sqs:SendMessage');
-    props.table.grantReadWriteData(this.worker);
+    grantStateAccess(props.table, this.worker, 'worker');
     this.worker.grantReadSecrets(secretNamesOf(entry));
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {

@@ -14,6 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type IngressEntry, secretNamesOf } from '../entries.ts';
+import { grantStateAccess } from '../state-access.ts';
 import { MillwrightFunction } from './millwright-function.ts';
 
 /** The URL of a queue named `<name>` in this stack's account and region is this prefix + name. */
@@ -60,9 +61,14 @@ export class Ingress extends Construct {
         QUEUE_URL_PREFIX,
       },
     });
+    Validations.of(this.ingress).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked synchronously by API Gateway: a failure is a 5xx to the vendor, which redelivers; nothing is acknowledged before it is enqueued, so there is no asynchronous event to dead-letter.',
+    });
     for (const queue of new Set(props.queues)) queue.grantSendMessages(this.ingress);
-    // The nonce cache (replay protection) lives in the state table.
-    props.table.grantReadWriteData(this.ingress);
+    // Nonces (replay protection) and delivery marks live in the state table (lib/state-access.ts).
+    grantStateAccess(props.table, this.ingress, 'ingress');
     this.ingress.grantReadSecrets(secretNamesOf(entry));
 
     this.api = new apigwv2.HttpApi(this, 'Api', {

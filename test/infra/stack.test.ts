@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import * as z from 'zod/mini';
 import { type Deployment, loadDeployment } from '../../functions/config/deployment.ts';
 import { connectors } from '../../functions/connectors/index.ts';
@@ -29,6 +29,7 @@ import { DEFAULT_RETRY } from '../../functions/runtime/retry.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
 import { flowOutputKey, flowOutputSchema, OPERATOR_VERSION, webhookOutputKey } from '../../lib/outputs.ts';
+import { stateActionsOf } from '../../lib/state-access.ts';
 import { sandboxSecrets } from '../../sandbox/secrets.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
 
@@ -591,6 +592,45 @@ describe('functions', () => {
     expect(offending).toEqual([]);
   });
 
+  it('grants each function kind only its DynamoDB actions on the state table (no Scan, no streams)', () => {
+    const [tableId] = only(ofType('AWS::DynamoDB::Table'), 'state table');
+    const dynamoActionsOf = ([, fn]: [string, Resource]): string[] =>
+      roleStatements(refId(fn.Properties.Role))
+        .flatMap((s) => [s.Action].flat())
+        .filter((a) => a.startsWith('dynamodb:'))
+        .sort();
+    const onTable = ([, fn]: [string, Resource]): boolean =>
+      roleStatements(refId(fn.Properties.Role))
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')))
+        .every((s) => JSON.stringify(s.Resource).includes(tableId));
+    const ingress = functionWhere(/^Millwright webhook ingress/);
+    expect(dynamoActionsOf(ingress)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(stateActionsOf('ingress')).toEqual(dynamoActionsOf(ingress));
+    expect(onTable(ingress)).toBe(true);
+    const flowItemActions = [
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ];
+    for (const { flow } of deployment.enabled) {
+      expect(dynamoActionsOf(workerOf(flow.id))).toEqual(flowItemActions);
+      expect(onTable(workerOf(flow.id))).toBe(true);
+    }
+    for (const { flow, trigger } of scheduleTriggers()) {
+      expect(dynamoActionsOf(pollerOf(flow.id, trigger))).toEqual(flowItemActions);
+    }
+    const all = ofType('AWS::IAM::Policy')
+      .flatMap(([, p]) => statementsOf(p))
+      .flatMap((s) => [s.Action].flat());
+    expect(
+      all.filter((a) => /^dynamodb:(Scan|DescribeTable|ConditionCheckItem|.*Stream|\*)/.test(a)),
+    ).toEqual([]);
+  });
+
   it('reads each vendor secret by name, and only in the functions that use that vendor', () => {
     const secretsReadBy = ([, fn]: [string, Resource]): string[] =>
       roleStatements(refId(fn.Properties.Role))
@@ -698,14 +738,20 @@ describe('generated entries', () => {
   });
 });
 
-describe('cdk-nag AwsSolutions checks', () => {
-  it('finds no unacknowledged errors (each acknowledgement is written, with its reason, in lib/)', () => {
-    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(app);
-    const errors = report.violations
-      .filter((v) => v.severity === 'error')
-      .map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
-    expect(errors).toEqual([]);
-  });
+describe('cdk-nag AwsSolutions and Serverless checks', () => {
+  it.each([
+    ['AwsSolutions', () => new AwsSolutionsChecks(app, { verbose: true })],
+    ['Serverless', () => new ServerlessChecks(app, { verbose: true })],
+  ])(
+    '%s: finds nothing unacknowledged, errors or warnings (each acknowledgement has its reason in lib/)',
+    (_, pack) => {
+      const report = pack().validateScope(app);
+      const findings = report.violations.map(
+        (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      );
+      expect(findings).toEqual([]);
+    },
+  );
 });
 
 describe('bad config', () => {
