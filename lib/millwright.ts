@@ -16,6 +16,13 @@ import type { Deployment } from '../functions/config/deployment.ts';
 import { webhookUrl } from '../functions/core/connector.ts';
 import { ConfigError } from '../functions/core/errors.ts';
 import { webhookEventsOf } from '../functions/core/flow.ts';
+import {
+  EVENT_OUTCOMES,
+  METRIC_NAMESPACE,
+  outcomeDimensions,
+  outcomeMetricName,
+} from '../functions/runtime/metrics.ts';
+import { AlarmTopic, functionAlarms, notify } from './constructs/alarms.ts';
 import { FlowStack } from './constructs/flow-stack.ts';
 import type { FlowWorker } from './constructs/flow-worker.ts';
 import { Ingress } from './constructs/ingress.ts';
@@ -68,6 +75,8 @@ export class Millwright extends Construct {
   readonly workers = new Map<string, FlowWorker>();
   readonly pollers: Poller[] = [];
   readonly ingress: Ingress | undefined;
+  /** The SNS topic every alarm notifies (created, or `alarms.topicArn` imported). */
+  readonly alarms: AlarmTopic;
 
   constructor(scope: Construct, id: string, props: MillwrightProps) {
     super(scope, id);
@@ -79,6 +88,11 @@ export class Millwright extends Construct {
 
     this.table = new StateTable(this, 'State');
     const table = this.table.table;
+    this.alarms = new AlarmTopic(this, 'Alarms', {
+      topicArn: deployment.alarms.topicArn,
+      emails: deployment.alarms.emails,
+    });
+    const alarmAction = this.alarms.action;
     const configOf = new Map(deployment.enabled.map(({ flow, config }) => [flow.id, config]));
 
     for (const entry of entries) {
@@ -93,6 +107,9 @@ export class Millwright extends Construct {
         maxReceiveCount: runtime.maxReceiveCount,
         timeoutSeconds: Math.max(runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0),
         logRetention: retention,
+        alarmAction,
+        oldestMessageMinutes: deployment.alarms.oldestMessageMinutes,
+        pollerMissedIntervals: deployment.alarms.pollerMissedIntervals,
       });
       Tags.of(flowStack).add('millwright:flow', flow.id);
       this.flowStacks.set(flow.id, flowStack);
@@ -119,6 +136,7 @@ export class Millwright extends Construct {
         rateLimit: runtime.webhookRateLimit,
         burstLimit: runtime.webhookBurstLimit,
       });
+      this.addIngressAlarms(this.ingress, alarmAction);
     }
 
     this.addDashboard(deployment.name);
@@ -220,6 +238,26 @@ export class Millwright extends Construct {
     }
   }
 
+  /** Webhook 5xx answers (the API's, whatever their cause) and the ingress function's own failures. */
+  private addIngressAlarms(ingress: Ingress, action: cloudwatch.IAlarmAction): void {
+    notify(
+      new cloudwatch.Alarm(ingress, 'ServerErrorAlarm', {
+        alarmDescription:
+          'Webhooks: the API answered 5xx (vendors retry, then may give up). The ingress log group and the access log say why.',
+        metric: ingress.api.metricServerError({
+          period: Duration.minutes(5),
+          statistic: cloudwatch.Stats.SUM,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      action,
+    );
+    functionAlarms(ingress, 'Ingress', ingress.ingress, 'Webhook ingress', action);
+  }
+
   private addDashboard(name: string): void {
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(6),
@@ -292,6 +330,25 @@ export class Millwright extends Construct {
             worker.worker.metricDuration({ period, statistic: cloudwatch.Stats.percentile(99) }),
           ],
           width: 6,
+        }),
+      );
+      // Business metrics: what became of the flow's events (the worker counts one outcome per record).
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: `${flowId}: events by outcome`,
+          left: EVENT_OUTCOMES.map(
+            (outcome) =>
+              new cloudwatch.Metric({
+                namespace: METRIC_NAMESPACE,
+                metricName: outcomeMetricName(outcome),
+                dimensionsMap: outcomeDimensions(flowId),
+                period,
+                statistic: cloudwatch.Stats.SUM,
+                label: outcome,
+              }),
+          ),
+          stacked: true,
+          width: 12,
         }),
       );
       const pollers = this.pollers.filter((p) => p.flowId === flowId);

@@ -369,6 +369,8 @@ async function startFlows(
       metrics: {
         needsAttention: (flowId) =>
           env.log.warn(`alarm: ${flowId}: an event needs attention (metric Millwright/NeedsAttention)`),
+        // The run log already holds every outcome; no metric store here.
+        outcome: () => undefined,
       },
     });
     const pollers = flow.triggers

@@ -27,11 +27,41 @@ const retrySchema = z.strictObject({
   waitBudgetSeconds: z._default(seconds(1, 14 * 86_400), DEFAULT_RETRY.waitBudgetSeconds),
 });
 
+/** An SNS topic alarms can publish to (standard only: CloudWatch alarms cannot publish to FIFO topics). */
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+export const DEFAULT_ALARMS = { pollerMissedIntervals: 3, oldestMessageMinutes: 30 } as const;
+
+/** Where alarms go (lib/constructs/alarms.ts) and two thresholds. */
+const alarmsSchema = z.strictObject({
+  /** An existing SNS topic to notify; without it the stack creates one. */
+  topicArn: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(SNS_TOPIC_ARN, 'expected a standard SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)'),
+      ),
+  ),
+  /** E-mail addresses subscribed to the topic (each confirms the subscription once). */
+  emails: z.optional(z.array(z.email())),
+  /** A poller alarms when it has not completed a run in this many of its intervals. */
+  pollerMissedIntervals: z._default(
+    z.number().check(z.int(), z.minimum(1), z.maximum(100)),
+    DEFAULT_ALARMS.pollerMissedIntervals,
+  ),
+  /** A flow queue alarms when its oldest message is older than this. */
+  oldestMessageMinutes: z._default(
+    z.number().check(z.int(), z.minimum(1), z.maximum(20_160)),
+    DEFAULT_ALARMS.oldestMessageMinutes,
+  ),
+});
+
 export const deploymentSchema = z.strictObject({
   $schema: z.optional(z.string()),
   /** Prefix for stack and resource names. */
   name: z._default(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,30}$/)), 'Millwright'),
   vendors: z._default(vendorsSchema, {}),
+  alarms: z._default(alarmsSchema, { ...DEFAULT_ALARMS }),
   /** Flow id -> its config (validated by the flow's own schema) plus `enabled`. */
   flows: z._default(z.record(z.string(), z.record(z.string(), z.unknown())), {}),
   runtime: z._default(

@@ -1,7 +1,9 @@
 /**
- * Worker metrics as CloudWatch Embedded Metric Format (EMF) lines on stdout: Lambda ships stdout to
- * CloudWatch Logs, which extracts the metric, so no SDK call (and no IAM) is needed. The
- * needs-attention alarm of each flow (lib/constructs/flow-worker.ts) watches this metric.
+ * Worker and poller metrics as CloudWatch Embedded Metric Format (EMF) lines on stdout: Lambda ships
+ * stdout to CloudWatch Logs, which extracts the metric, so no SDK call (and no IAM) is needed. The
+ * needs-attention alarm of each flow (lib/constructs/flow-worker.ts) watches NeedsAttention; the
+ * business metrics (one count per event and outcome) and PollCompleted go through Powertools Metrics
+ * (lambda/worker.ts, lambda/poller.ts); the names and dimensions here are what lib/ graphs and alarms on.
  */
 
 export const METRIC_NAMESPACE = 'Millwright';
@@ -9,9 +11,48 @@ export const NEEDS_ATTENTION_METRIC = 'NeedsAttention';
 /** The dimension naming the flow (the alarm filters on it). */
 export const FLOW_DIMENSION = 'flow';
 
+/** Powertools Metrics adds a `service` dimension to every metric; ours is this one. */
+export const METRIC_SERVICE = 'millwright';
+/** The dimension naming a poll source (PollCompleted). */
+export const SOURCE_DIMENSION = 'source';
+/** A poller completed a tick (count 1, per flow and source); a missing count raises its alarm. */
+export const POLL_COMPLETED_METRIC = 'PollCompleted';
+
+/** Every outcome of an event in the worker: the flow's own, and the worker's for failures. */
+export const EVENT_OUTCOMES = [
+  'done',
+  'skipped',
+  'duplicate',
+  'echo',
+  'stale',
+  'failed',
+  'dead-lettered',
+  'needs-attention',
+  'retrying',
+  'waiting',
+] as const;
+export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
+
+/**
+ * One metric per outcome (`Events.done`, ...), all with the dimensions of `outcomeDimensions`: one
+ * Powertools flush can then carry every outcome of a batch (its dimensions are shared by the flush).
+ */
+export const outcomeMetricName = (outcome: EventOutcome): string => `Events.${outcome}`;
+export const outcomeDimensions = (flowId: string): Record<string, string> => ({
+  service: METRIC_SERVICE,
+  [FLOW_DIMENSION]: flowId,
+});
+export const pollDimensions = (flowId: string, sourceId: string): Record<string, string> => ({
+  service: METRIC_SERVICE,
+  [FLOW_DIMENSION]: flowId,
+  [SOURCE_DIMENSION]: sourceId,
+});
+
 export interface WorkerMetrics {
   /** An event of `flowId` was parked as needs-attention. */
   needsAttention(flowId: string): void;
+  /** One event of `flowId` ended this delivery with `outcome` (called once per record). */
+  outcome(flowId: string, outcome: EventOutcome): void;
 }
 
 /** One EMF document: a count of 1 for `metric`, with the flow as its only dimension. */
@@ -32,9 +73,14 @@ export function emfLine(metric: string, flowId: string, now: Date): string {
   });
 }
 
-/** Metrics written as EMF lines (Lambda: `process.stdout.write`). */
-export function emfMetrics(write: (line: string) => void, now: () => Date = () => new Date()): WorkerMetrics {
+/** The needs-attention count as an EMF line at once (Lambda: `process.stdout.write`); outcomes go to `outcome`. */
+export function emfMetrics(
+  write: (line: string) => void,
+  now: () => Date = () => new Date(),
+  outcome: WorkerMetrics['outcome'] = () => undefined,
+): WorkerMetrics {
   return {
     needsAttention: (flowId) => write(`${emfLine(NEEDS_ATTENTION_METRIC, flowId, now())}\n`),
+    outcome,
   };
 }

@@ -33,7 +33,7 @@ import {
 } from '../core/flow.ts';
 import { parseWith } from '../core/schema.ts';
 import type { RunLogEntry } from '../core/state.ts';
-import type { WorkerMetrics } from './metrics.ts';
+import type { EventOutcome, WorkerMetrics } from './metrics.ts';
 import {
   backoffSeconds,
   clampDelay,
@@ -79,7 +79,10 @@ export interface WorkerOptions {
   requeue?: Requeue;
   /** Delays and budgets (defaults: DEFAULT_RETRY). */
   retry?: Partial<RetrySettings>;
-  /** Where the needs-attention count goes (Lambda: an EMF line; the alarm watches it). */
+  /**
+   * Where the needs-attention count (Lambda: an EMF line; the alarm watches it) and each record's
+   * outcome (Lambda: Powertools Metrics, the dashboard graphs it) go.
+   */
   metrics?: WorkerMetrics;
   /** Jitter source (tests pin it). */
   random?: () => number;
@@ -190,16 +193,30 @@ const runEntry = (
   };
 };
 
-/** The run-log entry of a failure; losing it must not turn a handled failure into a retry. */
-const record = (w: WorkerContext, event: FlowEvent | undefined, outcome: string, message: string) =>
-  w.env.state.appendRun(runEntry(w, event, outcome, message)).catch(() => undefined);
+/** Counts the outcome of one record; a metric that fails to be counted must not fail the record. */
+function count(w: WorkerContext, outcome: EventOutcome): void {
+  try {
+    w.metrics?.outcome(w.flow.id, outcome);
+  } catch (error) {
+    w.env.log.warn(`${w.flow.id}: could not count outcome ${outcome}`, { error: String(error) });
+  }
+}
+
+/**
+ * The run-log entry (and outcome count) of a failure; losing the entry must not turn a handled
+ * failure into a retry. Every record's final outcome goes through here or the success path, once.
+ */
+const record = (w: WorkerContext, event: FlowEvent | undefined, outcome: EventOutcome, message: string) => {
+  count(w, outcome);
+  return w.env.state.appendRun(runEntry(w, event, outcome, message)).catch(() => undefined);
+};
 
 /** An outcome's log line (`<flow id>: <outcome>: <message>`) and its run-log entry. */
 async function report(
   w: WorkerContext,
   level: 'info' | 'warn' | 'error',
   event: FlowEvent | undefined,
-  outcome: string,
+  outcome: EventOutcome,
   message: string,
   fields: Record<string, unknown>,
 ) {
@@ -239,6 +256,8 @@ async function processRecord(
       ...(result.effects ? { effects: result.effects } : {}),
       ...(result.subjects ? { subjects: result.subjects } : {}),
     });
+    // After the run log: if that write fails, the failure path counts this record instead.
+    count(w, result.outcome);
     return result;
   } catch (error) {
     return failed(w, body, event, d, error);

@@ -4,12 +4,16 @@
  * ten, so one flat stack stopped at about 45 flows; with a nested stack per flow the root holds one
  * resource per flow, and a flow's whole wiring is found in one place.
  */
-import { NestedStack } from 'aws-cdk-lib';
+import { Duration, NestedStack, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../../functions/core/errors.ts';
+import { SQS_MAX_MESSAGE_BYTES } from '../../functions/core/limits.ts';
 import type { PollerEntry, WorkerEntry } from '../entries.ts';
+import { queueDepthAlarm } from './alarms.ts';
 import { FlowWorker } from './flow-worker.ts';
 import { Poller } from './poller.ts';
 
@@ -23,11 +27,19 @@ export interface FlowStackProps {
   maxReceiveCount: number;
   timeoutSeconds: number;
   logRetention: logs.RetentionDays;
+  /** What every alarm of the flow notifies (the deployment's SNS topic). */
+  alarmAction?: cloudwatch.IAlarmAction;
+  /** `alarms.oldestMessageMinutes` and `alarms.pollerMissedIntervals`. */
+  oldestMessageMinutes: number;
+  pollerMissedIntervals: number;
 }
 
 export class FlowStack extends NestedStack {
   readonly worker: FlowWorker;
   readonly pollers: Poller[] = [];
+  /** Ticks the scheduler could not deliver to a poller of this flow (only with a poller). */
+  schedulerDeadLetterQueue: sqs.Queue | undefined;
+  schedulerDeadLetterAlarm: cloudwatch.Alarm | undefined;
 
   constructor(scope: Construct, id: string, props: FlowStackProps) {
     const flow = props.worker.flow;
@@ -42,6 +54,8 @@ export class FlowStack extends NestedStack {
       batchSize: flow.worker?.batchSize,
       maxConcurrency: flow.worker?.maxConcurrency,
       logRetention: props.logRetention,
+      alarmAction: props.alarmAction,
+      oldestMessageMinutes: props.oldestMessageMinutes,
     });
     for (const entry of props.pollers) {
       const trigger = flow.triggers[entry.triggerIndex];
@@ -60,8 +74,35 @@ export class FlowStack extends NestedStack {
           queue: this.worker.queue,
           table: props.table,
           logRetention: props.logRetention,
+          deadLetterQueue: this.schedulerQueue(flow.id, props.alarmAction),
+          alarmAction: props.alarmAction,
+          missedIntervals: props.pollerMissedIntervals,
         }),
       );
     }
+  }
+
+  /** One per flow stack, made with its first poller and shared by the others (each message names its schedule). */
+  private schedulerQueue(flowId: string, action: cloudwatch.IAlarmAction | undefined): sqs.Queue {
+    if (this.schedulerDeadLetterQueue) return this.schedulerDeadLetterQueue;
+    const queue = new sqs.Queue(this, `Flow-${flowId}-SchedulerDLQ`, {
+      retentionPeriod: Duration.days(14),
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: `This is the dead-letter queue of flow ${flowId}'s schedules; a missed tick needs no redrive (the next one polls from the same watermark).`,
+    });
+    this.schedulerDeadLetterAlarm = queueDepthAlarm(
+      this,
+      `Flow-${flowId}-SchedulerDeadLetterAlarm`,
+      queue,
+      `Flow ${flowId}: the scheduler could not invoke a poller after its retries (the messages in the scheduler dead-letter queue say why: a deleted function, missing permission, throttling).`,
+      action,
+    );
+    this.schedulerDeadLetterQueue = queue;
+    return queue;
   }
 }

@@ -16,6 +16,7 @@ import { SQS_MAX_MESSAGE_BYTES } from '../../functions/core/limits.ts';
 import { FLOW_DIMENSION, METRIC_NAMESPACE, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
 import { secretNamesOf, type WorkerEntry } from '../entries.ts';
 import { grantStateAccess } from '../state-access.ts';
+import { functionAlarms, notify, oldestMessageAlarm } from './alarms.ts';
 import { MillwrightFunction } from './millwright-function.ts';
 
 export interface FlowWorkerProps {
@@ -32,6 +33,10 @@ export interface FlowWorkerProps {
   /** Concurrent invocations of this worker (the event source mapping's maximum concurrency). */
   maxConcurrency?: number;
   logRetention: logs.RetentionDays;
+  /** What every alarm of the flow notifies (the deployment's SNS topic). */
+  alarmAction?: cloudwatch.IAlarmAction;
+  /** `alarms.oldestMessageMinutes`. */
+  oldestMessageMinutes: number;
 }
 
 export class FlowWorker extends Construct {
@@ -40,6 +45,9 @@ export class FlowWorker extends Construct {
   readonly worker: MillwrightFunction;
   readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly needsAttentionAlarm: cloudwatch.Alarm;
+  readonly oldestMessageAlarm: cloudwatch.Alarm;
+  readonly errorsAlarm: cloudwatch.Alarm;
+  readonly throttlesAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: FlowWorkerProps) {
     super(scope, id);
@@ -114,6 +122,7 @@ export class FlowWorker extends Construct {
     grantStateAccess(props.table, this.worker, 'worker');
     this.worker.grantReadSecrets(secretNamesOf(entry));
 
+    const action = props.alarmAction;
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription: `Flow ${flowId}: events failed ${props.maxReceiveCount} times and wait in its dead-letter queue for replay.`,
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
@@ -125,6 +134,8 @@ export class FlowWorker extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    notify(this.deadLetterAlarm, action);
 
     this.needsAttentionAlarm = new cloudwatch.Alarm(this, 'NeedsAttentionAlarm', {
       alarmDescription: `Flow ${flowId}: an event was parked as needs-attention (it could not be completed without risking a duplicate or a loss, or it waited too long). The run log (outcome needs-attention) and the parked items (PARKED#${flowId}) say what to check.`,
@@ -140,5 +151,18 @@ export class FlowWorker extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    notify(this.needsAttentionAlarm, action);
+
+    this.oldestMessageAlarm = oldestMessageAlarm(
+      this,
+      'OldestMessageAlarm',
+      this.queue,
+      flowId,
+      props.oldestMessageMinutes,
+      action,
+    );
+    const worker = functionAlarms(this, 'Worker', this.worker, `Flow ${flowId} worker`, action);
+    this.errorsAlarm = worker.errors;
+    this.throttlesAlarm = worker.throttles;
   }
 }

@@ -4,6 +4,7 @@
  * or failed tick loses nothing: the next one starts from the same watermark.
  */
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -12,6 +13,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type PollerEntry, secretNamesOf } from '../entries.ts';
 import { grantStateAccess } from '../state-access.ts';
+import { functionAlarms, pollerMissedAlarm } from './alarms.ts';
 import { MillwrightFunction } from './millwright-function.ts';
 
 export interface PollerProps {
@@ -22,6 +24,12 @@ export interface PollerProps {
   queue: sqs.IQueue;
   table: dynamodb.ITable;
   logRetention: logs.RetentionDays;
+  /** Where the scheduler puts a tick it could not deliver after its retries (the flow stack's). */
+  deadLetterQueue: sqs.IQueue;
+  /** What the poller's alarms notify. */
+  alarmAction?: cloudwatch.IAlarmAction;
+  /** `alarms.pollerMissedIntervals`. */
+  missedIntervals: number;
 }
 
 export class Poller extends Construct {
@@ -30,6 +38,10 @@ export class Poller extends Construct {
   readonly sourceId: string;
   readonly poller: MillwrightFunction;
   readonly schedule: scheduler.Schedule;
+  readonly errorsAlarm: cloudwatch.Alarm;
+  readonly throttlesAlarm: cloudwatch.Alarm;
+  /** No completed run in `missedIntervals` intervals. */
+  readonly missedAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
@@ -63,8 +75,21 @@ export class Poller extends Construct {
         // A tick older than one interval is superseded by the next tick.
         retryAttempts: 2,
         maxEventAge: Duration.minutes(Math.max(1, everyMinutes)),
+        // A tick the scheduler could not deliver is kept (and alarmed on) rather than dropped.
+        deadLetterQueue: props.deadLetterQueue,
       }),
     });
+
+    const what = `Flow ${entry.flow.id} poller ${sourceId}`;
+    const alarms = functionAlarms(this, 'Poller', this.poller, what, props.alarmAction);
+    this.errorsAlarm = alarms.errors;
+    this.throttlesAlarm = alarms.throttles;
+    this.missedAlarm = pollerMissedAlarm(
+      this,
+      'MissedRunsAlarm',
+      { flowId: entry.flow.id, sourceId, everyMinutes, intervals: props.missedIntervals },
+      props.alarmAction,
+    );
 
     // The L2 target creates a scheduler role per target and grants it `lambda:InvokeFunction` on
     // this function and its versions/aliases (`<arn>:*`); acknowledged for exactly that resource.

@@ -515,7 +515,7 @@ describe('pollers', () => {
     }
   });
 
-  it('lets each scheduler role invoke its own poller and nothing else', () => {
+  it("lets each scheduler role invoke its own poller and send to its flow's scheduler DLQ, nothing else", () => {
     const schedulerRoles = ofType('AWS::IAM::Role').filter(([, r]) =>
       JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
     );
@@ -532,7 +532,9 @@ describe('pollers', () => {
       const pollerArn = { 'Fn::GetAtt': [refId(target.Arn), 'Arn'] };
       expect(resources[refId(target.Arn)]?.Properties.Description).toMatch(/^Millwright poller: /);
       const statements = roleStatements(roleId);
-      expect(statements.map((s) => s.Action)).toEqual(['lambda:InvokeFunction']);
+      const dlqArn = (target.DeadLetterConfig as { Arn: unknown }).Arn;
+      expect(statements.map((s) => s.Action)).toEqual(['lambda:InvokeFunction', 'sqs:SendMessage']);
+      expect(statements[1]?.Resource).toEqual(dlqArn);
       // The poller and its own versions/aliases only.
       expect([statements[0]?.Resource].flat()).toEqual([pollerArn, { 'Fn::Join': ['', [pollerArn, ':*']] }]);
     }

@@ -1,5 +1,6 @@
 /** Lambda entry glue for a flow's poller (EventBridge Scheduler). */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { ConfigError } from '../../core/errors.ts';
@@ -7,6 +8,7 @@ import type { AnyFlow } from '../../core/flow.ts';
 import { runPoll } from '../poller.ts';
 import { sqsQueue } from '../queue.ts';
 import { type LambdaSettings, lambdaEnv, newLogger, requireEnv, validateFlowConfig } from './common.ts';
+import { pollCompleted, pollMetrics } from './metrics.ts';
 
 export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: LambdaSettings) {
   const trigger = flow.triggers[triggerIndex];
@@ -18,6 +20,7 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
   const deps = trigger.source.connect(env);
   const queueUrl = requireEnv('QUEUE_URL');
   const queue = sqsQueue();
+  const metrics = pollMetrics(flow.id, trigger.source.id);
   return middy(async (_event: ScheduledEvent) => {
     // `millwright pause` disables the schedule; a later `cdk deploy` may enable it again, so the
     // flag in the table has the last word (one GetItem per tick): a paused flow's watermark stays.
@@ -25,6 +28,8 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
       env.log.info(
         `${flow.id}/${trigger.source.id}: flow paused (millwright resume ${flow.id}); not polling`,
       );
+      // A paused tick completed too: the missed-run alarm is for pollers that fail or never run.
+      pollCompleted(metrics);
       return {
         source: trigger.source.id,
         steps: 0,
@@ -34,6 +39,12 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
         stoppedBy: 'paused',
       };
     }
-    return runPoll({ flow, trigger, config, env, queue, queueUrl, deps });
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+    const result = await runPoll({ flow, trigger, config, env, queue, queueUrl, deps });
+    // Only a tick that returned: a throw (the tick failed) leaves the count missing, and N
+    // intervals without one raise the poller's alarm (lib/constructs/alarms.ts).
+    pollCompleted(metrics);
+    return result;
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
 }

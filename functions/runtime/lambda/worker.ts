@@ -1,15 +1,17 @@
 /** Lambda entry glue for a flow worker (SQS batch, partial failures). */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSEvent } from 'aws-lambda';
 import type { AnyFlow } from '../../core/flow.ts';
 import { sqsDeadLetter, sqsRequeue } from '../dead-letter.ts';
-import { emfMetrics } from '../metrics.ts';
 import { createWorker } from '../worker.ts';
 import { type LambdaSettings, lambdaEnv, newLogger, requireEnv, validateFlowConfig } from './common.ts';
+import { flowMetrics, powertoolsWorkerMetrics } from './metrics.ts';
 
 export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
   const logger = newLogger(settings, flow.id);
+  const metrics = flowMetrics(flow.id);
   const worker = createWorker({
     flow,
     config: validateFlowConfig(flow, settings.flowConfig),
@@ -19,10 +21,11 @@ export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
     // Waits and transient failures go back on the worker's own queue with a delay.
     requeue: sqsRequeue(requireEnv('QUEUE_URL')),
     retry: settings.runtime.retry,
-    // EMF on stdout: CloudWatch turns it into the metric the needs-attention alarm watches.
-    metrics: emfMetrics((line) => process.stdout.write(line)),
+    // EMF on stdout: CloudWatch turns it into the metrics the needs-attention alarm watches and the
+    // dashboard graphs (one count per record and outcome, flushed by logMetrics per invocation).
+    metrics: powertoolsWorkerMetrics(metrics, (line) => process.stdout.write(line)),
   });
-  return middy((event: SQSEvent) => worker.handler(event)).use(
-    injectLambdaContext(logger, { resetKeys: true }),
-  );
+  return middy((event: SQSEvent) => worker.handler(event))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
 }

@@ -3,7 +3,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadDeployment } from '../../../functions/config/deployment.ts';
@@ -43,7 +43,24 @@ beforeEach(() => {
   secrets.reset();
   secrets.on(GetSecretValueCommand).rejects(new Error('no secrets in unit tests'));
 });
+/** What the handler wrote to stdout (Powertools Metrics' EMF documents among it). */
+let stdout: string[] = [];
+beforeEach(() => {
+  stdout = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+});
+/** The PollCompleted counts in the EMF documents written (the missed-runs alarm sums these). */
+const pollCompleted = () =>
+  stdout
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.includes('"PollCompleted"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
 afterEach(() => {
+  jest.restoreAllMocks();
   delete process.env.TABLE_NAME;
   delete process.env.QUEUE_URL;
 });
@@ -58,6 +75,15 @@ describe('pollerLambda', () => {
     expect(dynamo.commandCalls(GetCommand)).toHaveLength(1);
     expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
     expect(sqs.calls()).toHaveLength(0);
+    // A paused tick still completed: only a failing or missing poller raises the missed-runs alarm.
+    expect(pollCompleted()).toEqual([
+      expect.objectContaining({
+        PollCompleted: 1,
+        service: 'millwright',
+        flow: FLOW_ID,
+        source: 'machinemetrics.downtime',
+      }),
+    ]);
   });
 
   it('polls when the flag is absent (the first read is the flag, then the poll state)', async () => {
@@ -68,5 +94,7 @@ describe('pollerLambda', () => {
     expect(keys[0]).toBe(`FLOW#${FLOW_ID}`);
     expect(keys).toContain(`POLL#${FLOW_ID}#machinemetrics.downtime`);
     expect(secrets.commandCalls(GetSecretValueCommand).length).toBeGreaterThan(0);
+    // A failed tick counts no completed run.
+    expect(pollCompleted()).toEqual([]);
   });
 });

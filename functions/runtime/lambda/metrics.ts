@@ -1,0 +1,47 @@
+/**
+ * Powertools Metrics for the worker and poller Lambdas: one EMF document per invocation, flushed by
+ * the middy `logMetrics` middleware, with the names and dimensions lib/ graphs and alarms on
+ * (functions/runtime/metrics.ts).
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  emfMetrics,
+  FLOW_DIMENSION,
+  METRIC_NAMESPACE,
+  METRIC_SERVICE,
+  outcomeMetricName,
+  POLL_COMPLETED_METRIC,
+  SOURCE_DIMENSION,
+  type WorkerMetrics,
+} from '../metrics.ts';
+
+/** A flow's worker metrics: every outcome of the invocation in one flush (per flow: a default dimension). */
+export const flowMetrics = (flowId: string): Metrics =>
+  new Metrics({
+    namespace: METRIC_NAMESPACE,
+    serviceName: METRIC_SERVICE,
+    defaultDimensions: { [FLOW_DIMENSION]: flowId },
+  });
+
+/** A poller's metrics: PollCompleted per flow and source. */
+export const pollMetrics = (flowId: string, sourceId: string): Metrics =>
+  new Metrics({
+    namespace: METRIC_NAMESPACE,
+    serviceName: METRIC_SERVICE,
+    defaultDimensions: { [FLOW_DIMENSION]: flowId, [SOURCE_DIMENSION]: sourceId },
+  });
+
+/**
+ * The worker's metrics: needs-attention as its own EMF line at once (the alarm's metric has the flow
+ * as its only dimension), each outcome added to `metrics` (the worker's flow is its default dimension).
+ */
+export function powertoolsWorkerMetrics(metrics: Metrics, write: (line: string) => void): WorkerMetrics {
+  return emfMetrics(write, undefined, (_flowId, outcome) =>
+    metrics.addMetric(outcomeMetricName(outcome), MetricUnit.Count, 1),
+  );
+}
+
+/** Count one completed poll tick. */
+export const pollCompleted = (metrics: Metrics): void => {
+  metrics.addMetric(POLL_COMPLETED_METRIC, MetricUnit.Count, 1);
+};

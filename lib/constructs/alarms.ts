@@ -1,0 +1,200 @@
+/**
+ * Alarms that reach a person: the deployment's SNS topic (created, or an existing one imported from
+ * `alarms.topicArn`) with the e-mail subscriptions of `alarms.emails`, and the alarms of each part
+ * of the stack. Every alarm notifies the topic when it fires and again when it clears.
+ */
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRIC_NAMESPACE, POLL_COMPLETED_METRIC, pollDimensions } from '../../functions/runtime/metrics.ts';
+
+export interface AlarmTopicProps {
+  /** An existing topic to notify instead of creating one. */
+  topicArn?: string;
+  emails?: readonly string[];
+}
+
+/** The topic every alarm notifies. */
+export class AlarmTopic extends Construct {
+  readonly topic: sns.ITopic;
+  readonly action: cloudwatch.IAlarmAction;
+
+  constructor(scope: Construct, id: string, props: AlarmTopicProps) {
+    super(scope, id);
+    if (props.topicArn) {
+      this.topic = sns.Topic.fromTopicArn(this, 'Topic', props.topicArn);
+    } else {
+      // CloudWatch cannot publish to a topic under the AWS-managed SNS key (its key policy is
+      // fixed), so the topic has a key of its own that lets CloudWatch encrypt for it.
+      const key = new kms.Key(this, 'Key', {
+        description: 'Millwright alarm topic encryption',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        }),
+      );
+      this.topic = new sns.Topic(this, 'Topic', {
+        displayName: 'Millwright alarms',
+        masterKey: key,
+        enforceSSL: true,
+      });
+    }
+    for (const email of props.emails ?? []) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    this.action = new actions.SnsAction(this.topic);
+  }
+}
+
+/** Notify `action` when `alarm` fires and when it clears. */
+export function notify<A extends cloudwatch.Alarm>(alarm: A, action: cloudwatch.IAlarmAction | undefined): A {
+  if (action) {
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+  }
+  return alarm;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/** An alarm on `metric` >= 1 in a period (missing data: nothing happened). */
+function anyAlarm(
+  scope: Construct,
+  id: string,
+  metric: cloudwatch.IMetric,
+  description: string,
+  action: cloudwatch.IAlarmAction | undefined,
+): cloudwatch.Alarm {
+  return notify(
+    new cloudwatch.Alarm(scope, id, {
+      alarmDescription: description,
+      metric,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }),
+    action,
+  );
+}
+
+/** Errors and throttles of one function (each >= 1 in five minutes). */
+export function functionAlarms(
+  scope: Construct,
+  id: string,
+  fn: lambda.IFunction,
+  what: string,
+  action: cloudwatch.IAlarmAction | undefined,
+): { errors: cloudwatch.Alarm; throttles: cloudwatch.Alarm } {
+  return {
+    errors: anyAlarm(
+      scope,
+      `${id}ErrorsAlarm`,
+      fn.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      `${what}: the function failed (an invocation threw or timed out). Its log group says why.`,
+      action,
+    ),
+    throttles: anyAlarm(
+      scope,
+      `${id}ThrottlesAlarm`,
+      fn.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      `${what}: invocations were throttled (the account's or the function's concurrency limit).`,
+      action,
+    ),
+  };
+}
+
+/** The oldest message of a flow's queue is older than `minutes`: the worker is not keeping up. */
+export function oldestMessageAlarm(
+  scope: Construct,
+  id: string,
+  queue: sqs.IQueue,
+  flowId: string,
+  minutes: number,
+  action: cloudwatch.IAlarmAction | undefined,
+): cloudwatch.Alarm {
+  return notify(
+    new cloudwatch.Alarm(scope, id, {
+      alarmDescription: `Flow ${flowId}: the oldest message in its queue has waited more than ${minutes} minutes (the worker is failing, throttled or paused).`,
+      metric: queue.metricApproximateAgeOfOldestMessage({
+        period: FIVE_MINUTES,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: minutes * 60,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }),
+    action,
+  );
+}
+
+/** Anything in a dead-letter queue (>= 1 message). */
+export function queueDepthAlarm(
+  scope: Construct,
+  id: string,
+  queue: sqs.IQueue,
+  description: string,
+  action: cloudwatch.IAlarmAction | undefined,
+): cloudwatch.Alarm {
+  return anyAlarm(
+    scope,
+    id,
+    queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: cloudwatch.Stats.MAXIMUM,
+    }),
+    description,
+    action,
+  );
+}
+
+/** CloudWatch evaluates at most one day of data per alarm. */
+const MAX_ALARM_MINUTES = 24 * 60;
+
+/** The PollCompleted count of one poll source, summed over `minutes`. */
+export const pollCompletedMetric = (flowId: string, sourceId: string, minutes: number): cloudwatch.Metric =>
+  new cloudwatch.Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName: POLL_COMPLETED_METRIC,
+    dimensionsMap: pollDimensions(flowId, sourceId),
+    period: Duration.minutes(minutes),
+    statistic: cloudwatch.Stats.SUM,
+  });
+
+/**
+ * A poller that has not completed a tick in `intervals` of its intervals: failing every tick, or
+ * not invoked at all. No data counts as breaching, since silence is exactly the failure.
+ */
+export function pollerMissedAlarm(
+  scope: Construct,
+  id: string,
+  props: { flowId: string; sourceId: string; everyMinutes: number; intervals: number },
+  action: cloudwatch.IAlarmAction | undefined,
+): cloudwatch.Alarm {
+  const minutes = Math.min(MAX_ALARM_MINUTES, props.everyMinutes * props.intervals);
+  return notify(
+    new cloudwatch.Alarm(scope, id, {
+      alarmDescription: `Flow ${props.flowId}: poller ${props.sourceId} has not completed a run in ${minutes} minutes (${props.intervals} intervals of ${props.everyMinutes} min). Its log group and the scheduler's dead-letter queue say why; a paused flow also stops its poller.`,
+      metric: pollCompletedMetric(props.flowId, props.sourceId, minutes),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    }),
+    action,
+  );
+}
