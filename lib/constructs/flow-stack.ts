@@ -4,7 +4,7 @@
  * ten, so one flat stack stopped at about 45 flows; with a nested stack per flow the root holds one
  * resource per flow, and a flow's whole wiring is found in one place.
  */
-import { Duration, NestedStack, Validations } from 'aws-cdk-lib';
+import { Duration, NestedStack, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -90,11 +90,15 @@ export class FlowStack extends NestedStack {
       maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
+      // Stateful like every queue of the deployment: what it holds says why ticks failed.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(queue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: `This is the dead-letter queue of flow ${flowId}'s schedules; a missed tick needs no redrive (the next one polls from the same watermark).`,
-    });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(queue).acknowledge({
+        id,
+        reason: `This is the dead-letter queue of flow ${flowId}'s schedules; a missed tick needs no redrive (the next one polls from the same watermark).`,
+      });
+    }
     this.schedulerDeadLetterAlarm = queueDepthAlarm(
       this,
       `Flow-${flowId}-SchedulerDeadLetterAlarm`,

@@ -52,14 +52,17 @@ describe('Millwright embedded in a user stack', () => {
       expect(workers).toContain(`Millwright worker: ${flow.id}`);
       expect(stack.millwright.workers.get(flow.id)).toBeDefined();
     }
-    expect(ofType('AWS::SQS::Queue')).toHaveLength(2 * deployment.enabled.length);
+    // A queue and a DLQ per flow, and a scheduler DLQ per flow that polls.
+    const polling = deployment.enabled.filter(({ flow }) => flow.triggers.some((t) => t.kind === 'schedule'));
+    expect(ofType('AWS::SQS::Queue')).toHaveLength(2 * deployment.enabled.length + polling.length);
     const nested = Object.values(root.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack');
     expect(nested).toHaveLength(deployment.enabled.length);
   });
 
   it('retains the state table, every queue and every DLQ on stack deletion', () => {
     const stateful = [...ofType('AWS::DynamoDB::Table'), ...ofType('AWS::SQS::Queue')];
-    expect(stateful.length).toBe(1 + 2 * deployment.enabled.length);
+    const polling = deployment.enabled.filter(({ flow }) => flow.triggers.some((t) => t.kind === 'schedule'));
+    expect(stateful.length).toBe(1 + 2 * deployment.enabled.length + polling.length);
     for (const r of stateful) expect(r.DeletionPolicy).toBe('Retain');
   });
 

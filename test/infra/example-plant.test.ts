@@ -33,9 +33,12 @@ describe('config/example-plant.json', () => {
     expect(built.stack.stackName).toBe('MillwrightPlant');
     expect(built.deployment.enabled.map((e) => e.flow.id).sort()).toEqual(flows.map((f) => f.id).sort());
     expect(Object.keys(built.deployment.vendors).sort()).toEqual(connectors.map((c) => c.id).sort());
-    // One queue and one DLQ per flow (in the flows' nested stacks).
+    // One queue and one DLQ per flow, and a scheduler DLQ per flow that polls (in the flows' nested stacks).
     const resources = Object.values(flatTemplate(built.stack).Resources as Record<string, { Type: string }>);
-    expect(resources.filter((r) => r.Type === 'AWS::SQS::Queue')).toHaveLength(flows.length * 2);
+    const polling = flows.filter((f) => f.triggers.some((t) => t.kind === 'schedule'));
+    expect(resources.filter((r) => r.Type === 'AWS::SQS::Queue')).toHaveLength(
+      flows.length * 2 + polling.length,
+    );
   });
 
   it('holds no sandbox ids and only placeholders that cannot be mistaken for real ones', () => {
