@@ -13,7 +13,6 @@ import type { AddressInfo } from 'node:net';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SQSClient,
@@ -88,26 +87,8 @@ export async function startLocalSqs(options: { port?: number } = {}): Promise<Lo
   };
 }
 
-export async function queueDepth(
-  client: SQSClient,
-  queueUrl: string,
-): Promise<{ visible: number; inFlight: number; delayed: number }> {
-  const out = await client.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        'ApproximateNumberOfMessages',
-        'ApproximateNumberOfMessagesNotVisible',
-        'ApproximateNumberOfMessagesDelayed',
-      ],
-    }),
-  );
-  return {
-    visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-    delayed: Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
-}
+/** Visible, in flight and delayed: one implementation for the sandbox and the operator. */
+export { queueDepth } from '../operator/queue-depth.ts';
 
 export function toSqsEvent(messages: Message[], queueArn: string): SQSEvent {
   return {
