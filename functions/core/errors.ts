@@ -187,6 +187,23 @@ export class NeedsAttentionError extends MillwrightError {
   }
 }
 
+/**
+ * A vendor account's circuit breaker is open (core/breaker.ts): the request was not sent. Not a
+ * failed attempt: the worker holds the event on its queue until `retryAfterMs` (the breaker's next
+ * probe), without spending its retries, and never dead-letters it for this.
+ */
+export class CircuitOpenError extends MillwrightError {
+  constructor(
+    /** The breaker's key: `<vendor>:<host>`, one per vendor account. */
+    readonly key: string,
+    /** Until the breaker lets a probe through (ms from now). */
+    readonly retryAfterMs: number,
+    message: string,
+  ) {
+    super(message, { retryable: true });
+  }
+}
+
 /** Webhook errors carry the HTTP status the ingress answers with. */
 export class WebhookError extends MillwrightError {
   constructor(
