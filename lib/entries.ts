@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Deployment } from '../functions/config/deployment.ts';
+import { type Deployment, retryOf } from '../functions/config/deployment.ts';
 import { connectorId } from '../functions/connectors/index.ts';
 import {
   type AnyFlow,
@@ -21,6 +21,7 @@ import {
 import { flowModulePath } from '../functions/flows/index.ts';
 import { buildRouting } from '../functions/runtime/ingress.ts';
 import type { LambdaSettings } from '../functions/runtime/lambda/common.ts';
+import type { RetrySettings } from '../functions/runtime/retry.ts';
 
 /** The repository root (this file lives in `<root>/lib/`). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[/\\]$/, '');
@@ -79,13 +80,14 @@ function settingsFor(
   deployment: Deployment,
   vendors: readonly VendorId[],
   extra: Pick<LambdaSettings, 'flowConfig' | 'routing'> = {},
+  retry: RetrySettings = deployment.runtime.retry,
 ): LambdaSettings {
   const configured = deployment.vendors as Partial<Record<VendorId, unknown>>;
   const picked: Record<string, unknown> = {};
   for (const vendor of vendors) {
     if (configured[vendor] !== undefined) picked[vendor] = configured[vendor];
   }
-  const { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays } = deployment.runtime;
+  const { logLevel, maxReceiveCount, maxWebhookBytes, runLogRetentionDays } = deployment.runtime;
   return {
     vendors: picked,
     runtime: { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays },
@@ -116,10 +118,11 @@ export function planEntries(
   const webhookVendors: VendorId[] = [];
   const receivers = new Map<VendorId, WebhookReceiver>();
 
-  for (const { flow, config } of deployment.enabled) {
+  for (const enabled of deployment.enabled) {
+    const { flow, config } = enabled;
     const workerPath = resolve(dir, flow.id, 'worker.ts');
     const vendors = unique(flow.vendors);
-    const workerSettings = settingsFor(deployment, vendors, { flowConfig: config });
+    const workerSettings = settingsFor(deployment, vendors, { flowConfig: config }, retryOf(deployment, enabled));
     out.push({
       kind: 'worker',
       id: `${flow.id}-worker`,

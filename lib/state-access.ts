@@ -67,6 +67,7 @@ export const METHOD_ACTIONS: Record<StateMethod, readonly DynamoAction[]> = {
   forgetLatest: [DELETE],
   getLatest: [GET],
   acquireClaim: [UPDATE, GET],
+  countFailedAttempt: [UPDATE],
   completeClaim: [UPDATE],
   releaseClaim: [UPDATE],
   getClaim: [GET],
@@ -128,7 +129,7 @@ const FLOW_MODULE: readonly StateMethod[] = [
 export const KIND_METHODS: Record<FunctionKind, readonly StateMethod[]> = {
   ingress: ['isDelivered', 'markDelivered', 'rememberNonce', 'nonceSeenWith', 'forgetNonce'],
   poller: [...FLOW_MODULE, 'getFlowControl', 'loadPollState', 'savePollState', 'recordPollRun'],
-  worker: [...FLOW_MODULE, 'parkEvent'],
+  worker: [...FLOW_MODULE, 'parkEvent', 'countFailedAttempt'],
 };
 
 /** The DynamoDB actions a function of this kind is granted on the state table, sorted. */

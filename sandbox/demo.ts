@@ -48,7 +48,7 @@ function startDemoSandbox(secrets: DemoSecrets, out: (line: string) => void) {
     // Click Maint's 300 requests per 5 minutes, compressed 30x to 300 per 10 seconds (simulator and limiter).
     simulatorOptions: { 'click-maint': { windowSeconds: CLICK_MAINT_WINDOW_SECONDS } },
     // Worker retries compressed too: 1 s delays, a transient failure dead-lettered after ~3 s.
-    retry: { baseDelaySeconds: 1, maxDelaySeconds: 1, transientBudgetSeconds: 3, waitBudgetSeconds: 30 },
+    retry: { baseDelaySeconds: 1, maxDelaySeconds: 1, horizonSeconds: 3, waitBudgetSeconds: 30 },
     log: consoleLog({ level: 'warn', prefix: 'sandbox', write: (l) => out(`    ${l}`) }),
   });
 }

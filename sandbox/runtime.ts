@@ -16,7 +16,12 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod/mini';
-import { type Deployment, loadDeployment, validateDeployment } from '../functions/config/deployment.ts';
+import {
+  type Deployment,
+  loadDeployment,
+  retryOf,
+  validateDeployment,
+} from '../functions/config/deployment.ts';
 import {
   type Connector,
   type ConnectorId,
@@ -39,11 +44,11 @@ import { checkStrict } from '../functions/core/schema.ts';
 import { secretsManagerSource } from '../functions/core/secrets.ts';
 import { StateStore } from '../functions/core/state.ts';
 import { flows as registry } from '../functions/flows/index.ts';
-import { sqsDeadLetter, sqsRequeue } from '../functions/runtime/dead-letter.ts';
+import { sqsDeadLetter, sqsDelay } from '../functions/runtime/dead-letter.ts';
 import { buildRouting } from '../functions/runtime/ingress.ts';
 import { type PollRunSummary, runPoll } from '../functions/runtime/poller.ts';
 import { type EventQueue, sqsQueue } from '../functions/runtime/queue.ts';
-import type { RetrySettings } from '../functions/runtime/retry.ts';
+import { REDRIVE_BACKSTOP_RECEIVES, type RetrySettings } from '../functions/runtime/retry.ts';
 import { createWorker, type Worker } from '../functions/runtime/worker.ts';
 import { type Clock, realClock } from './clock.ts';
 import {
@@ -351,20 +356,21 @@ async function startFlows(
   sqs: LocalSqs,
 ): Promise<Map<string, SandboxFlow>> {
   const flows = new Map<string, SandboxFlow>();
-  for (const { flow, config } of deployment.enabled) {
+  for (const enabled of deployment.enabled) {
+    const { flow, config } = enabled;
     const queues = await sqs.createQueue(`${deployment.name}-${flow.id}`.slice(0, 76), {
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 2,
-      maxReceiveCount: deployment.runtime.maxReceiveCount,
+      maxReceiveCount: REDRIVE_BACKSTOP_RECEIVES,
     });
-    // The same worker as in Lambda: re-sends to its own queue, dead-letters poison at once.
+    // The same worker as in Lambda: delays on its own queue, dead-letters poison at once.
     const worker = createWorker({
       flow: options.wrapFlow ? options.wrapFlow(flow) : flow,
       config,
       env,
       maxReceiveCount: deployment.runtime.maxReceiveCount,
       deadLetter: sqsDeadLetter(queues.dlqUrl, sqs.client),
-      requeue: sqsRequeue(queues.queueUrl, sqs.client),
-      retry: { ...deployment.runtime.retry, ...options.retry },
+      delay: sqsDelay(queues.queueUrl, sqs.client),
+      retry: { ...retryOf(deployment, enabled), ...options.retry },
       // No CloudWatch here: the alarm the metric would raise is a log line.
       metrics: {
         needsAttention: (flowId) =>

@@ -8,7 +8,12 @@ import { type Connector, connectors } from '../connectors/index.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { AnyFlow } from '../core/flow.ts';
 import { checkStrict, closestKey } from '../core/schema.ts';
-import { DEFAULT_RETRY } from '../runtime/retry.ts';
+import {
+  DEFAULT_RETRY,
+  MAX_DELAY_SECONDS,
+  MAX_HORIZON_SECONDS,
+  type RetrySettings,
+} from '../runtime/retry.ts';
 import { readJsonFile } from './json-file.ts';
 
 /** `vendors`: one optional block per registered connector, validated by the connector's own schema. */
@@ -21,10 +26,10 @@ const vendorsSchema = z.strictObject(
 const seconds = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 
 const retrySchema = z.strictObject({
-  baseDelaySeconds: z._default(seconds(1, 900), DEFAULT_RETRY.baseDelaySeconds),
-  maxDelaySeconds: z._default(seconds(1, 900), DEFAULT_RETRY.maxDelaySeconds),
-  transientBudgetSeconds: z._default(seconds(1, 14 * 86_400), DEFAULT_RETRY.transientBudgetSeconds),
-  waitBudgetSeconds: z._default(seconds(1, 14 * 86_400), DEFAULT_RETRY.waitBudgetSeconds),
+  baseDelaySeconds: z._default(seconds(1, 3600), DEFAULT_RETRY.baseDelaySeconds),
+  maxDelaySeconds: z._default(seconds(1, MAX_DELAY_SECONDS), DEFAULT_RETRY.maxDelaySeconds),
+  horizonSeconds: z._default(seconds(60, MAX_HORIZON_SECONDS), DEFAULT_RETRY.horizonSeconds),
+  waitBudgetSeconds: z._default(seconds(1, MAX_HORIZON_SECONDS), DEFAULT_RETRY.waitBudgetSeconds),
 });
 
 /** An SNS topic alarms can publish to (standard only: CloudWatch alarms cannot publish to FIFO topics). */
@@ -70,7 +75,7 @@ export const deploymentSchema = z.strictObject({
       logRetentionDays: z._default(z.number().check(z.int(), z.minimum(1)), 30),
       /** Days the run log keeps each entry (`millwright runs`, `show`); DynamoDB TTL removes it after. */
       runLogRetentionDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(3650)), 30),
-      /** Deliveries of one event before it goes to the flow's dead-letter queue. */
+      /** Failed attempts with an unexpected error (a bug, an SDK error) before the DLQ. */
       maxReceiveCount: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(10)), 3),
       workerTimeoutSeconds: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(900)), 30),
       /** Largest webhook body the ingress accepts, in bytes. */
@@ -79,8 +84,8 @@ export const deploymentSchema = z.strictObject({
       webhookRateLimit: z._default(z.number().check(z.minimum(1)), 50),
       webhookBurstLimit: z._default(z.number().check(z.int(), z.minimum(1)), 100),
       /**
-       * Worker retries that spend no SQS receive count (functions/runtime/retry.ts): delays, the
-       * budget for transient failures (then the DLQ) and for waiting (then needs-attention).
+       * Worker retries (functions/runtime/retry.ts): backoff delays, the retry horizon (then the DLQ;
+       * per flow: `flows.<id>.retryHorizonSeconds`) and the wait budget (then needs-attention).
        */
       retry: z._default(retrySchema, DEFAULT_RETRY),
     }),
@@ -103,7 +108,15 @@ export interface EnabledFlow {
   flow: AnyFlow;
   /** The flow's validated config. */
   config: unknown;
+  /** `flows.<id>.retryHorizonSeconds`: this flow's retry horizon instead of `runtime.retry`'s. */
+  retryHorizonSeconds?: number;
 }
+
+/** The retry settings of one enabled flow: the runtime's, with the flow's own horizon if it has one. */
+export const retryOf = (deployment: Pick<Deployment, 'runtime'>, flow: EnabledFlow): RetrySettings => ({
+  ...deployment.runtime.retry,
+  ...(flow.retryHorizonSeconds !== undefined ? { horizonSeconds: flow.retryHorizonSeconds } : {}),
+});
 
 export interface Deployment extends DeploymentInput {
   enabled: EnabledFlow[];
@@ -140,8 +153,27 @@ export function validateDeployment(
       continue;
     }
     if (typeof value !== 'object' || value === null) continue;
-    const { enabled: on = true, ...rest } = value as { enabled?: unknown };
+    const {
+      enabled: on = true,
+      retryHorizonSeconds: horizon,
+      ...rest
+    } = value as {
+      enabled?: unknown;
+      retryHorizonSeconds?: unknown;
+    };
     if (typeof on !== 'boolean') problems.push({ path: `flows.${id}.enabled`, message: 'expected boolean' });
+    const horizonOk =
+      horizon === undefined ||
+      (typeof horizon === 'number' &&
+        Number.isInteger(horizon) &&
+        horizon >= 60 &&
+        horizon <= MAX_HORIZON_SECONDS);
+    if (!horizonOk) {
+      problems.push({
+        path: `flows.${id}.retryHorizonSeconds`,
+        message: `expected whole seconds from 60 to ${MAX_HORIZON_SECONDS} (13 days: the queue keeps messages 14)`,
+      });
+    }
     const parsed = checkStrict(flow.config, rest, `flows.${id}`);
     problems.push(...parsed.problems);
     if (parsed.data === undefined) continue;
@@ -151,7 +183,11 @@ export function validateDeployment(
         problems.push({ path: `vendors.${vendor}`, message: `required by flow ${id}` });
       }
     }
-    enabled.push({ flow, config: parsed.data });
+    enabled.push({
+      flow,
+      config: parsed.data,
+      ...(typeof horizon === 'number' ? { retryHorizonSeconds: horizon } : {}),
+    });
   }
   if (problems.length > 0 || !input) {
     const [first] = problems;

@@ -379,6 +379,27 @@ export class StateStore {
   // ---- claims: "no action twice" ------------------------------------------------------------
 
   /**
+   * Count one failed attempt of an event (the worker's backoff exponent) and return the new count.
+   * One item per event, written on failures only, kept `ttlSeconds` (past the retry horizon).
+   */
+  async countFailedAttempt(flowId: string, eventId: string, ttlSeconds: number): Promise<number> {
+    const out = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `ATTEMPTS#${flowId}`, sk: eventId },
+        UpdateExpression: 'ADD attempts :one SET #ttl = :ttl',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':ttl': Math.floor(this.now().getTime() / 1000) + ttlSeconds,
+        },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(out.Attributes?.attempts ?? 1);
+  }
+
+  /**
    * Claim side effect `key` for `owner` for `leaseMs`. `acquired` with attempts > 1 means an earlier
    * attempt may have acted: look for its effect before acting again.
    */

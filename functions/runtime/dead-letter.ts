@@ -3,19 +3,23 @@
  * - `sqsDeadLetter`: a failure no retry can mend goes to the flow's DLQ at once. The body goes as it
  *   was received, so a replay (SQS's DLQ redrive) puts back exactly the same event; the reason
  *   travels as a message attribute. The retry history does not: a replayed event starts afresh.
- * - `sqsRequeue`: an event that must wait or retry goes back on the flow's own queue with a delay,
- *   body unchanged, its attributes carrying the retry history (see retry.ts), so waiting never
- *   spends the receive count that leads to the DLQ.
+ * - `sqsDelay`: an event that must wait or retry stays on the flow's own queue, made visible again
+ *   after a delay (ChangeMessageVisibility on the delivery in hand; see retry.ts). Nothing is re-sent,
+ *   so the message keeps its first-receive time, which the retry horizon counts from.
  * The SQS client is loaded on first use: each SDK client costs tens of milliseconds of cold start,
  * and most invocations send nothing.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { DeadLetterSender, Requeue } from './worker.ts';
+import type { DeadLetterSender, DelaySender } from './worker.ts';
 
 /** SQS caps an attribute at 256 KB; a reason is for people, so keep it short. */
 const MAX_REASON = 1000;
 
-type Sqs = { client: SQSClient; Command: typeof import('@aws-sdk/client-sqs').SendMessageCommand };
+type Sqs = {
+  client: SQSClient;
+  Command: typeof import('@aws-sdk/client-sqs').SendMessageCommand;
+  ChangeVisibility: typeof import('@aws-sdk/client-sqs').ChangeMessageVisibilityCommand;
+};
 
 function lazySqs(client?: SQSClient): () => Promise<Sqs> {
   let sqs: Promise<Sqs> | undefined;
@@ -23,6 +27,7 @@ function lazySqs(client?: SQSClient): () => Promise<Sqs> {
     sqs ??= import('@aws-sdk/client-sqs').then((m) => ({
       client: client ?? new m.SQSClient({}),
       Command: m.SendMessageCommand,
+      ChangeVisibility: m.ChangeMessageVisibilityCommand,
     }));
     return sqs;
   };
@@ -44,20 +49,15 @@ export function sqsDeadLetter(dlqUrl: string, client?: SQSClient): DeadLetterSen
   };
 }
 
-export function sqsRequeue(queueUrl: string, client?: SQSClient): Requeue {
+export function sqsDelay(queueUrl: string, client?: SQSClient): DelaySender {
   const sqs = lazySqs(client);
-  return async ({ body, delaySeconds, attributes }) => {
-    const { client: sender, Command } = await sqs();
+  return async (receiptHandle, delaySeconds) => {
+    const { client: sender, ChangeVisibility } = await sqs();
     await sender.send(
-      new Command({
+      new ChangeVisibility({
         QueueUrl: queueUrl,
-        MessageBody: body,
-        DelaySeconds: delaySeconds,
-        MessageAttributes: Object.fromEntries(
-          Object.entries(attributes)
-            .filter(([, value]) => value !== '')
-            .map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
-        ),
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: delaySeconds,
       }),
     );
   };

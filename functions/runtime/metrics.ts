@@ -30,6 +30,7 @@ export const EVENT_OUTCOMES = [
   'needs-attention',
   'retrying',
   'waiting',
+  'held',
 ] as const;
 export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
 

@@ -2,28 +2,38 @@
  * The generic flow worker: an SQS batch consumer that runs one flow's `handle` per message and
  * reports partial batch failures, so one bad event never blocks or repeats the others.
  *
- * What happens to a failure (see retry.ts for the bounds):
- * | failure                                                   | the worker                                  | run log           |
- * |-----------------------------------------------------------|---------------------------------------------|-------------------|
- * | ClaimBusyError, NotReadyError                             | re-sends it with a delay (receive count     | `waiting` (info)  |
- * |                                                           | untouched), up to the wait budget            |                   |
- * | ... past the wait budget                                  | parks it, naming what it waited for          | `needs-attention` |
- * | retryable MillwrightError (429, 5xx, unreachable,         | re-sends it with exponential backoff or the  | `retrying` (warn) |
- * | ambiguous write)                                          | vendor's Retry-After, up to the budget        |                   |
- * | ... past the transient budget                             | sends it to the DLQ with its reason           | `dead-lettered`   |
- * | NeedsAttentionError                                       | parks it (body kept, alarm metric, ERROR)     | `needs-attention` |
- * | non-retryable MillwrightError (poison)                    | sends it to the DLQ at once                   | `dead-lettered`   |
- * | anything else (a bug, an SDK error), or a re-send failing | throws: SQS redelivers it after the           | `failed`          |
- * |                                                           | visibility timeout, then redrives it to the DLQ |                 |
- * Without a `requeue` sender, waits and transient failures take the last row's path.
+ * What happens to a failure (see retry.ts for the delays and bounds):
+ * | failure                                              | the worker                                      | run log           |
+ * |------------------------------------------------------|-------------------------------------------------|-------------------|
+ * | retryable MillwrightError (429, 5xx, unreachable,    | keeps it on the queue, visible again after      | `retrying` (warn) |
+ * | ambiguous write)                                     | exponential backoff or the vendor's Retry-After |                   |
+ * | ... once its retry horizon (24 h) has passed         | sends it to the DLQ with its reason             | `dead-lettered`   |
+ * | CircuitOpenError (the vendor's breaker is open)      | keeps it until the breaker's probe; not counted | `held` (info)     |
+ * |                                                      | as an attempt; the horizon still applies        |                   |
+ * | ClaimBusyError, NotReadyError                        | keeps it, visible again after a delay, up to    | `waiting` (info)  |
+ * |                                                      | the wait budget, then parks it                  |                   |
+ * | NeedsAttentionError                                  | parks it (body kept, alarm metric, ERROR)       | `needs-attention` |
+ * | non-retryable MillwrightError (poison)               | sends it to the DLQ at once                     | `dead-lettered`   |
+ * | anything else (a bug, an SDK error)                  | retries it with backoff; the DLQ after          | `failed`          |
+ * |                                                      | `maxReceiveCount` failed attempts               |                   |
+ * "Keeps it": ChangeMessageVisibility on the delivery in hand, then a batch item failure, so Lambda
+ * leaves the message on the queue. If that call fails (or the worker has no `delay` sender), the
+ * worker throws instead and SQS redelivers the message after the queue's visibility timeout.
  *
  * Order: the records of one subject (the event's `subject`, else its message group) in a batch run
  * one at a time, in order; different subjects run concurrently. Once a record of a subject is put
- * off (waiting, retrying or left to SQS), the later records of that subject in the batch are put off
- * behind it, so an "ended" never overtakes its "started" within a batch.
+ * off (waiting, held, retrying or left to SQS), the later records of that subject in the batch are
+ * put off behind it, so an "ended" never overtakes its "started" within a batch. Across deliveries
+ * the flows keep order themselves (README: Order per subject).
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ClaimBusyError, MillwrightError, NeedsAttentionError, NotReadyError } from '../core/errors.ts';
+import {
+  CircuitOpenError,
+  ClaimBusyError,
+  MillwrightError,
+  NeedsAttentionError,
+  NotReadyError,
+} from '../core/errors.ts';
 import {
   type AnyFlow,
   type FlowEvent,
@@ -41,12 +51,12 @@ import {
   DEFAULT_RETRY,
   duration,
   HISTORY_ATTRIBUTE,
-  type RetryHistory,
+  holdSeconds,
+  legacyFirstSeen,
+  MAX_WAIT_DELAY_SECONDS,
   type RetrySettings,
-  readHistory,
   retryAfterSeconds,
   waitingFor,
-  writeHistory,
 } from './retry.ts';
 
 export class InvalidMessageError extends MillwrightError {
@@ -58,25 +68,27 @@ export class InvalidMessageError extends MillwrightError {
 /** Puts a message body on the flow's dead-letter queue with the reason it failed. */
 export type DeadLetterSender = (body: string, reason: string) => Promise<void>;
 
-/** Puts a message body back on the flow's own queue after `delaySeconds` (<= 900). */
-export type Requeue = (message: {
-  body: string;
-  delaySeconds: number;
-  attributes: Record<string, string>;
-}) => Promise<void>;
+/** Makes the delivery with this receipt handle visible again after `delaySeconds` (ChangeMessageVisibility). */
+export type DelaySender = (receiptHandle: string, delaySeconds: number) => Promise<void>;
 
 export interface WorkerOptions {
   flow: AnyFlow;
   config: unknown;
   env: RuntimeEnv;
+  /**
+   * Failed attempts with an unexpected error (a bug, an SDK error) before the event is dead-lettered.
+   * Without a `delay` sender the queue's redrive count plays this part (SQS dead-letters it).
+   */
   maxReceiveCount: number;
   /**
-   * Dead-letters a non-retryable failure on its first delivery. Without it (or when it fails) the
-   * message takes the usual path: retried until `maxReceiveCount`, then redriven by SQS.
+   * Dead-letters a non-retryable failure on its first delivery, and an event past its horizon.
+   * Without it (or when it fails) the message takes SQS's path: redelivered, then redriven by SQS.
    */
   deadLetter?: DeadLetterSender;
-  /** Re-sends waits and transient failures with a delay, sparing the receive count. */
-  requeue?: Requeue;
+  /** Keeps a delivery on the queue for a delay (backoff, holds, waits). */
+  delay?: DelaySender;
+  /** Wall-clock ms, to compare with SQS's timestamps (default Date.now; never a sandbox's manual clock). */
+  wallNow?: () => number;
   /** Delays and budgets (defaults: DEFAULT_RETRY). */
   retry?: Partial<RetrySettings>;
   /**
@@ -98,10 +110,13 @@ export function parseMessage(body: string): FlowEvent {
   return parseWith(flowEventSchema, json, (p) => new InvalidMessageError(p.path, p.message));
 }
 
-/** A failure the worker dealt with itself: the delivery in hand is acknowledged. */
+/**
+ * A failure the worker dealt with itself. Dead-lettered or parked: the delivery in hand is
+ * acknowledged. Waiting, held or retrying: it stays on the queue for `delaySeconds`.
+ */
 export type Handled =
   | { outcome: 'dead-lettered' | 'needs-attention'; message: string }
-  | { outcome: 'waiting' | 'retrying'; message: string; delaySeconds: number };
+  | { outcome: 'waiting' | 'held' | 'retrying'; message: string; delaySeconds: number };
 
 /** Kept for callers that name the dead-letter case alone. */
 export type DeadLettered = Extract<Handled, { outcome: 'dead-lettered' }>;
@@ -109,8 +124,12 @@ export type DeadLettered = Extract<Handled, { outcome: 'dead-lettered' }>;
 /** What the queue says about one delivery. */
 export interface Delivery {
   receiveCount: number;
-  /** String message attributes (the retry history among them). */
+  /** String message attributes (`via` among them). */
   attributes?: Record<string, string>;
+  /** This delivery's receipt handle (to keep it on the queue for a delay). */
+  receiptHandle?: string;
+  /** When SQS first delivered the message (ms; `ApproximateFirstReceiveTimestamp`). */
+  firstReceivedAt?: number;
 }
 
 export interface Worker {
@@ -119,16 +138,14 @@ export interface Worker {
   handler(event: SQSEvent): Promise<SQSBatchResponse>;
 }
 
-/** Attributes the worker owns; the others travel with the event unchanged. */
-const OWN_ATTRIBUTES = new Set([HISTORY_ATTRIBUTE, 'deadLetterReason']);
-
 const describe = (error: unknown) =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
 /** What every step of one worker shares: its options with the defaults applied, and the flow's deps. */
-interface WorkerContext extends Omit<WorkerOptions, 'retry' | 'random'> {
+interface WorkerContext extends Omit<WorkerOptions, 'retry' | 'random' | 'wallNow'> {
   retry: RetrySettings;
   random: () => number;
+  wallNow: () => number;
   /** Built by `flow.setup` on first use, then reused by every message. */
   deps?: unknown;
 }
@@ -144,6 +161,7 @@ export function createWorker(options: WorkerOptions): Worker {
     ...options,
     retry: { ...DEFAULT_RETRY, ...options.retry },
     random: options.random ?? Math.random,
+    wallNow: options.wallNow ?? Date.now,
   };
   return {
     processRecord: (body, delivery) => processRecord(w, body, delivery),
@@ -238,6 +256,15 @@ async function processRecord(
     const via = d.attributes?.[VIA_ATTRIBUTE];
     if (via) vias.set(event, via);
     bodies.set(event, body);
+    // An event delivered well past its horizon: the worker's last put-off ends on the horizon, so
+    // every delivery since died (a crash, a timeout) before the worker could answer. It goes to the
+    // DLQ instead of dying again.
+    const age = ageSeconds(w, d);
+    if (d.receiveCount > 1 && age > w.retry.horizonSeconds + CRASH_GRACE_SECONDS && w.deadLetter) {
+      const reason = `not completed within its retry horizon (${duration(w.retry.horizonSeconds)}) after ${d.receiveCount - 1} deliveries`;
+      const handled = await deadLetter(w, body, event, reason, `${reason}; moved to the dead-letter queue`);
+      if (handled) return handled;
+    }
     w.deps ??= flow.setup(env, config);
     const result = await flow.handle(event, {
       flowId: flow.id,
@@ -264,6 +291,19 @@ async function processRecord(
   }
 }
 
+/** Past the horizon by more than a Lambda's longest run: no put-off of the worker's ends that late. */
+const CRASH_GRACE_SECONDS = 900;
+
+/** Seconds since SQS first delivered the message (0 when unknown). */
+function ageSeconds(w: WorkerContext, delivery: Delivery): number {
+  const legacy = legacyFirstSeen(delivery.attributes?.[HISTORY_ATTRIBUTE]);
+  const first = Math.min(
+    delivery.firstReceivedAt ?? Number.POSITIVE_INFINITY,
+    legacy ?? Number.POSITIVE_INFINITY,
+  );
+  return Number.isFinite(first) ? Math.max(0, (w.wallNow() - first) / 1000) : 0;
+}
+
 /** Deal with a failure as the table in the header says; throws only to leave it to SQS. */
 async function failed(
   w: WorkerContext,
@@ -281,12 +321,14 @@ async function failed(
     if (handled) return handled;
   }
   if (kind === 'park' && event) return park(w, body, event, error);
-  if (kind === 'wait' && event && w.requeue) {
-    const handled = await wait(w, body, event, delivery, error, minDelaySeconds);
-    if (handled) return handled;
-  }
-  if (kind === 'transient' && event && w.requeue) {
-    const handled = await retryLater(w, body, event, delivery, error);
+  if (event && w.delay && delivery.receiptHandle) {
+    let handled: Handled | undefined;
+    if (kind === 'wait') handled = await wait(w, body, event, delivery, error, minDelaySeconds);
+    else if (kind === 'held' && error instanceof CircuitOpenError) {
+      handled = await hold(w, body, event, delivery, error, minDelaySeconds);
+    } else if (kind === 'transient' || kind === 'unknown') {
+      handled = await retryLater(w, body, event, delivery, error, kind, minDelaySeconds);
+    }
     if (handled) return handled;
   }
   return leaveToSqs(w, event, delivery, error);
@@ -342,32 +384,31 @@ async function park(
   return { outcome: 'needs-attention' as const, message };
 }
 
-/** Re-send with `history` and `delaySeconds`; false (logged) when the queue refused it. */
-async function requeue(
+/** Keep the delivery on the queue for `delaySeconds`; false (logged) when SQS refused it. */
+async function keep(
   w: WorkerContext,
-  body: string,
   event: FlowEvent,
   delivery: Delivery,
-  history: RetryHistory,
   delaySeconds: number,
 ): Promise<boolean> {
-  const passThrough = Object.fromEntries(
-    Object.entries(delivery.attributes ?? {}).filter(([name]) => !OWN_ATTRIBUTES.has(name)),
-  );
   try {
-    await w.requeue?.({
-      body,
-      delaySeconds,
-      attributes: { ...passThrough, [HISTORY_ATTRIBUTE]: writeHistory(history) },
-    });
+    await w.delay?.(delivery.receiptHandle ?? '', delaySeconds);
     return true;
   } catch (sendError) {
-    say(w, 'error', 'could not re-send the event to its queue; SQS will retry it', event, {
+    say(w, 'error', 'could not delay the event on its queue; SQS will redeliver it', event, {
       error: String(sendError),
     });
     return false;
   }
 }
+
+/** The delay cut so that the next try falls no later than the horizon. */
+const withinHorizon = (w: WorkerContext, delaySeconds: number, age: number): number =>
+  clampDelay(Math.min(delaySeconds, Math.max(1, w.retry.horizonSeconds - age)));
+
+/** The horizon as words, from this event's first delivery. */
+const horizonWords = (w: WorkerContext, age: number) =>
+  `${duration(age)} of its ${duration(w.retry.horizonSeconds)} retry horizon`;
 
 async function wait(
   w: WorkerContext,
@@ -379,18 +420,19 @@ async function wait(
 ): Promise<Handled | undefined> {
   const what = waitingFor(error);
   const { retry } = w;
-  const history = readHistory(delivery.attributes?.[HISTORY_ATTRIBUTE], w.env.now());
-  const n = history.waits + 1;
-  const delay = clampDelay(Math.max(backoffSeconds(n, retry, w.random), minDelaySeconds));
-  if (history.waitedSeconds + delay > retry.waitBudgetSeconds) {
+  const age = ageSeconds(w, delivery);
+  if (age > retry.waitBudgetSeconds) {
     return park(w, body, event, error, {
-      reason: `waited ${duration(history.waitedSeconds)} (${history.waits} retries since ${history.firstSeen}) for ${what}, longer than the ${duration(retry.waitBudgetSeconds)} allowed`,
+      reason: `waited ${duration(age)} (${delivery.receiveCount} deliveries) for ${what}, longer than the ${duration(retry.waitBudgetSeconds)} allowed`,
       check: `whether ${what} ever happened; replay the event once it has, or discard it`,
     });
   }
-  const next = { ...history, waits: n, waitedSeconds: history.waitedSeconds + delay };
-  if (!(await requeue(w, body, event, delivery, next, delay))) return undefined;
-  const message = `waiting for ${what}; retry ${n} in ${delay}s (waited ${duration(history.waitedSeconds)} of ${duration(retry.waitBudgetSeconds)})`;
+  const n = delivery.receiveCount;
+  const delay = clampDelay(
+    Math.max(backoffSeconds(n, retry, w.random, MAX_WAIT_DELAY_SECONDS), minDelaySeconds),
+  );
+  if (!(await keep(w, event, delivery, delay))) return undefined;
+  const message = `waiting for ${what}; try ${n + 1} in ${delay}s (waited ${duration(age)} of ${duration(retry.waitBudgetSeconds)})`;
   await report(
     w,
     'info',
@@ -402,27 +444,74 @@ async function wait(
   return { outcome: 'waiting', message, delaySeconds: delay };
 }
 
+/** The vendor's breaker is open: back after its probe, no attempt spent; the horizon still counts. */
+async function hold(
+  w: WorkerContext,
+  body: string,
+  event: FlowEvent,
+  delivery: Delivery,
+  error: CircuitOpenError,
+  minDelaySeconds: number,
+): Promise<Handled | undefined> {
+  const age = ageSeconds(w, delivery);
+  if (age >= w.retry.horizonSeconds && w.deadLetter) {
+    const message = `held for ${duration(age)} while ${error.key} stayed unavailable, past its ${duration(w.retry.horizonSeconds)} retry horizon; moved to the dead-letter queue: ${error.message}`;
+    return deadLetter(w, body, event, `retry horizon passed: ${describe(error)}`, message);
+  }
+  const delay = withinHorizon(w, Math.max(holdSeconds(error, w.random), minDelaySeconds), age);
+  if (!(await keep(w, event, delivery, delay))) return undefined;
+  const message = `held: ${error.message}; back in ${delay}s, not counted as an attempt (${horizonWords(w, age)})`;
+  await report(w, 'info', event, 'held', message, { breaker: error.key });
+  return { outcome: 'held', message, delaySeconds: delay };
+}
+
 async function retryLater(
   w: WorkerContext,
   body: string,
   event: FlowEvent,
   delivery: Delivery,
   error: unknown,
+  kind: 'transient' | 'unknown',
+  minDelaySeconds: number,
 ): Promise<Handled | undefined> {
   const { retry } = w;
-  const history = readHistory(delivery.attributes?.[HISTORY_ATTRIBUTE], w.env.now());
   const reason = describe(error);
-  const n = history.retries + 1;
-  const delay = retryAfterSeconds(error, retry) ?? backoffSeconds(n, retry, w.random);
-  if (history.retriedSeconds + delay > retry.transientBudgetSeconds && w.deadLetter) {
-    const message = `gave up after ${n} failed attempts over ${duration(history.retriedSeconds)} (budget ${duration(retry.transientBudgetSeconds)}), moved to the dead-letter queue: ${reason}`;
-    return deadLetter(w, body, event, `retries exhausted: ${reason}`, message);
+  const age = ageSeconds(w, delivery);
+  const n = await failedAttempts(w, event, delivery);
+  if (kind === 'unknown' && n >= w.maxReceiveCount && w.deadLetter) {
+    const message = `failed ${n} attempts with an unexpected error, moved to the dead-letter queue: ${reason}`;
+    return deadLetter(w, body, event, `unexpected error: ${reason}`, message);
   }
-  const next = { ...history, retries: n, retriedSeconds: history.retriedSeconds + delay };
-  if (!(await requeue(w, body, event, delivery, next, delay))) return undefined;
-  const message = `attempt ${n} failed: ${reason}; next in ${delay}s`;
-  await report(w, 'warn', event, 'retrying', message, { retryable: true });
+  if (age >= retry.horizonSeconds && w.deadLetter) {
+    const message = `gave up after ${n} failed attempts over ${duration(age)} (retry horizon ${duration(retry.horizonSeconds)}), moved to the dead-letter queue: ${reason}`;
+    return deadLetter(w, body, event, `retry horizon passed: ${reason}`, message);
+  }
+  const wanted = retryAfterSeconds(error, retry) ?? backoffSeconds(n, retry, w.random);
+  const delay = withinHorizon(w, Math.max(wanted, minDelaySeconds), age);
+  if (!(await keep(w, event, delivery, delay))) return undefined;
+  const message = `attempt ${n} failed: ${reason}; next in ${delay}s (${horizonWords(w, age)})`;
+  if (kind === 'unknown') {
+    say(w, 'error', `failed: ${message}`, event, { retryable: false });
+    await record(w, event, 'failed', message);
+  } else await report(w, 'warn', event, 'retrying', message, { retryable: true });
   return { outcome: 'retrying', message, delaySeconds: delay };
+}
+
+/**
+ * This event's failed attempts so far, this one included: a counter in the state table per event and
+ * first delivery (a replay from the DLQ starts afresh). If the table cannot count, the receive count
+ * stands in (it also counts holds and waits, so it can only lengthen the delay).
+ */
+async function failedAttempts(w: WorkerContext, event: FlowEvent, delivery: Delivery): Promise<number> {
+  try {
+    const key = `${event.id}@${delivery.firstReceivedAt ?? 'unknown'}`;
+    return await w.env.state.countFailedAttempt(w.flow.id, key, w.retry.horizonSeconds + 86_400);
+  } catch (error) {
+    say(w, 'warn', 'could not count the failed attempt; using the receive count', event, {
+      error: String(error),
+    });
+    return Math.max(1, delivery.receiveCount);
+  }
 }
 
 /** SQS's path: throw, so the delivery comes back after the visibility timeout (receive count + 1). */
@@ -434,12 +523,13 @@ async function leaveToSqs(
 ): Promise<never> {
   const { maxReceiveCount } = w;
   const receiveCount = delivery.receiveCount;
-  const final = receiveCount >= maxReceiveCount;
+  // Without a delay sender, the queue's redrive count is maxReceiveCount: this is the last delivery.
+  const final = !w.delay && receiveCount >= maxReceiveCount;
   // Contention with a concurrent worker is expected: the retry finds the effect done or free.
   const waiting = error instanceof ClaimBusyError && !final;
   const message = waiting
-    ? `another worker is performing this right now; trying again shortly (attempt ${receiveCount}/${maxReceiveCount})`
-    : `attempt ${receiveCount}/${maxReceiveCount}: ${describe(error)}`;
+    ? `another worker is performing this right now; trying again shortly (delivery ${receiveCount})`
+    : `delivery ${receiveCount}${w.delay ? '' : `/${maxReceiveCount}`}: ${describe(error)}`;
   if (waiting) await report(w, 'info', event, 'waiting', message, { claim: (error as ClaimBusyError).key });
   else {
     say(w, 'error', `failed (${message})`, event, {
@@ -493,7 +583,10 @@ async function handleBatch(w: WorkerContext, event: SQSEvent): Promise<SQSBatchR
   };
 }
 
-/** One subject's records, one at a time; once one is put off, the rest are held back behind it. */
+/**
+ * One subject's records, one at a time; once one is put off, the rest are held back behind it. A
+ * record kept on the queue for a delay is a batch item failure too: Lambda must not delete it.
+ */
 async function runInOrder(
   w: WorkerContext,
   records: readonly SQSRecord[],
@@ -507,6 +600,7 @@ async function runInOrder(
         ? await holdBack(w, r.body, delivery, ahead)
         : await processRecord(w, r.body, delivery);
       if ('delaySeconds' in result) {
+        failed.add(r.messageId);
         ahead = { eventId: ahead?.eventId ?? eventIdOf(r), delaySeconds: result.delaySeconds };
       }
     } catch {
@@ -543,5 +637,11 @@ function deliveryOf(record: SQSRecord): Delivery {
   for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
     if (typeof value?.stringValue === 'string') attributes[name] = value.stringValue;
   }
-  return { receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? '1'), attributes };
+  const first = Number(record.attributes?.ApproximateFirstReceiveTimestamp);
+  return {
+    receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? '1'),
+    attributes,
+    ...(record.receiptHandle ? { receiptHandle: record.receiptHandle } : {}),
+    ...(Number.isFinite(first) && first > 0 ? { firstReceivedAt: first } : {}),
+  };
 }

@@ -2,8 +2,10 @@
  * One flow's worker: its queue and dead-letter queue, the worker function fed by the queue (partial
  * batch failures reported, so one bad event does not retry its neighbours), an alarm on anything in
  * the DLQ, an alarm on anything parked as needs-attention, and the grants the flow needs: the state
- * table, its vendors' secrets, and sending to its own queue (waits and transient failures go back
- * there with a delay instead of spending the receive count) and to its DLQ.
+ * table, its vendors' secrets and sending to its DLQ. Waits and retries stay on the queue with a
+ * ChangeMessageVisibility, which the event source mapping's consume grant already allows; the
+ * worker decides when an event goes to the DLQ (functions/runtime/retry.ts), and the queue's own
+ * redrive is only a backstop for invocations that die on an event every time.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -14,6 +16,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SQS_MAX_MESSAGE_BYTES } from '../../functions/core/limits.ts';
 import { FLOW_DIMENSION, METRIC_NAMESPACE, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
+import { REDRIVE_BACKSTOP_RECEIVES } from '../../functions/runtime/retry.ts';
 import { secretNamesOf, type WorkerEntry } from '../entries.ts';
 import { grantStateAccess } from '../state-access.ts';
 import { functionAlarms, notify, oldestMessageAlarm } from './alarms.ts';
@@ -24,7 +27,7 @@ export interface FlowWorkerProps {
   /** The queue's name (its DLQ adds `-dlq`): the ingress derives queue URLs from it. */
   queueName: string;
   table: dynamodb.ITable;
-  /** Deliveries of one event before it is dead-lettered (`runtime.maxReceiveCount`). */
+  /** Failed attempts with an unexpected error before the worker dead-letters (`runtime.maxReceiveCount`). */
   maxReceiveCount: number;
   /** `runtime.workerTimeoutSeconds`, or the flow's own if longer. */
   timeoutSeconds: number;
@@ -79,7 +82,10 @@ export class FlowWorker extends Construct {
       visibilityTimeout: Duration.seconds(6 * props.timeoutSeconds),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+      // Long enough for the longest retry horizon (13 days, functions/config/deployment.ts).
+      retentionPeriod: Duration.days(14),
+      // A backstop only: holds and waits are deliveries too; the worker dead-letters by time.
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: REDRIVE_BACKSTOP_RECEIVES },
     });
 
     // Deleting the stack must not delete events waiting for work or for an operator's replay.
@@ -110,21 +116,19 @@ export class FlowWorker extends Construct {
     // on-failure destination and the worker is never invoked asynchronously.
     Validations.of(this.worker).acknowledge({
       id: 'Serverless-LambdaDLQ',
-      reason: `Fed by the SQS queue of flow ${flowId} (a synchronous event source mapping); failed events go to the queue's DLQ after maxReceiveCount deliveries.`,
+      reason: `Fed by the SQS queue of flow ${flowId} (a synchronous event source mapping); the worker sends failed events to the queue's DLQ itself, and the queue's redrive policy backs it up.`,
     });
     Validations.of(this.worker).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason: `Lambda supports on-failure destinations only for stream and Kafka sources; for this SQS source the queue's redrive policy dead-letters failed events of flow ${flowId}.`,
     });
     this.deadLetterQueue.grantSendMessages(this.worker);
-    // SendMessage only: receiving and deleting stay with the event source mapping.
-    this.queue.grant(this.worker, 'sqs:SendMessage');
     grantStateAccess(props.table, this.worker, 'worker');
     this.worker.grantReadSecrets(secretNamesOf(entry));
 
     const action = props.alarmAction;
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `Flow ${flowId}: events failed ${props.maxReceiveCount} times and wait in its dead-letter queue for replay.`,
+      alarmDescription: `Flow ${flowId}: events that cannot succeed (not retryable, past their retry horizon, or failing ${props.maxReceiveCount} attempts with an unexpected error) wait in its dead-letter queue for replay.`,
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.MAXIMUM,

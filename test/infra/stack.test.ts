@@ -387,7 +387,7 @@ describe('flow workers', () => {
     expect((resources[queueOf(flow?.id ?? '')] as Resource).Properties.VisibilityTimeout).toBe(6 * 180);
   });
 
-  it('dead-letters an event after maxReceiveCount deliveries into a 14-day DLQ that raises an alarm', () => {
+  it('keeps events 14 days on a queue whose redrive is only a backstop (the worker dead-letters by its horizon) into a 14-day DLQ that raises an alarm', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', deployment.enabled.length);
     const dlqIds = new Set<string>();
     for (const { flow } of deployment.enabled) {
@@ -396,7 +396,9 @@ describe('flow workers', () => {
         maxReceiveCount: number;
         deadLetterTargetArn: unknown;
       };
-      expect(redrive.maxReceiveCount).toBe(deployment.runtime.maxReceiveCount);
+      // SQS's maximum: holds and waits are deliveries too, so a small count would lose the horizon.
+      expect(redrive.maxReceiveCount).toBe(1000);
+      expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
       const dlqId = refId(redrive.deadLetterTargetArn);
       dlqIds.add(dlqId);
       expect(resources[dlqId]?.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600 });
@@ -413,7 +415,7 @@ describe('flow workers', () => {
     expect(dlqIds.size).toBe(deployment.enabled.length);
   });
 
-  it('lets each worker re-send to its own queue (SendMessage only) and to its DLQ, knowing both URLs', () => {
+  it('lets each worker delay messages on its own queue (never send to it) and send to its DLQ, knowing both URLs', () => {
     for (const { flow } of deployment.enabled) {
       const [, worker] = workerOf(flow.id);
       const queueId = queueOf(flow.id);
@@ -429,8 +431,13 @@ describe('flow workers', () => {
             [s.Action].flat().includes('sqs:SendMessage') &&
             JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
         );
-      // Its own queue: exactly SendMessage, nothing more (receiving is the event source mapping's).
-      expect(sendsTo(queueId).map((s) => s.Action)).toEqual(['sqs:SendMessage']);
+      // Its own queue: no SendMessage (nothing is re-sent); ChangeMessageVisibility, with receiving
+      // and deleting, comes with the event source mapping's consume grant.
+      expect(sendsTo(queueId)).toEqual([]);
+      const onQueue = statements.filter(
+        (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }),
+      );
+      expect(onQueue.flatMap((s) => [s.Action].flat())).toContain('sqs:ChangeMessageVisibility');
       expect(sendsTo(dlqId)).toHaveLength(1);
       // No other flow's queue.
       const others = deployment.enabled.filter((e) => e.flow.id !== flow.id).map((e) => queueOf(e.flow.id));
@@ -438,7 +445,7 @@ describe('flow workers', () => {
     }
   });
 
-  it('bundles the retry delays and budgets into each worker (defaults when the config has none)', () => {
+  it('bundles the retry delays, horizon and wait budget into each worker (defaults when the config has none)', () => {
     expect(deployment.runtime.retry).toEqual(DEFAULT_RETRY);
     for (const entry of planEntries(deployment).filter((e) => e.kind === 'worker')) {
       expect(entry.settings.runtime.retry).toEqual(DEFAULT_RETRY);

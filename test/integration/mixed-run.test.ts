@@ -201,7 +201,7 @@ beforeAll(async () => {
     visibilityTimeoutSeconds: 10,
     // Four invocations at a time, as Lambda would run several: duplicates meet each other's claims.
     workerConcurrency: 4,
-    retry: { baseDelaySeconds: 1, maxDelaySeconds: 1, transientBudgetSeconds: 60, waitBudgetSeconds: 60 },
+    retry: { baseDelaySeconds: 1, maxDelaySeconds: 1, horizonSeconds: 60, waitBudgetSeconds: 60 },
     wrapFlow: (flow) => crashingAfterCreate(flow, crashed),
   });
 });

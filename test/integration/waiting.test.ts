@@ -54,12 +54,17 @@ describe('an event that is not ready', () => {
     await sandbox.drain({ timeoutMs: 20_000 });
 
     const runs = (await sandbox.state.listRuns(FLOW_ID, 50)).filter((r) => r.eventId === 'early-1');
-    expect(runs.map((r) => r.outcome).sort()).toEqual(['needs-attention', 'waiting', 'waiting', 'waiting']);
+    // Waits of 1 s until 3 s have passed since its first delivery (how many depends on the loop's pace).
+    // (The sandbox's manual clock stamps them all alike, so count them rather than read their order.)
+    const outcomes = runs.map((r) => r.outcome);
+    expect(outcomes.filter((o) => o === 'needs-attention')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'waiting').length).toBeGreaterThanOrEqual(2);
+    expect(outcomes.length).toBe(outcomes.filter((o) => o === 'waiting').length + 1);
     const parked = await sandbox.state.listParked(FLOW_ID);
     expect(parked).toHaveLength(1);
     expect(parked[0]?.body).toBe(JSON.stringify(event));
     expect(parked[0]?.reason).toMatch(
-      /^waited 3s \(3 retries since .*\) for the UpKeep work order of episode ep-early/,
+      /^waited [3-9]s \(\d+ deliveries\) for the UpKeep work order of episode ep-early/,
     );
     const queues = sandbox.flows.get(FLOW_ID)?.queues;
     expect(await queueDepth(sandbox.sqs.client, queues?.dlqUrl ?? '')).toEqual({

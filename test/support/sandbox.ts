@@ -5,11 +5,11 @@ import { sandboxSecrets } from '../../sandbox/secrets.ts';
 
 export const templateSecrets = (): Record<string, unknown> => sandboxSecrets() as Record<string, unknown>;
 
-/** Worker retries in seconds, not minutes and hours: a transient failure is dead-lettered after ~3 s. */
+/** Worker retries in seconds, not minutes and hours: a transient failure is dead-lettered once 3 s have passed since its first delivery. */
 export const TEST_RETRY = {
   baseDelaySeconds: 1,
   maxDelaySeconds: 1,
-  transientBudgetSeconds: 3,
+  horizonSeconds: 3,
   waitBudgetSeconds: 30,
 };
 

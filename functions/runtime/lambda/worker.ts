@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSEvent } from 'aws-lambda';
 import type { AnyFlow } from '../../core/flow.ts';
-import { sqsDeadLetter, sqsRequeue } from '../dead-letter.ts';
+import { sqsDeadLetter, sqsDelay } from '../dead-letter.ts';
 import { createWorker } from '../worker.ts';
 import { type LambdaSettings, lambdaEnv, newLogger, requireEnv, validateFlowConfig } from './common.ts';
 import { flowMetrics, powertoolsWorkerMetrics } from './metrics.ts';
@@ -18,8 +18,8 @@ export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
     env: lambdaEnv(settings, logger),
     maxReceiveCount: settings.runtime.maxReceiveCount,
     deadLetter: sqsDeadLetter(requireEnv('DLQ_URL')),
-    // Waits and transient failures go back on the worker's own queue with a delay.
-    requeue: sqsRequeue(requireEnv('QUEUE_URL')),
+    // Waits, holds and transient failures stay on the worker's own queue for a delay.
+    delay: sqsDelay(requireEnv('QUEUE_URL')),
     retry: settings.runtime.retry,
     // EMF on stdout: CloudWatch turns it into the metrics the needs-attention alarm watches and the
     // dashboard graphs (one count per record and outcome, flushed by logMetrics per invocation).

@@ -105,6 +105,51 @@ describe('unknown keys', () => {
   });
 });
 
+describe('retry horizon', () => {
+  it("defaults to 24 h, takes a flow's own horizon, and bundles it into that flow's worker only", async () => {
+    const { planEntries } = await import('../../../lib/entries.ts');
+    const raw = base();
+    raw.flows[DOWNTIME].retryHorizonSeconds = 7200;
+    const deployment = validateDeployment(raw, flows, 'config/test.json');
+    expect(deployment.runtime.retry.horizonSeconds).toBe(86_400);
+    const workers = planEntries(deployment).filter((e) => e.kind === 'worker');
+    const horizonOf = (id: string) =>
+      workers.find((e) => e.id === `${id}-worker`)?.settings.runtime.retry?.horizonSeconds;
+    expect(horizonOf(DOWNTIME)).toBe(7200);
+    const other = deployment.enabled.find((e) => e.flow.id !== DOWNTIME)?.flow.id ?? '';
+    expect(horizonOf(other)).toBe(86_400);
+  });
+
+  it.each([
+    [
+      `flows.${DOWNTIME}.retryHorizonSeconds`,
+      (c: Json) => (((c.flows as Json)[DOWNTIME] as Json).retryHorizonSeconds = 30),
+    ],
+    [
+      `flows.${DOWNTIME}.retryHorizonSeconds`,
+      (c: Json) => (((c.flows as Json)[DOWNTIME] as Json).retryHorizonSeconds = '24h'),
+    ],
+    [
+      `flows.${DOWNTIME}.retryHorizonSeconds`,
+      (c: Json) => (((c.flows as Json)[DOWNTIME] as Json).retryHorizonSeconds = 20 * 86_400),
+    ],
+    ['runtime.retry.horizonSeconds', (c: Json) => (c.runtime = { retry: { horizonSeconds: 15 * 86_400 } })],
+    ['runtime.retry.maxDelaySeconds', (c: Json) => (c.runtime = { retry: { maxDelaySeconds: 43_200 } })],
+  ])('refuses a bad %s, naming it', (path, set) => {
+    const raw = base();
+    set(raw);
+    expect(problem(raw).problems.map((p) => p.path)).toContain(path);
+  });
+
+  it('names the new key when an old config still says transientBudgetSeconds', () => {
+    const raw = base();
+    raw.runtime = { retry: { transientBudgetSeconds: 3600 } };
+    const error = problem(raw);
+    expect(error.path).toBe('runtime.retry.transientBudgetSeconds');
+    expect(error.message).toMatch(/unknown key "transientBudgetSeconds"/);
+  });
+});
+
 describe('unknownKeys on every schema shape', () => {
   const schema = z.object({
     list: z.optional(z.array(z.object({ name: z.string() }))),

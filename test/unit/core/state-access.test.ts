@@ -64,6 +64,7 @@ const ARGS: Record<StateMethod, unknown[]> = {
   forgetLatest: ['kind', 'id'],
   getLatest: ['kind', 'id'],
   acquireClaim: ['key', 'owner', 1000],
+  countFailedAttempt: ['f', 'evt@1', 3600],
   completeClaim: ['key', {}],
   releaseClaim: ['key', 'owner'],
   getClaim: ['key'],

@@ -6,7 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { NeedsAttentionError, NotReadyError, VendorHttpError } from '../../../functions/core/errors.ts';
+import {
+  CircuitOpenError,
+  NeedsAttentionError,
+  NotReadyError,
+  VendorHttpError,
+} from '../../../functions/core/errors.ts';
 import { defineFlow, type FlowEvent, type FlowOutcome } from '../../../functions/core/flow.ts';
 import { flowMetrics, powertoolsWorkerMetrics } from '../../../functions/runtime/lambda/metrics.ts';
 import {
@@ -36,6 +41,7 @@ async function handle(event: FlowEvent) {
   if (what === 'result') return { outcome: arg as FlowOutcome, message: arg ?? '' };
   if (what === 'park') throw new NeedsAttentionError('vendor says no', 'the work order');
   if (what === 'wait') throw new NotReadyError('the start of the episode');
+  if (what === 'held') throw new CircuitOpenError('upkeep:host', 30_000, 'circuit open');
   if (what === 'http') throw new VendorHttpError('upkeep', 'createWorkOrder', Number(arg), 'vendor error');
   throw new Error('a bug');
 }
@@ -66,7 +72,7 @@ function worker(metrics: WorkerMetrics) {
     env: testEnv(t.store()),
     maxReceiveCount: 3,
     deadLetter: async () => undefined,
-    requeue: async () => undefined,
+    delay: async () => undefined,
     metrics,
     random: () => 1,
   });
@@ -93,16 +99,18 @@ const CASES: [SQSRecord, EventOutcome][] = [
   [record('wait'), 'waiting'],
   [record('http:503'), 'retrying'],
   [record('http:404'), 'dead-lettered'],
+  [record('held'), 'held'],
   [record('bug:first', 1), 'failed'],
-  [record('bug:last', 3), 'dead-lettered'],
+  // Its first failed attempt, whatever the receive count: unexpected errors count attempts.
+  [record('bug:again', 3), 'failed'],
 ];
 
 describe('outcome metrics', () => {
   it('counts one outcome per record of a batch, each under its flow', async () => {
     const { metrics, outcomes, parked } = fakeMetrics();
     const response = await worker(metrics).handler({ Records: CASES.map(([r]) => r) });
-    // The two plain errors are left to SQS; every other record was dealt with.
-    expect(response.batchItemFailures).toHaveLength(2);
+    // What stays on the queue for a delay (wait, held, 503, the two bugs) is a batch item failure.
+    expect(response.batchItemFailures).toHaveLength(5);
     expect(outcomes).toHaveLength(CASES.length);
     expect(outcomes.map(([, o]) => o).sort()).toEqual(CASES.map(([, o]) => o).sort());
     expect(new Set(outcomes.map(([flowId]) => flowId))).toEqual(new Set([FLOW]));
