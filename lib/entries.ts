@@ -122,7 +122,12 @@ export function planEntries(
     const { flow, config } = enabled;
     const workerPath = resolve(dir, flow.id, 'worker.ts');
     const vendors = unique(flow.vendors);
-    const workerSettings = settingsFor(deployment, vendors, { flowConfig: config }, retryOf(deployment, enabled));
+    const workerSettings = settingsFor(
+      deployment,
+      vendors,
+      { flowConfig: config },
+      retryOf(deployment, enabled),
+    );
     out.push({
       kind: 'worker',
       id: `${flow.id}-worker`,

@@ -165,6 +165,8 @@ describe('machinemetrics-downtime-to-upkeep-work-order on the sandbox', () => {
     expect(outcomes.at(-1)).toBe('dead-lettered');
     expect(outcomes.slice(0, -1).length).toBeGreaterThanOrEqual(2);
     expect(new Set(outcomes.slice(0, -1))).toEqual(new Set(['retrying']));
-    expect(attempts[0]?.message).toMatch(/^gave up after \d+ failed attempts over [3-9]s \(retry horizon 3s\)/);
+    expect(attempts[0]?.message).toMatch(
+      /^gave up after \d+ failed attempts over [3-9]s \(retry horizon 3s\)/,
+    );
   });
 });
