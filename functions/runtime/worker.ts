@@ -528,8 +528,8 @@ async function leaveToSqs(
   // Contention with a concurrent worker is expected: the retry finds the effect done or free.
   const waiting = error instanceof ClaimBusyError && !final;
   const message = waiting
-    ? `another worker is performing this right now; trying again shortly (delivery ${receiveCount})`
-    : `delivery ${receiveCount}${w.delay ? '' : `/${maxReceiveCount}`}: ${describe(error)}`;
+    ? `another worker is performing this right now; trying again shortly (attempt ${receiveCount})`
+    : `attempt ${receiveCount}${w.delay ? '' : `/${maxReceiveCount}`}: ${describe(error)}`;
   if (waiting) await report(w, 'info', event, 'waiting', message, { claim: (error as ClaimBusyError).key });
   else {
     say(w, 'error', `failed (${message})`, event, {
