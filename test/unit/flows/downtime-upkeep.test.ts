@@ -222,7 +222,7 @@ describe('order per machine across retries (issue 13)', () => {
     const [m] = machines(1) as [string];
     const run = runner(configFor([m], { workOrder: { onRecovery: 'complete' } }));
     const before = downtimeRecords().length;
-    const d = pollDowntime(m, 900);
+    const d = pollDowntime(m, 200); // before the asset records of the scenario 10 tests below
     h.sim.faults.push({ match: 'POST /api/v2/work-orders', status: 503, times: 4 });
     expect((await rejects(run(d.started))).name).toBe('VendorHttpError');
     h.sim.faults.length = 0;
