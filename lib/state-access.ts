@@ -18,7 +18,7 @@
  * | kind    | StateStore methods | DynamoDB actions |
  * |---------|--------------------|------------------|
  * | ingress | isDelivered, markDelivered, rememberNonce, nonceSeenWith, forgetNonce | GetItem, PutItem, DeleteItem |
- * | worker  | the flow module's (below) + parkEvent | all item actions but Scan; no ConditionCheckItem |
+ * | worker  | the flow module's (below) + advanceOrder, parkEvent | all item actions but Scan; no ConditionCheckItem |
  * | poller  | the flow module's + getFlowControl, load/savePollState, recordPollRun | as the worker |
  * The operator-only methods (listRuns, queryRuns, lastError, lastPollRun, setFlowControl,
  * listParked, removeParked, getClaim) are granted to no function.
@@ -71,6 +71,7 @@ export const METHOD_ACTIONS: Record<StateMethod, readonly DynamoAction[]> = {
   completeClaim: [UPDATE],
   releaseClaim: [UPDATE],
   getClaim: [GET],
+  advanceOrder: [UPDATE, GET],
   putMapping: [PUT],
   getMapping: [GET],
   rememberNonce: [PUT, GET],
@@ -129,7 +130,8 @@ const FLOW_MODULE: readonly StateMethod[] = [
 export const KIND_METHODS: Record<FunctionKind, readonly StateMethod[]> = {
   ingress: ['isDelivered', 'markDelivered', 'rememberNonce', 'nonceSeenWith', 'forgetNonce'],
   poller: [...FLOW_MODULE, 'getFlowControl', 'loadPollState', 'savePollState', 'recordPollRun'],
-  worker: [...FLOW_MODULE, 'parkEvent', 'countFailedAttempt'],
+  // The order guard: only webhook-triggered flows call it (no poller bundles one).
+  worker: [...FLOW_MODULE, 'advanceOrder', 'parkEvent', 'countFailedAttempt'],
 };
 
 /** The DynamoDB actions a function of this kind is granted on the state table, sorted. */

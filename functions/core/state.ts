@@ -63,6 +63,18 @@ export interface RunLogEntry {
   eventBody?: string;
 }
 
+/** An event ordered against its subject (see `StateStore.advanceOrder`). */
+export interface OrderMark {
+  /** The event's own time (occurredAt, the vendor's updatedAt), in ms. */
+  atMs: number;
+  eventId: string;
+  /** What it was, for people: `completed`, `status onHold`. */
+  label: string;
+}
+
+/** `latest`: the event is now the subject's latest; `older`: a later one (`latest`) was applied first. */
+export type OrderCheck = { status: 'latest' } | { status: 'older'; latest: OrderMark };
+
 /** The longest event body a run-log entry keeps (`eventTruncated` marks a cut one). */
 export const MAX_RUN_EVENT_CHARS = 4000;
 
@@ -484,6 +496,49 @@ export class StateStore {
           attempts: Number(item.attempts),
         }
       : undefined;
+  }
+
+  // ---- order per subject: the latest event applied to a subject, by the event's own time ------
+
+  /**
+   * Record `mark` as the latest event applied to subject `id` of `kind`, unless a later one (by
+   * the events' own time, never arrival) already is: one conditional UpdateItem, written BEFORE
+   * the effect, so an older event retried or replayed while a later one is applied or being applied
+   * is refused (`older`, naming the later event; one more read, on that path only). Equal times pass:
+   * the retry of the same event, a vendor's redelivery under a new id, ties (claims absorb those).
+   */
+  async advanceOrder(kind: string, id: string, mark: OrderMark): Promise<OrderCheck> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `ORDER#${kind}#${id}`, sk: 'ORDER' },
+          UpdateExpression:
+            'SET atMs = :at, eventId = :event, #label = :label, appliedAt = :now, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(atMs) OR atMs <= :at',
+          ExpressionAttributeNames: { '#label': 'label', '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':ttl': this.ttl(),
+            ':at': mark.atMs,
+            ':event': mark.eventId,
+            ':label': mark.label,
+            ':now': this.now().toISOString(),
+          },
+        }),
+      );
+      return { status: 'latest' };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = await this.getItem(`ORDER#${kind}#${id}`, 'ORDER');
+      return {
+        status: 'older',
+        latest: {
+          atMs: Number(item?.atMs),
+          eventId: String(item?.eventId ?? '?'),
+          label: String(item?.label ?? '?'),
+        },
+      };
+    }
   }
 
   // ---- id mappings between systems ----------------------------------------------------------

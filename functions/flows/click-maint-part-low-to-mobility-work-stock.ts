@@ -10,6 +10,8 @@
  * Subject: one Click Maint part (`<entityId>/<partId>`); its state machine is the transition table in
  * functions/flows/shared/stock-sync.ts. Click Maint's updated_at has whole seconds, so versions that
  * share it are ordered by when they were read (the poll run's time, or the re-read's time).
+ * Order per subject (part): an older level retried after a newer one was written is `stale` and
+ * never overwrites it.
  */
 import * as z from 'zod/mini';
 import { type ClickMaintClient, connectClickMaint } from '../connectors/click-maint/client.ts';

@@ -7,6 +7,10 @@
  * date), the UpKeep work order is completed, or put on hold when a checkpoint failed, with a note
  * that summarises the result; the Deepomatic work order is then no longer followed.
  *
+ * Order per subject (Deepomatic work order): one conclusion per Deepomatic work order, under a
+ * claim; any snapshot of it delivered after that (older, retried, replayed) is `duplicate` and
+ * changes nothing, so a later state is never undone.
+ *
  * Writes: the status change is a PATCH of an absolute value (safe to repeat). The note is not
  * idempotent: it carries a marker (`[millwright:<flow>:<deepomatic id>]`) and is sent with
  * `addNoteOnce` (shared/notes.ts): a retry after an unanswered note reads the work order's update items

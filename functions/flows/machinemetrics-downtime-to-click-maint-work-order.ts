@@ -9,6 +9,9 @@
  * transition table is there): a late, replayed or out-of-order event lands on its own episode or is
  * `stale`, an end or reason seen before the work order exists is applied right after its create
  * (the handlers and that sync are shared/downtime-record.ts's; this file states the Click Maint side).
+ * Order per subject (machine, episode): by the episode key and the events' own times in the
+ * machine's episode item; a "started" retried or replayed after its "ended" makes no second work
+ * order and never reopens a closed one (`duplicate`).
  *
  * Click Maint has no idempotency key and no external-id field, so the title carries a short tag
  * derived from the episode key; after an unanswered create, the retry searches for the tag

@@ -7,6 +7,9 @@
  * transition table is there; here the "record" is the task, and recovery and categorisation are
  * recorded in the episode and the run log only: Mobility Work's API cannot update or close a task).
  * The handlers are shared/downtime-record.ts's; this file states the Mobility Work side.
+ * Order per subject (machine, episode): by the episode key and the events' own times in the
+ * machine's episode item; a "started" retried or replayed after its "ended" makes no second task
+ * (`duplicate`); task webhooks only record the task id (idempotent, any order).
  *
  * Mobility Work returns no id when a task is created and has no idempotency key or task read in its
  * API (reference §3.9, §3.12; the Search Task API is outside api-doc.txt and unverified, §8), so:

@@ -14,6 +14,10 @@
  * create (create, asset not-available, reason, then recovery: asset available and the end on the
  * work order), each step under its own claim, so a retry finishes whatever an earlier attempt left.
  * The handlers and that sync are shared/downtime-record.ts's; this file states the UpKeep side.
+ *
+ * Order per subject (machine, episode): by the episode key and the events' own times in the
+ * machine's episode item; a "started" retried or replayed after its "ended" makes no second work
+ * order and never reopens a closed one (`duplicate`); asset records are ordered by `recordedOn`.
  */
 import * as z from 'zod/mini';
 import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';

@@ -14,6 +14,8 @@
  * when none is open and joins the open one otherwise; a restock or recount above the minimum closes
  * it. So a late, replayed or reordered event lands on the episode it belongs to; a restock arriving
  * late splits an episode where it falls; several episodes in one batch are each ordered once.
+ * Order per subject (spare part): by Mobility Work's own event times, in the part's facts item
+ * (conditional write); an alert of a closed, ordered episode is `stale`, never a second order.
  *
  * | part state (derived at the event's time) | event                                      | effect                                                        | outcome            |
  * |------------------------------------------|--------------------------------------------|---------------------------------------------------------------|--------------------|

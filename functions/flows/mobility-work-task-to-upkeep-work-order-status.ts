@@ -11,9 +11,12 @@
  *    never skipped for arriving before the work order it depends on.
  * A task with neither can never correspond: skipped.
  *
- * Order: each task keeps the time of the last event applied to it; an older event (a "started"
- * delivered after the "completed", a replay) is `stale` and changes nothing. Millwright never moves
- * a complete work order back: a "started" or "canceled" that finds it complete is `stale` too.
+ * Order: per task, by the event's own time (occurredAt), through the state table's order guard
+ * (`advanceOrder`): one conditional write made BEFORE the work order is touched records the event as
+ * the task's latest, so an older event (a "started" retried after its "completed" was applied, a
+ * replay, a vendor redelivery) is `stale`, naming the later event, and changes nothing, even while
+ * that later event is still being applied. Millwright never moves a complete work order back: a
+ * "started" or "canceled" that finds it complete is `stale` too.
  *
  * Writes: the status change is a PATCH of an absolute value (safe to repeat), marked as our own so
  * UpKeep's webhook echo of it is not forwarded. The note carries a marker
@@ -84,12 +87,6 @@ interface TaskChange {
   reason?: string | null | undefined;
 }
 
-/** Per task: the last event applied to it, so an older one is recognised as stale. */
-interface TaskState {
-  lastAt: string;
-  lastKind: Kind;
-}
-
 export type Correspondence =
   | { status: 'found'; workOrderId: string; via: string }
   | { status: 'none'; why: string };
@@ -126,9 +123,6 @@ function note(change: TaskChange, occurredAt: string, taskId: string, marker: st
   return `Mobility Work task ${taskId} was ${kind}${who} at ${occurredAt}.${typeof reason === 'string' ? ` Reason: ${reason}` : ''} (Millwright) ${marker}`;
 }
 
-const isOlder = (at: string, than: string | undefined) =>
-  than !== undefined && Date.parse(at) < Date.parse(than);
-
 async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Promise<FlowResult> {
   const { kind } = change;
   const taskId = change.task.id;
@@ -140,13 +134,21 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
       message: `task ${taskId} does not correspond to an UpKeep work order (${target.why})`,
     };
   }
-  const taskKind = `${ctx.flowId}:task`;
-  const last = (await ctx.state.getEntity<TaskState>(taskKind, taskId))?.data;
-  if (last && isOlder(event.occurredAt, last.lastAt)) {
-    return {
-      outcome: 'stale',
-      message: `task ${taskId} ${kind} at ${event.occurredAt} is older than its ${last.lastKind} at ${last.lastAt}; nothing to do`,
-    };
+  // Before the work order is touched: a later event of the task, applied or under way, wins.
+  const atMs = Date.parse(event.occurredAt);
+  if (!Number.isNaN(atMs)) {
+    const order = await ctx.state.advanceOrder(`${ctx.flowId}:task`, taskId, {
+      atMs,
+      eventId: event.id,
+      label: kind,
+    });
+    if (order.status === 'older') {
+      const { latest } = order;
+      return {
+        outcome: 'stale',
+        message: `task ${taskId} ${kind} at ${event.occurredAt} is older than its ${latest.label} at ${new Date(latest.atMs).toISOString()} (event ${latest.eventId}), which won; nothing to do`,
+      };
+    }
   }
   const status = ctx.config.statuses[kind];
   const upkeep = ctx.deps.upkeep;
@@ -176,11 +178,6 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
     },
   });
   const r = done.result;
-  if (r.outcome !== 'missing') {
-    await ctx.state.updateEntity<TaskState>(taskKind, taskId, (s) =>
-      s && !isOlder(s.lastAt, event.occurredAt) ? undefined : { lastAt: event.occurredAt, lastKind: kind },
-    );
-  }
   if (done.how === 'duplicate') {
     return {
       outcome: 'duplicate',

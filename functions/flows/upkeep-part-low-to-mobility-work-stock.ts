@@ -11,6 +11,8 @@
  * part, versions ordered by UpKeep's updatedAt then by the poll's read time) is the transition table
  * in functions/flows/shared/stock-sync.ts. An event older than the part's stored version changes
  * nothing (`stale` in the counts); a redelivered event is absorbed by its claim and its versions.
+ * Order per subject (part): by UpKeep's updatedAt in the part's sync state (conditional write): an
+ * older level retried after a newer one was written never overwrites it.
  */
 import * as z from 'zod/mini';
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';

@@ -15,6 +15,9 @@
  *   one who does not clears the unconfirmed send (`forgetUnconfirmedSend`) and replays the event.
  * - the Deepomatic id is mapped to the UpKeep id and added to the set of open Deepomatic work
  *   orders that the validation poller (deepomatic-validation-to-upkeep-work-order) follows.
+ * Order per subject (UpKeep work order): order does not matter: the webhook only triggers a read of
+ * the work order as it is now, and the create is once per work order; an older or replayed event
+ * is `duplicate`.
  *
  * | UpKeep work order event                      | state                              | action                  | outcome   |
  * |----------------------------------------------|------------------------------------|-------------------------|-----------|

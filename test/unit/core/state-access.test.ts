@@ -68,6 +68,7 @@ const ARGS: Record<StateMethod, unknown[]> = {
   completeClaim: ['key', {}],
   releaseClaim: ['key', 'owner'],
   getClaim: ['key'],
+  advanceOrder: ['kind', 'id', { atMs: 1, eventId: 'e', label: 'l' }],
   putMapping: ['ns', 'a', 'b'],
   getMapping: ['ns', 'a'],
   rememberNonce: ['ns', 'n', { ttlSeconds: 60, fingerprint: 'f' }],

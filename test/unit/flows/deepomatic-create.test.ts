@@ -117,6 +117,23 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect(dmFor(id)).toHaveLength(1);
   });
 
+  it('out-of-order retry: a created event that failed with a Deepomatic 503, retried after a later updated event made the Deepomatic work order, creates nothing more (duplicate)', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 503, times: 5 });
+    await expect(flow.handle(created(id), ctx)).rejects.toThrow(/503/);
+    dm.sim.faults.length = 0;
+    const updated = flowEvent({
+      id: `up-${id}-updated`,
+      type: 'upkeep.WORK_ORDER_UPDATED',
+      subject: id,
+      data: { event: 'WORK_ORDER_UPDATED', objectId: id, objectType: 'workOrder' },
+    });
+    expect((await flow.handle(updated, ctx)).outcome).toBe('done');
+    expect((await flow.handle(created(id), ctx)).outcome).toBe('duplicate');
+    expect(dmFor(id)).toHaveLength(1);
+  });
+
   it('scenario 8 (Deepomatic half): a create that times out before Deepomatic applied it is parked visibly, and creates exactly 1 once the operator checked', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();

@@ -52,12 +52,13 @@ let machineCounter = 0;
 const machines = (n: number) => Array.from({ length: n }, () => `m-cm-${++machineCounter}`);
 const ASSETS = [45, 46] as const;
 
-function configFor(ids: readonly string[]): ClickMaintDowntimeConfig {
+function configFor(ids: readonly string[], extra: Record<string, unknown> = {}): ClickMaintDowntimeConfig {
   return flow.config.parse({
     machines: Object.fromEntries(
       ids.map((id, i) => [id, { entityId: 1, assetId: ASSETS[i % ASSETS.length] }]),
     ),
     minimumMinutes: 10,
+    ...extra,
   });
 }
 
@@ -84,6 +85,30 @@ describe('episode transitions (shared/downtime.ts table), Click Maint', () => {
     expect(wos).toHaveLength(1);
     expect(wos[0]?.title).toContain(`(${REASONS[1].name})`);
     expect(wos[0] && recovered(wos[0])).toBe(true);
+  });
+});
+
+describe('order per machine across retries (issue 13), Click Maint', () => {
+  it('a started that failed with a Click Maint 5xx, retried after its ended: one work order, completed; replays of the started and the ended change nothing', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m], { workOrder: { onRecovery: 'complete' } }));
+    const startedAt = T0 + 300 * MINUTE;
+    const detectedAt = startedAt + 10 * MINUTE;
+    const started = pollStarted({ machineId: m, detectedAt, startedAt, reason: REASONS[0] });
+    const ended = pollEnded({ machineId: m, detectedAt, startedAt, endedAt: startedAt + 25 * MINUTE });
+    h.sim.faults.push({ match: 'POST /api/v1/work_orders', status: 502, times: 4 });
+    await expect(run(started)).rejects.toThrow('502');
+    h.sim.faults.length = 0;
+    expect((await run(ended)).outcome).toBe('skipped'); // kept for the retried started
+    expect((await run(started)).outcome).toBe('done');
+    const [wo, ...more] = workOrdersOf(m);
+    expect(more).toHaveLength(0);
+    expect(wo?.status_id).toBe(5);
+    const calls = h.sim.calls().length;
+    for (const late of [started, ended, started]) expect((await run(late)).outcome).toBe('duplicate');
+    expect(workOrdersOf(m)).toHaveLength(1);
+    expect(workOrdersOf(m)[0]?.status_id).toBe(5);
+    expect(h.sim.calls()).toHaveLength(calls); // not even a read: the episode is closed
   });
 });
 

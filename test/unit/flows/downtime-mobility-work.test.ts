@@ -118,6 +118,23 @@ function downtime(machineId: string) {
 const timeoutBeforeApply = () =>
   sim.faults.push({ match: 'POST /partners/v1/tasks', status: 504, delayMs: 400 });
 
+describe('order per machine across retries (issue 13), Mobility Work', () => {
+  it('a started whose task create failed with a 5xx, retried after its ended: one task; replays of the started and the ended create nothing more', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = downtime(m);
+    sim.faults.push({ match: 'POST /partners/v1/tasks', status: 503, times: 5 });
+    expect((await failure(run(d.started))).name).toBe('MobilityWorkApiError');
+    sim.faults.length = 0;
+    await run(d.ended); // the end is recorded on the episode; only the started creates the task
+    expect(tasksOf(m)).toHaveLength(0);
+    expect((await run(d.started)).outcome).toBe('done');
+    expect(tasksOf(m)).toHaveLength(1);
+    for (const late of [d.started, d.ended, d.started]) expect((await run(late)).outcome).toBe('duplicate');
+    expect(tasksOf(m)).toHaveLength(1);
+  });
+});
+
 describe('issue 9 scenario 8 (Mobility Work half)', () => {
   it('scenario 8: a Mobility Work task create that times out before the vendor applied it is parked as needs attention (never dropped), and its replay creates the task', async () => {
     const [m] = machines(1) as [string];

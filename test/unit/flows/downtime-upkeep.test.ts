@@ -217,6 +217,37 @@ describe('issue 9 scenarios (UpKeep work orders)', () => {
   });
 });
 
+describe('order per machine across retries (issue 13)', () => {
+  it('a started that failed with an UpKeep 5xx, retried after its ended: one work order, completed; replays of the started (both sources) and the ended change nothing, the completed work order stays complete', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m], { workOrder: { onRecovery: 'complete' } }));
+    const before = downtimeRecords().length;
+    const d = pollDowntime(m, 200); // before the asset records of the scenario 10 tests below
+    h.sim.faults.push({ match: 'POST /api/v2/work-orders', status: 503, times: 4 });
+    expect((await rejects(run(d.started))).name).toBe('VendorHttpError');
+    h.sim.faults.length = 0;
+    expect((await run(d.ended)).outcome).toBe('skipped'); // kept: the retried started makes the work order
+    expect((await run(d.started)).outcome).toBe('done');
+    const [wo, ...more] = workOrdersOf(m);
+    expect(more).toHaveLength(0);
+    expect(wo?.status).toBe('complete');
+    const writes = h.sim.calls().filter((c) => c.line.startsWith('PATCH ')).length;
+    // Replayed (DLQ replay, backfill) and redelivered by the other source, after the episode closed.
+    const webhookReplay = webhookStarted({ machineId: m, startedAt: d.startedAt, downtimeMs: 12 * MINUTE });
+    for (const late of [d.started, webhookReplay, d.ended, d.started]) {
+      expect((await run(late)).outcome).toBe('duplicate');
+    }
+    expect(workOrdersOf(m)).toHaveLength(1);
+    expect(workOrdersOf(m)[0]?.status).toBe('complete');
+    expect(h.sim.calls().filter((c) => c.line.startsWith('PATCH '))).toHaveLength(writes);
+    expect(
+      downtimeRecords()
+        .slice(before)
+        .map((r) => r.status),
+    ).toEqual(['not-available', 'available']);
+  });
+});
+
 /** The client, except that the next `recordAssetDowntime` reaches UpKeep and then loses its answer. */
 function losingNextAssetAnswer(): UpKeepClient {
   let armed = true;

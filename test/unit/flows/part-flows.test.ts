@@ -4,6 +4,7 @@
  * came from.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { VendorHttpError } from '../../../functions/core/errors.ts';
 import { flow as clickMaintFlow } from '../../../functions/flows/click-maint-part-low-to-mobility-work-stock.ts';
 import {
   flow as alertFlow,
@@ -151,5 +152,83 @@ describe('the two part flows share one stock sync', () => {
     const config = alertFlow.config.parse({});
     expect(orderQuantity(config, { quantity: 1, minimumQuantity: 4 })).toBe(4);
     expect(orderQuantity(config, { quantity: null, minimumQuantity: 4 })).toBe(1);
+  });
+});
+
+/** A writer whose first stock write fails with Mobility Work's 503 (the vendor is down). */
+const failingOnceWriter = () => {
+  const rec = recordingWriter();
+  let down = true;
+  const writer: StockWriter = {
+    async setStock(items) {
+      if (down) {
+        down = false;
+        throw new VendorHttpError('mobility-work', 'setStock', 503, 'simulated outage');
+      }
+      return rec.writer.setStock(items);
+    },
+    updateSparePartAttributes: (items) => rec.writer.updateSparePartAttributes(items),
+  };
+  return { calls: rec.calls, writer };
+};
+
+describe('order per part across retries (issue 13)', () => {
+  const upkeepLevel = (id: string, part: string, quantity: number, updatedAtMs: number) =>
+    flowEvent({
+      id,
+      type: 'upkeep.parts.changed',
+      data: { parts: [{ id: part, name: 'Bearing', quantity, minimumQuantity: 4, updatedAtMs }] },
+    });
+  const clickMaintLevel = (id: string, part: number, quantity: number, updatedAt: string) =>
+    flowEvent({
+      id,
+      type: 'click-maint.parts.changed',
+      data: {
+        entityId: 1,
+        parts: [
+          {
+            id: part,
+            name: 'Bearing',
+            number: `BRG-${part}`,
+            onHandQty: quantity,
+            minQty: 4,
+            available: quantity,
+            isNonStock: false,
+            updatedAt,
+          },
+        ],
+      },
+    });
+
+  it('UpKeep: an older level whose write failed with a 5xx, retried after a newer level was written, does not overwrite it (stale)', async () => {
+    const { calls, writer } = failingOnceWriter();
+    const ctx = ctxFor(upkeepFlow.id, upkeepFlow.config.parse({ mode: 'mirror' }), { mobilityWork: writer });
+    const older = upkeepLevel('uk-order-1', 'ORD-UK', 2, 1000);
+    await expect(upkeepFlow.handle(older, ctx)).rejects.toBeInstanceOf(VendorHttpError);
+    expect((await upkeepFlow.handle(upkeepLevel('uk-order-2', 'ORD-UK', 10, 2000), ctx)).outcome).toBe(
+      'done',
+    );
+    const retried = await upkeepFlow.handle(older, ctx);
+    expect(retried.outcome).toBe('skipped');
+    expect(retried.message).toContain('1 stale');
+    expect(calls.filter((c) => c.kind === 'stock').map((c) => c.items)).toEqual([
+      [{ id: 'ORD-UK', quantity: 10 }],
+    ]);
+  });
+
+  it('Click Maint: an older level whose write failed with a 5xx, retried after a newer level was written, does not overwrite it (stale)', async () => {
+    const { calls, writer } = failingOnceWriter();
+    const config = clickMaintFlow.config.parse({ mode: 'mirror', confirmBeforeWrite: false });
+    const ctx = ctxFor(clickMaintFlow.id, config, { mobilityWork: writer, clickMaint: {} });
+    const older = clickMaintLevel('cm-order-1', 77, 2, '2026-11-02T08:00:00Z');
+    await expect(clickMaintFlow.handle(older, ctx)).rejects.toBeInstanceOf(VendorHttpError);
+    const newer = clickMaintLevel('cm-order-2', 77, 10, '2026-11-02T08:05:00Z');
+    expect((await clickMaintFlow.handle(newer, ctx)).outcome).toBe('done');
+    const retried = await clickMaintFlow.handle(older, ctx);
+    expect(retried.outcome).toBe('skipped');
+    expect(retried.message).toContain('1 stale');
+    expect(calls.filter((c) => c.kind === 'stock').map((c) => c.items)).toEqual([
+      [{ id: 'BRG-77', quantity: 10 }],
+    ]);
   });
 });

@@ -201,6 +201,39 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     expect(notes(id)).toHaveLength(1);
   });
 
+  it('out-of-order retry: a started that failed with an UpKeep 5xx, retried after its canceled was applied, does not revert the work order (stale, naming the canceled)', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const started = taskEvent('started', { upkeepWorkOrderId: id }, T1);
+    const canceled = taskEvent('canceled', { upkeepWorkOrderId: id }, T2);
+    h.sim.faults.push({ match: `PATCH /api/v2/work-orders/${id}`, status: 500, times: 10 });
+    await expect(flow.handle(started, ctx)).rejects.toThrow('HTTP 500');
+    h.sim.faults.length = 0; // UpKeep is back
+    expect((await flow.handle(canceled, ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('onHold');
+    const retried = await flow.handle(started, ctx);
+    expect(retried.outcome).toBe('stale');
+    expect(retried.message).toContain(`canceled at ${T2} (event ${canceled.id})`);
+    expect(statusOf(id)).toBe('onHold');
+    expect(notes(id)).toHaveLength(1);
+  });
+
+  it('an older event arriving while a later one of the task is still being applied is stale: the later one is guarded before it touches the work order', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    // The canceled (T2) sets onHold, then its note takes a while: it has not finished when the
+    // retried started (T1) comes in.
+    h.sim.faults.push({ match: `POST /api/v2/work-orders/${id}/update-messages`, delayMs: 400 });
+    const canceled = flow.handle(taskEvent('canceled', { upkeepWorkOrderId: id }, T2), ctx);
+    for (let i = 0; i < 100 && statusOf(id) !== 'onHold'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(statusOf(id)).toBe('onHold');
+    const late = await flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T1), ctx);
+    expect(late.outcome).toBe('stale');
+    expect((await canceled).outcome).toBe('done');
+    expect(statusOf(id)).toBe('onHold');
+    expect(notes(id)).toHaveLength(1);
+  });
+
   it('work order gone in UpKeep: nothing written (skipped)', async () => {
     const result = await flow.handle(
       taskEvent('completed', { upkeepWorkOrderId: 'GoneWO0001' }, T1),

@@ -124,6 +124,26 @@ describe('deepomatic-validation-to-upkeep-work-order transitions', () => {
     expect(notes(id)).toHaveLength(1);
   });
 
+  it('out-of-order retry: an older concluded snapshot that failed with an UpKeep 5xx, retried after a newer one was applied, changes nothing (duplicate)', async () => {
+    const id = await newWorkOrder();
+    const ctx = context();
+    const older = changed(id, {
+      updateDate: '2026-11-02T08:50:00.000000Z',
+      tasks: [{ name: 'equipment_after_intervention', state: false }],
+    });
+    const newer = { ...changed(id), id: `dm-${id}-${run}-changed-later` };
+    h.sim.faults.push({ match: `PATCH /api/v2/work-orders/${id}`, status: 500, times: 10 });
+    await expect(flow.handle(older, ctx)).rejects.toThrow('HTTP 500');
+    h.sim.faults.length = 0;
+    expect((await flow.handle(newer, ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('complete');
+    const retried = await flow.handle(older, ctx);
+    expect(retried.outcome).toBe('duplicate');
+    expect(statusOf(id)).toBe('complete');
+    expect(notes(id)).toHaveLength(1);
+    expect(notes(id)[0]?.text).toContain('PASSED');
+  });
+
   it('concluded, UpKeep work order gone: nothing written (skipped)', async () => {
     const result = await flow.handle(changed('NoSuchWO01'), context());
     expect(result.outcome).toBe('skipped');
