@@ -129,7 +129,7 @@ describe('a sandbox restarted on the same data folder', () => {
     const sandbox = await start({ clock: manualClock(clock.now()), reset: true, log });
     const reset = log.lines.find((l) => l.message.startsWith('reset:'));
     expect(reset?.message).toMatch(
-      /^reset: removed .*dynamodb \(DynamoDB data, \d+ files\) and .*simulators \(simulator state: click-maint\.json, deepomatic\.json, machinemetrics\.json, mobility-work\.json, upkeep\.json\)$/,
+      /^reset: removed .*dynamodb \(DynamoDB data, \d+ files\) and .*sqs \(queued messages\) and .*simulators \(simulator state: click-maint\.json, deepomatic\.json, machinemetrics\.json, mobility-work\.json, upkeep\.json\)$/,
     );
     expect(await sandboxControl(sandbox).workOrdersFor('AssetMill01')).toEqual([]);
     expect(purchaseOrdersFor(sandbox, PARTS.belt)).toEqual([]);
