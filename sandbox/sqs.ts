@@ -53,19 +53,32 @@ const ACCOUNT = '123456789012';
  * restored (and the journal compacted) at start; without, it lives in memory.
  */
 export async function startLocalSqs(
-  options: { port?: number; dir?: string; fsync?: boolean } = {},
+  options: {
+    port?: number;
+    dir?: string;
+    /** fsync every journal write: survives a power loss too, at a cost per request (default false). */
+    fsync?: boolean;
+    /** Wall-clock milliseconds (tests pass a fake). */
+    now?: () => number;
+  } = {},
 ): Promise<LocalSqs> {
   let journal: Journal | undefined;
   let engine: SqsEngine;
+  const base = {
+    baseUrl: '',
+    region: LOCAL_REGION,
+    account: ACCOUNT,
+    ...(options.now ? { now: options.now } : {}),
+  };
   if (options.dir) {
     const { records } = readJournal(options.dir);
     journal = openJournal(options.dir, { fsync: options.fsync ?? false });
-    engine = new SqsEngine({ baseUrl: '', region: LOCAL_REGION, account: ACCOUNT, journal });
+    engine = new SqsEngine({ ...base, journal });
     engine.replay(records);
     // Drops a torn tail and whatever the live state no longer needs, before anything is appended.
     engine.compact();
   } else {
-    engine = new SqsEngine({ baseUrl: '', region: LOCAL_REGION, account: ACCOUNT });
+    engine = new SqsEngine(base);
   }
   const { server, abortAll } = createSqsHttpServer(engine);
   await new Promise<void>((resolve, reject) => {
