@@ -24,8 +24,8 @@ Runs Millwright on this machine with no AWS account: local DynamoDB, SQS and Sec
 vendor simulators, the webhook ingress and the scheduler. Ctrl-C stops it.
 
 Options:
-  --reset        delete the sandbox data (DynamoDB tables and simulator state, always together)
-                 before starting
+  --reset        delete the sandbox data (DynamoDB tables, queued messages and simulator state,
+                 always together) before starting
   --data <dir>   the sandbox data folder (default ${DEFAULT_DATA_DIR}); one sandbox at a time per folder
   -h, --help     print this help and exit
 
