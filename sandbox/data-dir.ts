@@ -81,6 +81,16 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
+/** The tokens of the locks this process holds. */
+const heldTokens = new Set<string>();
+
+/**
+ * Whether a lock's sandbox still runs. A lock naming this very process but none of its locks is
+ * stale: a killed sandbox's PID, reused by this one (likely in a container, where PIDs are few).
+ */
+const isHeld = (holder: LockContent): boolean =>
+  holder.pid === process.pid ? heldTokens.has(holder.token) : isAlive(holder.pid);
+
 /** The lock's content, `undefined` if there is none, `'unreadable'` if it is not ours to parse. */
 function readLock(file: string): LockContent | undefined | 'unreadable' {
   let text: string;
@@ -136,7 +146,7 @@ export function lockDataDir(dataDir: string, log: Log): SandboxLock {
     if (createLock(file, mine)) return heldLock(file, mine.token);
     const holder = readLock(file);
     if (holder === undefined) continue;
-    if (holder !== 'unreadable' && isAlive(holder.pid)) {
+    if (holder !== 'unreadable' && isHeld(holder)) {
       throw new SandboxLockedError(dataDir, holder.pid, holder.startedAt, file);
     }
     log.warn(
@@ -150,8 +160,10 @@ export function lockDataDir(dataDir: string, log: Log): SandboxLock {
 }
 
 function heldLock(file: string, token: string): SandboxLock {
+  heldTokens.add(token);
   const release = () => {
     process.off('exit', release);
+    heldTokens.delete(token);
     const holder = readLock(file);
     if (holder !== undefined && holder !== 'unreadable' && holder.token === token)
       rmSync(file, { force: true });

@@ -178,6 +178,19 @@ describe('one sandbox per data folder', () => {
     expect(JSON.parse(readFileSync(lockFile(), 'utf8')).pid).toBe(process.pid);
   });
 
+  it("takes over a lock naming this process's PID that it does not hold (a killed sandbox's PID reused)", async () => {
+    writeFileSync(lockFile(), JSON.stringify({ pid: process.pid, startedAt: START, token: 'killed' }));
+    const log = memoryLog();
+    await start({ log });
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: `taking over the lock ${lockFile()} of PID ${process.pid} (started ${START}), which is no longer running`,
+      }),
+    );
+    expect(JSON.parse(readFileSync(lockFile(), 'utf8')).token).not.toBe('killed');
+  });
+
   it('releases the lock when the start fails (an unreadable simulator state names its file)', async () => {
     await stop(await start());
     const file = join(dir, 'simulators', 'upkeep.json');
