@@ -715,10 +715,11 @@ export class SqsEngine {
         : integer(body.WaitTimeSeconds, 'WaitTimeSeconds', [0, 20]);
     const deadline = this.now() + wait * 1000;
     for (;;) {
-      // Received after the wait too: the queue may have been deleted meanwhile (then it throws).
-      const messages = this.receiveNow(this.queue(body.QueueUrl), body, max, visibility);
+      // A client gone while waiting gets nothing: messages taken for it would sit in flight.
+      if (signal?.aborted) return { Messages: [] };
+      const messages = this.receiveNow(queue, body, max, visibility);
       const left = deadline - this.now();
-      if (messages.length > 0 || left <= 0 || signal?.aborted) return { Messages: messages };
+      if (messages.length > 0 || left <= 0) return { Messages: messages };
       const next = this.nextVisibleIn(queue);
       await this.waitFor(queue.name, Math.min(left, next), signal);
     }

@@ -331,6 +331,30 @@ describe('long polling', () => {
     expect(Date.now() - began).toBeLessThan(2_000);
   });
 
+  it('returns when a delayed message becomes visible, and takes nothing for a client that left', async () => {
+    const sqs = await start({ realTime: true });
+    const { queueUrl } = await sqs.createQueue('q', { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
+    // A client that gives up its long poll: the message sent after it left is not taken for it.
+    const gone = new AbortController();
+    const abandoned = sqs.client
+      .send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 20 }), {
+        abortSignal: gone.signal,
+      })
+      .catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    gone.abort();
+    await abandoned;
+    await new Promise((r) => setTimeout(r, 50));
+    await sqs.client.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'later', DelaySeconds: 1 }),
+    );
+    const began = Date.now();
+    const [m] = await receive(sqs.client, queueUrl, { WaitTimeSeconds: 5 });
+    expect(m?.Body).toBe('later');
+    expect(m?.Attributes?.ApproximateReceiveCount).toBe('1');
+    expect(Date.now() - began).toBeLessThan(2_500);
+  });
+
   it('wakes an in-process waiter (waitForMessage) on a send, and at once when a message is there', async () => {
     const sqs = await start({ realTime: true });
     const { queueUrl } = await sqs.createQueue('q', { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
