@@ -23,7 +23,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { type LocalSqs, queueDepth, startLocalSqs } from '../../sandbox/sqs.ts';
-import { md5OfMessageAttributes } from '../../sandbox/sqs-engine.ts';
+import { md5OfMessageAttributes, SqsEngine } from '../../sandbox/sqs-engine.ts';
+import { openJournal, readJournal } from '../../sandbox/sqs-journal.ts';
 
 let dir: string;
 /** A controllable wall clock: visibility timeouts and delays pass when the test says so. */
@@ -457,5 +458,39 @@ describe('durability', () => {
     const third = await start({ durable: true });
     nowMs += 30_000;
     expect((await receive(third.client, queueUrl)).map((m) => m.Body).sort()).toEqual(['after', 'm19']);
+  });
+
+  it('compacts a running journal once it outgrows the live state', async () => {
+    const journal = openJournal(join(dir, 'sqs'));
+    const engine = new SqsEngine({
+      baseUrl: 'http://sqs',
+      region: 'us-east-1',
+      account: '1',
+      journal,
+      compactAfterBytes: 4096,
+      now: () => nowMs,
+    });
+    const { QueueUrl } = engine.createQueue({ QueueName: 'q' });
+    for (let i = 0; i < 100; i++) {
+      engine.sendMessage({ QueueUrl, MessageBody: `m${i}` });
+      const { Messages } = await engine.receiveMessage({ QueueUrl });
+      engine.deleteMessage({
+        QueueUrl,
+        ReceiptHandle: (Messages as { ReceiptHandle: string }[])[0]?.ReceiptHandle,
+      });
+    }
+    engine.sendMessage({ QueueUrl, MessageBody: 'kept' });
+    journal.close();
+    // About 300 bytes of records per message went in; compaction kept the file near the live state.
+    expect(statSync(journal.file).size).toBeLessThan(4096 + 1024);
+    const replayed = new SqsEngine({
+      baseUrl: 'http://sqs',
+      region: 'us-east-1',
+      account: '1',
+      now: () => nowMs,
+    });
+    replayed.replay(readJournal(join(dir, 'sqs')).records);
+    const { Messages } = await replayed.receiveMessage({ QueueUrl, MaxNumberOfMessages: 10 });
+    expect((Messages as { Body: string }[]).map((m) => m.Body)).toEqual(['kept']);
   });
 });
