@@ -733,6 +733,18 @@ export class SqsEngine {
     return next;
   }
 
+  /** Every message of a queue (none if it does not exist), oldest first: for tests and diagnostics. */
+  messagesOf(queueName: string): { id: string; body: string; count: number; visibleAt: number }[] {
+    return [...(this.queues.get(queueName)?.messages.values() ?? [])].map(
+      ({ id, body, count, visibleAt }) => ({
+        id,
+        body,
+        count,
+        visibleAt,
+      }),
+    );
+  }
+
   /** Resolve on a wake-up of `queue`, after `ms`, or on abort, whichever is first. */
   private waitFor(name: string, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
