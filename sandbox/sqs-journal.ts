@@ -14,7 +14,17 @@
  * compaction leaves either the old journal or the new, never a mix. Compacting at start also drops
  * a torn tail before anything is appended after it.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { MillwrightError } from '../functions/core/errors.ts';
 
@@ -83,9 +93,17 @@ export function openJournal(dir: string, options: { fsync?: boolean } = {}): Jou
     append(records) {
       if (records.length === 0) return;
       const bytes = encode(records);
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written);
-      if (options.fsync) fsyncSync(fd);
+      const size = fstatSync(fd).size;
+      try {
+        let written = 0;
+        while (written < bytes.length) written += writeSync(fd, bytes, written);
+        if (options.fsync) fsyncSync(fd);
+      } catch (error) {
+        // A failed write (disk full) must not leave half a line for the next append to follow:
+        // cut the journal back, and the request fails unanswered-as-success.
+        ftruncateSync(fd, size);
+        throw error;
+      }
       appendedBytes += bytes.length;
     },
     rewrite(records) {
