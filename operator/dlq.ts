@@ -65,12 +65,11 @@ async function scan(
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
         VisibilityTimeout: options.visibilitySeconds,
-        // Long polling asks every SQS server; the sandbox's local SQS would wait the full second.
+        // Long polling asks every SQS server; the sandbox's local SQS is one server, and the scan's
+        // last, empty receive would wait the full second there.
         WaitTimeSeconds: target.kind === 'stack' ? 1 : 0,
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
-        // local-aws-sqs reads only the older parameter name.
-        ...(target.kind === 'sandbox' ? { AttributeNames: ['All'] as never } : {}),
       }),
     );
     let fresh = 0;

@@ -47,8 +47,6 @@ export async function oldestSentAt(
       VisibilityTimeout: 0,
       WaitTimeSeconds: 0,
       MessageSystemAttributeNames: ['SentTimestamp'],
-      // local-aws-sqs reads only the older AttributeNames parameter.
-      ...(target.kind === 'sandbox' ? { AttributeNames: ['All'] as never } : {}),
     }),
   );
   const sent = (out.Messages ?? [])

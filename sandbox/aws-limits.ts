@@ -1,13 +1,13 @@
 /**
  * AWS limits the local engines do not enforce, enforced in front of them, so that the sandbox and
  * the tests see what AWS would refuse, with AWS's error names and messages:
- * - SQS (local-aws-sqs accepts 1 MiB and counts characters, not bytes): a message over 262,144
+ * - SQS (checked in front of the local SQS engine, sqs-server.ts): a message over 262,144
  *   bytes (body + attribute names, types and values) is `InvalidParameterValue`, a batch request
  *   whose messages add up to more is `AWS.SimpleQueueService.BatchRequestTooLong`;
  * - DynamoDB (dynalite counts characters, not UTF-8 bytes): a partition key over 2,048 bytes, a
  *   sort key over 1,024 bytes, an item over 400 KB are `ValidationException`s.
  *
- * How: the engine's own request listener is wrapped in place. The wrapper reads the whole body
+ * How (DynamoDB): the engine's own request listener is wrapped in place. The wrapper reads the whole body
  * (a client that disconnects mid-body is dropped, never crashing the engine), checks it, and either
  * answers the refusal or hands the engine a copy of the request. The engine keeps its server, its
  * port (queue URLs name it) and its close().

@@ -1,10 +1,12 @@
 /**
  * The sandbox's data folder (`npm start`: `.sandbox`). DynamoDB's data and the simulators' state hold
- * the two sides of the same facts (an episode in DynamoDB, its work order in a simulator), so they
- * live side by side, are reset together, and one sandbox at a time uses them:
+ * the two sides of the same facts (an episode in DynamoDB, its work order in a simulator), and the
+ * queues hold the events acknowledged but not yet applied (whose delivery marks DynamoDB already
+ * holds), so they live side by side, are reset together, and one sandbox at a time uses them:
  *
  *   <dataDir>/sandbox.lock              the sandbox using the folder (PID, start time)
  *   <dataDir>/dynamodb/                 the DynamoDB engine's files (dynalite, LevelDB)
+ *   <dataDir>/sqs/journal.jsonl         the local SQS's queues and messages (see sqs-journal.ts)
  *   <dataDir>/simulators/<vendor>.json  each vendor simulator's state
  *   <dataDir>/endpoints.json            the URLs of the running sandbox (`npm start`)
  */
@@ -18,6 +20,8 @@ export interface DataDirLayout {
   root: string;
   lock: string;
   dynamodb: string;
+  /** The local SQS's journal folder. */
+  sqs: string;
   simulators: string;
   /** The state file of one simulator. */
   simulator(vendor: string): string;
@@ -29,6 +33,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     root: dataDir,
     lock: join(dataDir, 'sandbox.lock'),
     dynamodb: join(dataDir, 'dynamodb'),
+    sqs: join(dataDir, 'sqs'),
     simulators,
     simulator: (vendor) => join(simulators, `${vendor}.json`),
   };
@@ -75,6 +80,16 @@ const isAlive = (pid: number): boolean => {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 };
+
+/** The tokens of the locks this process holds. */
+const heldTokens = new Set<string>();
+
+/**
+ * Whether a lock's sandbox still runs. A lock naming this very process but none of its locks is
+ * stale: a killed sandbox's PID, reused by this one (likely in a container, where PIDs are few).
+ */
+const isHeld = (holder: LockContent): boolean =>
+  holder.pid === process.pid ? heldTokens.has(holder.token) : isAlive(holder.pid);
 
 /** The lock's content, `undefined` if there is none, `'unreadable'` if it is not ours to parse. */
 function readLock(file: string): LockContent | undefined | 'unreadable' {
@@ -131,7 +146,7 @@ export function lockDataDir(dataDir: string, log: Log): SandboxLock {
     if (createLock(file, mine)) return heldLock(file, mine.token);
     const holder = readLock(file);
     if (holder === undefined) continue;
-    if (holder !== 'unreadable' && isAlive(holder.pid)) {
+    if (holder !== 'unreadable' && isHeld(holder)) {
       throw new SandboxLockedError(dataDir, holder.pid, holder.startedAt, file);
     }
     log.warn(
@@ -145,8 +160,10 @@ export function lockDataDir(dataDir: string, log: Log): SandboxLock {
 }
 
 function heldLock(file: string, token: string): SandboxLock {
+  heldTokens.add(token);
   const release = () => {
     process.off('exit', release);
+    heldTokens.delete(token);
     const holder = readLock(file);
     if (holder !== undefined && holder !== 'unreadable' && holder.token === token)
       rmSync(file, { force: true });
@@ -162,8 +179,8 @@ function heldLock(file: string, token: string): SandboxLock {
 const entriesOf = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
 
 /**
- * Delete the DynamoDB data and the simulators' state together (never one without the other); returns
- * one line per folder removed, saying what was in it.
+ * Delete the DynamoDB data, the queues and the simulators' state together (never one without the
+ * others); returns one line per folder removed, saying what was in it.
  */
 export function resetDataDir(dataDir: string): string[] {
   const layout = dataDirLayout(dataDir);
@@ -175,6 +192,10 @@ export function resetDataDir(dataDir: string): string[] {
       rmSync(layout.dynamodb, { recursive: true, force: true });
       removed.push(`${layout.dynamodb} (DynamoDB data, ${dynamodb.length} files)`);
     }
+    if (existsSync(layout.sqs)) {
+      rmSync(layout.sqs, { recursive: true, force: true });
+      removed.push(`${layout.sqs} (queued messages)`);
+    }
     if (existsSync(layout.simulators)) {
       rmSync(layout.simulators, { recursive: true, force: true });
       removed.push(
@@ -183,7 +204,7 @@ export function resetDataDir(dataDir: string): string[] {
     }
   } catch (error) {
     throw new MillwrightError(
-      `could not reset the sandbox data in ${dataDir} (${(error as Error).message}); delete ${layout.dynamodb} and ${layout.simulators} by hand`,
+      `could not reset the sandbox data in ${dataDir} (${(error as Error).message}); delete ${layout.dynamodb}, ${layout.sqs} and ${layout.simulators} by hand`,
       { cause: error },
     );
   }

@@ -4,7 +4,7 @@
  * URL and writes them to <data folder>/endpoints.json. Ctrl-C stops it. Flags and environment: see
  * USAGE below (`npm start -- --help`).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readJsonFile } from '../functions/config/json-file.ts';
@@ -13,6 +13,7 @@ import { readSandboxEnv } from './env.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
 import { readSecretsFile, sandboxSecrets } from './secrets.ts';
+import { writeFileAtomic } from './simulators/persistence.ts';
 
 const SECRETS_FILE = 'sandbox/secrets.local.json';
 const DEFAULT_DATA_DIR = '.sandbox';
@@ -24,8 +25,8 @@ Runs Millwright on this machine with no AWS account: local DynamoDB, SQS and Sec
 vendor simulators, the webhook ingress and the scheduler. Ctrl-C stops it.
 
 Options:
-  --reset        delete the sandbox data (DynamoDB tables and simulator state, always together)
-                 before starting
+  --reset        delete the sandbox data (DynamoDB tables, queued messages and simulator state,
+                 always together) before starting
   --data <dir>   the sandbox data folder (default ${DEFAULT_DATA_DIR}); one sandbox at a time per folder
   -h, --help     print this help and exit
 
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   // The connectors' sandbox secrets, under the secret names the config gives them.
   const template = sandboxSecrets(configuredVendors(env.MILLWRIGHT_CONFIG));
   if (!existsSync(SECRETS_FILE)) {
-    writeFileSync(SECRETS_FILE, `${JSON.stringify(template, null, 2)}\n`);
+    writeFileAtomic(SECRETS_FILE, `${JSON.stringify(template, null, 2)}\n`);
     log.info(
       `created ${SECRETS_FILE} from the connectors' sandbox secrets (sandbox values only; git-ignored)`,
     );
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
     const local = readSecretsFile(SECRETS_FILE);
     const missing = Object.entries(template).filter(([name]) => !(name in local));
     if (missing.length > 0) {
-      writeFileSync(
+      writeFileAtomic(
         SECRETS_FILE,
         `${JSON.stringify({ ...local, ...Object.fromEntries(missing) }, null, 2)}\n`,
       );
@@ -139,7 +140,8 @@ async function main(): Promise<void> {
     workerIntervalMs: 250,
     log,
   });
-  writeFileSync(endpointsFile, `${JSON.stringify(sandbox.endpoints, null, 2)}\n`);
+  // Atomic, like every file the sandbox rewrites: a kill mid-write leaves the old or the new file.
+  writeFileAtomic(endpointsFile, `${JSON.stringify(sandbox.endpoints, null, 2)}\n`);
 
   const width = Math.max(...Object.keys(sandbox.endpoints).map((k) => k.length));
   const lines = [

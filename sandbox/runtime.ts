@@ -1,7 +1,8 @@
 /**
  * The sandbox: the same flows and runtime handlers as in AWS, on this machine, with no AWS account.
  * - local ingress  = API Gateway HTTP API (same routes, same handler)
- * - local SQS      = queues + DLQs with redrive; an event-source-mapping loop = Lambda's SQS trigger
+ * - local SQS      = queues + DLQs with redrive (journaled in the data folder by `npm start`, so a
+ *                    kill loses no message); an event-source-mapping loop = Lambda's SQS trigger
  * - scheduler      = EventBridge Scheduler running the pollers
  * - dynalite       = DynamoDB (persisted in the data folder by `npm start`, in memory in tests)
  * - local secrets  = Secrets Manager GetSecretValue backed by sandbox/secrets.local.json
@@ -261,7 +262,7 @@ async function startSimulatorOf(
   return start({ ...input, settings, secret, options: input.options ?? {} });
 }
 
-/** The local engines: DynamoDB (in the data folder, if any), SQS and Secrets Manager. */
+/** The local engines: DynamoDB and SQS (in the data folder, if any) and Secrets Manager. */
 async function startEngines(
   options: SandboxOptions,
   tableName: string,
@@ -272,7 +273,7 @@ async function startEngines(
   const dynamo = await startLocalDynamo({ port: port(1), path: layout?.dynamodb });
   closers.push(() => dynamo.close());
   await ensureStateTable(dynamo.client, tableName);
-  const sqs = await startLocalSqs({ port: port(2) });
+  const sqs = await startLocalSqs({ port: port(2), ...(layout ? { dir: layout.sqs } : {}) });
   closers.push(() => sqs.close());
   const secrets = await startLocalSecrets(options.secrets, {
     port: port(3),

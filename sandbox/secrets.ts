@@ -5,12 +5,13 @@
  * (Powertools Parameters) via AWS_ENDPOINT_URL_SECRETS_MANAGER. The file is git-ignored; a
  * template with sandbox-only values is committed.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readJsonFile } from '../functions/config/json-file.ts';
 import { connectors } from '../functions/connectors/index.ts';
 import { ConfigError } from '../functions/core/errors.ts';
+import { writeFileAtomic } from './simulators/persistence.ts';
 
 export interface LocalSecrets {
   endpoint: string;
@@ -152,5 +153,5 @@ function parseSecretString(value: unknown): Record<string, unknown> | undefined 
 function persist(file: string, name: string, value: Record<string, unknown>): void {
   const all = readSecretsFile(file);
   all[name] = value;
-  writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+  writeFileAtomic(file, `${JSON.stringify(all, null, 2)}\n`);
 }

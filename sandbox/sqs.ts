@@ -1,34 +1,42 @@
 /**
- * Local SQS (local-aws-sqs on loopback) and the part Lambda plays in AWS: an event source mapping
- * that receives batches (with their message attributes: the worker's retry history travels there),
- * invokes the worker handler with an SQSEvent, deletes what succeeded and leaves batchItemFailures
- * to reappear after the visibility timeout, until the queue's redrive policy moves them to the DLQ.
- * An invocation that throws or outlives its timeout fails its whole batch, as a crashed or timed-out
- * Lambda does. local-aws-sqs honours DelaySeconds, so the worker's delayed re-sends behave as in AWS.
- * SQS's 262,144-byte message limit, which local-aws-sqs does not enforce (it takes 1 MiB, counted
- * in characters), is enforced in front of it (aws-limits.ts).
+ * Local SQS (our own engine on loopback, sqs-engine.ts; durable in `dir` when given, see
+ * sqs-journal.ts) and the part Lambda plays in AWS: an event source mapping that receives batches
+ * (with their message attributes: the worker's retry history travels there), invokes the worker
+ * handler with an SQSEvent, deletes what succeeded and leaves batchItemFailures to reappear after
+ * the visibility timeout, until the queue's redrive policy moves them to the DLQ. An invocation that
+ * throws or outlives its timeout fails its whole batch, as a crashed or timed-out Lambda does. The
+ * engine honours DelaySeconds, so the worker's delayed re-sends behave as in AWS, and SQS's
+ * 262,144-byte message limit (aws-limits.ts).
  */
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
+  GetQueueUrlCommand,
   type Message,
   ReceiveMessageCommand,
+  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createSqsServer } from 'local-aws-sqs';
-import { enforceLimits, sqsLimits } from './aws-limits.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamo.ts';
+import { SqsEngine } from './sqs-engine.ts';
+import { type Journal, openJournal, readJournal } from './sqs-journal.ts';
+import { createSqsHttpServer } from './sqs-server.ts';
 
 export interface LocalSqs {
   endpoint: string;
   client: SQSClient;
+  /** The engine itself, for in-process consumers (`waitForMessage`, `events`). */
+  engine: SqsEngine;
+  /** Where the queues are journaled (none: in memory). */
+  dir?: string;
   createQueue(
     name: string,
     options: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
   ): Promise<FlowQueues>;
+  /** Resolves when the queue has a message to receive, or when `signal` aborts. */
+  waitForMessage(queueUrl: string, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,49 +48,85 @@ export interface FlowQueues {
 
 const ACCOUNT = '123456789012';
 
-export async function startLocalSqs(options: { port?: number } = {}): Promise<LocalSqs> {
-  const server: Server = await createSqsServer({
-    port: options.port ?? 0,
-    hostname: '127.0.0.1',
+/**
+ * Start the local SQS on 127.0.0.1. With `dir`, every queue and message is journaled there and
+ * restored (and the journal compacted) at start; without, it lives in memory.
+ */
+export async function startLocalSqs(
+  options: {
+    port?: number;
+    dir?: string;
+    /** fsync every journal write: survives a power loss too, at a cost per request (default false). */
+    fsync?: boolean;
+    /** Wall-clock milliseconds (tests pass a fake). */
+    now?: () => number;
+  } = {},
+): Promise<LocalSqs> {
+  let journal: Journal | undefined;
+  let engine: SqsEngine;
+  const base = {
+    baseUrl: '',
     region: LOCAL_REGION,
-    accountId: ACCOUNT,
-    emulateQueueCreationLifecycle: false,
+    account: ACCOUNT,
+    ...(options.now ? { now: options.now } : {}),
+  };
+  if (options.dir) {
+    const { records } = readJournal(options.dir);
+    journal = openJournal(options.dir, { fsync: options.fsync ?? false });
+    engine = new SqsEngine({ ...base, journal });
+    engine.replay(records);
+    // Drops a torn tail and whatever the live state no longer needs, before anything is appended.
+    engine.compact();
+  } else {
+    engine = new SqsEngine(base);
+  }
+  const { server, abortAll } = createSqsHttpServer(engine);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  enforceLimits(server, sqsLimits);
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
+  engine.baseUrl = endpoint;
   const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+
+  /** Create the queue, or bring an existing one (a restart with changed settings) to `attributes`. */
+  const upsertQueue = async (name: string, attributes: Record<string, string>) => {
+    try {
+      return (await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes })))
+        .QueueUrl as string;
+    } catch (error) {
+      if ((error as Error).name !== 'QueueNameExists') throw error;
+      const url = (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl as string;
+      await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+      return url;
+    }
+  };
+
   return {
     endpoint,
     client,
+    engine,
+    ...(options.dir ? { dir: options.dir } : {}),
     async createQueue(name, { visibilityTimeoutSeconds, maxReceiveCount }) {
-      const dlq = await client.send(
-        new CreateQueueCommand({
-          QueueName: `${name}-dlq`,
-          Attributes: { MessageRetentionPeriod: '1209600' },
-        }),
-      );
-      const dlqArn = `arn:aws:sqs:${LOCAL_REGION}:${ACCOUNT}:${name}-dlq`;
-      const queue = await client.send(
-        new CreateQueueCommand({
-          QueueName: name,
-          Attributes: {
-            VisibilityTimeout: String(visibilityTimeoutSeconds),
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
-          },
-        }),
-      );
-      return {
-        queueUrl: queue.QueueUrl as string,
-        queueArn: `arn:aws:sqs:${LOCAL_REGION}:${ACCOUNT}:${name}`,
-        dlqUrl: dlq.QueueUrl as string,
-      };
+      const dlqUrl = await upsertQueue(`${name}-dlq`, { MessageRetentionPeriod: '1209600' });
+      const dlqArn = engine.arnOf(`${name}-dlq`);
+      const queueUrl = await upsertQueue(name, {
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+      });
+      return { queueUrl, queueArn: engine.arnOf(name), dlqUrl };
     },
+    waitForMessage: (queueUrl, signal) => engine.waitForMessage(queueUrl, signal),
     close: () =>
       new Promise<void>((resolve) => {
         client.destroy();
+        abortAll();
         server.closeAllConnections?.();
-        server.close(() => resolve());
+        server.close(() => {
+          journal?.close();
+          resolve();
+        });
       }),
   };
 }

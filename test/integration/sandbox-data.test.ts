@@ -129,7 +129,7 @@ describe('a sandbox restarted on the same data folder', () => {
     const sandbox = await start({ clock: manualClock(clock.now()), reset: true, log });
     const reset = log.lines.find((l) => l.message.startsWith('reset:'));
     expect(reset?.message).toMatch(
-      /^reset: removed .*dynamodb \(DynamoDB data, \d+ files\) and .*simulators \(simulator state: click-maint\.json, deepomatic\.json, machinemetrics\.json, mobility-work\.json, upkeep\.json\)$/,
+      /^reset: removed .*dynamodb \(DynamoDB data, \d+ files\) and .*sqs \(queued messages\) and .*simulators \(simulator state: click-maint\.json, deepomatic\.json, machinemetrics\.json, mobility-work\.json, upkeep\.json\)$/,
     );
     expect(await sandboxControl(sandbox).workOrdersFor('AssetMill01')).toEqual([]);
     expect(purchaseOrdersFor(sandbox, PARTS.belt)).toEqual([]);
@@ -176,6 +176,19 @@ describe('one sandbox per data folder', () => {
       }),
     );
     expect(JSON.parse(readFileSync(lockFile(), 'utf8')).pid).toBe(process.pid);
+  });
+
+  it("takes over a lock naming this process's PID that it does not hold (a killed sandbox's PID reused)", async () => {
+    writeFileSync(lockFile(), JSON.stringify({ pid: process.pid, startedAt: START, token: 'killed' }));
+    const log = memoryLog();
+    await start({ log });
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: `taking over the lock ${lockFile()} of PID ${process.pid} (started ${START}), which is no longer running`,
+      }),
+    );
+    expect(JSON.parse(readFileSync(lockFile(), 'utf8')).token).not.toBe('killed');
   });
 
   it('releases the lock when the start fails (an unreadable simulator state names its file)', async () => {
