@@ -85,10 +85,11 @@ function settingsFor(
   for (const vendor of vendors) {
     if (configured[vendor] !== undefined) picked[vendor] = configured[vendor];
   }
-  const { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays } = deployment.runtime;
+  const { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays, circuitBreaker } =
+    deployment.runtime;
   return {
     vendors: picked,
-    runtime: { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays },
+    runtime: { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays, circuitBreaker },
     ...extra,
   };
 }
