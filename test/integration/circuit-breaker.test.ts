@@ -10,9 +10,11 @@ import { BREAKER_RUN_FLOW, listBreakers } from '../../functions/core/breaker.ts'
 import { CircuitOpenError } from '../../functions/core/errors.ts';
 import { sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
+import { sandboxCli } from '../support/cli.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
+const { cli } = sandboxCli(() => sandbox);
 beforeAll(async () => {
   sandbox = await startTestSandbox({
     breaker: { failureThreshold: 3, windowSeconds: 60, openSeconds: 1, maxOpenSeconds: 2 },
@@ -56,6 +58,25 @@ describe('the circuit breaker in the sandbox', () => {
       failures: 3,
     });
 
+    // `millwright status` shows it (JSON and table) and `--check` says it needs attention.
+    const report = JSON.parse((await cli('--json', 'status')).out) as {
+      breakers: { key: string; status: string; openUntil?: string }[];
+      attention: string[];
+    };
+    expect(report.breakers.find((b) => b.key === open?.key)).toMatchObject({ status: 'open' });
+    expect(report.breakers.find((b) => b.key === 'machinemetrics')).toMatchObject({ status: 'closed' });
+    const until = open?.openUntil?.slice(11, 19);
+    expect(report.attention).toContain(
+      `${open?.key}: circuit breaker open until ${until} after 3 failures (HTTP 503)`,
+    );
+    const table = await cli('status', '--check');
+    expect(table.code).toBe(5);
+    expect(table.out).toMatch(
+      new RegExp(
+        `Circuit breakers \\(per vendor account\\)\\n.*\\n${open?.key}\\s+open until ${until} after 3 failures \\(HTTP 503\\)`,
+      ),
+    );
+
     // The vendor recovers; after the open period one probe goes through and closes the breaker.
     await sandboxControl(sandbox).clearUpkeepFaults();
     await new Promise((resolve) => setTimeout(resolve, Date.parse(open?.openUntil ?? '') - Date.now() + 5));
@@ -64,6 +85,8 @@ describe('the circuit breaker in the sandbox', () => {
     expect((await listBreakers(sandbox.state)).find((b) => b.key === open?.key)?.status).toBe('closed');
     expect(await client.getWorkOrder('WO-missing-2')).toBeUndefined();
     expect(await workOrderReads()).toBe(5);
+
+    expect((await cli('status', '--check')).out).toMatch(new RegExp(`${open?.key}\\s+closed`));
 
     const runs = await sandbox.state.queryRuns({ flowId: BREAKER_RUN_FLOW });
     expect(runs.entries.map((e) => e.outcome).sort()).toEqual([
