@@ -107,6 +107,8 @@ export const BREAKER_RUN_FLOW = 'circuit-breaker';
 export const BREAKER_SET = 'breakers';
 const SK = 'STATE';
 const MAX_CONFLICTS = 20;
+/** While another caller probes, a refused caller is told to come back after at most this long. */
+const PROBING_RETRY_MS = 5000;
 
 export const breakerPk = (key: string): string => `BREAKER#${key}`;
 export const breakerKey = (vendor: string, url: string | URL): string => `${vendor}:${new URL(url).host}`;
@@ -228,7 +230,9 @@ export class CircuitBreaker {
       }
       const leaseUntil = doc.probeUntilMs ?? 0;
       if (doc.status === 'probing' && leaseUntil > now) {
-        throw this.refuse(doc, now, leaseUntil, 'probing (another request tests the vendor)');
+        // Come back soon, not at the lease's end: a probe usually answers well before its lease expires.
+        const soon = Math.min(leaseUntil, now + PROBING_RETRY_MS);
+        throw this.refuse(doc, now, soon, 'probing (another request tests the vendor)');
       }
       // The open period is over (or the last prober died): take the lease and be the probe.
       const expired = doc.status === 'probing';

@@ -242,6 +242,18 @@ describe('circuit breaker', () => {
     expect((await s.breaker().read()).doc.status).toBe('closed');
   });
 
+  it('tells a caller refused during a probe to come back soon, not at the end of the lease', async () => {
+    const s = setup({ probeLeaseMs: 60_000 });
+    s.status(503);
+    for (let i = 0; i < 3; i++) await s.hit();
+    s.clock.now += 30_000;
+    expect(await s.breaker().before()).toMatchObject({ probe: true });
+    const refused = await s.send(s.url).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CircuitOpenError);
+    expect((refused as CircuitOpenError).retryAfterMs).toBe(5000);
+    expect((refused as CircuitOpenError).message).toMatch(/is probing/);
+  });
+
   it('shares its state between processes: failures of two add up, and one opening stops the other', async () => {
     const s = setup({ cacheMs: 1000 });
     const a = s.make();
