@@ -87,10 +87,11 @@ function settingsFor(
   for (const vendor of vendors) {
     if (configured[vendor] !== undefined) picked[vendor] = configured[vendor];
   }
-  const { logLevel, maxReceiveCount, maxWebhookBytes, runLogRetentionDays } = deployment.runtime;
+  const { logLevel, maxReceiveCount, maxWebhookBytes, runLogRetentionDays, circuitBreaker } =
+    deployment.runtime;
   return {
     vendors: picked,
-    runtime: { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays },
+    runtime: { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays, circuitBreaker },
     ...extra,
   };
 }

@@ -22,7 +22,7 @@ import {
   outcomeDimensions,
   outcomeMetricName,
 } from '../functions/runtime/metrics.ts';
-import { AlarmTopic, functionAlarms, notify } from './constructs/alarms.ts';
+import { AlarmTopic, circuitOpenAlarm, functionAlarms, notify } from './constructs/alarms.ts';
 import { FlowStack } from './constructs/flow-stack.ts';
 import type { FlowWorker } from './constructs/flow-worker.ts';
 import { Ingress } from './constructs/ingress.ts';
@@ -77,6 +77,8 @@ export class Millwright extends Construct {
   readonly ingress: Ingress | undefined;
   /** The SNS topic every alarm notifies (created, or `alarms.topicArn` imported). */
   readonly alarms: AlarmTopic;
+  /** Per vendor: its circuit breaker stayed open longer than `alarms.circuitOpenMinutes`. */
+  readonly circuitOpenAlarms: Map<string, cloudwatch.Alarm>;
 
   constructor(scope: Construct, id: string, props: MillwrightProps) {
     super(scope, id);
@@ -116,6 +118,22 @@ export class Millwright extends Construct {
       this.workers.set(flow.id, flowStack.worker);
       this.pollers.push(...flowStack.pollers);
     }
+    // One breaker alarm per vendor the enabled flows call (the breaker's metric is per vendor).
+    this.circuitOpenAlarms = new Map(
+      [...new Set(deployment.enabled.flatMap(({ flow }) => flow.vendors))].map((vendor) => [
+        vendor,
+        circuitOpenAlarm(
+          this,
+          `CircuitOpen-${vendor}`,
+          {
+            vendor,
+            minutes: deployment.alarms.circuitOpenMinutes,
+            maxOpenSeconds: runtime.circuitBreaker.maxOpenSeconds,
+          },
+          alarmAction,
+        ),
+      ]),
+    );
     const workerOf = (flowId: string): FlowWorker => {
       const worker = this.workers.get(flowId);
       if (!worker) throw new Error(`no worker for flow ${flowId}`);

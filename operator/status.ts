@@ -1,9 +1,11 @@
 /**
  * `millwright status`: per flow, is it running, what waits in its queue and dead-letter queue, what
  * is parked, how its pollers last ran, its last error and its runs in the last hour; per
- * rate-limited vendor account, its token bucket. Every figure comes from SQS attributes or a
+ * rate-limited vendor account, its token bucket; per vendor account, its circuit breaker (those that
+ * ever opened are in the `breakers` set: one Query plus one GetItem each). Every figure comes from SQS attributes or a
  * DynamoDB GetItem/Query on the table's own keys: no scan, whatever the size of the run log.
  */
+import { type BreakerStatus, listBreakers } from '../functions/core/breaker.ts';
 import type { PollSource } from '../functions/core/flow.ts';
 import { silentLog } from '../functions/core/log.ts';
 import type { FlowControl, PollRunRecord, RunLogEntry } from '../functions/core/state.ts';
@@ -47,6 +49,11 @@ export interface StatusReport {
   at: string;
   flows: FlowStatus[];
   rateLimits: RateLimitStatus[];
+  /**
+   * Every vendor account's circuit breaker: those that ever opened as stored; each other configured
+   * vendor as `closed` (key `<vendor>`, no host: it never opened, so it was never written).
+   */
+  breakers: BreakerStatus[];
   /** What the report cost: DynamoDB requests and read units, SQS requests. */
   cost: { dynamodbRequests: number; readUnits: number; sqsRequests: number };
 }
@@ -182,10 +189,25 @@ export async function status(
   const now = options.now ?? new Date();
   const cost = { dynamodbRequests: 0, readUnits: 0, sqsRequests: 0 };
   const flows = [...target.flows.values()].filter((f) => !options.flowId || f.flow.id === options.flowId);
-  const [statuses, limits] = await Promise.all([
+  const [statuses, limits, stored] = await Promise.all([
     Promise.all(flows.map((flow) => flowStatus(target, flow, now, cost))),
     rateLimits(target),
+    listBreakers(target.state),
   ]);
-  cost.dynamodbRequests += limits.length;
-  return { target: target.label, at: now.toISOString(), flows: statuses, rateLimits: limits, cost };
+  cost.dynamodbRequests += limits.length + 1 + stored.length;
+  const vendors = Object.keys(target.env(silentLog).vendors);
+  const breakers = [
+    ...stored,
+    ...vendors
+      .filter((vendor) => !stored.some((b) => b.vendor === vendor))
+      .map((vendor): BreakerStatus => ({ key: vendor, vendor, host: '', status: 'closed' })),
+  ];
+  return {
+    target: target.label,
+    at: now.toISOString(),
+    flows: statuses,
+    rateLimits: limits,
+    breakers,
+    cost,
+  };
 }

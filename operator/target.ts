@@ -52,7 +52,10 @@ export interface Target {
   /**
    * The environment the flows run with from here: vendor settings as deployed (in the sandbox,
    * pointed at the simulators), the deployment's secrets, the state table. Backfill, test-event and
-   * discover use it.
+   * discover use it. No circuit breaker (core/breaker.ts) here, dry run or not: an operator's command
+   * should show the vendor's real answer (smoke and test-event are how one checks that a vendor is
+   * back), and one person's tries must neither open the account's breaker for every worker nor take
+   * its probe lease.
    */
   env(log: Log): RuntimeEnv;
   /**

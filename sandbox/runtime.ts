@@ -30,6 +30,7 @@ import {
   type SimulatorOf,
   type SimulatorOptionsOf,
 } from '../functions/connectors/index.ts';
+import { type BreakerPolicy, breakerTransport } from '../functions/core/breaker.ts';
 import { type RunningSimulator, webhookUrl } from '../functions/core/connector.ts';
 import { ConfigError } from '../functions/core/errors.ts';
 import {
@@ -123,6 +124,11 @@ export interface SandboxOptions {
    * compress time: seconds instead of minutes and hours).
    */
   retry?: Partial<RetrySettings>;
+  /**
+   * The vendor accounts' circuit breaker policy instead of the config's `runtime.circuitBreaker`
+   * (tests and the chaos benchmark compress time: an open period of a second instead of 30).
+   */
+  breaker?: Partial<BreakerPolicy>;
   /**
    * Wraps each flow before its worker is built: tests inject worker faults here (e.g. a worker that
    * dies mid-record, after its vendor write and before recording it).
@@ -508,6 +514,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       state,
       log,
       now: () => clock.now(),
+      // Workers and pollers of every vendor go through its account's breaker, on the wall clock (never
+      // the sandbox's manual clock); the lease outlasts one request's timeout.
+      transport: breakerTransport({
+        state,
+        log,
+        policy: { ...deployment.runtime.circuitBreaker, ...options.breaker },
+        probeLeaseMs: 2 * (options.httpTimeoutMs ?? 10_000),
+      }),
     };
     const sqsSender = sqsQueue(sqs.client);
     const enqueued: Sandbox['enqueued'] = [];

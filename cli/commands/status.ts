@@ -1,5 +1,6 @@
 /** `millwright status`: one row per flow, then what needs attention, then the vendor buckets. */
 import type { Command } from 'commander';
+import { describeBreaker } from '../../functions/core/breaker.ts';
 import { type StatusReport, status } from '../../operator/status.ts';
 import { type CliContext, EXIT, emit, withTarget } from '../context.ts';
 import { ago, duration, table } from '../output.ts';
@@ -108,27 +109,43 @@ function render(report: StatusReport, now: Date, width: number, wallNow = new Da
       ),
     );
   }
+  if (report.breakers.length > 0) {
+    lines.push(
+      '\nCircuit breakers (per vendor account)\n',
+      table(
+        [{ header: 'ACCOUNT' }, { header: 'BREAKER', flexible: true }],
+        report.breakers.map((b) => [b.key, describeBreaker(b)]),
+        width,
+      ),
+    );
+  }
   return lines.join('');
 }
 
 /** Something an operator should look at. */
 export const needsAttention = (report: StatusReport): string[] =>
-  report.flows.flatMap((f) => [
-    ...(f.deadLetters.depth > 0 ? [`${f.flowId}: ${f.deadLetters.depth} in the dead-letter queue`] : []),
-    ...(f.parked > 0 ? [`${f.flowId}: ${f.parked} parked (needs attention)`] : []),
-    ...f.polls.filter((p) => p.lastRun?.error).map((p) => `${f.flowId}/${p.sourceId}: last poll failed`),
-  ]);
+  report.flows
+    .flatMap((f) => [
+      ...(f.deadLetters.depth > 0 ? [`${f.flowId}: ${f.deadLetters.depth} in the dead-letter queue`] : []),
+      ...(f.parked > 0 ? [`${f.flowId}: ${f.parked} parked (needs attention)`] : []),
+      ...f.polls.filter((p) => p.lastRun?.error).map((p) => `${f.flowId}/${p.sourceId}: last poll failed`),
+    ])
+    .concat(
+      report.breakers
+        .filter((b) => b.status !== 'closed')
+        .map((b) => `${b.key}: circuit breaker ${describeBreaker(b)}`),
+    );
 
 export function registerStatus(program: Command, ctx: CliContext): void {
   program
     .command('status')
     .description(
-      'per flow: running or paused, queue, in flight, DLQ depth and oldest age, parked, last polls, last error, runs in the last hour; vendor rate-limit buckets',
+      "per flow: running or paused, queue, in flight, DLQ depth and oldest age, parked, last polls, last error, runs in the last hour; vendor rate-limit buckets; each vendor account's circuit breaker",
     )
     .option('--flow <flow>', 'only this flow')
     .option(
       '--check',
-      `exit ${EXIT.attention} when anything needs attention (dead letters, parked events, a failing poller)`,
+      `exit ${EXIT.attention} when anything needs attention (dead letters, parked events, a failing poller, an open circuit breaker)`,
     )
     .addHelpText(
       'after',

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { type Connector, connectors } from '../connectors/index.ts';
+import { DEFAULT_BREAKER_POLICY } from '../core/breaker.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { AnyFlow } from '../core/flow.ts';
 import { checkStrict, closestKey } from '../core/schema.ts';
@@ -32,10 +33,28 @@ const retrySchema = z.strictObject({
   waitBudgetSeconds: z._default(seconds(1, MAX_HORIZON_SECONDS), DEFAULT_RETRY.waitBudgetSeconds),
 });
 
+/**
+ * The circuit breaker of every vendor account (functions/core/breaker.ts). The open period is at
+ * most 12 h: SQS cannot hold a message longer than that (ChangeMessageVisibility's cap).
+ */
+const circuitBreakerSchema = z.strictObject({
+  failureThreshold: z._default(
+    z.number().check(z.int(), z.minimum(1), z.maximum(1000)),
+    DEFAULT_BREAKER_POLICY.failureThreshold,
+  ),
+  windowSeconds: z._default(seconds(1, 3600), DEFAULT_BREAKER_POLICY.windowSeconds),
+  openSeconds: z._default(seconds(1, 43_200), DEFAULT_BREAKER_POLICY.openSeconds),
+  maxOpenSeconds: z._default(seconds(1, 43_200), DEFAULT_BREAKER_POLICY.maxOpenSeconds),
+});
+
 /** An SNS topic alarms can publish to (standard only: CloudWatch alarms cannot publish to FIFO topics). */
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
-export const DEFAULT_ALARMS = { pollerMissedIntervals: 3, oldestMessageMinutes: 30 } as const;
+export const DEFAULT_ALARMS = {
+  pollerMissedIntervals: 3,
+  oldestMessageMinutes: 30,
+  circuitOpenMinutes: 15,
+} as const;
 
 /** Where alarms go (lib/constructs/alarms.ts) and two thresholds. */
 const alarmsSchema = z.strictObject({
@@ -58,6 +77,11 @@ const alarmsSchema = z.strictObject({
   oldestMessageMinutes: z._default(
     z.number().check(z.int(), z.minimum(1), z.maximum(20_160)),
     DEFAULT_ALARMS.oldestMessageMinutes,
+  ),
+  /** A vendor account's circuit breaker alarms when it has stayed open longer than this. */
+  circuitOpenMinutes: z._default(
+    z.number().check(z.int(), z.minimum(1), z.maximum(1440)),
+    DEFAULT_ALARMS.circuitOpenMinutes,
   ),
 });
 
@@ -88,6 +112,8 @@ export const deploymentSchema = z.strictObject({
        * per flow: `flows.<id>.retryHorizonSeconds`) and the wait budget (then needs-attention).
        */
       retry: z._default(retrySchema, DEFAULT_RETRY),
+      /** When a vendor account's circuit breaker opens, how long it stays open (core/breaker.ts). */
+      circuitBreaker: z._default(circuitBreakerSchema, { ...DEFAULT_BREAKER_POLICY }),
     }),
     {
       logLevel: 'INFO',
@@ -99,6 +125,7 @@ export const deploymentSchema = z.strictObject({
       webhookRateLimit: 50,
       webhookBurstLimit: 100,
       retry: DEFAULT_RETRY,
+      circuitBreaker: { ...DEFAULT_BREAKER_POLICY },
     },
   ),
 });
@@ -187,6 +214,13 @@ export function validateDeployment(
       flow,
       config: parsed.data,
       ...(typeof horizon === 'number' ? { retryHorizonSeconds: horizon } : {}),
+    });
+  }
+  const breaker = input?.runtime.circuitBreaker;
+  if (breaker && breaker.maxOpenSeconds < breaker.openSeconds) {
+    problems.push({
+      path: 'runtime.circuitBreaker.maxOpenSeconds',
+      message: `must be >= openSeconds (${breaker.openSeconds})`,
     });
   }
   if (problems.length > 0 || !input) {

@@ -9,6 +9,9 @@
  *   act on it: HTTP 429 or 503, or a connection that was refused before anything was sent. A timeout
  *   or reset after sending raises AmbiguousWriteError: the caller must look for the effect first.
  *
+ * A CircuitOpenError from the transport (core/breaker.ts: the vendor account's breaker is open) is
+ * rethrown untouched: nothing was sent, so even a POST is not an ambiguous write.
+ *
  * Error answers raise VendorHttpError carrying `status`, `body` (the whole body, parsed when JSON)
  * and `detail` (a short excerpt) as fields, both redacted.
  *
@@ -20,6 +23,7 @@
 import type * as z from 'zod/mini';
 import {
   AmbiguousWriteError,
+  CircuitOpenError,
   redact,
   redactDeep,
   rememberCredential,
@@ -206,6 +210,8 @@ export class HttpClient {
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
+        // The breaker refused before sending: not ambiguous, not worth an in-process retry.
+        if (error instanceof CircuitOpenError) throw error;
         const reason =
           (error as Error)?.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : 'network error';
         const repeatable = safe || notSent(error);

@@ -18,6 +18,41 @@ export const SOURCE_DIMENSION = 'source';
 /** A poller completed a tick (count 1, per flow and source); a missing count raises its alarm. */
 export const POLL_COMPLETED_METRIC = 'PollCompleted';
 
+/**
+ * A vendor account's circuit breaker refused a request or changed state (opened, probing, re-opened):
+ * count 1 per refusal or transition, per vendor (core/breaker.ts, emitted by lambda/common.ts).
+ */
+export const CIRCUIT_OPEN_METRIC = 'CircuitOpen';
+/**
+ * With every CircuitOpen: how long (seconds) the breaker has been open without closing in between.
+ * The "open too long" alarm watches its maximum (lib/constructs/alarms.ts).
+ */
+export const CIRCUIT_OPEN_SECONDS_METRIC = 'CircuitOpenSeconds';
+/** The dimension naming the vendor of a circuit breaker. */
+export const VENDOR_DIMENSION = 'vendor';
+
+/** One EMF document: CircuitOpen = 1 and CircuitOpenSeconds, with the vendor as the only dimension. */
+export function breakerEmfLine(vendor: string, openForMs: number, now: Date): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now.getTime(),
+      CloudWatchMetrics: [
+        {
+          Namespace: METRIC_NAMESPACE,
+          Dimensions: [[VENDOR_DIMENSION]],
+          Metrics: [
+            { Name: CIRCUIT_OPEN_METRIC, Unit: 'Count' },
+            { Name: CIRCUIT_OPEN_SECONDS_METRIC, Unit: 'Seconds' },
+          ],
+        },
+      ],
+    },
+    [VENDOR_DIMENSION]: vendor,
+    [CIRCUIT_OPEN_METRIC]: 1,
+    [CIRCUIT_OPEN_SECONDS_METRIC]: Math.max(0, Math.round(openForMs / 1000)),
+  });
+}
+
 /** Every outcome of an event in the worker: the flow's own, and the worker's for failures. */
 export const EVENT_OUTCOMES = [
   'done',

@@ -5,7 +5,7 @@
  * ids (the worker's claims absorb them) and at worst reports a skipped record twice, never not at all.
  */
 
-import { ConfigError } from '../core/errors.ts';
+import { CircuitOpenError, ConfigError } from '../core/errors.ts';
 import type { AnyFlow, PollSource, RuntimeEnv, ScheduleTrigger, SkippedRecord } from '../core/flow.ts';
 import { parseWith } from '../core/schema.ts';
 import { ConcurrentUpdateError, type PollRunRecord } from '../core/state.ts';
@@ -97,6 +97,21 @@ export async function runPoll(options: PollRunOptions): Promise<PollRunSummary> 
     });
     return summary;
   } catch (error) {
+    if (error instanceof CircuitOpenError) {
+      // The vendor account's breaker is open (core/breaker.ts): nothing was sent, the watermark stays
+      // where the last completed step left it, and the next tick after the open period tries again.
+      // One WARN line, not a failed invocation with a stack trace: the breaker has its own alarm.
+      env.log.warn(`${flow.id}/${trigger.source.id}: not polled this tick: ${error.message}`);
+      await remember({ summary: 'held: circuit breaker open', events: 0, skipped: 0, error: error.message });
+      return {
+        source: trigger.source.id,
+        steps: 0,
+        events: 0,
+        skipped: 0,
+        summaries: [],
+        stoppedBy: `circuit breaker ${error.key} open`,
+      };
+    }
     await remember({
       summary: 'failed',
       events: 0,

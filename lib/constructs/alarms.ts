@@ -13,7 +13,13 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, POLL_COMPLETED_METRIC, pollDimensions } from '../../functions/runtime/metrics.ts';
+import {
+  CIRCUIT_OPEN_SECONDS_METRIC,
+  METRIC_NAMESPACE,
+  POLL_COMPLETED_METRIC,
+  pollDimensions,
+  VENDOR_DIMENSION,
+} from '../../functions/runtime/metrics.ts';
 
 export interface AlarmTopicProps {
   /** An existing topic to notify instead of creating one. */
@@ -194,6 +200,45 @@ export function pollerMissedAlarm(
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    }),
+    action,
+  );
+}
+
+/**
+ * A vendor account's circuit breaker has stayed open longer than `minutes` (functions/core/breaker.ts).
+ *
+ * How the metric makes that true: every refusal of a request and every open/probe/re-open transition
+ * emits CircuitOpenSeconds = how long the breaker has been open without closing in between (kept
+ * across failed probes). While it stays open and events are held, the held messages come back at
+ * the end of each open period (at most `maxOpenSeconds`) and either probe (a failed probe re-opens
+ * it: a datapoint) or are refused (a datapoint), so every window as long as the period below holds
+ * at least one datapoint; its maximum crosses `minutes` once the breaker has been open that long.
+ * When it closes, nothing is emitted any more: missing data is "not breaching" and the alarm clears
+ * within one period. With no traffic at all nothing waits on the vendor, so no data is right too.
+ */
+export function circuitOpenAlarm(
+  scope: Construct,
+  id: string,
+  props: { vendor: string; minutes: number; maxOpenSeconds: number },
+  action: cloudwatch.IAlarmAction | undefined,
+): cloudwatch.Alarm {
+  // A whole number of minutes that always contains one open period, and at least five.
+  const periodMinutes = Math.min(MAX_ALARM_MINUTES, Math.max(5, Math.ceil(props.maxOpenSeconds / 60) + 1));
+  return notify(
+    new cloudwatch.Alarm(scope, id, {
+      alarmDescription: `Vendor ${props.vendor}: its circuit breaker has been open for more than ${props.minutes} minutes (the vendor keeps failing; events wait in the queues). \`millwright status\` shows until when and why; the run log (outcome circuit-open) has each transition.`,
+      metric: new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: CIRCUIT_OPEN_SECONDS_METRIC,
+        dimensionsMap: { [VENDOR_DIMENSION]: props.vendor },
+        period: Duration.minutes(periodMinutes),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: props.minutes * 60,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }),
     action,
   );

@@ -11,6 +11,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ConfigError } from '../../functions/core/errors.ts';
 import type { ScheduleTrigger } from '../../functions/core/flow.ts';
 import {
+  CIRCUIT_OPEN_SECONDS_METRIC,
   EVENT_OUTCOMES,
   METRIC_NAMESPACE,
   outcomeDimensions,
@@ -200,6 +201,34 @@ describe('alarms', () => {
     }
   });
 
+  it('per vendor the enabled flows call: its circuit breaker open longer than alarms.circuitOpenMinutes', () => {
+    const { deployment } = created.built;
+    const vendors = [...new Set(deployment.enabled.flatMap(({ flow }) => flow.vendors))];
+    expect(vendors.length).toBeGreaterThan(1);
+    const breakerAlarms = alarms(created).filter((a) => a.MetricName === CIRCUIT_OPEN_SECONDS_METRIC);
+    expect(breakerAlarms).toHaveLength(vendors.length);
+    for (const vendor of vendors) {
+      expect(
+        breakerAlarms.filter(
+          (a) => JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'vendor', Value: vendor }]),
+        ),
+      ).toEqual([
+        expect.objectContaining({
+          Namespace: METRIC_NAMESPACE,
+          Statistic: 'Maximum',
+          // maxOpenSeconds 300: every six-minute window holds a datapoint while events are held.
+          Period: 6 * 60,
+          EvaluationPeriods: 1,
+          Threshold: 15 * 60,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmDescription: expect.stringContaining(`Vendor ${vendor}: its circuit breaker has been open`),
+        }),
+      ]);
+    }
+    expect(deployment.alarms.circuitOpenMinutes).toBe(15);
+  });
+
   it('on the webhook ingress: API 5xx, function errors and throttles', () => {
     const ingress = created.built.stack.ingress;
     if (!ingress) throw new Error('the default config receives webhooks');
@@ -280,8 +309,21 @@ describe('alarms config', () => {
         emails: ['oncall@plant-a.example', 'maintenance-it@plant-a.example'],
         pollerMissedIntervals: 5,
         oldestMessageMinutes: 10,
+        circuitOpenMinutes: 45,
       }),
     );
+    expect(
+      alarms(s)
+        .filter((a) => a.MetricName === CIRCUIT_OPEN_SECONDS_METRIC)
+        .map((a) => a.Threshold),
+    ).toEqual(expect.arrayContaining([2700]));
+    expect(
+      new Set(
+        alarms(s)
+          .filter((a) => a.MetricName === CIRCUIT_OPEN_SECONDS_METRIC)
+          .map((a) => a.Threshold),
+      ),
+    ).toEqual(new Set([2700]));
     const [id] = ofType(s, 'AWS::SNS::Topic')[0] as [string, Resource];
     s.template.resourceCountIs('AWS::SNS::Subscription', 2);
     for (const email of ['oncall@plant-a.example', 'maintenance-it@plant-a.example']) {

@@ -202,6 +202,11 @@ beforeAll(async () => {
     // Four invocations at a time, as Lambda would run several: duplicates meet each other's claims.
     workerConcurrency: 4,
     retry: { baseDelaySeconds: 1, maxDelaySeconds: 1, horizonSeconds: 60, waitBudgetSeconds: 60 },
+    // The simulator's faults are counted, not timed: each is spent by the next matching request. With
+    // UpKeep's breaker open only one probe per open period reaches it, so a burst of N faults would
+    // last N open periods instead of N requests. This run is about exactly-once effects under faults;
+    // the breaker has its own tests (circuit-breaker.test.ts, test/unit/core/breaker.test.ts).
+    breaker: { failureThreshold: 1000 },
     wrapFlow: (flow) => crashingAfterCreate(flow, crashed),
   });
 });

@@ -13,6 +13,12 @@ export const TEST_RETRY = {
   waitBudgetSeconds: 30,
 };
 
+/**
+ * Circuit breakers with an open period of seconds, not minutes (the breaker runs on the wall clock):
+ * a test's burst of 5xx may open one, and its events then wait a second, not 30 s to 5 min.
+ */
+export const TEST_BREAKER = { openSeconds: 1, maxOpenSeconds: 4 };
+
 export function startTestSandbox(overrides: Partial<SandboxOptions> = {}): Promise<Sandbox> {
   return startSandbox({
     config: 'config/default.json',
@@ -22,6 +28,7 @@ export function startTestSandbox(overrides: Partial<SandboxOptions> = {}): Promi
     visibilityTimeoutSeconds: 1,
     httpTimeoutMs: 800,
     retry: TEST_RETRY,
+    breaker: TEST_BREAKER,
     log: memoryLog(),
     ...overrides,
   });

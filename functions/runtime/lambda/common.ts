@@ -6,12 +6,14 @@
  * so that each bundle imports only the AWS SDK clients it uses (each costs tens of ms of init).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { type BreakerPolicy, breakerTransport } from '../../core/breaker.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { AnyFlow, RuntimeEnv } from '../../core/flow.ts';
 import { type Log, redactingLog } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
 import { secretsManagerSource } from '../../core/secrets.ts';
 import { StateStore } from '../../core/state.ts';
+import { breakerEmfLine } from '../metrics.ts';
 import type { RetrySettings } from '../retry.ts';
 
 export interface LambdaSettings {
@@ -24,6 +26,8 @@ export interface LambdaSettings {
     runLogRetentionDays?: number;
     /** Worker retry delays and budgets (absent in bundles built before they existed: defaults). */
     retry?: RetrySettings;
+    /** Every vendor account's circuit breaker (absent in bundles built before it existed: defaults). */
+    circuitBreaker?: BreakerPolicy;
   };
   /** Worker and poller: the flow's config (validated again here, at cold start). */
   flowConfig?: unknown;
@@ -47,16 +51,39 @@ export const asLog = (logger: Logger): Log =>
     error: (m, extra) => (extra ? logger.error(m, extra) : logger.error(m)),
   });
 
-export function lambdaEnv(settings: LambdaSettings, logger: Logger): RuntimeEnv {
+/**
+ * The runtime env of a worker or poller. Every vendor request goes through the circuit breaker of
+ * its vendor account (core/breaker.ts), shared with every other function through the state table;
+ * its transitions go to the run log of `flowId` (the function's flow) and each refusal or
+ * transition is an EMF line (`CircuitOpen`, `CircuitOpenSeconds` per vendor: the alarm's metric).
+ */
+export function lambdaEnv(
+  settings: LambdaSettings,
+  logger: Logger,
+  flowId?: string,
+  write: (line: string) => void = (line) => process.stdout.write(line),
+): RuntimeEnv {
+  const state = new StateStore({
+    tableName: requireEnv('TABLE_NAME'),
+    runRetentionDays: settings.runtime.runLogRetentionDays,
+  });
+  const log = asLog(logger);
   return {
     vendors: settings.vendors,
     secrets: secretsManagerSource({ maxAgeSeconds: 300 }),
-    state: new StateStore({
-      tableName: requireEnv('TABLE_NAME'),
-      runRetentionDays: settings.runtime.runLogRetentionDays,
-    }),
-    log: asLog(logger),
+    state,
+    log,
     now: () => new Date(),
+    transport: breakerTransport({
+      state,
+      log,
+      ...(settings.runtime.circuitBreaker ? { policy: settings.runtime.circuitBreaker } : {}),
+      ...(flowId !== undefined ? { flowId } : {}),
+      onEvent: (event) => {
+        if (event.kind === 'closed') return;
+        write(`${breakerEmfLine(event.vendor, event.openForMs, new Date())}\n`);
+      },
+    }),
   };
 }
 

@@ -15,7 +15,7 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
   if (trigger?.kind !== 'schedule')
     throw new ConfigError(`flows.${flow.id}.triggers[${triggerIndex}]`, 'not a schedule');
   const logger = newLogger(settings, `${flow.id}-poller`);
-  const env = lambdaEnv(settings, logger);
+  const env = lambdaEnv(settings, logger, flow.id);
   const config = validateFlowConfig(flow, settings.flowConfig);
   const deps = trigger.source.connect(env);
   const queueUrl = requireEnv('QUEUE_URL');

@@ -15,7 +15,7 @@ export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
   const worker = createWorker({
     flow,
     config: validateFlowConfig(flow, settings.flowConfig),
-    env: lambdaEnv(settings, logger),
+    env: lambdaEnv(settings, logger, flow.id),
     maxReceiveCount: settings.runtime.maxReceiveCount,
     deadLetter: sqsDeadLetter(requireEnv('DLQ_URL')),
     // Waits, holds and transient failures stay on the worker's own queue for a delay.

@@ -219,3 +219,55 @@ describe('config files', () => {
     );
   });
 });
+
+describe('circuit breaker policy', () => {
+  it('defaults runtime.circuitBreaker and alarms.circuitOpenMinutes', () => {
+    const raw = base();
+    delete raw.runtime.circuitBreaker;
+    delete raw.alarms?.circuitOpenMinutes;
+    const deployment = validateDeployment(raw, flows);
+    expect(deployment.runtime.circuitBreaker).toEqual({
+      failureThreshold: 5,
+      windowSeconds: 60,
+      openSeconds: 30,
+      maxOpenSeconds: 300,
+    });
+    expect(deployment.alarms.circuitOpenMinutes).toBe(15);
+    const partial = base();
+    partial.runtime.circuitBreaker = { openSeconds: 10 };
+    expect(validateDeployment(partial, flows).runtime.circuitBreaker).toMatchObject({
+      openSeconds: 10,
+      failureThreshold: 5,
+    });
+  });
+
+  it.each([
+    ['failureThreshold', 0],
+    ['failureThreshold', 2.5],
+    ['windowSeconds', 0],
+    ['openSeconds', 43_201],
+    ['maxOpenSeconds', -1],
+  ])('refuses runtime.circuitBreaker.%s = %p, naming the path', (key, value) => {
+    const raw = base();
+    raw.runtime.circuitBreaker = { [key]: value };
+    expect(problem(raw).problems.map((p) => p.path)).toEqual([`runtime.circuitBreaker.${key}`]);
+  });
+
+  it('refuses a maximum open period shorter than the first, an unknown key and a bad alarm minute count', () => {
+    const raw = base();
+    raw.runtime.circuitBreaker = { openSeconds: 60, maxOpenSeconds: 30 };
+    const error = problem(raw);
+    expect(error.path).toBe('runtime.circuitBreaker.maxOpenSeconds');
+    expect(error.message).toContain('runtime.circuitBreaker.maxOpenSeconds: must be >= openSeconds (60)');
+
+    const typo = base();
+    typo.runtime.circuitBreaker = { openSecond: 60 };
+    expect(problem(typo).message).toContain(
+      'runtime.circuitBreaker.openSecond: unknown key "openSecond" (did you mean "openSeconds"?)',
+    );
+
+    const alarm = base();
+    alarm.alarms = { ...(alarm.alarms ?? {}), circuitOpenMinutes: 0 };
+    expect(problem(alarm).problems.map((p) => p.path)).toEqual(['alarms.circuitOpenMinutes']);
+  });
+});

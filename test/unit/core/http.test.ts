@@ -2,7 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as z from 'zod/mini';
-import { AmbiguousWriteError, VendorHttpError, VendorResponseError } from '../../../functions/core/errors.ts';
+import {
+  AmbiguousWriteError,
+  CircuitOpenError,
+  VendorHttpError,
+  VendorResponseError,
+} from '../../../functions/core/errors.ts';
 import { backoffDelay, HttpClient, parseRetryAfter } from '../../../functions/core/http.ts';
 
 type Reply = { status: number; body?: unknown; headers?: Record<string, string>; hang?: boolean };
@@ -93,6 +98,30 @@ describe('HttpClient', () => {
       http.request({ operation: 'create', method: 'POST', path: '/things', body: {} }),
     ).rejects.toBeInstanceOf(AmbiguousWriteError);
     expect(hits).toEqual(['POST /things']);
+  });
+
+  it('rethrows a refusal of an open circuit breaker untouched: a POST not sent is not ambiguous', async () => {
+    let calls = 0;
+    const refusing = (async () => {
+      calls++;
+      throw new CircuitOpenError('acme:api.acme.test', 12_000, 'circuit breaker acme:api.acme.test is open');
+    }) as unknown as typeof fetch;
+    const http = new HttpClient({
+      vendor: 'acme',
+      baseUrl: 'https://api.acme.test',
+      fetch: refusing,
+      sleep: async () => undefined,
+    });
+    for (const method of ['POST', 'GET'] as const) {
+      const error = await http
+        .request({ operation: 'create', method, path: '/things' })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CircuitOpenError);
+      expect(error).not.toBeInstanceOf(AmbiguousWriteError);
+      expect((error as CircuitOpenError).retryAfterMs).toBe(12_000);
+    }
+    // No in-process retry of a refusal either: one transport call per request.
+    expect(calls).toBe(2);
   });
 
   it('retries a timed-out GET', async () => {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as z from 'zod/mini';
+import { CircuitOpenError } from '../../../functions/core/errors.ts';
 import { defineFlow, type PollSource } from '../../../functions/core/flow.ts';
+import { memoryLog } from '../../../functions/core/log.ts';
 import { runPoll } from '../../../functions/runtime/poller.ts';
 import { flowEvent, recordingQueue, testEnv } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
@@ -187,5 +189,49 @@ describe('runPoll', () => {
     await expect(
       runPoll({ flow, trigger, config: {}, env, queue: recordingQueue(), queueUrl: 'q', deps: undefined }),
     ).rejects.toThrow(/poll state .*\.n/);
+  });
+
+  it('ends a tick refused by an open circuit breaker with one WARN line, keeping the watermark', async () => {
+    // Step 1 goes through; the vendor's breaker refuses the read of step 2.
+    const refusing: PollSource<undefined, { n: number }, undefined> = {
+      ...(counterSource as unknown as PollSource<undefined, { n: number }, undefined>),
+      async *poll({ state }) {
+        if (!state) yield { events: [flowEvent({ id: 'step-1' })], state: { n: 1 }, summary: 'step 1' };
+        throw new CircuitOpenError(
+          'machinemetrics:api.example',
+          30_000,
+          'circuit breaker machinemetrics:api.example is open until 08:00:30 (HTTP 503); not sent, retry in 30000 ms',
+        );
+      },
+    };
+    const flow = defineFlow({
+      id: 'poll-test-breaker',
+      description: 'test',
+      vendors: [],
+      config: z.object({}),
+      triggers: [{ kind: 'schedule', source: refusing, everyMinutes: () => 5, options: () => undefined }],
+      setup: () => undefined,
+      on: {},
+    });
+    const trigger = flow.triggers[0] as Extract<(typeof flow.triggers)[number], { kind: 'schedule' }>;
+    const log = memoryLog();
+    const env = { ...testEnv(t.store()), log };
+    const queue = recordingQueue();
+    const first = await runPoll({ flow, trigger, config: {}, env, queue, queueUrl: 'q', deps: undefined });
+    expect(first.stoppedBy).toBe('circuit breaker machinemetrics:api.example open');
+    // The step before the refusal was saved as usual; the next tick starts after it.
+    expect((await env.state.loadPollState(`${flow.id}#test.counter`))?.data).toEqual({ n: 1 });
+    const second = await runPoll({ flow, trigger, config: {}, env, queue, queueUrl: 'q', deps: undefined });
+    expect(second).toMatchObject({ steps: 0, events: 0 });
+    expect((await env.state.loadPollState(`${flow.id}#test.counter`))?.data).toEqual({ n: 1 });
+    expect(queue.sent.map((s) => s.event.id)).toEqual(['step-1']);
+    const warned = log.lines.filter((l) => l.level === 'warn').map((l) => l.message);
+    expect(warned.at(-1)).toBe(
+      'poll-test-breaker/test.counter: not polled this tick: circuit breaker machinemetrics:api.example is open until 08:00:30 (HTTP 503); not sent, retry in 30000 ms',
+    );
+    expect(await env.state.lastPollRun(`${flow.id}#test.counter`)).toMatchObject({
+      summary: 'held: circuit breaker open',
+      error: expect.stringContaining('is open until 08:00:30'),
+    });
   });
 });
