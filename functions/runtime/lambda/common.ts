@@ -6,14 +6,13 @@
  * so that each bundle imports only the AWS SDK clients it uses (each costs tens of ms of init).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { type BreakerPolicy, breakerTransport } from '../../core/breaker.ts';
+import type { BreakerPolicy } from '../../core/breaker.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { AnyFlow, RuntimeEnv } from '../../core/flow.ts';
 import { type Log, redactingLog } from '../../core/log.ts';
 import { parseWith } from '../../core/schema.ts';
 import { secretsManagerSource } from '../../core/secrets.ts';
 import { StateStore } from '../../core/state.ts';
-import { breakerEmfLine } from '../metrics.ts';
 import type { RetrySettings } from '../retry.ts';
 
 export interface LambdaSettings {
@@ -51,39 +50,17 @@ export const asLog = (logger: Logger): Log =>
     error: (m, extra) => (extra ? logger.error(m, extra) : logger.error(m)),
   });
 
-/**
- * The runtime env of a worker or poller. Every vendor request goes through the circuit breaker of
- * its vendor account (core/breaker.ts), shared with every other function through the state table;
- * its transitions go to the run log of `flowId` (the function's flow) and each refusal or
- * transition is an EMF line (`CircuitOpen`, `CircuitOpenSeconds` per vendor: the alarm's metric).
- */
-export function lambdaEnv(
-  settings: LambdaSettings,
-  logger: Logger,
-  flowId?: string,
-  write: (line: string) => void = (line) => process.stdout.write(line),
-): RuntimeEnv {
-  const state = new StateStore({
-    tableName: requireEnv('TABLE_NAME'),
-    runRetentionDays: settings.runtime.runLogRetentionDays,
-  });
-  const log = asLog(logger);
+/** The runtime env of a function (the ingress's as is; workers and pollers add the breaker: vendor-env.ts). */
+export function lambdaEnv(settings: LambdaSettings, logger: Logger): RuntimeEnv {
   return {
     vendors: settings.vendors,
     secrets: secretsManagerSource({ maxAgeSeconds: 300 }),
-    state,
-    log,
-    now: () => new Date(),
-    transport: breakerTransport({
-      state,
-      log,
-      ...(settings.runtime.circuitBreaker ? { policy: settings.runtime.circuitBreaker } : {}),
-      ...(flowId !== undefined ? { flowId } : {}),
-      onEvent: (event) => {
-        if (event.kind === 'closed') return;
-        write(`${breakerEmfLine(event.vendor, event.openForMs, new Date())}\n`);
-      },
+    state: new StateStore({
+      tableName: requireEnv('TABLE_NAME'),
+      runRetentionDays: settings.runtime.runLogRetentionDays,
     }),
+    log: asLog(logger),
+    now: () => new Date(),
   };
 }
 

@@ -7,15 +7,16 @@ import { ConfigError } from '../../core/errors.ts';
 import type { AnyFlow } from '../../core/flow.ts';
 import { runPoll } from '../poller.ts';
 import { sqsQueue } from '../queue.ts';
-import { type LambdaSettings, lambdaEnv, newLogger, requireEnv, validateFlowConfig } from './common.ts';
+import { type LambdaSettings, newLogger, requireEnv, validateFlowConfig } from './common.ts';
 import { pollCompleted, pollMetrics } from './metrics.ts';
+import { vendorEnv } from './vendor-env.ts';
 
 export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: LambdaSettings) {
   const trigger = flow.triggers[triggerIndex];
   if (trigger?.kind !== 'schedule')
     throw new ConfigError(`flows.${flow.id}.triggers[${triggerIndex}]`, 'not a schedule');
   const logger = newLogger(settings, `${flow.id}-poller`);
-  const env = lambdaEnv(settings, logger, flow.id);
+  const env = vendorEnv(settings, logger, flow.id);
   const config = validateFlowConfig(flow, settings.flowConfig);
   const deps = trigger.source.connect(env);
   const queueUrl = requireEnv('QUEUE_URL');

@@ -6,8 +6,9 @@ import type { SQSEvent } from 'aws-lambda';
 import type { AnyFlow } from '../../core/flow.ts';
 import { sqsDeadLetter, sqsDelay } from '../dead-letter.ts';
 import { createWorker } from '../worker.ts';
-import { type LambdaSettings, lambdaEnv, newLogger, requireEnv, validateFlowConfig } from './common.ts';
+import { type LambdaSettings, newLogger, requireEnv, validateFlowConfig } from './common.ts';
 import { flowMetrics, powertoolsWorkerMetrics } from './metrics.ts';
+import { vendorEnv } from './vendor-env.ts';
 
 export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
   const logger = newLogger(settings, flow.id);
@@ -15,7 +16,7 @@ export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
   const worker = createWorker({
     flow,
     config: validateFlowConfig(flow, settings.flowConfig),
-    env: lambdaEnv(settings, logger, flow.id),
+    env: vendorEnv(settings, logger, flow.id),
     maxReceiveCount: settings.runtime.maxReceiveCount,
     deadLetter: sqsDeadLetter(requireEnv('DLQ_URL')),
     // Waits, holds and transient failures stay on the worker's own queue for a delay.

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CircuitOpenError } from '../../../functions/core/errors.ts';
-import { lambdaEnv } from '../../../functions/runtime/lambda/common.ts';
+import { vendorEnv } from '../../../functions/runtime/lambda/vendor-env.ts';
 
 // Every AWS client is mocked: the test never looks for credentials or reaches the network.
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -17,7 +17,7 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-describe('lambdaEnv', () => {
+describe('vendorEnv', () => {
   it('refuses a request to a vendor account whose breaker is open, without sending it, and emits CircuitOpen', async () => {
     const now = Date.now();
     dynamo.on(GetCommand, { Key: { pk: 'BREAKER#upkeep:api.onupkeep.com', sk: 'STATE' } }).resolves({
@@ -39,7 +39,7 @@ describe('lambdaEnv', () => {
     });
     const fetchSpy = jest.spyOn(globalThis, 'fetch');
     const lines: string[] = [];
-    const env = lambdaEnv(
+    const env = vendorEnv(
       {
         vendors: {},
         runtime: {
