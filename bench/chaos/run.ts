@@ -65,6 +65,8 @@ export interface ChaosOptions {
   rates?: Partial<ChaosRates>;
   cycles?: number;
   poison?: number;
+  /** Entities start within this many simulated minutes (default 30). */
+  staggerMinutes?: number;
   /** Concurrent worker invocations per flow (default 4). */
   workerConcurrency?: number;
   /** How long the final drain may take before the run gives up (real ms, default 20 min). */
@@ -424,6 +426,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     seed: options.seed,
     ...(options.cycles !== undefined ? { cycles: options.cycles } : {}),
     ...(options.poison !== undefined ? { poison: options.poison } : {}),
+    ...(options.staggerMinutes !== undefined ? { staggerMinutes: options.staggerMinutes } : {}),
   });
   const random = seededRandom(options.seed ^ 0x5eed);
   const clock = manualClock(START);
