@@ -1,5 +1,5 @@
 /** The chaos and hostile runs' figures as plain tables. */
-import type { HostileFigures } from './hostile.ts';
+import { type HostileFigures, isReplay } from './hostile.ts';
 import type { ChaosFigures } from './run.ts';
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
@@ -63,13 +63,14 @@ export function printHostile(f: HostileFigures, out: (line: string) => void): vo
         .join(', ');
       out(`    ${padEnd(c.name, 22)}${pad(c.sent, 7)}${pad(c.enqueued, 10)}  ${codes}`);
     }
+    const replays = r.cases.filter((c) => isReplay(c.name)).reduce((n, c) => n + c.enqueued, 0);
     out(
-      `    5xx ${r.serverErrors}; events enqueued ${r.enqueued} (queue depth delta ${r.queueDelta}); replay baseline enqueued ${r.baselineEnqueued}`,
+      `    5xx ${r.serverErrors}; events enqueued by hostile cases ${r.enqueued - replays}; duplicates enqueued by replays ${replays}; queue depth delta ${r.queueDelta}; the valid request sent once before the run enqueued ${r.baselineEnqueued}`,
     );
   }
   const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
   out(
     `\n  memory: RSS before ${mb(f.memory.rssBefore)}, peak ${mb(f.memory.rssPeak)}, after ${mb(f.memory.rssAfter)}; heap before ${mb(f.memory.heapBefore)}, peak ${mb(f.memory.heapPeak)}, after GC ${mb(f.memory.heapAfter)} (${f.memory.flat ? 'flat' : 'GREW'}${f.memory.gc ? '' : ', no global.gc: run with node --expose-gc'})`,
   );
-  out(`  result: ${f.failed ? 'FAILED' : 'ok: 0 5xx, 0 enqueued, memory flat'}`);
+  out(`  result: ${f.failed ? 'FAILED' : 'ok: 0 5xx, 0 new events enqueued, memory flat'}`);
 }

@@ -24,6 +24,7 @@
  *   straight to the flows' queues; their bodies carry `chaos-poison` so the DLQ check can tell them
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mwSimNewSparePart } from '../../functions/connectors/mobility-work/simulator/index.ts';
@@ -249,10 +250,15 @@ function vendorFaults(rates: ChaosRates, seed: number, creates: string | undefin
   return faults;
 }
 
+const poisonKind = (index: number) => index % 3;
+/** Unreadable and typeless poison goes to every flow in turn; invalid data to the flow of its type. */
+const poisonFlow = (index: number) =>
+  poisonKind(index) === 2 ? DOWNTIME_FLOW : (FLOWS[Math.floor(index / 3) % FLOWS.length] as string);
+
 /** Poison the flows must refuse: unreadable, without a type, with invalid data. */
 function poisonBody(index: number, when: string): string {
   const tag = `chaos-poison-${index}`;
-  switch (Math.floor(index / FLOWS.length) % 3) {
+  switch (poisonKind(index)) {
     case 0:
       return `${tag}: not json at all`;
     case 1:
@@ -450,6 +456,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     simulatorOptions: { 'mobility-work': { applyDelayMs: 50 } },
   };
   const sandbox = await startSandbox(sandboxOptions);
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   const faultsHit: Record<string, number> = { crash: 0 };
   let duplicatesSent = 0;
   let eventsSent = 0;
@@ -523,7 +531,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
             quantity: PART_STOCK.consume,
           });
         case 'poison': {
-          const flow = sandbox.flows.get(FLOWS[a.index % FLOWS.length] as string);
+          const flow = sandbox.flows.get(poisonFlow(a.index));
           await sandbox.sqs.client.send(
             new SendMessageCommand({
               QueueUrl: flow?.queues.queueUrl ?? '',
@@ -548,10 +556,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     let next = 0;
     let realPrev = performance.now();
     let lastReport = 0;
-    while (outage !== 'lifted') {
+    let outageRealStart = 0;
+    // The simulated clock follows real time at `speed`, but never jumps: when this process lags
+    // (a busy machine), simulated time slows down with it instead of skipping past actions.
+    const MAX_STEP_MS = 100;
+    const advanceClock = () => {
       const realNow = performance.now();
-      clock.advance(Math.round((realNow - realPrev) * speed));
+      clock.advance(Math.round(Math.min(realNow - realPrev, MAX_STEP_MS) * speed));
       realPrev = realNow;
+      return realNow;
+    };
+    const inFlight = new Set<Promise<unknown>>();
+    let slowest = { ms: 0, what: '' };
+    while (outage !== 'lifted') {
+      const realNow = advanceClock();
       const t = simMinutes();
       if (outage === 'before' && t >= outageStart) {
         await postJson(`${sims.upkeep}/_sandbox/faults`, { name: 'outage', status: 503, probability: 1 });
@@ -559,35 +577,47 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         const upkeep = sandbox.simulators.upkeep;
         if (upkeep) upkeep.faults.unshift(upkeep.faults.pop() as Fault);
         outage = 'on';
+        outageRealStart = realNow;
         progress(`chaos: UpKeep outage begins at ${t.toFixed(0)} simulated minutes`);
-      }
-      if (outage === 'on' && t >= outageEnd) {
+      } else if (
+        outage === 'on' &&
+        t >= outageEnd &&
+        realNow - outageRealStart >= outageMinutes * scaleMs &&
+        inFlight.size === 0
+      ) {
         await fetch(`${sims.upkeep}/_sandbox/faults?name=outage`, { method: 'DELETE' });
         outage = 'lifted';
         liftedAt = performance.now();
         progress(`chaos: UpKeep outage lifted at ${t.toFixed(0)} simulated minutes`);
       }
-      while (next < plan.actions.length && (plan.actions[next] as Action).at <= t) {
-        await perform(plan.actions[next] as Action);
-        eventsSent++;
+      // Due actions run concurrently (a few at a time): one entity's actions are minutes apart.
+      while (next < plan.actions.length && (plan.actions[next] as Action).at <= t && inFlight.size < 16) {
+        const action = plan.actions[next] as Action;
         next++;
+        const t0 = performance.now();
+        const p: Promise<unknown> = perform(action)
+          .then(() => {
+            eventsSent++;
+            const ms = performance.now() - t0;
+            if (ms > slowest.ms) slowest = { ms, what: action.kind };
+          })
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
       }
       await duplicateSome();
       if (realNow - lastReport > 10_000) {
         lastReport = realNow;
         progress(
-          `chaos: ${t.toFixed(0)} min, ${eventsSent}/${plan.events} events sent, ${sandbox.enqueued.length} enqueued`,
+          `chaos: ${t.toFixed(0)} min, ${eventsSent}/${plan.events} events sent, ${sandbox.enqueued.length} enqueued, slowest action ${slowest.ms.toFixed(0)} ms (${slowest.what}), event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms`,
         );
+        slowest = { ms: 0, what: '' };
+        loopDelay.reset();
       }
       await sleep(20);
     }
 
     // Drain: keep the clock and the pollers running until nothing new is enqueued and every queue is empty.
-    const ticker = setInterval(() => {
-      const realNow = performance.now();
-      clock.advance(Math.round((realNow - realPrev) * speed));
-      realPrev = realNow;
-    }, 20);
+    const ticker = setInterval(advanceClock, 20);
     const drainDeadline = Date.now() + (options.drainTimeoutMs ?? 20 * 60_000);
     try {
       let quietRounds = 0;
@@ -653,6 +683,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     await options.inspect?.(sandbox, figures);
     return figures;
   } finally {
+    loopDelay.disable();
     await sandbox.close();
   }
 }
