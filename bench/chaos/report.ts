@@ -17,7 +17,7 @@ export function printChaos(f: ChaosFigures, out: (line: string) => void): void {
     `  flow events enqueued        ${pad(f.enqueued, 8)}  (incl. ${f.duplicatesSent} duplicate deliveries)`,
   );
   out(`  worker crashes after effect ${pad(f.crashes, 8)}`);
-  for (const [k, v] of Object.entries(f.faultsHit)) if (k !== 'crash') out(`  ${padEnd(k, 28)}${pad(v, 8)}`);
+  for (const [k, v] of Object.entries(f.faultsHit)) if (k !== 'crash') out(`  ${padEnd(k, 36)}${pad(v, 8)}`);
   out('');
   out(
     `  ${padEnd('flow / effect', 96)}${pad('expected', 9)}${pad('observed', 9)}${pad('lost', 6)}${pad('dup', 6)}`,
@@ -34,7 +34,7 @@ export function printChaos(f: ChaosFigures, out: (line: string) => void): void {
   out('');
   const poison = f.deadLetters.filter((d) => d.poison).length;
   out(
-    `  in DLQ                      ${pad(f.deadLetters.length, 8)}  (${poison} deliberate poison, ${f.deadLetters.length - poison} not poison)`,
+    `  in DLQ                      ${pad(f.deadLetters.length, 8)}  (${poison} deliberate poison, ${new Set(f.deadLetters.filter((d) => d.poison).map((d) => d.body)).size} distinct of ${f.plan.poison} sent; ${f.deadLetters.length - poison} not poison)`,
   );
   for (const d of f.deadLetters.slice(0, 20)) {
     out(

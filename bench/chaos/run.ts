@@ -585,6 +585,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         realNow - outageRealStart >= outageMinutes * scaleMs &&
         inFlight.size === 0
       ) {
+        const outageFault = sandbox.simulators.upkeep?.faults.find((f) => f.name === 'outage');
+        faultsHit['upkeep: outage 503'] = outageFault?.hits ?? 0;
         await fetch(`${sims.upkeep}/_sandbox/faults?name=outage`, { method: 'DELETE' });
         outage = 'lifted';
         liftedAt = performance.now();
@@ -635,9 +637,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     }
     const drainRealMs = performance.now() - liftedAt;
 
-    for (const [vendor, url] of Object.entries(sims)) {
-      const requests = (await (await fetch(`${url}/_sandbox/requests`)).json()) as { requests: string[] };
-      faultsHit[`${vendor} requests`] = requests.requests.length;
+    for (const vendor of Object.keys(sims) as (keyof typeof sims)[]) {
+      const sim = sandbox.simulators[vendor];
+      if (!sim) continue;
+      faultsHit[`${vendor}: API requests`] = sim.requests.length;
+      for (const f of sim.faults) {
+        const what = f.timeoutAfterWrite ? 'timeout after write' : `${f.status}`;
+        faultsHit[`${vendor}: ${what}`] = (faultsHit[`${vendor}: ${what}`] ?? 0) + (f.hits ?? 0);
+      }
     }
     const flows = observe(sandbox, plan);
     const deadLetters: DeadLetter[] = [];
