@@ -620,6 +620,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
 
     // Drain: keep the clock and the pollers running until nothing new is enqueued and every queue is empty.
     const ticker = setInterval(advanceClock, 20);
+    const depthReport = setInterval(() => {
+      void (async () => {
+        let pending = 0;
+        for (const sf of sandbox.flows.values()) {
+          const d = await queueDepth(sandbox.sqs.client, sf.queues.queueUrl);
+          pending += d.visible + d.inFlight + d.delayed;
+        }
+        progress(
+          `chaos: draining, ${pending} messages on the flow queues, ${sandbox.enqueued.length} enqueued so far`,
+        );
+      })().catch(() => undefined);
+    }, 15_000);
     const drainDeadline = Date.now() + (options.drainTimeoutMs ?? 20 * 60_000);
     try {
       let quietRounds = 0;
@@ -634,6 +646,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       }
     } finally {
       clearInterval(ticker);
+      clearInterval(depthReport);
     }
     const drainRealMs = performance.now() - liftedAt;
 
