@@ -637,7 +637,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       let quietRounds = 0;
       while (quietRounds < 2) {
         const before = sandbox.enqueued.length;
-        await sandbox.tick();
+        // A poll that meets an injected 5xx fails as a scheduled one would; the next round polls again.
+        const polled = await sandbox.tick().then(
+          () => true,
+          () => false,
+        );
+        if (!polled) {
+          faultsHit['failed polls while draining'] = (faultsHit['failed polls while draining'] ?? 0) + 1;
+          quietRounds = 0;
+          continue;
+        }
         await duplicateSome();
         await sandbox.settle({ timeoutMs: Math.max(1000, drainDeadline - Date.now()) });
         await duplicateSome();
