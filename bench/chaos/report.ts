@@ -4,6 +4,16 @@ import type { ChaosFigures } from './run.ts';
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const padEnd = (s: string | number, n: number) => String(s).padEnd(n);
+/** An event's type and id from a message body, for a dead letter that is not poison. */
+function eventOf(body: string): string {
+  try {
+    const e = JSON.parse(body) as { type?: unknown; id?: unknown };
+    return `${String(e.type)} ${String(e.id)}`;
+  } catch {
+    return body.slice(0, 60);
+  }
+}
+
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export function printChaos(f: ChaosFigures, out: (line: string) => void): void {
@@ -38,7 +48,7 @@ export function printChaos(f: ChaosFigures, out: (line: string) => void): void {
   );
   for (const d of f.deadLetters.slice(0, 20)) {
     out(
-      `    ${d.poison ? 'poison    ' : 'NOT POISON'} ${d.flow}: ${(d.reason ?? '(no reason)').slice(0, 120)}`,
+      `    ${d.poison ? 'poison    ' : 'NOT POISON'} ${d.flow}: ${(d.reason ?? '(no reason: redriven by SQS after maxReceiveCount)').slice(0, 120)}${d.poison ? '' : ` [${eventOf(d.body)}]`}`,
     );
   }
   if (f.deadLetters.length > 20) out(`    ... ${f.deadLetters.length - 20} more`);

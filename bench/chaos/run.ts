@@ -548,6 +548,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const outageStart = outageEnd - outageMinutes;
     let outage: 'before' | 'on' | 'lifted' = 'before';
     let liftedAt = 0;
+    let liftedAtSim = 0;
     const simMinutes = () => (clock.now().getTime() - Date.parse(START)) / 60_000;
 
     progress(
@@ -590,6 +591,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         await fetch(`${sims.upkeep}/_sandbox/faults?name=outage`, { method: 'DELETE' });
         outage = 'lifted';
         liftedAt = performance.now();
+        liftedAtSim = clock.now().getTime();
         progress(`chaos: UpKeep outage lifted at ${t.toFixed(0)} simulated minutes`);
       }
       // Due actions run concurrently (a few at a time): one entity's actions are minutes apart.
@@ -658,6 +660,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       clearInterval(depthReport);
     }
     const drainRealMs = performance.now() - liftedAt;
+    const drainSimEnd = clock.now().getTime();
 
     for (const vendor of Object.keys(sims) as (keyof typeof sims)[]) {
       const sim = sandbox.simulators[vendor];
@@ -703,7 +706,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         vendor: 'upkeep',
         minutes: outageMinutes,
         drainRealMs,
-        drainSimMinutes: (drainRealMs * speed) / 60_000,
+        // From the sandbox clock: it slows down with the process when the machine is busy.
+        drainSimMinutes: (drainSimEnd - liftedAtSim) / 60_000,
       },
       wallMs,
       eventsPerSecond: eventsSent / (wallMs / 1000),
