@@ -40,6 +40,13 @@ export interface Route {
  * - `delayMs`: answer late (still runs the handler).
  * - `timeoutAfterWrite`: run the handler (the write happens), then never answer; the socket is
  *   destroyed after `delayMs` (default 30 s) so the client's own timeout fires first.
+ * - `probability` (0..1): a standing fault instead of a counted one: it hits each matching request
+ *   with that chance (drawn from a PRNG seeded by `seed`, so a run can be repeated) and stays until
+ *   removed; `times` is then ignored. `probability: 1` is an outage: every matching request fails
+ *   until it is lifted.
+ * - `name`: lets `DELETE /_sandbox/faults?name=...` lift this fault alone (e.g. an outage window).
+ * A request meets the faults in the order they were queued; a probabilistic fault whose draw misses
+ * lets the next one try.
  */
 export interface Fault {
   match?: string;
@@ -48,8 +55,53 @@ export interface Fault {
   delayMs?: number;
   timeoutAfterWrite?: boolean;
   body?: unknown;
-  /** How many requests it applies to (default 1). */
+  /** How many requests it applies to (default 1; ignored with `probability`). */
   times?: number;
+  probability?: number;
+  seed?: number;
+  name?: string;
+  /** How many requests it has hit so far (kept by the simulator, for reports). */
+  hits?: number;
+}
+
+/** A small seeded PRNG (mulberry32): a probabilistic fault's draws repeat with its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Each probabilistic fault's own draws (kept beside the fault, not in its JSON). */
+const draws = new WeakMap<Fault, () => number>();
+
+/**
+ * The fault that hits `line`, if any, consumed as it says: a counted one loses one of its `times`
+ * (and leaves the list at zero), a probabilistic one stays.
+ */
+export function takeFault(faults: Fault[], line: string): Fault | undefined {
+  for (let i = 0; i < faults.length; i++) {
+    const f = faults[i] as Fault;
+    if (f.match && !line.includes(f.match)) continue;
+    if (f.probability !== undefined) {
+      let draw = draws.get(f);
+      if (!draw) {
+        draw = f.seed === undefined ? Math.random : seededRandom(f.seed);
+        draws.set(f, draw);
+      }
+      if (draw() >= f.probability) continue;
+      f.hits = (f.hits ?? 0) + 1;
+      return f;
+    }
+    f.hits = (f.hits ?? 0) + 1;
+    f.times = (f.times ?? 1) - 1;
+    if (f.times <= 0) faults.splice(i, 1);
+    return f;
+  }
+  return undefined;
 }
 
 export interface Simulator {
@@ -141,9 +193,12 @@ function controlRoutes(sim: () => Simulator): Route[] {
     {
       method: 'DELETE',
       pattern: '/_sandbox/faults',
-      handler: () => {
-        sim().faults.length = 0;
-        return json(200, { queued: 0 });
+      // `?name=outage` lifts the faults of that name only; no name clears them all.
+      handler: (req) => {
+        const name = req.query.get('name');
+        const kept = name === null ? [] : sim().faults.filter((f) => f.name !== name);
+        sim().faults.splice(0, sim().faults.length, ...kept);
+        return json(200, { queued: kept.length });
       },
     },
     { method: 'GET', pattern: '/_sandbox/requests', handler: () => json(200, { requests: sim().requests }) },
@@ -188,12 +243,7 @@ export async function startSimulator(options: {
 
     const isControl = url.pathname.startsWith('/_sandbox/');
     if (!isControl) self().requests.push(line);
-    const faultIndex = isControl ? -1 : self().faults.findIndex((f) => !f.match || line.includes(f.match));
-    const fault = faultIndex >= 0 ? self().faults[faultIndex] : undefined;
-    if (fault) {
-      fault.times = (fault.times ?? 1) - 1;
-      if (fault.times <= 0) self().faults.splice(faultIndex, 1);
-    }
+    const fault = isControl ? undefined : takeFault(self().faults, line);
     if (fault?.status) {
       if (fault.delayMs) await sleep(fault.delayMs);
       send({
