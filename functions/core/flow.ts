@@ -187,6 +187,12 @@ export interface WebhookReceiver<E extends EventCatalogue = any> {
    * can duplicate (flows are idempotent) but never lose an event.
    */
   dedupeSeconds?: number;
+  /**
+   * Which of its events are deduplicated (default: all). A vendor whose ids are not always
+   * idempotency keys (UpKeep: only a body with its object's `updatedAt` names one version) leaves the
+   * others to the flows, so two real changes with the same body are never merged into one.
+   */
+  dedupes?: (event: FlowEvent) => boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -160,10 +160,12 @@ async function dropRedeliveries(
     if (receiver.dedupeSeconds) {
       seen = await Promise.all(
         events.map((e) =>
-          env.state.isDelivered(receiver.vendor, e.id).catch((error: unknown) => {
-            if (isValidationError(error)) throw error;
-            return false;
-          }),
+          (receiver.dedupes?.(e) ?? true)
+            ? env.state.isDelivered(receiver.vendor, e.id).catch((error: unknown) => {
+                if (isValidationError(error)) throw error;
+                return false;
+              })
+            : false,
         ),
       );
     }
@@ -220,12 +222,14 @@ async function enqueue(
   if (ttl) {
     // Remembered, so that the vendor's redeliveries are answered, not enqueued again.
     await Promise.all(
-      events.map((e) =>
-        env.state
-          .markDelivered(receiver.vendor, e.id, ttl)
-          // Enqueued already, so still acknowledged; a redelivery may then be enqueued again.
-          .catch((error) => env.log.error('could not record webhook delivery', { error: String(error) })),
-      ),
+      events
+        .filter((e) => receiver.dedupes?.(e) ?? true)
+        .map((e) =>
+          env.state
+            .markDelivered(receiver.vendor, e.id, ttl)
+            // Enqueued already, so still acknowledged; a redelivery may then be enqueued again.
+            .catch((error) => env.log.error('could not record webhook delivery', { error: String(error) })),
+        ),
     );
   }
   if (duplicates.length > 0) {

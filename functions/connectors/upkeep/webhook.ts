@@ -61,6 +61,8 @@ export const upkeepWebhookDataSchema = z.object({
   event: z.enum(UPKEEP_WEBHOOK_EVENTS),
   objectId: z.string().check(z.minLength(1)),
   objectType: z.enum(UPKEEP_OBJECT_TYPES),
+  /** The object's `updatedAt` when the body carried it: then the event id names one version. */
+  updatedAt: z.optional(z.string()),
 });
 export type UpKeepWebhookData = z.output<typeof upkeepWebhookDataSchema>;
 
@@ -181,7 +183,12 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
 
   const updatedAt = updatedAtOf(body);
   const version = updatedAt ?? bodyFingerprint(req.rawBody);
-  const data: UpKeepWebhookData = { event, objectId, objectType: objectTypeOf(event) };
+  const data: UpKeepWebhookData = {
+    event,
+    objectId,
+    objectType: objectTypeOf(event),
+    ...(updatedAt ? { updatedAt } : {}),
+  };
   return {
     events: [
       {
@@ -201,6 +208,11 @@ export const upkeepWebhook: WebhookReceiver<typeof upkeepWebhookEvents> = {
   vendor: 'upkeep',
   events: upkeepWebhookEvents,
   route: UPKEEP_WEBHOOK_ROUTE,
+  // A repeat of a body naming the object's version (`updatedAt`) is the same fact: acknowledged, not
+  // enqueued again (UpKeep signs nothing, so anyone with the URL could replay it). A body without a
+  // version may be a new change that looks the same: it goes to the flows, which re-read the object.
+  dedupeSeconds: 24 * 3600,
+  dedupes: (event) => typeof (event.data as Partial<UpKeepWebhookData>).updatedAt === 'string',
   verify,
   parse,
 };

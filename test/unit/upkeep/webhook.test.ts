@@ -11,7 +11,11 @@ import {
 } from '../../../functions/connectors/upkeep/webhook.ts';
 import { WebhookError } from '../../../functions/core/errors.ts';
 import type { WebhookRequest } from '../../../functions/core/flow.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
 import { WebhookNotConfiguredError } from '../../../functions/core/webhook-secret.ts';
+import { handleWebhook } from '../../../functions/runtime/ingress.ts';
+import { recordingQueue } from '../../support/factories.ts';
+import { startTestState, type TestState } from '../../support/state.ts';
 import {
   callsTo,
   type Harness,
@@ -125,7 +129,12 @@ describe('upkeepWebhook.parse', () => {
         source: 'upkeep.webhook',
         subject: 'Wo12345678',
         occurredAt: '2026-11-02T08:29:59.123Z',
-        data: { event: 'WORK_ORDER_STATUS_UPDATED', objectId: 'Wo12345678', objectType: 'workOrder' },
+        data: {
+          event: 'WORK_ORDER_STATUS_UPDATED',
+          objectId: 'Wo12345678',
+          objectType: 'workOrder',
+          updatedAt: '2026-11-02T08:29:59.123Z',
+        },
       },
     ]);
   });
@@ -212,6 +221,50 @@ describe('upkeepWebhook.parse', () => {
       events: [],
       ignored: ['PART_UPDATED'],
     });
+  });
+});
+
+describe('upkeepWebhook through the ingress: replays', () => {
+  const stateHarness: { t?: TestState } = {};
+  beforeAll(async () => {
+    stateHarness.t = await startTestState();
+  });
+  afterAll(() => stateHarness.t?.close());
+
+  const deliver = (queue: ReturnType<typeof recordingQueue>, body: unknown) => {
+    const { env } = makeEnv();
+    return handleWebhook(
+      {
+        receivers: [upkeepWebhook],
+        routing: {
+          'upkeep.WORK_ORDER_STATUS_UPDATED': ['queue-a'],
+          'upkeep.WORK_ORDER_UPDATED': ['queue-a'],
+        },
+        env: { ...env, state: stateHarness.t?.store() as StateStore },
+        queue,
+        maxBytes: 262_144,
+      },
+      upkeepWebhook.route,
+      request(body),
+    );
+  };
+
+  it('acknowledges a repeat of a body naming the work order version (updatedAt) without enqueueing it again', async () => {
+    const queue = recordingQueue();
+    const body = { ...workOrderBody, data: { ...workOrderBody.data, id: 'WoReplay01' } };
+    expect((await deliver(queue, body)).statusCode).toBe(202);
+    const again = await deliver(queue, body);
+    expect(again.statusCode).toBe(202);
+    expect(JSON.parse(again.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it('enqueues every delivery of a body without a version: two real changes may look the same', async () => {
+    const queue = recordingQueue();
+    const bare = { event: 'WORK_ORDER_UPDATED', data: { id: 'WoBare0001' } };
+    await deliver(queue, bare);
+    await deliver(queue, bare);
+    expect(queue.sent).toHaveLength(2);
   });
 });
 
