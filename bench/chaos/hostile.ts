@@ -95,8 +95,13 @@ function kits(sandbox: Sandbox): RouteKit[] {
     if (c.id === 'upkeep') {
       const token = String(secrets['millwright/upkeep']?.webhookToken);
       const path = (t: string) => `/webhooks/upkeep/${t}`;
+      // With the record's updatedAt, as UpKeep's webhook payloads carry it (reference §4, [EXT]):
+      // the event id then names one version, which the ingress remembers.
       const body = () =>
-        JSON.stringify({ event: 'WORK_ORDER_UPDATED', data: { id: `wo-${randomBytes(6).toString('hex')}` } });
+        JSON.stringify({
+          event: 'WORK_ORDER_UPDATED',
+          data: { id: `wo-${randomBytes(6).toString('hex')}`, updatedAt: new Date().toISOString() },
+        });
       out.push({
         route,
         valid: () => ({ path: path(token), body: body(), headers: { 'content-type': json } }),
