@@ -21,6 +21,10 @@ beforeAll(async () => {
   sandbox = await startTestSandbox({
     // The failed event comes back after 2 s: long enough for the later event to be handled first.
     retry: { ...TEST_RETRY, baseDelaySeconds: 2, maxDelaySeconds: 2, horizonSeconds: 30 },
+    // The worker delays a failed event on the delivery in hand; a loaded machine can spend more than
+    // the tests' usual 1 s on the vendor's retried 5xx, and past its visibility timeout the delivery
+    // can no longer be delayed (the event then takes SQS's path: `failed`, redelivered).
+    visibilityTimeoutSeconds: 10,
   });
   await sandboxControl(sandbox).advance(0);
 });
