@@ -429,15 +429,8 @@ export function classify(result: { status: number } | { error: unknown }): {
   return { outcome: 'success', reason: `HTTP ${status}` };
 }
 
-export interface BreakerTransportOptions extends BreakerEvents {
-  state: StateStore;
-  policy?: Partial<BreakerPolicy>;
-  now?: () => number;
-  cacheMs?: number;
-  probeLeaseMs?: number;
-  flowId?: string;
-  log?: Log;
-}
+/** A breaker's options without its key: the transport makes one breaker per vendor account. */
+export type BreakerTransportOptions = Omit<CircuitBreakerOptions, 'key'>;
 
 /**
  * Wrap a RuntimeEnv transport: each vendor's requests go through the breaker of `<vendor>:<host>`
