@@ -43,11 +43,15 @@ function startDemoSandbox(secrets: DemoSecrets, out: (line: string) => void) {
     secrets,
     clock: manualClock('2026-11-02T08:00:00.000Z'),
     basePort: 0,
-    visibilityTimeoutSeconds: 1,
+    // Longer than any invocation of the demo (a vendor answer that never comes costs a 1 s timeout
+    // plus the lookups after it), as AWS wants of a Lambda's queue: a failed event is then delayed on
+    // the delivery its worker still holds.
+    visibilityTimeoutSeconds: 10,
     httpTimeoutMs: 1000,
     // Click Maint's 300 requests per 5 minutes, compressed 30x to 300 per 10 seconds (simulator and limiter).
     simulatorOptions: { 'click-maint': { windowSeconds: CLICK_MAINT_WINDOW_SECONDS } },
-    // Worker retries compressed too: 1 s delays, a transient failure dead-lettered after ~3 s.
+    // Worker retries compressed too: 1 s delays, a transient failure dead-lettered once 3 s have
+    // passed since its first delivery (its retry horizon).
     retry: { baseDelaySeconds: 1, maxDelaySeconds: 1, horizonSeconds: 3, waitBudgetSeconds: 30 },
     log: consoleLog({ level: 'warn', prefix: 'sandbox', write: (l) => out(`    ${l}`) }),
   });

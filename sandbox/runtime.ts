@@ -95,6 +95,10 @@ export interface SandboxOptions {
   reset?: boolean;
   /** `simulated` (default): vendor base URLs point at the local simulators. */
   vendors?: 'simulated' | 'real';
+  /**
+   * The flow queues' visibility timeout: how soon the deliveries of a crashed invocation come back
+   * (default: the worker's timeout, as AWS requires; tests shorten it to meet crashes sooner).
+   */
   visibilityTimeoutSeconds?: number;
   /** Run pollers every N ms (0 = only on `tick()`). */
   pollIntervalMs?: number;
@@ -365,8 +369,14 @@ async function startFlows(
   const flows = new Map<string, SandboxFlow>();
   for (const enabled of deployment.enabled) {
     const { flow, config } = enabled;
+    // As AWS requires of a Lambda's queue: no shorter than the function's timeout, so a slow
+    // invocation still holds its deliveries when the worker delays a failed one on them.
+    const timeoutSeconds =
+      options.workerTimeoutMs !== undefined
+        ? Math.ceil(options.workerTimeoutMs / 1000)
+        : Math.max(deployment.runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0);
     const queues = await sqs.createQueue(`${deployment.name}-${flow.id}`.slice(0, 76), {
-      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 2,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? timeoutSeconds,
       maxReceiveCount: REDRIVE_BACKSTOP_RECEIVES,
     });
     // The same worker as in Lambda: delays on its own queue, dead-letters poison at once.
