@@ -3,50 +3,26 @@
  * ports, a temporary data folder): a malformed percent-encoding in the UpKeep token segment and a
  * client that disconnects mid-body. The process answers 400 (or drops the connection) and stays up.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type SandboxProcess, startSandboxProcess } from '../support/sandbox-process.ts';
 
 let dir: string;
-let child: ChildProcess;
-let exited: Promise<number | null>;
-let stderr = '';
+let sandbox: SandboxProcess;
 let ingress: URL;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'millwright-hostile-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MILLWRIGHT_SANDBOX_PORT: '0',
-    MILLWRIGHT_POLL_SECONDS: '3600',
-  };
-  delete env.npm_config_reset;
-  delete env.npm_config_data;
-  child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/main.ts', '--data', dir], { env });
-  exited = new Promise((done) => child.on('exit', (code) => done(code)));
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  let stdout = '';
-  await new Promise<void>((done, fail) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-      if (stdout.includes('Millwright sandbox is up')) done();
-    });
-    void exited.then((code) => fail(new Error(`sandbox exited ${code}: ${stderr}`)));
-  });
-  const endpoints = JSON.parse(readFileSync(join(dir, 'endpoints.json'), 'utf8')) as Record<string, string>;
-  ingress = new URL(endpoints.ingress ?? '');
+  // At the default log level, so every line the ingress prints reaches stderr for the checks below.
+  sandbox = await startSandboxProcess(dir, { MILLWRIGHT_LOG_LEVEL: 'info' });
+  ingress = new URL(sandbox.endpoints.ingress ?? '');
 }, 60_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await sandbox?.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -75,7 +51,7 @@ const post = (path: string, body = '{}') =>
 
 /** The process is still running and its ingress still answers. */
 async function stillUp(): Promise<void> {
-  expect(child.exitCode).toBeNull();
+  expect(sandbox.child.exitCode).toBeNull();
   const res = await fetch(new URL('/webhooks/upkeep/not-the-token', ingress), { method: 'POST', body: '{}' });
   expect(res.status).toBe(401);
 }
@@ -96,6 +72,6 @@ describe('hostile input against npm start', () => {
     // Give the server the moment it needs to see the reset and fail the read.
     await new Promise((resolve) => setTimeout(resolve, 200));
     await stillUp();
-    expect(stderr).not.toMatch(/Error: aborted|URIError/);
+    expect(sandbox.stderr()).not.toMatch(/Error: aborted|URIError/);
   }, 15_000);
 });
