@@ -54,8 +54,18 @@ const markerOf = (data: unknown): { gen: string } | undefined => {
   return typeof gen === 'string' ? { gen } : undefined;
 };
 
+/** JSON with object keys sorted: a parsed entry (keys in schema order) equals its stored twin. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+
 const entryMap = (entries: Record<string, unknown>) =>
-  new Map(Object.entries(entries).map(([id, doc]) => [id, { json: JSON.stringify(doc), doc }]));
+  new Map(Object.entries(entries).map(([id, doc]) => [id, { json: canonical(doc), doc }]));
 
 /** Load a source's state: undefined when it never ran. Corrupt state fails with the bad path. */
 export async function loadSourceState<S>(
@@ -88,7 +98,7 @@ export async function loadSourceState<S>(
     const committed = shard.at <= stored.version;
     const doc = committed ? shard.doc : shard.prev?.doc;
     if (committed && shard.doc === undefined) garbage.push(shard);
-    if (doc !== undefined) entries.set(shard.id, { json: JSON.stringify(doc), doc });
+    if (doc !== undefined) entries.set(shard.id, { json: canonical(doc), doc });
   }
   const { [SHARD_MARKER]: _marker, ...cursor } = stored.data as Record<string, unknown>;
   const joined = sharding.join(cursor, Object.fromEntries([...entries].map(([id, e]) => [id, e.doc])));
