@@ -237,6 +237,28 @@ describe('downtime poll state at plant scale', () => {
     expect(state?.machines[m2]?.status).toBe('DOWN');
   });
 
+  it('rewrites only the shards of machines whose episode changed in the window', async () => {
+    const setup = downtimeFlow('scale-writes');
+    const fleet = fakeFleet(50);
+    const store = t.store();
+    const counting = Object.assign(Object.create(Object.getPrototypeOf(store)), store) as StateStore;
+    const written: string[] = [];
+    counting.putPollShard = async (key, shard) => {
+      written.push(shard.id);
+      return store.putPollShard(key, shard);
+    };
+    await poll(setup, counting, fleet, T0);
+    fleet.down(fleet.all.slice(0, 10), T0);
+    await poll(setup, counting, fleet, T0 + 10 * MIN);
+    expect(written).toHaveLength(10);
+    written.length = 0;
+    await poll(setup, counting, fleet, T0 + 15 * MIN); // all still down: nothing changed
+    expect(written).toEqual([]);
+    fleet.up(fleet.all.slice(0, 2), T0 + 17 * MIN);
+    await poll(setup, counting, fleet, T0 + 20 * MIN);
+    expect(written.sort()).toEqual(fleet.all.slice(0, 2).sort());
+  });
+
   it('never lets a late writer overwrite a later step of the same shard', async () => {
     const store = t.store();
     await store.putPollShard('late', { id: 'm', gen: 'g', at: 3, doc: { v: 3 } });
