@@ -193,6 +193,8 @@ export interface PollShard {
   id: string;
   gen: string;
   at: number;
+  /** The run that wrote it (a later run may replace an uncommitted shard only if it saw that run's). */
+  run?: string;
   doc?: unknown;
   prev?: { doc?: unknown };
 }
@@ -305,6 +307,7 @@ export class StateStore {
           id: String(item.sk).slice(SHARD_PREFIX.length),
           gen: String(item.gen),
           at: Number(item.at),
+          ...(typeof item.run === 'string' ? { run: item.run } : {}),
           ...('doc' in item ? { doc: item.doc } : {}),
           ...(item.prev && typeof item.prev === 'object' ? { prev: item.prev as { doc?: unknown } } : {}),
         });
@@ -315,10 +318,12 @@ export class StateStore {
   }
 
   /**
-   * Write one shard unless the stored one belongs to the same generation and a later step
-   * (`at` greater): a late writer never overwrites a newer step's shard (ConcurrentUpdateError).
+   * Write one shard over an older step's (or another generation's). A shard of the same step is
+   * replaced only when it is the uncommitted one `replaces` names (the run that wrote it, seen when
+   * the state was loaded): a concurrent run's fresh shard, or a later step's, is never overwritten
+   * (ConcurrentUpdateError).
    */
-  async putPollShard(key: string, shard: PollShard): Promise<void> {
+  async putPollShard(key: string, shard: PollShard, replaces?: string): Promise<void> {
     try {
       await this.db.send(
         new PutCommand({
@@ -328,12 +333,21 @@ export class StateStore {
             sk: `${SHARD_PREFIX}${shard.id}`,
             gen: shard.gen,
             at: shard.at,
+            ...(shard.run === undefined ? {} : { run: shard.run }),
             ...(shard.doc === undefined ? {} : { doc: shard.doc }),
             ...(shard.prev ? { prev: shard.prev } : {}),
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR #gen <> :gen OR #at <= :at',
-          ExpressionAttributeNames: { '#gen': 'gen', '#at': 'at' },
-          ExpressionAttributeValues: { ':gen': shard.gen, ':at': shard.at },
+          ConditionExpression: `attribute_not_exists(pk) OR #gen <> :gen OR #at < :at${replaces === undefined ? '' : ' OR (#at = :at AND #run = :replaces)'}`,
+          ExpressionAttributeNames: {
+            '#gen': 'gen',
+            '#at': 'at',
+            ...(replaces === undefined ? {} : { '#run': 'run' }),
+          },
+          ExpressionAttributeValues: {
+            ':gen': shard.gen,
+            ':at': shard.at,
+            ...(replaces === undefined ? {} : { ':replaces': replaces }),
+          },
         }),
       );
     } catch (error) {

@@ -14,6 +14,7 @@
  * Migration: a `STATE` item without the shard marker is the old single-item state. It is read as it
  * is, and the first save writes every entry as a shard, then the cursor with the marker.
  */
+import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../core/errors.ts';
 import type { PollSource } from '../core/flow.ts';
 import type { Log } from '../core/log.ts';
@@ -41,6 +42,8 @@ export interface SavedPollState {
   legacy?: boolean;
   /** Shard items to delete once a save has committed (tombstones, other generations' leftovers). */
   garbage?: PollShard[];
+  /** Uncommitted shards of the next step (a crashed or concurrent run's), by id: the run that wrote each. */
+  leftovers?: Map<string, string>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: options, state and deps are the source's own.
@@ -81,16 +84,19 @@ export async function loadSourceState<S>(
     return { state: stored ? parse(stored.data) : undefined, saved: { version: stored?.version } };
   if (!stored) return { state: undefined, saved: { version: undefined, entries: new Map() } };
   const marker = markerOf(stored.data);
+  const shards = await store.loadPollShards(key);
+  const leftovers = new Map<string, string>();
+  for (const shard of shards) {
+    if (shard.at > stored.version && shard.run !== undefined) leftovers.set(shard.id, shard.run);
+  }
   if (!marker) {
     const state = parse(stored.data);
-    return {
-      state,
-      saved: { version: stored.version, entries: entryMap(sharding.split(state).entries), legacy: true },
-    };
+    const entries = entryMap(sharding.split(state).entries);
+    return { state, saved: { version: stored.version, entries, legacy: true, leftovers } };
   }
   const entries = new Map<string, Entry>();
   const garbage: PollShard[] = [];
-  for (const shard of await store.loadPollShards(key)) {
+  for (const shard of shards) {
     if (shard.gen !== marker.gen) {
       garbage.push(shard);
       continue;
@@ -104,7 +110,7 @@ export async function loadSourceState<S>(
   const joined = sharding.join(cursor, Object.fromEntries([...entries].map(([id, e]) => [id, e.doc])));
   return {
     state: parse(joined),
-    saved: { version: stored.version, gen: marker.gen, entries, garbage },
+    saved: { version: stored.version, gen: marker.gen, entries, garbage, leftovers },
   };
 }
 
@@ -129,18 +135,23 @@ export async function saveSourceState<S>(
   const before = saved.entries ?? new Map<string, Entry>();
   const { cursor, entries } = sharding.split(state);
   const next = entryMap(entries);
+  const run = randomUUID();
   const writes: PollShard[] = [];
   for (const [id, entry] of next) {
     const prior = before.get(id);
     if (!saved.legacy && saved.gen === gen && prior?.json === entry.json) continue;
-    writes.push({ id, gen, at, doc: entry.doc, ...(prior ? { prev: { doc: prior.doc } } : {}) });
+    writes.push({ id, gen, at, run, doc: entry.doc, ...(prior ? { prev: { doc: prior.doc } } : {}) });
   }
   if (!saved.legacy) {
     for (const [id, prior] of before)
-      if (!next.has(id)) writes.push({ id, gen, at, prev: { doc: prior.doc } });
+      if (!next.has(id)) writes.push({ id, gen, at, run, prev: { doc: prior.doc } });
   }
   for (let i = 0; i < writes.length; i += WRITE_BATCH) {
-    await Promise.all(writes.slice(i, i + WRITE_BATCH).map((shard) => store.putPollShard(key, shard)));
+    await Promise.all(
+      writes
+        .slice(i, i + WRITE_BATCH)
+        .map((shard) => store.putPollShard(key, shard, saved.leftovers?.get(shard.id))),
+    );
   }
   const version = await store.savePollState(key, { ...cursor, [SHARD_MARKER]: { gen } }, saved.version);
   // Committed: tombstones of this step and leftovers can go (best effort; a reader ignores them).

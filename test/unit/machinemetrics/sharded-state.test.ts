@@ -259,15 +259,58 @@ describe('downtime poll state at plant scale', () => {
     expect(written.sort()).toEqual(fleet.all.slice(0, 2).sort());
   });
 
-  it('never lets a late writer overwrite a later step of the same shard', async () => {
+  it("never lets a late writer overwrite a later or concurrent shard; a crashed run's may be replaced", async () => {
     const store = t.store();
-    await store.putPollShard('late', { id: 'm', gen: 'g', at: 3, doc: { v: 3 } });
-    await expect(store.putPollShard('late', { id: 'm', gen: 'g', at: 2, doc: { v: 2 } })).rejects.toThrow(
+    await store.putPollShard('late', { id: 'm', gen: 'g', at: 3, run: 'a', doc: { v: 3 } });
+    // An older step, or the same step by a run that did not see this shard when it loaded: refused.
+    await expect(store.putPollShard('late', { id: 'm', gen: 'g', at: 2, run: 'b', doc: {} })).rejects.toThrow(
       ConcurrentUpdateError,
     );
-    await store.putPollShard('late', { id: 'm', gen: 'g', at: 3, doc: { v: 3 } });
+    await expect(store.putPollShard('late', { id: 'm', gen: 'g', at: 3, run: 'b', doc: {} })).rejects.toThrow(
+      ConcurrentUpdateError,
+    );
+    await expect(
+      store.putPollShard('late', { id: 'm', gen: 'g', at: 3, run: 'b', doc: {} }, 'someone-else'),
+    ).rejects.toThrow(ConcurrentUpdateError);
+    // The same step replacing the uncommitted shard it saw (run a's, left by a crash): allowed.
+    await store.putPollShard('late', { id: 'm', gen: 'g', at: 3, run: 'c', doc: { v: 33 } }, 'a');
+    await store.putPollShard('late', { id: 'm', gen: 'g', at: 4, run: 'd', doc: { v: 4 } });
     // Another generation (a reset cursor) may take the slot.
-    await store.putPollShard('late', { id: 'm', gen: 'h', at: 1, doc: { v: 1 } });
-    expect(await store.loadPollShards('late')).toEqual([{ id: 'm', gen: 'h', at: 1, doc: { v: 1 } }]);
+    await store.putPollShard('late', { id: 'm', gen: 'h', at: 1, run: 'e', doc: { v: 1 } });
+    expect(await store.loadPollShards('late')).toEqual([
+      { id: 'm', gen: 'h', at: 1, run: 'e', doc: { v: 1 } },
+    ]);
+  });
+
+  it("stops a run whose window a concurrent run is saving, without touching that run's shards", async () => {
+    const setup = downtimeFlow('scale-concurrent');
+    const fleet = fakeFleet(20);
+    const store = t.store();
+    await poll(setup, store, fleet, T0);
+    fleet.down(fleet.all.slice(0, 5), T0 - 10 * MIN);
+    // Run B saves the same window (shards written, cursor not yet) right after run A loaded its state.
+    const racing = Object.assign(Object.create(Object.getPrototypeOf(store)), store) as StateStore;
+    racing.loadPollShards = async (key) => {
+      const loaded = await store.loadPollShards(key);
+      const twin = Object.assign(Object.create(Object.getPrototypeOf(store)), store) as StateStore;
+      twin.savePollState = async () => {
+        throw new Error('B is slow to commit');
+      };
+      await expect(poll(setup, twin, fleet, T0 + 5 * MIN)).rejects.toThrow('B is slow to commit');
+      fleet.down(fleet.all.slice(5, 10), T0 - 10 * MIN); // A reads one more thing than B did
+      return loaded;
+    };
+    const a = await poll(setup, racing, fleet, T0 + 5 * MIN);
+    expect(a.summary.stoppedBy).toBe('a concurrent poll run');
+    // B's shards stay B's. (A's shards of machines B did not write stay too: A enqueued their events
+    // before writing them, and each machine's shard stands alone.)
+    const shards = await store.loadPollShards(setup.key);
+    const first = new Set(fleet.all.slice(0, 5));
+    const ofB = shards.filter((s) => first.has(s.id));
+    expect(ofB).toHaveLength(5);
+    expect(new Set(ofB.map((s) => s.run)).size).toBe(1);
+    expect(
+      ofB.every((s) => s.at === 2 && (s.doc as { episodeKey: string }).episodeKey.endsWith('08:05:00.000Z')),
+    ).toBe(true);
   });
 });
