@@ -11,6 +11,13 @@
  * writes reads exactly the state the last committed step left, and the replay yields the same events.
  * A removed entry is a tombstone until its step commits, then it is deleted.
  *
+ * Concurrent runs: the versioned cursor write lets one run commit a step. Before that, a shard
+ * write never replaces a later step's shard, nor a shard of the same step unless it is the
+ * uncommitted one this run saw when it loaded (by the id of the run that wrote it: a crash's
+ * leftover); a run that meets another's fresh shard stops like one that loses the cursor write.
+ * Shards the loser did write are still sound: each machine's shard stands alone and its events
+ * were enqueued before it was written.
+ *
  * Migration: a `STATE` item without the shard marker is the old single-item state. It is read as it
  * is, and the first save writes every entry as a shard, then the cursor with the marker.
  */
