@@ -19,7 +19,7 @@
  * |---------|--------------------|------------------|
  * | ingress | isDelivered, markDelivered, rememberNonce, nonceSeenWith, forgetNonce | GetItem, PutItem, DeleteItem |
  * | worker  | the flow module's (below) + advanceOrder, parkEvent | all item actions but Scan; no ConditionCheckItem |
- * | poller  | the flow module's + getFlowControl, load/savePollState, recordPollRun | as the worker |
+ * | poller  | the flow module's + getFlowControl, load/savePollState, poll shards, recordPollRun | as the worker |
  * The operator-only methods (listRuns, queryRuns, lastError, lastPollRun, setFlowControl,
  * listParked, removeParked, getClaim) are granted to no function.
  */
@@ -56,6 +56,9 @@ export const METHOD_ACTIONS: Record<StateMethod, readonly DynamoAction[]> = {
   putVersioned: [PUT],
   loadPollState: [GET],
   savePollState: [PUT],
+  loadPollShards: [QUERY],
+  putPollShard: [PUT],
+  deletePollShard: [DELETE],
   getEntity: [GET],
   putEntity: [PUT],
   updateEntity: [GET, PUT],
@@ -129,7 +132,16 @@ const FLOW_MODULE: readonly StateMethod[] = [
  */
 export const KIND_METHODS: Record<FunctionKind, readonly StateMethod[]> = {
   ingress: ['isDelivered', 'markDelivered', 'rememberNonce', 'nonceSeenWith', 'forgetNonce'],
-  poller: [...FLOW_MODULE, 'getFlowControl', 'loadPollState', 'savePollState', 'recordPollRun'],
+  poller: [
+    ...FLOW_MODULE,
+    'getFlowControl',
+    'loadPollState',
+    'savePollState',
+    'loadPollShards',
+    'putPollShard',
+    'deletePollShard',
+    'recordPollRun',
+  ],
   // The order guard: only webhook-triggered flows call it (no poller bundles one).
   worker: [...FLOW_MODULE, 'advanceOrder', 'parkEvent', 'countFailedAttempt'],
 };

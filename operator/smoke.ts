@@ -11,11 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import { connectorById } from '../functions/connectors/index.ts';
 import type { AnyConnector } from '../functions/core/connector.ts';
-import { ConfigError } from '../functions/core/errors.ts';
 import type { PollSource, ScheduleTrigger, WebhookReceiver } from '../functions/core/flow.ts';
 import { type Log, silentLog } from '../functions/core/log.ts';
-import { parseWith } from '../functions/core/schema.ts';
 import { readSecret } from '../functions/core/secrets.ts';
+import { loadSourceState } from '../functions/runtime/poll-state.ts';
 import { pollStateKey } from '../functions/runtime/poller.ts';
 import type { Target } from './target.ts';
 
@@ -142,14 +141,7 @@ async function dryPoll(
 ): Promise<string> {
   const env = target.env(log);
   const key = pollStateKey(flowId, source.id);
-  const stored = await target.state.loadPollState<unknown>(key);
-  const state = stored
-    ? parseWith(
-        source.stateSchema,
-        stored.data,
-        (p) => new ConfigError(`poll state ${key}.${p.path}`, p.message),
-      )
-    : undefined;
+  const { state } = await loadSourceState<unknown>(target.state, key, source);
   for await (const step of source.poll({ state, options, now: env.now(), deps: source.connect(env), log })) {
     // One step proves the read; leaving the loop ends the source's generator.
     return `dry poll read its vendor (${step.events.length} event(s) seen, nothing enqueued or saved): ${step.summary}`;

@@ -87,6 +87,13 @@ export interface PollInput<O, S, D> {
   log: Log;
 }
 
+/** How a poll source's state splits into a cursor document and independently stored entries. */
+export interface PollStateSharding<S> {
+  split(state: S): { cursor: Record<string, unknown>; entries: Record<string, unknown> };
+  /** The state again (validated by the source's `stateSchema` afterwards). */
+  join(cursor: Record<string, unknown>, entries: Record<string, unknown>): unknown;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: a poll source's events may be of any data type.
 export interface PollSource<O, S, D, E extends EventCatalogue = any> {
   id: string;
@@ -96,6 +103,11 @@ export interface PollSource<O, S, D, E extends EventCatalogue = any> {
   events: E;
   /** Validates stored state on load, so a corrupt item fails loudly instead of resetting. */
   stateSchema: z.ZodMiniType<S>;
+  /**
+   * Store the state as a small cursor item plus one item per entry (runtime/poll-state.ts) instead of
+   * one item, so it stays far below DynamoDB's 400 KB item limit however many entities it tracks.
+   */
+  sharding?: PollStateSharding<S>;
   /** Creates the clients the source reads with (once per container). */
   connect(env: RuntimeEnv): D;
   /** Yields one step per evaluated window; must be deterministic for a given state and vendor data. */

@@ -182,6 +182,23 @@ export interface StateStoreOptions {
   runRetentionDays?: number;
 }
 
+const SHARD_PREFIX = 'SHARD#';
+
+/**
+ * One shard item of a poll state. `doc` is the entry as of step `at` (absent: a tombstone) and `prev`
+ * what it was before that step, so a reader whose committed cursor is older than `at` (the run
+ * crashed before committing) uses `prev`. `gen` ties shards to one cursor (a reset starts a new one).
+ */
+export interface PollShard {
+  id: string;
+  gen: string;
+  at: number;
+  /** The run that wrote it (a later run may replace an uncommitted shard only if it saw that run's). */
+  run?: string;
+  doc?: unknown;
+  prev?: { doc?: unknown };
+}
+
 export class StateStore {
   readonly tableName: string;
   private readonly db: DynamoDBDocumentClient;
@@ -266,6 +283,95 @@ export class StateStore {
 
   savePollState<T>(key: string, data: T, expectedVersion: number | undefined) {
     return this.putVersioned(`POLL#${key}`, 'STATE', data, expectedVersion);
+  }
+
+  // ---- poll-state shards: a poll source's per-entity state, one small item each ----------------
+  // (functions/runtime/poll-state.ts owns the layout; these only move items.)
+
+  /** Every shard item of one poll state (`POLL#<key>`, `SHARD#<id>`), all pages. */
+  async loadPollShards(key: string): Promise<PollShard[]> {
+    const shards: PollShard[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': `POLL#${key}`, ':prefix': SHARD_PREFIX },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        shards.push({
+          id: String(item.sk).slice(SHARD_PREFIX.length),
+          gen: String(item.gen),
+          at: Number(item.at),
+          ...(typeof item.run === 'string' ? { run: item.run } : {}),
+          ...('doc' in item ? { doc: item.doc } : {}),
+          ...(item.prev && typeof item.prev === 'object' ? { prev: item.prev as { doc?: unknown } } : {}),
+        });
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return shards;
+  }
+
+  /**
+   * Write one shard over an older step's (or another generation's). A shard of the same step is
+   * replaced only when it is the uncommitted one `replaces` names (the run that wrote it, seen when
+   * the state was loaded): a concurrent run's fresh shard, or a later step's, is never overwritten
+   * (ConcurrentUpdateError).
+   */
+  async putPollShard(key: string, shard: PollShard, replaces?: string): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: `POLL#${key}`,
+            sk: `${SHARD_PREFIX}${shard.id}`,
+            gen: shard.gen,
+            at: shard.at,
+            ...(shard.run === undefined ? {} : { run: shard.run }),
+            ...(shard.doc === undefined ? {} : { doc: shard.doc }),
+            ...(shard.prev ? { prev: shard.prev } : {}),
+          },
+          ConditionExpression: `attribute_not_exists(pk) OR #gen <> :gen OR #at < :at${replaces === undefined ? '' : ' OR (#at = :at AND #run = :replaces)'}`,
+          ExpressionAttributeNames: {
+            '#gen': 'gen',
+            '#at': 'at',
+            ...(replaces === undefined ? {} : { '#run': 'run' }),
+          },
+          ExpressionAttributeValues: {
+            ':gen': shard.gen,
+            ':at': shard.at,
+            ...(replaces === undefined ? {} : { ':replaces': replaces }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error))
+        throw new ConcurrentUpdateError(`POLL#${key}/${SHARD_PREFIX}${shard.id}`);
+      throw error;
+    }
+  }
+
+  /** Remove a shard if it is still the one written at `at` (a tombstone after its step committed). */
+  async deletePollShard(key: string, id: string, gen: string, at: number): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: `POLL#${key}`, sk: `${SHARD_PREFIX}${id}` },
+          ConditionExpression: '#gen = :gen AND #at = :at',
+          ExpressionAttributeNames: { '#gen': 'gen', '#at': 'at' },
+          ExpressionAttributeValues: { ':gen': gen, ':at': at },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   getEntity<T>(kind: string, id: string) {

@@ -27,6 +27,7 @@ import {
   downtimeHandlers,
   downtimeLines,
   downtimeTriggers,
+  mappedMachines,
   unlistedMachine,
   type WorkOrderEpisode,
   workOrderTarget,
@@ -159,7 +160,7 @@ export const flow = defineFlow({
   config: configSchema,
   // Click Maint calls wait for the account's shared budget; keep a few workers with time to wait.
   worker: { timeoutSeconds: 60, batchSize: 1, maxConcurrency: 2 },
-  triggers: downtimeTriggers<ClickMaintDowntimeConfig>(),
+  triggers: downtimeTriggers<ClickMaintDowntimeConfig>((c) => mappedMachines(c.machines)),
   // Typed: the handlers are plain functions, so Deps is inferred from here.
   setup: (env: RuntimeEnv): Deps => ({ clickMaint: connectClickMaint(env) }),
   on: downtimeHandlers(target),

@@ -45,6 +45,7 @@ import {
   type DowntimeTarget,
   downtimeHandlers,
   downtimeTriggers,
+  mappedMachines,
   unlistedMachine,
 } from './shared/downtime-record.ts';
 import { minutes } from './shared/format.ts';
@@ -349,7 +350,10 @@ export const flow = defineFlow({
   description: 'MachineMetrics downtime -> Mobility Work task',
   vendors: ['machinemetrics', 'mobility-work'],
   config: configSchema,
-  triggers: [...downtimeTriggers<TaskFlowConfig>(), { kind: 'webhook', receiver: mobilityWorkWebhook }],
+  triggers: [
+    ...downtimeTriggers<TaskFlowConfig>((c) => mappedMachines(c.machines)),
+    { kind: 'webhook', receiver: mobilityWorkWebhook },
+  ],
   // Typed: the handlers are plain functions, so Deps is inferred from here.
   setup: (env: RuntimeEnv): Deps => ({ mobilityWork: connectMobilityWork(env) }),
   on: {

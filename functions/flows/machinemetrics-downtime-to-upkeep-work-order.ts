@@ -34,6 +34,7 @@ import {
   downtimeHandlers,
   downtimeLines,
   downtimeTriggers,
+  mappedMachines,
   type RecordStep,
   type WorkOrderEpisode,
   workOrderTarget,
@@ -287,7 +288,12 @@ export const flow = defineFlow({
   description: 'MachineMetrics downtime -> UpKeep work order (and asset downtime)',
   vendors: ['machinemetrics', 'upkeep'],
   config: configSchema,
-  triggers: [...downtimeTriggers<DowntimeFlowConfig>(), { kind: 'webhook', receiver: upkeepWebhook }],
+  triggers: [
+    ...downtimeTriggers<DowntimeFlowConfig>((c) =>
+      c.unmappedMachines === 'default-asset' ? undefined : mappedMachines(c.machines),
+    ),
+    { kind: 'webhook', receiver: upkeepWebhook },
+  ],
   // Typed: the handlers are plain functions, so Deps is inferred from here.
   setup: (env: RuntimeEnv): Deps => ({ upkeep: connectUpKeep(env) }),
   on: {

@@ -5,10 +5,10 @@
  * ids (the worker's claims absorb them) and at worst reports a skipped record twice, never not at all.
  */
 
-import { CircuitOpenError, ConfigError } from '../core/errors.ts';
+import { CircuitOpenError } from '../core/errors.ts';
 import type { AnyFlow, PollSource, RuntimeEnv, ScheduleTrigger, SkippedRecord } from '../core/flow.ts';
-import { parseWith } from '../core/schema.ts';
 import { ConcurrentUpdateError, type PollRunRecord } from '../core/state.ts';
+import { loadSourceState, saveSourceState } from './poll-state.ts';
 import type { EventQueue } from './queue.ts';
 
 export interface PollRunOptions {
@@ -127,15 +127,9 @@ async function pollOnce(options: PollRunOptions): Promise<PollRunSummary> {
   // biome-ignore lint/suspicious/noExplicitAny: options are validated by the source's own schema.
   const source = trigger.source as PollSource<any, any, any>;
   const key = pollStateKey(flow.id, source.id);
-  const stored = await env.state.loadPollState<unknown>(key);
-  const state = stored
-    ? parseWith(
-        source.stateSchema,
-        stored.data,
-        (p) => new ConfigError(`poll state ${key}.${p.path}`, p.message),
-      )
-    : undefined;
-  let version = stored?.version;
+  const loaded = await loadSourceState<unknown>(env.state, key, source);
+  const state = loaded.state;
+  let saved = loaded.saved;
   const summary: PollRunSummary = { source: source.id, steps: 0, events: 0, skipped: 0, summaries: [] };
 
   for await (const step of source.poll({
@@ -150,7 +144,10 @@ async function pollOnce(options: PollRunOptions): Promise<PollRunSummary> {
     const skipped = step.skipped ?? [];
     await reportSkipped(env, flow.id, source.id, skipped);
     try {
-      version = await env.state.savePollState(key, step.state, version);
+      saved = await saveSourceState(env.state, key, source, step.state, saved, {
+        now: env.now(),
+        log: env.log,
+      });
     } catch (error) {
       if (!(error instanceof ConcurrentUpdateError)) throw error;
       // Another run advanced the watermark; what we enqueued is deduplicated downstream.

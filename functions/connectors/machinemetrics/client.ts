@@ -18,7 +18,7 @@ import type { Log } from '../../core/log.ts';
 import { firstProblem, type RecordProblem } from '../../core/records.ts';
 import { readSecret, type SecretSource } from '../../core/secrets.ts';
 import { VendorHttpClient } from '../../core/vendor-http.ts';
-import { machineMetricsSecretSchema, parseMachineMetricsConfig } from './config.ts';
+import { machineMetricsSecretSchema, parseMachineMetricsConfig, REPORT_MACHINE_LIMIT } from './config.ts';
 import {
   type DowntimeReportResponse,
   downtimeAggregateSchema,
@@ -87,6 +87,8 @@ export interface MachineMetricsClientOptions {
   secrets: SecretSource;
   log?: Log;
   http?: MachineMetricsHttpOptions;
+  /** Most machine ids per report request (config `reportMachineLimit`, an assumption). */
+  reportMachineLimit?: number;
 }
 
 const iso = (date: Date): string => {
@@ -207,11 +209,29 @@ const reasonEntity = (entry: unknown) => {
   return parsed.success ? parsed.data : undefined;
 };
 
+/**
+ * One report from the answers of several requests over disjoint machine sets (a chunked filter):
+ * machines are merged, skipped machines listed from every answer.
+ */
+export function mergeDowntimeReports(reports: readonly DowntimeReport[]): DowntimeReport {
+  const [first] = reports;
+  if (!first || reports.length === 1) return first ?? { range: { start: '', end: '' }, machines: {} };
+  const machines: Record<string, MachineDowntime> = {};
+  const skipped: RecordProblem[] = [];
+  for (const report of reports) {
+    Object.assign(machines, report.machines);
+    skipped.push(...(report.skipped ?? []));
+  }
+  return { range: first.range, machines, ...(skipped.length > 0 ? { skipped } : {}) };
+}
+
 export class MachineMetricsClient {
   private readonly http: VendorHttpClient;
+  private readonly reportMachineLimit: number;
 
   constructor(options: MachineMetricsClientOptions) {
     const { secretName, secrets } = options;
+    this.reportMachineLimit = options.reportMachineLimit ?? REPORT_MACHINE_LIMIT;
     this.http = new VendorHttpClient({
       vendor: VENDOR,
       baseUrl: options.baseUrl,
@@ -230,8 +250,24 @@ export class MachineMetricsClient {
     });
   }
 
-  /** `POST /reports/downtime` over [start, end), normalised per machine and reason. */
+  /**
+   * `POST /reports/downtime` over [start, end), normalised per machine and reason. A machine filter
+   * longer than `reportMachineLimit` is sent as several requests (one after another: the REST rate
+   * limit is undocumented) and their answers merged.
+   */
   async downtimeReport(query: DowntimeReportQuery): Promise<DowntimeReport> {
+    const machines = query.machines ?? [];
+    if (machines.length <= this.reportMachineLimit) return this.downtimeReportPage(query);
+    const reports: DowntimeReport[] = [];
+    for (let i = 0; i < machines.length; i += this.reportMachineLimit) {
+      reports.push(
+        await this.downtimeReportPage({ ...query, machines: machines.slice(i, i + this.reportMachineLimit) }),
+      );
+    }
+    return mergeDowntimeReports(reports);
+  }
+
+  private async downtimeReportPage(query: DowntimeReportQuery): Promise<DowntimeReport> {
     if (!query.groupBy.includes('machine')) {
       throw new RangeError("downtime report: groupBy must include 'machine' (results are keyed by machine)");
     }
@@ -304,6 +340,7 @@ export function connectMachineMetrics(
     secretName: config.secretName,
     secrets: env.secrets,
     log: env.log,
+    reportMachineLimit: config.reportMachineLimit,
     http: { ...(env.transport ? { fetch: env.transport('machinemetrics') } : {}), ...options.http },
   });
 }

@@ -8,6 +8,8 @@ import { ConfigError } from '../../core/errors.ts';
 import { parseWith } from '../../core/schema.ts';
 
 export const MACHINEMETRICS_DEFAULT_BASE_URL = 'https://api.machinemetrics.com';
+/** Default of `reportMachineLimit` (an assumption, see there). */
+export const REPORT_MACHINE_LIMIT = 500;
 
 export const WEBHOOK_SCHEMES = ['shared-secret-header', 'hmac-sha256'] as const;
 export type WebhookScheme = (typeof WEBHOOK_SCHEMES)[number];
@@ -35,6 +37,18 @@ export const machineMetricsConfigSchema = z.object({
   /** Secrets Manager name of a JSON secret matching `machineMetricsSecretSchema`. */
   secretName: z.string().check(z.minLength(1)),
   webhook: z.optional(machineMetricsWebhookConfigSchema),
+  /**
+   * ASSUMPTION (named because the doc is silent): the most machine ids one report request carries
+   * in `filter.machine`. api-doc.txt documents no pagination and no limit on filters, bodies or
+   * response trees (reference §2.4, §7 #26: "response size is unbounded ... chunk requests"). The
+   * client splits a longer filter into requests of this many machines and merges their answers, so
+   * requests grow with ~machines/limit pages, and a tenant that turns out to allow less (or more)
+   * changes one number. 500 UUIDs are a ~20 KB request body.
+   */
+  reportMachineLimit: z._default(
+    z.number().check(z.int(), z.minimum(1), z.maximum(10_000)),
+    REPORT_MACHINE_LIMIT,
+  ),
 });
 export type MachineMetricsConfig = z.infer<typeof machineMetricsConfigSchema>;
 

@@ -14,8 +14,12 @@
  *      `[tEnd-N-P, tEnd-N)` (startedAt = tEnd-N - that downtime) and the dominant Q1 reason.
  *   Q2 `[tEnd-P, tEnd)` by machine, for DOWN machines: less than `P·(1-ε)` down means it ran
  *      again: `ended` at `(tEnd-P) + slice downtime`; the entry stays ENDED for a grace period.
- *   Q3 `[startedAt, min(endedAt, tEnd))` by machine, reason, per DOWN or in-grace machine: a new
- *      dominant reason (non-virtual first) emits `categorized`.
+ *   Q3 `[reasonFrom, min(reasonTo, tEnd))` by machine, reason, for the DOWN or in-grace machines:
+ *      a new dominant reason (non-virtual first) emits `categorized`. The range is on the window grid
+ *      (from the refinement step before detection to the window that saw the end), so the episodes
+ *      of many machines share one query: requests grow with distinct ranges, not machines.
+ * - Only `options.machines` are tracked when given (the flows' mapped machines): Q1 asks for them
+ *   alone and rows of other machines are ignored, never stored.
  *   Q2 and Q3 run only when some machine is DOWN or in grace: one request per window otherwise.
  * - A machine whose report rows did not parse (a report's `skipped`) is unknown for the window, not
  *   "no downtime": it keeps the state it had before the window and gets no event from it (an absent
@@ -63,8 +67,11 @@ export const downtimePollOptionsSchema = z
      * rebuild the episodes under way; an episode older than that is not backfilled.
      */
     backfillLookbackMinutes: z._default(minutes(0), 720),
-    /** Report filter; undefined = every machine of the company. */
-    machines: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+    /**
+     * The machines to track (the flows' mapped machines); undefined = every machine of the company,
+     * empty = none (no report is read). Rows of other machines are ignored and never stored.
+     */
+    machines: z.optional(z.array(z.string().check(z.minLength(1)))),
   })
   .check(
     z.refine((o) => o.minimumMinutes >= o.stepMinutes, {
@@ -87,6 +94,13 @@ export const episodeStateSchema = z.object({
   reasonName: z.string(),
   endedAt: z.optional(z.iso.datetime()),
   graceUntil: z.optional(z.iso.datetime()),
+  /**
+   * The reason query's range, on the window grid (the step before detection, up to the window that
+   * saw the end), so episodes of many machines share one query. Absent in state saved before: then
+   * [startedAt, endedAt).
+   */
+  reasonFrom: z.optional(z.iso.datetime()),
+  reasonTo: z.optional(z.iso.datetime()),
 });
 export type EpisodeState = z.infer<typeof episodeStateSchema>;
 
@@ -222,10 +236,16 @@ export function* evaluateWindow(
 
   // Episodes we keep watching this window: DOWN, or ENDED and still within their grace period.
   const tracked = new Map<string, EpisodeState>();
+  const wanted = options.machines ? new Set(options.machines) : undefined;
   let expired = 0;
   for (const id of sorted(Object.keys(prev))) {
     const entry = prev[id];
     if (!entry) continue;
+    // A machine no flow maps any more is let go (its entry expires).
+    if (wanted && !wanted.has(id)) {
+      expired++;
+      continue;
+    }
     const inGrace =
       entry.status === 'ENDED' && entry.graceUntil !== undefined && t <= Date.parse(entry.graceUntil);
     if (entry.status === 'DOWN' || inGrace) tracked.set(id, { ...entry });
@@ -234,19 +254,23 @@ export function* evaluateWindow(
   /** What each tracked machine was before this window (restored for unreadable machines). */
   const before = new Map([...tracked].map(([id, e]) => [id, { ...e }]));
 
-  // Q1: who has been down (nearly) all of the last N minutes?
-  requests++;
-  const q1 = note(
-    yield {
-      purpose: 'detect',
-      start: new Date(t - N),
-      end: tEnd,
-      groupBy: ['machine', 'reason'],
-      ...(options.machines ? { machines: [...options.machines] } : {}),
-    },
-  );
+  // Q1: who has been down (nearly) all of the last N minutes? (No machine tracked: nothing to ask.)
+  let q1: DowntimeReport = { range: { start: '', end: '' }, machines: {} };
+  if (!wanted || wanted.size > 0) {
+    requests++;
+    q1 = note(
+      yield {
+        purpose: 'detect',
+        start: new Date(t - N),
+        end: tEnd,
+        groupBy: ['machine', 'reason'],
+        ...(options.machines ? { machines: sorted(wanted ?? []) } : {}),
+      },
+    );
+  }
+  // Rows of machines we do not track are ignored (a vendor may answer more than the filter asked).
   const downN = sorted(Object.keys(q1.machines)).filter(
-    (id) => (q1.machines[id]?.downtimeMs ?? 0) >= N * (1 - DOWN_TOLERANCE),
+    (id) => (!wanted || wanted.has(id)) && (q1.machines[id]?.downtimeMs ?? 0) >= N * (1 - DOWN_TOLERANCE),
   );
   const newlyDown = downN.filter((id) => tracked.get(id)?.status !== 'DOWN');
 
@@ -288,6 +312,7 @@ export function* evaluateWindow(
       entry.status = 'ENDED';
       entry.endedAt = new Date(endedAt).toISOString();
       entry.graceUntil = new Date(endedAt + grace).toISOString();
+      if (entry.reasonFrom !== undefined) entry.reasonTo = tIso;
       endedNow.add(id);
     }
   }
@@ -299,36 +324,48 @@ export function* evaluateWindow(
     eventsByMachine.set(id, list);
   };
 
-  // Q3: has the episode's reason been (re)categorised?
+  // Q3: has the episode's reason been (re)categorised? Episodes with the same range share a query.
+  const byRange = new Map<string, { start: number; end: number; ids: string[] }>();
   for (const [id, entry] of tracked) {
-    const end = Math.min(entry.endedAt ? Date.parse(entry.endedAt) : t, t);
-    const start = Date.parse(entry.startedAt);
+    const start = Date.parse(entry.reasonFrom ?? entry.startedAt);
+    const to = entry.reasonTo ?? entry.endedAt;
+    const end = Math.min(to ? Date.parse(to) : t, t);
     if (start >= end) continue;
+    const range = byRange.get(`${start}/${end}`) ?? { start, end, ids: [] };
+    range.ids.push(id);
+    byRange.set(`${start}/${end}`, range);
+  }
+  const ranges = [...byRange.values()].sort((a, b) => a.start - b.start || a.end - b.end);
+  for (const range of ranges) {
     requests++;
     const q3 = note(
       yield {
         purpose: 'reason',
-        start: new Date(start),
-        end: new Date(end),
+        start: new Date(range.start),
+        end: new Date(range.end),
         groupBy: ['machine', 'reason'],
-        machines: [id],
+        machines: range.ids,
       },
     );
-    const reason = dominantReason(q3.machines[id], true);
-    if (!reason || reason.id === entry.reasonId) continue;
-    entry.reasonId = reason.id;
-    entry.reasonName = reason.name;
-    push(
-      id,
-      event(categorizedEventId(entry.episodeKey, reason.id), DOWNTIME_CATEGORIZED, id, tIso, {
-        machineId: id,
-        machineName: entry.machineName,
-        episodeKey: entry.episodeKey,
-        reasonId: reason.id,
-        reasonName: reason.name,
-        categorizedAt: tIso,
-      } satisfies DowntimeCategorized),
-    );
+    for (const id of range.ids) {
+      const entry = tracked.get(id);
+      if (!entry) continue;
+      const reason = dominantReason(q3.machines[id], true);
+      if (!reason || reason.id === entry.reasonId) continue;
+      entry.reasonId = reason.id;
+      entry.reasonName = reason.name;
+      push(
+        id,
+        event(categorizedEventId(entry.episodeKey, reason.id), DOWNTIME_CATEGORIZED, id, tIso, {
+          machineId: id,
+          machineName: entry.machineName,
+          episodeKey: entry.episodeKey,
+          reasonId: reason.id,
+          reasonName: reason.name,
+          categorizedAt: tIso,
+        } satisfies DowntimeCategorized),
+      );
+    }
   }
 
   for (const id of endedNow) {
@@ -359,6 +396,10 @@ export function* evaluateWindow(
       previousEnd === undefined ? P : Math.min(P, Math.max(0, t - N - Date.parse(previousEnd)));
     const beforeMs = clamp(refine?.machines[id]?.downtimeMs ?? 0, maxBefore);
     const startedAt = new Date(t - N - beforeMs).toISOString();
+    // On the grid: the whole refinement step, whose downtime is this episode's by the same assumption.
+    const reasonFrom = new Date(
+      previousEnd === undefined ? t - N - P : Math.max(t - N - P, Date.parse(previousEnd)),
+    ).toISOString();
     const reason = dominantReason(machine, false) ?? { id: 'uncategorized', name: 'Uncategorized' };
     const episodeKey = episodeKeyFor(id, tEnd);
     tracked.set(id, {
@@ -369,6 +410,7 @@ export function* evaluateWindow(
       detectedAt: tIso,
       reasonId: reason.id,
       reasonName: reason.name,
+      reasonFrom,
     });
     push(
       id,

@@ -53,6 +53,11 @@ export const downtimePollSource: PollSource<
   vendor: 'machinemetrics',
   events: machineMetricsEvents,
   stateSchema: downtimePollStateSchema,
+  // One item per tracked machine plus the watermark (runtime/poll-state.ts): bounded at any fleet size.
+  sharding: {
+    split: (state) => ({ cursor: { lastEvaluatedEnd: state.lastEvaluatedEnd }, entries: state.machines }),
+    join: (cursor, entries) => ({ ...cursor, machines: entries }),
+  },
   connect: (env) => ({ client: connectMachineMetrics(env) }),
   backfillNote: DOWNTIME_BACKFILL_NOTE,
   backfill: (input) => backfillDowntime(input, resolveDowntimePollOptions),

@@ -51,10 +51,15 @@ export type StartedOnEpisode<E extends EpisodeBase> = OnEpisode<E> & { skip?: st
  * The poller and the MachineMetrics Workflow webhook, configured from the downtime settings. Here,
  * not in downtime.ts: flows that only read downtime state (the task-status flow) do not bundle them.
  */
-export function downtimeTriggers<C extends DowntimeSettings>(): readonly [
-  Trigger<C, typeof machineMetricsEvents>,
-  Trigger<C, typeof machineMetricsEvents>,
-] {
+/**
+ * The machines a downtime flow makes records for: the keys of its `machines` map (the poller tracks
+ * only those), or undefined when it also acts on unmapped machines (then every machine is tracked).
+ */
+export const mappedMachines = (machines: Record<string, unknown>): string[] => Object.keys(machines).sort();
+
+export function downtimeTriggers<C extends DowntimeSettings>(
+  tracked: (config: C) => readonly string[] | undefined,
+): readonly [Trigger<C, typeof machineMetricsEvents>, Trigger<C, typeof machineMetricsEvents>] {
   return [
     {
       kind: 'schedule',
@@ -66,6 +71,7 @@ export function downtimeTriggers<C extends DowntimeSettings>(): readonly [
         settleMinutes: c.poll.settleMinutes,
         maxCatchUpMinutes: c.poll.maxCatchUpMinutes,
         recategorizeGraceMinutes: c.poll.recategorizeGraceMinutes,
+        ...(tracked(c) ? { machines: [...(tracked(c) ?? [])] } : {}),
       }),
     },
     { kind: 'webhook', receiver: machineMetricsWebhook },

@@ -22,6 +22,7 @@ describe('machineMetricsConfigSchema', () => {
     expect(config).toEqual({
       baseUrl: 'https://api.machinemetrics.com',
       secretName: 'millwright/machinemetrics',
+      reportMachineLimit: 500,
       webhook: {
         scheme: 'shared-secret-header',
         secretHeader: 'x-mm-webhook-secret',

@@ -382,10 +382,11 @@ describe('evaluateWindow: recategorisation', () => {
     categorizeDowntime(world, MACHINE_1, 95);
     const next = await poll(world, ended.state, at('08:20:00'));
     expect(next.events.map((e) => [e.type, e.data.reasonId])).toEqual([[DOWNTIME_CATEGORIZED, '95']]);
+    // On the window grid: from the refinement step before detection to the window that saw the end.
     const reasonQuery = next.queries.find((q) => q.purpose === 'reason');
     expect([reasonQuery?.start.toISOString(), reasonQuery?.end.toISOString()]).toEqual([
       iso('07:45:00'),
-      iso('08:02:00'),
+      iso('08:05:00'),
     ]);
   });
 });
@@ -440,5 +441,80 @@ describe('downtimePollOptionsSchema', () => {
     const result = downtimePollOptionsSchema.safeParse({ minimumMinutes: 3, stepMinutes: 5 });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path).toEqual(['minimumMinutes']);
+  });
+});
+
+describe('evaluateWindow: tracked machines and report requests', () => {
+  it('tracks only the given machines: asks for them alone and ignores any other machine the vendor sends', async () => {
+    const world = createMachineMetricsWorld();
+    markMachineDown(world, MACHINE_1, { at: at('07:40:00') });
+    markMachineDown(world, MACHINE_2, { at: at('07:40:00') });
+    const opts = options({ machines: [MACHINE_1] });
+    const { events, state, queries } = await poll(world, stateAt('07:55:00'), at('08:05:00'), opts);
+    expect(queries.find((q) => q.purpose === 'detect')?.machines).toEqual([MACHINE_1]);
+    expect(events.map((e) => e.subject)).toEqual([MACHINE_1]);
+    expect(Object.keys(state?.machines ?? {})).toEqual([MACHINE_1]);
+
+    // A vendor that ignores the filter: the other machine's rows are still not used or stored.
+    const unfiltered = async (query: DetectorQuery) =>
+      normaliseDowntimeReport(
+        downtimeReportResponseSchema.parse(
+          JSON.parse(
+            JSON.stringify(
+              aggregateDowntime(
+                world,
+                { start: query.start, end: query.end, groupBy: query.groupBy },
+                at('08:05:00'),
+              ),
+            ),
+          ),
+        ),
+      );
+    const outcome = await driveWindow(evaluateWindow(stateAt('07:55:00'), at('08:00:00'), opts), unfiltered);
+    expect(outcome.events.map((e) => e.subject)).toEqual([MACHINE_1]);
+    expect(Object.keys(outcome.state.machines)).toEqual([MACHINE_1]);
+  });
+
+  it('reads no report at all when no machine is tracked, and lets go of a machine no longer tracked', async () => {
+    const world = createMachineMetricsWorld();
+    markMachineDown(world, MACHINE_1, { at: at('07:40:00') });
+    const started = await poll(world, stateAt('07:55:00'), at('08:05:00'));
+    expect(Object.keys(started.state?.machines ?? {})).toEqual([MACHINE_1]);
+    const none = await poll(world, started.state, at('08:10:00'), options({ machines: [] }));
+    expect(none.queries).toEqual([]);
+    expect(none.events).toEqual([]);
+    expect(none.state).toEqual({ lastEvaluatedEnd: iso('08:05:00'), machines: {} });
+  });
+
+  it('asks one reason query for all episodes that started and ended in the same windows', async () => {
+    const world = createMachineMetricsWorld();
+    // Down at different moments of the same step: one detection window, one shared reason range.
+    markMachineDown(world, MACHINE_1, { at: at('07:41:00') });
+    markMachineDown(world, MACHINE_2, { at: at('07:43:30') });
+    const started = await poll(world, stateAt('07:55:00'), at('08:05:00'));
+    expect(started.events.map((e) => [e.type, e.subject])).toEqual([
+      [DOWNTIME_STARTED, MACHINE_1],
+      [DOWNTIME_STARTED, MACHINE_2],
+    ]);
+    const next = await poll(world, started.state, at('08:10:00'));
+    const reasons = next.queries.filter((q) => q.purpose === 'reason');
+    expect(reasons.map((q) => [q.start.toISOString(), q.end.toISOString(), q.machines])).toEqual([
+      [iso('07:45:00'), iso('08:05:00'), [MACHINE_1, MACHINE_2]],
+    ]);
+    // detect, still-down and one reason query (one per machine before).
+    expect(next.steps[0]?.requests).toBe(3);
+  });
+
+  it('keeps reading state saved before the reason range existed (exact episode range)', async () => {
+    const world = createMachineMetricsWorld();
+    markMachineDown(world, MACHINE_1, { at: at('07:41:00') });
+    const started = await poll(world, stateAt('07:55:00'), at('08:05:00'));
+    const entry = started.state?.machines[MACHINE_1];
+    if (!entry) throw new Error('no episode');
+    const { reasonFrom: _from, ...old } = entry;
+    const next = await poll(world, stateAt('08:00:00', { [MACHINE_1]: old }), at('08:10:00'));
+    const reason = next.queries.find((q) => q.purpose === 'reason');
+    expect(reason?.start.toISOString()).toBe(entry.startedAt);
+    expect(downtimePollStateSchema.parse(JSON.parse(JSON.stringify(next.state)))).toEqual(next.state);
   });
 });

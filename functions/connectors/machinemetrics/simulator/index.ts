@@ -51,6 +51,7 @@ export {
   categorizeDowntime,
   createMachineMetricsWorld,
   type DowntimeRecord,
+  fleetMachine,
   type MachineMetricsWorld,
   markMachineDown,
   markMachineUp,
@@ -71,6 +72,8 @@ export interface MachineMetricsSimulatorOptions {
   log?: Log;
   /** Start from the state saved here (if any) and save every change to it; omit to live in memory. */
   store?: SimulatorStateStore;
+  /** Machines in the company (default the doc's three samples; see `fleetMachine` for the ids). */
+  fleet?: number;
 }
 
 export interface MachineMetricsSimulator extends Simulator, MachineActions {
@@ -89,7 +92,7 @@ export interface MachineMetricsSimulator extends Simulator, MachineActions {
 export async function startMachineMetricsSimulator(
   options: MachineMetricsSimulatorOptions,
 ): Promise<MachineMetricsSimulator> {
-  const state = createMachineMetricsSimState(options.clock, options.apiKey);
+  const state = createMachineMetricsSimState(options.clock, options.apiKey, options.fleet);
   const webhooks = workflowWebhooks(state, {
     target: options.workflowWebhook,
     retryDelayMs: options.webhookRetryDelayMs,

@@ -38,7 +38,9 @@ function nest(segments: Segment[], groups: string[], depth: number): SimReportIt
   const buckets = new Map<string, Segment[]>();
   for (const segment of segments) {
     const key = segment.keys[group] ?? '';
-    buckets.set(key, [...(buckets.get(key) ?? []), segment]);
+    const bucket = buckets.get(key);
+    if (bucket) bucket.push(segment);
+    else buckets.set(key, [segment]);
   }
   return [...buckets].map(([id, members]) => ({
     entity: { type: group, id },
@@ -55,9 +57,8 @@ export function aggregateDowntime(
 ): SimDowntimeReport {
   const qStart = query.start.getTime();
   const qEnd = query.end.getTime();
-  const machines = query.machines
-    ? world.machines.filter((m) => query.machines?.includes(m.id))
-    : world.machines;
+  const filter = query.machines ? new Set(query.machines) : undefined;
+  const machines = filter ? world.machines.filter((m) => filter.has(m.id)) : world.machines;
   const wanted = new Set(machines.map((m) => m.id));
   const bucketSizes = query.groupBy.map((g) => BUCKET_MS[g]).filter((ms): ms is number => ms !== undefined);
   const split = bucketSizes.length > 0 ? Math.min(...bucketSizes) : undefined;

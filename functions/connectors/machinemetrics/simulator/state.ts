@@ -31,8 +31,12 @@ export interface MachineMetricsSimState {
   webhookSequence: number;
 }
 
-export function createMachineMetricsSimState(clock: Clock, apiKey: string): MachineMetricsSimState {
-  return { clock, world: createMachineMetricsWorld(), apiKey, webhookSequence: 0 };
+export function createMachineMetricsSimState(
+  clock: Clock,
+  apiKey: string,
+  fleet?: number,
+): MachineMetricsSimState {
+  return { clock, world: createMachineMetricsWorld(fleet), apiKey, webhookSequence: 0 };
 }
 
 /** The saved state of one simulator's world. */

@@ -46,9 +46,20 @@ export const SIM_REASONS: readonly SimReason[] = [
   { id: 'setup', name: 'Setup', color: '#edde00', virtual: true },
 ];
 
-export function createMachineMetricsWorld(): MachineMetricsWorld {
+/**
+ * Machine `n` (1-based) of a seeded fleet: the doc's three samples first, then UUID-shaped ids that
+ * are the same in every run (`00000000-0000-4000-8000-<n in hex>`), named `MACHINE <n>`.
+ */
+export function fleetMachine(n: number): SimMachine {
+  const sample = SIM_MACHINES[n - 1];
+  if (sample) return { ...sample };
+  return { id: `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`, name: `MACHINE ${n}` };
+}
+
+/** `fleet`: how many machines (default the doc's three samples). */
+export function createMachineMetricsWorld(fleet = SIM_MACHINES.length): MachineMetricsWorld {
   return {
-    machines: SIM_MACHINES.map((m) => ({ ...m })),
+    machines: Array.from({ length: fleet }, (_, i) => fleetMachine(i + 1)),
     reasons: SIM_REASONS.map((r) => ({ ...r })),
     records: [],
   };
