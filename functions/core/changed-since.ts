@@ -234,6 +234,11 @@ export interface ChangedSince<R, B extends UnreadableRecord, S> {
    * `cut`, with a note that fits how the read ended. An error ends the read and is returned.
    */
   readKeyset<P>(reader: KeysetReader<P, R, B>): AsyncGenerator<PollStep<S>, KeysetResult>;
+  /**
+   * Hands over records read whole some other way (every record changed since the watermark, in
+   * updatedAt order), as `readKeyset` would; returns what it held back (see "Bounded ties").
+   */
+  takeWhole(page: Omit<ChangedPage<R, B>, 'last'>): Generator<PollStep<S>, KeysetResult['heldAtTies']>;
 }
 
 // A closure rather than a class: its state stays in locals, which keeps the Lambda bundles small.
@@ -449,5 +454,11 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
       tail = undefined;
     },
     readKeyset,
+    *takeWhole(page) {
+      tail = undefined;
+      heldAtTies = undefined;
+      if ((yield* take({ ...page, last: true }, emitted.copy())) === 0) yield* flush(true);
+      return heldAtTies;
+    },
   };
 }
