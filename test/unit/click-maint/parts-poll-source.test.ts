@@ -435,6 +435,43 @@ describe('click-maint.parts poll source: fallback (documented-only) and auto det
   });
 });
 
+describe('click-maint.parts poll source: bounded ties', () => {
+  const bulk = (n: number) => Array.from({ length: n }, (_, i) => part(`B${String(i).padStart(2, '0')}`));
+
+  it.each([
+    ['ransack', 'ransack'],
+    ['fallback', 'off'],
+  ] as const)(
+    '%s: a second with more parts than maxTieKeys is emitted once each, its state bounded',
+    async (_mode, filter) => {
+      h.sim.addParts(1, bulk(30));
+      const options = { perPage: 7, partsPerEvent: 8, maxTieKeys: 5 };
+      // Too young: only what the list has room for goes, the rest waits for the second to settle.
+      const young = await poll(undefined, options, { updatedAtFilter: filter });
+      expect(young.parts).toHaveLength(5);
+      expect(young.state?.entities['1']?.seen).toHaveLength(5);
+      expect(young.steps.at(-1)?.summary).toContain('25 parts updated at');
+      h.clock.advance(61_000);
+      const settled = await poll(young.state, options, { updatedAtFilter: filter });
+      const all = [...names(young.parts), ...names(settled.parts)];
+      expect(all).toHaveLength(30);
+      expect(new Set(all).size).toBe(30);
+      for (const step of [...young.steps, ...settled.steps]) {
+        expect(step.state.entities['1']?.seen.length).toBeLessThanOrEqual(5);
+      }
+      expect(settled.state?.entities['1']?.seenThrough).toBeDefined();
+      expect((await poll(settled.state, options, { updatedAtFilter: filter })).parts).toEqual([]);
+      // A new part in that second (tie key beyond seenThrough) is still seen.
+      h.clock.advance(-61_000);
+      h.sim.addParts(1, [part('Late')]);
+      h.clock.advance(61_000);
+      expect(names((await poll(settled.state, options, { updatedAtFilter: filter })).parts)).toEqual([
+        'Late',
+      ]);
+    },
+  );
+});
+
 describe('click-maint.parts poll source: entities and options', () => {
   it('polls every entity GET /entities lists, each with its own watermark', async () => {
     addSpaced(['Main 1']);
