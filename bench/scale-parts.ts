@@ -1,0 +1,206 @@
+/**
+ * `npx tsx bench/scale-parts.ts [--json]`: a 100,000-part UpKeep poll at plant scale.
+ *
+ * The UpKeep simulator (over HTTP on 127.0.0.1) is seeded with MILLWRIGHT_SCALE_PARTS parts (default
+ * 100,000): a bulk import of 40% of them in one millisecond, the rest in groups of 1-200 parts that
+ * share a millisecond; every 10th part is below its minimum. One poll of the real UpKeep parts poll
+ * source runs through the real poller runtime and a StateStore on dynalite, from the beginning, then
+ * a second (steady-state) poll. Printed: whether the poll completed, the largest state item (bytes of
+ * its JSON as DynamoDB returns it, by scanning the table), requests per poll, poll time, peak memory
+ * of this whole process (simulator included) and events enqueued.
+ *
+ * Only stable interfaces are used (the simulator, runPoll, StateStore, the flow's trigger), so the
+ * same file runs against an older checkout; a poll that fails (e.g. a state item over DynamoDB's
+ * 400 KB) is reported as `ok: false` with its error, not a crash.
+ */
+import { type DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpKeepClient } from '../functions/connectors/upkeep/client.ts';
+import { parseUpKeepConfig } from '../functions/connectors/upkeep/config.ts';
+import { startUpKeepSimulator } from '../functions/connectors/upkeep/simulator/index.ts';
+import type { RuntimeEnv } from '../functions/core/flow.ts';
+import { silentLog } from '../functions/core/log.ts';
+import { StateStore } from '../functions/core/state.ts';
+import { flow as upkeepFlow } from '../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
+import { runPoll } from '../functions/runtime/poller.ts';
+import type { EventQueue } from '../functions/runtime/queue.ts';
+import { manualClock } from '../sandbox/clock.ts';
+import { ensureStateTable, startLocalDynamo } from '../sandbox/dynamo.ts';
+
+const PARTS = Number(process.env.MILLWRIGHT_SCALE_PARTS ?? 100_000);
+const BULK_SHARE = 0.4;
+const EMAIL = 'bench@plant.example';
+const PASSWORD = 'bench-password-not-secret';
+const TABLE = 'millwright-bench-parts';
+const json = process.argv.includes('--json');
+
+/** Peak RSS and heap of this process, sampled every 20 ms. */
+function memoryPeaks() {
+  const peak = { rss: 0, heap: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.heap = Math.max(peak.heap, m.heapUsed);
+  };
+  sample();
+  const timer = setInterval(sample, 20);
+  timer.unref();
+  return {
+    peak,
+    stop: () => {
+      clearInterval(timer);
+      sample();
+    },
+  };
+}
+
+/** Groups of part counts that share one millisecond: one bulk import, then 1-200 each (fixed seed). */
+function groups(total: number): number[] {
+  const out = [Math.round(total * BULK_SHARE)];
+  let left = total - (out[0] as number);
+  let seed = 14;
+  while (left > 0) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    const n = Math.min(left, 1 + (seed % 200));
+    out.push(n);
+    left -= n;
+  }
+  return out;
+}
+
+async function main() {
+  const clock = manualClock(new Date('2026-11-02T06:00:00.000Z'));
+  const sim = await startUpKeepSimulator({ clock, email: EMAIL, password: PASSWORD, port: 0, parts: [] });
+  const dynamo = await startLocalDynamo();
+  await ensureStateTable(dynamo.client, TABLE);
+  const doc = DynamoDBDocumentClient.from(dynamo.client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const state = new StateStore({ tableName: TABLE, client: doc, now: () => clock.now() });
+
+  const seedStart = Date.now();
+  let n = 0;
+  let low = 0;
+  for (const size of groups(PARTS)) {
+    const batch = Array.from({ length: size }, () => {
+      const i = n++;
+      const isLow = i % 10 === 0;
+      if (isLow) low++;
+      return {
+        id: `P${String(i).padStart(6, '0')}`,
+        name: `Part ${i}`,
+        quantity: isLow ? 1 : 20,
+        minimumQuantity: 5,
+      };
+    });
+    sim.addParts(batch);
+    clock.advance(1);
+  }
+  const seedMs = Date.now() - seedStart;
+  // Every import is settled (older than any tie-settle window) when the poll runs.
+  clock.advance(10 * 60_000);
+
+  const client = new UpKeepClient({
+    config: parseUpKeepConfig({ baseUrl: sim.baseUrl, secretName: 'bench/upkeep' }),
+    loadCredentials: async () => ({ email: EMAIL, password: PASSWORD }),
+    now: () => clock.now(),
+  });
+  const flow = { ...upkeepFlow, id: 'bench-scale-parts' };
+  const config = flow.config.parse({ mode: 'mirror', alignMinimum: false, poll: { pageSize: 1000 } });
+  const trigger = flow.triggers[0];
+  if (trigger?.kind !== 'schedule') throw new Error('the UpKeep part flow polls');
+  let events = 0;
+  let partsEnqueued = 0;
+  const queue: EventQueue = {
+    send: async (_url, batch) => {
+      events += batch.length;
+      for (const e of batch) partsEnqueued += (e.data as { parts: unknown[] }).parts.length;
+    },
+  };
+  const env = {
+    vendors: { upkeep: { secretName: 'bench/upkeep' } },
+    secrets: { getJson: async () => ({}) },
+    state,
+    log: silentLog,
+    now: () => clock.now(),
+  } as unknown as RuntimeEnv;
+
+  const poll = async () => {
+    const before = sim.calls().length;
+    const started = performance.now();
+    let error: string | undefined;
+    try {
+      await runPoll({ flow, trigger, config, env, queue, queueUrl: 'bench', deps: { client } });
+    } catch (e) {
+      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    }
+    return {
+      ms: Math.round(performance.now() - started),
+      requests: sim.calls().length - before,
+      ...(error ? { error } : {}),
+    };
+  };
+
+  const memory = memoryPeaks();
+  const first = await poll();
+  memory.stop();
+  const eventsFirst = events;
+  const partsFirst = partsEnqueued;
+  clock.advance(5 * 60_000);
+  const second = await poll();
+
+  const largestItemBytes = await largestItem(dynamo.client);
+  const ok = !first.error && !second.error && partsFirst === PARTS && largestItemBytes <= 64 * 1024;
+  const figures = {
+    parts: PARTS,
+    ok,
+    largestItemBytes,
+    requestsPerPoll: first.requests,
+    steadyRequestsPerPoll: second.requests,
+    pollMs: first.ms,
+    peakRssMb: Math.round(memory.peak.rss / 1024 / 1024),
+    peakHeapMb: Math.round(memory.peak.heap / 1024 / 1024),
+    events: eventsFirst,
+    partsEnqueued: partsFirst,
+    lowParts: low,
+    bulkImportParts: groups(PARTS)[0],
+    seedMs,
+    ...(first.error ? { error: first.error } : second.error ? { error: second.error } : {}),
+  };
+  console.log(`UpKeep parts poll at scale (${PARTS} parts, ${figures.bulkImportParts} in one millisecond)`);
+  const rows: [string, string][] = [
+    ['completed', ok ? 'yes' : `NO${figures.error ? ` (${figures.error})` : ''}`],
+    ['parts enqueued (first poll)', `${partsFirst} of ${PARTS} in ${eventsFirst} events`],
+    ['largest state item', `${largestItemBytes} bytes (limit for this bench: 65536)`],
+    ['requests per poll', `${first.requests} (first), ${second.requests} (steady state)`],
+    ['poll time', `${first.ms} ms (first), ${second.ms} ms (steady state)`],
+    ['peak memory (whole process)', `RSS ${figures.peakRssMb} MB, heap ${figures.peakHeapMb} MB`],
+  ];
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(30)} ${v}`);
+  await Promise.all([sim.close(), dynamo.close()]);
+  if (json) console.log(`BENCH_JSON ${JSON.stringify({ scaleParts: figures })}`);
+}
+
+/** The largest item of every table, as the JSON of its attribute values (names included). */
+async function largestItem(client: DynamoDBClient): Promise<number> {
+  const { TableNames = [] } = await client.send(new ListTablesCommand({}));
+  let largest = 0;
+  for (const TableName of TableNames) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(
+        new ScanCommand({ TableName, ...(start ? { ExclusiveStartKey: start as never } : {}) }),
+      );
+      for (const item of page.Items ?? []) {
+        largest = Math.max(largest, Buffer.byteLength(JSON.stringify(item), 'utf8'));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+  return largest;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
