@@ -2,8 +2,8 @@
  * `npx tsx bench/scale-parts.ts [--json]`: a 100,000-part UpKeep poll at plant scale.
  *
  * The UpKeep simulator (over HTTP on 127.0.0.1) is seeded with MILLWRIGHT_SCALE_PARTS parts (default
- * 100,000): a bulk import of 40% of them in one millisecond, the rest in groups of 1-200 parts that
- * share a millisecond; every 10th part is below its minimum. One poll of the real UpKeep parts poll
+ * 100,000): groups of 1-200 parts that share a millisecond, then a bulk import of 40% of them in one
+ * millisecond (the newest change); every 10th part is below its minimum. One poll of the real UpKeep parts poll
  * source runs through the real poller runtime and a StateStore on dynalite, from the beginning, then
  * a second (steady-state) poll. Printed: whether the poll completed, the largest state item (DynamoDB's
  * item size, names plus values, by scanning the table), requests per poll, poll time, peak memory
@@ -54,10 +54,14 @@ function memoryPeaks() {
   };
 }
 
-/** Groups of part counts that share one millisecond: one bulk import, then 1-200 each (fixed seed). */
+/**
+ * Groups of part counts that share one millisecond: 1-200 each (fixed seed), then one bulk import,
+ * the newest change (so the steady-state poll starts at its millisecond).
+ */
 function groups(total: number): number[] {
-  const out = [Math.round(total * BULK_SHARE)];
-  let left = total - (out[0] as number);
+  const bulk = Math.round(total * BULK_SHARE);
+  const out: number[] = [];
+  let left = total - bulk;
   let seed = 14;
   while (left > 0) {
     seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
@@ -65,6 +69,7 @@ function groups(total: number): number[] {
     out.push(n);
     left -= n;
   }
+  out.push(bulk);
   return out;
 }
 
@@ -163,7 +168,7 @@ async function main() {
     events: eventsFirst,
     partsEnqueued: partsFirst,
     lowParts: low,
-    bulkImportParts: groups(PARTS)[0],
+    bulkImportParts: groups(PARTS).at(-1),
     seedMs,
     ...(first.error ? { error: first.error } : second.error ? { error: second.error } : {}),
   };

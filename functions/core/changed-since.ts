@@ -26,6 +26,7 @@
  * (one the vendor may still add records to), emits only what the list has room for and stops
  * there; the rest follows on a later run. Assumption (named, configurable): no record is added to an
  * instant older than `settledBeforeMs` (the same one every instant before the watermark relies on).
+ * So an instant handled whole this way is not read again: the next read starts after it.
  *
  * Unreadable records: one whose updatedAt is known is reported with the next step and the watermark
  * moves past it like past an emitted record (under its `unreadableKey`), so the records after it
@@ -69,6 +70,8 @@ export class Watermark {
   constructor(
     state: WatermarkState,
     private readonly floor: (ms: number) => number = exactMs,
+    /** Length of an instant (1 for ms, 1000 for whole seconds): where the next one starts. */
+    private readonly instantMs = 1,
   ) {
     this.ms = state.ms;
     this.keys = new Set(state.keys);
@@ -79,9 +82,16 @@ export class Watermark {
   get listed(): number {
     return this.keys.size;
   }
-  /** Where every read starts: the watermark's instant is read again. */
+  /** The watermark's instant (its start). */
   get from(): number {
     return this.floor(this.ms);
+  }
+  /**
+   * Where a keyset read starts: the watermark's instant is read again, unless it was handled whole
+   * in key order (`through`, nothing listed beyond it): settled, it gets no new records.
+   */
+  get readFrom(): number {
+    return this.through !== undefined && this.keys.size === 0 ? this.from + this.instantMs : this.from;
   }
   /** Already covered: before the watermark's instant, or in it and handled in this very version. */
   covers(key: string, ms: number): boolean {
@@ -115,7 +125,7 @@ export class Watermark {
     return state;
   }
   copy(): Watermark {
-    return new Watermark(this.state(), this.floor);
+    return new Watermark(this.state(), this.floor, this.instantMs);
   }
 }
 
@@ -137,6 +147,8 @@ export interface ChangedSinceSpec<R, B extends UnreadableRecord, T, S> {
   start: WatermarkState;
   /** The instant ties share; default: the millisecond. */
   floor?: (ms: number) => number;
+  /** Length of that instant in ms (default 1; 1000 with a whole-second `floor`). */
+  instantMs?: number;
   /** A record's updatedAt, unix ms. */
   updatedAtMs: (record: R) => number;
   /** A record version's identity at the watermark. */
@@ -249,7 +261,7 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
   const maxTieKeys = spec.maxTieKeys ?? MAX_TIE_KEYS;
   const settledBeforeMs = spec.settledBeforeMs ?? Number.POSITIVE_INFINITY;
   const floor = spec.floor ?? exactMs;
-  const emitted = new Watermark(spec.start, spec.floor);
+  const emitted = new Watermark(spec.start, spec.floor, spec.instantMs);
   let emittedCount = 0;
   let cuts = 0;
   /** `ordered`: part of a whole instant handled in tie-key order (the state may say `through`). */
@@ -411,7 +423,7 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
         if (pages >= reader.maxPages && tailListed() <= maxTieKeys) {
           return yield* finish(false, { stoppedAtLimit: true });
         }
-        const fromMs = read.from;
+        const fromMs = read.readFrom;
         const raw = await reader.fetch({ fromMs, ...at });
         if (raw === undefined) break;
         pages++;
@@ -423,7 +435,8 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
         const count = page.items.length + page.skipped.length;
         // Keyset: the watermark moved, so read again from it. Otherwise the whole page sat at the
         // watermark (a run of ties longer than a page): step over it.
-        at = read.from > fromMs ? { offset: 0, page: 1 } : { offset: at.offset + count, page: at.page + 1 };
+        at =
+          read.readFrom > fromMs ? { offset: 0, page: 1 } : { offset: at.offset + count, page: at.page + 1 };
       }
     } catch (error) {
       return yield* finish(false, { failure: { error } });

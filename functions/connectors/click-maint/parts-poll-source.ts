@@ -317,6 +317,7 @@ function startEntityPoll(run: EntityRun): EntityPoll {
     settledBeforeMs: run.settledBeforeMs,
     // updated_at has whole seconds: the watermark's second is read again on every run.
     floor: floorSecond,
+    instantMs: 1000,
     updatedAtMs: (part) => part.updatedAtMs,
     tieKey,
     unreadableKey,

@@ -39,7 +39,8 @@
  * `idsThrough` (every part of that millisecond up to this key is handled), so the state item stays
  * small however large the import. That assumes UpKeep adds no part to a millisecond older than
  * `tieSettleMs` (our clock); a younger one with more ties waits (at most that long). Each run still
- * re-reads the parts of the watermark's millisecond until a later change moves the watermark. `startFrom: 'now'` uses our
+ * re-reads the parts of the watermark's millisecond until a later change moves the watermark, except
+ * one summarised by `idsThrough` (with no id listed), which is settled: the read starts after it. `startFrom: 'now'` uses our
  * clock against UpKeep's updatedAt: a fast local clock can miss changes made in the skew.
  */
 
