@@ -5,8 +5,9 @@
  * 100,000): groups of 1-200 parts that share a millisecond, then a bulk import of 40% of them in one
  * millisecond (the newest change); every 10th part is below its minimum. One poll of the real UpKeep parts poll
  * source runs through the real poller runtime and a StateStore on dynalite, from the beginning, then
- * a second (steady-state) poll. Printed: whether the poll completed, the largest state item (DynamoDB's
- * item size, names plus values, by scanning the table), requests per poll, poll time, peak memory
+ * a second (steady-state) poll. Printed: whether the poll completed, the largest state item (the
+ * larger of DynamoDB's item size, names plus values, of every item in the table at the end, and the
+ * JSON of every poll state saved on the way, failed saves included), requests per poll, poll time, peak memory
  * of this whole process (simulator included) and events enqueued.
  *
  * Only stable interfaces are used (the simulator, runPoll, StateStore, the flow's trigger), so the
@@ -40,6 +41,17 @@ const EMAIL = 'bench@plant.example';
 const PASSWORD = 'bench-password-not-secret';
 const TABLE = 'millwright-bench-parts';
 const json = process.argv.includes('--json');
+
+/** Records the JSON size of every poll state the store is asked to save (the failed ones too). */
+function measureSaves(state: StateStore) {
+  const sizes = { largest: 0 };
+  const save = state.savePollState.bind(state);
+  state.savePollState = (key, data, version) => {
+    sizes.largest = Math.max(sizes.largest, Buffer.byteLength(JSON.stringify(data), 'utf8'));
+    return save(key, data, version);
+  };
+  return sizes;
+}
 
 /** Peak RSS and heap of this process, sampled every 20 ms. */
 function memoryPeaks() {
@@ -89,6 +101,7 @@ async function upkeepRun() {
     marshallOptions: { removeUndefinedValues: true },
   });
   const state = new StateStore({ tableName: TABLE, client: doc, now: () => clock.now() });
+  const saves = measureSaves(state);
 
   const seedStart = Date.now();
   let n = 0;
@@ -161,7 +174,8 @@ async function upkeepRun() {
   clock.advance(5 * 60_000);
   const second = await poll();
 
-  const largestItemBytes = await largestItem(dynamo.client);
+  // The largest of what the table holds at the end and of every poll state saved along the way.
+  const largestItemBytes = Math.max(await largestItem(dynamo.client), saves.largest);
   const ok = !first.error && !second.error && partsFirst === PARTS && largestItemBytes <= 64 * 1024;
   const figures = {
     parts: PARTS,
@@ -183,7 +197,7 @@ async function upkeepRun() {
   const rows: [string, string][] = [
     ['completed', ok ? 'yes' : `NO${figures.error ? ` (${figures.error})` : ''}`],
     ['parts enqueued (first poll)', `${partsFirst} of ${PARTS} in ${eventsFirst} events`],
-    ['largest state item', `${largestItemBytes} bytes (limit for this bench: 65536)`],
+    ['largest state item', `${largestItemBytes} bytes (at the end or saved on the way; bound 65536)`],
     ['requests per poll', `${first.requests} (first), ${second.requests} (steady state)`],
     ['poll time', `${first.ms} ms (first), ${second.ms} ms (steady state)`],
     ['peak memory (whole process)', `RSS ${figures.peakRssMb} MB, heap ${figures.peakHeapMb} MB`],
@@ -216,6 +230,7 @@ async function clickMaintRun() {
     marshallOptions: { removeUndefinedValues: true },
   });
   const state = new StateStore({ tableName: TABLE, client: doc, now: () => clock.now() });
+  const saves = measureSaves(state);
   let n = 0;
   for (const size of groups(CM_PARTS)) {
     sim.addParts(
@@ -279,7 +294,7 @@ async function clickMaintRun() {
   const partsFirst = parts;
   clock.advance(5 * 60_000);
   const second = await poll();
-  const largestItemBytes = await largestItem(dynamo.client);
+  const largestItemBytes = Math.max(await largestItem(dynamo.client), saves.largest);
   await Promise.all([sim.close(), dynamo.close()]);
   const error = first.error ?? second.error;
   return {

@@ -85,8 +85,12 @@ export const clickMaintPartsPollOptionsSchema = z.object({
   maxPagesPerRun: z._default(z.int().check(z.gte(1), z.lte(100_000)), 200),
   /** An entity without state: read every part, or start at now and emit nothing. */
   startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
-  /** Tie keys all entities' states list together before summarising (bounds the state item). */
-  maxTieKeys: z._default(z.int().check(z.gte(1), z.lte(2000)), 1000),
+  /**
+   * Tie keys all entities' states list together before summarising (bounds the state item: about
+   * 35 bytes each). A listed second is read again on every run (perPage at a time, against the
+   * account's rate budget), so the default keeps that to about 3 pages.
+   */
+  maxTieKeys: z._default(z.int().check(z.gte(1), z.lte(2000)), 300),
   /** How old (ms, our clock) a second must be before Click Maint is assumed to add no part to it. */
   tieSettleMs: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 60_000),
 });
