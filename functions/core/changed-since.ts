@@ -334,9 +334,11 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
   /** Set when a flush held records back (the read stops there). */
   let heldAtTies: KeysetResult['heldAtTies'];
 
-  /** Tie keys the state would list at the tail's instant if every tie were listed. */
-  const tailListed = () =>
-    tail === undefined ? 0 : (floor(emitted.ms) === tail.at ? emitted.listed : 0) + tail.ties.length;
+  /** The tail's instant has more ties than the state lists and is settled: it is read to its end. */
+  const readingWhole = () =>
+    tail !== undefined &&
+    tail.at < settledBeforeMs &&
+    (floor(emitted.ms) === tail.at ? emitted.listed : 0) + tail.ties.length > maxTieKeys;
 
   /**
    * Hands the tail's records over. Within the list bound: in the vendor's order. Beyond it, a whole
@@ -420,7 +422,7 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
     try {
       for (;;) {
         // An instant with more ties than the state lists is read to its end, past the page limit.
-        if (pages >= reader.maxPages && tailListed() <= maxTieKeys) {
+        if (pages >= reader.maxPages && !readingWhole()) {
           return yield* finish(false, { stoppedAtLimit: true });
         }
         const fromMs = read.readFrom;

@@ -337,6 +337,19 @@ describe('bounded ties', () => {
     expect(run.steps.every((s) => s.state.keys.length <= 3)).toBe(true);
   });
 
+  it('stops at maxPages inside such an instant that is not settled (it could not be summarised)', async () => {
+    const vendor = new Vendor().put(...ties(30, 1000));
+    const run = await poll(vendor, BEGINNING, {
+      pageSize: 4,
+      maxPages: 2,
+      maxTieKeys: 3,
+      settledBeforeMs: 1000,
+    });
+    expect(run.read.pages).toBe(2);
+    expect(run.read.stoppedAtLimit).toBe(true);
+    expect(keysOf(run)).toHaveLength(3);
+  });
+
   it('after a failure inside such an instant emits what the list has room for, the rest next run', async () => {
     const vendor = new Vendor().put(...ties(12, 1000));
     vendor.failOnCall = 3;
