@@ -26,7 +26,12 @@
  * (one the vendor may still add records to), emits only what the list has room for and stops
  * there; the rest follows on a later run. Assumption (named, configurable): no record is added to an
  * instant older than `settledBeforeMs` (the same one every instant before the watermark relies on).
- * So an instant handled whole this way is not read again: the next read starts after it.
+ * So an instant handled whole this way is not read again: the next read starts after it. Inside
+ * the instant paging is by offset, as before: a record of it read and then changed while the rest
+ * is paged shifts the others by one, which can hide one from this read (a risk the list never
+ * covered either once the watermark moved past the instant; keep pages large).
+ * A state from before this bound (a list longer than it) shrinks the first time its instant is
+ * read whole: every listed key is then covered by `through`.
  *
  * Unreadable records: one whose updatedAt is known is reported with the next step and the watermark
  * moves past it like past an emitted record (under its `unreadableKey`), so the records after it
@@ -81,6 +86,12 @@ export class Watermark {
   /** Tie keys listed (not counting those `through` covers). */
   get listed(): number {
     return this.keys.size;
+  }
+  /** The greatest listed tie key (string order). */
+  get listedMax(): string | undefined {
+    let max: string | undefined;
+    for (const k of this.keys) if (max === undefined || k > max) max = k;
+    return max;
   }
   /** The watermark's instant (its start). */
   get from(): number {
@@ -309,6 +320,8 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
     };
     for (const { key, ms, ordered } of items) fold(key, ms, ordered);
     for (const { place } of reported) if (place) fold(place.key, place.ms, place.ordered);
+    if (closing && emitted.from === closing.at) emitted.handledThrough(closing.key);
+    closing = undefined;
     cuts++;
     const first = emittedCount + 1;
     emittedCount += items.length;
@@ -331,6 +344,12 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
   /** The not yet handled records of the newest instant read: held until the instant is read whole. */
   type Tied = { entry: Entry<R, B>; key: string };
   let tail: { at: number; ties: Tied[] } | undefined;
+  /**
+   * Set when a whole instant was handed over in key order: once its last record is cut, every
+   * record of the instant is handled (listed, or in the tail), so `through` can cover the listed
+   * keys too and the instant needs no list at all.
+   */
+  let closing: { at: number; key: string } | undefined;
   /** Set when a flush held records back (the read stops there). */
   let heldAtTies: KeysetResult['heldAtTies'];
 
@@ -360,9 +379,14 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
         take = ties.slice(0, Math.max(0, maxTieKeys - listed));
       }
     }
+    const listedMax = listed > 0 ? emitted.listedMax : undefined;
     for (const { entry } of take) {
       if (entry.readable) yield* pushRecord(entry.record, ordered);
       else skipRecord(entry.bad, undefined, ordered);
+    }
+    const last = take.at(-1)?.key;
+    if (ordered && last !== undefined) {
+      closing = { at, key: listedMax !== undefined && listedMax > last ? listedMax : last };
     }
     const held = ties.length - take.length;
     if (held > 0) heldAtTies = { ms: at, held };
@@ -467,6 +491,7 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
       clearPending();
       unplaced.clear();
       tail = undefined;
+      closing = undefined;
     },
     readKeyset,
     *takeWhole(page) {

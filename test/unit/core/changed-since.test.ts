@@ -307,6 +307,10 @@ describe('bounded ties', () => {
     expect(keysOf(run)).toHaveLength(8);
     expect(keysOf(run)).not.toContain('t003#1');
     expect(run.state).toEqual({ ms: 1000, keys: [], through: 't009#1' });
+    // A listed key beyond the last one read is covered too: the instant is read whole, none is left.
+    const listedLast = await poll(vendor, { ms: 1000, keys: ['t009#1'] }, { pageSize: 3, maxTieKeys: 4 });
+    expect(keysOf(listedLast)).toHaveLength(9);
+    expect(listedLast.state).toEqual({ ms: 1000, keys: [], through: 't009#1' });
   });
 
   it('holds an instant that is not settled beyond the bound; the rest follows once it is', async () => {
