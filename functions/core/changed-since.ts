@@ -30,8 +30,8 @@
  * the instant paging is by offset, as before: a record of it read and then changed while the rest
  * is paged shifts the others by one, which can hide one from this read (a risk the list never
  * covered either once the watermark moved past the instant; keep pages large).
- * A state from before this bound (a list longer than it) shrinks the first time its instant is
- * read whole: every listed key is then covered by `through`.
+ * A state from before this bound (a list longer than it) shrinks when a newer change moves the
+ * watermark on, or when its instant gets more ties (read whole, `through` then covers the list).
  *
  * Unreadable records: one whose updatedAt is known is reported with the next step and the watermark
  * moves past it like past an emitted record (under its `unreadableKey`), so the records after it
