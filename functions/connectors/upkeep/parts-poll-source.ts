@@ -40,8 +40,9 @@
  * small however large the import. That assumes UpKeep adds no part to a millisecond older than
  * `tieSettleMs` (our clock); a younger one with more ties waits (at most that long). Each run still
  * re-reads the parts of the watermark's millisecond until a later change moves the watermark, except
- * one summarised by `idsThrough` (with no id listed), which is settled: the read starts after it. `startFrom: 'now'` uses our
- * clock against UpKeep's updatedAt: a fast local clock can miss changes made in the skew.
+ * one summarised by `idsThrough` (with no id listed), which is settled: the read starts after it.
+ * Limits: `startFrom: 'now'` uses our clock against UpKeep's updatedAt: a fast local clock can miss
+ * changes made in the skew.
  */
 
 import { createHash } from 'node:crypto';
