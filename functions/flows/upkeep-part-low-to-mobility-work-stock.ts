@@ -4,8 +4,11 @@
  * A poller reads the UpKeep parts changed since its watermark (UpKeep sends no part webhooks) and
  * hands each batch of changes to the shared stock sync: when a part falls to or below its minimum,
  * Mobility Work's stock for the mapped spare part is set to UpKeep's quantity and its minimum is
- * aligned, once per low episode (or on every change in `mirror` mode). All the parts of one poll
- * step go out in one bulk call, split at Mobility Work's 10,000-item limit.
+ * aligned, once per low episode (or on every change in `mirror` mode). The parts of one event (one
+ * poll step: up to `poll.partsPerEvent`, and at most what fits in an SQS message, about 1,500) go
+ * out in one bulk call; a poll of 10,000 changed parts is about 10 events and 10 calls. One call per
+ * event, not per poll: each event's write is claimed on its own (no action twice), and Mobility
+ * Work's 10,000-item limit per call is never the bound.
  *
  * Subject: one UpKeep part; its state machine (none / above / low, one transition per version of the
  * part, versions ordered by UpKeep's updatedAt then by the poll's read time) is the transition table

@@ -31,6 +31,11 @@
  * still sync and it is read again only once it changes. One whose updated_at cannot be read either
  * cannot be placed and is reported on each run that reads it.
  *
+ * Bounded ties (core/changed-since.ts): an entity's `seen` lists at most its share of `maxTieKeys`
+ * (the state of every entity is one item). A second with more changed parts than that is read whole,
+ * emitted in tie-key order and kept as `seenThrough`, once it is `tieSettleMs` old by our clock
+ * (assumed: Click Maint adds no part to an older second); until then the entity waits there.
+ *
  * Per-entity failures are isolated: the parts read before the failure are handed over, the other
  * entities are polled, then the first error is thrown. A rate-limit error stops the run (every entity
  * shares the account's budget).
@@ -80,6 +85,14 @@ export const clickMaintPartsPollOptionsSchema = z.object({
   maxPagesPerRun: z._default(z.int().check(z.gte(1), z.lte(100_000)), 200),
   /** An entity without state: read every part, or start at now and emit nothing. */
   startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
+  /**
+   * Tie keys all entities' states list together before summarising (bounds the state item: about
+   * 35 bytes each). A listed second is read again on every run (perPage at a time, against the
+   * account's rate budget), so the default keeps that to about 3 pages.
+   */
+  maxTieKeys: z._default(z.int().check(z.gte(1), z.lte(2000)), 300),
+  /** How old (ms, our clock) a second must be before Click Maint is assumed to add no part to it. */
+  tieSettleMs: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 60_000),
 });
 /** What a flow passes (defaults optional). */
 export type ClickMaintPartsPollOptions = z.input<typeof clickMaintPartsPollOptionsSchema>;
@@ -95,6 +108,8 @@ export const clickMaintEntityPollStateSchema = z.object({
   watermark: isoSchema,
   /** Tie keys of the parts already emitted within the watermark's second. */
   seen: z.array(z.string().check(z.minLength(1))),
+  /** Every part of the watermark's second whose tie key sorts at or before this one is emitted too. */
+  seenThrough: z.optional(z.string().check(z.minLength(1))),
   /** How this entity is read; remembered once detected (`auto`) or used (`ransack` / `off`). */
   mode: z.optional(z.enum(POLL_MODES)),
 });
@@ -221,6 +236,10 @@ interface EntityRun {
   commit: (state: ClickMaintEntityPollState) => ClickMaintPartsPollState;
   /** Backfill: parts updated after this (unix ms) are left out. */
   untilMs?: number;
+  /** This entity's share of maxTieKeys. */
+  maxTieKeys: number;
+  /** Seconds before this (unix ms) are settled (see "Bounded ties"). */
+  settledBeforeMs: number;
 }
 
 /** One entity's poll under way: how it is read, and what it has read and emitted. */
@@ -243,8 +262,15 @@ const within = (p: EntityRun, ms: number | undefined) =>
 const entityState = (p: EntityPoll, w: WatermarkState): ClickMaintEntityPollState => ({
   watermark: canonicalIso(w.ms),
   seen: w.keys,
+  ...(w.through !== undefined ? { seenThrough: w.through } : {}),
   ...(p.mode ? { mode: p.mode } : {}),
 });
+
+/** The note of a read that stopped at a second with more ties than the state lists. */
+const heldNote = (held: { ms: number; held: number } | undefined) =>
+  held
+    ? `; ${held.held} parts updated at ${canonicalIso(held.ms)} wait until that second is settled (more than this entity's share of maxTieKeys)`
+    : '';
 
 /** The step of a batch: one `click-maint.parts.changed` event, or none when it only reports skipped parts. */
 function partsStep(
@@ -286,9 +312,16 @@ function startEntityPoll(run: EntityRun): EntityPoll {
     ClickMaintPartSnapshot,
     ClickMaintPartsPollState
   >({
-    start: { ms: Date.parse(run.start.watermark), keys: run.start.seen },
+    start: {
+      ms: Date.parse(run.start.watermark),
+      keys: run.start.seen,
+      ...(run.start.seenThrough !== undefined ? { through: run.start.seenThrough } : {}),
+    },
+    maxTieKeys: run.maxTieKeys,
+    settledBeforeMs: run.settledBeforeMs,
     // updated_at has whole seconds: the watermark's second is read again on every run.
     floor: floorSecond,
+    instantMs: 1000,
     updatedAtMs: (part) => part.updatedAtMs,
     tieKey,
     unreadableKey,
@@ -359,6 +392,7 @@ async function* readRansack(p: EntityPoll): AsyncGenerator<PollStep<ClickMaintPa
   });
   p.pages = read.pages;
   p.failure = read.failure;
+  p.limitNote += heldNote(read.heldAtTies);
   if (read.stoppedAtLimit) {
     p.limitNote = `; stopped after ${read.pages} pages (maxPagesPerRun), continuing next run`;
     log.warn('click-maint parts poll: page limit reached; the rest is read on the next run', {
@@ -455,10 +489,12 @@ async function* readFallback(p: EntityPoll): AsyncGenerator<PollStep<ClickMaintP
   }
   const idOf = (e: Newest) => ('part' in e ? e.part.id : Number(e.bad.record));
   const ordered = [...newest.values()].sort((a, b) => a.ms - b.ms || idOf(a) - idOf(b));
-  for (const entry of ordered) {
-    if ('bad' in entry) p.changes.skip(entry.bad);
-    else yield* p.changes.push(entry.part);
-  }
+  // Read whole down to the watermark: the last second's ties may be summarised (bounded ties).
+  const held = yield* p.changes.takeWhole({
+    items: ordered.flatMap((e) => ('part' in e ? [e.part] : [])),
+    skipped: ordered.flatMap((e) => ('bad' in e ? [e.bad] : [])),
+  });
+  p.limitNote += heldNote(held);
 }
 
 /** Hands over what is pending (progress made before a failure too), then the failure. */
@@ -523,6 +559,9 @@ async function* backfillParts(
       // Nothing is saved: the live poll state is not this run's.
       commit: () => ({ entities: {} }),
       untilMs: to.getTime(),
+      // Nothing waits either: every second counts as settled.
+      maxTieKeys: o.maxTieKeys,
+      settledBeforeMs: Number.POSITIVE_INFINITY,
     });
     for await (const step of steps) {
       if (step.events.length === 0 && !step.skipped) continue;
@@ -590,6 +629,9 @@ export const clickMaintPartsPollSource: PollSource<
         client,
         log,
         commit,
+        // One item holds every entity's state: each gets its share of the bound.
+        maxTieKeys: Math.max(1, Math.floor(o.maxTieKeys / entityIds.length)),
+        settledBeforeMs: now.getTime() - o.tieSettleMs,
       });
       try {
         for await (const step of steps) {

@@ -34,10 +34,15 @@
  * A part without a quantity (optional in UpKeep's doc) is not skipped: it is emitted with
  * `quantity: null` (unknown), and the stock flows write nothing for it.
  *
- * Limits: `idsAtWatermark` holds every id of the last millisecond, so a bulk import of N parts in
- * one millisecond stores N ids (about 20 bytes each, against DynamoDB's 400 KB item), and each run
- * re-reads those N parts until a later change moves the watermark. `startFrom: 'now'` uses our
- * clock against UpKeep's updatedAt: a fast local clock can miss changes made in the skew.
+ * Bounded ties (core/changed-since.ts): `idsAtWatermark` lists at most `maxTieKeys` parts. A bulk
+ * import of more parts in one millisecond is read whole, emitted in tie-key order, and kept as
+ * `idsThrough` (every part of that millisecond up to this key is handled), so the state item stays
+ * small however large the import. That assumes UpKeep adds no part to a millisecond older than
+ * `tieSettleMs` (our clock); a younger one with more ties waits (at most that long). Each run still
+ * re-reads the parts of the watermark's millisecond until a later change moves the watermark, except
+ * one summarised by `idsThrough` (with no id listed), which is settled: the read starts after it.
+ * Limits: `startFrom: 'now'` uses our clock against UpKeep's updatedAt: a fast local clock can miss
+ * changes made in the skew.
  */
 
 import { createHash } from 'node:crypto';
@@ -82,8 +87,15 @@ export const upkeepPartsPollOptionsSchema = z.object({
   partsPerEvent: z._default(z.int().check(z.gte(1), z.lte(2000)), 500),
   /** First run only (no stored state): read every part, or start at now and emit nothing. */
   startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
-  /** A run stops after this many pages (with a warning) and continues on the next tick. */
+  /**
+   * A run stops after this many pages (with a warning) and continues on the next tick; a millisecond
+   * with more than `maxTieKeys` parts is read to its end regardless.
+   */
   maxPagesPerRun: z._default(z.int().check(z.gte(1), z.lte(100_000)), 200),
+  /** Parts of one millisecond the state lists before it summarises them (bounds the state item). */
+  maxTieKeys: z._default(z.int().check(z.gte(1), z.lte(2000)), 1000),
+  /** How old (ms, our clock) a millisecond must be before UpKeep is assumed to add no part to it. */
+  tieSettleMs: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 60_000),
 });
 /** What a flow passes (defaults optional). */
 export type UpKeepPartsPollOptions = z.input<typeof upkeepPartsPollOptionsSchema>;
@@ -95,6 +107,8 @@ export const upkeepPartsPollStateSchema = z.object({
   watermarkMs: z.int().check(z.nonnegative()),
   /** Ids already emitted whose updatedAt is exactly `watermarkMs`. */
   idsAtWatermark: z.array(z.string().check(z.minLength(1))),
+  /** Every part at `watermarkMs` whose tie key sorts at or before this one is emitted too. */
+  idsThrough: z.optional(z.string().check(z.minLength(1))),
 });
 export type UpKeepPartsPollState = z.infer<typeof upkeepPartsPollStateSchema>;
 
@@ -190,7 +204,20 @@ const skippedPart = (bad: SkippedPart): SkippedRecord => ({
 const pollState = (w: WatermarkState): UpKeepPartsPollState => ({
   watermarkMs: w.ms,
   idsAtWatermark: w.keys,
+  ...(w.through !== undefined ? { idsThrough: w.through } : {}),
 });
+
+const watermarkOf = (s: UpKeepPartsPollState): WatermarkState => ({
+  ms: s.watermarkMs,
+  keys: s.idsAtWatermark,
+  ...(s.idsThrough !== undefined ? { through: s.idsThrough } : {}),
+});
+
+/** Why a run stopped before a millisecond with more parts than the state lists. */
+const heldNote = (read: KeysetResult, o: ResolvedUpKeepPartsPollOptions) =>
+  read.heldAtTies
+    ? `; ${read.heldAtTies.held} parts updated at ${new Date(read.heldAtTies.ms).toISOString()} wait until that millisecond is ${o.tieSettleMs} ms old (more than maxTieKeys ${o.maxTieKeys})`
+    : '';
 
 /** The step of a batch: one `upkeep.parts.changed` event, or none when it only reports skipped parts. */
 function partsStep(
@@ -297,6 +324,8 @@ async function* backfillParts(
     snapshot: toPartSnapshot,
     skipped: (bad) => ({ ...skippedPart(bad), next: 'not backfilled' }),
     maxPerEvent: o.partsPerEvent,
+    // Nothing is saved, so nothing waits: every instant counts as settled.
+    maxTieKeys: o.maxTieKeys,
     maxEventBytes: MAX_PARTS_EVENT_DATA_BYTES,
     // The backfill's read time: a later read of one updatedAt is at least as new (stock-sync.ts).
     step: (batch) => partsStep(batch, from.toISOString(), input.now.getTime()),
@@ -367,13 +396,15 @@ export const upkeepPartsPollSource: PollSource<
     const start: UpKeepPartsPollState = state ?? { watermarkMs: 0, idsAtWatermark: [] };
     const since = describeSince(start.watermarkMs);
     const changes = changedSince<Part, SkippedPart, PartSnapshot, UpKeepPartsPollState>({
-      start: { ms: start.watermarkMs, keys: start.idsAtWatermark },
+      start: watermarkOf(start),
       updatedAtMs: (part) => part.updatedAtMs,
       tieKey,
       unreadableKey,
       snapshot: toPartSnapshot,
       skipped: skippedPart,
       maxPerEvent: o.partsPerEvent,
+      maxTieKeys: o.maxTieKeys,
+      settledBeforeMs: now.getTime() - o.tieSettleMs,
       maxEventBytes: MAX_PARTS_EVENT_DATA_BYTES,
       step: (batch) => partsStep(batch, since, now.getTime()),
     });
@@ -384,9 +415,10 @@ export const upkeepPartsPollSource: PollSource<
       open: (page) => ({ ...page, last: page.items.length + page.skipped.length < o.pageSize }),
     });
 
-    const note = read.stoppedAtLimit
-      ? `; stopped after ${read.pages} pages (maxPagesPerRun), continuing next run`
-      : '';
+    const note =
+      (read.stoppedAtLimit
+        ? `; stopped after ${read.pages} pages (maxPagesPerRun), continuing next run`
+        : '') + heldNote(read, o);
     if (read.stoppedAtLimit) logPageLimit(log, read, changes, start, o);
     // Progress made before a failure is still handed over (enqueued and saved), then the error.
     if (changes.hasPending) yield changes.cut(note);

@@ -1,7 +1,8 @@
 /**
  * Stock sync to Mobility Work, shared by every "<CMMS> part low -> Mobility Work stock" flow
  * (UpKeep and Click Maint): given part levels read from the source CMMS, decide per part whether
- * Mobility Work's stock must be set, then write all of them in bulk calls.
+ * Mobility Work's stock must be set, then write all of them in one bulk call per event (the
+ * client splits only above Mobility Work's 10,000-item limit, which an event never reaches).
  *
  * The subject is one source part; its sync state (`PartSyncState`, entity kind = flow id) is a small
  * state machine. A part level is a *version* of the part, ordered by the source's own change time

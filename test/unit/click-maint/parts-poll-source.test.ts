@@ -435,6 +435,45 @@ describe('click-maint.parts poll source: fallback (documented-only) and auto det
   });
 });
 
+describe('click-maint.parts poll source: bounded ties', () => {
+  const bulk = (n: number) => Array.from({ length: n }, (_, i) => part(`B${String(i).padStart(2, '0')}`));
+
+  it.each([
+    ['ransack', 'ransack'],
+    ['fallback', 'off'],
+  ] as const)(
+    '%s: a second with more parts than maxTieKeys is emitted once each, its state bounded',
+    async (_mode, filter) => {
+      h.sim.addParts(1, bulk(30));
+      const options = { perPage: 7, partsPerEvent: 8, maxTieKeys: 5 };
+      // Too young: only what the list has room for goes, the rest waits for the second to settle.
+      const young = await poll(undefined, options, { updatedAtFilter: filter });
+      expect(young.parts).toHaveLength(5);
+      expect(young.state?.entities['1']?.seen).toHaveLength(5);
+      expect(young.steps.at(-1)?.summary).toContain('25 parts updated at');
+      h.clock.advance(61_000);
+      const settled = await poll(young.state, options, { updatedAtFilter: filter });
+      const all = [...names(young.parts), ...names(settled.parts)];
+      expect(all).toHaveLength(30);
+      expect(new Set(all).size).toBe(30);
+      for (const step of [...young.steps, ...settled.steps]) {
+        expect(step.state.entities['1']?.seen.length).toBeLessThanOrEqual(5);
+      }
+      expect(settled.state?.entities['1']?.seenThrough).toBeDefined();
+      expect((await poll(settled.state, options, { updatedAtFilter: filter })).parts).toEqual([]);
+      if (filter === 'ransack') {
+        // Handled whole, that second is not read again: the read starts at the next one.
+        expect(ransackQueries().at(-1)).toEqual([iso(T0 + 1_000), '1']);
+      }
+      h.sim.addParts(1, [part('Later')]);
+      h.clock.advance(61_000);
+      expect(names((await poll(settled.state, options, { updatedAtFilter: filter })).parts)).toEqual([
+        'Later',
+      ]);
+    },
+  );
+});
+
 describe('click-maint.parts poll source: entities and options', () => {
   it('polls every entity GET /entities lists, each with its own watermark', async () => {
     addSpaced(['Main 1']);

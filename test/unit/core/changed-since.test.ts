@@ -60,6 +60,8 @@ interface Options {
   maxEventBytes?: number;
   maxPages?: number;
   floor?: (ms: number) => number;
+  maxTieKeys?: number;
+  settledBeforeMs?: number;
 }
 
 /** One poll run: every step it yields (the pending rest cut at the end, as a source does). */
@@ -67,6 +69,8 @@ async function poll(vendor: Vendor, start: State, o: Options = {}) {
   const changes = changedSince<Rec, Bad, Rec, State>({
     start,
     ...(o.floor ? { floor: o.floor } : {}),
+    ...(o.maxTieKeys !== undefined ? { maxTieKeys: o.maxTieKeys } : {}),
+    ...(o.settledBeforeMs !== undefined ? { settledBeforeMs: o.settledBeforeMs } : {}),
     updatedAtMs: (r) => r.ms,
     tieKey,
     unreadableKey: (record) => `${record}#unreadable`,
@@ -267,5 +271,97 @@ describe('events', () => {
     ]);
     // A record larger than the bound still goes, alone.
     expect((await poll(vendor, BEGINNING, { maxEventBytes: 10 })).events).toHaveLength(3);
+  });
+});
+
+describe('bounded ties', () => {
+  /** `n` records sharing one instant, ids in an order that is not their key order. */
+  const ties = (n: number, ms: number) =>
+    Array.from({ length: n }, (_, i) => rec(`t${String((i * 7) % n).padStart(3, '0')}`, ms));
+  const keysOf = (run: { events: unknown[][] }) => run.events.flat() as string[];
+
+  it('lists at most maxTieKeys keys however many records share an instant, each emitted once', async () => {
+    const vendor = new Vendor().put(rec('a', 500), ...ties(50, 1000));
+    const first = await poll(vendor, BEGINNING, { pageSize: 7, maxPerEvent: 6, maxTieKeys: 4 });
+    expect(keysOf(first)).toHaveLength(51);
+    expect(new Set(keysOf(first)).size).toBe(51);
+    for (const step of first.steps) expect(step.state.keys.length).toBeLessThanOrEqual(4);
+    // Beyond the bound the instant goes in key order, and the state says how far.
+    expect(keysOf(first).slice(1)).toEqual([...keysOf(first).slice(1)].sort());
+    expect(first.state).toEqual({ ms: 1000, keys: [], through: 't049#1' });
+    // Handled whole, the instant is not read again: the next read starts after it.
+    vendor.calls = [];
+    expect((await poll(vendor, first.state, { pageSize: 7, maxTieKeys: 4 })).steps).toEqual([]);
+    expect(reads(vendor)).toEqual(['1001+0 p1']);
+    // The named assumption: a settled instant gets no new records, so one added to it is not read.
+    vendor.put(rec('u', 1000), rec('z', 2000));
+    const second = await poll(vendor, first.state, { pageSize: 7, maxTieKeys: 4 });
+    expect(keysOf(second)).toEqual(['z#1']);
+    expect(second.state).toEqual({ ms: 2000, keys: ['z#1'] });
+  });
+
+  it('keeps the listed keys of an earlier run and summarises only what it reads whole', async () => {
+    const vendor = new Vendor().put(...ties(10, 1000));
+    const start = { ms: 1000, keys: ['t003#1', 't008#1'] };
+    const run = await poll(vendor, start, { pageSize: 3, maxTieKeys: 4 });
+    expect(keysOf(run)).toHaveLength(8);
+    expect(keysOf(run)).not.toContain('t003#1');
+    expect(run.state).toEqual({ ms: 1000, keys: [], through: 't009#1' });
+    // A listed key beyond the last one read is covered too: the instant is read whole, none is left.
+    const listedLast = await poll(vendor, { ms: 1000, keys: ['t009#1'] }, { pageSize: 3, maxTieKeys: 4 });
+    expect(keysOf(listedLast)).toHaveLength(9);
+    expect(listedLast.state).toEqual({ ms: 1000, keys: [], through: 't009#1' });
+  });
+
+  it('holds an instant that is not settled beyond the bound; the rest follows once it is', async () => {
+    const vendor = new Vendor().put(rec('a', 500), ...ties(20, 1000), rec('z', 2000));
+    const young = await poll(vendor, BEGINNING, { pageSize: 5, maxTieKeys: 4, settledBeforeMs: 1000 });
+    // `a` and the four the list has room for; nothing newer than the held instant (no `z`).
+    expect(keysOf(young)).toHaveLength(5);
+    expect(young.read.heldAtTies).toEqual({ ms: 1000, held: 16 });
+    expect(young.state.keys).toHaveLength(4);
+    const still = await poll(vendor, young.state, { pageSize: 5, maxTieKeys: 4, settledBeforeMs: 1000 });
+    expect(still.events).toEqual([]);
+    const settled = await poll(vendor, young.state, { pageSize: 5, maxTieKeys: 4, settledBeforeMs: 1001 });
+    const all = [...keysOf(young), ...keysOf(settled)];
+    expect(all).toHaveLength(22);
+    expect(new Set(all).size).toBe(22);
+    expect(settled.state).toEqual({ ms: 2000, keys: ['z#1'] });
+  });
+
+  it('reads an instant beyond the bound to its end past maxPages', async () => {
+    const vendor = new Vendor().put(...ties(30, 1000), rec('z', 2000));
+    // Page 2 reads the instant again from its start (keyset restart): the list has room for 3.
+    const run = await poll(vendor, BEGINNING, { pageSize: 4, maxPages: 2, maxTieKeys: 3 });
+    // The instant's end is known at `z` (on the same page), which goes too.
+    expect(keysOf(run)).toHaveLength(31);
+    expect(new Set(keysOf(run)).size).toBe(31);
+    expect(run.read.pages).toBeGreaterThan(2);
+    expect(run.state).toEqual({ ms: 2000, keys: ['z#1'] });
+    expect(run.steps.every((s) => s.state.keys.length <= 3)).toBe(true);
+  });
+
+  it('stops at maxPages inside such an instant that is not settled (it could not be summarised)', async () => {
+    const vendor = new Vendor().put(...ties(30, 1000));
+    const run = await poll(vendor, BEGINNING, {
+      pageSize: 4,
+      maxPages: 2,
+      maxTieKeys: 3,
+      settledBeforeMs: 1000,
+    });
+    expect(run.read.pages).toBe(2);
+    expect(run.read.stoppedAtLimit).toBe(true);
+    expect(keysOf(run)).toHaveLength(3);
+  });
+
+  it('after a failure inside such an instant emits what the list has room for, the rest next run', async () => {
+    const vendor = new Vendor().put(...ties(12, 1000));
+    vendor.failOnCall = 3;
+    const failed = await poll(vendor, BEGINNING, { pageSize: 4, maxTieKeys: 3 });
+    expect(failed.read.failure).toBeDefined();
+    expect(keysOf(failed)).toHaveLength(3);
+    const rest = await poll(vendor, failed.state, { pageSize: 4, maxTieKeys: 3 });
+    expect(new Set([...keysOf(failed), ...keysOf(rest)]).size).toBe(12);
+    expect(keysOf(failed).length + keysOf(rest).length).toBe(12);
   });
 });

@@ -172,6 +172,25 @@ const failingOnceWriter = () => {
   return { calls: rec.calls, writer };
 };
 
+describe('bulk calls (README: one bulk call per event)', () => {
+  it('UpKeep: the 1,000 parts of one event in mirror mode go out in one stock call, each part once', async () => {
+    const { calls, writer } = recordingWriter();
+    const parts = Array.from({ length: 1000 }, (_, i) => ({
+      id: `BULK-${i}`,
+      name: `Part ${i}`,
+      quantity: 3,
+      minimumQuantity: 4,
+      updatedAtMs: 5000,
+    }));
+    const config = upkeepFlow.config.parse({ mode: 'mirror', alignMinimum: false });
+    await upkeepFlow.handle(
+      flowEvent({ id: 'uk-bulk', type: 'upkeep.parts.changed', data: { parts } }),
+      ctxFor('upkeep-bulk-calls', config, { mobilityWork: writer }),
+    );
+    expect(calls.map((c) => [c.kind, c.items.length])).toEqual([['stock', 1000]]);
+  });
+});
+
 describe('order per part across retries (issue 13)', () => {
   const upkeepLevel = (id: string, part: string, quantity: number, updatedAtMs: number) =>
     flowEvent({

@@ -56,6 +56,26 @@ export const renderPart = (p: SimPart, view: 'list' | 'show'): Row => ({
 });
 
 /** Create parts in an entity, all stamped with the clock's current second; throws on bad input. */
+/**
+ * Ids (and the largest) of a parts list, kept up to date as it grows by appends (a delete or a reset
+ * makes a new list): a seeded catalogue of 100,000 parts stays linear.
+ */
+const partIds = new WeakMap<SimPart[], { count: number; ids: Set<number>; max: number }>();
+function idsOf(parts: SimPart[]) {
+  let known = partIds.get(parts);
+  if (!known || known.count > parts.length) {
+    known = { count: 0, ids: new Set(), max: 100 };
+    partIds.set(parts, known);
+  }
+  for (let i = known.count; i < parts.length; i++) {
+    const id = (parts[i] as SimPart).id;
+    known.ids.add(id);
+    known.max = Math.max(known.max, id);
+  }
+  known.count = parts.length;
+  return known;
+}
+
 export function addParts(world: ClickMaintWorld, entityId: number, list: readonly SimPartInput[]): SimPart[] {
   entityOf(world, entityId);
   const stamp = nowStamp(world);
@@ -64,8 +84,9 @@ export function addParts(world: ClickMaintWorld, entityId: number, list: readonl
     if (!isObject(input) || typeof input.name !== 'string' || input.name.trim() === '') {
       throw new SimulatorInputError(400, 'each part needs a name');
     }
-    const id = input.id ?? Math.max(100, ...world.parts.map((p) => p.id)) + 1;
-    if (!Number.isInteger(id) || id < 1 || world.parts.some((p) => p.id === id)) {
+    const known = idsOf(world.parts);
+    const id = input.id ?? known.max + 1;
+    if (!Number.isInteger(id) || id < 1 || known.ids.has(id)) {
       throw new SimulatorInputError(400, `part id ${String(id)} is invalid or taken`);
     }
     const nonStock = input.is_non_stock === true;

@@ -62,6 +62,8 @@ export function list<T>(
   const dateKeys = new Map<string, { field: string; op: DateOp }>();
   for (const field of spec.dateFields)
     for (const op of DATE_SUFFIXES) dateKeys.set(`${field}${op}`, { field, op });
+  // One parse per distinct timestamp per request: a large catalogue shares few of them.
+  spec = withDateMemo(spec);
   let out = [...records];
   for (const key of new Set(req.query.keys())) {
     if (!spec.filters.has(key) && !PAGING_KEYS.has(key) && !dateKeys.has(key) && !spec.extraKey?.(key)) {
@@ -91,6 +93,23 @@ export function list<T>(
   const page = out.slice(offset, limitRaw === null ? undefined : offset + Number(limitRaw));
   if (page.length === 0 && offset > 0 && world.options.pastEndStatus === 404) return 'past-end';
   return page;
+}
+
+/** `spec` with its `date` remembered per field and raw value (for one request). */
+function withDateMemo<T>(spec: ListSpec<T>): ListSpec<T> {
+  const seen = new Map<string, number | undefined>();
+  return {
+    ...spec,
+    date: (record, field) => {
+      const raw = (record as Record<string, unknown>)[field];
+      if (typeof raw !== 'string') return spec.date(record, field);
+      const key = `${field}\u0000${raw}`;
+      if (seen.has(key)) return seen.get(key);
+      const t = spec.date(record, field);
+      seen.set(key, t);
+      return t;
+    },
+  };
 }
 
 /** The records in the query's `orderBy` (default `createdAt DESC`). */
