@@ -22,11 +22,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
 import { loadDeployment } from '../functions/config/deployment.ts';
 import { flows } from '../functions/flows/index.ts';
 import { BUNDLE } from '../lib/constructs/millwright-function.ts';
 import { type LambdaEntry, PROJECT_ROOT, writeEntries } from '../lib/entries.ts';
+import { bundleAlias as alias, bundleEntry } from './esbuild.ts';
 
 const SAMPLES = Number(process.env.MILLWRIGHT_BENCH_SAMPLES ?? 7);
 const OUT_DIR = join(PROJECT_ROOT, '.build', 'bench');
@@ -55,30 +56,9 @@ const LAMBDA_ENV = {
   NODE_OPTIONS: '--enable-source-maps',
 };
 
-/** Older trees have no `alias` in BUNDLE: read it when present, so this bench runs on them too. */
-const alias = (BUNDLE as { alias?: Record<string, string> }).alias;
-
 async function bundle(entry: LambdaEntry): Promise<{ file: string; metafile: Metafile }> {
   const outfile = join(OUT_DIR, entry.id, 'index.mjs');
-  const result = await build({
-    entryPoints: [entry.entryPath],
-    outfile,
-    absWorkingDir: PROJECT_ROOT,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: BUNDLE.target,
-    minify: true,
-    sourcemap: 'external',
-    sourcesContent: false,
-    external: [...BUNDLE.external],
-    ...(alias ? { alias } : {}),
-    mainFields: [...BUNDLE.mainFields],
-    banner: { js: BUNDLE.banner },
-    metafile: true,
-    logLevel: 'silent',
-  });
-  return { file: outfile, metafile: result.metafile };
+  return { file: outfile, metafile: await bundleEntry(entry.entryPath, outfile) };
 }
 
 interface Timing {
