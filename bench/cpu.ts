@@ -145,9 +145,12 @@ function runChild(
   env: Record<string, string>,
 ): Promise<{ importMs: number; warmupFailures: number; phases: Phase[] }> {
   return new Promise((resolve, reject) => {
+    // MILLWRIGHT_CPU_PROFILE=<dir>: also write the worker process's V8 CPU profile there.
+    const profile = process.env.MILLWRIGHT_CPU_PROFILE;
+    const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
     const child = spawn(
       process.execPath,
-      [join(PROJECT_ROOT, 'bench', 'cpu-child.mjs'), bundle, batchesFile],
+      [...flags, join(PROJECT_ROOT, 'bench', 'cpu-child.mjs'), bundle, batchesFile],
       {
         cwd: PROJECT_ROOT,
         env,

@@ -17,7 +17,8 @@ export async function bundleEntry(entryPath: string, outfile: string): Promise<M
     platform: 'node',
     format: 'esm',
     target: BUNDLE.target,
-    minify: true,
+    // MILLWRIGHT_BENCH_NOMINIFY=1: readable bundles, for profiling (names in CPU profiles).
+    minify: process.env.MILLWRIGHT_BENCH_NOMINIFY !== '1',
     sourcemap: 'external',
     sourcesContent: false,
     external: [...BUNDLE.external],
