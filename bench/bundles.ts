@@ -53,7 +53,6 @@ const LAMBDA_ENV = {
   AWS_ACCESS_KEY_ID: 'AKIDBENCH',
   AWS_SECRET_ACCESS_KEY: 'bench-secret',
   AWS_SESSION_TOKEN: 'bench-token',
-  NODE_OPTIONS: '--enable-source-maps',
 };
 
 async function bundle(entry: LambdaEntry): Promise<{ file: string; metafile: Metafile }> {

@@ -137,13 +137,15 @@ interface Phase {
   systemMsPerEvent: number;
   wallMsPerEvent: number;
   failures: number;
+  /** Outgoing requests per event by origin (URL scheme, host and port). */
+  requestsPerEvent: Record<string, number>;
 }
 
 function runChild(
   bundle: string,
   batchesFile: string,
   env: Record<string, string>,
-): Promise<{ importMs: number; warmupFailures: number; phases: Phase[] }> {
+): Promise<{ importMs: number; warmupFailures: number; phases: Phase[]; stdoutBytes: number }> {
   return new Promise((resolve, reject) => {
     // MILLWRIGHT_CPU_PROFILE=<dir>: also write the worker process's V8 CPU profile there.
     const profile = process.env.MILLWRIGHT_CPU_PROFILE;
@@ -159,7 +161,9 @@ function runChild(
     );
     let tail = '';
     let stderr = '';
+    let stdoutBytes = 0;
     child.stdout.on('data', (chunk: Buffer) => {
+      stdoutBytes += chunk.length;
       tail = (tail + chunk.toString('utf8')).slice(-20_000);
     });
     child.stderr.on('data', (chunk: Buffer) => {
@@ -172,7 +176,7 @@ function runChild(
         reject(new Error(`worker process failed (exit ${code}): ${stderr.trim() || tail.slice(-2000)}`));
         return;
       }
-      resolve(JSON.parse(line.slice('CPU_RESULT '.length)));
+      resolve({ ...JSON.parse(line.slice('CPU_RESULT '.length)), stdoutBytes });
     });
   });
 }
@@ -225,14 +229,14 @@ async function main(): Promise<void> {
       AWS_ENDPOINT_URL_SQS: sandbox.endpoints.sqs ?? '',
       AWS_ENDPOINT_URL_SECRETS_MANAGER: sandbox.endpoints.secretsmanager ?? '',
       AWS_LAMBDA_FUNCTION_NAME: 'millwright-bench-worker',
-      NODE_OPTIONS: '--enable-source-maps',
     };
     const result = await runChild(bundle, batchesFile, env);
     const [one, ten] = result.phases;
     console.log(
       `Millwright worker CPU per event: ${FLOW_ID}, SparePartWasRestocked, ${EVENTS} events per batch size ` +
         `after ${WARMUP} warm-up; the worker bundled as deployed, alone in a node ${process.version} process ` +
-        `(engines and simulators in another). Import took ${result.importMs.toFixed(0)} ms.\n`,
+        `(engines and simulators in another). Import took ${result.importMs.toFixed(0)} ms; the worker wrote ` +
+        `${(result.stdoutBytes / (WARMUP + 2 * EVENTS)).toFixed(0)} bytes of logs and metrics per event.\n`,
     );
     console.log('batch        CPU ms/event  user  system  wall ms/event  failed records');
     for (const p of result.phases) {
@@ -241,6 +245,23 @@ async function main(): Promise<void> {
           `${p.systemMsPerEvent.toFixed(2).padStart(6)}  ${p.wallMsPerEvent.toFixed(2).padStart(13)}  ${String(p.failures).padStart(14)}`,
       );
     }
+    // Name each origin by the sandbox service it belongs to.
+    const names = new Map(
+      Object.entries(sandbox.endpoints).flatMap(([name, url]) => {
+        try {
+          return [[new URL(url).origin, name] as const];
+        } catch {
+          return [];
+        }
+      }),
+    );
+    for (const p of result.phases) {
+      const byService = Object.entries(p.requestsPerEvent)
+        .map(([origin, n]) => `${names.get(origin) ?? origin} ${n.toFixed(2)}`)
+        .join(', ');
+      console.log(`requests per event (${p.label}): ${byService}`);
+    }
+    const dynamoOrigin = [...names].find(([, name]) => name === 'dynamodb')?.[0] ?? '';
     if (result.warmupFailures > 0 || result.phases.some((p) => p.failures > 0)) {
       console.log('Some records failed (they count as work done, but check the worker).');
     }
@@ -252,6 +273,8 @@ async function main(): Promise<void> {
           workerCpuMsPerEvent10: r2(ten?.cpuMsPerEvent),
           workerWallMsPerEvent1: r2(one?.wallMsPerEvent),
           workerWallMsPerEvent10: r2(ten?.wallMsPerEvent),
+          workerDynamoCallsPerEvent: r2(one?.requestsPerEvent[dynamoOrigin] ?? 0),
+          workerLogBytesPerEvent: Math.round(result.stdoutBytes / (WARMUP + 2 * EVENTS)),
           workerFailedRecords: result.warmupFailures + result.phases.reduce((n, p) => n + p.failures, 0),
           events: EVENTS,
         })}`,
