@@ -20,6 +20,8 @@ diagnosticsChannel.subscribe('http.client.request.start', ({ request }) =>
   count(`${request.protocol}//${request.getHeader('host')}`),
 );
 diagnosticsChannel.subscribe('undici:request:create', ({ request }) => count(request.origin));
+// New TCP connections: with keep-alive, about none per event once warm.
+diagnosticsChannel.subscribe('net.client.socket', () => count('new connections'));
 
 const importStart = performance.now();
 const { handler } = await import(pathToFileURL(bundlePath).href);
