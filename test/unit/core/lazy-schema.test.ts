@@ -21,6 +21,7 @@ describe('lazySchema', () => {
       await import('../../../functions/connectors/click-maint/config.ts');
       await import('../../../functions/connectors/mobility-work/events.ts');
       await import('../../../functions/connectors/mobility-work/config.ts');
+      await import('../../../functions/connectors/mobility-work/client.ts');
       await import('../../../functions/connectors/machinemetrics/schemas.ts');
       await import('../../../functions/connectors/machinemetrics/events.ts');
       await import('../../../functions/connectors/deepomatic/schemas.ts');
