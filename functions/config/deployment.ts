@@ -8,7 +8,7 @@ import { type Connector, connectors } from '../connectors/index.ts';
 import { DEFAULT_BREAKER_POLICY } from '../core/breaker.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { AnyFlow } from '../core/flow.ts';
-import { checkStrict, closestKey } from '../core/schema.ts';
+import { checkStrict, closestKey, lazySchema } from '../core/schema.ts';
 import {
   DEFAULT_RETRY,
   MAX_DELAY_SECONDS,
@@ -18,34 +18,40 @@ import {
 import { readJsonFile } from './json-file.ts';
 
 /** `vendors`: one optional block per registered connector, validated by the connector's own schema. */
-const vendorsSchema = z.strictObject(
-  Object.fromEntries(connectors.map((c) => [c.id, z.optional(c.config)])) as {
-    [C in Connector as C['id']]: z.ZodMiniOptional<C['config']>;
-  },
+const vendorsSchema = lazySchema(() =>
+  z.strictObject(
+    Object.fromEntries(connectors.map((c) => [c.id, z.optional(c.config)])) as {
+      [C in Connector as C['id']]: z.ZodMiniOptional<C['config']>;
+    },
+  ),
 );
 
 const seconds = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 
-const retrySchema = z.strictObject({
-  baseDelaySeconds: z._default(seconds(1, 3600), DEFAULT_RETRY.baseDelaySeconds),
-  maxDelaySeconds: z._default(seconds(1, MAX_DELAY_SECONDS), DEFAULT_RETRY.maxDelaySeconds),
-  horizonSeconds: z._default(seconds(60, MAX_HORIZON_SECONDS), DEFAULT_RETRY.horizonSeconds),
-  waitBudgetSeconds: z._default(seconds(1, MAX_HORIZON_SECONDS), DEFAULT_RETRY.waitBudgetSeconds),
-});
+const retrySchema = lazySchema(() =>
+  z.strictObject({
+    baseDelaySeconds: z._default(seconds(1, 3600), DEFAULT_RETRY.baseDelaySeconds),
+    maxDelaySeconds: z._default(seconds(1, MAX_DELAY_SECONDS), DEFAULT_RETRY.maxDelaySeconds),
+    horizonSeconds: z._default(seconds(60, MAX_HORIZON_SECONDS), DEFAULT_RETRY.horizonSeconds),
+    waitBudgetSeconds: z._default(seconds(1, MAX_HORIZON_SECONDS), DEFAULT_RETRY.waitBudgetSeconds),
+  }),
+);
 
 /**
  * The circuit breaker of every vendor account (functions/core/breaker.ts). The open period is at
  * most 12 h: SQS cannot hold a message longer than that (ChangeMessageVisibility's cap).
  */
-const circuitBreakerSchema = z.strictObject({
-  failureThreshold: z._default(
-    z.number().check(z.int(), z.minimum(1), z.maximum(1000)),
-    DEFAULT_BREAKER_POLICY.failureThreshold,
-  ),
-  windowSeconds: z._default(seconds(1, 3600), DEFAULT_BREAKER_POLICY.windowSeconds),
-  openSeconds: z._default(seconds(1, 43_200), DEFAULT_BREAKER_POLICY.openSeconds),
-  maxOpenSeconds: z._default(seconds(1, 43_200), DEFAULT_BREAKER_POLICY.maxOpenSeconds),
-});
+const circuitBreakerSchema = lazySchema(() =>
+  z.strictObject({
+    failureThreshold: z._default(
+      z.number().check(z.int(), z.minimum(1), z.maximum(1000)),
+      DEFAULT_BREAKER_POLICY.failureThreshold,
+    ),
+    windowSeconds: z._default(seconds(1, 3600), DEFAULT_BREAKER_POLICY.windowSeconds),
+    openSeconds: z._default(seconds(1, 43_200), DEFAULT_BREAKER_POLICY.openSeconds),
+    maxOpenSeconds: z._default(seconds(1, 43_200), DEFAULT_BREAKER_POLICY.maxOpenSeconds),
+  }),
+);
 
 /** An SNS topic alarms can publish to (standard only: CloudWatch alarms cannot publish to FIFO topics). */
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
@@ -57,78 +63,85 @@ export const DEFAULT_ALARMS = {
 } as const;
 
 /** Where alarms go (lib/constructs/alarms.ts) and two thresholds. */
-const alarmsSchema = z.strictObject({
-  /** An existing SNS topic to notify; without it the stack creates one. */
-  topicArn: z.optional(
-    z
-      .string()
-      .check(
-        z.regex(SNS_TOPIC_ARN, 'expected a standard SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)'),
-      ),
-  ),
-  /** E-mail addresses subscribed to the topic (each confirms the subscription once). */
-  emails: z.optional(z.array(z.email())),
-  /** A poller alarms when it has not completed a run in this many of its intervals. */
-  pollerMissedIntervals: z._default(
-    z.number().check(z.int(), z.minimum(1), z.maximum(100)),
-    DEFAULT_ALARMS.pollerMissedIntervals,
-  ),
-  /** A flow queue alarms when its oldest message is older than this. */
-  oldestMessageMinutes: z._default(
-    z.number().check(z.int(), z.minimum(1), z.maximum(20_160)),
-    DEFAULT_ALARMS.oldestMessageMinutes,
-  ),
-  /** A vendor account's circuit breaker alarms when it has stayed open longer than this. */
-  circuitOpenMinutes: z._default(
-    z.number().check(z.int(), z.minimum(1), z.maximum(1440)),
-    DEFAULT_ALARMS.circuitOpenMinutes,
-  ),
-});
+const alarmsSchema = lazySchema(() =>
+  z.strictObject({
+    /** An existing SNS topic to notify; without it the stack creates one. */
+    topicArn: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(SNS_TOPIC_ARN, 'expected a standard SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)'),
+        ),
+    ),
+    /** E-mail addresses subscribed to the topic (each confirms the subscription once). */
+    emails: z.optional(z.array(z.email())),
+    /** A poller alarms when it has not completed a run in this many of its intervals. */
+    pollerMissedIntervals: z._default(
+      z.number().check(z.int(), z.minimum(1), z.maximum(100)),
+      DEFAULT_ALARMS.pollerMissedIntervals,
+    ),
+    /** A flow queue alarms when its oldest message is older than this. */
+    oldestMessageMinutes: z._default(
+      z.number().check(z.int(), z.minimum(1), z.maximum(20_160)),
+      DEFAULT_ALARMS.oldestMessageMinutes,
+    ),
+    /** A vendor account's circuit breaker alarms when it has stayed open longer than this. */
+    circuitOpenMinutes: z._default(
+      z.number().check(z.int(), z.minimum(1), z.maximum(1440)),
+      DEFAULT_ALARMS.circuitOpenMinutes,
+    ),
+  }),
+);
 
-export const deploymentSchema = z.strictObject({
-  $schema: z.optional(z.string()),
-  /** Prefix for stack and resource names. */
-  name: z._default(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,30}$/)), 'Millwright'),
-  vendors: z._default(vendorsSchema, {}),
-  alarms: z._default(alarmsSchema, { ...DEFAULT_ALARMS }),
-  /** Flow id -> its config (validated by the flow's own schema) plus `enabled`. */
-  flows: z._default(z.record(z.string(), z.record(z.string(), z.unknown())), {}),
-  runtime: z._default(
-    z.strictObject({
-      logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
-      logRetentionDays: z._default(z.number().check(z.int(), z.minimum(1)), 30),
-      /** Days the run log keeps each entry (`millwright runs`, `show`); DynamoDB TTL removes it after. */
-      runLogRetentionDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(3650)), 30),
-      /** Failed attempts with an unexpected error (a bug, an SDK error) before the DLQ. */
-      maxReceiveCount: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(10)), 3),
-      workerTimeoutSeconds: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(900)), 30),
-      /** Largest webhook body the ingress accepts, in bytes. */
-      maxWebhookBytes: z._default(z.number().check(z.int(), z.minimum(1024), z.maximum(1_000_000)), 262_144),
-      /** HTTP API throttling for webhook routes. */
-      webhookRateLimit: z._default(z.number().check(z.minimum(1)), 50),
-      webhookBurstLimit: z._default(z.number().check(z.int(), z.minimum(1)), 100),
-      /**
-       * Worker retries (functions/runtime/retry.ts): backoff delays, the retry horizon (then the DLQ;
-       * per flow: `flows.<id>.retryHorizonSeconds`) and the wait budget (then needs-attention).
-       */
-      retry: z._default(retrySchema, DEFAULT_RETRY),
-      /** When a vendor account's circuit breaker opens, how long it stays open (core/breaker.ts). */
-      circuitBreaker: z._default(circuitBreakerSchema, { ...DEFAULT_BREAKER_POLICY }),
-    }),
-    {
-      logLevel: 'INFO',
-      logRetentionDays: 30,
-      runLogRetentionDays: 30,
-      maxReceiveCount: 3,
-      workerTimeoutSeconds: 30,
-      maxWebhookBytes: 262_144,
-      webhookRateLimit: 50,
-      webhookBurstLimit: 100,
-      retry: DEFAULT_RETRY,
-      circuitBreaker: { ...DEFAULT_BREAKER_POLICY },
-    },
-  ),
-});
+export const deploymentSchema = lazySchema(() =>
+  z.strictObject({
+    $schema: z.optional(z.string()),
+    /** Prefix for stack and resource names. */
+    name: z._default(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9-]{0,30}$/)), 'Millwright'),
+    vendors: z._default(vendorsSchema, {}),
+    alarms: z._default(alarmsSchema, { ...DEFAULT_ALARMS }),
+    /** Flow id -> its config (validated by the flow's own schema) plus `enabled`. */
+    flows: z._default(z.record(z.string(), z.record(z.string(), z.unknown())), {}),
+    runtime: z._default(
+      z.strictObject({
+        logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
+        logRetentionDays: z._default(z.number().check(z.int(), z.minimum(1)), 30),
+        /** Days the run log keeps each entry (`millwright runs`, `show`); DynamoDB TTL removes it after. */
+        runLogRetentionDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(3650)), 30),
+        /** Failed attempts with an unexpected error (a bug, an SDK error) before the DLQ. */
+        maxReceiveCount: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(10)), 3),
+        workerTimeoutSeconds: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(900)), 30),
+        /** Largest webhook body the ingress accepts, in bytes. */
+        maxWebhookBytes: z._default(
+          z.number().check(z.int(), z.minimum(1024), z.maximum(1_000_000)),
+          262_144,
+        ),
+        /** HTTP API throttling for webhook routes. */
+        webhookRateLimit: z._default(z.number().check(z.minimum(1)), 50),
+        webhookBurstLimit: z._default(z.number().check(z.int(), z.minimum(1)), 100),
+        /**
+         * Worker retries (functions/runtime/retry.ts): backoff delays, the retry horizon (then the DLQ;
+         * per flow: `flows.<id>.retryHorizonSeconds`) and the wait budget (then needs-attention).
+         */
+        retry: z._default(retrySchema, DEFAULT_RETRY),
+        /** When a vendor account's circuit breaker opens, how long it stays open (core/breaker.ts). */
+        circuitBreaker: z._default(circuitBreakerSchema, { ...DEFAULT_BREAKER_POLICY }),
+      }),
+      {
+        logLevel: 'INFO',
+        logRetentionDays: 30,
+        runLogRetentionDays: 30,
+        maxReceiveCount: 3,
+        workerTimeoutSeconds: 30,
+        maxWebhookBytes: 262_144,
+        webhookRateLimit: 50,
+        webhookBurstLimit: 100,
+        retry: DEFAULT_RETRY,
+        circuitBreaker: { ...DEFAULT_BREAKER_POLICY },
+      },
+    ),
+  }),
+);
 export type DeploymentInput = z.infer<typeof deploymentSchema>;
 
 export interface EnabledFlow {

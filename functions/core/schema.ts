@@ -195,3 +195,49 @@ export function checkStrict<S extends z.ZodMiniType>(
   }
   return problems.length === 0 && result.success ? { data: result.data, problems } : { problems };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lazy schemas. Building a zod schema costs far more than parsing with it, and a module holds
+// many its function never uses (an UpKeep worker parses a few of its 40 response shapes), so a
+// module-scope schema is declared with `lazySchema` and built on its first use, once.
+
+let declaredCount = 0;
+let builtCount = 0;
+
+/** How many lazy schemas were declared and how many built so far (tests and the init bench). */
+export const lazySchemaCounts = (): { declared: number; built: number } => ({
+  declared: declaredCount,
+  built: builtCount,
+});
+
+/**
+ * A schema built by `build` on first use and kept. It is the schema itself to every caller (a
+ * Proxy forwarding to it), so it nests, parses and is inspected like the schema `build` returns.
+ */
+export function lazySchema<S extends object>(build: () => S): S {
+  declaredCount += 1;
+  let schema: S | undefined;
+  const real = (): S => {
+    if (schema === undefined) {
+      schema = build();
+      builtCount += 1;
+    }
+    return schema;
+  };
+  return new Proxy({} as S, {
+    get: (_, key) => {
+      const target = real();
+      return Reflect.get(target, key, target);
+    },
+    set: (_, key, value) => Reflect.set(real(), key, value),
+    has: (_, key) => Reflect.has(real(), key),
+    ownKeys: () => Reflect.ownKeys(real()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(real(), key);
+      // The Proxy's own target is an empty object: a property it lacks may not be reported as fixed.
+      return descriptor ? { ...descriptor, configurable: true } : undefined;
+    },
+    defineProperty: (_, key, descriptor) => Reflect.defineProperty(real(), key, descriptor),
+    getPrototypeOf: () => Reflect.getPrototypeOf(real()),
+  });
+}

@@ -15,12 +15,18 @@ import { PROJECT_ROOT } from '../entries.ts';
 
 /**
  * esbuild settings shared with bench/bundles.ts, so the bench measures what gets deployed.
- * The Node 22 runtime ships SDK v3, so `@aws-sdk/*` stays out of every bundle; CommonJS
- * dependencies inside an ESM bundle get `require` from the banner.
+ * The SDK v3 clients are bundled (tree-shaken, minified) instead of loaded from the runtime's copy:
+ * init is mostly module loading, and the runtime's full packages cost 2-3x what the used parts do.
+ * It also pins the SDK to the versions in package-lock.json, the ones the tests ran. The SDK's
+ * default credential chain is replaced by the environment provider Lambda needs (credentials.ts).
+ * ESM `module` entry points first, so esbuild can tree-shake them; CommonJS dependencies inside
+ * an ESM bundle get `require` from the banner.
  */
 export const BUNDLE = {
   target: 'node22',
-  external: ['@aws-sdk/*'],
+  external: [] as string[],
+  /** Package -> module path relative to the project root (esbuild `alias`). */
+  alias: { '@aws-sdk/credential-provider-node': './functions/runtime/lambda/credentials.ts' },
   mainFields: ['module', 'main'],
   banner:
     "import { createRequire as __millwrightCreateRequire } from 'node:module'; const require = __millwrightCreateRequire(import.meta.url);",
@@ -66,7 +72,9 @@ export class MillwrightFunction extends NodejsFunction {
       role,
       logGroup,
       tracing: lambda.Tracing.DISABLED,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // No `--enable-source-maps`: the maps stay beside the bundle (external, not linked), so the flag
+      // mapped nothing; linking them would cost ~40 ms of init (bench/bundles.ts) to read ~1 MB of map.
+      environment: { ...props.environment },
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
@@ -79,6 +87,9 @@ export class MillwrightFunction extends NodejsFunction {
         externalModules: [...BUNDLE.external],
         mainFields: [...BUNDLE.mainFields],
         banner: BUNDLE.banner,
+        esbuildArgs: {
+          '--alias': Object.entries(BUNDLE.alias).map(([pkg, path]) => `${pkg}=${path}`),
+        },
       },
     });
     this.functionLogGroup = logGroup;

@@ -12,7 +12,7 @@
  */
 import * as z from 'zod/mini';
 import { ConfigError } from '../../core/errors.ts';
-import { parseWith } from '../../core/schema.ts';
+import { lazySchema, parseWith } from '../../core/schema.ts';
 
 export const CLICK_MAINT_DEFAULT_BASE_URL = 'https://app.clickmaint.com/api/v1';
 /** Accounts in the Canadian region use the `.ca` host (reference §1). */
@@ -23,53 +23,59 @@ export type UpdatedAtFilterMode = (typeof UPDATED_AT_FILTER_MODES)[number];
 
 const positiveInt = () => z.int().check(z.gte(1));
 
-export const clickMaintRateLimitSchema = z
-  .object({
-    /** Requests allowed per window and IP. */
-    limit: z._default(positiveInt(), 300),
-    /** Window length in seconds. */
-    windowSeconds: z._default(z.number().check(z.gt(0)), 300),
-    /** Bucket capacity (burst); refill is (limit - burst) / windowSeconds per second. */
-    burst: z._default(positiveInt(), 5),
-    /** Stop when `X-RateLimit-Remaining` <= reserve, until the vendor's reset. */
-    reserve: z._default(z.int().check(z.gte(0)), 2),
-  })
-  .check(
-    z.refine((r) => r.limit >= 2 && r.burst < r.limit, {
-      message: 'burst must be below limit (and limit >= 2)',
-      path: ['burst'],
-    }),
-  );
+export const clickMaintRateLimitSchema = lazySchema(() =>
+  z
+    .object({
+      /** Requests allowed per window and IP. */
+      limit: z._default(positiveInt(), 300),
+      /** Window length in seconds. */
+      windowSeconds: z._default(z.number().check(z.gt(0)), 300),
+      /** Bucket capacity (burst); refill is (limit - burst) / windowSeconds per second. */
+      burst: z._default(positiveInt(), 5),
+      /** Stop when `X-RateLimit-Remaining` <= reserve, until the vendor's reset. */
+      reserve: z._default(z.int().check(z.gte(0)), 2),
+    })
+    .check(
+      z.refine((r) => r.limit >= 2 && r.burst < r.limit, {
+        message: 'burst must be below limit (and limit >= 2)',
+        path: ['burst'],
+      }),
+    ),
+);
 export type ClickMaintRateLimit = z.output<typeof clickMaintRateLimitSchema>;
 
-export const clickMaintConfigSchema = z.object({
-  /** `https://app.clickmaint.com/api/v1`, or the `.ca` host for Canadian accounts. */
-  baseUrl: z._default(z.url({ protocol: /^https?$/ }), CLICK_MAINT_DEFAULT_BASE_URL),
-  /** Secrets Manager name of a JSON secret matching `clickMaintSecretSchema`. */
-  secretName: z.string().check(z.minLength(1)),
-  /** Entity ids to work in; absent = every entity `GET /entities` lists. */
-  entities: z.optional(z.array(z.int().check(z.gte(1))).check(z.minLength(1))),
-  /** Per-attempt HTTP timeout (the HttpClient default, 10 s, when absent). */
-  timeoutMs: z.optional(z.int().check(z.gte(50), z.lte(120_000))),
-  /** `per_page` of list calls (the API's default is 50; no maximum is documented, 100 is ours). */
-  perPage: z._default(z.int().check(z.gte(1), z.lte(100)), 100),
-  rateLimit: z._default(clickMaintRateLimitSchema, () => clickMaintRateLimitSchema.parse({})),
-  /**
-   * `ransack`: `filter[updated_at_gteq]` (undocumented, Ransack convention); `off`: the
-   * documented-only fallback (sort by updated_at desc, stop at the watermark); `auto`: try ransack,
-   * fall back when the API does not echo the filter in `meta.filter`.
-   */
-  updatedAtFilter: z._default(z.enum(UPDATED_AT_FILTER_MODES), 'auto'),
-});
+export const clickMaintConfigSchema = lazySchema(() =>
+  z.object({
+    /** `https://app.clickmaint.com/api/v1`, or the `.ca` host for Canadian accounts. */
+    baseUrl: z._default(z.url({ protocol: /^https?$/ }), CLICK_MAINT_DEFAULT_BASE_URL),
+    /** Secrets Manager name of a JSON secret matching `clickMaintSecretSchema`. */
+    secretName: z.string().check(z.minLength(1)),
+    /** Entity ids to work in; absent = every entity `GET /entities` lists. */
+    entities: z.optional(z.array(z.int().check(z.gte(1))).check(z.minLength(1))),
+    /** Per-attempt HTTP timeout (the HttpClient default, 10 s, when absent). */
+    timeoutMs: z.optional(z.int().check(z.gte(50), z.lte(120_000))),
+    /** `per_page` of list calls (the API's default is 50; no maximum is documented, 100 is ours). */
+    perPage: z._default(z.int().check(z.gte(1), z.lte(100)), 100),
+    rateLimit: z._default(clickMaintRateLimitSchema, () => clickMaintRateLimitSchema.parse({})),
+    /**
+     * `ransack`: `filter[updated_at_gteq]` (undocumented, Ransack convention); `off`: the
+     * documented-only fallback (sort by updated_at desc, stop at the watermark); `auto`: try ransack,
+     * fall back when the API does not echo the filter in `meta.filter`.
+     */
+    updatedAtFilter: z._default(z.enum(UPDATED_AT_FILTER_MODES), 'auto'),
+  }),
+);
 /** Validated config (defaults applied). */
 export type ClickMaintConfig = z.output<typeof clickMaintConfigSchema>;
 /** Config as written by an operator (defaults optional). */
 export type ClickMaintConfigInput = z.input<typeof clickMaintConfigSchema>;
 
-export const clickMaintSecretSchema = z.object({
-  /** Admin Settings > API Keys; acts as a user (reference §1). */
-  apiKey: z.string().check(z.minLength(1)),
-});
+export const clickMaintSecretSchema = lazySchema(() =>
+  z.object({
+    /** Admin Settings > API Keys; acts as a user (reference §1). */
+    apiKey: z.string().check(z.minLength(1)),
+  }),
+);
 export type ClickMaintSecret = z.output<typeof clickMaintSecretSchema>;
 
 export const CONFIG_PATH = 'vendors.click-maint';

@@ -8,7 +8,7 @@
  */
 import * as z from 'zod/mini';
 import { ConfigError } from '../../core/errors.ts';
-import { parseWith } from '../../core/schema.ts';
+import { lazySchema, parseWith } from '../../core/schema.ts';
 
 export const DEEPOMATIC_REGIONS = ['eu', 'us'] as const;
 export type DeepomaticRegion = (typeof DEEPOMATIC_REGIONS)[number];
@@ -22,39 +22,43 @@ export function deepomaticBaseUrl(region: DeepomaticRegion, siteId: string): str
   return `https://api.${siteId}.${zone}.deepomatic.com/${DEEPOMATIC_API_VERSION}`;
 }
 
-export const deepomaticConfigSchema = z
-  .object({
-    /** Overrides the host built from region + siteId; include the version path (`.../v0.2`). */
-    baseUrl: z.optional(z.url({ protocol: /^https?$/ })),
-    region: z._default(z.enum(DEEPOMATIC_REGIONS), 'eu'),
-    /** Required unless `baseUrl` is set. */
-    siteId: z.optional(
-      z.string().check(
-        z.refine((s) => DEEPOMATIC_SITE_ID_PATTERN.test(s), {
-          message: 'must be a hostname label: 1-63 characters of a-z, 0-9 and -',
-        }),
+export const deepomaticConfigSchema = lazySchema(() =>
+  z
+    .object({
+      /** Overrides the host built from region + siteId; include the version path (`.../v0.2`). */
+      baseUrl: z.optional(z.url({ protocol: /^https?$/ })),
+      region: z._default(z.enum(DEEPOMATIC_REGIONS), 'eu'),
+      /** Required unless `baseUrl` is set. */
+      siteId: z.optional(
+        z.string().check(
+          z.refine((s) => DEEPOMATIC_SITE_ID_PATTERN.test(s), {
+            message: 'must be a hostname label: 1-63 characters of a-z, 0-9 and -',
+          }),
+        ),
       ),
+      /** Secrets Manager name of a JSON secret matching `deepomaticSecretSchema`. */
+      secretName: z.string().check(z.minLength(1)),
+      /** Per-attempt HTTP timeout (the HttpClient default, 10 s, when absent). The sandbox sets it. */
+      timeoutMs: z.optional(z.int().check(z.gte(50), z.lte(120_000))),
+    })
+    .check(
+      z.refine((c) => c.baseUrl !== undefined || c.siteId !== undefined, {
+        message: 'required unless baseUrl is set (the hostname label of the Deepomatic site)',
+        path: ['siteId'],
+      }),
     ),
-    /** Secrets Manager name of a JSON secret matching `deepomaticSecretSchema`. */
-    secretName: z.string().check(z.minLength(1)),
-    /** Per-attempt HTTP timeout (the HttpClient default, 10 s, when absent). The sandbox sets it. */
-    timeoutMs: z.optional(z.int().check(z.gte(50), z.lte(120_000))),
-  })
-  .check(
-    z.refine((c) => c.baseUrl !== undefined || c.siteId !== undefined, {
-      message: 'required unless baseUrl is set (the hostname label of the Deepomatic site)',
-      path: ['siteId'],
-    }),
-  );
+);
 /** Config as written by an operator (defaults optional). */
 export type DeepomaticConfigInput = z.input<typeof deepomaticConfigSchema>;
 /** Validated config with defaults applied and `baseUrl` resolved. */
 export type DeepomaticConfig = Omit<z.output<typeof deepomaticConfigSchema>, 'baseUrl'> & { baseUrl: string };
 
-export const deepomaticSecretSchema = z.object({
-  /** A dedicated service user's key (it carries that user's privileges, reference §6). */
-  apiKey: z.string().check(z.minLength(1)),
-});
+export const deepomaticSecretSchema = lazySchema(() =>
+  z.object({
+    /** A dedicated service user's key (it carries that user's privileges, reference §6). */
+    apiKey: z.string().check(z.minLength(1)),
+  }),
+);
 export type DeepomaticSecret = z.output<typeof deepomaticSecretSchema>;
 
 export const DEEPOMATIC_CONFIG_PATH = 'vendors.deepomatic';

@@ -9,9 +9,10 @@
  * The validation-outcome rule over task states is in client.ts (`validationOutcome`).
  */
 import * as z from 'zod/mini';
+import { lazySchema } from '../../core/schema.ts';
 
-const nonEmpty = z.string().check(z.minLength(1));
-const nullableString = z._default(z.nullable(z.string()), null);
+const nonEmpty = lazySchema(() => z.string().check(z.minLength(1)));
+const nullableString = lazySchema(() => z._default(z.nullable(z.string()), null));
 const list = <T extends z.ZodMiniType>(item: T) => z._default(z.array(item), () => []);
 
 // ---- names ------------------------------------------------------------------------------------
@@ -35,82 +36,92 @@ export function workOrderNameProblem(name: unknown): string | undefined {
 
 // ---- requests ---------------------------------------------------------------------------------
 
-const metadataSchema = z.record(z.string(), z.unknown());
+const metadataSchema = lazySchema(() => z.record(z.string(), z.unknown()));
 /** Item type undocumented (ids come from the CSM). */
-const userGroupIdSchema = z.union([nonEmpty, z.number()]);
+const userGroupIdSchema = lazySchema(() => z.union([nonEmpty, z.number()]));
 
 /** `POST /work-orders/` body. Unknown keys are refused (a typo would otherwise be dropped silently). */
-export const createWorkOrderInputSchema = z.strictObject({
-  /** Checked against WORK_ORDER_NAME_PATTERN first, with a readable message. */
-  name: z.string(),
-  /** A key-value object (keys are app-specific); `{}` is sent when absent. */
-  metadata: z.optional(metadataSchema),
-  tags: z.optional(z.array(nonEmpty)),
-  /** Must be an existing Deepomatic user, else the whole create fails (E2). */
-  field_engineer_email: z.optional(nonEmpty),
-  user_group_ids: z.optional(z.array(userGroupIdSchema)),
-  /** Type NAMES configured in the application; they filter the tasks at creation. */
-  work_order_types: z.optional(z.array(nonEmpty)),
-});
+export const createWorkOrderInputSchema = lazySchema(() =>
+  z.strictObject({
+    /** Checked against WORK_ORDER_NAME_PATTERN first, with a readable message. */
+    name: z.string(),
+    /** A key-value object (keys are app-specific); `{}` is sent when absent. */
+    metadata: z.optional(metadataSchema),
+    tags: z.optional(z.array(nonEmpty)),
+    /** Must be an existing Deepomatic user, else the whole create fails (E2). */
+    field_engineer_email: z.optional(nonEmpty),
+    user_group_ids: z.optional(z.array(userGroupIdSchema)),
+    /** Type NAMES configured in the application; they filter the tasks at creation. */
+    work_order_types: z.optional(z.array(nonEmpty)),
+  }),
+);
 export type CreateWorkOrderInput = z.input<typeof createWorkOrderInputSchema>;
 
 /** `PATCH /work-orders/{id}/` body: override semantics, every field present replaces the stored one. */
-export const updateWorkOrderInputSchema = z.strictObject({
-  name: z.optional(z.string()),
-  metadata: z.optional(metadataSchema),
-  tags: z.optional(z.array(nonEmpty)),
-  field_engineer_email: z.optional(nonEmpty),
-  user_group_ids: z.optional(z.array(userGroupIdSchema)),
-  /** Whether this re-filters the tasks is undocumented (create filters them). */
-  work_order_types: z.optional(z.array(nonEmpty)),
-});
+export const updateWorkOrderInputSchema = lazySchema(() =>
+  z.strictObject({
+    name: z.optional(z.string()),
+    metadata: z.optional(metadataSchema),
+    tags: z.optional(z.array(nonEmpty)),
+    field_engineer_email: z.optional(nonEmpty),
+    user_group_ids: z.optional(z.array(userGroupIdSchema)),
+    /** Whether this re-filters the tasks is undocumented (create filters them). */
+    work_order_types: z.optional(z.array(nonEmpty)),
+  }),
+);
 export type UpdateWorkOrderInput = z.input<typeof updateWorkOrderInputSchema>;
 
 // ---- responses --------------------------------------------------------------------------------
 
-export const deepomaticTaskSchema = z.looseObject({
-  id: z.optional(z.string()),
-  /** The stable key. */
-  name: nonEmpty,
-  label: z.optional(z.nullable(z.string())),
-  /** Seen: `Boolean`, `Number`; the full list is undocumented. */
-  type: z.optional(z.nullable(z.string())),
-  group_id: z.optional(z.nullable(z.string())),
-  group_name: z.optional(z.nullable(z.string())),
-  /** Undocumented (see the NAMED ASSUMPTION above); null until analysed. */
-  state: z.optional(z.unknown()),
-});
+export const deepomaticTaskSchema = lazySchema(() =>
+  z.looseObject({
+    id: z.optional(z.string()),
+    /** The stable key. */
+    name: nonEmpty,
+    label: z.optional(z.nullable(z.string())),
+    /** Seen: `Boolean`, `Number`; the full list is undocumented. */
+    type: z.optional(z.nullable(z.string())),
+    group_id: z.optional(z.nullable(z.string())),
+    group_name: z.optional(z.nullable(z.string())),
+    /** Undocumented (see the NAMED ASSUMPTION above); null until analysed. */
+    state: z.optional(z.unknown()),
+  }),
+);
 export type DeepomaticTask = z.output<typeof deepomaticTaskSchema>;
 
-export const deepomaticTaskGroupSchema = z.looseObject({
-  id: z.optional(z.string()),
-  name: nonEmpty,
-  display_name: z.optional(z.nullable(z.string())),
-  order: z.optional(z.nullable(z.number())),
-});
+export const deepomaticTaskGroupSchema = lazySchema(() =>
+  z.looseObject({
+    id: z.optional(z.string()),
+    name: nonEmpty,
+    display_name: z.optional(z.nullable(z.string())),
+    order: z.optional(z.nullable(z.number())),
+  }),
+);
 export type DeepomaticTaskGroup = z.output<typeof deepomaticTaskGroupSchema>;
 
-export const deepomaticWorkOrderSchema = z.looseObject({
-  /** UUID; persist it against the CMMS id (there is no lookup by name). */
-  id: nonEmpty,
-  name: z.string(),
-  site_id: z.optional(z.nullable(z.string())),
-  /** Completion 0..100 over the tasks of the conformity score. */
-  progress_score: z.number().check(z.gte(0), z.lte(100)),
-  /** Back-office review date; null until reviewed. */
-  review_date: nullableString,
-  /** ISO-8601 UTC with microseconds, e.g. `2023-05-29T12:12:11.584841Z`. */
-  create_date: nonEmpty,
-  update_date: nonEmpty,
-  tags: list(z.string()),
-  app_version_id: z.optional(z.nullable(z.string())),
-  metadata: z._default(z.nullable(z.record(z.string(), z.unknown())), null),
-  /** Resolved `work_order_types` (request names), as `{id, name}`; not in request order. */
-  types: list(z.looseObject({ id: z.optional(z.string()), name: z.string() })),
-  field_engineer_email: nullableString,
-  field_engineer_name: z.optional(z.nullable(z.string())),
-  user_group_ids: list(userGroupIdSchema),
-  tasks: list(deepomaticTaskSchema),
-  task_groups: list(deepomaticTaskGroupSchema),
-});
+export const deepomaticWorkOrderSchema = lazySchema(() =>
+  z.looseObject({
+    /** UUID; persist it against the CMMS id (there is no lookup by name). */
+    id: nonEmpty,
+    name: z.string(),
+    site_id: z.optional(z.nullable(z.string())),
+    /** Completion 0..100 over the tasks of the conformity score. */
+    progress_score: z.number().check(z.gte(0), z.lte(100)),
+    /** Back-office review date; null until reviewed. */
+    review_date: nullableString,
+    /** ISO-8601 UTC with microseconds, e.g. `2023-05-29T12:12:11.584841Z`. */
+    create_date: nonEmpty,
+    update_date: nonEmpty,
+    tags: list(z.string()),
+    app_version_id: z.optional(z.nullable(z.string())),
+    metadata: z._default(z.nullable(z.record(z.string(), z.unknown())), null),
+    /** Resolved `work_order_types` (request names), as `{id, name}`; not in request order. */
+    types: list(z.looseObject({ id: z.optional(z.string()), name: z.string() })),
+    field_engineer_email: nullableString,
+    field_engineer_name: z.optional(z.nullable(z.string())),
+    user_group_ids: list(userGroupIdSchema),
+    tasks: list(deepomaticTaskSchema),
+    task_groups: list(deepomaticTaskGroupSchema),
+  }),
+);
 export type DeepomaticWorkOrder = z.output<typeof deepomaticWorkOrderSchema>;

@@ -12,45 +12,54 @@
  * `entities` only name things (a bad one falls back to the id), so they never fail a report.
  */
 import * as z from 'zod/mini';
+import { lazySchema } from '../../core/schema.ts';
 
-const id = z.union([z.string(), z.number()]);
+const id = lazySchema(() => z.union([z.string(), z.number()]));
 
-export const downtimeAggregateSchema = z.object({
-  downtimeMs: z.number().check(z.minimum(0)),
-  recordCount: z.optional(z.number()),
-});
+export const downtimeAggregateSchema = lazySchema(() =>
+  z.object({
+    downtimeMs: z.number().check(z.minimum(0)),
+    recordCount: z.optional(z.number()),
+  }),
+);
 export type DowntimeAggregate = z.infer<typeof downtimeAggregateSchema>;
 
-export const reportEntityRefSchema = z.object({ type: z.string(), id });
+export const reportEntityRefSchema = lazySchema(() => z.object({ type: z.string(), id }));
 export type ReportEntityRef = z.infer<typeof reportEntityRefSchema>;
 
 /** Children of one node of the nested `items` tree (they follow the next `groupBy` level). */
-export const reportChildrenSchema = z.optional(z.array(z.unknown()));
+export const reportChildrenSchema = lazySchema(() => z.optional(z.array(z.unknown())));
 
-export const machineEntitySchema = z.object({ id: z.optional(z.string()), name: z.string() });
+export const machineEntitySchema = lazySchema(() =>
+  z.object({ id: z.optional(z.string()), name: z.string() }),
+);
 export type MachineEntity = z.infer<typeof machineEntitySchema>;
 
 /** `id` is a number for user reasons (33) and a string for virtual ones ("uncategorized"). */
-export const reasonEntitySchema = z.object({
-  id,
-  name: z.string(),
-  color: z.optional(z.string()),
-  virtual: z.optional(z.boolean()),
-});
+export const reasonEntitySchema = lazySchema(() =>
+  z.object({
+    id,
+    name: z.string(),
+    color: z.optional(z.string()),
+    virtual: z.optional(z.boolean()),
+  }),
+);
 export type ReasonEntity = z.infer<typeof reasonEntitySchema>;
 
-export const downtimeReportResponseSchema = z.object({
-  range: z.object({ start: z.string(), end: z.string() }),
-  aggregate: downtimeAggregateSchema,
-  entities: z._default(
-    z.object({
-      machine: z.optional(z.record(z.string(), z.unknown())),
-      reason: z.optional(z.record(z.string(), z.unknown())),
-    }),
-    {},
-  ),
-  /** Rows `{ entity, aggregate, items? }`, nested in `groupBy` order; parsed one by one. */
-  items: z.array(z.unknown()),
-  csv: z.optional(z.object({ url: z.string(), expires: z.optional(z.string()) })),
-});
+export const downtimeReportResponseSchema = lazySchema(() =>
+  z.object({
+    range: z.object({ start: z.string(), end: z.string() }),
+    aggregate: downtimeAggregateSchema,
+    entities: z._default(
+      z.object({
+        machine: z.optional(z.record(z.string(), z.unknown())),
+        reason: z.optional(z.record(z.string(), z.unknown())),
+      }),
+      {},
+    ),
+    /** Rows `{ entity, aggregate, items? }`, nested in `groupBy` order; parsed one by one. */
+    items: z.array(z.unknown()),
+    csv: z.optional(z.object({ url: z.string(), expires: z.optional(z.string()) })),
+  }),
+);
 export type DowntimeReportResponse = z.infer<typeof downtimeReportResponseSchema>;

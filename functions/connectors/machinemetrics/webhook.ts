@@ -35,7 +35,7 @@ import { bodyFingerprint, constantTimeEqual } from '../../core/digest.ts';
 import { WebhookError } from '../../core/errors.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
 import { boundedId } from '../../core/limits.ts';
-import { parseWith } from '../../core/schema.ts';
+import { lazySchema, parseWith } from '../../core/schema.ts';
 import { webhookCredential } from '../../core/webhook-secret.ts';
 import {
   type MachineMetricsWebhookConfig,
@@ -68,21 +68,23 @@ export const RUNNING_STATUSES: readonly string[] = ['ACTIVE', 'RUNNING', 'UP', '
 /** `machine.status.changed` statuses (compared upper-cased) meaning "stopped". */
 export const DOWN_STATUSES: readonly string[] = ['DOWN', 'STOPPED', 'IDLE'];
 
-const isoDateTime = z.iso.datetime({ offset: true });
+const isoDateTime = lazySchema(() => z.iso.datetime({ offset: true }));
 
-export const machineMetricsWebhookPayloadSchema = z.object({
-  event: z.string().check(z.minLength(1)),
-  /** Delivery id, stable across redeliveries (assumed). */
-  id: z.optional(z.string().check(z.minLength(1))),
-  machineId: z.string().check(z.minLength(1)),
-  machineName: z.optional(z.string()),
-  timestamp: isoDateTime,
-  reasonId: z.optional(z.union([z.string().check(z.minLength(1)), z.number()])),
-  reasonName: z.optional(z.string()),
-  status: z.optional(z.string().check(z.minLength(1))),
-  downtimeStartedAt: z.optional(isoDateTime),
-  durationMs: z.optional(z.number().check(z.minimum(0))),
-});
+export const machineMetricsWebhookPayloadSchema = lazySchema(() =>
+  z.object({
+    event: z.string().check(z.minLength(1)),
+    /** Delivery id, stable across redeliveries (assumed). */
+    id: z.optional(z.string().check(z.minLength(1))),
+    machineId: z.string().check(z.minLength(1)),
+    machineName: z.optional(z.string()),
+    timestamp: isoDateTime,
+    reasonId: z.optional(z.union([z.string().check(z.minLength(1)), z.number()])),
+    reasonName: z.optional(z.string()),
+    status: z.optional(z.string().check(z.minLength(1))),
+    downtimeStartedAt: z.optional(isoDateTime),
+    durationMs: z.optional(z.number().check(z.minimum(0))),
+  }),
+);
 export type MachineMetricsWebhookPayload = z.infer<typeof machineMetricsWebhookPayloadSchema>;
 
 /** Hex HMAC-SHA256 over `${timestamp}.${rawBody}` (assumption A1); the simulator signs with it. */

@@ -20,7 +20,7 @@ import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
 import type { Log } from '../../core/log.ts';
 
-import { parseWith } from '../../core/schema.ts';
+import { lazySchema, parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
 import { VendorHttpClient } from '../../core/vendor-http.ts';
 import {
@@ -44,79 +44,88 @@ export const MW_PATHS = {
 
 // ---- inputs -----------------------------------------------------------------------------------
 
-const nonEmpty = z.string().check(z.minLength(1));
-const typedId = z.object({ type: nonEmpty, value: z.union([nonEmpty, z.number()]) });
+const nonEmpty = lazySchema(() => z.string().check(z.minLength(1)));
+const typedId = lazySchema(() => z.object({ type: nonEmpty, value: z.union([nonEmpty, z.number()]) }));
 
 /** A bare string is an external reference (article code); the typed form says so explicitly. */
-export const sparePartIdentifierSchema = z.union([
-  nonEmpty,
-  z.object({ type: z.literal('externalReference'), value: nonEmpty }),
-]);
+export const sparePartIdentifierSchema = lazySchema(() =>
+  z.union([nonEmpty, z.object({ type: z.literal('externalReference'), value: nonEmpty })]),
+);
 export type SparePartIdentifier = z.output<typeof sparePartIdentifierSchema>;
 
 /** Integer = native id, string = item code, or `{type, value}` (reference §2.7). */
-const equipmentIdentifier = z.union([z.int(), nonEmpty, typedId]);
-const isoWithOffset = z.iso.datetime({ offset: true });
+const equipmentIdentifier = lazySchema(() => z.union([z.int(), nonEmpty, typedId]));
+const isoWithOffset = lazySchema(() => z.iso.datetime({ offset: true }));
 
-export const scheduleTaskInputSchema = z.object({
-  equipment: equipmentIdentifier,
-  description: z.string().check(z.minLength(3), z.maxLength(3000)),
-  startDateTime: isoWithOffset,
-  endDateTime: isoWithOffset,
-  /** Required although documented with a default (reference §7 #20): always sent. */
-  allDay: z.boolean(),
-  /** Native ids and/or e-mails of network members. */
-  assignees: z.array(z.union([z.int(), nonEmpty, typedId])).check(z.minLength(1)),
-  tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedId]))),
-  checklist: z.optional(z.nullable(z.guid())),
-  sendEmailToAssignees: z.optional(z.boolean()),
-  inheritEquipmentTags: z.optional(z.boolean()),
-  /** Comes back in the task webhooks: the only way to correlate (no task id is returned). */
-  metadata: z.optional(z.record(z.string(), z.unknown())),
-});
+export const scheduleTaskInputSchema = lazySchema(() =>
+  z.object({
+    equipment: equipmentIdentifier,
+    description: z.string().check(z.minLength(3), z.maxLength(3000)),
+    startDateTime: isoWithOffset,
+    endDateTime: isoWithOffset,
+    /** Required although documented with a default (reference §7 #20): always sent. */
+    allDay: z.boolean(),
+    /** Native ids and/or e-mails of network members. */
+    assignees: z.array(z.union([z.int(), nonEmpty, typedId])).check(z.minLength(1)),
+    tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedId]))),
+    checklist: z.optional(z.nullable(z.guid())),
+    sendEmailToAssignees: z.optional(z.boolean()),
+    inheritEquipmentTags: z.optional(z.boolean()),
+    /** Comes back in the task webhooks: the only way to correlate (no task id is returned). */
+    metadata: z.optional(z.record(z.string(), z.unknown())),
+  }),
+);
 export type ScheduleTaskInput = z.input<typeof scheduleTaskInputSchema>;
 
-const triggerPlanInputSchema = z.object({
-  planId: z.guid(),
-  /** Comes back in the task webhooks. */
-  metadata: z.optional(z.record(z.string(), z.unknown())),
-});
+const triggerPlanInputSchema = lazySchema(() =>
+  z.object({
+    planId: z.guid(),
+    /** Comes back in the task webhooks. */
+    metadata: z.optional(z.record(z.string(), z.unknown())),
+  }),
+);
 
-const money = z.looseObject({ amount: z.int(), currency: nonEmpty });
-const stockValue = z.number().check(z.gte(0));
+const money = lazySchema(() => z.looseObject({ amount: z.int(), currency: nonEmpty }));
+const stockValue = lazySchema(() => z.number().check(z.gte(0)));
 
 /**
  * Extra (undocumented or unnamed) fields pass through unchanged. The two objects the doc marks
  * required but lost the names of are a named assumption (MW_SPARE_PART_REQUIRED_OBJECTS, config.ts):
  * `unitPrice` and `location` are required here so a create MW would refuse is never sent.
  */
-export const createSparePartSchema = z.looseObject({
-  externalReference: nonEmpty,
-  name: z.string().check(z.minLength(3), z.maxLength(255)),
-  description: z.optional(z.string().check(z.minLength(3), z.maxLength(3000))),
-  minimumStock: z.optional(z.int().check(z.gte(0))),
-  maximumStock: z.optional(z.int().check(z.gte(0))),
-  /** Integer in minor units: 3500 = EUR 35.00. */
-  unitPrice: money,
-  /** Where the part is stocked; its fields are unknown (`locationName` assumed, passed as given). */
-  location: z.looseObject({}),
-});
+export const createSparePartSchema = lazySchema(() =>
+  z.looseObject({
+    externalReference: nonEmpty,
+    name: z.string().check(z.minLength(3), z.maxLength(255)),
+    description: z.optional(z.string().check(z.minLength(3), z.maxLength(3000))),
+    minimumStock: z.optional(z.int().check(z.gte(0))),
+    maximumStock: z.optional(z.int().check(z.gte(0))),
+    /** Integer in minor units: 3500 = EUR 35.00. */
+    unitPrice: money,
+    /** Where the part is stocked; its fields are unknown (`locationName` assumed, passed as given). */
+    location: z.looseObject({}),
+  }),
+);
 export type CreateSparePartInput = z.input<typeof createSparePartSchema>;
 
 /** Omit a field to leave it unchanged; `null` unsets it (reference §3.3). */
-export const sparePartAttributesSchema = z.looseObject({
-  id: sparePartIdentifierSchema,
-  name: z.optional(z.string().check(z.minLength(3), z.maxLength(255))),
-  description: z.optional(z.nullable(z.string().check(z.minLength(3), z.maxLength(3000)))),
-  externalReference: z.optional(nonEmpty),
-  minimumStock: z.optional(z.nullable(stockValue)),
-  maximumStock: z.optional(z.nullable(stockValue)),
-  replenishmentLot: z.optional(z.nullable(stockValue)),
-  unitPrice: z.optional(z.nullable(money)),
-});
+export const sparePartAttributesSchema = lazySchema(() =>
+  z.looseObject({
+    id: sparePartIdentifierSchema,
+    name: z.optional(z.string().check(z.minLength(3), z.maxLength(255))),
+    description: z.optional(z.nullable(z.string().check(z.minLength(3), z.maxLength(3000)))),
+    externalReference: z.optional(nonEmpty),
+    minimumStock: z.optional(z.nullable(stockValue)),
+    maximumStock: z.optional(z.nullable(stockValue)),
+    replenishmentLot: z.optional(z.nullable(stockValue)),
+    unitPrice: z.optional(z.nullable(money)),
+  }),
+);
 export type SparePartAttributesInput = z.input<typeof sparePartAttributesSchema>;
 
-export const stockLevelInputSchema = z.object({ id: sparePartIdentifierSchema, quantity: stockValue });
+export const stockLevelInputSchema = lazySchema(() =>
+  z.object({ id: sparePartIdentifierSchema, quantity: stockValue }),
+);
 /** An absolute stock level (MW's "movement" replaces the stock; it is not a delta). */
 export type StockLevelInput = z.input<typeof stockLevelInputSchema>;
 
@@ -130,14 +139,16 @@ export const flatStockItem = ({ id, quantity }: StockLevelInput) => ({ id, quant
 
 // ---- outputs ----------------------------------------------------------------------------------
 
-export const networkSettingsSchema = z.looseObject({
-  /** The UUID webhooks carry; key the tenant on it. */
-  networkId: z.guid(),
-  legacyNetworkId: z.optional(z.nullable(z.int())),
-  name: z.string(),
-  timezone: nonEmpty,
-  currency: nonEmpty,
-});
+export const networkSettingsSchema = lazySchema(() =>
+  z.looseObject({
+    /** The UUID webhooks carry; key the tenant on it. */
+    networkId: z.guid(),
+    legacyNetworkId: z.optional(z.nullable(z.int())),
+    name: z.string(),
+    timezone: nonEmpty,
+    currency: nonEmpty,
+  }),
+);
 export type NetworkSettings = z.output<typeof networkSettingsSchema>;
 
 /**
@@ -165,6 +176,17 @@ export interface MobilityWorkClientOptions {
 
 const inputError = (operation: string) => (p: { path: string; message: string }) =>
   new MobilityWorkInputError(operation, p.path, p.message);
+
+/** `z.array(schema)`, built once per item schema instead of on every bulk call. */
+const arrays = new WeakMap<z.ZodMiniType, z.ZodMiniType>();
+function arrayOf<S extends z.ZodMiniType>(schema: S): z.ZodMiniArray<S> {
+  let array = arrays.get(schema);
+  if (array === undefined) {
+    array = z.array(schema);
+    arrays.set(schema, array);
+  }
+  return array as z.ZodMiniArray<S>;
+}
 
 export class MobilityWorkClient {
   readonly config: MobilityWorkConfig;
@@ -266,7 +288,7 @@ export class MobilityWorkClient {
     toBody: (item: z.output<S>) => unknown,
     idempotent: boolean,
   ): Promise<MwBulkResult> {
-    const checked: z.output<S>[] = parseWith(z.array(schema), items, inputError(operation));
+    const checked: z.output<S>[] = parseWith(arrayOf(schema), items, inputError(operation));
     const limit = this.config.bulkLimit;
     const done = { requests: 0, items: 0 };
     for (let from = 0; from < checked.length; from += limit) {

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { ConfigError } from '../../core/errors.ts';
-import { parseWith } from '../../core/schema.ts';
+import { lazySchema, parseWith } from '../../core/schema.ts';
 import { DEFAULT_MW_SIGNATURE_SCHEME, MW_SIGNATURE_SCHEME_NAMES } from './signature.ts';
 
 export const MOBILITY_WORK_DEFAULT_BASE_URL = 'https://api.mobility-work.com';
@@ -40,43 +40,49 @@ export const MW_STOCK_MOVEMENT = { key: 'movement', type: 'inventory' } as const
  */
 export const MW_SPARE_PART_REQUIRED_OBJECTS = ['unitPrice', 'location'] as const;
 
-export const mobilityWorkWebhookConfigSchema = z.object({
-  /** Which signed string `X-MW-Signature` covers (undocumented; see signature.ts). */
-  signatureScheme: z._default(z.enum(MW_SIGNATURE_SCHEME_NAMES), DEFAULT_MW_SIGNATURE_SCHEME),
-  /** Accepted |receivedAt - t|; nonces are remembered for twice this long. */
-  toleranceSeconds: z._default(z.int().check(z.gte(30), z.lte(3600)), 300),
-  /** Refuse unsigned deliveries (MW signs only when a secret was set on the subscription). */
-  requireSignature: z._default(z.boolean(), true),
-});
+export const mobilityWorkWebhookConfigSchema = lazySchema(() =>
+  z.object({
+    /** Which signed string `X-MW-Signature` covers (undocumented; see signature.ts). */
+    signatureScheme: z._default(z.enum(MW_SIGNATURE_SCHEME_NAMES), DEFAULT_MW_SIGNATURE_SCHEME),
+    /** Accepted |receivedAt - t|; nonces are remembered for twice this long. */
+    toleranceSeconds: z._default(z.int().check(z.gte(30), z.lte(3600)), 300),
+    /** Refuse unsigned deliveries (MW signs only when a secret was set on the subscription). */
+    requireSignature: z._default(z.boolean(), true),
+  }),
+);
 export type MobilityWorkWebhookConfig = z.output<typeof mobilityWorkWebhookConfigSchema>;
 
-export const mobilityWorkConfigSchema = z.object({
-  baseUrl: z._default(z.url({ protocol: /^https?$/ }), MOBILITY_WORK_DEFAULT_BASE_URL),
-  /** Secrets Manager name of a JSON secret matching `mobilityWorkSecretSchema`. */
-  secretName: z.string().check(z.minLength(1)),
-  /** The network (tenant) this deployment serves; webhooks of another network are ignored. */
-  networkId: z.optional(z.guid()),
-  /** Per-attempt HTTP timeout (the HttpClient default, 10 s, when absent). */
-  timeoutMs: z.optional(z.int().check(z.gte(50), z.lte(120_000))),
-  /** MW asks for one that names the integration (reference §1). */
-  userAgent: z._default(z.string().check(z.minLength(1)), MOBILITY_WORK_DEFAULT_USER_AGENT),
-  /** Items per bulk request; larger inputs are split into several requests. */
-  bulkLimit: z._default(z.int().check(z.gte(1), z.lte(MOBILITY_WORK_MAX_BULK)), MOBILITY_WORK_MAX_BULK),
-  /** `nested` (documented shape, default) or `flat` (deprecated PUT shape, opt-in): see above. */
-  stockMovementFormat: z._default(z.enum(STOCK_MOVEMENT_FORMATS), DEFAULT_STOCK_MOVEMENT_FORMAT),
-  // A function default so the webhook defaults are written once (in the schema above).
-  webhook: z._default(mobilityWorkWebhookConfigSchema, () => mobilityWorkWebhookConfigSchema.parse({})),
-});
+export const mobilityWorkConfigSchema = lazySchema(() =>
+  z.object({
+    baseUrl: z._default(z.url({ protocol: /^https?$/ }), MOBILITY_WORK_DEFAULT_BASE_URL),
+    /** Secrets Manager name of a JSON secret matching `mobilityWorkSecretSchema`. */
+    secretName: z.string().check(z.minLength(1)),
+    /** The network (tenant) this deployment serves; webhooks of another network are ignored. */
+    networkId: z.optional(z.guid()),
+    /** Per-attempt HTTP timeout (the HttpClient default, 10 s, when absent). */
+    timeoutMs: z.optional(z.int().check(z.gte(50), z.lte(120_000))),
+    /** MW asks for one that names the integration (reference §1). */
+    userAgent: z._default(z.string().check(z.minLength(1)), MOBILITY_WORK_DEFAULT_USER_AGENT),
+    /** Items per bulk request; larger inputs are split into several requests. */
+    bulkLimit: z._default(z.int().check(z.gte(1), z.lte(MOBILITY_WORK_MAX_BULK)), MOBILITY_WORK_MAX_BULK),
+    /** `nested` (documented shape, default) or `flat` (deprecated PUT shape, opt-in): see above. */
+    stockMovementFormat: z._default(z.enum(STOCK_MOVEMENT_FORMATS), DEFAULT_STOCK_MOVEMENT_FORMAT),
+    // A function default so the webhook defaults are written once (in the schema above).
+    webhook: z._default(mobilityWorkWebhookConfigSchema, () => mobilityWorkWebhookConfigSchema.parse({})),
+  }),
+);
 /** Validated config (defaults applied). */
 export type MobilityWorkConfig = z.output<typeof mobilityWorkConfigSchema>;
 /** Config as written by an operator (defaults optional). */
 export type MobilityWorkConfigInput = z.input<typeof mobilityWorkConfigSchema>;
 
-export const mobilityWorkSecretSchema = z.object({
-  apiKey: z.string().check(z.minLength(1)),
-  /** One per event subscription (a secret is set per webhook in MW); any of them may match. */
-  webhookSecrets: z.optional(z.array(z.string().check(z.minLength(8)))),
-});
+export const mobilityWorkSecretSchema = lazySchema(() =>
+  z.object({
+    apiKey: z.string().check(z.minLength(1)),
+    /** One per event subscription (a secret is set per webhook in MW); any of them may match. */
+    webhookSecrets: z.optional(z.array(z.string().check(z.minLength(8)))),
+  }),
+);
 export type MobilityWorkSecret = z.output<typeof mobilityWorkSecretSchema>;
 
 export const CONFIG_PATH = 'vendors.mobility-work';

@@ -13,6 +13,7 @@
 import * as z from 'zod/mini';
 import { VendorResponseError } from '../../core/errors.ts';
 import type { EventDefinition } from '../../core/events.ts';
+import { lazySchema } from '../../core/schema.ts';
 import { MW_VENDOR } from './errors.ts';
 
 export const MW_EVENT_NAMES = [
@@ -51,11 +52,11 @@ export const MW_TASK_EVENTS: readonly MwEventName[] = [
 
 // ---- schemas ----------------------------------------------------------------------------------
 
-const str = z.optional(z.string());
-const nullableStr = z.optional(z.nullable(z.string()));
-const num = z.optional(z.number());
+const str = lazySchema(() => z.optional(z.string()));
+const nullableStr = lazySchema(() => z.optional(z.nullable(z.string())));
+const num = lazySchema(() => z.optional(z.number()));
 /** Native ids are numbers or strings (UUIDs, 8-hex task ids); flows compare them as strings. */
-const id = z.optional(z.union([z.string(), z.number()]));
+const id = lazySchema(() => z.optional(z.union([z.string(), z.number()])));
 
 /** PHP serialises an empty map as `[]`. */
 const emptyArrayAsObject = (value: unknown): unknown =>
@@ -65,13 +66,15 @@ const emptyArrayAsObject = (value: unknown): unknown =>
 const nested = <S extends z.core.$ZodLooseShape>(shape: S) =>
   z.optional(z.pipe(z.transform(emptyArrayAsObject), z.nullable(z.looseObject(shape))));
 
-const person = nested({ id, email: nullableStr, name: nullableStr });
-const taskRef = nested({ id });
-const sparePart = nested({ id, externalReference: str, name: str });
-const location = nested({ name: str });
-const associatedTo = nested({ equipment: nested({ id, itemCode: nullableStr, name: str }) });
-const metadata = nested({});
-const movedStock = nested({ quantity: num, previousStock: num });
+const person = lazySchema(() => nested({ id, email: nullableStr, name: nullableStr }));
+const taskRef = lazySchema(() => nested({ id }));
+const sparePart = lazySchema(() => nested({ id, externalReference: str, name: str }));
+const location = lazySchema(() => nested({ name: str }));
+const associatedTo = lazySchema(() =>
+  nested({ equipment: nested({ id, itemCode: nullableStr, name: str }) }),
+);
+const metadata = lazySchema(() => nested({}));
+const movedStock = lazySchema(() => nested({ quantity: num, previousStock: num }));
 
 const base = <E extends MwEventName, S extends z.core.$ZodLooseShape>(event: E, shape: S) =>
   z.looseObject({
@@ -96,52 +99,68 @@ const stockAlert = <E extends MwEventName>(event: E) =>
   });
 
 export const MW_EVENT_SCHEMAS = {
-  TaskWasCompleted: base('TaskWasCompleted', {
-    legacyId: id,
-    id,
-    doneAt: str,
-    initiator: person,
-    associatedTo,
-    metadata,
-  }),
-  TaskWasScheduled: taskLifecycle('TaskWasScheduled', {
-    scheduled: nested({ at: str, startDateTime: str, endDateTime: str }),
-  }),
-  TaskWasStarted: taskLifecycle('TaskWasStarted', { started: nested({ at: str }) }),
-  TaskWasCanceled: taskLifecycle('TaskWasCanceled', { canceled: nested({ at: str, reason: nullableStr }) }),
-  ActivityWasAddedOnTask: base('ActivityWasAddedOnTask', {
-    task: taskRef,
-    equipment: nested({ id }),
-    activity: nested({ id, comment: nullableStr }),
-  }),
-  SparePartWasOutOfStock: stockAlert('SparePartWasOutOfStock'),
-  SparePartStockWasUnderMinThreshold: stockAlert('SparePartStockWasUnderMinThreshold'),
-  SparePartWasManuallyRecounted: base('SparePartWasManuallyRecounted', {
-    sparePart,
-    location,
-    initiator: person,
-    recounted: movedStock,
-  }),
-  SparePartWasRestocked: base('SparePartWasRestocked', {
-    task: taskRef,
-    sparePart,
-    location,
-    initiator: person,
-    restocked: movedStock,
-  }),
-  SparePartWasConsumed: base('SparePartWasConsumed', {
-    task: taskRef,
-    sparePart,
-    location,
-    initiator: person,
-    consumed: nested({ _type: str, quantity: num, previousStock: num }),
-  }),
-  SparePartConsumptionWasCanceled: base('SparePartConsumptionWasCanceled', {
-    task: taskRef,
-    sparePart,
-    activity: nested({ id, comment: nullableStr }),
-    location,
-  }),
+  TaskWasCompleted: lazySchema(() =>
+    base('TaskWasCompleted', {
+      legacyId: id,
+      id,
+      doneAt: str,
+      initiator: person,
+      associatedTo,
+      metadata,
+    }),
+  ),
+  TaskWasScheduled: lazySchema(() =>
+    taskLifecycle('TaskWasScheduled', {
+      scheduled: nested({ at: str, startDateTime: str, endDateTime: str }),
+    }),
+  ),
+  TaskWasStarted: lazySchema(() => taskLifecycle('TaskWasStarted', { started: nested({ at: str }) })),
+  TaskWasCanceled: lazySchema(() =>
+    taskLifecycle('TaskWasCanceled', { canceled: nested({ at: str, reason: nullableStr }) }),
+  ),
+  ActivityWasAddedOnTask: lazySchema(() =>
+    base('ActivityWasAddedOnTask', {
+      task: taskRef,
+      equipment: nested({ id }),
+      activity: nested({ id, comment: nullableStr }),
+    }),
+  ),
+  SparePartWasOutOfStock: lazySchema(() => stockAlert('SparePartWasOutOfStock')),
+  SparePartStockWasUnderMinThreshold: lazySchema(() => stockAlert('SparePartStockWasUnderMinThreshold')),
+  SparePartWasManuallyRecounted: lazySchema(() =>
+    base('SparePartWasManuallyRecounted', {
+      sparePart,
+      location,
+      initiator: person,
+      recounted: movedStock,
+    }),
+  ),
+  SparePartWasRestocked: lazySchema(() =>
+    base('SparePartWasRestocked', {
+      task: taskRef,
+      sparePart,
+      location,
+      initiator: person,
+      restocked: movedStock,
+    }),
+  ),
+  SparePartWasConsumed: lazySchema(() =>
+    base('SparePartWasConsumed', {
+      task: taskRef,
+      sparePart,
+      location,
+      initiator: person,
+      consumed: nested({ _type: str, quantity: num, previousStock: num }),
+    }),
+  ),
+  SparePartConsumptionWasCanceled: lazySchema(() =>
+    base('SparePartConsumptionWasCanceled', {
+      task: taskRef,
+      sparePart,
+      activity: nested({ id, comment: nullableStr }),
+      location,
+    }),
+  ),
 } as const satisfies { [K in MwEventName]: z.ZodMiniType };
 
 export type MwEventOf<K extends MwEventName> = z.output<(typeof MW_EVENT_SCHEMAS)[K]>;

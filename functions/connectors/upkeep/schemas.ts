@@ -11,31 +11,36 @@
  * schema`) or query key (`invalid filter key: <key>`), so we never send one (reference §7.39).
  */
 import * as z from 'zod/mini';
+import { lazySchema } from '../../core/schema.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks.
 
 /** A number, or a string holding one (`"1"`, `"88.00"`). Empty or non-numeric strings fail. */
-export const numericSchema = z.pipe(
-  z.union([z.number(), z.string()]),
-  z.transform((value, ctx) => {
-    const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
-    if (!Number.isFinite(n)) {
-      ctx.issues.push({ code: 'custom', message: 'expected a number or a numeric string', input: value });
-      return z.NEVER;
-    }
-    return n;
-  }),
+export const numericSchema = lazySchema(() =>
+  z.pipe(
+    z.union([z.number(), z.string()]),
+    z.transform((value, ctx) => {
+      const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
+      if (!Number.isFinite(n)) {
+        ctx.issues.push({ code: 'custom', message: 'expected a number or a numeric string', input: value });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  ),
 );
 
 /** An id, or the object an `includes` expansion put in its place (normalised to its id). */
-export const idRefSchema = z.union([
-  z.string(),
-  z.pipe(
-    z.object({ id: z.string() }),
-    z.transform((o) => o.id),
-  ),
-]);
+export const idRefSchema = lazySchema(() =>
+  z.union([
+    z.string(),
+    z.pipe(
+      z.object({ id: z.string() }),
+      z.transform((o) => o.id),
+    ),
+  ]),
+);
 
 /** `{ success: true, result: <schema> }`. */
 export const resultEnvelope = <S extends z.ZodMiniType>(result: S) =>
@@ -48,12 +53,14 @@ export const resultsEnvelope = <S extends z.ZodMiniType>(item: S) =>
 // ---------------------------------------------------------------------------------------------
 // Auth.
 
-export const authResponseSchema = resultEnvelope(
-  z.object({
-    sessionToken: z.string().check(z.minLength(1)),
-    /** ISO 8601; checked for a valid date where it is used. */
-    expiresAt: z.string().check(z.minLength(1)),
-  }),
+export const authResponseSchema = lazySchema(() =>
+  resultEnvelope(
+    z.object({
+      sessionToken: z.string().check(z.minLength(1)),
+      /** ISO 8601; checked for a valid date where it is used. */
+      expiresAt: z.string().check(z.minLength(1)),
+    }),
+  ),
 );
 export type AuthResponse = z.output<typeof authResponseSchema>;
 
@@ -90,56 +97,62 @@ export interface WorkOrder {
 }
 
 /** The work order as UpKeep sends it (only the fields we use are checked). */
-export const workOrderWireSchema = z.object({
-  id: z.string().check(z.minLength(1)),
-  workOrderNo: z.optional(z.nullable(z.union([z.string(), z.number()]))),
-  title: z.string(),
-  description: z.optional(z.nullable(z.string())),
-  status: z.string().check(z.minLength(1)),
-  priority: z.optional(z.nullable(numericSchema)),
-  category: z.optional(z.nullable(z.string())),
-  asset: z.optional(z.nullable(idRefSchema)),
-  createdAt: z.string().check(z.minLength(1)),
-  updatedAt: z.string().check(z.minLength(1)),
-});
+export const workOrderWireSchema = lazySchema(() =>
+  z.object({
+    id: z.string().check(z.minLength(1)),
+    workOrderNo: z.optional(z.nullable(z.union([z.string(), z.number()]))),
+    title: z.string(),
+    description: z.optional(z.nullable(z.string())),
+    status: z.string().check(z.minLength(1)),
+    priority: z.optional(z.nullable(numericSchema)),
+    category: z.optional(z.nullable(z.string())),
+    asset: z.optional(z.nullable(idRefSchema)),
+    createdAt: z.string().check(z.minLength(1)),
+    updatedAt: z.string().check(z.minLength(1)),
+  }),
+);
 
-export const workOrderSchema = z.pipe(
-  workOrderWireSchema,
-  z.transform(
-    (w): WorkOrder => ({
-      id: w.id,
-      ...(w.workOrderNo != null ? { workOrderNo: String(w.workOrderNo) } : {}),
-      title: w.title,
-      ...(w.description !== undefined ? { description: w.description } : {}),
-      status: w.status,
-      ...(w.priority != null ? { priority: w.priority } : {}),
-      ...(w.category !== undefined ? { category: w.category } : {}),
-      ...(w.asset !== undefined ? { asset: w.asset } : {}),
-      createdAt: w.createdAt,
-      updatedAt: w.updatedAt,
-    }),
+export const workOrderSchema = lazySchema(() =>
+  z.pipe(
+    workOrderWireSchema,
+    z.transform(
+      (w): WorkOrder => ({
+        id: w.id,
+        ...(w.workOrderNo != null ? { workOrderNo: String(w.workOrderNo) } : {}),
+        title: w.title,
+        ...(w.description !== undefined ? { description: w.description } : {}),
+        status: w.status,
+        ...(w.priority != null ? { priority: w.priority } : {}),
+        ...(w.category !== undefined ? { category: w.category } : {}),
+        ...(w.asset !== undefined ? { asset: w.asset } : {}),
+        createdAt: w.createdAt,
+        updatedAt: w.updatedAt,
+      }),
+    ),
   ),
 );
 
-export const workOrderResponseSchema = resultEnvelope(workOrderSchema);
-export const workOrderListResponseSchema = resultsEnvelope(workOrderSchema);
+export const workOrderResponseSchema = lazySchema(() => resultEnvelope(workOrderSchema));
+export const workOrderListResponseSchema = lazySchema(() => resultsEnvelope(workOrderSchema));
 
 const nonEmpty = () => z.string().check(z.minLength(1));
 const priorityInput = () => z.int().check(z.gte(0), z.lte(3));
 const unixMs = () => z.int().check(z.nonnegative());
 
 /** `POST /work-orders/` body: the subset of documented create fields we write. */
-export const createWorkOrderInputSchema = z.strictObject({
-  title: nonEmpty(),
-  description: z.optional(z.string()),
-  priority: z.optional(priorityInput()),
-  category: z.optional(nonEmpty()),
-  asset: z.optional(nonEmpty()),
-  location: z.optional(nonEmpty()),
-  assignedToUser: z.optional(nonEmpty()),
-  startDate: z.optional(unixMs()),
-  dueDate: z.optional(unixMs()),
-});
+export const createWorkOrderInputSchema = lazySchema(() =>
+  z.strictObject({
+    title: nonEmpty(),
+    description: z.optional(z.string()),
+    priority: z.optional(priorityInput()),
+    category: z.optional(nonEmpty()),
+    asset: z.optional(nonEmpty()),
+    location: z.optional(nonEmpty()),
+    assignedToUser: z.optional(nonEmpty()),
+    startDate: z.optional(unixMs()),
+    dueDate: z.optional(unixMs()),
+  }),
+);
 export interface CreateWorkOrderInput {
   title: string;
   description?: string;
@@ -155,14 +168,16 @@ export interface CreateWorkOrderInput {
 }
 
 /** `PATCH /work-orders/<ID>` body: absolute values; `null` erases a field (reference §2.7). */
-export const updateWorkOrderInputSchema = z.strictObject({
-  title: z.optional(nonEmpty()),
-  description: z.optional(z.nullable(z.string())),
-  priority: z.optional(priorityInput()),
-  category: z.optional(z.nullable(nonEmpty())),
-  status: z.optional(z.enum(WORK_ORDER_STATUSES)),
-  assignedToUser: z.optional(z.nullable(nonEmpty())),
-});
+export const updateWorkOrderInputSchema = lazySchema(() =>
+  z.strictObject({
+    title: z.optional(nonEmpty()),
+    description: z.optional(z.nullable(z.string())),
+    priority: z.optional(priorityInput()),
+    category: z.optional(z.nullable(nonEmpty())),
+    status: z.optional(z.enum(WORK_ORDER_STATUSES)),
+    assignedToUser: z.optional(z.nullable(nonEmpty())),
+  }),
+);
 export interface UpdateWorkOrderInput {
   title?: string;
   description?: string | null;
@@ -176,21 +191,23 @@ export interface UpdateWorkOrderInput {
  * Filters we expose on `GET /work-orders`, with the documented query name each maps to. Anything
  * else a caller passes is dropped (z.object strips unknown keys): UpKeep rejects unknown keys.
  */
-export const workOrderListFilterSchema = z.object({
-  asset: z.optional(nonEmpty()),
-  title: z.optional(nonEmpty()),
-  status: z.optional(z.enum(WORK_ORDER_STATUSES)),
-  /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
-  createdAtGte: z.optional(unixMs()),
-  /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
-  updatedAtGte: z.optional(unixMs()),
-  /** `<field> <ASC|DESC>`, field one of WORK_ORDER_ORDER_FIELDS. */
-  orderBy: z.optional(
-    z.string().check(z.regex(new RegExp(`^(${WORK_ORDER_ORDER_FIELDS.join('|')}) (ASC|DESC)$`))),
-  ),
-  limit: z.optional(z.int().check(z.positive())),
-  offset: z.optional(z.int().check(z.nonnegative())),
-});
+export const workOrderListFilterSchema = lazySchema(() =>
+  z.object({
+    asset: z.optional(nonEmpty()),
+    title: z.optional(nonEmpty()),
+    status: z.optional(z.enum(WORK_ORDER_STATUSES)),
+    /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
+    createdAtGte: z.optional(unixMs()),
+    /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
+    updatedAtGte: z.optional(unixMs()),
+    /** `<field> <ASC|DESC>`, field one of WORK_ORDER_ORDER_FIELDS. */
+    orderBy: z.optional(
+      z.string().check(z.regex(new RegExp(`^(${WORK_ORDER_ORDER_FIELDS.join('|')}) (ASC|DESC)$`))),
+    ),
+    limit: z.optional(z.int().check(z.positive())),
+    offset: z.optional(z.int().check(z.nonnegative())),
+  }),
+);
 export interface WorkOrderListFilter {
   asset?: string;
   title?: string;
@@ -212,24 +229,28 @@ export type DowntimeStatus = (typeof DOWNTIME_STATUSES)[number];
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /** ISO 8601 or unix ms, as the doc allows; garbage is refused before anything is sent. */
-export const recordedOnSchema = z.union([
-  z.string().check(
-    z.refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), {
-      message: 'must be an ISO 8601 timestamp',
-    }),
-  ),
-  unixMs(),
-]);
+export const recordedOnSchema = lazySchema(() =>
+  z.union([
+    z.string().check(
+      z.refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), {
+        message: 'must be an ISO 8601 timestamp',
+      }),
+    ),
+    unixMs(),
+  ]),
+);
 
-export const downtimeEntryInputSchema = z.strictObject({
-  assetId: nonEmpty(),
-  status: z.enum(DOWNTIME_STATUSES),
-  recordedOn: recordedOnSchema,
-  /** The id of a custom downtime status (`/asset-downtime-statuses`). */
-  statusCategory: z.optional(nonEmpty()),
-  userId: z.optional(nonEmpty()),
-});
-export const downtimeInputSchema = z.array(downtimeEntryInputSchema).check(z.minLength(1));
+export const downtimeEntryInputSchema = lazySchema(() =>
+  z.strictObject({
+    assetId: nonEmpty(),
+    status: z.enum(DOWNTIME_STATUSES),
+    recordedOn: recordedOnSchema,
+    /** The id of a custom downtime status (`/asset-downtime-statuses`). */
+    statusCategory: z.optional(nonEmpty()),
+    userId: z.optional(nonEmpty()),
+  }),
+);
+export const downtimeInputSchema = lazySchema(() => z.array(downtimeEntryInputSchema).check(z.minLength(1)));
 export interface DowntimeEntry {
   assetId: string;
   status: DowntimeStatus;
@@ -239,31 +260,37 @@ export interface DowntimeEntry {
   userId?: string;
 }
 
-export const downtimeRowErrorSchema = z.object({
-  message: z.optional(z.string()),
-  slug: z.optional(z.string()),
-  value: z.optional(z.unknown()),
-});
+export const downtimeRowErrorSchema = lazySchema(() =>
+  z.object({
+    message: z.optional(z.string()),
+    slug: z.optional(z.string()),
+    value: z.optional(z.unknown()),
+  }),
+);
 export type DowntimeRowError = z.output<typeof downtimeRowErrorSchema>;
 
 /** One result row. `row` does not match array positions (reference §7.33): match by assetId + recordedOn. */
-export const downtimeRowSchema = z.object({
-  assetId: z.string(),
-  status: z.optional(z.string()),
-  recordedOn: z.optional(z.union([z.string(), z.number()])),
-  row: z.optional(numericSchema),
-  errors: z.optional(z.array(downtimeRowErrorSchema)),
-  statusMessage: z.optional(z.string()),
-  statusSlug: z.optional(z.string()),
-  newAssetActivityUpdateId: z.optional(z.string()),
-});
+export const downtimeRowSchema = lazySchema(() =>
+  z.object({
+    assetId: z.string(),
+    status: z.optional(z.string()),
+    recordedOn: z.optional(z.union([z.string(), z.number()])),
+    row: z.optional(numericSchema),
+    errors: z.optional(z.array(downtimeRowErrorSchema)),
+    statusMessage: z.optional(z.string()),
+    statusSlug: z.optional(z.string()),
+    newAssetActivityUpdateId: z.optional(z.string()),
+  }),
+);
 export type DowntimeRowResult = z.output<typeof downtimeRowSchema>;
 
-export const downtimeResponseSchema = z.object({
-  success: z.boolean(),
-  results: z.optional(z.array(downtimeRowSchema)),
-  message: z.optional(z.string()),
-});
+export const downtimeResponseSchema = lazySchema(() =>
+  z.object({
+    success: z.boolean(),
+    results: z.optional(z.array(downtimeRowSchema)),
+    message: z.optional(z.string()),
+  }),
+);
 export type DowntimeResponse = z.output<typeof downtimeResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -361,78 +388,86 @@ export interface Part {
 }
 
 /** The part as UpKeep sends it (only the fields we use are checked). */
-export const partWireSchema = z.object({
-  id: z.string().check(z.minLength(1)),
-  name: z.string(),
-  description: optionalText(),
-  // Wrapped in optional: zod reports an absent key before a transform could turn it into null.
-  quantity: z.optional(stringNumber()),
-  minimumQuantity: z.optional(stringNumber()),
-  cost: z.optional(stringNumber()),
-  partName: z.optional(z.nullable(z.union([z.string(), z.number()]))),
-  partNumber: z.optional(z.nullable(z.union([z.string(), z.number()]))),
-  partId: optionalText(),
-  serial: optionalText(),
-  category: optionalText(),
-  location: z.optional(z.nullable(idRefSchema)),
-  createdAt: timestamp(),
-  updatedAt: timestamp(),
-});
-
-export const partSchema = z.pipe(
-  partWireSchema,
-  z.transform((p): Part => {
-    const partNumber = p.partName ?? p.partNumber;
-    return {
-      id: p.id,
-      name: p.name,
-      ...compactObject({
-        description: p.description,
-        partId: p.partId,
-        serial: p.serial,
-        category: p.category,
-        location: p.location,
-      }),
-      quantity: p.quantity ?? null,
-      minimumQuantity: p.minimumQuantity ?? null,
-      cost: p.cost ?? null,
-      ...(partNumber != null && partNumber !== '' ? { partNumber: String(partNumber) } : {}),
-      createdAt: p.createdAt,
-      updatedAt: p.updatedAt,
-      createdAtMs: upkeepTimestampMs(p.createdAt),
-      updatedAtMs: upkeepTimestampMs(p.updatedAt),
-    };
+export const partWireSchema = lazySchema(() =>
+  z.object({
+    id: z.string().check(z.minLength(1)),
+    name: z.string(),
+    description: optionalText(),
+    // Wrapped in optional: zod reports an absent key before a transform could turn it into null.
+    quantity: z.optional(stringNumber()),
+    minimumQuantity: z.optional(stringNumber()),
+    cost: z.optional(stringNumber()),
+    partName: z.optional(z.nullable(z.union([z.string(), z.number()]))),
+    partNumber: z.optional(z.nullable(z.union([z.string(), z.number()]))),
+    partId: optionalText(),
+    serial: optionalText(),
+    category: optionalText(),
+    location: z.optional(z.nullable(idRefSchema)),
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
   }),
+);
+
+export const partSchema = lazySchema(() =>
+  z.pipe(
+    partWireSchema,
+    z.transform((p): Part => {
+      const partNumber = p.partName ?? p.partNumber;
+      return {
+        id: p.id,
+        name: p.name,
+        ...compactObject({
+          description: p.description,
+          partId: p.partId,
+          serial: p.serial,
+          category: p.category,
+          location: p.location,
+        }),
+        quantity: p.quantity ?? null,
+        minimumQuantity: p.minimumQuantity ?? null,
+        cost: p.cost ?? null,
+        ...(partNumber != null && partNumber !== '' ? { partNumber: String(partNumber) } : {}),
+        createdAt: p.createdAt,
+        updatedAt: p.updatedAt,
+        createdAtMs: upkeepTimestampMs(p.createdAt),
+        updatedAtMs: upkeepTimestampMs(p.updatedAt),
+      };
+    }),
+  ),
 );
 
 /**
  * Where a part sits in `updatedAt` order, read from a part that does not parse as a whole, so a
  * poller can move its watermark past it (or not, when even this cannot be read).
  */
-export const partPlaceSchema = z.object({ id: z.string().check(z.minLength(1)), updatedAt: timestamp() });
+export const partPlaceSchema = lazySchema(() =>
+  z.object({ id: z.string().check(z.minLength(1)), updatedAt: timestamp() }),
+);
 
 /**
  * Envelopes whose records are checked one by one (see the client), so an error names the field as
  * `part.<field>` and says which record it was.
  */
-export const partResponseSchema = resultEnvelope(z.unknown());
-export const partListResponseSchema = resultsEnvelope(z.unknown());
+export const partResponseSchema = lazySchema(() => resultEnvelope(z.unknown()));
+export const partListResponseSchema = lazySchema(() => resultsEnvelope(z.unknown()));
 
 const quantityInput = () => z.number().check(z.nonnegative());
 
 /** `PATCH /parts/<ID>` body: absolute values (no increment exists, reference §7.45). */
-export const updatePartInputSchema = z.strictObject({
-  name: z.optional(nonEmpty()),
-  description: z.optional(z.nullable(z.string())),
-  cost: z.optional(z.nullable(quantityInput())),
-  quantity: z.optional(quantityInput()),
-  minimumQuantity: z.optional(z.nullable(quantityInput())),
-  serial: z.optional(z.nullable(z.string())),
-  area: z.optional(z.nullable(z.string())),
-  details: z.optional(z.nullable(z.string())),
-  category: z.optional(z.nullable(nonEmpty())),
-  location: z.optional(z.nullable(nonEmpty())),
-});
+export const updatePartInputSchema = lazySchema(() =>
+  z.strictObject({
+    name: z.optional(nonEmpty()),
+    description: z.optional(z.nullable(z.string())),
+    cost: z.optional(z.nullable(quantityInput())),
+    quantity: z.optional(quantityInput()),
+    minimumQuantity: z.optional(z.nullable(quantityInput())),
+    serial: z.optional(z.nullable(z.string())),
+    area: z.optional(z.nullable(z.string())),
+    details: z.optional(z.nullable(z.string())),
+    category: z.optional(z.nullable(nonEmpty())),
+    location: z.optional(z.nullable(nonEmpty())),
+  }),
+);
 export interface UpdatePartInput {
   name?: string;
   description?: string | null;
@@ -448,24 +483,26 @@ export interface UpdatePartInput {
 }
 
 /** Filters we expose on `GET /parts` (documented names only; unknown keys are dropped). */
-export const partListFilterSchema = z.object({
-  name: z.optional(nonEmpty()),
-  category: z.optional(nonEmpty()),
-  location: z.optional(nonEmpty()),
-  partNumber: z.optional(nonEmpty()),
-  /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
-  createdAtGte: z.optional(unixMs()),
-  /** Unix ms → `createdAtLessThanOrEqualTo`. */
-  createdAtLte: z.optional(unixMs()),
-  /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
-  updatedAtGte: z.optional(unixMs()),
-  /** Unix ms → `updatedAtLessThanOrEqualTo`. */
-  updatedAtLte: z.optional(unixMs()),
-  /** `<createdAt|updatedAt> <ASC|DESC>`. */
-  orderBy: z.optional(orderByOf(PART_ORDER_FIELDS)),
-  limit: z.optional(z.int().check(z.positive())),
-  offset: z.optional(z.int().check(z.nonnegative())),
-});
+export const partListFilterSchema = lazySchema(() =>
+  z.object({
+    name: z.optional(nonEmpty()),
+    category: z.optional(nonEmpty()),
+    location: z.optional(nonEmpty()),
+    partNumber: z.optional(nonEmpty()),
+    /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
+    createdAtGte: z.optional(unixMs()),
+    /** Unix ms → `createdAtLessThanOrEqualTo`. */
+    createdAtLte: z.optional(unixMs()),
+    /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
+    updatedAtGte: z.optional(unixMs()),
+    /** Unix ms → `updatedAtLessThanOrEqualTo`. */
+    updatedAtLte: z.optional(unixMs()),
+    /** `<createdAt|updatedAt> <ASC|DESC>`. */
+    orderBy: z.optional(orderByOf(PART_ORDER_FIELDS)),
+    limit: z.optional(z.int().check(z.positive())),
+    offset: z.optional(z.int().check(z.nonnegative())),
+  }),
+);
 export interface PartListFilter {
   name?: string;
   category?: string;
@@ -529,84 +566,90 @@ export interface PurchaseOrder {
   updatedAt: string;
 }
 
-export const purchaseOrderWireSchema = z
-  .object({
-    id: z.string().check(z.minLength(1)),
-    title: z.string(),
-    description: optionalText(),
-    status: z.string().check(z.minLength(1)),
-    purchaseOrderNumber: z.optional(z.nullable(numericSchema)),
-    vendor: z.optional(z.nullable(idRefSchema)),
-    category: optionalText(),
-    parts: z.optional(z.nullable(z.array(idRefSchema))),
-    partQuantities: z.optional(z.nullable(z.array(numericSchema))),
-    partsPendingQuantities: z.optional(z.nullable(z.record(z.string(), numericSchema))),
-    dueDate: optionalText(),
-    poDate: optionalText(),
-    notes: optionalText(),
-    createdAt: z.string().check(z.minLength(1)),
-    updatedAt: z.string().check(z.minLength(1)),
-  })
-  .check(
-    z.refine((po) => !po.parts || !po.partQuantities || po.parts.length === po.partQuantities.length, {
-      message: 'parts and partQuantities differ in length',
-      path: ['partQuantities'],
-    }),
-  );
-
-export const purchaseOrderSchema = z.pipe(
-  purchaseOrderWireSchema,
-  z.transform(
-    (po): PurchaseOrder => ({
-      id: po.id,
-      title: po.title,
-      ...compactObject({
-        description: po.description,
-        vendor: po.vendor,
-        category: po.category,
-        dueDate: po.dueDate,
-        poDate: po.poDate,
-        notes: po.notes,
+export const purchaseOrderWireSchema = lazySchema(() =>
+  z
+    .object({
+      id: z.string().check(z.minLength(1)),
+      title: z.string(),
+      description: optionalText(),
+      status: z.string().check(z.minLength(1)),
+      purchaseOrderNumber: z.optional(z.nullable(numericSchema)),
+      vendor: z.optional(z.nullable(idRefSchema)),
+      category: optionalText(),
+      parts: z.optional(z.nullable(z.array(idRefSchema))),
+      partQuantities: z.optional(z.nullable(z.array(numericSchema))),
+      partsPendingQuantities: z.optional(z.nullable(z.record(z.string(), numericSchema))),
+      dueDate: optionalText(),
+      poDate: optionalText(),
+      notes: optionalText(),
+      createdAt: z.string().check(z.minLength(1)),
+      updatedAt: z.string().check(z.minLength(1)),
+    })
+    .check(
+      z.refine((po) => !po.parts || !po.partQuantities || po.parts.length === po.partQuantities.length, {
+        message: 'parts and partQuantities differ in length',
+        path: ['partQuantities'],
       }),
-      status: po.status,
-      ...(po.purchaseOrderNumber != null ? { purchaseOrderNumber: po.purchaseOrderNumber } : {}),
-      ...(po.parts
-        ? {
-            parts: po.parts.map((id, i) => {
-              const quantity = po.partQuantities?.[i];
-              return quantity === undefined ? { id } : { id, quantity };
-            }),
-          }
-        : {}),
-      ...(po.partsPendingQuantities ? { partsPendingQuantities: po.partsPendingQuantities } : {}),
-      createdAt: po.createdAt,
-      updatedAt: po.updatedAt,
-    }),
-  ),
+    ),
 );
-export const purchaseOrderResponseSchema = resultEnvelope(purchaseOrderSchema);
-export const purchaseOrderListResponseSchema = resultsEnvelope(purchaseOrderSchema);
 
-/** `POST /purchase-orders` body: the subset of documented create fields we write. */
-export const createPurchaseOrderInputSchema = z.strictObject({
-  title: nonEmpty(),
-  description: z.optional(z.string()),
-  parts: z.optional(
-    z.array(z.strictObject({ id: nonEmpty(), quantity: z.number().check(z.positive()) })).check(
-      z.minLength(1),
-      z.refine((lines) => new Set(lines.map((l) => l.id)).size === lines.length, {
-        message: 'a part may appear only once',
+export const purchaseOrderSchema = lazySchema(() =>
+  z.pipe(
+    purchaseOrderWireSchema,
+    z.transform(
+      (po): PurchaseOrder => ({
+        id: po.id,
+        title: po.title,
+        ...compactObject({
+          description: po.description,
+          vendor: po.vendor,
+          category: po.category,
+          dueDate: po.dueDate,
+          poDate: po.poDate,
+          notes: po.notes,
+        }),
+        status: po.status,
+        ...(po.purchaseOrderNumber != null ? { purchaseOrderNumber: po.purchaseOrderNumber } : {}),
+        ...(po.parts
+          ? {
+              parts: po.parts.map((id, i) => {
+                const quantity = po.partQuantities?.[i];
+                return quantity === undefined ? { id } : { id, quantity };
+              }),
+            }
+          : {}),
+        ...(po.partsPendingQuantities ? { partsPendingQuantities: po.partsPendingQuantities } : {}),
+        createdAt: po.createdAt,
+        updatedAt: po.updatedAt,
       }),
     ),
   ),
-  vendor: z.optional(nonEmpty()),
-  category: z.optional(nonEmpty()),
-  dueDate: z.optional(dateOnly()),
-  poDate: z.optional(dateOnly()),
-  notes: z.optional(z.string()),
-  requisitioner: z.optional(z.string()),
-  purchaseOrderNumber: z.optional(z.int().check(z.positive())),
-});
+);
+export const purchaseOrderResponseSchema = lazySchema(() => resultEnvelope(purchaseOrderSchema));
+export const purchaseOrderListResponseSchema = lazySchema(() => resultsEnvelope(purchaseOrderSchema));
+
+/** `POST /purchase-orders` body: the subset of documented create fields we write. */
+export const createPurchaseOrderInputSchema = lazySchema(() =>
+  z.strictObject({
+    title: nonEmpty(),
+    description: z.optional(z.string()),
+    parts: z.optional(
+      z.array(z.strictObject({ id: nonEmpty(), quantity: z.number().check(z.positive()) })).check(
+        z.minLength(1),
+        z.refine((lines) => new Set(lines.map((l) => l.id)).size === lines.length, {
+          message: 'a part may appear only once',
+        }),
+      ),
+    ),
+    vendor: z.optional(nonEmpty()),
+    category: z.optional(nonEmpty()),
+    dueDate: z.optional(dateOnly()),
+    poDate: z.optional(dateOnly()),
+    notes: z.optional(z.string()),
+    requisitioner: z.optional(z.string()),
+    purchaseOrderNumber: z.optional(z.int().check(z.positive())),
+  }),
+);
 export interface CreatePurchaseOrderInput {
   title: string;
   description?: string;
@@ -626,19 +669,21 @@ export interface CreatePurchaseOrderInput {
   purchaseOrderNumber?: number;
 }
 
-export const purchaseOrderListFilterSchema = z.object({
-  title: z.optional(nonEmpty()),
-  status: z.optional(z.enum(PURCHASE_ORDER_STATUSES)),
-  vendor: z.optional(nonEmpty()),
-  category: z.optional(nonEmpty()),
-  /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
-  createdAtGte: z.optional(unixMs()),
-  /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
-  updatedAtGte: z.optional(unixMs()),
-  orderBy: z.optional(orderByOf(PURCHASE_ORDER_ORDER_FIELDS)),
-  limit: z.optional(z.int().check(z.positive())),
-  offset: z.optional(z.int().check(z.nonnegative())),
-});
+export const purchaseOrderListFilterSchema = lazySchema(() =>
+  z.object({
+    title: z.optional(nonEmpty()),
+    status: z.optional(z.enum(PURCHASE_ORDER_STATUSES)),
+    vendor: z.optional(nonEmpty()),
+    category: z.optional(nonEmpty()),
+    /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
+    createdAtGte: z.optional(unixMs()),
+    /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
+    updatedAtGte: z.optional(unixMs()),
+    orderBy: z.optional(orderByOf(PURCHASE_ORDER_ORDER_FIELDS)),
+    limit: z.optional(z.int().check(z.positive())),
+    offset: z.optional(z.int().check(z.nonnegative())),
+  }),
+);
 export interface PurchaseOrderListFilter {
   title?: string;
   /** One of PURCHASE_ORDER_STATUSES (checked at run time). */
@@ -674,56 +719,62 @@ export interface WorkRequest {
   updatedAt: string;
 }
 
-export const workRequestWireSchema = z.object({
-  id: z.string().check(z.minLength(1)),
-  title: z.string(),
-  description: optionalText(),
-  status: z.optional(z.nullable(z.string())),
-  priority: z.optional(z.nullable(numericSchema)),
-  asset: z.optional(z.nullable(idRefSchema)),
-  location: z.optional(z.nullable(idRefSchema)),
-  category: optionalText(),
-  dueDate: optionalText(),
-  requestedByUser: z.optional(z.nullable(idRefSchema)),
-  createdAt: z.string().check(z.minLength(1)),
-  updatedAt: z.string().check(z.minLength(1)),
-});
-export const workRequestSchema = z.pipe(
-  workRequestWireSchema,
-  z.transform(
-    (r): WorkRequest => ({
-      id: r.id,
-      title: r.title,
-      ...compactObject({
-        description: r.description,
-        asset: r.asset,
-        location: r.location,
-        category: r.category,
-        dueDate: r.dueDate,
-        requestedByUser: r.requestedByUser,
+export const workRequestWireSchema = lazySchema(() =>
+  z.object({
+    id: z.string().check(z.minLength(1)),
+    title: z.string(),
+    description: optionalText(),
+    status: z.optional(z.nullable(z.string())),
+    priority: z.optional(z.nullable(numericSchema)),
+    asset: z.optional(z.nullable(idRefSchema)),
+    location: z.optional(z.nullable(idRefSchema)),
+    category: optionalText(),
+    dueDate: optionalText(),
+    requestedByUser: z.optional(z.nullable(idRefSchema)),
+    createdAt: z.string().check(z.minLength(1)),
+    updatedAt: z.string().check(z.minLength(1)),
+  }),
+);
+export const workRequestSchema = lazySchema(() =>
+  z.pipe(
+    workRequestWireSchema,
+    z.transform(
+      (r): WorkRequest => ({
+        id: r.id,
+        title: r.title,
+        ...compactObject({
+          description: r.description,
+          asset: r.asset,
+          location: r.location,
+          category: r.category,
+          dueDate: r.dueDate,
+          requestedByUser: r.requestedByUser,
+        }),
+        ...(r.status != null ? { status: r.status } : {}),
+        ...(r.priority != null ? { priority: r.priority } : {}),
+        createdAt: r.createdAt,
+        updatedAt: r.updatedAt,
       }),
-      ...(r.status != null ? { status: r.status } : {}),
-      ...(r.priority != null ? { priority: r.priority } : {}),
-      createdAt: r.createdAt,
-      updatedAt: r.updatedAt,
-    }),
+    ),
   ),
 );
-export const workRequestResponseSchema = resultEnvelope(workRequestSchema);
-export const workRequestListResponseSchema = resultsEnvelope(workRequestSchema);
+export const workRequestResponseSchema = lazySchema(() => resultEnvelope(workRequestSchema));
+export const workRequestListResponseSchema = lazySchema(() => resultsEnvelope(workRequestSchema));
 
 /** `POST /requests/` body (sent as JSON, reference §2.7 INF). */
-export const createRequestInputSchema = z.strictObject({
-  title: nonEmpty(),
-  description: z.optional(z.string()),
-  priority: z.optional(priorityInput()),
-  asset: z.optional(nonEmpty()),
-  location: z.optional(nonEmpty()),
-  team: z.optional(nonEmpty()),
-  assignedToUser: z.optional(nonEmpty()),
-  category: z.optional(nonEmpty()),
-  dueDate: z.optional(unixMs()),
-});
+export const createRequestInputSchema = lazySchema(() =>
+  z.strictObject({
+    title: nonEmpty(),
+    description: z.optional(z.string()),
+    priority: z.optional(priorityInput()),
+    asset: z.optional(nonEmpty()),
+    location: z.optional(nonEmpty()),
+    team: z.optional(nonEmpty()),
+    assignedToUser: z.optional(nonEmpty()),
+    category: z.optional(nonEmpty()),
+    dueDate: z.optional(unixMs()),
+  }),
+);
 export interface CreateRequestInput {
   title: string;
   description?: string;
@@ -738,19 +789,21 @@ export interface CreateRequestInput {
   dueDate?: number;
 }
 
-export const requestListFilterSchema = z.object({
-  title: z.optional(nonEmpty()),
-  asset: z.optional(nonEmpty()),
-  location: z.optional(nonEmpty()),
-  category: z.optional(nonEmpty()),
-  /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
-  createdAtGte: z.optional(unixMs()),
-  /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
-  updatedAtGte: z.optional(unixMs()),
-  orderBy: z.optional(orderByOf(REQUEST_ORDER_FIELDS)),
-  limit: z.optional(z.int().check(z.positive())),
-  offset: z.optional(z.int().check(z.nonnegative())),
-});
+export const requestListFilterSchema = lazySchema(() =>
+  z.object({
+    title: z.optional(nonEmpty()),
+    asset: z.optional(nonEmpty()),
+    location: z.optional(nonEmpty()),
+    category: z.optional(nonEmpty()),
+    /** Unix ms → `createdAtGreaterThanOrEqualTo`. */
+    createdAtGte: z.optional(unixMs()),
+    /** Unix ms → `updatedAtGreaterThanOrEqualTo`. */
+    updatedAtGte: z.optional(unixMs()),
+    orderBy: z.optional(orderByOf(REQUEST_ORDER_FIELDS)),
+    limit: z.optional(z.int().check(z.positive())),
+    offset: z.optional(z.int().check(z.nonnegative())),
+  }),
+);
 export interface RequestListFilter {
   title?: string;
   asset?: string;
@@ -782,28 +835,32 @@ export interface Asset {
 }
 
 /** Only what discovery shows is checked; other fields (custom fields, files, ...) are dropped. */
-export const assetSchema: z.ZodMiniType<Asset> = z.object({
-  id: z.string().check(z.minLength(1)),
-  name: z.string(),
-  serial: optionalText(),
-  serialNumber: optionalText(),
-  model: optionalText(),
-  category: optionalText(),
-  status: optionalText(),
-  location: z.optional(z.nullable(idRefSchema)),
-});
+export const assetSchema: z.ZodMiniType<Asset> = lazySchema(() =>
+  z.object({
+    id: z.string().check(z.minLength(1)),
+    name: z.string(),
+    serial: optionalText(),
+    serialNumber: optionalText(),
+    model: optionalText(),
+    category: optionalText(),
+    status: optionalText(),
+    location: z.optional(z.nullable(idRefSchema)),
+  }),
+);
 /** Records are checked one by one (a bad asset is skipped, not the page). */
-export const assetListResponseSchema = resultsEnvelope(z.unknown());
+export const assetListResponseSchema = lazySchema(() => resultsEnvelope(z.unknown()));
 
-export const assetListFilterSchema = z.object({
-  name: z.optional(nonEmpty()),
-  location: z.optional(nonEmpty()),
-  category: z.optional(nonEmpty()),
-  status: z.optional(nonEmpty()),
-  orderBy: z.optional(orderByOf(ASSET_ORDER_FIELDS)),
-  limit: z.optional(z.int().check(z.positive())),
-  offset: z.optional(z.int().check(z.nonnegative())),
-});
+export const assetListFilterSchema = lazySchema(() =>
+  z.object({
+    name: z.optional(nonEmpty()),
+    location: z.optional(nonEmpty()),
+    category: z.optional(nonEmpty()),
+    status: z.optional(nonEmpty()),
+    orderBy: z.optional(orderByOf(ASSET_ORDER_FIELDS)),
+    limit: z.optional(z.int().check(z.positive())),
+    offset: z.optional(z.int().check(z.nonnegative())),
+  }),
+);
 export interface AssetListFilter {
   name?: string;
   location?: string;
@@ -828,33 +885,37 @@ export interface UpKeepWebhook {
   enabled: boolean;
 }
 
-export const upkeepWebhookSchema: z.ZodMiniType<UpKeepWebhook> = z.pipe(
-  z.object({
-    id: z.union([z.string().check(z.minLength(1)), z.number()]),
-    title: optionalText(),
-    endpoint: z.string(),
-    events: z.optional(z.nullable(z.array(z.string()))),
-    enabled: z.boolean(),
-  }),
-  z.transform(
-    (w): UpKeepWebhook => ({
-      id: String(w.id),
-      title: w.title ?? '',
-      endpoint: w.endpoint,
-      events: w.events ?? [],
-      enabled: w.enabled,
+export const upkeepWebhookSchema: z.ZodMiniType<UpKeepWebhook> = lazySchema(() =>
+  z.pipe(
+    z.object({
+      id: z.union([z.string().check(z.minLength(1)), z.number()]),
+      title: optionalText(),
+      endpoint: z.string(),
+      events: z.optional(z.nullable(z.array(z.string()))),
+      enabled: z.boolean(),
     }),
+    z.transform(
+      (w): UpKeepWebhook => ({
+        id: String(w.id),
+        title: w.title ?? '',
+        endpoint: w.endpoint,
+        events: w.events ?? [],
+        enabled: w.enabled,
+      }),
+    ),
   ),
 );
-export const webhookResponseSchema = resultEnvelope(upkeepWebhookSchema);
-export const webhookListResponseSchema = resultsEnvelope(upkeepWebhookSchema);
+export const webhookResponseSchema = lazySchema(() => resultEnvelope(upkeepWebhookSchema));
+export const webhookListResponseSchema = lazySchema(() => resultsEnvelope(upkeepWebhookSchema));
 
 /** `POST /webhooks` body (doc: `title` and `endpoint` required, `events` optional). */
-export const createWebhookInputSchema = z.strictObject({
-  title: nonEmpty(),
-  endpoint: z.url({ protocol: /^https?$/ }),
-  events: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
-});
+export const createWebhookInputSchema = lazySchema(() =>
+  z.strictObject({
+    title: nonEmpty(),
+    endpoint: z.url({ protocol: /^https?$/ }),
+    events: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
+  }),
+);
 export interface CreateWebhookInput {
   title: string;
   endpoint: string;
@@ -862,12 +923,14 @@ export interface CreateWebhookInput {
 }
 
 /** `PATCH /webhooks/<ID>` body: any of the create fields, and `enabled`. */
-export const updateWebhookInputSchema = z.strictObject({
-  title: z.optional(nonEmpty()),
-  endpoint: z.optional(z.url({ protocol: /^https?$/ })),
-  events: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
-  enabled: z.optional(z.boolean()),
-});
+export const updateWebhookInputSchema = lazySchema(() =>
+  z.strictObject({
+    title: z.optional(nonEmpty()),
+    endpoint: z.optional(z.url({ protocol: /^https?$/ })),
+    events: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
+    enabled: z.optional(z.boolean()),
+  }),
+);
 export interface UpdateWebhookInput {
   title?: string;
   endpoint?: string;

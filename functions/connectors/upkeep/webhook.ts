@@ -12,6 +12,7 @@ import { MillwrightError, WebhookError } from '../../core/errors.ts';
 import type { EventDefinition } from '../../core/events.ts';
 import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
 import { boundedId, MAX_EVENT_NAME_BYTES } from '../../core/limits.ts';
+import { lazySchema } from '../../core/schema.ts';
 import { webhookCredential } from '../../core/webhook-secret.ts';
 import type { UpKeepClient } from './client.ts';
 import { parseUpKeepConfig, upkeepSecretSchema } from './config.ts';
@@ -57,13 +58,15 @@ export const UPKEEP_WEBHOOK_ROUTE = 'POST /webhooks/upkeep/{token}';
 export const UPKEEP_WEBHOOK_TOKEN_MIN_LENGTH = 32;
 
 /** `data` of the FlowEvents this receiver emits. */
-export const upkeepWebhookDataSchema = z.object({
-  event: z.enum(UPKEEP_WEBHOOK_EVENTS),
-  objectId: z.string().check(z.minLength(1)),
-  objectType: z.enum(UPKEEP_OBJECT_TYPES),
-  /** The object's `updatedAt` when the body carried it: then the event id names one version. */
-  updatedAt: z.optional(z.string()),
-});
+export const upkeepWebhookDataSchema = lazySchema(() =>
+  z.object({
+    event: z.enum(UPKEEP_WEBHOOK_EVENTS),
+    objectId: z.string().check(z.minLength(1)),
+    objectType: z.enum(UPKEEP_OBJECT_TYPES),
+    /** The object's `updatedAt` when the body carried it: then the event id names one version. */
+    updatedAt: z.optional(z.string()),
+  }),
+);
 export type UpKeepWebhookData = z.output<typeof upkeepWebhookDataSchema>;
 
 /** Every documented event, each with the normalised `data` above (the object is re-read by id). */
