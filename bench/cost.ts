@@ -8,6 +8,7 @@
  * (pollers on their schedule, Lambda's idle SQS long polls, alarms, the dashboard) are left out and
  * listed. Durations are measured on this machine against local engines, so they are an estimate.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/signature.ts';
@@ -17,6 +18,9 @@ import { type Sandbox, startSandbox } from '../sandbox/runtime.ts';
 import { sandboxSecrets } from '../sandbox/secrets.ts';
 
 const N = Number(process.env.MILLWRIGHT_COST_EVENTS ?? 200);
+const JSON_OUT = process.argv.includes('--json');
+/** The target this bench reports against (issue 14): one-flow cost per 1M events. */
+const TARGET_USD = 2.5;
 /** us-east-1 on-demand list prices (USD), as published in 2026 (DynamoDB after its Nov 2024 cut). */
 const PRICES = {
   httpApiPerMillion: 1.0,
@@ -35,6 +39,9 @@ const PLATFORM_LOG_BYTES = 350;
 interface Counters {
   dynamoWrites: number;
   dynamoReads: number;
+  /** DynamoDB requests (a BatchWriteItem of 3 items is 1 request, 3 units), by phase. */
+  ingressCalls: number;
+  workerCalls: number;
   sqsRequests: number;
   lambdaInvocations: number;
   lambdaMs: number;
@@ -44,6 +51,8 @@ interface Counters {
 const zero = (): Counters => ({
   dynamoWrites: 0,
   dynamoReads: 0,
+  ingressCalls: 0,
+  workerCalls: 0,
   sqsRequests: 0,
   lambdaInvocations: 0,
   lambdaMs: 0,
@@ -58,8 +67,45 @@ function countingLog(counters: Counters): Log {
   return { debug: () => undefined, info: count, warn: count, error: count };
 }
 
+/** Which handler a DynamoDB request comes from: set around worker invocations, else the ingress. */
+const phase = new AsyncLocalStorage<'worker'>();
+
+/** `<phase> <Command> <key prefix>` -> requests and units, for the breakdown under the totals. */
+type Breakdown = Map<string, { calls: number; units: number }>;
+
+/** A key attribute as a string, marshalled (`{ S: 'x' }`) or not. */
+const keyText = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'object' && v !== null && 'S' in v ? String(v.S) : '';
+
+/** The item kind a key names: the pk up to its first `#` (`CLAIM`, `RUN`, `NONCE`, ...), or pk/sk for singletons. */
+function prefixOf(key: { pk?: unknown; sk?: unknown } | undefined): string {
+  const pk = keyText(key?.pk);
+  const head = pk.split('#')[0] ?? pk;
+  if (head === 'FLOW' || head === 'POLL') return `${head}#/${keyText(key?.sk)}`;
+  return head || '?';
+}
+
+/** Every key one request touches (batch requests name several). */
+function keysOf(input: Record<string, unknown>): { pk?: unknown; sk?: unknown }[] {
+  const direct = (input.Key ?? input.Item) as { pk?: unknown; sk?: unknown } | undefined;
+  if (direct) return [direct];
+  const keys: { pk?: unknown; sk?: unknown }[] = [];
+  for (const table of Object.values((input.RequestItems ?? {}) as Record<string, unknown>)) {
+    if (Array.isArray(table)) {
+      for (const r of table as { PutRequest?: { Item?: never }; DeleteRequest?: { Key?: never } }[]) {
+        keys.push(r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {});
+      }
+    } else keys.push(...(((table as { Keys?: never[] }).Keys ?? []) as { pk?: unknown }[]));
+  }
+  if (input.KeyConditionExpression) {
+    const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
+    keys.push({ pk: values[':pk'] });
+  }
+  return keys;
+}
+
 /** Count DynamoDB units and SQS requests at the SDK clients (one middleware each). */
-function countRequests(sandbox: Sandbox, counters: Counters): void {
+function countRequests(sandbox: Sandbox, counters: Counters, breakdown: Breakdown): void {
   sandbox.dynamo.client.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as {
@@ -73,6 +119,16 @@ function countRequests(sandbox: Sandbox, counters: Counters): void {
       if (name === 'GetItemCommand' && (sk === 'CONTROL' || (typeof sk === 'object' && sk.S === 'CONTROL'))) {
         return next(args);
       }
+      const where = phase.getStore() ?? 'ingress';
+      if (where === 'worker') counters.workerCalls += 1;
+      else counters.ingressCalls += 1;
+      const keys = keysOf(args.input as Record<string, unknown>);
+      const prefixes = [...new Set(keys.map(prefixOf))].sort().join('+');
+      const label = `${where.padEnd(7)} ${name.replace(/Command$/, '').padEnd(14)} ${prefixes}`;
+      const row = breakdown.get(label) ?? { calls: 0, units: 0 };
+      row.calls += 1;
+      row.units += Math.max(1, keys.length);
+      breakdown.set(label, row);
       const items = Object.values(input.RequestItems ?? {});
       if (name === 'BatchGetItemCommand') {
         counters.dynamoReads += items.reduce(
@@ -108,7 +164,7 @@ function timeWorkers(sandbox: Sandbox, counters: Counters): void {
     f.worker.handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
       const started = performance.now();
       try {
-        return await handler(event);
+        return await phase.run('worker', () => handler(event));
       } finally {
         counters.lambdaInvocations += 1;
         counters.lambdaMs += Math.ceil(performance.now() - started);
@@ -200,6 +256,10 @@ interface PerEvent {
   sqsRequests: number;
   dynamoWrites: number;
   dynamoReads: number;
+  /** DynamoDB requests per event, ingress and worker. */
+  ingressCalls: number;
+  workerCalls: number;
+  workerMs: number;
   secretsCalls: number;
   logGb: number;
 }
@@ -222,7 +282,9 @@ function scenarioRows(
   perEvent: PerEvent,
   dollars: Record<string, number>,
   total: number,
+  breakdown: Breakdown,
 ): string[] {
+  const calls = perEvent.ingressCalls + perEvent.workerCalls;
   return [
     `\n${label}: ${N} signed webhooks, per event: ${perEvent.lambdaInvocations.toFixed(2)} Lambda invocations ` +
       `(${((perEvent.lambdaGbSeconds / LAMBDA_MEMORY_GB) * 1000).toFixed(1)} ms), ${perEvent.sqsRequests.toFixed(2)} SQS requests, ` +
@@ -231,17 +293,25 @@ function scenarioRows(
     ...Object.entries(dollars).map(
       ([service, usd]) => `  ${service.padEnd(16)} $${usd.toFixed(3)} per 1M events`,
     ),
-    `  ${'total'.padEnd(16)} $${total.toFixed(2)} per 1M events (target <= $3.00)`,
+    `  ${'total'.padEnd(16)} $${total.toFixed(2)} per 1M events (target <= $${TARGET_USD.toFixed(2)} for one flow)`,
+    `  DynamoDB requests per event: ${calls.toFixed(2)} (ingress ${perEvent.ingressCalls.toFixed(2)}, worker ${perEvent.workerCalls.toFixed(2)}; target <= 4 for one flow)`,
+    '  by phase, command and item kind (per event: requests, units):',
+    ...[...breakdown]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(
+        ([label, r]) => `    ${label.padEnd(52)} ${(r.calls / N).toFixed(2)}  ${(r.units / N).toFixed(2)}`,
+      ),
   ];
 }
 
 /** Runs one scenario and prices what it counted: its report lines and its total per 1M events. */
 async function runScenario(
-  run: { sandbox: Sandbox; clock: Clock; secret: string; counters: Counters },
+  run: { sandbox: Sandbox; clock: Clock; secret: string; counters: Counters; breakdown: Breakdown },
   scenario: Scenario,
-): Promise<{ rows: string[]; total: number }> {
+): Promise<{ rows: string[]; total: number; perEvent: PerEvent }> {
   const { sandbox, counters } = run;
   const c0 = { ...counters };
+  run.breakdown.clear();
   const secrets0 = sandbox.secrets.requests();
   const ingressMs = await sendWebhooks(sandbox, run.clock, run.secret, scenario);
   await sandbox.drain();
@@ -253,12 +323,19 @@ async function runScenario(
     sqsRequests: d('sqsRequests'),
     dynamoWrites: d('dynamoWrites'),
     dynamoReads: d('dynamoReads'),
+    ingressCalls: d('ingressCalls'),
+    workerCalls: d('workerCalls'),
+    workerMs: d('lambdaMs'),
     secretsCalls: (sandbox.secrets.requests() - secrets0) / N,
     logGb: (d('logBytes') + PLATFORM_LOG_BYTES) / 1e9,
   };
   const dollars = dollarsPerMillion(perEvent);
   const total = Object.values(dollars).reduce((a, b) => a + b, 0);
-  return { rows: scenarioRows(scenario.label, perEvent, dollars, total), total };
+  return {
+    rows: scenarioRows(scenario.label, perEvent, dollars, total, run.breakdown),
+    total,
+    perEvent,
+  };
 }
 
 async function main(): Promise<void> {
@@ -275,29 +352,54 @@ async function main(): Promise<void> {
   try {
     await sandbox.tick();
     await sandbox.settle();
-    countRequests(sandbox, counters);
+    const breakdown: Breakdown = new Map();
+    countRequests(sandbox, counters, breakdown);
     timeWorkers(sandbox, counters);
 
     const webhookSecrets = secrets['millwright/mobility-work']?.webhookSecrets as string[] | undefined;
     const secret = webhookSecrets?.[0];
     if (!secret) throw new Error('the sandbox secrets have no millwright/mobility-work webhookSecrets');
     const rows: string[] = [];
-    let worst = 0;
+    const results: { total: number; perEvent: PerEvent }[] = [];
     for (const scenario of scenarios(clock)) {
-      const result = await runScenario({ sandbox, clock, secret, counters }, scenario);
+      const result = await runScenario({ sandbox, clock, secret, counters, breakdown }, scenario);
       rows.push(...result.rows);
-      worst = Math.max(worst, result.total);
+      results.push(result);
     }
+    const [one, two] = results as [(typeof results)[0], (typeof results)[0]];
+    const oneCalls = one.perEvent.ingressCalls + one.perEvent.workerCalls;
     process.stdout.write(
       `Millwright cost per 1M webhook events (us-east-1 list prices, Lambda arm64 256 MB; counted in the sandbox)${rows.join('\n')}\n` +
         "\nNot included (fixed, not per event): pollers on their schedules, Lambda's idle SQS long polling,\n" +
         'alarms, the dashboard, Secrets Manager storage ($0.40/secret/month), DynamoDB storage.\n' +
-        `Worst case: $${worst.toFixed(2)} per 1M events -> ${worst <= 3 ? 'within' : 'OVER'} the $3 target.\n`,
+        `One flow: $${one.total.toFixed(2)} per 1M events -> ${one.total <= TARGET_USD ? 'within' : 'OVER'} the $${TARGET_USD.toFixed(2)} target; ` +
+        `${oneCalls.toFixed(2)} DynamoDB requests per event -> ${oneCalls <= 4 ? 'within' : 'OVER'} the 4 target.\n`,
     );
+    if (JSON_OUT) {
+      const figures = {
+        events: N,
+        oneFlowUsd: round(one.total),
+        twoFlowUsd: round(two.total),
+        dynamoCallsPerEvent: round(oneCalls),
+        dynamoCallsPerEventTwoFlows: round(two.perEvent.ingressCalls + two.perEvent.workerCalls),
+        dynamoIngressCallsPerEvent: round(one.perEvent.ingressCalls),
+        dynamoWorkerCallsPerEvent: round(one.perEvent.workerCalls),
+        dynamoWriteUnitsPerEvent: round(one.perEvent.dynamoWrites),
+        dynamoReadUnitsPerEvent: round(one.perEvent.dynamoReads),
+        dynamoWriteUnitsPerEventTwoFlows: round(two.perEvent.dynamoWrites),
+        dynamoReadUnitsPerEventTwoFlows: round(two.perEvent.dynamoReads),
+        workerMsPerEvent: round(one.perEvent.workerMs),
+        workerMsPerEventTwoFlows: round(two.perEvent.workerMs),
+        sqsRequestsPerEvent: round(one.perEvent.sqsRequests),
+      };
+      process.stdout.write(`BENCH_JSON ${JSON.stringify(figures)}\n`);
+    }
   } finally {
     await sandbox.close();
   }
 }
+
+const round = (n: number) => Math.round(n * 100) / 100;
 
 main().catch((error: unknown) => {
   process.stderr.write(`cost benchmark failed: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -17,7 +17,7 @@
  *
  * | kind    | StateStore methods | DynamoDB actions |
  * |---------|--------------------|------------------|
- * | ingress | isDelivered, markDelivered, rememberNonce, nonceSeenWith, forgetNonce | GetItem, PutItem, DeleteItem |
+ * | ingress | markDelivery, deliveryOf, forgetDelivery, hasRunEntries, rememberNonce, forgetNonce | GetItem, PutItem, DeleteItem, Query |
  * | worker  | the flow module's (below) + advanceOrder, parkEvent | all item actions but Scan; no ConditionCheckItem |
  * | poller  | the flow module's + getFlowControl, load/savePollState, recordPollRun | as the worker |
  * The operator-only methods (listRuns, queryRuns, lastError, lastPollRun, setFlowControl,
@@ -79,6 +79,10 @@ export const METHOD_ACTIONS: Record<StateMethod, readonly DynamoAction[]> = {
   forgetNonce: [DELETE],
   isDelivered: [GET],
   markDelivered: [PUT],
+  markDelivery: [PUT, GET],
+  deliveryOf: [GET],
+  forgetDelivery: [DELETE],
+  hasRunEntries: [QUERY],
   markOwnWrite: [PUT],
   ownWriteBy: [GET],
   appendRun: ['dynamodb:BatchWriteItem'],
@@ -128,7 +132,7 @@ const FLOW_MODULE: readonly StateMethod[] = [
  * that module may call, like the worker.
  */
 export const KIND_METHODS: Record<FunctionKind, readonly StateMethod[]> = {
-  ingress: ['isDelivered', 'markDelivered', 'rememberNonce', 'nonceSeenWith', 'forgetNonce'],
+  ingress: ['markDelivery', 'deliveryOf', 'forgetDelivery', 'hasRunEntries', 'rememberNonce', 'forgetNonce'],
   poller: [...FLOW_MODULE, 'getFlowControl', 'loadPollState', 'savePollState', 'recordPollRun'],
   // The order guard: only webhook-triggered flows call it (no poller bundles one).
   worker: [...FLOW_MODULE, 'advanceOrder', 'parkEvent', 'countFailedAttempt'],

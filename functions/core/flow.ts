@@ -155,6 +155,19 @@ export interface WebhookRequest {
   receivedAt: Date;
 }
 
+/** A verified delivery's replay protection, left to the ingress's delivery mark (see `verify`). */
+export interface ReplayGuard {
+  /** The signature's nonce (lower-cased). */
+  nonce: string;
+  /** The raw body's fingerprint (core/digest.ts). */
+  fingerprint: string;
+  /**
+   * Signed outside the tolerance: accepted only as an exact redelivery of a delivery already
+   * marked (same fingerprint); otherwise refused 401 with this message.
+   */
+  late?: string;
+}
+
 export interface WebhookVerifyContext {
   env: RuntimeEnv;
 }
@@ -167,8 +180,12 @@ export interface WebhookReceiver<E extends EventCatalogue = any> {
   events: E;
   /** API route key, e.g. `POST /webhooks/upkeep/{token}`. One per vendor. */
   route: string;
-  /** Throws WebhookError(401) unless the request is authentic. Runs before any JSON parsing. */
-  verify(req: WebhookRequest, ctx: WebhookVerifyContext): Promise<void>;
+  /**
+   * Throws WebhookError(401) unless the request is authentic. Runs before any JSON parsing. A
+   * receiver with `dedupeSeconds` may return its replay guard instead of writing a nonce item: the
+   * ingress keeps it on the delivery mark (one item, one write per delivery).
+   */
+  verify(req: WebhookRequest, ctx: WebhookVerifyContext): Promise<void | ReplayGuard>;
   /**
    * Parses and normalises; throws WebhookError(400) on malformed input. Unknown event names give
    * `ignored` entries (acknowledged and logged), not errors.

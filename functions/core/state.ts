@@ -29,6 +29,19 @@ export class ConcurrentUpdateError extends MillwrightError {
 
 export type ClaimResult = Record<string, string>;
 
+/**
+ * What marking a webhook delivery found (see `StateStore.markDelivery`). `fresh`: first time, now
+ * marked. `seen`: marked before: `at` (ms; absent on marks written before issue 14, which were
+ * written after enqueueing), and the nonce and body fingerprint it was marked with, if any.
+ */
+export type DeliveryMark = { status: 'fresh' } | SeenDelivery;
+export interface SeenDelivery {
+  status: 'seen';
+  at?: number;
+  nonce?: string;
+  fingerprint?: string;
+}
+
 /** What a webhook nonce check found (see `StateStore.rememberNonce`). */
 export type NonceCheck = 'fresh' | 'repeat' | 'replay';
 
@@ -630,6 +643,80 @@ export class StateStore {
         },
       }),
     );
+  }
+
+  /**
+   * Mark a webhook delivery (the event id) as accepted, with the signature's nonce and the body's
+   * fingerprint on the same item: one conditional PutItem, no read, on the common path. Written
+   * before enqueueing (the ingress deletes it when enqueueing fails); the item read back only when
+   * the condition fails (a redelivery or a replay).
+   */
+  async markDelivery(
+    namespace: string,
+    id: string,
+    options: { ttlSeconds: number; nonce?: string; fingerprint?: string },
+  ): Promise<DeliveryMark> {
+    const nowMs = this.now().getTime();
+    const now = Math.floor(nowMs / 1000);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: `DELIVERY#${namespace}`,
+            sk: id,
+            at: nowMs,
+            ...(options.nonce ? { nonce: options.nonce } : {}),
+            ...(options.fingerprint ? { fingerprint: options.fingerprint } : {}),
+            ttl: now + options.ttlSeconds,
+          },
+          // TTL deletion is lazy: an expired mark is overwritten.
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return { status: 'fresh' };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return (await this.deliveryOf(namespace, id)) ?? { status: 'seen' };
+    }
+  }
+
+  /** A delivery's mark, if it is there and not expired. Reads only. */
+  async deliveryOf(namespace: string, id: string): Promise<SeenDelivery | undefined> {
+    const item = await this.getItem(`DELIVERY#${namespace}`, id);
+    if (!item || Number(item.ttl) < Math.floor(this.now().getTime() / 1000)) return undefined;
+    return {
+      status: 'seen' as const,
+      ...(typeof item.at === 'number' ? { at: item.at } : {}),
+      ...(typeof item.nonce === 'string' ? { nonce: item.nonce } : {}),
+      ...(typeof item.fingerprint === 'string' ? { fingerprint: item.fingerprint } : {}),
+    };
+  }
+
+  /** Undo `markDelivery` for a delivery we did not accept, so the vendor's retry goes through. */
+  async forgetDelivery(namespace: string, id: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: `DELIVERY#${namespace}`, sk: id } }),
+    );
+  }
+
+  /**
+   * Has a worker recorded any outcome of this event (its `EVENT#` run-log copy)? One Query of one
+   * item, eventually consistent (half the read cost): the ingress asks it only of a redelivery.
+   */
+  async hasRunEntries(eventId: string): Promise<boolean> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': runKeys.event(eventId) },
+        Limit: 1,
+        ProjectionExpression: 'pk',
+      }),
+    );
+    return (out.Items ?? []).length > 0;
   }
 
   /**

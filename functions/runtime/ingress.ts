@@ -15,7 +15,7 @@
  *   one SQS message (413).
  */
 import { WebhookError } from '../core/errors.ts';
-import type { FlowEvent, RuntimeEnv, WebhookReceiver, WebhookRequest } from '../core/flow.ts';
+import type { FlowEvent, ReplayGuard, RuntimeEnv, WebhookReceiver, WebhookRequest } from '../core/flow.ts';
 import {
   jsonDepthExceeds,
   MAX_EVENT_ID_BYTES,
@@ -72,9 +72,10 @@ export async function handleWebhook(
   const parsed = await readEvents(receiver, req, env);
   if (answered(parsed)) return parsed;
   const duplicates: string[] = [];
-  const events = await dropRedeliveries(receiver, env, parsed.events, duplicates);
+  const marked: string[] = [];
+  const events = await markDeliveries(receiver, env, parsed, duplicates, marked);
   if (answered(events)) return events;
-  return enqueue(options, receiver, req, events, duplicates, parsed.ignored);
+  return enqueue(options, receiver, req, events, { duplicates, marked, ignored: parsed.ignored });
 }
 
 /**
@@ -116,9 +117,10 @@ async function readEvents(
   receiver: WebhookReceiver,
   req: WebhookRequest,
   env: RuntimeEnv,
-): Promise<Step<{ events: FlowEvent[]; ignored: string[] }>> {
+): Promise<Step<{ events: FlowEvent[]; ignored: string[]; guard?: ReplayGuard }>> {
+  let guard: ReplayGuard | undefined;
   try {
-    await receiver.verify(req, { env });
+    guard = (await receiver.verify(req, { env })) ?? undefined;
   } catch (error) {
     return refuse(
       receiver,
@@ -136,7 +138,7 @@ async function readEvents(
     }
     const parsed = receiver.parse(req, { env });
     parsed.events.forEach(checkEvent);
-    return parsed;
+    return { ...parsed, ...(guard ? { guard } : {}) };
   } catch (error) {
     // Parsing is pure: the same body fails the same way on every retry, so no 503.
     return refuse(receiver, env, error, 400, 'webhook body could not be parsed');
@@ -144,33 +146,49 @@ async function readEvents(
 }
 
 /**
- * Redeliveries of an event already acknowledged (same vendor idempotency key) are answered, not
- * re-enqueued: the events left, the others' ids noted in `duplicates`. A lookup failure is not
- * fatal (the flows are idempotent anyway), except one that says the key itself is invalid: that
- * delivery could never be marked, so it is refused.
+ * Seconds after which a delivery mark with no run-log entry behind it may be one whose enqueue
+ * never happened (the ingress died between the mark and the send): longer than the ingress
+ * function's timeout (15 s), so the first delivery is certainly over by then.
  */
-async function dropRedeliveries(
+export const DELIVERY_GRACE_SECONDS = 60;
+
+/**
+ * One conditional write per event before enqueueing: the delivery mark, which also keeps the
+ * signature's nonce and the body's fingerprint (the replay guard). A redelivery of an event already
+ * accepted (same vendor idempotency key) is answered, not re-enqueued, and its id noted in
+ * `duplicates`; unless its mark is older than DELIVERY_GRACE_SECONDS and no worker has recorded the
+ * event (a crash between mark and send): then it is enqueued again (flows absorb a duplicate; a
+ * lost event they could not). The same nonce with another body is a replay: 401. A lookup failure
+ * is not fatal (the flows are idempotent anyway), except one that says the key itself is invalid:
+ * that delivery could never be marked, so it is refused. The ids marked go in `marked`, to undo
+ * when the request is not accepted after all.
+ */
+async function markDeliveries(
   receiver: WebhookReceiver,
   env: RuntimeEnv,
-  events: FlowEvent[],
+  parsed: { events: FlowEvent[]; guard?: ReplayGuard },
   duplicates: string[],
+  marked: string[],
 ): Promise<Step<FlowEvent[]>> {
-  let seen: boolean[] = [];
+  const { events, guard } = parsed;
+  const ttlSeconds = receiver.dedupeSeconds;
+  if (!ttlSeconds) return events;
+  const keep: boolean[] = [];
   try {
-    if (receiver.dedupeSeconds) {
-      seen = await Promise.all(
-        events.map((e) =>
-          (receiver.dedupes?.(e) ?? true)
-            ? env.state.isDelivered(receiver.vendor, e.id).catch((error: unknown) => {
-                if (isValidationError(error)) throw error;
-                return false;
-              })
-            : false,
-        ),
-      );
+    for (const e of events) {
+      if (!(receiver.dedupes?.(e) ?? true)) {
+        keep.push(true);
+        continue;
+      }
+      const verdict = await markOne(receiver, env, e, ttlSeconds, guard);
+      if (verdict === 'fresh') marked.push(e.id);
+      if (verdict === 'duplicate') duplicates.push(e.id);
+      keep.push(verdict !== 'duplicate');
     }
   } catch (error) {
-    // Only a ValidationException gets here (never a WebhookError): a 400 naming it.
+    await forgetMarks(receiver, env, marked);
+    if (error instanceof WebhookError) return refuse(receiver, env, error, error.statusCode, error.message);
+    // Only a ValidationException gets here: a 400 naming it.
     return refuse(
       receiver,
       env,
@@ -180,10 +198,69 @@ async function dropRedeliveries(
       'webhook event id cannot be stored',
     );
   }
-  return events.filter((e, i) => {
-    if (seen[i]) duplicates.push(e.id);
-    return !seen[i];
-  });
+  return events.filter((_, i) => keep[i]);
+}
+
+/** One event's mark: `fresh` (marked now), `duplicate`, or `again` (enqueue it again, unmarked). */
+async function markOne(
+  receiver: WebhookReceiver,
+  env: RuntimeEnv,
+  event: FlowEvent,
+  ttlSeconds: number,
+  guard: ReplayGuard | undefined,
+): Promise<'fresh' | 'duplicate' | 'again'> {
+  const { vendor } = receiver;
+  if (guard?.late !== undefined) {
+    // Late, but byte-identical to a delivery we accepted: a redelivery, not an attack.
+    const mark = await env.state.deliveryOf(vendor, event.id).catch(rethrowValidation);
+    if (mark?.fingerprint !== undefined && mark.fingerprint === guard.fingerprint) return 'duplicate';
+    throw new WebhookError(401, guard.late);
+  }
+  let mark: Awaited<ReturnType<typeof env.state.markDelivery>>;
+  try {
+    mark = await env.state.markDelivery(vendor, event.id, {
+      ttlSeconds,
+      ...(guard ? { nonce: guard.nonce, fingerprint: guard.fingerprint } : {}),
+    });
+  } catch (error) {
+    rethrowValidation(error);
+    env.log.error('could not mark webhook delivery; enqueued unmarked', { vendor, error: String(error) });
+    return 'again';
+  }
+  if (mark.status === 'fresh') return 'fresh';
+  if (guard && mark.nonce === guard.nonce && mark.fingerprint !== guard.fingerprint) {
+    throw new WebhookError(401, `${vendor} webhook: replayed nonce (a different body was signed with it)`);
+  }
+  // Marks from before issue 14 (no `at`) were written after enqueueing: confirmed.
+  const age = mark.at === undefined ? 0 : (env.now().getTime() - mark.at) / 1000;
+  if (age > DELIVERY_GRACE_SECONDS) {
+    const seen = await env.state.hasRunEntries(event.id).catch(() => false);
+    if (!seen) {
+      env.log.warn('webhook redelivery of an event no worker has recorded; enqueued again', {
+        vendor,
+        eventId: event.id,
+        markedSecondsAgo: Math.round(age),
+      });
+      return 'again';
+    }
+  }
+  return 'duplicate';
+}
+
+function rethrowValidation(error: unknown): undefined {
+  if (isValidationError(error)) throw error;
+  return undefined;
+}
+
+/** Undo the marks of a request we did not accept, so the vendor's retry of it goes through. */
+async function forgetMarks(receiver: WebhookReceiver, env: RuntimeEnv, ids: readonly string[]) {
+  await Promise.all(
+    ids.map((id) =>
+      env.state
+        .forgetDelivery(receiver.vendor, id)
+        .catch((e) => env.log.warn('webhook delivery mark could not be removed', { error: String(e) })),
+    ),
+  );
 }
 
 /**
@@ -195,8 +272,7 @@ async function enqueue(
   receiver: WebhookReceiver,
   req: WebhookRequest,
   events: FlowEvent[],
-  duplicates: string[],
-  ignored: string[],
+  { duplicates, marked, ignored }: { duplicates: string[]; marked: string[]; ignored: string[] },
 ): Promise<IngressResponse> {
   const byQueue = new Map<string, FlowEvent[]>();
   const unrouted: string[] = [];
@@ -210,27 +286,14 @@ async function enqueue(
   try {
     await Promise.all([...byQueue].map(([url, list]) => queue.send(url, list)));
   } catch (error) {
+    // Nothing was acknowledged: let the vendor's retry of this very delivery through.
+    await forgetMarks(receiver, env, marked);
     if (error instanceof MessageTooLargeError) return reply(413, error.message);
     env.log.error('webhook events could not be enqueued', { vendor: receiver.vendor, error: String(error) });
-    // Nothing was acknowledged: let the vendor's retry of this very delivery through.
     await receiver
       .release?.(req, { env })
       .catch((e) => env.log.warn('webhook release failed', { error: String(e) }));
     return reply(503, 'could not enqueue; retry later');
-  }
-  const ttl = receiver.dedupeSeconds;
-  if (ttl) {
-    // Remembered, so that the vendor's redeliveries are answered, not enqueued again.
-    await Promise.all(
-      events
-        .filter((e) => receiver.dedupes?.(e) ?? true)
-        .map((e) =>
-          env.state
-            .markDelivered(receiver.vendor, e.id, ttl)
-            // Enqueued already, so still acknowledged; a redelivery may then be enqueued again.
-            .catch((error) => env.log.error('could not record webhook delivery', { error: String(error) })),
-        ),
-    );
   }
   if (duplicates.length > 0) {
     env.log.info('webhook redelivery acknowledged without enqueueing', {
