@@ -177,6 +177,27 @@ function timeWorkers(sandbox: Sandbox, counters: Counters): void {
 interface Scenario {
   label: string;
   body: (i: number) => Record<string, unknown>;
+  /** Vendor records the events need (made through the simulators' sandbox controls, not counted). */
+  prepare?: (sandbox: Sandbox) => Promise<void>;
+}
+
+/** UpKeep parts for the acting scenario, one per event (each event opens its own low episode). */
+async function addUpKeepParts(sandbox: Sandbox): Promise<void> {
+  const base = sandbox.endpoints.upkeep?.replace(/\/api\/v2\/?$/, '');
+  if (!base) throw new Error('the sandbox has no UpKeep simulator');
+  const parts = Array.from({ length: N }, (_, i) => ({
+    id: `BenchPart${i}`,
+    name: `Bench part ${i}`,
+    quantity: 1,
+    minimumQuantity: 2,
+    cost: 1,
+  }));
+  const res = await fetch(`${base}/_sandbox/parts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ parts }),
+  });
+  if (!res.ok) throw new Error(`UpKeep simulator refused the bench parts: ${res.status} ${await res.text()}`);
 }
 
 const NETWORK_ID = '17df9a0f-5c04-43c8-b010-b48e1237e6ff';
@@ -198,6 +219,20 @@ function scenarios(clock: Clock): Scenario[] {
         location: { name: 'Main store' },
         initiator: { id: 3, email: 'tech@plant.example', name: 'Tech' },
         restocked: { quantity: 5, previousStock: 1 },
+        networkId: NETWORK_ID,
+      }),
+    },
+    {
+      label: 'SparePartStockWasUnderMinThreshold (1 flow, acts: an UpKeep purchase order)',
+      prepare: addUpKeepParts,
+      body: (i) => ({
+        _event: 'SparePartStockWasUnderMinThreshold',
+        _idempotencyKey: randomBytes(5).toString('hex'),
+        _date: clock.now().toISOString(),
+        _metadata: null,
+        stock: { quantity: 1, minimumStock: 2 },
+        sparePart: { id: `sp-act-${i}`, externalReference: `BenchPart${i}`, name: 'Bench part' },
+        movement: { type: 'consumption', quantity: 1 },
         networkId: NETWORK_ID,
       }),
     },
@@ -310,6 +345,7 @@ async function runScenario(
   scenario: Scenario,
 ): Promise<{ rows: string[]; total: number; perEvent: PerEvent }> {
   const { sandbox, counters } = run;
+  await scenario.prepare?.(sandbox);
   const c0 = { ...counters };
   run.breakdown.clear();
   const secrets0 = sandbox.secrets.requests();
@@ -366,7 +402,7 @@ async function main(): Promise<void> {
       rows.push(...result.rows);
       results.push(result);
     }
-    const [one, two] = results as [(typeof results)[0], (typeof results)[0]];
+    const [one, acting, two] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
     const oneCalls = one.perEvent.ingressCalls + one.perEvent.workerCalls;
     process.stdout.write(
       `Millwright cost per 1M webhook events (us-east-1 list prices, Lambda arm64 256 MB; counted in the sandbox)${rows.join('\n')}\n` +
@@ -382,6 +418,9 @@ async function main(): Promise<void> {
         twoFlowUsd: round(two.total),
         dynamoCallsPerEvent: round(oneCalls),
         dynamoCallsPerEventTwoFlows: round(two.perEvent.ingressCalls + two.perEvent.workerCalls),
+        actingFlowUsd: round(acting.total),
+        dynamoCallsPerEventActing: round(acting.perEvent.ingressCalls + acting.perEvent.workerCalls),
+        dynamoUnitsPerEventActing: round(acting.perEvent.dynamoWrites + acting.perEvent.dynamoReads),
         dynamoIngressCallsPerEvent: round(one.perEvent.ingressCalls),
         dynamoWorkerCallsPerEvent: round(one.perEvent.workerCalls),
         dynamoWriteUnitsPerEvent: round(one.perEvent.dynamoWrites),

@@ -73,7 +73,7 @@ export async function handleWebhook(
   if (answered(parsed)) return parsed;
   const duplicates: string[] = [];
   const marked: string[] = [];
-  const events = await markDeliveries(receiver, env, parsed, duplicates, marked);
+  const events = await markDeliveries(receiver, env, parsed, options.routing, { duplicates, marked });
   if (answered(events)) return events;
   return enqueue(options, receiver, req, events, { duplicates, marked, ignored: parsed.ignored });
 }
@@ -167,8 +167,8 @@ async function markDeliveries(
   receiver: WebhookReceiver,
   env: RuntimeEnv,
   parsed: { events: FlowEvent[]; guard?: ReplayGuard },
-  duplicates: string[],
-  marked: string[],
+  routing: IngressOptions['routing'],
+  { duplicates, marked }: { duplicates: string[]; marked: string[] },
 ): Promise<Step<FlowEvent[]>> {
   const { events, guard } = parsed;
   const ttlSeconds = receiver.dedupeSeconds;
@@ -176,7 +176,10 @@ async function markDeliveries(
   const keep: boolean[] = [];
   try {
     for (const e of events) {
-      if (!(receiver.dedupes?.(e) ?? true)) {
+      // An event no flow subscribes to is not enqueued: nothing to deduplicate or replay, no write
+      // (a late signature of one is acknowledged like any: it changes nothing).
+      const routed = (routing[e.type] ?? []).length > 0;
+      if (!routed || !(receiver.dedupes?.(e) ?? true)) {
         keep.push(true);
         continue;
       }
