@@ -17,7 +17,7 @@
  *
  * | kind    | StateStore methods | DynamoDB actions |
  * |---------|--------------------|------------------|
- * | ingress | markDelivery, deliveryOf, forgetDelivery, hasRunEntries, rememberNonce, forgetNonce | GetItem, PutItem, DeleteItem, Query |
+ * | ingress | markDelivery, deliveryOf, forgetDelivery, hasRunEntries, rememberNonce, forgetNonce, ownWriteBy | GetItem, PutItem, DeleteItem, Query |
  * | worker  | the flow module's (below) + advanceOrder, parkEvent | all item actions but Scan; no ConditionCheckItem |
  * | poller  | the flow module's + getFlowControl, load/savePollState, recordPollRun | as the worker |
  * The operator-only methods (listRuns, queryRuns, lastError, lastPollRun, setFlowControl,
@@ -132,7 +132,16 @@ const FLOW_MODULE: readonly StateMethod[] = [
  * that module may call, like the worker.
  */
 export const KIND_METHODS: Record<FunctionKind, readonly StateMethod[]> = {
-  ingress: ['markDelivery', 'deliveryOf', 'forgetDelivery', 'hasRunEntries', 'rememberNonce', 'forgetNonce'],
+  ingress: [
+    'markDelivery',
+    'deliveryOf',
+    'forgetDelivery',
+    'hasRunEntries',
+    'rememberNonce',
+    'forgetNonce',
+    // UpKeep work-order echoes recognised at the ingress (upkeep/webhook.ts ownWrite).
+    'ownWriteBy',
+  ],
   poller: [...FLOW_MODULE, 'getFlowControl', 'loadPollState', 'savePollState', 'recordPollRun'],
   // The order guard: only webhook-triggered flows call it (no poller bundles one).
   worker: [...FLOW_MODULE, 'advanceOrder', 'parkEvent', 'countFailedAttempt'],

@@ -205,6 +205,12 @@ export interface WebhookReceiver<E extends EventCatalogue = any> {
    */
   dedupeSeconds?: number;
   /**
+   * The writer (a flow id, or a label) when the event is provably the echo of a write Millwright
+   * made, so that no flow it would reach would do anything with it (invariant 3): the ingress then
+   * acknowledges it without enqueueing it. Undefined when it cannot tell: the flows' own checks run.
+   */
+  ownWrite?(event: FlowEvent, ctx: WebhookVerifyContext): Promise<string | undefined>;
+  /**
    * Which of its events are deduplicated (default: all). A vendor whose ids are not always
    * idempotency keys (UpKeep: only a body with its object's `updatedAt` names one version) leaves the
    * others to the flows, so two real changes with the same body are never merged into one.

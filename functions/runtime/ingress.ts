@@ -73,9 +73,52 @@ export async function handleWebhook(
   if (answered(parsed)) return parsed;
   const duplicates: string[] = [];
   const marked: string[] = [];
-  const events = await markDeliveries(receiver, env, parsed, options.routing, { duplicates, marked });
+  const echoes = await dropEchoes(receiver, env, parsed.events);
+  const fresh = parsed.events.filter((e) => !echoes.has(e.id));
+  const events = await markDeliveries(receiver, env, { ...parsed, events: fresh }, options.routing, {
+    duplicates,
+    marked,
+  });
   if (answered(events)) return events;
-  return enqueue(options, receiver, req, events, { duplicates, marked, ignored: parsed.ignored });
+  return enqueue(options, receiver, req, events, {
+    duplicates,
+    marked,
+    ignored: parsed.ignored,
+    echoes,
+  });
+}
+
+/**
+ * The events the receiver proves to be echoes of our own writes (event id -> writer), logged in one
+ * line: acknowledged, never enqueued. A check that fails counts as "cannot tell": the event goes
+ * on to the flows, whose own checks recognise it.
+ */
+async function dropEchoes(
+  receiver: WebhookReceiver,
+  env: RuntimeEnv,
+  events: readonly FlowEvent[],
+): Promise<Map<string, string>> {
+  const echoes = new Map<string, string>();
+  const { ownWrite } = receiver;
+  if (!ownWrite) return echoes;
+  for (const event of events) {
+    const by = await ownWrite(event, { env }).catch((error: unknown) => {
+      env.log.warn('webhook echo check failed; the flows check it', {
+        vendor: receiver.vendor,
+        eventId: event.id,
+        error: String(error),
+      });
+      return undefined;
+    });
+    if (by !== undefined) echoes.set(event.id, by);
+  }
+  if (echoes.size > 0) {
+    env.log.info('webhook echoes of our own writes acknowledged without enqueueing', {
+      vendor: receiver.vendor,
+      echoes: Object.fromEntries(echoes),
+    });
+  }
+  return echoes;
 }
 
 /**
@@ -275,7 +318,12 @@ async function enqueue(
   receiver: WebhookReceiver,
   req: WebhookRequest,
   events: FlowEvent[],
-  { duplicates, marked, ignored }: { duplicates: string[]; marked: string[]; ignored: string[] },
+  {
+    duplicates,
+    marked,
+    ignored,
+    echoes,
+  }: { duplicates: string[]; marked: string[]; ignored: string[]; echoes: Map<string, string> },
 ): Promise<IngressResponse> {
   const byQueue = new Map<string, FlowEvent[]>();
   const unrouted: string[] = [];
@@ -315,6 +363,7 @@ async function enqueue(
     accepted: events.length,
     enqueued,
     duplicates: duplicates.length,
+    ...(echoes.size > 0 ? { echoes: echoes.size } : {}),
     ignored: [...ignored, ...unrouted],
   });
 }
