@@ -2,9 +2,12 @@
  * `npm run bench:cost`: the AWS cost of 1M webhook events, from requests counted in the sandbox.
  *
  * Sends N signed Mobility Work webhooks through the sandbox (the same ingress and worker handlers
- * as in Lambda) for two event types, counts every billable request they cause (HTTP API requests,
- * Lambda invocations and their duration, SQS requests, DynamoDB read/write units, Secrets Manager
- * calls, log bytes), and prices them per 1M events. Fixed costs that do not grow with events
+ * as in Lambda) for three event types (one flow that records only, one flow that acts, two flows),
+ * counts every billable request they cause (HTTP API requests, Lambda invocations and their
+ * duration, SQS requests, DynamoDB read/write units by item size, Secrets Manager calls, log
+ * bytes), and prices them per 1M events. Under each scenario: the DynamoDB requests per event, at
+ * the ingress and in the worker, by command and item kind (`CLAIM`, `RUN`, `DELIVERY`, ...).
+ * `--json`: the figures as one `BENCH_JSON {...}` line at the end (for `npm run bench`). Fixed costs that do not grow with events
  * (pollers on their schedule, Lambda's idle SQS long polls, alarms, the dashboard) are left out and
  * listed. Durations are measured on this machine against local engines, so they are an estimate.
  */
@@ -104,14 +107,81 @@ function keysOf(input: Record<string, unknown>): { pk?: unknown; sk?: unknown }[
   return keys;
 }
 
+/**
+ * An item's size as DynamoDB bills it (attribute names + values, UTF-8), marshalled (`{ S: 'x' }`)
+ * or not: strings their bytes, numbers about 1 byte per 2 digits + 1, maps and lists 3 + members.
+ */
+function itemBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(value).replace(/[-.]/g, '').length / 2) + 1;
+  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
+  if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + itemBytes(v), 0);
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>);
+    const [tag, inner] = entries[0] ?? [];
+    if (entries.length === 1 && tag !== undefined && ['S', 'N', 'BOOL', 'NULL', 'M', 'L'].includes(tag)) {
+      return tag === 'N' ? itemBytes(Number(inner)) : itemBytes(inner);
+    }
+    return 3 + entries.reduce((n, [k, v]) => n + Buffer.byteLength(k) + itemBytes(v), 0);
+  }
+  return 1;
+}
+
+/** Write units of one item (1 KB each, at least 1). */
+const writeUnits = (item: unknown) => Math.max(1, Math.ceil((itemBytes(item) - 3) / 1024));
+/** Read units of items read together (4 KB each; eventually consistent reads cost half). */
+const readUnits = (bytes: number, consistent: boolean) =>
+  Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
+
+/** What one DynamoDB request costs in units: writes by item size, reads by the size returned. */
+function unitsOf(name: string, input: Record<string, unknown>, output: Record<string, unknown>) {
+  const consistent = input.ConsistentRead === true;
+  if (name === 'PutItemCommand') return { writes: writeUnits(input.Item), reads: 0 };
+  if (name === 'UpdateItemCommand') {
+    // The stored item's size is not in the request: the key and the values set stand in for it.
+    return {
+      writes: writeUnits({ ...(input.Key as object), ...(input.ExpressionAttributeValues as object) }),
+      reads: 0,
+    };
+  }
+  if (name === 'DeleteItemCommand') return { writes: 1, reads: 0 };
+  if (name === 'BatchWriteItemCommand') {
+    let writes = 0;
+    for (const table of Object.values((input.RequestItems ?? {}) as Record<string, unknown[]>)) {
+      for (const r of table as { PutRequest?: { Item?: unknown } }[])
+        writes += writeUnits(r.PutRequest?.Item ?? {});
+    }
+    return { writes, reads: 0 };
+  }
+  if (name === 'GetItemCommand')
+    return { writes: 0, reads: readUnits(itemBytes(output.Item ?? {}), consistent) };
+  if (name === 'QueryCommand') {
+    const items = (output.Items ?? []) as unknown[];
+    return {
+      writes: 0,
+      reads: readUnits(
+        items.reduce((n: number, i) => n + itemBytes(i), 0),
+        consistent,
+      ),
+    };
+  }
+  if (name === 'BatchGetItemCommand') {
+    const tables = Object.values((input.RequestItems ?? {}) as Record<string, { ConsistentRead?: boolean }>);
+    const responses = Object.values((output.Responses ?? {}) as Record<string, unknown[]>).flat();
+    const each = responses.reduce(
+      (n: number, i) => n + readUnits(itemBytes(i), tables[0]?.ConsistentRead === true),
+      0,
+    );
+    return { writes: 0, reads: each };
+  }
+  return { writes: 0, reads: 0 };
+}
+
 /** Count DynamoDB units and SQS requests at the SDK clients (one middleware each). */
 function countRequests(sandbox: Sandbox, counters: Counters, breakdown: Breakdown): void {
   sandbox.dynamo.client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as {
-        RequestItems?: Record<string, { Keys?: unknown[] } | unknown[]>;
-        Key?: { sk?: string | { S?: string } };
-      };
+      const input = args.input as Record<string, unknown> & { Key?: { sk?: string | { S?: string } } };
       const name = context.commandName ?? '';
       // The sandbox's event-source loop reads each flow's pause flag (a Lambda event source
       // mapping is switched off instead): not a per-event cost in AWS.
@@ -120,26 +190,20 @@ function countRequests(sandbox: Sandbox, counters: Counters, breakdown: Breakdow
         return next(args);
       }
       const where = phase.getStore() ?? 'ingress';
+      const out = await next(args);
       if (where === 'worker') counters.workerCalls += 1;
       else counters.ingressCalls += 1;
-      const keys = keysOf(args.input as Record<string, unknown>);
+      const units = unitsOf(name, input, (out.output ?? {}) as unknown as Record<string, unknown>);
+      counters.dynamoWrites += units.writes;
+      counters.dynamoReads += units.reads;
+      const keys = keysOf(input);
       const prefixes = [...new Set(keys.map(prefixOf))].sort().join('+');
       const label = `${where.padEnd(7)} ${name.replace(/Command$/, '').padEnd(14)} ${prefixes}`;
       const row = breakdown.get(label) ?? { calls: 0, units: 0 };
       row.calls += 1;
-      row.units += Math.max(1, keys.length);
+      row.units += units.writes + units.reads;
       breakdown.set(label, row);
-      const items = Object.values(input.RequestItems ?? {});
-      if (name === 'BatchGetItemCommand') {
-        counters.dynamoReads += items.reduce(
-          (n, t) => n + ((t as { Keys?: unknown[] }).Keys?.length ?? 0),
-          0,
-        );
-      } else if (name === 'BatchWriteItemCommand') {
-        counters.dynamoWrites += items.reduce((n, t) => n + (t as unknown[]).length, 0);
-      } else if (/^(Put|Update|Delete)ItemCommand$/.test(name)) counters.dynamoWrites += 1;
-      else if (/^(GetItem|Query)Command$/.test(name)) counters.dynamoReads += 1;
-      return next(args);
+      return out;
     },
     { step: 'initialize', name: 'millwrightCostCounter' },
   );
@@ -330,7 +394,7 @@ function scenarioRows(
     ),
     `  ${'total'.padEnd(16)} $${total.toFixed(2)} per 1M events (target <= $${TARGET_USD.toFixed(2)} for one flow)`,
     `  DynamoDB requests per event: ${calls.toFixed(2)} (ingress ${perEvent.ingressCalls.toFixed(2)}, worker ${perEvent.workerCalls.toFixed(2)}; target <= 4 for one flow)`,
-    '  by phase, command and item kind (per event: requests, units):',
+    '  by phase, command and item kind (per event: requests, units by size):',
     ...[...breakdown]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(
