@@ -73,7 +73,7 @@ export async function handleWebhook(
   if (answered(parsed)) return parsed;
   const duplicates: string[] = [];
   const marked: string[] = [];
-  const echoes = await dropEchoes(receiver, env, parsed.events);
+  const echoes = await dropEchoes(receiver, env, parsed.events, options.routing);
   const fresh = parsed.events.filter((e) => !echoes.has(e.id));
   const events = await markDeliveries(receiver, env, { ...parsed, events: fresh }, options.routing, {
     duplicates,
@@ -97,11 +97,13 @@ async function dropEchoes(
   receiver: WebhookReceiver,
   env: RuntimeEnv,
   events: readonly FlowEvent[],
+  routing: IngressOptions['routing'],
 ): Promise<Map<string, string>> {
   const echoes = new Map<string, string>();
   const { ownWrite } = receiver;
   if (!ownWrite) return echoes;
-  for (const event of events) {
+  // An event no flow subscribes to is acknowledged anyway: no need to look.
+  for (const event of events.filter((e) => (routing[e.type] ?? []).length > 0)) {
     const by = await ownWrite(event, { env }).catch((error: unknown) => {
       env.log.warn('webhook echo check failed; the flows check it', {
         vendor: receiver.vendor,
@@ -215,6 +217,10 @@ async function markDeliveries(
 ): Promise<Step<FlowEvent[]>> {
   const { events, guard } = parsed;
   const ttlSeconds = receiver.dedupeSeconds;
+  // Without delivery marks a late signature cannot be shown to be a redelivery.
+  if (!ttlSeconds && guard?.late !== undefined) {
+    return refuse(receiver, env, new WebhookError(401, guard.late), 401, guard.late);
+  }
   if (!ttlSeconds) return events;
   const keep: boolean[] = [];
   try {
@@ -222,7 +228,9 @@ async function markDeliveries(
       // An event no flow subscribes to is not enqueued: nothing to deduplicate or replay, no write
       // (a late signature of one is acknowledged like any: it changes nothing).
       const routed = (routing[e.type] ?? []).length > 0;
-      if (!routed || !(receiver.dedupes?.(e) ?? true)) {
+      const dedupes = receiver.dedupes?.(e) ?? true;
+      if (routed && !dedupes && guard?.late !== undefined) throw new WebhookError(401, guard.late);
+      if (!routed || !dedupes) {
         keep.push(true);
         continue;
       }
@@ -234,7 +242,17 @@ async function markDeliveries(
   } catch (error) {
     await forgetMarks(receiver, env, marked);
     if (error instanceof WebhookError) return refuse(receiver, env, error, error.statusCode, error.message);
-    // Only a ValidationException gets here: a 400 naming it.
+    if (!isValidationError(error)) {
+      return refuse(
+        receiver,
+        env,
+        error,
+        503,
+        'temporarily unable to check the delivery; retry later',
+        'webhook delivery check failed',
+      );
+    }
+    // A ValidationException: the event id cannot be a key; a 400 naming it.
     return refuse(
       receiver,
       env,
@@ -258,7 +276,8 @@ async function markOne(
   const { vendor } = receiver;
   if (guard?.late !== undefined) {
     // Late, but byte-identical to a delivery we accepted: a redelivery, not an attack.
-    const mark = await env.state.deliveryOf(vendor, event.id).catch(rethrowValidation);
+    // A failed read propagates: 503, the vendor retries (400 if the key itself is invalid).
+    const mark = await env.state.deliveryOf(vendor, event.id);
     if (mark?.fingerprint !== undefined && mark.fingerprint === guard.fingerprint) return 'duplicate';
     throw new WebhookError(401, guard.late);
   }
