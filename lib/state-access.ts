@@ -17,7 +17,7 @@
  *
  * | kind    | StateStore methods | DynamoDB actions |
  * |---------|--------------------|------------------|
- * | ingress | markDelivery, deliveryOf, forgetDelivery, hasRunEntries, rememberNonce, forgetNonce, ownWriteBy | GetItem, PutItem, DeleteItem, Query |
+ * | ingress | markDelivery, deliveryOf, forgetDelivery, hasRunEntries, rememberNonce, nonceSeenWith, forgetNonce, ownWriteBy | GetItem, PutItem, DeleteItem, Query |
  * | worker  | the flow module's (below) + advanceOrder, parkEvent | all item actions but Scan; no ConditionCheckItem |
  * | poller  | the flow module's + getFlowControl, load/savePollState, recordPollRun | as the worker |
  * The operator-only methods (listRuns, queryRuns, lastError, lastPollRun, setFlowControl,
@@ -138,6 +138,8 @@ export const KIND_METHODS: Record<FunctionKind, readonly StateMethod[]> = {
     'forgetDelivery',
     'hasRunEntries',
     'rememberNonce',
+    // Marks written before issue 14 keep their fingerprint on a separate nonce item.
+    'nonceSeenWith',
     'forgetNonce',
     // UpKeep work-order echoes recognised at the ingress (upkeep/webhook.ts ownWrite).
     'ownWriteBy',

@@ -279,6 +279,12 @@ async function markOne(
     // A failed read propagates: 503, the vendor retries (400 if the key itself is invalid).
     const mark = await env.state.deliveryOf(vendor, event.id);
     if (mark?.fingerprint !== undefined && mark.fingerprint === guard.fingerprint) return 'duplicate';
+    // A mark from before issue 14 holds no fingerprint: the nonce item of that time does.
+    const legacy =
+      mark !== undefined &&
+      mark.fingerprint === undefined &&
+      (await env.state.nonceSeenWith(vendor, guard.nonce, guard.fingerprint));
+    if (legacy) return 'duplicate';
     throw new WebhookError(401, guard.late);
   }
   let mark: Awaited<ReturnType<typeof env.state.markDelivery>>;

@@ -328,6 +328,30 @@ describe('Mobility Work deliveries through the ingress', () => {
     expect(retry.queue.sent).toHaveLength(1);
   });
 
+  it('honours the delivery marks and nonce items a table holds from before issue 14', async () => {
+    const n = nonce();
+    const rawBody = body('old-shapes');
+    const id = `mobility-work:${NETWORK_ID}:old-shapes`;
+    // What the earlier ingress left: a nonce item with the fingerprint, a bare delivery mark.
+    await store.rememberNonce(MW_NONCE_NAMESPACE, n, {
+      ttlSeconds: 86_400,
+      fingerprint: bodyFingerprint(rawBody),
+    });
+    await store.markDelivered(MW_NONCE_NAMESPACE, id, 86_400);
+    const { queue, call } = ingress();
+    const retry = await call(signed(rawBody));
+    expect(JSON.parse(retry.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    const late = (req: WebhookRequest) => ({
+      ...req,
+      receivedAt: new Date(RECEIVED_AT.getTime() + 3_600_000),
+    });
+    const lateExact = await call(late(signed(rawBody, { nonce: n })));
+    expect(lateExact.statusCode).toBe(200);
+    expect(JSON.parse(lateExact.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    expect((await call(late(signed(rawBody)))).statusCode).toBe(401);
+    expect(queue.sent).toEqual([]);
+  });
+
   it('keeps nonce and body fingerprint on the delivery mark, in its own namespace: one write per delivery', async () => {
     const n = nonce();
     const rawBody = body('one-item');
