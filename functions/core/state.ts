@@ -232,9 +232,17 @@ export class StateStore {
     return Math.floor(this.now().getTime() / 1000) + days * DAY;
   }
 
-  private async getItem(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+  /**
+   * One item. Strongly consistent unless `eventual` (half the read cost): only for what may lag a
+   * second behind a write without harm (a pause switch, what `millwright status` shows).
+   */
+  private async getItem(
+    pk: string,
+    sk: string,
+    eventual = false,
+  ): Promise<Record<string, unknown> | undefined> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: !eventual }),
     );
     return out.Item;
   }
@@ -851,7 +859,7 @@ export class StateStore {
 
   /** The latest error outcome of a flow (see ERROR_OUTCOMES), if any within the run-log retention. */
   async lastError(flowId: string): Promise<RunLogEntry | undefined> {
-    const item = await this.getItem(`FLOW#${flowId}`, 'LAST_ERROR');
+    const item = await this.getItem(`FLOW#${flowId}`, 'LAST_ERROR', true);
     return item ? toRunEntry(item) : undefined;
   }
 
@@ -868,7 +876,7 @@ export class StateStore {
   }
 
   async lastPollRun(key: string): Promise<PollRunRecord | undefined> {
-    const item = await this.getItem(`POLL#${key}`, 'LAST_RUN');
+    const item = await this.getItem(`POLL#${key}`, 'LAST_RUN', true);
     if (!item) return undefined;
     return {
       at: String(item.at),
@@ -890,7 +898,8 @@ export class StateStore {
   }
 
   async getFlowControl(flowId: string): Promise<FlowControl | undefined> {
-    const item = await this.getItem(`FLOW#${flowId}`, 'CONTROL');
+    // A pause takes effect on the next read that sees it (a second at most): no consistent read.
+    const item = await this.getItem(`FLOW#${flowId}`, 'CONTROL', true);
     if (!item) return undefined;
     return {
       paused: item.paused === true,
