@@ -200,8 +200,10 @@ export interface WebhookReceiver<E extends EventCatalogue = any> {
   ackStatus?: number;
   /**
    * Drop events whose id was already acknowledged within this many seconds (vendors that resend a
-   * delivery with the same idempotency key). Marked only after enqueueing, so a crash in between
-   * can duplicate (flows are idempotent) but never lose an event.
+   * delivery with the same idempotency key). One conditional write per event, before enqueueing
+   * (undone when enqueueing fails); a redelivery whose mark is older than the ingress could have
+   * run and that no worker has recorded is enqueued again, so a crash between mark and send can
+   * duplicate (flows are idempotent) but never lose an event (runtime/ingress.ts).
    */
   dedupeSeconds?: number;
   /**

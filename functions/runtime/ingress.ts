@@ -1,10 +1,13 @@
 /**
- * Webhook ingress: size check, verify (over the raw body, before parsing), parse, route, enqueue,
- * and only then acknowledge. Errors map to HTTP in this one place: 413 too large, 401 not
- * authentic, 400 malformed, 404 unknown route, 503 when enqueueing failed (the vendor retries).
+ * Webhook ingress: size check, verify (over the raw body, before parsing), parse, drop the echoes
+ * of our own writes the receiver can prove, mark each delivery (one conditional write per routed
+ * event: the delivery mark, holding the signature's nonce and the body's fingerprint), enqueue, and
+ * only then acknowledge. Errors map to HTTP in this one place: 413 too large, 401 not authentic
+ * (a bad signature, a replayed nonce, a late signature that is no redelivery), 400 malformed, 404
+ * unknown route, 503 when enqueueing failed (the vendor retries; the marks are undone).
  * A vendor whose webhook credential is not configured yet gets 503 (secret unreadable) or 401
  * (secret without the field): see core/webhook-secret.ts.
- * A rejected request touches nothing.
+ * A rejected request leaves nothing behind.
  *
  * Limits (core/limits.ts), checked before anything is enqueued so that AWS never refuses what we
  * acknowledged and a request it would refuse never becomes a 503 retry loop:

@@ -209,13 +209,12 @@ describe('mobility-work-task-to-upkeep-work-order-status', () => {
     expect(up(sandbox).workOrderMessages(workOrderId)).toHaveLength(2);
     // Our status writes came back as UpKeep webhooks naming the versions we wrote: the ingress
     // recognised them as Millwright's own, credited to the flow that made them, and queued none of
-    // them (no flow would have done anything with them).
+    // them (no flow would have done anything with them). One that overtook its mark, if any, is
+    // still recognised by the worker.
     const echoes = (logs.get(sandbox)?.lines ?? [])
       .filter((l) => l.message === 'webhook echoes of our own writes acknowledged without enqueueing')
       .flatMap((l) => Object.values((l.extra?.echoes ?? {}) as Record<string, string>));
     expect(echoes).toContain(STATUS_FLOW);
-    const downtimeRuns = await sandbox.state.listRuns('machinemetrics-downtime-to-upkeep-work-order', 100);
-    expect(downtimeRuns.filter((r) => r.message.includes(`(flow ${STATUS_FLOW})`))).toEqual([]);
   });
 
   it('does not reopen a completed work order when a "started" arrives after the completion', async () => {
