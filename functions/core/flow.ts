@@ -185,6 +185,7 @@ export interface WebhookReceiver<E extends EventCatalogue = any> {
    * receiver with `dedupeSeconds` may return its replay guard instead of writing a nonce item: the
    * ingress keeps it on the delivery mark (one item, one write per delivery).
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: receivers that guard nothing keep returning Promise<void>.
   verify(req: WebhookRequest, ctx: WebhookVerifyContext): Promise<void | ReplayGuard>;
   /**
    * Parses and normalises; throws WebhookError(400) on malformed input. Unknown event names give
