@@ -38,6 +38,8 @@ export type DeliveryMark = { status: 'fresh' } | SeenDelivery;
 export interface SeenDelivery {
   status: 'seen';
   at?: number;
+  /** Seconds since `at`, on this store's clock (the one that wrote it). */
+  ageSeconds?: number;
   nonce?: string;
   fingerprint?: string;
 }
@@ -697,7 +699,9 @@ export class StateStore {
     if (!item || Number(item.ttl) < Math.floor(this.now().getTime() / 1000)) return undefined;
     return {
       status: 'seen' as const,
-      ...(typeof item.at === 'number' ? { at: item.at } : {}),
+      ...(typeof item.at === 'number'
+        ? { at: item.at, ageSeconds: (this.now().getTime() - item.at) / 1000 }
+        : {}),
       ...(typeof item.nonce === 'string' ? { nonce: item.nonce } : {}),
       ...(typeof item.fingerprint === 'string' ? { fingerprint: item.fingerprint } : {}),
     };

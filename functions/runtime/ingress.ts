@@ -306,7 +306,7 @@ async function markOne(
     throw new WebhookError(401, `${vendor} webhook: replayed nonce (a different body was signed with it)`);
   }
   // Marks from before issue 14 (no `at`) were written after enqueueing: confirmed.
-  const age = mark.at === undefined ? 0 : (env.now().getTime() - mark.at) / 1000;
+  const age = mark.ageSeconds ?? 0;
   if (age > DELIVERY_GRACE_SECONDS) {
     const seen = await env.state.hasRunEntries(event.id).catch(() => false);
     if (!seen) {
