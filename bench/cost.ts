@@ -115,11 +115,16 @@ function itemBytes(value: unknown): number {
   if (typeof value === 'string') return Buffer.byteLength(value);
   if (typeof value === 'number') return Math.ceil(String(value).replace(/[-.]/g, '').length / 2) + 1;
   if (typeof value === 'boolean' || value === null || value === undefined) return 1;
+  if (value instanceof Uint8Array) return value.length;
   if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + itemBytes(v), 0);
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
     const [tag, inner] = entries[0] ?? [];
-    if (entries.length === 1 && tag !== undefined && ['S', 'N', 'BOOL', 'NULL', 'M', 'L'].includes(tag)) {
+    if (
+      entries.length === 1 &&
+      tag !== undefined &&
+      ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L'].includes(tag)
+    ) {
       return tag === 'N' ? itemBytes(Number(inner)) : itemBytes(inner);
     }
     return 3 + entries.reduce((n, [k, v]) => n + Buffer.byteLength(k) + itemBytes(v), 0);

@@ -4,6 +4,7 @@
  * and the run log. Every write that guards an invariant is a conditional write.
  */
 import { randomUUID } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -772,7 +773,7 @@ export class StateStore {
       eventBody === undefined
         ? {}
         : {
-            eventBody: redactDeep(eventBody.slice(0, MAX_RUN_EVENT_CHARS)),
+            ...packBody(redactDeep(eventBody.slice(0, MAX_RUN_EVENT_CHARS))),
             ...(eventBody.length > MAX_RUN_EVENT_CHARS ? { eventTruncated: true } : {}),
           };
     // The suffix keeps every attempt of one event, even when attempts share a timestamp.
@@ -959,7 +960,26 @@ export class StateStore {
   }
 }
 
+/**
+ * The event body as the `EVENT#` copy keeps it: deflated (`eventBodyZ`, binary) when that is
+ * shorter. A webhook's JSON deflates to about half, which keeps the copy within one write unit
+ * (1 KB) where the plain text would take two.
+ */
+function packBody(body: string): { eventBody: string } | { eventBodyZ: Uint8Array } {
+  const packed = deflateRawSync(Buffer.from(body, 'utf8'));
+  return packed.length < Buffer.byteLength(body)
+    ? { eventBodyZ: new Uint8Array(packed) }
+    : { eventBody: body };
+}
+
+/** The body of a run-log item: deflated (since issue 14) or plain (older items, short bodies). */
+function unpackBody(item: Record<string, unknown>): string | undefined {
+  if (item.eventBodyZ instanceof Uint8Array) return inflateRawSync(item.eventBodyZ).toString('utf8');
+  return typeof item.eventBody === 'string' ? item.eventBody : undefined;
+}
+
 function toRunEntry(item: Record<string, unknown>): RunLogEntry {
+  const eventBody = unpackBody(item);
   return {
     flowId: String(item.flowId),
     eventId: String(item.eventId),
@@ -971,6 +991,6 @@ function toRunEntry(item: Record<string, unknown>): RunLogEntry {
     ...(typeof item.subject === 'string' ? { subject: item.subject } : {}),
     ...(Array.isArray(item.subjects) ? { subjects: item.subjects.map(String) } : {}),
     ...(typeof item.via === 'string' ? { via: item.via } : {}),
-    ...(typeof item.eventBody === 'string' ? { eventBody: item.eventBody } : {}),
+    ...(eventBody !== undefined ? { eventBody } : {}),
   };
 }
