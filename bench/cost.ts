@@ -2,12 +2,16 @@
  * `npm run bench:cost`: the AWS cost of 1M webhook events, from requests counted in the sandbox.
  *
  * Sends N signed Mobility Work webhooks through the sandbox (the same ingress and worker handlers
- * as in Lambda) for two event types, counts every billable request they cause (HTTP API requests,
- * Lambda invocations and their duration, SQS requests, DynamoDB read/write units, Secrets Manager
- * calls, log bytes), and prices them per 1M events. Fixed costs that do not grow with events
+ * as in Lambda) for three event types (one flow that records only, one flow that acts, two flows),
+ * counts every billable request they cause (HTTP API requests, Lambda invocations and their
+ * duration, SQS requests, DynamoDB read/write units by item size, Secrets Manager calls, log
+ * bytes), and prices them per 1M events. Under each scenario: the DynamoDB requests per event, at
+ * the ingress and in the worker, by command and item kind (`CLAIM`, `RUN`, `DELIVERY`, ...).
+ * `--json`: the figures as one `BENCH_JSON {...}` line at the end (for `npm run bench`). Fixed costs that do not grow with events
  * (pollers on their schedule, Lambda's idle SQS long polls, alarms, the dashboard) are left out and
  * listed. Durations are measured on this machine against local engines, so they are an estimate.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/signature.ts';
@@ -17,6 +21,9 @@ import { type Sandbox, startSandbox } from '../sandbox/runtime.ts';
 import { sandboxSecrets } from '../sandbox/secrets.ts';
 
 const N = Number(process.env.MILLWRIGHT_COST_EVENTS ?? 200);
+const JSON_OUT = process.argv.includes('--json');
+/** The target this bench reports against (issue 14): one-flow cost per 1M events. */
+const TARGET_USD = 2.5;
 /** us-east-1 on-demand list prices (USD), as published in 2026 (DynamoDB after its Nov 2024 cut). */
 const PRICES = {
   httpApiPerMillion: 1.0,
@@ -35,6 +42,9 @@ const PLATFORM_LOG_BYTES = 350;
 interface Counters {
   dynamoWrites: number;
   dynamoReads: number;
+  /** DynamoDB requests (a BatchWriteItem of 3 items is 1 request, 3 units), by phase. */
+  ingressCalls: number;
+  workerCalls: number;
   sqsRequests: number;
   lambdaInvocations: number;
   lambdaMs: number;
@@ -44,6 +54,8 @@ interface Counters {
 const zero = (): Counters => ({
   dynamoWrites: 0,
   dynamoReads: 0,
+  ingressCalls: 0,
+  workerCalls: 0,
   sqsRequests: 0,
   lambdaInvocations: 0,
   lambdaMs: 0,
@@ -58,14 +70,123 @@ function countingLog(counters: Counters): Log {
   return { debug: () => undefined, info: count, warn: count, error: count };
 }
 
+/** Which handler a DynamoDB request comes from: set around worker invocations, else the ingress. */
+const phase = new AsyncLocalStorage<'worker'>();
+
+/** `<phase> <Command> <key prefix>` -> requests and units, for the breakdown under the totals. */
+type Breakdown = Map<string, { calls: number; units: number }>;
+
+/** A key attribute as a string, marshalled (`{ S: 'x' }`) or not. */
+const keyText = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'object' && v !== null && 'S' in v ? String(v.S) : '';
+
+/** The item kind a key names: the pk up to its first `#` (`CLAIM`, `RUN`, `NONCE`, ...), or pk/sk for singletons. */
+function prefixOf(key: { pk?: unknown; sk?: unknown } | undefined): string {
+  const pk = keyText(key?.pk);
+  const head = pk.split('#')[0] ?? pk;
+  if (head === 'FLOW' || head === 'POLL') return `${head}#/${keyText(key?.sk)}`;
+  return head || '?';
+}
+
+/** Every key one request touches (batch requests name several). */
+function keysOf(input: Record<string, unknown>): { pk?: unknown; sk?: unknown }[] {
+  const direct = (input.Key ?? input.Item) as { pk?: unknown; sk?: unknown } | undefined;
+  if (direct) return [direct];
+  const keys: { pk?: unknown; sk?: unknown }[] = [];
+  for (const table of Object.values((input.RequestItems ?? {}) as Record<string, unknown>)) {
+    if (Array.isArray(table)) {
+      for (const r of table as { PutRequest?: { Item?: never }; DeleteRequest?: { Key?: never } }[]) {
+        keys.push(r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {});
+      }
+    } else keys.push(...(((table as { Keys?: never[] }).Keys ?? []) as { pk?: unknown }[]));
+  }
+  if (input.KeyConditionExpression) {
+    const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
+    keys.push({ pk: values[':pk'] });
+  }
+  return keys;
+}
+
+/**
+ * An item's size as DynamoDB bills it (attribute names + values, UTF-8), marshalled (`{ S: 'x' }`)
+ * or not: strings their bytes, numbers about 1 byte per 2 digits + 1, maps and lists 3 + members.
+ */
+function itemBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(value).replace(/[-.]/g, '').length / 2) + 1;
+  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
+  if (value instanceof Uint8Array) return value.length;
+  if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + itemBytes(v), 0);
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>);
+    const [tag, inner] = entries[0] ?? [];
+    if (
+      entries.length === 1 &&
+      tag !== undefined &&
+      ['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L'].includes(tag)
+    ) {
+      return tag === 'N' ? itemBytes(Number(inner)) : itemBytes(inner);
+    }
+    return 3 + entries.reduce((n, [k, v]) => n + Buffer.byteLength(k) + itemBytes(v), 0);
+  }
+  return 1;
+}
+
+/** Write units of one item (1 KB each, at least 1). */
+const writeUnits = (item: unknown) => Math.max(1, Math.ceil((itemBytes(item) - 3) / 1024));
+/** Read units of items read together (4 KB each; eventually consistent reads cost half). */
+const readUnits = (bytes: number, consistent: boolean) =>
+  Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
+
+/** What one DynamoDB request costs in units: writes by item size, reads by the size returned. */
+function unitsOf(name: string, input: Record<string, unknown>, output: Record<string, unknown>) {
+  const consistent = input.ConsistentRead === true;
+  if (name === 'PutItemCommand') return { writes: writeUnits(input.Item), reads: 0 };
+  if (name === 'UpdateItemCommand') {
+    // The stored item's size is not in the request: the key and the values set stand in for it.
+    return {
+      writes: writeUnits({ ...(input.Key as object), ...(input.ExpressionAttributeValues as object) }),
+      reads: 0,
+    };
+  }
+  if (name === 'DeleteItemCommand') return { writes: 1, reads: 0 };
+  if (name === 'BatchWriteItemCommand') {
+    let writes = 0;
+    for (const table of Object.values((input.RequestItems ?? {}) as Record<string, unknown[]>)) {
+      for (const r of table as { PutRequest?: { Item?: unknown } }[])
+        writes += writeUnits(r.PutRequest?.Item ?? {});
+    }
+    return { writes, reads: 0 };
+  }
+  if (name === 'GetItemCommand')
+    return { writes: 0, reads: readUnits(itemBytes(output.Item ?? {}), consistent) };
+  if (name === 'QueryCommand') {
+    const items = (output.Items ?? []) as unknown[];
+    return {
+      writes: 0,
+      reads: readUnits(
+        items.reduce((n: number, i) => n + itemBytes(i), 0),
+        consistent,
+      ),
+    };
+  }
+  if (name === 'BatchGetItemCommand') {
+    const tables = Object.values((input.RequestItems ?? {}) as Record<string, { ConsistentRead?: boolean }>);
+    const responses = Object.values((output.Responses ?? {}) as Record<string, unknown[]>).flat();
+    const each = responses.reduce(
+      (n: number, i) => n + readUnits(itemBytes(i), tables[0]?.ConsistentRead === true),
+      0,
+    );
+    return { writes: 0, reads: each };
+  }
+  return { writes: 0, reads: 0 };
+}
+
 /** Count DynamoDB units and SQS requests at the SDK clients (one middleware each). */
-function countRequests(sandbox: Sandbox, counters: Counters): void {
+function countRequests(sandbox: Sandbox, counters: Counters, breakdown: Breakdown): void {
   sandbox.dynamo.client.middlewareStack.add(
     (next, context) => async (args) => {
-      const input = args.input as {
-        RequestItems?: Record<string, { Keys?: unknown[] } | unknown[]>;
-        Key?: { sk?: string | { S?: string } };
-      };
+      const input = args.input as Record<string, unknown> & { Key?: { sk?: string | { S?: string } } };
       const name = context.commandName ?? '';
       // The sandbox's event-source loop reads each flow's pause flag (a Lambda event source
       // mapping is switched off instead): not a per-event cost in AWS.
@@ -73,17 +194,21 @@ function countRequests(sandbox: Sandbox, counters: Counters): void {
       if (name === 'GetItemCommand' && (sk === 'CONTROL' || (typeof sk === 'object' && sk.S === 'CONTROL'))) {
         return next(args);
       }
-      const items = Object.values(input.RequestItems ?? {});
-      if (name === 'BatchGetItemCommand') {
-        counters.dynamoReads += items.reduce(
-          (n, t) => n + ((t as { Keys?: unknown[] }).Keys?.length ?? 0),
-          0,
-        );
-      } else if (name === 'BatchWriteItemCommand') {
-        counters.dynamoWrites += items.reduce((n, t) => n + (t as unknown[]).length, 0);
-      } else if (/^(Put|Update|Delete)ItemCommand$/.test(name)) counters.dynamoWrites += 1;
-      else if (/^(GetItem|Query)Command$/.test(name)) counters.dynamoReads += 1;
-      return next(args);
+      const where = phase.getStore() ?? 'ingress';
+      const out = await next(args);
+      if (where === 'worker') counters.workerCalls += 1;
+      else counters.ingressCalls += 1;
+      const units = unitsOf(name, input, (out.output ?? {}) as unknown as Record<string, unknown>);
+      counters.dynamoWrites += units.writes;
+      counters.dynamoReads += units.reads;
+      const keys = keysOf(input);
+      const prefixes = [...new Set(keys.map(prefixOf))].sort().join('+');
+      const label = `${where.padEnd(7)} ${name.replace(/Command$/, '').padEnd(14)} ${prefixes}`;
+      const row = breakdown.get(label) ?? { calls: 0, units: 0 };
+      row.calls += 1;
+      row.units += units.writes + units.reads;
+      breakdown.set(label, row);
+      return out;
     },
     { step: 'initialize', name: 'millwrightCostCounter' },
   );
@@ -108,7 +233,7 @@ function timeWorkers(sandbox: Sandbox, counters: Counters): void {
     f.worker.handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
       const started = performance.now();
       try {
-        return await handler(event);
+        return await phase.run('worker', () => handler(event));
       } finally {
         counters.lambdaInvocations += 1;
         counters.lambdaMs += Math.ceil(performance.now() - started);
@@ -121,6 +246,27 @@ function timeWorkers(sandbox: Sandbox, counters: Counters): void {
 interface Scenario {
   label: string;
   body: (i: number) => Record<string, unknown>;
+  /** Vendor records the events need (made through the simulators' sandbox controls, not counted). */
+  prepare?: (sandbox: Sandbox) => Promise<void>;
+}
+
+/** UpKeep parts for the acting scenario, one per event (each event opens its own low episode). */
+async function addUpKeepParts(sandbox: Sandbox): Promise<void> {
+  const base = sandbox.endpoints.upkeep?.replace(/\/api\/v2\/?$/, '');
+  if (!base) throw new Error('the sandbox has no UpKeep simulator');
+  const parts = Array.from({ length: N }, (_, i) => ({
+    id: `BenchPart${i}`,
+    name: `Bench part ${i}`,
+    quantity: 1,
+    minimumQuantity: 2,
+    cost: 1,
+  }));
+  const res = await fetch(`${base}/_sandbox/parts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ parts }),
+  });
+  if (!res.ok) throw new Error(`UpKeep simulator refused the bench parts: ${res.status} ${await res.text()}`);
 }
 
 const NETWORK_ID = '17df9a0f-5c04-43c8-b010-b48e1237e6ff';
@@ -142,6 +288,20 @@ function scenarios(clock: Clock): Scenario[] {
         location: { name: 'Main store' },
         initiator: { id: 3, email: 'tech@plant.example', name: 'Tech' },
         restocked: { quantity: 5, previousStock: 1 },
+        networkId: NETWORK_ID,
+      }),
+    },
+    {
+      label: 'SparePartStockWasUnderMinThreshold (1 flow, acts: an UpKeep purchase order)',
+      prepare: addUpKeepParts,
+      body: (i) => ({
+        _event: 'SparePartStockWasUnderMinThreshold',
+        _idempotencyKey: randomBytes(5).toString('hex'),
+        _date: clock.now().toISOString(),
+        _metadata: null,
+        stock: { quantity: 1, minimumStock: 2 },
+        sparePart: { id: `sp-act-${i}`, externalReference: `BenchPart${i}`, name: 'Bench part' },
+        movement: { type: 'consumption', quantity: 1 },
         networkId: NETWORK_ID,
       }),
     },
@@ -200,6 +360,10 @@ interface PerEvent {
   sqsRequests: number;
   dynamoWrites: number;
   dynamoReads: number;
+  /** DynamoDB requests per event, ingress and worker. */
+  ingressCalls: number;
+  workerCalls: number;
+  workerMs: number;
   secretsCalls: number;
   logGb: number;
 }
@@ -222,7 +386,9 @@ function scenarioRows(
   perEvent: PerEvent,
   dollars: Record<string, number>,
   total: number,
+  breakdown: Breakdown,
 ): string[] {
+  const calls = perEvent.ingressCalls + perEvent.workerCalls;
   return [
     `\n${label}: ${N} signed webhooks, per event: ${perEvent.lambdaInvocations.toFixed(2)} Lambda invocations ` +
       `(${((perEvent.lambdaGbSeconds / LAMBDA_MEMORY_GB) * 1000).toFixed(1)} ms), ${perEvent.sqsRequests.toFixed(2)} SQS requests, ` +
@@ -231,17 +397,26 @@ function scenarioRows(
     ...Object.entries(dollars).map(
       ([service, usd]) => `  ${service.padEnd(16)} $${usd.toFixed(3)} per 1M events`,
     ),
-    `  ${'total'.padEnd(16)} $${total.toFixed(2)} per 1M events (target <= $3.00)`,
+    `  ${'total'.padEnd(16)} $${total.toFixed(2)} per 1M events (target <= $${TARGET_USD.toFixed(2)} for one flow)`,
+    `  DynamoDB requests per event: ${calls.toFixed(2)} (ingress ${perEvent.ingressCalls.toFixed(2)}, worker ${perEvent.workerCalls.toFixed(2)}; target <= 4 for one flow)`,
+    '  by phase, command and item kind (per event: requests, units by size):',
+    ...[...breakdown]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(
+        ([label, r]) => `    ${label.padEnd(52)} ${(r.calls / N).toFixed(2)}  ${(r.units / N).toFixed(2)}`,
+      ),
   ];
 }
 
 /** Runs one scenario and prices what it counted: its report lines and its total per 1M events. */
 async function runScenario(
-  run: { sandbox: Sandbox; clock: Clock; secret: string; counters: Counters },
+  run: { sandbox: Sandbox; clock: Clock; secret: string; counters: Counters; breakdown: Breakdown },
   scenario: Scenario,
-): Promise<{ rows: string[]; total: number }> {
+): Promise<{ rows: string[]; total: number; perEvent: PerEvent }> {
   const { sandbox, counters } = run;
+  await scenario.prepare?.(sandbox);
   const c0 = { ...counters };
+  run.breakdown.clear();
   const secrets0 = sandbox.secrets.requests();
   const ingressMs = await sendWebhooks(sandbox, run.clock, run.secret, scenario);
   await sandbox.drain();
@@ -253,12 +428,19 @@ async function runScenario(
     sqsRequests: d('sqsRequests'),
     dynamoWrites: d('dynamoWrites'),
     dynamoReads: d('dynamoReads'),
+    ingressCalls: d('ingressCalls'),
+    workerCalls: d('workerCalls'),
+    workerMs: d('lambdaMs'),
     secretsCalls: (sandbox.secrets.requests() - secrets0) / N,
     logGb: (d('logBytes') + PLATFORM_LOG_BYTES) / 1e9,
   };
   const dollars = dollarsPerMillion(perEvent);
   const total = Object.values(dollars).reduce((a, b) => a + b, 0);
-  return { rows: scenarioRows(scenario.label, perEvent, dollars, total), total };
+  return {
+    rows: scenarioRows(scenario.label, perEvent, dollars, total, run.breakdown),
+    total,
+    perEvent,
+  };
 }
 
 async function main(): Promise<void> {
@@ -275,29 +457,57 @@ async function main(): Promise<void> {
   try {
     await sandbox.tick();
     await sandbox.settle();
-    countRequests(sandbox, counters);
+    const breakdown: Breakdown = new Map();
+    countRequests(sandbox, counters, breakdown);
     timeWorkers(sandbox, counters);
 
     const webhookSecrets = secrets['millwright/mobility-work']?.webhookSecrets as string[] | undefined;
     const secret = webhookSecrets?.[0];
     if (!secret) throw new Error('the sandbox secrets have no millwright/mobility-work webhookSecrets');
     const rows: string[] = [];
-    let worst = 0;
+    const results: { total: number; perEvent: PerEvent }[] = [];
     for (const scenario of scenarios(clock)) {
-      const result = await runScenario({ sandbox, clock, secret, counters }, scenario);
+      const result = await runScenario({ sandbox, clock, secret, counters, breakdown }, scenario);
       rows.push(...result.rows);
-      worst = Math.max(worst, result.total);
+      results.push(result);
     }
+    const [one, acting, two] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
+    const oneCalls = one.perEvent.ingressCalls + one.perEvent.workerCalls;
     process.stdout.write(
       `Millwright cost per 1M webhook events (us-east-1 list prices, Lambda arm64 256 MB; counted in the sandbox)${rows.join('\n')}\n` +
         "\nNot included (fixed, not per event): pollers on their schedules, Lambda's idle SQS long polling,\n" +
         'alarms, the dashboard, Secrets Manager storage ($0.40/secret/month), DynamoDB storage.\n' +
-        `Worst case: $${worst.toFixed(2)} per 1M events -> ${worst <= 3 ? 'within' : 'OVER'} the $3 target.\n`,
+        `One flow: $${one.total.toFixed(2)} per 1M events -> ${one.total <= TARGET_USD ? 'within' : 'OVER'} the $${TARGET_USD.toFixed(2)} target; ` +
+        `${oneCalls.toFixed(2)} DynamoDB requests per event -> ${oneCalls <= 4 ? 'within' : 'OVER'} the 4 target.\n`,
     );
+    if (JSON_OUT) {
+      const figures = {
+        events: N,
+        oneFlowUsd: round(one.total),
+        twoFlowUsd: round(two.total),
+        dynamoCallsPerEvent: round(oneCalls),
+        dynamoCallsPerEventTwoFlows: round(two.perEvent.ingressCalls + two.perEvent.workerCalls),
+        actingFlowUsd: round(acting.total),
+        dynamoCallsPerEventActing: round(acting.perEvent.ingressCalls + acting.perEvent.workerCalls),
+        dynamoUnitsPerEventActing: round(acting.perEvent.dynamoWrites + acting.perEvent.dynamoReads),
+        dynamoIngressCallsPerEvent: round(one.perEvent.ingressCalls),
+        dynamoWorkerCallsPerEvent: round(one.perEvent.workerCalls),
+        dynamoWriteUnitsPerEvent: round(one.perEvent.dynamoWrites),
+        dynamoReadUnitsPerEvent: round(one.perEvent.dynamoReads),
+        dynamoWriteUnitsPerEventTwoFlows: round(two.perEvent.dynamoWrites),
+        dynamoReadUnitsPerEventTwoFlows: round(two.perEvent.dynamoReads),
+        workerMsPerEvent: round(one.perEvent.workerMs),
+        workerMsPerEventTwoFlows: round(two.perEvent.workerMs),
+        sqsRequestsPerEvent: round(one.perEvent.sqsRequests),
+      };
+      process.stdout.write(`BENCH_JSON ${JSON.stringify(figures)}\n`);
+    }
   } finally {
     await sandbox.close();
   }
 }
+
+const round = (n: number) => Math.round(n * 100) / 100;
 
 main().catch((error: unknown) => {
   process.stderr.write(`cost benchmark failed: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -17,7 +17,7 @@
  *
  * | kind    | StateStore methods | DynamoDB actions |
  * |---------|--------------------|------------------|
- * | ingress | isDelivered, markDelivered, rememberNonce, nonceSeenWith, forgetNonce | GetItem, PutItem, DeleteItem |
+ * | ingress | markDelivery, deliveryOf, forgetDelivery, hasRunEntries, rememberNonce, nonceSeenWith, forgetNonce, ownWriteBy | GetItem, PutItem, DeleteItem, Query |
  * | worker  | the flow module's (below) + advanceOrder, parkEvent | all item actions but Scan; no ConditionCheckItem |
  * | poller  | the flow module's + getFlowControl, load/savePollState, poll shards, recordPollRun | as the worker |
  * The operator-only methods (listRuns, queryRuns, lastError, lastPollRun, setFlowControl,
@@ -82,6 +82,10 @@ export const METHOD_ACTIONS: Record<StateMethod, readonly DynamoAction[]> = {
   forgetNonce: [DELETE],
   isDelivered: [GET],
   markDelivered: [PUT],
+  markDelivery: [PUT, GET],
+  deliveryOf: [GET],
+  forgetDelivery: [DELETE],
+  hasRunEntries: [QUERY],
   markOwnWrite: [PUT],
   ownWriteBy: [GET],
   appendRun: ['dynamodb:BatchWriteItem'],
@@ -131,7 +135,18 @@ const FLOW_MODULE: readonly StateMethod[] = [
  * that module may call, like the worker.
  */
 export const KIND_METHODS: Record<FunctionKind, readonly StateMethod[]> = {
-  ingress: ['isDelivered', 'markDelivered', 'rememberNonce', 'nonceSeenWith', 'forgetNonce'],
+  ingress: [
+    'markDelivery',
+    'deliveryOf',
+    'forgetDelivery',
+    'hasRunEntries',
+    'rememberNonce',
+    // Marks written before issue 14 keep their fingerprint on a separate nonce item.
+    'nonceSeenWith',
+    'forgetNonce',
+    // UpKeep work-order echoes recognised at the ingress (upkeep/webhook.ts ownWrite).
+    'ownWriteBy',
+  ],
   poller: [
     ...FLOW_MODULE,
     'getFlowControl',

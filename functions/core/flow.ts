@@ -167,6 +167,19 @@ export interface WebhookRequest {
   receivedAt: Date;
 }
 
+/** A verified delivery's replay protection, left to the ingress's delivery mark (see `verify`). */
+export interface ReplayGuard {
+  /** The signature's nonce (lower-cased). */
+  nonce: string;
+  /** The raw body's fingerprint (core/digest.ts). */
+  fingerprint: string;
+  /**
+   * Signed outside the tolerance: accepted only as an exact redelivery of a delivery already
+   * marked (same fingerprint); otherwise refused 401 with this message.
+   */
+  late?: string;
+}
+
 export interface WebhookVerifyContext {
   env: RuntimeEnv;
 }
@@ -179,8 +192,13 @@ export interface WebhookReceiver<E extends EventCatalogue = any> {
   events: E;
   /** API route key, e.g. `POST /webhooks/upkeep/{token}`. One per vendor. */
   route: string;
-  /** Throws WebhookError(401) unless the request is authentic. Runs before any JSON parsing. */
-  verify(req: WebhookRequest, ctx: WebhookVerifyContext): Promise<void>;
+  /**
+   * Throws WebhookError(401) unless the request is authentic. Runs before any JSON parsing. A
+   * receiver with `dedupeSeconds` may return its replay guard instead of writing a nonce item: the
+   * ingress keeps it on the delivery mark (one item, one write per delivery).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: receivers that guard nothing keep returning Promise<void>.
+  verify(req: WebhookRequest, ctx: WebhookVerifyContext): Promise<void | ReplayGuard>;
   /**
    * Parses and normalises; throws WebhookError(400) on malformed input. Unknown event names give
    * `ignored` entries (acknowledged and logged), not errors.
@@ -195,10 +213,18 @@ export interface WebhookReceiver<E extends EventCatalogue = any> {
   ackStatus?: number;
   /**
    * Drop events whose id was already acknowledged within this many seconds (vendors that resend a
-   * delivery with the same idempotency key). Marked only after enqueueing, so a crash in between
-   * can duplicate (flows are idempotent) but never lose an event.
+   * delivery with the same idempotency key). One conditional write per event, before enqueueing
+   * (undone when enqueueing fails); a redelivery whose mark is older than the ingress could have
+   * run and that no worker has recorded is enqueued again, so a crash between mark and send can
+   * duplicate (flows are idempotent) but never lose an event (runtime/ingress.ts).
    */
   dedupeSeconds?: number;
+  /**
+   * The writer (a flow id, or a label) when the event is provably the echo of a write Millwright
+   * made, so that no flow it would reach would do anything with it (invariant 3): the ingress then
+   * acknowledges it without enqueueing it. Undefined when it cannot tell: the flows' own checks run.
+   */
+  ownWrite?(event: FlowEvent, ctx: WebhookVerifyContext): Promise<string | undefined>;
   /**
    * Which of its events are deduplicated (default: all). A vendor whose ids are not always
    * idempotency keys (UpKeep: only a body with its object's `updatedAt` names one version) leaves the

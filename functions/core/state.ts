@@ -4,6 +4,7 @@
  * and the run log. Every write that guards an invariant is a conditional write.
  */
 import { randomUUID } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -28,6 +29,21 @@ export class ConcurrentUpdateError extends MillwrightError {
 }
 
 export type ClaimResult = Record<string, string>;
+
+/**
+ * What marking a webhook delivery found (see `StateStore.markDelivery`). `fresh`: first time, now
+ * marked. `seen`: marked before: `at` (ms; absent on marks written before issue 14, which were
+ * written after enqueueing), and the nonce and body fingerprint it was marked with, if any.
+ */
+export type DeliveryMark = { status: 'fresh' } | SeenDelivery;
+export interface SeenDelivery {
+  status: 'seen';
+  at?: number;
+  /** Seconds since `at`, on this store's clock (the one that wrote it). */
+  ageSeconds?: number;
+  nonce?: string;
+  fingerprint?: string;
+}
 
 /** What a webhook nonce check found (see `StateStore.rememberNonce`). */
 export type NonceCheck = 'fresh' | 'repeat' | 'replay';
@@ -236,9 +252,17 @@ export class StateStore {
     return Math.floor(this.now().getTime() / 1000) + days * DAY;
   }
 
-  private async getItem(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+  /**
+   * One item. Strongly consistent unless `eventual` (half the read cost): only for what may lag a
+   * second behind a write without harm (a pause switch, what `millwright status` shows).
+   */
+  private async getItem(
+    pk: string,
+    sk: string,
+    eventual = false,
+  ): Promise<Record<string, unknown> | undefined> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: !eventual }),
     );
     return out.Item;
   }
@@ -739,6 +763,82 @@ export class StateStore {
   }
 
   /**
+   * Mark a webhook delivery (the event id) as accepted, with the signature's nonce and the body's
+   * fingerprint on the same item: one conditional PutItem, no read, on the common path. Written
+   * before enqueueing (the ingress deletes it when enqueueing fails); the item read back only when
+   * the condition fails (a redelivery or a replay).
+   */
+  async markDelivery(
+    namespace: string,
+    id: string,
+    options: { ttlSeconds: number; nonce?: string; fingerprint?: string },
+  ): Promise<DeliveryMark> {
+    const nowMs = this.now().getTime();
+    const now = Math.floor(nowMs / 1000);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: `DELIVERY#${namespace}`,
+            sk: id,
+            at: nowMs,
+            ...(options.nonce ? { nonce: options.nonce } : {}),
+            ...(options.fingerprint ? { fingerprint: options.fingerprint } : {}),
+            ttl: now + options.ttlSeconds,
+          },
+          // TTL deletion is lazy: an expired mark is overwritten.
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return { status: 'fresh' };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return (await this.deliveryOf(namespace, id)) ?? { status: 'seen' };
+    }
+  }
+
+  /** A delivery's mark, if it is there and not expired. Reads only. */
+  async deliveryOf(namespace: string, id: string): Promise<SeenDelivery | undefined> {
+    const item = await this.getItem(`DELIVERY#${namespace}`, id);
+    if (!item || Number(item.ttl) < Math.floor(this.now().getTime() / 1000)) return undefined;
+    return {
+      status: 'seen' as const,
+      ...(typeof item.at === 'number'
+        ? { at: item.at, ageSeconds: (this.now().getTime() - item.at) / 1000 }
+        : {}),
+      ...(typeof item.nonce === 'string' ? { nonce: item.nonce } : {}),
+      ...(typeof item.fingerprint === 'string' ? { fingerprint: item.fingerprint } : {}),
+    };
+  }
+
+  /** Undo `markDelivery` for a delivery we did not accept, so the vendor's retry goes through. */
+  async forgetDelivery(namespace: string, id: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: `DELIVERY#${namespace}`, sk: id } }),
+    );
+  }
+
+  /**
+   * Has a worker recorded any outcome of this event (its `EVENT#` run-log copy)? One Query of one
+   * item, eventually consistent (half the read cost): the ingress asks it only of a redelivery.
+   */
+  async hasRunEntries(eventId: string): Promise<boolean> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': runKeys.event(eventId) },
+        Limit: 1,
+        ProjectionExpression: 'pk',
+      }),
+    );
+    return (out.Items ?? []).length > 0;
+  }
+
+  /**
    * Remember a write we made (e.g. work order id + updatedAt) and which flow made it, so the
    * webhook it causes is recognised, and credited to the right flow.
    */
@@ -779,7 +879,7 @@ export class StateStore {
       eventBody === undefined
         ? {}
         : {
-            eventBody: redactDeep(eventBody.slice(0, MAX_RUN_EVENT_CHARS)),
+            ...packBody(redactDeep(eventBody.slice(0, MAX_RUN_EVENT_CHARS))),
             ...(eventBody.length > MAX_RUN_EVENT_CHARS ? { eventTruncated: true } : {}),
           };
     // The suffix keeps every attempt of one event, even when attempts share a timestamp.
@@ -870,7 +970,7 @@ export class StateStore {
 
   /** The latest error outcome of a flow (see ERROR_OUTCOMES), if any within the run-log retention. */
   async lastError(flowId: string): Promise<RunLogEntry | undefined> {
-    const item = await this.getItem(`FLOW#${flowId}`, 'LAST_ERROR');
+    const item = await this.getItem(`FLOW#${flowId}`, 'LAST_ERROR', true);
     return item ? toRunEntry(item) : undefined;
   }
 
@@ -887,7 +987,7 @@ export class StateStore {
   }
 
   async lastPollRun(key: string): Promise<PollRunRecord | undefined> {
-    const item = await this.getItem(`POLL#${key}`, 'LAST_RUN');
+    const item = await this.getItem(`POLL#${key}`, 'LAST_RUN', true);
     if (!item) return undefined;
     return {
       at: String(item.at),
@@ -909,7 +1009,8 @@ export class StateStore {
   }
 
   async getFlowControl(flowId: string): Promise<FlowControl | undefined> {
-    const item = await this.getItem(`FLOW#${flowId}`, 'CONTROL');
+    // A pause takes effect on the next read that sees it (a second at most): no consistent read.
+    const item = await this.getItem(`FLOW#${flowId}`, 'CONTROL', true);
     if (!item) return undefined;
     return {
       paused: item.paused === true,
@@ -965,7 +1066,26 @@ export class StateStore {
   }
 }
 
+/**
+ * The event body as the `EVENT#` copy keeps it: deflated (`eventBodyZ`, binary) when that is
+ * shorter. A webhook's JSON deflates to about half, which keeps the copy within one write unit
+ * (1 KB) where the plain text would take two.
+ */
+function packBody(body: string): { eventBody: string } | { eventBodyZ: Uint8Array } {
+  const packed = deflateRawSync(Buffer.from(body, 'utf8'));
+  return packed.length < Buffer.byteLength(body)
+    ? { eventBodyZ: new Uint8Array(packed) }
+    : { eventBody: body };
+}
+
+/** The body of a run-log item: deflated (since issue 14) or plain (older items, short bodies). */
+function unpackBody(item: Record<string, unknown>): string | undefined {
+  if (item.eventBodyZ instanceof Uint8Array) return inflateRawSync(item.eventBodyZ).toString('utf8');
+  return typeof item.eventBody === 'string' ? item.eventBody : undefined;
+}
+
 function toRunEntry(item: Record<string, unknown>): RunLogEntry {
+  const eventBody = unpackBody(item);
   return {
     flowId: String(item.flowId),
     eventId: String(item.eventId),
@@ -977,6 +1097,6 @@ function toRunEntry(item: Record<string, unknown>): RunLogEntry {
     ...(typeof item.subject === 'string' ? { subject: item.subject } : {}),
     ...(Array.isArray(item.subjects) ? { subjects: item.subjects.map(String) } : {}),
     ...(typeof item.via === 'string' ? { via: item.via } : {}),
-    ...(typeof item.eventBody === 'string' ? { eventBody: item.eventBody } : {}),
+    ...(eventBody !== undefined ? { eventBody } : {}),
   };
 }

@@ -1,10 +1,13 @@
 /**
- * Webhook ingress: size check, verify (over the raw body, before parsing), parse, route, enqueue,
- * and only then acknowledge. Errors map to HTTP in this one place: 413 too large, 401 not
- * authentic, 400 malformed, 404 unknown route, 503 when enqueueing failed (the vendor retries).
+ * Webhook ingress: size check, verify (over the raw body, before parsing), parse, drop the echoes
+ * of our own writes the receiver can prove, mark each delivery (one conditional write per routed
+ * event: the delivery mark, holding the signature's nonce and the body's fingerprint), enqueue, and
+ * only then acknowledge. Errors map to HTTP in this one place: 413 too large, 401 not authentic
+ * (a bad signature, a replayed nonce, a late signature that is no redelivery), 400 malformed, 404
+ * unknown route, 503 when enqueueing failed (the vendor retries; the marks are undone).
  * A vendor whose webhook credential is not configured yet gets 503 (secret unreadable) or 401
  * (secret without the field): see core/webhook-secret.ts.
- * A rejected request touches nothing.
+ * A rejected request leaves nothing behind.
  *
  * Limits (core/limits.ts), checked before anything is enqueued so that AWS never refuses what we
  * acknowledged and a request it would refuse never becomes a 503 retry loop:
@@ -15,7 +18,7 @@
  *   one SQS message (413).
  */
 import { WebhookError } from '../core/errors.ts';
-import type { FlowEvent, RuntimeEnv, WebhookReceiver, WebhookRequest } from '../core/flow.ts';
+import type { FlowEvent, ReplayGuard, RuntimeEnv, WebhookReceiver, WebhookRequest } from '../core/flow.ts';
 import {
   jsonDepthExceeds,
   MAX_EVENT_ID_BYTES,
@@ -72,9 +75,55 @@ export async function handleWebhook(
   const parsed = await readEvents(receiver, req, env);
   if (answered(parsed)) return parsed;
   const duplicates: string[] = [];
-  const events = await dropRedeliveries(receiver, env, parsed.events, duplicates);
+  const marked: string[] = [];
+  const echoes = await dropEchoes(receiver, env, parsed.events, options.routing);
+  const fresh = parsed.events.filter((e) => !echoes.has(e.id));
+  const events = await markDeliveries(receiver, env, { ...parsed, events: fresh }, options.routing, {
+    duplicates,
+    marked,
+  });
   if (answered(events)) return events;
-  return enqueue(options, receiver, req, events, duplicates, parsed.ignored);
+  return enqueue(options, receiver, req, events, {
+    duplicates,
+    marked,
+    ignored: parsed.ignored,
+    echoes,
+  });
+}
+
+/**
+ * The events the receiver proves to be echoes of our own writes (event id -> writer), logged in one
+ * line: acknowledged, never enqueued. A check that fails counts as "cannot tell": the event goes
+ * on to the flows, whose own checks recognise it.
+ */
+async function dropEchoes(
+  receiver: WebhookReceiver,
+  env: RuntimeEnv,
+  events: readonly FlowEvent[],
+  routing: IngressOptions['routing'],
+): Promise<Map<string, string>> {
+  const echoes = new Map<string, string>();
+  const { ownWrite } = receiver;
+  if (!ownWrite) return echoes;
+  // An event no flow subscribes to is acknowledged anyway: no need to look.
+  for (const event of events.filter((e) => (routing[e.type] ?? []).length > 0)) {
+    const by = await ownWrite(event, { env }).catch((error: unknown) => {
+      env.log.warn('webhook echo check failed; the flows check it', {
+        vendor: receiver.vendor,
+        eventId: event.id,
+        error: String(error),
+      });
+      return undefined;
+    });
+    if (by !== undefined) echoes.set(event.id, by);
+  }
+  if (echoes.size > 0) {
+    env.log.info('webhook echoes of our own writes acknowledged without enqueueing', {
+      vendor: receiver.vendor,
+      echoes: Object.fromEntries(echoes),
+    });
+  }
+  return echoes;
 }
 
 /**
@@ -116,9 +165,10 @@ async function readEvents(
   receiver: WebhookReceiver,
   req: WebhookRequest,
   env: RuntimeEnv,
-): Promise<Step<{ events: FlowEvent[]; ignored: string[] }>> {
+): Promise<Step<{ events: FlowEvent[]; ignored: string[]; guard?: ReplayGuard }>> {
+  let guard: ReplayGuard | undefined;
   try {
-    await receiver.verify(req, { env });
+    guard = (await receiver.verify(req, { env })) ?? undefined;
   } catch (error) {
     return refuse(
       receiver,
@@ -136,7 +186,7 @@ async function readEvents(
     }
     const parsed = receiver.parse(req, { env });
     parsed.events.forEach(checkEvent);
-    return parsed;
+    return { ...parsed, ...(guard ? { guard } : {}) };
   } catch (error) {
     // Parsing is pure: the same body fails the same way on every retry, so no 503.
     return refuse(receiver, env, error, 400, 'webhook body could not be parsed');
@@ -144,33 +194,68 @@ async function readEvents(
 }
 
 /**
- * Redeliveries of an event already acknowledged (same vendor idempotency key) are answered, not
- * re-enqueued: the events left, the others' ids noted in `duplicates`. A lookup failure is not
- * fatal (the flows are idempotent anyway), except one that says the key itself is invalid: that
- * delivery could never be marked, so it is refused.
+ * Seconds after which a delivery mark with no run-log entry behind it may be one whose enqueue
+ * never happened (the ingress died between the mark and the send): longer than the ingress
+ * function's timeout (15 s), so the first delivery is certainly over by then.
  */
-async function dropRedeliveries(
+export const DELIVERY_GRACE_SECONDS = 60;
+
+/**
+ * One conditional write per event before enqueueing: the delivery mark, which also keeps the
+ * signature's nonce and the body's fingerprint (the replay guard). A redelivery of an event already
+ * accepted (same vendor idempotency key) is answered, not re-enqueued, and its id noted in
+ * `duplicates`; unless its mark is older than DELIVERY_GRACE_SECONDS and no worker has recorded the
+ * event (a crash between mark and send): then it is enqueued again (flows absorb a duplicate; a
+ * lost event they could not). The same nonce with another body is a replay: 401. A lookup failure
+ * is not fatal (the flows are idempotent anyway), except one that says the key itself is invalid:
+ * that delivery could never be marked, so it is refused. The ids marked go in `marked`, to undo
+ * when the request is not accepted after all.
+ */
+async function markDeliveries(
   receiver: WebhookReceiver,
   env: RuntimeEnv,
-  events: FlowEvent[],
-  duplicates: string[],
+  parsed: { events: FlowEvent[]; guard?: ReplayGuard },
+  routing: IngressOptions['routing'],
+  { duplicates, marked }: { duplicates: string[]; marked: string[] },
 ): Promise<Step<FlowEvent[]>> {
-  let seen: boolean[] = [];
+  const { events, guard } = parsed;
+  const ttlSeconds = receiver.dedupeSeconds;
+  // Without delivery marks a late signature cannot be shown to be a redelivery.
+  if (!ttlSeconds && guard?.late !== undefined) {
+    return refuse(receiver, env, new WebhookError(401, guard.late), 401, guard.late);
+  }
+  if (!ttlSeconds) return events;
+  const keep: boolean[] = [];
   try {
-    if (receiver.dedupeSeconds) {
-      seen = await Promise.all(
-        events.map((e) =>
-          (receiver.dedupes?.(e) ?? true)
-            ? env.state.isDelivered(receiver.vendor, e.id).catch((error: unknown) => {
-                if (isValidationError(error)) throw error;
-                return false;
-              })
-            : false,
-        ),
-      );
+    for (const e of events) {
+      // An event no flow subscribes to is not enqueued: nothing to deduplicate or replay, no write
+      // (a late signature of one is acknowledged like any: it changes nothing).
+      const routed = (routing[e.type] ?? []).length > 0;
+      const dedupes = receiver.dedupes?.(e) ?? true;
+      if (routed && !dedupes && guard?.late !== undefined) throw new WebhookError(401, guard.late);
+      if (!routed || !dedupes) {
+        keep.push(true);
+        continue;
+      }
+      const verdict = await markOne(receiver, env, e, ttlSeconds, guard);
+      if (verdict === 'fresh') marked.push(e.id);
+      if (verdict === 'duplicate') duplicates.push(e.id);
+      keep.push(verdict !== 'duplicate');
     }
   } catch (error) {
-    // Only a ValidationException gets here (never a WebhookError): a 400 naming it.
+    await forgetMarks(receiver, env, marked);
+    if (error instanceof WebhookError) return refuse(receiver, env, error, error.statusCode, error.message);
+    if (!isValidationError(error)) {
+      return refuse(
+        receiver,
+        env,
+        error,
+        503,
+        'temporarily unable to check the delivery; retry later',
+        'webhook delivery check failed',
+      );
+    }
+    // A ValidationException: the event id cannot be a key; a 400 naming it.
     return refuse(
       receiver,
       env,
@@ -180,10 +265,76 @@ async function dropRedeliveries(
       'webhook event id cannot be stored',
     );
   }
-  return events.filter((e, i) => {
-    if (seen[i]) duplicates.push(e.id);
-    return !seen[i];
-  });
+  return events.filter((_, i) => keep[i]);
+}
+
+/** One event's mark: `fresh` (marked now), `duplicate`, or `again` (enqueue it again, unmarked). */
+async function markOne(
+  receiver: WebhookReceiver,
+  env: RuntimeEnv,
+  event: FlowEvent,
+  ttlSeconds: number,
+  guard: ReplayGuard | undefined,
+): Promise<'fresh' | 'duplicate' | 'again'> {
+  const { vendor } = receiver;
+  if (guard?.late !== undefined) {
+    // Late, but byte-identical to a delivery we accepted: a redelivery, not an attack.
+    // A failed read propagates: 503, the vendor retries (400 if the key itself is invalid).
+    const mark = await env.state.deliveryOf(vendor, event.id);
+    if (mark?.fingerprint !== undefined && mark.fingerprint === guard.fingerprint) return 'duplicate';
+    // A mark from before issue 14 holds no fingerprint: the nonce item of that time does.
+    const legacy =
+      mark !== undefined &&
+      mark.fingerprint === undefined &&
+      (await env.state.nonceSeenWith(vendor, guard.nonce, guard.fingerprint));
+    if (legacy) return 'duplicate';
+    throw new WebhookError(401, guard.late);
+  }
+  let mark: Awaited<ReturnType<typeof env.state.markDelivery>>;
+  try {
+    mark = await env.state.markDelivery(vendor, event.id, {
+      ttlSeconds,
+      ...(guard ? { nonce: guard.nonce, fingerprint: guard.fingerprint } : {}),
+    });
+  } catch (error) {
+    rethrowValidation(error);
+    env.log.error('could not mark webhook delivery; enqueued unmarked', { vendor, error: String(error) });
+    return 'again';
+  }
+  if (mark.status === 'fresh') return 'fresh';
+  if (guard && mark.nonce === guard.nonce && mark.fingerprint !== guard.fingerprint) {
+    throw new WebhookError(401, `${vendor} webhook: replayed nonce (a different body was signed with it)`);
+  }
+  // Marks from before issue 14 (no `at`) were written after enqueueing: confirmed.
+  const age = mark.ageSeconds ?? 0;
+  if (age > DELIVERY_GRACE_SECONDS) {
+    const seen = await env.state.hasRunEntries(event.id).catch(() => false);
+    if (!seen) {
+      env.log.warn('webhook redelivery of an event no worker has recorded; enqueued again', {
+        vendor,
+        eventId: event.id,
+        markedSecondsAgo: Math.round(age),
+      });
+      return 'again';
+    }
+  }
+  return 'duplicate';
+}
+
+function rethrowValidation(error: unknown): undefined {
+  if (isValidationError(error)) throw error;
+  return undefined;
+}
+
+/** Undo the marks of a request we did not accept, so the vendor's retry of it goes through. */
+async function forgetMarks(receiver: WebhookReceiver, env: RuntimeEnv, ids: readonly string[]) {
+  await Promise.all(
+    ids.map((id) =>
+      env.state
+        .forgetDelivery(receiver.vendor, id)
+        .catch((e) => env.log.warn('webhook delivery mark could not be removed', { error: String(e) })),
+    ),
+  );
 }
 
 /**
@@ -195,8 +346,12 @@ async function enqueue(
   receiver: WebhookReceiver,
   req: WebhookRequest,
   events: FlowEvent[],
-  duplicates: string[],
-  ignored: string[],
+  {
+    duplicates,
+    marked,
+    ignored,
+    echoes,
+  }: { duplicates: string[]; marked: string[]; ignored: string[]; echoes: Map<string, string> },
 ): Promise<IngressResponse> {
   const byQueue = new Map<string, FlowEvent[]>();
   const unrouted: string[] = [];
@@ -210,27 +365,14 @@ async function enqueue(
   try {
     await Promise.all([...byQueue].map(([url, list]) => queue.send(url, list)));
   } catch (error) {
+    // Nothing was acknowledged: let the vendor's retry of this very delivery through.
+    await forgetMarks(receiver, env, marked);
     if (error instanceof MessageTooLargeError) return reply(413, error.message);
     env.log.error('webhook events could not be enqueued', { vendor: receiver.vendor, error: String(error) });
-    // Nothing was acknowledged: let the vendor's retry of this very delivery through.
     await receiver
       .release?.(req, { env })
       .catch((e) => env.log.warn('webhook release failed', { error: String(e) }));
     return reply(503, 'could not enqueue; retry later');
-  }
-  const ttl = receiver.dedupeSeconds;
-  if (ttl) {
-    // Remembered, so that the vendor's redeliveries are answered, not enqueued again.
-    await Promise.all(
-      events
-        .filter((e) => receiver.dedupes?.(e) ?? true)
-        .map((e) =>
-          env.state
-            .markDelivered(receiver.vendor, e.id, ttl)
-            // Enqueued already, so still acknowledged; a redelivery may then be enqueued again.
-            .catch((error) => env.log.error('could not record webhook delivery', { error: String(error) })),
-        ),
-    );
   }
   if (duplicates.length > 0) {
     env.log.info('webhook redelivery acknowledged without enqueueing', {
@@ -249,6 +391,7 @@ async function enqueue(
     accepted: events.length,
     enqueued,
     duplicates: duplicates.length,
+    ...(echoes.size > 0 ? { echoes: echoes.size } : {}),
     ignored: [...ignored, ...unrouted],
   });
 }

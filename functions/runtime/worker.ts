@@ -189,6 +189,19 @@ export const VIA_ATTRIBUTE = 'via';
 /** Each parsed event's `via` attribute and body, for its run-log entries (set where the delivery is read). */
 const vias = new WeakMap<FlowEvent, string>();
 const bodies = new WeakMap<FlowEvent, string>();
+/** Events on a later delivery (receive count > 1): see `keepsBody`. */
+const redelivered = new WeakSet<FlowEvent>();
+
+/** Outcomes after which the event comes back: its next entry says more. */
+const INTERMEDIATE: ReadonlySet<string> = new Set(['waiting', 'held', 'retrying', 'failed']);
+
+/**
+ * Whether an entry keeps the event's body (`millwright show`): the first delivery's entry and every
+ * final outcome's do; the put-offs of later deliveries (a held event comes back every probe during
+ * an outage) do not, so they cost one write unit each, not one per KB of body.
+ */
+const keepsBody = (event: FlowEvent, outcome: string) =>
+  !redelivered.has(event) || !INTERMEDIATE.has(outcome);
 
 /** A run-log entry about one event. */
 const runEntry = (
@@ -198,7 +211,7 @@ const runEntry = (
   message: string,
 ): RunLogEntry => {
   const via = event ? vias.get(event) : undefined;
-  const body = event ? bodies.get(event) : undefined;
+  const body = event && keepsBody(event, outcome) ? bodies.get(event) : undefined;
   return {
     flowId: w.flow.id,
     ...idsOf(event),
@@ -256,6 +269,7 @@ async function processRecord(
     const via = d.attributes?.[VIA_ATTRIBUTE];
     if (via) vias.set(event, via);
     bodies.set(event, body);
+    if (d.receiveCount > 1) redelivered.add(event);
     // An event delivered well past its horizon: the worker's last put-off ends on the horizon, so
     // every delivery since died (a crash, a timeout) before the worker could answer. It goes to the
     // DLQ instead of dying again.
@@ -554,6 +568,7 @@ async function holdBack(
     const via = delivery.attributes?.[VIA_ATTRIBUTE];
     if (via) vias.set(event, via);
     bodies.set(event, body);
+    if (delivery.receiveCount > 1) redelivered.add(event);
   } catch {
     // Unreadable: it has no subject to keep in order; the usual path dead-letters it.
     return processRecord(w, body, delivery);

@@ -3,11 +3,13 @@
  *
  * - verify: `X-MW-Signature: t=..,nonce=..,signature=..` over the raw body with any of the secret's
  *   `webhookSecrets` (one per event subscription), for the configured signed-string scheme (a named
- *   assumption, see signature.ts); `t` within `toleranceSeconds`; the nonce remembered with the
- *   body's fingerprint for a day. The same nonce with another body is a replay (401); the same
- *   nonce with the same body is MW resending a delivery whose 200 was lost: 200, and the ingress's
- *   delivery marks enqueue nothing (even when it arrives after the tolerance). `release` forgets
- *   the nonce when we could not accept the delivery.
+ *   assumption, see signature.ts); `t` within `toleranceSeconds`. Nonce and body fingerprint go to
+ *   the ingress (ReplayGuard), which keeps them on the delivery's mark: one conditional write per
+ *   delivery. The same nonce with another body of the same delivery is a replay (401); the same
+ *   nonce with the same body is MW resending a delivery whose 200 was lost: 200, enqueued once
+ *   (even when it arrives after the tolerance). The ingress deletes the mark when it could not
+ *   accept the delivery. (Before issue 14 the nonce was a separate `NONCE#` item: such items
+ *   left in a table are no longer read and expire by TTL.)
  * - parse: discriminates on `_event` (schemas in events.ts); unknown events are acknowledged and
  *   ignored. The event id is `mobility-work:<networkId>:<_idempotencyKey>`, so MW's retry of one
  *   delivery (new t and nonce, same key) gives the same id.
@@ -18,7 +20,13 @@
  */
 import { bodyFingerprint } from '../../core/digest.ts';
 import { WebhookError } from '../../core/errors.ts';
-import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
+import type {
+  FlowEvent,
+  ReplayGuard,
+  WebhookReceiver,
+  WebhookRequest,
+  WebhookVerifyContext,
+} from '../../core/flow.ts';
 import { boundedId } from '../../core/limits.ts';
 import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
@@ -61,7 +69,7 @@ const NONCE = /^[A-Za-z0-9_-]{8,128}$/;
 const unauthorized = (message: string) => new WebhookError(401, `mobility-work webhook: ${message}`);
 const badRequest = (message: string) => new WebhookError(400, `mobility-work webhook: ${message}`);
 
-async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
+async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<ReplayGuard | undefined> {
   const config = parseMobilityWorkConfig(env.vendors['mobility-work']);
   const { signatureScheme, toleranceSeconds, requireSignature } = config.webhook;
   const header = req.headers[MW_SIGNATURE_HEADER];
@@ -107,33 +115,24 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
   }
   if (!matched) throw unauthorized(`signature does not match (scheme ${signatureScheme})`);
 
-  // An exact redelivery (same nonce, same body: MW resending a delivery whose 200 it did not get)
-  // is authentic and is answered 200; the ingress's delivery marks keep it from being enqueued
-  // twice. The same nonce with another body is a replay.
+  // Replay protection is left to the ingress's delivery mark (one item per delivery, keyed by the
+  // idempotency key, holding nonce and fingerprint): an exact redelivery (same body) is answered 200
+  // and enqueued once; the same nonce with another body is a replay (401); a late signature passes
+  // only as an exact redelivery of a delivery already marked.
   const fingerprint = bodyFingerprint(req.rawBody);
   const skew = Math.abs(req.receivedAt.getTime() / 1000 - Number(parts.t));
-  if (skew > toleranceSeconds) {
-    // Late, but byte-identical to a delivery we accepted: a redelivery, not an attack.
-    if (await env.state.nonceSeenWith(MW_NONCE_NAMESPACE, nonceKey(parts), fingerprint)) return;
-    throw unauthorized(
-      `stale X-MW-Signature: t is ${Math.round(skew)} s off (tolerance ${toleranceSeconds} s)`,
-    );
-  }
-  const seen = await env.state.rememberNonce(MW_NONCE_NAMESPACE, nonceKey(parts), {
-    // As long as deliveries are deduplicated, so a late exact redelivery is still recognised.
-    ttlSeconds: Math.max(toleranceSeconds * 2, MW_DEDUPE_SECONDS),
+  return {
+    nonce: nonceKey(parts),
     fingerprint,
-  });
-  if (seen === 'replay') throw unauthorized('replayed nonce (a different body was signed with it)');
+    ...(skew > toleranceSeconds
+      ? {
+          late: `mobility-work webhook: stale X-MW-Signature: t is ${Math.round(skew)} s off (tolerance ${toleranceSeconds} s)`,
+        }
+      : {}),
+  };
 }
 
 const nonceKey = (parts: MwSignatureParts) => parts.nonce.toLowerCase();
-
-/** The ingress could not accept a verified delivery: forget its nonce so MW's retry is not a replay. */
-async function release(req: WebhookRequest, { env }: WebhookVerifyContext): Promise<void> {
-  const parts = parseMwSignatureHeader(req.headers[MW_SIGNATURE_HEADER]);
-  if (parts && NONCE.test(parts.nonce)) await env.state.forgetNonce(MW_NONCE_NAMESPACE, nonceKey(parts));
-}
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -217,7 +216,6 @@ export const mobilityWorkWebhook = {
   dedupeSeconds: MW_DEDUPE_SECONDS,
   verify,
   parse,
-  release,
 } satisfies WebhookReceiver<typeof mobilityWorkEvents>;
 
 /** Default export: lib/entries.ts imports each vendor receiver as `<vendor>/webhook.ts` default. */

@@ -53,6 +53,11 @@ export const UPKEEP_OBJECT_TYPES = [
 export type UpKeepObjectType = (typeof UPKEEP_OBJECT_TYPES)[number];
 
 export const UPKEEP_WEBHOOK_SOURCE = 'upkeep.webhook';
+/**
+ * Echo namespace of UpKeep work-order writes: every flow that writes a work order marks the version
+ * it made (id + `updatedAt`) here (flows/shared/echo.ts), and the webhook of that version is ours.
+ */
+export const UPKEEP_WORK_ORDER_ECHO = 'upkeep-work-order';
 export const UPKEEP_WEBHOOK_ROUTE = 'POST /webhooks/upkeep/{token}';
 /** Minimum token length (matches `upkeepSecretSchema.webhookToken`). */
 export const UPKEEP_WEBHOOK_TOKEN_MIN_LENGTH = 32;
@@ -207,6 +212,21 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
   };
 }
 
+/**
+ * A work-order webhook whose body names a version (id + `updatedAt`) that a Millwright flow wrote
+ * (its echo mark): the flow that made it, else undefined. Every flow that watches work orders
+ * answers that version `echo` (the writer) or `skipped` (changed by Millwright, not a person), so the
+ * ingress need not enqueue it; a person's later change is a new version with its own webhook. One
+ * read of our own mark (the body alone names the version but not who made it: UpKeep's work-order
+ * record carries no "updated by"), and only for bodies that name a version.
+ */
+async function ownWrite(event: FlowEvent, { env }: WebhookVerifyContext): Promise<string | undefined> {
+  const data = event.data as Partial<UpKeepWebhookData>;
+  if (data.objectType !== 'workOrder' || data.event === 'WORK_ORDER_DELETED') return undefined;
+  if (typeof data.updatedAt !== 'string' || typeof data.objectId !== 'string') return undefined;
+  return env.state.ownWriteBy(UPKEEP_WORK_ORDER_ECHO, data.objectId, data.updatedAt);
+}
+
 export const upkeepWebhook: WebhookReceiver<typeof upkeepWebhookEvents> = {
   vendor: 'upkeep',
   events: upkeepWebhookEvents,
@@ -218,6 +238,7 @@ export const upkeepWebhook: WebhookReceiver<typeof upkeepWebhookEvents> = {
   dedupes: (event) => typeof (event.data as Partial<UpKeepWebhookData>).updatedAt === 'string',
   verify,
   parse,
+  ownWrite,
 };
 
 /**

@@ -2,11 +2,14 @@
  * Loop prevention for UpKeep work orders, which several flows write and several flows watch (UpKeep
  * webhooks). Each write is remembered with the flow that made it; the webhook it causes is an
  * `echo` for that flow and a plain skip, naming the writer, for every other flow that receives it.
+ * When the webhook's body names the version (id + updatedAt), the ingress finds the mark first and
+ * does not enqueue it (upkeep/webhook.ts `ownWrite`); these checks cover the bodies that do not.
  */
+import { UPKEEP_WORK_ORDER_ECHO } from '../../connectors/upkeep/webhook.ts';
 import type { FlowContext, FlowResult } from '../../core/flow.ts';
 
 /** Echo namespace of UpKeep work-order writes (any flow that writes one marks it here). */
-export const UPKEEP_WORK_ORDER_ECHO = 'upkeep-work-order';
+export { UPKEEP_WORK_ORDER_ECHO };
 
 type Ctx = Pick<FlowContext<unknown, unknown>, 'flowId' | 'state'>;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WebhookError } from '../../../functions/core/errors.ts';
 import type { WebhookReceiver, WebhookRequest } from '../../../functions/core/flow.ts';
-import { fromApiGateway, handleWebhook } from '../../../functions/runtime/ingress.ts';
+import { DELIVERY_GRACE_SECONDS, fromApiGateway, handleWebhook } from '../../../functions/runtime/ingress.ts';
 import { flowEvent, recordingQueue, testEnv } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
@@ -151,6 +151,56 @@ describe('webhook ingress: vendor acknowledgement and redelivery', () => {
     const second = await call(queue, '{"id":"again-1"}');
     expect(second.statusCode).toBe(200);
     expect(JSON.parse(second.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  /** A delivery at `at`, its mark written with that time too. */
+  const callAt = (queue: ReturnType<typeof recordingQueue>, rawBody: string, at: Date) =>
+    handleWebhook(
+      {
+        receivers: [dedupeReceiver],
+        routing: { 'test.created': ['queue-a'] },
+        env: testEnv(
+          t.store(() => at),
+          { now: () => at },
+        ),
+        queue,
+        maxBytes: 1024,
+      },
+      dedupeReceiver.route,
+      request('right-token', rawBody),
+    );
+
+  it('enqueues again a redelivery whose mark is older than the grace and that no worker recorded (a crash between mark and send)', async () => {
+    const first = new Date('2026-11-02T09:00:00.000Z');
+    const later = new Date(first.getTime() + (DELIVERY_GRACE_SECONDS + 1) * 1000);
+    const queue = recordingQueue();
+    await callAt(queue, '{"id":"crashed-1"}', first);
+    const again = await callAt(queue, '{"id":"crashed-1"}', later);
+    expect(JSON.parse(again.body)).toMatchObject({ enqueued: 1, duplicates: 0 });
+    expect(queue.sent.map((s) => s.event.id)).toEqual(['e-crashed-1', 'e-crashed-1']);
+  });
+
+  it('answers a redelivery within the grace, or one a worker has recorded, without enqueueing it', async () => {
+    const first = new Date('2026-11-02T09:00:00.000Z');
+    const soon = new Date(first.getTime() + (DELIVERY_GRACE_SECONDS - 1) * 1000);
+    const later = new Date(first.getTime() + (DELIVERY_GRACE_SECONDS + 1) * 1000);
+    const queue = recordingQueue();
+    await callAt(queue, '{"id":"recorded-1"}', first);
+    expect(JSON.parse((await callAt(queue, '{"id":"recorded-1"}', soon)).body)).toMatchObject({
+      enqueued: 0,
+    });
+    await t.store().appendRun({
+      flowId: 'f',
+      eventId: 'e-recorded-1',
+      eventType: 'test.created',
+      outcome: 'done',
+      message: 'ok',
+      at: soon.toISOString(),
+    });
+    expect(JSON.parse((await callAt(queue, '{"id":"recorded-1"}', later)).body)).toMatchObject({
+      enqueued: 0,
+    });
     expect(queue.sent).toHaveLength(1);
   });
 

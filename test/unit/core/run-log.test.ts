@@ -1,6 +1,6 @@
 /** The run log's layout: every lookup an operator makes is one Query on the table's own key. */
 
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   MAX_RUN_EVENT_CHARS,
@@ -81,6 +81,51 @@ describe('run log', () => {
     const limited = await store.queryRuns({ flowId: 'flow-page', limit: 4 });
     expect(limited.entries).toHaveLength(4);
     expect(limited.more).toBe(true);
+  });
+
+  it('keeps a webhook-sized event body deflated, so its event copy fits one write unit, and reads it back whole', async () => {
+    const store = t.store();
+    const body = JSON.stringify({
+      id: 'e-packed',
+      type: 'mobility-work.SparePartWasRestocked',
+      data: { _event: 'SparePartWasRestocked', note: 'restocked after the weekly count '.repeat(30) },
+    });
+    expect(body.length).toBeGreaterThan(1024);
+    await store.appendRun(entry({ flowId: 'flow-packed', eventId: 'e-packed', eventBody: body }));
+    const doc = (
+      store as unknown as { db: { send: (c: unknown) => Promise<{ Items?: Record<string, unknown>[] }> } }
+    ).db;
+    const out = await doc.send(
+      new QueryCommand({
+        TableName: store.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'EVENT#e-packed' },
+      }),
+    );
+    const [item] = out.Items ?? [];
+    expect(item?.eventBody).toBeUndefined();
+    expect(item?.eventBodyZ).toBeInstanceOf(Uint8Array);
+    expect((item?.eventBodyZ as Uint8Array | undefined)?.length).toBeLessThan(body.length / 2);
+    const [byEvent] = (await store.queryRuns({ eventId: 'e-packed' })).entries;
+    expect(byEvent?.eventBody).toBe(body);
+  });
+
+  it('reads the plain event body of a run-log item written before issue 14', async () => {
+    const store = t.store();
+    const doc = (store as unknown as { db: { send: (c: unknown) => Promise<unknown> } }).db;
+    await doc.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: {
+          pk: 'EVENT#e-plain',
+          sk: '2026-11-02T09:00:00.000Z#flow-old#abcd1234',
+          ...entry({ flowId: 'flow-old', eventId: 'e-plain' }),
+          eventBody: '{"id":"e-plain"}',
+        },
+      }),
+    );
+    const [byEvent] = (await store.queryRuns({ eventId: 'e-plain' })).entries;
+    expect(byEvent?.eventBody).toBe('{"id":"e-plain"}');
   });
 
   it('keeps the latest error outcome per flow and the event body on the event copy only', async () => {

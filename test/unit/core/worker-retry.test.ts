@@ -343,6 +343,24 @@ describe('held while the circuit breaker is open', () => {
   const open = (ms: number) =>
     new CircuitOpenError('upkeep:api.onupkeep.com', ms, 'UpKeep (api.onupkeep.com) is failing; circuit open');
 
+  it('keeps the event body on the first entry and the final one, not on the put-offs of later deliveries', async () => {
+    const { message, env } = setup('flow-held-body', async (_e, n) => {
+      if (n <= 3) throw open(30_000);
+      return { outcome: 'done', message: 'ok' };
+    });
+    const m = message(body({ id: 'evt-held-body' }));
+    await m.deliver();
+    for (let i = 0; i < 3; i++) await m.redeliver();
+    const page = await env.state.queryRuns({ eventId: 'evt-held-body', limit: 10 });
+    const oldestFirst = [...page.entries].reverse();
+    expect(oldestFirst.map((e) => [e.outcome, e.eventBody !== undefined])).toEqual([
+      ['held', true],
+      ['held', false],
+      ['held', false],
+      ['done', true],
+    ]);
+  });
+
   it('holds the event until the probe without spending an attempt: the first real failure after the holds backs off from the base', async () => {
     const { delayed, deadLettered, message, runs } = setup('flow-held', async (_e, n) => {
       if (n <= 3) throw open(30_000);

@@ -12,6 +12,7 @@ import defaultReceiver, {
   MW_WEBHOOK_ROUTE,
   mobilityWorkWebhook,
 } from '../../../functions/connectors/mobility-work/webhook.ts';
+import { bodyFingerprint } from '../../../functions/core/digest.ts';
 import { WebhookError } from '../../../functions/core/errors.ts';
 import type { RuntimeEnv, WebhookRequest } from '../../../functions/core/flow.ts';
 import { staticSecretSource } from '../../../functions/core/secrets.ts';
@@ -126,15 +127,6 @@ describe('mobilityWorkWebhook.verify', () => {
     expect(error?.statusCode).toBe(401);
   });
 
-  it.each([
-    ['too old', NOW_S - 301],
-    ['in the future', NOW_S + 301],
-  ])('refuses a timestamp %s with 401 (stale)', async (_case, t) => {
-    const error = await verifyError(signed(BODY, { t }));
-    expect(error?.statusCode).toBe(401);
-    expect(error?.message).toMatch(/stale/);
-  });
-
   it('accepts a timestamp exactly at the tolerance, and honours a configured tolerance', async () => {
     await expect(verifyError(signed(BODY, { t: NOW_S - 300 }))).resolves.toBeUndefined();
     const wide = env({ webhook: { toleranceSeconds: 900 } });
@@ -151,40 +143,6 @@ describe('mobilityWorkWebhook.verify', () => {
     const req = signed(BODY);
     await expect(verifyError(req)).resolves.toBeUndefined();
     await expect(verifyError({ ...req })).resolves.toBeUndefined();
-  });
-
-  it('accepts an exact redelivery even after the tolerance, but only of a delivery it saw', async () => {
-    const req = signed(BODY);
-    await expect(verifyError(req)).resolves.toBeUndefined();
-    const late = { ...req, receivedAt: new Date(RECEIVED_AT.getTime() + 3_600_000) };
-    await expect(verifyError(late)).resolves.toBeUndefined();
-    const unseen = { ...signed(BODY), receivedAt: late.receivedAt };
-    const error = await verifyError(unseen);
-    expect(error?.statusCode).toBe(401);
-    expect(error?.message).toMatch(/stale X-MW-Signature/);
-  });
-
-  it('refuses the same nonce signed over a different body with 401, and accepts it again after release()', async () => {
-    const n = nonce();
-    const first = signed(BODY, { nonce: n });
-    await expect(verifyError(first)).resolves.toBeUndefined();
-    const other = signed(JSON.stringify({ ...RICH.TaskWasCompleted, _idempotencyKey: 'other' }), {
-      nonce: n,
-    });
-    const replay = await verifyError(other);
-    expect(replay?.statusCode).toBe(401);
-    expect(replay?.message).toMatch(/replayed nonce/);
-
-    await mobilityWorkWebhook.release({ ...first }, { env: env() });
-    await expect(verifyError(other)).resolves.toBeUndefined();
-  });
-
-  it('remembers nonces with the body fingerprint, in its own namespace', async () => {
-    const n = nonce();
-    await expect(verifyError(signed(BODY, { nonce: n }))).resolves.toBeUndefined();
-    const again = { ttlSeconds: 600, fingerprint: 'another body' };
-    expect(await store.rememberNonce(MW_NONCE_NAMESPACE, n, again)).toBe('replay');
-    expect(await store.rememberNonce('machinemetrics', n, again)).toBe('fresh');
   });
 
   it('refuses a missing header with 401', async () => {
@@ -293,8 +251,8 @@ describe('mobilityWorkWebhook.parse', () => {
 });
 
 describe('Mobility Work deliveries through the ingress', () => {
-  const ingress = () => {
-    const queue = recordingQueue();
+  const ingress = (queueOptions: Parameters<typeof recordingQueue>[0] = {}) => {
+    const queue = recordingQueue(queueOptions);
     const options = {
       receivers: [mobilityWorkWebhook],
       routing: Object.fromEntries(Object.values(MW_EVENT).map((type) => [type, ['mw-queue']])),
@@ -319,12 +277,90 @@ describe('Mobility Work deliveries through the ingress', () => {
     expect(again.queue.sent).toEqual([]);
   });
 
-  it('answers a different body signed with a used nonce with 401, and enqueues nothing', async () => {
-    const n = nonce();
-    expect((await ingress().call(signed(body('first'), { nonce: n }))).statusCode).toBe(200);
-    const replay = ingress();
-    const res = await replay.call(signed(body('second'), { nonce: n }));
+  it.each([
+    ['too old', NOW_S - 301],
+    ['in the future', NOW_S + 301],
+  ])('refuses a timestamp %s with 401 (stale), and marks nothing', async (_case, t) => {
+    const req = signed(body(`stale-${t}`), { t });
+    const { queue, call } = ingress();
+    const res = await call(req);
     expect(res.statusCode).toBe(401);
+    expect(JSON.parse(res.body).message).toMatch(/stale X-MW-Signature/);
+    expect(queue.sent).toEqual([]);
+    expect(
+      await store.deliveryOf(MW_NONCE_NAMESPACE, `mobility-work:${NETWORK_ID}:stale-${t}`),
+    ).toBeUndefined();
+  });
+
+  it('accepts an exact redelivery even after the tolerance (enqueued once), but only of a delivery it saw', async () => {
+    const req = signed(body('late-redelivery'));
+    const { queue, call } = ingress();
+    expect((await call(req)).statusCode).toBe(200);
+    const late = { ...req, receivedAt: new Date(RECEIVED_AT.getTime() + 3_600_000) };
+    const again = await call(late);
+    expect(again.statusCode).toBe(200);
+    expect(JSON.parse(again.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    const unseen = { ...signed(body('late-unseen')), receivedAt: late.receivedAt };
+    const refused = await call(unseen);
+    expect(refused.statusCode).toBe(401);
+    expect(JSON.parse(refused.body).message).toMatch(/stale X-MW-Signature/);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it('answers the same nonce signed over another body of the same delivery with 401, and enqueues nothing', async () => {
+    const n = nonce();
+    const first = JSON.stringify({ ...RICH.TaskWasCompleted, _idempotencyKey: 'nonce-replay' });
+    expect((await ingress().call(signed(first, { nonce: n }))).statusCode).toBe(200);
+    const other = JSON.stringify({ ...RICH.TaskWasCompleted, _idempotencyKey: 'nonce-replay', id: 'x9' });
+    const replay = ingress();
+    const res = await replay.call(signed(other, { nonce: n }));
+    expect(res.statusCode).toBe(401);
+    expect(JSON.parse(res.body).message).toMatch(/replayed nonce/);
     expect(replay.queue.sent).toEqual([]);
+  });
+
+  it('forgets the delivery mark when enqueueing failed, so the retry (even with the same nonce) goes through', async () => {
+    const n = nonce();
+    const req = signed(body('enqueue-failed'), { nonce: n });
+    expect((await ingress({ fail: true }).call(req)).statusCode).toBe(503);
+    const retry = ingress();
+    expect((await retry.call({ ...req })).statusCode).toBe(200);
+    expect(retry.queue.sent).toHaveLength(1);
+  });
+
+  it('honours the delivery marks and nonce items a table holds from before issue 14', async () => {
+    const n = nonce();
+    const rawBody = body('old-shapes');
+    const id = `mobility-work:${NETWORK_ID}:old-shapes`;
+    // What the earlier ingress left: a nonce item with the fingerprint, a bare delivery mark.
+    await store.rememberNonce(MW_NONCE_NAMESPACE, n, {
+      ttlSeconds: 86_400,
+      fingerprint: bodyFingerprint(rawBody),
+    });
+    await store.markDelivered(MW_NONCE_NAMESPACE, id, 86_400);
+    const { queue, call } = ingress();
+    const retry = await call(signed(rawBody));
+    expect(JSON.parse(retry.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    const late = (req: WebhookRequest) => ({
+      ...req,
+      receivedAt: new Date(RECEIVED_AT.getTime() + 3_600_000),
+    });
+    const lateExact = await call(late(signed(rawBody, { nonce: n })));
+    expect(lateExact.statusCode).toBe(200);
+    expect(JSON.parse(lateExact.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    expect((await call(late(signed(rawBody)))).statusCode).toBe(401);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it('keeps nonce and body fingerprint on the delivery mark, in its own namespace: one write per delivery', async () => {
+    const n = nonce();
+    const rawBody = body('one-item');
+    await ingress().call(signed(rawBody, { nonce: n }));
+    const id = `mobility-work:${NETWORK_ID}:one-item`;
+    expect(await store.deliveryOf(MW_NONCE_NAMESPACE, id)).toMatchObject({
+      nonce: n,
+      fingerprint: bodyFingerprint(rawBody),
+    });
+    expect(await store.deliveryOf('machinemetrics', id)).toBeUndefined();
   });
 });

@@ -13,6 +13,7 @@ import { WebhookError } from '../../../functions/core/errors.ts';
 import type { WebhookRequest } from '../../../functions/core/flow.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
 import { WebhookNotConfiguredError } from '../../../functions/core/webhook-secret.ts';
+import { UPKEEP_WORK_ORDER_ECHO } from '../../../functions/flows/shared/echo.ts';
 import { handleWebhook } from '../../../functions/runtime/ingress.ts';
 import { recordingQueue } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
@@ -239,6 +240,7 @@ describe('upkeepWebhook through the ingress: replays', () => {
         routing: {
           'upkeep.WORK_ORDER_STATUS_UPDATED': ['queue-a'],
           'upkeep.WORK_ORDER_UPDATED': ['queue-a'],
+          'upkeep.WORK_ORDER_DELETED': ['queue-a'],
         },
         env: { ...env, state: stateHarness.t?.store() as StateStore },
         queue,
@@ -257,6 +259,43 @@ describe('upkeepWebhook through the ingress: replays', () => {
     expect(again.statusCode).toBe(202);
     expect(JSON.parse(again.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
     expect(queue.sent).toHaveLength(1);
+  });
+
+  it('acknowledges the webhook of a work-order version a flow wrote (its echo mark) without enqueueing it', async () => {
+    const state = stateHarness.t?.store() as StateStore;
+    const updatedAt = '2026-11-02T08:40:00.000Z';
+    await state.markOwnWrite(UPKEEP_WORK_ORDER_ECHO, 'WoEcho0001', updatedAt, 'some-flow');
+    const queue = recordingQueue();
+    const echo = {
+      event: 'WORK_ORDER_STATUS_UPDATED',
+      data: { id: 'WoEcho0001', status: 'complete', updatedAt },
+    };
+    const res = await deliver(queue, echo);
+    expect(res.statusCode).toBe(202);
+    expect(JSON.parse(res.body)).toMatchObject({ enqueued: 0, echoes: 1 });
+    expect(queue.sent).toEqual([]);
+    // Not marked delivered either: no write for an echo.
+    expect(
+      await state.deliveryOf('upkeep', `upkeep:WORK_ORDER_STATUS_UPDATED:WoEcho0001:${updatedAt}`),
+    ).toBeUndefined();
+  });
+
+  it('enqueues a near-echo: a later version of a work order we wrote, or another work order at the same time', async () => {
+    const state = stateHarness.t?.store() as StateStore;
+    const updatedAt = '2026-11-02T08:41:00.000Z';
+    await state.markOwnWrite(UPKEEP_WORK_ORDER_ECHO, 'WoEcho0002', updatedAt, 'some-flow');
+    const queue = recordingQueue();
+    const later = {
+      event: 'WORK_ORDER_UPDATED',
+      data: { id: 'WoEcho0002', updatedAt: '2026-11-02T08:41:00.001Z' },
+    };
+    const other = { event: 'WORK_ORDER_UPDATED', data: { id: 'WoEcho0003', updatedAt } };
+    const deleted = { event: 'WORK_ORDER_DELETED', data: { id: 'WoEcho0002', updatedAt } };
+    for (const body of [later, other, deleted]) {
+      const res = await deliver(queue, body);
+      expect(JSON.parse(res.body)).toMatchObject({ enqueued: 1 });
+    }
+    expect(queue.sent.map((s) => s.event.subject)).toEqual(['WoEcho0002', 'WoEcho0003', 'WoEcho0002']);
   });
 
   it('enqueues every delivery of a body without a version: two real changes may look the same', async () => {
