@@ -15,6 +15,7 @@
  * paused flow's pollers re-read it (at the flag cache's age) rather than wait for an event. `drain`
  * and `settle` count a paused flow's queue as nothing to do, so they return while it holds messages.
  */
+import { setMaxListeners } from 'node:events';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { AnyFlow } from '../functions/core/flow.ts';
 import type { Log } from '../functions/core/log.ts';
@@ -146,6 +147,8 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
   /** Every flow's pollers: as many per flow as its maximum concurrency, all at once. */
   const startSession = (): Session => {
     const stop = new AbortController();
+    // Every poller waits on this one signal (more than Node's default of 10 listeners).
+    setMaxListeners(0, stop.signal);
     const pollers: Promise<void>[] = [];
     for (const mapped of options.flows()) {
       const invocations = Math.max(1, options.concurrency ?? mapped.flow.worker?.maxConcurrency ?? 1);
