@@ -213,7 +213,10 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
         if ((await pending()) === 0 && busy === 0) return counts;
         await nextChange(Math.min(IDLE_RECHECK_MS, deadline - Date.now()));
       }
-      throw new Error(`sandbox queues did not drain within ${timeoutMs} ms`);
+      const left = await pending().catch(() => Number.NaN);
+      throw new Error(
+        `sandbox queues did not drain within ${timeoutMs} ms (${busy} invocations running, ${left} messages left)`,
+      );
     } finally {
       counters.delete(count);
       if (own && drainSession && --drainSession.users === 0) {
