@@ -100,6 +100,8 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
   const counters = new Set<(c: Counts) => void>();
   /** Wakes the pollers of paused flows to read their flag again (an explicit drain does). */
   let recheck = new AbortController();
+  /** Every session whose pollers have not all ended yet: `stop` waits for them all. */
+  const sessions = new Set<Session>();
   let background: Session | undefined;
   let drainSession: { session: Session; users: number } | undefined;
   let stopped = false;
@@ -154,7 +156,10 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
       const invocations = Math.max(1, options.concurrency ?? mapped.flow.worker?.maxConcurrency ?? 1);
       for (let i = 0; i < invocations; i++) pollers.push(poller(mapped, stop.signal));
     }
-    return { stop, done: Promise.all(pollers).then(() => undefined) };
+    const session: Session = { stop, done: Promise.all(pollers).then(() => undefined) };
+    sessions.add(session);
+    void session.done.then(() => sessions.delete(session));
+    return session;
   };
 
   /** The flows whose queues are received from now: every flow but the paused ones. */
@@ -223,8 +228,9 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
         const { session } = drainSession;
         drainSession = undefined;
         session.stop.abort();
-        // Idle pollers end at once; after a timeout, invocations in progress finish in the background.
-        if (busy === 0) await session.done;
+        // Idle pollers end at once; after a timeout, the invocations in progress are let finish (as
+        // the older loop did: a drain never returned while one ran).
+        await session.done;
       }
     }
   };
@@ -250,9 +256,9 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
     },
     async stop() {
       stopped = true;
-      const sessions = [background, drainSession?.session].filter((s): s is Session => s !== undefined);
-      for (const s of sessions) s.stop.abort();
-      await Promise.all(sessions.map((s) => s.done));
+      const running = [...sessions];
+      for (const s of running) s.stop.abort();
+      await Promise.all(running.map((s) => s.done));
     },
   };
 }
