@@ -1,21 +1,27 @@
 /**
- * The sandbox's event source mapping plays Lambda's SQS trigger: it receives each flow's queue in
- * batches of the flow's size, with as many concurrent invocations as its maximum concurrency, and
- * hands them to the flow's worker. `drain` runs it until every queue is empty; `settle` also waits
- * for the simulators' asynchronous work, until nothing new is enqueued.
+ * The sandbox's event source mapping plays Lambda's SQS trigger: for each flow, as many pollers as
+ * the flow's maximum concurrency, every flow's pollers at once (as Lambda's pollers are: one slow
+ * worker never holds another flow's events). A poller waits until its queue has a message (the
+ * engine tells it: a send, a delay or visibility timeout running out), receives what is there up to
+ * the flow's batch size (Lambda's batching window for standard queues is 0: a receive does not wait
+ * to fill a batch) and hands it to the flow's worker. Nothing sleeps on a fixed interval.
+ *
+ * `start` runs the pollers in the background; `drain` runs them (or watches the running ones) until
+ * every queue is empty and nothing is in flight or delayed; `settle` also waits for the simulators'
+ * asynchronous work, until nothing new is enqueued.
  *
  * A paused flow's queue is not received from (as a disabled event source mapping in AWS): its
- * messages wait on the queue until the flow is resumed. `drain` and `settle` count a paused flow's
- * queue as nothing to do, so they return while it still holds messages.
+ * messages wait on the queue until the flow is resumed. The flag is written by another process, so a
+ * paused flow's pollers re-read it (at the flag cache's age) rather than wait for an event. `drain`
+ * and `settle` count a paused flow's queue as nothing to do, so they return while it holds messages.
  */
+import { setMaxListeners } from 'node:events';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { AnyFlow } from '../functions/core/flow.ts';
 import type { Log } from '../functions/core/log.ts';
 import type { Worker } from '../functions/runtime/worker.ts';
 import type { PauseFlags } from './pause-flags.ts';
 import { type FlowQueues, pollOnce, queueDepth } from './sqs.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface MappedFlow {
   flow: AnyFlow;
@@ -25,6 +31,11 @@ export interface MappedFlow {
 
 export interface EventSourceOptions {
   sqs: SQSClient;
+  /**
+   * Resolves when the queue has a message to receive (at once if it has one), or when `signal`
+   * aborts, without taking it: the local engine's `waitForMessage`.
+   */
+  waitForMessage: (queueUrl: string, signal: AbortSignal) => Promise<void>;
   flows: () => Iterable<MappedFlow>;
   /** Concurrent invocations per flow (default: the flow's `worker.maxConcurrency`, else 1). */
   concurrency?: number;
@@ -36,6 +47,8 @@ export interface EventSourceOptions {
   settleSimulators: () => Promise<void>;
   /** The flow's pause switch (see pause-flags.ts); none: never paused. */
   pauses?: PauseFlags;
+  /** How often a paused flow's pollers re-read its flag (default 1000 ms, the flag cache's age). */
+  pausedRecheckMs?: number;
   log: Log;
 }
 
@@ -44,80 +57,182 @@ export type Counts = { received: number; failed: number };
 export interface EventSourceMapping {
   drain(options?: { timeoutMs?: number }): Promise<Counts>;
   settle(options?: { timeoutMs?: number; maxRounds?: number }): Promise<Counts & { rounds: number }>;
-  /** Poll the queues every `intervalMs` in the background. */
-  start(intervalMs: number): void;
-  /** Stop the background loop and wait for the poll in progress. */
+  /** Run the pollers in the background until `stop`. */
+  start(): void;
+  /** Stop the pollers and wait for the invocations in progress. */
   stop(): Promise<void>;
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** When pollers are idle but messages are still counted (e.g. taken in flight by another client). */
+const IDLE_RECHECK_MS = 250;
+
+/** A set of pollers (every flow's), running until its signal aborts. */
+interface Session {
+  stop: AbortController;
+  done: Promise<void>;
+}
+
 export function createEventSourceMapping(options: EventSourceOptions): EventSourceMapping {
-  let busy = false;
+  // At least 50 ms: a paused flow's pollers must not spin on the table.
+  const recheckMs = Math.max(50, options.pausedRecheckMs ?? 1000);
+  /** Pollers inside a wake-up: reading the pause flag, receiving, or in an invocation. */
+  let busy = 0;
+  /** Called on every change a drain waits for: a poller done with a wake-up, a flow found paused. */
+  const watchers = new Set<() => void>();
+  const notify = () => {
+    for (const watch of [...watchers]) watch();
+  };
+  /** Receives each invocation's counts (drains add themselves while they run). */
+  const counters = new Set<(c: Counts) => void>();
+  /** Wakes the pollers of paused flows to read their flag again (an explicit drain does). */
+  let recheck = new AbortController();
+  /** Every session whose pollers have not all ended yet: `stop` waits for them all. */
+  const sessions = new Set<Session>();
+  let background: Session | undefined;
+  let drainSession: { session: Session; users: number } | undefined;
   let stopped = false;
+
+  const isPaused = async (flowId: string): Promise<boolean> =>
+    options.pauses ? options.pauses.isPaused(flowId) : false;
+
+  /** One poller: wait for a message, receive a batch, invoke the worker; again until stopped. */
+  const poller = async ({ flow, queues, worker }: MappedFlow, stop: AbortSignal): Promise<void> => {
+    const batchSize = flow.worker?.batchSize ?? 10;
+    while (!stop.aborted) {
+      try {
+        if (await isPaused(flow.id)) {
+          notify();
+          await pause(recheckMs, AbortSignal.any([stop, recheck.signal]));
+          continue;
+        }
+        await options.waitForMessage(queues.queueUrl, stop);
+        if (stop.aborted) return;
+        busy++;
+        try {
+          // The flag may have been set while the queue was idle.
+          if (await isPaused(flow.id)) continue;
+          const counts = await pollOnce(
+            options.sqs,
+            queues,
+            worker.handler,
+            batchSize,
+            options.timeoutMs(flow),
+          );
+          if (counts.received > 0) for (const count of counters) count(counts);
+        } finally {
+          busy--;
+          notify();
+        }
+      } catch (error) {
+        if (stop.aborted) return;
+        options.log.error(`event source mapping: ${flow.id}: ${String(error)}`);
+        // A failing receive (the engine closing, say) is not retried in a tight loop.
+        await pause(recheckMs, stop);
+      }
+    }
+  };
+
+  /** Every flow's pollers: as many per flow as its maximum concurrency, all at once. */
+  const startSession = (): Session => {
+    const stop = new AbortController();
+    // Every poller waits on this one signal (more than Node's default of 10 listeners).
+    setMaxListeners(0, stop.signal);
+    const pollers: Promise<void>[] = [];
+    for (const mapped of options.flows()) {
+      const invocations = Math.max(1, options.concurrency ?? mapped.flow.worker?.maxConcurrency ?? 1);
+      for (let i = 0; i < invocations; i++) pollers.push(poller(mapped, stop.signal));
+    }
+    const session: Session = { stop, done: Promise.all(pollers).then(() => undefined) };
+    sessions.add(session);
+    void session.done.then(() => sessions.delete(session));
+    return session;
+  };
 
   /** The flows whose queues are received from now: every flow but the paused ones. */
   const active = async (): Promise<MappedFlow[]> => {
     const all = [...options.flows()];
-    if (!options.pauses) return all;
-    const paused = await Promise.all(all.map(({ flow }) => options.pauses?.isPaused(flow.id)));
+    const paused = await Promise.all(all.map(({ flow }) => isPaused(flow.id)));
     return all.filter((_, i) => !paused[i]);
   };
 
-  /** One receive per flow queue (per concurrent invocation), each batch through its worker. */
-  const pollQueues = async (): Promise<Counts> => {
-    let received = 0;
-    let failed = 0;
-    for (const { flow, queues, worker } of await active()) {
-      // As the event source mapping would: the flow's batch size, and as many concurrent
-      // invocations as its maximum concurrency (one by default in the sandbox).
-      const invocations = Math.max(1, options.concurrency ?? flow.worker?.maxConcurrency ?? 1);
-      const results = await Promise.all(
-        Array.from({ length: invocations }, () =>
-          pollOnce(
-            options.sqs,
-            queues,
-            worker.handler,
-            flow.worker?.batchSize ?? 10,
-            options.timeoutMs(flow),
-          ),
-        ),
-      );
-      for (const r of results) {
-        received += r.received;
-        failed += r.failed;
-      }
-    }
-    return { received, failed };
+  /** Messages still to process in every active queue: visible, in flight and delayed (retrying). */
+  const pending = async (): Promise<number> => {
+    const depths = await Promise.all(
+      (await active()).map(({ queues }) => queueDepth(options.sqs, queues.queueUrl)),
+    );
+    return depths.reduce((n, d) => n + d.visible + d.inFlight + d.delayed, 0);
   };
 
-  /** Messages still to process in every queue: visible, in flight and delayed (waiting, retrying). */
-  const pending = async (): Promise<number> => {
-    let total = 0;
-    for (const { queues } of await active()) {
-      const d = await queueDepth(options.sqs, queues.queueUrl);
-      total += d.visible + d.inFlight + d.delayed;
-    }
-    return total;
-  };
+  /** Resolves on the next poller change or after `ms`, whichever is first. */
+  const nextChange = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        watchers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      watchers.add(done);
+    });
 
   const drain = async ({ timeoutMs = 60_000 } = {}): Promise<Counts> => {
     const deadline = Date.now() + timeoutMs;
     // An explicit drain obeys the flags as they are now, not as they were a moment ago.
     options.pauses?.forget();
-    let received = 0;
-    let failed = 0;
-    while (Date.now() < deadline) {
-      while (busy) await sleep(10);
-      busy = true;
-      const r = await pollQueues().finally(() => {
-        busy = false;
-      });
-      received += r.received;
-      failed += r.failed;
-      if (r.received > 0) continue;
-      if ((await pending()) === 0) return { received, failed };
-      await sleep(100);
+    recheck.abort();
+    recheck = new AbortController();
+    const counts: Counts = { received: 0, failed: 0 };
+    const count = (c: Counts) => {
+      counts.received += c.received;
+      counts.failed += c.failed;
+    };
+    counters.add(count);
+    // Without the background pollers, a drain runs its own (shared by drains at the same time).
+    const own = !background;
+    if (own) {
+      drainSession ??= { session: startSession(), users: 0 };
+      drainSession.users++;
     }
-    throw new Error(`sandbox queues did not drain within ${timeoutMs} ms`);
+    try {
+      while (Date.now() < deadline) {
+        // Wait for the pollers to be idle, then ask the queues: delayed and in-flight messages wake
+        // a poller when they become visible, so a drain waits for a change rather than polls.
+        if (busy > 0) {
+          await nextChange(deadline - Date.now());
+          continue;
+        }
+        if ((await pending()) === 0 && busy === 0) return counts;
+        await nextChange(Math.min(IDLE_RECHECK_MS, deadline - Date.now()));
+      }
+      const left = await pending().catch(() => Number.NaN);
+      throw new Error(
+        `sandbox queues did not drain within ${timeoutMs} ms (${busy} invocations running, ${left} messages left)`,
+      );
+    } finally {
+      counters.delete(count);
+      if (own && drainSession && --drainSession.users === 0) {
+        const { session } = drainSession;
+        drainSession = undefined;
+        session.stop.abort();
+        // Idle pollers end at once; after a timeout, the invocations in progress are let finish (as
+        // the older loop did: a drain never returned while one ran).
+        await session.done;
+      }
+    }
   };
 
   return {
@@ -135,25 +250,15 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
       }
       throw new Error(`sandbox did not settle within ${maxRounds} rounds (a loop between flows?)`);
     },
-    start(intervalMs) {
-      const loop = async () => {
-        while (!stopped) {
-          if (!busy) {
-            busy = true;
-            await pollQueues()
-              .catch((e) => options.log.error(`event source mapping: ${String(e)}`))
-              .finally(() => {
-                busy = false;
-              });
-          }
-          await sleep(intervalMs);
-        }
-      };
-      void loop();
+    start() {
+      if (stopped || background) return;
+      background = startSession();
     },
     async stop() {
       stopped = true;
-      while (busy) await sleep(10);
+      const running = [...sessions];
+      for (const s of running) s.stop.abort();
+      await Promise.all(running.map((s) => s.done));
     },
   };
 }

@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     reset: flags.reset,
     vendors,
     pollIntervalMs: env.MILLWRIGHT_POLL_SECONDS * 1000,
-    workerIntervalMs: 250,
+    runWorkers: true,
     log,
   });
   // Atomic, like every file the sandbox rewrites: a kill mid-write leaves the old or the new file.

@@ -2,7 +2,7 @@
  * The pause switch as the sandbox's event source mapping and scheduler see it. `millwright pause`
  * runs in another process than `npm start`, so the flag lives in the state table
  * (`FLOW#<flow>`/`CONTROL`); each flow's flag is read at most once per `maxAgeMs` (default 1 s),
- * since the mapping polls every queue many times a second. `forget()` drops the cache: an explicit
+ * since the mapping's pollers look at it on every wake-up. `forget()` drops the cache: an explicit
  * `drain()` or `tick()` starts from the table's current word.
  */
 export interface PauseFlags {

@@ -102,7 +102,12 @@ export interface SandboxOptions {
   visibilityTimeoutSeconds?: number;
   /** Run pollers every N ms (0 = only on `tick()`). */
   pollIntervalMs?: number;
-  /** Run the event-source-mapping loop every N ms (0 = only on `drain()`). */
+  /**
+   * Run the event-source mapping in the background (default false: only on `drain()`). Its pollers
+   * wake when a message can be received; nothing polls on an interval.
+   */
+  runWorkers?: boolean;
+  /** Older name of `runWorkers`: any value > 0 runs the pollers (the value is no longer used). */
   workerIntervalMs?: number;
   /**
    * Options per simulator, e.g. `{ 'mobility-work': { applyDelayMs: 0 } }` (real milliseconds
@@ -563,6 +568,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     );
     const mapping = createEventSourceMapping({
       sqs: sqs.client,
+      waitForMessage: (queueUrl, signal) => sqs.waitForMessage(queueUrl, signal),
       flows: () => sandboxFlows.values(),
       ...(options.workerConcurrency !== undefined ? { concurrency: options.workerConcurrency } : {}),
       timeoutMs: (flow) =>
@@ -570,12 +576,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         1000 * Math.max(deployment.runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0),
       enqueuedCount: () => enqueued.length,
       pauses,
+      ...(options.pauseFlagMaxAgeMs !== undefined ? { pausedRecheckMs: options.pauseFlagMaxAgeMs } : {}),
       settleSimulators: async () => {
         for (const sim of Object.values(simulators) as RunningSimulator[]) await sim.settle?.();
       },
       log,
     });
-    if (options.workerIntervalMs) mapping.start(options.workerIntervalMs);
+    if (options.runWorkers || options.workerIntervalMs) mapping.start();
     if (options.pollIntervalMs) scheduler.start(options.pollIntervalMs);
     closers.push(async () => {
       await mapping.stop();

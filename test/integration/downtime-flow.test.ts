@@ -41,7 +41,9 @@ beforeAll(async () => {
     secrets,
     clock,
     basePort: 0,
-    visibilityTimeoutSeconds: 1,
+    // Longer than an invocation that meets the 800 ms timeout and then records its retry (AWS requires
+    // the queue's visibility to outlast the function): the retry's delay needs the delivery in flight.
+    visibilityTimeoutSeconds: 2,
     httpTimeoutMs: 800,
     retry: TEST_RETRY,
     log,

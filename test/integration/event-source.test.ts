@@ -1,0 +1,149 @@
+/**
+ * The sandbox's event source mapping (sandbox/event-source.ts) on the local SQS: its pollers wake
+ * when a message can be received rather than on an interval, and every flow's queue is received on
+ * its own, so a slow worker of one flow never holds another flow's events.
+ */
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterEach, expect, it } from '@jest/globals';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { AnyFlow } from '../../functions/core/flow.ts';
+import type { Worker } from '../../functions/runtime/worker.ts';
+import {
+  createEventSourceMapping,
+  type EventSourceMapping,
+  type MappedFlow,
+} from '../../sandbox/event-source.ts';
+import { pauseFlags } from '../../sandbox/pause-flags.ts';
+import { type LocalSqs, queueDepth, startLocalSqs } from '../../sandbox/sqs.ts';
+
+const HOUR_MS = 3_600_000;
+const silent = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+let sqs: LocalSqs | undefined;
+let mapping: EventSourceMapping | undefined;
+afterEach(async () => {
+  await mapping?.stop();
+  await sqs?.close();
+  mapping = undefined;
+  sqs = undefined;
+});
+
+/** The bodies each worker was handed, and a way to wait for one. */
+function recordingWorker(onBatch?: (bodies: string[]) => Promise<void>) {
+  const bodies: string[] = [];
+  const waiting = new Map<string, () => void>();
+  const worker = {
+    processRecord: async () => {
+      throw new Error('not used');
+    },
+    handler: async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      const batch = event.Records.map((r) => r.body);
+      bodies.push(...batch);
+      for (const body of batch) waiting.get(body)?.();
+      await onBatch?.(batch);
+      return { batchItemFailures: [] };
+    },
+  } as unknown as Worker;
+  const handed = (body: string) =>
+    bodies.includes(body) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(body, resolve));
+  return { worker, bodies, handed };
+}
+
+async function flowOn(local: LocalSqs, id: string, worker: Worker): Promise<MappedFlow> {
+  const queues = await local.createQueue(id, { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
+  return { flow: { id, worker: { batchSize: 10 } } as unknown as AnyFlow, queues, worker };
+}
+
+function mappingOf(local: LocalSqs, flows: MappedFlow[], paused = new Set<string>()) {
+  return createEventSourceMapping({
+    sqs: local.client,
+    waitForMessage: (url, signal) => local.waitForMessage(url, signal),
+    flows: () => flows,
+    timeoutMs: () => 60_000,
+    enqueuedCount: () => 0,
+    settleSimulators: async () => undefined,
+    // Every interval the mapping has is an hour long: whatever arrives sooner came by an event.
+    pauses: pauseFlags({ read: async (flowId) => paused.has(flowId), maxAgeMs: HOUR_MS }),
+    pausedRecheckMs: HOUR_MS,
+    log: silent,
+  });
+}
+
+const send = (local: LocalSqs, queueUrl: string, body: string, delaySeconds = 0) =>
+  local.client.send(
+    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds }),
+  );
+
+/** `promise`, or a rejection naming `what` after `ms` (a failing test ends instead of hanging). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+it('hands a message sent to an idle queue to its worker at once, not at the next poll interval', async () => {
+  sqs = await startLocalSqs();
+  const { worker, handed } = recordingWorker();
+  const flow = await flowOn(sqs, 'idle', worker);
+  mapping = mappingOf(sqs, [flow]);
+  await send(sqs, flow.queues.queueUrl, 'first');
+  mapping.start();
+  await within(handed('first'), 3000, 'the first delivery');
+  // The pollers have received once and are idle now; the next message must wake them.
+  await send(sqs, flow.queues.queueUrl, 'second');
+  await within(handed('second'), 3000, 'the delivery to an idle poller');
+  // A delayed message (a worker's retry) is received when its delay ends, by the engine's timer.
+  await send(sqs, flow.queues.queueUrl, 'delayed', 1);
+  await within(handed('delayed'), 4000, 'the delivery of a delayed message');
+});
+
+it('receives every flow queue at once: a slow worker of one flow does not hold another flow', async () => {
+  sqs = await startLocalSqs();
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const slow = recordingWorker(() => held);
+  const quick = recordingWorker();
+  const slowFlow = await flowOn(sqs, 'slow', slow.worker);
+  const quickFlow = await flowOn(sqs, 'quick', quick.worker);
+  mapping = mappingOf(sqs, [slowFlow, quickFlow]);
+  mapping.start();
+  try {
+    await send(sqs, slowFlow.queues.queueUrl, 'slow-1');
+    await within(slow.handed('slow-1'), 3000, 'the slow flow’s delivery');
+    await send(sqs, quickFlow.queues.queueUrl, 'quick-1');
+    await within(quick.handed('quick-1'), 3000, 'the other flow’s delivery while the slow worker runs');
+    expect(slow.bodies).toEqual(['slow-1']);
+  } finally {
+    release();
+  }
+});
+
+it('drain waits for a delayed message and returns when every queue is empty; a paused flow waits', async () => {
+  sqs = await startLocalSqs();
+  const a = recordingWorker();
+  const b = recordingWorker();
+  const flowA = await flowOn(sqs, 'a', a.worker);
+  const flowB = await flowOn(sqs, 'b', b.worker);
+  const paused = new Set(['b']);
+  mapping = mappingOf(sqs, [flowA, flowB], paused);
+  await send(sqs, flowA.queues.queueUrl, 'now');
+  await send(sqs, flowA.queues.queueUrl, 'later', 1);
+  await send(sqs, flowB.queues.queueUrl, 'held');
+  expect(await mapping.drain({ timeoutMs: 10_000 })).toEqual({ received: 2, failed: 0 });
+  expect(a.bodies.sort()).toEqual(['later', 'now']);
+  expect(b.bodies).toEqual([]);
+  expect((await queueDepth(sqs.client, flowB.queues.queueUrl)).visible).toBe(1);
+  // Resumed: an explicit drain reads the flag afresh and wakes the paused pollers.
+  paused.delete('b');
+  expect(await mapping.drain({ timeoutMs: 10_000 })).toEqual({ received: 1, failed: 0 });
+  expect(b.bodies).toEqual(['held']);
+});
