@@ -29,12 +29,18 @@ const TARGETS: Record<LambdaEntry['kind'], Target> = {
   worker: { kb: 300, ms: 80, label: 'flow worker' },
   // No target of its own: a poller carries a flow module and the runtime, like a worker.
   poller: { kb: 300, ms: 80, label: 'flow worker (applied to poller)' },
+  // A poll group's poller carries each member flow's module (for its config and options).
+  'shared-poller': { kb: 300, ms: 80, label: 'flow worker (applied to shared poller)' },
 };
 
 /** Environment a function finds in Lambda (names only; nothing here is contacted at init). */
 const LAMBDA_ENV = {
   TABLE_NAME: 'millwright-bench-table',
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench',
+  // A shared poller's member queues.
+  QUEUE_URL_0: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench-0',
+  QUEUE_URL_1: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench-1',
+  QUEUE_URL_2: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench-2',
   QUEUE_URL_PREFIX: 'https://sqs.us-east-1.amazonaws.com/000000000000/',
   DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench-dlq',
   AWS_REGION: 'us-east-1',
