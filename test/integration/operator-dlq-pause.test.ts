@@ -188,9 +188,7 @@ describe('pause and resume', () => {
     const cmEvents = sandbox.enqueued.slice(enqueuedBefore).filter((e) => e.queueUrl === cmQueue);
     expect(await flowQueueDepth(CM_FLOW)).toBe(cmEvents.length);
     expect(
-      cmEvents.filter(
-        (e) => e.event.source === 'machinemetrics.poll' && e.event.subject === MACHINES.two,
-      ),
+      cmEvents.filter((e) => e.event.source === 'machinemetrics.poll' && e.event.subject === MACHINES.two),
     ).toHaveLength(1);
 
     const resumed = await resumeFlow(target, FLOW, { by: 'ana' });

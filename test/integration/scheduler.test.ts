@@ -39,7 +39,8 @@ describe('sandbox scheduler', () => {
       'machinemetrics-downtime-poller',
     ]);
     const line = log.lines.find(
-      (l) => l.level === 'error' && l.message.startsWith('scheduler: poll of machinemetrics-downtime-poller ('),
+      (l) =>
+        l.level === 'error' && l.message.startsWith('scheduler: poll of machinemetrics-downtime-poller ('),
     );
     for (const flowId of MM_FLOWS) {
       expect(line?.message).toContain(flowId);
