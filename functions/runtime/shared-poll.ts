@@ -273,6 +273,10 @@ async function sharedPollOnce(options: SharedPollOptions): Promise<SharedPollSum
       ...(skipped.length > 0 ? { skipped: skipped.length } : {}),
     });
   }
+  if (loaded.state === undefined && state !== undefined && summary.steps === 0 && !summary.stoppedBy) {
+    // Merged, and no window due yet: keep the merge (its events were enqueued by the members' runs).
+    await saveSourceState(env.state, group.stateKey, source, state, saved, { now: env.now(), log: env.log });
+  }
   return summary;
 }
 

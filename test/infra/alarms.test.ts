@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ConfigError } from '../../functions/core/errors.ts';
-import type { ScheduleTrigger } from '../../functions/core/flow.ts';
 import {
   CIRCUIT_OPEN_SECONDS_METRIC,
   EVENT_OUTCOMES,
