@@ -2,6 +2,7 @@
  * The synthesized stack, checked as CloudFormation. One synth (bundling skipped) shared by every
  * assertion in this file; bad configs fail before anything is synthesized.
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +27,7 @@ import {
 import { flowModulePath, flows } from '../../functions/flows/index.ts';
 import { emfLine, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
 import { DEFAULT_RETRY } from '../../functions/runtime/retry.ts';
+import { planPollGroups } from '../../functions/runtime/shared-poll.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
 import { flowOutputKey, flowOutputSchema, OPERATOR_VERSION, webhookOutputKey } from '../../lib/outputs.ts';
@@ -128,12 +130,14 @@ const scheduleTriggers = (): { flow: AnyFlow; config: unknown; trigger: Schedule
   );
 
 /** The downtime flows' one poller. */
-const sharedPoller = (): [string, Resource] =>
-  functionWhere(
-    new RegExp(
-      `^Millwright poller: ${SHARED_POLLER} for ${SHARED_POLL_FLOWS.join(', ')} \\(machinemetrics\\.downtime, `,
-    ),
+const sharedPoller = (): [string, Resource] => {
+  const found = functionWhere(
+    new RegExp(`^Millwright poller: ${SHARED_POLLER} for .* \\(machinemetrics\\.downtime, `),
   );
+  const members = /for (.*) \(/.exec(String(found[1].Properties.Description))?.[1]?.split(', ');
+  expect(members?.sort()).toEqual([...SHARED_POLL_FLOWS].sort());
+  return found;
+};
 
 /** Event type -> ids of the flows whose webhook triggers subscribe to it. */
 const subscribers = (registry: readonly AnyFlow[]): Map<string, Set<string>> => {
@@ -590,7 +594,12 @@ describe('shared downtime poll', () => {
     }
     // Its queue URLs in member order, as the Lambda reads them.
     expect(envOf(fn)).toMatchObject(
-      Object.fromEntries(SHARED_POLL_FLOWS.map((id, i) => [`QUEUE_URL_${i}`, { Ref: queueOf(id) }])),
+      Object.fromEntries(
+        (planPollGroups(deployment.enabled).groups[0]?.members ?? []).map((m, i) => [
+          `QUEUE_URL_${i}`,
+          { Ref: queueOf(m.flow.id) },
+        ]),
+      ),
     );
     // No downtime flow keeps a poller of its own.
     for (const id of SHARED_POLL_FLOWS) {
@@ -940,7 +949,9 @@ describe('adding a flow', () => {
 
       const registry = [...flows, extra];
       expect([...stack.workers.keys()].sort()).toEqual(registry.map((f) => f.id).sort());
-      expect(stack.pollers.map((p) => p.flowId).sort()).toEqual([...POLLED_FLOWS, 'upkeep-test-flow'].sort());
+      expect(stack.pollers.map((p) => p.flowId).sort()).toEqual(
+        [...POLLED_FLOWS, SHARED_POLLER, 'upkeep-test-flow'].sort(),
+      );
       expect(stack.pollers.find((p) => p.flowId === 'upkeep-test-flow')?.poller.timeout?.toSeconds()).toBe(
         900,
       );
