@@ -323,3 +323,20 @@ async function mergedEarlierStates(options: SharedPollOptions, members: Member[]
   env.log.info(`${group.id}: first shared run: merged the earlier states of ${merged.length} flow(s)`);
   return sharing.mergeStates(merged);
 }
+
+/** Where a flow's schedule trigger keeps its live poll state: its group's key, or its own. */
+export function livePollStateKey(
+  enabled: readonly { flow: AnyFlow; config: unknown }[],
+  flowId: string,
+  triggerIndex: number,
+): string {
+  const { groups } = planPollGroups(enabled);
+  const group = groups.find((g) =>
+    g.members.some((m) => m.flow.id === flowId && m.triggerIndex === triggerIndex),
+  );
+  if (group) return group.stateKey;
+  const trigger = enabled.find((e) => e.flow.id === flowId)?.flow.triggers[triggerIndex];
+  if (trigger?.kind !== 'schedule')
+    throw new Error(`flow ${flowId} trigger ${triggerIndex} is not a schedule`);
+  return pollStateKey(flowId, trigger.source.id);
+}
