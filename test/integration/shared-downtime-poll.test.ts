@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DOWNTIME_STARTED } from '../../functions/connectors/machinemetrics/events.ts';
+import { sandboxTarget } from '../../operator/sandbox-target.ts';
+import { status } from '../../operator/status.ts';
 import { MACHINES, sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
 import { queueDepth } from '../../sandbox/sqs.ts';
@@ -87,6 +89,13 @@ describe('one MachineMetrics poll for the three downtime flows', () => {
       expect(
         runs.filter((r) => r.eventType === DOWNTIME_STARTED && r.outcome === 'done').map((r) => r.flowId),
       ).toEqual([flowId]);
+    }
+    // `millwright status` shows each flow's last poll and the shared watermark.
+    const report = await status(sandboxTarget(sandbox), { now: sandbox.clock.now() });
+    for (const flowId of DOWNTIME_FLOWS) {
+      const poll = report.flows.find((f) => f.flowId === flowId)?.polls[0];
+      expect(poll?.lastRun?.summary).toMatch(/shared poll machinemetrics-downtime-poller/);
+      expect(poll?.watermark).toMatch(/lastEvaluatedEnd/);
     }
     await c.machine(MACHINES.one, 'up');
     await c.advance(10);
