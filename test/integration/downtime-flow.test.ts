@@ -15,7 +15,6 @@ const { one: MACHINE_1, two: MACHINE_2, three: MACHINE_3 } = MACHINES;
 const MINUTE = 60_000;
 
 let sandbox: Sandbox;
-const dbgLog = memoryLog();
 const clock = manualClock('2026-11-02T08:00:00.000Z');
 const secrets = sandboxSecrets() as Record<string, Record<string, string>>;
 
@@ -42,7 +41,7 @@ beforeAll(async () => {
     visibilityTimeoutSeconds: 1,
     httpTimeoutMs: 800,
     retry: TEST_RETRY,
-    log: dbgLog,
+    log: memoryLog(),
   });
   await advance(0);
 });
@@ -104,7 +103,6 @@ describe('machinemetrics-downtime-to-upkeep-work-order on the sandbox', () => {
     await advance(20);
     expect(await workOrdersFor('AssetLathe2')).toHaveLength(2); // two episodes, one work order each
     const runs = await sandbox.state.listRuns(FLOW_ID, 100);
-    console.log('DEBUGLOG', JSON.stringify(dbgLog.lines.filter((l) => /delay|Ambiguous|work-orders/.test(JSON.stringify(l))).slice(-20)));
     expect(runs.some((r) => r.outcome === 'retrying' && r.message.includes('AmbiguousWriteError'))).toBe(
       true,
     );
