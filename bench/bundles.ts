@@ -40,12 +40,18 @@ const TARGETS: Record<LambdaEntry['kind'], { kb: number; label: string }> = {
   worker: { kb: 500, label: 'flow worker' },
   // No target of its own: a poller carries a flow module and the runtime, like a worker.
   poller: { kb: 500, label: 'poller (as a worker)' },
+  // A poll group's poller carries each member flow's module (for its config and options).
+  'shared-poller': { kb: 500, label: 'shared poller (as a worker)' },
 };
 
 /** Environment a function finds in Lambda (names and dummy credentials; nothing is contacted at init). */
 const LAMBDA_ENV = {
   TABLE_NAME: 'millwright-bench-table',
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench',
+  // A shared poller's member queues.
+  QUEUE_URL_0: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench-0',
+  QUEUE_URL_1: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench-1',
+  QUEUE_URL_2: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench-2',
   QUEUE_URL_PREFIX: 'https://sqs.us-east-1.amazonaws.com/000000000000/',
   DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/millwright-bench-dlq',
   AWS_REGION: 'us-east-1',
@@ -212,7 +218,12 @@ async function main(): Promise<void> {
   );
   const rows: string[][] = [];
   const notes: string[] = [];
-  const figures = { ingress: [] as Built[], worker: [] as Built[], poller: [] as Built[] };
+  const figures: Record<LambdaEntry['kind'], Built[]> = {
+    ingress: [],
+    worker: [],
+    poller: [],
+    'shared-poller': [],
+  };
   for (const b of built) {
     const target = TARGETS[b.entry.kind];
     if (b.error) {
@@ -294,7 +305,7 @@ async function main(): Promise<void> {
       bareNodeMs: round1(bareMs),
       ingressInitMs: round1(ingressInitMs),
       workerInitMs: round1(workerInitMs),
-      pollerInitMs: round1(maxOf(figures.poller, initOf)),
+      pollerInitMs: round1(maxOf([...figures.poller, ...figures['shared-poller']], initOf)),
       ingressRatio: ratio(ingressInitMs),
       workerRatio: ratio(workerInitMs),
       ingressImportMs: round1(maxOf(figures.ingress, importOf)),

@@ -1,6 +1,6 @@
 /**
  * Lambda entry files, generated from the deployment: one worker per enabled flow, one poller per
- * schedule trigger, one webhook ingress for every vendor an enabled flow receives webhooks from.
+ * schedule trigger (one per poll group for triggers that share a poll: runtime/shared-poll.ts), one webhook ingress for every vendor an enabled flow receives webhooks from.
  *
  * Each entry imports only what its function runs (a worker imports its own flow module, never the
  * registry), so bundles stay small. Settings are embedded as a JSON literal: vendor settings carry
@@ -22,13 +22,15 @@ import { flowModulePath } from '../functions/flows/index.ts';
 import { buildRouting } from '../functions/runtime/ingress.ts';
 import type { LambdaSettings } from '../functions/runtime/lambda/common.ts';
 import type { RetrySettings } from '../functions/runtime/retry.ts';
+import { type PollGroup, planPollGroups } from '../functions/runtime/shared-poll.ts';
 
 /** The repository root (this file lives in `<root>/lib/`). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[/\\]$/, '');
 export const DEFAULT_ENTRIES_DIR = join(PROJECT_ROOT, '.build', 'entries');
 
 /** Each kind's glue is its own module, so a bundle loads only the SDK clients it uses. */
-const runtimeModule = (kind: 'worker' | 'poller' | 'ingress') => `functions/runtime/lambda/${kind}.ts`;
+const runtimeModule = (kind: 'worker' | 'poller' | 'shared-poller' | 'ingress') =>
+  `functions/runtime/lambda/${kind}.ts`;
 /** By contract each connector's `webhook.ts` default-exports its WebhookReceiver. */
 export const webhookModulePath = (vendor: VendorId): string => `functions/connectors/${vendor}/webhook.ts`;
 
@@ -51,12 +53,21 @@ export interface PollerEntry extends EntryBase {
   /** Index into `flow.triggers` (what `pollerLambda` expects). */
   triggerIndex: number;
 }
+/** A poll group's poller (runtime/shared-poll.ts): one poll feeding several flows' queues. */
+export interface SharedPollerEntry extends EntryBase {
+  kind: 'shared-poller';
+  group: PollGroup;
+}
 export interface IngressEntry extends EntryBase {
   kind: 'ingress';
   /** One receiver per vendor, in the order the enabled flows first mention them. */
   receivers: WebhookReceiver[];
 }
-export type LambdaEntry = WorkerEntry | PollerEntry | IngressEntry;
+export type LambdaEntry = WorkerEntry | PollerEntry | SharedPollerEntry | IngressEntry;
+
+/** The table access an entry's kind needs (lib/state-access.ts): a group's poller is a poller. */
+export const stateKindOf = (kind: LambdaEntry['kind']): 'ingress' | 'worker' | 'poller' =>
+  kind === 'shared-poller' ? 'poller' : kind;
 
 const unique = <T>(items: Iterable<T>): T[] => [...new Set(items)];
 
@@ -118,6 +129,8 @@ export function planEntries(
   const out: (LambdaEntry & { source: string })[] = [];
   const webhookVendors: VendorId[] = [];
   const receivers = new Map<VendorId, WebhookReceiver>();
+  // Flows whose triggers share a poll get one poller per group instead of one each.
+  const { groups, ownPoll } = planPollGroups(deployment.enabled);
 
   for (const enabled of deployment.enabled) {
     const { flow, config } = enabled;
@@ -154,6 +167,7 @@ export function planEntries(
         }
         return;
       }
+      if (!ownPoll(flow.id, triggerIndex)) return;
       const pollerPath = resolve(dir, flow.id, `poller-${triggerIndex}.ts`);
       const pollVendors: VendorId[] = [connectorId(trigger.source.vendor)];
       const settings = settingsFor(deployment, pollVendors, { flowConfig: config });
@@ -175,6 +189,8 @@ export function planEntries(
       });
     });
   }
+
+  for (const group of groups) out.push(sharedPollerEntry(deployment, dir, group));
 
   if (webhookVendors.length > 0) {
     const ingressPath = resolve(dir, 'webhook-ingress.ts');
@@ -207,6 +223,62 @@ export function planEntries(
     });
   }
   return out;
+}
+
+/** A group's poller: imports each member flow's module; queue URLs come as `QUEUE_URL_<i>`. */
+function sharedPollerEntry(
+  deployment: Deployment,
+  dir: string,
+  group: PollGroup,
+): SharedPollerEntry & { source: string } {
+  const entryPath = resolve(dir, group.id, 'poller.ts');
+  const vendors: VendorId[] = [connectorId(group.source.vendor)];
+  const settings = settingsFor(deployment, vendors);
+  const imports = group.members
+    .map(
+      (m, i) => `import * as flowModule${i} from '${specifier(entryPath, flowModulePath(m.flow.id))}';
+`,
+    )
+    .join('');
+  const members = group.members
+    .map((m, i) => {
+      const id = JSON.stringify(m.flow.id);
+      return (
+        `  (() => {
+` +
+        `    const flow = flowModule${i}.default ?? flowModule${i}.flow;
+` +
+        `    if (flow?.id !== ${id}) throw new Error(${JSON.stringify(`${flowModulePath(m.flow.id)} does not export flow ${m.flow.id}`)});
+` +
+        `    return { flow, flowConfig: ${literal(m.config).replaceAll('\n', '\n    ')} };
+` +
+        `  })(),
+`
+      );
+    })
+    .join('');
+  return {
+    kind: 'shared-poller',
+    id: group.id,
+    entryPath,
+    vendors,
+    group,
+    settings,
+    source:
+      HEADER +
+      imports +
+      `import { sharedPollerLambda } from '${specifier(entryPath, runtimeModule('shared-poller'))}';
+
+` +
+      `const members = [
+${members}];
+` +
+      `const settings = ${literal(settings)};
+
+` +
+      `export const handler = sharedPollerLambda(${JSON.stringify(group.id)}, members, settings);
+`,
+  };
 }
 
 /** Write a file only if its content changed, atomically (parallel test workers may write the same file). */

@@ -26,6 +26,7 @@ import { AlarmTopic, circuitOpenAlarm, functionAlarms, notify } from './construc
 import { FlowStack } from './constructs/flow-stack.ts';
 import type { FlowWorker } from './constructs/flow-worker.ts';
 import { Ingress } from './constructs/ingress.ts';
+import { PollGroupStack } from './constructs/poll-group-stack.ts';
 import type { Poller } from './constructs/poller.ts';
 import { StateTable } from './constructs/state-table.ts';
 import {
@@ -73,7 +74,10 @@ export class Millwright extends Construct {
   /** Each flow's nested stack (its queue, DLQ, worker, alarm and pollers). */
   readonly flowStacks = new Map<string, FlowStack>();
   readonly workers = new Map<string, FlowWorker>();
+  /** Flows' own pollers and poll groups' pollers (`flowId` is the group's id, `flowIds` its members). */
   readonly pollers: Poller[] = [];
+  /** Each poll group's nested stack (its poller, schedule, alarms). */
+  readonly pollGroupStacks = new Map<string, PollGroupStack>();
   readonly ingress: Ingress | undefined;
   /** The SNS topic every alarm notifies (created, or `alarms.topicArn` imported). */
   readonly alarms: AlarmTopic;
@@ -139,6 +143,21 @@ export class Millwright extends Construct {
       if (!worker) throw new Error(`no worker for flow ${flowId}`);
       return worker;
     };
+
+    // One poller per poll group (one poll feeding several flows), sending to its members' queues only.
+    for (const entry of entries) {
+      if (entry.kind !== 'shared-poller') continue;
+      const groupStack = new PollGroupStack(this, `PollGroup-${entry.group.id}`, {
+        entry,
+        queues: entry.group.members.map((m) => workerOf(m.flow.id).queue),
+        table,
+        logRetention: retention,
+        alarmAction,
+        pollerMissedIntervals: deployment.alarms.pollerMissedIntervals,
+      });
+      this.pollGroupStacks.set(entry.group.id, groupStack);
+      this.pollers.push(groupStack.poller);
+    }
 
     const ingressEntry = entries.find((e) => e.kind === 'ingress');
     if (ingressEntry) {

@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import type { FlowStack } from './constructs/flow-stack.ts';
 import type { FlowWorker } from './constructs/flow-worker.ts';
 import type { Ingress } from './constructs/ingress.ts';
+import type { PollGroupStack } from './constructs/poll-group-stack.ts';
 import type { Poller } from './constructs/poller.ts';
 import type { StateTable } from './constructs/state-table.ts';
 import { Millwright, type MillwrightProps } from './millwright.ts';
@@ -23,6 +24,8 @@ export class MillwrightStack extends Stack {
   readonly flowStacks: Map<string, FlowStack>;
   readonly workers: Map<string, FlowWorker>;
   readonly pollers: Poller[];
+  /** Each poll group's nested stack (one poll feeding several flows). */
+  readonly pollGroupStacks: Map<string, PollGroupStack>;
   readonly ingress: Ingress | undefined;
 
   constructor(scope: Construct, id: string, props: MillwrightStackProps) {
@@ -37,6 +40,7 @@ export class MillwrightStack extends Stack {
       flowStacks: this.flowStacks,
       workers: this.workers,
       pollers: this.pollers,
+      pollGroupStacks: this.pollGroupStacks,
       ingress: this.ingress,
     } = this.millwright);
   }

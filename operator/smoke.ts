@@ -15,7 +15,7 @@ import type { PollSource, ScheduleTrigger, WebhookReceiver } from '../functions/
 import { type Log, silentLog } from '../functions/core/log.ts';
 import { readSecret } from '../functions/core/secrets.ts';
 import { loadSourceState } from '../functions/runtime/poll-state.ts';
-import { pollStateKey } from '../functions/runtime/poller.ts';
+import { livePollStateKey } from '../functions/runtime/shared-poll.ts';
 import type { Target } from './target.ts';
 
 export type SmokeKind = 'secret' | 'auth' | 'webhook' | 'poll';
@@ -116,13 +116,16 @@ export async function smokeCheck(target: Target, options: SmokeOptions = {}): Pr
     );
   }
 
+  const enabled = [...target.flows.values()].map((f) => ({ flow: f.flow, config: f.config }));
   for (const [flowId, resources] of target.flows) {
-    for (const trigger of resources.flow.triggers) {
+    for (const [index, trigger] of resources.flow.triggers.entries()) {
       if (trigger.kind !== 'schedule') continue;
       const { source, options: sourceOptions } = trigger as ScheduleTrigger;
+      // A shared poll's live state is its group's (runtime/shared-poll.ts).
+      const key = livePollStateKey(enabled, flowId, index);
       checks.push(
         await check('poll', `poll: ${flowId}/${source.id}`, () =>
-          dryPoll(target, flowId, source, sourceOptions(resources.config), log),
+          dryPoll(target, key, source, sourceOptions(resources.config), log),
         ),
       );
     }
@@ -133,14 +136,13 @@ export async function smokeCheck(target: Target, options: SmokeOptions = {}): Pr
 /** The first step of the live poll, from the stored state; nothing enqueued, nothing saved. */
 async function dryPoll(
   target: Target,
-  flowId: string,
+  key: string,
   // biome-ignore lint/suspicious/noExplicitAny: options, state and deps are the source's own.
   source: PollSource<any, any, any>,
   options: unknown,
   log: Log,
 ): Promise<string> {
   const env = target.env(log);
-  const key = pollStateKey(flowId, source.id);
   const { state } = await loadSourceState<unknown>(target.state, key, source);
   for await (const step of source.poll({ state, options, now: env.now(), deps: source.connect(env), log })) {
     // One step proves the read; leaving the loop ends the source's generator.

@@ -10,6 +10,7 @@ import type { PollSource } from '../functions/core/flow.ts';
 import { silentLog } from '../functions/core/log.ts';
 import type { FlowControl, PollRunRecord, RunLogEntry } from '../functions/core/state.ts';
 import { pollStateKey } from '../functions/runtime/poller.ts';
+import { livePollStateKey } from '../functions/runtime/shared-poll.ts';
 import { oldestSentAt, type QueueDepth, queueDepth } from './queue-depth.ts';
 import type { FlowResources, Target } from './target.ts';
 
@@ -90,8 +91,12 @@ export function describeWatermark(state: unknown): string | undefined {
     : undefined;
 }
 
-function pollSourcesOf(flow: FlowResources): PollSource<unknown, unknown, unknown>[] {
-  return flow.flow.triggers.flatMap((t) => (t.kind === 'schedule' ? [t.source] : []));
+function pollSourcesOf(
+  flow: FlowResources,
+): { source: PollSource<unknown, unknown, unknown>; index: number }[] {
+  return flow.flow.triggers.flatMap((t, index) =>
+    t.kind === 'schedule' ? [{ source: t.source, index }] : [],
+  );
 }
 
 async function flowStatus(target: Target, flow: FlowResources, now: Date, cost: StatusReport['cost']) {
@@ -107,9 +112,15 @@ async function flowStatus(target: Target, flow: FlowResources, now: Date, cost: 
     state.queryRuns({ flowId: id, since, limit: MAX_COUNTED }),
     target.switches.describe?.(flow),
     Promise.all(
-      pollSourcesOf(flow).map(async (source): Promise<PollStatus> => {
+      pollSourcesOf(flow).map(async ({ source, index }): Promise<PollStatus> => {
         const key = pollStateKey(id, source.id);
-        const [lastRun, stored] = await Promise.all([state.lastPollRun(key), state.loadPollState(key)]);
+        // A shared poll (runtime/shared-poll.ts) records each flow's run under the flow's key and
+        // keeps its watermark under the group's.
+        const enabled = [...target.flows.values()].map((f) => ({ flow: f.flow, config: f.config }));
+        const [lastRun, stored] = await Promise.all([
+          state.lastPollRun(key),
+          state.loadPollState(livePollStateKey(enabled, id, index)),
+        ]);
         const watermark = describeWatermark(stored?.data);
         return {
           sourceId: source.id,

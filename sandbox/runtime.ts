@@ -51,6 +51,7 @@ import { buildRouting } from '../functions/runtime/ingress.ts';
 import { type PollRunSummary, runPoll } from '../functions/runtime/poller.ts';
 import { type EventQueue, sqsQueue } from '../functions/runtime/queue.ts';
 import { REDRIVE_BACKSTOP_RECEIVES, type RetrySettings } from '../functions/runtime/retry.ts';
+import { planPollGroups, runSharedPoll } from '../functions/runtime/shared-poll.ts';
 import { createWorker, type Worker } from '../functions/runtime/worker.ts';
 import { type Clock, realClock } from './clock.ts';
 import {
@@ -161,7 +162,8 @@ export interface SandboxFlow {
   config: unknown;
   queues: FlowQueues;
   worker: Worker;
-  pollers: { trigger: ScheduleTrigger; deps: unknown }[];
+  /** Its schedule triggers (those in a poll group are run by the group's schedule). */
+  pollers: { trigger: ScheduleTrigger; triggerIndex: number; deps: unknown }[];
 }
 
 export interface Sandbox {
@@ -401,9 +403,9 @@ async function startFlows(
         outcome: () => undefined,
       },
     });
-    const pollers = flow.triggers
-      .filter((t): t is ScheduleTrigger => t.kind === 'schedule')
-      .map((trigger) => ({ trigger, deps: trigger.source.connect(env) }));
+    const pollers = flow.triggers.flatMap((trigger, triggerIndex) =>
+      trigger.kind === 'schedule' ? [{ trigger, triggerIndex, deps: trigger.source.connect(env) }] : [],
+    );
     flows.set(flow.id, { flow, config, queues, worker, pollers });
   }
   return flows;
@@ -555,14 +557,31 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       read: async (flowId) => (await state.getFlowControl(flowId))?.paused === true,
       ...(options.pauseFlagMaxAgeMs !== undefined ? { maxAgeMs: options.pauseFlagMaxAgeMs } : {}),
     });
+    // As in AWS (lib/entries.ts): a schedule per poll group (one poll feeding its flows), one per other trigger.
+    const { groups, ownPoll } = planPollGroups(deployment.enabled);
+    const queueUrls = Object.fromEntries(
+      [...sandboxFlows.values()].map(({ flow, queues }) => [flow.id, queues.queueUrl]),
+    );
     const scheduler = createScheduler(
-      [...sandboxFlows.values()].flatMap(({ flow, config, queues, pollers }) =>
-        pollers.map(({ trigger, deps }) => ({
-          what: `${flow.id} (${trigger.source.id})`,
-          flowId: flow.id,
-          run: () => runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }),
-        })),
-      ),
+      [
+        ...[...sandboxFlows.values()].flatMap(({ flow, config, queues, pollers }) =>
+          pollers
+            .filter(({ triggerIndex }) => ownPoll(flow.id, triggerIndex))
+            .map(({ trigger, deps }) => ({
+              what: `${flow.id} (${trigger.source.id})`,
+              flowIds: [flow.id],
+              run: () => runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }),
+            })),
+        ),
+        ...groups.map((group) => {
+          const deps = group.source.connect(env);
+          return {
+            what: `${group.id} (${group.source.id}, for ${group.members.map((m) => m.flow.id).join(', ')})`,
+            flowIds: group.members.map((m) => m.flow.id),
+            run: () => runSharedPoll({ group, env, queue, queueUrls, deps }),
+          };
+        }),
+      ],
       log,
       { pauses },
     );

@@ -4,7 +4,8 @@
  * burst, never delays or stops another. A poller's runs never overlap each other (a run still
  * going when its next is due makes the next one wait for it, or, on its timer, skip).
  * A paused flow's pollers do not run (as its disabled schedules in AWS); once resumed, the next run
- * catches up from the watermark where the last one stopped.
+ * catches up from the watermark where the last one stopped. A shared poll (runtime/shared-poll.ts)
+ * is one schedule for its flows and stops only when all of them are paused.
  */
 import type { Log } from '../functions/core/log.ts';
 import type { PollRunSummary } from '../functions/runtime/poller.ts';
@@ -21,8 +22,11 @@ export class PollTickError extends Error {
 export interface Schedule {
   /** `<flow id> (<poll source id>)`, for logs. */
   what: string;
-  /** The flow it polls for (its pause switch stops it). */
-  flowId: string;
+  /**
+   * The flows it polls for: it runs unless every one is paused (a shared poll goes on for the
+   * others; a paused flow's queue still receives, its messages wait).
+   */
+  flowIds: readonly string[];
   run(): Promise<PollRunSummary>;
 }
 
@@ -50,7 +54,11 @@ export function createScheduler(
   const runnable = async (candidates: readonly Schedule[]): Promise<Schedule[]> => {
     const { pauses } = options;
     if (!pauses) return [...candidates];
-    const paused = await Promise.all(candidates.map((s) => pauses.isPaused(s.flowId)));
+    const paused = await Promise.all(
+      candidates.map(async (s) =>
+        (await Promise.all(s.flowIds.map((id) => pauses.isPaused(id)))).every(Boolean),
+      ),
+    );
     return candidates.filter((schedule, i) => {
       if (paused[i]) {
         if (!held.has(schedule)) log.info(`scheduler: ${schedule.what} is paused; its polls wait`);

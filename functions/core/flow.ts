@@ -94,6 +94,31 @@ export interface PollStateSharding<S> {
   join(cursor: Record<string, unknown>, entries: Record<string, unknown>): unknown;
 }
 
+/** How flows share one poll of a source (runtime/shared-poll.ts). */
+export interface PollSharing<O, S> {
+  /**
+   * The options that must match for flows to share a poll, as a stable string (e.g. the detector's
+   * minimum minutes: a flow's events depend on it); undefined: this trigger polls on its own.
+   */
+  key(options: O): string | undefined;
+  /** The shared poll's options, from its members' (all with the same key). */
+  merge(options: readonly O[]): O;
+  /**
+   * Which of the shared poll's events (by `subject`) and skipped records (by `record`) a member with
+   * these options receives.
+   */
+  accepts(options: O): (subject: string | undefined) => boolean;
+  /**
+   * First shared run: one state from the members' own earlier states, all at the same watermark
+   * (the runtime first catches the others up to the latest one with `catchUpNow`).
+   */
+  mergeStates(states: readonly S[]): S;
+  /** Where a state's watermark stands (ms), to order the members' earlier states. */
+  watermark(state: S): number;
+  /** The `now` at which a poll from an earlier state stops exactly at `target`'s watermark. */
+  catchUpNow(target: S, options: O): Date;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: a poll source's events may be of any data type.
 export interface PollSource<O, S, D, E extends EventCatalogue = any> {
   id: string;
@@ -108,6 +133,12 @@ export interface PollSource<O, S, D, E extends EventCatalogue = any> {
    * one item, so it stays far below DynamoDB's 400 KB item limit however many entities it tracks.
    */
   sharding?: PollStateSharding<S>;
+  /**
+   * Flows whose triggers of this source agree on `key` share one poll (runtime/shared-poll.ts): one
+   * vendor read per step, each step's events enqueued to every member flow it concerns. Absent: one
+   * poll per flow.
+   */
+  sharing?: PollSharing<O, S>;
   /** Creates the clients the source reads with (once per container). */
   connect(env: RuntimeEnv): D;
   /** Yields one step per evaluated window; must be deterministic for a given state and vendor data. */

@@ -122,7 +122,8 @@ export async function runPoll(options: PollRunOptions): Promise<PollRunSummary> 
   }
 }
 
-async function pollOnce(options: PollRunOptions): Promise<PollRunSummary> {
+/** One run without its run record (the shared poll's first run catches members up with it). */
+export async function pollOnce(options: PollRunOptions): Promise<PollRunSummary> {
   const { flow, trigger, config, env, queue, queueUrl, deps } = options;
   // biome-ignore lint/suspicious/noExplicitAny: options are validated by the source's own schema.
   const source = trigger.source as PollSource<any, any, any>;

@@ -71,7 +71,7 @@ export class FlowStack extends NestedStack {
         new Poller(this, `Flow-${flow.id}-Poller${entry.triggerIndex}`, {
           entry,
           everyMinutes,
-          queue: this.worker.queue,
+          queues: [this.worker.queue],
           table: props.table,
           logRetention: props.logRetention,
           deadLetterQueue: this.schedulerQueue(flow.id, props.alarmAction),

@@ -11,17 +11,21 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type PollerEntry, secretNamesOf } from '../entries.ts';
+import { type PollerEntry, type SharedPollerEntry, secretNamesOf } from '../entries.ts';
 import { grantStateAccess } from '../state-access.ts';
 import { functionAlarms, pollerMissedAlarm } from './alarms.ts';
 import { MillwrightFunction } from './millwright-function.ts';
 
 export interface PollerProps {
-  entry: PollerEntry;
+  /** A flow's own poller, or a poll group's (one poll feeding several flows). */
+  entry: PollerEntry | SharedPollerEntry;
   /** `trigger.everyMinutes(config)`. */
   everyMinutes: number;
-  /** The flow's queue, where the poller enqueues what it finds. */
-  queue: sqs.IQueue;
+  /**
+   * Where the poller enqueues what it finds: the flow's queue, or each member flow's queue (in
+   * member order) for a group's poller; it may send to these and no other.
+   */
+  queues: readonly sqs.IQueue[];
   table: dynamodb.ITable;
   logRetention: logs.RetentionDays;
   /** Where the scheduler puts a tick it could not deliver after its retries (the flow stack's). */
@@ -33,7 +37,10 @@ export interface PollerProps {
 }
 
 export class Poller extends Construct {
+  /** The flow it polls for; a group's poller: the group's id (`machinemetrics-downtime-poller`). */
   readonly flowId: string;
+  /** The flows it enqueues for (its own flow, or the group's members). */
+  readonly flowIds: readonly string[];
   /** The poll source's id (what the operator's backfill and status name it by). */
   readonly sourceId: string;
   readonly poller: MillwrightFunction;
@@ -46,30 +53,40 @@ export class Poller extends Construct {
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
     const { entry, everyMinutes } = props;
-    this.flowId = entry.flow.id;
-    const trigger = entry.flow.triggers[entry.triggerIndex];
-    const sourceId = trigger?.kind === 'schedule' ? trigger.source.id : `trigger ${entry.triggerIndex}`;
+    const shared = entry.kind === 'shared-poller';
+    this.flowId = shared ? entry.group.id : entry.flow.id;
+    this.flowIds = shared ? entry.group.members.map((m) => m.flow.id) : [entry.flow.id];
+    const trigger = shared ? undefined : entry.flow.triggers[entry.triggerIndex];
+    const sourceId = shared
+      ? entry.group.source.id
+      : trigger?.kind === 'schedule'
+        ? trigger.source.id
+        : `trigger ${entry.triggerIndex}`;
     this.sourceId = sourceId;
+    const forWhom = shared ? `flows ${this.flowIds.join(', ')}` : `flow ${this.flowId}`;
+    const queueEnv: Record<string, string> = shared
+      ? Object.fromEntries(props.queues.map((q, i) => [`QUEUE_URL_${i}`, q.queueUrl]))
+      : { QUEUE_URL: props.queues[0]?.queueUrl ?? '' };
 
     this.poller = new MillwrightFunction(this, 'Poller', {
       entry: entry.entryPath,
-      description: `Millwright poller: ${entry.flow.id} (${sourceId}, every ${everyMinutes} min)`,
+      description: `Millwright poller: ${shared ? `${this.flowId} for ${this.flowIds.join(', ')}` : this.flowId} (${sourceId}, every ${everyMinutes} min)`,
       // A long catch-up may use the whole interval; the watermark advances step by step, so a
       // timeout only defers the rest to the next tick.
       timeout: Duration.seconds(Math.min(900, Math.max(60, everyMinutes * 60))),
       logRetention: props.logRetention,
-      environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
+      environment: { TABLE_NAME: props.table.tableName, ...queueEnv },
     });
     Validations.of(this.poller).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason: `A tick carries no data: a failed run of poller ${entry.id} is re-done by the next tick from the same watermark, so a dead-lettered tick would hold nothing to replay.`,
     });
-    props.queue.grantSendMessages(this.poller);
+    for (const queue of props.queues) queue.grantSendMessages(this.poller);
     grantStateAccess(props.table, this.poller, 'poller');
     this.poller.grantReadSecrets(secretNamesOf(entry));
 
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: `Poll ${sourceId} for flow ${entry.flow.id}`,
+      description: `Poll ${sourceId} for ${forWhom}`,
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(everyMinutes)),
       target: new targets.LambdaInvoke(this.poller, {
         // A tick older than one interval is superseded by the next tick.
@@ -80,14 +97,16 @@ export class Poller extends Construct {
       }),
     });
 
-    const what = `Flow ${entry.flow.id} poller ${sourceId}`;
+    const what = shared
+      ? `Poller ${this.flowId} (${sourceId}, for ${forWhom})`
+      : `Flow ${this.flowId} poller ${sourceId}`;
     const alarms = functionAlarms(this, 'Poller', this.poller, what, props.alarmAction);
     this.errorsAlarm = alarms.errors;
     this.throttlesAlarm = alarms.throttles;
     this.missedAlarm = pollerMissedAlarm(
       this,
       'MissedRunsAlarm',
-      { flowId: entry.flow.id, sourceId, everyMinutes, intervals: props.missedIntervals },
+      { flowId: this.flowId, sourceId, everyMinutes, intervals: props.missedIntervals },
       props.alarmAction,
     );
 

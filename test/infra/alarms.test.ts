@@ -3,13 +3,13 @@
  * `alarms.topicArn`) and its e-mail subscriptions, every alarm notifying it on ALARM and OK, the
  * scheduler's retry policy and dead-letter queue, and the per-flow outcome graphs on the dashboard.
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ConfigError } from '../../functions/core/errors.ts';
-import type { ScheduleTrigger } from '../../functions/core/flow.ts';
 import {
   CIRCUIT_OPEN_SECONDS_METRIC,
   EVENT_OUTCOMES,
@@ -19,6 +19,7 @@ import {
   POLL_COMPLETED_METRIC,
   pollDimensions,
 } from '../../functions/runtime/metrics.ts';
+import { planPollGroups } from '../../functions/runtime/shared-poll.ts';
 import { type BuiltApp, buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/entries.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
@@ -55,12 +56,20 @@ const ofType = (s: Synth, type: string): [string, Resource][] =>
 const alarms = (s: Synth) => ofType(s, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
 
 /** The schedule triggers of the enabled flows, each with its interval. */
-const polls = (s: Synth) =>
-  s.built.deployment.enabled.flatMap(({ flow, config }) =>
-    flow.triggers
-      .filter((t): t is ScheduleTrigger => t.kind === 'schedule')
-      .map((t) => ({ flowId: flow.id, sourceId: t.source.id, everyMinutes: t.everyMinutes(config) })),
-  );
+/** Each poller: a flow's own schedule trigger, or a poll group's (named by the group's id). */
+const polls = (s: Synth) => {
+  const { groups, ownPoll } = planPollGroups(s.built.deployment.enabled);
+  return [
+    ...s.built.deployment.enabled.flatMap(({ flow, config }) =>
+      flow.triggers.flatMap((t, i) =>
+        t.kind === 'schedule' && ownPoll(flow.id, i)
+          ? [{ flowId: flow.id, sourceId: t.source.id, everyMinutes: t.everyMinutes(config) }]
+          : [],
+      ),
+    ),
+    ...groups.map((g) => ({ flowId: g.id, sourceId: g.source.id, everyMinutes: g.everyMinutes })),
+  ];
+};
 
 let dir: string;
 const base = JSON.parse(readFileSync(CONFIG, 'utf8')) as Json;
@@ -173,7 +182,7 @@ describe('alarms', () => {
     const expected = polls(created);
     expect(expected.length).toBe(stack.pollers.length);
     for (const poller of stack.pollers) {
-      const flowStack = stack.flowStacks.get(poller.flowId);
+      const flowStack = stack.flowStacks.get(poller.flowId) ?? stack.pollGroupStacks.get(poller.flowId);
       const fnId = flowStack?.getLogicalId(poller.poller.node.defaultChild as never);
       for (const metric of ['Errors', 'Throttles']) expect(on(metric, { Ref: fnId })).toHaveLength(1);
     }

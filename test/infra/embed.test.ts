@@ -3,12 +3,14 @@
  * it synthesizes, has every enabled flow, tags its resources for cost allocation, retains its
  * stateful resources and passes both cdk-nag packs.
  */
+
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Stack, type StackProps } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { planPollGroups } from '../../functions/runtime/shared-poll.ts';
 import { PROJECT_ROOT } from '../../lib/entries.ts';
 import { type Deployment, flows, loadDeployment, Millwright } from '../../lib/index.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
@@ -42,6 +44,15 @@ const tagsOf = (r: Resource): Record<string, string> =>
     ((r.Properties.Tags as { Key: string; Value: string }[] | undefined) ?? []).map((t) => [t.Key, t.Value]),
   );
 
+/** Scheduler DLQs: one per flow with a poller of its own, one per poll group (runtime/shared-poll.ts). */
+const schedulerDlqs = (): number => {
+  const { groups, ownPoll } = planPollGroups(deployment.enabled);
+  const own = deployment.enabled.filter(({ flow }) =>
+    flow.triggers.some((t, i) => t.kind === 'schedule' && ownPoll(flow.id, i)),
+  );
+  return own.length + groups.length;
+};
+
 describe('Millwright embedded in a user stack', () => {
   it("synthesizes with a worker, queue and DLQ per enabled flow and the user's construct id in its logical ids", () => {
     const root = Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> };
@@ -52,17 +63,16 @@ describe('Millwright embedded in a user stack', () => {
       expect(workers).toContain(`Millwright worker: ${flow.id}`);
       expect(stack.millwright.workers.get(flow.id)).toBeDefined();
     }
-    // A queue and a DLQ per flow, and a scheduler DLQ per flow that polls.
-    const polling = deployment.enabled.filter(({ flow }) => flow.triggers.some((t) => t.kind === 'schedule'));
-    expect(ofType('AWS::SQS::Queue')).toHaveLength(2 * deployment.enabled.length + polling.length);
+    // A queue and a DLQ per flow, and a scheduler DLQ per flow that polls on its own and per poll group.
+    const { groups } = planPollGroups(deployment.enabled);
+    expect(ofType('AWS::SQS::Queue')).toHaveLength(2 * deployment.enabled.length + schedulerDlqs());
     const nested = Object.values(root.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack');
-    expect(nested).toHaveLength(deployment.enabled.length);
+    expect(nested).toHaveLength(deployment.enabled.length + groups.length);
   });
 
   it('retains the state table, every queue and every DLQ on stack deletion', () => {
     const stateful = [...ofType('AWS::DynamoDB::Table'), ...ofType('AWS::SQS::Queue')];
-    const polling = deployment.enabled.filter(({ flow }) => flow.triggers.some((t) => t.kind === 'schedule'));
-    expect(stateful.length).toBe(1 + 2 * deployment.enabled.length + polling.length);
+    expect(stateful.length).toBe(1 + 2 * deployment.enabled.length + schedulerDlqs());
     for (const r of stateful) expect(r.DeletionPolicy).toBe('Retain');
   });
 

@@ -3,6 +3,7 @@
  * `npx cdk synth -c config=config/example-plant.json` runs), holds none of the sandbox's ids, and a
  * copy missing a field a real deployment needs fails synth with a ConfigError naming that field.
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connectors } from '../../functions/connectors/index.ts';
 import { ConfigError } from '../../functions/core/errors.ts';
 import { flows } from '../../functions/flows/index.ts';
+import { planPollGroups } from '../../functions/runtime/shared-poll.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/entries.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
@@ -33,11 +35,14 @@ describe('config/example-plant.json', () => {
     expect(built.stack.stackName).toBe('MillwrightPlant');
     expect(built.deployment.enabled.map((e) => e.flow.id).sort()).toEqual(flows.map((f) => f.id).sort());
     expect(Object.keys(built.deployment.vendors).sort()).toEqual(connectors.map((c) => c.id).sort());
-    // One queue and one DLQ per flow, and a scheduler DLQ per flow that polls (in the flows' nested stacks).
+    // One queue and one DLQ per flow, and a scheduler DLQ per flow that polls on its own (in the
+    // flows' nested stacks) and per poll group (the downtime flows share one poll).
     const resources = Object.values(flatTemplate(built.stack).Resources as Record<string, { Type: string }>);
-    const polling = flows.filter((f) => f.triggers.some((t) => t.kind === 'schedule'));
+    const { groups, ownPoll } = planPollGroups(built.deployment.enabled);
+    expect(groups.map((g) => g.members.length)).toEqual([3]);
+    const polling = flows.filter((f) => f.triggers.some((t, i) => t.kind === 'schedule' && ownPoll(f.id, i)));
     expect(resources.filter((r) => r.Type === 'AWS::SQS::Queue')).toHaveLength(
-      flows.length * 2 + polling.length,
+      flows.length * 2 + polling.length + groups.length,
     );
   });
 

@@ -2,6 +2,7 @@
  * The synthesized stack, checked as CloudFormation. One synth (bundling skipped) shared by every
  * assertion in this file; bad configs fail before anything is synthesized.
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +27,7 @@ import {
 import { flowModulePath, flows } from '../../functions/flows/index.ts';
 import { emfLine, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
 import { DEFAULT_RETRY } from '../../functions/runtime/retry.ts';
+import { planPollGroups } from '../../functions/runtime/shared-poll.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT, planEntries } from '../../lib/entries.ts';
 import { flowOutputKey, flowOutputSchema, OPERATOR_VERSION, webhookOutputKey } from '../../lib/outputs.ts';
@@ -36,12 +38,16 @@ import { flatTemplate } from '../support/cfn-flatten.ts';
 const CONFIG = join(PROJECT_ROOT, 'config/default.json');
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 const DOWNTIME_FLOW = 'machinemetrics-downtime-to-upkeep-work-order';
-/** The flows of the default config with a schedule trigger (each gets a poller). */
-const POLLED_FLOWS = [
+/** The downtime flows of the default config: same detector settings, so one shared poll (runtime/shared-poll.ts). */
+const SHARED_POLL_FLOWS = [
   DOWNTIME_FLOW,
   'machinemetrics-downtime-to-mobility-work-task',
-  'upkeep-part-low-to-mobility-work-stock',
   'machinemetrics-downtime-to-click-maint-work-order',
+];
+const SHARED_POLLER = 'machinemetrics-downtime-poller';
+/** The flows of the default config with a schedule trigger of their own (each gets a poller). */
+const POLLED_FLOWS = [
+  'upkeep-part-low-to-mobility-work-stock',
   'click-maint-part-low-to-mobility-work-stock',
   'deepomatic-validation-to-upkeep-work-order',
 ];
@@ -115,13 +121,23 @@ const queueOf = (flowId: string): string => {
   return refId(mapping.Properties.EventSourceArn);
 };
 
-/** Each schedule trigger of the enabled flows, with its flow's config (one poller each). */
+/** Each schedule trigger of the enabled flows that polls on its own, with its flow's config (one poller each). */
 const scheduleTriggers = (): { flow: AnyFlow; config: unknown; trigger: ScheduleTrigger }[] =>
   deployment.enabled.flatMap(({ flow, config }) =>
     flow.triggers
-      .filter((t): t is ScheduleTrigger => t.kind === 'schedule')
+      .filter((t): t is ScheduleTrigger => t.kind === 'schedule' && !SHARED_POLL_FLOWS.includes(flow.id))
       .map((trigger) => ({ flow, config, trigger })),
   );
+
+/** The downtime flows' one poller. */
+const sharedPoller = (): [string, Resource] => {
+  const found = functionWhere(
+    new RegExp(`^Millwright poller: ${SHARED_POLLER} for .* \\(machinemetrics\\.downtime, `),
+  );
+  const members = /for (.*) \(/.exec(String(found[1].Properties.Description))?.[1]?.split(', ');
+  expect(members?.sort()).toEqual([...SHARED_POLL_FLOWS].sort());
+  return found;
+};
 
 /** Event type -> ids of the flows whose webhook triggers subscribe to it. */
 const subscribers = (registry: readonly AnyFlow[]): Map<string, Set<string>> => {
@@ -317,7 +333,10 @@ describe('stack outputs (what millwright --stack reads)', () => {
         dlq: `<ref:${dlqId}>`,
         worker: `<ref:${workerOf(flow.id)[0]}>`,
       });
-      const triggers = flow.triggers.filter((t): t is ScheduleTrigger => t.kind === 'schedule');
+      // A shared poll's schedule is no flow's own: pausing one flow must not stop the others' poll.
+      const triggers = flow.triggers.filter(
+        (t): t is ScheduleTrigger => t.kind === 'schedule' && !SHARED_POLL_FLOWS.includes(flow.id),
+      );
       expect(value.schedules.map((s) => s.source)).toEqual(triggers.map((t) => t.source.id));
       for (const [i, trigger] of triggers.entries()) {
         const [pollerId] = pollerOf(flow.id, trigger);
@@ -344,7 +363,8 @@ describe('stack layout', () => {
       Resources: Record<string, Resource>;
     };
     const nested = Object.values(root.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack');
-    expect(nested).toHaveLength(deployment.enabled.length);
+    // Plus one for the downtime flows' poll group.
+    expect(nested).toHaveLength(deployment.enabled.length + 1);
     // The root holds what all flows share; a flow adds one resource to it, not ten.
     expect(Object.keys(root.Resources).length).toBeLessThan(40 + deployment.enabled.length);
     for (const type of ['AWS::SQS::Queue', 'AWS::Lambda::EventSourceMapping', 'AWS::Scheduler::Schedule']) {
@@ -503,7 +523,15 @@ describe('pollers', () => {
   it('invokes each poller on rate(N minutes) from its flow config', () => {
     const pollers = scheduleTriggers();
     expect(pollers.map(({ flow }) => flow.id).sort()).toEqual([...POLLED_FLOWS].sort());
-    template.resourceCountIs('AWS::Scheduler::Schedule', pollers.length);
+    template.resourceCountIs('AWS::Scheduler::Schedule', pollers.length + 1);
+    const [sharedId] = sharedPoller();
+    const [, shared] = only(
+      ofType('AWS::Scheduler::Schedule').filter(
+        ([, s]) => refId((s.Properties.Target as Json).Arn) === sharedId,
+      ),
+      'schedule of the shared downtime poller',
+    );
+    expect(shared.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
     for (const { flow, config, trigger } of pollers) {
       const { everyMinutes } = (config as { poll: { everyMinutes: number } }).poll;
       expect(everyMinutes).toBe(5);
@@ -527,7 +555,7 @@ describe('pollers', () => {
       JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
     );
     const schedules = ofType('AWS::Scheduler::Schedule');
-    expect(schedules).toHaveLength(POLLED_FLOWS.length);
+    expect(schedules).toHaveLength(POLLED_FLOWS.length + 1);
     // The L2 target creates one role per target function.
     expect(schedulerRoles).toHaveLength(schedules.length);
     const roleIds = new Set<string>();
@@ -546,6 +574,41 @@ describe('pollers', () => {
       expect([statements[0]?.Resource].flat()).toEqual([pollerArn, { 'Fn::Join': ['', [pollerArn, ':*']] }]);
     }
     expect(roleIds.size).toBe(schedules.length);
+  });
+});
+
+describe('shared downtime poll', () => {
+  it('one poller and one schedule for the three downtime flows: it may send to their three queues and to no other queue', () => {
+    const [, fn] = sharedPoller();
+    const statements = roleStatements(refId(fn.Properties.Role));
+    const sqsResources = statements
+      .filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')))
+      .map((s) => refId(s.Resource))
+      .sort();
+    const downtimeQueues = SHARED_POLL_FLOWS.map((id) => queueOf(id)).sort();
+    expect(sqsResources).toEqual(downtimeQueues);
+    for (const s of statements.filter((x) => [x.Action].flat().some((a) => a.startsWith('sqs:')))) {
+      expect([s.Action].flat().filter((a) => a !== 'sqs:SendMessage' && !/^sqs:GetQueue/.test(a))).toEqual(
+        [],
+      );
+    }
+    // Its queue URLs in member order, as the Lambda reads them.
+    expect(envOf(fn)).toMatchObject(
+      Object.fromEntries(
+        (planPollGroups(deployment.enabled).groups[0]?.members ?? []).map((m, i) => [
+          `QUEUE_URL_${i}`,
+          { Ref: queueOf(m.flow.id) },
+        ]),
+      ),
+    );
+    // No downtime flow keeps a poller of its own.
+    for (const id of SHARED_POLL_FLOWS) {
+      expect(
+        ofType('AWS::Lambda::Function').filter(([, r]) =>
+          String(r.Properties.Description).startsWith(`Millwright poller: ${id} `),
+        ),
+      ).toEqual([]);
+    }
   });
 });
 
@@ -571,8 +634,9 @@ describe('functions', () => {
   it('run Node.js 22 or newer on arm64 and log to their own log group with the configured retention', () => {
     const functions = ofType('AWS::Lambda::Function');
     // One worker per flow and one poller per schedule trigger, plus the webhook ingress.
-    expect(functions).toHaveLength(deployment.enabled.length + scheduleTriggers().length + 1);
-    expect(functions).toHaveLength(flows.length + POLLED_FLOWS.length + 1);
+    // One worker per flow, one poller per own schedule trigger and one per poll group, plus the webhook ingress.
+    expect(functions).toHaveLength(deployment.enabled.length + scheduleTriggers().length + 1 + 1);
+    expect(functions).toHaveLength(flows.length + POLLED_FLOWS.length + 1 + 1);
     for (const [, { Properties: fn }] of functions) {
       expect(Number(/^nodejs(\d+)\.x$/.exec(String(fn.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
       expect(fn.Architectures).toEqual(['arm64']);
@@ -638,6 +702,8 @@ describe('functions', () => {
     for (const { flow, trigger } of scheduleTriggers()) {
       expect(dynamoActionsOf(pollerOf(flow.id, trigger))).toEqual(flowItemActions);
     }
+    expect(dynamoActionsOf(sharedPoller())).toEqual(flowItemActions);
+    expect(onTable(sharedPoller())).toBe(true);
     const all = ofType('AWS::IAM::Policy')
       .flatMap(([, p]) => statementsOf(p))
       .flatMap((s) => [s.Action].flat());
@@ -674,6 +740,9 @@ describe('functions', () => {
       );
       checked++;
     }
+    // The downtime flows' one poller reads MachineMetrics only.
+    expect(secretsReadBy(sharedPoller())).toEqual(['millwright/machinemetrics']);
+    checked++;
     expect(secretsReadBy(functionWhere(/^Millwright webhook ingress/))).toEqual([
       'millwright/machinemetrics',
       'millwright/mobility-work',
@@ -696,7 +765,10 @@ describe('functions', () => {
   it('carries names and ARNs in env vars and bundled settings, never secret fields or values', () => {
     const allowed = ['NODE_OPTIONS', 'TABLE_NAME', 'QUEUE_URL', 'QUEUE_URL_PREFIX', 'DLQ_URL'];
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
-      expect(Object.keys(envOf(fn)).filter((k) => !allowed.includes(k))).toEqual([]);
+      // A shared poller's member queues: QUEUE_URL_0, QUEUE_URL_1, ...
+      expect(
+        Object.keys(envOf(fn)).filter((k) => !allowed.includes(k) && !/^QUEUE_URL_\d+$/.test(k)),
+      ).toEqual([]);
     }
     const secretFields = connectors.flatMap((c) =>
       Object.keys((c.secret as unknown as { shape: Record<string, unknown> }).shape),
@@ -883,7 +955,9 @@ describe('adding a flow', () => {
 
       const registry = [...flows, extra];
       expect([...stack.workers.keys()].sort()).toEqual(registry.map((f) => f.id).sort());
-      expect(stack.pollers.map((p) => p.flowId).sort()).toEqual([...POLLED_FLOWS, 'upkeep-test-flow'].sort());
+      expect(stack.pollers.map((p) => p.flowId).sort()).toEqual(
+        [...POLLED_FLOWS, SHARED_POLLER, 'upkeep-test-flow'].sort(),
+      );
       expect(stack.pollers.find((p) => p.flowId === 'upkeep-test-flow')?.poller.timeout?.toSeconds()).toBe(
         900,
       );

@@ -8,7 +8,7 @@ import { DOWNTIME_POLL_SOURCE_ID } from '../../functions/connectors/machinemetri
 import { UPKEEP_PARTS_POLL_SOURCE_ID } from '../../functions/connectors/upkeep/parts-poll-source.ts';
 import { memoryLog } from '../../functions/core/log.ts';
 import { FLOW_ID } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
-import { pollStateKey } from '../../functions/runtime/poller.ts';
+import { livePollStateKey } from '../../functions/runtime/shared-poll.ts';
 import {
   BackfillNotSupportedError,
   backfillFlow,
@@ -22,14 +22,15 @@ import type { Sandbox } from '../../sandbox/runtime.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
 
 const MINUTE = 60_000;
-const POLL_KEY = pollStateKey(FLOW_ID, DOWNTIME_POLL_SOURCE_ID);
+/** The live poll's state: the downtime flows share one poll (runtime/shared-poll.ts), so its group's. */
+const pollKey = () => livePollStateKey(sandbox.deployment.enabled, FLOW_ID, 0);
 let sandbox: Sandbox;
 let target: Target;
 const sleeps: number[] = [];
 
 const control = () => sandboxControl(sandbox);
 const now = () => sandbox.clock.now();
-const pollState = async () => JSON.stringify(await sandbox.state.loadPollState(POLL_KEY));
+const pollState = async () => JSON.stringify(await sandbox.state.loadPollState(pollKey()));
 const backfill = (from: Date, to: Date, more: { dryRun?: boolean } = {}) =>
   backfillFlow(target, FLOW_ID, {
     from,
@@ -104,11 +105,11 @@ describe('backfillFlow on the sandbox', () => {
     await control().machine(MACHINES.two, 'up');
     sandbox.clock.advance(15 * MINUTE);
     // The live poll skips the episode: its watermark is moved past it (as after a long outage).
-    const stored = await sandbox.state.loadPollState<{ lastEvaluatedEnd: string }>(POLL_KEY);
+    const stored = await sandbox.state.loadPollState<{ lastEvaluatedEnd: string }>(pollKey());
     if (!stored) throw new Error('no live poll state');
     const skipTo = new Date(Math.floor((now().getTime() - 5 * MINUTE) / (5 * MINUTE)) * 5 * MINUTE);
     await sandbox.state.savePollState(
-      POLL_KEY,
+      pollKey(),
       { ...stored.data, lastEvaluatedEnd: skipTo.toISOString() },
       stored.version,
     );

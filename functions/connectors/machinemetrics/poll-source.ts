@@ -58,6 +58,40 @@ export const downtimePollSource: PollSource<
     split: (state) => ({ cursor: { lastEvaluatedEnd: state.lastEvaluatedEnd }, entries: state.machines }),
     join: (cursor, entries) => ({ ...cursor, machines: entries }),
   },
+  // The three downtime flows read the same reports: flows whose detector settings match share one
+  // poll of the union of their machines (a flow's started event depends on its own minimum).
+  sharing: {
+    key: (options) => {
+      const o = resolveDowntimePollOptions(options);
+      return `N${o.minimumMinutes}-P${o.stepMinutes}-L${o.settleMinutes}-C${o.maxCatchUpMinutes}-G${o.recategorizeGraceMinutes}`;
+    },
+    merge: (all) => {
+      const first = all[0];
+      if (!first) throw new ConfigError('options', 'a shared poll needs at least one member');
+      const { machines: _ignored, ...settings } = first;
+      // One member tracking every machine makes the shared poll track every machine.
+      if (all.some((o) => o.machines === undefined)) return settings;
+      return { ...settings, machines: [...new Set(all.flatMap((o) => o.machines ?? []))].sort() };
+    },
+    accepts: (options) => {
+      if (options.machines === undefined) return () => true;
+      const mine = new Set(options.machines);
+      return (subject) => subject !== undefined && mine.has(subject);
+    },
+    mergeStates: (states) => {
+      const first = states[0];
+      if (!first) throw new ConfigError('state', 'nothing to merge');
+      const machines: DowntimePollState['machines'] = {};
+      // Flows that both track a machine saw the same reports from the same watermark: same entry.
+      for (const s of states) for (const [id, e] of Object.entries(s.machines)) machines[id] ??= e;
+      return { lastEvaluatedEnd: first.lastEvaluatedEnd, machines };
+    },
+    watermark: (state) => Date.parse(state.lastEvaluatedEnd),
+    catchUpNow: (target, options) =>
+      new Date(
+        Date.parse(target.lastEvaluatedEnd) + resolveDowntimePollOptions(options).settleMinutes * 60_000,
+      ),
+  },
   connect: (env) => ({ client: connectMachineMetrics(env) }),
   backfillNote: DOWNTIME_BACKFILL_NOTE,
   backfill: (input) => backfillDowntime(input, resolveDowntimePollOptions),

@@ -14,7 +14,7 @@ import { build } from 'esbuild';
 import { loadDeployment } from '../../../functions/config/deployment.ts';
 import { StateStore } from '../../../functions/core/state.ts';
 import { flows } from '../../../functions/flows/index.ts';
-import { PROJECT_ROOT, writeEntries } from '../../../lib/entries.ts';
+import { PROJECT_ROOT, stateKindOf, writeEntries } from '../../../lib/entries.ts';
 import {
   type FunctionKind,
   KIND_METHODS,
@@ -192,9 +192,10 @@ describe('KIND_METHODS', () => {
     };
     const missing: string[] = [];
     for (const entry of entries) {
-      for (const method of await methodsCalledBy(entry.entryPath, entry.kind)) {
-        used[entry.kind].add(method);
-        if (!KIND_METHODS[entry.kind].includes(method)) missing.push(`${entry.id} calls ${method}`);
+      const kind = stateKindOf(entry.kind);
+      for (const method of await methodsCalledBy(entry.entryPath, kind)) {
+        used[kind].add(method);
+        if (!KIND_METHODS[kind].includes(method)) missing.push(`${entry.id} calls ${method}`);
       }
     }
     expect(missing).toEqual([]);
