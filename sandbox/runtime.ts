@@ -597,7 +597,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       pauses,
       ...(options.pauseFlagMaxAgeMs !== undefined ? { pausedRecheckMs: options.pauseFlagMaxAgeMs } : {}),
       settleSimulators: async () => {
-        for (const sim of Object.values(simulators) as RunningSimulator[]) await sim.settle?.();
+        // A webhook a simulator sends is in flight until the ingress answers: settle waits for it,
+        // so an event its vendor change caused is on a queue before the next drain looks.
+        for (const sim of Object.values(simulators) as RunningSimulator[]) {
+          await sim.flushWebhooks?.();
+          await sim.settle?.();
+        }
       },
       log,
     });

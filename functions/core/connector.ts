@@ -53,6 +53,8 @@ export interface RunningSimulator {
   close(): Promise<void>;
   /** Resolves when the simulator has no asynchronous work left (e.g. writes applied later). */
   settle?(): Promise<void>;
+  /** Resolves when every webhook delivery the simulator started has been answered (or given up). */
+  flushWebhooks?(): Promise<void>;
 }
 
 export interface StartedSimulator<Settings, Sim extends RunningSimulator> {

@@ -289,8 +289,11 @@ export const flow = defineFlow({
   vendors: ['machinemetrics', 'upkeep'],
   config: configSchema,
   triggers: [
-    ...downtimeTriggers<DowntimeFlowConfig>((c) =>
-      c.unmappedMachines === 'default-asset' ? undefined : mappedMachines(c.machines),
+    // groupMachines: the episodes of machines the other downtime flows map come here too, so the
+    // task-status flow learns "no UpKeep work order" for them instead of waiting.
+    ...downtimeTriggers<DowntimeFlowConfig>(
+      (c) => (c.unmappedMachines === 'default-asset' ? undefined : mappedMachines(c.machines)),
+      { groupMachines: true },
     ),
     { kind: 'webhook', receiver: upkeepWebhook },
   ],

@@ -72,6 +72,12 @@ export const downtimePollOptionsSchema = z
      * empty = none (no report is read). Rows of other machines are ignored and never stored.
      */
     machines: z.optional(z.array(z.string().check(z.minLength(1)))),
+    /**
+     * In a shared poll (functions/runtime/shared-poll.ts): receive the events of every machine the
+     * group tracks, not only of `machines`. The UpKeep flow sets it: it records "no work order" for
+     * an episode it does not map, which the task-status flow waits for on the other flows' episodes.
+     */
+    groupMachines: z.optional(z.boolean()),
   })
   .check(
     z.refine((o) => o.minimumMinutes >= o.stepMinutes, {

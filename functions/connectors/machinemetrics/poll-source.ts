@@ -68,13 +68,13 @@ export const downtimePollSource: PollSource<
     merge: (all) => {
       const first = all[0];
       if (!first) throw new ConfigError('options', 'a shared poll needs at least one member');
-      const { machines: _ignored, ...settings } = first;
+      const { machines: _ignored, groupMachines: _own, ...settings } = first;
       // One member tracking every machine makes the shared poll track every machine.
       if (all.some((o) => o.machines === undefined)) return settings;
       return { ...settings, machines: [...new Set(all.flatMap((o) => o.machines ?? []))].sort() };
     },
     accepts: (options) => {
-      if (options.machines === undefined) return () => true;
+      if (options.machines === undefined || options.groupMachines) return () => true;
       const mine = new Set(options.machines);
       return (subject) => subject !== undefined && mine.has(subject);
     },

@@ -59,6 +59,7 @@ export const mappedMachines = (machines: Record<string, unknown>): string[] => O
 
 export function downtimeTriggers<C extends DowntimeSettings>(
   tracked: (config: C) => readonly string[] | undefined,
+  sharing: { groupMachines?: boolean } = {},
 ): readonly [Trigger<C, typeof machineMetricsEvents>, Trigger<C, typeof machineMetricsEvents>] {
   return [
     {
@@ -72,6 +73,7 @@ export function downtimeTriggers<C extends DowntimeSettings>(
         maxCatchUpMinutes: c.poll.maxCatchUpMinutes,
         recategorizeGraceMinutes: c.poll.recategorizeGraceMinutes,
         ...(tracked(c) ? { machines: [...(tracked(c) ?? [])] } : {}),
+        ...(sharing.groupMachines ? { groupMachines: true } : {}),
       }),
     },
     { kind: 'webhook', receiver: machineMetricsWebhook },
