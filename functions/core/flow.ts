@@ -9,6 +9,7 @@ import { type DataOf, type EventCatalogue, parseEventData, type TypedEvent } fro
 import { MAX_EVENT_ID_BYTES, MAX_EVENT_NAME_BYTES, utf8Bytes } from './limits.ts';
 import type { Log } from './log.ts';
 import type { RecordProblem } from './records.ts';
+import { lazySchema } from './schema.ts';
 import type { SecretSource } from './secrets.ts';
 import type { StateStore } from './state.ts';
 
@@ -24,17 +25,19 @@ const boundedString = (maxBytes: number) => z.string().check(z.minLength(1), wit
  * The one event shape on every queue. `id` is the source event identity, the dedup key end to end.
  * Its identifiers are bounded (core/limits.ts) so every key derived from them fits DynamoDB's limits.
  */
-export const flowEventSchema = z.object({
-  id: boundedString(MAX_EVENT_ID_BYTES),
-  /** e.g. `machinemetrics.downtime.started`, `upkeep.WORK_ORDER_STATUS_UPDATED`. */
-  type: boundedString(MAX_EVENT_NAME_BYTES),
-  /** Where it entered: `machinemetrics.poll`, `machinemetrics.webhook`, `upkeep.webhook`, `replay`. */
-  source: z.string().check(z.maxLength(MAX_EVENT_NAME_BYTES)),
-  occurredAt: z.string().check(z.maxLength(64)),
-  /** The entity it is about (machine UUID, work order id), for logs and ordering. */
-  subject: z.optional(z.string().check(withinBytes(MAX_EVENT_ID_BYTES))),
-  data: z.record(z.string(), z.unknown()),
-});
+export const flowEventSchema = lazySchema(() =>
+  z.object({
+    id: boundedString(MAX_EVENT_ID_BYTES),
+    /** e.g. `machinemetrics.downtime.started`, `upkeep.WORK_ORDER_STATUS_UPDATED`. */
+    type: boundedString(MAX_EVENT_NAME_BYTES),
+    /** Where it entered: `machinemetrics.poll`, `machinemetrics.webhook`, `upkeep.webhook`, `replay`. */
+    source: z.string().check(z.maxLength(MAX_EVENT_NAME_BYTES)),
+    occurredAt: z.string().check(z.maxLength(64)),
+    /** The entity it is about (machine UUID, work order id), for logs and ordering. */
+    subject: z.optional(z.string().check(withinBytes(MAX_EVENT_ID_BYTES))),
+    data: z.record(z.string(), z.unknown()),
+  }),
+);
 export type FlowEvent = z.infer<typeof flowEventSchema>;
 
 /** What every factory gets: vendor settings, secrets, state, a logger and a clock. */

@@ -22,24 +22,27 @@ import {
 } from '../connectors/click-maint/parts-poll-source.ts';
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
 import { defineFlow, type FlowResult } from '../core/flow.ts';
+import { lazySchema } from '../core/schema.ts';
 import { type PartLevel, stockSyncShape, syncStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'click-maint-part-low-to-mobility-work-stock';
 
-export const configSchema = z.object({
-  /** `parts` keys are `<entityId>/<partId>`; the default Mobility Work reference is the part number. */
-  ...stockSyncShape,
-  /** Re-read each part before its stock is written (one rate-limited GET per written part). */
-  confirmBeforeWrite: z._default(z.boolean(), true),
-  poll: z._default(
-    z.object({
-      everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5),
-      /** Parts per poll event: at about 1 request/s, keep it well under the worker timeout (180 s). */
-      partsPerEvent: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(500)), 50),
-    }),
-    { everyMinutes: 5, partsPerEvent: 50 },
-  ),
-});
+export const configSchema = lazySchema(() =>
+  z.object({
+    /** `parts` keys are `<entityId>/<partId>`; the default Mobility Work reference is the part number. */
+    ...stockSyncShape(),
+    /** Re-read each part before its stock is written (one rate-limited GET per written part). */
+    confirmBeforeWrite: z._default(z.boolean(), true),
+    poll: z._default(
+      z.object({
+        everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5),
+        /** Parts per poll event: at about 1 request/s, keep it well under the worker timeout (180 s). */
+        partsPerEvent: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(500)), 50),
+      }),
+      { everyMinutes: 5, partsPerEvent: 50 },
+    ),
+  }),
+);
 export type ClickMaintPartFlowConfig = z.infer<typeof configSchema>;
 
 export interface Deps {

@@ -41,32 +41,35 @@ import {
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
+import { lazySchema } from '../core/schema.ts';
 import { rememberWorkOrderWrite } from './shared/echo.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
 
 export const FLOW_ID = 'deepomatic-validation-to-upkeep-work-order';
 
-const woStatus = z.enum(['open', 'onHold', 'inProgress', 'complete']);
+const woStatus = lazySchema(() => z.enum(['open', 'onHold', 'inProgress', 'complete']));
 
-export const configSchema = z.object({
-  completion: z._default(
-    z.object({
-      /** Validation is complete when progress_score reaches this (0-100) ... */
-      progressAtLeast: z._default(z.number().check(z.minimum(0), z.maximum(100)), 100),
-      /** ... and, if set, once a back-office reviewer has reviewed it (review_date set). */
-      requireReview: z._default(z.boolean(), false),
-      /** Checkpoints (task names) that must pass; empty = every analysed task. */
-      requiredTasks: z._default(z.array(z.string().check(z.minLength(1))), []),
-    }),
-    { progressAtLeast: 100, requireReview: false, requiredTasks: [] },
-  ),
-  onPassed: z._default(woStatus, 'complete'),
-  onFailed: z._default(woStatus, 'onHold'),
-  poll: z._default(
-    z.object({ everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5) }),
-    { everyMinutes: 5 },
-  ),
-});
+export const configSchema = lazySchema(() =>
+  z.object({
+    completion: z._default(
+      z.object({
+        /** Validation is complete when progress_score reaches this (0-100) ... */
+        progressAtLeast: z._default(z.number().check(z.minimum(0), z.maximum(100)), 100),
+        /** ... and, if set, once a back-office reviewer has reviewed it (review_date set). */
+        requireReview: z._default(z.boolean(), false),
+        /** Checkpoints (task names) that must pass; empty = every analysed task. */
+        requiredTasks: z._default(z.array(z.string().check(z.minLength(1))), []),
+      }),
+      { progressAtLeast: 100, requireReview: false, requiredTasks: [] },
+    ),
+    onPassed: z._default(woStatus, 'complete'),
+    onFailed: z._default(woStatus, 'onHold'),
+    poll: z._default(
+      z.object({ everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5) }),
+      { everyMinutes: 5 },
+    ),
+  }),
+);
 export type DeepomaticResultConfig = z.infer<typeof configSchema>;
 
 export interface Deps {

@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { type ClickMaintClient, connectClickMaint } from '../connectors/click-maint/client.ts';
 import { defineFlow, type FlowContext, type RuntimeEnv } from '../core/flow.ts';
+import { lazySchema } from '../core/schema.ts';
 import { downtimeSettingsShape } from './shared/downtime.ts';
 import {
   downtimeHandlers,
@@ -37,40 +38,42 @@ export const FLOW_ID = 'machinemetrics-downtime-to-click-maint-work-order';
 
 const id = () => z.number().check(z.int(), z.positive());
 
-export const configSchema = z.object({
-  /** MachineMetrics machine UUID -> Click Maint entity and asset. */
-  machines: z._default(
-    z.record(
-      z.string().check(z.minLength(1)),
-      z.object({ entityId: id(), assetId: id(), locationId: z.optional(id()) }),
+export const configSchema = lazySchema(() =>
+  z.object({
+    /** MachineMetrics machine UUID -> Click Maint entity and asset. */
+    machines: z._default(
+      z.record(
+        z.string().check(z.minLength(1)),
+        z.object({ entityId: id(), assetId: id(), locationId: z.optional(id()) }),
+      ),
+      {},
     ),
-    {},
-  ),
-  ...downtimeSettingsShape,
-  workOrder: z._default(
-    z.object({
-      /** Click Maint priority name (`none`, `low`, `medium`, `high`; only `none`/`high` are documented). */
-      priority: z._default(z.string().check(z.minLength(1)), 'high'),
-      /** Status id for new work orders (tenant-specific; omitted = Click Maint's default). */
-      statusId: z.optional(id()),
-      titlePrefix: z._default(z.string(), 'Machine down'),
-      categoryIds: z._default(z.array(id()), []),
-      technicianIds: z._default(z.array(id()), []),
-      /** On recovery: only record the end (`annotate`) or also complete the work order. */
-      onRecovery: z._default(z.enum(['annotate', 'complete']), 'annotate'),
-      /** Status id that means completed (`completed` is 5 in the doc's sample). */
-      completedStatusId: z._default(id(), 5),
-    }),
-    {
-      priority: 'high',
-      titlePrefix: 'Machine down',
-      categoryIds: [],
-      technicianIds: [],
-      onRecovery: 'annotate',
-      completedStatusId: 5,
-    },
-  ),
-});
+    ...downtimeSettingsShape(),
+    workOrder: z._default(
+      z.object({
+        /** Click Maint priority name (`none`, `low`, `medium`, `high`; only `none`/`high` are documented). */
+        priority: z._default(z.string().check(z.minLength(1)), 'high'),
+        /** Status id for new work orders (tenant-specific; omitted = Click Maint's default). */
+        statusId: z.optional(id()),
+        titlePrefix: z._default(z.string(), 'Machine down'),
+        categoryIds: z._default(z.array(id()), []),
+        technicianIds: z._default(z.array(id()), []),
+        /** On recovery: only record the end (`annotate`) or also complete the work order. */
+        onRecovery: z._default(z.enum(['annotate', 'complete']), 'annotate'),
+        /** Status id that means completed (`completed` is 5 in the doc's sample). */
+        completedStatusId: z._default(id(), 5),
+      }),
+      {
+        priority: 'high',
+        titlePrefix: 'Machine down',
+        categoryIds: [],
+        technicianIds: [],
+        onRecovery: 'annotate',
+        completedStatusId: 5,
+      },
+    ),
+  }),
+);
 export type ClickMaintDowntimeConfig = z.infer<typeof configSchema>;
 
 export interface Deps {

@@ -40,6 +40,7 @@ import { once } from '../core/claims.ts';
 import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
+import { lazySchema } from '../core/schema.ts';
 import { downtimeSettingsShape, type EpisodeBase, patchEpisode, readEpisode } from './shared/downtime.ts';
 import {
   type DowntimeTarget,
@@ -59,41 +60,43 @@ export const EPISODE_BY_TASK = 'mobility-work-episode-by-task';
 /** Latest-value namespace of the task creates sent (the intent, recorded before sending). */
 export const TASK_INTENTS = 'mobility-work-task-intent';
 
-const assignee = z.union([z.number().check(z.int(), z.positive()), z.email()]);
+const assignee = lazySchema(() => z.union([z.number().check(z.int(), z.positive()), z.email()]));
 
-export const configSchema = z.object({
-  /** MachineMetrics machine UUID -> Mobility Work equipment (native id, or item code string). */
-  machines: z._default(
-    z.record(
-      z.string().check(z.minLength(1)),
-      z.object({
-        equipment: z.union([z.number().check(z.int(), z.positive()), z.string().check(z.minLength(1))]),
-      }),
+export const configSchema = lazySchema(() =>
+  z.object({
+    /** MachineMetrics machine UUID -> Mobility Work equipment (native id, or item code string). */
+    machines: z._default(
+      z.record(
+        z.string().check(z.minLength(1)),
+        z.object({
+          equipment: z.union([z.number().check(z.int(), z.positive()), z.string().check(z.minLength(1))]),
+        }),
+      ),
+      {},
     ),
-    {},
-  ),
-  ...downtimeSettingsShape,
-  task: z.object({
-    /** Network members (native ids or e-mails); Mobility Work requires at least one. */
-    assignees: z.array(assignee).check(z.minLength(1)),
-    /** The task is scheduled from the downtime start for this long. */
-    durationMinutes: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(7 * 24 * 60)), 60),
-    descriptionPrefix: z._default(z.string(), 'Machine down'),
-    tags: z._default(z.array(z.union([z.number().check(z.int()), z.string()])), []),
-    checklist: z.optional(z.uuid()),
-    sendEmailToAssignees: z._default(z.boolean(), false),
-    /** What to do when a create goes unanswered (named assumption MW-A1 in the header). */
-    unansweredCreate: z._default(
-      z.object({
-        /** How long to wait for the TaskWasScheduled webhook carrying our key. */
-        waitMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(24 * 60)), 15),
-        /** Then: park the event (`needs-attention`) or assume it was not applied and send once more. */
-        onNoWebhook: z._default(z.enum(['needs-attention', 'resend-once']), 'needs-attention'),
-      }),
-      { waitMinutes: 15, onNoWebhook: 'needs-attention' },
-    ),
+    ...downtimeSettingsShape(),
+    task: z.object({
+      /** Network members (native ids or e-mails); Mobility Work requires at least one. */
+      assignees: z.array(assignee).check(z.minLength(1)),
+      /** The task is scheduled from the downtime start for this long. */
+      durationMinutes: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(7 * 24 * 60)), 60),
+      descriptionPrefix: z._default(z.string(), 'Machine down'),
+      tags: z._default(z.array(z.union([z.number().check(z.int()), z.string()])), []),
+      checklist: z.optional(z.uuid()),
+      sendEmailToAssignees: z._default(z.boolean(), false),
+      /** What to do when a create goes unanswered (named assumption MW-A1 in the header). */
+      unansweredCreate: z._default(
+        z.object({
+          /** How long to wait for the TaskWasScheduled webhook carrying our key. */
+          waitMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(24 * 60)), 15),
+          /** Then: park the event (`needs-attention`) or assume it was not applied and send once more. */
+          onNoWebhook: z._default(z.enum(['needs-attention', 'resend-once']), 'needs-attention'),
+        }),
+        { waitMinutes: 15, onNoWebhook: 'needs-attention' },
+      ),
+    }),
   }),
-});
+);
 export type TaskFlowConfig = z.infer<typeof configSchema>;
 
 export interface Deps {

@@ -25,6 +25,7 @@ import { type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webh
 import { once, sendOnce } from '../core/claims.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
+import { lazySchema } from '../core/schema.ts';
 import {
   downtimeSettingsShape,
   EPISODE_WITHOUT_WORK_ORDER,
@@ -43,40 +44,42 @@ import { rememberWorkOrderWrite, workOrderEcho } from './shared/echo.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-upkeep-work-order';
 
-export const configSchema = z
-  .object({
-    /** MachineMetrics machine UUID -> UpKeep asset. */
-    machines: z._default(
-      z.record(
-        z.string().check(z.minLength(1)),
-        z.object({ assetId: z.string().check(z.minLength(1)), location: z.optional(z.string()) }),
+export const configSchema = lazySchema(() =>
+  z
+    .object({
+      /** MachineMetrics machine UUID -> UpKeep asset. */
+      machines: z._default(
+        z.record(
+          z.string().check(z.minLength(1)),
+          z.object({ assetId: z.string().check(z.minLength(1)), location: z.optional(z.string()) }),
+        ),
+        {},
       ),
-      {},
-    ),
-    ...downtimeSettingsShape,
-    workOrder: z._default(
-      z.object({
-        priority: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3)), 2),
-        assignedToUser: z.optional(z.string().check(z.minLength(1))),
-        category: z.optional(z.string().check(z.minLength(1))),
-        titlePrefix: z._default(z.string(), 'Machine down'),
-        /** On recovery: only record the end (`annotate`) or also complete the work order. */
-        onRecovery: z._default(z.enum(['annotate', 'complete']), 'annotate'),
+      ...downtimeSettingsShape(),
+      workOrder: z._default(
+        z.object({
+          priority: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3)), 2),
+          assignedToUser: z.optional(z.string().check(z.minLength(1))),
+          category: z.optional(z.string().check(z.minLength(1))),
+          titlePrefix: z._default(z.string(), 'Machine down'),
+          /** On recovery: only record the end (`annotate`) or also complete the work order. */
+          onRecovery: z._default(z.enum(['annotate', 'complete']), 'annotate'),
+        }),
+        { priority: 2, titlePrefix: 'Machine down', onRecovery: 'annotate' },
+      ),
+      /** Record not-available / available on the UpKeep asset (POST /assets/downtime). */
+      recordAssetDowntime: z._default(z.boolean(), true),
+      /** `skip`: log and move on; `default-asset`: use `defaultAssetId`. */
+      unmappedMachines: z._default(z.enum(['skip', 'default-asset']), 'skip'),
+      defaultAssetId: z.optional(z.string().check(z.minLength(1))),
+    })
+    .check(
+      z.refine((c) => c.unmappedMachines !== 'default-asset' || c.defaultAssetId !== undefined, {
+        message: 'defaultAssetId is required when unmappedMachines is "default-asset"',
+        path: ['defaultAssetId'],
       }),
-      { priority: 2, titlePrefix: 'Machine down', onRecovery: 'annotate' },
     ),
-    /** Record not-available / available on the UpKeep asset (POST /assets/downtime). */
-    recordAssetDowntime: z._default(z.boolean(), true),
-    /** `skip`: log and move on; `default-asset`: use `defaultAssetId`. */
-    unmappedMachines: z._default(z.enum(['skip', 'default-asset']), 'skip'),
-    defaultAssetId: z.optional(z.string().check(z.minLength(1))),
-  })
-  .check(
-    z.refine((c) => c.unmappedMachines !== 'default-asset' || c.defaultAssetId !== undefined, {
-      message: 'defaultAssetId is required when unmappedMachines is "default-asset"',
-      path: ['defaultAssetId'],
-    }),
-  );
+);
 export type DowntimeFlowConfig = z.infer<typeof configSchema>;
 
 export interface Deps {

@@ -61,28 +61,34 @@ import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts
 import { once } from '../core/claims.ts';
 import type { EventOf } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
+import { lazySchema } from '../core/schema.ts';
 import { ownStockWrites, type WrittenStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'mobility-work-stock-alert-to-upkeep';
 
-export const configSchema = z.object({
-  /** Mobility Work external reference -> UpKeep part id. Unlisted references are UpKeep part ids. */
-  parts: z._default(z.record(z.string().check(z.minLength(1)), z.string().check(z.minLength(1))), {}),
-  purchaseOrder: z._default(
-    z.object({
-      titlePrefix: z._default(z.string(), 'Restock'),
-      /** `refill`: enough to bring UpKeep's quantity back above its minimum; or a fixed quantity. */
-      quantity: z._default(z.union([z.literal('refill'), z.number().check(z.int(), z.positive())]), 'refill'),
-      vendor: z.optional(z.string().check(z.minLength(1))),
-      category: z.optional(z.string().check(z.minLength(1))),
-    }),
-    { titlePrefix: 'Restock', quantity: 'refill' },
-  ),
-  /** How long after we send a stock write a matching Mobility Work event can still be its echo. */
-  echoWindowMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(7 * 24 * 60)), 60),
-  /** How far Mobility Work's clock may run behind ours when an echo is matched to our write. */
-  echoClockSkewSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(300)), 2),
-});
+export const configSchema = lazySchema(() =>
+  z.object({
+    /** Mobility Work external reference -> UpKeep part id. Unlisted references are UpKeep part ids. */
+    parts: z._default(z.record(z.string().check(z.minLength(1)), z.string().check(z.minLength(1))), {}),
+    purchaseOrder: z._default(
+      z.object({
+        titlePrefix: z._default(z.string(), 'Restock'),
+        /** `refill`: enough to bring UpKeep's quantity back above its minimum; or a fixed quantity. */
+        quantity: z._default(
+          z.union([z.literal('refill'), z.number().check(z.int(), z.positive())]),
+          'refill',
+        ),
+        vendor: z.optional(z.string().check(z.minLength(1))),
+        category: z.optional(z.string().check(z.minLength(1))),
+      }),
+      { titlePrefix: 'Restock', quantity: 'refill' },
+    ),
+    /** How long after we send a stock write a matching Mobility Work event can still be its echo. */
+    echoWindowMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(7 * 24 * 60)), 60),
+    /** How far Mobility Work's clock may run behind ours when an echo is matched to our write. */
+    echoClockSkewSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(300)), 2),
+  }),
+);
 export type StockAlertFlowConfig = z.infer<typeof configSchema>;
 
 export interface Deps {

@@ -47,6 +47,7 @@ import { once } from '../core/claims.ts';
 import { NotReadyError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
+import { lazySchema } from '../core/schema.ts';
 import { EPISODE_WITHOUT_WORK_ORDER, EPISODE_WORK_ORDER_MAPPING } from './shared/downtime.ts';
 import { rememberWorkOrderWrite } from './shared/echo.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
@@ -55,21 +56,23 @@ export const FLOW_ID = 'mobility-work-task-to-upkeep-work-order-status';
 /** The flow that records which UpKeep work order a downtime episode got (what a task event waits for). */
 const WORK_ORDER_FLOW = 'machinemetrics-downtime-to-upkeep-work-order';
 
-const woStatus = z.enum(['open', 'onHold', 'inProgress', 'complete']);
+const woStatus = lazySchema(() => z.enum(['open', 'onHold', 'inProgress', 'complete']));
 
-export const configSchema = z.object({
-  /** UpKeep status per Mobility Work task event. */
-  statuses: z._default(
-    z.object({
-      started: z._default(woStatus, 'inProgress'),
-      completed: z._default(woStatus, 'complete'),
-      canceled: z._default(woStatus, 'onHold'),
-    }),
-    { started: 'inProgress', completed: 'complete', canceled: 'onHold' },
-  ),
-  /** Add a work-order update message saying what happened in Mobility Work. */
-  addNote: z._default(z.boolean(), true),
-});
+export const configSchema = lazySchema(() =>
+  z.object({
+    /** UpKeep status per Mobility Work task event. */
+    statuses: z._default(
+      z.object({
+        started: z._default(woStatus, 'inProgress'),
+        completed: z._default(woStatus, 'complete'),
+        canceled: z._default(woStatus, 'onHold'),
+      }),
+      { started: 'inProgress', completed: 'complete', canceled: 'onHold' },
+    ),
+    /** Add a work-order update message saying what happened in Mobility Work. */
+    addNote: z._default(z.boolean(), true),
+  }),
+);
 export type TaskStatusFlowConfig = z.infer<typeof configSchema>;
 
 export interface Deps {

@@ -21,23 +21,26 @@ import * as z from 'zod/mini';
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
 import { UPKEEP_PARTS_CHANGED, upkeepPartsPollSource } from '../connectors/upkeep/parts-poll-source.ts';
 import { defineFlow, type FlowResult } from '../core/flow.ts';
+import { lazySchema } from '../core/schema.ts';
 import { type PartLevel, stockSyncShape, syncStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'upkeep-part-low-to-mobility-work-stock';
 
-export const configSchema = z.object({
-  ...stockSyncShape,
-  poll: z._default(
-    z.object({
-      everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5),
-      pageSize: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
-      partsPerEvent: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(2000)), 1000),
-      /** First run: sync every part (`beginning`) or only later changes (`now`). */
-      startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
-    }),
-    { everyMinutes: 5, pageSize: 100, partsPerEvent: 1000, startFrom: 'beginning' },
-  ),
-});
+export const configSchema = lazySchema(() =>
+  z.object({
+    ...stockSyncShape(),
+    poll: z._default(
+      z.object({
+        everyMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60)), 5),
+        pageSize: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
+        partsPerEvent: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(2000)), 1000),
+        /** First run: sync every part (`beginning`) or only later changes (`now`). */
+        startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
+      }),
+      { everyMinutes: 5, pageSize: 100, partsPerEvent: 1000, startFrom: 'beginning' },
+    ),
+  }),
+);
 export type PartLowFlowConfig = z.infer<typeof configSchema>;
 
 export interface Deps {

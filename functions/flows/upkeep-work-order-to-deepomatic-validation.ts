@@ -41,6 +41,7 @@ import { forgetUnconfirmedSend, once, sendOnce } from '../core/claims.ts';
 import { NeedsAttentionError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
+import { lazySchema } from '../core/schema.ts';
 import type { StateStore } from '../core/state.ts';
 import { workOrderEcho } from './shared/echo.ts';
 
@@ -48,27 +49,29 @@ export const FLOW_ID = 'upkeep-work-order-to-deepomatic-validation';
 /** UpKeep work order id -> Deepomatic work order id. */
 export const DEEPOMATIC_BY_WORK_ORDER = 'upkeep-work-order-deepomatic';
 
-export const configSchema = z
-  .object({
-    /** Work orders in one of these UpKeep categories (case-insensitive) are validated. */
-    categories: z._default(z.array(z.string().check(z.minLength(1))), []),
-    /** ... or whose title or description contains one of these tags (e.g. `#photo-check`). */
-    tags: z._default(z.array(z.string().check(z.minLength(2))), []),
-    deepomatic: z.object({
-      /** Work-order types configured in the Deepomatic application (they select the tasks). */
-      workOrderTypes: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
-      /** Must be a Deepomatic user; otherwise Deepomatic refuses the whole create. */
-      fieldEngineerEmail: z.optional(z.email()),
-      tags: z._default(z.array(z.string()), ['upkeep']),
-      namePrefix: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{0,40}$/)), 'upkeep-'),
-    }),
-  })
-  .check(
-    z.refine((c) => c.categories.length > 0 || c.tags.length > 0, {
-      message: 'list at least one category or tag, or nothing would ever be validated',
-      path: ['categories'],
-    }),
-  );
+export const configSchema = lazySchema(() =>
+  z
+    .object({
+      /** Work orders in one of these UpKeep categories (case-insensitive) are validated. */
+      categories: z._default(z.array(z.string().check(z.minLength(1))), []),
+      /** ... or whose title or description contains one of these tags (e.g. `#photo-check`). */
+      tags: z._default(z.array(z.string().check(z.minLength(2))), []),
+      deepomatic: z.object({
+        /** Work-order types configured in the Deepomatic application (they select the tasks). */
+        workOrderTypes: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+        /** Must be a Deepomatic user; otherwise Deepomatic refuses the whole create. */
+        fieldEngineerEmail: z.optional(z.email()),
+        tags: z._default(z.array(z.string()), ['upkeep']),
+        namePrefix: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{0,40}$/)), 'upkeep-'),
+      }),
+    })
+    .check(
+      z.refine((c) => c.categories.length > 0 || c.tags.length > 0, {
+        message: 'list at least one category or tag, or nothing would ever be validated',
+        path: ['categories'],
+      }),
+    ),
+);
 export type ValidationFlowConfig = z.infer<typeof configSchema>;
 
 export interface Deps {

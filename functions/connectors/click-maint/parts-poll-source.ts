@@ -62,7 +62,7 @@ import type {
 } from '../../core/flow.ts';
 import type { Log } from '../../core/log.ts';
 import { RateLimitedError } from '../../core/rate-limit.ts';
-import { parseWith } from '../../core/schema.ts';
+import { lazySchema, parseWith } from '../../core/schema.ts';
 import { CLICK_MAINT_VENDOR, type ClickMaintClient, connectClickMaint } from './client.ts';
 import type { UpdatedAtFilterMode } from './config.ts';
 import { type ClickMaintPart, type ClickMaintSkippedRecord, canonicalIso, floorSecond } from './schemas.ts';
@@ -76,24 +76,26 @@ export const MAX_PARTS_EVENT_DATA_BYTES = 200 * 1024;
 /** Watermark of an entity read from the beginning. */
 export const EPOCH_WATERMARK = '1970-01-01T00:00:00Z';
 
-export const clickMaintPartsPollOptionsSchema = z.object({
-  /** Parts per event (a byte cap, MAX_PARTS_EVENT_DATA_BYTES, applies as well). */
-  partsPerEvent: z._default(z.int().check(z.gte(1), z.lte(500)), 50),
-  /** `per_page` of the reads (default: the vendor config's `perPage`). */
-  perPage: z.optional(z.int().check(z.gte(1), z.lte(100))),
-  /** Per entity and run; ransack mode continues next run, the fallback logs an error and skips. */
-  maxPagesPerRun: z._default(z.int().check(z.gte(1), z.lte(100_000)), 200),
-  /** An entity without state: read every part, or start at now and emit nothing. */
-  startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
-  /**
-   * Tie keys all entities' states list together before summarising (bounds the state item: about
-   * 35 bytes each). A listed second is read again on every run (perPage at a time, against the
-   * account's rate budget), so the default keeps that to about 3 pages.
-   */
-  maxTieKeys: z._default(z.int().check(z.gte(1), z.lte(2000)), 300),
-  /** How old (ms, our clock) a second must be before Click Maint is assumed to add no part to it. */
-  tieSettleMs: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 60_000),
-});
+export const clickMaintPartsPollOptionsSchema = lazySchema(() =>
+  z.object({
+    /** Parts per event (a byte cap, MAX_PARTS_EVENT_DATA_BYTES, applies as well). */
+    partsPerEvent: z._default(z.int().check(z.gte(1), z.lte(500)), 50),
+    /** `per_page` of the reads (default: the vendor config's `perPage`). */
+    perPage: z.optional(z.int().check(z.gte(1), z.lte(100))),
+    /** Per entity and run; ransack mode continues next run, the fallback logs an error and skips. */
+    maxPagesPerRun: z._default(z.int().check(z.gte(1), z.lte(100_000)), 200),
+    /** An entity without state: read every part, or start at now and emit nothing. */
+    startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
+    /**
+     * Tie keys all entities' states list together before summarising (bounds the state item: about
+     * 35 bytes each). A listed second is read again on every run (perPage at a time, against the
+     * account's rate budget), so the default keeps that to about 3 pages.
+     */
+    maxTieKeys: z._default(z.int().check(z.gte(1), z.lte(2000)), 300),
+    /** How old (ms, our clock) a second must be before Click Maint is assumed to add no part to it. */
+    tieSettleMs: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 60_000),
+  }),
+);
 /** What a flow passes (defaults optional). */
 export type ClickMaintPartsPollOptions = z.input<typeof clickMaintPartsPollOptionsSchema>;
 export type ResolvedClickMaintPartsPollOptions = z.output<typeof clickMaintPartsPollOptionsSchema>;
@@ -101,49 +103,57 @@ export type ResolvedClickMaintPartsPollOptions = z.output<typeof clickMaintParts
 export const POLL_MODES = ['ransack', 'fallback'] as const;
 export type ClickMaintPollMode = (typeof POLL_MODES)[number];
 
-const isoSchema = z.iso.datetime({ offset: true });
+const isoSchema = lazySchema(() => z.iso.datetime({ offset: true }));
 
-export const clickMaintEntityPollStateSchema = z.object({
-  /** updated_at of the last part emitted (EPOCH_WATERMARK before the first). */
-  watermark: isoSchema,
-  /** Tie keys of the parts already emitted within the watermark's second. */
-  seen: z.array(z.string().check(z.minLength(1))),
-  /** Every part of the watermark's second whose tie key sorts at or before this one is emitted too. */
-  seenThrough: z.optional(z.string().check(z.minLength(1))),
-  /** How this entity is read; remembered once detected (`auto`) or used (`ransack` / `off`). */
-  mode: z.optional(z.enum(POLL_MODES)),
-});
+export const clickMaintEntityPollStateSchema = lazySchema(() =>
+  z.object({
+    /** updated_at of the last part emitted (EPOCH_WATERMARK before the first). */
+    watermark: isoSchema,
+    /** Tie keys of the parts already emitted within the watermark's second. */
+    seen: z.array(z.string().check(z.minLength(1))),
+    /** Every part of the watermark's second whose tie key sorts at or before this one is emitted too. */
+    seenThrough: z.optional(z.string().check(z.minLength(1))),
+    /** How this entity is read; remembered once detected (`auto`) or used (`ransack` / `off`). */
+    mode: z.optional(z.enum(POLL_MODES)),
+  }),
+);
 export type ClickMaintEntityPollState = z.infer<typeof clickMaintEntityPollStateSchema>;
 
-export const clickMaintPartsPollStateSchema = z.object({
-  entities: z.record(z.string().check(z.regex(/^\d+$/)), clickMaintEntityPollStateSchema),
-});
+export const clickMaintPartsPollStateSchema = lazySchema(() =>
+  z.object({
+    entities: z.record(z.string().check(z.regex(/^\d+$/)), clickMaintEntityPollStateSchema),
+  }),
+);
 export type ClickMaintPartsPollState = z.infer<typeof clickMaintPartsPollStateSchema>;
 
 /** One part as the event carries it. Non-stock parts are included (the flow skips them). */
-export const clickMaintPartSnapshotSchema = z.object({
-  id: z.int(),
-  name: z.string(),
-  number: z.optional(z.nullable(z.string())),
-  onHandQty: z.number(),
-  minQty: z.nullable(z.number()),
-  available: z.nullable(z.number()),
-  isNonStock: z.boolean(),
-  /** Canonical ISO (`2026-11-02T08:00:00Z`). */
-  updatedAt: isoSchema,
-});
+export const clickMaintPartSnapshotSchema = lazySchema(() =>
+  z.object({
+    id: z.int(),
+    name: z.string(),
+    number: z.optional(z.nullable(z.string())),
+    onHandQty: z.number(),
+    minQty: z.nullable(z.number()),
+    available: z.nullable(z.number()),
+    isNonStock: z.boolean(),
+    /** Canonical ISO (`2026-11-02T08:00:00Z`). */
+    updatedAt: isoSchema,
+  }),
+);
 export type ClickMaintPartSnapshot = z.infer<typeof clickMaintPartSnapshotSchema>;
 
 /** `data` of a `click-maint.parts.changed` event: parts of one entity in updated_at order. */
-export const clickMaintPartsChangedDataSchema = z.object({
-  entityId: z.int(),
-  parts: z.array(clickMaintPartSnapshotSchema).check(z.minLength(1)),
-  /**
-   * When the run read these parts (unix ms, our clock). updated_at has whole seconds, so two reads of
-   * one part can share it; the later read is the newer version (stock-sync orders versions by it).
-   */
-  readAtMs: z.optional(z.number()),
-});
+export const clickMaintPartsChangedDataSchema = lazySchema(() =>
+  z.object({
+    entityId: z.int(),
+    parts: z.array(clickMaintPartSnapshotSchema).check(z.minLength(1)),
+    /**
+     * When the run read these parts (unix ms, our clock). updated_at has whole seconds, so two reads of
+     * one part can share it; the later read is the newer version (stock-sync orders versions by it).
+     */
+    readAtMs: z.optional(z.number()),
+  }),
+);
 export type ClickMaintPartsChangedData = z.infer<typeof clickMaintPartsChangedDataSchema>;
 
 /** The one event this source emits: one entity's parts of one poll step that changed. */

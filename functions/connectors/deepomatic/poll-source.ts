@@ -42,7 +42,7 @@ import { defineEvents } from '../../core/events.ts';
 import type { FlowEvent, PollSource, PollStep, SkippedRecord } from '../../core/flow.ts';
 import type { Log } from '../../core/log.ts';
 import { problemOf, type RecordProblem } from '../../core/records.ts';
-import { parseWith } from '../../core/schema.ts';
+import { lazySchema, parseWith } from '../../core/schema.ts';
 import type { StateStore } from '../../core/state.ts';
 import { connectDeepomatic, type DeepomaticClient } from './client.ts';
 import { DeepomaticApiError, DeepomaticInputError } from './errors.ts';
@@ -56,43 +56,49 @@ export const DEEPOMATIC_WORK_ORDER_DELETED = 'deepomatic.work-order.deleted';
 /** `source` of the events this poller emits. */
 export const DEEPOMATIC_POLL_EVENT_SOURCE = 'deepomatic.poll';
 
-const nonEmpty = z.string().check(z.minLength(1));
+const nonEmpty = lazySchema(() => z.string().check(z.minLength(1)));
 
 /** The data of a DEEPOMATIC_OPEN_SET member. */
-export const deepomaticOpenMemberSchema = z.object({
-  /** The CMMS the work order came from (`upkeep` today). */
-  cmms: nonEmpty,
-  cmmsWorkOrderId: nonEmpty,
-  /** The Deepomatic work-order name (as created). */
-  name: z.string(),
-});
+export const deepomaticOpenMemberSchema = lazySchema(() =>
+  z.object({
+    /** The CMMS the work order came from (`upkeep` today). */
+    cmms: nonEmpty,
+    cmmsWorkOrderId: nonEmpty,
+    /** The Deepomatic work-order name (as created). */
+    name: z.string(),
+  }),
+);
 export type DeepomaticOpenMember = z.infer<typeof deepomaticOpenMemberSchema>;
 
 /** `data` of a `deepomatic.work-order.changed` event. */
-export const deepomaticWorkOrderChangedSchema = z.object({
-  /** Deepomatic work-order id (UUID). */
-  id: nonEmpty,
-  name: z.string(),
-  cmms: nonEmpty,
-  cmmsWorkOrderId: nonEmpty,
-  /** 0..100. */
-  progressScore: z.number(),
-  reviewDate: z.nullable(z.string()),
-  /** Deepomatic's update_date, as sent (ISO-8601 with microseconds). */
-  updateDate: z.string(),
-  /** By name (ids change with the application version); `state` as Deepomatic sent it, null = not analysed. */
-  tasks: z.array(z.object({ name: z.string(), state: z.optional(z.unknown()) })),
-  metadata: z.nullable(z.record(z.string(), z.unknown())),
-});
+export const deepomaticWorkOrderChangedSchema = lazySchema(() =>
+  z.object({
+    /** Deepomatic work-order id (UUID). */
+    id: nonEmpty,
+    name: z.string(),
+    cmms: nonEmpty,
+    cmmsWorkOrderId: nonEmpty,
+    /** 0..100. */
+    progressScore: z.number(),
+    reviewDate: z.nullable(z.string()),
+    /** Deepomatic's update_date, as sent (ISO-8601 with microseconds). */
+    updateDate: z.string(),
+    /** By name (ids change with the application version); `state` as Deepomatic sent it, null = not analysed. */
+    tasks: z.array(z.object({ name: z.string(), state: z.optional(z.unknown()) })),
+    metadata: z.nullable(z.record(z.string(), z.unknown())),
+  }),
+);
 export type DeepomaticWorkOrderChangedData = z.infer<typeof deepomaticWorkOrderChangedSchema>;
 
 /** `data` of a `deepomatic.work-order.deleted` event (Deepomatic answered 404). */
-export const deepomaticWorkOrderDeletedSchema = z.object({
-  id: nonEmpty,
-  name: z.string(),
-  cmms: nonEmpty,
-  cmmsWorkOrderId: nonEmpty,
-});
+export const deepomaticWorkOrderDeletedSchema = lazySchema(() =>
+  z.object({
+    id: nonEmpty,
+    name: z.string(),
+    cmms: nonEmpty,
+    cmmsWorkOrderId: nonEmpty,
+  }),
+);
 export type DeepomaticWorkOrderDeletedData = z.infer<typeof deepomaticWorkOrderDeletedSchema>;
 
 /** A followed work order's progress or review changed; or it was deleted in Deepomatic. */
@@ -107,24 +113,28 @@ export const deepomaticEvents = defineEvents('deepomatic', {
   },
 });
 
-export const deepomaticOpenWorkOrdersPollOptionsSchema = z.object({
-  /** Members read from the set per page (one poll step per page). */
-  pageSize: z._default(z.int().check(z.gte(1), z.lte(1000)), 100),
-  /** GETs in flight at once within a page (events keep the set's id order). */
-  concurrency: z._default(z.int().check(z.gte(1), z.lte(16)), 4),
-});
+export const deepomaticOpenWorkOrdersPollOptionsSchema = lazySchema(() =>
+  z.object({
+    /** Members read from the set per page (one poll step per page). */
+    pageSize: z._default(z.int().check(z.gte(1), z.lte(1000)), 100),
+    /** GETs in flight at once within a page (events keep the set's id order). */
+    concurrency: z._default(z.int().check(z.gte(1), z.lte(16)), 4),
+  }),
+);
 /** What a flow passes (defaults optional). */
 export type DeepomaticOpenWorkOrdersPollOptions = z.input<typeof deepomaticOpenWorkOrdersPollOptionsSchema>;
 export type ResolvedDeepomaticOpenWorkOrdersPollOptions = z.output<
   typeof deepomaticOpenWorkOrdersPollOptionsSchema
 >;
 
-export const deepomaticOpenWorkOrdersPollStateSchema = z.object({
-  /** Deepomatic id -> fingerprint of what the last event carried. */
-  seen: z.record(z.string(), z.string()),
-  /** Deepomatic id -> when its body was first found unparseable (absent when none is). */
-  unreadable: z.optional(z.record(z.string(), z.string())),
-});
+export const deepomaticOpenWorkOrdersPollStateSchema = lazySchema(() =>
+  z.object({
+    /** Deepomatic id -> fingerprint of what the last event carried. */
+    seen: z.record(z.string(), z.string()),
+    /** Deepomatic id -> when its body was first found unparseable (absent when none is). */
+    unreadable: z.optional(z.record(z.string(), z.string())),
+  }),
+);
 export type DeepomaticOpenWorkOrdersPollState = z.infer<typeof deepomaticOpenWorkOrdersPollStateSchema>;
 
 export interface DeepomaticOpenWorkOrdersPollDeps {

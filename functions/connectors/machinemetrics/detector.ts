@@ -33,6 +33,7 @@
 import * as z from 'zod/mini';
 import type { FlowEvent } from '../../core/flow.ts';
 import type { RecordProblem } from '../../core/records.ts';
+import { lazySchema } from '../../core/schema.ts';
 import type { DowntimeGroup, DowntimeReport, MachineDowntime } from './client.ts';
 import {
   DOWNTIME_CATEGORIZED,
@@ -50,71 +51,77 @@ export const POLL_EVENT_SOURCE = 'machinemetrics.poll';
 
 const minutes = (min: number) => z.number().check(z.int(), z.minimum(min));
 
-export const downtimePollOptionsSchema = z
-  .object({
-    /** N: a machine must be down this long before an episode starts. */
-    minimumMinutes: minutes(1),
-    /** P: evaluation step (and schedule rate). */
-    stepMinutes: z._default(minutes(1), 5),
-    /** L: the last L minutes are not evaluated yet (vendor ingest latency). */
-    settleMinutes: z._default(minutes(0), 5),
-    /** Missed runs are replayed up to this far back; older windows are skipped (and logged). */
-    maxCatchUpMinutes: z._default(minutes(1), 1440),
-    /** How long after an episode ended a re-categorisation is still reported. */
-    recategorizeGraceMinutes: z._default(minutes(0), 60),
-    /**
-     * Backfill only (backfill.ts): how far before the window the detector runs, without emitting, to
-     * rebuild the episodes under way; an episode older than that is not backfilled.
-     */
-    backfillLookbackMinutes: z._default(minutes(0), 720),
-    /**
-     * The machines to track (the flows' mapped machines); undefined = every machine of the company,
-     * empty = none (no report is read). Rows of other machines are ignored and never stored.
-     */
-    machines: z.optional(z.array(z.string().check(z.minLength(1)))),
-    /**
-     * In a shared poll (functions/runtime/shared-poll.ts): receive the events of every machine the
-     * group tracks, not only of `machines`. The UpKeep flow sets it: it records "no work order" for
-     * an episode it does not map, which the task-status flow waits for on the other flows' episodes.
-     */
-    groupMachines: z.optional(z.boolean()),
-  })
-  .check(
-    z.refine((o) => o.minimumMinutes >= o.stepMinutes, {
-      message: 'minimumMinutes must be >= stepMinutes (pick N >= 2·P)',
-      path: ['minimumMinutes'],
-    }),
-  );
+export const downtimePollOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      /** N: a machine must be down this long before an episode starts. */
+      minimumMinutes: minutes(1),
+      /** P: evaluation step (and schedule rate). */
+      stepMinutes: z._default(minutes(1), 5),
+      /** L: the last L minutes are not evaluated yet (vendor ingest latency). */
+      settleMinutes: z._default(minutes(0), 5),
+      /** Missed runs are replayed up to this far back; older windows are skipped (and logged). */
+      maxCatchUpMinutes: z._default(minutes(1), 1440),
+      /** How long after an episode ended a re-categorisation is still reported. */
+      recategorizeGraceMinutes: z._default(minutes(0), 60),
+      /**
+       * Backfill only (backfill.ts): how far before the window the detector runs, without emitting, to
+       * rebuild the episodes under way; an episode older than that is not backfilled.
+       */
+      backfillLookbackMinutes: z._default(minutes(0), 720),
+      /**
+       * The machines to track (the flows' mapped machines); undefined = every machine of the company,
+       * empty = none (no report is read). Rows of other machines are ignored and never stored.
+       */
+      machines: z.optional(z.array(z.string().check(z.minLength(1)))),
+      /**
+       * In a shared poll (functions/runtime/shared-poll.ts): receive the events of every machine the
+       * group tracks, not only of `machines`. The UpKeep flow sets it: it records "no work order" for
+       * an episode it does not map, which the task-status flow waits for on the other flows' episodes.
+       */
+      groupMachines: z.optional(z.boolean()),
+    })
+    .check(
+      z.refine((o) => o.minimumMinutes >= o.stepMinutes, {
+        message: 'minimumMinutes must be >= stepMinutes (pick N >= 2·P)',
+        path: ['minimumMinutes'],
+      }),
+    ),
+);
 /** What a flow passes (defaults optional). */
 export type DowntimePollOptions = z.input<typeof downtimePollOptionsSchema>;
 /** With defaults applied. */
 export type ResolvedDowntimePollOptions = z.output<typeof downtimePollOptionsSchema>;
 
-export const episodeStateSchema = z.object({
-  status: z.enum(['DOWN', 'ENDED']),
-  episodeKey: z.string().check(z.minLength(1)),
-  machineName: z.string(),
-  startedAt: z.iso.datetime(),
-  detectedAt: z.iso.datetime(),
-  reasonId: z.string(),
-  reasonName: z.string(),
-  endedAt: z.optional(z.iso.datetime()),
-  graceUntil: z.optional(z.iso.datetime()),
-  /**
-   * The reason query's range, on the window grid (the step before detection, up to the window that
-   * saw the end), so episodes of many machines share one query. Absent in state saved before: then
-   * [startedAt, endedAt).
-   */
-  reasonFrom: z.optional(z.iso.datetime()),
-  reasonTo: z.optional(z.iso.datetime()),
-});
+export const episodeStateSchema = lazySchema(() =>
+  z.object({
+    status: z.enum(['DOWN', 'ENDED']),
+    episodeKey: z.string().check(z.minLength(1)),
+    machineName: z.string(),
+    startedAt: z.iso.datetime(),
+    detectedAt: z.iso.datetime(),
+    reasonId: z.string(),
+    reasonName: z.string(),
+    endedAt: z.optional(z.iso.datetime()),
+    graceUntil: z.optional(z.iso.datetime()),
+    /**
+     * The reason query's range, on the window grid (the step before detection, up to the window that
+     * saw the end), so episodes of many machines share one query. Absent in state saved before: then
+     * [startedAt, endedAt).
+     */
+    reasonFrom: z.optional(z.iso.datetime()),
+    reasonTo: z.optional(z.iso.datetime()),
+  }),
+);
 export type EpisodeState = z.infer<typeof episodeStateSchema>;
 
 /** Watermark plus the open (DOWN) and in-grace (ENDED) episodes; UP machines have no entry. */
-export const downtimePollStateSchema = z.object({
-  lastEvaluatedEnd: z.iso.datetime(),
-  machines: z.record(z.string(), episodeStateSchema),
-});
+export const downtimePollStateSchema = lazySchema(() =>
+  z.object({
+    lastEvaluatedEnd: z.iso.datetime(),
+    machines: z.record(z.string(), episodeStateSchema),
+  }),
+);
 export type DowntimePollState = z.infer<typeof downtimePollStateSchema>;
 
 // ---------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ import type {
   SkippedRecord,
 } from '../../core/flow.ts';
 import type { Log } from '../../core/log.ts';
-import { parseWith } from '../../core/schema.ts';
+import { lazySchema, parseWith } from '../../core/schema.ts';
 import { connectUpKeep, type PartsPage, type SkippedPart, type UpKeepClient } from './client.ts';
 import type { Part } from './schemas.ts';
 
@@ -80,62 +80,70 @@ export const UPKEEP_POLL_EVENT_SOURCE = 'upkeep.poll';
  */
 export const MAX_PARTS_EVENT_DATA_BYTES = 200 * 1024;
 
-export const upkeepPartsPollOptionsSchema = z.object({
-  /** `limit` of each `GET /parts` (no maximum is documented; 1000 is ours). */
-  pageSize: z._default(z.int().check(z.gte(1), z.lte(1000)), 100),
-  /** Parts per event (a byte cap, MAX_PARTS_EVENT_DATA_BYTES, applies as well). */
-  partsPerEvent: z._default(z.int().check(z.gte(1), z.lte(2000)), 500),
-  /** First run only (no stored state): read every part, or start at now and emit nothing. */
-  startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
-  /**
-   * A run stops after this many pages (with a warning) and continues on the next tick; a millisecond
-   * with more than `maxTieKeys` parts is read to its end regardless.
-   */
-  maxPagesPerRun: z._default(z.int().check(z.gte(1), z.lte(100_000)), 200),
-  /** Parts of one millisecond the state lists before it summarises them (bounds the state item). */
-  maxTieKeys: z._default(z.int().check(z.gte(1), z.lte(2000)), 1000),
-  /** How old (ms, our clock) a millisecond must be before UpKeep is assumed to add no part to it. */
-  tieSettleMs: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 60_000),
-});
+export const upkeepPartsPollOptionsSchema = lazySchema(() =>
+  z.object({
+    /** `limit` of each `GET /parts` (no maximum is documented; 1000 is ours). */
+    pageSize: z._default(z.int().check(z.gte(1), z.lte(1000)), 100),
+    /** Parts per event (a byte cap, MAX_PARTS_EVENT_DATA_BYTES, applies as well). */
+    partsPerEvent: z._default(z.int().check(z.gte(1), z.lte(2000)), 500),
+    /** First run only (no stored state): read every part, or start at now and emit nothing. */
+    startFrom: z._default(z.enum(['beginning', 'now']), 'beginning'),
+    /**
+     * A run stops after this many pages (with a warning) and continues on the next tick; a millisecond
+     * with more than `maxTieKeys` parts is read to its end regardless.
+     */
+    maxPagesPerRun: z._default(z.int().check(z.gte(1), z.lte(100_000)), 200),
+    /** Parts of one millisecond the state lists before it summarises them (bounds the state item). */
+    maxTieKeys: z._default(z.int().check(z.gte(1), z.lte(2000)), 1000),
+    /** How old (ms, our clock) a millisecond must be before UpKeep is assumed to add no part to it. */
+    tieSettleMs: z._default(z.int().check(z.gte(0), z.lte(3_600_000)), 60_000),
+  }),
+);
 /** What a flow passes (defaults optional). */
 export type UpKeepPartsPollOptions = z.input<typeof upkeepPartsPollOptionsSchema>;
 /** With defaults applied. */
 export type ResolvedUpKeepPartsPollOptions = z.output<typeof upkeepPartsPollOptionsSchema>;
 
-export const upkeepPartsPollStateSchema = z.object({
-  /** updatedAt (unix ms) of the last part emitted; 0 before the first. */
-  watermarkMs: z.int().check(z.nonnegative()),
-  /** Ids already emitted whose updatedAt is exactly `watermarkMs`. */
-  idsAtWatermark: z.array(z.string().check(z.minLength(1))),
-  /** Every part at `watermarkMs` whose tie key sorts at or before this one is emitted too. */
-  idsThrough: z.optional(z.string().check(z.minLength(1))),
-});
+export const upkeepPartsPollStateSchema = lazySchema(() =>
+  z.object({
+    /** updatedAt (unix ms) of the last part emitted; 0 before the first. */
+    watermarkMs: z.int().check(z.nonnegative()),
+    /** Ids already emitted whose updatedAt is exactly `watermarkMs`. */
+    idsAtWatermark: z.array(z.string().check(z.minLength(1))),
+    /** Every part at `watermarkMs` whose tie key sorts at or before this one is emitted too. */
+    idsThrough: z.optional(z.string().check(z.minLength(1))),
+  }),
+);
 export type UpKeepPartsPollState = z.infer<typeof upkeepPartsPollStateSchema>;
 
 /** One part as the event carries it. */
-export const partSnapshotSchema = z.object({
-  id: z.string().check(z.minLength(1)),
-  name: z.string(),
-  /** Quantity on hand (UpKeep's string is parsed by the client); null when the part has none (unknown). */
-  quantity: z.nullable(z.number()),
-  /** null when the part has no minimum. */
-  minimumQuantity: z.nullable(z.number()),
-  /** The part's updatedAt, unix ms. */
-  updatedAtMs: z.number(),
-  partNumber: z.optional(z.string()),
-});
+export const partSnapshotSchema = lazySchema(() =>
+  z.object({
+    id: z.string().check(z.minLength(1)),
+    name: z.string(),
+    /** Quantity on hand (UpKeep's string is parsed by the client); null when the part has none (unknown). */
+    quantity: z.nullable(z.number()),
+    /** null when the part has no minimum. */
+    minimumQuantity: z.nullable(z.number()),
+    /** The part's updatedAt, unix ms. */
+    updatedAtMs: z.number(),
+    partNumber: z.optional(z.string()),
+  }),
+);
 export type PartSnapshot = z.infer<typeof partSnapshotSchema>;
 
 /** `data` of an `upkeep.parts.changed` event: parts in updatedAt order (a part may appear twice). */
-export const upkeepPartsChangedDataSchema = z.object({
-  parts: z.array(partSnapshotSchema).check(z.minLength(1)),
-  /**
-   * When the run read these parts (unix ms, our clock). Many parts can share one updatedAt
-   * millisecond, and a step replayed after a crash can carry a newer version of a part at the same
-   * updatedAt as the event enqueued before the crash: the later read is the newer version.
-   */
-  readAtMs: z.optional(z.number()),
-});
+export const upkeepPartsChangedDataSchema = lazySchema(() =>
+  z.object({
+    parts: z.array(partSnapshotSchema).check(z.minLength(1)),
+    /**
+     * When the run read these parts (unix ms, our clock). Many parts can share one updatedAt
+     * millisecond, and a step replayed after a crash can carry a newer version of a part at the same
+     * updatedAt as the event enqueued before the crash: the later read is the newer version.
+     */
+    readAtMs: z.optional(z.number()),
+  }),
+);
 export type UpKeepPartsChangedData = z.infer<typeof upkeepPartsChangedDataSchema>;
 
 /** The one event this source emits: the parts of one poll step that changed. */

@@ -47,13 +47,14 @@ import type {
   DowntimeEnded,
   DowntimeStarted,
 } from '../../connectors/machinemetrics/events.ts';
+import { lazySchema } from '../../core/schema.ts';
 import type { StateStore } from '../../core/state.ts';
 import { minutes } from './format.ts';
 
-const reasonMatcher = z.array(z.string().check(z.minLength(1)));
+const reasonMatcher = lazySchema(() => z.array(z.string().check(z.minLength(1))));
 
-/** Config fields every downtime flow has (spread into the flow's own z.object). */
-export const downtimeSettingsShape = {
+/** Config fields every downtime flow has (spread into the flow's own lazy z.object; a function so importing builds none). */
+export const downtimeSettingsShape = () => ({
   /** A machine must be down this long before the CMMS gets a record. */
   minimumMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1440)), 10),
   /** Reason ids or names (case-insensitive). `include` empty = all reasons. */
@@ -71,7 +72,7 @@ export const downtimeSettingsShape = {
     }),
     { everyMinutes: 5, settleMinutes: 5, maxCatchUpMinutes: 1440, recategorizeGraceMinutes: 60 },
   ),
-};
+});
 
 export interface DowntimeSettings {
   minimumMinutes: number;

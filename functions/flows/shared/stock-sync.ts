@@ -69,8 +69,8 @@ export interface PartLevel {
   target?: string;
 }
 
-/** Config fields of every stock-sync flow (spread into the flow's z.object). */
-export const stockSyncShape = {
+/** Config fields of every stock-sync flow (spread into the flow's lazy z.object; a function so importing builds none). */
+export const stockSyncShape = () => ({
   /** `low`: write on low transitions only; `mirror`: write every quantity change. */
   mode: z._default(z.enum(['low', 'mirror']), 'low'),
   /** Source part id -> Mobility Work external reference. Unlisted parts use their own id. */
@@ -81,7 +81,7 @@ export const stockSyncShape = {
   alignMinimum: z._default(z.boolean(), true),
   /** `low` mode: when the episode ends (restocked above the minimum), write the new quantity too. */
   writeOnRestock: z._default(z.boolean(), true),
-};
+});
 
 export interface StockSyncConfig {
   mode: 'low' | 'mirror';

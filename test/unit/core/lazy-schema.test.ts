@@ -1,7 +1,30 @@
 /** lazySchema (core/schema.ts): module-scope schemas are built on first use, once, and act as the schema. */
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import * as z from 'zod/mini';
 import { checkStrict, lazySchema, lazySchemaCounts, parseWith } from '../../../functions/core/schema.ts';
+
+/** Zod schemas built while `load` runs: each gets its `_zod` internals through Object.defineProperty. */
+async function zodBuiltDuring(load: () => Promise<void>): Promise<number> {
+  let built = 0;
+  const defineProperty = Object.defineProperty;
+  Object.defineProperty = ((target: object, key: PropertyKey, descriptor: PropertyDescriptor) => {
+    if (key === '_zod') built += 1;
+    return defineProperty(target, key, descriptor);
+  }) as typeof Object.defineProperty;
+  try {
+    await load();
+  } finally {
+    Object.defineProperty = defineProperty;
+  }
+  return built;
+}
+
+/** The `.ts` modules of a folder under functions/ (listed, so a new flow is covered without editing this test). */
+const modulesIn = (folder: string): string[] =>
+  readdirSync(new URL(`../../../functions/${folder}/`, import.meta.url))
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => `../../../functions/${folder}/${name}`);
 
 describe('lazySchema', () => {
   it('importing the connectors builds none of their schemas; the first parse builds what it uses, once', async () => {
@@ -66,5 +89,26 @@ describe('lazySchema', () => {
       { path: 'part.stok', message: 'unknown key "stok" (did you mean "stock"?)' },
     ]);
     expect(builds).toBe(1);
+  });
+
+  it('importing every flow module, the shared flow code, the runtime and core builds no schema', async () => {
+    const modules = [
+      ...modulesIn('flows'),
+      ...modulesIn('flows/shared'),
+      ...modulesIn('runtime'),
+      ...modulesIn('core'),
+    ];
+    // The handlers a worker, poller, shared poller and the ingress are built from.
+    for (const runtime of ['worker', 'poller', 'shared-poll', 'ingress']) {
+      expect(modules).toContain(`../../../functions/runtime/${runtime}.ts`);
+    }
+    expect(modules.filter((m) => m.includes('/flows/') && !m.includes('/shared/')).length).toBeGreaterThan(9);
+    const before = lazySchemaCounts();
+    const built = await zodBuiltDuring(async () => {
+      for (const path of modules) await import(path);
+    });
+    expect(built).toBe(0);
+    expect(lazySchemaCounts().built).toBe(before.built);
+    expect(lazySchemaCounts().declared).toBeGreaterThan(before.declared);
   });
 });

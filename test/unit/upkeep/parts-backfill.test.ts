@@ -108,7 +108,7 @@ describe('upkeepPartsPollSource.backfill', () => {
   });
 
   it('a version the stock sync already has changes nothing when the backfill brings it again', () => {
-    const config = z.object(stockSyncShape).parse({});
+    const config = z.object(stockSyncShape()).parse({});
     const version = { partId: 'A', name: 'Part A', quantity: 1, minimum: 2, changedAtMs: T0 };
     const live = planPart({ ...version, readAtMs: T0 + 60_000 }, undefined, config);
     expect(live).toMatchObject({ why: 'low', quantity: 1 });
