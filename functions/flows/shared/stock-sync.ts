@@ -42,6 +42,8 @@
  * write waits (ClaimBusyError), so the writes of one part reach Mobility Work in version order. A
  * pending write whose event is gone (its lease past) is owed: the next event about the part sends
  * it (merged with its own), as does a retry of the event itself after a crash between commit and send.
+ * A send that certainly failed (not a timeout) puts the parts' state back as it was, so a newer event
+ * need not wait for this one's retry, which then plans again (and may find its version stale).
  *
  * Limits: versions with the same change time and the same read time cannot be ordered (two poll runs
  * in one millisecond of our clock); a worker that holds a pending write past its lease
@@ -50,7 +52,7 @@
 import * as z from 'zod/mini';
 import type { SparePartIdentifier } from '../../connectors/mobility-work/client.ts';
 import { once } from '../../core/claims.ts';
-import { ClaimBusyError } from '../../core/errors.ts';
+import { AmbiguousWriteError, ClaimBusyError } from '../../core/errors.ts';
 import type { FlowResult } from '../../core/flow.ts';
 import { ConcurrentUpdateError, type StateStore, type Versioned } from '../../core/state.ts';
 
@@ -395,42 +397,44 @@ export async function syncStock(
       eventId,
       until: nowMs + PENDING_LEASE_MS,
     });
-    const done = await once(ctx.state, {
-      key: `${ctx.flowId}:stock:${eventId}`,
-      leaseMs: PENDING_LEASE_MS,
-      perform: async () => {
-        // Recorded first: Mobility Work may send the resulting webhooks before our call returns.
-        const at = ctx.now().toISOString();
-        await recordOwnStockWrites(
-          ctx.state,
-          writes.map((w) => ({
-            ref: w.target,
-            data: {
-              quantity: w.quantity as number,
-              minimum: w.part.minimum,
-              flowId: ctx.flowId,
-              eventId,
-              at,
-            },
-          })),
-        );
-        let calls = 0;
-        if (aligns.length > 0) {
-          // Minimum first, so the stock write that follows is judged against the new threshold.
-          calls += (
-            await writer.updateSparePartAttributes(
-              aligns.map((a) => ({ id: a.target, minimumStock: a.minimum ?? null })),
-            )
-          ).requests;
-        }
-        if (writes.length > 0) {
-          calls += (
-            await writer.setStock(writes.map((w) => ({ id: w.target, quantity: w.quantity as number })))
-          ).requests;
-        }
-        return { requests: String(calls) };
-      },
-    });
+    const done = await sendOrRollBack(ctx, committed, stored, () =>
+      once(ctx.state, {
+        key: `${ctx.flowId}:stock:${eventId}`,
+        leaseMs: PENDING_LEASE_MS,
+        perform: async () => {
+          // Recorded first: Mobility Work may send the resulting webhooks before our call returns.
+          const at = ctx.now().toISOString();
+          await recordOwnStockWrites(
+            ctx.state,
+            writes.map((w) => ({
+              ref: w.target,
+              data: {
+                quantity: w.quantity as number,
+                minimum: w.part.minimum,
+                flowId: ctx.flowId,
+                eventId,
+                at,
+              },
+            })),
+          );
+          let calls = 0;
+          if (aligns.length > 0) {
+            // Minimum first, so the stock write that follows is judged against the new threshold.
+            calls += (
+              await writer.updateSparePartAttributes(
+                aligns.map((a) => ({ id: a.target, minimumStock: a.minimum ?? null })),
+              )
+            ).requests;
+          }
+          if (writes.length > 0) {
+            calls += (
+              await writer.setStock(writes.map((w) => ({ id: w.target, quantity: w.quantity as number })))
+            ).requests;
+          }
+          return { requests: String(calls) };
+        },
+      }),
+    );
     await clearPending(ctx, sending, committed);
     requests = done.how === 'duplicate' ? 0 : Number(done.result.requests ?? 0);
     if (done.how === 'duplicate') {
@@ -544,5 +548,37 @@ async function clearPending(
         }
       }),
     );
+  }
+}
+
+/**
+ * Send (`send`), and when it certainly failed, put back the parts' state from before the commit (a
+ * newer event may then go ahead; this one's retry plans again). Kept pending: an unanswered write
+ * (it may still land, so it stays owed and the part waits), and a claim held by another delivery of
+ * this event (that one is sending). A part that had no state has it removed again.
+ */
+async function sendOrRollBack<T>(
+  ctx: SyncContext,
+  committed: Map<string, Versioned<PartSyncState>>,
+  stored: Map<string, Versioned<PartSyncState>>,
+  send: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (!(error instanceof AmbiguousWriteError) && !(error instanceof ClaimBusyError)) {
+      await Promise.all(
+        [...committed].map(async ([id, saved]) => {
+          const before = stored.get(id);
+          const restore = before
+            ? ctx.state.putEntity(ctx.flowId, id, before.data, saved.version)
+            : ctx.state.deleteEntity(ctx.flowId, id, saved.version);
+          await restore.catch((rollback: unknown) => {
+            if (!(rollback instanceof ConcurrentUpdateError)) throw rollback;
+          });
+        }),
+      ).catch(() => undefined); // The send's error is the one to report; a failed rollback stays owed.
+    }
+    throw error;
   }
 }

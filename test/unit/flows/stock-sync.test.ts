@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MillwrightError } from '../../../functions/core/errors.ts';
+import { AmbiguousWriteError, MillwrightError } from '../../../functions/core/errors.ts';
 import {
   type KnownPartLevel,
   ownStockWrites,
@@ -207,7 +207,7 @@ describe('syncStock', () => {
     const stock = new Map<string, number>();
     const writes: string[] = [];
     let gate: { entered: () => void; released: Promise<void> } | undefined;
-    let failNext = false;
+    let failNext: MillwrightError | undefined;
     const w: StockWriter = {
       async setStock(items) {
         // A held write has been decided and is on its way (the worker is inside the call).
@@ -217,10 +217,9 @@ describe('syncStock', () => {
           held.entered();
           await held.released;
         }
-        if (failNext) {
-          failNext = false;
-          throw new MillwrightError('Mobility Work 503', { retryable: true });
-        }
+        const failure = failNext;
+        failNext = undefined;
+        if (failure) throw failure;
         for (const i of items) {
           stock.set(String(i.id), i.quantity);
           writes.push(`${String(i.id)}=${i.quantity}`);
@@ -244,7 +243,15 @@ describe('syncStock', () => {
       gate = { entered, released };
       return { inside, release };
     };
-    return { w, stock, writes, hold, failNextWrite: () => (failNext = true) };
+    return {
+      w,
+      stock,
+      writes,
+      hold,
+      failNextWrite: (error: MillwrightError) => {
+        failNext = error;
+      },
+    };
   };
   /** What the queue does with one delivery: `done`, or the retryable error's name (redelivered later). */
   const attempt = (p: Promise<unknown>) =>
@@ -284,15 +291,33 @@ describe('syncStock', () => {
     expect(mw.stock.get('A')).toBe(20);
   });
 
+  it('a write that certainly failed puts the state back: a newer event goes ahead and the retry is stale', async () => {
+    const mw = stockKeeper();
+    const c = ctx('sync-race-c');
+    await syncStock(c, mw.w, 'e0', [part(9, 4, 1, 'A')]);
+    mw.failNextWrite(new MillwrightError('Mobility Work 503', { retryable: true }));
+    expect(await attempt(syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]))).toBe('MillwrightError');
+    expect((await c.state.getEntity<PartSyncState>(c.flowId, 'A'))?.data).toMatchObject({
+      quantity: 9,
+      low: false,
+    });
+    // A newer level (low too) does not wait for e1's retry; e1's retry is then stale.
+    expect(await attempt(syncStock(c, mw.w, 'e2', [part(2, 4, 3, 'A')]))).toBe('done');
+    const retried = await syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]);
+    expect(retried.result.outcome).toBe('skipped');
+    expect(mw.writes).toEqual(['A=2']);
+  });
+
   it('a committed write whose event is gone is sent by the next event about the part once its lease has passed', async () => {
     const mw = stockKeeper();
     let now = Date.parse('2026-11-02T09:00:00.000Z');
     const c = { ...ctx('sync-race-b'), now: () => new Date(now) };
     mw.stock.set('A', 9);
     await syncStock(c, mw.w, 'e0', [part(9, 4, 1, 'A')]);
-    // e1 decides to write 3 (low), but its call fails and the event is not seen again (e.g. its DLQ).
-    mw.failNextWrite();
-    expect(await attempt(syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]))).toBe('MillwrightError');
+    // e1 decides to write 3 (low), its call goes unanswered (it may land), and the event is not seen
+    // again (e.g. its DLQ).
+    mw.failNextWrite(new AmbiguousWriteError('mobility-work', 'set stock'));
+    expect(await attempt(syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]))).toBe('AmbiguousWriteError');
     // A later poll (still low, nothing of its own to write) waits while e1's write may be under way...
     expect(await attempt(syncStock(c, mw.w, 'e2', [part(2, 4, 3, 'A')]))).toBe('ClaimBusyError');
     // ...and sends it once e1's lease has passed.
