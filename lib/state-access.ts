@@ -41,7 +41,7 @@ export type StateMethod = Exclude<
   {
     [K in keyof StateStore]: StateStore[K] extends (...args: never[]) => unknown ? K : never;
   }[keyof StateStore],
-  'withClient'
+  'withClient' | 'leaseNow'
 >;
 
 const GET = 'dynamodb:GetItem';

@@ -406,6 +406,11 @@ export class StateStore {
     return this.putVersioned(`ENTITY#${kind}#${id}`, 'STATE', data, expectedVersion);
   }
 
+  /** The store's clock in ms: the one its claim leases are on (a lease a flow keeps must use it too). */
+  leaseNow(): number {
+    return this.now().getTime();
+  }
+
   /** Remove an entity if it is still at `expectedVersion` (else ConcurrentUpdateError). */
   async deleteEntity(kind: string, id: string, expectedVersion: number): Promise<void> {
     const pk = `ENTITY#${kind}#${id}`;

@@ -338,7 +338,8 @@ export async function syncStock(
   let parts = versionsPerPart(known);
   const idOf = (versions: readonly KnownPartLevel[]) => (versions[0] as KnownPartLevel).partId;
   const stored = await ctx.state.getEntities<PartSyncState>(ctx.flowId, parts.map(idOf));
-  const nowMs = ctx.now().getTime();
+  // Leases on the store's clock, as claims' are (the sandbox may run the flows' clock faster).
+  const nowMs = ctx.state.leaseNow();
   // Writes committed before and not confirmed sent: this event's own (a retry), or an event's whose
   // lease has passed. Another event's live one: wait for it, so the part's writes stay in order.
   const owed = new Map<string, PendingWrite>();

@@ -311,7 +311,7 @@ describe('syncStock', () => {
   it('a committed write whose event is gone is sent by the next event about the part once its lease has passed', async () => {
     const mw = stockKeeper();
     let now = Date.parse('2026-11-02T09:00:00.000Z');
-    const c = { ...ctx('sync-race-b'), now: () => new Date(now) };
+    const c = { ...ctx('sync-race-b'), state: t.store(() => new Date(now)) };
     mw.stock.set('A', 9);
     await syncStock(c, mw.w, 'e0', [part(9, 4, 1, 'A')]);
     // e1 decides to write 3 (low), its call goes unanswered (it may land), and the event is not seen
