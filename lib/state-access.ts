@@ -41,7 +41,7 @@ export type StateMethod = Exclude<
   {
     [K in keyof StateStore]: StateStore[K] extends (...args: never[]) => unknown ? K : never;
   }[keyof StateStore],
-  'withClient'
+  'withClient' | 'leaseNow'
 >;
 
 const GET = 'dynamodb:GetItem';
@@ -61,6 +61,7 @@ export const METHOD_ACTIONS: Record<StateMethod, readonly DynamoAction[]> = {
   deletePollShard: [DELETE],
   getEntity: [GET],
   putEntity: [PUT],
+  deleteEntity: [DELETE],
   updateEntity: [GET, PUT],
   getEntities: ['dynamodb:BatchGetItem'],
   putMember: [PUT],
@@ -116,6 +117,7 @@ const FLOW_MODULE: readonly StateMethod[] = [
   'getEntity',
   'updateEntity',
   'putEntity',
+  'deleteEntity',
   'getEntities',
   'getMapping',
   'putMapping',

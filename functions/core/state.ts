@@ -406,6 +406,30 @@ export class StateStore {
     return this.putVersioned(`ENTITY#${kind}#${id}`, 'STATE', data, expectedVersion);
   }
 
+  /** The store's clock in ms: the one its claim leases are on (a lease a flow keeps must use it too). */
+  leaseNow(): number {
+    return this.now().getTime();
+  }
+
+  /** Remove an entity if it is still at `expectedVersion` (else ConcurrentUpdateError). */
+  async deleteEntity(kind: string, id: string, expectedVersion: number): Promise<void> {
+    const pk = `ENTITY#${kind}#${id}`;
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk, sk: 'STATE' },
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': expectedVersion },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new ConcurrentUpdateError(`${pk}/STATE`);
+      throw error;
+    }
+  }
+
   /**
    * Read-modify-write an entity with optimistic locking, retried a few times on conflict.
    * `change` returns the new value, or undefined to leave it as it is (then the current is returned).

@@ -35,16 +35,26 @@
  * writes trigger, even a late or replayed one of an older write, are recognised as echoes by the
  * Mobility Work -> CMMS flow (see mobility-work-stock-alert-to-upkeep.ts for the rule).
  *
+ * Concurrency (AWS runs a flow's batches at once): a part's transition is committed to its state
+ * (conditional write) *before* the write is sent, with the write kept in the state as `pending`
+ * until it is sent. Of two events about one part planned from the same state, one commits and the
+ * other retries and plans again from the newer state; an event that meets another event's pending
+ * write waits (ClaimBusyError), so the writes of one part reach Mobility Work in version order. A
+ * pending write whose event is gone (its lease past) is owed: the next event about the part sends
+ * it (merged with its own), as does a retry of the event itself after a crash between commit and send.
+ * A send that certainly failed (not a timeout) puts the parts' state back as it was, so a newer event
+ * need not wait for this one's retry, which then plans again (and may find its version stale).
+ *
  * Limits: versions with the same change time and the same read time cannot be ordered (two poll runs
- * in one millisecond of our clock); two events about one part processed at the same moment by two
- * workers can both write before the conditional state save makes one of them retry (the worker runs
- * the records of one subject in order).
+ * in one millisecond of our clock); a worker that holds a pending write past its lease
+ * (`PENDING_LEASE_MS`) can be overtaken, as with any claim lease.
  */
 import * as z from 'zod/mini';
 import type { SparePartIdentifier } from '../../connectors/mobility-work/client.ts';
 import { once } from '../../core/claims.ts';
+import { AmbiguousWriteError, ClaimBusyError } from '../../core/errors.ts';
 import type { FlowResult } from '../../core/flow.ts';
-import type { StateStore, Versioned } from '../../core/state.ts';
+import { ConcurrentUpdateError, type StateStore, type Versioned } from '../../core/state.ts';
 
 /** The part of a flow's context the sync needs (the flow's config includes the stock-sync fields). */
 export interface SyncContext {
@@ -102,7 +112,21 @@ export interface PartSyncState {
   /** The minimum last aligned in Mobility Work. */
   alignedMinimum?: number | null;
   lastWrite?: { quantity: number; at: string; eventId: string };
+  /** A write committed with this state and not yet confirmed sent (see "Concurrency" above). */
+  pending?: PendingWrite;
 }
+
+/** A stock write (and/or minimum alignment) of one part, decided by `eventId`, being sent. */
+export interface PendingWrite {
+  eventId: string;
+  /** Our clock (ms): past it, the event is presumed gone and the write is owed by the next event. */
+  until: number;
+  quantity?: number;
+  minimum?: number | null;
+}
+
+/** As long as a claim's lease (claims.ts `once`): the time one event has to send its write. */
+export const PENDING_LEASE_MS = 60_000;
 
 /** Our stock writes per Mobility Work spare part (a set per reference; member id `<at ISO>#<event>`). */
 export const MW_STOCK_WRITTEN = 'mobility-work-stock-written';
@@ -291,8 +315,9 @@ export function planVersions(
 }
 
 /**
- * Plan every part, record what will be written, write it in bulk (once per event), then save the
- * parts' state. `eventId` keys the claim, so a redelivered event does not write again.
+ * Plan every part, commit the parts' new state with the writes pending, record what will be written,
+ * write it in bulk (once per event), then mark the writes sent. `eventId` keys the claim and the
+ * pending writes, so a redelivered or retried event does not write again and finishes its own.
  */
 export async function syncStock(
   ctx: SyncContext,
@@ -311,18 +336,37 @@ export async function syncStock(
   const unknown = new Set(levels.filter((p) => !hasQuantity(p)).map((p) => p.partId));
   for (const p of known) unknown.delete(p.partId);
   let parts = versionsPerPart(known);
-  const stored = await ctx.state.getEntities<PartSyncState>(
-    ctx.flowId,
-    parts.map((versions) => (versions[0] as KnownPartLevel).partId),
-  );
+  const idOf = (versions: readonly KnownPartLevel[]) => (versions[0] as KnownPartLevel).partId;
+  const stored = await ctx.state.getEntities<PartSyncState>(ctx.flowId, parts.map(idOf));
+  // Leases on the store's clock, as claims' are (the sandbox may run the flows' clock faster).
+  const nowMs = ctx.state.leaseNow();
+  // Writes committed before and not confirmed sent: this event's own (a retry), or an event's whose
+  // lease has passed. Another event's live one: wait for it, so the part's writes stay in order.
+  const owed = new Map<string, PendingWrite>();
+  for (const versions of parts) {
+    const id = idOf(versions);
+    const pending = stored.get(id)?.data.pending;
+    if (!pending) continue;
+    if (pending.eventId !== eventId && pending.until > nowMs) {
+      throw new ClaimBusyError(`${ctx.flowId}:part:${id} (write of event ${pending.eventId})`);
+    }
+    owed.set(id, pending);
+  }
   const planAll = () =>
-    parts.map((versions) =>
-      planVersions(versions, stored.get((versions[0] as KnownPartLevel).partId)?.data, ctx.config),
-    );
+    parts.map((versions) => withOwed(planVersions(versions, stored.get(idOf(versions))?.data, ctx.config)));
+  const withOwed = (plan: PartsPlan): PartsPlan => {
+    const debt = owed.get(plan.part.partId);
+    if (!debt) return plan;
+    return {
+      ...plan,
+      ...(plan.quantity === undefined && debt.quantity !== undefined ? { quantity: debt.quantity } : {}),
+      ...(plan.minimum === undefined && debt.minimum !== undefined ? { minimum: debt.minimum } : {}),
+    };
+  };
   let plans = planAll();
   if (options.refresh) {
     const toWrite = plans
-      .filter((p) => p.quantity !== undefined || p.minimum !== undefined)
+      .filter((p) => !owed.has(p.part.partId) && (p.quantity !== undefined || p.minimum !== undefined))
       .map((p) => p.part);
     if (toWrite.length > 0) {
       const fresh = new Map(
@@ -330,7 +374,7 @@ export async function syncStock(
       );
       const wanted = new Set(toWrite.map((p) => p.partId));
       parts = parts.flatMap((versions) => {
-        const id = (versions[0] as KnownPartLevel).partId;
+        const id = idOf(versions);
         if (!wanted.has(id)) return [versions];
         const now = fresh.get(id);
         return now ? [[now]] : [];
@@ -347,54 +391,63 @@ export async function syncStock(
 
   let requests = 0;
   if (writes.length > 0 || aligns.length > 0) {
-    const done = await once(ctx.state, {
-      key: `${ctx.flowId}:stock:${eventId}`,
-      perform: async () => {
-        // Recorded first: Mobility Work may send the resulting webhooks before our call returns.
-        const at = ctx.now().toISOString();
-        await recordOwnStockWrites(
-          ctx.state,
-          writes.map((w) => ({
-            ref: w.target,
-            data: {
-              quantity: w.quantity as number,
-              minimum: w.part.minimum,
-              flowId: ctx.flowId,
-              eventId,
-              at,
-            },
-          })),
-        );
-        let calls = 0;
-        if (aligns.length > 0) {
-          // Minimum first, so the stock write that follows is judged against the new threshold.
-          calls += (
-            await writer.updateSparePartAttributes(
-              aligns.map((a) => ({ id: a.target, minimumStock: a.minimum ?? null })),
-            )
-          ).requests;
-        }
-        if (writes.length > 0) {
-          calls += (
-            await writer.setStock(writes.map((w) => ({ id: w.target, quantity: w.quantity as number })))
-          ).requests;
-        }
-        return { requests: String(calls) };
-      },
+    // Commit first: a concurrent event about one of these parts now fails its save (and plans again
+    // from this state) or waits for these writes; it can no longer send an older stock after ours.
+    const sending = plans.filter((p) => p.quantity !== undefined || p.minimum !== undefined);
+    const committed = await saveStates(ctx, plans, stored, eventId, ctx.now().toISOString(), {
+      eventId,
+      until: nowMs + PENDING_LEASE_MS,
     });
+    const done = await sendOrRollBack(ctx, committed, stored, () =>
+      once(ctx.state, {
+        key: `${ctx.flowId}:stock:${eventId}`,
+        leaseMs: PENDING_LEASE_MS,
+        perform: async () => {
+          // Recorded first: Mobility Work may send the resulting webhooks before our call returns.
+          const at = ctx.now().toISOString();
+          await recordOwnStockWrites(
+            ctx.state,
+            writes.map((w) => ({
+              ref: w.target,
+              data: {
+                quantity: w.quantity as number,
+                minimum: w.part.minimum,
+                flowId: ctx.flowId,
+                eventId,
+                at,
+              },
+            })),
+          );
+          let calls = 0;
+          if (aligns.length > 0) {
+            // Minimum first, so the stock write that follows is judged against the new threshold.
+            calls += (
+              await writer.updateSparePartAttributes(
+                aligns.map((a) => ({ id: a.target, minimumStock: a.minimum ?? null })),
+              )
+            ).requests;
+          }
+          if (writes.length > 0) {
+            calls += (
+              await writer.setStock(writes.map((w) => ({ id: w.target, quantity: w.quantity as number })))
+            ).requests;
+          }
+          return { requests: String(calls) };
+        },
+      }),
+    );
+    await clearPending(ctx, sending, committed);
     requests = done.how === 'duplicate' ? 0 : Number(done.result.requests ?? 0);
     if (done.how === 'duplicate') {
-      // An earlier attempt wrote but may have failed before saving the parts' state.
-      await saveStates(ctx, plans, stored, eventId, ctx.now().toISOString());
       return {
         summary: { parts: total, written: 0, aligned: 0, requests: 0, counts },
         result: { outcome: 'duplicate', message: `stock for event ${eventId} was already written` },
       };
     }
+  } else {
+    await saveStates(ctx, plans, stored, eventId, ctx.now().toISOString());
   }
 
-  const at = ctx.now().toISOString();
-  await saveStates(ctx, plans, stored, eventId, at);
   // `millwright runs --subject <part>` finds this event by the parts it wrote (source and target ids).
   const subjects = plans
     .filter((p) => p.quantity !== undefined || p.minimum !== undefined)
@@ -422,23 +475,111 @@ export async function syncStock(
   };
 }
 
+/** A part's state as saved: the plan's next state, its write recorded, pending or not. */
+function savedState(p: PartPlan, eventId: string, at: string, pending?: PendingWrite): PartSyncState {
+  const { pending: _earlier, ...next } = p.next;
+  const sends = p.quantity !== undefined || p.minimum !== undefined;
+  return {
+    ...next,
+    ...(p.quantity !== undefined && p.why !== 'stale'
+      ? { lastWrite: { quantity: p.quantity, at, eventId } }
+      : {}),
+    ...(pending && sends
+      ? {
+          pending: {
+            ...pending,
+            ...(p.quantity !== undefined ? { quantity: p.quantity } : {}),
+            ...(p.minimum !== undefined ? { minimum: p.minimum } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * Save the parts' new state (conditional writes, in parallel groups): a concurrent update of the
+ * same part fails this event, which is retried and re-planned from the newer state. With `pending`,
+ * the parts that send a write keep it pending. Returns each saved part's state and version.
+ */
 async function saveStates(
   ctx: SyncContext,
   plans: readonly PartPlan[],
   stored: Map<string, Versioned<PartSyncState>>,
   eventId: string,
   at: string,
-): Promise<void> {
-  const changed = plans.filter((p) => p.why !== 'stale');
-  // Conditional writes in parallel groups: a concurrent update of the same part fails this event,
-  // which is retried and re-planned from the newer state.
+  pending?: PendingWrite,
+): Promise<Map<string, Versioned<PartSyncState>>> {
+  const sends = (p: PartPlan) => p.quantity !== undefined || p.minimum !== undefined;
+  // A stale version changes nothing, unless the part owes a write (then its pending is taken over).
+  const changed = plans.filter((p) => p.why !== 'stale' || (pending && sends(p)));
+  const saved = new Map<string, Versioned<PartSyncState>>();
   for (let i = 0; i < changed.length; i += 25) {
     await Promise.all(
-      changed.slice(i, i + 25).map((p) => {
-        const next: PartSyncState =
-          p.quantity === undefined ? p.next : { ...p.next, lastWrite: { quantity: p.quantity, at, eventId } };
-        return ctx.state.putEntity(ctx.flowId, p.part.partId, next, stored.get(p.part.partId)?.version);
+      changed.slice(i, i + 25).map(async (p) => {
+        const data = savedState(p, eventId, at, pending);
+        const version = await ctx.state.putEntity(
+          ctx.flowId,
+          p.part.partId,
+          data,
+          stored.get(p.part.partId)?.version,
+        );
+        saved.set(p.part.partId, { data, version });
       }),
     );
+  }
+  return saved;
+}
+
+/** The writes were sent: drop `pending` (a conflict means an event took the part over after our lease). */
+async function clearPending(
+  ctx: SyncContext,
+  sent: readonly PartPlan[],
+  committed: Map<string, Versioned<PartSyncState>>,
+): Promise<void> {
+  for (let i = 0; i < sent.length; i += 25) {
+    await Promise.all(
+      sent.slice(i, i + 25).map(async (p) => {
+        const saved = committed.get(p.part.partId);
+        if (!saved?.data.pending) return;
+        const { pending: _sent, ...data } = saved.data;
+        try {
+          await ctx.state.putEntity(ctx.flowId, p.part.partId, data, saved.version);
+        } catch (error) {
+          if (!(error instanceof ConcurrentUpdateError)) throw error;
+        }
+      }),
+    );
+  }
+}
+
+/**
+ * Send (`send`), and when it certainly failed, put back the parts' state from before the commit (a
+ * newer event may then go ahead; this one's retry plans again). Kept pending: an unanswered write
+ * (it may still land, so it stays owed and the part waits), and a claim held by another delivery of
+ * this event (that one is sending). A part that had no state has it removed again.
+ */
+async function sendOrRollBack<T>(
+  ctx: SyncContext,
+  committed: Map<string, Versioned<PartSyncState>>,
+  stored: Map<string, Versioned<PartSyncState>>,
+  send: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (!(error instanceof AmbiguousWriteError) && !(error instanceof ClaimBusyError)) {
+      await Promise.all(
+        [...committed].map(async ([id, saved]) => {
+          const before = stored.get(id);
+          const restore = before
+            ? ctx.state.putEntity(ctx.flowId, id, before.data, saved.version)
+            : ctx.state.deleteEntity(ctx.flowId, id, saved.version);
+          await restore.catch((rollback: unknown) => {
+            if (!(rollback instanceof ConcurrentUpdateError)) throw rollback;
+          });
+        }),
+      ).catch(() => undefined); // The send's error is the one to report; a failed rollback stays owed.
+    }
+    throw error;
   }
 }

@@ -58,6 +58,7 @@ const ARGS: Record<StateMethod, unknown[]> = {
   deletePollShard: ['k', 'm', 'g', 1],
   getEntity: ['kind', 'id'],
   putEntity: ['kind', 'id', {}, undefined],
+  deleteEntity: ['kind', 'id', 1],
   updateEntity: ['kind', 'id', () => ({ changed: true })],
   getEntities: ['kind', ['a', 'b']],
   putMember: ['set', 'id', {}],

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AmbiguousWriteError, MillwrightError } from '../../../functions/core/errors.ts';
 import {
   type KnownPartLevel,
   ownStockWrites,
@@ -124,14 +125,16 @@ describe('syncStock', () => {
     expect(calls).toHaveLength(2);
   });
 
-  it('saves the parts state after a write whose first attempt failed before saving', async () => {
+  it('finishes a write whose first attempt sent it and failed before marking it sent', async () => {
     const { w, calls } = writer();
     const c = ctx('sync-b');
     const failing = { ...c, state: t.store() };
     const original = failing.state.putEntity.bind(failing.state);
     let fail = true;
+    // The state is committed (write pending) before the send; the save after it fails.
     failing.state.putEntity = async (...args: Parameters<typeof original>) => {
-      if (fail) throw new Error('dynamodb unavailable');
+      const data = args[2] as PartSyncState;
+      if (fail && !data.pending) throw new Error('dynamodb unavailable');
       return original(...args);
     };
     await expect(syncStock(failing, w, 'evt-x', [part(1, 4, 1, 'A')])).rejects.toThrow(
@@ -144,6 +147,7 @@ describe('syncStock', () => {
     const next = await syncStock(failing, w, 'evt-y', [part(1, 4, 2, 'A')]);
     expect(next.summary.written).toBe(0);
     expect(calls.filter((x) => x.kind === 'stock')).toHaveLength(1);
+    expect((await c.state.getEntity<PartSyncState>(c.flowId, 'A'))?.data.pending).toBeUndefined();
   });
 
   it('leaves a part with an unknown quantity alone: no write, no alignment, state kept (unknown is not 0)', async () => {
@@ -196,5 +200,133 @@ describe('syncStock', () => {
     expect(asked).toEqual(['A', 'B', 'C']);
     expect(calls.find((x) => x.kind === 'stock')?.items).toEqual([{ id: 'A', quantity: 2 }]);
     expect(summary.parts).toBe(3);
+  });
+
+  /** Mobility Work as far as stock goes: the last stock written per part, and every write in order. */
+  const stockKeeper = () => {
+    const stock = new Map<string, number>();
+    const writes: string[] = [];
+    let gate: { entered: () => void; released: Promise<void> } | undefined;
+    let failNext: MillwrightError | undefined;
+    const w: StockWriter = {
+      async setStock(items) {
+        // A held write has been decided and is on its way (the worker is inside the call).
+        const held = gate;
+        gate = undefined;
+        if (held) {
+          held.entered();
+          await held.released;
+        }
+        const failure = failNext;
+        failNext = undefined;
+        if (failure) throw failure;
+        for (const i of items) {
+          stock.set(String(i.id), i.quantity);
+          writes.push(`${String(i.id)}=${i.quantity}`);
+        }
+        return { requests: 1 };
+      },
+      async updateSparePartAttributes() {
+        return { requests: 1 };
+      },
+    };
+    /** Hold the next setStock inside the call until `release`; `entered` resolves once it is there. */
+    const hold = () => {
+      let release = () => {};
+      let entered = () => {};
+      const inside = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      gate = { entered, released };
+      return { inside, release };
+    };
+    return {
+      w,
+      stock,
+      writes,
+      hold,
+      failNextWrite: (error: MillwrightError) => {
+        failNext = error;
+      },
+    };
+  };
+  /** What the queue does with one delivery: `done`, or the retryable error's name (redelivered later). */
+  const attempt = (p: Promise<unknown>) =>
+    p.then(
+      () => 'done',
+      (error: unknown) => {
+        if (error instanceof MillwrightError && error.retryable) return error.name;
+        throw error;
+      },
+    );
+
+  it('two workers on one part: an older low write in flight while a newer restock is synced ends with the newer stock', async () => {
+    const mw = stockKeeper();
+    const c = ctx('sync-race-a');
+    mw.stock.set('A', 9);
+    await syncStock(c, mw.w, 'e0', [part(9, 4, 1, 'A')]);
+    // Worker 1: UpKeep's part A fell to 3 (low): the write of 3 is decided and held in the call.
+    const gate = mw.hold();
+    const first = attempt(syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]));
+    await gate.inside;
+    // Worker 2, meanwhile: a later poll has A restocked to 20.
+    const second = await attempt(syncStock(c, mw.w, 'e2', [part(20, 4, 3, 'A')]));
+    gate.release();
+    const outcomes = { e1: await first, e2: second };
+    // The queue redelivers what did not finish.
+    for (const [id, level] of [
+      ['e1', part(3, 4, 2, 'A')],
+      ['e2', part(20, 4, 3, 'A')],
+    ] as const) {
+      for (let n = 0; outcomes[id] !== 'done' && n < 3; n++) {
+        outcomes[id] = await attempt(syncStock(c, mw.w, id, [level]));
+      }
+    }
+    expect(outcomes).toEqual({ e1: 'done', e2: 'done' });
+    // As one after the other: low (3), then restocked (20); never the older stock last.
+    expect(mw.writes).toEqual(['A=3', 'A=20']);
+    expect(mw.stock.get('A')).toBe(20);
+  });
+
+  it('a write that certainly failed puts the state back: a newer event goes ahead and the retry is stale', async () => {
+    const mw = stockKeeper();
+    const c = ctx('sync-race-c');
+    await syncStock(c, mw.w, 'e0', [part(9, 4, 1, 'A')]);
+    mw.failNextWrite(new MillwrightError('Mobility Work 503', { retryable: true }));
+    expect(await attempt(syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]))).toBe('MillwrightError');
+    expect((await c.state.getEntity<PartSyncState>(c.flowId, 'A'))?.data).toMatchObject({
+      quantity: 9,
+      low: false,
+    });
+    // A newer level (low too) does not wait for e1's retry; e1's retry is then stale.
+    expect(await attempt(syncStock(c, mw.w, 'e2', [part(2, 4, 3, 'A')]))).toBe('done');
+    const retried = await syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]);
+    expect(retried.result.outcome).toBe('skipped');
+    expect(mw.writes).toEqual(['A=2']);
+  });
+
+  it('a committed write whose event is gone is sent by the next event about the part once its lease has passed', async () => {
+    const mw = stockKeeper();
+    let now = Date.parse('2026-11-02T09:00:00.000Z');
+    const c = { ...ctx('sync-race-b'), state: t.store(() => new Date(now)) };
+    mw.stock.set('A', 9);
+    await syncStock(c, mw.w, 'e0', [part(9, 4, 1, 'A')]);
+    // e1 decides to write 3 (low), its call goes unanswered (it may land), and the event is not seen
+    // again (e.g. its DLQ).
+    mw.failNextWrite(new AmbiguousWriteError('mobility-work', 'set stock'));
+    expect(await attempt(syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]))).toBe('AmbiguousWriteError');
+    // A later poll (still low, nothing of its own to write) waits while e1's write may be under way...
+    expect(await attempt(syncStock(c, mw.w, 'e2', [part(2, 4, 3, 'A')]))).toBe('ClaimBusyError');
+    // ...and sends it once e1's lease has passed.
+    now += 61_000;
+    expect(await attempt(syncStock(c, mw.w, 'e2', [part(2, 4, 3, 'A')]))).toBe('done');
+    expect(mw.stock.get('A')).toBe(3);
+    // e1 replayed later: its version is older than the part's, nothing is written again.
+    expect(await attempt(syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]))).toBe('done');
+    expect(mw.writes).toEqual(['A=3']);
+    expect((await c.state.getEntity<PartSyncState>(c.flowId, 'A'))?.data.pending).toBeUndefined();
   });
 });
