@@ -278,10 +278,11 @@ async function markOne(
 ): Promise<'fresh' | 'duplicate' | 'again'> {
   const { vendor } = receiver;
   if (guard?.late !== undefined) {
-    // Late, but byte-identical to a delivery we accepted: a redelivery, not an attack.
-    // A failed read propagates: 503, the vendor retries (400 if the key itself is invalid).
+    // Late, but the very request we accepted (same nonce, same body): our 200 was lost, not an
+    // attack. A failed read propagates: 503, the vendor retries (400 if the key itself is invalid).
     const mark = await env.state.deliveryOf(vendor, event.id);
-    if (mark?.fingerprint !== undefined && mark.fingerprint === guard.fingerprint) return 'duplicate';
+    const same = mark?.fingerprint !== undefined && mark.fingerprint === guard.fingerprint;
+    if (same && mark?.nonce === guard.nonce) return 'duplicate';
     // A mark from before issue 14 holds no fingerprint: the nonce item of that time does.
     const legacy =
       mark !== undefined &&

@@ -78,9 +78,22 @@ async function alertRedeliveries(ctx: DemoContext): Promise<void> {
     exact.status === 200 && sandbox.enqueued.length === beforeRetry,
     `HTTP ${exact.status}`,
   );
-  const replayed = JSON.stringify({ ...(alert?.event.data ?? {}), _idempotencyKey: 'forged-key' });
-  const replay = await deliver(replayed, now, 'a'.repeat(40));
-  check('another body signed with a used nonce -> 401', replay.status === 401, `HTTP ${replay.status}`);
+  // A delivery's body changed under its used nonce: a replay. (The nonce is kept in the delivery's
+  // mark; another delivery signed with a used nonce would need the secret.)
+  const data = alert?.event.data ?? {};
+  const first = await deliver(
+    JSON.stringify({ ...data, _idempotencyKey: 'demo-nonce' }),
+    now,
+    'd'.repeat(40),
+  );
+  const replayed = JSON.stringify({ ...data, _idempotencyKey: 'demo-nonce', _metadata: 'changed' });
+  const replay = await deliver(replayed, now, 'd'.repeat(40));
+  check('a new delivery is accepted', first.status === 200, `HTTP ${first.status}`);
+  check(
+    'the same delivery, another body, its used nonce -> 401',
+    replay.status === 401,
+    `HTTP ${replay.status}`,
+  );
   const stale = await deliver(body, now - 3600, 'b'.repeat(40));
   check('a timestamp an hour old -> 401', stale.status === 401, `HTTP ${stale.status}`);
   const forged = await deliver(body, now, 'c'.repeat(40), 'not-the-secret');

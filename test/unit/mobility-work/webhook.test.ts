@@ -300,6 +300,9 @@ describe('Mobility Work deliveries through the ingress', () => {
     const again = await call(late);
     expect(again.statusCode).toBe(200);
     expect(JSON.parse(again.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    // The same body signed again with another nonce, an hour late: not the request we accepted.
+    const resigned = { ...signed(body('late-redelivery')), receivedAt: late.receivedAt };
+    expect((await call(resigned)).statusCode).toBe(401);
     const unseen = { ...signed(body('late-unseen')), receivedAt: late.receivedAt };
     const refused = await call(unseen);
     expect(refused.statusCode).toBe(401);
