@@ -23,6 +23,7 @@ import * as z from 'zod/mini';
 import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';
 import { type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { once, sendOnce } from '../core/claims.ts';
+import { NotReadyError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
@@ -112,16 +113,28 @@ const assetFor = (config: DowntimeFlowConfig, machineId: string) =>
   config.machines[machineId]?.assetId ??
   (config.unmappedMachines === 'default-asset' ? config.defaultAssetId : undefined);
 
-/** Per UpKeep asset: the latest `recordedOn` we have sent a downtime record for (kind of putLatest). */
+/**
+ * Per UpKeep asset: the latest record we sent (its `recordedOn` and claim key), and whether its
+ * answer is still unconfirmed (`pending`: sent or about to be, no clear answer seen yet). Items
+ * written before `key`/`pending` existed read as confirmed.
+ */
 const ASSET_RECORDS = 'upkeep-asset-downtime-recorded';
+interface AssetRecordMark {
+  recordedOn: string;
+  key?: string;
+  pending?: boolean;
+}
 
 /**
  * Record asset downtime (POST /assets/downtime: no key, no read-back of its rows) at most once,
  * never lost: through `sendOnce`, whose look-up after a lost answer reads the asset's
  * `downtimeStatus` (ASSUMPTION UPKEEP_ASSET_STATUS: the asset shows its latest recorded status).
- * That tells only while this record is the asset's latest one we sent: when a later record of ours
- * exists (records sent out of order), the status cannot tell, and the event is parked with what to
- * check rather than recorded twice or not at all.
+ * That tells only while this record is the asset's latest one we sent, so records of one asset are
+ * sent one at a time in `recordedOn` order: a later record waits (NotReadyError, a bounded wait, then
+ * parked) while an earlier one of ours is unconfirmed, and the look-up reads the status before our
+ * mark, so a record that lands in between is seen as later, never mistaken for this one's absence.
+ * When a later record of ours exists anyway (records sent out of order), the status cannot tell,
+ * and the event is parked with what to check rather than recorded twice or not at all.
  */
 async function recordAssetStatus(
   ctx: Ctx,
@@ -131,29 +144,47 @@ async function recordAssetStatus(
 ) {
   const { assetId, status, recordedOn } = entry;
   const at = Date.parse(recordedOn);
+  const mark = (pending: boolean) =>
+    ctx.state.putLatest<AssetRecordMark>(
+      ASSET_RECORDS,
+      [{ id: assetId, data: { recordedOn, key, pending } }],
+      90,
+    );
+  // Whether the asset's mark is this record's (then it is confirmed once sendOnce has an answer).
+  let ours = false;
   await sendOnce(ctx.state, {
     key,
     what: `UpKeep asset ${assetId} ${status} record at ${recordedOn}`,
     check: `Open UpKeep asset ${assetId} and look in its downtime history for a "${status}" record at ${recordedOn}. If it is there, discard this event; if not, clear the unconfirmed send (forgetUnconfirmedSend "${key}", core/claims.ts) and replay this event.`,
     lookup: async () => {
-      const latest = await ctx.state.getLatest<{ recordedOn: string }>(ASSET_RECORDS, assetId);
+      // Status first, then our mark: a record of ours landing between the two reads shows in the mark.
+      const shown = await upkeep.getAssetDowntimeStatus(assetId);
+      const latest = await ctx.state.getLatest<AssetRecordMark>(ASSET_RECORDS, assetId);
       if (latest && Date.parse(latest.data.recordedOn) > at) {
         return {
           status: 'unknown',
           why: `a later record of asset ${assetId} (${latest.data.recordedOn}) hides its status`,
         };
       }
-      const shown = await upkeep.getAssetDowntimeStatus(assetId);
-      return shown === status ? { status: 'found', value: undefined } : { status: 'absent' };
+      if (shown !== status) return { status: 'absent' };
+      ours = latest?.data.key === key;
+      return { status: 'found', value: undefined };
     },
     send: async () => {
-      const latest = await ctx.state.getLatest<{ recordedOn: string }>(ASSET_RECORDS, assetId);
-      if (!latest || Date.parse(latest.data.recordedOn) <= at) {
-        await ctx.state.putLatest(ASSET_RECORDS, [{ id: assetId, data: { recordedOn } }], 90);
+      const latest = (await ctx.state.getLatest<AssetRecordMark>(ASSET_RECORDS, assetId))?.data;
+      const later = latest ? Date.parse(latest.recordedOn) > at : false;
+      if (latest?.pending && latest.key !== key && !later) {
+        throw new NotReadyError(
+          `asset ${assetId}'s earlier record (${latest.recordedOn}, ${latest.key}) to be confirmed before this later one is sent`,
+        );
       }
+      ours = !later;
+      if (ours) await mark(true);
       await upkeep.recordAssetDowntime([entry]);
     },
   });
+  // After the answer, outside `send`: a failure here retries the event, whose look-up finds the record.
+  if (ours) await mark(false);
   return { assetId };
 }
 

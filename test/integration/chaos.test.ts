@@ -28,10 +28,12 @@ describe('chaos benchmark (small run)', () => {
     const report = figures.flows.map(
       (f) => `${f.flow}: ${f.effect}: lost ${f.lost}, dup ${f.duplicated} ${f.examples.join('; ')}`,
     );
-    expect({ lost: figures.lost, duplicated: figures.duplicated, report }).toEqual({
+    // The effects that went wrong, named with examples, so a failure says which and where.
+    const problems = report.filter((line) => !line.includes('lost 0, dup 0'));
+    expect({ lost: figures.lost, duplicated: figures.duplicated, problems }).toEqual({
       lost: 0,
       duplicated: 0,
-      report: expect.any(Array),
+      problems: [],
     });
     expect(figures.deadLetters.filter((d) => !d.poison).map((d) => `${d.flow}: ${d.reason}`)).toEqual([]);
     expect(figures.deadLetters.filter((d) => d.poison).length).toBeGreaterThanOrEqual(

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { UpKeepClient } from '../../../functions/connectors/upkeep/client.ts';
-import { AmbiguousWriteError, NeedsAttentionError } from '../../../functions/core/errors.ts';
+import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../../../functions/core/errors.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
 import {
   type DowntimeFlowConfig,
@@ -293,6 +293,62 @@ describe('asset downtime records (POST /assets/downtime has no key): look before
       `"not-available" record at ${new Date(d.startedAt).toISOString()}`,
     );
     expect(downtimeRecords().slice(before)).toHaveLength(1);
+  });
+});
+
+describe('asset downtime records of one asset are sent one at a time', () => {
+  it("the next downtime's record waits while the previous one's answer is unconfirmed: that one is then found on the asset (not parked), and neither is recorded twice", async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const losing = runner(configFor([m]), losingNextAssetAnswer());
+    const before = downtimeRecords().length;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const first = pollDowntime(m, 700, 5); // later than every record the tests above made on the asset
+    const next = pollDowntime(m, 720);
+    // The first downtime's recovery record (available) loses its answer.
+    await run(first.started);
+    expect((await rejects(losing(first.ended))).name).toBe('AmbiguousWriteError');
+    // Sent now, the next down record would hide whether the lost one landed (the asset shows only
+    // its latest status): it waits instead.
+    const waiting = await rejects(run(next.started));
+    expect(waiting).toBeInstanceOf(NotReadyError);
+    expect(waiting.message).toContain(`earlier record (${iso(first.startedAt + 5 * MINUTE)}`);
+    await run(first.ended);
+    await run(next.started);
+    expect(
+      downtimeRecords()
+        .slice(before)
+        .map((r) => `${r.status}@${r.recordedOn}`),
+    ).toEqual([
+      `not-available@${iso(first.startedAt)}`,
+      `available@${iso(first.startedAt + 5 * MINUTE)}`,
+      `not-available@${iso(next.startedAt)}`,
+    ]);
+  });
+
+  it('a record of another episode of the same asset also waits for the unconfirmed one, then goes', async () => {
+    const [m, other] = machines(2) as [string, string];
+    // Both machines on one asset.
+    const config = flow.config.parse({
+      machines: { [m]: { assetId: ASSETS[1] }, [other]: { assetId: ASSETS[1] } },
+      minimumMinutes: 10,
+    });
+    const run = runner(config, losingNextAssetAnswer());
+    const before = downtimeRecords().length;
+    const first = pollDowntime(m, 800);
+    const second = pollDowntime(other, 805);
+    expect((await rejects(run(first.started))).name).toBe('AmbiguousWriteError');
+    expect(await rejects(run(second.started))).toBeInstanceOf(NotReadyError);
+    await run(first.started);
+    await run(second.started);
+    expect(
+      downtimeRecords()
+        .slice(before)
+        .map((r) => `${r.status}@${r.recordedOn}`),
+    ).toEqual([
+      `not-available@${new Date(first.startedAt).toISOString()}`,
+      `not-available@${new Date(second.startedAt).toISOString()}`,
+    ]);
   });
 });
 
