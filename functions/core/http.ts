@@ -228,7 +228,21 @@ export class HttpClient {
       const { status } = response;
       await this.options.afterResponse?.({ operation, status, headers: response.headers });
       if ((status >= 200 && status < 300) || req.acceptStatus?.includes(status)) {
-        const text = await response.text();
+        let text: string;
+        try {
+          text = await response.text();
+        } catch (error) {
+          // The answer was cut off (timeout or reset while reading the body): a write it answered
+          // happened, but what it returned is lost, so it is as ambiguous as a timeout before it.
+          if (!safe) throw new AmbiguousWriteError(vendor, operation, { cause: error });
+          if (attempt >= maxAttempts) {
+            throw new VendorUnavailableError(vendor, operation, `answer cut off (${attempt} attempts)`, {
+              cause: error,
+            });
+          }
+          await retry(attempt, 'answer cut off');
+          continue;
+        }
         let parsed: unknown;
         try {
           parsed = text.length === 0 ? undefined : JSON.parse(text);

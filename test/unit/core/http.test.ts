@@ -10,7 +10,14 @@ import {
 } from '../../../functions/core/errors.ts';
 import { backoffDelay, HttpClient, parseRetryAfter } from '../../../functions/core/http.ts';
 
-type Reply = { status: number; body?: unknown; headers?: Record<string, string>; hang?: boolean };
+type Reply = {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  hang?: boolean;
+  /** Send the status and headers, then never the body: the timeout fires while the body is read. */
+  stallBody?: boolean;
+};
 let server: Server;
 let baseUrl: string;
 let script: Reply[] = [];
@@ -22,6 +29,10 @@ beforeAll(async () => {
     const next = script.shift() ?? { status: 200, body: { ok: true } };
     if (next.hang) return; // never answers: the client's timeout fires
     res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
+    if (next.stallBody) {
+      res.write('{"id":');
+      return;
+    }
     res.end(next.body === undefined ? '' : JSON.stringify(next.body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -98,6 +109,28 @@ describe('HttpClient', () => {
       http.request({ operation: 'create', method: 'POST', path: '/things', body: {} }),
     ).rejects.toBeInstanceOf(AmbiguousWriteError);
     expect(hits).toEqual(['POST /things']);
+  });
+
+  it('a POST answered 2xx whose body is then lost (timeout while reading it) is AmbiguousWriteError, not a plain failure that would be sent again', async () => {
+    reset([{ status: 201, stallBody: true }]);
+    const { http } = client();
+    const error = await http
+      .request({ operation: 'create', method: 'POST', path: '/things', body: {} })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AmbiguousWriteError);
+    expect(hits).toEqual(['POST /things']);
+  });
+
+  it('a GET whose body is lost while reading it is retried', async () => {
+    reset([
+      { status: 200, stallBody: true },
+      { status: 200, body: { ok: 2 } },
+    ]);
+    const { http } = client();
+    await expect(http.request({ operation: 'list', method: 'GET', path: '/things' })).resolves.toMatchObject({
+      data: { ok: 2 },
+    });
+    expect(hits).toHaveLength(2);
   });
 
   it('rethrows a refusal of an open circuit breaker untouched: a POST not sent is not ambiguous', async () => {
