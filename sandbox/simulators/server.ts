@@ -277,7 +277,8 @@ export async function startSimulator(options: {
       response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
     }
     try {
-      options.commit?.();
+      // A read changes nothing to save (and a save costs a copy of the whole world).
+      if (method !== 'GET' && method !== 'HEAD') options.commit?.();
     } catch (error) {
       response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
     }

@@ -19,6 +19,7 @@ import {
   fileStateStore,
   memoryStateStore,
   SimulatorStateError,
+  type SimulatorStateStore,
 } from '../../../sandbox/simulators/persistence.ts';
 import type { Simulator } from '../../../sandbox/simulators/server.ts';
 
@@ -104,7 +105,7 @@ describe('MachineMetrics simulator state', () => {
 });
 
 describe('UpKeep simulator state', () => {
-  const start = (store = memoryStateStore()) =>
+  const start = (store: SimulatorStateStore = memoryStateStore()) =>
     startUpKeepSimulator({ clock: manualClock(START), email: 'e@x', password: 'p', store }).then(track);
   const session = async (url: string) => {
     const auth = await call(`${url}/api/v2/auth`, 'POST', { email: 'e@x', password: 'p' });
@@ -141,6 +142,30 @@ describe('UpKeep simulator state', () => {
     expect(next.body.result.workOrderNo).toBe('002');
     const po = await call(`${second.url}/api/v2/purchase-orders`, 'POST', { title: 'More' }, again);
     expect(po.body.result.purchaseOrderNumber).toBe(2);
+  });
+
+  it('a read saves nothing (a save copies the whole world); a write saves before it answers', async () => {
+    const inner = memoryStateStore();
+    let calls = 0;
+    const counting = {
+      location: inner.location,
+      restore: (apply: (saved: unknown) => void) => inner.restore(apply),
+      save: (state: unknown) => {
+        calls++;
+        inner.save(state);
+      },
+    };
+    const sim = await start(counting);
+    const api = `${sim.url}/api/v2`;
+    const auth = await session(sim.url);
+    const before = calls;
+    await call(`${api}/work-orders`, 'GET', undefined, auth);
+    await call(`${api}/assets/AssetMill01`, 'GET', undefined, auth);
+    await call(`${api}/parts`, 'GET', undefined, auth);
+    expect(calls).toBe(before);
+    await call(`${api}/work-orders`, 'POST', { title: 'Mill down', asset: 'AssetMill01' }, auth);
+    expect(calls).toBe(before + 1);
+    expect(JSON.stringify(inner.saved)).toContain('Mill down');
   });
 });
 
