@@ -205,19 +205,44 @@ function controlRoutes(sim: () => Simulator): Route[] {
   ];
 }
 
+/**
+ * One save for the writes of one turn of the event loop: each caller's answer waits for a save that
+ * began after its change (a save snapshots the world when it runs), so nothing answered lives only
+ * in memory, and writes that arrive together pay for one copy of the world, not one each.
+ */
+export function groupCommit(commit: () => void): () => Promise<void> {
+  let pending: Promise<void> | undefined;
+  return () => {
+    pending ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        pending = undefined;
+        try {
+          commit();
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    return pending;
+  };
+}
+
 export async function startSimulator(options: {
   name: string;
   routes: Route[];
   port?: number;
   /**
-   * Runs after every handler, before its answer is sent: a simulator saves its state here, as a vendor
-   * commits before it answers, so nothing the sandbox was told survives only in memory. If it throws,
-   * the caller gets a 500 instead of the handler's answer.
+   * Runs after every write's handler, before its answer is sent (shared by the writes of one turn of
+   * the event loop, groupCommit): a simulator saves its state here, as a vendor commits before it
+   * answers, so nothing the sandbox was told survives only in memory. If it throws, the callers get a
+   * 500 instead of the handler's answer.
    */
   commit?: () => void;
 }): Promise<Simulator> {
   let simulator: Simulator | undefined;
   const self = () => simulator as Simulator;
+  const commitSoon = groupCommit(() => options.commit?.());
   const lookup = createRouter([...controlRoutes(self), ...options.routes]);
   const sockets = new Set<import('node:net').Socket>();
 
@@ -278,7 +303,7 @@ export async function startSimulator(options: {
     }
     try {
       // A read changes nothing to save (and a save costs a copy of the whole world).
-      if (method !== 'GET' && method !== 'HEAD') options.commit?.();
+      if (method !== 'GET' && method !== 'HEAD' && options.commit) await commitSoon();
     } catch (error) {
       response = json(500, { success: false, message: `simulator error: ${(error as Error).message}` });
     }

@@ -50,3 +50,71 @@ describe('simulator routing', () => {
     expect((await get('/things/ok')).status).toBe(200);
   });
 });
+
+describe('simulator saves (group commit)', () => {
+  it('writes that arrive together share one save; each answer comes after a save that began after its change', async () => {
+    const world: number[] = [];
+    const saved: number[][] = [];
+    const saves = await startSimulator({
+      name: 'saves',
+      routes: [
+        {
+          method: 'POST',
+          pattern: '/things',
+          handler: (req) => {
+            world.push(Number((req.json as { n: number }).n));
+            return json(201, { n: world.length });
+          },
+        },
+      ],
+      commit: () => {
+        saved.push([...world]);
+      },
+    });
+    try {
+      const post = async (n: number) => {
+        const res = await fetch(`${saves.url}/things`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ n }),
+        });
+        await res.json();
+        // Answered only once a save holds this write.
+        expect(saved.some((s) => s.includes(n))).toBe(true);
+      };
+      await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(post));
+      expect(saved.at(-1)?.sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      // Fewer saves than writes when they arrive together (one per write without grouping).
+      expect(saved.length).toBeLessThan(8);
+      const before = saved.length;
+      await post(9);
+      expect(saved.length).toBe(before + 1);
+    } finally {
+      await saves.close();
+    }
+  });
+
+  it('a failed save answers every write it held with a 500', async () => {
+    const failing = await startSimulator({
+      name: 'failing',
+      routes: [{ method: 'POST', pattern: '/things', handler: () => json(201, {}) }],
+      commit: () => {
+        throw new Error('disk full');
+      },
+    });
+    try {
+      const statuses = await Promise.all(
+        [1, 2].map((n) =>
+          fetch(`${failing.url}/things`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ n }),
+          }).then((r) => r.status),
+        ),
+      );
+      expect(statuses).toEqual([500, 500]);
+    } finally {
+      await failing.close();
+    }
+  });
+});
