@@ -22,7 +22,7 @@ export function EventPage({ eventId }) {
   const last = story.attempts[story.attempts.length - 1];
   return html`<h1>Event <code class="id">${story.eventId}</code></h1>
     <p class="lead">
-      ${last?.eventType ?? ''}${last?.subject ? html` about <a href=${`#/runs?subject=${encodeURIComponent(last.subject)}`}>${last.subject}</a>` : ''}
+      ${last?.eventType ?? ''}${last?.subject ? html` about <a href=${`#/runs?subject=${encodeURIComponent(last.subject)}`}>${last.subject}</a>` : ''}${' '}
       through ${story.flows.map((f, i) => html`${i > 0 ? ', ' : ''}<a href=${`#/runs?flow=${encodeURIComponent(f)}`}>${f}</a>`)}.
       ${last ? html` Latest: <${Outcome} outcome=${last.outcome} /> <${Time} iso=${last.at} />.` : ''}
     </p>
@@ -37,9 +37,9 @@ export function EventPage({ eventId }) {
       <h2 id="attempts">Attempts, oldest first</h2>
       <ol class="attempts">
         ${story.attempts.map(
-          (a) => html`<li class=${`attempt tone-${outcomeOf(a.outcome).tone}`}>
-            <div class="attempt-head"><${Outcome} outcome=${a.outcome} /> <${Time} iso=${a.at} />
-              <span class="muted">${a.flowId}${a.via ? ` · via ${a.via}` : ''}</span></div>
+          (a) => html`<li class=${`attempt attempt-${outcomeOf(a.outcome).tone}`}>
+            <div class="attempt-head"><${Outcome} outcome=${a.outcome} /> <${Time} iso=${a.at} />${' '}
+              <span class="muted">· ${a.flowId}${a.via ? ` · via ${a.via}` : ''}</span></div>
             <p class="message">${a.message}</p>
             ${outcomeOf(a.outcome).means ? html`<p class="muted small">${outcomeOf(a.outcome).label}: ${outcomeOf(a.outcome).means}</p>` : null}
           </li>`,

@@ -56,7 +56,8 @@ function FlowFailures({ flow, act }) {
   const chosen = letters.filter((d) => selected.has(d.eventId)).map((d) => d.eventId);
   return html`<section class="flow-failures" data-flow=${flow.flowId} aria-labelledby=${`failures-${flow.flowId}`}>
     <header class="section-head">
-      <h2 id=${`failures-${flow.flowId}`}>${flow.flowId} ${flow.paused ? html`<span class="badge tone-warn">paused</span>` : null}</h2>
+      <h2 id=${`failures-${flow.flowId}`}>${flow.flowId} ${flow.paused ? html`<span class="badge tone-warn">paused</span>` : null}
+        ${letters.length + flow.parked.length === 0 ? html`<span class="muted small quiet-note">nothing failed</span>` : null}</h2>
       <div class="toolbar">
         ${
           flow.paused
