@@ -44,9 +44,13 @@ function FlowCard({ flow, overview }) {
       <div><dt>Parked</dt><dd class=${flow.parked > 0 ? 'bad' : ''}>${flow.parked > 0 ? html`<a href="#/failures">${flow.parked} need attention</a>` : 'none'}</dd></div>
       ${(flow.polls ?? []).map(
         (poll) =>
-          html`<div><dt>Last poll <span class="muted">${poll.sourceId}</span></dt><dd>${
+          html`<div class="wide"><dt>Last poll <span class="muted">${poll.sourceId}</span></dt><dd>${
             poll.lastRun
-              ? html`<${Time} iso=${poll.lastRun.at} />: ${poll.lastRun.error ? html`<span class="bad">failed: ${poll.lastRun.error}</span>` : poll.lastRun.summary}`
+              ? html`<${Time} iso=${poll.lastRun.at} />: ${
+                  poll.lastRun.error
+                    ? html`<span class="bad" title=${poll.lastRun.error}>failed: ${excerpt(poll.lastRun.error)}</span>`
+                    : html`<span title=${poll.lastRun.summary}>${pollWords(poll.lastRun)}</span>`
+                }`
               : 'not yet run'
           }</dd></div>`,
       )}
@@ -61,6 +65,14 @@ function FlowCard({ flow, overview }) {
     <p class="card-links"><a href=${`#/runs?flow=${encodeURIComponent(flow.flowId)}`}>Runs of this flow</a></p>
   </article>`;
 }
+
+const excerpt = (text, max = 110) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** A poll run in a few words: what it found; its whole summary is on hover. */
+const pollWords = (run) =>
+  run.events > 0 || run.skipped > 0
+    ? `${run.events} new event(s)${run.skipped ? `, ${run.skipped} skipped` : ''}`
+    : excerpt(run.summary);
 
 /** Source -> flow -> targets, as boxes and arrows. */
 function Diagram({ flow }) {
