@@ -3,6 +3,7 @@
  * progress bar (counts, rate, ETA) on stderr for long work, so stdout stays clean for pipes.
  */
 import cliProgress from 'cli-progress';
+import { MAX_RATE_PER_SECOND } from '../operator/replay.ts';
 
 /** Where a command writes (process streams in the CLI; buffers in tests and the demo). */
 export interface Io {
@@ -143,8 +144,10 @@ export function parseTime(text: string, now: Date, option = 'time'): Date {
 export function parseRate(text: string, option = '--rate'): number {
   const m = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(text.trim());
   const rate = m ? Number(m[1]) : Number.NaN;
-  if (!(rate > 0) || rate > 1000) {
-    throw new InputError(`${option}: "${text}" is not a rate between 0 and 1000 per second (e.g. 10/s)`);
+  if (!(rate > 0) || rate > MAX_RATE_PER_SECOND) {
+    throw new InputError(
+      `${option}: "${text}" is not a rate between 0 and ${MAX_RATE_PER_SECOND} per second (e.g. 10/s)`,
+    );
   }
   return rate;
 }

@@ -79,3 +79,17 @@ async function setPaused(
   );
   return { flowId, paused, lines, queued };
 }
+
+/** Is the flow paused (its flag in the state table), and since when, by whom. */
+export async function flowPaused(
+  target: Target,
+  flowId: string,
+): Promise<{ paused: boolean; at?: string; by?: string }> {
+  flowOf(target, flowId);
+  const control = await target.state.getFlowControl(flowId);
+  return {
+    paused: control?.paused === true,
+    ...(control?.at ? { at: control.at } : {}),
+    ...(control?.by ? { by: control.by } : {}),
+  };
+}

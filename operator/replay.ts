@@ -29,6 +29,10 @@ export async function sendReplay(
   );
 }
 
+/** The CLI's and the console's ceiling for a replay or backfill rate, and their default (per second). */
+export const MAX_RATE_PER_SECOND = 1000;
+export const DEFAULT_RATE_PER_SECOND = 10;
+
 /** Time for pacing: real by default; tests pass a fake that advances when slept. */
 export interface PaceClock {
   now(): number;
