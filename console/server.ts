@@ -63,7 +63,8 @@ const CONTENT_TYPES: Record<string, string> = {
 function vendorFiles(): Record<string, string> {
   const require = createRequire(import.meta.url);
   const preact = dirname(require.resolve('preact/package.json'));
-  const htm = dirname(require.resolve('htm/package.json'));
+  // htm's `exports` does not list package.json (Node refuses it outside jest): go up from its main file.
+  const htm = dirname(dirname(require.resolve('htm')));
   return {
     '/vendor/preact.module.js': join(preact, 'dist/preact.module.js'),
     '/vendor/hooks.module.js': join(preact, 'hooks/dist/hooks.module.js'),

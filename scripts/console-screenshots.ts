@@ -6,14 +6,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startConsole } from '../console/server.ts';
-import { FLOW_ID as DM_FLOW } from '../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
+import type { startConsole } from '../console/server.ts';
+import { silentLog } from '../functions/core/log.ts';
 import { FLOW_ID as MM_FLOW } from '../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
+import { FLOW_ID as DM_FLOW } from '../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
 import { manualClock } from '../sandbox/clock.ts';
 import { MACHINES, PARTS, postJson, sandboxControl } from '../sandbox/control.ts';
 import { type Sandbox, startSandbox } from '../sandbox/runtime.ts';
 import { sandboxSecrets } from '../sandbox/secrets.ts';
-import { silentLog } from '../functions/core/log.ts';
 import { findChromium, launchChromium } from '../test/support/chromium.ts';
 import { consoleOnSandbox } from '../test/support/console-browser.ts';
 
@@ -50,7 +50,9 @@ async function playMorning(sandbox: Sandbox): Promise<void> {
 
 async function photoWorkOrder(sandbox: Sandbox, title: string): Promise<string> {
   const upkeep = sandbox.simulators.upkeep?.baseUrl ?? '';
-  const secret = (sandboxSecrets() as Record<string, { email: string; password: string }>)['millwright/upkeep'];
+  const secret = (sandboxSecrets() as Record<string, { email: string; password: string }>)[
+    'millwright/upkeep'
+  ];
   const auth = await postJson(`${upkeep}/auth`, { email: secret?.email, password: secret?.password });
   const token = ((await auth.json()) as { result: { sessionToken: string } }).result.sessionToken;
   const res = await postJson(
@@ -107,6 +109,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`console:screenshots failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `console:screenshots failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { startConsole } from '../../console/server.ts';
+import type { startConsole } from '../../console/server.ts';
 import { FLOW_ID as MM_FLOW } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
 import { FLOW_ID as DM_FLOW } from '../../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
 import { sandboxTarget } from '../../operator/sandbox-target.ts';
@@ -52,6 +52,8 @@ suite('the operator console in Chromium', () => {
     console_ = await consoleOnSandbox(sandbox);
     browser = await launchChromium(chromium.path);
     page = await browser.context.newPage();
+    // A page that never shows what a test waits for fails in seconds, with playwright's own reason.
+    page.setDefaultTimeout(10_000);
     // The link `millwright console` prints: the token rides in the hash, then lives in sessionStorage.
     await page.goto(console_.url);
     await page.locator('main h1').first().waitFor();
@@ -65,13 +67,15 @@ suite('the operator console in Chromium', () => {
   it('the flows page lists every enabled flow, each with its state', async () => {
     await open('flows');
     await page.locator('article.card').first().waitFor();
-    const shown = await page.locator('article.card').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-flow')));
+    const shown = await page
+      .locator('article.card')
+      .evaluateAll((cards) => cards.map((c) => c.getAttribute('data-flow')));
     const enabled = [...sandboxTarget(sandbox).flows.keys()];
     expect(enabled.length).toBeGreaterThan(0);
     expect([...shown].sort()).toEqual([...enabled].sort());
-    await expect(page.locator(`article.card[data-flow="${MM_FLOW}"] .badge`).first().textContent()).resolves.toBe(
-      'running',
-    );
+    await expect(
+      page.locator(`article.card[data-flow="${MM_FLOW}"] .badge`).first().textContent(),
+    ).resolves.toBe('running');
   });
 
   it('a machine put down from the sandbox page appears as a run, and the subject search finds it', async () => {
@@ -116,7 +120,9 @@ suite('the operator console in Chromium', () => {
     await expect(dialog.getByTestId('dry-run').innerText()).resolves.toMatch(/1 event/);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
-    await expect(section.locator('table.dead-letters tbody tr').filter({ hasText: workOrder }).count()).resolves.toBe(1);
+    await expect(
+      section.locator('table.dead-letters tbody tr').filter({ hasText: workOrder }).count(),
+    ).resolves.toBe(1);
 
     await row.getByRole('button', { name: /^Replay/ }).click();
     await dialog.getByTestId('dry-run').waitFor();
@@ -133,7 +139,10 @@ suite('the operator console in Chromium', () => {
     await open('failures');
     await page.locator(`section[data-flow="${DM_FLOW}"]`).waitFor();
     await expect(
-      page.locator(`section[data-flow="${DM_FLOW}"] table.dead-letters tbody tr`).filter({ hasText: workOrder }).count(),
+      page
+        .locator(`section[data-flow="${DM_FLOW}"] table.dead-letters tbody tr`)
+        .filter({ hasText: workOrder })
+        .count(),
     ).resolves.toBe(0);
   });
 
