@@ -24,12 +24,18 @@ export function FailuresPage() {
         total === 0
           ? 'Nothing failed: every dead-letter queue is empty and nothing is parked.'
           : `${total} event(s) wait for an operator.`
-      }
-        Pause, resume and backfill are here too.</p>
-      ${data.flows.map((flow) => html`<${FlowFailures} key=${flow.flowId} flow=${flow} act=${setAction} />`)}`
+      }${' '}
+        Pause, resume and backfill each flow here too.</p>
+      ${withFailuresFirst(data.flows).map((flow) => html`<${FlowFailures} key=${flow.flowId} flow=${flow} act=${setAction} />`)}`
     }
     ${action && html`<${ConfirmAction} action=${action} onClose=${() => setAction(null)} onDone=${reload} />`}`;
 }
+
+/** Flows with something waiting come first; the rest keep the server's order. */
+const withFailuresFirst = (flows) => {
+  const waiting = (f) => f.deadLetters.length + f.parked.length > 0;
+  return [...flows.filter(waiting), ...flows.filter((f) => !waiting(f))];
+};
 
 function FlowFailures({ flow, act }) {
   const [selected, setSelected] = useState(new Set());
@@ -70,7 +76,7 @@ function FlowFailures({ flow, act }) {
     ${showBackfill && html`<${BackfillForm} flow=${flow} rate=${ratePerSecond} act=${act} path=${path('backfill')} />`}
     ${
       letters.length === 0
-        ? html`<p class="muted">Dead-letter queue empty.</p>`
+        ? null
         : html`<div class="toolbar replay-bar">
             <label>Rate <input type="number" min="0.1" max=${MAX_RATE} step="any" value=${rate} onInput=${(e) => setRate(e.currentTarget.value)} class="narrow" /> events/s</label>
             <button type="button" disabled=${chosen.length === 0} onClick=${() => replay(chosen)}>Replay selected (${chosen.length})</button>
