@@ -153,6 +153,14 @@ export function Dialog({ title, onClose, children }) {
       if (dialog.open) dialog.close();
     };
   }, []);
+  useEffect(() => {
+    // Content that arrives later (the dry run's answer) brings its own default button: focus it,
+    // unless the person already moved focus to something in the dialog.
+    const dialog = ref.current;
+    if (dialog && (document.activeElement === dialog || !dialog.contains(document.activeElement))) {
+      dialog.querySelector('[autofocus]')?.focus();
+    }
+  });
   return html`<dialog ref=${ref} aria-labelledby="dialog-title">
     <h2 id="dialog-title" class="dialog-title">${title}</h2>
     ${children}

@@ -76,7 +76,10 @@ const pollWords = (run) =>
 
 /** Source -> flow -> targets, as boxes and arrows. */
 function Diagram({ flow }) {
-  const sources = flow.source ?? [];
+  // One box per vendor: MachineMetrics polled and by webhook is one source, two ways in.
+  const byVendor = new Map();
+  for (const s of flow.source ?? []) byVendor.set(s.vendor, [...(byVendor.get(s.vendor) ?? []), s.kind]);
+  const sources = [...byVendor].map(([vendor, kinds]) => ({ vendor, kind: [...new Set(kinds)].join(' + ') }));
   const targets = flow.targets ?? [];
   return html`<div class="diagram" aria-label=${`From ${sources.map((s) => `${s.vendor} (${s.kind})`).join(', ')} to ${targets.join(', ')}`}>
     <div class="nodes">${sources.map((s) => html`<span class="node source">${s.vendor}<small>${s.kind}</small></span>`)}</div>
