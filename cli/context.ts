@@ -37,6 +37,8 @@ export interface CliContext {
   openTarget: (options: GlobalOptions) => Promise<Target>;
   /** Ask before a change (answers yes with `--yes`; no terminal and no `--yes`: refuse). */
   confirm?: (question: string) => Promise<boolean>;
+  /** Long-running commands (`console`) run until this resolves (default: Ctrl-C or SIGTERM). */
+  untilStopped?: () => Promise<void>;
   /** The exit code a command settled on (0 unless it says otherwise). */
   result: { code: number };
 }

@@ -12,6 +12,7 @@ import { AwsAccessDeniedError, AwsCredentialsError, explainAwsError } from '../o
 import { SandboxNotRunningError, sandboxTargetFromDir } from '../operator/sandbox-target.ts';
 import { StackConfigMismatchError, StackNotFoundError, StackOutputsError } from '../operator/stack-target.ts';
 import { type Target, UnknownFlowError } from '../operator/target.ts';
+import { registerConsole } from './commands/console.ts';
 import { registerFailures } from './commands/failures.ts';
 import { registerFlows } from './commands/flows.ts';
 import { registerRuns } from './commands/runs.ts';
@@ -79,6 +80,7 @@ Examples:
   registerSetup(program, ctx);
   registerSmoke(program, ctx);
   registerSecrets(program, ctx);
+  registerConsole(program, ctx);
   return program;
 }
 
@@ -111,6 +113,7 @@ export async function runCli(argv: readonly string[], options: Partial<CliContex
     io,
     now: options.now ?? (() => new Date()),
     openTarget: options.openTarget ?? ((o) => openTarget(o, io)),
+    ...(options.untilStopped ? { untilStopped: options.untilStopped } : {}),
     ...(options.confirm
       ? { confirm: options.confirm }
       : process.stdin.isTTY

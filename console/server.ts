@@ -19,7 +19,7 @@ import type { Target } from '../operator/target.ts';
 import { type ApiResponse, errorResponse, handleApi } from './api.ts';
 import { Jobs } from './jobs.ts';
 import { ConsoleApiError } from './params.ts';
-import type { SandboxConsole } from './sandbox.ts';
+import { type SandboxConsole, sandboxConsole } from './sandbox.ts';
 
 export const TOKEN_HEADER = 'x-millwright-token';
 /** The largest POST body the API reads. */
@@ -33,7 +33,7 @@ export interface ConsoleOptions {
   port?: number;
   /** Who acts (kept in the run log with replays and pauses); default `console`. */
   by?: string;
-  /** The simulators' side (sandbox targets). */
+  /** The simulators' side (default: from a sandbox target's endpoints; none for a stack). */
   sandbox?: SandboxConsole;
   /** The page's files (default console/web next to this file). */
   webDir?: string;
@@ -129,12 +129,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const token = randomBytes(32).toString('base64url');
   const env = target.env(silentLog);
   const jobs = new Jobs(env.now);
+  const sandbox = options.sandbox ?? sandboxConsole(target);
   const ctx = {
     target,
     jobs,
     now: env.now,
     by: options.by ?? 'console',
-    ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+    ...(sandbox ? { sandbox } : {}),
   };
   let port = 0;
 

@@ -60,6 +60,7 @@ function buildTarget(parts: SandboxParts): Target {
     state,
     sqs,
     flows,
+    endpoints,
     ...(endpoints.ingress ? { ingressUrl: endpoints.ingress.replace(/\/$/, '') } : {}),
     // The sandbox's event-source mapping and scheduler read the flag in the state table themselves.
     switches: { set: async () => [] },

@@ -46,6 +46,11 @@ export interface Target {
   sqs: SQSClient;
   /** Enabled flows by id, in registry order. */
   flows: Map<string, FlowResources>;
+  /**
+   * The sandbox's service URLs (its endpoints.json: engines, simulators, queues); undefined for a
+   * deployed stack. The console's sandbox page reaches the simulators through them.
+   */
+  endpoints?: Record<string, string>;
   /** The webhook ingress's base URL, without a trailing slash (undefined: no webhook routes). */
   ingressUrl?: string;
   switches: FlowSwitches;

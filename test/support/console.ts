@@ -23,6 +23,8 @@ export function raw(
         port: server.port,
         path,
         method: options.method ?? 'GET',
+        // A fresh connection each time: no pooled socket outlives a closed server.
+        agent: false,
         headers: { host: options.host ?? `127.0.0.1:${server.port}`, ...options.headers },
       },
       (res) => {

@@ -134,6 +134,16 @@ describe('replay', () => {
     ]);
     expect(story.attempts[1].message).toBe('replayed from the dead-letter queue by ana');
     expect(story.explanations.join('\n')).toMatch(/Dead-lettered in .*Replayed in /s);
+    // The sandbox page lists the Deepomatic work order the replay made.
+    const made = (await api.get('/api/sandbox')).json.workOrders.filter(
+      (w: { vendor: string }) => w.vendor === 'deepomatic',
+    );
+    expect(made).toEqual([
+      expect.objectContaining({
+        title: `upkeep-${workOrder}`,
+        status: expect.stringMatching(/in progress|reviewed/),
+      }),
+    ]);
     expect(
       (await api.get('/api/failures')).json.flows.find((f: { flowId: string }) => f.flowId === FLOW)
         .deadLetters,
