@@ -146,6 +146,31 @@ suite('the operator console in Chromium', () => {
     ).resolves.toBe(0);
   });
 
+  it('pauses and resumes a flow from the page, each after a confirmation with the dry run', async () => {
+    await open('failures');
+    const section = page.locator(`section[data-flow="${MM_FLOW}"]`);
+    const dialog = page.getByRole('dialog');
+    await section.getByRole('button', { name: 'Pause' }).click();
+    await expect(dialog.getByTestId('dry-run').innerText()).resolves.toContain(MM_FLOW);
+    // The default button is Cancel, focused: Enter at once changes nothing.
+    await expect(
+      dialog
+        .getByRole('button', { name: 'Cancel' })
+        .evaluate('(button) => button === document.activeElement'),
+    ).resolves.toBe(true);
+    await dialog.getByRole('button', { name: 'Pause' }).click();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await section.locator('.badge', { hasText: 'paused' }).waitFor();
+    expect((await sandbox.state.getFlowControl(MM_FLOW))?.paused).toBe(true);
+
+    await section.getByRole('button', { name: 'Resume' }).click();
+    await dialog.getByTestId('dry-run').waitFor();
+    await dialog.getByRole('button', { name: 'Resume' }).click();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await section.getByRole('button', { name: 'Pause' }).waitFor();
+    expect((await sandbox.state.getFlowControl(MM_FLOW))?.paused).toBe(false);
+  });
+
   it('refuses a state-changing request without the token, and the flow keeps running', async () => {
     await open('flows');
     const answer = await page.evaluate(async (flowId) => {
