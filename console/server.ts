@@ -61,14 +61,13 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** The ES module builds the import map in index.html names (`/vendor/<file>`). */
 function vendorFiles(): Record<string, string> {
+  // Each package's main file sits beside its ES module build (htm exports no package.json to find).
   const require = createRequire(import.meta.url);
-  const preact = dirname(require.resolve('preact/package.json'));
-  // htm's `exports` does not list package.json (Node refuses it outside jest): go up from its main file.
-  const htm = dirname(dirname(require.resolve('htm')));
+  const beside = (specifier: string, file: string) => join(dirname(require.resolve(specifier)), file);
   return {
-    '/vendor/preact.module.js': join(preact, 'dist/preact.module.js'),
-    '/vendor/hooks.module.js': join(preact, 'hooks/dist/hooks.module.js'),
-    '/vendor/htm.module.js': join(htm, 'dist/htm.module.js'),
+    '/vendor/preact.module.js': beside('preact', 'preact.module.js'),
+    '/vendor/hooks.module.js': beside('preact/hooks', 'hooks.module.js'),
+    '/vendor/htm.module.js': beside('htm', 'htm.module.js'),
   };
 }
 
@@ -253,4 +252,37 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         server.close(() => done());
       }),
   };
+}
+
+/**
+ * `npm start`'s console: on the first free port from `firstPort` (the one after the sandbox's
+ * services), trying the next few when one is taken; `firstPort` 0 takes any free port.
+ */
+export async function startConsoleFrom(
+  options: Omit<ConsoleOptions, 'port'>,
+  firstPort: number,
+  tries = 20,
+): Promise<ConsoleServer> {
+  if (firstPort === 0) return startConsole({ ...options, port: 0 });
+  for (let port = firstPort; ; port++) {
+    try {
+      return await startConsole({ ...options, port });
+    } catch (error) {
+      const inUse = (error as { code?: string }).code === 'EADDRINUSE';
+      if (!inUse || port >= firstPort + tries - 1) throw error;
+    }
+  }
+}
+
+/** The port after the highest one among `urls` (the sandbox's services), or 0 if none has one. */
+export function portAfter(urls: readonly string[]): number {
+  const ports = urls.flatMap((u) => {
+    try {
+      const port = Number(new URL(u).port);
+      return port > 0 ? [port] : [];
+    } catch {
+      return [];
+    }
+  });
+  return ports.length > 0 ? Math.max(...ports) + 1 : 0;
 }

@@ -7,8 +7,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { operatorName } from '../cli/commands/failures.ts';
+import { portAfter, startConsoleFrom } from '../console/server.ts';
 import { readJsonFile } from '../functions/config/json-file.ts';
 import { MillwrightError } from '../functions/core/errors.ts';
+import { sandboxTarget } from '../operator/sandbox-target.ts';
 import { readSandboxEnv } from './env.ts';
 import { consoleLog } from './log.ts';
 import { startSandbox } from './runtime.ts';
@@ -140,15 +143,25 @@ async function main(): Promise<void> {
     runWorkers: true,
     log,
   });
+  // The operator console on this sandbox, in process, on the port after the services (random with 0).
+  const target = sandboxTarget(sandbox, `sandbox (${flags.dataDir})`);
+  const consoleServer = await startConsoleFrom(
+    { target, by: operatorName() },
+    env.MILLWRIGHT_SANDBOX_PORT === 0 ? 0 : portAfter(Object.values(sandbox.endpoints)),
+  );
+  // Without the token: it is this process's secret, printed below for the person who started it.
+  const endpoints = { ...sandbox.endpoints, console: `http://127.0.0.1:${consoleServer.port}/` };
   // Atomic, like every file the sandbox rewrites: a kill mid-write leaves the old or the new file.
-  writeFileAtomic(endpointsFile, `${JSON.stringify(sandbox.endpoints, null, 2)}\n`);
+  writeFileAtomic(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
 
-  const width = Math.max(...Object.keys(sandbox.endpoints).map((k) => k.length));
+  const width = Math.max(...Object.keys(endpoints).map((k) => k.length));
   const lines = [
     '',
     `Millwright sandbox is up (${((Date.now() - started) / 1000).toFixed(1)} s, vendors: ${vendors})`,
-    ...Object.entries(sandbox.endpoints).map(([name, url]) => `  ${name.padEnd(width)}  ${url}`),
+    ...Object.entries(endpoints).map(([name, url]) => `  ${name.padEnd(width)}  ${url}`),
     '',
+    `Console: ${consoleServer.url}`,
+    "  (the operator console in your browser; the link carries this session's token: keep it to yourself)",
     `Flows: ${[...sandbox.flows.keys()].join(', ')}`,
     `Data in ${flags.dataDir} (kept across restarts; npm start -- --reset starts fresh).`,
     `Endpoints written to ${endpointsFile}. Try (machine down 15 min ago, then watch the log):`,
@@ -167,6 +180,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write('stopping sandbox...\n');
+    await consoleServer.close();
+    target.close();
     await sandbox.close();
     process.exit(0);
   };

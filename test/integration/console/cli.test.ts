@@ -2,9 +2,11 @@
  * `millwright console` as an operator runs it (the CLI in this process, on an in-process sandbox):
  * it prints a 127.0.0.1 URL whose token opens the API, runs until stopped, then closes its port.
  */
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runCli } from '../../../cli/main.ts';
 import { bufferIo } from '../../../cli/output.ts';
+import { startConsoleFrom } from '../../../console/server.ts';
 import { sandboxTarget } from '../../../operator/sandbox-target.ts';
 import type { Sandbox } from '../../../sandbox/runtime.ts';
 import { raw } from '../../support/console.ts';
@@ -91,5 +93,26 @@ describe('millwright console', () => {
     expect(second.stderr.join('')).toMatch(new RegExp(`port ${port} is in use`));
     first.stop();
     expect(await first.exit).toBe(0);
+  });
+});
+
+describe("npm start's console port", () => {
+  it('takes the next port when the first one is taken', async () => {
+    const busy = createServer();
+    await new Promise<void>((done) => busy.listen(0, '127.0.0.1', done));
+    const taken = (busy.address() as { port: number }).port;
+    const target = sandboxTarget(sandbox);
+    try {
+      const server = await startConsoleFrom({ target }, taken);
+      try {
+        expect(server.port).toBeGreaterThan(taken);
+        expect(server.url).toBe(`http://127.0.0.1:${server.port}/#token=${server.token}`);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      target.close();
+      await new Promise<void>((done) => busy.close(() => done()));
+    }
   });
 });

@@ -9,7 +9,7 @@ import {
   rateOf,
   replayChoice,
 } from '../../../console/params.ts';
-import { contentSecurityPolicy } from '../../../console/server.ts';
+import { contentSecurityPolicy, portAfter } from '../../../console/server.ts';
 import { MAX_RATE_PER_SECOND } from '../../../operator/replay.ts';
 
 const params = (q: string) => new URLSearchParams(q);
@@ -122,5 +122,14 @@ describe('contentSecurityPolicy', () => {
     expect(csp).not.toMatch(/unsafe-inline/);
     expect(csp).toMatch(/frame-ancestors 'none'/);
     expect(contentSecurityPolicy(undefined)).toMatch(/script-src 'self';/);
+  });
+});
+
+describe('portAfter', () => {
+  it("is the port after the sandbox's highest, or 0 (any) when none has one", () => {
+    expect(portAfter(['http://127.0.0.1:8900', 'http://127.0.0.1:8905/api/v2', 'Millwright-state'])).toBe(
+      8906,
+    );
+    expect(portAfter(['Millwright-state'])).toBe(0);
   });
 });
