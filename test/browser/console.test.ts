@@ -135,7 +135,9 @@ suite('the operator console in Chromium', () => {
     await page.locator('ol.attempts li').first().waitFor();
     const outcomes = await page.locator('ol.attempts .badge').allInnerTexts();
     expect(outcomes).toEqual(expect.arrayContaining(['dead-lettered', 'replayed', 'done']));
-    expect(outcomes[outcomes.length - 1]).toBe('done');
+    // The sandbox clock stands still here: the attempts share a timestamp, so find the replay's run by its mark.
+    const afterReplay = page.locator('ol.attempts li').filter({ hasText: 'via replay' });
+    await expect(afterReplay.locator('.badge').allInnerTexts()).resolves.toContain('done');
     await open('failures');
     await page.locator(`section[data-flow="${DM_FLOW}"]`).waitFor();
     await expect(
@@ -153,11 +155,7 @@ suite('the operator console in Chromium', () => {
     await section.getByRole('button', { name: 'Pause' }).click();
     await expect(dialog.getByTestId('dry-run').innerText()).resolves.toContain(MM_FLOW);
     // The default button is Cancel, focused: Enter at once changes nothing.
-    await expect(
-      dialog
-        .getByRole('button', { name: 'Cancel' })
-        .evaluate('(button) => button === document.activeElement'),
-    ).resolves.toBe(true);
+    await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Cancel');
     await dialog.getByRole('button', { name: 'Pause' }).click();
     await dialog.getByRole('button', { name: 'Close' }).click();
     await section.locator('.badge', { hasText: 'paused' }).waitFor();
