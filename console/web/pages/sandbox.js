@@ -10,7 +10,7 @@ import { RunsTable } from './runs.js';
 
 export function SandboxPage() {
   const world = useLoad(() => get('/api/sandbox'), [], 3000);
-  const recent = useLoad(() => get('/api/runs?limit=8'), [], 3000);
+  const recent = useLoad(() => get('/api/runs?limit=6'), [], 3000);
   const [note, setNote] = useState(null);
   const control = async (path, body, label) => {
     setNote({ text: `${label}…` });
@@ -42,8 +42,12 @@ export function SandboxPage() {
             <thead><tr><th scope="col">Machine</th><th scope="col">State</th><th scope="col"><span class="sr-only">Controls</span></th></tr></thead>
             <tbody>${data.machines.map(
               (m) => html`<tr key=${m.id} data-machine=${m.id}>
-                <td>${m.name}<div class="muted small">${m.mapped ? 'mapped to an UpKeep asset' : 'not mapped: its downtime makes no work order'}</div></td>
-                <td>${m.down ? html`<span class="badge tone-bad">down</span>` : html`<span class="badge tone-ok">running</span>`}</td>
+                <td>${m.name}<div class="muted small">${m.mapped ? 'a flow acts on its downtime' : 'no flow maps it: its downtime makes nothing'}</div></td>
+                <td>${
+                  m.down
+                    ? html`<span class="badge tone-bad">down</span>${m.downSince ? html`<div class="muted small">since <${Time} iso=${m.downSince} /></div>` : null}`
+                    : html`<span class="badge tone-ok">running</span>`
+                }</td>
                 <td class="controls">
                   <button type="button" disabled=${m.down} onClick=${() => control(`/api/sandbox/machines/${encodeURIComponent(m.id)}/down`, {}, `${m.name} goes down`)}>Machine down</button>
                   <button type="button" disabled=${!m.down} onClick=${() => control(`/api/sandbox/machines/${encodeURIComponent(m.id)}/up`, {}, `${m.name} comes back up`)}>Machine up</button>
@@ -68,18 +72,20 @@ export function SandboxPage() {
           </table>
         </section>
       </div>
+      <div class="columns records-columns">
+      <${Records} id="work-orders" title="Work orders" vendor="UpKeep" records=${data.workOrders} empty="No work orders yet: a machine that goes down makes one." />
+      <${Records} id="purchase-orders" title="Purchase orders" vendor="UpKeep" records=${data.purchaseOrders} empty="No purchase orders yet: consume a part below its minimum." />
+      <${Records} id="tasks" title="Tasks" vendor="Mobility Work" records=${data.tasks} empty="No tasks yet." />
+      </div>
       <section aria-labelledby="recent">
         <h2 id="recent">Latest runs</h2>
         ${
           recent.data?.entries.length
             ? html`<${RunsTable} entries=${recent.data.entries} />`
-            : html`<${Empty}>No runs yet: press <strong>Machine down</strong> above. The downtime poll picks it up and a work order appears below.<//>`
+            : html`<${Empty}>No runs yet: press <strong>Machine down</strong> above. The downtime poll sees it on its next run, the flows' runs show here, and their work orders and tasks in the lists above.<//>`
         }
         <p><a href="#/runs">All runs</a></p>
-      </section>
-      <${Records} id="work-orders" title="Work orders" vendor="UpKeep" records=${data.workOrders} empty="No work orders yet: a machine that goes down makes one." />
-      <${Records} id="purchase-orders" title="Purchase orders" vendor="UpKeep" records=${data.purchaseOrders} empty="No purchase orders yet: consume a part below its minimum." />
-      <${Records} id="tasks" title="Tasks" vendor="Mobility Work" records=${data.tasks} empty="No tasks yet." />`
+      </section>`
     }`;
 }
 
@@ -95,14 +101,13 @@ function Records({ id, title, vendor, records, empty }) {
       list.length === 0
         ? html`<p class="muted">${empty}</p>`
         : html`<table class="records">
-          <thead><tr><th scope="col">Id</th><th scope="col">What</th><th scope="col">Status</th><th scope="col">For</th><th scope="col">Created</th></tr></thead>
-          <tbody>${list.slice(0, 20).map(
+          <thead><tr><th scope="col">Id</th><th scope="col">What</th><th scope="col">Status</th><th scope="col">Created</th></tr></thead>
+          <tbody>${list.slice(0, 10).map(
             (r) => html`<tr key=${r.id}>
               <td><a href=${`#/runs?subject=${encodeURIComponent(r.id)}`} title="Runs about this record"><code>${r.id}</code></a></td>
-              <td>${r.title ?? r.description ?? r.name ?? '—'}</td>
+              <td>${r.title || '—'}${r.asset ? html`<div class="muted small">${r.asset}</div>` : null}</td>
               <td>${r.status ?? '—'}</td>
-              <td>${r.asset ?? r.machine ?? r.part ?? '—'}</td>
-              <td class="when">${(r.createdAt ?? r.created) ? html`<${Time} iso=${r.createdAt ?? r.created} />` : '—'}</td>
+              <td class="when">${r.createdAt ? html`<${Time} iso=${r.createdAt} />` : '—'}</td>
             </tr>`,
           )}</tbody>
         </table>`
