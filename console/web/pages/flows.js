@@ -108,7 +108,7 @@ function DayChart({ flow }) {
         const n = day.counts[o][i];
         const height = Math.max(1.5, (n / max) * H);
         y -= height;
-        return html`<rect x=${i * W + 1} y=${y} width=${W - 2} height=${height} class=${`fill-${outcomeOf(o).tone}`}><title>${new Date(hour).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}: ${n} ${outcomeOf(o).label}</title></rect>`;
+        return html`<rect x=${i * W + 1} y=${y} width=${W - 2} height=${height} class=${fillOf(o)}><title>${new Date(hour).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}: ${n} ${outcomeOf(o).label}</title></rect>`;
       });
     return parts;
   });
@@ -124,11 +124,15 @@ function DayChart({ flow }) {
         .filter((o) => day.counts[o].some((n) => n > 0))
         .map(
           (o) =>
-            html`<li><span class=${`swatch fill-${outcomeOf(o).tone}`}></span>${outcomeOf(o).label} ${day.counts[o].reduce((a, b) => a + b, 0)}</li>`,
+            html`<li><span class=${`swatch ${fillOf(o)}`}></span>${outcomeOf(o).label} ${day.counts[o].reduce((a, b) => a + b, 0)}</li>`,
         )}</ul>`
     }
   </figure>`;
 }
+
+/** Each outcome its own colour in the chart (the badges' tones group them; the chart tells them apart). */
+const fillOf = (outcome) =>
+  OUTCOME_ORDER.includes(outcome) ? `fill-o-${outcome}` : `fill-${outcomeOf(outcome).tone}`;
 
 const rank = (outcome) => {
   const i = OUTCOME_ORDER.indexOf(outcome);
