@@ -233,6 +233,10 @@ function doneMessage(step) {
   if (result && typeof result.replayed === 'number') {
     return `Done: ${result.replayed} of ${result.selected} event(s) replayed${result.notFound?.length ? `; not found: ${result.notFound.join(', ')}` : ''}.`;
   }
+  if (result && typeof result.enqueued === 'number') {
+    const waits = result.paused ? ' The flow is paused: they wait on its queue until it is resumed.' : '';
+    return `Done: the window ${result.from} to ${result.to} gave ${result.events} event(s); ${result.enqueued} went on the flow's queue${result.skipped ? `, ${result.skipped} record(s) could not be read` : ''}.${waits}`;
+  }
   return 'Done.';
 }
 
