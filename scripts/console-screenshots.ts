@@ -8,7 +8,6 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { startConsole } from '../console/server.ts';
 import { silentLog } from '../functions/core/log.ts';
-import { FLOW_ID as MM_FLOW } from '../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
 import { FLOW_ID as DM_FLOW } from '../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
 import { manualClock } from '../sandbox/clock.ts';
 import { MACHINES, PARTS, postJson, sandboxControl } from '../sandbox/control.ts';
@@ -94,11 +93,17 @@ async function main(): Promise<void> {
     };
     await shoot('flows', 'flows', 'article.card');
     await shoot('runs', 'runs', 'table.runs tbody tr');
-    // The event page: the machine's first work order, with its effects.
-    const runs = await sandbox.state.queryRuns({ flowId: MM_FLOW, limit: 200 });
-    const made = runs.entries.filter((e) => e.outcome === 'done' && e.effects).at(-1);
-    if (!made) throw new Error(`no done run of ${MM_FLOW} with effects to show`);
-    await shoot('event', `events/${encodeURIComponent(made.eventId)}`, 'ol.attempts li');
+    // The event page: the machine's event with the most kinds of decision (done in one flow,
+    // skipped or duplicate in another), so the page shows its words for each.
+    const runs = await sandbox.state.queryRuns({ subject: MACHINES.one, limit: 500 });
+    const outcomes = new Map<string, Set<string>>();
+    for (const e of runs.entries)
+      outcomes.set(e.eventId, (outcomes.get(e.eventId) ?? new Set()).add(e.outcome));
+    const made = [...outcomes]
+      .filter(([, set]) => set.has('done'))
+      .sort((a, b) => b[1].size - a[1].size)[0]?.[0];
+    if (!made) throw new Error(`no done run about ${MACHINES.one} to show`);
+    await shoot('event', `events/${encodeURIComponent(made)}`, 'ol.attempts li');
     await shoot('failures', 'failures', `section[data-flow="${DM_FLOW}"] table.dead-letters tbody tr`);
     await shoot('sandbox', 'sandbox', 'table.machines tbody tr');
   } finally {
