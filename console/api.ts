@@ -4,7 +4,7 @@
  * implemented here: the CLI and the console share operator/ for all of them.
  */
 import { MillwrightError } from '../functions/core/errors.ts';
-import { backfillFlow } from '../operator/backfill.ts';
+import { backfillFlow, listBackfillSupport } from '../operator/backfill.ts';
 import { listDeadLetters, replayDeadLetters } from '../operator/dlq.ts';
 import { flowEnds } from '../operator/flow-ends.ts';
 import { listParked } from '../operator/parked.ts';
@@ -65,6 +65,7 @@ async function overview(ctx: ApiContext): Promise<ApiResponse> {
   const { target } = ctx;
   const now = ctx.now();
   const report = await status(target, { now });
+  const support = listBackfillSupport(target);
   const flows = await Promise.all(
     report.flows.map(async (f) => {
       const flow = flowOf(target, f.flowId).flow;
@@ -92,6 +93,8 @@ async function overview(ctx: ApiContext): Promise<ApiResponse> {
         lastHour: f.lastHour,
         last24h: { hours: hours.hours, counts: hours.counts, truncated: hours.truncated },
         vendors: [...flow.vendors],
+        // Which poll sources can re-read a window (a webhook-only flow has none), and their notes.
+        backfill: support.filter((b) => b.flowId === f.flowId).map(({ flowId: _flow, ...rest }) => rest),
       };
     }),
   );

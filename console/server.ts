@@ -77,7 +77,8 @@ function vendorFiles(): Record<string, string> {
  * injected script run).
  */
 export function contentSecurityPolicy(indexHtml: string | undefined): string {
-  const hashes = [...(indexHtml ?? '').matchAll(/<script type="importmap">([\s\S]*?)<\/script>/g)].map(
+  const importMaps = /<script\b[^>]*\btype=["']?importmap["']?[^>]*>([\s\S]*?)<\/script>/gi;
+  const hashes = [...(indexHtml ?? '').matchAll(importMaps)].map(
     (m) =>
       `'sha256-${createHash('sha256')
         .update(m[1] ?? '')

@@ -178,6 +178,15 @@ describe('reads', () => {
       vendors: ['machinemetrics', 'upkeep'],
     });
     expect(upkeep.polls.length).toBeGreaterThan(0);
+    expect(upkeep.backfill).toContainEqual(
+      expect.objectContaining({ sourceId: 'machinemetrics.downtime', supported: true }),
+    );
+    const webhookOnly = json.flows.find(
+      (f: { flowId: string }) => f.flowId === 'upkeep-work-order-to-deepomatic-validation',
+    );
+    expect(webhookOnly.backfill).toEqual([
+      { supported: false, note: expect.stringMatching(/^Webhook flow/) },
+    ]);
     expect(upkeep.last24h.hours).toHaveLength(24);
     expect(upkeep.last24h.counts.done.reduce((a: number, b: number) => a + b, 0)).toBeGreaterThan(0);
     expect(Array.isArray(json.breakers)).toBe(true);
