@@ -169,6 +169,25 @@ suite('the operator console in Chromium', () => {
     expect((await sandbox.state.getFlowControl(MM_FLOW))?.paused).toBe(false);
   });
 
+  it('offers backfill only where a poll source can re-read a window, and previews it before acting', async () => {
+    await open('failures');
+    const webhookOnly = page.locator('section[data-flow="mobility-work-task-to-upkeep-work-order-status"]');
+    await webhookOnly.getByRole('button', { name: 'Pause' }).waitFor();
+    await expect(webhookOnly.getByRole('button', { name: 'Backfill…' }).count()).resolves.toBe(0);
+
+    const section = page.locator(`section[data-flow="${MM_FLOW}"]`);
+    await section.getByRole('button', { name: 'Backfill…' }).click();
+    await section.getByLabel('From').fill('2026-11-02T06:00');
+    await section.getByLabel('To').fill('2026-11-02T07:00');
+    await section.getByRole('button', { name: 'Preview backfill' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect(dialog.getByTestId('dry-run').innerText()).resolves.toMatch(
+      new RegExp(`^Backfill ${MM_FLOW} .*re-reads that window`),
+    );
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
   it('refuses a state-changing request without the token, and the flow keeps running', async () => {
     await open('flows');
     const answer = await page.evaluate(async (flowId) => {

@@ -13,6 +13,10 @@ const MAX_RATE = 1000;
 
 export function FailuresPage() {
   const { data, error, loading, reload } = useLoad(() => get('/api/failures'), [], 15_000);
+  // Which poll sources each flow can backfill (the overview says; webhook-only flows have none).
+  const overview = useLoad(() => get('/api/overview'), []);
+  const backfillOf = (flowId) =>
+    (overview.data?.flows.find((f) => f.flowId === flowId)?.backfill ?? []).filter((b) => b.supported);
   const [action, setAction] = useState(null);
   const total = data?.flows.reduce((n, f) => n + f.deadLetters.length + f.parked.length, 0) ?? 0;
   return html`<h1>Failures</h1>
@@ -26,7 +30,7 @@ export function FailuresPage() {
           : `${total} event(s) wait for an operator.`
       }${' '}
         Pause, resume and backfill each flow here too.</p>
-      ${withFailuresFirst(data.flows).map((flow) => html`<${FlowFailures} key=${flow.flowId} flow=${flow} act=${setAction} />`)}`
+      ${withFailuresFirst(data.flows).map((flow) => html`<${FlowFailures} key=${flow.flowId} flow=${flow} act=${setAction} sources=${backfillOf(flow.flowId)} />`)}`
     }
     ${action && html`<${ConfirmAction} action=${action} onClose=${() => setAction(null)} onDone=${reload} />`}`;
 }
@@ -37,7 +41,7 @@ const withFailuresFirst = (flows) => {
   return [...flows.filter(waiting), ...flows.filter((f) => !waiting(f))];
 };
 
-function FlowFailures({ flow, act }) {
+function FlowFailures({ flow, act, sources }) {
   const [selected, setSelected] = useState(new Set());
   const [rate, setRate] = useState(DEFAULT_RATE);
   const [showBackfill, setShowBackfill] = useState(false);
@@ -70,10 +74,14 @@ function FlowFailures({ flow, act }) {
             ? html`<button type="button" onClick=${() => act({ title: `Resume ${flow.flowId}`, verb: 'Resume', path: path('resume'), body: {} })}>Resume</button>`
             : html`<button type="button" onClick=${() => act({ title: `Pause ${flow.flowId}`, verb: 'Pause', path: path('pause'), body: {} })}>Pause</button>`
         }
-        <button type="button" aria-expanded=${showBackfill} onClick=${() => setShowBackfill(!showBackfill)}>Backfill…</button>
+        ${
+          sources.length > 0
+            ? html`<button type="button" aria-expanded=${showBackfill} onClick=${() => setShowBackfill(!showBackfill)}>Backfill…</button>`
+            : null
+        }
       </div>
     </header>
-    ${showBackfill && html`<${BackfillForm} flow=${flow} rate=${ratePerSecond} act=${act} path=${path('backfill')} />`}
+    ${showBackfill && html`<${BackfillForm} flow=${flow} sources=${sources} rate=${ratePerSecond} act=${act} path=${path('backfill')} />`}
     ${
       letters.length === 0
         ? null
@@ -115,23 +123,30 @@ function FlowFailures({ flow, act }) {
   </section>`;
 }
 
-function BackfillForm({ flow, rate, act, path }) {
+function BackfillForm({ flow, sources, rate, act, path }) {
   const submit = (event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const from = new Date(String(form.get('from'))).toISOString();
     const to = new Date(String(form.get('to'))).toISOString();
+    const sourceId = form.get('sourceId');
     act({
       title: `Backfill ${flow.flowId}`,
       verb: 'Backfill',
       path,
-      body: { from, to, ratePerSecond: rate },
+      body: { from, to, ratePerSecond: rate, ...(sourceId ? { sourceId } : {}) },
     });
   };
   return html`<form class="backfill" onSubmit=${submit}>
     <p class="muted small">Ask the source again for a past window and run what it returns through the flow; what was already handled is recognised and not made twice.</p>
+    ${
+      sources.length > 1
+        ? html`<label>Source <select name="sourceId">${sources.map((b) => html`<option value=${b.sourceId}>${b.sourceId}</option>`)}</select></label>`
+        : null
+    }
     <label>From <input type="datetime-local" name="from" required /></label>
     <label>To <input type="datetime-local" name="to" required /></label>
     <button type="submit">Preview backfill</button>
+    ${sources.length === 1 && sources[0].note ? html`<p class="muted small">${sources[0].sourceId}: ${sources[0].note}</p>` : null}
   </form>`;
 }
