@@ -173,6 +173,9 @@ export function Dialog({ title, onClose, children }) {
  */
 export function ConfirmAction({ action, onClose, onDone }) {
   const [step, setStep] = useState({ name: 'preview' });
+  // While the action runs, Escape does not hide its progress (the job would go on unseen).
+  const busy = useRef(false);
+  busy.current = step.name === 'working' || step.name === 'job';
   useEffect(() => {
     post(action.path, { ...action.body, dryRun: true })
       .then((preview) => setStep({ name: 'confirm', preview }))
@@ -197,7 +200,9 @@ export function ConfirmAction({ action, onClose, onDone }) {
       setStep({ name: 'error', error });
     }
   };
-  const close = () => onClose();
+  const close = () => {
+    if (!busy.current) onClose();
+  };
   return html`<${Dialog} title=${action.title} onClose=${close}>
     ${step.name === 'preview' && html`<p role="status">Checking what this would do…</p>`}
     ${

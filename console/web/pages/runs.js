@@ -42,7 +42,7 @@ export function RunsPage({ params }) {
   }, [key, cursor]);
 
   return html`<h1>Runs</h1>
-    <${Filters} filters=${filters} flowIds=${flows.data?.flows.map((f) => f.flowId) ?? []} />
+    <${Filters} key=${key} filters=${filters} flowIds=${flows.data?.flows.map((f) => f.flowId) ?? []} />
     <${ErrorBox} error=${runs.error} />
     ${runs.loading && !runs.data ? html`<${Loading} what="runs" />` : null}
     ${
@@ -83,9 +83,11 @@ function Filters({ filters, flowIds }) {
     set('until', fromLocalInput(form.get('until')));
     location.hash = `#/runs${q.size ? `?${q}` : ''}`;
   };
-  return html`<form class="filters" onSubmit=${submit} role="search" key=${JSON.stringify(filters)}>
+  // Uncontrolled fields (default values): a re-render while someone types (the flow list or the
+  // runs arriving) must not put the old value back. RunsPage re-makes the form (its key) when the address changes.
+  return html`<form class="filters" onSubmit=${submit} role="search">
     <label class="subject">Subject
-      <input type="search" name="subject" value=${filters.subject} placeholder="machine, work order, part or task id" autocomplete="off" />
+      <input type="search" name="subject" defaultValue=${filters.subject} placeholder="machine, work order, part or task id" autocomplete="off" />
     </label>
     <label>Flow
       <select name="flow">
@@ -94,13 +96,13 @@ function Filters({ filters, flowIds }) {
         ${filters.flow && !flowIds.includes(filters.flow) ? html`<option value=${filters.flow} selected>${filters.flow}</option>` : null}
       </select>
     </label>
-    <label>From <input type="datetime-local" name="since" value=${toLocalInput(filters.since)} /></label>
-    <label>To <input type="datetime-local" name="until" value=${toLocalInput(filters.until)} /></label>
+    <label>From <input type="datetime-local" name="since" defaultValue=${toLocalInput(filters.since)} /></label>
+    <label>To <input type="datetime-local" name="until" defaultValue=${toLocalInput(filters.until)} /></label>
     <fieldset class="outcomes">
       <legend>Outcome <span class="muted">(none ticked: all)</span></legend>
       ${OUTCOME_ORDER.map(
         (o) =>
-          html`<label class="check" title=${outcomeOf(o).means}><input type="checkbox" name="outcome" value=${o} checked=${chosen.has(o)} /> ${outcomeOf(o).label}</label>`,
+          html`<label class="check" title=${outcomeOf(o).means}><input type="checkbox" name="outcome" value=${o} defaultChecked=${chosen.has(o)} /> ${outcomeOf(o).label}</label>`,
       )}
     </fieldset>
     <div class="filter-actions">
