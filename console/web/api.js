@@ -9,9 +9,10 @@ const TOKEN_KEY = 'millwright-console-token';
 /** Take the token out of the address, if it is there; the hash then becomes a page route. */
 export function takeTokenFromAddress() {
   const match = /^#token=([A-Za-z0-9_-]+)/.exec(location.hash);
-  if (!match) return;
+  if (!match) return false;
   sessionStorage.setItem(TOKEN_KEY, match[1]);
   history.replaceState(null, '', `${location.pathname}${location.search}#/flows`);
+  return true;
 }
 
 export const hasToken = () => sessionStorage.getItem(TOKEN_KEY) !== null;
@@ -43,6 +44,13 @@ async function request(method, path, body) {
     data = text ? JSON.parse(text) : {};
   } catch {
     data = { error: text };
+  }
+  if (res.status === 403) {
+    // A tab left open across a restart of the console keeps the old session's token.
+    throw new ApiError(
+      403,
+      `${data.error ?? 'refused'}: this page's session is not the running console's. Open the link \`millwright console\` (or \`npm start\`) printed last.`,
+    );
   }
   if (!res.ok) throw new ApiError(res.status, data.error ?? `HTTP ${res.status}`);
   return data;

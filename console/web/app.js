@@ -13,6 +13,10 @@ import { SandboxPage } from './pages/sandbox.js';
 import { html } from './ui.js';
 
 takeTokenFromAddress();
+// A new link pasted into this tab (a restarted console) changes only the hash: start afresh with it.
+addEventListener('hashchange', () => {
+  if (takeTokenFromAddress()) location.reload();
+});
 
 /** The route in the hash: its page, the rest of its path, and its query. */
 export function parseRoute(hash) {

@@ -201,5 +201,13 @@ suite('the operator console in Chromium', () => {
     expect(answer.status).toBe(403);
     expect(answer.body).toEqual({ error: 'missing or wrong console token' });
     expect((await sandbox.state.getFlowControl(MM_FLOW))?.paused ?? false).toBe(false);
+
+    // A tab holding another session's token is refused too, and says how to get back in.
+    await page.evaluate("sessionStorage.setItem('millwright-console-token', 'not-this-session')");
+    await page.reload();
+    await expect(page.getByRole('alert').innerText()).resolves.toContain('Open the link');
+    // Pasting the printed link into the same tab takes its token, though only the hash changed.
+    await page.goto(console_.url);
+    await page.locator('article.card').first().waitFor();
   });
 });
