@@ -101,6 +101,33 @@ suite('the operator console in Chromium', () => {
     expect(new Set(subjects)).toEqual(new Set([MACHINES.one]));
   });
 
+  it('pages through the run log, newest first, and back', async () => {
+    await open('runs?limit=3');
+    const rows = page.locator('table.runs tbody tr');
+    await rows.first().waitFor();
+    const first = await rows.allInnerTexts();
+    expect(first).toHaveLength(3);
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await page.getByText('Page 2').waitFor();
+    // Page 2 is the server's second page: the rows' events, in order.
+    const api = async (query: string) =>
+      (await (
+        await fetch(`http://127.0.0.1:${console_.port}/api/runs?${query}`, {
+          headers: { 'x-millwright-token': console_.token },
+        })
+      ).json()) as { entries: { eventId: string }[]; nextCursor?: string };
+    const one = await api('limit=3');
+    const two = await api(`limit=3&cursor=${encodeURIComponent(one.nextCursor ?? '')}`);
+    expect(two.entries.length).toBeGreaterThan(0);
+    const shown = await page
+      .locator('table.runs tbody tr td.message a')
+      .evaluateAll((links) => links.map((a) => decodeURIComponent(a.getAttribute('href') ?? '')));
+    expect(shown).toEqual(two.entries.map((e) => `#/events/${e.eventId}`));
+    await page.getByRole('button', { name: '← Newer' }).click();
+    await page.getByText('Newest runs').waitFor();
+    await expect(rows.allInnerTexts()).resolves.toEqual(first);
+  });
+
   it('a failed event appears under Failures with its reason, and a replay from the page completes it', async () => {
     const deepomatic = sandbox.simulators.deepomatic?.url ?? '';
     await postJson(`${deepomatic}/_sandbox/faults`, { match: 'POST /v0.2/work-orders', status: 400 });

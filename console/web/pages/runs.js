@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import { get } from '../api.js';
 import { Empty, ErrorBox, html, Loading, OUTCOME_ORDER, Outcome, outcomeOf, Time, useLoad } from '../ui.js';
 
+/** Runs per page; `#/runs?limit=N` asks for another (the server caps it). */
 const PAGE_SIZE = 50;
 
 /** datetime-local wants `YYYY-MM-DDTHH:mm` in local time; the address keeps ISO. */
@@ -27,7 +28,7 @@ export function RunsPage({ params }) {
     since: params.get('since') ?? '',
     until: params.get('until') ?? '',
   };
-  const key = JSON.stringify(filters);
+  const key = JSON.stringify({ ...filters, limit: params.get('limit') ?? '' });
   // Older pages: the cursors of the pages before the one shown (to go back to newer ones).
   const [pages, setPages] = useState({ key, cursors: [] });
   const cursors = pages.key === key ? pages.cursors : [];
@@ -36,7 +37,7 @@ export function RunsPage({ params }) {
   const runs = useLoad(() => {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
-    q.set('limit', String(PAGE_SIZE));
+    q.set('limit', params.get('limit') ?? String(PAGE_SIZE));
     if (cursor) q.set('cursor', cursor);
     return get(`/api/runs?${q}`);
   }, [key, cursor]);
