@@ -113,7 +113,7 @@ function DayChart({ flow }) {
     return parts;
   });
   return html`<figure class="chart">
-    <figcaption>Last 24 h: ${sum === 0 ? 'no runs' : `${sum} run(s)`}</figcaption>
+    <figcaption>Last 24 h: ${sum === 0 ? 'no runs' : `${day.truncated ? 'at least ' : ''}${sum} run(s)`}</figcaption>
     <svg viewBox=${`0 0 ${day.hours.length * W} ${H}`} preserveAspectRatio="none" role="img" aria-label=${`Runs per hour over the last 24 hours: ${sum} in all`}>
       <line x1="0" y1=${H - 0.5} x2=${day.hours.length * W} y2=${H - 0.5} class="axis" />
       ${bars}
