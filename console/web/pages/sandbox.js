@@ -73,7 +73,7 @@ export function SandboxPage() {
         </section>
       </div>
       <div class="columns records-columns">
-      <${Records} id="work-orders" title="Work orders" vendor="UpKeep" records=${data.workOrders} empty="No work orders yet: a machine that goes down makes one." />
+      <${Records} id="work-orders" title="Work orders" vendor="UpKeep, Click Maint, Deepomatic" records=${data.workOrders} empty="No work orders yet: a machine that goes down makes one." />
       <${Records} id="purchase-orders" title="Purchase orders" vendor="UpKeep" records=${data.purchaseOrders} empty="No purchase orders yet: consume a part below its minimum." />
       <${Records} id="tasks" title="Tasks" vendor="Mobility Work" records=${data.tasks} empty="No tasks yet." />
       </div>
@@ -104,7 +104,7 @@ function Records({ id, title, vendor, records, empty }) {
           <thead><tr><th scope="col">Id</th><th scope="col">What</th><th scope="col">Status</th><th scope="col">Created</th></tr></thead>
           <tbody>${list.slice(0, 10).map(
             (r) => html`<tr key=${r.id}>
-              <td><a href=${`#/runs?subject=${encodeURIComponent(r.id)}`} title="Runs about this record"><code>${r.id}</code></a></td>
+              <td><a href=${`#/runs?subject=${encodeURIComponent(r.id)}`} title="Runs about this record"><code>${r.id}</code></a>${r.vendor ? html`<div class="muted small">${r.vendor}</div>` : null}</td>
               <td>${r.title || '—'}${r.asset ? html`<div class="muted small">${r.asset}</div>` : null}</td>
               <td>${r.status ?? '—'}</td>
               <td class="when">${r.createdAt ? html`<${Time} iso=${r.createdAt} />` : '—'}</td>
