@@ -96,7 +96,7 @@ const low = (n, min) => typeof n === 'number' && typeof min === 'number' && n <=
 function Records({ id, title, vendor, records, empty }) {
   const list = records ?? [];
   return html`<section aria-labelledby=${id}>
-    <h2 id=${id}>${title} <span class="muted small">${vendor}${list.length ? `, ${list.length}` : ''}</span></h2>
+    <h2 id=${id}>${title} <span class="muted small">${vendor}${list.length ? `, ${list.length}${list.length > 10 ? ', newest 10 shown' : ''}` : ''}</span></h2>
     ${
       list.length === 0
         ? html`<p class="muted">${empty}</p>`
