@@ -215,6 +215,25 @@ suite('the operator console in Chromium', () => {
     await dialog.waitFor({ state: 'hidden' });
   });
 
+  it('fits every page in a 1024 px wide window, with no sideways scrolling', async () => {
+    await page.setViewportSize({ width: 1024, height: 768 });
+    try {
+      for (const [route, ready] of [
+        ['flows', 'article.card'],
+        ['runs', 'table.runs tbody tr'],
+        ['failures', 'section.flow-failures'],
+        ['sandbox', 'table.machines tbody tr'],
+      ] as const) {
+        await open(route);
+        await page.locator(ready).first().waitFor();
+        const width = await page.evaluate('document.documentElement.scrollWidth');
+        expect({ route, width }).toEqual({ route, width: 1024 });
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it('refuses a state-changing request without the token, and the flow keeps running', async () => {
     await open('flows');
     const answer = await page.evaluate(async (flowId) => {
