@@ -1,0 +1,34 @@
+/**
+ * The console page's words for times and outcomes (console/web/ui.js): plain browser modules, run
+ * here under Node as they are (Preact and htm resolve from node_modules).
+ */
+import { describe, expect, it } from '@jest/globals';
+// @ts-expect-error: a plain browser module without types.
+import { duration, OUTCOME_ORDER, outcomeOf, relative } from '../../../console/web/ui.js';
+import { EVENT_OUTCOMES } from '../../../functions/runtime/metrics.ts';
+
+describe('console words', () => {
+  it('says a duration in its two largest units', () => {
+    expect(duration(0)).toBe('0 s');
+    expect(duration(59)).toBe('59 s');
+    expect(duration(3 * 3600 + 12 * 60 + 5)).toBe('3 h 12 min');
+    expect(duration(2 * 86_400 + 3600)).toBe('2 d 1 h');
+  });
+
+  it('says how long ago a time was, or how soon it comes', () => {
+    const now = Date.parse('2026-12-07T10:00:00Z');
+    expect(relative('2026-12-07T09:55:00Z', now)).toBe('5 min ago');
+    expect(relative('2026-12-07T09:59:58Z', now)).toBe('just now');
+    expect(relative('2026-12-07T10:00:30Z', now)).toBe('in 30 s');
+  });
+
+  it('names every worker outcome in words, and shows an unknown one as it is', () => {
+    // Every outcome the worker writes, and the operator's own (replay, discard).
+    for (const outcome of [...EVENT_OUTCOMES, 'replayed', 'discarded']) {
+      expect(OUTCOME_ORDER).toContain(outcome);
+      expect(outcomeOf(outcome).means).not.toBe('');
+    }
+    expect(outcomeOf('needs-attention').label).toBe('needs attention');
+    expect(outcomeOf('something-new')).toEqual({ label: 'something-new', tone: 'quiet', means: '' });
+  });
+});
