@@ -125,6 +125,19 @@ suite('the operator console in Chromium', () => {
     expect(shown).toEqual(two.entries.map((e) => `#/events/${e.eventId}`));
     await page.getByRole('button', { name: '← Newer' }).click();
     await page.getByText('Newest runs').waitFor();
+    // The first page again, once it has rendered (the heading changes before the rows arrive).
+    await page.waitForFunction(
+      (expected) => {
+        // Runs in the page (this file is compiled without the DOM types).
+        type Row = { innerText: string };
+        const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Row> } })
+          .document;
+        const texts = Array.from(doc.querySelectorAll('table.runs tbody tr'), (r) => r.innerText);
+        return JSON.stringify(texts) === JSON.stringify(expected);
+      },
+      first,
+      { timeout: 10_000 },
+    );
     await expect(rows.allInnerTexts()).resolves.toEqual(first);
   });
 
