@@ -39,7 +39,7 @@ function FlowCard({ flow, overview }) {
     <${Diagram} flow=${flow} />
     <dl class="figures">
       <div><dt>Queue</dt><dd title="visible / in flight / delayed">${queued === 0 ? 'empty' : `${flow.queue.visible} waiting, ${flow.queue.inFlight} in flight, ${flow.queue.delayed} delayed`}</dd></div>
-      <div><dt>Oldest message</dt><dd>${flow.oldestMessageAgeSeconds ? duration(flow.oldestMessageAgeSeconds) : '—'}</dd></div>
+      <div><dt title="The age of the oldest dead-lettered message. The live queue's is not read here: peeking a message counts as a receive toward its redrive limit (in AWS, see the queue's ApproximateAgeOfOldestMessage metric).">Oldest dead letter</dt><dd>${flow.oldestMessageAgeSeconds ? duration(flow.oldestMessageAgeSeconds) : '—'}</dd></div>
       <div><dt>Dead letters</dt><dd class=${dlq > 0 ? 'bad' : ''}>${dlq === 0 ? 'none' : html`<a href="#/failures">${dlq} failed${flow.deadLetters.oldestSentAt ? html`, oldest <${Time} iso=${flow.deadLetters.oldestSentAt} />` : ''}</a>`}</dd></div>
       <div><dt>Parked</dt><dd class=${flow.parked > 0 ? 'bad' : ''}>${flow.parked > 0 ? html`<a href="#/failures">${flow.parked} need attention</a>` : 'none'}</dd></div>
       ${(flow.polls ?? []).map(
