@@ -159,7 +159,7 @@ function VendorStates({ flow, overview }) {
         }
         ${limits.map(
           (l) =>
-            html`<span class=${`badge ${l.pausedUntil ? 'tone-warn' : 'tone-quiet'}`} title=${l.key}>${l.pausedUntil ? html`rate limited until <${Time} iso=${l.pausedUntil} />` : `rate limit: ${Number.isNaN(l.tokens) || l.tokens === null ? 'full' : `${l.tokens} tokens left`}`}</span>`,
+            html`<span class=${`badge ${l.pausedUntil ? 'tone-warn' : 'tone-quiet'}`} title=${`${l.key}${l.updatedAt ? `, last use ${l.updatedAt}` : ''}`}>${l.pausedUntil ? html`rate limited until <${Time} iso=${l.pausedUntil} />` : Number.isNaN(l.tokens) || l.tokens === null ? 'rate limit: full' : `rate limit: ${l.tokens} tokens left after its last use (it refills)`}</span>`,
         )}
       </li>`;
     })}
