@@ -2,7 +2,7 @@
  * Validation helpers over zod/mini. zod/mini keeps Lambda bundles small (about 14 KB against 450 KB
  * for classic zod with its locales), but it ships no English messages, so we describe issues here.
  */
-import type * as z from 'zod/mini';
+import * as z from 'zod/mini';
 
 type Issue = z.core.$ZodIssue;
 
@@ -241,3 +241,22 @@ export function lazySchema<S extends object>(build: () => S): S {
     getPrototypeOf: () => Reflect.getPrototypeOf(real()),
   });
 }
+
+/**
+ * A number, or a string holding one (`"1"`, `"88.00"`): vendors that send numbers as strings in
+ * some answers (UpKeep's work-order `priority`, Click Maint's quantities). Empty or non-numeric
+ * strings fail.
+ */
+export const numericSchema = lazySchema(() =>
+  z.pipe(
+    z.union([z.number(), z.string()]),
+    z.transform((value, ctx) => {
+      const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
+      if (!Number.isFinite(n)) {
+        ctx.issues.push({ code: 'custom', message: 'expected a number or a numeric string', input: value });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  ),
+);

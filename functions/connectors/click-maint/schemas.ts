@@ -13,25 +13,13 @@
  */
 import * as z from 'zod/mini';
 import type { RecordProblem } from '../../core/records.ts';
-import { lazySchema } from '../../core/schema.ts';
+import { lazySchema, numericSchema } from '../../core/schema.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks.
 
-/** A number, or a string holding one (`"26.15"`). Empty or non-numeric strings fail. */
-export const numericSchema = lazySchema(() =>
-  z.pipe(
-    z.union([z.number(), z.string()]),
-    z.transform((value, ctx) => {
-      const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
-      if (!Number.isFinite(n)) {
-        ctx.issues.push({ code: 'custom', message: 'expected a number or a numeric string', input: value });
-        return z.NEVER;
-      }
-      return n;
-    }),
-  ),
-);
+/** A number, or a string holding one (`"26.15"`): core/schema.ts. */
+export { numericSchema };
 
 const optionalNumber = () => z.optional(z.nullable(numericSchema));
 const optionalText = () => z.optional(z.nullable(z.string()));

@@ -11,25 +11,13 @@
  * schema`) or query key (`invalid filter key: <key>`), so we never send one (reference §7.39).
  */
 import * as z from 'zod/mini';
-import { lazySchema } from '../../core/schema.ts';
+import { lazySchema, numericSchema } from '../../core/schema.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks.
 
-/** A number, or a string holding one (`"1"`, `"88.00"`). Empty or non-numeric strings fail. */
-export const numericSchema = lazySchema(() =>
-  z.pipe(
-    z.union([z.number(), z.string()]),
-    z.transform((value, ctx) => {
-      const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
-      if (!Number.isFinite(n)) {
-        ctx.issues.push({ code: 'custom', message: 'expected a number or a numeric string', input: value });
-        return z.NEVER;
-      }
-      return n;
-    }),
-  ),
-);
+/** A number, or a string holding one (`"1"`, `"88.00"`): core/schema.ts. */
+export { numericSchema };
 
 /** An id, or the object an `includes` expansion put in its place (normalised to its id). */
 export const idRefSchema = lazySchema(() =>
