@@ -10,7 +10,7 @@ import { flowEnds } from '../operator/flow-ends.ts';
 import { listParked } from '../operator/parked.ts';
 import { flowPaused, pauseFlow, resumeFlow } from '../operator/pause.ts';
 import { queueDepth, totalOf } from '../operator/queue-depth.ts';
-import { type EventStory, runs, runsByHour, show } from '../operator/runs.ts';
+import { type EventStory, type RunsByHour, runs, runsByHour, show } from '../operator/runs.ts';
 import { status } from '../operator/status.ts';
 import { flowOf, type Target, UnknownFlowError } from '../operator/target.ts';
 import type { Jobs } from './jobs.ts';
@@ -30,6 +30,8 @@ import type { SandboxConsole } from './sandbox.ts';
 export interface ApiContext {
   target: Target;
   jobs: Jobs;
+  /** The flow cards' 24-hour charts (console/chart.ts); default: read in full each time. */
+  charts?: (flowId: string, now: Date) => Promise<RunsByHour>;
   /** The target's clock (the sandbox's own in process; the wall clock otherwise). */
   now: () => Date;
   /** Who acts, kept in the run log with replays and pauses. */
@@ -70,7 +72,9 @@ async function overview(ctx: ApiContext): Promise<ApiResponse> {
     report.flows.map(async (f) => {
       const flow = flowOf(target, f.flowId).flow;
       const ends = flowEnds(flow);
-      const hours = await runsByHour(target, { flowId: f.flowId, hours: 24, now });
+      const hours = ctx.charts
+        ? await ctx.charts(f.flowId, now)
+        : await runsByHour(target, { flowId: f.flowId, hours: 24, now });
       // SQS's SentTimestamp is wall-clock time, whatever the sandbox's clock says.
       const oldest = f.deadLetters.oldestSentAt ? Date.parse(f.deadLetters.oldestSentAt) : undefined;
       return {

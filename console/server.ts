@@ -15,8 +15,10 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLog } from '../functions/core/log.ts';
+import { runsByHour } from '../operator/runs.ts';
 import type { Target } from '../operator/target.ts';
 import { type ApiResponse, errorResponse, handleApi } from './api.ts';
+import { hourlyCharts } from './chart.ts';
 import { Jobs } from './jobs.ts';
 import { ConsoleApiError } from './params.ts';
 import { type SandboxConsole, sandboxConsole } from './sandbox.ts';
@@ -133,6 +135,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const ctx = {
     target,
     jobs,
+    charts: hourlyCharts((flowId, hours, now) => runsByHour(target, { flowId, hours, now })),
     now: env.now,
     by: options.by ?? 'console',
     ...(sandbox ? { sandbox } : {}),
