@@ -113,6 +113,9 @@ export function useLoad(load, deps, everyMs) {
   useEffect(() => {
     setState({ loading: true });
     reload();
+  }, [reload]);
+  // Apart from the first load, so turning the refresh off and on keeps what is shown.
+  useEffect(() => {
     if (!everyMs) return undefined;
     const timer = setInterval(reload, everyMs);
     return () => clearInterval(timer);

@@ -12,12 +12,14 @@ const DEFAULT_RATE = 10;
 const MAX_RATE = 1000;
 
 export function FailuresPage() {
-  const { data, error, loading, reload } = useLoad(() => get('/api/failures'), [], 15_000);
+  const [action, setAction] = useState(null);
+  // No refresh while an action's dialog is open: listing a dead-letter queue holds its messages
+  // for a moment, and a replay scanning the queue then would miss them.
+  const { data, error, loading, reload } = useLoad(() => get('/api/failures'), [], action ? 0 : 15_000);
   // Which poll sources each flow can backfill (the overview says; webhook-only flows have none).
   const overview = useLoad(() => get('/api/overview'), []);
   const backfillOf = (flowId) =>
     (overview.data?.flows.find((f) => f.flowId === flowId)?.backfill ?? []).filter((b) => b.supported);
-  const [action, setAction] = useState(null);
   const total = data?.flows.reduce((n, f) => n + f.deadLetters.length + f.parked.length, 0) ?? 0;
   return html`<h1>Failures</h1>
     ${loading && !data ? html`<${Loading} what="the dead-letter queues" />` : null}
