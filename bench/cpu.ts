@@ -24,6 +24,7 @@ import { signMobilityWorkWebhook } from '../functions/connectors/mobility-work/s
 import { PROJECT_ROOT, planEntries } from '../lib/entries.ts';
 import { type Sandbox, startSandbox } from '../sandbox/runtime.ts';
 import { sandboxSecrets } from '../sandbox/secrets.ts';
+import { toSqsEvent } from '../sandbox/sqs.ts';
 import { bundleEntry } from './esbuild.ts';
 
 const FLOW_ID = 'mobility-work-stock-alert-to-upkeep';
@@ -89,35 +90,11 @@ async function receive(sandbox: Sandbox, queueUrl: string, count: number): Promi
         WaitTimeSeconds: 1,
       }),
     );
-    for (const m of out.Messages ?? []) {
-      records.push({
-        messageId: m.MessageId ?? '',
-        receiptHandle: m.ReceiptHandle ?? '',
-        body: m.Body ?? '',
-        attributes: {
-          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
-          SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-          SenderId: 'bench',
-          ApproximateFirstReceiveTimestamp:
-            m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-        },
-        messageAttributes: Object.fromEntries(
-          Object.entries(m.MessageAttributes ?? {}).map(([name, value]) => [
-            name,
-            {
-              dataType: value.DataType ?? 'String',
-              ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-              stringListValues: [],
-              binaryListValues: [],
-            },
-          ]),
-        ),
-        md5OfBody: m.MD5OfBody ?? '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
-        awsRegion: 'us-east-1',
-      });
-    }
+    // The records the sandbox's event source passes its workers (sandbox/sqs.ts).
+    records.push(
+      ...toSqsEvent(out.Messages ?? [], `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`)
+        .Records,
+    );
     if ((out.Messages ?? []).length === 0)
       throw new Error(`queue ${queueUrl} ran dry at ${records.length}/${count}`);
   }
