@@ -19,6 +19,7 @@ import type { Log } from '../functions/core/log.ts';
 import { type Clock, manualClock } from '../sandbox/clock.ts';
 import { type Sandbox, startSandbox } from '../sandbox/runtime.ts';
 import { sandboxSecrets } from '../sandbox/secrets.ts';
+import { ACCESS_LOG_BYTES, appLogLineBytes, PLATFORM_LOG_BYTES } from './log-bytes.ts';
 
 const N = Number(process.env.MILLWRIGHT_COST_EVENTS ?? 200);
 const JSON_OUT = process.argv.includes('--json');
@@ -27,6 +28,9 @@ const TARGET_USD = 2.5;
 /** us-east-1 on-demand list prices (USD), as published in 2026 (DynamoDB after its Nov 2024 cut). */
 const PRICES = {
   httpApiPerMillion: 1.0,
+  /** Provisioned capacity, per unit-hour (a WCU is one 1 KB write a second, an RCU one 4 KB read). */
+  dynamoWcuHour: 0.00065,
+  dynamoRcuHour: 0.00013,
   lambdaRequestsPerMillion: 0.2,
   lambdaArmGbSecond: 0.0000133334,
   sqsRequestsPerMillion: 0.4,
@@ -36,8 +40,34 @@ const PRICES = {
   logsIngestPerGb: 0.5,
 };
 const LAMBDA_MEMORY_GB = 256 / 1024; // MillwrightFunction's memory size
-/** START, END and REPORT lines Lambda writes per invocation. */
-const PLATFORM_LOG_BYTES = 350;
+
+/**
+ * The deployment choices that change the price of the same requests (README "Cost"): the webhook
+ * endpoint (`runtime.webhookEndpoint`), the state table's billing (`runtime.stateTable`) and
+ * Lambda's own log lines (`runtime.systemLogLevel`).
+ */
+interface Profile {
+  label: string;
+  endpoint: 'http-api' | 'function-url';
+  /** On-demand, or provisioned capacity used at this fraction on average (auto scaling's target). */
+  provisionedUtilization?: number;
+  /** Lambda's START/END/REPORT lines: kept (Lambda's default) or dropped (`systemLogLevel` WARN). */
+  platformLogs: boolean;
+}
+const DEFAULT_PROFILE: Profile = { label: 'default', endpoint: 'http-api', platformLogs: true };
+const LEAN_PROFILE: Profile = {
+  label: 'lean',
+  endpoint: 'function-url',
+  provisionedUtilization: 0.7,
+  platformLogs: false,
+};
+const PROFILES: Profile[] = [
+  DEFAULT_PROFILE,
+  { label: 'function URL', endpoint: 'function-url', platformLogs: true },
+  { label: 'provisioned 70%', endpoint: 'http-api', provisionedUtilization: 0.7, platformLogs: true },
+  { label: 'system logs WARN', endpoint: 'http-api', platformLogs: false },
+  LEAN_PROFILE,
+];
 
 interface Counters {
   dynamoWrites: number;
@@ -48,6 +78,7 @@ interface Counters {
   sqsRequests: number;
   lambdaInvocations: number;
   lambdaMs: number;
+  /** Our own log lines, as Lambda ships them (bench/log-bytes.ts). */
   logBytes: number;
 }
 
@@ -62,10 +93,14 @@ const zero = (): Counters => ({
   logBytes: 0,
 });
 
-/** What Lambda would ship to CloudWatch at the default INFO level (about 120 bytes of envelope a line). */
+/** The sandbox's own line per webhook request: in AWS the HTTP API's access log (priced apart). */
+const SANDBOX_INGRESS_LINE = /^ingress \S+ \S+ -> \d+$/;
+
+/** What Lambda would ship to CloudWatch at the default INFO level, each line formatted as deployed. */
 function countingLog(counters: Counters): Log {
   const count = (message: string, extra?: unknown) => {
-    counters.logBytes += message.length + (extra ? JSON.stringify(extra).length : 0) + 120;
+    if (SANDBOX_INGRESS_LINE.test(message)) return;
+    counters.logBytes += appLogLineBytes('millwright', message, extra);
   };
   return { debug: () => undefined, info: count, warn: count, error: count };
 }
@@ -218,8 +253,9 @@ function countRequests(sandbox: Sandbox, counters: Counters, breakdown: Breakdow
       const empty =
         context.commandName === 'ReceiveMessageCommand' &&
         ((out.output as { Messages?: unknown[] }).Messages ?? []).length === 0;
-      // Empty receives are Lambda's idle long polling: a fixed cost, not one per event.
-      if (!empty) counters.sqsRequests += 1;
+      // Empty receives are Lambda's idle long polling: a fixed cost, not one per event. Queue
+      // attributes are read by the sandbox's drain and settle only (nothing in AWS reads them per event).
+      if (!empty && context.commandName !== 'GetQueueAttributesCommand') counters.sqsRequests += 1;
       return out;
     },
     { step: 'initialize', name: 'millwrightCostCounter' },
@@ -237,7 +273,6 @@ function timeWorkers(sandbox: Sandbox, counters: Counters): void {
       } finally {
         counters.lambdaInvocations += 1;
         counters.lambdaMs += Math.ceil(performance.now() - started);
-        counters.logBytes += PLATFORM_LOG_BYTES;
       }
     };
   }
@@ -365,20 +400,36 @@ interface PerEvent {
   workerCalls: number;
   workerMs: number;
   secretsCalls: number;
-  logGb: number;
+  /** Our own log lines. Lambda's lines (per invocation) and the access log depend on the profile. */
+  appLogBytes: number;
 }
 
-/** USD per 1M events, by service. */
-const dollarsPerMillion = (perEvent: PerEvent): Record<string, number> => ({
-  'HTTP API': perEvent.apiRequests * PRICES.httpApiPerMillion,
-  'Lambda requests': perEvent.lambdaInvocations * PRICES.lambdaRequestsPerMillion,
-  'Lambda duration': perEvent.lambdaGbSeconds * 1e6 * PRICES.lambdaArmGbSecond,
-  SQS: perEvent.sqsRequests * PRICES.sqsRequestsPerMillion,
-  'DynamoDB writes': perEvent.dynamoWrites * PRICES.dynamoWriteUnitsPerMillion,
-  'DynamoDB reads': perEvent.dynamoReads * PRICES.dynamoReadUnitsPerMillion,
-  'Secrets Manager': perEvent.secretsCalls * 100 * PRICES.secretsManagerPer10k,
-  'CloudWatch Logs': perEvent.logGb * 1e6 * PRICES.logsIngestPerGb,
-});
+/** Log bytes per event under a profile: ours, Lambda's lines per invocation, the access log. */
+const logBytesOf = (perEvent: PerEvent, profile: Profile) =>
+  perEvent.appLogBytes +
+  (profile.platformLogs ? perEvent.lambdaInvocations * PLATFORM_LOG_BYTES : 0) +
+  (profile.endpoint === 'http-api' ? perEvent.apiRequests * ACCESS_LOG_BYTES : 0);
+
+/** USD per 1M events, by service, under a profile. */
+function dollarsPerMillion(perEvent: PerEvent, profile: Profile = DEFAULT_PROFILE): Record<string, number> {
+  const u = profile.provisionedUtilization;
+  // Provisioned: one unit a second for an hour, used at `u` on average.
+  const perWrite = u ? (PRICES.dynamoWcuHour / 3600 / u) * 1e6 : PRICES.dynamoWriteUnitsPerMillion;
+  const perRead = u ? (PRICES.dynamoRcuHour / 3600 / u) * 1e6 : PRICES.dynamoReadUnitsPerMillion;
+  return {
+    [profile.endpoint === 'http-api' ? 'HTTP API' : 'function URL']:
+      profile.endpoint === 'http-api' ? perEvent.apiRequests * PRICES.httpApiPerMillion : 0,
+    'Lambda requests': perEvent.lambdaInvocations * PRICES.lambdaRequestsPerMillion,
+    'Lambda duration': perEvent.lambdaGbSeconds * 1e6 * PRICES.lambdaArmGbSecond,
+    SQS: perEvent.sqsRequests * PRICES.sqsRequestsPerMillion,
+    'DynamoDB writes': perEvent.dynamoWrites * perWrite,
+    'DynamoDB reads': perEvent.dynamoReads * perRead,
+    'Secrets Manager': perEvent.secretsCalls * 100 * PRICES.secretsManagerPer10k,
+    'CloudWatch Logs': (logBytesOf(perEvent, profile) / 1e9) * 1e6 * PRICES.logsIngestPerGb,
+  };
+}
+
+const totalOf = (dollars: Record<string, number>) => Object.values(dollars).reduce((a, b) => a + b, 0);
 
 /** A scenario's lines of the report: usage per event, then the price of each service and the total. */
 function scenarioRows(
@@ -393,7 +444,7 @@ function scenarioRows(
     `\n${label}: ${N} signed webhooks, per event: ${perEvent.lambdaInvocations.toFixed(2)} Lambda invocations ` +
       `(${((perEvent.lambdaGbSeconds / LAMBDA_MEMORY_GB) * 1000).toFixed(1)} ms), ${perEvent.sqsRequests.toFixed(2)} SQS requests, ` +
       `${perEvent.dynamoWrites.toFixed(2)} DynamoDB WRU, ${perEvent.dynamoReads.toFixed(2)} RRU, ` +
-      `${perEvent.secretsCalls.toFixed(3)} Secrets Manager calls, ${(perEvent.logGb * 1e9) | 0} log bytes`,
+      `${perEvent.secretsCalls.toFixed(3)} Secrets Manager calls, ${Math.round(logBytesOf(perEvent, DEFAULT_PROFILE))} log bytes`,
     ...Object.entries(dollars).map(
       ([service, usd]) => `  ${service.padEnd(16)} $${usd.toFixed(3)} per 1M events`,
     ),
@@ -405,6 +456,26 @@ function scenarioRows(
       .map(
         ([label, r]) => `    ${label.padEnd(52)} ${(r.calls / N).toFixed(2)}  ${(r.units / N).toFixed(2)}`,
       ),
+  ];
+}
+
+const SCENARIO_SHORT = ['1 flow, records', '1 flow, acts', '2 flows'];
+
+/** The total per 1M events of each scenario under each profile, as a small table. */
+function profileRows(scenarios: { label: string; perEvent: PerEvent }[]): string[] {
+  const width = 18;
+  const describe = (p: Profile) =>
+    `${p.endpoint}, ${p.provisionedUtilization ? `provisioned at ${p.provisionedUtilization * 100}%` : 'on-demand'}, ` +
+    `${p.platformLogs ? "Lambda's START/END/REPORT lines" : 'systemLogLevel WARN'}`;
+  return [
+    'Per 1M events by deployment profile (same requests, priced per README "Cost"):',
+    `  ${'profile'.padEnd(width)}${scenarios.map((s) => s.label.padStart(18)).join('')}  what`,
+    ...PROFILES.map(
+      (p) =>
+        `  ${p.label.padEnd(width)}${scenarios
+          .map((s) => `$${totalOf(dollarsPerMillion(s.perEvent, p)).toFixed(2)}`.padStart(18))
+          .join('')}  ${describe(p)}`,
+    ),
   ];
 }
 
@@ -432,10 +503,10 @@ async function runScenario(
     workerCalls: d('workerCalls'),
     workerMs: d('lambdaMs'),
     secretsCalls: (sandbox.secrets.requests() - secrets0) / N,
-    logGb: (d('logBytes') + PLATFORM_LOG_BYTES) / 1e9,
+    appLogBytes: d('logBytes'),
   };
   const dollars = dollarsPerMillion(perEvent);
-  const total = Object.values(dollars).reduce((a, b) => a + b, 0);
+  const total = totalOf(dollars);
   return {
     rows: scenarioRows(scenario.label, perEvent, dollars, total, run.breakdown),
     total,
@@ -473,17 +544,24 @@ async function main(): Promise<void> {
     }
     const [one, acting, two] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
     const oneCalls = one.perEvent.ingressCalls + one.perEvent.workerCalls;
+    const lean = totalOf(dollarsPerMillion(one.perEvent, LEAN_PROFILE));
+    const twoLean = totalOf(dollarsPerMillion(two.perEvent, LEAN_PROFILE));
     process.stdout.write(
       `Millwright cost per 1M webhook events (us-east-1 list prices, Lambda arm64 256 MB; counted in the sandbox)${rows.join('\n')}\n` +
+        `\n${profileRows(results.map((r, i) => ({ label: SCENARIO_SHORT[i] ?? '', perEvent: r.perEvent }))).join('\n')}\n` +
         "\nNot included (fixed, not per event): pollers on their schedules, Lambda's idle SQS long polling,\n" +
-        'alarms, the dashboard, Secrets Manager storage ($0.40/secret/month), DynamoDB storage.\n' +
-        `One flow: $${one.total.toFixed(2)} per 1M events -> ${one.total <= TARGET_USD ? 'within' : 'OVER'} the $${TARGET_USD.toFixed(2)} target; ` +
+        'alarms, the dashboard, Secrets Manager storage ($0.40/secret/month), DynamoDB storage, and in\n' +
+        "the provisioned profiles the capacity auto scaling keeps when idle (README 'Cost').\n" +
+        `One flow: $${one.total.toFixed(2)} per 1M events by default, $${lean.toFixed(2)} lean -> ` +
+        `${lean <= TARGET_USD ? 'within' : 'OVER'} the $${TARGET_USD.toFixed(2)} target (default ${one.total <= TARGET_USD ? 'within' : 'OVER'}); ` +
         `${oneCalls.toFixed(2)} DynamoDB requests per event -> ${oneCalls <= 4 ? 'within' : 'OVER'} the 4 target.\n`,
     );
     if (JSON_OUT) {
       const figures = {
         events: N,
         oneFlowUsd: round(one.total),
+        oneFlowLeanUsd: round(lean),
+        twoFlowLeanUsd: round(twoLean),
         twoFlowUsd: round(two.total),
         dynamoCallsPerEvent: round(oneCalls),
         dynamoCallsPerEventTwoFlows: round(two.perEvent.ingressCalls + two.perEvent.workerCalls),

@@ -14,6 +14,7 @@ import { parseWith } from '../../core/schema.ts';
 import { secretsManagerSource } from '../../core/secrets.ts';
 import { StateStore } from '../../core/state.ts';
 import type { RetrySettings } from '../retry.ts';
+import { CompactLogFormatter } from './log-format.ts';
 
 export interface LambdaSettings {
   vendors: Record<string, unknown>;
@@ -65,7 +66,11 @@ export function lambdaEnv(settings: LambdaSettings, logger: Logger): RuntimeEnv 
 }
 
 export const newLogger = (settings: LambdaSettings, service: string) =>
-  new Logger({ serviceName: service, logLevel: settings.runtime.logLevel });
+  new Logger({
+    serviceName: service,
+    logLevel: settings.runtime.logLevel,
+    logFormatter: new CompactLogFormatter(),
+  });
 
 export function validateFlowConfig(flow: AnyFlow, raw: unknown): unknown {
   return parseWith(flow.config, raw, (p) => new ConfigError(`flows.${flow.id}.${p.path}`, p.message));
