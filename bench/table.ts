@@ -145,7 +145,16 @@ export const METRICS: readonly Metric[] = [
   {
     part: 'cost',
     key: 'oneFlowUsd',
-    label: 'cost per 1M events (1 flow)',
+    label: 'cost per 1M events (1 flow, default)',
+    unit: '$',
+    digits: 2,
+    target: '<= $2.50',
+    check: atMost(2.5),
+  },
+  {
+    part: 'cost',
+    key: 'oneFlowLeanUsd',
+    label: 'cost per 1M events (1 flow, lean profile)',
     unit: '$',
     digits: 2,
     target: '<= $2.50',
@@ -154,7 +163,7 @@ export const METRICS: readonly Metric[] = [
   {
     part: 'cost',
     key: 'twoFlowUsd',
-    label: 'cost per 1M events (2 flows)',
+    label: 'cost per 1M events (2 flows, default)',
     unit: '$',
     digits: 2,
     target: '-',

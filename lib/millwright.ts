@@ -8,7 +8,7 @@
  * Cost allocation tags: `millwright:deployment` on everything, `millwright:flow` on each flow's
  * resources. Stateful resources (the table, the queues and DLQs) are retained on deletion.
  */
-import { CfnOutput, Duration, Stack, Tags } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Duration, Stack, Tags } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -25,6 +25,7 @@ import {
 import { AlarmTopic, circuitOpenAlarm, functionAlarms, notify } from './constructs/alarms.ts';
 import { FlowStack } from './constructs/flow-stack.ts';
 import type { FlowWorker } from './constructs/flow-worker.ts';
+import { FunctionLogging } from './constructs/function-logging.ts';
 import { Ingress } from './constructs/ingress.ts';
 import { PollGroupStack } from './constructs/poll-group-stack.ts';
 import type { Poller } from './constructs/poller.ts';
@@ -91,6 +92,11 @@ export class Millwright extends Construct {
     const { runtime } = deployment;
     const retention = logRetention(runtime.logRetentionDays);
     const entries = writeEntries(deployment, props.entriesDir ?? DEFAULT_ENTRIES_DIR);
+    if (runtime.systemLogLevel) {
+      Aspects.of(this).add(
+        new FunctionLogging({ application: runtime.logLevel, system: runtime.systemLogLevel }),
+      );
+    }
 
     this.table = new StateTable(this, 'State');
     const table = this.table.table;

@@ -105,6 +105,11 @@ export const deploymentSchema = lazySchema(() =>
     runtime: z._default(
       z.strictObject({
         logLevel: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
+        /**
+         * Lambda's own lines (START, END, REPORT). Unset: Lambda's plain-text default. Set: JSON log
+         * format at this system level; WARN drops all three (lib/constructs/function-logging.ts).
+         */
+        systemLogLevel: z.optional(z.enum(['DEBUG', 'INFO', 'WARN'])),
         logRetentionDays: z._default(z.number().check(z.int(), z.minimum(1)), 30),
         /** Days the run log keeps each entry (`millwright runs`, `show`); DynamoDB TTL removes it after. */
         runLogRetentionDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(3650)), 30),
@@ -234,6 +239,15 @@ export function validateDeployment(
     problems.push({
       path: 'runtime.circuitBreaker.maxOpenSeconds',
       message: `must be >= openSeconds (${breaker.openSeconds})`,
+    });
+  }
+  const runtime = input?.runtime;
+  if (runtime?.systemLogLevel && (runtime.logLevel === 'WARN' || runtime.logLevel === 'ERROR')) {
+    // Lambda's JSON log format filters lines by their "level"; our metric lines (EMF) have none, so
+    // Lambda counts them as INFO and would drop them, and the alarms read those metrics.
+    problems.push({
+      path: 'runtime.systemLogLevel',
+      message: `needs runtime.logLevel DEBUG or INFO (it is ${runtime.logLevel}): in Lambda's JSON log format a ${runtime.logLevel} application level would drop the metric lines the alarms read`,
     });
   }
   if (problems.length > 0 || !input) {

@@ -645,6 +645,8 @@ describe('functions', () => {
       const logGroup = resources[refId((fn.LoggingConfig as Json).LogGroup)];
       expect(logGroup?.Type).toBe('AWS::Logs::LogGroup');
       expect(logGroup?.Properties.RetentionInDays).toBe(deployment.runtime.logRetentionDays);
+      // No `runtime.systemLogLevel` in the default config: Lambda's plain-text default (function-logging.test.ts).
+      expect((fn.LoggingConfig as Json).LogFormat).toBeUndefined();
     }
   });
 

@@ -70,6 +70,6 @@ describe('bench table', () => {
 
   it('marks a part of this checkout that gave no figures as FAILED', () => {
     const rows = tableRows({ current: { cost: { seconds: 1, error: 'exit 1: boom' } } });
-    expect(row(rows, 'cost per 1M events (1 flow)')?.at(-1)).toBe('FAILED');
+    expect(row(rows, 'cost per 1M events (1 flow, default)')?.at(-1)).toBe('FAILED');
   });
 });

@@ -253,6 +253,21 @@ describe('circuit breaker policy', () => {
     expect(problem(raw).problems.map((p) => p.path)).toEqual([`runtime.circuitBreaker.${key}`]);
   });
 
+  it('refuses Lambda JSON logs at a WARN or ERROR application level (they would drop the metric lines)', () => {
+    for (const logLevel of ['WARN', 'ERROR']) {
+      const raw = base();
+      raw.runtime.systemLogLevel = 'WARN';
+      raw.runtime.logLevel = logLevel;
+      const error = problem(raw);
+      expect(error.path).toBe('runtime.systemLogLevel');
+      expect(error.message).toContain(`needs runtime.logLevel DEBUG or INFO (it is ${logLevel})`);
+    }
+    const ok = base();
+    ok.runtime.systemLogLevel = 'WARN';
+    ok.runtime.logLevel = 'INFO';
+    expect(() => validateDeployment(ok, flows)).not.toThrow();
+  });
+
   it('refuses a maximum open period shorter than the first, an unknown key and a bad alarm minute count', () => {
     const raw = base();
     raw.runtime.circuitBreaker = { openSeconds: 60, maxOpenSeconds: 30 };

@@ -1,0 +1,58 @@
+/**
+ * `runtime.systemLogLevel` switches every function to Lambda's JSON log format at that system
+ * level, with the application level at `runtime.logLevel`, and keeps each function's own log
+ * group (the default, unset, is checked in stack.test.ts).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ConfigError } from '../../functions/core/errors.ts';
+import { buildApp } from '../../lib/app.ts';
+import { PROJECT_ROOT } from '../../lib/entries.ts';
+import { flatTemplate } from '../support/cfn-flatten.ts';
+
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+type Json = Record<string, unknown>;
+
+let dir: string;
+const configWith = (name: string, runtime: Json): string => {
+  const config = JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/default.json'), 'utf8')) as Json;
+  config.runtime = { ...(config.runtime as Json | undefined), ...runtime };
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'millwright-logging-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('runtime.systemLogLevel', () => {
+  it('gives every function the JSON log format, the system level and runtime.logLevel, in its own log group', () => {
+    const built = buildApp(configWith('warn', { systemLogLevel: 'WARN', logLevel: 'DEBUG' }), NO_BUNDLING);
+    const resources = flatTemplate(built.stack).Resources as Record<
+      string,
+      { Type: string; Properties: Json }
+    >;
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(10);
+    for (const fn of functions) {
+      const logging = fn.Properties.LoggingConfig as Json;
+      expect(logging).toMatchObject({
+        LogFormat: 'JSON',
+        SystemLogLevel: 'WARN',
+        ApplicationLogLevel: 'DEBUG',
+      });
+      expect(logging.LogGroup).toBeDefined();
+    }
+  });
+
+  it('refuses a level Lambda does not have for its own lines, naming the field', () => {
+    expect(() => buildApp(configWith('bad', { systemLogLevel: 'ERROR' }), NO_BUNDLING)).toThrow(ConfigError);
+    expect(() => buildApp(configWith('bad2', { systemLogLevel: 'ERROR' }), NO_BUNDLING)).toThrow(
+      /runtime\.systemLogLevel/,
+    );
+  });
+});
