@@ -4,8 +4,9 @@
  * typical size), Lambda's own lines, and the HTTP API's access log line. CloudWatch Logs counts
  * each event's bytes plus 26 bytes of metadata.
  */
+import type { LogFormatter } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
-import { CompactLogFormatter } from '../functions/runtime/lambda/log-format.ts';
+import { newLogger } from '../functions/runtime/lambda/common.ts';
 
 /** CloudWatch Logs' per-event metadata, billed with the event's bytes. */
 export const CLOUDWATCH_EVENT_OVERHEAD = 26;
@@ -14,7 +15,13 @@ export const CLOUDWATCH_EVENT_OVERHEAD = 26;
 const FUNCTION_NAME = 'Millwright-FlowMobilityWorkStockAlertToUpkeep-WorkerAB12CD34-aBcDeFgHiJkL';
 const REQUEST_ID = 'c6af9ac6-7b61-11e6-9a41-93e812345678';
 
-const formatter = new CompactLogFormatter();
+/** The formatter the functions' logger uses (so `--baseline` prices an older tree's lines as it wrote them). */
+const formatter = (
+  newLogger(
+    { vendors: {}, runtime: { logLevel: 'INFO', maxReceiveCount: 3, maxWebhookBytes: 1024 } },
+    'bench',
+  ) as unknown as { getLogFormatter(): LogFormatter }
+).getLogFormatter();
 
 /** The billed bytes of one application log line, formatted exactly as in Lambda. */
 export function appLogLineBytes(service: string, message: string, extra?: unknown): number {
