@@ -76,7 +76,29 @@ export function classify(error: unknown): FailureKind {
   if (error instanceof ClaimBusyError || error instanceof NotReadyError) return 'wait';
   if (error instanceof CircuitOpenError) return 'held';
   if (error instanceof MillwrightError) return error.retryable ? 'transient' : 'poison';
+  if (isAwsThrottling(error)) return 'transient';
   return 'unknown';
+}
+
+/** The AWS SDK's errors for a request over a table's capacity or an account's request rate. */
+const AWS_THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
+/**
+ * A throttled AWS request that the SDK's own retries did not get through (a provisioned state table
+ * under a burst, until auto scaling catches up), or an error caused by one. It mends by itself, so
+ * it is retried to the horizon like a vendor's 429, not dead-lettered after `maxReceiveCount`.
+ */
+export function isAwsThrottling(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (AWS_THROTTLING.has(current.name)) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /** What the event waits for, in words for the run log. */
