@@ -345,10 +345,11 @@ export class Millwright extends Construct {
     if (this.table.settings.billing === 'provisioned') {
       const table = this.table.table;
       // Consumed units are summed per period: divided by it, they compare with the provisioned rate.
-      const perSecond = (metric: cloudwatch.Metric, label: string) =>
+      // Ids are unique per graph: one for each of the two expressions.
+      const perSecond = (id: string, metric: cloudwatch.Metric, label: string) =>
         new cloudwatch.MathExpression({
-          expression: 'units / PERIOD(units)',
-          usingMetrics: { units: metric },
+          expression: `${id} / PERIOD(${id})`,
+          usingMetrics: { [id]: metric },
           period,
           label,
         });
@@ -358,9 +359,9 @@ export class Millwright extends Construct {
         new cloudwatch.GraphWidget({
           title: 'State table: write and read capacity (units/s)',
           left: [
-            perSecond(table.metricConsumedWriteCapacityUnits({ period }), 'consumed writes'),
+            perSecond('writes', table.metricConsumedWriteCapacityUnits({ period }), 'consumed writes'),
             provisioned('ProvisionedWriteCapacityUnits', 'provisioned writes'),
-            perSecond(table.metricConsumedReadCapacityUnits({ period }), 'consumed reads'),
+            perSecond('reads', table.metricConsumedReadCapacityUnits({ period }), 'consumed reads'),
             provisioned('ProvisionedReadCapacityUnits', 'provisioned reads'),
           ],
           width: 12,
