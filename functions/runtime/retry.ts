@@ -6,7 +6,7 @@
  *
  * Four kinds of put-off, each bounded by time, never by a small receive count:
  * - transient: the vendor or the network failed in a way a retry can mend (429, 5xx, unreachable,
- *   ambiguous write, any retryable MillwrightError). Attempt n waits base * 2^(n-1) with equal
+ *   ambiguous write, any retryable MillwrightError), or AWS throttled a request (isAwsThrottling). Attempt n waits base * 2^(n-1) with equal
  *   jitter, or the vendor's Retry-After, up to `maxDelaySeconds` (SQS allows 12 h per receive). n is
  *   the event's count of failed attempts (one conditional counter in the state table, written on
  *   failures only). The event is retried until its retry horizon (`horizonSeconds` after its first
