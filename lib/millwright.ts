@@ -22,7 +22,14 @@ import {
   outcomeDimensions,
   outcomeMetricName,
 } from '../functions/runtime/metrics.ts';
-import { AlarmTopic, circuitOpenAlarm, functionAlarms, notify } from './constructs/alarms.ts';
+import {
+  AlarmTopic,
+  circuitOpenAlarm,
+  functionAlarms,
+  notify,
+  stateTableThrottleAlarm,
+  stateTableThrottles,
+} from './constructs/alarms.ts';
 import { FlowStack } from './constructs/flow-stack.ts';
 import type { FlowWorker } from './constructs/flow-worker.ts';
 import { FunctionLogging } from './constructs/function-logging.ts';
@@ -84,6 +91,8 @@ export class Millwright extends Construct {
   readonly alarms: AlarmTopic;
   /** Per vendor: its circuit breaker stayed open longer than `alarms.circuitOpenMinutes`. */
   readonly circuitOpenAlarms: Map<string, cloudwatch.Alarm>;
+  /** The state table throttled requests (provisioned billing only: on demand has no capacity to watch). */
+  readonly tableThrottleAlarm: cloudwatch.Alarm | undefined;
 
   constructor(scope: Construct, id: string, props: MillwrightProps) {
     super(scope, id);
@@ -98,13 +107,17 @@ export class Millwright extends Construct {
       );
     }
 
-    this.table = new StateTable(this, 'State');
+    this.table = new StateTable(this, 'State', { settings: runtime.stateTable });
     const table = this.table.table;
     this.alarms = new AlarmTopic(this, 'Alarms', {
       topicArn: deployment.alarms.topicArn,
       emails: deployment.alarms.emails,
     });
     const alarmAction = this.alarms.action;
+    this.tableThrottleAlarm =
+      runtime.stateTable.billing === 'provisioned'
+        ? stateTableThrottleAlarm(this.table, 'ThrottleAlarm', table, alarmAction)
+        : undefined;
     const configOf = new Map(deployment.enabled.map(({ flow, config }) => [flow.id, config]));
 
     for (const entry of entries) {
@@ -331,6 +344,38 @@ export class Millwright extends Construct {
           right: [
             this.ingress.ingress.metricDuration({ period, statistic: cloudwatch.Stats.percentile(99) }),
           ],
+          width: 12,
+        }),
+      );
+    }
+    if (this.table.settings.billing === 'provisioned') {
+      const table = this.table.table;
+      // Consumed units are summed per period: divided by it, they compare with the provisioned rate.
+      // Ids are unique per graph: one for each of the two expressions.
+      const perSecond = (id: string, metric: cloudwatch.Metric, label: string) =>
+        new cloudwatch.MathExpression({
+          expression: `${id} / PERIOD(${id})`,
+          usingMetrics: { [id]: metric },
+          period,
+          label,
+        });
+      const provisioned = (metricName: string, label: string) =>
+        table.metric(metricName, { period, statistic: cloudwatch.Stats.AVERAGE, label });
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'State table: write and read capacity (units/s)',
+          left: [
+            perSecond('writes', table.metricConsumedWriteCapacityUnits({ period }), 'consumed writes'),
+            provisioned('ProvisionedWriteCapacityUnits', 'provisioned writes'),
+            perSecond('reads', table.metricConsumedReadCapacityUnits({ period }), 'consumed reads'),
+            provisioned('ProvisionedReadCapacityUnits', 'provisioned reads'),
+          ],
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'State table: throttled requests',
+          left: [stateTableThrottles(table, period)],
+          leftAnnotations: [{ value: 1, label: 'alarm', color: cloudwatch.Color.RED }],
           width: 12,
         }),
       );

@@ -93,6 +93,47 @@ const alarmsSchema = lazySchema(() =>
   }),
 );
 
+/** DynamoDB's default per-table throughput quota, for reads and for writes alike. */
+export const MAX_TABLE_CAPACITY_UNITS = 40_000;
+
+/** `runtime.stateTable`'s provisioned settings when the file leaves them out. */
+export const DEFAULT_PROVISIONED_CAPACITY = {
+  writeCapacity: { min: 5, max: 200 },
+  readCapacity: { min: 5, max: 100 },
+  targetUtilizationPercent: 70,
+} as const;
+
+const capacityUnits = (fallback: number) =>
+  z._default(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_TABLE_CAPACITY_UNITS)), fallback);
+
+/** Auto scaling keeps the table's capacity between `min` (also the initial capacity) and `max`. */
+const capacityRange = (fallback: { readonly min: number; readonly max: number }) =>
+  z._default(z.strictObject({ min: capacityUnits(fallback.min), max: capacityUnits(fallback.max) }), {
+    ...fallback,
+  });
+
+/**
+ * How the state table is billed (lib/constructs/state-table.ts). On demand (the default) costs
+ * nothing idle and takes any burst; provisioned capacity with auto scaling costs less per write at
+ * a steady load, but charges its minimum every hour and throttles bursts until scaling catches up.
+ */
+const stateTableSchema = lazySchema(() =>
+  z.discriminatedUnion('billing', [
+    z.strictObject({ billing: z.literal('on-demand') }),
+    z.strictObject({
+      billing: z.literal('provisioned'),
+      writeCapacity: capacityRange(DEFAULT_PROVISIONED_CAPACITY.writeCapacity),
+      readCapacity: capacityRange(DEFAULT_PROVISIONED_CAPACITY.readCapacity),
+      /** The consumed/provisioned ratio auto scaling aims for. */
+      targetUtilizationPercent: z._default(
+        z.number().check(z.int(), z.minimum(20), z.maximum(90)),
+        DEFAULT_PROVISIONED_CAPACITY.targetUtilizationPercent,
+      ),
+    }),
+  ]),
+);
+export type StateTableSettings = z.infer<typeof stateTableSchema>;
+
 export const deploymentSchema = lazySchema(() =>
   z.strictObject({
     $schema: z.optional(z.string()),
@@ -131,6 +172,8 @@ export const deploymentSchema = lazySchema(() =>
         retry: z._default(retrySchema, DEFAULT_RETRY),
         /** When a vendor account's circuit breaker opens, how long it stays open (core/breaker.ts). */
         circuitBreaker: z._default(circuitBreakerSchema, { ...DEFAULT_BREAKER_POLICY }),
+        /** The state table's billing mode: `on-demand`, or `provisioned` with auto scaling. */
+        stateTable: z._default(stateTableSchema, { billing: 'on-demand' }),
       }),
       {
         logLevel: 'INFO',
@@ -143,6 +186,7 @@ export const deploymentSchema = lazySchema(() =>
         webhookBurstLimit: 100,
         retry: DEFAULT_RETRY,
         circuitBreaker: { ...DEFAULT_BREAKER_POLICY },
+        stateTable: { billing: 'on-demand' },
       },
     ),
   }),
@@ -249,6 +293,18 @@ export function validateDeployment(
       path: 'runtime.systemLogLevel',
       message: `needs runtime.logLevel DEBUG or INFO (it is ${runtime.logLevel}): in Lambda's JSON log format a ${runtime.logLevel} application level would drop the metric lines the alarms read`,
     });
+  }
+  const stateTable = input?.runtime.stateTable;
+  if (stateTable?.billing === 'provisioned') {
+    for (const key of ['writeCapacity', 'readCapacity'] as const) {
+      const { min, max } = stateTable[key];
+      if (max < min) {
+        problems.push({
+          path: `runtime.stateTable.${key}.max`,
+          message: `must be >= ${key}.min (${min}): auto scaling keeps the capacity between min and max`,
+        });
+      }
+    }
   }
   if (problems.length > 0 || !input) {
     const [first] = problems;

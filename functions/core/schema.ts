@@ -30,7 +30,10 @@ export function describeIssue(issue: Issue): string {
         ? issue.message
         : `must be a valid ${issue.format}`;
     case 'invalid_union':
-      return 'matches none of the allowed shapes';
+      // A discriminated union's key with no branch of its own: name the values it takes.
+      return 'options' in issue && issue.options && issue.options.length > 0
+        ? `must be one of ${issue.options.map((v) => JSON.stringify(v)).join(', ')}`
+        : 'matches none of the allowed shapes';
     default:
       return issue.message && issue.message !== 'Invalid input' ? issue.message : issue.code;
   }
@@ -78,6 +81,8 @@ interface Def {
   left?: z.ZodMiniType;
   right?: z.ZodMiniType;
   getter?: () => z.ZodMiniType;
+  /** A discriminated union's key. */
+  discriminator?: string;
 }
 
 const defOf = (schema: z.ZodMiniType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
@@ -162,7 +167,15 @@ export function unknownKeys(
           )
         : [];
     case 'union': {
-      const branch = def.options?.find((option) => option.safeParse(value).success);
+      // A discriminated union: the branch its key names, even when the value fails that branch
+      // (zod reports only that branch's issues, so an unknown key in it is ours to name).
+      const key = def.discriminator;
+      const branch =
+        key !== undefined
+          ? isPlainObject(value)
+            ? def.options?.find((option) => defOf(option).shape?.[key]?.safeParse(value[key]).success)
+            : undefined
+          : def.options?.find((option) => option.safeParse(value).success);
       return branch ? unknownKeys(branch, value, path) : [];
     }
     case 'intersection':

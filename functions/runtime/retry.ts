@@ -6,7 +6,7 @@
  *
  * Four kinds of put-off, each bounded by time, never by a small receive count:
  * - transient: the vendor or the network failed in a way a retry can mend (429, 5xx, unreachable,
- *   ambiguous write, any retryable MillwrightError). Attempt n waits base * 2^(n-1) with equal
+ *   ambiguous write, any retryable MillwrightError), or AWS throttled a request (isAwsThrottling). Attempt n waits base * 2^(n-1) with equal
  *   jitter, or the vendor's Retry-After, up to `maxDelaySeconds` (SQS allows 12 h per receive). n is
  *   the event's count of failed attempts (one conditional counter in the state table, written on
  *   failures only). The event is retried until its retry horizon (`horizonSeconds` after its first
@@ -76,7 +76,29 @@ export function classify(error: unknown): FailureKind {
   if (error instanceof ClaimBusyError || error instanceof NotReadyError) return 'wait';
   if (error instanceof CircuitOpenError) return 'held';
   if (error instanceof MillwrightError) return error.retryable ? 'transient' : 'poison';
+  if (isAwsThrottling(error)) return 'transient';
   return 'unknown';
+}
+
+/** The AWS SDK's errors for a request over a table's capacity or an account's request rate. */
+const AWS_THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
+/**
+ * A throttled AWS request that the SDK's own retries did not get through (a provisioned state table
+ * under a burst, until auto scaling catches up), or an error caused by one. It mends by itself, so
+ * it is retried to the horizon like a vendor's 429, not dead-lettered after `maxReceiveCount`.
+ */
+export function isAwsThrottling(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (AWS_THROTTLING.has(current.name)) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /** What the event waits for, in words for the run log. */

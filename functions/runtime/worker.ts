@@ -6,7 +6,7 @@
  * | failure                                              | the worker                                      | run log           |
  * |------------------------------------------------------|-------------------------------------------------|-------------------|
  * | retryable MillwrightError (429, 5xx, unreachable,    | keeps it on the queue, visible again after      | `retrying` (warn) |
- * | ambiguous write)                                     | exponential backoff or the vendor's Retry-After |                   |
+ * | ambiguous write); a throttled AWS request            | exponential backoff or the vendor's Retry-After |                   |
  * | ... once its retry horizon (24 h) has passed         | sends it to the DLQ with its reason             | `dead-lettered`   |
  * | CircuitOpenError (the vendor's breaker is open)      | keeps it until the breaker's probe; not counted | `held` (info)     |
  * |                                                      | as an attempt; the horizon still applies        |                   |

@@ -6,6 +6,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -240,6 +241,40 @@ export function circuitOpenAlarm(
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }),
+    action,
+  );
+}
+
+/**
+ * Reads and writes of the state table throttled in a period. DynamoDB emits the throttle metrics only
+ * when something was throttled, and `a + b` drops a timestamp where either has no point, so the two
+ * are added with SUM([...]), which adds whatever points each timestamp has.
+ */
+export function stateTableThrottles(
+  table: dynamodb.ITable,
+  period = FIVE_MINUTES,
+): cloudwatch.MathExpression {
+  const sum = (metricName: string) => table.metric(metricName, { period, statistic: cloudwatch.Stats.SUM });
+  return new cloudwatch.MathExpression({
+    expression: 'SUM([reads, writes])',
+    usingMetrics: { reads: sum('ReadThrottleEvents'), writes: sum('WriteThrottleEvents') },
+    period,
+    label: 'throttled requests',
+  });
+}
+
+/** The state table's provisioned capacity was below the load (>= 1 throttled request in five minutes). */
+export function stateTableThrottleAlarm(
+  scope: Construct,
+  id: string,
+  table: dynamodb.ITable,
+  action: cloudwatch.IAlarmAction | undefined,
+): cloudwatch.Alarm {
+  return anyAlarm(
+    scope,
+    id,
+    stateTableThrottles(table),
+    'State table: DynamoDB throttled requests: the provisioned capacity was below the load (auto scaling raises it within minutes, up to its max). Nothing is lost: the SDK retries, then the worker retries the event with backoff (a poller, on its next run); events wait meanwhile. If it fires often, raise runtime.stateTable.writeCapacity.max or readCapacity.max (min, for bursts), or set runtime.stateTable.billing to on-demand.',
     action,
   );
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as z from 'zod/mini';
 import { loadDeployment, validateDeployment } from '../../../functions/config/deployment.ts';
 import { ConfigError } from '../../../functions/core/errors.ts';
+import { silentLog } from '../../../functions/core/log.ts';
 import { closestKey, unknownKeys } from '../../../functions/core/schema.ts';
 import { flows } from '../../../functions/flows/index.ts';
 import { startSandbox } from '../../../sandbox/runtime.ts';
@@ -171,6 +172,18 @@ describe('unknownKeys on every schema shape', () => {
     ).toEqual(['list[1].nmae', 'byId.m1.asetId', 'either.b', 'strict.levle']);
   });
 
+  it('finds them in the branch a discriminated union names, though the value fails it there', () => {
+    const tagged = z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('a'), n: z.number() }),
+      z.strictObject({ kind: z.literal('b') }),
+    ]);
+    expect(unknownKeys(tagged, { kind: 'a', n: 1, nn: 2 })).toEqual([
+      { path: 'nn', message: 'unknown key "nn" (did you mean "n"?)' },
+    ]);
+    expect(unknownKeys(tagged, { kind: 'b', n: 1 }).map((p) => p.path)).toEqual(['n']);
+    expect(unknownKeys(tagged, { kind: 'c', n: 1 })).toEqual([]);
+  });
+
   it('suggests only close keys', () => {
     expect(closestKey('prority', ['priority', 'category'])).toBe('priority');
     expect(closestKey('PRIORITY', ['priority'])).toBe('priority');
@@ -284,5 +297,104 @@ describe('circuit breaker policy', () => {
     const alarm = base();
     alarm.alarms = { ...(alarm.alarms ?? {}), circuitOpenMinutes: 0 };
     expect(problem(alarm).problems.map((p) => p.path)).toEqual(['alarms.circuitOpenMinutes']);
+  });
+});
+
+describe('state table billing (runtime.stateTable)', () => {
+  const withTable = (stateTable: unknown) => {
+    const raw = base();
+    raw.runtime = { ...(raw.runtime ?? {}), stateTable };
+    return raw;
+  };
+
+  it('is on demand when left out', () => {
+    const raw = base();
+    delete raw.runtime?.stateTable;
+    expect(validateDeployment(raw, flows).runtime.stateTable).toEqual({ billing: 'on-demand' });
+    expect(validateDeployment({}, flows).runtime.stateTable).toEqual({ billing: 'on-demand' });
+  });
+
+  it('fills every provisioned setting it is not given with its default', () => {
+    expect(validateDeployment(withTable({ billing: 'provisioned' }), flows).runtime.stateTable).toEqual({
+      billing: 'provisioned',
+      writeCapacity: { min: 5, max: 200 },
+      readCapacity: { min: 5, max: 100 },
+      targetUtilizationPercent: 70,
+    });
+    const partial = withTable({
+      billing: 'provisioned',
+      writeCapacity: { max: 1000 },
+      readCapacity: { min: 1 },
+    });
+    expect(validateDeployment(partial, flows).runtime.stateTable).toMatchObject({
+      writeCapacity: { min: 5, max: 1000 },
+      readCapacity: { min: 1, max: 100 },
+    });
+    const equal = withTable({ billing: 'provisioned', writeCapacity: { min: 40_000, max: 40_000 } });
+    expect(validateDeployment(equal, flows).runtime.stateTable).toMatchObject({
+      writeCapacity: { min: 40_000, max: 40_000 },
+    });
+  });
+
+  it.each([
+    ['writeCapacity.min', { writeCapacity: { min: 0 } }, 'must be >= 1'],
+    ['writeCapacity.min', { writeCapacity: { min: 2.5 } }, 'expected int'],
+    ['readCapacity.max', { readCapacity: { max: 40_001 } }, 'must be <= 40000'],
+    ['readCapacity.max', { readCapacity: { max: '100' } }, 'expected number'],
+    ['targetUtilizationPercent', { targetUtilizationPercent: 19 }, 'must be >= 20'],
+    ['targetUtilizationPercent', { targetUtilizationPercent: 91 }, 'must be <= 90'],
+  ])('refuses a bad runtime.stateTable.%s, naming it', (path, settings, message) => {
+    const error = problem(withTable({ billing: 'provisioned', ...settings }));
+    expect(error.problems).toEqual([{ path: `runtime.stateTable.${path}`, message }]);
+  });
+
+  it.each([
+    ['writeCapacity', { min: 50, max: 10 }, 50],
+    ['readCapacity', { min: 20, max: 19 }, 20],
+    // A max under the default min (5) is refused too: the min the file leaves out still counts.
+    ['writeCapacity', { max: 3 }, 5],
+  ])('refuses a %s max below its min, naming the max', (key, range, min) => {
+    const error = problem(withTable({ billing: 'provisioned', [key]: range }));
+    expect(error.path).toBe(`runtime.stateTable.${key}.max`);
+    expect(error.problems).toHaveLength(1);
+    expect(error.message).toContain(
+      `runtime.stateTable.${key}.max: must be >= ${key}.min (${min}): auto scaling keeps the capacity between min and max`,
+    );
+  });
+
+  it('names the billing modes for an unknown or missing one', () => {
+    for (const stateTable of [{ billing: 'pay-per-request' }, {}]) {
+      expect(problem(withTable(stateTable)).problems).toEqual([
+        { path: 'runtime.stateTable.billing', message: 'must be one of "on-demand", "provisioned"' },
+      ]);
+    }
+  });
+
+  it('names a misspelt key in the provisioned settings, and capacity given with on-demand billing', () => {
+    expect(problem(withTable({ billing: 'provisioned', writeCapacty: { max: 10 } })).problems).toEqual([
+      {
+        path: 'runtime.stateTable.writeCapacty',
+        message: 'unknown key "writeCapacty" (did you mean "writeCapacity"?)',
+      },
+    ]);
+    expect(problem(withTable({ billing: 'provisioned', writeCapacity: { maximum: 10 } })).path).toBe(
+      'runtime.stateTable.writeCapacity.maximum',
+    );
+    expect(problem(withTable({ billing: 'on-demand', readCapacity: { min: 5 } })).problems).toEqual([
+      {
+        path: 'runtime.stateTable.readCapacity',
+        message: 'unknown key "readCapacity" (known keys: billing)',
+      },
+    ]);
+  });
+
+  it('is accepted by the sandbox (`npm start`), whose local engine has no billing to set', async () => {
+    const sandbox = await startSandbox({
+      config: withTable({ billing: 'provisioned', writeCapacity: { max: 400 } }),
+      secrets: sandboxSecrets(),
+      basePort: 0,
+      log: silentLog,
+    });
+    await sandbox.close();
   });
 });

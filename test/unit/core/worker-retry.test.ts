@@ -273,6 +273,27 @@ describe('backoff across deliveries (ChangeMessageVisibility)', () => {
     expect((await runs()).map((r) => r.outcome)).toEqual(['failed', 'failed', 'dead-lettered']);
   });
 
+  it('a throttled state-table request (provisioned capacity under a burst) is retried past maxReceiveCount until capacity catches up, not dead-lettered', async () => {
+    // What the SDK throws once its own retries are spent, here wrapped by a flow's own error.
+    const throttled = () =>
+      Object.assign(new Error('The level of configured provisioned throughput for the table was exceeded'), {
+        name: 'ProvisionedThroughputExceededException',
+        $metadata: { httpStatusCode: 400 },
+      });
+    const { delayed, deadLettered, message, runs } = setup('flow-throttled', async (_e, n) => {
+      if (n === 1) throw throttled();
+      if (n <= 5) throw new Error('could not save the episode', { cause: throttled() });
+      return { outcome: 'done', message: 'ok' };
+    });
+    const m = message(body({ id: 'evt-throttled' }));
+    const outcomes = [(await m.deliver()).outcome];
+    for (let i = 0; i < 5; i++) outcomes.push((await m.redeliver()).outcome);
+    expect(outcomes).toEqual(['retrying', 'retrying', 'retrying', 'retrying', 'retrying', 'done']);
+    expect(deadLettered).toEqual([]);
+    expect(delays(delayed)).toEqual([10, 20, 40, 80, 160]);
+    expect((await runs())[0]?.message).toMatch(/^attempt 1 failed: .*ProvisionedThroughputExceededException/);
+  });
+
   it('a replay of a dead-lettered event (a new message) counts its attempts afresh', async () => {
     const { delayed, message, advance } = setup('flow-replayed', fail503, { retry: { horizonSeconds: 100 } });
     const first = message(body({ id: 'evt-again' }));
