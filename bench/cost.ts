@@ -473,17 +473,22 @@ async function main(): Promise<void> {
     }
     const [one, acting, two] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
     const oneCalls = one.perEvent.ingressCalls + one.perEvent.workerCalls;
+    // `runtime.webhookEndpoint: "function-url"`: the same requests without the HTTP API's fee
+    // (a function URL costs only the Lambda invocation, already counted).
+    const oneFunctionUrl = one.total - one.perEvent.apiRequests * PRICES.httpApiPerMillion;
     process.stdout.write(
       `Millwright cost per 1M webhook events (us-east-1 list prices, Lambda arm64 256 MB; counted in the sandbox)${rows.join('\n')}\n` +
         "\nNot included (fixed, not per event): pollers on their schedules, Lambda's idle SQS long polling,\n" +
         'alarms, the dashboard, Secrets Manager storage ($0.40/secret/month), DynamoDB storage.\n' +
         `One flow: $${one.total.toFixed(2)} per 1M events -> ${one.total <= TARGET_USD ? 'within' : 'OVER'} the $${TARGET_USD.toFixed(2)} target; ` +
-        `${oneCalls.toFixed(2)} DynamoDB requests per event -> ${oneCalls <= 4 ? 'within' : 'OVER'} the 4 target.\n`,
+        `${oneCalls.toFixed(2)} DynamoDB requests per event -> ${oneCalls <= 4 ? 'within' : 'OVER'} the 4 target.\n` +
+        `One flow behind a function URL (runtime.webhookEndpoint "function-url", no HTTP API fee): $${oneFunctionUrl.toFixed(2)} per 1M events.\n`,
     );
     if (JSON_OUT) {
       const figures = {
         events: N,
         oneFlowUsd: round(one.total),
+        oneFlowFunctionUrlUsd: round(oneFunctionUrl),
         twoFlowUsd: round(two.total),
         dynamoCallsPerEvent: round(oneCalls),
         dynamoCallsPerEventTwoFlows: round(two.perEvent.ingressCalls + two.perEvent.workerCalls),
