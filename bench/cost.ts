@@ -61,9 +61,10 @@ const LEAN_PROFILE: Profile = {
   provisionedUtilization: 0.7,
   platformLogs: false,
 };
+const FUNCTION_URL_PROFILE: Profile = { label: 'function URL', endpoint: 'function-url', platformLogs: true };
 const PROFILES: Profile[] = [
   DEFAULT_PROFILE,
-  { label: 'function URL', endpoint: 'function-url', platformLogs: true },
+  FUNCTION_URL_PROFILE,
   { label: 'provisioned 70%', endpoint: 'http-api', provisionedUtilization: 0.7, platformLogs: true },
   { label: 'system logs WARN', endpoint: 'http-api', platformLogs: false },
   LEAN_PROFILE,
@@ -561,6 +562,7 @@ async function main(): Promise<void> {
         events: N,
         oneFlowUsd: round(one.total),
         oneFlowLeanUsd: round(lean),
+        oneFlowFunctionUrlUsd: round(totalOf(dollarsPerMillion(one.perEvent, FUNCTION_URL_PROFILE))),
         twoFlowLeanUsd: round(twoLean),
         twoFlowUsd: round(two.total),
         dynamoCallsPerEvent: round(oneCalls),

@@ -162,6 +162,14 @@ export const METRICS: readonly Metric[] = [
   },
   {
     part: 'cost',
+    key: 'oneFlowFunctionUrlUsd',
+    label: 'cost per 1M events (1 flow, function URL)',
+    unit: '$',
+    digits: 2,
+    target: '-',
+  },
+  {
+    part: 'cost',
     key: 'twoFlowUsd',
     label: 'cost per 1M events (2 flows, default)',
     unit: '$',

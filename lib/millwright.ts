@@ -189,6 +189,7 @@ export class Millwright extends Construct {
         queues,
         table,
         logRetention: retention,
+        endpoint: runtime.webhookEndpoint,
         rateLimit: runtime.webhookRateLimit,
         burstLimit: runtime.webhookBurstLimit,
       });
@@ -224,9 +225,15 @@ export class Millwright extends Construct {
     );
 
     if (this.ingress && ingressEntry) {
-      // The API's own endpoint has no trailing slash (the $default stage's URL has one).
-      const apiUrl = this.ingress.api.apiEndpoint;
-      output(OUTPUT_KEYS.apiUrl, apiUrl, 'The webhook API, without a trailing slash.');
+      // Without a trailing slash, whichever the endpoint (lib/constructs/ingress.ts).
+      const apiUrl = this.ingress.url;
+      output(
+        OUTPUT_KEYS.apiUrl,
+        apiUrl,
+        this.ingress.api
+          ? 'The webhook API, without a trailing slash.'
+          : 'The webhook ingress function URL, without a trailing slash.',
+      );
       const secrets = deployment.vendors as Record<string, { secretName?: string } | undefined>;
       for (const receiver of ingressEntry.receivers) {
         const params = [...receiver.route.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '');
@@ -294,16 +301,17 @@ export class Millwright extends Construct {
     }
   }
 
-  /** Webhook 5xx answers (the API's, whatever their cause) and the ingress function's own failures. */
+  /**
+   * Webhook 5xx answers (the API's or the function URL's, whatever their cause) and the ingress
+   * function's own failures.
+   */
   private addIngressAlarms(ingress: Ingress, action: cloudwatch.IAlarmAction): void {
     notify(
       new cloudwatch.Alarm(ingress, 'ServerErrorAlarm', {
-        alarmDescription:
-          'Webhooks: the API answered 5xx (vendors retry, then may give up). The ingress log group and the access log say why.',
-        metric: ingress.api.metricServerError({
-          period: Duration.minutes(5),
-          statistic: cloudwatch.Stats.SUM,
-        }),
+        alarmDescription: ingress.api
+          ? 'Webhooks: the API answered 5xx (vendors retry, then may give up). The ingress log group and the access log say why.'
+          : 'Webhooks: the function URL answered 5xx (vendors retry, then may give up). The ingress log group says why.',
+        metric: ingress.metric('serverErrors', { period: Duration.minutes(5) }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
@@ -327,14 +335,14 @@ export class Millwright extends Construct {
       }),
     );
     if (this.ingress) {
-      const api = this.ingress.api;
+      const ingress = this.ingress;
       dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: 'Webhooks: requests, 4xx, 5xx',
           left: [
-            api.metricCount({ period, statistic: cloudwatch.Stats.SUM }),
-            api.metricClientError({ period }),
-            api.metricServerError({ period }),
+            ingress.metric('requests', { period }),
+            ingress.metric('clientErrors', { period }),
+            ingress.metric('serverErrors', { period }),
           ],
           width: 12,
         }),

@@ -56,6 +56,10 @@ const circuitBreakerSchema = lazySchema(() =>
 /** An SNS topic alarms can publish to (standard only: CloudWatch alarms cannot publish to FIFO topics). */
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
+/** How vendors reach the webhook ingress (`runtime.webhookEndpoint`, lib/constructs/ingress.ts). */
+export const WEBHOOK_ENDPOINTS = ['http-api', 'function-url'] as const;
+export type WebhookEndpoint = (typeof WEBHOOK_ENDPOINTS)[number];
+
 export const DEFAULT_ALARMS = {
   pollerMissedIntervals: 3,
   oldestMessageMinutes: 30,
@@ -162,7 +166,18 @@ export const deploymentSchema = lazySchema(() =>
           z.number().check(z.int(), z.minimum(1024), z.maximum(1_000_000)),
           262_144,
         ),
-        /** HTTP API throttling for webhook routes. */
+        /**
+         * How vendors reach the webhook ingress: `http-api` (an API Gateway HTTP API: stage throttling,
+         * access log, $1.00 per million requests) or `function-url` (the ingress function's own URL:
+         * no per-request charge, no throttling, no access log). The function verifies every request
+         * either way. Switching changes the webhook URLs (`millwright webhooks register <vendor>`).
+         */
+        webhookEndpoint: z._default(z.enum(WEBHOOK_ENDPOINTS), 'http-api'),
+        /**
+         * HTTP API stage throttling for webhook routes (`webhookEndpoint: "http-api"` only: a function
+         * URL has no stage to throttle, and reserved concurrency is not used as a substitute since new
+         * accounts have only 10 to share).
+         */
         webhookRateLimit: z._default(z.number().check(z.minimum(1)), 50),
         webhookBurstLimit: z._default(z.number().check(z.int(), z.minimum(1)), 100),
         /**
@@ -182,6 +197,7 @@ export const deploymentSchema = lazySchema(() =>
         maxReceiveCount: 3,
         workerTimeoutSeconds: 30,
         maxWebhookBytes: 262_144,
+        webhookEndpoint: 'http-api',
         webhookRateLimit: 50,
         webhookBurstLimit: 100,
         retry: DEFAULT_RETRY,

@@ -30,6 +30,7 @@ import {
 } from '../core/limits.ts';
 import { RECHECK_SECONDS, WebhookNotConfiguredError } from '../core/webhook-secret.ts';
 import { type EventQueue, MessageTooLargeError, messageBytes, toMessage } from './queue.ts';
+import type { RouteMiss } from './routes.ts';
 
 export interface IngressOptions {
   receivers: readonly WebhookReceiver[];
@@ -428,6 +429,26 @@ function checkEvent(event: FlowEvent): void {
       `event ${event.type} would be a ${bytes}-byte queue message; the limit is ${SQS_MAX_MESSAGE_BYTES}`,
     );
   }
+}
+
+/**
+ * A request no webhook route matched (a Lambda function URL passes every path to the function,
+ * see routes.ts): 404, 405 with `allow` when the path is a route's under another method, 400 for a
+ * malformed percent-encoding (as API Gateway). Neither the answer nor the log names the path: an
+ * UpKeep path carries the URL token that authenticates it.
+ */
+export function refuseUnrouted(env: RuntimeEnv, method: string, miss: RouteMiss): IngressResponse {
+  env.log.warn('webhook request matched no route', { method, reason: miss.reason });
+  if (miss.reason === 'method-not-allowed') {
+    const response = reply(
+      405,
+      `method ${method} not allowed on this webhook route (use ${miss.allow.join(', ')})`,
+    );
+    response.headers.allow = miss.allow.join(', ');
+    return response;
+  }
+  if (miss.reason === 'malformed') return reply(400, 'malformed percent-encoding in the path');
+  return reply(404, 'no webhook route for this path');
 }
 
 /** API Gateway HTTP API (payload v2) -> WebhookRequest. */

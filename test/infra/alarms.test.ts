@@ -242,7 +242,7 @@ describe('alarms', () => {
     const ingress = created.built.stack.ingress;
     if (!ingress) throw new Error('the default config receives webhooks');
     const stack = created.built.stack;
-    const apiId = stack.getLogicalId(ingress.api.node.defaultChild as never);
+    const apiId = stack.getLogicalId(ingress.api?.node.defaultChild as never);
     const fnId = stack.getLogicalId(ingress.ingress.node.defaultChild as never);
     expect(on('5xx', { Ref: apiId })).toEqual([
       expect.objectContaining({ Namespace: 'AWS/ApiGateway', Threshold: 1, Statistic: 'Sum' }),
