@@ -552,7 +552,7 @@ async function main(): Promise<void> {
         `\n${profileRows(results.map((r, i) => ({ label: SCENARIO_SHORT[i] ?? '', perEvent: r.perEvent }))).join('\n')}\n` +
         "\nNot included (fixed, not per event): pollers on their schedules, Lambda's idle SQS long polling,\n" +
         'alarms, the dashboard, Secrets Manager storage ($0.40/secret/month), DynamoDB storage, and in\n' +
-        "the provisioned profiles the capacity auto scaling keeps when idle (README 'Cost').\n" +
+        "the provisioned profiles the capacity auto scaling keeps when idle and its alarms (README 'Cost').\n" +
         `One flow: $${one.total.toFixed(2)} per 1M events by default, $${lean.toFixed(2)} lean -> ` +
         `${lean <= TARGET_USD ? 'within' : 'OVER'} the $${TARGET_USD.toFixed(2)} target (default ${one.total <= TARGET_USD ? 'within' : 'OVER'}); ` +
         `${oneCalls.toFixed(2)} DynamoDB requests per event -> ${oneCalls <= 4 ? 'within' : 'OVER'} the 4 target.\n`,
