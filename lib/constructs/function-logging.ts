@@ -5,7 +5,9 @@
  * REPORT: about 400 bytes of CloudWatch Logs per invocation, `npm run bench:cost`) and with the
  * application level at `runtime.logLevel`, the level our logger already writes at (Lambda filters
  * by it too in JSON format, so the two must agree). Applied as an aspect, so every function the
- * stack makes gets the same setting without passing it through each construct.
+ * stack makes gets the same setting without passing it through each construct. Our metric lines
+ * (EMF) stay metrics in JSON format because they are written to stdout as they are, never through
+ * `console.log`, which Lambda's JSON format would wrap in a `message` field.
  */
 import type { IAspect } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
