@@ -461,22 +461,38 @@ function scenarioRows(
 }
 
 const SCENARIO_SHORT = ['1 flow, records', '1 flow, acts', '2 flows'];
+/** How many flows take each scenario's event (each has its own queue and worker). */
+const SCENARIO_FLOWS = [1, 1, 2];
+
+/**
+ * The same event when each worker invocation gets one event: a trickle, as at a few events a minute
+ * (the event source mapping has no batching window). Here the webhooks are sent back to back, so a
+ * worker takes about 10 at once; one at a time, each flow adds a worker invocation (and Lambda's
+ * lines for it) and an SQS receive and delete per event. DynamoDB and our own lines do not change.
+ */
+function oneEventPerInvocation(perEvent: PerEvent, flows: number): PerEvent {
+  return { ...perEvent, lambdaInvocations: 1 + flows, sqsRequests: 3 * flows };
+}
 
 /** The total per 1M events of each scenario under each profile, as a small table. */
-function profileRows(scenarios: { label: string; perEvent: PerEvent }[]): string[] {
+function profileRows(scenarios: { label: string; perEvent: PerEvent; flows: number }[]): string[] {
   const width = 18;
   const describe = (p: Profile) =>
     `${p.endpoint}, ${p.provisionedUtilization ? `provisioned at ${p.provisionedUtilization * 100}%` : 'on-demand'}, ` +
     `${p.platformLogs ? "Lambda's START/END/REPORT lines" : 'systemLogLevel WARN'}`;
   return [
-    'Per 1M events by deployment profile (same requests, priced per README "Cost"):',
-    `  ${'profile'.padEnd(width)}${scenarios.map((s) => s.label.padStart(18)).join('')}  what`,
-    ...PROFILES.map(
-      (p) =>
-        `  ${p.label.padEnd(width)}${scenarios
-          .map((s) => `$${totalOf(dollarsPerMillion(s.perEvent, p)).toFixed(2)}`.padStart(18))
-          .join('')}  ${describe(p)}`,
-    ),
+    'Per 1M events by deployment profile (same requests, priced per README "Cost"); the last column',
+    'is the first scenario with one event per worker invocation (a trickle) instead of batches of ~10:',
+    `  ${'profile'.padEnd(width)}${scenarios.map((s) => s.label.padStart(18)).join('')}${'1 flow, trickle'.padStart(18)}  what`,
+    ...PROFILES.map((p) => {
+      const [first] = scenarios;
+      const trickle = first
+        ? totalOf(dollarsPerMillion(oneEventPerInvocation(first.perEvent, first.flows), p))
+        : 0;
+      return `  ${p.label.padEnd(width)}${scenarios
+        .map((s) => `$${totalOf(dollarsPerMillion(s.perEvent, p)).toFixed(2)}`.padStart(18))
+        .join('')}${`$${trickle.toFixed(2)}`.padStart(18)}  ${describe(p)}`;
+    }),
   ];
 }
 
@@ -549,7 +565,7 @@ async function main(): Promise<void> {
     const twoLean = totalOf(dollarsPerMillion(two.perEvent, LEAN_PROFILE));
     process.stdout.write(
       `Millwright cost per 1M webhook events (us-east-1 list prices, Lambda arm64 256 MB; counted in the sandbox)${rows.join('\n')}\n` +
-        `\n${profileRows(results.map((r, i) => ({ label: SCENARIO_SHORT[i] ?? '', perEvent: r.perEvent }))).join('\n')}\n` +
+        `\n${profileRows(results.map((r, i) => ({ label: SCENARIO_SHORT[i] ?? '', perEvent: r.perEvent, flows: SCENARIO_FLOWS[i] ?? 1 }))).join('\n')}\n` +
         "\nNot included (fixed, not per event): pollers on their schedules, Lambda's idle SQS long polling,\n" +
         'alarms, the dashboard, Secrets Manager storage ($0.40/secret/month), DynamoDB storage, and in\n' +
         "the provisioned profiles the capacity auto scaling keeps when idle and its alarms (README 'Cost').\n" +
@@ -562,6 +578,9 @@ async function main(): Promise<void> {
         events: N,
         oneFlowUsd: round(one.total),
         oneFlowLeanUsd: round(lean),
+        oneFlowLeanTrickleUsd: round(
+          totalOf(dollarsPerMillion(oneEventPerInvocation(one.perEvent, 1), LEAN_PROFILE)),
+        ),
         oneFlowFunctionUrlUsd: round(totalOf(dollarsPerMillion(one.perEvent, FUNCTION_URL_PROFILE))),
         twoFlowLeanUsd: round(twoLean),
         twoFlowUsd: round(two.total),

@@ -1,0 +1,69 @@
+/**
+ * The lean profile of README "Cost" (function URL, provisioned state table, no START/END/REPORT
+ * lines) is three opt-in settings that each have their own tests; this checks they synthesize
+ * together into the stack the cost figure prices, and that the cdk-nag packs find nothing in it.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { App } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { buildApp } from '../../lib/app.ts';
+import { PROJECT_ROOT } from '../../lib/entries.ts';
+import { flatTemplate } from '../support/cfn-flatten.ts';
+
+type Json = Record<string, unknown>;
+type Resource = { Type: string; Properties: Json };
+
+/** README "Cost": the lean profile, as an operator writes it into `runtime`. */
+const LEAN = {
+  webhookEndpoint: 'function-url',
+  stateTable: { billing: 'provisioned' },
+  systemLogLevel: 'WARN',
+};
+
+let dir: string;
+let app: App;
+let resources: Resource[];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'millwright-lean-'));
+  const config = JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/default.json'), 'utf8')) as Json;
+  config.runtime = { ...(config.runtime as Json | undefined), ...LEAN };
+  const path = join(dir, 'lean.json');
+  writeFileSync(path, JSON.stringify(config));
+  const built = buildApp(path, { 'aws:cdk:bundling-stacks': [] });
+  app = built.app;
+  resources = Object.values(flatTemplate(built.stack).Resources as Record<string, Resource>);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ofType = (type: string) => resources.filter((r) => r.Type === type);
+
+describe('the lean profile', () => {
+  it('serves webhooks from a function URL, bills the table by provisioned capacity and drops Lambda’s own lines', () => {
+    expect(ofType('AWS::ApiGatewayV2::Api')).toHaveLength(0);
+    expect(ofType('AWS::Lambda::Url')).toHaveLength(1);
+    const [table] = ofType('AWS::DynamoDB::Table');
+    expect(table?.Properties.BillingMode ?? 'PROVISIONED').toBe('PROVISIONED');
+    expect(table?.Properties.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 5, WriteCapacityUnits: 5 });
+    expect(ofType('AWS::ApplicationAutoScaling::ScalableTarget')).toHaveLength(2);
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(10);
+    for (const fn of functions) {
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: 'WARN' });
+    }
+  });
+
+  it.each([
+    ['AwsSolutions', () => new AwsSolutionsChecks(app, { verbose: true })],
+    ['Serverless', () => new ServerlessChecks(app, { verbose: true })],
+  ])('%s: finds nothing unacknowledged', (_, pack) => {
+    const report = pack().validateScope(app);
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    expect(findings).toEqual([]);
+  });
+});
