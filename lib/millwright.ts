@@ -131,6 +131,7 @@ export class Millwright extends Construct {
         table,
         maxReceiveCount: runtime.maxReceiveCount,
         timeoutSeconds: Math.max(runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0),
+        batchingWindowSeconds: runtime.workerBatchingWindowSeconds,
         logRetention: retention,
         alarmAction,
         oldestMessageMinutes: deployment.alarms.oldestMessageMinutes,

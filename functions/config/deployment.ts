@@ -161,6 +161,12 @@ export const deploymentSchema = lazySchema(() =>
         /** Failed attempts with an unexpected error (a bug, an SDK error) before the DLQ. */
         maxReceiveCount: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(10)), 3),
         workerTimeoutSeconds: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(900)), 30),
+        /**
+         * How long a worker's event source waits to fill a batch before invoking (Lambda's
+         * MaximumBatchingWindowInSeconds; 0: at once). Fewer invocations and SQS receives per event
+         * at a moderate load, at up to this much latency (README "Cost"). The sandbox ignores it.
+         */
+        workerBatchingWindowSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(300)), 0),
         /** Largest webhook body the ingress accepts, in bytes. */
         maxWebhookBytes: z._default(
           z.number().check(z.int(), z.minimum(1024), z.maximum(1_000_000)),
@@ -196,6 +202,7 @@ export const deploymentSchema = lazySchema(() =>
         runLogRetentionDays: 30,
         maxReceiveCount: 3,
         workerTimeoutSeconds: 30,
+        workerBatchingWindowSeconds: 0,
         maxWebhookBytes: 262_144,
         webhookEndpoint: 'http-api',
         webhookRateLimit: 50,

@@ -26,6 +26,8 @@ export interface FlowStackProps {
   table: dynamodb.ITable;
   maxReceiveCount: number;
   timeoutSeconds: number;
+  /** `runtime.workerBatchingWindowSeconds` (0: none). */
+  batchingWindowSeconds?: number;
   logRetention: logs.RetentionDays;
   /** What every alarm of the flow notifies (the deployment's SNS topic). */
   alarmAction?: cloudwatch.IAlarmAction;
@@ -51,6 +53,7 @@ export class FlowStack extends NestedStack {
       table: props.table,
       maxReceiveCount: props.maxReceiveCount,
       timeoutSeconds: props.timeoutSeconds,
+      batchingWindowSeconds: props.batchingWindowSeconds,
       batchSize: flow.worker?.batchSize,
       maxConcurrency: flow.worker?.maxConcurrency,
       logRetention: props.logRetention,

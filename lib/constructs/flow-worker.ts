@@ -33,6 +33,8 @@ export interface FlowWorkerProps {
   timeoutSeconds: number;
   /** SQS messages per invocation (default 10). */
   batchSize?: number;
+  /** How long the event source waits to fill a batch (`runtime.workerBatchingWindowSeconds`; 0: none). */
+  batchingWindowSeconds?: number;
   /** Concurrent invocations of this worker (the event source mapping's maximum concurrency). */
   maxConcurrency?: number;
   logRetention: logs.RetentionDays;
@@ -73,13 +75,15 @@ export class FlowWorker extends Construct {
       reason: `This is the dead-letter queue of flow ${flowId}; an operator replays its messages, nothing redrives them further.`,
     });
 
+    const window = props.batchingWindowSeconds ?? 0;
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: props.queueName,
       // The limit the ingress, the pollers and the local engine size messages for (core/limits.ts),
       // stated rather than left to the account's default (SQS allows up to 1 MiB since 2025).
       maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
-      // AWS guidance for Lambda event sources: at least 6 x the function timeout.
-      visibilityTimeout: Duration.seconds(6 * props.timeoutSeconds),
+      // AWS guidance for Lambda event sources: at least 6 x the function timeout, plus the batching
+      // window (messages are already received while the window fills).
+      visibilityTimeout: Duration.seconds(6 * props.timeoutSeconds + window),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       // Long enough for the longest retry horizon (13 days, functions/config/deployment.ts).
@@ -108,6 +112,7 @@ export class FlowWorker extends Construct {
     this.worker.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: props.batchSize ?? 10,
+        ...(window > 0 ? { maxBatchingWindow: Duration.seconds(window) } : {}),
         reportBatchItemFailures: true,
         ...(props.maxConcurrency ? { maxConcurrency: props.maxConcurrency } : {}),
       }),
