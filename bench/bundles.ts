@@ -193,10 +193,16 @@ async function main(): Promise<void> {
     }
   }
 
+  // The SDK floor (bench/sdk-floor.ts): the DynamoDB document client alone, bundled the same way.
+  const floorFile = join(OUT_DIR, 'sdk-floor', 'index.mjs');
+  await bundleEntry(join(PROJECT_ROOT, 'bench', 'sdk-floor.ts'), floorFile);
+  const floor: number[] = [];
+
   // Round-robin: one bare process, then one of each bundle, SAMPLES times, so noise hits all alike.
   const bare: number[] = [];
   for (let round = 0; round < SAMPLES; round++) {
     bare.push(run().processMs);
+    floor.push(run(pathToFileURL(floorFile).href).processMs);
     for (const b of built) {
       if (b.error) continue;
       try {
@@ -208,6 +214,7 @@ async function main(): Promise<void> {
     }
   }
   const bareMs = median(bare);
+  const floorMs = median(floor);
 
   console.log(
     `Millwright bundles: ${entries.length} functions from ${relative(PROJECT_ROOT, configPath)}; ` +
@@ -286,6 +293,10 @@ async function main(): Promise<void> {
       `init ms = whole process importing the bundle; import ms = the import alone, inside it.`,
   );
   console.log(
+    `SDK floor (bench/sdk-floor.ts: the DynamoDB document client alone, nothing of ours): ` +
+      `${floorMs.toFixed(1)} ms = ${(floorMs / bareMs).toFixed(2)}x bare node (samples ${floor.map((s) => s.toFixed(0)).join('/')}).`,
+  );
+  console.log(
     `Targets: init <= ${RATIO_TARGET}x bare node; ${Object.values(TARGETS)
       .map((t) => `${t.label} <= ${t.kb} KB`)
       .join('; ')}.`,
@@ -303,6 +314,8 @@ async function main(): Promise<void> {
     const workerInitMs = maxOf(figures.worker, initOf);
     const json = {
       bareNodeMs: round1(bareMs),
+      sdkFloorInitMs: round1(floorMs),
+      sdkFloorRatio: ratio(floorMs),
       ingressInitMs: round1(ingressInitMs),
       workerInitMs: round1(workerInitMs),
       pollerInitMs: round1(maxOf([...figures.poller, ...figures['shared-poller']], initOf)),

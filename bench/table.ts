@@ -99,6 +99,15 @@ export const METRICS: readonly Metric[] = [
   },
   {
     part: 'bundles',
+    key: 'sdkFloorRatio',
+    label: 'SDK floor: DynamoDB client alone / bare node',
+    unit: 'x',
+    digits: 2,
+    target: '-',
+    derive: (f) => ratio(f, 'sdkFloorInitMs'),
+  },
+  {
+    part: 'bundles',
     key: 'pollerInitMs',
     label: 'poller init (slowest)',
     unit: 'ms',
