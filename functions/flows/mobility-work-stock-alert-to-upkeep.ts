@@ -444,10 +444,14 @@ function outcomeOf(ref: string, fact: StockFact, applied: Applied, made: Made[])
   const sorted = [...state.facts].sort(byTime);
   const minimum = minimumAt(sorted, stored.at);
   if (stored.quantity === undefined || minimum === undefined || !isAbove(sorted, stored)) {
-    return {
-      outcome: 'skipped',
-      message: `${ref}: stock ${stored.quantity ?? '?'} is not above the minimum ${minimum ?? '?'}`,
-    };
+    // Restocks and recounts carry no minimum: only an alert tells this flow the part's minimum.
+    const why =
+      stored.quantity === undefined
+        ? 'the event carries no stock quantity'
+        : minimum === undefined
+          ? `stock ${stored.quantity}; its minimum is not known yet (no stock alert for this part so far), so there is no low episode to close`
+          : `stock ${stored.quantity} is not above the minimum ${minimum}`;
+    return { outcome: 'skipped', message: `${ref}: ${why}` };
   }
   return { outcome: 'skipped', message: `${ref}: no low episode open at ${iso(stored.at)}` };
 }

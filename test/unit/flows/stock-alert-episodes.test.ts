@@ -214,9 +214,11 @@ describe('the episode state machine, one test per transition', () => {
     expect(pos()).toHaveLength(2);
   });
 
-  it('no episode open + restock: skipped', async () => {
+  it('no episode open + restock: skipped, saying the minimum is not known yet', async () => {
     const r = await handleAlert(ctx, one(person('restock', 5), 'SparePartWasRestocked'));
     expect(r.outcome).toBe('skipped');
+    expect(r.message).toContain('stock 25; its minimum is not known yet');
+    expect(r.message).not.toContain('?');
   });
 
   it('restock not above the minimum: skipped, the episode stays open', async () => {
