@@ -40,6 +40,9 @@ async function photoWorkOrder(title: string): Promise<string> {
 
 /** Open a page of the console the way a person does: the printed link, then the navigation. */
 async function open(route: string): Promise<void> {
+  // A fresh document each time: a hash change alone keeps the page, and with it a dialog a failed
+  // test left open, which would then fail every test after it.
+  await page.goto('about:blank');
   await page.goto(`http://127.0.0.1:${console_.port}/#/${route}`);
   await page.locator('main h1').first().waitFor();
 }
@@ -93,6 +96,22 @@ suite('the operator console in Chromium', () => {
     await page.waitForURL((url) => url.hash.includes(`subject=${MACHINES.one}`));
     const rows = page.locator('table.runs tbody tr');
     await rows.first().waitFor();
+    // The unfiltered rows stay until the search's answer renders: wait for the filtered ones.
+    await page
+      .waitForFunction(
+        (machine) => {
+          type Row = { children: ArrayLike<{ textContent: string | null }> };
+          const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Row> } })
+            .document;
+          const subjects = Array.from(doc.querySelectorAll('table.runs tbody tr'), (tr) =>
+            tr.children[2]?.textContent?.trim(),
+          );
+          return subjects.length > 0 && subjects.every((s) => s === machine);
+        },
+        MACHINES.one,
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined);
     const text = await page.locator('table.runs tbody').innerText();
     expect(text).toContain(MM_FLOW);
     expect(text).toMatch(/done/);
@@ -119,10 +138,28 @@ suite('the operator console in Chromium', () => {
     const one = await api('limit=3');
     const two = await api(`limit=3&cursor=${encodeURIComponent(one.nextCursor ?? '')}`);
     expect(two.entries.length).toBeGreaterThan(0);
+    const expectedLinks = two.entries.map((e) => `#/events/${e.eventId}`);
+    // The rows render after the "Page 2" heading: wait for them, then compare.
+    await page
+      .waitForFunction(
+        (expected) => {
+          type Link = { getAttribute(name: string): string | null };
+          const doc = (
+            globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Link> } }
+          ).document;
+          const links = Array.from(doc.querySelectorAll('table.runs tbody tr td.message a'), (a) =>
+            decodeURIComponent(a.getAttribute('href') ?? ''),
+          );
+          return JSON.stringify(links) === JSON.stringify(expected);
+        },
+        expectedLinks,
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined);
     const shown = await page
       .locator('table.runs tbody tr td.message a')
       .evaluateAll((links) => links.map((a) => decodeURIComponent(a.getAttribute('href') ?? '')));
-    expect(shown).toEqual(two.entries.map((e) => `#/events/${e.eventId}`));
+    expect(shown).toEqual(expectedLinks);
     await page.getByRole('button', { name: '← Newer' }).click();
     await page.getByText('Newest runs').waitFor();
     // The first page again, once it has rendered (the heading changes before the rows arrive).
@@ -194,7 +231,17 @@ suite('the operator console in Chromium', () => {
     const dialog = page.getByRole('dialog');
     await section.getByRole('button', { name: 'Pause' }).click();
     await expect(dialog.getByTestId('dry-run').innerText()).resolves.toContain(MM_FLOW);
-    // The default button is Cancel, focused: Enter at once changes nothing.
+    // The default button is Cancel, focused: Enter at once changes nothing. Focus moves to it when
+    // the dry run's answer has rendered (ui.js), a moment after the text above can be read.
+    await page
+      .waitForFunction(
+        () =>
+          (globalThis as unknown as { document: { activeElement?: { textContent?: string } } }).document
+            .activeElement?.textContent === 'Cancel',
+        undefined,
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined);
     await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Cancel');
     await dialog.getByRole('button', { name: 'Pause' }).click();
     await dialog.getByRole('button', { name: 'Close' }).click();
