@@ -3,26 +3,20 @@
  * and its queue's visibility timeout grows by the same (AWS: 6 x the function timeout plus the
  * window); unset, the event source has no window (stack.test.ts checks the default timeouts).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../../functions/core/errors.ts';
 import { buildApp } from '../../lib/app.ts';
-import { PROJECT_ROOT } from '../../lib/entries.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
+import { configWithRuntime } from '../support/infra.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties: Json };
 
 let dir: string;
-const configWith = (name: string, runtime: Json): string => {
-  const config = JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/default.json'), 'utf8')) as Json;
-  config.runtime = { ...(config.runtime as Json | undefined), ...runtime };
-  const path = join(dir, `${name}.json`);
-  writeFileSync(path, JSON.stringify(config));
-  return path;
-};
+const configWith = (name: string, runtime: Json): string => configWithRuntime(dir, name, runtime);
 const synth = (path: string) =>
   Object.values(
     flatTemplate(buildApp(path, { 'aws:cdk:bundling-stacks': [] }).stack).Resources as Record<

@@ -3,26 +3,20 @@
  * level, with the application level at `runtime.logLevel`, and keeps each function's own log
  * group (the default, unset, is checked in stack.test.ts).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../../functions/core/errors.ts';
 import { buildApp } from '../../lib/app.ts';
-import { PROJECT_ROOT } from '../../lib/entries.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
+import { configWithRuntime } from '../support/infra.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 type Json = Record<string, unknown>;
 
 let dir: string;
-const configWith = (name: string, runtime: Json): string => {
-  const config = JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/default.json'), 'utf8')) as Json;
-  config.runtime = { ...(config.runtime as Json | undefined), ...runtime };
-  const path = join(dir, `${name}.json`);
-  writeFileSync(path, JSON.stringify(config));
-  return path;
-};
+const configWith = (name: string, runtime: Json): string => configWithRuntime(dir, name, runtime);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'millwright-logging-'));

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { validateDeployment } from '../../functions/config/deployment.ts';
 import { connectors } from '../../functions/connectors/index.ts';
 import { ConfigError } from '../../functions/core/errors.ts';
@@ -20,6 +19,7 @@ import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/entries.ts';
 import { webhookOutputKey } from '../../lib/outputs.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
+import { NAG_PACKS, nagFindings } from '../support/infra.ts';
 
 const CONFIG = join(PROJECT_ROOT, 'config/default.json');
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -151,15 +151,8 @@ describe('runtime.webhookEndpoint "function-url"', () => {
     expect(body).not.toContain('AWS/ApiGateway');
   });
 
-  it.each([
-    ['AwsSolutions', () => new AwsSolutionsChecks(app, { verbose: true })],
-    ['Serverless', () => new ServerlessChecks(app, { verbose: true })],
-  ])('%s: finds nothing unacknowledged', (_, pack) => {
-    const report = pack().validateScope(app);
-    const findings = report.violations.map(
-      (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
-    );
-    expect(findings).toEqual([]);
+  it.each(NAG_PACKS)('%s: finds nothing unacknowledged', (pack) => {
+    expect(nagFindings(app, pack)).toEqual([]);
   });
 });
 

@@ -3,15 +3,14 @@
  * lines) is three opt-in settings that each have their own tests; this checks they synthesize
  * together into the stack the cost figure prices, and that the cdk-nag packs find nothing in it.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { App } from 'aws-cdk-lib';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { buildApp } from '../../lib/app.ts';
-import { PROJECT_ROOT } from '../../lib/entries.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
+import { configWithRuntime, NAG_PACKS, nagFindings } from '../support/infra.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties: Json };
@@ -29,11 +28,7 @@ let resources: Resource[];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'millwright-lean-'));
-  const config = JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/default.json'), 'utf8')) as Json;
-  config.runtime = { ...(config.runtime as Json | undefined), ...LEAN };
-  const path = join(dir, 'lean.json');
-  writeFileSync(path, JSON.stringify(config));
-  const built = buildApp(path, { 'aws:cdk:bundling-stacks': [] });
+  const built = buildApp(configWithRuntime(dir, 'lean', LEAN), { 'aws:cdk:bundling-stacks': [] });
   app = built.app;
   resources = Object.values(flatTemplate(built.stack).Resources as Record<string, Resource>);
 });
@@ -56,14 +51,7 @@ describe('the lean profile', () => {
     }
   });
 
-  it.each([
-    ['AwsSolutions', () => new AwsSolutionsChecks(app, { verbose: true })],
-    ['Serverless', () => new ServerlessChecks(app, { verbose: true })],
-  ])('%s: finds nothing unacknowledged', (_, pack) => {
-    const report = pack().validateScope(app);
-    const findings = report.violations.map(
-      (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
-    );
-    expect(findings).toEqual([]);
+  it.each(NAG_PACKS)('%s: finds nothing unacknowledged', (pack) => {
+    expect(nagFindings(app, pack)).toEqual([]);
   });
 });
