@@ -33,17 +33,26 @@ interface Template {
 
 const PARAM = /^\{(\w+)\}$/;
 
-/** `POST /webhooks/upkeep/{token}` -> its method and segments; a template that is no route key throws. */
-function compile(routeKey: string): Template {
+/**
+ * `POST /webhooks/upkeep/{token}` -> its method and path; a string that is no route key throws.
+ * The one reading of a route key: the stack's HTTP API routes (lib/constructs/ingress.ts) use it too.
+ */
+export function splitRouteKey(routeKey: string): { method: string; path: string } {
   const match = /^([A-Z]+) (\/\S*)$/.exec(routeKey.trim());
   if (!match?.[1] || !match[2]) {
     throw new Error(`webhook route ${JSON.stringify(routeKey)} is not "<METHOD> /<path>"`);
   }
-  const segments = split(match[2]).map((s) => {
+  return { method: match[1], path: match[2] };
+}
+
+/** A route key -> its method and segments, for matching. */
+function compile(routeKey: string): Template {
+  const { method, path } = splitRouteKey(routeKey);
+  const segments = split(path).map((s) => {
     const param = PARAM.exec(s)?.[1];
     return param ? { param } : (safeDecode(s) ?? s);
   });
-  return { routeKey, method: match[1], segments };
+  return { routeKey, method, segments };
 }
 
 /** `/a/b/` -> `['a', 'b']`: one trailing slash ignored, inner empty segments kept (they match nothing). */

@@ -23,6 +23,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { WebhookEndpoint } from '../../functions/config/deployment.ts';
+import { splitRouteKey } from '../../functions/runtime/routes.ts';
 import { type IngressEntry, secretNamesOf } from '../entries.ts';
 import { grantStateAccess } from '../state-access.ts';
 import { MillwrightFunction } from './millwright-function.ts';
@@ -52,12 +53,11 @@ const FUNCTION_URL_METRICS = {
 
 /** `POST /webhooks/upkeep/{token}` -> method and path. */
 export function parseRouteKey(routeKey: string): { method: apigwv2.HttpMethod; path: string } {
-  const match = /^([A-Z]+) (\/\S*)$/.exec(routeKey.trim());
-  const method = match?.[1] as apigwv2.HttpMethod | undefined;
-  if (!match?.[2] || !method || !Object.values(apigwv2.HttpMethod).includes(method)) {
+  const { method, path } = splitRouteKey(routeKey);
+  if (!Object.values(apigwv2.HttpMethod).includes(method as apigwv2.HttpMethod)) {
     throw new Error(`webhook route ${JSON.stringify(routeKey)} is not "<METHOD> /<path>"`);
   }
-  return { method, path: match[2] };
+  return { method: method as apigwv2.HttpMethod, path };
 }
 
 export class Ingress extends Construct {
