@@ -47,6 +47,25 @@ export function sandboxControl(sandbox: Sandbox) {
     /** A machine event in the MachineMetrics simulator, at the sandbox clock's now. */
     machine: (id: string, action: 'down' | 'up' | 'categorize', body: Record<string, unknown> = {}) =>
       postJson(`${mm}/_sandbox/machines/${id}/${action}`, { at: sandbox.clock.now().toISOString(), ...body }),
+    /**
+     * A person creates a work order in UpKeep through its API, signed in as the sandbox's UpKeep
+     * user, so UpKeep's webhook for it fires (a `category` of "Photo validation" reaches the
+     * Deepomatic flow). Its id.
+     */
+    upkeepWorkOrder: async (body: { title: string; category?: string }): Promise<string> => {
+      const api = sandbox.simulators.upkeep?.baseUrl ?? '';
+      const secretName =
+        (sandbox.deployment.vendors as Record<string, { secretName?: string } | undefined>).upkeep
+          ?.secretName ?? 'millwright/upkeep';
+      const { email, password } = (sandbox.secrets.get(secretName) ?? {}) as {
+        email?: string;
+        password?: string;
+      };
+      const auth = await postJson(`${api}/auth`, { email, password });
+      const token = ((await auth.json()) as { result: { sessionToken: string } }).result.sessionToken;
+      const res = await postJson(`${api}/work-orders/`, body, { 'session-token': token });
+      return ((await res.json()) as { result: { id: string } }).result.id;
+    },
     /** Queue a fault in the UpKeep simulator (see sandbox/simulators/server.ts Fault). */
     upkeepFault: (fault: Record<string, unknown>) => postJson(`${upkeep}/_sandbox/faults`, fault),
     clearUpkeepFaults: () => fetch(`${upkeep}/_sandbox/faults`, { method: 'DELETE' }),

@@ -17,6 +17,8 @@ export interface LocalSecrets {
   endpoint: string;
   /** Replace or add a secret at run time (rotation in tests). */
   set(name: string, value: unknown): void;
+  /** A secret's current value (the sandbox controls sign in to simulators with it). */
+  get(name: string): unknown;
   /** GetSecretValue calls answered so far (the cost benchmark counts them). */
   requests(): number;
   close(): Promise<void>;
@@ -128,6 +130,7 @@ export async function startLocalSecrets(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     set: (name, value) => secrets.set(name, value),
+    get: (name) => secrets.get(name),
     requests: () => requestCount,
     close: () =>
       new Promise<void>((resolve) => {

@@ -47,20 +47,8 @@ async function playMorning(sandbox: Sandbox): Promise<void> {
   await control.advance(Math.max(0, Math.floor(left / MINUTE) - 2));
 }
 
-async function photoWorkOrder(sandbox: Sandbox, title: string): Promise<string> {
-  const upkeep = sandbox.simulators.upkeep?.baseUrl ?? '';
-  const secret = (sandboxSecrets() as Record<string, { email: string; password: string }>)[
-    'millwright/upkeep'
-  ];
-  const auth = await postJson(`${upkeep}/auth`, { email: secret?.email, password: secret?.password });
-  const token = ((await auth.json()) as { result: { sessionToken: string } }).result.sessionToken;
-  const res = await postJson(
-    `${upkeep}/work-orders/`,
-    { title, category: 'Photo validation' },
-    { 'session-token': token },
-  );
-  return ((await res.json()) as { result: { id: string } }).result.id;
-}
+const photoWorkOrder = (sandbox: Sandbox, title: string): Promise<string> =>
+  sandboxControl(sandbox).upkeepWorkOrder({ title, category: 'Photo validation' });
 
 async function main(): Promise<void> {
   const chromium = findChromium();

@@ -13,7 +13,7 @@ import { MACHINES, postJson, sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
 import { findChromium, type LaunchedChromium, launchChromium } from '../support/chromium.ts';
 import { consoleOnSandbox } from '../support/console-browser.ts';
-import { startTestSandbox, templateSecrets } from '../support/sandbox.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
 
 const chromium = findChromium();
 if ('skip' in chromium) console.warn(`Skipping the console's browser tests: ${chromium.skip}`);
@@ -25,18 +25,8 @@ let browser: LaunchedChromium;
 let page: Page;
 
 /** A new UpKeep work order that needs photo validation: its webhook reaches the Deepomatic flow. */
-async function photoWorkOrder(title: string): Promise<string> {
-  const upkeep = sandbox.simulators.upkeep?.baseUrl ?? '';
-  const secret = templateSecrets()['millwright/upkeep'] as { email: string; password: string };
-  const auth = await postJson(`${upkeep}/auth`, { email: secret.email, password: secret.password });
-  const token = ((await auth.json()) as { result: { sessionToken: string } }).result.sessionToken;
-  const res = await postJson(
-    `${upkeep}/work-orders/`,
-    { title, category: 'Photo validation' },
-    { 'session-token': token },
-  );
-  return ((await res.json()) as { result: { id: string } }).result.id;
-}
+const photoWorkOrder = (title: string): Promise<string> =>
+  sandboxControl(sandbox).upkeepWorkOrder({ title, category: 'Photo validation' });
 
 /** Open a page of the console the way a person does: the printed link, then the navigation. */
 async function open(route: string): Promise<void> {

@@ -10,7 +10,7 @@ import { listExamples } from '../../operator/examples.ts';
 import { MACHINES, postJson, sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
 import { sandboxCli } from '../support/cli.ts';
-import { startTestSandbox, templateSecrets } from '../support/sandbox.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
 
@@ -24,17 +24,8 @@ const deepomaticFor = (workOrderId: string) =>
     .filter((w) => w.name === `upkeep-${workOrderId}`);
 
 /** An UpKeep work order needing photo validation: its webhook reaches the Deepomatic flow. */
-async function photoWorkOrder(title: string): Promise<string> {
-  const secret = templateSecrets()['millwright/upkeep'] as { email: string; password: string };
-  const auth = await postJson(`${upkeep().baseUrl}/auth`, { email: secret.email, password: secret.password });
-  const token = ((await auth.json()) as { result: { sessionToken: string } }).result.sessionToken;
-  const res = await postJson(
-    `${upkeep().baseUrl}/work-orders/`,
-    { title, category: 'Photo validation' },
-    { 'session-token': token },
-  );
-  return ((await res.json()) as { result: { id: string } }).result.id;
-}
+const photoWorkOrder = (title: string): Promise<string> =>
+  sandboxControl(sandbox).upkeepWorkOrder({ title, category: 'Photo validation' });
 
 beforeAll(async () => {
   sandbox = await startTestSandbox();

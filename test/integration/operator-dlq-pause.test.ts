@@ -24,7 +24,7 @@ import { sandboxTarget } from '../../operator/sandbox-target.ts';
 import type { Target } from '../../operator/target.ts';
 import { MACHINES, postJson, sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
-import { startTestSandbox, templateSecrets } from '../support/sandbox.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
 
 let sandbox: Sandbox;
 let target: Target;
@@ -40,24 +40,14 @@ afterAll(async () => {
 });
 
 const dm = () => sandbox.simulators.deepomatic as NonNullable<Sandbox['simulators']['deepomatic']>;
-const up = () => sandbox.simulators.upkeep as NonNullable<Sandbox['simulators']['upkeep']>;
 const dmFor = (workOrderId: string) =>
   dm()
     .workOrders()
     .filter((w) => w.name === `upkeep-${workOrderId}`);
 
 /** An UpKeep work order that the flow sends to Deepomatic (its webhook reaches the flow). */
-async function photoWorkOrder(title: string): Promise<string> {
-  const secret = templateSecrets()['millwright/upkeep'] as { email: string; password: string };
-  const auth = await postJson(`${up().baseUrl}/auth`, { email: secret.email, password: secret.password });
-  const token = ((await auth.json()) as { result: { sessionToken: string } }).result.sessionToken;
-  const res = await postJson(
-    `${up().baseUrl}/work-orders/`,
-    { title, category: 'Photo validation' },
-    { 'session-token': token },
-  );
-  return ((await res.json()) as { result: { id: string } }).result.id;
-}
+const photoWorkOrder = (title: string): Promise<string> =>
+  sandboxControl(sandbox).upkeepWorkOrder({ title, category: 'Photo validation' });
 
 /** The events of this flow about one UpKeep work order, and each one's outcomes (oldest first). */
 async function outcomesFor(workOrderId: string) {

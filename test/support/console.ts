@@ -1,6 +1,11 @@
 /** Talking to a console server from tests: the API with or without its token, raw requests with any Host. */
 import { request } from 'node:http';
-import type { ConsoleServer } from '../../console/server.ts';
+import { type ConsoleServer, startConsole } from '../../console/server.ts';
+import { sandboxTarget } from '../../operator/sandbox-target.ts';
+import type { Target } from '../../operator/target.ts';
+import { sandboxControl } from '../../sandbox/control.ts';
+import type { Sandbox } from '../../sandbox/runtime.ts';
+import { startTestSandbox } from './sandbox.ts';
 
 export interface Answer {
   status: number;
@@ -58,5 +63,35 @@ export function apiClient(server: Pick<ConsoleServer, 'port' | 'token'>) {
         headers: { ...headers, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       }),
+  };
+}
+
+/** A console server over a fresh in-process sandbox, as the console integration tests use it. */
+export interface TestConsole {
+  sandbox: Sandbox;
+  target: Target;
+  server: ConsoleServer;
+  api: ReturnType<typeof apiClient>;
+  /** Waits for running jobs, then closes the server, the target and the sandbox. */
+  close(): Promise<void>;
+}
+
+/** Starts a sandbox, the console on it (`by`: who the actions are recorded as) and its API client. */
+export async function startTestConsole(options: { by?: string } = {}): Promise<TestConsole> {
+  const sandbox = await startTestSandbox();
+  const target = sandboxTarget(sandbox);
+  const server = await startConsole({ target, ...(options.by ? { by: options.by } : {}) });
+  await sandboxControl(sandbox).advance(0);
+  return {
+    sandbox,
+    target,
+    server,
+    api: apiClient(server),
+    close: async () => {
+      await server.jobs.idle();
+      await server.close();
+      target.close();
+      await sandbox.close();
+    },
   };
 }

@@ -5,51 +5,32 @@
  * window (its events absorbed as duplicates).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ConsoleServer, startConsole } from '../../../console/server.ts';
+import type { ConsoleServer } from '../../../console/server.ts';
 import { FLOW_ID as DOWNTIME_FLOW } from '../../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
 import { FLOW_ID as FLOW } from '../../../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
 import { listDeadLetters } from '../../../operator/dlq.ts';
-import { sandboxTarget } from '../../../operator/sandbox-target.ts';
 import type { Target } from '../../../operator/target.ts';
 import { MACHINES, postJson, sandboxControl } from '../../../sandbox/control.ts';
 import type { Sandbox } from '../../../sandbox/runtime.ts';
-import { apiClient } from '../../support/console.ts';
-import { startTestSandbox, templateSecrets } from '../../support/sandbox.ts';
+import { startTestConsole, type TestConsole } from '../../support/console.ts';
 
 let sandbox: Sandbox;
 let target: Target;
 let server: ConsoleServer;
-let api: ReturnType<typeof apiClient>;
+let api: TestConsole['api'];
+let running: TestConsole;
 
 beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  target = sandboxTarget(sandbox);
-  server = await startConsole({ target, by: 'ana' });
-  api = apiClient(server);
-  await sandboxControl(sandbox).advance(0);
+  running = await startTestConsole({ by: 'ana' });
+  ({ sandbox, target, server, api } = running);
 });
-afterAll(async () => {
-  await server?.jobs.idle();
-  await server?.close();
-  target?.close();
-  await sandbox?.close();
-});
+afterAll(() => running?.close());
 
 const dm = () => sandbox.simulators.deepomatic as NonNullable<Sandbox['simulators']['deepomatic']>;
-const up = () => sandbox.simulators.upkeep as NonNullable<Sandbox['simulators']['upkeep']>;
 
 /** An UpKeep work order in the category the Deepomatic flow sends on (its webhook reaches the flow). */
-async function photoWorkOrder(title: string): Promise<string> {
-  const secret = templateSecrets()['millwright/upkeep'] as { email: string; password: string };
-  const auth = await postJson(`${up().baseUrl}/auth`, { email: secret.email, password: secret.password });
-  const token = ((await auth.json()) as { result: { sessionToken: string } }).result.sessionToken;
-  const res = await postJson(
-    `${up().baseUrl}/work-orders/`,
-    { title, category: 'Photo validation' },
-    { 'session-token': token },
-  );
-  return ((await res.json()) as { result: { id: string } }).result.id;
-}
+const photoWorkOrder = (title: string): Promise<string> =>
+  sandboxControl(sandbox).upkeepWorkOrder({ title, category: 'Photo validation' });
 
 describe('pause and resume', () => {
   it('a dry run says what pausing does and changes nothing; then it pauses and resumes', async () => {

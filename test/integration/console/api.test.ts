@@ -6,36 +6,28 @@
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ConsoleServer, startConsole } from '../../../console/server.ts';
-import { sandboxTarget } from '../../../operator/sandbox-target.ts';
+import type { ConsoleServer } from '../../../console/server.ts';
 import type { Target } from '../../../operator/target.ts';
 import { MACHINES, sandboxControl } from '../../../sandbox/control.ts';
 import type { Sandbox } from '../../../sandbox/runtime.ts';
-import { apiClient, raw } from '../../support/console.ts';
-import { startTestSandbox } from '../../support/sandbox.ts';
+import { raw, startTestConsole, type TestConsole } from '../../support/console.ts';
 
 let sandbox: Sandbox;
 let target: Target;
 let server: ConsoleServer;
-let api: ReturnType<typeof apiClient>;
+let api: TestConsole['api'];
+let running: TestConsole;
 
 beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  target = sandboxTarget(sandbox);
-  server = await startConsole({ target, by: 'ana' });
-  api = apiClient(server);
+  running = await startTestConsole({ by: 'ana' });
+  ({ sandbox, target, server, api } = running);
   const c = sandboxControl(sandbox);
-  await c.advance(0);
   await c.machine(MACHINES.one, 'down');
   await c.advance(20);
   await c.machine(MACHINES.one, 'up');
   await c.advance(10);
 });
-afterAll(async () => {
-  await server?.close();
-  target?.close();
-  await sandbox?.close();
-});
+afterAll(() => running?.close());
 
 /** Does a TCP connection to host:port open? */
 const opens = (host: string, port: number) =>

@@ -4,31 +4,22 @@
  * UpKeep work order the page lists; consuming a part changes the stock it shows. A stack has none.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ConsoleServer, startConsole } from '../../../console/server.ts';
-import { sandboxTarget } from '../../../operator/sandbox-target.ts';
+import { startConsole } from '../../../console/server.ts';
 import type { Target } from '../../../operator/target.ts';
 import { MACHINES, PARTS, sandboxControl } from '../../../sandbox/control.ts';
 import type { Sandbox } from '../../../sandbox/runtime.ts';
-import { apiClient } from '../../support/console.ts';
-import { startTestSandbox } from '../../support/sandbox.ts';
+import { apiClient, startTestConsole, type TestConsole } from '../../support/console.ts';
 
 let sandbox: Sandbox;
 let target: Target;
-let server: ConsoleServer;
-let api: ReturnType<typeof apiClient>;
+let api: TestConsole['api'];
+let running: TestConsole;
 
 beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  target = sandboxTarget(sandbox);
-  server = await startConsole({ target });
-  api = apiClient(server);
-  await sandboxControl(sandbox).advance(0);
+  running = await startTestConsole();
+  ({ sandbox, target, api } = running);
 });
-afterAll(async () => {
-  await server?.close();
-  target?.close();
-  await sandbox?.close();
-});
+afterAll(() => running?.close());
 
 type Machine = { id: string; mapped: boolean; down: boolean; downSince?: string };
 const machine = async (id: string): Promise<Machine> =>
