@@ -21,13 +21,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Metafile } from 'esbuild';
 import { loadDeployment } from '../functions/config/deployment.ts';
 import { flows } from '../functions/flows/index.ts';
 import { BUNDLE } from '../lib/constructs/millwright-function.ts';
 import { type LambdaEntry, PROJECT_ROOT, writeEntries } from '../lib/entries.ts';
-import { bundleAlias as alias, bundleEntry } from './esbuild.ts';
+import { bundleAlias as alias, BUNDLE_FILE, bundleEntry, bundleFormat, loadStatement } from './esbuild.ts';
 
 const SAMPLES = Number(process.env.MILLWRIGHT_BENCH_SAMPLES ?? 7);
 const OUT_DIR = join(PROJECT_ROOT, '.build', 'bench');
@@ -62,7 +61,7 @@ const LAMBDA_ENV = {
 };
 
 async function bundle(entry: LambdaEntry): Promise<{ file: string; metafile: Metafile }> {
-  const outfile = join(OUT_DIR, entry.id, 'index.mjs');
+  const outfile = join(OUT_DIR, entry.id, BUNDLE_FILE);
   return { file: outfile, metafile: await bundleEntry(entry.entryPath, outfile) };
 }
 
@@ -73,16 +72,17 @@ interface Timing {
   importMs: number;
 }
 
-/** One fresh process: bare (`node -e ''`) or importing `module`. Bare specifiers resolve from the project. */
+/** One fresh process: bare (`node -e ''`) or loading the bundle `module` (a path) as Lambda does. */
 function run(module?: string): Timing {
+  const load =
+    module &&
+    `const t = performance.now(); ${loadStatement(module)}; process.stdout.write(String(performance.now() - t));`;
   const argv =
-    module === undefined
+    load === undefined
       ? ['-e', '']
-      : [
-          '--input-type=module',
-          '-e',
-          `const t = performance.now(); await import(${JSON.stringify(module)}); process.stdout.write(String(performance.now() - t));`,
-        ];
+      : module?.endsWith('.mjs')
+        ? ['--input-type=module', '-e', load]
+        : ['-e', load];
   const env = module === undefined ? { PATH: process.env.PATH } : { PATH: process.env.PATH, ...LAMBDA_ENV };
   const start = process.hrtime.bigint();
   const result = spawnSync(process.execPath, argv, {
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   }
 
   // The SDK floor (bench/sdk-floor.ts): the DynamoDB document client alone, bundled the same way.
-  const floorFile = join(OUT_DIR, 'sdk-floor', 'index.mjs');
+  const floorFile = join(OUT_DIR, 'sdk-floor', BUNDLE_FILE);
   await bundleEntry(join(PROJECT_ROOT, 'bench', 'sdk-floor.ts'), floorFile);
   const floor: number[] = [];
 
@@ -202,11 +202,11 @@ async function main(): Promise<void> {
   const bare: number[] = [];
   for (let round = 0; round < SAMPLES; round++) {
     bare.push(run().processMs);
-    floor.push(run(pathToFileURL(floorFile).href).processMs);
+    floor.push(run(floorFile).processMs);
     for (const b of built) {
       if (b.error) continue;
       try {
-        b.samples.push(run(pathToFileURL(b.file).href));
+        b.samples.push(run(b.file));
       } catch (error) {
         failed = true;
         b.error = String((error as Error).message);
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
 
   console.log(
     `Millwright bundles: ${entries.length} functions from ${relative(PROJECT_ROOT, configPath)}; ` +
-      `esbuild ${BUNDLE.target} ESM minified, external ${BUNDLE.external.join(' ') || 'none'}` +
+      `esbuild ${BUNDLE.target} ${bundleFormat === 'cjs' ? 'CommonJS (require)' : 'ESM (import)'} minified, external ${BUNDLE.external.join(' ') || 'none'}` +
       `${alias ? `, alias ${Object.keys(alias).join(' ')}` : ''}; ` +
       `init = median of ${SAMPLES} fresh \`node\` ${process.version} processes (Lambda runs Node 22 on arm64), ` +
       `interleaved with bare \`node -e ''\`: ${bareMs.toFixed(1)} ms.\n`,

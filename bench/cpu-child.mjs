@@ -4,6 +4,7 @@
 // loader adds to what it measures. Prints `CPU_RESULT {...}` as its last stdout line.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const [bundlePath, batchesPath] = process.argv.slice(2);
@@ -24,7 +25,10 @@ diagnosticsChannel.subscribe('undici:request:create', ({ request }) => count(req
 diagnosticsChannel.subscribe('net.client.socket', () => count('new connections'));
 
 const importStart = performance.now();
-const { handler } = await import(pathToFileURL(bundlePath).href);
+// As Lambda loads it: `require` for a CommonJS bundle, `import()` for an ESM one (older trees).
+const { handler } = bundlePath.endsWith('.mjs')
+  ? await import(pathToFileURL(bundlePath).href)
+  : createRequire(import.meta.url)(bundlePath);
 const importMs = performance.now() - importStart;
 
 let request = 0;

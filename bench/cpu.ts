@@ -25,7 +25,7 @@ import { PROJECT_ROOT, planEntries } from '../lib/entries.ts';
 import { type Sandbox, startSandbox } from '../sandbox/runtime.ts';
 import { sandboxSecrets } from '../sandbox/secrets.ts';
 import { toSqsEvent } from '../sandbox/sqs.ts';
-import { bundleEntry } from './esbuild.ts';
+import { BUNDLE_FILE, bundleEntry } from './esbuild.ts';
 
 const FLOW_ID = 'mobility-work-stock-alert-to-upkeep';
 const EVENTS = Number(process.env.MILLWRIGHT_CPU_EVENTS ?? 200);
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     if (!entry) throw new Error(`no worker entry for ${FLOW_ID}`);
     mkdirSync(join(OUT_DIR, 'entries', FLOW_ID), { recursive: true });
     writeFileSync(entry.entryPath, entry.source);
-    const bundle = join(OUT_DIR, 'worker', 'index.mjs');
+    const bundle = join(OUT_DIR, 'worker', BUNDLE_FILE);
     await bundleEntry(entry.entryPath, bundle);
 
     const total = WARMUP + 2 * EVENTS;

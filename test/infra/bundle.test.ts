@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Metafile } from 'esbuild';
-import { bundleEntry } from '../../bench/esbuild.ts';
+import { BUNDLE_FILE, bundleEntry, loadStatement } from '../../bench/esbuild.ts';
 import { loadDeployment } from '../../functions/config/deployment.ts';
 import { flows } from '../../functions/flows/index.ts';
 import { BUNDLE } from '../../lib/constructs/millwright-function.ts';
@@ -44,7 +44,7 @@ describe('Lambda bundles', () => {
       if (!entry) throw new Error(`no ${kind} entry in config/default.json`);
       mkdirSync(dirname(entry.entryPath), { recursive: true });
       writeFileSync(entry.entryPath, entry.source);
-      const file = join(dir, kind, 'index.mjs');
+      const file = join(dir, kind, BUNDLE_FILE);
       built[kind] = { file, metafile: await bundleEntry(entry.entryPath, file) };
     }
   }, 60_000);
@@ -86,11 +86,7 @@ describe('Lambda bundles', () => {
     for (const { file } of Object.values(built)) {
       const run = spawnSync(
         process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `const m = await import(${JSON.stringify(file)}); process.stdout.write(typeof m.handler);`,
-        ],
+        ['-e', `const m = ${loadStatement(file)}; process.stdout.write(typeof m.handler);`],
         {
           cwd: dir,
           encoding: 'utf8',
