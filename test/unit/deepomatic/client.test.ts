@@ -150,8 +150,13 @@ describe('work-order names', () => {
     expect(workOrderNameProblem('WO 12/3')).toBe(
       'only letters, digits, _ and - are accepted (found " ", "/")',
     );
-    expect(workOrderNameProblem('café')).toContain('"é"');
     expect(workOrderNameProblem(42)).toBe('must be a string');
+  });
+
+  it('DEEPOMATIC_NAME_ASCII_ONLY: non-ASCII letters are refused (the stricter reading)', () => {
+    expect(workOrderNameProblem('café')).toContain('"é"');
+    expect(WORK_ORDER_NAME_PATTERN.test('Ärger')).toBe(false);
+    expect(toWorkOrderName('upkeep-', 'café')).toMatch(/^upkeep-caf_-[0-9a-f]{8}$/);
   });
 
   it('toWorkOrderName keeps clean ids as they are', () => {
