@@ -12,8 +12,10 @@
  *   lists the error `Field 'metadata' is missing. This field is required.` (reference §7.1 #1).
  * - `updateWorkOrder` is a PATCH with override semantics (each field sent replaces the stored one;
  *   `tags`/`metadata` are not merged), so it is safe to repeat and marked idempotent.
- * - `deleteWorkOrder` treats 404 as already done. `getWorkOrder` ([EXT] Data retrieval,
- *   `GET /work-orders/{id}/?include_inputs=false`) answers undefined on 404.
+ * - `deleteWorkOrder` treats the documented not-found (404 `{"detail": "WorkOrder not found!"}`) as
+ *   already done; `getWorkOrder` ([EXT] Data retrieval, `GET /work-orders/{id}/?include_inputs=false`)
+ *   answers undefined on it. Any other 404 (e.g. a baseUrl without `/v0.2`) raises a non-retryable
+ *   DeepomaticRouteNotFoundError: read as "gone", it would stop following every work order.
  * - Errors: every 4xx body (E1..E4, errors.ts) becomes a DeepomaticApiError naming the fields; 429 and
  *   5xx are retried by HttpClient (GET/PATCH/DELETE) and then raised the same way.
  * - The key, 401/403 and retry plumbing is core/vendor-http.ts with a `Token` key header (core/auth.ts);
@@ -47,7 +49,13 @@ import { parseWith } from '../../core/schema.ts';
 import { readSecret } from '../../core/secrets.ts';
 import { VendorHttpClient } from '../../core/vendor-http.ts';
 import { type DeepomaticConfig, deepomaticSecretSchema, parseDeepomaticConfig } from './config.ts';
-import { DEEPOMATIC_VENDOR, DeepomaticApiError, DeepomaticInputError } from './errors.ts';
+import {
+  DEEPOMATIC_VENDOR,
+  DeepomaticApiError,
+  DeepomaticInputError,
+  DeepomaticRouteNotFoundError,
+  isWorkOrderNotFoundBody,
+} from './errors.ts';
 import {
   type CreateWorkOrderInput,
   createWorkOrderInputSchema,
@@ -59,7 +67,12 @@ import {
   workOrderNameProblem,
 } from './schemas.ts';
 
-export { DeepomaticApiError, DeepomaticInputError } from './errors.ts';
+export {
+  DEEPOMATIC_WORK_ORDER_NOT_FOUND_DETAIL,
+  DeepomaticApiError,
+  DeepomaticInputError,
+  DeepomaticRouteNotFoundError,
+} from './errors.ts';
 export { WORK_ORDER_NAME_MAX_LENGTH, WORK_ORDER_NAME_PATTERN, workOrderNameProblem } from './schemas.ts';
 export type { CreateWorkOrderInput, DeepomaticWorkOrder, UpdateWorkOrderInput };
 
@@ -196,35 +209,46 @@ export class DeepomaticClient {
     return this.workOrder(operation, data);
   }
 
-  /** `DELETE /work-orders/{id}/`; a 404 means it is already gone, which is what we wanted. */
+  /**
+   * A 404 accepted by a call: true for the documented not-found body; any other 404 body raises
+   * DeepomaticRouteNotFoundError (the route was wrong, the work order may well exist).
+   */
+  private workOrderNotFound(operation: string, method: string, path: string, status: number, body: unknown) {
+    if (status !== 404) return false;
+    if (isWorkOrderNotFoundBody(body)) return true;
+    const secrets = this.http.secrets();
+    throw new DeepomaticRouteNotFoundError(
+      { operation, method, path, status, body, secrets },
+      this.url(path),
+    );
+  }
+
+  /** `DELETE /work-orders/{id}/`; the documented 404 means it is already gone, which is what we wanted. */
   async deleteWorkOrder(id: string): Promise<DeleteWorkOrderResult> {
     const operation = 'deleteWorkOrder';
     checkId(operation, id);
-    const response = await this.http.send({
-      operation,
-      method: 'DELETE',
-      path: DEEPOMATIC_PATHS.workOrder(id),
-      acceptStatus: [404],
-    });
-    if (response.status === 404) {
+    const path = DEEPOMATIC_PATHS.workOrder(id);
+    const response = await this.http.send({ operation, method: 'DELETE', path, acceptStatus: [404] });
+    if (this.workOrderNotFound(operation, 'DELETE', path, response.status, response.data)) {
       this.log.info('deepomatic work order already gone (404 on delete)', { id });
       return 'already-gone';
     }
     return 'deleted';
   }
 
-  /** [EXT] `GET /work-orders/{id}/?include_inputs=false`; undefined on 404. */
+  /** [EXT] `GET /work-orders/{id}/?include_inputs=false`; undefined on the documented not-found 404. */
   async getWorkOrder(id: string): Promise<DeepomaticWorkOrder | undefined> {
     const operation = 'getWorkOrder';
     checkId(operation, id);
+    const path = DEEPOMATIC_PATHS.workOrder(id);
     const response = await this.http.send({
       operation,
       method: 'GET',
-      path: DEEPOMATIC_PATHS.workOrder(id),
+      path,
       query: { include_inputs: false },
       acceptStatus: [404],
     });
-    if (response.status === 404) return undefined;
+    if (this.workOrderNotFound(operation, 'GET', path, response.status, response.data)) return undefined;
     return this.workOrder(operation, response.data);
   }
 }

@@ -8,6 +8,12 @@ import { deepomaticExamples } from './examples.ts';
 import { deepomaticEvents, deepomaticOpenWorkOrdersPollSource } from './poll-source.ts';
 import { type DeepomaticSimulatorOptions, startDeepomaticSimulator } from './simulator/index.ts';
 
+/**
+ * The id the smoke probe reads: UUID-shaped like every id in api-doc.txt (`"id": "1eb136be-..."`),
+ * so a route that only takes UUIDs still matches it, and the nil UUID, which no work order has.
+ */
+export const DEEPOMATIC_PROBE_WORK_ORDER_ID = '00000000-0000-0000-0000-000000000000';
+
 export const connector = defineConnector({
   id: 'deepomatic',
   name: 'Deepomatic',
@@ -21,8 +27,10 @@ export const connector = defineConnector({
   examples: deepomaticExamples,
   dryRun: deepomaticDryRun,
   probe: async (env) => {
-    // No list endpoint: a GET of an id that does not exist answers 404 once the token is accepted.
-    const found = await connectDeepomatic(env).getWorkOrder('millwright-smoke-probe');
+    // No list endpoint: a GET of an id that does not exist answers the documented 404
+    // `{"detail": "WorkOrder not found!"}` once the token is accepted. getWorkOrder accepts only
+    // that or 2xx; any other 404 (wrong baseUrl, unchecked key) raises, so the probe fails.
+    const found = await connectDeepomatic(env).getWorkOrder(DEEPOMATIC_PROBE_WORK_ORDER_ID);
     return `read a work order by id (${found ? 'found' : 'not found, as expected'})`;
   },
   simulator: {

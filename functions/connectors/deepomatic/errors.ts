@@ -15,6 +15,17 @@ import { MillwrightError, redact, VendorHttpError } from '../../core/errors.ts';
 
 export const DEEPOMATIC_VENDOR = 'deepomatic';
 
+/**
+ * The `detail` Deepomatic answers for a work-order id it does not know (api-doc.txt, PATCH and DELETE:
+ * `{"detail": "WorkOrder not found!"}`). Only a 404 with exactly this body means "gone"; any other 404
+ * is a wrong route (e.g. a baseUrl without `/v0.2`), see DeepomaticRouteNotFoundError.
+ */
+export const DEEPOMATIC_WORK_ORDER_NOT_FOUND_DETAIL = 'WorkOrder not found!';
+
+/** True when a 404's body is the documented work-order not-found (E4 with that exact detail). */
+export const isWorkOrderNotFoundBody = (body: unknown): boolean =>
+  parseDeepomaticErrorBody(body).detail === DEEPOMATIC_WORK_ORDER_NOT_FOUND_DETAIL;
+
 export interface DeepomaticFieldError {
   /** The request field, e.g. `name`, `metadata`, `field_engineer_email` (dotted when nested). */
   field: string;
@@ -152,6 +163,23 @@ export class DeepomaticApiError extends VendorHttpError {
 
   get fields(): string[] {
     return this.fieldErrors.map((f) => f.field);
+  }
+}
+
+/**
+ * A 404 whose body is not the documented `WorkOrder not found!`: the request reached no work-order
+ * route (a baseUrl without `/v0.2`, a path without its trailing slash), so it says nothing about the
+ * work order. Not retryable, and fatal to a poll run: every other call would miss the same way, and
+ * reading it as "gone" would stop following every work order.
+ */
+export class DeepomaticRouteNotFoundError extends DeepomaticApiError {
+  constructor(
+    init: DeepomaticApiErrorInit,
+    /** The full URL requested (no credential in it), so the wrong base shows. */
+    readonly url: string,
+  ) {
+    super(init);
+    this.message = `${this.message} (not Deepomatic's "${DEEPOMATIC_WORK_ORDER_NOT_FOUND_DETAIL}", so no work-order route answered ${url}: check vendors.deepomatic.baseUrl, which must end in /v0.2)`;
   }
 }
 

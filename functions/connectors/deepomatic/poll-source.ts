@@ -7,7 +7,9 @@
  *
  * - `deepomatic.work-order.changed` when its progress_score, review_date or task states differ from
  *   the last run (a member seen for the first time always emits: its last state is unknown);
- * - `deepomatic.work-order.deleted` when Deepomatic answers 404. The member is then removed from the
+ * - `deepomatic.work-order.deleted` when Deepomatic answers its documented not-found (404
+ *   `{"detail": "WorkOrder not found!"}`); any other 404 is a wrong route (DeepomaticRouteNotFoundError,
+ *   fatal below), never a deletion. The member is then removed from the
  *   set, but only after the step carrying the event was enqueued and saved (code after `yield` runs
  *   once the runtime asks for the next step), so a crash in between re-emits the same event id.
  *
@@ -31,7 +33,7 @@
  * Errors: a member whose GET fails for other reasons of its own (a 4xx other than 401/403/429) or
  * whose set data is invalid (our own data) is logged and skipped (its old fingerprint is kept, so it
  * is judged again next run) and the run ends with a DeepomaticPollError once every member was walked.
- * Anything else (auth, 429, 5xx, network) stops the walk after handing over the page read so far,
+ * Anything else (auth, 429, 5xx, network, a 404 that is not the documented not-found) stops the walk after handing over the page read so far,
  * then throws.
  */
 
@@ -45,7 +47,7 @@ import { problemOf, type RecordProblem } from '../../core/records.ts';
 import { lazySchema, parseWith } from '../../core/schema.ts';
 import type { StateStore } from '../../core/state.ts';
 import { connectDeepomatic, type DeepomaticClient } from './client.ts';
-import { DeepomaticApiError, DeepomaticInputError } from './errors.ts';
+import { DeepomaticApiError, DeepomaticInputError, DeepomaticRouteNotFoundError } from './errors.ts';
 import type { DeepomaticWorkOrder } from './schemas.ts';
 
 export const DEEPOMATIC_OPEN_WORK_ORDERS_POLL_SOURCE_ID = 'deepomatic.open-work-orders';
@@ -206,6 +208,8 @@ const isoOr = (value: string, fallback: Date): string => {
 const memberOnly = (error: unknown): boolean =>
   error instanceof DeepomaticInputError ||
   (error instanceof DeepomaticApiError &&
+    // A wrong route fails every member alike: stop the walk (the member may well exist).
+    !(error instanceof DeepomaticRouteNotFoundError) &&
     error.status >= 400 &&
     error.status < 500 &&
     ![401, 403, 429].includes(error.status));

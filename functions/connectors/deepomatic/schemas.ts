@@ -17,7 +17,13 @@ const list = <T extends z.ZodMiniType>(item: T) => z._default(z.array(item), () 
 
 // ---- names ------------------------------------------------------------------------------------
 
-/** Letters, digits, `_` and `-`; 1..128 characters (api-doc.txt, create). */
+/**
+ * Letters, digits, `_` and `-`; 1..128 characters (api-doc.txt, create: "Only letters, numbers,
+ * underscores and hyphens are accepted for the name."). NAMED ASSUMPTION DEEPOMATIC_NAME_ASCII_ONLY:
+ * the doc does not say whether "letters" includes non-ASCII ones (`é`); we take the stricter reading,
+ * ASCII A-Z/a-z only, so a name we send is valid under either reading (toWorkOrderName replaces the
+ * rest).
+ */
 export const WORK_ORDER_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 export const WORK_ORDER_NAME_MAX_LENGTH = 128;
 

@@ -4,14 +4,20 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   connectDeepomatic,
+  DEEPOMATIC_WORK_ORDER_NOT_FOUND_DETAIL,
   DeepomaticApiError,
   DeepomaticClient,
   DeepomaticInputError,
+  DeepomaticRouteNotFoundError,
   toWorkOrderName,
   WORK_ORDER_NAME_PATTERN,
   workOrderNameProblem,
 } from '../../../functions/connectors/deepomatic/client.ts';
 import { parseDeepomaticConfig } from '../../../functions/connectors/deepomatic/config.ts';
+import {
+  DEEPOMATIC_PROBE_WORK_ORDER_ID,
+  connector as deepomaticConnector,
+} from '../../../functions/connectors/deepomatic/connector.ts';
 import { parseDeepomaticErrorBody } from '../../../functions/connectors/deepomatic/errors.ts';
 import { AmbiguousWriteError, VendorResponseError } from '../../../functions/core/errors.ts';
 import { staticSecretSource } from '../../../functions/core/secrets.ts';
@@ -144,8 +150,13 @@ describe('work-order names', () => {
     expect(workOrderNameProblem('WO 12/3')).toBe(
       'only letters, digits, _ and - are accepted (found " ", "/")',
     );
-    expect(workOrderNameProblem('café')).toContain('"é"');
     expect(workOrderNameProblem(42)).toBe('must be a string');
+  });
+
+  it('DEEPOMATIC_NAME_ASCII_ONLY: non-ASCII letters are refused (the stricter reading)', () => {
+    expect(workOrderNameProblem('café')).toContain('"é"');
+    expect(WORK_ORDER_NAME_PATTERN.test('Ärger')).toBe(false);
+    expect(toWorkOrderName('upkeep-', 'café')).toMatch(/^upkeep-caf_-[0-9a-f]{8}$/);
   });
 
   it('toWorkOrderName keeps clean ids as they are', () => {
@@ -291,6 +302,21 @@ describe('deepomatic client requests', () => {
     expect(await client.getWorkOrder('gone')).toBeUndefined();
     expect(await client.deleteWorkOrder('gone')).toBe('already-gone');
     expect(await client.deleteWorkOrder('here')).toBe('deleted');
+  });
+
+  it('a 404 whose body is not "WorkOrder not found!" is a non-retryable route error, not "gone"', async () => {
+    const { client } = scripted();
+    script = [reply(404, { detail: 'Not found.' }), reply(404, { detail: 'Not found.' })];
+    for (const call of [() => client.getWorkOrder('wo-1'), () => client.deleteWorkOrder('wo-1')]) {
+      const error = await failure(call());
+      expect(error).toBeInstanceOf(DeepomaticRouteNotFoundError);
+      expect((error as DeepomaticRouteNotFoundError).status).toBe(404);
+      expect((error as DeepomaticRouteNotFoundError).detail).toBe('Not found.');
+      expect((error as DeepomaticRouteNotFoundError).retryable).toBe(false);
+      expect(error.message).toContain('-> 404: Not found.');
+      expect(error.message).toContain(`${baseUrl}/v0.2/work-orders/wo-1/`);
+    }
+    expect(DEEPOMATIC_WORK_ORDER_NOT_FOUND_DETAIL).toBe('WorkOrder not found!');
   });
 
   it('PATCH 404 is an error (there is nothing to update)', async () => {
@@ -480,6 +506,19 @@ describe('deepomatic client against the simulator', () => {
     ]);
   });
 
+  it('a baseUrl without /v0.2 makes GET and DELETE fail with a route error, never "gone"', async () => {
+    const wo = await h.client().createWorkOrder({ name: 'wo-kept' });
+    const misrouted = h.client({ config: { baseUrl: h.sim.url } });
+    for (const call of [() => misrouted.getWorkOrder(wo.id), () => misrouted.deleteWorkOrder(wo.id)]) {
+      const error = await failure(call());
+      expect(error).toBeInstanceOf(DeepomaticRouteNotFoundError);
+      expect((error as DeepomaticApiError).status).toBe(404);
+      expect((error as DeepomaticApiError).retryable).toBe(false);
+      expect(error.message).toContain('vendors.deepomatic.baseUrl');
+    }
+    expect(h.sim.workOrders().map((w) => w.name)).toEqual(['wo-kept']);
+  });
+
   it('a wrong key is an E4 401', async () => {
     const error = await failure(h.client({ loadApiKey: async () => 'wrong-key-0000' }).getWorkOrder('x'));
     expect((error as DeepomaticApiError).status).toBe(401);
@@ -522,5 +561,44 @@ describe('deepomatic client against the simulator', () => {
     await client.createWorkOrder({ name: 'wo-env' });
     await client.createWorkOrder({ name: 'wo-env-2' });
     expect(secrets.reads).toEqual([SECRET_NAME]);
+  });
+});
+
+describe('deepomatic smoke probe', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.sim.close());
+  beforeEach(() => {
+    h.sim.requests.length = 0;
+  });
+
+  const probe = (baseUrl: string, apiKey: string) =>
+    // biome-ignore lint/style/noNonNullAssertion: the Deepomatic connector declares a probe
+    deepomaticConnector.probe!(
+      testEnv({} as StateStore, {
+        vendors: { deepomatic: { baseUrl, secretName: SECRET_NAME, timeoutMs: 2_000 } },
+        secrets: staticSecretSource({ [SECRET_NAME]: { apiKey } }),
+      }),
+    );
+
+  it('reads the nil UUID and passes on the documented "WorkOrder not found!"', async () => {
+    expect(await probe(`${h.sim.url}/v0.2`, API_KEY)).toBe(
+      'read a work order by id (not found, as expected)',
+    );
+    expect(h.sim.requests).toEqual([
+      expect.stringContaining(`GET /v0.2/work-orders/${DEEPOMATIC_PROBE_WORK_ORDER_ID}/`),
+    ]);
+  });
+
+  it('fails with a wrong key and a baseUrl without /v0.2 (any other 404 is not a pass)', async () => {
+    const error = await failure(probe(h.sim.url, 'wrong-key-0000'));
+    expect(error).toBeInstanceOf(DeepomaticRouteNotFoundError);
+  });
+
+  it('fails with a wrong key', async () => {
+    const error = await failure(probe(`${h.sim.url}/v0.2`, 'wrong-key-0000'));
+    expect((error as DeepomaticApiError).status).toBe(401);
   });
 });

@@ -1,7 +1,10 @@
 /** The open-work-orders poll source end to end: real client, simulator, real StateStore, manual clock. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import * as z from 'zod/mini';
-import type { DeepomaticClient } from '../../../functions/connectors/deepomatic/client.ts';
+import {
+  type DeepomaticClient,
+  DeepomaticRouteNotFoundError,
+} from '../../../functions/connectors/deepomatic/client.ts';
 import {
   DEEPOMATIC_OPEN_SET,
   DEEPOMATIC_WORK_ORDER_CHANGED,
@@ -213,6 +216,21 @@ describe('deepomatic.open-work-orders poll source', () => {
     expect(Object.keys(second.state?.seen ?? {})).toEqual([keep]);
     expect(await members()).toEqual([keep]);
     expect((await poll(second.state)).events).toEqual([]);
+  });
+
+  it('a 404 that is not "WorkOrder not found!" (baseUrl without /v0.2) emits no deleted and stops the walk', async () => {
+    for (const n of [1, 2, 3]) await follow(`WO${n}`);
+    const first = await poll(undefined);
+    const before = await members();
+    h.sim.requests.length = 0;
+    const misrouted = h.client({ config: { baseUrl: h.sim.url } });
+    const run = await poll(first.state, { concurrency: 1 }, misrouted);
+    expect(run.events.filter((e) => e.type === DEEPOMATIC_WORK_ORDER_DELETED)).toEqual([]);
+    expect(run.error).toBeInstanceOf(DeepomaticRouteNotFoundError);
+    expect(run.error).not.toBeInstanceOf(DeepomaticPollError);
+    expect(run.state).toEqual(first.state);
+    expect(await members()).toEqual(before);
+    expect(h.sim.requests).toHaveLength(1);
   });
 
   it('walks the whole set a page at a time and keeps the state to current members only', async () => {

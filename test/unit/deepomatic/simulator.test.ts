@@ -128,7 +128,14 @@ describe('deepomatic simulator: create', () => {
     }
   });
 
-  it('lists every E1 field error at once; an unknown type is one of them', async () => {
+  it('DEEPOMATIC_NAME_ASCII_ONLY: a name with a non-ASCII letter is refused (E1)', async () => {
+    expect(await create({ name: 'café', metadata: {} })).toEqual({
+      status: 400,
+      body: { name: ['Only letters, numbers, underscores and hyphens are accepted for the name.'] },
+    });
+  });
+
+  it('lists every E1 field error at once; an unknown type is one of them (DEEPOMATIC_SIM_UNKNOWN_TYPES_REFUSED)', async () => {
     expect(await create({ name: 'a b', metadata: [], work_order_types: ['welding'], tags: 'x' })).toEqual({
       status: 400,
       body: {
@@ -201,7 +208,7 @@ describe('deepomatic simulator: create', () => {
 });
 
 describe('deepomatic simulator: update and delete', () => {
-  it('PATCH overrides the fields sent, keeps the tasks and moves update_date', async () => {
+  it('PATCH overrides the fields sent, keeps the tasks (DEEPOMATIC_SIM_PATCH_KEEPS_TASKS) and moves update_date', async () => {
     const wo = await created({
       tags: ['a', 'b'],
       metadata: { x: '1', y: '2' },
@@ -222,6 +229,19 @@ describe('deepomatic simulator: update and delete', () => {
     expect(body.tasks.map((t) => t.name)).toEqual(['work_area_clean']);
     expect(body.update_date).toBe('2026-11-02T08:01:00.000000Z');
     expect(body.name).toBe('wo-1');
+  });
+
+  it('DEEPOMATIC_SIM_UNKNOWN_TYPES_REFUSED: a PATCH with an unknown type is an E3 400', async () => {
+    const wo = await created();
+    expect(
+      await h.call('PATCH', `/v0.2/work-orders/${wo.id}/`, { work_order_types: ['welding'] }, auth),
+    ).toEqual({
+      status: 400,
+      body: {
+        error: 'Serialization error',
+        detail: { work_order_types: 'Unknown work order type(s): welding.' },
+      },
+    });
   });
 
   it('PATCH errors are E3: unknown engineer, bad name, bad metadata', async () => {

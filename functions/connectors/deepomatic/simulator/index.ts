@@ -5,11 +5,11 @@
  *
  * As documented (reference §1-§3): `Authorization: Token <key>` (E4 `{detail}` bodies), the name rule
  * (letters, digits, `_`, `-`, at most 128), metadata must be a key-value object (400), engineers must
- * be Deepomatic users, work-order types must be configured and select the tasks at creation, PATCH
- * overrides each field sent (tags/metadata replaced, not merged) and does not re-filter tasks, the
- * four error shapes (E1 field lists on create, E2 `{detail: {field}}` for an unknown engineer on
- * create, E3 `{error: 'Serialization error', detail: {field}}` on update, E4 `{detail}` for auth and
- * `WorkOrder not found!`), ISO dates with microseconds, `types` sorted by name (not request order).
+ * be Deepomatic users, work-order types select the tasks at creation, PATCH overrides each field sent
+ * ("Override"; tags/metadata replaced, not merged), the four error shapes (E1 field lists on create,
+ * E2 `{detail: {field}}` for an unknown engineer on create, E3 `{error: 'Serialization error',
+ * detail: {field}}` on update, E4 `{detail}` for auth and `WorkOrder not found!`), ISO dates with
+ * microseconds, `types` sorted by name (not request order).
  *
  * Simulator choices where the doc is silent (named so nobody mistakes them for Deepomatic facts):
  * - Statuses: 201 create, 200 get/patch, 204 delete (empty body), 400 validation, 401 auth, 404 not
@@ -20,6 +20,14 @@
  *   (opt-in) refuses a create without it, as the doc's listed error "Field 'metadata' is missing.
  *   This field is required." would (reference §7.1 #1). The connector always sends it, so it passes
  *   both ways. Sent, it must be a key-value object (400).
+ * - DEEPOMATIC_SIM_UNKNOWN_TYPES_REFUSED: a `work_order_types` entry that is not a configured type is
+ *   refused, 400 `{work_order_types: ['Unknown work order type(s): <names>.']}` (E1 on create, E3 on
+ *   PATCH). The doc only warns that types must "have been configured beforehand" and shows no error
+ *   for one that was not.
+ * - DEEPOMATIC_SIM_PATCH_KEEPS_TASKS: a PATCH of `work_order_types` changes `types` but keeps the
+ *   tasks filtered at creation. The doc says "Override work order types" and that types filter tasks
+ *   "at the time of its creation", not what a later change does to them.
+ * - DEEPOMATIC_NAME_ASCII_ONLY (schemas.ts): "letters" in the name rule are ASCII letters.
  * - Duplicate names are accepted (uniqueness is only recommended). `include_inputs` is ignored.
  * - Progress: `progress_score` advances with the sandbox clock from creation, `progressPerMinute`
  *   points per minute (integer steps) until 100; `update_date` moves when it changes. Task states

@@ -1,6 +1,7 @@
 /** Request-body checks of create and PATCH (messages: E1 lists, E3 strings; reference §3). */
 import type { DeepomaticSimState } from './state.ts';
 
+/** DEEPOMATIC_NAME_ASCII_ONLY (schemas.ts): "letters" read as ASCII letters, the stricter reading. */
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 const NAME_MAX = 128;
 
@@ -34,6 +35,8 @@ export function validateWorkOrderBody(
   if (body.work_order_types !== undefined) {
     if (!isStringList(body.work_order_types)) errors.work_order_types = 'Expected a list of strings.';
     else {
+      // DEEPOMATIC_SIM_UNKNOWN_TYPES_REFUSED (index.ts): a simulator choice, the doc only warns
+      // that types "have been configured beforehand".
       const unknown = body.work_order_types.filter((t) => !state.types.includes(t));
       if (unknown.length > 0) errors.work_order_types = `Unknown work order type(s): ${unknown.join(', ')}.`;
     }

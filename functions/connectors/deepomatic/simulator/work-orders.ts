@@ -88,7 +88,8 @@ export function workOrderRoutes(state: DeepomaticSimState): Route[] {
       wo.fieldEngineerEmail = (body.field_engineer_email as string | null) ?? null;
     if (body.user_group_ids !== undefined)
       wo.userGroupIds = [...(body.user_group_ids as (string | number)[])];
-    // Types change; the tasks were filtered at creation and stay (reference §7.1 #10).
+    // DEEPOMATIC_SIM_PATCH_KEEPS_TASKS (index.ts): types change, the tasks filtered at creation stay.
+    // A simulator choice: the doc says only "Override work order types" (reference §7.1 #10).
     if (body.work_order_types !== undefined) wo.types = [...new Set(body.work_order_types as string[])];
     wo.writtenAtMs = clock.now().getTime();
     return json(200, view(wo));
