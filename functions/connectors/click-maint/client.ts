@@ -480,6 +480,9 @@ export class ClickMaintClient {
     const operation = 'restockPart';
     checkId(operation, 'entityId', entityId);
     const body = parseWith(restockInputSchema, input, inputError(operation));
+    // "decimal places <= 3" (api-doc.txt:1240): a positive quantity that rounds to 0 would get a 422.
+    const quantity = roundTo(body.quantity, 3);
+    if (quantity <= 0) throw new ClickMaintInputError(operation, 'quantity', 'rounds to 0');
     return this.call(
       {
         operation,
@@ -487,7 +490,7 @@ export class ClickMaintClient {
         path: CLICK_MAINT_PATHS.restock(checkId(operation, 'id', id)),
         entityId,
         body: {
-          quantity: roundTo(body.quantity, 3),
+          quantity,
           cost: roundTo(body.cost, 2),
           ...(body.note !== undefined ? { note: body.note } : {}),
         },

@@ -49,7 +49,8 @@ export type ReasonEntity = z.infer<typeof reasonEntitySchema>;
 export const downtimeReportResponseSchema = lazySchema(() =>
   z.object({
     range: z.object({ start: z.string(), end: z.string() }),
-    aggregate: downtimeAggregateSchema,
+    /** The company total: shown in the doc's sample but read by nothing here, so not required. */
+    aggregate: z.optional(downtimeAggregateSchema),
     entities: z._default(
       z.object({
         machine: z.optional(z.record(z.string(), z.unknown())),

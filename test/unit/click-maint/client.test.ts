@@ -349,6 +349,11 @@ describe('click-maint client: lists and entities', () => {
     expect(await err(client.restockPart(1, 102, { quantity: -1, cost: 1 }))).toMatchObject({
       field: 'quantity',
     });
+    // "decimal places <= 3": 0.0004 rounds to 0, refused here instead of a 422 from the vendor.
+    expect(await err(client.restockPart(1, 102, { quantity: 0.0004, cost: 1 }))).toMatchObject({
+      field: 'quantity',
+      message: expect.stringContaining('rounds to 0'),
+    });
     expect(await err(client.findWorkOrderByTitleTag(1, 'ab'))).toMatchObject({ field: 'tag' });
     expect(h.sim.calls()).toEqual([]);
   });

@@ -46,6 +46,12 @@ const WORK_ORDER_RULES: [string, Record<string, unknown>, string][] = [
     'Work order request id must be an integer',
   ],
   ['location_id is an integer', { location_id: 1.5 }, 'Location id must be an integer'],
+  ['description is a string (a number is refused)', { description: 42 }, 'Description must be a string'],
+  [
+    'description is a string (an object is refused)',
+    { description: { text: 'x' } },
+    'Description must be a string',
+  ],
   [
     'categories_ids is an array of integers',
     { categories_ids: 10 },

@@ -96,6 +96,14 @@ describe('click-maint simulator: auth and entity scope', () => {
     });
   });
 
+  it("sorts entities by created_at as the doc's example does (sort=created_at desc)", async () => {
+    const sorted = await call('GET', '/entities?sort=created_at%20desc', { entity: null });
+    expect(sorted.status).toBe(200);
+    expect(sorted.body.meta.sort).toEqual(['created_at desc']);
+    const byUpdate = await call('GET', '/entities?sort=updated_at%20asc', { entity: null });
+    expect(byUpdate.body.meta.sort).toEqual(['updated_at asc']);
+  });
+
   it('scopes data to the entity: entity 2 sees none of entity 1 parts or work orders', async () => {
     expect((await call('GET', '/parts', { entity: 2 })).body.data).toEqual([]);
     expect((await call('GET', '/parts/101', { entity: 2 })).status).toBe(404);

@@ -172,6 +172,13 @@ describe('MachineMetricsClient.downtimeReport', () => {
     });
   });
 
+  it('reads a report without the top-level aggregate (nothing uses the company total)', async () => {
+    const { aggregate: _aggregate, ...withoutAggregate } = DOC_DOWNTIME_RESPONSE;
+    const { client: c } = client([{ status: 200, body: withoutAggregate }]);
+    const report = await c.downtimeReport(query);
+    expect(report.machines[MACHINE_3]?.downtimeMs).toBe(350032 + 5912801);
+  });
+
   it('refuses a body without items instead of reading it as "no downtime"', async () => {
     const { items: _items, ...withoutItems } = DOC_DOWNTIME_RESPONSE;
     const { client: c } = client([{ status: 200, body: withoutItems }]);

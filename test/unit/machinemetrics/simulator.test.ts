@@ -6,8 +6,11 @@ import {
   DOWNTIME_STARTED,
 } from '../../../functions/connectors/machinemetrics/events.ts';
 import {
+  ASSUMED_CSV_EXPIRY_MS,
+  ASSUMED_NO_SHIFT,
   aggregateDowntime,
   createMachineMetricsWorld,
+  FLATTEN_ANSWERS_NESTED,
   type MachineMetricsSimulator,
   markMachineDown,
   markMachineUp,
@@ -140,6 +143,14 @@ describe('MachineMetrics simulator: POST /reports/downtime', () => {
     expect(missing.status).toBe(401);
   });
 
+  it('reads the Bearer scheme case-insensitively (RFC 7235), the key exactly', async () => {
+    const body = { start: '2026-11-02T08:00:00Z', end: '2026-11-02T08:05:00Z' };
+    expect((await report(body, { authorization: `bearer ${API_KEY}` })).status).toBe(200);
+    expect((await report(body, { authorization: `BEARER ${API_KEY}` })).status).toBe(200);
+    expect((await report(body, { authorization: `Bearer ${API_KEY.toUpperCase()}` })).status).toBe(401);
+    expect((await report(body, { authorization: `Basic ${API_KEY}` })).status).toBe(401);
+  });
+
   it('accepts a rotated key and refuses the old one', async () => {
     sim.setApiKey('sim-api-key-rotated');
     try {
@@ -208,6 +219,11 @@ describe('MachineMetrics simulator: the request contract (Downtime Query Object)
       { ...WINDOW, filter: { shift: ['s1'] } },
       'filter.shift:NotSimulated',
     ],
+    [
+      'numeric ids are ids (the doc shows reason "id": 33); only the unmodelled filter is refused',
+      { ...WINDOW, filter: { reason: [33, 'uncategorized'] } },
+      'filter.reason:NotSimulated',
+    ],
   ])('400: %s', async (_rule, body, error) => {
     const res = await report(body);
     expect(res.status).toBe(400);
@@ -226,6 +242,56 @@ describe('MachineMetrics simulator: the request contract (Downtime Query Object)
     });
     expect(empty.status).toBe(200);
     expect(empty.body.aggregate).toEqual(bare.body.aggregate);
+  });
+
+  it('compares filter ids as strings: a numeric machine id is a (here unknown) id, not an error', async () => {
+    const res = await report({ ...WINDOW, groupBy: [{ group: 'machine' }], filter: { machine: [12345] } });
+    expect(res.status).toBe(200);
+    expect(res.body.aggregate).toEqual({ downtimeMs: 0, recordCount: 0 });
+  });
+
+  it('answers groupBy shift with one ASSUMED_NO_SHIFT bucket (the simulated company has no shifts)', async () => {
+    const res = await report({ ...WINDOW, groupBy: [{ group: 'shift' }, { group: 'machine' }] });
+    expect(res.status).toBe(200);
+    expect(res.body.entities.shift).toEqual({ [ASSUMED_NO_SHIFT.id]: { id: 'no-shift', name: 'No Shift' } });
+    expect(res.body.items.map((i) => i.entity)).toEqual([{ type: 'shift', id: 'no-shift' }]);
+    expect(res.body.items[0]?.aggregate).toEqual(res.body.aggregate);
+  });
+
+  it('accepts flatten: true and answers the nested shape (FLATTEN_ANSWERS_NESTED)', async () => {
+    const groupBy = [{ group: 'machine' }, { group: 'reason' }];
+    const nested = await report({ ...WINDOW, groupBy });
+    const flat = await report({ ...WINDOW, groupBy, flatten: true });
+    expect(FLATTEN_ANSWERS_NESTED).toBe(true);
+    expect(flat).toEqual(nested);
+  });
+
+  it('accepts csv: true: the report plus csv {url, expires}, downloadable with the /user-token JWT', async () => {
+    const groupBy = [{ group: 'machine' }];
+    const plain = await report({ ...WINDOW, groupBy });
+    const res = await report({ ...WINDOW, groupBy, csv: true });
+    expect(res.status).toBe(200);
+    const { csv, ...rest } = res.body as ReportBody & { csv: { url: string; expires: string } };
+    expect(rest).toEqual(plain.body);
+    expect(csv.url).toMatch(new RegExp(`^${sim.url}/csv/downtime/\\d+$`));
+    expect(csv.expires).toBe(new Date(clock.now().getTime() + ASSUMED_CSV_EXPIRY_MS).toISOString());
+
+    const tokenRes = await fetch(`${sim.url}/user-token`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    expect(tokenRes.status).toBe(200);
+    const jwt = (await tokenRes.json()) as string;
+    expect(jwt.split('.')).toHaveLength(3);
+    const download = await fetch(`${csv.url}?token=${jwt}`);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('text/csv');
+    const lines = (await download.text()).trim().split('\n');
+    expect(lines[0]).toBe('machine,downtimeMs,recordCount');
+    expect(lines.slice(1)).toEqual(
+      plain.body.items.map((i) => `${i.entity.id},${i.aggregate.downtimeMs},${i.aggregate.recordCount}`),
+    );
+    expect((await fetch(`${csv.url}?token=not-the-jwt`)).status).toBe(401);
+    expect((await fetch(`${sim.url}/csv/downtime/999999?token=${jwt}`)).status).toBe(404);
   });
 
   it('requires a JSON body (application/json)', async () => {

@@ -6,7 +6,13 @@ import type { SimEntity } from './records.ts';
 import { type Row, SimulatorInputError } from './responses.ts';
 import type { ClickMaintWorld } from './state.ts';
 
-const ENTITY_SPEC: ListSpec = { fields: ['id', 'name'], defaultSort: 'name asc', searchFields: ['name'] };
+// The doc's entity list example sorts by `created_at desc` (api-doc.txt:525) and rows carry
+// created_at / updated_at (api-doc.txt:541-542), so both are sortable and filterable.
+const ENTITY_SPEC: ListSpec = {
+  fields: ['id', 'name', 'created_at', 'updated_at'],
+  defaultSort: 'name asc',
+  searchFields: ['name'],
+};
 
 export const entityOf = (world: ClickMaintWorld, id: number): SimEntity => {
   const entity = world.entities.find((e) => e.id === id);

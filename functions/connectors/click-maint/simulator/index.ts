@@ -33,6 +33,13 @@
  *   work-order field but the title) may be omitted. Beyond the doc, named here: a work order needs a
  *   `title` (the doc marks only the wrapper required; "Title can't be blank" is Rails' message), a
  *   restock `quantity` is > 0 (the doc gives no sign), and `type` is accepted on create only.
+ *   Further rejections the doc does not state (simulator choices, kept): `priority` must be one of
+ *   none / low / medium / high (the doc's samples show only "high"; 422 "Priority is not included in
+ *   the list"); restock and reconcile of an `is_non_stock` part answer 422 "Part is non-stock"; a
+ *   reconcile that would make the on-hand count negative answers 422; a reconcile `quantity` of 0
+ *   answers 422 "Quantity must not be 0"; a whitespace-only reconcile `note` counts as blank
+ *   ("Note can't be blank"). A work-order `description` must be a string or null (every doc sample
+ *   is a string).
  *
  * Control routes (no auth, not rate limited): `GET /_sandbox/state`, `GET /_sandbox/stats`,
  * `POST /_sandbox/reset`, `POST /_sandbox/parts` (`{entityId, parts: [...]}`),

@@ -88,7 +88,13 @@ function applyWorkOrder(
       throw unprocessable("Title can't be blank");
     wo.title = body.title;
   }
-  if ('description' in body) wo.description = body.description === null ? null : String(body.description);
+  if ('description' in body) {
+    // A string in every doc sample ("description": "Water leakage ...", api-doc.txt:2868, 3310);
+    // null clears it, as with the other work-order fields.
+    if (body.description !== null && typeof body.description !== 'string')
+      throw unprocessable('Description must be a string');
+    wo.description = body.description;
+  }
   if ('priority' in body) {
     if (typeof body.priority !== 'string' || !PRIORITIES.includes(body.priority)) {
       throw unprocessable('Priority is not included in the list');

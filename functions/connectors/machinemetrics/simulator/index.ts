@@ -6,14 +6,18 @@
  * Report semantics follow the detector's assumptions (reference §4.3 A1-A3, A5): aggregates are
  * clipped to [start, end); an open record counts up to min(end, clock.now()); records of one machine
  * never overlap; new downtime is `uncategorized` until categorised, and categorising rewrites history.
- * Only `machine`, `reason`, `day` and `hour` groupings are simulated (day/hour buckets run from the
- * query start, with ordinal ids as in the vendor's samples); other documented groups answer 400.
+ * Only `machine`, `reason`, `day`, `hour` and `shift` groupings are simulated (day/hour buckets run
+ * from the query start, with ordinal ids as in the vendor's samples; `shift` is one ASSUMED_NO_SHIFT
+ * bucket); the other ASSUMED_REPORT_GROUPS answer 400 NotSimulated.
  * Likewise only `filter.machine` is simulated: another non-empty filter array answers 400
  * NotSimulated (an empty one means "no filtering", as documented).
  *
  * Request contract (api-doc.txt, Downtime Query Object): a JSON body (`application/json`, required)
  * with `start` and `end` required ISO 8601 date-times, start before end; `groupBy` an array of
- * `{group}`, `filter` an object of id arrays, `csv` / `flatten` booleans, all optional. The 400 shape
+ * `{group}`, `filter` an object of id arrays (string or number ids), `csv` / `flatten` booleans, all
+ * optional. `csv: true` adds `csv: {url, expires}` (ASSUMED_CSV_EXPIRY_MS) and the download
+ * `GET /csv/downtime/{id}?token=<JWT from GET /user-token>` (columns ASSUMED_CSV_METRIC_COLUMNS);
+ * `flatten` is accepted and answered nested (FLATTEN_ANSWERS_NESTED). The 400 shape
  * (`{code: 'ValidationError', message, errors: [{field, code, message}]}`) is undocumented (the doc
  * lists 200/401/403/404 only): a simulator choice.
  */
@@ -37,11 +41,18 @@ import { type WebhookDelivery, type WorkflowWebhookTarget, workflowWebhooks } fr
 import type { MachineMetricsWorld } from './world.ts';
 
 export { SimulatorInputError } from '../../../../sandbox/simulators/server.ts';
-export { aggregateDowntime, type SimDowntimeReport, type SimReportItem } from './report.ts';
-export { INVALID_TOKEN_BODY } from './report-routes.ts';
+export { ASSUMED_NO_SHIFT, aggregateDowntime, type SimDowntimeReport, type SimReportItem } from './report.ts';
+export {
+  ASSUMED_CSV_EXPIRY_MS,
+  downtimeCsv,
+  FLATTEN_ANSWERS_NESTED,
+  INVALID_TOKEN_BODY,
+  isBearer,
+  simUserToken,
+} from './report-routes.ts';
 export { MACHINEMETRICS_SIM_STATE_VERSION, type MachineMetricsSavedState } from './state.ts';
 export {
-  DOCUMENTED_GROUPS,
+  ASSUMED_REPORT_GROUPS,
   type SimDowntimeQuery,
   type ValidationIssue,
   validateDowntimeQuery,

@@ -8,6 +8,13 @@ import type { MachineMetricsWorld } from './world.ts';
 
 const BUCKET_MS: Record<string, number> = { hour: 3_600_000, day: 86_400_000 };
 
+/**
+ * ASSUMED: the simulated company defines no shifts, so `groupBy shift` answers one bucket named
+ * "No Shift" (the name third-party code shows for time outside any shift, reference.md §2.6); its id
+ * is undocumented.
+ */
+export const ASSUMED_NO_SHIFT = { id: 'no-shift', name: 'No Shift' } as const;
+
 interface Segment {
   record: number;
   keys: Record<string, string>;
@@ -71,7 +78,11 @@ export function aggregateDowntime(
     for (let from = start; from < end; ) {
       const to =
         split === undefined ? end : Math.min(end, qStart + (Math.floor((from - qStart) / split) + 1) * split);
-      const keys: Record<string, string> = { machine: record.machineId, reason: record.reasonId };
+      const keys: Record<string, string> = {
+        machine: record.machineId,
+        reason: record.reasonId,
+        shift: ASSUMED_NO_SHIFT.id,
+      };
       for (const [group, size] of Object.entries(BUCKET_MS))
         keys[group] = String(Math.floor((from - qStart) / size));
       segments.push({ record: index, keys, ms: to - from });
@@ -85,6 +96,8 @@ export function aggregateDowntime(
       entities.machine = Object.fromEntries(machines.map((m) => [m.id, { id: m.id, name: m.name }]));
     } else if (group === 'reason') {
       entities.reason = Object.fromEntries(world.reasons.map((r) => [String(r.id), { ...r }]));
+    } else if (group === 'shift') {
+      entities.shift = { [ASSUMED_NO_SHIFT.id]: { ...ASSUMED_NO_SHIFT } };
     } else {
       const size = BUCKET_MS[group] ?? 86_400_000;
       const buckets: Record<string, unknown> = {};

@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../../../../sandbox/clock.ts';
 import { versionedState } from '../../../../sandbox/simulators/persistence.ts';
+import type { SimDowntimeReport } from './report.ts';
 import { createMachineMetricsWorld, type DowntimeRecord, type MachineMetricsWorld } from './world.ts';
 
 export const MACHINEMETRICS_SIM_STATE_VERSION = 1;
@@ -29,6 +30,17 @@ export interface MachineMetricsSimState {
   apiKey: string;
   /** The last Workflow webhook id number. */
   webhookSequence: number;
+  /** Reports asked with `csv: true`, by resource id (in memory only: links die with a restart). */
+  readonly csvExports: Map<number, CsvExport>;
+  /** The last CSV resource id (the doc types `resourceId` as an integer, api-doc.txt:305). */
+  csvSequence: number;
+}
+
+/** A report kept for its CSV download until `expires`. */
+export interface CsvExport {
+  report: SimDowntimeReport;
+  groupBy: string[];
+  expires: Date;
 }
 
 export function createMachineMetricsSimState(
@@ -36,7 +48,14 @@ export function createMachineMetricsSimState(
   apiKey: string,
   fleet?: number,
 ): MachineMetricsSimState {
-  return { clock, world: createMachineMetricsWorld(fleet), apiKey, webhookSequence: 0 };
+  return {
+    clock,
+    world: createMachineMetricsWorld(fleet),
+    apiKey,
+    webhookSequence: 0,
+    csvExports: new Map(),
+    csvSequence: 0,
+  };
 }
 
 /** The saved state of one simulator's world. */

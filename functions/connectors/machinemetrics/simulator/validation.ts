@@ -3,7 +3,11 @@
  * simulator accepts, and the per-field errors of the 400 it answers otherwise.
  */
 
-export const DOCUMENTED_GROUPS = [
+/**
+ * ASSUMED: api-doc.txt lost the `group` enum (reference.md §7.1 #4); this is reference.md's "probable
+ * set" (doc prose names shift, operation, day and week rollups; third-party code the rest).
+ */
+export const ASSUMED_REPORT_GROUPS = [
   'machine',
   'reason',
   'day',
@@ -14,13 +18,15 @@ export const DOCUMENTED_GROUPS = [
   'jobOperation',
   'operator',
 ] as const;
-const SIMULATED_GROUPS = new Set(['machine', 'reason', 'day', 'hour']);
+const SIMULATED_GROUPS = new Set(['machine', 'reason', 'day', 'hour', 'shift']);
 
 export interface SimDowntimeQuery {
   start: Date;
   end: Date;
   groupBy: string[];
   machines?: string[];
+  /** `csv: true`: the answer also carries `csv: { url, expires }` (api-doc.txt:452-453). */
+  csv?: boolean;
 }
 
 export interface ValidationIssue {
@@ -70,11 +76,11 @@ export function validateDowntimeQuery(
       body.groupBy.forEach((item: unknown, i) => {
         const group = isRecord(item) ? item.group : undefined;
         const field = `groupBy[${i}].group`;
-        if (typeof group !== 'string' || !(DOCUMENTED_GROUPS as readonly string[]).includes(group)) {
+        if (typeof group !== 'string' || !(ASSUMED_REPORT_GROUPS as readonly string[]).includes(group)) {
           errors.push({
             field,
             code: 'InvalidGroup',
-            message: `group must be one of ${DOCUMENTED_GROUPS.join(', ')}`,
+            message: `group must be one of ${ASSUMED_REPORT_GROUPS.join(', ')}`,
           });
         } else if (!SIMULATED_GROUPS.has(group)) {
           errors.push({
@@ -95,7 +101,8 @@ export function validateDowntimeQuery(
       errors.push({ field: 'filter', code: 'InvalidType', message: 'filter must be an object of id arrays' });
     } else {
       for (const [key, value] of Object.entries(body.filter)) {
-        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+        // Ids are strings (machine UUIDs) or numbers (user reasons: `"id": 33`, api-doc.txt:216).
+        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' && typeof v !== 'number')) {
           errors.push({
             field: `filter.${key}`,
             code: 'InvalidType',
@@ -119,17 +126,23 @@ export function validateDowntimeQuery(
       if (Array.isArray(machine) && machine.length > 0) machines = machine.map(String);
     }
   }
+  // `csv` and `flatten` are documented booleans (api-doc.txt:182-183). `csv: true` adds a download
+  // link to the answer; `flatten`'s description is lost, so the simulator answers the nested shape
+  // either way (FLATTEN_ANSWERS_NESTED in report-routes.ts).
   for (const flag of ['csv', 'flatten'] as const) {
     if (body[flag] !== undefined && typeof body[flag] !== 'boolean') {
       errors.push({ field: flag, code: 'InvalidType', message: `${flag} must be a boolean` });
-    } else if (body[flag] === true) {
-      errors.push({
-        field: flag,
-        code: 'NotSimulated',
-        message: `the simulator does not model ${flag} output`,
-      });
     }
   }
   if (errors.length > 0 || !start || !end) return { ok: false, errors };
-  return { ok: true, query: { start, end, groupBy, ...(machines ? { machines } : {}) } };
+  return {
+    ok: true,
+    query: {
+      start,
+      end,
+      groupBy,
+      ...(machines ? { machines } : {}),
+      ...(body.csv === true ? { csv: true } : {}),
+    },
+  };
 }
