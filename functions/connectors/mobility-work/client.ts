@@ -85,8 +85,16 @@ const triggerPlanInputSchema = lazySchema(() =>
   }),
 );
 
+/**
+ * "Unit price amount must be passed as an integer in the lowest unit of the currency" (api-doc): the
+ * amount's only documented rule. `currency` is part of the assumed object (MW_SPARE_PART_REQUIRED_OBJECTS):
+ * any non-empty string, as in the simulator; no sign or ISO-code rule is assumed.
+ */
 const money = lazySchema(() => z.looseObject({ amount: z.int(), currency: nonEmpty }));
+/** Attributes' minimum/maximum stock and replenishment lot: "number >= 0" (api-doc). */
 const stockValue = lazySchema(() => z.number().check(z.gte(0)));
+/** A stock level: "quantity / required / integer >= 0 / The new stock value" (api-doc, stock write). */
+const stockQuantity = lazySchema(() => z.int().check(z.gte(0)));
 
 /**
  * Extra (undocumented or unnamed) fields pass through unchanged. The two objects the doc marks
@@ -124,7 +132,7 @@ export const sparePartAttributesSchema = lazySchema(() =>
 export type SparePartAttributesInput = z.input<typeof sparePartAttributesSchema>;
 
 export const stockLevelInputSchema = lazySchema(() =>
-  z.object({ id: sparePartIdentifierSchema, quantity: stockValue }),
+  z.object({ id: sparePartIdentifierSchema, quantity: stockQuantity }),
 );
 /** An absolute stock level (MW's "movement" replaces the stock; it is not a delta). */
 export type StockLevelInput = z.input<typeof stockLevelInputSchema>;
