@@ -57,6 +57,12 @@ export type SparePartIdentifier = z.output<typeof sparePartIdentifierSchema>;
 const equipmentIdentifier = lazySchema(() => z.union([z.int(), nonEmpty, typedId]));
 const isoWithOffset = lazySchema(() => z.iso.datetime({ offset: true }));
 
+/**
+ * MW_TASK_MIN_ASSIGNEES: the doc marks `assignees` required but gives no minimum (the simulator
+ * accepts `[]`). Ours: at least one, so a downtime task never lands with nobody assigned to it.
+ */
+export const MW_TASK_MIN_ASSIGNEES = 1;
+
 export const scheduleTaskInputSchema = lazySchema(() =>
   z.object({
     equipment: equipmentIdentifier,
@@ -65,8 +71,8 @@ export const scheduleTaskInputSchema = lazySchema(() =>
     endDateTime: isoWithOffset,
     /** Required although documented with a default (reference §7 #20): always sent. */
     allDay: z.boolean(),
-    /** Native ids and/or e-mails of network members. */
-    assignees: z.array(z.union([z.int(), nonEmpty, typedId])).check(z.minLength(1)),
+    /** Native ids and/or e-mails of network members; at least MW_TASK_MIN_ASSIGNEES (ours, not the doc's). */
+    assignees: z.array(z.union([z.int(), nonEmpty, typedId])).check(z.minLength(MW_TASK_MIN_ASSIGNEES)),
     tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedId]))),
     checklist: z.optional(z.nullable(z.guid())),
     sendEmailToAssignees: z.optional(z.boolean()),
