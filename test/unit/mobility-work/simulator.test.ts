@@ -623,11 +623,25 @@ const CONTRACT_RULES: Rule[] = [
     messageKey: 'error.payload.type',
   },
   {
-    rule: 'create unitPrice currency is a currency code',
+    rule: 'create unitPrice currency is required',
     path: SPARE_PARTS,
     body: [{ ...NEW_PART, unitPrice: { amount: 640 } }],
     pointer: '/0/unitPrice/currency',
-    messageKey: 'error.payload.pattern',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'create unitPrice currency is a non-empty string',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, unitPrice: { amount: 640, currency: '' } }],
+    pointer: '/0/unitPrice/currency',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'attributes unitPrice amount is an integer (minor units)',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', unitPrice: { amount: 35.5, currency: 'EUR' } }],
+    pointer: '/0/unitPrice/amount',
+    messageKey: 'error.payload.type',
   },
   {
     rule: 'create location (a required object) is required',
@@ -1426,6 +1440,20 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
     sim.consume('PartBeltA42', 2);
     await sim.settle();
     expect(eventNames()).toEqual(['SparePartWasConsumed']);
+  });
+
+  it('takes a unit price by the documented rule only (integer amount), as the client does', async () => {
+    const sim = await start();
+    // No sign or currency-code rule in the doc: the client sends these, so the simulator takes them.
+    const res = await call(sim, 'POST', '/partners/v1/spare-parts', {
+      body: [{ ...NEW_PART, externalReference: 'PartOdd01', unitPrice: { amount: -100, currency: 'eur' } }],
+    });
+    expect(res.status).toBe(202);
+    await sim.settle();
+    expect(sim.spareParts().find((p) => p.externalReference === 'PartOdd01')?.unitPrice).toEqual({
+      amount: -100,
+      currency: 'eur',
+    });
   });
 
   it('applies the deprecated PUT /spare-parts/stock (flat only) on Premium', async () => {

@@ -25,7 +25,8 @@
  *   (functions/connectors/mobility-work/config.ts): `movements/bulk` items need the movement object
  *   `{id, movement: {type: 'inventory', quantity}}` (MW_STOCK_MOVEMENT; a flat `{id, quantity}` item,
  *   the deprecated PUT's shape, is a 400 at `/<i>/movement`), an absolute set (a recount); a
- *   `POST /spare-parts` item needs `unitPrice` `{amount, currency}` and `location` (optionally
+ *   `POST /spare-parts` item needs `unitPrice` `{amount, currency}` (amount: an integer, the doc's one
+ *   rule, any sign; currency: a non-empty string, as the client requires) and `location` (optionally
  *   `{locationName}`; MW_SPARE_PART_REQUIRED_OBJECTS). Relocation uses the [EXT] `sparePartId`,
  *   `source` / `target` `{locationName}` names.
  * - Lengths the doc does not give are not invented: identifiers and `costCenter` take any length
