@@ -1,7 +1,7 @@
 /**
  * The Mobility Work Public API client (reference §3), over the core HttpClient.
  *
- * - Every call sends `Api-Key` and a `User-Agent` naming the integration; MW's `Request-Id` answer
+ * - Every call sends `Api-Key` and the configured `User-Agent` (MW recommends one with the network name); MW's `Request-Id` answer
  *   header is logged and carried by errors (support asks for it).
  * - 4xx answers are read in full and raised as MobilityWorkApiError naming MW's JSON Pointers.
  *   A 401 re-reads the key once (rotation) and retries once; MW did not act on a 401.
