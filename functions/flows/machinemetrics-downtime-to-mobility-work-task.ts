@@ -33,7 +33,11 @@
  *   it on the network before choosing `resend-once`.
  */
 import * as z from 'zod/mini';
-import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
+import {
+  connectMobilityWork,
+  type MobilityWorkClient,
+  MW_TASK_MIN_ASSIGNEES,
+} from '../connectors/mobility-work/client.ts';
 import { MW_EVENT, type MwEventOf, taskIdOf } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { once } from '../core/claims.ts';
@@ -76,8 +80,8 @@ export const configSchema = lazySchema(() =>
     ),
     ...downtimeSettingsShape(),
     task: z.object({
-      /** Network members (native ids or e-mails); Mobility Work requires at least one. */
-      assignees: z.array(assignee).check(z.minLength(1)),
+      /** Network members (native ids or e-mails); at least one (MW_TASK_MIN_ASSIGNEES: ours, the doc gives no minimum). */
+      assignees: z.array(assignee).check(z.minLength(MW_TASK_MIN_ASSIGNEES)),
       /** The task is scheduled from the downtime start for this long. */
       durationMinutes: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(7 * 24 * 60)), 60),
       descriptionPrefix: z._default(z.string(), 'Machine down'),

@@ -1,7 +1,7 @@
 /**
  * The Mobility Work Public API client (reference §3), over the core HttpClient.
  *
- * - Every call sends `Api-Key` and a `User-Agent` naming the integration; MW's `Request-Id` answer
+ * - Every call sends `Api-Key` and the configured `User-Agent` (MW recommends one with the network name); MW's `Request-Id` answer
  *   header is logged and carried by errors (support asks for it).
  * - 4xx answers are read in full and raised as MobilityWorkApiError naming MW's JSON Pointers.
  *   A 401 re-reads the key once (rotation) and retries once; MW did not act on a 401.
@@ -57,6 +57,12 @@ export type SparePartIdentifier = z.output<typeof sparePartIdentifierSchema>;
 const equipmentIdentifier = lazySchema(() => z.union([z.int(), nonEmpty, typedId]));
 const isoWithOffset = lazySchema(() => z.iso.datetime({ offset: true }));
 
+/**
+ * MW_TASK_MIN_ASSIGNEES: the doc marks `assignees` required but gives no minimum (the simulator
+ * accepts `[]`). Ours: at least one, so a downtime task never lands with nobody assigned to it.
+ */
+export const MW_TASK_MIN_ASSIGNEES = 1;
+
 export const scheduleTaskInputSchema = lazySchema(() =>
   z.object({
     equipment: equipmentIdentifier,
@@ -65,8 +71,8 @@ export const scheduleTaskInputSchema = lazySchema(() =>
     endDateTime: isoWithOffset,
     /** Required although documented with a default (reference §7 #20): always sent. */
     allDay: z.boolean(),
-    /** Native ids and/or e-mails of network members. */
-    assignees: z.array(z.union([z.int(), nonEmpty, typedId])).check(z.minLength(1)),
+    /** Native ids and/or e-mails of network members; at least MW_TASK_MIN_ASSIGNEES (ours, not the doc's). */
+    assignees: z.array(z.union([z.int(), nonEmpty, typedId])).check(z.minLength(MW_TASK_MIN_ASSIGNEES)),
     tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedId]))),
     checklist: z.optional(z.nullable(z.guid())),
     sendEmailToAssignees: z.optional(z.boolean()),
@@ -85,8 +91,16 @@ const triggerPlanInputSchema = lazySchema(() =>
   }),
 );
 
+/**
+ * "Unit price amount must be passed as an integer in the lowest unit of the currency" (api-doc): the
+ * amount's only documented rule. `currency` is part of the assumed object (MW_SPARE_PART_REQUIRED_OBJECTS):
+ * any non-empty string, as in the simulator; no sign or ISO-code rule is assumed.
+ */
 const money = lazySchema(() => z.looseObject({ amount: z.int(), currency: nonEmpty }));
+/** Attributes' minimum/maximum stock and replenishment lot: "number >= 0" (api-doc). */
 const stockValue = lazySchema(() => z.number().check(z.gte(0)));
+/** A stock level: "quantity / required / integer >= 0 / The new stock value" (api-doc, stock write). */
+const stockQuantity = lazySchema(() => z.int().check(z.gte(0)));
 
 /**
  * Extra (undocumented or unnamed) fields pass through unchanged. The two objects the doc marks
@@ -124,7 +138,7 @@ export const sparePartAttributesSchema = lazySchema(() =>
 export type SparePartAttributesInput = z.input<typeof sparePartAttributesSchema>;
 
 export const stockLevelInputSchema = lazySchema(() =>
-  z.object({ id: sparePartIdentifierSchema, quantity: stockValue }),
+  z.object({ id: sparePartIdentifierSchema, quantity: stockQuantity }),
 );
 /** An absolute stock level (MW's "movement" replaces the stock; it is not a delta). */
 export type StockLevelInput = z.input<typeof stockLevelInputSchema>;

@@ -61,7 +61,10 @@ export const mobilityWorkConfigSchema = lazySchema(() =>
     networkId: z.optional(z.guid()),
     /** Per-attempt HTTP timeout (the HttpClient default, 10 s, when absent). */
     timeoutMs: z.optional(z.int().check(z.gte(50), z.lte(120_000))),
-    /** MW asks for one that names the integration (reference §1). */
+    /**
+     * Optional but "highly recommended" by MW: "a User-Agent header which includes your network name"
+     * (api-doc). The default cannot name the network (known only from a call), so set it per tenant.
+     */
     userAgent: z._default(z.string().check(z.minLength(1)), MOBILITY_WORK_DEFAULT_USER_AGENT),
     /** Items per bulk request; larger inputs are split into several requests. */
     bulkLimit: z._default(z.int().check(z.gte(1), z.lte(MOBILITY_WORK_MAX_BULK)), MOBILITY_WORK_MAX_BULK),

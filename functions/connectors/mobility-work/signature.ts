@@ -6,6 +6,8 @@
  * string is a named, configurable assumption (`vendors.mobility-work.webhook.signatureScheme`); each
  * candidate from reference §4.4 has a test vector in test/unit/mobility-work/signature.test.ts.
  * The simulator signs with the same function, so the sandbox exercises whichever scheme is chosen.
+ * The doc's prose names `X-MW-Signature`, its example shows the same value under `Api-Key`: we read
+ * `X-MW-Signature` (the named header; `Api-Key` is our outbound auth header), see README Assumptions.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 

@@ -25,6 +25,12 @@
  * | low             | q > m                                     | stock q if `writeOnRestock`    | above       | restocked     |
  * | none or above   | q > m, or no minimum                      | none                           | above       | above-minimum |
  *
+ * A quantity that is not a whole number (UpKeep's and Click Maint's are decimals) cannot be written:
+ * Mobility Work's stock is "integer >= 0" and one bad item fails the whole bulk call. Per version,
+ * `fractionalQuantity` (FRACTIONAL_QUANTITY) says what happens: `skip` (default: the version is left
+ * out, counted `fractional-quantity` and named in the run log, like an unknown quantity), `floor` or
+ * `round` (the version is planned with the whole number, and the run log names the change).
+ *
  * `mirror` mode: every version whose quantity differs from the last one written is written
  * (`changed`), else `unchanged`; the low flag is kept the same way. The minimum is aligned together
  * with a stock write (or on every change in mirror mode) when it differs from the one last aligned.
@@ -79,6 +85,15 @@ export interface PartLevel {
   target?: string;
 }
 
+/**
+ * FRACTIONAL_QUANTITY: what to do with a source quantity that is not a whole number. Mobility Work's
+ * stock write takes "quantity / required / integer >= 0" (api-doc); the sources allow decimals.
+ * `skip` (default) writes nothing for that version and names it in the run log; `floor` and `round`
+ * write the whole number (never below 0).
+ */
+export const FRACTIONAL_QUANTITY_MODES = ['skip', 'floor', 'round'] as const;
+export type FractionalQuantity = (typeof FRACTIONAL_QUANTITY_MODES)[number];
+
 /** Config fields of every stock-sync flow (spread into the flow's lazy z.object; a function so importing builds none). */
 export const stockSyncShape = () => ({
   /** `low`: write on low transitions only; `mirror`: write every quantity change. */
@@ -91,6 +106,8 @@ export const stockSyncShape = () => ({
   alignMinimum: z._default(z.boolean(), true),
   /** `low` mode: when the episode ends (restocked above the minimum), write the new quantity too. */
   writeOnRestock: z._default(z.boolean(), true),
+  /** A quantity that is not a whole number: `skip` the part, or write it `floor`ed / `round`ed (FRACTIONAL_QUANTITY). */
+  fractionalQuantity: z._default(z.enum(FRACTIONAL_QUANTITY_MODES), 'skip'),
 });
 
 export interface StockSyncConfig {
@@ -99,6 +116,7 @@ export interface StockSyncConfig {
   onlyListedParts: boolean;
   alignMinimum: boolean;
   writeOnRestock: boolean;
+  fractionalQuantity: FractionalQuantity;
 }
 
 /** Per source part, in the state table (entity kind = flow id). */
@@ -188,6 +206,48 @@ export type KnownPartLevel = PartLevel & { quantity: number };
 
 export const hasQuantity = (p: PartLevel): p is KnownPartLevel => p.quantity !== null;
 
+/** A version whose quantity is not a whole number, and what was done with it (FRACTIONAL_QUANTITY). */
+export interface FractionalVersion {
+  partId: string;
+  quantity: number;
+  /** The whole number planned instead; absent: the version was skipped. */
+  wrote?: number;
+}
+
+/**
+ * The versions Mobility Work can take: whole quantities as they are, fractional ones skipped or made
+ * whole per `mode`; every fractional one is reported in `fractional`.
+ */
+export function wholeQuantities(
+  levels: readonly KnownPartLevel[],
+  mode: FractionalQuantity,
+  fractional: FractionalVersion[],
+): KnownPartLevel[] {
+  return levels.flatMap((p) => {
+    if (Number.isInteger(p.quantity)) return [p];
+    if (mode === 'skip') {
+      fractional.push({ partId: p.partId, quantity: p.quantity });
+      return [];
+    }
+    const whole = Math.max(0, mode === 'floor' ? Math.floor(p.quantity) : Math.round(p.quantity));
+    fractional.push({ partId: p.partId, quantity: p.quantity, wrote: whole });
+    return [{ ...p, quantity: whole }];
+  });
+}
+
+/** The run log's note on fractional quantities ('' when there were none). */
+function fractionalNote(fractional: readonly FractionalVersion[], mode: FractionalQuantity): string {
+  if (fractional.length === 0) return '';
+  const list = fractional
+    .map((f) =>
+      f.wrote === undefined ? `${f.partId} (${f.quantity})` : `${f.partId} ${f.quantity} -> ${f.wrote}`,
+    )
+    .join(', ');
+  return mode === 'skip'
+    ? `; skipped, quantity not a whole number (Mobility Work takes integers; fractionalQuantity "skip"): ${list}`
+    : `; quantity not a whole number, written as ${mode === 'floor' ? 'floored' : 'rounded'} (fractionalQuantity "${mode}"): ${list}`;
+}
+
 export interface PartPlan {
   part: KnownPartLevel;
   target: string;
@@ -262,8 +322,13 @@ export interface SyncSummary {
   written: number;
   aligned: number;
   requests: number;
-  /** Per decision; `no-quantity` counts the parts left alone because their quantity is unknown. */
-  counts: Partial<Record<PartPlan['why'] | 'no-quantity', number>>;
+  /**
+   * Per decision; `no-quantity` counts the parts left alone because their quantity is unknown,
+   * `fractional-quantity` the versions skipped because theirs is not a whole number.
+   */
+  counts: Partial<Record<PartPlan['why'] | 'no-quantity' | 'fractional-quantity', number>>;
+  /** The versions whose quantity was not a whole number (skipped, or written whole). */
+  fractional: FractionalVersion[];
 }
 
 /** Each part's versions in version order; versions that tie keep the event's (read) order. */
@@ -332,9 +397,19 @@ export async function syncStock(
     refresh?: (parts: PartLevel[]) => Promise<PartLevel[]>;
   } = {},
 ): Promise<{ summary: SyncSummary; result: FlowResult }> {
-  const known = levels.filter(hasQuantity);
+  const fractional: FractionalVersion[] = [];
+  const whole = (ls: readonly PartLevel[]) =>
+    wholeQuantities(ls.filter(hasQuantity), ctx.config.fractionalQuantity, fractional);
+  const known = whole(levels);
   const unknown = new Set(levels.filter((p) => !hasQuantity(p)).map((p) => p.partId));
   for (const p of known) unknown.delete(p.partId);
+  // Parts all of whose versions were skipped as fractional (counted among the event's parts).
+  const skippedOnly = () => {
+    const counted = new Set([...parts.map(idOf), ...unknown]);
+    return new Set(
+      fractional.filter((f) => f.wrote === undefined && !counted.has(f.partId)).map((f) => f.partId),
+    );
+  };
   let parts = versionsPerPart(known);
   const idOf = (versions: readonly KnownPartLevel[]) => (versions[0] as KnownPartLevel).partId;
   const stored = await ctx.state.getEntities<PartSyncState>(ctx.flowId, parts.map(idOf));
@@ -369,9 +444,7 @@ export async function syncStock(
       .filter((p) => !owed.has(p.part.partId) && (p.quantity !== undefined || p.minimum !== undefined))
       .map((p) => p.part);
     if (toWrite.length > 0) {
-      const fresh = new Map(
-        (await options.refresh(toWrite)).filter(hasQuantity).map((p) => [p.partId, p] as const),
-      );
+      const fresh = new Map(whole(await options.refresh(toWrite)).map((p) => [p.partId, p] as const));
       const wanted = new Set(toWrite.map((p) => p.partId));
       parts = parts.flatMap((versions) => {
         const id = idOf(versions);
@@ -387,7 +460,10 @@ export async function syncStock(
   const counts: SyncSummary['counts'] = {};
   for (const p of plans) for (const why of p.steps) counts[why] = (counts[why] ?? 0) + 1;
   if (unknown.size > 0) counts['no-quantity'] = unknown.size;
-  const total = parts.length + unknown.size;
+  const skippedFractional = fractional.filter((f) => f.wrote === undefined).length;
+  if (skippedFractional > 0) counts['fractional-quantity'] = skippedFractional;
+  const total = parts.length + unknown.size + skippedOnly().size;
+  const note = fractionalNote(fractional, ctx.config.fractionalQuantity);
 
   let requests = 0;
   if (writes.length > 0 || aligns.length > 0) {
@@ -440,7 +516,7 @@ export async function syncStock(
     requests = done.how === 'duplicate' ? 0 : Number(done.result.requests ?? 0);
     if (done.how === 'duplicate') {
       return {
-        summary: { parts: total, written: 0, aligned: 0, requests: 0, counts },
+        summary: { parts: total, written: 0, aligned: 0, requests: 0, counts, fractional },
         result: { outcome: 'duplicate', message: `stock for event ${eventId} was already written` },
       };
     }
@@ -452,7 +528,14 @@ export async function syncStock(
   const subjects = plans
     .filter((p) => p.quantity !== undefined || p.minimum !== undefined)
     .flatMap((p) => [p.part.partId, p.target]);
-  const summary = { parts: total, written: writes.length, aligned: aligns.length, requests, counts };
+  const summary = {
+    parts: total,
+    written: writes.length,
+    aligned: aligns.length,
+    requests,
+    counts,
+    fractional,
+  };
   const detail = Object.entries(counts)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
@@ -463,8 +546,8 @@ export async function syncStock(
       message:
         writes.length > 0 || aligns.length > 0
           ? // 202: Mobility Work queued the writes and applies them in the background (up to minutes).
-            `${total} part(s) (${detail}): Mobility Work accepted ${writes.length} stock write(s) and ${aligns.length} minimum alignment(s) in ${requests} request(s) (202: applied in the background, usually within minutes)`
-          : `${total} part(s) (${detail}): nothing to write`,
+            `${total} part(s) (${detail}): Mobility Work accepted ${writes.length} stock write(s) and ${aligns.length} minimum alignment(s) in ${requests} request(s) (202: applied in the background, usually within minutes)${note}`
+          : `${total} part(s) (${detail}): nothing to write${note}`,
       effects: {
         stockWrites: String(writes.length),
         minimumAlignments: String(aligns.length),

@@ -34,6 +34,18 @@ describe('deployment config', () => {
     expect(error.message).toContain('must be >= 1');
   });
 
+  it('names the path of a bad fractionalQuantity choice of a stock flow', () => {
+    const raw = base();
+    const stockFlow = 'upkeep-part-low-to-mobility-work-stock';
+    raw.flows[stockFlow] = { ...raw.flows[stockFlow], fractionalQuantity: 'ceil' };
+    expect(problem(raw).path).toBe(`flows.${stockFlow}.fractionalQuantity`);
+    const ok = base();
+    ok.flows[stockFlow] = { ...ok.flows[stockFlow], fractionalQuantity: 'round' };
+    const d = validateDeployment(ok, flows);
+    const entry = d.enabled.find((e) => e.flow.id === stockFlow);
+    expect(entry?.config).toMatchObject({ fractionalQuantity: 'round' });
+  });
+
   it('names a bad machine mapping', () => {
     const raw = base();
     raw.flows[FLOW].machines['0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c'] = { asset: 'typo' };

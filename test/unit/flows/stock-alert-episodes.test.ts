@@ -70,6 +70,7 @@ async function ourWrite(quantity: number, eventId: string): Promise<FlowEvent[]>
         onlyListedParts: false,
         alignMinimum: false,
         writeOnRestock: true,
+        fractionalQuantity: 'skip',
       },
     },
     world.mwClient,

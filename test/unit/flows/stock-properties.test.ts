@@ -244,6 +244,7 @@ describe('Mobility Work stock alert -> UpKeep purchase order (property)', () => 
           onlyListedParts: false,
           alignMinimum: false,
           writeOnRestock: true,
+          fractionalQuantity: 'skip',
         },
         state: world.store,
         now: () => world.now(),

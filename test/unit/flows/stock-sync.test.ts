@@ -18,6 +18,7 @@ const config = (over: Partial<StockSyncConfig> = {}): StockSyncConfig => ({
   onlyListedParts: false,
   alignMinimum: true,
   writeOnRestock: true,
+  fractionalQuantity: 'skip',
   ...over,
 });
 const part = (
@@ -178,6 +179,72 @@ describe('syncStock', () => {
       await syncStock(c, w, 'evt-3', [part(1, 4, 3, 'A')]);
       expect(calls.filter((x) => x.kind === 'stock')).toEqual([]);
     }
+  });
+
+  /** Refuses what Mobility Work (and our client) refuses: a stock that is not an integer >= 0. */
+  const strictWriter = () => {
+    const { w, calls } = writer();
+    const setStock: StockWriter['setStock'] = async (items) => {
+      const bad = items.find((i) => !Number.isInteger(i.quantity) || i.quantity < 0);
+      if (bad) throw new Error(`stock ${bad.quantity} of ${String(bad.id)} is not an integer >= 0`);
+      return w.setStock(items);
+    };
+    return { w: { ...w, setStock }, calls };
+  };
+
+  it('skips a part whose quantity is not a whole number by default, writes the others and names it', async () => {
+    const { w, calls } = strictWriter();
+    const c = ctx('sync-fraction-skip');
+    const levels = [part(1, 4, 1, 'A'), part(2.5, 4, 1, 'B'), part(0, 2, 1, 'C')];
+    const { summary, result } = await syncStock(c, w, 'evt-1', levels);
+    expect(calls.find((x) => x.kind === 'stock')?.items).toEqual([
+      { id: 'A', quantity: 1 },
+      { id: 'C', quantity: 0 },
+    ]);
+    expect(summary).toMatchObject({
+      parts: 3,
+      written: 2,
+      counts: { low: 2, 'fractional-quantity': 1 },
+      fractional: [{ partId: 'B', quantity: 2.5 }],
+    });
+    expect(result.outcome).toBe('done');
+    expect(result.message).toContain('1 fractional-quantity');
+    expect(result.message).toContain(
+      'skipped, quantity not a whole number (Mobility Work takes integers; fractionalQuantity "skip"): B (2.5)',
+    );
+    // B is left as it was (never seen): its next whole quantity starts its episode.
+    expect(await c.state.getEntity(c.flowId, 'B')).toBeUndefined();
+    const only = await syncStock(c, w, 'evt-2', [part(3.5, 4, 2, 'B')]);
+    expect(only.result).toMatchObject({ outcome: 'skipped' });
+    expect(only.result.message).toContain('1 part(s) (1 fractional-quantity): nothing to write');
+  });
+
+  it('writes a fractional quantity floored or rounded when configured, and says so', async () => {
+    for (const [mode, wrote] of [
+      ['floor', 2],
+      ['round', 3],
+    ] as const) {
+      const { w, calls } = strictWriter();
+      const c = { ...ctx(`sync-fraction-${mode}`), config: config({ fractionalQuantity: mode }) };
+      const { summary, result } = await syncStock(c, w, 'evt-1', [part(1, 4, 1, 'A'), part(2.5, 4, 1, 'B')]);
+      expect(calls.find((x) => x.kind === 'stock')?.items).toEqual([
+        { id: 'A', quantity: 1 },
+        { id: 'B', quantity: wrote },
+      ]);
+      expect(summary).toMatchObject({
+        parts: 2,
+        written: 2,
+        fractional: [{ partId: 'B', quantity: 2.5, wrote }],
+      });
+      expect(summary.counts['fractional-quantity']).toBeUndefined();
+      expect(result.message).toContain(`(fractionalQuantity "${mode}"): B 2.5 -> ${wrote}`);
+      expect((await c.state.getEntity<PartSyncState>(c.flowId, 'B'))?.data.quantity).toBe(wrote);
+    }
+    // Never below zero, whatever the mode.
+    const { w, calls } = strictWriter();
+    const c = { ...ctx('sync-fraction-tiny'), config: config({ fractionalQuantity: 'floor' }) };
+    await syncStock(c, w, 'evt-1', [part(0.4, 4, 1, 'A')]);
+    expect(calls.find((x) => x.kind === 'stock')?.items).toEqual([{ id: 'A', quantity: 0 }]);
   });
 
   it('re-reads the parts it is about to write and plans again from the fresh levels', async () => {

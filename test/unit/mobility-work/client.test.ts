@@ -250,6 +250,20 @@ describe('MobilityWorkClient requests', () => {
     expect(badPlan.message).toContain('invalid input at planId');
     expect(hits).toEqual([]);
   });
+
+  it('refuses a fractional stock quantity (the doc says "integer >= 0") before sending, naming the item', async () => {
+    const { client: c } = client();
+    const e = await failure(
+      c.setStock([
+        { id: 'A', quantity: 3 },
+        { id: 'B', quantity: 2.5 },
+      ]),
+    );
+    expect(e).toBeInstanceOf(MobilityWorkInputError);
+    expect(e.message).toContain('invalid input at [1].quantity');
+    expect(e.message).toContain('expected int');
+    expect(hits).toEqual([]);
+  });
 });
 
 describe('MobilityWorkClient errors', () => {

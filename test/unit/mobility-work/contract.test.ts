@@ -95,4 +95,33 @@ describe('Mobility Work connector against the contract simulator', () => {
       unitPrice: { amount: 1250, currency: 'EUR' },
     });
   });
+
+  it('agrees with the simulator on a unit price: an integer amount is the documented rule, nothing more', async () => {
+    const c = clientFor();
+    const part = (amount: number, currency: string) => ({
+      externalReference: `Part${amount}`,
+      name: 'Coupling insert',
+      unitPrice: { amount, currency },
+      location: { locationName: 'Main store' },
+    });
+    // The client sends any integer amount and any non-empty currency: the simulator takes them.
+    await expect(c.createSpareParts([part(-100, 'eur')])).resolves.toMatchObject({ status: 'accepted' });
+    // Both refuse an amount that is not in minor units (the client before sending).
+    await expect(c.createSpareParts([part(12.5, 'EUR')])).rejects.toThrow(
+      'invalid input at [0].unitPrice.amount',
+    );
+    await sim.settle();
+    expect(sim.spareParts().find((p) => p.externalReference === 'Part-100')?.unitPrice).toEqual({
+      amount: -100,
+      currency: 'eur',
+    });
+  });
+
+  it('lets the client refuse a fractional stock that the simulator would refuse too', async () => {
+    await expect(clientFor().setStock([{ id: 'PartSeal2210', quantity: 2.5 }])).rejects.toThrow(
+      'invalid input at [0].quantity',
+    );
+    await sim.settle();
+    expect(stockOf('PartSeal2210')).toBe(8);
+  });
 });

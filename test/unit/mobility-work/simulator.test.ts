@@ -217,12 +217,22 @@ describe('Mobility Work simulator: tasks', () => {
     expect(sim.tasks()).toEqual([]);
   });
 
-  it('requires a non-empty assignee list and known equipment item codes', async () => {
+  it('accepts what the doc sets no rule for: no assignee ([]) and an end before the start', async () => {
     const sim = await start();
     const empty = await call(sim, 'POST', '/partners/v1/tasks', { body: validTask({ assignees: [] }) });
-    expect(empty.body.extended_message.property_errors['/assignees']).toEqual([
-      { messageKey: 'error.payload.min_count', parameters: { min: 1, count: 0 } },
-    ]);
+    expect(empty.status).toBe(201);
+    const backwards = await call(sim, 'POST', '/partners/v1/tasks', {
+      body: validTask({
+        startDateTime: '2026-11-02T10:00:00+01:00',
+        endDateTime: '2026-11-02T09:00:00+01:00',
+      }),
+    });
+    expect(backwards.status).toBe(201);
+    expect(sim.tasks().map((t) => t.assignees.length)).toEqual([0, 2]);
+  });
+
+  it('requires known equipment item codes', async () => {
+    const sim = await start();
     const code = await call(sim, 'POST', '/partners/v1/tasks', { body: validTask({ equipment: 'EQ-NOPE' }) });
     expect(code.body.extended_message.property_errors['/equipment']).toEqual([
       { messageKey: 'error.payload.equipment.unknown', parameters: { type: 'external', value: 'EQ-NOPE' } },
@@ -613,11 +623,25 @@ const CONTRACT_RULES: Rule[] = [
     messageKey: 'error.payload.type',
   },
   {
-    rule: 'create unitPrice currency is a currency code',
+    rule: 'create unitPrice currency is required',
     path: SPARE_PARTS,
     body: [{ ...NEW_PART, unitPrice: { amount: 640 } }],
     pointer: '/0/unitPrice/currency',
-    messageKey: 'error.payload.pattern',
+    messageKey: 'error.payload.required',
+  },
+  {
+    rule: 'create unitPrice currency is a non-empty string',
+    path: SPARE_PARTS,
+    body: [{ ...NEW_PART, unitPrice: { amount: 640, currency: '' } }],
+    pointer: '/0/unitPrice/currency',
+    messageKey: 'error.payload.min_length',
+  },
+  {
+    rule: 'attributes unitPrice amount is an integer (minor units)',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', unitPrice: { amount: 35.5, currency: 'EUR' } }],
+    pointer: '/0/unitPrice/amount',
+    messageKey: 'error.payload.type',
   },
   {
     rule: 'create location (a required object) is required',
@@ -1416,6 +1440,20 @@ describe('Mobility Work simulator: spare-part bulk writes', () => {
     sim.consume('PartBeltA42', 2);
     await sim.settle();
     expect(eventNames()).toEqual(['SparePartWasConsumed']);
+  });
+
+  it('takes a unit price by the documented rule only (integer amount), as the client does', async () => {
+    const sim = await start();
+    // No sign or currency-code rule in the doc: the client sends these, so the simulator takes them.
+    const res = await call(sim, 'POST', '/partners/v1/spare-parts', {
+      body: [{ ...NEW_PART, externalReference: 'PartOdd01', unitPrice: { amount: -100, currency: 'eur' } }],
+    });
+    expect(res.status).toBe(202);
+    await sim.settle();
+    expect(sim.spareParts().find((p) => p.externalReference === 'PartOdd01')?.unitPrice).toEqual({
+      amount: -100,
+      currency: 'eur',
+    });
   });
 
   it('applies the deprecated PUT /spare-parts/stock (flat only) on Premium', async () => {

@@ -151,6 +151,13 @@ describe('mobilityWorkWebhook.verify', () => {
     expect(error?.message).toMatch(/missing X-MW-Signature/);
   });
 
+  it("reads X-MW-Signature only: a valid signature in Api-Key (the doc example's header) is refused with 401", async () => {
+    const header = signed(BODY).headers['x-mw-signature'] as string;
+    const error = await verifyError(unsigned(BODY, { 'api-key': header }));
+    expect(error?.statusCode).toBe(401);
+    expect(error?.message).toMatch(/missing X-MW-Signature/);
+  });
+
   it.each([
     ['no signature part', `t=${NOW_S},nonce=${'a'.repeat(40)}`],
     ['garbage', 'not-a-signature'],

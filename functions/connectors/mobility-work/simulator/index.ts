@@ -25,12 +25,14 @@
  *   (functions/connectors/mobility-work/config.ts): `movements/bulk` items need the movement object
  *   `{id, movement: {type: 'inventory', quantity}}` (MW_STOCK_MOVEMENT; a flat `{id, quantity}` item,
  *   the deprecated PUT's shape, is a 400 at `/<i>/movement`), an absolute set (a recount); a
- *   `POST /spare-parts` item needs `unitPrice` `{amount, currency}` and `location` (optionally
+ *   `POST /spare-parts` item needs `unitPrice` `{amount, currency}` (amount: an integer, the doc's one
+ *   rule, any sign; currency: a non-empty string, as the client requires) and `location` (optionally
  *   `{locationName}`; MW_SPARE_PART_REQUIRED_OBJECTS). Relocation uses the [EXT] `sparePartId`,
  *   `source` / `target` `{locationName}` names.
  * - Lengths the doc does not give are not invented: identifiers and `costCenter` take any length
- *   (identifiers must not be empty). A task needs at least one assignee (the doc marks `assignees`
- *   required but gives no minimum; reference §9 q7 asks MW; the connector always sends one).
+ *   (identifiers must not be empty). A task's `assignees` is required but may be empty (the doc gives
+ *   no minimum; reference §9 q7 asks MW); the connector's own rule, at least one, is its assumption
+ *   MW_TASK_MIN_ASSIGNEES. A task's `endDateTime` may precede its `startDateTime` (the doc sets no order).
  * - Stock webhook triggers (see `afterStockChange`):
  *   - an absolute set (API movement/stock write when `emitOnApiWrites`, or a user recount) emits
  *     `SparePartWasManuallyRecounted` with `recounted: {quantity: <new stock>, previousStock}`;

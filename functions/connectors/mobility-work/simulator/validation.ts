@@ -122,6 +122,12 @@ export function nullableNonNegativeNumber(
   return value;
 }
 
+/**
+ * `{amount, currency}` (field names: MW_SPARE_PART_REQUIRED_OBJECTS). The doc's one rule: "Unit price
+ * amount must be passed as an integer in the lowest unit of the currency" (no sign rule). `currency`
+ * is a non-empty string, as the client requires; its codes (the doc's examples use EUR, USD) are not
+ * checked.
+ */
 export function unitPrice(
   value: unknown,
   pointer: string,
@@ -131,12 +137,13 @@ export function unitPrice(
     p.add(pointer, 'error.payload.type', { expected: 'object' });
     return undefined;
   }
-  const amount = nonNegativeInteger(value.amount, `${pointer}/amount`, p);
-  if (typeof value.currency !== 'string' || !/^[A-Z]{3}$/.test(value.currency)) {
-    p.add(`${pointer}/currency`, 'error.payload.pattern', { pattern: '^[A-Z]{3}$' });
-    return undefined;
-  }
-  return amount === undefined ? undefined : { amount, currency: value.currency };
+  let amount: number | undefined;
+  if (value.amount === undefined) p.add(`${pointer}/amount`, 'error.payload.required');
+  else if (typeof value.amount !== 'number' || !Number.isInteger(value.amount)) {
+    p.add(`${pointer}/amount`, 'error.payload.type', { expected: 'integer' });
+  } else amount = value.amount;
+  const currency = requiredString(value.currency, `${pointer}/currency`, p, NON_EMPTY);
+  return amount === undefined || currency === undefined ? undefined : { amount, currency };
 }
 
 export function gtin(value: unknown, pointer: string, p: Problems): string | null | undefined {
