@@ -231,7 +231,7 @@ describe('UpKeep simulator: work orders', () => {
     const ok = await patch({ status: 'complete', priority: 3 });
     expect(ok.body.result).toMatchObject({
       status: 'complete',
-      priority: 3,
+      priority: '3', // the doc's PATCH example: "priority": "1"
       updatedAt: '2026-11-02T08:00:05.000Z',
     });
     expect(sim.workOrders()[0]?.dateCompleted).toBe('2026-11-02T08:00:05.000Z');

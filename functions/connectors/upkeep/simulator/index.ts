@@ -5,7 +5,9 @@
  * Behaviour as documented: session tokens from `POST /auth` (JSON or form body) with `expiresAt`,
  * `Session-Token` required everywhere else, `{success, result|results|message}` envelopes, 400
  * messages `title cannot be null`, `<field> not in schema`, `invalid filter key: <key>`,
- * `<field> is not allowed to be set!`, numbers as strings in GET responses (priority, time, cost),
+ * `<field> is not allowed to be set!`, numbers as strings in GET responses (priority, time, cost)
+ * and in the work-order PATCH answer (its example has `"priority": "1"`, the create's `1`), 405 for
+ * a served path with a method it does not serve,
  * asset timestamps without `Z`, and the bulk downtime endpoint with per-row errors and
  * `success: false`. Parts return `cost`, `quantity` and `minimumQuantity` as strings and the part
  * number as `partName` (reference §7.9, §7.20); list them with the documented filters, sorted by the
@@ -41,7 +43,7 @@ import { authRoutes, expireTokens } from './auth.ts';
 import { addParts, adjustStock, partRoutes } from './parts.ts';
 import { purchaseOrderRoutes } from './purchase-orders.ts';
 import { requestRoutes } from './requests.ts';
-import { UPKEEP_SIM_API_PREFIX } from './routing.ts';
+import { methodNotAllowedRoutes, UPKEEP_SIM_API_PREFIX } from './routing.ts';
 import { sandboxControlRoutes } from './sandbox-controls.ts';
 import {
   createWorld,
@@ -87,6 +89,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     ...webhookRoutes(world),
     ...sandboxControlRoutes(world, { reset }),
   ];
+  routes.push(...methodNotAllowedRoutes(world, routes));
 
   seedParts(world);
   const saved = upkeepSavedState(world);
