@@ -117,6 +117,9 @@ export type MessageLookup =
   | { status: 'absent' }
   | { status: 'unknown'; why: string };
 
+/** What `getAssetDowntimeStatus` read: no such asset (404), or its status, `null` when it shows none. */
+export type AssetDowntimeStatus = { found: false } | { found: true; status: string | null };
+
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -318,10 +321,12 @@ export class UpKeepClient {
 
   /**
    * The asset's current `downtimeStatus` (`available`, `not-available` or a custom status id; GET
-   * /assets/<ID>, documented in the response example), `undefined` when UpKeep answers 404. The
-   * look-before-write of `recordAssetDowntime`, whose POST has no key and no read-back of its rows.
+   * /assets/<ID>, documented in the response example): `{found: false}` when UpKeep answers 404,
+   * `status: null` when the asset shows none ("downtimeStatus String false", api-doc.txt: optional,
+   * so absent or null). The look-before-write of `recordAssetDowntime`, whose POST has no key and no
+   * read-back of its rows.
    */
-  async getAssetDowntimeStatus(id: string): Promise<string | undefined> {
+  async getAssetDowntimeStatus(id: string): Promise<AssetDowntimeStatus> {
     const operation = 'getAssetDowntimeStatus';
     const response = await this.http.send({
       operation,
@@ -329,12 +334,21 @@ export class UpKeepClient {
       path: `/assets/${encodeId(operation, id)}`,
       acceptStatus: [404],
     });
-    if (response.status === 404) return undefined;
-    const result = (response.data as { result?: { downtimeStatus?: unknown } } | null)?.result;
-    if (typeof result?.downtimeStatus !== 'string') {
-      throw new VendorResponseError(VENDOR, operation, 'result.downtimeStatus', 'expected a string');
+    if (response.status === 404) return { found: false };
+    const result = (response.data as { result?: unknown } | null)?.result;
+    if (!isRecord(result)) throw new VendorResponseError(VENDOR, operation, 'result', 'expected an object');
+    const status = result.downtimeStatus;
+    if (status === undefined || status === null) return { found: true, status: null };
+    // Any non-empty string: the doc allows "the ID of custom asset downtime status" besides the two.
+    if (typeof status !== 'string' || status === '') {
+      throw new VendorResponseError(
+        VENDOR,
+        operation,
+        'result.downtimeStatus',
+        'expected available, not-available or a custom status id',
+      );
     }
-    return result.downtimeStatus;
+    return { found: true, status };
   }
 
   /** `undefined` when UpKeep answers 404. */

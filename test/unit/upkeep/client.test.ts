@@ -321,6 +321,48 @@ describe('UpKeepClient listing', () => {
 });
 
 describe('UpKeepClient asset downtime', () => {
+  it('reads an asset downtimeStatus: the status, a custom status id, none (optional in the doc), or no asset', async () => {
+    const client = h.client();
+    await expect(client.getAssetDowntimeStatus('AssetMill01')).resolves.toEqual({
+      found: true,
+      status: 'available',
+    });
+    h.sim.setAssetDowntimeStatus('AssetMill01', '651c18ebf37a21595c159a9c');
+    await expect(client.getAssetDowntimeStatus('AssetMill01')).resolves.toEqual({
+      found: true,
+      status: '651c18ebf37a21595c159a9c',
+    });
+    h.sim.setAssetDowntimeStatus('AssetMill01', null);
+    await expect(client.getAssetDowntimeStatus('AssetMill01')).resolves.toEqual({
+      found: true,
+      status: null,
+    });
+    h.sim.faults.push({
+      match: 'GET /api/v2/assets/AssetLathe2',
+      status: 200,
+      body: { success: true, result: { id: 'AssetLathe2', downtimeStatus: null } },
+    });
+    await expect(client.getAssetDowntimeStatus('AssetLathe2')).resolves.toEqual({
+      found: true,
+      status: null,
+    });
+    await expect(client.getAssetDowntimeStatus('AssetNope99')).resolves.toEqual({ found: false });
+  });
+
+  it('throws VendorResponseError when downtimeStatus is present but not a status', async () => {
+    const client = h.client();
+    for (const downtimeStatus of [5, '', ['available']]) {
+      h.sim.faults.push({
+        match: 'GET /api/v2/assets/AssetMill01',
+        status: 200,
+        body: { success: true, result: { id: 'AssetMill01', downtimeStatus } },
+      });
+      const error = await client.getAssetDowntimeStatus('AssetMill01').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(VendorResponseError);
+      expect((error as VendorResponseError).field).toBe('result.downtimeStatus');
+    }
+  });
+
   it('records downtime rows and returns their results', async () => {
     const client = h.client();
     const rows = await client.recordAssetDowntime([

@@ -277,6 +277,26 @@ describe('UpKeep simulator: assets and downtime', () => {
     );
   });
 
+  it('holds an asset without downtimeStatus (optional in the doc) through POST /_sandbox/assets/:id/downtime-status', async () => {
+    const cleared = await call('POST', '/_sandbox/assets/AssetPress3/downtime-status', {
+      body: { downtimeStatus: null },
+    });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.asset).not.toHaveProperty('downtimeStatus');
+    expect((await call('GET', '/assets/AssetPress3', { token })).body.result).not.toHaveProperty(
+      'downtimeStatus',
+    );
+    const set = await call('POST', '/_sandbox/assets/AssetPress3/downtime-status', {
+      body: { downtimeStatus: 'not-available' },
+    });
+    expect(set.body.asset.downtimeStatus).toBe('not-available');
+    expect((await call('POST', '/_sandbox/assets/Nope/downtime-status', { body: {} })).status).toBe(404);
+    expect(
+      (await call('POST', '/_sandbox/assets/AssetPress3/downtime-status', { body: { downtimeStatus: 3 } }))
+        .status,
+    ).toBe(400);
+  });
+
   it('records valid rows, reports invalid ones with success: false, and updates downtimeStatus', async () => {
     const res = await call('POST', '/assets/downtime', {
       token,

@@ -29,7 +29,8 @@
  * Control routes (no auth): `GET /_sandbox/state`, `POST /_sandbox/tokens/expire`,
  * `POST /_sandbox/work-orders` (a user creates one in the app: same checks and webhook as the API),
  * `POST /_sandbox/reset`, `POST /_sandbox/parts` (`{parts: [...]}`, bulk create),
- * `POST /_sandbox/parts/:id/consume` and `/restock` (`{quantity}`), plus the shared ones from
+ * `POST /_sandbox/parts/:id/consume` and `/restock` (`{quantity}`), `POST
+ * /_sandbox/assets/:id/downtime-status` (`{downtimeStatus}`, null removes it), plus the shared ones from
  * server.ts (`/_sandbox/faults`, `/_sandbox/requests`).
  *
  * One module per resource group (work-orders, parts, purchase-orders, requests, assets + downtime,
@@ -38,7 +39,7 @@
  */
 import { simulatorPersistence } from '../../../../sandbox/simulators/persistence.ts';
 import { startSimulator } from '../../../../sandbox/simulators/server.ts';
-import { assetRoutes } from './assets.ts';
+import { assetRoutes, setDowntimeStatus } from './assets.ts';
 import { authRoutes, expireTokens } from './auth.ts';
 import { addParts, adjustStock, partRoutes } from './parts.ts';
 import { purchaseOrderRoutes } from './purchase-orders.ts';
@@ -117,6 +118,9 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     ),
     restockPart: persistence.committing((id: string, quantity: number) =>
       structuredClone(adjustStock(world, id, 1, quantity)),
+    ),
+    setAssetDowntimeStatus: persistence.committing((id: string, status: string | null) =>
+      setDowntimeStatus(world, id, status),
     ),
     addParts: persistence.committing((list: readonly SimPartInput[]) =>
       structuredClone(addParts(world, list)),
