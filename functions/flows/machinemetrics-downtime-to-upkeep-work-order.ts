@@ -133,8 +133,9 @@ interface AssetRecordMark {
  * sent one at a time in `recordedOn` order: a later record waits (NotReadyError, a bounded wait, then
  * parked) while an earlier one of ours is unconfirmed, and the look-up reads the status before our
  * mark, so a record that lands in between is seen as later, never mistaken for this one's absence.
- * When a later record of ours exists anyway (records sent out of order), the status cannot tell,
- * and the event is parked with what to check rather than recorded twice or not at all.
+ * When a later record of ours exists anyway (records sent out of order), or the asset shows no
+ * `downtimeStatus` at all (optional in the doc), the status cannot tell, and the event is parked
+ * with what to check rather than recorded twice or not at all.
  */
 async function recordAssetStatus(
   ctx: Ctx,
@@ -166,7 +167,15 @@ async function recordAssetStatus(
           why: `a later record of asset ${assetId} (${latest.data.recordedOn}) hides its status`,
         };
       }
-      if (shown !== status) return { status: 'absent' };
+      // No status shown (the field is optional): this asset does not show its latest record, so the
+      // read cannot tell a landed record from a lost one; parked, neither sent twice nor dropped.
+      if (shown.found && shown.status === null) {
+        return {
+          status: 'unknown',
+          why: `asset ${assetId} shows no downtimeStatus, so its latest record cannot be read`,
+        };
+      }
+      if (!shown.found || shown.status !== status) return { status: 'absent' };
       ours = latest?.data.key === key;
       return { status: 'found', value: undefined };
     },

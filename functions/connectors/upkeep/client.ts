@@ -117,6 +117,19 @@ export type MessageLookup =
   | { status: 'absent' }
   | { status: 'unknown'; why: string };
 
+/**
+ * NAMED ASSUMPTION UPKEEP_PAST_END_404. The doc has no end-of-list marker (a short page is the end)
+ * and gives 404 only as "The specified object could not be found"; one third-party client reports
+ * a 404 past the end of a list (reference §2.4 EXT, §8). A 404 on a later page (which `listAll` asks
+ * for only after a full page) is the end only when its body is UpKeep's envelope saying nothing was
+ * found, e.g. `{"success": false, "message": "No work orders found"}`. Any other 404 there is an
+ * UpKeepPagingError (retryable): a list cut short would make a look-before-write create twice.
+ */
+export const UPKEEP_PAST_END_404 = { message: /^no\b.*\bfound\b/i } as const;
+
+/** What `getAssetDowntimeStatus` read: no such asset (404), or its status, `null` when it shows none. */
+export type AssetDowntimeStatus = { found: false } | { found: true; status: string | null };
+
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -188,6 +201,34 @@ export class UpKeepPageLimitError extends MillwrightError {
   ) {
     super(`${VENDOR} ${operation}: stopped after ${pages} full pages; more results may follow`);
   }
+}
+
+/**
+ * A later list page answered 404 without UpKeep's "No ... found" (UPKEEP_PAST_END_404): the list
+ * may be cut short, so the caller retries rather than act on it.
+ */
+export class UpKeepPagingError extends MillwrightError {
+  constructor(
+    readonly operation: string,
+    readonly offset: number,
+    options: { cause: VendorHttpError },
+  ) {
+    super(
+      `${VENDOR} ${operation}: HTTP 404 on the page at offset ${offset} without a "No ... found" message; the list may be cut short (UPKEEP_PAST_END_404)`,
+      { cause: options.cause, retryable: true },
+    );
+  }
+}
+
+/** Whether a 404 on a later page reads as the list's end (UPKEEP_PAST_END_404). */
+function isPastEnd(error: VendorHttpError): boolean {
+  const body = error.body;
+  return (
+    isRecord(body) &&
+    body.success === false &&
+    typeof body.message === 'string' &&
+    UPKEEP_PAST_END_404.message.test(body.message)
+  );
 }
 
 export interface UpKeepClientOptions {
@@ -318,10 +359,12 @@ export class UpKeepClient {
 
   /**
    * The asset's current `downtimeStatus` (`available`, `not-available` or a custom status id; GET
-   * /assets/<ID>, documented in the response example), `undefined` when UpKeep answers 404. The
-   * look-before-write of `recordAssetDowntime`, whose POST has no key and no read-back of its rows.
+   * /assets/<ID>, documented in the response example): `{found: false}` when UpKeep answers 404,
+   * `status: null` when the asset shows none ("downtimeStatus String false", api-doc.txt: optional,
+   * so absent or null). The look-before-write of `recordAssetDowntime`, whose POST has no key and no
+   * read-back of its rows.
    */
-  async getAssetDowntimeStatus(id: string): Promise<string | undefined> {
+  async getAssetDowntimeStatus(id: string): Promise<AssetDowntimeStatus> {
     const operation = 'getAssetDowntimeStatus';
     const response = await this.http.send({
       operation,
@@ -329,12 +372,21 @@ export class UpKeepClient {
       path: `/assets/${encodeId(operation, id)}`,
       acceptStatus: [404],
     });
-    if (response.status === 404) return undefined;
-    const result = (response.data as { result?: { downtimeStatus?: unknown } } | null)?.result;
-    if (typeof result?.downtimeStatus !== 'string') {
-      throw new VendorResponseError(VENDOR, operation, 'result.downtimeStatus', 'expected a string');
+    if (response.status === 404) return { found: false };
+    const result = (response.data as { result?: unknown } | null)?.result;
+    if (!isRecord(result)) throw new VendorResponseError(VENDOR, operation, 'result', 'expected an object');
+    const status = result.downtimeStatus;
+    if (status === undefined || status === null) return { found: true, status: null };
+    // Any non-empty string: the doc allows "the ID of custom asset downtime status" besides the two.
+    if (typeof status !== 'string' || status === '') {
+      throw new VendorResponseError(
+        VENDOR,
+        operation,
+        'result.downtimeStatus',
+        'expected available, not-available or a custom status id',
+      );
     }
-    return result.downtimeStatus;
+    return { found: true, status };
   }
 
   /** `undefined` when UpKeep answers 404. */
@@ -384,8 +436,8 @@ export class UpKeepClient {
 
   /**
    * Every page from `filter.offset` (default 0) until a short page. A 404 on a later page means the
-   * end (reference §2.4 EXT). Rows repeated across pages (offset paging over a changing set) are
-   * returned once, with their latest version.
+   * end only as UPKEEP_PAST_END_404 reads it (reference §2.4 EXT). Rows repeated across pages
+   * (offset paging over a changing set) are returned once, with their latest version.
    */
   async listAllWorkOrders(
     filter: WorkOrderListFilter = {},
@@ -394,7 +446,10 @@ export class UpKeepClient {
     return this.listAll('listAllWorkOrders', filter, options, (f) => this.listWorkOrders(f));
   }
 
-  /** The pager behind every `listAll*`: offset paging until a short page, 404 past the first = end. */
+  /**
+   * The pager behind every `listAll*`: offset paging until a short page; a 404 past the first page
+   * is the end only as UPKEEP_PAST_END_404 reads it, else UpKeepPagingError.
+   */
   private async listAll<F extends { offset?: number; limit?: number }, T extends { id: string }>(
     operation: string,
     filter: F,
@@ -414,7 +469,10 @@ export class UpKeepClient {
       try {
         rows = await listPage({ ...filter, limit: pageSize, offset });
       } catch (error) {
-        if (error instanceof VendorHttpError && error.status === 404 && offset > 0) break;
+        if (error instanceof VendorHttpError && error.status === 404 && offset > 0) {
+          if (isPastEnd(error)) break;
+          throw new UpKeepPagingError(operation, offset, { cause: error });
+        }
         throw error;
       }
       for (const row of rows) {

@@ -296,6 +296,40 @@ describe('asset downtime records (POST /assets/downtime has no key): look before
   });
 });
 
+describe('an asset that shows no downtimeStatus (optional in the doc)', () => {
+  it('a record whose answer was lost cannot be read from such an asset: parked with what to check, not recorded twice', async () => {
+    const [m] = machines(1) as [string];
+    const config = flow.config.parse({ machines: { [m]: { assetId: 'AssetPress3' } }, minimumMinutes: 10 });
+    // The record lands, the asset shows no status (as one whose downtimeStatus is unset), the answer is lost.
+    let armed = true;
+    const upkeep = new Proxy(client, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        if (prop !== 'recordAssetDowntime') return value.bind(target);
+        return async (...args: unknown[]) => {
+          const out = await value.apply(target, args);
+          if (!armed) return out;
+          armed = false;
+          h.sim.setAssetDowntimeStatus('AssetPress3', null);
+          throw new AmbiguousWriteError('upkeep', 'recordAssetDowntime', { cause: new Error('timeout') });
+        };
+      },
+    });
+    const run = runner(config, upkeep);
+    const d = pollDowntime(m, 600);
+    expect((await rejects(run(d.started))).name).toBe('AmbiguousWriteError');
+    expect(h.sim.assets().find((a) => a.id === 'AssetPress3')?.downtimeStatus).toBeUndefined();
+    const parked = await rejects(run(d.started));
+    expect(parked).toBeInstanceOf(NeedsAttentionError);
+    expect(parked.message).toContain('shows no downtimeStatus');
+    expect((parked as NeedsAttentionError).check).toContain(
+      `"not-available" record at ${new Date(d.startedAt).toISOString()}`,
+    );
+    expect(downtimeRecords().filter((r) => r.assetId === 'AssetPress3')).toHaveLength(1);
+  });
+});
+
 describe('asset downtime records of one asset are sent one at a time', () => {
   it("the next downtime's record waits while the previous one's answer is unconfirmed: that one is then found on the asset (not parked), and neither is recorded twice", async () => {
     const [m] = machines(1) as [string];

@@ -4,6 +4,7 @@ import {
   UpKeepDowntimeError,
   UpKeepInputError,
   UpKeepPageLimitError,
+  UpKeepPagingError,
 } from '../../../functions/connectors/upkeep/client.ts';
 import {
   AmbiguousWriteError,
@@ -313,6 +314,32 @@ describe('UpKeepClient listing', () => {
       expect(h404.sim.requests.filter((r) => r === `GET ${woPath}`)).toHaveLength(3);
     });
 
+    it('UPKEEP_PAST_END_404: a later-page 404 without "No ... found" is a retryable UpKeepPagingError, not the end', async () => {
+      h404.sim.reset();
+      const client404 = h404.client();
+      for (let i = 0; i < 4; i++) await client404.createWorkOrder({ title: `wo ${i}` });
+      for (const body of ['', '{"success":false,"message":"Not Found"}', '<html>Not Found</html>']) {
+        // The page at offset 2 (full pages before it) answers a 404 that does not say the list ended.
+        const client = h404.client({
+          http: {
+            fetch: async (input, init) => {
+              const url = new URL(String(input instanceof Request ? input.url : input));
+              if (url.pathname.endsWith('/work-orders') && url.searchParams.get('offset') === '2') {
+                return new Response(body, { status: 404 });
+              }
+              return fetch(input, init);
+            },
+          },
+        });
+        const error = await client.listAllWorkOrders({}, { pageSize: 2 }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(UpKeepPagingError);
+        expect(error).toMatchObject({ offset: 2, retryable: true });
+        expect((error as Error).cause).toBeInstanceOf(VendorHttpError);
+      }
+      // The simulator's past-end answer ({success: false, message: "No work orders found"}) still ends it.
+      await expect(client404.listAllWorkOrders({}, { pageSize: 2 })).resolves.toHaveLength(4);
+    });
+
     it('still throws a 404 on the first page', async () => {
       h404.sim.faults.push({ match: `GET ${woPath}`, status: 404 });
       await expect(h404.client().listAllWorkOrders({}, { pageSize: 2 })).rejects.toThrow(VendorHttpError);
@@ -321,6 +348,48 @@ describe('UpKeepClient listing', () => {
 });
 
 describe('UpKeepClient asset downtime', () => {
+  it('reads an asset downtimeStatus: the status, a custom status id, none (optional in the doc), or no asset', async () => {
+    const client = h.client();
+    await expect(client.getAssetDowntimeStatus('AssetMill01')).resolves.toEqual({
+      found: true,
+      status: 'available',
+    });
+    h.sim.setAssetDowntimeStatus('AssetMill01', '651c18ebf37a21595c159a9c');
+    await expect(client.getAssetDowntimeStatus('AssetMill01')).resolves.toEqual({
+      found: true,
+      status: '651c18ebf37a21595c159a9c',
+    });
+    h.sim.setAssetDowntimeStatus('AssetMill01', null);
+    await expect(client.getAssetDowntimeStatus('AssetMill01')).resolves.toEqual({
+      found: true,
+      status: null,
+    });
+    h.sim.faults.push({
+      match: 'GET /api/v2/assets/AssetLathe2',
+      status: 200,
+      body: { success: true, result: { id: 'AssetLathe2', downtimeStatus: null } },
+    });
+    await expect(client.getAssetDowntimeStatus('AssetLathe2')).resolves.toEqual({
+      found: true,
+      status: null,
+    });
+    await expect(client.getAssetDowntimeStatus('AssetNope99')).resolves.toEqual({ found: false });
+  });
+
+  it('throws VendorResponseError when downtimeStatus is present but not a status', async () => {
+    const client = h.client();
+    for (const downtimeStatus of [5, '', ['available']]) {
+      h.sim.faults.push({
+        match: 'GET /api/v2/assets/AssetMill01',
+        status: 200,
+        body: { success: true, result: { id: 'AssetMill01', downtimeStatus } },
+      });
+      const error = await client.getAssetDowntimeStatus('AssetMill01').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(VendorResponseError);
+      expect((error as VendorResponseError).field).toBe('result.downtimeStatus');
+    }
+  });
+
   it('records downtime rows and returns their results', async () => {
     const client = h.client();
     const rows = await client.recordAssetDowntime([

@@ -254,6 +254,49 @@ describe('UpKeep simulator contract: work orders', () => {
     ).toBe('text must be a String');
     expect(sim.workOrderMessages(id)).toEqual([]);
   });
+
+  it('400: an unknown update-message field is "{field} not in schema" (api-doc.txt Errors)', async () => {
+    const id = await newWorkOrder();
+    expect(
+      await call('POST', `/work-orders/${id}/update-messages`, { body: { text: 'Hi', colour: 'red' } }),
+    ).toEqual({ status: 400, body: { success: false, message: 'colour not in schema' } });
+  });
+
+  it('answers priority as the doc shows: a number from create, a string from PATCH', async () => {
+    const created = await call('POST', '/work-orders', { body: { title: 'Mill down', priority: 1 } });
+    expect(created.body.result.priority).toBe(1);
+    const patched = await call('PATCH', `/work-orders/${created.body.result.id}`, { body: { priority: 2 } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.result.priority).toBe('2');
+  });
+});
+
+describe('UpKeep simulator contract: methods', () => {
+  it('405 {success: false, message} for a documented path with a method it does not serve', async () => {
+    const id = await newWorkOrder();
+    for (const [method, path] of [
+      ['PUT', `/work-orders/${id}`],
+      ['DELETE', '/assets/downtime'],
+      ['PATCH', '/work-orders'],
+      ['GET', `/work-orders/${id}/update-messages`],
+    ] as const) {
+      expect(await call(method, path)).toEqual({
+        status: 405,
+        body: { success: false, message: 'You tried to access a object with an invalid method.' },
+      });
+    }
+    // Served methods and unknown paths answer as before.
+    expect((await call('GET', `/work-orders/${id}`)).status).toBe(200);
+    expect((await call('GET', '/nothing-here')).status).toBe(404);
+  });
+
+  it('checks the session token before the method', async () => {
+    token = 'not-a-token';
+    expect(await call('PUT', '/work-orders/anything')).toEqual({
+      status: 401,
+      body: { success: false, message: 'Unauthorized' },
+    });
+  });
 });
 
 describe('UpKeep simulator contract: purchase orders', () => {

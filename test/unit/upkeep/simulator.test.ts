@@ -231,7 +231,7 @@ describe('UpKeep simulator: work orders', () => {
     const ok = await patch({ status: 'complete', priority: 3 });
     expect(ok.body.result).toMatchObject({
       status: 'complete',
-      priority: 3,
+      priority: '3', // the doc's PATCH example: "priority": "1"
       updatedAt: '2026-11-02T08:00:05.000Z',
     });
     expect(sim.workOrders()[0]?.dateCompleted).toBe('2026-11-02T08:00:05.000Z');
@@ -275,6 +275,26 @@ describe('UpKeep simulator: assets and downtime', () => {
     expect((await call('GET', '/assets?colour=red', { token })).body.message).toBe(
       'invalid filter key: colour',
     );
+  });
+
+  it('holds an asset without downtimeStatus (optional in the doc) through POST /_sandbox/assets/:id/downtime-status', async () => {
+    const cleared = await call('POST', '/_sandbox/assets/AssetPress3/downtime-status', {
+      body: { downtimeStatus: null },
+    });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.asset).not.toHaveProperty('downtimeStatus');
+    expect((await call('GET', '/assets/AssetPress3', { token })).body.result).not.toHaveProperty(
+      'downtimeStatus',
+    );
+    const set = await call('POST', '/_sandbox/assets/AssetPress3/downtime-status', {
+      body: { downtimeStatus: 'not-available' },
+    });
+    expect(set.body.asset.downtimeStatus).toBe('not-available');
+    expect((await call('POST', '/_sandbox/assets/Nope/downtime-status', { body: {} })).status).toBe(404);
+    expect(
+      (await call('POST', '/_sandbox/assets/AssetPress3/downtime-status', { body: { downtimeStatus: 3 } }))
+        .status,
+    ).toBe(400);
   });
 
   it('records valid rows, reports invalid ones with success: false, and updates downtimeStatus', async () => {

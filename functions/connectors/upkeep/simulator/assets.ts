@@ -32,6 +32,16 @@ export function checkAsset(world: UpKeepWorld, value: unknown): string | null {
   return id;
 }
 
+/** An asset's `downtimeStatus` set (a string) or removed (`null`), as a user would in the app. */
+export function setDowntimeStatus(world: UpKeepWorld, id: string, status: unknown): SimAsset {
+  const asset = world.assets.find((a) => a.id === id);
+  if (!asset) throw new ApiError(404, 'Asset not found');
+  if (status === null) delete asset.downtimeStatus;
+  else if (typeof status === 'string' && status !== '') asset.downtimeStatus = status;
+  else throw bad('downtimeStatus must be a String or null');
+  return structuredClone(asset);
+}
+
 export function assetRoutes(world: UpKeepWorld): Route[] {
   return [
     api(world, 'POST', '/assets/downtime', (req) => recordDowntime(world, req.json)),

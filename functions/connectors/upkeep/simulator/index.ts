@@ -5,7 +5,9 @@
  * Behaviour as documented: session tokens from `POST /auth` (JSON or form body) with `expiresAt`,
  * `Session-Token` required everywhere else, `{success, result|results|message}` envelopes, 400
  * messages `title cannot be null`, `<field> not in schema`, `invalid filter key: <key>`,
- * `<field> is not allowed to be set!`, numbers as strings in GET responses (priority, time, cost),
+ * `<field> is not allowed to be set!`, numbers as strings in GET responses (priority, time, cost)
+ * and in the work-order PATCH answer (its example has `"priority": "1"`, the create's `1`), 405 for
+ * a served path with a method it does not serve,
  * asset timestamps without `Z`, and the bulk downtime endpoint with per-row errors and
  * `success: false`. Parts return `cost`, `quantity` and `minimumQuantity` as strings and the part
  * number as `partName` (reference §7.9, §7.20); list them with the documented filters, sorted by the
@@ -27,7 +29,8 @@
  * Control routes (no auth): `GET /_sandbox/state`, `POST /_sandbox/tokens/expire`,
  * `POST /_sandbox/work-orders` (a user creates one in the app: same checks and webhook as the API),
  * `POST /_sandbox/reset`, `POST /_sandbox/parts` (`{parts: [...]}`, bulk create),
- * `POST /_sandbox/parts/:id/consume` and `/restock` (`{quantity}`), plus the shared ones from
+ * `POST /_sandbox/parts/:id/consume` and `/restock` (`{quantity}`), `POST
+ * /_sandbox/assets/:id/downtime-status` (`{downtimeStatus}`, null removes it), plus the shared ones from
  * server.ts (`/_sandbox/faults`, `/_sandbox/requests`).
  *
  * One module per resource group (work-orders, parts, purchase-orders, requests, assets + downtime,
@@ -36,12 +39,12 @@
  */
 import { simulatorPersistence } from '../../../../sandbox/simulators/persistence.ts';
 import { startSimulator } from '../../../../sandbox/simulators/server.ts';
-import { assetRoutes } from './assets.ts';
+import { assetRoutes, setDowntimeStatus } from './assets.ts';
 import { authRoutes, expireTokens } from './auth.ts';
 import { addParts, adjustStock, partRoutes } from './parts.ts';
 import { purchaseOrderRoutes } from './purchase-orders.ts';
 import { requestRoutes } from './requests.ts';
-import { UPKEEP_SIM_API_PREFIX } from './routing.ts';
+import { methodNotAllowedRoutes, UPKEEP_SIM_API_PREFIX } from './routing.ts';
 import { sandboxControlRoutes } from './sandbox-controls.ts';
 import {
   createWorld,
@@ -87,6 +90,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     ...webhookRoutes(world),
     ...sandboxControlRoutes(world, { reset }),
   ];
+  routes.push(...methodNotAllowedRoutes(world, routes));
 
   seedParts(world);
   const saved = upkeepSavedState(world);
@@ -114,6 +118,9 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     ),
     restockPart: persistence.committing((id: string, quantity: number) =>
       structuredClone(adjustStock(world, id, 1, quantity)),
+    ),
+    setAssetDowntimeStatus: persistence.committing((id: string, status: string | null) =>
+      setDowntimeStatus(world, id, status),
     ),
     addParts: persistence.committing((list: readonly SimPartInput[]) =>
       structuredClone(addParts(world, list)),

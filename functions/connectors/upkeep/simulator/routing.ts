@@ -12,7 +12,7 @@ import {
   type SimRequest,
   type SyncHandler,
 } from '../../../../sandbox/simulators/server.ts';
-import { bad } from './errors.ts';
+import { ApiError, bad } from './errors.ts';
 import type { UpKeepWorld } from './state.ts';
 import { isObject } from './validation.ts';
 
@@ -59,6 +59,31 @@ export const api = (world: UpKeepWorld, method: string, path: string, handler: S
     },
   };
 };
+
+/** The methods a 405 is answered for (HEAD and OPTIONS are left to the generic 404). */
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * "405 Method Not Allowed -- You tried to access a object with an invalid method." (api-doc.txt
+ * Errors): for every API path served, the methods it does not serve answer 405 with UpKeep's
+ * envelope, after the token check. The doc gives no message text for a 405; its meaning is used.
+ * Appended after every route, so a path another route serves with that method still reaches it.
+ */
+export function methodNotAllowedRoutes(world: UpKeepWorld, routes: readonly Route[]): Route[] {
+  const served = new Map<string, Set<string>>();
+  for (const route of routes) {
+    if (!route.pattern.startsWith(`${UPKEEP_SIM_API_PREFIX}/`)) continue;
+    const path = route.pattern.slice(UPKEEP_SIM_API_PREFIX.length);
+    served.set(path, (served.get(path) ?? new Set()).add(route.method));
+  }
+  return [...served].flatMap(([path, methods]) =>
+    METHODS.filter((m) => !methods.has(m)).map((method) =>
+      api(world, method, path, () => {
+        throw new ApiError(405, 'You tried to access a object with an invalid method.');
+      }),
+    ),
+  );
+}
 
 /** The doc's curl sends a form (`-d title=...`); JSON is accepted too. Form numbers are coerced. */
 export function requestBody(req: SimRequest): Record<string, unknown> {

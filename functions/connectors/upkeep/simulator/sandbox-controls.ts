@@ -2,9 +2,11 @@
  * Control routes (no auth): `GET /_sandbox/state`, `POST /_sandbox/tokens/expire`,
  * `POST /_sandbox/work-orders` (a user creates one in the app), `POST /_sandbox/reset`,
  * `POST /_sandbox/parts` (`{parts: [...]}`, bulk create), `POST /_sandbox/parts/:id/consume` and
- * `/restock` (`{quantity}`).
+ * `/restock` (`{quantity}`), `POST /_sandbox/assets/:id/downtime-status` (`{downtimeStatus}`, null
+ * removes it).
  */
 import { json, type Route } from '../../../../sandbox/simulators/server.ts';
+import { setDowntimeStatus } from './assets.ts';
 import { expireTokens } from './auth.ts';
 import { bad } from './errors.ts';
 import { addParts, adjustStock, renderPart } from './parts.ts';
@@ -30,6 +32,11 @@ export function sandboxControlRoutes(world: UpKeepWorld, deps: { reset(): void }
       if (!isObject(body) || !Array.isArray(body.parts)) throw bad('body must be {"parts": [...]}');
       const created = addParts(world, body.parts as SimPartInput[]);
       return json(200, { created: created.length, ids: created.map((p) => p.id) });
+    }),
+    // An asset whose downtimeStatus is set in the app, or that shows none (`{"downtimeStatus": null}`).
+    control('POST', '/_sandbox/assets/:id/downtime-status', (req) => {
+      const status = isObject(req.json) ? req.json.downtimeStatus : undefined;
+      return json(200, { asset: setDowntimeStatus(world, req.params.id ?? '', status) });
     }),
     control('POST', '/_sandbox/parts/:id/consume', (req) => {
       const quantity = isObject(req.json) ? req.json.quantity : undefined;

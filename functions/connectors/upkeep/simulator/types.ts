@@ -62,7 +62,8 @@ export interface SimAsset {
   location: string;
   status: string;
   category: string;
-  downtimeStatus: string;
+  /** Optional ("downtimeStatus String false", api-doc.txt): an asset may show none. */
+  downtimeStatus?: string;
   availabilityStatus: string;
   availabilityTrackingOn: boolean;
   createdByUser: string;
@@ -233,6 +234,11 @@ export interface UpKeepSimulator extends Simulator {
   consumePart(id: string, quantity: number): SimPart;
   /** Put `quantity` into stock; bumps updatedAt. */
   restockPart(id: string, quantity: number): SimPart;
+  /**
+   * Set an asset's `downtimeStatus` as a user would in the app, or remove it (`null`: an asset that
+   * shows none); throws for an unknown asset. Also `POST /_sandbox/assets/:id/downtime-status`.
+   */
+  setAssetDowntimeStatus(id: string, status: string | null): SimAsset;
   /** Create parts directly (all with the clock's current time); throws on invalid input. */
   addParts(parts: readonly SimPartInput[]): SimPart[];
   /** Every API call that reached a handler (not fault-answered ones), oldest first. */

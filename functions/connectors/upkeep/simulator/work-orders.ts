@@ -117,7 +117,7 @@ export function createWorkOrder(world: UpKeepWorld, body: unknown) {
   applyFields(world, wo, body, 'create');
   world.workOrders.push(wo);
   deliverWebhook(world, 'WORK_ORDER_CREATED', wo.id, renderWorkOrder(world, wo, 'read'));
-  return renderWorkOrder(world, wo, 'write');
+  return renderWorkOrder(world, wo, 'create');
 }
 
 /**
@@ -134,11 +134,14 @@ function updateItemsOf(world: UpKeepWorld, wo: SimWorkOrder, includes: Set<strin
     );
 }
 
-/** `write` = create/PATCH response (numbers as numbers); `read` = GET (numbers as strings). */
+/**
+ * `create` = the create response (numbers as numbers, doc example `"priority": 1`); `read` = GET
+ * and the PATCH response (numbers as strings: the doc's PATCH example shows `"priority": "1"`).
+ */
 function renderWorkOrder(
   world: UpKeepWorld,
   wo: SimWorkOrder,
-  mode: 'read' | 'write',
+  mode: 'read' | 'create',
   includes: Set<string> = new Set(),
 ) {
   const asNum = (n: number | null) => (n === null ? null : mode === 'read' ? String(n) : n);
@@ -297,7 +300,7 @@ export function workOrderRoutes(world: UpKeepWorld): Route[] {
       if (statusChanged) {
         deliverWebhook(world, 'WORK_ORDER_STATUS_UPDATED', wo.id, renderWorkOrder(world, wo, 'read'));
       }
-      return json(200, { success: true, result: renderWorkOrder(world, wo, 'write') });
+      return json(200, { success: true, result: renderWorkOrder(world, wo, 'read') });
     }),
 
     api(world, 'POST', '/work-orders/:id/update-messages', (req) => {
@@ -307,7 +310,7 @@ export function workOrderRoutes(world: UpKeepWorld): Route[] {
       checkRequired(body, 'text');
       if (typeof body.text !== 'string') throw bad('text must be a String');
       const unknown = Object.keys(body).filter((k) => k !== 'text');
-      if (unknown.length > 0) throw bad(`${unknown[0]} is not in schema`);
+      if (unknown.length > 0) throw bad(`${unknown[0]} not in schema`); // api-doc.txt Errors: "{field} not in schema"
       world.updateMessages.push({
         id: upkeepId(),
         workOrderId: wo.id,
