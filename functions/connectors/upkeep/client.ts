@@ -120,12 +120,18 @@ export type MessageLookup =
 /**
  * NAMED ASSUMPTION UPKEEP_PAST_END_404. The doc has no end-of-list marker (a short page is the end)
  * and gives 404 only as "The specified object could not be found"; one third-party client reports
- * a 404 past the end of a list (reference §2.4 EXT, §8). A 404 on a later page (which `listAll` asks
- * for only after a full page) is the end only when its body is UpKeep's envelope saying nothing was
- * found, e.g. `{"success": false, "message": "No work orders found"}`. Any other 404 there is an
- * UpKeepPagingError (retryable): a list cut short would make a look-before-write create twice.
+ * a 404 past the end of a list (reference §2.4 EXT, §8), without saying what its body is. A 404 on a
+ * later page (which `listAll` asks for only after a full page) is the end only when UpKeep itself
+ * answered it: its error envelope `{"success": false, "message": "..."}` (any message, e.g. the
+ * simulator's "No work orders found"). A 404 without it (an empty or HTML body: a proxy, a gateway,
+ * a wrong base URL) is an UpKeepPagingError (retryable): a list cut short would make a
+ * look-before-write create twice.
  */
-export const UPKEEP_PAST_END_404 = { message: /^no\b.*\bfound\b/i } as const;
+export const UPKEEP_PAST_END_404 = (body: unknown): boolean =>
+  typeof body === 'object' &&
+  body !== null &&
+  (body as { success?: unknown }).success === false &&
+  typeof (body as { message?: unknown }).message === 'string';
 
 /** What `getAssetDowntimeStatus` read: no such asset (404), or its status, `null` when it shows none. */
 export type AssetDowntimeStatus = { found: false } | { found: true; status: string | null };
@@ -204,8 +210,8 @@ export class UpKeepPageLimitError extends MillwrightError {
 }
 
 /**
- * A later list page answered 404 without UpKeep's "No ... found" (UPKEEP_PAST_END_404): the list
- * may be cut short, so the caller retries rather than act on it.
+ * A later list page answered 404 without UpKeep's error envelope (UPKEEP_PAST_END_404): UpKeep may
+ * not have answered at all, the list may be cut short, so the caller retries rather than act on it.
  */
 export class UpKeepPagingError extends MillwrightError {
   constructor(
@@ -214,22 +220,14 @@ export class UpKeepPagingError extends MillwrightError {
     options: { cause: VendorHttpError },
   ) {
     super(
-      `${VENDOR} ${operation}: HTTP 404 on the page at offset ${offset} without a "No ... found" message; the list may be cut short (UPKEEP_PAST_END_404)`,
+      `${VENDOR} ${operation}: HTTP 404 on the page at offset ${offset} without UpKeep's {success: false, message} body; the list may be cut short (UPKEEP_PAST_END_404)`,
       { cause: options.cause, retryable: true },
     );
   }
 }
 
 /** Whether a 404 on a later page reads as the list's end (UPKEEP_PAST_END_404). */
-function isPastEnd(error: VendorHttpError): boolean {
-  const body = error.body;
-  return (
-    isRecord(body) &&
-    body.success === false &&
-    typeof body.message === 'string' &&
-    UPKEEP_PAST_END_404.message.test(body.message)
-  );
-}
+const isPastEnd = (error: VendorHttpError): boolean => UPKEEP_PAST_END_404(error.body);
 
 export interface UpKeepClientOptions {
   config: UpKeepConfig;

@@ -314,30 +314,36 @@ describe('UpKeepClient listing', () => {
       expect(h404.sim.requests.filter((r) => r === `GET ${woPath}`)).toHaveLength(3);
     });
 
-    it('UPKEEP_PAST_END_404: a later-page 404 without "No ... found" is a retryable UpKeepPagingError, not the end', async () => {
+    it("UPKEEP_PAST_END_404: a later-page 404 without UpKeep's error body is a retryable UpKeepPagingError, not the end", async () => {
       h404.sim.reset();
       const client404 = h404.client();
       for (let i = 0; i < 4; i++) await client404.createWorkOrder({ title: `wo ${i}` });
-      for (const body of ['', '{"success":false,"message":"Not Found"}', '<html>Not Found</html>']) {
-        // The page at offset 2 (full pages before it) answers a 404 that does not say the list ended.
-        const client = h404.client({
+      const pastEnd = (body: string) =>
+        h404.client({
           http: {
             fetch: async (input, init) => {
               const url = new URL(String(input instanceof Request ? input.url : input));
               if (url.pathname.endsWith('/work-orders') && url.searchParams.get('offset') === '2') {
-                return new Response(body, { status: 404 });
+                return new Response(body, { status: 404, headers: { 'content-type': 'application/json' } });
               }
               return fetch(input, init);
             },
           },
         });
+      for (const body of ['', '{"message":"Not Found"}', '<html>Not Found</html>']) {
+        // The page at offset 2 (full pages before it) answers a 404 that UpKeep's body does not carry.
+        const client = pastEnd(body);
         const error = await client.listAllWorkOrders({}, { pageSize: 2 }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(UpKeepPagingError);
         expect(error).toMatchObject({ offset: 2, retryable: true });
         expect((error as Error).cause).toBeInstanceOf(VendorHttpError);
       }
-      // The simulator's past-end answer ({success: false, message: "No work orders found"}) still ends it.
+      // UpKeep's own error body ends it, whatever its message: the simulator's "No work orders found"...
       await expect(client404.listAllWorkOrders({}, { pageSize: 2 })).resolves.toHaveLength(4);
+      // ...or another text.
+      await expect(
+        pastEnd('{"success":false,"message":"Not Found"}').listAllWorkOrders({}, { pageSize: 2 }),
+      ).resolves.toHaveLength(2);
     });
 
     it('still throws a 404 on the first page', async () => {
