@@ -144,7 +144,7 @@ describe('UpKeep simulator state', () => {
     expect(po.body.result.purchaseOrderNumber).toBe(2);
   });
 
-  it('a read saves nothing (a save copies the whole world); a write saves before it answers', async () => {
+  it('a read saves nothing (a save writes the whole world); a write saves before it answers', async () => {
     const inner = memoryStateStore();
     let calls = 0;
     const counting = {
@@ -166,6 +166,27 @@ describe('UpKeep simulator state', () => {
     await call(`${api}/work-orders`, 'POST', { title: 'Mill down', asset: 'AssetMill01' }, auth);
     expect(calls).toBe(before + 1);
     expect(JSON.stringify(inner.saved)).toContain('Mill down');
+  });
+  it('a commit hands the store the live records, not a deep copy of a world that grows with each write', async () => {
+    const inner = memoryStateStore();
+    const handed: { workOrders: unknown[] }[] = [];
+    const capturing = {
+      location: inner.location,
+      restore: (apply: (saved: unknown) => void) => inner.restore(apply),
+      save: (state: unknown) => {
+        handed.push(state as { workOrders: unknown[] });
+        inner.save(state);
+      },
+    };
+    const sim = await start(capturing);
+    const auth = await session(sim.url);
+    await call(`${sim.url}/api/v2/work-orders`, 'POST', { title: 'One' }, auth);
+    await call(`${sim.url}/api/v2/work-orders`, 'POST', { title: 'Two' }, auth);
+    const [first, last] = [handed.at(-2), handed.at(-1)];
+    // One live list, handed twice (a copy per commit would be two lists)...
+    expect(last?.workOrders).toBe(first?.workOrders);
+    // ...saved as exportState (a deep copy, for everyone else) reads it.
+    expect(inner.saved).toEqual(sim.exportState());
   });
 });
 

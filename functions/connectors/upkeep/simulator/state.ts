@@ -182,8 +182,15 @@ export const upkeepSavedState = versionedState<UpKeepWorld, UpKeepSavedState>({
     workOrderSequence: 'integer',
     purchaseOrderSequence: 'integer',
   },
+  // The live records (not a snapshot): exportState copies them, a commit serializes them at once.
   save: (world) => ({
-    ...snapshot(world),
+    workOrders: world.workOrders,
+    assets: world.assets,
+    downtime: world.downtime,
+    parts: world.parts,
+    purchaseOrders: world.purchaseOrders,
+    requests: world.requests,
+    updateMessages: world.updateMessages,
     workOrderSequence: world.woCounter,
     purchaseOrderSequence: world.poCounter,
   }),
