@@ -248,8 +248,11 @@ describe('order per machine across retries (issue 13)', () => {
   });
 });
 
-/** The client, except that the next `recordAssetDowntime` reaches UpKeep and then loses its answer. */
-function losingNextAssetAnswer(): UpKeepClient {
+/**
+ * The client, except that the next `recordAssetDowntime` reaches UpKeep and then loses its answer
+ * (`landed` runs in between, e.g. to change what the asset shows).
+ */
+function losingNextAssetAnswer(landed: () => void = () => undefined): UpKeepClient {
   let armed = true;
   return new Proxy(client, {
     get(target, prop, receiver) {
@@ -260,6 +263,7 @@ function losingNextAssetAnswer(): UpKeepClient {
         const out = await value.apply(target, args);
         if (!armed) return out;
         armed = false;
+        landed();
         throw new AmbiguousWriteError('upkeep', 'recordAssetDowntime', { cause: new Error('timeout') });
       };
     },
@@ -301,21 +305,7 @@ describe('an asset that shows no downtimeStatus (optional in the doc)', () => {
     const [m] = machines(1) as [string];
     const config = flow.config.parse({ machines: { [m]: { assetId: 'AssetPress3' } }, minimumMinutes: 10 });
     // The record lands, the asset shows no status (as one whose downtimeStatus is unset), the answer is lost.
-    let armed = true;
-    const upkeep = new Proxy(client, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function') return value;
-        if (prop !== 'recordAssetDowntime') return value.bind(target);
-        return async (...args: unknown[]) => {
-          const out = await value.apply(target, args);
-          if (!armed) return out;
-          armed = false;
-          h.sim.setAssetDowntimeStatus('AssetPress3', null);
-          throw new AmbiguousWriteError('upkeep', 'recordAssetDowntime', { cause: new Error('timeout') });
-        };
-      },
-    });
+    const upkeep = losingNextAssetAnswer(() => h.sim.setAssetDowntimeStatus('AssetPress3', null));
     const run = runner(config, upkeep);
     const d = pollDowntime(m, 600);
     expect((await rejects(run(d.started))).name).toBe('AmbiguousWriteError');
