@@ -56,6 +56,7 @@ import {
   purchaseOrderListResponseSchema,
   purchaseOrderResponseSchema,
   type RequestListFilter,
+  recordedOnForUpKeep,
   requestListFilterSchema,
   type UpdatePartInput,
   type UpdateWebhookInput,
@@ -776,7 +777,10 @@ export class UpKeepClient {
    */
   async recordAssetDowntime(entries: DowntimeEntry[]): Promise<DowntimeRowResult[]> {
     const operation = 'recordAssetDowntime';
-    const body = parseWith(downtimeInputSchema, entries, inputError(operation));
+    const body = parseWith(downtimeInputSchema, entries, inputError(operation)).map((entry) => ({
+      ...entry,
+      recordedOn: recordedOnForUpKeep(entry.recordedOn),
+    }));
     // The HTTP status of a partial failure is undocumented: read a 400 body too.
     const response = await this.http.send({
       operation,

@@ -216,17 +216,25 @@ export type DowntimeStatus = (typeof DOWNTIME_STATUSES)[number];
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
-/** ISO 8601 or unix ms, as the doc allows; garbage is refused before anything is sent. */
+/**
+ * "recordedOn String true ... Must be an ISO 8601 timestamp, or Unix time in miliseconds" (api-doc):
+ * an ISO string, or unix ms as a string of digits or as a number (the client sends it as the
+ * documented String, `recordedOnForUpKeep`); garbage is refused before anything is sent.
+ */
 export const recordedOnSchema = lazySchema(() =>
   z.union([
     z.string().check(
-      z.refine((s) => ISO_8601.test(s) && !Number.isNaN(Date.parse(s)), {
-        message: 'must be an ISO 8601 timestamp',
+      z.refine((s) => (ISO_8601.test(s) && !Number.isNaN(Date.parse(s))) || /^\d+$/.test(s), {
+        message: 'must be an ISO 8601 timestamp or unix milliseconds',
       }),
     ),
     unixMs(),
   ]),
 );
+
+/** The documented type of `recordedOn` is String: unix ms given as a number goes as its digits. */
+export const recordedOnForUpKeep = (value: string | number): string =>
+  typeof value === 'number' ? String(value) : value;
 
 export const downtimeEntryInputSchema = lazySchema(() =>
   z.strictObject({

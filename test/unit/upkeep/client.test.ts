@@ -459,6 +459,35 @@ describe('UpKeepClient asset downtime', () => {
     expect((error as Error).message).toMatch(/AssetPress3.*invalid-recorded-on/);
   });
 
+  it('sends recordedOn as the documented String: ISO, or unix ms given as digits or as a number', async () => {
+    const sent: unknown[] = [];
+    const client = h.client({
+      http: {
+        fetch: async (input, init) => {
+          if (String(input instanceof Request ? input.url : input).endsWith('/assets/downtime')) {
+            sent.push(JSON.parse(String(init?.body)));
+          }
+          return fetch(input, init);
+        },
+      },
+    });
+    const ms = Date.parse('2026-11-02T07:55:00Z');
+    await client.recordAssetDowntime([
+      { assetId: 'AssetMill01', status: 'not-available', recordedOn: String(ms) },
+      { assetId: 'AssetLathe2', status: 'not-available', recordedOn: ms },
+    ]);
+    expect(sent).toEqual([
+      [
+        expect.objectContaining({ recordedOn: String(ms) }),
+        expect.objectContaining({ recordedOn: String(ms) }),
+      ],
+    ]);
+    expect(h.sim.downtime().map((d) => d.recordedOn)).toEqual([
+      '2026-11-02T07:55:00.000Z',
+      '2026-11-02T07:55:00.000Z',
+    ]);
+  });
+
   it('refuses a recordedOn that is neither ISO 8601 nor unix ms before sending', async () => {
     const client = h.client();
     await expect(
