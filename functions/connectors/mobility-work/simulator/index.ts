@@ -8,7 +8,12 @@
  * maintenance-plan trigger, 202/`null` for every bulk endpoint (bodies of 1..10000 items, applied
  * later, per-item failures reported nowhere), plan restrictions (403 `403001` on Premium+ routes for a
  * Starter network, and no webhooks at all on Starter), `X-MW-Signature` + `User-Agent: Mobility Work -
- * Webhook Service v1`, success only on HTTP 200, two retries then give up ("an e-mail is sent").
+ * Webhook Service v1`, two retries then give up ("an e-mail is sent").
+ *
+ * The doc contradicts itself on what fails a delivery: "must respond with the HTTP code 200, otherwise
+ * ... retried" (Webhooks) and "If the webhook fails (http code bigger than 399) ... retried twice"
+ * (the event pages). The simulator takes the first, stricter reading (MW_SIM_WEBHOOK_SUCCESS_200:
+ * anything but 200, a 204 or 3xx too, is retried); Millwright's receiver answers 200 either way.
  *
  * Simulator choices where the doc is silent (named so nobody mistakes them for MW facts):
  * - 202 writes are applied `applyDelayMs` (real time) after acceptance, in order; `settle()` applies
