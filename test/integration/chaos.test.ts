@@ -40,7 +40,9 @@ describe('chaos benchmark (small run)', () => {
       figures.plan.poison - 2,
     );
     expect(figures.parked).toBe(0);
-  }, 120_000);
+    // Alone it takes about 40 s; beside the other suites on a busy 2-core machine it has taken
+    // 105-130 s, so the limit is for a hang, not for speed (the bench measures speed).
+  }, 300_000);
 
   it('hostile webhooks: every route refuses malformed, unsigned, forged, stale, replayed, oversized and nested requests with 4xx and enqueues nothing', async () => {
     const figures = await runHostile({ requests: 260, concurrency: 4 });
