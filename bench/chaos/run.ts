@@ -648,6 +648,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         if (!polled) {
           faultsHit['failed polls while draining'] = (faultsHit['failed polls while draining'] ?? 0) + 1;
           quietRounds = 0;
+          // A poll that fails every time would spin here forever: end at the deadline instead.
+          if (Date.now() > drainDeadline)
+            throw new Error('chaos: polls kept failing until the drain deadline');
           continue;
         }
         await duplicateSome();
