@@ -27,13 +27,27 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer 
   return Buffer.concat(chunks);
 }
 
+/**
+ * The ingress's listening socket, opened before the simulators start (they send their webhooks to
+ * its port) and kept open: closing a probe socket and listening again later raced with outbound
+ * connections that took the freed port as their local port (EADDRINUSE on a restart). Until
+ * `startIngress` attaches the handler, a request gets a 503.
+ */
+export async function listenIngress(port: number): Promise<Server> {
+  const server = createServer((_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ message: 'the sandbox is starting' }));
+  });
+  server.on('clientError', (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return server;
+}
+
 /** The local ingress: the HTTP API's routes in front of the same handler the Lambda runs. */
-export async function startIngress(
-  options: IngressOptions,
-  port: number,
-  log: Log,
-  clock: Clock,
-): Promise<Server> {
+export function startIngress(options: IngressOptions, server: Server, log: Log, clock: Clock): void {
   const lookup = createRouter(
     options.receivers.map((receiver) => {
       const [method, pattern] = receiver.route.split(' ') as [string, string];
@@ -81,7 +95,8 @@ export async function startIngress(
     res.end(out.body);
   };
   // No request, however hostile, may take the process down: an unexpected error is a 500.
-  const server = createServer((req, res) => {
+  server.removeAllListeners('request'); // listenIngress's 503
+  server.on('request', (req, res) => {
     handle(req, res).catch((error: unknown) => {
       log.error(
         `ingress: ${req.method} request failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -89,10 +104,4 @@ export async function startIngress(
       answer(res, 500, 'internal error');
     });
   });
-  server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return server;
 }

@@ -12,7 +12,7 @@
  * Pointing vendors at real accounts (`vendors: 'real'`) keeps everything else the same.
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -69,7 +69,7 @@ import {
   startLocalDynamo,
 } from './dynamo.ts';
 import { createEventSourceMapping } from './event-source.ts';
-import { startIngress } from './ingress.ts';
+import { listenIngress, startIngress } from './ingress.ts';
 import { consoleLog } from './log.ts';
 import { pauseFlags } from './pause-flags.ts';
 import { createScheduler } from './scheduler.ts';
@@ -300,18 +300,6 @@ async function startEngines(
   return { dynamo, sqs, secrets };
 }
 
-/** A free port for the ingress, known before the simulators start: they send their webhooks to it. */
-async function reservePort(port: number): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const reserved = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return reserved;
-}
-
 /**
  * The simulator of every configured vendor (none with `vendors: 'real'`), and the vendor settings
  * pointed at them.
@@ -412,17 +400,11 @@ async function startFlows(
 }
 
 /** The local HTTP API: every enabled flow's webhook receivers, routed by the flows' handlers. */
-async function startFlowIngress(
+function startFlowIngress(
   deployment: Deployment,
   flows: Map<string, SandboxFlow>,
-  context: {
-    env: RuntimeEnv;
-    queue: EventQueue;
-    port: number;
-    clock: Clock;
-    closers: (() => Promise<void>)[];
-  },
-): Promise<void> {
+  context: { env: RuntimeEnv; queue: EventQueue; server: Server; clock: Clock },
+): void {
   const receivers = new Map<string, WebhookReceiver>();
   for (const { flow } of flows.values()) {
     for (const t of flow.triggers) if (t.kind === 'webhook') receivers.set(t.receiver.route, t.receiver);
@@ -433,7 +415,7 @@ async function startFlowIngress(
       events: webhookEventsOf(flow),
     })),
   );
-  const ingress = await startIngress(
+  startIngress(
     {
       receivers: [...receivers.values()],
       routing,
@@ -441,16 +423,9 @@ async function startFlowIngress(
       queue: context.queue,
       maxBytes: deployment.runtime.maxWebhookBytes,
     },
-    context.port,
+    context.server,
     context.env.log,
     context.clock,
-  );
-  context.closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        ingress.closeAllConnections();
-        ingress.close(() => resolve());
-      }),
   );
 }
 
@@ -503,8 +478,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const layout = options.dataDir ? openDataDir(options.dataDir, options, log, closers) : undefined;
     const tableName = `${deployment.name}-state`;
     const { dynamo, sqs, secrets } = await startEngines(options, tableName, port, layout, closers);
-    const ingressPort = await reservePort(port(0));
-    const ingressUrl = `http://127.0.0.1:${ingressPort}`;
+    const ingressServer = await listenIngress(port(0));
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          ingressServer.closeAllConnections();
+          ingressServer.close(() => resolve());
+        }),
+    );
+    const ingressUrl = `http://127.0.0.1:${(ingressServer.address() as AddressInfo).port}`;
     const { vendors, simulators, apiUrls } = await startSimulators(deployment, options, {
       port,
       layout,
@@ -550,7 +532,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     };
 
     const sandboxFlows = await startFlows(deployment, options, env, sqs);
-    await startFlowIngress(deployment, sandboxFlows, { env, queue, port: ingressPort, clock, closers });
+    startFlowIngress(deployment, sandboxFlows, { env, queue, server: ingressServer, clock });
 
     // `millwright pause` (another process) writes the flag; both loops obey it.
     const pauses = pauseFlags({

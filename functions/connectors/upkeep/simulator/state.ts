@@ -161,10 +161,15 @@ export function updateOnCopy<T extends { updatedAt: string }, R>(
   return result;
 }
 
+/** The account's records, live (not copied). */
+const records = (world: UpKeepWorld): UpKeepSimState => {
+  const { workOrders, assets, downtime, parts, purchaseOrders, requests, updateMessages } = world;
+  return { workOrders, assets, downtime, parts, purchaseOrders, requests, updateMessages };
+};
+
 /** Deep copies of the account's records. */
 export function snapshot(world: UpKeepWorld): UpKeepSimState {
-  const { workOrders, assets, downtime, parts, purchaseOrders, requests, updateMessages } = world;
-  return structuredClone({ workOrders, assets, downtime, parts, purchaseOrders, requests, updateMessages });
+  return structuredClone(records(world));
 }
 
 /** The saved state of one simulator's world: its records and the sequences of their ids. */
@@ -184,13 +189,7 @@ export const upkeepSavedState = versionedState<UpKeepWorld, UpKeepSavedState>({
   },
   // The live records (not a snapshot): exportState copies them, a commit serializes them at once.
   save: (world) => ({
-    workOrders: world.workOrders,
-    assets: world.assets,
-    downtime: world.downtime,
-    parts: world.parts,
-    purchaseOrders: world.purchaseOrders,
-    requests: world.requests,
-    updateMessages: world.updateMessages,
+    ...records(world),
     workOrderSequence: world.woCounter,
     purchaseOrderSequence: world.poCounter,
   }),
