@@ -16,7 +16,7 @@ import { lazySchema } from '../../core/schema.ts';
 import { webhookCredential } from '../../core/webhook-secret.ts';
 import type { UpKeepClient } from './client.ts';
 import { parseUpKeepConfig, upkeepSecretSchema } from './config.ts';
-import type { WorkOrder } from './schemas.ts';
+import { upkeepTimestampMs, type WorkOrder } from './schemas.ts';
 
 /** The 20 documented event names (reference §4), exactly as UpKeep spells them. */
 export const UPKEEP_WEBHOOK_EVENTS = [
@@ -145,14 +145,22 @@ function objectIdOf(body: Json): string | undefined {
   return idOf(data?.id) ?? idOf(object?.id) ?? idOf(result?.id) ?? idOf(body.objectId) ?? idOf(body.id);
 }
 
+/**
+ * An UpKeep timestamp as one canonical string (ISO 8601, UTC, milliseconds), undefined when it is no
+ * timestamp: the version key of a work order, so a write's echo mark (from our PATCH's answer) and
+ * the webhook or re-read naming the same instant in another form (no millis, an offset, no zone)
+ * meet. UpKeep asset timestamps come without a zone; they are UTC (reference §2.7).
+ */
+export function workOrderVersion(value: string): string | undefined {
+  const ms = upkeepTimestampMs(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
 function updatedAtOf(body: Json): string | undefined {
   for (const record of containers(body)) {
     const value = str(record.updatedAt);
-    if (!value) continue;
-    // UpKeep asset timestamps come without a zone; they are UTC (reference §2.7).
-    const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value);
-    const ms = Date.parse(hasZone || !value.includes('T') ? value : `${value}Z`);
-    if (!Number.isNaN(ms)) return new Date(ms).toISOString();
+    const version = value ? workOrderVersion(value) : undefined;
+    if (version) return version;
   }
   return undefined;
 }

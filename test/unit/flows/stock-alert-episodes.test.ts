@@ -125,6 +125,19 @@ describe('scenarios from issue 9', () => {
     expect(pos()).toHaveLength(0);
   });
 
+  it('our write of 0 (out of stock): its echo, delivered twice and again after a real episode opened, orders nothing; the real one once', async () => {
+    const out = one(await ourWrite(0, 'uk-evt-zero'), 'SparePartWasOutOfStock');
+    expect(await handleAlert(ctx, out)).toMatchObject({ outcome: 'echo' });
+    expect(await handleAlert(ctx, out)).toMatchObject({ outcome: 'echo' });
+    expect(pos()).toHaveLength(0);
+    // A person restocks, then consumes down under the minimum: a real episode, ordered once.
+    person('restock', 10);
+    expect(await handleAlert(ctx, alertOf(person('consume', 7)))).toMatchObject({ outcome: 'done' });
+    // The echo again (a DLQ replay) after that: still an echo, not a second order.
+    expect(await handleAlert(ctx, { ...out, source: 'replay' })).toMatchObject({ outcome: 'echo' });
+    expect(pos()).toHaveLength(1);
+  });
+
   it('scenario 7 (first delivery late): an echo of an older write of ours seen only after our next write is still an echo', async () => {
     const echo1 = await ourWrite(3, 'uk-evt-3');
     await ourWrite(12, 'uk-evt-4');
