@@ -4,8 +4,9 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { MW_EVENT } from '../../../functions/connectors/mobility-work/events.ts';
+import { parseMobilityWorkWebhook } from '../../../functions/connectors/mobility-work/webhook.ts';
 import { AmbiguousWriteError, NotReadyError } from '../../../functions/core/errors.ts';
-import type { FlowContext } from '../../../functions/core/flow.ts';
+import type { FlowContext, FlowEvent } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import {
   configSchema,
@@ -216,6 +217,45 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     expect(retried.message).toContain(`canceled at ${T2} (event ${canceled.id})`);
     expect(statusOf(id)).toBe('onHold');
     expect(notes(id)).toHaveLength(1);
+  });
+
+  it("a started redelivered after its canceled, its _sentAt the redelivery's time: ordered by its own started.at, so it is stale and the work order stays on hold", async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const delivery = (body: Record<string, unknown>, receivedAt: string) =>
+      parseMobilityWorkWebhook({
+        rawBody: JSON.stringify({ networkId: 'network-1', taskId: `task-${run}`, ...body }),
+        headers: {},
+        pathParameters: {},
+        query: {},
+        receivedAt: new Date(receivedAt),
+      }).events[0] as FlowEvent;
+    const metadata = { upkeepWorkOrderId: id };
+    // Started at 08:10; its first delivery failed, Mobility Work sent it again at 08:50.
+    const started = delivery(
+      {
+        _event: 'TaskWasStarted',
+        _idempotencyKey: `start-${run}`,
+        _sentAt: '2026-11-02T08:50:00+00:00',
+        started: { at: T1 },
+        metadata,
+      },
+      '2026-11-02T08:50:01Z',
+    );
+    const canceled = delivery(
+      {
+        _event: 'TaskWasCanceled',
+        _idempotencyKey: `cancel-${run}`,
+        _sentAt: '2026-11-02T08:40:01+00:00',
+        canceled: { at: T2, reason: null },
+        metadata,
+      },
+      '2026-11-02T08:40:02Z',
+    );
+    expect((await flow.handle(canceled, ctx)).outcome).toBe('done');
+    expect(started.occurredAt).toBe(T1);
+    expect((await flow.handle(started, ctx)).outcome).toBe('stale');
+    expect(statusOf(id)).toBe('onHold');
   });
 
   it('an older event arriving while a later one of the task is still being applied is stale: the later one is guarded before it touches the work order', async () => {
