@@ -274,6 +274,40 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     expect(notes(id)).toHaveLength(1);
   });
 
+  it('two workers at once: a started whose read of the work order answers late writes after the later completed was applied; the work order still ends complete', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    // The started's worker reads the work order (open), then stalls until the completed's worker
+    // has applied the completed in full.
+    let read!: () => void;
+    const wasRead = new Promise<void>((resolve) => {
+      read = resolve;
+    });
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const upkeep = ctx.deps.upkeep;
+    const slow = Object.create(upkeep) as typeof upkeep;
+    slow.getWorkOrder = async (woId: string) => {
+      const wo = await upkeep.getWorkOrder(woId);
+      read();
+      await stalled;
+      return wo;
+    };
+    const started = flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T1), {
+      ...ctx,
+      deps: { upkeep: slow },
+    });
+    await wasRead;
+    const completed = await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), ctx);
+    expect(completed.outcome).toBe('done');
+    expect(statusOf(id)).toBe('complete');
+    release();
+    await started;
+    expect(statusOf(id)).toBe('complete');
+  });
+
   it('work order gone in UpKeep: nothing written (skipped)', async () => {
     const result = await flow.handle(
       taskEvent('completed', { upkeepWorkOrderId: 'GoneWO0001' }, T1),
