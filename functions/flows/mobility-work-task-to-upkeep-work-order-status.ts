@@ -33,6 +33,7 @@
  * | any                 | key, work order not recorded yet             | -                  | NotReadyError: wait and retry  | -         |
  * | any                 | older than the task's last applied event     | -                  | none                           | stale     |
  * | same task and event | already applied                              | -                  | none                           | duplicate |
+ * | same kind, later    | (task started again after a cancel)          | -                  | as its kind, own claim + note  | done      |
  * | any                 | -                                            | gone (404)         | none                           | skipped   |
  * | started             | -                                            | open / onHold      | -> inProgress, note            | done      |
  * | started             | -                                            | inProgress         | note                           | done      |
@@ -130,6 +131,14 @@ function note(change: TaskChange, occurredAt: string, taskId: string, marker: st
   return `Mobility Work task ${taskId} was ${kind}${who} at ${occurredAt}.${typeof reason === 'string' ? ` Reason: ${reason}` : ''} (Millwright) ${marker}`;
 }
 
+/**
+ * MW_TASK_KIND_REPEATS: the doc does not say whether a task is started (or canceled, completed) at
+ * most once. We assume it may be again (a task restarted after a cancel): an event of a kind whose
+ * own time differs from the first one of that kind applied is a new occurrence, with its own claim
+ * and note, not a duplicate; one at the same time under a new id (a redelivery) is a duplicate.
+ */
+export const MW_TASK_KIND_REPEATS = true;
+
 const KINDS: readonly string[] = ['started', 'completed', 'canceled'];
 
 /**
@@ -178,32 +187,44 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
   }
   const status = ctx.config.statuses[kind];
   const upkeep = ctx.deps.upkeep;
-  const done = await once(ctx.state, {
-    key: `${ctx.flowId}:${taskId}:${kind}`,
-    perform: async () => {
-      const wo = await upkeep.getWorkOrder(target.workOrderId);
-      if (!wo) return { workOrderId: target.workOrderId, outcome: 'missing', from: '', note: 'none' };
-      // Out of order or after the fact: Millwright never moves a complete work order back.
-      if (wo.status === 'complete' && status !== 'complete')
-        return { workOrderId: wo.id, outcome: 'kept', from: wo.status, note: 'none' };
-      if (wo.status !== status) {
-        const updated = await upkeep.updateWorkOrder(wo.id, { status });
-        await rememberWorkOrderWrite(ctx, updated);
-        if (mark) await restoreLaterStatus(ctx, wo.id, taskId, mark);
-      }
-      let added = 'none';
-      if (ctx.config.addNote) {
-        const marker = noteMarker(FLOW_ID, taskId, kind);
-        added = await addNoteOnce(ctx, upkeep, {
-          key: `${ctx.flowId}:note:${taskId}:${kind}`,
-          workOrderId: wo.id,
-          text: note(change, event.occurredAt, taskId, marker),
-          marker,
-        });
-      }
-      return { workOrderId: wo.id, outcome: 'updated', from: wo.status, note: added };
-    },
-  });
+  // The first event of a kind is keyed by the kind alone (a redelivery under a new id is a duplicate);
+  // another event of that kind at another time (MW_TASK_KIND_REPEATS) gets its own claim and note.
+  const apply = (occurrence?: string) => {
+    const suffix = occurrence === undefined ? '' : `@${occurrence}`;
+    return once(ctx.state, {
+      key: `${ctx.flowId}:${taskId}:${kind}${suffix}`,
+      perform: async () => {
+        const at = mark ? String(mark.atMs) : '';
+        const wo = await upkeep.getWorkOrder(target.workOrderId);
+        if (!wo) return { workOrderId: target.workOrderId, outcome: 'missing', from: '', note: 'none', at };
+        // Out of order or after the fact: Millwright never moves a complete work order back.
+        if (wo.status === 'complete' && status !== 'complete')
+          return { workOrderId: wo.id, outcome: 'kept', from: wo.status, note: 'none', at };
+        if (wo.status !== status) {
+          const updated = await upkeep.updateWorkOrder(wo.id, { status });
+          await rememberWorkOrderWrite(ctx, updated);
+          if (mark) await restoreLaterStatus(ctx, wo.id, taskId, mark);
+        }
+        let added = 'none';
+        if (ctx.config.addNote) {
+          const marker = noteMarker(FLOW_ID, taskId, `${kind}${suffix}`);
+          added = await addNoteOnce(ctx, upkeep, {
+            key: `${ctx.flowId}:note:${taskId}:${kind}${suffix}`,
+            workOrderId: wo.id,
+            text: note(change, event.occurredAt, taskId, marker),
+            marker,
+          });
+        }
+        return { workOrderId: wo.id, outcome: 'updated', from: wo.status, note: added, at };
+      },
+    });
+  };
+  let done = await apply();
+  // Claims recorded before `at` was kept have none: taken as this very event.
+  const firstAt = done.result.at;
+  if (MW_TASK_KIND_REPEATS && done.how === 'duplicate' && mark && firstAt && firstAt !== String(mark.atMs)) {
+    done = await apply(String(mark.atMs));
+  }
   const r = done.result;
   if (done.how === 'duplicate') {
     return {

@@ -308,6 +308,23 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     expect(statusOf(id)).toBe('complete');
   });
 
+  it('a task started again after its canceled (a later started, another event): in progress again with its own note, not taken for the first started (done); its redelivery under a new id is a duplicate', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const T3 = '2026-11-02T08:50:00.000Z';
+    const metadata = { upkeepWorkOrderId: id };
+    expect((await flow.handle(taskEvent('started', metadata, T1), ctx)).outcome).toBe('done');
+    expect((await flow.handle(taskEvent('canceled', metadata, T2), ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('onHold');
+    const again = await flow.handle(taskEvent('started', metadata, T3), ctx);
+    expect(again.outcome).toBe('done');
+    expect(statusOf(id)).toBe('inProgress');
+    expect(notes(id)).toHaveLength(3);
+    const redelivered = { ...taskEvent('started', metadata, T3), id: `mw-redelivered-${run}` };
+    expect((await flow.handle(redelivered, ctx)).outcome).toBe('duplicate');
+    expect(notes(id)).toHaveLength(3);
+  });
+
   it('work order gone in UpKeep: nothing written (skipped)', async () => {
     const result = await flow.handle(
       taskEvent('completed', { upkeepWorkOrderId: 'GoneWO0001' }, T1),
