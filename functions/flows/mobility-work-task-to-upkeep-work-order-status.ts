@@ -15,8 +15,11 @@
  * (`advanceOrder`): one conditional write made BEFORE the work order is touched records the event as
  * the task's latest, so an older event (a "started" retried after its "completed" was applied, a
  * replay, a vendor redelivery) is `stale`, naming the later event, and changes nothing, even while
- * that later event is still being applied. Millwright never moves a complete work order back: a
- * "started" or "canceled" that finds it complete is `stale` too.
+ * that later event is still being applied. The reverse (a later event recorded and applied while an
+ * older one, already past its guard, is between its read and its write: two workers at once) is
+ * caught after the older one's write: the guard is asked again and the later event's status put
+ * back (`restoreLaterStatus`). Millwright never moves a complete work order back: a "started" or
+ * "canceled" that finds it complete is `stale` too.
  *
  * Writes: the status change is a PATCH of an absolute value (safe to repeat), marked as our own so
  * UpKeep's webhook echo of it is not forwarded. The note carries a marker
@@ -30,6 +33,7 @@
  * | any                 | key, work order not recorded yet             | -                  | NotReadyError: wait and retry  | -         |
  * | any                 | older than the task's last applied event     | -                  | none                           | stale     |
  * | same task and event | already applied                              | -                  | none                           | duplicate |
+ * | same kind, later    | (task started again after a cancel)          | -                  | as its kind, own claim + note  | done      |
  * | any                 | -                                            | gone (404)         | none                           | skipped   |
  * | started             | -                                            | open / onHold      | -> inProgress, note            | done      |
  * | started             | -                                            | inProgress         | note                           | done      |
@@ -48,6 +52,7 @@ import { NotReadyError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
+import type { OrderMark } from '../core/state.ts';
 import { EPISODE_WITHOUT_WORK_ORDER, EPISODE_WORK_ORDER_MAPPING } from './shared/downtime.ts';
 import { rememberWorkOrderWrite } from './shared/echo.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
@@ -126,6 +131,36 @@ function note(change: TaskChange, occurredAt: string, taskId: string, marker: st
   return `Mobility Work task ${taskId} was ${kind}${who} at ${occurredAt}.${typeof reason === 'string' ? ` Reason: ${reason}` : ''} (Millwright) ${marker}`;
 }
 
+/**
+ * MW_TASK_KIND_REPEATS: the doc does not say whether a task is started (or canceled, completed) at
+ * most once. We assume it may be again (a task restarted after a cancel): an event of a kind whose
+ * own time differs from the first one of that kind applied is a new occurrence, with its own claim
+ * and note, not a duplicate; one at the same time under a new id (a redelivery) is a duplicate.
+ */
+export const MW_TASK_KIND_REPEATS = true;
+
+const KINDS: readonly string[] = ['started', 'completed', 'canceled'];
+
+/**
+ * Two workers at once: a later event of the task may have been recorded (and applied) between this
+ * event's read of the work order and its status write, which then undid it. Asked again after the
+ * write: if a later event is now the task's latest, its status is put back (absolute, so a later
+ * event still under way writing it too is harmless), never reopening a complete work order. A later
+ * event recorded after this check reads the work order after this write, so it needs no help.
+ */
+async function restoreLaterStatus(ctx: Ctx, workOrderId: string, taskId: string, mark: OrderMark) {
+  const order = await ctx.state.advanceOrder(`${ctx.flowId}:task`, taskId, mark);
+  if (order.status !== 'older' || !KINDS.includes(order.latest.label)) return;
+  const later = ctx.config.statuses[order.latest.label as Kind];
+  const wo = await ctx.deps.upkeep.getWorkOrder(workOrderId);
+  if (!wo || wo.status === later || (wo.status === 'complete' && later !== 'complete')) return;
+  ctx.log.info(
+    `task ${taskId}: its ${order.latest.label} (event ${order.latest.eventId}) was applied while an older event wrote work order ${workOrderId}; status ${later} put back`,
+  );
+  const updated = await ctx.deps.upkeep.updateWorkOrder(workOrderId, { status: later });
+  await rememberWorkOrderWrite(ctx, updated);
+}
+
 async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Promise<FlowResult> {
   const { kind } = change;
   const taskId = change.task.id;
@@ -139,12 +174,9 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
   }
   // Before the work order is touched: a later event of the task, applied or under way, wins.
   const atMs = Date.parse(event.occurredAt);
-  if (!Number.isNaN(atMs)) {
-    const order = await ctx.state.advanceOrder(`${ctx.flowId}:task`, taskId, {
-      atMs,
-      eventId: event.id,
-      label: kind,
-    });
+  const mark = Number.isNaN(atMs) ? undefined : { atMs, eventId: event.id, label: kind };
+  if (mark) {
+    const order = await ctx.state.advanceOrder(`${ctx.flowId}:task`, taskId, mark);
     if (order.status === 'older') {
       const { latest } = order;
       return {
@@ -155,31 +187,44 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
   }
   const status = ctx.config.statuses[kind];
   const upkeep = ctx.deps.upkeep;
-  const done = await once(ctx.state, {
-    key: `${ctx.flowId}:${taskId}:${kind}`,
-    perform: async () => {
-      const wo = await upkeep.getWorkOrder(target.workOrderId);
-      if (!wo) return { workOrderId: target.workOrderId, outcome: 'missing', from: '', note: 'none' };
-      // Out of order or after the fact: Millwright never moves a complete work order back.
-      if (wo.status === 'complete' && status !== 'complete')
-        return { workOrderId: wo.id, outcome: 'kept', from: wo.status, note: 'none' };
-      if (wo.status !== status) {
-        const updated = await upkeep.updateWorkOrder(wo.id, { status });
-        await rememberWorkOrderWrite(ctx, updated);
-      }
-      let added = 'none';
-      if (ctx.config.addNote) {
-        const marker = noteMarker(FLOW_ID, taskId, kind);
-        added = await addNoteOnce(ctx, upkeep, {
-          key: `${ctx.flowId}:note:${taskId}:${kind}`,
-          workOrderId: wo.id,
-          text: note(change, event.occurredAt, taskId, marker),
-          marker,
-        });
-      }
-      return { workOrderId: wo.id, outcome: 'updated', from: wo.status, note: added };
-    },
-  });
+  // The first event of a kind is keyed by the kind alone (a redelivery under a new id is a duplicate);
+  // another event of that kind at another time (MW_TASK_KIND_REPEATS) gets its own claim and note.
+  const apply = (occurrence?: string) => {
+    const suffix = occurrence === undefined ? '' : `@${occurrence}`;
+    return once(ctx.state, {
+      key: `${ctx.flowId}:${taskId}:${kind}${suffix}`,
+      perform: async () => {
+        const at = mark ? String(mark.atMs) : '';
+        const wo = await upkeep.getWorkOrder(target.workOrderId);
+        if (!wo) return { workOrderId: target.workOrderId, outcome: 'missing', from: '', note: 'none', at };
+        // Out of order or after the fact: Millwright never moves a complete work order back.
+        if (wo.status === 'complete' && status !== 'complete')
+          return { workOrderId: wo.id, outcome: 'kept', from: wo.status, note: 'none', at };
+        if (wo.status !== status) {
+          const updated = await upkeep.updateWorkOrder(wo.id, { status });
+          await rememberWorkOrderWrite(ctx, updated);
+          if (mark) await restoreLaterStatus(ctx, wo.id, taskId, mark);
+        }
+        let added = 'none';
+        if (ctx.config.addNote) {
+          const marker = noteMarker(FLOW_ID, taskId, `${kind}${suffix}`);
+          added = await addNoteOnce(ctx, upkeep, {
+            key: `${ctx.flowId}:note:${taskId}:${kind}${suffix}`,
+            workOrderId: wo.id,
+            text: note(change, event.occurredAt, taskId, marker),
+            marker,
+          });
+        }
+        return { workOrderId: wo.id, outcome: 'updated', from: wo.status, note: added, at };
+      },
+    });
+  };
+  let done = await apply();
+  // Claims recorded before `at` was kept have none: taken as this very event.
+  const firstAt = done.result.at;
+  if (MW_TASK_KIND_REPEATS && done.how === 'duplicate' && mark && firstAt && firstAt !== String(mark.atMs)) {
+    done = await apply(String(mark.atMs));
+  }
   const r = done.result;
   if (done.how === 'duplicate') {
     return {

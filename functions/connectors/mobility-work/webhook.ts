@@ -137,11 +137,25 @@ const nonceKey = (parts: MwSignatureParts) => parts.nonce.toLowerCase();
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Where each event keeps its time; the first that parses wins. */
-const TIME_FIELDS = ['doneAt', '_date', 'emittedAt', '_sentAt', 'scheduled.at', 'started.at', 'canceled.at'];
+/**
+ * Where each event keeps its own time; the first that parses wins (README, Assumptions). The doc
+ * says nothing of delivery order or of what `_sentAt` is; we read it as the time of the delivery
+ * (it may be a retry's), so the event's own times come first and `_sentAt` only before the receive
+ * time. Flows order a subject's events by this time: a started retried after its canceled must stay
+ * older than the canceled.
+ */
+export const MW_EVENT_TIME_FIELDS = [
+  'doneAt',
+  '_date',
+  'emittedAt',
+  'scheduled.at',
+  'started.at',
+  'canceled.at',
+  '_sentAt',
+] as const;
 
 function occurredAtOf(body: Json, receivedAt: Date): string {
-  for (const path of TIME_FIELDS) {
+  for (const path of MW_EVENT_TIME_FIELDS) {
     const value = fieldAt(body, path);
     const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
     if (!Number.isNaN(ms)) return new Date(ms).toISOString();

@@ -280,7 +280,8 @@ async function nextStep<C extends DowntimeSettings, D, E extends WorkOrderEpisod
       perform: () => claimed(spec.showReason(ctx, e, workOrderId)),
     });
     done.reason = e.reasonName;
-    return () => ({ reasonShown: e.reasonId }) as Partial<E>;
+    const shown = await showLatestReason(spec, ctx, e, workOrderId, done);
+    return () => ({ reasonShown: shown.reasonId }) as Partial<E>;
   }
   if (e.endedAt && !e.recovered) {
     // The work order first: it says the most, and a step after it that must be parked does not hold it.
@@ -288,11 +289,45 @@ async function nextStep<C extends DowntimeSettings, D, E extends WorkOrderEpisod
       key: `${ctx.flowId}:recovered:${e.key}`,
       perform: () => claimed(spec.recover(ctx, e, workOrderId)),
     });
+    // The recovery rewrites the text, reason included.
+    const shown = await showLatestReason(spec, ctx, e, workOrderId, done);
     await spec.afterRecovery?.(ctx, e);
     done.recovered = true;
-    return () => ({ recovered: true }) as Partial<E>;
+    return () => ({ recovered: true, reasonShown: shown.reasonId }) as Partial<E>;
   }
   return undefined;
+}
+
+const sameReason = (a: EpisodeBase, b: EpisodeBase) => a.reasonId === b.reasonId && a.reasonAt === b.reasonAt;
+
+/**
+ * Two workers at once: a newer categorisation may have been applied to the episode, and shown, while
+ * this write (made from the episode as read before) was on its way; landing after, it showed the
+ * older reason again. So the episode is read again after the write, and its reason, if it moved on,
+ * shown again (an absolute write of the title and text: repeating it changes nothing). A reason
+ * applied after this read is shown by its own event's sync. Returns the episode last shown.
+ */
+async function showLatestReason<
+  C extends DowntimeSettings,
+  D,
+  E extends WorkOrderEpisode,
+  P extends Partial<E>,
+>(
+  spec: WorkOrderSpec<C, D, E, P>,
+  ctx: FlowContext<C, D>,
+  written: E,
+  workOrderId: IdOf<E>,
+  done: Synced,
+): Promise<E> {
+  let shown = written;
+  for (let i = 0; i < 3; i++) {
+    const latest = await readEpisode<E>(ctx, written.machineId, written.key);
+    if (!latest || sameReason(latest, shown)) return shown;
+    await spec.showReason(ctx, latest, workOrderId);
+    done.reason = latest.reasonName;
+    shown = latest;
+  }
+  return shown;
 }
 
 /**

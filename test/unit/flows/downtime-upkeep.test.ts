@@ -467,6 +467,46 @@ describe('episode transitions (shared/downtime.ts table), UpKeep', () => {
     expect(workOrdersOf(m)[0]?.title).toContain(`(${REASONS[2].name})`);
   });
 
+  it('two workers at once: an older categorisation whose work-order write is sent late, after the newer one was shown, does not leave the older reason on the work order', async () => {
+    const [m] = machines(1) as [string];
+    const config = configFor([m]);
+    const d = pollDowntime(m, 0);
+    await runner(config)(d.started);
+    const categorized = (minutes: number, reason: { id: string; name: string }) =>
+      pollCategorized({
+        machineId: m,
+        detectedAt: d.detectedAt,
+        at: d.detectedAt + minutes * MINUTE,
+        reason,
+      });
+    // The older categorisation's worker has read the episode and is about to write the work order
+    // when it stalls; meanwhile another worker applies the newer one in full.
+    let writing!: () => void;
+    const isWriting = new Promise<void>((resolve) => {
+      writing = resolve;
+    });
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = Object.create(client) as UpKeepClient;
+    let stalls = 1;
+    slow.updateWorkOrder = async (id, patch) => {
+      if (stalls-- > 0) {
+        writing();
+        await stalled;
+      }
+      return client.updateWorkOrder(id, patch);
+    };
+    const older = runner(config, slow)(categorized(5, REASONS[3]));
+    await isWriting;
+    expect((await runner(config)(categorized(10, REASONS[2]))).outcome).toBe('done');
+    expect(workOrdersOf(m)[0]?.title).toContain(`(${REASONS[2].name})`);
+    release();
+    await older;
+    expect(workOrdersOf(m)[0]?.title).toContain(`(${REASONS[2].name})`);
+  });
+
   it('OPEN + ended -> CLOSED: recovery once; CLOSED + ended again -> duplicate', async () => {
     const [m] = machines(1) as [string];
     const run = runner(configFor([m]));

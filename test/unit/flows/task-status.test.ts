@@ -4,8 +4,9 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { MW_EVENT } from '../../../functions/connectors/mobility-work/events.ts';
+import { parseMobilityWorkWebhook } from '../../../functions/connectors/mobility-work/webhook.ts';
 import { AmbiguousWriteError, NotReadyError } from '../../../functions/core/errors.ts';
-import type { FlowContext } from '../../../functions/core/flow.ts';
+import type { FlowContext, FlowEvent } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import {
   configSchema,
@@ -218,6 +219,45 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     expect(notes(id)).toHaveLength(1);
   });
 
+  it("a started redelivered after its canceled, its _sentAt the redelivery's time: ordered by its own started.at, so it is stale and the work order stays on hold", async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const delivery = (body: Record<string, unknown>, receivedAt: string) =>
+      parseMobilityWorkWebhook({
+        rawBody: JSON.stringify({ networkId: 'network-1', taskId: `task-${run}`, ...body }),
+        headers: {},
+        pathParameters: {},
+        query: {},
+        receivedAt: new Date(receivedAt),
+      }).events[0] as FlowEvent;
+    const metadata = { upkeepWorkOrderId: id };
+    // Started at 08:10; its first delivery failed, Mobility Work sent it again at 08:50.
+    const started = delivery(
+      {
+        _event: 'TaskWasStarted',
+        _idempotencyKey: `start-${run}`,
+        _sentAt: '2026-11-02T08:50:00+00:00',
+        started: { at: T1 },
+        metadata,
+      },
+      '2026-11-02T08:50:01Z',
+    );
+    const canceled = delivery(
+      {
+        _event: 'TaskWasCanceled',
+        _idempotencyKey: `cancel-${run}`,
+        _sentAt: '2026-11-02T08:40:01+00:00',
+        canceled: { at: T2, reason: null },
+        metadata,
+      },
+      '2026-11-02T08:40:02Z',
+    );
+    expect((await flow.handle(canceled, ctx)).outcome).toBe('done');
+    expect(started.occurredAt).toBe(T1);
+    expect((await flow.handle(started, ctx)).outcome).toBe('stale');
+    expect(statusOf(id)).toBe('onHold');
+  });
+
   it('an older event arriving while a later one of the task is still being applied is stale: the later one is guarded before it touches the work order', async () => {
     const id = await workOrder();
     const ctx = context();
@@ -232,6 +272,57 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     expect((await canceled).outcome).toBe('done');
     expect(statusOf(id)).toBe('onHold');
     expect(notes(id)).toHaveLength(1);
+  });
+
+  it('two workers at once: a started whose read of the work order answers late writes after the later completed was applied; the work order still ends complete', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    // The started's worker reads the work order (open), then stalls until the completed's worker
+    // has applied the completed in full.
+    let read!: () => void;
+    const wasRead = new Promise<void>((resolve) => {
+      read = resolve;
+    });
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const upkeep = ctx.deps.upkeep;
+    const slow = Object.create(upkeep) as typeof upkeep;
+    slow.getWorkOrder = async (woId: string) => {
+      const wo = await upkeep.getWorkOrder(woId);
+      read();
+      await stalled;
+      return wo;
+    };
+    const started = flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T1), {
+      ...ctx,
+      deps: { upkeep: slow },
+    });
+    await wasRead;
+    const completed = await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T2), ctx);
+    expect(completed.outcome).toBe('done');
+    expect(statusOf(id)).toBe('complete');
+    release();
+    await started;
+    expect(statusOf(id)).toBe('complete');
+  });
+
+  it('a task started again after its canceled (a later started, another event): in progress again with its own note, not taken for the first started (done); its redelivery under a new id is a duplicate', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const T3 = '2026-11-02T08:50:00.000Z';
+    const metadata = { upkeepWorkOrderId: id };
+    expect((await flow.handle(taskEvent('started', metadata, T1), ctx)).outcome).toBe('done');
+    expect((await flow.handle(taskEvent('canceled', metadata, T2), ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('onHold');
+    const again = await flow.handle(taskEvent('started', metadata, T3), ctx);
+    expect(again.outcome).toBe('done');
+    expect(statusOf(id)).toBe('inProgress');
+    expect(notes(id)).toHaveLength(3);
+    const redelivered = { ...taskEvent('started', metadata, T3), id: `mw-redelivered-${run}` };
+    expect((await flow.handle(redelivered, ctx)).outcome).toBe('duplicate');
+    expect(notes(id)).toHaveLength(3);
   });
 
   it('work order gone in UpKeep: nothing written (skipped)', async () => {
