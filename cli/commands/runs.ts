@@ -93,7 +93,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     )
     .addHelpText(
       'after',
-      '\nExample:\n  npx millwright show mm-downtime:0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c:2026-12-06T08:00:00.000Z:started\n',
+      '\nExample:\n  npx millwright show mm:downtime:0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c/2026-12-06T08:00:00.000Z:started\n',
     )
     .action(async (eventId: string, _options: unknown, command: Command) => {
       await withTarget(ctx, command, async (target, globals) => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Command } from 'commander';
 import { buildProgram, runCli } from '../../../cli/main.ts';
 import { bufferIo } from '../../../cli/output.ts';
+import { startedEventId } from '../../../functions/connectors/machinemetrics/detector.ts';
 
 /** Every command that does something (not a group of subcommands), with its full name. */
 function leaves(command: Command, prefix: string[] = []): string[][] {
@@ -51,6 +52,13 @@ describe('millwright --help', () => {
       expect(io.stdout.join('')).toContain(`npx millwright ${(path as string[]).join(' ')}`);
     },
   );
+
+  it("shows an event id in show's example as the downtime poller makes them", async () => {
+    const io = bufferIo();
+    await runCli(['show', '--help'], { io });
+    const id = startedEventId('0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c/2026-12-06T08:00:00.000Z');
+    expect(io.stdout.join('')).toContain(`npx millwright show ${id}`);
+  });
 
   it('refuses an unknown command or option with exit code 2', async () => {
     const io = bufferIo();
