@@ -1,7 +1,17 @@
 /** `secrets generate-webhook <vendor>`: a random webhook credential where Millwright chooses it. */
 import type { Command } from 'commander';
 import { GENERABLE_WEBHOOK_SECRETS, generateWebhookSecret } from '../../operator/secrets.ts';
-import { type CliContext, emit, withTarget } from '../context.ts';
+import { type CliContext, emit, type GlobalOptions, withTarget } from '../context.ts';
+
+/** The target options this command ran with, so a hint's command reaches the same sandbox or stack. */
+export function targetFlags(options: GlobalOptions): string {
+  const flags: string[] = [];
+  if (typeof options.sandbox === 'string') flags.push(`--sandbox ${options.sandbox}`);
+  else if (options.sandbox) flags.push('--sandbox');
+  if (options.stack) flags.push(`--stack ${options.stack}`);
+  if (options.region) flags.push(`--region ${options.region}`);
+  return flags.map((f) => `${f} `).join('');
+}
 
 export function registerSecrets(program: Command, ctx: CliContext): void {
   const secrets = program
@@ -37,7 +47,10 @@ export function registerSecrets(program: Command, ctx: CliContext): void {
               `${vendor}: ${result.rotated ? 'replaced' : 'generated'} ${result.field} in secret ${result.secretName} (${target.label}); the webhook route accepts it within 30 s`,
               ...(options.showSecret ? [`  ${result.field}: ${value}`] : []),
               'Next:',
-              ...result.next.map((n, i) => `  ${i + 1}. ${n}`),
+              ...result.next.map(
+                (n, i) =>
+                  `  ${i + 1}. ${n.replaceAll('npx millwright ', `npx millwright ${targetFlags(globals)}`)}`,
+              ),
             ].join('\n')}\n`,
         );
       });
