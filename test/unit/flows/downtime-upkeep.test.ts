@@ -284,6 +284,19 @@ describe('asset downtime records (POST /assets/downtime has no key): look before
     expect(records.map((r) => r.status)).toEqual(['not-available', 'available']);
   });
 
+  it('a not-available record UpKeep applied but answered 500 is found on the asset on the retry, not recorded twice', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const before = downtimeRecords().length;
+    const d = pollDowntime(m, 600);
+    h.sim.faults.push({ match: 'POST /api/v2/assets/downtime', status: 500, afterWrite: true });
+    expect((await rejects(run(d.started))).message).toContain('HTTP 500');
+    await run(d.started);
+    await run(d.ended);
+    const records = downtimeRecords().slice(before);
+    expect(records.map((r) => r.status)).toEqual(['not-available', 'available']);
+  });
+
   it('a lost answer of a record older than a later one of ours cannot be told from the asset: parked with what to check, not recorded twice', async () => {
     const [m] = machines(1) as [string];
     const run = runner(configFor([m]), losingNextAssetAnswer());
