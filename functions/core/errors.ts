@@ -114,19 +114,23 @@ export class VendorUnavailableError extends MillwrightError {
 }
 
 /**
- * A non-idempotent write was sent but its outcome is unknown (timeout or reset after sending).
- * The caller must look for the effect before trying again; never re-send blindly.
+ * A non-idempotent write was sent but its outcome is unknown (timeout or reset after sending, or a
+ * 5xx other than 503, which the vendor may send after committing). The caller must look for the
+ * effect before trying again; never re-send blindly.
  */
 export class AmbiguousWriteError extends MillwrightError {
   constructor(
     readonly vendor: string,
     readonly operation: string,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; why?: string } = {},
   ) {
-    super(`${vendor} ${operation}: outcome unknown after sending (timeout or connection reset)`, {
-      cause: options.cause,
-      retryable: true,
-    });
+    super(
+      `${vendor} ${operation}: outcome unknown after sending (${options.why ?? 'timeout or connection reset'})`,
+      {
+        cause: options.cause,
+        retryable: true,
+      },
+    );
   }
 }
 

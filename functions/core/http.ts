@@ -7,7 +7,9 @@
  *   network errors, timeouts, 429 and 5xx.
  * - A non-idempotent write (POST/PATCH by default) is retried only when the vendor provably did not
  *   act on it: HTTP 429 or 503, or a connection that was refused before anything was sent. A timeout
- *   or reset after sending raises AmbiguousWriteError: the caller must look for the effect first.
+ *   or reset after sending, or any other 5xx (a 500 or a gateway's 502/504 may come after the vendor
+ *   committed), raises AmbiguousWriteError (its cause the VendorHttpError): the caller must look for
+ *   the effect first.
  *
  * A CircuitOpenError from the transport (core/breaker.ts: the vendor account's breaker is open) is
  * rethrown untouched: nothing was sent, so even a POST is not an ambiguous write.
@@ -265,11 +267,16 @@ export class HttpClient {
       // A Retry-After longer than we may wait inside one invocation goes back to the queue instead.
       const tooLong = retryAfterMs !== undefined && retryAfterMs > maxDelayMs;
       if (!repeatable || attempt >= maxAttempts || tooLong) {
-        throw new VendorHttpError(vendor, operation, status, detail || response.statusText, {
+        const error = new VendorHttpError(vendor, operation, status, detail || response.statusText, {
           retryAfterMs,
           body: errorBody(text, secrets),
           headers: response.headers,
         });
+        // Not provably refused (only 429 and 503 are): the write may have landed before the error.
+        if (transient && !repeatable) {
+          throw new AmbiguousWriteError(vendor, operation, { cause: error, why: `HTTP ${status}` });
+        }
+        throw error;
       }
       await retry(attempt, `HTTP ${status}`, retryAfterMs);
     }

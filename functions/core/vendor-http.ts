@@ -13,7 +13,7 @@
  */
 import type * as z from 'zod/mini';
 import type { HttpAuth } from './auth.ts';
-import { VendorHttpError } from './errors.ts';
+import { AmbiguousWriteError, VendorHttpError } from './errors.ts';
 import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http.ts';
 import { type Log, silentLog } from './log.ts';
 
@@ -108,17 +108,25 @@ export class VendorHttpClient {
             }),
         );
       } catch (error) {
-        if (!(error instanceof VendorHttpError) || !toError) throw error;
-        throw toError({
-          request,
-          status: error.status,
-          retryAfterMs: error.retryAfterMs,
-          secrets: this.secrets(),
-          // 429/5xx after HttpClient's retries: its redacted detail; an answered 4xx: the whole body.
-          ...(error.retryable
-            ? { body: error.detail, cause: error }
-            : { body: error.body, headers: error.headers }),
-        });
+        if (!toError) throw error;
+        const vendorError = (e: VendorHttpError) =>
+          toError({
+            request,
+            status: e.status,
+            retryAfterMs: e.retryAfterMs,
+            secrets: this.secrets(),
+            // 429/5xx after HttpClient's retries: its redacted detail; an answered 4xx: the whole body.
+            ...(e.retryable ? { body: e.detail, cause: e } : { body: e.body, headers: e.headers }),
+          });
+        // A write answered 5xx stays ambiguous; its cause is the vendor's own error.
+        if (error instanceof AmbiguousWriteError && error.cause instanceof VendorHttpError) {
+          throw new AmbiguousWriteError(error.vendor, error.operation, {
+            cause: vendorError(error.cause),
+            why: `HTTP ${error.cause.status}`,
+          });
+        }
+        if (!(error instanceof VendorHttpError)) throw error;
+        throw vendorError(error);
       }
       if (callLog !== false) {
         log.info(`${vendor} call`, { operation, status: response.status, ...callLog?.(response) });

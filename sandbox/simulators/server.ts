@@ -40,6 +40,8 @@ export interface Route {
  * - `delayMs`: answer late (still runs the handler).
  * - `timeoutAfterWrite`: run the handler (the write happens), then never answer; the socket is
  *   destroyed after `delayMs` (default 30 s) so the client's own timeout fires first.
+ * - `afterWrite` (with `status`): run the handler (the write happens), then answer with `status`
+ *   instead of its answer: a vendor that committed and then failed (a 500, a gateway's 502/504).
  * - `probability` (0..1): a standing fault instead of a counted one: it hits each matching request
  *   with that chance (drawn from a PRNG seeded by `seed`, so a run can be repeated) and stays until
  *   removed; `times` is then ignored. `probability: 1` is an outage: every matching request fails
@@ -54,6 +56,7 @@ export interface Fault {
   retryAfterSeconds?: number;
   delayMs?: number;
   timeoutAfterWrite?: boolean;
+  afterWrite?: boolean;
   body?: unknown;
   /** How many requests it applies to (default 1; ignored with `probability`). */
   times?: number;
@@ -269,14 +272,15 @@ export async function startSimulator(options: {
     const isControl = url.pathname.startsWith('/_sandbox/');
     if (!isControl) self().requests.push(line);
     const fault = isControl ? undefined : takeFault(self().faults, line);
-    if (fault?.status) {
+    const faultAnswer = (status: number): SimResponse => ({
+      status,
+      body: fault?.body ?? { success: false, message: `simulated ${status}` },
+      headers:
+        fault?.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
+    });
+    if (fault?.status && !fault.afterWrite) {
       if (fault.delayMs) await sleep(fault.delayMs);
-      send({
-        status: fault.status,
-        body: fault.body ?? { success: false, message: `simulated ${fault.status}` },
-        headers:
-          fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
-      });
+      send(faultAnswer(fault.status));
       return;
     }
 
@@ -313,7 +317,8 @@ export async function startSimulator(options: {
       return;
     }
     if (fault?.delayMs) await sleep(fault.delayMs);
-    send(response);
+    // The write happened; the caller hears a failure.
+    send(fault?.afterWrite && fault.status ? faultAnswer(fault.status) : response);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);

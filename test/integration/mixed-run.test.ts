@@ -143,9 +143,12 @@ const FAULTS: Record<string, unknown>[] = [
   { match: 'GET /api/v2/work-orders', status: 503, times: 4 },
   { match: 'PATCH /api/v2/work-orders/', timeoutAfterWrite: true, delayMs: 1500 },
 ];
-/** Recording an asset's available status (the "ended" phase) fails too. */
+/**
+ * Recording an asset's available status (the "ended" phase) fails too: refused (503, not acted on),
+ * since a 500 on a write is ambiguous and, on the scoped run's shared assets, parked by design.
+ */
 const ENDED_FAULTS: Record<string, unknown>[] = [
-  { match: 'POST /api/v2/assets/downtime', status: 500, times: 3 },
+  { match: 'POST /api/v2/assets/downtime', status: 503, times: 3 },
   { match: 'POST /api/v2/assets/downtime', status: 429, retryAfterSeconds: 30, times: 2 },
 ];
 /**

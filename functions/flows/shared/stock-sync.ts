@@ -636,6 +636,17 @@ async function clearPending(
 }
 
 /**
+ * Whether a failed send may still land: unanswered, or a split call whose failing request was
+ * unanswered (MobilityWorkBulkError carries it as its cause).
+ */
+function mayStillLand(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof AmbiguousWriteError) return true;
+  }
+  return false;
+}
+
+/**
  * Send (`send`), and when it certainly failed, put back the parts' state from before the commit (a
  * newer event may then go ahead; this one's retry plans again). Kept pending: an unanswered write
  * (it may still land, so it stays owed and the part waits), and a claim held by another delivery of
@@ -650,7 +661,7 @@ async function sendOrRollBack<T>(
   try {
     return await send();
   } catch (error) {
-    if (!(error instanceof AmbiguousWriteError) && !(error instanceof ClaimBusyError)) {
+    if (!mayStillLand(error) && !(error instanceof ClaimBusyError)) {
       await Promise.all(
         [...committed].map(async ([id, saved]) => {
           const before = stored.get(id);

@@ -434,7 +434,8 @@ describe('deepomatic errors (the four shapes of reference §1.4)', () => {
     const { client } = scripted();
     script = [reply(500, { detail: 'Server error' })];
     const error = await failure(client.createWorkOrder({ name: 'work-order' }));
-    expect((error as DeepomaticApiError).status).toBe(500);
+    expect(error).toBeInstanceOf(AmbiguousWriteError);
+    expect(((error as Error).cause as DeepomaticApiError).status).toBe(500);
     expect(hits).toHaveLength(1);
   });
 

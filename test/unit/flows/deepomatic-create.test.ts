@@ -117,6 +117,16 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect(dmFor(id)).toHaveLength(1);
   });
 
+  it('a create Deepomatic applied but answered 500 is parked on the retry, never sent a second time', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 500, afterWrite: true });
+    await expect(flow.handle(created(id), ctx)).rejects.toThrow(/500/);
+    expect(dmFor(id)).toHaveLength(1);
+    await parkedBy(flow.handle(created(id, 2), ctx));
+    expect(dmFor(id)).toHaveLength(1);
+  });
+
   it('out-of-order retry: a created event that failed with a Deepomatic 503, retried after a later updated event made the Deepomatic work order, creates nothing more (duplicate)', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();

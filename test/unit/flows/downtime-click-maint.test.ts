@@ -112,6 +112,32 @@ describe('order per machine across retries (issue 13), Click Maint', () => {
   });
 });
 
+describe('a work-order create Click Maint applied but whose answer failed', () => {
+  for (const fault of [
+    { name: 'answered 500', status: 500, afterWrite: true },
+    { name: 'answer lost (timeout)', timeoutAfterWrite: true, delayMs: 60_000 },
+  ]) {
+    it(`${fault.name}: the retry finds it by its title tag, one work order, recovered once`, async () => {
+      const [m] = machines(1) as [string];
+      const cm = h.client({ timeoutMs: 300 });
+      const run = runner(configFor([m]), cm);
+      const startedAt = T0 + 400 * MINUTE;
+      const detectedAt = startedAt + 10 * MINUTE;
+      const started = pollStarted({ machineId: m, detectedAt, startedAt, reason: REASONS[0] });
+      const ended = pollEnded({ machineId: m, detectedAt, startedAt, endedAt: startedAt + 20 * MINUTE });
+      h.sim.faults.push({ match: 'POST /api/v1/work_orders', ...fault });
+      await expect(run(started)).rejects.toThrow(/outcome unknown/);
+      expect(workOrdersOf(m)).toHaveLength(1);
+      const retried = await run(started);
+      expect(retried.message).toContain('made by an earlier attempt');
+      expect((await run(ended)).outcome).toBe('done');
+      const [wo, ...more] = workOrdersOf(m);
+      expect(more).toHaveLength(0);
+      expect(wo && recovered(wo)).toBe(true);
+    });
+  }
+});
+
 describe('property: any order, duplicates, replays and vendor faults give exactly the expected work orders', () => {
   it('random histories of 2 machines, 20 seeds (SEEDS=n replays one)', async () => {
     await forSeeds(seedsFromEnv(20), async (seed) => {

@@ -187,6 +187,17 @@ describe('issue 9 scenario 8 (Mobility Work half)', () => {
     expect(tasksOf(m2)).toHaveLength(0);
   });
 
+  it('a create Mobility Work applied but answered 500 is not sent again: the retry waits for its TaskWasScheduled webhook', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = downtime(m);
+    sim.faults.push({ match: 'POST /partners/v1/tasks', status: 500, afterWrite: true });
+    expect(await failure(run(d.started))).toBeInstanceOf(NotReadyError);
+    expect(tasksOf(m)).toHaveLength(1);
+    expect(await failure(run(d.started))).toBeInstanceOf(NotReadyError);
+    expect(tasksOf(m)).toHaveLength(1);
+  });
+
   it('MW-A1 test vector: a create applied but unanswered is found through its TaskWasScheduled webhook, never resent', async () => {
     const [m] = machines(1) as [string];
     const run = runner(configFor([m], { waitMinutes: 15, onNoWebhook: 'resend-once' }));

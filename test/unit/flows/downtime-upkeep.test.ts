@@ -374,6 +374,19 @@ describe('asset downtime records of one asset are sent one at a time', () => {
       `not-available@${new Date(second.startedAt).toISOString()}`,
     ]);
   });
+
+  it('a not-available record UpKeep applied but answered 500 is found on the asset on the retry, not recorded twice', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const before = downtimeRecords().length;
+    const d = pollDowntime(m, 900); // later than every record the tests above made on the asset
+    h.sim.faults.push({ match: 'POST /api/v2/assets/downtime', status: 500, afterWrite: true });
+    expect((await rejects(run(d.started))).message).toContain('HTTP 500');
+    await run(d.started);
+    await run(d.ended);
+    const records = downtimeRecords().slice(before);
+    expect(records.map((r) => r.status)).toEqual(['not-available', 'available']);
+  });
 });
 
 describe('episode transitions (shared/downtime.ts table), UpKeep', () => {

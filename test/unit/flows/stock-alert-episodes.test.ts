@@ -98,6 +98,16 @@ describe('scenarios from issue 9', () => {
     expect(pos()).toHaveLength(2);
   });
 
+  it('a purchase-order create UpKeep applied but answered 500 is found by its marker on the retry: 1 purchase order', async () => {
+    const low = person('consume', 16);
+    world.upkeep.sim.faults.push({ match: PO_ROUTE, status: 500, afterWrite: true });
+    await expect(handleAlert(ctx, alertOf(low))).rejects.toThrow(/HTTP 500/);
+    expect(pos()).toHaveLength(1);
+    const retried = await handleAlert(ctx, alertOf(low));
+    expect(retried.message).toContain('made by an earlier attempt');
+    expect(pos()).toHaveLength(1);
+  });
+
   it('scenario 6: a replay (e.g. from the DLQ) of the second alert of an already closed low episode: no second purchase order', async () => {
     const low = person('consume', 16); // 20 -> 4: under the minimum
     const out = person('consume', 4); // 4 -> 0: out of stock, the same episode

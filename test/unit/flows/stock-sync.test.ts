@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MobilityWorkBulkError } from '../../../functions/connectors/mobility-work/errors.ts';
 import { AmbiguousWriteError, MillwrightError } from '../../../functions/core/errors.ts';
 import {
   type KnownPartLevel,
@@ -373,6 +374,21 @@ describe('syncStock', () => {
     const retried = await syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]);
     expect(retried.result.outcome).toBe('skipped');
     expect(mw.writes).toEqual(['A=2']);
+  });
+
+  it('a split stock write whose later request went unanswered keeps the parts owed (it may still land): a newer event waits, never overwritten by it', async () => {
+    const mw = stockKeeper();
+    const c = ctx('sync-race-d');
+    mw.stock.set('A', 9);
+    await syncStock(c, mw.w, 'e0', [part(9, 4, 1, 'A')]);
+    // The first request of the split call was accepted, the second timed out after sending.
+    const unanswered = new AmbiguousWriteError('mobility-work', 'setStock');
+    mw.failNextWrite(new MobilityWorkBulkError('setStock', { requests: 1, items: 1 }, 1, 2, unanswered));
+    expect(await attempt(syncStock(c, mw.w, 'e1', [part(3, 4, 2, 'A')]))).toBe('MobilityWorkBulkError');
+    expect((await c.state.getEntity<PartSyncState>(c.flowId, 'A'))?.data.pending).toMatchObject({
+      eventId: 'e1',
+    });
+    expect(await attempt(syncStock(c, mw.w, 'e2', [part(2, 4, 3, 'A')]))).toBe('ClaimBusyError');
   });
 
   it('a committed write whose event is gone is sent by the next event about the part once its lease has passed', async () => {

@@ -180,6 +180,21 @@ describe('deepomatic-validation-to-upkeep-work-order transitions', () => {
     expect(statusOf(id)).toBe('complete');
   });
 
+  it('a result note UpKeep applied but answered 500: the retry finds it by its marker, 1 note not 2', async () => {
+    const id = await newWorkOrder();
+    const ctx = context();
+    h.sim.faults.push({
+      match: `POST /api/v2/work-orders/${id}/update-messages`,
+      status: 500,
+      afterWrite: true,
+    });
+    await expect(flow.handle(changed(id), ctx)).rejects.toThrow('HTTP 500');
+    expect(notes(id)).toHaveLength(1);
+    const retry = await flow.handle(changed(id), ctx);
+    expect(retry.message).toContain('was found, not added again');
+    expect(notes(id)).toHaveLength(1);
+  });
+
   it('a note whose answer was lost before UpKeep applied it is sent again on the retry: exactly 1 note', async () => {
     const id = await newWorkOrder();
     const ctx = context();

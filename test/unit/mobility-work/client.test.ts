@@ -385,9 +385,10 @@ describe('MobilityWorkClient errors', () => {
 
     hits = [];
     script = [json(500, { code: '500000', message: 'Internal error' })];
-    const e = (await failure(c.scheduleTask(TASK))) as MobilityWorkApiError;
-    expect(e.message).toContain('-> 500 500000 Internal error');
-    expect(e.retryable).toBe(true);
+    const e = await failure(c.scheduleTask(TASK));
+    expect(e).toBeInstanceOf(AmbiguousWriteError);
+    expect(((e as Error).cause as MobilityWorkApiError).message).toContain('-> 500 500000 Internal error');
+    expect((e as AmbiguousWriteError).retryable).toBe(true);
     expect(hits).toHaveLength(1);
   });
 

@@ -7,10 +7,21 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { json, type Simulator, startSimulator } from '../../../sandbox/simulators/server.ts';
 
 let sim: Simulator;
+let written = 0;
 beforeAll(async () => {
   sim = await startSimulator({
     name: 'bare',
-    routes: [{ method: 'GET', pattern: '/things', handler: () => json(200, { ok: true }) }],
+    routes: [
+      { method: 'GET', pattern: '/things', handler: () => json(200, { ok: true }) },
+      {
+        method: 'POST',
+        pattern: '/things',
+        handler: () => {
+          written++;
+          return json(201, { id: written });
+        },
+      },
+    ],
   });
 });
 afterAll(async () => {
@@ -42,6 +53,17 @@ describe('simulator faults', () => {
     await addFaults({ match: 'GET /things', status: 503, times: 2 });
     expect(await statuses(3)).toEqual([503, 503, 200]);
     expect(sim.faults).toEqual([]);
+  });
+
+  it('a status fault with afterWrite runs the handler (the write lands), then answers the status', async () => {
+    await addFaults([
+      { match: 'POST /things', status: 500, afterWrite: true },
+      { match: 'POST /things', status: 500 },
+    ]);
+    const before = written;
+    const post = () => fetch(`${sim.url}/things`, { method: 'POST' }).then((r) => r.status);
+    expect([await post(), await post(), await post()]).toEqual([500, 500, 201]);
+    expect(written - before).toBe(2); // the first (after the write) and the third
   });
 
   it('a probabilistic fault hits about its share of requests, stays, and repeats with its seed', async () => {
