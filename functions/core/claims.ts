@@ -18,10 +18,27 @@ import { randomUUID } from 'node:crypto';
 import { AmbiguousWriteError, ClaimBusyError, NeedsAttentionError } from './errors.ts';
 import type { ClaimResult, StateStore } from './state.ts';
 
+/** Runs `tick` every `ms` until the returned function is called (setInterval; tests pass their own). */
+export type Every = (tick: () => void, ms: number) => () => void;
+
+const everyInterval: Every = (tick, ms) => {
+  const timer = setInterval(tick, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+};
+
+/** A claim's lease; renewed every third of it while `find` + `perform` run (see `once`). */
+export const CLAIM_LEASE_MS = 60_000;
+
 export interface OnceOptions {
   key: string;
-  /** Longer than the slowest `find` + `perform`, shorter than the queue's visibility timeout. */
+  /**
+   * How long the claim stays held if its holder stops renewing it (a crash): a retry takes it over
+   * after this. Renewed while `find` + `perform` run, so a slow one is never taken over mid-way.
+   */
   leaseMs?: number;
+  /** The renewal timer (tests drive it by hand). */
+  every?: Every;
   owner?: string;
   /** Look for an effect an earlier attempt may have made. */
   find?: () => Promise<ClaimResult | undefined>;
@@ -38,24 +55,48 @@ const processOwner = randomUUID();
 
 export async function once(store: StateStore, options: OnceOptions): Promise<OnceResult> {
   const owner = options.owner ?? `${processOwner}:${randomUUID()}`;
-  const claim = await store.acquireClaim(options.key, owner, options.leaseMs ?? 60_000);
+  const leaseMs = options.leaseMs ?? CLAIM_LEASE_MS;
+  const claim = await store.acquireClaim(options.key, owner, leaseMs);
   if (claim.status === 'done') return { result: claim.result, how: 'duplicate' };
   if (claim.status === 'busy') throw new ClaimBusyError(options.key);
+  const lease = holdLease(store, options.key, owner, leaseMs, options.every ?? everyInterval);
   try {
     if (claim.attempts > 1 && options.find) {
       const found = await options.find();
       if (found) {
+        await lease.stop();
         await store.completeClaim(options.key, found);
         return { result: found, how: 'found' };
       }
     }
     const result = await options.perform();
+    await lease.stop();
     await store.completeClaim(options.key, result);
     return { result, how: 'performed' };
   } catch (error) {
+    await lease.stop();
     await store.releaseClaim(options.key, owner).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Keep a claim's lease while its holder works: a fixed lease shorter than a slow `perform` (rate
+ * limit waits, retries, a worker timeout of up to 900 s) would let a concurrent delivery take the
+ * claim over mid-way and act a second time. Renewed every third of the lease; `stop` waits for a
+ * renewal under way, so none lands after the claim is completed or released.
+ */
+function holdLease(store: StateStore, key: string, owner: string, leaseMs: number, every: Every) {
+  let renewing: Promise<unknown> = Promise.resolve();
+  const cancel = every(() => {
+    renewing = renewing.then(() => store.renewClaim(key, owner, leaseMs)).catch(() => undefined);
+  }, leaseMs / 3);
+  return {
+    async stop() {
+      cancel();
+      await renewing;
+    },
+  };
 }
 
 /**

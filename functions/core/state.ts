@@ -622,6 +622,33 @@ export class StateStore {
   }
 
   /** Give the lease up after a failure so the retry need not wait for it to expire. */
+  /**
+   * Extend the lease of a claim this owner still holds (pending): the owner is still at work. False
+   * when it is no longer held (taken over after the lease ran out, or completed).
+   */
+  async renewClaim(key: string, owner: string, leaseMs: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `CLAIM#${key}`, sk: 'CLAIM' },
+          UpdateExpression: 'SET leaseUntil = :lease',
+          ConditionExpression: '#owner = :owner AND #state <> :done',
+          ExpressionAttributeNames: { '#owner': 'owner', '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':lease': this.now().getTime() + leaseMs,
+            ':done': 'done',
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+
   async releaseClaim(key: string, owner: string): Promise<void> {
     try {
       await this.db.send(

@@ -53,7 +53,8 @@
  *
  * Limits: versions with the same change time and the same read time cannot be ordered (two poll runs
  * in one millisecond of our clock); a worker that holds a pending write past its lease
- * (`PENDING_LEASE_MS`) can be overtaken, as with any claim lease.
+ * (`PENDING_LEASE_MS`) can be overtaken: the parts' pending mark is not renewed while the write
+ * runs (the event's claim is, claims.ts `once`).
  */
 import * as z from 'zod/mini';
 import type { SparePartIdentifier } from '../../connectors/mobility-work/client.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { once, sendAtMostOnce } from '../../../functions/core/claims.ts';
+import { type Every, once, sendAtMostOnce } from '../../../functions/core/claims.ts';
 import { AmbiguousWriteError, ClaimBusyError, VendorHttpError } from '../../../functions/core/errors.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
@@ -73,6 +73,53 @@ describe('once (claimed side effects)', () => {
       result: { id: 'only' },
       how: 'duplicate',
     });
+    expect(performed).toBe(1);
+  });
+
+  it('keeps the lease while a slow perform runs, so a concurrent delivery cannot take it over and act twice', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const store = t.store(() => new Date(now));
+    // The renewal timer, driven by hand: one tick per third of the lease.
+    const ticks: (() => void)[] = [];
+    const every: Every = (tick) => {
+      ticks.push(tick);
+      return () => ticks.splice(ticks.indexOf(tick), 1);
+    };
+    let performed = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started: () => void = () => {};
+    const performing = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const slow = once(store, {
+      key: 'k-slow',
+      leaseMs: 60_000,
+      every,
+      perform: async () => {
+        performed++;
+        started();
+        await gate; // rate-limit waits and retries: longer than the lease
+        return { id: 'first' };
+      },
+    });
+    await performing;
+    for (let minute = 0; minute < 3; minute++) {
+      now += 20_000;
+      for (const tick of [...ticks]) tick();
+      // Let the renewal land before the clock moves on.
+      await store.getClaim('k-slow');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    now += 20_000; // 80 s after the claim: a fixed 60 s lease would have run out
+    await expect(
+      once(store, { key: 'k-slow', every, perform: async () => ({ id: 'second' }) }),
+    ).rejects.toBeInstanceOf(ClaimBusyError);
+    release();
+    await expect(slow).resolves.toMatchObject({ how: 'performed', result: { id: 'first' } });
+    expect(ticks).toEqual([]); // the renewal stopped with the perform
     expect(performed).toBe(1);
   });
 

@@ -70,6 +70,7 @@ const ARGS: Record<StateMethod, unknown[]> = {
   acquireClaim: ['key', 'owner', 1000],
   countFailedAttempt: ['f', 'evt@1', 3600],
   completeClaim: ['key', {}],
+  renewClaim: ['key', 'owner', 1000],
   releaseClaim: ['key', 'owner'],
   getClaim: ['key'],
   advanceOrder: ['kind', 'id', { atMs: 1, eventId: 'e', label: 'l' }],
