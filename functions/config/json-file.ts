@@ -17,8 +17,18 @@ export function lineAndColumn(text: string, offset: number): { line: number; col
   return { line, column: offset - before.lastIndexOf('\n') };
 }
 
-/** `what` names the file's role in messages: "config", "secrets". */
-export function readJsonFile(path: string, what: string): unknown {
+/**
+ * Node's JSON error text with no piece of the input: "Unexpected token 'x', ..."abc"... is not valid
+ * JSON" quotes the text around the error, which in a secrets file is a secret.
+ */
+const withoutInput = (reason: string): string =>
+  /^Unexpected token|is not valid JSON$/.test(reason) ? 'unexpected token' : reason;
+
+/**
+ * `what` names the file's role in messages: "config", "secrets". A file holding `secret` values gets
+ * file, line and column in its syntax errors, never the line or any of its text.
+ */
+export function readJsonFile(path: string, what: string, options: { secret?: boolean } = {}): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -35,10 +45,9 @@ export function readJsonFile(path: string, what: string): unknown {
       .replace(/ in JSON at position \d+.*$/s, '')
       .replace(/,? ".*" is not valid JSON$/s, '');
     const caret = `${' '.repeat(Math.max(0, column - 1))}^`;
-    throw new ConfigError(
-      '',
-      `cannot read ${path}: not valid JSON at line ${line}, column ${column}: ${reason}\n    ${source}\n    ${caret}`,
-      { cause: error, what },
-    );
+    const where = `cannot read ${path}: not valid JSON at line ${line}, column ${column}`;
+    // The parser's error (the cause) quotes the input too: a secrets file's error keeps none of it.
+    if (options.secret) throw new ConfigError('', `${where}: ${withoutInput(reason)}`, { what });
+    throw new ConfigError('', `${where}: ${reason}\n    ${source}\n    ${caret}`, { cause: error, what });
   }
 }

@@ -220,6 +220,30 @@ describe('config files', () => {
     expect(() => readSecretsFile(path)).toThrow(`invalid secrets: cannot read ${path}: not valid JSON`);
   });
 
+  it.each([
+    [
+      'an unquoted value',
+      '{\n  "millwright/upkeep": {\n    "email": "a",\n    "password": Pw-never-log-7f3c9a1e\n  }\n}\n',
+    ],
+    [
+      'a missing comma',
+      '{\n  "millwright/mobility-work": {\n    "apiKey": "mw-Key-never-log-7f3c9a1e"\n    "webhookSecrets": ["whsec-never-log-7f3c9a1e"]\n  }\n}\n',
+    ],
+  ])(
+    'secrets in the logs: a syntax error in the secrets file (%s) names file, line and column but shows no value',
+    (_what, text) => {
+      const path = write('secrets-syntax.json', text);
+      let message = '';
+      try {
+        readSecretsFile(path);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(new RegExp(`cannot read ${path}: not valid JSON at line \\d+, column \\d+`));
+      expect(message).not.toMatch(/never-log|Pw-|7f3c9a1e/);
+    },
+  );
+
   it('names the secrets file and the secret field for a bad secret, with a suggestion', async () => {
     const secrets = sandboxSecrets() as Record<string, Json>;
     const mw = secrets['millwright/mobility-work'] as Json;
