@@ -210,6 +210,21 @@ describe('config files', () => {
     expect(() => loadDeployment(path, flows)).toThrow('"upkeep": {,');
   });
 
+  it.each([
+    ['mid-file', '{\n  "flows": {},\n  "name": Millwright,\n  "vendors": {}\n}\n', 3, 11],
+    ['in a short file', '{"a": x,\n "b": 1\n}\n', 1, 7],
+    ['near the start', '{"a": x,\n "flows": {}, "vendors": {}, "name": "n"\n}\n', 1, 7],
+    ['near the end', '{\n  "flows": {},\n  "vendors": {},\n  "name": x}', 4, 11],
+  ])(
+    'names the line and column of an unexpected token (%s), which Node reports without a position',
+    (_where, text, line, column) => {
+      const path = write('token.json', text);
+      expect(() => loadDeployment(path, flows)).toThrow(`not valid JSON at line ${line}, column ${column}`);
+      // The line is shown below the message; Node's quote of the text around it is not repeated.
+      expect(() => loadDeployment(path, flows)).not.toThrow(/is not valid JSON/);
+    },
+  );
+
   it('names the end of a truncated file', () => {
     const path = write('truncated.json', '{\n  "flows": ');
     expect(() => loadDeployment(path, flows)).toThrow(/not valid JSON at line 2, column 12/);
