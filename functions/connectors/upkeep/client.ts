@@ -74,6 +74,7 @@ import {
   workOrderListFilterSchema,
   workOrderListResponseSchema,
   workOrderResponseSchema,
+  workOrderRowsResponseSchema,
   workOrderSchema,
   workRequestListResponseSchema,
   workRequestResponseSchema,
@@ -185,6 +186,17 @@ export interface SkippedPart extends RecordProblem {
 export interface PartsPage {
   items: Part[];
   skipped: SkippedPart[];
+}
+
+/** A work order `listWorkOrderRecords` could not parse, with its raw `description` (looks for a marker). */
+export interface SkippedWorkOrder extends RecordProblem {
+  description?: unknown;
+}
+
+/** Work orders read one by one: the ones that parsed, and the ones that did not. */
+export interface WorkOrdersPage {
+  items: WorkOrder[];
+  skipped: SkippedWorkOrder[];
 }
 
 /** One page of `GET /assets` (or all of them): the assets that parsed, and the ones that did not. */
@@ -431,6 +443,42 @@ export class UpKeepClient {
       schema: workOrderListResponseSchema,
     });
     return data.results;
+  }
+
+  /**
+   * One page, each work order parsed on its own: one that does not parse is returned in `skipped`
+   * (its id, the field, the reason, its raw description), so it never hides the others.
+   */
+  async listWorkOrderRecords(filter: WorkOrderListFilter = {}): Promise<WorkOrdersPage> {
+    const { data } = await this.http.send({
+      operation: 'listWorkOrderRecords',
+      method: 'GET',
+      path: '/work-orders',
+      query: workOrderQuery(filter),
+      schema: workOrderRowsResponseSchema,
+    });
+    const { records, failures } = parseRecords(data.results, workOrderSchema);
+    return {
+      items: records,
+      skipped: failures.map(({ record, field, message, raw }) => ({
+        record,
+        field,
+        message,
+        ...(raw !== null && typeof raw === 'object' && 'description' in raw
+          ? { description: (raw as { description: unknown }).description }
+          : {}),
+      })),
+    };
+  }
+
+  /** Every page of `listWorkOrderRecords`, like `listAllWorkOrders`. */
+  listAllWorkOrderRecords(
+    filter: WorkOrderListFilter = {},
+    options: ListAllOptions = {},
+  ): Promise<WorkOrdersPage> {
+    return this.listAllRecords('listAllWorkOrderRecords', filter, options, (f) =>
+      this.listWorkOrderRecords(f),
+    );
   }
 
   /**
