@@ -20,10 +20,10 @@
  * order and never reopens a closed one (`duplicate`); asset records are ordered by `recordedOn`.
  */
 import * as z from 'zod/mini';
-import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';
+import { connectUpKeep, markedRecordId, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { once, sendOnce } from '../core/claims.ts';
-import { NotReadyError, VendorResponseError } from '../core/errors.ts';
+import { NotReadyError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
@@ -260,29 +260,10 @@ const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode, { assetId: str
   // An earlier attempt may have created it (e.g. timeout after the create): look for our marker.
   async find(ctx, episode, { assetId }) {
     const since = Date.parse(episode.startedAt ?? ctx.now().toISOString()) - 60 * 60_000;
-    const mark = marker(episode.key);
-    // Work orders read one by one: a person's work order UpKeep answers oddly must not stall the look.
-    const { items, skipped } = await ctx.deps.upkeep.listAllWorkOrderRecords({
-      asset: assetId,
-      createdAtGte: since,
-    });
-    const found = items.find((wo: WorkOrder) => wo.description?.includes(mark));
-    if (found) return { workOrderId: found.id };
-    // An unreadable one is ours if its description carries our marker (its id is all we need), and
-    // cannot be told apart if its description is not text: then the look fails (typed, retried).
-    for (const bad of skipped) {
-      const text = bad.description;
-      // No description, or one without our marker: not ours (ours always carries the marker).
-      if (text == null || (typeof text === 'string' && !text.includes(mark))) continue;
-      if (typeof text === 'string' && !bad.record.startsWith('[')) return { workOrderId: bad.record };
-      throw new VendorResponseError(
-        'upkeep',
-        'listAllWorkOrderRecords',
-        bad.field,
-        `work order ${bad.record} cannot be read, so whether it is ours cannot be told: ${bad.message}`,
-      );
-    }
-    return undefined;
+    // Read one by one: a person's work order UpKeep answers oddly must not stall the look.
+    const page = await ctx.deps.upkeep.listAllWorkOrderRecords({ asset: assetId, createdAtGte: since });
+    const workOrderId = markedRecordId(page, marker(episode.key), 'listAllWorkOrderRecords');
+    return workOrderId ? { workOrderId } : undefined;
   },
   async create(ctx, episode, { assetId }) {
     const { config } = ctx;
