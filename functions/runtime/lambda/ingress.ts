@@ -40,5 +40,7 @@ export function ingressLambda(receivers: readonly WebhookReceiver[], settings: L
       found.routeKey,
       fromApiGateway({ ...event, pathParameters: found.pathParameters }),
     );
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+    // Never the raw event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: its path holds UpKeep's URL
+    // token and its headers a shared secret or a signature, and Powertools would log it unredacted.
+  }).use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }));
 }
