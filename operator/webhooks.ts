@@ -11,7 +11,7 @@ import {
   type WebhookRegistrationResult,
   webhookUrl,
 } from '../functions/core/connector.ts';
-import { MillwrightError } from '../functions/core/errors.ts';
+import { MillwrightError, rememberCredential } from '../functions/core/errors.ts';
 import { type WebhookReceiver, webhookEventsOf } from '../functions/core/flow.ts';
 import { type Log, silentLog } from '../functions/core/log.ts';
 import { readSecret } from '../functions/core/secrets.ts';
@@ -89,6 +89,9 @@ async function describe(
     const env = target.env(options.log);
     const secretName = (settings as { secretName: string }).secretName;
     params = setup.secretParams(await readSecret(env.secrets, secretName, connector.secret));
+    // The URL now carries a credential (UpKeep's token): a vendor error repeating the endpoint we
+    // sent must not print it, so every redaction removes it from here on.
+    for (const value of Object.values(params)) rememberCredential(value);
   }
   const url = target.ingressUrl ? webhookUrl(target.ingressUrl, usage.receiver.route, params) : undefined;
   const shown = url ?? `<ingress URL>${webhookUrl('', usage.receiver.route)}`;

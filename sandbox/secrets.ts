@@ -46,7 +46,7 @@ export function sandboxSecrets(
 /** `{ "<secret name>": { ... } }`; a syntax error names the file, line and column. */
 export function readSecretsFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) return {};
-  const secrets = readJsonFile(path, 'secrets');
+  const secrets = readJsonFile(path, 'secrets', { secret: true });
   if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) {
     throw new ConfigError('', 'expected an object of secret name -> secret', {
       what: 'secrets',

@@ -255,8 +255,12 @@ export function rememberCredential(value: string | undefined): void {
   if (value && value.length >= 4) rememberRecent(issuedCredentials, value, MAX_CREDENTIALS);
 }
 
-/** Adds `value` to a bounded memory of credentials; beyond `max`, the oldest is forgotten first. */
+/**
+ * Adds `value` to a bounded memory of credentials; beyond `max`, the least recently remembered is
+ * forgotten first (a key sent on every call moves to the back, so newer tokens never push it out).
+ */
 export function rememberRecent(recent: Set<string>, value: string, max: number): void {
+  recent.delete(value);
   recent.add(value);
   const [oldest] = recent;
   if (recent.size > max && oldest !== undefined) recent.delete(oldest);

@@ -20,7 +20,7 @@
  * order and never reopens a closed one (`duplicate`); asset records are ordered by `recordedOn`.
  */
 import * as z from 'zod/mini';
-import { connectUpKeep, type UpKeepClient, type WorkOrder } from '../connectors/upkeep/client.ts';
+import { connectUpKeep, markedRecordId, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { once, sendOnce } from '../core/claims.ts';
 import { NotReadyError } from '../core/errors.ts';
@@ -260,9 +260,10 @@ const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode, { assetId: str
   // An earlier attempt may have created it (e.g. timeout after the create): look for our marker.
   async find(ctx, episode, { assetId }) {
     const since = Date.parse(episode.startedAt ?? ctx.now().toISOString()) - 60 * 60_000;
-    const candidates = await ctx.deps.upkeep.listAllWorkOrders({ asset: assetId, createdAtGte: since });
-    const found = candidates.find((wo: WorkOrder) => wo.description?.includes(marker(episode.key)));
-    return found ? { workOrderId: found.id } : undefined;
+    // Read one by one: a person's work order UpKeep answers oddly must not stall the look.
+    const page = await ctx.deps.upkeep.listAllWorkOrderRecords({ asset: assetId, createdAtGte: since });
+    const workOrderId = markedRecordId(page, marker(episode.key), 'listAllWorkOrderRecords');
+    return workOrderId ? { workOrderId } : undefined;
   },
   async create(ctx, episode, { assetId }) {
     const { config } = ctx;

@@ -57,7 +57,7 @@ import {
   stockLevelOf,
 } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
-import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
+import { connectUpKeep, markedRecordId, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
 import type { EventOf } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
@@ -328,10 +328,10 @@ async function makeOrder(ctx: Ctx, ref: string, order: EpisodeOrder, episode: Lo
   const created = await once(ctx.state, {
     key: `${ctx.flowId}:po:${ref}:${order.key}`,
     find: async () => {
-      const found = (await upkeep.listAllPurchaseOrders({ createdAtGte: order.since - 60 * 60_000 })).find(
-        (po) => po.description?.includes(marker(ref, order.key)),
-      );
-      return found ? { purchaseOrderId: found.id } : undefined;
+      // Read one by one: a person's purchase order UpKeep answers oddly must not stall the look.
+      const page = await upkeep.listAllPurchaseOrderRecords({ createdAtGte: order.since - 60 * 60_000 });
+      const purchaseOrderId = markedRecordId(page, marker(ref, order.key), 'listAllPurchaseOrderRecords');
+      return purchaseOrderId ? { purchaseOrderId } : undefined;
     },
     perform: async () => {
       const part = await upkeep.getPart(partId);

@@ -7,7 +7,8 @@
  * unknown route, 503 when enqueueing failed (the vendor retries; the marks are undone).
  * A vendor whose webhook credential is not configured yet gets 503 (secret unreadable) or 401
  * (secret without the field): see core/webhook-secret.ts.
- * A rejected request leaves nothing behind.
+ * A rejected request leaves nothing behind: marks are undone, and so is what a verified request's
+ * `verify` wrote (the receiver's `release`: a signature's nonce).
  *
  * Limits (core/limits.ts), checked before anything is enqueued so that AWS never refuses what we
  * acknowledged and a request it would refuse never becomes a 503 retry loop:
@@ -73,8 +74,15 @@ export async function handleWebhook(
     env.log.warn('webhook body too large', { vendor: receiver.vendor, bytes: size, maxBytes: limit });
     return reply(413, `body is ${size} bytes; the limit is ${limit}`);
   }
-  const parsed = await readEvents(receiver, req, env);
-  if (answered(parsed)) return parsed;
+  const guard = await verifyRequest(receiver, req, env);
+  if (answered(guard)) return guard;
+  // Verified: what verify wrote (a signature's nonce) is undone if the request is refused after all.
+  const refused = async (response: IngressResponse): Promise<IngressResponse> => {
+    await releaseRequest(receiver, req, env);
+    return response;
+  };
+  const parsed = readEvents(receiver, req, env, guard.guard);
+  if (answered(parsed)) return refused(parsed);
   const duplicates: string[] = [];
   const marked: string[] = [];
   const echoes = await dropEchoes(receiver, env, parsed.events, options.routing);
@@ -83,7 +91,7 @@ export async function handleWebhook(
     duplicates,
     marked,
   });
-  if (answered(events)) return events;
+  if (answered(events)) return refused(events);
   return enqueue(options, receiver, req, events, {
     duplicates,
     marked,
@@ -161,15 +169,15 @@ function refuse(
   return reply(status, message);
 }
 
-/** Verify (over the raw body, before parsing), then parse: the events, or the refusal. */
-async function readEvents(
+/** Verify over the raw body, before anything parses it: the replay guard, or the refusal. */
+async function verifyRequest(
   receiver: WebhookReceiver,
   req: WebhookRequest,
   env: RuntimeEnv,
-): Promise<Step<{ events: FlowEvent[]; ignored: string[]; guard?: ReplayGuard }>> {
-  let guard: ReplayGuard | undefined;
+): Promise<Step<{ guard?: ReplayGuard }>> {
   try {
-    guard = (await receiver.verify(req, { env })) ?? undefined;
+    const guard = (await receiver.verify(req, { env })) ?? undefined;
+    return guard ? { guard } : {};
   } catch (error) {
     return refuse(
       receiver,
@@ -180,6 +188,22 @@ async function readEvents(
       'webhook verification failed unexpectedly',
     );
   }
+}
+
+/** Undo what a verified request's `verify` wrote (its nonce): the request was not accepted. */
+async function releaseRequest(receiver: WebhookReceiver, req: WebhookRequest, env: RuntimeEnv) {
+  await receiver
+    .release?.(req, { env })
+    .catch((e) => env.log.warn('webhook release failed', { error: String(e) }));
+}
+
+/** Parse a verified request: the events, or the refusal. */
+function readEvents(
+  receiver: WebhookReceiver,
+  req: WebhookRequest,
+  env: RuntimeEnv,
+  guard: ReplayGuard | undefined,
+): Step<{ events: FlowEvent[]; ignored: string[]; guard?: ReplayGuard }> {
   try {
     // A JSON bomb (deep nesting) is refused in one linear scan, before any parser recurses into it.
     if (jsonDepthExceeds(req.rawBody, MAX_JSON_DEPTH)) {
@@ -383,11 +407,9 @@ async function enqueue(
   } catch (error) {
     // Nothing was acknowledged: let the vendor's retry of this very delivery through.
     await forgetMarks(receiver, env, marked);
+    await releaseRequest(receiver, req, env);
     if (error instanceof MessageTooLargeError) return reply(413, error.message);
     env.log.error('webhook events could not be enqueued', { vendor: receiver.vendor, error: String(error) });
-    await receiver
-      .release?.(req, { env })
-      .catch((e) => env.log.warn('webhook release failed', { error: String(e) }));
     return reply(503, 'could not enqueue; retry later');
   }
   if (duplicates.length > 0) {

@@ -13,6 +13,7 @@
  *   other, reference §7.39); dates in filters are unix ms.
  * - Nothing is read or fetched in the constructor: credentials are read on the first call.
  */
+import type * as z from 'zod/mini';
 import { MillwrightError, redact, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
@@ -55,9 +56,11 @@ import {
   purchaseOrderListFilterSchema,
   purchaseOrderListResponseSchema,
   purchaseOrderResponseSchema,
+  purchaseOrderSchema,
   type RequestListFilter,
   recordedOnForUpKeep,
   requestListFilterSchema,
+  rowsResponseSchema,
   type UpdatePartInput,
   type UpdateWebhookInput,
   type UpdateWorkOrderInput,
@@ -185,6 +188,61 @@ export interface SkippedPart extends RecordProblem {
 export interface PartsPage {
   items: Part[];
   skipped: SkippedPart[];
+}
+
+/** A record a `list*Records` call could not parse, with its raw `description` (looks for a marker). */
+export interface SkippedRecord extends RecordProblem {
+  description?: unknown;
+}
+
+/** Records read one by one: the ones that parsed, and the ones that did not. */
+export interface RecordsPage<T> {
+  items: T[];
+  skipped: SkippedRecord[];
+}
+
+/**
+ * The id of the record whose description carries `marker` (the look before a write again after a
+ * lost answer), among records read one by one: an unreadable one is ours when its raw description
+ * carries the marker (its id is all the look needs); one whose description is not text cannot be
+ * told apart, so the look fails (typed, retryable) rather than guess "not made" and write twice.
+ */
+export function markedRecordId(
+  page: RecordsPage<{ id: string; description?: string | null }>,
+  marker: string,
+  operation: string,
+): string | undefined {
+  const found = page.items.find((r) => r.description?.includes(marker));
+  if (found) return found.id;
+  for (const bad of page.skipped) {
+    const text = bad.description;
+    // No description, or one without the marker: not ours (ours always carries it).
+    if (text == null || (typeof text === 'string' && !text.includes(marker))) continue;
+    if (typeof text === 'string' && !bad.record.startsWith('[')) return bad.record;
+    throw new VendorResponseError(
+      VENDOR,
+      operation,
+      bad.field,
+      `record ${bad.record} cannot be read, so whether it is ours cannot be told: ${bad.message}`,
+    );
+  }
+  return undefined;
+}
+
+/** `parseRecords` over raw rows, keeping each unreadable row's raw description. */
+function recordsOf<S extends z.ZodMiniType>(rows: readonly unknown[], schema: S): RecordsPage<z.output<S>> {
+  const { records, failures } = parseRecords(rows, schema);
+  return {
+    items: records,
+    skipped: failures.map(({ record, field, message, raw }) => ({
+      record,
+      field,
+      message,
+      ...(raw !== null && typeof raw === 'object' && 'description' in raw
+        ? { description: (raw as { description: unknown }).description }
+        : {}),
+    })),
+  };
 }
 
 /** One page of `GET /assets` (or all of them): the assets that parsed, and the ones that did not. */
@@ -431,6 +489,31 @@ export class UpKeepClient {
       schema: workOrderListResponseSchema,
     });
     return data.results;
+  }
+
+  /**
+   * One page, each work order parsed on its own: one that does not parse is returned in `skipped`
+   * (its id, the field, the reason, its raw description), so it never hides the others.
+   */
+  async listWorkOrderRecords(filter: WorkOrderListFilter = {}): Promise<RecordsPage<WorkOrder>> {
+    const { data } = await this.http.send({
+      operation: 'listWorkOrderRecords',
+      method: 'GET',
+      path: '/work-orders',
+      query: workOrderQuery(filter),
+      schema: rowsResponseSchema,
+    });
+    return recordsOf(data.results, workOrderSchema);
+  }
+
+  /** Every page of `listWorkOrderRecords`, like `listAllWorkOrders`. */
+  listAllWorkOrderRecords(
+    filter: WorkOrderListFilter = {},
+    options: ListAllOptions = {},
+  ): Promise<RecordsPage<WorkOrder>> {
+    return this.listAllRecords('listAllWorkOrderRecords', filter, options, (f) =>
+      this.listWorkOrderRecords(f),
+    );
   }
 
   /**
@@ -732,6 +815,28 @@ export class UpKeepClient {
       schema: purchaseOrderListResponseSchema,
     });
     return data.results;
+  }
+
+  /** One page of purchase orders, each parsed on its own (as `listWorkOrderRecords`). */
+  async listPurchaseOrderRecords(filter: PurchaseOrderListFilter = {}): Promise<RecordsPage<PurchaseOrder>> {
+    const { data } = await this.http.send({
+      operation: 'listPurchaseOrderRecords',
+      method: 'GET',
+      path: '/purchase-orders/',
+      query: purchaseOrderQuery(filter),
+      schema: rowsResponseSchema,
+    });
+    return recordsOf(data.results, purchaseOrderSchema);
+  }
+
+  /** Every page of `listPurchaseOrderRecords`, like `listAllWorkOrders`. */
+  listAllPurchaseOrderRecords(
+    filter: PurchaseOrderListFilter = {},
+    options: ListAllOptions = {},
+  ): Promise<RecordsPage<PurchaseOrder>> {
+    return this.listAllRecords('listAllPurchaseOrderRecords', filter, options, (f) =>
+      this.listPurchaseOrderRecords(f),
+    );
   }
 
   /** Every page, like `listAllWorkOrders`. */

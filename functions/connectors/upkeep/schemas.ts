@@ -122,6 +122,8 @@ export const workOrderSchema = lazySchema(() =>
 
 export const workOrderResponseSchema = lazySchema(() => resultEnvelope(workOrderSchema));
 export const workOrderListResponseSchema = lazySchema(() => resultsEnvelope(workOrderSchema));
+/** A list with each row left unparsed, to be parsed one by one (`parseRecords`). */
+export const rowsResponseSchema = lazySchema(() => resultsEnvelope(z.unknown()));
 
 const nonEmpty = () => z.string().check(z.minLength(1));
 const priorityInput = () => z.int().check(z.gte(0), z.lte(3));

@@ -28,6 +28,9 @@ export function ingressLambda(receivers: readonly WebhookReceiver[], settings: L
   const queue = sqsQueue();
   const options = { receivers, routing, env, queue, maxBytes: settings.runtime.maxWebhookBytes };
   const match = routeMatcher(receivers.map((r) => r.route));
+  // The middleware never logs the raw event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: its path
+  // holds UpKeep's URL token, its headers a shared secret or a signature, and Powertools would log it
+  // past our redaction.
   return middy(async (event: APIGatewayProxyEventV2) => {
     if (event.routeKey !== FUNCTION_URL_ROUTE_KEY) {
       return handleWebhook(options, event.routeKey, fromApiGateway(event));
@@ -40,5 +43,5 @@ export function ingressLambda(receivers: readonly WebhookReceiver[], settings: L
       found.routeKey,
       fromApiGateway({ ...event, pathParameters: found.pathParameters }),
     );
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  }).use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }));
 }

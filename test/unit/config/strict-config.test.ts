@@ -210,6 +210,21 @@ describe('config files', () => {
     expect(() => loadDeployment(path, flows)).toThrow('"upkeep": {,');
   });
 
+  it.each([
+    ['mid-file', '{\n  "flows": {},\n  "name": Millwright,\n  "vendors": {}\n}\n', 3, 11],
+    ['in a short file', '{"a": x,\n "b": 1\n}\n', 1, 7],
+    ['near the start', '{"a": x,\n "flows": {}, "vendors": {}, "name": "n"\n}\n', 1, 7],
+    ['near the end', '{\n  "flows": {},\n  "vendors": {},\n  "name": x}', 4, 11],
+  ])(
+    'names the line and column of an unexpected token (%s), which Node reports without a position',
+    (_where, text, line, column) => {
+      const path = write('token.json', text);
+      expect(() => loadDeployment(path, flows)).toThrow(`not valid JSON at line ${line}, column ${column}`);
+      // The line is shown below the message; Node's quote of the text around it is not repeated.
+      expect(() => loadDeployment(path, flows)).not.toThrow(/is not valid JSON/);
+    },
+  );
+
   it('names the end of a truncated file', () => {
     const path = write('truncated.json', '{\n  "flows": ');
     expect(() => loadDeployment(path, flows)).toThrow(/not valid JSON at line 2, column 12/);
@@ -219,6 +234,30 @@ describe('config files', () => {
     const path = write('secrets.local.json', '{ "millwright/upkeep": { "email": "a" ');
     expect(() => readSecretsFile(path)).toThrow(`invalid secrets: cannot read ${path}: not valid JSON`);
   });
+
+  it.each([
+    [
+      'an unquoted value',
+      '{\n  "millwright/upkeep": {\n    "email": "a",\n    "password": Pw-never-log-7f3c9a1e\n  }\n}\n',
+    ],
+    [
+      'a missing comma',
+      '{\n  "millwright/mobility-work": {\n    "apiKey": "mw-Key-never-log-7f3c9a1e"\n    "webhookSecrets": ["whsec-never-log-7f3c9a1e"]\n  }\n}\n',
+    ],
+  ])(
+    'secrets in the logs: a syntax error in the secrets file (%s) names file, line and column but shows no value',
+    (_what, text) => {
+      const path = write('secrets-syntax.json', text);
+      let message = '';
+      try {
+        readSecretsFile(path);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(new RegExp(`cannot read ${path}: not valid JSON at line \\d+, column \\d+`));
+      expect(message).not.toMatch(/never-log|Pw-|7f3c9a1e/);
+    },
+  );
 
   it('names the secrets file and the secret field for a bad secret, with a suggestion', async () => {
     const secrets = sandboxSecrets() as Record<string, Json>;

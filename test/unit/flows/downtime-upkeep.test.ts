@@ -389,6 +389,43 @@ describe('asset downtime records of one asset are sent one at a time', () => {
   });
 });
 
+describe('look before write among unreadable work orders', () => {
+  it('bad input: a work order of someone else on the asset that does not parse does not stall the look for ours after a lost create answer: found, not created twice', async () => {
+    const [m] = machines(1) as [string];
+    // Every list of work orders also carries a person's work order UpKeep answers without a title.
+    const withBrokenRow = (async (url: string | URL, init?: RequestInit) => {
+      const res = await fetch(url, init);
+      if ((init?.method ?? 'GET') !== 'GET' || !/\/work-orders\?/.test(String(url))) return res;
+      const body = (await res.json()) as { results: Record<string, unknown>[] };
+      const at = clock.now().toISOString();
+      body.results.unshift({ id: 'WoByAPerson', title: null, status: 'open', createdAt: at, updatedAt: at });
+      return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
+    }) as typeof fetch;
+    const run = runner(configFor([m]), h.client({ http: { fetch: withBrokenRow } }));
+    const d = pollDowntime(m, 680);
+    h.sim.faults.push({ match: 'POST /api/v2/work-orders', status: 500, afterWrite: true });
+    expect((await rejects(run(d.started))).name).toBe('AmbiguousWriteError');
+    expect((await run(d.started)).outcome).not.toBe('failed');
+    expect(workOrdersOf(m)).toHaveLength(1);
+  });
+  it('bad input: our own work order answered without a title after a lost create answer is still found by its marker, not created twice', async () => {
+    const [m] = machines(1) as [string];
+    const titleless = (async (url: string | URL, init?: RequestInit) => {
+      const res = await fetch(url, init);
+      if ((init?.method ?? 'GET') !== 'GET' || !/\/work-orders\?/.test(String(url))) return res;
+      const body = (await res.json()) as { results: Record<string, unknown>[] };
+      for (const row of body.results) row.title = null;
+      return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
+    }) as typeof fetch;
+    const run = runner(configFor([m]), h.client({ http: { fetch: titleless } }));
+    const d = pollDowntime(m, 690);
+    h.sim.faults.push({ match: 'POST /api/v2/work-orders', status: 500, afterWrite: true });
+    expect((await rejects(run(d.started))).name).toBe('AmbiguousWriteError');
+    expect((await run(d.started)).outcome).not.toBe('failed');
+    expect(workOrdersOf(m)).toHaveLength(1);
+  });
+});
+
 describe('episode transitions (shared/downtime.ts table), UpKeep', () => {
   it('(none) + started, qualifies -> OPEN: one work order, asset not available', async () => {
     const [m] = machines(1) as [string];

@@ -108,6 +108,33 @@ describe('scenarios from issue 9', () => {
     expect(pos()).toHaveLength(1);
   });
 
+  it("bad input: a person's purchase order UpKeep answers without a title does not stall the look for ours after a lost create answer: 1 purchase order", async () => {
+    const withBrokenRow = (async (url: string | URL, init?: RequestInit) => {
+      const res = await fetch(url, init);
+      if ((init?.method ?? 'GET') !== 'GET' || !/\/purchase-orders\/?\?/.test(String(url))) return res;
+      const body = (await res.json()) as { results: Record<string, unknown>[] };
+      const at = world.now().toISOString();
+      body.results.unshift({
+        id: 'PoByAPerson',
+        title: null,
+        status: 'awaiting',
+        createdAt: at,
+        updatedAt: at,
+      });
+      return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
+    }) as typeof fetch;
+    const broken = {
+      ...ctx,
+      deps: { upkeep: world.upkeep.client({ http: { maxAttempts: 1, fetch: withBrokenRow } }) },
+    };
+    const low = person('consume', 16);
+    world.upkeep.sim.faults.push({ match: PO_ROUTE, status: 500, afterWrite: true });
+    await expect(handleAlert(broken, alertOf(low))).rejects.toThrow(/HTTP 500/);
+    const retried = await handleAlert(broken, alertOf(low));
+    expect(retried.message).toContain('made by an earlier attempt');
+    expect(pos()).toHaveLength(1);
+  });
+
   it('scenario 6: a replay (e.g. from the DLQ) of the second alert of an already closed low episode: no second purchase order', async () => {
     const low = person('consume', 16); // 20 -> 4: under the minimum
     const out = person('consume', 4); // 4 -> 0: out of stock, the same episode

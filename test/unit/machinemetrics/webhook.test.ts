@@ -11,6 +11,7 @@ import {
   signMachineMetricsWebhook,
   WEBHOOK_NONCE_NAMESPACE,
 } from '../../../functions/connectors/machinemetrics/webhook.ts';
+import { bodyFingerprint } from '../../../functions/core/digest.ts';
 import { WebhookError } from '../../../functions/core/errors.ts';
 import type { RuntimeEnv, WebhookRequest } from '../../../functions/core/flow.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
@@ -198,6 +199,33 @@ describe('machineMetricsWebhook.verify: hmac-sha256 scheme', () => {
     expect((await verifyError(request(BODY, { 'x-mm-signature': SIGNATURE }), hmac()))?.statusCode).toBe(401);
     expect((await verifyError(signed(BODY, 'not-hex'), hmac()))?.statusCode).toBe(401);
   });
+
+  it.each([
+    [
+      'a payload missing machineId',
+      400,
+      BODY.replace('"machineId":"0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c",', ''),
+    ],
+    ['a JSON bomb', 400, `${'['.repeat(200)}${']'.repeat(200)}`],
+  ])(
+    'bad input: a validly signed delivery refused for %s (%i) leaves no nonce behind',
+    async (_what, status, body) => {
+      const signature = signMachineMetricsWebhook(SECRET, TIMESTAMP, body);
+      const options = {
+        receivers: [machineMetricsWebhook],
+        routing: Object.fromEntries(Object.values(DOWNTIME_EVENT_TYPES).map((t) => [t, ['q']])),
+        env: hmac(),
+        queue: recordingQueue(),
+        maxBytes: 1_000_000,
+      };
+      const answer = await handleWebhook(options, machineMetricsWebhook.route, signed(body, signature));
+      expect(answer.statusCode).toBe(status);
+      expect(options.queue.sent).toEqual([]);
+      expect(await store.nonceSeenWith(WEBHOOK_NONCE_NAMESPACE, signature, bodyFingerprint(body))).toBe(
+        false,
+      );
+    },
+  );
 
   it('verifies before parsing: a bad signature on a non-JSON body is a 401, not a 400', async () => {
     expect((await verifyError(signed('{not json', SIGNATURE), hmac()))?.statusCode).toBe(401);

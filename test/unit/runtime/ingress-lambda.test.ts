@@ -250,6 +250,23 @@ describe('ingressLambda behind a function URL', () => {
     expect(logged()).not.toContain(UPKEEP_TOKEN);
   });
 
+  it('secrets in the logs: event logging switched on for Powertools (POWERTOOLS_LOGGER_LOG_EVENT) still logs no URL token, signature or body', async () => {
+    process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
+    try {
+      const viaApi = await invoke(
+        httpApiEvent(upkeepDelivery(), UPKEEP_WEBHOOK_ROUTE, { token: UPKEEP_TOKEN }),
+      );
+      const viaUrl = await invoke(functionUrlEvent(upkeepDelivery()));
+      const mw = mwDelivery();
+      const signed = await invoke(functionUrlEvent(mw));
+      expect([viaApi.statusCode, viaUrl.statusCode, signed.statusCode]).toEqual([202, 202, 200]);
+      expect(logged()).not.toContain(UPKEEP_TOKEN);
+      expect(logged()).not.toContain(mw.headers['x-mw-signature']);
+    } finally {
+      delete process.env.POWERTOOLS_LOGGER_LOG_EVENT;
+    }
+  });
+
   it('decodes a base64 body (a function URL encodes non-text content types) before verifying it', async () => {
     const res = await invoke(functionUrlEvent(mwDelivery(), { base64: true }));
     expect(res.statusCode).toBe(200);

@@ -8,7 +8,10 @@ import { discoverUpKeep } from '../../../functions/connectors/upkeep/discover.ts
 import { UPKEEP_WEBHOOK_EVENTS } from '../../../functions/connectors/upkeep/webhook.ts';
 import { upkeepWebhookSetup } from '../../../functions/connectors/upkeep/webhook-setup.ts';
 import { VendorHttpError } from '../../../functions/core/errors.ts';
-import { callsTo, type Harness, makeEnv, SECRET_NAME, startHarness } from './support.ts';
+import { upkeepWorkOrderToDeepomaticValidation } from '../../../functions/flows/registry.ts';
+import type { Target } from '../../../operator/target.ts';
+import { registerWebhook } from '../../../operator/webhooks.ts';
+import { callsTo, type Harness, makeEnv, SECRET_NAME, startHarness, WEBHOOK_TOKEN } from './support.ts';
 
 let h: Harness;
 const delivered: { url: string; body: string }[] = [];
@@ -241,4 +244,42 @@ describe('upkeepWebhookSetup.register', () => {
       VendorHttpError,
     );
   });
+});
+
+describe('registerWebhook (operator) when UpKeep echoes the endpoint', () => {
+  // A Target with just what `webhooks register` reads: the flow that takes UpKeep webhooks, the
+  // vendor settings, the ingress URL, and an env whose secret holds the webhook token.
+  const target = () =>
+    ({
+      kind: 'sandbox',
+      label: 'test target',
+      deployment: { name: 'test', vendors: { upkeep: { secretName: SECRET_NAME, baseUrl: h.sim.baseUrl } } },
+      flows: new Map([
+        [upkeepWorkOrderToDeepomaticValidation.id, { flow: upkeepWorkOrderToDeepomaticValidation }],
+      ]),
+      ingressUrl: 'https://ingress.test',
+      env: () => makeEnv({ vendors: { upkeep: { secretName: SECRET_NAME, baseUrl: h.sim.baseUrl } } }).env,
+    }) as unknown as Target;
+  const echo = {
+    success: false,
+    message: `endpoint https://ingress.test/webhooks/upkeep/${WEBHOOK_TOKEN} is not reachable`,
+  };
+
+  it.each([400, 500])(
+    'secrets in the logs: an UpKeep %i on POST /webhooks repeating the endpoint leaves the webhook token out of the error, its causes and body',
+    async (status) => {
+      h.sim.faults.push({ status, match: 'POST /api/v2/webhooks', body: echo });
+      const error = await registerWebhook(target(), 'upkeep').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      const seen: string[] = [];
+      for (let e: unknown = error; e instanceof Error; e = e.cause) {
+        seen.push(e.message, JSON.stringify((e as { body?: unknown }).body ?? null));
+      }
+      expect(seen.join('\n')).toContain('is not reachable');
+      expect(seen.join('\n')).not.toContain(WEBHOOK_TOKEN);
+    },
+  );
 });
