@@ -219,10 +219,9 @@ function readEvents(
 }
 
 /**
- * The ingress function's timeout is 15 s: a delivery mark younger than this may belong to a first
- * delivery that is still enqueueing (and may yet fail and undo its mark); an older one without a
- * run-log entry behind it, to one that died between the mark and the send. Either way a redelivery
- * of an event no worker has recorded is enqueued again (see `markOne`); the figure only words the log.
+ * Seconds after which a delivery mark with no run-log entry behind it may be one whose enqueue
+ * never happened (the ingress died between the mark and the send): longer than the ingress
+ * function's timeout (15 s), so the first delivery is certainly over by then.
  */
 export const DELIVERY_GRACE_SECONDS = 60;
 
@@ -230,10 +229,9 @@ export const DELIVERY_GRACE_SECONDS = 60;
  * One conditional write per event before enqueueing: the delivery mark, which also keeps the
  * signature's nonce and the body's fingerprint (the replay guard). A redelivery of an event already
  * accepted (same vendor idempotency key) is answered, not re-enqueued, and its id noted in
- * `duplicates`, once a worker has recorded the event; until then it is enqueued again (the flows'
- * claims absorb a duplicate; a lost event they could not): the first delivery may have died between
- * its mark and its send, or may still be enqueueing and fail after this redelivery got its 200,
- * which the vendor would then never send again. The same nonce with another body is a replay: 401. A lookup failure
+ * `duplicates`; unless its mark is older than DELIVERY_GRACE_SECONDS and no worker has recorded the
+ * event (a crash between mark and send): then it is enqueued again (flows absorb a duplicate; a
+ * lost event they could not). The same nonce with another body is a replay: 401. A lookup failure
  * is not fatal (the flows are idempotent anyway), except one that says the key itself is invalid:
  * that delivery could never be marked, so it is refused. The ids marked go in `marked`, to undo
  * when the request is not accepted after all.
@@ -309,7 +307,7 @@ async function markOne(
     // attack. A failed read propagates: 503, the vendor retries (400 if the key itself is invalid).
     const mark = await env.state.deliveryOf(vendor, event.id);
     const same = mark?.fingerprint !== undefined && mark.fingerprint === guard.fingerprint;
-    if (same && mark?.nonce === guard.nonce) return confirmedOrAgain(env, vendor, event.id, mark.ageSeconds);
+    if (same && mark?.nonce === guard.nonce) return 'duplicate';
     // A mark from before issue 14 holds no fingerprint: the nonce item of that time does.
     const legacy =
       mark !== undefined &&
@@ -333,32 +331,20 @@ async function markOne(
   if (guard && mark.nonce === guard.nonce && mark.fingerprint !== guard.fingerprint) {
     throw new WebhookError(401, `${vendor} webhook: replayed nonce (a different body was signed with it)`);
   }
-  return confirmedOrAgain(env, vendor, event.id, mark.ageSeconds);
-}
-
-/**
- * A redelivery of a marked event: `duplicate` once a worker has recorded the event, else `again`.
- * Only a worker's run-log entry proves the first delivery's enqueue happened, not its mark (one
- * Query, on redeliveries only): the first delivery may have died between its mark and its send, or
- * may still be enqueueing and fail after this redelivery was acknowledged.
- */
-async function confirmedOrAgain(
-  env: RuntimeEnv,
-  vendor: string,
-  eventId: string,
-  ageSeconds: number | undefined,
-): Promise<'duplicate' | 'again'> {
   // Marks from before issue 14 (no `at`) were written after enqueueing: confirmed.
-  if (ageSeconds === undefined) return 'duplicate';
-  if (await env.state.hasRunEntries(eventId).catch(() => false)) return 'duplicate';
-  const age = Math.round(ageSeconds);
-  env.log.warn(
-    age > DELIVERY_GRACE_SECONDS
-      ? 'webhook redelivery of an event no worker has recorded (the first delivery may have died before enqueueing it); enqueued again'
-      : 'webhook redelivery while the first delivery may still be enqueueing (it could yet fail after this one is acknowledged); enqueued again',
-    { vendor, eventId, markedSecondsAgo: age },
-  );
-  return 'again';
+  const age = mark.ageSeconds ?? 0;
+  if (age > DELIVERY_GRACE_SECONDS) {
+    const seen = await env.state.hasRunEntries(event.id).catch(() => false);
+    if (!seen) {
+      env.log.warn('webhook redelivery of an event no worker has recorded; enqueued again', {
+        vendor,
+        eventId: event.id,
+        markedSecondsAgo: Math.round(age),
+      });
+      return 'again';
+    }
+  }
+  return 'duplicate';
 }
 
 function rethrowValidation(error: unknown): undefined {

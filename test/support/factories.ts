@@ -42,18 +42,3 @@ export function flowEvent(overrides: Partial<FlowEvent> = {}): FlowEvent {
     ...overrides,
   };
 }
-
-/**
- * What a worker leaves once it has handled `event`: its run-log entry. The ingress answers a
- * redelivery without enqueueing it again only after this (runtime/ingress.ts `markOne`).
- */
-export function recordedByWorker(state: StateStore, event: Pick<FlowEvent, 'id' | 'type'>): Promise<void> {
-  return state.appendRun({
-    flowId: 'test-flow',
-    eventId: event.id,
-    eventType: event.type,
-    outcome: 'done',
-    message: 'handled',
-    at: '2026-11-02T09:00:01.000Z',
-  });
-}
