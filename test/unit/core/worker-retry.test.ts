@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { MobilityWorkBulkError } from '../../../functions/connectors/mobility-work/errors.ts';
 import {
   AmbiguousWriteError,
   CircuitOpenError,
@@ -19,6 +20,7 @@ import {
   VendorHttpError,
 } from '../../../functions/core/errors.ts';
 import { type AnyFlow, defineFlow, type FlowEvent, type FlowResult } from '../../../functions/core/flow.ts';
+import { RateLimitedError } from '../../../functions/core/rate-limit.ts';
 import { emfMetrics } from '../../../functions/runtime/metrics.ts';
 import { backoffSeconds, type RetrySettings } from '../../../functions/runtime/retry.ts';
 import { createWorker, type DelaySender } from '../../../functions/runtime/worker.ts';
@@ -203,6 +205,35 @@ describe('backoff across deliveries (ChangeMessageVisibility)', () => {
     );
     await message(body({ id: 'evt-429-long' })).deliver();
     expect(delays(delayed)).toEqual([120]);
+  });
+
+  it("honours the rate limiter's come-back time (Click Maint's 429 with a retry-after too long to wait in-process), not the short backoff", async () => {
+    const { delayed, message } = setup('flow-rate-limited', async (_e, n) => {
+      if (n === 1) {
+        throw new RateLimitedError(
+          'click-maint:app.clickmaint.com',
+          150_000,
+          'click-maint createWorkOrder: rate limited (HTTP 429); retry in 150000 ms',
+        );
+      }
+      return { outcome: 'done', message: 'ok' };
+    });
+    const m = message(body({ id: 'evt-rate-limited' }));
+    expect((await m.deliver()).outcome).toBe('retrying');
+    // Back when the bucket's pause ends, not after 10 s into a limiter that is still paused.
+    expect(delays(delayed)).toEqual([150]);
+    expect((await m.redeliver()).outcome).toBe('done');
+  });
+
+  it('honours a Retry-After carried as the cause of a wrapping error (a split Mobility Work bulk write whose second request got a 503)', async () => {
+    const { delayed, message } = setup('flow-503-wrapped', async () => {
+      const refused = new VendorHttpError('mobility-work', 'stockMovements', 503, 'maintenance', {
+        retryAfterMs: 90_000,
+      });
+      throw new MobilityWorkBulkError('stockMovements', { requests: 1, items: 10 }, 10, 20, refused);
+    });
+    await message(body({ id: 'evt-503-wrapped' })).deliver();
+    expect(delays(delayed)).toEqual([90]);
   });
 
   it('retries until the horizon has passed, with one attempt on the horizon, and only then dead-letters with the reason', async () => {
