@@ -667,6 +667,41 @@ describe('order within a batch', () => {
     expect(behind?.message).toMatch(/^waiting for earlier event m1-started of the same subject \(m1\)/);
   });
 
+  it('an "ended" behind a "started" held through a long vendor outage waits with it up to the retry horizon, not parked at the wait budget', async () => {
+    const handled: string[] = [];
+    const { worker, delayed, runs, env } = setup(
+      'flow-behind-held',
+      async (event) => {
+        handled.push(event.id);
+        throw new CircuitOpenError('upkeep:api.onupkeep.com', 30_000, 'circuit breaker is open');
+      },
+      { retry: { horizonSeconds: 24 * 3600, waitBudgetSeconds: 8 * 3600 } },
+    );
+    // Both came 9 hours ago (a maintenance window of hours) and have come back together ever since.
+    const old = (messageId: string, text: string): SQSRecord => {
+      const r = record(messageId, text);
+      r.attributes = {
+        ...r.attributes,
+        ApproximateReceiveCount: '40',
+        ApproximateFirstReceiveTimestamp: String(START - 9 * 3600 * 1000),
+      };
+      return r;
+    };
+    const response = await worker.handler(
+      batch(
+        old('a', body({ id: 'm1-started', subject: 'm1' })),
+        old('b', body({ id: 'm1-ended', subject: 'm1' })),
+      ),
+    );
+    expect(handled).toEqual(['m1-started']);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }, { itemIdentifier: 'b' }]);
+    expect(delayed.map((d) => d.receiptHandle)).toEqual(['a', 'b']);
+    // The outage is not the event's fault: it is kept for the horizon like the held one, not parked.
+    expect(await env.state.listParked('flow-behind-held')).toEqual([]);
+    const behind = (await runs()).find((r) => r.eventId === 'm1-ended');
+    expect(behind?.outcome).toBe('waiting');
+  });
+
   it('reports to SQS the records that stay on the queue, and only those', async () => {
     const { worker } = setup('flow-partial', async (event) => {
       if (event.id === 'bug') throw new TypeError('cannot read properties of undefined');
