@@ -3,10 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as z from 'zod/mini';
 import {
+  INVOCATION_RESERVE_MS,
+  invocationTimeLeftMs,
+  withInvocationDeadline,
+} from '../../../functions/core/deadline.ts';
+import {
   AmbiguousWriteError,
   CircuitOpenError,
   VendorHttpError,
   VendorResponseError,
+  VendorUnavailableError,
 } from '../../../functions/core/errors.ts';
 import { backoffDelay, HttpClient, parseRetryAfter } from '../../../functions/core/http.ts';
 
@@ -170,6 +176,52 @@ describe('HttpClient', () => {
       data: { ok: 1 },
     });
     expect(hits).toHaveLength(2);
+  });
+
+  it('stops retrying a vendor that never answers once another attempt would outlast the invocation, with a retryable error, instead of being killed by the Lambda timeout', async () => {
+    reset([
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+    ]);
+    // 500 ms left: one 300 ms attempt fits, a second would not.
+    const endsAt = Date.now() + 500;
+    const { http } = client({ timeLeftMs: () => endsAt - Date.now() });
+    const error = await http
+      .request({ operation: 'get', method: 'GET', path: '/x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VendorUnavailableError);
+    expect((error as VendorUnavailableError).retryable).toBe(true);
+    expect(hits).toHaveLength(1);
+    expect(Date.now()).toBeLessThan(endsAt);
+  });
+
+  it('does not send a write when no attempt fits in the time the invocation has left (nothing sent: not ambiguous)', async () => {
+    reset([{ status: 201, body: { id: 1 } }]);
+    const { http } = client({ timeLeftMs: () => 100 });
+    const error = await http
+      .request({ operation: 'create', method: 'POST', path: '/x', body: { a: 1 } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VendorUnavailableError);
+    expect(error).not.toBeInstanceOf(AmbiguousWriteError);
+    expect(hits).toEqual([]);
+  });
+
+  it("inside an invocation (the worker's Lambda), gives up by its deadline without being told, keeping the reserve for the worker", async () => {
+    reset([
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+    ]);
+    const endsAt = Date.now() + INVOCATION_RESERVE_MS + 500;
+    const { http } = client();
+    const error = await withInvocationDeadline(endsAt, () =>
+      http.request({ operation: 'get', method: 'GET', path: '/x' }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VendorUnavailableError);
+    expect(hits).toHaveLength(1);
+    expect(Date.now()).toBeLessThan(endsAt - INVOCATION_RESERVE_MS);
+    expect(invocationTimeLeftMs()).toBeUndefined();
   });
 
   it('does not wait inside the call when Retry-After exceeds the maximum delay', async () => {
