@@ -11,8 +11,9 @@
  *   committed), raises AmbiguousWriteError (its cause the VendorHttpError): the caller must look for
  *   the effect first.
  *
- * A CircuitOpenError from the transport (core/breaker.ts: the vendor account's breaker is open) is
- * rethrown untouched: nothing was sent, so even a POST is not an ambiguous write.
+ * A CircuitOpenError from the transport (core/breaker.ts: the vendor account's breaker is open), or a
+ * BreakerStateError (the breaker could not read its state), is rethrown untouched: nothing was sent,
+ * so even a POST is not an ambiguous write.
  *
  * Error answers raise VendorHttpError carrying `status`, `body` (the whole body, parsed when JSON)
  * and `detail` (a short excerpt) as fields, both redacted.
@@ -26,6 +27,7 @@ import type * as z from 'zod/mini';
 import { invocationTimeLeftMs } from './deadline.ts';
 import {
   AmbiguousWriteError,
+  BreakerStateError,
   CircuitOpenError,
   redact,
   redactDeep,
@@ -237,8 +239,9 @@ export class HttpClient {
           signal: AbortSignal.timeout(left === undefined ? timeoutMs : Math.min(timeoutMs, left)),
         });
       } catch (error) {
-        // The breaker refused before sending: not ambiguous, not worth an in-process retry.
-        if (error instanceof CircuitOpenError) throw error;
+        // The breaker refused (or could not decide) before sending: not ambiguous, not worth an
+        // in-process retry.
+        if (error instanceof CircuitOpenError || error instanceof BreakerStateError) throw error;
         const reason =
           (error as Error)?.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : 'network error';
         const repeatable = safe || notSent(error);

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as z from 'zod/mini';
+import { breakerTransport } from '../../../functions/core/breaker.ts';
 import {
   INVOCATION_RESERVE_MS,
   invocationTimeLeftMs,
@@ -10,11 +11,13 @@ import {
 import {
   AmbiguousWriteError,
   CircuitOpenError,
+  isRetryable,
   VendorHttpError,
   VendorResponseError,
   VendorUnavailableError,
 } from '../../../functions/core/errors.ts';
 import { backoffDelay, HttpClient, parseRetryAfter } from '../../../functions/core/http.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
 
 type Reply = {
   status: number;
@@ -164,6 +167,26 @@ describe('HttpClient', () => {
     }
     // No in-process retry of a refusal either: one transport call per request.
     expect(calls).toBe(2);
+  });
+
+  it("a create whose circuit breaker could not read its state (the state table throttled) is not sent and not ambiguous: a plain retryable error, so it is not parked as 'may have been sent'", async () => {
+    reset([{ status: 201, body: { id: 1 } }]);
+    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+      name: 'ThrottlingException',
+    });
+    const state = {
+      getVersioned: async () => {
+        throw throttled;
+      },
+    } as unknown as StateStore;
+    const { http } = client({ fetch: breakerTransport({ state })('acme') });
+    const error = await http
+      .request({ operation: 'create', method: 'POST', path: '/x', body: { a: 1 } })
+      .catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(AmbiguousWriteError);
+    expect(isRetryable(error)).toBe(true);
+    expect((error as Error).cause).toBe(throttled);
+    expect(hits).toEqual([]);
   });
 
   it('retries a timed-out GET', async () => {
