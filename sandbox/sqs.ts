@@ -19,6 +19,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { withInvocationDeadline } from '../functions/core/deadline.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './dynamo.ts';
 import { SqsEngine } from './sqs-engine.ts';
 import { type Journal, openJournal, readJournal } from './sqs-journal.ts';
@@ -208,7 +209,10 @@ export async function pollOnce(
   if (messages.length === 0) return { received: 0, failed: 0 };
   let response: SQSBatchResponse;
   try {
-    response = await withTimeout(handler(toSqsEvent(messages, queues.queueArn)), timeoutMs);
+    const invoke = () => handler(toSqsEvent(messages, queues.queueArn));
+    // As in Lambda (runtime/lambda/worker.ts): vendor calls give up before the timeout (core/deadline.ts).
+    const work = timeoutMs ? withInvocationDeadline(Date.now() + timeoutMs, invoke) : invoke();
+    response = await withTimeout(work, timeoutMs);
   } catch {
     // A handler crash fails the whole batch, as in Lambda.
     return { received: messages.length, failed: messages.length };

@@ -28,7 +28,7 @@
  * count only if the succeeding process knew of failures (a cached closed breaker writes nothing).
  * Time is the wall clock (`now`, default Date.now), never the sandbox's manual clock.
  */
-import { CircuitOpenError, ConfigError } from './errors.ts';
+import { BreakerStateError, CircuitOpenError, ConfigError } from './errors.ts';
 import { type Log, silentLog } from './log.ts';
 import { ConcurrentUpdateError, type StateStore } from './state.ts';
 
@@ -455,7 +455,14 @@ export function breakerTransport(
     const guarded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
       const url = input instanceof Request ? input.url : String(input);
       const breaker = breakerFor(breakerKey(vendor, url));
-      const ticket = await breaker.before();
+      let ticket: BreakerTicket;
+      try {
+        ticket = await breaker.before();
+      } catch (error) {
+        // Nothing was sent: say so, or a POST's client would take it for an unanswered write.
+        if (error instanceof CircuitOpenError) throw error;
+        throw new BreakerStateError(breaker.key, { cause: error });
+      }
       let response: Response;
       try {
         response = await send(input, init);

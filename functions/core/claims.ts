@@ -15,7 +15,7 @@
  * older form that gives up on ambiguity (kept for flows not moved off it yet).
  */
 import { randomUUID } from 'node:crypto';
-import { AmbiguousWriteError, ClaimBusyError, NeedsAttentionError } from './errors.ts';
+import { AmbiguousWriteError, ClaimBusyError, NeedsAttentionError, VendorResponseError } from './errors.ts';
 import type { ClaimResult, StateStore } from './state.ts';
 
 /** Runs `tick` every `ms` until the returned function is called (setInterval; tests pass their own). */
@@ -117,13 +117,22 @@ export async function sendAtMostOnce<T>(
   try {
     return { status: 'sent', value: await send() };
   } catch (error) {
-    if (error instanceof AmbiguousWriteError) return { status: 'unconfirmed' };
+    if (mayHaveActed(error)) return { status: 'unconfirmed' };
     await store.forgetLatest(INTENTS, key);
     throw error;
   }
 }
 
 const INTENTS = 'send-intent';
+
+/**
+ * Whether a failed send may have acted: unanswered (AmbiguousWriteError), or answered 2xx with a body
+ * we could not read (a retryable VendorResponseError: a proxy's page during a maintenance window, an
+ * answer without the id we rely on). A 2xx says the vendor took the write, so it is not sent blindly
+ * again. A VendorResponseError the vendor meant as a refusal (not retryable) certainly failed.
+ */
+const mayHaveActed = (error: unknown): boolean =>
+  error instanceof AmbiguousWriteError || (error instanceof VendorResponseError && error.retryable);
 
 /** What a look-up for an earlier write found: it, certainly not it, or no way to tell. */
 export type Lookup<T> =
@@ -151,8 +160,8 @@ export interface SendOnceOptions<T> {
  * `perform`. An intent is recorded just before the call (kept after it, so a crash before the claim
  * is completed is seen too). A later attempt that finds an intent looks for the earlier effect:
  * `found` returns it, `absent` sends again, `unknown` (or no `lookup`) throws NeedsAttentionError.
- * An unanswered call (AmbiguousWriteError) is rethrown when a look-up exists (the retry looks
- * first) and parks the event when none does. A call that certainly failed clears the intent, so
+ * An unanswered call (AmbiguousWriteError), or one answered 2xx with a body we cannot read, is
+ * rethrown when a look-up exists (the retry looks first) and parks the event when none does. A call that certainly failed clears the intent, so
  * the retry makes it.
  */
 export async function sendOnce<T>(
@@ -177,10 +186,10 @@ export async function sendOnce<T>(
   try {
     return { how: 'sent', value: await options.send() };
   } catch (error) {
-    if (error instanceof AmbiguousWriteError) {
+    if (mayHaveActed(error)) {
       if (options.lookup) throw error;
       throw new NeedsAttentionError(
-        `${what}: sent without a clear answer (${error.message}), and the vendor offers no way to look it up; not sent again`,
+        `${what}: sent without a clear answer (${(error as Error).message}), and the vendor offers no way to look it up; not sent again`,
         check,
         { cause: error },
       );

@@ -208,6 +208,21 @@ export class CircuitOpenError extends MillwrightError {
   }
 }
 
+/**
+ * A vendor account's circuit breaker could not read or take its state (the state table failed or
+ * throttled): the request was not sent. Retryable, and never an ambiguous write, even for a POST.
+ */
+export class BreakerStateError extends MillwrightError {
+  constructor(
+    readonly key: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`circuit breaker ${key}: its state could not be read; request not sent`, {
+      cause: options.cause,
+      retryable: true,
+    });
+  }
+}
 /** Webhook errors carry the HTTP status the ingress answers with. */
 export class WebhookError extends MillwrightError {
   constructor(

@@ -11,8 +11,9 @@
  *   committed), raises AmbiguousWriteError (its cause the VendorHttpError): the caller must look for
  *   the effect first.
  *
- * A CircuitOpenError from the transport (core/breaker.ts: the vendor account's breaker is open) is
- * rethrown untouched: nothing was sent, so even a POST is not an ambiguous write.
+ * A CircuitOpenError from the transport (core/breaker.ts: the vendor account's breaker is open), or a
+ * BreakerStateError (the breaker could not read its state), is rethrown untouched: nothing was sent,
+ * so even a POST is not an ambiguous write.
  *
  * Error answers raise VendorHttpError carrying `status`, `body` (the whole body, parsed when JSON)
  * and `detail` (a short excerpt) as fields, both redacted.
@@ -23,8 +24,10 @@
  * registers them (`rememberCredential`) so the logger and the run log redact them too.
  */
 import type * as z from 'zod/mini';
+import { invocationTimeLeftMs } from './deadline.ts';
 import {
   AmbiguousWriteError,
+  BreakerStateError,
   CircuitOpenError,
   redact,
   redactDeep,
@@ -60,6 +63,11 @@ export interface HttpClientOptions {
    * A retry after a 429 calls it again, so the limiter's pause applies to the retry too.
    */
   beforeAttempt?: (info: { operation: string; attempt: number }) => Promise<void>;
+  /**
+   * How long the caller may still spend (ms; undefined: no limit). Default: what the current
+   * invocation has left (core/deadline.ts). No attempt starts, and no retry waits, past it.
+   */
+  timeLeftMs?: () => number | undefined;
   /** Called with every HTTP response, success or not (e.g. feed rate-limit headers to the limiter). */
   afterResponse?: (info: { operation: string; status: number; headers: Headers }) => Promise<void>;
 }
@@ -168,6 +176,7 @@ export class HttpClient {
       sleep = realSleep,
       random = Math.random,
       onRetry,
+      timeLeftMs = invocationTimeLeftMs,
     } = this.options;
     const { vendor } = this;
     const { operation, schema } = req;
@@ -192,38 +201,58 @@ export class HttpClient {
     }
     const badResponse = (field: string, message: string, cause?: unknown) =>
       new VendorResponseError(vendor, operation, field, message, { cause });
-    const retry = async (
-      attempt: number,
-      reason: string,
-      delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, random),
-    ) => {
+    const retry = async (attempt: number, reason: string, delayMs: number) => {
       onRetry?.({ operation, attempt, delayMs, reason });
       await sleep(delayMs);
+    };
+    // The shortest attempt worth sending: a shorter one would mostly time out a healthy vendor.
+    const minAttemptMs = Math.min(timeoutMs, 1000);
+    /** Whether an attempt after `delayMs` could not end in the time the caller has left. */
+    const noTimeFor = (delayMs: number) => {
+      const left = timeLeftMs();
+      return left !== undefined && delayMs + minAttemptMs > left;
+    };
+    /** The next retry's delay: undefined when there is none (attempts spent, or no time left). */
+    const nextDelay = (attempt: number, delayMs?: number) => {
+      if (attempt >= maxAttempts) return undefined;
+      const delay = delayMs ?? backoffDelay(attempt, baseDelayMs, maxDelayMs, random);
+      return noTimeFor(delay) ? undefined : delay;
     };
 
     for (let attempt = 1; ; attempt++) {
       await this.options.beforeAttempt?.({ operation, attempt });
+      const left = timeLeftMs();
+      if (left !== undefined && left < minAttemptMs) {
+        // Nothing sent: retryable, and not ambiguous even for a write.
+        throw new VendorUnavailableError(
+          vendor,
+          operation,
+          `not sent: ${Math.max(0, Math.round(left))} ms left in this invocation (attempt ${attempt})`,
+        );
+      }
       let response: Response;
       try {
         response = await fetchFn(url, {
           method: req.method,
           headers,
           body,
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: AbortSignal.timeout(left === undefined ? timeoutMs : Math.min(timeoutMs, left)),
         });
       } catch (error) {
-        // The breaker refused before sending: not ambiguous, not worth an in-process retry.
-        if (error instanceof CircuitOpenError) throw error;
+        // The breaker refused (or could not decide) before sending: not ambiguous, not worth an
+        // in-process retry.
+        if (error instanceof CircuitOpenError || error instanceof BreakerStateError) throw error;
         const reason =
           (error as Error)?.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : 'network error';
         const repeatable = safe || notSent(error);
         if (!repeatable) throw new AmbiguousWriteError(vendor, operation, { cause: error });
-        if (attempt >= maxAttempts) {
+        const delay = nextDelay(attempt);
+        if (delay === undefined) {
           throw new VendorUnavailableError(vendor, operation, `${reason} (${attempt} attempts)`, {
             cause: error,
           });
         }
-        await retry(attempt, reason);
+        await retry(attempt, reason, delay);
         continue;
       }
 
@@ -237,12 +266,13 @@ export class HttpClient {
           // The answer was cut off (timeout or reset while reading the body): a write it answered
           // happened, but what it returned is lost, so it is as ambiguous as a timeout before it.
           if (!safe) throw new AmbiguousWriteError(vendor, operation, { cause: error });
-          if (attempt >= maxAttempts) {
+          const delay = nextDelay(attempt);
+          if (delay === undefined) {
             throw new VendorUnavailableError(vendor, operation, `answer cut off (${attempt} attempts)`, {
               cause: error,
             });
           }
-          await retry(attempt, 'answer cut off');
+          await retry(attempt, 'answer cut off', delay);
           continue;
         }
         let parsed: unknown;
@@ -266,7 +296,8 @@ export class HttpClient {
       const repeatable = transient && (safe || status === 429 || status === 503);
       // A Retry-After longer than we may wait inside one invocation goes back to the queue instead.
       const tooLong = retryAfterMs !== undefined && retryAfterMs > maxDelayMs;
-      if (!repeatable || attempt >= maxAttempts || tooLong) {
+      const delay = repeatable && !tooLong ? nextDelay(attempt, retryAfterMs) : undefined;
+      if (delay === undefined) {
         const error = new VendorHttpError(vendor, operation, status, detail || response.statusText, {
           retryAfterMs,
           body: errorBody(text, secrets),
@@ -278,7 +309,7 @@ export class HttpClient {
         }
         throw error;
       }
-      await retry(attempt, `HTTP ${status}`, retryAfterMs);
+      await retry(attempt, `HTTP ${status}`, delay);
     }
   }
 }

@@ -21,6 +21,7 @@
  * Time is the wall clock (`now`, default Date.now), never the sandbox's manual clock; a worker whose clock
  * is behind never moves `updatedAtMs` backwards (it just gets no refill).
  */
+import { invocationTimeLeftMs } from './deadline.ts';
 import { ConfigError, MillwrightError } from './errors.ts';
 import type { HttpClientOptions } from './http.ts';
 import { backoffDelay, parseRetryAfter } from './http.ts';
@@ -174,6 +175,8 @@ export class SharedRateLimiter {
   /** Take one token, waiting (via `sleep`) for the pause to end or the next token to arrive. */
   async acquire(): Promise<{ waitedMs: number }> {
     const start = this.now();
+    // Never wait past what the invocation has left (core/deadline.ts): the queue waits instead.
+    const maxWaitMs = Math.max(0, Math.min(this.maxWaitMs, invocationTimeLeftMs() ?? this.maxWaitMs));
     let slept = 0;
     let conflicts = 0;
     const waited = () => Math.max(slept, this.now() - start);
@@ -206,7 +209,7 @@ export class SharedRateLimiter {
             );
           }
           const backoff = backoffDelay(conflicts, CONFLICT_BASE_MS, CONFLICT_MAX_MS, this.random);
-          if (waited() + backoff > this.maxWaitMs) throw this.exhausted(backoff, waited());
+          if (waited() + backoff > maxWaitMs) throw this.exhausted(backoff, waited(), maxWaitMs);
           slept += backoff;
           await this.sleep(backoff);
           continue;
@@ -217,7 +220,7 @@ export class SharedRateLimiter {
       const afterPause = bucket.pausedUntilMs > now ? this.refill(bucket, bucket.pausedUntilMs) : undefined;
       const retryAfterMs = needMs + (afterPause ? this.msUntilToken(afterPause.tokens) : 0);
       const wait = needMs + Math.floor(this.random() * WAKE_JITTER_MS);
-      if (waited() + wait > this.maxWaitMs) throw this.exhausted(retryAfterMs, waited());
+      if (waited() + wait > maxWaitMs) throw this.exhausted(retryAfterMs, waited(), maxWaitMs);
       this.log.debug('rate limit: waiting', {
         key: this.key,
         waitMs: wait,
@@ -229,7 +232,7 @@ export class SharedRateLimiter {
     }
   }
 
-  private exhausted(retryAfterMs: number, waitedMs: number): RateLimitedError {
+  private exhausted(retryAfterMs: number, waitedMs: number, maxWaitMs: number): RateLimitedError {
     this.log.info('rate limit: no slot within the wait budget', {
       key: this.key,
       retryAfterMs,
@@ -238,7 +241,7 @@ export class SharedRateLimiter {
     return new RateLimitedError(
       this.key,
       retryAfterMs,
-      `rate limit ${this.key}: no request slot within ${this.maxWaitMs} ms; retry in ${retryAfterMs} ms`,
+      `rate limit ${this.key}: no request slot within ${maxWaitMs} ms; retry in ${retryAfterMs} ms`,
     );
   }
 

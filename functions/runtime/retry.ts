@@ -34,6 +34,7 @@ import {
   NotReadyError,
   VendorHttpError,
 } from '../core/errors.ts';
+import { RateLimitedError } from '../core/rate-limit.ts';
 
 export interface RetrySettings {
   /** First delay; each further failed attempt doubles it. */
@@ -141,10 +142,20 @@ export function backoffSeconds(
 export const clampDelay = (seconds: number): number =>
   Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(seconds)));
 
-/** The vendor's Retry-After, when it gave one, up to `maxDelaySeconds`. */
+/**
+ * The vendor's Retry-After (or the shared rate limiter's come-back time, which carries it), when it
+ * gave one, up to `maxDelaySeconds`. Looked for along the cause chain too: an error that wraps the
+ * refused answer (a split bulk write) must not turn a wait of minutes into a 10 s backoff.
+ */
 export function retryAfterSeconds(error: unknown, settings: RetrySettings): number | undefined {
-  if (error instanceof VendorHttpError && error.retryAfterMs !== undefined) {
-    return clampDelay(Math.min(error.retryAfterMs / 1000, settings.maxDelaySeconds));
+  let current = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const ms =
+      current instanceof VendorHttpError || current instanceof RateLimitedError
+        ? current.retryAfterMs
+        : undefined;
+    if (ms !== undefined) return clampDelay(Math.min(ms / 1000, settings.maxDelaySeconds));
+    current = current.cause;
   }
   return undefined;
 }

@@ -154,6 +154,12 @@ interface WorkerContext extends Omit<WorkerOptions, 'retry' | 'random' | 'wallNo
 interface Ahead {
   eventId: string;
   delaySeconds: number;
+  /**
+   * How long the records behind may wait: the wait budget behind a waiting record, but the retry
+   * horizon behind one held by an open breaker or retrying a vendor failure (it is kept that long, and
+   * a maintenance window of hours must not park the records behind it as needs-attention).
+   */
+  budgetSeconds: number;
 }
 
 export function createWorker(options: WorkerOptions): Worker {
@@ -326,6 +332,7 @@ async function failed(
   delivery: Delivery,
   error: unknown,
   minDelaySeconds = 0,
+  waitBudgetSeconds = w.retry.waitBudgetSeconds,
 ): Promise<Handled> {
   const kind = classify(error);
   if (kind === 'poison' && w.deadLetter) {
@@ -337,8 +344,9 @@ async function failed(
   if (kind === 'park' && event) return park(w, body, event, error);
   if (event && w.delay && delivery.receiptHandle) {
     let handled: Handled | undefined;
-    if (kind === 'wait') handled = await wait(w, body, event, delivery, error, minDelaySeconds);
-    else if (kind === 'held' && error instanceof CircuitOpenError) {
+    if (kind === 'wait') {
+      handled = await wait(w, body, event, delivery, error, minDelaySeconds, waitBudgetSeconds);
+    } else if (kind === 'held' && error instanceof CircuitOpenError) {
       handled = await hold(w, body, event, delivery, error, minDelaySeconds);
     } else if (kind === 'transient' || kind === 'unknown') {
       handled = await retryLater(w, body, event, delivery, error, kind, minDelaySeconds);
@@ -431,13 +439,14 @@ async function wait(
   delivery: Delivery,
   error: unknown,
   minDelaySeconds: number,
+  budgetSeconds: number,
 ): Promise<Handled | undefined> {
   const what = waitingFor(error);
   const { retry } = w;
   const age = ageSeconds(w, delivery);
-  if (age > retry.waitBudgetSeconds) {
+  if (age > budgetSeconds) {
     return park(w, body, event, error, {
-      reason: `waited ${duration(age)} (${delivery.receiveCount} deliveries) for ${what}, longer than the ${duration(retry.waitBudgetSeconds)} allowed`,
+      reason: `waited ${duration(age)} (${delivery.receiveCount} deliveries) for ${what}, longer than the ${duration(budgetSeconds)} allowed`,
       check: `whether ${what} ever happened; replay the event once it has, or discard it`,
     });
   }
@@ -446,7 +455,7 @@ async function wait(
     Math.max(backoffSeconds(n, retry, w.random, MAX_WAIT_DELAY_SECONDS), minDelaySeconds),
   );
   if (!(await keep(w, event, delivery, delay))) return undefined;
-  const message = `waiting for ${what}; try ${n + 1} in ${delay}s (waited ${duration(age)} of ${duration(retry.waitBudgetSeconds)})`;
+  const message = `waiting for ${what}; try ${n + 1} in ${delay}s (waited ${duration(age)} of ${duration(budgetSeconds)})`;
   await report(
     w,
     'info',
@@ -577,7 +586,7 @@ async function holdBack(
     `earlier event ${ahead.eventId} of the same subject (${event.subject ?? 'message group'}) to be processed first`,
   );
   // One second later than the event ahead, so it is back on the queue after it.
-  return failed(w, body, event, delivery, behind, ahead.delaySeconds + 1);
+  return failed(w, body, event, delivery, behind, ahead.delaySeconds + 1, ahead.budgetSeconds);
 }
 
 /** The batch: subjects concurrently, each subject's records in order; failures reported to SQS. */
@@ -616,14 +625,28 @@ async function runInOrder(
         : await processRecord(w, r.body, delivery);
       if ('delaySeconds' in result) {
         failed.add(r.messageId);
-        ahead = { eventId: ahead?.eventId ?? eventIdOf(r), delaySeconds: result.delaySeconds };
+        ahead = {
+          eventId: ahead?.eventId ?? eventIdOf(r),
+          delaySeconds: result.delaySeconds,
+          budgetSeconds: ahead?.budgetSeconds ?? budgetBehind(w, result.outcome),
+        };
       }
     } catch {
       failed.add(r.messageId);
-      ahead ??= { eventId: eventIdOf(r), delaySeconds: w.retry.baseDelaySeconds };
+      ahead ??= {
+        eventId: eventIdOf(r),
+        delaySeconds: w.retry.baseDelaySeconds,
+        budgetSeconds: budgetBehind(w, 'retrying'),
+      };
     }
   }
 }
+
+/** How long records may wait behind a record put off with `outcome` (see Ahead). */
+const budgetBehind = (w: WorkerContext, outcome: Handled['outcome']): number =>
+  outcome === 'waiting'
+    ? w.retry.waitBudgetSeconds
+    : Math.max(w.retry.waitBudgetSeconds, w.retry.horizonSeconds);
 
 function peek(body: string): { id?: unknown; subject?: unknown } {
   try {

@@ -2,7 +2,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { withInvocationDeadline } from '../../core/deadline.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { AnyFlow } from '../../core/flow.ts';
 import { runPoll } from '../poller.ts';
@@ -22,7 +23,7 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
   const queueUrl = requireEnv('QUEUE_URL');
   const queue = sqsQueue();
   const metrics = pollMetrics(flow.id, trigger.source.id);
-  return middy(async (_event: ScheduledEvent) => {
+  const tick = async () => {
     // `millwright pause` disables the schedule; a later `cdk deploy` may enable it again, so the
     // flag in the table has the last word (one GetItem per tick): a paused flow's watermark stays.
     if ((await env.state.getFlowControl(flow.id))?.paused) {
@@ -45,7 +46,11 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
     // intervals without one raise the poller's alarm (lib/constructs/alarms.ts).
     pollCompleted(metrics);
     return result;
-  })
+  };
+  // Vendor calls give up in time for the run to record how it went (core/deadline.ts).
+  return middy((_event: ScheduledEvent, context: Context) =>
+    withInvocationDeadline(Date.now() + context.getRemainingTimeInMillis(), tick),
+  )
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
 }

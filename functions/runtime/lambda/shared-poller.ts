@@ -6,7 +6,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { withInvocationDeadline } from '../../core/deadline.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { AnyFlow } from '../../core/flow.ts';
 import { sqsQueue } from '../queue.ts';
@@ -41,7 +42,7 @@ export function sharedPollerLambda(
   const queueUrls = Object.fromEntries(members.map((m, i) => [m.flow.id, requireEnv(`QUEUE_URL_${i}`)]));
   const queue = sqsQueue();
   const metrics = pollMetrics(groupId, group.source.id);
-  return middy(async (_event: ScheduledEvent) => {
+  const tick = async () => {
     const paused = await Promise.all(
       members.map(async (m) => (await env.state.getFlowControl(m.flow.id))?.paused),
     );
@@ -53,7 +54,11 @@ export function sharedPollerLambda(
     const result = await runSharedPoll({ group, env, queue, queueUrls, deps });
     pollCompleted(metrics);
     return result;
-  })
+  };
+  // Vendor calls give up in time for the run to record how it went (core/deadline.ts).
+  return middy((_event: ScheduledEvent, context: Context) =>
+    withInvocationDeadline(Date.now() + context.getRemainingTimeInMillis(), tick),
+  )
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
 }

@@ -2,7 +2,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { withInvocationDeadline } from '../../core/deadline.ts';
 import type { AnyFlow } from '../../core/flow.ts';
 import { sqsDeadLetter, sqsDelay } from '../dead-letter.ts';
 import { createWorker } from '../worker.ts';
@@ -26,7 +27,10 @@ export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
     // dashboard graphs (one count per record and outcome, flushed by logMetrics per invocation).
     metrics: powertoolsWorkerMetrics(metrics, (line) => process.stdout.write(line)),
   });
-  return middy((event: SQSEvent) => worker.handler(event))
+  // Vendor calls give up in time for the worker to record and delay what failed (core/deadline.ts).
+  return middy((event: SQSEvent, context: Context) =>
+    withInvocationDeadline(Date.now() + context.getRemainingTimeInMillis(), () => worker.handler(event)),
+  )
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
 }

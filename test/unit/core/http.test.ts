@@ -2,13 +2,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as z from 'zod/mini';
+import { breakerTransport } from '../../../functions/core/breaker.ts';
+import {
+  INVOCATION_RESERVE_MS,
+  invocationTimeLeftMs,
+  withInvocationDeadline,
+} from '../../../functions/core/deadline.ts';
 import {
   AmbiguousWriteError,
   CircuitOpenError,
+  isRetryable,
   VendorHttpError,
   VendorResponseError,
+  VendorUnavailableError,
 } from '../../../functions/core/errors.ts';
 import { backoffDelay, HttpClient, parseRetryAfter } from '../../../functions/core/http.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
 
 type Reply = {
   status: number;
@@ -160,6 +169,26 @@ describe('HttpClient', () => {
     expect(calls).toBe(2);
   });
 
+  it("a create whose circuit breaker could not read its state (the state table throttled) is not sent and not ambiguous: a plain retryable error, so it is not parked as 'may have been sent'", async () => {
+    reset([{ status: 201, body: { id: 1 } }]);
+    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+      name: 'ThrottlingException',
+    });
+    const state = {
+      getVersioned: async () => {
+        throw throttled;
+      },
+    } as unknown as StateStore;
+    const { http } = client({ fetch: breakerTransport({ state })('acme') });
+    const error = await http
+      .request({ operation: 'create', method: 'POST', path: '/x', body: { a: 1 } })
+      .catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(AmbiguousWriteError);
+    expect(isRetryable(error)).toBe(true);
+    expect((error as Error).cause).toBe(throttled);
+    expect(hits).toEqual([]);
+  });
+
   it('retries a timed-out GET', async () => {
     reset([
       { status: 0, hang: true },
@@ -170,6 +199,52 @@ describe('HttpClient', () => {
       data: { ok: 1 },
     });
     expect(hits).toHaveLength(2);
+  });
+
+  it('stops retrying a vendor that never answers once another attempt would outlast the invocation, with a retryable error, instead of being killed by the Lambda timeout', async () => {
+    reset([
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+    ]);
+    // 500 ms left: one 300 ms attempt fits, a second would not.
+    const endsAt = Date.now() + 500;
+    const { http } = client({ timeLeftMs: () => endsAt - Date.now() });
+    const error = await http
+      .request({ operation: 'get', method: 'GET', path: '/x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VendorUnavailableError);
+    expect((error as VendorUnavailableError).retryable).toBe(true);
+    expect(hits).toHaveLength(1);
+    expect(Date.now()).toBeLessThan(endsAt);
+  });
+
+  it('does not send a write when no attempt fits in the time the invocation has left (nothing sent: not ambiguous)', async () => {
+    reset([{ status: 201, body: { id: 1 } }]);
+    const { http } = client({ timeLeftMs: () => 100 });
+    const error = await http
+      .request({ operation: 'create', method: 'POST', path: '/x', body: { a: 1 } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VendorUnavailableError);
+    expect(error).not.toBeInstanceOf(AmbiguousWriteError);
+    expect(hits).toEqual([]);
+  });
+
+  it("inside an invocation (the worker's Lambda), gives up by its deadline without being told, keeping the reserve for the worker", async () => {
+    reset([
+      { status: 0, hang: true },
+      { status: 0, hang: true },
+    ]);
+    const endsAt = Date.now() + INVOCATION_RESERVE_MS + 500;
+    const { http } = client();
+    const error = await withInvocationDeadline(endsAt, () =>
+      http.request({ operation: 'get', method: 'GET', path: '/x' }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VendorUnavailableError);
+    expect(hits).toHaveLength(1);
+    expect(Date.now()).toBeLessThan(endsAt - INVOCATION_RESERVE_MS);
+    expect(invocationTimeLeftMs()).toBeUndefined();
   });
 
   it('does not wait inside the call when Retry-After exceeds the maximum delay', async () => {

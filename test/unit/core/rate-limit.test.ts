@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { INVOCATION_RESERVE_MS, withInvocationDeadline } from '../../../functions/core/deadline.ts';
 import { isRetryable } from '../../../functions/core/errors.ts';
 import { HttpClient } from '../../../functions/core/http.ts';
 import {
@@ -277,6 +278,28 @@ describe('SharedRateLimiter', () => {
     const { waitedMs } = await limiter.acquire();
     expect(waitedMs).toBe(750);
     expect(clock.sleeps).toEqual([750]);
+  });
+
+  it('does not wait for a token past what the invocation has left: it hands the wait to the queue instead', async () => {
+    const clock = fakeClock();
+    const limiter = new SharedRateLimiter({
+      state: t.store(),
+      key: freshKey('deadline'),
+      policy: { limit: 10, windowSeconds: 10, burst: 2 },
+      now: clock.now,
+      sleep: clock.sleep,
+      random: () => 0,
+      maxWaitMs: 20_000,
+    });
+    await limiter.observe({ status: 429, headers: headers({ 'retry-after': '10' }) });
+    // 5 s left after the worker's reserve: a 10 s pause does not fit, though maxWaitMs would allow it.
+    const endsAt = clock.now() + INVOCATION_RESERVE_MS + 5000;
+    const error = await withInvocationDeadline(endsAt, () => limiter.acquire(), clock.now).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error).toMatchObject({ retryAfterMs: 10_000 });
+    expect(clock.sleeps).toEqual([]);
   });
 
   it('ignores malformed headers, never throws from observe, and creates the bucket on first use', async () => {

@@ -1,7 +1,12 @@
 /** sendOnce: a non-idempotent write is looked for before it is sent again, or parked; never lost silently. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { forgetUnconfirmedSend, type Lookup, sendOnce } from '../../../functions/core/claims.ts';
-import { AmbiguousWriteError, NeedsAttentionError, VendorHttpError } from '../../../functions/core/errors.ts';
+import {
+  AmbiguousWriteError,
+  NeedsAttentionError,
+  VendorHttpError,
+  VendorResponseError,
+} from '../../../functions/core/errors.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
 let t: TestState;
@@ -13,7 +18,7 @@ afterAll(() => t.close());
 /** A vendor that records sends; `lost` answers the next send with AmbiguousWriteError after applying it. */
 function vendor() {
   const applied: string[] = [];
-  let next: 'ok' | 'lost' | 'unapplied' | 'refused' = 'ok';
+  let next: 'ok' | 'lost' | 'unapplied' | 'refused' | 'unreadable' = 'ok';
   return {
     applied,
     fail(mode: typeof next) {
@@ -26,6 +31,8 @@ function vendor() {
       if (mode === 'unapplied') throw new AmbiguousWriteError('v', 'create');
       applied.push(value);
       if (mode === 'lost') throw new AmbiguousWriteError('v', 'create');
+      // Answered 2xx (applied), but the body is not what we can read (e.g. a proxy's page, no id).
+      if (mode === 'unreadable') throw new VendorResponseError('v', 'create', 'id', 'expected string');
       return value;
     },
   };
@@ -109,6 +116,41 @@ describe('sendOnce', () => {
       how: 'sent',
       value: 'e',
     });
+  });
+
+  it('without a look-up: a send answered 2xx with a body we cannot read is not sent again (it was applied): parked', async () => {
+    const v = vendor();
+    const store = t.store();
+    v.fail('unreadable');
+    const first = await sendOnce(store, { ...base, key: 's-unreadable', send: () => v.send('g') }).catch(
+      (e: unknown) => e,
+    );
+    expect(first).toBeInstanceOf(NeedsAttentionError);
+    expect((first as NeedsAttentionError).cause).toBeInstanceOf(VendorResponseError);
+    // The redelivery (the vendor is healthy again) does not create a second one.
+    await expect(
+      sendOnce(store, { ...base, key: 's-unreadable', send: () => v.send('g') }),
+    ).rejects.toBeInstanceOf(NeedsAttentionError);
+    expect(v.applied).toEqual(['g']);
+  });
+
+  it('with a look-up: a send answered 2xx with a body we cannot read keeps its intent, so the retry looks first', async () => {
+    const v = vendor();
+    const store = t.store();
+    const lookup = async (): Promise<Lookup<string>> =>
+      v.applied.includes('h') ? { status: 'found', value: 'h' } : { status: 'absent' };
+    v.fail('unreadable');
+    await expect(
+      sendOnce(store, { ...base, key: 's-unreadable-lookup', send: () => v.send('h'), lookup }),
+    ).rejects.toBeInstanceOf(VendorResponseError);
+    const retry = await sendOnce(store, {
+      ...base,
+      key: 's-unreadable-lookup',
+      send: () => v.send('h'),
+      lookup,
+    });
+    expect(retry).toEqual({ how: 'found', value: 'h' });
+    expect(v.applied).toEqual(['h']);
   });
 
   it('a send that certainly failed is retried as a fresh send', async () => {

@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { MobilityWorkBulkError } from '../../../functions/connectors/mobility-work/errors.ts';
 import {
   AmbiguousWriteError,
   CircuitOpenError,
@@ -19,6 +20,7 @@ import {
   VendorHttpError,
 } from '../../../functions/core/errors.ts';
 import { type AnyFlow, defineFlow, type FlowEvent, type FlowResult } from '../../../functions/core/flow.ts';
+import { RateLimitedError } from '../../../functions/core/rate-limit.ts';
 import { emfMetrics } from '../../../functions/runtime/metrics.ts';
 import { backoffSeconds, type RetrySettings } from '../../../functions/runtime/retry.ts';
 import { createWorker, type DelaySender } from '../../../functions/runtime/worker.ts';
@@ -203,6 +205,35 @@ describe('backoff across deliveries (ChangeMessageVisibility)', () => {
     );
     await message(body({ id: 'evt-429-long' })).deliver();
     expect(delays(delayed)).toEqual([120]);
+  });
+
+  it("honours the rate limiter's come-back time (Click Maint's 429 with a retry-after too long to wait in-process), not the short backoff", async () => {
+    const { delayed, message } = setup('flow-rate-limited', async (_e, n) => {
+      if (n === 1) {
+        throw new RateLimitedError(
+          'click-maint:app.clickmaint.com',
+          150_000,
+          'click-maint createWorkOrder: rate limited (HTTP 429); retry in 150000 ms',
+        );
+      }
+      return { outcome: 'done', message: 'ok' };
+    });
+    const m = message(body({ id: 'evt-rate-limited' }));
+    expect((await m.deliver()).outcome).toBe('retrying');
+    // Back when the bucket's pause ends, not after 10 s into a limiter that is still paused.
+    expect(delays(delayed)).toEqual([150]);
+    expect((await m.redeliver()).outcome).toBe('done');
+  });
+
+  it('honours a Retry-After carried as the cause of a wrapping error (a split Mobility Work bulk write whose second request got a 503)', async () => {
+    const { delayed, message } = setup('flow-503-wrapped', async () => {
+      const refused = new VendorHttpError('mobility-work', 'stockMovements', 503, 'maintenance', {
+        retryAfterMs: 90_000,
+      });
+      throw new MobilityWorkBulkError('stockMovements', { requests: 1, items: 10 }, 10, 20, refused);
+    });
+    await message(body({ id: 'evt-503-wrapped' })).deliver();
+    expect(delays(delayed)).toEqual([90]);
   });
 
   it('retries until the horizon has passed, with one attempt on the horizon, and only then dead-letters with the reason', async () => {
@@ -634,6 +665,41 @@ describe('order within a batch', () => {
     const behind = (await runs()).find((r) => r.eventId === 'm1-ended');
     expect(behind?.outcome).toBe('waiting');
     expect(behind?.message).toMatch(/^waiting for earlier event m1-started of the same subject \(m1\)/);
+  });
+
+  it('an "ended" behind a "started" held through a long vendor outage waits with it up to the retry horizon, not parked at the wait budget', async () => {
+    const handled: string[] = [];
+    const { worker, delayed, runs, env } = setup(
+      'flow-behind-held',
+      async (event) => {
+        handled.push(event.id);
+        throw new CircuitOpenError('upkeep:api.onupkeep.com', 30_000, 'circuit breaker is open');
+      },
+      { retry: { horizonSeconds: 24 * 3600, waitBudgetSeconds: 8 * 3600 } },
+    );
+    // Both came 9 hours ago (a maintenance window of hours) and have come back together ever since.
+    const old = (messageId: string, text: string): SQSRecord => {
+      const r = record(messageId, text);
+      r.attributes = {
+        ...r.attributes,
+        ApproximateReceiveCount: '40',
+        ApproximateFirstReceiveTimestamp: String(START - 9 * 3600 * 1000),
+      };
+      return r;
+    };
+    const response = await worker.handler(
+      batch(
+        old('a', body({ id: 'm1-started', subject: 'm1' })),
+        old('b', body({ id: 'm1-ended', subject: 'm1' })),
+      ),
+    );
+    expect(handled).toEqual(['m1-started']);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }, { itemIdentifier: 'b' }]);
+    expect(delayed.map((d) => d.receiptHandle)).toEqual(['a', 'b']);
+    // The outage is not the event's fault: it is kept for the horizon like the held one, not parked.
+    expect(await env.state.listParked('flow-behind-held')).toEqual([]);
+    const behind = (await runs()).find((r) => r.eventId === 'm1-ended');
+    expect(behind?.outcome).toBe('waiting');
   });
 
   it('reports to SQS the records that stay on the queue, and only those', async () => {

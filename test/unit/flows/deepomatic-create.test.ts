@@ -127,6 +127,23 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect(dmFor(id)).toHaveLength(1);
   });
 
+  it('a create Deepomatic applied but answered 200 with a body that is no work order (a proxy page in a maintenance window) is parked, never sent a second time', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    dm.sim.faults.push({
+      match: 'POST /v0.2/work-orders',
+      status: 200,
+      afterWrite: true,
+      body: { message: 'We are performing scheduled maintenance' },
+    });
+    const parked = await parkedBy(flow.handle(created(id), ctx));
+    expect(parked.message).toMatch(/not sent again/);
+    expect(dmFor(id)).toHaveLength(1);
+    // The redelivery, once Deepomatic answers normally again, creates nothing more.
+    await parkedBy(flow.handle(created(id, 2), ctx));
+    expect(dmFor(id)).toHaveLength(1);
+  });
+
   it('out-of-order retry: a created event that failed with a Deepomatic 503, retried after a later updated event made the Deepomatic work order, creates nothing more (duplicate)', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();

@@ -330,6 +330,35 @@ describe('upkeep.parts poll source: reading', () => {
     ]);
   });
 
+  it('an UpKeep outage mid-run (503 past the client retries on page 2) keeps what page 1 handed over, fails retryably, and the run after it catches up with no gap and no repeat', async () => {
+    addSpaced(['P1', 'P2', 'P3', 'P4', 'P5']);
+    let down = true;
+    let partReads = 0;
+    const flaky = h.client({
+      http: {
+        sleep: async () => undefined,
+        fetch: async (input, init) => {
+          const url = new URL(String(input));
+          if (url.pathname.endsWith('/parts') && (init?.method ?? 'GET') === 'GET') {
+            partReads++;
+            if (down && partReads > 1) return new Response('upstream unavailable', { status: 503 });
+          }
+          return fetch(input, init);
+        },
+      },
+    });
+    const options = { pageSize: 2, partsPerEvent: 2 };
+    const first = await poll(undefined, options, flaky);
+    expect(first.error).toMatchObject({ retryable: true });
+    expect(ids(first.parts)).toEqual(['P1', 'P2']);
+    expect(first.state).toEqual({ watermarkMs: T0 + 1_000, idsAtWatermark: ['P2#10/2'] });
+
+    down = false;
+    const after = await poll(first.state, options, flaky);
+    expect(after.error).toBeUndefined();
+    expect(ids([...first.parts, ...after.parts])).toEqual(['P1', 'P2', 'P3', 'P4', 'P5']);
+  });
+
   it('treats a 404 past offset 0 as the end of the list', async () => {
     const h404 = await startHarness({ parts: [], pastEndStatus: 404, clock: h.clock });
     try {
