@@ -11,6 +11,15 @@ export class MillwrightError extends Error {
   }
 }
 
+/** `error` and the errors it was caused by, outermost first (at most five deep). */
+export function* causeChain(error: unknown): Generator<Error> {
+  let current = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    yield current;
+    current = current.cause;
+  }
+}
+
 /** A config value failed validation; `path` is the dotted path of the (first) bad field. */
 export class ConfigError extends MillwrightError {
   /** Every problem found (one line each in the message), or just this one. */

@@ -29,6 +29,7 @@
 import {
   CircuitOpenError,
   ClaimBusyError,
+  causeChain,
   MillwrightError,
   NeedsAttentionError,
   NotReadyError,
@@ -94,11 +95,7 @@ const AWS_THROTTLING = new Set([
  * it is retried to the horizon like a vendor's 429, not dead-lettered after `maxReceiveCount`.
  */
 export function isAwsThrottling(error: unknown): boolean {
-  let current = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    if (AWS_THROTTLING.has(current.name)) return true;
-    current = current.cause;
-  }
+  for (const e of causeChain(error)) if (AWS_THROTTLING.has(e.name)) return true;
   return false;
 }
 
@@ -148,14 +145,9 @@ export const clampDelay = (seconds: number): number =>
  * refused answer (a split bulk write) must not turn a wait of minutes into a 10 s backoff.
  */
 export function retryAfterSeconds(error: unknown, settings: RetrySettings): number | undefined {
-  let current = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const ms =
-      current instanceof VendorHttpError || current instanceof RateLimitedError
-        ? current.retryAfterMs
-        : undefined;
+  for (const e of causeChain(error)) {
+    const ms = e instanceof VendorHttpError || e instanceof RateLimitedError ? e.retryAfterMs : undefined;
     if (ms !== undefined) return clampDelay(Math.min(ms / 1000, settings.maxDelaySeconds));
-    current = current.cause;
   }
   return undefined;
 }

@@ -59,7 +59,7 @@
 import * as z from 'zod/mini';
 import type { SparePartIdentifier } from '../../connectors/mobility-work/client.ts';
 import { once } from '../../core/claims.ts';
-import { AmbiguousWriteError, ClaimBusyError } from '../../core/errors.ts';
+import { AmbiguousWriteError, ClaimBusyError, causeChain } from '../../core/errors.ts';
 import type { FlowResult } from '../../core/flow.ts';
 import { ConcurrentUpdateError, type StateStore, type Versioned } from '../../core/state.ts';
 
@@ -641,10 +641,7 @@ async function clearPending(
  * unanswered (MobilityWorkBulkError carries it as its cause).
  */
 function mayStillLand(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof AmbiguousWriteError) return true;
-  }
-  return false;
+  return [...causeChain(error)].some((e) => e instanceof AmbiguousWriteError);
 }
 
 /**
