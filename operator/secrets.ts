@@ -117,9 +117,9 @@ async function readObject(
   let parsed: unknown;
   try {
     parsed = JSON.parse(text ?? '');
-  } catch (error) {
-    // The parser's message could quote the value: keep it out of ours.
-    throw new WebhookSecretError(`secret ${secretName} is not JSON`, { cause: error });
+  } catch {
+    // The parser's message quotes the start of the value: neither ours nor a cause may carry it.
+    throw new WebhookSecretError(`secret ${secretName} is not JSON (value not shown)`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new WebhookSecretError(`secret ${secretName} is not a JSON object`);

@@ -17,11 +17,22 @@ export interface SecretSource {
 export class SecretUnavailableError extends MillwrightError {
   constructor(
     readonly secretName: string,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; reason?: string } = {},
   ) {
-    super(`secret ${secretName} could not be read`, { cause: options.cause, retryable: true });
+    super(`secret ${secretName} could not be read${options.reason ? `: ${options.reason}` : ''}`, {
+      cause: options.cause,
+      retryable: true,
+    });
   }
 }
+
+/**
+ * A value that did not parse as JSON: Node's parser quotes the start of the text it refused
+ * (`"sk_live_ab"... is not valid JSON`) and Powertools copies that into its TransformParameterError,
+ * so neither may become our cause. Still retryable: the operator can fix the secret meanwhile.
+ */
+const notJson = (error: unknown): boolean =>
+  error instanceof SyntaxError || (error as { name?: unknown })?.name === 'TransformParameterError';
 
 export function secretsManagerSource(
   options: { maxAgeSeconds?: number; clientConfig?: SecretsManagerClientConfig } = {},
@@ -44,7 +55,13 @@ export function secretsManagerSource(
         return value;
       } catch (error) {
         if (error instanceof MillwrightError) throw error;
-        // The SDK error text can echo request details but never the secret value; keep it as cause.
+        if (notJson(error)) {
+          throw new SecretUnavailableError(name, {
+            reason: 'its value is not JSON (a JSON object of named fields is expected; value not shown)',
+          });
+        }
+        // The SDK's own errors (access denied, not found, throttled) name the request, not the
+        // value: kept as the cause.
         throw new SecretUnavailableError(name, { cause: error });
       }
     },
