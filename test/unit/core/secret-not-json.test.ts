@@ -12,7 +12,9 @@ import { causeChain } from '../../../functions/core/errors.ts';
 import { SecretUnavailableError, secretsManagerSource } from '../../../functions/core/secrets.ts';
 
 const sm = mockClient(SecretsManagerClient);
-afterEach(() => sm.reset());
+afterEach(() => {
+  sm.reset();
+});
 
 const source = () =>
   secretsManagerSource({

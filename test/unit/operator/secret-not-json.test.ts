@@ -15,7 +15,9 @@ import { generateWebhookSecret, WebhookSecretError } from '../../../operator/sec
 import type { Target } from '../../../operator/target.ts';
 
 const sm = mockClient(SecretsManagerClient);
-afterEach(() => sm.reset());
+afterEach(() => {
+  sm.reset();
+});
 
 const target = {
   kind: 'stack',
