@@ -69,6 +69,12 @@ export interface SkippedRecord extends RecordProblem {
   kind: string;
   /** What happens to it now, e.g. `read again when it next changes in UpKeep`. */
   next?: string;
+  /**
+   * Not one record but a stretch of the vendor's data the poll did not read (e.g. windows beyond a
+   * catch-up cap): it concerns every flow the poll feeds, and only a person can mend it, by
+   * backfilling `from`..`to`. The runtime raises the flow's needs-attention alarm for it.
+   */
+  gap?: { from: string; to: string };
 }
 
 export interface PollStep<S> {

@@ -28,6 +28,11 @@ export interface PollRunSummary {
   events: number;
   /** Vendor records read but not parsed (each has a WARN line and a run-log entry). */
   skipped: number;
+  /**
+   * Of `skipped`, stretches of vendor data the poll did not read (SkippedRecord `gap`): each raises
+   * the flow's needs-attention alarm (lambda/poller.ts) until a person backfills it.
+   */
+  gaps?: number;
   summaries: string[];
   stoppedBy?: string;
 }
@@ -39,8 +44,11 @@ export const SKIPPED_OUTCOME = 'skipped';
 export const skippedEventType = (sourceId: string) => `${sourceId}.record-skipped`;
 
 /** What a maintenance engineer reads: `UpKeep part P-17 skipped: quantity: expected ... (got "abc")`. */
-export const describeSkipped = (s: SkippedRecord): string =>
-  `${s.kind} ${s.record} skipped: ${s.field ? `${s.field}: ` : ''}${s.message}${s.next ? `; ${s.next}` : ''}`;
+export const describeSkipped = (s: SkippedRecord, flowId?: string): string =>
+  `${s.kind} ${s.record} skipped: ${s.field ? `${s.field}: ` : ''}${s.message}${s.next ? `; ${s.next}` : ''}` +
+  (s.gap
+    ? `; needs attention: backfill it with \`npx millwright backfill ${flowId ?? '<flow>'} --from ${s.gap.from} --to ${s.gap.to}\``
+    : '');
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -53,7 +61,7 @@ export async function reportSkipped(
 ): Promise<void> {
   const at = env.now().toISOString();
   for (const s of skipped) {
-    env.log.warn(`${flowId}/${sourceId}: ${describeSkipped(s)}`, {
+    env.log.warn(`${flowId}/${sourceId}: ${describeSkipped(s, flowId)}`, {
       flow: flowId,
       source: sourceId,
       record: s.record,
@@ -68,7 +76,7 @@ export async function reportSkipped(
           eventId: `${sourceId}:${s.record}`,
           eventType: skippedEventType(sourceId),
           outcome: SKIPPED_OUTCOME,
-          message: describeSkipped(s),
+          message: describeSkipped(s, flowId),
           at,
         }),
       ),
@@ -159,6 +167,8 @@ export async function pollOnce(options: PollRunOptions): Promise<PollRunSummary>
     summary.steps++;
     summary.events += step.events.length;
     summary.skipped += skipped.length;
+    const gaps = skipped.filter((s) => s.gap).length;
+    if (gaps > 0) summary.gaps = (summary.gaps ?? 0) + gaps;
     const line =
       skipped.length > 0 ? `${step.summary}; ${plural(skipped.length, 'record')} skipped` : step.summary;
     summary.summaries.push(line);

@@ -245,7 +245,8 @@ async function sharedPollOnce(options: SharedPollOptions): Promise<SharedPollSum
           env,
           m.flow.id,
           source.id,
-          skipped.filter((s) => m.accepts(s.record)),
+          // A gap is no machine's: every member's data went unread.
+          skipped.filter((s) => s.gap !== undefined || m.accepts(s.record)),
         );
         (summary.perFlow as Record<string, number>)[m.flow.id] =
           (summary.perFlow[m.flow.id] ?? 0) + events.length;
@@ -265,6 +266,8 @@ async function sharedPollOnce(options: SharedPollOptions): Promise<SharedPollSum
     summary.steps++;
     summary.events += step.events.length;
     summary.skipped += skipped.length;
+    const gaps = skipped.filter((s) => s.gap).length;
+    if (gaps > 0) summary.gaps = (summary.gaps ?? 0) + gaps;
     const line = skipped.length > 0 ? `${step.summary}; ${skipped.length} record(s) skipped` : step.summary;
     summary.summaries.push(line);
     env.log.info(`${what}: ${line}`, {

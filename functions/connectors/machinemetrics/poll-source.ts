@@ -100,8 +100,12 @@ export const downtimePollSource: PollSource<
     const resolved = resolveDowntimePollOptions(options);
     const plan = planWindows(state?.lastEvaluatedEnd, now, resolved);
     let note = '';
+    let gap: SkippedRecord[] = [];
     if (plan.skipped) {
       const { count, firstEnd, lastEnd } = plan.skipped;
+      const from =
+        state?.lastEvaluatedEnd ??
+        new Date(Date.parse(firstEnd) - resolved.stepMinutes * 60_000).toISOString();
       note = `skipped ${count} window${count === 1 ? '' : 's'} ending ${firstEnd}..${lastEnd} (beyond the ${resolved.maxCatchUpMinutes}-minute catch-up cap); `;
       log.warn('machinemetrics downtime: polling gap beyond the catch-up cap, older windows skipped', {
         source: DOWNTIME_POLL_SOURCE_ID,
@@ -110,6 +114,17 @@ export const downtimePollSource: PollSource<
         lastSkippedEnd: lastEnd,
         maxCatchUpMinutes: resolved.maxCatchUpMinutes,
       });
+      // Downtime in those windows was never looked at: a run-log entry and the needs-attention
+      // alarm, not only a WARN line, so a person backfills it (README "Backfill").
+      gap = [
+        {
+          kind: 'MachineMetrics downtime',
+          record: `${from}..${lastEnd}`,
+          field: '',
+          message: `${count} window${count === 1 ? '' : 's'} (${Math.round((Date.parse(lastEnd) - Date.parse(from)) / 60_000)} minutes) not evaluated: the poll fell further behind than its ${resolved.maxCatchUpMinutes}-minute catch-up cap (poll.maxCatchUpMinutes)`,
+          gap: { from, to: lastEnd },
+        },
+      ];
     }
     let current = state;
     for (const tEnd of plan.windows) {
@@ -126,13 +141,15 @@ export const downtimePollSource: PollSource<
           next: `left as it was for the window ending ${tEnd.toISOString()} (no episode starts or ends on a row that cannot be read); evaluated again in the next window`,
         }),
       );
+      const reported = [...gap, ...skipped];
       yield {
         events: outcome.events,
         state: outcome.state,
         summary: `${note}${outcome.summary}`,
-        ...(skipped.length > 0 ? { skipped } : {}),
+        ...(reported.length > 0 ? { skipped: reported } : {}),
       };
       note = '';
+      gap = [];
     }
   },
 };

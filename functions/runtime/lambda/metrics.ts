@@ -5,10 +5,12 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
+  emfLine,
   emfMetrics,
   FLOW_DIMENSION,
   METRIC_NAMESPACE,
   METRIC_SERVICE,
+  NEEDS_ATTENTION_METRIC,
   outcomeMetricName,
   POLL_COMPLETED_METRIC,
   SOURCE_DIMENSION,
@@ -45,3 +47,17 @@ export function powertoolsWorkerMetrics(metrics: Metrics, write: (line: string) 
 export const pollCompleted = (metrics: Metrics): void => {
   metrics.addMetric(POLL_COMPLETED_METRIC, MetricUnit.Count, 1);
 };
+
+/**
+ * A poll that left vendor data unread (PollRunSummary `gaps`): one NeedsAttention line per flow it
+ * feeds, the metric of each flow's needs-attention alarm (the run log says what to backfill).
+ */
+export function pollGapsNeedAttention(
+  flowIds: readonly string[],
+  gaps: number | undefined,
+  write: (line: string) => void = (line) => process.stdout.write(line),
+  now: Date = new Date(),
+): void {
+  if (!gaps) return;
+  for (const flowId of flowIds) write(`${emfLine(NEEDS_ATTENTION_METRIC, flowId, now)}\n`);
+}

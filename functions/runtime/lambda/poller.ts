@@ -9,7 +9,7 @@ import type { AnyFlow } from '../../core/flow.ts';
 import { runPoll } from '../poller.ts';
 import { sqsQueue } from '../queue.ts';
 import { type LambdaSettings, newLogger, requireEnv, validateFlowConfig } from './common.ts';
-import { pollCompleted, pollMetrics } from './metrics.ts';
+import { pollCompleted, pollGapsNeedAttention, pollMetrics } from './metrics.ts';
 import { vendorEnv } from './vendor-env.ts';
 
 export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: LambdaSettings) {
@@ -42,6 +42,7 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
       };
     }
     const result = await runPoll({ flow, trigger, config, env, queue, queueUrl, deps });
+    pollGapsNeedAttention([flow.id], result.gaps);
     // Only a tick that returned: a throw (the tick failed) leaves the count missing, and N
     // intervals without one raise the poller's alarm (lib/constructs/alarms.ts).
     pollCompleted(metrics);

@@ -13,7 +13,7 @@ import type { AnyFlow } from '../../core/flow.ts';
 import { sqsQueue } from '../queue.ts';
 import { planPollGroups, runSharedPoll } from '../shared-poll.ts';
 import { type LambdaSettings, newLogger, requireEnv, validateFlowConfig } from './common.ts';
-import { pollCompleted, pollMetrics } from './metrics.ts';
+import { pollCompleted, pollGapsNeedAttention, pollMetrics } from './metrics.ts';
 import { vendorEnv } from './vendor-env.ts';
 
 export interface SharedPollerMember {
@@ -52,6 +52,10 @@ export function sharedPollerLambda(
       return { source: group.source.id, steps: 0, events: 0, skipped: 0, summaries: [], stoppedBy: 'paused' };
     }
     const result = await runSharedPoll({ group, env, queue, queueUrls, deps });
+    pollGapsNeedAttention(
+      members.map((m) => m.flow.id),
+      result.gaps,
+    );
     pollCompleted(metrics);
     return result;
   };

@@ -171,6 +171,15 @@ describe('downtimePollSource', () => {
     );
     expect(steps[1]?.summary).not.toMatch(/skipped/);
     expect(log.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+    // The gap is reported with the first step (before its state moves past it), as a gap to backfill.
+    expect(steps[0]?.skipped).toEqual([
+      expect.objectContaining({
+        record: '2026-11-02T12:00:00.000Z..2026-11-02T13:40:00.000Z',
+        gap: { from: '2026-11-02T12:00:00.000Z', to: '2026-11-02T13:40:00.000Z' },
+        message: expect.stringMatching(/^20 windows \(100 minutes\) not evaluated: .*15-minute catch-up cap/),
+      }),
+    ]);
+    expect(steps[1]?.skipped).toBeUndefined();
   });
 
   it('skips a machine whose report row does not parse (named in the step) and evaluates the others', async () => {

@@ -18,6 +18,8 @@ import {
 } from '../../../functions/connectors/machinemetrics/poll-source.ts';
 import { type AnyFlow, defineFlow, type FlowEvent } from '../../../functions/core/flow.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
+import { pollGapsNeedAttention } from '../../../functions/runtime/lambda/metrics.ts';
+import { NEEDS_ATTENTION_METRIC } from '../../../functions/runtime/metrics.ts';
 import { loadSourceState } from '../../../functions/runtime/poll-state.ts';
 import { pollStateKey, runPoll } from '../../../functions/runtime/poller.ts';
 import { type PollGroup, planPollGroups, runSharedPoll } from '../../../functions/runtime/shared-poll.ts';
@@ -68,7 +70,12 @@ function fakeVendor() {
 }
 
 /** A downtime flow tracking `machines` (undefined: every machine), with its own minimum. */
-function downtimeFlow(id: string, machines: string[] | undefined, minimumMinutes = 10): AnyFlow {
+function downtimeFlow(
+  id: string,
+  machines: string[] | undefined,
+  minimumMinutes = 10,
+  maxCatchUpMinutes?: number,
+): AnyFlow {
   return defineFlow({
     id,
     description: 'test',
@@ -84,6 +91,7 @@ function downtimeFlow(id: string, machines: string[] | undefined, minimumMinutes
           stepMinutes: 5,
           settleMinutes: 0,
           ...(machines ? { machines } : {}),
+          ...(maxCatchUpMinutes ? { maxCatchUpMinutes } : {}),
         }),
       },
     ],
@@ -210,6 +218,40 @@ describe('one shared poll', () => {
       }),
     ).rejects.toThrow(/queue unavailable/);
     expect(await store.loadPollState(group.stateKey)).toBeUndefined();
+  });
+});
+
+describe('a polling gap beyond the catch-up cap', () => {
+  it("reaches every member flow's run log with the backfill to run, and raises each one's needs-attention alarm", async () => {
+    const store = t.store();
+    // Each member tracks its own machines: the gap is no machine's, so it concerns them all.
+    const [a, b] = [downtimeFlow('ga', [M1], 25, 15), downtimeFlow('gb', [M2], 25, 15)];
+    const group = planPollGroups(enabled(a, b)).groups[0] as PollGroup;
+    const vendor = fakeVendor();
+    await sharedRun(store, group, vendor, T0);
+    // Down for 2 hours (a stopped schedule, an outage): 24 windows due, 3 within the cap.
+    const { summary } = await sharedRun(store, group, vendor, T0 + 120 * MIN);
+    expect(summary.steps).toBe(3);
+    expect(summary.gaps).toBe(1);
+    for (const flowId of ['ga', 'gb']) {
+      const runs = await store.listRuns(flowId);
+      const gap = runs.filter((r) => r.outcome === 'skipped');
+      expect(gap).toHaveLength(1);
+      expect(gap[0]?.message).toContain(
+        `needs attention: backfill it with \`npx millwright backfill ${flowId} --from 2026-11-02T08:00:00.000Z --to 2026-11-02T09:45:00.000Z\``,
+      );
+      expect(gap[0]?.message).toMatch(/21 windows \(105 minutes\) not evaluated/);
+    }
+    const lines: string[] = [];
+    pollGapsNeedAttention(['ga', 'gb'], summary.gaps, (line) => lines.push(line), new Date(T0));
+    expect(lines.map((l) => JSON.parse(l))).toEqual(
+      ['ga', 'gb'].map((flow) => expect.objectContaining({ flow, [NEEDS_ATTENTION_METRIC]: 1 })),
+    );
+    // A run without a gap raises nothing.
+    const next = await sharedRun(store, group, vendor, T0 + 125 * MIN);
+    expect(next.summary.gaps).toBeUndefined();
+    pollGapsNeedAttention(['ga', 'gb'], next.summary.gaps, (line) => lines.push(line));
+    expect(lines).toHaveLength(2);
   });
 });
 
