@@ -544,6 +544,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const queueUrls = Object.fromEntries(
       [...sandboxFlows.values()].map(({ flow, queues }) => [flow.id, queues.queueUrl]),
     );
+    // No CloudWatch here: the NeedsAttention a poll's gap raises in AWS is a log line (as the worker's).
+    const pollGapAlarm = <R extends PollRunSummary>(flowIds: string[], result: R): R => {
+      if (result.gaps) {
+        for (const flowId of flowIds) {
+          log.warn(
+            `alarm: ${flowId}: the poll left vendor data unread (metric Millwright/NeedsAttention); its run log names the backfill`,
+          );
+        }
+      }
+      return result;
+    };
     const scheduler = createScheduler(
       [
         ...[...sandboxFlows.values()].flatMap(({ flow, config, queues, pollers }) =>
@@ -552,7 +563,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
             .map(({ trigger, deps }) => ({
               what: `${flow.id} (${trigger.source.id})`,
               flowIds: [flow.id],
-              run: () => runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }),
+              run: async () =>
+                pollGapAlarm(
+                  [flow.id],
+                  await runPoll({ flow, trigger, config, env, queue, queueUrl: queues.queueUrl, deps }),
+                ),
             })),
         ),
         ...groups.map((group) => {
@@ -560,7 +575,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
           return {
             what: `${group.id} (${group.source.id}, for ${group.members.map((m) => m.flow.id).join(', ')})`,
             flowIds: group.members.map((m) => m.flow.id),
-            run: () => runSharedPoll({ group, env, queue, queueUrls, deps }),
+            run: async () =>
+              pollGapAlarm(
+                group.members.map((m) => m.flow.id),
+                await runSharedPoll({ group, env, queue, queueUrls, deps }),
+              ),
           };
         }),
       ],
