@@ -30,7 +30,7 @@ import {
   type SimulatorOf,
   type SimulatorOptionsOf,
 } from '../functions/connectors/index.ts';
-import { type BreakerPolicy, breakerTransport } from '../functions/core/breaker.ts';
+import { type BreakerPolicy, breakerTransport, probeLeaseFor } from '../functions/core/breaker.ts';
 import { type RunningSimulator, webhookUrl } from '../functions/core/connector.ts';
 import { ConfigError } from '../functions/core/errors.ts';
 import {
@@ -519,7 +519,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         state,
         log,
         policy: { ...deployment.runtime.circuitBreaker, ...options.breaker },
-        probeLeaseMs: 2 * (options.httpTimeoutMs ?? 10_000),
+        probeLeaseMs: Math.max(
+          2 * (options.httpTimeoutMs ?? 10_000),
+          probeLeaseFor(deployment.vendors as Record<string, unknown>),
+        ),
       }),
     };
     const sqsSender = sqsQueue(sqs.client);

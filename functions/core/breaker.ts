@@ -94,7 +94,7 @@ export interface CircuitBreakerOptions extends BreakerEvents {
   now?: () => number;
   /** How long a read of the state is trusted in-process (default 1000 ms). */
   cacheMs?: number;
-  /** How long a probe may take before another caller may probe (default 30 s). */
+  /** How long a probe may take before another caller may probe (default 30 s; see `probeLeaseFor`). */
   probeLeaseMs?: number;
   /** The flow whose run log gets the transitions (default BREAKER_RUN_FLOW). */
   flowId?: string;
@@ -109,6 +109,23 @@ const SK = 'STATE';
 const MAX_CONFLICTS = 20;
 /** While another caller probes, a refused caller is told to come back after at most this long. */
 const PROBING_RETRY_MS = 5000;
+export const DEFAULT_PROBE_LEASE_MS = 30_000;
+/** Beyond the longest request: the lease write and the result write around it. */
+const PROBE_LEASE_MARGIN_MS = 5000;
+
+/**
+ * The probe lease for a deployment's vendors: longer than the longest single request any of them may
+ * take (`vendors.<v>.timeoutMs`, up to 120 s). A shorter lease would presume a slow probe dead while
+ * it is still in flight and let a second caller probe a vendor that is only just recovering.
+ */
+export function probeLeaseFor(vendors: Record<string, unknown>): number {
+  let longest = 0;
+  for (const settings of Object.values(vendors)) {
+    const timeoutMs = (settings as { timeoutMs?: unknown } | undefined)?.timeoutMs;
+    if (typeof timeoutMs === 'number' && Number.isFinite(timeoutMs)) longest = Math.max(longest, timeoutMs);
+  }
+  return Math.max(DEFAULT_PROBE_LEASE_MS, longest + PROBE_LEASE_MARGIN_MS);
+}
 
 export const breakerPk = (key: string): string => `BREAKER#${key}`;
 export const breakerKey = (vendor: string, url: string | URL): string => `${vendor}:${new URL(url).host}`;
@@ -168,7 +185,7 @@ export class CircuitBreaker {
     this.policy = breakerPolicy(options.policy);
     this.now = options.now ?? Date.now;
     this.cacheMs = options.cacheMs ?? 1000;
-    this.probeLeaseMs = options.probeLeaseMs ?? 30_000;
+    this.probeLeaseMs = options.probeLeaseMs ?? DEFAULT_PROBE_LEASE_MS;
     this.flowId = options.flowId ?? BREAKER_RUN_FLOW;
     this.log = options.log ?? silentLog;
     this.onEvent = options.onEvent;

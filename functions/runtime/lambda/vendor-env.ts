@@ -6,7 +6,7 @@
  * metric). A module of its own so the ingress, which calls no vendor, bundles none of it.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { breakerTransport } from '../../core/breaker.ts';
+import { breakerTransport, probeLeaseFor } from '../../core/breaker.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import { breakerEmfLine } from '../metrics.ts';
 import { type LambdaSettings, lambdaEnv } from './common.ts';
@@ -24,6 +24,7 @@ export function vendorEnv(
       state: env.state,
       log: env.log,
       ...(settings.runtime.circuitBreaker ? { policy: settings.runtime.circuitBreaker } : {}),
+      probeLeaseMs: probeLeaseFor(settings.vendors),
       ...(flowId !== undefined ? { flowId } : {}),
       onEvent: (event) => {
         if (event.kind === 'closed') return;

@@ -5,7 +5,9 @@ import {
   breakerTransport,
   CircuitBreaker,
   classify,
+  DEFAULT_PROBE_LEASE_MS,
   listBreakers,
+  probeLeaseFor,
 } from '../../../functions/core/breaker.ts';
 import { CircuitOpenError } from '../../../functions/core/errors.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
@@ -240,6 +242,27 @@ describe('circuit breaker', () => {
     s.clock.now += 1;
     expect(await s.hit(s.make())).toBe(200);
     expect((await s.breaker().read()).doc.status).toBe('closed');
+  });
+
+  it("keeps a probe's lease for as long as its vendor's configured timeout lets a request run (no second probe)", async () => {
+    // Up to 120 s per attempt is allowed (vendors.<v>.timeoutMs): the lease outlasts the longest one.
+    const vendors = { upkeep: { timeoutMs: 120_000 }, 'mobility-work': {}, deepomatic: { timeoutMs: 500 } };
+    expect(probeLeaseFor(vendors)).toBeGreaterThan(120_000);
+    expect(probeLeaseFor({ upkeep: {} })).toBe(DEFAULT_PROBE_LEASE_MS);
+    const s = setup({ probeLeaseMs: probeLeaseFor(vendors) });
+    s.status(503);
+    for (let i = 0; i < 3; i++) await s.hit();
+    s.clock.now += 30_000;
+    expect(await s.breaker().before()).toMatchObject({ probe: true }); // its request is still in flight
+    s.status(200);
+    // 119 s later the probe may still be waiting on its 120 s timeout: nobody else probes.
+    s.clock.now += 119_000;
+    expect(await s.hit(s.make())).toBe('CircuitOpenError');
+    // With the old fixed 30 s lease a second caller would have probed here.
+    s.clock.now += 2_000;
+    expect(await s.hit(s.make())).toBe('CircuitOpenError');
+    s.clock.now += 5_000;
+    expect(await s.hit(s.make())).toBe(200);
   });
 
   it('tells a caller refused during a probe to come back soon, not at the end of the lease', async () => {
