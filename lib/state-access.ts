@@ -17,7 +17,7 @@
  *
  * | kind    | StateStore methods | DynamoDB actions |
  * |---------|--------------------|------------------|
- * | ingress | markDelivery, deliveryOf, forgetDelivery, hasRunEntries, rememberNonce, nonceSeenWith, forgetNonce, ownWriteBy | GetItem, PutItem, DeleteItem, Query |
+ * | ingress | markDelivery, deliveryOf, forgetDelivery, take/giveBackRedelivery, hasRunEntries, rememberNonce, nonceSeenWith, forgetNonce, ownWriteBy | GetItem, PutItem, UpdateItem, DeleteItem, Query |
  * | worker  | the flow module's (below) + advanceOrder, parkEvent | all item actions but Scan; no ConditionCheckItem |
  * | poller  | the flow module's + getFlowControl, load/savePollState, poll shards, recordPollRun | as the worker |
  * The operator-only methods (listRuns, queryRuns, lastError, lastPollRun, setFlowControl,
@@ -87,6 +87,8 @@ export const METHOD_ACTIONS: Record<StateMethod, readonly DynamoAction[]> = {
   markDelivery: [PUT, GET],
   deliveryOf: [GET],
   forgetDelivery: [DELETE],
+  takeRedelivery: [UPDATE, GET],
+  giveBackRedelivery: [UPDATE],
   hasRunEntries: [QUERY],
   markOwnWrite: [PUT],
   ownWriteBy: [GET],
@@ -143,6 +145,9 @@ export const KIND_METHODS: Record<FunctionKind, readonly StateMethod[]> = {
     'markDelivery',
     'deliveryOf',
     'forgetDelivery',
+    // A redelivery while the first delivery may still be enqueueing is enqueued again, once per mark.
+    'takeRedelivery',
+    'giveBackRedelivery',
     'hasRunEntries',
     'rememberNonce',
     // Marks written before issue 14 keep their fingerprint on a separate nonce item.

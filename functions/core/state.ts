@@ -865,6 +865,46 @@ export class StateStore {
     };
   }
 
+  /**
+   * Take the one extra enqueue a delivery mark allows (the ingress's early redelivery, see
+   * runtime/ingress.ts): `taken` once per mark; `taken-before` after that; `gone` when the mark is
+   * not there any more (its first delivery failed to enqueue and undid it). Duplicate path only.
+   */
+  async takeRedelivery(namespace: string, id: string): Promise<'taken' | 'taken-before' | 'gone'> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `DELIVERY#${namespace}`, sk: id },
+          UpdateExpression: 'SET redeliveredAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(redeliveredAt)',
+          ExpressionAttributeValues: { ':at': this.now().getTime() },
+        }),
+      );
+      return 'taken';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // dynalite returns no item with a failed condition: one read tells the two apart.
+      return (await this.deliveryOf(namespace, id)) ? 'taken-before' : 'gone';
+    }
+  }
+
+  /** Give back `takeRedelivery` when that enqueue failed, so a later redelivery may try again. */
+  async giveBackRedelivery(namespace: string, id: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `DELIVERY#${namespace}`, sk: id },
+          UpdateExpression: 'REMOVE redeliveredAt',
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   /** Undo `markDelivery` for a delivery we did not accept, so the vendor's retry goes through. */
   async forgetDelivery(namespace: string, id: string): Promise<void> {
     await this.db.send(

@@ -85,16 +85,19 @@ export async function handleWebhook(
   if (answered(parsed)) return refused(parsed);
   const duplicates: string[] = [];
   const marked: string[] = [];
+  const redelivered: string[] = [];
   const echoes = await dropEchoes(receiver, env, parsed.events, options.routing);
   const fresh = parsed.events.filter((e) => !echoes.has(e.id));
   const events = await markDeliveries(receiver, env, { ...parsed, events: fresh }, options.routing, {
     duplicates,
     marked,
+    redelivered,
   });
   if (answered(events)) return refused(events);
   return enqueue(options, receiver, req, events, {
     duplicates,
     marked,
+    redelivered,
     ignored: parsed.ignored,
     echoes,
   });
@@ -229,19 +232,24 @@ export const DELIVERY_GRACE_SECONDS = 60;
  * One conditional write per event before enqueueing: the delivery mark, which also keeps the
  * signature's nonce and the body's fingerprint (the replay guard). A redelivery of an event already
  * accepted (same vendor idempotency key) is answered, not re-enqueued, and its id noted in
- * `duplicates`; unless its mark is older than DELIVERY_GRACE_SECONDS and no worker has recorded the
- * event (a crash between mark and send): then it is enqueued again (flows absorb a duplicate; a
- * lost event they could not). The same nonce with another body is a replay: 401. A lookup failure
- * is not fatal (the flows are idempotent anyway), except one that says the key itself is invalid:
- * that delivery could never be marked, so it is refused. The ids marked go in `marked`, to undo
- * when the request is not accepted after all.
+ * `duplicates`; except (flows absorb a duplicate; a lost event they could not):
+ * - a new signature within DELIVERY_GRACE_SECONDS of the mark, before any worker has recorded the
+ *   event: the first delivery may still be enqueueing, and if that enqueue fails after this
+ *   redelivery got its 200, the vendor never sends it again. Enqueued again, once per mark (its
+ *   `redeliveredAt` flag, so replays cannot multiply it); an exact resend (same nonce) is not.
+ * - a mark older than DELIVERY_GRACE_SECONDS that no worker has recorded (a crash between mark and
+ *   send): enqueued again.
+ * The same nonce with another body is a replay: 401. A lookup failure is not fatal (the flows are
+ * idempotent anyway), except one that says the key itself is invalid: that delivery could never be
+ * marked, so it is refused. The ids marked go in `marked`, and the redelivery flags taken in
+ * `redelivered`, to undo when the request is not accepted after all.
  */
 async function markDeliveries(
   receiver: WebhookReceiver,
   env: RuntimeEnv,
   parsed: { events: FlowEvent[]; guard?: ReplayGuard },
   routing: IngressOptions['routing'],
-  { duplicates, marked }: { duplicates: string[]; marked: string[] },
+  { duplicates, marked, redelivered }: { duplicates: string[]; marked: string[]; redelivered: string[] },
 ): Promise<Step<FlowEvent[]>> {
   const { events, guard } = parsed;
   const ttlSeconds = receiver.dedupeSeconds;
@@ -264,11 +272,12 @@ async function markDeliveries(
       }
       const verdict = await markOne(receiver, env, e, ttlSeconds, guard);
       if (verdict === 'fresh') marked.push(e.id);
+      if (verdict === 'redelivered') redelivered.push(e.id);
       if (verdict === 'duplicate') duplicates.push(e.id);
       keep.push(verdict !== 'duplicate');
     }
   } catch (error) {
-    await forgetMarks(receiver, env, marked);
+    await forgetMarks(receiver, env, marked, redelivered);
     if (error instanceof WebhookError) return refuse(receiver, env, error, error.statusCode, error.message);
     if (!isValidationError(error)) {
       return refuse(
@@ -293,14 +302,17 @@ async function markDeliveries(
   return events.filter((_, i) => keep[i]);
 }
 
-/** One event's mark: `fresh` (marked now), `duplicate`, or `again` (enqueue it again, unmarked). */
+/**
+ * One event's mark: `fresh` (marked now), `duplicate`, `redelivered` (enqueue it again: the mark's
+ * one early redelivery) or `again` (enqueue it again, unmarked).
+ */
 async function markOne(
   receiver: WebhookReceiver,
   env: RuntimeEnv,
   event: FlowEvent,
   ttlSeconds: number,
   guard: ReplayGuard | undefined,
-): Promise<'fresh' | 'duplicate' | 'again'> {
+): Promise<'fresh' | 'duplicate' | 'redelivered' | 'again'> {
   const { vendor } = receiver;
   if (guard?.late !== undefined) {
     // Late, but the very request we accepted (same nonce, same body): our 200 was lost, not an
@@ -333,6 +345,10 @@ async function markOne(
   }
   // Marks from before issue 14 (no `at`) were written after enqueueing: confirmed.
   const age = mark.ageSeconds ?? 0;
+  const resigned = guard !== undefined && mark.nonce !== undefined && mark.nonce !== guard.nonce;
+  if (resigned && mark.ageSeconds !== undefined && age <= DELIVERY_GRACE_SECONDS) {
+    return earlyRedelivery(receiver, env, event, ttlSeconds, guard, age);
+  }
   if (age > DELIVERY_GRACE_SECONDS) {
     const seen = await env.state.hasRunEntries(event.id).catch(() => false);
     if (!seen) {
@@ -347,20 +363,77 @@ async function markOne(
   return 'duplicate';
 }
 
+/**
+ * A new signature of a delivery marked moments ago, the event not yet recorded by any worker: the
+ * first delivery may still be enqueueing (and may yet fail, after this one's 200). Enqueued again
+ * once per mark; a mark gone meanwhile (that enqueue failed and undid it) is taken afresh.
+ */
+async function earlyRedelivery(
+  receiver: WebhookReceiver,
+  env: RuntimeEnv,
+  event: FlowEvent,
+  ttlSeconds: number,
+  guard: ReplayGuard,
+  age: number,
+): Promise<'fresh' | 'duplicate' | 'redelivered' | 'again'> {
+  const { vendor } = receiver;
+  if (await env.state.hasRunEntries(event.id).catch(() => false)) return 'duplicate';
+  let taken: Awaited<ReturnType<typeof env.state.takeRedelivery>>;
+  try {
+    taken = await env.state.takeRedelivery(vendor, event.id);
+  } catch (error) {
+    rethrowValidation(error);
+    env.log.warn('could not flag an early webhook redelivery; enqueued again', {
+      vendor,
+      eventId: event.id,
+      error: String(error),
+    });
+    return 'again';
+  }
+  if (taken === 'taken-before') return 'duplicate';
+  if (taken === 'gone') {
+    const again = await env.state.markDelivery(vendor, event.id, {
+      ttlSeconds,
+      nonce: guard.nonce,
+      fingerprint: guard.fingerprint,
+    });
+    return again.status === 'fresh' ? 'fresh' : 'duplicate';
+  }
+  env.log.info('webhook redelivery while the first delivery may still be enqueueing; enqueued again once', {
+    vendor,
+    eventId: event.id,
+    markedSecondsAgo: Math.round(age * 10) / 10,
+  });
+  return 'redelivered';
+}
+
 function rethrowValidation(error: unknown): undefined {
   if (isValidationError(error)) throw error;
   return undefined;
 }
 
-/** Undo the marks of a request we did not accept, so the vendor's retry of it goes through. */
-async function forgetMarks(receiver: WebhookReceiver, env: RuntimeEnv, ids: readonly string[]) {
-  await Promise.all(
-    ids.map((id) =>
+/**
+ * Undo the marks of a request we did not accept, so the vendor's retry of it goes through, and give
+ * back the early-redelivery flags it took (the marks are another delivery's: kept).
+ */
+async function forgetMarks(
+  receiver: WebhookReceiver,
+  env: RuntimeEnv,
+  ids: readonly string[],
+  redelivered: readonly string[] = [],
+) {
+  await Promise.all([
+    ...ids.map((id) =>
       env.state
         .forgetDelivery(receiver.vendor, id)
         .catch((e) => env.log.warn('webhook delivery mark could not be removed', { error: String(e) })),
     ),
-  );
+    ...redelivered.map((id) =>
+      env.state
+        .giveBackRedelivery(receiver.vendor, id)
+        .catch((e) => env.log.warn('webhook redelivery flag could not be removed', { error: String(e) })),
+    ),
+  ]);
 }
 
 /**
@@ -375,9 +448,16 @@ async function enqueue(
   {
     duplicates,
     marked,
+    redelivered,
     ignored,
     echoes,
-  }: { duplicates: string[]; marked: string[]; ignored: string[]; echoes: Map<string, string> },
+  }: {
+    duplicates: string[];
+    marked: string[];
+    redelivered: string[];
+    ignored: string[];
+    echoes: Map<string, string>;
+  },
 ): Promise<IngressResponse> {
   const byQueue = new Map<string, FlowEvent[]>();
   const unrouted: string[] = [];
@@ -392,7 +472,7 @@ async function enqueue(
     await Promise.all([...byQueue].map(([url, list]) => queue.send(url, list)));
   } catch (error) {
     // Nothing was acknowledged: let the vendor's retry of this very delivery through.
-    await forgetMarks(receiver, env, marked);
+    await forgetMarks(receiver, env, marked, redelivered);
     await releaseRequest(receiver, req, env);
     if (error instanceof MessageTooLargeError) return reply(413, error.message);
     env.log.error('webhook events could not be enqueued', { vendor: receiver.vendor, error: String(error) });

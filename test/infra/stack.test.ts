@@ -680,11 +680,13 @@ describe('functions', () => {
         .every((s) => JSON.stringify(s.Resource).includes(tableId));
     const ingress = functionWhere(/^Millwright webhook ingress/);
     // Query: one item of a redelivered event's run log (did a worker see it? runtime/ingress.ts).
+    // UpdateItem: the delivery mark's one early-redelivery flag.
     expect(dynamoActionsOf(ingress)).toEqual([
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
     ]);
     expect(stateActionsOf('ingress')).toEqual(dynamoActionsOf(ingress));
     expect(onTable(ingress)).toBe(true);

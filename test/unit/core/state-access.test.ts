@@ -84,6 +84,8 @@ const ARGS: Record<StateMethod, unknown[]> = {
   markDelivery: ['ns', 'id', { ttlSeconds: 60, nonce: 'n', fingerprint: 'f' }],
   deliveryOf: ['ns', 'id'],
   forgetDelivery: ['ns', 'id'],
+  takeRedelivery: ['ns', 'id'],
+  giveBackRedelivery: ['ns', 'id'],
   hasRunEntries: ['e'],
   markOwnWrite: ['ns', 'id', 'f', 'flow'],
   ownWriteBy: ['ns', 'id', 'f'],

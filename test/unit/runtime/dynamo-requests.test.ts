@@ -163,13 +163,32 @@ describe('DynamoDB requests per webhook event', () => {
     expect(take()).toEqual(['BatchWrite EVENT+RUN+SUBJECT']);
   });
 
-  it('a redelivery: the failed conditional write reads the mark once, and nothing is enqueued', async () => {
-    await ingest('again-1');
+  it('a redelivery after a worker recorded the event: the mark read, one run-log look, nothing enqueued', async () => {
+    const { queue: first } = await ingest('again-1');
+    await work('flow-again', false).processRecord(JSON.stringify(first.sent[0]?.event), 1);
     take();
     const { res, queue } = await ingest('again-1');
     expect(JSON.parse(res.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
     expect(queue.sent).toEqual([]);
-    expect(take()).toEqual(['Put DELIVERY', 'Get DELIVERY']);
+    expect(take()).toEqual(['Put DELIVERY', 'Get DELIVERY', 'Query EVENT']);
+  });
+
+  it('a redelivery before any worker recorded it: enqueued again once (the mark flag), never twice', async () => {
+    await ingest('early-1');
+    take();
+    const second = await ingest('early-1');
+    expect(JSON.parse(second.res.body)).toMatchObject({ enqueued: 1, duplicates: 0 });
+    expect(take()).toEqual(['Put DELIVERY', 'Get DELIVERY', 'Query EVENT', 'Update DELIVERY']);
+    const third = await ingest('early-1');
+    expect(JSON.parse(third.res.body)).toMatchObject({ enqueued: 0, duplicates: 1 });
+    expect(third.queue.sent).toEqual([]);
+    expect(take()).toEqual([
+      'Put DELIVERY',
+      'Get DELIVERY',
+      'Query EVENT',
+      'Update DELIVERY',
+      'Get DELIVERY',
+    ]);
   });
 
   it('a duplicate in the worker: the claim found done (one read), then the run log', async () => {
