@@ -26,6 +26,7 @@ import { VendorHttpClient } from '../../core/vendor-http.ts';
 import {
   type MobilityWorkConfig,
   MW_STOCK_MOVEMENT,
+  MW_TYPED_ID_TYPES,
   mobilityWorkSecretSchema,
   parseMobilityWorkConfig,
 } from './config.ts';
@@ -45,7 +46,11 @@ export const MW_PATHS = {
 // ---- inputs -----------------------------------------------------------------------------------
 
 const nonEmpty = lazySchema(() => z.string().check(z.minLength(1)));
-const typedId = lazySchema(() => z.object({ type: nonEmpty, value: z.union([nonEmpty, z.number()]) }));
+
+const typedId = (types: readonly [string, ...string[]]) =>
+  z.object({ type: z.enum(types), value: z.union([nonEmpty, z.number()]) });
+/** `gtin`: "string^[0-9]{8,18}$" (api-doc.txt:390-391 on create, 588-589 on attributes). */
+const gtin = lazySchema(() => z.string().check(z.regex(/^[0-9]{8,18}$/)));
 
 /** A bare string is an external reference (article code); the typed form says so explicitly. */
 export const sparePartIdentifierSchema = lazySchema(() =>
@@ -54,7 +59,9 @@ export const sparePartIdentifierSchema = lazySchema(() =>
 export type SparePartIdentifier = z.output<typeof sparePartIdentifierSchema>;
 
 /** Integer = native id, string = item code, or `{type, value}` (reference §2.7). */
-const equipmentIdentifier = lazySchema(() => z.union([z.int(), nonEmpty, typedId]));
+const equipmentIdentifier = lazySchema(() =>
+  z.union([z.int(), nonEmpty, typedId(MW_TYPED_ID_TYPES.equipment)]),
+);
 const isoWithOffset = lazySchema(() => z.iso.datetime({ offset: true }));
 
 /**
@@ -72,8 +79,10 @@ export const scheduleTaskInputSchema = lazySchema(() =>
     /** Required although documented with a default (reference §7 #20): always sent. */
     allDay: z.boolean(),
     /** Native ids and/or e-mails of network members; at least MW_TASK_MIN_ASSIGNEES (ours, not the doc's). */
-    assignees: z.array(z.union([z.int(), nonEmpty, typedId])).check(z.minLength(MW_TASK_MIN_ASSIGNEES)),
-    tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedId]))),
+    assignees: z
+      .array(z.union([z.int(), nonEmpty, typedId(MW_TYPED_ID_TYPES.assignees)]))
+      .check(z.minLength(MW_TASK_MIN_ASSIGNEES)),
+    tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedId(MW_TYPED_ID_TYPES.tags)]))),
     checklist: z.optional(z.nullable(z.guid())),
     sendEmailToAssignees: z.optional(z.boolean()),
     inheritEquipmentTags: z.optional(z.boolean()),
@@ -114,6 +123,8 @@ export const createSparePartSchema = lazySchema(() =>
     description: z.optional(z.string().check(z.minLength(3), z.maxLength(3000))),
     minimumStock: z.optional(z.int().check(z.gte(0))),
     maximumStock: z.optional(z.int().check(z.gte(0))),
+    gtin: z.optional(gtin),
+    costCenter: z.optional(z.string()),
     /** Integer in minor units: 3500 = EUR 35.00. */
     unitPrice: money,
     /** Where the part is stocked; its fields are unknown (`locationName` assumed, passed as given). */
@@ -133,6 +144,8 @@ export const sparePartAttributesSchema = lazySchema(() =>
     maximumStock: z.optional(z.nullable(stockValue)),
     replenishmentLot: z.optional(z.nullable(stockValue)),
     unitPrice: z.optional(z.nullable(money)),
+    gtin: z.optional(z.nullable(gtin)),
+    costCenter: z.optional(z.nullable(z.string())),
   }),
 );
 export type SparePartAttributesInput = z.input<typeof sparePartAttributesSchema>;

@@ -40,6 +40,18 @@ export const MW_STOCK_MOVEMENT = { key: 'movement', type: 'inventory' } as const
  */
 export const MW_SPARE_PART_REQUIRED_OBJECTS = ['unitPrice', 'location'] as const;
 
+/**
+ * The identifier types each task field takes (api-doc.txt:996-1005: "For assignees you can mix both
+ * native and email identifiers. For tags ... native and code. For equipment ... native and
+ * external"); `externalReference` is the doc's generic object form (api-doc.txt:129-136), which the
+ * simulator takes for equipment too. Another type is a 400, so it is refused before sending.
+ */
+export const MW_TYPED_ID_TYPES = {
+  equipment: ['native', 'external', 'externalReference'],
+  assignees: ['native', 'email'],
+  tags: ['native', 'code'],
+} as const;
+
 export const mobilityWorkWebhookConfigSchema = lazySchema(() =>
   z.object({
     /** Which signed string `X-MW-Signature` covers (undocumented; see signature.ts). */

@@ -310,6 +310,15 @@ const encodeId = (operation: string, id: string): string => {
   return encodeURIComponent(id);
 };
 
+/**
+ * UPKEEP_WEBHOOK_ITEM_PATH, a NAMED ASSUMPTION: the doc contradicts itself on one webhook's path.
+ * Its curls use `/webhooks/<ID>` (api-doc.txt:7812 get, 7864 update, 7952 delete) and so does the
+ * DELETE's HTTP line (7969), while the GET's and PATCH's HTTP lines say `/webhook/<ID>` (7855,
+ * 7912). We use the plural (the curls, the delete, and every other resource's path); the simulator
+ * answers both. A wrong guess is loud: the PATCH that enables a new webhook fails with a 404.
+ */
+export const UPKEEP_WEBHOOK_ITEM_PATH = (encodedId: string): string => `/webhooks/${encodedId}`;
+
 export class UpKeepClient {
   readonly config: UpKeepConfig;
   readonly session: UpKeepSessionProvider;
@@ -648,13 +657,13 @@ export class UpKeepClient {
     return data.results;
   }
 
-  /** `GET /webhooks/<ID>` (the curl's plural path); `undefined` when UpKeep answers 404. */
+  /** `GET /webhooks/<ID>` (UPKEEP_WEBHOOK_ITEM_PATH); `undefined` when UpKeep answers 404. */
   async getWebhook(id: string): Promise<UpKeepWebhook | undefined> {
     const operation = 'getWebhook';
     const response = await this.http.send({
       operation,
       method: 'GET',
-      path: `/webhooks/${encodeId(operation, id)}`,
+      path: UPKEEP_WEBHOOK_ITEM_PATH(encodeId(operation, id)),
       acceptStatus: [404],
     });
     if (response.status === 404) return undefined;
@@ -682,10 +691,10 @@ export class UpKeepClient {
     return data.result;
   }
 
-  /** `PATCH /webhooks/<ID>` (the curl's plural path) of absolute values: safe to repeat. */
+  /** `PATCH /webhooks/<ID>` (UPKEEP_WEBHOOK_ITEM_PATH) of absolute values: safe to repeat. */
   async updateWebhook(id: string, patch: UpdateWebhookInput): Promise<UpKeepWebhook> {
     const operation = 'updateWebhook';
-    const path = `/webhooks/${encodeId(operation, id)}`;
+    const path = UPKEEP_WEBHOOK_ITEM_PATH(encodeId(operation, id));
     const body = parseWith(updateWebhookInputSchema, patch, inputError(operation));
     const { data } = await this.http.send({
       operation,

@@ -124,4 +124,80 @@ describe('Mobility Work connector against the contract simulator', () => {
     await sim.settle();
     expect(stockOf('PartSeal2210')).toBe(8);
   });
+
+  // api-doc.txt:390-393 and 588-596: `gtin` is "string^[0-9]{8,18}$" and `costCenter` a string on
+  // create and attributes. The simulator refuses a bad one, failing the whole batch (up to 10,000
+  // items); the client must refuse it before sending, as it does the documented lengths.
+  it('refuses a gtin or costCenter the doc refuses before sending, on create and attributes', async () => {
+    const c = clientFor();
+    const part = (extra: Record<string, unknown>) => ({
+      externalReference: 'PartGtin01',
+      name: 'Coupling insert',
+      unitPrice: { amount: 1250, currency: 'EUR' },
+      location: { locationName: 'Main store' },
+      ...extra,
+    });
+    await expect(c.createSpareParts([part({ gtin: '12AB5678' })])).rejects.toThrow(
+      'invalid input at [0].gtin',
+    );
+    await expect(c.createSpareParts([part({ gtin: '1234567' })])).rejects.toThrow(
+      'invalid input at [0].gtin',
+    );
+    await expect(c.createSpareParts([part({ costCenter: 42 })])).rejects.toThrow(
+      'invalid input at [0].costCenter',
+    );
+    await expect(c.updateSparePartAttributes([{ id: 'PartSeal2210', gtin: 'ABCDEFGH' }])).rejects.toThrow(
+      'invalid input at [0].gtin',
+    );
+    // What the doc allows goes through: 8..18 digits, any string, and null to unset (attributes).
+    await expect(
+      c.createSpareParts([part({ gtin: '123456789012345678', costCenter: 'CC-7' })]),
+    ).resolves.toMatchObject({ status: 'accepted' });
+    await expect(
+      c.updateSparePartAttributes([{ id: 'PartSeal2210', gtin: null, costCenter: null }]),
+    ).resolves.toMatchObject({ status: 'accepted' });
+    await sim.settle();
+    expect(sim.state().rejectedItems).toEqual([]);
+    expect(sim.spareParts().find((p) => p.externalReference === 'PartGtin01')).toMatchObject({
+      gtin: '123456789012345678',
+      costCenter: 'CC-7',
+    });
+  });
+
+  // api-doc.txt:996-1005: typed identifiers are native, external, email or code; equipment takes
+  // native and external, assignees native and email, tags native and code. Another type is a 400.
+  it('refuses a typed identifier of a type the field does not take, before sending', async () => {
+    const c = clientFor();
+    const task = (extra: Record<string, unknown>) => ({
+      equipment: 'EQ-MILL-01',
+      description: 'Spindle alarm on Mill 01',
+      startDateTime: '2026-11-02T08:00:00+00:00',
+      endDateTime: '2026-11-02T09:00:00+00:00',
+      allDay: false,
+      assignees: [3],
+      ...extra,
+    });
+    await expect(
+      c.scheduleTask(task({ equipment: { type: 'email', value: 'a@b.example' } })),
+    ).rejects.toThrow('invalid input at equipment');
+    await expect(c.scheduleTask(task({ assignees: [{ type: 'code', value: 'X' }] }))).rejects.toThrow(
+      'invalid input at assignees[0]',
+    );
+    await expect(c.scheduleTask(task({ tags: [{ type: 'email', value: 'a@b.example' }] }))).rejects.toThrow(
+      'invalid input at tags[0]',
+    );
+    expect(sim.tasks()).toHaveLength(0);
+    await expect(
+      c.scheduleTask(
+        task({
+          equipment: { type: 'native', value: 2507 },
+          assignees: [
+            { type: 'email', value: 'tech@plant.example' },
+            { type: 'native', value: 4 },
+          ],
+        }),
+      ),
+    ).resolves.toEqual({ accepted: true });
+    expect(sim.tasks()).toHaveLength(1);
+  });
 });

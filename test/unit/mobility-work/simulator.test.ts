@@ -502,6 +502,14 @@ const CONTRACT_RULES: Rule[] = [
     messageKey: 'error.payload.type',
   },
   {
+    // api-doc.txt:1004: "For tags you can mix both native and code identifiers".
+    rule: 'task typed tags are native or code',
+    path: '/partners/v1/tasks',
+    body: { ...task, tags: [{ type: 'email', value: 'tech@plant.example' }] },
+    pointer: '/tags/0/type',
+    messageKey: 'error.payload.choice',
+  },
+  {
     rule: 'task checklist is a uuid',
     path: '/partners/v1/tasks',
     body: { ...task, checklist: 'list-1' },
@@ -788,6 +796,14 @@ const CONTRACT_RULES: Rule[] = [
     body: [{ id: 'PartSeal2210', gtin: 'ABCDEFGH' }],
     pointer: '/0/gtin',
     messageKey: 'error.payload.pattern',
+  },
+  {
+    // api-doc.txt:590-593: "Array of objects / A list of tags changes to apply to the spare part".
+    rule: 'attributes tags is an array of objects',
+    path: ATTRIBUTES,
+    body: [{ id: 'PartSeal2210', tags: ['urgent'] }],
+    pointer: '/0/tags/0',
+    messageKey: 'error.payload.type',
   },
   {
     rule: 'attributes costCenter is a string',

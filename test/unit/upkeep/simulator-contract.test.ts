@@ -315,3 +315,19 @@ describe('UpKeep simulator contract: purchase orders', () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe('UpKeep simulator contract: webhook paths (UPKEEP_WEBHOOK_ITEM_PATH)', () => {
+  // api-doc.txt:7812/7864 (curls) say /webhooks/<ID>; 7855/7912 (HTTP lines) say /webhook/<ID>.
+  it('answers one webhook on both the plural and the singular path, GET and PATCH', async () => {
+    const made = await call('POST', '/webhooks', {
+      body: { title: 'Millwright', endpoint: 'https://e.test/h' },
+    });
+    const id: string = made.body.result.id;
+    for (const base of ['/webhooks', '/webhook']) {
+      expect(await call('GET', `${base}/${id}`)).toMatchObject({ status: 200, body: { result: { id } } });
+    }
+    const patched = await call('PATCH', `/webhook/${id}`, { body: { enabled: true } });
+    expect(patched).toMatchObject({ status: 200, body: { result: { enabled: true } } });
+    expect((await call('GET', `/webhooks/${id}`)).body.result.enabled).toBe(true);
+  });
+});

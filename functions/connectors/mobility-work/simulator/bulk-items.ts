@@ -16,6 +16,7 @@ import {
   nonNegativeInteger,
   nullableNonNegativeNumber,
   nullableString,
+  objectList,
   type Problems,
   requiredObject,
   requiredString,
@@ -169,6 +170,7 @@ export function attributesItem(
   }
   set('gtin', gtin(o.gtin, `${at}/gtin`, p));
   set('costCenter', nullableString(o.costCenter, `${at}/costCenter`, p, ANY_LENGTH));
+  objectList(o.tags, `${at}/tags`, p);
   return ref === undefined ? undefined : { ref, changes };
 }
 

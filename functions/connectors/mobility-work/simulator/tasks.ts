@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { json, type Route, type SimResponse } from '../../../../sandbox/simulators/server.ts';
+import { MW_TYPED_ID_TYPES } from '../config.ts';
 import { apiRoute } from './auth.ts';
 import { resolveEquipment } from './equipment.ts';
 import { MW_SIM_USERS, SEED_PLANS } from './seed.ts';
@@ -122,11 +123,15 @@ function createTask(world: MobilityWorkWorld, body: unknown): SimResponse {
     if (!Array.isArray(body.tags)) p.add('/tags', 'error.payload.type', { expected: 'array' });
     else {
       body.tags.forEach((tag: unknown, i) => {
-        if (
-          typeof tag !== 'string' &&
-          !(typeof tag === 'number' && Number.isInteger(tag)) &&
-          !isRecord(tag)
-        ) {
+        if (isRecord(tag)) {
+          // "For tags you can mix both native and code identifiers" (api-doc.txt:1004).
+          if (!(MW_TYPED_ID_TYPES.tags as readonly unknown[]).includes(tag.type)) {
+            p.add(`/tags/${i}/type`, 'error.payload.choice', {
+              choices: MW_TYPED_ID_TYPES.tags,
+              value: tag.type,
+            });
+          }
+        } else if (typeof tag !== 'string' && !(typeof tag === 'number' && Number.isInteger(tag))) {
           p.add(`/tags/${i}`, 'error.payload.type', { expected: 'integer|string|object' });
         }
       });

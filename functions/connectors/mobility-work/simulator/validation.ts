@@ -293,3 +293,18 @@ export function stringList(value: unknown, pointer: string, p: Problems): void {
     if (typeof entry !== 'string') p.add(`${pointer}/${i}`, 'error.payload.type', { expected: 'string' });
   });
 }
+
+/**
+ * An optional `Array of objects` (spare-part attributes `tags`, "A list of tags changes to apply",
+ * api-doc.txt:590-593; the objects' fields are undocumented, so only their kind is checked).
+ */
+export function objectList(value: unknown, pointer: string, p: Problems): void {
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) {
+    p.add(pointer, 'error.payload.type', { expected: 'array' });
+    return;
+  }
+  value.forEach((entry: unknown, i) => {
+    if (!isRecord(entry)) p.add(`${pointer}/${i}`, 'error.payload.type', { expected: 'object' });
+  });
+}
