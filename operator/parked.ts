@@ -11,6 +11,7 @@ import {
   adoptDeepomaticWorkOrder as adopt,
   FLOW_ID as DEEPOMATIC_REQUEST_FLOW,
 } from '../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
+import { MAX_HORIZON_SECONDS } from '../functions/runtime/retry.ts';
 import { byWhom, sendReplay } from './replay.ts';
 import { flowOf, type Target } from './target.ts';
 
@@ -48,6 +49,8 @@ export function selectParked(parked: readonly Parked[], ids: readonly string[]):
 
 export interface ParkedResult {
   selected: number;
+  /** Event ids of the chosen events parked so long ago that their claims and marks may be gone. */
+  pastRetention: string[];
   /** Replayed or discarded. */
   done: number;
   notFound: string[];
@@ -66,18 +69,28 @@ async function actOnParked(
   flowId: string,
   ids: readonly string[],
   options: { dryRun?: boolean; now?: () => Date },
-  step: { act(p: Parked): Promise<void>; outcome: string; message: string; via?: string },
+  step: {
+    /** Checks the whole choice before anything is done (throws to refuse); returns ids to report. */
+    guard?(selected: readonly Parked[], now: Date): string[];
+    act(p: Parked): Promise<void>;
+    outcome: string;
+    message: string | ((p: Parked) => string);
+    via?: string;
+  },
 ): Promise<ParkedResult> {
   const { selected, notFound } = selectParked(await target.state.listParked(flowId, MAX_PARKED), ids);
   const result: ParkedResult = {
     selected: selected.length,
+    pastRetention: [],
     done: 0,
     notFound,
     dryRun: options.dryRun === true,
     events: selected.map(withoutBody),
   };
-  if (options.dryRun) return result;
   const now = options.now ?? (() => new Date());
+  const guard = step.guard?.(selected, now());
+  result.pastRetention = guard ?? [];
+  if (options.dryRun) return result;
   for (const p of selected) {
     const at = now().toISOString();
     await step.act(p);
@@ -89,7 +102,7 @@ async function actOnParked(
       eventType: p.eventType,
       ...(p.subject ? { subject: p.subject } : {}),
       outcome: step.outcome,
-      message: step.message,
+      message: typeof step.message === 'string' ? step.message : step.message(p),
       at,
       ...(step.via ? { via: step.via } : {}),
     });
@@ -97,21 +110,58 @@ async function actOnParked(
   return result;
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * How old a parked event may be for its replay to be safe: its claim, send intent and order mark
+ * expire `retentionDays` after they were written (DynamoDB TTL), which may be up to a retry horizon
+ * before it was parked, and TTL deletion is lazy, so a day more of margin.
+ */
+export const safeReplayAgeMs = (retentionDays: number): number =>
+  retentionDays * DAY_MS - MAX_HORIZON_SECONDS * 1000 - DAY_MS;
+
+/** The chosen events parked longer ago than their replay is safe, oldest first. */
+function pastRetention(selected: readonly Parked[], now: Date, retentionDays: number): Parked[] {
+  const limit = safeReplayAgeMs(retentionDays);
+  return selected
+    .filter((p) => !(now.getTime() - Date.parse(p.at) < limit))
+    .sort((a, b) => a.at.localeCompare(b.at));
+}
+
+const daysSince = (at: string, now: Date) => Math.floor((now.getTime() - Date.parse(at)) / DAY_MS);
+
 /**
  * Put parked events back on their flow's queue (`via=replay`), then clear them: send before
  * remove, so a crash in between replays one twice at worst, which the flow's claims absorb.
+ * An event parked so long ago that its claim, send intent or order mark may have expired is refused
+ * (nothing sent, nothing cleared): its replay could act a second time or apply an older state over
+ * a newer one. `pastRetention: true` replays it anyway, after the operator checked the vendor.
  */
 export async function replayParked(
   target: Target,
   flowId: string,
   ids: readonly string[],
-  options: { dryRun?: boolean; by?: string; now?: () => Date } = {},
+  options: { dryRun?: boolean; by?: string; now?: () => Date; pastRetention?: boolean } = {},
 ): Promise<ParkedResult> {
   const flow = flowOf(target, flowId);
+  const days = target.state.retentionDays;
+  const old = new Set<string>();
   return actOnParked(target, flowId, ids, options, {
+    guard(selected, now) {
+      const stale = pastRetention(selected, now, days);
+      for (const p of stale) old.add(p.id);
+      if (stale.length > 0 && !options.pastRetention && !options.dryRun) {
+        const list = stale.map((p) => `${p.eventId} (parked ${daysSince(p.at, now)} days ago)`).join(', ');
+        throw new ParkedEventError(
+          `refusing to replay ${list}: the claims, send intents and order marks that keep a replay from acting twice or undoing newer changes are kept ${days} days (less the retry horizon), so they may be gone and a replay could act again or apply an older state. Check the vendor for its effect, then discard the event, or replay it with --past-retention to act anyway. Nothing was replayed.`,
+        );
+      }
+      return stale.map((p) => p.eventId);
+    },
     act: (p) => sendReplay(target, flow, p.body),
     outcome: 'replayed',
-    message: `replayed from the parked events${byWhom(options.by)}`,
+    message: (p) =>
+      `replayed from the parked events${byWhom(options.by)}${old.has(p.id) ? ` past the ${days}-day retention of its claims and order marks (--past-retention)` : ''}`,
     via: 'replay',
   });
 }

@@ -167,6 +167,11 @@ export function registerFailures(program: Command, ctx: CliContext): void {
           : 'drop parked events for good, with the reason (kept in the run log)',
       )
       .requiredOption('--id <id...>', 'event ids or parked ids');
+    if (replay)
+      sub.option(
+        '--past-retention',
+        'replay events parked longer ago than their claims and order marks are kept (may act again; check the vendor first)',
+      );
     if (!replay)
       sub.requiredOption('--reason <text>', 'why (e.g. "work order found in UpKeep, nothing missing")');
     sub
@@ -181,7 +186,13 @@ export function registerFailures(program: Command, ctx: CliContext): void {
       .action(
         async (
           flowId: string,
-          options: { id: string[]; reason?: string; dryRun?: boolean; yes?: boolean },
+          options: {
+            id: string[];
+            reason?: string;
+            dryRun?: boolean;
+            yes?: boolean;
+            pastRetention?: boolean;
+          },
           command: Command,
         ) => {
           await withTarget(ctx, command, async (target, globals) => {
@@ -194,7 +205,10 @@ export function registerFailures(program: Command, ctx: CliContext): void {
             }
             const common = { ...(options.dryRun ? { dryRun: true } : {}), by: operatorName(), now: ctx.now };
             const result = replay
-              ? await replayParked(target, flowId, options.id, common)
+              ? await replayParked(target, flowId, options.id, {
+                  ...common,
+                  ...(options.pastRetention ? { pastRetention: true } : {}),
+                })
               : await discardParked(target, flowId, options.id, { ...common, reason: options.reason ?? '' });
             const done = replay ? 'Replayed' : 'Discarded';
             emit(
@@ -202,7 +216,7 @@ export function registerFailures(program: Command, ctx: CliContext): void {
               globals,
               result,
               () =>
-                `${result.dryRun ? `Dry run: would ${verb}` : done} ${result.dryRun ? result.selected : result.done} parked event(s) of ${flowId}.${result.notFound.length > 0 ? ` Not parked: ${result.notFound.join(', ')}.` : ''}\n`,
+                `${result.dryRun ? `Dry run: would ${verb}` : done} ${result.dryRun ? result.selected : result.done} parked event(s) of ${flowId}.${result.notFound.length > 0 ? ` Not parked: ${result.notFound.join(', ')}.` : ''}${result.pastRetention.length > 0 ? ` Past the retention of their claims and order marks: ${result.pastRetention.join(', ')}${result.dryRun ? ' (a replay needs --past-retention)' : ''}.` : ''}\n`,
             );
             if (result.selected === 0) ctx.result.code = EXIT.notFound;
           });

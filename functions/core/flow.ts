@@ -315,6 +315,11 @@ export interface FlowContext<C, D> {
   state: StateStore;
   log: Log;
   now: () => Date;
+  /**
+   * How the event came when not live: `replay` (an operator's DLQ or parked replay), `backfill`.
+   * A flow that parked an event may act on its replay only, never on a redelivery no one asked for.
+   */
+  via?: string;
 }
 
 /**

@@ -219,7 +219,8 @@ export class StateStore {
   readonly tableName: string;
   private readonly db: DynamoDBDocumentClient;
   private readonly now: () => Date;
-  private readonly retentionDays: number;
+  /** Days claims, send intents, order marks and mappings are kept (their TTL); parked replay checks it. */
+  readonly retentionDays: number;
   private readonly runRetentionDays: number;
 
   constructor(options: StateStoreOptions) {

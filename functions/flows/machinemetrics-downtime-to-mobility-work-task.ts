@@ -25,7 +25,8 @@
  *   - `onNoWebhook: "needs-attention"` (default; the only safe choice for Starter networks, which get no
  *     webhooks, or when the task webhooks are not configured or not trusted): the event is parked
  *     with NeedsAttentionError, whose `check` names the equipment, the start and the metadata key to
- *     look for; replaying that same event afterwards sends the create again (the operator found none);
+ *     look for; replaying that same event afterwards (`via=replay`) sends the create again (the
+ *     operator found none), while the same event redelivered otherwise (a backfill) is parked again;
  *   - `onNoWebhook: "resend-once"` (Premium/Ultimate networks with TaskWasScheduled configured to this
  *     deployment): no webhook means Mobility Work did not apply the create, so it is sent once more;
  *     if that one goes unanswered too, the event is parked as above.
@@ -152,8 +153,9 @@ async function resolveUnanswered(ctx: Ctx, eventId: string, episode: Episode) {
   const intent = (await ctx.state.getLatest<TaskIntent>(TASK_INTENTS, claimKeyOf(ctx, episode)))?.data;
   // No intent: the earlier attempt failed before sending (or certainly failed): send.
   if (!intent) return undefined;
-  // Parked, and now this very event again: an operator checked and replayed it.
-  if (intent.parkedEventId === eventId) return undefined;
+  // Parked, and now this very event replayed: an operator checked and replayed it. The same event
+  // redelivered otherwise (a backfill over its window, a poll re-run) is parked again, not resent.
+  if (intent.parkedEventId === eventId && ctx.via === 'replay') return undefined;
   const policy = ctx.config.task.unansweredCreate;
   const waitedMs = ctx.now().getTime() - Date.parse(intent.at);
   if (waitedMs < policy.waitMinutes * 60_000) {

@@ -293,6 +293,7 @@ async function processRecord(
       state: env.state,
       log: env.log,
       now: env.now,
+      ...(via ? { via } : {}),
     });
     say(w, 'info', `${result.outcome}: ${result.message}`, event, {
       outcome: result.outcome,

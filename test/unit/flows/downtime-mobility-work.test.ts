@@ -157,10 +157,26 @@ describe('issue 9 scenario 8 (Mobility Work half)', () => {
     expect(check).toContain(`${METADATA_KEY}=${d.key}`);
     expect(tasksOf(m)).toHaveLength(0);
     // The operator found no task and replays the parked event: the create is sent again.
-    const replay = await run(d.started);
+    const replay = await run(d.started, 'replay');
     expect(replay.outcome).toBe('done');
     expect(tasksOf(m)).toHaveLength(1);
     expect(tasksOf(m)[0]?.metadata[METADATA_KEY]).toBe(d.key);
+  });
+
+  it('a parked unanswered create is not sent again by a redelivery of its event that no operator asked for (a backfill over the window, a poll re-run): parked again, 1 task', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = downtime(m);
+    // Applied, but the answer is lost and its TaskWasScheduled webhook never reaches us.
+    sim.faults.push({ match: 'POST /partners/v1/tasks', timeoutAfterWrite: true, delayMs: 400 });
+    expect(await failure(run(d.started))).toBeInstanceOf(NotReadyError);
+    clock.advance(16 * MINUTE);
+    expect(await failure(run(d.started))).toBeInstanceOf(NeedsAttentionError);
+    expect(tasksOf(m)).toHaveLength(1);
+    // `millwright backfill` over the window gives the started its live id again; so may a poll re-run.
+    expect(await failure(run(d.started, 'backfill'))).toBeInstanceOf(NeedsAttentionError);
+    expect(await failure(run(d.started))).toBeInstanceOf(NeedsAttentionError);
+    expect(tasksOf(m)).toHaveLength(1);
   });
 
   it('scenario 8 (MW-A1, onNoWebhook "resend-once"): no TaskWasScheduled within the wait means not applied: the create is sent once more, 1 task', async () => {

@@ -352,5 +352,7 @@ export function flowRunner<C, D>(
   clock: Clock,
 ) {
   const ctx = { flowId: flow.id, config, deps, state, log: memoryLog(), now: () => clock.now() };
-  return (event: FlowEvent): Promise<FlowResult> => flow.handle(event, ctx);
+  /** `via`: how the event came, as the worker passes it (`replay`, `backfill`; absent: live). */
+  return (event: FlowEvent, via?: string): Promise<FlowResult> =>
+    flow.handle(event, via ? { ...ctx, via } : ctx);
 }
