@@ -10,7 +10,10 @@
  *   shift an unseen part out of the window, which plain page numbers over `updated_at asc` would do.
  *   Page numbers are used only inside a run of parts sharing one second longer than a page.
  *   A response whose `meta.filter` does not echo `updated_at_gteq` means the API ignored the filter:
- *   an error in `ransack` mode, a switch to the fallback in `auto` mode.
+ *   an error in `ransack` mode, a switch to the fallback in `auto` mode. CLICK_MAINT_FILTER_ECHO
+ *   (simulator/lists.ts): the doc echoes `_eq` filters without the predicate but `_cont` ones with it
+ *   and shows no `_gteq`; we assume it keeps its predicate like `_cont` (were it dropped, `auto`
+ *   falls back, which is safe, and `ransack` fails loudly).
  * - `off` (documented features only): `sort=updated_at desc`, page until a part older than the
  *   watermark second (or the end), then emit what was read oldest first. Nothing of an entity is
  *   emitted before its read reached the watermark (the state could not advance past unread parts).

@@ -125,7 +125,11 @@ export const deepomaticWorkOrderSchema = lazySchema(() =>
     types: list(z.looseObject({ id: z.optional(z.string()), name: z.string() })),
     field_engineer_email: nullableString,
     field_engineer_name: z.optional(z.nullable(z.string())),
-    user_group_ids: list(userGroupIdSchema),
+    /**
+     * Item type undocumented (api-doc.txt:168-174 "array", 216 only `[]`) and read by nothing here:
+     * any items pass, so an unexpected shape cannot make a work order unreadable to the poller.
+     */
+    user_group_ids: list(z.unknown()),
     tasks: list(deepomaticTaskSchema),
     task_groups: list(deepomaticTaskGroupSchema),
   }),

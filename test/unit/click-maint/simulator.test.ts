@@ -235,6 +235,12 @@ describe('click-maint simulator: lists', () => {
     expect(desc.body.data.map((p: { id: number }) => p.id)).toEqual([103, 102, 101, 104]);
   });
 
+  it('echoes an _eq filter without its predicate and a _cont one with it (api-doc.txt:2566/2629, 2686/2771; 1010-1011)', async () => {
+    const answer = await call('GET', '/parts?filter[is_non_stock_eq]=true&filter[name_cont]=towel');
+    expect(answer.body.meta.filter).toEqual({ is_non_stock: 'true', name_cont: 'towel' });
+    expect(answer.body.data.map((p: { id: number }) => p.id)).toEqual([104]);
+  });
+
   it('ignores updated_at filters (and leaves them out of meta.filter) when it does not accept them', async () => {
     sim.setAcceptsUpdatedAtFilter(false);
     const answer = await call(

@@ -284,6 +284,13 @@ describe('deepomatic client requests', () => {
     });
   });
 
+  it('reads user_group_ids items of any shape (api-doc.txt:168-174, 216: item type undocumented, field unused)', async () => {
+    const { client } = scripted();
+    const groups = [{ id: 7, name: 'north' }, '', null];
+    script = [reply(200, { ...WORK_ORDER, user_group_ids: groups })];
+    expect((await client.getWorkOrder(WORK_ORDER.id))?.user_group_ids).toEqual(groups);
+  });
+
   it('raises VendorResponseError naming the field of an unexpected body', async () => {
     const { client } = scripted();
     script = [reply(200, { ...WORK_ORDER, progress_score: 140 })];

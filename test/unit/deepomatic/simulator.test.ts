@@ -205,6 +205,24 @@ describe('deepomatic simulator: create', () => {
   ])('400 E1: %s has its documented type', async (field, fields, message) => {
     expect(await create({ name: 'a', ...fields })).toEqual({ status: 400, body: { [field]: [message] } });
   });
+
+  it('400: field_engineer_email null is not a string (api-doc.txt:158-160, 331-333 type string)', async () => {
+    expect(await create({ name: 'a', field_engineer_email: null })).toEqual({
+      status: 400,
+      body: { field_engineer_email: ['Not a valid string.'] },
+    });
+    const wo = await created();
+    const patched = await h.call(
+      'PATCH',
+      `/v0.2/work-orders/${wo.id}/`,
+      { field_engineer_email: null },
+      auth,
+    );
+    expect(patched).toEqual({
+      status: 400,
+      body: { error: 'Serialization error', detail: { field_engineer_email: 'Not a valid string.' } },
+    });
+  });
 });
 
 describe('deepomatic simulator: update and delete', () => {

@@ -6,7 +6,8 @@
  * `X-Entity-Id` on every call but `GET /entities`, the `{status: 'success', data, meta}` envelope with
  * `meta.entity` / `meta.customer` and, on lists, `meta.pagination {total, page, per_page,
  * total_pages}`, `meta.sort` (array), `meta.search` and `meta.filter` (the echo of the filters
- * applied); `page` / `per_page` (default 50), `sort=<field> <asc|desc>`, Ransack
+ * applied, an `_eq` one without its predicate: CLICK_MAINT_FILTER_ECHO in lists.ts);
+ * `page` / `per_page` (default 50), `sort=<field> <asc|desc>`, Ransack
  * `filter[<field>_<cont|eq|gteq|lteq|gt|lt>]`; wrapped create/update bodies (`{work_order: {...}}`)
  * and unwrapped part actions (`restock {quantity, cost, note}`, `reconcile {quantity (delta), note}`);
  * timestamps in whole seconds (`2026-11-02T08:00:00Z`); rate-limit headers

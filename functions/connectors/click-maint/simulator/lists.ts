@@ -13,6 +13,16 @@ import type { ClickMaintWorld } from './state.ts';
 const PREDICATES = ['cont', 'eq', 'gteq', 'lteq', 'gt', 'lt'] as const;
 type Predicate = (typeof PREDICATES)[number];
 
+/**
+ * CLICK_MAINT_FILTER_ECHO: how `meta.filter` echoes an applied filter. Documented: an `_eq` filter is
+ * echoed without its predicate (`filter[can_be_assigned_to_wo_eq]=true` -> `"can_be_assigned_to_wo":
+ * "true"`, api-doc.txt:2566/2629, 2686/2771) and a `_cont` one with it (`"name_cont"`, e.g.
+ * api-doc.txt:1010-1011, 1888-1889). The doc shows no other predicate: we assume they keep it, as
+ * `_cont` does (`updated_at_gteq`, which the parts poller looks for in the echo).
+ */
+export const echoKey = (field: string, predicate: Predicate): string =>
+  predicate === 'eq' ? field : `${field}_${predicate}`;
+
 export interface ListSpec {
   /** Fields filters and sort may name (of the rendered row). */
   fields: readonly string[];
@@ -78,7 +88,7 @@ export function listAnswer(
     const field = name.slice(0, -(predicate.length + 1));
     if (!spec.fields.includes(field)) continue;
     if (field.startsWith('updated_at') && !world.acceptsUpdatedAtFilter) continue;
-    applied[name] = value;
+    applied[echoKey(field, predicate)] = value;
     out = out.filter((row) => matches(row[field], predicate, value, field));
   }
   const search = q.get('search');

@@ -41,9 +41,10 @@ export function validateWorkOrderBody(
       if (unknown.length > 0) errors.work_order_types = `Unknown work order type(s): ${unknown.join(', ')}.`;
     }
   }
-  if (body.field_engineer_email !== undefined && body.field_engineer_email !== null) {
-    if (typeof body.field_engineer_email !== 'string') errors.field_engineer_email = 'Not a valid string.';
-  }
+  // A string on create and PATCH (api-doc.txt:158-160, 331-333); null is not one (the doc shows no
+  // way to remove an engineer: PATCH says "Add or override").
+  if (body.field_engineer_email !== undefined && typeof body.field_engineer_email !== 'string')
+    errors.field_engineer_email = 'Not a valid string.';
   return errors;
 }
 

@@ -84,8 +84,7 @@ export function workOrderRoutes(state: DeepomaticSimState): Route[] {
     if (body.name !== undefined) wo.name = body.name as string;
     if (body.metadata !== undefined) wo.metadata = structuredClone(body.metadata as Record<string, unknown>);
     if (body.tags !== undefined) wo.tags = [...(body.tags as string[])];
-    if (body.field_engineer_email !== undefined)
-      wo.fieldEngineerEmail = (body.field_engineer_email as string | null) ?? null;
+    if (body.field_engineer_email !== undefined) wo.fieldEngineerEmail = body.field_engineer_email as string;
     if (body.user_group_ids !== undefined)
       wo.userGroupIds = [...(body.user_group_ids as (string | number)[])];
     // DEEPOMATIC_SIM_PATCH_KEEPS_TASKS (index.ts): types change, the tasks filtered at creation stay.
