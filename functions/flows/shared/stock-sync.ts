@@ -325,9 +325,10 @@ export interface SyncSummary {
   requests: number;
   /**
    * Per decision; `no-quantity` counts the parts left alone because their quantity is unknown,
-   * `fractional-quantity` the versions skipped because theirs is not a whole number.
+   * `fractional-quantity` the versions skipped because theirs is not a whole number, `gone` the
+   * parts the re-read before writing no longer found at the source (deleted meanwhile): not written.
    */
-  counts: Partial<Record<PartPlan['why'] | 'no-quantity' | 'fractional-quantity', number>>;
+  counts: Partial<Record<PartPlan['why'] | 'no-quantity' | 'fractional-quantity' | 'gone', number>>;
   /** The versions whose quantity was not a whole number (skipped, or written whole). */
   fractional: FractionalVersion[];
 }
@@ -440,6 +441,7 @@ export async function syncStock(
     };
   };
   let plans = planAll();
+  let gone = 0;
   if (options.refresh) {
     const toWrite = plans
       .filter((p) => !owed.has(p.part.partId) && (p.quantity !== undefined || p.minimum !== undefined))
@@ -447,6 +449,7 @@ export async function syncStock(
     if (toWrite.length > 0) {
       const fresh = new Map(whole(await options.refresh(toWrite)).map((p) => [p.partId, p] as const));
       const wanted = new Set(toWrite.map((p) => p.partId));
+      gone = [...wanted].filter((id) => !fresh.has(id)).length;
       parts = parts.flatMap((versions) => {
         const id = idOf(versions);
         if (!wanted.has(id)) return [versions];
@@ -461,6 +464,8 @@ export async function syncStock(
   const counts: SyncSummary['counts'] = {};
   for (const p of plans) for (const why of p.steps) counts[why] = (counts[why] ?? 0) + 1;
   if (unknown.size > 0) counts['no-quantity'] = unknown.size;
+  // Said in the run log, not dropped without a word.
+  if (gone > 0) counts.gone = gone;
   const skippedFractional = fractional.filter((f) => f.wrote === undefined).length;
   if (skippedFractional > 0) counts['fractional-quantity'] = skippedFractional;
   const total = parts.length + unknown.size + skippedOnly().size;

@@ -268,6 +268,8 @@ describe('syncStock', () => {
     expect(asked).toEqual(['A', 'B', 'C']);
     expect(calls.find((x) => x.kind === 'stock')?.items).toEqual([{ id: 'A', quantity: 2 }]);
     expect(summary.parts).toBe(3);
+    // C, gone at the source, is counted (the run log says so), not dropped without a word.
+    expect(summary.counts.gone).toBe(1);
   });
 
   /** Mobility Work as far as stock goes: the last stock written per part, and every write in order. */
