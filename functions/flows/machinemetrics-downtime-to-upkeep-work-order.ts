@@ -41,7 +41,7 @@ import {
   type WorkOrderEpisode,
   workOrderTarget,
 } from './shared/downtime-record.ts';
-import { rememberWorkOrderWrite, workOrderEcho } from './shared/echo.ts';
+import { rememberWorkOrderWrite, workOrderEcho, writeWorkOrder } from './shared/echo.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-upkeep-work-order';
 
@@ -230,8 +230,8 @@ const upkeepSteps: readonly RecordStep<DowntimeFlowConfig, Deps, Episode>[] = [
 ];
 
 /** Note our own writes, so their webhooks are recognised (no loops). */
-async function writeWorkOrder(ctx: Ctx, id: string, patch: Parameters<UpKeepClient['updateWorkOrder']>[1]) {
-  await rememberWorkOrderWrite(ctx, await ctx.deps.upkeep.updateWorkOrder(id, patch));
+async function patchWorkOrder(ctx: Ctx, id: string, patch: Parameters<UpKeepClient['updateWorkOrder']>[1]) {
+  await writeWorkOrder(ctx, id, () => ctx.deps.upkeep.updateWorkOrder(id, patch));
 }
 
 const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode, { assetId: string }>({
@@ -282,12 +282,12 @@ const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode, { assetId: str
   },
   steps: upkeepSteps,
   showReason: (ctx, e, id) =>
-    writeWorkOrder(ctx, id, {
+    patchWorkOrder(ctx, id, {
       title: workOrderTitle(ctx.config, e),
       description: workOrderDescription(e, ctx.now()),
     }),
   recover: (ctx, e, id) =>
-    writeWorkOrder(ctx, id, {
+    patchWorkOrder(ctx, id, {
       description: workOrderDescription(e, ctx.now()),
       ...(ctx.config.workOrder.onRecovery === 'complete' ? { status: 'complete' as const } : {}),
     }),

@@ -4,8 +4,15 @@
  * `echo` for that flow and a plain skip, naming the writer, for every other flow that receives it.
  * When the webhook's body names the version (id + updatedAt), the ingress finds the mark first and
  * does not enqueue it (upkeep/webhook.ts `ownWrite`); these checks cover the bodies that do not.
+ *
+ * UpKeep fires the webhook as it commits, so it can be handled before our PATCH's answer, when the
+ * version we wrote is not known yet. A write therefore leaves an intent first (`writeWorkOrder`);
+ * a flow that meets an unanswered intent of ours on the record waits (NotReadyError, retried) rather
+ * than take the version for a person's change, or a person's change made meanwhile for ours. An
+ * intent whose answer never came (lost) stops holding after OWN_WRITE_PENDING_MS.
  */
 import { UPKEEP_WORK_ORDER_ECHO, workOrderVersion } from '../../connectors/upkeep/webhook.ts';
+import { NotReadyError, VendorHttpError } from '../../core/errors.ts';
 import type { FlowContext, FlowResult } from '../../core/flow.ts';
 
 /** Echo namespace of UpKeep work-order writes (any flow that writes one marks it here). */
@@ -16,16 +23,65 @@ type Ctx = Pick<FlowContext<unknown, unknown>, 'flowId' | 'state'>;
 /** One instant, one key: our PATCH's answer and the webhook or re-read may write it differently. */
 const version = (updatedAt: string) => workOrderVersion(updatedAt) ?? updatedAt;
 
-/** Call after each work-order write, with the record UpKeep returned. */
+/**
+ * How long an unanswered write of ours holds a record's echoes: longer than a PATCH with its
+ * client's retries takes (vendor timeouts are at most 120 s), short enough that a person's change
+ * after a lost answer waits minutes, not hours (the worker's wait budget is hours).
+ */
+export const OWN_WRITE_PENDING_MS = 5 * 60_000;
+
+/** Call after a create, with the record UpKeep returned (its id was not known before). */
 export const rememberWorkOrderWrite = (ctx: Ctx, wo: { id: string; updatedAt: string }): Promise<void> =>
   ctx.state.markOwnWrite(UPKEEP_WORK_ORDER_ECHO, wo.id, version(wo.updatedAt), ctx.flowId);
+
+/** The vendor answered that it refused the write (4xx but 408, 429): it certainly did not happen. */
+const refused = (error: unknown) =>
+  error instanceof VendorHttpError &&
+  error.status >= 400 &&
+  error.status < 500 &&
+  error.status !== 408 &&
+  error.status !== 429;
+
+/**
+ * A write of work order `id` (`write` returns the record UpKeep answered), marked as ours before it
+ * is sent (an intent) and after (its version), so its webhook is recognised even when it comes first.
+ */
+export async function writeWorkOrder<T extends { id: string; updatedAt: string }>(
+  ctx: Ctx,
+  id: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  const intent = await ctx.state.intendOwnWrite(UPKEEP_WORK_ORDER_ECHO, id, ctx.flowId);
+  let wo: T;
+  try {
+    wo = await write();
+  } catch (error) {
+    // Unanswered or unclear: it may have landed, so the intent stays (bounded by its age).
+    if (refused(error)) {
+      await ctx.state.forgetOwnWriteIntent(UPKEEP_WORK_ORDER_ECHO, id, intent).catch(() => undefined);
+    }
+    throw error;
+  }
+  await ctx.state.markOwnWrite(UPKEEP_WORK_ORDER_ECHO, wo.id, version(wo.updatedAt), ctx.flowId, intent);
+  return wo;
+}
 
 /** What to answer when `wo` (as fetched after its webhook) is Millwright's own write; else undefined. */
 export async function workOrderEcho(
   ctx: Ctx,
   wo: { id: string; updatedAt: string },
 ): Promise<FlowResult | undefined> {
-  const by = await ctx.state.ownWriteBy(UPKEEP_WORK_ORDER_ECHO, wo.id, version(wo.updatedAt));
+  const { by, pending } = await ctx.state.ownWriteOf(
+    UPKEEP_WORK_ORDER_ECHO,
+    wo.id,
+    version(wo.updatedAt),
+    OWN_WRITE_PENDING_MS,
+  );
+  if (pending) {
+    throw new NotReadyError(
+      `the answer to Millwright's write of work order ${wo.id} (flow ${pending.by}, sent ${pending.at}): until then version ${wo.updatedAt} cannot be told from a person's change`,
+    );
+  }
   if (by === undefined) return undefined;
   if (by === ctx.flowId) {
     return {
