@@ -17,7 +17,7 @@ import {
   FLOW_ID,
   flow,
 } from '../../../functions/flows/deepomatic-validation-to-upkeep-work-order.ts';
-import { workOrderEcho } from '../../../functions/flows/shared/echo.ts';
+import { workOrderEcho, writeWorkOrder } from '../../../functions/flows/shared/echo.ts';
 import { flowEvent } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
@@ -158,5 +158,26 @@ describe('the echo of a work-order write handled before the write is answered', 
     await expect(flow.handle(concluded(id), ctx)).rejects.toThrow();
     const person = await h.client().updateWorkOrder(id, { priority: 3 });
     expect(await workOrderEcho(watcher(), person)).toBeUndefined();
+  });
+
+  it('split writes of one event: the first write’s echo, handled while the second is in flight, is recognised at once; the second’s waits, then is recognised', async () => {
+    const id = await newWorkOrder();
+    const ctx = { flowId: `${FLOW_ID}-t${run}`, state: state() };
+    const client = h.client();
+    const first = await writeWorkOrder(ctx, id, () => client.updateWorkOrder(id, { status: 'inProgress' }));
+    h.clock.advance(1000);
+    let firstEcho: unknown;
+    let secondEcho: unknown;
+    const second = await writeWorkOrder(ctx, id, async () => {
+      const wo = await client.updateWorkOrder(id, { status: 'complete' });
+      firstEcho = await workOrderEcho(watcher(), first).catch((e: unknown) => e);
+      secondEcho = await workOrderEcho(watcher(), wo).catch((e: unknown) => e);
+      return wo;
+    });
+    expect(second.updatedAt).not.toBe(first.updatedAt);
+    expect(firstEcho).toMatchObject({ outcome: 'skipped' });
+    expect(secondEcho).toBeInstanceOf(NotReadyError);
+    expect(await workOrderEcho(watcher(), second)).toMatchObject({ outcome: 'skipped' });
+    expect(await workOrderEcho(ctx, first)).toMatchObject({ outcome: 'echo' });
   });
 });
