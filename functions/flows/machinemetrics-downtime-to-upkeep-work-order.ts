@@ -41,7 +41,12 @@ import {
   type WorkOrderEpisode,
   workOrderTarget,
 } from './shared/downtime-record.ts';
-import { rememberWorkOrderWrite, workOrderEcho, writeWorkOrder } from './shared/echo.ts';
+import {
+  CREATED_BY_MILLWRIGHT,
+  rememberWorkOrderWrite,
+  workOrderEcho,
+  writeWorkOrder,
+} from './shared/echo.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-upkeep-work-order';
 
@@ -104,7 +109,7 @@ export function workOrderTitle(config: DowntimeFlowConfig, episode: Episode): st
 
 /** Rebuilt from the episode every time, so writing it twice changes nothing. */
 export function workOrderDescription(episode: Episode, now: Date): string {
-  return [...downtimeLines(episode, now), '', `Created by Millwright. ${marker(episode.key)}`].join('\n');
+  return [...downtimeLines(episode, now), '', `${CREATED_BY_MILLWRIGHT} ${marker(episode.key)}`].join('\n');
 }
 
 type Ctx = FlowContext<DowntimeFlowConfig, Deps>;

@@ -94,3 +94,16 @@ export async function workOrderEcho(
     message: `work order ${wo.id} was changed by Millwright (flow ${by}), not by a person; nothing to do`,
   };
 }
+
+/** What a Millwright create writes in a work order's description, before its `[millwright:<flow>:...]` marker. */
+export const CREATED_BY_MILLWRIGHT = 'Created by Millwright.';
+const CREATED_LINE = /Created by Millwright\. \[millwright:([A-Za-z0-9_-]+):/;
+
+/**
+ * The flow that created this work order (its description's creation line), else undefined. A
+ * WORK_ORDER_CREATED webhook comes as UpKeep commits, before our create's answer and so before its
+ * echo mark (whose id only the answer names): the line is what tells that creation is ours.
+ */
+export function createdByMillwright(wo: { description?: string | null }): string | undefined {
+  return CREATED_LINE.exec(wo.description ?? '')?.[1];
+}

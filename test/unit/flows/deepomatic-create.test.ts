@@ -88,6 +88,23 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect(dmFor(wo.id)).toHaveLength(0);
   });
 
+  it('a work order Millwright created, its CREATED webhook handled before the create was answered (no echo mark yet): skipped, no Deepomatic work order', async () => {
+    const ctx = context();
+    // As machinemetrics-downtime-to-upkeep-work-order creates it; its answer (and mark) not back yet.
+    const wo = await up.client().createWorkOrder({
+      title: 'Machine down: Press 4 (Jam)',
+      category: 'Photo validation',
+      description:
+        'Down since 2026-11-02T08:00:00.000Z\n\nCreated by Millwright. [millwright:machinemetrics-downtime-to-upkeep-work-order:m-1|2026-11-02T08:00:00.000Z]',
+    });
+    const result = await flow.handle(created(wo.id), ctx);
+    expect(result).toMatchObject({
+      outcome: 'skipped',
+      message: expect.stringContaining('machinemetrics-downtime-to-upkeep-work-order'),
+    });
+    expect(dmFor(wo.id)).toHaveLength(0);
+  });
+
   it('matches, nothing sent yet: one Deepomatic work order, mapped and followed (done)', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();
