@@ -321,7 +321,7 @@ async function onUpKeepWorkOrder(event: UpKeepWorkOrderEvent, ctx: Ctx): Promise
   const { objectType, objectId } = event.data;
   const wo = objectType === 'workOrder' ? await ctx.deps.upkeep.getWorkOrder(objectId) : undefined;
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
-  const echo = await workOrderEcho(ctx, wo);
+  const echo = await workOrderEcho(ctx, wo, event.data.updatedAt);
   if (echo) return echo;
   const owner = await ctx.state.getMapping(`${ctx.flowId}:work-order`, wo.id);
   if (!owner) return { outcome: 'skipped', message: `work order ${wo.id} was not created by this flow` };

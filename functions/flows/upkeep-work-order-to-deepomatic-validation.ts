@@ -96,7 +96,7 @@ export function matches(
 async function onWorkOrder(event: TypedEvent<string, UpKeepWebhookData>, ctx: Ctx): Promise<FlowResult> {
   const wo = await fetchWebhookSubject(ctx.deps.upkeep, event.data);
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
-  const echo = await workOrderEcho(ctx, wo);
+  const echo = await workOrderEcho(ctx, wo, event.data.updatedAt);
   if (echo) return echo;
   const creator = event.type === 'upkeep.WORK_ORDER_CREATED' ? createdByMillwright(wo) : undefined;
   if (creator) {

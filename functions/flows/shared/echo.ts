@@ -66,20 +66,27 @@ export async function writeWorkOrder<T extends { id: string; updatedAt: string }
   return wo;
 }
 
-/** What to answer when `wo` (as fetched after its webhook) is Millwright's own write; else undefined. */
+/**
+ * What to answer when the version a webhook is about is Millwright's own write; else undefined. That
+ * version is the one the webhook's body names (`named`, its `updatedAt`) when it names one, else the
+ * re-read `wo`'s: a person's change whose webhook is handled after a later write of ours re-reads our
+ * version, and is the person's all the same. (A body naming our version was dropped at the ingress.)
+ */
 export async function workOrderEcho(
   ctx: Ctx,
   wo: { id: string; updatedAt: string },
+  named?: string,
 ): Promise<FlowResult | undefined> {
+  const about = named ?? wo.updatedAt;
   const { by, pending } = await ctx.state.ownWriteOf(
     UPKEEP_WORK_ORDER_ECHO,
     wo.id,
-    version(wo.updatedAt),
+    version(about),
     OWN_WRITE_PENDING_MS,
   );
   if (pending) {
     throw new NotReadyError(
-      `the answer to Millwright's write of work order ${wo.id} (flow ${pending.by}, sent ${pending.at}): until then version ${wo.updatedAt} cannot be told from a person's change`,
+      `the answer to Millwright's write of work order ${wo.id} (flow ${pending.by}, sent ${pending.at}): until then version ${about} cannot be told from a person's change`,
     );
   }
   if (by === undefined) return undefined;
