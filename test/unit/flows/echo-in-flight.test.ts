@@ -27,8 +27,23 @@ let h: Harness;
 let run = 0;
 /** The state store's clock (the intent's age is measured on it). */
 let nowMs = Date.parse('2026-11-02T09:00:00.000Z');
+const text = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'object' && v !== null && 'S' in v ? String(v.S) : '';
+/** `<Command> <pk prefix>` of every DynamoDB request while `counting`. */
+let counting = false;
+const sent: string[] = [];
 beforeAll(async () => {
   t = await startTestState();
+  t.dynamo.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Record<string, Record<string, unknown> | undefined>;
+      const pk = text(input.Key?.pk ?? input.Item?.pk ?? input.ExpressionAttributeValues?.[':pk']);
+      if (counting)
+        sent.push(`${(context.commandName ?? '').replace(/(Item)?Command$/, '')} ${pk.split('#')[0]}`);
+      return next(args);
+    },
+    { step: 'initialize', name: 'requestCounter' },
+  );
 });
 afterAll(() => t.close());
 beforeEach(async () => {
@@ -179,5 +194,20 @@ describe('the echo of a work-order write handled before the write is answered', 
     expect(secondEcho).toBeInstanceOf(NotReadyError);
     expect(await workOrderEcho(watcher(), second)).toMatchObject({ outcome: 'skipped' });
     expect(await workOrderEcho(ctx, first)).toMatchObject({ outcome: 'echo' });
+  });
+
+  it('costs one request more per write (the intent) and none more per check: a write is Put intent + Put version, a check one Query', async () => {
+    const id = await newWorkOrder();
+    const ctx = { flowId: `${FLOW_ID}-t${run}`, state: state() };
+    const client = h.client();
+    await client.getWorkOrder(id);
+    counting = true;
+    const wo = await writeWorkOrder(ctx, id, () => client.updateWorkOrder(id, { status: 'inProgress' }));
+    const write = sent.splice(0);
+    await workOrderEcho(watcher(), wo);
+    const check = sent.splice(0);
+    counting = false;
+    expect(write).toEqual(['Put ECHO', 'Put ECHO']);
+    expect(check).toEqual(['Query ECHO']);
   });
 });
