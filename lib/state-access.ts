@@ -92,7 +92,7 @@ export const METHOD_ACTIONS: Record<StateMethod, readonly DynamoAction[]> = {
   hasRunEntries: [QUERY],
   intendOwnWrite: [PUT],
   forgetOwnWriteIntent: [DELETE],
-  markOwnWrite: [PUT],
+  markOwnWrite: [UPDATE],
   ownWriteBy: [GET],
   ownWriteOf: [QUERY],
   appendRun: ['dynamodb:BatchWriteItem'],

@@ -977,15 +977,18 @@ export class StateStore {
     byFlow: string,
     intent?: string,
   ): Promise<void> {
+    // An update, not a put: two writes of ours may answer one version (a PATCH that changed
+    // nothing), and each intent must stay resolved.
     await this.db.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.tableName,
-        Item: {
-          pk: `ECHO#${namespace}#${id}`,
-          sk: fingerprint,
-          by: byFlow,
-          ...(intent ? { intent } : {}),
-          ttl: this.ttl(7),
+        Key: { pk: `ECHO#${namespace}#${id}`, sk: fingerprint },
+        UpdateExpression: `SET #by = :by, #ttl = :ttl${intent ? ' ADD intents :intent' : ''}`,
+        ExpressionAttributeNames: { '#by': 'by', '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':by': byFlow,
+          ':ttl': this.ttl(7),
+          ...(intent ? { ':intent': new Set([intent]) } : {}),
         },
       }),
     );
@@ -1020,7 +1023,7 @@ export class StateStore {
     const items = out.Items ?? [];
     const exact = items.find((i) => i.sk === fingerprint);
     if (exact) return { by: typeof exact.by === 'string' ? exact.by : 'a Millwright flow' };
-    const resolved = new Set(items.map((i) => i.intent).filter((v) => typeof v === 'string'));
+    const resolved = new Set(items.flatMap((i) => (i.intents instanceof Set ? [...i.intents] : [])));
     const since = this.now().getTime() - pendingMs;
     const pending = items.find(
       (i) =>

@@ -196,7 +196,7 @@ describe('the echo of a work-order write handled before the write is answered', 
     expect(await workOrderEcho(ctx, first)).toMatchObject({ outcome: 'echo' });
   });
 
-  it('costs one request more per write (the intent) and none more per check: a write is Put intent + Put version, a check one Query', async () => {
+  it('costs one request more per write (the intent) and none more per check: a write is Put intent + Update version, a check one Query', async () => {
     const id = await newWorkOrder();
     const ctx = { flowId: `${FLOW_ID}-t${run}`, state: state() };
     const client = h.client();
@@ -207,7 +207,20 @@ describe('the echo of a work-order write handled before the write is answered', 
     await workOrderEcho(watcher(), wo);
     const check = sent.splice(0);
     counting = false;
-    expect(write).toEqual(['Put ECHO', 'Put ECHO']);
+    expect(write).toEqual(['Put ECHO', 'Update ECHO']);
     expect(check).toEqual(['Query ECHO']);
+  });
+
+  it('two writes of ours answered with one version (a PATCH that changed nothing): both intents resolved, a person’s change after is not held', async () => {
+    const id = await newWorkOrder();
+    const ctx = { flowId: `${FLOW_ID}-t${run}`, state: state() };
+    const client = h.client();
+    const wo = await writeWorkOrder(ctx, id, () => client.updateWorkOrder(id, { status: 'inProgress' }));
+    // A retry after a crash writes the same value; UpKeep answers the version it already had.
+    await writeWorkOrder(ctx, id, async () => wo);
+    h.clock.advance(1000);
+    const person = await client.updateWorkOrder(id, { priority: 3 });
+    expect(await workOrderEcho(watcher(), person)).toBeUndefined();
+    expect(await workOrderEcho(watcher(), wo)).toMatchObject({ outcome: 'skipped' });
   });
 });
