@@ -8,11 +8,12 @@
  * UpKeep fires the webhook as it commits, so it can be handled before our PATCH's answer, when the
  * version we wrote is not known yet. A write therefore leaves an intent first (`writeWorkOrder`);
  * a flow that meets an unanswered intent of ours on the record waits (NotReadyError, retried) rather
- * than take the version for a person's change, or a person's change made meanwhile for ours. An
- * intent whose answer never came (lost) stops holding after OWN_WRITE_PENDING_MS.
+ * than take the version for a person's change, or a person's change made meanwhile for ours. A
+ * write that failed (refused or unanswered) gives its intent up; one whose writer died holds for
+ * OWN_WRITE_PENDING_MS.
  */
 import { UPKEEP_WORK_ORDER_ECHO, workOrderVersion } from '../../connectors/upkeep/webhook.ts';
-import { NotReadyError, VendorHttpError } from '../../core/errors.ts';
+import { NotReadyError } from '../../core/errors.ts';
 import type { FlowContext, FlowResult } from '../../core/flow.ts';
 
 /** Echo namespace of UpKeep work-order writes (any flow that writes one marks it here). */
@@ -24,23 +25,15 @@ type Ctx = Pick<FlowContext<unknown, unknown>, 'flowId' | 'state'>;
 const version = (updatedAt: string) => workOrderVersion(updatedAt) ?? updatedAt;
 
 /**
- * How long an unanswered write of ours holds a record's echoes: longer than a PATCH with its
- * client's retries takes (vendor timeouts are at most 120 s), short enough that a person's change
- * after a lost answer waits minutes, not hours (the worker's wait budget is hours).
+ * How long an intent whose writer never settled it (a worker that died mid-request) holds a record's
+ * echoes: longer than a PATCH with its client's retries takes (vendor timeouts are at most 120 s),
+ * short enough that a person's change waits minutes, not hours (the worker's wait budget is hours).
  */
 export const OWN_WRITE_PENDING_MS = 5 * 60_000;
 
 /** Call after a create, with the record UpKeep returned (its id was not known before). */
 export const rememberWorkOrderWrite = (ctx: Ctx, wo: { id: string; updatedAt: string }): Promise<void> =>
   ctx.state.markOwnWrite(UPKEEP_WORK_ORDER_ECHO, wo.id, version(wo.updatedAt), ctx.flowId);
-
-/** The vendor answered that it refused the write (4xx but 408, 429): it certainly did not happen. */
-const refused = (error: unknown) =>
-  error instanceof VendorHttpError &&
-  error.status >= 400 &&
-  error.status < 500 &&
-  error.status !== 408 &&
-  error.status !== 429;
 
 /**
  * A write of work order `id` (`write` returns the record UpKeep answered), marked as ours before it
@@ -56,10 +49,9 @@ export async function writeWorkOrder<T extends { id: string; updatedAt: string }
   try {
     wo = await write();
   } catch (error) {
-    // Unanswered or unclear: it may have landed, so the intent stays (bounded by its age).
-    if (refused(error)) {
-      await ctx.state.forgetOwnWriteIntent(UPKEEP_WORK_ORDER_ECHO, id, intent).catch(() => undefined);
-    }
+    // No answer will name its version now (refused, or unanswered: then its echo, if it landed,
+    // cannot be told from a person's change and counts as one): stop holding the record's echoes.
+    await ctx.state.forgetOwnWriteIntent(UPKEEP_WORK_ORDER_ECHO, id, intent).catch(() => undefined);
     throw error;
   }
   await ctx.state.markOwnWrite(UPKEEP_WORK_ORDER_ECHO, wo.id, version(wo.updatedAt), ctx.flowId, intent);

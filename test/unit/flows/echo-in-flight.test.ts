@@ -17,7 +17,12 @@ import {
   FLOW_ID,
   flow,
 } from '../../../functions/flows/deepomatic-validation-to-upkeep-work-order.ts';
-import { workOrderEcho, writeWorkOrder } from '../../../functions/flows/shared/echo.ts';
+import {
+  OWN_WRITE_PENDING_MS,
+  UPKEEP_WORK_ORDER_ECHO,
+  workOrderEcho,
+  writeWorkOrder,
+} from '../../../functions/flows/shared/echo.ts';
 import { flowEvent } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
@@ -148,7 +153,7 @@ describe('the echo of a work-order write handled before the write is answered', 
     expect(await workOrderEcho(watcher(), ours)).toMatchObject({ outcome: 'skipped' });
   });
 
-  it('an answer lost after UpKeep committed: the echo waits within the bound, and after it counts as not ours', async () => {
+  it('an answer lost after UpKeep committed: the failed write gives its intent up (no answer will name its version), so its echo counts as not ours, as without intents', async () => {
     const id = await newWorkOrder();
     h.sim.faults.push({
       match: `PATCH /api/v2/work-orders/${id}`,
@@ -161,9 +166,16 @@ describe('the echo of a work-order write handled before the write is answered', 
     await expect(flow.handle(concluded(id), ctx)).rejects.toThrow('unavailable');
     const committed = await reRead(id);
     expect(committed.status).toBe('complete');
-    await expect(workOrderEcho(watcher(), committed)).rejects.toBeInstanceOf(NotReadyError);
-    nowMs += 10 * 60_000;
     expect(await workOrderEcho(watcher(), committed)).toBeUndefined();
+  });
+
+  it('a writer that died mid-request (its intent never settled) holds the record’s echoes for the bound only', async () => {
+    const id = await newWorkOrder();
+    await state().intendOwnWrite(UPKEEP_WORK_ORDER_ECHO, id, `${FLOW_ID}-t${run}`);
+    const wo = await reRead(id);
+    await expect(workOrderEcho(watcher(), wo)).rejects.toBeInstanceOf(NotReadyError);
+    nowMs += OWN_WRITE_PENDING_MS + 1;
+    expect(await workOrderEcho(watcher(), wo)).toBeUndefined();
   });
 
   it('a write UpKeep certainly refused leaves no intent: a person’s change right after is not held', async () => {
