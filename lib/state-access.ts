@@ -90,8 +90,11 @@ export const METHOD_ACTIONS: Record<StateMethod, readonly DynamoAction[]> = {
   takeRedelivery: [UPDATE, GET],
   giveBackRedelivery: [UPDATE],
   hasRunEntries: [QUERY],
-  markOwnWrite: [PUT],
+  intendOwnWrite: [PUT],
+  forgetOwnWriteIntent: [DELETE],
+  markOwnWrite: [UPDATE],
   ownWriteBy: [GET],
+  ownWriteOf: [QUERY],
   appendRun: ['dynamodb:BatchWriteItem'],
   listRuns: [QUERY],
   queryRuns: [QUERY],
@@ -131,8 +134,10 @@ const FLOW_MODULE: readonly StateMethod[] = [
   'getLatest',
   'putLatest',
   'forgetLatest',
+  'intendOwnWrite',
+  'forgetOwnWriteIntent',
   'markOwnWrite',
-  'ownWriteBy',
+  'ownWriteOf',
 ];
 
 /**

@@ -215,6 +215,9 @@ export interface PollShard {
   prev?: { doc?: unknown };
 }
 
+/** Sort-key prefix of an own-write intent (a version is an ISO time, so they never meet). */
+const OWN_WRITE_INTENT = 'intent#';
+
 export class StateStore {
   readonly tableName: string;
   private readonly db: DynamoDBDocumentClient;
@@ -931,14 +934,63 @@ export class StateStore {
   }
 
   /**
-   * Remember a write we made (e.g. work order id + updatedAt) and which flow made it, so the
-   * webhook it causes is recognised, and credited to the right flow.
+   * Before a write whose echo may come back before its answer (UpKeep fires a webhook as it
+   * commits): an intent with no version yet, naming the flow and when. The mark of the version,
+   * written after the answer, names the intent it resolves (`markOwnWrite`'s `intent`). Returns the
+   * intent's id.
    */
-  async markOwnWrite(namespace: string, id: string, fingerprint: string, byFlow: string): Promise<void> {
+  async intendOwnWrite(namespace: string, id: string, byFlow: string): Promise<string> {
+    const intent = randomUUID();
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: `ECHO#${namespace}#${id}`, sk: fingerprint, by: byFlow, ttl: this.ttl(7) },
+        Item: {
+          pk: `ECHO#${namespace}#${id}`,
+          sk: `${OWN_WRITE_INTENT}${intent}`,
+          by: byFlow,
+          at: this.now().toISOString(),
+          ttl: this.ttl(1),
+        },
+      }),
+    );
+    return intent;
+  }
+
+  /** Undo `intendOwnWrite` for a write the vendor certainly refused. */
+  async forgetOwnWriteIntent(namespace: string, id: string, intent: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: `ECHO#${namespace}#${id}`, sk: `${OWN_WRITE_INTENT}${intent}` },
+      }),
+    );
+  }
+
+  /**
+   * Remember a write we made (e.g. work order id + updatedAt) and which flow made it, so the
+   * webhook it causes is recognised, and credited to the right flow; `intent` names the intent it
+   * resolves (`intendOwnWrite`).
+   */
+  async markOwnWrite(
+    namespace: string,
+    id: string,
+    fingerprint: string,
+    byFlow: string,
+    intent?: string,
+  ): Promise<void> {
+    // An update, not a put: two writes of ours may answer one version (a PATCH that changed
+    // nothing), and each intent must stay resolved.
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `ECHO#${namespace}#${id}`, sk: fingerprint },
+        UpdateExpression: `SET #by = :by, #ttl = :ttl${intent ? ' ADD intents :intent' : ''}`,
+        ExpressionAttributeNames: { '#by': 'by', '#ttl': 'ttl' },
+        ExpressionAttributeValues: {
+          ':by': byFlow,
+          ':ttl': this.ttl(7),
+          ...(intent ? { ':intent': new Set([intent]) } : {}),
+        },
       }),
     );
   }
@@ -948,6 +1000,39 @@ export class StateStore {
     const item = await this.getItem(`ECHO#${namespace}#${id}`, fingerprint);
     if (!item) return undefined;
     return typeof item.by === 'string' ? item.by : 'a Millwright flow';
+  }
+
+  /**
+   * Whose write this version is (`by`), else an intent of ours still unanswered, at most
+   * `pendingMs` old (`pending`): while it is, nobody can tell this version from a person's change.
+   * One Query of the record's marks (a few per record: they live 7 days, intents 1).
+   */
+  async ownWriteOf(
+    namespace: string,
+    id: string,
+    fingerprint: string,
+    pendingMs: number,
+  ): Promise<{ by?: string; pending?: { by: string; at: string } }> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `ECHO#${namespace}#${id}` },
+        ConsistentRead: true,
+      }),
+    );
+    const items = out.Items ?? [];
+    const exact = items.find((i) => i.sk === fingerprint);
+    if (exact) return { by: typeof exact.by === 'string' ? exact.by : 'a Millwright flow' };
+    const resolved = new Set(items.flatMap((i) => (i.intents instanceof Set ? [...i.intents] : [])));
+    const since = this.now().getTime() - pendingMs;
+    const pending = items.find(
+      (i) =>
+        String(i.sk).startsWith(OWN_WRITE_INTENT) &&
+        !resolved.has(String(i.sk).slice(OWN_WRITE_INTENT.length)) &&
+        Date.parse(String(i.at)) >= since,
+    );
+    return pending ? { pending: { by: String(pending.by), at: String(pending.at) } } : {};
   }
 
   // ---- run log: what happened to each event, for operators -----------------------------------

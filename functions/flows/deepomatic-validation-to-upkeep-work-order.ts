@@ -42,7 +42,7 @@ import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts
 import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
-import { rememberWorkOrderWrite } from './shared/echo.ts';
+import { writeWorkOrder } from './shared/echo.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
 
 export const FLOW_ID = 'deepomatic-validation-to-upkeep-work-order';
@@ -119,8 +119,7 @@ async function onChanged(wo: Changed, ctx: Ctx): Promise<FlowResult> {
       const current = await upkeep.getWorkOrder(wo.cmmsWorkOrderId);
       if (!current) return { workOrderId: wo.cmmsWorkOrderId, result: 'missing', note: 'none' };
       if (current.status !== status) {
-        const updated = await upkeep.updateWorkOrder(current.id, { status });
-        await rememberWorkOrderWrite(ctx, updated);
+        await writeWorkOrder(ctx, current.id, () => upkeep.updateWorkOrder(current.id, { status }));
       }
       const note = await addNoteOnce(ctx, upkeep, {
         key: `${ctx.flowId}:note:${wo.id}`,

@@ -41,7 +41,12 @@ import {
   type WorkOrderEpisode,
   workOrderTarget,
 } from './shared/downtime-record.ts';
-import { rememberWorkOrderWrite, workOrderEcho } from './shared/echo.ts';
+import {
+  CREATED_BY_MILLWRIGHT,
+  rememberWorkOrderWrite,
+  workOrderEcho,
+  writeWorkOrder,
+} from './shared/echo.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-upkeep-work-order';
 
@@ -104,7 +109,7 @@ export function workOrderTitle(config: DowntimeFlowConfig, episode: Episode): st
 
 /** Rebuilt from the episode every time, so writing it twice changes nothing. */
 export function workOrderDescription(episode: Episode, now: Date): string {
-  return [...downtimeLines(episode, now), '', `Created by Millwright. ${marker(episode.key)}`].join('\n');
+  return [...downtimeLines(episode, now), '', `${CREATED_BY_MILLWRIGHT} ${marker(episode.key)}`].join('\n');
 }
 
 type Ctx = FlowContext<DowntimeFlowConfig, Deps>;
@@ -230,8 +235,8 @@ const upkeepSteps: readonly RecordStep<DowntimeFlowConfig, Deps, Episode>[] = [
 ];
 
 /** Note our own writes, so their webhooks are recognised (no loops). */
-async function writeWorkOrder(ctx: Ctx, id: string, patch: Parameters<UpKeepClient['updateWorkOrder']>[1]) {
-  await rememberWorkOrderWrite(ctx, await ctx.deps.upkeep.updateWorkOrder(id, patch));
+async function patchWorkOrder(ctx: Ctx, id: string, patch: Parameters<UpKeepClient['updateWorkOrder']>[1]) {
+  await writeWorkOrder(ctx, id, () => ctx.deps.upkeep.updateWorkOrder(id, patch));
 }
 
 const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode, { assetId: string }>({
@@ -282,12 +287,12 @@ const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode, { assetId: str
   },
   steps: upkeepSteps,
   showReason: (ctx, e, id) =>
-    writeWorkOrder(ctx, id, {
+    patchWorkOrder(ctx, id, {
       title: workOrderTitle(ctx.config, e),
       description: workOrderDescription(e, ctx.now()),
     }),
   recover: (ctx, e, id) =>
-    writeWorkOrder(ctx, id, {
+    patchWorkOrder(ctx, id, {
       description: workOrderDescription(e, ctx.now()),
       ...(ctx.config.workOrder.onRecovery === 'complete' ? { status: 'complete' as const } : {}),
     }),
@@ -316,7 +321,7 @@ async function onUpKeepWorkOrder(event: UpKeepWorkOrderEvent, ctx: Ctx): Promise
   const { objectType, objectId } = event.data;
   const wo = objectType === 'workOrder' ? await ctx.deps.upkeep.getWorkOrder(objectId) : undefined;
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
-  const echo = await workOrderEcho(ctx, wo);
+  const echo = await workOrderEcho(ctx, wo, event.data.updatedAt);
   if (echo) return echo;
   const owner = await ctx.state.getMapping(`${ctx.flowId}:work-order`, wo.id);
   if (!owner) return { outcome: 'skipped', message: `work order ${wo.id} was not created by this flow` };

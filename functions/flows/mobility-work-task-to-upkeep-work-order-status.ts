@@ -54,7 +54,7 @@ import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
 import type { OrderMark } from '../core/state.ts';
 import { EPISODE_WITHOUT_WORK_ORDER, EPISODE_WORK_ORDER_MAPPING } from './shared/downtime.ts';
-import { rememberWorkOrderWrite } from './shared/echo.ts';
+import { writeWorkOrder } from './shared/echo.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
 
 export const FLOW_ID = 'mobility-work-task-to-upkeep-work-order-status';
@@ -157,8 +157,9 @@ async function restoreLaterStatus(ctx: Ctx, workOrderId: string, taskId: string,
   ctx.log.info(
     `task ${taskId}: its ${order.latest.label} (event ${order.latest.eventId}) was applied while an older event wrote work order ${workOrderId}; status ${later} put back`,
   );
-  const updated = await ctx.deps.upkeep.updateWorkOrder(workOrderId, { status: later });
-  await rememberWorkOrderWrite(ctx, updated);
+  await writeWorkOrder(ctx, workOrderId, () =>
+    ctx.deps.upkeep.updateWorkOrder(workOrderId, { status: later }),
+  );
 }
 
 async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Promise<FlowResult> {
@@ -201,8 +202,7 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
         if (wo.status === 'complete' && status !== 'complete')
           return { workOrderId: wo.id, outcome: 'kept', from: wo.status, note: 'none', at };
         if (wo.status !== status) {
-          const updated = await upkeep.updateWorkOrder(wo.id, { status });
-          await rememberWorkOrderWrite(ctx, updated);
+          await writeWorkOrder(ctx, wo.id, () => upkeep.updateWorkOrder(wo.id, { status }));
           if (mark) await restoreLaterStatus(ctx, wo.id, taskId, mark);
         }
         let added = 'none';

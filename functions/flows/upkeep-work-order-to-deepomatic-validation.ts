@@ -43,7 +43,7 @@ import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
 import type { StateStore } from '../core/state.ts';
-import { workOrderEcho } from './shared/echo.ts';
+import { createdByMillwright, workOrderEcho } from './shared/echo.ts';
 
 export const FLOW_ID = 'upkeep-work-order-to-deepomatic-validation';
 /** UpKeep work order id -> Deepomatic work order id. */
@@ -96,8 +96,15 @@ export function matches(
 async function onWorkOrder(event: TypedEvent<string, UpKeepWebhookData>, ctx: Ctx): Promise<FlowResult> {
   const wo = await fetchWebhookSubject(ctx.deps.upkeep, event.data);
   if (!wo) return { outcome: 'skipped', message: `work order ${event.subject ?? '?'} no longer exists` };
-  const echo = await workOrderEcho(ctx, wo);
+  const echo = await workOrderEcho(ctx, wo, event.data.updatedAt);
   if (echo) return echo;
+  const creator = event.type === 'upkeep.WORK_ORDER_CREATED' ? createdByMillwright(wo) : undefined;
+  if (creator) {
+    return {
+      outcome: creator === ctx.flowId ? 'echo' : 'skipped',
+      message: `work order ${wo.id} was created by Millwright (flow ${creator}), not by a person; nothing to do`,
+    };
+  }
   const why = matches(ctx.config, wo);
   if (!why) return { outcome: 'skipped', message: `work order ${wo.id} has no configured category or tag` };
   const known = await ctx.state.getMapping(DEEPOMATIC_BY_WORK_ORDER, wo.id);

@@ -141,5 +141,29 @@ describe('upkeep-work-order-to-deepomatic-validation and back', () => {
     // Concluded: not followed any more, and a later poll changes nothing.
     await c.advance(5);
     expect(up().workOrderMessages(pass)).toHaveLength(1);
+    // No loop: the webhooks of our status writes came back and made no second validation.
+    await sandbox.settle();
+    const echoed = up()
+      .webhookDeliveries()
+      .filter(
+        (d) => JSON.stringify(d).includes(pass) && /WORK_ORDER_(STATUS_)?UPDATED/.test(JSON.stringify(d)),
+      );
+    expect(echoed.length).toBeGreaterThan(0);
+    expect(
+      dm()
+        .workOrders()
+        .filter((w) => w.name === `upkeep-${pass}`),
+    ).toHaveLength(1);
+    expect(
+      dm()
+        .workOrders()
+        .filter((w) => w.name === `upkeep-${fail}`),
+    ).toHaveLength(1);
+    const runs = await sandbox.state.listRuns(DM_REQUEST_FLOW, 200);
+    const about = (id: string) => runs.filter((r) => r.subjects?.includes(id) ?? r.message.includes(id));
+    expect(about(pass).filter((r) => r.outcome === 'done')).toHaveLength(1);
+    expect(about(pass).filter((r) => !['done', 'skipped', 'duplicate', 'echo'].includes(r.outcome))).toEqual(
+      [],
+    );
   });
 });

@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DEEPOMATIC_OPEN_SET } from '../../../functions/connectors/deepomatic/poll-source.ts';
+import { workOrderVersion } from '../../../functions/connectors/upkeep/webhook.ts';
 import { forgetUnconfirmedSend } from '../../../functions/core/claims.ts';
 import { NeedsAttentionError } from '../../../functions/core/errors.ts';
 import type { FlowContext } from '../../../functions/core/flow.ts';
@@ -86,6 +87,52 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     await rememberWorkOrderWrite(ctx, wo);
     expect((await flow.handle(created(wo.id), ctx)).outcome).toBe('echo');
     expect(dmFor(wo.id)).toHaveLength(0);
+  });
+
+  it('a work order Millwright created, its CREATED webhook handled before the create was answered (no echo mark yet): skipped, no Deepomatic work order', async () => {
+    const ctx = context();
+    // As machinemetrics-downtime-to-upkeep-work-order creates it; its answer (and mark) not back yet.
+    const wo = await up.client().createWorkOrder({
+      title: 'Machine down: Press 4 (Jam)',
+      category: 'Photo validation',
+      description:
+        'Down since 2026-11-02T08:00:00.000Z\n\nCreated by Millwright. [millwright:machinemetrics-downtime-to-upkeep-work-order:m-1|2026-11-02T08:00:00.000Z]',
+    });
+    const result = await flow.handle(created(wo.id), ctx);
+    expect(result).toMatchObject({
+      outcome: 'skipped',
+      message: expect.stringContaining('machinemetrics-downtime-to-upkeep-work-order'),
+    });
+    expect(dmFor(wo.id)).toHaveLength(0);
+  });
+
+  it('a person’s change whose webhook is handled after a later write of ours: still the person’s (done), not swallowed as our echo', async () => {
+    const ctx = context();
+    const client = up.client();
+    const wo = await client.createWorkOrder({ title: 'Replace filter', category: 'Electrical' });
+    up.clock.advance(1000);
+    // A person puts it in the validated category (v0) ...
+    const person = await client.updateWorkOrder(wo.id, { category: 'Photo validation' });
+    up.clock.advance(1000);
+    // ... then another flow of ours writes its status (v1) before v0's webhook is handled.
+    const ours = await client.updateWorkOrder(wo.id, { status: 'inProgress' });
+    await rememberWorkOrderWrite(
+      { flowId: 'mobility-work-task-to-upkeep-work-order-status', state: ctx.state },
+      ours,
+    );
+    const event = flowEvent({
+      id: `up-${wo.id}-person`,
+      type: 'upkeep.WORK_ORDER_UPDATED',
+      subject: wo.id,
+      data: {
+        event: 'WORK_ORDER_UPDATED',
+        objectId: wo.id,
+        objectType: 'workOrder',
+        updatedAt: workOrderVersion(person.updatedAt),
+      },
+    });
+    expect((await flow.handle(event, ctx)).outcome).toBe('done');
+    expect(dmFor(wo.id)).toHaveLength(1);
   });
 
   it('matches, nothing sent yet: one Deepomatic work order, mapped and followed (done)', async () => {
