@@ -58,8 +58,20 @@ const taskEvent = (kind: Kind, metadata: Record<string, unknown>, at: string, ta
     id: `mw-${task}-${kind}-${at}`,
     type: TYPE[kind],
     occurredAt: at,
-    data: { _event: TYPE[kind].split('.')[1], networkId: 'network-1', taskId: task, metadata },
+    // The time the receiver read occurredAt from (a payload without one is ordered differently).
+    data: {
+      _event: TYPE[kind].split('.')[1],
+      networkId: 'network-1',
+      taskId: task,
+      metadata,
+      ...OWN_TIME[kind](at),
+    },
   });
+const OWN_TIME: Record<Kind, (at: string) => Record<string, unknown>> = {
+  started: (at) => ({ started: { at } }),
+  completed: (at) => ({ doneAt: at }),
+  canceled: (at) => ({ canceled: { at } }),
+};
 const T1 = '2026-11-02T08:10:00.000Z';
 const T2 = '2026-11-02T08:40:00.000Z';
 
@@ -364,6 +376,62 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     const retried = await flow.handle(completed, ctx);
     expect(retried.outcome).toBe('done');
     expect(statusOf(id)).toBe('complete');
+    expect(notes(id)).toHaveLength(1);
+  });
+});
+
+/**
+ * Orders Mobility Work really produces. Per the doc, TaskWasStarted / TaskWasCanceled /
+ * TaskWasScheduled show no time field at all (their `started`/`canceled` objects are collapsed; only
+ * TaskWasCompleted has `doneAt`), so such an event's occurredAt is its receive time; MW retries a
+ * failed delivery (delay undocumented) with the same `_idempotencyKey`.
+ */
+describe('task events as Mobility Work delivers them: timeless events, late redeliveries', () => {
+  const delivery = (body: Record<string, unknown>, receivedAt: string) =>
+    parseMobilityWorkWebhook({
+      rawBody: JSON.stringify({ networkId: 'network-1', taskId: `task-${run}`, ...body }),
+      headers: {},
+      pathParameters: {},
+      query: {},
+      receivedAt: new Date(receivedAt),
+    }).events[0] as FlowEvent;
+
+  it('a timeless started redelivered more than 24 h later (same _idempotencyKey, after its canceled): duplicate, the work order stays on hold, no second note', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const metadata = { upkeepWorkOrderId: id };
+    const started = { _event: 'TaskWasStarted', _idempotencyKey: `start-${run}`, metadata };
+    const canceled = { _event: 'TaskWasCanceled', _idempotencyKey: `cancel-${run}`, metadata };
+    expect((await flow.handle(delivery(started, '2026-11-02T08:10:00Z'), ctx)).outcome).toBe('done');
+    expect((await flow.handle(delivery(canceled, '2026-11-02T08:40:00Z'), ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('onHold');
+    // The ingress remembers a delivery 24 h; MW's resend the next day is enqueued again.
+    const resent = delivery(started, '2026-11-03T09:00:00Z');
+    const result = await flow.handle(resent, ctx);
+    expect(result.outcome).toBe('duplicate');
+    expect(statusOf(id)).toBe('onHold');
+    expect(notes(id)).toHaveLength(2);
+  });
+
+  it('a timeless started resent after a timed completed (completed mapped to onHold): it cannot be ordered, so it does not override the completed (stale, saying why)', async () => {
+    const id = await workOrder();
+    const ctx = context({ statuses: { started: 'inProgress', completed: 'onHold', canceled: 'onHold' } });
+    const metadata = { upkeepWorkOrderId: id };
+    const completed = delivery(
+      { _event: 'TaskWasCompleted', _idempotencyKey: `done-${run}`, id: `task-${run}`, doneAt: T2, metadata },
+      '2026-11-02T08:40:01Z',
+    );
+    expect((await flow.handle(completed, ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('onHold');
+    // Its first delivery failed at 08:10 (ingress down); MW's retry comes after the completed.
+    const started = delivery(
+      { _event: 'TaskWasStarted', _idempotencyKey: `start-${run}`, metadata },
+      '2026-11-02T10:10:00Z',
+    );
+    const result = await flow.handle(started, ctx);
+    expect(result.outcome).toBe('stale');
+    expect(result.message).toContain('no time of its own');
+    expect(statusOf(id)).toBe('onHold');
     expect(notes(id)).toHaveLength(1);
   });
 });
