@@ -187,7 +187,7 @@ describe('scenarios from issue 9', () => {
 
 describe('orders Mobility Work really delivers in', () => {
   it('the echo of our write, its first delivery failed, resent hours later (past the echo window) after a person restocked: still an echo, no purchase order', async () => {
-    const echo = alertOf(await ourWrite(3, 'uk-evt-late'));
+    const echo = alertOf(await ourWrite(2, 'uk-evt-late'));
     world.advance(3 * 3_600_000);
     const restock = one(person('restock', 20), 'SparePartWasRestocked');
     expect(await handleAlert(ctx, restock)).toMatchObject({ outcome: 'skipped' });
