@@ -434,4 +434,35 @@ describe('task events as Mobility Work delivers them: timeless events, late rede
     expect(statusOf(id)).toBe('onHold');
     expect(notes(id)).toHaveLength(1);
   });
+
+  it('timeless events in their real order, and a real restart (a new _idempotencyKey): each applied once, by arrival; the restart resent a day later is a duplicate', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const metadata = { upkeepWorkOrderId: id };
+    const started = { _event: 'TaskWasStarted', _idempotencyKey: `start-${run}`, metadata };
+    const restarted = { _event: 'TaskWasStarted', _idempotencyKey: `restart-${run}`, metadata };
+    const canceled = { _event: 'TaskWasCanceled', _idempotencyKey: `cancel-${run}`, metadata };
+    expect((await flow.handle(delivery(started, '2026-11-02T08:10:00Z'), ctx)).outcome).toBe('done');
+    expect((await flow.handle(delivery(canceled, '2026-11-02T08:40:00Z'), ctx)).outcome).toBe('done');
+    expect((await flow.handle(delivery(restarted, '2026-11-02T09:00:00Z'), ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('inProgress');
+    expect(notes(id)).toHaveLength(3);
+    expect((await flow.handle(delivery(restarted, '2026-11-03T10:00:00Z'), ctx)).outcome).toBe('duplicate');
+    expect((await flow.handle(delivery(started, '2026-11-03T10:05:00Z'), ctx)).outcome).toBe('duplicate');
+    expect(statusOf(id)).toBe('inProgress');
+    expect(notes(id)).toHaveLength(3);
+  });
+
+  it('a tie: completed and canceled at the same second, in either order, leave the work order complete', async () => {
+    for (const order of [
+      ['canceled', 'completed'],
+      ['completed', 'canceled'],
+    ] as const) {
+      const id = await workOrder();
+      const ctx = context();
+      const task = `task-${run}-${order[0]}`;
+      for (const kind of order) await flow.handle(taskEvent(kind, { upkeepWorkOrderId: id }, T2, task), ctx);
+      expect(statusOf(id)).toBe('complete');
+    }
+  });
 });
