@@ -88,8 +88,8 @@ export interface OrderMark {
   label: string;
   /**
    * false: `atMs` is only when the event was received (the vendor sent no time of its own), so it
-   * cannot be ordered against an event that has one: it never replaces such a mark (see
-   * `advanceOrder`). Absent: not said (taken as the event's own time).
+   * cannot be ordered against an event that has one: it never replaces such a mark, and a `true`
+   * one always replaces it (see `advanceOrder`). Absent: not said (ordered by time alone).
    */
   timed?: boolean;
 }
@@ -697,8 +697,9 @@ export class StateStore {
    * the effect, so an older event retried or replayed while a later one is applied or being applied
    * is refused (`older`, naming the later event; one more read, on that path only). Equal times pass:
    * the retry of the same event, a vendor's redelivery under a new id, ties (claims absorb those).
-   * A mark with `timed: false` (a receive time) never replaces one with the event's own time: its
-   * receive time is later than when it happened, so it would win against events that came after it.
+   * A mark with `timed: false` (a receive time) never replaces one with the event's own time, and
+   * one with `timed: true` always replaces a receive time: a receive time is later than when the
+   * event happened (hours, for a resend), so it would win against events that came after it.
    */
   async advanceOrder(kind: string, id: string, mark: OrderMark): Promise<OrderCheck> {
     const timeless = mark.timed === false;
@@ -710,7 +711,9 @@ export class StateStore {
           UpdateExpression: `SET atMs = :at, eventId = :event, #label = :label, appliedAt = :now, #ttl = :ttl${mark.timed === undefined ? ' REMOVE #timed' : ', #timed = :timed'}`,
           ConditionExpression: timeless
             ? 'attribute_not_exists(atMs) OR (atMs <= :at AND (attribute_not_exists(#timed) OR #timed = :timed))'
-            : 'attribute_not_exists(atMs) OR atMs <= :at',
+            : mark.timed
+              ? 'attribute_not_exists(atMs) OR atMs <= :at OR #timed = :false'
+              : 'attribute_not_exists(atMs) OR atMs <= :at',
           ExpressionAttributeNames: { '#label': 'label', '#ttl': 'ttl', '#timed': 'timed' },
           ExpressionAttributeValues: {
             ':ttl': this.ttl(),
@@ -719,6 +722,7 @@ export class StateStore {
             ':label': mark.label,
             ':now': this.now().toISOString(),
             ...(mark.timed === undefined ? {} : { ':timed': mark.timed }),
+            ...(mark.timed ? { ':false': false } : {}),
           },
         }),
       );

@@ -20,6 +20,10 @@
  * caught after the older one's write: the guard is asked again and the later event's status put
  * back (`restoreLaterStatus`). Millwright never moves a complete work order back: a "started" or
  * "canceled" that finds it complete is `stale` too.
+ * An event with no time of its own (the doc shows none on started and canceled; only completed has
+ * `doneAt`) is ordered by when it came, which a resend moves hours later: it is recognised by its
+ * id (a resend is a duplicate), it never overrides an event that has a time (`stale`, saying so),
+ * and an event that has a time always overrides it. Two timeless events are ordered by arrival.
  *
  * Writes: the status change is a PATCH of an absolute value (safe to repeat), marked as our own so
  * UpKeep's webhook echo of it is not forwarded. The note carries a marker
@@ -32,6 +36,8 @@
  * | any                 | key, UpKeep flow recorded "no work order"    | -                  | none                           | skipped   |
  * | any                 | key, work order not recorded yet             | -                  | NotReadyError: wait and retry  | -         |
  * | any                 | older than the task's last applied event     | -                  | none                           | stale     |
+ * | no time of its own  | the task's latest has one                    | -                  | none                           | stale     |
+ * | no time of its own  | already applied (same id, a resend)          | -                  | none                           | duplicate |
  * | same task and event | already applied                              | -                  | none                           | duplicate |
  * | same kind, later    | (task started again after a cancel)          | -                  | as its kind, own claim + note  | done      |
  * | any                 | -                                            | gone (404)         | none                           | skipped   |

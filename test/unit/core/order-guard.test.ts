@@ -71,6 +71,15 @@ describe('advanceOrder', () => {
       (await store.advanceOrder('k', 'g', { atMs: T2, eventId: 'e3', label: 'completed', timed: true }))
         .status,
     ).toBe('latest');
+    // An own time replaces a receive time even when earlier (the receive time may be a resend's).
+    await store.advanceOrder('k', 'h', { atMs: T2, eventId: 'e1', label: 'started', timed: false });
+    expect(
+      (await store.advanceOrder('k', 'h', { atMs: T1, eventId: 'e2', label: 'completed', timed: true }))
+        .status,
+    ).toBe('latest');
+    expect(
+      (await store.advanceOrder('k', 'h', { atMs: T1 - 1, eventId: 'e3', label: 'x', timed: true })).status,
+    ).toBe('older');
     // A mark without `timed` (other flows) drops the attribute: a receive time may follow it.
     await store.advanceOrder('k', 'g', { atMs: T2, eventId: 'e4', label: 'x' });
     expect(

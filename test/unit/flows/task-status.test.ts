@@ -465,4 +465,29 @@ describe('task events as Mobility Work delivers them: timeless events, late rede
       expect(statusOf(id)).toBe('complete');
     }
   });
+
+  it('a timed completed delivered after a timeless started that came later than it happened (a resend): the completed wins, the work order ends complete', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const metadata = { upkeepWorkOrderId: id };
+    // Started at 08:10; its first delivery failed and MW's resend came at 10:00.
+    const started = delivery(
+      { _event: 'TaskWasStarted', _idempotencyKey: `start-${run}`, metadata },
+      '2026-11-02T10:00:00Z',
+    );
+    expect((await flow.handle(started, ctx)).outcome).toBe('done');
+    // Completed at 09:00; its delivery was slow too.
+    const completed = delivery(
+      {
+        _event: 'TaskWasCompleted',
+        _idempotencyKey: `done-${run}`,
+        id: `task-${run}`,
+        doneAt: '2026-11-02T09:00:00Z',
+        metadata,
+      },
+      '2026-11-02T10:01:00Z',
+    );
+    expect((await flow.handle(completed, ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('complete');
+  });
 });
