@@ -18,10 +18,10 @@
  * | kind    | StateStore methods | DynamoDB actions |
  * |---------|--------------------|------------------|
  * | ingress | markDelivery, deliveryOf, forgetDelivery, take/giveBackRedelivery, hasRunEntries, rememberNonce, nonceSeenWith, forgetNonce, ownWriteBy | GetItem, PutItem, UpdateItem, DeleteItem, Query |
- * | worker  | the flow module's (below) + advanceOrder, parkEvent | all item actions but Scan; no ConditionCheckItem |
+ * | worker  | the flow module's (below) + advanceOrder, getClaim, parkEvent | all item actions but Scan; no ConditionCheckItem |
  * | poller  | the flow module's + getFlowControl, load/savePollState, poll shards, recordPollRun | as the worker |
  * The operator-only methods (listRuns, queryRuns, lastError, lastPollRun, setFlowControl,
- * listParked, removeParked, getClaim) are granted to no function.
+ * listParked, removeParked) are granted to no function; getClaim only to workers.
  */
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
@@ -171,8 +171,9 @@ export const KIND_METHODS: Record<FunctionKind, readonly StateMethod[]> = {
     'deletePollShard',
     'recordPollRun',
   ],
-  // The order guard: only webhook-triggered flows call it (no poller bundles one).
-  worker: [...FLOW_MODULE, 'advanceOrder', 'parkEvent', 'countFailedAttempt'],
+  // The order guard: only webhook-triggered flows call it (no poller bundles one). getClaim: the
+  // task-status flow recognises a resent event that has no time of its own by its id.
+  worker: [...FLOW_MODULE, 'advanceOrder', 'getClaim', 'parkEvent', 'countFailedAttempt'],
 };
 
 /** The DynamoDB actions a function of this kind is granted on the state table, sorted. */

@@ -86,6 +86,12 @@ export interface OrderMark {
   eventId: string;
   /** What it was, for people: `completed`, `status onHold`. */
   label: string;
+  /**
+   * false: `atMs` is only when the event was received (the vendor sent no time of its own), so it
+   * cannot be ordered against an event that has one: it never replaces such a mark, and a `true`
+   * one always replaces it (see `advanceOrder`). Absent: not said (ordered by time alone).
+   */
+  timed?: boolean;
 }
 
 /** `latest`: the event is now the subject's latest; `older`: a later one (`latest`) was applied first. */
@@ -691,23 +697,32 @@ export class StateStore {
    * the effect, so an older event retried or replayed while a later one is applied or being applied
    * is refused (`older`, naming the later event; one more read, on that path only). Equal times pass:
    * the retry of the same event, a vendor's redelivery under a new id, ties (claims absorb those).
+   * A mark with `timed: false` (a receive time) never replaces one with the event's own time, and
+   * one with `timed: true` always replaces a receive time: a receive time is later than when the
+   * event happened (hours, for a resend), so it would win against events that came after it.
    */
   async advanceOrder(kind: string, id: string, mark: OrderMark): Promise<OrderCheck> {
+    const timeless = mark.timed === false;
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: `ORDER#${kind}#${id}`, sk: 'ORDER' },
-          UpdateExpression:
-            'SET atMs = :at, eventId = :event, #label = :label, appliedAt = :now, #ttl = :ttl',
-          ConditionExpression: 'attribute_not_exists(atMs) OR atMs <= :at',
-          ExpressionAttributeNames: { '#label': 'label', '#ttl': 'ttl' },
+          UpdateExpression: `SET atMs = :at, eventId = :event, #label = :label, appliedAt = :now, #ttl = :ttl${mark.timed === undefined ? ' REMOVE #timed' : ', #timed = :timed'}`,
+          ConditionExpression: timeless
+            ? 'attribute_not_exists(atMs) OR (atMs <= :at AND (attribute_not_exists(#timed) OR #timed = :timed))'
+            : mark.timed
+              ? 'attribute_not_exists(atMs) OR atMs <= :at OR #timed = :false'
+              : 'attribute_not_exists(atMs) OR atMs <= :at',
+          ExpressionAttributeNames: { '#label': 'label', '#ttl': 'ttl', '#timed': 'timed' },
           ExpressionAttributeValues: {
             ':ttl': this.ttl(),
             ':at': mark.atMs,
             ':event': mark.eventId,
             ':label': mark.label,
             ':now': this.now().toISOString(),
+            ...(mark.timed === undefined ? {} : { ':timed': mark.timed }),
+            ...(mark.timed ? { ':false': false } : {}),
           },
         }),
       );
@@ -721,6 +736,7 @@ export class StateStore {
           atMs: Number(item?.atMs),
           eventId: String(item?.eventId ?? '?'),
           label: String(item?.label ?? '?'),
+          ...(typeof item?.timed === 'boolean' ? { timed: item.timed } : {}),
         },
       };
     }

@@ -20,6 +20,10 @@
  * caught after the older one's write: the guard is asked again and the later event's status put
  * back (`restoreLaterStatus`). Millwright never moves a complete work order back: a "started" or
  * "canceled" that finds it complete is `stale` too.
+ * An event with no time of its own (the doc shows none on started and canceled; only completed has
+ * `doneAt`) is ordered by when it came, which a resend moves hours later: it is recognised by its
+ * id (a resend is a duplicate), it never overrides an event that has a time (`stale`, saying so),
+ * and an event that has a time always overrides it. Two timeless events are ordered by arrival.
  *
  * Writes: the status change is a PATCH of an absolute value (safe to repeat), marked as our own so
  * UpKeep's webhook echo of it is not forwarded. The note carries a marker
@@ -32,6 +36,8 @@
  * | any                 | key, UpKeep flow recorded "no work order"    | -                  | none                           | skipped   |
  * | any                 | key, work order not recorded yet             | -                  | NotReadyError: wait and retry  | -         |
  * | any                 | older than the task's last applied event     | -                  | none                           | stale     |
+ * | no time of its own  | the task's latest has one                    | -                  | none                           | stale     |
+ * | no time of its own  | already applied (same id, a resend)          | -                  | none                           | duplicate |
  * | same task and event | already applied                              | -                  | none                           | duplicate |
  * | same kind, later    | (task started again after a cancel)          | -                  | as its kind, own claim + note  | done      |
  * | any                 | -                                            | gone (404)         | none                           | skipped   |
@@ -45,7 +51,7 @@
  */
 import * as z from 'zod/mini';
 import { MW_EVENT, type MwTaskRef, taskRefOf } from '../connectors/mobility-work/events.ts';
-import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
+import { mobilityWorkWebhook, mwEventOwnTimeOf } from '../connectors/mobility-work/webhook.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
 import { NotReadyError } from '../core/errors.ts';
@@ -136,6 +142,8 @@ function note(change: TaskChange, occurredAt: string, taskId: string, marker: st
  * most once. We assume it may be again (a task restarted after a cancel): an event of a kind whose
  * own time differs from the first one of that kind applied is a new occurrence, with its own claim
  * and note, not a duplicate; one at the same time under a new id (a redelivery) is a duplicate.
+ * An event with no time of its own (the doc shows none on started and canceled) is an occurrence by
+ * its id: its receive time changes when MW resends it, its `_idempotencyKey` does not.
  */
 export const MW_TASK_KIND_REPEATS = true;
 
@@ -162,6 +170,14 @@ async function restoreLaterStatus(ctx: Ctx, workOrderId: string, taskId: string,
   );
 }
 
+/** Has this very event (by id) already been applied? Asked for events with no time of their own. */
+async function appliedBefore(ctx: Ctx, taskId: string, kind: Kind, eventId: string): Promise<boolean> {
+  const first = await ctx.state.getClaim(`${ctx.flowId}:${taskId}:${kind}`);
+  if (first?.state === 'done' && first.result?.eventId === eventId) return true;
+  const again = await ctx.state.getClaim(`${ctx.flowId}:${taskId}:${kind}@${eventId}`);
+  return again?.state === 'done';
+}
+
 async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Promise<FlowResult> {
   const { kind } = change;
   const taskId = change.task.id;
@@ -173,13 +189,28 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
       message: `task ${taskId} does not correspond to an UpKeep work order (${target.why})`,
     };
   }
+  // No time of its own: occurredAt is when this delivery came, and a resend (same id, hours later)
+  // would look new. It is recognised by its id, and never overrides an event that has a time.
+  const timed = mwEventOwnTimeOf(event.data) !== undefined;
+  if (!timed && (await appliedBefore(ctx, taskId, kind, event.id))) {
+    return {
+      outcome: 'duplicate',
+      message: `task ${taskId} ${kind}: this event (${event.id}) was already applied; a redelivery`,
+    };
+  }
   // Before the work order is touched: a later event of the task, applied or under way, wins.
   const atMs = Date.parse(event.occurredAt);
-  const mark = Number.isNaN(atMs) ? undefined : { atMs, eventId: event.id, label: kind };
+  const mark = Number.isNaN(atMs) ? undefined : { atMs, eventId: event.id, label: kind, timed };
   if (mark) {
     const order = await ctx.state.advanceOrder(`${ctx.flowId}:task`, taskId, mark);
     if (order.status === 'older') {
       const { latest } = order;
+      if (!timed && latest.atMs <= atMs) {
+        return {
+          outcome: 'stale',
+          message: `task ${taskId} ${kind} has no time of its own (received ${event.occurredAt}), so it cannot be ordered against its ${latest.label} at ${new Date(latest.atMs).toISOString()} (event ${latest.eventId}), which has one: it may be a late resend, so it does not override it; nothing to do`,
+        };
+      }
       return {
         outcome: 'stale',
         message: `task ${taskId} ${kind} at ${event.occurredAt} is older than its ${latest.label} at ${new Date(latest.atMs).toISOString()} (event ${latest.eventId}), which won; nothing to do`,
@@ -191,16 +222,18 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
   // The first event of a kind is keyed by the kind alone (a redelivery under a new id is a duplicate);
   // another event of that kind at another time (MW_TASK_KIND_REPEATS) gets its own claim and note.
   const apply = (occurrence?: string) => {
+    const eventId = event.id;
     const suffix = occurrence === undefined ? '' : `@${occurrence}`;
     return once(ctx.state, {
       key: `${ctx.flowId}:${taskId}:${kind}${suffix}`,
       perform: async () => {
         const at = mark ? String(mark.atMs) : '';
         const wo = await upkeep.getWorkOrder(target.workOrderId);
-        if (!wo) return { workOrderId: target.workOrderId, outcome: 'missing', from: '', note: 'none', at };
+        if (!wo)
+          return { workOrderId: target.workOrderId, outcome: 'missing', from: '', note: 'none', at, eventId };
         // Out of order or after the fact: Millwright never moves a complete work order back.
         if (wo.status === 'complete' && status !== 'complete')
-          return { workOrderId: wo.id, outcome: 'kept', from: wo.status, note: 'none', at };
+          return { workOrderId: wo.id, outcome: 'kept', from: wo.status, note: 'none', at, eventId };
         if (wo.status !== status) {
           await writeWorkOrder(ctx, wo.id, () => upkeep.updateWorkOrder(wo.id, { status }));
           if (mark) await restoreLaterStatus(ctx, wo.id, taskId, mark);
@@ -215,15 +248,17 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
             marker,
           });
         }
-        return { workOrderId: wo.id, outcome: 'updated', from: wo.status, note: added, at };
+        return { workOrderId: wo.id, outcome: 'updated', from: wo.status, note: added, at, eventId };
       },
     });
   };
   let done = await apply();
   // Claims recorded before `at` was kept have none: taken as this very event.
   const firstAt = done.result.at;
-  if (MW_TASK_KIND_REPEATS && done.how === 'duplicate' && mark && firstAt && firstAt !== String(mark.atMs)) {
-    done = await apply(String(mark.atMs));
+  const another = done.result.eventId !== event.id;
+  if (MW_TASK_KIND_REPEATS && done.how === 'duplicate' && another) {
+    if (!timed) done = await apply(event.id);
+    else if (mark && firstAt && firstAt !== String(mark.atMs)) done = await apply(String(mark.atMs));
   }
   const r = done.result;
   if (done.how === 'duplicate') {

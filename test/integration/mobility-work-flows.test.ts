@@ -244,6 +244,8 @@ describe('mobility-work-task-to-upkeep-work-order-status', () => {
         data: {
           _event: 'TaskWasStarted',
           taskId: task.id,
+          // At the completion's time: ordered, so it reaches the work order and finds it complete.
+          started: { at: completed.event.occurredAt },
           metadata: data.metadata,
           networkId: data.networkId,
         },

@@ -154,14 +154,28 @@ export const MW_EVENT_TIME_FIELDS = [
   '_sentAt',
 ] as const;
 
-function occurredAtOf(body: Json, receivedAt: Date): string {
-  for (const path of MW_EVENT_TIME_FIELDS) {
+/** The fields that are the event's own time (`_sentAt` is the delivery's: a retry changes it). */
+const MW_EVENT_OWN_TIME_FIELDS = MW_EVENT_TIME_FIELDS.filter((path) => path !== '_sentAt');
+
+function firstTimeOf(body: unknown, paths: readonly string[]): string | undefined {
+  for (const path of paths) {
     const value = fieldAt(body, path);
     const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
     if (!Number.isNaN(ms)) return new Date(ms).toISOString();
   }
-  return receivedAt.toISOString();
+  return undefined;
 }
+
+/**
+ * The event's own time (ISO), or undefined when the payload has none. The doc shows none on
+ * TaskWasStarted / Canceled / Scheduled (their objects are collapsed; `*.at` are our assumption):
+ * such an event's occurredAt is then its delivery's time, which a retry hours later moves.
+ */
+export const mwEventOwnTimeOf = (body: unknown): string | undefined =>
+  firstTimeOf(body, MW_EVENT_OWN_TIME_FIELDS);
+
+const occurredAtOf = (body: Json, receivedAt: Date): string =>
+  firstTimeOf(body, MW_EVENT_TIME_FIELDS) ?? receivedAt.toISOString();
 
 function subjectOf(name: MwEventName, body: Json): string | undefined {
   if (MW_TASK_EVENTS.includes(name)) return taskIdOf(body);

@@ -52,4 +52,38 @@ describe('advanceOrder', () => {
       'latest',
     );
   });
+
+  it('a receive time (timed: false) never replaces an own time, even a later one; it follows another receive time, and an own time follows it', async () => {
+    const store = t.store();
+    await store.advanceOrder('k', 'f', { atMs: T1, eventId: 'e1', label: 'completed', timed: true });
+    expect(
+      await store.advanceOrder('k', 'f', { atMs: T2, eventId: 'e2', label: 'started', timed: false }),
+    ).toEqual({
+      status: 'older',
+      latest: { atMs: T1, eventId: 'e1', label: 'completed', timed: true },
+    });
+    await store.advanceOrder('k', 'g', { atMs: T1, eventId: 'e1', label: 'started', timed: false });
+    expect(
+      (await store.advanceOrder('k', 'g', { atMs: T2, eventId: 'e2', label: 'canceled', timed: false }))
+        .status,
+    ).toBe('latest');
+    expect(
+      (await store.advanceOrder('k', 'g', { atMs: T2, eventId: 'e3', label: 'completed', timed: true }))
+        .status,
+    ).toBe('latest');
+    // An own time replaces a receive time even when earlier (the receive time may be a resend's).
+    await store.advanceOrder('k', 'h', { atMs: T2, eventId: 'e1', label: 'started', timed: false });
+    expect(
+      (await store.advanceOrder('k', 'h', { atMs: T1, eventId: 'e2', label: 'completed', timed: true }))
+        .status,
+    ).toBe('latest');
+    expect(
+      (await store.advanceOrder('k', 'h', { atMs: T1 - 1, eventId: 'e3', label: 'x', timed: true })).status,
+    ).toBe('older');
+    // A mark without `timed` (other flows) drops the attribute: a receive time may follow it.
+    await store.advanceOrder('k', 'g', { atMs: T2, eventId: 'e4', label: 'x' });
+    expect(
+      (await store.advanceOrder('k', 'g', { atMs: T2, eventId: 'e5', label: 'y', timed: false })).status,
+    ).toBe('latest');
+  });
 });

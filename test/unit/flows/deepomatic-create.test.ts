@@ -208,6 +208,17 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect(dmFor(id)).toHaveLength(1);
   });
 
+  it('order does not matter: a created event handled late, after the category was taken off, reads the work order as it is now (skipped); the same event after it is put back creates one', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    await up.client().updateWorkOrder(id, { category: 'Damage' });
+    expect((await flow.handle(created(id), ctx)).outcome).toBe('skipped');
+    await up.client().updateWorkOrder(id, { category: 'Photo validation' });
+    expect((await flow.handle(created(id, 2), ctx)).outcome).toBe('done');
+    expect((await flow.handle(created(id), ctx)).outcome).toBe('duplicate');
+    expect(dmFor(id)).toHaveLength(1);
+  });
+
   it('scenario 8 (Deepomatic half): a create that times out before Deepomatic applied it is parked visibly, and creates exactly 1 once the operator checked', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();

@@ -185,6 +185,30 @@ describe('scenarios from issue 9', () => {
   });
 });
 
+describe('orders Mobility Work really delivers in', () => {
+  it('the echo of our write, its first delivery failed, resent hours later (past the echo window) after a person restocked: still an echo, no purchase order', async () => {
+    const echo = alertOf(await ourWrite(2, 'uk-evt-late'));
+    world.advance(3 * 3_600_000);
+    const restock = one(person('restock', 20), 'SparePartWasRestocked');
+    expect(await handleAlert(ctx, restock)).toMatchObject({ outcome: 'skipped' });
+    // MW's retry: same _idempotencyKey and `_date`, hours after our send.
+    expect(await handleAlert(ctx, echo)).toMatchObject({ outcome: 'echo' });
+    expect(pos()).toHaveLength(0);
+  });
+
+  it("a person's alert and its restock, the restock's webhook first and the alert's retried later, then a second low: two episodes, two purchase orders", async () => {
+    const low1 = alertOf(person('consume', 16));
+    const restock = one(person('restock', 16), 'SparePartWasRestocked');
+    const low2 = alertOf(person('consume', 17));
+    expect(await handleAlert(ctx, restock)).toMatchObject({ outcome: 'skipped' });
+    expect(await handleAlert(ctx, low2)).toMatchObject({ outcome: 'done' });
+    expect(await handleAlert(ctx, low1)).toMatchObject({ outcome: 'done' });
+    // Its redelivery: an alert of a closed, ordered episode.
+    expect(await handleAlert(ctx, low1)).toMatchObject({ outcome: 'stale' });
+    expect(pos()).toHaveLength(2);
+  });
+});
+
 describe('the episode state machine, one test per transition', () => {
   it('no episode open + alert: opens an episode and orders once (done)', async () => {
     const r = await handleAlert(ctx, alertOf(person('consume', 16)));

@@ -58,8 +58,20 @@ const taskEvent = (kind: Kind, metadata: Record<string, unknown>, at: string, ta
     id: `mw-${task}-${kind}-${at}`,
     type: TYPE[kind],
     occurredAt: at,
-    data: { _event: TYPE[kind].split('.')[1], networkId: 'network-1', taskId: task, metadata },
+    // The time the receiver read occurredAt from (a payload without one is ordered differently).
+    data: {
+      _event: TYPE[kind].split('.')[1],
+      networkId: 'network-1',
+      taskId: task,
+      metadata,
+      ...OWN_TIME[kind](at),
+    },
   });
+const OWN_TIME: Record<Kind, (at: string) => Record<string, unknown>> = {
+  started: (at) => ({ started: { at } }),
+  completed: (at) => ({ doneAt: at }),
+  canceled: (at) => ({ canceled: { at } }),
+};
 const T1 = '2026-11-02T08:10:00.000Z';
 const T2 = '2026-11-02T08:40:00.000Z';
 
@@ -365,5 +377,117 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     expect(retried.outcome).toBe('done');
     expect(statusOf(id)).toBe('complete');
     expect(notes(id)).toHaveLength(1);
+  });
+});
+
+/**
+ * Orders Mobility Work really produces. Per the doc, TaskWasStarted / TaskWasCanceled /
+ * TaskWasScheduled show no time field at all (their `started`/`canceled` objects are collapsed; only
+ * TaskWasCompleted has `doneAt`), so such an event's occurredAt is its receive time; MW retries a
+ * failed delivery (delay undocumented) with the same `_idempotencyKey`.
+ */
+describe('task events as Mobility Work delivers them: timeless events, late redeliveries', () => {
+  const delivery = (body: Record<string, unknown>, receivedAt: string) =>
+    parseMobilityWorkWebhook({
+      rawBody: JSON.stringify({ networkId: 'network-1', taskId: `task-${run}`, ...body }),
+      headers: {},
+      pathParameters: {},
+      query: {},
+      receivedAt: new Date(receivedAt),
+    }).events[0] as FlowEvent;
+
+  it('a timeless started redelivered more than 24 h later (same _idempotencyKey, after its canceled): duplicate, the work order stays on hold, no second note', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const metadata = { upkeepWorkOrderId: id };
+    const started = { _event: 'TaskWasStarted', _idempotencyKey: `start-${run}`, metadata };
+    const canceled = { _event: 'TaskWasCanceled', _idempotencyKey: `cancel-${run}`, metadata };
+    expect((await flow.handle(delivery(started, '2026-11-02T08:10:00Z'), ctx)).outcome).toBe('done');
+    expect((await flow.handle(delivery(canceled, '2026-11-02T08:40:00Z'), ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('onHold');
+    // The ingress remembers a delivery 24 h; MW's resend the next day is enqueued again.
+    const resent = delivery(started, '2026-11-03T09:00:00Z');
+    const result = await flow.handle(resent, ctx);
+    expect(result.outcome).toBe('duplicate');
+    expect(statusOf(id)).toBe('onHold');
+    expect(notes(id)).toHaveLength(2);
+  });
+
+  it('a timeless started resent after a timed completed (completed mapped to onHold): it cannot be ordered, so it does not override the completed (stale, saying why)', async () => {
+    const id = await workOrder();
+    const ctx = context({ statuses: { started: 'inProgress', completed: 'onHold', canceled: 'onHold' } });
+    const metadata = { upkeepWorkOrderId: id };
+    const completed = delivery(
+      { _event: 'TaskWasCompleted', _idempotencyKey: `done-${run}`, id: `task-${run}`, doneAt: T2, metadata },
+      '2026-11-02T08:40:01Z',
+    );
+    expect((await flow.handle(completed, ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('onHold');
+    // Its first delivery failed at 08:10 (ingress down); MW's retry comes after the completed.
+    const started = delivery(
+      { _event: 'TaskWasStarted', _idempotencyKey: `start-${run}`, metadata },
+      '2026-11-02T10:10:00Z',
+    );
+    const result = await flow.handle(started, ctx);
+    expect(result.outcome).toBe('stale');
+    expect(result.message).toContain('no time of its own');
+    expect(statusOf(id)).toBe('onHold');
+    expect(notes(id)).toHaveLength(1);
+  });
+
+  it('timeless events in their real order, and a real restart (a new _idempotencyKey): each applied once, by arrival; the restart resent a day later is a duplicate', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const metadata = { upkeepWorkOrderId: id };
+    const started = { _event: 'TaskWasStarted', _idempotencyKey: `start-${run}`, metadata };
+    const restarted = { _event: 'TaskWasStarted', _idempotencyKey: `restart-${run}`, metadata };
+    const canceled = { _event: 'TaskWasCanceled', _idempotencyKey: `cancel-${run}`, metadata };
+    expect((await flow.handle(delivery(started, '2026-11-02T08:10:00Z'), ctx)).outcome).toBe('done');
+    expect((await flow.handle(delivery(canceled, '2026-11-02T08:40:00Z'), ctx)).outcome).toBe('done');
+    expect((await flow.handle(delivery(restarted, '2026-11-02T09:00:00Z'), ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('inProgress');
+    expect(notes(id)).toHaveLength(3);
+    expect((await flow.handle(delivery(restarted, '2026-11-03T10:00:00Z'), ctx)).outcome).toBe('duplicate');
+    expect((await flow.handle(delivery(started, '2026-11-03T10:05:00Z'), ctx)).outcome).toBe('duplicate');
+    expect(statusOf(id)).toBe('inProgress');
+    expect(notes(id)).toHaveLength(3);
+  });
+
+  it('a tie: completed and canceled at the same second, in either order, leave the work order complete', async () => {
+    for (const order of [
+      ['canceled', 'completed'],
+      ['completed', 'canceled'],
+    ] as const) {
+      const id = await workOrder();
+      const ctx = context();
+      const task = `task-${run}-${order[0]}`;
+      for (const kind of order) await flow.handle(taskEvent(kind, { upkeepWorkOrderId: id }, T2, task), ctx);
+      expect(statusOf(id)).toBe('complete');
+    }
+  });
+
+  it('a timed completed delivered after a timeless started that came later than it happened (a resend): the completed wins, the work order ends complete', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const metadata = { upkeepWorkOrderId: id };
+    // Started at 08:10; its first delivery failed and MW's resend came at 10:00.
+    const started = delivery(
+      { _event: 'TaskWasStarted', _idempotencyKey: `start-${run}`, metadata },
+      '2026-11-02T10:00:00Z',
+    );
+    expect((await flow.handle(started, ctx)).outcome).toBe('done');
+    // Completed at 09:00; its delivery was slow too.
+    const completed = delivery(
+      {
+        _event: 'TaskWasCompleted',
+        _idempotencyKey: `done-${run}`,
+        id: `task-${run}`,
+        doneAt: '2026-11-02T09:00:00Z',
+        metadata,
+      },
+      '2026-11-02T10:01:00Z',
+    );
+    expect((await flow.handle(completed, ctx)).outcome).toBe('done');
+    expect(statusOf(id)).toBe('complete');
   });
 });

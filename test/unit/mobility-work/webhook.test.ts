@@ -11,6 +11,7 @@ import defaultReceiver, {
   MW_NONCE_NAMESPACE,
   MW_WEBHOOK_ROUTE,
   mobilityWorkWebhook,
+  mwEventOwnTimeOf,
 } from '../../../functions/connectors/mobility-work/webhook.ts';
 import { bodyFingerprint } from '../../../functions/core/digest.ts';
 import { WebhookError } from '../../../functions/core/errors.ts';
@@ -185,6 +186,20 @@ describe('mobilityWorkWebhook.verify', () => {
     const e = env({ webhook: { requireSignature: false } });
     const error = await verifyError(signed(BODY, { secret: 'whsec_wrong_secret_value' }), e);
     expect(error?.statusCode).toBe(401);
+  });
+});
+
+describe('mwEventOwnTimeOf (what the doc samples carry)', () => {
+  it('TaskWasStarted / Canceled / Scheduled carry no time of their own; TaskWasCompleted has doneAt; _sentAt is the delivery, not the event', () => {
+    expect(mwEventOwnTimeOf(DOC_SAMPLES.TaskWasStarted)).toBeUndefined();
+    expect(mwEventOwnTimeOf(DOC_SAMPLES.TaskWasCanceled)).toBeUndefined();
+    expect(mwEventOwnTimeOf(DOC_SAMPLES.TaskWasScheduled)).toBeUndefined();
+    expect(mwEventOwnTimeOf(DOC_SAMPLES.TaskWasCompleted)).toBe('2021-11-02T16:32:38.000Z');
+    expect(mwEventOwnTimeOf(DOC_SAMPLES.SparePartWasOutOfStock)).toBe('2022-06-02T14:31:06.000Z');
+    expect(mwEventOwnTimeOf(DOC_SAMPLES.SparePartWasRestocked)).toBe('2023-02-08T23:00:00.000Z');
+    expect(
+      mwEventOwnTimeOf({ ...DOC_SAMPLES.TaskWasStarted, _sentAt: '2026-11-02T08:50:00+00:00' }),
+    ).toBeUndefined();
   });
 });
 
