@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { ConfigError } from '../../functions/core/errors.ts';
 import {
   CIRCUIT_OPEN_SECONDS_METRIC,
@@ -381,6 +381,26 @@ describe('alarms config', () => {
     for (const arn of ['plant-a-oncall', `${TOPIC_ARN}.fifo`, 'arn:aws:sqs:eu-west-1:123456789012:q']) {
       expect(failure(withAlarms('bad-arn', { topicArn: arn })).path).toBe('alarms.topicArn');
     }
+  });
+
+  /** The synth warnings (what `cdk synth` prints, and `--strict` refuses) about alarm recipients. */
+  const recipientWarnings = (s: Synth) =>
+    Annotations.fromStack(s.built.stack)
+      .findWarning('*', Match.stringLikeRegexp('alarm'))
+      .map((w) => String(w.entry.data));
+
+  it('warns at synth, naming the file and alarms.emails, when no alarm reaches a person', () => {
+    const path = withAlarms('nobody', {});
+    const warnings = recipientWarnings(synth(path));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(path);
+    expect(warnings[0]).toContain('alarms.emails');
+    expect(warnings[0]).toContain('alarms.topicArn');
+  });
+
+  it('does not warn when the config names an e-mail or a topic', () => {
+    expect(recipientWarnings(synth(withAlarms('email', { emails: ['oncall@plant-a.example'] })))).toEqual([]);
+    expect(recipientWarnings(synth(withAlarms('arn', { topicArn: TOPIC_ARN })))).toEqual([]);
   });
 
   it('fails naming the e-mail that is not one', () => {
