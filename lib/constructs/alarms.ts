@@ -3,7 +3,7 @@
  * `alarms.topicArn`) with the e-mail subscriptions of `alarms.emails`, and the alarms of each part
  * of the stack. Every alarm notifies the topic when it fires and again when it clears.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -60,7 +60,12 @@ export class AlarmTopic extends Construct {
       });
     }
     for (const email of props.emails ?? []) {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+      const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+      Validations.of(subscription).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'An e-mail alarm notification that cannot be delivered would sit in a dead-letter queue nobody reads; the alarm state itself stays in CloudWatch (console, dashboard, `millwright status`), and each change of state notifies again.',
+      });
     }
     this.action = new actions.SnsAction(this.topic);
   }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ConfigError } from '../../functions/core/errors.ts';
 import {
   CIRCUIT_OPEN_SECONDS_METRIC,
@@ -351,6 +352,23 @@ describe('alarms config', () => {
       MetricName: POLL_COMPLETED_METRIC,
       Period: Math.min(1440, (first?.everyMinutes ?? 0) * 5) * 60,
     });
+  });
+
+  it('passes cdk-nag (`cdk synth -c nag=true`) with e-mail subscriptions, created topic or imported', () => {
+    for (const alarmsConfig of [
+      { emails: ['oncall@plant-a.example'] },
+      { topicArn: TOPIC_ARN, emails: ['oncall@plant-a.example'] },
+    ]) {
+      const { app } = synth(withAlarms('nag', alarmsConfig)).built;
+      for (const pack of [new AwsSolutionsChecks(app), new ServerlessChecks(app)]) {
+        const findings = pack
+          .validateScope(app)
+          .violations.map(
+            (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+          );
+        expect(findings).toEqual([]);
+      }
+    }
   });
 
   it('imports an existing topic: no topic or key created, every alarm notifies that ARN', () => {
