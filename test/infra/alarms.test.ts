@@ -421,6 +421,16 @@ describe('alarms config', () => {
     expect(recipientWarnings(synth(withAlarms('arn', { topicArn: TOPIC_ARN })))).toEqual([]);
   });
 
+  it('fails naming the e-mail listed twice (same address, any case), not with a construct error', () => {
+    const error = failure(
+      withAlarms('twice', {
+        emails: ['oncall@plant-a.example', 'it@plant-a.example', 'OnCall@plant-a.example'],
+      }),
+    );
+    expect(error.path).toBe('alarms.emails[2]');
+    expect(error.message).toContain('alarms.emails[0]');
+  });
+
   it('fails naming the e-mail that is not one', () => {
     expect(failure(withAlarms('bad-email', { emails: ['oncall@plant-a.example', 'oncall'] })).path).toBe(
       'alarms.emails[1]',
