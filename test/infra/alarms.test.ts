@@ -354,6 +354,26 @@ describe('alarms config', () => {
     });
   });
 
+  it('refuses a deploy to another region than the imported topic before creating anything', () => {
+    // CloudWatch alarm actions (and an e-mail subscription without its own region) name a topic of
+    // the alarm's region: otherwise the first deploy fails half-way at the first alarm and rolls back.
+    const topicRules = (stack: Synth['built']['stack']) =>
+      Object.values((Template.fromStack(stack).toJSON().Rules ?? {}) as Record<string, Json>).filter((r) =>
+        JSON.stringify(r).includes('alarms.topicArn'),
+      );
+    expect(topicRules(synth(withAlarms('region', { topicArn: TOPIC_ARN })).built.stack)).toEqual([
+      {
+        Assertions: [
+          {
+            Assert: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] },
+            AssertDescription: expect.stringContaining('alarms.topicArn'),
+          },
+        ],
+      },
+    ]);
+    expect(topicRules(created.built.stack)).toEqual([]);
+  });
+
   it('passes cdk-nag (`cdk synth -c nag=true`) with e-mail subscriptions, created topic or imported', () => {
     for (const alarmsConfig of [
       { emails: ['oncall@plant-a.example'] },
