@@ -4,9 +4,9 @@
  * the config is invalid. Environment-agnostic: no account or region lookups.
  */
 import { resolve } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { checkDeployable } from '../functions/config/deploy-checks.ts';
+import { checkDeployable, deployWarnings } from '../functions/config/deploy-checks.ts';
 import { type Deployment, loadDeployment } from '../functions/config/deployment.ts';
 import type { AnyFlow } from '../functions/core/flow.ts';
 import { flows } from '../functions/flows/index.ts';
@@ -46,6 +46,13 @@ export function buildApp(
   const deployment = loadDeployment(path, options.registry ?? flows);
   checkDeployable(deployment, path);
   const stack = new MillwrightStack(app, deployment.name, { deployment, entriesDir: options.entriesDir });
+  // `cdk synth`/`deploy` print these (and `--strict` refuses them).
+  for (const warning of deployWarnings(deployment)) {
+    Annotations.of(stack).addWarningV2(
+      `millwright:${warning.path}`,
+      `config ${path} at ${warning.path}: ${warning.message}`,
+    );
+  }
   const nag = app.node.tryGetContext('nag') as unknown;
   if (nag === true || nag === 'true') {
     Validations.of(app).addPlugins(

@@ -5,6 +5,7 @@
  * ever opened are in the `breakers` set: one Query plus one GetItem each). Every figure comes from SQS attributes or a
  * DynamoDB GetItem/Query on the table's own keys: no scan, whatever the size of the run log.
  */
+import { deployWarnings } from '../functions/config/deploy-checks.ts';
 import { type BreakerStatus, listBreakers } from '../functions/core/breaker.ts';
 import type { PollSource } from '../functions/core/flow.ts';
 import { silentLog } from '../functions/core/log.ts';
@@ -55,6 +56,11 @@ export interface StatusReport {
    * vendor as `closed` (key `<vendor>`, no host: it never opened, so it was never written).
    */
   breakers: BreakerStatus[];
+  /**
+   * What the deployed config leaves unwatched (the synth warnings of functions/config/deploy-checks.ts,
+   * e.g. no alarm recipient); none on the sandbox, which has no alarms.
+   */
+  warnings: string[];
   /** What the report cost: DynamoDB requests and read units, SQS requests. */
   cost: { dynamodbRequests: number; readUnits: number; sqsRequests: number };
 }
@@ -219,6 +225,8 @@ export async function status(
     flows: statuses,
     rateLimits: limits,
     breakers,
+    warnings:
+      target.kind === 'stack' ? deployWarnings(target.deployment).map((w) => `${w.path}: ${w.message}`) : [],
     cost,
   };
 }

@@ -160,9 +160,14 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         const attention = needsAttention(report);
         emit(ctx, globals, { ...report, attention }, () => {
           const text = render(report, ctx.now(), ctx.io.columns);
+          // Warnings are said every time but do not fail --check: they are about the config, not the run.
+          const warnings =
+            report.warnings.length > 0
+              ? `\nWarnings (the deployed config):\n${report.warnings.map((w) => `  - ${w}`).join('\n')}\n`
+              : '';
           return attention.length > 0
-            ? `${text}\nNeeds attention:\n${attention.map((a) => `  - ${a}`).join('\n')}\n`
-            : text;
+            ? `${text}${warnings}\nNeeds attention:\n${attention.map((a) => `  - ${a}`).join('\n')}\n`
+            : `${text}${warnings}`;
         });
         return options.check && attention.length > 0 ? EXIT.attention : EXIT.ok;
       });

@@ -35,6 +35,23 @@ export function deployProblems(deployment: Deployment): DeployProblem[] {
   return problems;
 }
 
+/**
+ * What deploys but is likely not what the plant wants: warned about at synth, not refused. Without
+ * `alarms.emails` or `alarms.topicArn` the stack creates a topic nobody is subscribed to, so every
+ * alarm fires silently.
+ */
+export function deployWarnings(deployment: Deployment): DeployProblem[] {
+  const { topicArn, emails } = deployment.alarms;
+  if (topicArn !== undefined || (emails ?? []).length > 0) return [];
+  return [
+    {
+      path: 'alarms.emails',
+      message:
+        'no alarm reaches a person: the stack creates an alarm topic with no subscriber; name an e-mail in alarms.emails or an existing topic in alarms.topicArn (or subscribe to the created topic yourself)',
+    },
+  ];
+}
+
 /** Throws a ConfigError naming every path a deployment still lacks. */
 export function checkDeployable(deployment: Deployment, source: string): void {
   const problems = deployProblems(deployment);

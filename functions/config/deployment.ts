@@ -308,6 +308,15 @@ export function validateDeployment(
       message: `must be >= openSeconds (${breaker.openSeconds})`,
     });
   }
+  // One subscription per address: a repeat would be a second construct of the same id (a crash at
+  // synth naming no field) or, in another case, a second confirmation mail and every alarm twice.
+  const firstOf = new Map<string, number>();
+  for (const [i, email] of (input?.alarms.emails ?? []).entries()) {
+    const first = firstOf.get(email.toLowerCase());
+    if (first === undefined) firstOf.set(email.toLowerCase(), i);
+    else
+      problems.push({ path: `alarms.emails[${i}]`, message: `repeats alarms.emails[${first}] (${email})` });
+  }
   const runtime = input?.runtime;
   if (runtime?.systemLogLevel && (runtime.logLevel === 'WARN' || runtime.logLevel === 'ERROR')) {
     // Lambda's JSON log format filters lines by their "level"; our metric lines (EMF) have none, so

@@ -3,7 +3,7 @@
  * `alarms.topicArn`) with the e-mail subscriptions of `alarms.emails`, and the alarms of each part
  * of the stack. Every alarm notifies the topic when it fires and again when it clears.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, CfnRule, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -37,6 +37,7 @@ export class AlarmTopic extends Construct {
     super(scope, id);
     if (props.topicArn) {
       this.topic = sns.Topic.fromTopicArn(this, 'Topic', props.topicArn);
+      topicInStackRegion(this, props.topicArn);
     } else {
       // CloudWatch cannot publish to a topic under the AWS-managed SNS key (its key policy is
       // fixed), so the topic has a key of its own that lets CloudWatch encrypt for it.
@@ -60,10 +61,33 @@ export class AlarmTopic extends Construct {
       });
     }
     for (const email of props.emails ?? []) {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+      const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+      Validations.of(subscription).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'An e-mail alarm notification that cannot be delivered would sit in a dead-letter queue nobody reads; the alarm state itself stays in CloudWatch (console, dashboard, `millwright status`), and each change of state notifies again.',
+      });
     }
     this.action = new actions.SnsAction(this.topic);
   }
+}
+
+/**
+ * CloudWatch alarm actions name a topic of the alarm's own region (and an e-mail subscription is
+ * made in the stack's region): a topic of another region would fail the deploy at the first alarm,
+ * half-way, and roll everything back. The stack is environment-agnostic, so a CloudFormation rule
+ * refuses that deploy before any resource is created.
+ */
+function topicInStackRegion(scope: Construct, topicArn: string): void {
+  const region = topicArn.split(':')[3] ?? '';
+  new CfnRule(scope, 'TopicInStackRegion', {
+    assertions: [
+      {
+        assert: Fn.conditionEquals(Aws.REGION, region),
+        assertDescription: `alarms.topicArn is a topic of ${region}: deploy to ${region}, or name a topic of the deployment's region (CloudWatch alarms notify a topic of their own region only).`,
+      },
+    ],
+  });
 }
 
 /** Notify `action` when `alarm` fires and when it clears. */

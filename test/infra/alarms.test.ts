@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ConfigError } from '../../functions/core/errors.ts';
 import {
   CIRCUIT_OPEN_SECONDS_METRIC,
@@ -353,6 +354,43 @@ describe('alarms config', () => {
     });
   });
 
+  it('refuses a deploy to another region than the imported topic before creating anything', () => {
+    // CloudWatch alarm actions (and an e-mail subscription without its own region) name a topic of
+    // the alarm's region: otherwise the first deploy fails half-way at the first alarm and rolls back.
+    const topicRules = (stack: Synth['built']['stack']) =>
+      Object.values((Template.fromStack(stack).toJSON().Rules ?? {}) as Record<string, Json>).filter((r) =>
+        JSON.stringify(r).includes('alarms.topicArn'),
+      );
+    expect(topicRules(synth(withAlarms('region', { topicArn: TOPIC_ARN })).built.stack)).toEqual([
+      {
+        Assertions: [
+          {
+            Assert: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] },
+            AssertDescription: expect.stringContaining('alarms.topicArn'),
+          },
+        ],
+      },
+    ]);
+    expect(topicRules(created.built.stack)).toEqual([]);
+  });
+
+  it('passes cdk-nag (`cdk synth -c nag=true`) with e-mail subscriptions, created topic or imported', () => {
+    for (const alarmsConfig of [
+      { emails: ['oncall@plant-a.example'] },
+      { topicArn: TOPIC_ARN, emails: ['oncall@plant-a.example'] },
+    ]) {
+      const { app } = synth(withAlarms('nag', alarmsConfig)).built;
+      for (const pack of [new AwsSolutionsChecks(app), new ServerlessChecks(app)]) {
+        const findings = pack
+          .validateScope(app)
+          .violations.map(
+            (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+          );
+        expect(findings).toEqual([]);
+      }
+    }
+  });
+
   it('imports an existing topic: no topic or key created, every alarm notifies that ARN', () => {
     const s = synth(withAlarms('topic', { topicArn: TOPIC_ARN, emails: ['oncall@plant-a.example'] }));
     s.template.resourceCountIs('AWS::SNS::Topic', 0);
@@ -381,6 +419,36 @@ describe('alarms config', () => {
     for (const arn of ['plant-a-oncall', `${TOPIC_ARN}.fifo`, 'arn:aws:sqs:eu-west-1:123456789012:q']) {
       expect(failure(withAlarms('bad-arn', { topicArn: arn })).path).toBe('alarms.topicArn');
     }
+  });
+
+  /** The synth warnings (what `cdk synth` prints, and `--strict` refuses) about alarm recipients. */
+  const recipientWarnings = (s: Synth) =>
+    Annotations.fromStack(s.built.stack)
+      .findWarning('*', Match.stringLikeRegexp('alarm'))
+      .map((w) => String(w.entry.data));
+
+  it('warns at synth, naming the file and alarms.emails, when no alarm reaches a person', () => {
+    const path = withAlarms('nobody', {});
+    const warnings = recipientWarnings(synth(path));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(path);
+    expect(warnings[0]).toContain('alarms.emails');
+    expect(warnings[0]).toContain('alarms.topicArn');
+  });
+
+  it('does not warn when the config names an e-mail or a topic', () => {
+    expect(recipientWarnings(synth(withAlarms('email', { emails: ['oncall@plant-a.example'] })))).toEqual([]);
+    expect(recipientWarnings(synth(withAlarms('arn', { topicArn: TOPIC_ARN })))).toEqual([]);
+  });
+
+  it('fails naming the e-mail listed twice (same address, any case), not with a construct error', () => {
+    const error = failure(
+      withAlarms('twice', {
+        emails: ['oncall@plant-a.example', 'it@plant-a.example', 'OnCall@plant-a.example'],
+      }),
+    );
+    expect(error.path).toBe('alarms.emails[2]');
+    expect(error.message).toContain('alarms.emails[0]');
   });
 
   it('fails naming the e-mail that is not one', () => {

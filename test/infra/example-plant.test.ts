@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { connectors } from '../../functions/connectors/index.ts';
 import { ConfigError } from '../../functions/core/errors.ts';
 import { flows } from '../../functions/flows/index.ts';
@@ -67,6 +68,12 @@ describe('config/example-plant.json', () => {
         expect(machine).toMatch(/^00000000-0000-0000-0000-0000000000\d\d$/);
       }
     }
+  });
+
+  it('names a placeholder alarm e-mail, so a copy deploys alarms that reach a person once replaced', () => {
+    const built = buildApp(EXAMPLE, NO_BUNDLING);
+    expect(built.deployment.alarms.emails).toEqual([expect.stringMatching(/@example\.com$/)]);
+    expect(Annotations.fromStack(built.stack).findWarning('*', Match.stringLikeRegexp('alarm'))).toEqual([]);
   });
 });
 
