@@ -35,6 +35,8 @@ export function deployProblems(deployment: Deployment): DeployProblem[] {
   return problems;
 }
 
+const PLACEHOLDER_MAIL_DOMAIN = /@example\.(com|org|net)$/i;
+
 /**
  * What deploys but is likely not what the plant wants: warned about at synth, not refused. Without
  * `alarms.emails` or `alarms.topicArn` the stack creates a topic nobody is subscribed to, so every
@@ -42,7 +44,19 @@ export function deployProblems(deployment: Deployment): DeployProblem[] {
  */
 export function deployWarnings(deployment: Deployment): DeployProblem[] {
   const { topicArn, emails } = deployment.alarms;
-  if (topicArn !== undefined || (emails ?? []).length > 0) return [];
+  // An address at a domain reserved for documentation (RFC 2606), e.g. config/example-plant.json's
+  // placeholder left in a copy: its alarm mails go nowhere.
+  const placeholders = (emails ?? []).flatMap((email, i) =>
+    PLACEHOLDER_MAIL_DOMAIN.test(email)
+      ? [
+          {
+            path: `alarms.emails[${i}]`,
+            message: `${email} is a placeholder address: alarm mails to it reach nobody; put the address of the person or list on call`,
+          },
+        ]
+      : [],
+  );
+  if (topicArn !== undefined || (emails ?? []).length > 0) return placeholders;
   return [
     {
       path: 'alarms.emails',

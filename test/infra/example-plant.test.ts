@@ -70,10 +70,13 @@ describe('config/example-plant.json', () => {
     }
   });
 
-  it('names a placeholder alarm e-mail, so a copy deploys alarms that reach a person once replaced', () => {
+  it('names a placeholder alarm e-mail, which synth warns about until it is replaced', () => {
     const built = buildApp(EXAMPLE, NO_BUNDLING);
     expect(built.deployment.alarms.emails).toEqual([expect.stringMatching(/@example\.com$/)]);
-    expect(Annotations.fromStack(built.stack).findWarning('*', Match.stringLikeRegexp('alarm'))).toEqual([]);
+    const warnings = Annotations.fromStack(built.stack).findWarning('*', Match.stringLikeRegexp('alarm'));
+    expect(warnings.map((w) => String(w.entry.data))).toEqual([
+      expect.stringMatching(/alarms\.emails\[0\]: maintenance-it@example\.com is a placeholder address/),
+    ]);
   });
 });
 

@@ -27,7 +27,7 @@ describe('status warnings', () => {
   });
 
   it('does not warn when the config names an e-mail or a topic, or on the sandbox (it has no alarms)', async () => {
-    expect((await status(fakeTarget('stack', { emails: ['it@example.com'] }))).warnings).toEqual([]);
+    expect((await status(fakeTarget('stack', { emails: ['it@plant-a.example'] }))).warnings).toEqual([]);
     expect(
       (await status(fakeTarget('stack', { topicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall' }))).warnings,
     ).toEqual([]);
