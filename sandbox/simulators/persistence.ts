@@ -66,7 +66,10 @@ export function writeFileAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-/** A store in `file` (JSON, pretty-printed so a developer can read it). */
+/**
+ * A store in `file` (compact JSON: each write turn saves the whole world, and indentation made that
+ * about 40% slower and half again as large; `jq . <file>` reads it).
+ */
 export function fileStateStore(file: string): SimulatorStateStore {
   let last: string | undefined;
   return {
@@ -98,7 +101,7 @@ export function fileStateStore(file: string): SimulatorStateStore {
       return true;
     },
     save(state) {
-      const text = `${JSON.stringify(state, null, 2)}\n`;
+      const text = `${JSON.stringify(state)}\n`;
       if (text === last) return;
       try {
         mkdirSync(dirname(file), { recursive: true });
