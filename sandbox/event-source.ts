@@ -45,6 +45,8 @@ export interface EventSourceOptions {
   enqueuedCount: () => number;
   /** Resolves when the simulators have no asynchronous work left. */
   settleSimulators: () => Promise<void>;
+  /** Words on what a queue holds (each message's state), for a drain that times out. */
+  describeQueue?: (queueUrl: string) => string;
   /** The flow's pause switch (see pause-flags.ts); none: never paused. */
   pauses?: PauseFlags;
   /** How often a paused flow's pollers re-read its flag (default 1000 ms, the flag cache's age). */
@@ -131,6 +133,10 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
             worker.handler,
             batchSize,
             options.timeoutMs(flow),
+            (error, received) =>
+              options.log.error(
+                `event source mapping: ${flow.id}: invocation failed its batch of ${received}: ${String(error)}`,
+              ),
           );
           if (counts.received > 0) for (const count of counters) count(counts);
         } finally {
@@ -177,6 +183,15 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
     return depths.reduce((n, d) => n + d.visible + d.inFlight + d.delayed, 0);
   };
 
+  /** Where the messages a timed-out drain leaves are, queue by queue (empty without `describeQueue`). */
+  const leftovers = async (): Promise<string> => {
+    const { describeQueue } = options;
+    if (!describeQueue) return '';
+    const words = (await active().catch(() => [])).map(({ queues }) => describeQueue(queues.queueUrl));
+    const named = words.filter((w) => w !== '');
+    return named.length > 0 ? `: ${named.join('; ')}` : '';
+  };
+
   /** Resolves on the next poller change or after `ms`, whichever is first. */
   const nextChange = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -220,7 +235,7 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
       }
       const left = await pending().catch(() => Number.NaN);
       throw new Error(
-        `sandbox queues did not drain within ${timeoutMs} ms (${busy} invocations running, ${left} messages left)`,
+        `sandbox queues did not drain within ${timeoutMs} ms (${busy} invocations running, ${left} messages left${await leftovers()})`,
       );
     } finally {
       counters.delete(count);

@@ -598,6 +598,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         options.workerTimeoutMs ??
         1000 * Math.max(deployment.runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0),
       enqueuedCount: () => enqueued.length,
+      describeQueue: (queueUrl) => sqs.engine.describe(queueUrl),
       pauses,
       ...(options.pauseFlagMaxAgeMs !== undefined ? { pausedRecheckMs: options.pauseFlagMaxAgeMs } : {}),
       settleSimulators: async () => {

@@ -745,10 +745,37 @@ export class SqsEngine {
     );
   }
 
+  /**
+   * In words, what `queue` holds and who waits on it: each message's receive count and when it is
+   * visible again (a drain that times out says this).
+   */
+  describe(queueUrl: string): string {
+    const queue = this.queue(queueUrl);
+    const now = this.now();
+    const messages = [...queue.messages.values()];
+    if (messages.length === 0) return '';
+    const each = messages.slice(0, 5).map((m) => {
+      const state =
+        m.visibleAt <= now
+          ? 'visible'
+          : `${m.count === 0 ? 'delayed' : 'in flight'}, visible in ${((m.visibleAt - now) / 1000).toFixed(1)} s`;
+      return `${m.id} (received ${m.count} times, ${state})`;
+    });
+    const more = messages.length > 5 ? ` and ${messages.length - 5} more` : '';
+    return `${queue.name}: ${each.join(', ')}${more}; ${this.waiting.get(queue.name) ?? 0} receivers waiting`;
+  }
+
+  /** Receivers in `waitFor`, per queue (for `describe`). */
+  private readonly waiting = new Map<string, number>();
+
   /** Resolve on a wake-up of `queue`, after `ms`, or on abort, whichever is first. */
   private waitFor(name: string, ms: number, signal?: AbortSignal): Promise<void> {
+    this.waiting.set(name, (this.waiting.get(name) ?? 0) + 1);
     return new Promise((resolve) => {
+      let waiting = true;
       const done = () => {
+        if (waiting) this.waiting.set(name, (this.waiting.get(name) ?? 1) - 1);
+        waiting = false;
         clearTimeout(timer);
         this.events.off('message', onMessage);
         signal?.removeEventListener('abort', done);

@@ -195,6 +195,8 @@ export async function pollOnce(
   handler: (event: SQSEvent) => Promise<SQSBatchResponse>,
   batchSize = 10,
   timeoutMs?: number,
+  /** Told when the invocation crashes or times out (Lambda logs both; the batch fails silently here). */
+  onCrash?: (error: unknown, received: number) => void,
 ): Promise<{ received: number; failed: number }> {
   const out = await client.send(
     new ReceiveMessageCommand({
@@ -213,8 +215,9 @@ export async function pollOnce(
     // As in Lambda (runtime/lambda/worker.ts): vendor calls give up before the timeout (core/deadline.ts).
     const work = timeoutMs ? withInvocationDeadline(Date.now() + timeoutMs, invoke) : invoke();
     response = await withTimeout(work, timeoutMs);
-  } catch {
+  } catch (error) {
     // A handler crash fails the whole batch, as in Lambda.
+    onCrash?.(error, messages.length);
     return { received: messages.length, failed: messages.length };
   }
   const failedIds = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));

@@ -7,6 +7,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, expect, it } from '@jest/globals';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AnyFlow } from '../../functions/core/flow.ts';
+import type { Log } from '../../functions/core/log.ts';
 import type { Worker } from '../../functions/runtime/worker.ts';
 import {
   createEventSourceMapping,
@@ -59,7 +60,12 @@ async function flowOn(local: LocalSqs, id: string, worker: Worker): Promise<Mapp
   return { flow: { id, worker: { batchSize: 10 } } as unknown as AnyFlow, queues, worker };
 }
 
-function mappingOf(local: LocalSqs, flows: MappedFlow[], paused = new Set<string>()) {
+function mappingOf(
+  local: LocalSqs,
+  flows: MappedFlow[],
+  paused = new Set<string>(),
+  extra: { log?: Log; describe?: boolean } = {},
+) {
   return createEventSourceMapping({
     sqs: local.client,
     waitForMessage: (url, signal) => local.waitForMessage(url, signal),
@@ -70,7 +76,8 @@ function mappingOf(local: LocalSqs, flows: MappedFlow[], paused = new Set<string
     // Every interval the mapping has is an hour long: whatever arrives sooner came by an event.
     pauses: pauseFlags({ read: async (flowId) => paused.has(flowId), maxAgeMs: HOUR_MS }),
     pausedRecheckMs: HOUR_MS,
-    log: silent,
+    log: extra.log ?? silent,
+    ...(extra.describe ? { describeQueue: (url: string) => local.engine.describe(url) } : {}),
   });
 }
 
@@ -146,4 +153,37 @@ it('drain waits for a delayed message and returns when every queue is empty; a p
   paused.delete('b');
   expect(await mapping.drain({ timeoutMs: 10_000 })).toEqual({ received: 1, failed: 0 });
   expect(b.bodies).toEqual(['held']);
+});
+
+it('a drain that times out names the queue and each message left, and a crashed invocation is logged', async () => {
+  sqs = await startLocalSqs();
+  const errors: string[] = [];
+  const log = {
+    ...silent,
+    error: (message: string) => {
+      errors.push(message);
+    },
+  } as Log;
+  const crashing = {
+    processRecord: async () => {
+      throw new Error('not used');
+    },
+    handler: async (): Promise<SQSBatchResponse> => {
+      throw new Error('worker blew up');
+    },
+  } as unknown as Worker;
+  const flow = await flowOn(sqs, 'stuck', crashing);
+  mapping = mappingOf(sqs, [flow], new Set(), { log, describe: true });
+  await send(sqs, flow.queues.queueUrl, 'poison');
+  // The crash fails the batch; the message stays in flight for the queue's 30 s visibility timeout.
+  const error = await mapping.drain({ timeoutMs: 300 }).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  expect(error?.message).toMatch(
+    /did not drain within 300 ms \(0 invocations running, 1 messages left: stuck: \S+ \(received 1 times, in flight, visible in 29\.\d s\); 1 receivers waiting\)/,
+  );
+  expect(errors).toEqual([
+    expect.stringContaining('stuck: invocation failed its batch of 1: Error: worker blew up'),
+  ]);
 });
