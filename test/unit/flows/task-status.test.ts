@@ -491,3 +491,65 @@ describe('task events as Mobility Work delivers them: timeless events, late rede
     expect(statusOf(id)).toBe('complete');
   });
 });
+
+describe('task events in every delivery order, with duplicates and resends a day later', () => {
+  /** All orders of `items` (Heap's algorithm would do; 4 items: 24 orders). */
+  const permutations = <T>(items: readonly T[]): T[][] =>
+    items.length <= 1
+      ? [[...items]]
+      : items.flatMap((item, i) =>
+          permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+        );
+
+  it('started, canceled, restarted (timeless) and completed (timed), in any order, twice, then resent 25 h later: the work order ends complete, one note per applied event, nothing applied twice', async () => {
+    const delivery = (task: string, body: Record<string, unknown>, receivedAt: string) =>
+      parseMobilityWorkWebhook({
+        rawBody: JSON.stringify({ networkId: 'network-1', taskId: task, ...body }),
+        headers: {},
+        pathParameters: {},
+        query: {},
+        receivedAt: new Date(receivedAt),
+      }).events[0] as FlowEvent;
+    const later = (iso: string) => new Date(Date.parse(iso) + 25 * 3_600_000).toISOString();
+    const names = ['started', 'canceled', 'restarted', 'completed'] as const;
+    for (const order of permutations(names)) {
+      const id = await workOrder();
+      const ctx = context();
+      const task = `task-${run}-${order.join('-')}`;
+      const metadata = { upkeepWorkOrderId: id };
+      // As the ingress enqueues them: the timeless ones are stamped with their receive time.
+      const sent = {
+        started: [{ _event: 'TaskWasStarted', _idempotencyKey: `s-${task}`, metadata }, T1],
+        canceled: [
+          { _event: 'TaskWasCanceled', _idempotencyKey: `x-${task}`, metadata },
+          '2026-11-02T08:20:00Z',
+        ],
+        restarted: [
+          { _event: 'TaskWasStarted', _idempotencyKey: `r-${task}`, metadata },
+          '2026-11-02T08:30:00Z',
+        ],
+        completed: [
+          { _event: 'TaskWasCompleted', _idempotencyKey: `c-${task}`, doneAt: T2, metadata },
+          '2026-11-02T08:40:01Z',
+        ],
+      } as const;
+      const outcomes: string[] = [];
+      const done = new Set<string>();
+      const deliver = async (name: (typeof names)[number], resend: boolean) => {
+        const [body, at] = sent[name];
+        const r = await flow.handle(delivery(task, body, resend ? later(at) : at), ctx);
+        outcomes.push(`${name}${resend ? '+25h' : ''}:${r.outcome}`);
+        if (r.outcome === 'done') {
+          expect({ order, name, twice: done.has(name) }).toEqual({ order, name, twice: false });
+          done.add(name);
+        }
+        expect(['done', 'stale', 'duplicate']).toContain(r.outcome);
+      };
+      for (const name of order) await deliver(name, false);
+      for (const name of order) await deliver(name, false);
+      for (const name of order) await deliver(name, true);
+      expect({ order, status: statusOf(id) }).toEqual({ order, status: 'complete' });
+      expect({ order, notes: notes(id).length, outcomes }).toEqual({ order, notes: done.size, outcomes });
+    }
+  }, 60_000);
+});
