@@ -4,6 +4,9 @@
  * per-entity state) is neither read nor written: the source's `backfill` keeps what it needs in
  * memory, and the flows' claims (or per-record versions, see the source's note) absorb what was
  * already done. Enqueueing is paced so a large window does not flood the vendor the flow writes to.
+ * Those claims (and episode, part and order states) expire `retentionDays` after their last write,
+ * so a window older than a parked replay may safely reach is refused unless `pastRetention`: its
+ * events could make a second work order, task or stock write, or apply an old state over a new one.
  */
 import { MillwrightError } from '../functions/core/errors.ts';
 import type { BackfillStep, PollSource, ScheduleTrigger } from '../functions/core/flow.ts';
@@ -11,6 +14,7 @@ import { type Log, silentLog } from '../functions/core/log.ts';
 import { reportSkipped } from '../functions/runtime/poller.ts';
 import { sqsQueue } from '../functions/runtime/queue.ts';
 import { VIA_ATTRIBUTE } from '../functions/runtime/worker.ts';
+import { safeReplayAgeMs } from './parked.ts';
 import { type FlowResources, flowOf, type Target } from './target.ts';
 
 /** Longest window without `force`: a typo in a date should not re-read a year. */
@@ -37,6 +41,8 @@ export interface BackfillOptions {
   dryRun?: boolean;
   /** Allow a window longer than MAX_BACKFILL_DAYS. */
   force?: boolean;
+  /** Allow a window older than the retention of the flow's claims (the operator checked the vendor). */
+  pastRetention?: boolean;
   /** How far before `from` a source that rebuilds state reads (default: the source's own). */
   lookbackMinutes?: number;
   /** Called after each step: how far the source is (its windows), else events enqueued of found. */
@@ -155,6 +161,20 @@ function checkWindow(options: BackfillOptions, now: Date): void {
   }
 }
 
+/**
+ * Refuse a window that starts earlier than its claims may still be kept (see the module comment):
+ * the same age limit as a parked replay's.
+ */
+function checkRetention(options: BackfillOptions, now: Date, retentionDays: number): void {
+  if (options.pastRetention || options.dryRun) return;
+  const limit = safeReplayAgeMs(retentionDays);
+  if (now.getTime() - options.from.getTime() < limit) return;
+  const safeFrom = new Date(now.getTime() - limit).toISOString();
+  throw new InvalidBackfillError(
+    `--from (${options.from.toISOString()}) is before ${safeFrom}: the claims, episode and part states that keep a backfill from acting twice are kept ${retentionDays} days (less the retry horizon), so they may be gone and its events could create work orders, tasks or stock writes again, or apply an older state. Check the vendor, then start the window later, or pass --past-retention to enqueue it anyway. Nothing was enqueued.`,
+  );
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Re-read [from, to] of a flow's poll source and enqueue its events (see the module comment). */
@@ -175,6 +195,7 @@ export async function backfillFlow(
   const env = target.env(log);
   const now = (options.now ?? env.now)();
   checkWindow(options, now);
+  checkRetention(options, now, target.state.retentionDays);
   const rate = options.ratePerSecond ?? DEFAULT_BACKFILL_RATE;
   const sleep = options.sleep ?? defaultSleep;
   const chunkSize = Math.max(1, Math.min(MAX_CHUNK, Math.floor(rate)));

@@ -6,6 +6,7 @@
  */
 import { forgetUnconfirmedSend } from '../functions/core/claims.ts';
 import { MillwrightError } from '../functions/core/errors.ts';
+import { PARKED_REPLAY_VIA } from '../functions/core/flow.ts';
 import type { ParkedEvent } from '../functions/core/state.ts';
 import {
   adoptDeepomaticWorkOrder as adopt,
@@ -131,7 +132,8 @@ function pastRetention(selected: readonly Parked[], now: Date, retentionDays: nu
 const daysSince = (at: string, now: Date) => Math.floor((now.getTime() - Date.parse(at)) / DAY_MS);
 
 /**
- * Put parked events back on their flow's queue (`via=replay`), then clear them: send before
+ * Put parked events back on their flow's queue (`via=parked-replay`: a flow may act on what it
+ * parked only then, not on a DLQ replay of another copy), then clear them: send before
  * remove, so a crash in between replays one twice at worst, which the flow's claims absorb.
  * An event parked so long ago that its claim, send intent or order mark may have expired is refused
  * (nothing sent, nothing cleared): its replay could act a second time or apply an older state over
@@ -158,11 +160,11 @@ export async function replayParked(
       }
       return stale.map((p) => p.eventId);
     },
-    act: (p) => sendReplay(target, flow, p.body),
+    act: (p) => sendReplay(target, flow, p.body, {}, PARKED_REPLAY_VIA),
     outcome: 'replayed',
     message: (p) =>
       `replayed from the parked events${byWhom(options.by)}${old.has(p.id) ? ` past the ${days}-day retention of its claims and order marks (--past-retention)` : ''}`,
-    via: 'replay',
+    via: PARKED_REPLAY_VIA,
   });
 }
 

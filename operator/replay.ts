@@ -1,6 +1,7 @@
 /**
  * What DLQ replay and parked-event replay share: putting a stored message body back on its flow's
- * queue, marked `via=replay` (the worker copies it into the run log), and pacing the sends.
+ * queue, marked `via=replay` (DLQ) or `via=parked-replay` (the worker copies it into the run log, and
+ * passes it to the flow: only a parked replay says an operator checked the vendor), and pacing the sends.
  */
 import { type MessageAttributeValue, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { HISTORY_ATTRIBUTE } from '../functions/runtime/retry.ts';
@@ -10,12 +11,13 @@ import type { FlowResources, Target } from './target.ts';
 /** Attributes a replay never carries over: the retry history (a replay starts afresh), the old reason. */
 const DROPPED = new Set([HISTORY_ATTRIBUTE, 'deadLetterReason', VIA_ATTRIBUTE]);
 
-/** Send `body` unchanged to the flow's own queue with `via=replay` and no retry history. */
+/** Send `body` unchanged to the flow's own queue with `via` (default `replay`) and no retry history. */
 export async function sendReplay(
   target: Target,
   flow: FlowResources,
   body: string,
   attributes: Record<string, MessageAttributeValue> = {},
+  via = 'replay',
 ): Promise<void> {
   const kept = Object.fromEntries(
     Object.entries(attributes).filter(([name, value]) => !DROPPED.has(name) && value.StringValue),
@@ -24,7 +26,7 @@ export async function sendReplay(
     new SendMessageCommand({
       QueueUrl: flow.queueUrl,
       MessageBody: body,
-      MessageAttributes: { ...kept, [VIA_ATTRIBUTE]: { DataType: 'String', StringValue: 'replay' } },
+      MessageAttributes: { ...kept, [VIA_ATTRIBUTE]: { DataType: 'String', StringValue: via } },
     }),
   );
 }

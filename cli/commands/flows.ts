@@ -26,6 +26,10 @@ export function registerFlows(program: Command, ctx: CliContext): void {
       'how far before --from a source that rebuilds its state reads (MachineMetrics: 720)',
     )
     .option('--force', 'allow a window longer than 31 days')
+    .option(
+      '--past-retention',
+      "allow a window older than the flow's claims are kept (76 days by default): its events may act again",
+    )
     .option('--dry-run', 'read the vendor and count; enqueue nothing')
     .option('--list', 'say which flows and poll sources can backfill, and why the others cannot')
     .option('-y, --yes', 'do not ask for confirmation')
@@ -43,6 +47,7 @@ export function registerFlows(program: Command, ctx: CliContext): void {
           rate: string;
           lookback?: string;
           force?: boolean;
+          pastRetention?: boolean;
           dryRun?: boolean;
           list?: boolean;
           yes?: boolean;
@@ -95,6 +100,7 @@ export function registerFlows(program: Command, ctx: CliContext): void {
             ratePerSecond,
             ...(options.dryRun ? { dryRun: true } : {}),
             ...(options.force ? { force: true } : {}),
+            ...(options.pastRetention ? { pastRetention: true } : {}),
             ...(lookbackMinutes !== undefined ? { lookbackMinutes } : {}),
             now: ctx.now,
             onProgress: (done, total) => {

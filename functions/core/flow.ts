@@ -316,11 +316,16 @@ export interface FlowContext<C, D> {
   log: Log;
   now: () => Date;
   /**
-   * How the event came when not live: `replay` (an operator's DLQ or parked replay), `backfill`.
-   * A flow that parked an event may act on its replay only, never on a redelivery no one asked for.
+   * How the event came when not live: `replay` (an operator's DLQ replay), `parked-replay` (an
+   * operator's replay of a parked event, after checking what its `check` said), `backfill`.
+   * A flow that parked an event may act on its parked replay only, never on a redelivery no one
+   * checked for (a DLQ replay of another copy of it, a backfill).
    */
   via?: string;
 }
+
+/** `via` of an operator's replay of a parked event (`millwright parked replay`). */
+export const PARKED_REPLAY_VIA = 'parked-replay';
 
 /**
  * Worker settings a flow may need beyond the deployment defaults, e.g. a flow whose vendor is

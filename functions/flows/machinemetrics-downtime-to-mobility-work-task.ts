@@ -25,8 +25,9 @@
  *   - `onNoWebhook: "needs-attention"` (default; the only safe choice for Starter networks, which get no
  *     webhooks, or when the task webhooks are not configured or not trusted): the event is parked
  *     with NeedsAttentionError, whose `check` names the equipment, the start and the metadata key to
- *     look for; replaying that same event afterwards (`via=replay`) sends the create again (the
- *     operator found none), while the same event redelivered otherwise (a backfill) is parked again;
+ *     look for; replaying that same event from the parked events afterwards (`via=parked-replay`)
+ *     sends the create again (the operator found none), while the same event redelivered otherwise
+ *     (a backfill, a DLQ replay of another copy: nobody checked) is parked again;
  *   - `onNoWebhook: "resend-once"` (Premium/Ultimate networks with TaskWasScheduled configured to this
  *     deployment): no webhook means Mobility Work did not apply the create, so it is sent once more;
  *     if that one goes unanswered too, the event is parked as above.
@@ -44,7 +45,13 @@ import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { once } from '../core/claims.ts';
 import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
-import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
+import {
+  defineFlow,
+  type FlowContext,
+  type FlowResult,
+  PARKED_REPLAY_VIA,
+  type RuntimeEnv,
+} from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
 import { downtimeSettingsShape, type EpisodeBase, patchEpisode, readEpisode } from './shared/downtime.ts';
 import {
@@ -153,9 +160,10 @@ async function resolveUnanswered(ctx: Ctx, eventId: string, episode: Episode) {
   const intent = (await ctx.state.getLatest<TaskIntent>(TASK_INTENTS, claimKeyOf(ctx, episode)))?.data;
   // No intent: the earlier attempt failed before sending (or certainly failed): send.
   if (!intent) return undefined;
-  // Parked, and now this very event replayed: an operator checked and replayed it. The same event
-  // redelivered otherwise (a backfill over its window, a poll re-run) is parked again, not resent.
-  if (intent.parkedEventId === eventId && ctx.via === 'replay') return undefined;
+  // Parked, and now this very event replayed from the parked events: an operator checked and replayed
+  // it. The same event redelivered otherwise (a backfill over its window, a poll re-run, a DLQ replay
+  // of another copy of it) is parked again, not resent.
+  if (intent.parkedEventId === eventId && ctx.via === PARKED_REPLAY_VIA) return undefined;
   const policy = ctx.config.task.unansweredCreate;
   const waitedMs = ctx.now().getTime() - Date.parse(intent.at);
   if (waitedMs < policy.waitMinutes * 60_000) {

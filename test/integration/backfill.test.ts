@@ -143,6 +143,9 @@ describe('backfillFlow on the sandbox', () => {
     await expect(backfill(new Date(now().getTime() - 40 * 86_400_000), now())).rejects.toThrow(
       /needs --force/,
     );
+    // Older than the state table keeps claims and episodes (90 days less the horizon): refused.
+    const old = new Date(now().getTime() - 80 * 86_400_000);
+    await expect(backfill(old, new Date(old.getTime() + 3_600_000))).rejects.toThrow(/--past-retention/);
     await expect(
       backfillFlow(target, 'mobility-work-stock-alert-to-upkeep', {
         from: new Date(0),

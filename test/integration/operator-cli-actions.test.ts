@@ -114,7 +114,7 @@ describe('millwright parked', () => {
     // The sandbox clock stands still here: the replay and the flow's run share a timestamp.
     expect(story.map((a) => a.outcome)).toContain('replayed');
     expect(story.length).toBeGreaterThanOrEqual(2);
-    expect(story.every((a) => a.via === 'replay')).toBe(true);
+    expect(story.every((a) => a.via === 'parked-replay')).toBe(true);
     expect(replayed.entries.length).toBeGreaterThan(0);
 
     const noReason = await cli('parked', 'discard', DM_FLOW, '--id', 'parked-discard', '--yes');

@@ -245,7 +245,7 @@ describe('parked events', () => {
     expect(dmFor(adopted)).toHaveLength(1);
     const runs = (await outcomesFor(adopted)).filter((r) => r.eventId === find(adopted).eventId);
     expect(runs.map((r) => r.outcome)).toEqual(['needs-attention', 'replayed', 'duplicate']);
-    expect(runs.slice(1).map((r) => r.via)).toEqual(['replay', 'replay']);
+    expect(runs.slice(1).map((r) => r.via)).toEqual(['parked-replay', 'parked-replay']);
 
     // The other: the send's intent can be forgotten, and the event discarded with a reason.
     const key = `${FLOW}:create:${dropped}`;

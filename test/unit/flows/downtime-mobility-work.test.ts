@@ -157,7 +157,7 @@ describe('issue 9 scenario 8 (Mobility Work half)', () => {
     expect(check).toContain(`${METADATA_KEY}=${d.key}`);
     expect(tasksOf(m)).toHaveLength(0);
     // The operator found no task and replays the parked event: the create is sent again.
-    const replay = await run(d.started, 'replay');
+    const replay = await run(d.started, 'parked-replay');
     expect(replay.outcome).toBe('done');
     expect(tasksOf(m)).toHaveLength(1);
     expect(tasksOf(m)[0]?.metadata[METADATA_KEY]).toBe(d.key);
@@ -176,6 +176,22 @@ describe('issue 9 scenario 8 (Mobility Work half)', () => {
     // `millwright backfill` over the window gives the started its live id again; so may a poll re-run.
     expect(await failure(run(d.started, 'backfill'))).toBeInstanceOf(NeedsAttentionError);
     expect(await failure(run(d.started))).toBeInstanceOf(NeedsAttentionError);
+    expect(tasksOf(m)).toHaveLength(1);
+  });
+
+  it('a DLQ replay (via=replay) of a started whose other delivery was parked for an unanswered create is parked again, not resent: only a parked replay (via=parked-replay) means an operator checked', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = downtime(m);
+    // Applied, but the answer is lost and its TaskWasScheduled webhook never reaches us.
+    sim.faults.push({ match: 'POST /partners/v1/tasks', timeoutAfterWrite: true, delayMs: 400 });
+    expect(await failure(run(d.started))).toBeInstanceOf(NotReadyError);
+    clock.advance(16 * MINUTE);
+    expect(await failure(run(d.started))).toBeInstanceOf(NeedsAttentionError);
+    expect(tasksOf(m)).toHaveLength(1);
+    // A second copy of the same event (poll and workflow webhook, a backfill) had failed into the
+    // DLQ; `millwright replay` sends it back. Nobody looked at Mobility Work: no second task.
+    expect(await failure(run(d.started, 'replay'))).toBeInstanceOf(NeedsAttentionError);
     expect(tasksOf(m)).toHaveLength(1);
   });
 

@@ -58,6 +58,7 @@ beforeEach(() => {
   runs = [];
   sleeps = [];
   const state = {
+    retentionDays: 90,
     getFlowControl: async () => ({ paused: true, at: NOW.toISOString() }),
     appendRun: async (entry: RunLogEntry) => {
       runs.push(entry);
@@ -79,7 +80,7 @@ afterEach(() => {
   sqsMock.reset();
 });
 
-const run = (more: { dryRun?: boolean } = {}) => {
+const run = (more: { dryRun?: boolean; from?: Date; to?: Date; pastRetention?: boolean } = {}) => {
   const progress: [number, number][] = [];
   return backfillFlow(target, flow.id, {
     from: FROM,
@@ -141,6 +142,23 @@ describe('backfillFlow', () => {
   it('fails when a send fails', async () => {
     sqsMock.on(SendMessageBatchCommand).rejects(new Error('throttled'));
     await expect(run()).rejects.toThrow(/could not be enqueued/);
+  });
+
+  it('refuses a window older than its claims and episode states are kept (they may be gone, so its events could act again), unless pastRetention; a dry run still counts', async () => {
+    // Claims, episodes and part states live 90 days from their last write; this window ended 80 days ago.
+    const from = new Date(NOW.getTime() - 81 * 86_400_000);
+    const to = new Date(NOW.getTime() - 80 * 86_400_000);
+    await expect(run({ from, to })).rejects.toThrow(/kept 90 days.*--past-retention.*Nothing was enqueued/s);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(runs).toEqual([]);
+    expect((await run({ from, to, dryRun: true })).result).toMatchObject({ events: 3, enqueued: 0 });
+    expect((await run({ from, to, pastRetention: true })).result).toMatchObject({ enqueued: 3 });
+    // A window within the safe age (the retry horizon and a day of TTL slack inside 90 days) runs.
+    const recent = new Date(NOW.getTime() - 70 * 86_400_000);
+    sqsMock.resetHistory();
+    expect((await run({ from: recent, to: new Date(recent.getTime() + 3_600_000) })).result).toMatchObject({
+      enqueued: 3,
+    });
   });
 
   it('lists the source with its note', () => {
