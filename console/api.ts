@@ -265,7 +265,7 @@ async function backfill(ctx: ApiContext, params: string[], req: ApiRequest): Pro
   };
   if (isDryRun(req)) {
     const preview = await backfillFlow(ctx.target, flowId, { ...options, dryRun: true });
-    const message = `Backfill ${flowId} (${preview.sourceId}) from ${preview.from} to ${preview.to}: re-reads that window and enqueues the ${plural(preview.events, 'event')} it finds at ${options.ratePerSecond}/s; the live watermark does not move, and what was already done is not done twice.${preview.paused ? ' The flow is paused: they wait on its queue until it is resumed.' : ''}${preview.note ? ` Note: ${preview.note}` : ''}`;
+    const message = `Backfill ${flowId} (${preview.sourceId}) from ${preview.from} to ${preview.to}: re-reads that window and enqueues the ${plural(preview.events, 'event')} it finds at ${options.ratePerSecond}/s; the live watermark does not move, and what was already done is not done twice.${preview.paused ? ' The flow is paused: they wait on its queue until it is resumed.' : ''}${preview.note ? ` Note: ${preview.note}` : ''}${preview.refusedPastRetention ? ` Refused if started here: ${preview.refusedPastRetention}` : ''}`;
     return ok({ preview, message });
   }
   const job = ctx.jobs.start('backfill', flowId, (progress) =>

@@ -75,6 +75,8 @@ export interface BackfillResult {
   note?: string;
   /** The flow is paused: what was enqueued waits until it is resumed. */
   paused: boolean;
+  /** A dry run of a window a real run refuses (older than the claims are kept): why. */
+  refusedPastRetention?: string;
 }
 
 export interface BackfillSupport {
@@ -163,15 +165,18 @@ function checkWindow(options: BackfillOptions, now: Date): void {
 
 /**
  * Refuse a window that starts earlier than its claims may still be kept (see the module comment):
- * the same age limit as a parked replay's.
+ * the same age limit as a parked replay's. A dry run is not refused: it returns the words, so the
+ * preview says what a real run would meet.
  */
-function checkRetention(options: BackfillOptions, now: Date, retentionDays: number): void {
-  if (options.pastRetention || options.dryRun) return;
+function checkRetention(options: BackfillOptions, now: Date, retentionDays: number): string | undefined {
+  if (options.pastRetention) return undefined;
   const limit = safeReplayAgeMs(retentionDays);
-  if (now.getTime() - options.from.getTime() < limit) return;
+  if (now.getTime() - options.from.getTime() < limit) return undefined;
   const safeFrom = new Date(now.getTime() - limit).toISOString();
+  const why = `--from (${options.from.toISOString()}) is before ${safeFrom}: the claims, episode and part states that keep a backfill from acting twice are kept ${retentionDays} days (less the retry horizon), so they may be gone and its events could create work orders, tasks or stock writes again, or apply an older state.`;
+  if (options.dryRun) return `${why} A real run is refused unless --past-retention (CLI).`;
   throw new InvalidBackfillError(
-    `--from (${options.from.toISOString()}) is before ${safeFrom}: the claims, episode and part states that keep a backfill from acting twice are kept ${retentionDays} days (less the retry horizon), so they may be gone and its events could create work orders, tasks or stock writes again, or apply an older state. Check the vendor, then start the window later, or pass --past-retention to enqueue it anyway. Nothing was enqueued.`,
+    `${why} Check the vendor, then start the window later, or pass --past-retention to enqueue it anyway. Nothing was enqueued.`,
   );
 }
 
@@ -195,7 +200,7 @@ export async function backfillFlow(
   const env = target.env(log);
   const now = (options.now ?? env.now)();
   checkWindow(options, now);
-  checkRetention(options, now, target.state.retentionDays);
+  const retention = checkRetention(options, now, target.state.retentionDays);
   const rate = options.ratePerSecond ?? DEFAULT_BACKFILL_RATE;
   const sleep = options.sleep ?? defaultSleep;
   const chunkSize = Math.max(1, Math.min(MAX_CHUNK, Math.floor(rate)));
@@ -215,6 +220,7 @@ export async function backfillFlow(
     summaries: [],
     eventIds: [],
     ...(source.backfillNote ? { note: source.backfillNote } : {}),
+    ...(retention ? { refusedPastRetention: retention } : {}),
     paused: (await target.state.getFlowControl(flowId))?.paused ?? false,
   };
 

@@ -118,6 +118,9 @@ export function registerFlows(program: Command, ctx: CliContext): void {
                 `${result.dryRun ? 'Dry run: found' : 'Backfilled'} ${flowId} (${result.sourceId}) from ${result.from} to ${result.to}: ${result.events} event(s) found, ${result.enqueued} enqueued, ${result.skipped} record(s) skipped.`,
                 ...result.summaries.map((s) => `  ${s}`),
                 ...(result.note ? [`Note: ${result.note}`] : []),
+                ...(result.refusedPastRetention
+                  ? [`Refused without --dry-run: ${result.refusedPastRetention}`]
+                  : []),
                 ...(result.paused
                   ? [`The flow is paused: what was enqueued waits until: npx millwright resume ${flowId}`]
                   : []),

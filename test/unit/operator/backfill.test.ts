@@ -151,8 +151,13 @@ describe('backfillFlow', () => {
     await expect(run({ from, to })).rejects.toThrow(/kept 90 days.*--past-retention.*Nothing was enqueued/s);
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     expect(runs).toEqual([]);
-    expect((await run({ from, to, dryRun: true })).result).toMatchObject({ events: 3, enqueued: 0 });
-    expect((await run({ from, to, pastRetention: true })).result).toMatchObject({ enqueued: 3 });
+    // The preview counts and says a real run is refused.
+    const preview = (await run({ from, to, dryRun: true })).result;
+    expect(preview).toMatchObject({ events: 3, enqueued: 0 });
+    expect(preview.refusedPastRetention).toMatch(/kept 90 days.*refused unless --past-retention/s);
+    const forced = (await run({ from, to, pastRetention: true })).result;
+    expect(forced).toMatchObject({ enqueued: 3 });
+    expect(forced.refusedPastRetention).toBeUndefined();
     // A window within the safe age (the retry horizon and a day of TTL slack inside 90 days) runs.
     const recent = new Date(NOW.getTime() - 70 * 86_400_000);
     sqsMock.resetHistory();
