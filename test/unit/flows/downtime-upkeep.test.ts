@@ -390,6 +390,21 @@ describe('asset downtime records of one asset are sent one at a time', () => {
 });
 
 describe('look before write among unreadable work orders', () => {
+  it('a create UpKeep applied but answered 200 with a body that is no work order (a proxy page): the retry finds ours by its marker, not created twice', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = pollDowntime(m, 710);
+    h.sim.faults.push({
+      match: 'POST /api/v2/work-orders',
+      status: 200,
+      afterWrite: true,
+      body: { message: 'We are performing scheduled maintenance' },
+    });
+    expect((await rejects(run(d.started))).message).toContain('unexpected response');
+    expect(workOrdersOf(m)).toHaveLength(1);
+    expect((await run(d.started)).message).toContain('made by an earlier attempt');
+    expect(workOrdersOf(m)).toHaveLength(1);
+  });
   it('a lost create answer, then more than a page of other work orders on the asset (newest first): the retry pages on and finds ours on page 2, not created twice', async () => {
     const [m] = machines(1) as [string];
     const run = runner(configFor([m]));
