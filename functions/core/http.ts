@@ -6,7 +6,8 @@
  * - A request that is safe to repeat (GET/HEAD/PUT/DELETE, or `idempotent: true`) is retried on
  *   network errors, timeouts, 429 and 5xx.
  * - A non-idempotent write (POST/PATCH by default) is retried only when the vendor provably did not
- *   act on it: HTTP 429 or 503, or a connection that was refused before anything was sent. A timeout
+ *   act on it: HTTP 429 or 503 (the request's `refusedStatuses`, for a vendor that does not say so of
+ *   503), or a connection that was refused before anything was sent. A timeout
  *   or reset after sending, or any other 5xx (a 500 or a gateway's 502/504 may come after the vendor
  *   committed), raises AmbiguousWriteError (its cause the VendorHttpError): the caller must look for
  *   the effect first.
@@ -87,6 +88,12 @@ export interface HttpRequest<S extends z.ZodMiniType | undefined = undefined> {
   schema?: S;
   /** Status codes that are not errors for this call (e.g. 404 on a lookup). */
   acceptStatus?: readonly number[];
+  /**
+   * Error statuses that prove a non-idempotent write was not acted on, so it is sent again in
+   * process (default 429 and 503). A vendor whose doc does not say so for 503 passes `[429]`: its
+   * 503 may come after it committed, so it is an AmbiguousWriteError the caller resolves by looking.
+   */
+  refusedStatuses?: readonly number[];
 }
 
 export interface HttpResponse<T> {
@@ -96,6 +103,8 @@ export interface HttpResponse<T> {
 }
 
 const SAFE_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
+/** Statuses that, by default, prove a write was refused without being acted on. */
+const DEFAULT_REFUSED: readonly number[] = [429, 503];
 /** Headers that carry credentials (X-Entity-Id, an account number, is not one). */
 const CREDENTIAL_HEADER = /auth|token|key|secret|password|session|cookie/i;
 /** How many credentials a client remembers for redaction (rotated keys, renewed session tokens). */
@@ -292,8 +301,9 @@ export class HttpClient {
       const secrets = this.credentials();
       const detail = redact(text.slice(0, 64 * DETAIL_CHARS), secrets).slice(0, DETAIL_CHARS);
       const transient = status === 429 || status >= 500;
-      // A 429 or 503 means the vendor refused the request without acting on it.
-      const repeatable = transient && (safe || status === 429 || status === 503);
+      // A 429 or 503 (or the request's own `refusedStatuses`) means the vendor did not act on it.
+      const refused = (req.refusedStatuses ?? DEFAULT_REFUSED).includes(status);
+      const repeatable = transient && (safe || refused);
       // A Retry-After longer than we may wait inside one invocation goes back to the queue instead.
       const tooLong = retryAfterMs !== undefined && retryAfterMs > maxDelayMs;
       const delay = repeatable && !tooLong ? nextDelay(attempt, retryAfterMs) : undefined;
@@ -303,7 +313,7 @@ export class HttpClient {
           body: errorBody(text, secrets),
           headers: response.headers,
         });
-        // Not provably refused (only 429 and 503 are): the write may have landed before the error.
+        // Not provably refused (by default only 429 and 503 are): the write may have landed before the error.
         if (transient && !repeatable) {
           throw new AmbiguousWriteError(vendor, operation, { cause: error, why: `HTTP ${status}` });
         }

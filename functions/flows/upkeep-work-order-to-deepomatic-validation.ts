@@ -24,7 +24,7 @@
  * | gone (404) / our own write / no category-tag | -                                  | none                    | skipped/echo |
  * | matches                                      | Deepomatic id mapped               | (re)follow it           | duplicate |
  * | matches                                      | nothing sent                       | create, map, follow     | done      |
- * | matches                                      | create certainly failed (4xx, 503) | error; retried          | -         |
+ * | matches                                      | create certainly failed (4xx, 429) | error; retried          | -         |
  * | matches                                      | create unanswered (sent, unknown)  | parked, not re-sent     | -         |
  * | matches (replay, after the operator checked) | adopted / intent cleared           | map+follow / create     | duplicate / done |
  */

@@ -101,8 +101,8 @@ describe('upkeep-work-order-to-deepomatic-validation and back', () => {
     await sandbox.settle();
     expect(dmFor(second)).toHaveLength(1);
 
-    // A Deepomatic refusal that certainly created nothing (503) is retried and creates exactly one.
-    await postJson(`${dm().url}/_sandbox/faults`, { match: 'POST /v0.2/work-orders', status: 503 });
+    // A Deepomatic refusal that certainly created nothing (429) is retried and creates exactly one.
+    await postJson(`${dm().url}/_sandbox/faults`, { match: 'POST /v0.2/work-orders', status: 429 });
     const third = await create({ title: 'Check guard', category: 'Photo validation' });
     await sandbox.settle();
     expect(dmFor(third)).toHaveLength(1);

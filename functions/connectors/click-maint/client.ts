@@ -146,8 +146,16 @@ interface CmRequest extends HttpRequest {
   entityId: number | undefined;
 }
 
+/**
+ * Only a 429 proves Click Maint refused a write: its doc documents 429 (rate limit) and nothing for
+ * 503, which may come after the write committed. A write answered 503 is therefore ambiguous (the
+ * retry looks for it, e.g. by its title tag), never re-sent in process: that made a second work order.
+ */
+const CLICK_MAINT_REFUSED_STATUSES: readonly number[] = [429];
+
 /** The request as sent: the entity as the `X-Entity-Id` header. */
 const withEntity = ({ entityId, ...request }: CmRequest): HttpRequest => ({
+  refusedStatuses: CLICK_MAINT_REFUSED_STATUSES,
   ...request,
   ...(entityId !== undefined ? { headers: { ...request.headers, 'x-entity-id': String(entityId) } } : {}),
 });

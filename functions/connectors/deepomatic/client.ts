@@ -176,7 +176,9 @@ export class DeepomaticClient {
 
   /**
    * `POST /work-orders/`. Not idempotent: a timeout after sending raises AmbiguousWriteError (the
-   * work order may exist; there is no lookup by name, so reconcile before creating again).
+   * work order may exist; there is no lookup by name, so reconcile before creating again). So does
+   * a 503: Deepomatic documents none (5xx is "a server error"), and re-sent in process after a 503
+   * that came after the commit it made a second work order. Only a 429 proves a refusal.
    */
   async createWorkOrder(input: CreateWorkOrderInput): Promise<DeepomaticWorkOrder> {
     const operation = 'createWorkOrder';
@@ -188,6 +190,7 @@ export class DeepomaticClient {
       method: 'POST',
       path: DEEPOMATIC_PATHS.workOrders,
       body,
+      refusedStatuses: [429],
     });
     return this.workOrder(operation, data);
   }

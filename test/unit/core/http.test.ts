@@ -96,6 +96,25 @@ describe('HttpClient', () => {
     expect(sleeps).toEqual([50, 100]); // random 0.5 * 100 * 2^(n-1)
   });
 
+  it('a POST answered 503 for a vendor whose refusedStatuses leave 503 out (no doc promise) is AmbiguousWriteError, sent once; its 429 is still re-sent', async () => {
+    reset([{ status: 503 }, { status: 201, body: { id: 1 } }]);
+    const { http } = client();
+    const create = {
+      operation: 'create',
+      method: 'POST',
+      path: '/things',
+      body: {},
+      refusedStatuses: [429],
+    } as const;
+    const error = await http.request(create).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AmbiguousWriteError);
+    expect((error as Error).message).toContain('HTTP 503');
+    expect(hits).toHaveLength(1);
+    reset([{ status: 429 }, { status: 201, body: { id: 1 } }]);
+    await expect(http.request(create)).resolves.toMatchObject({ status: 201 });
+    expect(hits).toHaveLength(2);
+  });
+
   it('retries a POST on 503 (the vendor did not act) but never on 500: a 500 is AmbiguousWriteError (it may have acted)', async () => {
     reset([{ status: 503 }, { status: 201, body: { id: 1 } }]);
     const { http } = client();

@@ -154,13 +154,23 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect(dmFor(id)).toHaveLength(1);
   });
 
-  it('create certainly refused (503): error, and the retry creates exactly one', async () => {
+  it('create certainly refused (429): error, and the retry creates exactly one', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();
-    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 503, times: 5 });
-    await expect(flow.handle(created(id), ctx)).rejects.toThrow(/503/);
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 429, times: 5 });
+    await expect(flow.handle(created(id), ctx)).rejects.toThrow(/429/);
     dm.sim.faults.length = 0;
     expect((await flow.handle(created(id), ctx)).outcome).toBe('done');
+    expect(dmFor(id)).toHaveLength(1);
+  });
+
+  it('a create Deepomatic applied but answered 503 (its doc promises nothing for 503) is never sent a second time: parked', async () => {
+    const id = await upkeepWorkOrder();
+    const ctx = context();
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 503, afterWrite: true });
+    expect((await parkedBy(flow.handle(created(id), ctx))).message).toMatch(/not sent again/);
+    expect(dmFor(id)).toHaveLength(1);
+    await parkedBy(flow.handle(created(id, 2), ctx));
     expect(dmFor(id)).toHaveLength(1);
   });
 
@@ -191,11 +201,11 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect(dmFor(id)).toHaveLength(1);
   });
 
-  it('out-of-order retry: a created event that failed with a Deepomatic 503, retried after a later updated event made the Deepomatic work order, creates nothing more (duplicate)', async () => {
+  it('out-of-order retry: a created event that failed with a Deepomatic 429, retried after a later updated event made the Deepomatic work order, creates nothing more (duplicate)', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();
-    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 503, times: 5 });
-    await expect(flow.handle(created(id), ctx)).rejects.toThrow(/503/);
+    dm.sim.faults.push({ match: 'POST /v0.2/work-orders', status: 429, times: 5 });
+    await expect(flow.handle(created(id), ctx)).rejects.toThrow(/429/);
     dm.sim.faults.length = 0;
     const updated = flowEvent({
       id: `up-${id}-updated`,

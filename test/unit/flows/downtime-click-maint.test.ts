@@ -138,6 +138,41 @@ describe('a work-order create Click Maint applied but whose answer failed', () =
   }
 });
 
+describe('a work-order create Click Maint applied, answered 2xx with a body that is no work order', () => {
+  it('(a proxy page in a maintenance window): the retry finds it by its title tag, one work order', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const startedAt = T0 + 460 * MINUTE;
+    const detectedAt = startedAt + 10 * MINUTE;
+    const started = pollStarted({ machineId: m, detectedAt, startedAt, reason: REASONS[0] });
+    h.sim.faults.push({
+      match: 'POST /api/v1/work_orders',
+      status: 201,
+      afterWrite: true,
+      body: { message: 'We are performing scheduled maintenance' },
+    });
+    await expect(run(started)).rejects.toThrow(/unexpected response/);
+    expect(workOrdersOf(m)).toHaveLength(1);
+    expect((await run(started)).message).toContain('made by an earlier attempt');
+    expect(workOrdersOf(m)).toHaveLength(1);
+  });
+});
+
+describe('a work-order create Click Maint applied and then answered 503', () => {
+  it('answered 503 after the write (not provably refused: the doc promises nothing for 503): one work order, never a second', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const startedAt = T0 + 450 * MINUTE;
+    const detectedAt = startedAt + 10 * MINUTE;
+    const started = pollStarted({ machineId: m, detectedAt, startedAt, reason: REASONS[0] });
+    h.sim.faults.push({ match: 'POST /api/v1/work_orders', status: 503, afterWrite: true });
+    await expect(run(started)).rejects.toThrow(/outcome unknown/);
+    expect(workOrdersOf(m)).toHaveLength(1);
+    expect((await run(started)).message).toContain('made by an earlier attempt');
+    expect(workOrdersOf(m)).toHaveLength(1);
+  });
+});
+
 describe('property: any order, duplicates, replays and vendor faults give exactly the expected work orders', () => {
   it('random histories of 2 machines, 20 seeds (SEEDS=n replays one)', async () => {
     await forSeeds(seedsFromEnv(20), async (seed) => {

@@ -390,6 +390,44 @@ describe('asset downtime records of one asset are sent one at a time', () => {
 });
 
 describe('look before write among unreadable work orders', () => {
+  it('a create UpKeep applied but answered 200 with a body that is no work order (a proxy page): the retry finds ours by its marker, not created twice', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = pollDowntime(m, 710);
+    h.sim.faults.push({
+      match: 'POST /api/v2/work-orders',
+      status: 200,
+      afterWrite: true,
+      body: { message: 'We are performing scheduled maintenance' },
+    });
+    expect((await rejects(run(d.started))).message).toContain('unexpected response');
+    expect(workOrdersOf(m)).toHaveLength(1);
+    expect((await run(d.started)).message).toContain('made by an earlier attempt');
+    expect(workOrdersOf(m)).toHaveLength(1);
+  });
+  it('a lost create answer, then more than a page of other work orders on the asset (newest first): the retry pages on and finds ours on page 2, not created twice', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = pollDowntime(m, 700);
+    h.sim.faults.push({ match: 'POST /api/v2/work-orders', status: 500, afterWrite: true });
+    expect((await rejects(run(d.started))).name).toBe('AmbiguousWriteError');
+    // People's work orders on the same asset, made after ours: UpKeep lists newest first (orderBy
+    // createdAt DESC), 100 a page, so ours is on the second page.
+    clock.advance(MINUTE);
+    for (let i = 0; i < 105; i++) {
+      await client.createWorkOrder({ title: `Inspection ${i}`, asset: ASSETS[0], priority: 1 });
+    }
+    const looked = h.sim.calls().length;
+    expect((await run(d.started)).message).toContain('made by an earlier attempt');
+    // Two list reads: the look went past the first (full) page.
+    expect(
+      h.sim
+        .calls()
+        .slice(looked)
+        .filter((c) => c.line === 'GET /work-orders'),
+    ).toHaveLength(2);
+    expect(workOrdersOf(m)).toHaveLength(1);
+  });
   it('bad input: a work order of someone else on the asset that does not parse does not stall the look for ours after a lost create answer: found, not created twice', async () => {
     const [m] = machines(1) as [string];
     // Every list of work orders also carries a person's work order UpKeep answers without a title.

@@ -108,6 +108,39 @@ describe('scenarios from issue 9', () => {
     expect(pos()).toHaveLength(1);
   });
 
+  it('a lost purchase-order create answer, then more than a page of newer purchase orders (newest first): the retry pages on and finds ours on page 2: 1 purchase order', async () => {
+    const low = person('consume', 16);
+    world.upkeep.sim.faults.push({ match: PO_ROUTE, status: 500, afterWrite: true });
+    await expect(handleAlert(ctx, alertOf(low))).rejects.toThrow(/HTTP 500/);
+    // A busy plant: people's purchase orders made after ours; UpKeep lists 100 a page, newest first.
+    world.advance(60_000);
+    const upkeep = world.upkeep.client();
+    for (let i = 0; i < 105; i++) await upkeep.createPurchaseOrder({ title: `Order ${i}` });
+    const looked = world.upkeep.sim.calls().length;
+    const retried = await handleAlert(ctx, alertOf(low));
+    expect(retried.message).toContain('made by an earlier attempt');
+    const reads = world.upkeep.sim
+      .calls()
+      .slice(looked)
+      .filter((c) => c.line === 'GET /purchase-orders');
+    expect(reads).toHaveLength(2);
+    expect(pos()).toHaveLength(1);
+  });
+
+  it('a purchase-order create UpKeep applied but answered 200 with a body that is no purchase order (a proxy page): found by its marker on the retry: 1 purchase order', async () => {
+    const low = person('consume', 16);
+    world.upkeep.sim.faults.push({
+      match: PO_ROUTE,
+      status: 200,
+      afterWrite: true,
+      body: { message: 'We are performing scheduled maintenance' },
+    });
+    await expect(handleAlert(ctx, alertOf(low))).rejects.toThrow(/unexpected response/);
+    expect(pos()).toHaveLength(1);
+    expect((await handleAlert(ctx, alertOf(low))).message).toContain('made by an earlier attempt');
+    expect(pos()).toHaveLength(1);
+  });
+
   it("bad input: a person's purchase order UpKeep answers without a title does not stall the look for ours after a lost create answer: 1 purchase order", async () => {
     const withBrokenRow = (async (url: string | URL, init?: RequestInit) => {
       const res = await fetch(url, init);
