@@ -101,4 +101,17 @@ describe('deployment config', () => {
     delete raw.vendors['mobility-work'];
     expect(problem(raw).path).toBe('vendors.mobility-work');
   });
+  // An empty tag passed the flow config but is refused by the connectors before any create
+  // (deepomatic schemas.ts `tags: array(nonEmpty)`, mobility-work client.ts tags: int | nonEmpty |
+  // typed), so every event of the flow failed at run time instead of the config failing at start.
+  it('refuses an empty tag where the connector would refuse every create with it', () => {
+    const deepomatic = 'upkeep-work-order-to-deepomatic-validation';
+    const raw = base();
+    raw.flows[deepomatic].deepomatic.tags = ['upkeep', ''];
+    expect(problem(raw).path).toBe(`flows.${deepomatic}.deepomatic.tags[1]`);
+    const task = 'machinemetrics-downtime-to-mobility-work-task';
+    const rawTask = base();
+    rawTask.flows[task].task.tags = [''];
+    expect(problem(rawTask).path).toBe(`flows.${task}.task.tags[0]`);
+  });
 });
