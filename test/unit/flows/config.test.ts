@@ -114,4 +114,13 @@ describe('deployment config', () => {
     rawTask.flows[task].task.tags = [''];
     expect(problem(rawTask).path).toBe(`flows.${task}.task.tags[0]`);
   });
+
+  // Same for an UpKeep location id: createWorkOrder refuses `location: ''` (upkeep schemas.ts), so a
+  // machine mapped with an empty location had every downtime work order fail at run time.
+  it('refuses an empty UpKeep location in a machine mapping', () => {
+    const raw = base();
+    const machine = '0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c';
+    raw.flows[FLOW].machines[machine] = { assetId: 'AssetMill01', location: '' };
+    expect(problem(raw).path).toBe(`flows.${FLOW}.machines.${machine}.location`);
+  });
 });
