@@ -29,7 +29,9 @@
  * Mobility Work's stock is "integer >= 0" and one bad item fails the whole bulk call. Per version,
  * `fractionalQuantity` (FRACTIONAL_QUANTITY) says what happens: `skip` (default: the version is left
  * out, counted `fractional-quantity` and named in the run log, like an unknown quantity), `floor` or
- * `round` (the version is planned with the whole number, and the run log names the change).
+ * `round` (the version is planned with the whole number, and the run log names the change). A whole
+ * quantity below zero (the sources set no sign rule) is planned as 0 and named in the run log; a
+ * minimum below zero is aligned as 0 (`minimumStock` is "number >= 0" too).
  *
  * `mirror` mode: every version whose quantity differs from the last one written is written
  * (`changed`), else `unchanged`; the low flag is kept the same way. The minimum is aligned together
