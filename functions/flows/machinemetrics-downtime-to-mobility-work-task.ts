@@ -93,7 +93,8 @@ export const configSchema = lazySchema(() =>
       /** The task is scheduled from the downtime start for this long. */
       durationMinutes: z._default(z.number().check(z.int(), z.minimum(5), z.maximum(7 * 24 * 60)), 60),
       descriptionPrefix: z._default(z.string(), 'Machine down'),
-      tags: z._default(z.array(z.union([z.number().check(z.int()), z.string()])), []),
+      /** Native ids or codes; a code is non-empty, as the client requires (else every create fails). */
+      tags: z._default(z.array(z.union([z.number().check(z.int()), z.string().check(z.minLength(1))])), []),
       checklist: z.optional(z.uuid()),
       sendEmailToAssignees: z._default(z.boolean(), false),
       /** What to do when a create goes unanswered (named assumption MW-A1 in the header). */

@@ -57,7 +57,11 @@ export const configSchema = lazySchema(() =>
       machines: z._default(
         z.record(
           z.string().check(z.minLength(1)),
-          z.object({ assetId: z.string().check(z.minLength(1)), location: z.optional(z.string()) }),
+          z.object({
+            assetId: z.string().check(z.minLength(1)),
+            /** A location id; non-empty, as createWorkOrder requires (else every create fails). */
+            location: z.optional(z.string().check(z.minLength(1))),
+          }),
         ),
         {},
       ),

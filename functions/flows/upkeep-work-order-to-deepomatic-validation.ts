@@ -61,7 +61,8 @@ export const configSchema = lazySchema(() =>
         workOrderTypes: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
         /** Must be a Deepomatic user; otherwise Deepomatic refuses the whole create. */
         fieldEngineerEmail: z.optional(z.email()),
-        tags: z._default(z.array(z.string()), ['upkeep']),
+        /** Non-empty, as the client requires (an empty tag would fail every create at run time). */
+        tags: z._default(z.array(z.string().check(z.minLength(1))), ['upkeep']),
         namePrefix: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{0,40}$/)), 'upkeep-'),
       }),
     })

@@ -29,7 +29,9 @@
  * Mobility Work's stock is "integer >= 0" and one bad item fails the whole bulk call. Per version,
  * `fractionalQuantity` (FRACTIONAL_QUANTITY) says what happens: `skip` (default: the version is left
  * out, counted `fractional-quantity` and named in the run log, like an unknown quantity), `floor` or
- * `round` (the version is planned with the whole number, and the run log names the change).
+ * `round` (the version is planned with the whole number, and the run log names the change). A whole
+ * quantity below zero (the sources set no sign rule) is planned as 0 and named in the run log; a
+ * minimum below zero is aligned as 0 (`minimumStock` is "number >= 0" too).
  *
  * `mirror` mode: every version whose quantity differs from the last one written is written
  * (`changed`), else `unchanged`; the low flag is kept the same way. The minimum is aligned together
@@ -223,9 +225,16 @@ export function wholeQuantities(
   levels: readonly KnownPartLevel[],
   mode: FractionalQuantity,
   fractional: FractionalVersion[],
+  belowZero: Map<string, number> = new Map(),
 ): KnownPartLevel[] {
   return levels.flatMap((p) => {
-    if (Number.isInteger(p.quantity)) return [p];
+    if (Number.isInteger(p.quantity)) {
+      if (p.quantity >= 0) return [p];
+      // Mobility Work's stock is "integer >= 0" (one such item fails the whole bulk call); the sources
+      // set no sign rule, and a count below zero (more used than was on hand) means none on hand.
+      belowZero.set(p.partId, p.quantity);
+      return [{ ...p, quantity: 0 }];
+    }
     if (mode === 'skip') {
       fractional.push({ partId: p.partId, quantity: p.quantity });
       return [];
@@ -234,6 +243,13 @@ export function wholeQuantities(
     fractional.push({ partId: p.partId, quantity: p.quantity, wrote: whole });
     return [{ ...p, quantity: whole }];
   });
+}
+
+/** The run log's note on quantities below zero, written as 0 ('' when there were none). */
+function belowZeroNote(belowZero: ReadonlyMap<string, number>): string {
+  if (belowZero.size === 0) return '';
+  const list = [...belowZero].map(([partId, quantity]) => `${partId} ${quantity} -> 0`).join(', ');
+  return `; below zero, written as 0 (Mobility Work takes integers >= 0): ${list}`;
 }
 
 /** The run log's note on fractional quantities ('' when there were none). */
@@ -400,8 +416,9 @@ export async function syncStock(
   } = {},
 ): Promise<{ summary: SyncSummary; result: FlowResult }> {
   const fractional: FractionalVersion[] = [];
+  const belowZero = new Map<string, number>();
   const whole = (ls: readonly PartLevel[]) =>
-    wholeQuantities(ls.filter(hasQuantity), ctx.config.fractionalQuantity, fractional);
+    wholeQuantities(ls.filter(hasQuantity), ctx.config.fractionalQuantity, fractional, belowZero);
   const known = whole(levels);
   const unknown = new Set(levels.filter((p) => !hasQuantity(p)).map((p) => p.partId));
   for (const p of known) unknown.delete(p.partId);
@@ -469,7 +486,7 @@ export async function syncStock(
   const skippedFractional = fractional.filter((f) => f.wrote === undefined).length;
   if (skippedFractional > 0) counts['fractional-quantity'] = skippedFractional;
   const total = parts.length + unknown.size + skippedOnly().size;
-  const note = fractionalNote(fractional, ctx.config.fractionalQuantity);
+  const note = fractionalNote(fractional, ctx.config.fractionalQuantity) + belowZeroNote(belowZero);
 
   let requests = 0;
   if (writes.length > 0 || aligns.length > 0) {
@@ -505,7 +522,11 @@ export async function syncStock(
             // Minimum first, so the stock write that follows is judged against the new threshold.
             calls += (
               await writer.updateSparePartAttributes(
-                aligns.map((a) => ({ id: a.target, minimumStock: a.minimum ?? null })),
+                // Mobility Work's minimumStock is "number >= 0": a source minimum below zero is none.
+                aligns.map((a) => ({
+                  id: a.target,
+                  minimumStock: a.minimum == null ? null : Math.max(0, a.minimum),
+                })),
               )
             ).requests;
           }

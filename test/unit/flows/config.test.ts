@@ -101,4 +101,26 @@ describe('deployment config', () => {
     delete raw.vendors['mobility-work'];
     expect(problem(raw).path).toBe('vendors.mobility-work');
   });
+  // An empty tag passed the flow config but is refused by the connectors before any create
+  // (deepomatic schemas.ts `tags: array(nonEmpty)`, mobility-work client.ts tags: int | nonEmpty |
+  // typed), so every event of the flow failed at run time instead of the config failing at start.
+  it('refuses an empty tag where the connector would refuse every create with it', () => {
+    const deepomatic = 'upkeep-work-order-to-deepomatic-validation';
+    const raw = base();
+    raw.flows[deepomatic].deepomatic.tags = ['upkeep', ''];
+    expect(problem(raw).path).toBe(`flows.${deepomatic}.deepomatic.tags[1]`);
+    const task = 'machinemetrics-downtime-to-mobility-work-task';
+    const rawTask = base();
+    rawTask.flows[task].task.tags = [''];
+    expect(problem(rawTask).path).toBe(`flows.${task}.task.tags[0]`);
+  });
+
+  // Same for an UpKeep location id: createWorkOrder refuses `location: ''` (upkeep schemas.ts), so a
+  // machine mapped with an empty location had every downtime work order fail at run time.
+  it('refuses an empty UpKeep location in a machine mapping', () => {
+    const raw = base();
+    const machine = '0e871f8e-a48a-4a7b-ba33-a02cba7d4f2c';
+    raw.flows[FLOW].machines[machine] = { assetId: 'AssetMill01', location: '' };
+    expect(problem(raw).path).toBe(`flows.${FLOW}.machines.${machine}.location`);
+  });
 });

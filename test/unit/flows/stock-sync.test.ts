@@ -220,6 +220,40 @@ describe('syncStock', () => {
     expect(only.result.message).toContain('1 part(s) (1 fractional-quantity): nothing to write');
   });
 
+  // Mobility Work's stock is "quantity / required / integer >= 0 / The new stock value" (mobility-work
+  // api-doc.txt:470-474, the client's stockQuantity); UpKeep's and Click Maint's quantities have no
+  // sign rule. A negative count (more used than was on hand) went out as is, the client refused the
+  // whole bulk call, and no part of the event was written. It is written as 0 (nothing on hand),
+  // like a floored fraction, and named.
+  it('writes a negative source quantity as 0, names it, and still writes the other parts', async () => {
+    const { w, calls } = strictWriter();
+    const c = ctx('sync-negative');
+    const levels = [part(1, 4, 1, 'A'), part(-2, 4, 1, 'B'), part(0, 2, 1, 'C')];
+    const { summary, result } = await syncStock(c, w, 'evt-1', levels);
+    expect(calls.find((x) => x.kind === 'stock')?.items).toEqual([
+      { id: 'A', quantity: 1 },
+      { id: 'B', quantity: 0 },
+      { id: 'C', quantity: 0 },
+    ]);
+    expect(summary).toMatchObject({ parts: 3, written: 3 });
+    expect(result.outcome).toBe('done');
+    expect(result.message).toContain(
+      'below zero, written as 0 (Mobility Work takes integers >= 0): B -2 -> 0',
+    );
+  });
+
+  // Its attributes' "minimumStock / number >= 0" (api-doc.txt:579-580) likewise: a source minimum below
+  // zero went out as is and failed the whole attributes call with every other part's alignment.
+  it('aligns a negative source minimum as 0', async () => {
+    const { w, calls } = writer();
+    const c = { ...ctx('sync-negative-minimum'), config: config({ mode: 'mirror' }) };
+    await syncStock(c, w, 'evt-1', [part(3, -1, 1, 'A'), part(2, 1, 1, 'B')]);
+    expect(calls.find((x) => x.kind === 'attributes')?.items).toEqual([
+      { id: 'A', minimumStock: 0 },
+      { id: 'B', minimumStock: 1 },
+    ]);
+  });
+
   it('writes a fractional quantity floored or rounded when configured, and says so', async () => {
     for (const [mode, wrote] of [
       ['floor', 2],
