@@ -667,6 +667,40 @@ describe('order within a batch', () => {
     expect(behind?.message).toMatch(/^waiting for earlier event m1-started of the same subject \(m1\)/);
   });
 
+  it("two subjects interleaved in one batch, the first record of one retrying: the other runs all its records in order, the failing one's later records are kept on the queue behind it in order, none lost", async () => {
+    const handled: string[] = [];
+    const { worker, delayed, runs } = setup('flow-interleaved', async (event) => {
+      handled.push(event.id);
+      if (event.id === 'a1') throw new VendorHttpError('upkeep', 'createWorkOrder', 503, 'unavailable');
+      return { outcome: 'done', message: event.id };
+    });
+    const response = await worker.handler(
+      batch(
+        record('ra1', body({ id: 'a1', subject: 'a' })),
+        record('rb1', body({ id: 'b1', subject: 'b' })),
+        record('ra2', body({ id: 'a2', subject: 'a' })),
+        record('rb2', body({ id: 'b2', subject: 'b' })),
+        record('ra3', body({ id: 'a3', subject: 'a' })),
+      ),
+    );
+    expect(handled.filter((id) => id.startsWith('b'))).toEqual(['b1', 'b2']);
+    expect(handled).not.toContain('a2');
+    expect(handled).not.toContain('a3');
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: 'ra1' },
+      { itemIdentifier: 'ra2' },
+      { itemIdentifier: 'ra3' },
+    ]);
+    // Each comes back after the one ahead of it.
+    expect(delayed.map((d) => [d.receiptHandle, d.delaySeconds])).toEqual([
+      ['ra1', 10],
+      ['ra2', 11],
+      ['ra3', 12],
+    ]);
+    const outcomes = Object.fromEntries((await runs()).map((r) => [r.eventId, r.outcome]));
+    expect(outcomes).toMatchObject({ a1: 'retrying', a2: 'waiting', a3: 'waiting', b1: 'done', b2: 'done' });
+  });
+
   it('an "ended" behind a "started" held through a long vendor outage waits with it up to the retry horizon, not parked at the wait budget', async () => {
     const handled: string[] = [];
     const { worker, delayed, runs, env } = setup(

@@ -9,6 +9,10 @@ import { forgetUnconfirmedSend } from '../../../functions/core/claims.ts';
 import { NeedsAttentionError } from '../../../functions/core/errors.ts';
 import type { FlowContext } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
+import {
+  configSchema as resultConfig,
+  flow as resultFlow,
+} from '../../../functions/flows/deepomatic-validation-to-upkeep-work-order.ts';
 import { rememberWorkOrderWrite } from '../../../functions/flows/shared/echo.ts';
 import {
   adoptDeepomaticWorkOrder,
@@ -260,4 +264,81 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect(dmFor(id)).toHaveLength(1);
     expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId)).toBe(true);
   });
+});
+
+describe('the UpKeep webhooks and the Deepomatic poller reporting one work order, in either order', () => {
+  const resultContext = (ctx: FlowContext<ValidationFlowConfig, Deps>, now: Date) => ({
+    flowId: `${resultFlow.id}-t${run}`,
+    config: resultConfig.parse({}),
+    deps: { upkeep: up.client() },
+    state: ctx.state,
+    log: memoryLog(),
+    now: () => now,
+  });
+  const updated = (id: string, tag: string, version?: string) =>
+    flowEvent({
+      id: `up-${id}-updated-${tag}`,
+      type: 'upkeep.WORK_ORDER_UPDATED',
+      subject: id,
+      data: {
+        event: 'WORK_ORDER_UPDATED',
+        objectId: id,
+        objectType: 'workOrder',
+        ...(version ? { updatedAt: version } : {}),
+      },
+    });
+  const concluded = (id: string, dmId: string) =>
+    flowEvent({
+      id: `deepomatic:${dmId}:2026-11-02T08:59:00.000000Z:f`,
+      type: 'deepomatic.work-order.changed',
+      subject: dmId,
+      data: {
+        id: dmId,
+        name: `upkeep-${id}`,
+        cmms: 'upkeep',
+        cmmsWorkOrderId: id,
+        progressScore: 100,
+        reviewDate: null,
+        updateDate: '2026-11-02T08:59:00.000000Z',
+        tasks: [{ name: 'equipment_after_intervention', state: true }],
+        metadata: {},
+      },
+    });
+
+  for (const personFirst of [true, false]) {
+    it(`${personFirst ? "a person's update webhook before" : 'the created webhook before'} the other, the result applied, then our completion's webhook, the person's late webhook and a 25 h resend of everything: one Deepomatic work order, one note, the work order stays complete`, async () => {
+      const ctx = context();
+      const client = up.client();
+      const id = await upkeepWorkOrder();
+      up.clock.advance(1000);
+      const person = await client.updateWorkOrder(id, { title: 'Replace filter (bay 2)' });
+      const personEvent = updated(id, 'person', workOrderVersion(person.updatedAt));
+      const first = personFirst ? personEvent : created(id);
+      const second = personFirst ? created(id) : personEvent;
+      expect((await flow.handle(first, ctx)).outcome).toBe('done');
+      expect((await flow.handle(second, ctx)).outcome).toBe('duplicate');
+      const dmId = dmFor(id)[0]?.id as string;
+
+      // The poller reports the concluded validation: completed, noted, unfollowed.
+      const result = resultContext(ctx, new Date('2026-11-02T09:05:00.000Z'));
+      expect((await resultFlow.handle(concluded(id, dmId), result)).outcome).toBe('done');
+      const after = await client.getWorkOrder(id);
+      expect(after?.status).toBe('complete');
+      // Our completion comes back as a webhook: another flow's write (skipped), nothing created.
+      const ours = updated(id, 'ours', workOrderVersion(after?.updatedAt as string));
+      expect(['echo', 'skipped', 'duplicate']).toContain((await flow.handle(ours, ctx)).outcome);
+
+      // 25 h later (past the ingress's delivery memory) everything is resent.
+      const late = { ...ctx, now: () => new Date('2026-11-03T10:05:00.000Z') };
+      for (const e of [created(id), personEvent, ours])
+        expect(['echo', 'skipped', 'duplicate']).toContain((await flow.handle(e, late)).outcome);
+      const lateResult = resultContext(ctx, new Date('2026-11-03T10:05:00.000Z'));
+      expect((await resultFlow.handle(concluded(id, dmId), lateResult)).outcome).toBe('duplicate');
+
+      expect(dmFor(id)).toHaveLength(1);
+      expect(up.sim.workOrderMessages(id)).toHaveLength(1);
+      expect((await client.getWorkOrder(id))?.status).toBe('complete');
+      expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId)).toBe(false);
+    });
+  }
 });

@@ -61,6 +61,21 @@ describe('planPart (one write per low episode)', () => {
     expect(planPart(part(1, 4, 4000), state, config()).why).toBe('stale');
   });
 
+  it('low mode, a restock delivered after the next low (E1 low 3, E3 low 4, then E2 restocked 12): Mobility Work stays low at 3, the restock is stale, no write is repeated', () => {
+    // Low mode promises the low flag (Mobility Work low exactly where the source is), not the
+    // quantity: in the natural order it ends at 4, here at 3, both low. The late restock cannot be
+    // applied under a newer version without undoing it (README: an older event never undoes a later state).
+    const e1 = planPart(part(3, 5, 1000), undefined, config());
+    expect(e1).toMatchObject({ why: 'low', quantity: 3 });
+    const e3 = planPart(part(4, 5, 3000), e1.next, config());
+    expect(e3.why).toBe('still-low');
+    expect(e3.quantity).toBeUndefined();
+    const e2 = planPart(part(12, 5, 2000), e3.next, config());
+    expect(e2.why).toBe('stale');
+    expect(e2.quantity).toBeUndefined();
+    expect(e2.next.low).toBe(true);
+  });
+
   it('mirror mode writes every quantity change and nothing when unchanged', () => {
     const first = planPart(part(9), undefined, config({ mode: 'mirror' }));
     expect(first).toMatchObject({ why: 'changed', quantity: 9 });
