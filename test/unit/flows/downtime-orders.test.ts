@@ -1,9 +1,9 @@
 /**
  * MachineMetrics downtime -> Click Maint work order and -> Mobility Work task, as the queue really
- * delivers: two downtimes of one machine (started, categorized, ended; started, ended) in every one
- * of their 120 orders, each delivered twice, then all resent 25 h later (past the ingress's delivery
- * memory, so the flow alone must recognise them). The property tests shuffle at random; this one is
- * exhaustive and adds the late resend.
+ * delivers: two downtimes of one machine (started, categorized, ended; started, ended) in 25 of
+ * their 120 orders (a fixed, even sample), each delivered twice, then all resent 25 h later (past
+ * the ingress's delivery memory, so the flow alone must recognise them). The property tests shuffle
+ * at random; this one is systematic and adds the late resend.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MobilityWorkClient } from '../../../functions/connectors/mobility-work/client.ts';
@@ -55,6 +55,15 @@ function permutations<T>(items: readonly T[]): T[][] {
     permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
   );
 }
+
+/**
+ * Every 5th of the orders (24 of 120) and the last, the reverse order: each event still comes first,
+ * last and in between, at a fifth of the time against the real engine (all 120: about 20 s a test).
+ */
+const someOrders = <T>(items: readonly T[]): T[][] => {
+  const all = permutations(items);
+  return all.filter((_, i) => i % 5 === 0 || i === all.length - 1);
+};
 
 /** Two downtimes of one machine, an hour before now: the first categorised after its start. */
 function twoDowntimes(machineId: string) {
@@ -120,7 +129,7 @@ describe('Click Maint: two downtimes of one machine, every order, duplicates, 25
     const failures: string[] = [];
     let n = 0;
     const probe = twoDowntimes('probe');
-    for (const order of permutations(Object.keys(probe.events))) {
+    for (const order of someOrders(Object.keys(probe.events))) {
       const m = `m-cm-order-${++n}`;
       const { events, name, keys } = twoDowntimes(m);
       const config = clickMaintFlow.config.parse({
@@ -182,7 +191,7 @@ describe('Mobility Work: two downtimes of one machine, every order, duplicates, 
     const failures: string[] = [];
     let n = 0;
     const probe = twoDowntimes('probe');
-    for (const order of permutations(Object.keys(probe.events))) {
+    for (const order of someOrders(Object.keys(probe.events))) {
       const m = `m-mw-order-${++n}`;
       const { events, name, keys } = twoDowntimes(m);
       const config = taskFlow.config.parse({

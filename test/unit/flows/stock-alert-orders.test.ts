@@ -1,7 +1,7 @@
 /**
  * Mobility Work stock alert -> UpKeep purchase order, as Mobility Work really delivers: the stock
  * webhooks of one part over two low episodes (under the minimum, out of stock, restocked, low again,
- * recounted) in every one of their 120 orders, each delivered twice, and all of them resent 25 h
+ * recounted) in 25 of their 120 orders (a fixed, even sample), each delivered twice, and all of them resent 25 h
  * later (past the ingress's delivery memory, so the flow alone must recognise them).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -41,6 +41,15 @@ function permutations<T>(items: readonly T[]): T[][] {
   );
 }
 
+/**
+ * Every 5th of the orders (24 of 120) and the last, the reverse order: each event still comes first,
+ * last and in between, at a fifth of the time against the real engine (all 120: about 20 s a test).
+ */
+const someOrders = <T>(items: readonly T[]): T[][] => {
+  const all = permutations(items);
+  return all.filter((_, i) => i % 5 === 0 || i === all.length - 1);
+};
+
 const isAlert = (e: FlowEvent) => /UnderMinThreshold|OutOfStock/.test(e.type);
 
 describe('two low episodes of one part, every delivery order, duplicates and 25 h resends', () => {
@@ -61,7 +70,7 @@ describe('two low episodes of one part, every delivery order, duplicates and 25 
     ]);
     const failures: string[] = [];
     let run = 0;
-    for (const order of permutations([low1, out, restock, low2, recount])) {
+    for (const order of someOrders([low1, out, restock, low2, recount])) {
       world.upkeep.sim.reset();
       const ctx: AlertCtx = { ...alertContext(world), flowId: `stock-alert-orders-${++run}` };
       const label = order.map((e) => name.get(e.id)).join(',');
