@@ -40,6 +40,7 @@ import {
   type MobilityWorkClient,
   MW_TASK_MIN_ASSIGNEES,
 } from '../connectors/mobility-work/client.ts';
+import { MW_TYPED_ID_TYPES } from '../connectors/mobility-work/config.ts';
 import { MW_EVENT, type MwEventOf, taskIdOf } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { once } from '../core/claims.ts';
@@ -76,12 +77,23 @@ const assignee = lazySchema(() => z.union([z.number().check(z.int(), z.positive(
 
 export const configSchema = lazySchema(() =>
   z.object({
-    /** MachineMetrics machine UUID -> Mobility Work equipment (native id, or item code string). */
+    /**
+     * MachineMetrics machine UUID -> Mobility Work equipment: a native id (integer), an item code
+     * (string; Mobility Work infers its type), or the typed form `{type, value}` the doc offers
+     * (api-doc.txt:1005-1045) for what inference cannot tell, e.g. a native id that is a UUID.
+     */
     machines: z._default(
       z.record(
         z.string().check(z.minLength(1)),
         z.object({
-          equipment: z.union([z.number().check(z.int(), z.positive()), z.string().check(z.minLength(1))]),
+          equipment: z.union([
+            z.number().check(z.int(), z.positive()),
+            z.string().check(z.minLength(1)),
+            z.object({
+              type: z.enum(MW_TYPED_ID_TYPES.equipment),
+              value: z.union([z.string().check(z.minLength(1)), z.number().check(z.int(), z.positive())]),
+            }),
+          ]),
         }),
       ),
       {},
@@ -95,7 +107,8 @@ export const configSchema = lazySchema(() =>
       descriptionPrefix: z._default(z.string(), 'Machine down'),
       /** Native ids or codes; a code is non-empty, as the client requires (else every create fails). */
       tags: z._default(z.array(z.union([z.number().check(z.int()), z.string().check(z.minLength(1))])), []),
-      checklist: z.optional(z.uuid()),
+      /** "string <uuid>" in the doc: any 8-4-4-4-12 hex id, as the client takes it (not only RFC 4122). */
+      checklist: z.optional(z.guid()),
       sendEmailToAssignees: z._default(z.boolean(), false),
       /** What to do when a create goes unanswered (named assumption MW-A1 in the header). */
       unansweredCreate: z._default(
@@ -116,8 +129,15 @@ export interface Deps {
   mobilityWork: MobilityWorkClient;
 }
 
+/** A mapping's equipment: native id, item code, or typed `{type, value}`. */
+export type Equipment = TaskFlowConfig['machines'][string]['equipment'];
+
+/** The equipment in words, for run-log messages and an operator's check. */
+const equipmentLabel = (equipment: Equipment | undefined): string =>
+  typeof equipment === 'object' ? `${equipment.value} (${equipment.type})` : String(equipment);
+
 export interface Episode extends EpisodeBase {
-  equipment?: number | string;
+  equipment?: Equipment;
   /** Learned from Mobility Work's task webhooks (the create returns no id). */
   taskId?: string;
   /** `requested`: Mobility Work answered 201; `confirmed`: its webhook named the task. */
@@ -146,7 +166,7 @@ interface TaskIntent {
 const claimKeyOf = (ctx: Ctx, episode: Episode) => `${ctx.flowId}:task:${episode.key}`;
 
 const checkFor = (episode: Episode) =>
-  `in Mobility Work, look for a task on equipment ${String(episode.equipment)} scheduled from ${episode.startedAt} ` +
+  `in Mobility Work, look for a task on equipment ${equipmentLabel(episode.equipment)} scheduled from ${episode.startedAt} ` +
   `(machine ${episode.machineName}) with metadata ${METADATA_KEY}=${episode.key}. If there is one, nothing to do ` +
   '(its TaskWasScheduled webhook, if any, links it). If there is none, replay this event: the replay sends the create again.';
 
@@ -191,7 +211,7 @@ async function resolveUnanswered(ctx: Ctx, eventId: string, episode: Episode) {
   );
 }
 
-async function sendCreate(ctx: Ctx, episode: Episode, equipment: number | string) {
+async function sendCreate(ctx: Ctx, episode: Episode, equipment: Equipment) {
   const { config } = ctx;
   const id = claimKeyOf(ctx, episode);
   const previous = (await ctx.state.getLatest<TaskIntent>(TASK_INTENTS, id))?.data;
@@ -284,7 +304,7 @@ const target: DowntimeTarget<TaskFlowConfig, Deps, Episode, Synced> = {
     if (synced.created === 'performed') {
       return {
         outcome: 'done',
-        message: `task requested on equipment ${String(config.machines[data.machineId]?.equipment)} for ${episode.machineName} (${episode.reasonName}); ${METADATA_KEY}=${episode.key}`,
+        message: `task requested on equipment ${equipmentLabel(config.machines[data.machineId]?.equipment)} for ${episode.machineName} (${episode.reasonName}); ${METADATA_KEY}=${episode.key}`,
         effects,
       };
     }

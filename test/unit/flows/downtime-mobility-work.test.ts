@@ -135,6 +135,27 @@ describe('order per machine across retries (issue 13), Mobility Work', () => {
   });
 });
 
+describe('equipment as the doc gives it: integer, string or typed object (api-doc.txt:1005-1045)', () => {
+  it('a typed equipment {type, value} in the config is sent as is and named in the run log; a type the field does not take is refused at start', async () => {
+    const [m] = machines(1) as [string];
+    const config = flow.config.parse({
+      machines: { [m]: { equipment: { type: 'native', value: 2508 } } },
+      minimumMinutes: 10,
+      task: { assignees: ['tech@plant.example'] },
+    });
+    const result = await runner(config)(downtime(m).started);
+    expect(result).toMatchObject({ outcome: 'done' });
+    expect(result.message).toContain('task requested on equipment 2508 (native)');
+    expect(tasksOf(m)).toHaveLength(1);
+    expect(() =>
+      flow.config.parse({
+        machines: { [m]: { equipment: { type: 'code', value: 'EQ-MILL-01' } } },
+        task: { assignees: ['tech@plant.example'] },
+      }),
+    ).toThrow(/equipment/);
+  });
+});
+
 describe('issue 9 scenario 8 (Mobility Work half)', () => {
   it('scenario 8: a Mobility Work task create that times out before the vendor applied it is parked as needs attention (never dropped), and its replay creates the task', async () => {
     const [m] = machines(1) as [string];
