@@ -154,13 +154,14 @@ async function onWorkOrder(event: TypedEvent<string, UpKeepWebhookData>, ctx: Ct
       check,
     );
   }
-  // Idempotent, so a retry after a crash between the create and these writes completes them.
-  await ctx.state.putMapping(DEEPOMATIC_BY_WORK_ORDER, wo.id, deepomaticId);
+  // Idempotent, so a retry after a crash between the create and these writes completes them. The
+  // follow first: a retry that finds the mapping returns early, so the mapping must come last.
   await ctx.state.putMember(DEEPOMATIC_OPEN_SET, deepomaticId, {
     cmms: 'upkeep',
     cmmsWorkOrderId: wo.id,
     name,
   });
+  await ctx.state.putMapping(DEEPOMATIC_BY_WORK_ORDER, wo.id, deepomaticId);
   if (created.how === 'duplicate') {
     return {
       outcome: 'duplicate',
@@ -188,12 +189,13 @@ export async function adoptDeepomaticWorkOrder(
   deepomaticId: string,
   namePrefix = 'upkeep-',
 ): Promise<void> {
-  await state.putMapping(DEEPOMATIC_BY_WORK_ORDER, workOrderId, deepomaticId);
+  // Follow first, map last (as the flow does): a replay that finds the mapping does nothing more.
   await state.putMember(DEEPOMATIC_OPEN_SET, deepomaticId, {
     cmms: 'upkeep',
     cmmsWorkOrderId: workOrderId,
     name: toWorkOrderName(namePrefix, workOrderId),
   });
+  await state.putMapping(DEEPOMATIC_BY_WORK_ORDER, workOrderId, deepomaticId);
   await forgetUnconfirmedSend(state, createKey(flowId, workOrderId));
 }
 

@@ -342,3 +342,24 @@ describe('the UpKeep webhooks and the Deepomatic poller reporting one work order
     });
   }
 });
+
+describe('a crash between the create and its bookkeeping', () => {
+  it('a retry after the worker died between mapping and following the Deepomatic work order still follows it (its validation is not lost)', async () => {
+    const ctx = context();
+    const id = await upkeepWorkOrder();
+    // The first attempt creates in Deepomatic, then dies on the write that makes the poller follow it.
+    const store = ctx.state;
+    const crashing = Object.create(store) as typeof store;
+    crashing.putMember = async () => {
+      throw new Error('Lambda timed out');
+    };
+    await expect(flow.handle(created(id), { ...ctx, state: crashing })).rejects.toThrow('Lambda timed out');
+    expect(dmFor(id)).toHaveLength(1);
+    // SQS redelivers: one Deepomatic work order, and the poller follows it.
+    const retried = await flow.handle(created(id), ctx);
+    expect(retried.outcome).toBe('duplicate');
+    expect(dmFor(id)).toHaveLength(1);
+    const dmId = (await ctx.state.getMapping(DEEPOMATIC_BY_WORK_ORDER, id)) as string;
+    expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId)).toBe(true);
+  });
+});
