@@ -403,7 +403,11 @@ export class UpKeepClient {
     });
     if (response.status === 404) return { status: 'absent' };
     const result = (response.data as { result?: unknown } | undefined)?.result;
-    const items = isRecord(result) ? result[UPKEEP_UPDATE_ITEMS.include] : undefined;
+    // No work order at all (a maintenance page or an error envelope answered 200 in an outage): a
+    // retryable error, not an `unknown` that would park the event for a person.
+    if (!isRecord(result))
+      throw new VendorResponseError(VENDOR, operation, 'result', 'expected a work order object');
+    const items = result[UPKEEP_UPDATE_ITEMS.include];
     if (!Array.isArray(items)) {
       return {
         status: 'unknown',
