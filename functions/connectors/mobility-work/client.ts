@@ -241,6 +241,12 @@ function notAnAnswer(operation: string, data: unknown): VendorResponseError | un
   return undefined;
 }
 
+/** A create answered with no MW answer may or may not have been made: ambiguous (look or wait first). */
+function unansweredCreate(operation: string, data: unknown): void {
+  const problem = notAnAnswer(operation, data);
+  if (problem) throw new AmbiguousWriteError(MW_VENDOR, operation, { cause: problem });
+}
+
 export class MobilityWorkClient {
   readonly config: MobilityWorkConfig;
   /** Key handling, 401 re-read, retries and error fields live in VendorHttpClient (core/vendor-http.ts). */
@@ -279,7 +285,8 @@ export class MobilityWorkClient {
   async scheduleTask(input: ScheduleTaskInput): Promise<{ accepted: true }> {
     const operation = 'scheduleTask';
     const body = parseWith(scheduleTaskInputSchema, input, inputError(operation));
-    await this.http.send({ operation, method: 'POST', path: MW_PATHS.tasks, body });
+    const { data } = await this.http.send({ operation, method: 'POST', path: MW_PATHS.tasks, body });
+    unansweredCreate(operation, data);
     return { accepted: true };
   }
 
@@ -291,12 +298,13 @@ export class MobilityWorkClient {
     const operation = 'triggerMaintenancePlan';
     const input = parseWith(triggerPlanInputSchema, { planId, metadata }, inputError(operation));
     const body = input.metadata === undefined ? {} : { metadata: input.metadata };
-    await this.http.send({
+    const { data } = await this.http.send({
       operation,
       method: 'POST',
       path: MW_PATHS.maintenancePlanTrigger(input.planId),
       body,
     });
+    unansweredCreate(operation, data);
     return { accepted: true };
   }
 
@@ -354,9 +362,9 @@ export class MobilityWorkClient {
           body: chunk.map(toBody),
           idempotent,
         });
-        const problem = notAnAnswer(operation, data);
         // A repeatable write is simply retried; a create may have been made behind the page.
-        if (problem && !idempotent) throw new AmbiguousWriteError(MW_VENDOR, operation, { cause: problem });
+        if (!idempotent) unansweredCreate(operation, data);
+        const problem = notAnAnswer(operation, data);
         if (problem) throw problem;
       } catch (error) {
         if (done.requests === 0) throw error;

@@ -564,6 +564,14 @@ describe('a 2xx that is no Mobility Work answer (an outage page)', () => {
     const e = await failure(client().client.createSpareParts([NEW_PART]));
     expect(e).toBeInstanceOf(AmbiguousWriteError);
   });
+
+  it('so is a task create answered 200 with an HTML page (it would otherwise wait for a webhook that never comes)', async () => {
+    script = [page, page];
+    expect(await failure(client().client.scheduleTask(TASK))).toBeInstanceOf(AmbiguousWriteError);
+    expect(
+      await failure(client().client.triggerMaintenancePlan('6f1c1d5e-8f7a-4b7e-9a55-2f4a0b0c9d11')),
+    ).toBeInstanceOf(AmbiguousWriteError);
+  });
 });
 
 describe('connectMobilityWork and the config', () => {
