@@ -14,6 +14,10 @@
  *   answer that is not a failure) closes it and forgets the failures; failure opens it again for twice
  *   the last open period, up to `maxOpenSeconds`. A lease that expires (the prober died) lets the next
  *   caller probe.
+ * - paused (closed with `pausedUntilMs`): the vendor answered 429 with a Retry-After (seconds or an
+ *   HTTP date). It asks the account to wait, not one request, so every process refuses (the same
+ *   CircuitOpenError: the worker holds the event without spending an attempt) until then, for at most
+ *   `maxOpenSeconds`; the first request after asks again. Not a failure: it opens nothing.
  *
  * What each request costs in DynamoDB requests (the state is cached in-process for `cacheMs`):
  * - closed, no failure known: 0 (one GetItem per `cacheMs` per process and account, at most);
@@ -29,6 +33,7 @@
  * Time is the wall clock (`now`, default Date.now), never the sandbox's manual clock.
  */
 import { BreakerStateError, CircuitOpenError, ConfigError } from './errors.ts';
+import { parseRetryAfter } from './http.ts';
 import { type Log, silentLog } from './log.ts';
 import { ConcurrentUpdateError, type StateStore } from './state.ts';
 
@@ -65,6 +70,11 @@ export interface BreakerState {
   failureCount?: number;
   /** The last failure, in words (e.g. `HTTP 503`, `timeout`). */
   reason?: string;
+  /**
+   * closed: until when the vendor asked the whole account to wait (a 429's Retry-After, up to
+   * `maxOpenSeconds`): every process refuses to send until then, like an open period without a probe.
+   */
+  pausedUntilMs?: number;
   updatedAtMs: number;
 }
 
@@ -206,6 +216,8 @@ export class CircuitBreaker {
     if (c && now >= c.readAtMs) {
       // An open period cannot end early (only a probe after it closes the breaker): trust it until then.
       if (c.doc.status === 'open' && (c.doc.openUntilMs ?? 0) > now) return c;
+      // Nor can a pause the vendor asked for (only a longer one replaces it).
+      if (c.doc.status === 'closed' && (c.doc.pausedUntilMs ?? 0) > now) return c;
       if (now - c.readAtMs < this.cacheMs) return c;
     }
     return this.read();
@@ -240,7 +252,11 @@ export class CircuitBreaker {
     for (let conflicts = 0; ; conflicts++) {
       const now = this.now();
       const { doc, version } = conflicts === 0 ? await this.current(now) : await this.read();
-      if (doc.status === 'closed') return { probe: false };
+      if (doc.status === 'closed') {
+        const pausedUntil = doc.pausedUntilMs ?? 0;
+        if (pausedUntil > now) throw this.pausedError(pausedUntil, now);
+        return { probe: false };
+      }
       const openUntil = doc.openUntilMs ?? 0;
       if (doc.status === 'open' && openUntil > now) {
         throw this.refuse(doc, now, openUntil, `open until ${timeOfDay(openUntil)}`);
@@ -272,6 +288,47 @@ export class CircuitBreaker {
         if (!(error instanceof ConcurrentUpdateError)) throw error;
         if (conflicts >= MAX_CONFLICTS) throw this.refuse(doc, now, now + 1000, 'contended');
       }
+    }
+  }
+
+  /** Refused while the vendor's pause lasts: not a breaker event (nothing failed), so no metric. */
+  private pausedError(untilMs: number, now: number): CircuitOpenError {
+    const retryAfterMs = Math.max(1, untilMs - now);
+    return new CircuitOpenError(
+      this.key,
+      retryAfterMs,
+      `${this.key} is paused until ${timeOfDay(untilMs)}: the vendor answered HTTP 429 with Retry-After; not sent, retry in ${retryAfterMs} ms`,
+    );
+  }
+
+  /**
+   * The vendor answered 429 asking to wait `retryAfterMs`: pause the whole account (every process)
+   * for that long, at most `maxOpenSeconds` (a garbage or hours-long value must not stop it for good:
+   * the first request after asks again). Never throws, like `after`.
+   */
+  async pause(retryAfterMs: number): Promise<void> {
+    const now = this.now();
+    const untilMs = now + Math.min(retryAfterMs, this.policy.maxOpenSeconds * 1000);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const { doc, version } = await this.read();
+        // An open breaker already holds every request; a longer pause already stored stands.
+        if (doc.status !== 'closed' || (doc.pausedUntilMs ?? 0) >= untilMs) return;
+        try {
+          await this.write({ ...doc, pausedUntilMs: untilMs, updatedAtMs: now }, version);
+          this.log.info(`${this.key} paused until ${timeOfDay(untilMs)}: HTTP 429 with Retry-After`, {
+            key: this.key,
+          });
+          return;
+        } catch (error) {
+          if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_CONFLICTS) throw error;
+        }
+      }
+    } catch (error) {
+      this.log.warn('circuit breaker: could not record a pause', {
+        key: this.key,
+        error: (error as Error)?.message ?? String(error),
+      });
     }
   }
 
@@ -313,7 +370,7 @@ export class CircuitBreaker {
             reason,
             updatedAtMs: now,
           }
-        : { status: 'closed', failures, reason, updatedAtMs: now };
+        : { ...paused(doc), status: 'closed', failures, reason, updatedAtMs: now };
       try {
         await this.write(next, version);
         if (opens) await this.transition('opened', next, now);
@@ -331,7 +388,7 @@ export class CircuitBreaker {
       const { doc, version } = await this.read();
       if (doc.status !== 'closed' || doc.failures.length === 0) return;
       try {
-        await this.write(CLOSED(now), version);
+        await this.write({ ...CLOSED(now), ...paused(doc) }, version);
         return;
       } catch (error) {
         if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_CONFLICTS) throw error;
@@ -426,6 +483,10 @@ export class CircuitBreaker {
   }
 }
 
+/** A closed state's pause, to carry over when the state is rewritten. */
+const paused = (doc: BreakerState): Pick<BreakerState, 'pausedUntilMs'> =>
+  doc.pausedUntilMs !== undefined ? { pausedUntilMs: doc.pausedUntilMs } : {};
+
 /** `HH:MM:SS` UTC of a wall-clock time. */
 export const timeOfDay = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 
@@ -459,6 +520,7 @@ export function breakerTransport(
   inner: (vendor: string) => typeof fetch = () => fetch,
 ): (vendor: string) => typeof fetch {
   const breakers = new Map<string, CircuitBreaker>();
+  const now = options.now ?? Date.now;
   const breakerFor = (key: string) => {
     let breaker = breakers.get(key);
     if (!breaker) {
@@ -490,6 +552,11 @@ export function breakerTransport(
       }
       const { outcome, reason } = classify(response);
       await breaker.after(ticket, outcome, reason);
+      // A 429 asks the account, not this one request, to wait (seconds or an HTTP date).
+      if (response.status === 429) {
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
+        if (retryAfterMs !== undefined && retryAfterMs > 0) await breaker.pause(retryAfterMs);
+      }
       return response;
     };
     return guarded as typeof fetch;

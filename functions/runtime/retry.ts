@@ -12,9 +12,10 @@
  *   failures only). The event is retried until its retry horizon (`horizonSeconds` after its first
  *   delivery, default 24 h; per flow `flows.<id>.retryHorizonSeconds`) and goes to the DLQ only once
  *   the horizon has passed: the last delay is cut so that one attempt falls on the horizon.
- * - held: the vendor's circuit breaker is open (CircuitOpenError). Not an attempt: the event comes
- *   back after the breaker's next probe (plus jitter, so the held events do not all return at once),
- *   and only the horizon sends it to the DLQ.
+ * - held: the vendor's circuit breaker is open, or the account is paused by a 429's Retry-After
+ *   (CircuitOpenError). Not an attempt: the event comes back after the breaker's next probe or the
+ *   pause (plus jitter, so the held events do not all return at once), and only the horizon sends it
+ *   to the DLQ.
  * - wait: the event is fine but cannot run yet (ClaimBusyError: another worker holds the claim;
  *   NotReadyError: it depends on something not there yet). Past `waitBudgetSeconds` since its first
  *   delivery it is parked as needs-attention, naming what it waited for.

@@ -209,7 +209,8 @@ beforeAll(async () => {
     // UpKeep's breaker open only one probe per open period reaches it, so a burst of N faults would
     // last N open periods instead of N requests. This run is about exactly-once effects under faults;
     // the breaker has its own tests (circuit-breaker.test.ts, test/unit/core/breaker.test.ts).
-    breaker: { failureThreshold: 1000 },
+    // A 429's Retry-After pauses the account for at most maxOpenSeconds: compressed like the retries.
+    breaker: { failureThreshold: 1000, openSeconds: 1, maxOpenSeconds: 1 },
     wrapFlow: (flow) => crashingAfterCreate(flow, crashed),
   });
 });

@@ -15,7 +15,7 @@
  */
 import * as z from 'zod/mini';
 import { apiKeyHeader } from '../../core/auth.ts';
-import { VendorResponseError } from '../../core/errors.ts';
+import { AmbiguousWriteError, VendorResponseError } from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
 import type { Log } from '../../core/log.ts';
@@ -215,6 +215,38 @@ function arrayOf<S extends z.ZodMiniType>(schema: S): z.ZodMiniArray<S> {
   return array as z.ZodMiniArray<S>;
 }
 
+/**
+ * A 2xx body that is no Mobility Work answer: the doc says every answer is JSON (a bulk write's is
+ * `null`), so text (an outage's HTML page through a proxy) or an error object (`http_status_code` >= 400)
+ * means the write was not accepted as such. Undefined when the body is an answer.
+ */
+function notAnAnswer(operation: string, data: unknown): VendorResponseError | undefined {
+  if (typeof data === 'string') {
+    return new VendorResponseError(
+      MW_VENDOR,
+      operation,
+      '',
+      'body is not JSON (a text or HTML page); not echoed, it may carry anything',
+    );
+  }
+  const code = (data as { http_status_code?: unknown } | null | undefined)?.http_status_code;
+  if (typeof code === 'number' && code >= 400) {
+    return new VendorResponseError(
+      MW_VENDOR,
+      operation,
+      'http_status_code',
+      `an error (${code}) in a 2xx answer`,
+    );
+  }
+  return undefined;
+}
+
+/** A create answered with no MW answer may or may not have been made: ambiguous (look or wait first). */
+function unansweredCreate(operation: string, data: unknown): void {
+  const problem = notAnAnswer(operation, data);
+  if (problem) throw new AmbiguousWriteError(MW_VENDOR, operation, { cause: problem });
+}
+
 export class MobilityWorkClient {
   readonly config: MobilityWorkConfig;
   /** Key handling, 401 re-read, retries and error fields live in VendorHttpClient (core/vendor-http.ts). */
@@ -253,7 +285,8 @@ export class MobilityWorkClient {
   async scheduleTask(input: ScheduleTaskInput): Promise<{ accepted: true }> {
     const operation = 'scheduleTask';
     const body = parseWith(scheduleTaskInputSchema, input, inputError(operation));
-    await this.http.send({ operation, method: 'POST', path: MW_PATHS.tasks, body });
+    const { data } = await this.http.send({ operation, method: 'POST', path: MW_PATHS.tasks, body });
+    unansweredCreate(operation, data);
     return { accepted: true };
   }
 
@@ -265,12 +298,13 @@ export class MobilityWorkClient {
     const operation = 'triggerMaintenancePlan';
     const input = parseWith(triggerPlanInputSchema, { planId, metadata }, inputError(operation));
     const body = input.metadata === undefined ? {} : { metadata: input.metadata };
-    await this.http.send({
+    const { data } = await this.http.send({
       operation,
       method: 'POST',
       path: MW_PATHS.maintenancePlanTrigger(input.planId),
       body,
     });
+    unansweredCreate(operation, data);
     return { accepted: true };
   }
 
@@ -321,7 +355,17 @@ export class MobilityWorkClient {
     for (let from = 0; from < checked.length; from += limit) {
       const chunk = checked.slice(from, from + limit);
       try {
-        await this.http.send({ operation, method: 'POST', path, body: chunk.map(toBody), idempotent });
+        const { data } = await this.http.send({
+          operation,
+          method: 'POST',
+          path,
+          body: chunk.map(toBody),
+          idempotent,
+        });
+        // A repeatable write is simply retried; a create may have been made behind the page.
+        if (!idempotent) unansweredCreate(operation, data);
+        const problem = notAnAnswer(operation, data);
+        if (problem) throw problem;
       } catch (error) {
         if (done.requests === 0) throw error;
         throw new MobilityWorkBulkError(operation, { ...done }, from, from + chunk.length, error);

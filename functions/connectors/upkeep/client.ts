@@ -14,7 +14,13 @@
  * - Nothing is read or fetched in the constructor: credentials are read on the first call.
  */
 import type * as z from 'zod/mini';
-import { MillwrightError, redact, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
+import {
+  AmbiguousWriteError,
+  MillwrightError,
+  redact,
+  VendorHttpError,
+  VendorResponseError,
+} from '../../core/errors.ts';
 import type { RuntimeEnv } from '../../core/flow.ts';
 import type { HttpClientOptions } from '../../core/http.ts';
 import type { Log } from '../../core/log.ts';
@@ -376,12 +382,19 @@ export class UpKeepClient {
     const operation = 'addWorkOrderMessage';
     if (!id) throw new UpKeepInputError(operation, 'id', 'required');
     if (text.trim().length === 0) throw new UpKeepInputError(operation, 'text', 'required');
-    await this.http.send({
+    const { data } = await this.http.send({
       operation,
       method: 'POST',
       path: `/work-orders/${encodeURIComponent(id)}/update-messages/`,
       body: { text },
     });
+    // The doc answers `{success: true, message}`. Anything else in a 200 (an outage's HTML page, an
+    // error envelope) does not say the note was added, nor that it was not: the retry looks first.
+    if (!isRecord(data) || data.success !== true) {
+      throw new AmbiguousWriteError(VENDOR, operation, {
+        cause: new VendorResponseError(VENDOR, operation, 'success', 'expected true in a 200 answer'),
+      });
+    }
   }
 
   /**
@@ -403,7 +416,11 @@ export class UpKeepClient {
     });
     if (response.status === 404) return { status: 'absent' };
     const result = (response.data as { result?: unknown } | undefined)?.result;
-    const items = isRecord(result) ? result[UPKEEP_UPDATE_ITEMS.include] : undefined;
+    // No work order at all (a maintenance page or an error envelope answered 200 in an outage): a
+    // retryable error, not an `unknown` that would park the event for a person.
+    if (!isRecord(result))
+      throw new VendorResponseError(VENDOR, operation, 'result', 'expected a work order object');
+    const items = result[UPKEEP_UPDATE_ITEMS.include];
     if (!Array.isArray(items)) {
       return {
         status: 'unknown',

@@ -319,6 +319,84 @@ describe('circuit breaker', () => {
     expect(reads).toBe(3);
   });
 
+  it("pauses the whole vendor account on a 429's Retry-After in seconds: no process sends until then, and it is not a failure", async () => {
+    const s = setup();
+    const other = s.make(); // another Lambda of the same account
+    expect(await s.hit(other)).toBe(200); // it caches "closed"
+    s.answer(() => new Response('slow down', { status: 429, headers: { 'retry-after': '20' } }));
+    expect(await s.hit()).toBe(429);
+    s.status(200);
+    const sent = s.calls.length;
+    s.clock.now += 1500; // past the other process's cache
+    expect(await s.hit(other)).toBe('CircuitOpenError');
+    s.clock.now += 18_000;
+    expect(await s.hit()).toBe('CircuitOpenError');
+    expect(s.calls.length).toBe(sent);
+    s.clock.now += 500; // 20 s after the 429
+    expect(await s.hit(other)).toBe(200);
+    expect(await s.hit()).toBe(200);
+    const { doc } = await s.breaker().read();
+    expect(doc.status).toBe('closed');
+    expect(doc.failures).toEqual([]);
+  });
+
+  it("pauses the account until a 429's Retry-After given as an HTTP date, and tells the caller when to come back", async () => {
+    const s = setup();
+    const until = new Date(T0 + 45_000).toUTCString();
+    s.answer(() => new Response('', { status: 429, headers: { 'retry-after': until } }));
+    expect(await s.hit()).toBe(429);
+    s.status(200);
+    s.clock.now += 5000;
+    const refused = await s.send(s.url).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CircuitOpenError);
+    expect((refused as CircuitOpenError).retryAfterMs).toBe(40_000);
+    expect((refused as CircuitOpenError).message).toMatch(/429/);
+    s.clock.now += 40_000;
+    expect(await s.hit()).toBe(200);
+  });
+
+  it('a Retry-After of hours pauses the account no longer than maxOpenSeconds: then one request asks again', async () => {
+    const s = setup();
+    s.answer(() => new Response('', { status: 429, headers: { 'retry-after': String(6 * 3600) } }));
+    expect(await s.hit()).toBe(429);
+    s.clock.now += POLICY.maxOpenSeconds * 1000 - 1;
+    expect(await s.hit()).toBe('CircuitOpenError');
+    s.clock.now += 1;
+    expect(await s.hit()).toBe(429); // the vendor says again how long; paused again
+    expect(await s.hit()).toBe('CircuitOpenError');
+  });
+
+  it('keys breakers and pauses per vendor account: one account down or rate limited does not stop another', async () => {
+    const clock = { now: T0 };
+    const down = `h${hosts++}.example.com`;
+    const limited = `h${hosts++}.example.com`;
+    const healthy = `h${hosts++}.example.com`;
+    const sent: string[] = [];
+    const send = breakerTransport(
+      { state, policy: POLICY, now: () => clock.now },
+      () =>
+        (async (input: string | URL | Request) => {
+          const host = new URL(String(input)).host;
+          sent.push(host);
+          if (host === down) return new Response('', { status: 503 });
+          if (host === limited) return new Response('', { status: 429, headers: { 'retry-after': '60' } });
+          return new Response('ok');
+        }) as typeof fetch,
+    )('vendor-x');
+    const status = (host: string) =>
+      send(`https://${host}/api`).then(
+        (r) => r.status,
+        (e: Error) => e.name,
+      );
+    for (let i = 0; i < 3; i++) expect(await status(down)).toBe(503);
+    expect(await status(limited)).toBe(429);
+    expect(await status(down)).toBe('CircuitOpenError');
+    expect(await status(limited)).toBe('CircuitOpenError');
+    expect(await status(healthy)).toBe(200);
+    expect(await status(healthy)).toBe(200);
+    expect(sent.filter((h) => h === healthy)).toHaveLength(2);
+  });
+
   it('lists breakers for status', async () => {
     const s = setup();
     s.status(503);

@@ -212,6 +212,31 @@ describe('SharedRateLimiter', () => {
     expect((await limiter.snapshot())?.pausedUntilMs).toBe(reset * 1000);
   });
 
+  it("a 429's retry-after as an HTTP date pauses the account until that date; hours are capped, not taken as a pause for good", async () => {
+    const clock = fakeClock();
+    const make = () =>
+      new SharedRateLimiter({
+        state: t.store(),
+        key: freshKey('429-date'),
+        policy: { limit: 300, windowSeconds: 300 },
+        now: clock.now,
+        sleep: clock.sleep,
+        random: () => 0,
+      });
+    const dated = make();
+    const at = new Date(T0 + 90_000).toUTCString();
+    await dated.observe({ status: 429, headers: headers({ 'retry-after': at }) });
+    expect((await dated.snapshot())?.pausedUntilMs).toBe(T0 + 90_000);
+    // A call that cannot wait that long hands the wait to the queue: the come-back time, not a guess.
+    const refused = await dated.acquire().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RateLimitedError);
+    expect((refused as RateLimitedError).retryAfterMs).toBeGreaterThanOrEqual(90_000);
+
+    const hours = make();
+    await hours.observe({ status: 429, headers: headers({ 'retry-after': String(6 * 3600) }) });
+    expect((await hours.snapshot())?.pausedUntilMs).toBe(T0 + 15 * 60_000);
+  });
+
   it('remaining <= reserve pauses until X-RateLimit-Reset; a low remaining clamps the tokens', async () => {
     const clock = fakeClock();
     const limiter = new SharedRateLimiter({

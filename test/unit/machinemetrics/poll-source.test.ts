@@ -19,7 +19,7 @@ import {
   type MachineMetricsSimulator,
   startMachineMetricsSimulator,
 } from '../../../functions/connectors/machinemetrics/simulator/index.ts';
-import { ConfigError } from '../../../functions/core/errors.ts';
+import { ConfigError, VendorUnavailableError } from '../../../functions/core/errors.ts';
 import type { PollStep } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import { type Clock, manualClock } from '../../../sandbox/clock.ts';
@@ -218,6 +218,60 @@ describe('downtimePollSource', () => {
         next: 'left as it was for the window ending 2026-11-02T15:55:00.000Z (no episode starts or ends on a row that cannot be read); evaluated again in the next window',
       },
     ]);
+  });
+
+  it('an outage in the middle of a catch-up keeps only the windows read before it; after recovery the rest is read once: the same events as without the outage, none twice', async () => {
+    sim.down(MACHINE_1, { at: new Date('2026-11-02T15:20:00Z') });
+    sim.up(MACHINE_1, { at: new Date('2026-11-02T15:40:00Z') });
+    sim.down(MACHINE_2, { at: new Date('2026-11-02T15:50:00Z') });
+    const from: DowntimePollState = { lastEvaluatedEnd: '2026-11-02T15:10:00.000Z', machines: {} };
+    setClock('2026-11-02T16:30:00.000Z');
+    const whole = await poll(from);
+
+    // The vendor answers three report requests, then is down (the client's retries spent).
+    let answered = 0;
+    let down = true;
+    const flaky: DowntimePollDeps = {
+      client: new Proxy(deps.client, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (prop !== 'downtimeReport') return typeof value === 'function' ? value.bind(target) : value;
+          return (query: Parameters<typeof target.downtimeReport>[0]) => {
+            if (down && answered++ >= 3) {
+              throw new VendorUnavailableError('machinemetrics', 'downtimeReport', 'HTTP 503 (4 attempts)');
+            }
+            return target.downtimeReport(query);
+          };
+        },
+      }),
+    };
+    setClock('2026-11-02T16:00:00.000Z');
+    const saved: PollStep<DowntimePollState>[] = [];
+    const failing = downtimePollSource.poll({
+      state: from,
+      options: { minimumMinutes: 10 },
+      now: clock.now(),
+      deps: flaky,
+      log: memoryLog(),
+    });
+    await expect(
+      (async () => {
+        for await (const step of failing) saved.push(step);
+      })(),
+    ).rejects.toThrow(VendorUnavailableError);
+    expect(saved.length).toBeGreaterThan(0); // progress before the outage is handed over
+    const kept = saved.at(-1)?.state ?? from;
+    // The watermark is that of the last window read whole, before the first refused request.
+    expect(Date.parse(kept.lastEvaluatedEnd)).toBeLessThan(Date.parse('2026-11-02T15:55:00.000Z'));
+
+    down = false;
+    setClock('2026-11-02T16:30:00.000Z');
+    const after = await poll(kept, { minimumMinutes: 10 }, flaky);
+    const ids = [...saved.flatMap((s) => s.events), ...after.events].map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(whole.events.map((e) => e.id));
+    expect(after.state).toEqual(whole.state);
+    expect(whole.events.map((e) => e.type)).toEqual([DOWNTIME_STARTED, DOWNTIME_ENDED, DOWNTIME_STARTED]);
   });
 
   it('yields nothing when no window is due yet', async () => {

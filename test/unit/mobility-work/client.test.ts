@@ -537,6 +537,43 @@ describe('MobilityWorkClient.getNetworkSettings', () => {
   });
 });
 
+describe('a 2xx that is no Mobility Work answer (an outage page)', () => {
+  const page: Reply = {
+    status: 200,
+    body: '<html><body>Down for maintenance</body></html>',
+    headers: { 'content-type': 'text/html' },
+  };
+
+  it('a stock write answered 200 with an HTML page is a retryable error naming the body, not a success', async () => {
+    script = [page];
+    const e = await failure(client().client.setStock([{ id: 'A', quantity: 4 }]));
+    expect(e).toBeInstanceOf(VendorResponseError);
+    expect(e).toMatchObject({ field: '', retryable: true });
+    expect(e.message).toMatch(/setStock.*not JSON/);
+  });
+
+  it('so is a 2xx whose JSON body is an error (http_status_code >= 400)', async () => {
+    script = [json(200, { http_status_code: 503, message: 'Service in maintenance' })];
+    const e = await failure(client().client.updateSparePartAttributes([{ id: 'A', minimumStock: 2 }]));
+    expect(e).toBeInstanceOf(VendorResponseError);
+    expect(e).toMatchObject({ field: 'http_status_code', retryable: true });
+  });
+
+  it('a spare-part create answered so may have been made: ambiguous, never a success nor a plain retry', async () => {
+    script = [page];
+    const e = await failure(client().client.createSpareParts([NEW_PART]));
+    expect(e).toBeInstanceOf(AmbiguousWriteError);
+  });
+
+  it('so is a task create answered 200 with an HTML page (it would otherwise wait for a webhook that never comes)', async () => {
+    script = [page, page];
+    expect(await failure(client().client.scheduleTask(TASK))).toBeInstanceOf(AmbiguousWriteError);
+    expect(
+      await failure(client().client.triggerMaintenancePlan('6f1c1d5e-8f7a-4b7e-9a55-2f4a0b0c9d11')),
+    ).toBeInstanceOf(AmbiguousWriteError);
+  });
+});
+
 describe('connectMobilityWork and the config', () => {
   const env = (vendor: unknown, secrets = staticSecretSource({ [SECRET_NAME]: { apiKey: API_KEY } })) =>
     testEnv({} as StateStore, { vendors: { 'mobility-work': vendor }, secrets });

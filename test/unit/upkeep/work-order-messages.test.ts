@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { UPKEEP_UPDATE_ITEMS } from '../../../functions/connectors/upkeep/client.ts';
+import { AmbiguousWriteError, VendorResponseError } from '../../../functions/core/errors.ts';
 import { type Harness, startHarness } from './support.ts';
 
 let h: Harness;
@@ -81,6 +82,37 @@ describe('work-order update items', () => {
       body: { success: true, result: current },
     });
     expect((await client.findWorkOrderMessage(wo.id, '[millwright:test:4]')).status).toBe('unknown');
+  });
+
+  it('a 200 that is no work order (a maintenance page, an error envelope) is a retryable error naming the field, not an unknown that parks', async () => {
+    const client = h.client();
+    const wo = await client.createWorkOrder({ title: 'Replace filter' });
+    for (const body of [
+      '<html><body>Down for maintenance</body></html>',
+      { success: false, message: 'Maintenance' },
+    ]) {
+      h.sim.faults.push({ match: `GET /api/v2/work-orders/${wo.id}`, status: 200, body });
+      const error = await client.findWorkOrderMessage(wo.id, '[millwright:test:6]').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(VendorResponseError);
+      expect((error as VendorResponseError).field).toBe('result');
+      expect((error as VendorResponseError).retryable).toBe(true);
+    }
+  });
+
+  it('a note answered 200 without {success: true} (an outage page) is ambiguous, not added: the retry looks for it first', async () => {
+    const client = h.client();
+    const wo = await client.createWorkOrder({ title: 'Replace filter' });
+    for (const body of [
+      '<html><body>Down for maintenance</body></html>',
+      { success: false, message: 'Maintenance' },
+    ]) {
+      h.sim.faults.push({ match: `POST /api/v2/work-orders/${wo.id}/update-messages/`, status: 200, body });
+      const error = await client
+        .addWorkOrderMessage(wo.id, 'Done. [millwright:test:7]')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AmbiguousWriteError);
+    }
+    await expect(client.addWorkOrderMessage(wo.id, 'Done. [millwright:test:7]')).resolves.toBeUndefined();
   });
 
   it('a work order that is gone has no note: absent', async () => {
