@@ -221,7 +221,8 @@ function arrayOf<S extends z.ZodMiniType>(schema: S): z.ZodMiniArray<S> {
  * means the write was not accepted as such. Undefined when the body is an answer.
  */
 function notAnAnswer(operation: string, data: unknown): VendorResponseError | undefined {
-  if (typeof data === 'string') {
+  // Whitespace alone is an empty answer (the doc shows `null`), not a page.
+  if (typeof data === 'string' && data.trim() !== '') {
     return new VendorResponseError(
       MW_VENDOR,
       operation,
