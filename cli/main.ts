@@ -9,9 +9,12 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, MillwrightError } from '../functions/core/errors.ts';
 import { AwsAccessDeniedError, AwsCredentialsError, explainAwsError } from '../operator/aws-errors.ts';
+import { InvalidBackfillError } from '../operator/backfill.ts';
+import { UnknownVendorError } from '../operator/discover.ts';
 import { SandboxNotRunningError, sandboxTargetFromDir } from '../operator/sandbox-target.ts';
 import { StackConfigMismatchError, StackNotFoundError, StackOutputsError } from '../operator/stack-target.ts';
 import { type Target, UnknownFlowError } from '../operator/target.ts';
+import { TestEventInputError } from '../operator/test-event.ts';
 import { registerConsole } from './commands/console.ts';
 import { registerFailures } from './commands/failures.ts';
 import { registerFlows } from './commands/flows.ts';
@@ -140,7 +143,16 @@ function report(io: Io, error: unknown): number {
     return code;
   };
   if (error instanceof CliError) return say(error.message, error.code);
-  if (error instanceof InputError || error instanceof UnknownFlowError) return say(error.message, EXIT.usage);
+  // The user's own input, refused with the reason (README: exit 2, bad usage).
+  if (
+    error instanceof InputError ||
+    error instanceof UnknownFlowError ||
+    error instanceof UnknownVendorError ||
+    error instanceof InvalidBackfillError ||
+    error instanceof TestEventInputError
+  ) {
+    return say(error.message, EXIT.usage);
+  }
   if (error instanceof SandboxNotRunningError) return say(error.message, EXIT.unreachable);
   if (
     error instanceof StackNotFoundError ||

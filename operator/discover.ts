@@ -11,6 +11,7 @@ import { connectorById, connectors } from '../functions/connectors/index.ts';
 import type { AnyConnector, DiscoveredList } from '../functions/core/connector.ts';
 import { MillwrightError } from '../functions/core/errors.ts';
 import { type Log, silentLog } from '../functions/core/log.ts';
+import { closestKey } from '../functions/core/schema.ts';
 import type { FlowResources, Target } from './target.ts';
 
 export type { DiscoveredList };
@@ -169,8 +170,10 @@ export async function discover(
 ): Promise<DiscoverResult> {
   const connector: AnyConnector | undefined = connectorById(vendorId);
   if (!connector) {
+    const known = connectors.map((c) => c.id);
+    const suggestion = closestKey(vendorId, known);
     throw new UnknownVendorError(
-      `unknown vendor "${vendorId}"; vendors: ${connectors.map((c) => c.id).join(', ')}`,
+      `unknown vendor "${vendorId}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; vendors: ${known.join(', ')}`,
     );
   }
   const settings = (target.deployment.vendors as Record<string, unknown>)[connector.id];

@@ -1,0 +1,102 @@
+/**
+ * A new operator's typical slips, typed against the real sandbox: each is refused with exit code 2
+ * (README "Exit codes": bad usage), a reason in one line (no stack trace) and, for a near-miss
+ * name, the one they meant. None may answer exit 0 with an empty result that reads as "all quiet".
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FLOW_ID } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
+import { sandboxControl } from '../../sandbox/control.ts';
+import type { Sandbox } from '../../sandbox/runtime.ts';
+import { type CliRun, sandboxCli } from '../support/cli.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
+
+let sandbox: Sandbox;
+
+const { cli } = sandboxCli(() => sandbox);
+
+/** Typed with one letter dropped ("ordr"). */
+const TYPO = FLOW_ID.replace(/order$/, 'ordr');
+
+/** Refused as bad usage: exit 2, nothing on stdout, a one-line reason, no stack trace. */
+function expectUsage(run: CliRun, reason: string | RegExp): void {
+  expect(run.code).toBe(2);
+  expect(run.out).toBe('');
+  expect(run.err).toMatch(reason);
+  expect(run.err).not.toMatch(/^\s+at /m);
+}
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox();
+  await sandboxControl(sandbox).advance(0);
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+describe('a mistyped flow id', () => {
+  it('status --flow refuses it (not an empty table) and suggests the close one', async () => {
+    expectUsage(await cli('status', '--flow', TYPO), `(did you mean "${FLOW_ID}"?)`);
+    expectUsage(await cli('--json', 'status', '--flow', TYPO), `no enabled flow "${TYPO}"`);
+  });
+
+  it('dlq, pause and runs suggest the close one too', async () => {
+    expectUsage(
+      await cli('dlq', 'list', TYPO),
+      `no enabled flow "${TYPO}" here (did you mean "${FLOW_ID}"?)`,
+    );
+    expectUsage(await cli('pause', TYPO), `(did you mean "${FLOW_ID}"?)`);
+    expectUsage(await cli('runs', '--flow', TYPO), `(did you mean "${FLOW_ID}"?)`);
+    // Nothing near: no suggestion, the list of flows.
+    const far = await cli('dlq', 'list', 'no-such-flow');
+    expectUsage(far, 'enabled flows:');
+    expect(far.err).not.toContain('did you mean');
+  });
+});
+
+describe('runs', () => {
+  it('refuses --until before --since with the reason, not a DynamoDB stack trace', async () => {
+    expectUsage(
+      await cli('runs', '--since', '2026-11-02', '--until', '2026-11-01'),
+      '--until (2026-11-01T00:00:00.000Z) is before --since (2026-11-02T00:00:00.000Z)',
+    );
+  });
+
+  it('refuses an unknown --outcome (not "No runs match.") and suggests the close one', async () => {
+    expectUsage(
+      await cli('runs', '--outcome', 'donee'),
+      '--outcome: unknown outcome "donee" (did you mean "done"?)',
+    );
+    expectUsage(await cli('runs', '--outcome', 'done', 'deadlettered'), '(did you mean "dead-lettered"?)');
+    expect((await cli('runs', '--outcome', 'dead-lettered', 'replayed', 'discarded')).code).toBe(0);
+  });
+});
+
+describe('backfill', () => {
+  it('refuses --to before --from as bad usage, before asking to confirm', async () => {
+    expectUsage(
+      await cli('backfill', FLOW_ID, '--from', '2h', '--to', '3h'),
+      '--from (2026-11-02T06:00:00.000Z) must be before --to (2026-11-02T05:00:00.000Z)',
+    );
+    expectUsage(await cli('backfill', FLOW_ID, '--from', '2h', '--to', '3h', '--yes'), 'must be before --to');
+  });
+
+  it('refuses a window ending in the future as bad usage', async () => {
+    expectUsage(
+      await cli('backfill', FLOW_ID, '--from', '1h', '--to', '2027-01-01T00:00:00Z', '--yes'),
+      '--to (2027-01-01T00:00:00.000Z) is in the future',
+    );
+  });
+});
+
+describe('other names', () => {
+  it('discover suggests the vendor meant, with exit code 2', async () => {
+    expectUsage(await cli('discover', 'upkep'), 'unknown vendor "upkep" (did you mean "upkeep"?)');
+  });
+
+  it('test-event refuses an unknown example as bad usage, naming the examples', async () => {
+    expectUsage(
+      await cli('test-event', FLOW_ID, '--example', 'downtime-strated', '--dry-run'),
+      /no example "downtime-strated" for flow .*; its examples: downtime-started/,
+    );
+  });
+});
