@@ -1,11 +1,13 @@
 /**
- * A new operator's typical slips, typed against the real sandbox: each is refused with exit code 2
- * (README "Exit codes": bad usage), a reason in one line (no stack trace) and, for a near-miss
- * name, the one they meant. None may answer exit 0 with an empty result that reads as "all quiet".
+ * The operator's first hour, typed against the real sandbox. Their typical slips are each refused
+ * with exit code 2 (README "Exit codes": bad usage), a reason in one line (no stack trace) and, for
+ * a near-miss name, the one they meant; none may answer exit 0 with an empty result that reads as
+ * "all quiet". And what the CLI tells them to type next runs as written.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FLOW_ID } from '../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
-import { sandboxControl } from '../../sandbox/control.ts';
+import { FLOW_ID as DM_FLOW } from '../../functions/flows/upkeep-work-order-to-deepomatic-validation.ts';
+import { postJson, sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
 import { type CliRun, sandboxCli } from '../support/cli.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
@@ -98,5 +100,47 @@ describe('other names', () => {
       await cli('test-event', FLOW_ID, '--example', 'downtime-strated', '--dry-run'),
       /no example "downtime-strated" for flow .*; its examples: downtime-started/,
     );
+  });
+});
+
+describe('a parked event', () => {
+  it('names the repair commands in its check, and they run as written', async () => {
+    // Deepomatic creates two work orders but both answers are lost: both events are parked.
+    const dm = sandbox.simulators.deepomatic as NonNullable<Sandbox['simulators']['deepomatic']>;
+    await postJson(`${dm.url}/_sandbox/faults`, {
+      match: 'POST /v0.2/work-orders',
+      timeoutAfterWrite: true,
+      delayMs: 3000,
+      times: 2,
+    });
+    const control = sandboxControl(sandbox);
+    const found = await control.upkeepWorkOrder({ title: 'Paint guard', category: 'Photo validation' });
+    const missing = await control.upkeepWorkOrder({ title: 'Paint rail', category: 'Photo validation' });
+    await sandbox.settle();
+    const listed = await cli('parked', 'list', DM_FLOW);
+    expect(listed.code).toBe(0);
+    const parked = JSON.parse((await cli('--json', 'parked', 'list', DM_FLOW)).out) as {
+      subject: string;
+      eventId: string;
+      check: string;
+    }[];
+    const checkOf = (wo: string) => parked.find((p) => p.subject === wo)?.check ?? '';
+    // The check names the CLI, not the TypeScript functions behind it.
+    expect(listed.out).not.toMatch(/adoptDeepomaticWorkOrder|forgetUnconfirmedSend|core\/claims\.ts/);
+    const adopt = /\((npx millwright repair adopt-deepomatic [^)]*)\)/.exec(checkOf(found))?.[1];
+    const forget = /\((npx millwright repair forget-send [^)]*)\)/.exec(checkOf(missing))?.[1];
+    expect(adopt).toBe(`npx millwright repair adopt-deepomatic ${DM_FLOW} ${found} <its id>`);
+    expect(forget).toBeDefined();
+
+    // Typed as the check says (with the id found in Deepomatic): each repair is made.
+    const existing = dm.workOrders().find((w) => w.name === `upkeep-${found}`);
+    const words = (command: string) =>
+      (command.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"|"$/g, '')).slice(2);
+    const adopted = await cli(...words(adopt?.replace('<its id>', existing?.id ?? '') ?? ''), '--yes');
+    expect([adopted.code, adopted.err]).toEqual([0, '']);
+    const forgot = await cli(...words(forget ?? ''), '--yes');
+    expect([forgot.code, forgot.err]).toEqual([0, '']);
+    const key = words(forget ?? '')[2] ?? '';
+    expect(await sandbox.state.getLatest('send-intent', key)).toBeUndefined();
   });
 });
