@@ -211,3 +211,7 @@ export const forgetSendCommand = (key: string): string => `npx millwright repair
  */
 export const forgetUnconfirmedSend = (store: StateStore, key: string): Promise<void> =>
   store.forgetLatest(INTENTS, key);
+
+/** Is an unconfirmed send recorded under `key` (what `forgetUnconfirmedSend` would clear)? */
+export const hasUnconfirmedSend = async (store: StateStore, key: string): Promise<boolean> =>
+  (await store.getLatest(INTENTS, key)) !== undefined;

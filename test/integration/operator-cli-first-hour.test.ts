@@ -95,11 +95,37 @@ describe('other names', () => {
     expectUsage(await cli('discover', 'upkep'), 'unknown vendor "upkep" (did you mean "upkeep"?)');
   });
 
+  it('webhooks register and secrets generate-webhook suggest the vendor meant, with exit code 2', async () => {
+    expectUsage(await cli('webhooks', 'register', 'upkep', '--dry-run'), '(did you mean "upkeep"?)');
+    expectUsage(
+      await cli('secrets', 'generate-webhook', 'upkep'),
+      'unknown vendor "upkep" (did you mean "upkeep"?)',
+    );
+  });
+
   it('test-event refuses an unknown example as bad usage, naming the examples', async () => {
     expectUsage(
       await cli('test-event', FLOW_ID, '--example', 'downtime-strated', '--dry-run'),
       /no example "downtime-strated" for flow .*; its examples: downtime-started/,
     );
+  });
+});
+
+describe('nothing there', () => {
+  it('dlq replay --all on an empty queue says it is empty, not "Replayed 0 of 0 ...; follow them"', async () => {
+    const run = await cli('dlq', 'replay', FLOW_ID, '--all', '--yes');
+    expect([run.code, run.err]).toEqual([0, '']);
+    expect(run.out).toBe(`The dead-letter queue of ${FLOW_ID} is empty: nothing was replayed.\n`);
+    const dry = await cli('dlq', 'replay', FLOW_ID, '--all', '--dry-run');
+    expect(dry.out).toBe(`The dead-letter queue of ${FLOW_ID} is empty: nothing would be replayed.\n`);
+  });
+
+  it('repair forget-send of a key with no unconfirmed send is not found (exit 4), not "Forgot"', async () => {
+    const run = await cli('repair', 'forget-send', `${FLOW_ID}:asset-down:no-such-episode`, '--yes');
+    expect(run.code).toBe(4);
+    expect(run.out).toBe('');
+    expect(run.err).toContain('no unconfirmed send');
+    expect(run.err).toContain('npx millwright parked list');
   });
 });
 
@@ -142,5 +168,7 @@ describe('a parked event', () => {
     expect([forgot.code, forgot.err]).toEqual([0, '']);
     const key = words(forget ?? '')[2] ?? '';
     expect(await sandbox.state.getLatest('send-intent', key)).toBeUndefined();
+    // Typed twice: nothing left to forget.
+    expect((await cli(...words(forget ?? ''), '--yes')).code).toBe(4);
   });
 });
