@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, MillwrightError } from '../functions/core/errors.ts';
 import { AwsAccessDeniedError, AwsCredentialsError, explainAwsError } from '../operator/aws-errors.ts';
-import { InvalidBackfillError } from '../operator/backfill.ts';
+import { BackfillNotSupportedError, InvalidBackfillError } from '../operator/backfill.ts';
 import { UnknownVendorError } from '../operator/discover.ts';
 import { SandboxNotRunningError, sandboxTargetFromDir } from '../operator/sandbox-target.ts';
 import { StackConfigMismatchError, StackNotFoundError, StackOutputsError } from '../operator/stack-target.ts';
@@ -149,6 +149,7 @@ function report(io: Io, error: unknown): number {
     error instanceof UnknownFlowError ||
     error instanceof UnknownVendorError ||
     error instanceof InvalidBackfillError ||
+    error instanceof BackfillNotSupportedError ||
     error instanceof TestEventInputError
   ) {
     return say(error.message, EXIT.usage);

@@ -82,6 +82,17 @@ describe('backfill', () => {
     expectUsage(await cli('backfill', FLOW_ID, '--from', '2h', '--to', '3h', '--yes'), 'must be before --to');
   });
 
+  it('refuses a flow or --source that cannot backfill as bad usage, saying why', async () => {
+    expectUsage(
+      await cli('backfill', 'mobility-work-task-to-upkeep-work-order-status', '--from', '1h', '--yes'),
+      'Webhook flow: no poll source to re-read',
+    );
+    expectUsage(
+      await cli('backfill', FLOW_ID, '--from', '1h', '--source', 'upkeep.parts', '--yes'),
+      `${FLOW_ID} has no poll source "upkeep.parts"; its sources: machinemetrics.downtime`,
+    );
+  });
+
   it('refuses a window ending in the future as bad usage', async () => {
     expectUsage(
       await cli('backfill', FLOW_ID, '--from', '1h', '--to', '2027-01-01T00:00:00Z', '--yes'),
