@@ -65,6 +65,11 @@ export function registerRuns(program: Command, ctx: CliContext): void {
           ...(options.until ? { until: parseTime(options.until, now, '--until') } : {}),
           limit: parseLimit(options.limit),
         };
+        if (query.since && query.since > now) {
+          throw new InputError(
+            `--since (${query.since.toISOString()}) is in the future (now ${now.toISOString()}): nothing can match`,
+          );
+        }
         if (query.since && query.until && query.until < query.since) {
           throw new InputError(
             `--until (${query.until.toISOString()}) is before --since (${query.since.toISOString()}): nothing can match`,

@@ -63,6 +63,14 @@ describe('runs', () => {
     );
   });
 
+  it('refuses a --since in the future (a mistyped year), not "No runs match."', async () => {
+    expectUsage(
+      await cli('runs', '--since', '2027-11-02T08:00:00Z'),
+      '--since (2027-11-02T08:00:00.000Z) is in the future (now 2026-11-02T08:00:00.000Z)',
+    );
+    expect((await cli('runs', '--since', '1h', '--until', '2027-01-01')).code).toBe(0);
+  });
+
   it('refuses an unknown --outcome (not "No runs match.") and suggests the close one', async () => {
     expectUsage(
       await cli('runs', '--outcome', 'donee'),
