@@ -33,6 +33,14 @@ export async function openTarget(options: GlobalOptions, io: Io = processIo()): 
     const { openStackTarget } = await import('./stack.ts');
     return openStackTarget(options, io);
   }
+  // The sandbox's config and region come from npm start: a stack flag without --stack would be ignored
+  // silently, and the operator would read the sandbox believing it is their plant's stack.
+  const stackOnly = [options.region && '--region', options.config && '--config'].filter(Boolean);
+  if (stackOnly.length > 0) {
+    throw new InputError(
+      `${stackOnly.join(' and ')} only ${stackOnly.length > 1 ? 'apply' : 'applies'} to a deployed stack: add --stack <name> (the sandbox takes its config from npm start, MILLWRIGHT_CONFIG)`,
+    );
+  }
   return sandboxTargetFromDir(typeof options.sandbox === 'string' ? options.sandbox : '.sandbox');
 }
 
