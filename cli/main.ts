@@ -9,9 +9,12 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, MillwrightError } from '../functions/core/errors.ts';
 import { AwsAccessDeniedError, AwsCredentialsError, explainAwsError } from '../operator/aws-errors.ts';
+import { BackfillNotSupportedError, InvalidBackfillError } from '../operator/backfill.ts';
+import { UnknownVendorError } from '../operator/discover.ts';
 import { SandboxNotRunningError, sandboxTargetFromDir } from '../operator/sandbox-target.ts';
 import { StackConfigMismatchError, StackNotFoundError, StackOutputsError } from '../operator/stack-target.ts';
 import { type Target, UnknownFlowError } from '../operator/target.ts';
+import { TestEventInputError } from '../operator/test-event.ts';
 import { registerConsole } from './commands/console.ts';
 import { registerFailures } from './commands/failures.ts';
 import { registerFlows } from './commands/flows.ts';
@@ -29,6 +32,14 @@ export async function openTarget(options: GlobalOptions, io: Io = processIo()): 
     // Loaded only for stacks: the sandbox never needs the CloudFormation, Lambda and Scheduler clients.
     const { openStackTarget } = await import('./stack.ts');
     return openStackTarget(options, io);
+  }
+  // The sandbox's config and region come from npm start: a stack flag without --stack would be ignored
+  // silently, and the operator would read the sandbox believing it is their plant's stack.
+  const stackOnly = [options.region && '--region', options.config && '--config'].filter(Boolean);
+  if (stackOnly.length > 0) {
+    throw new InputError(
+      `${stackOnly.join(' and ')} only ${stackOnly.length > 1 ? 'apply' : 'applies'} to a deployed stack: add --stack <name> (the sandbox takes its config from npm start, MILLWRIGHT_CONFIG)`,
+    );
   }
   return sandboxTargetFromDir(typeof options.sandbox === 'string' ? options.sandbox : '.sandbox');
 }
@@ -140,7 +151,17 @@ function report(io: Io, error: unknown): number {
     return code;
   };
   if (error instanceof CliError) return say(error.message, error.code);
-  if (error instanceof InputError || error instanceof UnknownFlowError) return say(error.message, EXIT.usage);
+  // The user's own input, refused with the reason (README: exit 2, bad usage).
+  if (
+    error instanceof InputError ||
+    error instanceof UnknownFlowError ||
+    error instanceof UnknownVendorError ||
+    error instanceof InvalidBackfillError ||
+    error instanceof BackfillNotSupportedError ||
+    error instanceof TestEventInputError
+  ) {
+    return say(error.message, EXIT.usage);
+  }
   if (error instanceof SandboxNotRunningError) return say(error.message, EXIT.unreachable);
   if (
     error instanceof StackNotFoundError ||

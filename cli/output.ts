@@ -132,12 +132,19 @@ export function parseTime(text: string, now: Date, option = 'time'): Date {
     return new Date(now.getTime() - Number(relative[1]) * (UNITS[relative[2] ?? 's'] ?? 1) * 1000);
   }
   const t = Date.parse(text);
-  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
+  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(text) || !realDay(text)) {
     throw new InputError(
       `${option}: "${text}" is neither a duration (30m, 2h, 7d) nor an ISO time (2026-12-06T08:00:00Z)`,
     );
   }
   return new Date(t);
+}
+
+/** Is the `YYYY-MM-DD` the text starts with a day of the calendar? Date.parse rolls 2026-02-30 into March. */
+function realDay(text: string): boolean {
+  const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
 }
 
 /** `10`, `10/s` or `0.5/s`: events per second, > 0. */

@@ -138,7 +138,8 @@ function pickTrigger(flow: FlowResources, sourceId: string | undefined): Schedul
   throw new BackfillNotSupportedError(`${id} cannot backfill. ${notes.join(' ')}`);
 }
 
-function checkWindow(options: BackfillOptions, now: Date): void {
+/** Refuse a window that cannot be backfilled (reversed, in the future, too long, a bad rate). */
+export function checkBackfillWindow(options: BackfillOptions, now: Date): void {
   const { from, to } = options;
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
     throw new InvalidBackfillError('--from and --to must be valid dates');
@@ -199,7 +200,7 @@ export async function backfillFlow(
   const log = options.log ?? silentLog;
   const env = target.env(log);
   const now = (options.now ?? env.now)();
-  checkWindow(options, now);
+  checkBackfillWindow(options, now);
   const retention = checkRetention(options, now, target.state.retentionDays);
   const rate = options.ratePerSecond ?? DEFAULT_BACKFILL_RATE;
   const sleep = options.sleep ?? defaultSleep;

@@ -11,6 +11,7 @@ import { connectorById, connectors } from '../functions/connectors/index.ts';
 import type { AnyConnector, DiscoveredList } from '../functions/core/connector.ts';
 import { MillwrightError } from '../functions/core/errors.ts';
 import { type Log, silentLog } from '../functions/core/log.ts';
+import { closestKey } from '../functions/core/schema.ts';
 import type { FlowResources, Target } from './target.ts';
 
 export type { DiscoveredList };
@@ -161,18 +162,24 @@ export function discoverFragment(
   return { ...(Object.keys(fragment).length > 0 ? { fragment } : {}), hints: parts.hints };
 }
 
+/** The connector of a vendor id the user typed; a slip is refused with the close one named. */
+export function knownVendor(vendorId: string): AnyConnector {
+  const connector: AnyConnector | undefined = connectorById(vendorId);
+  if (connector) return connector;
+  const known = connectors.map((c) => c.id);
+  const suggestion = closestKey(vendorId, known);
+  throw new UnknownVendorError(
+    `unknown vendor "${vendorId}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; vendors: ${known.join(', ')}`,
+  );
+}
+
 /** Read the vendor's lists from the target's account and build the fragment. */
 export async function discover(
   target: Target,
   vendorId: string,
   options: { log?: Log } = {},
 ): Promise<DiscoverResult> {
-  const connector: AnyConnector | undefined = connectorById(vendorId);
-  if (!connector) {
-    throw new UnknownVendorError(
-      `unknown vendor "${vendorId}"; vendors: ${connectors.map((c) => c.id).join(', ')}`,
-    );
-  }
+  const connector = knownVendor(vendorId);
   const settings = (target.deployment.vendors as Record<string, unknown>)[connector.id];
   if (settings === undefined) {
     throw new VendorNotConfiguredError(

@@ -4,7 +4,7 @@
  * message body until an operator replays it (after checking what its `check` says) or discards it.
  * Also the two repairs those checks name, so the CLI can offer them as commands.
  */
-import { forgetUnconfirmedSend } from '../functions/core/claims.ts';
+import { forgetUnconfirmedSend, hasUnconfirmedSend } from '../functions/core/claims.ts';
 import { MillwrightError } from '../functions/core/errors.ts';
 import { PARKED_REPLAY_VIA } from '../functions/core/flow.ts';
 import type { ParkedEvent } from '../functions/core/state.ts';
@@ -188,9 +188,12 @@ export async function discardParked(
  * After a parked unanswered send, the operator looked at the vendor and found nothing: forget the
  * send (the key is in the parked event's check), so a replay sends it again.
  */
-export async function forgetSend(target: Target, key: string): Promise<void> {
+export async function forgetSend(target: Target, key: string): Promise<{ forgotten: boolean }> {
   if (!key.trim()) throw new ParkedEventError('name the send to forget (the key in the check text)');
+  // A mistyped key would otherwise "forget" nothing and report success; the replay would park again.
+  if (!(await hasUnconfirmedSend(target.state, key))) return { forgotten: false };
   await forgetUnconfirmedSend(target.state, key);
+  return { forgotten: true };
 }
 
 /**

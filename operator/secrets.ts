@@ -12,6 +12,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { MillwrightError } from '../functions/core/errors.ts';
+import { knownVendor } from './discover.ts';
 import type { Target } from './target.ts';
 
 /** The vendor cannot have a generated credential, is not configured, or the secret is not usable. */
@@ -58,6 +59,7 @@ export async function generateWebhookSecret(
   vendor: string,
   options: { rotate?: boolean; client?: SecretsManagerClient } = {},
 ): Promise<GeneratedWebhookSecret> {
+  knownVendor(vendor);
   const generable = GENERABLE_WEBHOOK_SECRETS[vendor];
   if (!generable) {
     const hint =

@@ -13,7 +13,7 @@ import type { FlowControl, PollRunRecord, RunLogEntry } from '../functions/core/
 import { pollStateKey } from '../functions/runtime/poller.ts';
 import { livePollStateKey } from '../functions/runtime/shared-poll.ts';
 import { oldestSentAt, type QueueDepth, queueDepth } from './queue-depth.ts';
-import type { FlowResources, Target } from './target.ts';
+import { type FlowResources, flowOf, type Target } from './target.ts';
 
 export interface PollStatus {
   sourceId: string;
@@ -205,7 +205,8 @@ export async function status(
 ): Promise<StatusReport> {
   const now = options.now ?? new Date();
   const cost = { dynamodbRequests: 0, readUnits: 0, sqsRequests: 0 };
-  const flows = [...target.flows.values()].filter((f) => !options.flowId || f.flow.id === options.flowId);
+  // A mistyped --flow is refused, not answered with an empty table that reads as "all quiet".
+  const flows = options.flowId ? [flowOf(target, options.flowId)] : [...target.flows.values()];
   const [statuses, limits, stored] = await Promise.all([
     Promise.all(flows.map((flow) => flowStatus(target, flow, now, cost))),
     rateLimits(target),

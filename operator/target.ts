@@ -10,6 +10,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Deployment } from '../functions/config/deployment.ts';
 import type { AnyFlow, RuntimeEnv } from '../functions/core/flow.ts';
 import type { Log } from '../functions/core/log.ts';
+import { closestKey } from '../functions/core/schema.ts';
 import type { StateStore } from '../functions/core/state.ts';
 
 /** One enabled flow and the resources it runs on. */
@@ -72,10 +73,16 @@ export interface Target {
   close(): void;
 }
 
-/** A flow the target does not run: a specific error naming the flows it does run. */
+/**
+ * A flow the target does not run: a specific error naming the flows it does run, and the close one
+ * first when the id looks like a slip (flow ids are long: a typo is the usual cause).
+ */
 export class UnknownFlowError extends Error {
   constructor(flowId: string, known: readonly string[]) {
-    super(`no enabled flow "${flowId}" here; enabled flows: ${known.join(', ') || '(none)'}`);
+    const suggestion = closestKey(flowId, known);
+    super(
+      `no enabled flow "${flowId}" here${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; enabled flows: ${known.join(', ') || '(none)'}`,
+    );
     this.name = 'UnknownFlowError';
   }
 }

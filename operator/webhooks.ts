@@ -15,6 +15,7 @@ import { MillwrightError, rememberCredential } from '../functions/core/errors.ts
 import { type WebhookReceiver, webhookEventsOf } from '../functions/core/flow.ts';
 import { type Log, silentLog } from '../functions/core/log.ts';
 import { readSecret } from '../functions/core/secrets.ts';
+import { knownVendor } from './discover.ts';
 import type { Target } from './target.ts';
 
 /** No enabled flow uses the vendor's webhooks here. */
@@ -146,6 +147,7 @@ export async function registerWebhook(
   options: { dryRun?: boolean; log?: Log } = {},
 ): Promise<RegisterWebhookResult> {
   const log = options.log ?? silentLog;
+  knownVendor(vendorId);
   const usage = usages(target).get(vendorId);
   if (!usage) {
     throw new NoWebhookError(

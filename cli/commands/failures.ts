@@ -112,6 +112,10 @@ export function registerFailures(program: Command, ctx: CliContext): void {
               ctx.io.columns,
               result.events.map((e) => `reason: ${e.reason}`),
             );
+            // --all on an empty queue: say so, rather than "Replayed 0 of 0 ...; follow them".
+            if (options.all && result.selected === 0) {
+              return `The dead-letter queue of ${flowId} is empty: nothing ${result.dryRun ? 'would be' : 'was'} replayed.\n`;
+            }
             const head = result.dryRun
               ? `Dry run: would replay ${result.selected} event(s) to ${flowId}; nothing was changed.\n`
               : `Replayed ${result.replayed} of ${result.selected} event(s) to ${flowId}; follow them with: npx millwright runs --flow ${flowId} --since 10m\n`;
@@ -244,7 +248,13 @@ export function registerFailures(program: Command, ctx: CliContext): void {
           options.yes,
           `Forget the unconfirmed send ${key}? The next replay sends it again.`,
         );
-        await forgetSend(target, key);
+        const { forgotten } = await forgetSend(target, key);
+        if (!forgotten) {
+          throw new CliError(
+            `no unconfirmed send ${key} (already forgotten or confirmed, or a different key): copy the key from the check in: npx millwright parked list`,
+            EXIT.notFound,
+          );
+        }
         emit(
           ctx,
           globals,

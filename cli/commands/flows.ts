@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { backfillFlow, listBackfillSupport } from '../../operator/backfill.ts';
+import { backfillFlow, checkBackfillWindow, listBackfillSupport } from '../../operator/backfill.ts';
 import { listExamples } from '../../operator/examples.ts';
 import { testEvent } from '../../operator/test-event.ts';
 import { type CliContext, CliError, EXIT, emit, withTarget } from '../context.ts';
@@ -85,6 +85,8 @@ export function registerFlows(program: Command, ctx: CliContext): void {
               EXIT.usage,
             );
           }
+          // Checked before asking: a reversed or future window is refused, not confirmed first.
+          checkBackfillWindow({ from, to, ratePerSecond, ...(options.force ? { force: true } : {}) }, now);
           if (!options.dryRun) {
             await confirmed(
               ctx,

@@ -1,9 +1,26 @@
 /** `millwright runs` and `millwright show <event-id>`. */
 import type { Command } from 'commander';
+import { closestKey } from '../../functions/core/schema.ts';
 import type { RunLogEntry } from '../../functions/core/state.ts';
+import { EVENT_OUTCOMES } from '../../functions/runtime/metrics.ts';
 import { runs, show } from '../../operator/runs.ts';
 import { type CliContext, CliError, EXIT, emit, withTarget } from '../context.ts';
-import { ago, parseLimit, parseTime, table } from '../output.ts';
+import { ago, InputError, parseLimit, parseTime, table } from '../output.ts';
+
+/** What the run log records: the worker's outcomes and the operator's own. */
+const RUN_OUTCOMES: readonly string[] = [...EVENT_OUTCOMES, 'replayed', 'discarded'];
+
+/** A mistyped outcome matches nothing: refuse it, or `No runs match.` would read as all clear. */
+function checkOutcomes(outcomes: readonly string[]): readonly string[] {
+  for (const outcome of outcomes) {
+    if (RUN_OUTCOMES.includes(outcome)) continue;
+    const suggestion = closestKey(outcome, RUN_OUTCOMES);
+    throw new InputError(
+      `--outcome: unknown outcome "${outcome}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; outcomes: ${RUN_OUTCOMES.join(', ')}`,
+    );
+  }
+  return outcomes;
+}
 
 const effectsText = (e: RunLogEntry) =>
   Object.entries(e.effects ?? {})
@@ -19,10 +36,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
       '--subject <id>',
       'everything about one machine, work order, part or task (one query, across flows)',
     )
-    .option(
-      '--outcome <outcome...>',
-      'only these outcomes (done, skipped, duplicate, echo, stale, waiting, retrying, failed, dead-lettered, needs-attention, replayed)',
-    )
+    .option('--outcome <outcome...>', `only these outcomes (${RUN_OUTCOMES.join(', ')})`)
     .option('--since <time>', 'from this long ago (30m, 2h, 7d) or this ISO time')
     .option('--until <time>', 'up to this long ago or this ISO time')
     .option('--limit <n>', 'at most this many entries', '50')
@@ -46,11 +60,21 @@ export function registerRuns(program: Command, ctx: CliContext): void {
         const query = {
           ...(options.flow ? { flowId: options.flow } : {}),
           ...(options.subject ? { subject: options.subject } : {}),
-          ...(options.outcome ? { outcomes: options.outcome } : {}),
+          ...(options.outcome ? { outcomes: checkOutcomes(options.outcome) } : {}),
           ...(options.since ? { since: parseTime(options.since, now, '--since') } : {}),
           ...(options.until ? { until: parseTime(options.until, now, '--until') } : {}),
           limit: parseLimit(options.limit),
         };
+        if (query.since && query.since > now) {
+          throw new InputError(
+            `--since (${query.since.toISOString()}) is in the future (now ${now.toISOString()}): nothing can match`,
+          );
+        }
+        if (query.since && query.until && query.until < query.since) {
+          throw new InputError(
+            `--until (${query.until.toISOString()}) is before --since (${query.since.toISOString()}): nothing can match`,
+          );
+        }
         await withTarget(ctx, command, async (target, globals) => {
           const result = await runs(target, query);
           emit(ctx, globals, result, () => {

@@ -200,8 +200,18 @@ export async function sendOnce<T>(
 }
 
 /**
+ * The operator's command that clears an unconfirmed send (`millwright repair forget-send`), as a
+ * parked event's check names it: the operator reads the check in `parked list`, not this code.
+ */
+export const forgetSendCommand = (key: string): string => `npx millwright repair forget-send "${key}"`;
+
+/**
  * An operator checked the vendor after a parked unknown outcome and found no effect: forget the
  * intent, so replaying the event sends the write again.
  */
 export const forgetUnconfirmedSend = (store: StateStore, key: string): Promise<void> =>
   store.forgetLatest(INTENTS, key);
+
+/** Is an unconfirmed send recorded under `key` (what `forgetUnconfirmedSend` would clear)? */
+export const hasUnconfirmedSend = async (store: StateStore, key: string): Promise<boolean> =>
+  (await store.getLatest(INTENTS, key)) !== undefined;

@@ -22,7 +22,7 @@
 import * as z from 'zod/mini';
 import { connectUpKeep, markedRecordId, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
-import { once, sendOnce } from '../core/claims.ts';
+import { forgetSendCommand, once, sendOnce } from '../core/claims.ts';
 import { NotReadyError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
@@ -165,7 +165,7 @@ async function recordAssetStatus(
   await sendOnce(ctx.state, {
     key,
     what: `UpKeep asset ${assetId} ${status} record at ${recordedOn}`,
-    check: `Open UpKeep asset ${assetId} and look in its downtime history for a "${status}" record at ${recordedOn}. If it is there, discard this event; if not, clear the unconfirmed send (forgetUnconfirmedSend "${key}", core/claims.ts) and replay this event.`,
+    check: `Open UpKeep asset ${assetId} and look in its downtime history for a "${status}" record at ${recordedOn}. If it is there, discard this event; if not, clear the unconfirmed send (${forgetSendCommand(key)}) and replay this event.`,
     lookup: async () => {
       // Status first, then our mark: a record of ours landing between the two reads shows in the mark.
       const shown = await upkeep.getAssetDowntimeStatus(assetId);

@@ -37,7 +37,7 @@ import {
 import { DEEPOMATIC_OPEN_SET } from '../connectors/deepomatic/poll-source.ts';
 import { connectUpKeep, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { fetchWebhookSubject, type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
-import { forgetUnconfirmedSend, once, sendOnce } from '../core/claims.ts';
+import { forgetSendCommand, forgetUnconfirmedSend, once, sendOnce } from '../core/claims.ts';
 import { NeedsAttentionError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
@@ -119,7 +119,7 @@ async function onWorkOrder(event: TypedEvent<string, UpKeepWebhookData>, ctx: Ct
   const { config } = ctx;
   const name = toWorkOrderName(config.deepomatic.namePrefix, wo.id);
   const key = createKey(ctx.flowId, wo.id);
-  const check = `In Deepomatic, look for a work order named ${name} (metadata cmms_work_order_id ${wo.id}). If it exists, adopt it (adoptDeepomaticWorkOrder(state, "${ctx.flowId}", "${wo.id}", "<its id>"), flows/upkeep-work-order-to-deepomatic-validation.ts) and replay this event. If none exists, clear the unconfirmed send (forgetUnconfirmedSend "${key}", core/claims.ts) and replay this event to create it.`;
+  const check = `In Deepomatic, look for a work order named ${name} (metadata cmms_work_order_id ${wo.id}). If it exists, adopt it (npx millwright repair adopt-deepomatic ${ctx.flowId} ${wo.id} <its id>) and replay this event. If none exists, clear the unconfirmed send (${forgetSendCommand(key)}) and replay this event to create it.`;
   const created = await once(ctx.state, {
     key,
     perform: async () => {

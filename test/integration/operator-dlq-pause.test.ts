@@ -226,7 +226,7 @@ describe('parked events', () => {
     expect(parked.map((p) => p.subject).sort()).toEqual([adopted, dropped].sort());
     expect((await listParked(target)).filter((p) => p.flowId === FLOW)).toHaveLength(2);
     const find = (wo: string) => parked.find((p) => p.subject === wo) as (typeof parked)[number];
-    expect(find(adopted).check).toMatch(/adoptDeepomaticWorkOrder/);
+    expect(find(adopted).check).toMatch(/npx millwright repair adopt-deepomatic/);
 
     // The operator finds the work order in Deepomatic and adopts it; the replay finds it.
     const existing = dmFor(adopted);

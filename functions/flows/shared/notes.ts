@@ -5,7 +5,7 @@
  * answer cannot tell, the event is parked as needs attention: never a second note, never a lost one.
  */
 import type { UpKeepClient } from '../../connectors/upkeep/client.ts';
-import { sendOnce } from '../../core/claims.ts';
+import { forgetSendCommand, sendOnce } from '../../core/claims.ts';
 import type { StateStore } from '../../core/state.ts';
 
 /** `[millwright:<flow>:<parts>]`: unique per note, so finding it proves this note was added. */
@@ -14,7 +14,7 @@ export const noteMarker = (flowId: string, ...parts: string[]) =>
 
 /** What an operator checks when a note's outcome is unknown. */
 export const unconfirmedNoteCheck = (workOrderId: string, marker: string, key: string) =>
-  `Open UpKeep work order ${workOrderId} and look for an update message containing ${marker}. If there is one, nothing is missing: discard this event. If there is none, clear the unconfirmed send (forgetUnconfirmedSend "${key}", core/claims.ts) and replay this event.`;
+  `Open UpKeep work order ${workOrderId} and look for an update message containing ${marker}. If there is one, nothing is missing: discard this event. If there is none, clear the unconfirmed send (${forgetSendCommand(key)}) and replay this event.`;
 
 export interface NoteOptions {
   /** One note: the intent key (e.g. `<flow>:note:<subject>`). */

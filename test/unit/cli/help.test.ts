@@ -68,6 +68,21 @@ describe('millwright --help', () => {
     expect(await runCli(['--sandbox', '--stack', 'X', 'status'], { io: bufferIo() })).toBe(2);
   });
 
+  it('refuses --region or --config without --stack (exit code 2) instead of reading the sandbox', async () => {
+    const io = bufferIo();
+    expect(await runCli(['--region', 'eu-west-1', '--config', 'config/site.json', 'status'], { io })).toBe(2);
+    expect(io.stderr.join('')).toContain(
+      '--region and --config only apply to a deployed stack: add --stack <name>',
+    );
+    const config = bufferIo();
+    expect(
+      await runCli(['--sandbox', '/nonexistent-millwright-dir', '--config', 'x.json', 'runs'], {
+        io: config,
+      }),
+    ).toBe(2);
+    expect(config.stderr.join('')).toContain('--config only applies to a deployed stack');
+  });
+
   it('says how to start the sandbox when it is not running (exit code 3)', async () => {
     const io = bufferIo();
     expect(await runCli(['--sandbox', '/nonexistent-millwright-dir', 'status'], { io })).toBe(3);

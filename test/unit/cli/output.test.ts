@@ -25,6 +25,13 @@ describe('cli output', () => {
     expect(() => parseLimit('1.5')).toThrow('--limit');
   });
 
+  it('refuses a day the calendar has not (2026-02-30), not rolled into March by Date.parse', () => {
+    expect(() => parseTime('2026-02-30', NOW, '--from')).toThrow('--from: "2026-02-30" is neither');
+    expect(() => parseTime('2026-11-31T08:00:00Z', NOW, '--to')).toThrow('--to: "2026-11-31T08:00:00Z"');
+    expect(parseTime('2028-02-29', NOW).toISOString()).toBe('2028-02-29T00:00:00.000Z');
+    expect(parseTime('2026-12-01T00:30:00+01:00', NOW).toISOString()).toBe('2026-11-30T23:30:00.000Z');
+  });
+
   it('says durations and ages the way people do', () => {
     expect(duration(42)).toBe('42s');
     expect(duration(3600 * 3 + 1200)).toBe('3h 20m');
