@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { VendorHttpError } from '../../../functions/core/errors.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
 import { flow as clickMaintFlow } from '../../../functions/flows/click-maint-part-low-to-mobility-work-stock.ts';
 import {
   flow as alertFlow,
@@ -14,6 +15,7 @@ import type { PartSyncState, StockWriter } from '../../../functions/flows/shared
 import { flow as upkeepFlow } from '../../../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
 import { flowEvent, testEnv } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 
 let t: TestState;
 beforeAll(async () => {
@@ -249,5 +251,66 @@ describe('order per part across retries (issue 13)', () => {
     expect(calls.filter((c) => c.kind === 'stock').map((c) => c.items)).toEqual([
       [{ id: 'BRG-77', quantity: 10 }],
     ]);
+  });
+});
+
+describe('a worker that dies at any write (crash-support sweep)', () => {
+  it('UpKeep: a crash at each write k of a stock sync (lost, or landed with its answer lost), then SQS redelivery: the same stock and minimums reach Mobility Work, the parts owe nothing, a further delivery writes nothing', async () => {
+    let skew = 0;
+    const clocked = t.store(() => new Date(Date.now() + skew));
+    const config = upkeepFlow.config.parse({});
+    let n = 0;
+    const event = (id: string) =>
+      flowEvent({
+        id,
+        type: 'upkeep.parts.changed',
+        data: {
+          parts: [
+            { id: `${id}-BRG`, name: 'Bearing', quantity: 3, minimumQuantity: 4, updatedAtMs: 1000 },
+            { id: `${id}-FLT`, name: 'Filter', quantity: 9, minimumQuantity: 4, updatedAtMs: 1000 },
+          ],
+        },
+      });
+    const run = (id: string, state: StateStore, writer: StockWriter) =>
+      upkeepFlow.handle(event(id), { ...ctxFor(upkeepFlow.id, config, { mobilityWork: writer }), state });
+    // What Mobility Work ends with: the last value sent per spare part and field.
+    const finalOf = (calls: { kind: string; items: unknown[] }[], id: string) => {
+      const last: Record<string, unknown> = {};
+      for (const c of calls)
+        for (const item of c.items as { id: string }[]) last[`${c.kind}:${item.id.replace(id, '')}`] = item;
+      return Object.fromEntries(
+        Object.entries(last).map(([k, v]) => [
+          k,
+          { ...(v as object), id: (v as { id: string }).id.replace(id, '') },
+        ]),
+      );
+    };
+    const clean = recordingWriter();
+    const counting = crashingStore(clocked, Number.POSITIVE_INFINITY);
+    expect((await run('crash-clean', counting.store, clean.writer)).outcome).toBe('done');
+    const expected = finalOf(clean.calls, 'crash-clean');
+    for (let k = 1; k <= counting.writes(); k++) {
+      for (const when of ['before', 'after'] as const) {
+        const id = `crash-${++n}`;
+        const where = `k=${k} ${when}`;
+        const rec = recordingWriter();
+        const crash = crashingStore(clocked, k, when);
+        const died = await run(id, crash.store, rec.writer).catch((error: unknown) => error);
+        if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+        skew += 10 * 60_000; // past the claim's and the pending write's leases: the redelivery
+        await run(id, clocked, rec.writer);
+        expect({ where, final: finalOf(rec.calls, id) }).toEqual({ where, final: expected });
+        const states = await clocked.getEntities<PartSyncState>(upkeepFlow.id, [`${id}-BRG`, `${id}-FLT`]);
+        const owed = [...states.values()].filter((s) => s.data.pending).length;
+        expect({ where, owed }).toEqual({ where, owed: 0 });
+        const calls = rec.calls.length;
+        const again = await run(id, clocked, rec.writer);
+        expect({ where, again: again.outcome, calls: rec.calls.length }).toEqual({
+          where,
+          again: expect.stringMatching(/duplicate|skipped/),
+          calls,
+        });
+      }
+    }
   });
 });
