@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { MW_EVENT } from '../../../functions/connectors/mobility-work/events.ts';
 import { parseMobilityWorkWebhook } from '../../../functions/connectors/mobility-work/webhook.ts';
-import { AmbiguousWriteError, NotReadyError } from '../../../functions/core/errors.ts';
+import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../../../functions/core/errors.ts';
 import type { FlowContext, FlowEvent } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import {
@@ -22,6 +22,7 @@ import {
 import { flowEvent } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 
 let t: TestState;
 let h: Harness;
@@ -552,4 +553,60 @@ describe('task events in every delivery order, with duplicates and resends a day
       expect({ order, notes: notes(id).length, outcomes }).toEqual({ order, notes: done.size, outcomes });
     }
   }, 60_000);
+});
+
+describe('a worker that dies at any write (crash-support sweep)', () => {
+  it('started then completed: a crash at each write k of each event (lost, or landed with its answer lost), then SQS redelivery: the work order complete with two notes, as a clean run, or parked with a reason and never a note twice', async () => {
+    let skew = 0;
+    const clocked = t.store(() => new Date(Date.now() + skew));
+    let n = 0;
+    const events = (id: string) => {
+      const task = `crash-${run}-${++n}`;
+      return [
+        taskEvent('started', { upkeepWorkOrderId: id }, T1, task),
+        taskEvent('completed', { upkeepWorkOrderId: id }, T2, task),
+      ];
+    };
+    const cleanId = await workOrder();
+    const counts: number[] = [];
+    for (const event of events(cleanId)) {
+      const counting = crashingStore(clocked, Number.POSITIVE_INFINITY);
+      expect((await flow.handle(event, { ...context(), state: counting.store })).outcome).toBe('done');
+      counts.push(counting.writes());
+    }
+    for (const [e, writes] of counts.entries()) {
+      for (let k = 1; k <= writes; k++) {
+        for (const when of ['before', 'after'] as const) {
+          const where = `event ${e} k=${k} ${when}`;
+          const id = await workOrder();
+          let parked = false;
+          for (const [i, event] of events(id).entries()) {
+            if (i === e) {
+              const crash = crashingStore(clocked, k, when);
+              const died = await flow
+                .handle(event, { ...context(), state: crash.store })
+                .catch((x: unknown) => x);
+              if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+              skew += 2 * 60_000; // past the claim's lease: the redelivery
+            }
+            const out = await flow.handle(event, { ...context(), state: clocked }).catch((x: unknown) => x);
+            if (out instanceof NeedsAttentionError) parked = true;
+            else
+              expect({ where, i, out }).toEqual({
+                where,
+                i,
+                out: expect.objectContaining({ outcome: expect.stringMatching(/^(done|duplicate)$/) }),
+              });
+          }
+          expect({ where, notes: notes(id).length <= 2 }).toEqual({ where, notes: true });
+          if (!parked)
+            expect({ where, status: statusOf(id), notes: notes(id).length }).toEqual({
+              where,
+              status: 'complete',
+              notes: 2,
+            });
+        }
+      }
+    }
+  });
 });
