@@ -11,6 +11,7 @@ import {
   FLOW_ID,
   flow,
 } from '../../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
+import { EPISODE_WORK_ORDER_MAPPING } from '../../../functions/flows/shared/downtime.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
@@ -732,6 +733,12 @@ describe('a worker that dies at any write (crash-support sweep)', () => {
             reason: wo?.description?.includes(REASONS[2].name),
           }).toEqual({ where, recovered: true, reason: true });
           expect({ where, records: recordsOf(asset) - start }).toEqual({ where, records: cleanRecords });
+          // The task-status flow finds the work order by the episode's key.
+          const key = `${m}/${new Date(T0 + (startMinute + 10) * MINUTE).toISOString()}`;
+          expect({ where, mapped: await store.getMapping(EPISODE_WORK_ORDER_MAPPING, key) }).toEqual({
+            where,
+            mapped: wo?.id,
+          });
         }
       }
     }
