@@ -556,57 +556,90 @@ describe('task events in every delivery order, with duplicates and resends a day
 });
 
 describe('a worker that dies at any write (crash-support sweep)', () => {
-  it('started then completed: a crash at each write k of each event (lost, or landed with its answer lost), then SQS redelivery: the work order complete with two notes, as a clean run, or parked with a reason and never a note twice', async () => {
-    let skew = 0;
-    const clocked = t.store(() => new Date(Date.now() + skew));
-    let n = 0;
-    const events = (id: string) => {
-      const task = `crash-${run}-${++n}`;
-      return [
+  // As Mobility Work delivers them: a timeless event's occurredAt is its receive time.
+  const timeless = (task: string, body: Record<string, unknown>, receivedAt: string) =>
+    parseMobilityWorkWebhook({
+      rawBody: JSON.stringify({ networkId: 'network-1', taskId: task, ...body }),
+      headers: {},
+      pathParameters: {},
+      query: {},
+      receivedAt: new Date(receivedAt),
+    }).events[0] as FlowEvent;
+  const scenarios = [
+    {
+      name: 'started then completed (timed)',
+      status: 'complete',
+      notes: 2,
+      events: (id: string, task: string) => [
         taskEvent('started', { upkeepWorkOrderId: id }, T1, task),
         taskEvent('completed', { upkeepWorkOrderId: id }, T2, task),
-      ];
-    };
-    const cleanId = await workOrder();
-    const counts: number[] = [];
-    for (const event of events(cleanId)) {
-      const counting = crashingStore(clocked, Number.POSITIVE_INFINITY);
-      expect((await flow.handle(event, { ...context(), state: counting.store })).outcome).toBe('done');
-      counts.push(counting.writes());
-    }
-    for (const [e, writes] of counts.entries()) {
-      for (let k = 1; k <= writes; k++) {
-        for (const when of ['before', 'after'] as const) {
-          const where = `event ${e} k=${k} ${when}`;
-          const id = await workOrder();
-          let parked = false;
-          for (const [i, event] of events(id).entries()) {
-            if (i === e) {
-              const crash = crashingStore(clocked, k, when);
-              const died = await flow
-                .handle(event, { ...context(), state: crash.store })
-                .catch((x: unknown) => x);
-              if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
-              skew += 2 * 60_000; // past the claim's lease: the redelivery
+      ],
+    },
+    {
+      name: 'started, canceled, restarted (timeless, by arrival)',
+      status: 'inProgress',
+      notes: 3,
+      events: (id: string, task: string) => {
+        const metadata = { upkeepWorkOrderId: id };
+        return [
+          timeless(task, { _event: 'TaskWasStarted', _idempotencyKey: `start-${task}`, metadata }, T1),
+          timeless(task, { _event: 'TaskWasCanceled', _idempotencyKey: `cancel-${task}`, metadata }, T2),
+          timeless(
+            task,
+            { _event: 'TaskWasStarted', _idempotencyKey: `restart-${task}`, metadata },
+            '2026-11-02T09:00:00.000Z',
+          ),
+        ];
+      },
+    },
+  ] as const;
+  for (const scenario of scenarios)
+    it(`${scenario.name}: a crash at each write k of each event (lost, or landed with its answer lost), then SQS redelivery: the work order ends as in a clean run, one note per event, or parked with a reason and never a note twice`, async () => {
+      let skew = 0;
+      const clocked = t.store(() => new Date(Date.now() + skew));
+      let n = 0;
+      const events = (id: string) => scenario.events(id, `crash-${run}-${++n}`);
+      const cleanId = await workOrder();
+      const counts: number[] = [];
+      for (const event of events(cleanId)) {
+        const counting = crashingStore(clocked, Number.POSITIVE_INFINITY);
+        expect((await flow.handle(event, { ...context(), state: counting.store })).outcome).toBe('done');
+        counts.push(counting.writes());
+      }
+      for (const [e, writes] of counts.entries()) {
+        for (let k = 1; k <= writes; k++) {
+          for (const when of ['before', 'after'] as const) {
+            const where = `event ${e} k=${k} ${when}`;
+            const id = await workOrder();
+            let parked = false;
+            for (const [i, event] of events(id).entries()) {
+              if (i === e) {
+                const crash = crashingStore(clocked, k, when);
+                const died = await flow
+                  .handle(event, { ...context(), state: crash.store })
+                  .catch((x: unknown) => x);
+                if (crash.crashed())
+                  expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+                skew += 2 * 60_000; // past the claim's lease: the redelivery
+              }
+              const out = await flow.handle(event, { ...context(), state: clocked }).catch((x: unknown) => x);
+              if (out instanceof NeedsAttentionError) parked = true;
+              else
+                expect({ where, i, out }).toEqual({
+                  where,
+                  i,
+                  out: expect.objectContaining({ outcome: expect.stringMatching(/^(done|duplicate)$/) }),
+                });
             }
-            const out = await flow.handle(event, { ...context(), state: clocked }).catch((x: unknown) => x);
-            if (out instanceof NeedsAttentionError) parked = true;
-            else
-              expect({ where, i, out }).toEqual({
+            expect({ where, notes: notes(id).length <= scenario.notes }).toEqual({ where, notes: true });
+            if (!parked)
+              expect({ where, status: statusOf(id), notes: notes(id).length }).toEqual({
                 where,
-                i,
-                out: expect.objectContaining({ outcome: expect.stringMatching(/^(done|duplicate)$/) }),
+                status: scenario.status,
+                notes: scenario.notes,
               });
           }
-          expect({ where, notes: notes(id).length <= 2 }).toEqual({ where, notes: true });
-          if (!parked)
-            expect({ where, status: statusOf(id), notes: notes(id).length }).toEqual({
-              where,
-              status: 'complete',
-              notes: 2,
-            });
         }
       }
-    }
-  });
+    });
 });
