@@ -418,3 +418,47 @@ describe('a worker that dies at any write (crash-support sweep)', () => {
     }
   });
 });
+
+describe('a worker that dies at any write, then another alert of the episode (crash-support sweep)', () => {
+  it('a crash at each write k of the alert that owns the order (lost, or landed with its answer lost), a second alert of the episode before its redelivery, then the redelivery: one purchase order, or parked with a reason and never two', async () => {
+    const fresh = () => {
+      world.mw.reset();
+      world.upkeep.sim.reset();
+      world.advance(3_600_000);
+      return { ...alertContext(world), flowId: `stock-alert-test-${++tests}` };
+    };
+    const clean = fresh();
+    const counting = crashingStore(world.store, Number.POSITIVE_INFINITY);
+    await handleAlert({ ...clean, state: counting.store }, alertOf(person('consume', 16)));
+    expect(pos()).toHaveLength(1);
+    for (let k = 1; k <= counting.writes(); k++) {
+      for (const when of ['before', 'after'] as const) {
+        const where = `k=${k} ${when}`;
+        const c = fresh();
+        const first = alertOf(person('consume', 16));
+        const crash = crashingStore(world.store, k, when);
+        const died = await handleAlert({ ...c, state: crash.store }, first).catch((x: unknown) => x);
+        if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+        const second = one(person('consume', 4), 'SparePartWasOutOfStock');
+        world.advance(2 * 60_000); // past the claim's lease
+        let parked = false;
+        for (const event of [second, first, second]) {
+          let out: unknown;
+          for (let attempt = 0; attempt < 4; attempt++) {
+            out = await handleAlert(c, event).catch((x: unknown) => x);
+            if (!(out instanceof Error) || out instanceof NeedsAttentionError) break;
+            world.advance(5 * 60_000); // a busy claim or order: the queue's retry
+          }
+          if (out instanceof NeedsAttentionError) parked = true;
+          else
+            expect({ where, out }).toEqual({
+              where,
+              out: expect.objectContaining({ outcome: expect.any(String) }),
+            });
+        }
+        expect({ where, atMost: pos().length <= 1 }).toEqual({ where, atMost: true });
+        if (!parked) expect({ where, pos: pos().length }).toEqual({ where, pos: 1 });
+      }
+    }
+  });
+});
