@@ -27,6 +27,7 @@ import { flowEvent } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness as DmHarness, startHarness as startDeepomatic } from '../deepomatic/support.ts';
 import { startHarness as startUpKeep, type Harness as UpHarness } from '../upkeep/support.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 
 let t: TestState;
 let up: UpHarness;
@@ -361,5 +362,42 @@ describe('a crash between the create and its bookkeeping', () => {
     expect(dmFor(id)).toHaveLength(1);
     const dmId = (await ctx.state.getMapping(DEEPOMATIC_BY_WORK_ORDER, id)) as string;
     expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId)).toBe(true);
+  });
+});
+
+describe('a worker that dies at any write of a create (crash-support sweep)', () => {
+  it('a crash at each write k of a clean run (write lost, or landed with its answer lost), then SQS redelivery: one Deepomatic work order, mapped and followed, or parked with a reason', async () => {
+    let skew = 0;
+    const clocked = t.store(() => new Date(Date.now() + skew));
+    const clean = crashingStore(clocked, Number.POSITIVE_INFINITY);
+    const cleanId = await upkeepWorkOrder();
+    expect((await flow.handle(created(cleanId), { ...context(), state: clean.store })).outcome).toBe('done');
+    const n = clean.writes();
+    expect(n).toBeGreaterThan(2);
+    for (let k = 1; k <= n; k++) {
+      for (const when of ['before', 'after'] as const) {
+        const ctx = { ...context(), state: clocked };
+        const id = await upkeepWorkOrder();
+        const crash = crashingStore(clocked, k, when);
+        await expect(flow.handle(created(id), { ...ctx, state: crash.store })).rejects.toThrow(WorkerCrash);
+        skew += 2 * 60_000; // past the claim's lease, as a redelivery after the visibility timeout is
+        const retried = await flow.handle(created(id), ctx).catch((e: unknown) => e);
+        const where = `k=${k} ${when} (${crash.log().join(',')})`;
+        if (retried instanceof NeedsAttentionError) {
+          // Parked visibly once the send intent landed (Deepomatic offers no look-up): never two.
+          expect({ where, sent: dmFor(id).length <= 1 }).toEqual({ where, sent: true });
+          continue;
+        }
+        expect({ where, retried }).toEqual({
+          where,
+          retried: expect.objectContaining({ outcome: expect.any(String) }),
+        });
+        expect({ where, n: dmFor(id).length }).toEqual({ where, n: 1 });
+        const dmId = await ctx.state.getMapping(DEEPOMATIC_BY_WORK_ORDER, id);
+        expect({ where, dmId }).toEqual({ where, dmId: dmFor(id)[0]?.id });
+        const followed = (await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId);
+        expect({ where, followed }).toEqual({ where, followed: true });
+      }
+    }
   });
 });

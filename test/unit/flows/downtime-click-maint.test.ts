@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ClickMaintClient } from '../../../functions/connectors/click-maint/client.ts';
+import { NeedsAttentionError } from '../../../functions/core/errors.ts';
 import type { StateStore } from '../../../functions/core/state.ts';
 import {
   type ClickMaintDowntimeConfig,
@@ -13,6 +14,7 @@ import {
 import { manualClock } from '../../../sandbox/clock.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../click-maint/support.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 import {
   deliver,
   flowRunner,
@@ -195,4 +197,70 @@ describe('property: any order, duplicates, replays and vendor faults give exactl
       }
     });
   }, 120_000);
+});
+
+describe('a worker that dies at any write (crash-support sweep), Click Maint', () => {
+  it('started, categorized, ended: a crash at each write k of each event (lost, or landed with its answer lost), then SQS redelivery: one work order with the reason, recovered, or parked with a reason and never two', async () => {
+    const history = (m: string) => {
+      const startedAt = T0;
+      const detectedAt = T0 + 10 * MINUTE;
+      return [
+        pollStarted({ machineId: m, detectedAt, startedAt, reason: REASONS[0] }),
+        webhookCategorized({ machineId: m, startedAt, at: T0 + 15 * MINUTE, reason: REASONS[2] }),
+        pollEnded({ machineId: m, detectedAt, startedAt, endedAt: T0 + 30 * MINUTE }),
+      ];
+    };
+    const counts: number[] = [];
+    {
+      const [c] = machines(1) as [string];
+      for (const event of history(c)) {
+        const counting = crashingStore(store, Number.POSITIVE_INFINITY);
+        await flowRunner(flow, configFor([c]), { clickMaint: client }, counting.store, clock)(event);
+        counts.push(counting.writes());
+      }
+      expect(workOrdersOf(c)).toHaveLength(1);
+    }
+    for (const [e, n] of counts.entries()) {
+      for (let k = 1; k <= n; k++) {
+        for (const when of ['before', 'after'] as const) {
+          const where = `event ${e} k=${k} ${when}`;
+          const [m] = machines(1) as [string];
+          const config = configFor([m]);
+          const healthy = runner(config);
+          let parked = false;
+          for (const [i, event] of history(m).entries()) {
+            if (i === e) {
+              const crash = crashingStore(store, k, when);
+              const died = await flowRunner(
+                flow,
+                config,
+                { clickMaint: client },
+                crash.store,
+                clock,
+              )(event).catch((x: unknown) => x);
+              if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+              clock.advance(2 * MINUTE); // past the claim's lease: the redelivery
+            }
+            const out = await healthy(event).catch((x: unknown) => x);
+            if (out instanceof NeedsAttentionError) parked = true;
+            else
+              expect({ where, i, out }).toEqual({
+                where,
+                i,
+                out: expect.objectContaining({ outcome: expect.any(String) }),
+              });
+          }
+          expect({ where, wos: workOrdersOf(m).length <= 1 }).toEqual({ where, wos: true });
+          if (parked) continue;
+          const wo = workOrdersOf(m)[0];
+          expect({
+            where,
+            wos: workOrdersOf(m).length,
+            recovered: wo ? recovered(wo) : false,
+            reason: wo?.title.includes(REASONS[2].name),
+          }).toEqual({ where, wos: 1, recovered: true, reason: true });
+        }
+      }
+    }
+  });
 });

@@ -22,6 +22,7 @@ import {
 } from '../../../functions/flows/machinemetrics-downtime-to-mobility-work-task.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 import {
   deliver,
   flowRunner,
@@ -320,4 +321,88 @@ describe('property: any order, duplicates, replays and unanswered creates give e
       }
     });
   }, 120_000);
+});
+
+describe('a worker that dies at any write (crash-support sweep)', () => {
+  it('started, its TaskWasScheduled webhook, ended: a crash at each write k of each event (lost, or landed with its answer lost), then SQS redelivery: one task, mapped to its episode, or parked with a reason and never two', async () => {
+    // One delivery as a queue retries it: waiting (NotReadyError) is retried after the webhooks came.
+    const deliverUntilSettled = async (
+      run: ReturnType<typeof runner>,
+      event: FlowEvent,
+      hooks: () => FlowEvent[],
+    ) => {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const out = await run(event).catch((x: unknown) => x);
+        if (!(out instanceof NotReadyError)) return out;
+        for (const hook of hooks()) await run(hook);
+        clock.advance(20 * MINUTE);
+      }
+      throw new Error(`${event.id} still waiting`);
+    };
+    const counts: number[] = [];
+    {
+      const [c] = machines(1) as [string];
+      const d = downtime(c);
+      const hooks = taskWebhooks();
+      hooks();
+      let before = 0;
+      const counting = crashingStore(store, Number.POSITIVE_INFINITY);
+      const run = flowRunner(flow, configFor([c]), { mobilityWork: client }, counting.store, clock);
+      expect((await run(d.started)).outcome).toBe('done');
+      counts.push(counting.writes() - before);
+      before = counting.writes();
+      const [scheduled] = hooks();
+      expect((await run(scheduled as FlowEvent)).outcome).toBe('done');
+      counts.push(counting.writes() - before);
+      before = counting.writes();
+      expect((await run(d.ended)).outcome).toBe('done');
+      counts.push(counting.writes() - before);
+    }
+    for (const [e, n] of counts.entries()) {
+      for (let k = 1; k <= n; k++) {
+        for (const when of ['before', 'after'] as const) {
+          const where = `event ${e} k=${k} ${when}`;
+          const [m] = machines(1) as [string];
+          const config = configFor([m]);
+          const d = downtime(m);
+          const hooks = taskWebhooks();
+          hooks();
+          const healthy = runner(config);
+          let parked = false;
+          const events: (() => FlowEvent | undefined)[] = [() => d.started, () => hooks()[0], () => d.ended];
+          for (const [i, next] of events.entries()) {
+            const event = next();
+            if (!event) continue; // the webhook was already delivered while the started waited
+            if (i === e) {
+              const crash = crashingStore(store, k, when);
+              const died = await flowRunner(
+                flow,
+                config,
+                { mobilityWork: client },
+                crash.store,
+                clock,
+              )(event).catch((x: unknown) => x);
+              if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+              clock.advance(2 * MINUTE); // past the claim's lease: the redelivery
+            }
+            const out = await deliverUntilSettled(healthy, event, hooks);
+            if (out instanceof NeedsAttentionError) parked = true;
+            else
+              expect({ where, i, out }).toEqual({
+                where,
+                i,
+                out: expect.objectContaining({ outcome: expect.stringMatching(/^(done|duplicate)$/) }),
+              });
+          }
+          expect({ where, tasks: tasksOf(m).length <= 1 }).toEqual({ where, tasks: true });
+          if (parked) continue;
+          expect({ where, tasks: tasksOf(m).length }).toEqual({ where, tasks: 1 });
+          expect({ where, mapped: await store.getMapping(TASK_BY_EPISODE, d.key) }).toEqual({
+            where,
+            mapped: tasksOf(m)[0]?.id,
+          });
+        }
+      }
+    }
+  });
 });

@@ -11,9 +11,11 @@ import {
   FLOW_ID,
   flow,
 } from '../../../functions/flows/machinemetrics-downtime-to-upkeep-work-order.ts';
+import { EPISODE_WORK_ORDER_MAPPING } from '../../../functions/flows/shared/downtime.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 import {
   deliver,
   flowRunner,
@@ -656,4 +658,89 @@ describe('property: any order, duplicates, replays and vendor faults give exactl
       );
     });
   }, 120_000);
+});
+
+describe('a worker that dies at any write (crash-support sweep)', () => {
+  it('started, categorized, ended: a crash at each write k of each event (lost, or landed with its answer lost), then SQS redelivery: one work order with the reason, recovered once, the same downtime records as a clean run, or parked with a reason', async () => {
+    // Each case later than the one before: all share the asset, whose status shows its latest record.
+    let startMinute = 0;
+    const history = (m: string) => {
+      startMinute += 40;
+      clock.advance(40 * MINUTE);
+      const d = pollDowntime(m, startMinute, 30);
+      const cat = pollCategorized({
+        machineId: m,
+        detectedAt: d.detectedAt,
+        at: d.startedAt + 15 * MINUTE,
+        reason: REASONS[2],
+      });
+      return [d.started, cat, d.ended];
+    };
+    const recordsOf = (asset: string) => downtimeRecords().filter((r) => r.assetId === asset).length;
+    // A clean run: its write count per event and its downtime records.
+    const [c] = machines(1) as [string];
+    const counts: number[] = [];
+    const cleanAsset = configFor([c]).machines[c]?.assetId as string;
+    const before = recordsOf(cleanAsset);
+    for (const event of history(c)) {
+      const counting = crashingStore(store, Number.POSITIVE_INFINITY);
+      await flowRunner(flow, configFor([c]), { upkeep: client }, counting.store, clock)(event);
+      counts.push(counting.writes());
+    }
+    const cleanRecords = recordsOf(cleanAsset) - before;
+    expect(workOrdersOf(c)).toHaveLength(1);
+    for (const [e, n] of counts.entries()) {
+      for (let k = 1; k <= n; k++) {
+        for (const when of ['before', 'after'] as const) {
+          const [m] = machines(1) as [string];
+          const config = configFor([m]);
+          const asset = config.machines[m]?.assetId as string;
+          const start = recordsOf(asset);
+          const events = history(m);
+          const healthy = runner(config);
+          const crash = crashingStore(store, k, when);
+          const where = `event ${e} k=${k} ${when}`;
+          let parked: unknown;
+          for (const [i, event] of events.entries()) {
+            if (i === e) {
+              const died = await flowRunner(
+                flow,
+                config,
+                { upkeep: client },
+                crash.store,
+                clock,
+              )(event).catch((error: unknown) => error);
+              // A crash must fail the attempt (SQS redelivers), never end as a result. (This run may
+              // make fewer writes than the first clean one, which also set up the asset: no crash.)
+              if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+              clock.advance(2 * MINUTE); // past the claim's lease: the redelivery
+            }
+            const out = await healthy(event).catch((error: unknown) => error);
+            if (out instanceof NeedsAttentionError) parked = out;
+            else
+              expect({ where, i, out }).toEqual({
+                where,
+                i,
+                out: expect.objectContaining({ outcome: expect.any(String) }),
+              });
+          }
+          expect({ where, wos: workOrdersOf(m).length }).toEqual({ where, wos: 1 });
+          if (parked) continue;
+          const wo = workOrdersOf(m)[0];
+          expect({
+            where,
+            recovered: recovered(wo as never),
+            reason: wo?.description?.includes(REASONS[2].name),
+          }).toEqual({ where, recovered: true, reason: true });
+          expect({ where, records: recordsOf(asset) - start }).toEqual({ where, records: cleanRecords });
+          // The task-status flow finds the work order by the episode's key.
+          const key = `${m}/${new Date(T0 + (startMinute + 10) * MINUTE).toISOString()}`;
+          expect({ where, mapped: await store.getMapping(EPISODE_WORK_ORDER_MAPPING, key) }).toEqual({
+            where,
+            mapped: wo?.id,
+          });
+        }
+      }
+    }
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { VendorHttpError } from '../../../functions/core/errors.ts';
+import type { StateStore } from '../../../functions/core/state.ts';
 import { flow as clickMaintFlow } from '../../../functions/flows/click-maint-part-low-to-mobility-work-stock.ts';
 import {
   flow as alertFlow,
@@ -14,6 +15,7 @@ import type { PartSyncState, StockWriter } from '../../../functions/flows/shared
 import { flow as upkeepFlow } from '../../../functions/flows/upkeep-part-low-to-mobility-work-stock.ts';
 import { flowEvent, testEnv } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 
 let t: TestState;
 beforeAll(async () => {
@@ -249,5 +251,148 @@ describe('order per part across retries (issue 13)', () => {
     expect(calls.filter((c) => c.kind === 'stock').map((c) => c.items)).toEqual([
       [{ id: 'BRG-77', quantity: 10 }],
     ]);
+  });
+});
+
+describe('a worker that dies at any write (crash-support sweep)', () => {
+  for (const [mode, settings] of [
+    ['low', {}],
+    ['mirror, minimums aligned', { mode: 'mirror', alignMinimum: true }],
+  ] as const)
+    it(`UpKeep (${mode}): a crash at each write k of a stock sync (lost, or landed with its answer lost), then SQS redelivery: the same stock and minimums reach Mobility Work, the parts owe nothing, a further delivery writes nothing`, async () => {
+      let skew = 0;
+      const clocked = t.store(() => new Date(Date.now() + skew));
+      const config = upkeepFlow.config.parse(settings);
+      let n = 0;
+      const event = (id: string) =>
+        flowEvent({
+          id,
+          type: 'upkeep.parts.changed',
+          data: {
+            parts: [
+              { id: `${id}-BRG`, name: 'Bearing', quantity: 3, minimumQuantity: 4, updatedAtMs: 1000 },
+              { id: `${id}-FLT`, name: 'Filter', quantity: 9, minimumQuantity: 4, updatedAtMs: 1000 },
+            ],
+          },
+        });
+      const run = (id: string, state: StateStore, writer: StockWriter) =>
+        upkeepFlow.handle(event(id), { ...ctxFor(upkeepFlow.id, config, { mobilityWork: writer }), state });
+      // What Mobility Work ends with: the last value sent per spare part and field.
+      const finalOf = (calls: { kind: string; items: unknown[] }[], id: string) => {
+        const last: Record<string, unknown> = {};
+        for (const c of calls)
+          for (const item of c.items as { id: string }[]) last[`${c.kind}:${item.id.replace(id, '')}`] = item;
+        return Object.fromEntries(
+          Object.entries(last).map(([k, v]) => [
+            k,
+            { ...(v as object), id: (v as { id: string }).id.replace(id, '') },
+          ]),
+        );
+      };
+      const clean = recordingWriter();
+      const counting = crashingStore(clocked, Number.POSITIVE_INFINITY);
+      expect((await run(`crash-clean-${mode}`, counting.store, clean.writer)).outcome).toBe('done');
+      const expected = finalOf(clean.calls, `crash-clean-${mode}`);
+      for (let k = 1; k <= counting.writes(); k++) {
+        for (const when of ['before', 'after'] as const) {
+          const id = `crash-${mode}-${++n}`;
+          const where = `k=${k} ${when}`;
+          const rec = recordingWriter();
+          const crash = crashingStore(clocked, k, when);
+          const died = await run(id, crash.store, rec.writer).catch((error: unknown) => error);
+          if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+          skew += 10 * 60_000; // past the claim's and the pending write's leases: the redelivery
+          await run(id, clocked, rec.writer);
+          expect({ where, final: finalOf(rec.calls, id) }).toEqual({ where, final: expected });
+          const states = await clocked.getEntities<PartSyncState>(upkeepFlow.id, [`${id}-BRG`, `${id}-FLT`]);
+          const owed = [...states.values()].filter((s) => s.data.pending).length;
+          expect({ where, owed }).toEqual({ where, owed: 0 });
+          const calls = rec.calls.length;
+          const again = await run(id, clocked, rec.writer);
+          expect({ where, again: again.outcome, calls: rec.calls.length }).toEqual({
+            where,
+            again: expect.stringMatching(/duplicate|skipped/),
+            calls,
+          });
+        }
+      }
+    });
+});
+
+describe('a worker that dies at any write, then a newer level (crash-support sweep)', () => {
+  it('UpKeep (mirror): a crash at each write k of an older level, then a newer level of the same parts, then the older one redelivered: Mobility Work ends with the newer levels, the parts owe nothing', async () => {
+    let skew = 0;
+    const clocked = t.store(() => new Date(Date.now() + skew));
+    const config = upkeepFlow.config.parse({ mode: 'mirror', alignMinimum: true });
+    const event = (
+      id: string,
+      part: string,
+      quantity: number,
+      minimumQuantity: number,
+      updatedAtMs: number,
+    ) =>
+      flowEvent({
+        id,
+        type: 'upkeep.parts.changed',
+        data: {
+          parts: [
+            { id: `${part}-BRG`, name: 'Bearing', quantity, minimumQuantity, updatedAtMs },
+            { id: `${part}-FLT`, name: 'Filter', quantity: quantity + 6, minimumQuantity, updatedAtMs },
+          ],
+        },
+      });
+    const ctx = (state: StateStore, writer: StockWriter) => ({
+      ...ctxFor(upkeepFlow.id, config, { mobilityWork: writer }),
+      state,
+    });
+    /** Delivered until it is not put off by another event's owed write (the queue's retries). */
+    const deliver = async (e: ReturnType<typeof event>, writer: StockWriter) => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const out = await upkeepFlow.handle(e, ctx(clocked, writer)).catch((x: unknown) => x);
+        if (!(out instanceof Error)) return out;
+        skew += 10 * 60_000;
+      }
+      throw new Error(`${e.id} never went through`);
+    };
+    const counting = crashingStore(clocked, Number.POSITIVE_INFINITY);
+    await upkeepFlow.handle(
+      event('newer-clean', 'newer-clean', 3, 4, 1000),
+      ctx(counting.store, recordingWriter().writer),
+    );
+    let n = 0;
+    for (let k = 1; k <= counting.writes(); k++) {
+      for (const when of ['before', 'after'] as const) {
+        const where = `k=${k} ${when}`;
+        const part = `newer-${++n}`;
+        const rec = recordingWriter();
+        const older = event(`${part}-e1`, part, 3, 4, 1000);
+        const crash = crashingStore(clocked, k, when);
+        await upkeepFlow.handle(older, ctx(crash.store, rec.writer)).catch(() => undefined);
+        skew += 2 * 60_000;
+        await deliver(event(`${part}-e2`, part, 1, 2, 2000), rec.writer);
+        await deliver(older, rec.writer);
+        const last: Record<string, unknown> = {};
+        for (const c of rec.calls)
+          for (const item of c.items as { id: string }[])
+            last[`${c.kind}:${item.id.replace(part, '')}`] = item;
+        expect({ where, last: JSON.stringify(last).replaceAll(part, '') }).toEqual({
+          where,
+          last: JSON.stringify({
+            'attributes:-BRG': { id: '-BRG', minimumStock: 2 },
+            'attributes:-FLT': { id: '-FLT', minimumStock: 2 },
+            'stock:-BRG': { id: '-BRG', quantity: 1 },
+            'stock:-FLT': { id: '-FLT', quantity: 7 },
+          }),
+        });
+        const states = await clocked.getEntities<PartSyncState>(upkeepFlow.id, [
+          `${part}-BRG`,
+          `${part}-FLT`,
+        ]);
+        expect({ where, owed: [...states.values()].filter((s) => s.data.pending).length }).toEqual({
+          where,
+          owed: 0,
+        });
+      }
+    }
   });
 });

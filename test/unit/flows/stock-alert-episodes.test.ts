@@ -5,9 +5,11 @@
  * test chooses.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { NeedsAttentionError } from '../../../functions/core/errors.ts';
 import type { FlowEvent } from '../../../functions/core/flow.ts';
 import * as alertFlow from '../../../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
 import { syncStock } from '../../../functions/flows/shared/stock-sync.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 import {
   type AlertCtx,
   alertContext,
@@ -363,4 +365,100 @@ describe('the episode state machine, one test per transition', () => {
     expect(await handleAlert(ctx, restockFirst)).toMatchObject({ outcome: 'stale' });
     expect(pos()).toHaveLength(ordered);
   }, 30_000);
+});
+
+describe('a worker that dies at any write (crash-support sweep)', () => {
+  it('alert, restock, second alert: a crash at each write k of each event (lost, or landed with its answer lost), then SQS redelivery: two purchase orders as in a clean run, or parked with a reason and never a second one', async () => {
+    const fresh = () => {
+      world.mw.reset();
+      world.upkeep.sim.reset();
+      world.advance(3_600_000);
+      return { ...alertContext(world), flowId: `stock-alert-test-${++tests}` };
+    };
+    const steps = [
+      () => alertOf(person('consume', 16)),
+      () => one(person('recount', 9), 'SparePartWasManuallyRecounted'),
+      () => alertOf(person('consume', 5)),
+    ];
+    const clean = fresh();
+    const counts: number[] = [];
+    for (const step of steps) {
+      const counting = crashingStore(world.store, Number.POSITIVE_INFINITY);
+      await handleAlert({ ...clean, state: counting.store }, step());
+      counts.push(counting.writes());
+    }
+    expect(pos()).toHaveLength(2);
+    for (const [e, n] of counts.entries()) {
+      for (let k = 1; k <= n; k++) {
+        for (const when of ['before', 'after'] as const) {
+          const c = fresh();
+          const where = `event ${e} k=${k} ${when}`;
+          let parked = false;
+          for (const [i, step] of steps.entries()) {
+            const event = step();
+            if (i === e) {
+              const crash = crashingStore(world.store, k, when);
+              const died = await handleAlert({ ...c, state: crash.store }, event).catch((x: unknown) => x);
+              if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+              world.advance(2 * 60_000); // past the claim's lease: the redelivery
+            }
+            const out = await handleAlert(c, event).catch((x: unknown) => x);
+            if (out instanceof NeedsAttentionError) parked = true;
+            else
+              expect({ where, i, out }).toEqual({
+                where,
+                i,
+                out: expect.objectContaining({ outcome: expect.any(String) }),
+              });
+          }
+          expect({ where, atMost: pos().length <= 2 }).toEqual({ where, atMost: true });
+          if (!parked) expect({ where, pos: pos().length }).toEqual({ where, pos: 2 });
+        }
+      }
+    }
+  });
+});
+
+describe('a worker that dies at any write, then another alert of the episode (crash-support sweep)', () => {
+  it('a crash at each write k of the alert that owns the order (lost, or landed with its answer lost), a second alert of the episode before its redelivery, then the redelivery: one purchase order, or parked with a reason and never two', async () => {
+    const fresh = () => {
+      world.mw.reset();
+      world.upkeep.sim.reset();
+      world.advance(3_600_000);
+      return { ...alertContext(world), flowId: `stock-alert-test-${++tests}` };
+    };
+    const clean = fresh();
+    const counting = crashingStore(world.store, Number.POSITIVE_INFINITY);
+    await handleAlert({ ...clean, state: counting.store }, alertOf(person('consume', 16)));
+    expect(pos()).toHaveLength(1);
+    for (let k = 1; k <= counting.writes(); k++) {
+      for (const when of ['before', 'after'] as const) {
+        const where = `k=${k} ${when}`;
+        const c = fresh();
+        const first = alertOf(person('consume', 16));
+        const crash = crashingStore(world.store, k, when);
+        const died = await handleAlert({ ...c, state: crash.store }, first).catch((x: unknown) => x);
+        if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+        const second = one(person('consume', 4), 'SparePartWasOutOfStock');
+        world.advance(2 * 60_000); // past the claim's lease
+        let parked = false;
+        for (const event of [second, first, second]) {
+          let out: unknown;
+          for (let attempt = 0; attempt < 4; attempt++) {
+            out = await handleAlert(c, event).catch((x: unknown) => x);
+            if (!(out instanceof Error) || out instanceof NeedsAttentionError) break;
+            world.advance(5 * 60_000); // a busy claim or order: the queue's retry
+          }
+          if (out instanceof NeedsAttentionError) parked = true;
+          else
+            expect({ where, out }).toEqual({
+              where,
+              out: expect.objectContaining({ outcome: expect.any(String) }),
+            });
+        }
+        expect({ where, atMost: pos().length <= 1 }).toEqual({ where, atMost: true });
+        if (!parked) expect({ where, pos: pos().length }).toEqual({ where, pos: 1 });
+      }
+    }
+  });
 });

@@ -2,10 +2,11 @@
  * mobility-work-task-to-upkeep-work-order-status against the real UpKeep simulator and a real state
  * store: one test per row of the flow's transition table, and scenario 12.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { MW_EVENT } from '../../../functions/connectors/mobility-work/events.ts';
 import { parseMobilityWorkWebhook } from '../../../functions/connectors/mobility-work/webhook.ts';
-import { AmbiguousWriteError, NotReadyError } from '../../../functions/core/errors.ts';
+import { AmbiguousWriteError, NeedsAttentionError, NotReadyError } from '../../../functions/core/errors.ts';
 import type { FlowContext, FlowEvent } from '../../../functions/core/flow.ts';
 import { memoryLog } from '../../../functions/core/log.ts';
 import {
@@ -22,6 +23,7 @@ import {
 import { flowEvent } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 
 let t: TestState;
 let h: Harness;
@@ -552,4 +554,128 @@ describe('task events in every delivery order, with duplicates and resends a day
       expect({ order, notes: notes(id).length, outcomes }).toEqual({ order, notes: done.size, outcomes });
     }
   }, 60_000);
+});
+
+describe('a worker that dies at any write (crash-support sweep)', () => {
+  // As Mobility Work delivers them: a timeless event's occurredAt is its receive time.
+  const timeless = (task: string, body: Record<string, unknown>, receivedAt: string) =>
+    parseMobilityWorkWebhook({
+      rawBody: JSON.stringify({ networkId: 'network-1', taskId: task, ...body }),
+      headers: {},
+      pathParameters: {},
+      query: {},
+      receivedAt: new Date(receivedAt),
+    }).events[0] as FlowEvent;
+  const scenarios = [
+    {
+      name: 'started then completed (timed)',
+      status: 'complete',
+      notes: 2,
+      events: (id: string, task: string) => [
+        taskEvent('started', { upkeepWorkOrderId: id }, T1, task),
+        taskEvent('completed', { upkeepWorkOrderId: id }, T2, task),
+      ],
+    },
+    {
+      name: 'completed delivered before started (timed; the started is stale)',
+      status: 'complete',
+      notes: 1,
+      events: (id: string, task: string) => [
+        taskEvent('completed', { upkeepWorkOrderId: id }, T2, task),
+        taskEvent('started', { upkeepWorkOrderId: id }, T1, task),
+      ],
+    },
+    {
+      name: 'started, canceled, restarted (timeless, by arrival)',
+      status: 'inProgress',
+      notes: 3,
+      events: (id: string, task: string) => {
+        const metadata = { upkeepWorkOrderId: id };
+        return [
+          timeless(task, { _event: 'TaskWasStarted', _idempotencyKey: `start-${task}`, metadata }, T1),
+          timeless(task, { _event: 'TaskWasCanceled', _idempotencyKey: `cancel-${task}`, metadata }, T2),
+          timeless(
+            task,
+            { _event: 'TaskWasStarted', _idempotencyKey: `restart-${task}`, metadata },
+            '2026-11-02T09:00:00.000Z',
+          ),
+        ];
+      },
+    },
+  ] as const;
+  for (const scenario of scenarios)
+    it(`${scenario.name}: a crash at each write k of each event (lost, or landed with its answer lost), then SQS redelivery: the work order ends as in a clean run, one note per event, or parked with a reason and never a note twice`, async () => {
+      let skew = 0;
+      const clocked = t.store(() => new Date(Date.now() + skew));
+      let n = 0;
+      const events = (id: string) => scenario.events(id, `crash-${run}-${++n}`);
+      const cleanId = await workOrder();
+      const counts: number[] = [];
+      for (const event of events(cleanId)) {
+        const counting = crashingStore(clocked, Number.POSITIVE_INFINITY);
+        expect((await flow.handle(event, { ...context(), state: counting.store })).outcome).toMatch(
+          /^(done|stale)$/,
+        );
+        counts.push(counting.writes());
+      }
+      for (const [e, writes] of counts.entries()) {
+        // Event e delivered after the others, no crash: a crashed attempt that applied nothing ends so.
+        const twin = await workOrder();
+        const twinEvents = events(twin);
+        for (const event of [...twinEvents.filter((_, i) => i !== e), twinEvents[e] as FlowEvent])
+          await flow.handle(event, { ...context(), state: clocked });
+        const reordered = { status: statusOf(twin), notes: notes(twin).length };
+        const inOrder = { status: scenario.status, notes: scenario.notes };
+        for (let k = 1; k <= writes; k++) {
+          for (const [when, redelivery] of [
+            ['before', 'next'],
+            ['after', 'next'],
+            ['before', 'last'],
+            ['after', 'last'],
+          ] as const) {
+            // The redelivery comes next, or after the task's later events (SQS keeps no order).
+            const where = `event ${e} k=${k} ${when}, redelivered ${redelivery}`;
+            const id = await workOrder();
+            let parked = false;
+            const list = events(id);
+            const deliveries = list.map((event, i) => ({ event, i }));
+            if (redelivery === 'last') deliveries.push({ event: list[e] as FlowEvent, i: -1 });
+            for (const { event, i } of deliveries) {
+              if (redelivery === 'last' && i === e) {
+                const crash = crashingStore(clocked, k, when);
+                await flow.handle(event, { ...context(), state: crash.store }).catch(() => undefined);
+                skew += 2 * 60_000;
+                continue;
+              }
+              if (i === e) {
+                const crash = crashingStore(clocked, k, when);
+                const died = await flow
+                  .handle(event, { ...context(), state: crash.store })
+                  .catch((x: unknown) => x);
+                if (crash.crashed())
+                  expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+                skew += 2 * 60_000; // past the claim's lease: the redelivery
+              }
+              const out = await flow.handle(event, { ...context(), state: clocked }).catch((x: unknown) => x);
+              if (out instanceof NeedsAttentionError) parked = true;
+              else
+                expect({ where, i, out }).toEqual({
+                  where,
+                  i,
+                  out: expect.objectContaining({
+                    outcome: expect.stringMatching(/^(done|duplicate|stale)$/),
+                  }),
+                });
+            }
+            const most = Math.max(inOrder.notes, reordered.notes);
+            expect({ where, notes: notes(id).length <= most }).toEqual({ where, notes: true });
+            if (parked) continue;
+            // As the clean run in the order the effects landed: at the crashed attempt, or at its redelivery.
+            const final = { status: statusOf(id), notes: notes(id).length };
+            const expected = redelivery === 'next' || isDeepStrictEqual(final, inOrder) ? inOrder : reordered;
+            expect({ where, final }).toEqual({ where, final: expected });
+          }
+        }
+      }
+    });
 });

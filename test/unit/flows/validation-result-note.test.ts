@@ -17,6 +17,7 @@ import {
 import { flowEvent } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
+import { crashingStore, WorkerCrash } from './crash-support.ts';
 
 let t: TestState;
 let h: Harness;
@@ -229,5 +230,45 @@ describe('deepomatic-validation-to-upkeep-work-order transitions', () => {
     expect((parked as NeedsAttentionError).check).toContain(`work order ${id}`);
     expect((parked as NeedsAttentionError).check).toContain('[millwright:');
     expect(notes(id)).toHaveLength(1);
+  });
+});
+
+describe('a worker that dies at any write (crash-support sweep)', () => {
+  it('a concluded validation: a crash at each write k (lost, or landed with its answer lost), then the next poll: the work order complete, one note, unfollowed, or parked with a reason and never two notes', async () => {
+    let skew = 0;
+    const clocked = t.store(() => new Date(Date.now() + skew));
+    const follow = (event: ReturnType<typeof changed>, id: string) =>
+      clocked.putMember(DEEPOMATIC_OPEN_SET, String(event.data.id), { cmmsWorkOrderId: id });
+    const cleanId = await newWorkOrder();
+    const counting = crashingStore(clocked, Number.POSITIVE_INFINITY);
+    const cleanEvent = changed(cleanId);
+    await follow(cleanEvent, cleanId);
+    expect((await flow.handle(cleanEvent, { ...context(), state: counting.store })).outcome).toBe('done');
+    for (let k = 1; k <= counting.writes(); k++) {
+      for (const when of ['before', 'after'] as const) {
+        const where = `k=${k} ${when}`;
+        const id = await newWorkOrder();
+        const event = changed(id);
+        await follow(event, id);
+        const crash = crashingStore(clocked, k, when);
+        const died = await flow.handle(event, { ...context(), state: crash.store }).catch((x: unknown) => x);
+        if (crash.crashed()) expect({ where, died }).toEqual({ where, died: expect.any(WorkerCrash) });
+        skew += 2 * 60_000; // past the claim's lease: the next poll reports it again
+        const out = await flow.handle(event, { ...context(), state: clocked }).catch((x: unknown) => x);
+        expect({ where, notes: notes(id).length <= 1 }).toEqual({ where, notes: true });
+        if (out instanceof NeedsAttentionError) continue;
+        expect({ where, outcome: (out as { outcome: string }).outcome }).toEqual({
+          where,
+          outcome: expect.stringMatching(/done|duplicate/),
+        });
+        const followed = (await clocked.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === event.data.id);
+        expect({ where, status: statusOf(id), notes: notes(id).length, followed }).toEqual({
+          where,
+          status: 'complete',
+          notes: 1,
+          followed: false,
+        });
+      }
+    }
   });
 });

@@ -24,6 +24,7 @@ import { loadSourceState } from '../../../functions/runtime/poll-state.ts';
 import { pollStateKey, runPoll } from '../../../functions/runtime/poller.ts';
 import { recordingQueue, testEnv } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
+import { crashingStore } from '../flows/crash-support.ts';
 
 const MIN = 60_000;
 const T0 = Date.parse('2026-11-02T08:00:00.000Z');
@@ -313,4 +314,72 @@ describe('downtime poll state at plant scale', () => {
       ofB.every((s) => s.at === 2 && (s.doc as { episodeKey: string }).episodeKey.endsWith('08:05:00.000Z')),
     ).toBe(true);
   });
+});
+
+describe('a poller that dies at any write (crash-support sweep)', () => {
+  /** 6 machines: some go down, some come back, across four runs of one or more steps each. */
+  const history = (fleet: ReturnType<typeof fakeFleet>) => [
+    () => undefined,
+    () => fleet.down(fleet.all.slice(0, 4), T0),
+    () => {
+      fleet.up(fleet.all.slice(0, 2), T0 + 12 * MIN);
+      fleet.down(fleet.all.slice(4), T0 + 5 * MIN);
+    },
+    () => fleet.up(fleet.all.slice(2), T0 + 22 * MIN),
+  ];
+  const at = [T0, T0 + 10 * MIN, T0 + 15 * MIN, T0 + 30 * MIN];
+
+  it('a crash at each write k of each run (lost, or landed with its answer lost), then the next tick: the same event ids enqueued as a clean run (none lost, none new) and the same state', async () => {
+    let n = 0;
+    const clean = downtimeFlow('sweep-clean');
+    const cleanFleet = fakeFleet(6);
+    const cleanStore = crashingStore(t.store(), Number.POSITIVE_INFINITY);
+    const cleanIds = new Set<string>();
+    const counts: number[] = [];
+    for (const [run, change] of history(cleanFleet).entries()) {
+      const before = cleanStore.writes();
+      change();
+      for (const e of (await poll(clean, cleanStore.store, cleanFleet, at[run] as number)).events)
+        cleanIds.add(e.id);
+      counts.push(cleanStore.writes() - before);
+    }
+    const cleanState = await loadState(cleanStore.store, clean.key);
+    const ids = (state: unknown) => JSON.stringify(state).replaceAll(/sweep-\d+/g, '');
+    for (const [r, writes] of counts.entries()) {
+      for (let k = 1; k <= writes; k++) {
+        for (const when of ['before', 'after'] as const) {
+          const where = `run ${r} k=${k} ${when}`;
+          const setup = downtimeFlow(`sweep-${++n}`);
+          const fleet = fakeFleet(6);
+          const store = t.store();
+          const seen = new Set<string>();
+          for (const [run, change] of history(fleet).entries()) {
+            change();
+            const now = at[run] as number;
+            if (run === r) {
+              const crash = crashingStore(store, k, when);
+              const env = testEnv(crash.store, { now: () => new Date(now) });
+              const queue = recordingQueue();
+              await runPoll({
+                flow: setup.flow,
+                trigger: setup.trigger,
+                config: {},
+                env,
+                queue,
+                queueUrl: 'q',
+                deps: { client: fleet.client },
+              }).catch(() => undefined);
+              for (const s of queue.sent) seen.add(s.event.id);
+            }
+            for (const e of (await poll(setup, store, fleet, now)).events) seen.add(e.id);
+          }
+          expect({ where, ids: [...seen].sort() }).toEqual({ where, ids: [...cleanIds].sort() });
+          expect({ where, state: ids(await loadState(store, setup.key)) }).toEqual({
+            where,
+            state: ids(cleanState),
+          });
+        }
+      }
+    }
+  }, 60_000);
 });
