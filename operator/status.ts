@@ -210,6 +210,7 @@ export async function status(
   const [statuses, limits, stored] = await Promise.all([
     Promise.all(flows.map((flow) => flowStatus(target, flow, now, cost))),
     rateLimits(target),
+    // Breakers run on the wall clock, never the sandbox's manual one.
     listBreakers(target.state),
   ]);
   cost.dynamodbRequests += limits.length + 1 + stored.length;

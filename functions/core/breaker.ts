@@ -185,6 +185,8 @@ export class CircuitBreaker {
   private readonly flowId: string;
   private readonly log: Log;
   private readonly onEvent: BreakerEvents['onEvent'];
+  /** This process put the account in the `breakers` set already (for a pause). */
+  private listed = false;
   private cached: { doc: BreakerState; version: number | undefined; readAtMs: number } | undefined;
 
   constructor(options: CircuitBreakerOptions) {
@@ -319,6 +321,12 @@ export class CircuitBreaker {
           this.log.info(`${this.key} paused until ${timeOfDay(untilMs)}: HTTP 429 with Retry-After`, {
             key: this.key,
           });
+          // Listed for `millwright status` (once per process: the set's member lives for days).
+          if (!this.listed) {
+            const host = this.key.slice(this.vendor.length + 1);
+            await this.state.putMember(BREAKER_SET, this.key, { vendor: this.vendor, host });
+            this.listed = true;
+          }
           return;
         } catch (error) {
           if (!(error instanceof ConcurrentUpdateError) || attempt >= MAX_CONFLICTS) throw error;
@@ -577,11 +585,13 @@ export interface BreakerStatus {
   failures?: number;
   /** closed: failures recorded in the current window. */
   recentFailures?: number;
+  /** closed: the vendor asked the account to wait until then (a 429's Retry-After; ISO). */
+  pausedUntil?: string;
   reason?: string;
 }
 
 /** Every breaker that ever opened (within the set's TTL), as stored now. */
-export async function listBreakers(state: StateStore): Promise<BreakerStatus[]> {
+export async function listBreakers(state: StateStore, now = Date.now()): Promise<BreakerStatus[]> {
   const members = await state.listMembers<{ vendor: string; host: string }>(BREAKER_SET);
   const out: BreakerStatus[] = [];
   for (const { id, data } of members) {
@@ -589,7 +599,13 @@ export async function listBreakers(state: StateStore): Promise<BreakerStatus[]> 
     const doc = stored?.data;
     const base = { key: id, vendor: data.vendor, host: data.host };
     if (!doc || doc.status === 'closed') {
-      out.push({ ...base, status: 'closed', recentFailures: doc?.failures.length ?? 0 });
+      const paused = (doc?.pausedUntilMs ?? 0) > now;
+      out.push({
+        ...base,
+        status: 'closed',
+        recentFailures: doc?.failures.length ?? 0,
+        ...(paused ? { pausedUntil: new Date(doc?.pausedUntilMs ?? 0).toISOString() } : {}),
+      });
       continue;
     }
     out.push({
@@ -604,8 +620,10 @@ export async function listBreakers(state: StateStore): Promise<BreakerStatus[]> 
   return out;
 }
 
-/** One line per breaker: `closed`, `open until HH:MM:SS after N failures (why)`, `probing`. */
+/** One line per breaker: `closed` (or paused until), `open until HH:MM:SS after N failures (why)`, `probing`. */
 export function describeBreaker(b: BreakerStatus): string {
+  if (b.status === 'closed' && b.pausedUntil)
+    return `closed, paused until ${b.pausedUntil.slice(11, 19)} (the vendor answered 429 with Retry-After)`;
   if (b.status === 'closed') return 'closed';
   if (b.status === 'probing')
     return `probing (one request tests the vendor; open since ${b.openedAt?.slice(11, 19)})`;

@@ -2,10 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   BREAKER_RUN_FLOW,
   type BreakerPolicy,
+  type BreakerStatus,
   breakerTransport,
   CircuitBreaker,
   classify,
   DEFAULT_PROBE_LEASE_MS,
+  describeBreaker,
   listBreakers,
   probeLeaseFor,
 } from '../../../functions/core/breaker.ts';
@@ -338,6 +340,18 @@ describe('circuit breaker', () => {
     const { doc } = await s.breaker().read();
     expect(doc.status).toBe('closed');
     expect(doc.failures).toEqual([]);
+  });
+
+  it('a paused account is listed for `millwright status`, paused until when, and no longer once the pause is over', async () => {
+    const s = setup();
+    s.answer(() => new Response('', { status: 429, headers: { 'retry-after': '30' } }));
+    expect(await s.hit()).toBe(429);
+    const listed = (await listBreakers(state, s.clock.now)).find((b) => b.key === s.key);
+    expect(listed).toMatchObject({ status: 'closed', pausedUntil: new Date(T0 + 30_000).toISOString() });
+    expect(describeBreaker(listed as BreakerStatus)).toMatch(/^closed, paused until \d\d:\d\d:\d\d \(.*429/);
+    const later = (await listBreakers(state, T0 + 31_000)).find((b) => b.key === s.key);
+    expect(later?.pausedUntil).toBeUndefined();
+    expect(describeBreaker(later as BreakerStatus)).toBe('closed');
   });
 
   it("pauses the account until a 429's Retry-After given as an HTTP date, and tells the caller when to come back", async () => {
