@@ -24,6 +24,7 @@ import {
   flow as taskFlow,
 } from '../../../functions/flows/machinemetrics-downtime-to-mobility-work-task.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
+import { someOrders } from '../../support/orders.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../click-maint/support.ts';
 import {
@@ -48,22 +49,6 @@ beforeAll(async () => {
   store = t.store(() => clock.now());
 });
 afterAll(() => t?.close());
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, i) =>
-    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
-  );
-}
-
-/**
- * Every 5th of the orders (24 of 120) and the last, the reverse order: each event still comes first,
- * last and in between, at a fifth of the time against the real engine (all 120: about 20 s a test).
- */
-const someOrders = <T>(items: readonly T[]): T[][] => {
-  const all = permutations(items);
-  return all.filter((_, i) => i % 5 === 0 || i === all.length - 1);
-};
 
 /** Two downtimes of one machine, an hour before now: the first categorised after its start. */
 function twoDowntimes(machineId: string) {

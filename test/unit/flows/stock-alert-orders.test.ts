@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FlowEvent, FlowResult } from '../../../functions/core/flow.ts';
+import { someOrders } from '../../support/orders.ts';
 import {
   type AlertCtx,
   alertContext,
@@ -33,22 +34,6 @@ function person(action: 'consume' | 'restock' | 'recount', quantity: number, typ
   if (!found) throw new Error(`no ${type} after ${action} ${quantity}`);
   return found;
 }
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, i) =>
-    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
-  );
-}
-
-/**
- * Every 5th of the orders (24 of 120) and the last, the reverse order: each event still comes first,
- * last and in between, at a fifth of the time against the real engine (all 120: about 20 s a test).
- */
-const someOrders = <T>(items: readonly T[]): T[][] => {
-  const all = permutations(items);
-  return all.filter((_, i) => i % 5 === 0 || i === all.length - 1);
-};
 
 const isAlert = (e: FlowEvent) => /UnderMinThreshold|OutOfStock/.test(e.type);
 

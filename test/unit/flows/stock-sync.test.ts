@@ -11,6 +11,7 @@ import {
   type StockWriter,
   syncStock,
 } from '../../../functions/flows/shared/stock-sync.ts';
+import { permutations } from '../../support/orders.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
 const config = (over: Partial<StockSyncConfig> = {}): StockSyncConfig => ({
@@ -472,12 +473,6 @@ describe('syncStock: poll events of two parts in every order, two at a time, wit
   });
   afterAll(() => t.close());
 
-  const permutations = <T>(items: readonly T[]): T[][] =>
-    items.length <= 1
-      ? [[...items]]
-      : items.flatMap((item, i) =>
-          permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
-        );
   const level = (partId: string, quantity: number, changedAtMs: number, readAtMs: number): PartLevel => ({
     partId,
     name: partId,

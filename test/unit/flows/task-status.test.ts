@@ -21,6 +21,7 @@ import {
   EPISODE_WORK_ORDER_MAPPING,
 } from '../../../functions/flows/shared/downtime.ts';
 import { flowEvent } from '../../support/factories.ts';
+import { permutations } from '../../support/orders.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 import { type Harness, startHarness } from '../upkeep/support.ts';
 import { crashingStore, WorkerCrash } from './crash-support.ts';
@@ -495,14 +496,6 @@ describe('task events as Mobility Work delivers them: timeless events, late rede
 });
 
 describe('task events in every delivery order, with duplicates and resends a day later', () => {
-  /** All orders of `items` (Heap's algorithm would do; 4 items: 24 orders). */
-  const permutations = <T>(items: readonly T[]): T[][] =>
-    items.length <= 1
-      ? [[...items]]
-      : items.flatMap((item, i) =>
-          permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
-        );
-
   it('started, canceled, restarted (timeless) and completed (timed), in any order, twice, then resent 25 h later: the work order ends complete, one note per applied event, nothing applied twice', async () => {
     const delivery = (task: string, body: Record<string, unknown>, receivedAt: string) =>
       parseMobilityWorkWebhook({
