@@ -31,6 +31,14 @@ export const configSchema = lazySchema(() =>
   z.object({
     /** `parts` keys are `<entityId>/<partId>`; the default Mobility Work reference is the part number. */
     ...stockSyncShape(),
+    /** Keyed as partKey builds them: a bare part id would be accepted and never match a part. */
+    parts: z._default(
+      z.record(
+        z.string().check(z.regex(/^[1-9]\d*\/[1-9]\d*$/, 'expected a key <entityId>/<partId>, e.g. 3/42')),
+        z.string().check(z.minLength(1)),
+      ),
+      {},
+    ),
     /** Re-read each part before its stock is written (one rate-limited GET per written part). */
     confirmBeforeWrite: z._default(z.boolean(), true),
     poll: z._default(

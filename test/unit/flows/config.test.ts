@@ -124,3 +124,16 @@ describe('deployment config', () => {
     expect(problem(raw).path).toBe(`flows.${FLOW}.machines.${machine}.location`);
   });
 });
+
+// The Click Maint stock flow keys its parts `<entityId>/<partId>` (partKey); a key written as the
+// bare part id was accepted and never matched, so with onlyListedParts nothing was ever synced.
+describe('Click Maint part mapping keys', () => {
+  const CM = 'click-maint-part-low-to-mobility-work-stock';
+  it('refuses a part key that is not <entityId>/<partId>, naming the key', () => {
+    const raw = base();
+    raw.flows[CM] = { ...raw.flows[CM], parts: { '1/42': 'BRG-1', '42': 'BRG-2' } };
+    const error = problem(raw);
+    expect(error.path).toBe(`flows.${CM}.parts.42`);
+    expect(error.message).toContain('<entityId>/<partId>');
+  });
+});
