@@ -137,3 +137,37 @@ describe('Click Maint part mapping keys', () => {
     expect(error.message).toContain('<entityId>/<partId>');
   });
 });
+
+// The Mobility Work task flow waits (NotReadyError) up to unansweredCreate.waitMinutes for the
+// webhook of an unanswered create, then parks or resends once. The worker parks any waiting event
+// past runtime.retry.waitBudgetSeconds (and dead-letters it past the retry horizon), so a longer
+// waitMinutes was accepted and `resend-once` could never happen.
+describe('Mobility Work task: unanswered-create wait vs the runtime wait budget', () => {
+  const TASK = 'machinemetrics-downtime-to-mobility-work-task';
+  const PATH = `flows.${TASK}.task.unansweredCreate.waitMinutes`;
+  const withWait = (waitMinutes: number) => {
+    const raw = base();
+    raw.flows[TASK].task.unansweredCreate = { waitMinutes, onNoWebhook: 'resend-once' };
+    return raw;
+  };
+
+  it('refuses a wait the worker would cut short by its wait budget, naming the field', () => {
+    const raw = withWait(600);
+    raw.runtime = { ...raw.runtime, retry: { waitBudgetSeconds: 8 * 3600 } };
+    const error = problem(raw);
+    expect(error.path).toBe(PATH);
+    expect(error.message).toContain('runtime.retry.waitBudgetSeconds');
+  });
+
+  it('refuses a wait longer than the flow retry horizon', () => {
+    const raw = withWait(120);
+    raw.flows[TASK].retryHorizonSeconds = 3600;
+    expect(problem(raw).path).toBe(PATH);
+  });
+
+  it('accepts a wait within both', () => {
+    const raw = withWait(60);
+    raw.flows[TASK].retryHorizonSeconds = 3 * 3600;
+    expect(() => validateDeployment(raw, flows)).not.toThrow();
+  });
+});
