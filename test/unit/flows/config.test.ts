@@ -171,3 +171,20 @@ describe('Mobility Work task: unanswered-create wait vs the runtime wait budget'
     expect(() => validateDeployment(raw, flows)).not.toThrow();
   });
 });
+
+// A stock write sets Mobility Work's quantity (absolute, not a delta): two source parts mapped to
+// one reference would overwrite each other's stock on every change, so it is refused.
+describe('stock flows: one Mobility Work reference per part', () => {
+  it('refuses a second part mapped to the same reference, naming its key', () => {
+    const UK = 'upkeep-part-low-to-mobility-work-stock';
+    const raw = base();
+    raw.flows[UK] = { ...raw.flows[UK], parts: { PartA: 'MW-BELT', PartB: 'MW-SEAL', PartC: 'MW-BELT' } };
+    const error = problem(raw);
+    expect(error.path).toBe(`flows.${UK}.parts.PartC`);
+    expect(error.message).toContain('PartA');
+    const CM = 'click-maint-part-low-to-mobility-work-stock';
+    const cm = base();
+    cm.flows[CM] = { ...cm.flows[CM], parts: { '1/2': 'MW-1', '3/2': 'MW-1' } };
+    expect(problem(cm).path).toBe(`flows.${CM}.parts.3/2`);
+  });
+});
