@@ -8,7 +8,7 @@ import { type Connector, connectors } from '../connectors/index.ts';
 import { DEFAULT_BREAKER_POLICY } from '../core/breaker.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { AnyFlow } from '../core/flow.ts';
-import { checkStrict, closestKey, lazySchema } from '../core/schema.ts';
+import { checkStrict, closestKey, lazySchema, type SchemaProblem } from '../core/schema.ts';
 import {
   DEFAULT_RETRY,
   MAX_DELAY_SECONDS,
@@ -295,6 +295,8 @@ export function validateDeployment(
         problems.push({ path: `vendors.${vendor}`, message: `required by flow ${id}` });
       }
     }
+    const waitProblem = longestWaitProblem(flow, parsed.data, input.runtime.retry, horizon);
+    if (waitProblem) problems.push({ path: `flows.${id}.${waitProblem.path}`, message: waitProblem.message });
     enabled.push({
       flow,
       config: parsed.data,
@@ -346,6 +348,36 @@ export function validateDeployment(
   // build the same thing from the same registry. Vendors as the operator wrote them (logs follow it).
   enabled.sort((a, b) => registry.indexOf(a.flow) - registry.indexOf(b.flow));
   return { ...input, vendors: inWrittenOrder(input.vendors, raw), enabled };
+}
+
+/**
+ * A flow's own wait must end before the worker gives up on a waiting event: past
+ * `waitBudgetSeconds` since its first delivery it is parked, past the retry horizon dead-lettered,
+ * so what the flow would do after its wait (e.g. resend once) would never happen.
+ */
+function longestWaitProblem(
+  flow: AnyFlow,
+  config: unknown,
+  retry: RetrySettings,
+  flowHorizon: unknown,
+): SchemaProblem | undefined {
+  const wait = flow.longestWait?.(config);
+  if (!wait) return undefined;
+  const horizon = typeof flowHorizon === 'number' ? flowHorizon : retry.horizonSeconds;
+  const [limit, name] =
+    retry.waitBudgetSeconds <= horizon
+      ? [retry.waitBudgetSeconds, 'runtime.retry.waitBudgetSeconds']
+      : [
+          horizon,
+          typeof flowHorizon === 'number'
+            ? `flows.${flow.id}.retryHorizonSeconds`
+            : 'runtime.retry.horizonSeconds',
+        ];
+  if (wait.seconds < limit) return undefined;
+  return {
+    path: wait.path,
+    message: `must be shorter than ${name} (${limit} s): the worker stops waiting first, so what follows the wait never happens`,
+  };
 }
 
 /** `vendors` with its keys in the order the config file lists them (zod's output follows the schema). */

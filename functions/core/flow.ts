@@ -362,6 +362,11 @@ interface FlowBase<C, D> {
   vendors: readonly VendorId[];
   worker?: WorkerSettings;
   config: z.ZodMiniType<C>;
+  /**
+   * The longest wait (NotReadyError) this flow's config asks for, with the config path that sets
+   * it: validateDeployment refuses one the worker would cut short (wait budget, retry horizon).
+   */
+  longestWait?: (config: C) => { path: string; seconds: number };
   /** Creates clients once per container (module scope in Lambda). */
   setup(env: RuntimeEnv, config: C): D;
 }

@@ -29,6 +29,9 @@ export function describeIssue(issue: Issue): string {
       return issue.message && issue.message !== 'Invalid input'
         ? issue.message
         : `must be a valid ${issue.format}`;
+    case 'invalid_key':
+      // A record's key failed its own check: say why, not just "invalid_key".
+      return `bad key: ${issue.issues.map((i) => describeIssue(i as Issue)).join('; ')}`;
     case 'invalid_union':
       // A discriminated union's key with no branch of its own: name the values it takes.
       return 'options' in issue && issue.options && issue.options.length > 0

@@ -23,7 +23,7 @@ import {
 import { connectMobilityWork, type MobilityWorkClient } from '../connectors/mobility-work/client.ts';
 import { defineFlow, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
-import { type PartLevel, stockSyncShape, syncStock } from './shared/stock-sync.ts';
+import { type PartLevel, partsMap, stockSyncShape, syncStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'click-maint-part-low-to-mobility-work-stock';
 
@@ -31,6 +31,10 @@ export const configSchema = lazySchema(() =>
   z.object({
     /** `parts` keys are `<entityId>/<partId>`; the default Mobility Work reference is the part number. */
     ...stockSyncShape(),
+    /** Keyed as partKey builds them: a bare part id would be accepted and never match a part. */
+    parts: partsMap(
+      z.string().check(z.regex(/^[1-9]\d*\/[1-9]\d*$/, 'expected a key <entityId>/<partId>, e.g. 3/42')),
+    ),
     /** Re-read each part before its stock is written (one rate-limited GET per written part). */
     confirmBeforeWrite: z._default(z.boolean(), true),
     poll: z._default(

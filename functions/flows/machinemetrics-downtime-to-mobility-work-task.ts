@@ -388,6 +388,10 @@ export const flow = defineFlow({
   description: 'MachineMetrics downtime -> Mobility Work task',
   vendors: ['machinemetrics', 'mobility-work'],
   config: configSchema,
+  longestWait: (c: TaskFlowConfig) => ({
+    path: 'task.unansweredCreate.waitMinutes',
+    seconds: c.task.unansweredCreate.waitMinutes * 60,
+  }),
   triggers: [
     ...downtimeTriggers<TaskFlowConfig>((c) => mappedMachines(c.machines)),
     { kind: 'webhook', receiver: mobilityWorkWebhook },

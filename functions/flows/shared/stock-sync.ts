@@ -98,11 +98,36 @@ export const FRACTIONAL_QUANTITY_MODES = ['skip', 'floor', 'round'] as const;
 export type FractionalQuantity = (typeof FRACTIONAL_QUANTITY_MODES)[number];
 
 /** Config fields of every stock-sync flow (spread into the flow's lazy z.object; a function so importing builds none). */
+/**
+ * Source part -> Mobility Work reference, each reference at most once: a stock write sets the
+ * quantity (not a delta), so two parts on one reference would overwrite each other's stock.
+ */
+export const partsMap = (key: z.ZodMiniType<string, string>) =>
+  z._default(
+    z.record(key, z.string().check(z.minLength(1))).check(
+      z.superRefine((parts, ctx) => {
+        const firstOf = new Map<string, string>();
+        for (const [part, reference] of Object.entries(parts)) {
+          const first = firstOf.get(reference);
+          if (first === undefined) firstOf.set(reference, part);
+          else
+            ctx.issues.push({
+              code: 'custom',
+              input: reference,
+              path: [part],
+              message: `maps to ${reference} as ${first} does: a stock write sets the quantity, so the two parts would overwrite each other`,
+            });
+        }
+      }),
+    ),
+    {},
+  );
+
 export const stockSyncShape = () => ({
   /** `low`: write on low transitions only; `mirror`: write every quantity change. */
   mode: z._default(z.enum(['low', 'mirror']), 'low'),
   /** Source part id -> Mobility Work external reference. Unlisted parts use their own id. */
-  parts: z._default(z.record(z.string().check(z.minLength(1)), z.string().check(z.minLength(1))), {}),
+  parts: partsMap(z.string().check(z.minLength(1))),
   /** Only sync the parts listed in `parts`. */
   onlyListedParts: z._default(z.boolean(), false),
   /** Also set Mobility Work's minimum stock to the source minimum (so it alerts by itself). */

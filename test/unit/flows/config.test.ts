@@ -124,3 +124,67 @@ describe('deployment config', () => {
     expect(problem(raw).path).toBe(`flows.${FLOW}.machines.${machine}.location`);
   });
 });
+
+// The Click Maint stock flow keys its parts `<entityId>/<partId>` (partKey); a key written as the
+// bare part id was accepted and never matched, so with onlyListedParts nothing was ever synced.
+describe('Click Maint part mapping keys', () => {
+  const CM = 'click-maint-part-low-to-mobility-work-stock';
+  it('refuses a part key that is not <entityId>/<partId>, naming the key', () => {
+    const raw = base();
+    raw.flows[CM] = { ...raw.flows[CM], parts: { '1/42': 'BRG-1', '42': 'BRG-2' } };
+    const error = problem(raw);
+    expect(error.path).toBe(`flows.${CM}.parts.42`);
+    expect(error.message).toContain('<entityId>/<partId>');
+  });
+});
+
+// The Mobility Work task flow waits (NotReadyError) up to unansweredCreate.waitMinutes for the
+// webhook of an unanswered create, then parks or resends once. The worker parks any waiting event
+// past runtime.retry.waitBudgetSeconds (and dead-letters it past the retry horizon), so a longer
+// waitMinutes was accepted and `resend-once` could never happen.
+describe('Mobility Work task: unanswered-create wait vs the runtime wait budget', () => {
+  const TASK = 'machinemetrics-downtime-to-mobility-work-task';
+  const PATH = `flows.${TASK}.task.unansweredCreate.waitMinutes`;
+  const withWait = (waitMinutes: number) => {
+    const raw = base();
+    raw.flows[TASK].task.unansweredCreate = { waitMinutes, onNoWebhook: 'resend-once' };
+    return raw;
+  };
+
+  it('refuses a wait the worker would cut short by its wait budget, naming the field', () => {
+    const raw = withWait(600);
+    raw.runtime = { ...raw.runtime, retry: { waitBudgetSeconds: 8 * 3600 } };
+    const error = problem(raw);
+    expect(error.path).toBe(PATH);
+    expect(error.message).toContain('runtime.retry.waitBudgetSeconds');
+  });
+
+  it('refuses a wait longer than the flow retry horizon', () => {
+    const raw = withWait(120);
+    raw.flows[TASK].retryHorizonSeconds = 3600;
+    expect(problem(raw).path).toBe(PATH);
+  });
+
+  it('accepts a wait within both', () => {
+    const raw = withWait(60);
+    raw.flows[TASK].retryHorizonSeconds = 3 * 3600;
+    expect(() => validateDeployment(raw, flows)).not.toThrow();
+  });
+});
+
+// A stock write sets Mobility Work's quantity (absolute, not a delta): two source parts mapped to
+// one reference would overwrite each other's stock on every change, so it is refused.
+describe('stock flows: one Mobility Work reference per part', () => {
+  it('refuses a second part mapped to the same reference, naming its key', () => {
+    const UK = 'upkeep-part-low-to-mobility-work-stock';
+    const raw = base();
+    raw.flows[UK] = { ...raw.flows[UK], parts: { PartA: 'MW-BELT', PartB: 'MW-SEAL', PartC: 'MW-BELT' } };
+    const error = problem(raw);
+    expect(error.path).toBe(`flows.${UK}.parts.PartC`);
+    expect(error.message).toContain('PartA');
+    const CM = 'click-maint-part-low-to-mobility-work-stock';
+    const cm = base();
+    cm.flows[CM] = { ...cm.flows[CM], parts: { '1/2': 'MW-1', '3/2': 'MW-1' } };
+    expect(problem(cm).path).toBe(`flows.${CM}.parts.3/2`);
+  });
+});
