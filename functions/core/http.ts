@@ -142,6 +142,13 @@ function errorBody(text: string, secrets: readonly (string | undefined)[]): unkn
   }
 }
 
+/** An error answer's headers with every credential removed (a vendor may echo one, e.g. in a cookie). */
+function redactHeaders(headers: Headers, secrets: readonly (string | undefined)[]): Headers {
+  const out = new Headers();
+  for (const [name, value] of headers) out.append(name, redact(value, secrets));
+  return out;
+}
+
 export class HttpClient {
   readonly vendor: string;
   readonly baseUrl: string;
@@ -311,7 +318,7 @@ export class HttpClient {
         const error = new VendorHttpError(vendor, operation, status, detail || response.statusText, {
           retryAfterMs,
           body: errorBody(text, secrets),
-          headers: response.headers,
+          headers: redactHeaders(response.headers, secrets),
         });
         // Not provably refused (by default only 429 and 503 are): the write may have landed before the error.
         if (transient && !repeatable) {
