@@ -294,8 +294,10 @@ export class HttpClient {
         let parsed: unknown;
         try {
           parsed = text.length === 0 ? undefined : JSON.parse(text);
-        } catch (error) {
-          if (schema) throw badResponse('', 'body is not JSON', error);
+        } catch {
+          // No cause: JSON.parse's SyntaxError quotes the text where it stopped, which may be an
+          // echoed credential (util.inspect and loggers print causes unredacted).
+          if (schema) throw badResponse('', 'body is not JSON');
           parsed = text;
         }
         const data = schema ? parseWith(schema, parsed, (p) => badResponse(p.path, p.message)) : parsed;

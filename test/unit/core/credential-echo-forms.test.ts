@@ -58,7 +58,7 @@ function shown(error: unknown): string {
   return out.join('\n');
 }
 
-type Form = 'php-json' | 'unicode-json' | 'response-header';
+type Form = 'php-json' | 'unicode-json' | 'response-header' | 'not-json-200';
 let form: Form = 'php-json';
 let server: Server;
 let baseUrl: string;
@@ -70,16 +70,23 @@ const credentialOf = (headers: Record<string, string | string[] | undefined>): s
   return value?.replace(/^(Bearer|Token)\s+/, '') ?? 'none';
 };
 
-/** A 400 answer echoing `credential` in the current form. */
-function echo(credential: string): { body: string; headers: Record<string, string> } {
+/** An answer (400, or a 200 that is not JSON) echoing `credential` in the current form. */
+function echo(credential: string): { status: number; body: string; headers: Record<string, string> } {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   switch (form) {
+    case 'not-json-200':
+      // JSON.parse's SyntaxError quotes the text around where it stopped: here, the credential.
+      return { status: 200, body: `${credential} accepted`, headers };
     case 'php-json':
-      return { body: `{"message":"credential ${phpJson(credential)} rejected"}`, headers };
+      return { status: 400, body: `{"message":"credential ${phpJson(credential)} rejected"}`, headers };
     case 'unicode-json':
-      return { body: `{"message":"credential ${unicodeJson(credential)} rejected"}`, headers };
+      return { status: 400, body: `{"message":"credential ${unicodeJson(credential)} rejected"}`, headers };
     case 'response-header':
-      return { body: '{"message":"rejected"}', headers: { ...headers, 'x-echo-credential': credential } };
+      return {
+        status: 400,
+        body: '{"message":"rejected"}',
+        headers: { ...headers, 'x-echo-credential': credential },
+      };
   }
 }
 
@@ -100,8 +107,8 @@ beforeAll(async () => {
         );
         return;
       }
-      const { body, headers } = echo(credentialOf(req.headers));
-      res.writeHead(400, headers);
+      const { status, body, headers } = echo(credentialOf(req.headers));
+      res.writeHead(status, headers);
       res.end(body);
     });
   });
@@ -158,9 +165,9 @@ const calls = (log: ReturnType<typeof redactingLog>): Record<string, () => Promi
 });
 
 describe('a credential echoed in an escaped or encoded form', () => {
-  for (const f of ['php-json', 'unicode-json', 'response-header'] as const) {
+  for (const f of ['php-json', 'unicode-json', 'response-header', 'not-json-200'] as const) {
     for (const vendor of ['UpKeep', 'MachineMetrics', 'Mobility Work', 'Click Maint', 'Deepomatic']) {
-      it(`secrets never logged: a 400 from ${vendor} echoing the credential (${f}) leaves none of it in the error, its inspect or the log`, async () => {
+      it(`secrets never logged: an answer from ${vendor} echoing the credential (${f}) leaves none of it in the error, its inspect or the log`, async () => {
         form = f;
         const lines = memoryLog();
         const log = redactingLog(lines);
