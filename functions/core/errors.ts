@@ -259,11 +259,42 @@ function echoedForms(secret: string): string[] {
  */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
+  // Only text with a backslash can hold a secret JSON-escaped beyond `echoedForms`.
+  const escaped = out.includes('\\');
   for (const secret of [...secrets, ...issuedCredentials]) {
     if (!secret || secret.length < 4) continue;
     for (const form of echoedForms(secret)) out = out.split(form).join('[REDACTED]');
+    if (escaped) out = out.replace(jsonEscapedPattern(secret), '[REDACTED]');
   }
   return out;
+}
+
+/** Patterns of `jsonEscapedPattern`, by secret (the same few credentials are redacted again and again). */
+const escapedPatterns = new Map<string, RegExp>();
+
+/**
+ * The secret as any JSON encoder may write it: each character as is, as `\uXXXX` (either case of
+ * hex), `/` as `\/` (PHP's json_encode), `"` and `\` escaped. A vendor's error body echoing a
+ * base64-ish key (`mw/Key+...`) this way is neither the key nor JSON.stringify of it.
+ */
+function jsonEscapedPattern(secret: string): RegExp {
+  let pattern = escapedPatterns.get(secret);
+  if (!pattern) {
+    const char = (c: string) => {
+      // Either case of hex digit, spelt out (no inline `(?i:)` before Node 23).
+      const hex = [...c.charCodeAt(0).toString(16).padStart(4, '0')]
+        .map((d) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d))
+        .join('');
+      const literal = c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      const named = c === '/' ? '|\\\\/' : c === '"' ? '|\\\\"' : c === '\\' ? '|\\\\\\\\' : '';
+      return `(?:${literal}|\\\\u${hex}${named})`;
+    };
+    pattern = new RegExp([...secret].map(char).join(''), 'g');
+    if (escapedPatterns.size >= MAX_CREDENTIALS * 2) escapedPatterns.clear();
+    escapedPatterns.set(secret, pattern);
+  }
+  pattern.lastIndex = 0;
+  return pattern;
 }
 
 /**

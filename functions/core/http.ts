@@ -142,6 +142,13 @@ function errorBody(text: string, secrets: readonly (string | undefined)[]): unkn
   }
 }
 
+/** An error answer's headers with every credential removed (a vendor may echo one, e.g. in a cookie). */
+function redactHeaders(headers: Headers, secrets: readonly (string | undefined)[]): Headers {
+  const out = new Headers();
+  for (const [name, value] of headers) out.append(name, redact(value, secrets));
+  return out;
+}
+
 export class HttpClient {
   readonly vendor: string;
   readonly baseUrl: string;
@@ -287,8 +294,10 @@ export class HttpClient {
         let parsed: unknown;
         try {
           parsed = text.length === 0 ? undefined : JSON.parse(text);
-        } catch (error) {
-          if (schema) throw badResponse('', 'body is not JSON', error);
+        } catch {
+          // No cause: JSON.parse's SyntaxError quotes the text where it stopped, which may be an
+          // echoed credential (util.inspect and loggers print causes unredacted).
+          if (schema) throw badResponse('', 'body is not JSON');
           parsed = text;
         }
         const data = schema ? parseWith(schema, parsed, (p) => badResponse(p.path, p.message)) : parsed;
@@ -311,7 +320,7 @@ export class HttpClient {
         const error = new VendorHttpError(vendor, operation, status, detail || response.statusText, {
           retryAfterMs,
           body: errorBody(text, secrets),
-          headers: response.headers,
+          headers: redactHeaders(response.headers, secrets),
         });
         // Not provably refused (by default only 429 and 503 are): the write may have landed before the error.
         if (transient && !repeatable) {

@@ -33,6 +33,7 @@ import {
   MillwrightError,
   NeedsAttentionError,
   NotReadyError,
+  redact,
 } from '../core/errors.ts';
 import {
   type AnyFlow,
@@ -366,7 +367,8 @@ async function deadLetter(
   message: string,
 ): Promise<Handled | undefined> {
   try {
-    await w.deadLetter?.(body, reason);
+    // The reason travels as an SQS attribute that `millwright dlq` prints: redacted like the run log.
+    await w.deadLetter?.(body, redact(reason, []));
   } catch (sendError) {
     say(w, 'error', 'could not dead-letter a failure; SQS will retry it', event, {
       error: String(sendError),
@@ -385,9 +387,12 @@ async function park(
   error: unknown,
   why?: { reason: string; check: string },
 ) {
-  const reason = why?.reason ?? (error instanceof Error ? error.message : String(error));
-  const check =
-    why?.check ?? (error instanceof NeedsAttentionError ? error.check : 'the event and the vendor records');
+  // Redacted like the run log: the parked item is what `millwright parked` shows an operator.
+  const reason = redact(why?.reason ?? (error instanceof Error ? error.message : String(error)), []);
+  const check = redact(
+    why?.check ?? (error instanceof NeedsAttentionError ? error.check : 'the event and the vendor records'),
+    [],
+  );
   const at = w.env.now().toISOString();
   // If this write fails the error propagates: SQS redelivers, nothing is dropped.
   await w.env.state.parkEvent({
