@@ -20,6 +20,7 @@ import { UpKeepClient } from '../../../functions/connectors/upkeep/client.ts';
 import { parseUpKeepConfig } from '../../../functions/connectors/upkeep/config.ts';
 import { memoryLog, redactingLog } from '../../../functions/core/log.ts';
 import { staticSecretSource } from '../../../functions/core/secrets.ts';
+import { expectNoLeak } from '../../support/leaks.ts';
 
 const EMAIL = 'integration@plant.example';
 const PASSWORD = 'Pw/never+log-me-7f3c9a1e';
@@ -36,20 +37,7 @@ const phpJson = (s: string) => JSON.stringify(s).slice(1, -1).replace(/\//g, '\\
 const unicodeJson = (s: string) =>
   s.replace(/[^A-Za-z0-9]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
-/** Any 8-character piece of `secret` (as is or URL-encoded) in `text`. */
-function leakedPiece(text: string, secret: string): string | undefined {
-  for (const form of [secret, encodeURIComponent(secret)]) {
-    for (let i = 0; i + 8 <= form.length; i++) {
-      const piece = form.slice(i, i + 8);
-      if (text.includes(piece)) return piece;
-    }
-  }
-  return undefined;
-}
-const expectNoCredential = (text: string) => {
-  for (const secret of ALL)
-    expect({ secret, leaked: leakedPiece(text, secret) }).toEqual({ secret, leaked: undefined });
-};
+const expectNoCredential = (text: string) => expectNoLeak(text, ALL);
 
 /** Everything an error shows: messages of the cause chain and util.inspect (fields, headers, body). */
 function shown(error: unknown): string {

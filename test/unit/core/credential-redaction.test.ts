@@ -26,6 +26,7 @@ import { staticSecretSource } from '../../../functions/core/secrets.ts';
 import { createWorker } from '../../../functions/runtime/worker.ts';
 import { flowEvent, testEnv } from '../../support/factories.ts';
 import { onEach, testTrigger } from '../../support/flows.ts';
+import { expectNoLeak } from '../../support/leaks.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
 
 // Realistic shapes: UpKeep's `r:` session tokens, base64-ish API keys with `/` and `+`.
@@ -37,20 +38,7 @@ const CM_KEY = 'cm/Key+13579bdf02468aceOPQR==';
 const DP_KEY = 'dp/Key+2468ace013579bdfSTUV==';
 const ALL = [SESSION_TOKEN, PASSWORD, MM_KEY, MW_KEY, CM_KEY, DP_KEY];
 
-/** Any 8-character piece of `secret`, or of its URL-encoded form, found in `text`. */
-function leakedPiece(text: string, secret: string): string | undefined {
-  for (const form of [secret, encodeURIComponent(secret)]) {
-    for (let i = 0; i + 8 <= form.length; i++) {
-      const piece = form.slice(i, i + 8);
-      if (text.includes(piece)) return piece;
-    }
-  }
-  return undefined;
-}
-const expectNoCredential = (text: string) => {
-  for (const secret of ALL)
-    expect({ secret, leaked: leakedPiece(text, secret) }).toEqual({ secret, leaked: undefined });
-};
+const expectNoCredential = (text: string) => expectNoLeak(text, ALL);
 
 /** The message of an error and of every cause under it. */
 function messages(error: unknown): string {
