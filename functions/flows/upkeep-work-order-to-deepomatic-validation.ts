@@ -57,8 +57,12 @@ export const configSchema = lazySchema(() =>
       /** ... or whose title or description contains one of these tags (e.g. `#photo-check`). */
       tags: z._default(z.array(z.string().check(z.minLength(2))), []),
       deepomatic: z.object({
-        /** Work-order types configured in the Deepomatic application (they select the tasks). */
-        workOrderTypes: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+        /**
+         * Work-order types configured in the Deepomatic application (they select the tasks). Optional
+         * (api-doc.txt:176-180, no `*`): an application without configured types (482) omits the
+         * field (not `[]`, whose filtering is undocumented), and every task of the application applies.
+         */
+        workOrderTypes: z._default(z.array(z.string().check(z.minLength(1))), []),
         /** Must be a Deepomatic user; otherwise Deepomatic refuses the whole create. */
         fieldEngineerEmail: z.optional(z.email()),
         /** Non-empty, as the client requires (an empty tag would fail every create at run time). */
@@ -137,7 +141,9 @@ async function onWorkOrder(event: TypedEvent<string, UpKeepWebhookData>, ctx: Ct
               ...(wo.asset ? { asset: String(wo.asset) } : {}),
             },
             tags: config.deepomatic.tags,
-            work_order_types: config.deepomatic.workOrderTypes,
+            ...(config.deepomatic.workOrderTypes.length > 0
+              ? { work_order_types: config.deepomatic.workOrderTypes }
+              : {}),
             ...(config.deepomatic.fieldEngineerEmail
               ? { field_engineer_email: config.deepomatic.fieldEngineerEmail }
               : {}),

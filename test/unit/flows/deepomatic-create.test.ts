@@ -151,6 +151,19 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId)).toBe(true);
   });
 
+  it('an application with no work-order types configured: the flow is configurable without types and creates one work order without work_order_types', async () => {
+    // api-doc.txt:176-180 (create): `work_order_types` has no `*` (optional, unlike `name*`, 134); 482:
+    // types must "have been configured beforehand", so an application without them can only omit it.
+    await dm.sim.close();
+    dm = await startDeepomatic({ workOrderTypes: [] });
+    const config = configSchema.parse({ categories: ['Photo validation'], deepomatic: {} });
+    const ctx = { ...context(), config, deps: { ...context().deps, deepomatic: dm.client() } };
+    const id = await upkeepWorkOrder();
+    expect((await flow.handle(created(id), ctx)).outcome).toBe('done');
+    expect(dmFor(id)).toHaveLength(1);
+    expect(dmFor(id)[0]?.types).toEqual([]);
+  });
+
   it('matches, already mapped: nothing created again (duplicate)', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();
