@@ -690,3 +690,42 @@ describe('upkeep.parts poll source under runPoll', () => {
     ]);
   });
 });
+
+describe('upkeep.parts poll source: what a real UpKeep may do while we page', () => {
+  /** A client whose `GET /parts` query is rewritten by `edit` before UpKeep (the simulator) sees it. */
+  const rewriting = (edit: (q: URLSearchParams) => void) =>
+    h.client({
+      http: {
+        fetch: async (input, init) => {
+          const url = new URL(String(input));
+          if (url.pathname.endsWith('/parts')) edit(url.searchParams);
+          return fetch(url, init);
+        },
+      },
+    });
+
+  it('refuses a page not in updatedAt ASC order (orderBy ignored: the doc default is createdAt DESC) and keeps the watermark, instead of moving past the parts of later pages', async () => {
+    addSpaced(['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
+    const ignoring = rewriting((q) => q.delete('orderBy'));
+    const run = await poll(undefined, { pageSize: 3 }, ignoring);
+    expect(run.error).toBeInstanceOf(VendorResponseError);
+    expect(run.parts).toEqual([]);
+    // Nothing saved past a part not yet read: the run after the vendor is fixed reads all of them.
+    const fixed = await poll(run.state, { pageSize: 3 });
+    expect(ids(fixed.parts)).toEqual(['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
+  });
+
+  it('loses and repeats nothing when UpKeep caps the page below the limit asked (a short page ends a run; the next run goes on)', async () => {
+    addSpaced(['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
+    const capped = rewriting((q) => q.set('limit', '2'));
+    let state: UpKeepPartsPollState | undefined;
+    const seen: PartSnapshot[] = [];
+    for (let run = 0; run < 6; run++) {
+      const next = await poll(state, { pageSize: 3 }, capped);
+      expect(next.error).toBeUndefined();
+      seen.push(...next.parts);
+      state = next.state;
+    }
+    expect(ids(seen)).toEqual(['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
+  });
+});
