@@ -203,9 +203,13 @@ describe('upkeep.parts poll source: reading', () => {
     const run = await poll(undefined, { pageSize: 2 });
     // Ties come in UpKeep's (here: id) order, each exactly once.
     expect(ids(run.parts)).toEqual(['T1', 'T2', 'T3', 'T4', 'T5', 'L1', 'L2']);
-    // Inside the run of ties the watermark cannot move, so the source steps over it by offset.
+    // Inside the run of ties the watermark cannot move, so the source steps over it by offset; the
+    // run ends on a page past offset 0, so it is read once more (nothing new) before moving past it.
     expect(partQueries()).toEqual([
       ['0', '0'],
+      [String(T0), '0'],
+      [String(T0), '2'],
+      [String(T0), '4'],
       [String(T0), '0'],
       [String(T0), '2'],
       [String(T0), '4'],
@@ -727,5 +731,30 @@ describe('upkeep.parts poll source: what a real UpKeep may do while we page', ()
       state = next.state;
     }
     expect(ids(seen)).toEqual(['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
+  });
+});
+
+describe('upkeep.parts poll source: ties paged by offset while UpKeep changes', () => {
+  it('does not lose a part of a millisecond longer than a page when an already-read tie changes between pages', async () => {
+    h.sim.addParts(['A', 'B', 'C', 'D', 'E'].map((id) => part(id)));
+    h.clock.advance(1_000);
+    h.sim.addParts([part('F')]);
+    h.clock.advance(1_000);
+    let pages = 0;
+    const racing = h.client({
+      http: {
+        fetch: async (input, init) => {
+          const res = await fetch(input, init);
+          // Page 2 reads A, B at the watermark's millisecond (offset 0); then A changes and leaves
+          // it: offset 2 now starts at D, so C is never on a page of this read.
+          if (String(input).includes('/parts?') && ++pages === 2) h.sim.consumePart('A', 1);
+          return res;
+        },
+      },
+    });
+    const run = await poll(undefined, { pageSize: 2 }, racing);
+    expect(run.error).toBeUndefined();
+    const next = await poll(run.state, { pageSize: 2 });
+    expect([...ids(run.parts), ...ids(next.parts)].sort()).toEqual(['A', 'A', 'B', 'C', 'D', 'E', 'F']);
   });
 });
