@@ -13,7 +13,10 @@
  * Paging: keyset first. After each page the read starts again at the advanced watermark, so a record
  * updated while we page (it moves to the end of the order) cannot shift an unseen one out of the
  * window, which offset paging over updatedAt would do. Offsets (or page numbers) are used only inside
- * a run of ties longer than a page, where the watermark cannot advance.
+ * a run of ties longer than a page, where the watermark cannot advance. There a tie read on an earlier
+ * page that changes (it leaves the instant) shifts the rest back and can hide one from the pass, and
+ * the watermark would then move past it for good: a run of ties that ends on a page past offset 0 is
+ * read again from offset 0 until a pass finds nothing new, and only then does the read leave it.
  *
  * Batches: records are cut into events of at most `maxPerEvent` records and `maxEventBytes` bytes of
  * snapshots. A step's state covers exactly the records of its event and the ones before, so a crash
@@ -27,9 +30,8 @@
  * there; the rest follows on a later run. Assumption (named, configurable): no record is added to an
  * instant older than `settledBeforeMs` (the same one every instant before the watermark relies on).
  * So an instant handled whole this way is not read again: the next read starts after it. Inside
- * the instant paging is by offset, as before: a record of it read and then changed while the rest
- * is paged shifts the others by one, which can hide one from this read (a risk the list never
- * covered either once the watermark moved past the instant; keep pages large).
+ * the instant paging is by offset, as before, with the same second pass (see "Paging") before the
+ * read moves past it.
  * A state from before this bound (a list longer than it) shrinks when a newer change moves the
  * watermark on, or when its instant gets more ties (read whole, `through` then covers the list).
  *
@@ -425,9 +427,33 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
     return 0;
   }
 
+  /** Where a page record sits (unreadable ones without an updatedAt have no place). */
+  const placeOf = (page: ChangedPage<R, B>) => [
+    ...page.items.map((r) => ({ ms: updatedAtMs(r), key: tieKey(r) })),
+    ...page.skipped.flatMap((b) =>
+      b.updatedAtMs === undefined
+        ? []
+        : [{ ms: b.updatedAtMs, key: spec.unreadableKey(b.record, b.updatedAtMs) }],
+    ),
+  ];
+  /** How many records of `instant` on the page `read` does not cover yet. */
+  const unreadAt = (page: ChangedPage<R, B>, read: Watermark, instant: number) =>
+    placeOf(page).filter((x) => floor(x.ms) === instant && !read.covers(x.key, x.ms)).length;
+  /** The page holds a record newer than `instant`: the run of ties at `instant` ends on it. */
+  const endsInstant = (page: ChangedPage<R, B>, instant: number) =>
+    placeOf(page).some((x) => floor(x.ms) > instant);
+  /** The page without its records newer than `instant`. */
+  const upToInstant = (page: ChangedPage<R, B>, instant: number): ChangedPage<R, B> => ({
+    items: page.items.filter((r) => floor(updatedAtMs(r)) <= instant),
+    skipped: page.skipped.filter((b) => b.updatedAtMs === undefined || floor(b.updatedAtMs) <= instant),
+    last: false,
+  });
+
   async function* readKeyset<P>(reader: KeysetReader<P, R, B>): AsyncGenerator<PollStep<S>, KeysetResult> {
     const read = emitted.copy();
     let at = { offset: 0, page: 1 };
+    /** Records of the read's instant first read in this pass over it (since its offset 0). */
+    let foundInPass = 0;
     let pages = 0;
     tail = undefined;
     heldAtTies = undefined;
@@ -455,12 +481,26 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
         pages++;
         const page = reader.open(raw);
         if (page === undefined) return yield* finish(false);
+        const instant = floor(fromMs);
+        const fresh = unreadAt(page, read, instant);
+        if (at.offset > 0 && endsInstant(page, instant) && foundInPass + fresh > 0) {
+          // A run of ties paged by offset ends here. A tie read on an earlier page that changed
+          // since (it left the instant) shifted the rest back, which can hide one from this pass:
+          // read the instant again from offset 0 before moving past it, until a pass finds nothing
+          // new (only then can the watermark leave the instant).
+          if ((yield* take(upToInstant(page, instant), read)) > 0) return result();
+          foundInPass = 0;
+          at = { offset: 0, page: 1 };
+          continue;
+        }
+        foundInPass += fresh;
         if ((yield* take(page, read)) > 0) return result();
         if (pending.length >= maxPerEvent) yield cut();
         if (page.last) break;
         const count = page.items.length + page.skipped.length;
         // Keyset: the watermark moved, so read again from it. Otherwise the whole page sat at the
         // watermark (a run of ties longer than a page): step over it.
+        if (read.readFrom > fromMs) foundInPass = 0;
         at =
           read.readFrom > fromMs ? { offset: 0, page: 1 } : { offset: at.offset + count, page: at.page + 1 };
       }

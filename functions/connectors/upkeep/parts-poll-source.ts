@@ -49,13 +49,14 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import {
   type ChangeBatch,
+  type ChangedPage,
   type ChangedSince,
   changedSince,
   type KeysetResult,
   type PageAt,
   type WatermarkState,
 } from '../../core/changed-since.ts';
-import { ConfigError, MillwrightError, VendorHttpError } from '../../core/errors.ts';
+import { ConfigError, MillwrightError, VendorHttpError, VendorResponseError } from '../../core/errors.ts';
 import { defineEvents } from '../../core/events.ts';
 import type {
   BackfillInput,
@@ -276,6 +277,28 @@ async function listChangedParts(
   }
 }
 
+/**
+ * A page of `GET /parts` as the keyset read takes it; the end of the list is a page shorter than
+ * `pageSize`. The page must be in `updatedAt ASC` order: the read moves its watermark to the newest
+ * part of each page and starts again there, so a page in another order (`orderBy` ignored: the doc's
+ * default is `createdAt DESC`) would carry the watermark past the older parts of the pages after it,
+ * never to be read. Such a page fails the run (retryable) before anything of it is handed over.
+ */
+function openPartsPage(page: PartsPage, pageSize: number): ChangedPage<Part, SkippedPart> {
+  const out = page.items.findIndex(
+    (p, i) => i > 0 && p.updatedAtMs < (page.items[i - 1] as Part).updatedAtMs,
+  );
+  if (out > 0) {
+    throw new VendorResponseError(
+      'upkeep',
+      'listParts',
+      `results[${out}].updatedAt`,
+      'parts are not in updatedAt ASC order (orderBy ignored?); the watermark stays where it is',
+    );
+  }
+  return { ...page, last: page.items.length + page.skipped.length < pageSize };
+}
+
 /** Says why a run stopped at maxPagesPerRun: no progress at all is an error (only a limit can fix it). */
 function logPageLimit(
   log: Log,
@@ -350,7 +373,7 @@ async function* backfillParts(
     const reader = changes.readKeyset({
       maxPages: o.maxPagesPerRun,
       fetch: (at) => listChangedParts(deps.client, at, o.pageSize, to.getTime()),
-      open: (page) => ({ ...page, last: page.items.length + page.skipped.length < o.pageSize }),
+      open: (page) => openPartsPage(page, o.pageSize),
     });
     let next = await reader.next();
     while (!next.done) {
@@ -419,8 +442,7 @@ export const upkeepPartsPollSource: PollSource<
     const read = yield* changes.readKeyset({
       maxPages: o.maxPagesPerRun,
       fetch: (at) => listChangedParts(deps.client, at, o.pageSize),
-      // The end of the list is a page shorter than pageSize.
-      open: (page) => ({ ...page, last: page.items.length + page.skipped.length < o.pageSize }),
+      open: (page) => openPartsPage(page, o.pageSize),
     });
 
     const note =

@@ -203,9 +203,13 @@ describe('upkeep.parts poll source: reading', () => {
     const run = await poll(undefined, { pageSize: 2 });
     // Ties come in UpKeep's (here: id) order, each exactly once.
     expect(ids(run.parts)).toEqual(['T1', 'T2', 'T3', 'T4', 'T5', 'L1', 'L2']);
-    // Inside the run of ties the watermark cannot move, so the source steps over it by offset.
+    // Inside the run of ties the watermark cannot move, so the source steps over it by offset; the
+    // run ends on a page past offset 0, so it is read once more (nothing new) before moving past it.
     expect(partQueries()).toEqual([
       ['0', '0'],
+      [String(T0), '0'],
+      [String(T0), '2'],
+      [String(T0), '4'],
       [String(T0), '0'],
       [String(T0), '2'],
       [String(T0), '4'],
@@ -688,5 +692,69 @@ describe('upkeep.parts poll source under runPoll', () => {
       'P4',
       'P5',
     ]);
+  });
+});
+
+describe('upkeep.parts poll source: what a real UpKeep may do while we page', () => {
+  /** A client whose `GET /parts` query is rewritten by `edit` before UpKeep (the simulator) sees it. */
+  const rewriting = (edit: (q: URLSearchParams) => void) =>
+    h.client({
+      http: {
+        fetch: async (input, init) => {
+          const url = new URL(String(input));
+          if (url.pathname.endsWith('/parts')) edit(url.searchParams);
+          return fetch(url, init);
+        },
+      },
+    });
+
+  it('refuses a page not in updatedAt ASC order (orderBy ignored: the doc default is createdAt DESC) and keeps the watermark, instead of moving past the parts of later pages', async () => {
+    addSpaced(['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
+    const ignoring = rewriting((q) => q.delete('orderBy'));
+    const run = await poll(undefined, { pageSize: 3 }, ignoring);
+    expect(run.error).toBeInstanceOf(VendorResponseError);
+    expect(run.parts).toEqual([]);
+    // Nothing saved past a part not yet read: the run after the vendor is fixed reads all of them.
+    const fixed = await poll(run.state, { pageSize: 3 });
+    expect(ids(fixed.parts)).toEqual(['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
+  });
+
+  it('loses and repeats nothing when UpKeep caps the page below the limit asked (a short page ends a run; the next run goes on)', async () => {
+    addSpaced(['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
+    const capped = rewriting((q) => q.set('limit', '2'));
+    let state: UpKeepPartsPollState | undefined;
+    const seen: PartSnapshot[] = [];
+    for (let run = 0; run < 6; run++) {
+      const next = await poll(state, { pageSize: 3 }, capped);
+      expect(next.error).toBeUndefined();
+      seen.push(...next.parts);
+      state = next.state;
+    }
+    expect(ids(seen)).toEqual(['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7']);
+  });
+});
+
+describe('upkeep.parts poll source: ties paged by offset while UpKeep changes', () => {
+  it('does not lose a part of a millisecond longer than a page when an already-read tie changes between pages', async () => {
+    h.sim.addParts(['A', 'B', 'C', 'D', 'E'].map((id) => part(id)));
+    h.clock.advance(1_000);
+    h.sim.addParts([part('F')]);
+    h.clock.advance(1_000);
+    let pages = 0;
+    const racing = h.client({
+      http: {
+        fetch: async (input, init) => {
+          const res = await fetch(input, init);
+          // Page 2 reads A, B at the watermark's millisecond (offset 0); then A changes and leaves
+          // it: offset 2 now starts at D, so C is never on a page of this read.
+          if (String(input).includes('/parts?') && ++pages === 2) h.sim.consumePart('A', 1);
+          return res;
+        },
+      },
+    });
+    const run = await poll(undefined, { pageSize: 2 }, racing);
+    expect(run.error).toBeUndefined();
+    const next = await poll(run.state, { pageSize: 2 });
+    expect([...ids(run.parts), ...ids(next.parts)].sort()).toEqual(['A', 'A', 'B', 'C', 'D', 'E', 'F']);
   });
 });
