@@ -26,7 +26,6 @@ import { VendorHttpClient } from '../../core/vendor-http.ts';
 import {
   type MobilityWorkConfig,
   MW_STOCK_MOVEMENT,
-  MW_TYPED_ID_TYPES,
   mobilityWorkSecretSchema,
   parseMobilityWorkConfig,
 } from './config.ts';
@@ -47,8 +46,29 @@ export const MW_PATHS = {
 
 const nonEmpty = lazySchema(() => z.string().check(z.minLength(1)));
 
-const typedId = (types: readonly [string, ...string[]]) =>
-  z.object({ type: z.enum(types), value: z.union([nonEmpty, z.number()]) });
+/**
+ * The value each typed id carries: a native id is an integer ("NativeIntegerIdentifier (integer)",
+ * api-doc.txt:1072, 1076), or for equipment also a UUID ("Native IDs ... can be numbers or UUIDS",
+ * api-doc.txt:117); an e-mail, a code or an external reference is a string. Another pairing is a
+ * 400 at MW, so it is refused before sending. The type names are MW_TYPED_ID_TYPES (config.ts).
+ */
+const nativeInt = lazySchema(() => z.int());
+const nativeEquipment = lazySchema(() => z.union([z.int(), z.guid()]));
+const typed = <T extends string>(type: T, value: z.ZodMiniType) => z.object({ type: z.literal(type), value });
+const typedAssignee = lazySchema(() =>
+  z.discriminatedUnion('type', [typed('native', nativeInt), typed('email', nonEmpty)]),
+);
+const typedTag = lazySchema(() =>
+  z.discriminatedUnion('type', [typed('native', nativeInt), typed('code', nonEmpty)]),
+);
+/** `{type, value}` equipment: the flows' config takes it too, so a bad one is refused at start. */
+export const typedEquipmentSchema = lazySchema(() =>
+  z.discriminatedUnion('type', [
+    typed('native', nativeEquipment),
+    typed('external', nonEmpty),
+    typed('externalReference', nonEmpty),
+  ]),
+);
 /** `gtin`: "string^[0-9]{8,18}$" (api-doc.txt:390-391 on create, 588-589 on attributes). */
 const gtin = lazySchema(() => z.string().check(z.regex(/^[0-9]{8,18}$/)));
 
@@ -59,9 +79,7 @@ export const sparePartIdentifierSchema = lazySchema(() =>
 export type SparePartIdentifier = z.output<typeof sparePartIdentifierSchema>;
 
 /** Integer = native id, string = item code, or `{type, value}` (reference §2.7). */
-const equipmentIdentifier = lazySchema(() =>
-  z.union([z.int(), nonEmpty, typedId(MW_TYPED_ID_TYPES.equipment)]),
-);
+const equipmentIdentifier = lazySchema(() => z.union([z.int(), nonEmpty, typedEquipmentSchema]));
 const isoWithOffset = lazySchema(() => z.iso.datetime({ offset: true }));
 
 /**
@@ -79,10 +97,8 @@ export const scheduleTaskInputSchema = lazySchema(() =>
     /** Required although documented with a default (reference §7 #20): always sent. */
     allDay: z.boolean(),
     /** Native ids and/or e-mails of network members; at least MW_TASK_MIN_ASSIGNEES (ours, not the doc's). */
-    assignees: z
-      .array(z.union([z.int(), nonEmpty, typedId(MW_TYPED_ID_TYPES.assignees)]))
-      .check(z.minLength(MW_TASK_MIN_ASSIGNEES)),
-    tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedId(MW_TYPED_ID_TYPES.tags)]))),
+    assignees: z.array(z.union([z.int(), nonEmpty, typedAssignee])).check(z.minLength(MW_TASK_MIN_ASSIGNEES)),
+    tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedTag]))),
     checklist: z.optional(z.nullable(z.guid())),
     sendEmailToAssignees: z.optional(z.boolean()),
     inheritEquipmentTags: z.optional(z.boolean()),
