@@ -526,6 +526,21 @@ const CONTRACT_RULES: Rule[] = [
     messageKey: 'error.payload.choice',
   },
   {
+    // api-doc.txt:1076: tags are "strings or NativeIntegerIdentifier (integer) or objects".
+    rule: 'task typed native tag is an integer',
+    path: '/partners/v1/tasks',
+    body: { ...task, tags: [{ type: 'native', value: 'urgent' }] },
+    pointer: '/tags/0/value',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task typed code tag is a string',
+    path: '/partners/v1/tasks',
+    body: { ...task, tags: [{ type: 'code', value: 7 }] },
+    pointer: '/tags/0/value',
+    messageKey: 'error.payload.type',
+  },
+  {
     rule: 'task checklist is a uuid',
     path: '/partners/v1/tasks',
     body: { ...task, checklist: 'list-1' },
