@@ -83,6 +83,26 @@ const equipmentIdentifier = lazySchema(() => z.union([z.int(), nonEmpty, typedEq
 const isoWithOffset = lazySchema(() => z.iso.datetime({ offset: true }));
 
 /**
+ * MW_DATE_TIME_FORM, a NAMED ASSUMPTION: the doc types task dates `string <date-time>` but every
+ * example is `2022-01-11T09:00:00+00:00` (api-doc.txt:42-43, 1109-1110), seconds and a `+hh:mm`
+ * offset, no fraction, never `Z`; a PHP `Y-m-d\TH:i:sP` reader takes only that form. So a valid
+ * ISO date-time is sent in it: `Z` as `+00:00`, a fraction dropped (the same instant to the
+ * second), seconds added if a caller gave none; the offset given is kept.
+ */
+export function mwDateTime(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})$/i.exec(iso);
+  if (!m) return iso;
+  const [, minutes, seconds = ':00', zone = 'Z'] = m;
+  const offset =
+    zone.toUpperCase() === 'Z'
+      ? '+00:00'
+      : zone.includes(':')
+        ? zone
+        : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  return `${minutes}${seconds}${offset}`;
+}
+
+/**
  * MW_TASK_MIN_ASSIGNEES: the doc marks `assignees` required but gives no minimum (the simulator
  * accepts `[]`). Ours: at least one, so a downtime task never lands with nobody assigned to it.
  */
@@ -301,7 +321,12 @@ export class MobilityWorkClient {
   /** `POST /partners/v1/tasks` (201, no body, no task id). Not idempotent. */
   async scheduleTask(input: ScheduleTaskInput): Promise<{ accepted: true }> {
     const operation = 'scheduleTask';
-    const body = parseWith(scheduleTaskInputSchema, input, inputError(operation));
+    const parsed = parseWith(scheduleTaskInputSchema, input, inputError(operation));
+    const body = {
+      ...parsed,
+      startDateTime: mwDateTime(parsed.startDateTime),
+      endDateTime: mwDateTime(parsed.endDateTime),
+    };
     const { data } = await this.http.send({ operation, method: 'POST', path: MW_PATHS.tasks, body });
     unansweredCreate(operation, data);
     return { accepted: true };

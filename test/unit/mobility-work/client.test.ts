@@ -279,6 +279,35 @@ describe('MobilityWorkClient requests', () => {
     expect(hits).toEqual([]);
   });
 
+  it("sends task dates in the doc's own form (MW_DATE_TIME_FORM): seconds, no fraction, a +hh:mm offset", async () => {
+    // api-doc.txt:42-43, 1109-1110: every example is "2022-01-11T09:00:00+00:00"; the downtime flow
+    // gives Date#toISOString() ("...T08:00:00.000Z"), a form no example shows.
+    script = [
+      { status: 201, body: 'null' },
+      { status: 201, body: 'null' },
+    ];
+    const { client: c } = client();
+    await c.scheduleTask({
+      ...TASK,
+      startDateTime: '2026-11-02T08:00:00.000Z',
+      endDateTime: '2026-11-02T09:00:00.999Z',
+    });
+    expect(hits[0]?.body).toMatchObject({
+      startDateTime: '2026-11-02T08:00:00+00:00',
+      endDateTime: '2026-11-02T09:00:00+00:00',
+    });
+    // A given offset is kept.
+    await c.scheduleTask({
+      ...TASK,
+      startDateTime: '2026-11-02T09:00:00.250+01:00',
+      endDateTime: '2026-11-02T10:30:15.5-02:30',
+    });
+    expect(hits[1]?.body).toMatchObject({
+      startDateTime: '2026-11-02T09:00:00+01:00',
+      endDateTime: '2026-11-02T10:30:15-02:30',
+    });
+  });
+
   it('sends the typed ids the doc allows: integer native ids, a UUID native equipment id, e-mails and codes', async () => {
     script = [{ status: 201, body: 'null' }];
     await client().client.scheduleTask({
