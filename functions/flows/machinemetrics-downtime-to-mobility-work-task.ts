@@ -39,8 +39,8 @@ import {
   connectMobilityWork,
   type MobilityWorkClient,
   MW_TASK_MIN_ASSIGNEES,
+  typedEquipmentSchema,
 } from '../connectors/mobility-work/client.ts';
-import { MW_TYPED_ID_TYPES } from '../connectors/mobility-work/config.ts';
 import { MW_EVENT, type MwEventOf, taskIdOf } from '../connectors/mobility-work/events.ts';
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { once } from '../core/claims.ts';
@@ -89,10 +89,8 @@ export const configSchema = lazySchema(() =>
           equipment: z.union([
             z.number().check(z.int(), z.positive()),
             z.string().check(z.minLength(1)),
-            z.object({
-              type: z.enum(MW_TYPED_ID_TYPES.equipment),
-              value: z.union([z.string().check(z.minLength(1)), z.number().check(z.int(), z.positive())]),
-            }),
+            // Each type with a value of its kind (a native id is an integer or a UUID), as the client takes it.
+            typedEquipmentSchema,
           ]),
         }),
       ),

@@ -26,7 +26,6 @@ import { VendorHttpClient } from '../../core/vendor-http.ts';
 import {
   type MobilityWorkConfig,
   MW_STOCK_MOVEMENT,
-  MW_TYPED_ID_TYPES,
   mobilityWorkSecretSchema,
   parseMobilityWorkConfig,
 } from './config.ts';
@@ -47,8 +46,29 @@ export const MW_PATHS = {
 
 const nonEmpty = lazySchema(() => z.string().check(z.minLength(1)));
 
-const typedId = (types: readonly [string, ...string[]]) =>
-  z.object({ type: z.enum(types), value: z.union([nonEmpty, z.number()]) });
+/**
+ * The value each typed id carries: a native id is an integer ("NativeIntegerIdentifier (integer)",
+ * api-doc.txt:1072, 1076), or for equipment also a UUID ("Native IDs ... can be numbers or UUIDS",
+ * api-doc.txt:117); an e-mail, a code or an external reference is a string. Another pairing is a
+ * 400 at MW, so it is refused before sending. The type names are MW_TYPED_ID_TYPES (config.ts).
+ */
+const nativeInt = lazySchema(() => z.int());
+const nativeEquipment = lazySchema(() => z.union([z.int(), z.guid()]));
+const typed = <T extends string>(type: T, value: z.ZodMiniType) => z.object({ type: z.literal(type), value });
+const typedAssignee = lazySchema(() =>
+  z.discriminatedUnion('type', [typed('native', nativeInt), typed('email', nonEmpty)]),
+);
+const typedTag = lazySchema(() =>
+  z.discriminatedUnion('type', [typed('native', nativeInt), typed('code', nonEmpty)]),
+);
+/** `{type, value}` equipment: the flows' config takes it too, so a bad one is refused at start. */
+export const typedEquipmentSchema = lazySchema(() =>
+  z.discriminatedUnion('type', [
+    typed('native', nativeEquipment),
+    typed('external', nonEmpty),
+    typed('externalReference', nonEmpty),
+  ]),
+);
 /** `gtin`: "string^[0-9]{8,18}$" (api-doc.txt:390-391 on create, 588-589 on attributes). */
 const gtin = lazySchema(() => z.string().check(z.regex(/^[0-9]{8,18}$/)));
 
@@ -59,10 +79,28 @@ export const sparePartIdentifierSchema = lazySchema(() =>
 export type SparePartIdentifier = z.output<typeof sparePartIdentifierSchema>;
 
 /** Integer = native id, string = item code, or `{type, value}` (reference §2.7). */
-const equipmentIdentifier = lazySchema(() =>
-  z.union([z.int(), nonEmpty, typedId(MW_TYPED_ID_TYPES.equipment)]),
-);
+const equipmentIdentifier = lazySchema(() => z.union([z.int(), nonEmpty, typedEquipmentSchema]));
 const isoWithOffset = lazySchema(() => z.iso.datetime({ offset: true }));
+
+/**
+ * MW_DATE_TIME_FORM, a NAMED ASSUMPTION: the doc types task dates `string <date-time>` but every
+ * example is `2022-01-11T09:00:00+00:00` (api-doc.txt:42-43, 1109-1110), seconds and a `+hh:mm`
+ * offset, no fraction, never `Z`; a PHP `Y-m-d\TH:i:sP` reader takes only that form. So a valid
+ * ISO date-time is sent in it: `Z` as `+00:00`, a fraction dropped (the same instant to the
+ * second), seconds added if a caller gave none; the offset given is kept.
+ */
+export function mwDateTime(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})$/i.exec(iso);
+  if (!m) return iso;
+  const [, minutes, seconds = ':00', zone = 'Z'] = m;
+  const offset =
+    zone.toUpperCase() === 'Z'
+      ? '+00:00'
+      : zone.includes(':')
+        ? zone
+        : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  return `${minutes}${seconds}${offset}`;
+}
 
 /**
  * MW_TASK_MIN_ASSIGNEES: the doc marks `assignees` required but gives no minimum (the simulator
@@ -79,10 +117,8 @@ export const scheduleTaskInputSchema = lazySchema(() =>
     /** Required although documented with a default (reference §7 #20): always sent. */
     allDay: z.boolean(),
     /** Native ids and/or e-mails of network members; at least MW_TASK_MIN_ASSIGNEES (ours, not the doc's). */
-    assignees: z
-      .array(z.union([z.int(), nonEmpty, typedId(MW_TYPED_ID_TYPES.assignees)]))
-      .check(z.minLength(MW_TASK_MIN_ASSIGNEES)),
-    tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedId(MW_TYPED_ID_TYPES.tags)]))),
+    assignees: z.array(z.union([z.int(), nonEmpty, typedAssignee])).check(z.minLength(MW_TASK_MIN_ASSIGNEES)),
+    tags: z.optional(z.array(z.union([z.int(), nonEmpty, typedTag]))),
     checklist: z.optional(z.nullable(z.guid())),
     sendEmailToAssignees: z.optional(z.boolean()),
     inheritEquipmentTags: z.optional(z.boolean()),
@@ -285,7 +321,12 @@ export class MobilityWorkClient {
   /** `POST /partners/v1/tasks` (201, no body, no task id). Not idempotent. */
   async scheduleTask(input: ScheduleTaskInput): Promise<{ accepted: true }> {
     const operation = 'scheduleTask';
-    const body = parseWith(scheduleTaskInputSchema, input, inputError(operation));
+    const parsed = parseWith(scheduleTaskInputSchema, input, inputError(operation));
+    const body = {
+      ...parsed,
+      startDateTime: mwDateTime(parsed.startDateTime),
+      endDateTime: mwDateTime(parsed.endDateTime),
+    };
     const { data } = await this.http.send({ operation, method: 'POST', path: MW_PATHS.tasks, body });
     unansweredCreate(operation, data);
     return { accepted: true };

@@ -157,6 +157,17 @@ describe('equipment as the doc gives it: integer, string or typed object (api-do
   });
 });
 
+describe('typed equipment value of its type (api-doc.txt:117: native ids are numbers or UUIDs)', () => {
+  it('a typed native id that is neither an integer nor a UUID, or an item code that is a number, is refused at start, not at every downtime', () => {
+    const [m] = machines(1) as [string];
+    const parse = (equipment: unknown) => () =>
+      flow.config.parse({ machines: { [m]: { equipment } }, task: { assignees: ['tech@plant.example'] } });
+    expect(parse({ type: 'native', value: 'EQ-MILL-01' })).toThrow(/equipment/);
+    expect(parse({ type: 'external', value: 2507 })).toThrow(/equipment/);
+    expect(parse({ type: 'native', value: '4d4b9269-db6b-4b8f-8577-d01ef451d291' })).not.toThrow();
+  });
+});
+
 describe('issue 9 scenario 8 (Mobility Work half)', () => {
   it('scenario 8: a Mobility Work task create that times out before the vendor applied it is parked as needs attention (never dropped), and its replay creates the task', async () => {
     const [m] = machines(1) as [string];

@@ -251,6 +251,80 @@ describe('MobilityWorkClient requests', () => {
     expect(hits).toEqual([]);
   });
 
+  it('refuses a typed id whose value is not of its type (an integer native id, a string e-mail or code) before sending', async () => {
+    // api-doc.txt:1072 assignees and 1076 tags are "Array of strings or NativeIntegerIdentifier
+    // (integer) or objects": a typed `native` is an integer; `email` and `code` are strings
+    // (1003-1004). A native id given as a string or an e-mail as a number is a 400 at MW.
+    const { client: c } = client();
+    const nativeString = await failure(
+      c.scheduleTask({ ...TASK, assignees: [{ type: 'native', value: '3' }] }),
+    );
+    expect(nativeString).toBeInstanceOf(MobilityWorkInputError);
+    expect(nativeString.message).toContain('assignees');
+    const emailNumber = await failure(c.scheduleTask({ ...TASK, assignees: [{ type: 'email', value: 3 }] }));
+    expect(emailNumber.message).toContain('assignees');
+    const tagNative = await failure(c.scheduleTask({ ...TASK, tags: [{ type: 'native', value: 'urgent' }] }));
+    expect(tagNative.message).toContain('tags');
+    const tagCode = await failure(c.scheduleTask({ ...TASK, tags: [{ type: 'code', value: 7 }] }));
+    expect(tagCode.message).toContain('tags');
+    // Equipment native ids "can be numbers or UUIDS" (api-doc.txt:117); an item code is a string.
+    const equipmentNative = await failure(
+      c.scheduleTask({ ...TASK, equipment: { type: 'native', value: 'EQ-1' } }),
+    );
+    expect(equipmentNative.message).toContain('equipment');
+    const equipmentExternal = await failure(
+      c.scheduleTask({ ...TASK, equipment: { type: 'external', value: 2507 } }),
+    );
+    expect(equipmentExternal.message).toContain('equipment');
+    expect(hits).toEqual([]);
+  });
+
+  it("sends task dates in the doc's own form (MW_DATE_TIME_FORM): seconds, no fraction, a +hh:mm offset", async () => {
+    // api-doc.txt:42-43, 1109-1110: every example is "2022-01-11T09:00:00+00:00"; the downtime flow
+    // gives Date#toISOString() ("...T08:00:00.000Z"), a form no example shows.
+    script = [
+      { status: 201, body: 'null' },
+      { status: 201, body: 'null' },
+    ];
+    const { client: c } = client();
+    await c.scheduleTask({
+      ...TASK,
+      startDateTime: '2026-11-02T08:00:00.000Z',
+      endDateTime: '2026-11-02T09:00:00.999Z',
+    });
+    expect(hits[0]?.body).toMatchObject({
+      startDateTime: '2026-11-02T08:00:00+00:00',
+      endDateTime: '2026-11-02T09:00:00+00:00',
+    });
+    // A given offset is kept.
+    await c.scheduleTask({
+      ...TASK,
+      startDateTime: '2026-11-02T09:00:00.250+01:00',
+      endDateTime: '2026-11-02T10:30:15.5-02:30',
+    });
+    expect(hits[1]?.body).toMatchObject({
+      startDateTime: '2026-11-02T09:00:00+01:00',
+      endDateTime: '2026-11-02T10:30:15-02:30',
+    });
+  });
+
+  it('sends the typed ids the doc allows: integer native ids, a UUID native equipment id, e-mails and codes', async () => {
+    script = [{ status: 201, body: 'null' }];
+    await client().client.scheduleTask({
+      ...TASK,
+      equipment: { type: 'native', value: '4d4b9269-db6b-4b8f-8577-d01ef451d291' },
+      assignees: [
+        { type: 'native', value: 3 },
+        { type: 'email', value: 'john.doe@example.com' },
+      ],
+      tags: [
+        { type: 'native', value: 12 },
+        { type: 'code', value: 'URGENT' },
+      ],
+    });
+    expect(hits).toHaveLength(1);
+  });
+
   it('refuses a fractional stock quantity (the doc says "integer >= 0") before sending, naming the item', async () => {
     const { client: c } = client();
     const e = await failure(

@@ -231,6 +231,22 @@ describe('Mobility Work simulator: tasks', () => {
     expect(sim.tasks().map((t) => t.assignees.length)).toEqual([0, 2]);
   });
 
+  it('takes a typed native equipment id that is a UUID (api-doc.txt:117: "numbers or UUIDS") and looks it up; a string that is no UUID is a type error', async () => {
+    const sim = await start();
+    const uuid = '4d4b9269-db6b-4b8f-8577-d01ef451d291';
+    const res = await call(sim, 'POST', '/partners/v1/tasks', {
+      body: validTask({ equipment: { type: 'native', value: uuid } }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.extended_message.property_errors['/equipment']).toEqual([
+      { messageKey: 'error.payload.equipment.unknown', parameters: { type: 'native', value: uuid } },
+    ]);
+    const notUuid = await call(sim, 'POST', '/partners/v1/tasks', {
+      body: validTask({ equipment: { type: 'native', value: 'EQ-MILL-01' } }),
+    });
+    expect(Object.keys(notUuid.body.extended_message.property_errors)).toEqual(['/equipment/value']);
+  });
+
   it('requires known equipment item codes', async () => {
     const sim = await start();
     const code = await call(sim, 'POST', '/partners/v1/tasks', { body: validTask({ equipment: 'EQ-NOPE' }) });
@@ -508,6 +524,21 @@ const CONTRACT_RULES: Rule[] = [
     body: { ...task, tags: [{ type: 'email', value: 'tech@plant.example' }] },
     pointer: '/tags/0/type',
     messageKey: 'error.payload.choice',
+  },
+  {
+    // api-doc.txt:1076: tags are "strings or NativeIntegerIdentifier (integer) or objects".
+    rule: 'task typed native tag is an integer',
+    path: '/partners/v1/tasks',
+    body: { ...task, tags: [{ type: 'native', value: 'urgent' }] },
+    pointer: '/tags/0/value',
+    messageKey: 'error.payload.type',
+  },
+  {
+    rule: 'task typed code tag is a string',
+    path: '/partners/v1/tasks',
+    body: { ...task, tags: [{ type: 'code', value: 7 }] },
+    pointer: '/tags/0/value',
+    messageKey: 'error.payload.type',
   },
   {
     rule: 'task checklist is a uuid',

@@ -130,6 +130,11 @@ function createTask(world: MobilityWorkWorld, body: unknown): SimResponse {
               choices: MW_TYPED_ID_TYPES.tags,
               value: tag.type,
             });
+          } else if (tag.type === 'native' && !Number.isInteger(tag.value)) {
+            // "NativeIntegerIdentifier (integer)" (api-doc.txt:1076).
+            p.add(`/tags/${i}/value`, 'error.payload.type', { expected: 'integer' });
+          } else if (tag.type === 'code' && (typeof tag.value !== 'string' || tag.value === '')) {
+            p.add(`/tags/${i}/value`, 'error.payload.type', { expected: 'string' });
           }
         } else if (typeof tag !== 'string' && !(typeof tag === 'number' && Number.isInteger(tag))) {
           p.add(`/tags/${i}`, 'error.payload.type', { expected: 'integer|string|object' });

@@ -173,7 +173,10 @@ export function sparePartIdentifier(value: unknown, pointer: string, p: Problems
   return undefined;
 }
 
-export type EquipmentIdentifier = { type: 'native'; value: number } | { type: 'external'; value: string };
+/** A native id is an integer or a UUID ("Native IDs ... can be numbers or UUIDS", api-doc.txt:117). */
+export type EquipmentIdentifier =
+  | { type: 'native'; value: number | string }
+  | { type: 'external'; value: string };
 
 /** equipment_identifier: an int (native), a string (item code) or `{type, value}`. */
 export function equipmentIdentifier(
@@ -197,9 +200,10 @@ export function equipmentIdentifier(
   if (isRecord(value)) {
     const kind = value.type;
     if (kind === 'native') {
-      if (typeof value.value === 'number' && Number.isInteger(value.value))
-        return { type: 'native', value: value.value };
-      p.add(`${pointer}/value`, 'error.payload.type', { expected: 'integer' });
+      const native = value.value;
+      if (typeof native === 'number' && Number.isInteger(native)) return { type: 'native', value: native };
+      if (typeof native === 'string' && UUID.test(native)) return { type: 'native', value: native };
+      p.add(`${pointer}/value`, 'error.payload.type', { expected: 'integer|uuid' });
       return undefined;
     }
     if (kind === 'external' || kind === 'externalReference') {
