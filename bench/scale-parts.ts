@@ -292,22 +292,33 @@ async function clickMaintRun() {
   memory.stop();
   const eventsFirst = events;
   const partsFirst = parts;
-  clock.advance(5 * 60_000);
-  const second = await poll();
+  // A first poll stops at its page limit (maxPagesPerRun); the next ones, 5 min apart, carry on from
+  // its watermark until one reads nothing new (steady state: one request).
+  const runs = [first];
+  while (runs.length < 6 && (runs.at(-1) as typeof first).requests > 1 && !runs.at(-1)?.error) {
+    clock.advance(5 * 60_000);
+    runs.push(await poll());
+  }
+  const steady = runs.at(-1) as typeof first;
+  const catchingUp = steady.requests === 1 ? runs.slice(0, -1) : runs;
   const largestItemBytes = Math.max(await largestItem(dynamo.client), saves.largest);
   await Promise.all([sim.close(), dynamo.close()]);
-  const error = first.error ?? second.error;
+  const error = runs.find((x) => x.error)?.error;
   return {
     parts: CM_PARTS,
-    ok: !error && partsFirst === CM_PARTS && largestItemBytes <= 64 * 1024,
+    // Every part enqueued exactly once by the polls before the steady state, no item over 64 KB.
+    ok: !error && parts === CM_PARTS && steady.requests === 1 && largestItemBytes <= 64 * 1024,
     largestItemBytes,
     requestsPerPoll: first.requests,
-    steadyRequestsPerPoll: second.requests,
+    pollsToCatchUp: catchingUp.length,
+    requestsToCatchUp: catchingUp.reduce((n, x) => n + x.requests, 0),
+    steadyRequestsPerPoll: steady.requests,
     budgetMinutes: Math.round((first.requests / CM_REQUESTS_PER_MINUTE) * 10) / 10,
     pollMs: first.ms,
     peakRssMb: Math.round(memory.peak.rss / 1024 / 1024),
     events: eventsFirst,
-    partsEnqueued: partsFirst,
+    partsFirst,
+    partsEnqueued: parts,
     ...(error ? { error } : {}),
   };
 }
@@ -325,11 +336,14 @@ async function main() {
     const c = clickMaint;
     const rows: [string, string][] = [
       ['completed', c.ok ? 'yes' : `NO${c.error ? ` (${c.error})` : ''}`],
-      ['parts enqueued (first poll)', `${c.partsEnqueued} of ${c.parts} in ${c.events} events`],
+      [
+        'parts enqueued',
+        `${c.partsEnqueued} of ${c.parts} in ${c.pollsToCatchUp} poll(s) (${c.partsFirst} in the first, ${c.events} events)`,
+      ],
       ['largest state item', `${c.largestItemBytes} bytes`],
       [
         'requests per poll',
-        `${c.requestsPerPoll} (first; ${c.budgetMinutes} min of the 300 / 5 min plan), ${c.steadyRequestsPerPoll} (steady state)`,
+        `${c.requestsPerPoll} (first; ${c.budgetMinutes} min of the 300 / 5 min plan), ${c.requestsToCatchUp} to catch up, ${c.steadyRequestsPerPoll} (steady state)`,
       ],
       ['poll time', `${c.pollMs} ms (rate-limit waits on virtual time)`],
       ['peak memory (whole process)', `RSS ${c.peakRssMb} MB`],
