@@ -100,7 +100,7 @@ describe('Mobility Work signatures over the bytes as sent', () => {
     });
     const res = await call({ ...req, receivedAt: RECEIVED_AT });
     expect(res.statusCode).toBe(200);
-    expect((queue.sent[0]?.event.data as { comment?: string }).comment).toBe('Pièce usée – 蒸気 🔧');
+    expect(queue.sent[0]?.event.data).toMatchObject({ comment: 'Pièce usée – 蒸気 🔧' });
   });
 
   it('ignores the Content-Type: none, text/plain or form still verifies the raw bytes', async () => {
