@@ -169,3 +169,28 @@ describe('Mobility Work body edges', () => {
     expect(queue.sent).toEqual([]);
   });
 });
+
+describe('Mobility Work events no flow subscribes to', () => {
+  it('acknowledges 200 a documented event no flow takes even when its payload is not the shape we expect', async () => {
+    // MW retries anything but 200 and then e-mails the administrator: nothing to gain from a 400.
+    const { queue, call } = ingress([MW_EVENT.TaskWasCompleted]);
+    const rawBody = JSON.stringify({
+      ...RICH.ActivityWasAddedOnTask,
+      _idempotencyKey: 'activity-odd',
+      activity: 'a comment as a string',
+    });
+    const res = await call(signed(rawBody));
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body).ignored).toEqual([MW_EVENT.ActivityWasAddedOnTask]);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it('still answers 400 naming the field when a flow takes that event', async () => {
+    const { queue, call } = ingress();
+    const rawBody = JSON.stringify({ ...RICH.TaskWasCompleted, _idempotencyKey: 'done-odd', metadata: 'x' });
+    const res = await call(signed(rawBody));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).message).toMatch(/invalid payload at metadata/);
+    expect(queue.sent).toEqual([]);
+  });
+});
