@@ -249,6 +249,33 @@ describe('machineMetricsWebhook.verify: hmac-sha256 scheme', () => {
     expect(options.queue.sent[0]?.event.data).toMatchObject({ machineName: 'Fräse 5 – 旋盤' });
   });
 
+  it.each([
+    ['no flow takes webhooks (polling only)', {}],
+    ['flows take only the status changes', { [DOWNTIME_STARTED]: ['q'], [DOWNTIME_ENDED]: ['q'] }],
+  ])(
+    'acknowledges a downtime.categorized it cannot read when %s, and enqueues nothing',
+    async (_case, routing) => {
+      const body = BODY.replace('dlv-1', `dlv-unrouted-${Object.keys(routing).length}`).replace(
+        '"reasonId":33,',
+        '',
+      );
+      const options = {
+        receivers: [machineMetricsWebhook],
+        routing,
+        env: hmac(),
+        queue: recordingQueue(),
+        maxBytes: 100_000,
+      };
+      const answer = await handleWebhook(
+        options,
+        machineMetricsWebhook.route,
+        signed(body, signMachineMetricsWebhook(SECRET, TIMESTAMP, body)),
+      );
+      expect(answer.statusCode).toBe(202);
+      expect(options.queue.sent).toEqual([]);
+    },
+  );
+
   it('verifies before parsing: a bad signature on a non-JSON body is a 401, not a 400', async () => {
     expect((await verifyError(signed('{not json', SIGNATURE), hmac()))?.statusCode).toBe(401);
   });
