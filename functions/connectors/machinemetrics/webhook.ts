@@ -183,7 +183,8 @@ function parse(req: WebhookRequest, ctx?: WebhookParseContext): { events: FlowEv
   // An event no flow takes (e.g. polling-only deployments) is acknowledged unvalidated: a 4xx only
   // makes the Workflow retry something we would drop anyway.
   const { subscribed } = ctx ?? {};
-  if (subscribed && !(TYPES_OF[name] ?? []).some((type) => subscribed(type))) return { events: [], ignored: [name] };
+  if (subscribed && !(TYPES_OF[name] ?? []).some((type) => subscribed(type)))
+    return { events: [], ignored: [name] };
 
   const p = parseWith(machineMetricsWebhookPayloadSchema, body, (problem) =>
     badRequest(`invalid payload at ${problem.path || '(root)'}: ${problem.message}`),
