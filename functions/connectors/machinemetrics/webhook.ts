@@ -22,7 +22,8 @@
  *    - `machine.status.changed` with a RUNNING_STATUSES status ⇒ DOWNTIME_ENDED (endedAt =
  *      timestamp); with a DOWN_STATUSES status ⇒ DOWNTIME_STARTED, episodeKey
  *      `wh:${machineId}:${downtimeStartedAt ?? timestamp}`; other statuses are ignored.
- *    - Any other `event` is acknowledged and ignored.
+ *    - Any other `event` is acknowledged and ignored; so is one whose event types no flow
+ *      subscribes to, unvalidated.
  * A3 Identity: `id` is a delivery id that stays the same on redelivery; without it the event id is
  *    derived from the raw body (sha256, first 16 hex), so a byte-identical redelivery dedups too.
  *

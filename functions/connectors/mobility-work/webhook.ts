@@ -10,8 +10,8 @@
  *   (even when it arrives after the tolerance). The ingress deletes the mark when it could not
  *   accept the delivery. (Before issue 14 the nonce was a separate `NONCE#` item: such items
  *   left in a table are no longer read and expire by TTL.)
- * - parse: discriminates on `_event` (schemas in events.ts); unknown events are acknowledged and
- *   ignored. The event id is `mobility-work:<networkId>:<_idempotencyKey>`, so MW's retry of one
+ * - parse: discriminates on `_event` (schemas in events.ts); unknown events, and documented ones no
+ *   flow subscribes to (unvalidated), are acknowledged and ignored. The event id is `mobility-work:<networkId>:<_idempotencyKey>`, so MW's retry of one
  *   delivery (new t and nonce, same key) gives the same id.
  * - MW counts anything but 200 as a failure: `ackStatus: 200`.
  * - networkId routing: `parse(req, { env })` drops other networks' events (`ignored: ['network <id>']`).
