@@ -224,6 +224,15 @@ export interface WebhookVerifyContext {
   env: RuntimeEnv;
 }
 
+export interface WebhookParseContext extends WebhookVerifyContext {
+  /**
+   * Whether any flow subscribes to an event type. An event none does is acknowledged unread, so a
+   * body the receiver cannot fully read is no reason to refuse it (a 4xx makes the vendor retry, and
+   * may get the whole webhook disabled).
+   */
+  subscribed?: (type: string) => boolean;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: a receiver's events may be of any data type.
 export interface WebhookReceiver<E extends EventCatalogue = any> {
   /** Its connector's id (a string here: connector manifests hold receivers, VendorId derives from them). */
@@ -243,7 +252,7 @@ export interface WebhookReceiver<E extends EventCatalogue = any> {
    * Parses and normalises; throws WebhookError(400) on malformed input. Unknown event names give
    * `ignored` entries (acknowledged and logged), not errors.
    */
-  parse(req: WebhookRequest, ctx?: WebhookVerifyContext): { events: FlowEvent[]; ignored: string[] };
+  parse(req: WebhookRequest, ctx?: WebhookParseContext): { events: FlowEvent[]; ignored: string[] };
   /**
    * Called when a verified request could not be accepted (e.g. enqueueing failed and we answer
    * 503): undo replay-protection state so the vendor's retry of the same delivery is accepted.

@@ -81,7 +81,7 @@ export async function handleWebhook(
     await releaseRequest(receiver, req, env);
     return response;
   };
-  const parsed = readEvents(receiver, req, env, guard.guard);
+  const parsed = readEvents(receiver, req, env, guard.guard, options.routing);
   if (answered(parsed)) return refused(parsed);
   const duplicates: string[] = [];
   const marked: string[] = [];
@@ -206,13 +206,14 @@ function readEvents(
   req: WebhookRequest,
   env: RuntimeEnv,
   guard: ReplayGuard | undefined,
+  routing: IngressOptions['routing'],
 ): Step<{ events: FlowEvent[]; ignored: string[]; guard?: ReplayGuard }> {
   try {
     // A JSON bomb (deep nesting) is refused in one linear scan, before any parser recurses into it.
     if (jsonDepthExceeds(req.rawBody, MAX_JSON_DEPTH)) {
       throw new WebhookError(400, `body nests deeper than ${MAX_JSON_DEPTH} levels`);
     }
-    const parsed = receiver.parse(req, { env });
+    const parsed = receiver.parse(req, { env, subscribed: (type) => (routing[type] ?? []).length > 0 });
     parsed.events.forEach(checkEvent);
     return { ...parsed, ...(guard ? { guard } : {}) };
   } catch (error) {

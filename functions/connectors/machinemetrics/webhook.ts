@@ -22,7 +22,8 @@
  *    - `machine.status.changed` with a RUNNING_STATUSES status ⇒ DOWNTIME_ENDED (endedAt =
  *      timestamp); with a DOWN_STATUSES status ⇒ DOWNTIME_STARTED, episodeKey
  *      `wh:${machineId}:${downtimeStartedAt ?? timestamp}`; other statuses are ignored.
- *    - Any other `event` is acknowledged and ignored.
+ *    - Any other `event` is acknowledged and ignored; so is one whose event types no flow
+ *      subscribes to, unvalidated.
  * A3 Identity: `id` is a delivery id that stays the same on redelivery; without it the event id is
  *    derived from the raw body (sha256, first 16 hex), so a byte-identical redelivery dedups too.
  *
@@ -33,7 +34,13 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod/mini';
 import { bodyFingerprint, constantTimeEqual } from '../../core/digest.ts';
 import { WebhookError } from '../../core/errors.ts';
-import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
+import type {
+  FlowEvent,
+  WebhookParseContext,
+  WebhookReceiver,
+  WebhookRequest,
+  WebhookVerifyContext,
+} from '../../core/flow.ts';
 import { boundedId } from '../../core/limits.ts';
 import { lazySchema, parseWith } from '../../core/schema.ts';
 import { webhookCredential } from '../../core/webhook-secret.ts';
@@ -151,9 +158,15 @@ async function verify(req: WebhookRequest, { env }: WebhookVerifyContext): Promi
 }
 
 const badRequest = (message: string) => new WebhookError(400, `machinemetrics webhook: ${message}`);
+
+/** The FlowEvent types each payload `event` can become (A2). */
+const TYPES_OF: Record<string, readonly string[]> = {
+  [MM_WEBHOOK_EVENTS.downtimeCategorized]: [DOWNTIME_CATEGORIZED],
+  [MM_WEBHOOK_EVENTS.machineStatusChanged]: [DOWNTIME_STARTED, DOWNTIME_ENDED],
+};
 const canonical = (iso: string) => new Date(iso).toISOString();
 
-function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } {
+function parse(req: WebhookRequest, ctx?: WebhookParseContext): { events: FlowEvent[]; ignored: string[] } {
   let body: unknown;
   try {
     body = JSON.parse(req.rawBody);
@@ -168,6 +181,11 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
     throw badRequest('invalid payload at event: expected string');
   const known: readonly string[] = Object.values(MM_WEBHOOK_EVENTS);
   if (!known.includes(name)) return { events: [], ignored: [name] };
+  // An event no flow takes (e.g. polling-only deployments) is acknowledged unvalidated: a 4xx only
+  // makes the Workflow retry something we would drop anyway.
+  const { subscribed } = ctx ?? {};
+  if (subscribed && !(TYPES_OF[name] ?? []).some((type) => subscribed(type)))
+    return { events: [], ignored: [name] };
 
   const p = parseWith(machineMetricsWebhookPayloadSchema, body, (problem) =>
     badRequest(`invalid payload at ${problem.path || '(root)'}: ${problem.message}`),

@@ -10,8 +10,8 @@
  *   (even when it arrives after the tolerance). The ingress deletes the mark when it could not
  *   accept the delivery. (Before issue 14 the nonce was a separate `NONCE#` item: such items
  *   left in a table are no longer read and expire by TTL.)
- * - parse: discriminates on `_event` (schemas in events.ts); unknown events are acknowledged and
- *   ignored. The event id is `mobility-work:<networkId>:<_idempotencyKey>`, so MW's retry of one
+ * - parse: discriminates on `_event` (schemas in events.ts); unknown events, and documented ones no
+ *   flow subscribes to (unvalidated), are acknowledged and ignored. The event id is `mobility-work:<networkId>:<_idempotencyKey>`, so MW's retry of one
  *   delivery (new t and nonce, same key) gives the same id.
  * - MW counts anything but 200 as a failure: `ackStatus: 200`.
  * - networkId routing: `parse(req, { env })` drops other networks' events (`ignored: ['network <id>']`).
@@ -23,6 +23,7 @@ import { WebhookError } from '../../core/errors.ts';
 import type {
   FlowEvent,
   ReplayGuard,
+  WebhookParseContext,
   WebhookReceiver,
   WebhookRequest,
   WebhookVerifyContext,
@@ -188,10 +189,13 @@ export interface ParsedDelivery {
   ignored: string[];
 }
 
-/** Parse one delivery; with `networkId`, another network's event is acknowledged and ignored. */
+/**
+ * Parse one delivery; with `networkId`, another network's event is acknowledged and ignored; with
+ * `subscribed`, so is an event no flow takes, unvalidated (MW retries anything but 200).
+ */
 export function parseMobilityWorkWebhook(
   req: WebhookRequest,
-  options: { networkId?: string } = {},
+  options: { networkId?: string; subscribed?: (type: string) => boolean } = {},
 ): ParsedDelivery {
   let body: unknown;
   try {
@@ -203,6 +207,7 @@ export function parseMobilityWorkWebhook(
   const name = body._event;
   if (typeof name !== 'string' || name === '') throw badRequest('invalid payload at _event: expected string');
   if (!isMwEventName(name)) return { events: [], ignored: [name] };
+  if (options.subscribed?.(MW_EVENT[name]) === false) return { events: [], ignored: [MW_EVENT[name]] };
 
   parseWith(MW_EVENT_SCHEMAS[name], body, (p) =>
     badRequest(`${name}: invalid payload at ${p.path || '(root)'}: ${p.message}`),
@@ -230,10 +235,13 @@ export function parseMobilityWorkWebhook(
   return { events: [event], ignored: [] };
 }
 
-function parse(req: WebhookRequest, ctx?: WebhookVerifyContext): ParsedDelivery {
+function parse(req: WebhookRequest, ctx?: WebhookParseContext): ParsedDelivery {
   if (!ctx) return parseMobilityWorkWebhook(req);
   const { networkId } = parseMobilityWorkConfig(ctx.env.vendors['mobility-work']);
-  return parseMobilityWorkWebhook(req, { networkId });
+  return parseMobilityWorkWebhook(req, {
+    networkId,
+    ...(ctx.subscribed ? { subscribed: ctx.subscribed } : {}),
+  });
 }
 
 export const mobilityWorkWebhook = {

@@ -10,7 +10,13 @@ import * as z from 'zod/mini';
 import { bodyFingerprint, constantTimeEqual } from '../../core/digest.ts';
 import { MillwrightError, WebhookError } from '../../core/errors.ts';
 import type { EventDefinition } from '../../core/events.ts';
-import type { FlowEvent, WebhookReceiver, WebhookRequest, WebhookVerifyContext } from '../../core/flow.ts';
+import type {
+  FlowEvent,
+  WebhookParseContext,
+  WebhookReceiver,
+  WebhookRequest,
+  WebhookVerifyContext,
+} from '../../core/flow.ts';
 import { boundedId, MAX_EVENT_NAME_BYTES } from '../../core/limits.ts';
 import { lazySchema } from '../../core/schema.ts';
 import { webhookCredential } from '../../core/webhook-secret.ts';
@@ -165,7 +171,7 @@ function updatedAtOf(body: Json): string | undefined {
   return undefined;
 }
 
-function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } {
+function parse(req: WebhookRequest, ctx?: WebhookParseContext): { events: FlowEvent[]; ignored: string[] } {
   let body: unknown;
   try {
     body = JSON.parse(req.rawBody);
@@ -190,6 +196,8 @@ function parse(req: WebhookRequest): { events: FlowEvent[]; ignored: string[] } 
     );
   }
   if (!isKnownEvent(event)) return { events: [], ignored: [event] };
+  // UpKeep documents no payload: a documented event no flow takes is acknowledged however it looks.
+  if (!objectId && ctx?.subscribed?.(`upkeep.${event}`) === false) return { events: [], ignored: [event] };
   if (!objectId) {
     throw new WebhookError(
       400,

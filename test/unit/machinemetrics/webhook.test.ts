@@ -224,6 +224,58 @@ describe('machineMetricsWebhook.verify: hmac-sha256 scheme', () => {
     },
   );
 
+  it('refuses a timestamp beyond the tolerance in the future with 401, and remembers no nonce', async () => {
+    const future = String(Math.floor(RECEIVED_AT.getTime() / 1000) + 301);
+    const body = BODY.replace('dlv-1', 'dlv-future');
+    const signature = signMachineMetricsWebhook(SECRET, future, body);
+    const error = await verifyError(signed(body, signature, future), hmac());
+    expect(error?.statusCode).toBe(401);
+    expect(error?.message).toMatch(/tolerance/);
+    expect(await store.nonceSeenWith(WEBHOOK_NONCE_NAMESPACE, signature, bodyFingerprint(body))).toBe(false);
+  });
+
+  it('enqueues a pretty-printed UTF-8 body signed as sent, with an upper-case SHA256= digest', async () => {
+    const body = `${JSON.stringify({ ...JSON.parse(BODY), id: 'dlv-utf8', machineName: 'Fräse 5 – 旋盤' }, null, 2)}\n`;
+    const signature = `SHA256=${signMachineMetricsWebhook(SECRET, TIMESTAMP, body).toUpperCase()}`;
+    const options = {
+      receivers: [machineMetricsWebhook],
+      routing: Object.fromEntries(Object.values(DOWNTIME_EVENT_TYPES).map((t) => [t, ['q']])),
+      env: hmac(),
+      queue: recordingQueue(),
+      maxBytes: 100_000,
+    };
+    const answer = await handleWebhook(options, machineMetricsWebhook.route, signed(body, signature));
+    expect(answer.statusCode).toBe(202);
+    expect(options.queue.sent[0]?.event.data).toMatchObject({ machineName: 'Fräse 5 – 旋盤' });
+  });
+
+  it.each([
+    ['no flow takes webhooks (polling only)', {}],
+    ['flows take only the status changes', { [DOWNTIME_STARTED]: ['q'], [DOWNTIME_ENDED]: ['q'] }],
+  ])(
+    'acknowledges a downtime.categorized it cannot read when %s, and enqueues nothing',
+    async (_case, routing) => {
+      const body = BODY.replace('dlv-1', `dlv-unrouted-${Object.keys(routing).length}`).replace(
+        '"reasonId":33,',
+        '',
+      );
+      const options = {
+        receivers: [machineMetricsWebhook],
+        routing,
+        env: hmac(),
+        queue: recordingQueue(),
+        maxBytes: 100_000,
+      };
+      const answer = await handleWebhook(
+        options,
+        machineMetricsWebhook.route,
+        signed(body, signMachineMetricsWebhook(SECRET, TIMESTAMP, body)),
+      );
+      expect(answer.statusCode).toBe(202);
+      expect(options.queue.sent).toEqual([]);
+    },
+  );
+
   it('verifies before parsing: a bad signature on a non-JSON body is a 401, not a 400', async () => {
     expect((await verifyError(signed('{not json', SIGNATURE), hmac()))?.statusCode).toBe(401);
   });

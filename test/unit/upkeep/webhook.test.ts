@@ -251,6 +251,27 @@ describe('upkeepWebhook through the ingress: replays', () => {
     );
   };
 
+  it('acknowledges 202 a documented event no flow subscribes to even when its body has no id we can read, and queues nothing', async () => {
+    // One UpKeep webhook carries many events: a 4xx here makes UpKeep retry, and may disable the
+    // webhook that also carries the work-order events the flows need.
+    const queue = recordingQueue();
+    const res = await deliver(queue, {
+      event: 'PURCHASE_ORDER_APPROVED',
+      data: { purchaseOrderNumber: 'PO-7' },
+    });
+    expect(res.statusCode).toBe(202);
+    expect(JSON.parse(res.body).ignored).toEqual(['PURCHASE_ORDER_APPROVED']);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it('still answers 400 naming the object id when an event a flow subscribes to has none', async () => {
+    const queue = recordingQueue();
+    const res = await deliver(queue, { event: 'WORK_ORDER_UPDATED', data: { title: 'no id' } });
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).message).toMatch(/has no object id/);
+    expect(queue.sent).toEqual([]);
+  });
+
   it('acknowledges a repeat of a body naming the work order version (updatedAt) without enqueueing it again', async () => {
     const queue = recordingQueue();
     const body = { ...workOrderBody, data: { ...workOrderBody.data, id: 'WoReplay01' } };
