@@ -170,13 +170,36 @@ export function orderQuantity(
 const byTime = (a: StockFact, b: StockFact) =>
   a.at - b.at || (a.kind === b.kind ? 0 : a.kind === 'level' ? -1 : 1) || a.id.localeCompare(b.id);
 
-/** An echo: it matches our write, at the second of the first event attributed to that write. */
+/** When our write was sent, to Mobility Work's whole second (its key is `<eventId>@<ISO time>`). */
+const sentSecondOf = (key: string) =>
+  Math.floor(Date.parse(key.slice(key.lastIndexOf('@') + 1)) / 1000) * 1000;
+
+/**
+ * An echo: it matches our write, at the second of the first event attributed to that write, and the
+ * stock did not move in between. A write that crossed no threshold (the part was already low) sends
+ * no alert, so a person's restock then consumption back to the quantity we wrote would otherwise be
+ * the first alert attributed to it: a level of another quantity after our send and before the alert
+ * says the alert reports a later change, a person's.
+ */
 function echoes(facts: readonly StockFact[]): (f: StockFact) => boolean {
-  const first = new Map<string, number>();
+  const first = new Map<string, StockFact>();
   for (const f of facts) {
-    if (f.echoOf) first.set(f.echoOf.key, Math.min(first.get(f.echoOf.key) ?? f.at, f.at));
+    const seen = f.echoOf ? first.get(f.echoOf.key) : undefined;
+    if (f.echoOf && (!seen || f.at < seen.at)) first.set(f.echoOf.key, f);
   }
-  return (f) => f.echoOf !== undefined && first.get(f.echoOf.key) === f.at;
+  const movedBetween = (f: StockFact, key: string) => {
+    const sent = sentSecondOf(key);
+    return facts.some(
+      (l) =>
+        l.kind === 'level' &&
+        l.at > sent &&
+        l.at < f.at &&
+        l.quantity !== undefined &&
+        l.quantity !== f.quantity,
+    );
+  };
+  return (f) =>
+    f.echoOf !== undefined && first.get(f.echoOf.key)?.at === f.at && !movedBetween(f, f.echoOf.key);
 }
 
 /** The minimum in force at `at`: the latest alert's at or before it, else the first one after. */

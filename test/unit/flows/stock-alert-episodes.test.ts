@@ -302,6 +302,18 @@ describe('the episode state machine, one test per transition', () => {
     expect(pos()).toHaveLength(1);
   });
 
+  it('our write that caused no alert (the part was already low): a person’s restock and consumption to the quantity we wrote, inside the echo window, is the person’s (done), not our echo', async () => {
+    expect(await handleAlert(ctx, alertOf(person('consume', 16)))).toMatchObject({ outcome: 'done' });
+    // Already under the minimum: our write crosses nothing, so Mobility Work sends no alert for it.
+    const ours = await ourWrite(3, 'uk-evt-quiet');
+    expect(ours.filter((e) => /UnderMinThreshold|OutOfStock/.test(e.type))).toHaveLength(0);
+    const restock = one(person('restock', 17), 'SparePartWasRestocked');
+    expect(await handleAlert(ctx, restock)).toMatchObject({ outcome: 'done' });
+    const again = alertOf(person('consume', 17)); // down to 3, the quantity we wrote, minutes later
+    expect(await handleAlert(ctx, again)).toMatchObject({ outcome: 'done' });
+    expect(pos()).toHaveLength(2);
+  });
+
   it('episode open + restock above the minimum: closes it (done); the next alert opens a new episode', async () => {
     await handleAlert(ctx, alertOf(person('consume', 16)));
     const r = await handleAlert(ctx, one(person('recount', 9), 'SparePartWasManuallyRecounted'));
