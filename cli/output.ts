@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import { MAX_RATE_PER_SECOND } from '../operator/replay.ts';
+import { hasTimeWithoutZone, NO_ZONE_HINT } from '../operator/time.ts';
 
 /** Where a command writes (process streams in the CLI; buffers in tests and the demo). */
 export interface Io {
@@ -138,20 +139,10 @@ export function parseTime(text: string, now: Date, option = 'time'): Date {
     );
   }
   if (hasTimeWithoutZone(text)) {
-    throw new InputError(
-      `${option}: "${text}" has no zone: add Z or an offset (2026-12-06T08:00:00Z, 2026-12-06T09:00:00+01:00); without one it would be read as this machine's local time`,
-    );
+    throw new InputError(`${option}: "${text}" ${NO_ZONE_HINT}`);
   }
   return new Date(t);
 }
-
-/**
- * A time of day with neither `Z` nor an offset. Date.parse reads it as the local time of the machine
- * running the CLI (an hour off across a DST change, or an hour that never happens), so a backfill
- * window would silently move. A date alone is midnight UTC (ECMAScript's rule) and stays accepted.
- */
-const hasTimeWithoutZone = (text: string): boolean =>
-  /^\d{4}-\d{2}-\d{2}[T ]/i.test(text.trim()) && !/(Z|[+-]\d{2}:?\d{2})$/i.test(text.trim());
 
 /** Is the `YYYY-MM-DD` the text starts with a day of the calendar? Date.parse rolls 2026-02-30 into March. */
 function realDay(text: string): boolean {
