@@ -4,6 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import { MAX_RATE_PER_SECOND } from '../operator/replay.ts';
+import { hasTimeWithoutZone, NO_ZONE_HINT } from '../operator/time.ts';
 
 /** Where a command writes (process streams in the CLI; buffers in tests and the demo). */
 export interface Io {
@@ -136,6 +137,9 @@ export function parseTime(text: string, now: Date, option = 'time'): Date {
     throw new InputError(
       `${option}: "${text}" is neither a duration (30m, 2h, 7d) nor an ISO time (2026-12-06T08:00:00Z)`,
     );
+  }
+  if (hasTimeWithoutZone(text)) {
+    throw new InputError(`${option}: "${text}" ${NO_ZONE_HINT}`);
   }
   return new Date(t);
 }

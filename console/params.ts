@@ -5,6 +5,7 @@
 import { MillwrightError } from '../functions/core/errors.ts';
 import { DEFAULT_RATE_PER_SECOND, MAX_RATE_PER_SECOND } from '../operator/replay.ts';
 import type { RunsQuery } from '../operator/runs.ts';
+import { hasTimeWithoutZone, NO_ZONE_HINT } from '../operator/time.ts';
 
 /** A request the API cannot act on: its status (400, 404, 409, 413, 415) and a message for people. */
 export class ConsoleApiError extends MillwrightError {
@@ -37,6 +38,7 @@ function isoParam(name: string, text: string | null): Date | undefined {
   if (text === null || text === '') return undefined;
   const ms = Date.parse(text);
   if (Number.isNaN(ms)) throw bad(`${name}: "${text}" is not an ISO time (e.g. 2026-12-07T06:00:00Z)`);
+  if (hasTimeWithoutZone(text)) throw bad(`${name}: "${text}" ${NO_ZONE_HINT}`);
   return new Date(ms);
 }
 

@@ -32,6 +32,18 @@ describe('cli output', () => {
     expect(parseTime('2026-12-01T00:30:00+01:00', NOW).toISOString()).toBe('2026-11-30T23:30:00.000Z');
   });
 
+  it("refuses a time of day without a zone: read as the laptop's local time it would move a backfill window (Paris 2026-03-29T02:30 never happens)", () => {
+    expect(() => parseTime('2026-03-29T02:30:00', NOW, '--from')).toThrow(
+      '--from: "2026-03-29T02:30:00" has no zone',
+    );
+    expect(() => parseTime('2026-10-25 02:30', NOW, '--to')).toThrow('--to: "2026-10-25 02:30" has no zone');
+    expect(parseTime('2026-10-25T02:30:00+02:00', NOW).toISOString()).toBe('2026-10-25T00:30:00.000Z');
+    expect(parseTime('2026-10-25T02:30:00+01:00', NOW).toISOString()).toBe('2026-10-25T01:30:00.000Z');
+    expect(parseTime('2026-10-25T02:30:00z', NOW).toISOString()).toBe('2026-10-25T02:30:00.000Z');
+    // A date alone is midnight UTC (ECMAScript reads a date-only form as UTC).
+    expect(parseTime('2026-03-29', NOW).toISOString()).toBe('2026-03-29T00:00:00.000Z');
+  });
+
   it('says durations and ages the way people do', () => {
     expect(duration(42)).toBe('42s');
     expect(duration(3600 * 3 + 1200)).toBe('3h 20m');

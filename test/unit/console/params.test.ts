@@ -43,6 +43,9 @@ describe('parseRunsParams', () => {
     ['limit=abc', /limit/],
     ['since=yesterday', /since/],
     ['since=2026-12-07T07:00:00Z&until=2026-12-07T06:00:00Z', /before/],
+    // No zone: read as the console host's local time it would move the window (a DST hour twice or never).
+    ['since=2026-10-25T02:30:00', /since: .* has no zone/],
+    ['until=2026-03-29T02:30', /until: .* has no zone/],
     ['cursor=nonsense', /cursor/],
   ])('refuses %s with a 400', (q, message) => {
     let error: unknown;
