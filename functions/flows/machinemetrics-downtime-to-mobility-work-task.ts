@@ -62,7 +62,7 @@ import {
   mappedMachines,
   unlistedMachine,
 } from './shared/downtime-record.ts';
-import { minutes } from './shared/format.ts';
+import { clip, minutes } from './shared/format.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-mobility-work-task';
 /** Metadata key that carries the episode key to Mobility Work and back. */
@@ -145,13 +145,12 @@ export interface Episode extends EpisodeBase {
 type Ctx = FlowContext<TaskFlowConfig, Deps>;
 
 export function taskDescription(config: TaskFlowConfig, episode: Episode): string {
-  return [
+  const lines = [
     `${config.task.descriptionPrefix}: ${episode.machineName} (${episode.reasonName})`,
     `MachineMetrics machine ${episode.machineId}, down since ${episode.startedAt}.`,
     'Created by Millwright.',
-  ]
-    .join('\n')
-    .slice(0, 3000);
+  ];
+  return clip(lines.join('\n'), 3000);
 }
 
 /** A create sent to Mobility Work: when, how many times, and the event parked for it (if any). */

@@ -47,6 +47,7 @@ import {
   workOrderEcho,
   writeWorkOrder,
 } from './shared/echo.ts';
+import { clip } from './shared/format.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-upkeep-work-order';
 
@@ -108,7 +109,7 @@ export interface Episode extends WorkOrderEpisode {
 const marker = (episodeKey: string) => `[millwright:${FLOW_ID}:${episodeKey}]`;
 
 export function workOrderTitle(config: DowntimeFlowConfig, episode: Episode): string {
-  return `${config.workOrder.titlePrefix}: ${episode.machineName} (${episode.reasonName})`.slice(0, 250);
+  return clip(`${config.workOrder.titlePrefix}: ${episode.machineName} (${episode.reasonName})`, 250);
 }
 
 /** Rebuilt from the episode every time, so writing it twice changes nothing. */

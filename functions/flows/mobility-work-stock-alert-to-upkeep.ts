@@ -62,6 +62,7 @@ import { once } from '../core/claims.ts';
 import type { EventOf } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
+import { clip } from './shared/format.ts';
 import { ownStockWrites, type WrittenStock } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'mobility-work-stock-alert-to-upkeep';
@@ -361,7 +362,7 @@ async function makeOrder(ctx: Ctx, ref: string, order: EpisodeOrder, episode: Lo
       if (!part) return { purchaseOrderId: '', missingPart: partId, quantity: '0' };
       const quantity = orderQuantity(ctx.config, part);
       const po = await upkeep.createPurchaseOrder({
-        title: `${ctx.config.purchaseOrder.titlePrefix}: ${part.name}`.slice(0, 250),
+        title: clip(`${ctx.config.purchaseOrder.titlePrefix}: ${part.name}`, 250),
         description: [
           `Mobility Work reported ${alert.type === MW_EVENT.SparePartWasOutOfStock ? 'out of stock' : 'stock under the minimum'} for ${ref}` +
             (alert.quantity !== undefined

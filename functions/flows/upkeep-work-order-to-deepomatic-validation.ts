@@ -44,6 +44,7 @@ import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
 import type { StateStore } from '../core/state.ts';
 import { createdByMillwright, workOrderEcho } from './shared/echo.ts';
+import { clip } from './shared/format.ts';
 
 export const FLOW_ID = 'upkeep-work-order-to-deepomatic-validation';
 /** UpKeep work order id -> Deepomatic work order id. */
@@ -137,7 +138,7 @@ async function onWorkOrder(event: TypedEvent<string, UpKeepWebhookData>, ctx: Ct
             metadata: {
               cmms: 'upkeep',
               cmms_work_order_id: wo.id,
-              title: wo.title.slice(0, 200),
+              title: clip(wo.title, 200),
               ...(wo.asset ? { asset: String(wo.asset) } : {}),
             },
             tags: config.deepomatic.tags,

@@ -173,6 +173,31 @@ describe('Mobility Work simulator: auth, errors and network settings', () => {
     expect(res.body.code).toBe('400044');
     expect(res.body.extended_message.global_errors[0].messageKey).toBe('error.payload.malformed_json');
   });
+
+  it('answers 400 malformed_json to a string holding half an emoji (a lone surrogate escape), like a strict JSON parser', async () => {
+    const sim = await start();
+    const raw = JSON.stringify(validTask({ description: 'Spindle 🔧'.slice(0, -1) }));
+    expect(raw).toContain('\\ud83d');
+    const res = await call(sim, 'POST', '/partners/v1/tasks', { raw });
+    expect(res.status).toBe(400);
+    expect(res.body.extended_message.global_errors[0].messageKey).toBe('error.payload.malformed_json');
+    expect(sim.tasks()).toHaveLength(0);
+  });
+
+  it('counts a description in characters: 3000 emoji (6000 UTF-16 units) are accepted, 3001 refused', async () => {
+    const sim = await start();
+    expect(
+      (await call(sim, 'POST', '/partners/v1/tasks', { body: validTask({ description: '🔧'.repeat(3000) }) }))
+        .status,
+    ).toBe(201);
+    const res = await call(sim, 'POST', '/partners/v1/tasks', {
+      body: validTask({ description: '🔧'.repeat(3001) }),
+    });
+    expect(res.body.extended_message.property_errors['/description'][0]).toEqual({
+      messageKey: 'error.payload.max_length',
+      parameters: { max: 3000, length: 3001 },
+    });
+  });
 });
 
 describe('Mobility Work simulator: tasks', () => {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Route, SimRequest, SimResponse } from '../../../../sandbox/simulators/server.ts';
 import type { MwPlan } from './types.ts';
-import { invalidPayload, mwError, Problems } from './validation.ts';
+import { hasLoneSurrogate, invalidPayload, mwError, Problems } from './validation.ts';
 import type { MobilityWorkWorld } from './world.ts';
 
 function authError(): SimResponse {
@@ -41,7 +41,7 @@ export const apiRoute = (
     let response: SimResponse;
     if (key !== apiKey) response = authError();
     else if (premiumOnly && plan === 'starter') response = planError(plan);
-    else if (req.rawBody.trim() !== '' && req.json === undefined) {
+    else if (req.rawBody.trim() !== '' && (req.json === undefined || hasLoneSurrogate(req.json))) {
       const p = new Problems();
       p.global.push({ messageKey: 'error.payload.malformed_json', parameters: {} });
       response = invalidPayload(p);

@@ -34,6 +34,8 @@
  *   rule, any sign; currency: a non-empty string, as the client requires) and `location` (optionally
  *   `{locationName}`; MW_SPARE_PART_REQUIRED_OBJECTS). Relocation uses the [EXT] `sparePartId`,
  *   `source` / `target` `{locationName}` names.
+ * - Lengths are counted in characters (code points: an emoji is one), as the doc states them. A body
+ *   holding half a surrogate pair is malformed_json (MW_LONE_SURROGATE_MALFORMED, validation.ts).
  * - Lengths the doc does not give are not invented: identifiers and `costCenter` take any length
  *   (identifiers must not be empty). A task's `assignees` is required but may be empty (the doc gives
  *   no minimum; reference §9 q7 asks MW); the connector's own rule, at least one, is its assumption

@@ -61,12 +61,15 @@ export function requiredString(
     p.add(pointer, 'error.payload.type', { expected: 'string' });
     return undefined;
   }
-  if (value.length < bounds.min) {
-    p.add(pointer, 'error.payload.min_length', { min: bounds.min, length: value.length });
+  // The doc's bounds are in characters (`string [ 3 .. 3000 ] characters`): code points, as JSON
+  // Schema's minLength/maxLength count them, so an emoji is one, not two UTF-16 units.
+  const length = [...value].length;
+  if (length < bounds.min) {
+    p.add(pointer, 'error.payload.min_length', { min: bounds.min, length });
     return undefined;
   }
-  if (value.length > bounds.max) {
-    p.add(pointer, 'error.payload.max_length', { max: bounds.max, length: value.length });
+  if (length > bounds.max) {
+    p.add(pointer, 'error.payload.max_length', { max: bounds.max, length });
     return undefined;
   }
   return value;
@@ -311,4 +314,19 @@ export function objectList(value: unknown, pointer: string, p: Problems): void {
   value.forEach((entry: unknown, i) => {
     if (!isRecord(entry)) p.add(`${pointer}/${i}`, 'error.payload.type', { expected: 'object' });
   });
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether a parsed body holds a string (or key) with half a surrogate pair. NAMED ASSUMPTION
+ * MW_LONE_SURROGATE_MALFORMED (the doc is silent): such an escape is no character, and a strict
+ * JSON parser (PHP's json_decode: "Single unpaired UTF-16 surrogate") refuses the whole body.
+ */
+export function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (isRecord(value))
+    return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || hasLoneSurrogate(v));
+  return false;
 }
