@@ -175,6 +175,13 @@ export interface ChangedSinceSpec<R, B extends UnreadableRecord, T, S> {
   maxPerEvent: number;
   /** Bound on the JSON of one event's snapshots (an SQS message is at most 256 KB). */
   maxEventBytes: number;
+  /**
+   * A record whose snapshot alone is over `maxEventBytes` (a part name of megabytes): it could never
+   * be sent, and a send that fails on every run would hold every record after it. Given this, such a
+   * record is reported (`skipped`) as the unreadable record this returns, and the watermark moves past
+   * it: it is read again when it changes. Without it, such a record goes alone in an event.
+   */
+  oversized?: (record: R, bytes: number) => B;
   /** Bound on the tie keys the state lists (default MAX_TIE_KEYS); see "Bounded ties". */
   maxTieKeys?: number;
   /**
@@ -288,6 +295,12 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
   function* pushRecord(record: R, ordered: boolean): Generator<PollStep<S>, void> {
     const snapshot = spec.snapshot(record);
     const bytes = Buffer.byteLength(JSON.stringify(snapshot), 'utf8') + 1;
+    if (spec.oversized && bytes > spec.maxEventBytes) {
+      // Placed under its own tie key, so the run's later pages and the next run pass over it.
+      const place = { key: tieKey(record), ms: updatedAtMs(record), ordered };
+      skips.push({ skip: spec.skipped(spec.oversized(record, bytes)), place });
+      return;
+    }
     const full = pending.length >= maxPerEvent || pendingBytes + bytes > spec.maxEventBytes;
     if (pending.length > 0 && full) yield cut();
     pending.push({ snapshot, key: tieKey(record), ms: updatedAtMs(record), ordered });

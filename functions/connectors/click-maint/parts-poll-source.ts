@@ -342,6 +342,13 @@ function startEntityPoll(run: EntityRun): EntityPoll {
     skipped: (bad) => skippedPart(run.entityId, bad),
     maxPerEvent: run.o.partsPerEvent,
     maxEventBytes: MAX_PARTS_EVENT_DATA_BYTES,
+    // A part whose snapshot alone is over the bound is reported as skipped, never sent.
+    oversized: (part, bytes) => ({
+      record: String(part.id),
+      field: '',
+      message: `its snapshot is ${bytes} bytes, over the ${MAX_PARTS_EVENT_DATA_BYTES} bytes one event may carry (an SQS message holds 256 KB)`,
+      updatedAtMs: part.updatedAtMs,
+    }),
     step: (batch) => partsStep(poll, batch),
   });
   const poll: EntityPoll = {

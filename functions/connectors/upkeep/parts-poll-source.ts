@@ -197,6 +197,14 @@ export function partsEventId(parts: readonly Versioned[]): string {
 /** The watermark key of a part that could not be parsed (read again only once it changes). */
 export const unreadableKey = (id: string): string => `${id}#unreadable`;
 
+/** A part whose snapshot alone is over the event bound: reported as skipped, never sent (changed-since.ts). */
+const oversizedPart = (part: Part, bytes: number): SkippedPart => ({
+  record: part.id,
+  field: '',
+  message: `its snapshot is ${bytes} bytes, over the ${MAX_PARTS_EVENT_DATA_BYTES} bytes one event may carry (an SQS message holds 256 KB)`,
+  updatedAtMs: part.updatedAtMs,
+});
+
 const describeSince = (ms: number) => (ms === 0 ? 'the beginning' : new Date(ms).toISOString());
 
 const skippedPart = (bad: SkippedPart): SkippedRecord => ({
@@ -358,6 +366,7 @@ async function* backfillParts(
     // Nothing is saved, so nothing waits: every instant counts as settled.
     maxTieKeys: o.maxTieKeys,
     maxEventBytes: MAX_PARTS_EVENT_DATA_BYTES,
+    oversized: oversizedPart,
     // The backfill's read time: a later read of one updatedAt is at least as new (stock-sync.ts).
     step: (batch) => partsStep(batch, from.toISOString(), input.now.getTime()),
   });
@@ -437,6 +446,7 @@ export const upkeepPartsPollSource: PollSource<
       maxTieKeys: o.maxTieKeys,
       settledBeforeMs: now.getTime() - o.tieSettleMs,
       maxEventBytes: MAX_PARTS_EVENT_DATA_BYTES,
+      oversized: oversizedPart,
       step: (batch) => partsStep(batch, since, now.getTime()),
     });
     const read = yield* changes.readKeyset({

@@ -325,6 +325,22 @@ describe('click-maint.parts poll source: records that do not parse', () => {
     });
   }
 
+  it('a part too large for any event (a 300 KB name) is reported as skipped and the parts after it sync, instead of failing every run', async () => {
+    addSpaced(['A']);
+    h.sim.addParts(1, [{ ...part('HUGE'), name: 'x'.repeat(300_000) }]);
+    h.clock.advance(1_000);
+    addSpaced(['C']);
+    const run = await poll(undefined);
+    expect(run.error).toBeUndefined();
+    expect(names(run.parts)).toEqual(['A', 'C']);
+    const skipped = run.steps.flatMap((s) => s.skipped ?? []);
+    expect(skipped.map((s) => s.next)).toEqual(['not synced until it changes again in Click Maint']);
+    expect(skipped[0]?.message).toMatch(/over the 204800 bytes one event may carry/);
+    const again = await poll(run.state);
+    expect(again.parts).toEqual([]);
+    expect(again.steps.flatMap((s) => s.skipped ?? [])).toEqual([]);
+  });
+
   it('a bad last part moves the watermark past it, so it is reported once, not on every run', async () => {
     addSpaced(['P1']);
     const last = wirePart(901, T0 + 5_000, { name: null });

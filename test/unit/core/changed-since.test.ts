@@ -62,6 +62,8 @@ interface Options {
   floor?: (ms: number) => number;
   maxTieKeys?: number;
   settledBeforeMs?: number;
+  /** Report a record over maxEventBytes as skipped (the parts pollers do). */
+  oversized?: boolean;
 }
 
 /** One poll run: every step it yields (the pending rest cut at the end, as a source does). */
@@ -71,6 +73,16 @@ async function poll(vendor: Vendor, start: State, o: Options = {}) {
     ...(o.floor ? { floor: o.floor } : {}),
     ...(o.maxTieKeys !== undefined ? { maxTieKeys: o.maxTieKeys } : {}),
     ...(o.settledBeforeMs !== undefined ? { settledBeforeMs: o.settledBeforeMs } : {}),
+    ...(o.oversized
+      ? {
+          oversized: (r: Rec, bytes: number): Bad => ({
+            record: r.id,
+            field: '',
+            message: `${bytes} bytes`,
+            updatedAtMs: r.ms,
+          }),
+        }
+      : {}),
     updatedAtMs: (r) => r.ms,
     tieKey,
     unreadableKey: (record) => `${record}#unreadable`,
@@ -281,6 +293,24 @@ describe('events', () => {
     ]);
     // A record larger than the bound still goes, alone.
     expect((await poll(vendor, BEGINNING, { maxEventBytes: 10 })).events).toHaveLength(3);
+  });
+
+  it('report a record too large for any event as skipped, and the records after it still go (oversized)', async () => {
+    const huge: Rec = { ...rec('h', 2), pad: 'x'.repeat(5000) };
+    const vendor = new Vendor().put(rec('a', 1), huge, rec('c', 3));
+    const first = await poll(vendor, BEGINNING, { maxEventBytes: 1000, oversized: true });
+    expect(first.events.flat()).toEqual(['a#1', 'c#1']);
+    const skipped = first.steps.flatMap((s) => s.skipped ?? []);
+    expect(skipped).toEqual([expect.objectContaining({ record: 'h', kind: 'test record' })]);
+    expect(skipped[0]?.message).toMatch(/^50\d\d bytes$/);
+    // Past it for good: the next run neither reads it again nor reports it, until it changes.
+    const second = await poll(vendor, first.state, { maxEventBytes: 1000, oversized: true });
+    expect(second.events.flat()).toEqual([]);
+    expect(second.steps.flatMap((s) => s.skipped ?? [])).toEqual([]);
+    vendor.put(rec('h', 4, 2));
+    expect(
+      (await poll(vendor, second.state, { maxEventBytes: 1000, oversized: true })).events.flat(),
+    ).toEqual(['h#2']);
   });
 });
 

@@ -492,6 +492,28 @@ describe('upkeep.parts poll source: reading', () => {
     expect(run.state).toEqual({ watermarkMs: T0 + 3_000, idsAtWatermark: ['NOQTY#/2'] });
   });
 
+  it('reports a part too large for any event (a 300 KB name) as skipped and syncs the parts after it, instead of failing every run', async () => {
+    addSpaced(['P1']);
+    h.sim.addParts([{ ...part('HUGE'), name: 'x'.repeat(300_000) }]);
+    h.clock.advance(1_000);
+    addSpaced(['P3']);
+    const run = await poll(undefined, { pageSize: 10 });
+    expect(run.error).toBeUndefined();
+    expect(ids(run.parts)).toEqual(['P1', 'P3']);
+    for (const event of run.events) {
+      expect(Buffer.byteLength(JSON.stringify(event.data))).toBeLessThanOrEqual(MAX_PARTS_EVENT_DATA_BYTES);
+    }
+    const skipped = run.steps.flatMap((s) => s.skipped ?? []);
+    expect(skipped.map((s) => [s.record, s.next])).toEqual([
+      ['HUGE', 'not synced until it changes again in UpKeep'],
+    ]);
+    expect(skipped[0]?.message).toMatch(/over the 204800 bytes one event may carry/);
+    // Reported once: the next run reads nothing again.
+    const again = await poll(run.state, { pageSize: 10 });
+    expect(again.parts).toEqual([]);
+    expect(again.steps.flatMap((s) => s.skipped ?? [])).toEqual([]);
+  });
+
   it('keeps one event under the SQS size limit whatever partsPerEvent says', async () => {
     const longName = 'x'.repeat(5_000);
     h.sim.addParts(
