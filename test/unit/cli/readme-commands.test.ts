@@ -26,9 +26,10 @@ const PLACEHOLDERS: Record<string, string> = {
 function readmeCommandLines(): string[] {
   const lines = new Set<string>();
   for (const match of readme.matchAll(/npx millwright((?: [^\s`#(|]+)+)/g)) {
-    const line = (match[1] ?? '').trim();
+    // Optional parts (`[--region eu-west-1]`) are given, so their flags are checked too.
+    const line = (match[1] ?? '').replace(/\[([^\]]*)\]/g, '$1').trim();
     // `<command>` and `..` stand for any command or value: those lines are prose, not examples.
-    if (/<command>|\.\./.test(line) || /\[/.test(line)) continue;
+    if (/<command>|\.\./.test(line)) continue;
     lines.add(line);
   }
   return [...lines];
