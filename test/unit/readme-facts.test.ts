@@ -7,7 +7,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { RUN_OUTCOMES } from '../../cli/commands/runs.ts';
 import { EXIT } from '../../cli/context.ts';
+import { EVENT_OUTCOMES } from '../../functions/runtime/metrics.ts';
 import { PROJECT_ROOT } from '../../lib/entries.ts';
 import { stateActionsOf } from '../../lib/state-access.ts';
 import { readSandboxEnv } from '../../sandbox/env.ts';
@@ -58,6 +60,13 @@ describe('README facts', () => {
     }
     expect(read.size).toBeGreaterThanOrEqual(5);
     expect([...read].filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+  });
+
+  it('lists every outcome the worker counts as a metric, and every outcome the run log holds', () => {
+    const metrics = ticked(section('metric `Events.<outcome>`', ').'));
+    expect(metrics.filter((t) => !/[=.<]/.test(t)).sort()).toEqual([...EVENT_OUTCOMES].sort());
+    const runLog = ticked(section('DynamoDB TTL). Outcomes: ', '; `via`'));
+    expect(runLog.filter((t) => !t.includes(' ')).sort()).toEqual([...RUN_OUTCOMES].sort());
   });
 
   it('the exit codes listed are the CLI’s', () => {
