@@ -1,5 +1,6 @@
 /** `millwright runs` and `millwright show <event-id>`. */
 import type { Command } from 'commander';
+import { BREAKER_RUN_OUTCOMES } from '../../functions/core/breaker.ts';
 import { closestKey } from '../../functions/core/schema.ts';
 import type { RunLogEntry } from '../../functions/core/state.ts';
 import { EVENT_OUTCOMES } from '../../functions/runtime/metrics.ts';
@@ -7,8 +8,13 @@ import { runs, show } from '../../operator/runs.ts';
 import { type CliContext, CliError, EXIT, emit, withTarget } from '../context.ts';
 import { ago, InputError, parseLimit, parseTime, table } from '../output.ts';
 
-/** What the run log records: the worker's outcomes and the operator's own. */
-const RUN_OUTCOMES: readonly string[] = [...EVENT_OUTCOMES, 'replayed', 'discarded'];
+/** What the run log records: the worker's outcomes, the operator's own and the circuit breakers'. */
+export const RUN_OUTCOMES: readonly string[] = [
+  ...EVENT_OUTCOMES,
+  'replayed',
+  'discarded',
+  ...BREAKER_RUN_OUTCOMES,
+];
 
 /** A mistyped outcome matches nothing: refuse it, or `No runs match.` would read as all clear. */
 function checkOutcomes(outcomes: readonly string[]): readonly string[] {

@@ -41,6 +41,16 @@ export const OUTCOMES = {
   },
   replayed: { label: 'replayed', tone: 'info', means: 'put back on its queue by an operator' },
   discarded: { label: 'discarded', tone: 'quiet', means: 'a parked event an operator chose to drop' },
+  'circuit-open': {
+    label: 'circuit open',
+    tone: 'warn',
+    means: "a vendor account's circuit breaker opened: its requests are held, not sent",
+  },
+  'circuit-closed': {
+    label: 'circuit closed',
+    tone: 'ok',
+    means: "a vendor account's circuit breaker closed: its held events go out again",
+  },
 };
 
 export const outcomeOf = (outcome) => OUTCOMES[outcome] ?? { label: outcome, tone: 'quiet', means: '' };

@@ -113,6 +113,8 @@ export interface CircuitBreakerOptions extends BreakerEvents {
 
 /** The run-log "flow" of transitions when the env serves several flows (the sandbox). */
 export const BREAKER_RUN_FLOW = 'circuit-breaker';
+/** The run-log outcomes of a breaker's transitions (`millwright runs --outcome` accepts them). */
+export const BREAKER_RUN_OUTCOMES = ['circuit-open', 'circuit-closed'] as const;
 /** The set (state.putMember) listing every breaker that ever opened, for `status`. */
 export const BREAKER_SET = 'breakers';
 const SK = 'STATE';
@@ -477,7 +479,7 @@ export class CircuitBreaker {
         flowId: this.flowId,
         eventId: `breaker:${this.key}:${now}:${kind}`,
         eventType: 'circuit-breaker',
-        outcome: kind === 'closed' ? 'circuit-closed' : 'circuit-open',
+        outcome: kind === 'closed' ? BREAKER_RUN_OUTCOMES[1] : BREAKER_RUN_OUTCOMES[0],
         message,
         at,
         subject: this.key,

@@ -79,6 +79,23 @@ describe('runs', () => {
     expectUsage(await cli('runs', '--outcome', 'done', 'deadlettered'), '(did you mean "dead-lettered"?)');
     expect((await cli('runs', '--outcome', 'dead-lettered', 'replayed', 'discarded')).code).toBe(0);
   });
+
+  it("accepts the circuit breaker's own outcomes (README: its transitions are in the run log)", async () => {
+    // As core/breaker.ts records an opening; the sandbox's breakers log under `circuit-breaker`.
+    await sandbox.state.appendRun({
+      flowId: FLOW_ID,
+      eventId: 'breaker:upkeep:127.0.0.1:1:opened',
+      eventType: 'circuit-breaker',
+      outcome: 'circuit-open',
+      message: 'circuit open for upkeep:127.0.0.1 after 5 failures (HTTP 503)',
+      at: '2026-11-02T07:59:00.000Z',
+      subject: 'upkeep:127.0.0.1',
+    });
+    const found = await cli('runs', '--flow', FLOW_ID, '--outcome', 'circuit-open', 'circuit-closed');
+    expect(found.err).toBe('');
+    expect(found.code).toBe(0);
+    expect(found.out).toContain('circuit open for upkeep:127.0.0.1 after 5 failures');
+  });
 });
 
 describe('backfill', () => {

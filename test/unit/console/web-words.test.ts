@@ -3,9 +3,9 @@
  * here under Node as they are (Preact and htm resolve from node_modules).
  */
 import { describe, expect, it } from '@jest/globals';
+import { RUN_OUTCOMES } from '../../../cli/commands/runs.ts';
 // @ts-expect-error: a plain browser module without types.
 import { duration, OUTCOME_ORDER, outcomeOf, relative } from '../../../console/web/ui.js';
-import { EVENT_OUTCOMES } from '../../../functions/runtime/metrics.ts';
 
 describe('console words', () => {
   it('says a duration in its two largest units', () => {
@@ -22,9 +22,9 @@ describe('console words', () => {
     expect(relative('2026-12-07T10:00:30Z', now)).toBe('in 30 s');
   });
 
-  it('names every worker outcome in words, and shows an unknown one as it is', () => {
-    // Every outcome the worker writes, and the operator's own (replay, discard).
-    for (const outcome of [...EVENT_OUTCOMES, 'replayed', 'discarded']) {
+  it('names every run-log outcome in words, and shows an unknown one as it is', () => {
+    // Every outcome the worker writes, the operator's own (replay, discard) and the circuit breakers'.
+    for (const outcome of RUN_OUTCOMES) {
       expect(OUTCOME_ORDER).toContain(outcome);
       expect(outcomeOf(outcome).means).not.toBe('');
     }
