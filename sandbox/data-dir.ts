@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MillwrightError } from '../functions/core/errors.ts';
 import type { Log } from '../functions/core/log.ts';
 
@@ -62,6 +62,21 @@ export class SandboxLockedError extends MillwrightError {
       `another sandbox (PID ${pid}${startedAt ? `, started ${startedAt}` : ''}) is using the data folder ${resolve(dataDir)}. ` +
         `Stop it first (Ctrl-C in its terminal, or \`kill ${pid}\`), or give this one another folder with \`--data <dir>\`. ` +
         `If no sandbox is running there, delete ${resolve(lockFile)}.`,
+    );
+  }
+}
+
+/** The data folder cannot be created or written (a file in its place, no permission, a full disk). */
+export class DataDirUnusableError extends MillwrightError {
+  constructor(
+    readonly dataDir: string,
+    options: { cause?: unknown } = {},
+  ) {
+    // Not `instanceof Error`: node's fs errors may come from another realm (jest's VM modules).
+    const reason = (options.cause as { message?: unknown } | undefined)?.message ?? String(options.cause);
+    super(
+      `the sandbox data folder ${resolve(dataDir)} cannot be used (${reason}); give another with \`--data <dir>\``,
+      options,
     );
   }
 }
@@ -117,7 +132,11 @@ function readLock(file: string): LockContent | undefined | 'unreadable' {
  */
 function createLock(file: string, content: LockContent): boolean {
   const tmp = `${file}.${content.token}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(content)}\n`);
+  try {
+    writeFileSync(tmp, `${JSON.stringify(content)}\n`);
+  } catch (error) {
+    throw new DataDirUnusableError(dirname(file), { cause: error });
+  }
   try {
     linkSync(tmp, file);
     return true;
@@ -135,7 +154,12 @@ function createLock(file: string, content: LockContent): boolean {
  */
 export function lockDataDir(dataDir: string, log: Log): SandboxLock {
   const { lock: file } = dataDirLayout(dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // A raw errno ("EEXIST: file already exists, mkdir") would not say which folder, nor what to do.
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw new DataDirUnusableError(dataDir, { cause: error });
+  }
   const mine: LockContent = {
     pid: process.pid,
     startedAt: new Date().toISOString(),

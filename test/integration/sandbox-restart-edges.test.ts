@@ -1,0 +1,135 @@
+/**
+ * Restart edges of the sandbox's data folder that a kill can leave behind: a journal torn in its very
+ * first line, delayed and in-flight messages that must keep their times across a restart, a
+ * simulator's half-written temporary file beside its saved state, a lock file a kill left unreadable,
+ * and a data folder path that cannot be a folder (a clear message, not a raw errno).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { memoryLog } from '../../functions/core/log.ts';
+import { PARTS, sandboxControl } from '../../sandbox/control.ts';
+import { DataDirUnusableError, lockDataDir, SandboxLockedError } from '../../sandbox/data-dir.ts';
+import type { Sandbox } from '../../sandbox/runtime.ts';
+import { type LocalSqs, startLocalSqs } from '../../sandbox/sqs.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
+
+let dir: string;
+let nowMs: number;
+const openSqs = new Set<LocalSqs>();
+const running = new Set<Sandbox>();
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'millwright-restart-edges-'));
+  nowMs = Date.parse('2026-12-01T00:00:00Z');
+});
+afterEach(async () => {
+  for (const sqs of openSqs) await sqs.close();
+  openSqs.clear();
+  for (const s of running) await s.close();
+  running.clear();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function sqsOn(): Promise<LocalSqs> {
+  const sqs = await startLocalSqs({ dir: join(dir, 'sqs'), now: () => nowMs });
+  openSqs.add(sqs);
+  return sqs;
+}
+/** Leave the files as a SIGKILL leaves them: the server stops, nothing is flushed or compacted. */
+async function kill(sqs: LocalSqs): Promise<void> {
+  openSqs.delete(sqs);
+  await sqs.close();
+}
+const bodies = async (sqs: LocalSqs, queueUrl: string) =>
+  (
+    (await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 })))
+      .Messages ?? []
+  )
+    .map((m) => m.Body)
+    .sort();
+
+describe('the SQS journal across a kill', () => {
+  it('starts when a kill tore the very first line of a fresh journal, and works on after it', async () => {
+    const journal = join(dir, 'sqs', 'journal.jsonl');
+    const first = await sqsOn();
+    await kill(first);
+    writeFileSync(journal, '{"t":"queue","name":"q","attri');
+    const second = await sqsOn();
+    const { queueUrl } = await second.createQueue('q', { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
+    await second.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'kept' }));
+    await kill(second);
+    const third = await sqsOn();
+    expect(await bodies(third, queueUrl)).toEqual(['kept']);
+  });
+
+  it('keeps a delayed message delayed and an in-flight one hidden until their times, then delivers each once', async () => {
+    const first = await sqsOn();
+    const { queueUrl } = await first.createQueue('q', { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
+    await first.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'in-flight' }));
+    expect(await bodies(first, queueUrl)).toEqual(['in-flight']);
+    await first.client.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'delayed', DelaySeconds: 60 }),
+    );
+    await kill(first);
+    const second = await sqsOn();
+    nowMs += 29_000;
+    expect(await bodies(second, queueUrl)).toEqual([]);
+    nowMs += 1_000;
+    expect(await bodies(second, queueUrl)).toEqual(['in-flight']);
+    // Received again at 30 s (hidden until 60 s); the delay also ends at 60 s.
+    nowMs += 29_000;
+    expect(await bodies(second, queueUrl)).toEqual([]);
+    nowMs += 1_000;
+    expect(await bodies(second, queueUrl)).toEqual(['delayed', 'in-flight']);
+  });
+});
+
+describe('the data folder across a kill', () => {
+  it("restores a simulator from its saved state, not from a kill's half-written temporary file", async () => {
+    const sandbox = await startTestSandbox({ dataDir: dir });
+    running.add(sandbox);
+    expect((await sandboxControl(sandbox).upkeepPart(PARTS.bearing, 'consume', 1)).status).toBe(200);
+    const saved = readFileSync(join(dir, 'simulators', 'upkeep.json'), 'utf8');
+    running.delete(sandbox);
+    await sandbox.close();
+    // A kill between the temporary file's write and its rename (another PID: the killed sandbox's).
+    writeFileSync(join(dir, 'simulators', 'upkeep.json.99999.tmp'), saved.slice(0, saved.length / 2));
+    const again = await startTestSandbox({ dataDir: dir });
+    running.add(again);
+    expect(JSON.stringify(again.simulators.upkeep?.exportState())).toBe(JSON.stringify(JSON.parse(saved)));
+  });
+
+  it('takes over a lock file a kill left empty, with a log line', () => {
+    writeFileSync(join(dir, 'sandbox.lock'), '');
+    const log = memoryLog();
+    const lock = lockDataDir(dir, log);
+    expect(log.lines.map((l) => l.message)).toContainEqual(expect.stringContaining('it holds no PID'));
+    expect(JSON.parse(readFileSync(join(dir, 'sandbox.lock'), 'utf8')).pid).toBe(process.pid);
+    lock.release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses a lock whose sandbox (another process) still runs, and leaves its lock alone', async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      const content = JSON.stringify({ pid: child.pid, startedAt: '2026-12-01T00:00:00Z', token: 'live' });
+      writeFileSync(join(dir, 'sandbox.lock'), content);
+      expect(() => lockDataDir(dir, memoryLog())).toThrow(SandboxLockedError);
+      expect(readFileSync(join(dir, 'sandbox.lock'), 'utf8')).toBe(content);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
+  it('says clearly that a data folder path naming a file cannot be used', async () => {
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, 'x');
+    const start = startTestSandbox({ dataDir: file });
+    await expect(start).rejects.toThrow(DataDirUnusableError);
+    await expect(start).rejects.toThrow(`the sandbox data folder ${file} cannot be used (EEXIST`);
+  });
+});
