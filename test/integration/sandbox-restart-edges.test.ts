@@ -15,6 +15,8 @@ import { PARTS, sandboxControl } from '../../sandbox/control.ts';
 import { DataDirUnusableError, lockDataDir, SandboxLockedError } from '../../sandbox/data-dir.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
 import { type LocalSqs, startLocalSqs } from '../../sandbox/sqs.ts';
+import { SqsEngine } from '../../sandbox/sqs-engine.ts';
+import { openJournal, readJournal } from '../../sandbox/sqs-journal.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
 
 let dir: string;
@@ -84,6 +86,37 @@ describe('the SQS journal across a kill', () => {
     expect(await bodies(second, queueUrl)).toEqual([]);
     nowMs += 1_000;
     expect(await bodies(second, queueUrl)).toEqual(['delayed', 'in-flight']);
+  });
+});
+
+describe('the SQS journal compacted while running', () => {
+  it('keeps in the journal every change whose append set off a compaction', async () => {
+    const journal = openJournal(join(dir, 'sqs'));
+    const engine = new SqsEngine({
+      baseUrl: 'http://sqs',
+      region: 'us-east-1',
+      account: '1',
+      journal,
+      // Past the limit at once: a write compacts whenever the journal is twice the live state.
+      compactAfterBytes: 1,
+      now: () => nowMs,
+    });
+    /** The queue's messages as a kill now would leave them: the journal alone, replayed. */
+    const afterKill = () => {
+      const replayed = new SqsEngine({ baseUrl: 'http://sqs', region: 'us-east-1', account: '1' });
+      replayed.replay(readJournal(join(dir, 'sqs')).records);
+      return replayed.messagesOf('q').map((m) => [m.body, m.count]);
+    };
+    const { QueueUrl } = engine.createQueue({ QueueName: 'q', Attributes: { VisibilityTimeout: '30' } });
+    engine.sendMessage({ QueueUrl, MessageBody: 'a' });
+    expect(afterKill()).toEqual([['a', 0]]);
+    for (const body of ['b', 'c', 'd', 'e', 'f']) engine.sendMessage({ QueueUrl, MessageBody: body });
+    const { Messages } = await engine.receiveMessage({ QueueUrl, MaxNumberOfMessages: 6 });
+    for (const m of Messages as { ReceiptHandle: string; Body: string }[]) {
+      if (m.Body !== 'f') engine.deleteMessage({ QueueUrl, ReceiptHandle: m.ReceiptHandle });
+    }
+    expect(afterKill()).toEqual([['f', 1]]);
+    journal.close();
   });
 });
 
