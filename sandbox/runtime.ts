@@ -301,6 +301,19 @@ async function startEngines(
 }
 
 /**
+ * Say which journaled messages outlived their queue's retention while the sandbox was stopped: SQS
+ * drops them, but here no worker ever had a chance at them, so the events they carried go unsaid
+ * otherwise.
+ */
+function warnExpired(sqs: LocalSqs, log: Log): void {
+  for (const { queue, messages } of sqs.expiredAtStart) {
+    log.warn(
+      `${messages} message${messages > 1 ? 's' : ''} on the queue ${queue} passed the queue's retention period while the sandbox was stopped and ${messages > 1 ? 'are' : 'is'} dropped, as SQS drops them, never processed; backfill the period, or replay the events from their source`,
+    );
+  }
+}
+
+/**
  * The simulator of every configured vendor (none with `vendors: 'real'`), and the vendor settings
  * pointed at them.
  */
@@ -478,6 +491,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const layout = options.dataDir ? openDataDir(options.dataDir, options, log, closers) : undefined;
     const tableName = `${deployment.name}-state`;
     const { dynamo, sqs, secrets } = await startEngines(options, tableName, port, layout, closers);
+    warnExpired(sqs, log);
     const ingressServer = await listenIngress(port(0));
     closers.push(
       () =>

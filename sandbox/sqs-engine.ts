@@ -364,6 +364,19 @@ export class SqsEngine {
     return out;
   }
 
+  /** Per queue, the messages past their retention period now (those the next compaction drops). */
+  expired(): { queue: string; messages: number }[] {
+    const now = this.now();
+    const out: { queue: string; messages: number }[] = [];
+    for (const q of this.queues.values()) {
+      const limit = q.attributes.MessageRetentionPeriod * 1000;
+      let messages = 0;
+      for (const m of q.messages.values()) if (m.sentAt + limit <= now) messages++;
+      if (messages > 0) out.push({ queue: q.name, messages });
+    }
+    return out;
+  }
+
   /** Rewrite the journal as the live state (at start, and when it has grown well past it). */
   compact(): void {
     const journal = this.options.journal;

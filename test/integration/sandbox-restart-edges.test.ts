@@ -5,7 +5,7 @@
  * and a data folder path that cannot be a folder (a clear message, not a raw errno).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -117,6 +117,47 @@ describe('the SQS journal compacted while running', () => {
     }
     expect(afterKill()).toEqual([['f', 1]]);
     journal.close();
+  });
+});
+
+describe('messages whose retention ended while the sandbox was stopped', () => {
+  it('are counted per queue when the journal is replayed, not dropped unsaid', async () => {
+    const first = await sqsOn();
+    const { queueUrl, dlqUrl } = await first.createQueue('q', {
+      visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 3,
+    });
+    await first.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'old' }));
+    await first.client.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: 'dead' }));
+    await kill(first);
+    nowMs += 5 * 24 * 3600_000; // past the queue's 4 days, within the DLQ's 14
+    const second = await sqsOn();
+    expect(second.expiredAtStart).toEqual([{ queue: 'q', messages: 1 }]);
+    expect(await bodies(second, queueUrl)).toEqual([]);
+    expect(await bodies(second, dlqUrl)).toEqual(['dead']);
+  });
+
+  it('are named in a warning by the sandbox that starts on the folder', async () => {
+    const sandbox = await startTestSandbox({ dataDir: dir });
+    const [, flow] = [...sandbox.flows][0] ?? [];
+    await sandbox.close();
+    const queue = flow?.queues.queueUrl.split('/').at(-1);
+    const sentAt = Date.now() - 5 * 24 * 3600_000;
+    appendFileSync(
+      join(dir, 'sqs', 'journal.jsonl'),
+      `${JSON.stringify({ t: 'msg', q: queue, id: 'old', body: '{}', md5: '', sentAt, visibleAt: sentAt, count: 0 })}\n`,
+    );
+    const log = memoryLog();
+    const again = await startTestSandbox({ dataDir: dir, log });
+    running.add(again);
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: expect.stringContaining(
+          `1 message on the queue ${queue} passed the queue's retention period`,
+        ),
+      }),
+    );
   });
 });
 
