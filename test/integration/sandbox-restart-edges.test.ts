@@ -19,6 +19,15 @@ import { SqsEngine } from '../../sandbox/sqs-engine.ts';
 import { openJournal, readJournal } from '../../sandbox/sqs-journal.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
 
+/** A standard queue's attributes as the engine journals them. */
+const QUEUE_DEFAULTS = {
+  DelaySeconds: 0,
+  MaximumMessageSize: 262_144,
+  MessageRetentionPeriod: 345_600,
+  ReceiveMessageWaitTimeSeconds: 0,
+  VisibilityTimeout: 30,
+};
+
 let dir: string;
 let nowMs: number;
 const openSqs = new Set<LocalSqs>();
@@ -158,6 +167,49 @@ describe('messages whose retention ended while the sandbox was stopped', () => {
         ),
       }),
     );
+  });
+});
+
+describe('a restart whose config no longer reads a queue', () => {
+  it('names the queue whose waiting messages no enabled flow will process', async () => {
+    await (await startTestSandbox({ dataDir: dir })).close();
+    // A flow disabled (or the deployment renamed) while one of its events waited.
+    const now = Date.now();
+    appendFileSync(
+      join(dir, 'sqs', 'journal.jsonl'),
+      [
+        {
+          t: 'queue',
+          name: 'renamed-some-flow',
+          attributes: QUEUE_DEFAULTS,
+          createdAt: now,
+          modifiedAt: now,
+        },
+        {
+          t: 'msg',
+          q: 'renamed-some-flow',
+          id: 'waiting',
+          body: '{}',
+          md5: '',
+          sentAt: now,
+          visibleAt: now,
+          count: 0,
+        },
+      ]
+        .map((r) => `${JSON.stringify(r)}\n`)
+        .join(''),
+    );
+    const log = memoryLog();
+    running.add(await startTestSandbox({ dataDir: dir, log }));
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: expect.stringContaining(
+          '1 message waits on the queue renamed-some-flow, which no enabled flow reads',
+        ),
+      }),
+    );
+    expect(log.lines.filter((l) => l.message.includes('which no enabled flow reads'))).toHaveLength(1);
   });
 });
 
