@@ -48,6 +48,8 @@ interface LockContent {
   startedAt: string;
   /** Tells this lock from a later one of the same PID, so a release never removes another's lock. */
   token: string;
+  /** The process's start in clock ticks since boot (Linux), to tell it from a later one of its PID. */
+  startTicks?: number;
 }
 
 /** Another sandbox, still running, holds the data folder. */
@@ -96,15 +98,43 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
+/**
+ * When `pid` started, in clock ticks since boot, as Linux's /proc says (undefined where there is no
+ * /proc). Unlike a wall-clock time it never moves, so a lock can tell its own process from another
+ * that reused its PID.
+ */
+function processStartTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses) start at field 3.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3]);
+    return Number.isSafeInteger(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process now holding the lock's PID is another one than the sandbox that wrote it: a
+ * killed sandbox's PID reused (in a container PIDs are few and reused at once, e.g. by the shell
+ * that `npm start` runs next time). Locks written without a start time cannot tell: not reused.
+ */
+const reused = (holder: LockContent): boolean => {
+  if (holder.startTicks === undefined) return false;
+  const now = processStartTicks(holder.pid);
+  return now !== undefined && now !== holder.startTicks;
+};
+
 /** The tokens of the locks this process holds. */
 const heldTokens = new Set<string>();
 
 /**
  * Whether a lock's sandbox still runs. A lock naming this very process but none of its locks is
- * stale: a killed sandbox's PID, reused by this one (likely in a container, where PIDs are few).
+ * stale: a killed sandbox's PID, reused by this one (likely in a container, where PIDs are few); so
+ * is one whose PID another process now holds (its start tick is not the lock's).
  */
 const isHeld = (holder: LockContent): boolean =>
-  holder.pid === process.pid ? heldTokens.has(holder.token) : isAlive(holder.pid);
+  holder.pid === process.pid ? heldTokens.has(holder.token) : isAlive(holder.pid) && !reused(holder);
 
 /** The lock's content, `undefined` if there is none, `'unreadable'` if it is not ours to parse. */
 function readLock(file: string): LockContent | undefined | 'unreadable' {
@@ -160,10 +190,12 @@ export function lockDataDir(dataDir: string, log: Log): SandboxLock {
   } catch (error) {
     throw new DataDirUnusableError(dataDir, { cause: error });
   }
+  const startTicks = processStartTicks(process.pid);
   const mine: LockContent = {
     pid: process.pid,
     startedAt: new Date().toISOString(),
     token: randomBytes(8).toString('hex'),
+    ...(startTicks !== undefined ? { startTicks } : {}),
   };
   // Three tries: the holder may stop (and remove its lock) between our attempts.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -176,7 +208,11 @@ export function lockDataDir(dataDir: string, log: Log): SandboxLock {
     log.warn(
       holder === 'unreadable'
         ? `taking over the lock ${file}: it holds no PID`
-        : `taking over the lock ${file} of PID ${holder.pid} (started ${holder.startedAt}), which is no longer running`,
+        : `taking over the lock ${file} of PID ${holder.pid} (started ${holder.startedAt}), which is no longer running${
+            holder.pid !== process.pid && isAlive(holder.pid)
+              ? ' (its PID now belongs to another process)'
+              : ''
+          }`,
     );
     rmSync(file, { force: true });
   }

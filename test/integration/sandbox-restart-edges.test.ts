@@ -28,6 +28,7 @@ const QUEUE_DEFAULTS = {
   VisibilityTimeout: 30,
 };
 
+const START = '2026-12-01T00:00:00.000Z';
 let dir: string;
 let nowMs: number;
 const openSqs = new Set<LocalSqs>();
@@ -241,10 +242,33 @@ describe('the data folder across a kill', () => {
   it('refuses a lock whose sandbox (another process) still runs, and leaves its lock alone', async () => {
     const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     try {
-      const content = JSON.stringify({ pid: child.pid, startedAt: '2026-12-01T00:00:00Z', token: 'live' });
+      // As the child would write it: its own start tick (Linux /proc).
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+      const content = JSON.stringify({ pid: child.pid, startedAt: START, token: 'live', startTicks });
       writeFileSync(join(dir, 'sandbox.lock'), content);
       expect(() => lockDataDir(dir, memoryLog())).toThrow(SandboxLockedError);
       expect(readFileSync(join(dir, 'sandbox.lock'), 'utf8')).toBe(content);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
+  it("takes over a lock whose PID now belongs to a process other than the one that wrote it (a killed sandbox's PID reused)", async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      // The killed sandbox's lock: its PID is now the (live) child's, which started at another tick.
+      const startedAt = START;
+      const lock = { pid: child.pid, startedAt, token: 'killed', startTicks: 1 };
+      writeFileSync(join(dir, 'sandbox.lock'), JSON.stringify(lock));
+      const log = memoryLog();
+      const taken = lockDataDir(dir, log);
+      expect(log.lines.map((l) => l.message)).toContainEqual(
+        `taking over the lock ${join(dir, 'sandbox.lock')} of PID ${child.pid} (started ${startedAt}), which is no longer running (its PID now belongs to another process)`,
+      );
+      expect(JSON.parse(readFileSync(join(dir, 'sandbox.lock'), 'utf8')).pid).toBe(process.pid);
+      taken.release();
     } finally {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
