@@ -397,7 +397,15 @@ export class SqsEngine {
     apply();
     if (!journal || records.length === 0) return;
     const limit = this.options.compactAfterBytes ?? 16 * 1024 * 1024;
-    if (journal.appendedBytes > limit && journal.appendedBytes > 2 * this.liveBytes) this.compact();
+    if (journal.appendedBytes > limit && journal.appendedBytes > 2 * this.liveBytes) {
+      try {
+        this.compact();
+      } catch {
+        // The write is journaled and applied: failing it now (a full disk refusing the copy) would
+        // tell the sender to send again what is already queued. The old journal stands; a later
+        // write tries again.
+      }
+    }
   }
 
   // ---- helpers ------------------------------------------------------------------------------

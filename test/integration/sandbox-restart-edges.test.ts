@@ -5,7 +5,15 @@
  * and a data folder path that cannot be a folder (a clear message, not a raw errno).
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -127,6 +135,29 @@ describe('the SQS journal compacted while running', () => {
     }
     expect(afterKill()).toEqual([['f', 1]]);
     journal.close();
+  });
+
+  it('answers a journaled send even when the compaction it set off fails, and keeps the old journal', async () => {
+    const sqsDir = join(dir, 'sqs');
+    const journal = openJournal(sqsDir);
+    const engine = new SqsEngine({
+      baseUrl: 'http://sqs',
+      region: 'us-east-1',
+      account: '1',
+      journal,
+      compactAfterBytes: 1,
+      now: () => nowMs,
+    });
+    const { QueueUrl } = engine.createQueue({ QueueName: 'q' });
+    // The compaction's copy cannot be written (as on a full disk): a folder stands at its path.
+    mkdirSync(join(sqsDir, `journal.jsonl.${process.pid}.tmp`));
+    // Enough sends for the journal to outgrow twice the live state: one of them compacts.
+    const sent = ['a', 'b', 'c', 'd', 'e'];
+    for (const body of sent) expect(() => engine.sendMessage({ QueueUrl, MessageBody: body })).not.toThrow();
+    journal.close();
+    const replayed = new SqsEngine({ baseUrl: 'http://sqs', region: 'us-east-1', account: '1' });
+    replayed.replay(readJournal(sqsDir).records);
+    expect(replayed.messagesOf('q').map((m) => m.body)).toEqual(sent);
   });
 });
 
