@@ -1,8 +1,9 @@
 /**
- * Restart edges of the sandbox's data folder that a kill can leave behind: a journal torn in its very
- * first line, delayed and in-flight messages that must keep their times across a restart, a
- * simulator's half-written temporary file beside its saved state, a lock file a kill left unreadable,
- * and a data folder path that cannot be a folder (a clear message, not a raw errno).
+ * Restart edges of the sandbox's data folder: what a kill can leave behind (a journal torn in its very
+ * first line, a simulator's half-written temporary file, a lock left empty or naming a PID another
+ * process now holds), what a restart must keep (delayed and in-flight messages at their times, every
+ * change whose append set off a compaction, even a failing one), what it must say (messages past
+ * their retention, or on a queue no enabled flow reads) and a data folder that cannot be one.
  */
 import { spawn } from 'node:child_process';
 import {
