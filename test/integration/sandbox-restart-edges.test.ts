@@ -251,14 +251,20 @@ describe('the data folder across a kill', () => {
     const sandbox = await startTestSandbox({ dataDir: dir });
     running.add(sandbox);
     expect((await sandboxControl(sandbox).upkeepPart(PARTS.bearing, 'consume', 1)).status).toBe(200);
-    const saved = readFileSync(join(dir, 'simulators', 'upkeep.json'), 'utf8');
     running.delete(sandbox);
     await sandbox.close();
+    const file = join(dir, 'simulators', 'upkeep.json');
+    const saved = readFileSync(file, 'utf8');
     // A kill between the temporary file's write and its rename (another PID: the killed sandbox's).
-    writeFileSync(join(dir, 'simulators', 'upkeep.json.99999.tmp'), saved.slice(0, saved.length / 2));
+    writeFileSync(`${file}.99999.tmp`, saved.slice(0, saved.length / 2));
     const again = await startTestSandbox({ dataDir: dir });
     running.add(again);
-    expect(JSON.stringify(again.simulators.upkeep?.exportState())).toBe(JSON.stringify(JSON.parse(saved)));
+    // The part only this test changes (the flows of the second life may add other records meanwhile).
+    const bearing = (parts: { id: string; quantity: unknown }[] | undefined) =>
+      parts?.find((p) => p.id === PARTS.bearing)?.quantity;
+    const savedBearing = bearing((JSON.parse(saved) as { parts: { id: string; quantity: unknown }[] }).parts);
+    expect(savedBearing).toBeDefined();
+    expect(bearing(again.simulators.upkeep?.exportState().parts)).toBe(savedBearing);
   });
 
   it('takes over a lock file a kill left empty, with a log line', () => {
