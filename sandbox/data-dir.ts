@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MillwrightError } from '../functions/core/errors.ts';
 import type { Log } from '../functions/core/log.ts';
 
@@ -48,6 +48,8 @@ interface LockContent {
   startedAt: string;
   /** Tells this lock from a later one of the same PID, so a release never removes another's lock. */
   token: string;
+  /** The process's start in clock ticks since boot (Linux), to tell it from a later one of its PID. */
+  startTicks?: number;
 }
 
 /** Another sandbox, still running, holds the data folder. */
@@ -62,6 +64,21 @@ export class SandboxLockedError extends MillwrightError {
       `another sandbox (PID ${pid}${startedAt ? `, started ${startedAt}` : ''}) is using the data folder ${resolve(dataDir)}. ` +
         `Stop it first (Ctrl-C in its terminal, or \`kill ${pid}\`), or give this one another folder with \`--data <dir>\`. ` +
         `If no sandbox is running there, delete ${resolve(lockFile)}.`,
+    );
+  }
+}
+
+/** The data folder cannot be created or written (a file in its place, no permission, a full disk). */
+export class DataDirUnusableError extends MillwrightError {
+  constructor(
+    readonly dataDir: string,
+    options: { cause?: unknown } = {},
+  ) {
+    // Not `instanceof Error`: node's fs errors may come from another realm (jest's VM modules).
+    const reason = (options.cause as { message?: unknown } | undefined)?.message ?? String(options.cause);
+    super(
+      `the sandbox data folder ${resolve(dataDir)} cannot be used (${reason}); give another with \`--data <dir>\``,
+      options,
     );
   }
 }
@@ -81,15 +98,43 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
+/**
+ * When `pid` started, in clock ticks since boot, as Linux's /proc says (undefined where there is no
+ * /proc). Unlike a wall-clock time it never moves, so a lock can tell its own process from another
+ * that reused its PID.
+ */
+function processStartTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses) start at field 3.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3]);
+    return Number.isSafeInteger(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process now holding the lock's PID is another one than the sandbox that wrote it: a
+ * killed sandbox's PID reused (in a container PIDs are few and reused at once, e.g. by the shell
+ * that `npm start` runs next time). Locks written without a start time cannot tell: not reused.
+ */
+const reused = (holder: LockContent): boolean => {
+  if (holder.startTicks === undefined) return false;
+  const now = processStartTicks(holder.pid);
+  return now !== undefined && now !== holder.startTicks;
+};
+
 /** The tokens of the locks this process holds. */
 const heldTokens = new Set<string>();
 
 /**
  * Whether a lock's sandbox still runs. A lock naming this very process but none of its locks is
- * stale: a killed sandbox's PID, reused by this one (likely in a container, where PIDs are few).
+ * stale: a killed sandbox's PID, reused by this one (likely in a container, where PIDs are few); so
+ * is one whose PID another process now holds (its start tick is not the lock's).
  */
 const isHeld = (holder: LockContent): boolean =>
-  holder.pid === process.pid ? heldTokens.has(holder.token) : isAlive(holder.pid);
+  holder.pid === process.pid ? heldTokens.has(holder.token) : isAlive(holder.pid) && !reused(holder);
 
 /** The lock's content, `undefined` if there is none, `'unreadable'` if it is not ours to parse. */
 function readLock(file: string): LockContent | undefined | 'unreadable' {
@@ -117,7 +162,11 @@ function readLock(file: string): LockContent | undefined | 'unreadable' {
  */
 function createLock(file: string, content: LockContent): boolean {
   const tmp = `${file}.${content.token}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(content)}\n`);
+  try {
+    writeFileSync(tmp, `${JSON.stringify(content)}\n`);
+  } catch (error) {
+    throw new DataDirUnusableError(dirname(file), { cause: error });
+  }
   try {
     linkSync(tmp, file);
     return true;
@@ -135,11 +184,18 @@ function createLock(file: string, content: LockContent): boolean {
  */
 export function lockDataDir(dataDir: string, log: Log): SandboxLock {
   const { lock: file } = dataDirLayout(dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // A raw errno ("EEXIST: file already exists, mkdir") would not say which folder, nor what to do.
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw new DataDirUnusableError(dataDir, { cause: error });
+  }
+  const startTicks = processStartTicks(process.pid);
   const mine: LockContent = {
     pid: process.pid,
     startedAt: new Date().toISOString(),
     token: randomBytes(8).toString('hex'),
+    ...(startTicks !== undefined ? { startTicks } : {}),
   };
   // Three tries: the holder may stop (and remove its lock) between our attempts.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -152,7 +208,11 @@ export function lockDataDir(dataDir: string, log: Log): SandboxLock {
     log.warn(
       holder === 'unreadable'
         ? `taking over the lock ${file}: it holds no PID`
-        : `taking over the lock ${file} of PID ${holder.pid} (started ${holder.startedAt}), which is no longer running`,
+        : `taking over the lock ${file} of PID ${holder.pid} (started ${holder.startedAt}), which is no longer running${
+            holder.pid !== process.pid && isAlive(holder.pid)
+              ? ' (its PID now belongs to another process)'
+              : ''
+          }`,
     );
     rmSync(file, { force: true });
   }

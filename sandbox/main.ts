@@ -4,7 +4,7 @@
  * URL and writes them to <data folder>/endpoints.json. Ctrl-C stops it. Flags and environment: see
  * USAGE below (`npm start -- --help`).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { operatorName } from '../cli/commands/failures.ts';
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  mkdirSync(flags.dataDir, { recursive: true });
+  // The data folder is made by startSandbox (lockDataDir), which says clearly when it cannot be.
   const endpointsFile = join(flags.dataDir, 'endpoints.json');
   const vendors = env.MILLWRIGHT_VENDORS;
   const sandbox = await startSandbox({

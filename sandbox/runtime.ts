@@ -301,6 +301,35 @@ async function startEngines(
 }
 
 /**
+ * Say which journaled messages outlived their queue's retention while the sandbox was stopped: SQS
+ * drops them, but here no worker ever had a chance at them, so the events they carried go unsaid
+ * otherwise.
+ */
+function warnExpired(sqs: LocalSqs, log: Log): void {
+  for (const { queue, messages } of sqs.expiredAtStart) {
+    log.warn(
+      `${messages} message${messages > 1 ? 's' : ''} on the queue ${queue} passed the queue's retention period while the sandbox was stopped and ${messages > 1 ? 'are' : 'is'} dropped, as SQS drops them, never processed; backfill the period, or replay the events from their source`,
+    );
+  }
+}
+
+/**
+ * Say which journaled queues hold messages no enabled flow reads (a flow disabled, or the deployment
+ * renamed, while its events waited): nothing consumes them, so without this they wait unsaid.
+ */
+function warnStranded(sqs: LocalSqs, flows: Map<string, SandboxFlow>, log: Log): void {
+  const name = (url: string) => url.split('/').at(-1) ?? url;
+  const read = new Set([...flows.values()].flatMap((f) => [name(f.queues.queueUrl), name(f.queues.dlqUrl)]));
+  for (const queue of sqs.engine.queues.values()) {
+    const messages = queue.messages.size;
+    if (messages === 0 || read.has(queue.name)) continue;
+    log.warn(
+      `${messages} message${messages > 1 ? 's' : ''} wait${messages > 1 ? '' : 's'} on the queue ${queue.name}, which no enabled flow reads: enable its flow again (same deployment name) to process them, or \`npm start -- --reset\` to drop everything`,
+    );
+  }
+}
+
+/**
  * The simulator of every configured vendor (none with `vendors: 'real'`), and the vendor settings
  * pointed at them.
  */
@@ -478,6 +507,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const layout = options.dataDir ? openDataDir(options.dataDir, options, log, closers) : undefined;
     const tableName = `${deployment.name}-state`;
     const { dynamo, sqs, secrets } = await startEngines(options, tableName, port, layout, closers);
+    warnExpired(sqs, log);
     const ingressServer = await listenIngress(port(0));
     closers.push(
       () =>
@@ -535,6 +565,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     };
 
     const sandboxFlows = await startFlows(deployment, options, env, sqs);
+    warnStranded(sqs, sandboxFlows, log);
     startFlowIngress(deployment, sandboxFlows, { env, queue, server: ingressServer, clock });
 
     // `millwright pause` (another process) writes the flag; both loops obey it.

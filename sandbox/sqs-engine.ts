@@ -364,6 +364,19 @@ export class SqsEngine {
     return out;
   }
 
+  /** Per queue, the messages past their retention period now (those the next compaction drops). */
+  expired(): { queue: string; messages: number }[] {
+    const now = this.now();
+    const out: { queue: string; messages: number }[] = [];
+    for (const q of this.queues.values()) {
+      const limit = q.attributes.MessageRetentionPeriod * 1000;
+      let messages = 0;
+      for (const m of q.messages.values()) if (m.sentAt + limit <= now) messages++;
+      if (messages > 0) out.push({ queue: q.name, messages });
+    }
+    return out;
+  }
+
   /** Rewrite the journal as the live state (at start, and when it has grown well past it). */
   compact(): void {
     const journal = this.options.journal;
@@ -373,12 +386,26 @@ export class SqsEngine {
     this.liveBytes = records.reduce((n, r) => n + JSON.stringify(r).length + 1, 0);
   }
 
-  private write(records: JournalRecord[]): void {
+  /**
+   * Journal `records`, then `apply` them to the live state, then compact if due. In that order: a
+   * compaction writes the live state, so one run between the append and the apply would drop what
+   * was just appended (an acknowledged send, a delete) from the journal.
+   */
+  private write(records: JournalRecord[], apply: () => void): void {
     const journal = this.options.journal;
+    if (journal && records.length > 0) journal.append(records);
+    apply();
     if (!journal || records.length === 0) return;
-    journal.append(records);
     const limit = this.options.compactAfterBytes ?? 16 * 1024 * 1024;
-    if (journal.appendedBytes > limit && journal.appendedBytes > 2 * this.liveBytes) this.compact();
+    if (journal.appendedBytes > limit && journal.appendedBytes > 2 * this.liveBytes) {
+      try {
+        this.compact();
+      } catch {
+        // The write is journaled and applied: failing it now (a full disk refusing the copy) would
+        // tell the sender to send again what is already queued. The old journal stands; a later
+        // write tries again.
+      }
+    }
   }
 
   // ---- helpers ------------------------------------------------------------------------------
@@ -474,8 +501,12 @@ export class SqsEngine {
   }
 
   private sent(queue: Queue, messages: StoredMessage[]): void {
-    this.write(messages.map((m) => ({ t: 'msg', q: queue.name, ...m })));
-    for (const m of messages) queue.messages.set(m.id, m);
+    this.write(
+      messages.map((m) => ({ t: 'msg', q: queue.name, ...m })),
+      () => {
+        for (const m of messages) queue.messages.set(m.id, m);
+      },
+    );
     this.wake(queue);
   }
 
@@ -510,8 +541,9 @@ export class SqsEngine {
     }
     const now = this.now();
     const record = { t: 'queue' as const, name, attributes, createdAt: now, modifiedAt: now };
-    this.write([record]);
-    this.queues.set(name, { name, attributes, createdAt: now, modifiedAt: now, messages: new Map() });
+    this.write([record], () =>
+      this.queues.set(name, { name, attributes, createdAt: now, modifiedAt: now, messages: new Map() }),
+    );
     return { QueueUrl: this.urlOf(name) };
   }
 
@@ -519,9 +551,13 @@ export class SqsEngine {
     const queue = this.queue(body.QueueUrl);
     const attributes = queueAttributes(body.Attributes, queue.attributes);
     const now = this.now();
-    this.write([{ t: 'queue', name: queue.name, attributes, createdAt: queue.createdAt, modifiedAt: now }]);
-    queue.attributes = attributes;
-    queue.modifiedAt = now;
+    this.write(
+      [{ t: 'queue', name: queue.name, attributes, createdAt: queue.createdAt, modifiedAt: now }],
+      () => {
+        queue.attributes = attributes;
+        queue.modifiedAt = now;
+      },
+    );
     return {};
   }
 
@@ -646,17 +682,18 @@ export class SqsEngine {
       records.push({ t: 'recv', q: queue.name, id: m.id, handle, count: m.count + 1, firstAt, visibleAt });
       taken.push(m);
     }
-    this.write(records);
-    for (const m of moved) {
-      queue.messages.delete(m.id);
-      dlq?.messages.set(m.id, { ...m, visibleAt: now, handle: undefined });
-    }
+    this.write(records, () => {
+      for (const m of moved) {
+        queue.messages.delete(m.id);
+        dlq?.messages.set(m.id, { ...m, visibleAt: now, handle: undefined });
+      }
+      for (const r of records) {
+        if (r.t !== 'recv') continue;
+        const m = queue.messages.get(r.id) as StoredMessage;
+        Object.assign(m, { handle: r.handle, count: r.count, firstAt: r.firstAt, visibleAt: r.visibleAt });
+      }
+    });
     if (moved.length > 0 && dlq) this.wake(dlq);
-    for (const r of records) {
-      if (r.t !== 'recv') continue;
-      const m = queue.messages.get(r.id) as StoredMessage;
-      Object.assign(m, { handle: r.handle, count: r.count, firstAt: r.firstAt, visibleAt: r.visibleAt });
-    }
     return taken.map((m) => this.view(queue, m, body));
   }
 
@@ -823,8 +860,9 @@ export class SqsEngine {
   }
 
   private applyDeletes(queue: Queue, records: JournalRecord[]): void {
-    this.write(records);
-    for (const r of records) if (r.t === 'del') queue.messages.delete(r.id);
+    this.write(records, () => {
+      for (const r of records) if (r.t === 'del') queue.messages.delete(r.id);
+    });
   }
 
   deleteMessage(body: Json): Json {
@@ -879,11 +917,12 @@ export class SqsEngine {
   }
 
   private applyVisibility(queue: Queue, records: JournalRecord[]): void {
-    this.write(records);
-    for (const r of records) {
-      const m = r.t === 'vis' ? queue.messages.get(r.id) : undefined;
-      if (m && r.t === 'vis') m.visibleAt = r.visibleAt;
-    }
+    this.write(records, () => {
+      for (const r of records) {
+        const m = r.t === 'vis' ? queue.messages.get(r.id) : undefined;
+        if (m && r.t === 'vis') m.visibleAt = r.visibleAt;
+      }
+    });
     // A waiting receiver re-checks: the message may be visible now, or sooner than it planned.
     if (records.length > 0) this.wake(queue);
   }
@@ -916,8 +955,7 @@ export class SqsEngine {
 
   purgeQueue(body: Json): Json {
     const queue = this.queue(body.QueueUrl);
-    this.write([{ t: 'purge', q: queue.name }]);
-    queue.messages.clear();
+    this.write([{ t: 'purge', q: queue.name }], () => queue.messages.clear());
     return {};
   }
 

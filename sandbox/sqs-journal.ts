@@ -23,6 +23,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -108,16 +109,22 @@ export function openJournal(dir: string, options: { fsync?: boolean } = {}): Jou
     },
     rewrite(records) {
       const tmp = `${file}.${process.pid}.tmp`;
-      const out = openSync(tmp, 'w');
       try {
-        const bytes = encode(records);
-        let written = 0;
-        while (written < bytes.length) written += writeSync(out, bytes, written);
-        if (options.fsync) fsyncSync(out);
-      } finally {
-        closeSync(out);
+        const out = openSync(tmp, 'w');
+        try {
+          const bytes = encode(records);
+          let written = 0;
+          while (written < bytes.length) written += writeSync(out, bytes, written);
+          if (options.fsync) fsyncSync(out);
+        } finally {
+          closeSync(out);
+        }
+        renameSync(tmp, file);
+      } catch (error) {
+        // A half copy would only hold the disk space a full disk lacks; the journal is untouched.
+        rmSync(tmp, { force: true, recursive: true });
+        throw error;
       }
-      renameSync(tmp, file);
       closeSync(fd);
       fd = openSync(file, 'a');
       appendedBytes = 0;

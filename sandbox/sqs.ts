@@ -32,6 +32,11 @@ export interface LocalSqs {
   engine: SqsEngine;
   /** Where the queues are journaled (none: in memory). */
   dir?: string;
+  /**
+   * Per queue, the journaled messages found past their retention period at start (the sandbox was
+   * stopped longer than it): dropped, as SQS drops them, but the caller says so.
+   */
+  expiredAtStart: { queue: string; messages: number }[];
   createQueue(
     name: string,
     options: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
@@ -65,6 +70,7 @@ export async function startLocalSqs(
 ): Promise<LocalSqs> {
   let journal: Journal | undefined;
   let engine: SqsEngine;
+  let expiredAtStart: { queue: string; messages: number }[] = [];
   const base = {
     baseUrl: '',
     region: LOCAL_REGION,
@@ -76,6 +82,7 @@ export async function startLocalSqs(
     journal = openJournal(options.dir, { fsync: options.fsync ?? false });
     engine = new SqsEngine({ ...base, journal });
     engine.replay(records);
+    expiredAtStart = engine.expired();
     // Drops a torn tail and whatever the live state no longer needs, before anything is appended.
     engine.compact();
   } else {
@@ -109,6 +116,7 @@ export async function startLocalSqs(
     client,
     engine,
     ...(options.dir ? { dir: options.dir } : {}),
+    expiredAtStart,
     async createQueue(name, { visibilityTimeoutSeconds, maxReceiveCount }) {
       const dlqUrl = await upsertQueue(`${name}-dlq`, { MessageRetentionPeriod: '1209600' });
       const dlqArn = engine.arnOf(`${name}-dlq`);
