@@ -92,9 +92,11 @@ export class FlowWorker extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: REDRIVE_BACKSTOP_RECEIVES },
     });
 
-    // Deleting the stack must not delete events waiting for work or for an operator's replay.
-    this.queue.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    this.deadLetterQueue.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // Deleting the stack must not delete events waiting for work or for an operator's replay. A
+    // create that rolls back deletes them, though (RetainExceptOnCreate): their names are fixed, and
+    // queues left behind by a failed first deploy would fail the retry with "Queue already exists".
+    this.queue.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+    this.deadLetterQueue.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
 
     this.worker = new MillwrightFunction(this, 'Worker', {
       entry: entry.entryPath,
