@@ -190,7 +190,10 @@ describe('alarms', () => {
     const byName = (d: { Name: string }[]) => [...d].sort((a, b) => a.Name.localeCompare(b.Name));
     for (const { flowId, sourceId, everyMinutes } of expected) {
       const dims = byName(
-        Object.entries(pollDimensions(flowId, sourceId)).map(([Name, Value]) => ({ Name, Value })),
+        Object.entries(pollDimensions(flowId, sourceId, deployment.name)).map(([Name, Value]) => ({
+          Name,
+          Value,
+        })),
       );
       const missed = alarms(created).filter(
         (a) =>
@@ -220,7 +223,12 @@ describe('alarms', () => {
     for (const vendor of vendors) {
       expect(
         breakerAlarms.filter(
-          (a) => JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'vendor', Value: vendor }]),
+          (a) =>
+            JSON.stringify(a.Dimensions) ===
+            JSON.stringify([
+              { Name: 'deployment', Value: deployment.name },
+              { Name: 'vendor', Value: vendor },
+            ]),
         ),
       ).toEqual([
         expect.objectContaining({
@@ -300,7 +308,7 @@ describe('dashboard', () => {
     for (const flowId of created.built.stack.workers.keys()) {
       expect(body).toContain(`${flowId}: events by outcome`);
       // CloudWatch's dashboard JSON lists a metric's dimensions by name.
-      const dims = Object.entries(outcomeDimensions(flowId))
+      const dims = Object.entries(outcomeDimensions(flowId, created.built.deployment.name))
         .sort(([a], [b]) => a.localeCompare(b))
         .flat();
       for (const outcome of EVENT_OUTCOMES) {

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { METRIC_NAMESPACE } from '../../functions/runtime/metrics.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/entries.ts';
 import { flatTemplate } from '../support/cfn-flatten.ts';
@@ -79,6 +80,20 @@ describe('two plants in one account and region', () => {
       for (const name of names ?? []) expect(name.startsWith(`${plant}-`)).toBe(true);
     }
     expect((a ?? []).filter((n) => (b ?? []).includes(n))).toEqual([]);
+  });
+
+  it("alarm only on their own plant's Millwright metrics (a deployment dimension), never on the other's", () => {
+    for (const plant of PLANTS) {
+      const custom = ofType(plant, 'AWS::CloudWatch::Alarm').filter(
+        (r) => r.Properties.Namespace === METRIC_NAMESPACE,
+      );
+      // Needs-attention per flow, missed runs per poller, circuit open per vendor.
+      expect(custom.length).toBeGreaterThan(0);
+      for (const alarm of custom) {
+        const dimensions = alarm.Properties.Dimensions as { Name: string; Value: unknown }[];
+        expect(dimensions).toContainEqual({ Name: 'deployment', Value: plant });
+      }
+    }
   });
 });
 
