@@ -60,6 +60,16 @@ export class AlarmTopic extends Construct {
         masterKey: key,
         enforceSSL: true,
       });
+      // The topic policy (made for the TLS-only deny) replaces SNS's default one, which let the
+      // account's alarms publish: without this allow every alarm action would be refused.
+      this.topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        }),
+      );
     }
     for (const email of props.emails ?? []) {
       const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(email));

@@ -117,6 +117,22 @@ describe('the alarm topic (created)', () => {
     });
   });
 
+  it("lets CloudWatch publish to it: its own policy replaces SNS's default one, so the TLS-only deny alone would refuse every alarm", () => {
+    const [, policy] = ofType(created, 'AWS::SNS::TopicPolicy')[0] as [string, Resource];
+    expect(policy.Properties.Topics).toEqual([{ Ref: topicId }]);
+    const statements = (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: topicId },
+        // Only this account's alarms (no confused deputy).
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    );
+  });
+
   it('has no subscription when the config names no e-mail', () => {
     created.template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
