@@ -101,6 +101,7 @@ function settingsFor(
   const { logLevel, maxReceiveCount, maxWebhookBytes, runLogRetentionDays, circuitBreaker } =
     deployment.runtime;
   return {
+    deployment: deployment.name,
     vendors: picked,
     runtime: { logLevel, maxReceiveCount, maxWebhookBytes, retry, runLogRetentionDays, circuitBreaker },
     ...extra,

@@ -136,6 +136,7 @@ export class Millwright extends Construct {
         alarmAction,
         oldestMessageMinutes: deployment.alarms.oldestMessageMinutes,
         pollerMissedIntervals: deployment.alarms.pollerMissedIntervals,
+        deployment: deployment.name,
       });
       Tags.of(flowStack).add('millwright:flow', flow.id);
       this.flowStacks.set(flow.id, flowStack);
@@ -150,6 +151,7 @@ export class Millwright extends Construct {
           this,
           `CircuitOpen-${vendor}`,
           {
+            deployment: deployment.name,
             vendor,
             minutes: deployment.alarms.circuitOpenMinutes,
             maxOpenSeconds: runtime.circuitBreaker.maxOpenSeconds,
@@ -174,6 +176,7 @@ export class Millwright extends Construct {
         logRetention: retention,
         alarmAction,
         pollerMissedIntervals: deployment.alarms.pollerMissedIntervals,
+        deployment: deployment.name,
       });
       this.pollGroupStacks.set(entry.group.id, groupStack);
       this.pollers.push(groupStack.poller);
@@ -438,7 +441,7 @@ export class Millwright extends Construct {
               new cloudwatch.Metric({
                 namespace: METRIC_NAMESPACE,
                 metricName: outcomeMetricName(outcome),
-                dimensionsMap: outcomeDimensions(flowId),
+                dimensionsMap: outcomeDimensions(flowId, name),
                 period,
                 statistic: cloudwatch.Stats.SUM,
                 label: outcome,

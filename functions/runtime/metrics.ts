@@ -10,6 +10,14 @@ export const METRIC_NAMESPACE = 'Millwright';
 export const NEEDS_ATTENTION_METRIC = 'NeedsAttention';
 /** The dimension naming the flow (the alarm filters on it). */
 export const FLOW_DIMENSION = 'flow';
+/**
+ * The dimension naming the deployment (config `name`) on every metric of a deployed function: two
+ * plants in one account and region share the namespace and the flow ids, and each plant's alarms
+ * must watch its own metrics only. Absent where no deployment name is known (the sandbox counts nothing).
+ */
+export const DEPLOYMENT_DIMENSION = 'deployment';
+const deploymentDimension = (deployment: string | undefined): Record<string, string> =>
+  deployment === undefined ? {} : { [DEPLOYMENT_DIMENSION]: deployment };
 
 /** Powertools Metrics adds a `service` dimension to every metric; ours is this one. */
 export const METRIC_SERVICE = 'millwright';
@@ -31,15 +39,16 @@ export const CIRCUIT_OPEN_SECONDS_METRIC = 'CircuitOpenSeconds';
 /** The dimension naming the vendor of a circuit breaker. */
 export const VENDOR_DIMENSION = 'vendor';
 
-/** One EMF document: CircuitOpen = 1 and CircuitOpenSeconds, with the vendor as the only dimension. */
-export function breakerEmfLine(vendor: string, openForMs: number, now: Date): string {
+/** One EMF document: CircuitOpen = 1 and CircuitOpenSeconds, per vendor (and deployment). */
+export function breakerEmfLine(vendor: string, openForMs: number, now: Date, deployment?: string): string {
+  const dimensions = { [VENDOR_DIMENSION]: vendor, ...deploymentDimension(deployment) };
   return JSON.stringify({
     _aws: {
       Timestamp: now.getTime(),
       CloudWatchMetrics: [
         {
           Namespace: METRIC_NAMESPACE,
-          Dimensions: [[VENDOR_DIMENSION]],
+          Dimensions: [Object.keys(dimensions)],
           Metrics: [
             { Name: CIRCUIT_OPEN_METRIC, Unit: 'Count' },
             { Name: CIRCUIT_OPEN_SECONDS_METRIC, Unit: 'Seconds' },
@@ -47,7 +56,7 @@ export function breakerEmfLine(vendor: string, openForMs: number, now: Date): st
         },
       ],
     },
-    [VENDOR_DIMENSION]: vendor,
+    ...dimensions,
     [CIRCUIT_OPEN_METRIC]: 1,
     [CIRCUIT_OPEN_SECONDS_METRIC]: Math.max(0, Math.round(openForMs / 1000)),
   });
@@ -74,14 +83,25 @@ export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
  * Powertools flush can then carry every outcome of a batch (its dimensions are shared by the flush).
  */
 export const outcomeMetricName = (outcome: EventOutcome): string => `Events.${outcome}`;
-export const outcomeDimensions = (flowId: string): Record<string, string> => ({
+export const outcomeDimensions = (flowId: string, deployment?: string): Record<string, string> => ({
   service: METRIC_SERVICE,
   [FLOW_DIMENSION]: flowId,
+  ...deploymentDimension(deployment),
 });
-export const pollDimensions = (flowId: string, sourceId: string): Record<string, string> => ({
+export const pollDimensions = (
+  flowId: string,
+  sourceId: string,
+  deployment?: string,
+): Record<string, string> => ({
   service: METRIC_SERVICE,
   [FLOW_DIMENSION]: flowId,
   [SOURCE_DIMENSION]: sourceId,
+  ...deploymentDimension(deployment),
+});
+/** The needs-attention metric's dimensions: the flow (and deployment). */
+export const needsAttentionDimensions = (flowId: string, deployment?: string): Record<string, string> => ({
+  [FLOW_DIMENSION]: flowId,
+  ...deploymentDimension(deployment),
 });
 
 export interface WorkerMetrics {
@@ -91,20 +111,21 @@ export interface WorkerMetrics {
   outcome(flowId: string, outcome: EventOutcome): void;
 }
 
-/** One EMF document: a count of 1 for `metric`, with the flow as its only dimension. */
-export function emfLine(metric: string, flowId: string, now: Date): string {
+/** One EMF document: a count of 1 for `metric`, per flow (and deployment). */
+export function emfLine(metric: string, flowId: string, now: Date, deployment?: string): string {
+  const dimensions = needsAttentionDimensions(flowId, deployment);
   return JSON.stringify({
     _aws: {
       Timestamp: now.getTime(),
       CloudWatchMetrics: [
         {
           Namespace: METRIC_NAMESPACE,
-          Dimensions: [[FLOW_DIMENSION]],
+          Dimensions: [Object.keys(dimensions)],
           Metrics: [{ Name: metric, Unit: 'Count' }],
         },
       ],
     },
-    [FLOW_DIMENSION]: flowId,
+    ...dimensions,
     [metric]: 1,
   });
 }
@@ -114,9 +135,10 @@ export function emfMetrics(
   write: (line: string) => void,
   now: () => Date = () => new Date(),
   outcome: WorkerMetrics['outcome'] = () => undefined,
+  deployment?: string,
 ): WorkerMetrics {
   return {
-    needsAttention: (flowId) => write(`${emfLine(NEEDS_ATTENTION_METRIC, flowId, now())}\n`),
+    needsAttention: (flowId) => write(`${emfLine(NEEDS_ATTENTION_METRIC, flowId, now(), deployment)}\n`),
     outcome,
   };
 }

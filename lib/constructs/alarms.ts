@@ -16,6 +16,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   CIRCUIT_OPEN_SECONDS_METRIC,
+  DEPLOYMENT_DIMENSION,
   METRIC_NAMESPACE,
   POLL_COMPLETED_METRIC,
   pollDimensions,
@@ -59,6 +60,16 @@ export class AlarmTopic extends Construct {
         masterKey: key,
         enforceSSL: true,
       });
+      // The topic policy (made for the TLS-only deny) replaces SNS's default one, which let the
+      // account's alarms publish: without this allow every alarm action would be refused.
+      this.topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        }),
+      );
     }
     for (const email of props.emails ?? []) {
       const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(email));
@@ -196,12 +207,17 @@ export function queueDepthAlarm(
 /** CloudWatch evaluates at most one day of data per alarm. */
 const MAX_ALARM_MINUTES = 24 * 60;
 
-/** The PollCompleted count of one poll source, summed over `minutes`. */
-export const pollCompletedMetric = (flowId: string, sourceId: string, minutes: number): cloudwatch.Metric =>
+/** The PollCompleted count of one poll source of one deployment, summed over `minutes`. */
+export const pollCompletedMetric = (
+  deployment: string,
+  flowId: string,
+  sourceId: string,
+  minutes: number,
+): cloudwatch.Metric =>
   new cloudwatch.Metric({
     namespace: METRIC_NAMESPACE,
     metricName: POLL_COMPLETED_METRIC,
-    dimensionsMap: pollDimensions(flowId, sourceId),
+    dimensionsMap: pollDimensions(flowId, sourceId, deployment),
     period: Duration.minutes(minutes),
     statistic: cloudwatch.Stats.SUM,
   });
@@ -213,14 +229,14 @@ export const pollCompletedMetric = (flowId: string, sourceId: string, minutes: n
 export function pollerMissedAlarm(
   scope: Construct,
   id: string,
-  props: { flowId: string; sourceId: string; everyMinutes: number; intervals: number },
+  props: { deployment: string; flowId: string; sourceId: string; everyMinutes: number; intervals: number },
   action: cloudwatch.IAlarmAction | undefined,
 ): cloudwatch.Alarm {
   const minutes = Math.min(MAX_ALARM_MINUTES, props.everyMinutes * props.intervals);
   return notify(
     new cloudwatch.Alarm(scope, id, {
       alarmDescription: `Flow ${props.flowId}: poller ${props.sourceId} has not completed a run in ${minutes} minutes (${props.intervals} intervals of ${props.everyMinutes} min). Its log group and the scheduler's dead-letter queue say why; a paused flow also stops its poller.`,
-      metric: pollCompletedMetric(props.flowId, props.sourceId, minutes),
+      metric: pollCompletedMetric(props.deployment, props.flowId, props.sourceId, minutes),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -245,7 +261,7 @@ export function pollerMissedAlarm(
 export function circuitOpenAlarm(
   scope: Construct,
   id: string,
-  props: { vendor: string; minutes: number; maxOpenSeconds: number },
+  props: { deployment: string; vendor: string; minutes: number; maxOpenSeconds: number },
   action: cloudwatch.IAlarmAction | undefined,
 ): cloudwatch.Alarm {
   // A whole number of minutes that always contains one open period, and at least five.
@@ -256,7 +272,7 @@ export function circuitOpenAlarm(
       metric: new cloudwatch.Metric({
         namespace: METRIC_NAMESPACE,
         metricName: CIRCUIT_OPEN_SECONDS_METRIC,
-        dimensionsMap: { [VENDOR_DIMENSION]: props.vendor },
+        dimensionsMap: { [VENDOR_DIMENSION]: props.vendor, [DEPLOYMENT_DIMENSION]: props.deployment },
         period: Duration.minutes(periodMinutes),
         statistic: cloudwatch.Stats.MAXIMUM,
       }),

@@ -34,6 +34,8 @@ export interface FlowStackProps {
   /** `alarms.oldestMessageMinutes` and `alarms.pollerMissedIntervals`. */
   oldestMessageMinutes: number;
   pollerMissedIntervals: number;
+  /** The deployment's `name` (every metric of the flow carries it). */
+  deployment: string;
 }
 
 export class FlowStack extends NestedStack {
@@ -59,6 +61,7 @@ export class FlowStack extends NestedStack {
       logRetention: props.logRetention,
       alarmAction: props.alarmAction,
       oldestMessageMinutes: props.oldestMessageMinutes,
+      deployment: props.deployment,
     });
     for (const entry of props.pollers) {
       const trigger = flow.triggers[entry.triggerIndex];
@@ -80,6 +83,7 @@ export class FlowStack extends NestedStack {
           deadLetterQueue: this.schedulerQueue(flow.id, props.alarmAction),
           alarmAction: props.alarmAction,
           missedIntervals: props.pollerMissedIntervals,
+          deployment: props.deployment,
         }),
       );
     }

@@ -15,7 +15,11 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SQS_MAX_MESSAGE_BYTES } from '../../functions/core/limits.ts';
-import { FLOW_DIMENSION, METRIC_NAMESPACE, NEEDS_ATTENTION_METRIC } from '../../functions/runtime/metrics.ts';
+import {
+  METRIC_NAMESPACE,
+  NEEDS_ATTENTION_METRIC,
+  needsAttentionDimensions,
+} from '../../functions/runtime/metrics.ts';
 import { REDRIVE_BACKSTOP_RECEIVES } from '../../functions/runtime/retry.ts';
 import { secretNamesOf, type WorkerEntry } from '../entries.ts';
 import { grantStateAccess } from '../state-access.ts';
@@ -42,6 +46,8 @@ export interface FlowWorkerProps {
   alarmAction?: cloudwatch.IAlarmAction;
   /** `alarms.oldestMessageMinutes`. */
   oldestMessageMinutes: number;
+  /** The deployment's `name` (the worker's metrics carry it). */
+  deployment: string;
 }
 
 export class FlowWorker extends Construct {
@@ -92,9 +98,11 @@ export class FlowWorker extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: REDRIVE_BACKSTOP_RECEIVES },
     });
 
-    // Deleting the stack must not delete events waiting for work or for an operator's replay.
-    this.queue.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    this.deadLetterQueue.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // Deleting the stack must not delete events waiting for work or for an operator's replay. A
+    // create that rolls back deletes them, though (RetainExceptOnCreate): their names are fixed, and
+    // queues left behind by a failed first deploy would fail the retry with "Queue already exists".
+    this.queue.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+    this.deadLetterQueue.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
 
     this.worker = new MillwrightFunction(this, 'Worker', {
       entry: entry.entryPath,
@@ -151,7 +159,7 @@ export class FlowWorker extends Construct {
       metric: new cloudwatch.Metric({
         namespace: METRIC_NAMESPACE,
         metricName: NEEDS_ATTENTION_METRIC,
-        dimensionsMap: { [FLOW_DIMENSION]: flowId },
+        dimensionsMap: needsAttentionDimensions(flowId, props.deployment),
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.SUM,
       }),

@@ -22,6 +22,8 @@ export interface PollGroupStackProps {
   logRetention: logs.RetentionDays;
   alarmAction?: cloudwatch.IAlarmAction;
   pollerMissedIntervals: number;
+  /** The deployment's `name` (the poller's metrics carry it). */
+  deployment: string;
 }
 
 export class PollGroupStack extends NestedStack {
@@ -62,6 +64,7 @@ export class PollGroupStack extends NestedStack {
       deadLetterQueue: this.schedulerDeadLetterQueue,
       alarmAction: props.alarmAction,
       missedIntervals: props.pollerMissedIntervals,
+      deployment: props.deployment,
     });
   }
 }

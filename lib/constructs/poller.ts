@@ -34,6 +34,8 @@ export interface PollerProps {
   alarmAction?: cloudwatch.IAlarmAction;
   /** `alarms.pollerMissedIntervals`. */
   missedIntervals: number;
+  /** The deployment's `name` (the poller's metrics carry it). */
+  deployment: string;
 }
 
 export class Poller extends Construct {
@@ -106,7 +108,13 @@ export class Poller extends Construct {
     this.missedAlarm = pollerMissedAlarm(
       this,
       'MissedRunsAlarm',
-      { flowId: this.flowId, sourceId, everyMinutes, intervals: props.missedIntervals },
+      {
+        deployment: props.deployment,
+        flowId: this.flowId,
+        sourceId,
+        everyMinutes,
+        intervals: props.missedIntervals,
+      },
       props.alarmAction,
     );
 

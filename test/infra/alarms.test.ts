@@ -117,6 +117,22 @@ describe('the alarm topic (created)', () => {
     });
   });
 
+  it("lets CloudWatch publish to it: its own policy replaces SNS's default one, so the TLS-only deny alone would refuse every alarm", () => {
+    const [, policy] = ofType(created, 'AWS::SNS::TopicPolicy')[0] as [string, Resource];
+    expect(policy.Properties.Topics).toEqual([{ Ref: topicId }]);
+    const statements = (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: topicId },
+        // Only this account's alarms (no confused deputy).
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    );
+  });
+
   it('has no subscription when the config names no e-mail', () => {
     created.template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
@@ -190,7 +206,10 @@ describe('alarms', () => {
     const byName = (d: { Name: string }[]) => [...d].sort((a, b) => a.Name.localeCompare(b.Name));
     for (const { flowId, sourceId, everyMinutes } of expected) {
       const dims = byName(
-        Object.entries(pollDimensions(flowId, sourceId)).map(([Name, Value]) => ({ Name, Value })),
+        Object.entries(pollDimensions(flowId, sourceId, deployment.name)).map(([Name, Value]) => ({
+          Name,
+          Value,
+        })),
       );
       const missed = alarms(created).filter(
         (a) =>
@@ -220,7 +239,12 @@ describe('alarms', () => {
     for (const vendor of vendors) {
       expect(
         breakerAlarms.filter(
-          (a) => JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'vendor', Value: vendor }]),
+          (a) =>
+            JSON.stringify(a.Dimensions) ===
+            JSON.stringify([
+              { Name: 'deployment', Value: deployment.name },
+              { Name: 'vendor', Value: vendor },
+            ]),
         ),
       ).toEqual([
         expect.objectContaining({
@@ -300,7 +324,7 @@ describe('dashboard', () => {
     for (const flowId of created.built.stack.workers.keys()) {
       expect(body).toContain(`${flowId}: events by outcome`);
       // CloudWatch's dashboard JSON lists a metric's dimensions by name.
-      const dims = Object.entries(outcomeDimensions(flowId))
+      const dims = Object.entries(outcomeDimensions(flowId, created.built.deployment.name))
         .sort(([a], [b]) => a.localeCompare(b))
         .flat();
       for (const outcome of EVENT_OUTCOMES) {

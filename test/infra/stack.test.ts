@@ -473,22 +473,29 @@ describe('flow workers', () => {
   });
 
   it('raises a needs-attention alarm per flow on the metric its worker emits when it parks an event', () => {
+    const workers = planEntries(deployment).filter((e) => e.kind === 'worker');
     for (const { flow } of deployment.enabled) {
-      // What the worker writes (an EMF line) names the metric the alarm watches.
-      const emf = JSON.parse(emfLine(NEEDS_ATTENTION_METRIC, flow.id, new Date())) as {
+      // What the worker writes (an EMF line, with its bundled settings) names the metric the alarm watches.
+      const settings = workers.find((e) => e.flow.id === flow.id)?.settings;
+      expect(settings?.deployment).toBe(deployment.name);
+      const emf = JSON.parse(emfLine(NEEDS_ATTENTION_METRIC, flow.id, new Date(), settings?.deployment)) as {
         _aws: {
           CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
         };
         [key: string]: unknown;
       };
       const [directive] = emf._aws.CloudWatchMetrics;
-      const dimension = directive?.Dimensions[0]?.[0] ?? '';
-      expect(emf[dimension]).toBe(flow.id);
+      const dimensions = (directive?.Dimensions[0] ?? []).map((name) => ({ Name: name, Value: emf[name] }));
+      expect(dimensions).toEqual([
+        { Name: 'flow', Value: flow.id },
+        { Name: 'deployment', Value: deployment.name },
+      ]);
       expect(emf[directive?.Metrics[0]?.Name ?? '']).toBe(1);
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: directive?.Namespace,
         MetricName: directive?.Metrics[0]?.Name,
-        Dimensions: [{ Name: dimension, Value: flow.id }],
+        // CDK lists an alarm's dimensions by name.
+        Dimensions: [...dimensions].sort((a, b) => a.Name.localeCompare(b.Name)),
         Statistic: 'Sum',
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',

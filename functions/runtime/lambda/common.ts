@@ -17,6 +17,8 @@ import type { RetrySettings } from '../retry.ts';
 import { CompactLogFormatter } from './log-format.ts';
 
 export interface LambdaSettings {
+  /** The deployment's `name`: a dimension of every metric, so two plants' alarms stay apart. */
+  deployment?: string;
   vendors: Record<string, unknown>;
   runtime: {
     logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';

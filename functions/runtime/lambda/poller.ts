@@ -22,7 +22,7 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
   const deps = trigger.source.connect(env);
   const queueUrl = requireEnv('QUEUE_URL');
   const queue = sqsQueue();
-  const metrics = pollMetrics(flow.id, trigger.source.id);
+  const metrics = pollMetrics(flow.id, trigger.source.id, settings.deployment);
   const tick = async () => {
     // `millwright pause` disables the schedule; a later `cdk deploy` may enable it again, so the
     // flag in the table has the last word (one GetItem per tick): a paused flow's watermark stays.
@@ -42,7 +42,7 @@ export function pollerLambda(flow: AnyFlow, triggerIndex: number, settings: Lamb
       };
     }
     const result = await runPoll({ flow, trigger, config, env, queue, queueUrl, deps });
-    pollGapsNeedAttention([flow.id], result.gaps);
+    pollGapsNeedAttention([flow.id], result.gaps, undefined, undefined, settings.deployment);
     // Only a tick that returned: a throw (the tick failed) leaves the count missing, and N
     // intervals without one raise the poller's alarm (lib/constructs/alarms.ts).
     pollCompleted(metrics);

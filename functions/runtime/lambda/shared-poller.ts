@@ -41,7 +41,7 @@ export function sharedPollerLambda(
   const deps = group.source.connect(env);
   const queueUrls = Object.fromEntries(members.map((m, i) => [m.flow.id, requireEnv(`QUEUE_URL_${i}`)]));
   const queue = sqsQueue();
-  const metrics = pollMetrics(groupId, group.source.id);
+  const metrics = pollMetrics(groupId, group.source.id, settings.deployment);
   const tick = async () => {
     const paused = await Promise.all(
       members.map(async (m) => (await env.state.getFlowControl(m.flow.id))?.paused),
@@ -55,6 +55,9 @@ export function sharedPollerLambda(
     pollGapsNeedAttention(
       members.map((m) => m.flow.id),
       result.gaps,
+      undefined,
+      undefined,
+      settings.deployment,
     );
     pollCompleted(metrics);
     return result;

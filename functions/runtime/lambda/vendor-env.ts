@@ -28,7 +28,7 @@ export function vendorEnv(
       ...(flowId !== undefined ? { flowId } : {}),
       onEvent: (event) => {
         if (event.kind === 'closed') return;
-        write(`${breakerEmfLine(event.vendor, event.openForMs, new Date())}\n`);
+        write(`${breakerEmfLine(event.vendor, event.openForMs, new Date(), settings.deployment)}\n`);
       },
     }),
   };

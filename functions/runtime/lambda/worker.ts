@@ -13,7 +13,7 @@ import { vendorEnv } from './vendor-env.ts';
 
 export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
   const logger = newLogger(settings, flow.id);
-  const metrics = flowMetrics(flow.id);
+  const metrics = flowMetrics(flow.id, settings.deployment);
   const worker = createWorker({
     flow,
     config: validateFlowConfig(flow, settings.flowConfig),
@@ -25,7 +25,7 @@ export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
     retry: settings.runtime.retry,
     // EMF on stdout: CloudWatch turns it into the metrics the needs-attention alarm watches and the
     // dashboard graphs (one count per record and outcome, flushed by logMetrics per invocation).
-    metrics: powertoolsWorkerMetrics(metrics, (line) => process.stdout.write(line)),
+    metrics: powertoolsWorkerMetrics(metrics, (line) => process.stdout.write(line), settings.deployment),
   });
   // Vendor calls give up in time for the worker to record and delay what failed (core/deadline.ts).
   return middy((event: SQSEvent, context: Context) =>

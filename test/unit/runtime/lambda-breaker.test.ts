@@ -41,6 +41,7 @@ describe('vendorEnv', () => {
     const lines: string[] = [];
     const env = vendorEnv(
       {
+        deployment: 'PlantA',
         vendors: {},
         runtime: {
           logLevel: 'ERROR',
@@ -63,9 +64,15 @@ describe('vendorEnv', () => {
     expect(fetchSpy).not.toHaveBeenCalled();
     expect(lines).toHaveLength(1);
     const emf = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
-    expect(emf).toMatchObject({ vendor: 'upkeep', CircuitOpen: 1, CircuitOpenSeconds: 90 });
+    // Per vendor and deployment: another plant's breaker of the same vendor is another alarm's.
+    expect(emf).toMatchObject({
+      vendor: 'upkeep',
+      deployment: 'PlantA',
+      CircuitOpen: 1,
+      CircuitOpenSeconds: 90,
+    });
     expect(emf._aws).toMatchObject({
-      CloudWatchMetrics: [{ Namespace: 'Millwright', Dimensions: [['vendor']] }],
+      CloudWatchMetrics: [{ Namespace: 'Millwright', Dimensions: [['vendor', 'deployment']] }],
     });
   });
 });

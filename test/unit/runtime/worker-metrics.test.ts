@@ -13,12 +13,18 @@ import {
   VendorHttpError,
 } from '../../../functions/core/errors.ts';
 import { defineFlow, type FlowEvent, type FlowOutcome } from '../../../functions/core/flow.ts';
-import { flowMetrics, powertoolsWorkerMetrics } from '../../../functions/runtime/lambda/metrics.ts';
+import {
+  flowMetrics,
+  pollGapsNeedAttention,
+  pollMetrics,
+  powertoolsWorkerMetrics,
+} from '../../../functions/runtime/lambda/metrics.ts';
 import {
   type EventOutcome,
   METRIC_NAMESPACE,
   NEEDS_ATTENTION_METRIC,
   outcomeMetricName,
+  POLL_COMPLETED_METRIC,
   type WorkerMetrics,
 } from '../../../functions/runtime/metrics.ts';
 import { createWorker } from '../../../functions/runtime/worker.ts';
@@ -155,5 +161,32 @@ describe('Powertools Metrics in Lambda', () => {
     expect(emf[outcomeMetricName('done')]).toEqual([1, 1]);
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ flow: FLOW, [NEEDS_ATTENTION_METRIC]: 1 });
+  });
+
+  it("adds the deployment's name to every metric when the bundle names it (two plants in one account stay apart)", () => {
+    const dimensionsOf = (emf: unknown) =>
+      (emf as { _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] } })._aws.CloudWatchMetrics[0]
+        ?.Dimensions;
+    const metrics = flowMetrics(FLOW, 'PlantA');
+    const lines: string[] = [];
+    const workerMetrics = powertoolsWorkerMetrics(metrics, (line) => lines.push(line), 'PlantA');
+    workerMetrics.outcome(FLOW, 'done');
+    workerMetrics.needsAttention(FLOW);
+    const outcomes = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+    expect(dimensionsOf(outcomes)).toEqual([['service', 'flow', 'deployment']]);
+    expect(outcomes.deployment).toBe('PlantA');
+    const parked = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
+    expect(dimensionsOf(parked)).toEqual([['flow', 'deployment']]);
+    expect(parked).toMatchObject({ flow: FLOW, deployment: 'PlantA', [NEEDS_ATTENTION_METRIC]: 1 });
+
+    const poll = pollMetrics(FLOW, 'upkeep.parts', 'PlantA');
+    poll.addMetric(POLL_COMPLETED_METRIC, 'Count', 1);
+    const polled = poll.serializeMetrics() as unknown as Record<string, unknown>;
+    expect(dimensionsOf(polled)).toEqual([['service', 'flow', 'source', 'deployment']]);
+    expect(polled.deployment).toBe('PlantA');
+
+    const gaps: string[] = [];
+    pollGapsNeedAttention([FLOW], 1, (line) => gaps.push(line), new Date(), 'PlantA');
+    expect(JSON.parse(gaps[0] ?? '{}')).toMatchObject({ flow: FLOW, deployment: 'PlantA' });
   });
 });
