@@ -742,5 +742,6 @@ describe('a worker that dies at any write (crash-support sweep)', () => {
         }
       }
     }
-  });
+    // A sweep of every write of every event: about 10 s on a quiet machine, more on a busy one.
+  }, 120_000);
 });

@@ -670,5 +670,6 @@ describe('a worker that dies at any write (crash-support sweep)', () => {
           }
         }
       }
-    });
+      // A sweep of every write of every event: about 10 s on a quiet machine, past 30 s on a busy one.
+    }, 120_000);
 });
