@@ -127,6 +127,18 @@ describe('the token', () => {
   });
 });
 
+describe('prototype names in paths', () => {
+  it('are unknown flows and jobs (404), never an object member', async () => {
+    const headers = { 'x-millwright-token': server.token, 'content-type': 'application/json' };
+    for (const name of ['__proto__', 'constructor', 'hasOwnProperty', 'toString']) {
+      const pause = await raw(server, `/api/flows/${name}/pause`, { method: 'POST', headers, body: '{}' });
+      expect([name, pause.status]).toEqual([name, 404]);
+      const job = await raw(server, `/api/jobs/${name}`, { headers });
+      expect([name, job.status]).toEqual([name, 404]);
+    }
+  });
+});
+
 describe('static files', () => {
   it('serves nothing outside console/web for backslashes, absolute paths or double encoding', async () => {
     for (const path of [
