@@ -1,8 +1,8 @@
 /**
- * Vendor-controlled text on the console's pages (machine and part names, work order titles, run-log
- * messages, subjects, effects, event bodies) in real headless Chromium: each is shown as text, never
- * parsed as HTML. The console runs over a stub target and a stub sandbox that hand back hostile
- * records, so no sandbox is started.
+ * The console's pages in real headless Chromium over a stub target and a stub sandbox (no sandbox
+ * is started): vendor-controlled text (machine and part names, work order titles, run-log messages,
+ * subjects, effects, event bodies) is shown as text, never parsed as HTML; and an event's page says
+ * what each flow it went through last did.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
@@ -37,6 +37,29 @@ const entries: RunLogEntry[] = HOSTILE.map((text, i) => ({
   eventBody: JSON.stringify({ title: text }),
 }));
 
+/** One event through two flows: flow-a gave up on it first, flow-b then made its record. */
+const FANNED = 'evt-fanned';
+entries.push(
+  {
+    flowId: 'flow-a',
+    eventId: FANNED,
+    eventType: 'downtime',
+    outcome: 'dead-lettered',
+    message: 'UpKeep answered 500',
+    at: '2026-12-07T06:10:00.000Z',
+  },
+  {
+    flowId: 'flow-b',
+    eventId: FANNED,
+    eventType: 'downtime',
+    outcome: 'done',
+    message: 'task created',
+    at: '2026-12-07T06:11:00.000Z',
+  },
+);
+// The run log's order: newest first.
+entries.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+
 const stubTarget = (): Target =>
   ({
     kind: 'sandbox',
@@ -50,6 +73,7 @@ const stubTarget = (): Target =>
         requests: 1,
         readUnits: 1,
       }),
+      listParked: async () => [],
     },
     env: () => ({ now: () => new Date('2026-12-07T07:00:00Z') }),
     close: () => undefined,
@@ -90,7 +114,7 @@ async function expectInert(): Promise<void> {
   expect(await page.locator('main a[href^="javascript:"]').count()).toBe(0);
 }
 
-suite('vendor text on the console in Chromium', () => {
+suite('the console over hostile and fanned-out run-log data in Chromium', () => {
   beforeAll(async () => {
     if (!('path' in chromium)) return;
     server = await startConsole({ target: stubTarget(), sandbox: stubSandbox });
@@ -123,5 +147,12 @@ suite('vendor text on the console in Chromium', () => {
     await open(`events/${encodeURIComponent(EVENT_ID)}`, `UpKeep said: ${hostile(0)}`);
     expect(await page.getByText(`wo ${hostile(0)}`, { exact: true }).count()).toBe(1);
     await expectInert();
+  });
+
+  it("says each flow's latest outcome of an event two flows ran, not only the newest one's", async () => {
+    await open(`events/${FANNED}`, 'task created');
+    const lead = page.locator('p.lead');
+    expect(await lead.locator('.badge').allTextContents()).toEqual(['dead-lettered', 'done']);
+    expect(await lead.textContent()).toMatch(/dead-lettered.*in flow-a.*done.*in flow-b/s);
   });
 });
