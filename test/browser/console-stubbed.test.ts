@@ -60,12 +60,29 @@ entries.push(
 // The run log's order: newest first.
 entries.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
 
+/** Two dead letters whose bodies are not events: both read as event `(unreadable)`. */
+const UNREADABLE = ['m-1', 'm-2'].map((id) => ({
+  MessageId: id,
+  ReceiptHandle: `receipt-${id}`,
+  Body: `not json ${id}`,
+  Attributes: { SentTimestamp: String(Date.parse('2026-12-07T06:30:00Z')) },
+}));
+
+/** The flow's dead-letter queue as SQS answers each command the console sends. */
+function sqsAnswer(command: string): unknown {
+  if (command === 'ReceiveMessageCommand') return { Messages: UNREADABLE };
+  if (command === 'GetQueueAttributesCommand') return { Attributes: { ApproximateNumberOfMessages: '2' } };
+  return {};
+}
+
 const stubTarget = (): Target =>
   ({
     kind: 'sandbox',
     label: hostile(0),
     // One flow, so the run log is read (its overview fails on this stub: the pages show that aside).
-    flows: new Map([['flow-a', {}]]),
+    flows: new Map([['flow-a', { flow: { id: 'flow-a' }, dlqUrl: 'dlq-a', queueUrl: 'queue-a' }]]),
+    deployment: { runtime: { maxReceiveCount: 5 } },
+    sqs: { send: async (command: object) => sqsAnswer(command.constructor.name) },
     state: {
       queryRuns: async (q: RunQuery) => ({
         entries: q.eventId ? entries.filter((e) => e.eventId === q.eventId) : entries,
@@ -74,6 +91,7 @@ const stubTarget = (): Target =>
         readUnits: 1,
       }),
       listParked: async () => [],
+      getFlowControl: async () => undefined,
     },
     env: () => ({ now: () => new Date('2026-12-07T07:00:00Z') }),
     close: () => undefined,
@@ -154,5 +172,18 @@ suite('the console over hostile and fanned-out run-log data in Chromium', () => 
     const lead = page.locator('p.lead');
     expect(await lead.locator('.badge').allTextContents()).toEqual(['dead-lettered', 'done']);
     expect(await lead.textContent()).toMatch(/dead-lettered.*in flow-a.*done.*in flow-b/s);
+  });
+
+  it("a dead letter's own Replay button replays that message, not others sharing its event id", async () => {
+    await open('failures', 'failed 5 deliveries');
+    await page
+      .locator('table.dead-letters tbody tr')
+      .first()
+      .getByRole('button', { name: /^Replay/ })
+      .click();
+    const preview = page.getByTestId('dry-run');
+    await preview.waitFor();
+    expect(await preview.textContent()).toMatch(/^Replay 1 event of flow-a/);
+    await page.getByRole('button', { name: 'Cancel' }).click();
   });
 });
