@@ -244,12 +244,16 @@ export function ConfirmAction({ action, onClose, onDone }) {
   <//>`;
 }
 
-function doneMessage(step) {
+export function doneMessage(step) {
   if (step.answer?.message) return step.answer.message;
   const result = step.job?.result;
   if (result?.message) return result.message;
   if (result && typeof result.replayed === 'number') {
-    return `Done: ${result.replayed} of ${result.selected} event(s) replayed${result.notFound?.length ? `; not found: ${result.notFound.join(', ')}` : ''}.`;
+    // Replayed but their DLQ copy not deleted: they show under Failures again (a replay of them is a duplicate).
+    const kept = result.notDeleted?.length
+      ? ` Replayed but still on the dead-letter queue (a later replay of them is a harmless duplicate): ${result.notDeleted.join(', ')}.`
+      : '';
+    return `Done: ${result.replayed} of ${result.selected} event(s) replayed${result.notFound?.length ? `; not found: ${result.notFound.join(', ')}` : ''}.${kept}`;
   }
   if (result && typeof result.enqueued === 'number') {
     const waits = result.paused ? ' The flow is paused: they wait on its queue until it is resumed.' : '';

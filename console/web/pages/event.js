@@ -20,11 +20,16 @@ export function EventPage({ eventId }) {
   const story = data;
   const effects = Object.entries(story.effects ?? {});
   const last = story.attempts[story.attempts.length - 1];
+  // Each flow's own latest attempt: one flow's `done` must not hide another's failure.
+  const latest = story.flows
+    .map((flowId) => story.attempts.findLast((a) => a.flowId === flowId))
+    .filter((a) => a !== undefined);
   return html`<h1>Event <code class="id">${story.eventId}</code></h1>
     <p class="lead">
       ${last?.eventType ?? ''}${last?.subject ? html` about <a href=${`#/runs?subject=${encodeURIComponent(last.subject)}`}>${last.subject}</a>` : ''}${' '}
       through ${story.flows.map((f, i) => html`${i > 0 ? ', ' : ''}<a href=${`#/runs?flow=${encodeURIComponent(f)}`}>${f}</a>`)}.
-      ${last ? html` Latest: <${Outcome} outcome=${last.outcome} /> <${Time} iso=${last.at} />.` : ''}
+      ${latest.length === 1 ? html` Latest: <${Outcome} outcome=${last.outcome} /> <${Time} iso=${last.at} />.` : ''}
+      ${latest.length > 1 ? html` Latest: ${latest.map((a, i) => html`${i > 0 ? '; ' : ''}<${Outcome} outcome=${a.outcome} /> in ${a.flowId} <${Time} iso=${a.at} />`)}.` : ''}
     </p>
     ${
       story.explanations?.length > 0 &&

@@ -65,7 +65,9 @@ function FlowFailures({ flow, act, sources }) {
     setSelected(next);
   };
   const letters = flow.deadLetters;
-  const chosen = letters.filter((d) => selected.has(d.eventId)).map((d) => d.eventId);
+  // By message id: several messages can share an event id (`(unreadable)` bodies, a copy left by a
+  // crashed replay), and a row's button must act on that row only.
+  const chosen = letters.filter((d) => selected.has(d.messageId)).map((d) => d.messageId);
   return html`<section class="flow-failures" data-flow=${flow.flowId} aria-labelledby=${`failures-${flow.flowId}`}>
     <header class="section-head">
       <h2 id=${`failures-${flow.flowId}`}>${flow.flowId} ${flow.paused ? html`<span class="badge tone-warn">paused</span>` : null}
@@ -96,12 +98,12 @@ function FlowFailures({ flow, act, sources }) {
             <thead><tr><th scope="col"><span class="sr-only">Select</span></th><th scope="col">Event</th><th scope="col">Subject</th><th scope="col">Why it failed</th><th scope="col">Failed</th><th scope="col"><span class="sr-only">Action</span></th></tr></thead>
             <tbody>${letters.map(
               (d) => html`<tr key=${d.messageId}>
-                <td><input type="checkbox" aria-label=${`Select ${d.eventId}`} checked=${selected.has(d.eventId)} onChange=${() => toggle(d.eventId)} /></td>
+                <td><input type="checkbox" aria-label=${`Select ${d.eventId}`} checked=${selected.has(d.messageId)} onChange=${() => toggle(d.messageId)} /></td>
                 <td><a href=${`#/events/${encodeURIComponent(d.eventId)}`}><code>${d.eventId}</code></a><div class="muted small">${d.eventType}</div></td>
                 <td>${d.subject ? html`<a href=${`#/runs?subject=${encodeURIComponent(d.subject)}`}>${d.subject}</a>` : '—'}</td>
                 <td class="reason">${d.reason}</td>
                 <td class="when">${d.sentAt ? html`<${Time} iso=${d.sentAt} />` : d.age ? `${d.age} ago` : '—'}</td>
-                <td><button type="button" onClick=${() => replay([d.eventId])} aria-label=${`Replay ${d.eventId}`}>Replay</button></td>
+                <td><button type="button" onClick=${() => replay([d.messageId])} aria-label=${`Replay ${d.eventId}`}>Replay</button></td>
               </tr>`,
             )}</tbody>
           </table>`

@@ -5,6 +5,8 @@ import { explain, matchRoute } from '../../../console/api.ts';
 import {
   ConsoleApiError,
   formatCursor,
+  objectBody,
+  optionalBoolean,
   parseCursor,
   parseRunsParams,
   rateOf,
@@ -73,6 +75,19 @@ describe('bodies', () => {
     expect(() => replayChoice({ all: true, ids: ['a'] })).toThrow(/not both/);
     expect(() => replayChoice({})).toThrow(/name the events/);
     expect(() => replayChoice({ ids: [1] })).toThrow(/ids/);
+  });
+
+  it('takes no field from a __proto__ or constructor key of a JSON body, and pollutes nothing', () => {
+    // JSON.parse makes `__proto__` an own key: a body cannot set dryRun or all through it.
+    const body = objectBody(
+      JSON.parse(
+        '{"__proto__":{"dryRun":false,"all":true,"polluted":1},"constructor":{"prototype":{"polluted":1}}}',
+      ),
+    );
+    expect(optionalBoolean(body, 'dryRun')).toBeUndefined();
+    expect(() => replayChoice(body)).toThrow(/name the events/);
+    expect(rateOf(body)).toBe(10);
+    expect(({} as { polluted?: number }).polluted).toBeUndefined();
   });
 
   it("keeps the CLI's rate default and cap", () => {

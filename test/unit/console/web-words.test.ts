@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { RUN_OUTCOMES } from '../../../cli/commands/runs.ts';
 // @ts-expect-error: a plain browser module without types.
-import { duration, OUTCOME_ORDER, outcomeOf, relative } from '../../../console/web/ui.js';
+import { doneMessage, duration, OUTCOME_ORDER, outcomeOf, relative } from '../../../console/web/ui.js';
 
 describe('console words', () => {
   it('says a duration in its two largest units', () => {
@@ -30,5 +30,23 @@ describe('console words', () => {
     }
     expect(outcomeOf('needs-attention').label).toBe('needs attention');
     expect(outcomeOf('something-new')).toEqual({ label: 'something-new', tone: 'quiet', means: '' });
+  });
+});
+
+describe("an action's done message", () => {
+  const replayJob = (result: Record<string, unknown>) => ({ job: { state: 'done', result } });
+
+  it('says a replay sent every event, and which it could not find', () => {
+    expect(doneMessage(replayJob({ selected: 2, replayed: 2, notFound: ['e-9'], notDeleted: [] }))).toBe(
+      'Done: 2 of 2 event(s) replayed; not found: e-9.',
+    );
+  });
+
+  it('says which replayed events are still on the dead-letter queue, as the CLI does', () => {
+    // Their DLQ copy could not be deleted: they show under Failures again after the replay.
+    const message = doneMessage(replayJob({ selected: 2, replayed: 2, notFound: [], notDeleted: ['m-1'] }));
+    expect(message).toContain('Done: 2 of 2 event(s) replayed');
+    expect(message).toContain('still on the dead-letter queue');
+    expect(message).toContain('m-1');
   });
 });
