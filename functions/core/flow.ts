@@ -192,6 +192,11 @@ export interface BackfillStep {
   skipped?: SkippedRecord[];
   /** How far the backfill is, when the source knows (e.g. windows evaluated of all). */
   progress?: { done: number; total: number };
+  /**
+   * Where a backfill of the same `to` picks up after this step (e.g. the window's end), so a run
+   * that stops later can say `--from` this; undefined when the source cannot tell.
+   */
+  resumeFrom?: Date;
 }
 
 // ---------------------------------------------------------------------------------------------

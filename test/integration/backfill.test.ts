@@ -11,6 +11,7 @@ import { FLOW_ID } from '../../functions/flows/machinemetrics-downtime-to-upkeep
 import { livePollStateKey } from '../../functions/runtime/shared-poll.ts';
 import {
   BackfillNotSupportedError,
+  BackfillStoppedError,
   backfillFlow,
   InvalidBackfillError,
   listBackfillSupport,
@@ -133,6 +134,55 @@ describe('backfillFlow on the sandbox', () => {
     const startedRuns = runs.filter((r) => r.eventId === first.eventIds[0]).map((r) => r.outcome);
     expect(startedRuns.sort()).toEqual(['done', 'duplicate']);
     expect(await pollState()).toBe(before);
+  });
+
+  it('a vendor outage mid-backfill stops at a window boundary; resuming from where it says misses and doubles nothing', async () => {
+    const from = now();
+    // Three episodes over an hour, handled by the live poll (machine three is not mapped: no events).
+    for (const machine of [MACHINES.one, MACHINES.two, MACHINES.three]) {
+      await control().machine(machine, 'down');
+      await control().advance(15);
+      await control().machine(machine, 'up');
+      await control().advance(10);
+    }
+    await control().advance(10);
+    const to = now();
+    const full = await backfill(from, to, { dryRun: true });
+    expect(full.events).toBe(4);
+    const workOrders = async () =>
+      (await control().workOrdersFor('AssetMill01')).length +
+      (await control().workOrdersFor('AssetLathe2')).length;
+    const before = await workOrders();
+
+    // MachineMetrics goes down after the seventh window (the second episode's start): mid-episode.
+    const mm = sandbox.simulators.machinemetrics;
+    if (!mm) throw new Error('no MachineMetrics simulator');
+    let windows = 0;
+    const error = await backfillFlow(target, FLOW_ID, {
+      from,
+      to,
+      now,
+      ratePerSecond: 1000,
+      sleep: async () => undefined,
+      onProgress: () => {
+        if (++windows === 7)
+          mm.faults.push({ match: 'POST /reports/downtime', status: 503, probability: 1, name: 'outage' });
+      },
+    }).catch((e: unknown) => e);
+    mm.faults.length = 0;
+    expect(error).toBeInstanceOf(BackfillStoppedError);
+    const stopped = (error as BackfillStoppedError).result;
+    expect(stopped.eventIds).toEqual(full.eventIds.slice(0, stopped.eventIds.length));
+    expect(stopped.eventIds).toHaveLength(3);
+    expect(stopped.enqueued).toBe(3);
+    const resumeAt = /--from (\S+) \(same --to\)/.exec((error as Error).message)?.[1];
+    expect(resumeAt).toBeDefined();
+
+    const rest = await backfill(new Date(resumeAt ?? ''), to);
+    // Together exactly the full run's events: no window skipped, none read twice.
+    expect([...stopped.eventIds, ...rest.eventIds]).toEqual(full.eventIds);
+    await sandbox.drain();
+    expect(await workOrders()).toBe(before);
   });
 
   it('refuses a bad window and a source that cannot backfill, saying why', async () => {

@@ -128,6 +128,8 @@ export async function* backfillDowntime(
       summary: `${outcome.summary}${held > 0 ? `; ${held} withheld (episode start unknown)` : ''}`,
       ...(skipped.length > 0 ? { skipped } : {}),
       progress: { done, total },
+      // Windows end in (from, to]: a run from this window's end reads the next one first.
+      resumeFrom: window,
     };
   }
   const range =
