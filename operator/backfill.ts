@@ -248,8 +248,8 @@ export async function backfillFlow(
   };
 
   let last = '';
-  // Where a rerun may start: the last step whose events are all on the queue.
-  let resumeFrom: Date | undefined;
+  // Where a rerun may start: after the last step whose events are all on the queue.
+  let resume: BackfillStep['resume'];
   try {
     for await (const step of source.backfill({
       from: options.from,
@@ -279,10 +279,10 @@ export async function backfillFlow(
       }
       if (step.progress) options.onProgress?.(step.progress.done, step.progress.total);
       else options.onProgress?.(dryRun ? result.events : result.enqueued, result.events);
-      resumeFrom = step.resumeFrom ?? resumeFrom;
+      resume = step.resume ?? resume;
     }
   } catch (error) {
-    throw stopped(result, resumeFrom, error);
+    throw stopped(result, resume, error);
   }
   // The source's final line (its totals) even when that step had nothing else to say.
   if (last) result.summaries.push(last);
@@ -295,15 +295,20 @@ export async function backfillFlow(
 }
 
 /** Why and where a backfill stopped, and how to finish it without missing or doubling anything. */
-function stopped(result: BackfillResult, resumeFrom: Date | undefined, error: unknown): BackfillStoppedError {
+function stopped(
+  result: BackfillResult,
+  resume: BackfillStep['resume'],
+  error: unknown,
+): BackfillStoppedError {
   const why = error instanceof Error ? error.message : String(error);
   const done = `${result.flowId}/${result.sourceId}: backfill ${result.from}..${result.to} stopped after ${result.steps} step(s): ${result.enqueued} of ${result.events} event(s) found enqueued${result.dryRun ? ' (dry run)' : ''}`;
   const last = result.summaries.at(-1);
-  const resume = resumeFrom
-    ? `To finish, run it again with --from ${resumeFrom.toISOString()} (same --to): everything before is on the queue.`
+  const lookback = resume?.lookbackMinutes === undefined ? '' : ` --lookback ${resume.lookbackMinutes}`;
+  const next = resume
+    ? `To finish, run it again with --from ${resume.from.toISOString()}${lookback} (same --to): everything before is on the queue.`
     : 'To finish, run the same command again: what was enqueued comes back under the same ids (or part versions) and the flow absorbs it.';
   return new BackfillStoppedError(
-    `${done}${last ? ` (last: ${last})` : ''}; they stay on the queue. ${resume} Cause: ${why}`,
+    `${done}${last ? ` (last: ${last})` : ''}; they stay on the queue. ${next} Cause: ${why}`,
     result,
     error,
   );

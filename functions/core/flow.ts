@@ -193,10 +193,11 @@ export interface BackfillStep {
   /** How far the backfill is, when the source knows (e.g. windows evaluated of all). */
   progress?: { done: number; total: number };
   /**
-   * Where a backfill of the same `to` picks up after this step (e.g. the window's end), so a run
-   * that stops later can say `--from` this; undefined when the source cannot tell.
+   * How a backfill of the same `to` picks up after this step (e.g. from the window's end, with the
+   * warm-up that rebuilds the state this run had there), so a run that stops later can say so;
+   * undefined when the source cannot tell.
    */
-  resumeFrom?: Date;
+  resume?: { from: Date; lookbackMinutes?: number };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -173,12 +173,12 @@ describe('backfillFlow', () => {
         yield {
           events: [flowEvent({ id: 'w1' })],
           summary: 'window 1',
-          resumeFrom: new Date(FROM.getTime() + 300_000),
+          resume: { from: new Date(FROM.getTime() + 300_000), lookbackMinutes: 40 },
         };
         yield {
           events: [flowEvent({ id: 'w2' })],
           summary: 'window 2',
-          resumeFrom: new Date(FROM.getTime() + 600_000),
+          resume: { from: new Date(FROM.getTime() + 600_000), lookbackMinutes: 45 },
         };
         throw new Error('machinemetrics downtimeReport: 503 Service Unavailable');
       },
@@ -195,7 +195,9 @@ describe('backfillFlow', () => {
     const stopped = error as BackfillStoppedError;
     expect(stopped.cause).toEqual(expect.objectContaining({ message: expect.stringMatching(/503/) }));
     expect(stopped.message).toMatch(/stopped after 2 step\(s\): 2 of 2 event\(s\) found enqueued/);
-    expect(stopped.message).toContain(`--from ${new Date(FROM.getTime() + 600_000).toISOString()}`);
+    expect(stopped.message).toContain(
+      `--from ${new Date(FROM.getTime() + 600_000).toISOString()} --lookback 45 (same --to)`,
+    );
     expect(stopped.message).toMatch(/503 Service Unavailable/);
     expect(stopped.result).toMatchObject({
       enqueued: 2,
@@ -213,7 +215,7 @@ describe('backfillFlow', () => {
       if (calls >= 2) throw new Error('throttled');
       return { Successful: [], Failed: [] };
     });
-    // The fake source sets no resumeFrom: the whole command is to be rerun.
+    // The fake source says no resume point: the whole command is to be rerun.
     const error = (await run().catch((e: unknown) => e)) as BackfillStoppedError;
     expect(error).toBeInstanceOf(BackfillStoppedError);
     expect(error.message).toMatch(/stopped after 1 step\(s\): 2 of 3 event\(s\) found enqueued/);
