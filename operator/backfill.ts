@@ -301,14 +301,23 @@ function stopped(
   error: unknown,
 ): BackfillStoppedError {
   const why = error instanceof Error ? error.message : String(error);
-  const done = `${result.flowId}/${result.sourceId}: backfill ${result.from}..${result.to} stopped after ${result.steps} step(s): ${result.enqueued} of ${result.events} event(s) found enqueued${result.dryRun ? ' (dry run)' : ''}`;
+  const where = `${result.flowId}/${result.sourceId}: backfill ${result.from}..${result.to}`;
   const last = result.summaries.at(-1);
+  const after = `stopped after ${result.steps} step(s)${last ? ` (last: ${last})` : ''}`;
+  // A dry run enqueued nothing: it is simply run again, whole.
+  if (result.dryRun) {
+    return new BackfillStoppedError(
+      `${where} (dry run) ${after}: ${result.events} event(s) found so far, nothing enqueued. Cause: ${why}`,
+      result,
+      error,
+    );
+  }
   const lookback = resume?.lookbackMinutes === undefined ? '' : ` --lookback ${resume.lookbackMinutes}`;
   const next = resume
     ? `To finish, run it again with --from ${resume.from.toISOString()}${lookback} (same --to): everything before is on the queue.`
     : 'To finish, run the same command again: what was enqueued comes back under the same ids (or part versions) and the flow absorbs it.';
   return new BackfillStoppedError(
-    `${done}${last ? ` (last: ${last})` : ''}; they stay on the queue. ${next} Cause: ${why}`,
+    `${where} ${after}: ${result.enqueued} of ${result.events} event(s) found enqueued; they stay on the queue. ${next} Cause: ${why}`,
     result,
     error,
   );

@@ -194,7 +194,9 @@ describe('backfillFlow', () => {
     expect(error).toBeInstanceOf(BackfillStoppedError);
     const stopped = error as BackfillStoppedError;
     expect(stopped.cause).toEqual(expect.objectContaining({ message: expect.stringMatching(/503/) }));
-    expect(stopped.message).toMatch(/stopped after 2 step\(s\): 2 of 2 event\(s\) found enqueued/);
+    expect(stopped.message).toMatch(
+      /stopped after 2 step\(s\) \(last: window 2\): 2 of 2 event\(s\) found enqueued/,
+    );
     expect(stopped.message).toContain(
       `--from ${new Date(FROM.getTime() + 600_000).toISOString()} --lookback 45 (same --to)`,
     );
@@ -206,6 +208,16 @@ describe('backfillFlow', () => {
     });
     const sent = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []);
     expect(sent.map((e) => e.MessageAttributes?.eventId?.StringValue)).toEqual(['w1', 'w2']);
+
+    // A dry run stopped the same way enqueued nothing, and says so (no resume point to follow).
+    sqsMock.resetHistory();
+    const dry = (await run({ dryRun: true }).catch((e: unknown) => e)) as BackfillStoppedError;
+    expect(dry).toBeInstanceOf(BackfillStoppedError);
+    expect(dry.message).toMatch(
+      /\(dry run\) stopped after 2 step\(s\).*: 2 event\(s\) found so far, nothing enqueued/,
+    );
+    expect(dry.message).not.toMatch(/on the queue|--from/);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
   });
 
   it('a send failing mid-step resumes from the last step fully enqueued, or says to rerun when the source cannot tell', async () => {
@@ -218,7 +230,9 @@ describe('backfillFlow', () => {
     // The fake source says no resume point: the whole command is to be rerun.
     const error = (await run().catch((e: unknown) => e)) as BackfillStoppedError;
     expect(error).toBeInstanceOf(BackfillStoppedError);
-    expect(error.message).toMatch(/stopped after 1 step\(s\): 2 of 3 event\(s\) found enqueued/);
+    expect(error.message).toMatch(
+      /stopped after 1 step\(s\) \(last: batch 1; 1 record\(s\) skipped\): 2 of 3 event\(s\) found enqueued/,
+    );
     expect(error.message).toMatch(/run the same command again/);
     expect(error.message).toMatch(/could not be enqueued/);
     expect(error.result.enqueued).toBe(2);
