@@ -30,6 +30,18 @@ export class InvalidBackfillError extends MillwrightError {}
 /** The flow (or the source asked for) cannot backfill; the message says why. */
 export class BackfillNotSupportedError extends MillwrightError {}
 
+/**
+ * The backfill stopped part way (the vendor or the queue failed): what was enqueued stays on the
+ * queue; `result` says how far it got and the message how to resume.
+ */
+export class BackfillStoppedError extends MillwrightError {
+  readonly result: BackfillResult;
+  constructor(message: string, result: BackfillResult, cause: unknown) {
+    super(message, { cause });
+    this.result = result;
+  }
+}
+
 export interface BackfillOptions {
   from: Date;
   to: Date;
@@ -236,34 +248,41 @@ export async function backfillFlow(
   };
 
   let last = '';
-  for await (const step of source.backfill({
-    from: options.from,
-    to: options.to,
-    options: trigger.options(flow.config),
-    deps: source.connect(env),
-    log,
-    now,
-    ...(options.lookbackMinutes !== undefined ? { lookbackMinutes: options.lookbackMinutes } : {}),
-  })) {
-    result.steps++;
-    result.events += step.events.length;
-    result.eventIds.push(...step.events.map((e) => e.id));
-    const skipped = step.skipped ?? [];
-    result.skipped += skipped.length;
-    if (step.events.length > 0 || skipped.length > 0) {
-      result.summaries.push(
-        skipped.length > 0 ? `${step.summary}; ${skipped.length} record(s) skipped` : step.summary,
-      );
-      last = '';
-    } else {
-      last = step.summary;
+  // Where a rerun may start: after the last step whose events are all on the queue.
+  let resume: BackfillStep['resume'];
+  try {
+    for await (const step of source.backfill({
+      from: options.from,
+      to: options.to,
+      options: trigger.options(flow.config),
+      deps: source.connect(env),
+      log,
+      now,
+      ...(options.lookbackMinutes !== undefined ? { lookbackMinutes: options.lookbackMinutes } : {}),
+    })) {
+      result.steps++;
+      result.events += step.events.length;
+      result.eventIds.push(...step.events.map((e) => e.id));
+      const skipped = step.skipped ?? [];
+      result.skipped += skipped.length;
+      if (step.events.length > 0 || skipped.length > 0) {
+        result.summaries.push(
+          skipped.length > 0 ? `${step.summary}; ${skipped.length} record(s) skipped` : step.summary,
+        );
+        last = '';
+      } else {
+        last = step.summary;
+      }
+      if (!dryRun) {
+        await reportSkipped(env, flowId, source.id, skipped);
+        await enqueue(step);
+      }
+      if (step.progress) options.onProgress?.(step.progress.done, step.progress.total);
+      else options.onProgress?.(dryRun ? result.events : result.enqueued, result.events);
+      resume = step.resume ?? resume;
     }
-    if (!dryRun) {
-      await reportSkipped(env, flowId, source.id, skipped);
-      await enqueue(step);
-    }
-    if (step.progress) options.onProgress?.(step.progress.done, step.progress.total);
-    else options.onProgress?.(dryRun ? result.events : result.enqueued, result.events);
+  } catch (error) {
+    throw stopped(result, resume, error);
   }
   // The source's final line (its totals) even when that step had nothing else to say.
   if (last) result.summaries.push(last);
@@ -273,4 +292,33 @@ export async function backfillFlow(
     skipped: result.skipped,
   });
   return result;
+}
+
+/** Why and where a backfill stopped, and how to finish it without missing or doubling anything. */
+function stopped(
+  result: BackfillResult,
+  resume: BackfillStep['resume'],
+  error: unknown,
+): BackfillStoppedError {
+  const why = error instanceof Error ? error.message : String(error);
+  const where = `${result.flowId}/${result.sourceId}: backfill ${result.from}..${result.to}`;
+  const last = result.summaries.at(-1);
+  const after = `stopped after ${result.steps} step(s)${last ? ` (last: ${last})` : ''}`;
+  // A dry run enqueued nothing: it is simply run again, whole.
+  if (result.dryRun) {
+    return new BackfillStoppedError(
+      `${where} (dry run) ${after}: ${result.events} event(s) found so far, nothing enqueued. Cause: ${why}`,
+      result,
+      error,
+    );
+  }
+  const lookback = resume?.lookbackMinutes === undefined ? '' : ` --lookback ${resume.lookbackMinutes}`;
+  const next = resume
+    ? `To finish, run it again with --from ${resume.from.toISOString()}${lookback} (same --to): everything before is on the queue.`
+    : 'To finish, run the same command again: what was enqueued comes back under the same ids (or part versions) and the flow absorbs it.';
+  return new BackfillStoppedError(
+    `${where} ${after}: ${result.enqueued} of ${result.events} event(s) found enqueued; they stay on the queue. ${next} Cause: ${why}`,
+    result,
+    error,
+  );
 }

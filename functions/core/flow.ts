@@ -192,6 +192,12 @@ export interface BackfillStep {
   skipped?: SkippedRecord[];
   /** How far the backfill is, when the source knows (e.g. windows evaluated of all). */
   progress?: { done: number; total: number };
+  /**
+   * How a backfill of the same `to` picks up after this step (e.g. from the window's end, with the
+   * warm-up that rebuilds the state this run had there), so a run that stops later can say so;
+   * undefined when the source cannot tell.
+   */
+  resume?: { from: Date; lookbackMinutes?: number };
 }
 
 // ---------------------------------------------------------------------------------------------

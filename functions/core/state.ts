@@ -1226,19 +1226,29 @@ export class StateStore {
     return id;
   }
 
-  /** A flow's parked events, newest first. */
+  /**
+   * A flow's parked events, newest first, at most `limit`. Every page: a Query page stops at 1 MB,
+   * and parked bodies can be large, so one page alone would hide the oldest from list and replay.
+   */
   async listParked(flowId: string, limit = 50): Promise<(ParkedEvent & { id: string })[]> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `PARKED#${flowId}` },
-        ScanIndexForward: false,
-        Limit: limit,
-        ConsistentRead: true,
-      }),
-    );
-    return (out.Items ?? []).map((item) => ({
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `PARKED#${flowId}` },
+          ScanIndexForward: false,
+          Limit: limit - items.length,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items.map((item) => ({
       id: String(item.sk),
       flowId: String(item.flowId),
       eventId: String(item.eventId),

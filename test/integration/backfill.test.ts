@@ -11,6 +11,7 @@ import { FLOW_ID } from '../../functions/flows/machinemetrics-downtime-to-upkeep
 import { livePollStateKey } from '../../functions/runtime/shared-poll.ts';
 import {
   BackfillNotSupportedError,
+  BackfillStoppedError,
   backfillFlow,
   InvalidBackfillError,
   listBackfillSupport,
@@ -31,7 +32,7 @@ const sleeps: number[] = [];
 const control = () => sandboxControl(sandbox);
 const now = () => sandbox.clock.now();
 const pollState = async () => JSON.stringify(await sandbox.state.loadPollState(pollKey()));
-const backfill = (from: Date, to: Date, more: { dryRun?: boolean } = {}) =>
+const backfill = (from: Date, to: Date, more: { dryRun?: boolean; lookbackMinutes?: number } = {}) =>
   backfillFlow(target, FLOW_ID, {
     from,
     to,
@@ -133,6 +134,58 @@ describe('backfillFlow on the sandbox', () => {
     const startedRuns = runs.filter((r) => r.eventId === first.eventIds[0]).map((r) => r.outcome);
     expect(startedRuns.sort()).toEqual(['done', 'duplicate']);
     expect(await pollState()).toBe(before);
+  });
+
+  it('a vendor outage mid-backfill stops at a window boundary; resuming from where it says misses and doubles nothing', async () => {
+    const from = now();
+    // Three episodes over two hours, handled by the live poll (machine three is not mapped: no events).
+    for (const machine of [MACHINES.one, MACHINES.two, MACHINES.three]) {
+      await control().machine(machine, 'down');
+      await control().advance(30);
+      await control().machine(machine, 'up');
+      await control().advance(10);
+    }
+    await control().advance(10);
+    const to = now();
+    // A short warm-up: the second episode is under way where the run stops, longer than it before.
+    const lookbackMinutes = 10;
+    const full = await backfill(from, to, { dryRun: true, lookbackMinutes });
+    expect(full.events).toBe(4);
+    const workOrders = async () =>
+      (await control().workOrdersFor('AssetMill01')).length +
+      (await control().workOrdersFor('AssetLathe2')).length;
+    const before = await workOrders();
+
+    // MachineMetrics goes down after the window ending 09:00, 20 minutes into the second episode.
+    const mm = sandbox.simulators.machinemetrics;
+    if (!mm) throw new Error('no MachineMetrics simulator');
+    let windows = 0;
+    const error = await backfillFlow(target, FLOW_ID, {
+      from,
+      to,
+      now,
+      lookbackMinutes,
+      ratePerSecond: 1000,
+      sleep: async () => undefined,
+      onProgress: () => {
+        if (++windows === 12)
+          mm.faults.push({ match: 'POST /reports/downtime', status: 503, probability: 1, name: 'outage' });
+      },
+    }).catch((e: unknown) => e);
+    mm.faults.length = 0;
+    expect(error).toBeInstanceOf(BackfillStoppedError);
+    const stopped = (error as BackfillStoppedError).result;
+    expect(stopped.eventIds).toEqual(full.eventIds.slice(0, stopped.eventIds.length));
+    expect(stopped.eventIds).toHaveLength(3);
+    expect(stopped.enqueued).toBe(3);
+    const resume = /--from (\S+) --lookback (\d+) \(same --to\)/.exec((error as Error).message);
+    expect(resume).not.toBeNull();
+
+    const rest = await backfill(new Date(resume?.[1] ?? ''), to, { lookbackMinutes: Number(resume?.[2]) });
+    // Together exactly the full run's events: no window skipped, none read twice.
+    expect([...stopped.eventIds, ...rest.eventIds]).toEqual(full.eventIds);
+    await sandbox.drain();
+    expect(await workOrders()).toBe(before);
   });
 
   it('refuses a bad window and a source that cannot backfill, saying why', async () => {

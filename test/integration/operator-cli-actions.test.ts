@@ -201,6 +201,23 @@ describe('millwright backfill', () => {
   });
 });
 
+describe('millwright backfill with MachineMetrics down', () => {
+  it('fails with exit 1, saying nothing was enqueued, why, and how to finish', async () => {
+    const mm = sandbox.simulators.machinemetrics;
+    if (!mm) throw new Error('no MachineMetrics simulator');
+    mm.faults.push({ match: 'POST /reports/downtime', status: 503, probability: 1, name: 'outage' });
+    try {
+      const run = await cli('backfill', MM_FLOW, '--from', '30m', '--to', 'now', '--yes');
+      expect(run.code).toBe(1);
+      expect(run.err).toMatch(/stopped after 0 step\(s\): 0 of 0 event\(s\) found enqueued/);
+      expect(run.err).toMatch(/run the same command again/);
+      expect(run.err).toMatch(/503/);
+    } finally {
+      mm.faults.length = 0;
+    }
+  });
+});
+
 describe('millwright test-event and examples', () => {
   it('a dry run prints the vendor writes and sends none', async () => {
     const examples = await cli('examples', MM_FLOW);

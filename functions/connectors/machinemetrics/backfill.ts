@@ -128,6 +128,10 @@ export async function* backfillDowntime(
       summary: `${outcome.summary}${held > 0 ? `; ${held} withheld (episode start unknown)` : ''}`,
       ...(skipped.length > 0 ? { skipped } : {}),
       progress: { done, total },
+      // Windows end in (from, to]: a run from this window's end reads the next one first; its warm-up
+      // reaches back to this run's priming window, so it rebuilds the same state (an episode under
+      // way here keeps its key, and its end is not withheld).
+      resume: { from: window, lookbackMinutes: (done - 1) * o.stepMinutes },
     };
   }
   const range =

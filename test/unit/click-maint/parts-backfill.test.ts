@@ -75,6 +75,29 @@ describe('clickMaintPartsPollSource.backfill', () => {
     });
   }
 
+  for (const mode of ['ransack', 'off'] as const) {
+    it(`${mode}: parts sharing one second across page boundaries, and at both window edges, are each read once`, async () => {
+      addSpaced(['before']); // T0: before the window
+      addSpaced(['edge-from']); // T0+1s: the window's first second
+      // Seven parts in one second (T0+2s): with 2 per page their tie spans four pages.
+      h.sim.addParts(
+        1,
+        ['t1', 't2', 't3', 't4', 't5', 't6', 't7'].map((name) => ({
+          name,
+          on_hand_qty: 10,
+          min_qty: 2,
+          number: `PN-${name}`,
+        })),
+      );
+      h.clock.advance(1_000);
+      addSpaced(['edge-to', 'after']); // T0+3s: the window's last second; T0+4s: after it
+      h.clock.advance(60_000);
+      const run = await backfill(T0 + 1_000, T0 + 3_000, mode, { perPage: 2 });
+      const names = run.parts.map((p) => p.name);
+      expect([...names].sort()).toEqual(['edge-from', 'edge-to', 't1', 't2', 't3', 't4', 't5', 't6', 't7']);
+    });
+  }
+
   it('ransack: stops reading at the first page past the window', async () => {
     addSpaced(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']);
     const before = callsTo(h.sim, 'GET /parts').length;

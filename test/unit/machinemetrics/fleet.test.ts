@@ -135,3 +135,57 @@ describe('downtime poll over a fleet', () => {
     expect(next.requests).toBe(5);
   });
 });
+
+describe('downtime backfill over a fleet', () => {
+  it('gives the live poll’s event ids for staggered episodes across every page of machines', async () => {
+    sim.world.records.length = 0;
+    const ids = sim.world.machines.map((m) => m.id);
+    // Thirty machines spread over the three pages of 500 (one request per page per query).
+    const chosen = Array.from({ length: 30 }, (_, k) => ids[k * 41] as string);
+    const start = Math.ceil(clock.now().getTime() / (60 * MIN)) * 60 * MIN + 60 * MIN;
+    const options = { minimumMinutes: 10, stepMinutes: 5, settleMinutes: 0, machines: ids };
+    const deps = { client: client() };
+    let state: DowntimePollState | undefined = {
+      lastEvaluatedEnd: new Date(start).toISOString(),
+      machines: {},
+    };
+    const live: string[] = [];
+    // Two hours of live polls; machine k goes down at minute 3k mod 90 for 15 + k minutes.
+    for (let m = 5; m <= 150; m += 5) {
+      for (const [k, id] of chosen.entries()) {
+        const downAt = (3 * k) % 90;
+        const upAt = downAt + 15 + k;
+        if (downAt >= m - 5 && downAt < m) sim.down(id, { at: new Date(start + downAt * MIN) });
+        if (upAt >= m - 5 && upAt < m) sim.up(id, { at: new Date(start + upAt * MIN) });
+      }
+      clock.advance(start + m * MIN - clock.now().getTime());
+      for await (const step of downtimePollSource.poll({
+        state,
+        options,
+        now: clock.now(),
+        deps,
+        log: memoryLog(),
+      })) {
+        live.push(...step.events.map((e) => e.id));
+        state = step.state;
+      }
+    }
+    expect(live.filter((id) => id.endsWith(':ended'))).toHaveLength(30);
+
+    const backfill = downtimePollSource.backfill;
+    if (!backfill) throw new Error('no backfill');
+    const found: string[] = [];
+    for await (const step of backfill({
+      from: new Date(start),
+      to: new Date(start + 150 * MIN),
+      options,
+      deps,
+      log: memoryLog(),
+      now: clock.now(),
+      lookbackMinutes: 30,
+    })) {
+      found.push(...step.events.map((e) => e.id));
+    }
+    expect(found).toEqual(live);
+  }, 60_000);
+});

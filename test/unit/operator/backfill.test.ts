@@ -7,7 +7,7 @@ import * as z from 'zod/mini';
 import type { Deployment } from '../../../functions/config/deployment.ts';
 import { defineFlow, type PollSource } from '../../../functions/core/flow.ts';
 import type { RunLogEntry, StateStore } from '../../../functions/core/state.ts';
-import { backfillFlow, listBackfillSupport } from '../../../operator/backfill.ts';
+import { BackfillStoppedError, backfillFlow, listBackfillSupport } from '../../../operator/backfill.ts';
 import type { Target } from '../../../operator/target.ts';
 import { flowEvent, testEnv } from '../../support/factories.ts';
 
@@ -164,6 +164,78 @@ describe('backfillFlow', () => {
     expect((await run({ from: recent, to: new Date(recent.getTime() + 3_600_000) })).result).toMatchObject({
       enqueued: 3,
     });
+  });
+
+  it('a source failing mid-run (vendor 503) stops with what was enqueued and where to resume; the enqueued stay', async () => {
+    const failing: PollSource<unknown, unknown, unknown> = {
+      ...source,
+      async *backfill() {
+        yield {
+          events: [flowEvent({ id: 'w1' })],
+          summary: 'window 1',
+          resume: { from: new Date(FROM.getTime() + 300_000), lookbackMinutes: 40 },
+        };
+        yield {
+          events: [flowEvent({ id: 'w2' })],
+          summary: 'window 2',
+          resume: { from: new Date(FROM.getTime() + 600_000), lookbackMinutes: 45 },
+        };
+        throw new Error('machinemetrics downtimeReport: 503 Service Unavailable');
+      },
+    };
+    const failingFlow = defineFlow({
+      ...flow,
+      triggers: [{ kind: 'schedule', source: failing, everyMinutes: () => 5, options: () => ({}) }],
+    });
+    const entry = target.flows.get(flow.id);
+    if (!entry) throw new Error('no flow');
+    target.flows.set(flow.id, { ...entry, flow: failingFlow });
+    const error = await run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackfillStoppedError);
+    const stopped = error as BackfillStoppedError;
+    expect(stopped.cause).toEqual(expect.objectContaining({ message: expect.stringMatching(/503/) }));
+    expect(stopped.message).toMatch(
+      /stopped after 2 step\(s\) \(last: window 2\): 2 of 2 event\(s\) found enqueued/,
+    );
+    expect(stopped.message).toContain(
+      `--from ${new Date(FROM.getTime() + 600_000).toISOString()} --lookback 45 (same --to)`,
+    );
+    expect(stopped.message).toMatch(/503 Service Unavailable/);
+    expect(stopped.result).toMatchObject({
+      enqueued: 2,
+      eventIds: ['w1', 'w2'],
+      summaries: ['window 1', 'window 2'],
+    });
+    const sent = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []);
+    expect(sent.map((e) => e.MessageAttributes?.eventId?.StringValue)).toEqual(['w1', 'w2']);
+
+    // A dry run stopped the same way enqueued nothing, and says so (no resume point to follow).
+    sqsMock.resetHistory();
+    const dry = (await run({ dryRun: true }).catch((e: unknown) => e)) as BackfillStoppedError;
+    expect(dry).toBeInstanceOf(BackfillStoppedError);
+    expect(dry.message).toMatch(
+      /\(dry run\) stopped after 2 step\(s\).*: 2 event\(s\) found so far, nothing enqueued/,
+    );
+    expect(dry.message).not.toMatch(/on the queue|--from/);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+
+  it('a send failing mid-step resumes from the last step fully enqueued, or says to rerun when the source cannot tell', async () => {
+    let calls = 0;
+    sqsMock.on(SendMessageBatchCommand).callsFake(() => {
+      calls++;
+      if (calls >= 2) throw new Error('throttled');
+      return { Successful: [], Failed: [] };
+    });
+    // The fake source says no resume point: the whole command is to be rerun.
+    const error = (await run().catch((e: unknown) => e)) as BackfillStoppedError;
+    expect(error).toBeInstanceOf(BackfillStoppedError);
+    expect(error.message).toMatch(
+      /stopped after 1 step\(s\) \(last: batch 1; 1 record\(s\) skipped\): 2 of 3 event\(s\) found enqueued/,
+    );
+    expect(error.message).toMatch(/run the same command again/);
+    expect(error.message).toMatch(/could not be enqueued/);
+    expect(error.result.enqueued).toBe(2);
   });
 
   it('lists the source with its note', () => {
