@@ -92,6 +92,7 @@ export function registerFailures(program: Command, ctx: CliContext): void {
             );
           }
           let bar: ReturnType<typeof progress> | undefined;
+          // Stopped however the run ends: a bar left running keeps the terminal's cursor hidden.
           const result = await replayDeadLetters(target, flowId, {
             ...(options.id ? { ids: options.id } : {}),
             ...(options.all ? { all: true } : {}),
@@ -103,8 +104,7 @@ export function registerFailures(program: Command, ctx: CliContext): void {
               bar ??= progress(ctx.io, 'replay', total);
               bar.update(done, total);
             },
-          });
-          bar?.stop();
+          }).finally(() => bar?.stop());
           emit(ctx, globals, result, () => {
             const rows = table(
               [{ header: 'EVENT' }, { header: 'TYPE' }],

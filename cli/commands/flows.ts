@@ -95,6 +95,7 @@ export function registerFlows(program: Command, ctx: CliContext): void {
             );
           }
           let bar: ReturnType<typeof progress> | undefined;
+          // Stopped however the run ends: a bar left running keeps the terminal's cursor hidden.
           const result = await backfillFlow(target, flowId, {
             from,
             to,
@@ -109,8 +110,7 @@ export function registerFlows(program: Command, ctx: CliContext): void {
               bar ??= progress(ctx.io, 'backfill', total);
               bar.update(done, total);
             },
-          });
-          bar?.stop();
+          }).finally(() => bar?.stop());
           emit(
             ctx,
             globals,
