@@ -241,7 +241,10 @@ async function run(events: (FlowEvent | string)[], faults: Record<string, unknow
   // 10x: a claim lease (60 s) outlasts any honest attempt here, and a dead worker's expires in ~6 s.
   const ticker = setInterval(() => clock.advance(500), 50);
   try {
-    await sandbox.settle({ timeoutMs: 45_000 });
+    // Both phases of a test usually settle within about 40 s together; in one CI run on this shared
+    // machine a phase took more than 45 s (a message still retried at its 7th receive). A budget,
+    // not a measure: twice what it was.
+    await sandbox.settle({ timeoutMs: 90_000 });
   } finally {
     clearInterval(injector);
     clearInterval(ticker);
@@ -358,12 +361,12 @@ async function mixedRun(
 describe('scenario 10: a mixed run', () => {
   it('scenario 10: a mixed run of 323 events with duplicates, 500 bursts, 429s, timeouts after writes and worker crashes: every effect exactly once, and only poison in the DLQ', async () => {
     await mixedRun(0, { started: FAULTS, ended: [...FAULTS, ...ENDED_FAULTS] });
-  }, 120_000);
+  }, 240_000);
 
   it('scenario 10 (full, with faults on the asset downtime writes of both phases): every effect exactly once, and only poison in the DLQ', async () => {
     await mixedRun(FULL_OFFSET, {
       started: [...FAULTS, ...STARTED_FLOW_LEVEL_FAULTS],
       ended: [...FAULTS, ...ENDED_FAULTS, ...ENDED_FLOW_LEVEL_FAULTS],
     });
-  }, 120_000);
+  }, 240_000);
 });
