@@ -449,12 +449,12 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
         : [{ ms: b.updatedAtMs, key: spec.unreadableKey(b.record, b.updatedAtMs) }],
     ),
   ];
-  /** How many records of `instant` on the page `read` does not cover yet. */
-  const unreadAt = (page: ChangedPage<R, B>, read: Watermark, instant: number) =>
-    placeOf(page).filter((x) => floor(x.ms) === instant && !read.covers(x.key, x.ms)).length;
+  type Place = ReturnType<typeof placeOf>[number];
+  /** How many of a page's records (`places`) of `instant` `read` does not cover yet. */
+  const unreadAt = (places: Place[], read: Watermark, instant: number) =>
+    places.filter((x) => floor(x.ms) === instant && !read.covers(x.key, x.ms)).length;
   /** The page holds a record newer than `instant`: the run of ties at `instant` ends on it. */
-  const endsInstant = (page: ChangedPage<R, B>, instant: number) =>
-    placeOf(page).some((x) => floor(x.ms) > instant);
+  const endsInstant = (places: Place[], instant: number) => places.some((x) => floor(x.ms) > instant);
   /** The page without its records newer than `instant`. */
   const upToInstant = (page: ChangedPage<R, B>, instant: number): ChangedPage<R, B> => ({
     items: page.items.filter((r) => floor(updatedAtMs(r)) <= instant),
@@ -495,8 +495,9 @@ export function changedSince<R, B extends UnreadableRecord, T, S>(
         const page = reader.open(raw);
         if (page === undefined) return yield* finish(false);
         const instant = floor(fromMs);
-        const fresh = unreadAt(page, read, instant);
-        if (at.offset > 0 && endsInstant(page, instant) && foundInPass + fresh > 0) {
+        const places = placeOf(page);
+        const fresh = unreadAt(places, read, instant);
+        if (at.offset > 0 && endsInstant(places, instant) && foundInPass + fresh > 0) {
           // A run of ties paged by offset ends here. A tie read on an earlier page that changed
           // since (it left the instant) shifted the rest back, which can hide one from this pass:
           // read the instant again from offset 0 before moving past it, until a pass finds nothing

@@ -63,7 +63,7 @@ import type { EventOf } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
 import { clip } from './shared/format.ts';
-import { ownStockWrites, type WrittenStock } from './shared/stock-sync.ts';
+import { ownStockWrites } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'mobility-work-stock-alert-to-upkeep';
 
@@ -171,9 +171,10 @@ export function orderQuantity(
 const byTime = (a: StockFact, b: StockFact) =>
   a.at - b.at || (a.kind === b.kind ? 0 : a.kind === 'level' ? -1 : 1) || a.id.localeCompare(b.id);
 
-/** When our write was sent, to Mobility Work's whole second (its key is `<eventId>@<ISO time>`). */
-const sentSecondOf = (key: string) =>
-  Math.floor(Date.parse(key.slice(key.lastIndexOf('@') + 1)) / 1000) * 1000;
+/** An ISO time to its whole second (Mobility Work stamps its events to the second). */
+const wholeSecond = (iso: string) => Math.floor(Date.parse(iso) / 1000) * 1000;
+/** When our write was sent, to the second (an echo's key is `<eventId>@<ISO send time>`, see echoOf). */
+const sentSecondOf = (key: string) => wholeSecond(key.slice(key.lastIndexOf('@') + 1));
 
 /**
  * An echo: it matches our write, at the second of the first event attributed to that write, and the
@@ -285,8 +286,7 @@ async function echoOf(
   const skew = ctx.config.echoClockSkewSeconds * 1000;
   const writes = await ownStockWrites(ctx.state, ref, at - ctx.config.echoWindowMinutes * 60_000, at + skew);
   // Mobility Work's times have whole seconds: compare with our send time's second.
-  const sentSecond = (w: WrittenStock) => Math.floor(Date.parse(w.at) / 1000) * 1000;
-  const match = writes.filter((w) => w.quantity === quantity && sentSecond(w) - skew <= at).at(-1);
+  const match = writes.filter((w) => w.quantity === quantity && wholeSecond(w.at) - skew <= at).at(-1);
   return match ? { key: `${match.eventId}@${match.at}`, flowId: match.flowId } : undefined;
 }
 
