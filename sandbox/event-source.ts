@@ -4,7 +4,9 @@
  * worker never holds another flow's events). A poller waits until its queue has a message (the
  * engine tells it: a send, a delay or visibility timeout running out), receives what is there up to
  * the flow's batch size (Lambda's batching window for standard queues is 0: a receive does not wait
- * to fill a batch) and hands it to the flow's worker. Nothing sleeps on a fixed interval.
+ * to fill a batch) and hands it to the flow's worker. Nothing sleeps on a fixed interval; an idle poller
+ * looks at its queue again after `rewaitMs` without a wake-up, so one lost wake-up delays a message by
+ * seconds, never for good. A drain that times out names what each poller of a stuck queue is doing.
  *
  * `start` runs the pollers in the background; `drain` runs them (or watches the running ones) until
  * every queue is empty and nothing is in flight or delayed; `settle` also waits for the simulators'
@@ -51,10 +53,23 @@ export interface EventSourceOptions {
   pauses?: PauseFlags;
   /** How often a paused flow's pollers re-read its flag (default 1000 ms, the flag cache's age). */
   pausedRecheckMs?: number;
+  /**
+   * How long an idle poller trusts the engine's wake-up before it looks at its queue again (default
+   * 5000 ms): a wake-up lost for whatever reason delays a message by at most this, never for good.
+   */
+  rewaitMs?: number;
   log: Log;
 }
 
 export type Counts = { received: number; failed: number };
+
+/** Where a poller is in its loop (named by a drain that times out). */
+type Phase =
+  | 'reading the pause flag'
+  | 'paused'
+  | 'waiting for a message'
+  | 'receiving or invoking'
+  | 'pausing after an error';
 
 export interface EventSourceMapping {
   drain(options?: { timeoutMs?: number }): Promise<Counts>;
@@ -108,25 +123,62 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
   let drainSession: { session: Session; users: number } | undefined;
   let stopped = false;
 
+  const rewaitMs = Math.max(50, options.rewaitMs ?? 5000);
+
+  /**
+   * The engine's `waitForMessage`, given up after `rewaitMs`: true when the queue has a message (or
+   * `stop` aborted), false when the wait ran out and the caller should look again.
+   */
+  const waitForMessage = async (queueUrl: string, stop: AbortSignal): Promise<boolean> => {
+    const wait = new AbortController();
+    const end = () => wait.abort();
+    const timer = setTimeout(end, rewaitMs);
+    stop.addEventListener('abort', end, { once: true });
+    try {
+      await options.waitForMessage(queueUrl, wait.signal);
+      return stop.aborted || !wait.signal.aborted;
+    } finally {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', end);
+    }
+  };
+
   const isPaused = async (flowId: string): Promise<boolean> =>
     options.pauses ? options.pauses.isPaused(flowId) : false;
+
+  /** What each running poller is doing, and since when (a drain that times out says so). */
+  const phases = new Map<symbol, { queueUrl: string; phase: Phase; since: number }>();
 
   /** One poller: wait for a message, receive a batch, invoke the worker; again until stopped. */
   const poller = async ({ flow, queues, worker }: MappedFlow, stop: AbortSignal): Promise<void> => {
     const batchSize = flow.worker?.batchSize ?? 10;
-    while (!stop.aborted) {
+    const me = Symbol(flow.id);
+    const at = (phase: Phase) => phases.set(me, { queueUrl: queues.queueUrl, phase, since: Date.now() });
+    try {
+      while (!stop.aborted) {
+        await wakeUp();
+      }
+    } finally {
+      phases.delete(me);
+    }
+
+    async function wakeUp(): Promise<void> {
       try {
+        at('reading the pause flag');
         if (await isPaused(flow.id)) {
           notify();
+          at('paused');
           await pause(recheckMs, AbortSignal.any([stop, recheck.signal]));
-          continue;
+          return;
         }
-        await options.waitForMessage(queues.queueUrl, stop);
-        if (stop.aborted) return;
+        at('waiting for a message');
+        while (!(await waitForMessage(queues.queueUrl, stop))) if (stop.aborted) return;
         busy++;
         try {
+          at('reading the pause flag');
           // The flag may have been set while the queue was idle.
-          if (await isPaused(flow.id)) continue;
+          if (await isPaused(flow.id)) return;
+          at('receiving or invoking');
           const counts = await pollOnce(
             options.sqs,
             queues,
@@ -146,10 +198,22 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
       } catch (error) {
         if (stop.aborted) return;
         options.log.error(`event source mapping: ${flow.id}: ${String(error)}`);
+        at('pausing after an error');
         // A failing receive (the engine closing, say) is not retried in a tight loop.
         await pause(recheckMs, stop);
       }
     }
+  };
+
+  /** The pollers of `queueUrl` and what each is doing, e.g. `1 poller: waiting for a message (12.0 s)`. */
+  const pollersOf = (queueUrl: string): string => {
+    const now = Date.now();
+    const each = [...phases.values()]
+      .filter((p) => p.queueUrl === queueUrl)
+      .map((p) => `${p.phase} (${((now - p.since) / 1000).toFixed(1)} s)`);
+    return each.length === 0
+      ? 'no poller'
+      : `${each.length} poller${each.length === 1 ? '' : 's'}: ${each.join(', ')}`;
   };
 
   /** Every flow's pollers: as many per flow as its maximum concurrency, all at once. */
@@ -187,7 +251,10 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
   const leftovers = async (): Promise<string> => {
     const { describeQueue } = options;
     if (!describeQueue) return '';
-    const words = (await active().catch(() => [])).map(({ queues }) => describeQueue(queues.queueUrl));
+    const words = (await active().catch(() => [])).map(({ queues }) => {
+      const held = describeQueue(queues.queueUrl);
+      return held === '' ? '' : `${held}; ${pollersOf(queues.queueUrl)}`;
+    });
     const named = words.filter((w) => w !== '');
     return named.length > 0 ? `: ${named.join('; ')}` : '';
   };

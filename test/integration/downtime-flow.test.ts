@@ -43,7 +43,9 @@ beforeAll(async () => {
     basePort: 0,
     // Longer than an invocation that meets the 800 ms timeout and then records its retry (AWS requires
     // the queue's visibility to outlast the function): the retry's delay needs the delivery in flight.
-    visibilityTimeoutSeconds: 2,
+    // 5 s, not 2: on a busy machine such an invocation took more than 2 s, the delivery came back
+    // while it ran, and its retry was recorded as a failure instead.
+    visibilityTimeoutSeconds: 5,
     httpTimeoutMs: 800,
     retry: TEST_RETRY,
     log,

@@ -64,18 +64,27 @@ function mappingOf(
   local: LocalSqs,
   flows: MappedFlow[],
   paused = new Set<string>(),
-  extra: { log?: Log; describe?: boolean } = {},
+  extra: {
+    log?: Log;
+    describe?: boolean;
+    rewaitMs?: number;
+    waitForMessage?: (url: string, signal: AbortSignal) => Promise<void>;
+  } = {},
 ) {
   return createEventSourceMapping({
     sqs: local.client,
-    waitForMessage: (url, signal) => local.waitForMessage(url, signal),
+    waitForMessage: extra.waitForMessage ?? ((url, signal) => local.waitForMessage(url, signal)),
     flows: () => flows,
     timeoutMs: () => 60_000,
     enqueuedCount: () => 0,
     settleSimulators: async () => undefined,
     // Every interval the mapping has is an hour long: whatever arrives sooner came by an event.
-    pauses: pauseFlags({ read: async (flowId) => paused.has(flowId), maxAgeMs: HOUR_MS }),
+    pauses: pauseFlags({
+      read: async (flowId) => paused.has(flowId),
+      maxAgeMs: HOUR_MS,
+    }),
     pausedRecheckMs: HOUR_MS,
+    rewaitMs: extra.rewaitMs ?? HOUR_MS,
     log: extra.log ?? silent,
     ...(extra.describe ? { describeQueue: (url: string) => local.engine.describe(url) } : {}),
   });
@@ -181,9 +190,47 @@ it('a drain that times out names the queue and each message left, and a crashed 
     (e: unknown) => e as Error,
   );
   expect(error?.message).toMatch(
-    /did not drain within 300 ms \(0 invocations running, 1 messages left: stuck: \S+ \(received 1 times, in flight, visible in 29\.\d s\); 1 receivers waiting\)/,
+    /did not drain within 300 ms \(0 invocations running, 1 messages left: stuck: \S+ \(received 1 times, in flight, visible in 29\.\d s\); 1 receivers waiting; 1 poller: waiting for a message \(\d+\.\d s\)\)/,
   );
   expect(errors).toEqual([
     expect.stringContaining('stuck: invocation failed its batch of 1: Error: worker blew up'),
   ]);
+});
+
+it('a wake-up the engine loses delays a message by rewaitMs, not for good', async () => {
+  sqs = await startLocalSqs();
+  const local = sqs;
+  const { worker, handed } = recordingWorker();
+  const flow = await flowOn(local, 'lossy', worker);
+  // The engine's first wait never reports the message (a lost wake-up); later waits are the engine's.
+  let lost = false;
+  const waitForMessage = (url: string, signal: AbortSignal): Promise<void> => {
+    if (lost) return local.waitForMessage(url, signal);
+    lost = true;
+    return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  };
+  mapping = mappingOf(local, [flow], new Set(), { rewaitMs: 200, waitForMessage, describe: true });
+  mapping.start();
+  await send(local, flow.queues.queueUrl, 'after a lost wake-up');
+  await within(handed('after a lost wake-up'), 3000, 'the delivery after a lost wake-up');
+  expect(lost).toBe(true);
+});
+
+it('a drain that times out says what each poller of a stuck queue is doing', async () => {
+  sqs = await startLocalSqs();
+  const local = sqs;
+  const { worker } = recordingWorker();
+  const flow = await flowOn(local, 'deaf', worker);
+  // An engine that never wakes this poller, and a poller that never looks again within the drain.
+  const waitForMessage = (_url: string, signal: AbortSignal): Promise<void> =>
+    new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  mapping = mappingOf(local, [flow], new Set(), { waitForMessage, describe: true });
+  await send(local, flow.queues.queueUrl, 'unheard');
+  const error = await mapping.drain({ timeoutMs: 300 }).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  expect(error?.message).toMatch(
+    /1 messages left: deaf: \S+ \(received 0 times, visible\); 0 receivers waiting; 1 poller: waiting for a message \(0\.\d s\)\)/,
+  );
 });
