@@ -45,7 +45,8 @@ export class AlarmTopic extends Construct {
       const key = new kms.Key(this, 'Key', {
         description: 'Millwright alarm topic encryption',
         enableKeyRotation: true,
-        removalPolicy: RemovalPolicy.RETAIN,
+        // Not orphaned (about $1 a month) by each first deploy that rolls back.
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
       key.addToResourcePolicy(
         new iam.PolicyStatement({

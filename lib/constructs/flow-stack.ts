@@ -98,7 +98,7 @@ export class FlowStack extends NestedStack {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       // Stateful like every queue of the deployment: what it holds says why ticks failed.
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
       Validations.of(queue).acknowledge({

@@ -55,7 +55,7 @@ export class MillwrightFunction extends NodejsFunction {
     // The log group is a sibling of the function, so it exists (with its retention) before the function runs.
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     const role = new iam.Role(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

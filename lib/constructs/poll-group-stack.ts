@@ -40,7 +40,7 @@ export class PollGroupStack extends NestedStack {
       maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     for (const ack of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
       Validations.of(this.schedulerDeadLetterQueue).acknowledge({

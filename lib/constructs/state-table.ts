@@ -38,7 +38,9 @@ export class StateTable extends Construct {
       ...capacity,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'ttl',
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack is deleted (the record of what was done); a first deploy that rolls back
+      // deletes the empty table it made instead of leaving one behind per try.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     if (settings.billing === 'provisioned') {
       const { targetUtilizationPercent } = settings;

@@ -623,7 +623,7 @@ describe('state table', () => {
   it('keys pk/sk, bills per request, keeps point-in-time recovery and expires items by ttl', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResource('AWS::DynamoDB::Table', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       Properties: {
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },

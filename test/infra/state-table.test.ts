@@ -49,7 +49,7 @@ function synth(name: string, stateTable?: unknown) {
 function expectTableBasics(template: Template): void {
   template.resourceCountIs('AWS::DynamoDB::Table', 1);
   template.hasResource('AWS::DynamoDB::Table', {
-    DeletionPolicy: 'Retain',
+    DeletionPolicy: 'RetainExceptOnCreate',
     Properties: Match.objectLike({
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },

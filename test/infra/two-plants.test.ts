@@ -110,4 +110,22 @@ describe('a first deploy that fails and rolls back', () => {
       }
     }
   });
+
+  it('leaves nothing it created behind (no orphan table, key, log group or queue per failed try); stack deletion keeps them', () => {
+    for (const plant of PLANTS) {
+      const kept = resources(plant).filter((r) => r.DeletionPolicy !== undefined);
+      // The state table, the alarm topic's KMS key (about $1 a month each if orphaned), the log
+      // groups and every queue: kept when the stack is deleted, deleted when their own create rolls back.
+      for (const type of [
+        'AWS::DynamoDB::Table',
+        'AWS::KMS::Key',
+        'AWS::Logs::LogGroup',
+        'AWS::SQS::Queue',
+      ]) {
+        expect(kept.filter((r) => r.Type === type).length).toBeGreaterThan(0);
+      }
+      expect(kept.filter((r) => r.DeletionPolicy !== 'RetainExceptOnCreate').map((r) => r.Type)).toEqual([]);
+      for (const r of kept) expect(r.UpdateReplacePolicy).toBe('Retain');
+    }
+  });
 });
