@@ -488,11 +488,26 @@ export class StateStore {
 
   // ---- sets: small named collections a poller walks (e.g. the open Deepomatic work orders) ------
 
-  async putMember<T>(set: string, id: string, data: T): Promise<void> {
+  /**
+   * Add a member, kept `retentionDays`, or with `untilRemoved` until `deleteMember`: a set a poller
+   * follows to an end (an open work order) must not lose a member to the TTL while it is still open.
+   */
+  async putMember<T>(
+    set: string,
+    id: string,
+    data: T,
+    options: { untilRemoved?: boolean } = {},
+  ): Promise<void> {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: `SET#${set}`, sk: id, doc: data, updatedAt: this.now().toISOString(), ttl: this.ttl() },
+        Item: {
+          pk: `SET#${set}`,
+          sk: id,
+          doc: data,
+          updatedAt: this.now().toISOString(),
+          ...(options.untilRemoved ? {} : { ttl: this.ttl() }),
+        },
       }),
     );
   }

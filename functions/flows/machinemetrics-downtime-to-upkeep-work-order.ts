@@ -23,7 +23,7 @@ import * as z from 'zod/mini';
 import { connectUpKeep, markedRecordId, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { forgetSendCommand, once, sendOnce } from '../core/claims.ts';
-import { NotReadyError } from '../core/errors.ts';
+import { NotReadyError, VendorHttpError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
@@ -38,6 +38,7 @@ import {
   downtimeTriggers,
   mappedMachines,
   type RecordStep,
+  WORK_ORDER_GONE,
   type WorkOrderEpisode,
   workOrderTarget,
 } from './shared/downtime-record.ts';
@@ -241,7 +242,15 @@ const upkeepSteps: readonly RecordStep<DowntimeFlowConfig, Deps, Episode>[] = [
 
 /** Note our own writes, so their webhooks are recognised (no loops). */
 async function patchWorkOrder(ctx: Ctx, id: string, patch: Parameters<UpKeepClient['updateWorkOrder']>[1]) {
-  await writeWorkOrder(ctx, id, () => ctx.deps.upkeep.updateWorkOrder(id, patch));
+  try {
+    await writeWorkOrder(ctx, id, () => ctx.deps.upkeep.updateWorkOrder(id, patch));
+  } catch (error) {
+    // A person deleted it: retrying or replaying cannot bring it back, and the asset's end of
+    // downtime (after the recovery) must not wait on it.
+    if (error instanceof VendorHttpError && error.status === 404) return WORK_ORDER_GONE;
+    throw error;
+  }
+  return undefined;
 }
 
 const target = workOrderTarget<DowntimeFlowConfig, Deps, Episode, { assetId: string }>({

@@ -163,11 +163,13 @@ async function onWorkOrder(event: TypedEvent<string, UpKeepWebhookData>, ctx: Ct
   }
   // Idempotent, so a retry after a crash between the create and these writes completes them. The
   // follow first: a retry that finds the mapping returns early, so the mapping must come last.
-  await ctx.state.putMember(DEEPOMATIC_OPEN_SET, deepomaticId, {
-    cmms: 'upkeep',
-    cmmsWorkOrderId: wo.id,
-    name,
-  });
+  // Kept until its conclusion or deletion unfollows it: field work may come months later.
+  await ctx.state.putMember(
+    DEEPOMATIC_OPEN_SET,
+    deepomaticId,
+    { cmms: 'upkeep', cmmsWorkOrderId: wo.id, name },
+    { untilRemoved: true },
+  );
   await ctx.state.putMapping(DEEPOMATIC_BY_WORK_ORDER, wo.id, deepomaticId);
   if (created.how === 'duplicate') {
     return {
@@ -197,11 +199,12 @@ export async function adoptDeepomaticWorkOrder(
   namePrefix = 'upkeep-',
 ): Promise<void> {
   // Follow first, map last (as the flow does): a replay that finds the mapping does nothing more.
-  await state.putMember(DEEPOMATIC_OPEN_SET, deepomaticId, {
-    cmms: 'upkeep',
-    cmmsWorkOrderId: workOrderId,
-    name: toWorkOrderName(namePrefix, workOrderId),
-  });
+  await state.putMember(
+    DEEPOMATIC_OPEN_SET,
+    deepomaticId,
+    { cmms: 'upkeep', cmmsWorkOrderId: workOrderId, name: toWorkOrderName(namePrefix, workOrderId) },
+    { untilRemoved: true },
+  );
   await state.putMapping(DEEPOMATIC_BY_WORK_ORDER, workOrderId, deepomaticId);
   await forgetUnconfirmedSend(state, createKey(flowId, workOrderId));
 }

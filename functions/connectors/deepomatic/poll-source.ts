@@ -1,7 +1,7 @@
 /**
  * The `deepomatic.open-work-orders` poll source. Deepomatic sends nothing (no webhooks) and has no
  * list endpoint (reference §4, §7.2), so the work orders to follow are kept in the StateStore set
- * DEEPOMATIC_OPEN_SET (`putMember(set, deepomaticId, {cmms, cmmsWorkOrderId, name})` when a flow
+ * DEEPOMATIC_OPEN_SET (`putMember(set, deepomaticId, {cmms, cmmsWorkOrderId, name}, {untilRemoved})` when a flow
  * creates one, `deleteMember` when it is concluded). Each run walks the whole set in id order, a
  * page (`pageSize`) at a time, GETs each work order and emits:
  *

@@ -181,7 +181,15 @@ export interface Synced {
   created?: 'performed' | 'found' | 'duplicate';
   reason?: string;
   recovered?: boolean;
+  /** The work order was gone (a person deleted it) when a write to it was due. */
+  gone?: boolean;
 }
+
+/**
+ * What `showReason` or `recover` answers when the work order no longer exists (a person deleted it):
+ * nothing can be written to it, and the steps after it (the asset's end of downtime) still must be.
+ */
+export const WORK_ORDER_GONE = 'work-order-gone';
 
 /** The fields a work-order flow's episode has besides the shared ones. */
 export interface WorkOrderEpisode extends EpisodeBase {
@@ -220,9 +228,9 @@ export interface WorkOrderSpec<
   create(ctx: FlowContext<C, D>, episode: E, placement: P): Promise<WorkOrderClaim>;
   /** Steps after the create and before the reason update (e.g. asset downtime). */
   steps?: readonly RecordStep<C, D, E>[];
-  /** Show the episode's current reason on the work order. */
+  /** Show the episode's current reason on the work order (WORK_ORDER_GONE: it was deleted). */
   showReason(ctx: FlowContext<C, D>, episode: E, workOrderId: IdOf<E>): Promise<unknown>;
-  /** Record the end (and total downtime) on the work order. */
+  /** Record the end (and total downtime) on the work order (WORK_ORDER_GONE: it was deleted). */
   recover(ctx: FlowContext<C, D>, episode: E, workOrderId: IdOf<E>): Promise<unknown>;
   /** After the work order's recovery, under its own claims (e.g. the asset available again). */
   afterRecovery?(ctx: FlowContext<C, D>, episode: E): Promise<void>;
@@ -265,8 +273,8 @@ async function nextStep<C extends DowntimeSettings, D, E extends WorkOrderEpisod
   const workOrderId = e.workOrderId as IdOf<E>;
   // An update's claim records the work order it wrote to.
   const claimed = async (write: Promise<unknown>) => {
-    await write;
-    return { workOrderId: String(workOrderId) };
+    const answer = await write;
+    return { workOrderId: String(workOrderId), ...(answer === WORK_ORDER_GONE ? { gone: 'yes' } : {}) };
   };
   done.workOrderId = workOrderId;
   const own = spec.steps?.find((s) => s.due(ctx, e));
@@ -275,20 +283,22 @@ async function nextStep<C extends DowntimeSettings, D, E extends WorkOrderEpisod
     return () => change;
   }
   if (e.reasonShown !== e.reasonId) {
-    await once(ctx.state, {
+    const shownOn = await once(ctx.state, {
       key: `${ctx.flowId}:reason:${e.key}:${e.reasonId}:${e.reasonAt ?? e.reasonFrom ?? ''}`,
       perform: () => claimed(spec.showReason(ctx, e, workOrderId)),
     });
+    if (shownOn.result.gone) done.gone = true;
     done.reason = e.reasonName;
     const shown = await showLatestReason(spec, ctx, e, workOrderId, done);
     return () => ({ reasonShown: shown.reasonId }) as Partial<E>;
   }
   if (e.endedAt && !e.recovered) {
     // The work order first: it says the most, and a step after it that must be parked does not hold it.
-    await once(ctx.state, {
+    const recoveredOn = await once(ctx.state, {
       key: `${ctx.flowId}:recovered:${e.key}`,
       perform: () => claimed(spec.recover(ctx, e, workOrderId)),
     });
+    if (recoveredOn.result.gone) done.gone = true;
     // The recovery rewrites the text, reason included.
     const shown = await showLatestReason(spec, ctx, e, workOrderId, done);
     await spec.afterRecovery?.(ctx, e);
@@ -368,8 +378,11 @@ export function syncResult<E extends EpisodeBase>(
   const did = [
     synced.created === 'performed' ? `created work order ${id}` : undefined,
     synced.created === 'found' ? `found work order ${id} made by an earlier attempt` : undefined,
-    synced.reason ? `work order ${id} reason -> ${synced.reason}` : undefined,
-    synced.recovered ? `recovery recorded on work order ${id}${recoveredNote}` : undefined,
+    synced.gone
+      ? `work order ${id} no longer exists (a person deleted it): ${synced.recovered ? 'its end of downtime' : 'its reason'} not written to it`
+      : undefined,
+    synced.reason && !synced.gone ? `work order ${id} reason -> ${synced.reason}` : undefined,
+    synced.recovered && !synced.gone ? `recovery recorded on work order ${id}${recoveredNote}` : undefined,
   ].filter((x): x is string => x !== undefined);
   if (did.length > 0) {
     const episode = 'episode' in applied ? applied.episode : undefined;

@@ -2,6 +2,7 @@
  * upkeep-work-order-to-deepomatic-validation against the real UpKeep and Deepomatic simulators and a
  * real state store: the transitions of the flow's table and scenario 8 (Deepomatic half).
  */
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DEEPOMATIC_OPEN_SET } from '../../../functions/connectors/deepomatic/poll-source.ts';
 import { workOrderVersion } from '../../../functions/connectors/upkeep/webhook.ts';
@@ -375,6 +376,38 @@ describe('a crash between the create and its bookkeeping', () => {
     expect(dmFor(id)).toHaveLength(1);
     const dmId = (await ctx.state.getMapping(DEEPOMATIC_BY_WORK_ORDER, id)) as string;
     expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId)).toBe(true);
+  });
+});
+
+/** What DynamoDB's TTL does by `atSeconds`: every item whose `ttl` is before it is gone. */
+async function expireTtlBy(store: { tableName: string }, atSeconds: number): Promise<void> {
+  const doc = DynamoDBDocumentClient.from(t.dynamo.client);
+  const { Items = [] } = await doc.send(new ScanCommand({ TableName: store.tableName }));
+  for (const item of Items) {
+    if (typeof item.ttl === 'number' && item.ttl < atSeconds) {
+      await doc.send(new DeleteCommand({ TableName: store.tableName, Key: { pk: item.pk, sk: item.sk } }));
+    }
+  }
+}
+
+describe('a validation that takes longer than the state retention', () => {
+  it('a Deepomatic work order still open 120 days after its create is still followed (its result is not lost to the TTL)', async () => {
+    const ctx = context();
+    const id = await upkeepWorkOrder();
+    expect((await flow.handle(created(id), ctx)).outcome).toBe('done');
+    const dmId = (await ctx.state.getMapping(DEEPOMATIC_BY_WORK_ORDER, id)) as string;
+    // Field work scheduled months out: DynamoDB's TTL sweeps the table meanwhile.
+    await expireTtlBy(ctx.state, Math.floor(Date.now() / 1000) + 120 * 86_400);
+    expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === dmId)).toBe(true);
+  });
+
+  it('an adopted Deepomatic work order is followed past the state retention too', async () => {
+    const ctx = context();
+    const id = await upkeepWorkOrder();
+    await adoptDeepomaticWorkOrder(ctx.state, ctx.flowId, id, `dm-adopted-${run}`);
+    await expireTtlBy(ctx.state, Math.floor(Date.now() / 1000) + 120 * 86_400);
+    const members = await ctx.state.listMembers(DEEPOMATIC_OPEN_SET);
+    expect(members.some((m) => m.id === `dm-adopted-${run}`)).toBe(true);
   });
 });
 

@@ -14,7 +14,7 @@ import {
 import { EPISODE_WORK_ORDER_MAPPING } from '../../../functions/flows/shared/downtime.ts';
 import { manualClock } from '../../../sandbox/clock.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
-import { type Harness, startHarness } from '../upkeep/support.ts';
+import { EMAIL, type Harness, PASSWORD, startHarness } from '../upkeep/support.ts';
 import { crashingStore, WorkerCrash } from './crash-support.ts';
 import {
   deliver,
@@ -101,6 +101,21 @@ function pollDowntime(
     startedAt,
     detectedAt,
   };
+}
+
+/** A person deletes a work order in UpKeep (the client has no delete: Millwright never deletes one). */
+async function deleteWorkOrder(id: string): Promise<void> {
+  const auth = await fetch(`${h.sim.url}/api/v2/auth`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+  });
+  const { result } = (await auth.json()) as { result: { sessionToken: string } };
+  const res = await fetch(`${h.sim.url}/api/v2/work-orders/${id}`, {
+    method: 'DELETE',
+    headers: { 'session-token': result.sessionToken },
+  });
+  expect(res.status).toBe(200);
 }
 
 async function rejects(promise: Promise<unknown>): Promise<Error> {
@@ -605,6 +620,24 @@ describe('episode transitions (shared/downtime.ts table), UpKeep', () => {
     expect((await run(d.ended)).outcome).toBe('done');
     expect((await run(d.ended)).outcome).toBe('duplicate');
     expect(workOrdersOf(m).filter(recovered)).toHaveLength(1);
+  });
+
+  it('OPEN + ended after a person deleted its work order: nothing written to it, said so, and the asset is still recorded available again', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const d = pollDowntime(m, 0);
+    const before = downtimeRecords().length;
+    expect((await run(d.started)).outcome).toBe('done');
+    const [wo] = workOrdersOf(m);
+    await deleteWorkOrder((wo as { id: string }).id);
+    const ended = await run(d.ended);
+    expect(ended).toMatchObject({ outcome: 'done', message: expect.stringContaining('no longer exists') });
+    expect(workOrdersOf(m)).toHaveLength(0);
+    const records = downtimeRecords().slice(before);
+    expect(records.map((r) => r.status)).toEqual(['not-available', 'available']);
+    // A redelivery or replay of the end changes nothing more.
+    expect((await run(d.ended)).outcome).toBe('duplicate');
+    expect(downtimeRecords().slice(before)).toHaveLength(2);
   });
 
   it("CLOSED + categorized later (within grace) -> the closed episode's work order gets the reason", async () => {
