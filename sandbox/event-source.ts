@@ -80,17 +80,22 @@ export interface EventSourceMapping {
   stop(): Promise<void>;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms`, or at once when one of `signals` aborts. Listens to each rather than to an
+ * `AbortSignal.any` of them: Node 20 keeps a reference to every such composite in each long-lived
+ * source signal for good, and a paused flow's pollers pause once a second for as long as it stays
+ * paused (days, in a sandbox left running).
+ */
+function pause(ms: number, signals: readonly AbortSignal[]): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
+    if (signals.some((s) => s.aborted)) return resolve();
     const done = () => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      for (const s of signals) s.removeEventListener('abort', done);
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
+    for (const s of signals) s.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -168,7 +173,7 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
         if (await isPaused(flow.id)) {
           notify();
           at('paused');
-          await pause(recheckMs, AbortSignal.any([stop, recheck.signal]));
+          await pause(recheckMs, [stop, recheck.signal]);
           return;
         }
         at('waiting for a message');
@@ -200,7 +205,7 @@ export function createEventSourceMapping(options: EventSourceOptions): EventSour
         options.log.error(`event source mapping: ${flow.id}: ${String(error)}`);
         at('pausing after an error');
         // A failing receive (the engine closing, say) is not retried in a tight loop.
-        await pause(recheckMs, stop);
+        await pause(recheckMs, [stop]);
       }
     }
   };

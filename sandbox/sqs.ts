@@ -58,6 +58,9 @@ const ACCOUNT = '123456789012';
  * Start the local SQS on 127.0.0.1. With `dir`, every queue and message is journaled there and
  * restored (and the journal compacted) at start; without, it lives in memory.
  */
+/** The flow queues' and DLQs' retention, in seconds (SQS's maximum). */
+const FOURTEEN_DAYS_S = '1209600';
+
 export async function startLocalSqs(
   options: {
     port?: number;
@@ -118,9 +121,12 @@ export async function startLocalSqs(
     ...(options.dir ? { dir: options.dir } : {}),
     expiredAtStart,
     async createQueue(name, { visibilityTimeoutSeconds, maxReceiveCount }) {
-      const dlqUrl = await upsertQueue(`${name}-dlq`, { MessageRetentionPeriod: '1209600' });
+      // 14 days for both, as the stack's queues (lib/constructs/flow-worker.ts): SQS's default of
+      // 4 days would drop the events of a flow paused, or a sandbox stopped, for a long week.
+      const dlqUrl = await upsertQueue(`${name}-dlq`, { MessageRetentionPeriod: FOURTEEN_DAYS_S });
       const dlqArn = engine.arnOf(`${name}-dlq`);
       const queueUrl = await upsertQueue(name, {
+        MessageRetentionPeriod: FOURTEEN_DAYS_S,
         VisibilityTimeout: String(visibilityTimeoutSeconds),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
       });

@@ -258,6 +258,11 @@ export class StateStore {
     });
   }
 
+  /** Past its TTL (epoch seconds), though TTL may not have deleted it yet. */
+  private expired(item: Record<string, unknown>): boolean {
+    return typeof item.ttl === 'number' && item.ttl < Math.floor(this.now().getTime() / 1000);
+  }
+
   private ttl(days = this.retentionDays): number {
     return Math.floor(this.now().getTime() / 1000) + days * DAY;
   }
@@ -1179,7 +1184,8 @@ export class StateStore {
   /** The latest error outcome of a flow (see ERROR_OUTCOMES), if any within the run-log retention. */
   async lastError(flowId: string): Promise<RunLogEntry | undefined> {
     const item = await this.getItem(`FLOW#${flowId}`, 'LAST_ERROR', true);
-    return item ? toRunEntry(item) : undefined;
+    // TTL deletion is lazy (and never happens in the sandbox's engine): an expired item is gone.
+    return item && !this.expired(item) ? toRunEntry(item) : undefined;
   }
 
   // ---- poll runs and flow switches: what `millwright status` shows ------------------------------

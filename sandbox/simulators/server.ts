@@ -78,6 +78,15 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** How many requests a simulator's log keeps by default (the newest). */
+export const REQUEST_LOG_LIMIT = 10_000;
+
+/** Append `item`, dropping the oldest entries beyond `limit` (a run log, not a history). */
+export function appendBounded<T>(list: T[], item: T, limit: number): void {
+  list.push(item);
+  if (list.length > limit) list.splice(0, list.length - limit);
+}
+
 /** Each probabilistic fault's own draws (kept beside the fault, not in its JSON). */
 const draws = new WeakMap<Fault, () => number>();
 
@@ -112,8 +121,13 @@ export interface Simulator {
   url: string;
   port: number;
   server: Server;
-  /** Requests seen, newest last ("METHOD /path"), for tests and the demo summary. */
+  /**
+   * Requests seen, newest last ("METHOD /path"), for tests and the demo summary: the latest
+   * `requestLogLimit` only (a sandbox left polling for weeks must not grow it without bound).
+   */
   requests: string[];
+  /** Requests seen in all (not bounded like `requests`); a reset may set it back to 0. */
+  requestCount: number;
   faults: Fault[];
   close(): Promise<void>;
 }
@@ -235,6 +249,8 @@ export async function startSimulator(options: {
   name: string;
   routes: Route[];
   port?: number;
+  /** How many requests `requests` keeps, newest (default REQUEST_LOG_LIMIT). */
+  requestLogLimit?: number;
   /**
    * Runs after every write's handler, before its answer is sent (shared by the writes of one turn of
    * the event loop, groupCommit): a simulator saves its state here, as a vendor commits before it
@@ -270,7 +286,10 @@ export async function startSimulator(options: {
     };
 
     const isControl = url.pathname.startsWith('/_sandbox/');
-    if (!isControl) self().requests.push(line);
+    if (!isControl) {
+      self().requestCount++;
+      appendBounded(self().requests, line, options.requestLogLimit ?? REQUEST_LOG_LIMIT);
+    }
     const fault = isControl ? undefined : takeFault(self().faults, line);
     const faultAnswer = (status: number): SimResponse => ({
       status,
@@ -335,6 +354,7 @@ export async function startSimulator(options: {
     port,
     server,
     requests: [],
+    requestCount: 0,
     faults: [],
     close: () =>
       new Promise<void>((resolve) => {

@@ -4,7 +4,7 @@
  * its own, so a slow worker of one flow never holds another flow's events.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, expect, it } from '@jest/globals';
+import { afterEach, expect, it, jest } from '@jest/globals';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AnyFlow } from '../../functions/core/flow.ts';
 import type { Log } from '../../functions/core/log.ts';
@@ -233,4 +233,44 @@ it('a drain that times out says what each poller of a stuck queue is doing', asy
   expect(error?.message).toMatch(
     /1 messages left: deaf: \S+ \(received 0 times, visible\); 0 receivers waiting; 1 poller: waiting for a message \(0\.\d s\)\)/,
   );
+});
+
+it('a paused flow re-reading its flag for days leaves nothing behind in the long-lived signals', async () => {
+  sqs = await startLocalSqs();
+  const local = sqs;
+  const { worker } = recordingWorker();
+  const flow = await flowOn(local, 'held', worker);
+  // Node 20 keeps every AbortSignal.any composite in its source signals for good: one per recheck
+  // of a paused flow (once a second, for as long as it stays paused) would grow without bound.
+  const any = jest.spyOn(AbortSignal, 'any');
+  let reads = 0;
+  let fifthRead = () => {};
+  const fifth = new Promise<void>((resolve) => {
+    fifthRead = resolve;
+  });
+  mapping = createEventSourceMapping({
+    sqs: local.client,
+    waitForMessage: (url, signal) => local.waitForMessage(url, signal),
+    flows: () => [flow],
+    timeoutMs: () => 60_000,
+    enqueuedCount: () => 0,
+    settleSimulators: async () => undefined,
+    pauses: {
+      isPaused: async () => {
+        if (++reads === 5) fifthRead();
+        return true;
+      },
+      forget: () => undefined,
+    },
+    pausedRecheckMs: 50,
+    rewaitMs: HOUR_MS,
+    log: silent,
+  });
+  try {
+    mapping.start();
+    await within(fifth, 3000, 'five reads of the pause flag');
+    expect(any).not.toHaveBeenCalled();
+  } finally {
+    any.mockRestore();
+  }
 });

@@ -171,6 +171,15 @@ describe('messages', () => {
     const [dead] = await receive(sqs.client, dlqUrl);
     expect(dead?.Body).toBe('poison');
   });
+
+  it("keeps a flow queue's messages 14 days, as the stack's queue does (SQS's own default is 4)", async () => {
+    // A flow paused over a long week, or a laptop shut for five days, must find its events waiting.
+    const sqs = await start();
+    const { queueUrl } = await sqs.createQueue('q', { visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
+    await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'kept' }));
+    nowMs += 13 * 86_400_000;
+    expect((await receive(sqs.client, queueUrl)).map((m) => m.Body)).toEqual(['kept']);
+  });
 });
 
 describe('visibility', () => {

@@ -170,9 +170,10 @@ describe('messages whose retention ended while the sandbox was stopped', () => {
       maxReceiveCount: 3,
     });
     await first.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'old' }));
+    nowMs += 2 * 24 * 3600_000;
     await first.client.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: 'dead' }));
     await kill(first);
-    nowMs += 5 * 24 * 3600_000; // past the queue's 4 days, within the DLQ's 14
+    nowMs += 13 * 24 * 3600_000; // 'old' is past the queues' 14 days, 'dead' within them
     const second = await sqsOn();
     expect(second.expiredAtStart).toEqual([{ queue: 'q', messages: 1 }]);
     expect(await bodies(second, queueUrl)).toEqual([]);
@@ -184,7 +185,7 @@ describe('messages whose retention ended while the sandbox was stopped', () => {
     const [, flow] = [...sandbox.flows][0] ?? [];
     await sandbox.close();
     const queue = flow?.queues.queueUrl.split('/').at(-1);
-    const sentAt = Date.now() - 5 * 24 * 3600_000;
+    const sentAt = Date.now() - 15 * 24 * 3600_000;
     appendFileSync(
       join(dir, 'sqs', 'journal.jsonl'),
       `${JSON.stringify({ t: 'msg', q: queue, id: 'old', body: '{}', md5: '', sentAt, visibleAt: sentAt, count: 0 })}\n`,

@@ -423,3 +423,26 @@ describe('click-maint simulator: control API', () => {
     expect(sim.stats()).toMatchObject({ requests: 0, rateLimited: 0, maxAcceptedInWindow: 0 });
   });
 });
+
+describe('call log bounds (a sandbox polling for weeks)', () => {
+  it('keeps only the newest requestLogLimit calls, while stats count every request', async () => {
+    const bounded = await startClickMaintSimulator({
+      clock,
+      apiKey: API_KEY,
+      wallClock: time.now,
+      requestLogLimit: 2,
+    });
+    try {
+      for (const page of ['1', '2', '3']) {
+        await fetch(`${bounded.baseUrl}/parts?page=${page}`, {
+          headers: { authorization: `Bearer ${API_KEY}`, 'x-entity-id': '1' },
+        }).then((r) => r.text());
+      }
+      expect(bounded.calls().map((c) => c.query.page)).toEqual([['2'], ['3']]);
+      expect(bounded.requests).toHaveLength(2);
+      expect(bounded.stats().requests).toBe(3);
+    } finally {
+      await bounded.close();
+    }
+  });
+});

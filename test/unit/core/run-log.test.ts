@@ -148,6 +148,20 @@ describe('run log', () => {
     expect(byFlow?.eventBody).toBeUndefined();
   });
 
+  it('forgets the latest error once it is past the run-log retention, though TTL has not deleted it', async () => {
+    // dynalite (the sandbox) never applies TTL, and DynamoDB deletes expired items up to days late:
+    // `millwright status` must not show a flow's error from months ago as its last error.
+    let now = Date.parse('2026-12-01T10:00:00.000Z');
+    const store = t.store(() => new Date(now));
+    await store.appendRun(
+      entry({ flowId: 'flow-old-err', eventId: 'e-old', outcome: 'dead-lettered', message: 'old' }),
+    );
+    now += 29 * 86_400_000;
+    expect((await store.lastError('flow-old-err'))?.message).toBe('old');
+    now += 2 * 86_400_000;
+    expect(await store.lastError('flow-old-err')).toBeUndefined();
+  });
+
   it('expires entries after runRetentionDays and never needs a Scan', async () => {
     const now = new Date('2026-12-01T00:00:00.000Z');
     const store = t.store(() => now);

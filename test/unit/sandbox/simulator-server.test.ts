@@ -125,3 +125,20 @@ describe('simulator saves (group commit)', () => {
     }
   });
 });
+
+describe('simulator request log (a sandbox left polling for weeks)', () => {
+  it('keeps only the newest requestLogLimit requests, oldest dropped first', async () => {
+    const bounded = await startSimulator({
+      name: 'bounded',
+      routes: [{ method: 'GET', pattern: '/things/:id', handler: (req) => json(200, { id: req.params.id }) }],
+      requestLogLimit: 3,
+    });
+    try {
+      for (const id of ['1', '2', '3', '4', '5'])
+        await fetch(`${bounded.url}/things/${id}`).then((r) => r.text());
+      expect(bounded.requests).toEqual(['GET /things/3', 'GET /things/4', 'GET /things/5']);
+    } finally {
+      await bounded.close();
+    }
+  });
+});

@@ -115,7 +115,7 @@ export interface ClickMaintSimulator extends Simulator, ClickMaintControls {
   restock(partId: number, quantity: number): SimPart;
   setRateLimit(rateLimit: { limit: number; windowSeconds: number }): void;
   setAcceptsUpdatedAtFilter(accepts: boolean): void;
-  /** Every API call that reached the simulator's checks (not fault-answered ones), oldest first. */
+  /** The API calls that reached the simulator's checks (not fault-answered ones), oldest first: the newest `requestLogLimit`. */
   calls(): SimCall[];
   /** The state that survives a restart (a deep copy). */
   exportState(): ClickMaintSavedState;
@@ -144,6 +144,7 @@ export async function startClickMaintSimulator(
       ...sandboxControlRoutes(world, controls),
     ],
     port: options.port,
+    requestLogLimit: options.requestLogLimit,
     commit: persistence.commit,
   });
   const byEntity = <T extends { entityId: number }>(rows: T[], entityId?: number): T[] =>

@@ -2,7 +2,12 @@
  * The API pipeline every `/api/v1` route runs: log the call, auth (401, not counted), rate limit
  * (429), then `X-Entity-Id` (400 when missing or not an integer, 404 when unknown to the key).
  */
-import type { Route, SimRequest, SimResponse } from '../../../../sandbox/simulators/server.ts';
+import {
+  appendBounded,
+  type Route,
+  type SimRequest,
+  type SimResponse,
+} from '../../../../sandbox/simulators/server.ts';
 import { rateHeaders, rollWindow } from './rate-limit.ts';
 import { CLICK_MAINT_SIM_API_PREFIX, type SimCall, type SimEntity } from './records.ts';
 import { errorResponse, SimulatorInputError } from './responses.ts';
@@ -53,7 +58,7 @@ function route(
         status: 0,
       };
       for (const [k, v] of req.query.entries()) call.query[k] = [...(call.query[k] ?? []), v];
-      world.calls.push(call);
+      appendBounded(world.calls, call, world.callLogLimit);
       const response = run(world, req, handler, scope);
       call.status = response.status;
       return response;

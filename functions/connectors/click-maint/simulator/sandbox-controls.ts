@@ -21,7 +21,7 @@ export interface ClickMaintControls {
 /** `server` is the running simulator (its request log and faults), known once it has started. */
 export function clickMaintControls(world: ClickMaintWorld, server: () => Simulator): ClickMaintControls {
   const stats = (): ClickMaintSimStats => ({
-    requests: server().requests.length,
+    requests: server().requestCount,
     ...world.stats,
     window: { ...world.window },
     rateLimit: { ...world.rateLimit },
@@ -42,6 +42,7 @@ export function clickMaintControls(world: ClickMaintWorld, server: () => Simulat
     world.window = { startMs: 0, counted: 0, accepted: 0 };
     server().faults.length = 0;
     server().requests.length = 0;
+    server().requestCount = 0;
     seedWorld(world);
   };
   return { stats, state, reset };

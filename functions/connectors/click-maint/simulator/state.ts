@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../../../../sandbox/clock.ts';
 import { versionedState } from '../../../../sandbox/simulators/persistence.ts';
+import { REQUEST_LOG_LIMIT } from '../../../../sandbox/simulators/server.ts';
 import {
   CLICK_MAINT_SIM_ENTITIES,
   type SimAsset,
@@ -31,6 +32,8 @@ export interface ClickMaintSimSettings {
   maxPerPage?: number;
   /** Seed the doc-like parts and assets of entity 1 (default true; also after reset). */
   seed?: boolean;
+  /** How many calls (and requests) the logs keep, newest (default REQUEST_LOG_LIMIT). */
+  requestLogLimit?: number;
 }
 
 export const CLICK_MAINT_SIM_STATE_VERSION = 1;
@@ -73,6 +76,8 @@ export interface ClickMaintWorld {
   workOrders: SimWorkOrder[];
   transactions: SimPartTransaction[];
   calls: SimCall[];
+  /** How many `calls` are kept (the newest): a sandbox polling for weeks must not grow it unbounded. */
+  readonly callLogLimit: number;
   /** The last work-order id. */
   woCounter: number;
   /** The last part-transaction id. */
@@ -96,6 +101,7 @@ export function createClickMaintWorld(settings: ClickMaintSimSettings): ClickMai
     workOrders: [],
     transactions: [],
     calls: [],
+    callLogLimit: settings.requestLogLimit ?? REQUEST_LOG_LIMIT,
     woCounter: 1000,
     txCounter: 0,
     stats: { unauthorized: 0, rateLimited: 0, maxAcceptedInWindow: 0 },
