@@ -54,12 +54,13 @@ export interface FlowQueues {
 
 const ACCOUNT = '123456789012';
 
+/** The flow queues' and DLQs' retention, in seconds (SQS's maximum). */
+const FOURTEEN_DAYS_S = '1209600';
+
 /**
  * Start the local SQS on 127.0.0.1. With `dir`, every queue and message is journaled there and
  * restored (and the journal compacted) at start; without, it lives in memory.
  */
-/** The flow queues' and DLQs' retention, in seconds (SQS's maximum). */
-const FOURTEEN_DAYS_S = '1209600';
 
 export async function startLocalSqs(
   options: {
