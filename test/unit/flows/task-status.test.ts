@@ -23,7 +23,7 @@ import {
 import { flowEvent } from '../../support/factories.ts';
 import { permutations } from '../../support/orders.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
-import { EMAIL, type Harness, PASSWORD, startHarness } from '../upkeep/support.ts';
+import { deleteWorkOrderInUpKeep, type Harness, startHarness } from '../upkeep/support.ts';
 import { crashingStore, WorkerCrash } from './crash-support.ts';
 
 let t: TestState;
@@ -88,20 +88,7 @@ const statusOf = (id: string) => h.sim.workOrders().find((w) => w.id === id)?.st
 const notes = (id: string) => h.sim.workOrderMessages(id);
 const patches = (id: string) => h.sim.calls().filter((c) => c.line === `PATCH /work-orders/${id}`);
 
-/** A person deletes a work order in UpKeep (the client has no delete: Millwright never deletes one). */
-async function deleteWorkOrder(id: string): Promise<void> {
-  const auth = await fetch(`${h.sim.url}/api/v2/auth`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
-  });
-  const { result } = (await auth.json()) as { result: { sessionToken: string } };
-  const res = await fetch(`${h.sim.url}/api/v2/work-orders/${id}`, {
-    method: 'DELETE',
-    headers: { 'session-token': result.sessionToken },
-  });
-  expect(res.status).toBe(200);
-}
+const deleteWorkOrder = (id: string) => deleteWorkOrderInUpKeep(h.sim, id);
 
 describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
   it('no millwrightKey and no upkeepWorkOrderId: can never correspond (skipped)', async () => {
