@@ -22,6 +22,7 @@
  * | not concluded (progress, review, ...) | any               | none; polled again                       | skipped   |
  * | concluded, result already applied     | any               | stop following it                        | duplicate |
  * | concluded passed / failed             | missing (404)     | stop following it                        | skipped   |
+ * | concluded passed / failed             | deleted after read| stop following it (what landed, landed)  | skipped   |
  * | concluded passed / failed             | other status      | status onPassed / onFailed, note; unfollow | done    |
  * | concluded passed / failed             | already at status | note only; unfollow                      | done      |
  * | retry after an unanswered note        | note found        | no second note; unfollow                 | done      |
@@ -43,6 +44,7 @@ import { once } from '../core/claims.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
 import { writeWorkOrder } from './shared/echo.ts';
+import { isGone } from './shared/gone.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
 
 export const FLOW_ID = 'deepomatic-validation-to-upkeep-work-order';
@@ -118,29 +120,39 @@ async function onChanged(wo: Changed, ctx: Ctx): Promise<FlowResult> {
     perform: async () => {
       const current = await upkeep.getWorkOrder(wo.cmmsWorkOrderId);
       if (!current) return { workOrderId: wo.cmmsWorkOrderId, result: 'missing', note: 'none' };
-      if (current.status !== status) {
-        await writeWorkOrder(ctx, current.id, () => upkeep.updateWorkOrder(current.id, { status }));
+      try {
+        if (current.status !== status) {
+          await writeWorkOrder(ctx, current.id, () => upkeep.updateWorkOrder(current.id, { status }));
+        }
+        const note = await addNoteOnce(ctx, upkeep, {
+          key: `${ctx.flowId}:note:${wo.id}`,
+          workOrderId: current.id,
+          text: summary(wo, result.outcome),
+          marker: resultNoteMarker(wo.id),
+        });
+        return { workOrderId: current.id, result: result.outcome, note };
+      } catch (error) {
+        // A person deleted it after our read: a replay cannot bring it back, so this ends here.
+        if (!isGone(error)) throw error;
+        return { workOrderId: current.id, result: 'deleted', note: 'none' };
       }
-      const note = await addNoteOnce(ctx, upkeep, {
-        key: `${ctx.flowId}:note:${wo.id}`,
-        workOrderId: current.id,
-        text: summary(wo, result.outcome),
-        marker: resultNoteMarker(wo.id),
-      });
-      return { workOrderId: current.id, result: result.outcome, note };
     },
   });
   // Concluded: stop following it (idempotent, also on a redelivery).
   await ctx.state.deleteMember(DEEPOMATIC_OPEN_SET, wo.id);
+  const gone =
+    done.result.result === 'deleted'
+      ? `UpKeep work order ${wo.cmmsWorkOrderId} was deleted while its result was applied (UpKeep answered 404); nothing more written`
+      : done.result.result === 'missing'
+        ? `UpKeep work order ${wo.cmmsWorkOrderId} no longer exists`
+        : undefined;
   if (done.how === 'duplicate') {
     return {
       outcome: 'duplicate',
-      message: `${wo.name}: result already applied to ${done.result.workOrderId}`,
+      message: `${wo.name}: result already ${gone ? `handled (${gone})` : `applied to ${done.result.workOrderId}`}`,
     };
   }
-  if (done.result.result === 'missing') {
-    return { outcome: 'skipped', message: `UpKeep work order ${wo.cmmsWorkOrderId} no longer exists` };
-  }
+  if (gone) return { outcome: 'skipped', message: gone };
   return {
     outcome: 'done',
     message: `${wo.name}: validation ${result.outcome} -> UpKeep work order ${wo.cmmsWorkOrderId} ${status}${done.result.note === 'found' ? ' (the note an earlier attempt added was found, not added again)' : ''}`,

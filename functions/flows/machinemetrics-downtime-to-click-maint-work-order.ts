@@ -30,9 +30,11 @@ import {
   downtimeTriggers,
   mappedMachines,
   unlistedMachine,
+  WORK_ORDER_GONE,
   type WorkOrderEpisode,
   workOrderTarget,
 } from './shared/downtime-record.ts';
+import { isGone } from './shared/gone.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-click-maint-work-order';
 
@@ -62,6 +64,11 @@ export const configSchema = lazySchema(() =>
         onRecovery: z._default(z.enum(['annotate', 'complete']), 'annotate'),
         /** Status id that means completed (`completed` is 5 in the doc's sample). */
         completedStatusId: z._default(id(), 5),
+        /**
+         * A 404 on our work order while its entity still answers: taken as deleted by a person (the
+         * event ends done, saying so) unless false (it fails, for an operator). See workOrderGone.
+         */
+        goneWhenNotFound: z._default(z.boolean(), true),
       }),
       {
         priority: 'high',
@@ -70,6 +77,7 @@ export const configSchema = lazySchema(() =>
         technicianIds: [],
         onRecovery: 'annotate',
         completedStatusId: 5,
+        goneWhenNotFound: true,
       },
     ),
   }),
@@ -102,6 +110,42 @@ export function workOrderDescription(e: Episode, now: Date): string {
 
 /** The entity the work order lives in (kept on the episode; the config's as a fallback). */
 const entityOf = (ctx: Ctx, e: Episode) => e.entityId ?? ctx.config.machines[e.machineId]?.entityId ?? 0;
+
+/**
+ * Is a 404 on the episode's work order a deletion by a person? Click Maint documents no 404 at all
+ * (reference §2: "wrong id or wrong X-Entity-Id"), and its API has no delete: people delete in the
+ * app. The assumption (`workOrder.goneWhenNotFound`, on by default): when the same entity, under the
+ * same X-Entity-Id, still answers a list of its work orders (200) and ours is not in it, it was deleted.
+ * When the entity does not answer, the 404 is a configuration or access fault and is not hidden:
+ * the original error is thrown. `workOrder.goneWhenNotFound: false` turns the assumption off.
+ */
+async function workOrderGone(ctx: Ctx, e: Episode, id: number): Promise<boolean> {
+  if (!ctx.config.workOrder.goneWhenNotFound) return false;
+  try {
+    const found = await ctx.deps.clickMaint.findWorkOrderByTitleTag(entityOf(ctx, e), episodeTag(e.key));
+    return found?.id !== id;
+  } catch (error) {
+    // The entity itself answers 404: the original error stands (a transient one is retried as is).
+    if (isGone(error)) return false;
+    throw error;
+  }
+}
+
+/** Update the episode's work order; WORK_ORDER_GONE when a person deleted it (see workOrderGone). */
+async function patchWorkOrder(
+  ctx: Ctx,
+  e: Episode,
+  id: number,
+  patch: Parameters<ClickMaintClient['updateWorkOrder']>[2],
+): Promise<typeof WORK_ORDER_GONE | undefined> {
+  try {
+    await ctx.deps.clickMaint.updateWorkOrder(entityOf(ctx, e), id, patch);
+    return undefined;
+  } catch (error) {
+    if (isGone(error) && (await workOrderGone(ctx, e, id))) return WORK_ORDER_GONE;
+    throw error;
+  }
+}
 
 const target = workOrderTarget<
   ClickMaintDowntimeConfig,
@@ -139,12 +183,12 @@ const target = workOrderTarget<
     return { workOrderId: String(wo.id) };
   },
   showReason: (ctx, e, id) =>
-    ctx.deps.clickMaint.updateWorkOrder(entityOf(ctx, e), id, {
+    patchWorkOrder(ctx, e, id, {
       title: workOrderTitle(ctx.config, e),
       description: workOrderDescription(e, ctx.now()),
     }),
   recover: (ctx, e, id) =>
-    ctx.deps.clickMaint.updateWorkOrder(entityOf(ctx, e), id, {
+    patchWorkOrder(ctx, e, id, {
       description: workOrderDescription(e, ctx.now()),
       ...(ctx.config.workOrder.onRecovery === 'complete'
         ? { status_id: ctx.config.workOrder.completedStatusId, completed_at: e.endedAt }

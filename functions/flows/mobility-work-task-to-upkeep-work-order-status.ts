@@ -41,6 +41,7 @@
  * | same task and event | already applied                              | -                  | none                           | duplicate |
  * | same kind, later    | (task started again after a cancel)          | -                  | as its kind, own claim + note  | done      |
  * | any                 | -                                            | gone (404)         | none                           | skipped   |
+ * | any                 | -                                            | deleted after read | what landed before the 404     | skipped   |
  * | started             | -                                            | open / onHold      | -> inProgress, note            | done      |
  * | started             | -                                            | inProgress         | note                           | done      |
  * | started / canceled  | -                                            | complete           | none (never reopened)          | stale     |
@@ -61,6 +62,7 @@ import { lazySchema } from '../core/schema.ts';
 import type { OrderMark } from '../core/state.ts';
 import { EPISODE_WITHOUT_WORK_ORDER, EPISODE_WORK_ORDER_MAPPING } from './shared/downtime.ts';
 import { writeWorkOrder } from './shared/echo.ts';
+import { isGone } from './shared/gone.ts';
 import { addNoteOnce, noteMarker } from './shared/notes.ts';
 
 export const FLOW_ID = 'mobility-work-task-to-upkeep-work-order-status';
@@ -178,6 +180,12 @@ async function appliedBefore(ctx: Ctx, taskId: string, kind: Kind, eventId: stri
   return again?.state === 'done';
 }
 
+/** What the run log says of a work order a person deleted (before our read, or between it and our write). */
+const goneMessage = (r: { workOrderId?: unknown; outcome?: unknown }) =>
+  r.outcome === 'deleted'
+    ? `work order ${r.workOrderId} was deleted in UpKeep while this event was applied (UpKeep answered 404); nothing more written`
+    : `work order ${r.workOrderId} no longer exists`;
+
 async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Promise<FlowResult> {
   const { kind } = change;
   const taskId = change.task.id;
@@ -234,19 +242,25 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
         // Out of order or after the fact: Millwright never moves a complete work order back.
         if (wo.status === 'complete' && status !== 'complete')
           return { workOrderId: wo.id, outcome: 'kept', from: wo.status, note: 'none', at, eventId };
-        if (wo.status !== status) {
-          await writeWorkOrder(ctx, wo.id, () => upkeep.updateWorkOrder(wo.id, { status }));
-          if (mark) await restoreLaterStatus(ctx, wo.id, taskId, mark);
-        }
         let added = 'none';
-        if (ctx.config.addNote) {
-          const marker = noteMarker(FLOW_ID, taskId, `${kind}${suffix}`);
-          added = await addNoteOnce(ctx, upkeep, {
-            key: `${ctx.flowId}:note:${taskId}:${kind}${suffix}`,
-            workOrderId: wo.id,
-            text: note(change, event.occurredAt, taskId, marker),
-            marker,
-          });
+        try {
+          if (wo.status !== status) {
+            await writeWorkOrder(ctx, wo.id, () => upkeep.updateWorkOrder(wo.id, { status }));
+            if (mark) await restoreLaterStatus(ctx, wo.id, taskId, mark);
+          }
+          if (ctx.config.addNote) {
+            const marker = noteMarker(FLOW_ID, taskId, `${kind}${suffix}`);
+            added = await addNoteOnce(ctx, upkeep, {
+              key: `${ctx.flowId}:note:${taskId}:${kind}${suffix}`,
+              workOrderId: wo.id,
+              text: note(change, event.occurredAt, taskId, marker),
+              marker,
+            });
+          }
+        } catch (error) {
+          // A person deleted it after our read: a replay cannot bring it back, so this ends here.
+          if (!isGone(error)) throw error;
+          return { workOrderId: wo.id, outcome: 'deleted', from: wo.status, note: added, at, eventId };
         }
         return { workOrderId: wo.id, outcome: 'updated', from: wo.status, note: added, at, eventId };
       },
@@ -264,11 +278,11 @@ async function onTaskEvent(event: TypedEvent, ctx: Ctx, change: TaskChange): Pro
   if (done.how === 'duplicate') {
     return {
       outcome: 'duplicate',
-      message: `task ${taskId} ${kind}: already applied to work order ${r.workOrderId}`,
+      message: `task ${taskId} ${kind}: already ${r.outcome === 'missing' || r.outcome === 'deleted' ? `handled (${goneMessage(r)})` : `applied to work order ${r.workOrderId}`}`,
     };
   }
-  if (r.outcome === 'missing')
-    return { outcome: 'skipped', message: `work order ${r.workOrderId} no longer exists` };
+  if (r.outcome === 'missing' || r.outcome === 'deleted')
+    return { outcome: 'skipped', message: goneMessage(r) };
   if (r.outcome === 'kept') {
     return {
       outcome: 'stale',

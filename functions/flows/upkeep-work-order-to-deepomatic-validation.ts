@@ -24,6 +24,7 @@
  * | gone (404) / our own write / no category-tag | -                                  | none                    | skipped/echo |
  * | matches                                      | Deepomatic id mapped               | (re)follow it           | duplicate |
  * | matches                                      | nothing sent                       | create, map, follow     | done      |
+ * | updated by a person on a work order Millwright created (category/tag now matches) | nothing sent | create, map, follow (the person asked for it) | done |
  * | matches                                      | create certainly failed (4xx, 429) | error; retried          | -         |
  * | matches                                      | create unanswered (sent, unknown)  | parked, not re-sent     | -         |
  * | matches (replay, after the operator checked) | adopted / intent cleared           | map+follow / create     | duplicate / done |

@@ -141,6 +141,33 @@ describe('upkeep-work-order-to-deepomatic-validation transitions', () => {
     expect(dmFor(wo.id)).toHaveLength(1);
   });
 
+  it('a work order Millwright created, put in a photo-check category by a person later (our marks long gone): the person asked for it, so one validation starts (done); a resend is a duplicate', async () => {
+    const ctx = context();
+    const client = up.client();
+    const wo = await client.createWorkOrder({
+      title: 'Machine down: Press 4 (Jam)',
+      category: 'Electrical',
+      description:
+        'Down since 2026-11-02T08:00:00.000Z\n\nCreated by Millwright. [millwright:machinemetrics-downtime-to-upkeep-work-order:m-1|2026-11-02T08:00:00.000Z]',
+    });
+    up.clock.advance(3 * 24 * 3600_000);
+    const person = await client.updateWorkOrder(wo.id, { category: 'Photo validation' });
+    const event = flowEvent({
+      id: `up-${wo.id}-person-category`,
+      type: 'upkeep.WORK_ORDER_UPDATED',
+      subject: wo.id,
+      data: {
+        event: 'WORK_ORDER_UPDATED',
+        objectId: wo.id,
+        objectType: 'workOrder',
+        updatedAt: workOrderVersion(person.updatedAt),
+      },
+    });
+    expect((await flow.handle(event, ctx)).outcome).toBe('done');
+    expect((await flow.handle(event, ctx)).outcome).toBe('duplicate');
+    expect(dmFor(wo.id)).toHaveLength(1);
+  });
+
   it('matches, nothing sent yet: one Deepomatic work order, mapped and followed (done)', async () => {
     const id = await upkeepWorkOrder();
     const ctx = context();

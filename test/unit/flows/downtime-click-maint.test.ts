@@ -90,6 +90,50 @@ describe('episode transitions (shared/downtime.ts table), Click Maint', () => {
   });
 });
 
+describe('a work order a person deleted in Click Maint', () => {
+  it('OPEN + ended after a person deleted its work order: nothing written to it, said so (done, not dead-lettered); a replay changes nothing', async () => {
+    const [m] = machines(1) as [string];
+    const run = runner(configFor([m]));
+    const detectedAt = T0 + 10 * MINUTE;
+    expect(
+      (await run(pollStarted({ machineId: m, detectedAt, startedAt: T0, reason: REASONS[0] }))).outcome,
+    ).toBe('done');
+    const [wo] = workOrdersOf(m);
+    expect(h.sim.deleteWorkOrder(1, (wo as { id: number }).id)).toBe(true);
+    const end = pollEnded({ machineId: m, detectedAt, startedAt: T0, endedAt: T0 + 30 * MINUTE });
+    const ended = await run(end);
+    expect(ended).toMatchObject({ outcome: 'done', message: expect.stringContaining('no longer exists') });
+    expect(workOrdersOf(m)).toHaveLength(0);
+    expect((await run(end)).outcome).toBe('duplicate');
+    expect(workOrdersOf(m)).toHaveLength(0);
+  });
+
+  it('a 404 while the entity itself does not answer (wrong X-Entity-Id, access lost): not taken for a deletion, the error stands', async () => {
+    const [m] = machines(1) as [string];
+    const detectedAt = T0 + 10 * MINUTE;
+    await runner(configFor([m]))(
+      pollStarted({ machineId: m, detectedAt, startedAt: T0, reason: REASONS[0] }),
+    );
+    // Every call goes to an entity the key does not know: the simulator answers 404 `Entity not found`.
+    const lost = Object.create(client) as ClickMaintClient;
+    lost.updateWorkOrder = (_entity, id, patch) => client.updateWorkOrder(999, id, patch);
+    lost.findWorkOrderByTitleTag = (_entity, tag) => client.findWorkOrderByTitleTag(999, tag);
+    const end = pollEnded({ machineId: m, detectedAt, startedAt: T0, endedAt: T0 + 30 * MINUTE });
+    await expect(runner(configFor([m]), lost)(end)).rejects.toMatchObject({ status: 404 });
+    expect(recovered(workOrdersOf(m)[0] as { description: string | null })).toBe(false);
+  });
+
+  it('goneWhenNotFound false: a deleted work order fails the event for an operator instead', async () => {
+    const [m] = machines(1) as [string];
+    const config = configFor([m], { workOrder: { goneWhenNotFound: false } });
+    const detectedAt = T0 + 10 * MINUTE;
+    await runner(config)(pollStarted({ machineId: m, detectedAt, startedAt: T0, reason: REASONS[0] }));
+    h.sim.deleteWorkOrder(1, (workOrdersOf(m)[0] as { id: number }).id);
+    const end = pollEnded({ machineId: m, detectedAt, startedAt: T0, endedAt: T0 + 30 * MINUTE });
+    await expect(runner(config)(end)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
 describe('order per machine across retries (issue 13), Click Maint', () => {
   it('a started that failed with a Click Maint 5xx, retried after its ended: one work order, completed; replays of the started and the ended change nothing', async () => {
     const [m] = machines(1) as [string];

@@ -23,7 +23,7 @@ import {
 import { flowEvent } from '../../support/factories.ts';
 import { permutations } from '../../support/orders.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
-import { type Harness, startHarness } from '../upkeep/support.ts';
+import { deleteWorkOrderInUpKeep, type Harness, startHarness } from '../upkeep/support.ts';
 import { crashingStore, WorkerCrash } from './crash-support.ts';
 
 let t: TestState;
@@ -87,6 +87,8 @@ async function workOrder(status?: 'onHold' | 'inProgress' | 'complete'): Promise
 const statusOf = (id: string) => h.sim.workOrders().find((w) => w.id === id)?.status;
 const notes = (id: string) => h.sim.workOrderMessages(id);
 const patches = (id: string) => h.sim.calls().filter((c) => c.line === `PATCH /work-orders/${id}`);
+
+const deleteWorkOrder = (id: string) => deleteWorkOrderInUpKeep(h.sim, id);
 
 describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
   it('no millwrightKey and no upkeepWorkOrderId: can never correspond (skipped)', async () => {
@@ -347,6 +349,46 @@ describe('mobility-work-task-to-upkeep-work-order-status transitions', () => {
     );
     expect(result.outcome).toBe('skipped');
     expect(result.message).toContain('no longer exists');
+  });
+
+  it('work order deleted in UpKeep between our read and our status write: nothing written, said so (skipped, not dead-lettered)', async () => {
+    const id = await workOrder();
+    const ctx = context();
+    const upkeep = ctx.deps.upkeep;
+    const racing = Object.create(upkeep) as typeof upkeep;
+    racing.getWorkOrder = async (woId: string) => {
+      const wo = await upkeep.getWorkOrder(woId);
+      await deleteWorkOrder(woId);
+      return wo;
+    };
+    const result = await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T1), {
+      ...ctx,
+      deps: { upkeep: racing },
+    });
+    expect(result.outcome).toBe('skipped');
+    expect(result.message).toContain(`work order ${id} was deleted in UpKeep`);
+    // A replay changes nothing and says what happened the first time.
+    const replay = await flow.handle(taskEvent('completed', { upkeepWorkOrderId: id }, T1), ctx);
+    expect(replay.outcome).toBe('duplicate');
+    expect(replay.message).toContain('deleted in UpKeep');
+  });
+
+  it('work order deleted in UpKeep between our status write and our note: skipped with the reason, no note', async () => {
+    const id = await workOrder('inProgress');
+    const ctx = context();
+    const upkeep = ctx.deps.upkeep;
+    const racing = Object.create(upkeep) as typeof upkeep;
+    racing.getWorkOrder = async (woId: string) => {
+      const wo = await upkeep.getWorkOrder(woId);
+      await deleteWorkOrder(woId);
+      return wo;
+    };
+    const result = await flow.handle(taskEvent('started', { upkeepWorkOrderId: id }, T1), {
+      ...ctx,
+      deps: { upkeep: racing },
+    });
+    expect(result.outcome).toBe('skipped');
+    expect(result.message).toContain(`work order ${id} was deleted in UpKeep`);
   });
 
   it('a note whose answer was lost: the retry finds it by its marker, 1 note', async () => {

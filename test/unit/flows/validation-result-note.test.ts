@@ -16,7 +16,7 @@ import {
 } from '../../../functions/flows/deepomatic-validation-to-upkeep-work-order.ts';
 import { flowEvent } from '../../support/factories.ts';
 import { startTestState, type TestState } from '../../support/state.ts';
-import { type Harness, startHarness } from '../upkeep/support.ts';
+import { deleteWorkOrderInUpKeep, type Harness, startHarness } from '../upkeep/support.ts';
 import { crashingStore, WorkerCrash } from './crash-support.ts';
 
 let t: TestState;
@@ -149,6 +149,29 @@ describe('deepomatic-validation-to-upkeep-work-order transitions', () => {
     const result = await flow.handle(changed('NoSuchWO01'), context());
     expect(result.outcome).toBe('skipped');
     expect(result.message).toContain('no longer exists');
+  });
+
+  it('concluded, UpKeep work order deleted between our read and our write: skipped with the reason (not dead-lettered), no longer followed, a replay says so', async () => {
+    const id = await newWorkOrder();
+    const ctx = context();
+    const event = changed(id);
+    await ctx.state.putMember(DEEPOMATIC_OPEN_SET, String(event.data.id), { cmmsWorkOrderId: id });
+    const upkeep = ctx.deps.upkeep;
+    const racing = Object.create(upkeep) as typeof upkeep;
+    racing.getWorkOrder = async (woId: string) => {
+      const wo = await upkeep.getWorkOrder(woId);
+      await deleteWorkOrderInUpKeep(h.sim, woId);
+      return wo;
+    };
+    const result = await flow.handle(event, { ...ctx, deps: { upkeep: racing } });
+    expect(result.outcome).toBe('skipped');
+    expect(result.message).toContain(`UpKeep work order ${id} was deleted`);
+    expect((await ctx.state.listMembers(DEEPOMATIC_OPEN_SET)).some((m) => m.id === event.data.id)).toBe(
+      false,
+    );
+    const replay = await flow.handle(event, ctx);
+    expect(replay.outcome).toBe('duplicate');
+    expect(replay.message).toContain('was deleted');
   });
 
   it('deleted in Deepomatic: no longer followed (skipped)', async () => {

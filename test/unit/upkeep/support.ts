@@ -105,3 +105,18 @@ export async function startHarness(
 
 /** Calls that reached the simulator's handlers for one route line, e.g. `GET /work-orders`. */
 export const callsTo = (sim: UpKeepSimulator, line: string) => sim.calls().filter((c) => c.line === line);
+
+/** A person deletes a work order in UpKeep (the client has no delete: Millwright never deletes one). */
+export async function deleteWorkOrderInUpKeep(sim: UpKeepSimulator, id: string): Promise<void> {
+  const auth = await fetch(`${sim.url}/api/v2/auth`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+  });
+  const { result } = (await auth.json()) as { result: { sessionToken: string } };
+  const res = await fetch(`${sim.url}/api/v2/work-orders/${id}`, {
+    method: 'DELETE',
+    headers: { 'session-token': result.sessionToken },
+  });
+  if (res.status !== 200) throw new Error(`deleting work order ${id} answered ${res.status}`);
+}

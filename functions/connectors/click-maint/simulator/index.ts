@@ -113,6 +113,11 @@ export interface ClickMaintSimulator extends Simulator, ClickMaintControls {
   consume(partId: number, quantity: number): SimPart;
   /** Put stock in; bumps updated_at. */
   restock(partId: number, quantity: number): SimPart;
+  /**
+   * A person deletes a work order in the Click Maint app (the API documents no delete): later
+   * calls on it answer 404 `Work order not found`. False when there was none.
+   */
+  deleteWorkOrder(entityId: number, id: number): boolean;
   setRateLimit(rateLimit: { limit: number; windowSeconds: number }): void;
   setAcceptsUpdatedAtFilter(accepts: boolean): void;
   /** The API calls that reached the simulator's checks (not fault-answered ones), oldest first: the newest `requestLogLimit`. */
@@ -166,6 +171,11 @@ export async function startClickMaintSimulator(
     restock: persistence.committing((partId: number, quantity: number) =>
       structuredClone(adjust(world, partId, 1, quantity)),
     ),
+    deleteWorkOrder: persistence.committing((entityId: number, id: number) => {
+      const before = world.workOrders.length;
+      world.workOrders = world.workOrders.filter((w) => !(w.entityId === entityId && w.id === id));
+      return world.workOrders.length < before;
+    }),
     stats: controls.stats,
     setRateLimit: (rateLimit: { limit: number; windowSeconds: number }) => setRateLimit(world, rateLimit),
     setAcceptsUpdatedAtFilter: (accepts: boolean) => {
