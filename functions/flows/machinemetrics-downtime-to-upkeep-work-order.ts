@@ -23,7 +23,7 @@ import * as z from 'zod/mini';
 import { connectUpKeep, markedRecordId, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { type UpKeepWebhookData, upkeepWebhook } from '../connectors/upkeep/webhook.ts';
 import { forgetSendCommand, once, sendOnce } from '../core/claims.ts';
-import { NotReadyError, VendorHttpError } from '../core/errors.ts';
+import { NotReadyError } from '../core/errors.ts';
 import type { TypedEvent } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult, type RuntimeEnv } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
@@ -49,6 +49,7 @@ import {
   writeWorkOrder,
 } from './shared/echo.ts';
 import { clip } from './shared/format.ts';
+import { isGone } from './shared/gone.ts';
 
 export const FLOW_ID = 'machinemetrics-downtime-to-upkeep-work-order';
 
@@ -247,7 +248,7 @@ async function patchWorkOrder(ctx: Ctx, id: string, patch: Parameters<UpKeepClie
   } catch (error) {
     // A person deleted it: retrying or replaying cannot bring it back, and the asset's end of
     // downtime (after the recovery) must not wait on it.
-    if (error instanceof VendorHttpError && error.status === 404) return WORK_ORDER_GONE;
+    if (isGone(error)) return WORK_ORDER_GONE;
     throw error;
   }
   return undefined;
