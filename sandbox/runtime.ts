@@ -76,6 +76,7 @@ import { createScheduler } from './scheduler.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
 import { type FlowQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
+import { startTtlSweeper } from './ttl-sweeper.ts';
 
 export interface SandboxOptions {
   /** Deployment config file (default config/default.json) or an already-parsed object. */
@@ -154,6 +155,8 @@ export interface SandboxOptions {
    * real one, so a test can expire a dead worker's claim lease by moving the clock.
    */
   stateOnSandboxClock?: boolean;
+  /** How often expired items (`ttl` past) are deleted from the state table (default 10 minutes). */
+  ttlSweepIntervalMs?: number;
   log?: Log;
 }
 
@@ -534,6 +537,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }),
       ...(options.stateOnSandboxClock ? { now: () => clock.now() } : {}),
     });
+    // dynalite has no TTL: without this the local table only grows (see ttl-sweeper.ts).
+    const sweeper = startTtlSweeper(dynamo.client, tableName, {
+      now: options.stateOnSandboxClock ? () => clock.now() : () => new Date(),
+      ...(options.ttlSweepIntervalMs ? { intervalMs: options.ttlSweepIntervalMs } : {}),
+      log,
+    });
+    closers.push(() => sweeper.stop());
     const env: RuntimeEnv = {
       vendors,
       secrets: secretsManagerSource({
