@@ -76,7 +76,7 @@ import { createScheduler } from './scheduler.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
 import { type FlowQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
-import { startTtlSweeper } from './ttl-sweeper.ts';
+import { startTtlSweeper, type TtlSweepResult } from './ttl-sweeper.ts';
 
 export interface SandboxOptions {
   /** Deployment config file (default config/default.json) or an already-parsed object. */
@@ -202,6 +202,8 @@ export interface Sandbox {
     timeoutMs?: number;
     maxRounds?: number;
   }): Promise<{ received: number; failed: number; rounds: number }>;
+  /** One bounded sweep of the state table's expired items now (the timer's work, ttl-sweeper.ts). */
+  sweepExpired(): Promise<TtlSweepResult>;
   close(): Promise<void>;
 }
 
@@ -692,6 +694,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         },
       ),
       tick: () => scheduler.tick(),
+      sweepExpired: () => sweeper.sweep(),
       drain: (o) => mapping.drain(o),
       settle: (o) => mapping.settle(o),
       close: closeAll,

@@ -1,7 +1,11 @@
 /** The sandbox's TTL sweeper on real dynalite: it deletes what DynamoDB's TTL would, and only that. */
-import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ensureStateTable, type LocalDynamo, startLocalDynamo } from '../../sandbox/dynamo.ts';
 import { startTtlSweeper } from '../../sandbox/ttl-sweeper.ts';
+import { startTestSandbox } from '../support/sandbox.ts';
 
 const NOW = new Date('2026-12-01T00:00:00Z');
 const nowSeconds = NOW.getTime() / 1000;
@@ -105,4 +109,40 @@ test('the timer runs sweeps on its schedule, and after stop nothing is swept', a
   await sweeper.stop();
   expect((await sweeper.sweep()).deleted).toBe(0);
   expect(await keys(name)).toEqual(['old-again']);
+});
+
+test('the sandbox sweeps its state table: a run entry past retention is deleted, a mapping (no ttl) kept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'millwright-ttl-'));
+  const sandbox = await startTestSandbox({ dataDir: dir, stateOnSandboxClock: true });
+  try {
+    const { state, clock } = sandbox;
+    await state.appendRun({
+      flowId: 'flow-sweep',
+      eventId: 'e-sweep',
+      eventType: 'x.y',
+      outcome: 'done',
+      message: 'ok',
+      at: clock.now().toISOString(),
+    });
+    await state.putMapping('sweep', 'src', 'dst');
+    const stored = async () => {
+      const out = await sandbox.dynamo.client.send(
+        new QueryCommand({
+          TableName: state.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: 'RUN#flow-sweep' } },
+        }),
+      );
+      return out.Count ?? 0;
+    };
+    await sandbox.sweepExpired();
+    expect(await stored()).toBe(1);
+    clock.advance((sandbox.deployment.runtime.runLogRetentionDays + 1) * 86_400_000);
+    await sandbox.sweepExpired();
+    expect(await stored()).toBe(0);
+    expect(await state.getMapping('sweep', 'src')).toBe('dst');
+  } finally {
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
