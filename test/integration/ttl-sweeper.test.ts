@@ -2,7 +2,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { ensureStateTable, type LocalDynamo, startLocalDynamo } from '../../sandbox/dynamo.ts';
 import { startTtlSweeper } from '../../sandbox/ttl-sweeper.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
@@ -109,6 +115,22 @@ test('the timer runs sweeps on its schedule, and after stop nothing is swept', a
   await sweeper.stop();
   expect((await sweeper.sweep()).deleted).toBe(0);
   expect(await keys(name)).toEqual(['old-again']);
+});
+
+test('an item renewed between the scan and its delete (an expired mark overwritten) is kept', async () => {
+  const name = await freshTable();
+  await put(name, 'mark', { N: String(nowSeconds - 1) });
+  // The ingress overwrites the expired mark (a new delivery) just as the sweeper reaches it.
+  const racing = {
+    send: async (command: unknown) => {
+      if (command instanceof DeleteItemCommand) await put(name, 'mark', { N: String(nowSeconds + 3600) });
+      return dynamo.client.send(command as never);
+    },
+  } as unknown as DynamoDBClient;
+  const sweeper = startTtlSweeper(racing, name, { now: () => NOW, timers: manualTimers().timers });
+  expect((await sweeper.sweep()).deleted).toBe(0);
+  expect(await keys(name)).toEqual(['mark']);
+  await sweeper.stop();
 });
 
 test('the sandbox sweeps its state table: a run entry past retention is deleted, a mapping (no ttl) kept', async () => {
