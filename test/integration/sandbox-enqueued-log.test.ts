@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { MW_EVENT } from '../../functions/connectors/mobility-work/events.ts';
 import type { FlowEvent } from '../../functions/core/flow.ts';
+import { PARTS, sandboxControl } from '../../sandbox/control.ts';
 import type { Sandbox } from '../../sandbox/runtime.ts';
 import { startTestSandbox } from '../support/sandbox.ts';
 
@@ -41,4 +42,16 @@ it('keeps the newest enqueued events only', async () => {
     'mobility-work:net:started-log-2',
     'mobility-work:net:started-log-3',
   ]);
+});
+
+it('settles an event a simulator enqueues while settling, though the log is full', async () => {
+  // The log is at its limit: its length no longer grows, the count of events enqueued does.
+  expect(sandbox.enqueued).toHaveLength(2);
+  await sandboxControl(sandbox).mobilityWorkPart(PARTS.belt, 'consume', 1);
+  await sandbox.settle({ timeoutMs: 20_000 });
+  const newest = sandbox.enqueued.at(-1)?.event;
+  expect(newest?.source).toMatch(/^mobility-work/);
+  expect(newest?.id).not.toMatch(/started-log/);
+  const runs = await sandbox.state.queryRuns({ eventId: newest?.id ?? '' });
+  expect(runs.entries.length).toBeGreaterThan(0);
 });
