@@ -75,7 +75,9 @@ import { pauseFlags } from './pause-flags.ts';
 import { createScheduler } from './scheduler.ts';
 import { type LocalSecrets, startLocalSecrets } from './secrets.ts';
 import { fileStateStore, type SimulatorStateStore } from './simulators/persistence.ts';
+import { appendBounded, REQUEST_LOG_LIMIT } from './simulators/server.ts';
 import { type FlowQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
+import { startTtlSweeper, type TtlSweepResult } from './ttl-sweeper.ts';
 
 export interface SandboxOptions {
   /** Deployment config file (default config/default.json) or an already-parsed object. */
@@ -154,6 +156,10 @@ export interface SandboxOptions {
    * real one, so a test can expire a dead worker's claim lease by moving the clock.
    */
   stateOnSandboxClock?: boolean;
+  /** How many events `Sandbox.enqueued` keeps, newest (default REQUEST_LOG_LIMIT). */
+  enqueuedLogLimit?: number;
+  /** How often expired items (`ttl` past) are deleted from the state table (default 10 minutes). */
+  ttlSweepIntervalMs?: number;
   log?: Log;
 }
 
@@ -178,7 +184,10 @@ export interface Sandbox {
   simulators: { [Id in ConnectorId]?: SimulatorOf<Id> };
   ingressUrl: string;
   flows: Map<string, SandboxFlow>;
-  /** Every event enqueued so far (for the demo and tests; a replay re-sends one of these). */
+  /**
+   * The events enqueued, oldest first (for the demo and tests; a replay re-sends one of these): the
+   * newest `enqueuedLogLimit` only, as a sandbox left running for weeks must not keep every event.
+   */
   enqueued: { queueUrl: string; event: FlowEvent }[];
   /** Put events on a flow's queue, as a replay from the DLQ or a duplicate delivery would. */
   send(flowId: string, events: FlowEvent[]): Promise<void>;
@@ -199,6 +208,8 @@ export interface Sandbox {
     timeoutMs?: number;
     maxRounds?: number;
   }): Promise<{ received: number; failed: number; rounds: number }>;
+  /** One bounded sweep of the state table's expired items now (the timer's work, ttl-sweeper.ts). */
+  sweepExpired(): Promise<TtlSweepResult>;
   close(): Promise<void>;
 }
 
@@ -534,6 +545,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       }),
       ...(options.stateOnSandboxClock ? { now: () => clock.now() } : {}),
     });
+    // dynalite has no TTL: without this the local table only grows (see ttl-sweeper.ts).
+    const sweeper = startTtlSweeper(dynamo.client, tableName, {
+      now: options.stateOnSandboxClock ? () => clock.now() : () => new Date(),
+      ...(options.ttlSweepIntervalMs ? { intervalMs: options.ttlSweepIntervalMs } : {}),
+      log,
+    });
+    closers.push(() => sweeper.stop());
     const env: RuntimeEnv = {
       vendors,
       secrets: secretsManagerSource({
@@ -557,10 +575,15 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     };
     const sqsSender = sqsQueue(sqs.client);
     const enqueued: Sandbox['enqueued'] = [];
+    // `settle` counts every event enqueued, not the bounded log.
+    let enqueuedCount = 0;
     const queue: EventQueue = {
       async send(queueUrl, events) {
         await sqsSender.send(queueUrl, events);
-        for (const event of events) enqueued.push({ queueUrl, event });
+        enqueuedCount += events.length;
+        for (const event of events) {
+          appendBounded(enqueued, { queueUrl, event }, options.enqueuedLogLimit ?? REQUEST_LOG_LIMIT);
+        }
       },
     };
 
@@ -628,7 +651,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       timeoutMs: (flow) =>
         options.workerTimeoutMs ??
         1000 * Math.max(deployment.runtime.workerTimeoutSeconds, flow.worker?.timeoutSeconds ?? 0),
-      enqueuedCount: () => enqueued.length,
+      enqueuedCount: () => enqueuedCount,
       describeQueue: (queueUrl) => sqs.engine.describe(queueUrl),
       pauses,
       ...(options.pauseFlagMaxAgeMs !== undefined ? { pausedRecheckMs: options.pauseFlagMaxAgeMs } : {}),
@@ -682,6 +705,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         },
       ),
       tick: () => scheduler.tick(),
+      sweepExpired: () => sweeper.sweep(),
       drain: (o) => mapping.drain(o),
       settle: (o) => mapping.settle(o),
       close: closeAll,

@@ -1158,6 +1158,7 @@ export class StateStore {
     }
     const page: RunPage = { entries: [], requests: 0, readUnits: 0, more: false };
     let start: Record<string, unknown> | undefined;
+    let pastRetention = false;
     do {
       const out = await this.db.send(
         new QueryCommand({
@@ -1173,10 +1174,16 @@ export class StateStore {
       );
       page.requests++;
       page.readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
-      for (const item of out.Items ?? []) page.entries.push(toRunEntry(item));
+      for (const item of out.Items ?? []) {
+        // TTL deletion is lazy (never, in the sandbox's engine): an expired entry is gone. Entries
+        // come newest first, so the rest of the partition is past the retention too.
+        if (this.expired(item)) pastRetention = true;
+        else page.entries.push(toRunEntry(item));
+      }
       start = out.LastEvaluatedKey;
-    } while (start && page.entries.length <= limit);
-    page.more = page.entries.length > limit || (start !== undefined && filters.length === 0);
+    } while (start && !pastRetention && page.entries.length <= limit);
+    page.more =
+      page.entries.length > limit || (start !== undefined && !pastRetention && filters.length === 0);
     page.entries = page.entries.slice(0, limit);
     return page;
   }

@@ -162,6 +162,29 @@ describe('run log', () => {
     expect(await store.lastError('flow-old-err')).toBeUndefined();
   });
 
+  it('lists no entry past the run-log retention by flow, event or subject, though TTL has not deleted it', async () => {
+    // DynamoDB returns expired items until it deletes them (days later; dynalite never does):
+    // `millwright runs` must not show runs older than the retention, nor say there are more.
+    let now = Date.parse('2026-12-01T10:00:00.000Z');
+    const store = t.store(() => new Date(now));
+    for (const [i, at] of ['2026-12-01T10:00:00.000Z', '2026-12-01T10:00:01.000Z'].entries()) {
+      await store.appendRun(entry({ flowId: 'flow-exp', eventId: `e-exp-${i}`, subject: 'M-exp', at }));
+    }
+    now += 20 * 86_400_000;
+    await store.appendRun(
+      entry({ flowId: 'flow-exp', eventId: 'e-new', subject: 'M-exp', at: new Date(now).toISOString() }),
+    );
+    now += 15 * 86_400_000; // the first two are 35 days old, past the 30 days kept; the last 15
+    const byFlow = await store.queryRuns({ flowId: 'flow-exp', limit: 1 });
+    expect(byFlow.entries.map((e) => e.eventId)).toEqual(['e-new']);
+    expect(byFlow.more).toBe(false);
+    expect((await store.queryRuns({ flowId: 'flow-exp' })).entries.map((e) => e.eventId)).toEqual(['e-new']);
+    expect(
+      (await store.queryRuns({ subject: 'M-exp', outcomes: ['done'] })).entries.map((e) => e.eventId),
+    ).toEqual(['e-new']);
+    expect((await store.queryRuns({ eventId: 'e-exp-0' })).entries).toEqual([]);
+  });
+
   it('expires entries after runRetentionDays and never needs a Scan', async () => {
     const now = new Date('2026-12-01T00:00:00.000Z');
     const store = t.store(() => now);

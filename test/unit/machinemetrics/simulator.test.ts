@@ -415,6 +415,28 @@ describe('MachineMetrics simulator: Workflow webhooks', () => {
     expect(log.lines.some((l) => l.level === 'warn' && l.message.includes('delivery failed'))).toBe(true);
   });
 
+  it('keeps the newest requestLogLimit webhook deliveries, in the array it hands out', async () => {
+    const withHook = await startMachineMetricsSimulator({
+      clock,
+      apiKey: API_KEY,
+      workflowWebhook: { url: 'http://127.0.0.1:1/unreachable', secret: 's', scheme: 'shared-secret-header' },
+      webhookRetryDelayMs: 0,
+      log: memoryLog(),
+      requestLogLimit: 2,
+    });
+    try {
+      const deliveries = withHook.webhookDeliveries;
+      withHook.down(MACHINE_1, { reasonId: 'setup' });
+      withHook.categorize(MACHINE_1, 33);
+      withHook.down(MACHINE_2);
+      await withHook.flushWebhooks();
+      expect(deliveries).toBe(withHook.webhookDeliveries);
+      expect(deliveries).toHaveLength(2);
+    } finally {
+      await withHook.close();
+    }
+  });
+
   it('never throws from a control action when the webhook target is unreachable', async () => {
     const log = memoryLog();
     const withHook = await startMachineMetricsSimulator({

@@ -85,6 +85,11 @@ export interface MachineMetricsSimulatorOptions {
   store?: SimulatorStateStore;
   /** Machines in the company (default the doc's three samples; see `fleetMachine` for the ids). */
   fleet?: number;
+  /**
+   * How many entries each log keeps, newest (requests, webhook deliveries; default
+   * REQUEST_LOG_LIMIT): one is added per request or delivery, for as long as a sandbox runs.
+   */
+  requestLogLimit?: number;
 }
 
 export interface MachineMetricsSimulator extends Simulator, MachineActions {
@@ -108,6 +113,7 @@ export async function startMachineMetricsSimulator(
     target: options.workflowWebhook,
     retryDelayMs: options.webhookRetryDelayMs,
     log: options.log,
+    logLimit: options.requestLogLimit,
   });
   const machines = machineActions(state, webhooks);
   const saved = machineMetricsSavedState(state);
@@ -118,6 +124,7 @@ export async function startMachineMetricsSimulator(
     name: 'machinemetrics',
     routes: [...reportRoutes(state), ...sandboxControlRoutes(state, machines)],
     port: options.port,
+    requestLogLimit: options.requestLogLimit,
     commit: persistence.commit,
   });
   const close = simulator.close;

@@ -2,6 +2,7 @@
  * Workflow webhooks (as webhook.ts assumes them): each delivery is tried twice, signed with the
  * target's scheme, and logged in `deliveries`.
  */
+import { appendBounded, REQUEST_LOG_LIMIT } from '../../../../sandbox/simulators/server.ts';
 import type { Log } from '../../../core/log.ts';
 import { machineMetricsWebhookConfigSchema } from '../config.ts';
 import { type MachineMetricsWebhookPayload, signMachineMetricsWebhook } from '../webhook.ts';
@@ -33,6 +34,7 @@ const consoleLog: Log = {
 };
 
 export interface WorkflowWebhooks {
+  /** The newest `logLimit` deliveries (default REQUEST_LOG_LIMIT), oldest first. */
   deliveries: WebhookDelivery[];
   /** Send `payload` with the next id (`mmsim-<n>`), in the background; nothing without a target. */
   notify(payload: Omit<MachineMetricsWebhookPayload, 'id'>): void;
@@ -42,7 +44,7 @@ export interface WorkflowWebhooks {
 
 export function workflowWebhooks(
   state: MachineMetricsSimState,
-  options: { target?: WorkflowWebhookTarget; retryDelayMs?: number; log?: Log },
+  options: { target?: WorkflowWebhookTarget; retryDelayMs?: number; log?: Log; logLimit?: number },
 ): WorkflowWebhooks {
   const log = options.log ?? consoleLog;
   const deliveries: WebhookDelivery[] = [];
@@ -52,7 +54,8 @@ export function workflowWebhooks(
   const send = async (target: WorkflowWebhookTarget, payload: MachineMetricsWebhookPayload) => {
     const body = JSON.stringify(payload);
     const delivery: WebhookDelivery = { id: payload.id ?? '', event: payload.event, attempts: 0 };
-    deliveries.push(delivery);
+    // The newest only, kept in place (the simulator hands out this very array).
+    appendBounded(deliveries, delivery, options.logLimit ?? REQUEST_LOG_LIMIT);
     for (let attempt = 1; attempt <= 2; attempt++) {
       delivery.attempts = attempt;
       const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -132,6 +132,7 @@ export async function startMobilityWorkSimulator(
     name: 'mobility-work',
     routes,
     port: options.port,
+    requestLogLimit: options.requestLogLimit,
     commit: persistence.commit,
   });
   const closeServer = sim.close;

@@ -84,9 +84,10 @@ export const mobilityWorkSavedState = versionedState<MobilityWorkWorld, Mobility
       spareParts: state.spareParts,
       partCounter: state.sparePartSequence,
       tasks: state.tasks,
-      activities: state.activities,
+      // A world saved before its logs were bounded keeps only the newest entries.
+      activities: state.activities.slice(-world.config.logLimit),
       writeCounter: state.writeSequence,
-      rejectedItems: state.rejectedItems,
+      rejectedItems: state.rejectedItems.slice(-world.config.logLimit),
     } satisfies Partial<MobilityWorkWorld>);
     for (const record of state.pendingWrites) scheduleWrite(world, record);
   },

@@ -172,6 +172,12 @@ export interface MobilityWorkSimulatorOptions {
   fetch?: typeof fetch;
   /** Start from the state saved here (if any) and save every change to it; omit to live in memory. */
   store?: SimulatorStateStore;
+  /**
+   * How many entries each log keeps, newest (webhook events and deliveries, activities, rejected
+   * items; default REQUEST_LOG_LIMIT): one is added per event, for as long as a sandbox runs, and
+   * the last two are saved with the world at every write.
+   */
+  requestLogLimit?: number;
 }
 
 export const MOBILITY_WORK_SIM_STATE_VERSION = 1;

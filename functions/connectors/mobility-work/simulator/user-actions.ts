@@ -17,7 +17,7 @@ import type {
   MwSimUser,
 } from './types.ts';
 import { emit, partRef, userRef } from './webhooks.ts';
-import { type MobilityWorkWorld, now } from './world.ts';
+import { logTo, type MobilityWorkWorld, now } from './world.ts';
 
 /** A simulator method, taking the world first. */
 type Action<K extends keyof MobilityWorkSimulator> = MobilityWorkSimulator[K] extends (
@@ -153,7 +153,7 @@ export const addActivity: Action<'addActivity'> = (world, taskId, opts = {}) => 
     consumptions: [],
     createdAt: now(world),
   };
-  world.activities.push(activity);
+  logTo(world, world.activities, activity);
   emit(world, 'ActivityWasAddedOnTask', task.id, {
     _type: 'ActivityWasAddedOnTaskWebhook',
     _sentAt: activity.createdAt,

@@ -14,7 +14,7 @@ import type {
   MwSimSparePart,
   MwSimUser,
 } from './types.ts';
-import type { MobilityWorkWorld } from './world.ts';
+import { logTo, type MobilityWorkWorld } from './world.ts';
 
 export const MW_SIM_WEBHOOK_USER_AGENT = 'Mobility Work - Webhook Service v1';
 
@@ -48,7 +48,7 @@ async function deliver(
       nonce,
       outcome: 'retrying',
     };
-    world.deliveries.push(record);
+    logTo(world, world.deliveries, record);
     if (world.closed) {
       record.error = 'simulator closed';
       record.outcome = 'failed';
@@ -108,7 +108,7 @@ export function emit(
   } as MwSimPayload;
   const sent = target !== undefined && plan !== 'starter';
   const record: MwSimEvent = { event, subject, sent, payload };
-  world.events.push(record);
+  logTo(world, world.events, record);
   if (!sent) return;
   const n = ++world.deliveryCounter;
   world.queue = world.queue.then(() => deliver(world, target, n, record)).catch(() => undefined);

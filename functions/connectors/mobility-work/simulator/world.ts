@@ -4,6 +4,7 @@
  * this one object, so what the vendor "knows" lives in one place.
  */
 import type { Clock } from '../../../../sandbox/clock.ts';
+import { appendBounded, REQUEST_LOG_LIMIT } from '../../../../sandbox/simulators/server.ts';
 import { MAIN_STORE, MW_SIM_DEFAULT_NETWORK_ID, SEED_EQUIPMENT, seedParts } from './seed.ts';
 import type {
   MobilityWorkSimulatorOptions,
@@ -30,6 +31,8 @@ export interface MobilityWorkConfig {
   emptyTaskMetadata: MobilityWorkSimulatorOptions['emptyTaskMetadata'];
   webhook: MobilityWorkWebhookTarget | undefined;
   fetch: typeof fetch;
+  /** How many entries each of the world's logs keeps (MobilityWorkSimulatorOptions.requestLogLimit). */
+  logLimit: number;
 }
 
 /** A 202 write waiting for its timer. */
@@ -79,6 +82,7 @@ export function createWorld(options: MobilityWorkSimulatorOptions): MobilityWork
       emptyTaskMetadata: options.emptyTaskMetadata,
       webhook: options.webhook,
       fetch: options.fetch ?? fetch,
+      logLimit: options.requestLogLimit ?? REQUEST_LOG_LIMIT,
     },
     equipment: SEED_EQUIPMENT.map((e) => ({ ...e })),
     locations: [MAIN_STORE],
@@ -103,3 +107,8 @@ export function createWorld(options: MobilityWorkSimulatorOptions): MobilityWork
 export const mwTime = (date: Date) => `${date.toISOString().slice(0, 19)}+00:00`;
 
 export const now = (world: MobilityWorkWorld) => mwTime(world.config.clock.now());
+
+/** Append to one of the world's logs, which keep the newest `logLimit` entries (a log, not a record). */
+export function logTo<T>(world: MobilityWorkWorld, list: T[], item: T): void {
+  appendBounded(list, item, world.config.logLimit);
+}

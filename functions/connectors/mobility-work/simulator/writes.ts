@@ -8,7 +8,7 @@ import { json } from '../../../../sandbox/simulators/server.ts';
 import { apiRoute } from './auth.ts';
 import type { MwSimPendingWrite } from './types.ts';
 import { bulkArray, invalidPayload, Problems } from './validation.ts';
-import { type MobilityWorkWorld, now, type PendingEntry } from './world.ts';
+import { logTo, type MobilityWorkWorld, now, type PendingEntry } from './world.ts';
 
 function applyUpTo(world: MobilityWorkWorld, id: number): void {
   // Once closed, pending writes belong to the saved state (and the next instance).
@@ -57,7 +57,7 @@ export function reject(
   identifier: unknown,
   reason: string,
 ): void {
-  world.rejectedItems.push({ writeId, endpoint, index, identifier, reason });
+  logTo(world, world.rejectedItems, { writeId, endpoint, index, identifier, reason });
 }
 
 /** Apply every pending 202 write now, then wait for every delivery in flight (retries included). */

@@ -3,14 +3,22 @@
  * one. Every other API route checks the token (routing.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { json, type Route } from '../../../../sandbox/simulators/server.ts';
+import { appendBounded, json, type Route } from '../../../../sandbox/simulators/server.ts';
 import { api, recordCall, sessionToken, UPKEEP_SIM_API_PREFIX } from './routing.ts';
-import type { UpKeepWorld } from './state.ts';
+import { logLimit, type UpKeepWorld } from './state.ts';
 import { isObject } from './validation.ts';
 
 /** Every session token issued so far stops working (as after a real session expiry). */
 export function expireTokens(world: UpKeepWorld): void {
   for (const token of world.tokens.keys()) world.tokens.set(token, 0);
+}
+
+/**
+ * Drop the sessions past their `expiresAt` (one is added per login, for as long as a sandbox runs):
+ * an expired token and an unknown one get the same 401, so no answer changes; a live one stays.
+ */
+function forgetExpiredTokens(world: UpKeepWorld, now: number): void {
+  for (const [token, expiresAt] of world.tokens) if (now >= expiresAt) world.tokens.delete(token);
 }
 
 export function authRoutes(world: UpKeepWorld): Route[] {
@@ -37,9 +45,11 @@ export function authRoutes(world: UpKeepWorld): Route[] {
         return json(401, { success: false, message: 'Invalid username/password.' });
       }
       const sessionToken = `r:${randomBytes(16).toString('hex')}`;
-      const expiresAt = world.clock.now().getTime() + tokenTtlMs;
+      const now = world.clock.now().getTime();
+      forgetExpiredTokens(world, now);
+      const expiresAt = now + tokenTtlMs;
       world.tokens.set(sessionToken, expiresAt);
-      world.issued.push(sessionToken);
+      appendBounded(world.issued, sessionToken, logLimit(world));
       world.logins++;
       return json(200, {
         success: true,

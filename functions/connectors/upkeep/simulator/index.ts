@@ -100,6 +100,7 @@ export async function startUpKeepSimulator(options: UpKeepSimulatorOptions): Pro
     name: 'upkeep',
     routes,
     port: options.port,
+    requestLogLimit: options.requestLogLimit,
     commit: persistence.commit,
   });
   return Object.assign(sim, {

@@ -5,6 +5,7 @@
  */
 import {
   answeringInputErrors,
+  appendBounded,
   controlRoute,
   type ErrorBody,
   json,
@@ -13,7 +14,7 @@ import {
   type SyncHandler,
 } from '../../../../sandbox/simulators/server.ts';
 import { ApiError, bad } from './errors.ts';
-import type { UpKeepWorld } from './state.ts';
+import { logLimit, type UpKeepWorld } from './state.ts';
 import { isObject } from './validation.ts';
 
 export const UPKEEP_SIM_API_PREFIX = '/api/v2';
@@ -22,12 +23,13 @@ export function recordCall(world: UpKeepWorld, req: SimRequest, authorized: bool
   const query: Record<string, string[]> = {};
   for (const [k, v] of req.query) query[k] = [...(query[k] ?? []), v];
   const version = req.headers['upkeep-version'];
-  world.calls.push({
+  const call = {
     line: `${req.method} ${req.path.slice(UPKEEP_SIM_API_PREFIX.length).replace(/\/+$/, '') || '/'}`,
     query,
     version: Array.isArray(version) ? version[0] : version,
     authorized,
-  });
+  };
+  appendBounded(world.calls, call, logLimit(world));
 }
 
 /** UpKeep's error envelope. */

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../../../sandbox/clock.ts';
 import { versionedState } from '../../../../sandbox/simulators/persistence.ts';
+import { REQUEST_LOG_LIMIT } from '../../../../sandbox/simulators/server.ts';
 import type {
   SimAsset,
   SimCall,
@@ -91,6 +92,9 @@ export interface UpKeepWorld {
   /** Webhook deliveries still running (a reset does not forget them: `flushWebhooks` waits for them). */
   readonly pending: Set<Promise<void>>;
 }
+
+/** How many entries each of the world's logs keeps (see UpKeepSimulatorOptions.requestLogLimit). */
+export const logLimit = (world: UpKeepWorld): number => world.options.requestLogLimit ?? REQUEST_LOG_LIMIT;
 
 export const nowIso = (world: UpKeepWorld): string => world.clock.now().toISOString();
 /** Asset-style timestamp: no ms, no zone. */

@@ -27,6 +27,11 @@ export interface UpKeepSimulatorOptions {
   parts?: readonly SimPartInput[];
   /** Start from the state saved here (if any) and save every change to it; omit to live in memory. */
   store?: SimulatorStateStore;
+  /**
+   * How many entries each log keeps, newest (calls, webhook deliveries, issued tokens; default
+   * REQUEST_LOG_LIMIT): one is added per request, delivery or login, for as long as a sandbox runs.
+   */
+  requestLogLimit?: number;
 }
 
 export interface SimWorkOrder {

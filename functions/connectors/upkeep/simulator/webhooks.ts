@@ -17,11 +17,11 @@
  * subscribes to nothing; `endpoint` must be an http(s) URL (UpKeep posts to it); 404 `Webhook not
  * found`.
  */
-import { json, type Route } from '../../../../sandbox/simulators/server.ts';
+import { appendBounded, json, type Route } from '../../../../sandbox/simulators/server.ts';
 import { UPKEEP_WEBHOOK_EVENTS } from '../webhook.ts';
 import { ApiError, bad } from './errors.ts';
 import { api, jsonObjectBody } from './routing.ts';
-import type { UpKeepWorld } from './state.ts';
+import { logLimit, type UpKeepWorld } from './state.ts';
 import type { SimWebhook } from './types.ts';
 import { checkKeys, type KeySchema, requiredString } from './validation.ts';
 
@@ -143,16 +143,18 @@ export function deliverWebhook(world: UpKeepWorld, event: string, objectId: stri
             signal: AbortSignal.timeout(5_000),
           });
           await res.arrayBuffer().catch(() => undefined);
-          world.deliveries.push({ event, url, ...ids, attempt, status: res.status });
+          appendBounded(
+            world.deliveries,
+            { event, url, ...ids, attempt, status: res.status },
+            logLimit(world),
+          );
           if (res.ok) return;
         } catch (error) {
-          world.deliveries.push({
-            event,
-            url,
-            ...ids,
-            attempt,
-            error: (error as Error)?.message ?? String(error),
-          });
+          appendBounded(
+            world.deliveries,
+            { event, url, ...ids, attempt, error: (error as Error)?.message ?? String(error) },
+            logLimit(world),
+          );
         }
       }
     };
