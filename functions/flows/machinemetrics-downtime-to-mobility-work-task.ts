@@ -33,6 +33,14 @@
  *     if that one goes unanswered too, the event is parked as above.
  *   Mobility Work does not say that API-created tasks emit TaskWasScheduled (reference §9 q5): check
  *   it on the network before choosing `resend-once`.
+ *
+ * Records a person deleted under us: after the create, this flow never writes to the task (the API
+ * cannot), so a task deleted or cancelled in Mobility Work fails nothing (its TaskWasCanceled only
+ * names the id). Equipment deleted in Mobility Work makes the create answer 400
+ * `error.payload.equipment.unknown` (api-doc "API Responses & Errors"), the same answer as a mistyped
+ * mapping, and the API has no equipment read to tell them apart: either way the mapping
+ * (`machines.<id>.equipment`) must change, so the event fails unretryable with that answer (intent
+ * rolled back), and its replay after the fix makes the one task.
  */
 import * as z from 'zod/mini';
 import {

@@ -31,6 +31,13 @@
  * | any                                      | restock/recount not above the minimum      | none                                                          | skipped            |
  * | any                                      | an event already applied (same id)         | none (its pending order, if it owns one, is finished)         | duplicate or stale |
  * | any                                      | older than the part's kept history         | none                                                          | stale              |
+ * | episode's order to make, UpKeep part gone | alert (part deleted before, or between our read and the create) | order `skipped` with the reason; later alerts of it say so | skipped            |
+ *
+ * A part a person deleted in UpKeep: no purchase order can name it, and no retry or replay brings it
+ * back, so the episode's order ends `skipped` with the reason (its later alerts and replays say the
+ * same, nothing is written); the episode itself goes on (a restock closes it, the next one is tried
+ * afresh). A create UpKeep refuses counts as "part deleted" only when a fresh read of the part
+ * answers 404: a refusal for another cause (a bad vendor or category) stays the event's error.
  *
  * The order of an episode is decided in the same conditional write that records the event (one
  * event owns it, `by`), so two alerts of one episode handled at once make one purchase order. The PO
@@ -59,10 +66,12 @@ import {
 import { mobilityWorkWebhook } from '../connectors/mobility-work/webhook.ts';
 import { connectUpKeep, markedRecordId, type UpKeepClient } from '../connectors/upkeep/client.ts';
 import { once } from '../core/claims.ts';
+import { VendorHttpError } from '../core/errors.ts';
 import type { EventOf } from '../core/events.ts';
 import { defineFlow, type FlowContext, type FlowResult } from '../core/flow.ts';
 import { lazySchema } from '../core/schema.ts';
 import { clip } from './shared/format.ts';
+import { isGone } from './shared/gone.ts';
 import { ownStockWrites } from './shared/stock-sync.ts';
 
 export const FLOW_ID = 'mobility-work-stock-alert-to-upkeep';
@@ -337,6 +346,26 @@ async function apply(ctx: Ctx, ref: string, eventId: string, fact: StockFact): P
   return { state: next ?? { facts: [], orders: [] }, known, tooOld };
 }
 
+/**
+ * Create the purchase order; `undefined` when UpKeep refused it because the part was deleted after
+ * our read. UpKeep's doc does not say what a create naming a deleted part answers (400 with a message,
+ * or 404), and a 400 is also what a bad vendor or category gets: a refusal counts as the part gone only
+ * when a fresh read of the part answers 404; any other refusal stays the event's error.
+ */
+async function createOrGone(
+  upkeep: UpKeepClient,
+  partId: string,
+  input: Parameters<UpKeepClient['createPurchaseOrder']>[0],
+): Promise<{ id: string } | undefined> {
+  try {
+    return await upkeep.createPurchaseOrder(input);
+  } catch (error) {
+    const refused = error instanceof VendorHttpError && (error.status === 400 || isGone(error));
+    if (refused && (await upkeep.getPart(partId)) === undefined) return undefined;
+    throw error;
+  }
+}
+
 interface Made {
   order: EpisodeOrder;
   how: 'performed' | 'found' | 'duplicate';
@@ -359,9 +388,9 @@ async function makeOrder(ctx: Ctx, ref: string, order: EpisodeOrder, episode: Lo
     },
     perform: async () => {
       const part = await upkeep.getPart(partId);
-      if (!part) return { purchaseOrderId: '', missingPart: partId, quantity: '0' };
+      if (!part) return { purchaseOrderId: '', missingPart: partId, deleted: '', quantity: '0' };
       const quantity = orderQuantity(ctx.config, part);
-      const po = await upkeep.createPurchaseOrder({
+      const po = await createOrGone(upkeep, partId, {
         title: clip(`${ctx.config.purchaseOrder.titlePrefix}: ${part.name}`, 250),
         description: [
           `Mobility Work reported ${alert.type === MW_EVENT.SparePartWasOutOfStock ? 'out of stock' : 'stock under the minimum'} for ${ref}` +
@@ -377,12 +406,19 @@ async function makeOrder(ctx: Ctx, ref: string, order: EpisodeOrder, episode: Lo
         ...(ctx.config.purchaseOrder.vendor ? { vendor: ctx.config.purchaseOrder.vendor } : {}),
         ...(ctx.config.purchaseOrder.category ? { category: ctx.config.purchaseOrder.category } : {}),
       });
-      return { purchaseOrderId: po.id, missingPart: '', quantity: String(quantity) };
+      if (!po) return { purchaseOrderId: '', missingPart: partId, deleted: 'yes', quantity: '0' };
+      return { purchaseOrderId: po.id, missingPart: '', deleted: '', quantity: String(quantity) };
     },
   });
-  const { purchaseOrderId, missingPart, quantity } = created.result;
+  const { purchaseOrderId, missingPart, quantity, deleted } = created.result;
   const done: EpisodeOrder = missingPart
-    ? { ...order, status: 'skipped', note: `UpKeep has no part ${missingPart} (mapped from ${ref})` }
+    ? {
+        ...order,
+        status: 'skipped',
+        note: deleted
+          ? `UpKeep part ${missingPart} (mapped from ${ref}) was deleted between our read and the purchase-order create: no purchase order`
+          : `UpKeep has no part ${missingPart} (mapped from ${ref})`,
+      }
     : { ...order, status: 'done', purchaseOrderId: purchaseOrderId as string };
   await ctx.state.updateEntity<PartAlertState>(ctx.flowId, ref, (s) => {
     const at = s?.orders.findIndex((o) => o.key === order.key && o.status === 'pending') ?? -1;

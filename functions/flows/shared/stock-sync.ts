@@ -53,6 +53,15 @@
  * A send that certainly failed (not a timeout) puts the parts' state back as it was, so a newer event
  * need not wait for this one's retry, which then plans again (and may find its version stale).
  *
+ * Parts a person deleted under us. Source: a changed-since poll shows no deletions (UpKeep and Click
+ * Maint have no tombstones), so a part deleted while low keeps its state and simply gets no further
+ * write. With a re-read before writing (Click Maint's `confirmBeforeWrite`), a part the re-read no
+ * longer finds (404) is left out of the write, counted `gone` in the run log, its state unchanged (no
+ * episode opened for it); Click Maint's 404 also means a wrong X-Entity-Id, but the same entity has
+ * just been polled. Target: Mobility Work takes the stock write with a 202 and applies it in the
+ * background; its doc says nothing of an unknown spare part (the simulator drops the item), so a write
+ * to a spare part deleted in Mobility Work cannot be seen here and is reported as accepted.
+ *
  * Limits: versions with the same change time and the same read time cannot be ordered (two poll runs
  * in one millisecond of our clock); a worker that holds a pending write past its lease
  * (`PENDING_LEASE_MS`) can be overtaken: the parts' pending mark is not renewed while the write

@@ -417,3 +417,24 @@ describe('a worker that dies at any write (crash-support sweep)', () => {
     }
   });
 });
+
+describe('equipment a person deleted in Mobility Work', () => {
+  it('the create answered 400 error.payload.equipment.unknown fails unretryable and names the equipment (Mobility Work cannot be asked whether it was deleted or mistyped: the mapping must change either way); once remapped, the replay makes one task', async () => {
+    const [m] = machines(1) as [string];
+    const d = downtime(m);
+    const gone = flow.config.parse({
+      ...configFor([m]),
+      machines: { [m]: { equipment: 'EQ-DELETED-09' } },
+    });
+    const error = await failure(runner(gone)(d.started));
+    expect(error).toMatchObject({ retryable: false });
+    expect(error.message).toMatch(/equipment\.unknown/);
+    expect(JSON.stringify(error)).toContain('EQ-DELETED-09');
+    expect(tasksOf(m)).toHaveLength(0);
+    // The operator maps the machine to the equipment that replaced it and replays the event.
+    const fixed = runner(configFor([m]));
+    expect((await fixed(d.started)).outcome).toBe('done');
+    expect((await fixed(d.started)).outcome).toBe('duplicate');
+    expect(tasksOf(m)).toHaveLength(1);
+  });
+});

@@ -254,6 +254,43 @@ describe('order per part across retries (issue 13)', () => {
   });
 });
 
+describe('a source part a person deleted under us', () => {
+  it('Click Maint: a low part deleted between the poll and the write (its re-read answers 404) is not written and the run log says 1 gone; the other part of the event is written; the redelivery writes nothing', async () => {
+    const { calls, writer } = recordingWriter();
+    const config = clickMaintFlow.config.parse({});
+    const part = (id: number, onHandQty: number) => ({
+      id,
+      name: 'Bearing',
+      number: `GONE-${id}`,
+      onHandQty,
+      minQty: 4,
+      available: onHandQty,
+      isNonStock: false,
+      updatedAt: '2026-11-02T08:00:00Z',
+    });
+    // Click Maint's getPart answers undefined on 404: part 91 was deleted after the poll read it.
+    const clickMaint = {
+      getPart: async (_entity: number, id: number) => (id === 91 ? undefined : part(id, 2)),
+    };
+    const ctx = ctxFor(clickMaintFlow.id, config, { mobilityWork: writer, clickMaint });
+    const event = flowEvent({
+      id: 'cm-gone-1',
+      type: 'click-maint.parts.changed',
+      data: { entityId: 1, parts: [part(91, 1), part(92, 2)] },
+    });
+    const result = await clickMaintFlow.handle(event, ctx);
+    expect(result.outcome).toBe('done');
+    expect(result.message).toContain('1 gone');
+    expect(calls.filter((c) => c.kind === 'stock').map((c) => c.items)).toEqual([
+      [{ id: 'GONE-92', quantity: 2 }],
+    ]);
+    // Its redelivery writes nothing more, the gone part still said.
+    const again = await clickMaintFlow.handle(event, ctx);
+    expect(again).toMatchObject({ outcome: 'skipped', message: expect.stringContaining('1 gone') });
+    expect(calls.filter((c) => c.kind === 'stock')).toHaveLength(1);
+  });
+});
+
 describe('a worker that dies at any write (crash-support sweep)', () => {
   for (const [mode, settings] of [
     ['low', {}],

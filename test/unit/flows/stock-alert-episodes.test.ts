@@ -9,6 +9,7 @@ import { NeedsAttentionError } from '../../../functions/core/errors.ts';
 import type { FlowEvent } from '../../../functions/core/flow.ts';
 import * as alertFlow from '../../../functions/flows/mobility-work-stock-alert-to-upkeep.ts';
 import { syncStock } from '../../../functions/flows/shared/stock-sync.ts';
+import { deletePartInUpKeep } from '../upkeep/support.ts';
 import { crashingStore, WorkerCrash } from './crash-support.ts';
 import {
   type AlertCtx,
@@ -472,5 +473,52 @@ describe('a worker that dies at any write, then another alert of the episode (cr
         if (!parked) expect({ where, pos: pos().length }).toEqual({ where, pos: 1 });
       }
     }
+  });
+});
+
+describe('an UpKeep part a person deleted under us', () => {
+  /** The UpKeep client of `ctx`, with the part deleted right after our read of it (before the create). */
+  function deletedAfterRead(): AlertCtx {
+    const upkeep = ctx.deps.upkeep;
+    let deleted = false;
+    const getPart: typeof upkeep.getPart = async (id) => {
+      const part = await upkeep.getPart(id);
+      if (!deleted) await deletePartInUpKeep(world.upkeep.sim, id);
+      deleted = true;
+      return part;
+    };
+    return { ...ctx, deps: { upkeep: Object.assign(Object.create(upkeep), { getPart }) } };
+  }
+
+  it('deleted before the alert: skipped, saying UpKeep has no such part; the redelivery too, and no purchase order', async () => {
+    const low = person('consume', 16);
+    await deletePartInUpKeep(world.upkeep.sim, PART);
+    const first = await handleAlert(ctx, alertOf(low));
+    expect(first).toMatchObject({
+      outcome: 'skipped',
+      message: expect.stringContaining(`UpKeep has no part ${PART}`),
+    });
+    expect(await handleAlert(ctx, alertOf(low))).toMatchObject({ outcome: 'skipped' });
+    expect(world.upkeep.sim.calls().filter((c) => c.line === PO_ROUTE)).toHaveLength(0);
+  });
+
+  it('deleted between our read and the purchase-order create (UpKeep refuses the create naming it): skipped with the reason, not dead-lettered; the redelivery writes nothing', async () => {
+    const low = person('consume', 16);
+    const first = await handleAlert(deletedAfterRead(), alertOf(low));
+    expect(first).toMatchObject({ outcome: 'skipped', message: expect.stringContaining('deleted') });
+    expect(pos()).toHaveLength(0);
+    const creates = world.upkeep.sim.calls().filter((c) => c.line === PO_ROUTE).length;
+    expect(await handleAlert(ctx, alertOf(low))).toMatchObject({ outcome: 'skipped' });
+    expect(world.upkeep.sim.calls().filter((c) => c.line === PO_ROUTE)).toHaveLength(creates);
+  });
+
+  it('a purchase-order create refused while the part is still there (e.g. a category UpKeep does not have): the error stays, a configuration error is not hidden as a deleted part', async () => {
+    const low = person('consume', 16);
+    world.upkeep.sim.faults.push({ match: PO_ROUTE, status: 400, times: 1 });
+    await expect(handleAlert(ctx, alertOf(low))).rejects.toThrow(/HTTP 400/);
+    expect(pos()).toHaveLength(0);
+    // Fixed (here: the fault is gone), the replay orders once.
+    expect(await handleAlert(ctx, alertOf(low))).toMatchObject({ outcome: 'done' });
+    expect(pos()).toHaveLength(1);
   });
 });

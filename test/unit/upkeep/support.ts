@@ -107,16 +107,22 @@ export async function startHarness(
 export const callsTo = (sim: UpKeepSimulator, line: string) => sim.calls().filter((c) => c.line === line);
 
 /** A person deletes a work order in UpKeep (the client has no delete: Millwright never deletes one). */
-export async function deleteWorkOrderInUpKeep(sim: UpKeepSimulator, id: string): Promise<void> {
+export const deleteWorkOrderInUpKeep = (sim: UpKeepSimulator, id: string) =>
+  deleteInUpKeep(sim, 'work-orders', id);
+
+/** A person deletes a part in UpKeep (the client has no delete: Millwright never deletes one). */
+export const deletePartInUpKeep = (sim: UpKeepSimulator, id: string) => deleteInUpKeep(sim, 'parts', id);
+
+async function deleteInUpKeep(sim: UpKeepSimulator, what: 'work-orders' | 'parts', id: string) {
   const auth = await fetch(`${sim.url}/api/v2/auth`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
   });
   const { result } = (await auth.json()) as { result: { sessionToken: string } };
-  const res = await fetch(`${sim.url}/api/v2/work-orders/${id}`, {
+  const res = await fetch(`${sim.url}/api/v2/${what}/${id}`, {
     method: 'DELETE',
     headers: { 'session-token': result.sessionToken },
   });
-  if (res.status !== 200) throw new Error(`deleting work order ${id} answered ${res.status}`);
+  if (res.status !== 200) throw new Error(`deleting ${what} ${id} answered ${res.status}`);
 }
