@@ -15,6 +15,7 @@ import {
   type DynamoDBClient,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
+import { MillwrightError } from '../functions/core/errors.ts';
 import type { Log } from '../functions/core/log.ts';
 
 export interface TtlSweepOptions {
@@ -46,12 +47,7 @@ export interface TtlSweeper {
 }
 
 /** A sweep failed: logged by the timer, which tries again at its next tick. */
-export class TtlSweepError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TtlSweepError';
-  }
-}
+export class TtlSweepError extends MillwrightError {}
 
 const realTimers: NonNullable<TtlSweepOptions['timers']> = {
   repeat(run, ms) {
