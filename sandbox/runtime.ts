@@ -46,7 +46,7 @@ import { checkStrict } from '../functions/core/schema.ts';
 import { secretsManagerSource } from '../functions/core/secrets.ts';
 import { StateStore } from '../functions/core/state.ts';
 import { flows as registry } from '../functions/flows/index.ts';
-import { sqsDeadLetter, sqsDelay } from '../functions/runtime/dead-letter.ts';
+import { sqsDeadLetter, sqsDelay, sqsRemove } from '../functions/runtime/dead-letter.ts';
 import { buildRouting } from '../functions/runtime/ingress.ts';
 import { type PollRunSummary, runPoll } from '../functions/runtime/poller.ts';
 import { type EventQueue, sqsQueue } from '../functions/runtime/queue.ts';
@@ -422,6 +422,7 @@ async function startFlows(
       maxReceiveCount: deployment.runtime.maxReceiveCount,
       deadLetter: sqsDeadLetter(queues.dlqUrl, sqs.client),
       delay: sqsDelay(queues.queueUrl, sqs.client),
+      remove: sqsRemove(queues.queueUrl, sqs.client),
       retry: { ...retryOf(deployment, enabled), ...options.retry },
       // No CloudWatch here: the alarm the metric would raise is a log line.
       metrics: {

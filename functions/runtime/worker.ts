@@ -72,6 +72,9 @@ export type DeadLetterSender = (body: string, reason: string) => Promise<void>;
 /** Makes the delivery with this receipt handle visible again after `delaySeconds` (ChangeMessageVisibility). */
 export type DelaySender = (receiptHandle: string, delaySeconds: number) => Promise<void>;
 
+/** Deletes the delivery with this receipt handle from the flow's queue now (DeleteMessage). */
+export type RemoveSender = (receiptHandle: string) => Promise<void>;
+
 export interface WorkerOptions {
   flow: AnyFlow;
   config: unknown;
@@ -88,6 +91,11 @@ export interface WorkerOptions {
   deadLetter?: DeadLetterSender;
   /** Keeps a delivery on the queue for a delay (backoff, holds, waits). */
   delay?: DelaySender;
+  /**
+   * Takes a dead-lettered delivery off the queue at once: if the batch's invocation then fails as a
+   * whole (a crash, a timeout), the delivery does not come back to be dead-lettered a second time.
+   */
+  remove?: RemoveSender;
   /** Wall-clock ms, to compare with SQS's timestamps (default Date.now; never a sandbox's manual clock). */
   wallNow?: () => number;
   /** Delays and budgets (defaults: DEFAULT_RETRY). */
@@ -283,7 +291,14 @@ async function processRecord(
     const age = ageSeconds(w, d);
     if (d.receiveCount > 1 && age > w.retry.horizonSeconds + CRASH_GRACE_SECONDS && w.deadLetter) {
       const reason = `not completed within its retry horizon (${duration(w.retry.horizonSeconds)}) after ${d.receiveCount - 1} deliveries`;
-      const handled = await deadLetter(w, body, event, reason, `${reason}; moved to the dead-letter queue`);
+      const handled = await deadLetter(
+        w,
+        body,
+        event,
+        d,
+        reason,
+        `${reason}; moved to the dead-letter queue`,
+      );
       if (handled) return handled;
     }
     w.deps ??= flow.setup(env, config);
@@ -340,7 +355,7 @@ async function failed(
   if (kind === 'poison' && w.deadLetter) {
     const reason = describe(error);
     const message = `not retryable, moved to the dead-letter queue on attempt ${delivery.receiveCount}: ${reason}`;
-    const handled = await deadLetter(w, body, event, reason, message);
+    const handled = await deadLetter(w, body, event, delivery, reason, message);
     if (handled) return handled;
   }
   if (kind === 'park' && event) return park(w, body, event, error);
@@ -363,6 +378,7 @@ async function deadLetter(
   w: WorkerContext,
   body: string,
   event: FlowEvent | undefined,
+  delivery: Delivery,
   reason: string,
   message: string,
 ): Promise<Handled | undefined> {
@@ -374,6 +390,14 @@ async function deadLetter(
       error: String(sendError),
     });
     return undefined;
+  }
+  if (w.remove && delivery.receiptHandle) {
+    // Not fatal: the batch's answer deletes it too, unless the invocation dies before answering.
+    await w.remove(delivery.receiptHandle).catch((removeError: unknown) =>
+      say(w, 'warn', 'dead-lettered, but not yet taken off its queue', event, {
+        error: String(removeError),
+      }),
+    );
   }
   await report(w, 'error', event, 'dead-lettered', message, { deadLetter: true });
   return { outcome: 'dead-lettered', message };
@@ -485,7 +509,7 @@ async function hold(
   const age = ageSeconds(w, delivery);
   if (age >= w.retry.horizonSeconds && w.deadLetter) {
     const message = `held for ${duration(age)} while ${error.key} stayed unavailable, past its ${duration(w.retry.horizonSeconds)} retry horizon; moved to the dead-letter queue: ${error.message}`;
-    return deadLetter(w, body, event, `retry horizon passed: ${describe(error)}`, message);
+    return deadLetter(w, body, event, delivery, `retry horizon passed: ${describe(error)}`, message);
   }
   const delay = withinHorizon(w, Math.max(holdSeconds(error, w.random), minDelaySeconds), age);
   if (!(await keep(w, event, delivery, delay))) return undefined;
@@ -509,11 +533,11 @@ async function retryLater(
   const n = await failedAttempts(w, event, delivery);
   if (kind === 'unknown' && n >= w.maxReceiveCount && w.deadLetter) {
     const message = `failed ${n} attempts with an unexpected error, moved to the dead-letter queue: ${reason}`;
-    return deadLetter(w, body, event, `unexpected error: ${reason}`, message);
+    return deadLetter(w, body, event, delivery, `unexpected error: ${reason}`, message);
   }
   if (age >= retry.horizonSeconds && w.deadLetter) {
     const message = `gave up after ${n} failed attempts over ${duration(age)} (retry horizon ${duration(retry.horizonSeconds)}), moved to the dead-letter queue: ${reason}`;
-    return deadLetter(w, body, event, `retry horizon passed: ${reason}`, message);
+    return deadLetter(w, body, event, delivery, `retry horizon passed: ${reason}`, message);
   }
   const wanted = retryAfterSeconds(error, retry) ?? backoffSeconds(n, retry, w.random);
   const delay = withinHorizon(w, Math.max(wanted, minDelaySeconds), age);

@@ -451,13 +451,15 @@ describe('flow workers', () => {
             [s.Action].flat().includes('sqs:SendMessage') &&
             JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
         );
-      // Its own queue: no SendMessage (nothing is re-sent); ChangeMessageVisibility, with receiving
-      // and deleting, comes with the event source mapping's consume grant.
+      // Its own queue: no SendMessage (nothing is re-sent); ChangeMessageVisibility (delays) and
+      // DeleteMessage (a dead-letter taken off at once), with receiving, come with the event source
+      // mapping's consume grant.
       expect(sendsTo(queueId)).toEqual([]);
       const onQueue = statements.filter(
         (s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [queueId, 'Arn'] }),
       );
       expect(onQueue.flatMap((s) => [s.Action].flat())).toContain('sqs:ChangeMessageVisibility');
+      expect(onQueue.flatMap((s) => [s.Action].flat())).toContain('sqs:DeleteMessage');
       expect(sendsTo(dlqId)).toHaveLength(1);
       // No other flow's queue.
       const others = deployment.enabled.filter((e) => e.flow.id !== flow.id).map((e) => queueOf(e.flow.id));

@@ -5,7 +5,7 @@ import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { withInvocationDeadline } from '../../core/deadline.ts';
 import type { AnyFlow } from '../../core/flow.ts';
-import { sqsDeadLetter, sqsDelay } from '../dead-letter.ts';
+import { sqsDeadLetter, sqsDelay, sqsRemove } from '../dead-letter.ts';
 import { createWorker } from '../worker.ts';
 import { type LambdaSettings, newLogger, requireEnv, validateFlowConfig } from './common.ts';
 import { flowMetrics, powertoolsWorkerMetrics } from './metrics.ts';
@@ -22,6 +22,8 @@ export function workerLambda(flow: AnyFlow, settings: LambdaSettings) {
     deadLetter: sqsDeadLetter(requireEnv('DLQ_URL')),
     // Waits, holds and transient failures stay on the worker's own queue for a delay.
     delay: sqsDelay(requireEnv('QUEUE_URL')),
+    // A dead-lettered delivery leaves the queue at once (not dead-lettered again if the batch then dies).
+    remove: sqsRemove(requireEnv('QUEUE_URL')),
     retry: settings.runtime.retry,
     // EMF on stdout: CloudWatch turns it into the metrics the needs-attention alarm watches and the
     // dashboard graphs (one count per record and outcome, flushed by logMetrics per invocation).

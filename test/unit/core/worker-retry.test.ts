@@ -74,9 +74,15 @@ const START = Date.parse('2026-11-02T09:00:00.000Z');
 function setup(
   id: string,
   handle: Handle,
-  options: { retry?: Partial<RetrySettings>; delayFails?: boolean; maxReceiveCount?: number } = {},
+  options: {
+    retry?: Partial<RetrySettings>;
+    delayFails?: boolean;
+    removeFails?: boolean;
+    maxReceiveCount?: number;
+  } = {},
 ) {
   const delayed: Delayed[] = [];
+  const removed: string[] = [];
   const deadLettered: { body: string; reason: string }[] = [];
   const metricLines: string[] = [];
   // The wall clock SQS's timestamps are compared with; a redelivery moves it by the delay asked for.
@@ -101,6 +107,10 @@ function setup(
       deadLettered.push({ body, reason });
     },
     delay,
+    remove: async (receiptHandle) => {
+      if (options.removeFails) throw new Error('SQS unreachable');
+      removed.push(receiptHandle);
+    },
     wallNow: () => wall,
     retry: { ...RETRY, ...options.retry },
     metrics: emfMetrics((line) => metricLines.push(line), env.now),
@@ -137,7 +147,7 @@ function setup(
     wall += seconds * 1000;
   };
   const runs = async () => (await env.state.listRuns(id, 100)).reverse();
-  return { worker, env, delayed, deadLettered, metricLines, message, advance, runs };
+  return { worker, env, delayed, deadLettered, removed, metricLines, message, advance, runs };
 }
 
 const body = (overrides: Partial<FlowEvent> = {}) => JSON.stringify(flowEvent(overrides));
@@ -591,6 +601,32 @@ describe('parking and poison', () => {
     expect(deadLettered.map((d) => JSON.parse(d.body).id)).toEqual(['not-found']);
     expect(deadLettered[0]?.reason).toMatch(/HTTP 404/);
     expect(delayed.map((d) => d.receiptHandle).sort()).toEqual(['m1', 'm2']);
+  });
+
+  it('a dead-lettered delivery is taken off its queue at once: if the batch then dies, it does not come back to be dead-lettered twice', async () => {
+    const { message, deadLettered, removed, advance } = setup('flow-remove', fail503);
+    // Poison on its first delivery.
+    expect((await message('not json at all').deliver()).outcome).toBe('dead-lettered');
+    expect(removed).toEqual(['rh-1']);
+    // Past its horizon: dead-lettered, and removed with this delivery's handle.
+    const late = message(body({ id: 'evt-late' }));
+    await late.deliver();
+    advance(RETRY.horizonSeconds + 1);
+    expect((await late.redeliver()).outcome).toBe('dead-lettered');
+    expect(removed).toEqual(['rh-1', `rh-${late.receiveCount}`]);
+    expect(deadLettered).toHaveLength(2);
+  });
+
+  it('a dead-letter whose removal fails is still dead-lettered (the batch answer deletes it), with a warning', async () => {
+    const { message, deadLettered, removed, env } = setup('flow-remove-fails', fail503, {
+      removeFails: true,
+    });
+    expect((await message('not json at all').deliver()).outcome).toBe('dead-lettered');
+    expect(deadLettered).toHaveLength(1);
+    expect(removed).toEqual([]);
+    expect(
+      env.log.lines.some((l) => l.level === 'warn' && /not yet taken off its queue/.test(l.message)),
+    ).toBe(true);
   });
 });
 
